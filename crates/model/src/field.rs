@@ -1,0 +1,228 @@
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::register::Register;
+use crate::value::Value;
+use crate::ModelError;
+
+/// What a field holds, and so how its cells are parsed, stored and printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Free text, without control characters.
+    Text,
+    /// An identifier: no spaces, at most 128 characters.
+    Id,
+    /// A lower-case word such as a staff-group id.
+    Slug,
+    Email,
+    /// One of a fixed list of lower-case words.
+    Enum(&'static [&'static str]),
+    Bool,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// An instant, RFC 3339, kept in UTC.
+    Timestamp,
+    /// Pounds sterling to the penny.
+    Money,
+}
+
+/// One column of a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub required: bool,
+    /// The register whose id this field holds, if it is a reference.
+    pub refers_to: Option<Register>,
+}
+
+/// A Rust type that a register field can hold.
+pub trait FieldValue: Sized {
+    const REQUIRED: bool = true;
+    fn to_value(&self) -> Value;
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError>;
+}
+
+fn mismatch(field: &'static str, expected: &str, value: &Value) -> ModelError {
+    ModelError::Field { field, reason: format!("expected {expected}, found {value:?}") }
+}
+
+impl FieldValue for String {
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+        match value {
+            Value::Text(s) => Ok(s.clone()),
+            Value::Null => Err(ModelError::Field { field, reason: "a value is required".into() }),
+            other => Err(mismatch(field, "text", other)),
+        }
+    }
+}
+
+impl FieldValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+        match value {
+            Value::Bool(b) => Ok(*b),
+            other => Err(mismatch(field, "a boolean", other)),
+        }
+    }
+}
+
+impl FieldValue for NaiveDate {
+    fn to_value(&self) -> Value {
+        Value::Date(*self)
+    }
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+        match value {
+            Value::Date(d) => Ok(*d),
+            other => Err(mismatch(field, "a date", other)),
+        }
+    }
+}
+
+impl FieldValue for DateTime<Utc> {
+    fn to_value(&self) -> Value {
+        Value::Timestamp(*self)
+    }
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+        match value {
+            Value::Timestamp(t) => Ok(*t),
+            other => Err(mismatch(field, "a timestamp", other)),
+        }
+    }
+}
+
+impl FieldValue for Pence {
+    fn to_value(&self) -> Value {
+        Value::Money(*self)
+    }
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+        match value {
+            Value::Money(p) => Ok(*p),
+            other => Err(mismatch(field, "an amount", other)),
+        }
+    }
+}
+
+impl<T: FieldValue> FieldValue for Option<T> {
+    const REQUIRED: bool = false;
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, T::to_value)
+    }
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+        match value {
+            Value::Null => Ok(None),
+            other => T::from_value(field, other).map(Some),
+        }
+    }
+}
+
+/// An amount of money in pence; printed as pounds with two decimals (`899.00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pence(pub i64);
+
+impl fmt::Display for Pence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+impl FromStr for Pence {
+    type Err = String;
+
+    /// Accepts `899`, `899.5` and `899.50`; refuses negatives, thousands separators, currency
+    /// signs and fractions of a penny.
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.starts_with('-') {
+            return Err("an amount cannot be negative".into());
+        }
+        let (pounds, pence) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(pounds) || (!pence.is_empty() && !digits(pence)) || (text.ends_with('.')) {
+            return Err("expected an amount in pounds such as 899.00".into());
+        }
+        if pence.len() > 2 {
+            return Err("an amount is whole pence: at most two decimals".into());
+        }
+        let pounds: i64 = pounds.parse().map_err(|_| "amount too large".to_string())?;
+        let pence: i64 = format!("{pence:0<2}").parse().map_err(|_| "bad pence".to_string())?;
+        pounds
+            .checked_mul(100)
+            .and_then(|p| p.checked_add(pence))
+            .filter(|p| *p <= 1_000_000_000_00)
+            .map(Pence)
+            .ok_or_else(|| "amount too large".into())
+    }
+}
+
+/// Declares a closed list of lower-case words as a Rust enum usable as a register field.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [&'static str] = &[$($word),+];
+            pub const TYPE: $crate::FieldType = $crate::FieldType::Enum(Self::ALL);
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($word => Ok(Self::$variant),)+
+                    _ => Err(format!("expected one of {}", Self::ALL.join("|"))),
+                }
+            }
+        }
+
+        impl $crate::FieldValue for $name {
+            fn to_value(&self) -> $crate::Value {
+                $crate::Value::Text(self.as_str().to_owned())
+            }
+            fn from_value(field: &'static str, value: &$crate::Value) -> Result<Self, $crate::ModelError> {
+                match value {
+                    $crate::Value::Text(s) => s.parse().map_err(|reason| $crate::ModelError::Field { field, reason }),
+                    _ => Err($crate::ModelError::Field { field, reason: format!("expected one of {}", Self::ALL.join("|")) }),
+                }
+            }
+        }
+    };
+}
+pub(crate) use words;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pence_parse_and_print() {
+        for (text, pence, printed) in [("899", 89900, "899.00"), ("899.5", 89950, "899.50"), ("0.07", 7, "0.07")] {
+            let p: Pence = text.parse().unwrap();
+            assert_eq!(p, Pence(pence));
+            assert_eq!(p.to_string(), printed);
+        }
+        for bad in ["", ".5", "5.", "1,000", "£5", "1e3", "99999999999999999999"] {
+            assert!(bad.parse::<Pence>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+use crate::field::Field;
+use crate::records::{Account, Asset, BudgetCentre, Organisation, Person, System};
+use crate::value::Value;
+use crate::ModelError;
+
+/// The registers Steward keeps. Adding one is: a `record!` in `records.rs`, a variant here, and a
+/// migration in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Register {
+    Organisation,
+    BudgetCentres,
+    Systems,
+    People,
+    Assets,
+    Accounts,
+}
+
+impl Register {
+    /// Every register, in dependency order: a register only refers to registers before it.
+    pub const ALL: [Register; 6] = [
+        Register::Organisation,
+        Register::BudgetCentres,
+        Register::Systems,
+        Register::People,
+        Register::Assets,
+        Register::Accounts,
+    ];
+
+    /// The register's name on the command line, in file names and as the table name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Register::Organisation => "organisation",
+            Register::BudgetCentres => "budget_centres",
+            Register::Systems => "systems",
+            Register::People => "people",
+            Register::Assets => "assets",
+            Register::Accounts => "accounts",
+        }
+    }
+
+    /// What one row is, in the policies' language; the entity type in the audit log.
+    pub fn entity(self) -> &'static str {
+        match self {
+            Register::Organisation => "organisation",
+            Register::BudgetCentres => "budget_centre",
+            Register::Systems => "system",
+            Register::People => "person",
+            Register::Assets => "asset",
+            Register::Accounts => "account",
+        }
+    }
+
+    pub fn file_name(self) -> String {
+        format!("{}.csv", self.name())
+    }
+
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Register::Organisation => Organisation::FIELDS,
+            Register::BudgetCentres => BudgetCentre::FIELDS,
+            Register::Systems => System::FIELDS,
+            Register::People => Person::FIELDS,
+            Register::Assets => Asset::FIELDS,
+            Register::Accounts => Account::FIELDS,
+        }
+    }
+
+    /// The id field is always the first.
+    pub fn id_field(self) -> &'static Field {
+        &self.fields()[0]
+    }
+
+    pub fn field_index(self, name: &str) -> Option<usize> {
+        self.fields().iter().position(|f| f.name == name)
+    }
+
+    /// Accepts the register name, its entity name, or its file name.
+    pub fn parse(text: &str) -> Option<Register> {
+        let text = text.strip_suffix(".csv").unwrap_or(text);
+        Register::ALL
+            .into_iter()
+            .find(|r| r.name() == text || r.entity() == text || (text == "budget-centres" && *r == Register::BudgetCentres))
+    }
+}
+
+impl std::fmt::Display for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One row of a register, its values in the register's field order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub register: Register,
+    pub values: Vec<Value>,
+}
+
+impl Row {
+    pub fn new(register: Register, values: Vec<Value>) -> Result<Row, ModelError> {
+        let expected = register.fields().len();
+        if values.len() != expected {
+            return Err(ModelError::Arity { register: register.name(), expected, found: values.len() });
+        }
+        Ok(Row { register, values })
+    }
+
+    pub fn id(&self) -> &str {
+        self.values.first().and_then(Value::as_text).unwrap_or("")
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.register.field_index(field).and_then(|i| self.values.get(i))
+    }
+
+    pub fn set(&mut self, field: &str, value: Value) -> bool {
+        match self.register.field_index(field) {
+            Some(i) => {
+                self.values[i] = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The row as a JSON object, keys in field order. The audit log re-encodes it canonically.
+    pub fn to_json(&self) -> serde_json::Value {
+        let map = self
+            .register
+            .fields()
+            .iter()
+            .zip(&self.values)
+            .map(|(f, v)| (f.name.to_owned(), v.to_json()))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// The names of the fields whose values differ between two rows of the same register.
+    pub fn changed_fields(&self, other: &Row) -> Vec<&'static str> {
+        self.register
+            .fields()
+            .iter()
+            .zip(self.values.iter().zip(&other.values))
+            .filter(|(_, (a, b))| a != b)
+            .map(|(f, _)| f.name)
+            .collect()
+    }
+}
+
+/// A typed record of a register.
+pub trait Record: Sized {
+    const REGISTER: Register;
+    fn id(&self) -> &str;
+    fn to_row(&self) -> Row;
+    fn from_row(row: &Row) -> Result<Self, ModelError>;
+}

@@ -1,0 +1,192 @@
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
+use crate::field::{FieldType, Pence};
+
+/// One cell of a register, typed.
+///
+/// Enumerations travel as [`Value::Text`]; the register's [`FieldType`] says which words are allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    Null,
+    Text(String),
+    Bool(bool),
+    Date(NaiveDate),
+    Timestamp(DateTime<Utc>),
+    Money(Pence),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The interchange spelling: what a CSV cell holds. `Null` is the empty string.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Text(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Value::Timestamp(t) => format_timestamp(t),
+            Value::Money(p) => p.to_string(),
+        }
+    }
+
+    /// The JSON form used in the audit log and the API. Money is a decimal string so that no
+    /// float ever touches an amount.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            other => serde_json::Value::String(other.to_text()),
+        }
+    }
+
+    /// Parses a CSV cell (already trimmed) as the given type. The empty string is `Null`; whether
+    /// `Null` is allowed is the field's business, not the type's.
+    pub fn parse(ty: FieldType, text: &str) -> Result<Value, String> {
+        if text.is_empty() {
+            return Ok(Value::Null);
+        }
+        if text.chars().any(|c| c.is_control()) {
+            return Err("contains a control character".into());
+        }
+        match ty {
+            FieldType::Text => Ok(Value::Text(text.to_owned())),
+            FieldType::Id => parse_id(text),
+            FieldType::Slug => parse_slug(text),
+            FieldType::Email => parse_email(text),
+            FieldType::Enum(words) => {
+                if words.contains(&text) {
+                    Ok(Value::Text(text.to_owned()))
+                } else {
+                    Err(format!("expected one of {}", words.join("|")))
+                }
+            }
+            FieldType::Bool => match text.to_ascii_lowercase().as_str() {
+                "true" => Ok(Value::Bool(true)),
+                "false" => Ok(Value::Bool(false)),
+                _ => Err("expected true or false (empty for unknown)".into()),
+            },
+            FieldType::Date => parse_date(text).map(Value::Date),
+            FieldType::Timestamp => parse_timestamp(text).map(Value::Timestamp),
+            FieldType::Money => text.parse::<Pence>().map(Value::Money),
+        }
+    }
+}
+
+/// RFC 3339 in UTC with `Z`, and fractional seconds only when there are any.
+pub(crate) fn format_timestamp(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return Err("expected a date as YYYY-MM-DD".into());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "no such date".into())
+}
+
+pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "expected an RFC 3339 timestamp such as 2026-03-01T09:30:00Z".into())
+}
+
+fn parse_id(text: &str) -> Result<Value, String> {
+    if text.chars().count() > 128 {
+        return Err("an identifier is at most 128 characters".into());
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err("an identifier has no spaces".into());
+    }
+    Ok(Value::Text(text.to_owned()))
+}
+
+fn parse_slug(text: &str) -> Result<Value, String> {
+    let ok = text.len() <= 64
+        && text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(Value::Text(text.to_owned()))
+    } else {
+        Err("expected a lower-case id of letters, digits and hyphens".into())
+    }
+}
+
+fn parse_email(text: &str) -> Result<Value, String> {
+    let valid = text.len() <= 254
+        && !text.chars().any(char::is_whitespace)
+        && matches!(text.split_once('@'), Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.contains('@')
+                && !domain.starts_with('.') && !domain.ends_with('.'));
+    if valid {
+        Ok(Value::Text(text.to_owned()))
+    } else {
+        Err("expected an email address such as name@example.org".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_round_trip_through_their_text() {
+        let cases: &[(FieldType, &str)] = &[
+            (FieldType::Bool, "true"),
+            (FieldType::Bool, "false"),
+            (FieldType::Date, "2026-12-24"),
+            (FieldType::Timestamp, "2026-11-01T09:30:00Z"),
+            (FieldType::Timestamp, "2026-11-01T09:30:00.250Z"),
+            (FieldType::Money, "899.00"),
+            (FieldType::Money, "0.05"),
+            (FieldType::Email, "a.person@example.org.uk"),
+            (FieldType::Slug, "business-services"),
+        ];
+        for (ty, text) in cases {
+            let value = Value::parse(*ty, text).unwrap();
+            assert_eq!(value.to_text(), *text, "{ty:?}");
+        }
+    }
+
+    #[test]
+    fn bad_cells_are_refused_with_a_reason() {
+        let cases: &[(FieldType, &str, &str)] = &[
+            (FieldType::Bool, "yes", "true or false"),
+            (FieldType::Date, "24/12/2026", "YYYY-MM-DD"),
+            (FieldType::Date, "2026-02-30", "no such date"),
+            (FieldType::Date, "2026-2-03", "YYYY-MM-DD"),
+            (FieldType::Timestamp, "2026-11-01 09:30", "RFC 3339"),
+            (FieldType::Money, "12.345", "pence"),
+            (FieldType::Money, "-4", "negative"),
+            (FieldType::Email, "not-an-address", "email"),
+            (FieldType::Slug, "Business Services", "lower-case"),
+            (FieldType::Id, "has space", "no spaces"),
+            (FieldType::Enum(&["a", "b"]), "c", "one of a|b"),
+            (FieldType::Text, "bell\u{7}", "control"),
+        ];
+        for (ty, text, reason) in cases {
+            let err = Value::parse(*ty, text).unwrap_err();
+            assert!(err.contains(reason), "{ty:?} {text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_normalised_to_utc() {
+        let v = Value::parse(FieldType::Timestamp, "2026-07-01T10:00:00+01:00").unwrap();
+        assert_eq!(v.to_text(), "2026-07-01T09:00:00Z");
+    }
+}
