@@ -1,1 +1,167 @@
-//! placeholder
+//! Persistence of the registers and the audit log, on SQLite (embedded, the default) and PostgreSQL.
+//!
+//! This crate owns every line of SQL in Steward: the migrations, the generic register statements
+//! built from the model's field lists, and the append-only, hash-chained audit log. Its one way to
+//! change a register is [`Store::commit`], which writes the rows, their assignment history and one
+//! audit record per change in a single transaction — so no entry point can change a register
+//! without the change being audited.
+//!
+//! It must never decide policy or validate business rules (that is the service layer's job), and
+//! never know about HTTP, CSV or the command line.
+
+mod commit;
+mod migrate;
+mod sql;
+mod pg;
+mod sqlite;
+pub mod testing;
+
+use chrono::{DateTime, Utc};
+use steward_model::audit::AuditRecord;
+use steward_model::{Assignment, Register, Row};
+
+pub use commit::CommitSummary;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database url {0:?}: expected sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("the database holds a value steward cannot read: {table}.{column} of {id:?}: {reason}")]
+    Corrupt { table: &'static str, column: &'static str, id: String, reason: String },
+    #[error("migration {version} ({name}) failed: {reason}")]
+    Migration { version: i64, name: &'static str, reason: String },
+    #[error("the database was migrated by a newer steward (schema version {found}, this build knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("a row of {register} has {found} values, expected {expected}")]
+    Arity { register: Register, expected: usize, found: usize },
+    #[error("the store's connection lock was poisoned by a panic elsewhere")]
+    Poisoned,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which audit records to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only records about this entity (`person`, `P000123`).
+    pub entity: Option<(String, String)>,
+    /// Only the last `limit` records (in sequence order).
+    pub limit: Option<u64>,
+}
+
+/// The storage interface every backend implements.
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Applies `rows` (creates or updates, by id) in one transaction, appending one audit record
+    /// per row that actually changed, stamped `actor` and `at`. Rows equal to what is stored are
+    /// left alone and not audited. Rows are applied register by register in dependency order.
+    fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary>;
+
+    fn get(&self, register: Register, id: &str) -> Result<Option<Row>>;
+
+    /// Every row of a register, ordered by id.
+    fn list(&self, register: Register) -> Result<Vec<Row>>;
+
+    fn count(&self, register: Register) -> Result<u64>;
+
+    /// Every id of a register (cheaper than `list` for reference checks).
+    fn ids(&self, register: Register) -> Result<Vec<String>>;
+
+    /// Assignment history of one asset, or of everything one person held, oldest first.
+    fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>>;
+
+    /// Visits audit records in sequence order, one at a time, so verifying a long chain needs no
+    /// more memory than one record.
+    fn audit_records(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> Result<()>) -> Result<()>;
+
+    /// The recorded head of the chain: last sequence number and hash.
+    fn audit_head(&self) -> Result<(i64, String)>;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum AssignmentsOf<'a> {
+    Asset(&'a str),
+    Person(&'a str),
+}
+
+/// Opens (creating and migrating as needed) the database at `url`: `sqlite://PATH`,
+/// `sqlite::memory:`, or `postgres://…`/`postgresql://…`.
+pub fn open(url: &str) -> Result<Box<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        Ok(Box::new(sqlite::SqliteStore::open(path)?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Box::new(pg::PgStore::open(url)?))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// A database url with any password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let sep = if rest.contains('/') { "/" } else { "" };
+    format!("{scheme}://{authority}{sep}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}
+
+/// Reads the whole audit log in order and checks its hash chain against the recorded head.
+/// The outer error is a database failure; the inner one is the first place the chain breaks.
+pub fn verify_audit(
+    store: &dyn Store,
+) -> Result<std::result::Result<steward_model::audit::ChainHead, steward_model::audit::ChainBreak>> {
+    let mut verifier = steward_model::audit::ChainVerifier::default();
+    let mut first_break = None;
+    store.audit_records(&AuditQuery::default(), &mut |record| {
+        if first_break.is_none() {
+            if let Err(e) = verifier.push(&record) {
+                first_break = Some(e);
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(e) = first_break {
+        return Ok(Err(e));
+    }
+    let (seq, hash) = store.audit_head()?;
+    Ok(verifier.finish(Some((seq, &hash))))
+}

@@ -1,0 +1,393 @@
+//! The PostgreSQL backend, for organisations that outgrow one machine: several stateless servers
+//! can share one database, because every commit serialises on the audit head's row lock.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::Mutex;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Transaction};
+use steward_model::audit::AuditRecord;
+use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
+
+use crate::commit::{self, CommitSummary, Tx, LOAD_ALL_THRESHOLD};
+use crate::sql::{self, Placeholder::Dollar as D};
+use crate::{migrate, AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError};
+
+/// Taken while migrating, so that servers starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x5354_4557_4152_44; // "STEWARD"
+
+/// Below this many rows a plain INSERT is cheaper than starting a COPY.
+const COPY_THRESHOLD: usize = 32;
+
+pub(crate) struct PgStore {
+    client: Mutex<Client>,
+}
+
+impl PgStore {
+    pub(crate) fn open(url: &str) -> Result<PgStore> {
+        let mut client = Client::connect(url, NoTls)?;
+        migrate_pg(&mut client)?;
+        Ok(PgStore { client: Mutex::new(client) })
+    }
+
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>> {
+        self.client.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn migrate_pg(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(migrate::CREATE_TABLE)?;
+    let current: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM steward_migrations", &[])?.get(0);
+    if current > migrate::latest() {
+        return Err(StoreError::TooNew { found: current, known: migrate::latest() });
+    }
+    for m in migrate::pending(current) {
+        tx.batch_execute(m.sql).map_err(|e| StoreError::Migration {
+            version: m.version,
+            name: m.name,
+            reason: e.to_string(),
+        })?;
+        tx.execute(
+            "INSERT INTO steward_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &migrate::now_text()],
+        )?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+type Param = Box<dyn ToSql + Sync>;
+
+/// A value as a parameter of the column's own type; a null is typed too, so PostgreSQL accepts it.
+fn to_param(ty: FieldType, value: &Value) -> Param {
+    match (ty, value) {
+        (_, Value::Text(s)) => Box::new(s.clone()),
+        (_, Value::Bool(b)) => Box::new(*b),
+        (_, Value::Date(d)) => Box::new(*d),
+        (_, Value::Timestamp(t)) => Box::new(*t),
+        (_, Value::Money(p)) => Box::new(p.0),
+        (FieldType::Bool, Value::Null) => Box::new(None::<bool>),
+        (FieldType::Date, Value::Null) => Box::new(None::<NaiveDate>),
+        (FieldType::Timestamp, Value::Null) => Box::new(None::<DateTime<Utc>>),
+        (FieldType::Money, Value::Null) => Box::new(None::<i64>),
+        (_, Value::Null) => Box::new(None::<String>),
+    }
+}
+
+fn row_params(row: &Row) -> Vec<Param> {
+    row.register.fields().iter().zip(&row.values).map(|(f, v)| to_param(f.ty, v)).collect()
+}
+
+fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p.as_ref()).collect()
+}
+
+fn read_row(register: Register, r: &postgres::Row) -> Result<Row> {
+    let fields = register.fields();
+    let mut values = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        let value = match f.ty {
+            FieldType::Bool => r.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, Value::Bool),
+            FieldType::Date => r.try_get::<_, Option<NaiveDate>>(i)?.map_or(Value::Null, Value::Date),
+            FieldType::Timestamp => r.try_get::<_, Option<DateTime<Utc>>>(i)?.map_or(Value::Null, Value::Timestamp),
+            FieldType::Money => r.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, |p| Value::Money(Pence(p))),
+            FieldType::Text | FieldType::Id | FieldType::Slug | FieldType::Email | FieldType::Enum(_) => {
+                r.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text)
+            }
+        };
+        values.push(value);
+    }
+    Ok(Row { register, values })
+}
+
+fn read_audit(r: &postgres::Row) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.try_get(0)?,
+        at: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        entity_type: r.try_get(4)?,
+        entity_id: r.try_get(5)?,
+        before: r.try_get(6)?,
+        after: r.try_get(7)?,
+        prev_hash: r.try_get(8)?,
+        hash: r.try_get(9)?,
+    })
+}
+
+/// One cell in COPY's text format.
+fn copy_cell(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("\\N"),
+        Value::Text(s) => copy_text(out, s),
+        Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+        Value::Date(d) => out.push_str(&d.format("%Y-%m-%d").to_string()),
+        Value::Timestamp(t) => out.push_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        Value::Money(p) => out.push_str(&p.0.to_string()),
+    }
+}
+
+fn copy_text(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Streams `lines` rows into `COPY table (columns)`, a chunk at a time.
+fn copy_in<T>(
+    tx: &mut Transaction<'_>,
+    statement: &str,
+    items: &[T],
+    mut line: impl FnMut(&mut String, &T),
+) -> Result<()> {
+    let mut writer = tx.copy_in(statement)?;
+    let mut buf = String::with_capacity(1 << 20);
+    for item in items {
+        line(&mut buf, item);
+        buf.push('\n');
+        if buf.len() > (1 << 20) {
+            writer.write_all(buf.as_bytes()).map_err(copy_failed)?;
+            buf.clear();
+        }
+    }
+    writer.write_all(buf.as_bytes()).map_err(copy_failed)?;
+    writer.finish()?;
+    Ok(())
+}
+
+fn copy_failed(e: std::io::Error) -> StoreError {
+    StoreError::Corrupt { table: "copy", column: "", id: String::new(), reason: e.to_string() }
+}
+
+fn cells(out: &mut String, values: &[Value]) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        copy_cell(out, v);
+    }
+}
+
+fn opt_i64(out: &mut String, v: Option<i64>) {
+    match v {
+        Some(n) => out.push_str(&n.to_string()),
+        None => out.push_str("\\N"),
+    }
+}
+
+struct PgTx<'a, 'b>(&'b mut Transaction<'a>);
+
+impl Tx for PgTx<'_, '_> {
+    fn lock_audit_head(&mut self) -> Result<(i64, String)> {
+        let r = self.0.query_one("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", &[])?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
+    }
+
+    fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>> {
+        let rows = if ids.len() > LOAD_ALL_THRESHOLD {
+            self.0.query(&sql::select(register), &[])?
+        } else {
+            let statement = format!("{} WHERE {} = ANY($1)", sql::select(register), register.id_field().name);
+            self.0.query(&statement, &[&ids])?
+        };
+        rows.iter().map(|r| read_row(register, r).map(|row| (row.id().to_owned(), row))).collect()
+    }
+
+    fn insert(&mut self, register: Register, rows: &[&Row]) -> Result<()> {
+        if rows.len() >= COPY_THRESHOLD {
+            let statement = format!("COPY {} ({}) FROM STDIN", register.name(), sql::columns(register));
+            return copy_in(self.0, &statement, rows, |out, row| cells(out, &row.values));
+        }
+        let stmt = self.0.prepare(&sql::insert(register, D))?;
+        for row in rows {
+            self.0.execute(&stmt, &refs(&row_params(row)))?;
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, register: Register, rows: &[&Row]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let stmt = self.0.prepare(&sql::update(register, D))?;
+        for row in rows {
+            self.0.execute(&stmt, &refs(&row_params(row)))?;
+        }
+        Ok(())
+    }
+
+    fn open_assignments(&mut self, spans: &[Assignment]) -> Result<()> {
+        if spans.len() >= COPY_THRESHOLD {
+            let statement = format!("COPY asset_assignments ({}) FROM STDIN", sql::ASSIGNMENT_COLUMNS);
+            return copy_in(self.0, &statement, spans, |out, a| {
+                copy_text(out, &a.asset_tag);
+                out.push('\t');
+                copy_text(out, &a.person_id);
+                out.push('\t');
+                copy_cell(out, &Value::Date(a.from));
+                out.push('\t');
+                copy_cell(out, &a.until.map_or(Value::Null, Value::Date));
+                out.push('\t');
+                opt_i64(out, Some(a.opened_by));
+                out.push('\t');
+                opt_i64(out, a.closed_by);
+            });
+        }
+        let stmt = self.0.prepare(&sql::assignment_insert(D))?;
+        for a in spans {
+            self.0.execute(&stmt, &[&a.asset_tag, &a.person_id, &a.from, &a.until, &a.opened_by, &a.closed_by])?;
+        }
+        Ok(())
+    }
+
+    fn close_assignment(&mut self, asset_tag: &str, until: NaiveDate, closed_by: i64) -> Result<()> {
+        self.0.execute(&sql::assignment_close(D), &[&until, &closed_by, &asset_tag])?;
+        Ok(())
+    }
+
+    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
+        if records.len() >= COPY_THRESHOLD {
+            let statement = format!("COPY audit_log ({}) FROM STDIN", sql::AUDIT_COLUMNS);
+            return copy_in(self.0, &statement, records, |out, r| {
+                opt_i64(out, Some(r.seq));
+                for text in [&r.at, &r.actor, &r.action, &r.entity_type, &r.entity_id] {
+                    out.push('\t');
+                    copy_text(out, text);
+                }
+                for json in [&r.before, &r.after] {
+                    out.push('\t');
+                    match json {
+                        Some(s) => copy_text(out, s),
+                        None => out.push_str("\\N"),
+                    }
+                }
+                for text in [&r.prev_hash, &r.hash] {
+                    out.push('\t');
+                    copy_text(out, text);
+                }
+            });
+        }
+        let stmt = self.0.prepare(&sql::audit_insert(D))?;
+        for r in records {
+            self.0.execute(
+                &stmt,
+                &[
+                    &r.seq,
+                    &r.at,
+                    &r.actor,
+                    &r.action,
+                    &r.entity_type,
+                    &r.entity_id,
+                    &r.before,
+                    &r.after,
+                    &r.prev_hash,
+                    &r.hash,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
+        self.0.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&seq, &hash])?;
+        Ok(())
+    }
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {
+        let mut client = self.client()?;
+        let rows = client.query(&sql::select_one(register, D), &[&id])?;
+        rows.first().map(|r| read_row(register, r)).transpose()
+    }
+
+    fn list(&self, register: Register) -> Result<Vec<Row>> {
+        let mut client = self.client()?;
+        let rows = client.query(&sql::select_all_ordered(register), &[])?;
+        rows.iter().map(|r| read_row(register, r)).collect()
+    }
+
+    fn count(&self, register: Register) -> Result<u64> {
+        let mut client = self.client()?;
+        let n: i64 = client.query_one(&format!("SELECT COUNT(*) FROM {}", register.name()), &[])?.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn ids(&self, register: Register) -> Result<Vec<String>> {
+        let mut client = self.client()?;
+        let rows = client.query(&format!("SELECT {} FROM {}", register.id_field().name, register.name()), &[])?;
+        rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+    }
+
+    fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>> {
+        let mut client = self.client()?;
+        let (by_person, key) = match of {
+            AssignmentsOf::Asset(tag) => (false, tag),
+            AssignmentsOf::Person(id) => (true, id),
+        };
+        let rows = client.query(&sql::assignments_select(by_person, D), &[&key])?;
+        rows.iter()
+            .map(|r| {
+                Ok(Assignment {
+                    asset_tag: r.try_get(0)?,
+                    person_id: r.try_get(1)?,
+                    from: r.try_get(2)?,
+                    until: r.try_get(3)?,
+                    opened_by: r.try_get(4)?,
+                    closed_by: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    fn audit_records(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> Result<()>) -> Result<()> {
+        let mut client = self.client()?;
+        let statement = sql::audit_select(query.entity.is_some(), query.limit.is_some(), D);
+        let mut params: Vec<Param> = Vec::new();
+        if let Some((t, id)) = &query.entity {
+            params.push(Box::new(t.clone()));
+            params.push(Box::new(id.clone()));
+        }
+        if let Some(limit) = query.limit {
+            params.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
+        }
+        let mut rows = client.query_raw(&statement, refs(&params))?;
+        while let Some(r) = rows.next()? {
+            visit(read_audit(&r)?)?;
+        }
+        Ok(())
+    }
+
+    fn audit_head(&self) -> Result<(i64, String)> {
+        let mut client = self.client()?;
+        let r = client.query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
+        match r {
+            Some(r) => Ok((r.try_get(0)?, r.try_get(1)?)),
+            None => Ok((0, steward_model::audit::GENESIS.to_owned())),
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The embedded backend: one SQLite file in WAL mode, one connection behind a mutex.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+use steward_model::audit::AuditRecord;
+use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
+
+use crate::commit::{self, CommitSummary, Tx, LOAD_ALL_THRESHOLD};
+use crate::sql::{self, Placeholder::Question as Q};
+use crate::{migrate, AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError};
+
+pub(crate) struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    pub(crate) fn open(path: &str) -> Result<SqliteStore> {
+        if path != ":memory:" {
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+            }
+        }
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate_sqlite(&mut conn)?;
+        Ok(SqliteStore { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn migrate_sqlite(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(migrate::CREATE_TABLE)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM steward_migrations", [], |r| r.get(0))?;
+    if current > migrate::latest() {
+        return Err(StoreError::TooNew { found: current, known: migrate::latest() });
+    }
+    for m in migrate::pending(current) {
+        tx.execute_batch(m.sql).map_err(|e| StoreError::Migration {
+            version: m.version,
+            name: m.name,
+            reason: e.to_string(),
+        })?;
+        tx.execute(
+            "INSERT INTO steward_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            (m.version, m.name, migrate::now_text()),
+        )?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn timestamp_text(t: &DateTime<Utc>) -> String {
+    // Fixed width, so that text order is time order inside SQLite.
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn to_sql(value: &Value) -> Sql {
+    match value {
+        Value::Null => Sql::Null,
+        Value::Text(s) => Sql::Text(s.clone()),
+        Value::Bool(b) => Sql::Integer(i64::from(*b)),
+        Value::Date(d) => Sql::Text(d.format("%Y-%m-%d").to_string()),
+        Value::Timestamp(t) => Sql::Text(timestamp_text(t)),
+        Value::Money(p) => Sql::Integer(p.0),
+    }
+}
+
+fn from_sql(register: Register, ty: FieldType, column: &'static str, raw: Sql, id: &str) -> Result<Value> {
+    let corrupt = |reason: String| StoreError::Corrupt { table: register.name(), column, id: id.to_owned(), reason };
+    Ok(match (ty, raw) {
+        (_, Sql::Null) => Value::Null,
+        (FieldType::Bool, Sql::Integer(i)) => Value::Bool(i != 0),
+        (FieldType::Money, Sql::Integer(i)) => Value::Money(Pence(i)),
+        (FieldType::Date, Sql::Text(s)) => {
+            Value::Date(NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt(format!("{s:?}: {e}")))?)
+        }
+        (FieldType::Timestamp, Sql::Text(s)) => Value::Timestamp(
+            DateTime::parse_from_rfc3339(&s).map_err(|e| corrupt(format!("{s:?}: {e}")))?.with_timezone(&Utc),
+        ),
+        (FieldType::Text | FieldType::Id | FieldType::Slug | FieldType::Email | FieldType::Enum(_), Sql::Text(s)) => {
+            Value::Text(s)
+        }
+        (ty, other) => return Err(corrupt(format!("expected {ty:?}, found {other:?}"))),
+    })
+}
+
+fn read_row(register: Register, r: &rusqlite::Row<'_>) -> Result<Row> {
+    let fields = register.fields();
+    let id: String = r.get(0)?;
+    let mut values = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        values.push(from_sql(register, f.ty, f.name, r.get(i)?, &id)?);
+    }
+    Ok(Row { register, values })
+}
+
+fn query_rows(conn: &Connection, register: Register, sql: &str, params: &[Sql]) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(read_row(register, r)?);
+    }
+    Ok(out)
+}
+
+fn read_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        entity_type: r.get(4)?,
+        entity_id: r.get(5)?,
+        before: r.get(6)?,
+        after: r.get(7)?,
+        prev_hash: r.get(8)?,
+        hash: r.get(9)?,
+    })
+}
+
+fn date_sql(d: Option<NaiveDate>) -> Sql {
+    d.map_or(Sql::Null, |d| Sql::Text(d.format("%Y-%m-%d").to_string()))
+}
+
+struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
+
+impl Tx for SqliteTx<'_> {
+    fn lock_audit_head(&mut self) -> Result<(i64, String)> {
+        // The transaction began IMMEDIATE: it already holds the write lock.
+        Ok(self.0.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>> {
+        let rows = if ids.len() > LOAD_ALL_THRESHOLD {
+            query_rows(self.0, register, &sql::select(register), &[])?
+        } else {
+            let mut rows = Vec::new();
+            for chunk in ids.chunks(500) {
+                let params: Vec<Sql> = chunk.iter().map(|id| Sql::Text((*id).to_owned())).collect();
+                rows.extend(query_rows(self.0, register, &sql::select_where_id_in(register, chunk.len(), Q), &params)?);
+            }
+            rows
+        };
+        Ok(rows.into_iter().map(|r| (r.id().to_owned(), r)).collect())
+    }
+
+    fn insert(&mut self, register: Register, rows: &[&Row]) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::insert(register, Q))?;
+        for row in rows {
+            stmt.execute(params_from_iter(row.values.iter().map(to_sql)))?;
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, register: Register, rows: &[&Row]) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::update(register, Q))?;
+        for row in rows {
+            stmt.execute(params_from_iter(row.values.iter().map(to_sql)))?;
+        }
+        Ok(())
+    }
+
+    fn open_assignments(&mut self, spans: &[Assignment]) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::assignment_insert(Q))?;
+        for a in spans {
+            stmt.execute((
+                &a.asset_tag,
+                &a.person_id,
+                date_sql(Some(a.from)),
+                date_sql(a.until),
+                a.opened_by,
+                a.closed_by,
+            ))?;
+        }
+        Ok(())
+    }
+
+    fn close_assignment(&mut self, asset_tag: &str, until: NaiveDate, closed_by: i64) -> Result<()> {
+        self.0.prepare_cached(&sql::assignment_close(Q))?.execute((date_sql(Some(until)), closed_by, asset_tag))?;
+        Ok(())
+    }
+
+    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::audit_insert(Q))?;
+        for r in records {
+            stmt.execute(rusqlite::params![
+                r.seq,
+                r.at,
+                r.actor,
+                r.action,
+                r.entity_type,
+                r.entity_id,
+                r.before,
+                r.after,
+                r.prev_hash,
+                r.hash
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
+        self.0.execute("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1", (seq, hash))?;
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let summary = commit::run(&mut SqliteTx(&tx), actor, at, rows)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {
+        let conn = self.conn()?;
+        Ok(query_rows(&conn, register, &sql::select_one(register, Q), &[Sql::Text(id.to_owned())])?.pop())
+    }
+
+    fn list(&self, register: Register) -> Result<Vec<Row>> {
+        let conn = self.conn()?;
+        query_rows(&conn, register, &sql::select_all_ordered(register), &[])
+    }
+
+    fn count(&self, register: Register) -> Result<u64> {
+        let conn = self.conn()?;
+        let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {}", register.name()), [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn ids(&self, register: Register) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!("SELECT {} FROM {}", register.id_field().name, register.name()))?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+
+    fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>> {
+        let conn = self.conn()?;
+        let (by_person, key) = match of {
+            AssignmentsOf::Asset(tag) => (false, tag),
+            AssignmentsOf::Person(id) => (true, id),
+        };
+        let mut stmt = conn.prepare_cached(&sql::assignments_select(by_person, Q))?;
+        let mut rows = stmt.query([key])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let tag: String = r.get(0)?;
+            let date = |i: usize, raw: Option<String>| -> Result<Option<NaiveDate>> {
+                raw.map(|s| {
+                    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| StoreError::Corrupt {
+                        table: "asset_assignments",
+                        column: if i == 2 { "from_date" } else { "until_date" },
+                        id: tag.clone(),
+                        reason: e.to_string(),
+                    })
+                })
+                .transpose()
+            };
+            let from = date(2, Some(r.get(2)?))?.unwrap_or_default();
+            let until = date(3, r.get(3)?)?;
+            out.push(Assignment {
+                asset_tag: tag.clone(),
+                person_id: r.get(1)?,
+                from,
+                until,
+                opened_by: r.get(4)?,
+                closed_by: r.get(5)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn audit_records(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> Result<()>) -> Result<()> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&sql::audit_select(query.entity.is_some(), query.limit.is_some(), Q))?;
+        let mut params: Vec<Sql> = Vec::new();
+        if let Some((t, id)) = &query.entity {
+            params.push(Sql::Text(t.clone()));
+            params.push(Sql::Text(id.clone()));
+        }
+        if let Some(limit) = query.limit {
+            params.push(Sql::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+        }
+        let mut rows = stmt.query(params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            visit(read_audit(r)?)?;
+        }
+        Ok(())
+    }
+
+    fn audit_head(&self) -> Result<(i64, String)> {
+        let conn = self.conn()?;
+        let head = conn
+            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(head.unwrap_or((0, steward_model::audit::GENESIS.to_owned())))
+    }
+}

@@ -1,0 +1,131 @@
+//! Real databases for tests (no mocks): a fresh SQLite file in a temporary directory, and — when
+//! `STEWARD_TEST_DATABASE_URL` names a PostgreSQL server — a fresh PostgreSQL database created
+//! for the test and dropped after it. Every storage test runs on each database this returns.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::Backend;
+
+pub const ENV: &str = "STEWARD_TEST_DATABASE_URL";
+
+/// A database that exists for one test and is removed when dropped.
+pub struct TestDatabase {
+    pub backend: Backend,
+    pub url: String,
+    /// The SQLite directory, or the PostgreSQL admin url and database name.
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(label: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let label: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .take(24)
+        .collect();
+    format!("steward_t_{label}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// A temporary directory removed on drop, for tests that need files.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> std::io::Result<TempDir> {
+        let path = std::env::temp_dir().join(unique(label));
+        std::fs::create_dir_all(&path)?;
+        Ok(TempDir(path))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The databases a storage test must pass on: always SQLite; PostgreSQL too when the environment
+/// names a server. Panics (this is test support) when the PostgreSQL server cannot be reached, so a
+/// misconfigured CI fails loudly instead of silently testing half.
+pub fn databases(label: &str) -> Vec<TestDatabase> {
+    let mut out = vec![sqlite(label)];
+    if let Ok(url) = std::env::var(ENV) {
+        if !url.is_empty() {
+            out.push(postgres(&url, label));
+        }
+    }
+    out
+}
+
+pub fn sqlite(label: &str) -> TestDatabase {
+    let dir = std::env::temp_dir().join(unique(label));
+    let url = format!("sqlite://{}", dir.join("steward.db").display());
+    TestDatabase { backend: Backend::Sqlite, url, cleanup: Cleanup::Dir(dir) }
+}
+
+fn postgres(admin_url: &str, label: &str) -> TestDatabase {
+    let name = unique(label);
+    let mut admin = postgres::Client::connect(admin_url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("{ENV} is set but the server cannot be reached: {e}"));
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    TestDatabase {
+        backend: Backend::Postgres,
+        url: with_database(admin_url, &name),
+        cleanup: Cleanup::Database { admin_url: admin_url.to_owned(), name },
+    }
+}
+
+/// The same server url naming another database.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Database { admin_url, name } => {
+                if let Ok(mut admin) = postgres::Client::connect(admin_url, postgres::NoTls) {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn another_database_on_the_same_server() {
+        assert_eq!(super::with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+        assert_eq!(super::with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
+        assert_eq!(super::with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    }
+}
