@@ -1,1 +1,488 @@
-fn main() {}
+//! `steward`: the one binary. Parses the command line and configuration, then calls the service
+//! layer or starts the web server. It holds no business rules of its own.
+
+mod config;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use steward_model::{Organisation, Register};
+use steward_service::{ImportFile, ServiceError, Stamp, Steward};
+use steward_store::{AssignmentsOf, AuditQuery};
+
+use crate::config::Settings;
+
+/// Steward: an organisation's IT, run under its written policy.
+#[derive(Parser, Debug)]
+#[command(name = "steward", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Database: sqlite://PATH or postgres://USER@HOST:PORT/DB. Default: SQLite in the data directory.
+    #[arg(long, global = true, env = "STEWARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where Steward keeps its embedded database and configuration.
+    #[arg(long, global = true, env = "STEWARD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML configuration file. Default: steward.toml in the data directory, if present.
+    #[arg(long, global = true, env = "STEWARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Who the audit log records as making changes. Default: cli:$USER.
+    #[arg(long, global = true, env = "STEWARD_ACTOR")]
+    pub actor: Option<String>,
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, env = "STEWARD_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web server.
+    Serve {
+        /// Address to listen on. Default 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Import register CSV files: `import KIND FILE`, or `import DIR` for every known file in a folder.
+    Import {
+        /// A register (people, systems, assets, accounts, budget_centres, organisation) or a folder.
+        target: String,
+        /// The file, when the first argument names a register.
+        file: Option<PathBuf>,
+        /// Record the changes as made at this time (RFC 3339). Default: now.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Export a register as CSV, or every register into a folder with `export all --out DIR`.
+    Export {
+        /// A register name, or `all`.
+        kind: String,
+        /// File (or folder, for `all`) to write. Default: standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Read and change single records.
+    #[command(subcommand)]
+    Register(RegisterCommand),
+    /// The organisation's settings.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Generate a deterministic demo organisation into the database or a CSV folder.
+    Demo {
+        /// How many people.
+        #[arg(long, default_value_t = 500)]
+        people: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write CSV files to this folder instead of the database.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The date the estate is generated as of. Default: today.
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RegisterCommand {
+    /// List a register's rows as CSV (the export format).
+    List { kind: String },
+    /// Show one record.
+    Show {
+        kind: String,
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Change fields of one record: `set asset LT0001 status=returned assigned_to=`.
+    Set {
+        kind: String,
+        id: String,
+        /// FIELD=VALUE pairs, values in the CSV spelling; an empty value clears the field.
+        #[arg(required = true)]
+        changes: Vec<String>,
+    },
+    /// Who held an asset, or what a person held, from when to when.
+    History {
+        /// `asset:TAG` or `person:ID` (a bare value is an asset tag).
+        of: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgCommand {
+    Show,
+    Set {
+        #[arg(long)]
+        name: Option<String>,
+        /// IANA time zone, e.g. Europe/London.
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check the whole hash chain; exit non-zero naming the first bad record.
+    Verify {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show the history of changes, oldest first.
+    Log {
+        /// Only changes to one entity, as TYPE:ID (e.g. person:P000123, asset:LT000001).
+        #[arg(long)]
+        entity: Option<String>,
+        /// Only the last N records.
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings, matches!(cli.command, Command::Serve { .. }));
+    match run(cli.command, &settings) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings, serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STEWARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn register(kind: &str) -> Result<Register> {
+    Register::parse(kind).with_context(|| {
+        let known = Register::ALL.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ");
+        format!("unknown register {kind:?}; expected one of {known}")
+    })
+}
+
+fn open(settings: &Settings) -> Result<Steward> {
+    Steward::open(&settings.database_url)
+        .with_context(|| format!("cannot open the database {}", steward_store::redact(&settings.database_url)))
+}
+
+fn stamp(settings: &Settings, at: Option<DateTime<Utc>>) -> Stamp {
+    Stamp { actor: settings.actor.clone(), at: at.unwrap_or_else(Utc::now) }
+}
+
+fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
+    match command {
+        Command::Serve { listen } => serve(settings, listen.unwrap_or(settings.listen)),
+        Command::Import { target, file, at } => {
+            let files = match file {
+                Some(file) => vec![ImportFile::read(register(&target)?, &file)?],
+                None if Path::new(&target).is_dir() => ImportFile::folder(Path::new(&target))?,
+                None => bail!("{target:?} is not a folder; to import one file give its register too: steward import people people.csv"),
+            };
+            import(&open(settings)?, &stamp(settings, at), files)
+        }
+        Command::Export { kind, out } => {
+            let steward = open(settings)?;
+            if kind == "all" {
+                let dir = out.context("`export all` needs --out DIR")?;
+                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                for r in Register::ALL {
+                    let path = dir.join(r.file_name());
+                    let n = steward.export(r, create(&path)?)?;
+                    eprintln!("{}: {n} rows", path.display());
+                }
+            } else {
+                let r = register(&kind)?;
+                match out {
+                    Some(path) => {
+                        let n = steward.export(r, create(&path)?)?;
+                        eprintln!("{}: {n} rows", path.display());
+                    }
+                    None => {
+                        steward.export(r, std::io::stdout().lock())?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Register(c) => register_command(c, settings),
+        Command::Org(c) => org_command(c, settings),
+        Command::Audit(c) => audit_command(c, settings),
+        Command::Demo { people, seed, out, today } => {
+            let today = today.unwrap_or_else(|| Utc::now().date_naive());
+            let estate = steward_demo::generate(&steward_demo::DemoOptions { people, seed, today });
+            let files = Register::ALL
+                .iter()
+                .map(|r| {
+                    let mut bytes = Vec::new();
+                    steward_interchange::write(*r, &estate.rows(*r), &mut bytes)?;
+                    Ok(ImportFile { register: *r, label: r.file_name(), bytes })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                    for f in files {
+                        let path = dir.join(&f.label);
+                        std::fs::write(&path, &f.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+                    }
+                    eprintln!(
+                        "demo organisation of {} people, {} assets, {} accounts written to {}",
+                        estate.people.len(),
+                        estate.assets.len(),
+                        estate.accounts.len(),
+                        dir.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => import(&open(settings)?, &stamp(settings, None), files),
+            }
+        }
+    }
+}
+
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(std::io::BufWriter::new(file))
+}
+
+fn import(steward: &Steward, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ExitCode> {
+    match steward.import(stamp, files) {
+        Ok(report) => {
+            for (file, rows) in &report.files {
+                eprintln!("{file}: {rows} rows");
+            }
+            if !report.created_budget_centres.is_empty() {
+                eprintln!("new budget centres registered: {}", report.created_budget_centres.join(", "));
+            }
+            for (register, c) in &report.summary.by_register {
+                eprintln!("{register}: {} created, {} updated, {} unchanged", c.created, c.updated, c.unchanged);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ServiceError::Import(errors)) => {
+            let mut err = std::io::stderr().lock();
+            for e in &errors {
+                let _ = writeln!(err, "{e}");
+            }
+            let _ = writeln!(err, "error: {} problem(s); nothing was imported", errors.len());
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn register_command(command: RegisterCommand, settings: &Settings) -> Result<ExitCode> {
+    let steward = open(settings)?;
+    match command {
+        RegisterCommand::List { kind } => {
+            steward.export(register(&kind)?, std::io::stdout().lock())?;
+        }
+        RegisterCommand::Show { kind, id, format } => {
+            let r = register(&kind)?;
+            let row = steward.store().get(r, &id)?.with_context(|| format!("no {} with id {id:?}", r.entity()))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&row.to_json())?),
+                Format::Text => {
+                    for (f, v) in r.fields().iter().zip(&row.values) {
+                        println!("{:<22} {}", f.name, v.to_text());
+                    }
+                }
+            }
+        }
+        RegisterCommand::Set { kind, id, changes } => {
+            let r = register(&kind)?;
+            let pairs = changes
+                .iter()
+                .map(|c| {
+                    c.split_once('=')
+                        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                        .with_context(|| format!("{c:?}: expected FIELD=VALUE"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let summary = steward.set_fields(&stamp(settings, None), r, &id, &pairs)?;
+            eprintln!("{} {id}: {}", r.entity(), if summary.updated > 0 { "updated" } else { "unchanged" });
+        }
+        RegisterCommand::History { of } => {
+            let spans = match of.split_once(':') {
+                Some(("person", id)) => steward.assignments(AssignmentsOf::Person(id))?,
+                Some(("asset", tag)) => steward.assignments(AssignmentsOf::Asset(tag))?,
+                Some((other, _)) => bail!("{other:?}: expected asset:TAG or person:ID"),
+                None => steward.assignments(AssignmentsOf::Asset(&of))?,
+            };
+            println!("{:<14} {:<14} {:<10} {:<10}", "asset", "person", "from", "until");
+            for a in spans {
+                let until = a.until.map(|d| d.to_string()).unwrap_or_else(|| "(holds it)".into());
+                println!("{:<14} {:<14} {:<10} {until}", a.asset_tag, a.person_id, a.from.to_string());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn org_command(command: OrgCommand, settings: &Settings) -> Result<ExitCode> {
+    let steward = open(settings)?;
+    let org = steward.organisation()?;
+    match command {
+        OrgCommand::Show => {
+            println!("name       {}", org.name);
+            println!("time_zone  {}", org.time_zone);
+        }
+        OrgCommand::Set { name, time_zone } => {
+            let org = Organisation {
+                name: name.unwrap_or(org.name),
+                time_zone: time_zone.unwrap_or(org.time_zone),
+                ..org
+            };
+            steward.set_organisation(&stamp(settings, None), org)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_command(command: AuditCommand, settings: &Settings) -> Result<ExitCode> {
+    let steward = open(settings)?;
+    match command {
+        AuditCommand::Verify { format } => {
+            let verdict = steward.verify_audit()?;
+            match (&verdict, format) {
+                (Ok(head), Format::Json) => println!("{}", serde_json::json!({"ok": true, "records": head.seq, "head": head.hash})),
+                (Err(b), Format::Json) => println!("{}", serde_json::json!({"ok": false, "error": b.to_string()})),
+                (Ok(head), Format::Text) => println!("audit log verified: {} records, head {}", head.seq, head.hash),
+                (Err(b), Format::Text) => eprintln!("audit log broken: {b}"),
+            }
+            Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        AuditCommand::Log { entity, limit, format } => {
+            let entity = match entity {
+                Some(e) => {
+                    let (t, id) = e.split_once(':').with_context(|| format!("{e:?}: expected TYPE:ID, e.g. person:P000123"))?;
+                    Some((t.to_owned(), id.to_owned()))
+                }
+                None => None,
+            };
+            let mut out = std::io::stdout().lock();
+            let mut failed = None;
+            steward.audit_log(&AuditQuery { entity, limit }, &mut |r| {
+                let line = match format {
+                    Format::Json => serde_json::to_string(&r).unwrap_or_default(),
+                    Format::Text => format!(
+                        "#{} {} {} {} {}:{}{}",
+                        r.seq,
+                        r.at,
+                        r.actor,
+                        r.action,
+                        r.entity_type,
+                        r.entity_id,
+                        describe_change(r.before.as_deref(), r.after.as_deref())
+                    ),
+                };
+                if let Err(e) = writeln!(out, "{line}") {
+                    failed.get_or_insert(e);
+                }
+                Ok(())
+            })?;
+            if let Some(e) = failed {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// "name: Ada → Ada Lovelace" for the fields an update changed.
+fn describe_change(before: Option<&str>, after: Option<&str>) -> String {
+    let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok());
+    let (Some(before), Some(after)) = (parse(before), parse(after)) else { return String::new() };
+    let show = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => "∅".into(),
+        Some(other) => other.to_string(),
+    };
+    let changes: Vec<String> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}: {} → {}", show(before.get(k)), show(Some(v))))
+        .collect();
+    if changes.is_empty() { String::new() } else { format!(" ({})", changes.join("; ")) }
+}
+
+fn serve(settings: &Settings, listen: std::net::SocketAddr) -> Result<ExitCode> {
+    let steward = open(settings)?;
+    tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        steward_web::serve(steward, listener, shutdown_signal()).await.context("server failed")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,1 +1,567 @@
-//! placeholder
+//! CSV in and out for every register, with line-exact errors.
+//!
+//! This crate owns the CSV interchange contract: parsing a register file into [`Row`]s, writing
+//! rows back out, and checking every cell against the model's
+//! [`FieldType`](steward_model::FieldType)s on the way in.
+//!
+//! The contract:
+//!
+//! * The header names exactly the register's fields ([`Register::fields`]), in any column order.
+//!   Names are trimmed and case-sensitive. Optional fields may be left out; required ones may not.
+//! * Each cell is trimmed of surrounding whitespace and parsed with [`Value::parse`]: dates are
+//!   `YYYY-MM-DD`, timestamps RFC 3339, booleans `true`/`false`, money pounds to the penny. An
+//!   empty cell is unknown, which only an optional field allows.
+//! * A file may start with a UTF-8 byte-order mark (Excel and Snipe-IT write one) and may use
+//!   CRLF line endings. Blank lines are skipped.
+//! * Ids (the register's first field) are unique within a file, and the model's rules across a
+//!   row's fields hold ([`Row::problems`]: an asset's `assigned_on` needs an `assigned_to`, a
+//!   person leaves after they start and does not manage themselves).
+//!
+//! Every problem is reported as a [`CsvError`], printed `FILE:LINE: column: value: reason`, where
+//! `LINE` is the 1-based line the record starts on (the header is the first non-blank line,
+//! normally line 1). [`read`] reports every problem it finds, not just the first.
+//!
+//! It must never:
+//!
+//! * touch a database or know what already exists in storage. Checks across files (does this
+//!   `manager_id` name a person?) and against the database belong to the service layer;
+//! * panic, whatever bytes it is given;
+//! * echo input unescaped: values and column names in errors have control and bidirectional
+//!   formatting characters escaped and are cut to 60 characters, so an error message cannot
+//!   move the cursor, recolour a terminal or forge another line.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use steward_model::{Field, Register, Row, Value};
+
+/// A row read from a file, with the 1-based line number its record starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRow {
+    pub line: u64,
+    pub row: Row,
+}
+
+/// One problem with one cell (or a whole line / the header).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {column}: {value}: {reason}")]
+pub struct CsvError {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Why [`write`] could not write a register file.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("could not write: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("could not write CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("row {index} is a row of {found}, not of {expected}")]
+    WrongRegister {
+        index: usize,
+        expected: Register,
+        found: Register,
+    },
+    #[error("row {index} has {found} values, {register} has {expected} fields")]
+    Arity {
+        index: usize,
+        register: Register,
+        expected: usize,
+        found: usize,
+    },
+}
+
+/// At most this many errors are listed; one more says how many were left out.
+pub const MAX_ERRORS: usize = 1000;
+
+/// Values and column names longer than this many characters are cut short in errors.
+const MAX_SHOWN_CHARS: usize = 60;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads a register file. `file` is the name to put in errors (as the user gave it).
+///
+/// Returns every row, in file order, or every error found (up to [`MAX_ERRORS`], then one more
+/// saying how many were suppressed). The whole input is read into memory first: register files
+/// are small, and it lets every error name the line its record really starts on.
+pub fn read(
+    register: Register,
+    file: &str,
+    mut input: impl Read,
+) -> Result<Vec<ParsedRow>, Vec<CsvError>> {
+    let mut errors = Errors::new(file);
+    let mut bytes = Vec::new();
+    if let Err(e) = input.read_to_end(&mut bytes) {
+        let mut lines = LineCounter::new(&bytes);
+        errors.push(
+            lines.line_at(bytes.len()),
+            "",
+            "",
+            format!("could not read the file: {e}"),
+        );
+        return Err(errors.finish());
+    }
+    let data = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+    if data.starts_with(b"\xFF\xFE") || data.starts_with(b"\xFE\xFF") {
+        errors.push(1, "", "", "the file is UTF-16; save it as CSV UTF-8");
+        return Err(errors.finish());
+    }
+
+    let mut reader = Reader::new(data);
+    let fields = register.fields();
+    let expected_header = field_names(fields);
+
+    let Some((header_line, header)) = reader.next(&mut errors) else {
+        if errors.is_empty() {
+            errors.push(
+                1,
+                "",
+                "",
+                format!("the file is empty; expected a header line: {expected_header}"),
+            );
+        }
+        return Err(errors.finish());
+    };
+    let columns = read_header(fields, header_line, &header, &mut errors);
+
+    let mut rows = Vec::new();
+    let mut first_seen: HashMap<String, u64> = HashMap::new();
+    while let Some((line, record)) = reader.next(&mut errors) {
+        if record.len() != columns.len() {
+            let reason = format!("found {}, expected {}", cells(record.len()), columns.len());
+            errors.push(line, "", "", reason);
+            continue;
+        }
+        if let Some(row) = read_row(
+            register,
+            line,
+            &record,
+            &columns,
+            &mut first_seen,
+            &mut errors,
+        ) {
+            rows.push(ParsedRow { line, row });
+        }
+    }
+
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors.finish())
+    }
+}
+
+/// Writes rows (all of `register`) with the header in the register's field order; each value is
+/// written as [`Value::to_text`] spells it, with `\n` line endings and quotes only where needed.
+///
+/// Nothing is written if a row belongs to another register or has the wrong number of values.
+pub fn write(register: Register, rows: &[Row], out: impl Write) -> Result<(), WriteError> {
+    let fields = register.fields();
+    for (index, row) in rows.iter().enumerate() {
+        if row.register != register {
+            return Err(WriteError::WrongRegister {
+                index,
+                expected: register,
+                found: row.register,
+            });
+        }
+        if row.values.len() != fields.len() {
+            return Err(WriteError::Arity {
+                index,
+                register,
+                expected: fields.len(),
+                found: row.values.len(),
+            });
+        }
+    }
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    writer.write_record(fields.iter().map(|f| f.name))?;
+    for row in rows {
+        writer.write_record(row.values.iter().map(Value::to_text))?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// Checks the header; returns, for each column of the file, the index of the field it holds
+/// (`None` for a column to ignore: unknown, duplicate or unreadable).
+fn read_header(
+    fields: &[Field],
+    line: u64,
+    header: &csv::ByteRecord,
+    errors: &mut Errors,
+) -> Vec<Option<usize>> {
+    let mut columns = Vec::with_capacity(header.len());
+    let mut seen: Vec<Option<usize>> = vec![None; fields.len()];
+    for (position, cell) in header.iter().enumerate() {
+        let number = position + 1;
+        let name = match std::str::from_utf8(cell) {
+            Ok(name) => name.trim(),
+            Err(_) => {
+                errors.push(
+                    line,
+                    "",
+                    String::from_utf8_lossy(cell).trim(),
+                    "not valid UTF-8",
+                );
+                columns.push(None);
+                continue;
+            }
+        };
+        let index = fields.iter().position(|f| f.name == name);
+        match index {
+            None if name.is_empty() => {
+                let reason = format!(
+                    "column {number} has no name; expected one of {}",
+                    field_names(fields)
+                );
+                errors.push(line, "", "", reason);
+            }
+            None => {
+                let hint = fields
+                    .iter()
+                    .find(|f| f.name.eq_ignore_ascii_case(name))
+                    .map(|f| format!(" (names are case-sensitive: did you mean {}?)", f.name))
+                    .unwrap_or_default();
+                let reason = format!(
+                    "unknown column{hint}; expected one of {}",
+                    field_names(fields)
+                );
+                errors.push(line, name, "", reason);
+            }
+            Some(i) => match seen.get(i).copied().flatten() {
+                Some(first) => {
+                    errors.push(
+                        line,
+                        name,
+                        "",
+                        format!("duplicate column: also column {first}"),
+                    );
+                    columns.push(None);
+                    continue;
+                }
+                None => {
+                    if let Some(slot) = seen.get_mut(i) {
+                        *slot = Some(number);
+                    }
+                }
+            },
+        }
+        columns.push(index);
+    }
+    for (field, seen) in fields.iter().zip(&seen) {
+        if field.required && seen.is_none() {
+            errors.push(line, field.name, "", "required column is missing");
+        }
+    }
+    columns
+}
+
+/// Parses one record's cells into a row, reporting each bad cell, a duplicate id (`first_seen`
+/// maps each id to the line it was first seen on) and broken consistency rules. `None` if any.
+fn read_row(
+    register: Register,
+    line: u64,
+    record: &csv::ByteRecord,
+    columns: &[Option<usize>],
+    first_seen: &mut HashMap<String, u64>,
+    errors: &mut Errors,
+) -> Option<Row> {
+    let fields = register.fields();
+    let mut values = vec![Value::Null; fields.len()];
+    let mut texts: Vec<String> = vec![String::new(); fields.len()];
+    let mut ok = true;
+    for (cell, column) in record.iter().zip(columns) {
+        let Some((index, field)) = column.and_then(|i| fields.get(i).map(|f| (i, f))) else {
+            continue;
+        };
+        let text = match std::str::from_utf8(cell) {
+            Ok(text) => text.trim(),
+            Err(_) => {
+                errors.push(
+                    line,
+                    field.name,
+                    String::from_utf8_lossy(cell).trim(),
+                    "not valid UTF-8",
+                );
+                ok = false;
+                continue;
+            }
+        };
+        match Value::parse(field.ty, text) {
+            Ok(Value::Null) if field.required => {
+                errors.push(line, field.name, text, "a value is required");
+                ok = false;
+            }
+            Ok(value) => {
+                if let Some(slot) = values.get_mut(index) {
+                    *slot = value;
+                }
+            }
+            Err(reason) => {
+                errors.push(line, field.name, text, reason);
+                ok = false;
+            }
+        }
+        if let Some(slot) = texts.get_mut(index) {
+            text.clone_into(slot);
+        }
+    }
+    if let Some(id) = values.first().filter(|v| !v.is_null()).map(Value::to_text) {
+        if let Some(first) = first_seen.get(&id) {
+            let reason = format!("duplicate id: first seen on line {first}");
+            errors.push(line, register.id_field().name, &id, reason);
+            ok = false;
+        } else {
+            first_seen.insert(id, line);
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let row = Row { register, values };
+    // Rules across fields that need nothing but the row live in the model, so that imports and
+    // single writes apply the same ones. Only asked of rows whose every cell parsed.
+    let problems = row.problems();
+    if problems.is_empty() {
+        return Some(row);
+    }
+    for (column, reason) in problems {
+        let text = register
+            .field_index(column)
+            .and_then(|i| texts.get(i))
+            .map_or("", String::as_str);
+        errors.push(line, column, text, reason);
+    }
+    None
+}
+
+fn cells(n: usize) -> String {
+    if n == 1 {
+        "1 cell".to_owned()
+    } else {
+        format!("{n} cells")
+    }
+}
+
+fn field_names(fields: &[Field]) -> String {
+    fields.iter().map(|f| f.name).collect::<Vec<_>>().join(",")
+}
+
+/// The csv reader, with line numbers that are right: `csv::Position::line()` gives the line the
+/// previous record ended on, which is wrong after blank lines, with CRLF endings, and after a
+/// quoted cell spanning lines. Here the record's start is found by skipping the line breaks
+/// that follow the previous record.
+struct Reader<'a> {
+    csv: csv::Reader<&'a [u8]>,
+    lines: LineCounter<'a>,
+    done: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(data);
+        Reader {
+            csv,
+            lines: LineCounter::new(data),
+            done: false,
+        }
+    }
+
+    /// The next record and the line it starts on; `None` at the end (or after a read error,
+    /// which is reported).
+    fn next(&mut self, errors: &mut Errors) -> Option<(u64, csv::ByteRecord)> {
+        if self.done {
+            return None;
+        }
+        let mut record = csv::ByteRecord::new();
+        match self.csv.read_byte_record(&mut record) {
+            Ok(true) => {
+                let offset = record.position().map_or(0, csv::Position::byte);
+                let line = self
+                    .lines
+                    .record_start(usize::try_from(offset).unwrap_or(usize::MAX));
+                Some((line, record))
+            }
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                let offset = usize::try_from(self.csv.position().byte()).unwrap_or(usize::MAX);
+                errors.push(
+                    self.lines.line_at(offset),
+                    "",
+                    "",
+                    format!("could not read the file: {e}"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Counts line breaks (`\n`, `\r\n` or a lone `\r`) as the reader moves forward.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    offset: usize,
+    line: u64,
+    after_cr: bool,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        LineCounter {
+            data,
+            offset: 0,
+            line: 1,
+            after_cr: false,
+        }
+    }
+
+    /// The line of the record whose bytes start at `offset`, or after the line breaks there.
+    fn record_start(&mut self, offset: usize) -> u64 {
+        let rest = self.data.get(offset..).unwrap_or_default();
+        let breaks = rest
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        self.line_at(offset.saturating_add(breaks))
+    }
+
+    /// The line that the byte at `offset` is on. Offsets must not go backwards.
+    fn line_at(&mut self, offset: usize) -> u64 {
+        let end = offset.min(self.data.len());
+        if let Some(bytes) = self.data.get(self.offset..end) {
+            for &b in bytes {
+                match b {
+                    b'\n' if self.after_cr => {}
+                    b'\n' | b'\r' => self.line += 1,
+                    _ => {}
+                }
+                self.after_cr = b == b'\r';
+            }
+            self.offset = end;
+        }
+        self.line
+    }
+}
+
+/// The errors found so far, capped at [`MAX_ERRORS`].
+struct Errors<'a> {
+    file: &'a str,
+    list: Vec<CsvError>,
+    suppressed: u64,
+    first_suppressed_line: u64,
+}
+
+impl<'a> Errors<'a> {
+    fn new(file: &'a str) -> Self {
+        Errors {
+            file,
+            list: Vec::new(),
+            suppressed: 0,
+            first_suppressed_line: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn push(&mut self, line: u64, column: &str, value: &str, reason: impl Into<String>) {
+        if self.list.len() >= MAX_ERRORS {
+            if self.suppressed == 0 {
+                self.first_suppressed_line = line;
+            }
+            self.suppressed += 1;
+            return;
+        }
+        self.list.push(CsvError {
+            file: self.file.to_owned(),
+            line,
+            column: shown(column),
+            value: shown(value),
+            reason: reason.into(),
+        });
+    }
+
+    fn finish(mut self) -> Vec<CsvError> {
+        if self.suppressed > 0 {
+            self.list.push(CsvError {
+                file: self.file.to_owned(),
+                line: self.first_suppressed_line,
+                column: String::new(),
+                value: String::new(),
+                reason: format!(
+                    "{} more errors not shown, from this line on (only the first {MAX_ERRORS} are listed)",
+                    self.suppressed
+                ),
+            });
+        }
+        self.list
+    }
+}
+
+/// Input text made safe to print in one line of an error: at most [`MAX_SHOWN_CHARS`]
+/// characters (then `…`), with control and invisible formatting characters escaped.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * MAX_SHOWN_CHARS));
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(MAX_SHOWN_CHARS) {
+        if needs_escape(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Control characters, and the format characters that reorder or hide text (bidirectional
+/// overrides, zero-width characters, line and paragraph separators, the byte-order mark).
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_escapes_and_truncates() {
+        assert_eq!(shown("plain O'Brien \"x\" \\"), "plain O'Brien \"x\" \\");
+        assert_eq!(shown("a\nb\u{1b}[31m\u{202e}"), "a\\nb\\u{1b}[31m\\u{202e}");
+        let long = "x".repeat(61);
+        assert_eq!(shown(&long), format!("{}…", "x".repeat(60)));
+        assert_eq!(shown(&"é".repeat(60)), "é".repeat(60));
+    }
+
+    #[test]
+    fn line_counter_counts_every_kind_of_break() {
+        let data = b"a\r\nb\rc\nd";
+        let mut lines = LineCounter::new(data);
+        assert_eq!(lines.line_at(0), 1);
+        assert_eq!(lines.line_at(3), 2);
+        assert_eq!(lines.line_at(5), 3);
+        assert_eq!(lines.line_at(7), 4);
+        assert_eq!(lines.line_at(100), 4);
+        assert_eq!(lines.line_at(2), 4, "never goes backwards");
+    }
+}

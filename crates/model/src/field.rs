@@ -157,7 +157,7 @@ impl FromStr for Pence {
         pounds
             .checked_mul(100)
             .and_then(|p| p.checked_add(pence))
-            .filter(|p| *p <= 1_000_000_000_00)
+            .filter(|p| *p <= 100_000_000_000)
             .map(Pence)
             .ok_or_else(|| "amount too large".into())
     }

@@ -114,9 +114,9 @@ impl Row {
     }
 
     pub fn set(&mut self, field: &str, value: Value) -> bool {
-        match self.register.field_index(field) {
-            Some(i) => {
-                self.values[i] = value;
+        match self.register.field_index(field).and_then(|i| self.values.get_mut(i)) {
+            Some(slot) => {
+                *slot = value;
                 true
             }
             None => false,
@@ -133,6 +133,40 @@ impl Row {
             .map(|(f, v)| (f.name.to_owned(), v.to_json()))
             .collect();
         serde_json::Value::Object(map)
+    }
+
+    /// What is wrong within this row alone, by field: rules across fields that need no database.
+    /// Imports and single writes both apply them; a new register adds its own here.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let text = |f: &str| self.get(f).and_then(Value::as_text);
+        let date = |f: &str| match self.get(f) {
+            Some(Value::Date(d)) => Some(*d),
+            _ => None,
+        };
+        match self.register {
+            Register::People => {
+                if let (Some(start), Some(leave)) = (date("start_date"), date("leave_date"))
+                    && leave < start
+                {
+                    out.push(("leave_date", format!("before the start date {start}")));
+                }
+                if text("manager_id").is_some_and(|m| m == self.id()) {
+                    out.push(("manager_id", "a person cannot be their own manager".into()));
+                }
+            }
+            Register::Assets if date("assigned_on").is_some() && text("assigned_to").is_none() => {
+                out.push(("assigned_on", "set without assigned_to".into()));
+            }
+            Register::Organisation => {
+                let tz = text("time_zone").unwrap_or_default();
+                if tz.parse::<chrono_tz::Tz>().is_err() {
+                    out.push(("time_zone", "not an IANA time zone name such as Europe/London".into()));
+                }
+            }
+            _ => {}
+        }
+        out
     }
 
     /// The names of the fields whose values differ between two rows of the same register.

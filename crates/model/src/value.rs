@@ -58,6 +58,10 @@ impl Value {
         if text.chars().any(|c| c.is_control()) {
             return Err("contains a control character".into());
         }
+        if text.chars().any(is_invisible_format) {
+            // Direction overrides and zero-width characters let a value display as something else.
+            return Err("contains an invisible or direction-changing character".into());
+        }
         match ty {
             FieldType::Text => Ok(Value::Text(text.to_owned())),
             FieldType::Id => parse_id(text),
@@ -100,9 +104,19 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
 }
 
 pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
+    use chrono::Datelike as _;
+    let t = DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "expected an RFC 3339 timestamp such as 2026-03-01T09:30:00Z".into())
+        .map_err(|_| "expected an RFC 3339 timestamp such as 2026-03-01T09:30:00Z".to_string())?;
+    // In UTC the year must still be one RFC 3339 can write, or the value would not export.
+    if !(1..=9999).contains(&t.year()) {
+        return Err("out of range: the year in UTC must be 0001 to 9999".into());
+    }
+    Ok(t)
+}
+
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 fn parse_id(text: &str) -> Result<Value, String> {
@@ -122,7 +136,7 @@ fn parse_slug(text: &str) -> Result<Value, String> {
     if ok {
         Ok(Value::Text(text.to_owned()))
     } else {
-        Err("expected a lower-case id of letters, digits and hyphens".into())
+        Err("expected a lower-case id of letters, digits, hyphens and underscores".into())
     }
 }
 
@@ -177,6 +191,8 @@ mod tests {
             (FieldType::Id, "has space", "no spaces"),
             (FieldType::Enum(&["a", "b"]), "c", "one of a|b"),
             (FieldType::Text, "bell\u{7}", "control"),
+            (FieldType::Text, "Evil \u{202e}exe.txt", "direction"),
+            (FieldType::Timestamp, "9999-12-31T23:30:00-01:00", "out of range"),
         ];
         for (ty, text, reason) in cases {
             let err = Value::parse(*ty, text).unwrap_err();

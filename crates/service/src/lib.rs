@@ -1,1 +1,262 @@
-//! placeholder
+//! The service layer: every operation on the registers that the command line, the web UI and the
+//! API offer, in one place, so that all three behave the same and all are audited.
+//!
+//! It owns validation that needs the database (references, manager chains), import and export of
+//! whole folders as one transaction, the organisation's settings, and reading the audit log.
+//!
+//! It must never speak HTTP or parse command lines, never hold SQL (the store does), and never
+//! change a register except through [`steward_store::Store::commit`], which audits every change.
+
+mod import;
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use steward_interchange::CsvError;
+use steward_model::audit::{AuditRecord, ChainBreak, ChainHead};
+use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
+use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
+
+pub use import::{ImportFile, ImportReport};
+
+/// Who is making a change, and when. Every write carries one; the audit log records both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Stamp {
+    pub fn now(actor: impl Into<String>) -> Stamp {
+        Stamp { actor: actor.into(), at: Utc::now() }
+    }
+}
+
+/// A field that does not hold, outside any file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {value}: {reason}")]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Every problem found in the files; nothing was changed.
+    #[error("{} problem(s) in the import; nothing was changed", .0.len())]
+    Import(Vec<CsvError>),
+    #[error("no {} with id {id:?}", register.entity())]
+    NotFound { register: Register, id: String },
+    #[error("a {} with id {id:?} already exists", register.entity())]
+    AlreadyExists { register: Register, id: String },
+    #[error("invalid {}: {}", register.entity(), join(.problems))]
+    Invalid { register: Register, problems: Vec<FieldProblem> },
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot write the export: {0}")]
+    Write(String),
+}
+
+fn join(problems: &[FieldProblem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// The organisation's settings before anyone has set them.
+pub fn default_organisation() -> Organisation {
+    Organisation { id: Organisation::ID.into(), name: "My organisation".into(), time_zone: "Europe/London".into() }
+}
+
+/// Steward's operations over one store.
+pub struct Steward {
+    store: Box<dyn Store>,
+}
+
+impl Steward {
+    /// Opens the database at `url`, creating and migrating it if needed.
+    pub fn open(url: &str) -> Result<Steward> {
+        Ok(Steward { store: steward_store::open(url)? })
+    }
+
+    pub fn from_store(store: Box<dyn Store>) -> Steward {
+        Steward { store }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    // --- organisation -------------------------------------------------------------------------
+
+    pub fn organisation(&self) -> Result<Organisation> {
+        match self.get::<Organisation>(Organisation::ID)? {
+            Some(org) => Ok(org),
+            None => Ok(default_organisation()),
+        }
+    }
+
+    pub fn set_organisation(&self, stamp: &Stamp, org: Organisation) -> Result<CommitSummary> {
+        let org = Organisation { id: Organisation::ID.into(), ..org };
+        self.write(stamp, org.to_row())
+    }
+
+    // --- any register -------------------------------------------------------------------------
+
+    pub fn get<R: Record>(&self, id: &str) -> Result<Option<R>> {
+        self.store.get(R::REGISTER, id)?.map(|row| from_row::<R>(&row)).transpose()
+    }
+
+    pub fn list<R: Record>(&self) -> Result<Vec<R>> {
+        self.store.list(R::REGISTER)?.iter().map(from_row::<R>).collect()
+    }
+
+    /// Adds a record; refused if one with its id exists.
+    pub fn create<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
+        if self.store.get(R::REGISTER, record.id())?.is_some() {
+            return Err(ServiceError::AlreadyExists { register: R::REGISTER, id: record.id().to_owned() });
+        }
+        self.write(stamp, record.to_row())
+    }
+
+    /// Replaces a record by id; refused if there is none.
+    pub fn update<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
+        if self.store.get(R::REGISTER, record.id())?.is_none() {
+            return Err(ServiceError::NotFound { register: R::REGISTER, id: record.id().to_owned() });
+        }
+        self.write(stamp, record.to_row())
+    }
+
+    /// Sets named fields of a stored row from their interchange spelling, as `steward set` and
+    /// web forms do.
+    pub fn set_fields(&self, stamp: &Stamp, register: Register, id: &str, changes: &[(String, String)]) -> Result<CommitSummary> {
+        let mut row = self
+            .store
+            .get(register, id)?
+            .ok_or_else(|| ServiceError::NotFound { register, id: id.to_owned() })?;
+        let mut problems = Vec::new();
+        for (name, text) in changes {
+            let Some(field) = register.fields().iter().find(|f| f.name == name.as_str()) else {
+                problems.push(FieldProblem {
+                    field: "field",
+                    value: name.clone(),
+                    reason: format!("unknown field of {}", register.entity()),
+                });
+                continue;
+            };
+            if field.name == register.id_field().name {
+                problems.push(FieldProblem { field: field.name, value: text.clone(), reason: "an id cannot change".into() });
+                continue;
+            }
+            match Value::parse(field.ty, text.trim()) {
+                Ok(v) => {
+                    row.set(field.name, v);
+                }
+                Err(reason) => problems.push(FieldProblem { field: field.name, value: text.clone(), reason }),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid { register, problems });
+        }
+        self.write(stamp, row)
+    }
+
+    /// Validates one row against its register and the database, then commits it.
+    fn write(&self, stamp: &Stamp, row: Row) -> Result<CommitSummary> {
+        let problems = self.check_row(&row)?;
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid { register: row.register, problems });
+        }
+        Ok(self.store.commit(&stamp.actor, stamp.at, vec![row])?)
+    }
+
+    /// Everything wrong with a row: each value re-read from its interchange spelling (so a typed
+    /// record built in code obeys the same rules as a CSV cell), required values, references.
+    pub fn check_row(&self, row: &Row) -> Result<Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        for (field, value) in row.register.fields().iter().zip(&row.values) {
+            let text = value.to_text();
+            let problem = |reason: String| FieldProblem { field: field.name, value: text.clone(), reason };
+            if value.is_null() {
+                if field.required {
+                    problems.push(problem("a value is required".into()));
+                }
+                continue;
+            }
+            match Value::parse(field.ty, &text) {
+                Ok(reparsed) if reparsed == *value => {}
+                Ok(_) => problems.push(problem("not in its canonical form".into())),
+                Err(reason) => problems.push(problem(reason)),
+            }
+            if let (Some(target), Value::Text(id)) = (field.refers_to, value) {
+                let is_self = target == row.register && id == row.id();
+                if !is_self && self.store.get(target, id)?.is_none() {
+                    problems.push(problem(format!("no {} with this id", target.entity())));
+                }
+            }
+        }
+        problems.extend(row.problems().into_iter().map(|(field, reason)| FieldProblem {
+            field,
+            value: row.get(field).map(Value::to_text).unwrap_or_default(),
+            reason,
+        }));
+        Ok(problems)
+    }
+
+    pub fn counts(&self) -> Result<Vec<(Register, u64)>> {
+        Register::ALL.iter().map(|r| Ok((*r, self.store.count(*r)?))).collect()
+    }
+
+    // --- interchange --------------------------------------------------------------------------
+
+    /// Imports files as one transaction: every error in every file, or every row applied.
+    pub fn import(&self, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ImportReport> {
+        import::import(self.store.as_ref(), stamp, files)
+    }
+
+    /// Writes a register as CSV, rows ordered by id.
+    pub fn export(&self, register: Register, out: impl Write) -> Result<usize> {
+        let rows = self.store.list(register)?;
+        steward_interchange::write(register, &rows, out).map_err(|e| ServiceError::Write(e.to_string()))?;
+        Ok(rows.len())
+    }
+
+    /// Commits a whole estate held in memory (the demo generator's output) as one transaction.
+    pub fn load_estate(&self, stamp: &Stamp, estate: &steward_model::Estate) -> Result<CommitSummary> {
+        let rows = Register::ALL.iter().flat_map(|r| estate.rows(*r)).collect();
+        Ok(self.store.commit(&stamp.actor, stamp.at, rows)?)
+    }
+
+    // --- history ------------------------------------------------------------------------------
+
+    pub fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>> {
+        Ok(self.store.assignments(of)?)
+    }
+
+    pub fn audit_log(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> steward_store::Result<()>) -> Result<()> {
+        Ok(self.store.audit_records(query, visit)?)
+    }
+
+    /// The outer error is the database failing; the inner one the first break in the chain.
+    pub fn verify_audit(&self) -> Result<std::result::Result<ChainHead, ChainBreak>> {
+        Ok(steward_store::verify_audit(self.store.as_ref())?)
+    }
+}
+
+fn from_row<R: Record>(row: &Row) -> Result<R> {
+    R::from_row(row).map_err(|e| {
+        ServiceError::Store(StoreError::Corrupt {
+            table: R::REGISTER.name(),
+            column: "",
+            id: row.id().to_owned(),
+            reason: e.to_string(),
+        })
+    })
+}

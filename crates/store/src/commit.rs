@@ -17,6 +17,16 @@ pub struct CommitSummary {
     pub unchanged: usize,
     /// The audit records written, first and last; `None` when nothing changed.
     pub audit_range: Option<(i64, i64)>,
+    /// The same counts per register, by register name.
+    pub by_register: std::collections::BTreeMap<&'static str, Counts>,
+}
+
+/// Rows created, updated and left unchanged in one register.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
 }
 
 /// The primitive operations a backend offers inside one transaction.
@@ -70,11 +80,13 @@ pub(crate) fn run(tx: &mut dyn Tx, actor: &str, at: DateTime<Utc>, rows: Vec<Row
         let mut updated_at: HashMap<String, usize> = HashMap::new();
         let mut opens: Vec<Assignment> = Vec::new();
         let mut closes: Vec<(String, NaiveDate, i64)> = Vec::new();
+        let (mut updated_rows, mut unchanged_rows) = (0, 0);
 
         for row in batch {
             let before = stored.get(row.id());
             if before == Some(&row) {
                 summary.unchanged += 1;
+                unchanged_rows += 1;
                 continue;
             }
             seq += 1;
@@ -104,10 +116,12 @@ pub(crate) fn run(tx: &mut dyn Tx, actor: &str, at: DateTime<Utc>, rows: Vec<Row
             } else if let Some(&i) = updated_at.get(&id) {
                 updated[i] = row.clone();
                 summary.updated += 1;
+                updated_rows += 1;
             } else if before.is_some() {
                 updated_at.insert(id.clone(), updated.len());
                 updated.push(row.clone());
                 summary.updated += 1;
+                updated_rows += 1;
             } else {
                 created_at.insert(id.clone(), created.len());
                 created.push(row.clone());
@@ -116,6 +130,10 @@ pub(crate) fn run(tx: &mut dyn Tx, actor: &str, at: DateTime<Utc>, rows: Vec<Row
             stored.insert(id, row);
         }
 
+        let counts = summary.by_register.entry(register.name()).or_default();
+        counts.created += created.len();
+        counts.updated += updated_rows;
+        counts.unchanged += unchanged_rows;
         tx.insert(register, &created.iter().collect::<Vec<_>>())?;
         tx.update(register, &updated.iter().collect::<Vec<_>>())?;
         for (tag, until, closed_by) in &closes {

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, Register, Row};
 
-pub use commit::CommitSummary;
+pub use commit::{CommitSummary, Counts};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,10 +152,10 @@ pub fn verify_audit(
     let mut verifier = steward_model::audit::ChainVerifier::default();
     let mut first_break = None;
     store.audit_records(&AuditQuery::default(), &mut |record| {
-        if first_break.is_none() {
-            if let Err(e) = verifier.push(&record) {
-                first_break = Some(e);
-            }
+        if first_break.is_none()
+            && let Err(e) = verifier.push(&record)
+        {
+            first_break = Some(e);
         }
         Ok(())
     })?;

@@ -17,7 +17,7 @@ use crate::sql::{self, Placeholder::Dollar as D};
 use crate::{migrate, AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError};
 
 /// Taken while migrating, so that servers starting together migrate once.
-const MIGRATION_LOCK: i64 = 0x5354_4557_4152_44; // "STEWARD"
+const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244; // "STEWARD"
 
 /// Below this many rows a plain INSERT is cheaper than starting a COPY.
 const COPY_THRESHOLD: usize = 32;

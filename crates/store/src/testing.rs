@@ -63,10 +63,10 @@ impl Drop for TempDir {
 /// misconfigured CI fails loudly instead of silently testing half.
 pub fn databases(label: &str) -> Vec<TestDatabase> {
     let mut out = vec![sqlite(label)];
-    if let Ok(url) = std::env::var(ENV) {
-        if !url.is_empty() {
-            out.push(postgres(&url, label));
-        }
+    if let Ok(url) = std::env::var(ENV)
+        && !url.is_empty()
+    {
+        out.push(postgres(&url, label));
     }
     out
 }

@@ -1,0 +1,198 @@
+//! The public API's edges that the corpus does not reach: the error cap, read failures, and
+//! `write`'s output and refusals.
+
+use std::io;
+
+use steward_interchange::{CsvError, MAX_ERRORS, WriteError, read, write};
+use steward_model::{Register, Row, Value};
+
+fn lines(errors: &[CsvError]) -> Vec<String> {
+    errors.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn errors_are_capped_with_a_count_of_the_rest() {
+    let mut text = String::from("name,key_system\n");
+    for i in 0..1200 {
+        text.push_str(&format!("s{i},maybe\n"));
+    }
+    let errors = read(Register::Systems, "systems.csv", text.as_bytes()).unwrap_err();
+    assert_eq!(errors.len(), MAX_ERRORS + 1);
+    assert_eq!(errors[MAX_ERRORS - 1].line, 1001);
+    let last = &errors[MAX_ERRORS];
+    assert_eq!(
+        last.to_string(),
+        "systems.csv:1002: : : 200 more errors not shown, from this line on (only the first 1000 are listed)"
+    );
+}
+
+#[test]
+fn exactly_the_cap_needs_no_summary() {
+    let mut text = String::from("name,key_system\n");
+    for i in 0..MAX_ERRORS {
+        text.push_str(&format!("s{i},maybe\n"));
+    }
+    let errors = read(Register::Systems, "systems.csv", text.as_bytes()).unwrap_err();
+    assert_eq!(errors.len(), MAX_ERRORS);
+}
+
+struct Failing {
+    given: bool,
+}
+
+impl io::Read for Failing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.given {
+            return Err(io::Error::other("disk on fire"));
+        }
+        self.given = true;
+        let text = b"name,key_system\nfinance,true\n";
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text[..n]);
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_failure_is_an_error_not_a_panic() {
+    let errors = read(Register::Systems, "systems.csv", Failing { given: false }).unwrap_err();
+    assert_eq!(
+        lines(&errors),
+        ["systems.csv:3: : : could not read the file: disk on fire"]
+    );
+}
+
+#[test]
+fn utf16_little_endian_after_nothing_and_after_a_bom_is_named() {
+    for bytes in [
+        &b"\xFF\xFEi\0d\0"[..],
+        b"\xFE\xFF\0i\0d",
+        b"\xEF\xBB\xBF\xFF\xFEi\0",
+    ] {
+        let errors = read(Register::People, "people.csv", bytes).unwrap_err();
+        assert_eq!(
+            lines(&errors),
+            ["people.csv:1: : : the file is UTF-16; save it as CSV UTF-8"]
+        );
+    }
+}
+
+#[test]
+fn rows_come_back_in_field_order_with_absent_columns_unknown() {
+    let text = "status,name,staff_group,id\nactive,Ada,fca,P1\n";
+    let rows = read(Register::People, "people.csv", text.as_bytes()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].line, 2);
+    let row = &rows[0].row;
+    assert_eq!(row.register, Register::People);
+    assert_eq!(row.values.len(), Register::People.fields().len());
+    assert_eq!(row.id(), "P1");
+    assert_eq!(row.get("status"), Some(&Value::Text("active".into())));
+    assert_eq!(row.get("email"), Some(&Value::Null));
+    assert_eq!(row.get("byod"), Some(&Value::Null));
+}
+
+#[test]
+fn a_file_name_is_shown_as_given() {
+    let errors = read(
+        Register::Systems,
+        "../exports/Systems (2).csv",
+        &b"name\nfin ance\n"[..],
+    )
+    .unwrap_err();
+    assert_eq!(
+        lines(&errors),
+        ["../exports/Systems (2).csv:2: name: fin ance: an identifier has no spaces"]
+    );
+}
+
+#[test]
+fn write_uses_field_order_lf_and_quotes_only_where_needed() {
+    let text = "name,code\r\n\"Admin\",BC1\r\n\"a,b\",BC2\r\n\"say \"\"hi\"\"\",BC3\r\n";
+    let rows: Vec<Row> = read(
+        Register::BudgetCentres,
+        "budget_centres.csv",
+        text.as_bytes(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|p| p.row)
+    .collect();
+    let mut out = Vec::new();
+    write(Register::BudgetCentres, &rows, &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "code,name\nBC1,Admin\nBC2,\"a,b\"\nBC3,\"say \"\"hi\"\"\"\n"
+    );
+
+    let text = "supports_mfa,name\ntrue,crm\n";
+    let rows: Vec<Row> = read(Register::Systems, "systems.csv", text.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|p| p.row)
+        .collect();
+    let mut out = Vec::new();
+    write(Register::Systems, &rows, &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "name,key_system,supports_mfa\ncrm,,true\n"
+    );
+}
+
+#[test]
+fn write_with_no_rows_writes_the_header() {
+    let mut out = Vec::new();
+    write(Register::BudgetCentres, &[], &mut out).unwrap();
+    assert_eq!(out, b"code,name\n");
+}
+
+#[test]
+fn write_refuses_rows_of_another_register_or_the_wrong_width_and_writes_nothing() {
+    let system = Row::new(
+        Register::Systems,
+        vec![Value::Text("crm".into()), Value::Null, Value::Null],
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let err = write(Register::People, &[system], &mut out).unwrap_err();
+    assert!(
+        matches!(err, WriteError::WrongRegister { index: 0, .. }),
+        "{err}"
+    );
+    assert!(out.is_empty());
+
+    let short = Row {
+        register: Register::Systems,
+        values: vec![Value::Text("crm".into())],
+    };
+    let ok = Row::new(
+        Register::Systems,
+        vec![Value::Text("a".into()), Value::Null, Value::Null],
+    )
+    .unwrap();
+    let err = write(Register::Systems, &[ok, short], &mut out).unwrap_err();
+    assert_eq!(err.to_string(), "row 1 has 1 values, systems has 3 fields");
+    assert!(out.is_empty());
+}
+
+struct Full;
+
+impl io::Write for Full {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_write_failure_is_an_error() {
+    let row = Row::new(
+        Register::Systems,
+        vec![Value::Text("crm".into()), Value::Null, Value::Null],
+    )
+    .unwrap();
+    let err = write(Register::Systems, &[row], Full).unwrap_err();
+    assert!(err.to_string().contains("no space left"), "{err}");
+}

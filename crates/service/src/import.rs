@@ -1,0 +1,193 @@
+//! Importing register files: parse every file, check every reference against the files and the
+//! database, and commit everything in one transaction — or change nothing and list every error.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use steward_interchange::{CsvError, ParsedRow};
+use steward_model::{BudgetCentre, Record, Register, Row, Value};
+use steward_store::{CommitSummary, Store};
+
+use crate::{Result, ServiceError, Stamp};
+
+/// One file to import, already read into memory.
+#[derive(Debug, Clone)]
+pub struct ImportFile {
+    pub register: Register,
+    /// How errors name the file: the path as the user gave it.
+    pub label: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ImportFile {
+    pub fn read(register: Register, path: &Path) -> Result<ImportFile> {
+        let bytes = std::fs::read(path).map_err(|source| ServiceError::Read { path: path.display().to_string(), source })?;
+        Ok(ImportFile { register, label: path.display().to_string(), bytes })
+    }
+
+    /// Every known register file in a folder (`people.csv`, `assets.csv`, …), in dependency order.
+    pub fn folder(dir: &Path) -> Result<Vec<ImportFile>> {
+        let mut files = Vec::new();
+        for register in Register::ALL {
+            let path = dir.join(register.file_name());
+            if path.is_file() {
+                files.push(ImportFile::read(register, &path)?);
+            }
+        }
+        if files.is_empty() {
+            let known = Register::ALL.iter().map(|r| r.file_name()).collect::<Vec<_>>().join(", ");
+            return Err(ServiceError::Read {
+                path: dir.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("no register files here (looked for {known})")),
+            });
+        }
+        Ok(files)
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportReport {
+    pub files: Vec<(String, usize)>,
+    /// Budget centres named by rows but not yet registered: created with their code as name.
+    pub created_budget_centres: Vec<String>,
+    pub summary: CommitSummary,
+}
+
+struct Parsed {
+    file: ImportFile,
+    rows: Vec<ParsedRow>,
+}
+
+pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ImportReport> {
+    let mut errors: Vec<CsvError> = Vec::new();
+    let mut parsed: Vec<Parsed> = Vec::new();
+    let mut seen: HashMap<Register, String> = HashMap::new();
+    for file in files {
+        if let Some(first) = seen.get(&file.register) {
+            errors.push(CsvError {
+                file: file.label.clone(),
+                line: 1,
+                column: String::new(),
+                value: String::new(),
+                reason: format!("{} is also imported from {first}; import one file per register", file.register),
+            });
+            continue;
+        }
+        seen.insert(file.register, file.label.clone());
+        match steward_interchange::read(file.register, &file.label, file.bytes.as_slice()) {
+            Ok(rows) => parsed.push(Parsed { file, rows }),
+            Err(mut e) => {
+                errors.append(&mut e);
+                parsed.push(Parsed { file, rows: Vec::new() });
+            }
+        }
+    }
+    parsed.sort_by_key(|p| Register::ALL.iter().position(|r| *r == p.file.register));
+
+    // Ids each register will hold after the import: the files' plus the database's (loaded once,
+    // only for registers something refers to).
+    let mut known: HashMap<Register, HashSet<String>> = HashMap::new();
+    for p in &parsed {
+        known.entry(p.file.register).or_default().extend(p.rows.iter().map(|r| r.row.id().to_owned()));
+    }
+    let targets: BTreeSet<Register> = parsed
+        .iter()
+        .flat_map(|p| p.file.register.fields().iter().filter_map(|f| f.refers_to))
+        .collect();
+    for target in targets {
+        known.entry(target).or_default().extend(store.ids(target)?);
+    }
+
+    let mut new_budget_centres: BTreeSet<String> = BTreeSet::new();
+    for p in &parsed {
+        for ParsedRow { line, row } in &p.rows {
+            for (field, value) in p.file.register.fields().iter().zip(&row.values) {
+                let (Some(target), Value::Text(id)) = (field.refers_to, value) else { continue };
+                if known.get(&target).is_some_and(|ids| ids.contains(id)) {
+                    continue;
+                }
+                if target == Register::BudgetCentres {
+                    new_budget_centres.insert(id.clone());
+                    continue;
+                }
+                errors.push(CsvError {
+                    file: p.file.label.clone(),
+                    line: *line,
+                    column: field.name.to_owned(),
+                    value: id.clone(),
+                    reason: format!("no {} with this id in the import or the database", target.entity()),
+                });
+            }
+        }
+        if p.file.register == Register::People {
+            errors.extend(manager_loops(store, p)?);
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(ServiceError::Import(errors));
+    }
+
+    let files = parsed.iter().map(|p| (p.file.label.clone(), p.rows.len())).collect();
+    let mut rows: Vec<Row> = new_budget_centres
+        .iter()
+        .map(|code| BudgetCentre { code: code.clone(), name: code.clone() }.to_row())
+        .collect();
+    rows.extend(parsed.into_iter().flat_map(|p| p.rows.into_iter().map(|r| r.row)));
+    let summary = store.commit(&stamp.actor, stamp.at, rows)?;
+    Ok(ImportReport { files, created_budget_centres: new_budget_centres.into_iter().collect(), summary })
+}
+
+/// Managers must form a tree: a chain of managers that comes back to a person is refused, on the
+/// line of every person in the loop.
+fn manager_loops(store: &dyn Store, people: &Parsed) -> Result<Vec<CsvError>> {
+    let manager_of = |row: &Row| row.get("manager_id").and_then(Value::as_text).map(str::to_owned);
+    let mut manager: HashMap<String, Option<String>> = HashMap::new();
+    for row in store.list(Register::People)? {
+        manager.insert(row.id().to_owned(), manager_of(&row));
+    }
+    let mut line_of: HashMap<&str, u64> = HashMap::new();
+    for ParsedRow { line, row } in &people.rows {
+        manager.insert(row.id().to_owned(), manager_of(row));
+        line_of.insert(row.id(), *line);
+    }
+
+    // Walk each chain once: `done` holds people known to reach the top.
+    let mut done: HashSet<String> = HashSet::new();
+    let mut in_loop: BTreeSet<String> = BTreeSet::new();
+    for start in manager.keys() {
+        let mut path: Vec<&str> = Vec::new();
+        let mut on_path: HashMap<&str, usize> = HashMap::new();
+        let mut at = Some(start.as_str());
+        while let Some(id) = at {
+            if done.contains(id) {
+                break;
+            }
+            if let Some(&i) = on_path.get(id) {
+                in_loop.extend(path[i..].iter().map(|s| (*s).to_owned()));
+                break;
+            }
+            on_path.insert(id, path.len());
+            path.push(id);
+            at = manager.get(id).and_then(|m| m.as_deref());
+        }
+        done.extend(path.into_iter().map(str::to_owned));
+    }
+
+    let mut errors: Vec<CsvError> = in_loop
+        .iter()
+        .filter_map(|id| {
+            let line = line_of.get(id.as_str())?;
+            Some(CsvError {
+                file: people.file.label.clone(),
+                line: *line,
+                column: "manager_id".into(),
+                value: manager.get(id).cloned().flatten().unwrap_or_default(),
+                reason: "the chain of managers loops back to this person".into(),
+            })
+        })
+        .collect();
+    errors.sort_by_key(|e| e.line);
+    Ok(errors)
+}
