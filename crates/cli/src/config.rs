@@ -33,13 +33,18 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
         let flag_dir = args.data_dir.clone();
-        let default_config = flag_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)).join("steward.toml");
+        let default_config = flag_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+            .join("steward.toml");
         let file = match &args.config {
             Some(path) => read(path)?,
             None if default_config.is_file() => read(&default_config)?,
             None => File::default(),
         };
-        let data_dir = flag_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let data_dir = flag_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let database_url = args
             .database_url
             .clone()
@@ -51,15 +56,26 @@ impl Settings {
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
         };
         let actor = args.actor.clone().or(file.actor).unwrap_or_else(|| {
-            let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+            let user = std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_else(|_| "unknown".into());
             format!("cli:{user}")
         });
-        let log_format = args.log_format.or(file.log_format).unwrap_or(LogFormat::Text);
-        Ok(Settings { database_url, listen, actor, log_format })
+        let log_format = args
+            .log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Text);
+        Ok(Settings {
+            database_url,
+            listen,
+            actor,
+            log_format,
+        })
     }
 }
 
 fn read(path: &Path) -> Result<File> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read configuration {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("configuration {}", path.display()))
 }

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use steward_model::{Organisation, Register};
@@ -190,7 +190,9 @@ fn init_logging(settings: &Settings, serving: bool) {
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("STEWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match settings.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -199,18 +201,29 @@ fn init_logging(settings: &Settings, serving: bool) {
 
 fn register(kind: &str) -> Result<Register> {
     Register::parse(kind).with_context(|| {
-        let known = Register::ALL.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ");
+        let known = Register::ALL
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("unknown register {kind:?}; expected one of {known}")
     })
 }
 
 fn open(settings: &Settings) -> Result<Steward> {
-    Steward::open(&settings.database_url)
-        .with_context(|| format!("cannot open the database {}", steward_store::redact(&settings.database_url)))
+    Steward::open(&settings.database_url).with_context(|| {
+        format!(
+            "cannot open the database {}",
+            steward_store::redact(&settings.database_url)
+        )
+    })
 }
 
 fn stamp(settings: &Settings, at: Option<DateTime<Utc>>) -> Stamp {
-    Stamp { actor: settings.actor.clone(), at: at.unwrap_or_else(Utc::now) }
+    Stamp {
+        actor: settings.actor.clone(),
+        at: at.unwrap_or_else(Utc::now),
+    }
 }
 
 fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
@@ -220,7 +233,9 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
             let files = match file {
                 Some(file) => vec![ImportFile::read(register(&target)?, &file)?],
                 None if Path::new(&target).is_dir() => ImportFile::folder(Path::new(&target))?,
-                None => bail!("{target:?} is not a folder; to import one file give its register too: steward import people people.csv"),
+                None => bail!(
+                    "{target:?} is not a folder; to import one file give its register too: steward import people people.csv"
+                ),
             };
             import(&open(settings)?, &stamp(settings, at), files)
         }
@@ -228,7 +243,8 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
             let steward = open(settings)?;
             if kind == "all" {
                 let dir = out.context("`export all` needs --out DIR")?;
-                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
                 for r in Register::ALL {
                     let path = dir.join(r.file_name());
                     let n = steward.export(r, create(&path)?)?;
@@ -251,23 +267,38 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Register(c) => register_command(c, settings),
         Command::Org(c) => org_command(c, settings),
         Command::Audit(c) => audit_command(c, settings),
-        Command::Demo { people, seed, out, today } => {
+        Command::Demo {
+            people,
+            seed,
+            out,
+            today,
+        } => {
             let today = today.unwrap_or_else(|| Utc::now().date_naive());
-            let estate = steward_demo::generate(&steward_demo::DemoOptions { people, seed, today });
+            let estate = steward_demo::generate(&steward_demo::DemoOptions {
+                people,
+                seed,
+                today,
+            });
             let files = Register::ALL
                 .iter()
                 .map(|r| {
                     let mut bytes = Vec::new();
                     steward_interchange::write(*r, &estate.rows(*r), &mut bytes)?;
-                    Ok(ImportFile { register: *r, label: r.file_name(), bytes })
+                    Ok(ImportFile {
+                        register: *r,
+                        label: r.file_name(),
+                        bytes,
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?;
             match out {
                 Some(dir) => {
-                    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
                     for f in files {
                         let path = dir.join(&f.label);
-                        std::fs::write(&path, &f.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+                        std::fs::write(&path, &f.bytes)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
                     }
                     eprintln!(
                         "demo organisation of {} people, {} assets, {} accounts written to {}",
@@ -285,7 +316,8 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
 }
 
 fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(std::io::BufWriter::new(file))
 }
 
@@ -296,10 +328,16 @@ fn import(steward: &Steward, stamp: &Stamp, files: Vec<ImportFile>) -> Result<Ex
                 eprintln!("{file}: {rows} rows");
             }
             if !report.created_budget_centres.is_empty() {
-                eprintln!("new budget centres registered: {}", report.created_budget_centres.join(", "));
+                eprintln!(
+                    "new budget centres registered: {}",
+                    report.created_budget_centres.join(", ")
+                );
             }
             for (register, c) in &report.summary.by_register {
-                eprintln!("{register}: {} created, {} updated, {} unchanged", c.created, c.updated, c.unchanged);
+                eprintln!(
+                    "{register}: {} created, {} updated, {} unchanged",
+                    c.created, c.updated, c.unchanged
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -308,7 +346,11 @@ fn import(steward: &Steward, stamp: &Stamp, files: Vec<ImportFile>) -> Result<Ex
             for e in &errors {
                 let _ = writeln!(err, "{e}");
             }
-            let _ = writeln!(err, "error: {} problem(s); nothing was imported", errors.len());
+            let _ = writeln!(
+                err,
+                "error: {} problem(s); nothing was imported",
+                errors.len()
+            );
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e.into()),
@@ -323,7 +365,10 @@ fn register_command(command: RegisterCommand, settings: &Settings) -> Result<Exi
         }
         RegisterCommand::Show { kind, id, format } => {
             let r = register(&kind)?;
-            let row = steward.store().get(r, &id)?.with_context(|| format!("no {} with id {id:?}", r.entity()))?;
+            let row = steward
+                .store()
+                .get(r, &id)?
+                .with_context(|| format!("no {} with id {id:?}", r.entity()))?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&row.to_json())?),
                 Format::Text => {
@@ -344,7 +389,15 @@ fn register_command(command: RegisterCommand, settings: &Settings) -> Result<Exi
                 })
                 .collect::<Result<Vec<_>>>()?;
             let summary = steward.set_fields(&stamp(settings, None), r, &id, &pairs)?;
-            eprintln!("{} {id}: {}", r.entity(), if summary.updated > 0 { "updated" } else { "unchanged" });
+            eprintln!(
+                "{} {id}: {}",
+                r.entity(),
+                if summary.updated > 0 {
+                    "updated"
+                } else {
+                    "unchanged"
+                }
+            );
         }
         RegisterCommand::History { of } => {
             let spans = match of.split_once(':') {
@@ -353,10 +406,21 @@ fn register_command(command: RegisterCommand, settings: &Settings) -> Result<Exi
                 Some((other, _)) => bail!("{other:?}: expected asset:TAG or person:ID"),
                 None => steward.assignments(AssignmentsOf::Asset(&of))?,
             };
-            println!("{:<14} {:<14} {:<10} {:<10}", "asset", "person", "from", "until");
+            println!(
+                "{:<14} {:<14} {:<10} {:<10}",
+                "asset", "person", "from", "until"
+            );
             for a in spans {
-                let until = a.until.map(|d| d.to_string()).unwrap_or_else(|| "(holds it)".into());
-                println!("{:<14} {:<14} {:<10} {until}", a.asset_tag, a.person_id, a.from.to_string());
+                let until = a
+                    .until
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "(holds it)".into());
+                println!(
+                    "{:<14} {:<14} {:<10} {until}",
+                    a.asset_tag,
+                    a.person_id,
+                    a.from.to_string()
+                );
             }
         }
     }
@@ -389,17 +453,36 @@ fn audit_command(command: AuditCommand, settings: &Settings) -> Result<ExitCode>
         AuditCommand::Verify { format } => {
             let verdict = steward.verify_audit()?;
             match (&verdict, format) {
-                (Ok(head), Format::Json) => println!("{}", serde_json::json!({"ok": true, "records": head.seq, "head": head.hash})),
-                (Err(b), Format::Json) => println!("{}", serde_json::json!({"ok": false, "error": b.to_string()})),
-                (Ok(head), Format::Text) => println!("audit log verified: {} records, head {}", head.seq, head.hash),
+                (Ok(head), Format::Json) => println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "records": head.seq, "head": head.hash})
+                ),
+                (Err(b), Format::Json) => println!(
+                    "{}",
+                    serde_json::json!({"ok": false, "error": b.to_string()})
+                ),
+                (Ok(head), Format::Text) => println!(
+                    "audit log verified: {} records, head {}",
+                    head.seq, head.hash
+                ),
                 (Err(b), Format::Text) => eprintln!("audit log broken: {b}"),
             }
-            Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if verdict.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        AuditCommand::Log { entity, limit, format } => {
+        AuditCommand::Log {
+            entity,
+            limit,
+            format,
+        } => {
             let entity = match entity {
                 Some(e) => {
-                    let (t, id) = e.split_once(':').with_context(|| format!("{e:?}: expected TYPE:ID, e.g. person:P000123"))?;
+                    let (t, id) = e
+                        .split_once(':')
+                        .with_context(|| format!("{e:?}: expected TYPE:ID, e.g. person:P000123"))?;
                     Some((t.to_owned(), id.to_owned()))
                 }
                 None => None,
@@ -425,10 +508,10 @@ fn audit_command(command: AuditCommand, settings: &Settings) -> Result<ExitCode>
                 }
                 Ok(())
             })?;
-            if let Some(e) = failed {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e.into());
-                }
+            if let Some(e) = failed
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e.into());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -437,8 +520,12 @@ fn audit_command(command: AuditCommand, settings: &Settings) -> Result<ExitCode>
 
 /// "name: Ada → Ada Lovelace" for the fields an update changed.
 fn describe_change(before: Option<&str>, after: Option<&str>) -> String {
-    let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok());
-    let (Some(before), Some(after)) = (parse(before), parse(after)) else { return String::new() };
+    let parse = |s: Option<&str>| {
+        s.and_then(|s| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok())
+    };
+    let (Some(before), Some(after)) = (parse(before), parse(after)) else {
+        return String::new();
+    };
     let show = |v: Option<&serde_json::Value>| match v {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Null) | None => "∅".into(),
@@ -449,18 +536,26 @@ fn describe_change(before: Option<&str>, after: Option<&str>) -> String {
         .filter(|(k, v)| before.get(*k) != Some(*v))
         .map(|(k, v)| format!("{k}: {} → {}", show(before.get(k)), show(Some(v))))
         .collect();
-    if changes.is_empty() { String::new() } else { format!(" ({})", changes.join("; ")) }
+    if changes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", changes.join("; "))
+    }
 }
 
 fn serve(settings: &Settings, listen: std::net::SocketAddr) -> Result<ExitCode> {
     let steward = open(settings)?;
     tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        steward_web::serve(steward, listener, shutdown_signal()).await.context("server failed")
+        steward_web::serve(steward, listener, shutdown_signal())
+            .await
+            .context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)
 }

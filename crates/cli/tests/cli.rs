@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use steward_store::testing::{databases, TempDir, TestDatabase};
+use steward_store::testing::{TempDir, TestDatabase, databases};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -52,7 +52,12 @@ fn assert_same_files(expected: &Path, actual: &Path, backend: steward_store::Bac
         let name = path.file_name().expect("file name");
         let want = std::fs::read_to_string(&path).expect("fixture");
         let got = std::fs::read_to_string(actual.join(name)).unwrap_or_default();
-        assert_eq!(got, want, "{} differs after a round trip on {backend}", name.to_string_lossy());
+        assert_eq!(
+            got,
+            want,
+            "{} differs after a round trip on {backend}",
+            name.to_string_lossy()
+        );
     }
 }
 
@@ -69,7 +74,10 @@ fn a_folder_imports_and_exports_back_unchanged() {
         let before = run.ok(&["audit", "verify"]);
         run.ok(&["import", estate.to_str().unwrap_or_default()]);
         assert_eq!(run.ok(&["audit", "verify"]), before);
-        assert!(before.starts_with("audit log verified: 22 records"), "{before}");
+        assert!(
+            before.starts_with("audit log verified: 22 records"),
+            "{before}"
+        );
     });
 }
 
@@ -77,7 +85,17 @@ fn a_folder_imports_and_exports_back_unchanged() {
 fn a_generated_organisation_round_trips() {
     each_backend("demo", |run| {
         let csv = run.dir.path().join("demo");
-        run.ok(&["demo", "--people", "300", "--seed", "7", "--today", "2026-11-24", "--out", csv.to_str().unwrap_or_default()]);
+        run.ok(&[
+            "demo",
+            "--people",
+            "300",
+            "--seed",
+            "7",
+            "--today",
+            "2026-11-24",
+            "--out",
+            csv.to_str().unwrap_or_default(),
+        ]);
         run.ok(&["import", csv.to_str().unwrap_or_default()]);
         let out = run.dir.path().join("export");
         run.ok(&["export", "all", "--out", out.to_str().unwrap_or_default()]);
@@ -88,7 +106,10 @@ fn a_generated_organisation_round_trips() {
 #[test]
 fn a_bad_file_is_refused_with_every_error_and_nothing_changes() {
     each_backend("bad", |run| {
-        run.ok(&["import", fixtures().join("estate").to_str().unwrap_or_default()]);
+        run.ok(&[
+            "import",
+            fixtures().join("estate").to_str().unwrap_or_default(),
+        ]);
         let before = run.ok(&["export", "people"]);
         let head = run.ok(&["audit", "verify"]);
 
@@ -96,7 +117,8 @@ fn a_bad_file_is_refused_with_every_error_and_nothing_changes() {
         let people = bad.join("people.csv");
         let out = run.steward(&["import", "people", people.to_str().unwrap_or_default()]);
         assert_eq!(out.status.code(), Some(1), "{}", run.db.backend);
-        let stderr = String::from_utf8_lossy(&out.stderr).replace(&format!("{}/", bad.display()), "");
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace(&format!("{}/", bad.display()), "");
         let expected = "\
 people.csv:2: status: retired: expected one of starter|active|absent|leaver
 people.csv:3: start_date: 24/12/2026: expected a date as YYYY-MM-DD
@@ -111,9 +133,17 @@ error: 5 problem(s); nothing was imported
         let out = run.steward(&["import", bad.to_str().unwrap_or_default()]);
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("assets.csv:1: colour: : unknown column"), "{stderr}");
+        assert!(
+            stderr.contains("assets.csv:1: colour: : unknown column"),
+            "{stderr}"
+        );
 
-        assert_eq!(run.ok(&["export", "people"]), before, "people changed on {}", run.db.backend);
+        assert_eq!(
+            run.ok(&["export", "people"]),
+            before,
+            "people changed on {}",
+            run.db.backend
+        );
         assert_eq!(run.ok(&["audit", "verify"]), head);
     });
 }
@@ -127,8 +157,13 @@ fn references_must_exist_in_the_import_or_the_database() {
             "id,name,staff_group,status,manager_id\nP1,Ann,fca,active,P9\nP2,Bo,fca,active,P3\nP3,Cy,fca,active,P2\n",
         )
         .expect("write");
-        let out = run.steward(&["import", "people", dir.join("people.csv").to_str().unwrap_or_default()]);
-        let stderr = String::from_utf8_lossy(&out.stderr).replace(&format!("{}/", dir.display()), "");
+        let out = run.steward(&[
+            "import",
+            "people",
+            dir.join("people.csv").to_str().unwrap_or_default(),
+        ]);
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace(&format!("{}/", dir.display()), "");
         assert_eq!(
             stderr,
             "people.csv:2: manager_id: P9: no person with this id in the import or the database\n\
@@ -139,24 +174,51 @@ fn references_must_exist_in_the_import_or_the_database() {
             run.db.backend
         );
         // P1's manager now exists in the database: a second file may refer to it.
-        std::fs::write(dir.join("people.csv"), "id,name,staff_group,status\nP9,Di,fca,active\n").expect("write");
-        run.ok(&["import", "people", dir.join("people.csv").to_str().unwrap_or_default()]);
-        std::fs::write(dir.join("people.csv"), "id,name,staff_group,status,manager_id\nP1,Ann,fca,active,P9\n").expect("write");
-        run.ok(&["import", "people", dir.join("people.csv").to_str().unwrap_or_default()]);
+        std::fs::write(
+            dir.join("people.csv"),
+            "id,name,staff_group,status\nP9,Di,fca,active\n",
+        )
+        .expect("write");
+        run.ok(&[
+            "import",
+            "people",
+            dir.join("people.csv").to_str().unwrap_or_default(),
+        ]);
+        std::fs::write(
+            dir.join("people.csv"),
+            "id,name,staff_group,status,manager_id\nP1,Ann,fca,active,P9\n",
+        )
+        .expect("write");
+        run.ok(&[
+            "import",
+            "people",
+            dir.join("people.csv").to_str().unwrap_or_default(),
+        ]);
     });
 }
 
 #[test]
 fn reimport_updates_by_id_and_records_each_change() {
     each_backend("reimport", |run| {
-        run.ok(&["import", fixtures().join("estate").to_str().unwrap_or_default()]);
+        run.ok(&[
+            "import",
+            fixtures().join("estate").to_str().unwrap_or_default(),
+        ]);
         let dir = run.dir.path();
-        let assets = std::fs::read_to_string(fixtures().join("estate/assets.csv")).expect("fixture");
+        let assets =
+            std::fs::read_to_string(fixtures().join("estate/assets.csv")).expect("fixture");
         // LT0001 moves from P002 to P005.
-        let moved = assets.replace("allocated,P002,2024-02-12,BC-LDN,1249.00", "allocated,P005,2026-11-30,BC-LDN,1249.00");
+        let moved = assets.replace(
+            "allocated,P002,2024-02-12,BC-LDN,1249.00",
+            "allocated,P005,2026-11-30,BC-LDN,1249.00",
+        );
         assert_ne!(moved, assets);
         std::fs::write(dir.join("assets.csv"), moved).expect("write");
-        run.ok(&["import", "assets", dir.join("assets.csv").to_str().unwrap_or_default()]);
+        run.ok(&[
+            "import",
+            "assets",
+            dir.join("assets.csv").to_str().unwrap_or_default(),
+        ]);
 
         let log = run.ok(&["audit", "log", "--entity", "asset:LT0001"]);
         let lines: Vec<&str> = log.lines().collect();
@@ -165,20 +227,31 @@ fn reimport_updates_by_id_and_records_each_change() {
         assert!(lines[1].contains("cli:test"), "{log}");
 
         let history = run.ok(&["register", "history", "asset:LT0001"]);
-        assert!(history.contains("P002           2024-02-12 2026-11-30"), "{history}");
-        assert!(history.contains("P005           2026-11-30 (holds it)"), "{history}");
+        assert!(
+            history.contains("P002           2024-02-12 2026-11-30"),
+            "{history}"
+        );
+        assert!(
+            history.contains("P005           2026-11-30 (holds it)"),
+            "{history}"
+        );
     });
 }
 
 #[test]
 fn audit_verify_fails_after_tampering() {
     each_backend("tamper", |run| {
-        run.ok(&["import", fixtures().join("estate").to_str().unwrap_or_default()]);
+        run.ok(&[
+            "import",
+            fixtures().join("estate").to_str().unwrap_or_default(),
+        ]);
         let sql = "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 7";
         match run.db.backend {
             steward_store::Backend::Sqlite => {
                 let path = run.db.url.trim_start_matches("sqlite://");
-                rusqlite::Connection::open(path).and_then(|c| c.execute_batch(sql)).expect("tamper");
+                rusqlite::Connection::open(path)
+                    .and_then(|c| c.execute_batch(sql))
+                    .expect("tamper");
             }
             steward_store::Backend::Postgres => {
                 postgres::Client::connect(&run.db.url, postgres::NoTls)
@@ -189,29 +262,65 @@ fn audit_verify_fails_after_tampering() {
         let out = run.steward(&["audit", "verify"]);
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.starts_with("audit log broken: record 7 was altered"), "{stderr}");
+        assert!(
+            stderr.starts_with("audit log broken: record 7 was altered"),
+            "{stderr}"
+        );
     });
 }
 
 #[test]
 fn single_records_are_read_and_changed_through_the_service() {
     each_backend("register", |run| {
-        run.ok(&["import", fixtures().join("estate").to_str().unwrap_or_default()]);
-        run.ok(&["register", "set", "asset", "LT0003", "status=in_repair", "cost_gbp=999"]);
+        run.ok(&[
+            "import",
+            fixtures().join("estate").to_str().unwrap_or_default(),
+        ]);
+        run.ok(&[
+            "register",
+            "set",
+            "asset",
+            "LT0003",
+            "status=in_repair",
+            "cost_gbp=999",
+        ]);
         let shown = run.ok(&["register", "show", "asset", "LT0003"]);
-        assert!(shown.contains("status                 in_repair"), "{shown}");
+        assert!(
+            shown.contains("status                 in_repair"),
+            "{shown}"
+        );
         assert!(shown.contains("cost_gbp               999.00"), "{shown}");
 
-        let out = run.steward(&["register", "set", "asset", "LT0003", "status=vanished", "assigned_to=P404"]);
+        let out = run.steward(&[
+            "register",
+            "set",
+            "asset",
+            "LT0003",
+            "status=vanished",
+            "assigned_to=P404",
+        ]);
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("status: vanished: expected one of"), "{stderr}");
+        assert!(
+            stderr.contains("status: vanished: expected one of"),
+            "{stderr}"
+        );
 
         let out = run.steward(&["register", "set", "asset", "LT0003", "assigned_to=P404"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("assigned_to: P404: no person with this id"), "{stderr}");
+        assert!(
+            stderr.contains("assigned_to: P404: no person with this id"),
+            "{stderr}"
+        );
 
-        run.ok(&["org", "set", "--name", "Cafcass <Demo>", "--time-zone", "Europe/London"]);
+        run.ok(&[
+            "org",
+            "set",
+            "--name",
+            "Cafcass <Demo>",
+            "--time-zone",
+            "Europe/London",
+        ]);
         assert!(run.ok(&["org", "show"]).contains("Cafcass <Demo>"));
         let out = run.steward(&["org", "set", "--time-zone", "Mars/Olympus"]);
         assert!(String::from_utf8_lossy(&out.stderr).contains("not an IANA time zone"));

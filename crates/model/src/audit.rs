@@ -36,7 +36,13 @@ impl AuditRecord {
         let mut h = Sha256::new();
         h.update(b"steward-audit-v1");
         h.update(self.seq.to_be_bytes());
-        for part in [&self.at, &self.actor, &self.action, &self.entity_type, &self.entity_id] {
+        for part in [
+            &self.at,
+            &self.actor,
+            &self.action,
+            &self.entity_type,
+            &self.entity_id,
+        ] {
             put(&mut h, Some(part));
         }
         put(&mut h, self.before.as_deref());
@@ -116,13 +122,25 @@ fn write_canonical(value: &serde_json::Value, out: &mut String) {
 /// suspect.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {
-    #[error("record {expected} is missing: the next record found is {found} (removed or reordered)")]
+    #[error(
+        "record {expected} is missing: the next record found is {found} (removed or reordered)"
+    )]
     Gap { expected: i64, found: i64 },
     #[error("record {seq} does not follow record {}: its previous hash is {found}, expected {expected} (removed, inserted or reordered)", seq - 1)]
-    Link { seq: i64, expected: String, found: String },
+    Link {
+        seq: i64,
+        expected: String,
+        found: String,
+    },
     #[error("record {seq} was altered: its content hashes to {computed}, it claims {stored}")]
-    Altered { seq: i64, computed: String, stored: String },
-    #[error("the chain ends at record {found} but the recorded head is record {expected}: records at the end were removed")]
+    Altered {
+        seq: i64,
+        computed: String,
+        stored: String,
+    },
+    #[error(
+        "the chain ends at record {found} but the recorded head is record {expected}: records at the end were removed"
+    )]
     Truncated { expected: i64, found: i64 },
     #[error("the chain's last hash {found} differs from the recorded head {expected}")]
     HeadMismatch { expected: String, found: String },
@@ -138,14 +156,20 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier { next_seq: 1, last_hash: GENESIS.to_owned() }
+        ChainVerifier {
+            next_seq: 1,
+            last_hash: GENESIS.to_owned(),
+        }
     }
 }
 
 impl ChainVerifier {
     pub fn push(&mut self, record: &AuditRecord) -> Result<(), ChainBreak> {
         if record.seq != self.next_seq {
-            return Err(ChainBreak::Gap { expected: self.next_seq, found: record.seq });
+            return Err(ChainBreak::Gap {
+                expected: self.next_seq,
+                found: record.seq,
+            });
         }
         if record.prev_hash != self.last_hash {
             return Err(ChainBreak::Link {
@@ -156,7 +180,11 @@ impl ChainVerifier {
         }
         let computed = record.compute_hash();
         if computed != record.hash {
-            return Err(ChainBreak::Altered { seq: record.seq, computed, stored: record.hash.clone() });
+            return Err(ChainBreak::Altered {
+                seq: record.seq,
+                computed,
+                stored: record.hash.clone(),
+            });
         }
         self.next_seq += 1;
         self.last_hash = computed;
@@ -168,13 +196,22 @@ impl ChainVerifier {
         let seq = self.next_seq - 1;
         if let Some((head_seq, head_hash)) = head {
             if head_seq != seq {
-                return Err(ChainBreak::Truncated { expected: head_seq, found: seq });
+                return Err(ChainBreak::Truncated {
+                    expected: head_seq,
+                    found: seq,
+                });
             }
             if head_hash != self.last_hash {
-                return Err(ChainBreak::HeadMismatch { expected: head_hash.to_owned(), found: self.last_hash });
+                return Err(ChainBreak::HeadMismatch {
+                    expected: head_hash.to_owned(),
+                    found: self.last_hash,
+                });
             }
         }
-        Ok(ChainHead { seq, hash: self.last_hash })
+        Ok(ChainHead {
+            seq,
+            hash: self.last_hash,
+        })
     }
 }
 
@@ -229,19 +266,37 @@ mod tests {
 
         let mut altered = good.clone();
         altered[2].after = Some(r#"{"a":3}"#.into());
-        assert!(matches!(verify(&altered, Some(head)), Err(ChainBreak::Altered { seq: 3, .. })));
+        assert!(matches!(
+            verify(&altered, Some(head)),
+            Err(ChainBreak::Altered { seq: 3, .. })
+        ));
 
         let mut removed = good.clone();
         removed.remove(1);
-        assert!(matches!(verify(&removed, Some(head)), Err(ChainBreak::Gap { expected: 2, found: 3 })));
+        assert!(matches!(
+            verify(&removed, Some(head)),
+            Err(ChainBreak::Gap {
+                expected: 2,
+                found: 3
+            })
+        ));
 
         let mut swapped = good.clone();
         swapped.swap(1, 2);
         (swapped[1].seq, swapped[2].seq) = (2, 3);
-        assert!(matches!(verify(&swapped, Some(head)), Err(ChainBreak::Link { seq: 2, .. })));
+        assert!(matches!(
+            verify(&swapped, Some(head)),
+            Err(ChainBreak::Link { seq: 2, .. })
+        ));
 
         let truncated = &good[..4];
-        assert!(matches!(verify(truncated, Some(head)), Err(ChainBreak::Truncated { expected: 5, found: 4 })));
+        assert!(matches!(
+            verify(truncated, Some(head)),
+            Err(ChainBreak::Truncated {
+                expected: 5,
+                found: 4
+            })
+        ));
     }
 
     #[test]
@@ -255,7 +310,11 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_at_every_depth() {
-        let v: serde_json::Value = serde_json::from_str(r#"{"b":{"z":1,"a":[true,null]},"a":"x\"y"}"#).unwrap();
-        assert_eq!(canonical_json(&v), r#"{"a":"x\"y","b":{"a":[true,null],"z":1}}"#);
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"b":{"z":1,"a":[true,null]},"a":"x\"y"}"#).unwrap();
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":"x\"y","b":{"a":[true,null],"z":1}}"#
+        );
     }
 }

@@ -3,9 +3,9 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::ModelError;
 use crate::register::Register;
 use crate::value::Value;
-use crate::ModelError;
 
 /// What a field holds, and so how its cells are parsed, stored and printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,10 @@ pub trait FieldValue: Sized {
 }
 
 fn mismatch(field: &'static str, expected: &str, value: &Value) -> ModelError {
-    ModelError::Field { field, reason: format!("expected {expected}, found {value:?}") }
+    ModelError::Field {
+        field,
+        reason: format!("expected {expected}, found {value:?}"),
+    }
 }
 
 impl FieldValue for String {
@@ -56,7 +59,10 @@ impl FieldValue for String {
     fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
         match value {
             Value::Text(s) => Ok(s.clone()),
-            Value::Null => Err(ModelError::Field { field, reason: "a value is required".into() }),
+            Value::Null => Err(ModelError::Field {
+                field,
+                reason: "a value is required".into(),
+            }),
             other => Err(mismatch(field, "text", other)),
         }
     }
@@ -153,7 +159,9 @@ impl FromStr for Pence {
             return Err("an amount is whole pence: at most two decimals".into());
         }
         let pounds: i64 = pounds.parse().map_err(|_| "amount too large".to_string())?;
-        let pence: i64 = format!("{pence:0<2}").parse().map_err(|_| "bad pence".to_string())?;
+        let pence: i64 = format!("{pence:0<2}")
+            .parse()
+            .map_err(|_| "bad pence".to_string())?;
         pounds
             .checked_mul(100)
             .and_then(|p| p.checked_add(pence))
@@ -216,7 +224,11 @@ mod tests {
 
     #[test]
     fn pence_parse_and_print() {
-        for (text, pence, printed) in [("899", 89900, "899.00"), ("899.5", 89950, "899.50"), ("0.07", 7, "0.07")] {
+        for (text, pence, printed) in [
+            ("899", 89900, "899.00"),
+            ("899.5", 89950, "899.50"),
+            ("0.07", 7, "0.07"),
+        ] {
             let p: Pence = text.parse().unwrap();
             assert_eq!(p, Pence(pence));
             assert_eq!(p.to_string(), printed);

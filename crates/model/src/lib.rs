@@ -22,7 +22,11 @@ pub use value::Value;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
     #[error("{register}: row has {found} values, the register has {expected} fields")]
-    Arity { register: &'static str, expected: usize, found: usize },
+    Arity {
+        register: &'static str,
+        expected: usize,
+        found: usize,
+    },
     #[error("{field}: {reason}")]
     Field { field: &'static str, reason: String },
 }

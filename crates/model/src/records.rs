@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::field::{words, Field, FieldType, FieldValue, Pence};
-use crate::register::{Record, Register, Row};
 use crate::ModelError;
+use crate::field::{Field, FieldType, FieldValue, Pence, words};
+use crate::register::{Record, Register, Row};
 
 /// Declares a register's record: the struct, its field list and its row conversions, from one
 /// table. The first field is the id.
@@ -235,7 +235,13 @@ mod tests {
 
     #[test]
     fn schemas_match_the_interchange_contract() {
-        let names = |r: Register| r.fields().iter().map(|f| f.name).collect::<Vec<_>>().join(",");
+        let names = |r: Register| {
+            r.fields()
+                .iter()
+                .map(|f| f.name)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         assert_eq!(
             names(Register::People),
             "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod"
@@ -245,7 +251,10 @@ mod tests {
             names(Register::Assets),
             "tag,kind,model,serial,ownership,status,assigned_to,assigned_on,budget_centre,cost_gbp,encrypted,pin_set,hotspot_password_set,last_seen,last_shutdown,pending_patch_since"
         );
-        assert_eq!(names(Register::Accounts), "id,person_id,system,kind,admin_rights,mfa,status,last_login");
+        assert_eq!(
+            names(Register::Accounts),
+            "id,person_id,system,kind,admin_rights,mfa,status,last_login"
+        );
     }
 
     #[test]

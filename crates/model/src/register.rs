@@ -1,7 +1,7 @@
+use crate::ModelError;
 use crate::field::Field;
 use crate::records::{Account, Asset, BudgetCentre, Organisation, Person, System};
 use crate::value::Value;
-use crate::ModelError;
 
 /// The registers Steward keeps. Adding one is: a `record!` in `records.rs`, a variant here, and a
 /// migration in the store.
@@ -77,9 +77,11 @@ impl Register {
     /// Accepts the register name, its entity name, or its file name.
     pub fn parse(text: &str) -> Option<Register> {
         let text = text.strip_suffix(".csv").unwrap_or(text);
-        Register::ALL
-            .into_iter()
-            .find(|r| r.name() == text || r.entity() == text || (text == "budget-centres" && *r == Register::BudgetCentres))
+        Register::ALL.into_iter().find(|r| {
+            r.name() == text
+                || r.entity() == text
+                || (text == "budget-centres" && *r == Register::BudgetCentres)
+        })
     }
 }
 
@@ -100,7 +102,11 @@ impl Row {
     pub fn new(register: Register, values: Vec<Value>) -> Result<Row, ModelError> {
         let expected = register.fields().len();
         if values.len() != expected {
-            return Err(ModelError::Arity { register: register.name(), expected, found: values.len() });
+            return Err(ModelError::Arity {
+                register: register.name(),
+                expected,
+                found: values.len(),
+            });
         }
         Ok(Row { register, values })
     }
@@ -110,11 +116,17 @@ impl Row {
     }
 
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.register.field_index(field).and_then(|i| self.values.get(i))
+        self.register
+            .field_index(field)
+            .and_then(|i| self.values.get(i))
     }
 
     pub fn set(&mut self, field: &str, value: Value) -> bool {
-        match self.register.field_index(field).and_then(|i| self.values.get_mut(i)) {
+        match self
+            .register
+            .field_index(field)
+            .and_then(|i| self.values.get_mut(i))
+        {
             Some(slot) => {
                 *slot = value;
                 true
@@ -161,7 +173,10 @@ impl Row {
             Register::Organisation => {
                 let tz = text("time_zone").unwrap_or_default();
                 if tz.parse::<chrono_tz::Tz>().is_err() {
-                    out.push(("time_zone", "not an IANA time zone name such as Europe/London".into()));
+                    out.push((
+                        "time_zone",
+                        "not an IANA time zone name such as Europe/London".into(),
+                    ));
                 }
             }
             _ => {}

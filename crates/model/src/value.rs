@@ -96,7 +96,10 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let shaped = bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
     if !shaped {
         return Err("expected a date as YYYY-MM-DD".into());
     }
@@ -132,7 +135,9 @@ fn parse_id(text: &str) -> Result<Value, String> {
 fn parse_slug(text: &str) -> Result<Value, String> {
     let ok = text.len() <= 64
         && text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if ok {
         Ok(Value::Text(text.to_owned()))
     } else {
@@ -192,7 +197,11 @@ mod tests {
             (FieldType::Enum(&["a", "b"]), "c", "one of a|b"),
             (FieldType::Text, "bell\u{7}", "control"),
             (FieldType::Text, "Evil \u{202e}exe.txt", "direction"),
-            (FieldType::Timestamp, "9999-12-31T23:30:00-01:00", "out of range"),
+            (
+                FieldType::Timestamp,
+                "9999-12-31T23:30:00-01:00",
+                "out of range",
+            ),
         ];
         for (ty, text, reason) in cases {
             let err = Value::parse(*ty, text).unwrap_err();

@@ -21,8 +21,15 @@ pub struct ImportFile {
 
 impl ImportFile {
     pub fn read(register: Register, path: &Path) -> Result<ImportFile> {
-        let bytes = std::fs::read(path).map_err(|source| ServiceError::Read { path: path.display().to_string(), source })?;
-        Ok(ImportFile { register, label: path.display().to_string(), bytes })
+        let bytes = std::fs::read(path).map_err(|source| ServiceError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(ImportFile {
+            register,
+            label: path.display().to_string(),
+            bytes,
+        })
     }
 
     /// Every known register file in a folder (`people.csv`, `assets.csv`, …), in dependency order.
@@ -35,10 +42,17 @@ impl ImportFile {
             }
         }
         if files.is_empty() {
-            let known = Register::ALL.iter().map(|r| r.file_name()).collect::<Vec<_>>().join(", ");
+            let known = Register::ALL
+                .iter()
+                .map(|r| r.file_name())
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(ServiceError::Read {
                 path: dir.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("no register files here (looked for {known})")),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no register files here (looked for {known})"),
+                ),
             });
         }
         Ok(files)
@@ -59,7 +73,11 @@ struct Parsed {
     rows: Vec<ParsedRow>,
 }
 
-pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ImportReport> {
+pub(crate) fn import(
+    store: &dyn Store,
+    stamp: &Stamp,
+    files: Vec<ImportFile>,
+) -> Result<ImportReport> {
     let mut errors: Vec<CsvError> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<Register, String> = HashMap::new();
@@ -70,7 +88,10 @@ pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -
                 line: 1,
                 column: String::new(),
                 value: String::new(),
-                reason: format!("{} is also imported from {first}; import one file per register", file.register),
+                reason: format!(
+                    "{} is also imported from {first}; import one file per register",
+                    file.register
+                ),
             });
             continue;
         }
@@ -79,7 +100,10 @@ pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -
             Ok(rows) => parsed.push(Parsed { file, rows }),
             Err(mut e) => {
                 errors.append(&mut e);
-                parsed.push(Parsed { file, rows: Vec::new() });
+                parsed.push(Parsed {
+                    file,
+                    rows: Vec::new(),
+                });
             }
         }
     }
@@ -89,7 +113,10 @@ pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -
     // only for registers something refers to).
     let mut known: HashMap<Register, HashSet<String>> = HashMap::new();
     for p in &parsed {
-        known.entry(p.file.register).or_default().extend(p.rows.iter().map(|r| r.row.id().to_owned()));
+        known
+            .entry(p.file.register)
+            .or_default()
+            .extend(p.rows.iter().map(|r| r.row.id().to_owned()));
     }
     let targets: BTreeSet<Register> = parsed
         .iter()
@@ -103,7 +130,9 @@ pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -
     for p in &parsed {
         for ParsedRow { line, row } in &p.rows {
             for (field, value) in p.file.register.fields().iter().zip(&row.values) {
-                let (Some(target), Value::Text(id)) = (field.refers_to, value) else { continue };
+                let (Some(target), Value::Text(id)) = (field.refers_to, value) else {
+                    continue;
+                };
                 if known.get(&target).is_some_and(|ids| ids.contains(id)) {
                     continue;
                 }
@@ -116,7 +145,10 @@ pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -
                     line: *line,
                     column: field.name.to_owned(),
                     value: id.clone(),
-                    reason: format!("no {} with this id in the import or the database", target.entity()),
+                    reason: format!(
+                        "no {} with this id in the import or the database",
+                        target.entity()
+                    ),
                 });
             }
         }
@@ -129,20 +161,41 @@ pub(crate) fn import(store: &dyn Store, stamp: &Stamp, files: Vec<ImportFile>) -
         return Err(ServiceError::Import(errors));
     }
 
-    let files = parsed.iter().map(|p| (p.file.label.clone(), p.rows.len())).collect();
+    let files = parsed
+        .iter()
+        .map(|p| (p.file.label.clone(), p.rows.len()))
+        .collect();
     let mut rows: Vec<Row> = new_budget_centres
         .iter()
-        .map(|code| BudgetCentre { code: code.clone(), name: code.clone() }.to_row())
+        .map(|code| {
+            BudgetCentre {
+                code: code.clone(),
+                name: code.clone(),
+            }
+            .to_row()
+        })
         .collect();
-    rows.extend(parsed.into_iter().flat_map(|p| p.rows.into_iter().map(|r| r.row)));
+    rows.extend(
+        parsed
+            .into_iter()
+            .flat_map(|p| p.rows.into_iter().map(|r| r.row)),
+    );
     let summary = store.commit(&stamp.actor, stamp.at, rows)?;
-    Ok(ImportReport { files, created_budget_centres: new_budget_centres.into_iter().collect(), summary })
+    Ok(ImportReport {
+        files,
+        created_budget_centres: new_budget_centres.into_iter().collect(),
+        summary,
+    })
 }
 
 /// Managers must form a tree: a chain of managers that comes back to a person is refused, on the
 /// line of every person in the loop.
 fn manager_loops(store: &dyn Store, people: &Parsed) -> Result<Vec<CsvError>> {
-    let manager_of = |row: &Row| row.get("manager_id").and_then(Value::as_text).map(str::to_owned);
+    let manager_of = |row: &Row| {
+        row.get("manager_id")
+            .and_then(Value::as_text)
+            .map(str::to_owned)
+    };
     let mut manager: HashMap<String, Option<String>> = HashMap::new();
     for row in store.list(Register::People)? {
         manager.insert(row.id().to_owned(), manager_of(&row));

@@ -28,7 +28,10 @@ pub struct Stamp {
 
 impl Stamp {
     pub fn now(actor: impl Into<String>) -> Stamp {
-        Stamp { actor: actor.into(), at: Utc::now() }
+        Stamp {
+            actor: actor.into(),
+            at: Utc::now(),
+        }
     }
 }
 
@@ -53,22 +56,36 @@ pub enum ServiceError {
     #[error("a {} with id {id:?} already exists", register.entity())]
     AlreadyExists { register: Register, id: String },
     #[error("invalid {}: {}", register.entity(), join(.problems))]
-    Invalid { register: Register, problems: Vec<FieldProblem> },
+    Invalid {
+        register: Register,
+        problems: Vec<FieldProblem>,
+    },
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write the export: {0}")]
     Write(String),
 }
 
 fn join(problems: &[FieldProblem]) -> String {
-    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 /// The organisation's settings before anyone has set them.
 pub fn default_organisation() -> Organisation {
-    Organisation { id: Organisation::ID.into(), name: "My organisation".into(), time_zone: "Europe/London".into() }
+    Organisation {
+        id: Organisation::ID.into(),
+        name: "My organisation".into(),
+        time_zone: "Europe/London".into(),
+    }
 }
 
 /// Steward's operations over one store.
@@ -79,7 +96,9 @@ pub struct Steward {
 impl Steward {
     /// Opens the database at `url`, creating and migrating it if needed.
     pub fn open(url: &str) -> Result<Steward> {
-        Ok(Steward { store: steward_store::open(url)? })
+        Ok(Steward {
+            store: steward_store::open(url)?,
+        })
     }
 
     pub fn from_store(store: Box<dyn Store>) -> Steward {
@@ -104,24 +123,37 @@ impl Steward {
     }
 
     pub fn set_organisation(&self, stamp: &Stamp, org: Organisation) -> Result<CommitSummary> {
-        let org = Organisation { id: Organisation::ID.into(), ..org };
+        let org = Organisation {
+            id: Organisation::ID.into(),
+            ..org
+        };
         self.write(stamp, org.to_row())
     }
 
     // --- any register -------------------------------------------------------------------------
 
     pub fn get<R: Record>(&self, id: &str) -> Result<Option<R>> {
-        self.store.get(R::REGISTER, id)?.map(|row| from_row::<R>(&row)).transpose()
+        self.store
+            .get(R::REGISTER, id)?
+            .map(|row| from_row::<R>(&row))
+            .transpose()
     }
 
     pub fn list<R: Record>(&self) -> Result<Vec<R>> {
-        self.store.list(R::REGISTER)?.iter().map(from_row::<R>).collect()
+        self.store
+            .list(R::REGISTER)?
+            .iter()
+            .map(from_row::<R>)
+            .collect()
     }
 
     /// Adds a record; refused if one with its id exists.
     pub fn create<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
         if self.store.get(R::REGISTER, record.id())?.is_some() {
-            return Err(ServiceError::AlreadyExists { register: R::REGISTER, id: record.id().to_owned() });
+            return Err(ServiceError::AlreadyExists {
+                register: R::REGISTER,
+                id: record.id().to_owned(),
+            });
         }
         self.write(stamp, record.to_row())
     }
@@ -129,18 +161,30 @@ impl Steward {
     /// Replaces a record by id; refused if there is none.
     pub fn update<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
         if self.store.get(R::REGISTER, record.id())?.is_none() {
-            return Err(ServiceError::NotFound { register: R::REGISTER, id: record.id().to_owned() });
+            return Err(ServiceError::NotFound {
+                register: R::REGISTER,
+                id: record.id().to_owned(),
+            });
         }
         self.write(stamp, record.to_row())
     }
 
     /// Sets named fields of a stored row from their interchange spelling, as `steward set` and
     /// web forms do.
-    pub fn set_fields(&self, stamp: &Stamp, register: Register, id: &str, changes: &[(String, String)]) -> Result<CommitSummary> {
+    pub fn set_fields(
+        &self,
+        stamp: &Stamp,
+        register: Register,
+        id: &str,
+        changes: &[(String, String)],
+    ) -> Result<CommitSummary> {
         let mut row = self
             .store
             .get(register, id)?
-            .ok_or_else(|| ServiceError::NotFound { register, id: id.to_owned() })?;
+            .ok_or_else(|| ServiceError::NotFound {
+                register,
+                id: id.to_owned(),
+            })?;
         let mut problems = Vec::new();
         for (name, text) in changes {
             let Some(field) = register.fields().iter().find(|f| f.name == name.as_str()) else {
@@ -152,14 +196,22 @@ impl Steward {
                 continue;
             };
             if field.name == register.id_field().name {
-                problems.push(FieldProblem { field: field.name, value: text.clone(), reason: "an id cannot change".into() });
+                problems.push(FieldProblem {
+                    field: field.name,
+                    value: text.clone(),
+                    reason: "an id cannot change".into(),
+                });
                 continue;
             }
             match Value::parse(field.ty, text.trim()) {
                 Ok(v) => {
                     row.set(field.name, v);
                 }
-                Err(reason) => problems.push(FieldProblem { field: field.name, value: text.clone(), reason }),
+                Err(reason) => problems.push(FieldProblem {
+                    field: field.name,
+                    value: text.clone(),
+                    reason,
+                }),
             }
         }
         if !problems.is_empty() {
@@ -172,7 +224,10 @@ impl Steward {
     fn write(&self, stamp: &Stamp, row: Row) -> Result<CommitSummary> {
         let problems = self.check_row(&row)?;
         if !problems.is_empty() {
-            return Err(ServiceError::Invalid { register: row.register, problems });
+            return Err(ServiceError::Invalid {
+                register: row.register,
+                problems,
+            });
         }
         Ok(self.store.commit(&stamp.actor, stamp.at, vec![row])?)
     }
@@ -183,7 +238,11 @@ impl Steward {
         let mut problems = Vec::new();
         for (field, value) in row.register.fields().iter().zip(&row.values) {
             let text = value.to_text();
-            let problem = |reason: String| FieldProblem { field: field.name, value: text.clone(), reason };
+            let problem = |reason: String| FieldProblem {
+                field: field.name,
+                value: text.clone(),
+                reason,
+            };
             if value.is_null() {
                 if field.required {
                     problems.push(problem("a value is required".into()));
@@ -202,16 +261,23 @@ impl Steward {
                 }
             }
         }
-        problems.extend(row.problems().into_iter().map(|(field, reason)| FieldProblem {
-            field,
-            value: row.get(field).map(Value::to_text).unwrap_or_default(),
-            reason,
-        }));
+        problems.extend(
+            row.problems()
+                .into_iter()
+                .map(|(field, reason)| FieldProblem {
+                    field,
+                    value: row.get(field).map(Value::to_text).unwrap_or_default(),
+                    reason,
+                }),
+        );
         Ok(problems)
     }
 
     pub fn counts(&self) -> Result<Vec<(Register, u64)>> {
-        Register::ALL.iter().map(|r| Ok((*r, self.store.count(*r)?))).collect()
+        Register::ALL
+            .iter()
+            .map(|r| Ok((*r, self.store.count(*r)?)))
+            .collect()
     }
 
     // --- interchange --------------------------------------------------------------------------
@@ -224,12 +290,17 @@ impl Steward {
     /// Writes a register as CSV, rows ordered by id.
     pub fn export(&self, register: Register, out: impl Write) -> Result<usize> {
         let rows = self.store.list(register)?;
-        steward_interchange::write(register, &rows, out).map_err(|e| ServiceError::Write(e.to_string()))?;
+        steward_interchange::write(register, &rows, out)
+            .map_err(|e| ServiceError::Write(e.to_string()))?;
         Ok(rows.len())
     }
 
     /// Commits a whole estate held in memory (the demo generator's output) as one transaction.
-    pub fn load_estate(&self, stamp: &Stamp, estate: &steward_model::Estate) -> Result<CommitSummary> {
+    pub fn load_estate(
+        &self,
+        stamp: &Stamp,
+        estate: &steward_model::Estate,
+    ) -> Result<CommitSummary> {
         let rows = Register::ALL.iter().flat_map(|r| estate.rows(*r)).collect();
         Ok(self.store.commit(&stamp.actor, stamp.at, rows)?)
     }
@@ -240,7 +311,11 @@ impl Steward {
         Ok(self.store.assignments(of)?)
     }
 
-    pub fn audit_log(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> steward_store::Result<()>) -> Result<()> {
+    pub fn audit_log(
+        &self,
+        query: &AuditQuery,
+        visit: &mut dyn FnMut(AuditRecord) -> steward_store::Result<()>,
+    ) -> Result<()> {
         Ok(self.store.audit_records(query, visit)?)
     }
 

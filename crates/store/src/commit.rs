@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use steward_model::audit::{canonical_json, AuditRecord};
+use steward_model::audit::{AuditRecord, canonical_json};
 use steward_model::{Assignment, Register, Row, Value};
 
 use crate::{Result, StoreError};
@@ -39,7 +39,8 @@ pub(crate) trait Tx {
     fn update(&mut self, register: Register, rows: &[&Row]) -> Result<()>;
     fn open_assignments(&mut self, spans: &[Assignment]) -> Result<()>;
     /// Closes the open span of `asset_tag`, if any.
-    fn close_assignment(&mut self, asset_tag: &str, until: NaiveDate, closed_by: i64) -> Result<()>;
+    fn close_assignment(&mut self, asset_tag: &str, until: NaiveDate, closed_by: i64)
+    -> Result<()>;
     fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()>;
     fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()>;
 }
@@ -47,7 +48,12 @@ pub(crate) trait Tx {
 /// Past this many ids a backend loads the whole register rather than looking ids up.
 pub(crate) const LOAD_ALL_THRESHOLD: usize = 2_000;
 
-pub(crate) fn run(tx: &mut dyn Tx, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary> {
+pub(crate) fn run(
+    tx: &mut dyn Tx,
+    actor: &str,
+    at: DateTime<Utc>,
+    rows: Vec<Row>,
+) -> Result<CommitSummary> {
     let expected_len = |r: Register| r.fields().len();
     for row in &rows {
         if row.values.len() != expected_len(row.register) {
@@ -66,7 +72,11 @@ pub(crate) fn run(tx: &mut dyn Tx, actor: &str, at: DateTime<Utc>, rows: Vec<Row
     let mut audit = Vec::new();
 
     for register in Register::ALL {
-        let batch: Vec<Row> = rows.iter().filter(|r| r.register == register).cloned().collect();
+        let batch: Vec<Row> = rows
+            .iter()
+            .filter(|r| r.register == register)
+            .cloned()
+            .collect();
         if batch.is_empty() {
             continue;
         }
@@ -176,8 +186,16 @@ fn track_assignment(
     };
     let tag = after.id().to_owned();
     if old.is_some() {
-        let until = if new.is_some() { assigned_on.unwrap_or(today) } else { today };
-        if let Some(span) = opens.iter_mut().rev().find(|a| a.asset_tag == tag && a.closed_by.is_none()) {
+        let until = if new.is_some() {
+            assigned_on.unwrap_or(today)
+        } else {
+            today
+        };
+        if let Some(span) = opens
+            .iter_mut()
+            .rev()
+            .find(|a| a.asset_tag == tag && a.closed_by.is_none())
+        {
             span.until = Some(until);
             span.closed_by = Some(seq);
         } else {

@@ -11,8 +11,8 @@
 
 mod commit;
 mod migrate;
-mod sql;
 mod pg;
+mod sql;
 mod sqlite;
 pub mod testing;
 
@@ -43,19 +43,37 @@ pub enum StoreError {
     #[error("unsupported database url {0:?}: expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("postgres: {0}")]
     Postgres(#[from] ::postgres::Error),
     #[error("the database holds a value steward cannot read: {table}.{column} of {id:?}: {reason}")]
-    Corrupt { table: &'static str, column: &'static str, id: String, reason: String },
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        id: String,
+        reason: String,
+    },
     #[error("migration {version} ({name}) failed: {reason}")]
-    Migration { version: i64, name: &'static str, reason: String },
-    #[error("the database was migrated by a newer steward (schema version {found}, this build knows {known})")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        reason: String,
+    },
+    #[error(
+        "the database was migrated by a newer steward (schema version {found}, this build knows {known})"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("a row of {register} has {found} values, expected {expected}")]
-    Arity { register: Register, expected: usize, found: usize },
+    Arity {
+        register: Register,
+        expected: usize,
+        found: usize,
+    },
     #[error("the store's connection lock was poisoned by a panic elsewhere")]
     Poisoned,
 }
@@ -95,7 +113,11 @@ pub trait Store: Send + Sync {
 
     /// Visits audit records in sequence order, one at a time, so verifying a long chain needs no
     /// more memory than one record.
-    fn audit_records(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> Result<()>) -> Result<()>;
+    fn audit_records(
+        &self,
+        query: &AuditQuery,
+        visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
+    ) -> Result<()>;
 
     /// The recorded head of the chain: last sequence number and hash.
     fn audit_head(&self) -> Result<(i64, String)>;
@@ -110,7 +132,10 @@ pub enum AssignmentsOf<'a> {
 /// Opens (creating and migrating as needed) the database at `url`: `sqlite://PATH`,
 /// `sqlite::memory:`, or `postgres://…`/`postgresql://…`.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         Ok(Box::new(sqlite::SqliteStore::open(path)?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Box::new(pg::PgStore::open(url)?))
@@ -121,7 +146,9 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
 
 /// A database url with any password replaced, fit for logs and error messages.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
@@ -134,21 +161,12 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{authority}{sep}{path}")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(super::redact("sqlite://./x.db"), "sqlite://./x.db");
-    }
-}
-
 /// Reads the whole audit log in order and checks its hash chain against the recorded head.
 /// The outer error is a database failure; the inner one is the first place the chain breaks.
 pub fn verify_audit(
     store: &dyn Store,
-) -> Result<std::result::Result<steward_model::audit::ChainHead, steward_model::audit::ChainBreak>> {
+) -> Result<std::result::Result<steward_model::audit::ChainHead, steward_model::audit::ChainBreak>>
+{
     let mut verifier = steward_model::audit::ChainVerifier::default();
     let mut first_break = None;
     store.audit_records(&AuditQuery::default(), &mut |record| {
@@ -164,4 +182,17 @@ pub fn verify_audit(
     }
     let (seq, hash) = store.audit_head()?;
     Ok(verifier.finish(Some((seq, &hash))))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
 }

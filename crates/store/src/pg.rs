@@ -12,9 +12,9 @@ use postgres::{Client, NoTls, Transaction};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
 
-use crate::commit::{self, CommitSummary, Tx, LOAD_ALL_THRESHOLD};
+use crate::commit::{self, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
 use crate::sql::{self, Placeholder::Dollar as D};
-use crate::{migrate, AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError};
+use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate};
 
 /// Taken while migrating, so that servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244; // "STEWARD"
@@ -30,7 +30,9 @@ impl PgStore {
     pub(crate) fn open(url: &str) -> Result<PgStore> {
         let mut client = Client::connect(url, NoTls)?;
         migrate_pg(&mut client)?;
-        Ok(PgStore { client: Mutex::new(client) })
+        Ok(PgStore {
+            client: Mutex::new(client),
+        })
     }
 
     fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>> {
@@ -42,9 +44,17 @@ fn migrate_pg(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(migrate::CREATE_TABLE)?;
-    let current: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM steward_migrations", &[])?.get(0);
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM steward_migrations",
+            &[],
+        )?
+        .get(0);
     if current > migrate::latest() {
-        return Err(StoreError::TooNew { found: current, known: migrate::latest() });
+        return Err(StoreError::TooNew {
+            found: current,
+            known: migrate::latest(),
+        });
     }
     for m in migrate::pending(current) {
         tx.batch_execute(m.sql).map_err(|e| StoreError::Migration {
@@ -81,7 +91,12 @@ fn to_param(ty: FieldType, value: &Value) -> Param {
 }
 
 fn row_params(row: &Row) -> Vec<Param> {
-    row.register.fields().iter().zip(&row.values).map(|(f, v)| to_param(f.ty, v)).collect()
+    row.register
+        .fields()
+        .iter()
+        .zip(&row.values)
+        .map(|(f, v)| to_param(f.ty, v))
+        .collect()
 }
 
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
@@ -93,13 +108,25 @@ fn read_row(register: Register, r: &postgres::Row) -> Result<Row> {
     let mut values = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
         let value = match f.ty {
-            FieldType::Bool => r.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, Value::Bool),
-            FieldType::Date => r.try_get::<_, Option<NaiveDate>>(i)?.map_or(Value::Null, Value::Date),
-            FieldType::Timestamp => r.try_get::<_, Option<DateTime<Utc>>>(i)?.map_or(Value::Null, Value::Timestamp),
-            FieldType::Money => r.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, |p| Value::Money(Pence(p))),
-            FieldType::Text | FieldType::Id | FieldType::Slug | FieldType::Email | FieldType::Enum(_) => {
-                r.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text)
-            }
+            FieldType::Bool => r
+                .try_get::<_, Option<bool>>(i)?
+                .map_or(Value::Null, Value::Bool),
+            FieldType::Date => r
+                .try_get::<_, Option<NaiveDate>>(i)?
+                .map_or(Value::Null, Value::Date),
+            FieldType::Timestamp => r
+                .try_get::<_, Option<DateTime<Utc>>>(i)?
+                .map_or(Value::Null, Value::Timestamp),
+            FieldType::Money => r
+                .try_get::<_, Option<i64>>(i)?
+                .map_or(Value::Null, |p| Value::Money(Pence(p))),
+            FieldType::Text
+            | FieldType::Id
+            | FieldType::Slug
+            | FieldType::Email
+            | FieldType::Enum(_) => r
+                .try_get::<_, Option<String>>(i)?
+                .map_or(Value::Null, Value::Text),
         };
         values.push(value);
     }
@@ -168,7 +195,12 @@ fn copy_in<T>(
 }
 
 fn copy_failed(e: std::io::Error) -> StoreError {
-    StoreError::Corrupt { table: "copy", column: "", id: String::new(), reason: e.to_string() }
+    StoreError::Corrupt {
+        table: "copy",
+        column: "",
+        id: String::new(),
+        reason: e.to_string(),
+    }
 }
 
 fn cells(out: &mut String, values: &[Value]) {
@@ -191,7 +223,10 @@ struct PgTx<'a, 'b>(&'b mut Transaction<'a>);
 
 impl Tx for PgTx<'_, '_> {
     fn lock_audit_head(&mut self) -> Result<(i64, String)> {
-        let r = self.0.query_one("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", &[])?;
+        let r = self.0.query_one(
+            "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            &[],
+        )?;
         Ok((r.try_get(0)?, r.try_get(1)?))
     }
 
@@ -199,15 +234,25 @@ impl Tx for PgTx<'_, '_> {
         let rows = if ids.len() > LOAD_ALL_THRESHOLD {
             self.0.query(&sql::select(register), &[])?
         } else {
-            let statement = format!("{} WHERE {} = ANY($1)", sql::select(register), register.id_field().name);
+            let statement = format!(
+                "{} WHERE {} = ANY($1)",
+                sql::select(register),
+                register.id_field().name
+            );
             self.0.query(&statement, &[&ids])?
         };
-        rows.iter().map(|r| read_row(register, r).map(|row| (row.id().to_owned(), row))).collect()
+        rows.iter()
+            .map(|r| read_row(register, r).map(|row| (row.id().to_owned(), row)))
+            .collect()
     }
 
     fn insert(&mut self, register: Register, rows: &[&Row]) -> Result<()> {
         if rows.len() >= COPY_THRESHOLD {
-            let statement = format!("COPY {} ({}) FROM STDIN", register.name(), sql::columns(register));
+            let statement = format!(
+                "COPY {} ({}) FROM STDIN",
+                register.name(),
+                sql::columns(register)
+            );
             return copy_in(self.0, &statement, rows, |out, row| cells(out, &row.values));
         }
         let stmt = self.0.prepare(&sql::insert(register, D))?;
@@ -230,7 +275,10 @@ impl Tx for PgTx<'_, '_> {
 
     fn open_assignments(&mut self, spans: &[Assignment]) -> Result<()> {
         if spans.len() >= COPY_THRESHOLD {
-            let statement = format!("COPY asset_assignments ({}) FROM STDIN", sql::ASSIGNMENT_COLUMNS);
+            let statement = format!(
+                "COPY asset_assignments ({}) FROM STDIN",
+                sql::ASSIGNMENT_COLUMNS
+            );
             return copy_in(self.0, &statement, spans, |out, a| {
                 copy_text(out, &a.asset_tag);
                 out.push('\t');
@@ -247,13 +295,29 @@ impl Tx for PgTx<'_, '_> {
         }
         let stmt = self.0.prepare(&sql::assignment_insert(D))?;
         for a in spans {
-            self.0.execute(&stmt, &[&a.asset_tag, &a.person_id, &a.from, &a.until, &a.opened_by, &a.closed_by])?;
+            self.0.execute(
+                &stmt,
+                &[
+                    &a.asset_tag,
+                    &a.person_id,
+                    &a.from,
+                    &a.until,
+                    &a.opened_by,
+                    &a.closed_by,
+                ],
+            )?;
         }
         Ok(())
     }
 
-    fn close_assignment(&mut self, asset_tag: &str, until: NaiveDate, closed_by: i64) -> Result<()> {
-        self.0.execute(&sql::assignment_close(D), &[&until, &closed_by, &asset_tag])?;
+    fn close_assignment(
+        &mut self,
+        asset_tag: &str,
+        until: NaiveDate,
+        closed_by: i64,
+    ) -> Result<()> {
+        self.0
+            .execute(&sql::assignment_close(D), &[&until, &closed_by, &asset_tag])?;
         Ok(())
     }
 
@@ -301,7 +365,10 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
-        self.0.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&seq, &hash])?;
+        self.0.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+            &[&seq, &hash],
+        )?;
         Ok(())
     }
 }
@@ -327,20 +394,31 @@ impl Store for PgStore {
 
     fn list(&self, register: Register) -> Result<Vec<Row>> {
         let mut client = self.client()?;
-        let rows = client.query(&sql::select_all_ordered(register), &[])?;
+        let rows = client.query(&sql::select_all_ordered(register, D), &[])?;
         rows.iter().map(|r| read_row(register, r)).collect()
     }
 
     fn count(&self, register: Register) -> Result<u64> {
         let mut client = self.client()?;
-        let n: i64 = client.query_one(&format!("SELECT COUNT(*) FROM {}", register.name()), &[])?.try_get(0)?;
+        let n: i64 = client
+            .query_one(&format!("SELECT COUNT(*) FROM {}", register.name()), &[])?
+            .try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn ids(&self, register: Register) -> Result<Vec<String>> {
         let mut client = self.client()?;
-        let rows = client.query(&format!("SELECT {} FROM {}", register.id_field().name, register.name()), &[])?;
-        rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+        let rows = client.query(
+            &format!(
+                "SELECT {} FROM {}",
+                register.id_field().name,
+                register.name()
+            ),
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(StoreError::from))
+            .collect()
     }
 
     fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>> {
@@ -364,7 +442,11 @@ impl Store for PgStore {
             .collect()
     }
 
-    fn audit_records(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> Result<()>) -> Result<()> {
+    fn audit_records(
+        &self,
+        query: &AuditQuery,
+        visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
+    ) -> Result<()> {
         let mut client = self.client()?;
         let statement = sql::audit_select(query.entity.is_some(), query.limit.is_some(), D);
         let mut params: Vec<Param> = Vec::new();

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::Value as Sql;
-use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
 
-use crate::commit::{self, CommitSummary, Tx, LOAD_ALL_THRESHOLD};
+use crate::commit::{self, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
 use crate::sql::{self, Placeholder::Question as Q};
-use crate::{migrate, AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError};
+use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate};
 
 pub(crate) struct SqliteStore {
     conn: Mutex<Connection>,
@@ -21,10 +21,14 @@ pub(crate) struct SqliteStore {
 impl SqliteStore {
     pub(crate) fn open(path: &str) -> Result<SqliteStore> {
         if path != ":memory:"
-            && let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+            && let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -32,7 +36,9 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate_sqlite(&mut conn)?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
@@ -43,9 +49,16 @@ impl SqliteStore {
 fn migrate_sqlite(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(migrate::CREATE_TABLE)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM steward_migrations", [], |r| r.get(0))?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM steward_migrations",
+        [],
+        |r| r.get(0),
+    )?;
     if current > migrate::latest() {
-        return Err(StoreError::TooNew { found: current, known: migrate::latest() });
+        return Err(StoreError::TooNew {
+            found: current,
+            known: migrate::latest(),
+        });
     }
     for m in migrate::pending(current) {
         tx.execute_batch(m.sql).map_err(|e| StoreError::Migration {
@@ -79,21 +92,40 @@ fn to_sql(value: &Value) -> Sql {
     }
 }
 
-fn from_sql(register: Register, ty: FieldType, column: &'static str, raw: Sql, id: &str) -> Result<Value> {
-    let corrupt = |reason: String| StoreError::Corrupt { table: register.name(), column, id: id.to_owned(), reason };
+fn from_sql(
+    register: Register,
+    ty: FieldType,
+    column: &'static str,
+    raw: Sql,
+    id: &str,
+) -> Result<Value> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table: register.name(),
+        column,
+        id: id.to_owned(),
+        reason,
+    };
     Ok(match (ty, raw) {
         (_, Sql::Null) => Value::Null,
         (FieldType::Bool, Sql::Integer(i)) => Value::Bool(i != 0),
         (FieldType::Money, Sql::Integer(i)) => Value::Money(Pence(i)),
-        (FieldType::Date, Sql::Text(s)) => {
-            Value::Date(NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt(format!("{s:?}: {e}")))?)
-        }
-        (FieldType::Timestamp, Sql::Text(s)) => Value::Timestamp(
-            DateTime::parse_from_rfc3339(&s).map_err(|e| corrupt(format!("{s:?}: {e}")))?.with_timezone(&Utc),
+        (FieldType::Date, Sql::Text(s)) => Value::Date(
+            NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|e| corrupt(format!("{s:?}: {e}")))?,
         ),
-        (FieldType::Text | FieldType::Id | FieldType::Slug | FieldType::Email | FieldType::Enum(_), Sql::Text(s)) => {
-            Value::Text(s)
-        }
+        (FieldType::Timestamp, Sql::Text(s)) => Value::Timestamp(
+            DateTime::parse_from_rfc3339(&s)
+                .map_err(|e| corrupt(format!("{s:?}: {e}")))?
+                .with_timezone(&Utc),
+        ),
+        (
+            FieldType::Text
+            | FieldType::Id
+            | FieldType::Slug
+            | FieldType::Email
+            | FieldType::Enum(_),
+            Sql::Text(s),
+        ) => Value::Text(s),
         (ty, other) => return Err(corrupt(format!("expected {ty:?}, found {other:?}"))),
     })
 }
@@ -108,7 +140,12 @@ fn read_row(register: Register, r: &rusqlite::Row<'_>) -> Result<Row> {
     Ok(Row { register, values })
 }
 
-fn query_rows(conn: &Connection, register: Register, sql: &str, params: &[Sql]) -> Result<Vec<Row>> {
+fn query_rows(
+    conn: &Connection,
+    register: Register,
+    sql: &str,
+    params: &[Sql],
+) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     let mut out = Vec::new();
@@ -142,7 +179,11 @@ struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
 impl Tx for SqliteTx<'_> {
     fn lock_audit_head(&mut self) -> Result<(i64, String)> {
         // The transaction began IMMEDIATE: it already holds the write lock.
-        Ok(self.0.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        Ok(self
+            .0
+            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?)
     }
 
     fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>> {
@@ -152,7 +193,12 @@ impl Tx for SqliteTx<'_> {
             let mut rows = Vec::new();
             for chunk in ids.chunks(500) {
                 let params: Vec<Sql> = chunk.iter().map(|id| Sql::Text((*id).to_owned())).collect();
-                rows.extend(query_rows(self.0, register, &sql::select_where_id_in(register, chunk.len(), Q), &params)?);
+                rows.extend(query_rows(
+                    self.0,
+                    register,
+                    &sql::select_where_id_in(register, chunk.len(), Q),
+                    &params,
+                )?);
             }
             rows
         };
@@ -190,8 +236,17 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn close_assignment(&mut self, asset_tag: &str, until: NaiveDate, closed_by: i64) -> Result<()> {
-        self.0.prepare_cached(&sql::assignment_close(Q))?.execute((date_sql(Some(until)), closed_by, asset_tag))?;
+    fn close_assignment(
+        &mut self,
+        asset_tag: &str,
+        until: NaiveDate,
+        closed_by: i64,
+    ) -> Result<()> {
+        self.0.prepare_cached(&sql::assignment_close(Q))?.execute((
+            date_sql(Some(until)),
+            closed_by,
+            asset_tag,
+        ))?;
         Ok(())
     }
 
@@ -215,7 +270,10 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
-        self.0.execute("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1", (seq, hash))?;
+        self.0.execute(
+            "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
+            (seq, hash),
+        )?;
         Ok(())
     }
 }
@@ -235,24 +293,40 @@ impl Store for SqliteStore {
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {
         let conn = self.conn()?;
-        Ok(query_rows(&conn, register, &sql::select_one(register, Q), &[Sql::Text(id.to_owned())])?.pop())
+        Ok(query_rows(
+            &conn,
+            register,
+            &sql::select_one(register, Q),
+            &[Sql::Text(id.to_owned())],
+        )?
+        .pop())
     }
 
     fn list(&self, register: Register) -> Result<Vec<Row>> {
         let conn = self.conn()?;
-        query_rows(&conn, register, &sql::select_all_ordered(register), &[])
+        query_rows(&conn, register, &sql::select_all_ordered(register, Q), &[])
     }
 
     fn count(&self, register: Register) -> Result<u64> {
         let conn = self.conn()?;
-        let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {}", register.name()), [], |r| r.get(0))?;
+        let n: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM {}", register.name()),
+            [],
+            |r| r.get(0),
+        )?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn ids(&self, register: Register) -> Result<Vec<String>> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!("SELECT {} FROM {}", register.id_field().name, register.name()))?;
-        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {} FROM {}",
+            register.id_field().name,
+            register.name()
+        ))?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(ids)
     }
 
@@ -292,9 +366,17 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn audit_records(&self, query: &AuditQuery, visit: &mut dyn FnMut(AuditRecord) -> Result<()>) -> Result<()> {
+    fn audit_records(
+        &self,
+        query: &AuditQuery,
+        visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
+    ) -> Result<()> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(&sql::audit_select(query.entity.is_some(), query.limit.is_some(), Q))?;
+        let mut stmt = conn.prepare(&sql::audit_select(
+            query.entity.is_some(),
+            query.limit.is_some(),
+            Q,
+        ))?;
         let mut params: Vec<Sql> = Vec::new();
         if let Some((t, id)) = &query.entity {
             params.push(Sql::Text(t.clone()));
@@ -313,7 +395,9 @@ impl Store for SqliteStore {
     fn audit_head(&self) -> Result<(i64, String)> {
         let conn = self.conn()?;
         let head = conn
-            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         Ok(head.unwrap_or((0, steward_model::audit::GENESIS.to_owned())))
     }

@@ -31,7 +31,13 @@ fn unique(label: &str) -> String {
         .map_or(0, |d| d.subsec_nanos());
     let label: String = label
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(24)
         .collect();
     format!("steward_t_{label}_{}_{n}_{nanos}", std::process::id())
@@ -74,7 +80,11 @@ pub fn databases(label: &str) -> Vec<TestDatabase> {
 pub fn sqlite(label: &str) -> TestDatabase {
     let dir = std::env::temp_dir().join(unique(label));
     let url = format!("sqlite://{}", dir.join("steward.db").display());
-    TestDatabase { backend: Backend::Sqlite, url, cleanup: Cleanup::Dir(dir) }
+    TestDatabase {
+        backend: Backend::Sqlite,
+        url,
+        cleanup: Cleanup::Dir(dir),
+    }
 }
 
 fn postgres(admin_url: &str, label: &str) -> TestDatabase {
@@ -87,13 +97,18 @@ fn postgres(admin_url: &str, label: &str) -> TestDatabase {
     TestDatabase {
         backend: Backend::Postgres,
         url: with_database(admin_url, &name),
-        cleanup: Cleanup::Database { admin_url: admin_url.to_owned(), name },
+        cleanup: Cleanup::Database {
+            admin_url: admin_url.to_owned(),
+            name,
+        },
     }
 }
 
 /// The same server url naming another database.
 pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -113,7 +128,8 @@ impl Drop for TestDatabase {
             }
             Cleanup::Database { admin_url, name } => {
                 if let Ok(mut admin) = postgres::Client::connect(admin_url, postgres::NoTls) {
-                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }
             }
         }
@@ -124,8 +140,17 @@ impl Drop for TestDatabase {
 mod tests {
     #[test]
     fn another_database_on_the_same_server() {
-        assert_eq!(super::with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

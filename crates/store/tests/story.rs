@@ -3,14 +3,16 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use steward_model::audit::ChainBreak;
 use steward_model::{
-    AccountKind, AccountStatus, Asset, AssetKind, AssetStatus, Ownership, Person, PersonStatus, Record, Register,
-    System, Value,
+    AccountKind, AccountStatus, Asset, AssetKind, AssetStatus, Ownership, Person, PersonStatus,
+    Record, Register, System, Value,
 };
-use steward_store::testing::{databases, TestDatabase};
+use steward_store::testing::{TestDatabase, databases};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, Store};
 
 fn at(day: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 fn date(d: u32) -> Option<NaiveDate> {
@@ -41,7 +43,11 @@ fn laptop(tag: &str, holder: Option<&str>, on: Option<NaiveDate>) -> Asset {
         model: Some("Surface Laptop 5".into()),
         serial: Some(format!("SN-{tag}")),
         ownership: Ownership::Organisation,
-        status: if holder.is_some() { AssetStatus::Allocated } else { AssetStatus::InStock },
+        status: if holder.is_some() {
+            AssetStatus::Allocated
+        } else {
+            AssetStatus::InStock
+        },
         assigned_to: holder.map(Into::into),
         assigned_on: on,
         budget_centre: None,
@@ -75,7 +81,12 @@ fn registers_round_trip_and_unchanged_rows_are_not_audited() {
         let rows = vec![
             person("P2", Some("P1")).to_row(), // names a manager listed after them
             person("P1", None).to_row(),
-            System { name: "m365".into(), key_system: Some(true), supports_mfa: Some(true) }.to_row(),
+            System {
+                name: "m365".into(),
+                key_system: Some(true),
+                supports_mfa: Some(true),
+            }
+            .to_row(),
             laptop("LT1", Some("P2"), date(2)).to_row(),
             steward_model::Account {
                 id: "A1".into(),
@@ -90,18 +101,39 @@ fn registers_round_trip_and_unchanged_rows_are_not_audited() {
             .to_row(),
         ];
         let summary = store.commit("test", at(1), rows.clone()).unwrap();
-        assert_eq!((summary.created, summary.updated, summary.unchanged), (5, 0, 0), "{}", db.backend);
+        assert_eq!(
+            (summary.created, summary.updated, summary.unchanged),
+            (5, 0, 0),
+            "{}",
+            db.backend
+        );
         assert_eq!(summary.audit_range, Some((1, 5)));
 
         for row in &rows {
-            assert_eq!(store.get(row.register, row.id()).unwrap().as_ref(), Some(row), "{}", db.backend);
+            assert_eq!(
+                store.get(row.register, row.id()).unwrap().as_ref(),
+                Some(row),
+                "{}",
+                db.backend
+            );
         }
         let people = store.list(Register::People).unwrap();
-        assert_eq!(people.iter().map(|r| r.id()).collect::<Vec<_>>(), ["P1", "P2"]);
+        assert_eq!(
+            people.iter().map(|r| r.id()).collect::<Vec<_>>(),
+            ["P1", "P2"]
+        );
         assert_eq!(store.count(Register::Assets).unwrap(), 1);
 
         let again = store.commit("test", at(2), rows).unwrap();
-        assert_eq!((again.created, again.updated, again.unchanged, again.audit_range), (0, 0, 5, None));
+        assert_eq!(
+            (
+                again.created,
+                again.updated,
+                again.unchanged,
+                again.audit_range
+            ),
+            (0, 0, 5, None)
+        );
         assert_eq!(store.audit_head().unwrap().0, 5);
         assert!(steward_store::verify_audit(store).unwrap().is_ok());
     });
@@ -112,22 +144,57 @@ fn assignment_history_is_appended_never_overwritten() {
     on_every_backend("assignments", |store, db| {
         let people = vec![person("P1", None).to_row(), person("P2", None).to_row()];
         store.commit("test", at(1), people).unwrap();
-        store.commit("it", at(2), vec![laptop("LT1", Some("P1"), date(2)).to_row()]).unwrap();
-        store.commit("it", at(10), vec![laptop("LT1", Some("P2"), date(10)).to_row()]).unwrap();
-        store.commit("it", at(15), vec![laptop("LT1", None, None).to_row()]).unwrap();
+        store
+            .commit(
+                "it",
+                at(2),
+                vec![laptop("LT1", Some("P1"), date(2)).to_row()],
+            )
+            .unwrap();
+        store
+            .commit(
+                "it",
+                at(10),
+                vec![laptop("LT1", Some("P2"), date(10)).to_row()],
+            )
+            .unwrap();
+        store
+            .commit("it", at(15), vec![laptop("LT1", None, None).to_row()])
+            .unwrap();
 
         let spans = store.assignments(AssignmentsOf::Asset("LT1")).unwrap();
-        let seen: Vec<_> = spans.iter().map(|a| (a.person_id.as_str(), a.from, a.until)).collect();
-        assert_eq!(seen, [("P1", date(2).unwrap(), date(10)), ("P2", date(10).unwrap(), date(15))], "{}", db.backend);
-        assert_eq!(store.assignments(AssignmentsOf::Person("P2")).unwrap().len(), 1);
+        let seen: Vec<_> = spans
+            .iter()
+            .map(|a| (a.person_id.as_str(), a.from, a.until))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("P1", date(2).unwrap(), date(10)),
+                ("P2", date(10).unwrap(), date(15))
+            ],
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            store
+                .assignments(AssignmentsOf::Person("P2"))
+                .unwrap()
+                .len(),
+            1
+        );
 
         let mut history = Vec::new();
-        let query = AuditQuery { entity: Some(("asset".into(), "LT1".into())), limit: None };
-        store.audit_records(&query, &mut |r| {
-            history.push((r.action, r.actor));
-            Ok(())
-        })
-        .unwrap();
+        let query = AuditQuery {
+            entity: Some(("asset".into(), "LT1".into())),
+            limit: None,
+        };
+        store
+            .audit_records(&query, &mut |r| {
+                history.push((r.action, r.actor));
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(history.len(), 3);
         assert_eq!(history[0], ("create".to_owned(), "it".to_owned()));
         assert_eq!(history[2].0, "update");
@@ -137,12 +204,21 @@ fn assignment_history_is_appended_never_overwritten() {
 #[test]
 fn a_failed_commit_changes_nothing() {
     on_every_backend("rollback", |store, db| {
-        store.commit("test", at(1), vec![person("P1", None).to_row()]).unwrap();
+        store
+            .commit("test", at(1), vec![person("P1", None).to_row()])
+            .unwrap();
         let head = store.audit_head().unwrap();
         let mut changed = person("P1", None);
         changed.name = "Renamed".into();
         // The laptop names a person who does not exist: the whole commit must fail.
-        let result = store.commit("test", at(2), vec![changed.to_row(), laptop("LT9", Some("P404"), date(2)).to_row()]);
+        let result = store.commit(
+            "test",
+            at(2),
+            vec![
+                changed.to_row(),
+                laptop("LT9", Some("P404"), date(2)).to_row(),
+            ],
+        );
         assert!(result.is_err(), "{}", db.backend);
         assert_eq!(store.audit_head().unwrap(), head);
         assert_eq!(store.count(Register::Assets).unwrap(), 0);
@@ -156,10 +232,16 @@ fn tamper(db: &TestDatabase, sql: &str) {
     match db.backend {
         Backend::Sqlite => {
             let path = db.url.trim_start_matches("sqlite://");
-            rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap();
+            rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap();
         }
         Backend::Postgres => {
-            postgres::Client::connect(&db.url, postgres::NoTls).unwrap().batch_execute(sql).unwrap();
+            postgres::Client::connect(&db.url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap();
         }
     }
 }
@@ -173,32 +255,58 @@ fn audit_verify_names_the_first_tampered_record() {
             "UPDATE audit_log SET after_json = REPLACE(after_json, 'Person P3', 'Someone else') WHERE seq = 3",
             |b| matches!(b, ChainBreak::Altered { seq: 3, .. }),
         ),
-        ("actor", "UPDATE audit_log SET actor = 'nobody' WHERE seq = 2", |b| {
-            matches!(b, ChainBreak::Altered { seq: 2, .. })
+        (
+            "actor",
+            "UPDATE audit_log SET actor = 'nobody' WHERE seq = 2",
+            |b| matches!(b, ChainBreak::Altered { seq: 2, .. }),
+        ),
+        ("removed", "DELETE FROM audit_log WHERE seq = 4", |b| {
+            matches!(
+                b,
+                ChainBreak::Gap {
+                    expected: 4,
+                    found: 5
+                }
+            )
         }),
-        ("removed", "DELETE FROM audit_log WHERE seq = 4", |b| matches!(b, ChainBreak::Gap { expected: 4, found: 5 })),
         (
             "swapped",
             "UPDATE audit_log SET seq = -1 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
              UPDATE audit_log SET seq = 3 WHERE seq = -1",
-            |b| matches!(b, ChainBreak::Link { seq: 2, .. } | ChainBreak::Altered { seq: 2, .. }),
+            |b| {
+                matches!(
+                    b,
+                    ChainBreak::Link { seq: 2, .. } | ChainBreak::Altered { seq: 2, .. }
+                )
+            },
         ),
         ("truncated", "DELETE FROM audit_log WHERE seq = 6", |b| {
-            matches!(b, ChainBreak::Truncated { expected: 6, found: 5 })
+            matches!(
+                b,
+                ChainBreak::Truncated {
+                    expected: 6,
+                    found: 5
+                }
+            )
         }),
     ];
     for (name, sql, check) in cases {
         for db in databases(name) {
             let store = open(&db);
             for i in 1..=6 {
-                store.commit("test", at(i), vec![person(&format!("P{i}"), None).to_row()]).unwrap();
+                store
+                    .commit("test", at(i), vec![person(&format!("P{i}"), None).to_row()])
+                    .unwrap();
             }
             assert!(steward_store::verify_audit(store.as_ref()).unwrap().is_ok());
             tamper(&db, sql);
             let verdict = steward_store::verify_audit(store.as_ref()).unwrap();
             match verdict {
                 Err(b) => assert!(check(&b), "{name} on {}: wrong break {b}", db.backend),
-                Ok(head) => panic!("{name} on {}: tampering not detected (head {head:?})", db.backend),
+                Ok(head) => panic!(
+                    "{name} on {}: tampering not detected (head {head:?})",
+                    db.backend
+                ),
             }
         }
     }

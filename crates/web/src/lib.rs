@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -38,7 +38,9 @@ impl IntoResponse for WebError {
         let status = match &self {
             WebError::Service(ServiceError::NotFound { .. }) => StatusCode::NOT_FOUND,
             WebError::Service(ServiceError::AlreadyExists { .. }) => StatusCode::CONFLICT,
-            WebError::Service(ServiceError::Invalid { .. } | ServiceError::Import(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Service(ServiceError::Invalid { .. } | ServiceError::Import(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Service(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -46,8 +48,19 @@ impl IntoResponse for WebError {
             tracing::error!(error = %self, "request failed");
         }
         // Internal details stay in the log; the page says only what the user can act on.
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR { "internal error".to_owned() } else { self.to_string() };
-        (status, Html(page("Error", &format!("<h1>{}</h1><p>{}</p>", status, escape(&message))))).into_response()
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        (
+            status,
+            Html(page(
+                "Error",
+                &format!("<h1>{}</h1><p>{}</p>", status, escape(&message)),
+            )),
+        )
+            .into_response()
     }
 }
 
@@ -57,7 +70,10 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Steward) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, WebError> {
     let steward = state.steward.clone();
-    tokio::task::spawn_blocking(move || f(&steward)).await.map_err(|_| WebError::Unavailable)?.map_err(WebError::from)
+    tokio::task::spawn_blocking(move || f(&steward))
+        .await
+        .map_err(|_| WebError::Unavailable)?
+        .map_err(WebError::from)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -77,8 +93,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let local: SocketAddr = listener.local_addr()?;
     tracing::info!(address = %local, backend = %steward.backend(), "steward is listening on http://{local}");
-    let app = router(AppState { steward: Arc::new(steward) });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    let app = router(AppState {
+        steward: Arc::new(steward),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("steward stopped");
     Ok(())
 }
@@ -112,8 +132,15 @@ struct Health {
 }
 
 async fn health(State(state): State<AppState>) -> Result<Json<Health>, WebError> {
-    let (backend, head) = blocking(&state, |s| Ok((s.backend().to_string(), s.store().audit_head()?.0))).await?;
-    Ok(Json(Health { status: "ok", backend, audit_head: head }))
+    let (backend, head) = blocking(&state, |s| {
+        Ok((s.backend().to_string(), s.store().audit_head()?.0))
+    })
+    .await?;
+    Ok(Json(Health {
+        status: "ok",
+        backend,
+        audit_head: head,
+    }))
 }
 
 async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
@@ -121,7 +148,12 @@ async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
     let rows: String = counts
         .iter()
         .filter(|(r, _)| *r != steward_model::Register::Organisation)
-        .map(|(r, n)| format!("<tr><th scope=\"row\">{}</th><td>{n}</td></tr>", escape(&title_case(r.name()))))
+        .map(|(r, n)| {
+            format!(
+                "<tr><th scope=\"row\">{}</th><td>{n}</td></tr>",
+                escape(&title_case(r.name()))
+            )
+        })
         .collect();
     let body = format!(
         "<h1>{}</h1><p>The registers Steward keeps for this organisation.</p>\
@@ -133,7 +165,10 @@ async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../assets/steward.css"))
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../assets/steward.css"),
+    )
 }
 
 fn title_case(name: &str) -> String {

@@ -1,0 +1,841 @@
+//! The demo estate's contract: deterministic, complete, internally consistent and realistic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use chrono::{NaiveDate, TimeDelta};
+use steward_demo::{DemoOptions, generate};
+use steward_model::{
+    AccountKind, AccountStatus, AssetKind, AssetStatus, Estate, Ownership, PersonStatus, Register,
+    Value,
+};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).expect("a real date")
+}
+
+fn options(people: usize, seed: u64) -> DemoOptions {
+    DemoOptions {
+        people,
+        seed,
+        today: today(),
+    }
+}
+
+/// Every cell of every register, as CSV-ish text: what "byte-identical" is measured on.
+fn render(estate: &Estate) -> String {
+    let mut out = String::new();
+    for register in Register::ALL {
+        for row in estate.rows(register) {
+            out.push_str(register.name());
+            for value in &row.values {
+                out.push(',');
+                out.push_str(&value.to_text());
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Checks every structural rule of an estate generated for `today`.
+fn assert_consistent(estate: &Estate, people: usize, today: NaiveDate) {
+    assert_eq!(estate.people.len(), people, "exactly the people asked for");
+    let org = estate.organisation.as_ref().expect("an organisation row");
+    assert_eq!(org.id, "organisation");
+    assert_eq!(org.time_zone, "Europe/London");
+
+    // Ids unique and sorted: strictly increasing in every register.
+    for register in Register::ALL {
+        let rows = estate.rows(register);
+        for pair in rows.windows(2) {
+            assert!(
+                pair[0].id() < pair[1].id(),
+                "{register}: {} then {}",
+                pair[0].id(),
+                pair[1].id()
+            );
+        }
+    }
+
+    // Every value survives its own text.
+    for register in Register::ALL {
+        for row in estate.rows(register) {
+            for (field, value) in register.fields().iter().zip(&row.values) {
+                let text = value.to_text();
+                let parsed = Value::parse(field.ty, &text).unwrap_or_else(|e| {
+                    panic!("{register}.{} of {}: {text:?}: {e}", field.name, row.id())
+                });
+                assert_eq!(&parsed, value, "{register}.{} of {}", field.name, row.id());
+                if field.required {
+                    assert!(
+                        !value.is_null(),
+                        "{register}.{} of {} is required",
+                        field.name,
+                        row.id()
+                    );
+                }
+            }
+        }
+    }
+
+    let centres: BTreeSet<&str> = estate
+        .budget_centres
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    let systems: BTreeSet<&str> = estate.systems.iter().map(|s| s.name.as_str()).collect();
+    let index: BTreeMap<&str, usize> = estate
+        .people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
+
+    // People: references, one root, no cycles, active managers.
+    let mut roots = 0;
+    for p in &estate.people {
+        match &p.manager_id {
+            None => roots += 1,
+            Some(m) => {
+                let manager = &estate.people[*index
+                    .get(m.as_str())
+                    .unwrap_or_else(|| panic!("{}: no manager {m}", p.id))];
+                assert_eq!(
+                    manager.status,
+                    PersonStatus::Active,
+                    "{}'s manager {m} is not active",
+                    p.id
+                );
+                assert_ne!(&p.id, m, "{} manages themself", p.id);
+            }
+        }
+        if let Some(c) = &p.budget_centre {
+            assert!(
+                centres.contains(c.as_str()),
+                "{}: no budget centre {c}",
+                p.id
+            );
+        }
+        if let (Some(start), Some(leave)) = (p.start_date, p.leave_date) {
+            assert!(start < leave, "{} leaves before starting", p.id);
+        }
+        if p.leave_date.is_some() {
+            assert!(
+                p.status == PersonStatus::Leaver || p.staff_group == "other-staff",
+                "{} has a leaving date",
+                p.id
+            );
+        }
+        if p.status == PersonStatus::Leaver {
+            assert!(
+                p.leave_date.is_some(),
+                "leaver {} has no leaving date",
+                p.id
+            );
+        }
+    }
+    assert_eq!(
+        roots,
+        usize::from(people > 0),
+        "exactly one person at the top"
+    );
+    // Walking up from anyone reaches the top within `people` steps.
+    let mut depth_known = vec![false; estate.people.len()];
+    for start in 0..estate.people.len() {
+        let mut at = start;
+        let mut path = Vec::new();
+        while !depth_known[at] {
+            path.push(at);
+            assert!(
+                path.len() <= estate.people.len(),
+                "a management cycle through {}",
+                estate.people[start].id
+            );
+            match &estate.people[at].manager_id {
+                Some(m) => at = index[m.as_str()],
+                None => break,
+            }
+        }
+        for i in path {
+            depth_known[i] = true;
+        }
+    }
+
+    // Assets.
+    let end_of_today = today.and_hms_opt(23, 59, 59).expect("a time").and_utc();
+    for a in &estate.assets {
+        if let Some(holder) = &a.assigned_to {
+            let i = *index
+                .get(holder.as_str())
+                .unwrap_or_else(|| panic!("{}: no person {holder}", a.tag));
+            let on = a
+                .assigned_on
+                .unwrap_or_else(|| panic!("{}: assigned without a date", a.tag));
+            assert!(on <= today, "{}: assigned in the future", a.tag);
+            if let Some(start) = estate.people[i].start_date {
+                assert!(
+                    on >= start,
+                    "{}: assigned on {on} before {holder} started on {start}",
+                    a.tag
+                );
+            }
+        } else {
+            assert_eq!(a.assigned_on, None, "{}: a date without a holder", a.tag);
+        }
+        match a.status {
+            AssetStatus::Allocated | AssetStatus::OnLoan => {
+                assert!(a.assigned_to.is_some(), "{} {} unassigned", a.tag, a.status)
+            }
+            AssetStatus::InStock | AssetStatus::Disposed | AssetStatus::AwaitingDisposal => {
+                assert!(a.assigned_to.is_none(), "{} {} assigned", a.tag, a.status)
+            }
+            _ => {}
+        }
+        if let Some(c) = &a.budget_centre {
+            assert!(
+                centres.contains(c.as_str()),
+                "{}: no budget centre {c}",
+                a.tag
+            );
+        }
+        if a.ownership == Ownership::Personal {
+            assert_eq!(
+                a.cost_gbp, None,
+                "{}: a personal device has no cost to us",
+                a.tag
+            );
+        }
+        for t in [a.last_seen, a.last_shutdown].into_iter().flatten() {
+            assert_eq!(
+                t.timestamp_subsec_nanos(),
+                0,
+                "{}: sub-second timestamp",
+                a.tag
+            );
+            assert!(t <= end_of_today, "{}: a timestamp after today", a.tag);
+        }
+        if let (Some(seen), Some(down)) = (a.last_seen, a.last_shutdown) {
+            assert!(down <= seen, "{}: shut down after it was last seen", a.tag);
+        }
+        if let Some(p) = a.pending_patch_since {
+            assert!(p <= today, "{}: a patch from the future", a.tag);
+        }
+        if matches!(
+            a.kind,
+            AssetKind::Sim | AssetKind::Peripheral | AssetKind::Accessory
+        ) {
+            assert!(
+                a.encrypted.is_none()
+                    && a.pin_set.is_none()
+                    && a.last_seen.is_none()
+                    && a.pending_patch_since.is_none(),
+                "{}: posture on a {}",
+                a.tag,
+                a.kind
+            );
+        }
+    }
+
+    // Accounts.
+    for a in &estate.accounts {
+        assert!(
+            systems.contains(a.system.as_str()),
+            "{}: no system {}",
+            a.id,
+            a.system
+        );
+        match &a.person_id {
+            Some(p) => assert!(index.contains_key(p.as_str()), "{}: no person {p}", a.id),
+            None => assert_eq!(
+                a.kind,
+                AccountKind::Service,
+                "{}: only service accounts have no person",
+                a.id
+            ),
+        }
+        if a.kind == AccountKind::Admin {
+            assert_eq!(
+                a.admin_rights,
+                Some(true),
+                "{}: an admin account without admin rights",
+                a.id
+            );
+        }
+        if let Some(t) = a.last_login {
+            assert_eq!(
+                t.timestamp_subsec_nanos(),
+                0,
+                "{}: sub-second timestamp",
+                a.id
+            );
+            assert!(t <= end_of_today, "{}: a login after today", a.id);
+        }
+    }
+}
+
+#[test]
+fn same_options_give_byte_identical_estates() {
+    for people in [0, 1, 250, 3_000] {
+        let a = generate(&options(people, 7));
+        let b = generate(&options(people, 7));
+        assert_eq!(a, b, "people = {people}");
+        assert_eq!(render(&a), render(&b), "people = {people}");
+    }
+}
+
+#[test]
+fn different_seeds_give_different_estates() {
+    let a = render(&generate(&options(500, 1)));
+    let b = render(&generate(&options(500, 2)));
+    assert_ne!(a, b);
+    let a = generate(&options(500, 1));
+    let b = generate(&options(500, 2));
+    assert_ne!(a.people, b.people);
+    assert_ne!(a.assets, b.assets);
+    assert_ne!(a.accounts, b.accounts);
+}
+
+#[test]
+fn a_different_day_moves_the_dates() {
+    let a = generate(&options(200, 5));
+    let b = generate(&DemoOptions {
+        people: 200,
+        seed: 5,
+        today: today() + TimeDelta::days(1),
+    });
+    assert_ne!(a.people, b.people);
+}
+
+#[test]
+fn estates_of_every_size_are_consistent() {
+    for (people, seed) in [
+        (0, 0),
+        (1, 0),
+        (1, 9),
+        (2, 0),
+        (2, 3),
+        (3, 1),
+        (5, 2),
+        (13, 4),
+        (100, 5),
+        (2_000, 6),
+        (12_345, 7),
+    ] {
+        let estate = generate(&options(people, seed));
+        assert_consistent(&estate, people, today());
+    }
+}
+
+#[test]
+fn many_seeds_of_small_organisations_are_consistent() {
+    for seed in 0..200 {
+        let people = (seed as usize * 7) % 40;
+        assert_consistent(&generate(&options(people, seed)), people, today());
+    }
+    // Tiny organisations often have nobody who would normally manage: someone still must.
+    for seed in 0..300 {
+        for people in 1..=4 {
+            assert_consistent(&generate(&options(people, seed)), people, today());
+        }
+    }
+}
+
+#[test]
+fn an_empty_organisation_has_no_people_and_nothing_assigned() {
+    let estate = generate(&options(0, 42));
+    assert!(estate.people.is_empty());
+    assert!(estate.assets.iter().all(|a| a.assigned_to.is_none()));
+    assert!(estate.accounts.iter().all(|a| a.person_id.is_none()));
+    assert!(!estate.systems.is_empty());
+    assert!(estate.budget_centres.len() >= 10);
+}
+
+#[test]
+fn ids_widen_with_the_organisation_and_sort_numerically() {
+    let estate = generate(&options(3, 1));
+    assert_eq!(estate.people[0].id, "P000001");
+    assert!(
+        estate
+            .accounts
+            .iter()
+            .all(|a| a.id.len() == 8 && a.id.starts_with('A'))
+    );
+    let prefixes = ["ACC", "LT", "MOB", "PER", "SIM", "TAB", "USB", "VP"];
+    let estate = generate(&options(10_000, 1));
+    assert_eq!(estate.people.last().map(|p| p.id.as_str()), Some("P010000"));
+    for a in &estate.assets {
+        let prefix = a.tag.trim_end_matches(|c: char| c.is_ascii_digit());
+        assert!(prefixes.contains(&prefix), "{}", a.tag);
+        assert!(a.tag.len() - prefix.len() >= 6, "{}", a.tag);
+    }
+}
+
+#[test]
+fn emails_and_serials_are_unique() {
+    let estate = generate(&options(20_000, 11));
+    let mut emails = BTreeSet::new();
+    for p in &estate.people {
+        let email = p.email.as_deref().expect("everyone has an address");
+        assert!(email.is_ascii() && email == email.to_lowercase(), "{email}");
+        assert!(email.ends_with("@demo.example.org"), "{email}");
+        assert!(emails.insert(email), "{email} twice");
+    }
+    let mut serials = BTreeSet::new();
+    for a in &estate.assets {
+        if let Some(s) = &a.serial {
+            assert!(s.chars().all(|c| c.is_ascii_alphanumeric()), "{s}");
+            assert!(serials.insert(s.as_str()), "serial {s} twice");
+        }
+    }
+    assert!(serials.len() > estate.assets.len() / 2);
+}
+
+#[test]
+fn the_staff_group_mix_is_a_family_court_advisory_services() {
+    let estate = generate(&options(10_000, 3));
+    let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &estate.people {
+        *groups.entry(p.staff_group.as_str()).or_default() += 1;
+    }
+    let bounds: &[(&str, f64, f64)] = &[
+        ("fca", 0.35, 0.55),
+        ("business-services", 0.15, 0.30),
+        ("associate", 0.06, 0.14),
+        ("student-social-worker", 0.01, 0.05),
+        ("nqsw", 0.03, 0.07),
+        ("other-staff", 0.05, 0.11),
+        ("supplier", 0.02, 0.06),
+        ("icfa-provider", 0.01, 0.05),
+    ];
+    assert_eq!(groups.len(), bounds.len(), "{groups:?}");
+    for (group, lo, hi) in bounds {
+        let s = share(groups.get(group).copied().unwrap_or(0), estate.people.len());
+        assert!((*lo..=*hi).contains(&s), "{group}: {s:.3}");
+    }
+}
+
+#[test]
+fn the_status_mix_is_mostly_active() {
+    let estate = generate(&options(10_000, 4));
+    let count = |s: PersonStatus| estate.people.iter().filter(|p| p.status == s).count();
+    let n = estate.people.len();
+    assert!((0.85..=0.95).contains(&share(count(PersonStatus::Active), n)));
+    for status in [
+        PersonStatus::Starter,
+        PersonStatus::Absent,
+        PersonStatus::Leaver,
+    ] {
+        let s = share(count(status), n);
+        assert!((0.015..=0.06).contains(&s), "{status}: {s:.3}");
+    }
+    let t = today();
+    for p in estate
+        .people
+        .iter()
+        .filter(|p| p.status == PersonStatus::Starter)
+    {
+        let start = p.start_date.expect("starters have a start date");
+        assert!(
+            start >= t - TimeDelta::days(7) && start <= t + TimeDelta::days(20),
+            "{}: {start}",
+            p.id
+        );
+    }
+    for p in estate
+        .people
+        .iter()
+        .filter(|p| p.status == PersonStatus::Leaver)
+    {
+        let leave = p.leave_date.expect("leavers have a leaving date");
+        assert!(
+            leave >= t - TimeDelta::days(60) && leave <= t + TimeDelta::days(30),
+            "{}: {leave}",
+            p.id
+        );
+    }
+}
+
+#[test]
+fn managers_lead_teams_and_come_from_the_practice_and_business_services() {
+    let estate = generate(&options(10_000, 8));
+    let mut reports: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &estate.people {
+        if let Some(m) = &p.manager_id {
+            *reports.entry(m.as_str()).or_default() += 1;
+        }
+    }
+    let managers: Vec<_> = estate
+        .people
+        .iter()
+        .filter(|p| reports.contains_key(p.id.as_str()))
+        .collect();
+    let core = managers
+        .iter()
+        .filter(|p| p.staff_group == "fca" || p.staff_group == "business-services")
+        .count();
+    assert_eq!(core, managers.len());
+    let share_managers = share(managers.len(), estate.people.len());
+    assert!(
+        (0.07..=0.20).contains(&share_managers),
+        "{share_managers:.3}"
+    );
+    let sizes: Vec<usize> = reports.values().copied().collect();
+    let typical = sizes.iter().filter(|s| (3..=12).contains(*s)).count();
+    assert!(share(typical, sizes.len()) > 0.95);
+    assert!(sizes.iter().all(|s| *s <= 12));
+}
+
+#[test]
+fn bundles_follow_the_staff_group() {
+    let estate = generate(&options(10_000, 9));
+    let group: BTreeMap<&str, &str> = estate
+        .people
+        .iter()
+        .map(|p| (p.id.as_str(), p.staff_group.as_str()))
+        .collect();
+    let mut laptops: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in estate.assets.iter().filter(|a| a.assigned_to.is_some()) {
+        let holder = a.assigned_to.as_deref().unwrap_or_default();
+        let g = group[holder];
+        match g {
+            "associate" => assert_eq!(
+                a.ownership,
+                Ownership::Personal,
+                "{}: associates use their own devices",
+                a.tag
+            ),
+            "icfa-provider" => panic!("{}: ICFA providers are portal-only", a.tag),
+            _ => assert_eq!(a.ownership, Ownership::Organisation, "{}", a.tag),
+        }
+        if a.kind == AssetKind::Laptop && a.status == AssetStatus::Allocated {
+            *laptops.entry(g).or_default() += 1;
+        }
+    }
+    let fca = estate
+        .people
+        .iter()
+        .filter(|p| p.staff_group == "fca")
+        .count();
+    assert!(share(laptops.get("fca").copied().unwrap_or(0), fca) > 0.85);
+    // Associates are on bring-your-own-device.
+    let associates: Vec<_> = estate
+        .people
+        .iter()
+        .filter(|p| p.staff_group == "associate")
+        .collect();
+    let byod = associates.iter().filter(|p| p.byod == Some(true)).count();
+    assert!(share(byod, associates.len()) > 0.7);
+    // Every phone's SIM is held by the same person.
+    let holders = |kind: AssetKind| -> BTreeSet<&str> {
+        let allocated = estate
+            .assets
+            .iter()
+            .filter(|a| a.kind == kind && a.status == AssetStatus::Allocated);
+        allocated.filter_map(|a| a.assigned_to.as_deref()).collect()
+    };
+    let phones: BTreeSet<&str> = holders(AssetKind::Smartphone)
+        .union(&holders(AssetKind::VoicePhone))
+        .copied()
+        .collect();
+    assert!(holders(AssetKind::Sim).iter().all(|p| phones.contains(p)));
+    // ICFA providers only have the portal.
+    for a in &estate.accounts {
+        let icfa = a
+            .person_id
+            .as_deref()
+            .is_some_and(|p| group[p] == "icfa-provider");
+        if icfa {
+            assert_eq!(a.system, "icfa-portal", "{}", a.id);
+        }
+    }
+    // The stock pool and the lifecycle statuses are all there.
+    for status in [
+        AssetStatus::InStock,
+        AssetStatus::OnLoan,
+        AssetStatus::InRepair,
+        AssetStatus::Returned,
+        AssetStatus::Lost,
+        AssetStatus::Stolen,
+        AssetStatus::Damaged,
+        AssetStatus::AwaitingDisposal,
+        AssetStatus::Disposed,
+    ] {
+        assert!(
+            estate.assets.iter().any(|a| a.status == status),
+            "no {status} assets"
+        );
+    }
+}
+
+#[test]
+fn problems_exist_but_are_a_minority() {
+    let estate = generate(&options(10_000, 10));
+    let t = today();
+    let now = t.and_hms_opt(17, 30, 0).expect("a time").and_utc();
+    let laptops: Vec<_> = estate
+        .assets
+        .iter()
+        .filter(|a| {
+            a.kind == AssetKind::Laptop
+                && a.status == AssetStatus::Allocated
+                && a.ownership == Ownership::Organisation
+        })
+        .collect();
+    let problem = |name: &str, count: usize, whole: usize, lo: f64, hi: f64| {
+        let s = share(count, whole);
+        assert!(
+            (lo..=hi).contains(&s),
+            "{name}: {count} of {whole} = {s:.3}"
+        );
+    };
+    let unseen = laptops
+        .iter()
+        .filter(|a| a.last_seen.is_none_or(|s| now - s > TimeDelta::days(14)))
+        .count();
+    problem(
+        "laptops unseen for a fortnight",
+        unseen,
+        laptops.len(),
+        0.02,
+        0.15,
+    );
+    let unencrypted = laptops.iter().filter(|a| a.encrypted != Some(true)).count();
+    problem(
+        "laptops not known to be encrypted",
+        unencrypted,
+        laptops.len(),
+        0.03,
+        0.15,
+    );
+    let no_pin = laptops.iter().filter(|a| a.pin_set != Some(true)).count();
+    problem(
+        "laptops without a start-up PIN",
+        no_pin,
+        laptops.len(),
+        0.05,
+        0.20,
+    );
+    let no_shutdown = laptops
+        .iter()
+        .filter(|a| a.last_shutdown.is_none_or(|s| now - s > TimeDelta::days(7)))
+        .count();
+    problem(
+        "laptops not shut down this week",
+        no_shutdown,
+        laptops.len(),
+        0.05,
+        0.25,
+    );
+    let unpatched = laptops
+        .iter()
+        .filter(|a| {
+            a.pending_patch_since
+                .is_some_and(|d| t - d > TimeDelta::days(14))
+        })
+        .count();
+    problem(
+        "laptops with patches over 14 days old",
+        unpatched,
+        laptops.len(),
+        0.02,
+        0.20,
+    );
+
+    let usb: Vec<_> = estate
+        .assets
+        .iter()
+        .filter(|a| a.kind == AssetKind::UsbStick && a.assigned_to.is_some())
+        .collect();
+    problem(
+        "unencrypted USB sticks",
+        usb.iter().filter(|a| a.encrypted == Some(false)).count(),
+        usb.len(),
+        0.02,
+        0.3,
+    );
+
+    let gone: BTreeSet<&str> = estate
+        .people
+        .iter()
+        .filter(|p| p.status == PersonStatus::Leaver && p.leave_date.is_some_and(|d| d < t))
+        .map(|p| p.id.as_str())
+        .collect();
+    let with_accounts: BTreeSet<&str> = estate
+        .accounts
+        .iter()
+        .filter_map(|a| a.person_id.as_deref())
+        .filter(|p| gone.contains(p))
+        .collect();
+    let still_active: BTreeSet<&str> = estate
+        .accounts
+        .iter()
+        .filter(|a| a.status == AccountStatus::Active)
+        .filter_map(|a| a.person_id.as_deref())
+        .filter(|p| gone.contains(p))
+        .collect();
+    problem(
+        "leavers with active accounts",
+        still_active.len(),
+        with_accounts.len(),
+        0.03,
+        0.35,
+    );
+    let holding: BTreeSet<&str> = estate
+        .assets
+        .iter()
+        .filter(|a| a.status == AssetStatus::Allocated)
+        .filter_map(|a| a.assigned_to.as_deref())
+        .filter(|p| gone.contains(p))
+        .collect();
+    problem(
+        "leavers still holding kit",
+        holding.len(),
+        gone.len(),
+        0.05,
+        0.45,
+    );
+
+    let mfa_systems: BTreeSet<&str> = estate
+        .systems
+        .iter()
+        .filter(|s| s.supports_mfa == Some(true))
+        .map(|s| s.name.as_str())
+        .collect();
+    let person_accounts: Vec<_> = estate
+        .accounts
+        .iter()
+        .filter(|a| a.person_id.is_some() && mfa_systems.contains(a.system.as_str()))
+        .collect();
+    let no_mfa = person_accounts
+        .iter()
+        .filter(|a| a.mfa != Some(true))
+        .count();
+    problem(
+        "accounts without MFA where supported",
+        no_mfa,
+        person_accounts.len(),
+        0.02,
+        0.15,
+    );
+    let standard: Vec<_> = estate
+        .accounts
+        .iter()
+        .filter(|a| a.kind == AccountKind::Standard)
+        .collect();
+    let admin_on_standard = standard
+        .iter()
+        .filter(|a| a.admin_rights == Some(true))
+        .count();
+    problem(
+        "standard accounts with admin rights",
+        admin_on_standard,
+        standard.len(),
+        0.0005,
+        0.02,
+    );
+    let admins: BTreeSet<&str> = estate
+        .accounts
+        .iter()
+        .filter(|a| a.kind == AccountKind::Admin)
+        .filter_map(|a| a.person_id.as_deref())
+        .collect();
+    problem(
+        "people with admin accounts",
+        admins.len(),
+        estate.people.len(),
+        0.008,
+        0.025,
+    );
+    assert!(
+        estate
+            .accounts
+            .iter()
+            .filter(|a| a.kind == AccountKind::Service && a.person_id.is_none())
+            .count()
+            >= 2
+    );
+}
+
+#[test]
+fn systems_and_budget_centres_look_like_the_organisation() {
+    let estate = generate(&options(2_300, 12));
+    let system = |name: &str| {
+        estate
+            .systems
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    assert_eq!(system("m365").key_system, Some(true));
+    assert_eq!(system("case-management").supports_mfa, Some(true));
+    assert_eq!(system("legacy-filestore").supports_mfa, Some(false));
+    assert_eq!(system("active-directory").key_system, Some(true));
+    assert_eq!(system("icfa-portal").supports_mfa, Some(true));
+    assert!((10..=30).contains(&estate.budget_centres.len()));
+    assert!(estate.budget_centres.iter().any(|c| c.code == "BC-CORP"));
+    assert!(generate(&options(0, 0)).budget_centres.len() < estate.budget_centres.len());
+}
+
+#[test]
+fn days_at_the_ends_of_the_calendar_do_not_panic() {
+    for today in [
+        NaiveDate::MIN,
+        NaiveDate::MAX,
+        NaiveDate::from_ymd_opt(1, 1, 1).expect("a date"),
+    ] {
+        for people in [0, 1, 2, 50] {
+            let estate = generate(&DemoOptions {
+                people,
+                seed: u64::MAX,
+                today,
+            });
+            assert_eq!(estate.people.len(), people);
+        }
+    }
+}
+
+#[test]
+#[ignore = "timing: run with `cargo test --release -p steward-demo -- --ignored`"]
+fn time_a_hundred_thousand_people() {
+    let options = options(100_000, 2026);
+    let started = Instant::now();
+    let estate = generate(&options);
+    let elapsed = started.elapsed();
+    println!(
+        "generate: {} people, {} assets, {} accounts in {elapsed:?}",
+        estate.people.len(),
+        estate.assets.len(),
+        estate.accounts.len()
+    );
+    let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &estate.people {
+        *groups.entry(p.staff_group.as_str()).or_default() += 1;
+    }
+    for (g, n) in &groups {
+        println!("  {g:>22}: {:5.1}%", 100.0 * share(*n, estate.people.len()));
+    }
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &estate.people {
+        *statuses.entry(p.status.to_string()).or_default() += 1;
+    }
+    for (s, n) in &statuses {
+        println!("  {s:>22}: {:5.1}%", 100.0 * share(*n, estate.people.len()));
+    }
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for a in &estate.assets {
+        *kinds.entry(format!("{} {}", a.kind, a.status)).or_default() += 1;
+    }
+    for (k, n) in &kinds {
+        println!("  {k:>30}: {n}");
+    }
+    assert_consistent(&estate, 100_000, options.today);
+}
