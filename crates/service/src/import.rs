@@ -78,6 +78,7 @@ pub(crate) fn import(
     stamp: &Stamp,
     files: Vec<ImportFile>,
 ) -> Result<ImportReport> {
+    let started = std::time::Instant::now();
     let mut errors: Vec<CsvError> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<Register, String> = HashMap::new();
@@ -180,7 +181,16 @@ pub(crate) fn import(
             .into_iter()
             .flat_map(|p| p.rows.into_iter().map(|r| r.row)),
     );
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        rows = rows.len(),
+        "import parsed and checked"
+    );
     let summary = store.commit(&stamp.actor, stamp.at, rows)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "import committed"
+    );
     Ok(ImportReport {
         files,
         created_budget_centres: new_budget_centres.into_iter().collect(),

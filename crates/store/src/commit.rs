@@ -1,10 +1,10 @@
 //! The one write path, shared by both backends: diff the rows against what is stored, write what
 //! changed, keep assignment history, and chain one audit record per change.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use steward_model::audit::{AuditRecord, canonical_json};
+use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, Register, Row, Value};
 
 use crate::{Result, StoreError};
@@ -45,6 +45,12 @@ pub(crate) trait Tx {
     fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()>;
 }
 
+/// Where the latest version of a row written in this commit is held.
+enum Pending {
+    Created(usize),
+    Updated(usize),
+}
+
 /// Past this many ids a backend loads the whole register rather than looking ids up.
 pub(crate) const LOAD_ALL_THRESHOLD: usize = 2_000;
 
@@ -71,32 +77,35 @@ pub(crate) fn run(
     let mut summary = CommitSummary::default();
     let mut audit = Vec::new();
 
-    for register in Register::ALL {
-        let batch: Vec<Row> = rows
-            .iter()
-            .filter(|r| r.register == register)
-            .cloned()
-            .collect();
-        if batch.is_empty() {
-            continue;
-        }
-        let ids: Vec<&str> = batch.iter().map(Row::id).collect();
-        let mut stored = tx.load(register, &ids)?;
-        // Rows created in this commit, then rows updated; a row seen twice is diffed against the
-        // first, so the audit log holds both steps.
+    let started = std::time::Instant::now();
+    let mut write_time = std::time::Duration::ZERO;
+    // Register order is dependency order, so a BTreeMap visits referenced registers first.
+    let mut by_register: BTreeMap<Register, Vec<Row>> = BTreeMap::new();
+    for row in rows {
+        by_register.entry(row.register).or_default().push(row);
+    }
+    for (register, batch) in by_register {
+        let stored = {
+            let ids: Vec<&str> = batch.iter().map(Row::id).collect();
+            tx.load(register, &ids)?
+        };
+        // A row seen twice in one commit is diffed against its first version, so the audit log
+        // holds both steps: `pending` says where the latest version of each id sits.
         let mut created: Vec<Row> = Vec::new();
         let mut updated: Vec<Row> = Vec::new();
-        let mut created_at: HashMap<String, usize> = HashMap::new();
-        let mut updated_at: HashMap<String, usize> = HashMap::new();
+        let mut pending: HashMap<String, Pending> = HashMap::new();
         let mut opens: Vec<Assignment> = Vec::new();
         let mut closes: Vec<(String, NaiveDate, i64)> = Vec::new();
-        let (mut updated_rows, mut unchanged_rows) = (0, 0);
+        let counts = summary.by_register.entry(register.name()).or_default();
 
         for row in batch {
-            let before = stored.get(row.id());
+            let before = match pending.get(row.id()) {
+                Some(Pending::Created(i)) => created.get(*i),
+                Some(Pending::Updated(i)) => updated.get(*i),
+                None => stored.get(row.id()),
+            };
             if before == Some(&row) {
-                summary.unchanged += 1;
-                unchanged_rows += 1;
+                counts.unchanged += 1;
                 continue;
             }
             seq += 1;
@@ -107,56 +116,62 @@ pub(crate) fn run(
                 action: if before.is_some() { "update" } else { "create" }.to_owned(),
                 entity_type: register.entity().to_owned(),
                 entity_id: row.id().to_owned(),
-                before: before.map(|b| canonical_json(&b.to_json())),
-                after: Some(canonical_json(&row.to_json())),
+                before: before.map(Row::canonical_json),
+                after: Some(row.canonical_json()),
                 prev_hash: String::new(),
                 hash: String::new(),
             }
             .seal(&hash);
-            hash = record.hash.clone();
+            hash.clone_from(&record.hash);
             audit.push(record);
-
             if register == Register::Assets {
                 track_assignment(before, &row, seq, today, &mut opens, &mut closes);
             }
 
-            let id = row.id().to_owned();
-            if let Some(&i) = created_at.get(&id) {
-                created[i] = row.clone();
-            } else if let Some(&i) = updated_at.get(&id) {
-                updated[i] = row.clone();
-                summary.updated += 1;
-                updated_rows += 1;
-            } else if before.is_some() {
-                updated_at.insert(id.clone(), updated.len());
-                updated.push(row.clone());
-                summary.updated += 1;
-                updated_rows += 1;
-            } else {
-                created_at.insert(id.clone(), created.len());
-                created.push(row.clone());
-                summary.created += 1;
+            match pending.get(row.id()) {
+                Some(Pending::Created(i)) => created[*i] = row,
+                Some(Pending::Updated(i)) => updated[*i] = row,
+                None if stored.contains_key(row.id()) => {
+                    counts.updated += 1;
+                    pending.insert(row.id().to_owned(), Pending::Updated(updated.len()));
+                    updated.push(row);
+                }
+                None => {
+                    counts.created += 1;
+                    pending.insert(row.id().to_owned(), Pending::Created(created.len()));
+                    created.push(row);
+                }
             }
-            stored.insert(id, row);
         }
 
-        let counts = summary.by_register.entry(register.name()).or_default();
-        counts.created += created.len();
-        counts.updated += updated_rows;
-        counts.unchanged += unchanged_rows;
+        let writing = std::time::Instant::now();
         tx.insert(register, &created.iter().collect::<Vec<_>>())?;
         tx.update(register, &updated.iter().collect::<Vec<_>>())?;
         for (tag, until, closed_by) in &closes {
             tx.close_assignment(tag, *until, *closed_by)?;
         }
         tx.open_assignments(&opens)?;
+        write_time += writing.elapsed();
     }
+    for counts in summary.by_register.values() {
+        summary.created += counts.created;
+        summary.updated += counts.updated;
+        summary.unchanged += counts.unchanged;
+    }
+    let writing = std::time::Instant::now();
 
     if !audit.is_empty() {
         tx.append_audit(&audit)?;
         tx.set_audit_head(seq, &hash)?;
         summary.audit_range = Some((first_seq, seq));
     }
+    write_time += writing.elapsed();
+    tracing::debug!(
+        total_ms = started.elapsed().as_millis() as u64,
+        write_ms = write_time.as_millis() as u64,
+        changes = audit.len(),
+        "commit prepared and written"
+    );
     Ok(summary)
 }
 
