@@ -23,7 +23,8 @@ const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244; // "STEWARD"
 const COPY_THRESHOLD: usize = 32;
 
 pub(crate) struct PgStore {
-    client: Mutex<Client>,
+    /// `None` only while being dropped.
+    client: Mutex<Option<Client>>,
 }
 
 impl PgStore {
@@ -31,12 +32,23 @@ impl PgStore {
         let mut client = Client::connect(url, NoTls)?;
         migrate_pg(&mut client)?;
         Ok(PgStore {
-            client: Mutex::new(client),
+            client: Mutex::new(Some(client)),
         })
     }
 
-    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>> {
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Option<Client>>> {
         self.client.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+impl Drop for PgStore {
+    /// The blocking client runs its own runtime, and closing it inside an async runtime's worker
+    /// would panic; a short-lived thread closes it wherever the store is dropped.
+    fn drop(&mut self) {
+        let client = self.client.get_mut().ok().and_then(Option::take);
+        if let Some(client) = client {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
     }
 }
 
@@ -379,7 +391,8 @@ impl Store for PgStore {
     }
 
     fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let mut tx = client.transaction()?;
         let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows)?;
         tx.commit()?;
@@ -387,19 +400,22 @@ impl Store for PgStore {
     }
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let rows = client.query(&sql::select_one(register, D), &[&id])?;
         rows.first().map(|r| read_row(register, r)).transpose()
     }
 
     fn list(&self, register: Register) -> Result<Vec<Row>> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let rows = client.query(&sql::select_all_ordered(register, D), &[])?;
         rows.iter().map(|r| read_row(register, r)).collect()
     }
 
     fn count(&self, register: Register) -> Result<u64> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let n: i64 = client
             .query_one(&format!("SELECT COUNT(*) FROM {}", register.name()), &[])?
             .try_get(0)?;
@@ -407,7 +423,8 @@ impl Store for PgStore {
     }
 
     fn ids(&self, register: Register) -> Result<Vec<String>> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let rows = client.query(
             &format!(
                 "SELECT {} FROM {}",
@@ -422,7 +439,8 @@ impl Store for PgStore {
     }
 
     fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let (by_person, key) = match of {
             AssignmentsOf::Asset(tag) => (false, tag),
             AssignmentsOf::Person(id) => (true, id),
@@ -447,7 +465,8 @@ impl Store for PgStore {
         query: &AuditQuery,
         visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
     ) -> Result<()> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let statement = sql::audit_select(query.entity.is_some(), query.limit.is_some(), D);
         let mut params: Vec<Param> = Vec::new();
         if let Some((t, id)) = &query.entity {
@@ -465,7 +484,8 @@ impl Store for PgStore {
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {
-        let mut client = self.client()?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let r = client.query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
         match r {
             Some(r) => Ok((r.try_get(0)?, r.try_get(1)?)),
