@@ -1,6 +1,8 @@
 //! One migration story for both backends: numbered SQL files, applied in order, each once, inside
 //! a transaction, recorded in `steward_migrations`.
 
+use crate::{Result, StoreError};
+
 pub(crate) struct Migration {
     pub version: i64,
     pub name: &'static str,
@@ -23,10 +25,40 @@ pub(crate) fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
-pub(crate) fn pending(current: i64) -> impl Iterator<Item = &'static Migration> {
-    MIGRATIONS.iter().filter(move |m| m.version > current)
+/// What a backend does, inside the one transaction that migrates it.
+pub(crate) trait Migrator {
+    /// The highest version applied so far (0 for a new database).
+    fn current(&mut self) -> Result<i64>;
+    fn execute_batch(&mut self, sql: &str) -> std::result::Result<(), String>;
+    fn record(&mut self, migration: &Migration, applied_at: &str) -> Result<()>;
 }
 
-pub(crate) fn now_text() -> String {
+/// Applies every pending migration in order; refuses a database a newer build has migrated.
+pub(crate) fn run(m: &mut dyn Migrator) -> Result<()> {
+    let current = m.current()?;
+    if current > latest() {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: latest(),
+        });
+    }
+    for migration in MIGRATIONS.iter().filter(|x| x.version > current) {
+        m.execute_batch(migration.sql)
+            .map_err(|reason| StoreError::Migration {
+                version: migration.version,
+                name: migration.name,
+                reason,
+            })?;
+        m.record(migration, &now_text())?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
+    }
+    Ok(())
+}
+
+fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -56,32 +56,31 @@ fn migrate_pg(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(migrate::CREATE_TABLE)?;
-    let current: i64 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM steward_migrations",
-            &[],
-        )?
-        .get(0);
-    if current > migrate::latest() {
-        return Err(StoreError::TooNew {
-            found: current,
-            known: migrate::latest(),
-        });
-    }
-    for m in migrate::pending(current) {
-        tx.batch_execute(m.sql).map_err(|e| StoreError::Migration {
-            version: m.version,
-            name: m.name,
-            reason: e.to_string(),
-        })?;
-        tx.execute(
-            "INSERT INTO steward_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            &[&m.version, &m.name, &migrate::now_text()],
-        )?;
-        tracing::info!(version = m.version, name = m.name, "applied migration");
-    }
+    migrate::run(&mut PgMigrator(&mut tx))?;
     tx.commit()?;
     Ok(())
+}
+
+struct PgMigrator<'a, 'b>(&'b mut Transaction<'a>);
+
+impl migrate::Migrator for PgMigrator<'_, '_> {
+    fn current(&mut self) -> Result<i64> {
+        let row = self.0.query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM steward_migrations",
+            &[],
+        )?;
+        Ok(row.try_get(0)?)
+    }
+    fn execute_batch(&mut self, sql: &str) -> std::result::Result<(), String> {
+        self.0.batch_execute(sql).map_err(|e| e.to_string())
+    }
+    fn record(&mut self, m: &migrate::Migration, applied_at: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO steward_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &applied_at],
+        )?;
+        Ok(())
+    }
 }
 
 type Param = Box<dyn ToSql + Sync>;

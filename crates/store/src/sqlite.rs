@@ -51,31 +51,31 @@ impl SqliteStore {
 fn migrate_sqlite(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(migrate::CREATE_TABLE)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM steward_migrations",
-        [],
-        |r| r.get(0),
-    )?;
-    if current > migrate::latest() {
-        return Err(StoreError::TooNew {
-            found: current,
-            known: migrate::latest(),
-        });
-    }
-    for m in migrate::pending(current) {
-        tx.execute_batch(m.sql).map_err(|e| StoreError::Migration {
-            version: m.version,
-            name: m.name,
-            reason: e.to_string(),
-        })?;
-        tx.execute(
-            "INSERT INTO steward_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            (m.version, m.name, migrate::now_text()),
-        )?;
-        tracing::info!(version = m.version, name = m.name, "applied migration");
-    }
+    migrate::run(&mut SqliteMigrator(&tx))?;
     tx.commit()?;
     Ok(())
+}
+
+struct SqliteMigrator<'a>(&'a rusqlite::Transaction<'a>);
+
+impl migrate::Migrator for SqliteMigrator<'_> {
+    fn current(&mut self) -> Result<i64> {
+        Ok(self.0.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM steward_migrations",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+    fn execute_batch(&mut self, sql: &str) -> std::result::Result<(), String> {
+        self.0.execute_batch(sql).map_err(|e| e.to_string())
+    }
+    fn record(&mut self, m: &migrate::Migration, applied_at: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO steward_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            (m.version, m.name, applied_at),
+        )?;
+        Ok(())
+    }
 }
 
 fn timestamp_text(t: &DateTime<Utc>) -> String {

@@ -311,3 +311,18 @@ fn audit_verify_names_the_first_tampered_record() {
         }
     }
 }
+
+#[test]
+fn a_database_from_a_newer_steward_is_refused() {
+    for db in databases("toonew") {
+        drop(open(&db));
+        tamper(
+            &db,
+            "INSERT INTO steward_migrations (version, name, applied_at) VALUES (999, 'future', 'x')",
+        );
+        match steward_store::open(&db.url) {
+            Err(e) => assert!(e.to_string().contains("schema version 999"), "{e}"),
+            Ok(_) => panic!("{}: opened a database from the future", db.backend),
+        }
+    }
+}
