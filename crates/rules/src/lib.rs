@@ -1,0 +1,1 @@
+//! The rule language (in progress).
