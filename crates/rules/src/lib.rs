@@ -1,1 +1,173 @@
-//! The rule language (in progress).
+//! The rule language: CEL expressions over a typed schema of the estate.
+//!
+//! This crate owns the schema rules see (kinds of object, fields, relations), the type checker,
+//! the compiler from CEL to closures, and evaluation over an estate held in memory ([`Data`]).
+//! Parsing is the `cel` crate's; the `cel` interpreter is the reference our compiled closures are
+//! tested against.
+//!
+//! It must never do I/O, read the clock (`now` is passed in) or know about packs, findings or
+//! storage: it answers "does this subject comply with this rule", nothing more.
+
+mod compile;
+mod data;
+mod schema;
+mod value;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+pub use data::{Data, register_of};
+pub use schema::{Kind, Ty};
+pub use value::EvalError;
+
+use compile::{Compiler, Env, Eval};
+
+/// A parameter's effective value, fixed into a rule when it is compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    String(String),
+    /// Microseconds.
+    Duration(i64),
+    List(Vec<String>),
+}
+
+/// Why a rule does not compile: the message and, where known, the character range in the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CompileError {
+    pub(crate) expr_id: u64,
+    /// Character offsets (start, end) in the rule text.
+    pub offset: Option<(u32, u32)>,
+    pub message: String,
+}
+
+impl CompileError {
+    /// 1-based line and column of the error's start within the rule text.
+    pub fn line_column(&self, rule: &str) -> (usize, usize) {
+        let start = self.offset.map_or(0, |(s, _)| s as usize);
+        let mut line = 1;
+        let mut column = 1;
+        for c in rule.chars().take(start) {
+            if c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        (line, column)
+    }
+}
+
+/// A rule ready to evaluate: type-checked and compiled.
+pub struct Program {
+    subject: Kind,
+    eval: Eval,
+    slots: usize,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses, type-checks and compiles `rule` for subjects of `subject`, with `params` fixed.
+/// The rule must be a bool.
+pub fn compile(
+    rule: &str,
+    subject: Kind,
+    params: &[(String, ParamValue)],
+) -> Result<Program, CompileError> {
+    // The parser is third-party code; a panic on strange input must not take Steward down.
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        cel::parser::Parser::new().parse_with_source_info(rule)
+    }))
+    .map_err(|_| CompileError {
+        expr_id: 0,
+        offset: None,
+        message: "the rule could not be parsed".into(),
+    })?;
+    let (expr, info) = parsed.map_err(|errors| {
+        let first = errors.errors.first();
+        let message = first.map_or_else(
+            || "syntax error".to_owned(),
+            |e| format!("syntax error: {}", e.msg),
+        );
+        let offset = first.and_then(|e| {
+            let (line, column) = e.pos;
+            offset_of(rule, line, column)
+        });
+        CompileError {
+            expr_id: 0,
+            offset,
+            message,
+        }
+    })?;
+    let mut compiler = Compiler::new(subject, params);
+    let (ty, eval) = compiler.compile(&expr).map_err(|mut e| {
+        e.offset = info.offset_for(e.expr_id);
+        e
+    })?;
+    if !Ty::Bool.accepts(&ty) {
+        return Err(CompileError {
+            expr_id: expr.id,
+            offset: info.offset_for(expr.id),
+            message: format!("a rule must be true or false, this one is {ty}"),
+        });
+    }
+    Ok(Program {
+        subject,
+        eval,
+        slots: compiler.slots,
+    })
+}
+
+/// Converts the parser's (line, column) — line 1-based, column 0-based — to a character offset.
+fn offset_of(rule: &str, line: isize, column: isize) -> Option<(u32, u32)> {
+    let mut offset = 0usize;
+    for (i, text) in rule.split('\n').enumerate() {
+        if i as isize + 1 == line {
+            let at = offset + usize::try_from(column).ok()?;
+            let at = u32::try_from(at).ok()?;
+            return Some((at, at));
+        }
+        offset += text.chars().count() + 1;
+    }
+    None
+}
+
+impl Program {
+    pub fn subject(&self) -> Kind {
+        self.subject
+    }
+
+    /// Whether subject number `index` (of this program's kind) complies. `now` and `today` are
+    /// microseconds since the Unix epoch. An error means the rule could not be decided.
+    pub fn evaluate(
+        &self,
+        data: &Data,
+        index: u32,
+        now: i64,
+        today: i64,
+    ) -> Result<bool, EvalError> {
+        let env = Env {
+            data,
+            now,
+            today,
+            subject: index,
+        };
+        let mut slots = Vec::with_capacity(self.slots);
+        match (self.eval)(&env, &mut slots)? {
+            value::V::Bool(b) => Ok(b),
+            other => Err(EvalError::new(format!(
+                "the rule gave {}, not true or false",
+                other.type_name()
+            ))),
+        }
+    }
+}

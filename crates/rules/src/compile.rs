@@ -1,0 +1,806 @@
+//! Type-checks a parsed rule against the schema and compiles it, in the same pass, into a tree of
+//! closures. Each closure is specialised for the node it came from (a field read knows its index,
+//! a parameter is a constant), so evaluation does no lookups by name.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use cel::common::ast::{
+    CallExpr, ComprehensionExpr, Expr, IdedExpr, LiteralValue, operators as op,
+};
+
+use crate::data::{Cell, Data};
+use crate::schema::{self, Join, Kind, Member, RELATIONS, Ty};
+use crate::value::{EvalError, R, V, arithmetic, compare, equal, no_overload};
+use crate::{CompileError, ParamValue};
+
+/// What a closure sees: the estate, the clock, the subject, and the comprehension variables.
+pub(crate) struct Env<'a> {
+    pub data: &'a Data,
+    pub now: i64,
+    pub today: i64,
+    pub subject: u32,
+}
+
+pub(crate) type Slots<'a> = Vec<R<'a>>;
+pub(crate) type Eval = Box<dyn for<'a> Fn(&Env<'a>, &mut Slots<'a>) -> R<'a> + Send + Sync>;
+
+pub(crate) struct Compiler<'p> {
+    pub subject: Kind,
+    pub params: &'p [(String, ParamValue)],
+    /// Variables in scope, innermost last: name, type, slot.
+    scope: Vec<(String, Ty, usize)>,
+    pub slots: usize,
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
+impl<'p> Compiler<'p> {
+    pub(crate) fn new(subject: Kind, params: &'p [(String, ParamValue)]) -> Self {
+        Compiler {
+            subject,
+            params,
+            scope: Vec::new(),
+            slots: 0,
+        }
+    }
+
+    fn err(&self, e: &IdedExpr, message: impl Into<String>) -> CompileError {
+        CompileError {
+            expr_id: e.id,
+            offset: None,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn compile(&mut self, e: &IdedExpr) -> Result<(Ty, Eval), CompileError> {
+        match &e.expr {
+            Expr::Literal(lit) => self.literal(e, lit),
+            Expr::Ident(name) => self.ident(e, name),
+            Expr::Select(sel) => {
+                if let Expr::Ident(root) = &sel.operand.expr
+                    && root == "params"
+                    && !self.scope.iter().any(|(n, ..)| n == "params")
+                {
+                    return self.param(e, &sel.field);
+                }
+                let (ty, operand) = self.compile(&sel.operand)?;
+                self.select(e, ty, operand, &sel.field, sel.test)
+            }
+            Expr::Call(call) => self.call(e, call),
+            Expr::List(list) => {
+                let mut elem_ty = Ty::Dyn;
+                let mut items = Vec::new();
+                for (i, item) in list.elements.iter().enumerate() {
+                    let (ty, f) = self.compile(item)?;
+                    if i == 0 {
+                        elem_ty = ty;
+                    } else if !elem_ty.accepts(&ty) {
+                        return Err(self.err(
+                            item,
+                            format!("list elements must share a type: {elem_ty} and {ty}"),
+                        ));
+                    }
+                    items.push(f);
+                }
+                let eval: Eval = Box::new(move |env, slots| {
+                    let mut out = Vec::with_capacity(items.len());
+                    for f in &items {
+                        out.push(f(env, slots)?);
+                    }
+                    Ok(V::List(Rc::new(out)))
+                });
+                Ok((Ty::list(elem_ty), eval))
+            }
+            Expr::Comprehension(c) => self.comprehension(e, c),
+            Expr::Map(_) => Err(self.err(e, "maps are not part of the rule language")),
+            Expr::Struct(_) => {
+                Err(self.err(e, "message construction is not part of the rule language"))
+            }
+            Expr::Unspecified => Err(self.err(e, "empty expression")),
+        }
+    }
+
+    fn literal(&self, e: &IdedExpr, lit: &LiteralValue) -> Result<(Ty, Eval), CompileError> {
+        Ok(match lit {
+            LiteralValue::Boolean(b) => {
+                let b: bool = **b;
+                (Ty::Bool, Box::new(move |_, _| Ok(V::Bool(b))))
+            }
+            LiteralValue::Int(i) => {
+                let i: i64 = **i;
+                (Ty::Int, Box::new(move |_, _| Ok(V::Int(i))))
+            }
+            LiteralValue::UInt(u) => {
+                let i =
+                    i64::try_from(**u).map_err(|_| self.err(e, "unsigned integer out of range"))?;
+                (Ty::Int, Box::new(move |_, _| Ok(V::Int(i))))
+            }
+            LiteralValue::Double(d) => {
+                let d: f64 = **d;
+                (Ty::Double, Box::new(move |_, _| Ok(V::Double(d))))
+            }
+            LiteralValue::String(s) => {
+                let s: Arc<str> = Arc::from(s.inner());
+                (Ty::String, Box::new(move |_, _| Ok(V::Text(s.clone()))))
+            }
+            LiteralValue::Null => (Ty::Null, Box::new(|_, _| Ok(V::Null))),
+            LiteralValue::Bytes(_) => {
+                return Err(self.err(e, "bytes are not part of the rule language"));
+            }
+        })
+    }
+
+    fn ident(&self, e: &IdedExpr, name: &str) -> Result<(Ty, Eval), CompileError> {
+        if let Some((_, ty, slot)) = self.scope.iter().rev().find(|(n, ..)| n == name) {
+            let slot = *slot;
+            let eval: Eval =
+                Box::new(move |_, slots| slots.get(slot).cloned().unwrap_or(Ok(V::Null)));
+            return Ok((ty.clone(), eval));
+        }
+        match name {
+            "now" => Ok((Ty::Timestamp, Box::new(|env, _| Ok(V::Ts(env.now))))),
+            "today" => Ok((Ty::Timestamp, Box::new(|env, _| Ok(V::Ts(env.today))))),
+            n if n == self.subject.name() => {
+                let kind = self.subject;
+                Ok((
+                    Ty::Object(kind),
+                    Box::new(move |env, _| Ok(V::Obj(kind, env.subject))),
+                ))
+            }
+            "params" => Err(self.err(e, "params is used as params.NAME")),
+            n if Kind::parse(n).is_some() => Err(self.err(
+                e,
+                format!(
+                    "unknown variable {n}: this control's subject is {}",
+                    self.subject.name()
+                ),
+            )),
+            n => Err(self.err(e, format!("unknown variable {n}"))),
+        }
+    }
+
+    fn param(&self, e: &IdedExpr, name: &str) -> Result<(Ty, Eval), CompileError> {
+        let Some((_, value)) = self.params.iter().find(|(n, _)| n == name) else {
+            let known = self
+                .params
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(self.err(
+                e,
+                format!("unknown parameter {name}; the pack defines: {known}"),
+            ));
+        };
+        Ok(match value.clone() {
+            ParamValue::Int(i) => (Ty::Int, Box::new(move |_, _| Ok(V::Int(i)))),
+            ParamValue::Double(d) => (Ty::Double, Box::new(move |_, _| Ok(V::Double(d)))),
+            ParamValue::Bool(b) => (Ty::Bool, Box::new(move |_, _| Ok(V::Bool(b)))),
+            ParamValue::String(s) => {
+                let s: Arc<str> = Arc::from(s);
+                (Ty::String, Box::new(move |_, _| Ok(V::Text(s.clone()))))
+            }
+            ParamValue::Duration(micros) => {
+                (Ty::Duration, Box::new(move |_, _| Ok(V::Dur(micros))))
+            }
+            ParamValue::List(items) => {
+                let items: Vec<Arc<str>> = items.into_iter().map(Arc::from).collect();
+                let eval: Eval = Box::new(move |_, _| {
+                    Ok(V::List(Rc::new(
+                        items.iter().map(|s| V::Text(s.clone())).collect(),
+                    )))
+                });
+                (Ty::list(Ty::String), eval)
+            }
+        })
+    }
+
+    fn select(
+        &self,
+        e: &IdedExpr,
+        ty: Ty,
+        operand: Eval,
+        field: &str,
+        test: bool,
+    ) -> Result<(Ty, Eval), CompileError> {
+        let kind = match ty {
+            Ty::Object(kind) => kind,
+            Ty::Dyn => {
+                return Err(self.err(
+                    e,
+                    format!("cannot tell what .{field} is on a value of unknown type"),
+                ));
+            }
+            other => return Err(self.err(e, format!("{other} has no field {field}"))),
+        };
+        let Some(member) = schema::member(kind, field) else {
+            let known = schema::member_names(kind).join(", ");
+            return Err(self.err(
+                e,
+                format!("{} has no field {field}; it has: {known}", kind.name()),
+            ));
+        };
+        let (result_ty, eval): (Ty, Eval) = match member {
+            Member::Field { index, ty } => {
+                let eval: Eval = Box::new(move |env, slots| match operand(env, slots)? {
+                    V::Obj(k, i) => Ok(cell_value(env.data.cell(k, i, index))),
+                    V::Null => Err(EvalError::new("no such key: a field of null")),
+                    other => Err(EvalError::new(format!(
+                        "no such key on {}",
+                        other.type_name()
+                    ))),
+                });
+                (ty, eval)
+            }
+            Member::Relation { index, ty } => {
+                let relation = RELATIONS[index];
+                let eval: Eval = match relation.join {
+                    Join::Forward { .. } => {
+                        Box::new(move |env, slots| match operand(env, slots)? {
+                            V::Obj(_, i) => Ok(env
+                                .data
+                                .links(index, i)
+                                .first()
+                                .map_or(V::Null, |t| V::Obj(relation.to, *t))),
+                            V::Null => Err(EvalError::new("no such key: a relation of null")),
+                            other => Err(EvalError::new(format!(
+                                "no such key on {}",
+                                other.type_name()
+                            ))),
+                        })
+                    }
+                    Join::Reverse { .. } => {
+                        Box::new(move |env, slots| match operand(env, slots)? {
+                            V::Obj(_, i) => Ok(V::Objs(relation.to, env.data.links(index, i))),
+                            V::Null => Err(EvalError::new("no such key: a relation of null")),
+                            other => Err(EvalError::new(format!(
+                                "no such key on {}",
+                                other.type_name()
+                            ))),
+                        })
+                    }
+                };
+                (ty, eval)
+            }
+        };
+        if test {
+            // has(x.f): the field is known (not null).
+            let eval: Eval =
+                Box::new(move |env, slots| Ok(V::Bool(!matches!(eval(env, slots)?, V::Null))));
+            return Ok((Ty::Bool, eval));
+        }
+        Ok((result_ty, eval))
+    }
+
+    fn call(&mut self, e: &IdedExpr, call: &CallExpr) -> Result<(Ty, Eval), CompileError> {
+        let name = call.func_name.as_str();
+        match (name, &call.target, call.args.as_slice()) {
+            (op::LOGICAL_AND, None, [a, b]) | (op::LOGICAL_OR, None, [a, b]) => {
+                let (ta, fa) = self.compile(a)?;
+                let (tb, fb) = self.compile(b)?;
+                self.expect(a, &Ty::Bool, &ta)?;
+                self.expect(b, &Ty::Bool, &tb)?;
+                let is_and = name == op::LOGICAL_AND;
+                // CEL's commutative logic: a deciding value on either side wins over an error.
+                let eval: Eval = Box::new(move |env, slots| {
+                    let decide = !is_and;
+                    let x = fa(env, slots);
+                    if matches!(x, Ok(V::Bool(v)) if v == decide) {
+                        return Ok(V::Bool(decide));
+                    }
+                    let y = fb(env, slots);
+                    match (x, y) {
+                        (_, Ok(V::Bool(v))) if v == decide => Ok(V::Bool(decide)),
+                        (Ok(V::Bool(_)), Ok(V::Bool(_))) => Ok(V::Bool(!decide)),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                        (Ok(x), Ok(y)) => {
+                            Err(no_overload(if is_and { "&&" } else { "||" }, &x, &y))
+                        }
+                    }
+                });
+                Ok((Ty::Bool, eval))
+            }
+            (op::LOGICAL_NOT, None, [a]) => {
+                let (ta, fa) = self.compile(a)?;
+                self.expect(a, &Ty::Bool, &ta)?;
+                Ok((
+                    Ty::Bool,
+                    Box::new(move |env, slots| match fa(env, slots)? {
+                        V::Bool(b) => Ok(V::Bool(!b)),
+                        other => Err(EvalError::new(format!(
+                            "no such overload: !{}",
+                            other.type_name()
+                        ))),
+                    }),
+                ))
+            }
+            (op::NEGATE, None, [a]) => {
+                let (ta, fa) = self.compile(a)?;
+                if !ta.is_numeric() && ta != Ty::Duration {
+                    return Err(self.err(a, format!("cannot negate {ta}")));
+                }
+                Ok((
+                    ta,
+                    Box::new(move |env, slots| match fa(env, slots)? {
+                        V::Int(i) => i
+                            .checked_neg()
+                            .map(V::Int)
+                            .ok_or_else(|| EvalError::new("integer overflow in -")),
+                        V::Double(d) => Ok(V::Double(-d)),
+                        V::Dur(d) => d
+                            .checked_neg()
+                            .map(V::Dur)
+                            .ok_or_else(|| EvalError::new("overflow in -")),
+                        other => Err(EvalError::new(format!(
+                            "no such overload: -{}",
+                            other.type_name()
+                        ))),
+                    }),
+                ))
+            }
+            (op::NOT_STRICTLY_FALSE, None, [a]) => {
+                let (_, fa) = self.compile(a)?;
+                Ok((
+                    Ty::Bool,
+                    Box::new(move |env, slots| {
+                        Ok(V::Bool(!matches!(fa(env, slots), Ok(V::Bool(false)))))
+                    }),
+                ))
+            }
+            (op::EQUALS | op::NOT_EQUALS, None, [a, b]) => {
+                let (ta, fa) = self.compile(a)?;
+                let (tb, fb) = self.compile(b)?;
+                if !comparable_for_equality(&ta, &tb) {
+                    return Err(self.err(e, format!("cannot compare {ta} with {tb}")));
+                }
+                let negate = name == op::NOT_EQUALS;
+                Ok((
+                    Ty::Bool,
+                    Box::new(move |env, slots| {
+                        let x = fa(env, slots)?;
+                        let y = fb(env, slots)?;
+                        Ok(V::Bool(equal(&x, &y) != negate))
+                    }),
+                ))
+            }
+            (op::LESS | op::LESS_EQUALS | op::GREATER | op::GREATER_EQUALS, None, [a, b]) => {
+                let (ta, fa) = self.compile(a)?;
+                let (tb, fb) = self.compile(b)?;
+                if !orderable(&ta, &tb) {
+                    return Err(self.err(e, format!("cannot order {ta} against {tb}")));
+                }
+                let symbol = operator_symbol(name);
+                let test: fn(std::cmp::Ordering) -> bool = match name {
+                    op::LESS => |o| o.is_lt(),
+                    op::LESS_EQUALS => |o| o.is_le(),
+                    op::GREATER => |o| o.is_gt(),
+                    _ => |o| o.is_ge(),
+                };
+                Ok((
+                    Ty::Bool,
+                    Box::new(move |env, slots| {
+                        let x = fa(env, slots)?;
+                        let y = fb(env, slots)?;
+                        Ok(V::Bool(test(compare(symbol, &x, &y)?)))
+                    }),
+                ))
+            }
+            (op::ADD | op::SUBSTRACT | op::MULTIPLY | op::DIVIDE | op::MODULO, None, [a, b]) => {
+                let (ta, fa) = self.compile(a)?;
+                let (tb, fb) = self.compile(b)?;
+                let symbol = operator_symbol(name);
+                let ty = arithmetic_type(symbol, &ta, &tb)
+                    .ok_or_else(|| self.err(e, format!("no operator {ta} {symbol} {tb}")))?;
+                Ok((
+                    ty,
+                    Box::new(move |env, slots| {
+                        let x = fa(env, slots)?;
+                        let y = fb(env, slots)?;
+                        arithmetic(symbol, x, y)
+                    }),
+                ))
+            }
+            (op::CONDITIONAL, None, [c, a, b]) => {
+                let (tc, fc) = self.compile(c)?;
+                self.expect(c, &Ty::Bool, &tc)?;
+                let (ta, fa) = self.compile(a)?;
+                let (tb, fb) = self.compile(b)?;
+                let ty = unify(&ta, &tb)
+                    .ok_or_else(|| self.err(e, format!("the branches differ: {ta} and {tb}")))?;
+                Ok((
+                    ty,
+                    Box::new(move |env, slots| match fc(env, slots)? {
+                        V::Bool(true) => fa(env, slots),
+                        V::Bool(false) => fb(env, slots),
+                        other => Err(EvalError::new(format!(
+                            "no such overload: {} ? _ : _",
+                            other.type_name()
+                        ))),
+                    }),
+                ))
+            }
+            (op::IN, None, [a, b]) => {
+                let (ta, fa) = self.compile(a)?;
+                let (tb, fb) = self.compile(b)?;
+                match &tb {
+                    Ty::List(elem) if comparable_for_equality(elem, &ta) => {}
+                    Ty::Dyn => {}
+                    other => return Err(self.err(e, format!("cannot look for {ta} in {other}"))),
+                }
+                Ok((
+                    Ty::Bool,
+                    Box::new(move |env, slots| {
+                        let x = fa(env, slots)?;
+                        let list = fb(env, slots)?;
+                        match list.elements() {
+                            Some(items) => Ok(V::Bool(items.iter().any(|y| equal(&x, y)))),
+                            None => Err(no_overload("in", &x, &list)),
+                        }
+                    }),
+                ))
+            }
+            (op::INDEX, None, [a, b]) => {
+                let (ta, fa) = self.compile(a)?;
+                let (tb, fb) = self.compile(b)?;
+                let Ty::List(elem) = ta else {
+                    return Err(self.err(e, format!("cannot index {ta}")));
+                };
+                self.expect(b, &Ty::Int, &tb)?;
+                Ok((
+                    *elem,
+                    Box::new(move |env, slots| {
+                        let list = fa(env, slots)?;
+                        let index = fb(env, slots)?;
+                        let (Some(items), V::Int(i)) = (list.elements(), index) else {
+                            return Err(EvalError::new("no such overload: index"));
+                        };
+                        usize::try_from(i)
+                            .ok()
+                            .and_then(|i| items.get(i).cloned())
+                            .ok_or_else(|| EvalError::new(format!("index out of bounds: {i}")))
+                    }),
+                ))
+            }
+            ("size", None, [_]) | ("size", Some(_), []) => {
+                let target: &IdedExpr = match (call.target.as_deref(), call.args.first()) {
+                    (Some(t), _) | (None, Some(t)) => t,
+                    (None, None) => return Err(self.err(e, "size() needs a list or string")),
+                };
+                let (ta, fa) = self.compile(target)?;
+                if !matches!(ta, Ty::List(_) | Ty::String | Ty::Dyn) {
+                    return Err(self.err(e, format!("{ta} has no size")));
+                }
+                Ok((
+                    Ty::Int,
+                    Box::new(move |env, slots| {
+                        let v = fa(env, slots)?;
+                        v.len().map(|n| V::Int(n as i64)).ok_or_else(|| {
+                            EvalError::new(format!("no such overload: size({})", v.type_name()))
+                        })
+                    }),
+                ))
+            }
+            ("startsWith" | "endsWith" | "contains", Some(t), [a]) => {
+                let (tt, ft) = self.compile(t)?;
+                let (ta, fa) = self.compile(a)?;
+                self.expect(t, &Ty::String, &tt)?;
+                self.expect(a, &Ty::String, &ta)?;
+                let which = name.to_owned();
+                Ok((
+                    Ty::Bool,
+                    Box::new(move |env, slots| {
+                        let s = ft(env, slots)?;
+                        let x = fa(env, slots)?;
+                        let (Some(s), Some(x)) = (s.str(), x.str()) else {
+                            return Err(no_overload(&which, &s, &x));
+                        };
+                        Ok(V::Bool(match which.as_str() {
+                            "startsWith" => s.starts_with(x),
+                            "endsWith" => s.ends_with(x),
+                            _ => s.contains(x),
+                        }))
+                    }),
+                ))
+            }
+            ("lowerAscii", Some(t), []) => {
+                let (tt, ft) = self.compile(t)?;
+                self.expect(t, &Ty::String, &tt)?;
+                Ok((
+                    Ty::String,
+                    Box::new(move |env, slots| {
+                        let s = ft(env, slots)?;
+                        match s.str() {
+                            Some(s) => Ok(V::Text(Arc::from(s.to_ascii_lowercase()))),
+                            None => Err(EvalError::new(format!(
+                                "no such overload: {}.lowerAscii()",
+                                s.type_name()
+                            ))),
+                        }
+                    }),
+                ))
+            }
+            ("days" | "hours", None, [a]) => {
+                let (ta, fa) = self.compile(a)?;
+                self.expect(a, &Ty::Int, &ta)?;
+                let unit = if name == "days" {
+                    86_400 * MICROS_PER_SECOND
+                } else {
+                    3_600 * MICROS_PER_SECOND
+                };
+                Ok((
+                    Ty::Duration,
+                    Box::new(move |env, slots| match fa(env, slots)? {
+                        V::Int(n) => n
+                            .checked_mul(unit)
+                            .map(V::Dur)
+                            .ok_or_else(|| EvalError::new("duration out of range")),
+                        other => Err(EvalError::new(format!(
+                            "no such overload: duration of {}",
+                            other.type_name()
+                        ))),
+                    }),
+                ))
+            }
+            ("duration", None, [a]) => {
+                let Expr::Literal(LiteralValue::String(s)) = &a.expr else {
+                    return Err(self.err(a, "duration() takes a literal such as \"36h\""));
+                };
+                let micros = parse_duration(s.inner())
+                    .ok_or_else(|| self.err(a, format!("not a duration: {:?}", s.inner())))?;
+                Ok((Ty::Duration, Box::new(move |_, _| Ok(V::Dur(micros)))))
+            }
+            ("timestamp", None, [a]) => {
+                let Expr::Literal(LiteralValue::String(s)) = &a.expr else {
+                    return Err(self.err(
+                        a,
+                        "timestamp() takes a literal such as \"2026-01-01T00:00:00Z\"",
+                    ));
+                };
+                let t = chrono::DateTime::parse_from_rfc3339(s.inner())
+                    .map_err(|_| {
+                        self.err(a, format!("not an RFC 3339 timestamp: {:?}", s.inner()))
+                    })?
+                    .timestamp_micros();
+                Ok((Ty::Timestamp, Box::new(move |_, _| Ok(V::Ts(t)))))
+            }
+            ("int" | "double" | "string", None, [a]) => {
+                let (ta, fa) = self.compile(a)?;
+                let target = match name {
+                    "int" => Ty::Int,
+                    "double" => Ty::Double,
+                    _ => Ty::String,
+                };
+                if !matches!(
+                    ta,
+                    Ty::Int | Ty::Double | Ty::String | Ty::Bool | Ty::Dyn | Ty::Timestamp
+                ) {
+                    return Err(self.err(e, format!("cannot convert {ta} to {target}")));
+                }
+                let which = name.to_owned();
+                Ok((
+                    target,
+                    Box::new(move |env, slots| convert(&which, fa(env, slots)?)),
+                ))
+            }
+            (other, _, args) => Err(self.err(
+                e,
+                format!("unknown function {other} with {} argument(s)", args.len()),
+            )),
+        }
+    }
+
+    fn comprehension(
+        &mut self,
+        e: &IdedExpr,
+        c: &ComprehensionExpr,
+    ) -> Result<(Ty, Eval), CompileError> {
+        if c.iter_var2.is_some() {
+            return Err(self.err(
+                e,
+                "two-variable comprehensions are not part of the rule language",
+            ));
+        }
+        let (range_ty, range) = self.compile(&c.iter_range)?;
+        let elem_ty = match range_ty {
+            Ty::List(elem) => *elem,
+            Ty::Dyn => Ty::Dyn,
+            other => return Err(self.err(&c.iter_range, format!("cannot iterate over {other}"))),
+        };
+        let (init_ty, init) = self.compile(&c.accu_init)?;
+        let iter_slot = self.slot();
+        let accu_slot = self.slot();
+        self.scope.push((c.iter_var.clone(), elem_ty, iter_slot));
+
+        // The accumulator's type is the step's: an empty list literal starts as list(dyn).
+        self.scope
+            .push((c.accu_var.clone(), init_ty.clone(), accu_slot));
+        let (step_ty, mut step) = self.compile(&c.loop_step)?;
+        if step_ty != init_ty && init_ty.accepts(&step_ty) {
+            if let Some(last) = self.scope.last_mut() {
+                last.1 = step_ty.clone();
+            }
+            step = self.compile(&c.loop_step)?.1;
+        }
+        let (_, cond) = self.compile(&c.loop_cond)?;
+        let (result_ty, result) = self.compile(&c.result)?;
+        self.scope.pop();
+        self.scope.pop();
+
+        let eval: Eval = Box::new(move |env, slots| {
+            let items = match range(env, slots)? {
+                V::Objs(kind, ids) => ids.iter().map(|i| V::Obj(kind, *i)).collect::<Vec<_>>(),
+                V::List(items) => items.as_ref().clone(),
+                other => {
+                    return Err(EvalError::new(format!(
+                        "cannot iterate over {}",
+                        other.type_name()
+                    )));
+                }
+            };
+            let first = init(env, slots);
+            set(slots, accu_slot, first);
+            for item in items {
+                set(slots, iter_slot, Ok(item));
+                match cond(env, slots)? {
+                    V::Bool(true) => {}
+                    V::Bool(false) => break,
+                    other => {
+                        return Err(EvalError::new(format!(
+                            "loop condition is {}",
+                            other.type_name()
+                        )));
+                    }
+                }
+                let next = step(env, slots);
+                set(slots, accu_slot, next);
+            }
+            result(env, slots)
+        });
+        Ok((result_ty, eval))
+    }
+
+    fn slot(&mut self) -> usize {
+        self.slots += 1;
+        self.slots - 1
+    }
+
+    fn expect(&self, e: &IdedExpr, want: &Ty, got: &Ty) -> Result<(), CompileError> {
+        if want.accepts(got) {
+            Ok(())
+        } else {
+            Err(self.err(e, format!("expected {want}, found {got}")))
+        }
+    }
+}
+
+fn set<'a>(slots: &mut Slots<'a>, slot: usize, value: R<'a>) {
+    if slots.len() <= slot {
+        slots.resize(slot + 1, Ok(V::Null));
+    }
+    slots[slot] = value;
+}
+
+fn cell_value(cell: &Cell) -> V<'_> {
+    match cell {
+        Cell::Null => V::Null,
+        Cell::Bool(b) => V::Bool(*b),
+        Cell::Double(d) => V::Double(*d),
+        Cell::Str(s) => V::Str(s),
+        Cell::Ts(t) => V::Ts(*t),
+    }
+}
+
+fn operator_symbol(name: &str) -> &'static str {
+    match name {
+        op::ADD => "+",
+        op::SUBSTRACT => "-",
+        op::MULTIPLY => "*",
+        op::DIVIDE => "/",
+        op::MODULO => "%",
+        op::LESS => "<",
+        op::LESS_EQUALS => "<=",
+        op::GREATER => ">",
+        _ => ">=",
+    }
+}
+
+/// `==` is defined between any two values, but comparing, say, a string with a timestamp is
+/// always false and almost certainly a mistake, so the checker refuses it.
+fn comparable_for_equality(a: &Ty, b: &Ty) -> bool {
+    match (a, b) {
+        (Ty::Dyn, _) | (_, Ty::Dyn) | (Ty::Null, _) | (_, Ty::Null) => true,
+        (Ty::Int | Ty::Double, Ty::Int | Ty::Double) => true,
+        (Ty::List(x), Ty::List(y)) => comparable_for_equality(x, y),
+        (x, y) => x == y,
+    }
+}
+
+fn orderable(a: &Ty, b: &Ty) -> bool {
+    matches!(
+        (a, b),
+        (Ty::Dyn, _)
+            | (_, Ty::Dyn)
+            | (Ty::Int | Ty::Double, Ty::Int | Ty::Double)
+            | (Ty::String, Ty::String)
+            | (Ty::Timestamp, Ty::Timestamp)
+            | (Ty::Duration, Ty::Duration)
+            | (Ty::Bool, Ty::Bool)
+    )
+}
+
+fn arithmetic_type(symbol: &str, a: &Ty, b: &Ty) -> Option<Ty> {
+    Some(match (symbol, a, b) {
+        (_, Ty::Dyn, t) | (_, t, Ty::Dyn) => t.clone(),
+        (_, Ty::Int, Ty::Int) => Ty::Int,
+        ("+" | "-" | "*" | "/", Ty::Double, Ty::Double) => Ty::Double,
+        ("-", Ty::Timestamp, Ty::Timestamp) => Ty::Duration,
+        ("+", Ty::Timestamp, Ty::Duration)
+        | ("+", Ty::Duration, Ty::Timestamp)
+        | ("-", Ty::Timestamp, Ty::Duration) => Ty::Timestamp,
+        ("+" | "-", Ty::Duration, Ty::Duration) => Ty::Duration,
+        ("+", Ty::String, Ty::String) => Ty::String,
+        ("+", Ty::List(x), Ty::List(y)) => Ty::list(unify(x, y)?),
+        _ => return None,
+    })
+}
+
+fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
+    match (a, b) {
+        (Ty::Dyn, t) | (t, Ty::Dyn) => Some(t.clone()),
+        (Ty::Null, t) | (t, Ty::Null) => Some(t.clone()),
+        (Ty::List(x), Ty::List(y)) => Some(Ty::list(unify(x, y)?)),
+        (x, y) if x == y => Some(x.clone()),
+        _ => None,
+    }
+}
+
+fn convert<'a>(to: &str, v: V<'a>) -> R<'a> {
+    let fail = |v: &V<'_>| EvalError::new(format!("cannot convert {} to {to}", v.type_name()));
+    Ok(match (to, &v) {
+        ("int", V::Int(i)) => V::Int(*i),
+        ("int", V::Double(d)) if d.is_finite() && d.abs() < 9.2e18 => V::Int(*d as i64),
+        ("int", V::Ts(t)) => V::Int(t / MICROS_PER_SECOND),
+        ("int", _) if v.str().is_some() => V::Int(
+            v.str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| fail(&v))?,
+        ),
+        ("double", V::Int(i)) => V::Double(*i as f64),
+        ("double", V::Double(d)) => V::Double(*d),
+        ("double", _) if v.str().is_some() => V::Double(
+            v.str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| fail(&v))?,
+        ),
+        ("string", V::Int(i)) => V::Text(Arc::from(i.to_string())),
+        ("string", V::Double(d)) => V::Text(Arc::from(d.to_string())),
+        ("string", V::Bool(b)) => V::Text(Arc::from(b.to_string())),
+        ("string", _) if v.str().is_some() => v,
+        _ => return Err(fail(&v)),
+    })
+}
+
+/// `36h`, `90m`, `1h30m`, `45s`, `14d` is not CEL (days come from `days(14)`).
+fn parse_duration(text: &str) -> Option<i64> {
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        let unit = match c {
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?.checked_mul(MICROS_PER_SECOND)?)?;
+        any = true;
+    }
+    (any && number.is_empty()).then_some(total)
+}

@@ -1,0 +1,192 @@
+//! The estate laid out for evaluation: every object's fields converted once to the rule
+//! language's types, and every relation resolved once to indices.
+
+use std::collections::HashMap;
+
+use steward_model::{Estate, Register, Row, Value};
+
+use crate::schema::{Join, Kind, RELATIONS};
+
+/// A field value as rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Null,
+    Bool(bool),
+    Double(f64),
+    Str(String),
+    /// Microseconds since the Unix epoch, UTC.
+    Ts(i64),
+}
+
+fn cell(value: &Value) -> Cell {
+    match value {
+        Value::Null => Cell::Null,
+        Value::Text(s) => Cell::Str(s.clone()),
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::Date(d) => Cell::Ts(
+            d.and_hms_opt(0, 0, 0)
+                .map_or(0, |t| t.and_utc().timestamp_micros()),
+        ),
+        Value::Timestamp(t) => Cell::Ts(t.timestamp_micros()),
+        Value::Money(p) => Cell::Double(p.0 as f64 / 100.0),
+    }
+}
+
+/// One relation resolved: for each object of the source kind, the indices it reaches.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    /// Object `i` reaches `targets[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Links {
+    pub(crate) fn of(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// An estate ready to be checked.
+#[derive(Debug, Default)]
+pub struct Data {
+    /// Per kind (indexed by `Kind as usize`), per object, its cells in register field order.
+    objects: Vec<Vec<Vec<Cell>>>,
+    /// Per relation (indexed as `schema::RELATIONS`).
+    links: Vec<Links>,
+    ids: Vec<Vec<String>>,
+}
+
+impl Data {
+    pub fn from_estate(estate: &Estate) -> Data {
+        let rows: Vec<Vec<Row>> = Kind::ALL
+            .iter()
+            .map(|k| estate.rows(k.register()))
+            .collect();
+        Data::from_rows(&rows)
+    }
+
+    /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register.
+    fn from_rows(rows: &[Vec<Row>]) -> Data {
+        let objects: Vec<Vec<Vec<Cell>>> = rows
+            .iter()
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| r.values.iter().map(cell).collect())
+                    .collect()
+            })
+            .collect();
+        let ids: Vec<Vec<String>> = rows
+            .iter()
+            .map(|rs| rs.iter().map(|r| r.id().to_owned()).collect())
+            .collect();
+        let index: Vec<HashMap<&str, u32>> = ids
+            .iter()
+            .map(|kind_ids| {
+                kind_ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| (id.as_str(), i as u32))
+                    .collect()
+            })
+            .collect();
+        let field_of = |kind: Kind, name: &str| kind.register().field_index(name);
+
+        let links = RELATIONS
+            .iter()
+            .map(|r| {
+                let from = &objects[r.from as usize];
+                let mut lists: Vec<Vec<u32>> = vec![Vec::new(); from.len()];
+                match r.join {
+                    Join::Forward { field } => {
+                        if let Some(f) = field_of(r.from, field) {
+                            for (i, cells) in from.iter().enumerate() {
+                                if let Some(Cell::Str(id)) = cells.get(f)
+                                    && let Some(&t) = index[r.to as usize].get(id.as_str())
+                                {
+                                    lists[i].push(t);
+                                }
+                            }
+                        }
+                    }
+                    Join::Reverse { field } => {
+                        if let Some(f) = field_of(r.to, field) {
+                            for (t, cells) in objects[r.to as usize].iter().enumerate() {
+                                if let Some(Cell::Str(id)) = cells.get(f)
+                                    && let Some(&i) = index[r.from as usize].get(id.as_str())
+                                {
+                                    lists[i as usize].push(t as u32);
+                                }
+                            }
+                        }
+                    }
+                }
+                let mut links = Links {
+                    starts: Vec::with_capacity(lists.len() + 1),
+                    targets: Vec::new(),
+                };
+                links.starts.push(0);
+                for l in lists {
+                    links.targets.extend(l);
+                    links.starts.push(links.targets.len() as u32);
+                }
+                links
+            })
+            .collect();
+        Data {
+            objects,
+            links,
+            ids,
+        }
+    }
+
+    pub fn count(&self, kind: Kind) -> usize {
+        self.objects.get(kind as usize).map_or(0, Vec::len)
+    }
+
+    pub fn id(&self, kind: Kind, i: u32) -> &str {
+        self.ids
+            .get(kind as usize)
+            .and_then(|ids| ids.get(i as usize))
+            .map_or("", String::as_str)
+    }
+
+    pub(crate) fn cell(&self, kind: Kind, i: u32, field: usize) -> &Cell {
+        static NULL: Cell = Cell::Null;
+        self.objects
+            .get(kind as usize)
+            .and_then(|objs| objs.get(i as usize))
+            .and_then(|cells| cells.get(field))
+            .unwrap_or(&NULL)
+    }
+
+    pub(crate) fn links(&self, relation: usize, i: u32) -> &[u32] {
+        self.links.get(relation).map_or(&[], |l| l.of(i))
+    }
+
+    /// The raw row values of an object, for evidence.
+    pub fn field_text(&self, kind: Kind, i: u32, field: &str) -> Option<String> {
+        let index = kind
+            .register()
+            .fields()
+            .iter()
+            .position(|f| kind.field_alias(f.name) == field)?;
+        Some(match self.cell(kind, i, index) {
+            Cell::Null => String::new(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Double(d) => format!("{d:.2}"),
+            Cell::Str(s) => s.clone(),
+            Cell::Ts(t) => chrono::DateTime::from_timestamp_micros(*t)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Which register a kind's rows come from, for callers building `Data` from other sources.
+pub fn register_of(kind: Kind) -> Register {
+    kind.register()
+}

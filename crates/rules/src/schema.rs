@@ -1,0 +1,243 @@
+//! The estate as the rule language sees it: kinds of object, their fields and their relations.
+//!
+//! Fields come from the model's registers, so a new register field is visible to rules without
+//! a change here; relations (who holds an asset, whose account this is) are declared below.
+
+use steward_model::{FieldType, Register};
+
+/// A kind of object a rule can reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Person,
+    Asset,
+    Account,
+    System,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Person, Kind::Asset, Kind::Account, Kind::System];
+
+    /// The variable a rule uses for a subject of this kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Person => "person",
+            Kind::Asset => "asset",
+            Kind::Account => "account",
+            Kind::System => "system",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    pub fn register(self) -> Register {
+        match self {
+            Kind::Person => Register::People,
+            Kind::Asset => Register::Assets,
+            Kind::Account => Register::Accounts,
+            Kind::System => Register::Systems,
+        }
+    }
+
+    /// The name a register field goes by in rules, where it differs: `account.system` is the
+    /// related system, so the stored name is `account.system_name`.
+    pub(crate) fn field_alias(self, field: &str) -> &str {
+        match (self, field) {
+            (Kind::Account, "system") => "system_name",
+            _ => field,
+        }
+    }
+}
+
+/// A type in the rule language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    Bool,
+    Int,
+    Double,
+    String,
+    Timestamp,
+    Duration,
+    Null,
+    Object(Kind),
+    List(Box<Ty>),
+    /// Known only at run time (an empty list's elements, a comprehension's accumulator).
+    Dyn,
+}
+
+impl Ty {
+    pub fn list(of: Ty) -> Ty {
+        Ty::List(Box::new(of))
+    }
+
+    /// Whether a value of type `other` may stand where `self` is expected.
+    pub fn accepts(&self, other: &Ty) -> bool {
+        match (self, other) {
+            (Ty::Dyn, _) | (_, Ty::Dyn) => true,
+            (Ty::List(a), Ty::List(b)) => a.accepts(b),
+            (a, b) => a == b,
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Double | Ty::Dyn)
+    }
+}
+
+impl std::fmt::Display for Ty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ty::Bool => f.write_str("bool"),
+            Ty::Int => f.write_str("int"),
+            Ty::Double => f.write_str("double"),
+            Ty::String => f.write_str("string"),
+            Ty::Timestamp => f.write_str("timestamp"),
+            Ty::Duration => f.write_str("duration"),
+            Ty::Null => f.write_str("null"),
+            Ty::Object(k) => f.write_str(k.name()),
+            Ty::List(t) => write!(f, "list({t})"),
+            Ty::Dyn => f.write_str("dyn"),
+        }
+    }
+}
+
+/// The rule-language type of a stored field. Dates become timestamps at midnight UTC; money
+/// becomes a double of pounds.
+pub(crate) fn field_ty(ty: FieldType) -> Ty {
+    match ty {
+        FieldType::Bool => Ty::Bool,
+        FieldType::Date | FieldType::Timestamp => Ty::Timestamp,
+        FieldType::Money => Ty::Double,
+        FieldType::Text
+        | FieldType::Id
+        | FieldType::Slug
+        | FieldType::Email
+        | FieldType::Enum(_) => Ty::String,
+    }
+}
+
+/// How a relation finds its objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Join {
+    /// This object's field holds the id of one object of the target kind.
+    Forward { field: &'static str },
+    /// Objects of the target kind whose field holds this object's id.
+    Reverse { field: &'static str },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Relation {
+    pub from: Kind,
+    pub name: &'static str,
+    pub to: Kind,
+    pub join: Join,
+}
+
+pub(crate) const RELATIONS: &[Relation] = &[
+    Relation {
+        from: Kind::Person,
+        name: "manager",
+        to: Kind::Person,
+        join: Join::Forward {
+            field: "manager_id",
+        },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "reports",
+        to: Kind::Person,
+        join: Join::Reverse {
+            field: "manager_id",
+        },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "assets",
+        to: Kind::Asset,
+        join: Join::Reverse {
+            field: "assigned_to",
+        },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "accounts",
+        to: Kind::Account,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Asset,
+        name: "holder",
+        to: Kind::Person,
+        join: Join::Forward {
+            field: "assigned_to",
+        },
+    },
+    Relation {
+        from: Kind::Account,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Account,
+        name: "system",
+        to: Kind::System,
+        join: Join::Forward { field: "system" },
+    },
+    Relation {
+        from: Kind::System,
+        name: "accounts",
+        to: Kind::Account,
+        join: Join::Reverse { field: "system" },
+    },
+];
+
+/// What `object.name` is, for an object of `kind`.
+#[derive(Debug, Clone)]
+pub(crate) enum Member {
+    /// A stored field, by its index in the register.
+    Field {
+        index: usize,
+        ty: Ty,
+    },
+    Relation {
+        index: usize,
+        ty: Ty,
+    },
+}
+
+pub(crate) fn member(kind: Kind, name: &str) -> Option<Member> {
+    if let Some(index) = RELATIONS
+        .iter()
+        .position(|r| r.from == kind && r.name == name)
+    {
+        let r = RELATIONS[index];
+        let ty = match r.join {
+            Join::Forward { .. } => Ty::Object(r.to),
+            Join::Reverse { .. } => Ty::list(Ty::Object(r.to)),
+        };
+        return Some(Member::Relation { index, ty });
+    }
+    kind.register()
+        .fields()
+        .iter()
+        .enumerate()
+        .find(|(_, f)| kind.field_alias(f.name) == name)
+        .map(|(index, f)| Member::Field {
+            index,
+            ty: field_ty(f.ty),
+        })
+}
+
+/// Every member name of a kind, for "did you mean" help in errors.
+pub(crate) fn member_names(kind: Kind) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = kind
+        .register()
+        .fields()
+        .iter()
+        .map(|f| kind.field_alias(f.name))
+        .collect();
+    names.extend(RELATIONS.iter().filter(|r| r.from == kind).map(|r| r.name));
+    names
+}

@@ -1,0 +1,378 @@
+//! The rule language on a small estate: what passes, what fails, what cannot be decided, and what
+//! does not compile — one table, one helper.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use steward_model::*;
+use steward_rules::{Data, Kind, ParamValue, compile};
+
+fn ts(day: u32) -> Option<chrono::DateTime<Utc>> {
+    Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0).single()
+}
+
+fn person(id: &str, manager: Option<&str>, status: PersonStatus) -> Person {
+    Person {
+        id: id.into(),
+        name: format!("Person {id}"),
+        email: None,
+        staff_group: "fca".into(),
+        manager_id: manager.map(Into::into),
+        budget_centre: None,
+        status,
+        start_date: NaiveDate::from_ymd_opt(2020, 1, 1),
+        leave_date: None,
+        clearance: None,
+        clearance_expires: None,
+        byod: None,
+    }
+}
+
+fn asset(
+    tag: &str,
+    kind: AssetKind,
+    holder: Option<&str>,
+    last_seen: Option<u32>,
+    encrypted: Option<bool>,
+) -> Asset {
+    Asset {
+        tag: tag.into(),
+        kind,
+        model: None,
+        serial: None,
+        ownership: Ownership::Organisation,
+        status: if holder.is_some() {
+            AssetStatus::Allocated
+        } else {
+            AssetStatus::InStock
+        },
+        assigned_to: holder.map(Into::into),
+        assigned_on: None,
+        budget_centre: None,
+        cost_gbp: Some(Pence(89_900)),
+        encrypted,
+        pin_set: None,
+        hotspot_password_set: None,
+        last_seen: last_seen.and_then(ts),
+        last_shutdown: None,
+        pending_patch_since: None,
+    }
+}
+
+fn account(
+    id: &str,
+    person: &str,
+    system: &str,
+    kind: AccountKind,
+    admin: Option<bool>,
+    mfa: Option<bool>,
+) -> Account {
+    Account {
+        id: id.into(),
+        person_id: Some(person.into()),
+        system: system.into(),
+        kind,
+        admin_rights: admin,
+        mfa,
+        status: AccountStatus::Active,
+        last_login: None,
+    }
+}
+
+fn estate() -> Estate {
+    Estate {
+        organisation: None,
+        budget_centres: vec![],
+        systems: vec![
+            System {
+                name: "legacy".into(),
+                key_system: Some(false),
+                supports_mfa: Some(false),
+            },
+            System {
+                name: "m365".into(),
+                key_system: Some(true),
+                supports_mfa: Some(true),
+            },
+        ],
+        people: vec![
+            person("P1", None, PersonStatus::Active),
+            person("P2", Some("P1"), PersonStatus::Active),
+            person("P3", Some("P1"), PersonStatus::Leaver),
+        ],
+        assets: vec![
+            asset("LT1", AssetKind::Laptop, Some("P2"), Some(23), Some(true)), // seen yesterday
+            asset("LT2", AssetKind::Laptop, Some("P3"), Some(1), Some(false)), // 23 days ago
+            asset("LT3", AssetKind::Laptop, None, None, None), // in stock, never seen
+            asset("LT4", AssetKind::Laptop, Some("P2"), Some(20), None), // P2's second laptop
+            asset(
+                "MOB1",
+                AssetKind::Smartphone,
+                Some("P2"),
+                Some(24),
+                Some(true),
+            ),
+        ],
+        accounts: vec![
+            account(
+                "A1",
+                "P1",
+                "m365",
+                AccountKind::Standard,
+                Some(false),
+                Some(true),
+            ),
+            account(
+                "A2",
+                "P1",
+                "m365",
+                AccountKind::Admin,
+                Some(true),
+                Some(true),
+            ),
+            account(
+                "A3",
+                "P2",
+                "m365",
+                AccountKind::Standard,
+                Some(true),
+                Some(false),
+            ),
+            account("A4", "P2", "legacy", AccountKind::Standard, None, None),
+        ],
+    }
+}
+
+fn params() -> Vec<(String, ParamValue)> {
+    vec![
+        ("laptop_offline_days".into(), ParamValue::Int(14)),
+        ("watch".into(), ParamValue::List(vec!["FR".into()])),
+    ]
+}
+
+/// Each case: subject kind, rule, and per subject in id order `P` (passes), `F` (fails) or `E`
+/// (cannot be decided).
+const CASES: &[(&str, &str, &str)] = &[
+    ("asset", r#"asset.kind == "laptop""#, "PPPPF"),
+    ("asset", "asset.encrypted == true", "PFFFP"),
+    ("asset", "asset.encrypted != false", "PFPPP"),
+    (
+        "asset",
+        "now - asset.last_seen <= days(params.laptop_offline_days)",
+        "PFEPP",
+    ),
+    (
+        "asset",
+        "asset.last_seen != null && now - asset.last_seen <= days(params.laptop_offline_days)",
+        "PFFPP",
+    ),
+    // CEL's logic absorbs errors where the other side decides, in either order.
+    (
+        "asset",
+        "now - asset.last_seen <= days(14) || asset.holder == null",
+        "PFPPP",
+    ),
+    (
+        "asset",
+        "asset.holder == null || now - asset.last_seen <= days(14)",
+        "PFPPP",
+    ),
+    (
+        "asset",
+        "now - asset.last_seen > days(14) && false",
+        "FFFFF",
+    ),
+    ("asset", r#"asset.holder.status == "active""#, "PFEPP"),
+    (
+        "asset",
+        r#"has(asset.holder) && asset.holder.manager.id == "P1""#,
+        "PPFPP",
+    ),
+    ("asset", "asset.cost_gbp < 900.0", "PPPPP"),
+    (
+        "account",
+        r#"account.kind != "standard" || account.admin_rights != true"#,
+        "PPFP",
+    ),
+    (
+        "account",
+        "account.system.supports_mfa != true || account.mfa == true",
+        "PPFP",
+    ),
+    ("account", r#"account.system_name.startsWith("m3")"#, "PPPF"),
+    (
+        "person",
+        r#"person.assets.filter(a, a.kind == "laptop").size() <= 1"#,
+        "PFP",
+    ),
+    (
+        "person",
+        r#"person.assets.exists(a, a.kind == "smartphone")"#,
+        "FPF",
+    ),
+    ("person", "person.assets.all(a, a.encrypted == true)", "PFF"),
+    (
+        "person",
+        r#"person.assets.exists_one(a, a.kind == "laptop")"#,
+        "FFP",
+    ),
+    (
+        "person",
+        r#"person.reports.map(r, r.id) == ["P2", "P3"]"#,
+        "PFF",
+    ),
+    (
+        "person",
+        r#"person.status != "leaver" || person.assets.size() == 0"#,
+        "PPF",
+    ),
+    (
+        "person",
+        r#""FR" in params.watch && size(person.accounts) > 1"#,
+        "PPF",
+    ),
+    (
+        "person",
+        "person.manager == null ? true : person.manager.reports.size() == 2",
+        "PPP",
+    ),
+    (
+        "system",
+        r#"system.accounts.all(a, a.mfa == true) || system.supports_mfa == false"#,
+        "PF",
+    ),
+];
+
+#[test]
+fn rules_decide_as_cel_does() {
+    let data = Data::from_estate(&estate());
+    let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
+    let today = now - 9 * 3_600_000_000;
+    let mut failures = Vec::new();
+    for (subject, rule, expected) in CASES {
+        let kind = Kind::parse(subject).expect("known kind");
+        let program = match compile(rule, kind, &params()) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{rule}: does not compile: {e}"));
+                continue;
+            }
+        };
+        let got: String = (0..data.count(kind) as u32)
+            .map(|i| match program.evaluate(&data, i, now, today) {
+                Ok(true) => 'P',
+                Ok(false) => 'F',
+                Err(_) => 'E',
+            })
+            .collect();
+        if got != *expected {
+            failures.push(format!("{rule}: expected {expected}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Rule, subject, expected message fragment, expected (line, column) in the rule.
+const BAD: &[(&str, &str, &str, (usize, usize))] = &[
+    (
+        "asset.colour == \"red\"",
+        "asset",
+        "asset has no field colour",
+        (1, 6),
+    ),
+    (
+        "asset.kind == 3",
+        "asset",
+        "cannot compare string with int",
+        (1, 12),
+    ),
+    (
+        "asset.last_seen < days(14)",
+        "asset",
+        "cannot order timestamp against duration",
+        (1, 17),
+    ),
+    (
+        "now - asset.last_seen <= days(params.offline)",
+        "asset",
+        "unknown parameter offline",
+        (1, 37),
+    ),
+    (
+        "person.kind == \"laptop\"",
+        "asset",
+        "unknown variable person: this control's subject is asset",
+        (1, 1),
+    ),
+    ("asset.tag", "asset", "a rule must be true or false", (1, 6)),
+    ("asset.kind ==", "asset", "syntax error", (1, 14)),
+    (
+        "person.assets.exists(a,\n  a.colour)",
+        "person",
+        "asset has no field colour",
+        (2, 4),
+    ),
+    (
+        "asset.holder.assets.size() > \"2\"",
+        "asset",
+        "cannot order int against string",
+        (1, 28),
+    ),
+    (
+        "{\"a\": 1}.size() == 1",
+        "asset",
+        "maps are not part of the rule language",
+        (1, 1),
+    ),
+];
+
+#[test]
+fn bad_rules_are_refused_with_a_position() {
+    let mut failures = Vec::new();
+    for (rule, subject, message, position) in BAD {
+        let kind = Kind::parse(subject).expect("known kind");
+        match compile(rule, kind, &params()) {
+            Ok(_) => failures.push(format!("{rule:?}: compiled")),
+            Err(e) => {
+                if !e.message.contains(message) {
+                    failures.push(format!(
+                        "{rule:?}: message {:?} lacks {message:?}",
+                        e.message
+                    ));
+                }
+                if e.line_column(rule) != *position {
+                    failures.push(format!(
+                        "{rule:?}: at {:?}, expected {position:?}",
+                        e.line_column(rule)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn the_demo_estate_evaluates_without_errors_where_rules_guard_nulls() {
+    let estate = steward_demo::generate(&steward_demo::DemoOptions {
+        people: 500,
+        seed: 3,
+        today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default(),
+    });
+    let data = Data::from_estate(&estate);
+    let program = compile(
+        r#"asset.kind != "laptop" || asset.status != "allocated" || (asset.last_seen != null && now - asset.last_seen <= days(14))"#,
+        Kind::Asset,
+        &[],
+    )
+    .expect("compiles");
+    let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
+    let results: Vec<_> = (0..data.count(Kind::Asset) as u32)
+        .map(|i| program.evaluate(&data, i, now, now))
+        .collect();
+    assert!(results.iter().all(Result::is_ok));
+    let failing = results.iter().filter(|r| matches!(r, Ok(false))).count();
+    assert!(
+        failing > 0 && failing < results.len() / 4,
+        "{failing} of {}",
+        results.len()
+    );
+}
