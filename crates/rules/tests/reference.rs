@@ -64,7 +64,7 @@ fn assets(n: usize, holders: usize) -> impl Strategy<Value = Vec<Asset>> {
         opt(0..holders.max(1)),
         opt(any::<bool>()),
         opt(0i64..40),
-        opt(0i64..2_000_00),
+        opt(0i64..200_000),
     );
     proptest::collection::vec(row, n).prop_map(move |rows| {
         rows.into_iter()
