@@ -64,6 +64,16 @@ impl<'p> Compiler<'p> {
                 {
                     return self.param(e, &sel.field);
                 }
+                if !sel.test
+                    && let Some((index, ty)) = self.subject_field(e)
+                {
+                    // The commonest node of all: a field of the subject, read straight from its cell.
+                    let kind = self.subject;
+                    let eval: Eval = Box::new(move |env, _| {
+                        Ok(cell_value(env.data.cell(kind, env.subject, index)))
+                    });
+                    return Ok((ty, eval));
+                }
                 let (ty, operand) = self.compile(&sel.operand)?;
                 self.select(e, ty, operand, &sel.field, sel.test)
             }
@@ -276,27 +286,42 @@ impl<'p> Compiler<'p> {
     fn call(&mut self, e: &IdedExpr, call: &CallExpr) -> Result<(Ty, Eval), CompileError> {
         let name = call.func_name.as_str();
         match (name, &call.target, call.args.as_slice()) {
-            (op::LOGICAL_AND, None, [a, b]) | (op::LOGICAL_OR, None, [a, b]) => {
-                let (ta, fa) = self.compile(a)?;
-                let (tb, fb) = self.compile(b)?;
-                self.expect(a, &Ty::Bool, &ta)?;
-                self.expect(b, &Ty::Bool, &tb)?;
-                let is_and = name == op::LOGICAL_AND;
-                // CEL's commutative logic: a deciding value on either side wins over an error.
+            (op::LOGICAL_AND, None, [_, _]) | (op::LOGICAL_OR, None, [_, _]) => {
+                // `a && b && c` is one node over all its operands: CEL's logic is commutative —
+                // a deciding value (false for &&, true for ||) anywhere wins over an error
+                // anywhere — so the chain needs no nesting, and a decided chain stops early.
+                let mut operands = Vec::new();
+                flatten(name, e, &mut operands);
+                let mut evals = Vec::with_capacity(operands.len());
+                for operand in operands {
+                    let (ty, f) = self.compile(operand)?;
+                    self.expect(operand, &Ty::Bool, &ty)?;
+                    evals.push(f);
+                }
+                let decide = name == op::LOGICAL_OR;
+                let symbol = if decide { "||" } else { "&&" };
                 let eval: Eval = Box::new(move |env, slots| {
-                    let decide = !is_and;
-                    let x = fa(env, slots);
-                    if matches!(x, Ok(V::Bool(v)) if v == decide) {
-                        return Ok(V::Bool(decide));
-                    }
-                    let y = fb(env, slots);
-                    match (x, y) {
-                        (_, Ok(V::Bool(v))) if v == decide => Ok(V::Bool(decide)),
-                        (Ok(V::Bool(_)), Ok(V::Bool(_))) => Ok(V::Bool(!decide)),
-                        (Err(e), _) | (_, Err(e)) => Err(e),
-                        (Ok(x), Ok(y)) => {
-                            Err(no_overload(if is_and { "&&" } else { "||" }, &x, &y))
+                    let mut undecided = None;
+                    for f in &evals {
+                        match f(env, slots) {
+                            Ok(V::Bool(v)) if v == decide => return Ok(V::Bool(decide)),
+                            Ok(V::Bool(_)) => {}
+                            Ok(other) => {
+                                undecided.get_or_insert_with(|| {
+                                    EvalError::new(format!(
+                                        "no such overload: {} {symbol} _",
+                                        other.type_name()
+                                    ))
+                                });
+                            }
+                            Err(e) => {
+                                undecided.get_or_insert(e);
+                            }
                         }
+                    }
+                    match undecided {
+                        Some(e) => Err(e),
+                        None => Ok(V::Bool(!decide)),
                     }
                 });
                 Ok((Ty::Bool, eval))
@@ -355,6 +380,36 @@ impl<'p> Compiler<'p> {
                     return Err(self.err(e, format!("cannot compare {ta} with {tb}")));
                 }
                 let negate = name == op::NOT_EQUALS;
+                // Against a string literal, equality is a comparison of text: no value is made
+                // for the literal. A subject's field is compared straight from its cell.
+                let literal = |x: &IdedExpr| match &x.expr {
+                    Expr::Literal(LiteralValue::String(s)) => Some(s.inner().to_owned()),
+                    _ => None,
+                };
+                match (literal(a), literal(b)) {
+                    (None, Some(text)) | (Some(text), None) => {
+                        let other = if literal(b).is_some() { a } else { b };
+                        if let Some((index, _)) = self.subject_field(other) {
+                            let kind = self.subject;
+                            return Ok((
+                                Ty::Bool,
+                                Box::new(move |env, _| {
+                                    let same = matches!(env.data.cell(kind, env.subject, index), Cell::Str(s) if *s == text);
+                                    Ok(V::Bool(same != negate))
+                                }),
+                            ));
+                        }
+                        let f = if literal(b).is_some() { fa } else { fb };
+                        return Ok((
+                            Ty::Bool,
+                            Box::new(move |env, slots| {
+                                let x = f(env, slots)?;
+                                Ok(V::Bool((x.str() == Some(text.as_str())) != negate))
+                            }),
+                        ));
+                    }
+                    _ => {}
+                }
                 Ok((
                     Ty::Bool,
                     Box::new(move |env, slots| {
@@ -528,6 +583,12 @@ impl<'p> Compiler<'p> {
                 } else {
                     3_600 * MICROS_PER_SECOND
                 };
+                if let Some(n) = self.constant_int(a) {
+                    let micros = n
+                        .checked_mul(unit)
+                        .ok_or_else(|| self.err(a, "duration out of range"))?;
+                    return Ok((Ty::Duration, Box::new(move |_, _| Ok(V::Dur(micros)))));
+                }
                 Ok((
                     Ty::Duration,
                     Box::new(move |env, slots| match fa(env, slots)? {
@@ -660,6 +721,41 @@ impl<'p> Compiler<'p> {
         Ok((result_ty, eval))
     }
 
+    /// `subject.field`, where `subject` is the control's subject (not shadowed) and `field` a stored
+    /// field: its index and type.
+    fn subject_field(&self, e: &IdedExpr) -> Option<(usize, Ty)> {
+        let Expr::Select(sel) = &e.expr else {
+            return None;
+        };
+        let Expr::Ident(root) = &sel.operand.expr else {
+            return None;
+        };
+        if sel.test || root != self.subject.name() || self.scope.iter().any(|(n, ..)| n == root) {
+            return None;
+        }
+        match schema::member(self.subject, &sel.field)? {
+            Member::Field { index, ty } => Some((index, ty)),
+            Member::Relation { .. } => None,
+        }
+    }
+
+    /// An int known when the rule compiles: a literal or an int parameter.
+    fn constant_int(&self, e: &IdedExpr) -> Option<i64> {
+        match &e.expr {
+            Expr::Literal(LiteralValue::Int(i)) => Some(**i),
+            Expr::Select(sel)
+                if matches!(&sel.operand.expr, Expr::Ident(r) if r == "params")
+                    && !self.scope.iter().any(|(n, ..)| n == "params") =>
+            {
+                match self.params.iter().find(|(n, _)| *n == sel.field) {
+                    Some((_, ParamValue::Int(i))) => Some(*i),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     fn slot(&mut self) -> usize {
         self.slots += 1;
         self.slots - 1
@@ -671,6 +767,20 @@ impl<'p> Compiler<'p> {
         } else {
             Err(self.err(e, format!("expected {want}, found {got}")))
         }
+    }
+}
+
+/// The operands of a chain of one logical operator, left to right.
+fn flatten<'e>(name: &str, e: &'e IdedExpr, out: &mut Vec<&'e IdedExpr>) {
+    match &e.expr {
+        Expr::Call(call)
+            if call.func_name == name && call.target.is_none() && call.args.len() == 2 =>
+        {
+            for arg in &call.args {
+                flatten(name, arg, out);
+            }
+        }
+        _ => out.push(e),
     }
 }
 

@@ -53,8 +53,9 @@ impl Links {
 /// An estate ready to be checked.
 #[derive(Debug, Default)]
 pub struct Data {
-    /// Per kind (indexed by `Kind as usize`), per object, its cells in register field order.
-    objects: Vec<Vec<Vec<Cell>>>,
+    /// Per kind (indexed by `Kind as usize`), per field, the column of every object's cell: a rule
+    /// reading one field over many objects reads memory in order.
+    columns: Vec<Vec<Vec<Cell>>>,
     /// Per relation (indexed as `schema::RELATIONS`).
     links: Vec<Links>,
     ids: Vec<Vec<String>>,
@@ -136,15 +137,30 @@ impl Data {
                 links
             })
             .collect();
+        let columns = Kind::ALL
+            .iter()
+            .zip(objects)
+            .map(|(kind, objs)| {
+                let width = kind.register().fields().len();
+                let mut columns: Vec<Vec<Cell>> =
+                    (0..width).map(|_| Vec::with_capacity(objs.len())).collect();
+                for cells in objs {
+                    for (column, cell) in columns.iter_mut().zip(cells) {
+                        column.push(cell);
+                    }
+                }
+                columns
+            })
+            .collect();
         Data {
-            objects,
+            columns,
             links,
             ids,
         }
     }
 
     pub fn count(&self, kind: Kind) -> usize {
-        self.objects.get(kind as usize).map_or(0, Vec::len)
+        self.ids.get(kind as usize).map_or(0, Vec::len)
     }
 
     pub fn id(&self, kind: Kind, i: u32) -> &str {
@@ -154,12 +170,13 @@ impl Data {
             .map_or("", String::as_str)
     }
 
+    #[inline]
     pub(crate) fn cell(&self, kind: Kind, i: u32, field: usize) -> &Cell {
         static NULL: Cell = Cell::Null;
-        self.objects
+        self.columns
             .get(kind as usize)
-            .and_then(|objs| objs.get(i as usize))
-            .and_then(|cells| cells.get(field))
+            .and_then(|columns| columns.get(field))
+            .and_then(|column| column.get(i as usize))
             .unwrap_or(&NULL)
     }
 
