@@ -106,6 +106,10 @@ enum Command {
         /// The date the estate is generated as of. Default: today.
         #[arg(long)]
         today: Option<NaiveDate>,
+        /// How many complete months of phone and SIM usage to generate, up to the month before
+        /// `--today`'s.
+        #[arg(long, default_value_t = 3)]
+        usage_months: u32,
     },
 }
 
@@ -273,12 +277,14 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
             seed,
             out,
             today,
+            usage_months,
         } => {
             let today = today.unwrap_or_else(|| Utc::now().date_naive());
             let estate = steward_demo::generate(&steward_demo::DemoOptions {
                 people,
                 seed,
                 today,
+                usage_months,
             });
             let files = Register::ALL
                 .iter()
@@ -373,7 +379,7 @@ fn register_command(command: RegisterCommand, settings: &Settings) -> Result<Exi
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&row.to_json())?),
                 Format::Text => {
-                    for (f, v) in r.fields().iter().zip(&row.values) {
+                    for (f, v) in r.fields().iter().zip(row.values()) {
                         println!("{:<22} {}", f.name, v.to_text());
                     }
                 }

@@ -74,10 +74,24 @@ fn a_folder_imports_and_exports_back_unchanged() {
         let before = run.ok(&["audit", "verify"]);
         run.ok(&["import", estate.to_str().unwrap_or_default()]);
         assert_eq!(run.ok(&["audit", "verify"]), before);
+        // 22 rows of the first six registers, 25 of usage, sightings, travel, training,
+        // acceptances, questionnaires, adjustments and exceptions.
         assert!(
-            before.starts_with("audit log verified: 22 records"),
+            before.starts_with("audit log verified: 47 records"),
             "{before}"
         );
+        for file in [
+            "usage.csv",
+            "sightings.csv",
+            "travel.csv",
+            "training.csv",
+            "acceptances.csv",
+            "questionnaires.csv",
+            "adjustments.csv",
+            "exceptions.csv",
+        ] {
+            assert!(estate.join(file).is_file(), "fixture {file}");
+        }
     });
 }
 
@@ -93,13 +107,155 @@ fn a_generated_organisation_round_trips() {
             "7",
             "--today",
             "2026-11-24",
+            "--usage-months",
+            "2",
             "--out",
             csv.to_str().unwrap_or_default(),
         ]);
+        // Every register has its file, and each of the new ones has rows.
+        for register in steward_model::Register::ALL {
+            let text = std::fs::read_to_string(csv.join(register.file_name())).unwrap_or_default();
+            let rows = text.lines().count().saturating_sub(1);
+            assert!(
+                rows > 0 || register == steward_model::Register::Adjustments,
+                "{register}: no rows"
+            );
+        }
+        let usage = std::fs::read_to_string(csv.join("usage.csv")).unwrap_or_default();
+        let months: std::collections::BTreeSet<&str> = usage
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').next())
+            .collect();
+        assert_eq!(
+            months.into_iter().collect::<Vec<_>>(),
+            ["2026-09", "2026-10"]
+        );
         run.ok(&["import", csv.to_str().unwrap_or_default()]);
         let out = run.dir.path().join("export");
         run.ok(&["export", "all", "--out", out.to_str().unwrap_or_default()]);
         assert_same_files(&csv, &out, run.db.backend);
+    });
+}
+
+#[test]
+fn usage_and_travel_must_refer_to_assets_and_people_that_exist() {
+    each_backend("refs-more", |run| {
+        run.ok(&[
+            "import",
+            fixtures().join("estate").to_str().unwrap_or_default(),
+        ]);
+        let dir = run.dir.path().join("more");
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join("usage.csv"),
+            "month,asset_tag,data_mb\n2026-11,MOB0001,10\n2026-11,MOB9999,10\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("travel.csv"),
+            "id,person_id,countries,depart_on,return_on,status,approved_by\n\
+             TR0009,P404,FR,2026-12-01,2026-12-03,approved,P001\n\
+             TR0010,P002,FR,2026-12-01,2026-12-03,approved,P405\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("sightings.csv"),
+            "asset_tag,seen_at,country\nLT0404,2026-11-20T08:00:00Z,GB\n",
+        )
+        .expect("write");
+        let head = run.ok(&["audit", "verify"]);
+        let out = run.steward(&["import", dir.to_str().unwrap_or_default()]);
+        assert_eq!(out.status.code(), Some(1), "{}", run.db.backend);
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace(&format!("{}/", dir.display()), "");
+        assert_eq!(
+            stderr,
+            "usage.csv:3: asset_tag: MOB9999: no asset with this id in the import or the database\n\
+             sightings.csv:2: asset_tag: LT0404: no asset with this id in the import or the database\n\
+             travel.csv:2: person_id: P404: no person with this id in the import or the database\n\
+             travel.csv:3: approved_by: P405: no person with this id in the import or the database\n\
+             error: 4 problem(s); nothing was imported\n",
+            "on {}",
+            run.db.backend
+        );
+        assert_eq!(run.ok(&["audit", "verify"]), head, "nothing was written");
+    });
+}
+
+#[test]
+fn a_row_keyed_on_several_fields_is_shown_changed_and_audited_by_its_key() {
+    each_backend("keyed", |run| {
+        run.ok(&[
+            "import",
+            fixtures().join("estate").to_str().unwrap_or_default(),
+        ]);
+        let shown = run.ok(&["register", "show", "usage", "2026-10/MOB0001"]);
+        assert!(
+            shown.contains("key                    2026-10/MOB0001"),
+            "{shown}"
+        );
+        assert!(shown.contains("data_mb                5120"), "{shown}");
+        let json = run.ok(&[
+            "register",
+            "show",
+            "usage",
+            "2026-10/MOB0001",
+            "--format",
+            "json",
+        ]);
+        assert!(json.contains("\"data_mb\": 5120"), "{json}");
+
+        run.ok(&[
+            "register",
+            "set",
+            "usage",
+            "2026-10/MOB0001",
+            "roaming_mb=800",
+        ]);
+        let log = run.ok(&["audit", "log", "--entity", "usage:2026-10/MOB0001"]);
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        assert!(
+            lines[1].contains("update usage:2026-10/MOB0001 (roaming_mb: 760 → 800)"),
+            "{log}"
+        );
+
+        // What identifies the row cannot change through it.
+        for change in ["month=2026-11", "asset_tag=SIM0001", "key=2026-11/MOB0001"] {
+            let out = run.steward(&["register", "set", "usage", "2026-10/MOB0001", change]);
+            assert_eq!(out.status.code(), Some(1), "{change}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("part of the key")
+                    || stderr.contains("derived from month, asset_tag"),
+                "{change}: {stderr}"
+            );
+        }
+        let out = run.steward(&[
+            "register",
+            "set",
+            "travel",
+            "TR0001",
+            "return_on=2026-10-01",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("return_on: 2026-10-01: before the departure date 2026-10-10"),
+            "{stderr}"
+        );
+
+        let sighting = run.ok(&[
+            "audit",
+            "log",
+            "--entity",
+            "sighting:MOB0001/2026-10-14T07:55:00Z",
+        ]);
+        assert!(
+            sighting.contains("create sighting:MOB0001/2026-10-14T07:55:00Z"),
+            "{sighting}"
+        );
     });
 }
 

@@ -430,6 +430,64 @@ pub(crate) const PERSONAL_PHONES: &[(Model, u32)] = &[
     (model("Google Pixel 7a", SerialShape::Imei, 0), 15),
 ];
 
+/// Where staff travel, with weights: family visits and holidays, mostly in Europe.
+pub(crate) const DESTINATIONS: &[(&str, u32)] = &[
+    ("ES", 18),
+    ("FR", 14),
+    ("IE", 12),
+    ("IT", 9),
+    ("PT", 7),
+    ("GR", 6),
+    ("DE", 5),
+    ("NL", 4),
+    ("PL", 5),
+    ("US", 6),
+    ("IN", 4),
+    ("PK", 3),
+    ("NG", 3),
+    ("JM", 2),
+    ("TR", 3),
+    ("CY", 2),
+    ("MT", 2),
+    ("HR", 2),
+    ("RO", 2),
+    ("CA", 2),
+    ("AU", 1),
+    ("ZA", 1),
+    ("GH", 1),
+    ("KE", 1),
+    ("BD", 1),
+];
+
+/// Hubs a journey changes planes in.
+pub(crate) const TRANSIT_HUBS: &[(&str, u32)] = &[
+    ("NL", 5),
+    ("FR", 4),
+    ("DE", 4),
+    ("AE", 6),
+    ("QA", 4),
+    ("TR", 3),
+    ("IE", 2),
+    ("US", 2),
+];
+
+/// The yearly mandatory courses everyone who handles case data completes.
+pub(crate) const MANDATORY_COURSES: &[&str] = &["data-protection", "information-security"];
+
+/// The extra course for IT administrators.
+pub(crate) const ADMIN_COURSE: &str = "privileged-access";
+
+/// The IT policy pack staff accept, and the version before it.
+pub(crate) const POLICY_PACK: (&str, &str) = ("cafcass-it-5.0", "5.0");
+pub(crate) const OLD_POLICY_PACK: (&str, &str) = ("cafcass-it-2.2", "2.2");
+
+/// The clauses of the pack that exceptions are granted against: access ending with the contract,
+/// one laptop each, travel abroad only as approved. (Ids as the rule-language examples number
+/// them; the sessional one is this demo's own guess.)
+pub(crate) const CLAUSE_SESSIONAL: &str = "2.3(b)";
+pub(crate) const CLAUSE_ONE_LAPTOP: &str = "3.2";
+pub(crate) const CLAUSE_ABROAD: &str = "2.9";
+
 #[cfg(test)]
 mod tests {
     use super::*;

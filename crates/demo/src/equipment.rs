@@ -249,8 +249,9 @@ impl Kit<'_> {
         self.assets.extend(sim);
     }
 
-    /// The standard bundle for an employee.
-    fn bundle(&mut self, d: &Draft, holder: &Holder) {
+    /// The standard bundle for an employee, and the extra device a reasonable adjustment (or
+    /// nobody's say-so) gave them.
+    fn bundle(&mut self, d: &Draft, holder: &Holder, extra: Option<AssetKind>) {
         let (laptop, phone) = match d.group {
             Group::Fca | Group::Nqsw => (0.97, 0.95),
             Group::BusinessServices => (0.97, 0.80),
@@ -266,6 +267,10 @@ impl Kit<'_> {
         }
         if self.rng.chance(phone) {
             self.phone_with_sim(AssetKind::Smartphone, holder, 0.97);
+        }
+        if let Some(kind) = extra {
+            let a = self.issue(kind, holder);
+            self.assets.push(a);
         }
         if !d.group.equipped() {
             return;
@@ -539,11 +544,13 @@ fn holding(rng: &mut Rng, d: &Draft, today: NaiveDate) -> Holding {
     }
 }
 
-/// Every asset, tagged and sorted by tag.
+/// Every asset, tagged and sorted by tag. `extras[i]` is an extra device person `i` holds, if
+/// they hold their bundle at all.
 pub(crate) fn generate(
     rng: &mut Rng,
     drafts: &[Draft],
     people: &[Person],
+    extras: &[Option<AssetKind>],
     clock: Clock,
     centres: &Centres,
     serial_key: u64,
@@ -558,7 +565,7 @@ pub(crate) fn generate(
         assets: Vec::with_capacity(drafts.len() * 5 + 16),
     };
     let mut holders = Vec::new();
-    for (d, person) in drafts.iter().zip(people) {
+    for (i, (d, person)) in drafts.iter().zip(people).enumerate() {
         let gone = d.gone(today);
         let until = if gone {
             d.leave.unwrap_or(today).min(today)
@@ -582,7 +589,7 @@ pub(crate) fn generate(
             Holding::HandedBack => kit.handed_back(&holder),
             Holding::Holds if d.group == Group::Associate => kit.personal(&holder),
             Holding::Holds => {
-                kit.bundle(d, &holder);
+                kit.bundle(d, &holder, extras.get(i).copied().flatten());
                 if !gone && d.group.equipped() {
                     holders.push(holder);
                 }

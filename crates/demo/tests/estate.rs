@@ -6,8 +6,8 @@ use std::time::Instant;
 use chrono::{NaiveDate, TimeDelta};
 use steward_demo::{DemoOptions, generate};
 use steward_model::{
-    AccountKind, AccountStatus, AssetKind, AssetStatus, Estate, Ownership, PersonStatus, Register,
-    Value,
+    AccountKind, AccountStatus, AdjustmentSource, AssetKind, AssetStatus, Country, Estate, Month,
+    Ownership, PersonStatus, Register, SubjectType, TravelStatus, Value,
 };
 
 fn today() -> NaiveDate {
@@ -19,6 +19,7 @@ fn options(people: usize, seed: u64) -> DemoOptions {
         people,
         seed,
         today: today(),
+        usage_months: 3,
     }
 }
 
@@ -28,7 +29,7 @@ fn render(estate: &Estate) -> String {
     for register in Register::ALL {
         for row in estate.rows(register) {
             out.push_str(register.name());
-            for value in &row.values {
+            for value in row.values() {
                 out.push(',');
                 out.push_str(&value.to_text());
             }
@@ -69,7 +70,7 @@ fn assert_consistent(estate: &Estate, people: usize, today: NaiveDate) {
     // Every value survives its own text.
     for register in Register::ALL {
         for row in estate.rows(register) {
-            for (field, value) in register.fields().iter().zip(&row.values) {
+            for (field, value) in register.fields().iter().zip(row.values()) {
                 let text = value.to_text();
                 let parsed = Value::parse(field.ty, &text).unwrap_or_else(|e| {
                     panic!("{register}.{} of {}: {text:?}: {e}", field.name, row.id())
@@ -280,6 +281,256 @@ fn assert_consistent(estate: &Estate, people: usize, today: NaiveDate) {
             assert!(t <= end_of_today, "{}: a login after today", a.id);
         }
     }
+
+    assert_activity_consistent(estate, today);
+}
+
+/// The registers about what people and devices did: every reference resolves, every date is in
+/// order, and each row agrees with the people and kit it is about.
+fn assert_activity_consistent(estate: &Estate, today: NaiveDate) {
+    let end_of_today = today.and_hms_opt(23, 59, 59).expect("a time").and_utc();
+    let person: BTreeMap<&str, &steward_model::Person> =
+        estate.people.iter().map(|p| (p.id.as_str(), p)).collect();
+    let asset: BTreeMap<&str, &steward_model::Asset> =
+        estate.assets.iter().map(|a| (a.tag.as_str(), a)).collect();
+    let this_month = Month::of(today);
+
+    for u in &estate.usage {
+        let a = asset
+            .get(u.asset_tag.as_str())
+            .unwrap_or_else(|| panic!("usage {}: no asset", u.key()));
+        assert!(
+            matches!(a.kind, AssetKind::Smartphone | AssetKind::Sim)
+                && a.ownership == Ownership::Organisation
+                && a.status == AssetStatus::Allocated,
+            "usage {}: a {} {} {}",
+            u.key(),
+            a.ownership,
+            a.status,
+            a.kind
+        );
+        assert!(
+            Some(u.month) < this_month,
+            "usage {}: not a past month",
+            u.key()
+        );
+        let on = a.assigned_on.expect("an allocated asset has a date");
+        assert!(on <= u.month.last_day(), "usage {}: before {on}", u.key());
+        for n in [u.roaming_mb, u.voice_minutes, u.texts]
+            .into_iter()
+            .flatten()
+        {
+            assert!(n >= 0 && u.data_mb >= 0, "usage {}: negative", u.key());
+        }
+    }
+
+    for s in &estate.sightings {
+        let a = asset
+            .get(s.asset_tag.as_str())
+            .unwrap_or_else(|| panic!("sighting {}: no asset", s.key()));
+        assert!(
+            matches!(a.kind, AssetKind::Laptop | AssetKind::Smartphone) && a.assigned_to.is_some(),
+            "sighting {}: a {} held by nobody",
+            s.key(),
+            a.kind
+        );
+        assert!(
+            s.seen_at <= end_of_today,
+            "sighting {}: in the future",
+            s.key()
+        );
+        assert_eq!(s.seen_at.timestamp_subsec_nanos(), 0, "{}", s.key());
+        let last = a.last_seen.expect("a sighted device has been seen");
+        assert!(s.seen_at <= last, "sighting {}: after last seen", s.key());
+        if s.seen_at == last {
+            assert_eq!(s.country, Country::GB, "{}: last seen abroad", s.key());
+        }
+    }
+    // Every device in someone's hands that was ever seen has its last sighting at home.
+    let sighted: BTreeSet<(&str, chrono::DateTime<chrono::Utc>)> = estate
+        .sightings
+        .iter()
+        .map(|s| (s.asset_tag.as_str(), s.seen_at))
+        .collect();
+    for a in &estate.assets {
+        if matches!(a.kind, AssetKind::Laptop | AssetKind::Smartphone)
+            && matches!(a.status, AssetStatus::Allocated | AssetStatus::OnLoan)
+            && let Some(seen) = a.last_seen
+        {
+            assert!(
+                sighted.contains(&(a.tag.as_str(), seen)),
+                "{}: not sighted",
+                a.tag
+            );
+        }
+    }
+
+    for t in &estate.travel {
+        let p = person
+            .get(t.person_id.as_str())
+            .unwrap_or_else(|| panic!("{}: no person {}", t.id, t.person_id));
+        assert!(
+            t.return_on >= t.depart_on,
+            "{}: returns before leaving",
+            t.id
+        );
+        assert!(!t.countries.contains(Country::GB), "{}: travel to GB", t.id);
+        match (&t.approved_by, t.status) {
+            (Some(by), _) => {
+                assert!(
+                    person.contains_key(by.as_str()),
+                    "{}: no approver {by}",
+                    t.id
+                );
+                assert_eq!(Some(by), p.manager_id.as_ref(), "{}: not the manager", t.id);
+                assert!(
+                    matches!(t.status, TravelStatus::Approved | TravelStatus::Rejected),
+                    "{}: {} with an approver",
+                    t.id,
+                    t.status
+                );
+            }
+            (None, TravelStatus::Approved | TravelStatus::Rejected) => {
+                assert_eq!(p.manager_id, None, "{}: decided by nobody", t.id);
+            }
+            (None, _) => {}
+        }
+    }
+
+    for t in &estate.training {
+        let p = person
+            .get(t.person_id.as_str())
+            .unwrap_or_else(|| panic!("training {}: no person", t.key()));
+        assert!(
+            t.completed_on <= today,
+            "training {}: in the future",
+            t.key()
+        );
+        assert!(
+            p.start_date.is_some_and(|s| s <= t.completed_on),
+            "training {}: before starting",
+            t.key()
+        );
+        assert!(
+            t.expires_on.is_some_and(|e| e >= t.completed_on),
+            "training {}: expires before it was done",
+            t.key()
+        );
+        assert!(
+            !matches!(p.staff_group.as_str(), "supplier" | "icfa-provider"),
+            "training {}",
+            t.key()
+        );
+    }
+
+    for a in &estate.acceptances {
+        let p = person
+            .get(a.person_id.as_str())
+            .unwrap_or_else(|| panic!("acceptance {}: no person", a.key()));
+        assert!(
+            matches!(
+                (a.pack.as_str(), a.version.as_str()),
+                ("cafcass-it-5.0", "5.0") | ("cafcass-it-2.2", "2.2")
+            ),
+            "acceptance {}",
+            a.key()
+        );
+        assert!(
+            a.accepted_on <= today,
+            "acceptance {}: in the future",
+            a.key()
+        );
+        if let Some(start) = p.start_date {
+            assert!(
+                a.accepted_on >= start,
+                "acceptance {}: before starting",
+                a.key()
+            );
+        }
+    }
+
+    for q in &estate.questionnaires {
+        let p = person
+            .get(q.person_id.as_str())
+            .unwrap_or_else(|| panic!("questionnaire {}: no person", q.key()));
+        assert_eq!(
+            p.byod,
+            Some(true),
+            "questionnaire {}: not enrolled",
+            q.key()
+        );
+        assert!(q.completed_on <= today, "questionnaire {}", q.key());
+        if let Some(start) = p.start_date {
+            assert!(
+                q.completed_on >= start,
+                "questionnaire {}: before starting",
+                q.key()
+            );
+        }
+    }
+
+    for j in &estate.adjustments {
+        assert!(
+            person.contains_key(j.person_id.as_str()),
+            "adjustment {}",
+            j.key()
+        );
+        assert!(
+            j.approved_on <= today,
+            "adjustment {}: in the future",
+            j.key()
+        );
+        if let Some(e) = j.expires_on {
+            assert!(e >= j.approved_on, "adjustment {}: expires first", j.key());
+        }
+        if matches!(j.device_kind, AssetKind::Laptop | AssetKind::Smartphone) {
+            // It matches a device really held, issued after the approval.
+            let held = estate.assets.iter().any(|a| {
+                a.assigned_to.as_deref() == Some(j.person_id.as_str())
+                    && a.kind == j.device_kind
+                    && a.ownership == Ownership::Organisation
+                    && a.assigned_on.is_some_and(|on| on >= j.approved_on)
+            });
+            assert!(held, "adjustment {}: no such device issued since", j.key());
+        }
+    }
+
+    let sighting_keys: BTreeSet<String> = estate.sightings.iter().map(|s| s.key()).collect();
+    for x in &estate.exceptions {
+        assert!(x.granted_on <= today, "{}: granted in the future", x.id);
+        if let Some(e) = x.expires_on {
+            assert!(e >= x.granted_on, "{}: expires before it was granted", x.id);
+        }
+        assert!(
+            person.contains_key(x.granted_by.as_str()),
+            "{}: no granter",
+            x.id
+        );
+        let subject_person = match x.subject_type {
+            SubjectType::Person => Some(x.subject_id.as_str()),
+            SubjectType::Sighting => {
+                assert!(
+                    sighting_keys.contains(&x.subject_id),
+                    "{}: no sighting",
+                    x.id
+                );
+                x.subject_id
+                    .split('/')
+                    .next()
+                    .and_then(|tag| asset.get(tag).and_then(|a| a.assigned_to.as_deref()))
+            }
+            other => panic!("{}: an exception for a {other}", x.id),
+        };
+        let subject = subject_person
+            .and_then(|id| person.get(id))
+            .unwrap_or_else(|| panic!("{}: no subject {}", x.id, x.subject_id));
+        assert_eq!(
+            subject.manager_id.as_deref(),
+            Some(x.granted_by.as_str()),
+            "{}: not granted by the manager",
+            x.id
+        );
+    }
 }
 
 #[test]
@@ -311,6 +562,7 @@ fn a_different_day_moves_the_dates() {
         people: 200,
         seed: 5,
         today: today() + TimeDelta::days(1),
+        usage_months: 3,
     });
     assert_ne!(a.people, b.people);
 }
@@ -766,6 +1018,334 @@ fn problems_exist_but_are_a_minority() {
 }
 
 #[test]
+fn usage_covers_every_line_for_the_months_asked_with_a_few_heavy_users() {
+    let estate = generate(&options(20_000, 21));
+    let months: BTreeSet<String> = estate.usage.iter().map(|u| u.month.to_string()).collect();
+    assert_eq!(
+        months.into_iter().collect::<Vec<_>>(),
+        ["2025-12", "2026-01", "2026-02"],
+        "the three complete months before today's"
+    );
+    // Every organisation smartphone in use before a month began is billed for it.
+    let billed: BTreeSet<(String, &str)> = estate
+        .usage
+        .iter()
+        .map(|u| (u.month.to_string(), u.asset_tag.as_str()))
+        .collect();
+    let first = Month::new(2026, 2).expect("a month");
+    for a in &estate.assets {
+        if a.kind == AssetKind::Smartphone
+            && a.ownership == Ownership::Organisation
+            && a.status == AssetStatus::Allocated
+            && a.assigned_on.is_some_and(|on| on < first.first_day())
+        {
+            assert!(
+                billed.contains(&("2026-02".to_owned(), a.tag.as_str())),
+                "{} not billed",
+                a.tag
+            );
+        }
+    }
+    let phones: Vec<_> = estate
+        .usage
+        .iter()
+        .filter(|u| u.asset_tag.starts_with("MOB"))
+        .collect();
+    let heavy = phones.iter().filter(|u| u.data_mb > 4096).count();
+    assert!(
+        (0.02..=0.05).contains(&share(heavy, phones.len())),
+        "{heavy} of {} device-months over 4 GB",
+        phones.len()
+    );
+    let roaming = estate
+        .usage
+        .iter()
+        .filter(|u| u.roaming_mb.is_some_and(|r| r > 0))
+        .count();
+    assert!(
+        roaming > 0 && share(roaming, estate.usage.len()) < 0.1,
+        "{roaming}"
+    );
+    let private = estate
+        .usage
+        .iter()
+        .filter(|u| u.private_cost_gbp.is_some())
+        .count();
+    assert!(
+        (0.01..0.1).contains(&share(private, estate.usage.len())),
+        "{private}"
+    );
+
+    for months in [0, 1, 5] {
+        let estate = generate(&DemoOptions {
+            usage_months: months,
+            ..options(300, 4)
+        });
+        let distinct: BTreeSet<Month> = estate.usage.iter().map(|u| u.month).collect();
+        assert_eq!(distinct.len(), months as usize);
+    }
+}
+
+#[test]
+fn devices_abroad_are_mostly_but_not_all_covered_by_approved_travel() {
+    let estate = generate(&options(20_000, 22));
+    let now = today().and_hms_opt(17, 30, 0).expect("a time").and_utc();
+    let holder: BTreeMap<&str, &str> = estate
+        .assets
+        .iter()
+        .filter_map(|a| Some((a.tag.as_str(), a.assigned_to.as_deref()?)))
+        .collect();
+    let recent: BTreeSet<&str> = estate
+        .sightings
+        .iter()
+        .filter(|s| now - s.seen_at <= TimeDelta::days(30))
+        .map(|s| s.asset_tag.as_str())
+        .collect();
+    let abroad: Vec<_> = estate
+        .sightings
+        .iter()
+        .filter(|s| s.country != Country::GB)
+        .collect();
+    let devices_abroad: BTreeSet<&str> = abroad.iter().map(|s| s.asset_tag.as_str()).collect();
+    assert!(
+        (0.004..0.02).contains(&share(devices_abroad.len(), recent.len())),
+        "{} of {} recently seen devices abroad",
+        devices_abroad.len(),
+        recent.len()
+    );
+    assert!(
+        abroad
+            .iter()
+            .all(|s| now - s.seen_at <= TimeDelta::days(31))
+    );
+    // The rule of clause 2.9, as the rule language states it.
+    let covered = |s: &&&steward_model::Sighting| {
+        let Some(person) = holder.get(s.asset_tag.as_str()) else {
+            return false;
+        };
+        estate.travel.iter().any(|t| {
+            t.person_id == *person
+                && t.status == TravelStatus::Approved
+                && t.countries.contains(s.country)
+                && t.depart_on
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc()
+                    <= s.seen_at
+                && s.seen_at
+                    < (t.return_on + TimeDelta::days(1))
+                        .and_hms_opt(0, 0, 0)
+                        .expect("midnight")
+                        .and_utc()
+        })
+    };
+    let ok = abroad.iter().filter(covered).count();
+    assert!(
+        (0.55..0.95).contains(&share(ok, abroad.len())),
+        "{ok} of {} sightings abroad covered",
+        abroad.len()
+    );
+
+    let statuses: BTreeSet<TravelStatus> = estate.travel.iter().map(|t| t.status).collect();
+    assert_eq!(statuses.len(), 4, "{statuses:?}");
+    assert!(
+        estate
+            .travel
+            .iter()
+            .any(|t| t.countries.as_slice().len() > 1)
+    );
+    assert!(
+        estate.travel.iter().any(|t| t.depart_on > today()),
+        "requests ahead"
+    );
+    assert!(
+        estate
+            .exceptions
+            .iter()
+            .any(|x| x.subject_type == SubjectType::Sighting),
+        "a trip approved after the event"
+    );
+}
+
+#[test]
+fn training_acceptances_and_questionnaires_are_mostly_current() {
+    let estate = generate(&options(20_000, 23));
+    let year_ago = today() - TimeDelta::days(365);
+    let required: Vec<&steward_model::Person> = estate
+        .people
+        .iter()
+        .filter(|p| !matches!(p.staff_group.as_str(), "supplier" | "icfa-provider"))
+        .filter(|p| {
+            p.start_date
+                .is_some_and(|s| s <= today() - TimeDelta::days(30))
+        })
+        .filter(|p| p.status != PersonStatus::Leaver)
+        .collect();
+    for course in ["data-protection", "information-security"] {
+        let latest: BTreeMap<&str, NaiveDate> = estate
+            .training
+            .iter()
+            .filter(|t| t.course == course)
+            .fold(BTreeMap::new(), |mut m, t| {
+                let e = m.entry(t.person_id.as_str()).or_insert(t.completed_on);
+                *e = (*e).max(t.completed_on);
+                m
+            });
+        let current = required
+            .iter()
+            .filter(|p| latest.get(p.id.as_str()).is_some_and(|d| *d > year_ago))
+            .count();
+        let expired = required
+            .iter()
+            .filter(|p| latest.get(p.id.as_str()).is_some_and(|d| *d <= year_ago))
+            .count();
+        let missing = required.len() - current - expired;
+        assert!(
+            (0.75..0.92).contains(&share(current, required.len())),
+            "{course}: {current} of {} current",
+            required.len()
+        );
+        assert!(
+            expired > 0 && missing > 0,
+            "{course}: {expired} expired, {missing} missing"
+        );
+    }
+    assert!(
+        estate
+            .training
+            .iter()
+            .any(|t| t.course == "privileged-access")
+    );
+
+    let accepted = |pack: &str| -> BTreeSet<&str> {
+        estate
+            .acceptances
+            .iter()
+            .filter(|a| a.pack == pack)
+            .map(|a| a.person_id.as_str())
+            .collect()
+    };
+    let (new, old) = (accepted("cafcass-it-5.0"), accepted("cafcass-it-2.2"));
+    let eligible = estate
+        .people
+        .iter()
+        .filter(|p| p.staff_group != "icfa-provider")
+        .filter(|p| p.start_date.is_none_or(|s| s <= today()))
+        .count();
+    assert!(
+        (0.75..0.92).contains(&share(new.len(), eligible)),
+        "{}",
+        new.len()
+    );
+    assert!(
+        old.difference(&new).count() > 0,
+        "some only ever accepted 2.2"
+    );
+    assert!(eligible > new.union(&old).count(), "some accepted neither");
+
+    let byod: Vec<&str> = estate
+        .people
+        .iter()
+        .filter(|p| p.byod == Some(true) && p.start_date.is_some_and(|s| s <= today()))
+        .map(|p| p.id.as_str())
+        .collect();
+    let passed_lately = byod
+        .iter()
+        .filter(|id| {
+            estate
+                .questionnaires
+                .iter()
+                .any(|q| q.person_id == **id && q.passed && q.completed_on > year_ago)
+        })
+        .count();
+    assert!(
+        (0.7..0.9).contains(&share(passed_lately, byod.len())),
+        "{passed_lately} of {}",
+        byod.len()
+    );
+    assert!(estate.questionnaires.iter().any(|q| !q.passed));
+    assert!(
+        estate
+            .questionnaires
+            .iter()
+            .any(|q| q.passed && q.completed_on <= year_ago)
+    );
+}
+
+#[test]
+fn adjustments_match_a_second_device_and_exceptions_are_a_handful() {
+    let estate = generate(&options(20_000, 24));
+    let share_adjusted = share(estate.adjustments.len(), estate.people.len());
+    assert!((0.003..0.01).contains(&share_adjusted), "{share_adjusted}");
+    let mut held: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &estate.assets {
+        if a.kind == AssetKind::Laptop
+            && a.ownership == Ownership::Organisation
+            && a.status == AssetStatus::Allocated
+            && let Some(id) = a.assigned_to.as_deref()
+        {
+            *held.entry(id).or_default() += 1;
+        }
+    }
+    let laptops = |id: &str| held.get(id).copied().unwrap_or(0);
+    let access_to_work: Vec<_> = estate
+        .adjustments
+        .iter()
+        .filter(|j| j.source == AdjustmentSource::AccessToWork)
+        .collect();
+    assert!(!access_to_work.is_empty());
+    let second = access_to_work
+        .iter()
+        .filter(|j| laptops(&j.person_id) >= 2)
+        .count();
+    assert!(
+        share(second, access_to_work.len()) > 0.8,
+        "{second} of {} hold a second laptop",
+        access_to_work.len()
+    );
+    assert!(
+        estate
+            .adjustments
+            .iter()
+            .any(|j| j.expires_on.is_some_and(|e| e < today())),
+        "some adjustments have lapsed"
+    );
+    // Someone holds two laptops with no adjustment at all: a problem to find.
+    let adjusted: BTreeSet<&str> = estate
+        .adjustments
+        .iter()
+        .map(|j| j.person_id.as_str())
+        .collect();
+    assert!(
+        estate
+            .people
+            .iter()
+            .any(|p| laptops(&p.id) >= 2 && !adjusted.contains(p.id.as_str()))
+    );
+
+    let n = estate.exceptions.len();
+    assert!((5..=200).contains(&n), "{n} exceptions");
+    assert!(
+        estate
+            .exceptions
+            .iter()
+            .any(|x| x.expires_on.is_some_and(|e| e < today()))
+    );
+    assert!(
+        estate
+            .exceptions
+            .iter()
+            .any(|x| x.expires_on.is_none_or(|e| e >= today()))
+    );
+    assert!(
+        estate
+            .exceptions
+            .iter()
+            .any(|x| x.clause == "2.3(b)" && x.subject_type == SubjectType::Person)
+    );
+}
+
+#[test]
 fn systems_and_budget_centres_look_like_the_organisation() {
     let estate = generate(&options(2_300, 12));
     let system = |name: &str| {
@@ -797,6 +1377,7 @@ fn days_at_the_ends_of_the_calendar_do_not_panic() {
                 people,
                 seed: u64::MAX,
                 today,
+                usage_months: u32::MAX,
             });
             assert_eq!(estate.people.len(), people);
         }
@@ -815,6 +1396,18 @@ fn time_a_hundred_thousand_people() {
         estate.people.len(),
         estate.assets.len(),
         estate.accounts.len()
+    );
+    println!(
+        "  usage {}, sightings {}, travel {}, training {}, acceptances {}, questionnaires {}, \
+         adjustments {}, exceptions {}",
+        estate.usage.len(),
+        estate.sightings.len(),
+        estate.travel.len(),
+        estate.training.len(),
+        estate.acceptances.len(),
+        estate.questionnaires.len(),
+        estate.adjustments.len(),
+        estate.exceptions.len()
     );
     let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
     for p in &estate.people {

@@ -6,16 +6,21 @@
 //!
 //! The contract:
 //!
-//! * The header names exactly the register's fields ([`Register::fields`]), in any column order.
-//!   Names are trimmed and case-sensitive. Optional fields may be left out; required ones may not.
+//! * The header names exactly the register's CSV fields ([`Register::csv_fields`]), in any column
+//!   order. Names are trimmed and case-sensitive. Optional fields may be left out; required ones
+//!   may not. A derived field (the `key` of a register identified by several fields, such as
+//!   usage's month and asset tag) is no column: it is computed from its parts for every row read,
+//!   and never written.
 //! * Each cell is trimmed of surrounding whitespace and parsed with [`Value::parse`]: dates are
 //!   `YYYY-MM-DD`, timestamps RFC 3339, booleans `true`/`false`, money pounds to the penny. An
 //!   empty cell is unknown, which only an optional field allows.
 //! * A file may start with a UTF-8 byte-order mark (Excel and Snipe-IT write one) and may use
 //!   CRLF line endings. Blank lines are skipped.
-//! * Ids (the register's first field) are unique within a file, and the model's rules across a
+//! * Ids (the register's first field), or the keys derived from several fields, are unique within
+//!   a file; a duplicate key is reported on the key's first field. The model's rules across a
 //!   row's fields hold ([`Row::problems`]: an asset's `assigned_on` needs an `assigned_to`, a
-//!   person leaves after they start and does not manage themselves).
+//!   person leaves after they start and does not manage themselves, a trip returns after it
+//!   departs).
 //!
 //! Every problem is reported as a [`CsvError`], printed `FILE:LINE: column: value: reason`, where
 //! `LINE` is the 1-based line the record starts on (the header is the first non-blank line,
@@ -33,7 +38,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use steward_model::{Field, Register, Row, Value};
+use steward_model::{Register, Row, Value};
 
 /// A row read from a file, with the 1-based line number its record starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +117,7 @@ pub fn read(
     }
 
     let mut reader = Reader::new(data);
-    let fields = register.fields();
-    let expected_header = field_names(fields);
+    let expected_header = field_names(register);
 
     let Some((header_line, header)) = reader.next(&mut errors) else {
         if errors.is_empty() {
@@ -126,7 +130,7 @@ pub fn read(
         }
         return Err(errors.finish());
     };
-    let columns = read_header(fields, header_line, &header, &mut errors);
+    let columns = read_header(register, header_line, &header, &mut errors);
 
     let mut rows = Vec::new();
     let mut first_seen: HashMap<String, u64> = HashMap::new();
@@ -155,48 +159,61 @@ pub fn read(
     }
 }
 
-/// Writes rows (all of `register`) with the header in the register's field order; each value is
-/// written as [`Value::to_text`] spells it, with `\n` line endings and quotes only where needed.
+/// Writes rows (all of `register`) with the header in the register's field order, derived fields
+/// left out; each value is written as [`Value::to_text`] spells it, with `\n` line endings and
+/// quotes only where needed.
 ///
 /// Nothing is written if a row belongs to another register or has the wrong number of values.
 pub fn write(register: Register, rows: &[Row], out: impl Write) -> Result<(), WriteError> {
     let fields = register.fields();
     for (index, row) in rows.iter().enumerate() {
-        if row.register != register {
+        if row.register() != register {
             return Err(WriteError::WrongRegister {
                 index,
                 expected: register,
-                found: row.register,
+                found: row.register(),
             });
         }
-        if row.values.len() != fields.len() {
+        if row.values().len() != fields.len() {
             return Err(WriteError::Arity {
                 index,
                 register,
                 expected: fields.len(),
-                found: row.values.len(),
+                found: row.values().len(),
             });
         }
     }
+    let columns: Vec<usize> = register.csv_fields().map(|(i, _)| i).collect();
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(out);
-    writer.write_record(fields.iter().map(|f| f.name))?;
+    writer.write_record(register.csv_fields().map(|(_, f)| f.name))?;
+    let mut record = csv::StringRecord::new();
     for row in rows {
-        writer.write_record(row.values.iter().map(Value::to_text))?;
+        record.clear();
+        for &i in &columns {
+            match row.values().get(i) {
+                Some(Value::Text(s)) => record.push_field(s),
+                Some(other) => record.push_field(&other.to_text()),
+                None => record.push_field(""),
+            }
+        }
+        writer.write_record(&record)?;
     }
     writer.flush()?;
     Ok(())
 }
 
-/// Checks the header; returns, for each column of the file, the index of the field it holds
-/// (`None` for a column to ignore: unknown, duplicate or unreadable).
+/// Checks the header against the register's CSV fields; returns, for each column of the file, the
+/// index among [`Register::fields`] of the field it holds (`None` for a column to ignore: unknown,
+/// duplicate or unreadable).
 fn read_header(
-    fields: &[Field],
+    register: Register,
     line: u64,
     header: &csv::ByteRecord,
     errors: &mut Errors,
 ) -> Vec<Option<usize>> {
+    let fields = register.fields();
     let mut columns = Vec::with_capacity(header.len());
     let mut seen: Vec<Option<usize>> = vec![None; fields.len()];
     for (position, cell) in header.iter().enumerate() {
@@ -214,24 +231,36 @@ fn read_header(
                 continue;
             }
         };
-        let index = fields.iter().position(|f| f.name == name);
+        let index = register
+            .csv_fields()
+            .find(|(_, f)| f.name == name)
+            .map(|(i, _)| i);
         match index {
             None if name.is_empty() => {
                 let reason = format!(
                     "column {number} has no name; expected one of {}",
-                    field_names(fields)
+                    field_names(register)
                 );
                 errors.push(line, "", "", reason);
             }
             None => {
-                let hint = fields
-                    .iter()
-                    .find(|f| f.name.eq_ignore_ascii_case(name))
-                    .map(|f| format!(" (names are case-sensitive: did you mean {}?)", f.name))
+                let hint = register
+                    .csv_fields()
+                    .find(|(_, f)| f.name.eq_ignore_ascii_case(name))
+                    .map(|(_, f)| format!(" (names are case-sensitive: did you mean {}?)", f.name))
+                    .or_else(|| {
+                        (!register.id_field().csv && name == register.id_field().name).then(|| {
+                            format!(
+                                " ({} is derived from {}, not a column)",
+                                name,
+                                key_names(register)
+                            )
+                        })
+                    })
                     .unwrap_or_default();
                 let reason = format!(
                     "unknown column{hint}; expected one of {}",
-                    field_names(fields)
+                    field_names(register)
                 );
                 errors.push(line, name, "", reason);
             }
@@ -256,7 +285,7 @@ fn read_header(
         columns.push(index);
     }
     for (field, seen) in fields.iter().zip(&seen) {
-        if field.required && seen.is_none() {
+        if field.csv && field.required && seen.is_none() {
             errors.push(line, field.name, "", "required column is missing");
         }
     }
@@ -275,7 +304,8 @@ fn read_row(
 ) -> Option<Row> {
     let fields = register.fields();
     let mut values = vec![Value::Null; fields.len()];
-    let mut texts: Vec<String> = vec![String::new(); fields.len()];
+    // Each field's cell as given, for errors: borrowed from the record.
+    let mut texts: Vec<&str> = vec![""; fields.len()];
     let mut ok = true;
     for (cell, column) in record.iter().zip(columns) {
         let Some((index, field)) = column.and_then(|i| fields.get(i).map(|f| (i, f))) else {
@@ -310,22 +340,44 @@ fn read_row(
             }
         }
         if let Some(slot) = texts.get_mut(index) {
-            text.clone_into(slot);
+            *slot = text;
         }
     }
-    if let Some(id) = values.first().filter(|v| !v.is_null()).map(Value::to_text) {
-        if let Some(first) = first_seen.get(&id) {
-            let reason = format!("duplicate id: first seen on line {first}");
-            errors.push(line, register.id_field().name, &id, reason);
+    // A derived key is only known when every part of it parsed.
+    let key_parsed = register
+        .key_indices()
+        .iter()
+        .all(|&i| values.get(i).is_some_and(|v| !v.is_null()));
+    let row = Row::new(register, values).ok()?;
+    if key_parsed {
+        let id = row.id();
+        if let Some(first) = first_seen.get(id) {
+            let (column, reason) = if register.has_derived_key() {
+                let first_part = register.key_fields().next().map_or("", |f| f.name);
+                (
+                    first_part,
+                    format!("duplicate key {}: first seen on line {first}", shown(id)),
+                )
+            } else {
+                (
+                    register.id_field().name,
+                    format!("duplicate id: first seen on line {first}"),
+                )
+            };
+            let text = register
+                .field_index(column)
+                .and_then(|i| texts.get(i))
+                .copied()
+                .unwrap_or(id);
+            errors.push(line, column, text, reason);
             ok = false;
         } else {
-            first_seen.insert(id, line);
+            first_seen.insert(id.to_owned(), line);
         }
     }
     if !ok {
         return None;
     }
-    let row = Row { register, values };
     // Rules across fields that need nothing but the row live in the model, so that imports and
     // single writes apply the same ones. Only asked of rows whose every cell parsed.
     let problems = row.problems();
@@ -336,7 +388,8 @@ fn read_row(
         let text = register
             .field_index(column)
             .and_then(|i| texts.get(i))
-            .map_or("", String::as_str);
+            .copied()
+            .unwrap_or("");
         errors.push(line, column, text, reason);
     }
     None
@@ -350,8 +403,22 @@ fn cells(n: usize) -> String {
     }
 }
 
-fn field_names(fields: &[Field]) -> String {
-    fields.iter().map(|f| f.name).collect::<Vec<_>>().join(",")
+/// The register's CSV columns, comma-separated.
+fn field_names(register: Register) -> String {
+    register
+        .csv_fields()
+        .map(|(_, f)| f.name)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The fields a derived key is made of, comma-separated.
+fn key_names(register: Register) -> String {
+    register
+        .key_fields()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The csv reader, with line numbers that are right: `csv::Position::line()` gives the line the

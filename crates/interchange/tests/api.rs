@@ -84,8 +84,8 @@ fn rows_come_back_in_field_order_with_absent_columns_unknown() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].line, 2);
     let row = &rows[0].row;
-    assert_eq!(row.register, Register::People);
-    assert_eq!(row.values.len(), Register::People.fields().len());
+    assert_eq!(row.register(), Register::People);
+    assert_eq!(row.values().len(), Register::People.fields().len());
     assert_eq!(row.id(), "P1");
     assert_eq!(row.get("status"), Some(&Value::Text("active".into())));
     assert_eq!(row.get("email"), Some(&Value::Null));
@@ -147,32 +147,76 @@ fn write_with_no_rows_writes_the_header() {
 }
 
 #[test]
-fn write_refuses_rows_of_another_register_or_the_wrong_width_and_writes_nothing() {
+fn write_refuses_rows_of_another_register_and_writes_nothing() {
     let system = Row::new(
         Register::Systems,
         vec![Value::Text("crm".into()), Value::Null, Value::Null],
     )
     .unwrap();
+    let ok = Row::new(
+        Register::People,
+        Register::People
+            .fields()
+            .iter()
+            .map(|_| Value::Null)
+            .collect(),
+    )
+    .unwrap();
     let mut out = Vec::new();
-    let err = write(Register::People, &[system], &mut out).unwrap_err();
+    let err = write(Register::People, &[ok, system], &mut out).unwrap_err();
     assert!(
-        matches!(err, WriteError::WrongRegister { index: 0, .. }),
+        matches!(err, WriteError::WrongRegister { index: 1, .. }),
         "{err}"
     );
     assert!(out.is_empty());
+    // A row of the wrong width cannot be built at all.
+    assert!(Row::new(Register::Systems, vec![Value::Text("crm".into())]).is_err());
+}
 
-    let short = Row {
-        register: Register::Systems,
-        values: vec![Value::Text("crm".into())],
-    };
-    let ok = Row::new(
-        Register::Systems,
-        vec![Value::Text("a".into()), Value::Null, Value::Null],
-    )
-    .unwrap();
-    let err = write(Register::Systems, &[ok, short], &mut out).unwrap_err();
-    assert_eq!(err.to_string(), "row 1 has 1 values, systems has 3 fields");
-    assert!(out.is_empty());
+#[test]
+fn a_derived_key_is_filled_on_reading_and_left_out_on_writing() {
+    let text = "asset_tag,month,data_mb\nMOB1,2026-10,5000\nMOB1,2026-11,12\n";
+    let rows: Vec<Row> = read(Register::Usage, "usage.csv", text.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|p| p.row)
+        .collect();
+    assert_eq!(rows[0].id(), "2026-10/MOB1");
+    assert_eq!(
+        rows[0].get("key"),
+        Some(&Value::Text("2026-10/MOB1".into()))
+    );
+    assert_eq!(rows[1].id(), "2026-11/MOB1");
+    let mut out = Vec::new();
+    write(Register::Usage, &rows, &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "month,asset_tag,data_mb,roaming_mb,voice_minutes,texts,private_cost_gbp\n\
+         2026-10,MOB1,5000,,,,\n\
+         2026-11,MOB1,12,,,,\n"
+    );
+}
+
+#[test]
+fn a_derived_key_is_no_column_and_duplicates_are_named_by_their_key() {
+    let text = "key,month,asset_tag,data_mb\nX,2026-10,MOB1,1\n";
+    let errors = read(Register::Usage, "usage.csv", text.as_bytes()).unwrap_err();
+    assert_eq!(
+        lines(&errors),
+        [
+            "usage.csv:1: key: : unknown column (key is derived from month,asset_tag, not a column); \
+             expected one of month,asset_tag,data_mb,roaming_mb,voice_minutes,texts,private_cost_gbp"
+        ]
+    );
+    let text = "month,asset_tag,data_mb\n2026-10,MOB1,1\n2026-11,MOB1,1\n2026-10, MOB1 ,2\n2026-1,MOB1,2\n";
+    let errors = read(Register::Usage, "usage.csv", text.as_bytes()).unwrap_err();
+    assert_eq!(
+        lines(&errors),
+        [
+            "usage.csv:4: month: 2026-10: duplicate key 2026-10/MOB1: first seen on line 2",
+            "usage.csv:5: month: 2026-1: expected a month as YYYY-MM",
+        ]
+    );
 }
 
 struct Full;

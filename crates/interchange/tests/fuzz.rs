@@ -83,6 +83,24 @@ const TOKENS: &[&str] = &[
     " padded ",
     "Zoë",
     "\"two\nlines\"",
+    "2026-10",
+    "2026-13",
+    "GB",
+    "fr",
+    "UK",
+    "AE;IN",
+    "\"FR ; BE\"",
+    "FR;;BE",
+    "4097",
+    "-5",
+    "approved",
+    "requested",
+    "access_to_work",
+    "person",
+    "usage",
+    "cafcass-it-5.0",
+    "5.0",
+    "2.6(v)",
 ];
 
 fn check(register: Register, input: &[u8], stats: &mut Stats) {
@@ -173,7 +191,7 @@ fn random_bytes(rng: &mut Rng) -> Vec<u8> {
 
 /// A header of some of the register's fields in random order, then rows of plausible tokens.
 fn structured(rng: &mut Rng, register: Register) -> Vec<u8> {
-    let mut names: Vec<&str> = register.fields().iter().map(|f| f.name).collect();
+    let mut names: Vec<&str> = register.csv_fields().map(|(_, f)| f.name).collect();
     for i in (1..names.len()).rev() {
         names.swap(i, rng.below(i + 1));
     }
@@ -183,6 +201,10 @@ fn structured(rng: &mut Rng, register: Register) -> Vec<u8> {
     }
     if rng.below(10) == 0 {
         names.push("colour");
+    }
+    if rng.below(20) == 0 {
+        // A derived key is no column.
+        names.push("key");
     }
     let eol = if rng.below(2) == 0 { "\n" } else { "\r\n" };
     let mut text = String::new();
@@ -196,8 +218,10 @@ fn structured(rng: &mut Rng, register: Register) -> Vec<u8> {
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                // Ids must be unique to parse: make the first field's cell unique most of the time.
-                if *name == register.id_field().name && rng.below(8) != 0 {
+                // Ids (and keys) must be unique to parse: make the cell of the first field that
+                // identifies a row unique most of the time.
+                let first_key = register.key_fields().next().map(|f| f.name);
+                if Some(*name) == first_key && rng.below(8) != 0 {
                     format!("X{row}")
                 } else if i == 0 && rng.below(20) == 0 {
                     String::new()

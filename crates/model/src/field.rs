@@ -4,6 +4,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ModelError;
+use crate::country::{Countries, Country};
 use crate::register::Register;
 use crate::value::Value;
 
@@ -26,6 +27,14 @@ pub enum FieldType {
     Timestamp,
     /// Pounds sterling to the penny.
     Money,
+    /// A whole number, 0 or more: a count or a quantity (`2048`).
+    Int,
+    /// A calendar month, `YYYY-MM`; held as its text.
+    Month,
+    /// An officially assigned ISO 3166-1 alpha-2 country code (`GB`), written in capitals.
+    Country,
+    /// One or more country codes separated by `;` (`AE;IN`), in the order given, repeats allowed.
+    Countries,
 }
 
 /// One column of a register.
@@ -36,6 +45,10 @@ pub struct Field {
     pub required: bool,
     /// The register whose id this field holds, if it is a reference.
     pub refers_to: Option<Register>,
+    /// A column of the register's CSV file. `false` for a field derived from the others: the
+    /// `key` of a register identified by several of its fields, which is stored (as the table's
+    /// primary key) and audited but never read from or written to a file.
+    pub csv: bool,
 }
 
 /// A Rust type that a register field can hold.
@@ -116,6 +129,41 @@ impl FieldValue for Pence {
     }
 }
 
+impl FieldValue for i64 {
+    fn to_value(&self) -> Value {
+        Value::Int(*self)
+    }
+    fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+        match value {
+            Value::Int(n) => Ok(*n),
+            other => Err(mismatch(field, "a whole number", other)),
+        }
+    }
+}
+
+/// A field held as [`Value::Text`] in its canonical spelling, typed by parsing it.
+macro_rules! text_field_value {
+    ($ty:ty, $what:literal) => {
+        impl FieldValue for $ty {
+            fn to_value(&self) -> Value {
+                Value::Text(self.to_string())
+            }
+            fn from_value(field: &'static str, value: &Value) -> Result<Self, ModelError> {
+                match value {
+                    Value::Text(s) => s
+                        .parse()
+                        .map_err(|reason| ModelError::Field { field, reason }),
+                    other => Err(mismatch(field, $what, other)),
+                }
+            }
+        }
+    };
+}
+
+text_field_value!(Month, "a month");
+text_field_value!(Country, "a country code");
+text_field_value!(Countries, "a list of country codes");
+
 impl<T: FieldValue> FieldValue for Option<T> {
     const REQUIRED: bool = false;
     fn to_value(&self) -> Value {
@@ -168,6 +216,92 @@ impl FromStr for Pence {
             .filter(|p| *p <= 100_000_000_000)
             .map(Pence)
             .ok_or_else(|| "amount too large".into())
+    }
+}
+
+/// A calendar month: what a monthly bill covers. Printed and parsed as `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    year: i32,
+    month: u32,
+}
+
+impl Month {
+    /// `None` unless `year` has four digits (0 to 9999) and `month` is 1 to 12.
+    pub fn new(year: i32, month: u32) -> Option<Month> {
+        ((0..=9999).contains(&year) && (1..=12).contains(&month)).then_some(Month { year, month })
+    }
+
+    /// The month a date falls in; `None` for a date whose year has more than four digits.
+    pub fn of(date: NaiveDate) -> Option<Month> {
+        use chrono::Datelike as _;
+        Month::new(date.year(), date.month())
+    }
+
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    pub fn month(self) -> u32 {
+        self.month
+    }
+
+    /// The first day of the month.
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The last day of the month.
+    pub fn last_day(self) -> NaiveDate {
+        self.next()
+            .map(|m| m.first_day())
+            .and_then(|d| d.pred_opt())
+            .unwrap_or_else(|| NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX))
+    }
+
+    /// The month before; `None` before 0000-01.
+    pub fn previous(self) -> Option<Month> {
+        if self.month == 1 {
+            Month::new(self.year - 1, 12)
+        } else {
+            Month::new(self.year, self.month - 1)
+        }
+    }
+
+    /// The month after; `None` after 9999-12.
+    pub fn next(self) -> Option<Month> {
+        if self.month == 12 {
+            Month::new(self.year + 1, 1)
+        } else {
+            Month::new(self.year, self.month + 1)
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl FromStr for Month {
+    type Err = String;
+
+    /// Exactly `YYYY-MM`: four digits, a hyphen, two digits.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bytes = text.as_bytes();
+        let shaped = bytes.len() == 7
+            && bytes[4] == b'-'
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 4 || b.is_ascii_digit());
+        if !shaped {
+            return Err("expected a month as YYYY-MM".into());
+        }
+        let year: i32 = text[..4].parse().map_err(|_| "bad year".to_string())?;
+        let month: u32 = text[5..].parse().map_err(|_| "bad month".to_string())?;
+        Month::new(year, month).ok_or_else(|| "no such month: expected 01 to 12".into())
     }
 }
 

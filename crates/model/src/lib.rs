@@ -1,21 +1,24 @@
 //! The estate's registers as types.
 //!
 //! This crate owns what a register *is*: its fields, their types and constraints, the typed records
-//! (person, asset, account, system, budget centre, organisation), the dynamic [`Value`] and [`Row`]
+//! (person, asset, account, system, budget centre, organisation, and the usage, sightings, travel,
+//! training, acceptances, questionnaires, adjustments and exceptions about them), the dynamic [`Value`] and [`Row`]
 //! that storage and interchange move around, and the audit log's canonical encoding and hash chain.
 //!
 //! It must never do I/O: no files, no database, no network, no clock. Everything here is pure so
 //! that every other crate can agree on it and test it cheaply.
 
 pub mod audit;
+mod country;
 mod field;
 mod records;
 mod register;
 mod value;
 
-pub use field::{Field, FieldType, FieldValue, Pence};
+pub use country::{COUNTRY_CODES, Countries, Country};
+pub use field::{Field, FieldType, FieldValue, Month, Pence};
 pub use records::*;
-pub use register::{Record, Register, Row};
+pub use register::{Record, Register, Row, join_key};
 pub use value::Value;
 
 /// Why a value or a row does not fit its register.
@@ -26,6 +29,11 @@ pub enum ModelError {
         register: &'static str,
         expected: usize,
         found: usize,
+    },
+    #[error("a row of {found} is not a row of {expected}")]
+    WrongRegister {
+        expected: &'static str,
+        found: &'static str,
     },
     #[error("{field}: {reason}")]
     Field { field: &'static str, reason: String },

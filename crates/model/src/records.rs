@@ -1,13 +1,21 @@
 //! The typed records of each register. The field order here is the CSV column order.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ModelError;
-use crate::field::{Field, FieldType, FieldValue, Pence, words};
-use crate::register::{Record, Register, Row};
+use crate::country::{Countries, Country};
+use crate::field::{Field, FieldType, FieldValue, Month, Pence, words};
+use crate::register::{Record, Register, Row, join_key, position};
 
 /// Declares a register's record: the struct, its field list and its row conversions, from one
-/// table. The first field is the id.
+/// table.
+///
+/// `Name in Register { id: .., field: ..; .. }` declares a register whose first field is its id, a
+/// CSV column. `Name in Register key(a, b) { a: ..; b: ..; .. }` declares a register identified
+/// by several of its fields: its rows get a first field `key`, derived from them (see
+/// [`join_key`]), which is stored and audited but is no CSV column and no struct field.
 macro_rules! record {
     (
         $(#[$meta:meta])*
@@ -24,42 +32,31 @@ macro_rules! record {
         }
 
         impl $name {
+            /// A row is identified by its first field, the id.
+            pub const KEY_INDICES: &'static [usize] = &[0];
+
             pub const FIELDS: &'static [Field] = &[
-                Field { name: stringify!($id), ty: $id_kind, required: true, refers_to: None },
-                $( Field {
-                    name: stringify!($field),
-                    ty: $kind,
-                    required: <$ty as FieldValue>::REQUIRED,
-                    refers_to: record!(@refers $($target)?),
-                }, )*
+                Field { name: stringify!($id), ty: $id_kind, required: true, refers_to: None, csv: true },
+                $( record!(@field $field : $ty => $kind $(, refers $target)?), )*
             ];
         }
 
         impl Record for $name {
             const REGISTER: Register = Register::$register;
 
-            fn id(&self) -> &str {
-                &self.$id
+            fn id(&self) -> Cow<'_, str> {
+                Cow::Borrowed(&self.$id)
             }
 
             fn to_row(&self) -> Row {
-                Row {
-                    register: Register::$register,
-                    values: vec![self.$id.to_value(), $( self.$field.to_value(), )*],
-                }
+                Row::assemble(
+                    Register::$register,
+                    vec![self.$id.to_value(), $( self.$field.to_value(), )*],
+                )
             }
 
             fn from_row(row: &Row) -> Result<Self, ModelError> {
-                let fields = Self::FIELDS;
-                if row.values.len() != fields.len() {
-                    return Err(ModelError::Arity {
-                        register: Register::$register.name(),
-                        expected: fields.len(),
-                        found: row.values.len(),
-                    });
-                }
-                let mut values = row.values.iter();
-                let mut next = || values.next().unwrap_or(&crate::Value::Null);
+                let mut next = record!(@values Self, $register, row);
                 Ok(Self {
                     $id: FieldValue::from_value(stringify!($id), next())?,
                     $( $field: FieldValue::from_value(stringify!($field), next())?, )*
@@ -67,6 +64,85 @@ macro_rules! record {
             }
         }
     };
+    (
+        $(#[$meta:meta])*
+        $name:ident in $register:ident key($($key:ident),+) {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)? ; )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        impl $name {
+            pub const FIELDS: &'static [Field] = &[
+                Field { name: "key", ty: FieldType::Id, required: true, refers_to: None, csv: false },
+                $( record!(@field $field : $ty => $kind $(, refers $target)?), )*
+            ];
+
+            /// Where the key's parts sit among the fields.
+            pub const KEY_INDICES: &'static [usize] =
+                &[$( position(Self::FIELDS, stringify!($key)) ),+];
+
+            /// The derived key, as the row's first value holds it.
+            pub fn key(&self) -> String {
+                join_key(&[$( self.$key.to_value() ),+])
+            }
+        }
+
+        impl Record for $name {
+            const REGISTER: Register = Register::$register;
+
+            fn id(&self) -> Cow<'_, str> {
+                Cow::Owned(self.key())
+            }
+
+            fn to_row(&self) -> Row {
+                Row::assemble(
+                    Register::$register,
+                    vec![crate::Value::Null, $( self.$field.to_value(), )*],
+                )
+            }
+
+            fn from_row(row: &Row) -> Result<Self, ModelError> {
+                let mut next = record!(@values Self, $register, row);
+                let _key = next();
+                Ok(Self {
+                    $( $field: FieldValue::from_value(stringify!($field), next())?, )*
+                })
+            }
+        }
+    };
+    (@field $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)?) => {
+        Field {
+            name: stringify!($field),
+            ty: $kind,
+            required: <$ty as FieldValue>::REQUIRED,
+            refers_to: record!(@refers $($target)?),
+            csv: true,
+        }
+    };
+    (@values $self:ty, $register:ident, $row:expr) => {{
+        let fields = <$self>::FIELDS;
+        let values = $row.values();
+        if $row.register() != Register::$register {
+            return Err(ModelError::WrongRegister {
+                expected: Register::$register.name(),
+                found: $row.register().name(),
+            });
+        }
+        if values.len() != fields.len() {
+            return Err(ModelError::Arity {
+                register: Register::$register.name(),
+                expected: fields.len(),
+                found: values.len(),
+            });
+        }
+        let mut values = values.iter();
+        move || values.next().unwrap_or(&crate::Value::Null)
+    }};
     (@refers $target:ident) => { Some(Register::$target) };
     (@refers) => { None };
 }
@@ -123,6 +199,38 @@ words! {
 
 words! {
     AccountStatus { Active = "active", Suspended = "suspended", Disabled = "disabled", Deleted = "deleted" }
+}
+
+words! {
+    /// Where an International Travel request stands.
+    TravelStatus {
+        Requested = "requested",
+        Approved = "approved",
+        Rejected = "rejected",
+        Cancelled = "cancelled",
+    }
+}
+
+words! {
+    /// Who funds or recommends a reasonable adjustment.
+    AdjustmentSource {
+        AccessToWork = "access_to_work",
+        OccupationalHealth = "occupational_health",
+        LocalFunding = "local_funding",
+    }
+}
+
+words! {
+    /// What kind of record an exception is granted for.
+    SubjectType {
+        Person = "person",
+        Asset = "asset",
+        Account = "account",
+        System = "system",
+        Usage = "usage",
+        Sighting = "sighting",
+        Travel = "travel",
+    }
 }
 
 record! {
@@ -216,6 +324,102 @@ record! {
     }
 }
 
+record! {
+    /// One asset's use in one calendar month, from the carrier's bill.
+    Usage in Usage key(month, asset_tag) {
+        month: Month => FieldType::Month;
+        asset_tag: String => FieldType::Id, refers Assets;
+        data_mb: i64 => FieldType::Int;
+        roaming_mb: Option<i64> => FieldType::Int;
+        voice_minutes: Option<i64> => FieldType::Int;
+        texts: Option<i64> => FieldType::Int;
+        /// Private use charged back to the holder.
+        private_cost_gbp: Option<Pence> => FieldType::Money;
+    }
+}
+
+record! {
+    /// A device seen on a network, and in which country.
+    Sighting in Sightings key(asset_tag, seen_at) {
+        asset_tag: String => FieldType::Id, refers Assets;
+        seen_at: DateTime<Utc> => FieldType::Timestamp;
+        country: Country => FieldType::Country;
+    }
+}
+
+record! {
+    /// An International Travel request.
+    Travel in Travel {
+        id: String => FieldType::Id,
+        person_id: String => FieldType::Id, refers People;
+        /// Every country on the way, transit included.
+        countries: Countries => FieldType::Countries;
+        depart_on: NaiveDate => FieldType::Date;
+        return_on: NaiveDate => FieldType::Date;
+        status: TravelStatus => TravelStatus::TYPE;
+        approved_by: Option<String> => FieldType::Id, refers People;
+    }
+}
+
+record! {
+    /// A course someone completed.
+    Training in Training key(person_id, course, completed_on) {
+        person_id: String => FieldType::Id, refers People;
+        /// A course id such as `information-security`.
+        course: String => FieldType::Slug;
+        completed_on: NaiveDate => FieldType::Date;
+        expires_on: Option<NaiveDate> => FieldType::Date;
+    }
+}
+
+record! {
+    /// Someone's acceptance of a version of a policy pack.
+    Acceptance in Acceptances key(person_id, pack, version) {
+        person_id: String => FieldType::Id, refers People;
+        /// The pack's id, such as `cafcass-it-5.0`.
+        pack: String => FieldType::Slug;
+        version: String => FieldType::Id;
+        accepted_on: NaiveDate => FieldType::Date;
+    }
+}
+
+record! {
+    /// A bring-your-own-device security questionnaire someone completed.
+    Questionnaire in Questionnaires key(person_id, completed_on) {
+        person_id: String => FieldType::Id, refers People;
+        completed_on: NaiveDate => FieldType::Date;
+        passed: bool => FieldType::Bool;
+    }
+}
+
+record! {
+    /// A reasonable adjustment that allows someone an extra or a different device.
+    Adjustment in Adjustments key(person_id, source, device_kind, approved_on) {
+        person_id: String => FieldType::Id, refers People;
+        source: AdjustmentSource => AdjustmentSource::TYPE;
+        device_kind: AssetKind => AssetKind::TYPE;
+        approved_on: NaiveDate => FieldType::Date;
+        expires_on: Option<NaiveDate> => FieldType::Date;
+    }
+}
+
+record! {
+    /// An exception to a clause of a policy pack, recorded by a line manager or IT.
+    Exception in Exceptions {
+        id: String => FieldType::Id,
+        pack: String => FieldType::Slug;
+        /// The clause's id in the pack, such as `2.6(v)`.
+        clause: String => FieldType::Id;
+        subject_type: SubjectType => SubjectType::TYPE;
+        /// The id (or key) of the record the exception is for.
+        subject_id: String => FieldType::Id;
+        reason: String => FieldType::Text;
+        granted_by: String => FieldType::Id, refers People;
+        granted_on: NaiveDate => FieldType::Date;
+        expires_on: Option<NaiveDate> => FieldType::Date;
+    }
+}
+
 /// One span of an asset in someone's hands. Appended when an asset changes holder and closed, never
 /// rewritten, when it leaves them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,6 +462,176 @@ mod tests {
     }
 
     #[test]
+    fn the_new_registers_match_the_interchange_contract() {
+        let csv = |r: Register| {
+            r.csv_fields()
+                .map(|(_, f)| f.name)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let cases = [
+            (
+                Register::Usage,
+                "month,asset_tag,data_mb,roaming_mb,voice_minutes,texts,private_cost_gbp",
+            ),
+            (Register::Sightings, "asset_tag,seen_at,country"),
+            (
+                Register::Travel,
+                "id,person_id,countries,depart_on,return_on,status,approved_by",
+            ),
+            (
+                Register::Training,
+                "person_id,course,completed_on,expires_on",
+            ),
+            (Register::Acceptances, "person_id,pack,version,accepted_on"),
+            (Register::Questionnaires, "person_id,completed_on,passed"),
+            (
+                Register::Adjustments,
+                "person_id,source,device_kind,approved_on,expires_on",
+            ),
+            (
+                Register::Exceptions,
+                "id,pack,clause,subject_type,subject_id,reason,granted_by,granted_on,expires_on",
+            ),
+        ];
+        for (register, columns) in cases {
+            assert_eq!(csv(register), columns, "{register}");
+        }
+        let key = |r: Register| r.key_fields().map(|f| f.name).collect::<Vec<_>>();
+        assert_eq!(key(Register::Usage), ["month", "asset_tag"]);
+        assert_eq!(key(Register::Sightings), ["asset_tag", "seen_at"]);
+        assert_eq!(
+            key(Register::Training),
+            ["person_id", "course", "completed_on"]
+        );
+        assert_eq!(key(Register::Acceptances), ["person_id", "pack", "version"]);
+        assert_eq!(key(Register::Questionnaires), ["person_id", "completed_on"]);
+        assert_eq!(
+            key(Register::Adjustments),
+            ["person_id", "source", "device_kind", "approved_on"]
+        );
+        assert_eq!(key(Register::Travel), ["id"]);
+        assert_eq!(key(Register::People), ["id"]);
+    }
+
+    #[test]
+    fn a_derived_key_is_first_and_made_of_required_csv_fields() {
+        for r in Register::ALL {
+            let fields = r.fields();
+            // Only the first field may be derived; every other field is a CSV column.
+            assert!(fields[1..].iter().all(|f| f.csv), "{r}");
+            assert!(r.id_field().required, "{r}");
+            if r.has_derived_key() {
+                assert_eq!(r.id_field().name, "key", "{r}");
+                assert_eq!(r.id_field().ty, FieldType::Id, "{r}");
+                assert!(r.key_indices().len() >= 2, "{r}");
+                for f in r.key_fields() {
+                    assert!(f.csv && f.required, "{r}.{} is part of the key", f.name);
+                }
+            } else {
+                assert_eq!(r.key_indices(), [0], "{r}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_entities_are_unique_and_parse_back() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in Register::ALL {
+            assert_eq!(Register::parse(r.name()), Some(r));
+            assert_eq!(Register::parse(r.entity()), Some(r));
+            assert_eq!(Register::parse(&r.file_name()), Some(r));
+            seen.insert(r.name());
+            if r.entity() != r.name() {
+                assert!(seen.insert(r.entity()), "{r}: entity {} twice", r.entity());
+            }
+        }
+        // Register order is dependency order.
+        let mut sorted = Register::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Register::ALL);
+    }
+
+    fn usage() -> Usage {
+        Usage {
+            month: "2026-10".parse().unwrap(),
+            asset_tag: "MOB000123".into(),
+            data_mb: 5120,
+            roaming_mb: Some(0),
+            voice_minutes: None,
+            texts: Some(12),
+            private_cost_gbp: Some(Pence(350)),
+        }
+    }
+
+    #[test]
+    fn a_keyed_record_fills_its_key_in_every_row() {
+        let u = usage();
+        assert_eq!(u.key(), "2026-10/MOB000123");
+        assert_eq!(u.id(), "2026-10/MOB000123");
+        let row = u.to_row();
+        assert_eq!(row.id(), "2026-10/MOB000123");
+        assert_eq!(
+            row.values()[0],
+            crate::Value::Text("2026-10/MOB000123".into())
+        );
+        assert_eq!(Usage::from_row(&row).unwrap(), u);
+
+        // Whatever is passed in the key's place, the row holds the derived key.
+        let mut values = row.clone().into_values();
+        values[0] = crate::Value::Text("forged".into());
+        let again = Row::new(Register::Usage, values).unwrap();
+        assert_eq!(again, row);
+
+        // Setting a key field moves the key; the key itself cannot be set.
+        let mut moved = row.clone();
+        assert!(moved.set("month", crate::Value::Text("2026-11".into())));
+        assert_eq!(moved.id(), "2026-11/MOB000123");
+        assert!(!moved.set("key", crate::Value::Text("forged".into())));
+        assert_eq!(moved.id(), "2026-11/MOB000123");
+        assert!(moved.set("data_mb", crate::Value::Int(1)));
+        assert_eq!(moved.id(), "2026-11/MOB000123");
+
+        let sighting = Sighting {
+            asset_tag: "LT000001".into(),
+            seen_at: "2026-11-20T08:14:00Z".parse().unwrap(),
+            country: Country::GB,
+        };
+        assert_eq!(sighting.to_row().id(), "LT000001/2026-11-20T08:14:00Z");
+        let adjustment = Adjustment {
+            person_id: "P000001".into(),
+            source: AdjustmentSource::AccessToWork,
+            device_kind: AssetKind::Laptop,
+            approved_on: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            expires_on: None,
+        };
+        assert_eq!(
+            adjustment.to_row().id(),
+            "P000001/access_to_work/laptop/2026-01-05"
+        );
+        assert!(Usage::from_row(&adjustment.to_row()).is_err());
+    }
+
+    #[test]
+    fn keys_of_different_parts_differ() {
+        let key = |a: &str, b: &str, c: &str| {
+            Acceptance {
+                person_id: a.into(),
+                pack: b.into(),
+                version: c.into(),
+                accepted_on: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            }
+            .to_row()
+            .id()
+            .to_owned()
+        };
+        assert_eq!(key("P1", "pack", "5.0"), "P1/pack/5.0");
+        assert_ne!(key("P/1", "a", "b"), key("P", "1", "a/b"));
+        assert_eq!(key("P/1", "a", "b%"), "P%2F1/a/b%25");
+        assert_ne!(key("P%2F1", "a", "b"), key("P/1", "a", "b"));
+    }
+
+    #[test]
     fn references_point_backwards_in_dependency_order() {
         for (i, r) in Register::ALL.iter().enumerate() {
             for f in r.fields() {
@@ -267,6 +641,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_width_or_register_is_refused() {
+        assert!(Row::new(Register::Systems, vec![crate::Value::Null]).is_err());
+        let system = System {
+            name: "crm".into(),
+            key_system: None,
+            supports_mfa: None,
+        }
+        .to_row();
+        assert!(matches!(
+            BudgetCentre::from_row(&system),
+            Err(ModelError::WrongRegister { .. })
+        ));
     }
 
     #[test]
@@ -304,6 +693,14 @@ pub struct Estate {
     pub people: Vec<Person>,
     pub assets: Vec<Asset>,
     pub accounts: Vec<Account>,
+    pub usage: Vec<Usage>,
+    pub sightings: Vec<Sighting>,
+    pub travel: Vec<Travel>,
+    pub training: Vec<Training>,
+    pub acceptances: Vec<Acceptance>,
+    pub questionnaires: Vec<Questionnaire>,
+    pub adjustments: Vec<Adjustment>,
+    pub exceptions: Vec<Exception>,
 }
 
 impl Estate {
@@ -316,6 +713,14 @@ impl Estate {
             Register::People => self.people.iter().map(Record::to_row).collect(),
             Register::Assets => self.assets.iter().map(Record::to_row).collect(),
             Register::Accounts => self.accounts.iter().map(Record::to_row).collect(),
+            Register::Usage => self.usage.iter().map(Record::to_row).collect(),
+            Register::Sightings => self.sightings.iter().map(Record::to_row).collect(),
+            Register::Travel => self.travel.iter().map(Record::to_row).collect(),
+            Register::Training => self.training.iter().map(Record::to_row).collect(),
+            Register::Acceptances => self.acceptances.iter().map(Record::to_row).collect(),
+            Register::Questionnaires => self.questionnaires.iter().map(Record::to_row).collect(),
+            Register::Adjustments => self.adjustments.iter().map(Record::to_row).collect(),
+            Register::Exceptions => self.exceptions.iter().map(Record::to_row).collect(),
         }
     }
 }

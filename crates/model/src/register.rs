@@ -1,6 +1,11 @@
+use std::borrow::Cow;
+
 use crate::ModelError;
 use crate::field::Field;
-use crate::records::{Account, Asset, BudgetCentre, Organisation, Person, System};
+use crate::records::{
+    Acceptance, Account, Adjustment, Asset, BudgetCentre, Exception, Organisation, Person,
+    Questionnaire, Sighting, System, Training, Travel, Usage,
+};
 use crate::value::Value;
 
 /// The registers Steward keeps. Adding one is: a `record!` in `records.rs`, a variant here, and a
@@ -13,17 +18,33 @@ pub enum Register {
     People,
     Assets,
     Accounts,
+    Usage,
+    Sightings,
+    Travel,
+    Training,
+    Acceptances,
+    Questionnaires,
+    Adjustments,
+    Exceptions,
 }
 
 impl Register {
     /// Every register, in dependency order: a register only refers to registers before it.
-    pub const ALL: [Register; 6] = [
+    pub const ALL: [Register; 14] = [
         Register::Organisation,
         Register::BudgetCentres,
         Register::Systems,
         Register::People,
         Register::Assets,
         Register::Accounts,
+        Register::Usage,
+        Register::Sightings,
+        Register::Travel,
+        Register::Training,
+        Register::Acceptances,
+        Register::Questionnaires,
+        Register::Adjustments,
+        Register::Exceptions,
     ];
 
     /// The register's name on the command line, in file names and as the table name.
@@ -35,6 +56,14 @@ impl Register {
             Register::People => "people",
             Register::Assets => "assets",
             Register::Accounts => "accounts",
+            Register::Usage => "usage",
+            Register::Sightings => "sightings",
+            Register::Travel => "travel",
+            Register::Training => "training",
+            Register::Acceptances => "acceptances",
+            Register::Questionnaires => "questionnaires",
+            Register::Adjustments => "adjustments",
+            Register::Exceptions => "exceptions",
         }
     }
 
@@ -47,6 +76,14 @@ impl Register {
             Register::People => "person",
             Register::Assets => "asset",
             Register::Accounts => "account",
+            Register::Usage => "usage",
+            Register::Sightings => "sighting",
+            Register::Travel => "travel",
+            Register::Training => "training",
+            Register::Acceptances => "acceptance",
+            Register::Questionnaires => "questionnaire",
+            Register::Adjustments => "adjustment",
+            Register::Exceptions => "exception",
         }
     }
 
@@ -54,6 +91,8 @@ impl Register {
         format!("{}.csv", self.name())
     }
 
+    /// Every field, derived ones included: the database columns, in order. The CSV columns are
+    /// the fields with [`Field::csv`] set ([`Register::csv_fields`]).
     pub fn fields(self) -> &'static [Field] {
         match self {
             Register::Organisation => Organisation::FIELDS,
@@ -62,12 +101,58 @@ impl Register {
             Register::People => Person::FIELDS,
             Register::Assets => Asset::FIELDS,
             Register::Accounts => Account::FIELDS,
+            Register::Usage => Usage::FIELDS,
+            Register::Sightings => Sighting::FIELDS,
+            Register::Travel => Travel::FIELDS,
+            Register::Training => Training::FIELDS,
+            Register::Acceptances => Acceptance::FIELDS,
+            Register::Questionnaires => Questionnaire::FIELDS,
+            Register::Adjustments => Adjustment::FIELDS,
+            Register::Exceptions => Exception::FIELDS,
         }
     }
 
-    /// The id field is always the first.
+    /// The fields a CSV file holds, with their index among [`Register::fields`].
+    pub fn csv_fields(self) -> impl Iterator<Item = (usize, &'static Field)> {
+        self.fields().iter().enumerate().filter(|(_, f)| f.csv)
+    }
+
+    /// The id field is always the first: the table's primary key, the audit log's entity id.
+    /// For a register keyed on several fields it is the derived `key`.
     pub fn id_field(self) -> &'static Field {
         &self.fields()[0]
+    }
+
+    /// Whether the first field is a `key` derived from other fields rather than a CSV column.
+    pub fn has_derived_key(self) -> bool {
+        !self.id_field().csv
+    }
+
+    /// The indices of the fields that identify a row: the id alone (`[0]`), or the fields the
+    /// derived key is made of, in key order.
+    pub fn key_indices(self) -> &'static [usize] {
+        match self {
+            Register::Organisation => Organisation::KEY_INDICES,
+            Register::BudgetCentres => BudgetCentre::KEY_INDICES,
+            Register::Systems => System::KEY_INDICES,
+            Register::People => Person::KEY_INDICES,
+            Register::Assets => Asset::KEY_INDICES,
+            Register::Accounts => Account::KEY_INDICES,
+            Register::Usage => Usage::KEY_INDICES,
+            Register::Sightings => Sighting::KEY_INDICES,
+            Register::Travel => Travel::KEY_INDICES,
+            Register::Training => Training::KEY_INDICES,
+            Register::Acceptances => Acceptance::KEY_INDICES,
+            Register::Questionnaires => Questionnaire::KEY_INDICES,
+            Register::Adjustments => Adjustment::KEY_INDICES,
+            Register::Exceptions => Exception::KEY_INDICES,
+        }
+    }
+
+    /// The fields that identify a row (see [`Register::key_indices`]).
+    pub fn key_fields(self) -> impl Iterator<Item = &'static Field> {
+        let fields = self.fields();
+        self.key_indices().iter().filter_map(|&i| fields.get(i))
     }
 
     pub fn field_index(self, name: &str) -> Option<usize> {
@@ -91,14 +176,65 @@ impl std::fmt::Display for Register {
     }
 }
 
+/// The position of the field called `name`; evaluated when the crate compiles (a `record!`'s key
+/// naming no field is a compile error).
+pub(crate) const fn position(fields: &[Field], name: &str) -> usize {
+    let mut i = 0;
+    while i < fields.len() {
+        let a = fields[i].name.as_bytes();
+        let b = name.as_bytes();
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("a key names a field the record does not have")
+}
+
+/// A derived key: the parts' interchange texts joined with `/`, with any `%` or `/` inside a part
+/// written `%25` or `%2F`, so that different parts always give different keys
+/// (`2026-10/MOB000123`, `MOB000123/2026-11-20T08:14:00Z`).
+pub fn join_key<'a>(parts: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut key = String::new();
+    for (n, part) in parts.into_iter().enumerate() {
+        if n > 0 {
+            key.push('/');
+        }
+        let text = match part {
+            Value::Text(s) => Cow::Borrowed(s.as_str()),
+            other => Cow::Owned(other.to_text()),
+        };
+        for c in text.chars() {
+            match c {
+                '%' => key.push_str("%25"),
+                '/' => key.push_str("%2F"),
+                c => key.push(c),
+            }
+        }
+    }
+    key
+}
+
 /// One row of a register, its values in the register's field order.
+///
+/// A row is always whole and consistent: it has one value per field, and a register keyed on
+/// several fields has its `key` (the first value) derived from them whenever the row is built or
+/// one of them is set. The fields are private so that no caller can break either.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    pub register: Register,
-    pub values: Vec<Value>,
+    register: Register,
+    values: Vec<Value>,
 }
 
 impl Row {
+    /// A row from one value per field, in field order. A derived `key` is computed from its
+    /// parts: whatever is given in its place is ignored (pass [`Value::Null`]).
     pub fn new(register: Register, values: Vec<Value>) -> Result<Row, ModelError> {
         let expected = register.fields().len();
         if values.len() != expected {
@@ -108,9 +244,46 @@ impl Row {
                 found: values.len(),
             });
         }
-        Ok(Row { register, values })
+        Ok(Row::assemble(register, values))
     }
 
+    /// `values` must have one value per field (the `record!` macro guarantees it).
+    pub(crate) fn assemble(register: Register, values: Vec<Value>) -> Row {
+        let mut row = Row { register, values };
+        row.derive_key();
+        row
+    }
+
+    fn derive_key(&mut self) {
+        if !self.register.has_derived_key() {
+            return;
+        }
+        let values = &self.values;
+        let key = join_key(
+            self.register
+                .key_indices()
+                .iter()
+                .map(|&i| values.get(i).unwrap_or(&Value::Null)),
+        );
+        if let Some(slot) = self.values.first_mut() {
+            *slot = Value::Text(key);
+        }
+    }
+
+    pub fn register(&self) -> Register {
+        self.register
+    }
+
+    /// One value per field, in field order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// The id, or the derived key.
     pub fn id(&self) -> &str {
         self.values.first().and_then(Value::as_text).unwrap_or("")
     }
@@ -121,14 +294,21 @@ impl Row {
             .and_then(|i| self.values.get(i))
     }
 
+    /// Sets a field; a derived key follows its parts. `false` (and nothing changed) for an
+    /// unknown field or a derived one.
     pub fn set(&mut self, field: &str, value: Value) -> bool {
-        match self
-            .register
-            .field_index(field)
-            .and_then(|i| self.values.get_mut(i))
-        {
+        let Some(i) = self.register.field_index(field) else {
+            return false;
+        };
+        if !self.register.fields()[i].csv {
+            return false;
+        }
+        match self.values.get_mut(i) {
             Some(slot) => {
                 *slot = value;
+                if self.register.key_indices().contains(&i) {
+                    self.derive_key();
+                }
                 true
             }
             None => false,
@@ -170,6 +350,34 @@ impl Row {
             Register::Assets if date("assigned_on").is_some() && text("assigned_to").is_none() => {
                 out.push(("assigned_on", "set without assigned_to".into()));
             }
+            Register::Travel => {
+                if let (Some(depart), Some(back)) = (date("depart_on"), date("return_on"))
+                    && back < depart
+                {
+                    out.push(("return_on", format!("before the departure date {depart}")));
+                }
+            }
+            Register::Training => {
+                if let (Some(done), Some(expires)) = (date("completed_on"), date("expires_on"))
+                    && expires < done
+                {
+                    out.push(("expires_on", format!("before the completion date {done}")));
+                }
+            }
+            Register::Adjustments => {
+                if let (Some(approved), Some(expires)) = (date("approved_on"), date("expires_on"))
+                    && expires < approved
+                {
+                    out.push(("expires_on", format!("before the approval date {approved}")));
+                }
+            }
+            Register::Exceptions => {
+                if let (Some(granted), Some(expires)) = (date("granted_on"), date("expires_on"))
+                    && expires < granted
+                {
+                    out.push(("expires_on", format!("before the grant date {granted}")));
+                }
+            }
             Register::Organisation => {
                 let tz = text("time_zone").unwrap_or_default();
                 if tz.parse::<chrono_tz::Tz>().is_err() {
@@ -201,6 +409,7 @@ impl Row {
             match self.values.get(i) {
                 None | Some(Value::Null) => out.push_str("null"),
                 Some(Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+                Some(Value::Int(n)) => out.push_str(&n.to_string()),
                 Some(Value::Text(s)) => push_json_string(&mut out, s),
                 Some(other) => push_json_string(&mut out, &other.to_text()),
             }
@@ -224,7 +433,8 @@ impl Row {
 /// A typed record of a register.
 pub trait Record: Sized {
     const REGISTER: Register;
-    fn id(&self) -> &str;
+    /// The id, or the key derived from the key fields: what [`Row::id`] of [`Record::to_row`] is.
+    fn id(&self) -> Cow<'_, str>;
     fn to_row(&self) -> Row;
     fn from_row(row: &Row) -> Result<Self, ModelError>;
 }
@@ -296,5 +506,70 @@ mod tests {
                 "{text:?}"
             );
         }
+        let usage = crate::Usage {
+            month: "2026-10".parse().unwrap(),
+            asset_tag: "MOB/1".into(),
+            data_mb: i64::MAX,
+            roaming_mb: Some(0),
+            voice_minutes: None,
+            texts: Some(7),
+            private_cost_gbp: Some(crate::Pence(1)),
+        }
+        .to_row();
+        assert_eq!(usage.canonical_json(), canonical_json(&usage.to_json()));
+        assert!(
+            usage
+                .canonical_json()
+                .contains("\"data_mb\":9223372036854775807")
+        );
+        assert!(
+            usage
+                .canonical_json()
+                .contains("\"key\":\"2026-10/MOB%2F1\"")
+        );
+    }
+
+    #[test]
+    fn row_problems_across_the_new_registers() {
+        let date = |s: &str| Value::Date(s.parse().unwrap());
+        let text = |s: &str| Value::Text(s.into());
+        let travel = Row::new(
+            Register::Travel,
+            vec![
+                text("T1"),
+                text("P1"),
+                text("FR"),
+                date("2026-10-05"),
+                date("2026-10-04"),
+                text("approved"),
+                Value::Null,
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            travel.problems(),
+            [(
+                "return_on",
+                "before the departure date 2026-10-05".to_string()
+            )]
+        );
+        let training = Row::new(
+            Register::Training,
+            vec![
+                Value::Null,
+                text("P1"),
+                text("data-protection"),
+                date("2026-10-05"),
+                date("2026-10-05"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            training.problems().is_empty(),
+            "expiring on the day is fine"
+        );
+        let mut training = training;
+        training.set("expires_on", date("2025-10-05"));
+        assert_eq!(training.problems()[0].0, "expires_on");
     }
 }

@@ -1,10 +1,12 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
-use crate::field::{FieldType, Pence};
+use crate::country::{Countries, Country};
+use crate::field::{FieldType, Month, Pence};
 
 /// One cell of a register, typed.
 ///
-/// Enumerations travel as [`Value::Text`]; the register's [`FieldType`] says which words are allowed.
+/// Enumerations, months and country codes travel as [`Value::Text`] in their canonical spelling;
+/// the register's [`FieldType`] says which texts are allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Null,
@@ -13,6 +15,8 @@ pub enum Value {
     Date(NaiveDate),
     Timestamp(DateTime<Utc>),
     Money(Pence),
+    /// A whole number ([`FieldType::Int`]).
+    Int(i64),
 }
 
 impl Value {
@@ -36,15 +40,17 @@ impl Value {
             Value::Date(d) => d.format("%Y-%m-%d").to_string(),
             Value::Timestamp(t) => format_timestamp(t),
             Value::Money(p) => p.to_string(),
+            Value::Int(n) => n.to_string(),
         }
     }
 
     /// The JSON form used in the audit log and the API. Money is a decimal string so that no
-    /// float ever touches an amount.
+    /// float ever touches an amount; a whole number is a JSON number.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(n) => serde_json::Value::from(*n),
             other => serde_json::Value::String(other.to_text()),
         }
     }
@@ -82,6 +88,12 @@ impl Value {
             FieldType::Date => parse_date(text).map(Value::Date),
             FieldType::Timestamp => parse_timestamp(text).map(Value::Timestamp),
             FieldType::Money => text.parse::<Pence>().map(Value::Money),
+            FieldType::Int => parse_int(text).map(Value::Int),
+            FieldType::Month => text.parse::<Month>().map(|m| Value::Text(m.to_string())),
+            FieldType::Country => text.parse::<Country>().map(|c| Value::Text(c.to_string())),
+            FieldType::Countries => text
+                .parse::<Countries>()
+                .map(|c| Value::Text(c.to_string())),
         }
     }
 }
@@ -106,10 +118,13 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "no such date".into())
 }
 
+/// An RFC 3339 instant in UTC, kept to the microsecond (both databases store no finer): more
+/// decimals, as .NET writes, are cut off.
 pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     use chrono::Datelike as _;
+    use chrono::SubsecRound as _;
     let t = DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(6))
         .map_err(|_| "expected an RFC 3339 timestamp such as 2026-03-01T09:30:00Z".to_string())?;
     // In UTC the year must still be one RFC 3339 can write, or the value would not export.
     if !(1..=9999).contains(&t.year()) {
@@ -132,16 +147,29 @@ fn parse_id(text: &str) -> Result<Value, String> {
     Ok(Value::Text(text.to_owned()))
 }
 
+/// A whole number of at most 18 digits, 0 or more: no sign, separators or decimals.
+fn parse_int(text: &str) -> Result<i64, String> {
+    if text.starts_with('-') {
+        return Err("cannot be negative".into());
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("expected a whole number such as 2048".into());
+    }
+    text.parse::<i64>().map_err(|_| "number too large".into())
+}
+
+/// Lower-case letters and digits, with hyphens, underscores and dots after the first
+/// (`business-services`, `cafcass-it-5.0`).
 fn parse_slug(text: &str) -> Result<Value, String> {
     let ok = text.len() <= 64
         && text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && text.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
+        });
     if ok {
         Ok(Value::Text(text.to_owned()))
     } else {
-        Err("expected a lower-case id of letters, digits, hyphens and underscores".into())
+        Err("expected a lower-case id of letters, digits, hyphens, underscores and dots".into())
     }
 }
 
@@ -174,6 +202,13 @@ mod tests {
             (FieldType::Money, "0.05"),
             (FieldType::Email, "a.person@example.org.uk"),
             (FieldType::Slug, "business-services"),
+            (FieldType::Slug, "cafcass-it-5.0"),
+            (FieldType::Int, "0"),
+            (FieldType::Int, "4097"),
+            (FieldType::Month, "2026-10"),
+            (FieldType::Country, "GB"),
+            (FieldType::Countries, "AE;IN"),
+            (FieldType::Countries, "FR"),
         ];
         for (ty, text) in cases {
             let value = Value::parse(*ty, text).unwrap();
@@ -193,6 +228,26 @@ mod tests {
             (FieldType::Money, "-4", "negative"),
             (FieldType::Email, "not-an-address", "email"),
             (FieldType::Slug, "Business Services", "lower-case"),
+            (FieldType::Slug, ".hidden", "lower-case"),
+            (FieldType::Int, "-1", "cannot be negative"),
+            (FieldType::Int, "1.5", "whole number"),
+            (FieldType::Int, "+3", "whole number"),
+            (FieldType::Int, "1 000", "whole number"),
+            (FieldType::Int, "99999999999999999999", "too large"),
+            (FieldType::Month, "2026-13", "no such month"),
+            (FieldType::Month, "2026-00", "no such month"),
+            (FieldType::Month, "26-10", "YYYY-MM"),
+            (FieldType::Month, "2026-1", "YYYY-MM"),
+            (FieldType::Month, "2026-10-01", "YYYY-MM"),
+            (FieldType::Country, "XX", "officially assigned"),
+            (FieldType::Country, "UK", "GB"),
+            (FieldType::Country, "GBR", "alpha-2"),
+            (FieldType::Countries, "FR;;BE", "empty"),
+            (
+                FieldType::Countries,
+                "FR;ZZ",
+                "ZZ: not an officially assigned",
+            ),
             (FieldType::Id, "has space", "no spaces"),
             (FieldType::Enum(&["a", "b"]), "c", "one of a|b"),
             (FieldType::Text, "bell\u{7}", "control"),
@@ -210,8 +265,24 @@ mod tests {
     }
 
     #[test]
+    fn countries_are_normalised_to_capitals_without_spaces() {
+        let v = Value::parse(FieldType::Countries, "ae ; in").unwrap();
+        assert_eq!(v, Value::Text("AE;IN".into()));
+        let v = Value::parse(FieldType::Country, "fr").unwrap();
+        assert_eq!(v, Value::Text("FR".into()));
+    }
+
+    #[test]
+    fn whole_numbers_are_json_numbers() {
+        assert_eq!(Value::Int(42).to_json(), serde_json::json!(42));
+        assert_eq!(Value::Int(42).to_text(), "42");
+    }
+
+    #[test]
     fn timestamps_are_normalised_to_utc() {
         let v = Value::parse(FieldType::Timestamp, "2026-07-01T10:00:00+01:00").unwrap();
         assert_eq!(v.to_text(), "2026-07-01T09:00:00Z");
+        let v = Value::parse(FieldType::Timestamp, "2026-07-01T10:00:00.1234567Z").unwrap();
+        assert_eq!(v.to_text(), "2026-07-01T10:00:00.123456Z");
     }
 }

@@ -18,6 +18,7 @@ fn estate(people: usize) -> Estate {
     steward_demo::generate(&steward_demo::DemoOptions {
         people,
         seed: 1,
+        usage_months: 12,
         today,
     })
 }
@@ -66,10 +67,10 @@ fn per_record(c: &mut Criterion) {
         .map(|a| {
             let row = a.to_row();
             let map: std::collections::HashMap<String, cel::Value> = row
-                .register
+                .register()
                 .fields()
                 .iter()
-                .zip(&row.values)
+                .zip(row.values())
                 .map(|(f, v)| {
                     let value = match v {
                         steward_model::Value::Null => cel::Value::Null,

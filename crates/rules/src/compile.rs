@@ -260,7 +260,7 @@ impl<'p> Compiler<'p> {
                             ))),
                         })
                     }
-                    Join::Reverse { .. } => {
+                    Join::Reverse { .. } | Join::Exceptions => {
                         Box::new(move |env, slots| match operand(env, slots)? {
                             V::Obj(_, i) => Ok(V::Objs(relation.to, env.data.links(index, i))),
                             V::Null => Err(EvalError::new("no such key: a relation of null")),
@@ -798,6 +798,8 @@ fn cell_value(cell: &Cell) -> V<'_> {
         Cell::Double(d) => V::Double(*d),
         Cell::Str(s) => V::Str(s),
         Cell::Ts(t) => V::Ts(*t),
+        Cell::Int(i) => V::Int(*i),
+        Cell::Strs(items) => V::List(Rc::new(items.iter().map(|s| V::Str(s)).collect())),
     }
 }
 

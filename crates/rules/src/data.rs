@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use steward_model::{Estate, Register, Row, Value};
+use steward_model::{Estate, FieldType, Register, Row, Value};
 
 use crate::schema::{Join, Kind, RELATIONS};
 
@@ -16,12 +16,22 @@ pub(crate) enum Cell {
     Str(String),
     /// Microseconds since the Unix epoch, UTC.
     Ts(i64),
+    Int(i64),
+    /// A list of words, such as a travel request's countries.
+    Strs(Vec<String>),
 }
 
-fn cell(value: &Value) -> Cell {
+fn cell(ty: FieldType, value: &Value) -> Cell {
     match value {
         Value::Null => Cell::Null,
+        Value::Text(s) if ty == FieldType::Countries => Cell::Strs(
+            s.split(';')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
         Value::Text(s) => Cell::Str(s.clone()),
+        Value::Int(i) => Cell::Int(*i),
         Value::Bool(b) => Cell::Bool(*b),
         Value::Date(d) => Cell::Ts(
             d.and_hms_opt(0, 0, 0)
@@ -76,7 +86,14 @@ impl Data {
             .iter()
             .map(|rs| {
                 rs.iter()
-                    .map(|r| r.values.iter().map(cell).collect())
+                    .map(|r| {
+                        let fields = r.register().fields();
+                        fields
+                            .iter()
+                            .zip(r.values())
+                            .map(|(f, v)| cell(f.ty, v))
+                            .collect()
+                    })
                     .collect()
             })
             .collect();
@@ -121,6 +138,22 @@ impl Data {
                                 {
                                     lists[i as usize].push(t as u32);
                                 }
+                            }
+                        }
+                    }
+                    Join::Exceptions => {
+                        let (Some(ty), Some(id)) =
+                            (field_of(r.to, "subject_type"), field_of(r.to, "subject_id"))
+                        else {
+                            return Links::default();
+                        };
+                        for (t, cells) in objects[r.to as usize].iter().enumerate() {
+                            if let (Some(Cell::Str(kind)), Some(Cell::Str(id))) =
+                                (cells.get(ty), cells.get(id))
+                                && kind == r.from.name()
+                                && let Some(&i) = index[r.from as usize].get(id.as_str())
+                            {
+                                lists[i as usize].push(t as u32);
                             }
                         }
                     }
@@ -196,6 +229,8 @@ impl Data {
             Cell::Bool(b) => b.to_string(),
             Cell::Double(d) => format!("{d:.2}"),
             Cell::Str(s) => s.clone(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Strs(items) => items.join(";"),
             Cell::Ts(t) => chrono::DateTime::from_timestamp_micros(*t)
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),

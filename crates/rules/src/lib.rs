@@ -38,7 +38,7 @@ pub enum ParamValue {
 #[error("{message}")]
 pub struct CompileError {
     pub(crate) expr_id: u64,
-    /// Character offsets (start, end) in the rule text.
+    /// Byte offsets (start, end) in the rule text.
     pub offset: Option<(u32, u32)>,
     pub message: String,
 }
@@ -49,7 +49,7 @@ impl CompileError {
         let start = self.offset.map_or(0, |(s, _)| s as usize);
         let mut line = 1;
         let mut column = 1;
-        for c in rule.chars().take(start) {
+        for (_, c) in rule.char_indices().take_while(|(i, _)| *i < start) {
             if c == '\n' {
                 line += 1;
                 column = 1;
@@ -127,16 +127,21 @@ pub fn compile(
     })
 }
 
-/// Converts the parser's (line, column) — line 1-based, column 0-based — to a character offset.
+/// Converts the parser's (line, column) — line 1-based, column 0-based in characters — to a
+/// byte offset.
 fn offset_of(rule: &str, line: isize, column: isize) -> Option<(u32, u32)> {
     let mut offset = 0usize;
     for (i, text) in rule.split('\n').enumerate() {
         if i as isize + 1 == line {
-            let at = offset + usize::try_from(column).ok()?;
-            let at = u32::try_from(at).ok()?;
+            let column = usize::try_from(column).ok()?;
+            let within = text
+                .char_indices()
+                .nth(column)
+                .map_or(text.len(), |(b, _)| b);
+            let at = u32::try_from(offset + within).ok()?;
             return Some((at, at));
         }
-        offset += text.chars().count() + 1;
+        offset += text.len() + 1;
     }
     None
 }

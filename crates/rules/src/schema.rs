@@ -12,10 +12,31 @@ pub enum Kind {
     Asset,
     Account,
     System,
+    Usage,
+    Sighting,
+    Travel,
+    Training,
+    Acceptance,
+    Questionnaire,
+    Adjustment,
+    Exception,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Person, Kind::Asset, Kind::Account, Kind::System];
+    pub const ALL: [Kind; 12] = [
+        Kind::Person,
+        Kind::Asset,
+        Kind::Account,
+        Kind::System,
+        Kind::Usage,
+        Kind::Sighting,
+        Kind::Travel,
+        Kind::Training,
+        Kind::Acceptance,
+        Kind::Questionnaire,
+        Kind::Adjustment,
+        Kind::Exception,
+    ];
 
     /// The variable a rule uses for a subject of this kind.
     pub fn name(self) -> &'static str {
@@ -24,6 +45,14 @@ impl Kind {
             Kind::Asset => "asset",
             Kind::Account => "account",
             Kind::System => "system",
+            Kind::Usage => "usage",
+            Kind::Sighting => "sighting",
+            Kind::Travel => "travel",
+            Kind::Training => "training",
+            Kind::Acceptance => "acceptance",
+            Kind::Questionnaire => "questionnaire",
+            Kind::Adjustment => "adjustment",
+            Kind::Exception => "exception",
         }
     }
 
@@ -37,6 +66,14 @@ impl Kind {
             Kind::Asset => Register::Assets,
             Kind::Account => Register::Accounts,
             Kind::System => Register::Systems,
+            Kind::Usage => Register::Usage,
+            Kind::Sighting => Register::Sightings,
+            Kind::Travel => Register::Travel,
+            Kind::Training => Register::Training,
+            Kind::Acceptance => Register::Acceptances,
+            Kind::Questionnaire => Register::Questionnaires,
+            Kind::Adjustment => Register::Adjustments,
+            Kind::Exception => Register::Exceptions,
         }
     }
 
@@ -107,13 +144,17 @@ impl std::fmt::Display for Ty {
 pub(crate) fn field_ty(ty: FieldType) -> Ty {
     match ty {
         FieldType::Bool => Ty::Bool,
+        FieldType::Int => Ty::Int,
         FieldType::Date | FieldType::Timestamp => Ty::Timestamp,
         FieldType::Money => Ty::Double,
+        FieldType::Countries => Ty::list(Ty::String),
         FieldType::Text
         | FieldType::Id
         | FieldType::Slug
         | FieldType::Email
-        | FieldType::Enum(_) => Ty::String,
+        | FieldType::Enum(_)
+        | FieldType::Month
+        | FieldType::Country => Ty::String,
     }
 }
 
@@ -124,6 +165,8 @@ pub(crate) enum Join {
     Forward { field: &'static str },
     /// Objects of the target kind whose field holds this object's id.
     Reverse { field: &'static str },
+    /// Exceptions about this object: `subject_id` holds its id and `subject_type` its kind.
+    Exceptions,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -166,12 +209,66 @@ pub(crate) const RELATIONS: &[Relation] = &[
         join: Join::Reverse { field: "person_id" },
     },
     Relation {
+        from: Kind::Person,
+        name: "travel",
+        to: Kind::Travel,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "training",
+        to: Kind::Training,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "acceptances",
+        to: Kind::Acceptance,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "questionnaires",
+        to: Kind::Questionnaire,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "adjustments",
+        to: Kind::Adjustment,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "exceptions",
+        to: Kind::Exception,
+        join: Join::Exceptions,
+    },
+    Relation {
         from: Kind::Asset,
         name: "holder",
         to: Kind::Person,
         join: Join::Forward {
             field: "assigned_to",
         },
+    },
+    Relation {
+        from: Kind::Asset,
+        name: "usage",
+        to: Kind::Usage,
+        join: Join::Reverse { field: "asset_tag" },
+    },
+    Relation {
+        from: Kind::Asset,
+        name: "sightings",
+        to: Kind::Sighting,
+        join: Join::Reverse { field: "asset_tag" },
+    },
+    Relation {
+        from: Kind::Asset,
+        name: "exceptions",
+        to: Kind::Exception,
+        join: Join::Exceptions,
     },
     Relation {
         from: Kind::Account,
@@ -186,10 +283,74 @@ pub(crate) const RELATIONS: &[Relation] = &[
         join: Join::Forward { field: "system" },
     },
     Relation {
+        from: Kind::Account,
+        name: "exceptions",
+        to: Kind::Exception,
+        join: Join::Exceptions,
+    },
+    Relation {
         from: Kind::System,
         name: "accounts",
         to: Kind::Account,
         join: Join::Reverse { field: "system" },
+    },
+    Relation {
+        from: Kind::Usage,
+        name: "asset",
+        to: Kind::Asset,
+        join: Join::Forward { field: "asset_tag" },
+    },
+    Relation {
+        from: Kind::Sighting,
+        name: "asset",
+        to: Kind::Asset,
+        join: Join::Forward { field: "asset_tag" },
+    },
+    Relation {
+        from: Kind::Travel,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Travel,
+        name: "approver",
+        to: Kind::Person,
+        join: Join::Forward {
+            field: "approved_by",
+        },
+    },
+    Relation {
+        from: Kind::Training,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Acceptance,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Questionnaire,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Adjustment,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Exception,
+        name: "granter",
+        to: Kind::Person,
+        join: Join::Forward {
+            field: "granted_by",
+        },
     },
 ];
 
@@ -215,7 +376,7 @@ pub(crate) fn member(kind: Kind, name: &str) -> Option<Member> {
         let r = RELATIONS[index];
         let ty = match r.join {
             Join::Forward { .. } => Ty::Object(r.to),
-            Join::Reverse { .. } => Ty::list(Ty::Object(r.to)),
+            Join::Reverse { .. } | Join::Exceptions => Ty::list(Ty::Object(r.to)),
         };
         return Some(Member::Relation { index, ty });
     }

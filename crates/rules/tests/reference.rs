@@ -157,14 +157,15 @@ fn cel_value(value: &Value) -> cel::Value {
         }),
         Value::Timestamp(t) => cel::Value::Timestamp(t.fixed_offset()),
         Value::Money(p) => cel::Value::Float(p.0 as f64 / 100.0),
+        Value::Int(i) => cel::Value::Int(*i),
     }
 }
 
 fn fields(row: &Row) -> HashMap<String, cel::Value> {
-    row.register
+    row.register()
         .fields()
         .iter()
-        .zip(&row.values)
+        .zip(row.values())
         .map(|(f, v)| (f.name.to_owned(), cel_value(v)))
         .collect()
 }

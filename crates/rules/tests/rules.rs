@@ -138,6 +138,7 @@ fn estate() -> Estate {
             ),
             account("A4", "P2", "legacy", AccountKind::Standard, None, None),
         ],
+        ..Estate::default()
     }
 }
 
@@ -355,6 +356,7 @@ fn the_demo_estate_evaluates_without_errors_where_rules_guard_nulls() {
     let estate = steward_demo::generate(&steward_demo::DemoOptions {
         people: 500,
         seed: 3,
+        usage_months: 1,
         today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default(),
     });
     let data = Data::from_estate(&estate);

@@ -130,7 +130,7 @@ pub(crate) fn import(
     let mut new_budget_centres: BTreeSet<String> = BTreeSet::new();
     for p in &parsed {
         for ParsedRow { line, row } in &p.rows {
-            for (field, value) in p.file.register.fields().iter().zip(&row.values) {
+            for (field, value) in p.file.register.fields().iter().zip(row.values()) {
                 let (Some(target), Value::Text(id)) = (field.refers_to, value) else {
                     continue;
                 };

@@ -147,30 +147,33 @@ impl Steward {
             .collect()
     }
 
-    /// Adds a record; refused if one with its id exists.
+    /// Adds a record; refused if one with its id (or key) exists.
     pub fn create<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
-        if self.store.get(R::REGISTER, record.id())?.is_some() {
+        let row = record.to_row();
+        if self.store.get(R::REGISTER, row.id())?.is_some() {
             return Err(ServiceError::AlreadyExists {
                 register: R::REGISTER,
-                id: record.id().to_owned(),
+                id: row.id().to_owned(),
             });
         }
-        self.write(stamp, record.to_row())
+        self.write(stamp, row)
     }
 
-    /// Replaces a record by id; refused if there is none.
+    /// Replaces a record by id (or key); refused if there is none.
     pub fn update<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
-        if self.store.get(R::REGISTER, record.id())?.is_none() {
+        let row = record.to_row();
+        if self.store.get(R::REGISTER, row.id())?.is_none() {
             return Err(ServiceError::NotFound {
                 register: R::REGISTER,
-                id: record.id().to_owned(),
+                id: row.id().to_owned(),
             });
         }
-        self.write(stamp, record.to_row())
+        self.write(stamp, row)
     }
 
     /// Sets named fields of a stored row from their interchange spelling, as `steward set` and
-    /// web forms do.
+    /// web forms do. What identifies the row (its id, or the fields its key is made of) cannot
+    /// change: a different key is a different row.
     pub fn set_fields(
         &self,
         stamp: &Stamp,
@@ -195,11 +198,31 @@ impl Steward {
                 });
                 continue;
             };
-            if field.name == register.id_field().name {
+            if !field.csv {
                 problems.push(FieldProblem {
                     field: field.name,
                     value: text.clone(),
-                    reason: "an id cannot change".into(),
+                    reason: format!(
+                        "derived from {}; it cannot be set",
+                        register
+                            .key_fields()
+                            .map(|f| f.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+                continue;
+            }
+            if register.key_fields().any(|k| k.name == field.name) {
+                let reason = if register.has_derived_key() {
+                    "part of the key; it cannot change (record the new row instead)"
+                } else {
+                    "an id cannot change"
+                };
+                problems.push(FieldProblem {
+                    field: field.name,
+                    value: text.clone(),
+                    reason: reason.into(),
                 });
                 continue;
             }
@@ -225,7 +248,7 @@ impl Steward {
         let problems = self.check_row(&row)?;
         if !problems.is_empty() {
             return Err(ServiceError::Invalid {
-                register: row.register,
+                register: row.register(),
                 problems,
             });
         }
@@ -233,10 +256,14 @@ impl Steward {
     }
 
     /// Everything wrong with a row: each value re-read from its interchange spelling (so a typed
-    /// record built in code obeys the same rules as a CSV cell), required values, references.
+    /// record built in code obeys the same rules as a CSV cell), required values, references. A
+    /// derived key is the row's own doing and is not re-read.
     pub fn check_row(&self, row: &Row) -> Result<Vec<FieldProblem>> {
         let mut problems = Vec::new();
-        for (field, value) in row.register.fields().iter().zip(&row.values) {
+        for (field, value) in row.register().fields().iter().zip(row.values()) {
+            if !field.csv {
+                continue;
+            }
             let text = value.to_text();
             let problem = |reason: String| FieldProblem {
                 field: field.name,
@@ -255,7 +282,7 @@ impl Steward {
                 Err(reason) => problems.push(problem(reason)),
             }
             if let (Some(target), Value::Text(id)) = (field.refers_to, value) {
-                let is_self = target == row.register && id == row.id();
+                let is_self = target == row.register() && id == row.id();
                 if !is_self && self.store.get(target, id)?.is_none() {
                     problems.push(problem(format!("no {} with this id", target.entity())));
                 }

@@ -62,11 +62,11 @@ pub(crate) fn run(
 ) -> Result<CommitSummary> {
     let expected_len = |r: Register| r.fields().len();
     for row in &rows {
-        if row.values.len() != expected_len(row.register) {
+        if row.values().len() != expected_len(row.register()) {
             return Err(StoreError::Arity {
-                register: row.register,
-                expected: expected_len(row.register),
-                found: row.values.len(),
+                register: row.register(),
+                expected: expected_len(row.register()),
+                found: row.values().len(),
             });
         }
     }
@@ -82,7 +82,7 @@ pub(crate) fn run(
     // Register order is dependency order, so a BTreeMap visits referenced registers first.
     let mut by_register: BTreeMap<Register, Vec<Row>> = BTreeMap::new();
     for row in rows {
-        by_register.entry(row.register).or_default().push(row);
+        by_register.entry(row.register()).or_default().push(row);
     }
     for (register, batch) in by_register {
         let stored = {
@@ -152,6 +152,13 @@ pub(crate) fn run(
         }
         tx.open_assignments(&opens)?;
         write_time += writing.elapsed();
+        tracing::debug!(
+            register = register.name(),
+            created = created.len(),
+            updated = updated.len(),
+            write_ms = writing.elapsed().as_millis() as u64,
+            "register written"
+        );
     }
     for counts in summary.by_register.values() {
         summary.created += counts.created;
@@ -165,6 +172,11 @@ pub(crate) fn run(
         tx.set_audit_head(seq, &hash)?;
         summary.audit_range = Some((first_seq, seq));
     }
+    tracing::debug!(
+        records = audit.len(),
+        write_ms = writing.elapsed().as_millis() as u64,
+        "audit records written"
+    );
     write_time += writing.elapsed();
     tracing::debug!(
         total_ms = started.elapsed().as_millis() as u64,

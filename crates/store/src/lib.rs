@@ -80,6 +80,30 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A row from its stored columns, checking that a derived key is the one its parts give (a row
+/// whose key was changed behind steward's back would otherwise be read under another key).
+pub(crate) fn stored_row(register: Register, values: Vec<steward_model::Value>) -> Result<Row> {
+    let stored_id = values
+        .first()
+        .map(steward_model::Value::to_text)
+        .unwrap_or_default();
+    let row = Row::new(register, values).map_err(|e| StoreError::Corrupt {
+        table: register.name(),
+        column: "",
+        id: stored_id.clone(),
+        reason: e.to_string(),
+    })?;
+    if row.id() != stored_id {
+        return Err(StoreError::Corrupt {
+            table: register.name(),
+            column: register.id_field().name,
+            id: stored_id,
+            reason: format!("the key's fields give {:?}", row.id()),
+        });
+    }
+    Ok(row)
+}
+
 /// Which audit records to read.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {

@@ -9,11 +9,18 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "registers",
-    sql: include_str!("../migrations/0001_registers.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "registers",
+        sql: include_str!("../migrations/0001_registers.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "more_registers",
+        sql: include_str!("../migrations/0002_more_registers.sql"),
+    },
+];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (
     version BIGINT PRIMARY KEY,

@@ -14,7 +14,7 @@ use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
 
 use crate::commit::{self, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
 use crate::sql::{self, Placeholder::Dollar as D};
-use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate};
+use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
 
 /// Taken while migrating, so that servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244; // "STEWARD"
@@ -93,19 +93,20 @@ fn to_param(ty: FieldType, value: &Value) -> Param {
         (_, Value::Date(d)) => Box::new(*d),
         (_, Value::Timestamp(t)) => Box::new(*t),
         (_, Value::Money(p)) => Box::new(p.0),
+        (_, Value::Int(n)) => Box::new(*n),
         (FieldType::Bool, Value::Null) => Box::new(None::<bool>),
         (FieldType::Date, Value::Null) => Box::new(None::<NaiveDate>),
         (FieldType::Timestamp, Value::Null) => Box::new(None::<DateTime<Utc>>),
-        (FieldType::Money, Value::Null) => Box::new(None::<i64>),
+        (FieldType::Money | FieldType::Int, Value::Null) => Box::new(None::<i64>),
         (_, Value::Null) => Box::new(None::<String>),
     }
 }
 
 fn row_params(row: &Row) -> Vec<Param> {
-    row.register
+    row.register()
         .fields()
         .iter()
-        .zip(&row.values)
+        .zip(row.values())
         .map(|(f, v)| to_param(f.ty, v))
         .collect()
 }
@@ -131,17 +132,23 @@ fn read_row(register: Register, r: &postgres::Row) -> Result<Row> {
             FieldType::Money => r
                 .try_get::<_, Option<i64>>(i)?
                 .map_or(Value::Null, |p| Value::Money(Pence(p))),
+            FieldType::Int => r
+                .try_get::<_, Option<i64>>(i)?
+                .map_or(Value::Null, Value::Int),
             FieldType::Text
             | FieldType::Id
             | FieldType::Slug
             | FieldType::Email
-            | FieldType::Enum(_) => r
+            | FieldType::Enum(_)
+            | FieldType::Month
+            | FieldType::Country
+            | FieldType::Countries => r
                 .try_get::<_, Option<String>>(i)?
                 .map_or(Value::Null, Value::Text),
         };
         values.push(value);
     }
-    Ok(Row { register, values })
+    stored_row(register, values)
 }
 
 fn read_audit(r: &postgres::Row) -> Result<AuditRecord> {
@@ -168,6 +175,7 @@ fn copy_cell(out: &mut String, value: &Value) {
         Value::Date(d) => out.push_str(&d.format("%Y-%m-%d").to_string()),
         Value::Timestamp(t) => out.push_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true)),
         Value::Money(p) => out.push_str(&p.0.to_string()),
+        Value::Int(n) => out.push_str(&n.to_string()),
     }
 }
 
@@ -264,7 +272,9 @@ impl Tx for PgTx<'_, '_> {
                 register.name(),
                 sql::columns(register)
             );
-            return copy_in(self.0, &statement, rows, |out, row| cells(out, &row.values));
+            return copy_in(self.0, &statement, rows, |out, row| {
+                cells(out, row.values())
+            });
         }
         let stmt = self.0.prepare(&sql::insert(register, D))?;
         for row in rows {

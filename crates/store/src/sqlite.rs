@@ -12,7 +12,7 @@ use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
 
 use crate::commit::{self, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
 use crate::sql::{self, Placeholder::Question as Q};
-use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate};
+use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
 
 pub(crate) struct SqliteStore {
     conn: Mutex<Connection>,
@@ -91,6 +91,7 @@ fn to_sql(value: &Value) -> Sql {
         Value::Date(d) => Sql::Text(d.format("%Y-%m-%d").to_string()),
         Value::Timestamp(t) => Sql::Text(timestamp_text(t)),
         Value::Money(p) => Sql::Integer(p.0),
+        Value::Int(n) => Sql::Integer(*n),
     }
 }
 
@@ -111,6 +112,7 @@ fn from_sql(
         (_, Sql::Null) => Value::Null,
         (FieldType::Bool, Sql::Integer(i)) => Value::Bool(i != 0),
         (FieldType::Money, Sql::Integer(i)) => Value::Money(Pence(i)),
+        (FieldType::Int, Sql::Integer(i)) => Value::Int(i),
         (FieldType::Date, Sql::Text(s)) => Value::Date(
             NaiveDate::parse_from_str(&s, "%Y-%m-%d")
                 .map_err(|e| corrupt(format!("{s:?}: {e}")))?,
@@ -125,7 +127,10 @@ fn from_sql(
             | FieldType::Id
             | FieldType::Slug
             | FieldType::Email
-            | FieldType::Enum(_),
+            | FieldType::Enum(_)
+            | FieldType::Month
+            | FieldType::Country
+            | FieldType::Countries,
             Sql::Text(s),
         ) => Value::Text(s),
         (ty, other) => return Err(corrupt(format!("expected {ty:?}, found {other:?}"))),
@@ -139,7 +144,7 @@ fn read_row(register: Register, r: &rusqlite::Row<'_>) -> Result<Row> {
     for (i, f) in fields.iter().enumerate() {
         values.push(from_sql(register, f.ty, f.name, r.get(i)?, &id)?);
     }
-    Ok(Row { register, values })
+    stored_row(register, values)
 }
 
 fn query_rows(
@@ -210,7 +215,7 @@ impl Tx for SqliteTx<'_> {
     fn insert(&mut self, register: Register, rows: &[&Row]) -> Result<()> {
         let mut stmt = self.0.prepare_cached(&sql::insert(register, Q))?;
         for row in rows {
-            stmt.execute(params_from_iter(row.values.iter().map(to_sql)))?;
+            stmt.execute(params_from_iter(row.values().iter().map(to_sql)))?;
         }
         Ok(())
     }
@@ -218,7 +223,7 @@ impl Tx for SqliteTx<'_> {
     fn update(&mut self, register: Register, rows: &[&Row]) -> Result<()> {
         let mut stmt = self.0.prepare_cached(&sql::update(register, Q))?;
         for row in rows {
-            stmt.execute(params_from_iter(row.values.iter().map(to_sql)))?;
+            stmt.execute(params_from_iter(row.values().iter().map(to_sql)))?;
         }
         Ok(())
     }

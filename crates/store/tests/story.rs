@@ -111,7 +111,7 @@ fn registers_round_trip_and_unchanged_rows_are_not_audited() {
 
         for row in &rows {
             assert_eq!(
-                store.get(row.register, row.id()).unwrap().as_ref(),
+                store.get(row.register(), row.id()).unwrap().as_ref(),
                 Some(row),
                 "{}",
                 db.backend
@@ -136,6 +136,157 @@ fn registers_round_trip_and_unchanged_rows_are_not_audited() {
         );
         assert_eq!(store.audit_head().unwrap().0, 5);
         assert!(steward_store::verify_audit(store).unwrap().is_ok());
+    });
+}
+
+/// One row of each of the registers added with composite keys, whole numbers and countries.
+fn more_rows() -> Vec<steward_model::Row> {
+    use steward_model::{
+        Acceptance, Adjustment, AdjustmentSource, Country, Exception, Questionnaire, Sighting,
+        SubjectType, Training, Travel, TravelStatus, Usage,
+    };
+    let day = |d: u32| date(d).unwrap();
+    vec![
+        Usage {
+            month: "2026-10".parse().unwrap(),
+            asset_tag: "LT1".into(),
+            data_mb: 5_000_000_000,
+            roaming_mb: Some(0),
+            voice_minutes: None,
+            texts: Some(3),
+            private_cost_gbp: Some(steward_model::Pence(1250)),
+        }
+        .to_row(),
+        Sighting {
+            asset_tag: "LT1".into(),
+            seen_at: at(20),
+            country: "fr".parse::<Country>().unwrap(),
+        }
+        .to_row(),
+        Travel {
+            id: "T1".into(),
+            person_id: "P2".into(),
+            countries: "AE;IN".parse().unwrap(),
+            depart_on: day(18),
+            return_on: day(25),
+            status: TravelStatus::Approved,
+            approved_by: Some("P1".into()),
+        }
+        .to_row(),
+        Training {
+            person_id: "P2".into(),
+            course: "data-protection".into(),
+            completed_on: day(3),
+            expires_on: None,
+        }
+        .to_row(),
+        Acceptance {
+            person_id: "P2".into(),
+            pack: "cafcass-it-5.0".into(),
+            version: "5.0".into(),
+            accepted_on: day(3),
+        }
+        .to_row(),
+        Questionnaire {
+            person_id: "P2".into(),
+            completed_on: day(3),
+            passed: false,
+        }
+        .to_row(),
+        Adjustment {
+            person_id: "P2".into(),
+            source: AdjustmentSource::AccessToWork,
+            device_kind: AssetKind::Laptop,
+            approved_on: day(1),
+            expires_on: Some(day(30)),
+        }
+        .to_row(),
+        Exception {
+            id: "EX1".into(),
+            pack: "cafcass-it-5.0".into(),
+            clause: "2.6(v)".into(),
+            subject_type: SubjectType::Usage,
+            subject_id: "2026-10/LT1".into(),
+            reason: "Video calls from a hospital ward".into(),
+            granted_by: "P1".into(),
+            granted_on: day(5),
+            expires_on: None,
+        }
+        .to_row(),
+    ]
+}
+
+#[test]
+fn registers_keyed_on_several_fields_are_stored_and_audited_by_their_key() {
+    on_every_backend("keyed", |store, db| {
+        let mut rows = vec![
+            person("P1", None).to_row(),
+            person("P2", Some("P1")).to_row(),
+            laptop("LT1", Some("P2"), date(2)).to_row(),
+        ];
+        rows.extend(more_rows());
+        let summary = store.commit("test", at(1), rows.clone()).unwrap();
+        assert_eq!(summary.created, rows.len(), "{}", db.backend);
+        for row in &rows {
+            assert_eq!(
+                store.get(row.register(), row.id()).unwrap().as_ref(),
+                Some(row),
+                "{} {} on {}",
+                row.register(),
+                row.id(),
+                db.backend
+            );
+        }
+        assert_eq!(
+            store.ids(Register::Usage).unwrap(),
+            ["2026-10/LT1"],
+            "{}",
+            db.backend
+        );
+        let usage = store.list(Register::Usage).unwrap();
+        assert_eq!(usage[0].get("data_mb"), Some(&Value::Int(5_000_000_000)));
+        assert_eq!(usage[0].get("voice_minutes"), Some(&Value::Null));
+        let sighting = store.list(Register::Sightings).unwrap();
+        assert_eq!(sighting[0].id(), "LT1/2026-11-20T09:00:00Z");
+        assert_eq!(sighting[0].get("country"), Some(&Value::Text("FR".into())));
+
+        // The audit log names a keyed row by its key.
+        let mut seen = Vec::new();
+        let query = AuditQuery {
+            entity: Some(("sighting".into(), "LT1/2026-11-20T09:00:00Z".into())),
+            limit: None,
+        };
+        store
+            .audit_records(&query, &mut |r| {
+                seen.push(r.after.unwrap_or_default());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen.len(), 1, "{}", db.backend);
+        assert!(
+            seen[0].contains("\"key\":\"LT1/2026-11-20T09:00:00Z\""),
+            "{}",
+            seen[0]
+        );
+
+        // An update by key changes the row in place; the same rows again change nothing.
+        let mut changed = usage[0].clone();
+        assert!(changed.set("roaming_mb", Value::Int(12)));
+        let summary = store.commit("test", at(2), vec![changed.clone()]).unwrap();
+        assert_eq!((summary.created, summary.updated), (0, 1));
+        assert_eq!(store.count(Register::Usage).unwrap(), 1);
+        let again = store.commit("test", at(3), more_rows()).unwrap();
+        assert_eq!(again.updated, 1, "only the usage row differs");
+        assert!(steward_store::verify_audit(store).unwrap().is_ok());
+
+        // A key edited behind steward's back no longer matches its fields: refused on reading.
+        tamper(db, "UPDATE usage SET month = '2026-09'");
+        let err = store.list(Register::Usage).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the key's fields give \"2026-09/LT1\""),
+            "{err}"
+        );
     });
 }
 

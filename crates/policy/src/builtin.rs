@@ -1,0 +1,51 @@
+//! The packs that ship inside the binary.
+
+use crate::error::PackError;
+use crate::load::{CLAUSES_FILE, PACK_FILE, parse};
+use crate::types::Pack;
+
+/// A pack whose files are compiled into the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinPack {
+    pub id: &'static str,
+    pub pack_toml: &'static str,
+    pub clauses_toml: &'static str,
+}
+
+impl BuiltinPack {
+    pub fn load(&self) -> Result<Pack, Vec<PackError>> {
+        parse(&[
+            (PACK_FILE, self.pack_toml),
+            (CLAUSES_FILE, self.clauses_toml),
+        ])
+    }
+}
+
+/// Every built-in pack, from `packs/` at the repository root.
+pub const BUILTIN: &[BuiltinPack] = &[BuiltinPack {
+    id: "cafcass-it-5.0",
+    pack_toml: include_str!("../../../packs/cafcass-it-5.0/pack.toml"),
+    clauses_toml: include_str!("../../../packs/cafcass-it-5.0/clauses.toml"),
+}];
+
+/// Loads every built-in pack. They are tested to load, so an error here is a bug in a pack.
+pub fn builtin() -> Result<Vec<Pack>, Vec<PackError>> {
+    let mut packs = Vec::new();
+    let mut errors = Vec::new();
+    for b in BUILTIN {
+        match b.load() {
+            Ok(p) => packs.push(p),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(packs)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Loads the built-in pack `id`, or `None` if there is no such pack.
+pub fn builtin_pack(id: &str) -> Option<Result<Pack, Vec<PackError>>> {
+    BUILTIN.iter().find(|b| b.id == id).map(BuiltinPack::load)
+}

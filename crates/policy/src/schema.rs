@@ -1,0 +1,557 @@
+//! The estate as `docs/rule-language.md` describes it: the kinds of record a rule can reach, their
+//! fields and their relations. The pack loader uses it to check subjects, evidence paths and
+//! message placeholders; the test-case loader uses it to check case rows. Type-checking rules is
+//! the rules crate's job, not this one's.
+
+use steward_model::{
+    AccountKind, AccountStatus, AssetKind, AssetStatus, Clearance, Ownership, PersonStatus,
+};
+
+/// A kind of record in the rule language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordType {
+    Person,
+    Asset,
+    Account,
+    System,
+    Usage,
+    Sighting,
+    Travel,
+    Training,
+    Acceptance,
+    Questionnaire,
+    Adjustment,
+    Exception,
+}
+
+/// The type of a stored field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    String,
+    Bool,
+    Int,
+    Double,
+    Timestamp,
+    StringList,
+}
+
+impl FieldKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::String => "string",
+            FieldKind::Bool => "bool",
+            FieldKind::Int => "int",
+            FieldKind::Double => "double",
+            FieldKind::Timestamp => "timestamp",
+            FieldKind::StringList => "list(string)",
+        }
+    }
+}
+
+/// A stored field of a record: what a case row or an import carries.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub kind: FieldKind,
+    pub required: bool,
+    /// The closed set of values, for enumerations.
+    pub values: Option<&'static [&'static str]>,
+    /// The record type whose id this field holds.
+    pub refers_to: Option<RecordType>,
+}
+
+/// A relation a rule can follow from one record to others.
+#[derive(Debug, Clone, Copy)]
+pub struct RelationDef {
+    pub name: &'static str,
+    pub to: RecordType,
+    pub many: bool,
+}
+
+/// Statuses of an International Travel request.
+pub const TRAVEL_STATUSES: &[&str] = &["requested", "approved", "rejected", "cancelled"];
+/// Where an adjustment comes from.
+pub const ADJUSTMENT_SOURCES: &[&str] = &["access_to_work", "occupational_health", "local_funding"];
+/// The record types an exception can be about.
+pub const EXCEPTION_SUBJECTS: &[&str] = &[
+    "person", "asset", "account", "system", "usage", "sighting", "travel",
+];
+
+const fn field(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        required: false,
+        values: None,
+        refers_to: None,
+    }
+}
+
+const fn req(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        required: true,
+        values: None,
+        refers_to: None,
+    }
+}
+
+const fn one_of(name: &'static str, required: bool, values: &'static [&'static str]) -> FieldDef {
+    FieldDef {
+        name,
+        kind: FieldKind::String,
+        required,
+        values: Some(values),
+        refers_to: None,
+    }
+}
+
+const fn refers(name: &'static str, required: bool, to: RecordType) -> FieldDef {
+    FieldDef {
+        name,
+        kind: FieldKind::String,
+        required,
+        values: None,
+        refers_to: Some(to),
+    }
+}
+
+const fn one(name: &'static str, to: RecordType) -> RelationDef {
+    RelationDef {
+        name,
+        to,
+        many: false,
+    }
+}
+
+const fn many(name: &'static str, to: RecordType) -> RelationDef {
+    RelationDef {
+        name,
+        to,
+        many: true,
+    }
+}
+
+use FieldKind::String as Str;
+use FieldKind::{Bool, Double, Int, StringList, Timestamp};
+use RecordType as R;
+
+const PERSON: &[FieldDef] = &[
+    req("id", Str),
+    req("name", Str),
+    field("email", Str),
+    req("staff_group", Str),
+    refers("manager_id", false, R::Person),
+    field("budget_centre", Str),
+    one_of("status", true, PersonStatus::ALL),
+    field("start_date", Timestamp),
+    field("leave_date", Timestamp),
+    one_of("clearance", false, Clearance::ALL),
+    field("clearance_expires", Timestamp),
+    field("byod", Bool),
+];
+
+const ASSET: &[FieldDef] = &[
+    req("tag", Str),
+    one_of("kind", true, AssetKind::ALL),
+    field("model", Str),
+    field("serial", Str),
+    one_of("ownership", true, Ownership::ALL),
+    one_of("status", true, AssetStatus::ALL),
+    refers("assigned_to", false, R::Person),
+    field("assigned_on", Timestamp),
+    field("budget_centre", Str),
+    field("cost_gbp", Double),
+    field("encrypted", Bool),
+    field("pin_set", Bool),
+    field("hotspot_password_set", Bool),
+    field("last_seen", Timestamp),
+    field("last_shutdown", Timestamp),
+    field("pending_patch_since", Timestamp),
+];
+
+/// In rules the account's system name is `account.system_name` (`account.system` is the related
+/// system); in the register and its CSV the column is `system`.
+const ACCOUNT: &[FieldDef] = &[
+    req("id", Str),
+    refers("person_id", false, R::Person),
+    refers("system", true, R::System),
+    one_of("kind", true, AccountKind::ALL),
+    field("admin_rights", Bool),
+    field("mfa", Bool),
+    one_of("status", true, AccountStatus::ALL),
+    field("last_login", Timestamp),
+];
+
+const SYSTEM: &[FieldDef] = &[
+    req("name", Str),
+    field("key_system", Bool),
+    field("supports_mfa", Bool),
+];
+
+/// `month_start` (the first day of `month`) is derived, not stored.
+const USAGE: &[FieldDef] = &[
+    req("month", Str),
+    refers("asset_tag", true, R::Asset),
+    req("data_mb", Int),
+    field("roaming_mb", Int),
+    field("voice_minutes", Int),
+    field("texts", Int),
+    field("private_cost_gbp", Double),
+];
+
+const SIGHTING: &[FieldDef] = &[
+    refers("asset_tag", true, R::Asset),
+    req("seen_at", Timestamp),
+    req("country", Str),
+];
+
+const TRAVEL: &[FieldDef] = &[
+    req("id", Str),
+    refers("person_id", true, R::Person),
+    req("countries", StringList),
+    req("depart_on", Timestamp),
+    req("return_on", Timestamp),
+    one_of("status", true, TRAVEL_STATUSES),
+    refers("approved_by", false, R::Person),
+];
+
+const TRAINING: &[FieldDef] = &[
+    refers("person_id", true, R::Person),
+    req("course", Str),
+    req("completed_on", Timestamp),
+    field("expires_on", Timestamp),
+];
+
+const ACCEPTANCE: &[FieldDef] = &[
+    refers("person_id", true, R::Person),
+    req("pack", Str),
+    req("version", Str),
+    req("accepted_on", Timestamp),
+];
+
+const QUESTIONNAIRE: &[FieldDef] = &[
+    refers("person_id", true, R::Person),
+    req("completed_on", Timestamp),
+    req("passed", Bool),
+];
+
+const ADJUSTMENT: &[FieldDef] = &[
+    refers("person_id", true, R::Person),
+    one_of("source", true, ADJUSTMENT_SOURCES),
+    one_of("device_kind", true, AssetKind::ALL),
+    req("approved_on", Timestamp),
+    field("expires_on", Timestamp),
+];
+
+const EXCEPTION: &[FieldDef] = &[
+    req("id", Str),
+    req("pack", Str),
+    req("clause", Str),
+    one_of("subject_type", true, EXCEPTION_SUBJECTS),
+    req("subject_id", Str),
+    req("reason", Str),
+    refers("granted_by", true, R::Person),
+    req("granted_on", Timestamp),
+    field("expires_on", Timestamp),
+];
+
+impl RecordType {
+    pub const ALL: [RecordType; 12] = [
+        R::Person,
+        R::Asset,
+        R::Account,
+        R::System,
+        R::Usage,
+        R::Sighting,
+        R::Travel,
+        R::Training,
+        R::Acceptance,
+        R::Questionnaire,
+        R::Adjustment,
+        R::Exception,
+    ];
+
+    /// The record types a check can have as its subject.
+    pub const SUBJECTS: [RecordType; 7] = [
+        R::Person,
+        R::Asset,
+        R::Account,
+        R::System,
+        R::Usage,
+        R::Sighting,
+        R::Travel,
+    ];
+
+    /// The variable name in rules, and the subject name in packs.
+    pub fn name(self) -> &'static str {
+        match self {
+            R::Person => "person",
+            R::Asset => "asset",
+            R::Account => "account",
+            R::System => "system",
+            R::Usage => "usage",
+            R::Sighting => "sighting",
+            R::Travel => "travel",
+            R::Training => "training",
+            R::Acceptance => "acceptance",
+            R::Questionnaire => "questionnaire",
+            R::Adjustment => "adjustment",
+            R::Exception => "exception",
+        }
+    }
+
+    /// The register's name in a test case's estate (plural, as the CSV files are named).
+    pub fn register(self) -> &'static str {
+        match self {
+            R::Person => "people",
+            R::Asset => "assets",
+            R::Account => "accounts",
+            R::System => "systems",
+            R::Usage => "usage",
+            R::Sighting => "sightings",
+            R::Travel => "travel",
+            R::Training => "training",
+            R::Acceptance => "acceptances",
+            R::Questionnaire => "questionnaires",
+            R::Adjustment => "adjustments",
+            R::Exception => "exceptions",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<RecordType> {
+        RecordType::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    pub fn from_register(name: &str) -> Option<RecordType> {
+        RecordType::ALL.into_iter().find(|r| r.register() == name)
+    }
+
+    pub fn is_subject(self) -> bool {
+        RecordType::SUBJECTS.contains(&self)
+    }
+
+    /// The stored fields, in CSV column order.
+    pub fn fields(self) -> &'static [FieldDef] {
+        match self {
+            R::Person => PERSON,
+            R::Asset => ASSET,
+            R::Account => ACCOUNT,
+            R::System => SYSTEM,
+            R::Usage => USAGE,
+            R::Sighting => SIGHTING,
+            R::Travel => TRAVEL,
+            R::Training => TRAINING,
+            R::Acceptance => ACCEPTANCE,
+            R::Questionnaire => QUESTIONNAIRE,
+            R::Adjustment => ADJUSTMENT,
+            R::Exception => EXCEPTION,
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<&'static FieldDef> {
+        self.fields().iter().find(|f| f.name == name)
+    }
+
+    /// The relations a rule can follow from this record type.
+    pub fn relations(self) -> &'static [RelationDef] {
+        const PERSON_REL: &[RelationDef] = &[
+            one("manager", R::Person),
+            many("assets", R::Asset),
+            many("accounts", R::Account),
+            many("reports", R::Person),
+            many("travel", R::Travel),
+            many("training", R::Training),
+            many("acceptances", R::Acceptance),
+            many("questionnaires", R::Questionnaire),
+            many("adjustments", R::Adjustment),
+            many("exceptions", R::Exception),
+        ];
+        const ASSET_REL: &[RelationDef] = &[
+            one("holder", R::Person),
+            many("usage", R::Usage),
+            many("sightings", R::Sighting),
+        ];
+        const ACCOUNT_REL: &[RelationDef] = &[one("person", R::Person), one("system", R::System)];
+        const SYSTEM_REL: &[RelationDef] = &[many("accounts", R::Account)];
+        const ASSET_OF: &[RelationDef] = &[one("asset", R::Asset)];
+        const TRAVELLER: &[RelationDef] = &[one("person", R::Person)];
+        match self {
+            R::Person => PERSON_REL,
+            R::Asset => ASSET_REL,
+            R::Account => ACCOUNT_REL,
+            R::System => SYSTEM_REL,
+            R::Usage | R::Sighting => ASSET_OF,
+            R::Travel => TRAVELLER,
+            _ => &[],
+        }
+    }
+
+    pub fn relation(self, name: &str) -> Option<&'static RelationDef> {
+        self.relations().iter().find(|r| r.name == name)
+    }
+
+    /// The names a rule can read on this record: stored fields (with the account's `system`
+    /// column read as `system_name`) and relations.
+    fn rule_field(self, name: &str) -> Option<PathStep> {
+        if let Some(rel) = self.relation(name) {
+            return Some(if rel.many {
+                PathStep::List
+            } else {
+                PathStep::Record(rel.to)
+            });
+        }
+        let stored = match (self, name) {
+            (R::Usage, "month_start") => return Some(PathStep::Scalar),
+            (R::Account, "system_name") => "system",
+            (R::Account, "system") => return None,
+            _ => name,
+        };
+        self.field(stored).map(|_| PathStep::Scalar)
+    }
+
+    /// The field that identifies a record of this type, if it has one of its own. Other records
+    /// are identified by a key made of several fields (see [`RecordType::key_fields`]).
+    pub fn key_field(self) -> Option<&'static str> {
+        match self {
+            R::Person | R::Account | R::Travel | R::Exception => Some("id"),
+            R::Asset => Some("tag"),
+            R::System => Some("name"),
+            _ => None,
+        }
+    }
+}
+
+impl RecordType {
+    /// The fields whose values, joined with `/`, identify a record without an id of its own, in
+    /// the order the model's derived keys use: usage `MONTH/TAG`, a sighting `TAG/SEEN_AT`.
+    pub fn key_fields(self) -> &'static [&'static str] {
+        match self {
+            R::Usage => &["month", "asset_tag"],
+            R::Sighting => &["asset_tag", "seen_at"],
+            R::Training => &["person_id", "course", "completed_on"],
+            R::Acceptance => &["person_id", "pack", "version"],
+            R::Questionnaire => &["person_id", "completed_on"],
+            R::Adjustment => &["person_id", "source", "device_kind", "approved_on"],
+            _ => &[],
+        }
+    }
+}
+
+enum PathStep {
+    Scalar,
+    Record(RecordType),
+    List,
+}
+
+/// Checks a dotted path such as `asset.holder.name` as a rule would read it from a subject of
+/// type `subject`, ending on a stored field. `now`, `today` and `params.NAME` are accepted too
+/// (`is_param` says whether `NAME` is a parameter). Returns why the path is wrong.
+pub fn check_path(
+    subject: RecordType,
+    path: &str,
+    is_param: &dyn Fn(&str) -> bool,
+) -> Result<(), String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| !is_identifier(p)) {
+        return Err(format!("`{path}` is not a dotted path of names"));
+    }
+    match parts.as_slice() {
+        ["now"] | ["today"] => return Ok(()),
+        ["params", name] => {
+            return if is_param(name) {
+                Ok(())
+            } else {
+                Err(format!("unknown parameter `params.{name}`"))
+            };
+        }
+        [root, ..] if *root != subject.name() => {
+            return Err(format!(
+                "`{path}` must start with `{}` (the control's subject), `params`, `now` or `today`",
+                subject.name()
+            ));
+        }
+        _ => {}
+    }
+    let mut at = subject;
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        let last = i + 1 == parts.len();
+        match at.rule_field(part) {
+            None => return Err(format!("`{path}`: {} has no field `{part}`", at.name())),
+            Some(PathStep::Scalar) if last => return Ok(()),
+            Some(PathStep::Scalar) => {
+                return Err(format!("`{path}`: `{part}` is a value, it has no fields"));
+            }
+            Some(PathStep::List) => {
+                return Err(format!("`{path}`: `{part}` is a list; name a single value"));
+            }
+            Some(PathStep::Record(next)) if last => {
+                return Err(format!(
+                    "`{path}` is a whole {}; name one of its fields",
+                    next.name()
+                ));
+            }
+            Some(PathStep::Record(next)) => at = next,
+        }
+    }
+    Err(format!(
+        "`{path}` names the whole subject; name one of its fields"
+    ))
+}
+
+pub(crate) fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_fields_and_relations() {
+        let no = |_: &str| false;
+        assert!(check_path(R::Asset, "asset.tag", &no).is_ok());
+        assert!(check_path(R::Asset, "asset.holder.manager.name", &no).is_ok());
+        assert!(check_path(R::Account, "account.system_name", &no).is_ok());
+        assert!(check_path(R::Account, "account.system.supports_mfa", &no).is_ok());
+        assert!(check_path(R::Asset, "now", &no).is_ok());
+        assert!(check_path(R::Asset, "params.x", &|n| n == "x").is_ok());
+        for bad in [
+            "asset",
+            "asset.holder",
+            "asset.usage",
+            "asset.tag.x",
+            "person.name",
+            "asset.nope",
+            "params.y",
+            "asset..tag",
+            "account.system",
+        ] {
+            assert!(
+                check_path(
+                    if bad.starts_with("account") {
+                        R::Account
+                    } else {
+                        R::Asset
+                    },
+                    bad,
+                    &|n| n == "x"
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn subject_records_have_keys() {
+        for r in RecordType::SUBJECTS {
+            if let Some(k) = r.key_field() {
+                assert!(r.field(k).is_some_and(|f| f.required), "{r:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! Loading small packs: what is accepted, and exactly where each problem is reported.
+
+use steward_policy::{
+    ControlKind, ErrorKind, Origin, Overrides, Pack, PackError, ParamValue, parse,
+};
+
+const PACK: &str = r#"[pack]
+id = "example-1.0"
+title = "IT Policy"
+organisation = "Example Charity"
+version = "1.0"
+owner = "Head of IT"
+approver = "Board"
+approved_on = 2025-01-10
+next_review = 2026-01-10
+
+[parameters.offline_days]
+type = "int"
+value = 14
+unit = "days"
+description = "Days a laptop may go without connecting."
+
+[parameters.home]
+type = "string"
+value = "GB"
+description = "Home country."
+
+[staff_groups.staff]
+name = "Staff"
+devices = [{ kind = "laptop" }]
+hardware = true
+"#;
+
+const CLAUSES: &str = r#"[[clause]]
+id = "1.1"
+text = "Laptops connect at least every two weeks."
+
+[[clause.control]]
+id = "laptop-connected"
+kind = "check"
+subject = "asset"
+scope = { asset_kinds = ["laptop"], staff_groups = ["staff"] }
+rule = '''
+asset.last_seen != null
+  && now - asset.last_seen <= days(params.offline_days)'''
+severity = "medium"
+who_acts = "person"
+escalation = [{ after_days = 7, to = "line_manager" }]
+message = "Laptop {asset.tag} last connected {asset.last_seen}."
+remediation = "Connect the laptop."
+evidence = ["asset.last_seen", "asset.holder.name"]
+
+[[clause]]
+id = "1.2"
+text = "Report losses immediately."
+
+[[clause.control]]
+id = "report-loss"
+kind = "workflow"
+incident = "loss"
+report_within = "immediately"
+notify = ["service_desk", "line_manager"]
+severity = "high"
+who_acts = "person"
+remediation = "Tell the service desk."
+"#;
+
+fn load(pack: &str, clauses: &str) -> Result<Pack, Vec<PackError>> {
+    parse(&[("pack.toml", pack), ("clauses.toml", clauses)])
+}
+
+/// Replaces `from` (which must occur) in the clauses file and returns the errors.
+fn errors_after(from: &str, to: &str) -> Vec<PackError> {
+    assert!(CLAUSES.contains(from), "{from}");
+    load(PACK, &CLAUSES.replacen(from, to, 1)).expect_err("the change must be an error")
+}
+
+fn one(errors: &[PackError]) -> &PackError {
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    &errors[0]
+}
+
+#[test]
+fn a_small_pack_loads() {
+    let p = load(PACK, CLAUSES).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.id, "example-1.0");
+    assert_eq!(p.clauses.len(), 2);
+    let c = p.control("laptop-connected").expect("control");
+    assert_eq!(c.clause, "1.1");
+    assert_eq!(
+        (c.location.position.line, c.location.position.column),
+        (6, 6)
+    );
+    let ControlKind::Check(check) = &c.kind else {
+        panic!("not a check")
+    };
+    assert_eq!(check.scope.asset_kinds.len(), 1);
+    assert_eq!(
+        check.rule.text,
+        "asset.last_seen != null\n  && now - asset.last_seen <= days(params.offline_days)"
+    );
+}
+
+#[test]
+fn rule_offsets_map_to_the_file() {
+    let p = load(PACK, CLAUSES).unwrap_or_else(|e| panic!("{e:#?}"));
+    let c = p.control("laptop-connected").expect("control");
+    let rule = c.rule().expect("rule");
+    // The rule starts on the line after `rule = '''`, which is line 10.
+    assert_eq!(c.rule_position(0), Some((11, 1)));
+    let at = rule.text.find("params").expect("params");
+    assert_eq!(c.rule_position(at), Some((12, 36)));
+    assert_eq!(rule.offset_of(2, 3), rule.text.find("&&").expect("&&"));
+    let span = c.rule_span().expect("span");
+    assert!(CLAUSES[span].starts_with("'''"));
+    // Offsets past the end clamp to the end of the rule.
+    assert_eq!(c.rule_position(10_000), c.rule_position(rule.text.len()));
+}
+
+#[test]
+fn escaped_rules_map_through_their_escapes() {
+    let clauses = CLAUSES.replacen(
+        "rule = '''\nasset.last_seen != null\n  && now - asset.last_seen <= days(params.offline_days)'''",
+        r#"rule = "asset.model == \"X1\" && nope""#,
+        1,
+    );
+    let errors = load(PACK, &clauses).expect_err("unknown variable");
+    let e = one(&errors);
+    assert_eq!(e.kind, ErrorKind::Rule);
+    // `nope` is at column 34 of line 10: each escape before it is two characters in the file.
+    assert_eq!((e.line(), e.column()), (Some(10), Some(34)), "{e}");
+}
+
+#[test]
+fn syntax_errors_in_rules_are_placed_in_the_file() {
+    let errors = errors_after("  && now - asset", "  && && now - asset");
+    let e = one(&errors);
+    assert_eq!(e.kind, ErrorKind::Rule);
+    assert_eq!((e.line(), e.column()), (Some(12), Some(6)));
+    assert_eq!(e.clause.as_deref(), Some("1.1"));
+    assert_eq!(e.control.as_deref(), Some("laptop-connected"));
+    assert!(e.to_string().starts_with("example-1.0: clauses.toml:12:6: clause 1.1: control laptop-connected: syntax error in the rule"), "{e}");
+}
+
+#[test]
+fn unknown_parameters_and_variables_are_placed_in_the_file() {
+    let errors = errors_after("params.offline_days)", "params.ofline_days)");
+    let e = one(&errors);
+    assert_eq!(e.kind, ErrorKind::Reference);
+    assert_eq!((e.line(), e.column()), (Some(12), Some(36)));
+    assert_eq!(e.reason, "unknown parameter `params.ofline_days`");
+
+    let errors = errors_after("asset.last_seen != null\n", "person.last_seen != null\n");
+    let e = one(&errors);
+    assert_eq!((e.line(), e.column()), (Some(11), Some(1)));
+    assert!(e.reason.starts_with("unknown variable `person`"), "{e}");
+}
+
+#[test]
+fn words_are_checked_where_they_are_written() {
+    let e = errors_after("severity = \"medium\"", "severity = \"urgent\"");
+    assert_eq!(
+        one(&e).reason,
+        "unknown severity `urgent`, expected one of info|low|medium|high|critical"
+    );
+    assert_eq!(one(&e).line(), Some(13));
+
+    let e = errors_after(
+        "who_acts = \"person\"\nescalation",
+        "who_acts = \"boss\"\nescalation",
+    );
+    assert!(
+        one(&e).reason.starts_with("unknown who_acts value `boss`"),
+        "{e:?}"
+    );
+
+    let e = errors_after(
+        "staff_groups = [\"staff\"]",
+        "staff_groups = [\"volunteers\"]",
+    );
+    assert_eq!(one(&e).kind, ErrorKind::Reference);
+    assert_eq!((one(&e).line(), one(&e).column()), (Some(9), Some(53)));
+
+    let e = errors_after("asset_kinds = [\"laptop\"]", "asset_kinds = [\"lapop\"]");
+    assert!(
+        one(&e).reason.starts_with("unknown asset kind `lapop`"),
+        "{e:?}"
+    );
+
+    let e = errors_after("notify = [\"service_desk\"", "notify = [\"helpdesk\"");
+    assert!(
+        one(&e).reason.starts_with("unknown role `helpdesk`"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn keys_that_do_not_belong_are_rejected() {
+    let e = errors_after(
+        "severity = \"high\"",
+        "severity = \"high\"\ncadence = \"weekly\"",
+    );
+    assert_eq!(
+        one(&e).reason,
+        "`cadence` does not apply to a workflow control"
+    );
+    let e = errors_after(
+        "severity = \"high\"",
+        "severity = \"high\"\nsevrity = \"low\"",
+    );
+    assert_eq!(one(&e).kind, ErrorKind::UnknownField);
+    assert!(
+        one(&e).reason.starts_with("unknown field `sevrity`"),
+        "{e:?}"
+    );
+    let e = errors_after(
+        "scope = { asset_kinds = [\"laptop\"]",
+        "scope = { account_kinds = [\"admin\"], asset_kinds = [\"laptop\"]",
+    );
+    assert_eq!(
+        one(&e).reason,
+        "`scope.account_kinds` does not apply to an asset subject"
+    );
+}
+
+#[test]
+fn required_fields_are_named() {
+    let e = errors_after("report_within = \"immediately\"\n", "");
+    assert!(one(&e).reason.contains("needs `report_within`"), "{e:?}");
+    let e = errors_after("remediation = \"Connect the laptop.\"\n", "");
+    assert_eq!(one(&e).reason, "a check control needs `remediation`");
+    assert_eq!(one(&e).line(), Some(5));
+    // A misspelt `[[clause.control]]` is an unknown key of the clause, which then has no controls.
+    let e = errors_after(
+        "[[clause.control]]\nid = \"report-loss\"",
+        "[[clause.contro]]\nid = \"report-loss\"",
+    );
+    let reasons: Vec<&str> = e.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "the clause has no controls: every clause maps to at least one `[[clause.control]]`",
+            "unknown field `contro`, expected `id` or `text`",
+        ]
+    );
+    assert!(
+        e.iter().all(|e| e.clause.as_deref() == Some("1.2")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn ids_must_be_unique() {
+    let e = errors_after("id = \"report-loss\"", "id = \"laptop-connected\"");
+    assert_eq!(one(&e).kind, ErrorKind::Duplicate);
+    assert_eq!(
+        one(&e).reason,
+        "control id `laptop-connected` is used twice (first at line 6)"
+    );
+    let e = errors_after("id = \"1.2\"", "id = \"1.1\"");
+    assert_eq!(one(&e).kind, ErrorKind::Duplicate);
+}
+
+#[test]
+fn escalation_must_grow() {
+    let e = errors_after(
+        "escalation = [{ after_days = 7, to = \"line_manager\" }]",
+        "escalation = [{ after_days = 7, to = \"line_manager\" }, { after_days = 7, to = \"it_team\" }]",
+    );
+    assert!(
+        one(&e)
+            .reason
+            .starts_with("escalation steps must come later and later"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn messages_and_evidence_name_real_fields() {
+    let e = errors_after("{asset.last_seen}.\"", "{asset.last_sen}.\"");
+    assert!(
+        one(&e).reason.contains("asset has no field `last_sen`"),
+        "{e:?}"
+    );
+    let e = errors_after("\"asset.holder.name\"]", "\"asset.holder\"]");
+    assert!(one(&e).reason.contains("is a whole person"), "{e:?}");
+    let e = errors_after("Laptop {asset.tag}", "Laptop {asset.tag");
+    assert!(one(&e).reason.contains("never closed"), "{e:?}");
+}
+
+#[test]
+fn pack_file_problems() {
+    let bad = PACK
+        .replacen("value = 14", "value = \"fourteen\"", 1)
+        .replacen(
+            "approved_on = 2025-01-10",
+            "approved_on = 2025-01-10T10:00:00Z",
+            1,
+        );
+    let errors = load(&bad, CLAUSES).expect_err("bad pack.toml");
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(text, [
+        "example-1.0: pack.toml:8:15: expected a date such as 2025-01-10, found `2025-01-10T10:00:00Z`".replace("2025-01-10, found", "2023-05-25, found"),
+        "example-1.0: pack.toml:13:9: parameter `offline_days`: expected an integer, found string".to_owned(),
+    ]);
+    let errors = load(
+        &PACK.replacen("[staff_groups.staff]", "[staff_groups.Staff]", 1),
+        CLAUSES,
+    )
+    .expect_err("bad id");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.reason.contains("staff group id `Staff`")),
+        "{errors:?}"
+    );
+    let errors = load("[pack]\nid = \"x\"\n", CLAUSES).expect_err("incomplete");
+    assert!(
+        errors[0].reason.starts_with("missing field `title`"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[0].pack.as_deref(), Some("x"));
+}
+
+#[test]
+fn files_are_named_and_required() {
+    let errors = parse(&[("pack.toml", PACK)]).expect_err("no clauses");
+    assert_eq!(
+        one(&errors).to_string(),
+        "example-1.0: clauses.toml: the file is missing"
+    );
+    let errors = parse(&[
+        ("pack.toml", PACK),
+        ("clauses.toml", CLAUSES),
+        ("extra.toml", ""),
+    ])
+    .expect_err("extra");
+    assert_eq!(one(&errors).kind, ErrorKind::UnknownField);
+    let errors = load(PACK, "[[clause]\nid = 1").expect_err("syntax");
+    assert_eq!(errors[0].kind, ErrorKind::Syntax);
+    assert_eq!(errors[0].line(), Some(1));
+    let errors = steward_policy::load_dir("/nonexistent/pack").expect_err("io");
+    assert_eq!(errors.len(), 2);
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.kind == ErrorKind::Io && e.reason.starts_with("cannot read"))
+    );
+}
+
+#[test]
+fn overrides_change_values_and_say_where_they_came_from() {
+    let p = load(PACK, CLAUSES).unwrap_or_else(|e| panic!("{e:#?}"));
+    let o = Overrides::parse("overrides.toml", "[parameters]\noffline_days = 21\n\n[staff_groups.staff]\ndevices = [{ kind = \"laptop\" }, { kind = \"tablet\" }]\n\n[staff_groups.volunteers]\nname = \"Volunteers\"\nbyod = true\n")
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+    let eff = p.effective(&o).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(eff.param("offline_days"), Some(&ParamValue::Int(21)));
+    assert_eq!(eff.parameters["offline_days"].origin, Origin::Organisation);
+    assert_eq!(
+        eff.parameters["offline_days"].pack_value,
+        ParamValue::Int(14)
+    );
+    assert_eq!(eff.parameters["home"].origin, Origin::Pack);
+    assert_eq!(eff.staff_groups["staff"].group.devices.len(), 2);
+    assert_eq!(eff.staff_groups["staff"].origin, Origin::Organisation);
+    assert!(eff.staff_groups["volunteers"].group.byod);
+    assert_eq!(eff.values().len(), 2);
+
+    let unchanged = p
+        .effective(&Overrides::default())
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert!(
+        unchanged
+            .parameters
+            .values()
+            .all(|v| v.origin == Origin::Pack)
+    );
+}
+
+#[test]
+fn overrides_are_type_checked() {
+    let p = load(PACK, CLAUSES).unwrap_or_else(|e| panic!("{e:#?}"));
+    let o = Overrides::parse(
+        "o.toml",
+        "[parameters]\noffline_days = \"three weeks\"\nnope = 1\n[staff_groups.new]\nbyod = true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    let errors = p.effective(&o).expect_err("bad overrides");
+    let reasons: Vec<&str> = errors.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "unknown parameter `nope`: the pack has home, offline_days",
+            "parameter `offline_days` is a int: expected an integer, found string",
+            "staff group `new` is not in the pack: a new group needs a `name`",
+        ]
+    );
+    let errors = Overrides::parse("o.toml", "[parameter]\nx = 1\n").expect_err("unknown table");
+    assert_eq!(
+        (one(&errors).file.as_str(), one(&errors).line()),
+        ("o.toml", Some(1))
+    );
+}
