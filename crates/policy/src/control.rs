@@ -511,15 +511,28 @@ impl Ctx<'_> {
             span: rule_text.span(),
             positions,
         };
-        for problem in check_rule(&rule.text, subject, &|n| self.is_param(n)) {
+        let problems = check_rule(&rule.text, subject, &|n| self.is_param(n));
+        for problem in &problems {
             let kind = if problem.reason.starts_with("unknown parameter") {
                 ErrorKind::Reference
             } else {
                 ErrorKind::Rule
             };
             errors.push(
-                PackError::new(kind, self.src.name, problem.reason)
+                PackError::new(kind, self.src.name, problem.reason.clone())
                     .at(Some(rule.position(problem.offset))),
+            );
+        }
+        // A rule that reads only what the language has is then type-checked against the schema,
+        // with the pack's parameters (when they loaded).
+        if problems.is_empty()
+            && let Some(params) = self.params
+            && let Err(e) = crate::typecheck::rule(&rule.text, subject, params)
+        {
+            errors.push(
+                PackError::new(ErrorKind::Rule, self.src.name, e.message).at(Some(
+                    rule.position(e.offset.map_or(0, |(start, _)| start as usize)),
+                )),
             );
         }
         Some(ControlKind::Check(Check {

@@ -32,6 +32,7 @@ mod position;
 mod raw;
 mod rule;
 pub mod schema;
+pub mod typecheck;
 mod types;
 
 pub use builtin::{BUILTIN, BuiltinPack, builtin, builtin_pack};

@@ -401,3 +401,22 @@ fn overrides_are_type_checked() {
         ("o.toml", Some(1))
     );
 }
+
+#[test]
+fn rules_are_type_checked_against_the_schema_and_placed_in_the_file() {
+    // An unknown field.
+    let errors = errors_after("asset.last_seen != null\n", "asset.last_sen != null\n");
+    let e = one(&errors);
+    assert_eq!(e.kind, ErrorKind::Rule);
+    assert_eq!((e.line(), e.column()), (Some(11), Some(6)));
+    assert!(e.reason.starts_with("asset has no field last_sen"), "{e}");
+
+    // A type mismatch on the second line of the rule.
+    let errors = errors_after("now - asset.last_seen <=", "asset.last_seen <=");
+    let e = one(&errors);
+    assert_eq!(e.line(), Some(12));
+    assert!(
+        e.reason.contains("cannot order timestamp against duration"),
+        "{e}"
+    );
+}

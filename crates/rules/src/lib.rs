@@ -44,6 +44,15 @@ pub struct CompileError {
 }
 
 impl CompileError {
+    /// An error about a rule as a whole, with no position in it.
+    pub fn new(message: impl Into<String>) -> CompileError {
+        CompileError {
+            expr_id: 0,
+            offset: None,
+            message: message.into(),
+        }
+    }
+
     /// 1-based line and column of the error's start within the rule text.
     pub fn line_column(&self, rule: &str) -> (usize, usize) {
         let start = self.offset.map_or(0, |(s, _)| s as usize);

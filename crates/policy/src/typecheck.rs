@@ -1,0 +1,44 @@
+//! The bridge to the rules crate: a check's rule is compiled against the estate's schema with the
+//! pack's parameters, so that a pack with a rule that cannot run never loads.
+
+use std::collections::BTreeMap;
+
+use steward_rules::{CompileError, Kind};
+
+use crate::schema::RecordType;
+use crate::types::{ParamValue, Parameter};
+
+/// The rules crate's kind of object for a record type.
+pub fn kind(ty: RecordType) -> Option<Kind> {
+    Kind::parse(ty.name())
+}
+
+/// A parameter value as the rules crate takes it.
+pub fn param_value(value: &ParamValue) -> steward_rules::ParamValue {
+    match value {
+        ParamValue::Int(i) => steward_rules::ParamValue::Int(*i),
+        ParamValue::Double(d) => steward_rules::ParamValue::Double(*d),
+        ParamValue::Bool(b) => steward_rules::ParamValue::Bool(*b),
+        ParamValue::String(s) => steward_rules::ParamValue::String(s.clone()),
+        ParamValue::Duration(d) => steward_rules::ParamValue::Duration(*d),
+        ParamValue::List(l) => steward_rules::ParamValue::List(l.clone()),
+    }
+}
+
+pub(crate) fn rule(
+    text: &str,
+    subject: RecordType,
+    params: &BTreeMap<String, Parameter>,
+) -> Result<(), CompileError> {
+    let Some(kind) = kind(subject) else {
+        return Err(CompileError::new(format!(
+            "{} cannot be the subject of a rule",
+            subject.name()
+        )));
+    };
+    let params: Vec<(String, steward_rules::ParamValue)> = params
+        .iter()
+        .map(|(name, p)| (name.clone(), param_value(&p.value)))
+        .collect();
+    steward_rules::compile(text, kind, &params).map(|_| ())
+}
