@@ -11,12 +11,14 @@
 pub mod audit;
 mod country;
 mod field;
+mod finding;
 mod records;
 mod register;
 mod value;
 
 pub use country::{COUNTRY_CODES, Countries, Country};
 pub use field::{Field, FieldType, FieldValue, Month, Pence};
+pub use finding::{Finding, FindingState, StoredFinding, Subject};
 pub use records::*;
 pub use register::{Record, Register, Row, join_key};
 pub use value::Value;
