@@ -80,6 +80,13 @@ impl Data {
         Data::from_rows(&rows)
     }
 
+    /// An estate from rows held elsewhere (a test's fixtures, a database): `rows` gives each
+    /// register's rows.
+    pub fn from_register_rows(mut rows: impl FnMut(Register) -> Vec<Row>) -> Data {
+        let rows: Vec<Vec<Row>> = Kind::ALL.iter().map(|k| rows(k.register())).collect();
+        Data::from_rows(&rows)
+    }
+
     /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register.
     fn from_rows(rows: &[Vec<Row>]) -> Data {
         let objects: Vec<Vec<Vec<Cell>>> = rows

@@ -92,6 +92,25 @@ pub fn compile(
     subject: Kind,
     params: &[(String, ParamValue)],
 ) -> Result<Program, CompileError> {
+    compile_any(rule, subject, params, true)
+}
+
+/// Compiles an expression of any type, such as a message placeholder (`asset.holder.name`) or an
+/// evidence path, to be shown with [`Program::display`].
+pub fn compile_expression(
+    expression: &str,
+    subject: Kind,
+    params: &[(String, ParamValue)],
+) -> Result<Program, CompileError> {
+    compile_any(expression, subject, params, false)
+}
+
+fn compile_any(
+    rule: &str,
+    subject: Kind,
+    params: &[(String, ParamValue)],
+    must_be_bool: bool,
+) -> Result<Program, CompileError> {
     // The parser is third-party code; a panic on strange input must not take Steward down.
     let parsed = catch_unwind(AssertUnwindSafe(|| {
         cel::parser::Parser::new().parse_with_source_info(rule)
@@ -122,7 +141,7 @@ pub fn compile(
         e.offset = info.offset_for(e.expr_id);
         e
     })?;
-    if !Ty::Bool.accepts(&ty) {
+    if must_be_bool && !Ty::Bool.accepts(&ty) {
         return Err(CompileError {
             expr_id: expr.id,
             offset: info.offset_for(expr.id),
@@ -158,6 +177,27 @@ fn offset_of(rule: &str, line: isize, column: isize) -> Option<(u32, u32)> {
 impl Program {
     pub fn subject(&self) -> Kind {
         self.subject
+    }
+
+    /// The expression's value for subject number `index`, as text for people: a date as
+    /// `YYYY-MM-DD`, an instant in RFC 3339, a duration in days, an object by its id, a list
+    /// joined by commas, unknown as the empty string.
+    pub fn display(
+        &self,
+        data: &Data,
+        index: u32,
+        now: i64,
+        today: i64,
+    ) -> Result<String, EvalError> {
+        let env = Env {
+            data,
+            now,
+            today,
+            subject: index,
+        };
+        let mut slots = Vec::with_capacity(self.slots);
+        let value = (self.eval)(&env, &mut slots)?;
+        Ok(value::display(data, &value))
     }
 
     /// Whether subject number `index` (of this program's kind) complies. `now` and `today` are

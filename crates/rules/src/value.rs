@@ -166,3 +166,35 @@ pub(crate) fn arithmetic<'a>(op: &str, a: V<'a>, b: V<'a>) -> R<'a> {
         _ => return Err(no_overload(op, &a, &b)),
     })
 }
+
+pub(crate) fn display(data: &crate::Data, value: &V<'_>) -> String {
+    match value {
+        V::Null => String::new(),
+        V::Bool(b) => b.to_string(),
+        V::Int(i) => i.to_string(),
+        V::Double(d) => format!("{d:.2}"),
+        V::Str(s) => (*s).to_owned(),
+        V::Text(s) => s.to_string(),
+        V::Ts(t) => match chrono::DateTime::from_timestamp_micros(*t) {
+            Some(t) if t.time() == chrono::NaiveTime::MIN => t.date_naive().to_string(),
+            Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            None => String::new(),
+        },
+        V::Dur(d) => {
+            let hours = d / 3_600_000_000;
+            if hours % 24 == 0 {
+                format!("{} days", hours / 24)
+            } else {
+                format!("{hours} hours")
+            }
+        }
+        V::Obj(kind, i) => data.id(*kind, *i).to_owned(),
+        V::Objs(..) | V::List(_) => value
+            .elements()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| display(data, v))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}

@@ -1,0 +1,344 @@
+//! The check engine: a pack's check controls, compiled once with the organisation's effective
+//! parameters, evaluated over an estate, producing findings that cite their clause.
+//!
+//! It owns scope (which subjects a control looks at), the outcome for each subject (passes,
+//! fires, out of scope), and the finding a failure becomes: message with its placeholders filled,
+//! the clause quoted, the evidence that triggered it, who acts and by when.
+//!
+//! It must never do I/O or read the clock (the time of the run is passed in), and never decide a
+//! finding's lifecycle across runs: storing findings, "failing since" and exceptions are the
+//! store's and the service's.
+
+mod scope;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use steward_model::{Finding, Subject};
+use steward_policy::{Control, ControlKind, Pack, ParamValue, typecheck};
+use steward_rules::{CompileError, Data, Kind, Program};
+
+/// A control that cannot be compiled: a pack that loaded should never produce one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{pack}: control {control}: {what}: {message}")]
+pub struct EngineError {
+    pub pack: String,
+    pub control: String,
+    /// `rule`, `scope`, `message` or `evidence`.
+    pub what: &'static str,
+    pub message: String,
+}
+
+/// What a control says about one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    OutOfScope,
+    Passes,
+    Fires,
+    /// The rule could not be decided (unknown data): reported as a finding, with the reason.
+    Undecided(String),
+}
+
+/// One piece of a message: text as written, or a `{path}` filled from the subject.
+enum Piece {
+    Text(String),
+    Path(Program),
+}
+
+struct CompiledCheck {
+    pack: String,
+    version: String,
+    clause: String,
+    clause_text: String,
+    control: String,
+    kind: Kind,
+    scope: Option<Program>,
+    rule: Program,
+    severity: String,
+    who_acts: String,
+    grace_days: u32,
+    message: Vec<Piece>,
+    evidence: Vec<(String, Program)>,
+}
+
+/// Every check control of a set of packs, ready to run.
+pub struct Engine {
+    checks: Vec<CompiledCheck>,
+}
+
+/// The moment a run evaluates at: `now`, and the organisation's calendar date.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    pub now: DateTime<Utc>,
+    /// Today in the organisation's time zone.
+    pub today: NaiveDate,
+}
+
+impl At {
+    fn micros(&self) -> (i64, i64) {
+        let today = self
+            .today
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp_micros());
+        (self.now.timestamp_micros(), today)
+    }
+}
+
+impl Engine {
+    /// Compiles the checks of `packs`, each with its effective parameters.
+    pub fn new(packs: &[(&Pack, Vec<(String, ParamValue)>)]) -> Result<Engine, Vec<EngineError>> {
+        let mut checks = Vec::new();
+        let mut errors = Vec::new();
+        for (pack, params) in packs {
+            let params: Vec<(String, steward_rules::ParamValue)> = params
+                .iter()
+                .map(|(n, v)| (n.clone(), typecheck::param_value(v)))
+                .collect();
+            for clause in &pack.clauses {
+                for control in &clause.controls {
+                    match compile_check(pack, &clause.text, control, &params) {
+                        Ok(Some(check)) => checks.push(check),
+                        Ok(None) => {}
+                        Err(mut e) => errors.append(&mut e),
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(Engine { checks })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// One control of one pack alone, as its test cases run it.
+    pub fn only(
+        pack: &Pack,
+        control: &str,
+        params: Vec<(String, ParamValue)>,
+    ) -> Result<Engine, Vec<EngineError>> {
+        let params: Vec<(String, steward_rules::ParamValue)> = params
+            .iter()
+            .map(|(n, v)| (n.clone(), typecheck::param_value(v)))
+            .collect();
+        let mut checks = Vec::new();
+        for clause in &pack.clauses {
+            for c in clause.controls.iter().filter(|c| c.id == control) {
+                checks.extend(compile_check(pack, &clause.text, c, &params)?);
+            }
+        }
+        Ok(Engine { checks })
+    }
+
+    /// How many check controls will run.
+    pub fn len(&self) -> usize {
+        self.checks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty()
+    }
+
+    /// Every check over every subject: the findings, ordered by pack, clause order and subject.
+    pub fn evaluate(&self, data: &Data, at: At) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for check in &self.checks {
+            for i in 0..data.count(check.kind) as u32 {
+                if let Some(f) = self.finding(check, data, i, at) {
+                    findings.push(f);
+                }
+            }
+        }
+        findings
+    }
+
+    /// Each subject's outcome under one control, by subject id: for tests and "why" pages.
+    pub fn outcomes(
+        &self,
+        control: &str,
+        data: &Data,
+        at: At,
+    ) -> Option<BTreeMap<String, Outcome>> {
+        let check = self.checks.iter().find(|c| c.control == control)?;
+        Some(
+            (0..data.count(check.kind) as u32)
+                .map(|i| {
+                    (
+                        data.id(check.kind, i).to_owned(),
+                        outcome(check, data, i, at),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn finding(&self, check: &CompiledCheck, data: &Data, i: u32, at: At) -> Option<Finding> {
+        let undecided = match outcome(check, data, i, at) {
+            Outcome::OutOfScope | Outcome::Passes => return None,
+            Outcome::Fires => None,
+            Outcome::Undecided(reason) => Some(reason),
+        };
+        let (now, today) = at.micros();
+        let show = |p: &Program| p.display(data, i, now, today).unwrap_or_default();
+        let message = check
+            .message
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(t) => t.clone(),
+                Piece::Path(p) => show(p),
+            })
+            .collect();
+        let evidence = check
+            .evidence
+            .iter()
+            .map(|(path, p)| (path.clone(), show(p)))
+            .collect();
+        Some(Finding {
+            pack: check.pack.clone(),
+            version: check.version.clone(),
+            clause: check.clause.clone(),
+            control: check.control.clone(),
+            subject: Subject {
+                kind: check.kind.name().to_owned(),
+                id: data.id(check.kind, i).to_owned(),
+            },
+            severity: check.severity.clone(),
+            message,
+            clause_text: check.clause_text.clone(),
+            evidence,
+            who_acts: check.who_acts.clone(),
+            due: at
+                .today
+                .checked_add_days(chrono::Days::new(u64::from(check.grace_days))),
+            undecided,
+        })
+    }
+}
+
+fn outcome(check: &CompiledCheck, data: &Data, i: u32, at: At) -> Outcome {
+    let (now, today) = at.micros();
+    if let Some(scope) = &check.scope {
+        // Scopes guard their nulls; a scope that cannot be decided leaves the subject out.
+        if scope.evaluate(data, i, now, today) != Ok(true) {
+            return Outcome::OutOfScope;
+        }
+    }
+    match check.rule.evaluate(data, i, now, today) {
+        Ok(true) => Outcome::Passes,
+        Ok(false) => Outcome::Fires,
+        Err(e) => Outcome::Undecided(e.to_string()),
+    }
+}
+
+fn compile_check(
+    pack: &Pack,
+    clause_text: &str,
+    control: &Control,
+    params: &[(String, steward_rules::ParamValue)],
+) -> Result<Option<CompiledCheck>, Vec<EngineError>> {
+    let ControlKind::Check(check) = &control.kind else {
+        return Ok(None);
+    };
+    let error = |what: &'static str, e: CompileError| EngineError {
+        pack: pack.id.clone(),
+        control: control.id.clone(),
+        what,
+        message: e.message,
+    };
+    let Some(kind) = typecheck::kind(check.subject) else {
+        return Err(vec![error(
+            "rule",
+            CompileError::new(format!("{} cannot be a subject", check.subject.name())),
+        )]);
+    };
+    let mut errors = Vec::new();
+    let rule = steward_rules::compile(&check.rule.text, kind, params).map_err(|e| error("rule", e));
+    let scope = match scope::expression(kind, &check.scope) {
+        Some(text) => steward_rules::compile(&text, kind, params)
+            .map(Some)
+            .map_err(|e| error("scope", e)),
+        None => Ok(None),
+    };
+    let mut message = Vec::new();
+    for piece in split_message(&check.message) {
+        match piece {
+            Err(text) => message.push(Piece::Text(text)),
+            Ok(path) => match steward_rules::compile_expression(&path, kind, params) {
+                Ok(p) => message.push(Piece::Path(p)),
+                Err(e) => errors.push(error("message", e)),
+            },
+        }
+    }
+    let mut evidence = Vec::new();
+    for path in &check.evidence {
+        match steward_rules::compile_expression(path, kind, params) {
+            Ok(p) => evidence.push((path.clone(), p)),
+            Err(e) => errors.push(error("evidence", e)),
+        }
+    }
+    let (rule, scope) = match (rule, scope) {
+        (Ok(rule), Ok(scope)) if errors.is_empty() => (rule, scope),
+        (rule, scope) => {
+            errors.extend(rule.err());
+            errors.extend(scope.err());
+            return Err(errors);
+        }
+    };
+    Ok(Some(CompiledCheck {
+        pack: pack.id.clone(),
+        version: pack.version.clone(),
+        clause: control.clause.clone(),
+        clause_text: clause_text.to_owned(),
+        control: control.id.clone(),
+        kind,
+        scope,
+        rule,
+        severity: control.severity.as_str().to_owned(),
+        who_acts: control.who_acts.as_str().to_owned(),
+        grace_days: control.grace_days,
+        message,
+        evidence,
+    }))
+}
+
+/// A message's text and `{path}` placeholders, in order: `Ok(path)` or `Err(text)`.
+fn split_message(message: &str) -> Vec<Result<String, String>> {
+    let mut out = Vec::new();
+    let mut rest = message;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        if open > 0 {
+            out.push(Err(rest[..open].to_owned()));
+        }
+        out.push(Ok(rest[open + 1..open + close].trim().to_owned()));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Err(rest.to_owned()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_split_into_text_and_paths() {
+        let parts = super::split_message("Laptop {asset.tag} of {asset.holder.name} is unseen");
+        assert_eq!(
+            parts,
+            vec![
+                Err("Laptop ".to_owned()),
+                Ok("asset.tag".to_owned()),
+                Err(" of ".to_owned()),
+                Ok("asset.holder.name".to_owned()),
+                Err(" is unseen".to_owned()),
+            ]
+        );
+        assert_eq!(
+            super::split_message("no braces"),
+            vec![Err("no braces".to_owned())]
+        );
+    }
+}
