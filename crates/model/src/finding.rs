@@ -74,3 +74,87 @@ pub struct StoredFinding {
     /// The exception covering it, by id, while excepted.
     pub exception: Option<String>,
 }
+
+impl Finding {
+    /// The severities, least severe first: a severity's place here is its rank.
+    pub const SEVERITIES: [&'static str; 5] = ["info", "low", "medium", "high", "critical"];
+
+    /// Who may be asked to act on a finding.
+    pub const WHO_ACTS: [&'static str; 5] = [
+        "person",
+        "line_manager",
+        "it_team",
+        "governance_team",
+        "iao",
+    ];
+
+    /// How severe a severity is: 1 (`info`) to 5 (`critical`); 0 for a word that is none of
+    /// [`Finding::SEVERITIES`].
+    pub fn severity_rank(severity: &str) -> u8 {
+        Self::SEVERITIES
+            .iter()
+            .position(|s| *s == severity)
+            .map_or(0, |i| i as u8 + 1)
+    }
+}
+
+impl FindingState {
+    pub const ALL: [FindingState; 4] = [
+        FindingState::Open,
+        FindingState::Escalated,
+        FindingState::Resolved,
+        FindingState::Excepted,
+    ];
+
+    /// The stored spelling: `open`, `escalated`, `resolved` or `excepted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingState::Open => "open",
+            FindingState::Escalated => "escalated",
+            FindingState::Resolved => "resolved",
+            FindingState::Excepted => "excepted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FindingState> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// Whether a finding in this state is still failing (excepted ones are: covered, not fixed).
+    pub fn is_failing(self) -> bool {
+        self != FindingState::Resolved
+    }
+}
+
+impl std::fmt::Display for FindingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_spell_as_serde_does_and_parse_back() {
+        for state in FindingState::ALL {
+            assert_eq!(FindingState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::String(state.to_string())
+            );
+        }
+        assert_eq!(FindingState::parse("closed"), None);
+        assert!(!FindingState::Resolved.is_failing());
+        assert!(FindingState::Excepted.is_failing());
+    }
+
+    #[test]
+    fn severities_rank_in_order() {
+        assert_eq!(Finding::severity_rank("info"), 1);
+        assert_eq!(Finding::severity_rank("critical"), 5);
+        assert!(Finding::severity_rank("high") > Finding::severity_rank("medium"));
+        assert_eq!(Finding::severity_rank("urgent"), 0);
+    }
+}

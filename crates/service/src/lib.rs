@@ -2,11 +2,13 @@
 //! API offer, in one place, so that all three behave the same and all are audited.
 //!
 //! It owns validation that needs the database (references, manager chains), import and export of
-//! whole folders as one transaction, the organisation's settings, and reading the audit log.
+//! whole folders as one transaction, the organisation's settings, recording check runs' findings
+//! against the exceptions register, and reading the audit log.
 //!
 //! It must never speak HTTP or parse command lines, never hold SQL (the store does), and never
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
+mod findings;
 mod import;
 
 use std::io::Write;
@@ -18,6 +20,9 @@ use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
 
 pub use import::{ImportFile, ImportReport};
+pub use steward_store::{
+    ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
+};
 
 /// Who is making a change, and when. Every write carries one; the audit log records both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +72,9 @@ pub enum ServiceError {
     },
     #[error("cannot write the export: {0}")]
     Write(String),
+    /// A check run reported a finding the store should not hold; nothing was recorded.
+    #[error("finding {key}: {reason}")]
+    InvalidFinding { key: String, reason: String },
 }
 
 fn join(problems: &[FieldProblem]) -> String {

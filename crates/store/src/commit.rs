@@ -1,5 +1,6 @@
-//! The one write path, shared by both backends: diff the rows against what is stored, write what
-//! changed, keep assignment history, and chain one audit record per change.
+//! The one write path for registers, shared by both backends: diff the rows against what is
+//! stored, write what changed, keep assignment history, and chain one audit record per change.
+//! [`AuditChain`] is the chaining itself, shared with the findings write path.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,10 +30,90 @@ pub struct Counts {
     pub unchanged: usize,
 }
 
-/// The primitive operations a backend offers inside one transaction.
-pub(crate) trait Tx {
+/// What a backend offers inside one transaction to chain audit records: every write path (register
+/// commits, finding runs) goes through [`AuditChain`] over it.
+pub(crate) trait AuditTx {
     /// Locks the chain head against other writers and returns it.
     fn lock_audit_head(&mut self) -> Result<(i64, String)>;
+    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()>;
+    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()>;
+}
+
+/// The audit records of one transaction, each sealed onto the one before as it is appended, and
+/// written with the new head by [`AuditChain::finish`] in the same transaction.
+pub(crate) struct AuditChain {
+    actor: String,
+    at: String,
+    first_seq: i64,
+    seq: i64,
+    hash: String,
+    records: Vec<AuditRecord>,
+}
+
+impl AuditChain {
+    /// Locks the chain head for the rest of the transaction and continues from it.
+    pub(crate) fn begin(
+        tx: &mut (impl AuditTx + ?Sized),
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<AuditChain> {
+        let (seq, hash) = tx.lock_audit_head()?;
+        Ok(AuditChain {
+            actor: actor.to_owned(),
+            at: at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            first_seq: seq + 1,
+            seq,
+            hash,
+            records: Vec::new(),
+        })
+    }
+
+    /// Chains one record of a change to an entity and returns its sequence number.
+    pub(crate) fn append(
+        &mut self,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> i64 {
+        self.seq += 1;
+        let record = AuditRecord {
+            seq: self.seq,
+            at: self.at.clone(),
+            actor: self.actor.clone(),
+            action: action.to_owned(),
+            entity_type: entity_type.to_owned(),
+            entity_id: entity_id.to_owned(),
+            before,
+            after,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+        .seal(&self.hash);
+        self.hash.clone_from(&record.hash);
+        self.records.push(record);
+        self.seq
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Writes the records and moves the head past them; the range written, `None` when nothing
+    /// was appended (the head is then left as it was).
+    pub(crate) fn finish(self, tx: &mut (impl AuditTx + ?Sized)) -> Result<Option<(i64, i64)>> {
+        if self.records.is_empty() {
+            return Ok(None);
+        }
+        tx.append_audit(&self.records)?;
+        tx.set_audit_head(self.seq, &self.hash)?;
+        Ok(Some((self.first_seq, self.seq)))
+    }
+}
+
+/// The primitive operations a backend offers inside one transaction to write registers.
+pub(crate) trait Tx: AuditTx {
     /// The stored rows among `ids` (or every row of the register when that is cheaper).
     fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>>;
     fn insert(&mut self, register: Register, rows: &[&Row]) -> Result<()>;
@@ -41,8 +122,6 @@ pub(crate) trait Tx {
     /// Closes the open span of `asset_tag`, if any.
     fn close_assignment(&mut self, asset_tag: &str, until: NaiveDate, closed_by: i64)
     -> Result<()>;
-    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()>;
-    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()>;
 }
 
 /// Where the latest version of a row written in this commit is held.
@@ -70,12 +149,9 @@ pub(crate) fn run(
             });
         }
     }
-    let at_text = at.to_rfc3339_opts(SecondsFormat::Micros, true);
     let today = at.date_naive();
-    let (mut seq, mut hash) = tx.lock_audit_head()?;
-    let first_seq = seq + 1;
+    let mut audit = AuditChain::begin(tx, actor, at)?;
     let mut summary = CommitSummary::default();
-    let mut audit = Vec::new();
 
     let started = std::time::Instant::now();
     let mut write_time = std::time::Duration::ZERO;
@@ -108,22 +184,13 @@ pub(crate) fn run(
                 counts.unchanged += 1;
                 continue;
             }
-            seq += 1;
-            let record = AuditRecord {
-                seq,
-                at: at_text.clone(),
-                actor: actor.to_owned(),
-                action: if before.is_some() { "update" } else { "create" }.to_owned(),
-                entity_type: register.entity().to_owned(),
-                entity_id: row.id().to_owned(),
-                before: before.map(Row::canonical_json),
-                after: Some(row.canonical_json()),
-                prev_hash: String::new(),
-                hash: String::new(),
-            }
-            .seal(&hash);
-            hash.clone_from(&record.hash);
-            audit.push(record);
+            let seq = audit.append(
+                if before.is_some() { "update" } else { "create" },
+                register.entity(),
+                row.id(),
+                before.map(Row::canonical_json),
+                Some(row.canonical_json()),
+            );
             if register == Register::Assets {
                 track_assignment(before, &row, seq, today, &mut opens, &mut closes);
             }
@@ -166,14 +233,10 @@ pub(crate) fn run(
         summary.unchanged += counts.unchanged;
     }
     let writing = std::time::Instant::now();
-
-    if !audit.is_empty() {
-        tx.append_audit(&audit)?;
-        tx.set_audit_head(seq, &hash)?;
-        summary.audit_range = Some((first_seq, seq));
-    }
+    let changes = audit.len();
+    summary.audit_range = audit.finish(tx)?;
     tracing::debug!(
-        records = audit.len(),
+        records = changes,
         write_ms = writing.elapsed().as_millis() as u64,
         "audit records written"
     );
@@ -181,7 +244,7 @@ pub(crate) fn run(
     tracing::debug!(
         total_ms = started.elapsed().as_millis() as u64,
         write_ms = write_time.as_millis() as u64,
-        changes = audit.len(),
+        changes,
         "commit prepared and written"
     );
     Ok(summary)

@@ -10,6 +10,7 @@
 //! never know about HTTP, CSV or the command line.
 
 mod commit;
+mod findings;
 mod migrate;
 mod pg;
 mod sql;
@@ -18,9 +19,12 @@ pub mod testing;
 
 use chrono::{DateTime, Utc};
 use steward_model::audit::AuditRecord;
-use steward_model::{Assignment, Register, Row};
+use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
 pub use commit::{CommitSummary, Counts};
+pub use findings::{
+    ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
+};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +80,15 @@ pub enum StoreError {
     },
     #[error("the store's connection lock was poisoned by a panic elsewhere")]
     Poisoned,
+    #[error("finding {key}: {reason}")]
+    InvalidFinding { key: String, reason: String },
+    #[error(
+        "a check run at {at} is older than one already recorded for these packs ({latest}): runs are recorded in time order"
+    )]
+    StaleRun {
+        at: DateTime<Utc>,
+        latest: DateTime<Utc>,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -145,6 +158,30 @@ pub trait Store: Send + Sync {
 
     /// The recorded head of the chain: last sequence number and hash.
     fn audit_head(&self) -> Result<(i64, String)>;
+
+    /// Reconciles one check run of `packs` at `at` with the stored findings, in one transaction:
+    /// new failures open, unchanged ones keep their `first_failing` (and write nothing but
+    /// `last_failing`), changed ones are updated, stored failures of these packs that the run no
+    /// longer reports are resolved, resolved ones failing again reopen, and failures covered by an
+    /// unexpired exception among `exceptions` are excepted (see the `findings` module for the whole
+    /// lifecycle). Every change appends a `finding_events` row and an audit record (entity
+    /// `finding`, id the finding's key). Findings of other packs are left alone; a finding of a
+    /// pack not in `packs`, a key reported twice, or a run older than one already recorded for
+    /// these packs is refused.
+    fn record_findings(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        packs: &[String],
+        findings: Vec<Finding>,
+        exceptions: &[ExceptionCover],
+    ) -> Result<FindingsSummary>;
+
+    /// Stored findings matching `query`, most severe first, then longest failing, then by key.
+    fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>>;
+
+    /// Every event of one finding, oldest first; empty for a key never recorded.
+    fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>>;
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "more_registers",
         sql: include_str!("../migrations/0002_more_registers.sql"),
     },
+    Migration {
+        version: 3,
+        name: "findings",
+        sql: include_str!("../migrations/0003_findings.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

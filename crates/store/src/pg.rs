@@ -10,9 +10,13 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Transaction};
 use steward_model::audit::AuditRecord;
-use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
+use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
-use crate::commit::{self, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::findings::{
+    self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
+    FindingQuery, FindingsSummary, FindingsTx, Kind,
+};
 use crate::sql::{self, Placeholder::Dollar as D};
 use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
 
@@ -238,9 +242,139 @@ fn opt_i64(out: &mut String, v: Option<i64>) {
     }
 }
 
+fn cell_param(cell: &Cell) -> Param {
+    match cell {
+        Cell::Text(t) => Box::new(t.clone()),
+        Cell::Int(n) => Box::new(*n),
+        Cell::Date(d) => Box::new(*d),
+        Cell::Time(t) => Box::new(*t),
+    }
+}
+
+fn cell_params(cells: &[Cell]) -> Vec<Param> {
+    cells.iter().map(cell_param).collect()
+}
+
+/// One row's cells, read as the columns' kinds say.
+fn read_cells(r: &postgres::Row, columns: Columns) -> Result<Vec<Cell>> {
+    let mut cells = Vec::with_capacity(columns.len());
+    for (i, (_, kind)) in columns.iter().enumerate() {
+        cells.push(match kind {
+            Kind::Text => Cell::Text(r.try_get(i)?),
+            Kind::Int => Cell::Int(r.try_get(i)?),
+            Kind::Date => Cell::Date(r.try_get(i)?),
+            Kind::Time => Cell::Time(r.try_get(i)?),
+        });
+    }
+    Ok(cells)
+}
+
+/// One cell in COPY's text format.
+fn copy_any(out: &mut String, cell: &Cell) {
+    match cell {
+        Cell::Text(Some(s)) => copy_text(out, s),
+        Cell::Int(Some(n)) => out.push_str(&n.to_string()),
+        Cell::Date(Some(d)) => out.push_str(&findings::date_text(d)),
+        Cell::Time(Some(t)) => out.push_str(&findings::time_text(t)),
+        Cell::Text(None) | Cell::Int(None) | Cell::Date(None) | Cell::Time(None) => {
+            out.push_str("\\N")
+        }
+    }
+}
+
+/// Inserts rows of cells: COPY for many, prepared INSERTs for a few.
+fn insert_cells<T>(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    columns: Columns,
+    items: &[T],
+    cells: impl Fn(&T) -> Vec<Cell>,
+) -> Result<()> {
+    if items.len() >= COPY_THRESHOLD {
+        let statement = format!(
+            "COPY {table} ({}) FROM STDIN",
+            sql::column_list(columns, "")
+        );
+        return copy_in(tx, &statement, items, |out, item| {
+            for (i, cell) in cells(item).iter().enumerate() {
+                if i > 0 {
+                    out.push('\t');
+                }
+                copy_any(out, cell);
+            }
+        });
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx.prepare(&sql::insert_into(table, columns, D))?;
+    for item in items {
+        tx.execute(&stmt, &refs(&cell_params(&cells(item))))?;
+    }
+    Ok(())
+}
+
 struct PgTx<'a, 'b>(&'b mut Transaction<'a>);
 
-impl Tx for PgTx<'_, '_> {
+impl FindingsTx for PgTx<'_, '_> {
+    fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>> {
+        if packs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<Param> = packs.iter().map(|p| Box::new(p.clone()) as Param).collect();
+        let rows = self
+            .0
+            .query(&sql::findings_of_packs(packs.len(), D), &refs(&params))?;
+        rows.iter()
+            .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
+            .collect()
+    }
+
+    fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()> {
+        insert_cells(
+            self.0,
+            "findings",
+            FINDING_COLUMNS,
+            rows,
+            findings::finding_cells,
+        )
+    }
+
+    fn update_findings(&mut self, rows: &[StoredFinding]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let stmt = self.0.prepare(&sql::finding_update(D))?;
+        for row in rows {
+            self.0
+                .execute(&stmt, &refs(&cell_params(&findings::finding_cells(row))))?;
+        }
+        Ok(())
+    }
+
+    fn touch_findings(&mut self, keys: &[String], at: DateTime<Utc>) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.0.execute(
+            "UPDATE findings SET last_failing = $1 WHERE key = ANY($2)",
+            &[&at, &keys],
+        )?;
+        Ok(())
+    }
+
+    fn append_finding_events(&mut self, events: &[FindingEvent]) -> Result<()> {
+        insert_cells(
+            self.0,
+            "finding_events",
+            EVENT_COLUMNS,
+            events,
+            findings::event_cells,
+        )
+    }
+}
+
+impl AuditTx for PgTx<'_, '_> {
     fn lock_audit_head(&mut self) -> Result<(i64, String)> {
         let r = self.0.query_one(
             "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
@@ -249,6 +383,59 @@ impl Tx for PgTx<'_, '_> {
         Ok((r.try_get(0)?, r.try_get(1)?))
     }
 
+    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
+        if records.len() >= COPY_THRESHOLD {
+            let statement = format!("COPY audit_log ({}) FROM STDIN", sql::AUDIT_COLUMNS);
+            return copy_in(self.0, &statement, records, |out, r| {
+                opt_i64(out, Some(r.seq));
+                for text in [&r.at, &r.actor, &r.action, &r.entity_type, &r.entity_id] {
+                    out.push('\t');
+                    copy_text(out, text);
+                }
+                for json in [&r.before, &r.after] {
+                    out.push('\t');
+                    match json {
+                        Some(s) => copy_text(out, s),
+                        None => out.push_str("\\N"),
+                    }
+                }
+                for text in [&r.prev_hash, &r.hash] {
+                    out.push('\t');
+                    copy_text(out, text);
+                }
+            });
+        }
+        let stmt = self.0.prepare(&sql::audit_insert(D))?;
+        for r in records {
+            self.0.execute(
+                &stmt,
+                &[
+                    &r.seq,
+                    &r.at,
+                    &r.actor,
+                    &r.action,
+                    &r.entity_type,
+                    &r.entity_id,
+                    &r.before,
+                    &r.after,
+                    &r.prev_hash,
+                    &r.hash,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+            &[&seq, &hash],
+        )?;
+        Ok(())
+    }
+}
+
+impl Tx for PgTx<'_, '_> {
     fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>> {
         let rows = if ids.len() > LOAD_ALL_THRESHOLD {
             self.0.query(&sql::select(register), &[])?
@@ -339,57 +526,6 @@ impl Tx for PgTx<'_, '_> {
     ) -> Result<()> {
         self.0
             .execute(&sql::assignment_close(D), &[&until, &closed_by, &asset_tag])?;
-        Ok(())
-    }
-
-    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
-        if records.len() >= COPY_THRESHOLD {
-            let statement = format!("COPY audit_log ({}) FROM STDIN", sql::AUDIT_COLUMNS);
-            return copy_in(self.0, &statement, records, |out, r| {
-                opt_i64(out, Some(r.seq));
-                for text in [&r.at, &r.actor, &r.action, &r.entity_type, &r.entity_id] {
-                    out.push('\t');
-                    copy_text(out, text);
-                }
-                for json in [&r.before, &r.after] {
-                    out.push('\t');
-                    match json {
-                        Some(s) => copy_text(out, s),
-                        None => out.push_str("\\N"),
-                    }
-                }
-                for text in [&r.prev_hash, &r.hash] {
-                    out.push('\t');
-                    copy_text(out, text);
-                }
-            });
-        }
-        let stmt = self.0.prepare(&sql::audit_insert(D))?;
-        for r in records {
-            self.0.execute(
-                &stmt,
-                &[
-                    &r.seq,
-                    &r.at,
-                    &r.actor,
-                    &r.action,
-                    &r.entity_type,
-                    &r.entity_id,
-                    &r.before,
-                    &r.after,
-                    &r.prev_hash,
-                    &r.hash,
-                ],
-            )?;
-        }
-        Ok(())
-    }
-
-    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
-        self.0.execute(
-            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-            &[&seq, &hash],
-        )?;
         Ok(())
     }
 }
@@ -490,6 +626,41 @@ impl Store for PgStore {
             visit(read_audit(&r)?)?;
         }
         Ok(())
+    }
+
+    fn record_findings(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        packs: &[String],
+        findings: Vec<Finding>,
+        exceptions: &[ExceptionCover],
+    ) -> Result<FindingsSummary> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        let summary = findings::record(&mut PgTx(&mut tx), actor, at, packs, findings, exceptions)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let (statement, params) = sql::findings_select(query, D);
+        let rows = client.query(&statement, &refs(&cell_params(&params)))?;
+        rows.iter()
+            .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
+            .collect()
+    }
+
+    fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let rows = client.query(&sql::finding_history(D), &[&key])?;
+        rows.iter()
+            .map(|r| findings::event_from_cells(read_cells(r, EVENT_COLUMNS)?))
+            .collect()
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {

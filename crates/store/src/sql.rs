@@ -1,7 +1,9 @@
 //! Statements for any register, built from the model's field list. Column and table names come
 //! only from the model's static definitions, never from input.
 
-use steward_model::Register;
+use steward_model::{Finding, Register};
+
+use crate::findings::{Cell, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingQuery};
 
 #[derive(Clone, Copy)]
 pub(crate) enum Placeholder {
@@ -144,4 +146,135 @@ pub(crate) fn assignment_close(p: Placeholder) -> String {
         p.nth(2),
         p.nth(3)
     )
+}
+
+// --- findings ---------------------------------------------------------------------------------
+
+/// `a, b, c`, each name prefixed (`f.a`), from a table's static column list.
+pub(crate) fn column_list(columns: Columns, prefix: &str) -> String {
+    columns
+        .iter()
+        .map(|(name, _)| format!("{prefix}{name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn placeholders(from: usize, n: usize, p: Placeholder) -> String {
+    (from..from + n)
+        .map(|i| p.nth(i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn insert_into(table: &str, columns: Columns, p: Placeholder) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        column_list(columns, ""),
+        placeholders(1, columns.len(), p)
+    )
+}
+
+/// Every finding of `n` packs (parameters 1 to `n`).
+pub(crate) fn findings_of_packs(n: usize, p: Placeholder) -> String {
+    format!(
+        "SELECT {} FROM findings WHERE pack IN ({})",
+        column_list(FINDING_COLUMNS, ""),
+        placeholders(1, n, p)
+    )
+}
+
+/// Sets every column but the key; the key is parameter 1, as in the column order.
+pub(crate) fn finding_update(p: Placeholder) -> String {
+    let sets = FINDING_COLUMNS
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, (name, _))| format!("{name} = {}", p.nth(i + 1)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("UPDATE findings SET {sets} WHERE key = {}", p.nth(1))
+}
+
+pub(crate) fn finding_history(p: Placeholder) -> String {
+    format!(
+        "SELECT {} FROM finding_events WHERE key = {} ORDER BY seq",
+        column_list(EVENT_COLUMNS, ""),
+        p.nth(1)
+    )
+}
+
+/// `CASE severity WHEN 'info' THEN 1 … ELSE 0 END`: the model's ranking, in SQL.
+fn severity_rank(column: &str) -> String {
+    let whens = Finding::SEVERITIES
+        .iter()
+        .map(|s| format!(" WHEN '{s}' THEN {}", Finding::severity_rank(s)))
+        .collect::<String>();
+    format!("CASE {column}{whens} ELSE 0 END")
+}
+
+/// The statement and its parameters for a findings query. With `as_of`, each finding's last
+/// event at or before that instant supplies its state, `first_failing`, `exception` and (when
+/// resolved) `resolved_at`; findings with no event by then are left out.
+pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
+    let mut params: Vec<Cell> = Vec::new();
+    let mut filters: Vec<String> = Vec::new();
+    let (select, from, lifecycle) = match q.as_of {
+        None => (
+            column_list(FINDING_COLUMNS, "f."),
+            "findings f".to_owned(),
+            "f",
+        ),
+        Some(as_of) => {
+            params.push(Cell::Time(Some(as_of)));
+            let columns = FINDING_COLUMNS
+                .iter()
+                .map(|(name, _)| match *name {
+                    "state" | "first_failing" | "exception" => format!("e.{name}"),
+                    "resolved_at" => "CASE WHEN e.state = 'resolved' THEN e.at END".to_owned(),
+                    name => format!("f.{name}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            filters.push(format!(
+                "e.seq = (SELECT MAX(x.seq) FROM finding_events x WHERE x.key = f.key AND x.at <= {})",
+                p.nth(1)
+            ));
+            (
+                columns,
+                "findings f JOIN finding_events e ON e.key = f.key".to_owned(),
+                "e",
+            )
+        }
+    };
+    let states = q
+        .states()
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    filters.push(format!("{lifecycle}.state IN ({states})"));
+    for (column, value) in [
+        ("pack", &q.pack),
+        ("clause", &q.clause),
+        ("control", &q.control),
+        ("severity", &q.severity),
+        ("subject_type", &q.subject_type),
+        ("subject_id", &q.subject_id),
+        ("who_acts", &q.who_acts),
+    ] {
+        if let Some(value) = value {
+            params.push(Cell::Text(Some(value.clone())));
+            filters.push(format!("f.{column} = {}", p.nth(params.len())));
+        }
+    }
+    let collate = match p {
+        Placeholder::Question => "",
+        Placeholder::Dollar => " COLLATE \"C\"",
+    };
+    let sql = format!(
+        "SELECT {select} FROM {from} WHERE {} ORDER BY {} DESC, {lifecycle}.first_failing, f.key{collate}",
+        filters.join(" AND "),
+        severity_rank("f.severity"),
+    );
+    (sql, params)
 }

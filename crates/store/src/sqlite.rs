@@ -8,9 +8,13 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
 use steward_model::audit::AuditRecord;
-use steward_model::{Assignment, FieldType, Pence, Register, Row, Value};
+use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
-use crate::commit::{self, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::findings::{
+    self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
+    FindingQuery, FindingsSummary, FindingsTx, Kind,
+};
 use crate::sql::{self, Placeholder::Question as Q};
 use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
 
@@ -181,9 +185,126 @@ fn date_sql(d: Option<NaiveDate>) -> Sql {
     d.map_or(Sql::Null, |d| Sql::Text(d.format("%Y-%m-%d").to_string()))
 }
 
+fn cell_sql(cell: &Cell) -> Sql {
+    match cell {
+        Cell::Text(t) => t.clone().map_or(Sql::Null, Sql::Text),
+        Cell::Int(n) => n.map_or(Sql::Null, Sql::Integer),
+        Cell::Date(d) => date_sql(*d),
+        Cell::Time(t) => t
+            .as_ref()
+            .map_or(Sql::Null, |t| Sql::Text(timestamp_text(t))),
+    }
+}
+
+/// One row's cells, read as the columns' kinds say (dates and instants are ISO text here).
+fn read_cells(r: &rusqlite::Row<'_>, table: &'static str, columns: Columns) -> Result<Vec<Cell>> {
+    let corrupt = |column: &'static str, reason: String| StoreError::Corrupt {
+        table,
+        column,
+        id: r
+            .get::<_, Sql>(0)
+            .map(|id| match id {
+                Sql::Text(s) => s,
+                other => format!("{other:?}"),
+            })
+            .unwrap_or_default(),
+        reason,
+    };
+    let mut cells = Vec::with_capacity(columns.len());
+    for (i, (name, kind)) in columns.iter().enumerate() {
+        cells.push(match kind {
+            Kind::Text => Cell::Text(r.get(i)?),
+            Kind::Int => Cell::Int(r.get(i)?),
+            Kind::Date => Cell::Date(
+                r.get::<_, Option<String>>(i)?
+                    .map(|s| {
+                        NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                            .map_err(|e| corrupt(name, format!("{s:?}: {e}")))
+                    })
+                    .transpose()?,
+            ),
+            Kind::Time => Cell::Time(
+                r.get::<_, Option<String>>(i)?
+                    .map(|s| {
+                        DateTime::parse_from_rfc3339(&s)
+                            .map(|t| t.with_timezone(&Utc))
+                            .map_err(|e| corrupt(name, format!("{s:?}: {e}")))
+                    })
+                    .transpose()?,
+            ),
+        });
+    }
+    Ok(cells)
+}
+
+fn execute_cells(stmt: &mut rusqlite::CachedStatement<'_>, cells: &[Cell]) -> Result<()> {
+    stmt.execute(params_from_iter(cells.iter().map(cell_sql)))?;
+    Ok(())
+}
+
 struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
 
-impl Tx for SqliteTx<'_> {
+impl FindingsTx for SqliteTx<'_> {
+    fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>> {
+        if packs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .0
+            .prepare_cached(&sql::findings_of_packs(packs.len(), Q))?;
+        let mut rows = stmt.query(params_from_iter(packs))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(findings::finding_from_cells(read_cells(
+                r,
+                "findings",
+                FINDING_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()> {
+        let mut stmt = self
+            .0
+            .prepare_cached(&sql::insert_into("findings", FINDING_COLUMNS, Q))?;
+        for row in rows {
+            execute_cells(&mut stmt, &findings::finding_cells(row))?;
+        }
+        Ok(())
+    }
+
+    fn update_findings(&mut self, rows: &[StoredFinding]) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::finding_update(Q))?;
+        for row in rows {
+            execute_cells(&mut stmt, &findings::finding_cells(row))?;
+        }
+        Ok(())
+    }
+
+    fn touch_findings(&mut self, keys: &[String], at: DateTime<Utc>) -> Result<()> {
+        let mut stmt = self
+            .0
+            .prepare_cached("UPDATE findings SET last_failing = ?1 WHERE key = ?2")?;
+        let at = timestamp_text(&at);
+        for key in keys {
+            stmt.execute((&at, key))?;
+        }
+        Ok(())
+    }
+
+    fn append_finding_events(&mut self, events: &[FindingEvent]) -> Result<()> {
+        let mut stmt =
+            self.0
+                .prepare_cached(&sql::insert_into("finding_events", EVENT_COLUMNS, Q))?;
+        for event in events {
+            execute_cells(&mut stmt, &findings::event_cells(event))?;
+        }
+        Ok(())
+    }
+}
+
+impl AuditTx for SqliteTx<'_> {
     fn lock_audit_head(&mut self) -> Result<(i64, String)> {
         // The transaction began IMMEDIATE: it already holds the write lock.
         Ok(self
@@ -193,6 +314,35 @@ impl Tx for SqliteTx<'_> {
             })?)
     }
 
+    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::audit_insert(Q))?;
+        for r in records {
+            stmt.execute(rusqlite::params![
+                r.seq,
+                r.at,
+                r.actor,
+                r.action,
+                r.entity_type,
+                r.entity_id,
+                r.before,
+                r.after,
+                r.prev_hash,
+                r.hash
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
+            (seq, hash),
+        )?;
+        Ok(())
+    }
+}
+
+impl Tx for SqliteTx<'_> {
     fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>> {
         let rows = if ids.len() > LOAD_ALL_THRESHOLD {
             query_rows(self.0, register, &sql::select(register), &[])?
@@ -254,33 +404,6 @@ impl Tx for SqliteTx<'_> {
             closed_by,
             asset_tag,
         ))?;
-        Ok(())
-    }
-
-    fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
-        let mut stmt = self.0.prepare_cached(&sql::audit_insert(Q))?;
-        for r in records {
-            stmt.execute(rusqlite::params![
-                r.seq,
-                r.at,
-                r.actor,
-                r.action,
-                r.entity_type,
-                r.entity_id,
-                r.before,
-                r.after,
-                r.prev_hash,
-                r.hash
-            ])?;
-        }
-        Ok(())
-    }
-
-    fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()> {
-        self.0.execute(
-            "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
-            (seq, hash),
-        )?;
         Ok(())
     }
 }
@@ -397,6 +520,52 @@ impl Store for SqliteStore {
             visit(read_audit(r)?)?;
         }
         Ok(())
+    }
+
+    fn record_findings(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        packs: &[String],
+        findings: Vec<Finding>,
+        exceptions: &[ExceptionCover],
+    ) -> Result<FindingsSummary> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let summary = findings::record(&mut SqliteTx(&tx), actor, at, packs, findings, exceptions)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
+        let conn = self.conn()?;
+        let (statement, params) = sql::findings_select(query, Q);
+        let mut stmt = conn.prepare_cached(&statement)?;
+        let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(findings::finding_from_cells(read_cells(
+                r,
+                "findings",
+                FINDING_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql::finding_history(Q))?;
+        let mut rows = stmt.query([key])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(findings::event_from_cells(read_cells(
+                r,
+                "finding_events",
+                EVENT_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {

@@ -120,6 +120,20 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+impl TestDatabase {
+    /// Runs statements straight against the database, behind steward's back: how tests tamper.
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => rusqlite::Connection::open(dir.join("steward.db"))
+                .and_then(|c| c.execute_batch(sql))
+                .map_err(|e| e.to_string()),
+            Cleanup::Database { .. } => postgres::Client::connect(&self.url, postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(sql))
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         match &self.cleanup {

@@ -7,7 +7,7 @@ use steward_model::{
     Record, Register, System, Value,
 };
 use steward_store::testing::{TestDatabase, databases};
-use steward_store::{AssignmentsOf, AuditQuery, Backend, Store};
+use steward_store::{AssignmentsOf, AuditQuery, Store};
 
 fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0)
@@ -380,21 +380,8 @@ fn a_failed_commit_changes_nothing() {
 
 /// Runs a statement straight against the database, behind steward's back.
 fn tamper(db: &TestDatabase, sql: &str) {
-    match db.backend {
-        Backend::Sqlite => {
-            let path = db.url.trim_start_matches("sqlite://");
-            rusqlite::Connection::open(path)
-                .unwrap()
-                .execute_batch(sql)
-                .unwrap();
-        }
-        Backend::Postgres => {
-            postgres::Client::connect(&db.url, postgres::NoTls)
-                .unwrap()
-                .batch_execute(sql)
-                .unwrap();
-        }
-    }
+    db.execute(sql)
+        .unwrap_or_else(|e| panic!("{}: {sql}: {e}", db.backend));
 }
 
 #[test]

@@ -1,0 +1,239 @@
+//! Findings: recording a check run against the exceptions register, and reading findings where
+//! they stand and how they got there. The lifecycle itself (open, escalated, resolved, excepted)
+//! is the store's, kept in one transaction with its history and audit records.
+
+use steward_model::{Exception, Finding, StoredFinding};
+use steward_store::{ExceptionCover, FindingEvent, FindingQuery, FindingsSummary};
+
+use crate::{Result, ServiceError, Stamp, Steward};
+
+impl Steward {
+    /// Records one check run of `packs` at the stamp's time: what it found failing opens,
+    /// stays, changes or reopens; what it no longer finds in these packs resolves; a failure
+    /// covered by an unexpired exception of the exceptions register is excepted, and returns to
+    /// open once the exception expires. Findings of packs not in `packs` are left alone.
+    ///
+    /// The register is read just before the run is recorded, outside its transaction: an
+    /// exception granted in between counts from the next run.
+    pub fn record_findings(
+        &self,
+        stamp: &Stamp,
+        packs: &[String],
+        findings: Vec<Finding>,
+    ) -> Result<FindingsSummary> {
+        for finding in &findings {
+            check(finding)?;
+        }
+        let covers: Vec<ExceptionCover> = self
+            .list::<Exception>()?
+            .iter()
+            .filter(|e| packs.contains(&e.pack))
+            .map(ExceptionCover::from)
+            .collect();
+        let summary =
+            self.store
+                .record_findings(&stamp.actor, stamp.at, packs, findings, &covers)?;
+        tracing::info!(
+            packs = packs.join(","),
+            opened = summary.opened,
+            reopened = summary.reopened,
+            resolved = summary.resolved,
+            unchanged = summary.unchanged,
+            "findings recorded"
+        );
+        Ok(summary)
+    }
+
+    /// Stored findings matching `query` (by default every one still failing), most severe first.
+    pub fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
+        Ok(self.store.findings(query)?)
+    }
+
+    /// Every event of one finding (by `Finding::key`), oldest first; empty for an unknown key.
+    pub fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {
+        Ok(self.store.finding_history(key)?)
+    }
+}
+
+/// The words a finding must use, so that it orders and routes as the model says.
+fn check(finding: &Finding) -> Result<()> {
+    let invalid = |reason: String| ServiceError::InvalidFinding {
+        key: finding.key(),
+        reason,
+    };
+    if !Finding::SEVERITIES.contains(&finding.severity.as_str()) {
+        return Err(invalid(format!(
+            "severity {:?} is none of {}",
+            finding.severity,
+            Finding::SEVERITIES.join(", ")
+        )));
+    }
+    if !Finding::WHO_ACTS.contains(&finding.who_acts.as_str()) {
+        return Err(invalid(format!(
+            "who acts {:?} is none of {}",
+            finding.who_acts,
+            Finding::WHO_ACTS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+    use steward_model::{FindingState, Person, PersonStatus, Subject, SubjectType};
+    use steward_store::FindingEventKind;
+    use steward_store::testing::databases;
+
+    use super::*;
+
+    fn stamp(day: u32) -> Stamp {
+        Stamp {
+            actor: "check".into(),
+            at: Utc
+                .with_ymd_and_hms(2026, 11, day, 9, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn at(day: u32) -> DateTime<Utc> {
+        stamp(day).at
+    }
+
+    fn laptop_unencrypted() -> Finding {
+        Finding {
+            pack: "cafcass-it-5.0".into(),
+            version: "5.0".into(),
+            clause: "2.6(v)".into(),
+            control: "laptop-encrypted".into(),
+            subject: Subject {
+                kind: "asset".into(),
+                id: "LT1".into(),
+            },
+            severity: "high".into(),
+            message: "LT1 is not encrypted".into(),
+            clause_text: "Laptops must be encrypted.".into(),
+            evidence: BTreeMap::from([("asset.encrypted".into(), "false".into())]),
+            who_acts: "it_team".into(),
+            due: None,
+            undecided: None,
+        }
+    }
+
+    #[test]
+    fn the_exceptions_register_excepts_findings_until_it_expires() {
+        for db in databases("service_findings") {
+            let steward = Steward::open(&db.url).unwrap();
+            let packs = vec!["cafcass-it-5.0".to_owned()];
+            steward
+                .create(
+                    &stamp(1),
+                    &Person {
+                        id: "P1".into(),
+                        name: "Ada".into(),
+                        email: None,
+                        staff_group: "fca".into(),
+                        manager_id: None,
+                        budget_centre: None,
+                        status: PersonStatus::Active,
+                        start_date: None,
+                        leave_date: None,
+                        clearance: None,
+                        clearance_expires: None,
+                        byod: None,
+                    },
+                )
+                .unwrap();
+            let s = steward
+                .record_findings(&stamp(1), &packs, vec![laptop_unencrypted()])
+                .unwrap();
+            assert_eq!(s.opened, 1, "{}", db.backend);
+
+            steward
+                .create(
+                    &stamp(2),
+                    &Exception {
+                        id: "EX1".into(),
+                        pack: "cafcass-it-5.0".into(),
+                        clause: "2.6(v)".into(),
+                        subject_type: SubjectType::Asset,
+                        subject_id: "LT1".into(),
+                        reason: "Encryption breaks the screen reader; replacement ordered".into(),
+                        granted_by: "P1".into(),
+                        granted_on: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+                        expires_on: NaiveDate::from_ymd_opt(2026, 11, 9),
+                    },
+                )
+                .unwrap();
+            let s = steward
+                .record_findings(&stamp(3), &packs, vec![laptop_unencrypted()])
+                .unwrap();
+            assert_eq!(s.excepted, 1, "{}", db.backend);
+            let excepted = steward.findings(&FindingQuery::default()).unwrap();
+            assert_eq!(excepted.len(), 1);
+            assert_eq!(excepted[0].state, FindingState::Excepted);
+            assert_eq!(excepted[0].exception.as_deref(), Some("EX1"));
+
+            // The 9th is its last day; on the 10th it has expired.
+            let s = steward
+                .record_findings(&stamp(9), &packs, vec![laptop_unencrypted()])
+                .unwrap();
+            assert_eq!(s.unchanged, 1, "{}", db.backend);
+            let s = steward
+                .record_findings(&stamp(10), &packs, vec![laptop_unencrypted()])
+                .unwrap();
+            assert_eq!(s.exception_expired, 1, "{}", db.backend);
+            let now = steward.findings(&FindingQuery::default()).unwrap();
+            assert_eq!(
+                (now[0].state, now[0].first_failing),
+                (FindingState::Open, at(1))
+            );
+            let history: Vec<_> = steward
+                .finding_history(&laptop_unencrypted().key())
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.event, e.at))
+                .collect();
+            assert_eq!(
+                history,
+                [
+                    (FindingEventKind::Opened, at(1)),
+                    (FindingEventKind::Excepted, at(3)),
+                    (FindingEventKind::ExceptionExpired, at(10)),
+                ],
+                "{}",
+                db.backend
+            );
+            assert!(steward.verify_audit().unwrap().is_ok());
+        }
+    }
+
+    #[test]
+    fn findings_with_unknown_words_are_refused() {
+        for db in databases("service_findings_bad") {
+            let steward = Steward::open(&db.url).unwrap();
+            let packs = vec!["cafcass-it-5.0".to_owned()];
+            let mut bad = laptop_unencrypted();
+            bad.severity = "urgent".into();
+            let err = steward
+                .record_findings(&stamp(1), &packs, vec![bad])
+                .unwrap_err();
+            assert!(err.to_string().contains("severity \"urgent\""), "{err}");
+            let mut bad = laptop_unencrypted();
+            bad.who_acts = "everyone".into();
+            let err = steward
+                .record_findings(&stamp(1), &packs, vec![bad])
+                .unwrap_err();
+            assert!(err.to_string().contains("who acts \"everyone\""), "{err}");
+            assert!(
+                steward
+                    .findings(&FindingQuery::default())
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+    }
+}

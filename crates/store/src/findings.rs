@@ -1,0 +1,1033 @@
+//! The findings write path, shared by both backends: reconcile one check run with the stored
+//! findings of the packs it evaluated, keep each finding's lifecycle (`open`, `escalated`,
+//! `resolved`, `excepted`), append one event per change to `finding_events`, and chain one audit
+//! record per event through [`AuditChain`] — all in the caller's transaction.
+//!
+//! The lifecycle, per finding key, for one run at `at` over `packs`:
+//!
+//! - not stored, failing → stored `open` (or straight to `excepted`/`escalated`, below) with
+//!   `first_failing = at`: event `opened` (or `excepted`/`escalated`);
+//! - stored and failing, nothing changed → only `last_failing` moves; no event, no audit record,
+//!   so running the same checks again is idempotent;
+//! - stored and failing with another message, evidence, severity, … → the row is updated: `updated`;
+//! - stored and failing (`open`, `escalated`, `excepted`) but absent from the run → `resolved` with
+//!   `resolved_at = at` (only for packs in `packs`; other packs' findings are left alone);
+//! - `resolved` and failing again → `reopened` with a new `first_failing = at`; the earlier
+//!   episode stays in the history;
+//! - failing and covered by an unexpired exception (same pack, clause, subject type and id;
+//!   expired once its `expires_on` is before `at`'s date) → `excepted`, naming the exception;
+//! - `excepted` and no longer covered (the exception expired, or no longer matches) → back to
+//!   `open`/`escalated` keeping its `first_failing`: `exception_expired`;
+//! - failing, not excepted, and past the finding's `due` date (before `at`'s date) → `escalated`.
+//!   Escalation is sticky while the finding keeps failing. It is the first escalation step only:
+//!   further steps (a grace period per clause, an explicit `escalate(key, at)`) are future work
+//!   and fit this state machine as more `escalated` events.
+//!
+//! Each finding gets at most one event per run: the most significant change (a reopened finding
+//! that is also covered by an exception is `reopened`, in state `excepted`); the event's details
+//! say the rest, including any `changed` fields.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
+use serde_json::{Map, Value as Json, json};
+use steward_model::audit::canonical_json;
+use steward_model::{Finding, FindingState, StoredFinding, Subject};
+
+use crate::commit::{AuditChain, AuditTx};
+use crate::{Result, StoreError};
+
+/// The audit log's entity type for findings; the entity id is the finding's key.
+pub const FINDING_ENTITY: &str = "finding";
+
+/// Which stored findings to read. Every filter is optional; an empty `states` means every state
+/// but `resolved`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingQuery {
+    pub pack: Option<String>,
+    pub clause: Option<String>,
+    pub control: Option<String>,
+    /// Exactly this severity.
+    pub severity: Option<String>,
+    /// Any of these states; empty: open, escalated and excepted.
+    pub states: Vec<FindingState>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+    pub who_acts: Option<String>,
+    /// Where findings stood at this instant, from their history: the state filter applies to the
+    /// state then, and `state`, `first_failing`, `resolved_at` and `exception` are as they were
+    /// then. The finding's content and `last_failing` are as stored now. A finding first seen
+    /// after the instant is not returned.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+impl FindingQuery {
+    /// The states asked for, the default applied.
+    pub fn states(&self) -> Vec<FindingState> {
+        if self.states.is_empty() {
+            FindingState::ALL
+                .into_iter()
+                .filter(|s| s.is_failing())
+                .collect()
+        } else {
+            self.states.clone()
+        }
+    }
+}
+
+/// What recording one run did, one count per finding: the event it got, or `unchanged`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FindingsSummary {
+    pub opened: usize,
+    pub reopened: usize,
+    pub unchanged: usize,
+    pub updated: usize,
+    pub resolved: usize,
+    pub excepted: usize,
+    pub exception_expired: usize,
+    pub escalated: usize,
+    /// The audit records written, first and last; `None` when nothing changed.
+    pub audit_range: Option<(i64, i64)>,
+}
+
+impl FindingsSummary {
+    fn count(&mut self, kind: FindingEventKind) {
+        let n = match kind {
+            FindingEventKind::Opened => &mut self.opened,
+            FindingEventKind::Reopened => &mut self.reopened,
+            FindingEventKind::Escalated => &mut self.escalated,
+            FindingEventKind::Resolved => &mut self.resolved,
+            FindingEventKind::Excepted => &mut self.excepted,
+            FindingEventKind::ExceptionExpired => &mut self.exception_expired,
+            FindingEventKind::Updated => &mut self.updated,
+        };
+        *n += 1;
+    }
+}
+
+/// An exception as the findings path needs it: what it covers and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionCover {
+    pub id: String,
+    pub pack: String,
+    pub clause: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    /// The last day it covers; `None`: until withdrawn.
+    pub expires_on: Option<NaiveDate>,
+}
+
+impl ExceptionCover {
+    /// Expired on `day` once `day` is past its last day.
+    pub fn expired_on(&self, day: NaiveDate) -> bool {
+        self.expires_on.is_some_and(|last| last < day)
+    }
+
+    pub fn matches(&self, finding: &Finding) -> bool {
+        self.pack == finding.pack
+            && self.clause == finding.clause
+            && self.subject_type == finding.subject.kind
+            && self.subject_id == finding.subject.id
+    }
+}
+
+impl From<&steward_model::Exception> for ExceptionCover {
+    fn from(e: &steward_model::Exception) -> ExceptionCover {
+        ExceptionCover {
+            id: e.id.clone(),
+            pack: e.pack.clone(),
+            clause: e.clause.clone(),
+            subject_type: e.subject_type.as_str().to_owned(),
+            subject_id: e.subject_id.clone(),
+            expires_on: e.expires_on,
+        }
+    }
+}
+
+/// What happened to a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingEventKind {
+    Opened,
+    Reopened,
+    Escalated,
+    Resolved,
+    Excepted,
+    ExceptionExpired,
+    Updated,
+}
+
+impl FindingEventKind {
+    pub const ALL: [FindingEventKind; 7] = [
+        FindingEventKind::Opened,
+        FindingEventKind::Reopened,
+        FindingEventKind::Escalated,
+        FindingEventKind::Resolved,
+        FindingEventKind::Excepted,
+        FindingEventKind::ExceptionExpired,
+        FindingEventKind::Updated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingEventKind::Opened => "opened",
+            FindingEventKind::Reopened => "reopened",
+            FindingEventKind::Escalated => "escalated",
+            FindingEventKind::Resolved => "resolved",
+            FindingEventKind::Excepted => "excepted",
+            FindingEventKind::ExceptionExpired => "exception_expired",
+            FindingEventKind::Updated => "updated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FindingEventKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the event starts an episode of failing (`opened`, `reopened`).
+    pub fn starts_episode(self) -> bool {
+        matches!(self, FindingEventKind::Opened | FindingEventKind::Reopened)
+    }
+}
+
+impl std::fmt::Display for FindingEventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One change of one finding, as `finding_events` holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FindingEvent {
+    /// The sequence number of the audit record written with it.
+    pub seq: i64,
+    pub key: String,
+    pub at: DateTime<Utc>,
+    pub event: FindingEventKind,
+    /// The state after the event.
+    pub state: FindingState,
+    /// When the episode the event belongs to began.
+    pub first_failing: DateTime<Utc>,
+    /// The exception covering it after the event.
+    pub exception: Option<String>,
+    /// What else there is to know, by event: `changed` (field → `before`/`after`) whenever the
+    /// finding's content changed; `previous` (`first_failing`, `resolved_at`) on `reopened`;
+    /// `exception` and `expires_on` on `excepted` and `exception_expired` (`withdrawn` when the
+    /// exception no longer covers it at all); `due` on `escalated`; `severity` and `message` when
+    /// opened or reopened.
+    pub details: Json,
+}
+
+// --- columns ----------------------------------------------------------------------------------
+
+/// How a column is typed on both backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Text,
+    Int,
+    Date,
+    Time,
+}
+
+/// One value read from or written to a column; `None` is SQL NULL.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Date(Option<NaiveDate>),
+    Time(Option<DateTime<Utc>>),
+}
+
+pub(crate) type Columns = &'static [(&'static str, Kind)];
+
+/// The `findings` table's columns, in the order rows are read and written.
+pub(crate) const FINDING_COLUMNS: Columns = &[
+    ("key", Kind::Text),
+    ("pack", Kind::Text),
+    ("version", Kind::Text),
+    ("clause", Kind::Text),
+    ("control", Kind::Text),
+    ("subject_type", Kind::Text),
+    ("subject_id", Kind::Text),
+    ("severity", Kind::Text),
+    ("message", Kind::Text),
+    ("clause_text", Kind::Text),
+    ("evidence", Kind::Text),
+    ("who_acts", Kind::Text),
+    ("due", Kind::Date),
+    ("undecided", Kind::Text),
+    ("state", Kind::Text),
+    ("first_failing", Kind::Time),
+    ("last_failing", Kind::Time),
+    ("resolved_at", Kind::Time),
+    ("exception", Kind::Text),
+];
+
+/// The `finding_events` table's columns, in the order rows are read and written.
+pub(crate) const EVENT_COLUMNS: Columns = &[
+    ("seq", Kind::Int),
+    ("key", Kind::Text),
+    ("at", Kind::Time),
+    ("event", Kind::Text),
+    ("state", Kind::Text),
+    ("first_failing", Kind::Time),
+    ("exception", Kind::Text),
+    ("details", Kind::Text),
+];
+
+pub(crate) fn time_text(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn date_text(d: &NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn evidence_json(evidence: &BTreeMap<String, String>) -> Json {
+    Json::Object(
+        evidence
+            .iter()
+            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+            .collect(),
+    )
+}
+
+pub(crate) fn finding_cells(s: &StoredFinding) -> Vec<Cell> {
+    let f = &s.finding;
+    let text = |t: &str| Cell::Text(Some(t.to_owned()));
+    vec![
+        Cell::Text(Some(f.key())),
+        text(&f.pack),
+        text(&f.version),
+        text(&f.clause),
+        text(&f.control),
+        text(&f.subject.kind),
+        text(&f.subject.id),
+        text(&f.severity),
+        text(&f.message),
+        text(&f.clause_text),
+        Cell::Text(Some(canonical_json(&evidence_json(&f.evidence)))),
+        text(&f.who_acts),
+        Cell::Date(f.due),
+        Cell::Text(f.undecided.clone()),
+        text(s.state.as_str()),
+        Cell::Time(Some(s.first_failing)),
+        Cell::Time(Some(s.last_failing)),
+        Cell::Time(s.resolved_at),
+        Cell::Text(s.exception.clone()),
+    ]
+}
+
+pub(crate) fn event_cells(e: &FindingEvent) -> Vec<Cell> {
+    vec![
+        Cell::Int(Some(e.seq)),
+        Cell::Text(Some(e.key.clone())),
+        Cell::Time(Some(e.at)),
+        Cell::Text(Some(e.event.as_str().to_owned())),
+        Cell::Text(Some(e.state.as_str().to_owned())),
+        Cell::Time(Some(e.first_failing)),
+        Cell::Text(e.exception.clone()),
+        Cell::Text(Some(canonical_json(&e.details))),
+    ]
+}
+
+/// Takes the cells of one stored row in column order, naming the table, column and row in any
+/// error.
+pub(crate) struct CellReader {
+    table: &'static str,
+    columns: Columns,
+    cells: std::vec::IntoIter<Cell>,
+    next: usize,
+    id: String,
+}
+
+impl CellReader {
+    pub(crate) fn new(table: &'static str, columns: Columns, cells: Vec<Cell>) -> CellReader {
+        let id = match cells.first() {
+            Some(Cell::Text(Some(s))) => s.clone(),
+            Some(Cell::Int(Some(n))) => n.to_string(),
+            _ => String::new(),
+        };
+        CellReader {
+            table,
+            columns,
+            cells: cells.into_iter(),
+            next: 0,
+            id,
+        }
+    }
+
+    pub(crate) fn corrupt(&self, column: &'static str, reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            table: self.table,
+            column,
+            id: self.id.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn take(&mut self) -> Result<(&'static str, Cell)> {
+        let column = self.columns.get(self.next).map_or("", |(name, _)| *name);
+        self.next += 1;
+        match self.cells.next() {
+            Some(cell) => Ok((column, cell)),
+            None => Err(self.corrupt(column, "missing column")),
+        }
+    }
+
+    fn opt_text(&mut self) -> Result<(&'static str, Option<String>)> {
+        match self.take()? {
+            (column, Cell::Text(v)) => Ok((column, v)),
+            (column, other) => Err(self.corrupt(column, format!("expected text, found {other:?}"))),
+        }
+    }
+
+    fn text(&mut self) -> Result<String> {
+        match self.opt_text()? {
+            (_, Some(v)) => Ok(v),
+            (column, None) => Err(self.corrupt(column, "unexpected NULL")),
+        }
+    }
+
+    fn int(&mut self) -> Result<i64> {
+        match self.take()? {
+            (_, Cell::Int(Some(n))) => Ok(n),
+            (column, other) => {
+                Err(self.corrupt(column, format!("expected a number, found {other:?}")))
+            }
+        }
+    }
+
+    fn opt_date(&mut self) -> Result<Option<NaiveDate>> {
+        match self.take()? {
+            (_, Cell::Date(d)) => Ok(d),
+            (column, other) => {
+                Err(self.corrupt(column, format!("expected a date, found {other:?}")))
+            }
+        }
+    }
+
+    fn opt_time(&mut self) -> Result<(&'static str, Option<DateTime<Utc>>)> {
+        match self.take()? {
+            (column, Cell::Time(t)) => Ok((column, t)),
+            (column, other) => {
+                Err(self.corrupt(column, format!("expected an instant, found {other:?}")))
+            }
+        }
+    }
+
+    fn time(&mut self) -> Result<DateTime<Utc>> {
+        match self.opt_time()? {
+            (_, Some(t)) => Ok(t),
+            (column, None) => Err(self.corrupt(column, "unexpected NULL")),
+        }
+    }
+
+    fn state(&mut self) -> Result<FindingState> {
+        let (column, text) = self.opt_text()?;
+        let text = text.unwrap_or_default();
+        FindingState::parse(&text).ok_or_else(|| self.corrupt(column, format!("no state {text:?}")))
+    }
+}
+
+/// A stored finding from its cells, refusing a key that disagrees with its parts (a row whose
+/// key was changed behind steward's back would otherwise be reconciled under another key).
+pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
+    let mut r = CellReader::new("findings", FINDING_COLUMNS, cells);
+    let key = r.text()?;
+    let pack = r.text()?;
+    let version = r.text()?;
+    let clause = r.text()?;
+    let control = r.text()?;
+    let kind = r.text()?;
+    let id = r.text()?;
+    let severity = r.text()?;
+    let message = r.text()?;
+    let clause_text = r.text()?;
+    let evidence_text = r.text()?;
+    let evidence: BTreeMap<String, String> = serde_json::from_str(&evidence_text)
+        .map_err(|e| r.corrupt("evidence", format!("{evidence_text:?}: {e}")))?;
+    let who_acts = r.text()?;
+    let due = r.opt_date()?;
+    let (_, undecided) = r.opt_text()?;
+    let state = r.state()?;
+    let first_failing = r.time()?;
+    let last_failing = r.time()?;
+    let (_, resolved_at) = r.opt_time()?;
+    let (_, exception) = r.opt_text()?;
+    let stored = StoredFinding {
+        finding: Finding {
+            pack,
+            version,
+            clause,
+            control,
+            subject: Subject { kind, id },
+            severity,
+            message,
+            clause_text,
+            evidence,
+            who_acts,
+            due,
+            undecided,
+        },
+        state,
+        first_failing,
+        last_failing,
+        resolved_at,
+        exception,
+    };
+    let derived = stored.finding.key();
+    if derived != key {
+        return Err(r.corrupt("key", format!("its parts give {derived:?}")));
+    }
+    Ok(stored)
+}
+
+pub(crate) fn event_from_cells(cells: Vec<Cell>) -> Result<FindingEvent> {
+    let mut r = CellReader::new("finding_events", EVENT_COLUMNS, cells);
+    let seq = r.int()?;
+    let key = r.text()?;
+    let at = r.time()?;
+    let (column, event) = r.opt_text()?;
+    let event = event.unwrap_or_default();
+    let event = FindingEventKind::parse(&event)
+        .ok_or_else(|| r.corrupt(column, format!("no event {event:?}")))?;
+    let state = r.state()?;
+    let first_failing = r.time()?;
+    let (_, exception) = r.opt_text()?;
+    let details_text = r.text()?;
+    let details = serde_json::from_str(&details_text)
+        .map_err(|e| r.corrupt("details", format!("{details_text:?}: {e}")))?;
+    Ok(FindingEvent {
+        seq,
+        key,
+        at,
+        event,
+        state,
+        first_failing,
+        exception,
+        details,
+    })
+}
+
+// --- the write path ---------------------------------------------------------------------------
+
+/// What a backend offers inside one transaction to record a run.
+pub(crate) trait FindingsTx: AuditTx {
+    /// Every stored finding of these packs, in any state.
+    fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>>;
+    fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()>;
+    /// Rewrites every column of these findings, by key.
+    fn update_findings(&mut self, rows: &[StoredFinding]) -> Result<()>;
+    /// Moves `last_failing` of these findings to `at`.
+    fn touch_findings(&mut self, keys: &[String], at: DateTime<Utc>) -> Result<()>;
+    fn append_finding_events(&mut self, events: &[FindingEvent]) -> Result<()>;
+}
+
+/// The finding's own fields as JSON: what `updated` compares and the audit log records.
+fn finding_json(f: &Finding) -> Map<String, Json> {
+    let text = |s: &str| Json::String(s.to_owned());
+    let mut m = Map::new();
+    m.insert("key".into(), Json::String(f.key()));
+    m.insert("pack".into(), text(&f.pack));
+    m.insert("version".into(), text(&f.version));
+    m.insert("clause".into(), text(&f.clause));
+    m.insert("control".into(), text(&f.control));
+    m.insert("subject_type".into(), text(&f.subject.kind));
+    m.insert("subject_id".into(), text(&f.subject.id));
+    m.insert("severity".into(), text(&f.severity));
+    m.insert("message".into(), text(&f.message));
+    m.insert("clause_text".into(), text(&f.clause_text));
+    m.insert("evidence".into(), evidence_json(&f.evidence));
+    m.insert("who_acts".into(), text(&f.who_acts));
+    m.insert(
+        "due".into(),
+        f.due.map_or(Json::Null, |d| text(&date_text(&d))),
+    );
+    m.insert(
+        "undecided".into(),
+        f.undecided.as_deref().map_or(Json::Null, text),
+    );
+    m
+}
+
+/// The audit log's view of a stored finding: its content and lifecycle, canonical JSON. Leaves
+/// out `last_failing`, which every run moves without an event.
+pub(crate) fn audit_json(s: &StoredFinding) -> String {
+    let time = |t: Option<DateTime<Utc>>| t.map_or(Json::Null, |t| Json::String(time_text(&t)));
+    let mut m = finding_json(&s.finding);
+    m.insert("state".into(), Json::String(s.state.as_str().to_owned()));
+    m.insert("first_failing".into(), time(Some(s.first_failing)));
+    m.insert("resolved_at".into(), time(s.resolved_at));
+    m.insert(
+        "exception".into(),
+        s.exception.clone().map_or(Json::Null, Json::String),
+    );
+    canonical_json(&Json::Object(m))
+}
+
+/// The fields whose values differ, each with its `before` and `after`.
+fn changed(before: &Finding, after: &Finding) -> Map<String, Json> {
+    if before == after {
+        return Map::new();
+    }
+    let b = finding_json(before);
+    finding_json(after)
+        .into_iter()
+        .filter(|(name, value)| b.get(name) != Some(value))
+        .map(|(name, value)| {
+            let was = b.get(&name).cloned().unwrap_or(Json::Null);
+            (name, json!({ "before": was, "after": value }))
+        })
+        .collect()
+}
+
+/// The exceptions that match a finding, by what they match on.
+struct Covers<'a> {
+    by_subject: HashMap<(&'a str, &'a str, &'a str, &'a str), Vec<&'a ExceptionCover>>,
+    by_id: HashMap<&'a str, &'a ExceptionCover>,
+}
+
+impl<'a> Covers<'a> {
+    fn new(exceptions: &'a [ExceptionCover]) -> Covers<'a> {
+        let mut by_subject: HashMap<_, Vec<_>> = HashMap::new();
+        let mut by_id = HashMap::new();
+        for e in exceptions {
+            by_subject
+                .entry((
+                    e.pack.as_str(),
+                    e.clause.as_str(),
+                    e.subject_type.as_str(),
+                    e.subject_id.as_str(),
+                ))
+                .or_default()
+                .push(e);
+            by_id.insert(e.id.as_str(), e);
+        }
+        Covers { by_subject, by_id }
+    }
+
+    /// The unexpired exception covering `finding` on `day`: the one it is excepted under already
+    /// if that still covers it, else the one lasting longest (then the least id).
+    fn active(
+        &self,
+        finding: &Finding,
+        current: Option<&str>,
+        day: NaiveDate,
+    ) -> Option<&'a ExceptionCover> {
+        let key = (
+            finding.pack.as_str(),
+            finding.clause.as_str(),
+            finding.subject.kind.as_str(),
+            finding.subject.id.as_str(),
+        );
+        let candidates = self.by_subject.get(&key)?;
+        let live = candidates.iter().copied().filter(|e| !e.expired_on(day));
+        if let Some(id) = current
+            && let Some(e) = live.clone().find(|e| e.id == id)
+        {
+            return Some(e);
+        }
+        // `None` (no expiry) lasts longest.
+        live.max_by(|a, b| {
+            let last = |e: &ExceptionCover| e.expires_on.map_or(NaiveDate::MAX, |d| d);
+            last(a).cmp(&last(b)).then_with(|| b.id.cmp(&a.id))
+        })
+    }
+
+    /// Why the exception `id` no longer covers a finding, for `exception_expired`'s details.
+    fn lapse(&self, id: &str, finding: &Finding, day: NaiveDate) -> Json {
+        match self.by_id.get(id) {
+            Some(e) if e.matches(finding) && e.expired_on(day) => json!({
+                "exception": id,
+                "expires_on": e.expires_on.map(|d| date_text(&d)),
+            }),
+            _ => json!({ "exception": id, "withdrawn": true }),
+        }
+    }
+}
+
+/// What one finding becomes in this run.
+struct Step {
+    after: StoredFinding,
+    event: FindingEventKind,
+    details: Map<String, Json>,
+}
+
+/// The next state of a failing finding. `None` when nothing but `last_failing` changes.
+fn failing(
+    before: Option<&StoredFinding>,
+    finding: Finding,
+    at: DateTime<Utc>,
+    covers: &Covers<'_>,
+) -> Option<Step> {
+    let today = at.date_naive();
+    let current = before.and_then(|b| b.exception.as_deref());
+    let cover = covers.active(&finding, current, today);
+    // The first escalation step: still failing the day after it was due.
+    let overdue = finding.due.is_some_and(|due| due < today);
+    let was_escalated = before.is_some_and(|b| b.state == FindingState::Escalated);
+    let state = if cover.is_some() {
+        FindingState::Excepted
+    } else if overdue || was_escalated {
+        FindingState::Escalated
+    } else {
+        FindingState::Open
+    };
+    let exception = cover.map(|e| e.id.clone());
+    let mut details = Map::new();
+    let cover_details = |details: &mut Map<String, Json>| {
+        if let Some(e) = cover {
+            details.insert("exception".into(), Json::String(e.id.clone()));
+            details.insert(
+                "expires_on".into(),
+                e.expires_on
+                    .map_or(Json::Null, |d| Json::String(date_text(&d))),
+            );
+        }
+    };
+    let opened = |details: &mut Map<String, Json>, f: &Finding| {
+        details.insert("severity".into(), Json::String(f.severity.clone()));
+        details.insert("message".into(), Json::String(f.message.clone()));
+    };
+
+    let (event, first_failing) = match before {
+        None => {
+            opened(&mut details, &finding);
+            cover_details(&mut details);
+            let event = match state {
+                FindingState::Excepted => FindingEventKind::Excepted,
+                FindingState::Escalated => FindingEventKind::Escalated,
+                _ => FindingEventKind::Opened,
+            };
+            (event, at)
+        }
+        Some(b) if b.state == FindingState::Resolved => {
+            details.insert(
+                "previous".into(),
+                json!({
+                    "first_failing": time_text(&b.first_failing),
+                    "resolved_at": b.resolved_at.map(|t| time_text(&t)),
+                }),
+            );
+            opened(&mut details, &finding);
+            cover_details(&mut details);
+            (FindingEventKind::Reopened, at)
+        }
+        Some(b) => {
+            let event = if state == FindingState::Excepted
+                && (b.state != FindingState::Excepted || b.exception != exception)
+            {
+                cover_details(&mut details);
+                FindingEventKind::Excepted
+            } else if b.state == FindingState::Excepted && state != FindingState::Excepted {
+                let lapse = covers.lapse(current.unwrap_or_default(), &b.finding, today);
+                if let Json::Object(lapse) = lapse {
+                    details.extend(lapse);
+                }
+                FindingEventKind::ExceptionExpired
+            } else if state == FindingState::Escalated && b.state != FindingState::Escalated {
+                FindingEventKind::Escalated
+            } else if b.finding != finding {
+                FindingEventKind::Updated
+            } else {
+                return None;
+            };
+            (event, b.first_failing)
+        }
+    };
+    if state == FindingState::Escalated {
+        details.insert(
+            "due".into(),
+            finding
+                .due
+                .map_or(Json::Null, |d| Json::String(date_text(&d))),
+        );
+    }
+    if let Some(b) = before {
+        let changes = changed(&b.finding, &finding);
+        if !changes.is_empty() {
+            details.insert("changed".into(), Json::Object(changes));
+        }
+    }
+    Some(Step {
+        after: StoredFinding {
+            finding,
+            state,
+            first_failing,
+            last_failing: at,
+            resolved_at: None,
+            exception,
+        },
+        event,
+        details,
+    })
+}
+
+/// A stored failing finding that this run no longer reports.
+fn resolve(before: &StoredFinding, at: DateTime<Utc>) -> Step {
+    let mut details = Map::new();
+    if let Some(id) = &before.exception {
+        details.insert("exception".into(), Json::String(id.clone()));
+    }
+    Step {
+        after: StoredFinding {
+            state: FindingState::Resolved,
+            resolved_at: Some(at),
+            exception: None,
+            ..before.clone()
+        },
+        event: FindingEventKind::Resolved,
+        details,
+    }
+}
+
+pub(crate) fn record(
+    tx: &mut dyn FindingsTx,
+    actor: &str,
+    at: DateTime<Utc>,
+    packs: &[String],
+    findings: Vec<Finding>,
+    exceptions: &[ExceptionCover],
+) -> Result<FindingsSummary> {
+    // Both backends keep microseconds; comparing against what they give back needs the same.
+    let at = at.trunc_subsecs(6);
+    let evaluated: BTreeSet<&str> = packs.iter().map(String::as_str).collect();
+    let mut run: BTreeMap<String, Finding> = BTreeMap::new();
+    for finding in findings {
+        let key = finding.key();
+        if !evaluated.contains(finding.pack.as_str()) {
+            return Err(StoreError::InvalidFinding {
+                reason: format!("its pack {:?} is not among those evaluated", finding.pack),
+                key,
+            });
+        }
+        if run.contains_key(&key) {
+            return Err(StoreError::InvalidFinding {
+                key,
+                reason: "reported twice in one run".into(),
+            });
+        }
+        run.insert(key, finding);
+    }
+
+    // The head is locked before reading, so concurrent runs reconcile one after the other.
+    let mut audit = AuditChain::begin(tx, actor, at)?;
+    let packs: Vec<String> = evaluated.iter().map(|p| (*p).to_owned()).collect();
+    let stored: BTreeMap<String, StoredFinding> = tx
+        .load_findings(&packs)?
+        .into_iter()
+        .map(|s| (s.finding.key(), s))
+        .collect();
+    if let Some(latest) = stored
+        .values()
+        .flat_map(|s| [Some(s.last_failing), s.resolved_at])
+        .flatten()
+        .max()
+        .filter(|latest| *latest > at)
+    {
+        return Err(StoreError::StaleRun { at, latest });
+    }
+
+    let covers = Covers::new(exceptions);
+    let mut summary = FindingsSummary::default();
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    let mut touched = Vec::new();
+    let mut events = Vec::new();
+    let mut apply = |key: String, before: Option<&StoredFinding>, step: Step| {
+        let seq = audit.append(
+            if before.is_some() { "update" } else { "create" },
+            FINDING_ENTITY,
+            &key,
+            before.map(audit_json),
+            Some(audit_json(&step.after)),
+        );
+        summary.count(step.event);
+        events.push(FindingEvent {
+            seq,
+            key,
+            at,
+            event: step.event,
+            state: step.after.state,
+            first_failing: step.after.first_failing,
+            exception: step.after.exception.clone(),
+            details: Json::Object(step.details),
+        });
+        if before.is_some() {
+            updates.push(step.after);
+        } else {
+            inserts.push(step.after);
+        }
+    };
+    let mut unchanged = 0;
+    for (key, finding) in run.iter() {
+        let before = stored.get(key);
+        match failing(before, finding.clone(), at, &covers) {
+            Some(step) => apply(key.clone(), before, step),
+            None => {
+                unchanged += 1;
+                touched.push(key.clone());
+            }
+        }
+    }
+    for (key, before) in &stored {
+        if before.state.is_failing() && !run.contains_key(key) {
+            apply(key.clone(), Some(before), resolve(before, at));
+        }
+    }
+    summary.unchanged = unchanged;
+
+    tx.insert_findings(&inserts)?;
+    tx.update_findings(&updates)?;
+    tx.touch_findings(&touched, at)?;
+    tx.append_finding_events(&events)?;
+    summary.audit_range = audit.finish(tx)?;
+    tracing::debug!(
+        packs = packs.len(),
+        findings = run.len(),
+        events = events.len(),
+        "findings recorded"
+    );
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default()
+    }
+
+    fn at(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, 9, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn finding(due: Option<NaiveDate>) -> Finding {
+        Finding {
+            pack: "p".into(),
+            version: "1".into(),
+            clause: "2.1".into(),
+            control: "c".into(),
+            subject: Subject {
+                kind: "asset".into(),
+                id: "LT1".into(),
+            },
+            severity: "high".into(),
+            message: "m".into(),
+            clause_text: "t".into(),
+            evidence: BTreeMap::new(),
+            who_acts: "it_team".into(),
+            due,
+            undecided: None,
+        }
+    }
+
+    fn cover(id: &str, expires_on: Option<NaiveDate>) -> ExceptionCover {
+        ExceptionCover {
+            id: id.into(),
+            pack: "p".into(),
+            clause: "2.1".into(),
+            subject_type: "asset".into(),
+            subject_id: "LT1".into(),
+            expires_on,
+        }
+    }
+
+    #[test]
+    fn an_exception_covers_through_its_last_day() {
+        let e = cover("E1", Some(day(10)));
+        assert!(!e.expired_on(day(10)));
+        assert!(e.expired_on(day(11)));
+        assert!(!cover("E2", None).expired_on(day(30)));
+    }
+
+    #[test]
+    fn the_longest_lasting_live_exception_covers_unless_one_already_does() {
+        let exceptions = [
+            cover("E1", Some(day(5))),
+            cover("E2", Some(day(20))),
+            cover("E3", Some(day(15))),
+        ];
+        let covers = Covers::new(&exceptions);
+        let f = finding(None);
+        let id = |c: Option<&ExceptionCover>| c.map(|e| e.id.clone());
+        assert_eq!(id(covers.active(&f, None, day(6))), Some("E2".into()));
+        assert_eq!(id(covers.active(&f, Some("E3"), day(6))), Some("E3".into()));
+        assert_eq!(id(covers.active(&f, Some("E1"), day(6))), Some("E2".into()));
+        assert_eq!(covers.active(&f, None, day(21)), None);
+        let mut other = f.clone();
+        other.clause = "2.2".into();
+        assert_eq!(covers.active(&other, None, day(1)), None);
+    }
+
+    #[test]
+    fn an_overdue_failure_escalates_and_stays_escalated() {
+        let none = Covers::new(&[]);
+        let new = failing(None, finding(Some(day(3))), at(3), &none).unwrap();
+        assert_eq!(
+            (new.event, new.after.state),
+            (FindingEventKind::Opened, FindingState::Open)
+        );
+        let late = failing(Some(&new.after), finding(Some(day(3))), at(4), &none).unwrap();
+        assert_eq!(
+            (late.event, late.after.state),
+            (FindingEventKind::Escalated, FindingState::Escalated)
+        );
+        assert_eq!(late.after.first_failing, at(3));
+        // Failing on unchanged: no event. Moving the due date later is an update, and does not
+        // de-escalate.
+        assert!(failing(Some(&late.after), finding(Some(day(3))), at(5), &none).is_none());
+        let moved = failing(Some(&late.after), finding(Some(day(30))), at(5), &none).unwrap();
+        assert_eq!(
+            (moved.event, moved.after.state),
+            (FindingEventKind::Updated, FindingState::Escalated)
+        );
+        assert_eq!(
+            moved.details["changed"]["due"],
+            json!({"before": "2026-11-03", "after": "2026-11-30"})
+        );
+        let resolved = resolve(&late.after, at(6));
+        assert_eq!(resolved.after.state, FindingState::Resolved);
+        assert_eq!(resolved.after.resolved_at, Some(at(6)));
+    }
+
+    #[test]
+    fn the_audit_view_leaves_out_last_failing_only() {
+        let step = failing(None, finding(None), at(1), &Covers::new(&[])).unwrap();
+        let mut later = step.after.clone();
+        later.last_failing = at(2);
+        assert_eq!(audit_json(&step.after), audit_json(&later));
+        later.state = FindingState::Escalated;
+        assert_ne!(audit_json(&step.after), audit_json(&later));
+        let json: Json = serde_json::from_str(&audit_json(&step.after)).unwrap();
+        assert_eq!(json["key"], "p/c/asset/LT1");
+        assert_eq!(json["first_failing"], "2026-11-01T09:00:00.000000Z");
+    }
+
+    #[test]
+    fn cells_round_trip() {
+        let mut f = finding(Some(day(9)));
+        f.evidence
+            .insert("asset.last_seen".into(), "2026-01-01".into());
+        f.undecided = Some("no data".into());
+        let stored = StoredFinding {
+            finding: f,
+            state: FindingState::Excepted,
+            first_failing: at(1),
+            last_failing: at(2),
+            resolved_at: None,
+            exception: Some("E1".into()),
+        };
+        assert_eq!(finding_from_cells(finding_cells(&stored)).unwrap(), stored);
+        let mut forged = finding_cells(&stored);
+        forged[6] = Cell::Text(Some("LT2".into()));
+        let err = finding_from_cells(forged).unwrap_err().to_string();
+        assert!(err.contains("its parts give"), "{err}");
+        assert_eq!(finding_cells(&stored).len(), FINDING_COLUMNS.len());
+    }
+}

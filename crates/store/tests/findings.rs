@@ -1,0 +1,625 @@
+//! The findings story: runs recorded one after another, on every backend `testing::databases`
+//! returns, checking the lifecycle, the history, point-in-time queries and the audit chain.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use steward_model::audit::ChainBreak;
+use steward_model::{Finding, FindingState, StoredFinding, Subject};
+use steward_store::testing::{TestDatabase, databases};
+use steward_store::{
+    AuditQuery, ExceptionCover, FindingEventKind, FindingQuery, FindingsSummary, Store, StoreError,
+};
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default()
+}
+
+fn finding(pack: &str, control: &str, clause: &str, kind: &str, id: &str) -> Finding {
+    Finding {
+        pack: pack.into(),
+        version: "5.0".into(),
+        clause: clause.into(),
+        control: control.into(),
+        subject: Subject {
+            kind: kind.into(),
+            id: id.into(),
+        },
+        severity: "high".into(),
+        message: format!("{id} fails {control}"),
+        clause_text: format!("Clause {clause}, quoted."),
+        evidence: BTreeMap::from([(format!("{kind}.id"), id.to_owned())]),
+        who_acts: "it_team".into(),
+        due: None,
+        undecided: None,
+    }
+}
+
+/// An unencrypted laptop (IT pack, high).
+fn a() -> Finding {
+    let mut f = finding("it", "encrypted", "2.6(v)", "asset", "LT1");
+    f.evidence.insert("asset.encrypted".into(), "false".into());
+    f
+}
+
+/// An unpatched laptop (IT pack, critical), due on the 6th.
+fn b() -> Finding {
+    let mut f = finding("it", "patched", "2.7", "asset", "LT2");
+    f.severity = "critical".into();
+    f.due = Some(day(6));
+    f
+}
+
+/// Training not done (HR pack, medium), acted on by the line manager.
+fn c() -> Finding {
+    let mut f = finding("hr", "trained", "4.1", "person", "P1");
+    f.severity = "medium".into();
+    f.who_acts = "line_manager".into();
+    f
+}
+
+fn packs(names: &[&str]) -> Vec<String> {
+    names.iter().map(|p| (*p).to_owned()).collect()
+}
+
+fn open(db: &TestDatabase) -> Box<dyn Store> {
+    steward_store::open(&db.url).unwrap_or_else(|e| panic!("{}: {e}", db.backend))
+}
+
+fn keys(found: &[StoredFinding]) -> Vec<String> {
+    found.iter().map(|s| s.finding.key()).collect()
+}
+
+fn stored(store: &dyn Store, key: &str) -> StoredFinding {
+    let all = store
+        .findings(&FindingQuery {
+            states: FindingState::ALL.to_vec(),
+            ..FindingQuery::default()
+        })
+        .unwrap();
+    all.into_iter()
+        .find(|s| s.finding.key() == key)
+        .unwrap_or_else(|| panic!("{key} is not stored"))
+}
+
+fn events(store: &dyn Store, key: &str) -> Vec<FindingEventKind> {
+    store
+        .finding_history(key)
+        .unwrap()
+        .iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+/// The audit records of one finding, by sequence number.
+fn audit_seqs(store: &dyn Store, key: &str) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    let query = AuditQuery {
+        entity: Some(("finding".into(), key.into())),
+        limit: None,
+    };
+    store
+        .audit_records(&query, &mut |r| {
+            seqs.push(r.seq);
+            Ok(())
+        })
+        .unwrap();
+    seqs
+}
+
+#[test]
+fn findings_keep_their_lifecycle_history_and_audit_trail() {
+    for db in databases("findings") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let (ka, kb, kc) = (a().key(), b().key(), c().key());
+        assert_eq!(ka, "it/encrypted/asset/LT1");
+        let both = packs(&["it", "hr"]);
+        let it = packs(&["it"]);
+
+        // 1. The first run opens every finding, failing from now.
+        let s = store
+            .record_findings("check", at(1), &both, vec![a(), b(), c()], &[])
+            .unwrap();
+        assert_eq!(
+            s,
+            FindingsSummary {
+                opened: 3,
+                audit_range: Some((1, 3)),
+                ..FindingsSummary::default()
+            },
+            "{backend}"
+        );
+        let open_now = store.findings(&FindingQuery::default()).unwrap();
+        // Most severe first: critical, high, medium.
+        assert_eq!(
+            keys(&open_now),
+            [kb.as_str(), ka.as_str(), kc.as_str()],
+            "{backend}"
+        );
+        assert_eq!(open_now[1].finding, a(), "{backend}: stored whole");
+        assert_eq!(open_now[1].state, FindingState::Open);
+        assert_eq!(open_now[1].first_failing, at(1));
+        assert_eq!(open_now[1].last_failing, at(1));
+        assert_eq!(open_now[1].resolved_at, None);
+
+        // 2. The same run again keeps first_failing, moves last_failing and writes nothing else.
+        let s = store
+            .record_findings("check", at(2), &both, vec![c(), b(), a()], &[])
+            .unwrap();
+        assert_eq!(
+            s,
+            FindingsSummary {
+                unchanged: 3,
+                ..FindingsSummary::default()
+            },
+            "{backend}"
+        );
+        assert_eq!(store.audit_head().unwrap().0, 3, "{backend}");
+        let sa = stored(store, ka.as_str());
+        assert_eq!((sa.first_failing, sa.last_failing), (at(1), at(2)));
+        assert_eq!(events(store, ka.as_str()), [FindingEventKind::Opened]);
+
+        // 3. A changed message updates the row, with an `updated` event saying what changed.
+        let mut a3 = a();
+        a3.message = "LT1 is still not encrypted".into();
+        let s = store
+            .record_findings("check", at(3), &both, vec![a3.clone(), b(), c()], &[])
+            .unwrap();
+        assert_eq!((s.updated, s.unchanged, s.opened), (1, 2, 0), "{backend}");
+        let sa = stored(store, ka.as_str());
+        assert_eq!(sa.finding.message, "LT1 is still not encrypted");
+        assert_eq!(
+            sa.first_failing,
+            at(1),
+            "{backend}: an update is no new failure"
+        );
+        let history = store.finding_history(ka.as_str()).unwrap();
+        assert_eq!(
+            history.iter().map(|e| e.event).collect::<Vec<_>>(),
+            [FindingEventKind::Opened, FindingEventKind::Updated]
+        );
+        assert_eq!(
+            history[1].details["changed"]["message"]["before"],
+            "LT1 fails encrypted"
+        );
+        assert_eq!(
+            history[1].details["changed"]["message"]["after"],
+            "LT1 is still not encrypted"
+        );
+        assert_eq!(history[1].at, at(3));
+
+        // 4. Only the IT pack is evaluated and A is no longer reported: A resolves, the HR
+        //    pack's finding is left exactly as it was.
+        let before_c = stored(store, kc.as_str());
+        let s = store
+            .record_findings("check", at(4), &it, vec![b()], &[])
+            .unwrap();
+        assert_eq!((s.resolved, s.unchanged), (1, 1), "{backend}");
+        assert_eq!(s.opened + s.updated + s.reopened, 0);
+        let sa = stored(store, ka.as_str());
+        assert_eq!(sa.state, FindingState::Resolved, "{backend}");
+        assert_eq!(sa.resolved_at, Some(at(4)));
+        assert_eq!(sa.last_failing, at(3));
+        assert_eq!(
+            stored(store, kc.as_str()),
+            before_c,
+            "{backend}: other pack untouched"
+        );
+        assert_eq!(stored(store, kc.as_str()).last_failing, at(3));
+        assert_eq!(events(store, kc.as_str()), [FindingEventKind::Opened]);
+        assert_eq!(
+            keys(&store.findings(&FindingQuery::default()).unwrap()),
+            [kb.as_str(), kc.as_str()],
+            "{backend}: resolved ones are not listed by default"
+        );
+        let resolved = store
+            .findings(&FindingQuery {
+                states: vec![FindingState::Resolved],
+                ..FindingQuery::default()
+            })
+            .unwrap();
+        assert_eq!(keys(&resolved), [ka.as_str()]);
+
+        // 5. A fails again: reopened, failing from now; the history keeps both episodes.
+        let s = store
+            .record_findings("check", at(5), &it, vec![a3.clone(), b()], &[])
+            .unwrap();
+        assert_eq!((s.reopened, s.unchanged), (1, 1), "{backend}");
+        let sa = stored(store, ka.as_str());
+        assert_eq!(sa.state, FindingState::Open);
+        assert_eq!((sa.first_failing, sa.resolved_at), (at(5), None));
+        let history = store.finding_history(ka.as_str()).unwrap();
+        let episodes: Vec<_> = history
+            .iter()
+            .filter(|e| e.event.starts_episode())
+            .map(|e| e.first_failing)
+            .collect();
+        assert_eq!(episodes, [at(1), at(5)], "{backend}");
+        assert_eq!(
+            history[3].details["previous"]["first_failing"],
+            "2026-11-01T09:00:00.000000Z"
+        );
+        assert_eq!(
+            history[3].details["previous"]["resolved_at"],
+            "2026-11-04T09:00:00.000000Z"
+        );
+
+        // 6. An exception for A's clause and subject covers it; one for another clause covers
+        //    nothing.
+        let ex1 = ExceptionCover {
+            id: "EX1".into(),
+            pack: "it".into(),
+            clause: "2.6(v)".into(),
+            subject_type: "asset".into(),
+            subject_id: "LT1".into(),
+            expires_on: Some(day(7)),
+        };
+        let elsewhere = ExceptionCover {
+            id: "EX2".into(),
+            clause: "2.8".into(),
+            subject_id: "LT2".into(),
+            ..ex1.clone()
+        };
+        let exceptions = [ex1.clone(), elsewhere];
+        let s = store
+            .record_findings("check", at(6), &it, vec![a3.clone(), b()], &exceptions)
+            .unwrap();
+        assert_eq!((s.excepted, s.unchanged), (1, 1), "{backend}");
+        let sa = stored(store, ka.as_str());
+        assert_eq!(sa.state, FindingState::Excepted, "{backend}");
+        assert_eq!(sa.exception.as_deref(), Some("EX1"));
+        assert_eq!(
+            sa.first_failing,
+            at(5),
+            "{backend}: excepted, still failing"
+        );
+        assert_eq!(stored(store, kb.as_str()).state, FindingState::Open);
+
+        // 7. Two days later EX1 has expired: A is open again, failing since the 5th. B is past
+        //    its due date (the 6th) and still failing: escalated.
+        let s = store
+            .record_findings("check", at(8), &it, vec![a3.clone(), b()], &exceptions)
+            .unwrap();
+        assert_eq!(
+            (s.exception_expired, s.escalated, s.unchanged),
+            (1, 1, 0),
+            "{backend}"
+        );
+        let sa = stored(store, ka.as_str());
+        assert_eq!((sa.state, sa.exception), (FindingState::Open, None));
+        assert_eq!(sa.first_failing, at(5));
+        let history = store.finding_history(ka.as_str()).unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(last.event, FindingEventKind::ExceptionExpired);
+        assert_eq!(last.details["exception"], "EX1");
+        assert_eq!(last.details["expires_on"], "2026-11-07");
+        let escalated = store
+            .findings(&FindingQuery {
+                states: vec![FindingState::Escalated],
+                ..FindingQuery::default()
+            })
+            .unwrap();
+        assert_eq!(keys(&escalated), [kb.as_str()], "{backend}");
+        assert_eq!(
+            events(store, kb.as_str()),
+            [FindingEventKind::Opened, FindingEventKind::Escalated]
+        );
+        assert_eq!(
+            events(store, ka.as_str()),
+            [
+                FindingEventKind::Opened,
+                FindingEventKind::Updated,
+                FindingEventKind::Resolved,
+                FindingEventKind::Reopened,
+                FindingEventKind::Excepted,
+                FindingEventKind::ExceptionExpired,
+            ],
+            "{backend}"
+        );
+
+        // Filters.
+        let by = |q: FindingQuery| keys(&store.findings(&q).unwrap());
+        assert_eq!(
+            by(FindingQuery {
+                pack: Some("hr".into()),
+                ..FindingQuery::default()
+            }),
+            [kc.as_str()]
+        );
+        assert_eq!(
+            by(FindingQuery {
+                severity: Some("high".into()),
+                ..FindingQuery::default()
+            }),
+            [ka.as_str()]
+        );
+        assert_eq!(
+            by(FindingQuery {
+                subject_type: Some("asset".into()),
+                subject_id: Some("LT2".into()),
+                ..FindingQuery::default()
+            }),
+            [kb.as_str()]
+        );
+        assert_eq!(
+            by(FindingQuery {
+                who_acts: Some("line_manager".into()),
+                ..FindingQuery::default()
+            }),
+            [kc.as_str()]
+        );
+        assert_eq!(
+            by(FindingQuery {
+                pack: Some("it".into()),
+                clause: Some("2.6(v)".into()),
+                control: Some("encrypted".into()),
+                ..FindingQuery::default()
+            }),
+            [ka.as_str()]
+        );
+        assert!(
+            by(FindingQuery {
+                clause: Some("9.9".into()),
+                ..FindingQuery::default()
+            })
+            .is_empty()
+        );
+
+        // Point in time: what was failing at an earlier instant, and how it stood then.
+        let as_of = |t: DateTime<Utc>, states: Vec<FindingState>| {
+            store
+                .findings(&FindingQuery {
+                    as_of: Some(t),
+                    states,
+                    ..FindingQuery::default()
+                })
+                .unwrap()
+        };
+        assert!(as_of(at(1) - Duration::hours(1), vec![]).is_empty());
+        let then = as_of(at(3) + Duration::hours(1), vec![]);
+        assert_eq!(
+            keys(&then),
+            [kb.as_str(), ka.as_str(), kc.as_str()],
+            "{backend}"
+        );
+        assert_eq!(then[1].state, FindingState::Open);
+        assert_eq!(then[1].first_failing, at(1));
+        let then = as_of(at(4) + Duration::hours(1), vec![]);
+        assert_eq!(
+            keys(&then),
+            [kb.as_str(), kc.as_str()],
+            "{backend}: A was resolved then"
+        );
+        let then = as_of(at(4), vec![FindingState::Resolved]);
+        assert_eq!(
+            keys(&then),
+            [ka.as_str()],
+            "{backend}: an event counts from its instant"
+        );
+        assert_eq!(then[0].resolved_at, Some(at(4)));
+        let then = as_of(at(6) + Duration::hours(1), vec![]);
+        assert_eq!(
+            keys(&then),
+            [kb.as_str(), ka.as_str(), kc.as_str()],
+            "{backend}"
+        );
+        assert_eq!(then[0].state, FindingState::Open, "B was not yet escalated");
+        assert_eq!(then[1].state, FindingState::Excepted);
+        assert_eq!(then[1].exception.as_deref(), Some("EX1"));
+        assert_eq!(then[1].first_failing, at(5));
+        let now = as_of(at(9), vec![]);
+        assert_eq!(now, store.findings(&FindingQuery::default()).unwrap());
+
+        // A run older than one recorded, a finding of a pack not evaluated and a key reported
+        // twice are refused, and change nothing.
+        let head = store.audit_head().unwrap();
+        let err = store
+            .record_findings("check", at(7), &it, vec![], &[])
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::StaleRun { .. }),
+            "{backend}: {err}"
+        );
+        let err = store
+            .record_findings("check", at(9), &it, vec![a3.clone(), c()], &[])
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("its pack \"hr\" is not among those evaluated"),
+            "{err}"
+        );
+        let err = store
+            .record_findings("check", at(9), &it, vec![b(), b()], &[])
+            .unwrap_err();
+        assert!(err.to_string().contains("reported twice"), "{err}");
+        assert_eq!(store.audit_head().unwrap(), head);
+        assert_eq!(stored(store, ka.as_str()).state, FindingState::Open);
+
+        // Every event has its audit record, sharing its sequence number, and the chain holds.
+        let event_seqs: Vec<i64> = store
+            .finding_history(ka.as_str())
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(event_seqs, audit_seqs(store, ka.as_str()), "{backend}");
+        assert_eq!(store.audit_head().unwrap().0, 9, "{backend}");
+        assert!(
+            steward_store::verify_audit(store).unwrap().is_ok(),
+            "{backend}"
+        );
+        let mut first = None;
+        store
+            .audit_records(
+                &AuditQuery {
+                    entity: Some(("finding".into(), ka.clone())),
+                    limit: None,
+                },
+                &mut |r| {
+                    first.get_or_insert(r);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        let first = first.unwrap();
+        assert_eq!((first.action.as_str(), first.before), ("create", None));
+        assert!(
+            first
+                .after
+                .as_deref()
+                .unwrap()
+                .contains(r#""state":"open""#)
+        );
+
+        // Rewriting a finding's audit record behind steward's back is detected.
+        db.execute(&format!(
+            "UPDATE audit_log SET after_json = REPLACE(after_json, '\"state\":\"open\"', '\"state\":\"excepted\"') WHERE seq = {}",
+            first.seq
+        ))
+        .unwrap();
+        match steward_store::verify_audit(store).unwrap() {
+            Err(ChainBreak::Altered { seq, .. }) => assert_eq!(seq, first.seq, "{backend}"),
+            other => panic!("{backend}: tampering not detected: {other:?}"),
+        }
+
+        // And a finding whose key no longer matches its parts is refused on reading.
+        db.execute(&format!(
+            "UPDATE findings SET subject_id = 'LT9' WHERE key = '{ka}'"
+        ))
+        .unwrap();
+        let err = store.findings(&FindingQuery::default()).unwrap_err();
+        assert!(err.to_string().contains("its parts give"), "{err}");
+    }
+}
+
+#[test]
+fn a_new_failure_can_start_excepted_or_escalated_and_an_exception_can_be_withdrawn() {
+    for db in databases("findings_start") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let it = packs(&["it"]);
+        let cover = ExceptionCover {
+            id: "EX1".into(),
+            pack: "it".into(),
+            clause: "2.6(v)".into(),
+            subject_type: "asset".into(),
+            subject_id: "LT1".into(),
+            expires_on: None,
+        };
+        let s = store
+            .record_findings(
+                "check",
+                at(10),
+                &it,
+                vec![a(), b()],
+                std::slice::from_ref(&cover),
+            )
+            .unwrap();
+        assert_eq!((s.excepted, s.escalated, s.opened), (1, 1, 0), "{backend}");
+        assert_eq!(stored(store, &a().key()).state, FindingState::Excepted);
+        assert_eq!(stored(store, &b().key()).state, FindingState::Escalated);
+        let history = store.finding_history(&b().key()).unwrap();
+        assert_eq!(history[0].details["due"], "2026-11-06");
+
+        // The exception leaves the register: A is open again, its episode unbroken.
+        let s = store
+            .record_findings("check", at(11), &it, vec![a(), b()], &[])
+            .unwrap();
+        assert_eq!((s.exception_expired, s.unchanged), (1, 1), "{backend}");
+        let sa = stored(store, &a().key());
+        assert_eq!((sa.state, sa.first_failing), (FindingState::Open, at(10)));
+        let last = store.finding_history(&a().key()).unwrap().pop().unwrap();
+        assert_eq!(last.details["withdrawn"], true, "{backend}");
+
+        // An excepted finding that stops failing is resolved, its exception dropped.
+        store
+            .record_findings("check", at(12), &it, vec![a(), b()], &[cover])
+            .unwrap();
+        let s = store
+            .record_findings("check", at(13), &it, vec![], &[])
+            .unwrap();
+        assert_eq!(s.resolved, 2, "{backend}");
+        let sa = stored(store, &a().key());
+        assert_eq!((sa.state, sa.exception), (FindingState::Resolved, None));
+        assert!(store.findings(&FindingQuery::default()).unwrap().is_empty());
+        // Still not failing: resolved stays resolved, from when it was resolved.
+        let s = store
+            .record_findings("check", at(14), &it, vec![], &[])
+            .unwrap();
+        assert_eq!(s, FindingsSummary::default(), "{backend}");
+        assert_eq!(stored(store, &a().key()).resolved_at, Some(at(13)));
+        assert!(store.finding_history("it/none/asset/X").unwrap().is_empty());
+        assert!(steward_store::verify_audit(store).unwrap().is_ok());
+    }
+}
+
+#[test]
+fn a_large_run_is_recorded_in_bulk() {
+    for db in databases("findings_bulk") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let it = packs(&["it"]);
+        let many = |n: usize| -> Vec<Finding> {
+            (0..n)
+                .map(|i| {
+                    let mut f = finding("it", "encrypted", "2.6(v)", "asset", &format!("LT{i:03}"));
+                    f.message = format!("tab\there, line\nbreak, back\\slash {i}");
+                    f.severity = Finding::SEVERITIES[i % 5].into();
+                    f
+                })
+                .collect()
+        };
+        let s = store
+            .record_findings("check", at(1), &it, many(100), &[])
+            .unwrap();
+        assert_eq!(
+            (s.opened, s.audit_range),
+            (100, Some((1, 100))),
+            "{backend}"
+        );
+        let s = store
+            .record_findings("check", at(2), &it, many(60), &[])
+            .unwrap();
+        assert_eq!((s.unchanged, s.resolved), (60, 40), "{backend}");
+        let s = store
+            .record_findings("check", at(3), &it, many(100), &[])
+            .unwrap();
+        assert_eq!((s.unchanged, s.reopened), (60, 40), "{backend}");
+
+        let all = store.findings(&FindingQuery::default()).unwrap();
+        assert_eq!(all.len(), 100, "{backend}");
+        assert_eq!(all[0].finding.severity, "critical");
+        assert_eq!(all[99].finding.severity, "info");
+        let ranks: Vec<u8> = all
+            .iter()
+            .map(|s| Finding::severity_rank(&s.finding.severity))
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "{backend}");
+        let lt007 = all
+            .iter()
+            .find(|s| s.finding.subject.id == "LT007")
+            .unwrap();
+        assert_eq!(lt007.finding, many(100)[7], "{backend}: text survives COPY");
+        assert_eq!((lt007.first_failing, lt007.last_failing), (at(1), at(3)));
+        let lt070 = all
+            .iter()
+            .find(|s| s.finding.subject.id == "LT070")
+            .unwrap();
+        assert_eq!(lt070.first_failing, at(3), "{backend}");
+        assert_eq!(
+            store.finding_history(&lt070.finding.key()).unwrap().len(),
+            3
+        );
+        assert!(steward_store::verify_audit(store).unwrap().is_ok());
+    }
+}
