@@ -17,6 +17,10 @@ struct File {
     listen: Option<SocketAddr>,
     actor: Option<String>,
     log_format: Option<LogFormat>,
+    /// The policy packs the organisation runs, by id.
+    packs: Option<Vec<String>>,
+    /// The organisation's overrides of the packs' parameters and staff groups.
+    overrides: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +29,22 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub actor: String,
     pub log_format: LogFormat,
+    /// Where Steward keeps its embedded database, configuration and the organisation's packs.
+    pub data_dir: PathBuf,
+    /// The ids of the policy packs the organisation runs: the `packs` key, by default every
+    /// built-in pack.
+    pub active_packs: Vec<String>,
+    /// The organisation's overrides of the packs' parameters and staff groups.
+    pub overrides: OverridesFile,
+}
+
+/// Where the organisation's pack overrides are read from (the policy crate's `Overrides` format).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverridesFile {
+    pub path: PathBuf,
+    /// Whether the configuration names the file, so that a missing file is an error; the
+    /// default `<data-dir>/overrides.toml` need not exist.
+    pub configured: bool,
 }
 
 pub const DEFAULT_DATA_DIR: &str = "steward-data";
@@ -37,10 +57,10 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
             .join("steward.toml");
-        let file = match &args.config {
-            Some(path) => read(path)?,
-            None if default_config.is_file() => read(&default_config)?,
-            None => File::default(),
+        let (file, config_path) = match &args.config {
+            Some(path) => (read(path)?, Some(path.clone())),
+            None if default_config.is_file() => (read(&default_config)?, Some(default_config)),
+            None => (File::default(), None),
         };
         let data_dir = flag_dir
             .or(file.data_dir)
@@ -65,11 +85,34 @@ impl Settings {
             .log_format
             .or(file.log_format)
             .unwrap_or(LogFormat::Text);
+        let active_packs = file.packs.unwrap_or_else(|| {
+            steward_policy::BUILTIN
+                .iter()
+                .map(|b| b.id.to_owned())
+                .collect()
+        });
+        // A relative `overrides` path is relative to the configuration file that names it.
+        let overrides = match file.overrides {
+            Some(path) => OverridesFile {
+                path: match config_path.as_deref().and_then(Path::parent) {
+                    Some(dir) if path.is_relative() => dir.join(path),
+                    _ => path,
+                },
+                configured: true,
+            },
+            None => OverridesFile {
+                path: data_dir.join("overrides.toml"),
+                configured: false,
+            },
+        };
         Ok(Settings {
             database_url,
             listen,
             actor,
             log_format,
+            data_dir,
+            active_packs,
+            overrides,
         })
     }
 }

@@ -1,7 +1,9 @@
 //! `steward`: the one binary. Parses the command line and configuration, then calls the service
 //! layer or starts the web server. It holds no business rules of its own.
 
+mod check;
 mod config;
+mod policy;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use steward_service::{ImportFile, ServiceError, Stamp, Steward};
 use steward_store::{AssignmentsOf, AuditQuery};
 
 use crate::config::Settings;
+use crate::policy::PolicyCommand;
 
 /// Steward: an organisation's IT, run under its written policy.
 #[derive(Parser, Debug)]
@@ -93,6 +96,11 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check the estate against the active policy packs and list the findings.
+    Check(check::CheckArgs),
+    /// Policy packs: list, show, validate, check coverage, start your own.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Generate a deterministic demo organisation into the database or a CSV folder.
     Demo {
         /// How many people.
@@ -272,6 +280,8 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Register(c) => register_command(c, settings),
         Command::Org(c) => org_command(c, settings),
         Command::Audit(c) => audit_command(c, settings),
+        Command::Policy(c) => policy::run(c, settings),
+        Command::Check(args) => check_command(args, settings),
         Command::Demo {
             people,
             seed,
@@ -587,4 +597,31 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode> {
+    let available = policy::available_packs(settings)?;
+    let packs = check::select(&available, &args.packs, &settings.active_packs)?;
+    let overrides = policy::overrides(settings)?;
+    let steward = match &args.data {
+        Some(_) => None,
+        None => Some(open(settings)?),
+    };
+    let (findings, at) = check::findings(
+        &packs,
+        &overrides,
+        steward.as_ref(),
+        args.data.as_deref(),
+        args.at,
+    )?;
+    // Against the database, the run is recorded: findings keep their first-failing time across
+    // runs, resolve when they stop failing, and every change is audited.
+    if let Some(steward) = &steward {
+        let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
+        let summary =
+            steward.record_findings(&stamp(settings, Some(at)), &ids, findings.clone())?;
+        tracing::info!(?summary, "findings recorded");
+    }
+    check::print(&findings, at, args.format)?;
+    check::exit_code(&findings, args.fail_on.as_deref())
 }

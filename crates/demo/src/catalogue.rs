@@ -472,7 +472,7 @@ pub(crate) const TRANSIT_HUBS: &[(&str, u32)] = &[
 ];
 
 /// The yearly mandatory courses everyone who handles case data completes.
-pub(crate) const MANDATORY_COURSES: &[&str] = &["data-protection", "information-security"];
+pub(crate) const MANDATORY_COURSES: &[&str] = &["information-security", "social-media"];
 
 /// The extra course for IT administrators.
 pub(crate) const ADMIN_COURSE: &str = "privileged-access";
@@ -484,7 +484,7 @@ pub(crate) const OLD_POLICY_PACK: (&str, &str) = ("cafcass-it-2.2", "2.2");
 /// The clauses of the pack that exceptions are granted against: access ending with the contract,
 /// one laptop each, travel abroad only as approved. (Ids as the rule-language examples number
 /// them; the sessional one is this demo's own guess.)
-pub(crate) const CLAUSE_SESSIONAL: &str = "2.3(b)";
+pub(crate) const CLAUSE_SESSIONAL: &str = "2.6(v)";
 pub(crate) const CLAUSE_ONE_LAPTOP: &str = "3.2";
 pub(crate) const CLAUSE_ABROAD: &str = "2.9";
 

@@ -1,0 +1,723 @@
+//! `steward policy` end to end: the real binary, a temporary data directory, the built-in pack and
+//! copies of it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use steward_policy::{Pack, builtin_pack};
+use steward_store::testing::TempDir;
+
+const PACK: &str = "cafcass-it-5.0";
+
+/// The built-in pack's source folder.
+fn pack_folder() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../packs")
+        .join(PACK)
+}
+
+fn pack() -> Pack {
+    match builtin_pack(PACK) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => panic!("the built-in pack does not load: {e:?}"),
+        None => panic!("no built-in pack {PACK}"),
+    }
+}
+
+/// The source document's clause inventory, from `shared/` beside the repository.
+fn inventory() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/clauses/001_8d54d1cb838918ff.tsv");
+    assert!(
+        path.is_file(),
+        "the clause inventory {} is missing: the coverage tests need shared/clauses/ beside the repository (as CI provides it), and must not pass without it",
+        path.display()
+    );
+    path
+}
+
+/// The inventory's clause ids, in order.
+fn inventory_ids() -> Vec<String> {
+    let text = std::fs::read_to_string(inventory()).expect("the inventory reads");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').next().unwrap_or_default().trim().to_owned())
+        .collect()
+}
+
+/// A data directory of its own and the binary run against it.
+struct Steward {
+    data: TempDir,
+}
+
+impl Steward {
+    fn new(label: &str) -> Steward {
+        Steward {
+            data: TempDir::new(label).expect("temp dir"),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(args)
+            .env("STEWARD_DATA_DIR", self.dir())
+            .env_remove("STEWARD_CONFIG")
+            .env_remove("STEWARD_DATABASE_URL")
+            .env_remove("STEWARD_LOG_FORMAT")
+            .output()
+            .expect("the steward binary runs")
+    }
+
+    /// Runs and demands success, returning standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "steward {args:?} failed ({:?}):\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs and demands exit code 1, returning standard output and standard error.
+    fn fails(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "steward {args:?} should exit 1:\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "steward {args:?} panicked: {stderr}"
+        );
+        (stdout, stderr)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("steward {args:?}: not JSON ({e}):\n{out}"))
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create folder");
+        }
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+
+    /// A copy of the built-in pack's files (not its cases) in `folder`, each changed by `edit`.
+    fn copy_pack(&self, folder: &str, edit: impl Fn(&str, String) -> String) -> PathBuf {
+        for name in ["pack.toml", "clauses.toml"] {
+            let text = std::fs::read_to_string(pack_folder().join(name)).expect("pack file");
+            self.write(&format!("{folder}/{name}"), &edit(name, text));
+        }
+        self.dir().join(folder)
+    }
+}
+
+/// The line of `text` whose first word is `first`, its words joined by single spaces.
+fn row(text: &str, first: &str) -> String {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .find(|l| l.split(' ').next() == Some(first))
+        .unwrap_or_else(|| panic!("no line for {first} in:\n{text}"))
+}
+
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn list_shows_the_builtin_pack_as_active_with_its_review_overdue() {
+    let s = Steward::new("policy_list");
+    let p = pack();
+    let (clauses, controls) = (p.clauses.len(), p.controls().count());
+
+    let text = s.ok(&["policy", "list"]);
+    assert_eq!(
+        row(&text, "id"),
+        "id title organisation version approved next review clauses controls active from"
+    );
+    assert_eq!(
+        row(&text, PACK),
+        format!(
+            "cafcass-it-5.0 IT Policy and Procedures Cafcass 5.0 2023-05-25 2024-03-31 review overdue {clauses} {controls} yes built-in"
+        )
+    );
+    // Columns line up: every row is as wide as the header up to the last column.
+    let header = text.lines().next().expect("a header");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(PACK))
+        .expect("the pack's row");
+    assert_eq!(header.find(" from"), line.find(" built-in"));
+
+    let listed = s.json(&["policy", "list", "--format", "json"]);
+    assert_eq!(
+        listed,
+        json!({"packs": [{
+            "id": PACK,
+            "title": "IT Policy and Procedures",
+            "organisation": "Cafcass",
+            "version": "5.0",
+            "approved_on": "2023-05-25",
+            "next_review": "2024-03-31",
+            "review_overdue": true,
+            "clauses": clauses,
+            "controls": controls,
+            "active": true,
+            "source": "built-in",
+        }]})
+    );
+}
+
+#[test]
+fn list_includes_the_organisations_own_packs_and_the_configured_active_ones() {
+    let s = Steward::new("policy_list_own");
+    let folder = s.copy_pack("packs/ours-1.0", |name, text| {
+        if name == "pack.toml" {
+            text.replace(r#"id = "cafcass-it-5.0""#, r#"id = "ours-1.0""#)
+                .replace("next_review = 2024-03-31", "next_review = 2999-01-01")
+        } else {
+            text
+        }
+    });
+    s.write("steward.toml", "packs = [\"ours-1.0\"]\n");
+    let text = s.ok(&["policy", "list"]);
+    assert!(row(&text, PACK).ends_with(" no built-in"), "{text}");
+    assert!(
+        row(&text, "ours-1.0").ends_with(&format!(
+            "2023-05-25 2999-01-01 {} {} yes {}",
+            pack().clauses.len(),
+            pack().controls().count(),
+            folder.display()
+        )),
+        "{text}"
+    );
+
+    // An active pack that is not there, or a folder that does not load, is an error.
+    s.write("steward.toml", "packs = [\"ours-1.0\", \"missing-1.0\"]\n");
+    s.write("packs/broken/pack.toml", "[pack]\nid = \"broken\"\n");
+    let (stdout, stderr) = s.fails(&["policy", "list"]);
+    assert!(stdout.contains("ours-1.0"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "error: the configuration's `packs` names missing-1.0, which is not an available pack"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{}: the pack does not load",
+            s.dir().join("packs/broken").display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn show_gives_each_parameter_its_effective_value_and_where_it_came_from() {
+    let s = Steward::new("policy_show");
+
+    // No overrides: every value is the pack's.
+    let text = s.ok(&["policy", "show", PACK]);
+    assert!(
+        text.starts_with("cafcass-it-5.0: IT Policy and Procedures\n"),
+        "{text}"
+    );
+    assert_eq!(
+        row(&text, "laptop_offline_days"),
+        "laptop_offline_days 14 days pack"
+    );
+    assert_eq!(row(&text, "owner"), "owner Robert Langley, CIO");
+    assert_eq!(
+        row(&text, "next"),
+        "next review 2024-03-31 (the document says: March 2024 (or by projects)), review overdue"
+    );
+    assert_eq!(
+        row(&text, "fca"),
+        "fca pack 1 laptop, 1 smartphone Family Court Advisers"
+    );
+    assert_eq!(
+        row(&text, "other-staff"),
+        "other-staff pack 1 laptop, 1 smartphone or voice_phone All other staff, including Bank Workers, CMT, OMT and corporate staff"
+    );
+
+    // The organisation's overrides file in the data directory.
+    let overrides = s.write(
+        "overrides.toml",
+        "[parameters]\nlaptop_offline_days = 21\n\n[staff_groups.trustees]\nname = \"Trustees\"\nbyod = true\n",
+    );
+    let text = s.ok(&["policy", "show", PACK]);
+    assert_eq!(
+        row(&text, "laptop_offline_days"),
+        "laptop_offline_days 21 days organisation 14 days"
+    );
+    assert_eq!(
+        row(&text, "weekly_shutdown_days"),
+        "weekly_shutdown_days 7 days pack"
+    );
+    assert_eq!(
+        row(&text, "trustees"),
+        "trustees organisation no organisation hardware; own devices (BYOD) Trustees"
+    );
+    assert_eq!(
+        row(&text, "overrides"),
+        format!("overrides {}", overrides.display())
+    );
+
+    let shown = s.json(&["policy", "show", PACK, "--format", "json"]);
+    let param = |name: &str| {
+        shown["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no parameter {name} in {shown}"))
+    };
+    let laptop = param("laptop_offline_days");
+    assert_eq!(
+        (&laptop["value"], &laptop["origin"], &laptop["pack_value"]),
+        (&json!(21), &json!("organisation"), &json!(14))
+    );
+    let shutdown = param("weekly_shutdown_days");
+    assert_eq!(
+        (&shutdown["value"], &shutdown["origin"]),
+        (&json!(7), &json!("pack"))
+    );
+
+    // The configuration's `overrides` key, relative to the configuration file, wins.
+    s.write(
+        "org/pack-settings.toml",
+        "[parameters]\nlaptop_offline_days = 30\n",
+    );
+    s.write("steward.toml", "overrides = \"org/pack-settings.toml\"\n");
+    let text = s.ok(&["policy", "show", PACK]);
+    assert_eq!(
+        row(&text, "laptop_offline_days"),
+        "laptop_offline_days 30 days organisation 14 days"
+    );
+
+    // Overrides that do not fit the pack are an error that names the file.
+    s.write(
+        "org/pack-settings.toml",
+        "[parameters]\nlaptop_offline_days = \"three weeks\"\n",
+    );
+    let (_, stderr) = s.fails(&["policy", "show", PACK]);
+    let file = s.dir().join("org/pack-settings.toml");
+    assert!(
+        stderr.contains(&format!(
+            "cafcass-it-5.0: {}: parameter `laptop_offline_days` is a int",
+            file.display()
+        )),
+        "{stderr}"
+    );
+
+    // So is a pack that is not there.
+    let (_, stderr) = s.fails(&["policy", "show", "no-such-pack"]);
+    assert!(
+        stderr.starts_with(
+            "error: there is no pack no-such-pack; the available packs are cafcass-it-5.0"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn show_with_a_clause_prints_its_text_and_every_control() {
+    let s = Steward::new("policy_clause");
+    let p = pack();
+    let clause = p.clause("2.6(w)").expect("clause 2.6(w)");
+
+    let text = s.ok(&["policy", "show", PACK, "2.6(w)"]);
+    assert!(
+        text.starts_with("cafcass-it-5.0 clause 2.6(w)\n\n  Take responsibility for ensuring"),
+        "{text}"
+    );
+    assert!(words(&text).contains(&words(&clause.text)), "{text}");
+    for c in &clause.controls {
+        assert!(
+            text.contains(&format!("\n  {}\n", c.id)),
+            "{} missing:\n{text}",
+            c.id
+        );
+    }
+    for line in [
+        "3 controls",
+        "kind check on each asset",
+        "scope asset kinds: laptop; ownership: organisation; asset statuses: allocated, on_loan",
+        "rule asset.last_seen != null && now - asset.last_seen <= days(params.laptop_offline_days)",
+        "parameters laptop_offline_days = 14 days (pack)",
+        "evidence asset.last_seen, asset.holder.name",
+        "severity medium",
+        "who acts person",
+        "grace 0 days",
+        "escalation after 7 days to line_manager, after 14 days to it_team",
+        "kind attestation",
+        "re-accept when the clause changes materially",
+    ] {
+        assert!(
+            text.lines().any(|l| words(l) == line),
+            "no line `{line}` in:\n{text}"
+        );
+    }
+    assert!(
+        words(&text).contains(
+            "remediation Connect the laptop and keep it connected for two hours so that it catches up with missing updates; if it is lost, report it."
+        ),
+        "{text}"
+    );
+
+    let shown = s.json(&["policy", "show", PACK, "2.6(w)", "--format", "json"]);
+    assert_eq!(shown["clause"], "2.6(w)");
+    assert_eq!(shown["text"], clause.text.as_str());
+    let first = &shown["controls"][0];
+    assert_eq!(first["id"], "laptop-connected-within-14-days");
+    assert_eq!(first["kind"], "check");
+    assert_eq!(first["subject"], "asset");
+    assert_eq!(
+        first["parameters"],
+        json!([{"name": "laptop_offline_days", "value": 14, "origin": "pack"}])
+    );
+
+    let (_, stderr) = s.fails(&["policy", "show", PACK, "2.6(zz)"]);
+    assert!(
+        stderr.starts_with("error: the pack cafcass-it-5.0 has no clause 2.6(zz); did you mean one of 2.6(a), 2.6(b),"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_prints_every_error_at_its_file_line_and_column() {
+    let s = Steward::new("policy_validate");
+    // Two mistakes in clause 2.6(w)'s first check: a misspelt parameter and severity.
+    let folder = s.copy_pack("broken", |name, text| {
+        if name != "clauses.toml" {
+            return text;
+        }
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let start = lines
+            .iter()
+            .position(|l| l == "id = \"laptop-connected-within-14-days\"")
+            .expect("the control");
+        for l in &mut lines[start..] {
+            if l.starts_with("rule = ") {
+                *l = l.replace("params.laptop_offline_days", "params.laptop_ofline_days");
+            }
+            if l == "severity = \"medium\"" {
+                *l = "severity = \"hgih\"".to_owned();
+                break;
+            }
+        }
+        lines.join("\n") + "\n"
+    });
+    let text = std::fs::read_to_string(folder.join("clauses.toml")).expect("clauses");
+    let at = |needle: &str| {
+        let (i, line) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains(needle))
+            .expect("the broken line");
+        (i + 1, line.find(needle).expect("needle") + 1)
+    };
+    let (rule_line, rule_column) = at("params.laptop_ofline_days");
+    let (severity_line, severity_column) = at("\"hgih\"");
+    assert_eq!(severity_column, 12);
+
+    let path = folder.display().to_string();
+    let (stdout, stderr) = s.fails(&["policy", "validate", &path]);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "cafcass-it-5.0: clauses.toml:{rule_line}:{rule_column}: clause 2.6(w): control laptop-connected-within-14-days: unknown parameter `params.laptop_ofline_days`\n\
+             cafcass-it-5.0: clauses.toml:{severity_line}:{severity_column}: clause 2.6(w): control laptop-connected-within-14-days: unknown severity `hgih`, expected one of info|low|medium|high|critical\n\
+             error: 2 problems in {path}\n"
+        )
+    );
+
+    // The source folder (with its test cases) and the built-in pack are valid.
+    let p = pack();
+    let source = pack_folder();
+    let source = source.display().to_string();
+    let out = s.ok(&["policy", "validate", &source]);
+    let summary = format!(
+        "cafcass-it-5.0 ({source}): valid: {} clauses, {} controls (",
+        p.clauses.len(),
+        p.controls().count()
+    );
+    assert!(out.starts_with(&summary), "{out}");
+    assert!(
+        out.ends_with(" test-case files\n") && out.lines().count() == 1,
+        "{out}"
+    );
+    let out = s.ok(&["policy", "validate", PACK]);
+    assert!(
+        out.starts_with("cafcass-it-5.0 (built-in): valid: "),
+        "{out}"
+    );
+
+    let (_, stderr) = s.fails(&["policy", "validate", "./nowhere"]);
+    assert_eq!(
+        stderr,
+        "error: ./nowhere is not a pack folder (a folder with pack.toml and clauses.toml)\n"
+    );
+}
+
+#[test]
+fn coverage_json_has_the_exact_shape_and_maps_every_inventory_row() {
+    let s = Steward::new("policy_coverage");
+    let inventory = inventory();
+    let inventory = inventory.display().to_string();
+    let p = pack();
+
+    let got = s.json(&[
+        "policy",
+        "coverage",
+        PACK,
+        "--inventory",
+        &inventory,
+        "--format",
+        "json",
+    ]);
+    let ids = inventory_ids();
+    assert!(ids.len() > 100, "the inventory has {} rows", ids.len());
+    let expected: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let clause = p
+                .clause(id)
+                .unwrap_or_else(|| panic!("the pack lacks {id}"));
+            let controls: Vec<Value> = clause
+                .controls
+                .iter()
+                .map(|c| json!({"id": c.id, "kind": c.kind.name().as_str()}))
+                .collect();
+            json!({"clause": id, "controls": controls})
+        })
+        .collect();
+    assert_eq!(got, json!({ "clauses": expected }));
+    let row = got["clauses"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["clause"] == "2.6(w)"))
+        .expect("row 2.6(w)");
+    assert_eq!(
+        row,
+        &json!({"clause": "2.6(w)", "controls": [
+            {"id": "laptop-connected-within-14-days", "kind": "check"},
+            {"id": "laptop-shut-down-weekly", "kind": "check"},
+            {"id": "catch-up-after-offline", "kind": "attestation"},
+        ]})
+    );
+
+    let text = s.ok(&["policy", "coverage", PACK, "--inventory", &inventory]);
+    assert_eq!(
+        row_of(&text, "2.6(w)"),
+        [
+            "2.6(w) check laptop-connected-within-14-days",
+            "check laptop-shut-down-weekly",
+            "attestation catch-up-after-offline"
+        ]
+    );
+    assert!(
+        text.ends_with(&format!(
+            "\n{n} rows: {n} mapped, 0 unmapped\n",
+            n = ids.len()
+        )),
+        "{text}"
+    );
+}
+
+/// A coverage table's lines for one clause: its own and the continuation lines after it.
+fn row_of(text: &str, clause: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.split_whitespace().next() == Some(clause))
+        .unwrap_or_else(|| panic!("no row {clause} in:\n{text}"));
+    let mut out = vec![words(lines[start])];
+    for l in &lines[start + 1..] {
+        if l.len() > 2 && l[2..].starts_with(' ') {
+            out.push(words(l));
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn coverage_fails_when_the_pack_lacks_an_inventory_row() {
+    let s = Steward::new("policy_coverage_gap");
+    let inventory = inventory();
+    let inventory = inventory.display().to_string();
+    // The pack without clause 1.1.
+    let folder = s.copy_pack("gap", |name, text| {
+        if name != "clauses.toml" {
+            return text;
+        }
+        let start = text.find("[[clause]]\nid = \"1.1\"\n").expect("clause 1.1");
+        let end = start
+            + 1
+            + text[start + 1..]
+                .find("[[clause]]\n")
+                .expect("the next clause");
+        format!("{}{}", &text[..start], &text[end..])
+    });
+    let path = folder.display().to_string();
+
+    let (stdout, stderr) = s.fails(&[
+        "policy",
+        "coverage",
+        &path,
+        "--inventory",
+        &inventory,
+        "--format",
+        "json",
+    ]);
+    let got: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(got["clauses"][0], json!({"clause": "1.1", "controls": []}));
+    assert!(
+        stderr.contains("error: 1 row of the inventory has no controls in cafcass-it-5.0: 1.1\n"),
+        "{stderr}"
+    );
+
+    let (stdout, _) = s.fails(&["policy", "coverage", &path, "--inventory", &inventory]);
+    assert_eq!(row(&stdout, "1.1"), "1.1 - NOT MAPPED");
+    let n = inventory_ids().len();
+    assert!(
+        stdout.ends_with(&format!("\n{n} rows: {} mapped, 1 unmapped\n", n - 1)),
+        "{stdout}"
+    );
+
+    // Against its own clause list, every clause of a loaded pack has a control.
+    let out = s.ok(&["policy", "coverage", &path]);
+    assert!(
+        out.starts_with(&format!(
+            "cafcass-it-5.0 against its own clauses: {} rows",
+            n - 1
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn new_scaffolds_a_pack_that_validates_and_refuses_to_overwrite() {
+    let s = Steward::new("policy_new");
+    let out = s.dir().join("packs/our-charity-it-1.0");
+    let out_arg = out.display().to_string();
+
+    let said = s.ok(&["policy", "new", "--from", PACK, "--out", &out_arg]);
+    assert!(
+        said.starts_with(&format!(
+            "created the pack our-charity-it-1.0 in {out_arg} from cafcass-it-5.0: pack.toml and clauses.toml; it validates"
+        )),
+        "{said}"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .expect("the new folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["clauses.toml", "pack.toml"]);
+
+    // pack.toml is the original with the new id; the rules that name the pack name the new one.
+    let original =
+        |name: &str| std::fs::read_to_string(pack_folder().join(name)).expect("original");
+    let written = |name: &str| std::fs::read_to_string(out.join(name)).expect("written");
+    assert_eq!(
+        written("pack.toml"),
+        original("pack.toml").replace(r#"id = "cafcass-it-5.0""#, r#"id = "our-charity-it-1.0""#)
+    );
+    assert_eq!(
+        written("clauses.toml"),
+        original("clauses.toml").replace(r#""cafcass-it-5.0""#, r#""our-charity-it-1.0""#)
+    );
+
+    let valid = s.ok(&["policy", "validate", &out_arg]);
+    assert!(
+        valid.starts_with(&format!("our-charity-it-1.0 ({out_arg}): valid: ")),
+        "{valid}"
+    );
+    let listed = s.ok(&["policy", "list"]);
+    assert!(
+        row(&listed, "our-charity-it-1.0").ends_with(&format!(" no {out_arg}")),
+        "{listed}"
+    );
+
+    // A second time, the folder is there: nothing is touched.
+    std::fs::write(out.join("pack.toml"), "# edited by hand\n").expect("edit");
+    let (_, stderr) = s.fails(&["policy", "new", "--from", PACK, "--out", &out_arg]);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {out_arg} already exists; nothing was written. Choose a new folder for the pack\n"
+        )
+    );
+    assert_eq!(written("pack.toml"), "# edited by hand\n");
+
+    // An id that is taken is refused, before anything is written.
+    let taken = s.dir().join("taken");
+    let (_, stderr) = s.fails(&[
+        "policy",
+        "new",
+        "--from",
+        PACK,
+        "--id",
+        PACK,
+        "--out",
+        &taken.display().to_string(),
+    ]);
+    assert_eq!(
+        stderr,
+        "error: cafcass-it-5.0 is already the id of a built-in pack; choose another with --id\n"
+    );
+    assert!(!taken.exists());
+
+    // With its test cases, which validate against the copy.
+    let with_cases = s.dir().join("elsewhere/with-cases");
+    let with_cases_arg = with_cases.display().to_string();
+    let said = s.ok(&[
+        "policy",
+        "new",
+        "--from",
+        PACK,
+        "--id",
+        "our-charity-it-2.0",
+        "--with-cases",
+        "--out",
+        &with_cases_arg,
+    ]);
+    let cases = std::fs::read_dir(pack_folder().join("cases"))
+        .expect("the pack's cases")
+        .count();
+    assert!(
+        said.starts_with(&format!(
+            "created the pack our-charity-it-2.0 in {with_cases_arg} from cafcass-it-5.0: pack.toml, clauses.toml and {cases} test-case files; it validates"
+        )),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_dir(with_cases.join("cases"))
+            .expect("cases")
+            .count(),
+        cases
+    );
+    let valid = s.ok(&["policy", "validate", &with_cases_arg]);
+    assert!(
+        valid.ends_with(&format!(", {cases} test-case files\n")),
+        "{valid}"
+    );
+}
