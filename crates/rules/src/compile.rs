@@ -2,7 +2,6 @@
 //! closures. Each closure is specialised for the node it came from (a field read knows its index,
 //! a parameter is a constant), so evaluation does no lookups by name.
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use cel::common::ast::{
@@ -93,12 +92,19 @@ impl<'p> Compiler<'p> {
                     }
                     items.push(f);
                 }
+                if let Some(words) = string_literals(&list.elements) {
+                    // A list of literal words is built once and shared by every evaluation.
+                    let shared: Arc<Vec<V<'static>>> =
+                        Arc::new(words.into_iter().map(|w| V::Text(Arc::from(w))).collect());
+                    let eval: Eval = Box::new(move |_, _| Ok(V::List(shared.clone())));
+                    return Ok((Ty::list(elem_ty), eval));
+                }
                 let eval: Eval = Box::new(move |env, slots| {
                     let mut out = Vec::with_capacity(items.len());
                     for f in &items {
                         out.push(f(env, slots)?);
                     }
-                    Ok(V::List(Rc::new(out)))
+                    Ok(V::List(Arc::new(out)))
                 });
                 Ok((Ty::list(elem_ty), eval))
             }
@@ -195,12 +201,10 @@ impl<'p> Compiler<'p> {
                 (Ty::Duration, Box::new(move |_, _| Ok(V::Dur(micros))))
             }
             ParamValue::List(items) => {
-                let items: Vec<Arc<str>> = items.into_iter().map(Arc::from).collect();
-                let eval: Eval = Box::new(move |_, _| {
-                    Ok(V::List(Rc::new(
-                        items.iter().map(|s| V::Text(s.clone())).collect(),
-                    )))
-                });
+                // Built once: every evaluation shares the same list.
+                let list: Arc<Vec<V<'static>>> =
+                    Arc::new(items.into_iter().map(|s| V::Text(Arc::from(s))).collect());
+                let eval: Eval = Box::new(move |_, _| Ok(V::List(list.clone())));
                 (Ty::list(Ty::String), eval)
             }
         })
@@ -483,15 +487,31 @@ impl<'p> Compiler<'p> {
                     Ty::Dyn => {}
                     other => return Err(self.err(e, format!("cannot look for {ta} in {other}"))),
                 }
+                if let Expr::List(list) = &b.expr
+                    && let Some(words) = string_literals(&list.elements)
+                {
+                    // `x in ["a", "b"]`: a comparison of text against the words, nothing built.
+                    return Ok((
+                        Ty::Bool,
+                        Box::new(move |env, slots| {
+                            let x = fa(env, slots)?;
+                            Ok(V::Bool(
+                                x.str().is_some_and(|x| words.iter().any(|w| w == x)),
+                            ))
+                        }),
+                    ));
+                }
                 Ok((
                     Ty::Bool,
                     Box::new(move |env, slots| {
                         let x = fa(env, slots)?;
                         let list = fb(env, slots)?;
-                        match list.elements() {
-                            Some(items) => Ok(V::Bool(items.iter().any(|y| equal(&x, y)))),
-                            None => Err(no_overload("in", &x, &list)),
-                        }
+                        let found = match &list {
+                            V::Objs(kind, ids) => ids.iter().any(|i| equal(&x, &V::Obj(*kind, *i))),
+                            V::List(items) => items.iter().any(|y| equal(&x, y)),
+                            _ => return Err(no_overload("in", &x, &list)),
+                        };
+                        Ok(V::Bool(found))
                     }),
                 ))
             }
@@ -689,9 +709,11 @@ impl<'p> Compiler<'p> {
         self.scope.pop();
 
         let eval: Eval = Box::new(move |env, slots| {
-            let items = match range(env, slots)? {
-                V::Objs(kind, ids) => ids.iter().map(|i| V::Obj(kind, *i)).collect::<Vec<_>>(),
-                V::List(items) => items.as_ref().clone(),
+            // Iterated in place, without collecting: a relation's objects by index, a list shared.
+            let range = range(env, slots)?;
+            let len = match &range {
+                V::Objs(_, ids) => ids.len(),
+                V::List(items) => items.len(),
                 other => {
                     return Err(EvalError::new(format!(
                         "cannot iterate over {}",
@@ -699,9 +721,14 @@ impl<'p> Compiler<'p> {
                     )));
                 }
             };
+            let item_at = |n: usize| match &range {
+                V::Objs(kind, ids) => ids.get(n).map(|i| V::Obj(*kind, *i)),
+                V::List(items) => items.get(n).cloned(),
+                _ => None,
+            };
             let first = init(env, slots);
             set(slots, accu_slot, first);
-            for item in items {
+            for item in (0..len).filter_map(item_at) {
                 set(slots, iter_slot, Ok(item));
                 match cond(env, slots)? {
                     V::Bool(true) => {}
@@ -770,6 +797,17 @@ impl<'p> Compiler<'p> {
     }
 }
 
+/// The words of a list written as string literals only, such as `["laptop", "tablet"]`.
+fn string_literals(elements: &[IdedExpr]) -> Option<Vec<String>> {
+    elements
+        .iter()
+        .map(|e| match &e.expr {
+            Expr::Literal(LiteralValue::String(s)) => Some(s.inner().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The operands of a chain of one logical operator, left to right.
 fn flatten<'e>(name: &str, e: &'e IdedExpr, out: &mut Vec<&'e IdedExpr>) {
     match &e.expr {
@@ -799,7 +837,7 @@ fn cell_value(cell: &Cell) -> V<'_> {
         Cell::Str(s) => V::Str(s),
         Cell::Ts(t) => V::Ts(*t),
         Cell::Int(i) => V::Int(*i),
-        Cell::Strs(items) => V::List(Rc::new(items.iter().map(|s| V::Str(s)).collect())),
+        Cell::Strs(items) => V::List(Arc::new(items.iter().map(|s| V::Str(s)).collect())),
     }
 }
 

@@ -1,6 +1,5 @@
 //! Run-time values and the operations on them, with CEL's semantics.
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::schema::Kind;
@@ -35,7 +34,7 @@ pub(crate) enum V<'a> {
     Obj(Kind, u32),
     /// A relation's objects.
     Objs(Kind, &'a [u32]),
-    List(Rc<Vec<V<'a>>>),
+    List(Arc<Vec<V<'a>>>),
 }
 
 impl<'a> V<'a> {
@@ -159,7 +158,7 @@ pub(crate) fn arithmetic<'a>(op: &str, a: V<'a>, b: V<'a>) -> R<'a> {
         ("+", _, _) => match (a.elements(), b.elements()) {
             (Some(mut xs), Some(ys)) => {
                 xs.extend(ys);
-                V::List(Rc::new(xs))
+                V::List(Arc::new(xs))
             }
             _ => return Err(no_overload(op, &a, &b)),
         },
