@@ -662,6 +662,14 @@ fn failing(
     covers: &Covers<'_>,
 ) -> Option<Step> {
     let today = at.date_naive();
+    // A finding's deadline is set when it starts failing (the run's date plus the control's
+    // grace): later runs, which compute it afresh from their own date, must not move it.
+    let mut finding = finding;
+    if let Some(b) = before
+        && b.state != FindingState::Resolved
+    {
+        finding.due = b.finding.due;
+    }
     let current = before.and_then(|b| b.exception.as_deref());
     let cover = covers.active(&finding, current, today);
     // The first escalation step: still failing the day after it was due.
@@ -979,18 +987,10 @@ mod tests {
             (FindingEventKind::Escalated, FindingState::Escalated)
         );
         assert_eq!(late.after.first_failing, at(3));
-        // Failing on unchanged: no event. Moving the due date later is an update, and does not
-        // de-escalate.
+        // Failing on unchanged: no event. A later run computes a later due date from its own day;
+        // the deadline stays the one set when the finding started failing, so nothing changes.
         assert!(failing(Some(&late.after), finding(Some(day(3))), at(5), &none).is_none());
-        let moved = failing(Some(&late.after), finding(Some(day(30))), at(5), &none).unwrap();
-        assert_eq!(
-            (moved.event, moved.after.state),
-            (FindingEventKind::Updated, FindingState::Escalated)
-        );
-        assert_eq!(
-            moved.details["changed"]["due"],
-            json!({"before": "2026-11-03", "after": "2026-11-30"})
-        );
+        assert!(failing(Some(&late.after), finding(Some(day(30))), at(5), &none).is_none());
         let resolved = resolve(&late.after, at(6));
         assert_eq!(resolved.after.state, FindingState::Resolved);
         assert_eq!(resolved.after.resolved_at, Some(at(6)));
