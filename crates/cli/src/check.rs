@@ -11,7 +11,7 @@ use steward_engine::{At, Engine};
 use steward_model::{Finding, Register, Row};
 use steward_policy::{Overrides, Pack, ParamValue};
 use steward_rules::Data;
-use steward_service::{ImportFile, Stamp, Steward};
+use steward_service::{ImportFile, Steward};
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckFormat {
@@ -105,11 +105,11 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
     };
     let (rows, time_zone) = match (data, steward) {
         (Some(dir), _) => {
-            // An in-memory database gives the folder the import's every check, then is dropped.
+            // The folder gets every check an import makes (against an empty in-memory database,
+            // so only the folder itself counts), and nothing is written anywhere.
             let scratch = Steward::open("sqlite::memory:")?;
-            let files = ImportFile::folder(dir)?;
-            match scratch.import(&Stamp::now("check"), files) {
-                Ok(_) => {}
+            let checked = match scratch.check_files(ImportFile::folder(dir)?) {
+                Ok(checked) => checked,
                 Err(steward_service::ServiceError::Import(errors)) => {
                     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
                     bail!(
@@ -120,16 +120,31 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
                     );
                 }
                 Err(e) => return Err(e.into()),
+            };
+            let mut by_register: Vec<(Register, Vec<Row>)> =
+                Register::ALL.iter().map(|r| (*r, Vec::new())).collect();
+            let mut time_zone = steward_service::default_organisation().time_zone;
+            for row in checked.rows {
+                if row.register() == Register::Organisation
+                    && let Some(tz) = row.get("time_zone").and_then(|v| v.as_text())
+                {
+                    time_zone = tz.to_owned();
+                }
+                if let Some((_, rows)) = by_register.iter_mut().find(|(r, _)| *r == row.register())
+                {
+                    rows.push(row);
+                }
             }
-            rows_of(&scratch)?
+            (by_register, time_zone)
         }
         (None, Some(s)) => rows_of(s)?,
         (None, None) => bail!("no database and no --data folder"),
     };
+    let mut rows = rows;
     let data = Data::from_register_rows(|register| {
-        rows.iter()
+        rows.iter_mut()
             .find(|(r, _)| *r == register)
-            .map(|(_, rows)| rows.clone())
+            .map(|(_, rows)| std::mem::take(rows))
             .unwrap_or_default()
     });
     Ok((data, time_zone))

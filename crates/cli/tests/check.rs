@@ -192,3 +192,33 @@ fn runs_against_the_database_are_recorded_once() {
         );
     }
 }
+
+#[test]
+fn a_bad_csv_folder_is_refused_as_an_import_would_be() {
+    let dir = TempDir::new("check-bad").expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("folder");
+    std::fs::write(
+        data.join("people.csv"),
+        "id,name,staff_group,status\nP1,Ann,fca,active\n",
+    )
+    .expect("write");
+    std::fs::write(
+        data.join("assets.csv"),
+        "tag,kind,ownership,status,assigned_to\nL1,laptop,organisation,allocated,P9\n",
+    )
+    .expect("write");
+    let out = steward(
+        "sqlite::memory:",
+        dir.path(),
+        &["check", "--data", data.to_str().unwrap_or_default()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "assets.csv:2: assigned_to: P9: no person with this id in the import or the database"
+        ),
+        "{stderr}"
+    );
+}

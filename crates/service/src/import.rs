@@ -79,6 +79,34 @@ pub(crate) fn import(
     files: Vec<ImportFile>,
 ) -> Result<ImportReport> {
     let started = std::time::Instant::now();
+    let checked = check(store, files)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        rows = checked.rows.len(),
+        "import parsed and checked"
+    );
+    let summary = store.commit(&stamp.actor, stamp.at, checked.rows)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "import committed"
+    );
+    Ok(ImportReport {
+        files: checked.files,
+        created_budget_centres: checked.created_budget_centres,
+        summary,
+    })
+}
+
+/// Files that passed every check an import makes, and the rows they hold (with any budget centre
+/// they name but nobody registered), ready to commit or to evaluate.
+pub struct CheckedFiles {
+    pub files: Vec<(String, usize)>,
+    pub created_budget_centres: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+/// Every check an import makes, against the files and what `store` holds, without writing.
+pub(crate) fn check(store: &dyn Store, files: Vec<ImportFile>) -> Result<CheckedFiles> {
     let mut errors: Vec<CsvError> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<Register, String> = HashMap::new();
@@ -181,20 +209,10 @@ pub(crate) fn import(
             .into_iter()
             .flat_map(|p| p.rows.into_iter().map(|r| r.row)),
     );
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        rows = rows.len(),
-        "import parsed and checked"
-    );
-    let summary = store.commit(&stamp.actor, stamp.at, rows)?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "import committed"
-    );
-    Ok(ImportReport {
+    Ok(CheckedFiles {
         files,
         created_budget_centres: new_budget_centres.into_iter().collect(),
-        summary,
+        rows,
     })
 }
 

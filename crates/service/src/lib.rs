@@ -19,7 +19,7 @@ use steward_model::audit::{AuditRecord, ChainBreak, ChainHead};
 use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
 
-pub use import::{ImportFile, ImportReport};
+pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
 };
@@ -320,6 +320,12 @@ impl Steward {
     /// Imports files as one transaction: every error in every file, or every row applied.
     pub fn import(&self, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ImportReport> {
         import::import(self.store.as_ref(), stamp, files)
+    }
+
+    /// Checks files exactly as an import would — against the files and this database — and
+    /// returns their rows without writing anything.
+    pub fn check_files(&self, files: Vec<ImportFile>) -> Result<CheckedFiles> {
+        import::check(self.store.as_ref(), files)
     }
 
     /// Writes a register as CSV, rows ordered by id.
