@@ -37,15 +37,56 @@ fn row(register: Register, case_row: &CaseRow) -> Result<Row, String> {
 }
 
 #[test]
-fn every_case_of_every_builtin_pack_decides_as_expected() {
-    let packs = steward_policy::builtin().unwrap_or_else(|e| panic!("built-in packs load: {e:?}"));
+fn every_case_of_every_pack_decides_as_expected() {
+    // Every pack folder in the repository, built in or not yet: a pack being written is tested too.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packs");
+    let mut packs = Vec::new();
+    let mut folders: Vec<_> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join("pack.toml").is_file())
+        .collect();
+    folders.sort();
+    for folder in folders {
+        packs.push(
+            steward_policy::load_dir(&folder)
+                .unwrap_or_else(|e| panic!("{} loads: {e:#?}", folder.display())),
+        );
+    }
+    for builtin in
+        steward_policy::builtin().unwrap_or_else(|e| panic!("built-in packs load: {e:?}"))
+    {
+        assert!(
+            packs.iter().any(|p| p.id == builtin.id),
+            "{} has no folder under packs/",
+            builtin.id
+        );
+    }
+    // Every check of every pack is tested both ways: a case where it fires, one where it passes.
+    let mut untested = Vec::new();
     let mut failures = Vec::new();
     let mut checked = 0;
     for pack in &packs {
         let dir = root.join(&pack.id).join("cases");
         let files =
             load_cases_dir(&dir, pack).unwrap_or_else(|e| panic!("{}: cases load: {e:?}", pack.id));
+        for control in pack
+            .controls()
+            .filter(|c| matches!(c.kind, steward_policy::ControlKind::Check(_)))
+        {
+            let expected: Vec<&str> = files
+                .iter()
+                .filter(|f| f.control == control.id)
+                .flat_map(|f| {
+                    f.cases
+                        .iter()
+                        .flat_map(|c| c.expect.iter().map(|(_, o)| o.as_str()))
+                })
+                .collect();
+            if !expected.contains(&"fires") || !expected.contains(&"passes") {
+                untested.push(format!("{}: {}", pack.id, control.id));
+            }
+        }
         for file in files {
             for case in &file.cases {
                 let mut params: Vec<(String, ParamValue)> = pack
@@ -121,6 +162,10 @@ fn every_case_of_every_builtin_pack_decides_as_expected() {
             }
         }
     }
+    assert!(
+        untested.is_empty(),
+        "checks without a case that fires and one that passes: {untested:#?}"
+    );
     assert!(checked > 100, "only {checked} expectations checked");
     assert!(
         failures.is_empty(),
