@@ -3,6 +3,7 @@
 
 mod check;
 mod config;
+mod diff;
 mod policy;
 
 use std::io::Write as _;

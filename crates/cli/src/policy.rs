@@ -70,6 +70,8 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Compare two versions of a policy: clause by clause, and what each finds on today's estate.
+    Diff(crate::diff::DiffArgs),
     /// Start your own pack as a copy of an existing one, then validate it.
     New {
         /// The pack to copy: a pack id, or the path of a pack folder.
@@ -113,7 +115,13 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
             out,
             with_cases,
         } => new_pack(settings, &from, id.as_deref(), &out, with_cases),
+        PolicyCommand::Diff(args) => crate::diff::run(settings, args),
     }
+}
+
+/// The pack a command names (an available pack's id, or a pack folder), for other commands.
+pub(crate) fn resolve_pack(settings: &Settings, reference: &str) -> Result<Pack> {
+    resolve(settings, reference).map(|a| a.pack)
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 //! finding's lifecycle across runs: storing findings, "failing since" and exceptions are the
 //! store's and the service's.
 
+pub mod diff;
 mod scope;
 
 use std::collections::BTreeMap;
