@@ -50,6 +50,9 @@ pub struct OverridesFile {
 pub const DEFAULT_DATA_DIR: &str = "steward-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// The packs an organisation runs when its configuration names none.
+pub const DEFAULT_PACKS: &[&str] = &["cafcass-it-5.0", "cafcass-ia-4.3"];
+
 impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
         let flag_dir = args.data_dir.clone();
@@ -85,10 +88,13 @@ impl Settings {
             .log_format
             .or(file.log_format)
             .unwrap_or(LogFormat::Text);
+        // Until an organisation says which packs it runs, it runs the current Cafcass policies
+        // (the demo organisation's): one version of each document, never two at once.
         let active_packs = file.packs.unwrap_or_else(|| {
-            steward_policy::BUILTIN
+            DEFAULT_PACKS
                 .iter()
-                .map(|b| b.id.to_owned())
+                .filter(|id| steward_policy::BUILTIN.iter().any(|b| b.id == **id))
+                .map(|id| (*id).to_owned())
                 .collect()
         });
         // A relative `overrides` path is relative to the configuration file that names it.

@@ -21,12 +21,19 @@ impl BuiltinPack {
     }
 }
 
+/// A pack folder under `packs/` at the repository root, embedded in the binary.
+macro_rules! builtin {
+    ($id:literal) => {
+        BuiltinPack {
+            id: $id,
+            pack_toml: include_str!(concat!("../../../packs/", $id, "/pack.toml")),
+            clauses_toml: include_str!(concat!("../../../packs/", $id, "/clauses.toml")),
+        }
+    };
+}
+
 /// Every built-in pack, from `packs/` at the repository root.
-pub const BUILTIN: &[BuiltinPack] = &[BuiltinPack {
-    id: "cafcass-it-5.0",
-    pack_toml: include_str!("../../../packs/cafcass-it-5.0/pack.toml"),
-    clauses_toml: include_str!("../../../packs/cafcass-it-5.0/clauses.toml"),
-}];
+pub const BUILTIN: &[BuiltinPack] = &[builtin!("cafcass-it-5.0"), builtin!("cafcass-it-2.2")];
 
 /// Loads every built-in pack. They are tested to load, so an error here is a bug in a pack.
 pub fn builtin() -> Result<Vec<Pack>, Vec<PackError>> {
