@@ -33,7 +33,13 @@ macro_rules! builtin {
 }
 
 /// Every built-in pack, from `packs/` at the repository root.
-pub const BUILTIN: &[BuiltinPack] = &[builtin!("cafcass-it-5.0"), builtin!("cafcass-it-2.2")];
+pub const BUILTIN: &[BuiltinPack] = &[
+    builtin!("cafcass-it-5.0"),
+    builtin!("cafcass-it-2.2"),
+    builtin!("cafcass-ia-4.3"),
+    builtin!("ctcic-ict-6"),
+    builtin!("pip-it"),
+];
 
 /// Loads every built-in pack. They are tested to load, so an error here is a bug in a pack.
 pub fn builtin() -> Result<Vec<Pack>, Vec<PackError>> {

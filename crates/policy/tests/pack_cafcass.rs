@@ -46,7 +46,19 @@ fn the_builtin_pack_loads_and_matches_the_folder() {
     let builtin = pack();
     let from_dir = load_dir(pack_dir()).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(builtin, from_dir);
-    assert_eq!(steward_policy::builtin().map(|p| p.len()).ok(), Some(1));
+    let ids: Vec<String> = steward_policy::builtin()
+        .map(|packs| packs.into_iter().map(|p| p.id).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        ids,
+        [
+            "cafcass-it-5.0",
+            "cafcass-it-2.2",
+            "cafcass-ia-4.3",
+            "ctcic-ict-6",
+            "pip-it"
+        ]
+    );
     assert!(steward_policy::builtin_pack("no-such-pack").is_none());
 }
 
