@@ -142,13 +142,33 @@ impl Engine {
 
     /// Every check over every subject: the findings, ordered by pack, clause order and subject.
     pub fn evaluate(&self, data: &Data, at: At) -> Vec<Finding> {
+        let (now, today) = at.micros();
         let mut findings = Vec::new();
         for check in &self.checks {
-            for i in 0..data.count(check.kind) as u32 {
-                if let Some(f) = self.finding(check, data, i, at) {
-                    findings.push(f);
-                }
+            let all = 0..data.count(check.kind) as u32;
+            // Scope first, over every subject; then the rule over those in scope.
+            let mut in_scope = Vec::with_capacity(all.len());
+            match &check.scope {
+                Some(scope) => scope.evaluate_each(data, all, now, today, |i, r| {
+                    if r == Ok(true) {
+                        in_scope.push(i);
+                    }
+                }),
+                None => in_scope.extend(all),
             }
+            let mut failing = Vec::new();
+            check
+                .rule
+                .evaluate_each(data, in_scope, now, today, |i, r| match r {
+                    Ok(true) => {}
+                    Ok(false) => failing.push((i, None)),
+                    Err(e) => failing.push((i, Some(e.to_string()))),
+                });
+            findings.extend(
+                failing
+                    .into_iter()
+                    .map(|(i, undecided)| self.finding(check, data, i, at, undecided)),
+            );
         }
         findings
     }
@@ -173,12 +193,14 @@ impl Engine {
         )
     }
 
-    fn finding(&self, check: &CompiledCheck, data: &Data, i: u32, at: At) -> Option<Finding> {
-        let undecided = match outcome(check, data, i, at) {
-            Outcome::OutOfScope | Outcome::Passes => return None,
-            Outcome::Fires => None,
-            Outcome::Undecided(reason) => Some(reason),
-        };
+    fn finding(
+        &self,
+        check: &CompiledCheck,
+        data: &Data,
+        i: u32,
+        at: At,
+        undecided: Option<String>,
+    ) -> Finding {
         let (now, today) = at.micros();
         let show = |p: &Program| p.display(data, i, now, today).unwrap_or_default();
         let message = check
@@ -194,7 +216,7 @@ impl Engine {
             .iter()
             .map(|(path, p)| (path.clone(), show(p)))
             .collect();
-        Some(Finding {
+        Finding {
             pack: check.pack.clone(),
             version: check.version.clone(),
             clause: check.clause.clone(),
@@ -212,7 +234,7 @@ impl Engine {
                 .today
                 .checked_add_days(chrono::Days::new(u64::from(check.grace_days))),
             undecided,
-        })
+        }
     }
 }
 

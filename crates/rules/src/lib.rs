@@ -202,6 +202,37 @@ impl Program {
 
     /// Whether subject number `index` (of this program's kind) complies. `now` and `today` are
     /// microseconds since the Unix epoch. An error means the rule could not be decided.
+    /// Evaluates the subjects `indices` in turn, handing each result to `each`; one buffer for
+    /// comprehension variables serves them all.
+    pub fn evaluate_each(
+        &self,
+        data: &Data,
+        indices: impl IntoIterator<Item = u32>,
+        now: i64,
+        today: i64,
+        mut each: impl FnMut(u32, Result<bool, EvalError>),
+    ) {
+        let mut slots = Vec::with_capacity(self.slots);
+        for index in indices {
+            let env = Env {
+                data,
+                now,
+                today,
+                subject: index,
+            };
+            slots.clear();
+            let result = match (self.eval)(&env, &mut slots) {
+                Ok(value::V::Bool(b)) => Ok(b),
+                Ok(other) => Err(EvalError::new(format!(
+                    "the rule gave {}, not true or false",
+                    other.type_name()
+                ))),
+                Err(e) => Err(e),
+            };
+            each(index, result);
+        }
+    }
+
     pub fn evaluate(
         &self,
         data: &Data,
