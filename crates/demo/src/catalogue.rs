@@ -472,7 +472,11 @@ pub(crate) const TRANSIT_HUBS: &[(&str, u32)] = &[
 ];
 
 /// The yearly mandatory courses everyone who handles case data completes.
-pub(crate) const MANDATORY_COURSES: &[&str] = &["information-security", "social-media"];
+pub(crate) const MANDATORY_COURSES: &[&str] = &[
+    "information-assurance",
+    "information-security",
+    "social-media",
+];
 
 /// The extra course for IT administrators.
 pub(crate) const ADMIN_COURSE: &str = "privileged-access";
@@ -480,6 +484,7 @@ pub(crate) const ADMIN_COURSE: &str = "privileged-access";
 /// The IT policy pack staff accept, and the version before it.
 pub(crate) const POLICY_PACK: (&str, &str) = ("cafcass-it-5.0", "5.0");
 pub(crate) const OLD_POLICY_PACK: (&str, &str) = ("cafcass-it-2.2", "2.2");
+pub(crate) const ASSURANCE_PACK: (&str, &str) = ("cafcass-ia-4.3", "4.3");
 
 /// The clauses of the pack that exceptions are granted against: access ending with the contract,
 /// one laptop each, travel abroad only as approved. (Ids as the rule-language examples number

@@ -11,8 +11,8 @@ use steward_model::{
 use crate::Holdings;
 use crate::activity::Uncovered;
 use crate::catalogue::{
-    ADMIN_COURSE, CLAUSE_ABROAD, CLAUSE_ONE_LAPTOP, CLAUSE_SESSIONAL, MANDATORY_COURSES,
-    OLD_POLICY_PACK, POLICY_PACK,
+    ADMIN_COURSE, ASSURANCE_PACK, CLAUSE_ABROAD, CLAUSE_ONE_LAPTOP, CLAUSE_SESSIONAL,
+    MANDATORY_COURSES, OLD_POLICY_PACK, POLICY_PACK,
 };
 use crate::people::{Draft, Group};
 use crate::rng::Rng;
@@ -224,6 +224,10 @@ pub(crate) fn acceptances(
                     out.extend(old(rng));
                 }
                 out.extend(accept(rng, POLICY_PACK, published, until));
+                // Most also acknowledged the Information Assurance policy.
+                if rng.chance(0.9) {
+                    out.extend(accept(rng, ASSURANCE_PACK, published, until));
+                }
             }
             85..93 => out.extend(old(rng)),
             _ => {}

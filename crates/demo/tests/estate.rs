@@ -430,7 +430,7 @@ fn assert_activity_consistent(estate: &Estate, today: NaiveDate) {
         assert!(
             matches!(
                 (a.pack.as_str(), a.version.as_str()),
-                ("cafcass-it-5.0", "5.0") | ("cafcass-it-2.2", "2.2")
+                ("cafcass-it-5.0", "5.0") | ("cafcass-it-2.2", "2.2") | ("cafcass-ia-4.3", "4.3")
             ),
             "acceptance {}",
             a.key()
