@@ -200,8 +200,6 @@ impl Program {
         Ok(value::display(data, &value))
     }
 
-    /// Whether subject number `index` (of this program's kind) complies. `now` and `today` are
-    /// microseconds since the Unix epoch. An error means the rule could not be decided.
     /// Evaluates the subjects `indices` in turn, handing each result to `each`; one buffer for
     /// comprehension variables serves them all.
     pub fn evaluate_each(
@@ -233,6 +231,8 @@ impl Program {
         }
     }
 
+    /// Whether subject number `index` (of this program's kind) complies. `now` and `today` are
+    /// microseconds since the Unix epoch. An error means the rule could not be decided.
     pub fn evaluate(
         &self,
         data: &Data,
@@ -240,19 +240,8 @@ impl Program {
         now: i64,
         today: i64,
     ) -> Result<bool, EvalError> {
-        let env = Env {
-            data,
-            now,
-            today,
-            subject: index,
-        };
-        let mut slots = Vec::with_capacity(self.slots);
-        match (self.eval)(&env, &mut slots)? {
-            value::V::Bool(b) => Ok(b),
-            other => Err(EvalError::new(format!(
-                "the rule gave {}, not true or false",
-                other.type_name()
-            ))),
-        }
+        let mut outcome = Err(EvalError::new("not evaluated"));
+        self.evaluate_each(data, [index], now, today, |_, r| outcome = r);
+        outcome
     }
 }
