@@ -240,8 +240,8 @@ impl Program {
         now: i64,
         today: i64,
     ) -> Result<bool, EvalError> {
-        let mut outcome = Err(EvalError::new("not evaluated"));
-        self.evaluate_each(data, [index], now, today, |_, r| outcome = r);
-        outcome
+        let mut outcome = None;
+        self.evaluate_each(data, [index], now, today, |_, r| outcome = Some(r));
+        outcome.unwrap_or_else(|| Err(EvalError::new("not evaluated")))
     }
 }
