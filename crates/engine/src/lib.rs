@@ -91,13 +91,9 @@ impl Engine {
         let mut checks = Vec::new();
         let mut errors = Vec::new();
         for (pack, params) in packs {
-            let params: Vec<(String, steward_rules::ParamValue)> = params
-                .iter()
-                .map(|(n, v)| (n.clone(), typecheck::param_value(v)))
-                .collect();
             for clause in &pack.clauses {
                 for control in &clause.controls {
-                    match compile_check(pack, &clause.text, control, &params) {
+                    match compile_check(pack, &clause.text, control, params) {
                         Ok(Some(check)) => checks.push(check),
                         Ok(None) => {}
                         Err(mut e) => errors.append(&mut e),
@@ -118,10 +114,6 @@ impl Engine {
         control: &str,
         params: Vec<(String, ParamValue)>,
     ) -> Result<Engine, Vec<EngineError>> {
-        let params: Vec<(String, steward_rules::ParamValue)> = params
-            .iter()
-            .map(|(n, v)| (n.clone(), typecheck::param_value(v)))
-            .collect();
         let mut checks = Vec::new();
         for clause in &pack.clauses {
             for c in clause.controls.iter().filter(|c| c.id == control) {
@@ -142,38 +134,21 @@ impl Engine {
 
     /// Every check over every subject: the findings, ordered by pack, clause order and subject.
     pub fn evaluate(&self, data: &Data, at: At) -> Vec<Finding> {
-        let (now, today) = at.micros();
         let mut findings = Vec::new();
         for check in &self.checks {
-            let all = 0..data.count(check.kind) as u32;
-            // Scope first, over every subject; then the rule over those in scope.
-            let mut in_scope = Vec::with_capacity(all.len());
-            match &check.scope {
-                Some(scope) => scope.evaluate_each(data, all, now, today, |i, r| {
-                    if r == Ok(true) {
-                        in_scope.push(i);
-                    }
-                }),
-                None => in_scope.extend(all),
-            }
-            let mut failing = Vec::new();
-            check
-                .rule
-                .evaluate_each(data, in_scope, now, today, |i, r| match r {
-                    Ok(true) => {}
-                    Ok(false) => failing.push((i, None)),
-                    Err(e) => failing.push((i, Some(e.to_string()))),
-                });
-            findings.extend(
-                failing
-                    .into_iter()
-                    .map(|(i, undecided)| self.finding(check, data, i, at, undecided)),
-            );
+            decide(check, data, at, |i, outcome| match outcome {
+                Outcome::OutOfScope | Outcome::Passes => {}
+                Outcome::Fires => findings.push(self.finding(check, data, i, at, None)),
+                Outcome::Undecided(reason) => {
+                    findings.push(self.finding(check, data, i, at, Some(reason)))
+                }
+            });
         }
         findings
     }
 
-    /// Each subject's outcome under one control, by subject id: for tests and "why" pages.
+    /// Each subject's outcome under one control, by subject id: for tests and "why" pages. The
+    /// same decisions `evaluate` makes.
     pub fn outcomes(
         &self,
         control: &str,
@@ -181,16 +156,11 @@ impl Engine {
         at: At,
     ) -> Option<BTreeMap<String, Outcome>> {
         let check = self.checks.iter().find(|c| c.control == control)?;
-        Some(
-            (0..data.count(check.kind) as u32)
-                .map(|i| {
-                    (
-                        data.id(check.kind, i).to_owned(),
-                        outcome(check, data, i, at),
-                    )
-                })
-                .collect(),
-        )
+        let mut out = BTreeMap::new();
+        decide(check, data, at, |i, outcome| {
+            out.insert(data.id(check.kind, i).to_owned(), outcome);
+        });
+        Some(out)
     }
 
     fn finding(
@@ -238,26 +208,41 @@ impl Engine {
     }
 }
 
-fn outcome(check: &CompiledCheck, data: &Data, i: u32, at: At) -> Outcome {
+/// Every subject's outcome under one check: the scope over every subject first (a scope that
+/// cannot be decided leaves the subject out), then the rule over those in scope.
+fn decide(check: &CompiledCheck, data: &Data, at: At, mut each: impl FnMut(u32, Outcome)) {
     let (now, today) = at.micros();
-    if let Some(scope) = &check.scope {
-        // Scopes guard their nulls; a scope that cannot be decided leaves the subject out.
-        if scope.evaluate(data, i, now, today) != Ok(true) {
-            return Outcome::OutOfScope;
-        }
+    let all = 0..data.count(check.kind) as u32;
+    let mut in_scope = Vec::with_capacity(all.len());
+    match &check.scope {
+        Some(scope) => scope.evaluate_each(data, all, now, today, |i, r| {
+            if r == Ok(true) {
+                in_scope.push(i);
+            } else {
+                each(i, Outcome::OutOfScope);
+            }
+        }),
+        None => in_scope.extend(all),
     }
-    match check.rule.evaluate(data, i, now, today) {
-        Ok(true) => Outcome::Passes,
-        Ok(false) => Outcome::Fires,
-        Err(e) => Outcome::Undecided(e.to_string()),
-    }
+    check
+        .rule
+        .evaluate_each(data, in_scope, now, today, |i, r| {
+            each(
+                i,
+                match r {
+                    Ok(true) => Outcome::Passes,
+                    Ok(false) => Outcome::Fires,
+                    Err(e) => Outcome::Undecided(e.to_string()),
+                },
+            )
+        });
 }
 
 fn compile_check(
     pack: &Pack,
     clause_text: &str,
     control: &Control,
-    params: &[(String, steward_rules::ParamValue)],
+    params: &[(String, ParamValue)],
 ) -> Result<Option<CompiledCheck>, Vec<EngineError>> {
     let ControlKind::Check(check) = &control.kind else {
         return Ok(None);

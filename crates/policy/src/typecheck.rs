@@ -13,18 +13,6 @@ pub fn kind(ty: RecordType) -> Option<Kind> {
     Kind::parse(ty.name())
 }
 
-/// A parameter value as the rules crate takes it.
-pub fn param_value(value: &ParamValue) -> steward_rules::ParamValue {
-    match value {
-        ParamValue::Int(i) => steward_rules::ParamValue::Int(*i),
-        ParamValue::Double(d) => steward_rules::ParamValue::Double(*d),
-        ParamValue::Bool(b) => steward_rules::ParamValue::Bool(*b),
-        ParamValue::String(s) => steward_rules::ParamValue::String(s.clone()),
-        ParamValue::Duration(d) => steward_rules::ParamValue::Duration(*d),
-        ParamValue::List(l) => steward_rules::ParamValue::List(l.clone()),
-    }
-}
-
 pub(crate) fn rule(
     text: &str,
     subject: RecordType,
@@ -36,9 +24,9 @@ pub(crate) fn rule(
             subject.name()
         )));
     };
-    let params: Vec<(String, steward_rules::ParamValue)> = params
+    let params: Vec<(String, ParamValue)> = params
         .iter()
-        .map(|(name, p)| (name.clone(), param_value(&p.value)))
+        .map(|(name, p)| (name.clone(), p.value.clone()))
         .collect();
     steward_rules::compile(text, kind, &params).map(|_| ())
 }

@@ -141,42 +141,8 @@ words! {
     ParamType { Int = "int", Double = "double", Bool = "bool", String = "string", Duration = "duration", List = "list" }
 }
 
-/// A parameter's value. Lists hold strings; durations are microseconds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ParamValue {
-    Int(i64),
-    Double(f64),
-    Bool(bool),
-    String(String),
-    Duration(i64),
-    List(Vec<String>),
-}
-
-impl ParamValue {
-    pub fn ty(&self) -> ParamType {
-        match self {
-            ParamValue::Int(_) => ParamType::Int,
-            ParamValue::Double(_) => ParamType::Double,
-            ParamValue::Bool(_) => ParamType::Bool,
-            ParamValue::String(_) => ParamType::String,
-            ParamValue::Duration(_) => ParamType::Duration,
-            ParamValue::List(_) => ParamType::List,
-        }
-    }
-}
-
-impl fmt::Display for ParamValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParamValue::Int(v) => write!(f, "{v}"),
-            ParamValue::Double(v) => write!(f, "{v}"),
-            ParamValue::Bool(v) => write!(f, "{v}"),
-            ParamValue::String(v) => write!(f, "{v:?}"),
-            ParamValue::Duration(us) => write!(f, "{}s", *us as f64 / 1e6),
-            ParamValue::List(v) => write!(f, "{v:?}"),
-        }
-    }
-}
+/// A parameter's value: the rules crate's, so a pack's values reach a rule without conversion.
+pub use steward_rules::ParamValue;
 
 /// Where something was written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -223,29 +223,4 @@ impl Data {
     pub(crate) fn links(&self, relation: usize, i: u32) -> &[u32] {
         self.links.get(relation).map_or(&[], |l| l.of(i))
     }
-
-    /// The raw row values of an object, for evidence.
-    pub fn field_text(&self, kind: Kind, i: u32, field: &str) -> Option<String> {
-        let index = kind
-            .register()
-            .fields()
-            .iter()
-            .position(|f| kind.field_alias(f.name) == field)?;
-        Some(match self.cell(kind, i, index) {
-            Cell::Null => String::new(),
-            Cell::Bool(b) => b.to_string(),
-            Cell::Double(d) => format!("{d:.2}"),
-            Cell::Str(s) => s.clone(),
-            Cell::Int(i) => i.to_string(),
-            Cell::Strs(items) => items.join(";"),
-            Cell::Ts(t) => chrono::DateTime::from_timestamp_micros(*t)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default(),
-        })
-    }
-}
-
-/// Which register a kind's rows come from, for callers building `Data` from other sources.
-pub fn register_of(kind: Kind) -> Register {
-    kind.register()
 }

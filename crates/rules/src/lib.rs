@@ -15,7 +15,7 @@ mod value;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-pub use data::{Data, register_of};
+pub use data::Data;
 pub use schema::{Kind, Ty};
 pub use value::EvalError;
 
@@ -31,6 +31,19 @@ pub enum ParamValue {
     /// Microseconds.
     Duration(i64),
     List(Vec<String>),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Int(v) => write!(f, "{v}"),
+            ParamValue::Double(v) => write!(f, "{v}"),
+            ParamValue::Bool(v) => write!(f, "{v}"),
+            ParamValue::String(v) => write!(f, "{v:?}"),
+            ParamValue::Duration(us) => write!(f, "{}s", *us as f64 / 1e6),
+            ParamValue::List(v) => write!(f, "{v:?}"),
+        }
+    }
 }
 
 /// Why a rule does not compile: the message and, where known, the character range in the rule.

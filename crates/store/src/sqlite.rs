@@ -242,6 +242,19 @@ fn execute_cells(stmt: &mut rusqlite::CachedStatement<'_>, cells: &[Cell]) -> Re
     Ok(())
 }
 
+/// Every row of a findings query, read as stored findings.
+fn stored_findings(rows: &mut rusqlite::Rows<'_>) -> Result<Vec<StoredFinding>> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(findings::finding_from_cells(read_cells(
+            r,
+            "findings",
+            FINDING_COLUMNS,
+        )?)?);
+    }
+    Ok(out)
+}
+
 struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
 
 impl FindingsTx for SqliteTx<'_> {
@@ -253,15 +266,7 @@ impl FindingsTx for SqliteTx<'_> {
             .0
             .prepare_cached(&sql::findings_of_packs(packs.len(), Q))?;
         let mut rows = stmt.query(params_from_iter(packs))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(findings::finding_from_cells(read_cells(
-                r,
-                "findings",
-                FINDING_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        stored_findings(&mut rows)
     }
 
     fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()> {
@@ -542,15 +547,7 @@ impl Store for SqliteStore {
         let (statement, params) = sql::findings_select(query, Q);
         let mut stmt = conn.prepare_cached(&statement)?;
         let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(findings::finding_from_cells(read_cells(
-                r,
-                "findings",
-                FINDING_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        stored_findings(&mut rows)
     }
 
     fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {
