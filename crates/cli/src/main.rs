@@ -5,6 +5,7 @@ mod check;
 mod config;
 mod diff;
 mod policy;
+mod process;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -102,6 +103,15 @@ enum Command {
     /// Policy packs: list, show, validate, check coverage, start your own.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Service requests: raise, approve, reject, fulfil, cancel, list.
+    #[command(subcommand)]
+    Request(process::RequestCommand),
+    /// Incidents: report, investigate, record, acknowledge, close.
+    #[command(subcommand)]
+    Incident(process::IncidentCommand),
+    /// The working-day calendar: bank holidays and working-day arithmetic.
+    #[command(subcommand)]
+    Calendar(process::CalendarCommand),
     /// Generate a deterministic demo organisation into the database or a CSV folder.
     Demo {
         /// How many people.
@@ -283,6 +293,9 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Audit(c) => audit_command(c, settings),
         Command::Policy(c) => policy::run(c, settings),
         Command::Check(args) => check_command(args, settings),
+        Command::Request(c) => process::request(c, settings),
+        Command::Incident(c) => process::incident(c, settings),
+        Command::Calendar(c) => process::calendar(c, settings),
         Command::Demo {
             people,
             seed,

@@ -210,5 +210,6 @@ pub fn generate(options: &DemoOptions) -> Estate {
         questionnaires,
         adjustments,
         exceptions,
+        ..Estate::default()
     }
 }

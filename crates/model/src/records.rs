@@ -1,5 +1,6 @@
 //! The typed records of each register. The field order here is the CSV column order.
 
+use crate::processes::*;
 use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -146,6 +147,7 @@ macro_rules! record {
     (@refers $target:ident) => { Some(Register::$target) };
     (@refers) => { None };
 }
+pub(crate) use record;
 
 words! {
     /// Where a person stands in the joiner–mover–leaver cycle.
@@ -701,6 +703,24 @@ pub struct Estate {
     pub questionnaires: Vec<Questionnaire>,
     pub adjustments: Vec<Adjustment>,
     pub exceptions: Vec<Exception>,
+    pub bank_holidays: Vec<BankHoliday>,
+    pub roles: Vec<RoleGrant>,
+    pub requests: Vec<Request>,
+    pub approvals: Vec<Approval>,
+    pub incidents: Vec<Incident>,
+    pub notifications: Vec<Notification>,
+    pub charges: Vec<Charge>,
+    pub removable_media: Vec<RemovableMedium>,
+    pub retention_schedule: Vec<RetentionRule>,
+    pub records: Vec<HeldRecord>,
+    pub destructions: Vec<Destruction>,
+    pub information_assets: Vec<InformationAsset>,
+    pub access_reviews: Vec<AccessReview>,
+    pub archives: Vec<ArchivedFile>,
+    pub tasks: Vec<RecurringTask>,
+    pub task_completions: Vec<TaskCompletion>,
+    pub courses: Vec<Course>,
+    pub policy_reviews: Vec<PolicyReview>,
 }
 
 impl Estate {
@@ -721,6 +741,28 @@ impl Estate {
             Register::Questionnaires => self.questionnaires.iter().map(Record::to_row).collect(),
             Register::Adjustments => self.adjustments.iter().map(Record::to_row).collect(),
             Register::Exceptions => self.exceptions.iter().map(Record::to_row).collect(),
+            Register::BankHolidays => self.bank_holidays.iter().map(Record::to_row).collect(),
+            Register::Roles => self.roles.iter().map(Record::to_row).collect(),
+            Register::Requests => self.requests.iter().map(Record::to_row).collect(),
+            Register::Approvals => self.approvals.iter().map(Record::to_row).collect(),
+            Register::Incidents => self.incidents.iter().map(Record::to_row).collect(),
+            Register::Notifications => self.notifications.iter().map(Record::to_row).collect(),
+            Register::Charges => self.charges.iter().map(Record::to_row).collect(),
+            Register::RemovableMedia => self.removable_media.iter().map(Record::to_row).collect(),
+            Register::RetentionSchedule => {
+                self.retention_schedule.iter().map(Record::to_row).collect()
+            }
+            Register::Records => self.records.iter().map(Record::to_row).collect(),
+            Register::Destructions => self.destructions.iter().map(Record::to_row).collect(),
+            Register::InformationAssets => {
+                self.information_assets.iter().map(Record::to_row).collect()
+            }
+            Register::AccessReviews => self.access_reviews.iter().map(Record::to_row).collect(),
+            Register::Archives => self.archives.iter().map(Record::to_row).collect(),
+            Register::Tasks => self.tasks.iter().map(Record::to_row).collect(),
+            Register::TaskCompletions => self.task_completions.iter().map(Record::to_row).collect(),
+            Register::Courses => self.courses.iter().map(Record::to_row).collect(),
+            Register::PolicyReviews => self.policy_reviews.iter().map(Record::to_row).collect(),
         }
     }
 }

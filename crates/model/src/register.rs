@@ -2,6 +2,11 @@ use std::borrow::Cow;
 
 use crate::ModelError;
 use crate::field::Field;
+use crate::processes::{
+    AccessReview, Approval, ArchivedFile, BankHoliday, Charge, Course, Destruction, HeldRecord,
+    Incident, InformationAsset, Notification, PolicyReview, RecurringTask, RemovableMedium,
+    Request, RetentionRule, RoleGrant, TaskCompletion,
+};
 use crate::records::{
     Acceptance, Account, Adjustment, Asset, BudgetCentre, Exception, Organisation, Person,
     Questionnaire, Sighting, System, Training, Travel, Usage,
@@ -26,11 +31,29 @@ pub enum Register {
     Questionnaires,
     Adjustments,
     Exceptions,
+    BankHolidays,
+    Roles,
+    Requests,
+    Approvals,
+    Incidents,
+    Notifications,
+    Charges,
+    RemovableMedia,
+    RetentionSchedule,
+    Records,
+    Destructions,
+    InformationAssets,
+    AccessReviews,
+    Archives,
+    Tasks,
+    TaskCompletions,
+    Courses,
+    PolicyReviews,
 }
 
 impl Register {
     /// Every register, in dependency order: a register only refers to registers before it.
-    pub const ALL: [Register; 14] = [
+    pub const ALL: [Register; 32] = [
         Register::Organisation,
         Register::BudgetCentres,
         Register::Systems,
@@ -45,6 +68,24 @@ impl Register {
         Register::Questionnaires,
         Register::Adjustments,
         Register::Exceptions,
+        Register::BankHolidays,
+        Register::Roles,
+        Register::Requests,
+        Register::Approvals,
+        Register::Incidents,
+        Register::Notifications,
+        Register::Charges,
+        Register::RemovableMedia,
+        Register::RetentionSchedule,
+        Register::Records,
+        Register::Destructions,
+        Register::InformationAssets,
+        Register::AccessReviews,
+        Register::Archives,
+        Register::Tasks,
+        Register::TaskCompletions,
+        Register::Courses,
+        Register::PolicyReviews,
     ];
 
     /// The register's name on the command line, in file names and as the table name.
@@ -64,6 +105,24 @@ impl Register {
             Register::Questionnaires => "questionnaires",
             Register::Adjustments => "adjustments",
             Register::Exceptions => "exceptions",
+            Register::BankHolidays => "bank_holidays",
+            Register::Roles => "roles",
+            Register::Requests => "requests",
+            Register::Approvals => "approvals",
+            Register::Incidents => "incidents",
+            Register::Notifications => "notifications",
+            Register::Charges => "charges",
+            Register::RemovableMedia => "removable_media",
+            Register::RetentionSchedule => "retention_schedule",
+            Register::Records => "records",
+            Register::Destructions => "destructions",
+            Register::InformationAssets => "information_assets",
+            Register::AccessReviews => "access_reviews",
+            Register::Archives => "archives",
+            Register::Tasks => "tasks",
+            Register::TaskCompletions => "task_completions",
+            Register::Courses => "courses",
+            Register::PolicyReviews => "policy_reviews",
         }
     }
 
@@ -84,6 +143,24 @@ impl Register {
             Register::Questionnaires => "questionnaire",
             Register::Adjustments => "adjustment",
             Register::Exceptions => "exception",
+            Register::BankHolidays => "bank_holiday",
+            Register::Roles => "role",
+            Register::Requests => "request",
+            Register::Approvals => "approval",
+            Register::Incidents => "incident",
+            Register::Notifications => "notification",
+            Register::Charges => "charge",
+            Register::RemovableMedia => "removable_medium",
+            Register::RetentionSchedule => "retention_rule",
+            Register::Records => "record",
+            Register::Destructions => "destruction",
+            Register::InformationAssets => "information_asset",
+            Register::AccessReviews => "access_review",
+            Register::Archives => "archived_file",
+            Register::Tasks => "task",
+            Register::TaskCompletions => "task_completion",
+            Register::Courses => "course",
+            Register::PolicyReviews => "policy_review",
         }
     }
 
@@ -109,6 +186,24 @@ impl Register {
             Register::Questionnaires => Questionnaire::FIELDS,
             Register::Adjustments => Adjustment::FIELDS,
             Register::Exceptions => Exception::FIELDS,
+            Register::BankHolidays => BankHoliday::FIELDS,
+            Register::Roles => RoleGrant::FIELDS,
+            Register::Requests => Request::FIELDS,
+            Register::Approvals => Approval::FIELDS,
+            Register::Incidents => Incident::FIELDS,
+            Register::Notifications => Notification::FIELDS,
+            Register::Charges => Charge::FIELDS,
+            Register::RemovableMedia => RemovableMedium::FIELDS,
+            Register::RetentionSchedule => RetentionRule::FIELDS,
+            Register::Records => HeldRecord::FIELDS,
+            Register::Destructions => Destruction::FIELDS,
+            Register::InformationAssets => InformationAsset::FIELDS,
+            Register::AccessReviews => AccessReview::FIELDS,
+            Register::Archives => ArchivedFile::FIELDS,
+            Register::Tasks => RecurringTask::FIELDS,
+            Register::TaskCompletions => TaskCompletion::FIELDS,
+            Register::Courses => Course::FIELDS,
+            Register::PolicyReviews => PolicyReview::FIELDS,
         }
     }
 
@@ -146,6 +241,24 @@ impl Register {
             Register::Questionnaires => Questionnaire::KEY_INDICES,
             Register::Adjustments => Adjustment::KEY_INDICES,
             Register::Exceptions => Exception::KEY_INDICES,
+            Register::BankHolidays => BankHoliday::KEY_INDICES,
+            Register::Roles => RoleGrant::KEY_INDICES,
+            Register::Requests => Request::KEY_INDICES,
+            Register::Approvals => Approval::KEY_INDICES,
+            Register::Incidents => Incident::KEY_INDICES,
+            Register::Notifications => Notification::KEY_INDICES,
+            Register::Charges => Charge::KEY_INDICES,
+            Register::RemovableMedia => RemovableMedium::KEY_INDICES,
+            Register::RetentionSchedule => RetentionRule::KEY_INDICES,
+            Register::Records => HeldRecord::KEY_INDICES,
+            Register::Destructions => Destruction::KEY_INDICES,
+            Register::InformationAssets => InformationAsset::KEY_INDICES,
+            Register::AccessReviews => AccessReview::KEY_INDICES,
+            Register::Archives => ArchivedFile::KEY_INDICES,
+            Register::Tasks => RecurringTask::KEY_INDICES,
+            Register::TaskCompletions => TaskCompletion::KEY_INDICES,
+            Register::Courses => Course::KEY_INDICES,
+            Register::PolicyReviews => PolicyReview::KEY_INDICES,
         }
     }
 
@@ -376,6 +489,31 @@ impl Row {
                     && expires < granted
                 {
                     out.push(("expires_on", format!("before the grant date {granted}")));
+                }
+            }
+            Register::RemovableMedia
+                if date("destroyed_on").is_some() && text("destruction_method").is_none() =>
+            {
+                out.push((
+                    "destruction_method",
+                    "required once destroyed_on is set".into(),
+                ));
+            }
+            Register::Archives
+                if date("transferred_on").is_some() && text("transferred_to").is_none() =>
+            {
+                out.push((
+                    "transferred_to",
+                    "required once transferred_on is set".into(),
+                ));
+            }
+            Register::Tasks | Register::InformationAssets | Register::RetentionSchedule => {
+                for field in ["every_days", "review_every_months", "period_months"] {
+                    if let Some(Value::Int(n)) = self.get(field)
+                        && *n <= 0
+                    {
+                        out.push((field, "must be at least 1".into()));
+                    }
                 }
             }
             Register::Organisation => {

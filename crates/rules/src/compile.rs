@@ -750,7 +750,7 @@ impl<'p> Compiler<'p> {
 
     /// `subject.field`, where `subject` is the control's subject (not shadowed) and `field` a stored
     /// field: its index and type.
-    fn subject_field(&self, e: &IdedExpr) -> Option<(usize, Ty)> {
+    pub(crate) fn subject_field(&self, e: &IdedExpr) -> Option<(usize, Ty)> {
         let Expr::Select(sel) = &e.expr else {
             return None;
         };
@@ -767,7 +767,7 @@ impl<'p> Compiler<'p> {
     }
 
     /// An int known when the rule compiles: a literal or an int parameter.
-    fn constant_int(&self, e: &IdedExpr) -> Option<i64> {
+    pub(crate) fn constant_int(&self, e: &IdedExpr) -> Option<i64> {
         match &e.expr {
             Expr::Literal(LiteralValue::Int(i)) => Some(**i),
             Expr::Select(sel)
@@ -781,6 +781,15 @@ impl<'p> Compiler<'p> {
             }
             _ => None,
         }
+    }
+
+    pub(crate) fn scope_is_empty(&self) -> bool {
+        self.scope.is_empty()
+    }
+
+    /// A parameter's value, by name.
+    pub(crate) fn param_value(&self, name: &str) -> Option<&ParamValue> {
+        self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     fn slot(&mut self) -> usize {
@@ -809,7 +818,7 @@ fn string_literals(elements: &[IdedExpr]) -> Option<Vec<String>> {
 }
 
 /// The operands of a chain of one logical operator, left to right.
-fn flatten<'e>(name: &str, e: &'e IdedExpr, out: &mut Vec<&'e IdedExpr>) {
+pub(crate) fn flatten<'e>(name: &str, e: &'e IdedExpr, out: &mut Vec<&'e IdedExpr>) {
     match &e.expr {
         Expr::Call(call)
             if call.func_name == name && call.target.is_none() && call.args.len() == 2 =>
@@ -829,7 +838,7 @@ fn set<'a>(slots: &mut Slots<'a>, slot: usize, value: R<'a>) {
     slots[slot] = value;
 }
 
-fn cell_value(cell: &Cell) -> V<'_> {
+pub(crate) fn cell_value(cell: &Cell) -> V<'_> {
     match cell {
         Cell::Null => V::Null,
         Cell::Bool(b) => V::Bool(*b),

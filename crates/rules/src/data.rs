@@ -60,12 +60,57 @@ impl Links {
     }
 }
 
+/// A text column with few distinct words, also held as numbers: comparing a word then costs what
+/// comparing an enum does.
+#[derive(Debug, Default)]
+pub(crate) struct Words {
+    /// Each object's word number; [`Words::NONE`] for anything but text.
+    pub codes: Vec<u32>,
+    numbers: HashMap<String, u32>,
+}
+
+impl Words {
+    pub const NONE: u32 = u32::MAX;
+    /// Beyond this many distinct words (ids, names), a column is left as text.
+    const MOST: usize = 4096;
+
+    fn of(column: &[Cell]) -> Option<Words> {
+        let mut words = Words::default();
+        for cell in column {
+            let code = match cell {
+                Cell::Str(s) => match words.numbers.get(s.as_str()) {
+                    Some(&n) => n,
+                    None => {
+                        if words.numbers.len() >= Words::MOST {
+                            return None;
+                        }
+                        let n = words.numbers.len() as u32;
+                        words.numbers.insert(s.clone(), n);
+                        n
+                    }
+                },
+                _ => Words::NONE,
+            };
+            words.codes.push(code);
+        }
+        words.numbers.values().next()?;
+        Some(words)
+    }
+
+    /// The number of `word`, or [`Words::NONE`] if no object has it.
+    pub fn number(&self, word: &str) -> u32 {
+        self.numbers.get(word).copied().unwrap_or(Words::NONE)
+    }
+}
+
 /// An estate ready to be checked.
 #[derive(Debug, Default)]
 pub struct Data {
     /// Per kind (indexed by `Kind as usize`), per field, the column of every object's cell: a rule
     /// reading one field over many objects reads memory in order.
     columns: Vec<Vec<Vec<Cell>>>,
+    /// Beside `columns`, the text columns with few distinct words, numbered.
+    words: Vec<Vec<Option<Words>>>,
     /// Per relation (indexed as `schema::RELATIONS`).
     links: Vec<Links>,
     ids: Vec<Vec<String>>,
@@ -177,7 +222,7 @@ impl Data {
                 links
             })
             .collect();
-        let columns = Kind::ALL
+        let columns: Vec<Vec<Vec<Cell>>> = Kind::ALL
             .iter()
             .zip(objects)
             .map(|(kind, objs)| {
@@ -192,8 +237,13 @@ impl Data {
                 columns
             })
             .collect();
+        let words = columns
+            .iter()
+            .map(|fields: &Vec<Vec<Cell>>| fields.iter().map(|c| Words::of(c)).collect())
+            .collect();
         Data {
             columns,
+            words,
             links,
             ids,
         }
@@ -218,6 +268,19 @@ impl Data {
             .and_then(|columns| columns.get(field))
             .and_then(|column| column.get(i as usize))
             .unwrap_or(&NULL)
+    }
+
+    /// Every object's cell for one field of `kind`, in index order.
+    pub(crate) fn column(&self, kind: Kind, field: usize) -> &[Cell] {
+        self.columns
+            .get(kind as usize)
+            .and_then(|columns| columns.get(field))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The column's words as numbers, if it holds few enough distinct words.
+    pub(crate) fn words(&self, kind: Kind, field: usize) -> Option<&Words> {
+        self.words.get(kind as usize)?.get(field)?.as_ref()
     }
 
     pub(crate) fn links(&self, relation: usize, i: u32) -> &[u32] {

@@ -8,6 +8,7 @@
 //! It must never do I/O, read the clock (`now` is passed in) or know about packs, findings or
 //! storage: it answers "does this subject comply with this rule", nothing more.
 
+mod batch;
 mod compile;
 mod data;
 mod schema;
@@ -87,6 +88,8 @@ impl CompileError {
 pub struct Program {
     subject: Kind,
     eval: Eval,
+    /// The same rule a column at a time; only rules (bool), not display expressions.
+    batch: Option<batch::Node>,
     slots: usize,
 }
 
@@ -161,9 +164,18 @@ fn compile_any(
             message: format!("a rule must be true or false, this one is {ty}"),
         });
     }
+    let batch = if must_be_bool {
+        Some(compiler.batch(&expr).map_err(|mut e| {
+            e.offset = info.offset_for(e.expr_id);
+            e
+        })?)
+    } else {
+        None
+    };
     Ok(Program {
         subject,
         eval,
+        batch,
         slots: compiler.slots,
     })
 }
@@ -213,8 +225,10 @@ impl Program {
         Ok(value::display(data, &value))
     }
 
-    /// Evaluates the subjects `indices` in turn, handing each result to `each`; one buffer for
-    /// comprehension variables serves them all.
+    /// Evaluates the subjects `indices`, handing each result to `each` in the order given.
+    ///
+    /// A rule is decided for all of them together, a column at a time; only a subject it cannot
+    /// decide is evaluated again on its own, for the error's message.
     pub fn evaluate_each(
         &self,
         data: &Data,
@@ -223,24 +237,62 @@ impl Program {
         today: i64,
         mut each: impl FnMut(u32, Result<bool, EvalError>),
     ) {
-        let mut slots = Vec::with_capacity(self.slots);
-        for index in indices {
-            let env = Env {
-                data,
-                now,
-                today,
-                subject: index,
-            };
-            slots.clear();
-            let result = match (self.eval)(&env, &mut slots) {
-                Ok(value::V::Bool(b)) => Ok(b),
-                Ok(other) => Err(EvalError::new(format!(
-                    "the rule gave {}, not true or false",
-                    other.type_name()
-                ))),
-                Err(e) => Err(e),
-            };
-            each(index, result);
+        let Some(batch) = &self.batch else {
+            let mut slots = Vec::with_capacity(self.slots);
+            for index in indices {
+                each(
+                    index,
+                    self.evaluate_one(data, index, now, today, &mut slots),
+                );
+            }
+            return;
+        };
+        // A thousand subjects at a time: the working buffers stay small and in cache.
+        const CHUNK: usize = 1024;
+        let cx = batch::Cx { data, now, today };
+        let mut slots = Vec::new();
+        let mut rows: Vec<u32> = Vec::with_capacity(CHUNK);
+        let mut outcomes = [batch::FALSE; CHUNK];
+        let mut indices = indices.into_iter().peekable();
+        while indices.peek().is_some() {
+            rows.clear();
+            rows.extend(indices.by_ref().take(CHUNK));
+            let outcomes = &mut outcomes[..rows.len()];
+            batch.run(&cx, &rows, outcomes);
+            for (&index, &outcome) in rows.iter().zip(outcomes.iter()) {
+                let result = match outcome {
+                    batch::TRUE => Ok(true),
+                    batch::FALSE => Ok(false),
+                    _ => self.evaluate_one(data, index, now, today, &mut slots),
+                };
+                each(index, result);
+            }
+        }
+    }
+
+    /// One subject through the closures, the slots' buffer lent by the caller.
+    fn evaluate_one<'a>(
+        &self,
+        data: &'a Data,
+        index: u32,
+        now: i64,
+        today: i64,
+        slots: &mut compile::Slots<'a>,
+    ) -> Result<bool, EvalError> {
+        let env = Env {
+            data,
+            now,
+            today,
+            subject: index,
+        };
+        slots.clear();
+        match (self.eval)(&env, slots) {
+            Ok(value::V::Bool(b)) => Ok(b),
+            Ok(other) => Err(EvalError::new(format!(
+                "the rule gave {}, not true or false",
+                other.type_name()
+            ))),
+            Err(e) => Err(e),
         }
     }
 
@@ -253,8 +305,8 @@ impl Program {
         now: i64,
         today: i64,
     ) -> Result<bool, EvalError> {
-        let mut outcome = None;
-        self.evaluate_each(data, [index], now, today, |_, r| outcome = Some(r));
-        outcome.unwrap_or_else(|| Err(EvalError::new("not evaluated")))
+        // One subject goes straight through the closures: no batch to set up. That it agrees
+        // with [`Program::evaluate_each`] is tested against the reference interpreter.
+        self.evaluate_one(data, index, now, today, &mut Vec::with_capacity(self.slots))
     }
 }

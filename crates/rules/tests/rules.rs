@@ -378,3 +378,54 @@ fn the_demo_estate_evaluates_without_errors_where_rules_guard_nulls() {
         results.len()
     );
 }
+
+/// Text columns with few distinct words are compared as numbers, others as text: both readings
+/// must give what reading each asset on its own gives.
+#[test]
+fn words_compare_alike_in_columns_of_few_and_of_many_distinct_values() {
+    let many: usize = 5_000;
+    let estate = Estate {
+        people: vec![person("P0", None, PersonStatus::Active)],
+        assets: (0..many)
+            .map(|i| {
+                let kind = if i % 3 == 0 {
+                    AssetKind::Laptop
+                } else {
+                    AssetKind::Smartphone
+                };
+                asset(
+                    &format!("T{i}"),
+                    kind,
+                    (i % 2 == 0).then_some("P0"),
+                    None,
+                    None,
+                )
+            })
+            .collect(),
+        ..Estate::default()
+    };
+    let data = Data::from_estate(&estate);
+    let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
+    for (rule, expected) in [
+        (r#"asset.tag == "T42""#, 1),
+        (r#"asset.tag != "T42""#, many - 1),
+        (r#"asset.tag in ["T1", "T2", "nowhere"]"#, 2),
+        (r#"asset.kind == "laptop""#, many.div_ceil(3)),
+        (r#"asset.kind in ["laptop", "tablet"]"#, many.div_ceil(3)),
+        (r#"asset.kind == "tablet""#, 0),
+        (
+            r#"asset.assigned_to == "P0" && asset.kind != "laptop""#,
+            1_666,
+        ),
+    ] {
+        let program = compile(rule, Kind::Asset, &[]).expect("compiles");
+        let mut together = Vec::new();
+        program.evaluate_each(&data, 0..many as u32, now, now, |_, r| together.push(r));
+        let alone: Vec<_> = (0..many as u32)
+            .map(|i| program.evaluate(&data, i, now, now))
+            .collect();
+        assert_eq!(together, alone, "{rule}");
+        let passing = together.iter().filter(|r| **r == Ok(true)).count();
+        assert_eq!(passing, expected, "{rule}");
+    }
+}

@@ -3,13 +3,15 @@
 //!
 //! It owns validation that needs the database (references, manager chains), import and export of
 //! whole folders as one transaction, the organisation's settings, recording check runs' findings
-//! against the exceptions register, and reading the audit log.
+//! against the exceptions register, reading the audit log, and carrying out the processes —
+//! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes.
 //!
 //! It must never speak HTTP or parse command lines, never hold SQL (the store does), and never
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
 mod findings;
 mod import;
+mod workflow;
 
 use std::io::Write;
 
@@ -23,6 +25,7 @@ pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
 };
+pub use workflow::{IncidentView, RequestView};
 
 /// Who is making a change, and when. Every write carries one; the audit log records both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +78,9 @@ pub enum ServiceError {
     /// A check run reported a finding the store should not hold; nothing was recorded.
     #[error("finding {key}: {reason}")]
     InvalidFinding { key: String, reason: String },
+    /// A request or incident step the process does not allow; nothing was changed.
+    #[error(transparent)]
+    Workflow(#[from] steward_workflow::WorkflowError),
 }
 
 fn join(problems: &[FieldProblem]) -> String {
@@ -267,6 +273,16 @@ impl Steward {
     /// record built in code obeys the same rules as a CSV cell), required values, references. A
     /// derived key is the row's own doing and is not re-read.
     pub fn check_row(&self, row: &Row) -> Result<Vec<FieldProblem>> {
+        self.check_row_against(row, &|_, _| false)
+    }
+
+    /// [`Steward::check_row`], where `pending` says whether a referenced row is being written in
+    /// the same transaction.
+    pub(crate) fn check_row_against(
+        &self,
+        row: &Row,
+        pending: &dyn Fn(Register, &str) -> bool,
+    ) -> Result<Vec<FieldProblem>> {
         let mut problems = Vec::new();
         for (field, value) in row.register().fields().iter().zip(row.values()) {
             if !field.csv {
@@ -291,7 +307,7 @@ impl Steward {
             }
             if let (Some(target), Value::Text(id)) = (field.refers_to, value) {
                 let is_self = target == row.register() && id == row.id();
-                if !is_self && self.store.get(target, id)?.is_none() {
+                if !is_self && !pending(target, id) && self.store.get(target, id)?.is_none() {
                     problems.push(problem(format!("no {} with this id", target.entity())));
                 }
             }

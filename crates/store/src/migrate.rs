@@ -25,6 +25,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "findings",
         sql: include_str!("../migrations/0003_findings.sql"),
     },
+    Migration {
+        version: 4,
+        name: "processes",
+        sql: include_str!("../migrations/0004_processes.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

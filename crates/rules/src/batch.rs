@@ -1,0 +1,511 @@
+//! Evaluation a column at a time: a rule's logical skeleton (`&&`, `||`, `!`) over leaves that
+//! each decide many subjects in one tight loop.
+//!
+//! Checking a pack means one rule over every subject of a kind. Walking a tree of closures once
+//! per subject pays an indirect call per node per subject; here each node is called once per
+//! batch. The commonest leaves — a subject's field against a constant (`asset.kind == "laptop"`,
+//! `asset.encrypted == true`, `now - asset.last_seen <= days(14)`) — read one column in order
+//! with the comparison inlined. Any other leaf falls back to the per-subject closure.
+//!
+//! `&&` and `||` narrow the batch as they go: a subject decided by one operand (false for `&&`,
+//! true for `||`) is not looked at again, which is CEL's short-circuit done for many at once.
+//! Because a deciding value anywhere wins over an error anywhere, the order operands are tried
+//! in cannot change an outcome. Only the outcome is decided here (pass, fail, or undecided); the
+//! message of an undecided subject comes from the per-subject closures, so the two agree.
+
+use std::sync::Arc;
+
+use cel::common::ast::{Expr, IdedExpr, LiteralValue, operators as op};
+
+use crate::ParamValue;
+use crate::compile::{Compiler, Env, Eval, cell_value, flatten};
+use crate::data::{Cell, Data, Words};
+use crate::schema::{Kind, Ty};
+use crate::value::{V, arithmetic, compare, equal};
+
+/// A subject's outcome under a node: [`FALSE`], [`TRUE`] or [`UNDECIDED`].
+pub(crate) type Tri = u8;
+pub(crate) const FALSE: Tri = 0;
+pub(crate) const TRUE: Tri = 1;
+pub(crate) const UNDECIDED: Tri = 2;
+
+/// What every node sees for a batch.
+pub(crate) struct Cx<'a> {
+    pub data: &'a Data,
+    pub now: i64,
+    pub today: i64,
+}
+
+/// Decides `rows` (subject indices), writing one outcome per row to `out` (same length).
+type Leaf = Box<dyn Fn(&Cx<'_>, &[u32], &mut [Tri]) + Send + Sync>;
+
+pub(crate) enum Node {
+    /// `&&` (decided by false) or `||` (decided by true) over its operands.
+    Chain {
+        decides: Tri,
+        operands: Vec<Node>,
+    },
+    Not(Box<Node>),
+    Leaf(Leaf),
+}
+
+impl Node {
+    pub(crate) fn run(&self, cx: &Cx<'_>, rows: &[u32], out: &mut [Tri]) {
+        match self {
+            Node::Leaf(leaf) => leaf(cx, rows, out),
+            Node::Not(inner) => {
+                inner.run(cx, rows, out);
+                for o in out.iter_mut() {
+                    *o = match *o {
+                        TRUE => FALSE,
+                        FALSE => TRUE,
+                        other => other,
+                    };
+                }
+            }
+            Node::Chain { decides, operands } => {
+                let decides = *decides;
+                out.fill(if decides == TRUE { FALSE } else { TRUE });
+                // Positions (into `rows`) not yet decided.
+                let mut live: Vec<u32> = (0..rows.len() as u32).collect();
+                let mut subset: Vec<u32> = Vec::with_capacity(rows.len());
+                let mut partial: Vec<Tri> = vec![FALSE; rows.len()];
+                for (n, operand) in operands.iter().enumerate() {
+                    if live.is_empty() {
+                        break;
+                    }
+                    let these: &[u32] = if n == 0 {
+                        rows
+                    } else {
+                        subset.clear();
+                        subset.extend(live.iter().map(|&p| rows[p as usize]));
+                        &subset
+                    };
+                    let partial = &mut partial[..these.len()];
+                    operand.run(cx, these, partial);
+                    let mut kept = 0;
+                    for k in 0..live.len() {
+                        let p = live[k];
+                        match partial[k] {
+                            t if t == decides => {
+                                out[p as usize] = decides;
+                                continue;
+                            }
+                            UNDECIDED => out[p as usize] = UNDECIDED,
+                            _ => {}
+                        }
+                        live[kept] = p;
+                        kept += 1;
+                    }
+                    live.truncate(kept);
+                }
+            }
+        }
+    }
+}
+
+/// A value fixed when the rule compiles, or the clock.
+enum Const {
+    Value(V<'static>),
+    Now,
+    Today,
+}
+
+impl Const {
+    fn at(&self, cx: &Cx<'_>) -> V<'static> {
+        match self {
+            Const::Value(v) => v.clone(),
+            Const::Now => V::Ts(cx.now),
+            Const::Today => V::Ts(cx.today),
+        }
+    }
+}
+
+static NULL: Cell = Cell::Null;
+
+/// A leaf over one column of the subject's kind: `decide` sees each row's cell and the batch's
+/// constant, and is inlined into the loop.
+fn column<F>(kind: Kind, field: usize, constant: Const, decide: F) -> Node
+where
+    F: Fn(&Cell, &V<'static>) -> Tri + Send + Sync + 'static,
+{
+    Node::Leaf(Box::new(move |cx, rows, out| {
+        let cells = cx.data.column(kind, field);
+        let constant = constant.at(cx);
+        for (o, &r) in out.iter_mut().zip(rows) {
+            *o = decide(cells.get(r as usize).unwrap_or(&NULL), &constant);
+        }
+    }))
+}
+
+fn tri(b: bool) -> Tri {
+    if b { TRUE } else { FALSE }
+}
+
+/// An ordering operator as the set of orderings it accepts (bit 0 less, 1 equal, 2 greater), so
+/// a leaf tests a comparison without a call.
+#[derive(Clone, Copy)]
+struct Accepts(u8);
+
+impl Accepts {
+    fn of(name: &str) -> Option<Accepts> {
+        Some(Accepts(match name {
+            op::LESS => 0b001,
+            op::LESS_EQUALS => 0b011,
+            op::GREATER => 0b100,
+            op::GREATER_EQUALS => 0b110,
+            _ => return None,
+        }))
+    }
+
+    #[inline]
+    fn test(self, ordering: std::cmp::Ordering) -> Tri {
+        (self.0 >> (ordering as i8 + 1)) & 1
+    }
+}
+
+/// `a < b` read as `b > a`.
+fn mirrored(name: &str) -> &str {
+    match name {
+        op::LESS => op::GREATER,
+        op::LESS_EQUALS => op::GREATER_EQUALS,
+        op::GREATER => op::LESS,
+        op::GREATER_EQUALS => op::LESS_EQUALS,
+        other => other,
+    }
+}
+
+impl Compiler<'_> {
+    /// The batch form of a rule already type-checked by [`Compiler::compile`].
+    pub(crate) fn batch(&mut self, e: &IdedExpr) -> Result<Node, crate::CompileError> {
+        if let Expr::Call(call) = &e.expr
+            && call.target.is_none()
+        {
+            let name = call.func_name.as_str();
+            match (name, call.args.as_slice()) {
+                (op::LOGICAL_AND | op::LOGICAL_OR, [_, _]) => {
+                    let mut terms = Vec::new();
+                    flatten(name, e, &mut terms);
+                    let operands = terms
+                        .into_iter()
+                        .map(|t| self.batch(t))
+                        .collect::<Result<_, _>>()?;
+                    let decides = if name == op::LOGICAL_OR { TRUE } else { FALSE };
+                    return Ok(Node::Chain { decides, operands });
+                }
+                (op::LOGICAL_NOT, [a]) => return Ok(Node::Not(Box::new(self.batch(a)?))),
+                _ => {}
+            }
+        }
+        if let Some(leaf) = self.column_leaf(e) {
+            return Ok(leaf);
+        }
+        let (_, eval) = self.compile(e)?;
+        Ok(row_by_row(eval))
+    }
+
+    /// A leaf reading one of the subject's fields against a constant, if `e` is one.
+    fn column_leaf(&self, e: &IdedExpr) -> Option<Node> {
+        if !self.scope_is_empty() {
+            return None;
+        }
+        let kind = self.subject;
+        match &e.expr {
+            // `has(subject.field)`: known, not null.
+            Expr::Select(sel) if sel.test => {
+                let plain = IdedExpr {
+                    id: e.id,
+                    expr: Expr::Select(cel::common::ast::SelectExpr {
+                        operand: sel.operand.clone(),
+                        field: sel.field.clone(),
+                        test: false,
+                    }),
+                };
+                let (field, _) = self.scalar_field(&plain)?;
+                Some(column(kind, field, Const::Value(V::Null), |cell, _| {
+                    tri(!matches!(cell, Cell::Null))
+                }))
+            }
+            // A bool field on its own: anything but a bool is undecided.
+            Expr::Select(_) => {
+                match self.scalar_field(e)? {
+                    (field, Ty::Bool) => Some(column(
+                        kind,
+                        field,
+                        Const::Value(V::Null),
+                        |cell, _| match cell {
+                            Cell::Bool(b) => tri(*b),
+                            _ => UNDECIDED,
+                        },
+                    )),
+                    _ => None,
+                }
+            }
+            Expr::Call(call) if call.target.is_none() => {
+                let name = call.func_name.as_str();
+                let [a, b] = call.args.as_slice() else {
+                    return None;
+                };
+                match name {
+                    op::EQUALS | op::NOT_EQUALS => {
+                        let negate = name == op::NOT_EQUALS;
+                        let (field, constant) = match (self.scalar_field(a), self.scalar_field(b)) {
+                            (Some((f, _)), None) => (f, self.constant(b)?),
+                            (None, Some((f, _))) => (f, self.constant(a)?),
+                            _ => return None,
+                        };
+                        if let Const::Value(V::Text(text)) = &constant {
+                            // The commonest leaf of all: a word compared with a word, as numbers
+                            // where the column has them.
+                            let text = text.clone();
+                            return Some(Node::Leaf(Box::new(move |cx, rows, out| {
+                                if let Some(words) = cx.data.words(kind, field) {
+                                    let wanted = words.number(&text);
+                                    for (o, &r) in out.iter_mut().zip(rows) {
+                                        let code = words.codes.get(r as usize).copied();
+                                        let same = code == Some(wanted) && wanted != Words::NONE;
+                                        *o = tri(same != negate);
+                                    }
+                                    return;
+                                }
+                                let cells = cx.data.column(kind, field);
+                                for (o, &r) in out.iter_mut().zip(rows) {
+                                    let same = matches!(cells.get(r as usize), Some(Cell::Str(s)) if **s == *text);
+                                    *o = tri(same != negate);
+                                }
+                            })));
+                        }
+                        Some(column(kind, field, constant, move |cell, c| {
+                            tri(equal(&cell_value(cell), c) != negate)
+                        }))
+                    }
+                    op::IN => {
+                        let (field, _) = self.scalar_field(a)?;
+                        let Const::Value(list @ V::List(_)) = self.constant(b)? else {
+                            return None;
+                        };
+                        if let V::List(items) = &list
+                            && let Some(texts) = items
+                                .iter()
+                                .map(|v| v.str().map(str::to_owned))
+                                .collect::<Option<Vec<String>>>()
+                        {
+                            // Words in a list of words: numbers against numbers where possible.
+                            let list = Const::Value(list.clone());
+                            let by_text =
+                                column(kind, field, list, |cell, list| match (cell, list) {
+                                    (Cell::Str(s), V::List(items)) => {
+                                        tri(items.iter().any(|w| w.str() == Some(s.as_str())))
+                                    }
+                                    _ => FALSE,
+                                });
+                            return Some(Node::Leaf(Box::new(move |cx, rows, out| {
+                                let Some(words) = cx.data.words(kind, field) else {
+                                    return by_text.run(cx, rows, out);
+                                };
+                                let wanted: Vec<u32> = texts
+                                    .iter()
+                                    .map(|t| words.number(t))
+                                    .filter(|&n| n != Words::NONE)
+                                    .collect();
+                                for (o, &r) in out.iter_mut().zip(rows) {
+                                    let code = words.codes.get(r as usize).copied();
+                                    *o = tri(code.is_some_and(|c| wanted.contains(&c)));
+                                }
+                            })));
+                        }
+                        Some(column(kind, field, Const::Value(list), |cell, list| {
+                            let x = cell_value(cell);
+                            let V::List(items) = list else {
+                                return UNDECIDED;
+                            };
+                            tri(items.iter().any(|y| equal(&x, y)))
+                        }))
+                    }
+                    _ => {
+                        Accepts::of(name)?;
+                        // `x OP c` or `c OP x`, read with the field on the left.
+                        if let Some(constant) = self.constant(b) {
+                            self.ordered(name, a, constant)
+                        } else {
+                            let constant = self.constant(a)?;
+                            self.ordered(mirrored(name), b, constant)
+                        }
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `x OP constant`, where `x` is a subject's field or arithmetic between one and a constant
+    /// (`now - asset.last_seen`).
+    fn ordered(&self, name: &str, x: &IdedExpr, bound: Const) -> Option<Node> {
+        let accepts = Accepts::of(name)?;
+        let symbol = symbol_of(name);
+        let kind = self.subject;
+        if let Some((field, _)) = self.scalar_field(x) {
+            return Some(column(kind, field, bound, move |cell, c| {
+                if matches!(cell, Cell::Null) {
+                    return UNDECIDED;
+                }
+                match (cell, c) {
+                    (Cell::Ts(x), V::Ts(y)) | (Cell::Int(x), V::Int(y)) => accepts.test(x.cmp(y)),
+                    _ => match compare(symbol, &cell_value(cell), c) {
+                        Ok(o) => accepts.test(o),
+                        Err(_) => UNDECIDED,
+                    },
+                }
+            }));
+        }
+        let Expr::Call(call) = &x.expr else {
+            return None;
+        };
+        let arith = match call.func_name.as_str() {
+            op::ADD => "+",
+            op::SUBSTRACT => "-",
+            _ => return None,
+        };
+        let [p, q] = call.args.as_slice() else {
+            return None;
+        };
+        if call.target.is_some() {
+            return None;
+        }
+        // One side is the field, the other a constant; both kept in their order for `-`.
+        let (field, operand, field_first) = match (self.scalar_field(p), self.scalar_field(q)) {
+            (Some((f, _)), None) => (f, self.constant(q)?, true),
+            (None, Some((f, _))) => (f, self.constant(p)?, false),
+            _ => return None,
+        };
+        Some(Node::Leaf(Box::new(move |cx, rows, out| {
+            let cells = cx.data.column(kind, field);
+            let operand = operand.at(cx);
+            let bound = bound.at(cx);
+            for (o, &r) in out.iter_mut().zip(rows) {
+                let cell = cells.get(r as usize).unwrap_or(&NULL);
+                // The usual shape, `now - asset.last_seen <= days(14)`, without making values.
+                if let (Cell::Ts(t), V::Ts(base), V::Dur(limit), "-", false) =
+                    (cell, &operand, &bound, arith, field_first)
+                {
+                    *o = match base.checked_sub(*t) {
+                        Some(age) => accepts.test(age.cmp(limit)),
+                        None => UNDECIDED,
+                    };
+                    continue;
+                }
+                if matches!(cell, Cell::Null) {
+                    *o = UNDECIDED;
+                    continue;
+                }
+                let value = if field_first {
+                    arithmetic(arith, cell_value(cell), operand.clone())
+                } else {
+                    arithmetic(arith, operand.clone(), cell_value(cell))
+                };
+                *o = match value.and_then(|v| compare(symbol, &v, &bound)) {
+                    Ok(ord) => accepts.test(ord),
+                    Err(_) => UNDECIDED,
+                };
+            }
+        })))
+    }
+
+    /// `subject.field` for a field holding one value (not a list): its index and type.
+    fn scalar_field(&self, e: &IdedExpr) -> Option<(usize, Ty)> {
+        match self.subject_field(e)? {
+            (_, Ty::List(_) | Ty::Object(_) | Ty::Dyn) => None,
+            found => Some(found),
+        }
+    }
+
+    /// A value known before any subject is looked at: a literal, a parameter, `now`, `today`,
+    /// `days(n)` of a constant, a list of words.
+    fn constant(&self, e: &IdedExpr) -> Option<Const> {
+        let value = match &e.expr {
+            Expr::Literal(lit) => match lit {
+                LiteralValue::Boolean(b) => V::Bool(**b),
+                LiteralValue::Int(i) => V::Int(**i),
+                LiteralValue::UInt(u) => V::Int(i64::try_from(**u).ok()?),
+                LiteralValue::Double(d) => V::Double(**d),
+                LiteralValue::String(s) => V::Text(Arc::from(s.inner())),
+                LiteralValue::Null => V::Null,
+                LiteralValue::Bytes(_) => return None,
+            },
+            Expr::Ident(name) if name == "now" => return Some(Const::Now),
+            Expr::Ident(name) if name == "today" => return Some(Const::Today),
+            Expr::Select(sel)
+                if !sel.test && matches!(&sel.operand.expr, Expr::Ident(r) if r == "params") =>
+            {
+                match &self.param_value(&sel.field)? {
+                    ParamValue::Int(i) => V::Int(*i),
+                    ParamValue::Double(d) => V::Double(*d),
+                    ParamValue::Bool(b) => V::Bool(*b),
+                    ParamValue::String(s) => V::Text(Arc::from(s.as_str())),
+                    ParamValue::Duration(us) => V::Dur(*us),
+                    ParamValue::List(items) => V::List(Arc::new(
+                        items
+                            .iter()
+                            .map(|s| V::Text(Arc::from(s.as_str())))
+                            .collect(),
+                    )),
+                }
+            }
+            Expr::List(list) => V::List(Arc::new(
+                list.elements
+                    .iter()
+                    .map(|item| match &item.expr {
+                        Expr::Literal(LiteralValue::String(s)) => {
+                            Some(V::Text(Arc::from(s.inner())))
+                        }
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            )),
+            Expr::Call(call) if call.target.is_none() => {
+                match (call.func_name.as_str(), call.args.as_slice()) {
+                    ("days" | "hours", [n]) => {
+                        let unit: i64 = if call.func_name == "days" {
+                            86_400_000_000
+                        } else {
+                            3_600_000_000
+                        };
+                        V::Dur(self.constant_int(n)?.checked_mul(unit)?)
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(Const::Value(value))
+    }
+}
+
+fn symbol_of(name: &str) -> &'static str {
+    match name {
+        op::LESS => "<",
+        op::LESS_EQUALS => "<=",
+        op::GREATER => ">",
+        _ => ">=",
+    }
+}
+
+/// The fallback leaf: the per-subject closure, once per row.
+fn row_by_row(eval: Eval) -> Node {
+    Node::Leaf(Box::new(move |cx, rows, out| {
+        let mut slots = Vec::new();
+        for (o, &r) in out.iter_mut().zip(rows) {
+            let env = Env {
+                data: cx.data,
+                now: cx.now,
+                today: cx.today,
+                subject: r,
+            };
+            slots.clear();
+            *o = match eval(&env, &mut slots) {
+                Ok(V::Bool(b)) => tri(b),
+                _ => UNDECIDED,
+            };
+        }
+    }))
+}

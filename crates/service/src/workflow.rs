@@ -1,0 +1,388 @@
+//! Requests, incidents and the calendar: the service gathers what a step needs, lets
+//! `steward-workflow` decide, and commits every row the step changes in one audited transaction.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use steward_calendar::Calendar;
+use steward_model::{
+    Account, Approval, Asset, BankHoliday, Incident, IncidentType, Notification, Person, Record,
+    Register, Request, RequestType, Role, RoleGrant, Row,
+};
+use steward_store::CommitSummary;
+use steward_workflow::{Action, Actor, Details, Holdings, Reporting, Sla};
+
+use crate::{FieldProblem, Result, ServiceError, Stamp, Steward};
+
+/// A request with its approvals, the people to be told, and how it stands against its deadline.
+#[derive(Debug, Clone)]
+pub struct RequestView {
+    pub request: Request,
+    pub approvals: Vec<Approval>,
+    pub notifications: Vec<Notification>,
+    pub sla: Sla,
+    /// What the last step did, in words.
+    pub notes: Vec<String>,
+}
+
+/// An incident with the people to be told and whether they have been.
+#[derive(Debug, Clone)]
+pub struct IncidentView {
+    pub incident: Incident,
+    pub notifications: Vec<Notification>,
+    pub notes: Vec<String>,
+}
+
+/// The step's instant as the registers hold instants: to the microsecond.
+fn at(stamp: &Stamp) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(stamp.at, 6)
+}
+
+impl Steward {
+    // --- calendar -----------------------------------------------------------------------------
+
+    /// The working-day calendar: the bank holidays register, or the shipped England and Wales
+    /// holidays while the register is empty.
+    pub fn calendar(&self) -> Result<Calendar> {
+        let held: Vec<BankHoliday> = self.list()?;
+        if held.is_empty() {
+            return Ok(Calendar::shipped());
+        }
+        Ok(Calendar::from_holidays(held.into_iter().map(|h| {
+            steward_calendar::BankHoliday {
+                date: h.date,
+                title: h.title,
+                notes: h.notes.unwrap_or_default(),
+            }
+        })))
+    }
+
+    /// Adds or updates every holiday of `calendar` in the bank holidays register.
+    pub fn import_calendar(&self, stamp: &Stamp, calendar: &Calendar) -> Result<CommitSummary> {
+        let rows = calendar
+            .holidays()
+            .map(|h| {
+                BankHoliday {
+                    date: h.date,
+                    title: h.title.clone(),
+                    notes: (!h.notes.is_empty()).then(|| h.notes.clone()),
+                }
+                .to_row()
+            })
+            .collect();
+        self.write_all(stamp, rows)
+    }
+
+    /// The organisation's time zone (London if unset or unreadable).
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz> {
+        Ok(self
+            .organisation()?
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::London))
+    }
+
+    /// The organisation's date at an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> Result<NaiveDate> {
+        Ok(at.with_timezone(&self.time_zone()?).date_naive())
+    }
+
+    // --- roles --------------------------------------------------------------------------------
+
+    pub fn roles_of(&self, person_id: &str) -> Result<Vec<Role>> {
+        Ok(self
+            .list::<RoleGrant>()?
+            .into_iter()
+            .filter(|g| g.person_id == person_id)
+            .map(|g| g.role)
+            .collect())
+    }
+
+    fn person(&self, id: &str) -> Result<Person> {
+        self.get::<Person>(id)?
+            .ok_or_else(|| ServiceError::NotFound {
+                register: Register::People,
+                id: id.to_owned(),
+            })
+    }
+
+    fn holdings(&self, person_id: &str, details: &Details) -> Result<Holdings> {
+        let tags: HashSet<String> = steward_workflow::named_tags(details).into_iter().collect();
+        let mut holdings = Holdings::default();
+        for asset in self.list::<Asset>()? {
+            if tags.contains(&asset.tag) {
+                holdings.named.push(asset.clone());
+            }
+            if asset.assigned_to.as_deref() == Some(person_id) {
+                holdings.assets.push(asset);
+            }
+        }
+        holdings.accounts = self
+            .list::<Account>()?
+            .into_iter()
+            .filter(|a| a.person_id.as_deref() == Some(person_id))
+            .collect();
+        Ok(holdings)
+    }
+
+    /// The next free id of the form `PREFIX-000001`.
+    fn next_id(&self, register: Register, prefix: &str) -> Result<String> {
+        let highest = self
+            .store()
+            .ids(register)?
+            .iter()
+            .filter_map(|id| {
+                id.strip_prefix(prefix)?
+                    .strip_prefix('-')?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        Ok(format!("{prefix}-{:06}", highest + 1))
+    }
+
+    // --- requests -----------------------------------------------------------------------------
+
+    /// Opens a request for `person_id`. `lead_working_days` is the active pack's lead time.
+    pub fn open_request(
+        &self,
+        stamp: &Stamp,
+        kind: RequestType,
+        person_id: &str,
+        raised_by: Option<&str>,
+        details: Details,
+        lead_working_days: u32,
+    ) -> Result<RequestView> {
+        let person = self.person(person_id)?;
+        let raiser = raised_by.map(|id| self.person(id)).transpose()?;
+        let id = self.next_id(Register::Requests, "REQ")?;
+        let step = steward_workflow::open(
+            &id,
+            kind,
+            &person,
+            raiser.as_ref(),
+            details,
+            at(stamp),
+            &self.calendar()?,
+            self.time_zone()?,
+            lead_working_days,
+        )?;
+        let mut rows = vec![step.request.to_row()];
+        rows.extend(step.rows);
+        self.write_all(stamp, rows)?;
+        let mut view = self.request(&id)?;
+        view.notes = step.notes;
+        Ok(view)
+    }
+
+    /// Approves, rejects, fulfils or cancels a request as `actor_id`.
+    pub fn act_on_request(
+        &self,
+        stamp: &Stamp,
+        id: &str,
+        action: Action,
+        actor_id: &str,
+        extra: Details,
+    ) -> Result<RequestView> {
+        let view = self.request(id)?;
+        let person = self.person(&view.request.person_id)?;
+        let actor = self.person(actor_id)?;
+        let roles = self.roles_of(actor_id)?;
+        let mut details = Details::parse(view.request.details.as_deref())?;
+        details.merge(&extra);
+        let holdings = self.holdings(&person.id, &details)?;
+        let step = steward_workflow::step(
+            &view.request,
+            &view.approvals,
+            action,
+            &Actor {
+                person: &actor,
+                roles: &roles,
+            },
+            &person,
+            &holdings,
+            &extra,
+            at(stamp),
+            self.local_date(stamp.at)?,
+        )?;
+        let mut rows = vec![step.request.to_row()];
+        rows.extend(step.approval.map(|a| a.to_row()));
+        rows.extend(step.rows);
+        self.write_all(stamp, rows)?;
+        let mut view = self.request(id)?;
+        view.notes = step.notes;
+        Ok(view)
+    }
+
+    pub fn request(&self, id: &str) -> Result<RequestView> {
+        let request = self
+            .get::<Request>(id)?
+            .ok_or_else(|| ServiceError::NotFound {
+                register: Register::Requests,
+                id: id.to_owned(),
+            })?;
+        let approvals = self
+            .list::<Approval>()?
+            .into_iter()
+            .filter(|a| a.request_id == id)
+            .collect();
+        let notifications = self
+            .list::<Notification>()?
+            .into_iter()
+            .filter(|n| n.about == id)
+            .collect();
+        let calendar = self.calendar()?;
+        let today = self.local_date(Utc::now())?;
+        Ok(RequestView {
+            sla: steward_workflow::sla(&request, today, &calendar),
+            request,
+            approvals,
+            notifications,
+            notes: Vec::new(),
+        })
+    }
+
+    /// Every request with its deadline reckoned at `today`.
+    pub fn requests(&self, today: NaiveDate) -> Result<Vec<(Request, Sla)>> {
+        let calendar = self.calendar()?;
+        Ok(self
+            .list::<Request>()?
+            .into_iter()
+            .map(|r| {
+                let sla = steward_workflow::sla(&r, today, &calendar);
+                (r, sla)
+            })
+            .collect())
+    }
+
+    // --- incidents ----------------------------------------------------------------------------
+
+    pub fn report_incident(
+        &self,
+        stamp: &Stamp,
+        kind: IncidentType,
+        person_id: &str,
+        details: Details,
+        reporting: Reporting,
+    ) -> Result<IncidentView> {
+        let person = self.person(person_id)?;
+        let id = self.next_id(Register::Incidents, "INC")?;
+        // A loss or theft flags what the asset's holder holds, who may not be the reporter.
+        let holder = match details.get("asset_tag") {
+            Some(tag) => self
+                .get::<Asset>(tag)?
+                .and_then(|a| a.assigned_to)
+                .unwrap_or_else(|| person.id.clone()),
+            None => person.id.clone(),
+        };
+        let holdings = self.holdings(&holder, &details)?;
+        let report =
+            steward_workflow::report(&id, kind, &person, details, at(stamp), reporting, &holdings)?;
+        let mut rows = vec![report.incident.to_row()];
+        rows.extend(report.rows);
+        self.write_all(stamp, rows)?;
+        let mut view = self.incident(&id)?;
+        view.notes = report.notes;
+        Ok(view)
+    }
+
+    /// `investigate`, `record` or `close` an incident as `actor_id`.
+    pub fn update_incident(
+        &self,
+        stamp: &Stamp,
+        id: &str,
+        action: &str,
+        actor_id: &str,
+        details: Details,
+    ) -> Result<IncidentView> {
+        let view = self.incident(id)?;
+        let actor = self.person(actor_id)?;
+        let roles = self.roles_of(actor_id)?;
+        let report = steward_workflow::update_incident(
+            &view.incident,
+            action,
+            &details,
+            &Actor {
+                person: &actor,
+                roles: &roles,
+            },
+            at(stamp),
+        )?;
+        self.write_all(stamp, vec![report.incident.to_row()])?;
+        let mut view = self.incident(id)?;
+        view.notes = report.notes;
+        Ok(view)
+    }
+
+    /// Records that `recipient` has been told about `about` (a request or an incident).
+    pub fn acknowledge(
+        &self,
+        stamp: &Stamp,
+        about: &str,
+        recipient: &str,
+        actor_id: &str,
+    ) -> Result<Notification> {
+        let key = steward_model::join_key(&[
+            steward_model::Value::Text(about.to_owned()),
+            steward_model::Value::Text(recipient.to_owned()),
+        ]);
+        let notification =
+            self.get::<Notification>(&key)?
+                .ok_or_else(|| ServiceError::NotFound {
+                    register: Register::Notifications,
+                    id: format!("{about} to {recipient}"),
+                })?;
+        let actor = self.person(actor_id)?;
+        let roles = self.roles_of(actor_id)?;
+        let done = steward_workflow::acknowledge(
+            &notification,
+            &Actor {
+                person: &actor,
+                roles: &roles,
+            },
+            at(stamp),
+        )?;
+        self.write_all(stamp, vec![done.to_row()])?;
+        Ok(done)
+    }
+
+    pub fn incident(&self, id: &str) -> Result<IncidentView> {
+        let incident = self
+            .get::<Incident>(id)?
+            .ok_or_else(|| ServiceError::NotFound {
+                register: Register::Incidents,
+                id: id.to_owned(),
+            })?;
+        let notifications = self
+            .list::<Notification>()?
+            .into_iter()
+            .filter(|n| n.about == id)
+            .collect();
+        Ok(IncidentView {
+            incident,
+            notifications,
+            notes: Vec::new(),
+        })
+    }
+
+    // --- writing several rows at once ---------------------------------------------------------
+
+    /// Validates every row — references may point at rows of the same batch — then commits them
+    /// together: one transaction, one audit record per change.
+    pub(crate) fn write_all(&self, stamp: &Stamp, rows: Vec<Row>) -> Result<CommitSummary> {
+        let batch: HashSet<(Register, &str)> =
+            rows.iter().map(|r| (r.register(), r.id())).collect();
+        for row in &rows {
+            let problems: Vec<FieldProblem> =
+                self.check_row_against(row, &|register, id| batch.contains(&(register, id)))?;
+            if !problems.is_empty() {
+                return Err(ServiceError::Invalid {
+                    register: row.register(),
+                    problems,
+                });
+            }
+        }
+        Ok(self.store().commit(&stamp.actor, stamp.at, rows)?)
+    }
+}
