@@ -819,7 +819,7 @@ fn control_facts(c: &Control, eff: &EffectivePack) -> Vec<(&'static str, String)
 }
 
 fn push_scope(f: &mut Vec<(&'static str, String)>, label: &'static str, scope: &Scope) {
-    let parts = scope_parts(scope);
+    let parts = scope.parts();
     if !parts.is_empty() {
         let text: Vec<String> = parts
             .iter()
@@ -829,28 +829,9 @@ fn push_scope(f: &mut Vec<(&'static str, String)>, label: &'static str, scope: &
     }
 }
 
-/// A scope's non-empty lists, by key.
-fn scope_parts(scope: &Scope) -> Vec<(&'static str, Vec<String>)> {
-    fn words<T: std::fmt::Display>(v: &[T]) -> Vec<String> {
-        v.iter().map(ToString::to_string).collect()
-    }
-    [
-        ("staff_groups", scope.staff_groups.clone()),
-        ("person_statuses", words(&scope.person_statuses)),
-        ("asset_kinds", words(&scope.asset_kinds)),
-        ("ownership", words(&scope.ownership)),
-        ("asset_statuses", words(&scope.asset_statuses)),
-        ("account_kinds", words(&scope.account_kinds)),
-        ("account_statuses", words(&scope.account_statuses)),
-        ("travel_statuses", words(&scope.travel_statuses)),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .collect()
-}
-
 fn scope_json(scope: &Scope) -> Json {
-    let map: serde_json::Map<String, Json> = scope_parts(scope)
+    let map: serde_json::Map<String, Json> = scope
+        .parts()
         .into_iter()
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
@@ -1405,10 +1386,13 @@ fn with_pack_id(pack_toml: &str, old_id: &str, new_id: &str) -> Result<String> {
 fn rename_mentions(text: &str, old_id: &str, new_id: &str) -> (String, usize) {
     let mut n = 0;
     let mut text = text.to_owned();
+    // A pack id stands alone in quotes, or leads a key such as a policy review's `"pack/version"`.
     for q in ['"', '\''] {
-        let from = format!("{q}{old_id}{q}");
-        n += text.matches(&from).count();
-        text = text.replace(&from, &format!("{q}{new_id}{q}"));
+        for end in [q, '/'] {
+            let from = format!("{q}{old_id}{end}");
+            n += text.matches(&from).count();
+            text = text.replace(&from, &format!("{q}{new_id}{end}"));
+        }
     }
     (text, n)
 }

@@ -25,6 +25,7 @@ mod catalogue;
 mod compliance;
 mod equipment;
 mod people;
+mod processes;
 mod rng;
 mod serial;
 mod time;
@@ -71,6 +72,12 @@ mod stream {
     pub const ACCEPTANCES: u64 = 11;
     pub const QUESTIONNAIRES: u64 = 12;
     pub const EXCEPTIONS: u64 = 13;
+    pub const ROLES: u64 = 14;
+    pub const GOVERNANCE: u64 = 15;
+    pub const TASKS: u64 = 16;
+    pub const MEDIA: u64 = 17;
+    pub const REQUESTS: u64 = 18;
+    pub const INCIDENTS: u64 = 19;
 }
 
 /// What each person holds: indices into the asset register, per person index.
@@ -191,6 +198,17 @@ pub fn generate(options: &DemoOptions) -> Estate {
         .collect();
     systems.sort_by(|a, b| a.name.cmp(&b.name));
 
+    let processes = processes::generate(&processes::Input {
+        seed: options.seed,
+        clock,
+        drafts: &drafts,
+        people: &people,
+        assets: &assets,
+        holdings: &holdings,
+        travel: &movements.travel,
+        centres: &centres,
+    });
+
     Estate {
         organisation: Some(Organisation {
             id: Organisation::ID.to_owned(),
@@ -210,6 +228,23 @@ pub fn generate(options: &DemoOptions) -> Estate {
         questionnaires,
         adjustments,
         exceptions,
-        ..Estate::default()
+        bank_holidays: processes.bank_holidays,
+        roles: processes.roles,
+        requests: processes.requests,
+        approvals: processes.approvals,
+        incidents: processes.incidents,
+        notifications: processes.notifications,
+        charges: processes.charges,
+        removable_media: processes.removable_media,
+        retention_schedule: processes.retention_schedule,
+        records: processes.records,
+        destructions: processes.destructions,
+        information_assets: processes.information_assets,
+        access_reviews: processes.access_reviews,
+        archives: processes.archives,
+        tasks: processes.tasks,
+        task_completions: processes.task_completions,
+        courses: processes.courses,
+        policy_reviews: processes.policy_reviews,
     }
 }

@@ -1,23 +1,17 @@
 //! A control's scope as a rule: which subjects it looks at. Written as CEL and compiled like any
 //! rule, so scope and rule share one evaluator and one set of semantics.
 
-use steward_policy::Scope;
+use steward_policy::{RecordType, Scope};
 use steward_rules::Kind;
 
-/// Where the person a scope's people-lists apply to is found, from each kind of subject.
-fn person_path(kind: Kind) -> Option<&'static str> {
-    Some(match kind {
-        Kind::Person => "person",
-        Kind::Asset => "asset.holder",
-        Kind::Account => "account.person",
-        Kind::Usage => "usage.asset.holder",
-        Kind::Sighting => "sighting.asset.holder",
-        Kind::Travel => "travel.person",
-        Kind::Training => "training.person",
-        Kind::Acceptance => "acceptance.person",
-        Kind::Questionnaire => "questionnaire.person",
-        Kind::Adjustment => "adjustment.person",
-        Kind::System | Kind::Exception => return None,
+/// Where the person a scope's people-lists apply to is found, from each kind of subject: the
+/// pack loader's path, so that what it accepts and what runs cannot drift apart.
+fn person_path(kind: Kind) -> Option<String> {
+    let path = RecordType::parse(kind.name())?.person_path()?;
+    Some(if path.is_empty() {
+        kind.name().to_owned()
+    } else {
+        format!("{}.{path}", kind.name())
     })
 }
 
@@ -31,8 +25,16 @@ fn asset_path(kind: Kind) -> Option<&'static str> {
     })
 }
 
+/// A CEL list of string literals. Task clauses are free text, so quotes and backslashes are
+/// escaped rather than trusted not to occur.
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|i| {
+            let text = i.to_string().replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{text}\"")
+        })
+        .collect();
     format!("[{}]", quoted.join(", "))
 }
 
@@ -60,14 +62,15 @@ pub(crate) fn expression(kind: Kind, scope: &Scope) -> Option<String> {
         }
         terms.push(format!("{path}.{field} in {values}"));
     };
+    let person = person_path(kind);
     over(
-        person_path(kind),
+        person.as_deref(),
         "staff_group",
         list(&scope.staff_groups),
         scope.staff_groups.is_empty(),
     );
     over(
-        person_path(kind),
+        person.as_deref(),
         "status",
         list(&scope.person_statuses),
         scope.person_statuses.is_empty(),
@@ -109,6 +112,46 @@ pub(crate) fn expression(kind: Kind, scope: &Scope) -> Option<String> {
         "status",
         list(&scope.travel_statuses),
         scope.travel_statuses.is_empty(),
+    );
+    let task = (kind == Kind::Task).then_some("task");
+    over(
+        task,
+        "clause",
+        list(&scope.task_clauses),
+        scope.task_clauses.is_empty(),
+    );
+    let review = (kind == Kind::PolicyReview).then_some("policy_review");
+    over(
+        review,
+        "pack",
+        list(&scope.review_packs),
+        scope.review_packs.is_empty(),
+    );
+    let request = (kind == Kind::Request).then_some("request");
+    over(
+        request,
+        "kind",
+        list(&scope.request_kinds),
+        scope.request_kinds.is_empty(),
+    );
+    over(
+        request,
+        "state",
+        list(&scope.request_states),
+        scope.request_states.is_empty(),
+    );
+    let incident = (kind == Kind::Incident).then_some("incident");
+    over(
+        incident,
+        "kind",
+        list(&scope.incident_kinds),
+        scope.incident_kinds.is_empty(),
+    );
+    over(
+        incident,
+        "state",
+        list(&scope.incident_states),
+        scope.incident_states.is_empty(),
     );
     (!terms.is_empty()).then(|| terms.join(" && "))
 }

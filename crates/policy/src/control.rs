@@ -666,15 +666,19 @@ impl Ctx<'_> {
         let applies = |name: &str| -> bool {
             use RecordType as R;
             match name {
-                "staff_groups" | "person_statuses" => subject != R::System,
+                "staff_groups" | "person_statuses" => subject.has_person(),
                 "asset_kinds" | "ownership" => matches!(subject, R::Asset | R::Usage | R::Sighting),
                 "asset_statuses" => subject == R::Asset,
                 "account_kinds" | "account_statuses" => subject == R::Account,
                 "travel_statuses" => subject == R::Travel,
+                "task_clauses" => subject == R::Task,
+                "review_packs" => subject == R::PolicyReview,
+                "request_kinds" | "request_states" => subject == R::Request,
+                "incident_kinds" | "incident_states" => subject == R::Incident,
                 _ => false,
             }
         };
-        let lists: [(&str, &Vec<Spanned<String>>); 8] = [
+        let lists: [(&str, &Vec<Spanned<String>>); 14] = [
             ("staff_groups", &s.staff_groups),
             ("person_statuses", &s.person_statuses),
             ("asset_kinds", &s.asset_kinds),
@@ -683,6 +687,12 @@ impl Ctx<'_> {
             ("account_kinds", &s.account_kinds),
             ("account_statuses", &s.account_statuses),
             ("travel_statuses", &s.travel_statuses),
+            ("task_clauses", &s.task_clauses),
+            ("review_packs", &s.review_packs),
+            ("request_kinds", &s.request_kinds),
+            ("request_states", &s.request_states),
+            ("incident_kinds", &s.incident_kinds),
+            ("incident_states", &s.incident_states),
         ];
         for (name, list) in lists {
             if let Some(first) = list.first()
@@ -729,8 +739,41 @@ impl Ctx<'_> {
             }
             staff_groups.push(g.get_ref().clone());
         }
+        // A task names the clause it carries out as `PACK CLAUSE` (the model's convention), so
+        // a scope naming only a clause, or a malformed pack id, would silently match nothing.
+        let mut task_clauses = Vec::new();
+        for t in &s.task_clauses {
+            let text = t.get_ref();
+            match text.split_once(' ') {
+                Some((pack, clause))
+                    if is_slug(pack, true) && !clause.is_empty() && !clause.contains(' ') =>
+                {
+                    task_clauses.push(text.clone());
+                }
+                _ => errors.push(self.err(
+                    ErrorKind::Invalid,
+                    &t.span(),
+                    format!(
+                        "task clause `{text}` must be a pack id and a clause id, e.g. `cafcass-ia-4.3 3.9-6`"
+                    ),
+                )),
+            }
+        }
+        let mut review_packs = Vec::new();
+        for p in &s.review_packs {
+            if is_slug(p.get_ref(), true) {
+                review_packs.push(p.get_ref().clone());
+            } else {
+                errors.push(self.err(
+                    ErrorKind::Invalid,
+                    &p.span(),
+                    format!("`{}` is not a pack id", p.get_ref()),
+                ));
+            }
+        }
         use steward_model::{
-            AccountKind, AccountStatus, AssetKind, AssetStatus, Ownership, PersonStatus,
+            AccountKind, AccountStatus, AssetKind, AssetStatus, IncidentState, IncidentType,
+            Ownership, PersonStatus, RequestState, RequestType,
         };
         Scope {
             staff_groups,
@@ -788,6 +831,40 @@ impl Ctx<'_> {
                 &s.travel_statuses,
                 TravelStatus::parse,
                 TravelStatus::ALL,
+                errors,
+            ),
+            task_clauses,
+            review_packs,
+            request_kinds: words(
+                self,
+                "request kind",
+                &s.request_kinds,
+                model_word::<RequestType>,
+                RequestType::ALL,
+                errors,
+            ),
+            request_states: words(
+                self,
+                "request state",
+                &s.request_states,
+                model_word::<RequestState>,
+                RequestState::ALL,
+                errors,
+            ),
+            incident_kinds: words(
+                self,
+                "incident kind",
+                &s.incident_kinds,
+                model_word::<IncidentType>,
+                IncidentType::ALL,
+                errors,
+            ),
+            incident_states: words(
+                self,
+                "incident state",
+                &s.incident_states,
+                model_word::<IncidentState>,
+                IncidentState::ALL,
                 errors,
             ),
         }

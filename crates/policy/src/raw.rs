@@ -115,6 +115,12 @@ pub(crate) const SCOPE_KEYS: &[&str] = &[
     "account_kinds",
     "account_statuses",
     "travel_statuses",
+    "task_clauses",
+    "review_packs",
+    "request_kinds",
+    "request_states",
+    "incident_kinds",
+    "incident_states",
 ];
 pub(crate) const ESCALATION_KEYS: &[&str] = &["after_days", "to"];
 
@@ -182,6 +188,18 @@ pub(crate) struct RawScope {
     pub account_statuses: Vec<S<String>>,
     #[serde(default)]
     pub travel_statuses: Vec<S<String>>,
+    #[serde(default)]
+    pub task_clauses: Vec<S<String>>,
+    #[serde(default)]
+    pub review_packs: Vec<S<String>>,
+    #[serde(default)]
+    pub request_kinds: Vec<S<String>>,
+    #[serde(default)]
+    pub request_states: Vec<S<String>>,
+    #[serde(default)]
+    pub incident_kinds: Vec<S<String>>,
+    #[serde(default)]
+    pub incident_states: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,8 @@
 //! the rules crate's job, not this one's.
 
 use steward_model::{
-    AccountKind, AccountStatus, AssetKind, AssetStatus, Clearance, Ownership, PersonStatus,
+    AccountKind, AccountStatus, AssetKind, AssetStatus, Clearance, DisposalMethod, IcoDecision,
+    IncidentState, IncidentType, Ownership, PersonStatus, RequestState, RequestType,
 };
 
 /// A kind of record in the rule language.
@@ -22,6 +23,16 @@ pub enum RecordType {
     Questionnaire,
     Adjustment,
     Exception,
+    Task,
+    TaskCompletion,
+    InformationAsset,
+    AccessReview,
+    RetentionRule,
+    Record,
+    RemovableMedium,
+    PolicyReview,
+    Request,
+    Incident,
 }
 
 /// The type of a stored field.
@@ -190,7 +201,6 @@ const SYSTEM: &[FieldDef] = &[
     field("supports_mfa", Bool),
 ];
 
-/// `month_start` (the first day of `month`) is derived, not stored.
 const USAGE: &[FieldDef] = &[
     req("month", Str),
     refers("asset_tag", true, R::Asset),
@@ -257,8 +267,115 @@ const EXCEPTION: &[FieldDef] = &[
     field("expires_on", Timestamp),
 ];
 
+const TASK: &[FieldDef] = &[
+    req("id", Str),
+    req("title", Str),
+    field("clause", Str),
+    req("every_days", Int),
+    refers("owner_id", false, R::Person),
+    field("last_done_on", Timestamp),
+    field("evidence", Str),
+];
+
+const TASK_COMPLETION: &[FieldDef] = &[
+    refers("task_id", true, R::Task),
+    req("done_on", Timestamp),
+    refers("done_by", true, R::Person),
+    req("evidence", Str),
+];
+
+const INFORMATION_ASSET: &[FieldDef] = &[
+    req("id", Str),
+    req("name", Str),
+    refers("owner_id", true, R::Person),
+    field("description", Str),
+    field("location", Str),
+    req("review_every_months", Int),
+    field("last_reviewed_on", Timestamp),
+];
+
+const ACCESS_REVIEW: &[FieldDef] = &[
+    refers("asset_id", true, R::InformationAsset),
+    req("reviewed_on", Timestamp),
+    refers("reviewed_by", true, R::Person),
+    req("outcome", Str),
+];
+
+const RETENTION_RULE: &[FieldDef] = &[
+    req("record_class", Str),
+    req("description", Str),
+    req("period_months", Int),
+    req("trigger", Str),
+    one_of("disposal", true, DisposalMethod::ALL),
+];
+
+const RECORD: &[FieldDef] = &[
+    req("id", Str),
+    refers("record_class", true, R::RetentionRule),
+    req("description", Str),
+    field("location", Str),
+    field("trigger_on", Timestamp),
+    field("disposed_on", Timestamp),
+];
+
+const REMOVABLE_MEDIUM: &[FieldDef] = &[
+    req("id", Str),
+    refers("asset_tag", false, R::Asset),
+    refers("holder_id", true, R::Person),
+    req("business_need", Str),
+    req("encrypted", Bool),
+    refers("approved_by", true, R::Person),
+    field("case_reference", Str),
+    req("issued_on", Timestamp),
+    field("damaged_on", Timestamp),
+    field("destroyed_on", Timestamp),
+    field("destruction_method", Str),
+];
+
+const POLICY_REVIEW: &[FieldDef] = &[
+    req("pack", Str),
+    req("version", Str),
+    field("reviewed_on", Timestamp),
+    req("next_review", Timestamp),
+    req("material", Bool),
+];
+
+const REQUEST: &[FieldDef] = &[
+    req("id", Str),
+    one_of("kind", true, RequestType::ALL),
+    refers("person_id", true, R::Person),
+    refers("raised_by", false, R::Person),
+    one_of("state", true, RequestState::ALL),
+    req("opened_at", Timestamp),
+    field("due_on", Timestamp),
+    field("closed_at", Timestamp),
+    field("details", Str),
+];
+
+const INCIDENT: &[FieldDef] = &[
+    req("id", Str),
+    one_of("kind", true, IncidentType::ALL),
+    refers("person_id", true, R::Person),
+    refers("asset_tag", false, R::Asset),
+    one_of("state", true, IncidentState::ALL),
+    field("occurred_at", Timestamp),
+    req("discovered_at", Timestamp),
+    req("reported_at", Timestamp),
+    field("report_by", Timestamp),
+    field("late", Bool),
+    field("ico_notify_by", Timestamp),
+    field("facts", Str),
+    field("effects", Str),
+    field("remedial_action", Str),
+    one_of("ico_decision", false, IcoDecision::ALL),
+    field("ico_reasons", Str),
+    field("ico_notified_at", Timestamp),
+    field("closed_at", Timestamp),
+    field("details", Str),
+];
+
 impl RecordType {
-    pub const ALL: [RecordType; 12] = [
+    pub const ALL: [RecordType; 22] = [
         R::Person,
         R::Asset,
         R::Account,
@@ -271,10 +388,20 @@ impl RecordType {
         R::Questionnaire,
         R::Adjustment,
         R::Exception,
+        R::Task,
+        R::TaskCompletion,
+        R::InformationAsset,
+        R::AccessReview,
+        R::RetentionRule,
+        R::Record,
+        R::RemovableMedium,
+        R::PolicyReview,
+        R::Request,
+        R::Incident,
     ];
 
     /// The record types a check can have as its subject.
-    pub const SUBJECTS: [RecordType; 7] = [
+    pub const SUBJECTS: [RecordType; 14] = [
         R::Person,
         R::Asset,
         R::Account,
@@ -282,6 +409,13 @@ impl RecordType {
         R::Usage,
         R::Sighting,
         R::Travel,
+        R::Task,
+        R::InformationAsset,
+        R::Record,
+        R::RemovableMedium,
+        R::PolicyReview,
+        R::Request,
+        R::Incident,
     ];
 
     /// The variable name in rules, and the subject name in packs.
@@ -299,6 +433,16 @@ impl RecordType {
             R::Questionnaire => "questionnaire",
             R::Adjustment => "adjustment",
             R::Exception => "exception",
+            R::Task => "task",
+            R::TaskCompletion => "task_completion",
+            R::InformationAsset => "information_asset",
+            R::AccessReview => "access_review",
+            R::RetentionRule => "retention_rule",
+            R::Record => "record",
+            R::RemovableMedium => "removable_medium",
+            R::PolicyReview => "policy_review",
+            R::Request => "request",
+            R::Incident => "incident",
         }
     }
 
@@ -317,6 +461,16 @@ impl RecordType {
             R::Questionnaire => "questionnaires",
             R::Adjustment => "adjustments",
             R::Exception => "exceptions",
+            R::Task => "tasks",
+            R::TaskCompletion => "task_completions",
+            R::InformationAsset => "information_assets",
+            R::AccessReview => "access_reviews",
+            R::RetentionRule => "retention_schedule",
+            R::Record => "records",
+            R::RemovableMedium => "removable_media",
+            R::PolicyReview => "policy_reviews",
+            R::Request => "requests",
+            R::Incident => "incidents",
         }
     }
 
@@ -330,6 +484,38 @@ impl RecordType {
 
     pub fn is_subject(self) -> bool {
         RecordType::SUBJECTS.contains(&self)
+    }
+
+    /// The path from a record of this type to the person a scope's `staff_groups` and
+    /// `person_statuses` look at, relations joined by `.` (empty for a person itself).
+    pub fn person_path(self) -> Option<&'static str> {
+        Some(match self {
+            R::Person => "",
+            R::Asset => "holder",
+            R::Account
+            | R::Travel
+            | R::Training
+            | R::Acceptance
+            | R::Questionnaire
+            | R::Adjustment
+            | R::Request
+            | R::Incident => "person",
+            R::Usage | R::Sighting => "asset.holder",
+            R::Task | R::InformationAsset => "owner",
+            R::RemovableMedium => "holder",
+            R::System
+            | R::Exception
+            | R::TaskCompletion
+            | R::AccessReview
+            | R::RetentionRule
+            | R::Record
+            | R::PolicyReview => return None,
+        })
+    }
+
+    /// Whether a scope's people-lists can apply to records of this type.
+    pub fn has_person(self) -> bool {
+        self.person_path().is_some()
     }
 
     /// The stored fields, in CSV column order.
@@ -347,6 +533,16 @@ impl RecordType {
             R::Questionnaire => QUESTIONNAIRE,
             R::Adjustment => ADJUSTMENT,
             R::Exception => EXCEPTION,
+            R::Task => TASK,
+            R::TaskCompletion => TASK_COMPLETION,
+            R::InformationAsset => INFORMATION_ASSET,
+            R::AccessReview => ACCESS_REVIEW,
+            R::RetentionRule => RETENTION_RULE,
+            R::Record => RECORD,
+            R::RemovableMedium => REMOVABLE_MEDIUM,
+            R::PolicyReview => POLICY_REVIEW,
+            R::Request => REQUEST,
+            R::Incident => INCIDENT,
         }
     }
 
@@ -354,7 +550,8 @@ impl RecordType {
         self.fields().iter().find(|f| f.name == name)
     }
 
-    /// The relations a rule can follow from this record type.
+    /// The relations a rule can follow from this record type: the rules crate's, repeated here
+    /// for paths and case files, and held to them by `record_types_match_the_rules_schema`.
     pub fn relations(self) -> &'static [RelationDef] {
         const PERSON_REL: &[RelationDef] = &[
             one("manager", R::Person),
@@ -367,24 +564,70 @@ impl RecordType {
             many("questionnaires", R::Questionnaire),
             many("adjustments", R::Adjustment),
             many("exceptions", R::Exception),
+            many("tasks", R::Task),
+            many("information_assets", R::InformationAsset),
+            many("removable_media", R::RemovableMedium),
+            many("requests", R::Request),
+            many("incidents", R::Incident),
         ];
         const ASSET_REL: &[RelationDef] = &[
             one("holder", R::Person),
             many("usage", R::Usage),
             many("sightings", R::Sighting),
+            many("exceptions", R::Exception),
+            many("incidents", R::Incident),
         ];
-        const ACCOUNT_REL: &[RelationDef] = &[one("person", R::Person), one("system", R::System)];
+        const ACCOUNT_REL: &[RelationDef] = &[
+            one("person", R::Person),
+            one("system", R::System),
+            many("exceptions", R::Exception),
+        ];
         const SYSTEM_REL: &[RelationDef] = &[many("accounts", R::Account)];
         const ASSET_OF: &[RelationDef] = &[one("asset", R::Asset)];
-        const TRAVELLER: &[RelationDef] = &[one("person", R::Person)];
+        const PERSON_OF: &[RelationDef] = &[one("person", R::Person)];
+        const TRAVEL_REL: &[RelationDef] = &[one("person", R::Person), one("approver", R::Person)];
+        const EXCEPTION_REL: &[RelationDef] = &[one("granter", R::Person)];
+        const TASK_REL: &[RelationDef] = &[
+            one("owner", R::Person),
+            many("completions", R::TaskCompletion),
+        ];
+        const TASK_COMPLETION_REL: &[RelationDef] = &[one("task", R::Task)];
+        const INFORMATION_ASSET_REL: &[RelationDef] = &[
+            one("owner", R::Person),
+            many("access_reviews", R::AccessReview),
+        ];
+        const ACCESS_REVIEW_REL: &[RelationDef] = &[
+            one("asset", R::InformationAsset),
+            one("reviewer", R::Person),
+        ];
+        const RETENTION_RULE_REL: &[RelationDef] = &[many("records", R::Record)];
+        const RECORD_REL: &[RelationDef] = &[one("retention", R::RetentionRule)];
+        const REMOVABLE_MEDIUM_REL: &[RelationDef] = &[
+            one("holder", R::Person),
+            one("asset", R::Asset),
+            one("approver", R::Person),
+        ];
+        const INCIDENT_REL: &[RelationDef] = &[one("person", R::Person), one("asset", R::Asset)];
         match self {
             R::Person => PERSON_REL,
             R::Asset => ASSET_REL,
             R::Account => ACCOUNT_REL,
             R::System => SYSTEM_REL,
             R::Usage | R::Sighting => ASSET_OF,
-            R::Travel => TRAVELLER,
-            _ => &[],
+            R::Travel => TRAVEL_REL,
+            R::Training | R::Acceptance | R::Questionnaire | R::Adjustment | R::Request => {
+                PERSON_OF
+            }
+            R::Exception => EXCEPTION_REL,
+            R::Task => TASK_REL,
+            R::TaskCompletion => TASK_COMPLETION_REL,
+            R::InformationAsset => INFORMATION_ASSET_REL,
+            R::AccessReview => ACCESS_REVIEW_REL,
+            R::RetentionRule => RETENTION_RULE_REL,
+            R::Record => RECORD_REL,
+            R::RemovableMedium => REMOVABLE_MEDIUM_REL,
+            R::PolicyReview => &[],
+            R::Incident => INCIDENT_REL,
         }
     }
 
@@ -403,7 +646,8 @@ impl RecordType {
             });
         }
         let stored = match (self, name) {
-            (R::Usage, "month_start") => return Some(PathStep::Scalar),
+            // A record keyed on several fields also has its derived key, as the model computes it.
+            (_, "key") if !self.key_fields().is_empty() => return Some(PathStep::Scalar),
             (R::Account, "system_name") => "system",
             (R::Account, "system") => return None,
             _ => name,
@@ -415,9 +659,19 @@ impl RecordType {
     /// are identified by a key made of several fields (see [`RecordType::key_fields`]).
     pub fn key_field(self) -> Option<&'static str> {
         match self {
-            R::Person | R::Account | R::Travel | R::Exception => Some("id"),
+            R::Person
+            | R::Account
+            | R::Travel
+            | R::Exception
+            | R::Task
+            | R::InformationAsset
+            | R::Record
+            | R::RemovableMedium
+            | R::Request
+            | R::Incident => Some("id"),
             R::Asset => Some("tag"),
             R::System => Some("name"),
+            R::RetentionRule => Some("record_class"),
             _ => None,
         }
     }
@@ -434,6 +688,9 @@ impl RecordType {
             R::Acceptance => &["person_id", "pack", "version"],
             R::Questionnaire => &["person_id", "completed_on"],
             R::Adjustment => &["person_id", "source", "device_kind", "approved_on"],
+            R::TaskCompletion => &["task_id", "done_on"],
+            R::AccessReview => &["asset_id", "reviewed_on"],
+            R::PolicyReview => &["pack", "version"],
             _ => &[],
         }
     }
@@ -543,6 +800,89 @@ mod tests {
                 .is_err(),
                 "{bad}"
             );
+        }
+    }
+
+    /// This schema and the rules crate's describe the same estate: every record type a rule can
+    /// reach has the same fields, of the same types, and the same relations.
+    #[test]
+    fn record_types_match_the_rules_schema() {
+        use steward_rules::{Kind, Ty};
+        let ty = |k: FieldKind| match k {
+            FieldKind::String => Ty::String,
+            FieldKind::Bool => Ty::Bool,
+            FieldKind::Int => Ty::Int,
+            FieldKind::Double => Ty::Double,
+            FieldKind::Timestamp => Ty::Timestamp,
+            FieldKind::StringList => Ty::list(Ty::String),
+        };
+        assert_eq!(RecordType::ALL.len(), Kind::ALL.len());
+        for r in RecordType::ALL {
+            let kind = Kind::parse(r.name()).unwrap_or_else(|| panic!("{r:?} has no kind"));
+            assert_eq!(kind.register().name(), r.register(), "{r:?}");
+            let mut ours: Vec<(String, Ty)> = r
+                .fields()
+                .iter()
+                .map(|f| {
+                    let name = if (r, f.name) == (R::Account, "system") {
+                        "system_name"
+                    } else {
+                        f.name
+                    };
+                    (name.to_owned(), ty(f.kind))
+                })
+                .collect();
+            if !r.key_fields().is_empty() {
+                ours.push(("key".to_owned(), Ty::String));
+            }
+            let mut theirs: Vec<(String, Ty)> = kind
+                .fields()
+                .into_iter()
+                .map(|(n, t)| (n.to_owned(), t))
+                .collect();
+            ours.sort_by(|a, b| a.0.cmp(&b.0));
+            theirs.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(ours, theirs, "fields of {}", r.name());
+
+            let mut ours: Vec<(String, Ty)> = r
+                .relations()
+                .iter()
+                .map(|rel| {
+                    let to = Kind::parse(rel.to.name()).map_or(Ty::Dyn, Ty::Object);
+                    let t = if rel.many { Ty::list(to) } else { to };
+                    (rel.name.to_owned(), t)
+                })
+                .collect();
+            let mut theirs: Vec<(String, Ty)> = kind
+                .relations()
+                .into_iter()
+                .map(|(n, t)| (n.to_owned(), t))
+                .collect();
+            ours.sort_by(|a, b| a.0.cmp(&b.0));
+            theirs.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(ours, theirs, "relations of {}", r.name());
+        }
+    }
+
+    #[test]
+    fn keyed_records_are_keyed_as_the_model_keys_them() {
+        for r in RecordType::ALL {
+            let Some(register) = steward_model::Register::ALL
+                .into_iter()
+                .find(|g| g.name() == r.register())
+            else {
+                panic!("{r:?} has no register");
+            };
+            let fields = register.fields();
+            let key: Vec<&str> = register
+                .key_indices()
+                .iter()
+                .filter_map(|&i| fields.get(i).map(|f| f.name))
+                .collect();
+            match r.key_field() {
+                Some(k) => assert_eq!(key, vec![k], "{r:?}"),
+                None => assert_eq!(key, r.key_fields(), "{r:?}"),
+            }
         }
     }
 

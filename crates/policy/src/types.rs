@@ -6,7 +6,10 @@ use std::fmt;
 use std::ops::Range;
 
 use chrono::NaiveDate;
-use steward_model::{AccountKind, AccountStatus, AssetKind, AssetStatus, Ownership, PersonStatus};
+use steward_model::{
+    AccountKind, AccountStatus, AssetKind, AssetStatus, IncidentState, IncidentType, Ownership,
+    PersonStatus, RequestState, RequestType,
+};
 
 use crate::error::Position;
 use crate::schema::RecordType;
@@ -388,7 +391,8 @@ pub struct Guidance {
 /// Which subjects a control applies to. Every list that is not empty must match; an empty scope
 /// matches every subject. For subjects other than people, `staff_groups` and `person_statuses`
 /// match the related person (an asset's holder, an account's owner, a usage or sighting's asset
-/// holder, a travel request's traveller).
+/// holder, a travel request's traveller, a task's or information asset's owner, a removable
+/// medium's holder, the person a request is for, whoever reported an incident).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     pub staff_groups: Vec<String>,
@@ -399,11 +403,46 @@ pub struct Scope {
     pub account_kinds: Vec<AccountKind>,
     pub account_statuses: Vec<AccountStatus>,
     pub travel_statuses: Vec<TravelStatus>,
+    /// Tasks whose `clause` is one of these texts (`cafcass-ia-4.3 3.9-6`: a pack and a clause).
+    pub task_clauses: Vec<String>,
+    /// Policy reviews of these packs (by pack id).
+    pub review_packs: Vec<String>,
+    pub request_kinds: Vec<RequestType>,
+    pub request_states: Vec<RequestState>,
+    pub incident_kinds: Vec<IncidentType>,
+    pub incident_states: Vec<IncidentState>,
 }
 
 impl Scope {
     pub fn is_empty(&self) -> bool {
         self == &Scope::default()
+    }
+
+    /// The lists that are not empty, by their key in `clauses.toml`, as text: for showing a
+    /// scope without knowing every key.
+    pub fn parts(&self) -> Vec<(&'static str, Vec<String>)> {
+        fn words<T: fmt::Display>(v: &[T]) -> Vec<String> {
+            v.iter().map(ToString::to_string).collect()
+        }
+        [
+            ("staff_groups", self.staff_groups.clone()),
+            ("person_statuses", words(&self.person_statuses)),
+            ("asset_kinds", words(&self.asset_kinds)),
+            ("ownership", words(&self.ownership)),
+            ("asset_statuses", words(&self.asset_statuses)),
+            ("account_kinds", words(&self.account_kinds)),
+            ("account_statuses", words(&self.account_statuses)),
+            ("travel_statuses", words(&self.travel_statuses)),
+            ("task_clauses", self.task_clauses.clone()),
+            ("review_packs", self.review_packs.clone()),
+            ("request_kinds", words(&self.request_kinds)),
+            ("request_states", words(&self.request_states)),
+            ("incident_kinds", words(&self.incident_kinds)),
+            ("incident_states", words(&self.incident_states)),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
     }
 }
 

@@ -420,3 +420,62 @@ fn rules_are_type_checked_against_the_schema_and_placed_in_the_file() {
         "{e}"
     );
 }
+
+/// The governance registers' scope keys: each fits only its subject, holds words from the
+/// model's lists, and a task clause names a pack as well as a clause.
+#[test]
+fn governance_scopes_are_checked() {
+    let task_check = |scope: &str| {
+        CLAUSES.replacen(
+            "subject = \"asset\"\nscope = { asset_kinds = [\"laptop\"], staff_groups = [\"staff\"] }\nrule = '''\nasset.last_seen != null\n  && now - asset.last_seen <= days(params.offline_days)'''",
+            &format!("subject = \"task\"\nscope = {scope}\nrule = 'task.last_done_on != null && today - task.last_done_on <= days(task.every_days)'"),
+            1,
+        )
+        .replace("Laptop {asset.tag} last connected {asset.last_seen}.", "Task {task.title} is overdue.")
+        .replace("[\"asset.last_seen\", \"asset.holder.name\"]", "[\"task.last_done_on\", \"task.owner.name\"]")
+    };
+    let pack = load(
+        PACK,
+        &task_check("{ task_clauses = [\"example-1.0 1.1\"], staff_groups = [\"staff\"] }"),
+    )
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    let Some(ControlKind::Check(check)) = pack.control("laptop-connected").map(|c| &c.kind) else {
+        panic!("no check")
+    };
+    assert_eq!(check.scope.task_clauses, vec!["example-1.0 1.1".to_owned()]);
+
+    let e = load(PACK, &task_check("{ task_clauses = [\"1.1\"] }")).expect_err("a bare clause");
+    assert!(
+        one(&e)
+            .reason
+            .starts_with("task clause `1.1` must be a pack id and a clause id"),
+        "{e:?}"
+    );
+    let e = load(PACK, &task_check("{ request_states = [\"open\"] }")).expect_err("wrong subject");
+    assert_eq!(
+        one(&e).reason,
+        "`scope.request_states` does not apply to a task subject"
+    );
+    let e = errors_after(
+        "scope = { asset_kinds = [\"laptop\"]",
+        "scope = { review_packs = [\"example-1.0\"], asset_kinds = [\"laptop\"]",
+    );
+    assert_eq!(
+        one(&e).reason,
+        "`scope.review_packs` does not apply to an asset subject"
+    );
+
+    let request_check = CLAUSES
+        .replacen(
+            "subject = \"asset\"\nscope = { asset_kinds = [\"laptop\"], staff_groups = [\"staff\"] }\nrule = '''\nasset.last_seen != null\n  && now - asset.last_seen <= days(params.offline_days)'''",
+            "subject = \"request\"\nscope = { request_kinds = [\"new-starter\"], request_states = [\"opened\"] }\nrule = 'request.due_on != null && today <= request.due_on'",
+            1,
+        )
+        .replace("Laptop {asset.tag} last connected {asset.last_seen}.", "Request {request.id} is late.")
+        .replace("[\"asset.last_seen\", \"asset.holder.name\"]", "[\"request.due_on\", \"request.person.name\"]");
+    let e = load(PACK, &request_check).expect_err("an unknown state");
+    assert!(
+        one(&e).reason.starts_with("unknown request state `opened`"),
+        "{e:?}"
+    );
+}

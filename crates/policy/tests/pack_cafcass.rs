@@ -311,13 +311,17 @@ fn scope_person<'a>(
     match subject {
         RecordType::Person => Some(row),
         RecordType::Asset => by(RecordType::Person, "id", s(row, "assigned_to")),
-        RecordType::Account | RecordType::Travel => {
+        RecordType::Account | RecordType::Travel | RecordType::Request | RecordType::Incident => {
             by(RecordType::Person, "id", s(row, "person_id"))
         }
         RecordType::Usage | RecordType::Sighting => {
             let asset = by(RecordType::Asset, "tag", s(row, "asset_tag"))?;
             by(RecordType::Person, "id", s(asset, "assigned_to"))
         }
+        RecordType::Task | RecordType::InformationAsset => {
+            by(RecordType::Person, "id", s(row, "owner_id"))
+        }
+        RecordType::RemovableMedium => by(RecordType::Person, "id", s(row, "holder_id")),
         _ => None,
     }
 }
@@ -368,6 +372,24 @@ fn in_scope(
     ) && listed(
         words(scope.travel_statuses.iter().map(|x| x.as_str()).collect()),
         s(row, "status").filter(|_| subject == RecordType::Travel),
+    ) && listed(
+        scope.task_clauses.clone(),
+        s(row, "clause").filter(|_| subject == RecordType::Task),
+    ) && listed(
+        scope.review_packs.clone(),
+        s(row, "pack").filter(|_| subject == RecordType::PolicyReview),
+    ) && listed(
+        words(scope.request_kinds.iter().map(|x| x.as_str()).collect()),
+        s(row, "kind").filter(|_| subject == RecordType::Request),
+    ) && listed(
+        words(scope.request_states.iter().map(|x| x.as_str()).collect()),
+        s(row, "state").filter(|_| subject == RecordType::Request),
+    ) && listed(
+        words(scope.incident_kinds.iter().map(|x| x.as_str()).collect()),
+        s(row, "kind").filter(|_| subject == RecordType::Incident),
+    ) && listed(
+        words(scope.incident_states.iter().map(|x| x.as_str()).collect()),
+        s(row, "state").filter(|_| subject == RecordType::Incident),
     )
 }
 

@@ -20,10 +20,22 @@ pub enum Kind {
     Questionnaire,
     Adjustment,
     Exception,
+    // The processes' and governance registers. Appended, never inserted: `Data` lays kinds out
+    // by their position here.
+    Task,
+    TaskCompletion,
+    InformationAsset,
+    AccessReview,
+    RetentionRule,
+    Record,
+    RemovableMedium,
+    PolicyReview,
+    Request,
+    Incident,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Person,
         Kind::Asset,
         Kind::Account,
@@ -36,6 +48,16 @@ impl Kind {
         Kind::Questionnaire,
         Kind::Adjustment,
         Kind::Exception,
+        Kind::Task,
+        Kind::TaskCompletion,
+        Kind::InformationAsset,
+        Kind::AccessReview,
+        Kind::RetentionRule,
+        Kind::Record,
+        Kind::RemovableMedium,
+        Kind::PolicyReview,
+        Kind::Request,
+        Kind::Incident,
     ];
 
     /// The variable a rule uses for a subject of this kind.
@@ -53,6 +75,16 @@ impl Kind {
             Kind::Questionnaire => "questionnaire",
             Kind::Adjustment => "adjustment",
             Kind::Exception => "exception",
+            Kind::Task => "task",
+            Kind::TaskCompletion => "task_completion",
+            Kind::InformationAsset => "information_asset",
+            Kind::AccessReview => "access_review",
+            Kind::RetentionRule => "retention_rule",
+            Kind::Record => "record",
+            Kind::RemovableMedium => "removable_medium",
+            Kind::PolicyReview => "policy_review",
+            Kind::Request => "request",
+            Kind::Incident => "incident",
         }
     }
 
@@ -74,7 +106,36 @@ impl Kind {
             Kind::Questionnaire => Register::Questionnaires,
             Kind::Adjustment => Register::Adjustments,
             Kind::Exception => Register::Exceptions,
+            Kind::Task => Register::Tasks,
+            Kind::TaskCompletion => Register::TaskCompletions,
+            Kind::InformationAsset => Register::InformationAssets,
+            Kind::AccessReview => Register::AccessReviews,
+            Kind::RetentionRule => Register::RetentionSchedule,
+            Kind::Record => Register::Records,
+            Kind::RemovableMedium => Register::RemovableMedia,
+            Kind::PolicyReview => Register::PolicyReviews,
+            Kind::Request => Register::Requests,
+            Kind::Incident => Register::Incidents,
         }
+    }
+
+    /// Every stored field of this kind as rules read it, with its type: for descriptions of the
+    /// schema kept elsewhere (the pack loader's) to be tested against this one.
+    pub fn fields(self) -> Vec<(&'static str, Ty)> {
+        self.register()
+            .fields()
+            .iter()
+            .map(|f| (self.field_alias(f.name), field_ty(f.ty)))
+            .collect()
+    }
+
+    /// Every relation from this kind, with its type: an object, or a list of them.
+    pub fn relations(self) -> Vec<(&'static str, Ty)> {
+        RELATIONS
+            .iter()
+            .filter(|r| r.from == self)
+            .map(|r| (r.name, relation_ty(r)))
+            .collect()
     }
 
     /// The name a register field goes by in rules, where it differs: `account.system` is the
@@ -352,7 +413,153 @@ pub(crate) const RELATIONS: &[Relation] = &[
             field: "granted_by",
         },
     },
+    // What a person owns, holds and has asked for in the processes' registers.
+    Relation {
+        from: Kind::Person,
+        name: "tasks",
+        to: Kind::Task,
+        join: Join::Reverse { field: "owner_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "information_assets",
+        to: Kind::InformationAsset,
+        join: Join::Reverse { field: "owner_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "removable_media",
+        to: Kind::RemovableMedium,
+        join: Join::Reverse { field: "holder_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "requests",
+        to: Kind::Request,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Person,
+        name: "incidents",
+        to: Kind::Incident,
+        join: Join::Reverse { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Asset,
+        name: "incidents",
+        to: Kind::Incident,
+        join: Join::Reverse { field: "asset_tag" },
+    },
+    Relation {
+        from: Kind::Task,
+        name: "owner",
+        to: Kind::Person,
+        join: Join::Forward { field: "owner_id" },
+    },
+    Relation {
+        from: Kind::Task,
+        name: "completions",
+        to: Kind::TaskCompletion,
+        join: Join::Reverse { field: "task_id" },
+    },
+    Relation {
+        from: Kind::TaskCompletion,
+        name: "task",
+        to: Kind::Task,
+        join: Join::Forward { field: "task_id" },
+    },
+    Relation {
+        from: Kind::InformationAsset,
+        name: "owner",
+        to: Kind::Person,
+        join: Join::Forward { field: "owner_id" },
+    },
+    Relation {
+        from: Kind::InformationAsset,
+        name: "access_reviews",
+        to: Kind::AccessReview,
+        join: Join::Reverse { field: "asset_id" },
+    },
+    Relation {
+        from: Kind::AccessReview,
+        name: "asset",
+        to: Kind::InformationAsset,
+        join: Join::Forward { field: "asset_id" },
+    },
+    Relation {
+        from: Kind::AccessReview,
+        name: "reviewer",
+        to: Kind::Person,
+        join: Join::Forward {
+            field: "reviewed_by",
+        },
+    },
+    Relation {
+        from: Kind::RetentionRule,
+        name: "records",
+        to: Kind::Record,
+        join: Join::Reverse {
+            field: "record_class",
+        },
+    },
+    // The line of the retention schedule the record's class falls under: its period and
+    // disposal.
+    Relation {
+        from: Kind::Record,
+        name: "retention",
+        to: Kind::RetentionRule,
+        join: Join::Forward {
+            field: "record_class",
+        },
+    },
+    Relation {
+        from: Kind::RemovableMedium,
+        name: "holder",
+        to: Kind::Person,
+        join: Join::Forward { field: "holder_id" },
+    },
+    Relation {
+        from: Kind::RemovableMedium,
+        name: "asset",
+        to: Kind::Asset,
+        join: Join::Forward { field: "asset_tag" },
+    },
+    Relation {
+        from: Kind::RemovableMedium,
+        name: "approver",
+        to: Kind::Person,
+        join: Join::Forward {
+            field: "approved_by",
+        },
+    },
+    Relation {
+        from: Kind::Request,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    // An incident's `person_id` is who reported it.
+    Relation {
+        from: Kind::Incident,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    Relation {
+        from: Kind::Incident,
+        name: "asset",
+        to: Kind::Asset,
+        join: Join::Forward { field: "asset_tag" },
+    },
 ];
+
+/// A forward relation reaches one object; the others, every object that points back.
+fn relation_ty(r: &Relation) -> Ty {
+    match r.join {
+        Join::Forward { .. } => Ty::Object(r.to),
+        Join::Reverse { .. } | Join::Exceptions => Ty::list(Ty::Object(r.to)),
+    }
+}
 
 /// What `object.name` is, for an object of `kind`.
 #[derive(Debug, Clone)]
@@ -373,11 +580,7 @@ pub(crate) fn member(kind: Kind, name: &str) -> Option<Member> {
         .iter()
         .position(|r| r.from == kind && r.name == name)
     {
-        let r = RELATIONS[index];
-        let ty = match r.join {
-            Join::Forward { .. } => Ty::Object(r.to),
-            Join::Reverse { .. } | Join::Exceptions => Ty::list(Ty::Object(r.to)),
-        };
+        let ty = relation_ty(&RELATIONS[index]);
         return Some(Member::Relation { index, ty });
     }
     kind.register()
