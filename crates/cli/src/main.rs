@@ -4,6 +4,7 @@
 mod check;
 mod config;
 mod diff;
+mod governance;
 mod policy;
 mod process;
 
@@ -112,6 +113,9 @@ enum Command {
     /// The working-day calendar: bank holidays and working-day arithmetic.
     #[command(subcommand)]
     Calendar(process::CalendarCommand),
+    /// The governance registers: what falls due, tasks done, records disposed of.
+    #[command(subcommand)]
+    Governance(governance::GovernanceCommand),
     /// Generate a deterministic demo organisation into the database or a CSV folder.
     Demo {
         /// How many people.
@@ -296,6 +300,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Request(c) => process::request(c, settings),
         Command::Incident(c) => process::incident(c, settings),
         Command::Calendar(c) => process::calendar(c, settings),
+        Command::Governance(c) => governance::run(c, settings),
         Command::Demo {
             people,
             seed,

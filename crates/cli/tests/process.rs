@@ -178,6 +178,82 @@ fn requests_incidents_and_the_calendar_from_the_command_line() {
             &["calendar", "import", bad.to_str().unwrap_or_default()],
             "events[0].date: \"2026-02-30\": not a date",
         );
+        // The governance registers: what is due, then a task done and a record disposed of
+        // leave the list.
+        let due_ids = |kind: &str| -> Vec<String> {
+            let due = json(&ok(&[
+                "governance",
+                "due",
+                "--on",
+                "2026-12-01",
+                "--within",
+                "400",
+                "--format",
+                "json",
+            ]));
+            due["due"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter(|i| i["kind"] == kind)
+                        .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let tasks = due_ids("task");
+        let records = due_ids("disposal");
+        let (Some(task), Some(record)) = (tasks.first(), records.first()) else {
+            panic!(
+                "{}: the demo has a task and a record falling due",
+                db.backend
+            );
+        };
+        ok(&[
+            "governance",
+            "task-done",
+            task,
+            "--by",
+            &it,
+            "--evidence",
+            "checked; photo on file",
+            "--on",
+            "2026-12-01",
+        ]);
+        ok(&[
+            "governance",
+            "dispose",
+            record,
+            "--by",
+            &it,
+            "--method",
+            "cross-cut shredding",
+            "--on",
+            "2026-12-01",
+        ]);
+        assert!(!due_ids("disposal").contains(record), "{}", db.backend);
+        let shown = ok(&["register", "show", "task", task]);
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.starts_with("last_done_on") && l.ends_with("2026-12-01")),
+            "{}: {shown}",
+            db.backend
+        );
+        refused(
+            &[
+                "governance",
+                "task-done",
+                task,
+                "--by",
+                &it,
+                "--evidence",
+                " ",
+            ],
+            "say what shows the task was done",
+        );
+
         // Every step above is in the audit log, and the chain holds.
         ok(&["audit", "verify"]);
     }

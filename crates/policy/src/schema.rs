@@ -608,6 +608,8 @@ impl RecordType {
             one("approver", R::Person),
         ];
         const INCIDENT_REL: &[RelationDef] = &[one("person", R::Person), one("asset", R::Asset)];
+        const ACCEPTANCE_REL: &[RelationDef] =
+            &[one("person", R::Person), many("reviews", R::PolicyReview)];
         match self {
             R::Person => PERSON_REL,
             R::Asset => ASSET_REL,
@@ -615,9 +617,8 @@ impl RecordType {
             R::System => SYSTEM_REL,
             R::Usage | R::Sighting => ASSET_OF,
             R::Travel => TRAVEL_REL,
-            R::Training | R::Acceptance | R::Questionnaire | R::Adjustment | R::Request => {
-                PERSON_OF
-            }
+            R::Training | R::Questionnaire | R::Adjustment | R::Request => PERSON_OF,
+            R::Acceptance => ACCEPTANCE_REL,
             R::Exception => EXCEPTION_REL,
             R::Task => TASK_REL,
             R::TaskCompletion => TASK_COMPLETION_REL,

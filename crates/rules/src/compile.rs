@@ -264,7 +264,7 @@ impl<'p> Compiler<'p> {
                             ))),
                         })
                     }
-                    Join::Reverse { .. } | Join::Exceptions => {
+                    Join::Reverse { .. } | Join::Exceptions | Join::Same { .. } => {
                         Box::new(move |env, slots| match operand(env, slots)? {
                             V::Obj(_, i) => Ok(V::Objs(relation.to, env.data.links(index, i))),
                             V::Null => Err(EvalError::new("no such key: a relation of null")),

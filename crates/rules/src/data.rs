@@ -193,6 +193,25 @@ impl Data {
                             }
                         }
                     }
+                    Join::Same { field, target } => {
+                        if let (Some(f), Some(t)) =
+                            (field_of(r.from, field), field_of(r.to, target))
+                        {
+                            let mut by_value: HashMap<&str, Vec<u32>> = HashMap::new();
+                            for (j, cells) in objects[r.to as usize].iter().enumerate() {
+                                if let Some(Cell::Str(v)) = cells.get(t) {
+                                    by_value.entry(v.as_str()).or_default().push(j as u32);
+                                }
+                            }
+                            for (i, cells) in from.iter().enumerate() {
+                                if let Some(Cell::Str(v)) = cells.get(f)
+                                    && let Some(targets) = by_value.get(v.as_str())
+                                {
+                                    lists[i].extend_from_slice(targets);
+                                }
+                            }
+                        }
+                    }
                     Join::Exceptions => {
                         let (Some(ty), Some(id)) =
                             (field_of(r.to, "subject_type"), field_of(r.to, "subject_id"))

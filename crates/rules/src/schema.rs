@@ -228,6 +228,12 @@ pub(crate) enum Join {
     Reverse { field: &'static str },
     /// Exceptions about this object: `subject_id` holds its id and `subject_type` its kind.
     Exceptions,
+    /// Objects of the target kind whose `target` field holds the value of this object's `field`:
+    /// the reviews of the policy an acceptance is of.
+    Same {
+        field: &'static str,
+        target: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -394,6 +400,15 @@ pub(crate) const RELATIONS: &[Relation] = &[
         join: Join::Forward { field: "person_id" },
     },
     Relation {
+        from: Kind::Acceptance,
+        name: "reviews",
+        to: Kind::PolicyReview,
+        join: Join::Same {
+            field: "pack",
+            target: "pack",
+        },
+    },
+    Relation {
         from: Kind::Questionnaire,
         name: "person",
         to: Kind::Person,
@@ -557,7 +572,7 @@ pub(crate) const RELATIONS: &[Relation] = &[
 fn relation_ty(r: &Relation) -> Ty {
     match r.join {
         Join::Forward { .. } => Ty::Object(r.to),
-        Join::Reverse { .. } | Join::Exceptions => Ty::list(Ty::Object(r.to)),
+        Join::Reverse { .. } | Join::Exceptions | Join::Same { .. } => Ty::list(Ty::Object(r.to)),
     }
 }
 

@@ -8,7 +8,7 @@ use steward_interchange::{CsvError, ParsedRow};
 use steward_model::{BudgetCentre, Record, Register, Row, Value};
 use steward_store::{CommitSummary, Store};
 
-use crate::{Result, ServiceError, Stamp};
+use crate::{Result, ServiceError, Stamp, Steward};
 
 /// One file to import, already read into memory.
 #[derive(Debug, Clone)]
@@ -74,12 +74,13 @@ struct Parsed {
 }
 
 pub(crate) fn import(
-    store: &dyn Store,
+    steward: &Steward,
     stamp: &Stamp,
     files: Vec<ImportFile>,
 ) -> Result<ImportReport> {
     let started = std::time::Instant::now();
-    let checked = check(store, files)?;
+    let checked = check(steward, files)?;
+    let store = steward.store();
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         rows = checked.rows.len(),
@@ -106,7 +107,8 @@ pub struct CheckedFiles {
 }
 
 /// Every check an import makes, against the files and what `store` holds, without writing.
-pub(crate) fn check(store: &dyn Store, files: Vec<ImportFile>) -> Result<CheckedFiles> {
+pub(crate) fn check(steward: &Steward, files: Vec<ImportFile>) -> Result<CheckedFiles> {
+    let store = steward.store();
     let mut errors: Vec<CsvError> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<Register, String> = HashMap::new();
@@ -209,6 +211,7 @@ pub(crate) fn check(store: &dyn Store, files: Vec<ImportFile>) -> Result<Checked
             .into_iter()
             .flat_map(|p| p.rows.into_iter().map(|r| r.row)),
     );
+    steward.derive(&mut rows)?;
     Ok(CheckedFiles {
         files,
         created_budget_centres: new_budget_centres.into_iter().collect(),

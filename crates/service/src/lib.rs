@@ -10,6 +10,7 @@
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
 mod findings;
+mod governance;
 mod import;
 mod workflow;
 
@@ -21,6 +22,7 @@ use steward_model::audit::{AuditRecord, ChainBreak, ChainHead};
 use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
 
+pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
@@ -259,6 +261,9 @@ impl Steward {
 
     /// Validates one row against its register and the database, then commits it.
     fn write(&self, stamp: &Stamp, row: Row) -> Result<CommitSummary> {
+        let mut rows = [row];
+        self.derive(&mut rows)?;
+        let [row] = rows;
         let problems = self.check_row(&row)?;
         if !problems.is_empty() {
             return Err(ServiceError::Invalid {
@@ -335,13 +340,13 @@ impl Steward {
 
     /// Imports files as one transaction: every error in every file, or every row applied.
     pub fn import(&self, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ImportReport> {
-        import::import(self.store.as_ref(), stamp, files)
+        import::import(self, stamp, files)
     }
 
     /// Checks files exactly as an import would — against the files and this database — and
     /// returns their rows without writing anything.
     pub fn check_files(&self, files: Vec<ImportFile>) -> Result<CheckedFiles> {
-        import::check(self.store.as_ref(), files)
+        import::check(self, files)
     }
 
     /// Writes a register as CSV, rows ordered by id.

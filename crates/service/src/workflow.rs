@@ -98,7 +98,7 @@ impl Steward {
             .collect())
     }
 
-    fn person(&self, id: &str) -> Result<Person> {
+    pub(crate) fn person(&self, id: &str) -> Result<Person> {
         self.get::<Person>(id)?
             .ok_or_else(|| ServiceError::NotFound {
                 register: Register::People,
@@ -126,7 +126,7 @@ impl Steward {
     }
 
     /// The next free id of the form `PREFIX-000001`.
-    fn next_id(&self, register: Register, prefix: &str) -> Result<String> {
+    pub(crate) fn next_id(&self, register: Register, prefix: &str) -> Result<String> {
         let highest = self
             .store()
             .ids(register)?
@@ -370,7 +370,8 @@ impl Steward {
 
     /// Validates every row — references may point at rows of the same batch — then commits them
     /// together: one transaction, one audit record per change.
-    pub(crate) fn write_all(&self, stamp: &Stamp, rows: Vec<Row>) -> Result<CommitSummary> {
+    pub(crate) fn write_all(&self, stamp: &Stamp, mut rows: Vec<Row>) -> Result<CommitSummary> {
+        self.derive(&mut rows)?;
         let batch: HashSet<(Register, &str)> =
             rows.iter().map(|r| (r.register(), r.id())).collect();
         for row in &rows {
