@@ -17,6 +17,9 @@ struct File {
     listen: Option<SocketAddr>,
     actor: Option<String>,
     log_format: Option<LogFormat>,
+    /// Mark cookies `Secure`: set when Steward is served over TLS (behind a proxy that
+    /// terminates it).
+    secure_cookies: Option<bool>,
     /// The policy packs the organisation runs, by id.
     packs: Option<Vec<String>>,
     /// The organisation's overrides of the packs' parameters and staff groups.
@@ -36,6 +39,8 @@ pub struct Settings {
     pub active_packs: Vec<String>,
     /// The organisation's overrides of the packs' parameters and staff groups.
     pub overrides: OverridesFile,
+    /// Cookies marked `Secure`: the `secure_cookies` key, or `STEWARD_SECURE_COOKIES=true`.
+    pub secure_cookies: bool,
 }
 
 /// Where the organisation's pack overrides are read from (the policy crate's `Overrides` format).
@@ -111,6 +116,14 @@ impl Settings {
                 configured: false,
             },
         };
+        let secure_cookies = match std::env::var("STEWARD_SECURE_COOKIES").ok().as_deref() {
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                anyhow::bail!("STEWARD_SECURE_COOKIES={other:?}: expected true or false")
+            }
+            None => file.secure_cookies.unwrap_or(false),
+        };
         Ok(Settings {
             database_url,
             listen,
@@ -119,6 +132,7 @@ impl Settings {
             data_dir,
             active_packs,
             overrides,
+            secure_cookies,
         })
     }
 }

@@ -7,6 +7,7 @@ mod diff;
 mod governance;
 mod policy;
 mod process;
+mod serve;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,13 @@ enum Command {
         /// Address to listen on. Default 127.0.0.1:8080.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Serve a demo organisation from a temporary data directory, printing a sign-in (with
+        /// its TOTP secret) for each role.
+        #[arg(long)]
+        demo: bool,
+        /// How many people the demo organisation has.
+        #[arg(long, default_value_t = 500, requires = "demo")]
+        demo_people: usize,
     },
     /// Import register CSV files: `import KIND FILE`, or `import DIR` for every known file in a folder.
     Import {
@@ -256,7 +264,16 @@ fn stamp(settings: &Settings, at: Option<DateTime<Utc>>) -> Stamp {
 
 fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
     match command {
-        Command::Serve { listen } => serve(settings, listen.unwrap_or(settings.listen)),
+        Command::Serve {
+            listen,
+            demo,
+            demo_people,
+        } => serve::run(
+            settings,
+            listen.unwrap_or(settings.listen),
+            demo,
+            demo_people,
+        ),
         Command::Import { target, file, at } => {
             let files = match file {
                 Some(file) => vec![ImportFile::read(register(&target)?, &file)?],
@@ -579,24 +596,7 @@ fn describe_change(before: Option<&str>, after: Option<&str>) -> String {
     }
 }
 
-fn serve(settings: &Settings, listen: std::net::SocketAddr) -> Result<ExitCode> {
-    let steward = open(settings)?;
-    tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        steward_web::serve(steward, listener, shutdown_signal())
-            .await
-            .context("server failed")
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

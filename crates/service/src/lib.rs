@@ -9,6 +9,7 @@
 //! It must never speak HTTP or parse command lines, never hold SQL (the store does), and never
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
+mod accounts;
 mod findings;
 mod governance;
 mod import;
@@ -22,6 +23,10 @@ use steward_model::audit::{AuditRecord, ChainBreak, ChainHead};
 use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
 
+pub use accounts::{
+    Capacity, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor, SignInRefused,
+    Viewer,
+};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use steward_store::{
@@ -83,6 +88,12 @@ pub enum ServiceError {
     /// A request or incident step the process does not allow; nothing was changed.
     #[error(transparent)]
     Workflow(#[from] steward_workflow::WorkflowError),
+    /// Signing in or setting up an account did not go on; nothing was changed.
+    #[error(transparent)]
+    SignIn(#[from] SignInRefused),
+    /// The password, token or code machinery failed (not the user's doing).
+    #[error("authentication: {0}")]
+    Auth(String),
 }
 
 fn join(problems: &[FieldProblem]) -> String {

@@ -225,6 +225,7 @@ pub struct FindingEvent {
 pub(crate) enum Kind {
     Text,
     Int,
+    Bool,
     Date,
     Time,
 }
@@ -234,6 +235,7 @@ pub(crate) enum Kind {
 pub(crate) enum Cell {
     Text(Option<String>),
     Int(Option<i64>),
+    Bool(Option<bool>),
     Date(Option<NaiveDate>),
     Time(Option<DateTime<Utc>>),
 }
@@ -331,6 +333,16 @@ pub(crate) fn event_cells(e: &FindingEvent) -> Vec<Cell> {
     ]
 }
 
+/// How a row is named in errors: its first column, except a session, whose key (the hash of a
+/// cookie token) is shortened to what `Session`'s `Debug` shows.
+pub(crate) fn row_label(table: &str, id: String) -> String {
+    if table == "sessions" {
+        crate::sign_ins::short_hash(&id)
+    } else {
+        id
+    }
+}
+
 /// Takes the cells of one stored row in column order, naming the table, column and row in any
 /// error.
 pub(crate) struct CellReader {
@@ -353,7 +365,7 @@ impl CellReader {
             columns,
             cells: cells.into_iter(),
             next: 0,
-            id,
+            id: row_label(table, id),
         }
     }
 
@@ -375,14 +387,14 @@ impl CellReader {
         }
     }
 
-    fn opt_text(&mut self) -> Result<(&'static str, Option<String>)> {
+    pub(crate) fn opt_text(&mut self) -> Result<(&'static str, Option<String>)> {
         match self.take()? {
             (column, Cell::Text(v)) => Ok((column, v)),
             (column, other) => Err(self.corrupt(column, format!("expected text, found {other:?}"))),
         }
     }
 
-    fn text(&mut self) -> Result<String> {
+    pub(crate) fn text(&mut self) -> Result<String> {
         match self.opt_text()? {
             (_, Some(v)) => Ok(v),
             (column, None) => Err(self.corrupt(column, "unexpected NULL")),
@@ -398,6 +410,25 @@ impl CellReader {
         }
     }
 
+    pub(crate) fn opt_int(&mut self) -> Result<Option<i64>> {
+        match self.take()? {
+            (_, Cell::Int(n)) => Ok(n),
+            (column, other) => {
+                Err(self.corrupt(column, format!("expected a number, found {other:?}")))
+            }
+        }
+    }
+
+    pub(crate) fn bool(&mut self) -> Result<bool> {
+        match self.take()? {
+            (_, Cell::Bool(Some(b))) => Ok(b),
+            (column, Cell::Bool(None)) => Err(self.corrupt(column, "unexpected NULL")),
+            (column, other) => {
+                Err(self.corrupt(column, format!("expected a boolean, found {other:?}")))
+            }
+        }
+    }
+
     fn opt_date(&mut self) -> Result<Option<NaiveDate>> {
         match self.take()? {
             (_, Cell::Date(d)) => Ok(d),
@@ -407,7 +438,7 @@ impl CellReader {
         }
     }
 
-    fn opt_time(&mut self) -> Result<(&'static str, Option<DateTime<Utc>>)> {
+    pub(crate) fn opt_time(&mut self) -> Result<(&'static str, Option<DateTime<Utc>>)> {
         match self.take()? {
             (column, Cell::Time(t)) => Ok((column, t)),
             (column, other) => {
@@ -416,7 +447,7 @@ impl CellReader {
         }
     }
 
-    fn time(&mut self) -> Result<DateTime<Utc>> {
+    pub(crate) fn time(&mut self) -> Result<DateTime<Utc>> {
         match self.opt_time()? {
             (_, Some(t)) => Ok(t),
             (column, None) => Err(self.corrupt(column, "unexpected NULL")),

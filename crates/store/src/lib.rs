@@ -6,6 +6,9 @@
 //! audit record per change in a single transaction — so no entry point can change a register
 //! without the change being audited.
 //!
+//! It also keeps the web's sign-in accounts and sessions ([`SignIn`], [`Session`]): every change of
+//! an account is audited in the same chain, without its secrets; sessions are not audited.
+//!
 //! It must never decide policy or validate business rules (that is the service layer's job), and
 //! never know about HTTP, CSV or the command line.
 
@@ -13,6 +16,7 @@ mod commit;
 mod findings;
 mod migrate;
 mod pg;
+mod sign_ins;
 mod sql;
 mod sqlite;
 pub mod testing;
@@ -25,6 +29,7 @@ pub use commit::{CommitSummary, Counts};
 pub use findings::{
     ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
 };
+pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +187,65 @@ pub trait Store: Send + Sync {
 
     /// Every event of one finding, oldest first; empty for a key never recorded.
     fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>>;
+
+    /// The sign-in with this address, compared lower-cased.
+    fn sign_in(&self, email: &str) -> Result<Option<SignIn>>;
+
+    /// Every sign-in, ordered by address.
+    fn sign_ins(&self) -> Result<Vec<SignIn>>;
+
+    fn sign_in_count(&self) -> Result<u64>;
+
+    /// Creates or rewrites a sign-in (its address lower-cased) in one transaction with one audit
+    /// record (entity [`SIGN_IN_ENTITY`], id the address, `action` as given: `create`,
+    /// `enrol_mfa`, `change_password`, …) whose `before`/`after` hold what the account means and
+    /// none of its secrets. Every field is written as given, but for one guard: while the TOTP
+    /// secret stays the same, `totp_last_step` never moves back (so a copy read before a
+    /// [`Store::set_totp_step`] cannot reopen a replay window).
+    fn save_sign_in(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        action: &str,
+        sign_in: &SignIn,
+    ) -> Result<()>;
+
+    /// Creates `sign_in` (audited as `create`) only if there is no sign-in at all, atomically:
+    /// of several first runs racing, exactly one creates. `false`, writing nothing, when any
+    /// account exists.
+    fn create_first_sign_in(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        sign_in: &SignIn,
+    ) -> Result<bool>;
+
+    /// Records `step` as the last TOTP step used if it is later than the one recorded (or none
+    /// is): `false` when it is not — a replayed or older code — or there is no such sign-in.
+    /// Not audited.
+    fn set_totp_step(&self, email: &str, step: i64) -> Result<bool>;
+
+    /// Stores a new session (its address lower-cased); an existing token hash is an error.
+    fn create_session(&self, session: &Session) -> Result<()>;
+
+    fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+
+    /// Moves a session's `last_seen` and sets whether it has passed MFA; nothing if there is no
+    /// such session.
+    fn touch_session(
+        &self,
+        token_hash: &str,
+        last_seen: DateTime<Utc>,
+        mfa_passed: bool,
+    ) -> Result<()>;
+
+    fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Deletes every session of one sign-in (signing out everywhere); how many there were.
+    fn delete_sessions_of(&self, email: &str) -> Result<u64>;
+
+    /// Deletes every session last seen before the instant (housekeeping); how many there were.
+    fn delete_sessions_before(&self, last_seen_before: DateTime<Utc>) -> Result<u64>;
 }
 
 #[derive(Debug, Clone, Copy)]

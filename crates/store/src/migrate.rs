@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "processes",
         sql: include_str!("../migrations/0004_processes.sql"),
     },
+    Migration {
+        version: 5,
+        name: "sign_ins",
+        sql: include_str!("../migrations/0005_sign_ins.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

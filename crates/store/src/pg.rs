@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, GenericClient, NoTls, Transaction};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
@@ -17,6 +17,7 @@ use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
+use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
 use crate::sql::{self, Placeholder::Dollar as D};
 use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
 
@@ -246,6 +247,7 @@ fn cell_param(cell: &Cell) -> Param {
     match cell {
         Cell::Text(t) => Box::new(t.clone()),
         Cell::Int(n) => Box::new(*n),
+        Cell::Bool(b) => Box::new(*b),
         Cell::Date(d) => Box::new(*d),
         Cell::Time(t) => Box::new(*t),
     }
@@ -262,6 +264,7 @@ fn read_cells(r: &postgres::Row, columns: Columns) -> Result<Vec<Cell>> {
         cells.push(match kind {
             Kind::Text => Cell::Text(r.try_get(i)?),
             Kind::Int => Cell::Int(r.try_get(i)?),
+            Kind::Bool => Cell::Bool(r.try_get(i)?),
             Kind::Date => Cell::Date(r.try_get(i)?),
             Kind::Time => Cell::Time(r.try_get(i)?),
         });
@@ -274,11 +277,14 @@ fn copy_any(out: &mut String, cell: &Cell) {
     match cell {
         Cell::Text(Some(s)) => copy_text(out, s),
         Cell::Int(Some(n)) => out.push_str(&n.to_string()),
+        Cell::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
         Cell::Date(Some(d)) => out.push_str(&findings::date_text(d)),
         Cell::Time(Some(t)) => out.push_str(&findings::time_text(t)),
-        Cell::Text(None) | Cell::Int(None) | Cell::Date(None) | Cell::Time(None) => {
-            out.push_str("\\N")
-        }
+        Cell::Text(None)
+        | Cell::Int(None)
+        | Cell::Bool(None)
+        | Cell::Date(None)
+        | Cell::Time(None) => out.push_str("\\N"),
     }
 }
 
@@ -314,7 +320,46 @@ fn insert_cells<T>(
     Ok(())
 }
 
+fn sign_ins_from(rows: &[postgres::Row]) -> Result<Vec<SignIn>> {
+    rows.iter()
+        .map(|r| sign_ins::sign_in_from_cells(read_cells(r, SIGN_IN_COLUMNS)?))
+        .collect()
+}
+
+fn load_sign_in(client: &mut impl GenericClient, email: &str) -> Result<Option<SignIn>> {
+    let rows = client.query(
+        &sql::sign_in_select(true, D),
+        &[&sign_ins::email_key(email)],
+    )?;
+    Ok(sign_ins_from(&rows)?.pop())
+}
+
+fn count_sign_ins(client: &mut impl GenericClient) -> Result<u64> {
+    let n: i64 = client
+        .query_one("SELECT COUNT(*) FROM sign_ins", &[])?
+        .try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 struct PgTx<'a, 'b>(&'b mut Transaction<'a>);
+
+impl SignInTx for PgTx<'_, '_> {
+    fn load_sign_in(&mut self, email: &str) -> Result<Option<SignIn>> {
+        load_sign_in(self.0, email)
+    }
+
+    fn count_sign_ins(&mut self) -> Result<u64> {
+        count_sign_ins(self.0)
+    }
+
+    fn upsert_sign_in(&mut self, sign_in: &SignIn) -> Result<()> {
+        self.0.execute(
+            &sql::sign_in_upsert(D),
+            &refs(&cell_params(&sign_ins::sign_in_cells(sign_in))),
+        )?;
+        Ok(())
+    }
+}
 
 impl FindingsTx for PgTx<'_, '_> {
     fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>> {
@@ -661,6 +706,125 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| findings::event_from_cells(read_cells(r, EVENT_COLUMNS)?))
             .collect()
+    }
+
+    fn sign_in(&self, email: &str) -> Result<Option<SignIn>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        load_sign_in(client, email)
+    }
+
+    fn sign_ins(&self) -> Result<Vec<SignIn>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        sign_ins_from(&client.query(&sql::sign_in_select(false, D), &[])?)
+    }
+
+    fn sign_in_count(&self) -> Result<u64> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        count_sign_ins(client)
+    }
+
+    fn save_sign_in(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        action: &str,
+        sign_in: &SignIn,
+    ) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        sign_ins::save(&mut PgTx(&mut tx), actor, at, action, sign_in)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_first_sign_in(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        sign_in: &SignIn,
+    ) -> Result<bool> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        // The audit head's row lock is taken before counting (read committed: the count then
+        // sees whatever a writer that held the lock before us committed).
+        let created = sign_ins::create_first(&mut PgTx(&mut tx), actor, at, sign_in)?;
+        if created {
+            tx.commit()?;
+        } else {
+            tx.rollback()?;
+        }
+        Ok(created)
+    }
+
+    fn set_totp_step(&self, email: &str, step: i64) -> Result<bool> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let n = client.execute(
+            &sql::totp_step_update(D),
+            &[&step, &sign_ins::email_key(email)],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn create_session(&self, session: &Session) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        client.execute(
+            &sql::insert_into("sessions", SESSION_COLUMNS, D),
+            &refs(&cell_params(&sign_ins::session_cells(session))),
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        client
+            .query_opt(&sql::session_select(D), &[&token_hash])?
+            .map(|r| sign_ins::session_from_cells(read_cells(&r, SESSION_COLUMNS)?))
+            .transpose()
+    }
+
+    fn touch_session(
+        &self,
+        token_hash: &str,
+        last_seen: DateTime<Utc>,
+        mfa_passed: bool,
+    ) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        client.execute(
+            &sql::session_touch(D),
+            &[&last_seen, &mfa_passed, &token_hash],
+        )?;
+        Ok(())
+    }
+
+    fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        client.execute(&sql::session_delete("token_hash", D), &[&token_hash])?;
+        Ok(())
+    }
+
+    fn delete_sessions_of(&self, email: &str) -> Result<u64> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        Ok(client.execute(
+            &sql::session_delete("email", D),
+            &[&sign_ins::email_key(email)],
+        )?)
+    }
+
+    fn delete_sessions_before(&self, last_seen_before: DateTime<Utc>) -> Result<u64> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        Ok(client.execute(&sql::session_delete("last_seen", D), &[&last_seen_before])?)
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {

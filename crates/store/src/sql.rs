@@ -4,6 +4,7 @@
 use steward_model::{Finding, Register};
 
 use crate::findings::{Cell, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingQuery};
+use crate::sign_ins::{SESSION_COLUMNS, SIGN_IN_COLUMNS};
 
 #[derive(Clone, Copy)]
 pub(crate) enum Placeholder {
@@ -277,4 +278,77 @@ pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<
         severity_rank("f.severity"),
     );
     (sql, params)
+}
+
+// --- sign-ins and sessions --------------------------------------------------------------------
+
+/// One sign-in by e-mail address (parameter 1), or every one ordered by address byte by byte.
+pub(crate) fn sign_in_select(one: bool, p: Placeholder) -> String {
+    let columns = column_list(SIGN_IN_COLUMNS, "");
+    if one {
+        format!("SELECT {columns} FROM sign_ins WHERE email = {}", p.nth(1))
+    } else {
+        let collate = match p {
+            Placeholder::Question => "",
+            Placeholder::Dollar => " COLLATE \"C\"",
+        };
+        format!("SELECT {columns} FROM sign_ins ORDER BY email{collate}")
+    }
+}
+
+/// Inserts a sign-in or rewrites every column of the stored one. The last TOTP step used never
+/// goes back while the secret stays the same (a stale copy saved after a sign-in must not reopen
+/// a replay window); with a new secret it is written as given. Decided in the statement, against
+/// the row as it stands, so that a concurrent `set_totp_step` cannot be undone.
+pub(crate) fn sign_in_upsert(p: Placeholder) -> String {
+    let sets = SIGN_IN_COLUMNS
+        .iter()
+        .skip(1)
+        .map(|(name, _)| match *name {
+            "totp_last_step" => "totp_last_step = CASE \
+                 WHEN sign_ins.totp_secret = excluded.totp_secret \
+                  AND sign_ins.totp_last_step IS NOT NULL \
+                  AND (excluded.totp_last_step IS NULL OR excluded.totp_last_step < sign_ins.totp_last_step) \
+                 THEN sign_ins.totp_last_step ELSE excluded.totp_last_step END"
+                .to_owned(),
+            name => format!("{name} = excluded.{name}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{} ON CONFLICT (email) DO UPDATE SET {sets}",
+        insert_into("sign_ins", SIGN_IN_COLUMNS, p)
+    )
+}
+
+/// Moves the last TOTP step used (parameter 1) of a sign-in (parameter 2) forward, never back.
+pub(crate) fn totp_step_update(p: Placeholder) -> String {
+    format!(
+        "UPDATE sign_ins SET totp_last_step = {0} WHERE email = {1} AND (totp_last_step IS NULL OR totp_last_step < {0})",
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+pub(crate) fn session_select(p: Placeholder) -> String {
+    format!(
+        "SELECT {} FROM sessions WHERE token_hash = {}",
+        column_list(SESSION_COLUMNS, ""),
+        p.nth(1)
+    )
+}
+
+pub(crate) fn session_touch(p: Placeholder) -> String {
+    format!(
+        "UPDATE sessions SET last_seen = {}, mfa_passed = {} WHERE token_hash = {}",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3)
+    )
+}
+
+/// Deletes the sessions whose `column` equals (or, for `last_seen`, is before) parameter 1.
+pub(crate) fn session_delete(column: &'static str, p: Placeholder) -> String {
+    let op = if column == "last_seen" { "<" } else { "=" };
+    format!("DELETE FROM sessions WHERE {column} {op} {}", p.nth(1))
 }

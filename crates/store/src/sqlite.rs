@@ -15,6 +15,7 @@ use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
+use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
 use crate::sql::{self, Placeholder::Question as Q};
 use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
 
@@ -189,6 +190,7 @@ fn cell_sql(cell: &Cell) -> Sql {
     match cell {
         Cell::Text(t) => t.clone().map_or(Sql::Null, Sql::Text),
         Cell::Int(n) => n.map_or(Sql::Null, Sql::Integer),
+        Cell::Bool(b) => b.map_or(Sql::Null, |b| Sql::Integer(i64::from(b))),
         Cell::Date(d) => date_sql(*d),
         Cell::Time(t) => t
             .as_ref()
@@ -201,13 +203,15 @@ fn read_cells(r: &rusqlite::Row<'_>, table: &'static str, columns: Columns) -> R
     let corrupt = |column: &'static str, reason: String| StoreError::Corrupt {
         table,
         column,
-        id: r
-            .get::<_, Sql>(0)
-            .map(|id| match id {
-                Sql::Text(s) => s,
-                other => format!("{other:?}"),
-            })
-            .unwrap_or_default(),
+        id: findings::row_label(
+            table,
+            r.get::<_, Sql>(0)
+                .map(|id| match id {
+                    Sql::Text(s) => s,
+                    other => format!("{other:?}"),
+                })
+                .unwrap_or_default(),
+        ),
         reason,
     };
     let mut cells = Vec::with_capacity(columns.len());
@@ -215,6 +219,16 @@ fn read_cells(r: &rusqlite::Row<'_>, table: &'static str, columns: Columns) -> R
         cells.push(match kind {
             Kind::Text => Cell::Text(r.get(i)?),
             Kind::Int => Cell::Int(r.get(i)?),
+            Kind::Bool => Cell::Bool(match r.get::<_, Sql>(i)? {
+                Sql::Null => None,
+                Sql::Integer(n) => Some(n != 0),
+                other => {
+                    return Err(corrupt(
+                        name,
+                        format!("expected a boolean, found {other:?}"),
+                    ));
+                }
+            }),
             Kind::Date => Cell::Date(
                 r.get::<_, Option<String>>(i)?
                     .map(|s| {
@@ -255,7 +269,51 @@ fn stored_findings(rows: &mut rusqlite::Rows<'_>) -> Result<Vec<StoredFinding>> 
     Ok(out)
 }
 
+/// Every row of a sign-ins query.
+fn query_sign_ins(conn: &Connection, statement: &str, params: &[Sql]) -> Result<Vec<SignIn>> {
+    let mut stmt = conn.prepare_cached(statement)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(sign_ins::sign_in_from_cells(read_cells(
+            r,
+            "sign_ins",
+            SIGN_IN_COLUMNS,
+        )?)?);
+    }
+    Ok(out)
+}
+
+fn load_sign_in(conn: &Connection, email: &str) -> Result<Option<SignIn>> {
+    Ok(query_sign_ins(
+        conn,
+        &sql::sign_in_select(true, Q),
+        &[Sql::Text(sign_ins::email_key(email))],
+    )?
+    .pop())
+}
+
+fn count_sign_ins(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM sign_ins", [], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
+
+impl SignInTx for SqliteTx<'_> {
+    fn load_sign_in(&mut self, email: &str) -> Result<Option<SignIn>> {
+        load_sign_in(self.0, email)
+    }
+
+    fn count_sign_ins(&mut self) -> Result<u64> {
+        count_sign_ins(self.0)
+    }
+
+    fn upsert_sign_in(&mut self, sign_in: &SignIn) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::sign_in_upsert(Q))?;
+        execute_cells(&mut stmt, &sign_ins::sign_in_cells(sign_in))
+    }
+}
 
 impl FindingsTx for SqliteTx<'_> {
     fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>> {
@@ -563,6 +621,117 @@ impl Store for SqliteStore {
             )?)?);
         }
         Ok(out)
+    }
+
+    fn sign_in(&self, email: &str) -> Result<Option<SignIn>> {
+        let conn = self.conn()?;
+        load_sign_in(&conn, email)
+    }
+
+    fn sign_ins(&self) -> Result<Vec<SignIn>> {
+        let conn = self.conn()?;
+        query_sign_ins(&conn, &sql::sign_in_select(false, Q), &[])
+    }
+
+    fn sign_in_count(&self) -> Result<u64> {
+        let conn = self.conn()?;
+        count_sign_ins(&conn)
+    }
+
+    fn save_sign_in(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        action: &str,
+        sign_in: &SignIn,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        sign_ins::save(&mut SqliteTx(&tx), actor, at, action, sign_in)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_first_sign_in(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        sign_in: &SignIn,
+    ) -> Result<bool> {
+        let mut conn = self.conn()?;
+        // IMMEDIATE: the write lock is held before counting, so racing first runs serialise.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let created = sign_ins::create_first(&mut SqliteTx(&tx), actor, at, sign_in)?;
+        if created {
+            tx.commit()?;
+        }
+        Ok(created)
+    }
+
+    fn set_totp_step(&self, email: &str, step: i64) -> Result<bool> {
+        let conn = self.conn()?;
+        let n = conn
+            .prepare_cached(&sql::totp_step_update(Q))?
+            .execute((step, sign_ins::email_key(email)))?;
+        Ok(n > 0)
+    }
+
+    fn create_session(&self, session: &Session) -> Result<()> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql::insert_into("sessions", SESSION_COLUMNS, Q))?;
+        execute_cells(&mut stmt, &sign_ins::session_cells(session))
+    }
+
+    fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql::session_select(Q))?;
+        let mut rows = stmt.query([token_hash])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(sign_ins::session_from_cells(read_cells(
+                r,
+                "sessions",
+                SESSION_COLUMNS,
+            )?)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn touch_session(
+        &self,
+        token_hash: &str,
+        last_seen: DateTime<Utc>,
+        mfa_passed: bool,
+    ) -> Result<()> {
+        let conn = self.conn()?;
+        conn.prepare_cached(&sql::session_touch(Q))?.execute((
+            timestamp_text(&last_seen),
+            mfa_passed,
+            token_hash,
+        ))?;
+        Ok(())
+    }
+
+    fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let conn = self.conn()?;
+        conn.prepare_cached(&sql::session_delete("token_hash", Q))?
+            .execute([token_hash])?;
+        Ok(())
+    }
+
+    fn delete_sessions_of(&self, email: &str) -> Result<u64> {
+        let conn = self.conn()?;
+        let n = conn
+            .prepare_cached(&sql::session_delete("email", Q))?
+            .execute([sign_ins::email_key(email)])?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn delete_sessions_before(&self, last_seen_before: DateTime<Utc>) -> Result<u64> {
+        let conn = self.conn()?;
+        let n = conn
+            .prepare_cached(&sql::session_delete("last_seen", Q))?
+            .execute([timestamp_text(&last_seen_before)])?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {

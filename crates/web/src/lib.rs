@@ -1,27 +1,63 @@
-//! The HTTP server: routes, pages and (later) the JSON API, over the service layer.
+//! The HTTP server: sign-in with a second factor, sessions, the pages each kind of user works in,
+//! and CSV export, over the service layer.
 //!
 //! This crate is the only one that knows HTTP. It owns the mapping of service errors to status
-//! codes (in one place, [`WebError`]), the security headers every response carries, HTML
-//! escaping, and graceful shutdown.
+//! codes (in one place, [`WebError`]), who may use which route ([`access`], enforced by one
+//! middleware), cookies and CSRF tokens, throttling of sign-in guesses, the security headers every
+//! response carries, HTML rendering (askama templates, escaped by default) and graceful shutdown.
 //!
 //! It must never hold SQL or business rules: every read and write goes through
 //! [`steward_service::Steward`], which is blocking, so handlers call it on the blocking pool.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+pub mod access;
+mod pages;
+mod session;
+mod signin;
 
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use steward_service::{ServiceError, Steward};
+use steward_auth::Throttle;
+use steward_policy::Pack;
+use steward_service::{ServiceError, SignInRefused, Steward};
+
+pub use session::Signed;
+
+/// How the server is run: what the operator decided at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Cookies marked `Secure` (and `__Host-` prefixed): set when served over TLS.
+    pub secure_cookies: bool,
+    /// A demonstration organisation: every page says so.
+    pub demo: bool,
+    /// The active policy packs, as the living policy page shows them.
+    pub packs: Vec<Pack>,
+}
 
 /// What the server shares between requests.
 #[derive(Clone)]
 pub struct AppState {
     pub steward: Arc<Steward>,
+    pub options: Arc<Options>,
+    /// Failed sign-in guesses per account and per address.
+    pub throttle: Arc<Mutex<Throttle>>,
+}
+
+impl AppState {
+    pub fn new(steward: Steward, options: Options) -> AppState {
+        AppState {
+            steward: Arc::new(steward),
+            options: Arc::new(options),
+            throttle: Arc::new(Mutex::new(Throttle::default())),
+        }
+    }
 }
 
 /// Every failure a handler can return, mapped to a status code here and nowhere else.
@@ -31,41 +67,77 @@ pub enum WebError {
     Service(#[from] ServiceError),
     #[error("the server is shutting down or overloaded")]
     Unavailable,
+    #[error("you do not have access to this page")]
+    Forbidden,
+    #[error(
+        "this form has expired or did not come from Steward; go back, reload the page and try again"
+    )]
+    BadCsrf,
+    #[error("too many attempts: wait {0} seconds and try again")]
+    TooManyAttempts(u64),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("page not found")]
+    NotFound,
+    #[error("the page could not be drawn")]
+    Render(#[from] askama::Error),
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::Service(ServiceError::NotFound { .. }) | WebError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            WebError::Service(ServiceError::AlreadyExists { .. }) => StatusCode::CONFLICT,
+            WebError::Service(
+                ServiceError::Invalid { .. } | ServiceError::Import(_) | ServiceError::Workflow(_),
+            ) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Service(ServiceError::SignIn(
+                SignInRefused::BadCredentials | SignInRefused::BadCode,
+            )) => StatusCode::UNAUTHORIZED,
+            WebError::Service(ServiceError::SignIn(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Forbidden | WebError::BadCsrf => StatusCode::FORBIDDEN,
+            WebError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Service(_) | WebError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let status = match &self {
-            WebError::Service(ServiceError::NotFound { .. }) => StatusCode::NOT_FOUND,
-            WebError::Service(ServiceError::AlreadyExists { .. }) => StatusCode::CONFLICT,
-            WebError::Service(ServiceError::Invalid { .. } | ServiceError::Import(_)) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            WebError::Service(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = self.status();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
         // Internal details stay in the log; the page says only what the user can act on.
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            "internal error".to_owned()
+        let text = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "Something went wrong on the server; it has been logged.".to_owned()
         } else {
             self.to_string()
         };
-        (
-            status,
-            Html(page(
-                "Error",
-                &format!("<h1>{}</h1><p>{}</p>", status, escape(&message)),
-            )),
-        )
-            .into_response()
+        let heading = status.canonical_reason().unwrap_or("Error").to_owned();
+        let page = pages::Message {
+            chrome: pages::Chrome::bare(),
+            heading,
+            text,
+            link: Some(("/".to_owned(), "Go to the start".to_owned())),
+        };
+        let body = page.render().unwrap_or_else(|_| escape(&page.text));
+        let mut response = (status, Html(body)).into_response();
+        if let WebError::TooManyAttempts(seconds) = self
+            && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
     }
 }
 
 /// Runs a blocking service call off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Steward) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, WebError> {
@@ -78,9 +150,29 @@ async fn blocking<T: Send + 'static>(
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(home))
         .route("/healthz", get(health))
         .route("/static/steward.css", get(stylesheet))
+        .route("/setup", get(signin::setup_form).post(signin::setup))
+        .route("/login", get(signin::login_form).post(signin::login))
+        .route("/mfa", get(signin::mfa_form).post(signin::mfa))
+        .route("/mfa/enrol", get(signin::enrol_form).post(signin::enrol))
+        .route("/logout", post(signin::logout))
+        .route("/logout/everywhere", post(signin::logout_everywhere))
+        .route("/", get(pages::home))
+        .route("/me", get(pages::me))
+        .route("/team", get(pages::team))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/findings", get(pages::findings))
+        .route("/findings.csv", get(pages::findings_csv))
+        .route("/people", get(pages::people))
+        .route("/people.csv", get(pages::people_csv))
+        .route("/policy", get(pages::policy))
+        .route("/admin/sign-ins", get(pages::sign_ins))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::guard,
+        ))
+        .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -88,17 +180,19 @@ pub fn router(state: AppState) -> Router {
 /// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     steward: Steward,
+    options: Options,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let local: SocketAddr = listener.local_addr()?;
     tracing::info!(address = %local, backend = %steward.backend(), "steward is listening on http://{local}");
-    let app = router(AppState {
-        steward: Arc::new(steward),
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = router(AppState::new(steward, options));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     tracing::info!("steward stopped");
     Ok(())
 }
@@ -143,50 +237,10 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, WebError>
     }))
 }
 
-async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
-    let (org, counts) = blocking(&state, |s| Ok((s.organisation()?, s.counts()?))).await?;
-    let rows: String = counts
-        .iter()
-        .filter(|(r, _)| *r != steward_model::Register::Organisation)
-        .map(|(r, n)| {
-            format!(
-                "<tr><th scope=\"row\">{}</th><td>{n}</td></tr>",
-                escape(&title_case(r.name()))
-            )
-        })
-        .collect();
-    let body = format!(
-        "<h1>{}</h1><p>The registers Steward keeps for this organisation.</p>\
-         <table><caption>Registers</caption><thead><tr><th scope=\"col\">Register</th><th scope=\"col\">Rows</th></tr></thead>\
-         <tbody>{rows}</tbody></table>",
-        escape(&org.name)
-    );
-    Ok(Html(page(&org.name, &body)))
-}
-
 async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("../assets/steward.css"),
-    )
-}
-
-fn title_case(name: &str) -> String {
-    let spaced = name.replace('_', " ");
-    let mut chars = spaced.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · Steward</title><link rel=\"stylesheet\" href=\"/static/steward.css\"></head>\
-         <body><header><a href=\"/\">Steward</a></header><main>{body}</main></body></html>",
-        escape(title)
     )
 }
 

@@ -1,0 +1,174 @@
+//! `steward serve`: the web server, and `serve --demo`, which fills a temporary data directory
+//! with a demo organisation, checks it, and prints a sign-in for each role.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use steward_model::{Person, PersonStatus, Register, Role, RoleGrant};
+use steward_service::{Capacity, ImportFile, Stamp, Steward};
+
+use crate::config::Settings;
+use crate::{check, open, policy, shutdown_signal};
+
+/// The demo's shared password (the second factor is what the demo shows off).
+pub const DEMO_PASSWORD: &str = "demo steward organisation";
+
+pub fn run(
+    settings: &Settings,
+    listen: SocketAddr,
+    demo: bool,
+    demo_people: usize,
+) -> Result<ExitCode> {
+    let mut settings = settings.clone();
+    // Held until the server stops: the demo's data directory goes with it.
+    let mut _demo_dir = None;
+    if demo {
+        let dir = std::env::temp_dir().join(format!(
+            "steward-demo-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_micros()
+        ));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        settings.database_url = format!("sqlite://{}", dir.join("steward.db").display());
+        _demo_dir = Some(DemoDir(dir));
+        let steward = open(&settings)?;
+        fill_demo(&settings, &steward, demo_people)?;
+    }
+    let steward = open(&settings)?;
+    tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
+    let available = policy::available_packs(&settings)?;
+    let packs = check::select(&available, &[], &settings.active_packs)?
+        .into_iter()
+        .cloned()
+        .collect();
+    let options = steward_web::Options {
+        secure_cookies: settings.secure_cookies,
+        demo,
+        packs,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        if demo {
+            println!("Steward demo: http://{}/login", listener.local_addr()?);
+        }
+        steward_web::serve(steward, options, listener, shutdown_signal())
+            .await
+            .context("server failed")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the demo's data directory when the server stops.
+struct DemoDir(std::path::PathBuf);
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Generates, imports and checks a demo organisation, then creates one sign-in per role with a
+/// known authenticator secret, and prints them.
+fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()> {
+    let today = Utc::now().date_naive();
+    let estate = steward_demo::generate(&steward_demo::DemoOptions {
+        people,
+        seed: 1,
+        today,
+        usage_months: 3,
+    });
+    let files = Register::ALL
+        .iter()
+        .map(|r| {
+            let mut bytes = Vec::new();
+            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)?;
+            Ok(ImportFile {
+                register: *r,
+                label: r.file_name(),
+                bytes,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let stamp = Stamp::now("demo");
+    steward.import(&stamp, files)?;
+    let available = policy::available_packs(settings)?;
+    let packs = check::select(&available, &[], &settings.active_packs)?;
+    let overrides = policy::overrides(settings)?;
+    let (findings, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
+    let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
+    steward.record_findings(
+        &Stamp {
+            actor: "demo".into(),
+            at,
+        },
+        &ids,
+        findings,
+    )?;
+
+    let people: Vec<Person> = steward.list()?;
+    let roles: Vec<RoleGrant> = steward.list()?;
+    let active = |p: &&Person| p.status == PersonStatus::Active;
+    let holder = |role: Role| {
+        roles
+            .iter()
+            .find(|g| g.role == role)
+            .and_then(|g| people.iter().filter(active).find(|p| p.id == g.person_id))
+    };
+    let has_role = |id: &str| roles.iter().any(|g| g.person_id == id);
+    let manages = |id: &str| people.iter().any(|p| p.manager_id.as_deref() == Some(id));
+    let manager = people
+        .iter()
+        .filter(active)
+        .find(|p| manages(&p.id) && !has_role(&p.id));
+    let staff = people
+        .iter()
+        .filter(active)
+        .find(|p| !manages(&p.id) && !has_role(&p.id) && p.manager_id.is_some());
+    let mut chosen: Vec<(&str, Option<&Person>, Vec<Capacity>)> = vec![
+        ("staff", staff, vec![]),
+        ("line_manager", manager, vec![]),
+        ("it", holder(Role::It), vec![]),
+        ("governance", holder(Role::Governance), vec![]),
+        ("iao", holder(Role::InformationAssetOwner), vec![]),
+    ];
+    // The auditor and administrator sign in without being staff: their capacities are held on
+    // the account.
+    chosen.push(("auditor", None, vec![Capacity::Auditor]));
+    chosen.push(("administrator", None, vec![Capacity::Administrator]));
+
+    println!("Demo sign-ins (password for all: {DEMO_PASSWORD:?}):");
+    println!(
+        "{:<14} {:<34} {:<10} TOTP secret",
+        "role", "email", "person"
+    );
+    for (role, person, capacities) in chosen {
+        if person.is_none() && capacities.is_empty() {
+            println!("{role:<14} (no one in the demo holds this role)");
+            continue;
+        }
+        let email = format!("{}@demo.example.org", role.replace('_', "-"));
+        let name = person.map_or_else(|| format!("Demo {role}"), |p| p.name.clone());
+        steward.add_sign_in(
+            &stamp,
+            &email,
+            &name,
+            person.map(|p| p.id.as_str()),
+            DEMO_PASSWORD,
+            &capacities,
+        )?;
+        let secret = steward.enrol_authenticator(&stamp, &email)?;
+        println!(
+            "{role:<14} {email:<34} {:<10} {secret}",
+            person.map_or("-", |p| p.id.as_str())
+        );
+    }
+    Ok(())
+}

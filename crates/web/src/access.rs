@@ -1,0 +1,164 @@
+//! Who may use which route: one table, enforced by one middleware and walked by the route × role
+//! test, so what the server does and what the test checks cannot drift apart.
+
+use steward_service::{Capacity, Viewer};
+
+/// Who a route is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not: sign-in itself, health, the stylesheet.
+    Public,
+    /// Anyone signed in (with the second factor passed).
+    SignedIn,
+    /// Anyone signed in holding one of these capacities.
+    AnyOf(&'static [Capacity]),
+}
+
+/// One route the server answers.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    /// The route as the router spells it (`/findings/{key}`).
+    pub path: &'static str,
+    pub access: Access,
+}
+
+use Capacity::*;
+
+/// Those who see the whole estate's compliance: read-only for the auditor.
+const ESTATE: &[Capacity] = &[It, Governance, Auditor, Administrator];
+/// Those who see the registers of people, assets and accounts.
+const REGISTERS: &[Capacity] = &[It, Governance, Auditor, Administrator];
+
+/// Every route. A route missing here is refused by the guard, whatever the router says.
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/healthz",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/static/steward.css",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/setup",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/setup",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/login",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/login",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/mfa",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/mfa",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/mfa/enrol",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/mfa/enrol",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/logout",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/logout/everywhere",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/me",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/team",
+        access: Access::AnyOf(&[LineManager]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/dashboard",
+        access: Access::AnyOf(ESTATE),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/findings",
+        access: Access::AnyOf(ESTATE),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/findings.csv",
+        access: Access::AnyOf(ESTATE),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/people",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/people.csv",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/policy",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/admin/sign-ins",
+        access: Access::AnyOf(&[Administrator]),
+    },
+];
+
+/// The spec of a route, by method and the router's path.
+pub fn route(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
+
+/// Whether `viewer` may use a route with `access`. The auditor reads everything it may see and
+/// changes nothing: a state-changing method is refused unless another capacity allows it.
+pub fn allows(access: Access, method: &str, viewer: &Viewer) -> bool {
+    let writes = method != "GET" && method != "HEAD";
+    match access {
+        Access::Public => true,
+        Access::SignedIn => true,
+        Access::AnyOf(capacities) => capacities
+            .iter()
+            .filter(|c| !(writes && **c == Auditor))
+            .any(|c| viewer.is(*c)),
+    }
+}

@@ -1,0 +1,779 @@
+//! The pages people work in, and their CSV exports. Each handler gathers what it shows through
+//! the service on the blocking pool and renders one template.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use steward_model::{Asset, Finding, Person, PersonStatus, Request, StoredFinding};
+use steward_service::{Capacity, FindingQuery, Viewer};
+
+use crate::access;
+use crate::{AppState, Signed, WebError, blocking};
+
+/// The most rows a list page shows; the CSV export has them all.
+const PAGE_ROWS: usize = 500;
+
+/// What every page's frame shows: who is signed in, where they can go, the demo banner.
+pub(crate) struct Chrome {
+    pub viewer: Option<String>,
+    pub links: Vec<(&'static str, &'static str)>,
+    pub here: &'static str,
+    pub csrf: String,
+    pub demo: bool,
+}
+
+/// The main navigation, each link shown only to those the access table lets in.
+const LINKS: &[(&str, &str)] = &[
+    ("/me", "My page"),
+    ("/team", "My team"),
+    ("/dashboard", "Dashboard"),
+    ("/findings", "Findings"),
+    ("/people", "People"),
+    ("/policy", "Policies"),
+    ("/admin/sign-ins", "Sign-ins"),
+];
+
+impl Chrome {
+    /// For error pages drawn without the request's state.
+    pub(crate) fn bare() -> Chrome {
+        Chrome {
+            viewer: None,
+            links: Vec::new(),
+            here: "",
+            csrf: String::new(),
+            demo: false,
+        }
+    }
+
+    /// For the pages before sign-in.
+    pub(crate) fn public(state: &AppState) -> Chrome {
+        Chrome {
+            demo: state.options.demo,
+            ..Chrome::bare()
+        }
+    }
+
+    fn signed(state: &AppState, signed: &Signed, here: &'static str) -> Chrome {
+        let links = LINKS
+            .iter()
+            .filter(|(path, _)| {
+                access::route("GET", path)
+                    .is_some_and(|r| access::allows(r.access, "GET", &signed.viewer))
+            })
+            .copied()
+            .collect();
+        Chrome {
+            viewer: Some(signed.viewer.display_name.clone()),
+            links,
+            here,
+            csrf: signed.csrf.clone(),
+            demo: state.options.demo,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct Message {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub text: String,
+    pub link: Option<(String, String)>,
+}
+
+fn page(template: &impl Template) -> Result<Response, WebError> {
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(template.render()?),
+    )
+        .into_response())
+}
+
+/// A CSV download. A cell that a spreadsheet would read as a formula (`= + - @`, tab, carriage
+/// return) is prefixed with `'`, so an exported name cannot run in Excel.
+fn csv(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Result<Response, WebError> {
+    fn cell(text: &str) -> String {
+        let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{text}")
+        } else {
+            text.to_owned()
+        };
+        if guarded.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", guarded.replace('"', "\"\""))
+        } else {
+            guarded
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(
+        header_row
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect::<Vec<_>>(),
+    )
+    .chain(rows)
+    {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+// --- start ----------------------------------------------------------------------------------
+
+pub(crate) async fn home(Extension(signed): Extension<Signed>) -> Response {
+    let v = &signed.viewer;
+    let to = if [
+        Capacity::It,
+        Capacity::Governance,
+        Capacity::Auditor,
+        Capacity::Administrator,
+    ]
+    .iter()
+    .any(|c| v.is(*c))
+    {
+        "/dashboard"
+    } else if v.is(Capacity::Staff) {
+        "/me"
+    } else {
+        "/policy"
+    };
+    Redirect::to(to).into_response()
+}
+
+// --- findings -------------------------------------------------------------------------------
+
+/// A finding as a row of a table.
+pub(crate) struct FindingRow {
+    pub severity: String,
+    pub pack: String,
+    pub clause: String,
+    pub subject: String,
+    pub message: String,
+    pub who_acts: String,
+    pub since: String,
+    pub age_days: i64,
+}
+
+impl FindingRow {
+    fn of(f: &StoredFinding, now: DateTime<Utc>) -> FindingRow {
+        FindingRow {
+            severity: f.finding.severity.clone(),
+            pack: f.finding.pack.clone(),
+            clause: f.finding.clause.clone(),
+            subject: format!("{} {}", f.finding.subject.kind, f.finding.subject.id),
+            message: f.finding.message.clone(),
+            who_acts: f.finding.who_acts.clone(),
+            since: f.first_failing.format("%Y-%m-%d").to_string(),
+            age_days: (now - f.first_failing).num_days(),
+        }
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.severity.clone(),
+            self.pack.clone(),
+            self.clause.clone(),
+            self.subject.clone(),
+            self.message.clone(),
+            self.who_acts.clone(),
+            self.since.clone(),
+        ]
+    }
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct FindingFilter {
+    pub pack: String,
+    pub clause: String,
+    pub severity: String,
+    pub who_acts: String,
+    pub min_age: String,
+}
+
+impl FindingFilter {
+    fn query(&self) -> FindingQuery {
+        let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        FindingQuery {
+            pack: some(&self.pack),
+            clause: some(&self.clause),
+            severity: some(&self.severity),
+            who_acts: some(&self.who_acts),
+            ..FindingQuery::default()
+        }
+    }
+
+    fn min_age(&self) -> Result<i64, WebError> {
+        let text = self.min_age.trim();
+        if text.is_empty() {
+            return Ok(0);
+        }
+        text.parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| WebError::BadRequest(format!("min_age: {text:?}: not a number of days")))
+    }
+
+    /// The filter as a query string, for the CSV link.
+    fn to_query(&self) -> String {
+        [
+            ("pack", &self.pack),
+            ("clause", &self.clause),
+            ("severity", &self.severity),
+            ("who_acts", &self.who_acts),
+            ("min_age", &self.min_age),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", percent(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn finding_rows(
+    state: &AppState,
+    filter: &FindingFilter,
+) -> Result<Vec<FindingRow>, WebError> {
+    let query = filter.query();
+    let min_age = filter.min_age()?;
+    let found = blocking(state, move |s| s.findings(&query)).await?;
+    let now = Utc::now();
+    let mut rows: Vec<FindingRow> = found
+        .iter()
+        .map(|f| FindingRow::of(f, now))
+        .filter(|r| r.age_days >= min_age)
+        .collect();
+    let rank = |s: &str| {
+        Finding::SEVERITIES
+            .iter()
+            .position(|x| *x == s)
+            .unwrap_or(0)
+    };
+    rows.sort_by(|a, b| {
+        rank(&b.severity)
+            .cmp(&rank(&a.severity))
+            .then(b.age_days.cmp(&a.age_days))
+    });
+    Ok(rows)
+}
+
+#[derive(Template)]
+#[template(path = "findings.html")]
+struct FindingsPage {
+    chrome: Chrome,
+    filter: FindingFilter,
+    query: String,
+    severities: Vec<String>,
+    rows: Vec<FindingRow>,
+    truncated: bool,
+}
+
+pub(crate) async fn findings(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(filter): Query<FindingFilter>,
+) -> Result<Response, WebError> {
+    let mut rows = finding_rows(&state, &filter).await?;
+    let truncated = rows.len() > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS);
+    page(&FindingsPage {
+        chrome: Chrome::signed(&state, &signed, "/findings"),
+        query: filter.to_query(),
+        filter,
+        severities: Finding::SEVERITIES
+            .iter()
+            .rev()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        rows,
+        truncated,
+    })
+}
+
+pub(crate) async fn findings_csv(
+    State(state): State<AppState>,
+    Query(filter): Query<FindingFilter>,
+) -> Result<Response, WebError> {
+    let rows = finding_rows(&state, &filter).await?;
+    csv(
+        "findings.csv",
+        &[
+            "severity",
+            "pack",
+            "clause",
+            "subject",
+            "message",
+            "who_acts",
+            "failing_since",
+        ],
+        rows.iter().map(FindingRow::cells).collect(),
+    )
+}
+
+// --- dashboard ------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    chrome: Chrome,
+    severities: Vec<&'static str>,
+    /// Per pack: counts per severity (most severe first) and the total.
+    by_pack: Vec<(String, Vec<usize>, usize)>,
+    by_age: Vec<(&'static str, usize)>,
+    by_section: Vec<(String, String, usize)>,
+    pack_chart: String,
+}
+
+/// A horizontal bar chart as inline SVG: drawn on the server, no script, readable by a screen
+/// reader through its title and the table beside it.
+fn bar_chart(title: &str, bars: &[(String, usize)]) -> String {
+    let most = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+    let height = 28 * bars.len() + 8;
+    let mut svg = format!(
+        "<svg class=\"chart\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 640 {height}\" width=\"640\" height=\"{height}\"><title>{}</title>",
+        crate::escape(title),
+        crate::escape(title)
+    );
+    for (i, (label, n)) in bars.iter().enumerate() {
+        let y = 4 + i * 28;
+        let width = 380 * n / most;
+        svg.push_str(&format!(
+            "<text x=\"0\" y=\"{}\" font-size=\"14\" fill=\"#0b0c0c\">{}</text><rect x=\"200\" y=\"{y}\" width=\"{width}\" height=\"20\" fill=\"#1d4f91\"></rect><text x=\"{}\" y=\"{}\" font-size=\"14\" fill=\"#0b0c0c\">{n}</text>",
+            y + 15,
+            crate::escape(label),
+            206 + width,
+            y + 15
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+pub(crate) async fn dashboard(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let found = blocking(&state, |s| s.findings(&FindingQuery::default())).await?;
+    let severities: Vec<&'static str> = Finding::SEVERITIES.iter().rev().copied().collect();
+    let mut by_pack: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_section: HashMap<(String, String), usize> = HashMap::new();
+    let mut by_age = [
+        ("under a week", 0usize),
+        ("1 to 4 weeks", 0),
+        ("1 to 3 months", 0),
+        ("over 3 months", 0),
+    ];
+    let now = Utc::now();
+    for f in &found {
+        let counts = by_pack
+            .entry(f.finding.pack.clone())
+            .or_insert_with(|| vec![0; severities.len()]);
+        if let Some(i) = severities.iter().position(|s| *s == f.finding.severity) {
+            counts[i] += 1;
+        }
+        // A section is the clause's number before its first point or bracket: 2.6(w) is in 2.
+        let section = f
+            .finding
+            .clause
+            .split(['.', '(', '-'])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        *by_section
+            .entry((f.finding.pack.clone(), section))
+            .or_default() += 1;
+        let days = (now - f.first_failing).num_days();
+        let bucket = match days {
+            ..7 => 0,
+            7..28 => 1,
+            28..91 => 2,
+            _ => 3,
+        };
+        by_age[bucket].1 += 1;
+    }
+    let by_pack: Vec<(String, Vec<usize>, usize)> = by_pack
+        .into_iter()
+        .map(|(p, counts)| {
+            let total = counts.iter().sum();
+            (p, counts, total)
+        })
+        .collect();
+    let mut by_section: Vec<(String, String, usize)> = by_section
+        .into_iter()
+        .map(|((p, s), n)| (p, s, n))
+        .collect();
+    by_section.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    by_section.truncate(10);
+    let bars: Vec<(String, usize)> = by_pack.iter().map(|(p, _, n)| (p.clone(), *n)).collect();
+    page(&DashboardPage {
+        chrome: Chrome::signed(&state, &signed, "/dashboard"),
+        pack_chart: bar_chart("Open findings by policy", &bars),
+        severities,
+        by_pack,
+        by_age: by_age.to_vec(),
+        by_section,
+    })
+}
+
+// --- my page, my team -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    chrome: Chrome,
+    name: String,
+    assets: Vec<(String, String, String, String)>,
+    findings: Vec<(String, String, String, String)>,
+    requests: Vec<(String, String, String, String)>,
+}
+
+fn person_of(viewer: &Viewer) -> Result<String, WebError> {
+    viewer.person_id.clone().ok_or(WebError::Forbidden)
+}
+
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let person_id = person_of(&signed.viewer)?;
+    let (person, assets, findings, requests) = blocking(&state, move |s| {
+        let person = s.get::<Person>(&person_id)?;
+        let assets: Vec<Asset> = s
+            .list::<Asset>()?
+            .into_iter()
+            .filter(|a| a.assigned_to.as_deref() == Some(person_id.as_str()))
+            .collect();
+        let mut findings = s.findings(&FindingQuery {
+            subject_type: Some("person".into()),
+            subject_id: Some(person_id.clone()),
+            ..FindingQuery::default()
+        })?;
+        for asset in &assets {
+            findings.extend(s.findings(&FindingQuery {
+                subject_type: Some("asset".into()),
+                subject_id: Some(asset.tag.clone()),
+                ..FindingQuery::default()
+            })?);
+        }
+        let requests: Vec<Request> = s
+            .list::<Request>()?
+            .into_iter()
+            .filter(|r| r.person_id == person_id)
+            .collect();
+        Ok((person, assets, findings, requests))
+    })
+    .await?;
+    page(&MePage {
+        chrome: Chrome::signed(&state, &signed, "/me"),
+        name: person
+            .map(|p| p.name)
+            .unwrap_or_else(|| signed.viewer.display_name.clone()),
+        assets: assets
+            .into_iter()
+            .map(|a| {
+                (
+                    a.tag,
+                    a.kind.to_string(),
+                    a.model.unwrap_or_default(),
+                    a.assigned_on.map(|d| d.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        findings: findings
+            .into_iter()
+            .filter(|f| f.finding.who_acts == "person")
+            .map(|f| {
+                (
+                    f.finding.message,
+                    f.finding.due.map(|d| format!("by {d}")).unwrap_or_default(),
+                    f.finding.pack,
+                    f.finding.clause,
+                )
+            })
+            .collect(),
+        requests: requests
+            .into_iter()
+            .map(|r| {
+                (
+                    r.id,
+                    r.kind.to_string(),
+                    r.state.to_string(),
+                    r.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+struct TeamPage {
+    chrome: Chrome,
+    people: Vec<(String, String, usize, usize)>,
+}
+
+pub(crate) async fn team(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let manager = person_of(&signed.viewer)?;
+    let people = blocking(&state, move |s| {
+        let reports: Vec<Person> = s
+            .list::<Person>()?
+            .into_iter()
+            .filter(|p| {
+                p.manager_id.as_deref() == Some(manager.as_str())
+                    && p.status != PersonStatus::Leaver
+            })
+            .collect();
+        let assets: Vec<Asset> = s.list()?;
+        let mut out = Vec::new();
+        for p in reports {
+            let held = assets
+                .iter()
+                .filter(|a| a.assigned_to.as_deref() == Some(p.id.as_str()))
+                .count();
+            let open = s
+                .findings(&FindingQuery {
+                    subject_type: Some("person".into()),
+                    subject_id: Some(p.id.clone()),
+                    ..FindingQuery::default()
+                })?
+                .len();
+            out.push((
+                format!("{} ({})", p.name, p.id),
+                p.status.to_string(),
+                held,
+                open,
+            ));
+        }
+        Ok(out)
+    })
+    .await?;
+    page(&TeamPage {
+        chrome: Chrome::signed(&state, &signed, "/team"),
+        people,
+    })
+}
+
+// --- people -----------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct PeopleFilter {
+    pub q: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+struct PeoplePage {
+    chrome: Chrome,
+    q: String,
+    status: String,
+    statuses: Vec<String>,
+    query: String,
+    rows: Vec<Person>,
+    truncated: bool,
+}
+
+async fn people_rows(state: &AppState, filter: &PeopleFilter) -> Result<Vec<Person>, WebError> {
+    let q = filter.q.trim().to_lowercase();
+    let status = filter.status.trim().to_owned();
+    blocking(state, move |s| {
+        Ok(s.list::<Person>()?
+            .into_iter()
+            .filter(|p| status.is_empty() || p.status.to_string() == status)
+            .filter(|p| {
+                q.is_empty()
+                    || p.id.to_lowercase().contains(&q)
+                    || p.name.to_lowercase().contains(&q)
+                    || p.email
+                        .as_deref()
+                        .is_some_and(|e| e.to_lowercase().contains(&q))
+            })
+            .collect())
+    })
+    .await
+}
+
+const STATUSES: [&str; 4] = ["starter", "active", "absent", "leaver"];
+
+pub(crate) async fn people(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(filter): Query<PeopleFilter>,
+) -> Result<Response, WebError> {
+    let mut rows = people_rows(&state, &filter).await?;
+    let truncated = rows.len() > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS);
+    page(&PeoplePage {
+        chrome: Chrome::signed(&state, &signed, "/people"),
+        query: format!(
+            "q={}&status={}",
+            percent(&filter.q),
+            percent(&filter.status)
+        ),
+        q: filter.q,
+        status: filter.status,
+        statuses: STATUSES.iter().map(|s| (*s).to_owned()).collect(),
+        rows,
+        truncated,
+    })
+}
+
+pub(crate) async fn people_csv(
+    State(state): State<AppState>,
+    Query(filter): Query<PeopleFilter>,
+) -> Result<Response, WebError> {
+    let rows = people_rows(&state, &filter).await?;
+    csv(
+        "people.csv",
+        &["id", "name", "email", "staff_group", "status", "manager_id"],
+        rows.into_iter()
+            .map(|p| {
+                vec![
+                    p.id,
+                    p.name,
+                    p.email.unwrap_or_default(),
+                    p.staff_group,
+                    p.status.to_string(),
+                    p.manager_id.unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+// --- the living policy ------------------------------------------------------------------------
+
+pub(crate) struct ClauseView {
+    pub id: String,
+    pub text: String,
+    /// Each control with how many subjects fail it now.
+    pub controls: Vec<(String, usize)>,
+}
+
+pub(crate) struct PackView {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    pub clauses: Vec<ClauseView>,
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    chrome: Chrome,
+    packs: Vec<PackView>,
+}
+
+pub(crate) async fn policy(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let found = blocking(&state, |s| s.findings(&FindingQuery::default())).await?;
+    let mut failing: HashMap<(&str, &str), usize> = HashMap::new();
+    for f in &found {
+        *failing
+            .entry((f.finding.pack.as_str(), f.finding.control.as_str()))
+            .or_default() += 1;
+    }
+    let packs = state
+        .options
+        .packs
+        .iter()
+        .map(|p| PackView {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            version: p.version.clone(),
+            clauses: p
+                .clauses
+                .iter()
+                .map(|c| ClauseView {
+                    id: c.id.clone(),
+                    text: c.text.trim().to_owned(),
+                    controls: c
+                        .controls
+                        .iter()
+                        .map(|k| {
+                            let n = failing
+                                .get(&(p.id.as_str(), k.id.as_str()))
+                                .copied()
+                                .unwrap_or(0);
+                            (k.id.clone(), n)
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    page(&PolicyPage {
+        chrome: Chrome::signed(&state, &signed, "/policy"),
+        packs,
+    })
+}
+
+// --- administration ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "sign_ins.html")]
+struct SignInsPage {
+    chrome: Chrome,
+    accounts: Vec<(String, String, String, &'static str, String, &'static str)>,
+}
+
+pub(crate) async fn sign_ins(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let accounts = blocking(&state, |s| Ok(s.store().sign_ins()?)).await?;
+    page(&SignInsPage {
+        chrome: Chrome::signed(&state, &signed, "/admin/sign-ins"),
+        accounts: accounts
+            .into_iter()
+            .map(|a| {
+                (
+                    a.email,
+                    a.display_name,
+                    a.person_id.unwrap_or_default(),
+                    if a.mfa_enrolled_at.is_some() {
+                        "enrolled"
+                    } else {
+                        "not yet"
+                    },
+                    a.roles.join(", "),
+                    if a.disabled { "yes" } else { "no" },
+                )
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,202 @@
+//! Cookies, sessions and the guard every route passes: who is signed in, whether the route in
+//! [`crate::access::ROUTES`] lets them in, and whether a form carries its CSRF token.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use steward_service::Viewer;
+
+use crate::access::{self, Access};
+use crate::{AppState, WebError, blocking};
+
+/// The session cookie's name; `__Host-` prefixed when cookies are `Secure`, so that no other
+/// host or path can set it.
+pub(crate) fn session_cookie(state: &AppState) -> &'static str {
+    if state.options.secure_cookies {
+        "__Host-steward_session"
+    } else {
+        "steward_session"
+    }
+}
+
+/// The cookie that carries the CSRF token of forms shown before sign-in (double submit).
+pub(crate) fn form_cookie(state: &AppState) -> &'static str {
+    if state.options.secure_cookies {
+        "__Host-steward_form"
+    } else {
+        "steward_form"
+    }
+}
+
+/// The largest form body read: sign-in and register forms are small.
+const FORM_LIMIT: usize = 64 * 1024;
+
+/// A signed-in request: who, and the token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub viewer: Viewer,
+    pub csrf: String,
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax (so a link from an email still arrives signed
+/// in, while forms carry CSRF tokens), Path=/, Secure when served over TLS. `None` clears it.
+pub(crate) fn set_cookie(state: &AppState, name: &str, value: Option<&str>) -> HeaderValue {
+    let secure = if state.options.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = match value {
+        Some(v) => format!("{name}={v}; Path=/; HttpOnly; SameSite=Lax{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// The client's address, for throttling.
+pub(crate) fn client_addr(request_extensions: &axum::http::Extensions) -> IpAddr {
+    request_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// The token a signed-in session's forms carry.
+pub(crate) fn session_csrf(csrf_secret: &str, token_hash: &str) -> String {
+    steward_auth::csrf_token(csrf_secret.as_bytes(), token_hash)
+}
+
+/// The `csrf` field of a url-encoded form body.
+pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs (`+` is a space, `%XX` a byte).
+pub(crate) fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(part: &[u8]) -> String {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            match part[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < part.len() => {
+                    let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
+                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        None => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    body.split(|b| *b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let mut it = pair.splitn(2, |b| *b == b'=');
+            let k = decode(it.next().unwrap_or_default());
+            let v = decode(it.next().unwrap_or_default());
+            (k, v)
+        })
+        .collect()
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD)
+}
+
+/// Every routed request passes here. Public routes go straight on; others need a live session
+/// past its second factor, access under the route's rule, and on a write a CSRF token bound to
+/// the session.
+pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match admit(&state, request).await {
+        Ok(Admitted::Go(request)) => next.run(*request).await,
+        Ok(Admitted::SignIn) => Redirect::to("/login").into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+enum Admitted {
+    Go(Box<Request>),
+    SignIn,
+}
+
+async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError> {
+    let method = request.method().clone();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let Some(spec) = access::route(method.as_str(), &path) else {
+        return Err(WebError::NotFound);
+    };
+    if spec.access == Access::Public {
+        return Ok(Admitted::Go(Box::new(request)));
+    }
+    let Some(token) = cookie(request.headers(), session_cookie(state)) else {
+        return Ok(Admitted::SignIn);
+    };
+    let now = Utc::now();
+    let found = blocking(state, move |s| {
+        let Some(session) = s.live_session(&token, now)? else {
+            return Ok(None);
+        };
+        if !session.mfa_passed {
+            return Ok(None);
+        }
+        let viewer = s.viewer(&session.email)?;
+        Ok(Some((session, viewer)))
+    })
+    .await?;
+    let Some((session, viewer)) = found else {
+        return Ok(Admitted::SignIn);
+    };
+    if !access::allows(spec.access, method.as_str(), &viewer) {
+        return Err(WebError::Forbidden);
+    }
+    let csrf = session_csrf(&session.csrf_secret, &session.token_hash);
+    let mut request = request;
+    if is_write(&method) {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+            .await
+            .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+        let presented = form_field(&bytes, "csrf").unwrap_or_default();
+        if !steward_auth::csrf_ok(
+            session.csrf_secret.as_bytes(),
+            &session.token_hash,
+            &presented,
+        ) {
+            return Err(WebError::BadCsrf);
+        }
+        request = Request::from_parts(parts, Body::from(bytes));
+    }
+    request.extensions_mut().insert(Signed { viewer, csrf });
+    Ok(Admitted::Go(Box::new(request)))
+}

@@ -1,0 +1,542 @@
+//! First-run set-up, sign-in, the second factor (enrolment with a QR code and recovery codes, or
+//! a code), and signing out. Guesses are throttled per account and per address.
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use steward_auth::Throttle;
+use steward_service::{SecondFactor, ServiceError, SignInRefused, Stamp};
+use steward_store::Session;
+
+use crate::pages::Chrome;
+use crate::session::{
+    client_addr, cookie, form_cookie, form_urlencoded_pairs, session_cookie, session_csrf,
+    set_cookie,
+};
+use crate::{AppState, WebError, blocking};
+
+/// The largest sign-in form read.
+const FORM_LIMIT: usize = 16 * 1024;
+/// What the pre-sign-in CSRF token is bound to, beside its cookie.
+const FORM_PURPOSE: &str = "steward sign-in form";
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    chrome: Chrome,
+    csrf: String,
+    name: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    csrf: String,
+    email: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html")]
+struct MfaPage {
+    chrome: Chrome,
+    csrf: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enrol.html")]
+struct EnrolPage {
+    chrome: Chrome,
+    csrf: String,
+    secret: String,
+    qr_svg: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery.html")]
+struct RecoveryPage {
+    chrome: Chrome,
+    codes: Vec<String>,
+}
+
+fn html(status: StatusCode, page: &impl Template) -> Result<Response, WebError> {
+    Ok((
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(page.render()?),
+    )
+        .into_response())
+}
+
+/// The form cookie's value (made now if the browser has none) and the token forms carry.
+fn form_token(state: &AppState, headers: &HeaderMap) -> Result<(String, Option<String>), WebError> {
+    match cookie(headers, form_cookie(state)) {
+        Some(v) if v.len() >= 32 => {
+            Ok((steward_auth::csrf_token(v.as_bytes(), FORM_PURPOSE), None))
+        }
+        _ => {
+            let fresh = steward_auth::new_token()
+                .map_err(|e| WebError::Service(ServiceError::Auth(e.to_string())))?;
+            Ok((
+                steward_auth::csrf_token(fresh.as_bytes(), FORM_PURPOSE),
+                Some(fresh),
+            ))
+        }
+    }
+}
+
+fn with_form_cookie(state: &AppState, mut response: Response, fresh: Option<String>) -> Response {
+    if let Some(value) = fresh {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(state, form_cookie(state), Some(&value)),
+        );
+    }
+    response
+}
+
+/// A posted sign-in form: its fields, after its CSRF token is checked against the form cookie.
+struct Posted {
+    headers: HeaderMap,
+    fields: Vec<(String, String)>,
+    addr: std::net::IpAddr,
+}
+
+impl Posted {
+    fn get(&self, name: &str) -> String {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+async fn read_form(request: Request) -> Result<Posted, WebError> {
+    let addr = client_addr(request.extensions());
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+    Ok(Posted {
+        headers: parts.headers,
+        fields: form_urlencoded_pairs(&bytes),
+        addr,
+    })
+}
+
+/// Checks a pre-sign-in form's token against its cookie.
+fn check_form_token(state: &AppState, posted: &Posted) -> Result<(), WebError> {
+    let cookie = cookie(&posted.headers, form_cookie(state)).unwrap_or_default();
+    if cookie.len() >= 32
+        && steward_auth::csrf_ok(cookie.as_bytes(), FORM_PURPOSE, &posted.get("csrf"))
+    {
+        Ok(())
+    } else {
+        Err(WebError::BadCsrf)
+    }
+}
+
+/// The throttle's two keys for a guess: the account and the address.
+fn throttle_keys(email: &str, addr: std::net::IpAddr, what: &str) -> [String; 2] {
+    [
+        format!("{what}:{}", Throttle::account_key(email)),
+        format!("{what}:{}", Throttle::addr_key(addr)),
+    ]
+}
+
+fn throttled(state: &AppState, keys: &[String]) -> Result<(), WebError> {
+    let now = Utc::now();
+    let throttle = state.throttle.lock().map_err(|_| WebError::Unavailable)?;
+    for key in keys {
+        if let Err(wait) = throttle.check(key, now) {
+            tracing::warn!(key = %key, "sign-in throttled");
+            return Err(WebError::TooManyAttempts(wait.seconds.max(1)));
+        }
+    }
+    Ok(())
+}
+
+fn record(state: &AppState, keys: &[String], ok: bool) {
+    let now = Utc::now();
+    if let Ok(mut throttle) = state.throttle.lock() {
+        if ok {
+            // Only the account's count is cleared: a success from an address does not excuse
+            // its guesses at other accounts.
+            if let Some(account) = keys.first() {
+                throttle.record_success(account);
+            }
+        } else {
+            for key in keys {
+                throttle.record_failure(key, now);
+            }
+        }
+    }
+}
+
+fn stamp(email: &str) -> Stamp {
+    Stamp::now(format!("web:{email}"))
+}
+
+// --- first run ------------------------------------------------------------------------------
+
+pub(crate) async fn setup_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if !blocking(&state, |s| s.needs_first_administrator()).await? {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let (csrf, fresh) = form_token(&state, &headers)?;
+    let page = SetupPage {
+        chrome: Chrome::public(&state),
+        csrf,
+        name: String::new(),
+        email: String::new(),
+        error: None,
+    };
+    Ok(with_form_cookie(
+        &state,
+        html(StatusCode::OK, &page)?,
+        fresh,
+    ))
+}
+
+pub(crate) async fn setup(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let posted = read_form(request).await?;
+    check_form_token(&state, &posted)?;
+    let (name, email, password) = (
+        posted.get("name"),
+        posted.get("email"),
+        posted.get("password"),
+    );
+    let (e, n, p) = (email.clone(), name.clone(), password);
+    let result = blocking(&state, move |s| {
+        s.create_first_administrator(&stamp(&e), &e, &n, &p)
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/login?set_up=1").into_response()),
+        Err(WebError::Service(ServiceError::SignIn(SignInRefused::AlreadySetUp))) => {
+            Ok(Redirect::to("/login").into_response())
+        }
+        Err(WebError::Service(ServiceError::SignIn(refused))) => {
+            let (csrf, _) = form_token(&state, &posted.headers)?;
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SetupPage {
+                    chrome: Chrome::public(&state),
+                    csrf,
+                    name,
+                    email,
+                    error: Some(refused.to_string()),
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// --- password -------------------------------------------------------------------------------
+
+pub(crate) async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, WebError> {
+    if blocking(&state, |s| s.needs_first_administrator()).await? {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    let (csrf, fresh) = form_token(&state, &headers)?;
+    let notice = query
+        .filter(|q| q.contains("set_up=1"))
+        .map(|_| "The administrator is set up: sign in to enrol an authenticator.".to_owned());
+    let page = LoginPage {
+        chrome: Chrome::public(&state),
+        csrf,
+        email: String::new(),
+        notice,
+        error: None,
+    };
+    Ok(with_form_cookie(
+        &state,
+        html(StatusCode::OK, &page)?,
+        fresh,
+    ))
+}
+
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let posted = read_form(request).await?;
+    check_form_token(&state, &posted)?;
+    let email = posted.get("email").trim().to_lowercase();
+    let password = posted.get("password");
+    let keys = throttle_keys(&email, posted.addr, "password");
+    throttled(&state, &keys)?;
+    let e = email.clone();
+    let result = blocking(&state, move |s| {
+        let next = s.check_password(&e, &password)?;
+        let (token, _) = s.open_session(&e, Utc::now())?;
+        Ok((next, token))
+    })
+    .await;
+    match result {
+        Ok((next, token)) => {
+            record(&state, &keys, true);
+            let to = match next {
+                SecondFactor::Code => "/mfa",
+                SecondFactor::Enrol => "/mfa/enrol",
+            };
+            let mut response = Redirect::to(to).into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, session_cookie(&state), Some(&token)),
+            );
+            Ok(response)
+        }
+        Err(WebError::Service(ServiceError::SignIn(refused))) => {
+            record(&state, &keys, false);
+            tracing::info!(email = %email, reason = %refused, "sign-in refused");
+            let (csrf, _) = form_token(&state, &posted.headers)?;
+            html(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    chrome: Chrome::public(&state),
+                    csrf,
+                    email,
+                    notice: None,
+                    error: Some(refused.to_string()),
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// --- second factor --------------------------------------------------------------------------
+
+/// The session between password and second factor, from its cookie.
+async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Session)>, WebError> {
+    let Some(token) = cookie(headers, session_cookie(state)) else {
+        return Ok(None);
+    };
+    let t = token.clone();
+    let session = blocking(state, move |s| s.live_session(&t, Utc::now())).await?;
+    Ok(session.map(|s| (token, s)))
+}
+
+pub(crate) async fn mfa_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let Some((_, session)) = pending(&state, &headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if session.mfa_passed {
+        return Ok(Redirect::to("/").into_response());
+    }
+    html(
+        StatusCode::OK,
+        &MfaPage {
+            chrome: Chrome::public(&state),
+            csrf: session_csrf(&session.csrf_secret, &session.token_hash),
+            error: None,
+        },
+    )
+}
+
+fn check_session_form(session: &Session, posted: &Posted) -> Result<(), WebError> {
+    if steward_auth::csrf_ok(
+        session.csrf_secret.as_bytes(),
+        &session.token_hash,
+        &posted.get("csrf"),
+    ) {
+        Ok(())
+    } else {
+        Err(WebError::BadCsrf)
+    }
+}
+
+fn signed_in(state: &AppState, to: &str, token: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, session_cookie(state), Some(token)),
+    );
+    response
+}
+
+pub(crate) async fn mfa(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let posted = read_form(request).await?;
+    let Some((token, session)) = pending(&state, &posted.headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    check_session_form(&session, &posted)?;
+    let keys = throttle_keys(&session.email, posted.addr, "code");
+    throttled(&state, &keys)?;
+    let code = posted.get("code");
+    let email = session.email.clone();
+    let result = blocking(&state, move |s| {
+        s.check_second_factor(&stamp(&email), &email, &code)?;
+        s.complete_session(&token, Utc::now())
+    })
+    .await;
+    match result {
+        Ok(new_token) => {
+            record(&state, &keys, true);
+            Ok(signed_in(&state, "/", &new_token))
+        }
+        Err(WebError::Service(ServiceError::SignIn(refused))) => {
+            record(&state, &keys, false);
+            html(
+                StatusCode::UNAUTHORIZED,
+                &MfaPage {
+                    chrome: Chrome::public(&state),
+                    csrf: session_csrf(&session.csrf_secret, &session.token_hash),
+                    error: Some(refused.to_string()),
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn enrol_page(
+    state: &AppState,
+    session: &Session,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let email = session.email.clone();
+    let offered = blocking(state, move |s| s.begin_enrolment(&stamp(&email), &email)).await;
+    let (secret, _, qr_svg) = match offered {
+        Ok(o) => o,
+        // Already enrolled: ask for a code instead.
+        Err(WebError::Service(ServiceError::SignIn(SignInRefused::BadCode))) => {
+            return Ok(Redirect::to("/mfa").into_response());
+        }
+        Err(e) => return Err(e),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    html(
+        status,
+        &EnrolPage {
+            chrome: Chrome::public(state),
+            csrf: session_csrf(&session.csrf_secret, &session.token_hash),
+            secret,
+            qr_svg,
+            error,
+        },
+    )
+}
+
+pub(crate) async fn enrol_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let Some((_, session)) = pending(&state, &headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if session.mfa_passed {
+        return Ok(Redirect::to("/").into_response());
+    }
+    enrol_page(&state, &session, None).await
+}
+
+pub(crate) async fn enrol(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let posted = read_form(request).await?;
+    let Some((token, session)) = pending(&state, &posted.headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    check_session_form(&session, &posted)?;
+    let keys = throttle_keys(&session.email, posted.addr, "code");
+    throttled(&state, &keys)?;
+    let code = posted.get("code");
+    let email = session.email.clone();
+    let result = blocking(&state, move |s| {
+        let codes = s.confirm_enrolment(&stamp(&email), &email, &code)?;
+        let token = s.complete_session(&token, Utc::now())?;
+        Ok((codes, token))
+    })
+    .await;
+    match result {
+        Ok((codes, new_token)) => {
+            record(&state, &keys, true);
+            let mut response = html(
+                StatusCode::OK,
+                &RecoveryPage {
+                    chrome: Chrome::public(&state),
+                    codes,
+                },
+            )?;
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, session_cookie(&state), Some(&new_token)),
+            );
+            Ok(response)
+        }
+        Err(WebError::Service(ServiceError::SignIn(refused))) => {
+            record(&state, &keys, false);
+            enrol_page(&state, &session, Some(refused.to_string())).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// --- signing out ----------------------------------------------------------------------------
+
+fn signed_out(state: &AppState) -> Response {
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, session_cookie(state), None),
+    );
+    response
+}
+
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if let Some(token) = cookie(&headers, session_cookie(&state)) {
+        blocking(&state, move |s| s.close_session(&token)).await?;
+    }
+    Ok(signed_out(&state))
+}
+
+pub(crate) async fn logout_everywhere(
+    State(state): State<AppState>,
+    axum::Extension(signed): axum::Extension<crate::Signed>,
+) -> Result<Response, WebError> {
+    let email = signed.viewer.email.clone();
+    blocking(&state, move |s| {
+        s.close_all_sessions(&stamp(&email), &email)
+    })
+    .await?;
+    Ok(signed_out(&state))
+}

@@ -1,0 +1,300 @@
+//! A real server on a loopback port and a small HTTP/1.1 client with a cookie jar, for the web
+//! tests. The client speaks over a real socket; nothing of the server is replaced.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use steward_model::{Person, PersonStatus};
+use steward_service::{Capacity, Stamp, Steward};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The server, running until dropped.
+pub struct Server {
+    pub addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    pub fn start(url: &str, options: steward_web::Options) -> Server {
+        let steward = Steward::open(url).unwrap_or_else(|e| panic!("open {url}: {e}"));
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = runtime.spawn(steward_web::serve(steward, options, listener, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            runtime: Some(runtime),
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server gracefully and returns how it ended.
+    pub fn stop(mut self) -> std::io::Result<()> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (self.runtime.take(), self.handle.take()) {
+            (Some(runtime), Some(handle)) => runtime
+                .block_on(handle)
+                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string()))),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            addr: self.addr,
+            cookies: BTreeMap::new(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// One HTTP response.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Where a redirect goes.
+    pub fn location(&self) -> &str {
+        self.header("location").unwrap_or("")
+    }
+
+    /// The value of the first form's hidden `csrf` field.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        self.body
+            .split_once(marker)
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(v, _)| v.to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The text of the element with this id (the first one), tags removed.
+    pub fn text_of(&self, id: &str) -> String {
+        let marker = format!("id=\"{id}\"");
+        let Some((_, rest)) = self.body.split_once(&marker) else {
+            return String::new();
+        };
+        let Some((_, rest)) = rest.split_once('>') else {
+            return String::new();
+        };
+        let inner = rest.split_once("</").map_or(rest, |(inner, _)| inner);
+        inner.to_owned()
+    }
+}
+
+/// A browser-like client: keeps cookies, follows nothing by itself.
+pub struct Client {
+    addr: SocketAddr,
+    pub cookies: BTreeMap<String, String>,
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Client {
+    pub fn get(&mut self, path: &str) -> Reply {
+        self.send("GET", path, None)
+    }
+
+    pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
+            .collect();
+        self.send("POST", path, Some(body.join("&")))
+    }
+
+    /// Posts a form after fetching the page that carries it, with that page's CSRF token.
+    pub fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.get(page).csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all)
+    }
+
+    fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Reply {
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if !cookie.is_empty() {
+            request.push_str(&format!("Cookie: {}\r\n", cookie.join("; ")));
+        }
+        if let Some(body) = &body {
+            request.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ));
+        } else {
+            request.push_str("\r\n");
+        }
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read");
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        let chunked = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+        });
+        let body = if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_owned()
+        };
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie")
+                && let Some((pair, attributes)) = v.split_once(';').or(Some((v.as_str(), "")))
+                && let Some((name, value)) = pair.split_once('=')
+            {
+                if attributes.contains("Max-Age=0") || value.is_empty() {
+                    self.cookies.remove(name.trim());
+                } else {
+                    self.cookies
+                        .insert(name.trim().to_owned(), value.trim().to_owned());
+                }
+            }
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Signs in with a password and the current TOTP code; returns the reply to the code.
+    pub fn sign_in(&mut self, email: &str, password: &str, secret: &str) -> Reply {
+        let reply = self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        );
+        assert_eq!(reply.status, 303, "password for {email}: {}", reply.body);
+        assert_eq!(reply.location(), "/mfa", "{email}");
+        let code = code_now(secret);
+        self.submit("/mfa", "/mfa", &[("code", &code)])
+    }
+}
+
+fn dechunk(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The TOTP code of `secret` now. If the current step ends within two seconds, waits for the
+/// next so that the server sees the same step.
+pub fn code_now(secret: &str) -> String {
+    let totp = steward_auth::Totp::from_base32(secret).expect("secret");
+    let mut now = chrono::Utc::now().timestamp() as u64;
+    if now % 30 >= 28 {
+        std::thread::sleep(std::time::Duration::from_secs(31 - now % 30));
+        now = chrono::Utc::now().timestamp() as u64;
+    }
+    totp.code_at(now)
+}
+
+/// The code of the step after the current one (a code not used yet, for replay tests).
+pub fn code_next(secret: &str) -> String {
+    let totp = steward_auth::Totp::from_base32(secret).expect("secret");
+    totp.code_at(chrono::Utc::now().timestamp() as u64 + 30)
+}
+
+pub fn person(id: &str, name: &str, manager: Option<&str>) -> Person {
+    Person {
+        id: id.into(),
+        name: name.into(),
+        email: Some(format!("{}@example.org", id.to_lowercase())),
+        staff_group: "fca".into(),
+        manager_id: manager.map(Into::into),
+        budget_centre: None,
+        status: PersonStatus::Active,
+        start_date: None,
+        leave_date: None,
+        clearance: None,
+        clearance_expires: None,
+        byod: None,
+    }
+}
+
+/// Adds a sign-in with an enrolled authenticator; returns its TOTP secret.
+pub fn account(
+    steward: &Steward,
+    email: &str,
+    person: Option<&str>,
+    capacities: &[Capacity],
+) -> String {
+    let stamp = Stamp::now("test");
+    steward
+        .add_sign_in(&stamp, email, email, person, PASSWORD, capacities)
+        .unwrap_or_else(|e| panic!("add {email}: {e}"));
+    steward
+        .enrol_authenticator(&stamp, email)
+        .unwrap_or_else(|e| panic!("enrol {email}: {e}"))
+}
