@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
-use steward_engine::{At, Engine};
 use steward_model::{Finding, Register, Row};
 use steward_policy::{Overrides, Pack, ParamValue};
 use steward_rules::Data;
@@ -64,45 +63,11 @@ pub fn select<'p>(
 
 /// Each pack's effective parameters: the organisation's overrides of the parameters it defines.
 pub fn effective_params(pack: &Pack, overrides: &Overrides) -> Result<Vec<(String, ParamValue)>> {
-    let mine = Overrides {
-        parameters: overrides
-            .parameters
-            .iter()
-            .filter(|(name, _)| pack.parameters.contains_key(*name))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect(),
-        staff_groups: overrides
-            .staff_groups
-            .iter()
-            .filter(|(id, _)| pack.staff_groups.contains_key(*id))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect(),
-    };
-    match pack.effective(&mine) {
-        Ok(effective) => Ok(effective.values()),
-        Err(errors) => {
-            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            bail!(
-                "the organisation's overrides do not fit {}:\n{}",
-                pack.id,
-                lines.join("\n")
-            )
-        }
-    }
+    Ok(steward_service::effective_params(pack, overrides)?)
 }
-
-/// Every register's rows, and the organisation's time zone.
-type Estate = (Vec<(Register, Vec<Row>)>, String);
 
 /// The estate to check: a CSV folder, validated exactly as an import would be, or the database.
 fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, String)> {
-    let rows_of = |s: &Steward| -> Result<Estate> {
-        let rows = Register::ALL
-            .iter()
-            .map(|r| Ok((*r, s.store().list(*r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((rows, s.organisation()?.time_zone))
-    };
     let (rows, time_zone) = match (data, steward) {
         (Some(dir), _) => {
             // The folder gets every check an import makes (against an empty in-memory database,
@@ -137,7 +102,7 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
             }
             (by_register, time_zone)
         }
-        (None, Some(s)) => rows_of(s)?,
+        (None, Some(s)) => return Ok(s.estate_data()?),
         (None, None) => bail!("no database and no --data folder"),
     };
     let mut rows = rows;
@@ -158,19 +123,10 @@ pub fn findings(
     data: Option<&Path>,
     at: Option<DateTime<Utc>>,
 ) -> Result<(Vec<Finding>, DateTime<Utc>)> {
-    let mut compiled = Vec::new();
-    for pack in packs {
-        compiled.push((*pack, effective_params(pack, overrides)?));
-    }
-    let engine = Engine::new(&compiled).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the packs do not compile:\n{}", lines.join("\n"))
-    })?;
     let (data, time_zone) = estate(steward, data)?;
     let now = at.unwrap_or_else(Utc::now);
-    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::London);
-    let today = now.with_timezone(&tz).date_naive();
-    Ok((engine.evaluate(&data, At { now, today }), now))
+    let findings = steward_service::evaluate(packs, overrides, &data, &time_zone, now)?;
+    Ok((findings, now))
 }
 
 pub fn print(findings: &[Finding], at: DateTime<Utc>, format: CheckFormat) -> Result<()> {

@@ -1,6 +1,7 @@
 //! `steward`: the one binary. Parses the command line and configuration, then calls the service
 //! layer or starts the web server. It holds no business rules of its own.
 
+mod account;
 mod check;
 mod config;
 mod diff;
@@ -121,6 +122,9 @@ enum Command {
     /// The working-day calendar: bank holidays and working-day arithmetic.
     #[command(subcommand)]
     Calendar(process::CalendarCommand),
+    /// Sign-in accounts: list, add, reset an authenticator, disable, enable.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// The governance registers: what falls due, tasks done, records disposed of.
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
@@ -318,6 +322,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Incident(c) => process::incident(c, settings),
         Command::Calendar(c) => process::calendar(c, settings),
         Command::Governance(c) => governance::run(c, settings),
+        Command::Account(c) => account::run(c, settings),
         Command::Demo {
             people,
             seed,

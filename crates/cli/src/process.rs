@@ -244,6 +244,42 @@ fn bundle(settings: &Settings, person: &Person) -> Result<Option<String>> {
     Ok(None)
 }
 
+/// What the active packs say of every request and incident type and staff group, for the web.
+pub fn process_terms(settings: &Settings) -> Result<steward_service::ProcessTerms> {
+    let mut terms = steward_service::ProcessTerms::default();
+    for word in RequestType::ALL {
+        if let Ok(kind) = word.parse::<RequestType>() {
+            terms.lead_days.insert(kind, lead_time(settings, kind)?);
+        }
+    }
+    for word in IncidentType::ALL {
+        if let Ok(kind) = word.parse::<IncidentType>() {
+            terms
+                .reporting_hours
+                .insert(kind, reporting(settings, kind)?.window_hours);
+        }
+    }
+    let available = crate::policy::available_packs(settings)?;
+    // The first active pack to name a staff group gives its bundle, as `bundle` reads it.
+    for pack in available
+        .iter()
+        .filter(|p| settings.active_packs.contains(&p.id))
+    {
+        for (id, group) in &pack.staff_groups {
+            let items: Vec<String> = group
+                .devices
+                .iter()
+                .map(|d| format!("{}x{}", d.count, d.kind))
+                .collect();
+            terms
+                .bundles
+                .entry(id.clone())
+                .or_insert_with(|| items.join(";"));
+        }
+    }
+    Ok(terms)
+}
+
 pub fn request(command: RequestCommand, settings: &Settings) -> Result<ExitCode> {
     let steward = open(settings)?;
     match command {

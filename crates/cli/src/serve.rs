@@ -40,13 +40,15 @@ pub fn run(
     let steward = open(&settings)?;
     tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
     let available = policy::available_packs(&settings)?;
-    let packs = check::select(&available, &[], &settings.active_packs)?
+    let packs: Vec<steward_policy::Pack> = check::select(&available, &[], &settings.active_packs)?
         .into_iter()
         .cloned()
         .collect();
     let options = steward_web::Options {
         secure_cookies: settings.secure_cookies,
         demo,
+        terms: crate::process::process_terms(&settings)?,
+        overrides: policy::overrides(&settings)?,
         packs,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

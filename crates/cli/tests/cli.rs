@@ -482,3 +482,54 @@ fn single_records_are_read_and_changed_through_the_service() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("not an IANA time zone"));
     });
 }
+
+#[test]
+fn sign_in_accounts_from_the_command_line() {
+    each_backend("accounts", |run| {
+        // No password on the command line: it must come from the environment.
+        let out = run.steward(&["account", "add", "ops@example.org", "--name", "Ops"]);
+        assert!(!out.status.success(), "{}", run.db.backend);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("STEWARD_NEW_PASSWORD"),
+            "{}",
+            run.db.backend
+        );
+        let added = Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args([
+                "account",
+                "add",
+                "Ops@Example.org",
+                "--name",
+                "Ops",
+                "--role",
+                "administrator",
+            ])
+            .env("STEWARD_DATABASE_URL", &run.db.url)
+            .env("STEWARD_DATA_DIR", run.dir.path())
+            .env("STEWARD_ACTOR", "cli:test")
+            .env("STEWARD_NEW_PASSWORD", "a sound first password")
+            .env_remove("STEWARD_CONFIG")
+            .output()
+            .expect("the steward binary runs");
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+        let list = run.ok(&["account", "list"]);
+        assert!(
+            list.contains("ops@example.org") && list.contains("administrator"),
+            "{list}"
+        );
+        assert!(list.contains("no-mfa"), "{list}");
+        run.ok(&["account", "disable", "ops@example.org"]);
+        assert!(run.ok(&["account", "list"]).contains("disabled"));
+        run.ok(&["account", "enable", "ops@example.org"]);
+        assert!(!run.ok(&["account", "list"]).contains("disabled"));
+        // Every change is audited, and no secret is in the log.
+        let log = run.ok(&["audit", "log", "--entity", "sign_in:ops@example.org"]);
+        assert!(log.contains("disable") && log.contains("enable"), "{log}");
+        assert!(!log.contains("argon2"), "{log}");
+        run.ok(&["audit", "verify"]);
+    });
+}

@@ -370,6 +370,19 @@ impl Steward {
         Ok(())
     }
 
+    /// Disables or re-enables an account; disabling signs it out everywhere.
+    pub fn set_sign_in_disabled(&self, stamp: &Stamp, email: &str, disabled: bool) -> Result<()> {
+        let mut account = self.account(email)?;
+        account.disabled = disabled;
+        let action = if disabled { "disable" } else { "enable" };
+        self.store()
+            .save_sign_in(&stamp.actor, stamp.at, action, &account)?;
+        if disabled {
+            self.store().delete_sessions_of(&account.email)?;
+        }
+        Ok(())
+    }
+
     /// Opens a session after the password; it grants nothing until `mfa_passed`. Returns the
     /// cookie's token (only its hash is stored).
     pub fn open_session(&self, email: &str, at: DateTime<Utc>) -> Result<(String, Session)> {

@@ -10,6 +10,7 @@
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
 mod accounts;
+mod checks;
 mod findings;
 mod governance;
 mod import;
@@ -27,12 +28,13 @@ pub use accounts::{
     Capacity, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor, SignInRefused,
     Viewer,
 };
+pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
 };
-pub use workflow::{IncidentView, RequestView};
+pub use workflow::{IncidentView, ProcessTerms, RequestView};
 
 /// Who is making a change, and when. Every write carries one; the audit log records both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +93,9 @@ pub enum ServiceError {
     /// Signing in or setting up an account did not go on; nothing was changed.
     #[error(transparent)]
     SignIn(#[from] SignInRefused),
+    /// The policy packs cannot run over the estate as configured.
+    #[error("{0}")]
+    Checks(String),
     /// The password, token or code machinery failed (not the user's doing).
     #[error("authentication: {0}")]
     Auth(String),

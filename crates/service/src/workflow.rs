@@ -33,6 +33,33 @@ pub struct IncidentView {
     pub notes: Vec<String>,
 }
 
+/// What the active policy packs say of each process, settled once where the packs are known (the
+/// binary) and handed to whoever opens requests and reports incidents: lead times in working
+/// days by request type, reporting windows in hours by incident type (0: immediately), and each
+/// staff group's standard bundle (`1xlaptop;1xsmartphone`).
+#[derive(Debug, Clone, Default)]
+pub struct ProcessTerms {
+    pub lead_days: std::collections::BTreeMap<RequestType, u32>,
+    pub reporting_hours: std::collections::BTreeMap<IncidentType, i64>,
+    pub bundles: std::collections::BTreeMap<String, String>,
+}
+
+impl ProcessTerms {
+    pub fn lead_time(&self, kind: RequestType) -> u32 {
+        self.lead_days.get(&kind).copied().unwrap_or(0)
+    }
+
+    pub fn reporting(&self, kind: IncidentType) -> Reporting {
+        Reporting {
+            window_hours: self.reporting_hours.get(&kind).copied().unwrap_or(0),
+        }
+    }
+
+    pub fn bundle(&self, staff_group: &str) -> Option<&str> {
+        self.bundles.get(staff_group).map(String::as_str)
+    }
+}
+
 /// The step's instant as the registers hold instants: to the microsecond.
 fn at(stamp: &Stamp) -> DateTime<Utc> {
     chrono::SubsecRound::trunc_subsecs(stamp.at, 6)
@@ -80,6 +107,21 @@ impl Steward {
             .time_zone
             .parse()
             .unwrap_or(chrono_tz::Europe::London))
+    }
+
+    /// The instant a wall-clock time in the organisation's time zone names (the earlier, in the
+    /// hour the clocks go back; the first valid minute, in the hour they go forward).
+    pub fn local_instant(&self, local: chrono::NaiveDateTime) -> Result<DateTime<Utc>> {
+        use chrono::TimeZone;
+        let tz = self.time_zone()?;
+        let mut probe = local;
+        for _ in 0..120 {
+            if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+                return Ok(t.with_timezone(&Utc));
+            }
+            probe += chrono::TimeDelta::minutes(1);
+        }
+        Ok(local.and_utc())
     }
 
     /// The organisation's date at an instant.

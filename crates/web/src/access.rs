@@ -30,6 +30,10 @@ const ESTATE: &[Capacity] = &[It, Governance, Auditor, Administrator];
 /// Those who see the registers of people, assets and accounts.
 const REGISTERS: &[Capacity] = &[It, Governance, Auditor, Administrator];
 
+/// Those who may raise requests and report incidents: anyone on the people register, and the IT
+/// team and administrators on others' behalf.
+const RAISERS: &[Capacity] = &[Staff, It, Administrator];
+
 /// Every route. A route missing here is refused by the guard, whatever the router says.
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
@@ -141,6 +145,124 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         path: "/admin/sign-ins",
         access: Access::AnyOf(&[Administrator]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/assets",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/assets.csv",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/accounts",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/accounts.csv",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/register/{entity}/{id}",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/register/{entity}/{id}/{what}",
+        access: Access::AnyOf(&[It, Administrator]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/me/accept",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/admin/sign-ins",
+        access: Access::AnyOf(&[Administrator]),
+    },
+    // One finding: the handler shows a person their own and a manager their reports'.
+    RouteSpec {
+        method: "GET",
+        path: "/finding/{*key}",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/exceptions",
+        access: Access::AnyOf(&[It, Governance]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/checks",
+        access: Access::AnyOf(&[It, Governance, Administrator]),
+    },
+    // Requests and incidents: each handler shows a viewer only their own, their reports' or (for
+    // the IT and governance teams, auditors and administrators) everyone's.
+    RouteSpec {
+        method: "GET",
+        path: "/requests",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/requests.csv",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/requests/new",
+        access: Access::AnyOf(RAISERS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/requests",
+        access: Access::AnyOf(RAISERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/requests/{id}",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/requests/{id}/{action}",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/incidents",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/incidents.csv",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/incidents/new",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/incidents",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/incidents/{id}",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/incidents/{id}/acknowledge",
+        access: Access::AnyOf(&[Staff]),
     },
 ];
 

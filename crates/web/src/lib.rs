@@ -10,7 +10,10 @@
 //! [`steward_service::Steward`], which is blocking, so handlers call it on the blocking pool.
 
 pub mod access;
+mod finding;
 mod pages;
+mod processes;
+mod registers;
 mod session;
 mod signin;
 
@@ -39,6 +42,11 @@ pub struct Options {
     pub demo: bool,
     /// The active policy packs, as the living policy page shows them.
     pub packs: Vec<Pack>,
+    /// What the packs say of each process: lead times, reporting windows, bundles.
+    pub terms: steward_service::ProcessTerms,
+    /// The organisation's overrides of the packs' parameters, for re-running the checks after a
+    /// step changes the registers (with no packs, findings change only when `steward check` runs).
+    pub overrides: steward_policy::Overrides,
 }
 
 /// What the server shares between requests.
@@ -48,6 +56,8 @@ pub struct AppState {
     pub options: Arc<Options>,
     /// Failed sign-in guesses per account and per address.
     pub throttle: Arc<Mutex<Throttle>>,
+    /// Whether a re-check is running, and whether another was asked for meanwhile.
+    pub(crate) checks: Arc<Mutex<(bool, bool)>>,
 }
 
 impl AppState {
@@ -56,6 +66,7 @@ impl AppState {
             steward: Arc::new(steward),
             options: Arc::new(options),
             throttle: Arc::new(Mutex::new(Throttle::default())),
+            checks: Arc::new(Mutex::new((false, false))),
         }
     }
 }
@@ -160,14 +171,43 @@ pub fn router(state: AppState) -> Router {
         .route("/logout/everywhere", post(signin::logout_everywhere))
         .route("/", get(pages::home))
         .route("/me", get(pages::me))
+        .route("/me/accept", post(pages::accept))
         .route("/team", get(pages::team))
         .route("/dashboard", get(pages::dashboard))
         .route("/findings", get(pages::findings))
         .route("/findings.csv", get(pages::findings_csv))
+        .route("/finding/{*key}", get(finding::show))
+        .route("/exceptions", post(finding::grant_exception))
+        .route("/checks", post(finding::check_now))
+        .route(
+            "/requests",
+            get(processes::requests).post(processes::raise_request),
+        )
+        .route("/requests.csv", get(processes::requests_csv))
+        .route("/requests/new", get(processes::new_request))
+        .route("/requests/{id}", get(processes::show_request))
+        .route("/requests/{id}/{action}", post(processes::act_on_request))
+        .route(
+            "/incidents",
+            get(processes::incidents).post(processes::report_incident),
+        )
+        .route("/incidents.csv", get(processes::incidents_csv))
+        .route("/incidents/new", get(processes::new_incident))
+        .route("/incidents/{id}", get(processes::show_incident))
+        .route("/incidents/{id}/acknowledge", post(processes::acknowledge))
+        .route("/assets", get(registers::assets))
+        .route("/assets.csv", get(registers::assets_csv))
+        .route("/accounts", get(registers::accounts))
+        .route("/accounts.csv", get(registers::accounts_csv))
+        .route("/register/{entity}/{id}", get(registers::record))
+        .route("/register/{entity}/{id}/{what}", post(registers::change))
         .route("/people", get(pages::people))
         .route("/people.csv", get(pages::people_csv))
         .route("/policy", get(pages::policy))
-        .route("/admin/sign-ins", get(pages::sign_ins))
+        .route(
+            "/admin/sign-ins",
+            get(pages::sign_ins).post(pages::change_sign_ins),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             session::guard,

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use steward_model::{Asset, Finding, Person, PersonStatus, Request, StoredFinding};
+use steward_model::{Asset, Finding, Person, PersonStatus, Record, Request, StoredFinding};
 use steward_service::{Capacity, FindingQuery, Viewer};
 
 use crate::access;
@@ -33,7 +33,11 @@ const LINKS: &[(&str, &str)] = &[
     ("/team", "My team"),
     ("/dashboard", "Dashboard"),
     ("/findings", "Findings"),
+    ("/requests", "Requests"),
+    ("/incidents", "Incidents"),
     ("/people", "People"),
+    ("/assets", "Equipment"),
+    ("/accounts", "Accounts"),
     ("/policy", "Policies"),
     ("/admin/sign-ins", "Sign-ins"),
 ];
@@ -58,7 +62,7 @@ impl Chrome {
         }
     }
 
-    fn signed(state: &AppState, signed: &Signed, here: &'static str) -> Chrome {
+    pub(crate) fn signed(state: &AppState, signed: &Signed, here: &'static str) -> Chrome {
         let links = LINKS
             .iter()
             .filter(|(path, _)| {
@@ -86,7 +90,7 @@ pub(crate) struct Message {
     pub link: Option<(String, String)>,
 }
 
-fn page(template: &impl Template) -> Result<Response, WebError> {
+pub(crate) fn page(template: &impl Template) -> Result<Response, WebError> {
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Html(template.render()?),
@@ -96,7 +100,11 @@ fn page(template: &impl Template) -> Result<Response, WebError> {
 
 /// A CSV download. A cell that a spreadsheet would read as a formula (`= + - @`, tab, carriage
 /// return) is prefixed with `'`, so an exported name cannot run in Excel.
-fn csv(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Result<Response, WebError> {
+pub(crate) fn csv(
+    name: &str,
+    header_row: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<Response, WebError> {
     fn cell(text: &str) -> String {
         let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
             format!("'{text}")
@@ -160,6 +168,7 @@ pub(crate) async fn home(Extension(signed): Extension<Signed>) -> Response {
 
 /// A finding as a row of a table.
 pub(crate) struct FindingRow {
+    pub href: String,
     pub severity: String,
     pub pack: String,
     pub clause: String,
@@ -173,6 +182,7 @@ pub(crate) struct FindingRow {
 impl FindingRow {
     fn of(f: &StoredFinding, now: DateTime<Utc>) -> FindingRow {
         FindingRow {
+            href: crate::finding::finding_href(&f.finding.key()),
             severity: f.finding.severity.clone(),
             pack: f.finding.pack.clone(),
             clause: f.finding.clause.clone(),
@@ -247,7 +257,7 @@ impl FindingFilter {
     }
 }
 
-fn percent(text: &str) -> String {
+pub(crate) fn percent(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -350,6 +360,69 @@ struct DashboardPage {
     by_age: Vec<(&'static str, usize)>,
     by_section: Vec<(String, String, usize)>,
     pack_chart: String,
+    /// Open requests by where they stand against their deadline.
+    by_sla: Vec<(&'static str, usize)>,
+    incidents: Vec<crate::processes::IncidentRow>,
+    trend_chart: String,
+}
+
+/// A line of weekly points as inline SVG, with each point's value in its title.
+fn line_chart(title: &str, points: &[(String, usize)]) -> String {
+    let most = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
+    let (width, height) = (640usize, 200usize);
+    let step = if points.len() > 1 {
+        (width - 80) / (points.len() - 1)
+    } else {
+        0
+    };
+    let xy = |i: usize, n: usize| (40 + i * step, 20 + (height - 60) * (most - n) / most);
+    let line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, y) = xy(i, p.1);
+            format!("{x},{y}")
+        })
+        .collect();
+    let mut svg = format!(
+        "<svg class=\"chart\" role=\"img\" aria-label=\"{t}\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\"><title>{t}</title><polyline fill=\"none\" stroke=\"#1d4f91\" stroke-width=\"3\" points=\"{}\"></polyline>",
+        line.join(" "),
+        t = crate::escape(title)
+    );
+    for (i, (label, n)) in points.iter().enumerate() {
+        let (x, y) = xy(i, *n);
+        svg.push_str(&format!(
+            "<circle cx=\"{x}\" cy=\"{y}\" r=\"4\" fill=\"#1d4f91\"><title>{}: {n}</title></circle>",
+            crate::escape(label)
+        ));
+        if i % 2 == 0 || i + 1 == points.len() {
+            svg.push_str(&format!(
+                "<text x=\"{x}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#0b0c0c\">{}</text>",
+                height - 20,
+                crate::escape(label)
+            ));
+        }
+    }
+    svg.push_str(&format!(
+        "<text x=\"0\" y=\"16\" font-size=\"12\" fill=\"#0b0c0c\">{most}</text></svg>"
+    ));
+    svg
+}
+
+/// Failing findings at the end of each of the last twelve weeks, from each finding's current
+/// episode (when it began failing, and when it was resolved).
+fn trend(all: &[StoredFinding], now: DateTime<Utc>) -> Vec<(String, usize)> {
+    (0..12)
+        .rev()
+        .map(|weeks| {
+            let t = now - chrono::TimeDelta::weeks(weeks);
+            let n = all
+                .iter()
+                .filter(|f| f.first_failing <= t && f.resolved_at.is_none_or(|r| r > t))
+                .count();
+            (t.format("%d %b").to_string(), n)
+        })
+        .collect()
 }
 
 /// A horizontal bar chart as inline SVG: drawn on the server, no script, readable by a screen
@@ -381,7 +454,15 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let found = blocking(&state, |s| s.findings(&FindingQuery::default())).await?;
+    let all = blocking(&state, |s| {
+        s.findings(&FindingQuery {
+            states: steward_model::FindingState::ALL.to_vec(),
+            ..FindingQuery::default()
+        })
+    })
+    .await?;
+    let trend_chart = line_chart("Failing findings, week by week", &trend(&all, Utc::now()));
+    let found: Vec<StoredFinding> = all.into_iter().filter(|f| f.state.is_failing()).collect();
     let severities: Vec<&'static str> = Finding::SEVERITIES.iter().rev().copied().collect();
     let mut by_pack: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut by_section: HashMap<(String, String), usize> = HashMap::new();
@@ -433,7 +514,40 @@ pub(crate) async fn dashboard(
     by_section.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     by_section.truncate(10);
     let bars: Vec<(String, usize)> = by_pack.iter().map(|(p, _, n)| (p.clone(), *n)).collect();
+    let slas = blocking(&state, |s| {
+        let today = s.local_date(Utc::now())?;
+        Ok(s.requests(today)?
+            .into_iter()
+            .filter(|(r, _)| {
+                matches!(
+                    r.state,
+                    steward_model::RequestState::Open | steward_model::RequestState::Approved
+                )
+            })
+            .map(|(_, sla)| sla)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let mut by_sla = [
+        ("overdue", 0usize),
+        ("due today", 0),
+        ("on track", 0),
+        ("no deadline", 0),
+    ];
+    for sla in &slas {
+        let i = match sla {
+            steward_workflow::Sla::Overdue { .. } => 0,
+            steward_workflow::Sla::DueToday => 1,
+            steward_workflow::Sla::OnTrack { .. } => 2,
+            steward_workflow::Sla::None => 3,
+        };
+        by_sla[i].1 += 1;
+    }
+    let incidents = crate::processes::incident_rows(&state, &signed.viewer, true).await?;
     page(&DashboardPage {
+        trend_chart,
+        by_sla: by_sla.to_vec(),
+        incidents,
         chrome: Chrome::signed(&state, &signed, "/dashboard"),
         pack_chart: bar_chart("Open findings by policy", &bars),
         severities,
@@ -450,6 +564,8 @@ pub(crate) async fn dashboard(
 struct MePage {
     chrome: Chrome,
     name: String,
+    /// The active policies this person has not accepted (or not since a material change).
+    to_accept: Vec<(String, String)>,
     assets: Vec<(String, String, String, String)>,
     findings: Vec<(String, String, String, String)>,
     requests: Vec<(String, String, String, String)>,
@@ -464,7 +580,13 @@ pub(crate) async fn me(
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
     let person_id = person_of(&signed.viewer)?;
-    let (person, assets, findings, requests) = blocking(&state, move |s| {
+    let packs: Vec<(String, String, String)> = state
+        .options
+        .packs
+        .iter()
+        .map(|p| (p.id.clone(), p.title.clone(), p.version.clone()))
+        .collect();
+    let (person, assets, findings, requests, to_accept) = blocking(&state, move |s| {
         let person = s.get::<Person>(&person_id)?;
         let assets: Vec<Asset> = s
             .list::<Asset>()?
@@ -488,7 +610,21 @@ pub(crate) async fn me(
             .into_iter()
             .filter(|r| r.person_id == person_id)
             .collect();
-        Ok((person, assets, findings, requests))
+        let accepted: Vec<steward_model::Acceptance> = s
+            .list::<steward_model::Acceptance>()?
+            .into_iter()
+            .filter(|a| a.person_id == person_id)
+            .collect();
+        let to_accept = packs
+            .into_iter()
+            .filter(|(id, _, version)| {
+                !accepted
+                    .iter()
+                    .any(|a| &a.pack == id && &a.version == version)
+            })
+            .map(|(_, title, version)| (title, version))
+            .collect();
+        Ok((person, assets, findings, requests, to_accept))
     })
     .await?;
     page(&MePage {
@@ -496,6 +632,7 @@ pub(crate) async fn me(
         name: person
             .map(|p| p.name)
             .unwrap_or_else(|| signed.viewer.display_name.clone()),
+        to_accept,
         assets: assets
             .into_iter()
             .map(|a| {
@@ -531,6 +668,42 @@ pub(crate) async fn me(
             })
             .collect(),
     })
+}
+
+/// Records the person's acceptance of every active policy's current version, today.
+pub(crate) async fn accept(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let person_id = person_of(&signed.viewer)?;
+    let packs: Vec<(String, String)> = state
+        .options
+        .packs
+        .iter()
+        .map(|p| (p.id.clone(), p.version.clone()))
+        .collect();
+    let email = signed.viewer.email.clone();
+    blocking(&state, move |s| {
+        let today = s.local_date(Utc::now())?;
+        let stamp = steward_service::Stamp::now(format!("web:{email}"));
+        for (pack, version) in packs {
+            let acceptance = steward_model::Acceptance {
+                person_id: person_id.clone(),
+                pack,
+                version,
+                accepted_on: today,
+            };
+            if s.get::<steward_model::Acceptance>(acceptance.to_row().id())?
+                .is_none()
+            {
+                s.create(&stamp, &acceptance)?;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    crate::processes::recheck(&state);
+    Ok(Redirect::to("/me").into_response())
 }
 
 #[derive(Template)]
@@ -749,15 +922,21 @@ pub(crate) async fn policy(
 struct SignInsPage {
     chrome: Chrome,
     accounts: Vec<(String, String, String, &'static str, String, &'static str)>,
+    capacities: Vec<&'static str>,
+    notice: Option<String>,
+    error: Option<String>,
 }
 
-pub(crate) async fn sign_ins(
-    State(state): State<AppState>,
-    Extension(signed): Extension<Signed>,
+async fn sign_ins_page(
+    state: &AppState,
+    signed: &Signed,
+    notice: Option<String>,
+    error: Option<String>,
 ) -> Result<Response, WebError> {
-    let accounts = blocking(&state, |s| Ok(s.store().sign_ins()?)).await?;
-    page(&SignInsPage {
-        chrome: Chrome::signed(&state, &signed, "/admin/sign-ins"),
+    let accounts = blocking(state, |s| Ok(s.store().sign_ins()?)).await?;
+    let status = if error.is_some() { 422 } else { 200 };
+    let mut response = page(&SignInsPage {
+        chrome: Chrome::signed(state, signed, "/admin/sign-ins"),
         accounts: accounts
             .into_iter()
             .map(|a| {
@@ -775,5 +954,80 @@ pub(crate) async fn sign_ins(
                 )
             })
             .collect(),
+        capacities: Capacity::ALL
+            .iter()
+            .filter(|c| !matches!(c, Capacity::Staff | Capacity::LineManager))
+            .map(|c| c.as_str())
+            .collect(),
+        notice,
+        error,
+    })?;
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+pub(crate) async fn sign_ins(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    sign_ins_page(&state, &signed, None, None).await
+}
+
+/// An administrator's acts on accounts: add one, reset its authenticator, disable or enable it.
+pub(crate) async fn change_sign_ins(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+    let fields = crate::session::form_urlencoded_pairs(&bytes);
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let act = get("act");
+    let email = get("email");
+    let stamp = steward_service::Stamp::now(format!("web:{}", signed.viewer.email));
+    let (name, person, password) = (get("name"), get("person_id"), get("password"));
+    let roles: Vec<Capacity> = fields
+        .iter()
+        .filter(|(k, _)| k == "role")
+        .filter_map(|(_, v)| Capacity::parse(v))
+        .collect();
+    let e = email.clone();
+    let result = blocking(&state, move |s| {
+        match act.as_str() {
+            "add" => s.add_sign_in(
+                &stamp,
+                &e,
+                &name,
+                (!person.is_empty()).then_some(person.as_str()),
+                &password,
+                &roles,
+            )?,
+            "reset" => s.reset_second_factor(&stamp, &e)?,
+            "disable" => s.set_sign_in_disabled(&stamp, &e, true)?,
+            "enable" => s.set_sign_in_disabled(&stamp, &e, false)?,
+            other => {
+                return Err(steward_service::ServiceError::Checks(format!(
+                    "unknown act {other:?}"
+                )));
+            }
+        }
+        Ok(())
     })
+    .await;
+    match result {
+        Ok(()) => sign_ins_page(&state, &signed, Some(format!("{email}: done")), None).await,
+        Err(WebError::Service(e)) if !matches!(e, steward_service::ServiceError::Store(_)) => {
+            sign_ins_page(&state, &signed, None, Some(e.to_string())).await
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -353,3 +353,100 @@ fn the_server_answers_health_and_unknown_pages_and_stops_cleanly() {
         server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
     }
 }
+
+#[test]
+fn an_administrator_adds_resets_and_disables_sign_ins() {
+    for db in databases("web_admin") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        for id in ["P1", "P2"] {
+            steward
+                .create(&stamp, &person(id, &format!("Person {id}"), None))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let admin = account(
+            &steward,
+            "admin@example.org",
+            None,
+            &[steward_service::Capacity::Administrator],
+        );
+        let _enrolled = account(&steward, "p2@example.org", Some("P2"), &[]);
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let mut web = server.client();
+        assert_eq!(
+            web.sign_in("admin@example.org", PASSWORD, &admin).status,
+            303,
+            "{b}"
+        );
+
+        let weak = web.submit(
+            "/admin/sign-ins",
+            "/admin/sign-ins",
+            &[
+                ("act", "add"),
+                ("email", "p1@example.org"),
+                ("name", "Person P1"),
+                ("person_id", "P1"),
+                ("password", "short"),
+            ],
+        );
+        assert_eq!(weak.status, 422, "{b}: {}", weak.body);
+        let added = web.submit(
+            "/admin/sign-ins",
+            "/admin/sign-ins",
+            &[
+                ("act", "add"),
+                ("email", "p1@example.org"),
+                ("name", "Person P1"),
+                ("person_id", "P1"),
+                ("password", "first password for p one"),
+                ("role", "governance"),
+            ],
+        );
+        assert_eq!(added.status, 200, "{b}: {}", added.body);
+        assert!(added.body.contains("p1@example.org: done"), "{b}");
+        // The new sign-in enrols an authenticator at first sign-in.
+        let mut p1 = server.client();
+        let first = p1.submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "p1@example.org"),
+                ("password", "first password for p one"),
+            ],
+        );
+        assert_eq!(first.location(), "/mfa/enrol", "{b}");
+
+        // A reset authenticator is enrolled afresh; a disabled account cannot sign in.
+        web.submit(
+            "/admin/sign-ins",
+            "/admin/sign-ins",
+            &[("act", "reset"), ("email", "p2@example.org")],
+        );
+        let mut p2 = server.client();
+        let reset = p2.submit(
+            "/login",
+            "/login",
+            &[("email", "p2@example.org"), ("password", PASSWORD)],
+        );
+        assert_eq!(reset.location(), "/mfa/enrol", "{b}");
+        web.submit(
+            "/admin/sign-ins",
+            "/admin/sign-ins",
+            &[("act", "disable"), ("email", "p2@example.org")],
+        );
+        assert_eq!(
+            p2.get("/mfa/enrol").location(),
+            "/login",
+            "{b}: session survived"
+        );
+        let disabled = server.client().submit(
+            "/login",
+            "/login",
+            &[("email", "p2@example.org"), ("password", PASSWORD)],
+        );
+        assert_eq!(disabled.status, 401, "{b}");
+        assert!(disabled.body.contains("disabled"), "{b}: {}", disabled.body);
+    }
+}

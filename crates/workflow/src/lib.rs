@@ -14,7 +14,8 @@ mod request;
 pub use details::Details;
 pub use incident::{ICO_HOURS, IncidentReport, Reporting, acknowledge, report, update_incident};
 pub use request::{
-    Action, Actor, Holdings, RequestStep, Sla, approvals_needed, named_tags, open, sla, step,
+    Action, Actor, Holdings, RequestStep, Sla, approvals_needed, named_tags, open, required, sla,
+    step,
 };
 
 /// Why a step cannot be taken. Nothing is changed.

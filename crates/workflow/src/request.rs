@@ -120,7 +120,7 @@ pub fn approvals_needed(kind: RequestType) -> &'static [ApproverRole] {
 }
 
 /// The details a type cannot be opened without: key, and what to give.
-fn required(kind: RequestType) -> &'static [(&'static str, &'static str, FieldType)] {
+pub fn required(kind: RequestType) -> &'static [(&'static str, &'static str, FieldType)] {
     match kind {
         RequestType::InternationalTravel => &[
             (

@@ -220,6 +220,11 @@ impl Client {
 
     /// Signs in with a password and the current TOTP code; returns the reply to the code.
     pub fn sign_in(&mut self, email: &str, password: &str, secret: &str) -> Reply {
+        self.sign_in_with_code(email, password, &code_now(secret))
+    }
+
+    /// Signs in with a password and the given code (each code is good once: see [`code_next`]).
+    pub fn sign_in_with_code(&mut self, email: &str, password: &str, code: &str) -> Reply {
         let reply = self.submit(
             "/login",
             "/login",
@@ -227,8 +232,7 @@ impl Client {
         );
         assert_eq!(reply.status, 303, "password for {email}: {}", reply.body);
         assert_eq!(reply.location(), "/mfa", "{email}");
-        let code = code_now(secret);
-        self.submit("/mfa", "/mfa", &[("code", &code)])
+        self.submit("/mfa", "/mfa", &[("code", code)])
     }
 }
 

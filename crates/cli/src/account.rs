@@ -1,0 +1,102 @@
+//! `steward account`: sign-in accounts from the command line, for the operator who looks after
+//! the server (the first administrator's lost phone, an account to disable at once).
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use steward_service::Capacity;
+
+use crate::config::Settings;
+use crate::{open, stamp};
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Every sign-in: email, person, authenticator, roles, disabled.
+    List,
+    /// Add a sign-in. The password is read from STEWARD_NEW_PASSWORD, never from the command
+    /// line (which other users of the machine can see).
+    Add {
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The person on the people register, if any.
+        #[arg(long)]
+        person: Option<String>,
+        /// A role held on the account (repeatable): it, governance, iao, auditor, administrator.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Remove an account's authenticator (it enrols afresh at next sign-in) and sign it out.
+    ResetMfa { email: String },
+    /// Disable an account and sign it out everywhere.
+    Disable { email: String },
+    /// Enable a disabled account.
+    Enable { email: String },
+}
+
+pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
+    let steward = open(settings)?;
+    let stamp = stamp(settings, None);
+    match command {
+        AccountCommand::List => {
+            for a in steward.store().sign_ins()? {
+                println!(
+                    "{:<32} {:<10} {:<9} {:<24} {}",
+                    a.email,
+                    a.person_id.as_deref().unwrap_or("-"),
+                    if a.mfa_enrolled_at.is_some() {
+                        "mfa"
+                    } else {
+                        "no-mfa"
+                    },
+                    a.roles.join(","),
+                    if a.disabled { "disabled" } else { "" }
+                );
+            }
+        }
+        AccountCommand::Add {
+            email,
+            name,
+            person,
+            roles,
+        } => {
+            let Ok(password) = std::env::var("STEWARD_NEW_PASSWORD") else {
+                bail!("set STEWARD_NEW_PASSWORD to the account's first password");
+            };
+            let mut capacities = Vec::new();
+            for r in &roles {
+                match Capacity::parse(r) {
+                    Some(c) if !matches!(c, Capacity::Staff | Capacity::LineManager) => {
+                        capacities.push(c);
+                    }
+                    _ => bail!(
+                        "--role {r:?}: expected it, governance, iao, auditor or administrator"
+                    ),
+                }
+            }
+            steward.add_sign_in(
+                &stamp,
+                &email,
+                &name,
+                person.as_deref(),
+                &password,
+                &capacities,
+            )?;
+            println!("{email} added; they enrol an authenticator at first sign-in");
+        }
+        AccountCommand::ResetMfa { email } => {
+            steward.reset_second_factor(&stamp, &email)?;
+            println!("{email}: authenticator removed; signed out everywhere");
+        }
+        AccountCommand::Disable { email } => {
+            steward.set_sign_in_disabled(&stamp, &email, true)?;
+            println!("{email}: disabled; signed out everywhere");
+        }
+        AccountCommand::Enable { email } => {
+            steward.set_sign_in_disabled(&stamp, &email, false)?;
+            println!("{email}: enabled");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

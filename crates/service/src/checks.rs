@@ -1,0 +1,102 @@
+//! Running the policy packs' checks over the database: the same path for `steward check`, the
+//! web server after a step changes the registers, and the demo.
+
+use chrono::{DateTime, Utc};
+use steward_engine::{At, Engine};
+use steward_model::{Finding, Register};
+use steward_policy::{Overrides, Pack, ParamValue};
+use steward_rules::Data;
+
+use crate::{FindingsSummary, Result, ServiceError, Stamp, Steward};
+
+/// A pack's effective parameters: the organisation's overrides of the parameters (and staff
+/// groups) it defines; others' are ignored, as one overrides file serves every active pack.
+pub fn effective_params(pack: &Pack, overrides: &Overrides) -> Result<Vec<(String, ParamValue)>> {
+    let mine = Overrides {
+        parameters: overrides
+            .parameters
+            .iter()
+            .filter(|(name, _)| pack.parameters.contains_key(*name))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect(),
+        staff_groups: overrides
+            .staff_groups
+            .iter()
+            .filter(|(id, _)| pack.staff_groups.contains_key(*id))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect(),
+    };
+    match pack.effective(&mine) {
+        Ok(effective) => Ok(effective.values()),
+        Err(errors) => {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            Err(ServiceError::Checks(format!(
+                "the organisation's overrides do not fit {}:\n{}",
+                pack.id,
+                lines.join("\n")
+            )))
+        }
+    }
+}
+
+/// The packs' checks over `data`, at `now`, with "today" reckoned in `time_zone`.
+pub fn evaluate(
+    packs: &[&Pack],
+    overrides: &Overrides,
+    data: &Data,
+    time_zone: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Finding>> {
+    let mut compiled = Vec::new();
+    for pack in packs {
+        compiled.push((*pack, effective_params(pack, overrides)?));
+    }
+    let engine = Engine::new(&compiled).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        ServiceError::Checks(format!("the packs do not compile:\n{}", lines.join("\n")))
+    })?;
+    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::London);
+    let today = now.with_timezone(&tz).date_naive();
+    Ok(engine.evaluate(data, At { now, today }))
+}
+
+impl Steward {
+    /// The whole estate as the rules read it, and the organisation's time zone.
+    pub fn estate_data(&self) -> Result<(Data, String)> {
+        let mut rows = Register::ALL
+            .iter()
+            .map(|r| Ok((*r, self.store().list(*r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let data = Data::from_register_rows(|register| {
+            rows.iter_mut()
+                .find(|(r, _)| *r == register)
+                .map(|(_, rows)| std::mem::take(rows))
+                .unwrap_or_default()
+        });
+        Ok((data, self.organisation()?.time_zone))
+    }
+
+    /// The packs' findings over the database at `now`, without recording them.
+    pub fn run_checks(
+        &self,
+        packs: &[&Pack],
+        overrides: &Overrides,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Finding>> {
+        let (data, time_zone) = self.estate_data()?;
+        evaluate(packs, overrides, &data, &time_zone, now)
+    }
+
+    /// Runs the packs' checks at `stamp.at` and records the run: findings keep their first
+    /// failing time, resolve when they stop failing, and every change is audited.
+    pub fn check_and_record(
+        &self,
+        stamp: &Stamp,
+        packs: &[&Pack],
+        overrides: &Overrides,
+    ) -> Result<FindingsSummary> {
+        let findings = self.run_checks(packs, overrides, stamp.at)?;
+        let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
+        self.record_findings(stamp, &ids, findings)
+    }
+}

@@ -1,0 +1,316 @@
+//! One finding: the clause it cites, the evidence, its history, and what to do about it — check
+//! again, raise the request that settles it, or grant an exception with an expiry date.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, Utc};
+use steward_model::{Asset, Exception, FindingState, Person, StoredFinding, SubjectType};
+use steward_service::{Capacity, FindingQuery, Stamp, Steward, Viewer};
+
+use crate::pages::{Chrome, page};
+use crate::session::form_urlencoded_pairs;
+use crate::{AppState, Signed, WebError, blocking};
+
+/// Those who see every finding.
+const ESTATE: [Capacity; 4] = [
+    Capacity::It,
+    Capacity::Governance,
+    Capacity::Auditor,
+    Capacity::Administrator,
+];
+
+/// Whether `viewer` may see a finding about this subject: the estate roles see all; a person
+/// sees those about themselves and what they hold; a line manager, their reports' too.
+fn may_see(
+    s: &Steward,
+    viewer: &Viewer,
+    kind: &str,
+    id: &str,
+) -> Result<bool, steward_service::ServiceError> {
+    if ESTATE.iter().any(|c| viewer.is(*c)) {
+        return Ok(true);
+    }
+    let Some(me) = viewer.person_id.as_deref() else {
+        return Ok(false);
+    };
+    let person = match kind {
+        "person" => Some(id.to_owned()),
+        "asset" => s.get::<Asset>(id)?.and_then(|a| a.assigned_to),
+        _ => None,
+    };
+    let Some(person) = person else {
+        return Ok(false);
+    };
+    if person == me {
+        return Ok(true);
+    }
+    Ok(viewer.is(Capacity::LineManager)
+        && s.get::<Person>(&person)?
+            .is_some_and(|p| p.manager_id.as_deref() == Some(me)))
+}
+
+/// A key as a link: each part percent-encoded, the slashes between parts kept.
+pub(crate) fn finding_href(key: &str) -> String {
+    let parts: Vec<String> = key.split('/').map(crate::pages::percent).collect();
+    format!("/finding/{}", parts.join("/"))
+}
+
+#[derive(Template)]
+#[template(path = "finding.html")]
+struct FindingPage {
+    chrome: Chrome,
+    key: String,
+    message: String,
+    severity: String,
+    state: String,
+    pack: String,
+    clause: String,
+    clause_text: String,
+    subject: String,
+    who_acts: String,
+    due: String,
+    since: String,
+    exception: String,
+    evidence: Vec<(String, String)>,
+    history: Vec<(String, String, String)>,
+    may_except: bool,
+    may_check: bool,
+    request_link: Option<String>,
+    today: String,
+    error: Option<String>,
+}
+
+async fn finding_page(
+    state: &AppState,
+    signed: &Signed,
+    key: String,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let viewer = signed.viewer.clone();
+    let k = key.clone();
+    let found = blocking(state, move |s| {
+        let parts: Vec<&str> = k.splitn(4, '/').collect();
+        let [pack, control, kind, id] = parts[..] else {
+            return Ok(None);
+        };
+        let stored: Option<StoredFinding> = s
+            .findings(&FindingQuery {
+                pack: Some(pack.to_owned()),
+                control: Some(control.to_owned()),
+                subject_type: Some(kind.to_owned()),
+                subject_id: Some(id.to_owned()),
+                states: FindingState::ALL.to_vec(),
+                ..FindingQuery::default()
+            })?
+            .into_iter()
+            .next();
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        if !may_see(s, &viewer, kind, id)? {
+            return Ok(Some(Err(())));
+        }
+        let history = s.finding_history(&k)?;
+        let today = s.local_date(Utc::now())?;
+        Ok(Some(Ok((stored, history, today))))
+    })
+    .await?;
+    let (stored, history, today) = match found {
+        None => return Err(WebError::NotFound),
+        Some(Err(())) => return Err(WebError::Forbidden),
+        Some(Ok(f)) => f,
+    };
+    let f = &stored.finding;
+    let v = &signed.viewer;
+    // The request that settles a finding, where one does: travel for a device abroad, a return
+    // for equipment held without need, access for a system.
+    let request_link = match (f.control.as_str(), f.subject.kind.as_str()) {
+        (c, _) if c.contains("travel") || c.contains("abroad") => {
+            Some("/requests/new?type=international-travel")
+        }
+        (c, _) if c.contains("returned") => Some("/requests/new?type=equipment-return"),
+        _ => None,
+    }
+    .map(str::to_owned);
+    page(&FindingPage {
+        chrome: Chrome::signed(state, signed, "/findings"),
+        message: f.message.clone(),
+        severity: f.severity.clone(),
+        state: stored.state.to_string(),
+        pack: format!("{} {}", f.pack, f.version),
+        clause: f.clause.clone(),
+        clause_text: f.clause_text.trim().to_owned(),
+        subject: format!("{} {}", f.subject.kind, f.subject.id),
+        who_acts: f.who_acts.replace('_', " "),
+        due: f.due.map(|d| d.to_string()).unwrap_or_default(),
+        since: stored
+            .first_failing
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        exception: stored.exception.clone().unwrap_or_default(),
+        evidence: f
+            .evidence
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        history: history
+            .iter()
+            .map(|e| {
+                (
+                    e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    e.event.to_string(),
+                    e.state.to_string(),
+                )
+            })
+            .collect(),
+        may_except: (v.is(Capacity::Governance) || v.is(Capacity::It))
+            && v.person_id.is_some()
+            && stored.state != FindingState::Resolved,
+        may_check: [Capacity::It, Capacity::Governance, Capacity::Administrator]
+            .iter()
+            .any(|c| v.is(*c))
+            && !state.options.packs.is_empty(),
+        request_link,
+        today: today.to_string(),
+        key,
+        error,
+    })
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(key): Path<String>,
+) -> Result<Response, WebError> {
+    finding_page(&state, &signed, key, None).await
+}
+
+async fn fields(request: Request) -> Result<Vec<(String, String)>, WebError> {
+    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+    Ok(form_urlencoded_pairs(&bytes))
+}
+
+fn get(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Grants an exception for a finding's subject under its clause, until a date; the checks then
+/// run again and the finding is excepted until the exception expires.
+pub(crate) async fn grant_exception(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let form = fields(request).await?;
+    let key = get(&form, "key");
+    let reason = get(&form, "reason");
+    let expires = get(&form, "expires_on");
+    let Some(granter) = signed.viewer.person_id.clone() else {
+        return finding_page(
+            &state,
+            &signed,
+            key,
+            Some("only someone on the people register can grant an exception".into()),
+        )
+        .await;
+    };
+    let expires_on = match NaiveDate::parse_from_str(&expires, "%Y-%m-%d") {
+        Ok(d) => d,
+        Err(_) => {
+            return finding_page(
+                &state,
+                &signed,
+                key,
+                Some(format!(
+                    "expires on: {expires:?} is not a date like 2027-01-31; an exception must end"
+                )),
+            )
+            .await;
+        }
+    };
+    if reason.is_empty() {
+        return finding_page(
+            &state,
+            &signed,
+            key,
+            Some("say why the exception is granted".into()),
+        )
+        .await;
+    }
+    let viewer = signed.viewer.clone();
+    let k = key.clone();
+    let result = blocking(&state, move |s| {
+        let parts: Vec<&str> = k.splitn(4, '/').collect();
+        let [pack, control, kind, id] = parts[..] else {
+            return Ok(None);
+        };
+        let Some(stored) = s
+            .findings(&FindingQuery {
+                pack: Some(pack.to_owned()),
+                control: Some(control.to_owned()),
+                subject_type: Some(kind.to_owned()),
+                subject_id: Some(id.to_owned()),
+                ..FindingQuery::default()
+            })?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let today = s.local_date(Utc::now())?;
+        let subject_type: SubjectType = kind.parse().map_err(|e: String| {
+            steward_service::ServiceError::Checks(format!("subject type {kind:?}: {e}"))
+        })?;
+        let number = s.list::<Exception>()?.len() + 1;
+        let exception = Exception {
+            id: format!("EXC-{number:06}"),
+            pack: pack.to_owned(),
+            clause: stored.finding.clause.clone(),
+            subject_type,
+            subject_id: id.to_owned(),
+            reason,
+            granted_by: granter,
+            granted_on: today,
+            expires_on: Some(expires_on),
+        };
+        s.create(&Stamp::now(format!("web:{}", viewer.email)), &exception)?;
+        Ok(Some(exception.id))
+    })
+    .await;
+    match result {
+        Ok(Some(_)) => {
+            crate::processes::recheck_now(&state).await?;
+            Ok(Redirect::to(&finding_href(&key)).into_response())
+        }
+        Ok(None) => Err(WebError::NotFound),
+        Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
+            finding_page(&state, &signed, key, Some(e.to_string())).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the checks now and returns to where the form came from.
+pub(crate) async fn check_now(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let form = fields(request).await?;
+    let back = get(&form, "back");
+    crate::processes::recheck_now(&state).await?;
+    // Only a path on this site: never an address elsewhere.
+    let to = if back.starts_with('/') && !back.starts_with("//") {
+        back
+    } else {
+        "/dashboard".to_owned()
+    };
+    Ok(Redirect::to(&to).into_response())
+}

@@ -1,0 +1,920 @@
+//! Requests and incidents: the queue with SLA countdowns, raising, approving, rejecting and
+//! fulfilling; reporting an incident, its clocks and the people still to be told. Every step goes
+//! through the service (which decides who may take it) and then re-runs the checks, so that a
+//! finding the step settles clears.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use steward_model::{
+    FieldType, Incident, IncidentType, Person, Request as ServiceRequest, RequestState, RequestType,
+};
+use steward_service::{Capacity, IncidentView, RequestView, Stamp, Steward, Viewer};
+use steward_workflow::{Action, Details, Sla};
+
+use crate::pages::{Chrome, csv, page};
+use crate::session::form_urlencoded_pairs;
+use crate::{AppState, Signed, WebError, blocking};
+
+/// Those who see every request and incident.
+const ALL_SEEING: [Capacity; 4] = [
+    Capacity::It,
+    Capacity::Governance,
+    Capacity::Auditor,
+    Capacity::Administrator,
+];
+
+fn sees_all(viewer: &Viewer) -> bool {
+    ALL_SEEING.iter().any(|c| viewer.is(*c))
+}
+
+fn stamp(viewer: &Viewer) -> Stamp {
+    Stamp::now(format!("web:{}", viewer.email))
+}
+
+/// The people whose requests and incidents a viewer may see: themselves and, for a line manager,
+/// their reports. `None`: everyone.
+fn visible_people(
+    s: &Steward,
+    viewer: &Viewer,
+) -> Result<Option<Vec<String>>, steward_service::ServiceError> {
+    if sees_all(viewer) {
+        return Ok(None);
+    }
+    let Some(me) = &viewer.person_id else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut ids = vec![me.clone()];
+    if viewer.is(Capacity::LineManager) {
+        ids.extend(
+            s.list::<Person>()?
+                .into_iter()
+                .filter(|p| p.manager_id.as_deref() == Some(me.as_str()))
+                .map(|p| p.id),
+        );
+    }
+    Ok(Some(ids))
+}
+
+fn may_see(visible: &Option<Vec<String>>, person_id: &str) -> bool {
+    visible
+        .as_ref()
+        .is_none_or(|ids| ids.iter().any(|i| i == person_id))
+}
+
+fn sla_text(sla: &Sla) -> String {
+    match sla {
+        Sla::None => String::new(),
+        Sla::OnTrack { working_days_left } => format!("{working_days_left} working days left"),
+        Sla::DueToday => "due today".into(),
+        Sla::Overdue { working_days } => format!("overdue by {working_days} working days"),
+    }
+}
+
+fn sla_class(sla: &Sla) -> &'static str {
+    match sla {
+        Sla::None => "",
+        Sla::OnTrack { .. } => "on-track",
+        Sla::DueToday => "due-today",
+        Sla::Overdue { .. } => "overdue",
+    }
+}
+
+/// Re-runs the checks in the background after a change; a change made while they run asks for
+/// one more run, so the last change is always checked.
+pub(crate) fn recheck(state: &AppState) {
+    if state.options.packs.is_empty() {
+        return;
+    }
+    {
+        let Ok(mut flags) = state.checks.lock() else {
+            return;
+        };
+        if flags.0 {
+            flags.1 = true;
+            return;
+        }
+        flags.0 = true;
+    }
+    let steward = state.steward.clone();
+    let options = state.options.clone();
+    let flags = state.checks.clone();
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let packs: Vec<&steward_policy::Pack> = options.packs.iter().collect();
+            match steward.check_and_record(&Stamp::now("web:checks"), &packs, &options.overrides) {
+                Ok(summary) => tracing::info!(?summary, "checks re-run"),
+                Err(e) => tracing::error!(error = %e, "checks failed"),
+            }
+            let Ok(mut f) = flags.lock() else {
+                return;
+            };
+            if f.1 {
+                f.1 = false;
+                continue;
+            }
+            f.0 = false;
+            return;
+        }
+    });
+}
+
+/// Runs the checks now and waits for them (the "check again" button).
+pub(crate) async fn recheck_now(state: &AppState) -> Result<(), WebError> {
+    let options = state.options.clone();
+    if options.packs.is_empty() {
+        return Ok(());
+    }
+    blocking(state, move |s| {
+        let packs: Vec<&steward_policy::Pack> = options.packs.iter().collect();
+        s.check_and_record(&Stamp::now("web:checks"), &packs, &options.overrides)
+            .map(|_| ())
+    })
+    .await
+}
+
+// --- requests -------------------------------------------------------------------------------
+
+pub(crate) struct RequestRow {
+    pub id: String,
+    pub kind: String,
+    pub person: String,
+    pub state: String,
+    pub due: String,
+    pub sla: String,
+    pub sla_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct RequestsPage {
+    chrome: Chrome,
+    rows: Vec<RequestRow>,
+    open_only: bool,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct RequestFilter {
+    pub all: String,
+}
+
+async fn request_rows(
+    state: &AppState,
+    viewer: &Viewer,
+    open_only: bool,
+) -> Result<Vec<RequestRow>, WebError> {
+    let viewer = viewer.clone();
+    blocking(state, move |s| {
+        let visible = visible_people(s, &viewer)?;
+        let today = s.local_date(Utc::now())?;
+        let mut rows: Vec<(ServiceRequest, Sla)> = s
+            .requests(today)?
+            .into_iter()
+            .filter(|(r, _)| may_see(&visible, &r.person_id))
+            .filter(|(r, _)| {
+                !open_only || matches!(r.state, RequestState::Open | RequestState::Approved)
+            })
+            .collect();
+        // Overdue first, then soonest due, then newest.
+        rows.sort_by(|a, b| {
+            a.0.due_on
+                .is_none()
+                .cmp(&b.0.due_on.is_none())
+                .then(a.0.due_on.cmp(&b.0.due_on))
+                .then(b.0.opened_at.cmp(&a.0.opened_at))
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(r, sla)| RequestRow {
+                id: r.id,
+                kind: r.kind.to_string(),
+                person: r.person_id,
+                state: r.state.to_string(),
+                due: r.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                sla: sla_text(&sla),
+                sla_class: sla_class(&sla),
+            })
+            .collect())
+    })
+    .await
+}
+
+pub(crate) async fn requests(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(filter): Query<RequestFilter>,
+) -> Result<Response, WebError> {
+    let open_only = filter.all.is_empty();
+    let rows = request_rows(&state, &signed.viewer, open_only).await?;
+    page(&RequestsPage {
+        chrome: Chrome::signed(&state, &signed, "/requests"),
+        rows,
+        open_only,
+    })
+}
+
+pub(crate) async fn requests_csv(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let rows = request_rows(&state, &signed.viewer, false).await?;
+    csv(
+        "requests.csv",
+        &["id", "type", "person", "state", "due", "sla"],
+        rows.into_iter()
+            .map(|r| vec![r.id, r.kind, r.person, r.state, r.due, r.sla])
+            .collect(),
+    )
+}
+
+/// One input of a request or incident form.
+pub(crate) struct Field {
+    pub name: &'static str,
+    pub label: String,
+    pub kind: &'static str,
+    pub required: bool,
+}
+
+/// The input for a detail's type. Dates are text in ISO form (the hint says so), as a native date
+/// picker's typing order differs by browser locale.
+fn input_kind(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::Timestamp => "datetime-local",
+        _ => "text",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "request_new.html")]
+struct NewRequestPage {
+    chrome: Chrome,
+    kinds: Vec<(String, bool)>,
+    kind: String,
+    fields: Vec<Field>,
+    for_self: String,
+    for_whom: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct KindChoice {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Whom a viewer may raise a request for: themselves, their reports, or (for the IT team and
+/// administrators) anyone.
+async fn raisable_for(
+    state: &AppState,
+    viewer: &Viewer,
+) -> Result<Vec<(String, String)>, WebError> {
+    let viewer = viewer.clone();
+    blocking(state, move |s| {
+        let people: Vec<Person> = s.list()?;
+        let anyone = viewer.is(Capacity::It) || viewer.is(Capacity::Administrator);
+        Ok(people
+            .into_iter()
+            .filter(|p| {
+                anyone
+                    || viewer.person_id.as_deref() == Some(p.id.as_str())
+                    || (viewer.is(Capacity::LineManager)
+                        && p.manager_id.as_deref() == viewer.person_id.as_deref())
+            })
+            .map(|p| (p.id.clone(), format!("{} ({})", p.name, p.id)))
+            .collect())
+    })
+    .await
+}
+
+async fn new_request_page(
+    state: &AppState,
+    signed: &Signed,
+    kind: &str,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let chosen: Option<RequestType> = kind.parse().ok();
+    let fields = chosen
+        .map(|k| {
+            steward_workflow::required(k)
+                .iter()
+                .map(|(name, hint, ty)| Field {
+                    name,
+                    label: if *ty == FieldType::Date {
+                        format!("{} ({hint}, as 2027-01-31)", name.replace('_', " "))
+                    } else {
+                        format!("{} ({hint})", name.replace('_', " "))
+                    },
+                    kind: input_kind(*ty),
+                    required: true,
+                })
+                .chain(std::iter::once(Field {
+                    name: "note",
+                    label: "Anything else IT should know".into(),
+                    kind: "text",
+                    required: false,
+                }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let for_whom = raisable_for(state, &signed.viewer).await?;
+    let status = if error.is_some() { 422 } else { 200 };
+    let mut response = page(&NewRequestPage {
+        chrome: Chrome::signed(state, signed, "/requests"),
+        kinds: RequestType::ALL
+            .iter()
+            .map(|w| ((*w).to_owned(), *w == kind))
+            .collect(),
+        kind: kind.to_owned(),
+        fields,
+        for_self: signed.viewer.person_id.clone().unwrap_or_default(),
+        for_whom,
+        error,
+    })?;
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+pub(crate) async fn new_request(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(choice): Query<KindChoice>,
+) -> Result<Response, WebError> {
+    new_request_page(&state, &signed, &choice.kind, None).await
+}
+
+/// A posted form's fields (its CSRF token was checked by the guard).
+async fn fields_of(request: Request) -> Result<Vec<(String, String)>, WebError> {
+    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+    Ok(form_urlencoded_pairs(&bytes))
+}
+
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The form's details: every field but the form's own, empty ones left out.
+fn details_of(fields: &[(String, String)], own: &[&str]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .filter(|(k, v)| k != "csrf" && !own.contains(&k.as_str()) && !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
+        .collect()
+}
+
+fn refused(e: &WebError) -> Option<String> {
+    match e {
+        WebError::Service(
+            steward_service::ServiceError::Workflow(_)
+            | steward_service::ServiceError::Invalid { .. }
+            | steward_service::ServiceError::NotFound { .. },
+        ) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) async fn raise_request(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let fields = fields_of(request).await?;
+    let kind_text = field(&fields, "type");
+    let kind: RequestType = kind_text
+        .parse()
+        .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
+    let person = field(&fields, "person_id");
+    let allowed = raisable_for(&state, &signed.viewer).await?;
+    if !allowed.iter().any(|(id, _)| *id == person) {
+        return Err(WebError::Forbidden);
+    }
+    let details = match Details::from_pairs(&details_of(&fields, &["type", "person_id"])) {
+        Ok(d) => d,
+        Err(e) => {
+            return new_request_page(&state, &signed, &kind_text, Some(e.to_string())).await;
+        }
+    };
+    let viewer = signed.viewer.clone();
+    let terms = state.options.terms.clone();
+    let opened = blocking(&state, move |s| {
+        let mut details = details;
+        if kind == RequestType::NewStarter
+            && details.get("bundle").is_none()
+            && let Some(p) = s.get::<Person>(&person)?
+            && let Some(bundle) = terms.bundle(&p.staff_group)
+        {
+            details.set("bundle", bundle)?;
+        }
+        s.open_request(
+            &stamp(&viewer),
+            kind,
+            &person,
+            viewer.person_id.as_deref(),
+            details,
+            terms.lead_time(kind),
+        )
+    })
+    .await;
+    match opened {
+        Ok(view) => {
+            crate::processes::recheck(&state);
+            Ok(Redirect::to(&format!("/requests/{}", view.request.id)).into_response())
+        }
+        Err(e) => match refused(&e) {
+            Some(reason) => new_request_page(&state, &signed, &kind_text, Some(reason)).await,
+            None => Err(e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct RequestPage {
+    chrome: Chrome,
+    id: String,
+    kind: String,
+    person: String,
+    state: String,
+    opened: String,
+    due: String,
+    sla: String,
+    details: Vec<(String, String)>,
+    approvals: Vec<(String, String, String, String)>,
+    notified: Vec<(String, String, String)>,
+    notes: Vec<String>,
+    can_act: bool,
+    error: Option<String>,
+}
+
+async fn request_page(
+    state: &AppState,
+    signed: &Signed,
+    id: String,
+    notes: Vec<String>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let viewer = signed.viewer.clone();
+    let (view, person) = blocking(state, move |s| {
+        let view = s.request(&id)?;
+        let visible = visible_people(s, &viewer)?;
+        if !may_see(&visible, &view.request.person_id) {
+            return Ok(None);
+        }
+        let person = s.get::<Person>(&view.request.person_id)?;
+        Ok(Some((view, person)))
+    })
+    .await?
+    .ok_or(WebError::Forbidden)?;
+    let RequestView {
+        request,
+        approvals,
+        notifications,
+        sla,
+        notes: _,
+    } = view;
+    let details = Details::parse(request.details.as_deref())
+        .map(|d| {
+            d.iter()
+                .map(|(k, v)| (k.replace('_', " "), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let open = matches!(request.state, RequestState::Open | RequestState::Approved);
+    let status = if error.is_some() { 422 } else { 200 };
+    let mut response = page(&RequestPage {
+        chrome: Chrome::signed(state, signed, "/requests"),
+        id: request.id.clone(),
+        kind: request.kind.to_string(),
+        person: person.map_or(request.person_id.clone(), |p| {
+            format!("{} ({})", p.name, p.id)
+        }),
+        state: request.state.to_string(),
+        opened: local_text(&request.opened_at),
+        due: request.due_on.map(|d| d.to_string()).unwrap_or_default(),
+        sla: sla_text(&sla),
+        details,
+        approvals: approvals
+            .into_iter()
+            .map(|a| {
+                (
+                    a.role.to_string(),
+                    a.person_id,
+                    a.decision.to_string(),
+                    local_text(&a.decided_at),
+                )
+            })
+            .collect(),
+        notified: notifications
+            .into_iter()
+            .map(|n| {
+                (
+                    n.recipient,
+                    n.reason,
+                    n.acknowledged_at
+                        .map(|t| local_text(&t))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+        notes,
+        // Anyone on the people register who sees it may try; the service decides by role.
+        can_act: open && signed.viewer.person_id.is_some(),
+        error,
+    })?;
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+fn local_text(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub(crate) async fn show_request(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    request_page(&state, &signed, id, Vec::new(), None).await
+}
+
+pub(crate) async fn act_on_request(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path((id, action)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let Some(action) = Action::parse(&action) else {
+        return Err(WebError::NotFound);
+    };
+    let Some(actor) = signed.viewer.person_id.clone() else {
+        return request_page(
+            &state,
+            &signed,
+            id,
+            Vec::new(),
+            Some("only someone on the people register can act on a request".into()),
+        )
+        .await;
+    };
+    let fields = fields_of(request).await?;
+    let extra = Details::from_pairs(&details_of(&fields, &[]))
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let viewer = signed.viewer.clone();
+    let request_id = id.clone();
+    let result = blocking(&state, move |s| {
+        // Only someone who may see the request may act on it; the service then decides whether
+        // their role lets them take this step.
+        let view = s.request(&request_id)?;
+        let visible = visible_people(s, &viewer)?;
+        if !may_see(&visible, &view.request.person_id) {
+            return Ok(None);
+        }
+        s.act_on_request(&stamp(&viewer), &request_id, action, &actor, extra)
+            .map(Some)
+    })
+    .await;
+    match result {
+        Ok(Some(view)) => {
+            recheck(&state);
+            request_page(&state, &signed, id, view.notes, None).await
+        }
+        Ok(None) => Err(WebError::Forbidden),
+        Err(e) => match refused(&e) {
+            Some(reason) => request_page(&state, &signed, id, Vec::new(), Some(reason)).await,
+            None => Err(e),
+        },
+    }
+}
+
+// --- incidents ------------------------------------------------------------------------------
+
+pub(crate) struct IncidentRow {
+    pub id: String,
+    pub kind: String,
+    pub person: String,
+    pub state: String,
+    pub reported: String,
+    pub late: bool,
+    pub ico_by: String,
+    pub ico_left: String,
+    pub to_tell: usize,
+}
+
+fn hours_left(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = (until - now).num_minutes();
+    if minutes < 0 {
+        format!("{} h overdue", (-minutes) / 60)
+    } else {
+        format!("{} h {} min left", minutes / 60, minutes % 60)
+    }
+}
+
+pub(crate) async fn incident_rows(
+    state: &AppState,
+    viewer: &Viewer,
+    open_only: bool,
+) -> Result<Vec<IncidentRow>, WebError> {
+    let viewer = viewer.clone();
+    blocking(state, move |s| {
+        let visible = visible_people(s, &viewer)?;
+        let notifications: Vec<steward_model::Notification> = s.list()?;
+        let now = Utc::now();
+        let mut incidents: Vec<Incident> = s
+            .list::<Incident>()?
+            .into_iter()
+            .filter(|i| may_see(&visible, &i.person_id))
+            .filter(|i| !open_only || i.closed_at.is_none())
+            .collect();
+        incidents.sort_by_key(|i| std::cmp::Reverse(i.reported_at));
+        Ok(incidents
+            .into_iter()
+            .map(|i| {
+                let to_tell = notifications
+                    .iter()
+                    .filter(|n| n.about == i.id && n.acknowledged_at.is_none())
+                    .count();
+                let awaiting_ico = i.ico_decision.is_none();
+                IncidentRow {
+                    kind: i.kind.to_string(),
+                    person: i.person_id.clone(),
+                    state: i.state.to_string(),
+                    reported: local_text(&i.reported_at),
+                    late: i.late == Some(true),
+                    ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
+                    ico_left: match i.ico_notify_by {
+                        Some(t) if awaiting_ico && i.closed_at.is_none() => hours_left(t, now),
+                        _ => String::new(),
+                    },
+                    to_tell,
+                    id: i.id,
+                }
+            })
+            .collect())
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "incidents.html")]
+struct IncidentsPage {
+    chrome: Chrome,
+    rows: Vec<IncidentRow>,
+}
+
+pub(crate) async fn incidents(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let rows = incident_rows(&state, &signed.viewer, false).await?;
+    page(&IncidentsPage {
+        chrome: Chrome::signed(&state, &signed, "/incidents"),
+        rows,
+    })
+}
+
+pub(crate) async fn incidents_csv(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let rows = incident_rows(&state, &signed.viewer, false).await?;
+    csv(
+        "incidents.csv",
+        &[
+            "id",
+            "type",
+            "person",
+            "state",
+            "reported",
+            "late",
+            "ico_notify_by",
+            "still_to_tell",
+        ],
+        rows.into_iter()
+            .map(|r| {
+                vec![
+                    r.id,
+                    r.kind,
+                    r.person,
+                    r.state,
+                    r.reported,
+                    r.late.to_string(),
+                    r.ico_by,
+                    r.to_tell.to_string(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "incident_new.html")]
+struct NewIncidentPage {
+    chrome: Chrome,
+    kinds: Vec<String>,
+    assets: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn new_incident_page(
+    state: &AppState,
+    signed: &Signed,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let me = signed.viewer.person_id.clone();
+    let assets = blocking(state, move |s| {
+        Ok(s.list::<steward_model::Asset>()?
+            .into_iter()
+            .filter(|a| me.is_some() && a.assigned_to == me)
+            .map(|a| (a.tag.clone(), format!("{} {}", a.kind, a.tag)))
+            .collect())
+    })
+    .await?;
+    let status = if error.is_some() { 422 } else { 200 };
+    let mut response = page(&NewIncidentPage {
+        chrome: Chrome::signed(state, signed, "/incidents"),
+        kinds: IncidentType::ALL.iter().map(|k| (*k).to_owned()).collect(),
+        assets,
+        error,
+    })?;
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+pub(crate) async fn new_incident(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    new_incident_page(&state, &signed, None).await
+}
+
+/// A `datetime-local` value, read in the organisation's time zone, as RFC 3339 UTC.
+fn instant(s: &Steward, text: &str) -> Result<Option<String>, steward_service::ServiceError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let parsed = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"));
+    match parsed {
+        Ok(local) => Ok(Some(s.local_instant(local)?.to_rfc3339())),
+        // Not a wall-clock time: left as given, for the workflow to judge (RFC 3339 is fine).
+        Err(_) => Ok(Some(text.to_owned())),
+    }
+}
+
+pub(crate) async fn report_incident(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let Some(person) = signed.viewer.person_id.clone() else {
+        return new_incident_page(
+            &state,
+            &signed,
+            Some("only someone on the people register can report an incident".into()),
+        )
+        .await;
+    };
+    let fields = fields_of(request).await?;
+    let kind: IncidentType = field(&fields, "type")
+        .parse()
+        .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
+    let viewer = signed.viewer.clone();
+    let reporting = state.options.terms.reporting(kind);
+    let result = blocking(&state, move |s| {
+        let mut pairs = details_of(&fields, &["type", "occurred_at", "discovered_at"]);
+        for key in ["occurred_at", "discovered_at"] {
+            if let Some(t) = instant(s, &field(&fields, key))? {
+                pairs.push((key.to_owned(), t));
+            }
+        }
+        let details = Details::from_pairs(&pairs)?;
+        s.report_incident(&stamp(&viewer), kind, &person, details, reporting)
+    })
+    .await;
+    match result {
+        Ok(view) => {
+            recheck(&state);
+            Ok(Redirect::to(&format!("/incidents/{}", view.incident.id)).into_response())
+        }
+        Err(e) => match refused(&e) {
+            Some(reason) => new_incident_page(&state, &signed, Some(reason)).await,
+            None => Err(e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct IncidentPage {
+    chrome: Chrome,
+    id: String,
+    kind: String,
+    person: String,
+    asset: String,
+    state: String,
+    occurred: String,
+    discovered: String,
+    reported: String,
+    report_by: String,
+    late: bool,
+    ico_by: String,
+    ico_left: String,
+    record: Vec<(&'static str, String)>,
+    notified: Vec<(String, String, String, bool)>,
+}
+
+pub(crate) async fn show_incident(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let viewer = signed.viewer.clone();
+    let view = blocking(&state, move |s| {
+        let view = s.incident(&id)?;
+        let visible = visible_people(s, &viewer)?;
+        Ok(may_see(&visible, &view.incident.person_id).then_some(view))
+    })
+    .await?
+    .ok_or(WebError::Forbidden)?;
+    let IncidentView {
+        incident: i,
+        notifications,
+        notes: _,
+    } = view;
+    let me = signed.viewer.person_id.clone().unwrap_or_default();
+    let now = Utc::now();
+    page(&IncidentPage {
+        chrome: Chrome::signed(&state, &signed, "/incidents"),
+        kind: i.kind.to_string(),
+        person: i.person_id.clone(),
+        asset: i.asset_tag.clone().unwrap_or_default(),
+        state: i.state.to_string(),
+        occurred: i.occurred_at.map(|t| local_text(&t)).unwrap_or_default(),
+        discovered: local_text(&i.discovered_at),
+        reported: local_text(&i.reported_at),
+        report_by: i.report_by.map(|t| local_text(&t)).unwrap_or_default(),
+        late: i.late == Some(true),
+        ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
+        ico_left: match i.ico_notify_by {
+            Some(t) if i.ico_decision.is_none() && i.closed_at.is_none() => hours_left(t, now),
+            _ => String::new(),
+        },
+        record: [
+            ("Facts", i.facts.clone()),
+            ("Effects", i.effects.clone()),
+            ("Remedial action", i.remedial_action.clone()),
+            (
+                "Decision on telling the ICO",
+                i.ico_decision.map(|d| d.to_string()),
+            ),
+            ("Reasons", i.ico_reasons.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect(),
+        notified: notifications
+            .into_iter()
+            .map(|n| {
+                let mine = n.recipient == me && n.acknowledged_at.is_none();
+                (
+                    n.recipient,
+                    n.reason,
+                    n.acknowledged_at
+                        .map(|t| local_text(&t))
+                        .unwrap_or_default(),
+                    mine,
+                )
+            })
+            .collect(),
+        id: i.id,
+    })
+}
+
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let Some(me) = signed.viewer.person_id.clone() else {
+        return Err(WebError::Forbidden);
+    };
+    let viewer = signed.viewer.clone();
+    let about = id.clone();
+    blocking(&state, move |s| {
+        s.acknowledge(&stamp(&viewer), &about, &me, &me)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+}

@@ -1,0 +1,435 @@
+//! The registers of assets and accounts (people are in `pages`): search, filters, CSV, and a
+//! page for any record with its history from the audit log; allocating, returning and changing
+//! the state of equipment, and the state of accounts.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use steward_model::{Account, AccountStatus, Asset, AssetStatus, Register};
+use steward_service::{Capacity, Stamp};
+use steward_store::{AssignmentsOf, AuditQuery};
+
+use crate::pages::{Chrome, csv, page, percent};
+use crate::session::form_urlencoded_pairs;
+use crate::{AppState, Signed, WebError, blocking};
+
+/// The most rows a list page shows; the CSV export has them all.
+const PAGE_ROWS: usize = 500;
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct Filter {
+    pub q: String,
+    pub status: String,
+    pub kind: String,
+}
+
+impl Filter {
+    fn to_query(&self) -> String {
+        format!(
+            "q={}&status={}&kind={}",
+            percent(&self.q),
+            percent(&self.status),
+            percent(&self.kind)
+        )
+    }
+
+    fn matches(&self, texts: &[&str], status: &str, kind: &str) -> bool {
+        let q = self.q.trim().to_lowercase();
+        (self.status.is_empty() || self.status == status)
+            && (self.kind.is_empty() || self.kind == kind)
+            && (q.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&q)))
+    }
+}
+
+/// A register's list: its columns and rows, each row with a link to its record.
+#[derive(Template)]
+#[template(path = "register_list.html")]
+struct ListPage {
+    chrome: Chrome,
+    title: &'static str,
+    path: &'static str,
+    filter: Filter,
+    query: String,
+    statuses: Vec<String>,
+    kinds: Vec<String>,
+    columns: Vec<&'static str>,
+    rows: Vec<(String, Vec<String>)>,
+    total: usize,
+}
+
+fn asset_cells(a: &Asset) -> Vec<String> {
+    vec![
+        a.tag.clone(),
+        a.kind.to_string(),
+        a.model.clone().unwrap_or_default(),
+        a.status.to_string(),
+        a.assigned_to.clone().unwrap_or_default(),
+        a.assigned_on.map(|d| d.to_string()).unwrap_or_default(),
+    ]
+}
+
+const ASSET_COLUMNS: [&str; 6] = [
+    "tag",
+    "kind",
+    "model",
+    "status",
+    "assigned_to",
+    "assigned_on",
+];
+
+async fn assets_matching(state: &AppState, filter: &Filter) -> Result<Vec<Asset>, WebError> {
+    let filter = filter.clone();
+    blocking(state, move |s| {
+        Ok(s.list::<Asset>()?
+            .into_iter()
+            .filter(|a| {
+                filter.matches(
+                    &[
+                        &a.tag,
+                        a.model.as_deref().unwrap_or(""),
+                        a.serial.as_deref().unwrap_or(""),
+                        a.assigned_to.as_deref().unwrap_or(""),
+                    ],
+                    &a.status.to_string(),
+                    &a.kind.to_string(),
+                )
+            })
+            .collect())
+    })
+    .await
+}
+
+pub(crate) async fn assets(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(filter): Query<Filter>,
+) -> Result<Response, WebError> {
+    let found = assets_matching(&state, &filter).await?;
+    page(&ListPage {
+        chrome: Chrome::signed(&state, &signed, "/assets"),
+        title: "Equipment",
+        path: "/assets",
+        query: filter.to_query(),
+        statuses: AssetStatus::ALL.iter().map(|s| (*s).to_owned()).collect(),
+        kinds: steward_model::AssetKind::ALL
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        columns: ASSET_COLUMNS.to_vec(),
+        total: found.len(),
+        rows: found
+            .iter()
+            .take(PAGE_ROWS)
+            .map(|a| {
+                (
+                    format!("/register/asset/{}", percent(&a.tag)),
+                    asset_cells(a),
+                )
+            })
+            .collect(),
+        filter,
+    })
+}
+
+pub(crate) async fn assets_csv(
+    State(state): State<AppState>,
+    Query(filter): Query<Filter>,
+) -> Result<Response, WebError> {
+    let found = assets_matching(&state, &filter).await?;
+    csv(
+        "assets.csv",
+        &ASSET_COLUMNS,
+        found.iter().map(asset_cells).collect(),
+    )
+}
+
+fn account_cells(a: &Account) -> Vec<String> {
+    vec![
+        a.id.clone(),
+        a.person_id.clone().unwrap_or_default(),
+        a.system.clone(),
+        a.kind.to_string(),
+        a.status.to_string(),
+        a.mfa.map(|m| m.to_string()).unwrap_or_default(),
+    ]
+}
+
+const ACCOUNT_COLUMNS: [&str; 6] = ["id", "person_id", "system", "kind", "status", "mfa"];
+
+async fn accounts_matching(state: &AppState, filter: &Filter) -> Result<Vec<Account>, WebError> {
+    let filter = filter.clone();
+    blocking(state, move |s| {
+        Ok(s.list::<Account>()?
+            .into_iter()
+            .filter(|a| {
+                filter.matches(
+                    &[&a.id, a.person_id.as_deref().unwrap_or(""), &a.system],
+                    &a.status.to_string(),
+                    &a.kind.to_string(),
+                )
+            })
+            .collect())
+    })
+    .await
+}
+
+pub(crate) async fn accounts(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(filter): Query<Filter>,
+) -> Result<Response, WebError> {
+    let found = accounts_matching(&state, &filter).await?;
+    page(&ListPage {
+        chrome: Chrome::signed(&state, &signed, "/accounts"),
+        title: "Accounts",
+        path: "/accounts",
+        query: filter.to_query(),
+        statuses: AccountStatus::ALL.iter().map(|s| (*s).to_owned()).collect(),
+        kinds: steward_model::AccountKind::ALL
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        columns: ACCOUNT_COLUMNS.to_vec(),
+        total: found.len(),
+        rows: found
+            .iter()
+            .take(PAGE_ROWS)
+            .map(|a| {
+                (
+                    format!("/register/account/{}", percent(&a.id)),
+                    account_cells(a),
+                )
+            })
+            .collect(),
+        filter,
+    })
+}
+
+pub(crate) async fn accounts_csv(
+    State(state): State<AppState>,
+    Query(filter): Query<Filter>,
+) -> Result<Response, WebError> {
+    let found = accounts_matching(&state, &filter).await?;
+    csv(
+        "accounts.csv",
+        &ACCOUNT_COLUMNS,
+        found.iter().map(account_cells).collect(),
+    )
+}
+
+// --- one record -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "record.html")]
+struct RecordPage {
+    chrome: Chrome,
+    entity: String,
+    id: String,
+    fields: Vec<(&'static str, String)>,
+    spans: Vec<(String, String, String)>,
+    history: Vec<(String, String, String, String)>,
+    /// What may be done here: `asset` or `account` forms, for the IT team and administrators.
+    actions: &'static str,
+    statuses: Vec<String>,
+    error: Option<String>,
+}
+
+/// What changed between two canonical JSON objects, as `field: before → after`.
+fn changes(before: Option<&str>, after: Option<&str>) -> String {
+    let parse = |t: Option<&str>| -> serde_json::Map<String, serde_json::Value> {
+        t.and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default()
+    };
+    let (b, a) = (parse(before), parse(after));
+    let text = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "—".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| b.get(*k) != a.get(*k))
+        .map(|k| format!("{k}: {} → {}", text(b.get(k)), text(a.get(k))))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+async fn record_page(
+    state: &AppState,
+    signed: &Signed,
+    entity: String,
+    id: String,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let register = Register::ALL
+        .iter()
+        .copied()
+        .find(|r| r.entity() == entity)
+        .ok_or(WebError::NotFound)?;
+    let (e, i) = (entity.clone(), id.clone());
+    let (row, spans, history) = blocking(state, move |s| {
+        let row = s.store().get(register, &i)?;
+        let spans = match register {
+            Register::Assets => s.assignments(AssignmentsOf::Asset(&i))?,
+            Register::People => s.assignments(AssignmentsOf::Person(&i))?,
+            _ => Vec::new(),
+        };
+        let mut history = Vec::new();
+        s.audit_log(
+            &AuditQuery {
+                entity: Some((e, i)),
+                limit: Some(200),
+            },
+            &mut |r| {
+                history.push((
+                    r.at.get(..16).unwrap_or(&r.at).replace('T', " "),
+                    r.actor.clone(),
+                    r.action.clone(),
+                    changes(r.before.as_deref(), r.after.as_deref()),
+                ));
+                Ok(())
+            },
+        )?;
+        history.reverse();
+        Ok((row, spans, history))
+    })
+    .await?;
+    let row = row.ok_or(WebError::NotFound)?;
+    let may_change = signed.viewer.is(Capacity::It) || signed.viewer.is(Capacity::Administrator);
+    let (actions, statuses): (&'static str, Vec<String>) = match register {
+        Register::Assets if may_change => (
+            "asset",
+            AssetStatus::ALL.iter().map(|s| (*s).to_owned()).collect(),
+        ),
+        Register::Accounts if may_change => (
+            "account",
+            AccountStatus::ALL.iter().map(|s| (*s).to_owned()).collect(),
+        ),
+        _ => ("", Vec::new()),
+    };
+    let status = if error.is_some() { 422 } else { 200 };
+    let mut response = page(&RecordPage {
+        chrome: Chrome::signed(state, signed, "/assets"),
+        fields: register
+            .fields()
+            .iter()
+            .zip(row.values())
+            .map(|(f, v)| (f.name, v.to_text()))
+            .collect(),
+        spans: spans
+            .into_iter()
+            .map(|s| {
+                (
+                    if register == Register::Assets {
+                        s.person_id
+                    } else {
+                        s.asset_tag
+                    },
+                    s.from.to_string(),
+                    s.until.map(|d| d.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        history,
+        actions,
+        statuses,
+        entity,
+        id,
+        error,
+    })?;
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+pub(crate) async fn record(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path((entity, id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    record_page(&state, &signed, entity, id, None).await
+}
+
+async fn form(request: Request) -> Result<Vec<(String, String)>, WebError> {
+    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+    Ok(form_urlencoded_pairs(&bytes))
+}
+
+fn get(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Allocates, returns or changes the state of an asset, or changes an account's state: each a
+/// change of fields through the service, so checked and audited like any other.
+pub(crate) async fn change(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path((entity, id, what)): Path<(String, String, String)>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let fields = form(request).await?;
+    let viewer = signed.viewer.clone();
+    let (register, changes): (Register, Vec<(String, String)>) =
+        match (entity.as_str(), what.as_str()) {
+            ("asset", "allocate") => {
+                let person = get(&fields, "person_id");
+                let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
+                (
+                    Register::Assets,
+                    vec![
+                        ("assigned_to".into(), person),
+                        ("assigned_on".into(), today.to_string()),
+                        ("status".into(), "allocated".into()),
+                    ],
+                )
+            }
+            ("asset", "return") => (
+                Register::Assets,
+                vec![
+                    ("assigned_to".into(), String::new()),
+                    ("assigned_on".into(), String::new()),
+                    ("status".into(), "in_stock".into()),
+                ],
+            ),
+            ("asset", "status") => (
+                Register::Assets,
+                vec![("status".into(), get(&fields, "status"))],
+            ),
+            ("account", "status") => (
+                Register::Accounts,
+                vec![("status".into(), get(&fields, "status"))],
+            ),
+            _ => return Err(WebError::NotFound),
+        };
+    let i = id.clone();
+    let result = blocking(&state, move |s| {
+        s.set_fields(
+            &Stamp::now(format!("web:{}", viewer.email)),
+            register,
+            &i,
+            &changes,
+        )
+    })
+    .await;
+    match result {
+        Ok(_) => {
+            crate::processes::recheck(&state);
+            Ok(Redirect::to(&format!("/register/{entity}/{}", percent(&id))).into_response())
+        }
+        Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
+            record_page(&state, &signed, entity, id, Some(e.to_string())).await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,369 @@
+//! End-to-end tests in a real browser: headless Chromium driven over WebDriver against the real
+//! server on a loopback port, on every test database.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver` (`STEWARD_CHROMEDRIVER` and
+//! `STEWARD_CHROMIUM` name other binaries). Without them each test says it is skipped and passes,
+//! except under CI (`CI` set), where it fails. A failing test leaves a screenshot and the page
+//! source in `target/browser-failures/`.
+
+#[path = "browser/harness.rs"]
+mod harness;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use harness::{Server, browser};
+use steward_auth::Totp;
+use steward_model::{Person, PersonStatus};
+use steward_service::{Stamp, Steward};
+use steward_store::testing::databases;
+
+/// The current code of an authenticator holding `secret` (base32).
+fn totp_now(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
+    Totp::from_base32(secret)
+        .unwrap_or_else(|e| panic!("the TOTP secret {secret:?} is not base32: {e}"))
+        .code_at(now)
+}
+
+#[test]
+fn signs_in_with_a_password_and_a_totp_code() {
+    const EMAIL: &str = "ada.obrien@example.org";
+    const NAME: &str = "Ada O'Brien";
+    const PASSWORD: &str = "plum orchard lantern seventy";
+    for db in databases("browser") {
+        let test = format!("signs_in_with_a_password_and_a_totp_code-{}", db.backend);
+        let steward = Steward::open(&db.url).expect("opening the test database");
+        let stamp = Stamp::now("test");
+        let person = Person {
+            id: "P000001".into(),
+            name: NAME.into(),
+            email: Some(EMAIL.into()),
+            staff_group: "fca".into(),
+            manager_id: None,
+            budget_centre: None,
+            status: PersonStatus::Active,
+            start_date: None,
+            leave_date: None,
+            clearance: None,
+            clearance_expires: None,
+            byod: None,
+        };
+        steward
+            .create(&stamp, &person)
+            .expect("creating the person");
+        steward
+            .add_sign_in(&stamp, EMAIL, NAME, Some(&person.id), PASSWORD, &[])
+            .expect("adding the person's sign-in");
+        let secret = steward
+            .enrol_authenticator(&stamp, EMAIL)
+            .expect("enrolling an authenticator");
+
+        let server = Server::start(steward);
+        let Some(b) = browser(&test, server.addr) else {
+            return;
+        };
+
+        b.step("password");
+        b.open("/login");
+        b.fill("#email", EMAIL);
+        b.fill("#password", PASSWORD);
+        b.click("button[type=submit]");
+        b.wait_for_path("/mfa");
+
+        b.step("code");
+        b.fill("#code", &totp_now(&secret));
+        b.click("button[type=submit]");
+        b.wait_for_path("/me");
+
+        b.step("my-page");
+        assert_eq!(b.text("main h1"), NAME, "the heading of /me");
+        let nav = b.text("nav");
+        assert!(nav.contains("My page"), "the navigation shows {nav:?}");
+
+        b.step("sign-out");
+        b.click("form.signout button[type=submit]");
+        b.wait_for_path("/login");
+        b.open("/me");
+        b.wait_for_path("/login");
+
+        drop(b);
+        server.stop();
+    }
+}
+
+#[test]
+fn first_run_sets_up_the_administrator_and_enrols_an_authenticator() {
+    const EMAIL: &str = "admin@example.org";
+    const PASSWORD: &str = "copper kettle winter harbour";
+    for db in databases("browser") {
+        let test = format!(
+            "first_run_sets_up_the_administrator_and_enrols_an_authenticator-{}",
+            db.backend
+        );
+        let steward = Steward::open(&db.url).expect("opening the test database");
+        let server = Server::start(steward);
+        let Some(b) = browser(&test, server.addr) else {
+            return;
+        };
+
+        b.step("first-run");
+        b.open("/");
+        b.wait_for_path("/setup");
+        b.fill("#name", "Grace Hopper");
+        b.fill("#email", EMAIL);
+        b.fill("#password", PASSWORD);
+        b.click("button[type=submit]");
+        b.wait_for_path("/login");
+
+        b.step("password");
+        b.fill("#email", EMAIL);
+        b.fill("#password", PASSWORD);
+        b.click("button[type=submit]");
+        b.wait_for_path("/mfa/enrol");
+
+        b.step("enrol");
+        let secret = b.text("#totp-secret");
+        b.fill("#code", &totp_now(&secret));
+        b.click("button[type=submit]");
+        b.find("#recovery-codes");
+        let codes = b.texts("#recovery-codes li");
+        assert_eq!(codes.len(), 10, "recovery codes shown: {codes:?}");
+        assert!(
+            codes.iter().all(|c| !c.trim().is_empty()),
+            "an empty recovery code: {codes:?}"
+        );
+
+        b.step("dashboard");
+        b.click("main a[href='/']");
+        b.wait_for_path("/dashboard");
+
+        drop(b);
+        server.stop();
+    }
+}
+
+fn someone(id: &str, name: &str, manager: Option<&str>) -> Person {
+    Person {
+        id: id.into(),
+        name: name.into(),
+        email: Some(format!("{}@example.org", id.to_lowercase())),
+        staff_group: "fca".into(),
+        manager_id: manager.map(Into::into),
+        budget_centre: None,
+        status: PersonStatus::Active,
+        start_date: None,
+        leave_date: None,
+        clearance: None,
+        clearance_expires: None,
+        byod: None,
+    }
+}
+
+/// The next step's code: good once, as one step of clock drift is allowed, when this step's code
+/// was spent by an earlier sign-in.
+fn totp_next(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
+    Totp::from_base32(secret)
+        .unwrap_or_else(|e| panic!("the TOTP secret {secret:?} is not base32: {e}"))
+        .code_at(now + 30)
+}
+
+fn sign_in(b: &harness::Browser, email: &str, code: &str) {
+    b.open("/login");
+    b.fill("#email", email);
+    b.fill("#password", STAFF_PASSWORD);
+    b.click("button[type=submit]");
+    b.wait_for_path("/mfa");
+    b.fill("#code", code);
+    b.click("button[type=submit]");
+}
+
+fn sign_out(b: &harness::Browser) {
+    b.click("form.signout button[type=submit]");
+    b.wait_for_path("/login");
+}
+
+const STAFF_PASSWORD: &str = "heather quarry lantern nine";
+
+/// The failing findings of one control.
+fn failing(steward: &Steward, control: &str) -> usize {
+    steward
+        .findings(&steward_service::FindingQuery {
+            control: Some(control.into()),
+            ..steward_service::FindingQuery::default()
+        })
+        .map(|f| f.len())
+        .unwrap_or(usize::MAX)
+}
+
+#[test]
+fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashboard() {
+    const ABROAD: &str = "device-abroad-has-approved-travel";
+    for db in databases("browser") {
+        let test = format!("travel_and_lost_phone-{}", db.backend);
+        let steward = Steward::open(&db.url).expect("opening the test database");
+        let stamp = Stamp::now("test");
+        for p in [
+            someone("M1", "Morgan Manager", None),
+            someone("S1", "Sam Staff", Some("M1")),
+            someone("G1", "Gita Governance", None),
+        ] {
+            steward.create(&stamp, &p).expect("creating a person");
+        }
+        steward
+            .create(
+                &stamp,
+                &steward_model::RoleGrant {
+                    person_id: "G1".into(),
+                    role: steward_model::Role::Governance,
+                    granted_on: None,
+                },
+            )
+            .expect("granting the governance role");
+        let today = chrono::Utc::now().date_naive();
+        steward
+            .create(
+                &stamp,
+                &steward_model::Asset {
+                    tag: "MOB1".into(),
+                    kind: steward_model::AssetKind::Smartphone,
+                    model: Some("iPhone".into()),
+                    serial: None,
+                    ownership: steward_model::Ownership::Organisation,
+                    status: steward_model::AssetStatus::Allocated,
+                    assigned_to: Some("S1".into()),
+                    assigned_on: Some(today - chrono::Days::new(100)),
+                    budget_centre: None,
+                    cost_gbp: None,
+                    encrypted: Some(true),
+                    pin_set: Some(true),
+                    hotspot_password_set: Some(true),
+                    last_seen: None,
+                    last_shutdown: None,
+                    pending_patch_since: None,
+                },
+            )
+            .expect("creating the phone");
+        // The phone was seen in France yesterday, with no travel approved.
+        let seen = chrono::Utc::now() - chrono::TimeDelta::days(1);
+        let seen = chrono::SubsecRound::trunc_subsecs(seen, 0);
+        steward
+            .create(
+                &stamp,
+                &steward_model::Sighting {
+                    asset_tag: "MOB1".into(),
+                    seen_at: seen,
+                    country: "FR".parse().expect("a country"),
+                },
+            )
+            .expect("recording the sighting");
+        let mut secrets = std::collections::BTreeMap::new();
+        for (id, email) in [
+            ("S1", "s1@example.org"),
+            ("M1", "m1@example.org"),
+            ("G1", "g1@example.org"),
+        ] {
+            steward
+                .add_sign_in(&stamp, email, id, Some(id), STAFF_PASSWORD, &[])
+                .expect("adding a sign-in");
+            secrets.insert(
+                id,
+                steward
+                    .enrol_authenticator(&stamp, email)
+                    .expect("enrolling an authenticator"),
+            );
+        }
+        let packs: Vec<steward_policy::Pack> = match steward_policy::builtin_pack("cafcass-it-5.0")
+        {
+            Some(Ok(pack)) => vec![pack],
+            other => panic!("the built-in pack does not load: {other:?}"),
+        };
+        let refs: Vec<&steward_policy::Pack> = packs.iter().collect();
+        let overrides = steward_policy::Overrides::default();
+        steward
+            .check_and_record(&stamp, &refs, &overrides)
+            .expect("the first check");
+        assert_eq!(
+            failing(&steward, ABROAD),
+            1,
+            "the phone abroad is a finding"
+        );
+
+        let watcher = Steward::open(&db.url).expect("opening the database again");
+        let server = Server::start_with(
+            steward,
+            steward_web::Options {
+                packs: packs.clone(),
+                overrides,
+                ..steward_web::Options::default()
+            },
+        );
+        let Some(b) = browser(&test, server.addr) else {
+            return;
+        };
+
+        b.step("staff-raises-travel");
+        sign_in(&b, "s1@example.org", &totp_now(&secrets["S1"]));
+        b.wait_for_path("/me");
+        b.open("/requests/new?type=international-travel");
+        b.fill("#f-countries", "FR");
+        b.fill("#f-depart_on", &(today - chrono::Days::new(3)).to_string());
+        b.fill("#f-return_on", &(today + chrono::Days::new(2)).to_string());
+        b.click("main form[method=post] button[type=submit]");
+        b.wait_for_path("/requests/REQ-000001");
+        assert_eq!(b.text("#request-state"), "open");
+        sign_out(&b);
+
+        b.step("manager-approves");
+        sign_in(&b, "m1@example.org", &totp_now(&secrets["M1"]));
+        b.wait_for_path("/me");
+        b.open("/requests/REQ-000001");
+        b.click("#approve");
+        b.find("#request-state");
+        assert_eq!(b.text("#request-state"), "approved");
+        sign_out(&b);
+
+        b.step("finding-clears");
+        let cleared = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            failing(&watcher, ABROAD) == 0
+        });
+        assert!(
+            cleared,
+            "the abroad finding did not clear after the approval"
+        );
+
+        b.step("staff-reports-loss");
+        sign_in(&b, "s1@example.org", &totp_next(&secrets["S1"]));
+        b.wait_for_path("/me");
+        b.open("/incidents/new");
+        b.click("#type option[value='loss']");
+        b.click("#asset_tag option[value='MOB1']");
+        b.fill("#facts", "Left on a train");
+        b.click("main form button[type=submit]");
+        b.wait_for_path("/incidents/INC-000001");
+        assert!(b.text("main h1").contains("loss"), "{}", b.text("main h1"));
+        sign_out(&b);
+
+        b.step("governance-dashboard");
+        sign_in(&b, "g1@example.org", &totp_now(&secrets["G1"]));
+        b.wait_for_path("/dashboard");
+        let incidents = b.text("#open-incidents");
+        assert!(
+            incidents.contains("INC-000001") && incidents.contains("loss"),
+            "the dashboard's incidents: {incidents:?}"
+        );
+        assert!(
+            incidents.contains("UTC"),
+            "the incident's clock is shown: {incidents:?}"
+        );
+        drop(b);
+        server.stop();
+    }
+}

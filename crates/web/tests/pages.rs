@@ -1,0 +1,343 @@
+//! The pages people work in, over a real socket on every test database: a finding and its
+//! exception, accepting the policies, equipment allocated and returned with its history, a
+//! request refused for missing details, an incident reported, and CSV exports that no
+//! spreadsheet would run.
+
+mod support;
+
+use steward_model::{Asset, AssetKind, AssetStatus, Ownership, Role, RoleGrant, Sighting};
+use steward_service::{Capacity, FindingQuery, Stamp, Steward};
+use steward_store::testing::databases;
+use support::{Server, account, person};
+
+fn phone(tag: &str, holder: Option<&str>) -> Asset {
+    Asset {
+        tag: tag.into(),
+        kind: AssetKind::Smartphone,
+        model: Some("iPhone".into()),
+        serial: None,
+        ownership: Ownership::Organisation,
+        status: if holder.is_some() {
+            AssetStatus::Allocated
+        } else {
+            AssetStatus::InStock
+        },
+        assigned_to: holder.map(Into::into),
+        assigned_on: holder.map(|_| chrono::Utc::now().date_naive() - chrono::Days::new(30)),
+        budget_centre: None,
+        cost_gbp: None,
+        encrypted: Some(true),
+        pin_set: Some(true),
+        hotspot_password_set: Some(true),
+        last_seen: None,
+        last_shutdown: None,
+        pending_patch_since: None,
+    }
+}
+
+#[test]
+fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
+    for db in databases("web_pages") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        let create = |r: &dyn Fn(&Steward) -> Result<(), steward_service::ServiceError>| {
+            r(&steward).unwrap_or_else(|e| panic!("{b}: {e}"));
+        };
+        for (id, name, manager) in [
+            ("M1", "Morgan Manager", None),
+            ("S1", "=HYPERLINK(\"http://x\")", Some("M1")),
+            ("G1", "Gita Governance", None),
+            ("IT1", "Ivo IT", None),
+        ] {
+            create(&|s| s.create(&stamp, &person(id, name, manager)).map(|_| ()));
+        }
+        for (id, role) in [("G1", Role::Governance), ("IT1", Role::It)] {
+            create(&|s| {
+                s.create(
+                    &stamp,
+                    &RoleGrant {
+                        person_id: id.into(),
+                        role,
+                        granted_on: None,
+                    },
+                )
+                .map(|_| ())
+            });
+        }
+        create(&|s| s.create(&stamp, &phone("MOB1", Some("S1"))).map(|_| ()));
+        create(&|s| s.create(&stamp, &phone("MOB2", None)).map(|_| ()));
+        let seen =
+            chrono::SubsecRound::trunc_subsecs(chrono::Utc::now() - chrono::TimeDelta::days(2), 0);
+        create(&|s| {
+            s.create(
+                &stamp,
+                &Sighting {
+                    asset_tag: "MOB1".into(),
+                    seen_at: seen,
+                    country: "DE".parse().unwrap_or_else(|e| panic!("{e}")),
+                },
+            )
+            .map(|_| ())
+        });
+        let secrets = [
+            ("s1", account(&steward, "s1@example.org", Some("S1"), &[])),
+            ("g1", account(&steward, "g1@example.org", Some("G1"), &[])),
+            (
+                "it1",
+                account(&steward, "it1@example.org", Some("IT1"), &[]),
+            ),
+            (
+                "auditor",
+                account(&steward, "auditor@example.org", None, &[Capacity::Auditor]),
+            ),
+        ];
+        let pack = match steward_policy::builtin_pack("cafcass-it-5.0") {
+            Some(Ok(p)) => p,
+            other => panic!("{b}: {other:?}"),
+        };
+        let overrides = steward_policy::Overrides::default();
+        steward
+            .check_and_record(&stamp, &[&pack], &overrides)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let server = Server::start(
+            &db.url,
+            steward_web::Options {
+                packs: vec![pack],
+                overrides,
+                ..steward_web::Options::default()
+            },
+        );
+        let signed = |who: &str| {
+            let secret = &secrets
+                .iter()
+                .find(|(w, _)| *w == who)
+                .map(|(_, s)| s.clone());
+            let mut client = server.client();
+            let reply = client.sign_in(
+                &format!("{who}@example.org"),
+                support::PASSWORD,
+                secret.as_deref().unwrap_or_default(),
+            );
+            assert_eq!(reply.status, 303, "{b}: {who}: {}", reply.body);
+            client
+        };
+        let mut staff = signed("s1");
+        let mut governance = signed("g1");
+        let mut it = signed("it1");
+        let mut auditor = signed("auditor");
+
+        // The finding's page quotes its clause and shows the evidence; its owner sees it too.
+        let findings = governance.get("/findings?clause=2.9");
+        assert_eq!(findings.status, 200, "{b}");
+        let href = findings
+            .body
+            .split("href=\"/finding/")
+            .nth(1)
+            .and_then(|rest| rest.split_once('"'))
+            .map(|(h, _)| format!("/finding/{h}"))
+            .unwrap_or_else(|| panic!("{b}: no finding link in {}", findings.body));
+        let finding = governance.get(&href);
+        assert_eq!(finding.status, 200, "{b}: {href}");
+        assert!(
+            finding.body.contains("International Travel"),
+            "{b}: clause not quoted"
+        );
+        assert!(
+            finding.body.contains("<td>DE</td>"),
+            "{b}: evidence: {}",
+            finding.body
+        );
+        assert!(finding.body.contains("opened"), "{b}: history");
+
+        // An exception must say why and must end; then the finding is excepted.
+        let no_end = governance.submit(
+            &href,
+            "/exceptions",
+            &[
+                ("key", &finding_key(&href)),
+                ("reason", "conference"),
+                ("expires_on", ""),
+            ],
+        );
+        assert_eq!(no_end.status, 200, "{b}");
+        assert!(
+            no_end.body.contains("an exception must end"),
+            "{b}: {}",
+            no_end.body
+        );
+        let granted = governance.submit(
+            &href,
+            "/exceptions",
+            &[
+                ("key", &finding_key(&href)),
+                ("reason", "Approved by the director for a conference"),
+                (
+                    "expires_on",
+                    &(chrono::Utc::now().date_naive() + chrono::Days::new(30)).to_string(),
+                ),
+            ],
+        );
+        assert_eq!(granted.status, 303, "{b}: {}", granted.body);
+        let excepted = governance.get(&href);
+        assert!(
+            excepted.text_of("finding-state").starts_with("excepted"),
+            "{b}: {}",
+            excepted.text_of("finding-state")
+        );
+        // The auditor reads it and cannot grant one.
+        assert_eq!(auditor.get(&href).status, 200, "{b}");
+        let refused = auditor.post("/exceptions", &[("csrf", "whatever"), ("key", "x")]);
+        assert_eq!(refused.status, 403, "{b}");
+
+        // Accepting the policies records this version and clears the acceptance finding.
+        let me = staff.get("/me");
+        assert!(me.body.contains("id=\"accept-policies\""), "{b}");
+        let accepted = staff.submit("/me", "/me/accept", &[]);
+        assert_eq!((accepted.status, accepted.location()), (303, "/me"), "{b}");
+        assert!(
+            !staff.get("/me").body.contains("id=\"accept-policies\""),
+            "{b}"
+        );
+        let watcher = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let acceptance_cleared = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            watcher
+                .findings(&FindingQuery {
+                    control: Some("current-version-accepted".into()),
+                    subject_id: Some("S1".into()),
+                    ..FindingQuery::default()
+                })
+                .map(|f| f.is_empty())
+                .unwrap_or(false)
+        });
+        assert!(acceptance_cleared, "{b}: the acceptance finding stayed");
+
+        // Equipment: allocated and returned by IT, each step in its history; staff cannot.
+        let allocate = it.submit(
+            "/register/asset/MOB2",
+            "/register/asset/MOB2/allocate",
+            &[("person_id", "M1")],
+        );
+        assert_eq!(allocate.status, 303, "{b}: {}", allocate.body);
+        let record = it.get("/register/asset/MOB2");
+        assert_eq!(record.text_of("field-assigned_to"), "M1", "{b}");
+        assert!(
+            record.body.contains("assigned_to: — → M1"),
+            "{b}: {}",
+            record.body
+        );
+        let wrong = it.submit(
+            "/register/asset/MOB2",
+            "/register/asset/MOB2/allocate",
+            &[("person_id", "NOBODY")],
+        );
+        assert_eq!(wrong.status, 422, "{b}");
+        assert!(
+            wrong.body.contains("no person with this id"),
+            "{b}: {}",
+            wrong.body
+        );
+        let back = it.submit("/register/asset/MOB2", "/register/asset/MOB2/return", &[]);
+        assert_eq!(back.status, 303, "{b}");
+        let record = it.get("/register/asset/MOB2");
+        assert_eq!(record.text_of("field-status"), "in_stock", "{b}");
+        assert!(
+            record.body.contains("<td>M1</td>"),
+            "{b}: no span in {}",
+            record.body
+        );
+        assert_eq!(staff.get("/register/asset/MOB2").status, 403, "{b}");
+
+        // A request missing its details is refused with the reason, and nothing is opened.
+        let travel = staff.submit(
+            "/requests/new?type=international-travel",
+            "/requests",
+            &[
+                ("type", "international-travel"),
+                ("person_id", "S1"),
+                ("countries", "FR"),
+            ],
+        );
+        assert_eq!(travel.status, 422, "{b}");
+        assert!(travel.body.contains("depart_on"), "{b}: {}", travel.body);
+        assert!(!staff.get("/requests").body.contains("REQ-000001"), "{b}");
+        // Nor for someone else than oneself or one's reports.
+        let other = staff.submit(
+            "/requests/new?type=pac-code",
+            "/requests",
+            &[("type", "pac-code"), ("person_id", "G1")],
+        );
+        assert_eq!(other.status, 403, "{b}");
+
+        // An incident reported by staff shows its clocks to governance.
+        let lost = staff.submit(
+            "/incidents/new",
+            "/incidents",
+            &[
+                ("type", "loss"),
+                ("asset_tag", "MOB1"),
+                ("facts", "Left on a train"),
+            ],
+        );
+        assert_eq!(lost.status, 303, "{b}: {}", lost.body);
+        let incidents = governance.get("/incidents");
+        assert!(incidents.body.contains("INC-000001"), "{b}");
+        let incident = governance.get("/incidents/INC-000001");
+        assert!(incident.body.contains("Who must be told"), "{b}");
+        let dashboard = governance.get("/dashboard");
+        assert!(dashboard.body.contains("id=\"open-incidents\""), "{b}");
+        assert!(
+            dashboard.body.contains("href=\"/incidents/INC-000001\""),
+            "{b}"
+        );
+
+        // Exports: a cell a spreadsheet would run is defused.
+        let people = governance.get("/people.csv");
+        assert_eq!(people.status, 200, "{b}");
+        assert_eq!(
+            people.header("content-type"),
+            Some("text/csv; charset=utf-8"),
+            "{b}"
+        );
+        assert!(
+            people.body.contains("\"'=HYPERLINK(\"\"http://x\"\")\""),
+            "{b}: {}",
+            people.body
+        );
+        for list in [
+            "/findings.csv",
+            "/requests.csv",
+            "/incidents.csv",
+            "/assets.csv",
+            "/accounts.csv",
+        ] {
+            let reply = governance.get(list);
+            assert_eq!(reply.status, 200, "{b}: {list}");
+            assert!(reply.body.lines().count() >= 1, "{b}: {list}");
+        }
+        server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
+    }
+}
+
+/// The finding key a `/finding/...` link names, decoded.
+fn finding_key(href: &str) -> String {
+    let raw = href.trim_start_matches("/finding/");
+    let mut out = Vec::new();
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = raw
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
