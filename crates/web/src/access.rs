@@ -182,6 +182,11 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::AnyOf(&[Staff]),
     },
     RouteSpec {
+        method: "GET",
+        path: "/team.csv",
+        access: Access::AnyOf(&[LineManager]),
+    },
+    RouteSpec {
         method: "POST",
         path: "/admin/sign-ins",
         access: Access::AnyOf(&[Administrator]),

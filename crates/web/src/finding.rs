@@ -10,7 +10,7 @@ use steward_model::{Asset, Exception, FindingState, Person, StoredFinding, Subje
 use steward_service::{Capacity, FindingQuery, Stamp, Steward, Viewer};
 
 use crate::pages::{Chrome, page};
-use crate::session::form_urlencoded_pairs;
+use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
 /// Those who see every finding.
@@ -187,21 +187,6 @@ pub(crate) async fn show(
     finding_page(&state, &signed, key, None).await
 }
 
-async fn fields(request: Request) -> Result<Vec<(String, String)>, WebError> {
-    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
-    Ok(form_urlencoded_pairs(&bytes))
-}
-
-fn get(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
 /// Grants an exception for a finding's subject under its clause, until a date; the checks then
 /// run again and the finding is excepted until the exception expires.
 pub(crate) async fn grant_exception(
@@ -209,10 +194,10 @@ pub(crate) async fn grant_exception(
     Extension(signed): Extension<Signed>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let form = fields(request).await?;
-    let key = get(&form, "key");
-    let reason = get(&form, "reason");
-    let expires = get(&form, "expires_on");
+    let form = Form::read(request).await?;
+    let key = form.get("key");
+    let reason = form.get("reason");
+    let expires = form.get("expires_on");
     let Some(granter) = signed.viewer.person_id.clone() else {
         return finding_page(
             &state,
@@ -303,8 +288,8 @@ pub(crate) async fn check_now(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let form = fields(request).await?;
-    let back = get(&form, "back");
+    let form = Form::read(request).await?;
+    let back = form.get("back");
     crate::processes::recheck_now(&state).await?;
     // Only a path on this site: never an address elsewhere.
     let to = if back.starts_with('/') && !back.starts_with("//") {

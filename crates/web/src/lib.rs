@@ -173,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(pages::me))
         .route("/me/accept", post(pages::accept))
         .route("/team", get(pages::team))
+        .route("/team.csv", get(pages::team_csv))
         .route("/dashboard", get(pages::dashboard))
         .route("/findings", get(pages::findings))
         .route("/findings.csv", get(pages::findings_csv))

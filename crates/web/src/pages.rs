@@ -215,6 +215,8 @@ pub(crate) struct FindingFilter {
     pub severity: String,
     pub who_acts: String,
     pub min_age: String,
+    /// A line manager's person id: findings about their reports and what their reports hold.
+    pub team: String,
 }
 
 impl FindingFilter {
@@ -248,6 +250,7 @@ impl FindingFilter {
             ("severity", &self.severity),
             ("who_acts", &self.who_acts),
             ("min_age", &self.min_age),
+            ("team", &self.team),
         ]
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -274,7 +277,35 @@ async fn finding_rows(
 ) -> Result<Vec<FindingRow>, WebError> {
     let query = filter.query();
     let min_age = filter.min_age()?;
-    let found = blocking(state, move |s| s.findings(&query)).await?;
+    let team = filter.team.trim().to_owned();
+    let found = blocking(state, move |s| {
+        let found = s.findings(&query)?;
+        if team.is_empty() {
+            return Ok(found);
+        }
+        // The team's people, and the equipment they hold.
+        let people: std::collections::HashSet<String> = s
+            .list::<Person>()?
+            .into_iter()
+            .filter(|p| p.manager_id.as_deref() == Some(team.as_str()))
+            .map(|p| p.id)
+            .collect();
+        let held: std::collections::HashSet<String> = s
+            .list::<Asset>()?
+            .into_iter()
+            .filter(|a| a.assigned_to.as_ref().is_some_and(|h| people.contains(h)))
+            .map(|a| a.tag)
+            .collect();
+        Ok(found
+            .into_iter()
+            .filter(|f| match f.finding.subject.kind.as_str() {
+                "person" => people.contains(&f.finding.subject.id),
+                "asset" => held.contains(&f.finding.subject.id),
+                _ => false,
+            })
+            .collect())
+    })
+    .await?;
     let now = Utc::now();
     let mut rows: Vec<FindingRow> = found
         .iter()
@@ -713,12 +744,12 @@ struct TeamPage {
     people: Vec<(String, String, usize, usize)>,
 }
 
-pub(crate) async fn team(
-    State(state): State<AppState>,
-    Extension(signed): Extension<Signed>,
-) -> Result<Response, WebError> {
-    let manager = person_of(&signed.viewer)?;
-    let people = blocking(&state, move |s| {
+async fn team_rows(
+    state: &AppState,
+    viewer: &Viewer,
+) -> Result<Vec<(String, String, usize, usize)>, WebError> {
+    let manager = person_of(viewer)?;
+    blocking(state, move |s| {
         let reports: Vec<Person> = s
             .list::<Person>()?
             .into_iter()
@@ -750,11 +781,33 @@ pub(crate) async fn team(
         }
         Ok(out)
     })
-    .await?;
+    .await
+}
+
+pub(crate) async fn team(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let people = team_rows(&state, &signed.viewer).await?;
     page(&TeamPage {
         chrome: Chrome::signed(&state, &signed, "/team"),
         people,
     })
+}
+
+pub(crate) async fn team_csv(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let people = team_rows(&state, &signed.viewer).await?;
+    csv(
+        "team.csv",
+        &["person", "status", "equipment_held", "open_findings"],
+        people
+            .into_iter()
+            .map(|(p, st, held, open)| vec![p, st, held.to_string(), open.to_string()])
+            .collect(),
+    )
 }
 
 // --- people -----------------------------------------------------------------------------------
@@ -980,26 +1033,13 @@ pub(crate) async fn change_sign_ins(
     Extension(signed): Extension<Signed>,
     request: axum::extract::Request,
 ) -> Result<Response, WebError> {
-    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
-    let fields = crate::session::form_urlencoded_pairs(&bytes);
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
+    let form = crate::session::Form::read(request).await?;
+    let get = |name: &str| form.get(name);
     let act = get("act");
     let email = get("email");
     let stamp = steward_service::Stamp::now(format!("web:{}", signed.viewer.email));
     let (name, person, password) = (get("name"), get("person_id"), get("password"));
-    let roles: Vec<Capacity> = fields
-        .iter()
-        .filter(|(k, _)| k == "role")
-        .filter_map(|(_, v)| Capacity::parse(v))
-        .collect();
+    let roles: Vec<Capacity> = form.all("role").filter_map(Capacity::parse).collect();
     let e = email.clone();
     let result = blocking(&state, move |s| {
         match act.as_str() {

@@ -15,7 +15,7 @@ use steward_service::{Capacity, IncidentView, RequestView, Stamp, Steward, Viewe
 use steward_workflow::{Action, Details, Sla};
 
 use crate::pages::{Chrome, csv, page};
-use crate::session::form_urlencoded_pairs;
+use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
 /// Those who see every request and incident.
@@ -347,22 +347,6 @@ pub(crate) async fn new_request(
     new_request_page(&state, &signed, &choice.kind, None).await
 }
 
-/// A posted form's fields (its CSRF token was checked by the guard).
-async fn fields_of(request: Request) -> Result<Vec<(String, String)>, WebError> {
-    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
-    Ok(form_urlencoded_pairs(&bytes))
-}
-
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
 /// The form's details: every field but the form's own, empty ones left out.
 fn details_of(fields: &[(String, String)], own: &[&str]) -> Vec<(String, String)> {
     fields
@@ -388,17 +372,17 @@ pub(crate) async fn raise_request(
     Extension(signed): Extension<Signed>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let fields = fields_of(request).await?;
-    let kind_text = field(&fields, "type");
+    let fields = Form::read(request).await?;
+    let kind_text = fields.get("type");
     let kind: RequestType = kind_text
         .parse()
         .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
-    let person = field(&fields, "person_id");
+    let person = fields.get("person_id");
     let allowed = raisable_for(&state, &signed.viewer).await?;
     if !allowed.iter().any(|(id, _)| *id == person) {
         return Err(WebError::Forbidden);
     }
-    let details = match Details::from_pairs(&details_of(&fields, &["type", "person_id"])) {
+    let details = match Details::from_pairs(&details_of(&fields.0, &["type", "person_id"])) {
         Ok(d) => d,
         Err(e) => {
             return new_request_page(&state, &signed, &kind_text, Some(e.to_string())).await;
@@ -567,8 +551,8 @@ pub(crate) async fn act_on_request(
         )
         .await;
     };
-    let fields = fields_of(request).await?;
-    let extra = Details::from_pairs(&details_of(&fields, &[]))
+    let fields = Form::read(request).await?;
+    let extra = Details::from_pairs(&details_of(&fields.0, &[]))
         .map_err(|e| WebError::BadRequest(e.to_string()))?;
     let viewer = signed.viewer.clone();
     let request_id = id.clone();
@@ -786,16 +770,17 @@ pub(crate) async fn report_incident(
         )
         .await;
     };
-    let fields = fields_of(request).await?;
-    let kind: IncidentType = field(&fields, "type")
+    let fields = Form::read(request).await?;
+    let kind: IncidentType = fields
+        .get("type")
         .parse()
         .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
     let viewer = signed.viewer.clone();
     let reporting = state.options.terms.reporting(kind);
     let result = blocking(&state, move |s| {
-        let mut pairs = details_of(&fields, &["type", "occurred_at", "discovered_at"]);
+        let mut pairs = details_of(&fields.0, &["type", "occurred_at", "discovered_at"]);
         for key in ["occurred_at", "discovered_at"] {
-            if let Some(t) = instant(s, &field(&fields, key))? {
+            if let Some(t) = instant(s, &fields.get(key))? {
                 pairs.push((key.to_owned(), t));
             }
         }

@@ -12,7 +12,7 @@ use steward_service::{Capacity, Stamp};
 use steward_store::{AssignmentsOf, AuditQuery};
 
 use crate::pages::{Chrome, csv, page, percent};
-use crate::session::form_urlencoded_pairs;
+use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
 /// The most rows a list page shows; the CSV export has them all.
@@ -355,21 +355,6 @@ pub(crate) async fn record(
     record_page(&state, &signed, entity, id, None).await
 }
 
-async fn form(request: Request) -> Result<Vec<(String, String)>, WebError> {
-    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
-    Ok(form_urlencoded_pairs(&bytes))
-}
-
-fn get(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
 /// Allocates, returns or changes the state of an asset, or changes an account's state: each a
 /// change of fields through the service, so checked and audited like any other.
 pub(crate) async fn change(
@@ -378,12 +363,12 @@ pub(crate) async fn change(
     Path((entity, id, what)): Path<(String, String, String)>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let fields = form(request).await?;
+    let fields = Form::read(request).await?;
     let viewer = signed.viewer.clone();
     let (register, changes): (Register, Vec<(String, String)>) =
         match (entity.as_str(), what.as_str()) {
             ("asset", "allocate") => {
-                let person = get(&fields, "person_id");
+                let person = fields.get("person_id");
                 let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
                 (
                     Register::Assets,
@@ -404,11 +389,11 @@ pub(crate) async fn change(
             ),
             ("asset", "status") => (
                 Register::Assets,
-                vec![("status".into(), get(&fields, "status"))],
+                vec![("status".into(), fields.get("status"))],
             ),
             ("account", "status") => (
                 Register::Accounts,
-                vec![("status".into(), get(&fields, "status"))],
+                vec![("status".into(), fields.get("status"))],
             ),
             _ => return Err(WebError::NotFound),
         };

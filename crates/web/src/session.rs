@@ -126,6 +126,36 @@ pub(crate) fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A posted form's fields, in order (a name may repeat, as checkboxes do).
+pub(crate) struct Form(pub Vec<(String, String)>);
+
+impl Form {
+    /// Reads a url-encoded body of at most [`FORM_LIMIT`] bytes.
+    pub(crate) async fn read(request: Request) -> Result<Form, WebError> {
+        let bytes = axum::body::to_bytes(request.into_body(), FORM_LIMIT)
+            .await
+            .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+        Ok(Form(form_urlencoded_pairs(&bytes)))
+    }
+
+    /// A field's value, trimmed; empty when absent.
+    pub(crate) fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Every value of a repeated field.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD)
 }

@@ -150,6 +150,17 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         );
         assert!(finding.body.contains("opened"), "{b}: history");
 
+        // A team's findings: those about the manager's reports and what they hold, only.
+        let everyone = governance.get("/findings");
+        let team = governance.get("/findings?team=M1");
+        assert!(
+            everyone.body.contains("person G1"),
+            "{b}: {}",
+            everyone.body
+        );
+        assert!(!team.body.contains("person G1"), "{b}");
+        assert!(team.body.contains("person S1"), "{b}: {}", team.body);
+
         // An exception must say why and must end; then the finding is excepted.
         let no_end = governance.submit(
             &href,

@@ -28,7 +28,7 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("GET", "/") | ("GET", "/policy") => ALL,
         ("POST", "/logout") | ("POST", "/logout/everywhere") => ALL,
         ("GET", "/me") | ("POST", "/me/accept") => PEOPLE,
-        ("GET", "/team") => &["line_manager"],
+        ("GET", "/team" | "/team.csv") => &["line_manager"],
         (
             "GET",
             "/dashboard"
