@@ -49,6 +49,7 @@ pub fn run(
         demo,
         terms: crate::process::process_terms(&settings)?,
         overrides: policy::overrides(&settings)?,
+        available: available.clone(),
         packs,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -191,6 +191,63 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/admin/sign-ins",
         access: Access::AnyOf(&[Administrator]),
     },
+    RouteSpec {
+        method: "POST",
+        path: "/incidents/{id}/handle",
+        access: Access::AnyOf(&[It, Governance]),
+    },
+    // What falls due in the governance registers: recorded done by the IT and governance teams.
+    RouteSpec {
+        method: "GET",
+        path: "/governance",
+        access: Access::AnyOf(&[It, Governance, Auditor, Administrator]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/governance.csv",
+        access: Access::AnyOf(&[It, Governance, Auditor, Administrator]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/governance/task-done",
+        access: Access::AnyOf(&[It, Governance]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/governance/dispose",
+        access: Access::AnyOf(&[It, Governance]),
+    },
+    // Importing a register from pasted CSV, all or nothing.
+    RouteSpec {
+        method: "GET",
+        path: "/import",
+        access: Access::AnyOf(&[It, Administrator]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/import",
+        access: Access::AnyOf(&[It, Administrator]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/policy/diff",
+        access: Access::AnyOf(ESTATE),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/audit",
+        access: Access::AnyOf(&[Governance, Auditor, Administrator]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/admin/organisation",
+        access: Access::AnyOf(&[Administrator]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/admin/organisation",
+        access: Access::AnyOf(&[Administrator]),
+    },
     // One finding: the handler shows a person their own and a manager their reports'.
     RouteSpec {
         method: "GET",

@@ -10,7 +10,10 @@
 //! [`steward_service::Steward`], which is blocking, so handlers call it on the blocking pool.
 
 pub mod access;
+mod audit;
+mod diff;
 mod finding;
+mod governance;
 mod pages;
 mod processes;
 mod registers;
@@ -42,6 +45,8 @@ pub struct Options {
     pub demo: bool,
     /// The active policy packs, as the living policy page shows them.
     pub packs: Vec<Pack>,
+    /// Every pack the organisation could run (built-in and its own), for comparing versions.
+    pub available: Vec<Pack>,
     /// What the packs say of each process: lead times, reporting windows, bundles.
     pub terms: steward_service::ProcessTerms,
     /// The organisation's overrides of the packs' parameters, for re-running the checks after a
@@ -196,15 +201,30 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/new", get(processes::new_incident))
         .route("/incidents/{id}", get(processes::show_incident))
         .route("/incidents/{id}/acknowledge", post(processes::acknowledge))
+        .route("/incidents/{id}/handle", post(processes::handle_incident))
         .route("/assets", get(registers::assets))
         .route("/assets.csv", get(registers::assets_csv))
         .route("/accounts", get(registers::accounts))
         .route("/accounts.csv", get(registers::accounts_csv))
         .route("/register/{entity}/{id}", get(registers::record))
         .route("/register/{entity}/{id}/{what}", post(registers::change))
+        .route("/governance", get(governance::show))
+        .route("/governance.csv", get(governance::due_csv))
+        .route("/governance/task-done", post(governance::task_done))
+        .route("/governance/dispose", post(governance::dispose))
+        .route(
+            "/import",
+            get(governance::import_form).post(governance::import),
+        )
         .route("/people", get(pages::people))
         .route("/people.csv", get(pages::people_csv))
+        .route("/audit", get(audit::audit))
+        .route(
+            "/admin/organisation",
+            get(pages::organisation).post(pages::set_organisation),
+        )
         .route("/policy", get(pages::policy))
+        .route("/policy/diff", get(diff::policy_diff))
         .route(
             "/admin/sign-ins",
             get(pages::sign_ins).post(pages::change_sign_ins),

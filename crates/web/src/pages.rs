@@ -38,8 +38,12 @@ const LINKS: &[(&str, &str)] = &[
     ("/people", "People"),
     ("/assets", "Equipment"),
     ("/accounts", "Accounts"),
+    ("/governance", "Governance"),
     ("/policy", "Policies"),
+    ("/import", "Import"),
+    ("/audit", "Audit log"),
     ("/admin/sign-ins", "Sign-ins"),
+    ("/admin/organisation", "Organisation"),
 ];
 
 impl Chrome {
@@ -920,6 +924,8 @@ pub(crate) struct PackView {
 struct PolicyPage {
     chrome: Chrome,
     packs: Vec<PackView>,
+    /// Whether the viewer may compare versions (the estate roles).
+    may_compare: bool,
 }
 
 pub(crate) async fn policy(
@@ -962,9 +968,12 @@ pub(crate) async fn policy(
                 .collect(),
         })
         .collect();
+    let may_compare = access::route("GET", "/policy/diff")
+        .is_some_and(|r| access::allows(r.access, "GET", &signed.viewer));
     page(&PolicyPage {
         chrome: Chrome::signed(&state, &signed, "/policy"),
         packs,
+        may_compare,
     })
 }
 
@@ -1067,6 +1076,74 @@ pub(crate) async fn change_sign_ins(
         Ok(()) => sign_ins_page(&state, &signed, Some(format!("{email}: done")), None).await,
         Err(WebError::Service(e)) if !matches!(e, steward_service::ServiceError::Store(_)) => {
             sign_ins_page(&state, &signed, None, Some(e.to_string())).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// --- the organisation -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "organisation.html")]
+struct OrganisationPage {
+    chrome: Chrome,
+    name: String,
+    time_zone: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn organisation_page(
+    state: &AppState,
+    signed: &Signed,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let org = blocking(state, |s| s.organisation()).await?;
+    let status = if error.is_some() { 422 } else { 200 };
+    let mut response = page(&OrganisationPage {
+        chrome: Chrome::signed(state, signed, "/admin/organisation"),
+        name: org.name,
+        time_zone: org.time_zone,
+        notice,
+        error,
+    })?;
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+pub(crate) async fn organisation(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    organisation_page(&state, &signed, None, None).await
+}
+
+/// The organisation's name and time zone (in which working days and "today" are reckoned).
+pub(crate) async fn set_organisation(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    let (name, time_zone) = (form.get("name"), form.get("time_zone"));
+    let email = signed.viewer.email.clone();
+    let result = blocking(&state, move |s| {
+        s.set_organisation(
+            &steward_service::Stamp::now(format!("web:{email}")),
+            steward_model::Organisation {
+                id: steward_model::Organisation::ID.into(),
+                name,
+                time_zone,
+            },
+        )
+    })
+    .await;
+    match result {
+        Ok(_) => organisation_page(&state, &signed, Some("Saved.".into()), None).await,
+        Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
+            organisation_page(&state, &signed, None, Some(e.to_string())).await
         }
         Err(e) => Err(e),
     }

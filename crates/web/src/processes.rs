@@ -818,15 +818,21 @@ struct IncidentPage {
     ico_left: String,
     record: Vec<(&'static str, String)>,
     notified: Vec<(String, String, String, bool)>,
+    /// The IT and governance teams handle incidents: investigate, record, close.
+    may_handle: bool,
+    notes: Vec<String>,
+    error: Option<String>,
 }
 
-pub(crate) async fn show_incident(
-    State(state): State<AppState>,
-    Extension(signed): Extension<Signed>,
-    Path(id): Path<String>,
+async fn incident_page(
+    state: &AppState,
+    signed: &Signed,
+    id: String,
+    notes: Vec<String>,
+    error: Option<String>,
 ) -> Result<Response, WebError> {
     let viewer = signed.viewer.clone();
-    let view = blocking(&state, move |s| {
+    let view = blocking(state, move |s| {
         let view = s.incident(&id)?;
         let visible = visible_people(s, &viewer)?;
         Ok(may_see(&visible, &view.incident.person_id).then_some(view))
@@ -840,8 +846,15 @@ pub(crate) async fn show_incident(
     } = view;
     let me = signed.viewer.person_id.clone().unwrap_or_default();
     let now = Utc::now();
-    page(&IncidentPage {
-        chrome: Chrome::signed(&state, &signed, "/incidents"),
+    let may_handle = (signed.viewer.is(Capacity::It) || signed.viewer.is(Capacity::Governance))
+        && signed.viewer.person_id.is_some()
+        && i.closed_at.is_none();
+    let status = if error.is_some() { 422 } else { 200 };
+    let mut response = page(&IncidentPage {
+        chrome: Chrome::signed(state, signed, "/incidents"),
+        may_handle,
+        notes,
+        error,
         kind: i.kind.to_string(),
         person: i.person_id.clone(),
         asset: i.asset_tag.clone().unwrap_or_default(),
@@ -884,7 +897,61 @@ pub(crate) async fn show_incident(
             })
             .collect(),
         id: i.id,
+    })?;
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+pub(crate) async fn show_incident(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    incident_page(&state, &signed, id, Vec::new(), None).await
+}
+
+/// Investigates, records (the Art. 33(5) record for a data breach) or closes an incident: the IT
+/// and governance teams' steps, which the service checks.
+pub(crate) async fn handle_incident(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let Some(actor) = signed.viewer.person_id.clone() else {
+        return incident_page(
+            &state,
+            &signed,
+            id,
+            Vec::new(),
+            Some("only someone on the people register can handle an incident".into()),
+        )
+        .await;
+    };
+    let fields = Form::read(request).await?;
+    let act = fields.get("act");
+    let viewer = signed.viewer.clone();
+    let incident_id = id.clone();
+    let result = blocking(&state, move |s| {
+        let mut pairs = details_of(&fields.0, &["act", "ico_notified_at"]);
+        if let Some(t) = instant(s, &fields.get("ico_notified_at"))? {
+            pairs.push(("ico_notified_at".to_owned(), t));
+        }
+        let details = Details::from_pairs(&pairs)?;
+        s.update_incident(&stamp(&viewer), &incident_id, &act, &actor, details)
     })
+    .await;
+    match result {
+        Ok(view) => {
+            recheck(&state);
+            incident_page(&state, &signed, id, view.notes, None).await
+        }
+        Err(e) => match refused(&e) {
+            Some(reason) => incident_page(&state, &signed, id, Vec::new(), Some(reason)).await,
+            None => Err(e),
+        },
+    }
 }
 
 pub(crate) async fn acknowledge(

@@ -234,11 +234,13 @@ struct RecordPage {
     /// What may be done here: `asset` or `account` forms, for the IT team and administrators.
     actions: &'static str,
     statuses: Vec<String>,
+    /// Every field that can be changed, with its value, for those who may change records.
+    editable: Vec<(&'static str, String)>,
     error: Option<String>,
 }
 
 /// What changed between two canonical JSON objects, as `field: before → after`.
-fn changes(before: Option<&str>, after: Option<&str>) -> String {
+pub(crate) fn changes(before: Option<&str>, after: Option<&str>) -> String {
     let parse = |t: Option<&str>| -> serde_json::Map<String, serde_json::Value> {
         t.and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or_default()
@@ -312,9 +314,21 @@ async fn record_page(
         ),
         _ => ("", Vec::new()),
     };
+    let editable = if may_change {
+        register
+            .fields()
+            .iter()
+            .zip(row.values())
+            .filter(|(f, _)| f.csv && !register.key_fields().any(|k| k.name == f.name))
+            .map(|(f, v)| (f.name, v.to_text()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let status = if error.is_some() { 422 } else { 200 };
     let mut response = page(&RecordPage {
         chrome: Chrome::signed(state, signed, "/assets"),
+        editable,
         fields: register
             .fields()
             .iter()
@@ -395,6 +409,29 @@ pub(crate) async fn change(
                 Register::Accounts,
                 vec![("status".into(), fields.get("status"))],
             ),
+            // Any field of any register, as `steward register set` does: only what changed.
+            (entity, "set") => {
+                let register = Register::ALL
+                    .iter()
+                    .copied()
+                    .find(|r| r.entity() == entity)
+                    .ok_or(WebError::NotFound)?;
+                let i = id.clone();
+                let row = blocking(&state, move |s| Ok(s.store().get(register, &i)?))
+                    .await?
+                    .ok_or(WebError::NotFound)?;
+                let changes = register
+                    .fields()
+                    .iter()
+                    .zip(row.values())
+                    .filter_map(|(f, v)| {
+                        let posted = fields.0.iter().find(|(k, _)| k == f.name)?;
+                        (posted.1.trim() != v.to_text())
+                            .then(|| (f.name.to_owned(), posted.1.clone()))
+                    })
+                    .collect();
+                (register, changes)
+            }
             _ => return Err(WebError::NotFound),
         };
     let i = id.clone();

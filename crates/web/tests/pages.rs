@@ -103,7 +103,11 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         let server = Server::start(
             &db.url,
             steward_web::Options {
-                packs: vec![pack],
+                packs: vec![pack.clone()],
+                available: match steward_policy::builtin_pack("cafcass-it-2.2") {
+                    Some(Ok(old)) => vec![old, pack],
+                    other => panic!("{b}: {other:?}"),
+                },
                 overrides,
                 ..steward_web::Options::default()
             },
@@ -260,6 +264,29 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         );
         assert_eq!(staff.get("/register/asset/MOB2").status, 403, "{b}");
 
+        // Any field, as `register set` does: a good change is saved and in the history; a bad
+        // value is refused with its reason.
+        let renamed = it.submit(
+            "/register/person/M1",
+            "/register/person/M1/set",
+            &[("name", "Morgan Manager-Smith")],
+        );
+        assert_eq!(renamed.status, 303, "{b}: {}", renamed.body);
+        let m1 = it.get("/register/person/M1");
+        assert_eq!(m1.text_of("field-name"), "Morgan Manager-Smith", "{b}");
+        assert!(
+            m1.body
+                .contains("name: Morgan Manager → Morgan Manager-Smith"),
+            "{b}"
+        );
+        let bad = it.submit(
+            "/register/person/M1",
+            "/register/person/M1/set",
+            &[("status", "retired")],
+        );
+        assert_eq!(bad.status, 422, "{b}");
+        assert!(bad.body.contains("expected one of"), "{b}: {}", bad.body);
+
         // A request missing its details is refused with the reason, and nothing is opened.
         let travel = staff.submit(
             "/requests/new?type=international-travel",
@@ -301,6 +328,94 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         assert!(
             dashboard.body.contains("href=\"/incidents/INC-000001\""),
             "{b}"
+        );
+
+        // Governance handles it: investigating; a data breach closes only with its record.
+        let investigating = governance.submit(
+            "/incidents/INC-000001",
+            "/incidents/INC-000001/handle",
+            &[("act", "investigate")],
+        );
+        assert_eq!(
+            investigating.text_of("incident-state"),
+            "investigating",
+            "{b}"
+        );
+        let breach = staff.submit(
+            "/incidents/new",
+            "/incidents",
+            &[
+                ("type", "data-breach"),
+                ("facts", "A report emailed to the wrong address"),
+            ],
+        );
+        assert_eq!(
+            breach.location(),
+            "/incidents/INC-000002",
+            "{b}: {}",
+            breach.body
+        );
+        let early = governance.submit(
+            "/incidents/INC-000002",
+            "/incidents/INC-000002/handle",
+            &[("act", "close")],
+        );
+        assert_eq!(early.status, 422, "{b}");
+        assert!(early.body.contains("lacks effects"), "{b}: {}", early.body);
+        let recorded = governance.submit(
+            "/incidents/INC-000002",
+            "/incidents/INC-000002/handle",
+            &[
+                ("act", "record"),
+                ("effects", "One family's address disclosed"),
+                ("remedial_action", "Recipient confirmed deletion"),
+                ("ico_decision", "do-not-notify"),
+                (
+                    "ico_reasons",
+                    "Unlikely to result in a risk to rights and freedoms",
+                ),
+            ],
+        );
+        assert_eq!(recorded.status, 200, "{b}: {}", recorded.body);
+        let closed = governance.submit(
+            "/incidents/INC-000002",
+            "/incidents/INC-000002/handle",
+            &[("act", "close")],
+        );
+        assert_eq!(
+            closed.text_of("incident-state"),
+            "closed",
+            "{b}: {}",
+            closed.body
+        );
+        // Staff cannot handle incidents.
+        let refused = staff.submit(
+            "/incidents/INC-000001",
+            "/incidents/INC-000001/handle",
+            &[("act", "close")],
+        );
+        assert_eq!(refused.status, 403, "{b}");
+
+        // Two versions compared on this estate.
+        let diff = governance.get("/policy/diff?from=cafcass-it-2.2&to=cafcass-it-5.0");
+        assert_eq!(diff.status, 200, "{b}");
+        let summary = diff.text_of("diff-summary");
+        assert!(summary.contains("clauses differ"), "{b}: {summary}");
+        assert!(!summary.starts_with("0 clauses"), "{b}: {summary}");
+        assert_eq!(staff.get("/policy/diff").status, 403, "{b}");
+
+        // The auditor reads the log, a record's history and the chain's verdict.
+        let log = auditor.get("/audit?entity=person:M1");
+        assert!(
+            log.body
+                .contains("name: Morgan Manager → Morgan Manager-Smith"),
+            "{b}"
+        );
+        let verified = auditor.get("/audit?verify=1");
+        assert!(
+            verified.text_of("chain").starts_with("the chain holds"),
+            "{b}: {}",
+            verified.text_of("chain")
         );
 
         // Exports: a cell a spreadsheet would run is defused.

@@ -40,10 +40,12 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
             | "/assets.csv"
             | "/accounts"
             | "/accounts.csv"
-            | "/register/{entity}/{id}",
+            | "/register/{entity}/{id}"
+            | "/policy/diff",
         ) => ESTATE,
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
-        ("GET" | "POST", "/admin/sign-ins") => &["administrator"],
+        ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation") => &["administrator"],
+        ("GET", "/audit") => &["governance", "auditor", "administrator"],
         // Requests and incidents lists show each role its own share.
         ("GET", "/requests" | "/requests.csv" | "/incidents" | "/incidents.csv") => ALL,
         ("GET", "/requests/new") | ("POST", "/requests") => &[
@@ -73,11 +75,15 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
             "auditor",
             "administrator",
         ],
-        ("POST", "/exceptions") => &["it", "governance"],
+        ("POST", "/exceptions" | "/incidents/{id}/handle") => &["it", "governance"],
         ("POST", "/checks") => &["it", "governance", "administrator"],
         ("GET", "/incidents/new") | ("POST", "/incidents" | "/incidents/{id}/acknowledge") => {
             PEOPLE
         }
+        ("GET", "/governance" | "/governance.csv") => ESTATE,
+        ("POST", "/governance/task-done") => &["it", "governance"],
+        ("POST", "/governance/dispose") => &["it", "governance"],
+        ("GET" | "POST", "/import") => &["it", "administrator"],
         _ => return None,
     })
 }

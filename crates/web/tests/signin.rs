@@ -380,6 +380,20 @@ fn an_administrator_adds_resets_and_disables_sign_ins() {
             "{b}"
         );
 
+        // The organisation's settings: a bad time zone is refused, a good one kept.
+        let bad_tz = web.submit(
+            "/admin/organisation",
+            "/admin/organisation",
+            &[("name", "Our charity"), ("time_zone", "Mars/Olympus")],
+        );
+        assert_eq!(bad_tz.status, 422, "{b}: {}", bad_tz.body);
+        let saved = web.submit(
+            "/admin/organisation",
+            "/admin/organisation",
+            &[("name", "Our charity"), ("time_zone", "Europe/London")],
+        );
+        assert!(saved.body.contains("Saved."), "{b}: {}", saved.body);
+
         let weak = web.submit(
             "/admin/sign-ins",
             "/admin/sign-ins",

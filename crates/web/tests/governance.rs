@@ -1,0 +1,449 @@
+//! The governance page and CSV import over a real socket on every test database: what falls due,
+//! a task recorded done (refused without evidence), a record disposed of, who may see and act,
+//! and a register imported from pasted CSV, all or nothing.
+
+mod support;
+
+use chrono::NaiveDate;
+use steward_model::{
+    DisposalMethod, HeldRecord, Person, PolicyReview, RecurringTask, RetentionRule, Role, RoleGrant,
+};
+use steward_service::{Capacity, Stamp, Steward};
+use steward_store::testing::databases;
+use support::{Client, Reply, Server, account, person};
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// The table row (one line of the page) whose item is `id`.
+fn row<'a>(reply: &'a Reply, id: &str) -> Option<&'a str> {
+    let cell = format!(">{id}<");
+    reply
+        .body
+        .lines()
+        .find(|l| l.starts_with("<tr>") && l.contains(&cell))
+}
+
+/// A seeding step that must work.
+fn seed<T>(result: Result<T, steward_service::ServiceError>) {
+    if let Err(e) = result {
+        panic!("seeding: {e}");
+    }
+}
+
+fn signed_in(server: &Server, email: &str, secret: &str) -> Client {
+    let mut client = server.client();
+    let reply = client.sign_in(email, support::PASSWORD, secret);
+    assert_eq!(reply.status, 303, "{email}: {}", reply.body);
+    client
+}
+
+/// People, the IT and governance roles, and an account for each.
+fn people_and_roles(steward: &Steward, stamp: &Stamp) {
+    for id in ["G1", "IT1", "S1"] {
+        steward
+            .create(stamp, &person(id, &format!("Person {id}"), None))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    for (id, role) in [("G1", Role::Governance), ("IT1", Role::It)] {
+        steward
+            .create(
+                stamp,
+                &RoleGrant {
+                    person_id: id.into(),
+                    role,
+                    granted_on: None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn what_falls_due_a_task_done_and_a_record_disposed_of() {
+    for db in databases("web_governance") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        people_and_roles(&steward, &stamp);
+        seed(steward.create(
+            &stamp,
+            &RetentionRule {
+                record_class: "personnel".into(),
+                description: "Personnel files".into(),
+                period_months: 72,
+                trigger: "employment ended".into(),
+                disposal: DisposalMethod::Destroy,
+            },
+        ));
+        // Past its retention since 2016.
+        seed(steward.create(
+            &stamp,
+            &HeldRecord {
+                id: "REC-1".into(),
+                record_class: "personnel".into(),
+                description: "Leavers of 2009".into(),
+                location: None,
+                trigger_on: Some(date("2010-01-31")),
+                disposed_on: None,
+            },
+        ));
+        // Never done.
+        seed(steward.create(
+            &stamp,
+            &RecurringTask {
+                id: "KEYPAD".into(),
+                title: "Change the keypad codes".into(),
+                clause: None,
+                every_days: 90,
+                owner_id: Some("G1".into()),
+                last_done_on: None,
+                evidence: None,
+            },
+        ));
+        // A policy review's id holds a '/': listed, with no link.
+        seed(steward.create(
+            &stamp,
+            &PolicyReview {
+                pack: "our-it".into(),
+                version: "1.0".into(),
+                reviewed_on: Some(date("2019-01-10")),
+                next_review: date("2020-01-10"),
+                material: true,
+            },
+        ));
+        let governance = account(&steward, "governance@example.org", Some("G1"), &[]);
+        let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
+        let auditor = account(&steward, "auditor@example.org", None, &[Capacity::Auditor]);
+        let desk = account(&steward, "desk@example.org", None, &[Capacity::It]);
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let mut g = signed_in(&server, "governance@example.org", &governance);
+
+        // The list: the task never done and the record past retention, both overdue.
+        let page = g.get("/governance");
+        assert_eq!(page.status, 200, "{b}: {}", page.body);
+        assert!(page.body.contains("href=\"/governance\""), "{b}: nav link");
+        let task = row(&page, "KEYPAD").unwrap_or_else(|| panic!("{b}: no KEYPAD: {}", page.body));
+        assert!(task.contains("never done (overdue)"), "{b}: {task}");
+        assert!(
+            task.contains("href=\"/register/task/KEYPAD\""),
+            "{b}: {task}"
+        );
+        assert!(task.contains("name=\"evidence\""), "{b}: {task}");
+        let record = row(&page, "REC-1").unwrap_or_else(|| panic!("{b}: no REC-1"));
+        assert!(record.contains("2016-01-31 (overdue)"), "{b}: {record}");
+        assert!(
+            record.contains("href=\"/register/record/REC-1\""),
+            "{b}: {record}"
+        );
+        assert!(record.contains("name=\"method\""), "{b}: {record}");
+        let review = row(&page, "our-it/1.0").unwrap_or_else(|| panic!("{b}: no review"));
+        assert!(!review.contains("href="), "{b}: {review}");
+        // All three overdue, the one never done first.
+        assert!(page.body.contains("3 of them overdue"), "{b}");
+        // The record pages the list links to exist.
+        assert_eq!(g.get("/register/task/KEYPAD").status, 200, "{b}");
+        assert_eq!(g.get("/register/record/REC-1").status, 200, "{b}");
+
+        // A filter that is not a number of days is refused on the page.
+        let bad = g.get("/governance?within=soon");
+        assert_eq!(bad.status, 422, "{b}");
+        assert!(bad.body.contains("role=\"alert\""), "{b}");
+
+        // The CSV has every item, overdue first.
+        let csv = g.get("/governance.csv?within=30");
+        assert_eq!(csv.status, 200, "{b}");
+        assert!(
+            csv.header("content-type")
+                .is_some_and(|t| t.starts_with("text/csv")),
+            "{b}"
+        );
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(
+            lines.first().copied(),
+            Some("kind,register,id,what,due_on,overdue,owner,action"),
+            "{b}"
+        );
+        assert_eq!(lines.len(), 4, "{b}: {}", csv.body);
+        assert!(
+            lines[1].starts_with("task,task,KEYPAD,") && lines[1].contains(",never done,yes,G1,"),
+            "{b}: {}",
+            lines[1]
+        );
+        assert!(csv.body.contains("disposal,record,REC-1,"), "{b}");
+        assert!(
+            csv.body.contains("policy_review,policy_review,our-it/1.0,"),
+            "{b}"
+        );
+
+        // A task done needs its evidence, and a real date.
+        let refused = g.submit(
+            "/governance",
+            "/governance/task-done",
+            &[("task", "KEYPAD"), ("evidence", "  ")],
+        );
+        assert_eq!(refused.status, 422, "{b}: {}", refused.body);
+        assert!(
+            refused.body.contains("role=\"alert\"")
+                && refused.body.contains("say what shows the task was done"),
+            "{b}: {}",
+            refused.body
+        );
+        let refused = g.submit(
+            "/governance",
+            "/governance/task-done",
+            &[
+                ("task", "KEYPAD"),
+                ("evidence", "codes changed"),
+                ("on", "31/12/2025"),
+            ],
+        );
+        assert_eq!(refused.status, 422, "{b}");
+        assert!(refused.body.contains("not a date (YYYY-MM-DD)"), "{b}");
+        let refused = g.submit(
+            "/governance",
+            "/governance/task-done",
+            &[("task", "NO-SUCH"), ("evidence", "done")],
+        );
+        assert_eq!(refused.status, 422, "{b}");
+        assert!(
+            refused.body.contains("no task with id"),
+            "{b}: {}",
+            refused.body
+        );
+
+        let done = g.submit(
+            "/governance",
+            "/governance/task-done",
+            &[
+                ("task", "KEYPAD"),
+                ("evidence", "codes changed, sheet signed"),
+            ],
+        );
+        assert_eq!(done.status, 303, "{b}: {}", done.body);
+        assert_eq!(done.location(), "/governance", "{b}");
+        let page = g.get("/governance");
+        assert!(
+            row(&page, "KEYPAD").is_none_or(|r| !r.contains("(overdue)")),
+            "{b}: still overdue"
+        );
+        let task: RecurringTask = steward
+            .get("KEYPAD")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{b}: KEYPAD gone"));
+        let today = steward
+            .local_date(chrono::Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(task.last_done_on, Some(today), "{b}");
+        assert_eq!(
+            task.evidence.as_deref(),
+            Some("codes changed, sheet signed"),
+            "{b}"
+        );
+        let completions: Vec<steward_model::TaskCompletion> =
+            steward.list().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(completions.len(), 1, "{b}");
+        assert_eq!(completions[0].done_by, "G1", "{b}");
+
+        // A disposal needs its method; then the record leaves the list.
+        let refused = g.submit(
+            "/governance",
+            "/governance/dispose",
+            &[("record", "REC-1"), ("method", "")],
+        );
+        assert_eq!(refused.status, 422, "{b}");
+        assert!(refused.body.contains("say how it was destroyed"), "{b}");
+        let disposed = g.submit(
+            "/governance?within=60",
+            "/governance/dispose",
+            &[
+                ("record", "REC-1"),
+                ("method", "cross-cut shredding"),
+                ("on", "2026-01-05"),
+                ("within", "60"),
+            ],
+        );
+        assert_eq!(disposed.status, 303, "{b}: {}", disposed.body);
+        assert_eq!(disposed.location(), "/governance?within=60", "{b}");
+        let page = g.get("/governance");
+        assert!(row(&page, "REC-1").is_none(), "{b}: REC-1 still listed");
+        let record: HeldRecord = steward
+            .get("REC-1")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{b}: REC-1 gone"));
+        assert_eq!(record.disposed_on, Some(date("2026-01-05")), "{b}");
+        // Twice is refused with the reason.
+        let again = g.submit(
+            "/governance",
+            "/governance/dispose",
+            &[("record", "REC-1"), ("method", "again")],
+        );
+        assert_eq!(again.status, 422, "{b}");
+        assert!(again.body.contains("already disposed of"), "{b}");
+
+        // The IT team without a person on the register cannot be recorded as having done it.
+        let mut d = signed_in(&server, "desk@example.org", &desk);
+        let refused = d.submit(
+            "/governance",
+            "/governance/task-done",
+            &[("task", "KEYPAD"), ("evidence", "done")],
+        );
+        assert_eq!(refused.status, 422, "{b}: {}", refused.body);
+        assert!(
+            refused.body.contains("role=\"alert\"")
+                && refused.body.contains("not linked to a person"),
+            "{b}: {}",
+            refused.body
+        );
+
+        // The auditor reads and does nothing; staff see none of it.
+        let mut a = signed_in(&server, "auditor@example.org", &auditor);
+        let seen = a.get("/governance");
+        assert_eq!(seen.status, 200, "{b}");
+        assert!(!seen.body.contains("/governance/task-done"), "{b}");
+        let refused = a.submit(
+            "/policy",
+            "/governance/task-done",
+            &[("task", "KEYPAD"), ("evidence", "done")],
+        );
+        assert_eq!(refused.status, 403, "{b}");
+        let mut s = signed_in(&server, "staff@example.org", &staff);
+        assert_eq!(s.get("/governance").status, 403, "{b}");
+        assert_eq!(s.get("/governance.csv").status, 403, "{b}");
+        assert!(
+            !s.get("/policy").body.contains("href=\"/governance\""),
+            "{b}"
+        );
+        let refused = s.submit(
+            "/policy",
+            "/governance/task-done",
+            &[("task", "KEYPAD"), ("evidence", "done")],
+        );
+        assert_eq!(refused.status, 403, "{b}");
+        let refused = s.submit(
+            "/policy",
+            "/governance/dispose",
+            &[("record", "REC-1"), ("method", "burnt")],
+        );
+        assert_eq!(refused.status, 403, "{b}");
+        server.stop().unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn a_register_imported_from_csv_all_or_nothing() {
+    for db in databases("web_governance") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        people_and_roles(&steward, &stamp);
+        let it = account(&steward, "it@example.org", Some("IT1"), &[]);
+        let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let count = || {
+            steward
+                .list::<Person>()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .len()
+        };
+        let mut c = signed_in(&server, "it@example.org", &it);
+
+        let form = c.get("/import");
+        assert_eq!(form.status, 200, "{b}");
+        assert!(form.body.contains("<option value=\"people\">"), "{b}");
+        assert!(!form.body.contains("value=\"organisation\""), "{b}");
+        assert!(
+            form.body.contains("<textarea id=\"csv\" name=\"csv\""),
+            "{b}"
+        );
+
+        let good = "id,name,email,staff_group,status,manager_id\r\n\
+                    N1,Nia Newcomer,n1@example.org,fca,starter,G1\r\n\
+                    N2,\"Newman, Noah\",n2@example.org,fca,active,\r\n";
+        let reply = c.submit(
+            "/import",
+            "/import",
+            &[("register", "people"), ("csv", good)],
+        );
+        assert_eq!(reply.status, 200, "{b}: {}", reply.body);
+        assert!(
+            reply.body.contains("role=\"status\"")
+                && reply
+                    .body
+                    .contains("Imported people.csv: 2 created, 0 updated, 0 unchanged."),
+            "{b}: {}",
+            reply.body
+        );
+        assert_eq!(count(), 5, "{b}");
+        let people = c.get("/people");
+        assert!(
+            people.body.contains("Nia Newcomer") && people.body.contains("Newman, Noah"),
+            "{b}"
+        );
+
+        // One bad row refuses the whole file, naming its line and column; nothing is written.
+        let bad = "id,name,email,staff_group,status\n\
+                   N3,Nell Next,n3@example.org,fca,active\n\
+                   N4,Ned Never,n4@example.org,fca,retired\n\
+                   N1,Nia Renamed,n1@example.org,fca,active\n";
+        let reply = c.submit(
+            "/import",
+            "/import",
+            &[("register", "people"), ("csv", bad)],
+        );
+        assert_eq!(reply.status, 422, "{b}: {}", reply.body);
+        assert!(reply.body.contains("role=\"alert\""), "{b}");
+        assert!(
+            reply.body.contains("<li>people.csv:3: status: retired: "),
+            "{b}: {}",
+            reply.body
+        );
+        // What was pasted is kept, to be corrected.
+        assert!(reply.body.contains("N4,Ned Never"), "{b}");
+        assert_eq!(count(), 5, "{b}: people changed");
+        let n1: Option<Person> = steward.get("N1").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n1.map(|p| p.name).as_deref(), Some("Nia Newcomer"), "{b}");
+        let n3: Option<Person> = steward.get("N3").unwrap_or_else(|e| panic!("{e}"));
+        assert!(n3.is_none(), "{b}");
+
+        // A reference to nobody is refused the same way.
+        let dangling = "id,name,staff_group,status,manager_id\nN5,Nora,fca,active,NOBODY\n";
+        let reply = c.submit(
+            "/import",
+            "/import",
+            &[("register", "people"), ("csv", dangling)],
+        );
+        assert_eq!(reply.status, 422, "{b}: {}", reply.body);
+        assert!(reply.body.contains("manager_id"), "{b}: {}", reply.body);
+        assert_eq!(count(), 5, "{b}");
+
+        // No register, an unknown one, the organisation's settings, or nothing pasted.
+        for (register, text) in [
+            ("", good),
+            ("staff", good),
+            ("organisation", good),
+            ("people", ""),
+        ] {
+            let reply = c.submit(
+                "/import",
+                "/import",
+                &[("register", register), ("csv", text)],
+            );
+            assert_eq!(reply.status, 422, "{b}: {register:?}");
+            assert!(reply.body.contains("role=\"alert\""), "{b}: {register:?}");
+        }
+        assert_eq!(count(), 5, "{b}");
+
+        // Staff may not import.
+        let mut s = signed_in(&server, "staff@example.org", &staff);
+        assert_eq!(s.get("/import").status, 403, "{b}");
+        let refused = s.submit(
+            "/policy",
+            "/import",
+            &[("register", "people"), ("csv", good)],
+        );
+        assert_eq!(refused.status, 403, "{b}");
+        server.stop().unwrap_or_else(|e| panic!("{e}"));
+    }
+}
