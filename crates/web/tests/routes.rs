@@ -96,6 +96,40 @@ fn signed_in(server: &Server, role: &str, code: &str) -> support::Client {
     client
 }
 
+/// What a page lacks for people using assistive technology: a language, a title, exactly one
+/// main heading, and a label for every visible form control (by `for` and `id`).
+fn accessibility_problems(html: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !html.contains("<html lang=\"en-GB\">") {
+        problems.push("no page language".to_owned());
+    }
+    if !html.contains("<title>") {
+        problems.push("no title".to_owned());
+    }
+    let h1 = html.matches("<h1").count();
+    if h1 != 1 {
+        problems.push(format!("{h1} main headings"));
+    }
+    for tag in ["<input", "<select", "<textarea"] {
+        for control in html.split(tag).skip(1) {
+            let attributes = control.split('>').next().unwrap_or_default();
+            if attributes.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = attributes
+                .split("id=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next());
+            match id {
+                Some(id) if html.contains(&format!("for=\"{id}\"")) => {}
+                Some(id) => problems.push(format!("{tag}> #{id} has no label")),
+                None => problems.push(format!("{tag}> without an id: {attributes}")),
+            }
+        }
+    }
+    problems
+}
+
 #[test]
 fn every_route_with_every_role() {
     for db in databases("web_routes") {
@@ -274,6 +308,15 @@ fn every_route_with_every_role() {
                         reply.location(),
                         if should { "allowed" } else { "denied" }
                     ));
+                }
+                if reply.status == 200
+                    && reply
+                        .header("content-type")
+                        .is_some_and(|t| t.starts_with("text/html"))
+                {
+                    for problem in accessibility_problems(&reply.body) {
+                        failures.push(format!("{} as {role}: {problem}", route.path));
+                    }
                 }
                 if should && route.method == "GET" && ![200, 303].contains(&reply.status) {
                     failures.push(format!("{} as {role}: status {}", route.path, reply.status));
