@@ -476,20 +476,12 @@ impl Steward {
             && person.status != PersonStatus::Leaver
         {
             capacities.insert(Capacity::Staff);
-            let people: Vec<Person> = self.list()?;
-            if people.iter().any(|p| {
-                p.manager_id.as_deref() == Some(person_id.as_str())
-                    && p.status != PersonStatus::Leaver
-            }) {
+            let reports: Vec<Person> = self.list_where("manager_id", person_id)?;
+            if reports.iter().any(|p| p.status != PersonStatus::Leaver) {
                 capacities.insert(Capacity::LineManager);
             }
-            let roles: Vec<RoleGrant> = self.list()?;
-            capacities.extend(
-                roles
-                    .iter()
-                    .filter(|g| &g.person_id == person_id)
-                    .filter_map(|g| Capacity::from_role(g.role)),
-            );
+            let roles: Vec<RoleGrant> = self.list_where("person_id", person_id)?;
+            capacities.extend(roles.iter().filter_map(|g| Capacity::from_role(g.role)));
         }
         Ok(Viewer {
             email: account.email,

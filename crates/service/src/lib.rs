@@ -179,6 +179,16 @@ impl Steward {
             .collect()
     }
 
+    /// The records whose text `field` holds `value` (an indexed reference such as `manager_id`
+    /// or `assigned_to`), ordered by id.
+    pub fn list_where<R: Record>(&self, field: &str, value: &str) -> Result<Vec<R>> {
+        self.store
+            .list_where(R::REGISTER, field, value)?
+            .iter()
+            .map(from_row::<R>)
+            .collect()
+    }
+
     /// Adds a record; refused if one with its id (or key) exists.
     pub fn create<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
         let row = record.to_row();

@@ -67,6 +67,8 @@ pub enum StoreError {
         id: String,
         reason: String,
     },
+    #[error("{register} has no text field {field:?} to look rows up by")]
+    UnknownField { register: Register, field: String },
     #[error("migration {version} ({name}) failed: {reason}")]
     Migration {
         version: i64,
@@ -144,6 +146,11 @@ pub trait Store: Send + Sync {
 
     /// Every row of a register, ordered by id.
     fn list(&self, register: Register) -> Result<Vec<Row>>;
+
+    /// The rows of a register whose `field` holds `value` as text (an id, a word), ordered by id:
+    /// what one person holds, manages or has asked for, without reading the whole register. The
+    /// reference columns it is used on are indexed.
+    fn list_where(&self, register: Register, field: &str, value: &str) -> Result<Vec<Row>>;
 
     fn count(&self, register: Register) -> Result<u64>;
 

@@ -596,6 +596,14 @@ impl Store for PgStore {
         rows.first().map(|r| read_row(register, r)).transpose()
     }
 
+    fn list_where(&self, register: Register, field: &str, value: &str) -> Result<Vec<Row>> {
+        let field = sql::known_field(register, field)?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let rows = client.query(&sql::select_where_ordered(register, field, D), &[&value])?;
+        rows.iter().map(|r| read_row(register, r)).collect()
+    }
+
     fn list(&self, register: Register) -> Result<Vec<Row>> {
         let mut guard = self.client()?;
         let client = guard.as_mut().ok_or(StoreError::Poisoned)?;

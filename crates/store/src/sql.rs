@@ -67,6 +67,41 @@ pub(crate) fn select_all_ordered(register: Register, p: Placeholder) -> String {
     )
 }
 
+/// Rows whose `field` equals a value, ordered by id. `field` must be one of the register's fields
+/// (the caller checks, so no text from outside reaches the statement).
+pub(crate) fn select_where_ordered(register: Register, field: &str, p: Placeholder) -> String {
+    let collate = match p {
+        Placeholder::Question => "",
+        Placeholder::Dollar => " COLLATE \"C\"",
+    };
+    format!(
+        "{} WHERE {field} = {} ORDER BY {}{collate}",
+        select(register),
+        p.nth(1),
+        register.id_field().name
+    )
+}
+
+/// The text field named `name` of `register`, as a `'static` name for a statement.
+pub(crate) fn known_field(register: Register, name: &str) -> crate::Result<&'static str> {
+    use steward_model::FieldType as T;
+    register
+        .fields()
+        .iter()
+        .find(|f| {
+            f.name == name
+                && matches!(
+                    f.ty,
+                    T::Text | T::Id | T::Slug | T::Email | T::Enum(_) | T::Country | T::Month
+                )
+        })
+        .map(|f| f.name)
+        .ok_or_else(|| crate::StoreError::UnknownField {
+            register,
+            field: name.to_owned(),
+        })
+}
+
 pub(crate) fn insert(register: Register, p: Placeholder) -> String {
     let n = register.fields().len();
     let values = (1..=n).map(|i| p.nth(i)).collect::<Vec<_>>().join(", ");

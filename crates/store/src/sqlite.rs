@@ -495,6 +495,17 @@ impl Store for SqliteStore {
         .pop())
     }
 
+    fn list_where(&self, register: Register, field: &str, value: &str) -> Result<Vec<Row>> {
+        let field = sql::known_field(register, field)?;
+        let conn = self.conn()?;
+        query_rows(
+            &conn,
+            register,
+            &sql::select_where_ordered(register, field, Q),
+            &[Sql::Text(value.to_owned())],
+        )
+    }
+
     fn list(&self, register: Register) -> Result<Vec<Row>> {
         let conn = self.conn()?;
         query_rows(&conn, register, &sql::select_all_ordered(register, Q), &[])

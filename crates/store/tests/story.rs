@@ -464,3 +464,53 @@ fn a_database_from_a_newer_steward_is_refused() {
         }
     }
 }
+
+#[test]
+fn rows_are_looked_up_by_a_field() {
+    on_every_backend("list_where", |store, db| {
+        let b = db.backend;
+        let rows = vec![
+            person("M1", None).to_row(),
+            person("P2", Some("M1")).to_row(),
+            person("P1", Some("M1")).to_row(),
+            person("P3", None).to_row(),
+            laptop("LT1", Some("P1"), date(2)).to_row(),
+        ];
+        store
+            .commit("test", at(1), rows)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let ids = |register, field: &str, value: &str| -> Vec<String> {
+            store
+                .list_where(register, field, value)
+                .unwrap_or_else(|e| panic!("{b}: {e}"))
+                .iter()
+                .map(|r| r.id().to_owned())
+                .collect()
+        };
+        // Each table row: register, field, value, the ids found (ordered by id).
+        let table: &[(Register, &str, &str, &[&str])] = &[
+            (Register::People, "manager_id", "M1", &["P1", "P2"]),
+            (Register::People, "manager_id", "P3", &[]),
+            (Register::People, "id", "P3", &["P3"]),
+            (Register::Assets, "assigned_to", "P1", &["LT1"]),
+            (Register::Assets, "assigned_to", "P2", &[]),
+        ];
+        for (register, field, value, want) in table {
+            assert_eq!(
+                ids(*register, field, value),
+                *want,
+                "{b}: {register} {field}={value}"
+            );
+        }
+        // Only a text field of the register: never a name from elsewhere in a statement.
+        for field in ["no_such_field", "start_date", "id; DROP TABLE people"] {
+            assert!(
+                matches!(
+                    store.list_where(Register::People, field, "x"),
+                    Err(steward_store::StoreError::UnknownField { .. })
+                ),
+                "{b}: {field}"
+            );
+        }
+    });
+}

@@ -623,11 +623,7 @@ pub(crate) async fn me(
         .collect();
     let (person, assets, findings, requests, to_accept) = blocking(&state, move |s| {
         let person = s.get::<Person>(&person_id)?;
-        let assets: Vec<Asset> = s
-            .list::<Asset>()?
-            .into_iter()
-            .filter(|a| a.assigned_to.as_deref() == Some(person_id.as_str()))
-            .collect();
+        let assets: Vec<Asset> = s.list_where("assigned_to", &person_id)?;
         let mut findings = s.findings(&FindingQuery {
             subject_type: Some("person".into()),
             subject_id: Some(person_id.clone()),
@@ -640,16 +636,8 @@ pub(crate) async fn me(
                 ..FindingQuery::default()
             })?);
         }
-        let requests: Vec<Request> = s
-            .list::<Request>()?
-            .into_iter()
-            .filter(|r| r.person_id == person_id)
-            .collect();
-        let accepted: Vec<steward_model::Acceptance> = s
-            .list::<steward_model::Acceptance>()?
-            .into_iter()
-            .filter(|a| a.person_id == person_id)
-            .collect();
+        let requests: Vec<Request> = s.list_where("person_id", &person_id)?;
+        let accepted: Vec<steward_model::Acceptance> = s.list_where("person_id", &person_id)?;
         let to_accept = packs
             .into_iter()
             .filter(|(id, _, version)| {
@@ -755,20 +743,13 @@ async fn team_rows(
     let manager = person_of(viewer)?;
     blocking(state, move |s| {
         let reports: Vec<Person> = s
-            .list::<Person>()?
+            .list_where::<Person>("manager_id", &manager)?
             .into_iter()
-            .filter(|p| {
-                p.manager_id.as_deref() == Some(manager.as_str())
-                    && p.status != PersonStatus::Leaver
-            })
+            .filter(|p| p.status != PersonStatus::Leaver)
             .collect();
-        let assets: Vec<Asset> = s.list()?;
         let mut out = Vec::new();
         for p in reports {
-            let held = assets
-                .iter()
-                .filter(|a| a.assigned_to.as_deref() == Some(p.id.as_str()))
-                .count();
+            let held = s.list_where::<Asset>("assigned_to", &p.id)?.len();
             let open = s
                 .findings(&FindingQuery {
                     subject_type: Some("person".into()),

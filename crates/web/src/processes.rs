@@ -49,9 +49,8 @@ fn visible_people(
     let mut ids = vec![me.clone()];
     if viewer.is(Capacity::LineManager) {
         ids.extend(
-            s.list::<Person>()?
+            s.list_where::<Person>("manager_id", me)?
                 .into_iter()
-                .filter(|p| p.manager_id.as_deref() == Some(me.as_str()))
                 .map(|p| p.id),
         );
     }
@@ -717,9 +716,11 @@ async fn new_incident_page(
 ) -> Result<Response, WebError> {
     let me = signed.viewer.person_id.clone();
     let assets = blocking(state, move |s| {
-        Ok(s.list::<steward_model::Asset>()?
+        let Some(me) = me else {
+            return Ok(Vec::new());
+        };
+        Ok(s.list_where::<steward_model::Asset>("assigned_to", &me)?
             .into_iter()
-            .filter(|a| me.is_some() && a.assigned_to == me)
             .map(|a| (a.tag.clone(), format!("{} {}", a.kind, a.tag)))
             .collect())
     })
