@@ -49,6 +49,16 @@ impl Steward {
         Ok(self.store.findings(query)?)
     }
 
+    /// How many findings a query matches, whatever its limit.
+    pub fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
+        Ok(self.store.count_findings(query)?)
+    }
+
+    /// Every finding tallied by pack, clause, control, severity, state and day.
+    pub fn finding_tallies(&self) -> Result<Vec<steward_store::FindingTally>> {
+        Ok(self.store.finding_tallies()?)
+    }
+
     /// Every event of one finding (by `Finding::key`), oldest first; empty for an unknown key.
     pub fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {
         Ok(self.store.finding_history(key)?)

@@ -32,7 +32,7 @@ pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use steward_store::{
-    ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
+    ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingTally, FindingsSummary,
 };
 pub use workflow::{IncidentView, ProcessTerms, RequestView};
 
@@ -187,6 +187,24 @@ impl Steward {
             .iter()
             .map(from_row::<R>)
             .collect()
+    }
+
+    /// A page of records for a list screen, and how many match in all (see
+    /// [`steward_store::ListPage`]).
+    pub fn list_page<R: Record>(
+        &self,
+        equal: Vec<(&str, &str)>,
+        search: Option<(Vec<&str>, &str)>,
+        limit: u64,
+    ) -> Result<(Vec<R>, u64)> {
+        let (rows, total) = self.store.list_page(&steward_store::ListPage {
+            register: R::REGISTER,
+            equal,
+            search,
+            limit,
+        })?;
+        let records = rows.iter().map(from_row::<R>).collect::<Result<Vec<R>>>()?;
+        Ok((records, total))
     }
 
     /// Adds a record; refused if one with its id (or key) exists.

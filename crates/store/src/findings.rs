@@ -59,6 +59,64 @@ pub struct FindingQuery {
     /// then. The finding's content and `last_failing` are as stored now. A finding first seen
     /// after the instant is not returned.
     pub as_of: Option<DateTime<Utc>>,
+    /// Only findings failing since this instant or earlier (at least so old).
+    pub failing_since_before: Option<DateTime<Utc>>,
+    /// At most this many, the most severe and then the oldest first (the order every read has).
+    pub limit: Option<u64>,
+}
+
+/// How many findings share a pack, clause, control, severity and state, began failing on one
+/// day and (if resolved) were resolved on one day: enough to draw a dashboard without reading
+/// every finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingTally {
+    pub pack: String,
+    pub clause: String,
+    pub control: String,
+    pub severity: String,
+    pub state: FindingState,
+    /// The UTC day the current episode began failing.
+    pub first_failing_on: NaiveDate,
+    /// The UTC day it was resolved, if it was.
+    pub resolved_on: Option<NaiveDate>,
+    pub count: u64,
+}
+
+impl FindingTally {
+    /// A tally row as both backends read it: texts, the two days as `YYYY-MM-DD`, the count.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        pack: String,
+        clause: String,
+        control: String,
+        severity: String,
+        state: &str,
+        first: &str,
+        resolved: Option<&str>,
+        count: i64,
+    ) -> Result<FindingTally> {
+        let corrupt = |column: &'static str, reason: String| StoreError::Corrupt {
+            table: "findings",
+            column,
+            id: format!("{pack}/{control}"),
+            reason,
+        };
+        let day = |column: &'static str, text: &str| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|e| corrupt(column, format!("{text:?}: {e}")))
+        };
+        Ok(FindingTally {
+            state: FindingState::parse(state)
+                .ok_or_else(|| corrupt("state", format!("{state:?} is not a state")))?,
+            first_failing_on: day("first_failing", first)?,
+            resolved_on: resolved.map(|r| day("resolved_at", r)).transpose()?,
+            count: u64::try_from(count).unwrap_or(0),
+            pack,
+            clause,
+            control,
+            severity,
+        })
+    }
 }
 
 impl FindingQuery {

@@ -27,7 +27,8 @@ use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
 pub use commit::{CommitSummary, Counts};
 pub use findings::{
-    ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingsSummary,
+    ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingTally,
+    FindingsSummary,
 };
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn};
 
@@ -133,6 +134,16 @@ pub struct AuditQuery {
     pub limit: Option<u64>,
 }
 
+/// What [`Store::list_page`] reads.
+#[derive(Debug, Clone)]
+pub struct ListPage<'a> {
+    pub register: Register,
+    pub equal: Vec<(&'a str, &'a str)>,
+    /// Text to find (a substring, any case) in any of these fields.
+    pub search: Option<(Vec<&'a str>, &'a str)>,
+    pub limit: u64,
+}
+
 /// The storage interface every backend implements.
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
@@ -151,6 +162,11 @@ pub trait Store: Send + Sync {
     /// what one person holds, manages or has asked for, without reading the whole register. The
     /// reference columns it is used on are indexed.
     fn list_where(&self, register: Register, field: &str, value: &str) -> Result<Vec<Row>>;
+
+    /// A page of a register for a list screen: rows whose text fields equal the `equal` values
+    /// and, if `search` is given, one of whose `fields` contains its text (any case), ordered by
+    /// id, at most `limit` of them; and how many match in all.
+    fn list_page(&self, page: &ListPage<'_>) -> Result<(Vec<Row>, u64)>;
 
     fn count(&self, register: Register) -> Result<u64>;
 
@@ -191,6 +207,12 @@ pub trait Store: Send + Sync {
 
     /// Stored findings matching `query`, most severe first, then longest failing, then by key.
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>>;
+
+    /// How many findings `query` matches, whatever its limit.
+    fn count_findings(&self, query: &FindingQuery) -> Result<u64>;
+
+    /// Every finding, in any state, tallied (see [`FindingTally`]).
+    fn finding_tallies(&self) -> Result<Vec<FindingTally>>;
 
     /// Every event of one finding, oldest first; empty for a key never recorded.
     fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>>;

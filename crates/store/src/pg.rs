@@ -19,7 +19,10 @@ use crate::findings::{
 };
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
 use crate::sql::{self, Placeholder::Dollar as D};
-use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
+use crate::{
+    AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, migrate,
+    stored_row,
+};
 
 /// Taken while migrating, so that servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244; // "STEWARD"
@@ -604,6 +607,23 @@ impl Store for PgStore {
         rows.iter().map(|r| read_row(register, r)).collect()
     }
 
+    fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
+        let (rows, count, params) = sql::list_page(page, D)?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let values: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let found = client
+            .query(&rows, &values)?
+            .iter()
+            .map(|r| read_row(page.register, r))
+            .collect::<Result<Vec<_>>>()?;
+        let n: i64 = client.query_one(&count, &values)?.try_get(0)?;
+        Ok((found, u64::try_from(n).unwrap_or(0)))
+    }
+
     fn list(&self, register: Register) -> Result<Vec<Row>> {
         let mut guard = self.client()?;
         let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
@@ -704,6 +724,38 @@ impl Store for PgStore {
         let rows = client.query(&statement, &refs(&cell_params(&params)))?;
         rows.iter()
             .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
+            .collect()
+    }
+
+    fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let (statement, params) = sql::findings_count(query, D);
+        let row = client.query_one(&statement, &refs(&cell_params(&params)))?;
+        let n: i64 = row.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn finding_tallies(&self) -> Result<Vec<FindingTally>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let rows = client.query(&sql::finding_tallies(D), &[])?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get(4)?;
+                let first: String = r.try_get(5)?;
+                let resolved: Option<String> = r.try_get(6)?;
+                FindingTally::from_parts(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    &state,
+                    &first,
+                    resolved.as_deref(),
+                    r.try_get(7)?,
+                )
+            })
             .collect()
     }
 

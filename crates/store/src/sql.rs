@@ -82,6 +82,59 @@ pub(crate) fn select_where_ordered(register: Register, field: &str, p: Placehold
     )
 }
 
+/// A list page's statements (rows, then the count) and their parameters. Field names are the
+/// register's own (checked); values and the search text are parameters, the search's `%` and `_`
+/// escaped so they match themselves.
+pub(crate) fn list_page(
+    page: &crate::ListPage<'_>,
+    p: Placeholder,
+) -> crate::Result<(String, String, Vec<String>)> {
+    let mut params: Vec<String> = Vec::new();
+    let mut filters: Vec<String> = Vec::new();
+    for (field, value) in &page.equal {
+        let field = known_field(page.register, field)?;
+        params.push((*value).to_owned());
+        filters.push(format!("{field} = {}", p.nth(params.len())));
+    }
+    if let Some((fields, text)) = &page.search
+        && !text.is_empty()
+    {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        params.push(format!("%{escaped}%"));
+        let n = params.len();
+        let any: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                known_field(page.register, f)
+                    .map(|f| format!("LOWER({f}) LIKE {} ESCAPE '\\'", p.nth(n)))
+            })
+            .collect::<crate::Result<_>>()?;
+        filters.push(format!("({})", any.join(" OR ")));
+    }
+    let table = page.register.name();
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    };
+    let collate = match p {
+        Placeholder::Question => "",
+        Placeholder::Dollar => " COLLATE \"C\"",
+    };
+    let rows = format!(
+        "{}{filter} ORDER BY {}{collate} LIMIT {}",
+        select(page.register),
+        page.register.id_field().name,
+        page.limit
+    );
+    let count = format!("SELECT COUNT(*) FROM {table}{filter}");
+    Ok((rows, count, params))
+}
+
 /// The text field named `name` of `register`, as a `'static` name for a statement.
 pub(crate) fn known_field(register: Register, name: &str) -> crate::Result<&'static str> {
     use steward_model::FieldType as T;
@@ -303,16 +356,49 @@ pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<
             filters.push(format!("f.{column} = {}", p.nth(params.len())));
         }
     }
+    if let Some(before) = q.failing_since_before {
+        params.push(Cell::Time(Some(before)));
+        filters.push(format!(
+            "{lifecycle}.first_failing <= {}",
+            p.nth(params.len())
+        ));
+    }
     let collate = match p {
         Placeholder::Question => "",
         Placeholder::Dollar => " COLLATE \"C\"",
     };
+    let limit = q.limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
     let sql = format!(
-        "SELECT {select} FROM {from} WHERE {} ORDER BY {} DESC, {lifecycle}.first_failing, f.key{collate}",
+        "SELECT {select} FROM {from} WHERE {} ORDER BY {} DESC, {lifecycle}.first_failing, f.key{collate}{limit}",
         filters.join(" AND "),
         severity_rank("f.severity"),
     );
     (sql, params)
+}
+
+/// How many findings a query matches, ignoring its limit.
+pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
+    let all = FindingQuery {
+        limit: None,
+        ..q.clone()
+    };
+    let (select, params) = findings_select(&all, p);
+    (format!("SELECT COUNT(*) FROM ({select}) counted"), params)
+}
+
+/// Findings tallied by pack, clause, control, severity, state and the days they began failing
+/// and were resolved.
+pub(crate) fn finding_tallies(p: Placeholder) -> String {
+    let day = |column: &str| match p {
+        Placeholder::Question => format!("substr({column}, 1, 10)"),
+        Placeholder::Dollar => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+    };
+    format!(
+        "SELECT pack, clause, control, severity, state, {first}, {resolved}, COUNT(*) \
+         FROM findings GROUP BY pack, clause, control, severity, state, {first}, {resolved}",
+        first = day("first_failing"),
+        resolved = day("resolved_at"),
+    )
 }
 
 // --- sign-ins and sessions --------------------------------------------------------------------

@@ -17,7 +17,10 @@ use crate::findings::{
 };
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
 use crate::sql::{self, Placeholder::Question as Q};
-use crate::{AssignmentsOf, AuditQuery, Backend, Result, Store, StoreError, migrate, stored_row};
+use crate::{
+    AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, migrate,
+    stored_row,
+};
 
 pub(crate) struct SqliteStore {
     conn: Mutex<Connection>,
@@ -506,6 +509,15 @@ impl Store for SqliteStore {
         )
     }
 
+    fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
+        let (rows, count, params) = sql::list_page(page, Q)?;
+        let conn = self.conn()?;
+        let cells: Vec<Sql> = params.into_iter().map(Sql::Text).collect();
+        let found = query_rows(&conn, page.register, &rows, &cells)?;
+        let n: i64 = conn.query_row(&count, params_from_iter(cells.iter()), |r| r.get(0))?;
+        Ok((found, u64::try_from(n).unwrap_or(0)))
+    }
+
     fn list(&self, register: Register) -> Result<Vec<Row>> {
         let conn = self.conn()?;
         query_rows(&conn, register, &sql::select_all_ordered(register, Q), &[])
@@ -617,6 +629,40 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached(&statement)?;
         let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
         stored_findings(&mut rows)
+    }
+
+    fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
+        let conn = self.conn()?;
+        let (statement, params) = sql::findings_count(query, Q);
+        let n: i64 = conn.query_row(
+            &statement,
+            params_from_iter(params.iter().map(cell_sql)),
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn finding_tallies(&self) -> Result<Vec<FindingTally>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql::finding_tallies(Q))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let state: String = r.get(4)?;
+            let first: String = r.get(5)?;
+            let resolved: Option<String> = r.get(6)?;
+            out.push(FindingTally::from_parts(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                &state,
+                &first,
+                resolved.as_deref(),
+                r.get(7)?,
+            )?);
+        }
+        Ok(out)
     }
 
     fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {

@@ -514,3 +514,74 @@ fn rows_are_looked_up_by_a_field() {
         }
     });
 }
+
+/// A list page's filters, search and limit, then the ids it finds and its count.
+type Case = (
+    Vec<(&'static str, &'static str)>,
+    Option<&'static str>,
+    u64,
+    &'static [&'static str],
+    u64,
+);
+
+#[test]
+fn a_list_page_filters_searches_limits_and_counts() {
+    on_every_backend("list_page", |store, db| {
+        let b = db.backend;
+        let mut rows = Vec::new();
+        for (id, name) in [
+            ("P1", "Ada Lovelace"),
+            ("P2", "ADA 100% Byron"),
+            ("P3", "Grace Hopper"),
+            ("P4", "Ada_Smith"),
+        ] {
+            let mut p = person(id, None);
+            p.name = name.into();
+            rows.push(p.to_row());
+        }
+        store
+            .commit("test", at(1), rows)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let page = |equal: Vec<(&str, &str)>, search: Option<&str>, limit: u64| {
+            let (rows, total) = store
+                .list_page(&steward_store::ListPage {
+                    register: Register::People,
+                    equal,
+                    search: search.map(|t| (vec!["name", "id"], t)),
+                    limit,
+                })
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+            let ids: Vec<String> = rows.iter().map(|r| r.id().to_owned()).collect();
+            (ids, total)
+        };
+        // Each row: filters, search, limit, then the ids (ordered by id) and the count.
+        let table: &[Case] = &[
+            (vec![], None, 10, &["P1", "P2", "P3", "P4"], 4),
+            (vec![], None, 2, &["P1", "P2"], 4),
+            (vec![], Some("ada"), 10, &["P1", "P2", "P4"], 3),
+            (vec![], Some("100%"), 10, &["P2"], 1),
+            (vec![], Some("a_s"), 10, &["P4"], 1),
+            (vec![], Some("p3"), 10, &["P3"], 1),
+            (vec![("status", "active")], Some("ADA"), 1, &["P1"], 3),
+            (vec![("status", "leaver")], None, 10, &[], 0),
+        ];
+        for (equal, search, limit, ids, total) in table {
+            let want: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+            assert_eq!(
+                page(equal.clone(), *search, *limit),
+                (want, *total),
+                "{b}: {equal:?} {search:?} {limit}"
+            );
+        }
+        let bad = store.list_page(&steward_store::ListPage {
+            register: Register::People,
+            equal: vec![("name) OR (1=1", "x")],
+            search: None,
+            limit: 1,
+        });
+        assert!(
+            matches!(bad, Err(steward_store::StoreError::UnknownField { .. })),
+            "{b}"
+        );
+    });
+}

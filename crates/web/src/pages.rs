@@ -8,7 +8,7 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use steward_model::{Asset, Finding, Person, PersonStatus, Record, Request, StoredFinding};
 use steward_service::{Capacity, FindingQuery, Viewer};
 
@@ -180,11 +180,10 @@ pub(crate) struct FindingRow {
     pub message: String,
     pub who_acts: String,
     pub since: String,
-    pub age_days: i64,
 }
 
 impl FindingRow {
-    fn of(f: &StoredFinding, now: DateTime<Utc>) -> FindingRow {
+    fn of(f: &StoredFinding) -> FindingRow {
         FindingRow {
             href: crate::finding::finding_href(&f.finding.key()),
             severity: f.finding.severity.clone(),
@@ -194,7 +193,6 @@ impl FindingRow {
             message: f.finding.message.clone(),
             who_acts: f.finding.who_acts.clone(),
             since: f.first_failing.format("%Y-%m-%d").to_string(),
-            age_days: (now - f.first_failing).num_days(),
         }
     }
 
@@ -275,59 +273,55 @@ pub(crate) fn percent(text: &str) -> String {
         .collect()
 }
 
+/// The findings a filter matches, most severe and oldest first — at most `limit` of them — and
+/// how many there are in all. Without a team the database orders, limits and counts; a team's
+/// findings are picked out here from the rest.
 async fn finding_rows(
     state: &AppState,
     filter: &FindingFilter,
-) -> Result<Vec<FindingRow>, WebError> {
-    let query = filter.query();
+    limit: Option<usize>,
+) -> Result<(Vec<FindingRow>, u64), WebError> {
+    let mut query = filter.query();
     let min_age = filter.min_age()?;
+    let now = Utc::now();
+    if min_age > 0 {
+        query.failing_since_before = Some(now - chrono::TimeDelta::days(min_age));
+    }
     let team = filter.team.trim().to_owned();
-    let found = blocking(state, move |s| {
-        let found = s.findings(&query)?;
+    let (found, total) = blocking(state, move |s| {
         if team.is_empty() {
-            return Ok(found);
+            let total = s.count_findings(&query)?;
+            query.limit = limit.map(|n| n as u64);
+            return Ok((s.findings(&query)?, total));
         }
         // The team's people, and the equipment they hold.
-        let people: std::collections::HashSet<String> = s
-            .list::<Person>()?
-            .into_iter()
-            .filter(|p| p.manager_id.as_deref() == Some(team.as_str()))
-            .map(|p| p.id)
-            .collect();
-        let held: std::collections::HashSet<String> = s
-            .list::<Asset>()?
-            .into_iter()
-            .filter(|a| a.assigned_to.as_ref().is_some_and(|h| people.contains(h)))
-            .map(|a| a.tag)
-            .collect();
-        Ok(found
+        let people: Vec<Person> = s.list_where("manager_id", &team)?;
+        let mut held = std::collections::HashSet::new();
+        for p in &people {
+            held.extend(
+                s.list_where::<Asset>("assigned_to", &p.id)?
+                    .into_iter()
+                    .map(|a| a.tag),
+            );
+        }
+        let people: std::collections::HashSet<String> = people.into_iter().map(|p| p.id).collect();
+        let mut found: Vec<StoredFinding> = s
+            .findings(&query)?
             .into_iter()
             .filter(|f| match f.finding.subject.kind.as_str() {
                 "person" => people.contains(&f.finding.subject.id),
                 "asset" => held.contains(&f.finding.subject.id),
                 _ => false,
             })
-            .collect())
+            .collect();
+        let total = found.len() as u64;
+        if let Some(n) = limit {
+            found.truncate(n);
+        }
+        Ok((found, total))
     })
     .await?;
-    let now = Utc::now();
-    let mut rows: Vec<FindingRow> = found
-        .iter()
-        .map(|f| FindingRow::of(f, now))
-        .filter(|r| r.age_days >= min_age)
-        .collect();
-    let rank = |s: &str| {
-        Finding::SEVERITIES
-            .iter()
-            .position(|x| *x == s)
-            .unwrap_or(0)
-    };
-    rows.sort_by(|a, b| {
-        rank(&b.severity)
-            .cmp(&rank(&a.severity))
-            .then(b.age_days.cmp(&a.age_days))
-    });
-    Ok(rows)
+    Ok((found.iter().map(FindingRow::of).collect(), total))
 }
 
 #[derive(Template)]
@@ -338,7 +332,8 @@ struct FindingsPage {
     query: String,
     severities: Vec<String>,
     rows: Vec<FindingRow>,
-    truncated: bool,
+    /// How many the filter matches; the page shows the first [`PAGE_ROWS`].
+    total: u64,
 }
 
 pub(crate) async fn findings(
@@ -346,10 +341,9 @@ pub(crate) async fn findings(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<FindingFilter>,
 ) -> Result<Response, WebError> {
-    let mut rows = finding_rows(&state, &filter).await?;
-    let truncated = rows.len() > PAGE_ROWS;
-    rows.truncate(PAGE_ROWS);
+    let (rows, total) = finding_rows(&state, &filter, Some(PAGE_ROWS)).await?;
     page(&FindingsPage {
+        total,
         chrome: Chrome::signed(&state, &signed, "/findings"),
         query: filter.to_query(),
         filter,
@@ -359,7 +353,6 @@ pub(crate) async fn findings(
             .map(|s| (*s).to_owned())
             .collect(),
         rows,
-        truncated,
     })
 }
 
@@ -367,7 +360,7 @@ pub(crate) async fn findings_csv(
     State(state): State<AppState>,
     Query(filter): Query<FindingFilter>,
 ) -> Result<Response, WebError> {
-    let rows = finding_rows(&state, &filter).await?;
+    let (rows, _) = finding_rows(&state, &filter, None).await?;
     csv(
         "findings.csv",
         &[
@@ -445,17 +438,24 @@ fn line_chart(title: &str, points: &[(String, usize)]) -> String {
 }
 
 /// Failing findings at the end of each of the last twelve weeks, from each finding's current
-/// episode (when it began failing, and when it was resolved).
-fn trend(all: &[StoredFinding], now: DateTime<Utc>) -> Vec<(String, usize)> {
+/// episode (the day it began failing, and the day it was resolved), by UTC day.
+fn trend(
+    tallies: &[steward_service::FindingTally],
+    today: chrono::NaiveDate,
+) -> Vec<(String, usize)> {
     (0..12)
         .rev()
         .map(|weeks| {
-            let t = now - chrono::TimeDelta::weeks(weeks);
-            let n = all
+            let day = today - chrono::Days::new(7 * weeks);
+            let n: u64 = tallies
                 .iter()
-                .filter(|f| f.first_failing <= t && f.resolved_at.is_none_or(|r| r > t))
-                .count();
-            (t.format("%d %b").to_string(), n)
+                .filter(|t| t.first_failing_on <= day && t.resolved_on.is_none_or(|r| r > day))
+                .map(|t| t.count)
+                .sum();
+            (
+                day.format("%d %b").to_string(),
+                usize::try_from(n).unwrap_or(usize::MAX),
+            )
         })
         .collect()
 }
@@ -489,15 +489,9 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let all = blocking(&state, |s| {
-        s.findings(&FindingQuery {
-            states: steward_model::FindingState::ALL.to_vec(),
-            ..FindingQuery::default()
-        })
-    })
-    .await?;
-    let trend_chart = line_chart("Failing findings, week by week", &trend(&all, Utc::now()));
-    let found: Vec<StoredFinding> = all.into_iter().filter(|f| f.state.is_failing()).collect();
+    let tallies = blocking(&state, |s| s.finding_tallies()).await?;
+    let today = Utc::now().date_naive();
+    let trend_chart = line_chart("Failing findings, week by week", &trend(&tallies, today));
     let severities: Vec<&'static str> = Finding::SEVERITIES.iter().rev().copied().collect();
     let mut by_pack: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut by_section: HashMap<(String, String), usize> = HashMap::new();
@@ -507,33 +501,30 @@ pub(crate) async fn dashboard(
         ("1 to 3 months", 0),
         ("over 3 months", 0),
     ];
-    let now = Utc::now();
-    for f in &found {
+    for t in tallies.iter().filter(|t| t.state.is_failing()) {
+        let n = usize::try_from(t.count).unwrap_or(usize::MAX);
         let counts = by_pack
-            .entry(f.finding.pack.clone())
+            .entry(t.pack.clone())
             .or_insert_with(|| vec![0; severities.len()]);
-        if let Some(i) = severities.iter().position(|s| *s == f.finding.severity) {
-            counts[i] += 1;
+        if let Some(i) = severities.iter().position(|s| *s == t.severity) {
+            counts[i] += n;
         }
         // A section is the clause's number before its first point or bracket: 2.6(w) is in 2.
-        let section = f
-            .finding
+        let section = t
             .clause
             .split(['.', '(', '-'])
             .next()
             .unwrap_or_default()
             .to_owned();
-        *by_section
-            .entry((f.finding.pack.clone(), section))
-            .or_default() += 1;
-        let days = (now - f.first_failing).num_days();
+        *by_section.entry((t.pack.clone(), section)).or_default() += n;
+        let days = (today - t.first_failing_on).num_days();
         let bucket = match days {
             ..7 => 0,
             7..28 => 1,
             28..91 => 2,
             _ => 3,
         };
-        by_age[bucket].1 += 1;
+        by_age[bucket].1 += n;
     }
     let by_pack: Vec<(String, Vec<usize>, usize)> = by_pack
         .into_iter()
@@ -813,25 +804,25 @@ struct PeoplePage {
     statuses: Vec<String>,
     query: String,
     rows: Vec<Person>,
-    truncated: bool,
+    total: u64,
 }
 
-async fn people_rows(state: &AppState, filter: &PeopleFilter) -> Result<Vec<Person>, WebError> {
-    let q = filter.q.trim().to_lowercase();
+/// People matching a filter, at most `limit`, and how many in all: searched by the database.
+async fn people_rows(
+    state: &AppState,
+    filter: &PeopleFilter,
+    limit: u64,
+) -> Result<(Vec<Person>, u64), WebError> {
+    let q = filter.q.trim().to_owned();
     let status = filter.status.trim().to_owned();
     blocking(state, move |s| {
-        Ok(s.list::<Person>()?
-            .into_iter()
-            .filter(|p| status.is_empty() || p.status.to_string() == status)
-            .filter(|p| {
-                q.is_empty()
-                    || p.id.to_lowercase().contains(&q)
-                    || p.name.to_lowercase().contains(&q)
-                    || p.email
-                        .as_deref()
-                        .is_some_and(|e| e.to_lowercase().contains(&q))
-            })
-            .collect())
+        let equal: Vec<(&str, &str)> = if status.is_empty() {
+            Vec::new()
+        } else {
+            vec![("status", status.as_str())]
+        };
+        let search = (!q.is_empty()).then(|| (vec!["id", "name", "email"], q.as_str()));
+        s.list_page::<Person>(equal, search, limit)
     })
     .await
 }
@@ -843,10 +834,9 @@ pub(crate) async fn people(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<PeopleFilter>,
 ) -> Result<Response, WebError> {
-    let mut rows = people_rows(&state, &filter).await?;
-    let truncated = rows.len() > PAGE_ROWS;
-    rows.truncate(PAGE_ROWS);
+    let (rows, total) = people_rows(&state, &filter, PAGE_ROWS as u64).await?;
     page(&PeoplePage {
+        total,
         chrome: Chrome::signed(&state, &signed, "/people"),
         query: format!(
             "q={}&status={}",
@@ -857,7 +847,6 @@ pub(crate) async fn people(
         status: filter.status,
         statuses: STATUSES.iter().map(|s| (*s).to_owned()).collect(),
         rows,
-        truncated,
     })
 }
 
@@ -865,7 +854,7 @@ pub(crate) async fn people_csv(
     State(state): State<AppState>,
     Query(filter): Query<PeopleFilter>,
 ) -> Result<Response, WebError> {
-    let rows = people_rows(&state, &filter).await?;
+    let (rows, _) = people_rows(&state, &filter, crate::registers::ALL_ROWS).await?;
     csv(
         "people.csv",
         &["id", "name", "email", "staff_group", "status", "manager_id"],
@@ -913,12 +902,12 @@ pub(crate) async fn policy(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let found = blocking(&state, |s| s.findings(&FindingQuery::default())).await?;
+    let tallies = blocking(&state, |s| s.finding_tallies()).await?;
     let mut failing: HashMap<(&str, &str), usize> = HashMap::new();
-    for f in &found {
+    for t in tallies.iter().filter(|t| t.state.is_failing()) {
         *failing
-            .entry((f.finding.pack.as_str(), f.finding.control.as_str()))
-            .or_default() += 1;
+            .entry((t.pack.as_str(), t.control.as_str()))
+            .or_default() += usize::try_from(t.count).unwrap_or(usize::MAX);
     }
     let packs = state
         .options

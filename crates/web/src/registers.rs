@@ -35,13 +35,6 @@ impl Filter {
             percent(&self.kind)
         )
     }
-
-    fn matches(&self, texts: &[&str], status: &str, kind: &str) -> bool {
-        let q = self.q.trim().to_lowercase();
-        (self.status.is_empty() || self.status == status)
-            && (self.kind.is_empty() || self.kind == kind)
-            && (q.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&q)))
-    }
 }
 
 /// A register's list: its columns and rows, each row with a link to its record.
@@ -57,7 +50,7 @@ struct ListPage {
     kinds: Vec<String>,
     columns: Vec<&'static str>,
     rows: Vec<(String, Vec<String>)>,
-    total: usize,
+    total: u64,
 }
 
 fn asset_cells(a: &Asset) -> Vec<String> {
@@ -80,34 +73,46 @@ const ASSET_COLUMNS: [&str; 6] = [
     "assigned_on",
 ];
 
-async fn assets_matching(state: &AppState, filter: &Filter) -> Result<Vec<Asset>, WebError> {
-    let filter = filter.clone();
-    blocking(state, move |s| {
-        Ok(s.list::<Asset>()?
+/// Everything a CSV export holds: as many as the database can count.
+pub(crate) const ALL_ROWS: u64 = i64::MAX as u64;
+
+impl Filter {
+    /// The filter's exact matches, by field.
+    fn equal(&self) -> Vec<(&'static str, String)> {
+        [("status", &self.status), ("kind", &self.kind)]
             .into_iter()
-            .filter(|a| {
-                filter.matches(
-                    &[
-                        &a.tag,
-                        a.model.as_deref().unwrap_or(""),
-                        a.serial.as_deref().unwrap_or(""),
-                        a.assigned_to.as_deref().unwrap_or(""),
-                    ],
-                    &a.status.to_string(),
-                    &a.kind.to_string(),
-                )
-            })
-            .collect())
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k, v.trim().to_owned()))
+            .collect()
+    }
+}
+
+/// A page (or, with [`ALL_ROWS`], the whole) of a register matching a filter, searched in
+/// `fields`, and the count in all: filtered, ordered and limited by the database.
+async fn matching<R: steward_model::Record + Send + 'static>(
+    state: &AppState,
+    filter: &Filter,
+    fields: &'static [&'static str],
+    limit: u64,
+) -> Result<(Vec<R>, u64), WebError> {
+    let equal = filter.equal();
+    let q = filter.q.trim().to_owned();
+    blocking(state, move |s| {
+        let equal: Vec<(&str, &str)> = equal.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let search = (!q.is_empty()).then(|| (fields.to_vec(), q.as_str()));
+        s.list_page::<R>(equal, search, limit)
     })
     .await
 }
+
+const ASSET_SEARCH: &[&str] = &["tag", "model", "serial", "assigned_to"];
 
 pub(crate) async fn assets(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
     Query(filter): Query<Filter>,
 ) -> Result<Response, WebError> {
-    let found = assets_matching(&state, &filter).await?;
+    let (found, total) = matching::<Asset>(&state, &filter, ASSET_SEARCH, PAGE_ROWS as u64).await?;
     page(&ListPage {
         chrome: Chrome::signed(&state, &signed, "/assets"),
         title: "Equipment",
@@ -119,10 +124,9 @@ pub(crate) async fn assets(
             .map(|s| (*s).to_owned())
             .collect(),
         columns: ASSET_COLUMNS.to_vec(),
-        total: found.len(),
+        total,
         rows: found
             .iter()
-            .take(PAGE_ROWS)
             .map(|a| {
                 (
                     format!("/register/asset/{}", percent(&a.tag)),
@@ -138,7 +142,7 @@ pub(crate) async fn assets_csv(
     State(state): State<AppState>,
     Query(filter): Query<Filter>,
 ) -> Result<Response, WebError> {
-    let found = assets_matching(&state, &filter).await?;
+    let (found, _) = matching::<Asset>(&state, &filter, ASSET_SEARCH, ALL_ROWS).await?;
     csv(
         "assets.csv",
         &ASSET_COLUMNS,
@@ -159,29 +163,15 @@ fn account_cells(a: &Account) -> Vec<String> {
 
 const ACCOUNT_COLUMNS: [&str; 6] = ["id", "person_id", "system", "kind", "status", "mfa"];
 
-async fn accounts_matching(state: &AppState, filter: &Filter) -> Result<Vec<Account>, WebError> {
-    let filter = filter.clone();
-    blocking(state, move |s| {
-        Ok(s.list::<Account>()?
-            .into_iter()
-            .filter(|a| {
-                filter.matches(
-                    &[&a.id, a.person_id.as_deref().unwrap_or(""), &a.system],
-                    &a.status.to_string(),
-                    &a.kind.to_string(),
-                )
-            })
-            .collect())
-    })
-    .await
-}
+const ACCOUNT_SEARCH: &[&str] = &["id", "person_id", "system"];
 
 pub(crate) async fn accounts(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
     Query(filter): Query<Filter>,
 ) -> Result<Response, WebError> {
-    let found = accounts_matching(&state, &filter).await?;
+    let (found, total) =
+        matching::<Account>(&state, &filter, ACCOUNT_SEARCH, PAGE_ROWS as u64).await?;
     page(&ListPage {
         chrome: Chrome::signed(&state, &signed, "/accounts"),
         title: "Accounts",
@@ -193,10 +183,9 @@ pub(crate) async fn accounts(
             .map(|s| (*s).to_owned())
             .collect(),
         columns: ACCOUNT_COLUMNS.to_vec(),
-        total: found.len(),
+        total,
         rows: found
             .iter()
-            .take(PAGE_ROWS)
             .map(|a| {
                 (
                     format!("/register/account/{}", percent(&a.id)),
@@ -212,7 +201,7 @@ pub(crate) async fn accounts_csv(
     State(state): State<AppState>,
     Query(filter): Query<Filter>,
 ) -> Result<Response, WebError> {
-    let found = accounts_matching(&state, &filter).await?;
+    let (found, _) = matching::<Account>(&state, &filter, ACCOUNT_SEARCH, ALL_ROWS).await?;
     csv(
         "accounts.csv",
         &ACCOUNT_COLUMNS,
