@@ -623,3 +623,75 @@ fn a_large_run_is_recorded_in_bulk() {
         assert!(steward_store::verify_audit(store).unwrap().is_ok());
     }
 }
+
+#[test]
+fn findings_are_counted_limited_and_tallied_by_the_database() {
+    for db in databases("finding_tallies") {
+        let backend = db.backend;
+        let store = open(&db);
+        let both = packs(&["it", "hr"]);
+        // Day 1: a and c fail; day 3: b fails too; day 5: a is resolved.
+        store
+            .record_findings("check", at(1), &both, vec![a(), c()], &[])
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        store
+            .record_findings("check", at(3), &both, vec![a(), b(), c()], &[])
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        store
+            .record_findings("check", at(5), &both, vec![b(), c()], &[])
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+
+        // Most severe first, then the oldest; a limit keeps the count.
+        let failing = FindingQuery::default();
+        let first = store
+            .findings(&FindingQuery {
+                limit: Some(1),
+                ..failing.clone()
+            })
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(keys(&first), ["it/patched/asset/LT2"], "{backend}");
+        assert_eq!(store.count_findings(&failing).ok(), Some(2), "{backend}");
+        let old = FindingQuery {
+            failing_since_before: Some(at(2)),
+            ..failing.clone()
+        };
+        assert_eq!(
+            keys(&store.findings(&old).unwrap_or_default()),
+            ["hr/trained/person/P1"],
+            "{backend}"
+        );
+        assert_eq!(store.count_findings(&old).ok(), Some(1), "{backend}");
+
+        // Tallied by control, state and the days each began and was resolved.
+        let mut tallies: Vec<(String, FindingState, NaiveDate, Option<NaiveDate>, u64)> = store
+            .finding_tallies()
+            .unwrap_or_else(|e| panic!("{backend}: {e}"))
+            .into_iter()
+            .map(|t| {
+                (
+                    t.control,
+                    t.state,
+                    t.first_failing_on,
+                    t.resolved_on,
+                    t.count,
+                )
+            })
+            .collect();
+        tallies.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(
+            tallies,
+            [
+                (
+                    "encrypted".into(),
+                    FindingState::Resolved,
+                    day(1),
+                    Some(day(5)),
+                    1
+                ),
+                ("patched".into(), FindingState::Open, day(3), None, 1),
+                ("trained".into(), FindingState::Open, day(1), None, 1),
+            ],
+            "{backend}"
+        );
+    }
+}
