@@ -376,14 +376,24 @@ pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<
     (sql, params)
 }
 
-/// How many findings a query matches, ignoring its limit.
+/// How many findings a query matches, ignoring its limit: the same tables and conditions, with
+/// nothing read or ordered.
 pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
     let all = FindingQuery {
         limit: None,
         ..q.clone()
     };
     let (select, params) = findings_select(&all, p);
-    (format!("SELECT COUNT(*) FROM ({select}) counted"), params)
+    // `SELECT <columns> FROM <tables> WHERE <conditions> ORDER BY …`: keep the middle.
+    let from = select.find(" FROM ").map_or(0, |i| i + 1);
+    let to = select.rfind(" ORDER BY ").unwrap_or(select.len());
+    (
+        format!(
+            "SELECT COUNT(*) {}",
+            select.get(from..to).unwrap_or_default()
+        ),
+        params,
+    )
 }
 
 /// Findings tallied by pack, clause, control, severity, state and the days they began failing

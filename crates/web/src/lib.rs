@@ -63,7 +63,13 @@ pub struct AppState {
     pub throttle: Arc<Mutex<Throttle>>,
     /// Whether a re-check is running, and whether another was asked for meanwhile.
     pub(crate) checks: Arc<Mutex<(bool, bool)>>,
+    /// The finding tallies as of an audit head: every change to the findings appends to the
+    /// audit log, so an unchanged head means unchanged tallies.
+    pub(crate) tallies: Arc<Mutex<Option<CachedTallies>>>,
 }
+
+/// Finding tallies and the audit head they were read at.
+pub(crate) type CachedTallies = (i64, Arc<Vec<steward_service::FindingTally>>);
 
 impl AppState {
     pub fn new(steward: Steward, options: Options) -> AppState {
@@ -72,6 +78,7 @@ impl AppState {
             options: Arc::new(options),
             throttle: Arc::new(Mutex::new(Throttle::default())),
             checks: Arc::new(Mutex::new((false, false))),
+            tallies: Arc::new(Mutex::new(None)),
         }
     }
 }

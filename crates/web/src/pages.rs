@@ -2,6 +2,7 @@
 //! the service on the blocking pool and renders one template.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
@@ -394,6 +395,26 @@ struct DashboardPage {
     trend_chart: String,
 }
 
+/// Every finding tallied, read again only when the audit log has moved on since the last read.
+async fn tallies(state: &AppState) -> Result<Arc<Vec<steward_service::FindingTally>>, WebError> {
+    let cache = state.tallies.clone();
+    blocking(state, move |s| {
+        let head = s.store().audit_head()?.0;
+        if let Ok(cached) = cache.lock()
+            && let Some((at, tallies)) = cached.as_ref()
+            && *at == head
+        {
+            return Ok(tallies.clone());
+        }
+        let fresh = Arc::new(s.finding_tallies()?);
+        if let Ok(mut cached) = cache.lock() {
+            *cached = Some((head, fresh.clone()));
+        }
+        Ok(fresh)
+    })
+    .await
+}
+
 /// A line of weekly points as inline SVG, with each point's value in its title.
 fn line_chart(title: &str, points: &[(String, usize)]) -> String {
     let most = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
@@ -489,7 +510,7 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let tallies = blocking(&state, |s| s.finding_tallies()).await?;
+    let tallies = tallies(&state).await?;
     let today = Utc::now().date_naive();
     let trend_chart = line_chart("Failing findings, week by week", &trend(&tallies, today));
     let severities: Vec<&'static str> = Finding::SEVERITIES.iter().rev().copied().collect();
@@ -902,7 +923,7 @@ pub(crate) async fn policy(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let tallies = blocking(&state, |s| s.finding_tallies()).await?;
+    let tallies = tallies(&state).await?;
     let mut failing: HashMap<(&str, &str), usize> = HashMap::new();
     for t in tallies.iter().filter(|t| t.state.is_failing()) {
         *failing
