@@ -367,12 +367,23 @@ pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<
         Placeholder::Question => "",
         Placeholder::Dollar => " COLLATE \"C\"",
     };
-    let limit = q.limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
-    let sql = format!(
-        "SELECT {select} FROM {from} WHERE {} ORDER BY {} DESC, {lifecycle}.first_failing, f.key{collate}{limit}",
-        filters.join(" AND "),
-        severity_rank("f.severity"),
+    let order = format!(
+        "ORDER BY {} DESC, {lifecycle}.first_failing, f.key{collate}",
+        severity_rank("f.severity")
     );
+    let sql = match (q.limit, q.as_of) {
+        // A page of current findings: choose the keys from the narrow columns, then read only
+        // those rows whole (their clause text and evidence are most of a row's width).
+        (Some(n), None) => format!(
+            "SELECT {select} FROM {from} WHERE f.key IN (SELECT f.key FROM {from} WHERE {} {order} LIMIT {n}) {order}",
+            filters.join(" AND "),
+        ),
+        (limit, _) => format!(
+            "SELECT {select} FROM {from} WHERE {} {order}{}",
+            filters.join(" AND "),
+            limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default(),
+        ),
+    };
     (sql, params)
 }
 
@@ -384,7 +395,8 @@ pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<C
         ..q.clone()
     };
     let (select, params) = findings_select(&all, p);
-    // `SELECT <columns> FROM <tables> WHERE <conditions> ORDER BY …`: keep the middle.
+    // `SELECT <columns> FROM <tables> WHERE <conditions> ORDER BY …` (no limit, so no
+    // subquery before the order): keep the middle.
     let from = select.find(" FROM ").map_or(0, |i| i + 1);
     let to = select.rfind(" ORDER BY ").unwrap_or(select.len());
     (
