@@ -1,0 +1,732 @@
+//! Page latency for a demo organisation of 10,000 people (`STEWARD_BENCH_PEOPLE` for another
+//! size): `cargo bench -p steward-web --bench pages`.
+//!
+//! On a fresh SQLite database (and a fresh PostgreSQL database too when
+//! `STEWARD_TEST_DATABASE_URL` names a server) it seeds the organisation as `steward serve --demo`
+//! does — generate, import, check the built-in Cafcass packs, record the findings, add sign-ins —
+//! then starts the real server on a loopback port, signs in over HTTP with a password and a TOTP
+//! code, and requests every signed-in `GET` page of `steward_web::access::ROUTES` without a path
+//! parameter (so a new page is measured without touching this file): as the administrator where
+//! the administrator may see it, and as a line manager (a person on the people register) where only
+//! staff may or where every signed-in person may. Each request opens its own connection
+//! (`Connection: close`), so every figure includes a loopback connect.
+//!
+//! Before serving, the service calls the pages make are timed on their own, to show where a
+//! page's time goes.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use steward_model::{Account, Asset, Person, PersonStatus, Register, Request, RoleGrant};
+use steward_policy::{Overrides, Pack};
+use steward_service::{Capacity, FindingQuery, ImportFile, Stamp, Steward, Viewer};
+use steward_store::testing::{TestDatabase, databases};
+use steward_web::access::{self, Access, ROUTES};
+
+/// Requests per page before measuring, and measured.
+const WARM_UP: usize = 5;
+const SAMPLES: usize = 50;
+/// Calls per service call timed on its own.
+const SERVICE_SAMPLES: usize = 20;
+/// The packs `steward serve --demo` runs when no configuration names others.
+const PACKS: [&str; 2] = ["cafcass-it-5.0", "cafcass-ia-4.3"];
+const PASSWORD: &str = "benchmark pages quickly please";
+const ADMIN: &str = "administrator@bench.example.org";
+const MANAGER: &str = "line-manager@bench.example.org";
+
+fn main() {
+    let people: usize = match std::env::var("STEWARD_BENCH_PEOPLE") {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("STEWARD_BENCH_PEOPLE={text:?}: not a number of people")),
+        _ => 10_000,
+    };
+    let packs: Vec<Pack> = PACKS
+        .iter()
+        .map(|id| match steward_policy::builtin_pack(id) {
+            Some(Ok(pack)) => pack,
+            Some(Err(errors)) => panic!("the built-in pack {id} does not load: {errors:?}"),
+            None => panic!("no built-in pack {id}"),
+        })
+        .collect();
+    println!(
+        "Steward pages: {people} people, {} cores, {}; {WARM_UP} warm-up then {SAMPLES} measured \
+         requests per page, one connection per request (Connection: close)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        Utc::now().format("%Y-%m-%d"),
+    );
+    for db in databases("bench_pages") {
+        run(&db, people, &packs);
+    }
+}
+
+/// One account the benchmark signs in as.
+struct Login {
+    who: &'static str,
+    email: &'static str,
+    secret: String,
+    viewer: Viewer,
+}
+
+fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
+    println!("\n## {}\n", db.backend);
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("open {}: {e}", db.backend));
+    let (admin, manager) = seed(&steward, people, packs);
+    service_calls(&steward, &manager);
+
+    let server = Server::start(steward, packs.to_vec());
+    let mut as_admin = server.client();
+    as_admin.sign_in(&admin);
+    let mut as_manager = server.client();
+    as_manager.sign_in(&manager);
+
+    println!("\n| route | who | status | n | p50 ms | p95 ms | max ms | bytes |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let pages = ROUTES
+        .iter()
+        .filter(|r| r.method == "GET" && r.access != Access::Public && !r.path.contains('{'));
+    let mut slow = Vec::new();
+    let load_before = load_average();
+    // Each page as the administrator where the administrator may see it; as the line manager
+    // where only staff may, and also where every signed-in person may (what all staff see, with
+    // the cost of a viewer who is on the people register).
+    let mut runs: Vec<(&access::RouteSpec, &Login)> = Vec::new();
+    for route in pages {
+        let admin_may = access::allows(route.access, "GET", &admin.viewer);
+        let manager_may = access::allows(route.access, "GET", &manager.viewer);
+        if admin_may {
+            runs.push((route, &admin));
+        }
+        if manager_may && (!admin_may || route.access == Access::SignedIn) {
+            runs.push((route, &manager));
+        }
+        assert!(
+            admin_may || manager_may,
+            "{}: neither the administrator nor the line manager may use it; give the benchmark \
+             an account that may",
+            route.path
+        );
+    }
+    for (route, login) in runs {
+        let client = if std::ptr::eq(login, &admin) {
+            &mut as_admin
+        } else {
+            &mut as_manager
+        };
+        let mut times = Vec::with_capacity(SAMPLES);
+        let mut reply = None;
+        for i in 0..WARM_UP + SAMPLES {
+            let started = Instant::now();
+            let r = client.get(route.path);
+            let took = started.elapsed();
+            answered(route.path, login.who, &r);
+            if i >= WARM_UP {
+                times.push(took);
+            }
+            reply = Some(r);
+        }
+        let reply = reply.unwrap_or_else(|| unreachable!("at least one request"));
+        times.sort();
+        let (p50, p95, max) = (
+            percentile(&times, 50),
+            percentile(&times, 95),
+            times.last().copied().unwrap_or_default(),
+        );
+        let status = match reply.status {
+            200 => "200".to_owned(),
+            s => format!("{s} → {}", reply.header("location").unwrap_or("")),
+        };
+        println!(
+            "| `{}` | {} | {status} | {} | {} | {} | {} | {} |",
+            route.path,
+            login.who,
+            times.len(),
+            ms(p50),
+            ms(p95),
+            ms(max),
+            thousands(reply.body.len()),
+        );
+        if p95 >= Duration::from_millis(50) {
+            slow.push(format!(
+                "{} as the {} ({} ms)",
+                route.path,
+                login.who,
+                ms(p95)
+            ));
+        }
+    }
+    println!(
+        "\nLoad average (1, 5, 15 min) before the pages: {load_before}; after: {}",
+        load_average()
+    );
+    if slow.is_empty() {
+        println!("\nEvery page answers under 50 ms at p95.");
+    } else {
+        println!("\nOver 50 ms at p95 on {}: {}", db.backend, slow.join(", "));
+    }
+    server.stop();
+}
+
+/// The machine's load average, to tell a quiet run from a contended one (Linux only).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// A page must answer 200; a route that only redirects (the start page) may answer 303 to a page,
+/// but never to the sign-in.
+fn answered(path: &str, who: &str, reply: &Reply) {
+    let ok = match reply.status {
+        200 => true,
+        303 => {
+            let to = reply.header("location").unwrap_or("");
+            !to.is_empty() && !to.starts_with("/login") && !to.starts_with("/mfa")
+        }
+        _ => false,
+    };
+    assert!(
+        ok,
+        "GET {path} as the {who} answered {} (location {:?}): {}",
+        reply.status,
+        reply.header("location"),
+        reply.body.chars().take(500).collect::<String>()
+    );
+}
+
+/// The nearest-rank percentile of sorted durations.
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 100.0 {
+        format!("{ms:.0}")
+    } else {
+        format!("{ms:.1}")
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+// --- seeding ------------------------------------------------------------------------------------
+
+/// Fills the database as `steward serve --demo` does, and adds the two sign-ins.
+fn seed(steward: &Steward, people: usize, packs: &[Pack]) -> (Login, Login) {
+    let all = Instant::now();
+    let today = Utc::now().date_naive();
+
+    let started = Instant::now();
+    let estate = steward_demo::generate(&steward_demo::DemoOptions {
+        people,
+        seed: 1,
+        today,
+        usage_months: 3,
+    });
+    let files: Vec<ImportFile> = Register::ALL
+        .iter()
+        .map(|r| {
+            let mut bytes = Vec::new();
+            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
+                .unwrap_or_else(|e| panic!("write {}: {e}", r.file_name()));
+            ImportFile {
+                register: *r,
+                label: r.file_name(),
+                bytes,
+            }
+        })
+        .collect();
+    let generated = started.elapsed();
+
+    let started = Instant::now();
+    let stamp = Stamp::now("demo");
+    let report = steward
+        .import(&stamp, files)
+        .unwrap_or_else(|e| panic!("import: {e}"));
+    let rows: usize = report.files.iter().map(|(_, n)| *n).sum();
+    let imported = started.elapsed();
+
+    // The checks, as `steward check` runs them against the database.
+    let started = Instant::now();
+    let refs: Vec<&Pack> = packs.iter().collect();
+    let now = Utc::now();
+    let findings = steward
+        .run_checks(&refs, &Overrides::default(), now)
+        .unwrap_or_else(|e| panic!("the checks: {e}"));
+    let found = findings.len();
+    let checked = started.elapsed();
+
+    let started = Instant::now();
+    let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
+    steward
+        .record_findings(
+            &Stamp {
+                actor: "demo".into(),
+                at: now,
+            },
+            &ids,
+            findings,
+        )
+        .unwrap_or_else(|e| panic!("record findings: {e}"));
+    let recorded = started.elapsed();
+
+    // The line manager: an active person with no role who manages the most active people, as in
+    // `fill_demo` (which takes the first such person) but the busiest, for the team page.
+    let started = Instant::now();
+    let everyone: Vec<Person> = steward.list().unwrap_or_else(|e| panic!("people: {e}"));
+    let roles: Vec<RoleGrant> = steward.list().unwrap_or_else(|e| panic!("roles: {e}"));
+    let mut reports: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in everyone.iter().filter(|p| p.status != PersonStatus::Leaver) {
+        if let Some(m) = p.manager_id.as_deref() {
+            *reports.entry(m).or_default() += 1;
+        }
+    }
+    let manager = everyone
+        .iter()
+        .filter(|p| p.status == PersonStatus::Active)
+        .filter(|p| !roles.iter().any(|g| g.person_id == p.id))
+        .filter_map(|p| reports.get(p.id.as_str()).map(|n| (p, *n)))
+        .max_by_key(|(p, n)| (*n, std::cmp::Reverse(p.id.clone())))
+        .unwrap_or_else(|| panic!("no active person without a role manages anyone"));
+    let admin = login(
+        steward,
+        &stamp,
+        "administrator",
+        ADMIN,
+        None,
+        &[Capacity::Administrator],
+    );
+    let line_manager = login(
+        steward,
+        &stamp,
+        "line manager",
+        MANAGER,
+        Some(manager.0),
+        &[],
+    );
+    assert!(
+        line_manager.viewer.is(Capacity::LineManager),
+        "{} should be a line manager",
+        manager.0.id
+    );
+    let signed = started.elapsed();
+
+    println!("Seed: {} ({} people)\n", seconds(all.elapsed()), people);
+    println!("| seed step | time |");
+    println!("| --- | --- |");
+    println!(
+        "| generate the demo organisation and write it as CSV | {} |",
+        seconds(generated)
+    );
+    println!(
+        "| import {} rows (every one audited) | {} |",
+        thousands(rows),
+        seconds(imported)
+    );
+    println!(
+        "| check {} (read the registers, compile, evaluate): {} findings | {} |",
+        PACKS.join(" and "),
+        thousands(found),
+        seconds(checked)
+    );
+    println!("| record the findings | {} |", seconds(recorded));
+    println!(
+        "| two sign-ins (Argon2id) with authenticators | {} |",
+        seconds(signed)
+    );
+    println!(
+        "\nThe line manager is {} with {} reports.",
+        manager.0.id, manager.1
+    );
+    (admin, line_manager)
+}
+
+fn login(
+    steward: &Steward,
+    stamp: &Stamp,
+    who: &'static str,
+    email: &'static str,
+    person: Option<&Person>,
+    capacities: &[Capacity],
+) -> Login {
+    let name = person.map_or_else(|| format!("Bench {who}"), |p| p.name.clone());
+    steward
+        .add_sign_in(
+            stamp,
+            email,
+            &name,
+            person.map(|p| p.id.as_str()),
+            PASSWORD,
+            capacities,
+        )
+        .unwrap_or_else(|e| panic!("add {email}: {e}"));
+    let secret = steward
+        .enrol_authenticator(stamp, email)
+        .unwrap_or_else(|e| panic!("enrol {email}: {e}"));
+    let viewer = steward
+        .viewer(email)
+        .unwrap_or_else(|e| panic!("viewer {email}: {e}"));
+    Login {
+        who,
+        email,
+        secret,
+        viewer,
+    }
+}
+
+// --- the service calls behind the pages -----------------------------------------------------------
+
+/// Times, on their own, service calls the guard and the pages make: each whole-table read a page
+/// may make, and the lookups of one person's rows. Which page makes which changes with the web
+/// crate, so the table names only the call.
+fn service_calls(steward: &Steward, manager: &Login) {
+    let (token, _) = steward
+        .open_session(ADMIN, Utc::now())
+        .unwrap_or_else(|e| panic!("open a session: {e}"));
+    let person = manager.viewer.person_id.clone().unwrap_or_default();
+    let one_asset: Option<String> = steward
+        .list_where::<Asset>("assigned_to", &person)
+        .ok()
+        .and_then(|assets| assets.into_iter().next().map(|a| a.tag));
+    println!("\n| service call ({SERVICE_SAMPLES} calls each) | rows | median ms | max ms |");
+    println!("| --- | --- | --- | --- |");
+    let time = |name: &str, f: &dyn Fn() -> Result<usize, steward_service::ServiceError>| {
+        let mut times = Vec::with_capacity(SERVICE_SAMPLES);
+        let mut n = 0;
+        for _ in 0..SERVICE_SAMPLES {
+            let started = Instant::now();
+            n = f().unwrap_or_else(|e| panic!("{name}: {e}"));
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!(
+            "| {name} | {} | {} | {} |",
+            thousands(n),
+            ms(percentile(&times, 50)),
+            ms(times.last().copied().unwrap_or_default())
+        );
+    };
+    time("`live_session` (every signed-in request)", &|| {
+        Ok(usize::from(
+            steward.live_session(&token, Utc::now())?.is_some(),
+        ))
+    });
+    time("`viewer` of the administrator (no person)", &|| {
+        Ok(steward.viewer(ADMIN)?.capacities.len())
+    });
+    time("`viewer` of the line manager (a person)", &|| {
+        Ok(steward.viewer(manager.email)?.capacities.len())
+    });
+    time("`list::<Person>` (everyone)", &|| {
+        Ok(steward.list::<Person>()?.len())
+    });
+    time("`list::<Asset>` (every asset)", &|| {
+        Ok(steward.list::<Asset>()?.len())
+    });
+    time("`list::<Account>` (every account)", &|| {
+        Ok(steward.list::<Account>()?.len())
+    });
+    time("`list::<Request>` (every request)", &|| {
+        Ok(steward.list::<Request>()?.len())
+    });
+    time("`findings` (every open finding)", &|| {
+        Ok(steward.findings(&FindingQuery::default())?.len())
+    });
+    time("`count_findings` (every open finding)", &|| {
+        Ok(usize::try_from(steward.count_findings(&FindingQuery::default())?).unwrap_or(0))
+    });
+    time(
+        "`findings` (the first 500 in the findings list's order)",
+        &|| {
+            Ok(steward
+                .findings(&FindingQuery {
+                    limit: Some(500),
+                    ..FindingQuery::default()
+                })?
+                .len())
+        },
+    );
+    time(
+        "`list_where::<Person>` (the line manager's reports)",
+        &|| Ok(steward.list_where::<Person>("manager_id", &person)?.len()),
+    );
+    time(
+        "`list_where::<Asset>` (what the line manager holds)",
+        &|| Ok(steward.list_where::<Asset>("assigned_to", &person)?.len()),
+    );
+    time("`findings` of one person", &|| {
+        Ok(steward
+            .findings(&FindingQuery {
+                subject_type: Some("person".into()),
+                subject_id: Some(person.clone()),
+                ..FindingQuery::default()
+            })?
+            .len())
+    });
+    if let Some(tag) = &one_asset {
+        time("`findings` of one asset", &|| {
+            Ok(steward
+                .findings(&FindingQuery {
+                    subject_type: Some("asset".into()),
+                    subject_id: Some(tag.clone()),
+                    ..FindingQuery::default()
+                })?
+                .len())
+        });
+    }
+    time("`sign_ins` (every account)", &|| {
+        Ok(steward.store().sign_ins()?.len())
+    });
+    let _ = steward.close_session(&token);
+}
+
+// --- the server and a small HTTP/1.1 client (after crates/web/tests/support) -----------------------
+
+/// The real server on a loopback port, on its own runtime.
+struct Server {
+    addr: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    fn start(steward: Steward, packs: Vec<Pack>) -> Server {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("the port's address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let options = steward_web::Options {
+            packs,
+            ..Default::default()
+        };
+        let handle = runtime.spawn(steward_web::serve(steward, options, listener, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            runtime,
+            stop,
+            handle,
+        }
+    }
+
+    fn client(&self) -> Client {
+        Client {
+            addr: self.addr,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        match self.runtime.block_on(self.handle) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("the server failed: {e}"),
+            Err(e) => panic!("the server task failed: {e}"),
+        }
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of the first form's hidden `csrf` field.
+    fn csrf(&self) -> String {
+        self.body
+            .split_once("name=\"csrf\" value=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(v, _)| v.to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Keeps cookies, follows nothing; one connection per request.
+struct Client {
+    addr: SocketAddr,
+    cookies: BTreeMap<String, String>,
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Client {
+    fn get(&mut self, path: &str) -> Reply {
+        self.send("GET", path, None)
+    }
+
+    /// Posts a form after fetching the page that carries it, with that page's CSRF token.
+    fn submit(&mut self, page: &str, fields: &[(&str, &str)]) -> Reply {
+        let form = self.get(page);
+        assert_eq!(form.status, 200, "GET {page}: {}", form.body);
+        let csrf = form.csrf();
+        let body: Vec<String> = std::iter::once(("csrf", csrf.as_str()))
+            .chain(fields.iter().copied())
+            .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
+            .collect();
+        self.send("POST", page, Some(body.join("&")))
+    }
+
+    /// Password, then the authenticator's code, as a person in a browser.
+    fn sign_in(&mut self, login: &Login) {
+        let reply = self.submit("/login", &[("email", login.email), ("password", PASSWORD)]);
+        assert_eq!(
+            (reply.status, reply.header("location")),
+            (303, Some("/mfa")),
+            "password for the {}: {}",
+            login.who,
+            reply.body
+        );
+        let code = code_now(&login.secret);
+        let reply = self.submit("/mfa", &[("code", &code)]);
+        assert_eq!(
+            (reply.status, reply.header("location")),
+            (303, Some("/")),
+            "code for the {}: {}",
+            login.who,
+            reply.body
+        );
+    }
+
+    fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Reply {
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        let _ = stream.set_nodelay(true);
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if !self.cookies.is_empty() {
+            let cookie: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request.push_str(&format!("Cookie: {}\r\n", cookie.join("; ")));
+        }
+        match &body {
+            Some(body) => request.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )),
+            None => request.push_str("\r\n"),
+        }
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read");
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        let chunked = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+        });
+        let body = if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_owned()
+        };
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie")
+                && let Some((pair, attributes)) = v.split_once(';').or(Some((v.as_str(), "")))
+                && let Some((name, value)) = pair.split_once('=')
+            {
+                if attributes.contains("Max-Age=0") || value.is_empty() {
+                    self.cookies.remove(name.trim());
+                } else {
+                    self.cookies
+                        .insert(name.trim().to_owned(), value.trim().to_owned());
+                }
+            }
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+fn dechunk(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The authenticator's code now; if the current step ends within two seconds, waits for the next
+/// so that the server sees the same step.
+fn code_now(secret: &str) -> String {
+    let totp = steward_auth::Totp::from_base32(secret).expect("a base32 secret");
+    let mut now = Utc::now().timestamp() as u64;
+    if now % 30 >= 28 {
+        std::thread::sleep(Duration::from_secs(31 - now % 30));
+        now = Utc::now().timestamp() as u64;
+    }
+    totp.code_at(now)
+}
