@@ -19,6 +19,10 @@ use crate::{AppState, Signed, WebError, blocking};
 /// The most rows a list page shows; the CSV export has them all.
 const PAGE_ROWS: usize = 500;
 
+/// The findings a page shows: each row is wide (message, clause, subject), and the most severe
+/// and oldest come first, so a screenful or two is what anyone reads; the CSV has them all.
+const FINDING_ROWS: usize = 200;
+
 /// What every page's frame shows: who is signed in, where they can go, the demo banner.
 pub(crate) struct Chrome {
     pub viewer: Option<String>,
@@ -101,6 +105,16 @@ pub(crate) fn page(template: &impl Template) -> Result<Response, WebError> {
         Html(template.render()?),
     )
         .into_response())
+}
+
+/// A page drawn after a refused form: the same page, with `422 Unprocessable Entity` when
+/// `refused`, so that the browser and tests can tell.
+pub(crate) fn page_refusing(refused: bool, template: &impl Template) -> Result<Response, WebError> {
+    let mut response = page(template)?;
+    if refused {
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
 }
 
 /// A CSV download. A cell that a spreadsheet would read as a formula (`= + - @`, tab, carriage
@@ -333,7 +347,7 @@ struct FindingsPage {
     query: String,
     severities: Vec<String>,
     rows: Vec<FindingRow>,
-    /// How many the filter matches; the page shows the first [`PAGE_ROWS`].
+    /// How many the filter matches; the page shows the first [`FINDING_ROWS`].
     total: u64,
 }
 
@@ -342,7 +356,7 @@ pub(crate) async fn findings(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<FindingFilter>,
 ) -> Result<Response, WebError> {
-    let (rows, total) = finding_rows(&state, &filter, Some(PAGE_ROWS)).await?;
+    let (rows, total) = finding_rows(&state, &filter, Some(FINDING_ROWS)).await?;
     page(&FindingsPage {
         total,
         chrome: Chrome::signed(&state, &signed, "/findings"),
@@ -987,37 +1001,37 @@ async fn sign_ins_page(
     error: Option<String>,
 ) -> Result<Response, WebError> {
     let accounts = blocking(state, |s| Ok(s.store().sign_ins()?)).await?;
-    let status = if error.is_some() { 422 } else { 200 };
-    let mut response = page(&SignInsPage {
-        chrome: Chrome::signed(state, signed, "/admin/sign-ins"),
-        accounts: accounts
-            .into_iter()
-            .map(|a| {
-                (
-                    a.email,
-                    a.display_name,
-                    a.person_id.unwrap_or_default(),
-                    if a.mfa_enrolled_at.is_some() {
-                        "enrolled"
-                    } else {
-                        "not yet"
-                    },
-                    a.roles.join(", "),
-                    if a.disabled { "yes" } else { "no" },
-                )
-            })
-            .collect(),
-        capacities: Capacity::ALL
-            .iter()
-            .filter(|c| !matches!(c, Capacity::Staff | Capacity::LineManager))
-            .map(|c| c.as_str())
-            .collect(),
-        notice,
-        error,
-    })?;
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    Ok(response)
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &SignInsPage {
+            chrome: Chrome::signed(state, signed, "/admin/sign-ins"),
+            accounts: accounts
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.email,
+                        a.display_name,
+                        a.person_id.unwrap_or_default(),
+                        if a.mfa_enrolled_at.is_some() {
+                            "enrolled"
+                        } else {
+                            "not yet"
+                        },
+                        a.roles.join(", "),
+                        if a.disabled { "yes" } else { "no" },
+                    )
+                })
+                .collect(),
+            capacities: Capacity::ALL
+                .iter()
+                .filter(|c| !matches!(c, Capacity::Staff | Capacity::LineManager))
+                .map(|c| c.as_str())
+                .collect(),
+            notice,
+            error,
+        },
+    )
 }
 
 pub(crate) async fn sign_ins(
@@ -1091,17 +1105,17 @@ async fn organisation_page(
     error: Option<String>,
 ) -> Result<Response, WebError> {
     let org = blocking(state, |s| s.organisation()).await?;
-    let status = if error.is_some() { 422 } else { 200 };
-    let mut response = page(&OrganisationPage {
-        chrome: Chrome::signed(state, signed, "/admin/organisation"),
-        name: org.name,
-        time_zone: org.time_zone,
-        notice,
-        error,
-    })?;
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    Ok(response)
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &OrganisationPage {
+            chrome: Chrome::signed(state, signed, "/admin/organisation"),
+            name: org.name,
+            time_zone: org.time_zone,
+            notice,
+            error,
+        },
+    )
 }
 
 pub(crate) async fn organisation(

@@ -14,7 +14,7 @@ use steward_model::{
 use steward_service::{Capacity, IncidentView, RequestView, Stamp, Steward, Viewer};
 use steward_workflow::{Action, Details, Sla};
 
-use crate::pages::{Chrome, csv, page};
+use crate::pages::{Chrome, csv, page, page_refusing};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
@@ -330,23 +330,23 @@ async fn new_request_page(
     } else {
         raisable_for(state, &signed.viewer).await?
     };
-    let status = if error.is_some() { 422 } else { 200 };
-    let mut response = page(&NewRequestPage {
-        chrome: Chrome::signed(state, signed, "/requests"),
-        kinds: RequestType::ALL
-            .iter()
-            .map(|w| ((*w).to_owned(), *w == kind))
-            .collect(),
-        kind: kind.to_owned(),
-        fields,
-        for_self: signed.viewer.person_id.clone().unwrap_or_default(),
-        for_whom,
-        anyone,
-        error,
-    })?;
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    Ok(response)
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &NewRequestPage {
+            chrome: Chrome::signed(state, signed, "/requests"),
+            kinds: RequestType::ALL
+                .iter()
+                .map(|w| ((*w).to_owned(), *w == kind))
+                .collect(),
+            kind: kind.to_owned(),
+            fields,
+            for_self: signed.viewer.person_id.clone().unwrap_or_default(),
+            for_whom,
+            anyone,
+            error,
+        },
+    )
 }
 
 pub(crate) async fn new_request(
@@ -486,50 +486,50 @@ async fn request_page(
         })
         .unwrap_or_default();
     let open = matches!(request.state, RequestState::Open | RequestState::Approved);
-    let status = if error.is_some() { 422 } else { 200 };
-    let mut response = page(&RequestPage {
-        chrome: Chrome::signed(state, signed, "/requests"),
-        id: request.id.clone(),
-        kind: request.kind.to_string(),
-        person: person.map_or(request.person_id.clone(), |p| {
-            format!("{} ({})", p.name, p.id)
-        }),
-        state: request.state.to_string(),
-        opened: local_text(&request.opened_at),
-        due: request.due_on.map(|d| d.to_string()).unwrap_or_default(),
-        sla: sla_text(&sla),
-        details,
-        approvals: approvals
-            .into_iter()
-            .map(|a| {
-                (
-                    a.role.to_string(),
-                    a.person_id,
-                    a.decision.to_string(),
-                    local_text(&a.decided_at),
-                )
-            })
-            .collect(),
-        notified: notifications
-            .into_iter()
-            .map(|n| {
-                (
-                    n.recipient,
-                    n.reason,
-                    n.acknowledged_at
-                        .map(|t| local_text(&t))
-                        .unwrap_or_default(),
-                )
-            })
-            .collect(),
-        notes,
-        // Anyone on the people register who sees it may try; the service decides by role.
-        can_act: open && signed.viewer.person_id.is_some(),
-        error,
-    })?;
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    Ok(response)
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &RequestPage {
+            chrome: Chrome::signed(state, signed, "/requests"),
+            id: request.id.clone(),
+            kind: request.kind.to_string(),
+            person: person.map_or(request.person_id.clone(), |p| {
+                format!("{} ({})", p.name, p.id)
+            }),
+            state: request.state.to_string(),
+            opened: local_text(&request.opened_at),
+            due: request.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            sla: sla_text(&sla),
+            details,
+            approvals: approvals
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.role.to_string(),
+                        a.person_id,
+                        a.decision.to_string(),
+                        local_text(&a.decided_at),
+                    )
+                })
+                .collect(),
+            notified: notifications
+                .into_iter()
+                .map(|n| {
+                    (
+                        n.recipient,
+                        n.reason,
+                        n.acknowledged_at
+                            .map(|t| local_text(&t))
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            notes,
+            // Anyone on the people register who sees it may try; the service decides by role.
+            can_act: open && signed.viewer.person_id.is_some(),
+            error,
+        },
+    )
 }
 
 fn local_text(t: &DateTime<Utc>) -> String {
@@ -738,16 +738,16 @@ async fn new_incident_page(
             .collect())
     })
     .await?;
-    let status = if error.is_some() { 422 } else { 200 };
-    let mut response = page(&NewIncidentPage {
-        chrome: Chrome::signed(state, signed, "/incidents"),
-        kinds: IncidentType::ALL.iter().map(|k| (*k).to_owned()).collect(),
-        assets,
-        error,
-    })?;
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    Ok(response)
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &NewIncidentPage {
+            chrome: Chrome::signed(state, signed, "/incidents"),
+            kinds: IncidentType::ALL.iter().map(|k| (*k).to_owned()).collect(),
+            assets,
+            error,
+        },
+    )
 }
 
 pub(crate) async fn new_incident(
@@ -863,58 +863,58 @@ async fn incident_page(
     let may_handle = (signed.viewer.is(Capacity::It) || signed.viewer.is(Capacity::Governance))
         && signed.viewer.person_id.is_some()
         && i.closed_at.is_none();
-    let status = if error.is_some() { 422 } else { 200 };
-    let mut response = page(&IncidentPage {
-        chrome: Chrome::signed(state, signed, "/incidents"),
-        may_handle,
-        notes,
-        error,
-        kind: i.kind.to_string(),
-        person: i.person_id.clone(),
-        asset: i.asset_tag.clone().unwrap_or_default(),
-        state: i.state.to_string(),
-        occurred: i.occurred_at.map(|t| local_text(&t)).unwrap_or_default(),
-        discovered: local_text(&i.discovered_at),
-        reported: local_text(&i.reported_at),
-        report_by: i.report_by.map(|t| local_text(&t)).unwrap_or_default(),
-        late: i.late == Some(true),
-        ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
-        ico_left: match i.ico_notify_by {
-            Some(t) if i.ico_decision.is_none() && i.closed_at.is_none() => hours_left(t, now),
-            _ => String::new(),
-        },
-        record: [
-            ("Facts", i.facts.clone()),
-            ("Effects", i.effects.clone()),
-            ("Remedial action", i.remedial_action.clone()),
-            (
-                "Decision on telling the ICO",
-                i.ico_decision.map(|d| d.to_string()),
-            ),
-            ("Reasons", i.ico_reasons.clone()),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect(),
-        notified: notifications
-            .into_iter()
-            .map(|n| {
-                let mine = n.recipient == me && n.acknowledged_at.is_none();
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &IncidentPage {
+            chrome: Chrome::signed(state, signed, "/incidents"),
+            may_handle,
+            notes,
+            error,
+            kind: i.kind.to_string(),
+            person: i.person_id.clone(),
+            asset: i.asset_tag.clone().unwrap_or_default(),
+            state: i.state.to_string(),
+            occurred: i.occurred_at.map(|t| local_text(&t)).unwrap_or_default(),
+            discovered: local_text(&i.discovered_at),
+            reported: local_text(&i.reported_at),
+            report_by: i.report_by.map(|t| local_text(&t)).unwrap_or_default(),
+            late: i.late == Some(true),
+            ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
+            ico_left: match i.ico_notify_by {
+                Some(t) if i.ico_decision.is_none() && i.closed_at.is_none() => hours_left(t, now),
+                _ => String::new(),
+            },
+            record: [
+                ("Facts", i.facts.clone()),
+                ("Effects", i.effects.clone()),
+                ("Remedial action", i.remedial_action.clone()),
                 (
-                    n.recipient,
-                    n.reason,
-                    n.acknowledged_at
-                        .map(|t| local_text(&t))
-                        .unwrap_or_default(),
-                    mine,
-                )
-            })
+                    "Decision on telling the ICO",
+                    i.ico_decision.map(|d| d.to_string()),
+                ),
+                ("Reasons", i.ico_reasons.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect(),
-        id: i.id,
-    })?;
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    Ok(response)
+            notified: notifications
+                .into_iter()
+                .map(|n| {
+                    let mine = n.recipient == me && n.acknowledged_at.is_none();
+                    (
+                        n.recipient,
+                        n.reason,
+                        n.acknowledged_at
+                            .map(|t| local_text(&t))
+                            .unwrap_or_default(),
+                        mine,
+                    )
+                })
+                .collect(),
+            id: i.id,
+        },
+    )
 }
 
 pub(crate) async fn show_incident(

@@ -11,7 +11,7 @@ use steward_model::{Account, AccountStatus, Asset, AssetStatus, Register};
 use steward_service::{Capacity, Stamp};
 use steward_store::{AssignmentsOf, AuditQuery};
 
-use crate::pages::{Chrome, csv, page, percent};
+use crate::pages::{Chrome, csv, page, page_refusing, percent};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
@@ -314,40 +314,40 @@ async fn record_page(
     } else {
         Vec::new()
     };
-    let status = if error.is_some() { 422 } else { 200 };
-    let mut response = page(&RecordPage {
-        chrome: Chrome::signed(state, signed, "/assets"),
-        editable,
-        fields: register
-            .fields()
-            .iter()
-            .zip(row.values())
-            .map(|(f, v)| (f.name, v.to_text()))
-            .collect(),
-        spans: spans
-            .into_iter()
-            .map(|s| {
-                (
-                    if register == Register::Assets {
-                        s.person_id
-                    } else {
-                        s.asset_tag
-                    },
-                    s.from.to_string(),
-                    s.until.map(|d| d.to_string()).unwrap_or_default(),
-                )
-            })
-            .collect(),
-        history,
-        actions,
-        statuses,
-        entity,
-        id,
-        error,
-    })?;
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    Ok(response)
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &RecordPage {
+            chrome: Chrome::signed(state, signed, "/assets"),
+            editable,
+            fields: register
+                .fields()
+                .iter()
+                .zip(row.values())
+                .map(|(f, v)| (f.name, v.to_text()))
+                .collect(),
+            spans: spans
+                .into_iter()
+                .map(|s| {
+                    (
+                        if register == Register::Assets {
+                            s.person_id
+                        } else {
+                            s.asset_tag
+                        },
+                        s.from.to_string(),
+                        s.until.map(|d| d.to_string()).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            history,
+            actions,
+            statuses,
+            entity,
+            id,
+            error,
+        },
+    )
 }
 
 pub(crate) async fn record(
