@@ -121,12 +121,10 @@ pub(crate) fn list_page(
     } else {
         format!(" WHERE {}", filters.join(" AND "))
     };
-    let collate = match p {
-        Placeholder::Question => "",
-        Placeholder::Dollar => " COLLATE \"C\"",
-    };
+    // Ordered as the primary key's index orders, so a page is read from the index rather than
+    // sorted from every row (on PostgreSQL that is the database's collation, not byte order).
     let rows = format!(
-        "{}{filter} ORDER BY {}{collate} LIMIT {}",
+        "{}{filter} ORDER BY {} LIMIT {}",
         select(page.register),
         page.register.id_field().name,
         page.limit

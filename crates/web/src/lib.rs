@@ -66,6 +66,8 @@ pub struct AppState {
     /// The finding tallies as of an audit head: every change to the findings appends to the
     /// audit log, so an unchanged head means unchanged tallies.
     pub(crate) tallies: Arc<Mutex<Option<CachedTallies>>>,
+    /// Pages of findings by filter, as of an audit head, likewise.
+    pub(crate) finding_pages: Arc<Mutex<pages::FindingPages>>,
 }
 
 /// Finding tallies and the audit head they were read at.
@@ -79,6 +81,7 @@ impl AppState {
             throttle: Arc::new(Mutex::new(Throttle::default())),
             checks: Arc::new(Mutex::new((false, false))),
             tallies: Arc::new(Mutex::new(None)),
+            finding_pages: Arc::new(Mutex::new(pages::FindingPages::default())),
         }
     }
 }

@@ -186,6 +186,7 @@ pub(crate) async fn home(Extension(signed): Extension<Signed>) -> Response {
 // --- findings -------------------------------------------------------------------------------
 
 /// A finding as a row of a table.
+#[derive(Clone)]
 pub(crate) struct FindingRow {
     pub href: String,
     pub severity: String,
@@ -288,6 +289,44 @@ pub(crate) fn percent(text: &str) -> String {
         .collect()
 }
 
+/// Pages of findings already read, by filter, valid while the audit log's head is `head` (every
+/// change to a finding appends to the log). Bounded: a new head, or too many filters, starts
+/// afresh.
+#[derive(Default)]
+pub(crate) struct FindingPages {
+    head: i64,
+    pages: HashMap<String, Arc<(Vec<FindingRow>, u64)>>,
+}
+
+impl FindingPages {
+    const MOST: usize = 64;
+}
+
+/// A page of findings for a filter, from [`FindingPages`] when the audit log has not moved on.
+async fn finding_page(
+    state: &AppState,
+    filter: &FindingFilter,
+) -> Result<Arc<(Vec<FindingRow>, u64)>, WebError> {
+    // The hour too: an age filter counts from now, so a page is not kept past the hour it was read.
+    let key = format!("{}|{}", filter.to_query(), Utc::now().format("%Y-%m-%d %H"));
+    let head = blocking(state, |s| Ok(s.store().audit_head()?.0)).await?;
+    if let Ok(cache) = state.finding_pages.lock()
+        && cache.head == head
+        && let Some(page) = cache.pages.get(&key)
+    {
+        return Ok(page.clone());
+    }
+    let page = Arc::new(finding_rows(state, filter, Some(FINDING_ROWS)).await?);
+    if let Ok(mut cache) = state.finding_pages.lock() {
+        if cache.head != head || cache.pages.len() >= FindingPages::MOST {
+            cache.pages.clear();
+            cache.head = head;
+        }
+        cache.pages.insert(key, page.clone());
+    }
+    Ok(page)
+}
+
 /// The findings a filter matches, most severe and oldest first — at most `limit` of them — and
 /// how many there are in all. Without a team the database orders, limits and counts; a team's
 /// findings are picked out here from the rest.
@@ -356,7 +395,8 @@ pub(crate) async fn findings(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<FindingFilter>,
 ) -> Result<Response, WebError> {
-    let (rows, total) = finding_rows(&state, &filter, Some(FINDING_ROWS)).await?;
+    let found = finding_page(&state, &filter).await?;
+    let (rows, total) = (found.0.clone(), found.1);
     page(&FindingsPage {
         total,
         chrome: Chrome::signed(&state, &signed, "/findings"),
