@@ -15,8 +15,11 @@
 //! page's time goes.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::{Reply, Server};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -78,11 +81,18 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
     let (admin, manager) = seed(&steward, people, packs);
     service_calls(&steward, &manager);
 
-    let server = Server::start(steward, packs.to_vec());
+    drop(steward);
+    let server = Server::start(
+        &db.url,
+        steward_web::Options {
+            packs: packs.to_vec(),
+            ..Default::default()
+        },
+    );
     let mut as_admin = server.client();
-    as_admin.sign_in(&admin);
+    signed_in(&mut as_admin, &admin);
     let mut as_manager = server.client();
-    as_manager.sign_in(&manager);
+    signed_in(&mut as_manager, &manager);
 
     println!("\n| route | who | status | n | p50 ms | p95 ms | max ms | bytes |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -168,7 +178,21 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
     } else {
         println!("\nOver 50 ms at p95 on {}: {}", db.backend, slow.join(", "));
     }
-    server.stop();
+    server
+        .stop()
+        .unwrap_or_else(|e| panic!("the server failed: {e}"));
+}
+
+/// Password, then the authenticator's code, as a person in a browser.
+fn signed_in(client: &mut support::Client, login: &Login) {
+    let reply = client.sign_in(login.email, PASSWORD, &login.secret);
+    assert_eq!(
+        (reply.status, reply.location()),
+        (303, "/"),
+        "code for the {}: {}",
+        login.who,
+        reply.body
+    );
 }
 
 /// The machine's load average, to tell a quiet run from a contended one (Linux only).
@@ -507,226 +531,4 @@ fn service_calls(steward: &Steward, manager: &Login) {
         Ok(steward.store().sign_ins()?.len())
     });
     let _ = steward.close_session(&token);
-}
-
-// --- the server and a small HTTP/1.1 client (after crates/web/tests/support) -----------------------
-
-/// The real server on a loopback port, on its own runtime.
-struct Server {
-    addr: SocketAddr,
-    runtime: tokio::runtime::Runtime,
-    stop: tokio::sync::oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    fn start(steward: Steward, packs: Vec<Pack>) -> Server {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind a loopback port");
-        let addr = listener.local_addr().expect("the port's address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = steward_web::Options {
-            packs,
-            ..Default::default()
-        };
-        let handle = runtime.spawn(steward_web::serve(steward, options, listener, async {
-            let _ = stopped.await;
-        }));
-        Server {
-            addr,
-            runtime,
-            stop,
-            handle,
-        }
-    }
-
-    fn client(&self) -> Client {
-        Client {
-            addr: self.addr,
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn stop(self) {
-        let _ = self.stop.send(());
-        match self.runtime.block_on(self.handle) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => panic!("the server failed: {e}"),
-            Err(e) => panic!("the server task failed: {e}"),
-        }
-    }
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The value of the first form's hidden `csrf` field.
-    fn csrf(&self) -> String {
-        self.body
-            .split_once("name=\"csrf\" value=\"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(v, _)| v.to_owned())
-            .unwrap_or_default()
-    }
-}
-
-/// Keeps cookies, follows nothing; one connection per request.
-struct Client {
-    addr: SocketAddr,
-    cookies: BTreeMap<String, String>,
-}
-
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-impl Client {
-    fn get(&mut self, path: &str) -> Reply {
-        self.send("GET", path, None)
-    }
-
-    /// Posts a form after fetching the page that carries it, with that page's CSRF token.
-    fn submit(&mut self, page: &str, fields: &[(&str, &str)]) -> Reply {
-        let form = self.get(page);
-        assert_eq!(form.status, 200, "GET {page}: {}", form.body);
-        let csrf = form.csrf();
-        let body: Vec<String> = std::iter::once(("csrf", csrf.as_str()))
-            .chain(fields.iter().copied())
-            .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
-            .collect();
-        self.send("POST", page, Some(body.join("&")))
-    }
-
-    /// Password, then the authenticator's code, as a person in a browser.
-    fn sign_in(&mut self, login: &Login) {
-        let reply = self.submit("/login", &[("email", login.email), ("password", PASSWORD)]);
-        assert_eq!(
-            (reply.status, reply.header("location")),
-            (303, Some("/mfa")),
-            "password for the {}: {}",
-            login.who,
-            reply.body
-        );
-        let code = code_now(&login.secret);
-        let reply = self.submit("/mfa", &[("code", &code)]);
-        assert_eq!(
-            (reply.status, reply.header("location")),
-            (303, Some("/")),
-            "code for the {}: {}",
-            login.who,
-            reply.body
-        );
-    }
-
-    fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Reply {
-        let mut stream = TcpStream::connect(self.addr).expect("connect");
-        let _ = stream.set_nodelay(true);
-        let mut request =
-            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-        if !self.cookies.is_empty() {
-            let cookie: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            request.push_str(&format!("Cookie: {}\r\n", cookie.join("; ")));
-        }
-        match &body {
-            Some(body) => request.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )),
-            None => request.push_str("\r\n"),
-        }
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read");
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-            .collect();
-        let chunked = headers.iter().any(|(k, v)| {
-            k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-        });
-        let body = if chunked {
-            dechunk(rest)
-        } else {
-            rest.to_owned()
-        };
-        for (k, v) in &headers {
-            if k.eq_ignore_ascii_case("set-cookie")
-                && let Some((pair, attributes)) = v.split_once(';').or(Some((v.as_str(), "")))
-                && let Some((name, value)) = pair.split_once('=')
-            {
-                if attributes.contains("Max-Age=0") || value.is_empty() {
-                    self.cookies.remove(name.trim());
-                } else {
-                    self.cookies
-                        .insert(name.trim().to_owned(), value.trim().to_owned());
-                }
-            }
-        }
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-}
-
-fn dechunk(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-/// The authenticator's code now; if the current step ends within two seconds, waits for the next
-/// so that the server sees the same step.
-fn code_now(secret: &str) -> String {
-    let totp = steward_auth::Totp::from_base32(secret).expect("a base32 secret");
-    let mut now = Utc::now().timestamp() as u64;
-    if now % 30 >= 28 {
-        std::thread::sleep(Duration::from_secs(31 - now % 30));
-        now = Utc::now().timestamp() as u64;
-    }
-    totp.code_at(now)
 }
