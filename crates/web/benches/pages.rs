@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use support::{Reply, Server};
 use std::time::{Duration, Instant};
+use support::{Reply, Server};
 
 use chrono::Utc;
 use steward_model::{Account, Asset, Person, PersonStatus, Register, Request, RoleGrant};
