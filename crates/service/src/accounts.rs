@@ -319,7 +319,7 @@ impl Steward {
     /// Checks a second factor: a TOTP code (each time step once only) or a recovery code (each
     /// once only, and its use audited).
     pub fn check_second_factor(&self, stamp: &Stamp, email: &str, code: &str) -> Result<()> {
-        let mut account = self.account(email)?;
+        let account = self.account(email)?;
         if account.disabled {
             return Err(ServiceError::SignIn(SignInRefused::Disabled));
         }
@@ -339,14 +339,20 @@ impl Steward {
             }
             return Err(ServiceError::SignIn(SignInRefused::BadCode));
         }
-        match RecoveryCodes::find(code, &account.recovery_codes) {
-            Some(i) => {
-                account.recovery_codes.remove(i);
-                self.store()
-                    .save_sign_in(&stamp.actor, stamp.at, "use_recovery_code", &account)?;
-                Ok(())
-            }
-            None => Err(ServiceError::SignIn(SignInRefused::BadCode)),
+        // Found among the codes read, then removed only if still there under the write lock.
+        let used = match RecoveryCodes::find(code, &account.recovery_codes) {
+            Some(i) => self.store().consume_recovery_code(
+                &stamp.actor,
+                stamp.at,
+                &account.email,
+                &account.recovery_codes[i],
+            )?,
+            None => false,
+        };
+        if used {
+            Ok(())
+        } else {
+            Err(ServiceError::SignIn(SignInRefused::BadCode))
         }
     }
 

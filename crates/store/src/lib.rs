@@ -254,6 +254,17 @@ pub trait Store: Send + Sync {
     /// Not audited.
     fn set_totp_step(&self, email: &str, step: i64) -> Result<bool>;
 
+    /// Uses one recovery code of a sign-in, by its stored hash: removed and audited in one
+    /// transaction, or `false` (nothing written) if it is no longer there — a code works once even
+    /// when two requests race with it.
+    fn consume_recovery_code(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        email: &str,
+        code_hash: &str,
+    ) -> Result<bool>;
+
     /// Stores a new session (its address lower-cased); an existing token hash is an error.
     fn create_session(&self, session: &Session) -> Result<()>;
 

@@ -801,6 +801,26 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn consume_recovery_code(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        email: &str,
+        code_hash: &str,
+    ) -> Result<bool> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        // Under the audit head's row lock, the code is looked for in what was committed last.
+        let used = sign_ins::consume_code(&mut PgTx(&mut tx), actor, at, email, code_hash)?;
+        if used {
+            tx.commit()?;
+        } else {
+            tx.rollback()?;
+        }
+        Ok(used)
+    }
+
     fn create_first_sign_in(
         &self,
         actor: &str,

@@ -339,6 +339,38 @@ pub(crate) fn create_first(
     Ok(true)
 }
 
+/// Removes one unused recovery code (by its stored hash) from a sign-in and chains an audit record
+/// of its use — only if the code is still there once the audit head is locked, so two requests
+/// racing with the same code cannot both use it. `false` (nothing written) when it is not; the
+/// caller then rolls back.
+pub(crate) fn consume_code(
+    tx: &mut dyn SignInTx,
+    actor: &str,
+    at: DateTime<Utc>,
+    email: &str,
+    code_hash: &str,
+) -> Result<bool> {
+    let mut audit = AuditChain::begin(tx, actor, at)?;
+    let Some(before) = tx.load_sign_in(&email_key(email))? else {
+        return Ok(false);
+    };
+    let Some(i) = before.recovery_codes.iter().position(|c| c == code_hash) else {
+        return Ok(false);
+    };
+    let mut after = before.clone();
+    after.recovery_codes.remove(i);
+    tx.upsert_sign_in(&after)?;
+    audit.append(
+        "use_recovery_code",
+        SIGN_IN_ENTITY,
+        &after.email,
+        Some(audit_json(&before)),
+        Some(audit_json(&after)),
+    );
+    audit.finish(tx)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

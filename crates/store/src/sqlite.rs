@@ -709,6 +709,22 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn consume_recovery_code(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        email: &str,
+        code_hash: &str,
+    ) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let used = sign_ins::consume_code(&mut SqliteTx(&tx), actor, at, email, code_hash)?;
+        if used {
+            tx.commit()?;
+        }
+        Ok(used)
+    }
+
     fn create_first_sign_in(
         &self,
         actor: &str,

@@ -495,3 +495,77 @@ fn first_runs_racing_create_exactly_one_account() {
         assert!(verify_audit(store).unwrap().is_ok(), "{backend}");
     }
 }
+
+#[test]
+fn a_recovery_code_raced_by_several_requests_is_used_once() {
+    const RUNNERS: usize = 4;
+    for db in databases("recovery_race") {
+        let backend = db.backend;
+        let stores: Vec<Box<dyn Store>> = (0..RUNNERS).map(|_| open(&db)).collect();
+        let account = SignIn {
+            recovery_codes: (0..3).map(|i| format!("{i:064x}")).collect(),
+            ..admin()
+        };
+        let code = account.recovery_codes[1].clone();
+        stores[0]
+            .save_sign_in("setup", t(0), "create", &account)
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let barrier = Barrier::new(RUNNERS);
+        let used: Vec<bool> = std::thread::scope(|scope| {
+            let runners: Vec<_> = stores
+                .iter()
+                .enumerate()
+                .map(|(i, store)| {
+                    let (barrier, code, email) = (&barrier, &code, &account.email);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        store
+                            .consume_recovery_code("web", t(1), email, code)
+                            .unwrap_or_else(|e| panic!("{backend}: runner {i}: {e}"))
+                    })
+                })
+                .collect();
+            runners
+                .into_iter()
+                .map(|r| {
+                    r.join()
+                        .unwrap_or_else(|_| panic!("{backend}: a runner panicked"))
+                })
+                .collect()
+        });
+        assert_eq!(
+            used.iter().filter(|u| **u).count(),
+            1,
+            "{backend}: {used:?}"
+        );
+        let stored = stores[0]
+            .sign_in(&account.email)
+            .unwrap_or_else(|e| panic!("{backend}: {e}"))
+            .unwrap_or_else(|| panic!("{backend}: the account is gone"));
+        assert_eq!(
+            stored.recovery_codes.len(),
+            account.recovery_codes.len() - 1,
+            "{backend}"
+        );
+        assert!(!stored.recovery_codes.contains(&code), "{backend}");
+        // One record of the use, after the creation; the chain holds.
+        let actions: Vec<String> = audit(stores[0].as_ref())
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        assert_eq!(actions, ["create", "use_recovery_code"], "{backend}");
+        assert!(
+            verify_audit(stores[0].as_ref())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_ok(),
+            "{backend}"
+        );
+        // An unknown code, or one already used, writes nothing.
+        assert!(
+            !stores[1]
+                .consume_recovery_code("web", t(2), &account.email, &code)
+                .unwrap_or_else(|e| panic!("{backend}: {e}")),
+            "{backend}"
+        );
+    }
+}
