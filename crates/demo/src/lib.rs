@@ -228,23 +228,7 @@ pub fn generate(options: &DemoOptions) -> Estate {
         questionnaires,
         adjustments,
         exceptions,
-        bank_holidays: processes.bank_holidays,
-        roles: processes.roles,
-        requests: processes.requests,
-        approvals: processes.approvals,
-        incidents: processes.incidents,
-        notifications: processes.notifications,
-        charges: processes.charges,
-        removable_media: processes.removable_media,
-        retention_schedule: processes.retention_schedule,
-        records: processes.records,
-        destructions: processes.destructions,
-        information_assets: processes.information_assets,
-        access_reviews: processes.access_reviews,
-        archives: processes.archives,
-        tasks: processes.tasks,
-        task_completions: processes.task_completions,
-        courses: processes.courses,
-        policy_reviews: processes.policy_reviews,
+        // The processes' registers; the estate's are above.
+        ..processes
     }
 }

@@ -38,28 +38,9 @@ pub(crate) struct Input<'a> {
     pub centres: &'a Centres,
 }
 
-/// The processes' registers, each sorted by id or key.
-#[derive(Debug, Default)]
-pub(crate) struct Processes {
-    pub bank_holidays: Vec<BankHoliday>,
-    pub roles: Vec<RoleGrant>,
-    pub requests: Vec<Request>,
-    pub approvals: Vec<Approval>,
-    pub incidents: Vec<Incident>,
-    pub notifications: Vec<Notification>,
-    pub charges: Vec<Charge>,
-    pub removable_media: Vec<RemovableMedium>,
-    pub retention_schedule: Vec<RetentionRule>,
-    pub records: Vec<HeldRecord>,
-    pub destructions: Vec<Destruction>,
-    pub information_assets: Vec<InformationAsset>,
-    pub access_reviews: Vec<AccessReview>,
-    pub archives: Vec<ArchivedFile>,
-    pub tasks: Vec<RecurringTask>,
-    pub task_completions: Vec<TaskCompletion>,
-    pub courses: Vec<Course>,
-    pub policy_reviews: Vec<PolicyReview>,
-}
+/// The processes' registers, each sorted by id or key, in an estate whose other registers are
+/// left empty (the caller fills them).
+pub(crate) type Processes = steward_model::Estate;
 
 /// How far back the requests and incidents go.
 const WINDOW_DAYS: i64 = 60;

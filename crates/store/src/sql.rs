@@ -303,6 +303,16 @@ fn severity_rank(column: &str) -> String {
 /// event at or before that instant supplies its state, `first_failing`, `exception` and (when
 /// resolved) `resolved_at`; findings with no event by then are left out.
 pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
+    findings_statement(q, p, false)
+}
+
+/// How many findings a query matches, ignoring its limit: the same tables and conditions, with
+/// nothing read or ordered.
+pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
+    findings_statement(q, p, true)
+}
+
+fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String, Vec<Cell>) {
     let mut params: Vec<Cell> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
     let (select, from, lifecycle) = match q.as_of {
@@ -369,41 +379,24 @@ pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<
         "ORDER BY {} DESC, {lifecycle}.first_failing, f.key{collate}",
         severity_rank("f.severity")
     );
-    let sql = match (q.limit, q.as_of) {
+    let sql = match (count, q.limit, q.as_of) {
+        (true, _, _) => format!(
+            "SELECT COUNT(*) FROM {from} WHERE {}",
+            filters.join(" AND ")
+        ),
         // A page of current findings: choose the keys from the narrow columns, then read only
         // those rows whole (their clause text and evidence are most of a row's width).
-        (Some(n), None) => format!(
+        (false, Some(n), None) => format!(
             "SELECT {select} FROM {from} WHERE f.key IN (SELECT f.key FROM {from} WHERE {} {order} LIMIT {n}) {order}",
             filters.join(" AND "),
         ),
-        (limit, _) => format!(
+        (false, limit, _) => format!(
             "SELECT {select} FROM {from} WHERE {} {order}{}",
             filters.join(" AND "),
             limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default(),
         ),
     };
     (sql, params)
-}
-
-/// How many findings a query matches, ignoring its limit: the same tables and conditions, with
-/// nothing read or ordered.
-pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
-    let all = FindingQuery {
-        limit: None,
-        ..q.clone()
-    };
-    let (select, params) = findings_select(&all, p);
-    // `SELECT <columns> FROM <tables> WHERE <conditions> ORDER BY …` (no limit, so no
-    // subquery before the order): keep the middle.
-    let from = select.find(" FROM ").map_or(0, |i| i + 1);
-    let to = select.rfind(" ORDER BY ").unwrap_or(select.len());
-    (
-        format!(
-            "SELECT COUNT(*) {}",
-            select.get(from..to).unwrap_or_default()
-        ),
-        params,
-    )
 }
 
 /// Findings tallied by pack, clause, control, severity, state and the days they began failing

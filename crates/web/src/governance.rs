@@ -5,13 +5,12 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, Request, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Days, NaiveDate, Utc};
 use steward_model::Register;
 use steward_service::{Capacity, Due, ImportFile, ServiceError, Stamp};
 
-use crate::pages::{Chrome, csv, page, percent};
+use crate::pages::{Chrome, csv, page_refusing, percent};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
@@ -136,25 +135,22 @@ async fn governance_page(
     };
     let (today, until, rows) = due_rows(state, shown).await?;
     let v = &signed.viewer;
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut response = page(&GovernancePage {
-        chrome: Chrome::signed(state, signed, "/governance"),
-        within: shown.to_string(),
-        today: today.to_string(),
-        until: until.to_string(),
-        overdue: rows.iter().filter(|r| r.overdue).count(),
-        rows,
-        may_act: v.is(Capacity::It) || v.is(Capacity::Governance),
-        may_import: v.is(Capacity::It) || v.is(Capacity::Administrator),
-        notice: None,
-        error,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    let refused = error.is_some();
+    page_refusing(
+        refused,
+        &GovernancePage {
+            chrome: Chrome::signed(state, signed, "/governance"),
+            within: shown.to_string(),
+            today: today.to_string(),
+            until: until.to_string(),
+            overdue: rows.iter().filter(|r| r.overdue).count(),
+            rows,
+            may_act: v.is(Capacity::It) || v.is(Capacity::Governance),
+            may_import: v.is(Capacity::It) || v.is(Capacity::Administrator),
+            notice: None,
+            error,
+        },
+    )
 }
 
 pub(crate) async fn show(
@@ -311,14 +307,15 @@ fn import_page(
     state: &AppState,
     signed: &Signed,
     form: ImportPage,
-    status: StatusCode,
+    refused: bool,
 ) -> Result<Response, WebError> {
-    let mut response = page(&ImportPage {
-        chrome: Chrome::signed(state, signed, "/import"),
-        ..form
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    page_refusing(
+        refused,
+        &ImportPage {
+            chrome: Chrome::signed(state, signed, "/import"),
+            ..form
+        },
+    )
 }
 
 fn blank(register: String, csv: String) -> ImportPage {
@@ -337,12 +334,7 @@ pub(crate) async fn import_form(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    import_page(
-        &state,
-        &signed,
-        blank(String::new(), String::new()),
-        StatusCode::OK,
-    )
+    import_page(&state, &signed, blank(String::new(), String::new()), false)
 }
 
 /// Imports one register's rows from pasted CSV: every row applied in one transaction, or nothing
@@ -358,11 +350,11 @@ pub(crate) async fn import(
     let mut shown = blank(name.clone(), text.clone());
     let Some(register) = importable().find(|r| r.name() == name) else {
         shown.error = Some("register: choose the register the rows belong to".into());
-        return import_page(&state, &signed, shown, StatusCode::UNPROCESSABLE_ENTITY);
+        return import_page(&state, &signed, shown, true);
     };
     if text.is_empty() {
         shown.error = Some("csv: paste the rows, with their header line".into());
-        return import_page(&state, &signed, shown, StatusCode::UNPROCESSABLE_ENTITY);
+        return import_page(&state, &signed, shown, true);
     }
     let stamp = Stamp::now(format!("web:{}", signed.viewer.email));
     let file = ImportFile {
@@ -390,7 +382,7 @@ pub(crate) async fn import(
             // The form starts empty again: the rows are in.
             let mut done = blank(name, String::new());
             done.notice = Some(notice);
-            import_page(&state, &signed, done, StatusCode::OK)
+            import_page(&state, &signed, done, false)
         }
         Err(WebError::Service(ServiceError::Import(errors))) => {
             shown.error = Some(format!(
@@ -398,7 +390,7 @@ pub(crate) async fn import(
                 errors.len()
             ));
             shown.problems = errors.iter().map(ToString::to_string).collect();
-            import_page(&state, &signed, shown, StatusCode::UNPROCESSABLE_ENTITY)
+            import_page(&state, &signed, shown, true)
         }
         Err(WebError::Service(
             e @ (ServiceError::Invalid { .. }
@@ -406,7 +398,7 @@ pub(crate) async fn import(
             | ServiceError::AlreadyExists { .. }),
         )) => {
             shown.error = Some(format!("{e}; nothing was changed"));
-            import_page(&state, &signed, shown, StatusCode::UNPROCESSABLE_ENTITY)
+            import_page(&state, &signed, shown, true)
         }
         Err(e) => Err(e),
     }

@@ -382,18 +382,46 @@ fn signed_in(state: &AppState, to: &str, token: &str) -> Response {
     response
 }
 
+/// A code posted from the session between password and second factor.
+struct CodeAttempt {
+    token: String,
+    session: Session,
+    /// The throttle's keys for this guess.
+    keys: [String; 2],
+    code: String,
+}
+
+/// Reads a posted code: its session (none: sign in again), its form's token checked, and the
+/// guess refused while the account or address is throttled.
+async fn code_attempt(state: &AppState, request: Request) -> Result<Option<CodeAttempt>, WebError> {
+    let posted = read_form(request).await?;
+    let Some((token, session)) = pending(state, &posted.headers).await? else {
+        return Ok(None);
+    };
+    check_session_form(&session, &posted)?;
+    let keys = throttle_keys(&session.email, posted.addr, "code");
+    throttled(state, &keys)?;
+    Ok(Some(CodeAttempt {
+        token,
+        session,
+        keys,
+        code: posted.get("code"),
+    }))
+}
+
 pub(crate) async fn mfa(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let posted = read_form(request).await?;
-    let Some((token, session)) = pending(&state, &posted.headers).await? else {
+    let Some(CodeAttempt {
+        token,
+        session,
+        keys,
+        code,
+    }) = code_attempt(&state, request).await?
+    else {
         return Ok(Redirect::to("/login").into_response());
     };
-    check_session_form(&session, &posted)?;
-    let keys = throttle_keys(&session.email, posted.addr, "code");
-    throttled(&state, &keys)?;
-    let code = posted.get("code");
     let email = session.email.clone();
     let result = blocking(&state, move |s| {
         s.check_second_factor(&stamp(&email), &email, &code)?;
@@ -469,14 +497,15 @@ pub(crate) async fn enrol(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let posted = read_form(request).await?;
-    let Some((token, session)) = pending(&state, &posted.headers).await? else {
+    let Some(CodeAttempt {
+        token,
+        session,
+        keys,
+        code,
+    }) = code_attempt(&state, request).await?
+    else {
         return Ok(Redirect::to("/login").into_response());
     };
-    check_session_form(&session, &posted)?;
-    let keys = throttle_keys(&session.email, posted.addr, "code");
-    throttled(&state, &keys)?;
-    let code = posted.get("code");
     let email = session.email.clone();
     let result = blocking(&state, move |s| {
         let codes = s.confirm_enrolment(&stamp(&email), &email, &code)?;

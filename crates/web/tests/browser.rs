@@ -8,6 +8,7 @@
 
 #[path = "browser/harness.rs"]
 mod harness;
+mod support;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 
@@ -145,23 +146,6 @@ fn first_run_sets_up_the_administrator_and_enrols_an_authenticator() {
     }
 }
 
-fn someone(id: &str, name: &str, manager: Option<&str>) -> Person {
-    Person {
-        id: id.into(),
-        name: name.into(),
-        email: Some(format!("{}@example.org", id.to_lowercase())),
-        staff_group: "fca".into(),
-        manager_id: manager.map(Into::into),
-        budget_centre: None,
-        status: PersonStatus::Active,
-        start_date: None,
-        leave_date: None,
-        clearance: None,
-        clearance_expires: None,
-        byod: None,
-    }
-}
-
 /// The next step's code: good once, as one step of clock drift is allowed, when this step's code
 /// was spent by an earlier sign-in.
 fn totp_next(secret: &str) -> String {
@@ -210,9 +194,9 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
         let steward = Steward::open(&db.url).expect("opening the test database");
         let stamp = Stamp::now("test");
         for p in [
-            someone("M1", "Morgan Manager", None),
-            someone("S1", "Sam Staff", Some("M1")),
-            someone("G1", "Gita Governance", None),
+            support::person("M1", "Morgan Manager", None),
+            support::person("S1", "Sam Staff", Some("M1")),
+            support::person("G1", "Gita Governance", None),
         ] {
             steward.create(&stamp, &p).expect("creating a person");
         }
