@@ -71,12 +71,12 @@ fn signs_in_with_a_password_and_a_totp_code() {
         b.open("/login");
         b.fill("#email", EMAIL);
         b.fill("#password", PASSWORD);
-        b.click("button[type=submit]");
+        b.click_through("button[type=submit]");
         b.wait_for_path("/mfa");
 
         b.step("code");
         b.fill("#code", &totp_now(&secret));
-        b.click("button[type=submit]");
+        b.click_through("button[type=submit]");
         b.wait_for_path("/me");
 
         b.step("my-page");
@@ -85,7 +85,7 @@ fn signs_in_with_a_password_and_a_totp_code() {
         assert!(nav.contains("My page"), "the navigation shows {nav:?}");
 
         b.step("sign-out");
-        b.click("form.signout button[type=submit]");
+        b.click_through("form.signout button[type=submit]");
         b.wait_for_path("/login");
         b.open("/me");
         b.wait_for_path("/login");
@@ -116,19 +116,19 @@ fn first_run_sets_up_the_administrator_and_enrols_an_authenticator() {
         b.fill("#name", "Grace Hopper");
         b.fill("#email", EMAIL);
         b.fill("#password", PASSWORD);
-        b.click("button[type=submit]");
+        b.click_through("button[type=submit]");
         b.wait_for_path("/login");
 
         b.step("password");
         b.fill("#email", EMAIL);
         b.fill("#password", PASSWORD);
-        b.click("button[type=submit]");
+        b.click_through("button[type=submit]");
         b.wait_for_path("/mfa/enrol");
 
         b.step("enrol");
         let secret = b.text("#totp-secret");
         b.fill("#code", &totp_now(&secret));
-        b.click("button[type=submit]");
+        b.click_through("button[type=submit]");
         b.find("#recovery-codes");
         let codes = b.texts("#recovery-codes li");
         assert_eq!(codes.len(), 10, "recovery codes shown: {codes:?}");
@@ -138,7 +138,7 @@ fn first_run_sets_up_the_administrator_and_enrols_an_authenticator() {
         );
 
         b.step("dashboard");
-        b.click("main a[href='/']");
+        b.click_through("main a[href='/']");
         b.wait_for_path("/dashboard");
 
         drop(b);
@@ -162,14 +162,14 @@ fn sign_in(b: &harness::Browser, email: &str, code: &str) {
     b.open("/login");
     b.fill("#email", email);
     b.fill("#password", STAFF_PASSWORD);
-    b.click("button[type=submit]");
+    b.click_through("button[type=submit]");
     b.wait_for_path("/mfa");
     b.fill("#code", code);
-    b.click("button[type=submit]");
+    b.click_through("button[type=submit]");
 }
 
 fn sign_out(b: &harness::Browser) {
-    b.click("form.signout button[type=submit]");
+    b.click_through("form.signout button[type=submit]");
     b.wait_for_path("/login");
 }
 
@@ -299,7 +299,7 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
         b.fill("#f-countries", "FR");
         b.fill("#f-depart_on", &(today - chrono::Days::new(3)).to_string());
         b.fill("#f-return_on", &(today + chrono::Days::new(2)).to_string());
-        b.click("main form[method=post] button[type=submit]");
+        b.click_through("main form[method=post] button[type=submit]");
         b.wait_for_path("/requests/REQ-000001");
         assert_eq!(b.text("#request-state"), "open");
         sign_out(&b);
@@ -308,8 +308,7 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
         sign_in(&b, "m1@example.org", &totp_now(&secrets["M1"]));
         b.wait_for_path("/me");
         b.open("/requests/REQ-000001");
-        b.click("#approve");
-        b.find("#request-state");
+        b.click_through("#approve");
         assert_eq!(b.text("#request-state"), "approved");
         sign_out(&b);
 
@@ -330,7 +329,7 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
         b.click("#type option[value='loss']");
         b.click("#asset_tag option[value='MOB1']");
         b.fill("#facts", "Left on a train");
-        b.click("main form button[type=submit]");
+        b.click_through("main form button[type=submit]");
         b.wait_for_path("/incidents/INC-000001");
         assert!(b.text("main h1").contains("loss"), "{}", b.text("main h1"));
         sign_out(&b);

@@ -141,6 +141,25 @@ impl Browser {
         }
     }
 
+    /// Clicks what posts a form or follows a link, and waits until the browser shows the page
+    /// that answers it. A redirect back to the same path is a new page too, which is why this
+    /// watches the old page go stale rather than the URL.
+    pub fn click_through(&self, css: &str) {
+        let page = self.find("html");
+        self.click(css);
+        let started = Instant::now();
+        loop {
+            match page.is_stale() {
+                Ok(true) => return,
+                Ok(false) if started.elapsed() > WAIT => {
+                    self.fail(&format!("after clicking {css}"), "the page did not change")
+                }
+                Ok(false) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => self.fail(&format!("after clicking {css}"), e),
+            }
+        }
+    }
+
     /// The rendered text of the first element matching `css`.
     pub fn text(&self, css: &str) -> String {
         self.find(css)

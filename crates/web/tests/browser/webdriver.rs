@@ -24,13 +24,30 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long chromedriver may take to say it is ready.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A failed command: what was asked, and what WebDriver (or the socket) said.
+/// A failed command: what was asked, and what WebDriver (or the socket) said, with WebDriver's
+/// error code when it gave one.
 #[derive(Debug)]
-pub struct Error(String);
+pub struct Error {
+    message: String,
+    code: Option<String>,
+}
+
+impl Error {
+    /// WebDriver said the element belongs to a page that is no longer shown. Chromium says so
+    /// with the standard code, or — when asked in the middle of the swap — with an "unknown
+    /// error" from its inspector that the node is not in the document.
+    pub fn is_stale_element(&self) -> bool {
+        match self.code.as_deref() {
+            Some("stale element reference") => true,
+            Some("unknown error") => self.message.contains("does not belong to the document"),
+            _ => false,
+        }
+    }
+}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -39,7 +56,10 @@ impl std::error::Error for Error {}
 pub type Result<T> = std::result::Result<T, Error>;
 
 fn err(what: impl fmt::Display, why: impl fmt::Display) -> Error {
-    Error(format!("{what}: {why}"))
+    Error {
+        message: format!("{what}: {why}"),
+        code: None,
+    }
 }
 
 /// Where the chromedriver binary is, or why it cannot be found.
@@ -255,7 +275,10 @@ impl WebDriver {
         let value = reply["value"].take();
         if let Some(code) = value["error"].as_str() {
             let message = value["message"].as_str().unwrap_or("").trim();
-            return Err(err(&what, format!("{code}: {message}")));
+            return Err(Error {
+                code: Some(code.to_owned()),
+                ..err(&what, format!("{code}: {message}"))
+            });
         }
         if !(200..300).contains(&status) {
             return Err(err(&what, format!("HTTP {status}: {value}")));
@@ -302,6 +325,16 @@ impl Element<'_> {
         self.driver
             .command("POST", &self.path("/clear"), Some(&json!({})))
             .map(drop)
+    }
+
+    /// Whether the element's page has been replaced by another (a link followed, a form
+    /// posted, a redirect served).
+    pub fn is_stale(&self) -> Result<bool> {
+        match self.driver.command("GET", &self.path("/name"), None) {
+            Ok(_) => Ok(false),
+            Err(e) if e.is_stale_element() => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     /// The element's rendered text.
