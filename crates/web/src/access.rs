@@ -228,6 +228,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/import",
         access: Access::AnyOf(&[It, Administrator]),
     },
+    // The working-day calendar: anyone may look; the IT team and administrators load gov.uk's file.
+    RouteSpec {
+        method: "GET",
+        path: "/calendar",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/calendar",
+        access: Access::AnyOf(&[It, Administrator]),
+    },
     RouteSpec {
         method: "GET",
         path: "/policy/diff",
@@ -327,6 +338,12 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::AnyOf(&[Staff]),
     },
 ];
+
+/// The forms that upload a file (posted as `multipart/form-data`, with a larger body allowed):
+/// a register's CSV and gov.uk's bank holidays. Every other form is url-encoded and small.
+pub fn takes_files(route: &RouteSpec) -> bool {
+    route.method == "POST" && matches!(route.path, "/import" | "/calendar")
+}
 
 /// The spec of a route, by method and the router's path.
 pub fn route(method: &str, path: &str) -> Option<&'static RouteSpec> {

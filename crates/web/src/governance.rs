@@ -344,30 +344,37 @@ pub(crate) async fn import(
     Extension(signed): Extension<Signed>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let form = Form::read(request).await?;
+    let mut form = Form::read(request).await?;
     let name = form.get("register");
     let text = form.get("csv");
+    let upload = form.take_file("file");
+    // A chosen file wins over pasted rows; the pasted rows are shown again either way.
     let mut shown = blank(name.clone(), text.clone());
     let Some(register) = importable().find(|r| r.name() == name) else {
         shown.error = Some("register: choose the register the rows belong to".into());
         return import_page(&state, &signed, shown, true);
     };
-    if text.is_empty() {
-        shown.error = Some("csv: paste the rows, with their header line".into());
-        return import_page(&state, &signed, shown, true);
-    }
+    let (label, bytes) = match upload {
+        Some(file) => (file.filename, file.bytes),
+        None if text.is_empty() => {
+            shown.error =
+                Some("file: choose a CSV file, or paste the rows with their header line".into());
+            return import_page(&state, &signed, shown, true);
+        }
+        None => (register.file_name().to_owned(), text.into_bytes()),
+    };
     let stamp = Stamp::now(format!("web:{}", signed.viewer.email));
     let file = ImportFile {
         register,
-        label: register.file_name(),
-        bytes: text.into_bytes(),
+        label: label.clone(),
+        bytes,
     };
     match blocking(&state, move |s| s.import(&stamp, vec![file])).await {
         Ok(report) => {
             let n = &report.summary;
             let mut notice = format!(
-                "Imported {}: {} created, {} updated, {} unchanged.",
-                register.file_name(),
+                "Imported {label} into {}: {} created, {} updated, {} unchanged.",
+                register.name(),
                 n.created,
                 n.updated,
                 n.unchanged

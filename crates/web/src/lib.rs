@@ -11,9 +11,11 @@
 
 pub mod access;
 mod audit;
+mod calendar;
 mod diff;
 mod finding;
 mod governance;
+mod multipart;
 mod pages;
 mod processes;
 mod registers;
@@ -226,6 +228,7 @@ pub fn router(state: AppState) -> Router {
             "/import",
             get(governance::import_form).post(governance::import),
         )
+        .route("/calendar", get(calendar::show).post(calendar::import))
         .route("/people", get(pages::people))
         .route("/people.csv", get(pages::people_csv))
         .route("/audit", get(audit::audit))

@@ -45,6 +45,7 @@ const LINKS: &[(&str, &str)] = &[
     ("/accounts", "Accounts"),
     ("/governance", "Governance"),
     ("/policy", "Policies"),
+    ("/calendar", "Calendar"),
     ("/import", "Import"),
     ("/audit", "Audit log"),
     ("/admin/sign-ins", "Sign-ins"),

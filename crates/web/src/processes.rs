@@ -394,7 +394,7 @@ pub(crate) async fn raise_request(
             return Err(WebError::Forbidden);
         }
     }
-    let details = match Details::from_pairs(&details_of(&fields.0, &["type", "person_id"])) {
+    let details = match Details::from_pairs(&details_of(&fields.fields, &["type", "person_id"])) {
         Ok(d) => d,
         Err(e) => {
             return new_request_page(&state, &signed, &kind_text, Some(e.to_string())).await;
@@ -564,7 +564,7 @@ pub(crate) async fn act_on_request(
         .await;
     };
     let fields = Form::read(request).await?;
-    let extra = Details::from_pairs(&details_of(&fields.0, &[]))
+    let extra = Details::from_pairs(&details_of(&fields.fields, &[]))
         .map_err(|e| WebError::BadRequest(e.to_string()))?;
     let viewer = signed.viewer.clone();
     let request_id = id.clone();
@@ -792,7 +792,7 @@ pub(crate) async fn report_incident(
     let viewer = signed.viewer.clone();
     let reporting = state.options.terms.reporting(kind);
     let result = blocking(&state, move |s| {
-        let mut pairs = details_of(&fields.0, &["type", "occurred_at", "discovered_at"]);
+        let mut pairs = details_of(&fields.fields, &["type", "occurred_at", "discovered_at"]);
         for key in ["occurred_at", "discovered_at"] {
             if let Some(t) = instant(s, &fields.get(key))? {
                 pairs.push((key.to_owned(), t));
@@ -948,7 +948,7 @@ pub(crate) async fn handle_incident(
     let viewer = signed.viewer.clone();
     let incident_id = id.clone();
     let result = blocking(&state, move |s| {
-        let mut pairs = details_of(&fields.0, &["act", "ico_notified_at"]);
+        let mut pairs = details_of(&fields.fields, &["act", "ico_notified_at"]);
         if let Some(t) = instant(s, &fields.get("ico_notified_at"))? {
             pairs.push(("ico_notified_at".to_owned(), t));
         }

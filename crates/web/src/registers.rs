@@ -414,7 +414,7 @@ pub(crate) async fn change(
                     .iter()
                     .zip(row.values())
                     .filter_map(|(f, v)| {
-                        let posted = fields.0.iter().find(|(k, _)| k == f.name)?;
+                        let posted = fields.fields.iter().find(|(k, _)| k == f.name)?;
                         (posted.1.trim() != v.to_text())
                             .then(|| (f.name.to_owned(), posted.1.clone()))
                     })

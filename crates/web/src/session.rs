@@ -35,6 +35,9 @@ pub(crate) fn form_cookie(state: &AppState) -> &'static str {
 
 /// The largest form body read: sign-in and register forms are small.
 const FORM_LIMIT: usize = 64 * 1024;
+/// The largest body of a form that uploads a file ([`access::takes_files`]): a register of a
+/// 100,000-person organisation as CSV.
+const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
 
 /// A signed-in request: who, and the token its forms must carry.
 #[derive(Debug, Clone)]
@@ -126,21 +129,96 @@ pub(crate) fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A posted form's fields, in order (a name may repeat, as checkboxes do).
-pub(crate) struct Form(pub Vec<(String, String)>);
+/// A posted form's fields, in order (a name may repeat, as checkboxes do), and its files.
+pub(crate) struct Form {
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<Upload>,
+}
+
+/// A file posted with a form.
+pub(crate) struct Upload {
+    /// The form field it came in.
+    pub field: String,
+    /// The name the browser gave it (no path).
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// How a request's body is encoded: url-encoded, or multipart with this boundary.
+fn multipart_boundary(headers: &HeaderMap) -> Result<Option<String>, WebError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    crate::multipart::boundary(content_type)
+        .transpose()
+        .map_err(WebError::BadRequest)
+}
+
+/// Reads a body, refusing more than `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, WebError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        WebError::BadRequest(format!(
+            "the form is too large (at most {} KiB here)",
+            limit / 1024
+        ))
+    })
+}
 
 impl Form {
-    /// Reads a url-encoded body of at most [`FORM_LIMIT`] bytes.
+    /// Reads a url-encoded body, or — on a route that takes files — a multipart one.
     pub(crate) async fn read(request: Request) -> Result<Form, WebError> {
-        let bytes = axum::body::to_bytes(request.into_body(), FORM_LIMIT)
-            .await
-            .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
-        Ok(Form(form_urlencoded_pairs(&bytes)))
+        let boundary = multipart_boundary(request.headers())?;
+        let limit = if boundary.is_some() {
+            UPLOAD_LIMIT
+        } else {
+            FORM_LIMIT
+        };
+        let bytes = read_body(request.into_body(), limit).await?;
+        let Some(boundary) = boundary else {
+            return Ok(Form {
+                fields: form_urlencoded_pairs(&bytes),
+                files: Vec::new(),
+            });
+        };
+        let mut form = Form {
+            fields: Vec::new(),
+            files: Vec::new(),
+        };
+        for part in crate::multipart::parts(&boundary, &bytes).map_err(WebError::BadRequest)? {
+            match part.filename {
+                // A file input left empty still sends a part, with an empty file name.
+                Some(filename) if filename.is_empty() && part.body.is_empty() => {}
+                Some(filename) => form.files.push(Upload {
+                    field: part.name,
+                    // Some browsers send the whole path; only the name is the user's business.
+                    filename: filename
+                        .rsplit(['/', '\\'])
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    bytes: part.body,
+                }),
+                None => {
+                    let value = String::from_utf8(part.body).map_err(|_| {
+                        WebError::BadRequest(format!("{}: not UTF-8 text", part.name))
+                    })?;
+                    form.fields.push((part.name, value));
+                }
+            }
+        }
+        Ok(form)
+    }
+
+    /// The file posted in `field`, if one was chosen, taken out of the form.
+    pub(crate) fn take_file(&mut self, field: &str) -> Option<Upload> {
+        let i = self.files.iter().position(|f| f.field == field)?;
+        Some(self.files.swap_remove(i))
     }
 
     /// A field's value, trimmed; empty when absent.
     pub(crate) fn get(&self, name: &str) -> String {
-        self.0
+        self.fields
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.trim().to_owned())
@@ -149,7 +227,7 @@ impl Form {
 
     /// Every value of a repeated field.
     pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
+        self.fields
             .iter()
             .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
@@ -214,10 +292,25 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
     let mut request = request;
     if is_write(&method) {
         let (parts, body) = request.into_parts();
-        let bytes = axum::body::to_bytes(body, FORM_LIMIT)
-            .await
-            .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
-        let presented = form_field(&bytes, "csrf").unwrap_or_default();
+        let boundary = multipart_boundary(&parts.headers)?;
+        if boundary.is_some() && !access::takes_files(spec) {
+            return Err(WebError::BadRequest("this form does not take files".into()));
+        }
+        let limit = if boundary.is_some() {
+            UPLOAD_LIMIT
+        } else {
+            FORM_LIMIT
+        };
+        let bytes = read_body(body, limit).await?;
+        let presented = match &boundary {
+            None => form_field(&bytes, "csrf"),
+            Some(boundary) => crate::multipart::parts(boundary, &bytes)
+                .map_err(WebError::BadRequest)?
+                .into_iter()
+                .find(|p| p.name == "csrf" && p.filename.is_none())
+                .and_then(|p| String::from_utf8(p.body).ok()),
+        }
+        .unwrap_or_default();
         if !steward_auth::csrf_ok(
             session.csrf_secret.as_bytes(),
             &session.token_hash,

@@ -14,6 +14,7 @@ mod webdriver;
 
 use harness::{Server, browser};
 use steward_auth::Totp;
+use steward_calendar::{BankHoliday, Calendar, ENGLAND_AND_WALES};
 use steward_model::{Person, PersonStatus};
 use steward_service::{Stamp, Steward};
 use steward_store::testing::databases;
@@ -140,6 +141,31 @@ fn first_run_sets_up_the_administrator_and_enrols_an_authenticator() {
         b.step("dashboard");
         b.click_through("main a[href='/']");
         b.wait_for_path("/dashboard");
+
+        // The browser's own multipart encoding of a chosen file: gov.uk's file with one more
+        // closure day, which moves a working-day sum across it.
+        b.step("calendar-upload");
+        let mut holidays: Vec<BankHoliday> = Calendar::shipped().holidays().cloned().collect();
+        holidays.push(BankHoliday {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 29).expect("a date"),
+            title: "Office move".into(),
+            notes: String::new(),
+        });
+        let json = Calendar::from_holidays(holidays).to_govuk_json(ENGLAND_AND_WALES);
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("{test}-bank-holidays.json"));
+        std::fs::write(&path, &json).expect("writing the bank holidays file");
+        b.open("/calendar");
+        b.choose_file("#file", &path);
+        b.click_through("form[enctype='multipart/form-data'] button[type=submit]");
+        let notice = b.text("main [role=status]");
+        assert!(
+            notice.contains(&format!("from {test}-bank-holidays.json:")),
+            "after loading the file: {notice:?}"
+        );
+        b.open("/calendar?from=2026-12-24&days=3");
+        let sum = b.text("#working-day-sum");
+        assert!(sum.contains("Mon 4 Jan 2027"), "the sum: {sum:?}");
 
         drop(b);
         server.stop();

@@ -1,6 +1,7 @@
 //! The governance page and CSV import over a real socket on every test database: what falls due,
 //! a task recorded done (refused without evidence), a record disposed of, who may see and act,
-//! and a register imported from pasted CSV, all or nothing.
+//! a register imported from pasted CSV or an uploaded file, all or nothing, and the working-day
+//! calendar with gov.uk's file loaded.
 
 mod support;
 
@@ -369,9 +370,9 @@ fn a_register_imported_from_csv_all_or_nothing() {
         assert_eq!(reply.status, 200, "{b}: {}", reply.body);
         assert!(
             reply.body.contains("role=\"status\"")
-                && reply
-                    .body
-                    .contains("Imported people.csv: 2 created, 0 updated, 0 unchanged."),
+                && reply.body.contains(
+                    "Imported people.csv into people: 2 created, 0 updated, 0 unchanged."
+                ),
             "{b}: {}",
             reply.body
         );
@@ -435,6 +436,76 @@ fn a_register_imported_from_csv_all_or_nothing() {
         }
         assert_eq!(count(), 5, "{b}");
 
+        // A file too large to paste goes in as an upload, and a chosen file wins over pasted rows.
+        let mut many = String::from("id,name,email,staff_group,status\n");
+        for i in 0..2_000 {
+            many.push_str(&format!(
+                "U{i:04},Uploaded Person {i},u{i}@example.org,fca,active\n"
+            ));
+        }
+        assert!(
+            many.len() > 64 * 1024,
+            "the upload must be larger than a form"
+        );
+        let reply = c.upload(
+            "/import",
+            "/import",
+            &[("register", "people"), ("csv", bad)],
+            &[("file", "new staff.csv", many.as_bytes())],
+        );
+        assert_eq!(reply.status, 200, "{b}: {}", reply.body);
+        assert!(
+            reply
+                .body
+                .contains("Imported new staff.csv into people: 2000 created, 0 updated"),
+            "{b}: {}",
+            reply.body
+        );
+        assert_eq!(count(), 2_005, "{b}");
+
+        // A bad uploaded file is named in its errors and changes nothing.
+        let reply = c.upload(
+            "/import",
+            "/import",
+            &[("register", "people")],
+            &[("file", "C:\\Users\\it\\bad.csv", bad.as_bytes())],
+        );
+        assert_eq!(reply.status, 422, "{b}: {}", reply.body);
+        assert!(
+            reply.body.contains("<li>bad.csv:3: status: retired: "),
+            "{b}: {}",
+            reply.body
+        );
+        assert_eq!(count(), 2_005, "{b}");
+
+        // An upload without the form's token, or to a form that takes no files, is refused.
+        let head = steward
+            .store()
+            .audit_head()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let forged = c.post_multipart(
+            "/import",
+            &[("register", "people")],
+            &[("file", "x.csv", good.as_bytes())],
+        );
+        assert_eq!(forged.status, 403, "{b}: {}", forged.body);
+        let csrf = c.get("/governance").csrf();
+        let no_files = c.post_multipart(
+            "/governance/task-done",
+            &[("csrf", &csrf), ("task", "T1"), ("evidence", "x")],
+            &[("file", "x.csv", b"x")],
+        );
+        assert_eq!(no_files.status, 400, "{b}: {}", no_files.body);
+        assert!(no_files.body.contains("does not take files"), "{b}");
+        assert_eq!(
+            steward
+                .store()
+                .audit_head()
+                .unwrap_or_else(|e| panic!("{e}")),
+            head,
+            "{b}: a refused upload changed something"
+        );
+
         // Staff may not import.
         let mut s = signed_in(&server, "staff@example.org", &staff);
         assert_eq!(s.get("/import").status, 403, "{b}");
@@ -444,6 +515,143 @@ fn a_register_imported_from_csv_all_or_nothing() {
             &[("register", "people"), ("csv", good)],
         );
         assert_eq!(refused.status, 403, "{b}");
+        let csrf = s.get("/me").csrf();
+        let refused = s.post_multipart(
+            "/import",
+            &[("csrf", &csrf), ("register", "people")],
+            &[("file", "x.csv", good.as_bytes())],
+        );
+        assert_eq!(refused.status, 403, "{b}");
+        server.stop().unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn the_calendar_counts_working_days_and_loads_govuks_file() {
+    use steward_calendar::{BankHoliday, Calendar, ENGLAND_AND_WALES};
+    for db in databases("web_calendar") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        people_and_roles(&steward, &stamp);
+        let it = account(&steward, "it@example.org", Some("IT1"), &[]);
+        let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let sum = |c: &mut Client, query: &str| {
+            let reply = c.get(&format!("/calendar?{query}"));
+            assert_eq!(reply.status, 200, "{b}: {query}: {}", reply.body);
+            reply.text_of("working-day-sum")
+        };
+
+        // Anyone may look; the shipped calendar knows Christmas 2026.
+        let mut s = signed_in(&server, "staff@example.org", &staff);
+        let year = s.get("/calendar?year=2026");
+        assert_eq!(year.status, 200, "{b}");
+        assert!(year.body.contains("Fri 25 Dec 2026"), "{b}: {}", year.body);
+        assert!(
+            !year.body.contains("type=\"file\""),
+            "{b}: staff see no loader"
+        );
+        assert!(
+            sum(&mut s, "from=2026-12-24&days=3").contains("Thu 31 Dec 2026"),
+            "{b}"
+        );
+        // Bad questions are answered with the reason.
+        for (query, field) in [
+            ("year=twenty", "year:"),
+            ("from=2026-13-01&days=1", "from:"),
+            ("days=-1", "days:"),
+        ] {
+            let reply = s.get(&format!("/calendar?{query}"));
+            assert_eq!(reply.status, 422, "{b}: {query}");
+            assert!(reply.body.contains(field), "{b}: {query}: {}", reply.body);
+        }
+        let file = |extra: Option<&str>| {
+            let mut holidays: Vec<BankHoliday> = Calendar::shipped().holidays().cloned().collect();
+            if let Some(date) = extra {
+                holidays.push(BankHoliday {
+                    date: date.parse().unwrap_or_else(|e| panic!("{date}: {e}")),
+                    title: "Office move".into(),
+                    notes: String::new(),
+                });
+            }
+            Calendar::from_holidays(holidays).to_govuk_json(ENGLAND_AND_WALES)
+        };
+        let refused = s.post_multipart(
+            "/calendar",
+            &[("csrf", &year.csrf()), ("division", ENGLAND_AND_WALES)],
+            &[("file", "bank-holidays.json", file(None).as_bytes())],
+        );
+        assert_eq!(refused.status, 403, "{b}: staff may not load a calendar");
+
+        // The IT team loads gov.uk's file with one more closure day; the sum moves past it.
+        let mut c = signed_in(&server, "it@example.org", &it);
+        let shown = c.get("/calendar");
+        assert!(
+            shown.body.contains("enctype=\"multipart/form-data\""),
+            "{b}"
+        );
+        let head = || {
+            steward
+                .store()
+                .audit_head()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let before = head();
+        for (division, name, contents, reason) in [
+            (
+                ENGLAND_AND_WALES,
+                "broken.json",
+                "{\"england-and-wales\": [".to_owned(),
+                "broken.json: line 1",
+            ),
+            (
+                "wales",
+                "bank-holidays.json",
+                file(None),
+                "division: &#34;wales&#34;",
+            ),
+            (ENGLAND_AND_WALES, "", String::new(), "file: choose"),
+        ] {
+            let files: Vec<(&str, &str, &[u8])> = if name.is_empty() {
+                Vec::new()
+            } else {
+                vec![("file", name, contents.as_bytes())]
+            };
+            let reply = c.upload("/calendar", "/calendar", &[("division", division)], &files);
+            assert_eq!(reply.status, 422, "{b}: {name}: {}", reply.body);
+            assert!(reply.body.contains(reason), "{b}: {name}: {}", reply.body);
+        }
+        assert_eq!(head(), before, "{b}: a refused file changed the calendar");
+
+        let loaded = file(Some("2026-12-29"));
+        let count = Calendar::from_govuk_json(&loaded, ENGLAND_AND_WALES)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .holidays()
+            .count();
+        let reply = c.upload(
+            "/calendar",
+            "/calendar",
+            &[("division", ENGLAND_AND_WALES)],
+            &[("file", "bank-holidays.json", loaded.as_bytes())],
+        );
+        assert_eq!(reply.status, 200, "{b}: {}", reply.body);
+        assert!(
+            reply.body.contains(&format!(
+                "Loaded {count} bank holidays from bank-holidays.json: {count} added, 0 changed"
+            )),
+            "{b}: {}",
+            reply.body
+        );
+        assert_ne!(head(), before, "{b}: the load is in the audit log");
+        assert!(
+            sum(&mut s, "from=2026-12-24&days=3").contains("Mon 4 Jan 2027"),
+            "{b}"
+        );
+        assert!(
+            s.get("/calendar?year=2026").body.contains("Office move"),
+            "{b}"
+        );
         server.stop().unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -25,7 +25,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
     const PEOPLE: &[&str] = &["staff", "line_manager", "it", "governance", "iao"];
     const ESTATE: &[&str] = &["it", "governance", "auditor", "administrator"];
     Some(match (method, path) {
-        ("GET", "/") | ("GET", "/policy") => ALL,
+        ("GET", "/" | "/policy" | "/calendar") => ALL,
+        ("POST", "/calendar") => &["it", "administrator"],
         ("POST", "/logout") | ("POST", "/logout/everywhere") => ALL,
         ("GET", "/me") | ("POST", "/me/accept") => PEOPLE,
         ("GET", "/team" | "/team.csv") => &["line_manager"],

@@ -135,6 +135,14 @@ impl Browser {
         }
     }
 
+    /// Chooses a file in a file input, as a user picking it would.
+    pub fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let text = path.to_string_lossy();
+        if let Err(e) = self.find(css).send_keys(&text) {
+            self.fail(&format!("choosing {} in {css}", path.display()), e);
+        }
+    }
+
     pub fn click(&self, css: &str) {
         if let Err(e) = self.find(css).click() {
             self.fail(&format!("clicking {css}"), e);

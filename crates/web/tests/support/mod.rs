@@ -144,7 +144,59 @@ impl Client {
             .iter()
             .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
             .collect();
-        self.send("POST", path, Some(body.join("&")))
+        let body = body.join("&").into_bytes();
+        self.send(
+            "POST",
+            path,
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+    }
+
+    /// Posts a `multipart/form-data` form, as a browser sends one with a file input: the fields,
+    /// then each file as (field, file name, contents).
+    pub fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Reply {
+        const BOUNDARY: &str = "----StewardTestBoundary7MA4YWxk";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, filename, contents) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(contents);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        self.send("POST", path, Some((&content_type, body)))
+    }
+
+    /// Uploads a form after fetching the page that carries it, with that page's CSRF token.
+    pub fn upload(
+        &mut self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Reply {
+        let csrf = self.get(page).csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_multipart(action, &all, files)
     }
 
     /// Posts a form after fetching the page that carries it, with that page's CSRF token.
@@ -155,7 +207,7 @@ impl Client {
         self.post(action, &all)
     }
 
-    fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Reply {
+    fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Reply {
         let mut stream = TcpStream::connect(self.addr).expect("connect");
         let cookie: Vec<String> = self
             .cookies
@@ -167,15 +219,20 @@ impl Client {
         if !cookie.is_empty() {
             request.push_str(&format!("Cookie: {}\r\n", cookie.join("; ")));
         }
-        if let Some(body) = &body {
-            request.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            ));
+        let mut request = request.into_bytes();
+        if let Some((content_type, body)) = &body {
+            request.extend_from_slice(
+                format!(
+                    "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            request.extend_from_slice(body);
         } else {
-            request.push_str("\r\n");
+            request.extend_from_slice(b"\r\n");
         }
-        stream.write_all(request.as_bytes()).expect("send");
+        stream.write_all(&request).expect("send");
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).expect("read");
         let text = String::from_utf8_lossy(&raw).into_owned();
