@@ -166,6 +166,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/accounts.csv",
         access: Access::AnyOf(REGISTERS),
     },
+    // Every register, listed and downloaded whole (`/registers/{name}.csv`).
+    RouteSpec {
+        method: "GET",
+        path: "/registers",
+        access: Access::AnyOf(REGISTERS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/registers/{name}",
+        access: Access::AnyOf(REGISTERS),
+    },
     RouteSpec {
         method: "GET",
         path: "/register/{entity}/{id}",

@@ -218,6 +218,8 @@ pub fn router(state: AppState) -> Router {
         .route("/assets.csv", get(registers::assets_csv))
         .route("/accounts", get(registers::accounts))
         .route("/accounts.csv", get(registers::accounts_csv))
+        .route("/registers", get(registers::registers))
+        .route("/registers/{name}", get(registers::register_rows))
         .route("/register/{entity}/{id}", get(registers::record))
         .route("/register/{entity}/{id}/{what}", post(registers::change))
         .route("/governance", get(governance::show))

@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use steward_model::{Asset, Finding, Person, PersonStatus, Record, Request, StoredFinding};
+use steward_policy::Pack;
 use steward_service::{Capacity, FindingQuery, Viewer};
 
 use crate::access;
@@ -43,6 +44,7 @@ const LINKS: &[(&str, &str)] = &[
     ("/people", "People"),
     ("/assets", "Equipment"),
     ("/accounts", "Accounts"),
+    ("/registers", "Registers"),
     ("/governance", "Governance"),
     ("/policy", "Policies"),
     ("/calendar", "Calendar"),
@@ -962,7 +964,52 @@ pub(crate) struct PackView {
     pub id: String,
     pub title: String,
     pub version: String,
+    pub owner: String,
+    pub approved_on: String,
+    /// The review date, or the document's words for it; empty when it gives neither.
+    pub next_review: String,
+    pub review_overdue: bool,
+    pub parameters: Vec<ParameterView>,
     pub clauses: Vec<ClauseView>,
+}
+
+/// A parameter as the organisation runs it (`steward policy show`).
+pub(crate) struct ParameterView {
+    pub name: String,
+    pub value: String,
+    pub description: String,
+    /// The pack's own value, when the organisation's override differs from it.
+    pub pack_value: Option<String>,
+}
+
+/// A value with its unit, as the policy would say it.
+fn with_unit(value: &steward_policy::ParamValue, unit: Option<&str>) -> String {
+    match unit {
+        Some(unit) if !unit.is_empty() => format!("{value} {unit}"),
+        _ => value.to_string(),
+    }
+}
+
+fn parameters_of(pack: &Pack, overrides: &steward_policy::Overrides) -> Vec<ParameterView> {
+    // Overrides that do not fit the pack are reported by the checks; here the pack's own
+    // values are shown instead.
+    let effective: HashMap<String, steward_policy::ParamValue> =
+        steward_service::effective_params(pack, overrides)
+            .map(|values| values.into_iter().collect())
+            .unwrap_or_default();
+    pack.parameters
+        .values()
+        .map(|p| {
+            let unit = p.unit.as_deref();
+            let value = effective.get(&p.name).unwrap_or(&p.value);
+            ParameterView {
+                name: p.name.clone(),
+                value: with_unit(value, unit),
+                description: p.description.clone(),
+                pack_value: (*value != p.value).then(|| with_unit(&p.value, unit)),
+            }
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -979,6 +1026,7 @@ pub(crate) async fn policy(
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
     let tallies = tallies(&state).await?;
+    let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
     let mut failing: HashMap<(&str, &str), usize> = HashMap::new();
     for t in tallies.iter().filter(|t| t.state.is_failing()) {
         *failing
@@ -993,6 +1041,15 @@ pub(crate) async fn policy(
             id: p.id.clone(),
             title: p.title.clone(),
             version: p.version.clone(),
+            owner: p.owner.clone(),
+            approved_on: p.approved_on.to_string(),
+            next_review: p
+                .next_review
+                .map(|d| d.to_string())
+                .or_else(|| p.next_review_note.clone())
+                .unwrap_or_default(),
+            review_overdue: p.next_review.is_some_and(|d| d < today),
+            parameters: parameters_of(p, &state.options.overrides),
             clauses: p
                 .clauses
                 .iter()

@@ -444,3 +444,142 @@ pub(crate) async fn change(
         Err(e) => Err(e),
     }
 }
+
+// --- any register ---------------------------------------------------------------------------
+
+/// The registers the browser lists: all but the organisation's settings (its own page).
+fn browsable() -> impl Iterator<Item = Register> {
+    Register::ALL
+        .into_iter()
+        .filter(|r| *r != Register::Organisation)
+}
+
+#[derive(Template)]
+#[template(path = "registers.html")]
+struct RegistersPage {
+    chrome: Chrome,
+    /// Each register's name and how many rows it holds.
+    registers: Vec<(&'static str, u64)>,
+}
+
+/// Every register with its count of rows, as `steward register list` reaches them.
+pub(crate) async fn registers(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let registers = blocking(&state, |s| {
+        browsable()
+            .map(|r| Ok((r.name(), s.store().count(r)?)))
+            .collect::<Result<Vec<_>, steward_service::ServiceError>>()
+    })
+    .await?;
+    page(&RegistersPage {
+        chrome: Chrome::signed(&state, &signed, "/registers"),
+        registers,
+    })
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct Search {
+    pub q: String,
+}
+
+#[derive(Template)]
+#[template(path = "register_rows.html")]
+struct RowsPage {
+    chrome: Chrome,
+    name: &'static str,
+    q: String,
+    columns: Vec<&'static str>,
+    /// Each row's record page, where its id can be a path segment, and its cells.
+    rows: Vec<(Option<String>, Vec<String>)>,
+    total: u64,
+}
+
+/// The fields a register's search looks in: its text, identifier and word fields.
+fn searchable(register: Register) -> Vec<&'static str> {
+    use steward_model::FieldType as T;
+    register
+        .fields()
+        .iter()
+        .filter(|f| {
+            f.csv
+                && matches!(
+                    f.ty,
+                    T::Text | T::Id | T::Slug | T::Email | T::Enum(_) | T::Country
+                )
+        })
+        .map(|f| f.name)
+        .collect()
+}
+
+/// One register's rows matching a search (`/registers/{name}`), or every row matching it as CSV
+/// (`/registers/{name}.csv`), filtered, ordered and limited by the database.
+pub(crate) async fn register_rows(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(name): Path<String>,
+    Query(search): Query<Search>,
+) -> Result<Response, WebError> {
+    let (name, as_csv) = match name.strip_suffix(".csv") {
+        Some(name) => (name.to_owned(), true),
+        None => (name, false),
+    };
+    let register = browsable()
+        .find(|r| r.name() == name)
+        .ok_or(WebError::NotFound)?;
+    let q = search.q.trim().to_owned();
+    let limit = if as_csv { ALL_ROWS } else { PAGE_ROWS as u64 };
+    let (rows, total) = blocking(&state, move |s| {
+        let fields = searchable(register);
+        let search = (!q.is_empty()).then_some((fields, q.as_str()));
+        Ok(s.store().list_page(&steward_store::ListPage {
+            register,
+            equal: Vec::new(),
+            search,
+            limit,
+        })?)
+    })
+    .await?;
+    let shown: Vec<usize> = register
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.csv)
+        .map(|(i, _)| i)
+        .collect();
+    let columns: Vec<&'static str> = shown.iter().map(|i| register.fields()[*i].name).collect();
+    let cells = |row: &steward_model::Row| -> Vec<String> {
+        shown
+            .iter()
+            .map(|i| {
+                row.values()
+                    .get(*i)
+                    .map(|v| v.to_text())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    if as_csv {
+        return csv(
+            &register.file_name(),
+            &columns,
+            rows.iter().map(cells).collect(),
+        );
+    }
+    page(&RowsPage {
+        chrome: Chrome::signed(&state, &signed, "/registers"),
+        name: register.name(),
+        q: search.q,
+        columns,
+        rows: rows
+            .iter()
+            .map(|row| {
+                let href = format!("/register/{}/{}", register.entity(), percent(row.id()));
+                (Some(href), cells(row))
+            })
+            .collect(),
+        total,
+    })
+}

@@ -655,3 +655,77 @@ fn the_calendar_counts_working_days_and_loads_govuks_file() {
         server.stop().unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+#[test]
+fn every_register_is_listed_searched_and_downloaded() {
+    for db in databases("web_registers") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        people_and_roles(&steward, &stamp);
+        let governance = account(&steward, "g@example.org", Some("G1"), &[]);
+        let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let mut c = signed_in(&server, "g@example.org", &governance);
+
+        let index = c.get("/registers");
+        assert_eq!(index.status, 200, "{b}: {}", index.body);
+        let roles = row(&index, "roles").unwrap_or_else(|| panic!("{b}: no roles row"));
+        assert!(roles.contains("<td>2</td>"), "{b}: {roles}");
+        assert!(row(&index, "organisation").is_none(), "{b}");
+
+        // A search looks in the register's text fields, any case.
+        let found = c.get("/registers/people?q=PERSON%20g");
+        assert_eq!(found.status, 200, "{b}");
+        assert!(
+            found.body.contains("<caption>1 found</caption>"),
+            "{b}: {}",
+            found.body
+        );
+        assert!(
+            found.body.contains("Person G1") && !found.body.contains("Person S1"),
+            "{b}"
+        );
+
+        // A row identified by several fields links to its record page all the same.
+        let roles = c.get("/registers/roles");
+        let link = "/register/role/G1%2Fgovernance";
+        assert!(
+            roles.body.contains(&format!("href=\"{link}\"")),
+            "{b}: {}",
+            roles.body
+        );
+        let record = c.get(link);
+        assert_eq!(record.status, 200, "{b}: {}", record.body);
+        assert!(record.body.contains("governance"), "{b}");
+
+        // The rows found as CSV, in the register file's columns; with no search, all of them.
+        let none = c.get("/registers/people.csv?q=nobody");
+        assert_eq!(none.body.lines().count(), 1, "{b}: {}", none.body);
+        let download = c.get("/registers/people.csv");
+        assert_eq!(download.status, 200, "{b}");
+        assert_eq!(
+            download.header("content-disposition"),
+            Some("attachment; filename=\"people.csv\""),
+            "{b}"
+        );
+        let lines: Vec<&str> = download.body.lines().collect();
+        assert!(
+            lines.first().is_some_and(|h| h.starts_with("id,name,")),
+            "{b}: {lines:?}"
+        );
+        assert_eq!(lines.len(), 4, "{b}: {lines:?}");
+
+        for missing in [
+            "/registers/organisation",
+            "/registers/nothing",
+            "/registers/people.csv.csv",
+        ] {
+            assert_eq!(c.get(missing).status, 404, "{b}: {missing}");
+        }
+        let mut s = signed_in(&server, "staff@example.org", &staff);
+        assert_eq!(s.get("/registers").status, 403, "{b}");
+        assert_eq!(s.get("/registers/people.csv").status, 403, "{b}");
+        server.stop().unwrap_or_else(|e| panic!("{e}"));
+    }
+}

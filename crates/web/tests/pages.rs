@@ -96,7 +96,12 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
             Some(Ok(p)) => p,
             other => panic!("{b}: {other:?}"),
         };
-        let overrides = steward_policy::Overrides::default();
+        // One parameter the organisation sets itself (nothing in this estate reads it).
+        let overrides = steward_policy::Overrides::parse(
+            "overrides.toml",
+            "[parameters]\ndata_allowance_mb = 8192\n",
+        )
+        .unwrap_or_else(|e| panic!("{b}: {e:?}"));
         steward
             .check_and_record(&stamp, &[&pack], &overrides)
             .unwrap_or_else(|e| panic!("{b}: {e}"));
@@ -395,6 +400,32 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
             &[("act", "close")],
         );
         assert_eq!(refused.status, 403, "{b}");
+
+        // The living policy says who owns it, when it is due for review and the parameters as
+        // this organisation runs them.
+        let living = staff.get("/policy");
+        assert_eq!(living.status, 200, "{b}");
+        assert!(
+            living.body.contains("Owner: Robert Langley, CIO.")
+                && living.body.contains("2024-03-31 (overdue)"),
+            "{b}: {}",
+            living.body
+        );
+        let allowance = living
+            .body
+            .lines()
+            .find(|l| l.contains("<td>data_allowance_mb</td>"))
+            .unwrap_or_else(|| panic!("{b}: no data_allowance_mb row"));
+        assert!(
+            allowance.contains("<td>8192 MB <span class=\"hint\">(set by the organisation; the policy says 4096 MB)"),
+            "{b}: {allowance}"
+        );
+        let patch = living
+            .body
+            .lines()
+            .find(|l| l.contains("<td>byod_patch_days</td>"))
+            .unwrap_or_else(|| panic!("{b}: no byod_patch_days row"));
+        assert!(patch.contains("<td>14 days</td>"), "{b}: {patch}");
 
         // Two versions compared on this estate.
         let diff = governance.get("/policy/diff?from=cafcass-it-2.2&to=cafcass-it-5.0");

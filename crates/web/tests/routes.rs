@@ -42,6 +42,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
             | "/accounts"
             | "/accounts.csv"
             | "/register/{entity}/{id}"
+            | "/registers"
+            | "/registers/{name}"
             | "/policy/diff",
         ) => ESTATE,
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
@@ -231,6 +233,7 @@ fn every_route_with_every_role() {
             path.replace("{id}", id)
                 .replace("{action}", "approve")
                 .replace("{*key}", "test-pack/c1/person/S1")
+                .replace("{name}", "roles")
         };
         let secrets: Vec<(&'static str, String)> = vec![
             (
