@@ -61,6 +61,33 @@ fn people_and_roles(steward: &Steward, stamp: &Stamp) {
     }
 }
 
+/// A fresh database with IT1 (IT team), G1 (governance) and S1 (staff), each with a sign-in,
+/// and the server on it.
+struct Estate {
+    steward: Steward,
+    server: Server,
+    /// The TOTP secrets of `it@`, `g@` and `staff@example.org`.
+    it: String,
+    governance: String,
+    staff: String,
+}
+
+fn estate(url: &str) -> Estate {
+    let steward = Steward::open(url).unwrap_or_else(|e| panic!("{e}"));
+    people_and_roles(&steward, &Stamp::now("test"));
+    let it = account(&steward, "it@example.org", Some("IT1"), &[]);
+    let governance = account(&steward, "g@example.org", Some("G1"), &[]);
+    let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
+    let server = Server::start(url, steward_web::Options::default());
+    Estate {
+        steward,
+        server,
+        it,
+        governance,
+        staff,
+    }
+}
+
 #[test]
 fn what_falls_due_a_task_done_and_a_record_disposed_of() {
     for db in databases("web_governance") {
@@ -336,12 +363,13 @@ fn what_falls_due_a_task_done_and_a_record_disposed_of() {
 fn a_register_imported_from_csv_all_or_nothing() {
     for db in databases("web_governance") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
-        let stamp = Stamp::now("test");
-        people_and_roles(&steward, &stamp);
-        let it = account(&steward, "it@example.org", Some("IT1"), &[]);
-        let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
-        let server = Server::start(&db.url, steward_web::Options::default());
+        let Estate {
+            steward,
+            server,
+            it,
+            staff,
+            ..
+        } = estate(&db.url);
         let count = || {
             steward
                 .list::<Person>()
@@ -531,12 +559,13 @@ fn the_calendar_counts_working_days_and_loads_govuks_file() {
     use steward_calendar::{BankHoliday, Calendar, ENGLAND_AND_WALES};
     for db in databases("web_calendar") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
-        let stamp = Stamp::now("test");
-        people_and_roles(&steward, &stamp);
-        let it = account(&steward, "it@example.org", Some("IT1"), &[]);
-        let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
-        let server = Server::start(&db.url, steward_web::Options::default());
+        let Estate {
+            steward,
+            server,
+            it,
+            staff,
+            ..
+        } = estate(&db.url);
         let sum = |c: &mut Client, query: &str| {
             let reply = c.get(&format!("/calendar?{query}"));
             assert_eq!(reply.status, 200, "{b}: {query}: {}", reply.body);
@@ -660,12 +689,12 @@ fn the_calendar_counts_working_days_and_loads_govuks_file() {
 fn every_register_is_listed_searched_and_downloaded() {
     for db in databases("web_registers") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
-        let stamp = Stamp::now("test");
-        people_and_roles(&steward, &stamp);
-        let governance = account(&steward, "g@example.org", Some("G1"), &[]);
-        let staff = account(&steward, "staff@example.org", Some("S1"), &[]);
-        let server = Server::start(&db.url, steward_web::Options::default());
+        let Estate {
+            server,
+            governance,
+            staff,
+            ..
+        } = estate(&db.url);
         let mut c = signed_in(&server, "g@example.org", &governance);
 
         let index = c.get("/registers");
