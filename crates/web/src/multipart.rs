@@ -6,12 +6,13 @@
 /// The most parts one form may have: an upload form has a handful.
 const MOST_PARTS: usize = 32;
 
-/// One part of the body: a field, or a file when it has a file name.
+/// One part of the body: a field, or a file when it has a file name. Its contents are borrowed
+/// from the body, so finding one field does not copy the files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Part {
+pub(crate) struct Part<'a> {
     pub name: String,
     pub filename: Option<String>,
-    pub body: Vec<u8>,
+    pub body: &'a [u8],
 }
 
 /// The boundary of a `multipart/form-data` content type, or `None` for any other type.
@@ -40,7 +41,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Splits a body into its parts.
-pub(crate) fn parts(boundary: &str, body: &[u8]) -> Result<Vec<Part>, String> {
+pub(crate) fn parts<'a>(boundary: &str, body: &'a [u8]) -> Result<Vec<Part<'a>>, String> {
     let delimiter = format!("--{boundary}").into_bytes();
     let next_delimiter = format!("\r\n--{boundary}").into_bytes();
     // The first delimiter opens the body or follows a preamble and its line break.
@@ -83,7 +84,7 @@ pub(crate) fn parts(boundary: &str, body: &[u8]) -> Result<Vec<Part>, String> {
         parts.push(Part {
             name,
             filename,
-            body: body[content_start..content_start + length].to_vec(),
+            body: &body[content_start..content_start + length],
         });
         at = content_start + length + next_delimiter.len();
     }
@@ -180,18 +181,15 @@ mod tests {
 
     #[test]
     fn reads_fields_and_files_as_a_browser_sends_them() {
-        let parts = parts(
-            "XyZ",
-            &body(&[
-                ("csrf", None, "t0ken"),
-                ("file", Some("people.csv"), "id,name\r\nP1,Ann\r\n"),
-                ("empty", None, ""),
-            ]),
-        )
-        .unwrap();
+        let body = body(&[
+            ("csrf", None, "t0ken"),
+            ("file", Some("people.csv"), "id,name\r\nP1,Ann\r\n"),
+            ("empty", None, ""),
+        ]);
+        let parts = parts("XyZ", &body).unwrap();
         let seen: Vec<(&str, Option<&str>, &[u8])> = parts
             .iter()
-            .map(|p| (p.name.as_str(), p.filename.as_deref(), p.body.as_slice()))
+            .map(|p| (p.name.as_str(), p.filename.as_deref(), p.body))
             .collect();
         assert_eq!(
             seen,

@@ -197,10 +197,10 @@ impl Form {
                         .next()
                         .unwrap_or_default()
                         .to_owned(),
-                    bytes: part.body,
+                    bytes: part.body.to_vec(),
                 }),
                 None => {
-                    let value = String::from_utf8(part.body).map_err(|_| {
+                    let value = String::from_utf8(part.body.to_vec()).map_err(|_| {
                         WebError::BadRequest(format!("{}: not UTF-8 text", part.name))
                     })?;
                     form.fields.push((part.name, value));
@@ -308,7 +308,7 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
                 .map_err(WebError::BadRequest)?
                 .into_iter()
                 .find(|p| p.name == "csrf" && p.filename.is_none())
-                .and_then(|p| String::from_utf8(p.body).ok()),
+                .and_then(|p| String::from_utf8(p.body.to_vec()).ok()),
         }
         .unwrap_or_default();
         if !steward_auth::csrf_ok(
