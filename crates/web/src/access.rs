@@ -193,6 +193,11 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::AnyOf(&[Staff]),
     },
     RouteSpec {
+        method: "POST",
+        path: "/me/acknowledge",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
         method: "GET",
         path: "/team.csv",
         access: Access::AnyOf(&[LineManager]),

@@ -189,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/me", get(pages::me))
         .route("/me/accept", post(pages::accept))
+        .route("/me/acknowledge", post(pages::acknowledge))
         .route("/team", get(pages::team))
         .route("/team.csv", get(pages::team_csv))
         .route("/dashboard", get(pages::dashboard))

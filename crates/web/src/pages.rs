@@ -673,6 +673,8 @@ struct MePage {
     assets: Vec<(String, String, String, String)>,
     findings: Vec<(String, String, String, String)>,
     requests: Vec<(String, String, String, String)>,
+    /// What this person has been told and not yet acknowledged: about what, why, by when.
+    told: Vec<(String, String, String)>,
 }
 
 fn person_of(viewer: &Viewer) -> Result<String, WebError> {
@@ -690,7 +692,7 @@ pub(crate) async fn me(
         .iter()
         .map(|p| (p.id.clone(), p.title.clone(), p.version.clone()))
         .collect();
-    let (person, assets, findings, requests, to_accept) = blocking(&state, move |s| {
+    let (person, assets, findings, requests, to_accept, told) = blocking(&state, move |s| {
         let person = s.get::<Person>(&person_id)?;
         let assets: Vec<Asset> = s.list_where("assigned_to", &person_id)?;
         let mut findings = s.findings(&FindingQuery {
@@ -707,6 +709,9 @@ pub(crate) async fn me(
         }
         let requests: Vec<Request> = s.list_where("person_id", &person_id)?;
         let accepted: Vec<steward_model::Acceptance> = s.list_where("person_id", &person_id)?;
+        // A leaver's manager, the person whose mailbox was opened, the people an incident
+        // names: each is told here, and says they have read it.
+        let told: Vec<steward_model::Notification> = s.list_where("recipient", &person_id)?;
         let to_accept = packs
             .into_iter()
             .filter(|(id, _, version)| {
@@ -716,15 +721,27 @@ pub(crate) async fn me(
             })
             .map(|(_, title, version)| (title, version))
             .collect();
-        Ok((person, assets, findings, requests, to_accept))
+        Ok((person, assets, findings, requests, to_accept, told))
     })
     .await?;
+    let told = told
+        .into_iter()
+        .filter(|n| n.acknowledged_at.is_none())
+        .map(|n| {
+            let due = n
+                .due_at
+                .map(|t| format!("by {}", crate::processes::local_text(&t)))
+                .unwrap_or_default();
+            (n.about, n.reason, due)
+        })
+        .collect();
     page(&MePage {
         chrome: Chrome::signed(&state, &signed, "/me"),
         name: person
             .map(|p| p.name)
             .unwrap_or_else(|| signed.viewer.display_name.clone()),
         to_accept,
+        told,
         assets: assets
             .into_iter()
             .map(|a| {
@@ -763,6 +780,25 @@ pub(crate) async fn me(
 }
 
 /// Records the person's acceptance of every active policy's current version, today.
+/// Records that this person has read something they were told (`/me/acknowledge`): only a
+/// notice addressed to them, once; the service refuses anything else.
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let me = person_of(&signed.viewer)?;
+    let about = crate::session::Form::read(request).await?.get("about");
+    if about.is_empty() {
+        return Err(WebError::BadRequest(
+            "about: say which notice you have read".into(),
+        ));
+    }
+    let stamp = steward_service::Stamp::now(format!("web:{}", signed.viewer.email));
+    blocking(&state, move |s| s.acknowledge(&stamp, &about, &me, &me)).await?;
+    Ok(Redirect::to("/me").into_response())
+}
+
 pub(crate) async fn accept(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,

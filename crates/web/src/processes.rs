@@ -532,7 +532,7 @@ async fn request_page(
     )
 }
 
-fn local_text(t: &DateTime<Utc>) -> String {
+pub(crate) fn local_text(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 

@@ -1,11 +1,13 @@
 //! The pages people work in, over a real socket on every test database: a finding and its
-//! exception, accepting the policies, equipment allocated and returned with its history, a
+//! exception, accepting the policies, a notice read on my page, equipment allocated and returned with its history, a
 //! request refused for missing details, an incident reported, and CSV exports that no
 //! spreadsheet would run.
 
 mod support;
 
-use steward_model::{Asset, AssetKind, AssetStatus, Ownership, Role, RoleGrant, Sighting};
+use steward_model::{
+    Asset, AssetKind, AssetStatus, Notification, Ownership, Record, Role, RoleGrant, Sighting,
+};
 use steward_service::{Capacity, FindingQuery, Stamp, Steward};
 use steward_store::testing::databases;
 use support::{Server, account, person};
@@ -232,6 +234,43 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
                 .unwrap_or(false)
         });
         assert!(acceptance_cleared, "{b}: the acceptance finding stayed");
+
+        // What a person is told reaches their page, and only they can say they have read it.
+        let notice = Notification {
+            about: "REQ-900001".into(),
+            recipient: "S1".into(),
+            reason: "your mailbox was opened <while you were away>".into(),
+            due_at: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
+        };
+        watcher
+            .create(&Stamp::now("test"), &notice)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let me = staff.get("/me");
+        assert!(
+            me.body.contains("id=\"told-REQ-900001\"")
+                && me
+                    .body
+                    .contains("your mailbox was opened &#60;while you were away&#62;"),
+            "{b}: {}",
+            me.body
+        );
+        let not_theirs = governance.submit("/me", "/me/acknowledge", &[("about", "REQ-900001")]);
+        assert_eq!(not_theirs.status, 404, "{b}: {}", not_theirs.body);
+        let read = staff.submit("/me", "/me/acknowledge", &[("about", "REQ-900001")]);
+        assert_eq!((read.status, read.location()), (303, "/me"), "{b}");
+        let stored: Option<Notification> = watcher
+            .get(notice.to_row().id())
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(
+            stored.and_then(|n| n.acknowledged_by).as_deref(),
+            Some("S1"),
+            "{b}"
+        );
+        assert!(!staff.get("/me").body.contains("told-REQ-900001"), "{b}");
+        let again = staff.submit("/me", "/me/acknowledge", &[("about", "REQ-900001")]);
+        assert_eq!(again.status, 422, "{b}: read twice");
 
         // Equipment: allocated and returned by IT, each step in its history; staff cannot.
         let allocate = it.submit(

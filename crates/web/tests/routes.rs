@@ -28,7 +28,7 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("GET", "/" | "/policy" | "/calendar") => ALL,
         ("POST", "/calendar") => &["it", "administrator"],
         ("POST", "/logout") | ("POST", "/logout/everywhere") => ALL,
-        ("GET", "/me") | ("POST", "/me/accept") => PEOPLE,
+        ("GET", "/me") | ("POST", "/me/accept" | "/me/acknowledge") => PEOPLE,
         ("GET", "/team" | "/team.csv") => &["line_manager"],
         (
             "GET",
