@@ -192,11 +192,10 @@ impl Form {
                 Some(filename) => form.files.push(Upload {
                     field: part.name,
                     // Some browsers send the whole path; only the name is the user's business.
-                    filename: filename
-                        .rsplit(['/', '\\'])
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    filename: match filename.rsplit(['/', '\\']).next() {
+                        Some(name) if !name.trim().is_empty() => name.to_owned(),
+                        _ => "the uploaded file".to_owned(),
+                    },
                     bytes: part.body.to_vec(),
                 }),
                 None => {
