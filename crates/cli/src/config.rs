@@ -24,6 +24,12 @@ struct File {
     packs: Option<Vec<String>>,
     /// The organisation's overrides of the packs' parameters and staff groups.
     overrides: Option<PathBuf>,
+    /// The mail relay notices are handed to, `smtp://host[:port]`; no mail is sent without it.
+    smtp_url: Option<String>,
+    /// The address mail comes from.
+    mail_from: Option<String>,
+    /// The address people reach Steward's web pages at, for links in mail.
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +47,17 @@ pub struct Settings {
     pub overrides: OverridesFile,
     /// Cookies marked `Secure`: the `secure_cookies` key, or `STEWARD_SECURE_COOKIES=true`.
     pub secure_cookies: bool,
+    /// Where notices are emailed through, when configured.
+    pub mail: Option<MailSettings>,
+}
+
+/// The `smtp_url`, `mail_from` and `public_url` keys, or `STEWARD_SMTP_URL`, `STEWARD_MAIL_FROM`
+/// and `STEWARD_PUBLIC_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    pub smtp_url: String,
+    pub from: String,
+    pub public_url: Option<String>,
 }
 
 /// Where the organisation's pack overrides are read from (the policy crate's `Overrides` format).
@@ -124,6 +141,24 @@ impl Settings {
             }
             None => file.secure_cookies.unwrap_or(false),
         };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let public_url = env("STEWARD_PUBLIC_URL").or(file.public_url);
+        let mail = match (
+            env("STEWARD_SMTP_URL").or(file.smtp_url),
+            env("STEWARD_MAIL_FROM").or(file.mail_from),
+        ) {
+            (Some(smtp_url), Some(from)) => Some(MailSettings {
+                smtp_url,
+                from,
+                public_url,
+            }),
+            (Some(_), None) => {
+                anyhow::bail!(
+                    "smtp_url is set but mail_from is not: say which address Steward's mail comes from"
+                )
+            }
+            (None, _) => None,
+        };
         Ok(Settings {
             database_url,
             listen,
@@ -133,6 +168,7 @@ impl Settings {
             active_packs,
             overrides,
             secure_cookies,
+            mail,
         })
     }
 }

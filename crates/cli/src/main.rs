@@ -6,6 +6,7 @@ mod check;
 mod config;
 mod diff;
 mod governance;
+mod mail;
 mod policy;
 mod process;
 mod serve;
@@ -128,6 +129,9 @@ enum Command {
     /// The governance registers: what falls due, tasks done, records disposed of.
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
+    /// Email the notices of requests and incidents to whoever is to be told.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Generate a deterministic demo organisation into the database or a CSV folder.
     Demo {
         /// How many people.
@@ -322,6 +326,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Incident(c) => process::incident(c, settings),
         Command::Calendar(c) => process::calendar(c, settings),
         Command::Governance(c) => governance::run(c, settings),
+        Command::Mail(c) => mail::run(c, settings),
         Command::Account(c) => account::run(c, settings),
         Command::Demo {
             people,

@@ -38,6 +38,9 @@ pub fn run(
         fill_demo(&settings, &steward, demo_people)?;
     }
     let steward = open(&settings)?;
+    if let Some(mail) = &settings.mail {
+        crate::mail::spawn_sender(&settings, mail)?;
+    }
     tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
     let available = policy::available_packs(&settings)?;
     let packs: Vec<steward_policy::Pack> = check::select(&available, &[], &settings.active_packs)?

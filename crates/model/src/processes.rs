@@ -186,6 +186,8 @@ record! {
         due_at: Option<DateTime<Utc>> => FieldType::Timestamp;
         acknowledged_at: Option<DateTime<Utc>> => FieldType::Timestamp;
         acknowledged_by: Option<String> => FieldType::Id;
+        /// When the notice was handed to the mail relay (`steward mail send`); empty until then.
+        emailed_at: Option<DateTime<Utc>> => FieldType::Timestamp;
     }
 }
 

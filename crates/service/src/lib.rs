@@ -4,7 +4,8 @@
 //! It owns validation that needs the database (references, manager chains), import and export of
 //! whole folders as one transaction, the organisation's settings, recording check runs' findings
 //! against the exceptions register, reading the audit log, and carrying out the processes —
-//! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes.
+//! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes — and
+//! listing the notices waiting to be emailed (which `steward-mail` sends).
 //!
 //! It must never speak HTTP or parse command lines, never hold SQL (the store does), and never
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
@@ -14,6 +15,7 @@ mod checks;
 mod findings;
 mod governance;
 mod import;
+mod mail;
 mod workflow;
 
 use std::io::Write;
@@ -31,6 +33,7 @@ pub use accounts::{
 pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
+pub use mail::{Addressee, Concerns, Notice};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingTally, FindingsSummary,
 };

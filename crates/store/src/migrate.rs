@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sign_ins",
         sql: include_str!("../migrations/0005_sign_ins.sql"),
     },
+    Migration {
+        version: 6,
+        name: "notification_mail",
+        sql: include_str!("../migrations/0006_notification_mail.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -446,7 +446,8 @@ struct RequestPage {
     sla: String,
     details: Vec<(String, String)>,
     approvals: Vec<(String, String, String, String)>,
-    notified: Vec<(String, String, String)>,
+    /// Who, why, acknowledged when, emailed when.
+    notified: Vec<(String, String, String, String)>,
     notes: Vec<String>,
     can_act: bool,
     error: Option<String>,
@@ -521,6 +522,7 @@ async fn request_page(
                         n.acknowledged_at
                             .map(|t| local_text(&t))
                             .unwrap_or_default(),
+                        n.emailed_at.map(|t| local_text(&t)).unwrap_or_default(),
                     )
                 })
                 .collect(),
@@ -831,7 +833,8 @@ struct IncidentPage {
     ico_by: String,
     ico_left: String,
     record: Vec<(&'static str, String)>,
-    notified: Vec<(String, String, String, bool)>,
+    /// Who, why, acknowledged when, theirs to acknowledge, emailed when.
+    notified: Vec<(String, String, String, bool, String)>,
     /// The IT and governance teams handle incidents: investigate, record, close.
     may_handle: bool,
     notes: Vec<String>,
@@ -909,6 +912,7 @@ async fn incident_page(
                             .map(|t| local_text(&t))
                             .unwrap_or_default(),
                         mine,
+                        n.emailed_at.map(|t| local_text(&t)).unwrap_or_default(),
                     )
                 })
                 .collect(),

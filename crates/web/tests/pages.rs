@@ -243,6 +243,7 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
             due_at: None,
             acknowledged_at: None,
             acknowledged_by: None,
+            emailed_at: None,
         };
         watcher
             .create(&Stamp::now("test"), &notice)
@@ -367,6 +368,28 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         assert!(incidents.body.contains("INC-000001"), "{b}");
         let incident = governance.get("/incidents/INC-000001");
         assert!(incident.body.contains("Who must be told"), "{b}");
+        // Once the mail relay has taken a notice, the incident says when.
+        assert!(!incident.body.contains("2030-01-02 03:04 UTC"), "{b}");
+        watcher
+            .mark_emailed(
+                &Stamp {
+                    actor: "test:mail".into(),
+                    at: chrono::DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .unwrap_or_default(),
+                },
+                "INC-000001",
+                "it-service-desk",
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let incident = governance.get("/incidents/INC-000001");
+        assert!(
+            incident
+                .body
+                .contains("<td>it-service-desk</td><td>loss reported by S1 (it-service-desk)</td><td>2030-01-02 03:04 UTC</td>"),
+            "{b}: {}",
+            incident.body
+        );
         let dashboard = governance.get("/dashboard");
         assert!(dashboard.body.contains("id=\"open-incidents\""), "{b}");
         assert!(

@@ -938,6 +938,7 @@ pub(crate) fn notify(about: &str, recipient: &str, reason: String) -> Notificati
         due_at: None,
         acknowledged_at: None,
         acknowledged_by: None,
+        emailed_at: None,
     }
 }
 

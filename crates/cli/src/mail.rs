@@ -1,0 +1,184 @@
+//! `steward mail`: the notices waiting to be emailed, and sending them through the relay — once
+//! from cron or a timer, or every minute from `steward serve` when a relay is configured.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use serde_json::json;
+use steward_mail::{Delivery, Mailbox, Relay, Sender};
+use steward_service::Steward;
+
+use crate::config::{MailSettings, Settings};
+use crate::{Format, open};
+
+/// How often `steward serve` sends what is waiting.
+pub const EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// The notices nobody has acknowledged and no mail has carried yet, with whom each goes to.
+    Pending {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Email every waiting notice through the relay, marking each one the relay takes. Exits
+    /// non-zero if the relay refused any.
+    Send {
+        /// The relay, `smtp://host[:port]`. Default: the `smtp_url` setting.
+        #[arg(long)]
+        smtp: Option<String>,
+        /// The address mail comes from. Default: the `mail_from` setting.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
+    match command {
+        MailCommand::Pending { format } => {
+            let notices = open(settings)?.mail_due()?;
+            match format {
+                Format::Json => {
+                    let rows: Vec<_> = notices
+                        .iter()
+                        .map(|n| {
+                            json!({
+                                "about": n.notification.about,
+                                "recipient": n.notification.recipient,
+                                "reason": n.notification.reason,
+                                "to": n.to.iter().map(|a| &a.email).collect::<Vec<_>>(),
+                                "unaddressed": n.unaddressed,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                }
+                Format::Text => {
+                    for n in &notices {
+                        let to = match &n.unaddressed {
+                            Some(why) => format!("cannot be sent: {why}"),
+                            None => {
+                                n.to.iter()
+                                    .map(|a| a.email.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
+                        };
+                        println!(
+                            "{} to {}: {} -> {to}",
+                            n.about, n.notification.recipient, n.notification.reason
+                        );
+                    }
+                    eprintln!("{} notice(s) waiting", notices.len());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MailCommand::Send { smtp, from, format } => {
+            let configured = settings.mail.clone();
+            let mail = MailSettings {
+                smtp_url: smtp
+                    .or_else(|| configured.as_ref().map(|m| m.smtp_url.clone()))
+                    .context("no relay: give --smtp smtp://host:port or set smtp_url")?,
+                from: from
+                    .or_else(|| configured.as_ref().map(|m| m.from.clone()))
+                    .context("no sender: give --from ADDRESS or set mail_from")?,
+                public_url: configured.and_then(|m| m.public_url),
+            };
+            let (relay, sender) = prepare(&mail, settings)?;
+            let delivery = steward_mail::deliver(&open(settings)?, &relay, &sender)?;
+            match format {
+                Format::Json => {
+                    let list = |o: &[steward_mail::deliver::Outcome]| {
+                        o.iter()
+                            .map(|o| json!({"about": o.about, "recipient": o.recipient, "detail": o.detail}))
+                            .collect::<Vec<_>>()
+                    };
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&json!({
+                            "sent": list(&delivery.sent),
+                            "unaddressed": list(&delivery.unaddressed),
+                            "failed": list(&delivery.failed),
+                        }))?
+                    );
+                }
+                Format::Text => print(&delivery),
+            }
+            Ok(if delivery.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn print(delivery: &Delivery) {
+    for o in &delivery.sent {
+        println!("sent {} to {}: {}", o.about, o.recipient, o.detail);
+    }
+    for o in &delivery.unaddressed {
+        println!("not sent {} to {}: {}", o.about, o.recipient, o.detail);
+    }
+    for o in &delivery.failed {
+        println!("failed {} to {}: {}", o.about, o.recipient, o.detail);
+    }
+    eprintln!(
+        "{} sent, {} with nobody to write to, {} failed",
+        delivery.sent.len(),
+        delivery.unaddressed.len(),
+        delivery.failed.len()
+    );
+}
+
+/// The relay and sender from settings, refused with the setting's name if either is malformed.
+pub fn prepare(mail: &MailSettings, settings: &Settings) -> Result<(Relay, Sender)> {
+    let relay = Relay::parse(&mail.smtp_url).context("smtp_url")?;
+    let from = Mailbox::new(Some("Steward"), &mail.from).context("mail_from")?;
+    if let Some(url) = &mail.public_url
+        && (!(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace))
+    {
+        bail!("public_url {url:?}: expected an http:// or https:// address");
+    }
+    Ok((
+        relay,
+        Sender {
+            from,
+            public_url: mail.public_url.clone(),
+            actor: format!("{}:mail", settings.actor),
+        },
+    ))
+}
+
+/// Sends what is waiting every [`EVERY`], on a thread of its own, for as long as the server runs.
+pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
+    let (relay, sender) = prepare(mail, settings)?;
+    let steward: Steward = open(settings)?;
+    tracing::info!(relay = %relay, "notices will be emailed every {} s", EVERY.as_secs());
+    std::thread::Builder::new()
+        .name("mail".into())
+        .spawn(move || {
+            loop {
+                match steward_mail::deliver(&steward, &relay, &sender) {
+                    Ok(d) => {
+                        for o in &d.failed {
+                            tracing::warn!(about = %o.about, recipient = %o.recipient, "mail failed: {}", o.detail);
+                        }
+                        if !d.sent.is_empty() || !d.failed.is_empty() {
+                            tracing::info!(sent = d.sent.len(), failed = d.failed.len(), unaddressed = d.unaddressed.len(), "mail delivered");
+                        }
+                    }
+                    Err(e) => tracing::warn!("mail not sent: {e}"),
+                }
+                std::thread::sleep(EVERY);
+            }
+        })
+        .context("cannot start the mail thread")?;
+    Ok(())
+}
