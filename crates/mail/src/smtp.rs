@@ -220,26 +220,12 @@ impl Session {
 
     fn command_expect(&mut self, line: &str, code: u16) -> Result<Reply> {
         let reply = self.command(line)?;
-        if reply.code == code {
-            Ok(reply)
-        } else {
-            Err(MailError::Refused {
-                command: line.to_owned(),
-                reply: reply.to_string(),
-            })
-        }
+        expected(reply, line, code)
     }
 
     fn expect(&mut self, what: &str, code: u16) -> Result<Reply> {
         let reply = self.reply()?;
-        if reply.code == code {
-            Ok(reply)
-        } else {
-            Err(MailError::Refused {
-                command: what.to_owned(),
-                reply: reply.to_string(),
-            })
-        }
+        expected(reply, what, code)
     }
 
     /// Reads a reply: `250-first`, `250-more`, `250 last`.
@@ -273,6 +259,18 @@ impl Session {
         Err(MailError::Garbled(format!(
             "a reply of more than {MAX_REPLY_LINES} lines"
         )))
+    }
+}
+
+/// The reply to `what`, if it has the code wanted.
+fn expected(reply: Reply, what: &str, code: u16) -> Result<Reply> {
+    if reply.code == code {
+        Ok(reply)
+    } else {
+        Err(MailError::Refused {
+            command: what.to_owned(),
+            reply: reply.to_string(),
+        })
     }
 }
 
