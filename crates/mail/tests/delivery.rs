@@ -63,11 +63,7 @@ fn person(id: &str, name: &str, email: Option<&str>, manager: Option<&str>) -> P
 }
 
 fn details(pairs: &[(&str, &str)]) -> Details {
-    let pairs: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Details::from_pairs(&pairs).unwrap_or_default()
+    Details::from_pairs(pairs).unwrap_or_default()
 }
 
 /// P1 works for Zoë (M1), P2 for a manager whose mail the relay refuses (R1), P3 for a manager

@@ -137,11 +137,7 @@ fn load(steward: &Steward) -> Result<(), String> {
 }
 
 fn details(pairs: &[(&str, &str)]) -> Details {
-    let pairs: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Details::from_pairs(&pairs).unwrap_or_default()
+    Details::from_pairs(pairs).unwrap_or_default()
 }
 
 /// What a step should do: leave the request in a state, or be refused with words in the error.

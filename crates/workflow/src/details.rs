@@ -41,10 +41,10 @@ impl Details {
 
     /// `KEY=VALUE` pairs as typed on the command line or posted by a form. A key must be a word
     /// of letters, digits and `_`; values may hold anything but control characters.
-    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Details> {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<Details> {
         let mut out = Details::default();
         for (k, v) in pairs {
-            out.set(k, v)?;
+            out.set(k.as_ref(), v.as_ref())?;
         }
         Ok(out)
     }
