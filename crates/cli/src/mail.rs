@@ -101,6 +101,7 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&json!({
+                            "busy": delivery.busy,
                             "sent": list(&delivery.sent),
                             "unaddressed": list(&delivery.unaddressed),
                             "failed": list(&delivery.failed),
@@ -119,6 +120,10 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
 }
 
 fn print(delivery: &Delivery) {
+    if delivery.busy {
+        eprintln!("another Steward is sending mail now; nothing was done");
+        return;
+    }
     for o in &delivery.sent {
         println!("sent {} to {}: {}", o.about, o.recipient, o.detail);
     }

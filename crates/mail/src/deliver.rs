@@ -32,6 +32,8 @@ pub struct Outcome {
 /// What one run did.
 #[derive(Debug, Default)]
 pub struct Delivery {
+    /// Another server (or `steward mail send`) was sending; this run did nothing.
+    pub busy: bool,
     pub sent: Vec<Outcome>,
     /// Nobody to write to (no address, or the person has left); left waiting.
     pub unaddressed: Vec<Outcome>,
@@ -39,9 +41,46 @@ pub struct Delivery {
     pub failed: Vec<Outcome>,
 }
 
-/// Sends every waiting notice through `relay`. Connects only when there is something to send.
+/// The lease a run holds, so that of several servers sharing a database one sends at a time.
+const LEASE: &str = "mail";
+/// Longer than any run: a relay that stops answering times out in 30 s.
+const LEASE_FOR: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Holds the mail lease until dropped.
+struct Held<'a> {
+    steward: &'a Steward,
+    holder: String,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.steward.store().release_lease(LEASE, &self.holder) {
+            // It lapses by itself; the next run only waits for that.
+            tracing::warn!("cannot release the mail lease: {e}");
+        }
+    }
+}
+
+/// Sends every waiting notice through `relay`. Connects only when there is something to send;
+/// does nothing (`busy`) while another run, here or on another server, is sending.
 pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Delivery> {
     let mut delivery = Delivery::default();
+    let now = Utc::now();
+    let holder = format!(
+        "{}:{}:{}",
+        sender.actor,
+        std::process::id(),
+        now.timestamp_nanos_opt().unwrap_or_default()
+    );
+    if !steward
+        .store()
+        .take_lease(LEASE, &holder, now, now + LEASE_FOR)
+        .map_err(steward_service::ServiceError::from)?
+    {
+        delivery.busy = true;
+        return Ok(delivery);
+    }
+    let _held = Held { steward, holder };
     let mut ready = Vec::new();
     for notice in steward.mail_due()? {
         let outcome = |detail: String| Outcome {

@@ -235,6 +235,27 @@ fn notices_are_emailed_once_to_whoever_is_to_be_told() {
             "{b}"
         );
 
+        // While another server holds the mail lease, a run does nothing.
+        let store = steward.store();
+        let later = Utc::now() + chrono::Duration::minutes(5);
+        assert_eq!(
+            store
+                .take_lease("mail", "other-server", Utc::now(), later)
+                .ok(),
+            Some(true),
+            "{b}"
+        );
+        let busy = deliver(&steward, &sink.relay, &sender()).unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(busy.busy && busy.sent.is_empty(), "{b}: {busy:?}");
+        assert_eq!(
+            steward.mail_due().map(|d| d.len()).ok(),
+            Some(waiting),
+            "{b}"
+        );
+        store
+            .release_lease("mail", "other-server")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+
         let before = messages(&sink).len();
         let delivery =
             deliver(&steward, &sink.relay, &sender()).unwrap_or_else(|e| panic!("{b}: {e}"));

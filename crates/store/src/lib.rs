@@ -286,6 +286,20 @@ pub trait Store: Send + Sync {
 
     /// Deletes every session last seen before the instant (housekeeping); how many there were.
     fn delete_sessions_before(&self, last_seen_before: DateTime<Utc>) -> Result<u64>;
+
+    /// Takes or renews the lease `name` for `holder` until `until`: `true` if it is now theirs
+    /// (it was free, had lapsed before `now`, or was already theirs), `false` if someone else
+    /// holds it. One statement, so two servers racing for it cannot both win. Not audited.
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// Gives the lease up, if `holder` holds it.
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -37,8 +37,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 6,
-        name: "notification_mail",
-        sql: include_str!("../migrations/0006_notification_mail.sql"),
+        name: "mail",
+        sql: include_str!("../migrations/0006_mail.sql"),
     },
 ];
 

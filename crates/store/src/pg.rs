@@ -907,6 +907,26 @@ impl Store for PgStore {
         Ok(client.execute(&sql::session_delete("last_seen", D), &[&last_seen_before])?)
     }
 
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let n = client.execute(&sql::lease_take(D), &[&name, &holder, &until, &now])?;
+        Ok(n > 0)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        client.execute(&sql::lease_release(D), &[&name, &holder])?;
+        Ok(())
+    }
+
     fn audit_head(&self) -> Result<(i64, String)> {
         let mut guard = self.client()?;
         let client = guard.as_mut().ok_or(StoreError::Poisoned)?;

@@ -486,3 +486,25 @@ pub(crate) fn session_delete(column: &'static str, p: Placeholder) -> String {
     let op = if column == "last_seen" { "<" } else { "=" };
     format!("DELETE FROM sessions WHERE {column} {op} {}", p.nth(1))
 }
+
+/// Parameters: name, holder, until, now. Changes a row (and so wins) only when the lease is free,
+/// lapsed or the holder's own.
+pub(crate) fn lease_take(p: Placeholder) -> String {
+    format!(
+        "INSERT INTO leases (name, holder, held_until) VALUES ({0}, {1}, {2}) \
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, held_until = excluded.held_until \
+         WHERE leases.holder = excluded.holder OR leases.held_until < {3}",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3),
+        p.nth(4)
+    )
+}
+
+pub(crate) fn lease_release(p: Placeholder) -> String {
+    format!(
+        "DELETE FROM leases WHERE name = {} AND holder = {}",
+        p.nth(1),
+        p.nth(2)
+    )
+}

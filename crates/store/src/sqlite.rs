@@ -807,6 +807,30 @@ impl Store for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let conn = self.conn()?;
+        let n = conn.prepare_cached(&sql::lease_take(Q))?.execute((
+            name,
+            holder,
+            timestamp_text(&until),
+            timestamp_text(&now),
+        ))?;
+        Ok(n > 0)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let conn = self.conn()?;
+        conn.prepare_cached(&sql::lease_release(Q))?
+            .execute((name, holder))?;
+        Ok(())
+    }
+
     fn audit_head(&self) -> Result<(i64, String)> {
         let conn = self.conn()?;
         let head = conn
