@@ -150,6 +150,35 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Runs `runner(i)` for each of `stores` on a thread of its own, all released at once, and returns
+/// what each returned, in order: for tests that two writers racing leave one winner.
+pub fn race<T: Send>(
+    stores: &[Box<dyn crate::Store>],
+    runner: impl Fn(usize, &dyn crate::Store) -> T + Sync,
+) -> Vec<T> {
+    let barrier = std::sync::Barrier::new(stores.len());
+    std::thread::scope(|scope| {
+        let runners: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let (barrier, runner) = (&barrier, &runner);
+                scope.spawn(move || {
+                    barrier.wait();
+                    runner(i, store.as_ref())
+                })
+            })
+            .collect();
+        runners
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|_| panic!("a racing runner panicked"))
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -2,11 +2,9 @@
 //! released — and, with several connections racing, won by exactly one — on every backend
 //! `testing::databases` returns.
 
-use std::sync::Barrier;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use steward_store::Store;
-use steward_store::testing::databases;
+use steward_store::testing::{databases, race};
 
 /// Minute `n` of a day, with microseconds, so the comparison is not only of whole seconds.
 fn t(n: i64) -> DateTime<Utc> {
@@ -71,28 +69,10 @@ fn connections_racing_for_a_lease_leave_one_winner() {
         let stores: Vec<Box<dyn Store>> = (0..RUNNERS)
             .map(|_| steward_store::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}")))
             .collect();
-        let barrier = Barrier::new(RUNNERS);
-        let won: Vec<bool> = std::thread::scope(|scope| {
-            let runners: Vec<_> = stores
-                .iter()
-                .enumerate()
-                .map(|(i, store)| {
-                    let barrier = &barrier;
-                    scope.spawn(move || {
-                        barrier.wait();
-                        store
-                            .take_lease("mail", &format!("server-{i}"), t(0), t(10))
-                            .unwrap_or_else(|e| panic!("{b}: runner {i}: {e}"))
-                    })
-                })
-                .collect();
-            runners
-                .into_iter()
-                .map(|r| {
-                    r.join()
-                        .unwrap_or_else(|_| panic!("{b}: a runner panicked"))
-                })
-                .collect()
+        let won = race(&stores, |i, store| {
+            store
+                .take_lease("mail", &format!("server-{i}"), t(0), t(10))
+                .unwrap_or_else(|e| panic!("{b}: runner {i}: {e}"))
         });
         assert_eq!(won.iter().filter(|w| **w).count(), 1, "{b}: {won:?}");
     }

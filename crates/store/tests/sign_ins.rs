@@ -2,11 +2,9 @@
 //! exactly, TOTP replay protection, sessions, and an audit trail that holds no secret — on every
 //! backend `testing::databases` returns. And first runs racing on one database create one account.
 
-use std::sync::Barrier;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value as Json;
-use steward_store::testing::{TestDatabase, databases};
+use steward_store::testing::{TestDatabase, databases, race};
 use steward_store::{AuditQuery, SIGN_IN_ENTITY, Session, SignIn, Store, StoreError, verify_audit};
 
 /// Minute `n` of a day, with microseconds, which both backends must keep.
@@ -453,30 +451,12 @@ fn first_runs_racing_create_exactly_one_account() {
     for db in databases("sign_ins_race") {
         let backend = db.backend;
         let stores: Vec<Box<dyn Store>> = (0..RUNNERS).map(|_| open(&db)).collect();
-        let barrier = Barrier::new(RUNNERS);
-        let created: Vec<bool> = std::thread::scope(|scope| {
-            let runners: Vec<_> = stores
-                .iter()
-                .enumerate()
-                .map(|(i, store)| {
-                    let barrier = &barrier;
-                    scope.spawn(move || {
-                        let mut account = admin();
-                        account.email = format!("admin{i}@example.org");
-                        barrier.wait();
-                        store
-                            .create_first_sign_in("setup", t(0), &account)
-                            .unwrap_or_else(|e| panic!("{backend}: runner {i}: {e}"))
-                    })
-                })
-                .collect();
-            runners
-                .into_iter()
-                .map(|r| {
-                    r.join()
-                        .unwrap_or_else(|_| panic!("{backend}: a runner panicked"))
-                })
-                .collect()
+        let created = race(&stores, |i, store| {
+            let mut account = admin();
+            account.email = format!("admin{i}@example.org");
+            store
+                .create_first_sign_in("setup", t(0), &account)
+                .unwrap_or_else(|e| panic!("{backend}: runner {i}: {e}"))
         });
         assert_eq!(
             created.iter().filter(|c| **c).count(),
@@ -510,28 +490,10 @@ fn a_recovery_code_raced_by_several_requests_is_used_once() {
         stores[0]
             .save_sign_in("setup", t(0), "create", &account)
             .unwrap_or_else(|e| panic!("{backend}: {e}"));
-        let barrier = Barrier::new(RUNNERS);
-        let used: Vec<bool> = std::thread::scope(|scope| {
-            let runners: Vec<_> = stores
-                .iter()
-                .enumerate()
-                .map(|(i, store)| {
-                    let (barrier, code, email) = (&barrier, &code, &account.email);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        store
-                            .consume_recovery_code("web", t(1), email, code)
-                            .unwrap_or_else(|e| panic!("{backend}: runner {i}: {e}"))
-                    })
-                })
-                .collect();
-            runners
-                .into_iter()
-                .map(|r| {
-                    r.join()
-                        .unwrap_or_else(|_| panic!("{backend}: a runner panicked"))
-                })
-                .collect()
+        let used = race(&stores, |i, store| {
+            store
+                .consume_recovery_code("web", t(1), &account.email, &code)
+                .unwrap_or_else(|e| panic!("{backend}: runner {i}: {e}"))
         });
         assert_eq!(
             used.iter().filter(|u| **u).count(),
