@@ -43,8 +43,10 @@ pub struct Delivery {
 
 /// The lease a run holds, so that of several servers sharing a database one sends at a time.
 const LEASE: &str = "mail";
-/// Longer than any run: a relay that stops answering times out in 30 s.
+/// How long a run holds the lease before it must renew it (which it does every few minutes); a
+/// run that died lets it lapse.
 const LEASE_FOR: chrono::Duration = chrono::Duration::minutes(15);
+const RENEW_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Holds the mail lease until dropped.
 struct Held<'a> {
@@ -80,7 +82,8 @@ pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Deli
         delivery.busy = true;
         return Ok(delivery);
     }
-    let _held = Held { steward, holder };
+    let held = Held { steward, holder };
+    let mut renewed = now;
     let mut ready = Vec::new();
     for notice in steward.mail_due()? {
         let outcome = |detail: String| Outcome {
@@ -122,11 +125,21 @@ pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Deli
             recipient: notice.notification.recipient.clone(),
             detail,
         };
+        let now = Utc::now();
+        if stopped.is_none() && now - renewed > RENEW_AFTER {
+            match steward
+                .store()
+                .take_lease(LEASE, &held.holder, now, now + LEASE_FOR)
+            {
+                Ok(true) => renewed = now,
+                Ok(false) => stopped = Some("another run took over the mail lease".into()),
+                Err(e) => stopped = Some(format!("cannot renew the mail lease: {e}")),
+            }
+        }
         if let Some(why) = &stopped {
             delivery.failed.push(outcome(format!("not tried: {why}")));
             continue;
         }
-        let now = Utc::now();
         let message = compose(&notice, to, sender, &organisation.name, zone, now);
         let addresses: Vec<String> = message.to.iter().map(|m| m.address.clone()).collect();
         match session.send(&sender.from.address, &addresses, &message.render()) {
