@@ -336,17 +336,22 @@ impl Steward {
             });
         }
         record.disposed_on = Some(on);
-        let id = self.next_id(Register::Destructions, "DES")?;
-        let entry = Destruction {
-            id: id.clone(),
-            what: record.description.clone(),
-            record_id: Some(record_id.to_owned()),
-            medium_id: None,
-            destroyed_on: on,
-            authorised_by: by.to_owned(),
-            method: method.trim().to_owned(),
-        };
-        let summary = self.write_all(stamp, vec![entry.to_row(), record.to_row()])?;
-        Ok((id, summary))
+        self.with_new_id(Register::Destructions, "DES", |id| {
+            let entry = Destruction {
+                id: id.to_owned(),
+                what: record.description.clone(),
+                record_id: Some(record_id.to_owned()),
+                medium_id: None,
+                destroyed_on: on,
+                authorised_by: by.to_owned(),
+                method: method.trim().to_owned(),
+            };
+            let summary = self.write_all_creating(
+                stamp,
+                vec![entry.to_row(), record.to_row()],
+                &[(Register::Destructions, id)],
+            )?;
+            Ok((id.to_owned(), summary))
+        })
     }
 }

@@ -104,6 +104,19 @@ pub enum ServiceError {
     Auth(String),
 }
 
+impl ServiceError {
+    /// A store error, with a row found to exist when it was meant to be new said as this layer
+    /// says it (so that callers, and HTTP, see one kind of "already exists").
+    pub(crate) fn from_store(e: StoreError) -> ServiceError {
+        match e {
+            StoreError::AlreadyExists { register, id } => {
+                ServiceError::AlreadyExists { register, id }
+            }
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
 fn join(problems: &[FieldProblem]) -> String {
     problems
         .iter()
@@ -219,7 +232,9 @@ impl Steward {
                 id: row.id().to_owned(),
             });
         }
-        self.write(stamp, row)
+        // Checked again inside the transaction: another writer may create it in between.
+        let id = row.id().to_owned();
+        self.write_creating(stamp, row, &[(R::REGISTER, &id)])
     }
 
     /// Replaces a record by id (or key); refused if there is none.
@@ -308,6 +323,16 @@ impl Steward {
 
     /// Validates one row against its register and the database, then commits it.
     fn write(&self, stamp: &Stamp, row: Row) -> Result<CommitSummary> {
+        self.write_creating(stamp, row, &[])
+    }
+
+    /// [`Steward::write`], refused if a row named in `new` exists by the time it commits.
+    fn write_creating(
+        &self,
+        stamp: &Stamp,
+        row: Row,
+        new: &[(Register, &str)],
+    ) -> Result<CommitSummary> {
         let mut rows = [row];
         self.derive(&mut rows)?;
         let [row] = rows;
@@ -318,7 +343,9 @@ impl Steward {
                 problems,
             });
         }
-        Ok(self.store.commit(&stamp.actor, stamp.at, vec![row])?)
+        self.store
+            .commit_creating(&stamp.actor, stamp.at, vec![row], new)
+            .map_err(ServiceError::from_store)
     }
 
     /// Everything wrong with a row: each value re-read from its interchange spelling (so a typed

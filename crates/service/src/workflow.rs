@@ -198,23 +198,26 @@ impl Steward {
     ) -> Result<RequestView> {
         let person = self.person(person_id)?;
         let raiser = raised_by.map(|id| self.person(id)).transpose()?;
-        let id = self.next_id(Register::Requests, "REQ")?;
-        let step = steward_workflow::open(
-            &id,
-            kind,
-            &person,
-            raiser.as_ref(),
-            details,
-            at(stamp),
-            &self.calendar()?,
-            self.time_zone()?,
-            lead_working_days,
-        )?;
-        let mut rows = vec![step.request.to_row()];
-        rows.extend(step.rows);
-        self.write_all(stamp, rows)?;
+        let (calendar, zone) = (self.calendar()?, self.time_zone()?);
+        let (id, notes) = self.with_new_id(Register::Requests, "REQ", |id| {
+            let step = steward_workflow::open(
+                id,
+                kind,
+                &person,
+                raiser.as_ref(),
+                details.clone(),
+                at(stamp),
+                &calendar,
+                zone,
+                lead_working_days,
+            )?;
+            let mut rows = vec![step.request.to_row()];
+            rows.extend(step.rows);
+            self.write_all_creating(stamp, rows, &[(Register::Requests, id)])?;
+            Ok((id.to_owned(), step.notes))
+        })?;
         let mut view = self.request(&id)?;
-        view.notes = step.notes;
+        view.notes = notes;
         Ok(view)
     }
 
@@ -309,7 +312,6 @@ impl Steward {
         reporting: Reporting,
     ) -> Result<IncidentView> {
         let person = self.person(person_id)?;
-        let id = self.next_id(Register::Incidents, "INC")?;
         // A loss or theft flags what the asset's holder holds, who may not be the reporter.
         let holder = match details.get("asset_tag") {
             Some(tag) => self
@@ -319,13 +321,23 @@ impl Steward {
             None => person.id.clone(),
         };
         let holdings = self.holdings(&holder, &details)?;
-        let report =
-            steward_workflow::report(&id, kind, &person, details, at(stamp), reporting, &holdings)?;
-        let mut rows = vec![report.incident.to_row()];
-        rows.extend(report.rows);
-        self.write_all(stamp, rows)?;
+        let (id, notes) = self.with_new_id(Register::Incidents, "INC", |id| {
+            let report = steward_workflow::report(
+                id,
+                kind,
+                &person,
+                details.clone(),
+                at(stamp),
+                reporting,
+                &holdings,
+            )?;
+            let mut rows = vec![report.incident.to_row()];
+            rows.extend(report.rows);
+            self.write_all_creating(stamp, rows, &[(Register::Incidents, id)])?;
+            Ok((id.to_owned(), report.notes))
+        })?;
         let mut view = self.incident(&id)?;
-        view.notes = report.notes;
+        view.notes = notes;
         Ok(view)
     }
 
@@ -412,7 +424,17 @@ impl Steward {
 
     /// Validates every row — references may point at rows of the same batch — then commits them
     /// together: one transaction, one audit record per change.
-    pub(crate) fn write_all(&self, stamp: &Stamp, mut rows: Vec<Row>) -> Result<CommitSummary> {
+    pub(crate) fn write_all(&self, stamp: &Stamp, rows: Vec<Row>) -> Result<CommitSummary> {
+        self.write_all_creating(stamp, rows, &[])
+    }
+
+    /// [`Steward::write_all`], refused if a row named in `new` exists by the time it commits.
+    pub(crate) fn write_all_creating(
+        &self,
+        stamp: &Stamp,
+        mut rows: Vec<Row>,
+        new: &[(Register, &str)],
+    ) -> Result<CommitSummary> {
         self.derive(&mut rows)?;
         let batch: HashSet<(Register, &str)> =
             rows.iter().map(|r| (r.register(), r.id())).collect();
@@ -426,6 +448,40 @@ impl Steward {
                 });
             }
         }
-        Ok(self.store().commit(&stamp.actor, stamp.at, rows)?)
+        self.store()
+            .commit_creating(&stamp.actor, stamp.at, rows, new)
+            .map_err(ServiceError::from_store)
+    }
+
+    /// Runs `make` with the next free id of `register` (`PREFIX-000123`), again with the next one
+    /// if another writer took that id first (`make` commits with the id as new, so the race is
+    /// seen inside the transaction rather than turning one record into an update of another).
+    pub(crate) fn with_new_id<T>(
+        &self,
+        register: Register,
+        prefix: &str,
+        mut make: impl FnMut(&str) -> Result<T>,
+    ) -> Result<T> {
+        const TRIES: usize = 8;
+        let mut last = None;
+        for _ in 0..TRIES {
+            let id = self.next_id(register, prefix)?;
+            match make(&id) {
+                Err(ServiceError::AlreadyExists {
+                    register: r,
+                    id: taken,
+                }) if r == register && taken == id => {
+                    last = Some(ServiceError::AlreadyExists {
+                        register: r,
+                        id: taken,
+                    });
+                }
+                done => return done,
+            }
+        }
+        Err(last.unwrap_or(ServiceError::AlreadyExists {
+            register,
+            id: prefix.to_owned(),
+        }))
     }
 }

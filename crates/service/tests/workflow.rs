@@ -1093,3 +1093,68 @@ fn the_calendar_is_the_register_once_imported() {
         assert_eq!((again.created, again.updated), (0, 0));
     }
 }
+
+#[test]
+fn writers_racing_to_raise_each_get_a_request_of_their_own() {
+    const WRITERS: usize = 4;
+    for db in databases("workflow_race") {
+        let b = db.backend;
+        let stewards: Vec<Steward> = (0..WRITERS)
+            .map(|_| Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}")))
+            .collect();
+        load(&stewards[0]).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let barrier = std::sync::Barrier::new(WRITERS);
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let writers: Vec<_> = stewards
+                .iter()
+                .enumerate()
+                .map(|(i, steward)| {
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        barrier.wait();
+                        steward
+                            .open_request(
+                                &Stamp {
+                                    actor: format!("writer {i}"),
+                                    at: at("2026-11-24T09:00:00Z"),
+                                },
+                                RequestType::PacCode,
+                                "P1",
+                                None,
+                                details(&[("note", &format!("writer {i}"))]),
+                                3,
+                            )
+                            .unwrap_or_else(|e| panic!("{b}: writer {i}: {e}"))
+                            .request
+                            .id
+                    })
+                })
+                .collect();
+            writers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| panic!("{b}: a writer panicked"))
+                })
+                .collect()
+        });
+        let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), WRITERS, "{b}: {ids:?}");
+        // Each request still says whose it was: none was overwritten by another's.
+        let requests: Vec<Request> = stewards[0].list().unwrap_or_else(|e| panic!("{b}: {e}"));
+        let pac: Vec<&Request> = requests
+            .iter()
+            .filter(|r| r.kind == RequestType::PacCode)
+            .collect();
+        assert_eq!(pac.len(), WRITERS, "{b}: {pac:?}");
+        for i in 0..WRITERS {
+            assert!(
+                pac.iter().any(|r| r
+                    .details
+                    .as_deref()
+                    .is_some_and(|d| d.contains(&format!("writer {i}")))),
+                "{b}: writer {i}'s request is gone: {pac:?}"
+            );
+        }
+    }
+}

@@ -138,6 +138,7 @@ pub(crate) fn run(
     actor: &str,
     at: DateTime<Utc>,
     rows: Vec<Row>,
+    new: &[(Register, &str)],
 ) -> Result<CommitSummary> {
     let expected_len = |r: Register| r.fields().len();
     for row in &rows {
@@ -165,6 +166,16 @@ pub(crate) fn run(
             let ids: Vec<&str> = batch.iter().map(Row::id).collect();
             tx.load(register, &ids)?
         };
+        // Read after the audit head is locked, so no other writer can have got in between.
+        if let Some((_, id)) = new
+            .iter()
+            .find(|(r, id)| *r == register && stored.contains_key(*id))
+        {
+            return Err(StoreError::AlreadyExists {
+                register,
+                id: (*id).to_owned(),
+            });
+        }
         // A row seen twice in one commit is diffed against its first version, so the audit log
         // holds both steps: `pending` says where the latest version of each id sits.
         let mut created: Vec<Row> = Vec::new();

@@ -88,6 +88,9 @@ pub enum StoreError {
     },
     #[error("the store's connection lock was poisoned by a panic elsewhere")]
     Poisoned,
+    /// A row meant to be new was there already when the commit read it.
+    #[error("a {} with id {id:?} already exists", register.entity())]
+    AlreadyExists { register: Register, id: String },
     #[error("finding {key}: {reason}")]
     InvalidFinding { key: String, reason: String },
     #[error(
@@ -151,7 +154,20 @@ pub trait Store: Send + Sync {
     /// Applies `rows` (creates or updates, by id) in one transaction, appending one audit record
     /// per row that actually changed, stamped `actor` and `at`. Rows equal to what is stored are
     /// left alone and not audited. Rows are applied register by register in dependency order.
-    fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary>;
+    fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary> {
+        self.commit_creating(actor, at, rows, &[])
+    }
+
+    /// [`Store::commit`], refused with [`StoreError::AlreadyExists`] (nothing written) if any row
+    /// named in `new` exists when the transaction reads it: a create that two writers race to
+    /// make with the same id cannot become an update of the other's row.
+    fn commit_creating(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        new: &[(Register, &str)],
+    ) -> Result<CommitSummary>;
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>>;
 

@@ -583,11 +583,17 @@ impl Store for PgStore {
         Backend::Postgres
     }
 
-    fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary> {
+    fn commit_creating(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        new: &[(Register, &str)],
+    ) -> Result<CommitSummary> {
         let mut guard = self.client()?;
         let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
         let mut tx = client.transaction()?;
-        let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows)?;
+        let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows, new)?;
         tx.commit()?;
         Ok(summary)
     }

@@ -479,10 +479,16 @@ impl Store for SqliteStore {
         Backend::Sqlite
     }
 
-    fn commit(&self, actor: &str, at: DateTime<Utc>, rows: Vec<Row>) -> Result<CommitSummary> {
+    fn commit_creating(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        new: &[(Register, &str)],
+    ) -> Result<CommitSummary> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let summary = commit::run(&mut SqliteTx(&tx), actor, at, rows)?;
+        let summary = commit::run(&mut SqliteTx(&tx), actor, at, rows, new)?;
         tx.commit()?;
         Ok(summary)
     }

@@ -7,7 +7,7 @@ use steward_model::{
     Record, Register, System, Value,
 };
 use steward_store::testing::{TestDatabase, databases};
-use steward_store::{AssignmentsOf, AuditQuery, Store};
+use steward_store::{AssignmentsOf, AuditQuery, Store, StoreError};
 
 fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0)
@@ -583,5 +583,48 @@ fn a_list_page_filters_searches_limits_and_counts() {
             matches!(bad, Err(steward_store::StoreError::UnknownField { .. })),
             "{b}"
         );
+    });
+}
+
+#[test]
+fn a_row_meant_to_be_new_is_refused_if_it_is_there_and_nothing_is_written() {
+    on_every_backend("commit_creating", |store, db| {
+        let b = db.backend;
+        fn ok<T>(b: steward_store::Backend, r: steward_store::Result<T>) -> T {
+            r.unwrap_or_else(|e| panic!("{b}: {e}"))
+        }
+        ok(
+            b,
+            store.commit("test", at(1), vec![person("P1", None).to_row()]),
+        );
+        let head = ok(b, store.audit_head());
+        let mut renamed = person("P1", None);
+        renamed.name = "Someone else".into();
+        let refused = store.commit_creating(
+            "test",
+            at(2),
+            vec![person("P2", None).to_row(), renamed.to_row()],
+            &[(Register::People, "P2"), (Register::People, "P1")],
+        );
+        assert!(
+            matches!(&refused, Err(StoreError::AlreadyExists { register: Register::People, id }) if id == "P1"),
+            "{b}: {refused:?}"
+        );
+        assert_eq!(ok(b, store.audit_head()), head, "{b}: the audit log moved");
+        assert!(
+            ok(b, store.get(Register::People, "P2")).is_none(),
+            "{b}: P2 was written"
+        );
+        // Meant to be new and new: written like any commit.
+        let made = ok(
+            b,
+            store.commit_creating(
+                "test",
+                at(3),
+                vec![person("P2", None).to_row()],
+                &[(Register::People, "P2")],
+            ),
+        );
+        assert_eq!(made.created, 1, "{b}");
     });
 }
