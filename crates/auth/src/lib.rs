@@ -44,6 +44,7 @@ pub use recovery::{DEFAULT_RECOVERY_CODES, MAX_RECOVERY_CODES, RecoveryCodes};
 pub use session::{SESSION_ABSOLUTE_TIMEOUT, SESSION_IDLE_TIMEOUT, SessionTimes};
 pub use throttle::{
     DEFAULT_MAX_KEYS, DEFAULT_THROTTLE_LIMIT, DEFAULT_THROTTLE_WINDOW, RetryAfter, Throttle,
+    retry_after,
 };
 pub use token::{TOKEN_BYTES, csrf_ok, csrf_token, new_token, token_hash};
 pub use totp::{

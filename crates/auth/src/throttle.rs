@@ -24,6 +24,39 @@ pub struct RetryAfter {
     pub seconds: u64,
 }
 
+/// Whether an attempt may go ahead at `now`, given a key's recent failures (in any order): refused
+/// while `limit` of them fall within `window`, until the oldest of the `limit` most recent leaves
+/// it. The one rule for the in-memory [`Throttle`] and for failures kept in a database.
+pub fn retry_after(
+    failures: impl IntoIterator<Item = DateTime<Utc>>,
+    limit: u32,
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> Result<(), RetryAfter> {
+    let limit = limit.max(1) as usize;
+    let mut live: Vec<DateTime<Utc>> = failures
+        .into_iter()
+        .filter(|t| now.signed_duration_since(*t) < window)
+        .collect();
+    if live.len() < limit {
+        return Ok(());
+    }
+    live.sort_unstable_by(|a, b| b.cmp(a));
+    let Some(&oldest) = live.get(limit - 1) else {
+        return Ok(());
+    };
+    // When that failure leaves the window; never more than a window away, even if the clock went
+    // backwards.
+    let wait = oldest
+        .checked_add_signed(window)
+        .map_or(window, |until| until.signed_duration_since(now))
+        .min(window);
+    let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+    Err(RetryAfter {
+        seconds: millis.div_ceil(1000).max(1),
+    })
+}
+
 /// Recent failures per key, in bounded memory: at most `limit` timestamps for each of at most
 /// `max_keys` keys.
 #[derive(Debug, Clone)]
@@ -82,28 +115,10 @@ impl Throttle {
     /// Whether an attempt for `key` may go ahead at `now`: refused while `limit` failures fall
     /// within the window, until the oldest of them falls out of it.
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), RetryAfter> {
-        let Some(failures) = self.failures.get(key) else {
-            return Ok(());
-        };
-        if failures.len() < self.limit as usize {
-            return Ok(());
+        match self.failures.get(key) {
+            Some(failures) => retry_after(failures.iter().copied(), self.limit, self.window, now),
+            None => Ok(()),
         }
-        let Some(&oldest) = failures.front() else {
-            return Ok(());
-        };
-        if !self.is_live(oldest, now) {
-            return Ok(());
-        }
-        // When the oldest counted failure leaves the window; never more than a window away,
-        // even if the clock went backwards.
-        let wait = oldest
-            .checked_add_signed(self.window)
-            .map_or(self.window, |until| until.signed_duration_since(now))
-            .min(self.window);
-        let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
-        Err(RetryAfter {
-            seconds: millis.div_ceil(1000).max(1),
-        })
     }
 
     /// Records a failed attempt for `key` at `now`.
@@ -146,10 +161,6 @@ impl Throttle {
     /// How many keys are tracked.
     pub fn tracked_keys(&self) -> usize {
         self.failures.len()
-    }
-
-    fn is_live(&self, failure: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        now.signed_duration_since(failure) < self.window
     }
 
     /// Drops the key whose latest failure is oldest, when every tracked key is still live.

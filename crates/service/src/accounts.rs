@@ -1,6 +1,8 @@
 //! Sign-in accounts and sessions: passwords (Argon2id), the second factor (TOTP or a one-time
 //! recovery code), sessions with idle and absolute expiry, and the roles a signed-in person holds.
-//! HTTP, cookies and throttling are the web crate's; what is true of an account is decided here.
+//! The count of failed guesses that throttling reads is kept here too, in the database, so that
+//! every server sharing it counts the same guesses. HTTP and cookies are the web crate's; what is
+//! true of an account is decided here.
 
 use std::collections::BTreeSet;
 
@@ -391,6 +393,46 @@ impl Steward {
 
     /// Opens a session after the password; it grants nothing until `mfa_passed`. Returns the
     /// cookie's token (only its hash is stored).
+    /// Whether a guess under each of `keys` (its account, its address) may go ahead at `now`:
+    /// Cyber Essentials' ten failures in five minutes, counted across every server.
+    pub fn guess_allowed(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<(), steward_auth::RetryAfter>> {
+        let since = now - steward_auth::DEFAULT_THROTTLE_WINDOW;
+        for key in keys {
+            let recent =
+                self.store
+                    .sign_in_failures(key, since, steward_auth::DEFAULT_THROTTLE_LIMIT)?;
+            if let Err(wait) = steward_auth::retry_after(
+                recent,
+                steward_auth::DEFAULT_THROTTLE_LIMIT,
+                steward_auth::DEFAULT_THROTTLE_WINDOW,
+                now,
+            ) {
+                return Ok(Err(wait));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Records a guess's outcome: a failure under every key; a success clears only the first
+    /// (the account), since an address's guesses at other accounts are not excused by one right.
+    pub fn record_guess(&self, keys: &[String], ok: bool, now: DateTime<Utc>) -> Result<()> {
+        if ok {
+            if let Some(account) = keys.first() {
+                self.store.clear_sign_in_failures(account)?;
+            }
+            return Ok(());
+        }
+        Ok(self.store.record_sign_in_failure(
+            keys,
+            now,
+            now - steward_auth::DEFAULT_THROTTLE_WINDOW,
+        )?)
+    }
+
     pub fn open_session(&self, email: &str, at: DateTime<Utc>) -> Result<(String, Session)> {
         let account = self.account(email)?;
         let token = steward_auth::new_token().map_err(auth)?;

@@ -303,6 +303,26 @@ pub trait Store: Send + Sync {
     /// Deletes every session last seen before the instant (housekeeping); how many there were.
     fn delete_sessions_before(&self, last_seen_before: DateTime<Utc>) -> Result<u64>;
 
+    /// Records a failed sign-in guess at `at` under each of `keys`, and forgets every failure
+    /// from before `forget_before` (the throttle's window has passed them). Not audited.
+    fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// The most recent failures under `key` since `since`, newest first, at most `limit`.
+    fn sign_in_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DateTime<Utc>>>;
+
+    /// Forgets the failures under `key` (after a successful sign-in).
+    fn clear_sign_in_failures(&self, key: &str) -> Result<()>;
+
     /// Takes or renews the lease `name` for `holder` until `until`: `true` if it is now theirs
     /// (it was free, had lapsed before `now`, or was already theirs), `false` if someone else
     /// holds it. One statement, so two servers racing for it cannot both win. Not audited.

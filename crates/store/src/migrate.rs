@@ -40,6 +40,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "mail",
         sql: include_str!("../migrations/0006_mail.sql"),
     },
+    Migration {
+        version: 7,
+        name: "sign_in_failures",
+        sql: include_str!("../migrations/0007_sign_in_failures.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -933,6 +933,48 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        tx.execute(&sql::sign_in_failures_forget(D), &[&forget_before])?;
+        let insert = tx.prepare(&sql::sign_in_failure_insert(D))?;
+        for key in keys {
+            tx.execute(&insert, &[key, &at])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sign_in_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let rows = client.query(
+            &sql::sign_in_failures_select(D),
+            &[&key, &since, &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<_, DateTime<Utc>>(0)?))
+            .collect()
+    }
+
+    fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        client.execute(&sql::sign_in_failures_clear(D), &[&key])?;
+        Ok(())
+    }
+
     fn audit_head(&self) -> Result<(i64, String)> {
         let mut guard = self.client()?;
         let client = guard.as_mut().ok_or(StoreError::Poisoned)?;

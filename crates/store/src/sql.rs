@@ -508,3 +508,29 @@ pub(crate) fn lease_release(p: Placeholder) -> String {
         p.nth(2)
     )
 }
+
+pub(crate) fn sign_in_failure_insert(p: Placeholder) -> String {
+    format!(
+        "INSERT INTO sign_in_failures (key, at) VALUES ({}, {})",
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+pub(crate) fn sign_in_failures_forget(p: Placeholder) -> String {
+    format!("DELETE FROM sign_in_failures WHERE at < {}", p.nth(1))
+}
+
+/// Parameters: key, since, limit.
+pub(crate) fn sign_in_failures_select(p: Placeholder) -> String {
+    format!(
+        "SELECT at FROM sign_in_failures WHERE key = {} AND at >= {} ORDER BY at DESC LIMIT {}",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3)
+    )
+}
+
+pub(crate) fn sign_in_failures_clear(p: Placeholder) -> String {
+    format!("DELETE FROM sign_in_failures WHERE key = {}", p.nth(1))
+}

@@ -837,6 +837,56 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(&sql::sign_in_failures_forget(Q))?
+            .execute([timestamp_text(&forget_before)])?;
+        {
+            let mut insert = tx.prepare_cached(&sql::sign_in_failure_insert(Q))?;
+            for key in keys {
+                insert.execute((key, timestamp_text(&at)))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sign_in_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql::sign_in_failures_select(Q))?;
+        let mut rows = stmt.query((key, timestamp_text(&since), i64::from(limit)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let text: String = r.get(0)?;
+            let at = DateTime::parse_from_rfc3339(&text).map_err(|e| StoreError::Corrupt {
+                table: "sign_in_failures",
+                column: "at",
+                id: key.to_owned(),
+                reason: format!("{text:?}: {e}"),
+            })?;
+            out.push(at.with_timezone(&Utc));
+        }
+        Ok(out)
+    }
+
+    fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
+        let conn = self.conn()?;
+        conn.prepare_cached(&sql::sign_in_failures_clear(Q))?
+            .execute([key])?;
+        Ok(())
+    }
+
     fn audit_head(&self) -> Result<(i64, String)> {
         let conn = self.conn()?;
         let head = conn

@@ -531,3 +531,39 @@ fn a_recovery_code_raced_by_several_requests_is_used_once() {
         );
     }
 }
+
+#[test]
+fn failed_guesses_are_counted_newest_first_and_forgotten_once_old() {
+    for db in databases("sign_in_failures") {
+        let backend = db.backend;
+        let store = open(&db);
+        let keys = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let ok = |r: steward_store::Result<()>| r.unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let recent = |key: &str, since: i64, limit: u32| {
+            store
+                .sign_in_failures(key, t(since), limit)
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+        };
+        for n in 0..4 {
+            ok(store.record_sign_in_failure(&keys(&["account:a", "addr:x"]), t(n), t(-60)));
+        }
+        ok(store.record_sign_in_failure(&keys(&["account:b", "addr:x"]), t(4), t(-60)));
+        assert_eq!(
+            recent("account:a", 0, 10),
+            vec![t(3), t(2), t(1), t(0)],
+            "{backend}"
+        );
+        assert_eq!(recent("account:a", 0, 2), vec![t(3), t(2)], "{backend}");
+        assert_eq!(recent("account:a", 2, 10), vec![t(3), t(2)], "{backend}");
+        assert_eq!(recent("addr:x", 0, 10).len(), 5, "{backend}");
+        // A success clears its key alone.
+        ok(store.clear_sign_in_failures("account:a"));
+        assert!(recent("account:a", 0, 10).is_empty(), "{backend}");
+        assert_eq!(recent("addr:x", 0, 10).len(), 5, "{backend}");
+        // Recording forgets what the window has passed, under every key.
+        ok(store.record_sign_in_failure(&keys(&["account:c"]), t(10), t(4)));
+        assert_eq!(recent("addr:x", -60, 10), vec![t(4)], "{backend}");
+        assert_eq!(recent("account:b", -60, 10), vec![t(4)], "{backend}");
+        assert_eq!(recent("account:c", -60, 10), vec![t(10)], "{backend}");
+    }
+}

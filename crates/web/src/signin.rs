@@ -153,19 +153,32 @@ fn throttle_keys(email: &str, addr: std::net::IpAddr, what: &str) -> [String; 2]
     ]
 }
 
-fn throttled(state: &AppState, keys: &[String]) -> Result<(), WebError> {
+/// Refuses a guess while its account or address is throttled: first by this server's own count
+/// (cheap, and spares the database under a flood), then by the count every server shares.
+async fn throttled(state: &AppState, keys: &[String]) -> Result<(), WebError> {
     let now = Utc::now();
-    let throttle = state.throttle.lock().map_err(|_| WebError::Unavailable)?;
-    for key in keys {
-        if let Err(wait) = throttle.check(key, now) {
-            tracing::warn!(key = %key, "sign-in throttled");
-            return Err(WebError::TooManyAttempts(wait.seconds.max(1)));
+    let refuse = |key: &str, wait: steward_auth::RetryAfter| {
+        tracing::warn!(key = %key, "sign-in throttled");
+        Err(WebError::TooManyAttempts(wait.seconds.max(1)))
+    };
+    {
+        let throttle = state.throttle.lock().map_err(|_| WebError::Unavailable)?;
+        for key in keys {
+            if let Err(wait) = throttle.check(key, now) {
+                return refuse(key, wait);
+            }
         }
     }
-    Ok(())
+    let shared = keys.to_vec();
+    match blocking(state, move |s| s.guess_allowed(&shared, now)).await? {
+        Ok(()) => Ok(()),
+        Err(wait) => refuse(keys.first().map_or("", String::as_str), wait),
+    }
 }
 
-fn record(state: &AppState, keys: &[String], ok: bool) {
+/// Counts a guess's outcome here and in the database. A failure that cannot be counted in the
+/// database is an error: an uncounted guess is a free one.
+async fn record(state: &AppState, keys: &[String], ok: bool) -> Result<(), WebError> {
     let now = Utc::now();
     if let Ok(mut throttle) = state.throttle.lock() {
         if ok {
@@ -179,6 +192,15 @@ fn record(state: &AppState, keys: &[String], ok: bool) {
                 throttle.record_failure(key, now);
             }
         }
+    }
+    let shared = keys.to_vec();
+    let counted = blocking(state, move |s| s.record_guess(&shared, ok, now)).await;
+    match counted {
+        Err(e) if ok => {
+            tracing::warn!("cannot clear the sign-in failures: {e:?}");
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -285,7 +307,7 @@ pub(crate) async fn login(
     let email = posted.get("email").trim().to_lowercase();
     let password = posted.get("password");
     let keys = throttle_keys(&email, posted.addr, "password");
-    throttled(&state, &keys)?;
+    throttled(&state, &keys).await?;
     let e = email.clone();
     let result = blocking(&state, move |s| {
         let next = s.check_password(&e, &password)?;
@@ -295,7 +317,7 @@ pub(crate) async fn login(
     .await;
     match result {
         Ok((next, token)) => {
-            record(&state, &keys, true);
+            record(&state, &keys, true).await?;
             let to = match next {
                 SecondFactor::Code => "/mfa",
                 SecondFactor::Enrol => "/mfa/enrol",
@@ -308,7 +330,7 @@ pub(crate) async fn login(
             Ok(response)
         }
         Err(WebError::Service(ServiceError::SignIn(refused))) => {
-            record(&state, &keys, false);
+            record(&state, &keys, false).await?;
             tracing::info!(email = %email, reason = %refused, "sign-in refused");
             let (csrf, _) = form_token(&state, &posted.headers)?;
             html(
@@ -400,7 +422,7 @@ async fn code_attempt(state: &AppState, request: Request) -> Result<Option<CodeA
     };
     check_session_form(&session, &posted)?;
     let keys = throttle_keys(&session.email, posted.addr, "code");
-    throttled(state, &keys)?;
+    throttled(state, &keys).await?;
     Ok(Some(CodeAttempt {
         token,
         session,
@@ -430,11 +452,11 @@ pub(crate) async fn mfa(
     .await;
     match result {
         Ok(new_token) => {
-            record(&state, &keys, true);
+            record(&state, &keys, true).await?;
             Ok(signed_in(&state, "/", &new_token))
         }
         Err(WebError::Service(ServiceError::SignIn(refused))) => {
-            record(&state, &keys, false);
+            record(&state, &keys, false).await?;
             html(
                 StatusCode::UNAUTHORIZED,
                 &MfaPage {
@@ -515,7 +537,7 @@ pub(crate) async fn enrol(
     .await;
     match result {
         Ok((codes, new_token)) => {
-            record(&state, &keys, true);
+            record(&state, &keys, true).await?;
             let mut response = html(
                 StatusCode::OK,
                 &RecoveryPage {
@@ -530,7 +552,7 @@ pub(crate) async fn enrol(
             Ok(response)
         }
         Err(WebError::Service(ServiceError::SignIn(refused))) => {
-            record(&state, &keys, false);
+            record(&state, &keys, false).await?;
             enrol_page(&state, &session, Some(refused.to_string())).await
         }
         Err(e) => Err(e),

@@ -268,6 +268,52 @@ fn guesses_are_throttled_per_account_and_address() {
 }
 
 #[test]
+fn servers_sharing_a_database_count_the_same_guesses() {
+    for db in databases("web_throttle_shared") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        steward
+            .create(&Stamp::now("test"), &person("P1", "Pat", None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        account(&steward, "pat@example.org", Some("P1"), &[]);
+        let first = Server::start(&db.url, steward_web::Options::default());
+        let second = Server::start(&db.url, steward_web::Options::default());
+        // Five wrong guesses at each server: ten in all, though neither saw more than five.
+        for (n, server) in [&first, &second].into_iter().enumerate() {
+            let mut web = server.client();
+            for attempt in 1..=5 {
+                let reply = web.submit(
+                    "/login",
+                    "/login",
+                    &[
+                        ("email", "pat@example.org"),
+                        ("password", "wrong wrong wrong"),
+                    ],
+                );
+                assert_eq!(reply.status, 401, "{b}: server {n}, attempt {attempt}");
+            }
+        }
+        let blocked = first.client().submit(
+            "/login",
+            "/login",
+            &[("email", "pat@example.org"), ("password", PASSWORD)],
+        );
+        assert_eq!(blocked.status, 429, "{b}: {}", blocked.body);
+        // Kept in the database, where a third server started now sees them too.
+        let third = Server::start(&db.url, steward_web::Options::default());
+        let reply = third.client().submit(
+            "/login",
+            "/login",
+            &[("email", "pat@example.org"), ("password", PASSWORD)],
+        );
+        assert_eq!(reply.status, 429, "{b}: {}", reply.body);
+        for server in [first, second, third] {
+            server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
+        }
+    }
+}
+
+#[test]
 fn sessions_expire_when_idle_and_when_old() {
     for db in databases("web_sessions") {
         let b = db.backend;
