@@ -148,6 +148,9 @@ impl Session {
     fn open(stream: TcpStream) -> Result<Session> {
         stream.set_read_timeout(Some(TIMEOUT))?;
         stream.set_write_timeout(Some(TIMEOUT))?;
+        // Each command is one write followed by a wait for the reply: holding it back for more
+        // to send (Nagle) only meets the server's delayed acknowledgement.
+        stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let mut session = Session {
             reader: BufReader::new(stream.try_clone()?),
@@ -199,8 +202,9 @@ impl Session {
             }
         }
         self.command_expect("DATA", 354)?;
-        self.writer.write_all(&dot_stuff(message))?;
-        self.writer.write_all(b".\r\n")?;
+        let mut data = dot_stuff(message);
+        data.extend_from_slice(b".\r\n");
+        self.writer.write_all(&data)?;
         self.writer.flush()?;
         self.expect("the end of the message", 250)?;
         Ok(())
@@ -212,8 +216,7 @@ impl Session {
     }
 
     fn command(&mut self, line: &str) -> Result<Reply> {
-        self.writer.write_all(line.as_bytes())?;
-        self.writer.write_all(b"\r\n")?;
+        self.writer.write_all(format!("{line}\r\n").as_bytes())?;
         self.writer.flush()?;
         self.reply()
     }
