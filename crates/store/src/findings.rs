@@ -63,6 +63,9 @@ pub struct FindingQuery {
     pub failing_since_before: Option<DateTime<Utc>>,
     /// At most this many, the most severe and then the oldest first (the order every read has).
     pub limit: Option<u64>,
+    /// Leave out each finding's clause text and evidence (read as empty): for lists that show
+    /// neither, since they are most of a row's width.
+    pub without_text: bool,
 }
 
 /// How many findings share a pack, clause, control, severity and state, began failing on one

@@ -315,23 +315,24 @@ pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<C
 fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String, Vec<Cell>) {
     let mut params: Vec<Cell> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
+    let at_instant = q.as_of.is_some();
+    let columns = FINDING_COLUMNS
+        .iter()
+        .map(|(name, _)| match *name {
+            "clause_text" if q.without_text => "''".to_owned(),
+            "evidence" if q.without_text => "'{}'".to_owned(),
+            "state" | "first_failing" | "exception" if at_instant => format!("e.{name}"),
+            "resolved_at" if at_instant => {
+                "CASE WHEN e.state = 'resolved' THEN e.at END".to_owned()
+            }
+            name => format!("f.{name}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let (select, from, lifecycle) = match q.as_of {
-        None => (
-            column_list(FINDING_COLUMNS, "f."),
-            "findings f".to_owned(),
-            "f",
-        ),
+        None => (columns, "findings f".to_owned(), "f"),
         Some(as_of) => {
             params.push(Cell::Time(Some(as_of)));
-            let columns = FINDING_COLUMNS
-                .iter()
-                .map(|(name, _)| match *name {
-                    "state" | "first_failing" | "exception" => format!("e.{name}"),
-                    "resolved_at" => "CASE WHEN e.state = 'resolved' THEN e.at END".to_owned(),
-                    name => format!("f.{name}"),
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
             filters.push(format!(
                 "e.seq = (SELECT MAX(x.seq) FROM finding_events x WHERE x.key = f.key AND x.at <= {})",
                 p.nth(1)

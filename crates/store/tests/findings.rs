@@ -418,6 +418,42 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
         let now = as_of(at(9), vec![]);
         assert_eq!(now, store.findings(&FindingQuery::default()).unwrap());
 
+        // Without their text: the same findings in the same order, clause text and evidence empty.
+        for query in [
+            FindingQuery::default(),
+            FindingQuery {
+                limit: Some(2),
+                ..FindingQuery::default()
+            },
+            FindingQuery {
+                as_of: Some(at(6) + Duration::hours(1)),
+                ..FindingQuery::default()
+            },
+        ] {
+            let whole = store.findings(&query).unwrap();
+            let narrow = store
+                .findings(&FindingQuery {
+                    without_text: true,
+                    ..query.clone()
+                })
+                .unwrap();
+            assert!(
+                whole
+                    .iter()
+                    .any(|f| !f.finding.clause_text.is_empty() && !f.finding.evidence.is_empty()),
+                "{backend}: the story's findings carry text"
+            );
+            let emptied: Vec<_> = whole
+                .into_iter()
+                .map(|mut f| {
+                    f.finding.clause_text.clear();
+                    f.finding.evidence.clear();
+                    f
+                })
+                .collect();
+            assert_eq!(narrow, emptied, "{backend}: {query:?}");
+        }
+
         // A run older than one recorded, a finding of a pack not evaluated and a key reported
         // twice are refused, and change nothing.
         let head = store.audit_head().unwrap();

@@ -248,6 +248,8 @@ impl FindingFilter {
             clause: some(&self.clause),
             severity: some(&self.severity),
             who_acts: some(&self.who_acts),
+            // The list and its CSV show neither the clause nor the evidence.
+            without_text: true,
             ..FindingQuery::default()
         }
     }
