@@ -214,13 +214,33 @@ fn notices_are_emailed_once_to_whoever_is_to_be_told() {
                 },
             )
             .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // Someone away is told on their return: their notice waits until they are back.
+        let mut away = person("A1", "Ana Away", Some("ana@example.org"), None);
+        away.status = PersonStatus::Absent;
+        steward
+            .create(&stamp("2026-11-24T10:26:00Z"), &away)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        steward
+            .create(
+                &stamp("2026-11-24T10:27:00Z"),
+                &Notification {
+                    about: "REQ-000998".into(),
+                    recipient: "A1".into(),
+                    reason: "your mailbox was opened on senior authorisation".into(),
+                    due_at: None,
+                    acknowledged_at: None,
+                    acknowledged_by: None,
+                    emailed_at: None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
         let waiting = steward
             .mail_due()
             .unwrap_or_else(|e| panic!("{b}: {e}"))
             .len();
         assert_eq!(
-            waiting, 8,
-            "{b}: two for each incident but phishing, none once acknowledged, and one more"
+            waiting, 9,
+            "{b}: two for each incident but phishing, none once acknowledged, and two more"
         );
 
         // The relay is down: an error, and every notice still waits.
@@ -284,15 +304,26 @@ fn notices_are_emailed_once_to_whoever_is_to_be_told() {
         );
         assert_eq!(
             keys(&delivery.unaddressed),
-            BTreeSet::from([key(&call, "N1")]),
+            BTreeSet::from([key(&call, "N1"), key("REQ-000998", "A1")]),
             "{b}"
         );
+        let why = |recipient: &str| {
+            delivery
+                .unaddressed
+                .iter()
+                .find(|o| o.recipient == recipient)
+                .map(|o| o.detail.clone())
+                .unwrap_or_default()
+        };
         assert!(
-            delivery.unaddressed[0]
-                .detail
-                .contains("N1 has no email address"),
-            "{b}: {:?}",
-            delivery.unaddressed
+            why("N1").contains("N1 has no email address"),
+            "{b}: {}",
+            why("N1")
+        );
+        assert!(
+            why("A1").contains("told on their return"),
+            "{b}: {}",
+            why("A1")
         );
 
         // What the relay received, as Python reads it.
@@ -409,6 +440,26 @@ fn notices_are_emailed_once_to_whoever_is_to_be_told() {
             })
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         assert_eq!(marked, sent.len(), "{b}");
+
+        // Back from absence, they are written to.
+        let mut back = away.clone();
+        back.status = PersonStatus::Active;
+        steward
+            .update(&stamp("2026-11-30T09:00:00Z"), &back)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let returned =
+            deliver(&steward, &sink.relay, &sender()).unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(
+            keys(&returned.sent),
+            BTreeSet::from([key("REQ-000998", "A1")]),
+            "{b}"
+        );
+        assert_eq!(
+            messages(&sink).last().map(|m| m.to.clone()),
+            Some(vec!["ana@example.org".to_owned()]),
+            "{b}"
+        );
+        let before = before + 1;
 
         // A second run sends nothing again; the refused one is tried again and refused again.
         let again =

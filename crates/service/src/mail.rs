@@ -132,9 +132,11 @@ fn addressees(
     people: &HashMap<String, Person>,
     grants: &[RoleGrant],
 ) -> (Vec<Addressee>, Option<String>) {
+    // Leavers are gone, and someone on extended absence is told on their return (as the
+    // policies say of a mailbox opened while they were away): their notices wait.
     let reachable = |p: &Person| -> Option<Addressee> {
         let email = p.email.as_ref()?;
-        (p.status != PersonStatus::Leaver).then(|| Addressee {
+        matches!(p.status, PersonStatus::Starter | PersonStatus::Active).then(|| Addressee {
             person_id: p.id.clone(),
             name: p.name.clone(),
             email: email.clone(),
@@ -163,6 +165,10 @@ fn addressees(
                 None if p.email.is_none() => (
                     Vec::new(),
                     Some(format!("{recipient} has no email address")),
+                ),
+                None if p.status == PersonStatus::Absent => (
+                    Vec::new(),
+                    Some(format!("{recipient} is away; to be told on their return")),
                 ),
                 None => (Vec::new(), Some(format!("{recipient} has left"))),
             },
