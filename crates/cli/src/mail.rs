@@ -164,6 +164,8 @@ pub fn prepare(mail: &MailSettings, settings: &Settings) -> Result<(Relay, Sende
 /// Sends what is waiting every [`EVERY`], on a thread of its own, for as long as the server runs.
 pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
     let (relay, sender) = prepare(mail, settings)?;
+    // A connection of its own: a store serves one statement at a time, and a slow relay must
+    // not hold the web's pages up.
     let steward: Steward = open(settings)?;
     tracing::info!(relay = %relay, "notices will be emailed every {} s", EVERY.as_secs());
     std::thread::Builder::new()

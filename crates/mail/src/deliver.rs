@@ -29,6 +29,16 @@ pub struct Outcome {
     pub detail: String,
 }
 
+impl Outcome {
+    fn of(notice: &Notice, detail: String) -> Outcome {
+        Outcome {
+            about: notice.notification.about.clone(),
+            recipient: notice.notification.recipient.clone(),
+            detail,
+        }
+    }
+}
+
 /// What one run did.
 #[derive(Debug, Default)]
 pub struct Delivery {
@@ -86,11 +96,7 @@ pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Deli
     let mut renewed = now;
     let mut ready = Vec::new();
     for notice in steward.mail_due()? {
-        let outcome = |detail: String| Outcome {
-            about: notice.notification.about.clone(),
-            recipient: notice.notification.recipient.clone(),
-            detail,
-        };
+        let outcome = |detail: String| Outcome::of(&notice, detail);
         let to: Vec<Mailbox> = notice
             .to
             .iter()
@@ -120,11 +126,7 @@ pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Deli
     let mut session = relay.connect()?;
     let mut stopped: Option<String> = None;
     for (notice, to) in ready {
-        let outcome = |detail: String| Outcome {
-            about: notice.notification.about.clone(),
-            recipient: notice.notification.recipient.clone(),
-            detail,
-        };
+        let outcome = |detail: String| Outcome::of(&notice, detail);
         let now = Utc::now();
         if stopped.is_none() && now - renewed > RENEW_AFTER {
             match steward
@@ -201,19 +203,10 @@ pub fn compose(
             due.with_timezone(&zone).format("%a %-d %b %Y %H:%M")
         ));
     }
-    let page = match (n.recipient.as_str(), notice.concerns) {
-        (
-            "it-service-desk" | "information-governance" | "police" | "security",
-            Concerns::Incident,
-        ) => {
-            format!("/incidents/{}", n.about)
-        }
-        (
-            "it-service-desk" | "information-governance" | "police" | "security",
-            Concerns::Request,
-        ) => {
-            format!("/requests/{}", n.about)
-        }
+    // A team acknowledges on the incident's or request's page; a person on their own.
+    let page = match (notice.team, notice.concerns) {
+        (Some(_), Concerns::Incident) => format!("/incidents/{}", n.about),
+        (Some(_), Concerns::Request) => format!("/requests/{}", n.about),
         _ => "/me".to_owned(),
     };
     match &sender.public_url {

@@ -391,8 +391,6 @@ impl Steward {
         Ok(())
     }
 
-    /// Opens a session after the password; it grants nothing until `mfa_passed`. Returns the
-    /// cookie's token (only its hash is stored).
     /// Whether a guess under each of `keys` (its account, its address) may go ahead at `now`:
     /// Cyber Essentials' ten failures in five minutes, counted across every server.
     pub fn guess_allowed(
@@ -433,6 +431,8 @@ impl Steward {
         )?)
     }
 
+    /// Opens a session after the password; it grants nothing until `mfa_passed`. Returns the
+    /// cookie's token (only its hash is stored).
     pub fn open_session(&self, email: &str, at: DateTime<Utc>) -> Result<(String, Session)> {
         let account = self.account(email)?;
         let token = steward_auth::new_token().map_err(auth)?;

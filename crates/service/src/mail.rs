@@ -9,6 +9,8 @@ use steward_model::{
     Value, join_key,
 };
 
+use steward_workflow::party_role;
+
 use crate::{Result, ServiceError, Stamp, Steward};
 
 /// Someone a notice is written to.
@@ -35,21 +37,12 @@ pub struct Notice {
     /// What it is about, in words: `incident INC-000002 (loss)`.
     pub about: String,
     pub concerns: Concerns,
+    /// The team a party of the policies stands for (`it-service-desk` → IT), `None` for a person.
+    pub team: Option<Role>,
     /// Everyone to write to: the person named, or every holder of the team's role.
     pub to: Vec<Addressee>,
     /// Why nobody can be written to, when `to` is empty.
     pub unaddressed: Option<String>,
-}
-
-/// The role whose holders are written to for a party the policies name. The police and security
-/// are told by the governance team (as `steward_workflow::acknowledge` allows), so the governance
-/// team is who gets the mail.
-fn party_role(recipient: &str) -> Option<Role> {
-    match recipient {
-        "it-service-desk" => Some(Role::It),
-        "information-governance" | "police" | "security" => Some(Role::Governance),
-        _ => None,
-    }
 }
 
 impl Steward {
@@ -64,20 +57,34 @@ impl Steward {
             return Ok(Vec::new());
         }
         waiting.sort_by(|a, b| (&a.about, &a.recipient).cmp(&(&b.about, &b.recipient)));
-        let people: HashMap<String, Person> = self
-            .list::<Person>()?
-            .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect();
+        // Only the people written to are read: the persons named, and the teams' members.
         let grants: Vec<RoleGrant> = self.list()?;
+        let mut people: HashMap<String, Option<Person>> = HashMap::new();
+        for n in &waiting {
+            let ids: Vec<&str> = match party_role(&n.recipient) {
+                Some(role) => grants
+                    .iter()
+                    .filter(|g| g.role == role)
+                    .map(|g| g.person_id.as_str())
+                    .collect(),
+                None => vec![n.recipient.as_str()],
+            };
+            for id in ids {
+                if !people.contains_key(id) {
+                    people.insert(id.to_owned(), self.get::<Person>(id)?);
+                }
+            }
+        }
         let mut notices = Vec::with_capacity(waiting.len());
         for notification in waiting {
-            let (to, unaddressed) = addressees(&notification.recipient, &people, &grants);
+            let team = party_role(&notification.recipient);
+            let (to, unaddressed) = addressees(&notification.recipient, team, &people, &grants);
             let (about, concerns) = self.describe(&notification.about)?;
             notices.push(Notice {
                 about,
                 concerns,
                 notification,
+                team,
                 to,
                 unaddressed,
             });
@@ -129,9 +136,11 @@ impl Steward {
 
 fn addressees(
     recipient: &str,
-    people: &HashMap<String, Person>,
+    team: Option<Role>,
+    people: &HashMap<String, Option<Person>>,
     grants: &[RoleGrant],
 ) -> (Vec<Addressee>, Option<String>) {
+    let person = |id: &str| people.get(id).and_then(Option::as_ref);
     // Leavers are gone, and someone on extended absence is told on their return (as the
     // policies say of a mailbox opened while they were away): their notices wait.
     let reachable = |p: &Person| -> Option<Addressee> {
@@ -142,12 +151,12 @@ fn addressees(
             email: email.clone(),
         })
     };
-    match party_role(recipient) {
+    match team {
         Some(role) => {
             let mut to: Vec<Addressee> = grants
                 .iter()
                 .filter(|g| g.role == role)
-                .filter_map(|g| people.get(&g.person_id))
+                .filter_map(|g| person(&g.person_id))
                 .filter_map(reachable)
                 .collect();
             to.sort_by(|a, b| a.email.cmp(&b.email));
@@ -159,7 +168,7 @@ fn addressees(
             });
             (to, why)
         }
-        None => match people.get(recipient) {
+        None => match person(recipient) {
             Some(p) => match reachable(p) {
                 Some(a) => (vec![a], None),
                 None if p.email.is_none() => (

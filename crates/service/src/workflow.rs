@@ -463,25 +463,16 @@ impl Steward {
         mut make: impl FnMut(&str) -> Result<T>,
     ) -> Result<T> {
         const TRIES: usize = 8;
-        let mut last = None;
-        for _ in 0..TRIES {
+        let mut tried = 1;
+        loop {
             let id = self.next_id(register, prefix)?;
             match make(&id) {
                 Err(ServiceError::AlreadyExists {
                     register: r,
-                    id: taken,
-                }) if r == register && taken == id => {
-                    last = Some(ServiceError::AlreadyExists {
-                        register: r,
-                        id: taken,
-                    });
-                }
+                    id: ref taken,
+                }) if r == register && *taken == id && tried < TRIES => tried += 1,
                 done => return done,
             }
         }
-        Err(last.unwrap_or(ServiceError::AlreadyExists {
-            register,
-            id: prefix.to_owned(),
-        }))
     }
 }

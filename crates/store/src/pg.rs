@@ -964,7 +964,7 @@ impl Store for PgStore {
             &[&key, &since, &i64::from(limit)],
         )?;
         rows.iter()
-            .map(|r| Ok(r.try_get::<_, DateTime<Utc>>(0)?))
+            .map(|r| sign_ins::failure_from_cells(read_cells(r, sign_ins::FAILURE_COLUMNS)?))
             .collect()
     }
 

@@ -225,6 +225,13 @@ pub(crate) fn session_cells(s: &Session) -> Vec<Cell> {
     ]
 }
 
+/// The one column of a failed guess read back (`sign_in_failures.at`).
+pub(crate) const FAILURE_COLUMNS: Columns = &[("at", Kind::Time)];
+
+pub(crate) fn failure_from_cells(cells: Vec<Cell>) -> Result<DateTime<Utc>> {
+    CellReader::new("sign_in_failures", FAILURE_COLUMNS, cells).time()
+}
+
 pub(crate) fn session_from_cells(cells: Vec<Cell>) -> Result<Session> {
     let mut r = CellReader::new("sessions", SESSION_COLUMNS, cells);
     Ok(Session {

@@ -868,14 +868,11 @@ impl Store for SqliteStore {
         let mut rows = stmt.query((key, timestamp_text(&since), i64::from(limit)))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let text: String = r.get(0)?;
-            let at = DateTime::parse_from_rfc3339(&text).map_err(|e| StoreError::Corrupt {
-                table: "sign_in_failures",
-                column: "at",
-                id: key.to_owned(),
-                reason: format!("{text:?}: {e}"),
-            })?;
-            out.push(at.with_timezone(&Utc));
+            out.push(sign_ins::failure_from_cells(read_cells(
+                r,
+                "sign_in_failures",
+                sign_ins::FAILURE_COLUMNS,
+            )?)?);
         }
         Ok(out)
     }

@@ -12,7 +12,9 @@ mod incident;
 mod request;
 
 pub use details::Details;
-pub use incident::{ICO_HOURS, IncidentReport, Reporting, acknowledge, report, update_incident};
+pub use incident::{
+    ICO_HOURS, IncidentReport, Reporting, acknowledge, party_role, report, update_incident,
+};
 pub use request::{
     Action, Actor, Holdings, RequestStep, Sla, approvals_needed, named_tags, open, required, sla,
     step,
