@@ -25,13 +25,13 @@ fn pack() -> Pack {
     }
 }
 
-/// The source document's clause inventory, from `shared/` beside the repository.
+/// The source document's clause inventory (the policy crate's test data).
 fn inventory() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/clauses/001_8d54d1cb838918ff.tsv");
+        .join("../policy/tests/inventories/001_8d54d1cb838918ff.tsv");
     assert!(
         path.is_file(),
-        "the clause inventory {} is missing: the coverage tests need shared/clauses/ beside the repository (as CI provides it), and must not pass without it",
+        "the clause inventory {} is missing: the coverage tests must not pass without it",
         path.display()
     );
     path

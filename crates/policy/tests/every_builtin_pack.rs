@@ -1,6 +1,7 @@
 //! Every built-in pack against its source policy's clause inventory: each row of the inventory
-//! mapped to a control, no clause the inventory lacks. The inventories live beside the repository
-//! (`../shared/clauses/`), named after the seed a pack's `source` names.
+//! mapped to a control, no clause the inventory lacks. The inventories are test data
+//! (`tests/inventories/`, copies of the clause inventories), named after the seed a pack's
+//! `source` names.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use std::path::Path;
 fn every_builtin_pack_maps_its_whole_inventory() {
     let packs = steward_policy::builtin().unwrap_or_else(|e| panic!("built-in packs load: {e:#?}"));
     assert!(!packs.is_empty());
-    let clauses = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/clauses");
+    let clauses = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inventories");
     let mut failures = Vec::new();
     for pack in &packs {
         let Some(source) = &pack.source else {
