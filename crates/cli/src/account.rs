@@ -29,6 +29,16 @@ pub enum AccountCommand {
     },
     /// Remove an account's authenticator (it enrols afresh at next sign-in) and sign it out.
     ResetMfa { email: String },
+    /// Make an account choose a new password at its next sign-in, and sign it out everywhere.
+    ResetPassword { email: String },
+    /// Change an account's own password: the current one from STEWARD_PASSWORD, the new one from
+    /// STEWARD_NEW_PASSWORD, and a code from its authenticator.
+    Password {
+        email: String,
+        /// A code from the authenticator (or a recovery code).
+        #[arg(long, default_value = "")]
+        code: String,
+    },
     /// Disable an account and sign it out everywhere.
     Disable { email: String },
     /// Enable a disabled account.
@@ -84,6 +94,20 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
                 &capacities,
             )?;
             println!("{email} added; they enrol an authenticator at first sign-in");
+        }
+        AccountCommand::ResetPassword { email } => {
+            steward.require_new_password(&stamp, &email)?;
+            println!(
+                "{email}: a new password is asked for at the next sign-in; signed out everywhere"
+            );
+        }
+        AccountCommand::Password { email, code } => {
+            let current = std::env::var("STEWARD_PASSWORD")
+                .map_err(|_| anyhow::anyhow!("set STEWARD_PASSWORD to the current password"))?;
+            let new = std::env::var("STEWARD_NEW_PASSWORD")
+                .map_err(|_| anyhow::anyhow!("set STEWARD_NEW_PASSWORD to the new password"))?;
+            steward.change_password(&stamp, &email, &current, &code, &new)?;
+            println!("{email}: password changed; other sessions signed out");
         }
         AccountCommand::ResetMfa { email } => {
             steward.reset_second_factor(&stamp, &email)?;

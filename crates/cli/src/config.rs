@@ -15,6 +15,9 @@ struct File {
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    /// No longer used: the audit log names the operating system's user. Still accepted so that
+    /// older files load.
+    #[allow(dead_code)]
     actor: Option<String>,
     log_format: Option<LogFormat>,
     /// Mark cookies `Secure`: set when Steward is served over TLS (behind a proxy that
@@ -100,12 +103,9 @@ impl Settings {
             Some(l) => l,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
         };
-        let actor = args.actor.clone().or(file.actor).unwrap_or_else(|| {
-            let user = std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_else(|_| "unknown".into());
-            format!("cli:{user}")
-        });
+        // Who the audit log names: the operating system's account running the process, never
+        // a flag, a setting or an environment variable that anyone could fill with any name.
+        let actor = format!("cli:{}", os_user());
         let log_format = args
             .log_format
             .or(file.log_format)
@@ -177,4 +177,24 @@ fn read(path: &Path) -> Result<File> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read configuration {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("configuration {}", path.display()))
+}
+
+/// The name of the operating system account this process runs as, from its user id (the owner
+/// of `/proc/self`) and the password database; `uid-N` when the id has no name.
+pub fn os_user() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    let named = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut parts = line.split(':');
+                let name = parts.next()?;
+                let id = parts.nth(1)?;
+                (id.parse::<u32>().ok() == Some(uid)).then(|| name.to_owned())
+            })
+        });
+    named.unwrap_or_else(|| format!("uid-{uid}"))
 }

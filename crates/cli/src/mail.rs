@@ -142,7 +142,7 @@ fn print(delivery: &Delivery) {
 }
 
 /// The relay and sender from settings, refused with the setting's name if either is malformed.
-pub fn prepare(mail: &MailSettings, settings: &Settings) -> Result<(Relay, Sender)> {
+pub fn prepare(mail: &MailSettings, _settings: &Settings) -> Result<(Relay, Sender)> {
     let relay = Relay::parse(&mail.smtp_url).context("smtp_url")?;
     let from = Mailbox::new(Some("Steward"), &mail.from).context("mail_from")?;
     if let Some(url) = &mail.public_url
@@ -156,7 +156,7 @@ pub fn prepare(mail: &MailSettings, settings: &Settings) -> Result<(Relay, Sende
         Sender {
             from,
             public_url: mail.public_url.clone(),
-            actor: format!("{}:mail", settings.actor),
+            actor: "system:mail".into(),
         },
     ))
 }

@@ -46,9 +46,6 @@ pub struct GlobalArgs {
     /// A TOML configuration file. Default: steward.toml in the data directory, if present.
     #[arg(long, global = true, env = "STEWARD_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Who the audit log records as making changes. Default: cli:$USER.
-    #[arg(long, global = true, env = "STEWARD_ACTOR")]
-    pub actor: Option<String>,
     /// Log format on standard error.
     #[arg(long, global = true, value_enum, env = "STEWARD_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -263,11 +260,18 @@ fn open(settings: &Settings) -> Result<Steward> {
     })
 }
 
+/// The command line acts with administrator capacity, as the operating system's user.
 fn stamp(settings: &Settings, at: Option<DateTime<Utc>>) -> Stamp {
-    Stamp {
-        actor: settings.actor.clone(),
-        at: at.unwrap_or_else(Utc::now),
-    }
+    Stamp::at(settings.actor.clone(), at.unwrap_or_else(Utc::now))
+}
+
+/// A workflow step taken `--as` a person: recorded as on their behalf, and their separation of
+/// duties binds it (the service checks the person, not the command line's capacity).
+fn stamp_as(settings: &Settings, at: Option<DateTime<Utc>>, person: &str) -> Stamp {
+    Stamp::at(
+        format!("{} as {person}", settings.actor),
+        at.unwrap_or_else(Utc::now),
+    )
 }
 
 fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
@@ -300,18 +304,18 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 for r in Register::ALL {
                     let path = dir.join(r.file_name());
-                    let n = steward.export(r, create(&path)?)?;
+                    let n = steward.export(&stamp(settings, None), r, create(&path)?)?;
                     eprintln!("{}: {n} rows", path.display());
                 }
             } else {
                 let r = register(&kind)?;
                 match out {
                     Some(path) => {
-                        let n = steward.export(r, create(&path)?)?;
+                        let n = steward.export(&stamp(settings, None), r, create(&path)?)?;
                         eprintln!("{}: {n} rows", path.display());
                     }
                     None => {
-                        steward.export(r, std::io::stdout().lock())?;
+                        steward.export(&stamp(settings, None), r, std::io::stdout().lock())?;
                     }
                 }
             }
@@ -424,7 +428,11 @@ fn register_command(command: RegisterCommand, settings: &Settings) -> Result<Exi
     let steward = open(settings)?;
     match command {
         RegisterCommand::List { kind } => {
-            steward.export(register(&kind)?, std::io::stdout().lock())?;
+            steward.export(
+                &stamp(settings, None),
+                register(&kind)?,
+                std::io::stdout().lock(),
+            )?;
         }
         RegisterCommand::Show { kind, id, format } => {
             let r = register(&kind)?;

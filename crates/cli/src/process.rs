@@ -13,7 +13,7 @@ use steward_service::{IncidentView, RequestView, Steward};
 use steward_workflow::{Action, Details, Reporting};
 
 use crate::config::Settings;
-use crate::{Format, open, stamp};
+use crate::{Format, open, stamp, stamp_as};
 
 #[derive(Args, Debug)]
 pub struct Common {
@@ -301,14 +301,12 @@ pub fn request(command: RequestCommand, settings: &Settings) -> Result<ExitCode>
                 details.set("bundle", &b)?;
             }
             let lead = lead_time(settings, kind)?;
-            let view = steward.open_request(
-                &stamp(settings, common.at),
-                kind,
-                &person,
-                raised_by.as_deref(),
-                details,
-                lead,
-            )?;
+            let stamp = match &raised_by {
+                Some(by) => stamp_as(settings, common.at, by),
+                None => stamp(settings, common.at),
+            };
+            let view =
+                steward.open_request(&stamp, kind, &person, raised_by.as_deref(), details, lead)?;
             print_request(&view, common.format)
         }
         RequestCommand::Approve(s) => act(&steward, settings, s, Action::Approve),
@@ -365,7 +363,7 @@ pub fn request(command: RequestCommand, settings: &Settings) -> Result<ExitCode>
 fn act(steward: &Steward, settings: &Settings, s: Step, action: Action) -> Result<ExitCode> {
     let extra = details(&s.common.set)?;
     let view = steward.act_on_request(
-        &stamp(settings, s.common.at),
+        &stamp_as(settings, s.common.at, &s.actor),
         &s.id,
         action,
         &s.actor,
@@ -444,7 +442,7 @@ pub fn incident(command: IncidentCommand, settings: &Settings) -> Result<ExitCod
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("incident type {kind:?}: {e}"))?;
             let view = steward.report_incident(
-                &stamp(settings, common.at),
+                &stamp_as(settings, common.at, &person),
                 kind,
                 &person,
                 details(&common.set)?,
@@ -461,7 +459,8 @@ pub fn incident(command: IncidentCommand, settings: &Settings) -> Result<ExitCod
             actor,
             at,
         } => {
-            let n = steward.acknowledge(&stamp(settings, at), &id, &recipient, &actor)?;
+            let n =
+                steward.acknowledge(&stamp_as(settings, at, &actor), &id, &recipient, &actor)?;
             println!(
                 "{}: {} told, recorded by {}",
                 n.about,
@@ -510,7 +509,7 @@ pub fn incident(command: IncidentCommand, settings: &Settings) -> Result<ExitCod
 
 fn update(steward: &Steward, settings: &Settings, s: Step, action: &str) -> Result<ExitCode> {
     let view = steward.update_incident(
-        &stamp(settings, s.common.at),
+        &stamp_as(settings, s.common.at, &s.actor),
         &s.id,
         action,
         &s.actor,

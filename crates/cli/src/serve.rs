@@ -103,21 +103,14 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let stamp = Stamp::now("demo");
+    let stamp = Stamp::now("system:demo");
     steward.import(&stamp, files)?;
     let available = policy::available_packs(settings)?;
     let packs = check::select(&available, &[], &settings.active_packs)?;
     let overrides = policy::overrides(settings)?;
     let (findings, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-    steward.record_findings(
-        &Stamp {
-            actor: "demo".into(),
-            at,
-        },
-        &ids,
-        findings,
-    )?;
+    steward.record_findings(&Stamp::at("system:demo", at), &ids, findings)?;
 
     let people: Vec<Person> = steward.list()?;
     let roles: Vec<RoleGrant> = steward.list()?;

@@ -173,7 +173,7 @@ fn waiting_notices_are_listed_and_sent_from_the_command_line() {
             &["audit", "log", "--entity", &format!("notification:{id}/M1")],
             &[],
         );
-        assert!(history.contains("cli:test:mail"), "{b}: {history}");
+        assert!(history.contains("system:mail"), "{b}: {history}");
         let left: serde_json::Value =
             serde_json::from_str(&ok(&["mail", "pending", "--format", "json"], &[])).expect("JSON");
         assert_eq!(left.as_array().map(Vec::len), Some(1), "{b}: {left}");

@@ -147,10 +147,7 @@ pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Deli
         match session.send(&sender.from.address, &addresses, &message.render()) {
             Ok(()) => {
                 steward.mark_emailed(
-                    &Stamp {
-                        actor: sender.actor.clone(),
-                        at: now,
-                    },
+                    &Stamp::at(sender.actor.clone(), now),
                     &notice.notification.about,
                     &notice.notification.recipient,
                 )?;

@@ -39,10 +39,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 fn stamp(text: &str) -> Stamp {
-    Stamp {
-        actor: "test".into(),
-        at: at(text),
-    }
+    Stamp::at("test", at(text))
 }
 
 fn person(id: &str, name: &str, email: Option<&str>, manager: Option<&str>) -> Person {

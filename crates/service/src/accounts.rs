@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use steward_auth::{RecoveryCodes, SessionTimes, Totp};
-use steward_model::{Person, PersonStatus, Role, RoleGrant};
+use steward_model::{Person, PersonStatus, Record, Register, Role, RoleGrant};
 use steward_store::{Session, SignIn};
 
 use crate::{Result, ServiceError, Stamp, Steward};
@@ -61,6 +61,19 @@ impl Capacity {
 
     pub fn parse(word: &str) -> Option<Capacity> {
         Capacity::ALL.into_iter().find(|c| c.as_str() == word)
+    }
+
+    /// The role in the roles register that grants this capacity; staff and line manager come
+    /// from the people register instead.
+    pub fn role(self) -> Option<Role> {
+        Some(match self {
+            Capacity::It => Role::It,
+            Capacity::Governance => Role::Governance,
+            Capacity::InformationAssetOwner => Role::InformationAssetOwner,
+            Capacity::Auditor => Role::Auditor,
+            Capacity::Administrator => Role::Administrator,
+            Capacity::Staff | Capacity::LineManager => return None,
+        })
     }
 
     /// The role in the roles register that grants this capacity, if one does.
@@ -116,6 +129,10 @@ pub enum SignInRefused {
     AlreadySetUp,
     #[error("there is no account for {0}")]
     NoAccount(String),
+    #[error("the current password is not right")]
+    WrongCurrentPassword,
+    #[error("an administrator has asked for a new password: choose one to go on")]
+    MustChangePassword,
 }
 
 fn unix(at: DateTime<Utc>) -> u64 {
@@ -131,7 +148,6 @@ fn new_sign_in(
     display_name: &str,
     person_id: Option<&str>,
     password: &str,
-    roles: &[Capacity],
     at: DateTime<Utc>,
 ) -> Result<SignIn> {
     steward_auth::check_new_password(password, email)
@@ -145,10 +161,12 @@ fn new_sign_in(
         totp_last_step: None,
         mfa_enrolled_at: None,
         recovery_codes: Vec::new(),
-        roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        // Capacities come from the roles register alone; the caller grants `roles` there.
+        roles: Vec::new(),
         disabled: false,
         created_at: at,
         password_changed_at: at,
+        must_change_password: false,
     })
 }
 
@@ -184,22 +202,187 @@ impl Steward {
         password: &str,
     ) -> Result<()> {
         check_email(email)?;
-        let account = new_sign_in(
-            email,
-            display_name,
-            None,
-            password,
-            &[Capacity::Administrator],
-            stamp.at,
-        )?;
-        if self
+        let mut account = new_sign_in(email, display_name, None, password, stamp.at)?;
+        // The administrator is a person too: their role is held where every role is.
+        let person_id = self.next_id(Register::People, "ADMIN")?;
+        account.person_id = Some(person_id.clone());
+        if !self
             .store()
             .create_first_sign_in(&stamp.actor, stamp.at, &account)?
         {
-            Ok(())
-        } else {
-            Err(ServiceError::SignIn(SignInRefused::AlreadySetUp))
+            return Err(ServiceError::SignIn(SignInRefused::AlreadySetUp));
         }
+        self.grant_account_person(stamp, &account, &person_id, &[Capacity::Administrator])
+    }
+
+    /// Writes the person an account without one stands for, and grants `capacities` to them in
+    /// the roles register, in one audited transaction.
+    fn grant_account_person(
+        &self,
+        stamp: &Stamp,
+        account: &SignIn,
+        person_id: &str,
+        capacities: &[Capacity],
+    ) -> Result<()> {
+        let mut rows = Vec::new();
+        if self.get::<Person>(person_id)?.is_none() {
+            rows.push(
+                Person {
+                    id: person_id.to_owned(),
+                    name: if account.display_name.is_empty() {
+                        account.email.clone()
+                    } else {
+                        account.display_name.clone()
+                    },
+                    email: Some(account.email.clone()),
+                    staff_group: "administrator".into(),
+                    manager_id: None,
+                    budget_centre: None,
+                    status: PersonStatus::Active,
+                    start_date: Some(stamp.at.date_naive()),
+                    leave_date: None,
+                    clearance: None,
+                    clearance_expires: None,
+                    byod: None,
+                }
+                .to_row(),
+            );
+        }
+        for role in capacities.iter().filter_map(|c| c.role()) {
+            rows.push(
+                RoleGrant {
+                    person_id: person_id.to_owned(),
+                    role,
+                    granted_on: Some(stamp.at.date_naive()),
+                }
+                .to_row(),
+            );
+        }
+        if !rows.is_empty() {
+            self.write_all(stamp, rows)?;
+        }
+        Ok(())
+    }
+
+    /// Moves roles held on accounts themselves (before the roles register was the one place
+    /// capacities come from) into the roles register, making a person for an account without
+    /// one, and empties them. Runs on start; does nothing once done.
+    pub fn adopt_account_roles(&self, stamp: &Stamp) -> Result<usize> {
+        let mut moved = 0;
+        for mut account in self.store().sign_ins()? {
+            if account.roles.is_empty() {
+                continue;
+            }
+            let capacities: Vec<Capacity> = account
+                .roles
+                .iter()
+                .filter_map(|r| Capacity::parse(r))
+                .collect();
+            let person_id = match &account.person_id {
+                Some(id) => id.clone(),
+                None => self.next_id(Register::People, "ADMIN")?,
+            };
+            self.grant_account_person(stamp, &account, &person_id, &capacities)?;
+            account.person_id = Some(person_id);
+            account.roles.clear();
+            self.store()
+                .save_sign_in(&stamp.actor, stamp.at, "adopt_roles", &account)?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
+    /// Whether the account may not sign in or keep a session: disabled, or its person has left
+    /// (status leaver, or a leaving date passed).
+    fn barred(&self, account: &SignIn, at: DateTime<Utc>) -> Result<bool> {
+        if account.disabled {
+            return Ok(true);
+        }
+        let Some(person_id) = &account.person_id else {
+            return Ok(false);
+        };
+        Ok(match self.get::<Person>(person_id)? {
+            Some(person) => has_left(&person, at),
+            None => false,
+        })
+    }
+
+    /// Changes one's own password: the current one and a second-factor code (or recovery code)
+    /// prove it is the account's holder. Every other session of the account ends.
+    pub fn change_password(
+        &self,
+        stamp: &Stamp,
+        email: &str,
+        current: &str,
+        code: &str,
+        new_password: &str,
+    ) -> Result<()> {
+        let account = self.account(email)?;
+        if !steward_auth::verify_password(current, &account.password_hash).map_err(auth)? {
+            return Err(ServiceError::SignIn(SignInRefused::WrongCurrentPassword));
+        }
+        if account.mfa_enrolled_at.is_some() {
+            self.check_second_factor(stamp, email, code)?;
+        }
+        self.set_password(stamp, email, new_password, "change_password")?;
+        // Whoever else held a session on the old password holds it no longer.
+        self.store().delete_sessions_of(&account.email)?;
+        Ok(())
+    }
+
+    /// Sets a new password chosen at sign-in after an administrator's reset (the password and
+    /// the second factor were just passed in this session).
+    pub fn choose_new_password(
+        &self,
+        stamp: &Stamp,
+        email: &str,
+        new_password: &str,
+    ) -> Result<()> {
+        let account = self.account(email)?;
+        if !account.must_change_password {
+            return Err(ServiceError::SignIn(SignInRefused::BadCredentials));
+        }
+        self.set_password(stamp, email, new_password, "choose_password")
+    }
+
+    fn set_password(
+        &self,
+        stamp: &Stamp,
+        email: &str,
+        new_password: &str,
+        action: &str,
+    ) -> Result<()> {
+        let mut account = self.account(email)?;
+        steward_auth::check_new_password(new_password, &account.email)
+            .map_err(|p| ServiceError::SignIn(SignInRefused::WeakPassword(p.to_string())))?;
+        if steward_auth::verify_password(new_password, &account.password_hash).map_err(auth)? {
+            return Err(ServiceError::SignIn(SignInRefused::WeakPassword(
+                "the new password must differ from the current one".into(),
+            )));
+        }
+        account.password_hash = steward_auth::hash_password(new_password).map_err(auth)?;
+        account.password_changed_at = stamp.at;
+        account.must_change_password = false;
+        self.store()
+            .save_sign_in(&stamp.actor, stamp.at, action, &account)?;
+        Ok(())
+    }
+
+    /// An administrator's reset: the account must choose a new password at its next sign-in,
+    /// and every session it has ends now.
+    pub fn require_new_password(&self, stamp: &Stamp, email: &str) -> Result<()> {
+        stamp.require(&[Capacity::Administrator], "resetting a password")?;
+        let mut account = self.account(email)?;
+        account.must_change_password = true;
+        self.store()
+            .save_sign_in(&stamp.actor, stamp.at, "require_new_password", &account)?;
+        self.store().delete_sessions_of(&account.email)?;
+        Ok(())
+    }
+
+    /// Whether the account must choose a new password before anything else.
+    pub fn must_change_password(&self, email: &str) -> Result<bool> {
+        Ok(self.account(email)?.must_change_password)
     }
 
     /// Adds an account (an administrator's act). `person_id`, if given, must be in the people
@@ -213,6 +396,7 @@ impl Steward {
         password: &str,
         roles: &[Capacity],
     ) -> Result<()> {
+        stamp.require(&[Capacity::Administrator], "adding a sign-in")?;
         check_email(email)?;
         if let Some(id) = person_id {
             self.person(id)?;
@@ -223,9 +407,31 @@ impl Steward {
                 id: email.to_owned(),
             });
         }
-        let account = new_sign_in(email, display_name, person_id, password, roles, stamp.at)?;
+        let mut account = new_sign_in(email, display_name, person_id, password, stamp.at)?;
+        let granted: Vec<Capacity> = roles
+            .iter()
+            .copied()
+            .filter(|c| c.role().is_some())
+            .collect();
+        // Roles live in the roles register, held by a person: one is made for an account that
+        // has roles and no person.
+        let holder = match person_id {
+            Some(id) => Some(id.to_owned()),
+            None if !granted.is_empty() => Some(self.next_id(Register::People, "ACCOUNT")?),
+            None => None,
+        };
+        if let (Some(me), Some(holder)) = (&stamp.authority.person_id, &holder)
+            && me == holder
+            && !granted.is_empty()
+        {
+            return Err(ServiceError::Refused(crate::Refusal::OwnRoles));
+        }
+        account.person_id = holder.clone();
         self.store()
             .save_sign_in(&stamp.actor, stamp.at, "create", &account)?;
+        if let Some(holder) = holder {
+            self.grant_account_person(stamp, &account, &holder, &granted)?;
+        }
         Ok(())
     }
 
@@ -241,7 +447,7 @@ impl Steward {
         if !steward_auth::verify_password(password, &account.password_hash).map_err(auth)? {
             return Err(ServiceError::SignIn(SignInRefused::BadCredentials));
         }
-        if account.disabled {
+        if self.barred(&account, Utc::now())? {
             return Err(ServiceError::SignIn(SignInRefused::Disabled));
         }
         Ok(if account.mfa_enrolled_at.is_some() {
@@ -322,7 +528,7 @@ impl Steward {
     /// once only, and its use audited).
     pub fn check_second_factor(&self, stamp: &Stamp, email: &str, code: &str) -> Result<()> {
         let account = self.account(email)?;
-        if account.disabled {
+        if self.barred(&account, stamp.at)? {
             return Err(ServiceError::SignIn(SignInRefused::Disabled));
         }
         let (Some(secret), Some(_)) = (&account.totp_secret, account.mfa_enrolled_at) else {
@@ -367,6 +573,7 @@ impl Steward {
     /// Removes an account's second factor so that it enrols afresh at next sign-in, and signs it
     /// out everywhere (an administrator's act, for a lost phone).
     pub fn reset_second_factor(&self, stamp: &Stamp, email: &str) -> Result<()> {
+        stamp.require(&[Capacity::Administrator], "resetting an authenticator")?;
         let mut account = self.account(email)?;
         account.totp_secret = None;
         account.totp_last_step = None;
@@ -380,6 +587,10 @@ impl Steward {
 
     /// Disables or re-enables an account; disabling signs it out everywhere.
     pub fn set_sign_in_disabled(&self, stamp: &Stamp, email: &str, disabled: bool) -> Result<()> {
+        stamp.require(
+            &[Capacity::Administrator],
+            "disabling or enabling a sign-in",
+        )?;
         let mut account = self.account(email)?;
         account.disabled = disabled;
         let action = if disabled { "disable" } else { "enable" };
@@ -460,8 +671,11 @@ impl Steward {
             last_seen: session.last_seen,
         };
         let account = self.store().sign_in(&session.email)?;
-        if !times.is_live(at, SESSION_IDLE, SESSION_ABSOLUTE) || account.is_none_or(|a| a.disabled)
-        {
+        let barred = match &account {
+            Some(a) => self.barred(a, at)?,
+            None => true,
+        };
+        if !times.is_live(at, SESSION_IDLE, SESSION_ABSOLUTE) || barred {
             self.store().delete_session(&hash)?;
             return Ok(None);
         }
@@ -514,14 +728,10 @@ impl Steward {
     /// managers are those with reports) and the roles register.
     pub fn viewer(&self, email: &str) -> Result<Viewer> {
         let account = self.account(email)?;
-        let mut capacities: BTreeSet<Capacity> = account
-            .roles
-            .iter()
-            .filter_map(|r| Capacity::parse(r))
-            .collect();
+        let mut capacities: BTreeSet<Capacity> = BTreeSet::new();
         if let Some(person_id) = &account.person_id
             && let Some(person) = self.get::<Person>(person_id)?
-            && person.status != PersonStatus::Leaver
+            && !has_left(&person, Utc::now())
         {
             capacities.insert(Capacity::Staff);
             let reports: Vec<Person> = self.list_where("manager_id", person_id)?;
@@ -547,4 +757,9 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| {
         steward_auth::hash_password("no account has this password").unwrap_or_default()
     })
+}
+
+/// A person who has left: status leaver, or a leaving date before `at`'s day.
+fn has_left(person: &Person, at: DateTime<Utc>) -> bool {
+    person.status == PersonStatus::Leaver || person.leave_date.is_some_and(|d| d < at.date_naive())
 }

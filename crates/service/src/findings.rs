@@ -5,7 +5,7 @@
 use steward_model::{Exception, Finding, StoredFinding};
 use steward_store::{ExceptionCover, FindingEvent, FindingQuery, FindingsSummary};
 
-use crate::{Result, ServiceError, Stamp, Steward};
+use crate::{Capacity, Result, ServiceError, Stamp, Steward};
 
 impl Steward {
     /// Records one check run of `packs` at the stamp's time: what it found failing opens,
@@ -21,6 +21,11 @@ impl Steward {
         packs: &[String],
         findings: Vec<Finding>,
     ) -> Result<FindingsSummary> {
+        // Findings change state only through a check run.
+        stamp.require(
+            &[Capacity::It, Capacity::Governance, Capacity::Administrator],
+            "running the checks",
+        )?;
         for finding in &findings {
             check(finding)?;
         }
@@ -100,13 +105,12 @@ mod tests {
     use super::*;
 
     fn stamp(day: u32) -> Stamp {
-        Stamp {
-            actor: "check".into(),
-            at: Utc
-                .with_ymd_and_hms(2026, 11, day, 9, 0, 0)
+        Stamp::at(
+            "check",
+            Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0)
                 .single()
                 .unwrap_or_default(),
-        }
+        )
     }
 
     fn at(day: u32) -> DateTime<Utc> {

@@ -11,7 +11,7 @@ use steward_model::{
 };
 use steward_store::CommitSummary;
 
-use crate::{FieldProblem, Result, ServiceError, Stamp, Steward};
+use crate::{Capacity, FieldProblem, Result, ServiceError, Stamp, Steward};
 
 /// What one governance item is, in the registers' own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -269,6 +269,10 @@ impl Steward {
         by: &str,
         evidence: &str,
     ) -> Result<CommitSummary> {
+        stamp.require(
+            &[Capacity::It, Capacity::Governance, Capacity::Administrator],
+            "recording a recurring task done",
+        )?;
         let mut task: RecurringTask = self.get(task_id)?.ok_or_else(|| ServiceError::NotFound {
             register: Register::Tasks,
             id: task_id.to_owned(),
@@ -309,6 +313,10 @@ impl Steward {
         by: &str,
         method: &str,
     ) -> Result<(String, CommitSummary)> {
+        stamp.require(
+            &[Capacity::It, Capacity::Governance, Capacity::Administrator],
+            "recording records disposed of",
+        )?;
         let mut record: HeldRecord =
             self.get(record_id)?.ok_or_else(|| ServiceError::NotFound {
                 register: Register::Records,

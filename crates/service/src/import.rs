@@ -79,7 +79,15 @@ pub(crate) fn import(
     files: Vec<ImportFile>,
 ) -> Result<ImportReport> {
     let started = std::time::Instant::now();
+    // Refused before reading a cell: a register the authority may not import into.
+    for file in &files {
+        stamp.authorise(file.register, crate::Operation::Import)?;
+    }
     let checked = check(steward, files)?;
+    // Every row written, the budget centres an import creates among them, within the authority.
+    for row in &checked.rows {
+        steward.authorise_row(stamp, row, crate::Operation::Import)?;
+    }
     let store = steward.store();
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,

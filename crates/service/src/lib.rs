@@ -11,6 +11,7 @@
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
 mod accounts;
+mod authority;
 mod checks;
 mod findings;
 mod governance;
@@ -30,6 +31,7 @@ pub use accounts::{
     Capacity, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor, SignInRefused,
     Viewer,
 };
+pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
@@ -39,18 +41,65 @@ pub use steward_store::{
 };
 pub use workflow::{IncidentView, ProcessTerms, RequestView};
 
-/// Who is making a change, and when. Every write carries one; the audit log records both.
+/// Who is making a change, and when, and with what authority. Every write carries one; the
+/// audit log records who and when, and the service decides by the authority whether it may be
+/// made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
     pub actor: String,
     pub at: DateTime<Utc>,
+    pub authority: Authority,
 }
 
 impl Stamp {
+    /// The command line or one of the server's own jobs, now: administrator capacity.
     pub fn now(actor: impl Into<String>) -> Stamp {
+        Stamp::at(actor, Utc::now())
+    }
+
+    /// [`Stamp::now`] at a given instant.
+    pub fn at(actor: impl Into<String>, at: DateTime<Utc>) -> Stamp {
         Stamp {
             actor: actor.into(),
+            at,
+            authority: Authority::administrator(),
+        }
+    }
+
+    /// A signed-in person, now, in the capacities they hold.
+    pub fn of(viewer: &Viewer) -> Stamp {
+        Stamp {
+            actor: format!("web:{}", viewer.email),
             at: Utc::now(),
+            authority: Authority::of(
+                viewer.capacities.iter().copied(),
+                viewer.person_id.as_deref(),
+            ),
+        }
+    }
+
+    /// Refused unless this stamp's authority may do `operation` to `register`.
+    pub fn authorise(&self, register: Register, operation: Operation) -> Result<()> {
+        if self.authority.may(register, operation) {
+            Ok(())
+        } else {
+            Err(ServiceError::Refused(Refusal::Register {
+                register,
+                operation,
+            }))
+        }
+    }
+
+    /// Refused unless this stamp holds one of `capacities`; `what` says what was refused.
+    pub fn require(&self, capacities: &[Capacity], what: &str) -> Result<()> {
+        if capacities.iter().any(|c| self.authority.is(*c)) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = capacities.iter().map(|c| c.as_str()).collect();
+            Err(ServiceError::Refused(Refusal::Step(format!(
+                "{what} is for {} only",
+                names.join(", ")
+            ))))
         }
     }
 }
@@ -99,6 +148,9 @@ pub enum ServiceError {
     /// The policy packs cannot run over the estate as configured.
     #[error("{0}")]
     Checks(String),
+    /// The authority acting may not do this; nothing was changed.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The password, token or code machinery failed (not the user's doing).
     #[error("authentication: {0}")]
     Auth(String),
@@ -143,10 +195,14 @@ pub struct Steward {
 
 impl Steward {
     /// Opens the database at `url`, creating and migrating it if needed.
+    /// Opens the database, migrating it, and moves any roles still held on sign-in accounts into
+    /// the roles register (see [`Steward::adopt_account_roles`]).
     pub fn open(url: &str) -> Result<Steward> {
-        Ok(Steward {
+        let steward = Steward {
             store: steward_store::open(url)?,
-        })
+        };
+        steward.adopt_account_roles(&Stamp::now("system:upgrade"))?;
+        Ok(steward)
     }
 
     pub fn from_store(store: Box<dyn Store>) -> Steward {
@@ -171,6 +227,7 @@ impl Steward {
     }
 
     pub fn set_organisation(&self, stamp: &Stamp, org: Organisation) -> Result<CommitSummary> {
+        stamp.authorise(Register::Organisation, Operation::Update)?;
         let org = Organisation {
             id: Organisation::ID.into(),
             ..org
@@ -225,21 +282,34 @@ impl Steward {
 
     /// Adds a record; refused if one with its id (or key) exists.
     pub fn create<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
-        let row = record.to_row();
-        if self.store.get(R::REGISTER, row.id())?.is_some() {
+        self.create_row(stamp, record.to_row())
+    }
+
+    /// One record of any register, as `stamp` may read it.
+    pub fn read_row(&self, stamp: &Stamp, register: Register, id: &str) -> Result<Option<Row>> {
+        stamp.authorise(register, Operation::Read)?;
+        Ok(self.store.get(register, id)?)
+    }
+
+    /// [`Steward::create`] for a row of any register.
+    pub fn create_row(&self, stamp: &Stamp, row: Row) -> Result<CommitSummary> {
+        self.authorise_row(stamp, &row, Operation::Create)?;
+        let register = row.register();
+        if self.store.get(register, row.id())?.is_some() {
             return Err(ServiceError::AlreadyExists {
-                register: R::REGISTER,
+                register,
                 id: row.id().to_owned(),
             });
         }
         // Checked again inside the transaction: another writer may create it in between.
         let id = row.id().to_owned();
-        self.write_creating(stamp, row, &[(R::REGISTER, &id)])
+        self.write_creating(stamp, row, &[(register, &id)])
     }
 
     /// Replaces a record by id (or key); refused if there is none.
     pub fn update<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
         let row = record.to_row();
+        self.authorise_row(stamp, &row, Operation::Update)?;
         if self.store.get(R::REGISTER, row.id())?.is_none() {
             return Err(ServiceError::NotFound {
                 register: R::REGISTER,
@@ -259,6 +329,7 @@ impl Steward {
         id: &str,
         changes: &[(String, String)],
     ) -> Result<CommitSummary> {
+        stamp.authorise(register, Operation::Update)?;
         let mut row = self
             .store
             .get(register, id)?
@@ -318,7 +389,26 @@ impl Steward {
         if !problems.is_empty() {
             return Err(ServiceError::Invalid { register, problems });
         }
+        self.authorise_row(stamp, &row, Operation::Update)?;
         self.write(stamp, row)
+    }
+
+    /// Refused unless `stamp` may do `operation` to `row`'s register, and the row is not a grant
+    /// of a role to (or a change of one of) the acting person: nobody raises their own roles.
+    pub(crate) fn authorise_row(
+        &self,
+        stamp: &Stamp,
+        row: &Row,
+        operation: Operation,
+    ) -> Result<()> {
+        stamp.authorise(row.register(), operation)?;
+        if row.register() == Register::Roles
+            && let Some(me) = &stamp.authority.person_id
+            && row.get("person_id").map(Value::to_text).as_deref() == Some(me.as_str())
+        {
+            return Err(ServiceError::Refused(Refusal::OwnRoles));
+        }
+        Ok(())
     }
 
     /// Validates one row against its register and the database, then commits it.
@@ -424,7 +514,8 @@ impl Steward {
     }
 
     /// Writes a register as CSV, rows ordered by id.
-    pub fn export(&self, register: Register, out: impl Write) -> Result<usize> {
+    pub fn export(&self, stamp: &Stamp, register: Register, out: impl Write) -> Result<usize> {
+        stamp.authorise(register, Operation::Export)?;
         let rows = self.store.list(register)?;
         steward_interchange::write(register, &rows, out)
             .map_err(|e| ServiceError::Write(e.to_string()))?;
@@ -437,6 +528,7 @@ impl Steward {
         stamp: &Stamp,
         estate: &steward_model::Estate,
     ) -> Result<CommitSummary> {
+        stamp.require(&[Capacity::Administrator], "loading a whole estate")?;
         let rows = Register::ALL.iter().flat_map(|r| estate.rows(*r)).collect();
         Ok(self.store.commit(&stamp.actor, stamp.at, rows)?)
     }

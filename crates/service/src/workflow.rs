@@ -12,7 +12,7 @@ use steward_model::{
 use steward_store::CommitSummary;
 use steward_workflow::{Action, Actor, Details, Holdings, Reporting, Sla};
 
-use crate::{FieldProblem, Result, ServiceError, Stamp, Steward};
+use crate::{Capacity, FieldProblem, Refusal, Result, ServiceError, Stamp, Steward};
 
 /// A request with its approvals, the people to be told, and how it stands against its deadline.
 #[derive(Debug, Clone)]
@@ -86,6 +86,7 @@ impl Steward {
 
     /// Adds or updates every holiday of `calendar` in the bank holidays register.
     pub fn import_calendar(&self, stamp: &Stamp, calendar: &Calendar) -> Result<CommitSummary> {
+        stamp.authorise(Register::BankHolidays, crate::Operation::Import)?;
         let rows = calendar
             .holidays()
             .map(|h| {
@@ -196,8 +197,23 @@ impl Steward {
         details: Details,
         lead_working_days: u32,
     ) -> Result<RequestView> {
+        if let Some(raiser) = raised_by {
+            acting_as(stamp, raiser)?;
+        }
         let person = self.person(person_id)?;
         let raiser = raised_by.map(|id| self.person(id)).transpose()?;
+        // A person raises for themselves or their reports; the IT team and administrators for
+        // anyone.
+        if let Some(me) = &stamp.authority.person_id
+            && me != person_id
+            && person.manager_id.as_deref() != Some(me.as_str())
+            && !stamp.authority.is(Capacity::It)
+            && !stamp.authority.is(Capacity::Administrator)
+        {
+            return Err(ServiceError::Refused(Refusal::Step(format!(
+                "you may raise requests for yourself and your reports, not for {person_id}"
+            ))));
+        }
         let (calendar, zone) = (self.calendar()?, self.time_zone()?);
         let (id, notes) = self.with_new_id(Register::Requests, "REQ", |id| {
             let step = steward_workflow::open(
@@ -230,6 +246,7 @@ impl Steward {
         actor_id: &str,
         extra: Details,
     ) -> Result<RequestView> {
+        acting_as(stamp, actor_id)?;
         let view = self.request(id)?;
         let person = self.person(&view.request.person_id)?;
         let actor = self.person(actor_id)?;
@@ -301,6 +318,37 @@ impl Steward {
             .collect())
     }
 
+    // --- the policy accepted --------------------------------------------------------------------
+
+    /// Records `person_id`'s acceptance of each `(pack, version)` on `on`, those not already
+    /// accepted, in one transaction. A person accepts for themselves alone.
+    pub fn accept_policies(
+        &self,
+        stamp: &Stamp,
+        person_id: &str,
+        packs: &[(String, String)],
+        on: NaiveDate,
+    ) -> Result<()> {
+        acting_as(stamp, person_id)?;
+        let mut rows = Vec::new();
+        for (pack, version) in packs {
+            let acceptance = steward_model::Acceptance {
+                person_id: person_id.to_owned(),
+                pack: pack.clone(),
+                version: version.clone(),
+                accepted_on: on,
+            };
+            let row = acceptance.to_row();
+            if self.store().get(Register::Acceptances, row.id())?.is_none() {
+                rows.push(row);
+            }
+        }
+        if !rows.is_empty() {
+            self.write_all(stamp, rows)?;
+        }
+        Ok(())
+    }
+
     // --- incidents ----------------------------------------------------------------------------
 
     pub fn report_incident(
@@ -311,14 +359,44 @@ impl Steward {
         details: Details,
         reporting: Reporting,
     ) -> Result<IncidentView> {
+        acting_as(stamp, person_id)?;
         let person = self.person(person_id)?;
-        // A loss or theft flags what the asset's holder holds, who may not be the reporter.
-        let holder = match details.get("asset_tag") {
-            Some(tag) => self
-                .get::<Asset>(tag)?
-                .and_then(|a| a.assigned_to)
-                .unwrap_or_else(|| person.id.clone()),
-            None => person.id.clone(),
+        // A loss or theft flags what the asset's holder holds, who may not be the reporter; only
+        // the holder, their line manager, IT or governance may say so. Anyone else reports it
+        // found or seen, which leaves the asset alone.
+        let asset = match details.get("asset_tag") {
+            Some(tag) => self.get::<Asset>(tag)?,
+            None => None,
+        };
+        let holder = asset
+            .as_ref()
+            .and_then(|a| a.assigned_to.clone())
+            .unwrap_or_else(|| person.id.clone());
+        let marks_asset = match &asset {
+            Some(asset) => {
+                let holder_person = match &asset.assigned_to {
+                    Some(h) => self.get::<Person>(h)?,
+                    None => None,
+                };
+                let roles = self.roles_of(person_id)?;
+                let entitled = steward_workflow::may_mark_asset(
+                    &person,
+                    &roles,
+                    asset,
+                    holder_person.as_ref(),
+                );
+                let found = details
+                    .get("found")
+                    .is_some_and(|v| matches!(v.trim(), "yes" | "true"));
+                if !entitled && !found {
+                    return Err(ServiceError::Refused(Refusal::Step(format!(
+                        "{} is not yours: only its holder, their line manager, IT or governance may report it {kind}; report it as found or seen instead (found=yes), which tells its holder",
+                        asset.tag
+                    ))));
+                }
+                entitled && !found
+            }
+            None => true,
         };
         let holdings = self.holdings(&holder, &details)?;
         let (id, notes) = self.with_new_id(Register::Incidents, "INC", |id| {
@@ -330,6 +408,7 @@ impl Steward {
                 at(stamp),
                 reporting,
                 &holdings,
+                marks_asset,
             )?;
             let mut rows = vec![report.incident.to_row()];
             rows.extend(report.rows);
@@ -350,6 +429,7 @@ impl Steward {
         actor_id: &str,
         details: Details,
     ) -> Result<IncidentView> {
+        acting_as(stamp, actor_id)?;
         let view = self.incident(id)?;
         let actor = self.person(actor_id)?;
         let roles = self.roles_of(actor_id)?;
@@ -377,6 +457,7 @@ impl Steward {
         recipient: &str,
         actor_id: &str,
     ) -> Result<Notification> {
+        acting_as(stamp, actor_id)?;
         let key = steward_model::join_key(&[
             steward_model::Value::Text(about.to_owned()),
             steward_model::Value::Text(recipient.to_owned()),
@@ -474,5 +555,21 @@ impl Steward {
                 done => return done,
             }
         }
+    }
+}
+
+/// Refused when a signed-in person claims to act as someone else. The command line, with
+/// administrator capacity and no person of its own, acts for whomever `--as` names, and that
+/// person's separation of duties binds the step.
+fn acting_as(stamp: &Stamp, person_id: &str) -> Result<()> {
+    match &stamp.authority.person_id {
+        Some(me) if me != person_id => Err(ServiceError::Refused(Refusal::Step(format!(
+            "you act as {me}, not as {person_id}"
+        )))),
+        Some(_) => Ok(()),
+        None if stamp.authority.is(Capacity::Administrator) => Ok(()),
+        None => Err(ServiceError::Refused(Refusal::Step(
+            "a step needs a person to act as".into(),
+        ))),
     }
 }

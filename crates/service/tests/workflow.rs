@@ -814,10 +814,7 @@ fn run_story(
         return fail(failures, format!("load: {e}"));
     }
     let opened = steward.open_request(
-        &Stamp {
-            actor: "test".into(),
-            at: at(story.opened_at),
-        },
+        &Stamp::at("test", at(story.opened_at)),
         story.kind,
         story.person,
         None,
@@ -847,10 +844,10 @@ fn run_story(
     for (n, (action, actor, extra, expected)) in story.steps.iter().enumerate() {
         let before = head(&steward);
         let result = steward.act_on_request(
-            &Stamp {
-                actor: (*actor).into(),
-                at: at(story.opened_at) + chrono::Duration::hours(n as i64 + 1),
-            },
+            &Stamp::at(
+                *actor,
+                at(story.opened_at) + chrono::Duration::hours(n as i64 + 1),
+            ),
             &view.request.id,
             *action,
             actor,
@@ -904,10 +901,7 @@ fn incidents_keep_their_clocks_and_tell_whom_they_must() {
     for db in databases("incidents") {
         let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
         load(&steward).unwrap_or_else(|e| panic!("{e}"));
-        let stamp = |t: &str| Stamp {
-            actor: "test".into(),
-            at: at(t),
-        };
+        let stamp = |t: &str| Stamp::at("test", at(t));
         let ctcic = Reporting { window_hours: 24 };
 
         // A phone lost, reported within CTCIC's 24 hours: the phone and SIM flagged, three told.
@@ -1114,10 +1108,7 @@ fn writers_racing_to_raise_each_get_a_request_of_their_own() {
                         barrier.wait();
                         steward
                             .open_request(
-                                &Stamp {
-                                    actor: format!("writer {i}"),
-                                    at: at("2026-11-24T09:00:00Z"),
-                                },
+                                &Stamp::at(format!("writer {i}"), at("2026-11-24T09:00:00Z")),
                                 RequestType::PacCode,
                                 "P1",
                                 None,

@@ -50,6 +50,8 @@ pub struct SignIn {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub password_changed_at: DateTime<Utc>,
+    /// Set by an administrator's reset: a new password is chosen at the next sign-in.
+    pub must_change_password: bool,
 }
 
 impl std::fmt::Debug for SignIn {
@@ -74,6 +76,7 @@ impl std::fmt::Debug for SignIn {
             .field("disabled", &self.disabled)
             .field("created_at", &self.created_at)
             .field("password_changed_at", &self.password_changed_at)
+            .field("must_change_password", &self.must_change_password)
             .finish()
     }
 }
@@ -140,6 +143,7 @@ pub(crate) const SIGN_IN_COLUMNS: Columns = &[
     ("disabled", Kind::Bool),
     ("created_at", Kind::Time),
     ("password_changed_at", Kind::Time),
+    ("must_change_password", Kind::Bool),
 ];
 
 /// The `sessions` table's columns, in the order rows are read and written.
@@ -173,6 +177,7 @@ pub(crate) fn sign_in_cells(s: &SignIn) -> Vec<Cell> {
         Cell::Bool(Some(s.disabled)),
         Cell::Time(Some(s.created_at)),
         Cell::Time(Some(s.password_changed_at)),
+        Cell::Bool(Some(s.must_change_password)),
     ]
 }
 
@@ -197,6 +202,7 @@ pub(crate) fn sign_in_from_cells(cells: Vec<Cell>) -> Result<SignIn> {
     let disabled = r.bool()?;
     let created_at = r.time()?;
     let password_changed_at = r.time()?;
+    let must_change_password = r.bool()?;
     Ok(SignIn {
         email,
         person_id,
@@ -210,6 +216,7 @@ pub(crate) fn sign_in_from_cells(cells: Vec<Cell>) -> Result<SignIn> {
         disabled,
         created_at,
         password_changed_at,
+        must_change_password,
     })
 }
 
@@ -269,6 +276,9 @@ pub(crate) fn audit_json(s: &SignIn) -> String {
         Json::Array(s.roles.iter().map(|r| text(r)).collect()),
     );
     m.insert("disabled".into(), Json::Bool(s.disabled));
+    if s.must_change_password {
+        m.insert("must_change_password".into(), Json::Bool(true));
+    }
     m.insert(
         "password_changed_at".into(),
         text(
@@ -401,6 +411,7 @@ mod tests {
             disabled: false,
             created_at: t,
             password_changed_at: t,
+            must_change_password: false,
         }
     }
 

@@ -49,6 +49,7 @@ fn admin() -> SignIn {
         disabled: false,
         created_at: t(0),
         password_changed_at: t(0),
+        must_change_password: false,
     }
 }
 
@@ -66,6 +67,7 @@ fn ada() -> SignIn {
         disabled: false,
         created_at: t(1),
         password_changed_at: t(1),
+        must_change_password: false,
     }
 }
 

@@ -101,6 +101,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/logout/everywhere",
         access: Access::SignedIn,
     },
+    // One's own password: anyone signed in.
+    RouteSpec {
+        method: "GET",
+        path: "/account/password",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/account/password",
+        access: Access::SignedIn,
+    },
     RouteSpec {
         method: "GET",
         path: "/me",

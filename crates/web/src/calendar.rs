@@ -200,7 +200,7 @@ pub(crate) async fn import(
         Err(e) => return refuse(format!("{}: {e}; nothing was changed", file.filename)),
     };
     let count = loaded.holidays().count();
-    let stamp = Stamp::now(format!("web:{}", signed.viewer.email));
+    let stamp = Stamp::of(&signed.viewer);
     let summary = blocking(&state, move |s| s.import_calendar(&stamp, &loaded)).await?;
     let (calendar, today) = calendar_now(&state).await?;
     let mut shown =

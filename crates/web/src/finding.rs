@@ -119,7 +119,7 @@ async fn finding_page(
     .await?;
     let (stored, history, today) = match found {
         None => return Err(WebError::NotFound),
-        Some(Err(())) => return Err(WebError::Forbidden),
+        Some(Err(())) => return Err(WebError::NotFound),
         Some(Ok(f)) => f,
     };
     let f = &stored.finding;
@@ -266,7 +266,7 @@ pub(crate) async fn grant_exception(
             granted_on: today,
             expires_on: Some(expires_on),
         };
-        s.create(&Stamp::now(format!("web:{}", viewer.email)), &exception)?;
+        s.create(&Stamp::of(&viewer), &exception)?;
         Ok(Some(exception.id))
     })
     .await;

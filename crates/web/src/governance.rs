@@ -241,7 +241,7 @@ pub(crate) async fn task_done(
         let evidence = form.get("evidence");
         let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
         let on = day(&form, today).map_err(WebError::BadRequest)?;
-        let stamp = Stamp::now(format!("web:{}", signed.viewer.email));
+        let stamp = Stamp::of(&signed.viewer);
         blocking(&state, move |s| {
             s.task_done(&stamp, &task, on, &by, &evidence).map(|_| ())
         })
@@ -270,7 +270,7 @@ pub(crate) async fn dispose(
         let method = form.get("method");
         let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
         let on = day(&form, today).map_err(WebError::BadRequest)?;
-        let stamp = Stamp::now(format!("web:{}", signed.viewer.email));
+        let stamp = Stamp::of(&signed.viewer);
         blocking(&state, move |s| {
             s.dispose_of_record(&stamp, &record, on, &by, &method)
                 .map(|_| ())
@@ -363,7 +363,7 @@ pub(crate) async fn import(
         }
         None => (register.file_name().to_owned(), text.into_bytes()),
     };
-    let stamp = Stamp::now(format!("web:{}", signed.viewer.email));
+    let stamp = Stamp::of(&signed.viewer);
     let file = ImportFile {
         register,
         label: label.clone(),

@@ -125,7 +125,9 @@ impl WebError {
                 SignInRefused::BadCredentials | SignInRefused::BadCode,
             )) => StatusCode::UNAUTHORIZED,
             WebError::Service(ServiceError::SignIn(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebError::Forbidden | WebError::BadCsrf => StatusCode::FORBIDDEN,
+            WebError::Forbidden
+            | WebError::BadCsrf
+            | WebError::Service(ServiceError::Refused(_)) => StatusCode::FORBIDDEN,
             WebError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -188,6 +190,10 @@ pub fn router(state: AppState) -> Router {
         .route("/logout/everywhere", post(signin::logout_everywhere))
         .route("/", get(pages::home))
         .route("/me", get(pages::me))
+        .route(
+            "/account/password",
+            get(pages::password_form).post(pages::change_password),
+        )
         .route("/me/accept", post(pages::accept))
         .route("/me/acknowledge", post(pages::acknowledge))
         .route("/team", get(pages::team))

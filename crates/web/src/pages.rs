@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
-use steward_model::{Asset, Finding, Person, PersonStatus, Record, Request, StoredFinding};
+use steward_model::{Asset, Finding, Person, PersonStatus, Request, StoredFinding};
 use steward_policy::Pack;
 use steward_service::{Capacity, FindingQuery, Viewer};
 
@@ -796,7 +796,7 @@ pub(crate) async fn acknowledge(
             "about: say which notice you have read".into(),
         ));
     }
-    let stamp = steward_service::Stamp::now(format!("web:{}", signed.viewer.email));
+    let stamp = steward_service::Stamp::of(&signed.viewer);
     blocking(&state, move |s| s.acknowledge(&stamp, &about, &me, &me)).await?;
     Ok(Redirect::to("/me").into_response())
 }
@@ -812,24 +812,10 @@ pub(crate) async fn accept(
         .iter()
         .map(|p| (p.id.clone(), p.version.clone()))
         .collect();
-    let email = signed.viewer.email.clone();
+    let stamp = steward_service::Stamp::of(&signed.viewer);
     blocking(&state, move |s| {
         let today = s.local_date(Utc::now())?;
-        let stamp = steward_service::Stamp::now(format!("web:{email}"));
-        for (pack, version) in packs {
-            let acceptance = steward_model::Acceptance {
-                person_id: person_id.clone(),
-                pack,
-                version,
-                accepted_on: today,
-            };
-            if s.get::<steward_model::Acceptance>(acceptance.to_row().id())?
-                .is_none()
-            {
-                s.create(&stamp, &acceptance)?;
-            }
-        }
-        Ok(())
+        s.accept_policies(&stamp, &person_id, &packs, today)
     })
     .await?;
     crate::processes::recheck(&state);
@@ -1187,7 +1173,7 @@ pub(crate) async fn change_sign_ins(
     let get = |name: &str| form.get(name);
     let act = get("act");
     let email = get("email");
-    let stamp = steward_service::Stamp::now(format!("web:{}", signed.viewer.email));
+    let stamp = steward_service::Stamp::of(&signed.viewer);
     let (name, person, password) = (get("name"), get("person_id"), get("password"));
     let roles: Vec<Capacity> = form.all("role").filter_map(Capacity::parse).collect();
     let e = email.clone();
@@ -1269,10 +1255,10 @@ pub(crate) async fn set_organisation(
 ) -> Result<Response, WebError> {
     let form = crate::session::Form::read(request).await?;
     let (name, time_zone) = (form.get("name"), form.get("time_zone"));
-    let email = signed.viewer.email.clone();
+    let stamp = steward_service::Stamp::of(&signed.viewer);
     let result = blocking(&state, move |s| {
         s.set_organisation(
-            &steward_service::Stamp::now(format!("web:{email}")),
+            &stamp,
             steward_model::Organisation {
                 id: steward_model::Organisation::ID.into(),
                 name,
@@ -1285,6 +1271,77 @@ pub(crate) async fn set_organisation(
         Ok(_) => organisation_page(&state, &signed, Some("Saved.".into()), None).await,
         Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
             organisation_page(&state, &signed, None, Some(e.to_string())).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// --- one's own password ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    must_change: bool,
+    error: Option<String>,
+}
+
+async fn password_page(
+    state: &AppState,
+    signed: &Signed,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let email = signed.viewer.email.clone();
+    let must_change = blocking(state, move |s| s.must_change_password(&email)).await?;
+    page_refusing(
+        error.is_some(),
+        &PasswordPage {
+            chrome: Chrome::signed(state, signed, "/account/password"),
+            must_change,
+            error,
+        },
+    )
+}
+
+pub(crate) async fn password_form(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    password_page(&state, &signed, None).await
+}
+
+/// Changes one's own password (the current one and a code), or chooses a new one after an
+/// administrator's reset. Every session of the account ends: sign in again with the new one.
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    let (current, code, new, confirm) = (
+        form.get("current"),
+        form.get("code"),
+        form.get("new"),
+        form.get("confirm"),
+    );
+    if new != confirm {
+        return password_page(&state, &signed, Some("the two new passwords differ".into())).await;
+    }
+    let stamp = steward_service::Stamp::of(&signed.viewer);
+    let email = signed.viewer.email.clone();
+    let result = blocking(&state, move |s| {
+        if s.must_change_password(&email)? {
+            s.choose_new_password(&stamp, &email, &new)?;
+            s.close_all_sessions(&stamp, &email).map(|_| ())
+        } else {
+            s.change_password(&stamp, &email, &current, &code, &new)
+        }
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/login").into_response()),
+        Err(WebError::Service(e @ steward_service::ServiceError::SignIn(_))) => {
+            password_page(&state, &signed, Some(e.to_string())).await
         }
         Err(e) => Err(e),
     }

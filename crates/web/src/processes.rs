@@ -31,7 +31,7 @@ fn sees_all(viewer: &Viewer) -> bool {
 }
 
 fn stamp(viewer: &Viewer) -> Stamp {
-    Stamp::now(format!("web:{}", viewer.email))
+    Stamp::of(&viewer)
 }
 
 /// The people whose requests and incidents a viewer may see: themselves and, for a line manager,
@@ -103,7 +103,8 @@ pub(crate) fn recheck(state: &AppState) {
     tokio::task::spawn_blocking(move || {
         loop {
             let packs: Vec<&steward_policy::Pack> = options.packs.iter().collect();
-            match steward.check_and_record(&Stamp::now("web:checks"), &packs, &options.overrides) {
+            match steward.check_and_record(&Stamp::now("system:checks"), &packs, &options.overrides)
+            {
                 Ok(summary) => tracing::info!(?summary, "checks re-run"),
                 Err(e) => tracing::error!(error = %e, "checks failed"),
             }
@@ -128,7 +129,7 @@ pub(crate) async fn recheck_now(state: &AppState) -> Result<(), WebError> {
     }
     blocking(state, move |s| {
         let packs: Vec<&steward_policy::Pack> = options.packs.iter().collect();
-        s.check_and_record(&Stamp::now("web:checks"), &packs, &options.overrides)
+        s.check_and_record(&Stamp::now("system:checks"), &packs, &options.overrides)
             .map(|_| ())
     })
     .await
@@ -471,7 +472,7 @@ async fn request_page(
         Ok(Some((view, person)))
     })
     .await?
-    .ok_or(WebError::Forbidden)?;
+    .ok_or(WebError::NotFound)?;
     let RequestView {
         request,
         approvals,
@@ -587,7 +588,7 @@ pub(crate) async fn act_on_request(
             recheck(&state);
             request_page(&state, &signed, id, view.notes, None).await
         }
-        Ok(None) => Err(WebError::Forbidden),
+        Ok(None) => Err(WebError::NotFound),
         Err(e) => match refused(&e) {
             Some(reason) => request_page(&state, &signed, id, Vec::new(), Some(reason)).await,
             None => Err(e),
@@ -855,7 +856,7 @@ async fn incident_page(
         Ok(may_see(&visible, &view.incident.person_id).then_some(view))
     })
     .await?
-    .ok_or(WebError::Forbidden)?;
+    .ok_or(WebError::NotFound)?;
     let IncidentView {
         incident: i,
         notifications,

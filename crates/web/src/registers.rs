@@ -425,12 +425,7 @@ pub(crate) async fn change(
         };
     let i = id.clone();
     let result = blocking(&state, move |s| {
-        s.set_fields(
-            &Stamp::now(format!("web:{}", viewer.email)),
-            register,
-            &i,
-            &changes,
-        )
+        s.set_fields(&Stamp::of(&viewer), register, &i, &changes)
     })
     .await;
     match result {

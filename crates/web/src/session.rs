@@ -244,6 +244,7 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
     match admit(&state, request).await {
         Ok(Admitted::Go(request)) => next.run(*request).await,
         Ok(Admitted::SignIn) => Redirect::to("/login").into_response(),
+        Ok(Admitted::ChoosePassword) => Redirect::to("/account/password").into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -251,6 +252,8 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
 enum Admitted {
     Go(Box<Request>),
     SignIn,
+    /// An administrator asked for a new password: nothing else until it is chosen.
+    ChoosePassword,
 }
 
 async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError> {
@@ -278,12 +281,16 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
             return Ok(None);
         }
         let viewer = s.viewer(&session.email)?;
-        Ok(Some((session, viewer)))
+        let must_change = s.must_change_password(&session.email)?;
+        Ok(Some((session, viewer, must_change)))
     })
     .await?;
-    let Some((session, viewer)) = found else {
+    let Some((session, viewer, must_change)) = found else {
         return Ok(Admitted::SignIn);
     };
+    if must_change && !matches!(path.as_str(), "/account/password" | "/logout") {
+        return Ok(Admitted::ChoosePassword);
+    }
     if !access::allows(spec.access, method.as_str(), &viewer) {
         return Err(WebError::Forbidden);
     }

@@ -204,8 +204,12 @@ async fn record(state: &AppState, keys: &[String], ok: bool) -> Result<(), WebEr
     }
 }
 
+/// Someone signing in acts on their own account only: no capacity yet.
 fn stamp(email: &str) -> Stamp {
-    Stamp::now(format!("web:{email}"))
+    Stamp {
+        authority: steward_service::Authority::of([], None),
+        ..Stamp::now(format!("web:{email}"))
+    }
 }
 
 // --- first run ------------------------------------------------------------------------------

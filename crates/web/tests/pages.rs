@@ -372,12 +372,12 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         assert!(!incident.body.contains("2030-01-02 03:04 UTC"), "{b}");
         watcher
             .mark_emailed(
-                &Stamp {
-                    actor: "test:mail".into(),
-                    at: chrono::DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
+                &Stamp::at(
+                    "test:mail",
+                    chrono::DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
                         .map(|t| t.with_timezone(&chrono::Utc))
                         .unwrap_or_default(),
-                },
+                ),
                 "INC-000001",
                 "it-service-desk",
             )

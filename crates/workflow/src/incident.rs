@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use steward_model::{
-    AssetKind, AssetStatus, FieldType, IcoDecision, Incident, IncidentState, IncidentType,
+    Asset, AssetKind, AssetStatus, FieldType, IcoDecision, Incident, IncidentState, IncidentType,
     Notification, Person, Record, Role, Row, Value,
 };
 
@@ -59,6 +59,27 @@ fn parties(kind: IncidentType) -> &'static [&'static str] {
 
 /// Records a report made at `at` by `person`. `holdings` are what the asset's holder holds (for a
 /// loss or theft: their SIMs and accounts) and, in `named`, the asset reported.
+/// Whether `reporter` may report `asset` lost, stolen or damaged and so change its status and flag
+/// what its holder holds: its holder, the holder's line manager, the IT team or the governance
+/// team. Anyone else may still report it found or seen (`found=yes`), which changes nothing of
+/// the asset's and tells its holder.
+pub fn may_mark_asset(
+    reporter: &Person,
+    reporter_roles: &[Role],
+    asset: &Asset,
+    holder: Option<&Person>,
+) -> bool {
+    reporter_roles
+        .iter()
+        .any(|r| matches!(r, Role::It | Role::Governance))
+        || asset.assigned_to.as_deref() == Some(reporter.id.as_str())
+        || holder.is_some_and(|h| h.manager_id.as_deref() == Some(reporter.id.as_str()))
+}
+
+/// Reports an incident. `marks_asset` is false for someone who found or saw an asset they may not
+/// mark (see [`may_mark_asset`]): the incident is recorded and the holder told, the asset and its
+/// holder's accounts are left alone.
+#[allow(clippy::too_many_arguments)]
 pub fn report(
     id: &str,
     kind: IncidentType,
@@ -67,6 +88,7 @@ pub fn report(
     at: DateTime<Utc>,
     reporting: Reporting,
     holdings: &Holdings,
+    marks_asset: bool,
 ) -> Result<IncidentReport> {
     let discovered_at = details.timestamp("discovered_at")?.unwrap_or(at);
     let occurred_at = details.timestamp("occurred_at")?;
@@ -108,6 +130,7 @@ pub fn report(
         ));
     }
     let mut rows = Vec::new();
+    let mut asset_holder_told: Option<String> = None;
     let mut kept = details.clone();
     if let Some(tag) = &asset_tag {
         let asset = holdings
@@ -121,13 +144,33 @@ pub fn report(
             IncidentType::Damage => Some(AssetStatus::Damaged),
             _ => None,
         };
+        if let Some(holder) = &asset.assigned_to
+            && holder != &person.id
+        {
+            // The holder hears of it whoever reports it: it is their equipment and accounts.
+            let mut n = notify(
+                id,
+                holder,
+                format!("{kind} of {tag}, which you hold, reported by {}", person.id),
+            );
+            n.due_at = Some(report_by);
+            rows.push(n.to_row());
+            notes.push(format!("{holder} (who holds {tag}) to be told"));
+            asset_holder_told = Some(holder.clone());
+        }
+        if !marks_asset {
+            notes.push(format!(
+                "{tag} reported found or seen; its status is left to its holder, their line manager, IT or governance"
+            ));
+        }
+        let status = if marks_asset { status } else { None };
         if let Some(status) = status {
             let mut a = asset.clone();
             a.status = status;
             rows.push(a.to_row());
             notes.push(format!("{tag} marked {status}"));
         }
-        if matches!(kind, IncidentType::Loss | IncidentType::Theft) {
+        if marks_asset && matches!(kind, IncidentType::Loss | IncidentType::Theft) {
             let sims: Vec<&str> = holdings
                 .assets
                 .iter()
@@ -169,6 +212,9 @@ pub fn report(
             },
             other => other.to_owned(),
         };
+        if asset_holder_told.as_deref() == Some(recipient.as_str()) {
+            continue;
+        }
         let mut n = notify(
             id,
             &recipient,

@@ -13,7 +13,8 @@ mod request;
 
 pub use details::Details;
 pub use incident::{
-    ICO_HOURS, IncidentReport, Reporting, acknowledge, party_role, report, update_incident,
+    ICO_HOURS, IncidentReport, Reporting, acknowledge, may_mark_asset, party_role, report,
+    update_incident,
 };
 pub use request::{
     Action, Actor, Holdings, RequestStep, Sla, approvals_needed, named_tags, open, required, sla,

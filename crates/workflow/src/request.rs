@@ -325,6 +325,15 @@ pub fn step(
             if request.state != RequestState::Open {
                 return Err(illegal());
             }
+            // Separation of duties: the decision is someone else's.
+            if actor.person.id == person.id {
+                return Err(refuse(
+                    "nobody decides a request that is about themselves".into(),
+                ));
+            }
+            if request.raised_by.as_deref() == Some(actor.person.id.as_str()) {
+                return Err(refuse("nobody decides a request they raised".into()));
+            }
             if needed.is_empty() {
                 return Err(refuse(format!(
                     "{} needs nobody's agreement; the IT team fulfils it",
