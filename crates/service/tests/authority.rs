@@ -221,7 +221,7 @@ fn organisation(s: &Steward) {
         &admin,
         &Asset {
             tag: "MOB1".into(),
-            kind: AssetKind::Phone,
+            kind: AssetKind::Smartphone,
             model: None,
             serial: None,
             ownership: Ownership::Organisation,
@@ -289,7 +289,7 @@ fn escalations_once_reproduced_are_refused() {
             let mut d = Details::default();
             d.set("device_kind", "laptop").expect("detail");
             d.set("reason", "a second screen").expect("detail");
-            d.set("budget_centre", "local").expect("detail");
+            d.set("funding", "local").expect("detail");
             s.open_request(
                 stamp,
                 RequestType::AdditionalEquipment,
