@@ -51,6 +51,11 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
     match command {
         AccountCommand::List => {
             for a in steward.store().sign_ins()? {
+                // Roles are held in the roles register, by the account's person.
+                let roles: Vec<String> = match &a.person_id {
+                    Some(p) => steward.roles_of(p)?.iter().map(|r| r.to_string()).collect(),
+                    None => Vec::new(),
+                };
                 println!(
                     "{:<32} {:<10} {:<9} {:<24} {}",
                     a.email,
@@ -60,7 +65,7 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
                     } else {
                         "no-mfa"
                     },
-                    a.roles.join(","),
+                    roles.join(","),
                     if a.disabled { "disabled" } else { "" }
                 );
             }
