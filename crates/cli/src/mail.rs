@@ -89,7 +89,7 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
                     .context("no sender: give --from ADDRESS or set mail_from")?,
                 public_url: configured.and_then(|m| m.public_url),
             };
-            let (relay, sender) = prepare(&mail, settings)?;
+            let (relay, sender) = prepare(&mail)?;
             let delivery = steward_mail::deliver(&open(settings)?, &relay, &sender)?;
             match format {
                 Format::Json => {
@@ -142,7 +142,7 @@ fn print(delivery: &Delivery) {
 }
 
 /// The relay and sender from settings, refused with the setting's name if either is malformed.
-pub fn prepare(mail: &MailSettings, _settings: &Settings) -> Result<(Relay, Sender)> {
+pub fn prepare(mail: &MailSettings) -> Result<(Relay, Sender)> {
     let relay = Relay::parse(&mail.smtp_url).context("smtp_url")?;
     let from = Mailbox::new(Some("Steward"), &mail.from).context("mail_from")?;
     if let Some(url) = &mail.public_url
@@ -163,7 +163,7 @@ pub fn prepare(mail: &MailSettings, _settings: &Settings) -> Result<(Relay, Send
 
 /// Sends what is waiting every [`EVERY`], on a thread of its own, for as long as the server runs.
 pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
-    let (relay, sender) = prepare(mail, settings)?;
+    let (relay, sender) = prepare(mail)?;
     // A connection of its own: a store serves one statement at a time, and a slow relay must
     // not hold the web's pages up.
     let steward: Steward = open(settings)?;

@@ -76,16 +76,10 @@ impl Capacity {
         })
     }
 
-    /// The role in the roles register that grants this capacity, if one does.
+    /// The capacity a role in the roles register grants, if any (HR and senior grant none: they
+    /// only approve requests).
     fn from_role(role: Role) -> Option<Capacity> {
-        Some(match role {
-            Role::It => Capacity::It,
-            Role::Governance => Capacity::Governance,
-            Role::InformationAssetOwner => Capacity::InformationAssetOwner,
-            Role::Auditor => Capacity::Auditor,
-            Role::Administrator => Capacity::Administrator,
-            Role::Hr | Role::Senior => return None,
-        })
+        Capacity::ALL.into_iter().find(|c| c.role() == Some(role))
     }
 }
 
@@ -96,6 +90,8 @@ pub struct Viewer {
     pub display_name: String,
     pub person_id: Option<String>,
     pub capacities: BTreeSet<Capacity>,
+    /// An administrator asked for a new password: nothing else until it is chosen.
+    pub must_change_password: bool,
 }
 
 impl Viewer {
@@ -131,8 +127,6 @@ pub enum SignInRefused {
     NoAccount(String),
     #[error("the current password is not right")]
     WrongCurrentPassword,
-    #[error("an administrator has asked for a new password: choose one to go on")]
-    MustChangePassword,
 }
 
 fn unix(at: DateTime<Utc>) -> u64 {
@@ -324,10 +318,7 @@ impl Steward {
         if account.mfa_enrolled_at.is_some() {
             self.check_second_factor(stamp, email, code)?;
         }
-        self.set_password(stamp, email, new_password, "change_password")?;
-        // Whoever else held a session on the old password holds it no longer.
-        self.store().delete_sessions_of(&account.email)?;
-        Ok(())
+        self.set_password(stamp, account, new_password, "change_password")
     }
 
     /// Sets a new password chosen at sign-in after an administrator's reset (the password and
@@ -342,17 +333,18 @@ impl Steward {
         if !account.must_change_password {
             return Err(ServiceError::SignIn(SignInRefused::BadCredentials));
         }
-        self.set_password(stamp, email, new_password, "choose_password")
+        self.set_password(stamp, account, new_password, "choose_password")
     }
 
+    /// Sets `account`'s password and ends every session it has: whoever held one on the old
+    /// password holds it no longer.
     fn set_password(
         &self,
         stamp: &Stamp,
-        email: &str,
+        mut account: SignIn,
         new_password: &str,
         action: &str,
     ) -> Result<()> {
-        let mut account = self.account(email)?;
         steward_auth::check_new_password(new_password, &account.email)
             .map_err(|p| ServiceError::SignIn(SignInRefused::WeakPassword(p.to_string())))?;
         if steward_auth::verify_password(new_password, &account.password_hash).map_err(auth)? {
@@ -365,6 +357,7 @@ impl Steward {
         account.must_change_password = false;
         self.store()
             .save_sign_in(&stamp.actor, stamp.at, action, &account)?;
+        self.store().delete_sessions_of(&account.email)?;
         Ok(())
     }
 
@@ -738,14 +731,15 @@ impl Steward {
             if reports.iter().any(|p| p.status != PersonStatus::Leaver) {
                 capacities.insert(Capacity::LineManager);
             }
-            let roles: Vec<RoleGrant> = self.list_where("person_id", person_id)?;
-            capacities.extend(roles.iter().filter_map(|g| Capacity::from_role(g.role)));
+            let roles = self.roles_of(person_id)?;
+            capacities.extend(roles.into_iter().filter_map(Capacity::from_role));
         }
         Ok(Viewer {
             email: account.email,
             display_name: account.display_name,
             person_id: account.person_id,
             capacities,
+            must_change_password: account.must_change_password,
         })
     }
 }

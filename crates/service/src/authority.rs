@@ -93,14 +93,6 @@ pub enum Refusal {
     },
     #[error("nobody may grant, change or remove their own roles")]
     OwnRoles,
-    #[error(
-        "{what} {id} is {state}: it changes only through its workflow, or by an administrator restoring data"
-    )]
-    LiveWorkflow {
-        what: &'static str,
-        id: String,
-        state: String,
-    },
     #[error("{0}")]
     Step(String),
 }
@@ -119,7 +111,9 @@ const READERS_AND_OWNERS: &[Capacity] = &[
 const ADMINISTRATOR: &[Capacity] = &[Administrator];
 const IT: &[Capacity] = &[It, Administrator];
 const GOVERNANCE: &[Capacity] = &[Governance, Administrator];
-const IT_AND_GOVERNANCE: &[Capacity] = &[It, Governance, Administrator];
+/// The teams that keep the estate and its governance: exceptions, check runs, tasks done and
+/// records disposed of.
+pub(crate) const IT_AND_GOVERNANCE: &[Capacity] = &[It, Governance, Administrator];
 const OWNERS: &[Capacity] = &[Governance, InformationAssetOwner, Administrator];
 const NOBODY: &[Capacity] = &[];
 

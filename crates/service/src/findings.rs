@@ -5,7 +5,7 @@
 use steward_model::{Exception, Finding, StoredFinding};
 use steward_store::{ExceptionCover, FindingEvent, FindingQuery, FindingsSummary};
 
-use crate::{Capacity, Result, ServiceError, Stamp, Steward};
+use crate::{Result, ServiceError, Stamp, Steward};
 
 impl Steward {
     /// Records one check run of `packs` at the stamp's time: what it found failing opens,
@@ -22,10 +22,7 @@ impl Steward {
         findings: Vec<Finding>,
     ) -> Result<FindingsSummary> {
         // Findings change state only through a check run.
-        stamp.require(
-            &[Capacity::It, Capacity::Governance, Capacity::Administrator],
-            "running the checks",
-        )?;
+        stamp.require(crate::authority::IT_AND_GOVERNANCE, "running the checks")?;
         for finding in &findings {
             check(finding)?;
         }

@@ -11,7 +11,7 @@ use steward_model::{
 };
 use steward_store::CommitSummary;
 
-use crate::{Capacity, FieldProblem, Result, ServiceError, Stamp, Steward};
+use crate::{FieldProblem, Result, ServiceError, Stamp, Steward};
 
 /// What one governance item is, in the registers' own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -270,7 +270,7 @@ impl Steward {
         evidence: &str,
     ) -> Result<CommitSummary> {
         stamp.require(
-            &[Capacity::It, Capacity::Governance, Capacity::Administrator],
+            crate::authority::IT_AND_GOVERNANCE,
             "recording a recurring task done",
         )?;
         let mut task: RecurringTask = self.get(task_id)?.ok_or_else(|| ServiceError::NotFound {
@@ -314,7 +314,7 @@ impl Steward {
         method: &str,
     ) -> Result<(String, CommitSummary)> {
         stamp.require(
-            &[Capacity::It, Capacity::Governance, Capacity::Administrator],
+            crate::authority::IT_AND_GOVERNANCE,
             "recording records disposed of",
         )?;
         let mut record: HeldRecord =

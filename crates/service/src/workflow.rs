@@ -132,13 +132,10 @@ impl Steward {
 
     // --- roles --------------------------------------------------------------------------------
 
+    /// The roles the roles register grants `person_id` (an indexed read, not the whole register).
     pub fn roles_of(&self, person_id: &str) -> Result<Vec<Role>> {
-        Ok(self
-            .list::<RoleGrant>()?
-            .into_iter()
-            .filter(|g| g.person_id == person_id)
-            .map(|g| g.role)
-            .collect())
+        let grants: Vec<RoleGrant> = self.list_where("person_id", person_id)?;
+        Ok(grants.into_iter().map(|g| g.role).collect())
     }
 
     pub(crate) fn person(&self, id: &str) -> Result<Person> {
@@ -375,7 +372,7 @@ impl Steward {
         let marks_asset = match &asset {
             Some(asset) => {
                 let holder_person = match &asset.assigned_to {
-                    Some(h) => self.get::<Person>(h)?,
+                    Some(_) => self.get::<Person>(&holder)?,
                     None => None,
                 };
                 let roles = self.roles_of(person_id)?;

@@ -12,8 +12,11 @@ use steward_service::{
 use steward_store::testing::databases;
 use steward_workflow::{Action, Details, Reporting};
 
-/// The table in docs/security.md: register name → operation → capacities.
-fn documented() -> Vec<(String, Vec<(Operation, BTreeSet<Capacity>)>)> {
+/// One row of the documented table: the register's name and who may do each operation.
+type DocumentedRow = (String, Vec<(Operation, BTreeSet<Capacity>)>);
+
+/// The table in docs/security.md, row by row.
+fn documented() -> Vec<DocumentedRow> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/security.md");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let start = text

@@ -1291,13 +1291,11 @@ async fn password_page(
     signed: &Signed,
     error: Option<String>,
 ) -> Result<Response, WebError> {
-    let email = signed.viewer.email.clone();
-    let must_change = blocking(state, move |s| s.must_change_password(&email)).await?;
     page_refusing(
         error.is_some(),
         &PasswordPage {
             chrome: Chrome::signed(state, signed, "/account/password"),
-            must_change,
+            must_change: signed.viewer.must_change_password,
             error,
         },
     )
@@ -1328,11 +1326,13 @@ pub(crate) async fn change_password(
         return password_page(&state, &signed, Some("the two new passwords differ".into())).await;
     }
     let stamp = steward_service::Stamp::of(&signed.viewer);
-    let email = signed.viewer.email.clone();
+    let (email, must_change) = (
+        signed.viewer.email.clone(),
+        signed.viewer.must_change_password,
+    );
     let result = blocking(&state, move |s| {
-        if s.must_change_password(&email)? {
-            s.choose_new_password(&stamp, &email, &new)?;
-            s.close_all_sessions(&stamp, &email).map(|_| ())
+        if must_change {
+            s.choose_new_password(&stamp, &email, &new)
         } else {
             s.change_password(&stamp, &email, &current, &code, &new)
         }

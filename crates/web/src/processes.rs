@@ -31,7 +31,7 @@ fn sees_all(viewer: &Viewer) -> bool {
 }
 
 fn stamp(viewer: &Viewer) -> Stamp {
-    Stamp::of(&viewer)
+    Stamp::of(viewer)
 }
 
 /// The people whose requests and incidents a viewer may see: themselves and, for a line manager,

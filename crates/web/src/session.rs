@@ -281,14 +281,13 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
             return Ok(None);
         }
         let viewer = s.viewer(&session.email)?;
-        let must_change = s.must_change_password(&session.email)?;
-        Ok(Some((session, viewer, must_change)))
+        Ok(Some((session, viewer)))
     })
     .await?;
-    let Some((session, viewer, must_change)) = found else {
+    let Some((session, viewer)) = found else {
         return Ok(Admitted::SignIn);
     };
-    if must_change && !matches!(path.as_str(), "/account/password" | "/logout") {
+    if viewer.must_change_password && !matches!(path.as_str(), "/account/password" | "/logout") {
         return Ok(Admitted::ChoosePassword);
     }
     if !access::allows(spec.access, method.as_str(), &viewer) {
