@@ -122,29 +122,16 @@ pub struct Client {
     pub cookies: BTreeMap<String, String>,
 }
 
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 impl Client {
     pub fn get(&mut self, path: &str) -> Reply {
         self.send("GET", path, None)
     }
 
     pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
-            .collect();
-        let body = body.join("&").into_bytes();
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish()
+            .into_bytes();
         self.send(
             "POST",
             path,
