@@ -213,10 +213,11 @@ impl Form {
                         Some(name) if !name.trim().is_empty() => name.to_owned(),
                         _ => "the uploaded file".to_owned(),
                     },
-                    bytes: body.to_vec(),
+                    // Taken over without a copy when the body is its only owner.
+                    bytes: Vec::from(body),
                 }),
                 None => {
-                    let value = String::from_utf8(body.to_vec())
+                    let value = String::from_utf8(Vec::from(body))
                         .map_err(|_| WebError::BadRequest(format!("{name}: not UTF-8 text")))?;
                     // The first token decides, before anything after it is read.
                     if name == "csrf" && !token_checked {
