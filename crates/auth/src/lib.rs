@@ -8,7 +8,9 @@
 //!    account's email address, not one of the most common or most predictable passwords).
 //! 2. **TOTP** (RFC 6238: HMAC-SHA-1, 6 digits, 30 second steps), with RFC 4648 base32 for the
 //!    shared secret, ±1 step of clock drift, refusal of a step already used (replay
-//!    protection), and the `otpauth://` URI that authenticator apps enrol from.
+//!    protection), and the `otpauth://` URI that authenticator apps enrol from. The codes and
+//!    the base32 come from `totp-rs`; what is ours is the policy: secret lengths, tolerant
+//!    base32 input, drift and replay decided over every candidate step, the URI.
 //! 3. **QR codes** for enrolment, as a self-contained SVG that needs no CSP exception.
 //! 4. **Recovery codes**: human-friendly single-use codes and the SHA-256 forms they are stored
 //!    as.
@@ -23,8 +25,13 @@
 //! seconds. Randomness comes only from the operating system's RNG (through `getrandom`), and a
 //! failure of it is an [`AuthError`], never a weaker fallback. Nothing here panics on any input,
 //! and secrets are compared in constant time.
+//!
+//! Nothing of a protocol or of cryptography is written here: Argon2id comes from `argon2`,
+//! HMAC and SHA-256 from RustCrypto's `hmac` and `sha2`, TOTP and base32 from `totp-rs`,
+//! constant-time comparison from `subtle`, hex from `hex`, base64url from `base64`,
+//! percent-encoding from `percent-encoding` and QR codes from `qrcodegen`. This crate decides
+//! how they are used.
 
-mod base32;
 mod password;
 mod qr;
 mod recovery;
@@ -34,7 +41,6 @@ mod token;
 mod totp;
 mod util;
 
-pub use base32::{base32_decode, base32_encode};
 pub use password::{
     ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
     PasswordProblem, check_new_password, hash_password, needs_rehash, verify_password,
@@ -49,7 +55,7 @@ pub use throttle::{
 pub use token::{TOKEN_BYTES, csrf_ok, csrf_token, new_token, token_hash};
 pub use totp::{
     DEFAULT_TOTP_SECRET_LEN, MAX_TOTP_SECRET_LEN, MIN_TOTP_SECRET_LEN, TOTP_DIGITS, TOTP_STEP_SECS,
-    Totp,
+    Totp, base32_decode, base32_encode,
 };
 
 /// Everything in this crate that can fail, other than a password that breaks the policy
@@ -66,6 +72,8 @@ pub enum AuthError {
     UnsupportedHash(String),
     #[error("invalid base32: {0}")]
     InvalidBase32(String),
+    #[error("the totp generator refused its parameters: {0}")]
+    Totp(String),
     #[error("{what} must be between {min} and {max}, not {value}")]
     OutOfRange {
         what: &'static str,

@@ -1,11 +1,14 @@
-//! Time-based one-time passwords (RFC 6238) over HOTP (RFC 4226) with HMAC-SHA-1, the variant
-//! every authenticator app supports.
+//! Time-based one-time passwords (RFC 6238) with HMAC-SHA-1, the variant every authenticator app
+//! supports, through `totp-rs`; what is ours is the policy around it: secret lengths, tolerant
+//! base32 input, replay refusal by the last step used, and the enrolment URI.
 
 use std::fmt;
 
+use subtle::ConstantTimeEq;
+use totp_rs::{Algorithm, Builder, Secret};
+
 use crate::AuthError;
-use crate::base32::{base32_decode, base32_encode};
-use crate::util::{ct_eq, fill_random, hmac_sha1, percent_encode};
+use crate::util::{fill_random, percent_encode};
 
 /// Seconds in one TOTP time step.
 pub const TOTP_STEP_SECS: u64 = 30;
@@ -22,15 +25,25 @@ pub const MAX_TOTP_SECRET_LEN: usize = 64;
 const DRIFT_STEPS: u64 = 1;
 
 /// A user's TOTP secret. Its `Debug` output never shows the secret.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Totp {
-    secret: Vec<u8>,
+    /// Six digits, one step at a time: drift and replay are decided in [`Totp::verify`], which
+    /// looks at every candidate step rather than stopping at the first match.
+    inner: totp_rs::Totp,
 }
+
+impl PartialEq for Totp {
+    fn eq(&self, other: &Totp) -> bool {
+        self.secret().ct_eq(other.secret()).into()
+    }
+}
+
+impl Eq for Totp {}
 
 impl fmt::Debug for Totp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Totp")
-            .field("secret", &format_args!("<{} bytes>", self.secret.len()))
+            .field("secret", &format_args!("<{} bytes>", self.secret().len()))
             .finish()
     }
 }
@@ -42,13 +55,15 @@ impl Totp {
         check_len(secret_len)?;
         let mut secret = vec![0u8; secret_len];
         fill_random(&mut secret)?;
-        Ok(Totp { secret })
+        Totp::from_secret(secret)
     }
 
     /// A secret as stored, of [`MIN_TOTP_SECRET_LEN`] to [`MAX_TOTP_SECRET_LEN`] bytes.
     pub fn from_secret(secret: Vec<u8>) -> Result<Totp, AuthError> {
         check_len(secret.len())?;
-        Ok(Totp { secret })
+        Ok(Totp {
+            inner: build(secret, TOTP_DIGITS as u8)?,
+        })
     }
 
     /// A secret written in base32 (lower case, spaces and padding tolerated).
@@ -57,12 +72,12 @@ impl Totp {
     }
 
     pub fn secret(&self) -> &[u8] {
-        &self.secret
+        self.inner.secret().as_bytes()
     }
 
     /// The secret in base32 without padding, for users who type it in instead of scanning.
     pub fn secret_base32(&self) -> String {
-        base32_encode(&self.secret)
+        self.inner.secret().to_base32()
     }
 
     /// The time step that `unix_secs` falls in.
@@ -72,7 +87,7 @@ impl Totp {
 
     /// The 6-digit code for the time `unix_secs`.
     pub fn code_at(&self, unix_secs: u64) -> String {
-        self.code_for_step(Totp::step_at(unix_secs), TOTP_DIGITS)
+        self.inner.generate(unix_secs).to_string()
     }
 
     /// Checks a code typed at `unix_secs`, accepting the step before and after the current one
@@ -91,11 +106,15 @@ impl Totp {
         let last = now.saturating_add(DRIFT_STEPS);
         let mut matched = None;
         // Every candidate step is computed and compared, so timing says nothing about which
-        // step (if any) matched.
+        // step (if any) matched. A step whose first second is past u64::MAX does not exist.
         for step in first..=last {
-            let expected = self.code_for_step(step, TOTP_DIGITS);
+            let Some(at) = step.checked_mul(TOTP_STEP_SECS) else {
+                continue;
+            };
+            let expected = self.code_at(at);
             let fresh = last_used_step.is_none_or(|used| step > used);
-            if ct_eq(expected.as_bytes(), code.as_bytes()) && fresh && matched.is_none() {
+            let equal: bool = expected.as_bytes().ct_eq(code.as_bytes()).into();
+            if equal && fresh && matched.is_none() {
                 matched = Some(step);
             }
         }
@@ -113,21 +132,18 @@ impl Totp {
             secret = self.secret_base32(),
         )
     }
+}
 
-    /// HOTP (RFC 4226 §5.3) for the counter `step`, with `digits` digits (at most 9).
-    fn code_for_step(&self, step: u64, digits: u32) -> String {
-        let mac = hmac_sha1(&self.secret, &step.to_be_bytes());
-        // Dynamic truncation: the low nibble of the last byte picks 4 bytes, at most 15..19.
-        let offset = usize::from(mac[19] & 0x0f);
-        let mut window = [0u8; 4];
-        for (slot, b) in window.iter_mut().zip(mac.iter().skip(offset)) {
-            *slot = *b;
-        }
-        let binary = u32::from_be_bytes(window) & 0x7fff_ffff;
-        let digits = digits.min(9);
-        let code = binary % 10u32.pow(digits);
-        format!("{code:0width$}", width = digits as usize)
-    }
+/// `totp-rs`'s generator for `secret`: HMAC-SHA-1, 30 second steps, no drift of its own.
+fn build(secret: Vec<u8>, digits: u8) -> Result<totp_rs::Totp, AuthError> {
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(digits)
+        .with_skew(0)
+        .with_step_duration(TOTP_STEP_SECS)
+        .with_secret(secret)
+        .build()
+        .map_err(|e| AuthError::Totp(e.to_string().to_lowercase()))
 }
 
 fn check_len(len: usize) -> Result<(), AuthError> {
@@ -143,6 +159,55 @@ fn check_len(len: usize) -> Result<(), AuthError> {
     }
 }
 
+/// Encodes `bytes` as RFC 4648 base32 (`A–Z 2–7`), upper case without padding, as authenticator
+/// apps expect.
+pub fn base32_encode(bytes: &[u8]) -> String {
+    Secret::from(bytes.to_vec()).to_base32()
+}
+
+/// Decodes RFC 4648 base32 as people copy it: lower case, whitespace anywhere and trailing `=`
+/// padding are tolerated.
+///
+/// Refuses any other character, anything after padding, and lengths that no encoding produces
+/// (1, 3 or 6 symbols past a multiple of 8), naming the problem. Bits left over in the last
+/// symbol are ignored.
+pub fn base32_decode(text: &str) -> Result<Vec<u8>, AuthError> {
+    let mut symbols = String::with_capacity(text.len());
+    let mut padding = false;
+    for (position, c) in text.chars().enumerate() {
+        if c.is_whitespace() {
+            continue;
+        }
+        if c == '=' {
+            padding = true;
+            continue;
+        }
+        if padding {
+            return Err(AuthError::InvalidBase32(format!(
+                "{c:?} at position {position} follows padding"
+            )));
+        }
+        match c.to_ascii_uppercase() {
+            u @ ('A'..='Z' | '2'..='7') => symbols.push(u),
+            _ => {
+                return Err(AuthError::InvalidBase32(format!(
+                    "unexpected character {c:?} at position {position}"
+                )));
+            }
+        }
+    }
+    // The decoder would quietly drop a dangling symbol; such text was cut or mistyped.
+    if matches!(symbols.len() % 8, 1 | 3 | 6) {
+        return Err(AuthError::InvalidBase32(format!(
+            "{} symbols is not a whole number of bytes",
+            symbols.len()
+        )));
+    }
+    Secret::try_from_base32(&symbols)
+        .map(|secret| secret.as_bytes().to_vec())
+        .map_err(|e| AuthError::InvalidBase32(e.to_string().to_lowercase()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +216,14 @@ mod tests {
 
     fn rfc_totp() -> Totp {
         Totp::from_secret(RFC_SECRET.to_vec()).unwrap()
+    }
+
+    /// HOTP (RFC 4226) for the counter `step` with `digits` digits, through the same generator.
+    fn code_for_step(step: u64, digits: u8) -> String {
+        build(RFC_SECRET.to_vec(), digits)
+            .unwrap()
+            .generate(step * TOTP_STEP_SECS)
+            .to_string()
     }
 
     #[test]
@@ -167,7 +240,7 @@ mod tests {
         let totp = rfc_totp();
         for (secs, expected) in cases {
             let step = Totp::step_at(secs);
-            assert_eq!(totp.code_for_step(step, 8), expected, "8 digits at {secs}");
+            assert_eq!(code_for_step(step, 8), expected, "8 digits at {secs}");
             // Six digits are the same number modulo 10^6: the last six.
             assert_eq!(totp.code_at(secs), expected[2..], "6 digits at {secs}");
         }
@@ -179,13 +252,8 @@ mod tests {
             "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
             "399871", "520489",
         ];
-        let totp = rfc_totp();
         for (counter, code) in expected.iter().enumerate() {
-            assert_eq!(
-                totp.code_for_step(counter as u64, 6),
-                *code,
-                "counter {counter}"
-            );
+            assert_eq!(code_for_step(counter as u64, 6), *code, "counter {counter}");
         }
     }
 
@@ -200,5 +268,29 @@ mod tests {
         );
         let code = totp.code_at(0);
         assert_eq!(totp.verify(&code, 0, None), Some(0));
+    }
+
+    #[test]
+    fn rfc_4648_base32_vectors() {
+        // (bytes, unpadded encoding, padded encoding as RFC 4648 §10 prints it)
+        let cases: [(&[u8], &str, &str); 7] = [
+            (b"", "", ""),
+            (b"f", "MY", "MY======"),
+            (b"fo", "MZXQ", "MZXQ===="),
+            (b"foo", "MZXW6", "MZXW6==="),
+            (b"foob", "MZXW6YQ", "MZXW6YQ="),
+            (b"fooba", "MZXW6YTB", "MZXW6YTB"),
+            (b"foobar", "MZXW6YTBOI", "MZXW6YTBOI======"),
+        ];
+        for (bytes, plain, padded) in cases {
+            assert_eq!(base32_encode(bytes), plain);
+            assert_eq!(base32_decode(plain).as_deref(), Ok(bytes));
+            assert_eq!(base32_decode(padded).as_deref(), Ok(bytes));
+            assert_eq!(
+                base32_decode(&plain.to_lowercase()).as_deref(),
+                Ok(bytes),
+                "lower case {plain}"
+            );
+        }
     }
 }

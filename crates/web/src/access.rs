@@ -367,7 +367,9 @@ pub const ROUTES: &[RouteSpec] = &[
 ];
 
 /// The forms that upload a file (posted as `multipart/form-data`, with a larger body allowed):
-/// a register's CSV and gov.uk's bank holidays. Every other form is url-encoded and small.
+/// a register's CSV and gov.uk's bank holidays. Every other form is url-encoded and small. A
+/// route added here also needs the upload body limit in `router` and a handler that takes a
+/// `session::UploadForm`, which checks the CSRF token inside the body.
 pub fn takes_files(route: &RouteSpec) -> bool {
     route.method == "POST" && matches!(route.path, "/import" | "/calendar")
 }

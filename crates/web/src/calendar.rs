@@ -4,14 +4,14 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{Datelike, NaiveDate, Utc};
 use steward_calendar::{Calendar, ENGLAND_AND_WALES};
 use steward_service::{Capacity, Stamp};
 
 use crate::pages::{Chrome, page_refusing};
-use crate::session::Form;
+use crate::session::UploadForm;
 use crate::{AppState, Signed, WebError, blocking};
 
 /// The divisions of gov.uk's file.
@@ -175,10 +175,8 @@ pub(crate) async fn show(
 /// updated in one audited transaction, or nothing and the reason.
 pub(crate) async fn import(
     State(state): State<AppState>,
-    Extension(signed): Extension<Signed>,
-    request: Request,
+    UploadForm { signed, mut form }: UploadForm,
 ) -> Result<Response, WebError> {
-    let mut form = Form::read(request).await?;
     let division = form.get("division");
     let (calendar, today) = calendar_now(&state).await?;
     let refuse =

@@ -11,7 +11,7 @@ use steward_model::Register;
 use steward_service::{Capacity, Due, ImportFile, ServiceError, Stamp};
 
 use crate::pages::{Chrome, csv, page_refusing, percent};
-use crate::session::Form;
+use crate::session::{Form, UploadForm};
 use crate::{AppState, Signed, WebError, blocking};
 
 /// How far ahead the list looks unless asked otherwise.
@@ -341,10 +341,8 @@ pub(crate) async fn import_form(
 /// and every problem listed at its line and column.
 pub(crate) async fn import(
     State(state): State<AppState>,
-    Extension(signed): Extension<Signed>,
-    request: Request,
+    UploadForm { signed, mut form }: UploadForm,
 ) -> Result<Response, WebError> {
-    let mut form = Form::read(request).await?;
     let name = form.get("register");
     let text = form.get("csv");
     let upload = form.take_file("file");

@@ -15,7 +15,6 @@ mod calendar;
 mod diff;
 mod finding;
 mod governance;
-mod multipart;
 mod pages;
 mod processes;
 mod registers;
@@ -26,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use askama::Template;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -233,11 +232,20 @@ pub fn router(state: AppState) -> Router {
         .route("/governance.csv", get(governance::due_csv))
         .route("/governance/task-done", post(governance::task_done))
         .route("/governance/dispose", post(governance::dispose))
+        // The two forms that upload a file (`access::takes_files`): axum's `Multipart` reads
+        // them, up to this body limit.
         .route(
             "/import",
-            get(governance::import_form).post(governance::import),
+            get(governance::import_form)
+                .post(governance::import)
+                .layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
         )
-        .route("/calendar", get(calendar::show).post(calendar::import))
+        .route(
+            "/calendar",
+            get(calendar::show)
+                .post(calendar::import)
+                .layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
+        )
         .route("/people", get(pages::people))
         .route("/people.csv", get(pages::people_csv))
         .route("/audit", get(audit::audit))

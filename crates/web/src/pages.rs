@@ -283,15 +283,17 @@ impl FindingFilter {
     }
 }
 
+/// Everything but RFC 3986's unreserved characters (`A–Z a–z 0–9 - . _ ~`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Text for a URL's path segment or query value: UTF-8, every byte but the unreserved ones
+/// percent-encoded.
 pub(crate) fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 /// Pages of findings already read, by filter, valid while the audit log's head is `head` (every

@@ -1,11 +1,19 @@
 //! Cookies, sessions and the guard every route passes: who is signed in, whether the route in
 //! [`crate::access::ROUTES`] lets them in, and whether a form carries its CSRF token.
+//!
+//! A url-encoded form's token is checked here, in the guard. A form that uploads a file
+//! (`multipart/form-data`, only on [`access::takes_files`] routes) carries its token inside a
+//! body the handler streams through axum's `Multipart`: the guard marks such a request
+//! [`PendingUpload`] instead of [`Signed`], and only [`UploadForm`] turns it into a signed form,
+//! after checking the token with the same function. A handler that asked for `Signed` on such a
+//! request would find none and refuse.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::extract::multipart::MultipartError;
+use axum::extract::{ConnectInfo, FromRequest, MatchedPath, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -36,8 +44,11 @@ pub(crate) fn form_cookie(state: &AppState) -> &'static str {
 /// The largest form body read: sign-in and register forms are small.
 const FORM_LIMIT: usize = 64 * 1024;
 /// The largest body of a form that uploads a file ([`access::takes_files`]): a register of a
-/// 100,000-person organisation as CSV.
-const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
+/// 100,000-person organisation as CSV. The router sets it as those routes' `DefaultBodyLimit`,
+/// which axum's `Multipart` enforces.
+pub(crate) const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
+/// The most parts one uploaded form may have: an upload form has a handful.
+const MOST_PARTS: usize = 32;
 
 /// A signed-in request: who, and the token its forms must carry.
 #[derive(Debug, Clone)]
@@ -94,39 +105,10 @@ pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// Decodes `application/x-www-form-urlencoded` pairs (`+` is a space, `%XX` a byte).
+/// Decodes `application/x-www-form-urlencoded` pairs (`+` is a space, `%XX` a byte, bytes that
+/// are not UTF-8 replaced), in order.
 pub(crate) fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    fn decode(part: &[u8]) -> String {
-        let mut out = Vec::with_capacity(part.len());
-        let mut i = 0;
-        while i < part.len() {
-            match part[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < part.len() => {
-                    let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
-                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    body.split(|b| *b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let mut it = pair.splitn(2, |b| *b == b'=');
-            let k = decode(it.next().unwrap_or_default());
-            let v = decode(it.next().unwrap_or_default());
-            (k, v)
-        })
-        .collect()
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 /// A posted form's fields, in order (a name may repeat, as checkboxes do), and its files.
@@ -144,67 +126,112 @@ pub(crate) struct Upload {
     pub bytes: Vec<u8>,
 }
 
-/// How a request's body is encoded: url-encoded, or multipart with this boundary.
-fn multipart_boundary(headers: &HeaderMap) -> Result<Option<String>, WebError> {
-    let content_type = headers
+/// Whether a request's body is `multipart/form-data`: a form that uploads a file.
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    crate::multipart::boundary(content_type)
-        .transpose()
-        .map_err(WebError::BadRequest)
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+fn too_large(limit: usize) -> WebError {
+    WebError::BadRequest(format!(
+        "the form is too large (at most {} KiB here)",
+        limit / 1024
+    ))
 }
 
 /// Reads a body, refusing more than `limit` bytes.
 async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, WebError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        WebError::BadRequest(format!(
-            "the form is too large (at most {} KiB here)",
-            limit / 1024
-        ))
-    })
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large(limit))
+}
+
+/// Why a multipart body could not be read, in the words of a form's errors.
+fn unreadable(e: MultipartError) -> WebError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large(UPLOAD_LIMIT);
+    }
+    let reason = e.body_text();
+    let mut chars = reason.chars();
+    let reason = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => reason,
+    };
+    WebError::BadRequest(format!("the form could not be read: {reason}"))
 }
 
 impl Form {
-    /// Reads a url-encoded body, or — on a route that takes files — a multipart one.
+    /// Reads a url-encoded body. A form that uploads a file is read by [`UploadForm`].
     pub(crate) async fn read(request: Request) -> Result<Form, WebError> {
-        let boundary = multipart_boundary(request.headers())?;
-        let limit = if boundary.is_some() {
-            UPLOAD_LIMIT
-        } else {
-            FORM_LIMIT
-        };
-        let bytes = read_body(request.into_body(), limit).await?;
-        let Some(boundary) = boundary else {
-            return Ok(Form {
-                fields: form_urlencoded_pairs(&bytes),
-                files: Vec::new(),
-            });
-        };
+        if is_multipart(request.headers()) {
+            return Err(WebError::BadRequest("this form does not take files".into()));
+        }
+        let bytes = read_body(request.into_body(), FORM_LIMIT).await?;
+        Ok(Form {
+            fields: form_urlencoded_pairs(&bytes),
+            files: Vec::new(),
+        })
+    }
+
+    /// Reads a `multipart/form-data` body through axum's `Multipart` (which holds it to the
+    /// route's body limit), refusing it as soon as its `csrf` field is not the session's token,
+    /// and at its end if it had none.
+    async fn read_multipart(
+        mut multipart: Multipart,
+        pending: &PendingUpload,
+    ) -> Result<Form, WebError> {
         let mut form = Form {
             fields: Vec::new(),
             files: Vec::new(),
         };
-        for part in crate::multipart::parts(&boundary, &bytes).map_err(WebError::BadRequest)? {
-            match part.filename {
+        let mut token_checked = false;
+        let mut parts = 0;
+        while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+            parts += 1;
+            if parts > MOST_PARTS {
+                return Err(WebError::BadRequest(format!(
+                    "the form has more than {MOST_PARTS} parts"
+                )));
+            }
+            let Some(name) = field.name().map(str::to_owned) else {
+                return Err(WebError::BadRequest(
+                    "a part of the form has no field name".into(),
+                ));
+            };
+            let filename = field.file_name().map(str::to_owned);
+            let body = field.bytes().await.map_err(unreadable)?;
+            match filename {
                 // A file input left empty still sends a part, with an empty file name.
-                Some(filename) if filename.is_empty() && part.body.is_empty() => {}
+                Some(filename) if filename.is_empty() && body.is_empty() => {}
                 Some(filename) => form.files.push(Upload {
-                    field: part.name,
+                    field: name,
                     // Some browsers send the whole path; only the name is the user's business.
                     filename: match filename.rsplit(['/', '\\']).next() {
                         Some(name) if !name.trim().is_empty() => name.to_owned(),
                         _ => "the uploaded file".to_owned(),
                     },
-                    bytes: part.body.to_vec(),
+                    // Taken over without a copy when the body is its only owner.
+                    bytes: Vec::from(body),
                 }),
                 None => {
-                    let value = String::from_utf8(part.body.to_vec()).map_err(|_| {
-                        WebError::BadRequest(format!("{}: not UTF-8 text", part.name))
-                    })?;
-                    form.fields.push((part.name, value));
+                    let value = String::from_utf8(Vec::from(body))
+                        .map_err(|_| WebError::BadRequest(format!("{name}: not UTF-8 text")))?;
+                    // The first token decides, before anything after it is read.
+                    if name == "csrf" && !token_checked {
+                        if !pending.token_ok(&value) {
+                            return Err(WebError::BadCsrf);
+                        }
+                        token_checked = true;
+                    }
+                    form.fields.push((name, value));
                 }
             }
+        }
+        if !token_checked {
+            return Err(WebError::BadCsrf);
         }
         Ok(form)
     }
@@ -230,6 +257,57 @@ impl Form {
             .iter()
             .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A signed-in upload whose CSRF token is still inside its multipart body. The guard leaves
+/// this in place of [`Signed`]; only [`UploadForm`] turns it into one.
+#[derive(Clone)]
+pub(crate) struct PendingUpload {
+    signed: Signed,
+    csrf_secret: String,
+    token_hash: String,
+}
+
+impl PendingUpload {
+    fn token_ok(&self, presented: &str) -> bool {
+        steward_auth::csrf_ok(self.csrf_secret.as_bytes(), &self.token_hash, presented)
+    }
+}
+
+/// A posted form on a route that takes files ([`access::takes_files`]) and who posted it, its
+/// CSRF token checked: multipart bodies here, url-encoded ones in the guard. Handlers of those
+/// routes take this instead of `Extension<Signed>` and the request.
+pub(crate) struct UploadForm {
+    pub signed: Signed,
+    pub form: Form,
+}
+
+impl FromRequest<AppState> for UploadForm {
+    type Rejection = WebError;
+
+    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, WebError> {
+        let Some(pending) = request.extensions_mut().remove::<PendingUpload>() else {
+            // A url-encoded form, whose token the guard has checked; never an unguarded one.
+            let signed = request
+                .extensions()
+                .get::<Signed>()
+                .cloned()
+                .ok_or(WebError::BadCsrf)?;
+            let form = Form::read(request).await?;
+            return Ok(UploadForm { signed, form });
+        };
+        let multipart = Multipart::from_request(request, state).await.map_err(|e| {
+            WebError::BadRequest(format!(
+                "the form could not be read: {}",
+                e.body_text().to_lowercase()
+            ))
+        })?;
+        let form = Form::read_multipart(multipart, &pending).await?;
+        Ok(UploadForm {
+            signed: pending.signed,
+            form,
+        })
     }
 }
 
@@ -294,28 +372,24 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
         return Err(WebError::Forbidden);
     }
     let csrf = session_csrf(&session.csrf_secret, &session.token_hash);
+    let signed = Signed { viewer, csrf };
     let mut request = request;
     if is_write(&method) {
+        if is_multipart(request.headers()) {
+            if !access::takes_files(spec) {
+                return Err(WebError::BadRequest("this form does not take files".into()));
+            }
+            // The token is inside the body, which the handler streams: `UploadForm` checks it.
+            request.extensions_mut().insert(PendingUpload {
+                signed,
+                csrf_secret: session.csrf_secret,
+                token_hash: session.token_hash,
+            });
+            return Ok(Admitted::Go(Box::new(request)));
+        }
         let (parts, body) = request.into_parts();
-        let boundary = multipart_boundary(&parts.headers)?;
-        if boundary.is_some() && !access::takes_files(spec) {
-            return Err(WebError::BadRequest("this form does not take files".into()));
-        }
-        let limit = if boundary.is_some() {
-            UPLOAD_LIMIT
-        } else {
-            FORM_LIMIT
-        };
-        let bytes = read_body(body, limit).await?;
-        let presented = match &boundary {
-            None => form_field(&bytes, "csrf"),
-            Some(boundary) => crate::multipart::parts(boundary, &bytes)
-                .map_err(WebError::BadRequest)?
-                .into_iter()
-                .find(|p| p.name == "csrf" && p.filename.is_none())
-                .and_then(|p| String::from_utf8(p.body.to_vec()).ok()),
-        }
-        .unwrap_or_default();
+        let bytes = read_body(body, FORM_LIMIT).await?;
+        let presented = form_field(&bytes, "csrf").unwrap_or_default();
         if !steward_auth::csrf_ok(
             session.csrf_secret.as_bytes(),
             &session.token_hash,
@@ -325,6 +399,57 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
         }
         request = Request::from_parts(parts, Body::from(bytes));
     }
-    request.extensions_mut().insert(Signed { viewer, csrf });
+    request.extensions_mut().insert(signed);
     Ok(Admitted::Go(Box::new(request)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoded_pairs_decode_as_browsers_encode_them() {
+        let pairs = form_urlencoded_pairs(b"a=1+2&b=%C3%A9%2B&&c&d=%zz%4&a=3&e=%FF");
+        let expected = [
+            ("a", "1 2"),
+            ("b", "é+"),
+            ("c", ""),
+            ("d", "%zz%4"),
+            ("a", "3"),
+            ("e", "\u{fffd}"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(pairs, expected);
+        assert_eq!(
+            form_field(b"x=1&csrf=t%2Bk", "csrf").as_deref(),
+            Some("t+k")
+        );
+        // And back: links percent-encode all but RFC 3986's unreserved characters.
+        assert_eq!(crate::pages::percent("Az09-._~"), "Az09-._~");
+        assert_eq!(crate::pages::percent("a b/é+&"), "a%20b%2F%C3%A9%2B%26");
+    }
+
+    #[test]
+    fn only_form_data_is_an_upload() {
+        let cases = [
+            ("multipart/form-data; boundary=abc", true),
+            ("Multipart/Form-Data ; boundary=\"a b\"", true),
+            ("multipart/form-data", true),
+            ("multipart/mixed; boundary=abc", false),
+            ("application/x-www-form-urlencoded", false),
+            ("text/plain", false),
+        ];
+        for (content_type, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(content_type).unwrap(),
+            );
+            assert_eq!(is_multipart(&headers), expected, "{content_type}");
+        }
+        assert!(!is_multipart(&HeaderMap::new()));
+    }
 }
