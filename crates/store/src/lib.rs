@@ -323,6 +323,29 @@ pub trait Store: Send + Sync {
     /// Forgets the failures under `key` (after a successful sign-in).
     fn clear_sign_in_failures(&self, key: &str) -> Result<()>;
 
+    /// Reserves a guess before it is checked, so that guesses racing on any server sharing the
+    /// database are counted one after another. In one transaction, holding a lock on each key:
+    /// forgets every failure from before `since`, reads each key's failures since `since`
+    /// (newest first, at most its limit), and, if `admit` says so, records one failure at `at`
+    /// under every key, which stands unless [`Store::release_sign_in_guess`] takes it back.
+    /// Returns what `admit` said. Not audited.
+    fn reserve_sign_in_guess(
+        &self,
+        keys: &[(String, u32)],
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        admit: &mut dyn FnMut(&[Vec<DateTime<Utc>>]) -> bool,
+    ) -> Result<bool>;
+
+    /// Takes back a reserved guess that proved right: one failure at `at` under each of `keys`
+    /// (`at` to the microsecond, as reserved), and every failure under each of `clear`.
+    fn release_sign_in_guess(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        clear: &[String],
+    ) -> Result<()>;
+
     /// Takes or renews the lease `name` for `holder` until `until`: `true` if it is now theirs
     /// (it was free, had lapsed before `now`, or was already theirs), `false` if someone else
     /// holds it. One statement, so two servers racing for it cannot both win. Not audited.
