@@ -147,6 +147,10 @@ pub struct ListPage<'a> {
     pub limit: u64,
 }
 
+/// Decides, from each throttle key's recent failures (newest first), whether a sign-in guess
+/// may go ahead: see [`Store::reserve_sign_in_guess`].
+pub type Admit<'a> = dyn FnMut(&[Vec<DateTime<Utc>>]) -> bool + 'a;
+
 /// The storage interface every backend implements.
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
@@ -334,7 +338,7 @@ pub trait Store: Send + Sync {
         keys: &[(String, u32)],
         at: DateTime<Utc>,
         since: DateTime<Utc>,
-        admit: &mut dyn FnMut(&[Vec<DateTime<Utc>>]) -> bool,
+        admit: &mut Admit<'_>,
     ) -> Result<bool>;
 
     /// Takes back a reserved guess that proved right: one failure at `at` under each of `keys`

@@ -980,7 +980,7 @@ impl Store for PgStore {
         keys: &[(String, u32)],
         at: DateTime<Utc>,
         since: DateTime<Utc>,
-        admit: &mut dyn FnMut(&[Vec<DateTime<Utc>>]) -> bool,
+        admit: &mut crate::Admit<'_>,
     ) -> Result<bool> {
         let mut guard = self.client()?;
         let client = guard.as_mut().ok_or(StoreError::Poisoned)?;

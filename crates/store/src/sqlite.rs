@@ -889,7 +889,7 @@ impl Store for SqliteStore {
         keys: &[(String, u32)],
         at: DateTime<Utc>,
         since: DateTime<Utc>,
-        admit: &mut dyn FnMut(&[Vec<DateTime<Utc>>]) -> bool,
+        admit: &mut crate::Admit<'_>,
     ) -> Result<bool> {
         let mut conn = self.conn()?;
         // The write lock from the start: no other reservation reads between our read and write.
