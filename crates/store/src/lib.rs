@@ -7,7 +7,9 @@
 //! without the change being audited.
 //!
 //! It also keeps the web's sign-in accounts and sessions ([`SignIn`], [`Session`]): every change of
-//! an account is audited in the same chain, without its secrets; sessions are not audited.
+//! an account is audited in the same chain, without its secrets; sessions are not audited. Failed
+//! sign-in guesses are counted here too, unaudited: a guess is reserved (read the counts, record
+//! it) in one locked transaction, so that racing guesses on every server are counted in turn.
 //!
 //! It must never decide policy or validate business rules (that is the service layer's job), and
 //! never know about HTTP, CSV or the command line.
