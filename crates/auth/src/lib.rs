@@ -16,8 +16,10 @@
 //!    as.
 //! 5. **Tokens**: random session tokens, the SHA-256 hash a session is stored under (so a
 //!    leaked database holds no usable session), and CSRF tokens as HMAC-SHA-256 of the session.
-//! 6. **Throttling** of failed sign-ins (Cyber Essentials: at most 10 guesses in 5 minutes) per
-//!    key such as `account:alice@example.org` or `addr:192.0.2.1`, in bounded memory.
+//! 6. **Throttling** of failed sign-ins (Cyber Essentials: at most 10 guesses in 5 minutes): the
+//!    keys a guess counts under (the account at the address, the address, the account) with
+//!    their ceilings, the verdict from their recent failures (refused, slowed, or go), and a
+//!    per-key count in bounded memory.
 //! 7. **Session lifetimes**: idle and absolute time-outs as a pure decision.
 //!
 //! What it must never do: no I/O (files, network, environment), no HTTP, no SQL, and no clock
@@ -49,8 +51,9 @@ pub use qr::qr_svg;
 pub use recovery::{DEFAULT_RECOVERY_CODES, MAX_RECOVERY_CODES, RecoveryCodes};
 pub use session::{SESSION_ABSOLUTE_TIMEOUT, SESSION_IDLE_TIMEOUT, SessionTimes};
 pub use throttle::{
-    DEFAULT_MAX_KEYS, DEFAULT_THROTTLE_LIMIT, DEFAULT_THROTTLE_WINDOW, RetryAfter, Throttle,
-    retry_after,
+    ACCOUNT_LIMIT, ADDRESS_LIMIT, DEFAULT_MAX_KEYS, DEFAULT_THROTTLE_LIMIT,
+    DEFAULT_THROTTLE_WINDOW, GuessKey, Over, PAIR_LIMIT, RetryAfter, Throttle, Verdict, guess_keys,
+    retry_after, verdict,
 };
 pub use token::{TOKEN_BYTES, csrf_ok, csrf_token, new_token, token_hash};
 pub use totp::{

@@ -1,8 +1,18 @@
 //! Throttling of failed sign-in attempts: a sliding window of failures per key.
 //!
-//! Cyber Essentials asks that a service allow no more than 10 guesses in 5 minutes. The caller
-//! keeps one [`Throttle`] (behind a `Mutex`: it is a plain struct), checks every key an attempt
-//! concerns (its account and its address) before verifying anything, and records the outcome.
+//! Cyber Essentials asks that a service allow no more than 10 guesses in 5 minutes. A guess is
+//! counted under three keys ([`guess_keys`]), each with its own ceiling, so that no one address
+//! can lock the real user out:
+//!
+//! - the account **at** the address: 10 failures in 5 minutes, then refused;
+//! - the address, across every account: [`ADDRESS_LIMIT`], then refused;
+//! - the account, from every address: past [`ACCOUNT_LIMIT`] its guesses take the slow path,
+//!   never refused, since a refusal there is exactly the lock-out an attacker wants.
+//!
+//! A guess is counted *before* it is checked (the caller reserves it, then checks, then takes a
+//! right guess back), so that guesses racing in parallel cannot all pass the check.
+//! [`verdict`] decides from the failures however they are kept; [`Throttle`] keeps them in
+//! bounded memory, for a server's own quick check.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -15,6 +25,94 @@ pub const DEFAULT_THROTTLE_LIMIT: u32 = 10;
 pub const DEFAULT_THROTTLE_WINDOW: TimeDelta = TimeDelta::minutes(5);
 /// The most keys tracked at once, bounding memory.
 pub const DEFAULT_MAX_KEYS: usize = 100_000;
+/// Failures of one account at one address in the window before that pair is refused: Cyber
+/// Essentials' ten.
+pub const PAIR_LIMIT: u32 = DEFAULT_THROTTLE_LIMIT;
+/// Failures from one address, at any accounts, in the window before the address is refused:
+/// higher than [`PAIR_LIMIT`] because an office behind one address has many people mistyping.
+pub const ADDRESS_LIMIT: u32 = 50;
+/// Failures at one account, from any addresses, in the window before its guesses are slowed.
+pub const ACCOUNT_LIMIT: u32 = 30;
+
+/// What happens to a guess once a key's failures reach its ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// Refused with a wait, unchecked.
+    Refuse,
+    /// Checked, but slowly: the real user gets in, a distributed guesser gets little.
+    Slow,
+}
+
+/// One key a guess is counted under, and its ceiling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuessKey {
+    pub key: String,
+    pub limit: u32,
+    pub over: Over,
+}
+
+/// What a guess may do, from its keys' recent failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Check it.
+    Go,
+    /// Check it after a delay: its account is past its ceiling.
+    Slow,
+    /// Do not check it: its address, or its account at that address, is past its ceiling.
+    Refused(RetryAfter),
+}
+
+/// The keys a guess of kind `what` (`password`, `code`) at `email` from `addr` is counted under:
+/// the account at the address, the address, and the account, in that order.
+pub fn guess_keys(what: &str, email: &str, addr: IpAddr) -> Vec<GuessKey> {
+    let account = Throttle::account_key(email);
+    let address = Throttle::addr_key(addr);
+    vec![
+        GuessKey {
+            key: format!("{what}:{account}+{address}"),
+            limit: PAIR_LIMIT,
+            over: Over::Refuse,
+        },
+        GuessKey {
+            key: format!("{what}:{address}"),
+            limit: ADDRESS_LIMIT,
+            over: Over::Refuse,
+        },
+        GuessKey {
+            key: format!("{what}:{account}"),
+            limit: ACCOUNT_LIMIT,
+            over: Over::Slow,
+        },
+    ]
+}
+
+/// The verdict on a guess whose keys had `failures` (one list per key, in the same order, each
+/// in any order) within `window` of `now`: refused if any refusing key is at its ceiling (the
+/// longest wait of them), else slow if any slowing key is, else go.
+pub fn verdict(
+    keys: &[GuessKey],
+    failures: &[Vec<DateTime<Utc>>],
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let mut slow = false;
+    let mut wait: Option<RetryAfter> = None;
+    for (key, failures) in keys.iter().zip(failures) {
+        if let Err(w) = retry_after(failures.iter().copied(), key.limit, window, now) {
+            match key.over {
+                Over::Refuse => {
+                    wait = Some(wait.map_or(w, |x| if w.seconds > x.seconds { w } else { x }))
+                }
+                Over::Slow => slow = true,
+            }
+        }
+    }
+    match (wait, slow) {
+        (Some(w), _) => Verdict::Refused(w),
+        (None, true) => Verdict::Slow,
+        (None, false) => Verdict::Go,
+    }
+}
 
 /// An attempt refused for too many recent failures, and how long until one is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +215,20 @@ impl Throttle {
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), RetryAfter> {
         match self.failures.get(key) {
             Some(failures) => retry_after(failures.iter().copied(), self.limit, self.window, now),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether an attempt for `key` may go ahead at `now` under a ceiling of `limit` (at most the
+    /// throttle's own, which is how many failures it keeps per key).
+    pub fn check_under(&self, key: &str, limit: u32, now: DateTime<Utc>) -> Result<(), RetryAfter> {
+        match self.failures.get(key) {
+            Some(failures) => retry_after(
+                failures.iter().copied(),
+                limit.min(self.limit),
+                self.window,
+                now,
+            ),
             None => Ok(()),
         }
     }

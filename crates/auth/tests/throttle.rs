@@ -252,3 +252,105 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_guess_counts_under_the_account_at_its_address_the_address_and_the_account() {
+    use steward_auth::{ACCOUNT_LIMIT, ADDRESS_LIMIT, Over, PAIR_LIMIT, guess_keys};
+    let keys = guess_keys(
+        "password",
+        " Alice@Example.org",
+        "192.0.2.1".parse().unwrap(),
+    );
+    let named: Vec<(&str, u32, Over)> = keys
+        .iter()
+        .map(|k| (k.key.as_str(), k.limit, k.over))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (
+                "password:account:alice@example.org+addr:192.0.2.1",
+                PAIR_LIMIT,
+                Over::Refuse
+            ),
+            ("password:addr:192.0.2.1", ADDRESS_LIMIT, Over::Refuse),
+            (
+                "password:account:alice@example.org",
+                ACCOUNT_LIMIT,
+                Over::Slow
+            ),
+        ]
+    );
+    // The pair is Cyber Essentials' ten; the address's ceiling is higher, the account's is never
+    // a refusal.
+    assert_eq!(PAIR_LIMIT, 10);
+    const { assert!(ADDRESS_LIMIT > PAIR_LIMIT && ACCOUNT_LIMIT > PAIR_LIMIT) };
+}
+
+#[test]
+fn the_verdict_refuses_a_spent_pair_or_address_and_only_slows_a_spent_account() {
+    use steward_auth::{Verdict, guess_keys, verdict};
+    let keys = guess_keys(
+        "password",
+        "alice@example.org",
+        "192.0.2.1".parse().unwrap(),
+    );
+    let window = DEFAULT_THROTTLE_WINDOW;
+    let now = secs(100);
+    let times = |n: usize| -> Vec<DateTime<Utc>> { (0..n).map(|i| secs(i as i64)).collect() };
+    let at = |pair: usize, addr: usize, account: usize| {
+        verdict(
+            &keys,
+            &[times(pair), times(addr), times(account)],
+            window,
+            now,
+        )
+    };
+    assert_eq!(at(9, 40, 29), Verdict::Go);
+    // Ten at the pair: refused until the oldest of the ten leaves the window (at 300).
+    assert_eq!(
+        at(10, 10, 10),
+        Verdict::Refused(RetryAfter { seconds: 200 })
+    );
+    // Fifty from the address, at any accounts: refused; the longest wait wins.
+    assert_eq!(at(0, 50, 0), Verdict::Refused(RetryAfter { seconds: 200 }));
+    assert_eq!(
+        verdict(
+            &keys,
+            &[times(10), (40..90).map(secs).collect(), vec![]],
+            window,
+            now
+        ),
+        Verdict::Refused(RetryAfter { seconds: 240 })
+    );
+    // However many failures the account has from elsewhere, a guess is slowed, never refused.
+    assert_eq!(at(0, 0, 30), Verdict::Slow);
+    assert_eq!(at(0, 0, 10_000), Verdict::Slow);
+    assert_eq!(
+        at(10, 0, 10_000),
+        Verdict::Refused(RetryAfter { seconds: 200 })
+    );
+    // Failures older than the window count for nothing.
+    assert_eq!(
+        verdict(&keys, &[times(10), times(50), times(30)], window, secs(400)),
+        Verdict::Go
+    );
+}
+
+#[test]
+fn the_memory_count_checks_each_key_under_its_own_ceiling() {
+    let mut throttle = Throttle::new(50, DEFAULT_THROTTLE_WINDOW);
+    for i in 0..10 {
+        throttle.record_failure(ADDR, secs(i));
+    }
+    assert_eq!(
+        throttle.check_under(ADDR, 10, secs(10)),
+        Err(RetryAfter { seconds: 290 })
+    );
+    assert_eq!(throttle.check_under(ADDR, 50, secs(10)), Ok(()));
+    // A ceiling above what the throttle keeps is held to what it keeps.
+    for i in 10..50 {
+        throttle.record_failure(ADDR, secs(i));
+    }
+    assert!(throttle.check_under(ADDR, 1_000, secs(60)).is_err());
+}

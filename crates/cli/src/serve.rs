@@ -54,6 +54,7 @@ pub fn run(
         overrides: policy::overrides(&settings)?,
         available: available.clone(),
         packs,
+        limits: limits_from_env()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,6 +71,31 @@ pub fn run(
             .context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server's limits: the defaults, each overridden by its environment variable (whole
+/// seconds, or a count, above zero).
+fn limits_from_env() -> Result<steward_web::Limits> {
+    let mut limits = steward_web::Limits::default();
+    let read = |name: &str| -> Result<Option<u64>> {
+        match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => anyhow::bail!("{name}={text:?}: expected a whole number above zero"),
+            },
+        }
+    };
+    if let Some(secs) = read("STEWARD_HEADER_TIMEOUT")? {
+        limits.header_read_timeout = std::time::Duration::from_secs(secs);
+    }
+    if let Some(secs) = read("STEWARD_BODY_TIMEOUT")? {
+        limits.body_read_timeout = std::time::Duration::from_secs(secs);
+    }
+    if let Some(n) = read("STEWARD_MAX_CONNECTIONS")? {
+        limits.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    Ok(limits)
 }
 
 /// Removes the demo's data directory when the server stops.

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use steward_auth::{RecoveryCodes, SessionTimes, Totp};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use steward_auth::{GuessKey, RecoveryCodes, RetryAfter, SessionTimes, Totp, Verdict};
 use steward_model::{Person, PersonStatus, Record, Register, Role, RoleGrant};
 use steward_store::{Session, SignIn};
 
@@ -98,6 +98,15 @@ impl Viewer {
     pub fn is(&self, capacity: Capacity) -> bool {
         self.capacities.contains(&capacity)
     }
+}
+
+/// A guess reserved by [`Steward::reserve_guess`], to be settled once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guess {
+    keys: Vec<String>,
+    at: DateTime<Utc>,
+    /// Its account is past its ceiling: check it only after a delay.
+    pub slow: bool,
 }
 
 /// What a correct password leads to.
@@ -428,8 +437,10 @@ impl Steward {
         Ok(())
     }
 
-    /// Checks a password. An unknown email costs the same hashing as a known one, so timing does
-    /// not tell which addresses have accounts.
+    /// Checks a password. An unknown address, a wrong password and a disabled account are one
+    /// answer, [`SignInRefused::BadCredentials`], at one cost (a hash each), so that neither the
+    /// answer nor its timing tells which addresses have accounts, or confirms a disabled
+    /// account's password.
     pub fn check_password(&self, email: &str, password: &str) -> Result<SecondFactor> {
         let account = self.store().sign_in(email)?;
         let Some(account) = account else {
@@ -437,11 +448,12 @@ impl Steward {
             let _ = steward_auth::verify_password(password, dummy_hash());
             return Err(ServiceError::SignIn(SignInRefused::BadCredentials));
         };
-        if !steward_auth::verify_password(password, &account.password_hash).map_err(auth)? {
+        let right =
+            steward_auth::verify_password(password, &account.password_hash).map_err(auth)?;
+        // Disabled, or a person who has left: the same answer as a wrong password, after the
+        // same one hash, so that the answer does not confirm the password.
+        if !right || self.barred(&account, Utc::now())? {
             return Err(ServiceError::SignIn(SignInRefused::BadCredentials));
-        }
-        if self.barred(&account, Utc::now())? {
-            return Err(ServiceError::SignIn(SignInRefused::Disabled));
         }
         Ok(if account.mfa_enrolled_at.is_some() {
             SecondFactor::Code
@@ -595,44 +607,48 @@ impl Steward {
         Ok(())
     }
 
-    /// Whether a guess under each of `keys` (its account, its address) may go ahead at `now`:
-    /// Cyber Essentials' ten failures in five minutes, counted across every server.
-    pub fn guess_allowed(
+    /// Reserves a guess before it is checked: counted under every key at once (atomically, in
+    /// the database, so that guesses racing on every server sharing it are counted one after
+    /// another), unless a refusing key is already at its ceiling. A reserved guess stands as a
+    /// failure until [`Steward::settle_guess`] takes back a right one.
+    pub fn reserve_guess(
         &self,
-        keys: &[String],
+        keys: &[GuessKey],
         now: DateTime<Utc>,
-    ) -> Result<std::result::Result<(), steward_auth::RetryAfter>> {
-        let since = now - steward_auth::DEFAULT_THROTTLE_WINDOW;
-        for key in keys {
-            let recent =
-                self.store
-                    .sign_in_failures(key, since, steward_auth::DEFAULT_THROTTLE_LIMIT)?;
-            if let Err(wait) = steward_auth::retry_after(
-                recent,
-                steward_auth::DEFAULT_THROTTLE_LIMIT,
-                steward_auth::DEFAULT_THROTTLE_WINDOW,
-                now,
-            ) {
-                return Ok(Err(wait));
-            }
+    ) -> Result<std::result::Result<Guess, RetryAfter>> {
+        // To the microsecond, as both databases keep it, so that a release finds the row.
+        let at = now.trunc_subsecs(6);
+        let window = steward_auth::DEFAULT_THROTTLE_WINDOW;
+        let limits: Vec<(String, u32)> = keys.iter().map(|k| (k.key.clone(), k.limit)).collect();
+        let mut decided = Verdict::Go;
+        let admitted =
+            self.store
+                .reserve_sign_in_guess(&limits, at, at - window, &mut |recent| {
+                    decided = steward_auth::verdict(keys, recent, window, at);
+                    !matches!(decided, Verdict::Refused(_))
+                })?;
+        match decided {
+            Verdict::Refused(wait) => Ok(Err(wait)),
+            _ if !admitted => Ok(Err(RetryAfter { seconds: 1 })),
+            verdict => Ok(Ok(Guess {
+                keys: keys.iter().map(|k| k.key.clone()).collect(),
+                at,
+                slow: verdict == Verdict::Slow,
+            })),
         }
-        Ok(Ok(()))
     }
 
-    /// Records a guess's outcome: a failure under every key; a success clears only the first
-    /// (the account), since an address's guesses at other accounts are not excused by one right.
-    pub fn record_guess(&self, keys: &[String], ok: bool, now: DateTime<Utc>) -> Result<()> {
-        if ok {
-            if let Some(account) = keys.first() {
-                self.store.clear_sign_in_failures(account)?;
-            }
+    /// Settles a reserved guess once checked: a wrong one stays counted; a right one is taken
+    /// back under every key, and its first key (the account at that address) is cleared — the
+    /// address's guesses at other accounts, and the account's from elsewhere, still count.
+    pub fn settle_guess(&self, guess: &Guess, right: bool) -> Result<()> {
+        if !right {
             return Ok(());
         }
-        Ok(self.store.record_sign_in_failure(
-            keys,
-            now,
-            now - steward_auth::DEFAULT_THROTTLE_WINDOW,
-        )?)
+        let clear: Vec<String> = guess.keys.first().cloned().into_iter().collect();
+        Ok(self
+            .store
+            .release_sign_in_guess(&guess.keys, guess.at, &clear)?)
     }
 
     /// Opens a session after the password; it grants nothing until `mfa_passed`. Returns the

@@ -28,8 +28,8 @@ use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
 
 pub use accounts::{
-    Capacity, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor, SignInRefused,
-    Viewer,
+    Capacity, Guess, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor,
+    SignInRefused, Viewer,
 };
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{effective_params, evaluate};

@@ -7,7 +7,9 @@
 //! without the change being audited.
 //!
 //! It also keeps the web's sign-in accounts and sessions ([`SignIn`], [`Session`]): every change of
-//! an account is audited in the same chain, without its secrets; sessions are not audited.
+//! an account is audited in the same chain, without its secrets; sessions are not audited. Failed
+//! sign-in guesses are counted here too, unaudited: a guess is reserved (read the counts, record
+//! it) in one locked transaction, so that racing guesses on every server are counted in turn.
 //!
 //! It must never decide policy or validate business rules (that is the service layer's job), and
 //! never know about HTTP, CSV or the command line.
@@ -146,6 +148,10 @@ pub struct ListPage<'a> {
     pub search: Option<(Vec<&'a str>, &'a str)>,
     pub limit: u64,
 }
+
+/// Decides, from each throttle key's recent failures (newest first), whether a sign-in guess
+/// may go ahead: see [`Store::reserve_sign_in_guess`].
+pub type Admit<'a> = dyn FnMut(&[Vec<DateTime<Utc>>]) -> bool + 'a;
 
 /// The storage interface every backend implements.
 pub trait Store: Send + Sync {
@@ -322,6 +328,29 @@ pub trait Store: Send + Sync {
 
     /// Forgets the failures under `key` (after a successful sign-in).
     fn clear_sign_in_failures(&self, key: &str) -> Result<()>;
+
+    /// Reserves a guess before it is checked, so that guesses racing on any server sharing the
+    /// database are counted one after another. In one transaction, holding a lock on each key:
+    /// forgets every failure from before `since`, reads each key's failures since `since`
+    /// (newest first, at most its limit), and, if `admit` says so, records one failure at `at`
+    /// under every key, which stands unless [`Store::release_sign_in_guess`] takes it back.
+    /// Returns what `admit` said. Not audited.
+    fn reserve_sign_in_guess(
+        &self,
+        keys: &[(String, u32)],
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        admit: &mut Admit<'_>,
+    ) -> Result<bool>;
+
+    /// Takes back a reserved guess that proved right: one failure at `at` under each of `keys`
+    /// (`at` to the microsecond, as reserved), and every failure under each of `clear`.
+    fn release_sign_in_guess(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        clear: &[String],
+    ) -> Result<()>;
 
     /// Takes or renews the lease `name` for `holder` until `until`: `true` if it is now theirs
     /// (it was free, had lapsed before `now`, or was already theirs), `false` if someone else

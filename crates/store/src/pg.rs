@@ -975,6 +975,69 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn reserve_sign_in_guess(
+        &self,
+        keys: &[(String, u32)],
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        admit: &mut crate::Admit<'_>,
+    ) -> Result<bool> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        // Each key locked in one order, so that two reservations sharing keys cannot deadlock;
+        // a reservation that read before another's insert committed would count one too few.
+        let mut locks: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        locks.sort_unstable();
+        locks.dedup();
+        for key in locks {
+            tx.execute(sql::PG_SIGN_IN_KEY_LOCK, &[&key])?;
+        }
+        tx.execute(&sql::sign_in_failures_forget(D), &[&since])?;
+        let select = tx.prepare(&sql::sign_in_failures_select(D))?;
+        let mut recent = Vec::with_capacity(keys.len());
+        for (key, limit) in keys {
+            let rows = tx.query(&select, &[key, &since, &i64::from(*limit)])?;
+            recent.push(
+                rows.iter()
+                    .map(|r| {
+                        sign_ins::failure_from_cells(read_cells(r, sign_ins::FAILURE_COLUMNS)?)
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        let admitted = admit(&recent);
+        if admitted {
+            let insert = tx.prepare(&sql::sign_in_failure_insert(D))?;
+            for (key, _) in keys {
+                tx.execute(&insert, &[key, &at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(admitted)
+    }
+
+    fn release_sign_in_guess(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        clear: &[String],
+    ) -> Result<()> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        let release = tx.prepare(&sql::sign_in_failure_release(D))?;
+        for key in keys {
+            tx.execute(&release, &[key, &at])?;
+        }
+        let forget = tx.prepare(&sql::sign_in_failures_clear(D))?;
+        for key in clear {
+            tx.execute(&forget, &[key])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn audit_head(&self) -> Result<(i64, String)> {
         let mut guard = self.client()?;
         let client = guard.as_mut().ok_or(StoreError::Poisoned)?;

@@ -532,6 +532,28 @@ pub(crate) fn sign_in_failures_select(p: Placeholder) -> String {
     )
 }
 
+/// Deletes one failure of a key at an instant (parameters: key, at): the rows alike are
+/// interchangeable, so any one of them is the one reserved. SQLite names a row by `rowid`,
+/// PostgreSQL by `ctid`.
+pub(crate) fn sign_in_failure_release(p: Placeholder) -> String {
+    let row = match p {
+        Placeholder::Question => "rowid",
+        Placeholder::Dollar => "ctid",
+    };
+    format!(
+        "DELETE FROM sign_in_failures WHERE {row} IN \
+         (SELECT {row} FROM sign_in_failures WHERE key = {} AND at = {} LIMIT 1)",
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+/// PostgreSQL: a lock on one throttle key until the transaction ends, so that two servers
+/// reserving guesses under it count them one after the other. (SQLite's write lock, taken at
+/// `BEGIN IMMEDIATE`, serialises every reservation already.)
+pub(crate) const PG_SIGN_IN_KEY_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
 pub(crate) fn sign_in_failures_clear(p: Placeholder) -> String {
     format!("DELETE FROM sign_in_failures WHERE key = {}", p.nth(1))
 }

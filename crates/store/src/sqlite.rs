@@ -884,6 +884,67 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn reserve_sign_in_guess(
+        &self,
+        keys: &[(String, u32)],
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        admit: &mut crate::Admit<'_>,
+    ) -> Result<bool> {
+        let mut conn = self.conn()?;
+        // The write lock from the start: no other reservation reads between our read and write.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(&sql::sign_in_failures_forget(Q))?
+            .execute([timestamp_text(&since)])?;
+        let mut recent = Vec::with_capacity(keys.len());
+        {
+            let mut select = tx.prepare_cached(&sql::sign_in_failures_select(Q))?;
+            for (key, limit) in keys {
+                let mut rows = select.query((key, timestamp_text(&since), i64::from(*limit)))?;
+                let mut times = Vec::new();
+                while let Some(r) = rows.next()? {
+                    times.push(sign_ins::failure_from_cells(read_cells(
+                        r,
+                        "sign_in_failures",
+                        sign_ins::FAILURE_COLUMNS,
+                    )?)?);
+                }
+                recent.push(times);
+            }
+        }
+        let admitted = admit(&recent);
+        if admitted {
+            let mut insert = tx.prepare_cached(&sql::sign_in_failure_insert(Q))?;
+            for (key, _) in keys {
+                insert.execute((key, timestamp_text(&at)))?;
+            }
+        }
+        tx.commit()?;
+        Ok(admitted)
+    }
+
+    fn release_sign_in_guess(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        clear: &[String],
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut release = tx.prepare_cached(&sql::sign_in_failure_release(Q))?;
+            for key in keys {
+                release.execute((key, timestamp_text(&at)))?;
+            }
+            let mut forget = tx.prepare_cached(&sql::sign_in_failures_clear(Q))?;
+            for key in clear {
+                forget.execute([key])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn audit_head(&self) -> Result<(i64, String)> {
         let conn = self.conn()?;
         let head = conn

@@ -569,3 +569,84 @@ fn failed_guesses_are_counted_newest_first_and_forgotten_once_old() {
         assert_eq!(recent("account:c", -60, 10), vec![t(10)], "{backend}");
     }
 }
+
+#[test]
+fn guesses_racing_to_reserve_are_counted_one_after_another() {
+    for db in databases("sign_in_reserve") {
+        let backend = db.backend;
+        // Twelve stores, as twelve servers sharing the database, reserve at once under a limit of
+        // five: reading the count and recording the guess are one step, so five get in.
+        let stores: Vec<Box<dyn Store>> = (0..12).map(|_| open(&db)).collect();
+        let keys = vec![("password:account:a+addr:x".to_owned(), 5)];
+        let admitted = race(&stores, |i, store| {
+            store
+                .reserve_sign_in_guess(&keys, t(i as i64 % 3), t(-60), &mut |recent| {
+                    recent[0].len() < 5
+                })
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+        });
+        assert_eq!(
+            admitted.iter().filter(|a| **a).count(),
+            5,
+            "{backend}: {admitted:?}"
+        );
+        let recent = |key: &str| {
+            stores[0]
+                .sign_in_failures(key, t(-60), 100)
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+        };
+        assert_eq!(recent(&keys[0].0).len(), 5, "{backend}");
+    }
+}
+
+#[test]
+fn a_reserved_guess_is_a_failure_until_it_is_released() {
+    for db in databases("sign_in_release") {
+        let backend = db.backend;
+        let store = open(&db);
+        let ok = |r: steward_store::Result<()>| r.unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let keys = |k: &[&str]| {
+            k.iter()
+                .map(|s| ((*s).to_owned(), 10))
+                .collect::<Vec<(String, u32)>>()
+        };
+        let names = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let recent = |key: &str| {
+            store
+                .sign_in_failures(key, t(-60), 100)
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+        };
+        let reserve = |k: &[&str], at: i64, seen: &mut Vec<Vec<DateTime<Utc>>>| {
+            store
+                .reserve_sign_in_guess(&keys(k), t(at), t(-60), &mut |recent| {
+                    *seen = recent.to_vec();
+                    true
+                })
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+        };
+        let mut seen = Vec::new();
+        // Two guesses reserved at the same instant under the pair, one at another account.
+        assert!(reserve(&["pair:a", "addr:x"], 1, &mut seen), "{backend}");
+        assert!(reserve(&["pair:a", "addr:x"], 1, &mut seen), "{backend}");
+        assert_eq!(seen, vec![vec![t(1)], vec![t(1)]], "{backend}");
+        assert!(reserve(&["pair:b", "addr:x"], 2, &mut seen), "{backend}");
+        assert_eq!(seen, vec![vec![], vec![t(1), t(1)]], "{backend}");
+        // One of the two proves right: one is taken back, the other stands.
+        ok(store.release_sign_in_guess(&names(&["addr:x"]), t(1), &[]));
+        assert_eq!(recent("addr:x"), vec![t(2), t(1)], "{backend}");
+        assert_eq!(recent("pair:a"), vec![t(1), t(1)], "{backend}");
+        // Clearing forgets a key's failures, and only that key's.
+        ok(store.release_sign_in_guess(&names(&["pair:b"]), t(2), &names(&["pair:a"])));
+        assert!(recent("pair:a").is_empty(), "{backend}");
+        assert!(recent("pair:b").is_empty(), "{backend}");
+        assert_eq!(recent("addr:x"), vec![t(2), t(1)], "{backend}");
+        // A guess not admitted records nothing; a reservation forgets what the window passed.
+        assert!(
+            !store
+                .reserve_sign_in_guess(&keys(&["addr:x"]), t(3), t(2), &mut |_| false)
+                .unwrap_or_else(|e| panic!("{backend}: {e}")),
+            "{backend}"
+        );
+        assert_eq!(recent("addr:x"), vec![t(2)], "{backend}");
+    }
+}

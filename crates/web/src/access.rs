@@ -41,6 +41,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/healthz",
         access: Access::Public,
     },
+    // The details behind the public up-or-down: for those who run the service.
+    RouteSpec {
+        method: "GET",
+        path: "/healthz/detail",
+        access: Access::AnyOf(&[It, Auditor, Administrator]),
+    },
     RouteSpec {
         method: "GET",
         path: "/static/steward.css",

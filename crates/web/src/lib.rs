@@ -4,7 +4,9 @@
 //! This crate is the only one that knows HTTP. It owns the mapping of service errors to status
 //! codes (in one place, [`WebError`]), who may use which route ([`access`], enforced by one
 //! middleware), cookies and CSRF tokens, throttling of sign-in guesses, the security headers every
-//! response carries, HTML rendering (askama templates, escaped by default) and graceful shutdown.
+//! response carries, HTML rendering (askama templates, escaped by default), and the connections
+//! themselves ([`serve`]: header and body read timeouts, a cap on connections, graceful
+//! shutdown).
 //!
 //! It must never hold SQL or business rules: every read and write goes through
 //! [`steward_service::Steward`], which is blocking, so handlers call it on the blocking pool.
@@ -22,10 +24,13 @@ mod session;
 mod signin;
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -53,6 +58,34 @@ pub struct Options {
     /// The organisation's overrides of the packs' parameters, for re-running the checks after a
     /// step changes the registers (with no packs, findings change only when `steward check` runs).
     pub overrides: steward_policy::Overrides,
+    /// How long clients may take, and how many may be connected at once.
+    pub limits: Limits,
+}
+
+/// What a client may hold of the server: so that half-sent requests cannot pile up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A request's line and headers must arrive within this, counted from the connection opening
+    /// or the previous response (so an idle kept-alive connection ends too).
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive, all of it, within this of its headers.
+    pub body_read_timeout: Duration,
+    /// Connections served at once; more wait in the listen queue.
+    pub max_connections: usize,
+    /// How long a guess at an account past its ceiling of failures waits before it is checked.
+    pub slow_guess_delay: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            // Time for the largest upload (32 MiB) at about 5 Mbit/s.
+            body_read_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            slow_guess_delay: Duration::from_secs(2),
+        }
+    }
 }
 
 /// What the server shares between requests.
@@ -79,7 +112,11 @@ impl AppState {
         AppState {
             steward: Arc::new(steward),
             options: Arc::new(options),
-            throttle: Arc::new(Mutex::new(Throttle::default())),
+            // Enough failures kept per key for the highest ceiling a key has.
+            throttle: Arc::new(Mutex::new(Throttle::new(
+                steward_auth::ADDRESS_LIMIT.max(steward_auth::ACCOUNT_LIMIT),
+                steward_auth::DEFAULT_THROTTLE_WINDOW,
+            ))),
             checks: Arc::new(Mutex::new((false, false))),
             tallies: Arc::new(Mutex::new(None)),
             finding_pages: Arc::new(Mutex::new(pages::FindingPages::default())),
@@ -180,6 +217,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .route("/healthz/detail", get(health_detail))
         .route("/static/steward.css", get(stylesheet))
         .route("/setup", get(signin::setup_form).post(signin::setup))
         .route("/login", get(signin::login_form).post(signin::login))
@@ -269,6 +307,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+///
+/// Each connection is HTTP/1.1 under `options.limits`: its headers must arrive within the header
+/// timeout (hyper closes it otherwise), each request's body within the body timeout, and at most
+/// so many connections are served at once.
 pub async fn serve(
     steward: Steward,
     options: Options,
@@ -277,15 +319,127 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let local: SocketAddr = listener.local_addr()?;
     tracing::info!(address = %local, backend = %steward.backend(), "steward is listening on http://{local}");
+    let limits = options.limits;
     let app = router(AppState::new(steward, options));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    // Dropping `stop` tells every connection to finish; `done` closes when the last has.
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    let (done, connections) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(connection(
+            app.clone(),
+            stream,
+            remote,
+            limits,
+            stopping.clone(),
+            (connections.clone(), permit),
+        ));
+    }
+    drop(listener);
+    drop(stop);
+    drop(connections);
+    done.closed().await;
     tracing::info!("steward stopped");
     Ok(())
+}
+
+/// Serves one connection until it closes or the server stops. `_held` (the server's count of
+/// open connections and a permit) is released when it ends.
+async fn connection(
+    app: Router,
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    limits: Limits,
+    mut stopping: tokio::sync::watch::Receiver<()>,
+    _held: (
+        tokio::sync::watch::Receiver<()>,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
+) {
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let mut request = request.map(|body| {
+            axum::body::Body::new(TimedBody {
+                inner: body,
+                deadline: Box::pin(tokio::time::sleep(limits.body_read_timeout)),
+            })
+        });
+        request.extensions_mut().insert(ConnectInfo(remote));
+        let mut app = app.clone();
+        tower_service::Service::call(&mut app, request)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        _ = stopping.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(client = %remote, error = %e, "connection ended");
+    }
+}
+
+/// A request body that must arrive by a deadline: a client trickling it is cut off.
+struct TimedBody {
+    inner: hyper::body::Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimedOut;
+
+impl hyper::body::Body for TimedBody {
+    type Data = hyper::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimedOut.into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {
@@ -309,23 +463,67 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// Up or down, for anyone (a load balancer, a monitor): nothing more, since the audit log's
+/// head and the backend tell an outsider how busy the organisation is and what it runs on.
+async fn health(State(state): State<AppState>) -> Response {
+    let text = |status: StatusCode, body: &'static str| {
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    match blocking(&state, |s| Ok(s.store().audit_head()?.0)).await {
+        Ok(_) => text(StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health: the database does not answer");
+            text(StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+    }
+}
+
 #[derive(serde::Serialize)]
 struct Health {
     status: &'static str,
+    version: &'static str,
     backend: String,
     audit_head: i64,
+    /// Whether the checks are being run again after a step, and whether another run waits.
+    checks_running: bool,
+    checks_queued: bool,
+    /// Notices waiting to be emailed.
+    mail_waiting: usize,
 }
 
-async fn health(State(state): State<AppState>) -> Result<Json<Health>, WebError> {
-    let (backend, head) = blocking(&state, |s| {
-        Ok((s.backend().to_string(), s.store().audit_head()?.0))
+/// The details behind `/healthz`, for those who run the service (`access.rs`).
+async fn health_detail(State(state): State<AppState>) -> Result<Response, WebError> {
+    let (backend, head, mail_waiting) = blocking(&state, |s| {
+        Ok((
+            s.backend().to_string(),
+            s.store().audit_head()?.0,
+            s.mail_due()?.len(),
+        ))
     })
     .await?;
-    Ok(Json(Health {
-        status: "ok",
-        backend,
-        audit_head: head,
-    }))
+    let (checks_running, checks_queued) =
+        *state.checks.lock().map_err(|_| WebError::Unavailable)?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(Health {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+            backend,
+            audit_head: head,
+            checks_running,
+            checks_queued,
+            mail_waiting,
+        }),
+    )
+        .into_response())
 }
 
 async fn stylesheet() -> impl IntoResponse {

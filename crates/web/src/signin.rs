@@ -1,13 +1,14 @@
 //! First-run set-up, sign-in, the second factor (enrolment with a QR code and recovery codes, or
-//! a code), and signing out. Guesses are throttled per account and per address.
+//! a code), and signing out. Guesses are throttled per account at an address, per address, and
+//! (slowed, never refused) per account; each is counted before it is checked.
 
 use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
-use steward_auth::Throttle;
-use steward_service::{SecondFactor, ServiceError, SignInRefused, Stamp};
+use steward_auth::{GuessKey, Over};
+use steward_service::{Guess, SecondFactor, ServiceError, SignInRefused, Stamp};
 use steward_store::Session;
 
 use crate::pages::Chrome;
@@ -145,17 +146,17 @@ fn check_form_token(state: &AppState, posted: &Posted) -> Result<(), WebError> {
     }
 }
 
-/// The throttle's two keys for a guess: the account and the address.
-fn throttle_keys(email: &str, addr: std::net::IpAddr, what: &str) -> [String; 2] {
-    [
-        format!("{what}:{}", Throttle::account_key(email)),
-        format!("{what}:{}", Throttle::addr_key(addr)),
-    ]
+/// The keys a guess counts under: the account at the address, the address, the account.
+fn throttle_keys(email: &str, addr: std::net::IpAddr, what: &str) -> Vec<GuessKey> {
+    steward_auth::guess_keys(what, email, addr)
 }
 
-/// Refuses a guess while its account or address is throttled: first by this server's own count
-/// (cheap, and spares the database under a flood), then by the count every server shares.
-async fn throttled(state: &AppState, keys: &[String]) -> Result<(), WebError> {
+/// Reserves a guess before it is checked, or refuses it while its account at this address, or
+/// the address, is throttled: first by this server's own count (cheap, and spares the database
+/// under a flood), then by the count every server shares, which counts the guess in the same
+/// step, so that guesses racing in parallel cannot all pass. A guess at an account past its
+/// ceiling waits before it is checked.
+async fn reserve(state: &AppState, keys: &[GuessKey]) -> Result<Guess, WebError> {
     let now = Utc::now();
     let refuse = |key: &str, wait: steward_auth::RetryAfter| {
         tracing::warn!(key = %key, "sign-in throttled");
@@ -163,45 +164,55 @@ async fn throttled(state: &AppState, keys: &[String]) -> Result<(), WebError> {
     };
     {
         let throttle = state.throttle.lock().map_err(|_| WebError::Unavailable)?;
-        for key in keys {
-            if let Err(wait) = throttle.check(key, now) {
-                return refuse(key, wait);
+        for key in keys.iter().filter(|k| k.over == Over::Refuse) {
+            if let Err(wait) = throttle.check_under(&key.key, key.limit, now) {
+                return refuse(&key.key, wait);
             }
         }
     }
     let shared = keys.to_vec();
-    match blocking(state, move |s| s.guess_allowed(&shared, now)).await? {
-        Ok(()) => Ok(()),
-        Err(wait) => refuse(keys.first().map_or("", String::as_str), wait),
+    match blocking(state, move |s| s.reserve_guess(&shared, now)).await? {
+        Ok(guess) => {
+            if guess.slow {
+                let account = keys.last().map_or("", |k| k.key.as_str());
+                tracing::warn!(key = %account, "sign-in slowed: many failures at this account");
+                tokio::time::sleep(state.options.limits.slow_guess_delay).await;
+            }
+            Ok(guess)
+        }
+        Err(wait) => refuse(keys.first().map_or("", |k| k.key.as_str()), wait),
     }
 }
 
-/// Counts a guess's outcome here and in the database. A failure that cannot be counted in the
-/// database is an error: an uncounted guess is a free one.
-async fn record(state: &AppState, keys: &[String], ok: bool) -> Result<(), WebError> {
+/// Settles a guess once checked, here and in the database: a wrong one stays counted; a right
+/// one is taken back, and clears its account at this address (only: a success from an address
+/// does not excuse its guesses at other accounts).
+async fn settle(
+    state: &AppState,
+    keys: &[GuessKey],
+    guess: Guess,
+    right: bool,
+) -> Result<(), WebError> {
     let now = Utc::now();
     if let Ok(mut throttle) = state.throttle.lock() {
-        if ok {
-            // Only the account's count is cleared: a success from an address does not excuse
-            // its guesses at other accounts.
-            if let Some(account) = keys.first() {
-                throttle.record_success(account);
+        if right {
+            if let Some(pair) = keys.first() {
+                throttle.record_success(&pair.key);
             }
         } else {
             for key in keys {
-                throttle.record_failure(key, now);
+                throttle.record_failure(&key.key, now);
             }
         }
     }
-    let shared = keys.to_vec();
-    let counted = blocking(state, move |s| s.record_guess(&shared, ok, now)).await;
-    match counted {
-        Err(e) if ok => {
-            tracing::warn!("cannot clear the sign-in failures: {e:?}");
-            Ok(())
-        }
-        other => other,
+    if !right {
+        return Ok(());
     }
+    if let Err(e) = blocking(state, move |s| s.settle_guess(&guess, true)).await {
+        // The guess then stands as a failure: the safe way to be wrong.
+        tracing::warn!("cannot take back a right guess: {e:?}");
+    }
+    Ok(())
 }
 
 /// Someone signing in acts on their own account only: no capacity yet.
@@ -311,7 +322,7 @@ pub(crate) async fn login(
     let email = posted.get("email").trim().to_lowercase();
     let password = posted.get("password");
     let keys = throttle_keys(&email, posted.addr, "password");
-    throttled(&state, &keys).await?;
+    let guess = reserve(&state, &keys).await?;
     let e = email.clone();
     let result = blocking(&state, move |s| {
         let next = s.check_password(&e, &password)?;
@@ -321,7 +332,7 @@ pub(crate) async fn login(
     .await;
     match result {
         Ok((next, token)) => {
-            record(&state, &keys, true).await?;
+            settle(&state, &keys, guess, true).await?;
             let to = match next {
                 SecondFactor::Code => "/mfa",
                 SecondFactor::Enrol => "/mfa/enrol",
@@ -334,7 +345,7 @@ pub(crate) async fn login(
             Ok(response)
         }
         Err(WebError::Service(ServiceError::SignIn(refused))) => {
-            record(&state, &keys, false).await?;
+            settle(&state, &keys, guess, false).await?;
             tracing::info!(email = %email, reason = %refused, "sign-in refused");
             let (csrf, _) = form_token(&state, &posted.headers)?;
             html(
@@ -412,8 +423,9 @@ fn signed_in(state: &AppState, to: &str, token: &str) -> Response {
 struct CodeAttempt {
     token: String,
     session: Session,
-    /// The throttle's keys for this guess.
-    keys: [String; 2],
+    /// The throttle's keys for this guess, and the guess reserved under them.
+    keys: Vec<GuessKey>,
+    guess: Guess,
     code: String,
 }
 
@@ -426,11 +438,12 @@ async fn code_attempt(state: &AppState, request: Request) -> Result<Option<CodeA
     };
     check_session_form(&session, &posted)?;
     let keys = throttle_keys(&session.email, posted.addr, "code");
-    throttled(state, &keys).await?;
+    let guess = reserve(state, &keys).await?;
     Ok(Some(CodeAttempt {
         token,
         session,
         keys,
+        guess,
         code: posted.get("code"),
     }))
 }
@@ -443,6 +456,7 @@ pub(crate) async fn mfa(
         token,
         session,
         keys,
+        guess,
         code,
     }) = code_attempt(&state, request).await?
     else {
@@ -456,11 +470,11 @@ pub(crate) async fn mfa(
     .await;
     match result {
         Ok(new_token) => {
-            record(&state, &keys, true).await?;
+            settle(&state, &keys, guess, true).await?;
             Ok(signed_in(&state, "/", &new_token))
         }
         Err(WebError::Service(ServiceError::SignIn(refused))) => {
-            record(&state, &keys, false).await?;
+            settle(&state, &keys, guess, false).await?;
             html(
                 StatusCode::UNAUTHORIZED,
                 &MfaPage {
@@ -527,6 +541,7 @@ pub(crate) async fn enrol(
         token,
         session,
         keys,
+        guess,
         code,
     }) = code_attempt(&state, request).await?
     else {
@@ -541,7 +556,7 @@ pub(crate) async fn enrol(
     .await;
     match result {
         Ok((codes, new_token)) => {
-            record(&state, &keys, true).await?;
+            settle(&state, &keys, guess, true).await?;
             let mut response = html(
                 StatusCode::OK,
                 &RecoveryPage {
@@ -556,7 +571,7 @@ pub(crate) async fn enrol(
             Ok(response)
         }
         Err(WebError::Service(ServiceError::SignIn(refused))) => {
-            record(&state, &keys, false).await?;
+            settle(&state, &keys, guess, false).await?;
             enrol_page(&state, &session, Some(refused.to_string())).await
         }
         Err(e) => Err(e),

@@ -49,6 +49,7 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
         ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation") => &["administrator"],
         ("GET", "/audit") => &["governance", "auditor", "administrator"],
+        ("GET", "/healthz/detail") => &["it", "auditor", "administrator"],
         // Requests and incidents lists show each role its own share.
         ("GET", "/requests" | "/requests.csv" | "/incidents" | "/incidents.csv") => ALL,
         ("GET", "/requests/new") | ("POST", "/requests") => &[

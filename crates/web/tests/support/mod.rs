@@ -60,6 +60,17 @@ impl Server {
     pub fn client(&self) -> Client {
         Client {
             addr: self.addr,
+            source: None,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    /// A client whose connections come from another loopback address (`127.0.0.2`, …), as a
+    /// second machine's would.
+    pub fn client_from(&self, source: std::net::IpAddr) -> Client {
+        Client {
+            addr: self.addr,
+            source: Some(source),
             cookies: BTreeMap::new(),
         }
     }
@@ -119,6 +130,8 @@ impl Reply {
 /// A browser-like client: keeps cookies, follows nothing by itself.
 pub struct Client {
     addr: SocketAddr,
+    /// The address connections are made from, when not the default.
+    source: Option<std::net::IpAddr>,
     pub cookies: BTreeMap<String, String>,
 }
 
@@ -200,7 +213,7 @@ impl Client {
     }
 
     fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Reply {
-        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        let mut stream = self.connect();
         let cookie: Vec<String> = self
             .cookies
             .iter()
@@ -277,6 +290,27 @@ impl Client {
             headers,
             body,
         }
+    }
+
+    /// A connection to the server, from the client's own source address if it has one.
+    pub fn connect(&self) -> TcpStream {
+        let Some(source) = self.source else {
+            return TcpStream::connect(self.addr).expect("connect");
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("runtime");
+        let stream = runtime
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind(SocketAddr::new(source, 0))?;
+                socket.connect(self.addr).await
+            })
+            .and_then(|s| s.into_std())
+            .expect("connect from source");
+        stream.set_nonblocking(false).expect("blocking");
+        stream
     }
 
     /// Signs in with a password and the current TOTP code; returns the reply to the code.
