@@ -255,12 +255,18 @@ fn register(kind: &str) -> Result<Register> {
 }
 
 fn open(settings: &Settings) -> Result<Steward> {
-    Steward::open(&settings.database_url).with_context(|| {
-        format!(
-            "cannot open the database {}",
-            steward_store::redact(&settings.database_url)
-        )
-    })
+    let keys = settings.secret_keys()?;
+    let steward = Steward::open(&settings.database_url)
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                steward_store::redact(&settings.database_url)
+            )
+        })?
+        .with_secret_keys(keys);
+    // Secrets stored in plain text by earlier versions are sealed the first time a key is at hand.
+    steward.seal_plain_secrets(&stamp(settings, None))?;
+    Ok(steward)
 }
 
 fn stamp(settings: &Settings, at: Option<DateTime<Utc>>) -> Stamp {

@@ -16,6 +16,7 @@ mod findings;
 mod governance;
 mod import;
 mod mail;
+pub mod secrets;
 mod workflow;
 
 use std::io::Write;
@@ -34,6 +35,7 @@ pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use mail::{Addressee, Concerns, Notice};
+pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingTally, FindingsSummary,
 };
@@ -102,6 +104,9 @@ pub enum ServiceError {
     /// The password, token or code machinery failed (not the user's doing).
     #[error("authentication: {0}")]
     Auth(String),
+    /// A sealed TOTP secret could not be sealed or opened: the wrong key, most likely.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 impl ServiceError {
@@ -139,6 +144,8 @@ pub fn default_organisation() -> Organisation {
 /// Steward's operations over one store.
 pub struct Steward {
     store: Box<dyn Store>,
+    /// What TOTP secrets are sealed with; `None` uses a key made for this process only.
+    keys: Option<SecretKeys>,
 }
 
 impl Steward {
@@ -146,11 +153,22 @@ impl Steward {
     pub fn open(url: &str) -> Result<Steward> {
         Ok(Steward {
             store: steward_store::open(url)?,
+            keys: None,
         })
     }
 
     pub fn from_store(store: Box<dyn Store>) -> Steward {
-        Steward { store }
+        Steward { store, keys: None }
+    }
+
+    /// Seals TOTP secrets with these keys (the first seals, every one opens). Without them a
+    /// `Steward` seals with a key that lives only as long as the process: fine for tests and
+    /// scratch databases, never for a server, whose front end must hand its key in here.
+    pub fn with_secret_keys(self, keys: SecretKeys) -> Steward {
+        Steward {
+            keys: Some(keys),
+            ..self
+        }
     }
 
     pub fn backend(&self) -> Backend {
