@@ -324,7 +324,7 @@ fn read_row(
                 continue;
             }
         };
-        match Value::parse(field.ty, text) {
+        match field.parse(text) {
             Ok(Value::Null) if field.required => {
                 errors.push(line, field.name, text, "a value is required");
                 ok = false;

@@ -18,7 +18,9 @@ mod register;
 mod value;
 
 pub use country::{COUNTRY_CODES, Countries, Country};
-pub use field::{Field, FieldType, FieldValue, Month, Pence};
+pub use field::{
+    DETAILS_TEXT, Field, FieldType, FieldValue, LONG_TEXT, MAX_CELL_CHARS, Month, Pence,
+};
 pub use finding::{Finding, FindingState, StoredFinding, Subject};
 pub use processes::*;
 pub use records::*;

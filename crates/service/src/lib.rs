@@ -122,6 +122,16 @@ impl ServiceError {
     }
 }
 
+/// A value as an error shows it: a long one cut short, so that a megabyte refused is not a
+/// megabyte repeated.
+fn shown(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 fn join(problems: &[FieldProblem]) -> String {
     problems
         .iter()
@@ -322,13 +332,13 @@ impl Steward {
                 });
                 continue;
             }
-            match Value::parse(field.ty, text.trim()) {
+            match field.parse(text.trim()) {
                 Ok(v) => {
                     row.set(field.name, v);
                 }
                 Err(reason) => problems.push(FieldProblem {
                     field: field.name,
-                    value: text.clone(),
+                    value: shown(text),
                     reason,
                 }),
             }
@@ -388,7 +398,7 @@ impl Steward {
             let text = value.to_text();
             let problem = |reason: String| FieldProblem {
                 field: field.name,
-                value: text.clone(),
+                value: shown(&text),
                 reason,
             };
             if value.is_null() {
@@ -397,7 +407,7 @@ impl Steward {
                 }
                 continue;
             }
-            match Value::parse(field.ty, &text) {
+            match field.parse(&text) {
                 Ok(reparsed) if reparsed == *value => {}
                 Ok(_) => problems.push(problem("not in its canonical form".into())),
                 Err(reason) => problems.push(problem(reason)),
