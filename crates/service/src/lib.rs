@@ -22,7 +22,7 @@ mod workflow;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use steward_interchange::CsvError;
+use steward_interchange::{CsvError, Guard};
 use steward_model::audit::{AuditRecord, ChainBreak, ChainHead};
 use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
@@ -442,19 +442,37 @@ impl Steward {
 
     /// Imports files as one transaction: every error in every file, or every row applied.
     pub fn import(&self, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ImportReport> {
-        import::import(self, stamp, files)
+        import::import(self, stamp, files, Guard::On)
+    }
+
+    /// [`Steward::import`], with the formula guard taken off text cells or not
+    /// (`steward import --no-guard`).
+    pub fn import_with(
+        &self,
+        stamp: &Stamp,
+        files: Vec<ImportFile>,
+        guard: Guard,
+    ) -> Result<ImportReport> {
+        import::import(self, stamp, files, guard)
     }
 
     /// Checks files exactly as an import would — against the files and this database — and
     /// returns their rows without writing anything.
     pub fn check_files(&self, files: Vec<ImportFile>) -> Result<CheckedFiles> {
-        import::check(self, files)
+        import::check(self, files, Guard::On)
     }
 
     /// Writes a register as CSV, rows ordered by id.
+    /// Text a spreadsheet would run as a formula is guarded with a leading `'`
+    /// ([`steward_interchange::guard`]).
     pub fn export(&self, register: Register, out: impl Write) -> Result<usize> {
+        self.export_with(register, out, Guard::On)
+    }
+
+    /// [`Steward::export`], with text cells guarded or not (`steward export --no-guard`).
+    pub fn export_with(&self, register: Register, out: impl Write, guard: Guard) -> Result<usize> {
         let rows = self.store.list(register)?;
-        steward_interchange::write(register, &rows, out)
+        steward_interchange::write_with(register, &rows, out, guard)
             .map_err(|e| ServiceError::Write(e.to_string()))?;
         Ok(rows.len())
     }
