@@ -7,6 +7,9 @@
 //! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes — and
 //! listing the notices waiting to be emailed (which `steward-mail` sends).
 //!
+//! TOTP secrets are sealed at rest ([`secrets`]) under a key the front end hands in
+//! ([`Steward::with_secret_keys`]); this crate never reads it from the environment.
+//!
 //! It must never speak HTTP or parse command lines, never hold SQL (the store does), and never
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
