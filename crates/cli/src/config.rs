@@ -291,7 +291,7 @@ fn narrow_dir(dir: &Path) -> Result<()> {
         let mode = meta.permissions().mode() & 0o777;
         if meta.is_dir() && mode & 0o077 != 0 {
             set_mode(dir, 0o700)?;
-            tracing::warn!(path = %dir.display(), was = format!("{mode:o}"), "data directory was open to others; its mode is now 700");
+            tracing::info!(path = %dir.display(), was = format!("{mode:o}"), "data directory was open to others; its mode is now 700");
         }
     }
     Ok(())

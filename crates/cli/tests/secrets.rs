@@ -81,7 +81,10 @@ fn a_fresh_data_folder_is_private_whatever_the_umask() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(open))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let out = run(&[], &["--data-dir", &dir, "org", "show"]);
+    let out = run(
+        &[("STEWARD_LOG", "info")],
+        &["--data-dir", &dir, "org", "show"],
+    );
     assert!(out.status.success());
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(mode(&data), 0o700, "{log}");

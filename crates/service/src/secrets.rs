@@ -210,7 +210,7 @@ pub fn narrow_mode(path: &Path) -> std::io::Result<()> {
         let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             private(path)?;
-            tracing::warn!(path = %path.display(), was = format!("{mode:o}"), "file was readable by others; its mode is now 600");
+            tracing::info!(path = %path.display(), was = format!("{mode:o}"), "file was readable by others; its mode is now 600");
         }
     }
     #[cfg(not(unix))]

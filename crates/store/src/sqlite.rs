@@ -105,7 +105,7 @@ fn narrow(path: &Path) -> Result<()> {
                 path: path.display().to_string(),
                 source,
             })?;
-            tracing::warn!(path = %path.display(), was = format!("{mode:o}"), "database file was readable by others; its mode is now 600");
+            tracing::info!(path = %path.display(), was = format!("{mode:o}"), "database file was readable by others; its mode is now 600");
         }
     }
     #[cfg(not(unix))]
