@@ -3,11 +3,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use steward_service::Capacity;
+use steward_service::{Capacity, SecretKey, SecretKeys, Steward};
 
-use crate::config::Settings;
+use crate::config::{SECRET_KEY_ENV, SecretKeySource, Settings, next_key_file};
 use crate::{open, stamp};
 
 #[derive(Subcommand, Debug)]
@@ -43,9 +43,24 @@ pub enum AccountCommand {
     Disable { email: String },
     /// Enable a disabled account.
     Enable { email: String },
+    /// Seal every TOTP secret under a new key. With the key file, a new key is made, every
+    /// secret sealed under it (the old key still opening them meanwhile), and then it replaces
+    /// the old one; run again after an interruption to finish. With STEWARD_SECRET_KEY, put the
+    /// new key first and the old one after a comma on every server, run this, then drop the old.
+    RotateKey,
+    /// Print a fresh random key (base64), for STEWARD_SECRET_KEY.
+    NewKey,
 }
 
 pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
+    match command {
+        AccountCommand::RotateKey => return rotate_key(settings),
+        AccountCommand::NewKey => {
+            println!("{}", SecretKey::generate()?.to_base64());
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let steward = open(settings)?;
     let stamp = stamp(settings, None);
     match command {
@@ -126,6 +141,57 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
             steward.set_sign_in_disabled(&stamp, &email, false)?;
             println!("{email}: enabled");
         }
+        AccountCommand::RotateKey | AccountCommand::NewKey => {}
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rotate_key(settings: &Settings) -> Result<ExitCode> {
+    let stamp = stamp(settings, None);
+    let open_with = |keys: SecretKeys| -> Result<Steward> {
+        Ok(Steward::open(&settings.database_url)
+            .with_context(|| {
+                format!(
+                    "cannot open the database {}",
+                    steward_store::redact(&settings.database_url)
+                )
+            })?
+            .with_secret_keys(keys))
+    };
+    if let SecretKeySource::Environment(keys) = &settings.secret_key {
+        let n = open_with(keys.clone())?.reseal_secrets(&stamp)?;
+        println!(
+            "{n} secret(s) sealed afresh; every secret is now under key {}: the other keys in {SECRET_KEY_ENV} may be removed",
+            keys.current().id()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The old key stays in its file, and opens every secret, until all are under the new one;
+    // the new key waits beside it so that an interrupted rotation resumes with the same key.
+    let old = settings.secret_keys()?;
+    let path = settings.secret_key_file();
+    let next_path = next_key_file(&path);
+    let next = match SecretKey::load(&next_path)? {
+        Some(next) => next,
+        None => {
+            let next = SecretKey::generate()?;
+            next.write_new(&next_path)?;
+            next
+        }
+    };
+    let keys = SecretKeys::new(next.clone()).with_older(old.current().clone());
+    let n = open_with(keys)?.reseal_secrets(&stamp)?;
+    std::fs::rename(&next_path, &path).with_context(|| {
+        format!(
+            "every secret is sealed under the key in {}, but it could not replace {}",
+            next_path.display(),
+            path.display()
+        )
+    })?;
+    println!(
+        "{n} secret(s) sealed afresh under key {}; {} now holds it",
+        next.id(),
+        path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

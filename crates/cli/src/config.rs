@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use steward_service::{SecretKey, SecretKeys};
+
 use crate::{GlobalArgs, LogFormat};
 
 /// The configuration file's contents. Unknown keys are refused so that a typo is not ignored.
@@ -33,6 +35,9 @@ struct File {
     mail_from: Option<String>,
     /// The address people reach Steward's web pages at, for links in mail.
     public_url: Option<String>,
+    /// The file holding the key TOTP secrets are sealed with. Default: `secret.key` beside an
+    /// SQLite database, else in the data directory.
+    secret_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +57,21 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Where notices are emailed through, when configured.
     pub mail: Option<MailSettings>,
+    /// Where the key that seals TOTP secrets comes from.
+    pub secret_key: SecretKeySource,
 }
+
+/// `STEWARD_SECRET_KEY` (one key, or several separated by commas: the first seals, the others
+/// only open, during a rotation), or else a key file made on first use.
+#[derive(Debug, Clone)]
+pub enum SecretKeySource {
+    Environment(SecretKeys),
+    /// The configured `secret_key_file`, or `None` for the default beside the database.
+    File(Option<PathBuf>),
+}
+
+/// The environment variable holding the secret key(s).
+pub const SECRET_KEY_ENV: &str = "STEWARD_SECRET_KEY";
 
 /// The `smtp_url`, `mail_from` and `public_url` keys, or `STEWARD_SMTP_URL`, `STEWARD_MAIL_FROM`
 /// and `STEWARD_PUBLIC_URL`.
@@ -159,6 +178,15 @@ impl Settings {
             }
             (None, _) => None,
         };
+        let secret_key = match env(SECRET_KEY_ENV) {
+            Some(text) => SecretKeySource::Environment(parse_keys(&text)?),
+            None => SecretKeySource::File(file.secret_key_file.map(|path| {
+                match config_path.as_deref().and_then(Path::parent) {
+                    Some(dir) if path.is_relative() => dir.join(path),
+                    _ => path,
+                }
+            })),
+        };
         Ok(Settings {
             database_url,
             listen,
@@ -169,8 +197,116 @@ impl Settings {
             overrides,
             secure_cookies,
             mail,
+            secret_key,
         })
     }
+
+    /// The key file: configured, or `secret.key` beside the SQLite database, or in the data
+    /// directory when the database is elsewhere.
+    pub fn secret_key_file(&self) -> PathBuf {
+        if let SecretKeySource::File(Some(path)) = &self.secret_key {
+            return path.clone();
+        }
+        let sqlite = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .filter(|p| *p != ":memory:" && !p.starts_with("file:"));
+        match sqlite.and_then(|p| Path::new(p).parent()) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join("secret.key"),
+            Some(_) => PathBuf::from("secret.key"),
+            None => self.data_dir.join("secret.key"),
+        }
+    }
+
+    /// The keys TOTP secrets are sealed with: from the environment, or the key file (made with
+    /// mode 0600, in a folder made 0700, on first use) together with a rotation's next key if
+    /// one was left half done. A data directory others may read is narrowed to 0700.
+    pub fn secret_keys(&self) -> Result<SecretKeys> {
+        narrow_dir(&self.data_dir)?;
+        let path = match &self.secret_key {
+            SecretKeySource::Environment(keys) => return Ok(keys.clone()),
+            SecretKeySource::File(_) => self.secret_key_file(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            private_dir(dir)?;
+        }
+        let (current, _) = SecretKey::load_or_create(&path)?;
+        let mut keys = SecretKeys::new(current);
+        if let Some(next) = SecretKey::load(&next_key_file(&path))? {
+            keys = keys.with_older(next);
+        }
+        Ok(keys)
+    }
+}
+
+/// Where `steward account rotate-key` keeps the new key until every secret is sealed under it.
+pub fn next_key_file(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".next");
+    PathBuf::from(name)
+}
+
+/// `STEWARD_SECRET_KEY`'s keys, the first the current one. The value is never repeated in an
+/// error.
+fn parse_keys(text: &str) -> Result<SecretKeys> {
+    let mut keys = text.split(',').map(str::trim).filter(|k| !k.is_empty());
+    let first = keys
+        .next()
+        .with_context(|| format!("{SECRET_KEY_ENV} is set but holds no key"))?;
+    let mut out = SecretKeys::new(
+        SecretKey::parse(first).with_context(|| format!("{SECRET_KEY_ENV}: its first key"))?,
+    );
+    for (i, key) in keys.enumerate() {
+        out = out.with_older(
+            SecretKey::parse(key).with_context(|| format!("{SECRET_KEY_ENV}: key {}", i + 2))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Creates a folder (and its parents) readable by its owner only, whatever the umask.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    set_mode(dir, 0o700)
+}
+
+/// Narrows Steward's own data directory to 0700 when group or others may use it, and says so.
+fn narrow_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return Ok(());
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() && mode & 0o077 != 0 {
+            set_mode(dir, 0o700)?;
+            tracing::info!(path = %dir.display(), was = format!("{mode:o}"), "data directory was open to others; its mode is now 700");
+        }
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<File> {

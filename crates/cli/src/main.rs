@@ -88,6 +88,10 @@ enum Command {
         /// Record the changes as made at this time (RFC 3339). Default: now.
         #[arg(long)]
         at: Option<DateTime<Utc>>,
+        /// Keep a leading `'` before `=`, `+`, `-`, `@`, tab or carriage return in text cells
+        /// (by default it is taken off: it is the formula guard `export` adds).
+        #[arg(long)]
+        no_guard: bool,
     },
     /// Export a register as CSV, or every register into a folder with `export all --out DIR`.
     Export {
@@ -96,6 +100,10 @@ enum Command {
         /// File (or folder, for `all`) to write. Default: standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write text cells as they are, without the `'` that stops a spreadsheet running one
+        /// that starts with `=`, `+`, `-`, `@`, tab or carriage return as a formula.
+        #[arg(long)]
+        no_guard: bool,
     },
     /// Read and change single records.
     #[command(subcommand)]
@@ -252,12 +260,18 @@ fn register(kind: &str) -> Result<Register> {
 }
 
 fn open(settings: &Settings) -> Result<Steward> {
-    Steward::open(&settings.database_url).with_context(|| {
-        format!(
-            "cannot open the database {}",
-            steward_store::redact(&settings.database_url)
-        )
-    })
+    let keys = settings.secret_keys()?;
+    let steward = Steward::open(&settings.database_url)
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                steward_store::redact(&settings.database_url)
+            )
+        })?
+        .with_secret_keys(keys);
+    // Secrets stored in plain text by earlier versions are sealed the first time a key is at hand.
+    steward.seal_plain_secrets(&stamp(settings, None))?;
+    Ok(steward)
 }
 
 /// The command line acts with administrator capacity, as the operating system's user.
@@ -286,7 +300,12 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
             demo,
             demo_people,
         ),
-        Command::Import { target, file, at } => {
+        Command::Import {
+            target,
+            file,
+            at,
+            no_guard,
+        } => {
             let files = match file {
                 Some(file) => vec![ImportFile::read(register(&target)?, &file)?],
                 None if Path::new(&target).is_dir() => ImportFile::folder(Path::new(&target))?,
@@ -294,28 +313,49 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                     "{target:?} is not a folder; to import one file give its register too: steward import people people.csv"
                 ),
             };
-            import(&open(settings)?, &stamp(settings, at), files)
+            import(
+                &open(settings)?,
+                &stamp(settings, at),
+                files,
+                guard(no_guard),
+            )
         }
-        Command::Export { kind, out } => {
+        Command::Export {
+            kind,
+            out,
+            no_guard,
+        } => {
             let steward = open(settings)?;
+            let guard = guard(no_guard);
             if kind == "all" {
                 let dir = out.context("`export all` needs --out DIR")?;
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 for r in Register::ALL {
                     let path = dir.join(r.file_name());
-                    let n = steward.export(&stamp(settings, None), r, create(&path)?)?;
+                    let n =
+                        steward.export_with(&stamp(settings, None), r, create(&path)?, guard)?;
                     eprintln!("{}: {n} rows", path.display());
                 }
             } else {
                 let r = register(&kind)?;
                 match out {
                     Some(path) => {
-                        let n = steward.export(&stamp(settings, None), r, create(&path)?)?;
+                        let n = steward.export_with(
+                            &stamp(settings, None),
+                            r,
+                            create(&path)?,
+                            guard,
+                        )?;
                         eprintln!("{}: {n} rows", path.display());
                     }
                     None => {
-                        steward.export(&stamp(settings, None), r, std::io::stdout().lock())?;
+                        steward.export_with(
+                            &stamp(settings, None),
+                            r,
+                            std::io::stdout().lock(),
+                            guard,
+                        )?;
                     }
                 }
             }
@@ -376,7 +416,12 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                     );
                     Ok(ExitCode::SUCCESS)
                 }
-                None => import(&open(settings)?, &stamp(settings, None), files),
+                None => import(
+                    &open(settings)?,
+                    &stamp(settings, None),
+                    files,
+                    steward_interchange::Guard::On,
+                ),
             }
         }
     }
@@ -388,8 +433,21 @@ fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
     Ok(std::io::BufWriter::new(file))
 }
 
-fn import(steward: &Steward, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ExitCode> {
-    match steward.import(stamp, files) {
+fn guard(no_guard: bool) -> steward_interchange::Guard {
+    if no_guard {
+        steward_interchange::Guard::Off
+    } else {
+        steward_interchange::Guard::On
+    }
+}
+
+fn import(
+    steward: &Steward,
+    stamp: &Stamp,
+    files: Vec<ImportFile>,
+    guard: steward_interchange::Guard,
+) -> Result<ExitCode> {
+    match steward.import_with(stamp, files, guard) {
         Ok(report) => {
             for (file, rows) in &report.files {
                 eprintln!("{file}: {rows} rows");

@@ -14,6 +14,11 @@
 //! * Each cell is trimmed of surrounding whitespace and parsed with [`Value::parse`]: dates are
 //!   `YYYY-MM-DD`, timestamps RFC 3339, booleans `true`/`false`, money pounds to the penny. An
 //!   empty cell is unknown, which only an optional field allows.
+//! * Text a spreadsheet would run as a formula is guarded: a text cell (any type but numbers,
+//!   money, dates, times and booleans) starting with `=`, `+`, `-`, `@`, tab or carriage return —
+//!   or with `'`s before one of those — is written with one more `'` in front ([`guard`]), and
+//!   reading takes exactly that `'` off again ([`unguard`]), so a round trip is byte-identical.
+//!   Negative amounts are numbers and never guarded. [`Guard::Off`] turns both off.
 //! * A file may start with a UTF-8 byte-order mark (Excel and Snipe-IT write one) and may use
 //!   CRLF line endings. Blank lines are skipped.
 //! * Ids (the register's first field), or the keys derived from several fields, are unique within
@@ -38,7 +43,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use steward_model::{Register, Row, Value};
+use steward_model::{FieldType, Register, Row, Value};
 
 /// A row read from a file, with the 1-based line number its record starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +101,17 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 pub fn read(
     register: Register,
     file: &str,
+    input: impl Read,
+) -> Result<Vec<ParsedRow>, Vec<CsvError>> {
+    read_with(register, file, input, Guard::On)
+}
+
+/// [`read`], taking the formula guard ([`unguard`]) off text cells or leaving them as they are.
+pub fn read_with(
+    register: Register,
+    file: &str,
     mut input: impl Read,
+    guard_cells: Guard,
 ) -> Result<Vec<ParsedRow>, Vec<CsvError>> {
     let mut errors = Errors::new(file);
     let mut bytes = Vec::new();
@@ -145,6 +160,7 @@ pub fn read(
             line,
             &record,
             &columns,
+            guard_cells,
             &mut first_seen,
             &mut errors,
         ) {
@@ -159,12 +175,75 @@ pub fn read(
     }
 }
 
+/// Whether cells a spreadsheet would run as formulas are guarded with a leading `'` on the way
+/// out, and the guard taken off on the way in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Guard {
+    #[default]
+    On,
+    Off,
+}
+
+/// What makes a spreadsheet read a cell as a formula (or, for tab and carriage return, lets one
+/// hide in front of it).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether `text`, past any `'`s it starts with, starts as a formula would: such text gets one
+/// more `'`, so that a `'` the text really starts with survives the guard being taken off.
+fn needs_guard(text: &str) -> bool {
+    text.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+}
+
+/// A text cell as it is written out: with a leading `'` when a spreadsheet would otherwise read
+/// it as a formula (`=HYPERLINK(…)` becomes `'=HYPERLINK(…)`), or when it already starts with
+/// `'` before such a character. [`unguard`] undoes exactly this.
+pub fn guard(text: &str) -> std::borrow::Cow<'_, str> {
+    if needs_guard(text) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A text cell as read in: one leading `'` taken off when what follows it is what [`guard`]
+/// guards, and nothing else touched.
+pub fn unguard(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if needs_guard(rest) => rest,
+        _ => text,
+    }
+}
+
+/// Whether a field's cells are text a formula could hide in (and so guarded): every type that
+/// reads as text. Numbers, money, dates, times and booleans are never guarded, so `-5.00` is
+/// written as it is, and a spreadsheet reads it as the number it is.
+fn guarded(ty: FieldType) -> bool {
+    !matches!(
+        ty,
+        FieldType::Bool
+            | FieldType::Date
+            | FieldType::Timestamp
+            | FieldType::Money
+            | FieldType::Int
+    )
+}
+
 /// Writes rows (all of `register`) with the header in the register's field order, derived fields
 /// left out; each value is written as [`Value::to_text`] spells it, with `\n` line endings and
-/// quotes only where needed.
+/// quotes only where needed, and text a spreadsheet would run as a formula guarded ([`guard`]).
 ///
 /// Nothing is written if a row belongs to another register or has the wrong number of values.
 pub fn write(register: Register, rows: &[Row], out: impl Write) -> Result<(), WriteError> {
+    write_with(register, rows, out, Guard::On)
+}
+
+/// [`write`], with text cells guarded or not.
+pub fn write_with(
+    register: Register,
+    rows: &[Row],
+    out: impl Write,
+    guard_cells: Guard,
+) -> Result<(), WriteError> {
     let fields = register.fields();
     for (index, row) in rows.iter().enumerate() {
         if row.register() != register {
@@ -193,6 +272,9 @@ pub fn write(register: Register, rows: &[Row], out: impl Write) -> Result<(), Wr
         record.clear();
         for &i in &columns {
             match row.values().get(i) {
+                Some(Value::Text(s)) if guard_cells == Guard::On => {
+                    record.push_field(&guard(s));
+                }
                 Some(Value::Text(s)) => record.push_field(s),
                 Some(other) => record.push_field(&other.to_text()),
                 None => record.push_field(""),
@@ -299,6 +381,7 @@ fn read_row(
     line: u64,
     record: &csv::ByteRecord,
     columns: &[Option<usize>],
+    guard_cells: Guard,
     first_seen: &mut HashMap<String, u64>,
     errors: &mut Errors,
 ) -> Option<Row> {
@@ -312,6 +395,7 @@ fn read_row(
             continue;
         };
         let text = match std::str::from_utf8(cell) {
+            Ok(text) if guard_cells == Guard::On && guarded(field.ty) => unguard(text.trim()),
             Ok(text) => text.trim(),
             Err(_) => {
                 errors.push(
@@ -324,7 +408,7 @@ fn read_row(
                 continue;
             }
         };
-        match Value::parse(field.ty, text) {
+        match field.parse(text) {
             Ok(Value::Null) if field.required => {
                 errors.push(line, field.name, text, "a value is required");
                 ok = false;

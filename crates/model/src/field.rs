@@ -37,6 +37,21 @@ pub enum FieldType {
     Countries,
 }
 
+impl FieldType {
+    /// The most characters a value of this type may have unless its field says otherwise: short
+    /// text (a name, a title, a place) 200, an id 128, a lower-case id 64, an email address 254.
+    pub const fn max_chars(self) -> usize {
+        match self {
+            FieldType::Text => 200,
+            FieldType::Id => 128,
+            FieldType::Slug => 64,
+            FieldType::Email => 254,
+            // The rest have fixed shapes far shorter; the cap only bounds the work of reading.
+            _ => MAX_CELL_CHARS,
+        }
+    }
+}
+
 /// One column of a register.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
@@ -49,6 +64,36 @@ pub struct Field {
     /// `key` of a register identified by several of its fields, which is stored (as the table's
     /// primary key) and audited but never read from or written to a file.
     pub csv: bool,
+    /// The most characters a value may have: the type's ([`FieldType::max_chars`]) unless the
+    /// declaration says otherwise (`, max LONG_TEXT`).
+    pub max_chars: usize,
+}
+
+/// Free text written at length: a reason, notes, a description, evidence.
+pub const LONG_TEXT: usize = 4_000;
+/// A request's particulars (a JSON object of text), the longest text a register holds.
+pub const DETAILS_TEXT: usize = 10_000;
+/// The longest any cell may be, whatever its field.
+pub const MAX_CELL_CHARS: usize = DETAILS_TEXT;
+
+impl Field {
+    /// Parses a cell (already trimmed) for this field: its length first, then [`Value::parse`].
+    pub fn parse(&self, text: &str) -> Result<Value, String> {
+        check_length(text, self.max_chars)?;
+        Value::parse(self.ty, text)
+    }
+}
+
+/// `too long (N characters; at most M)` when `text` has more than `max` characters. Counting
+/// stops just past the limit, so a megabyte costs no more than the limit does.
+pub(crate) fn check_length(text: &str, max: usize) -> Result<(), String> {
+    if text.len() <= max || text.chars().nth(max).is_none() {
+        return Ok(());
+    }
+    Err(format!(
+        "too long ({} characters; at most {max})",
+        text.chars().count()
+    ))
 }
 
 /// A Rust type that a register field can hold.

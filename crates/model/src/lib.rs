@@ -4,6 +4,8 @@
 //! (person, asset, account, system, budget centre, organisation, and the usage, sightings, travel,
 //! training, acceptances, questionnaires, adjustments and exceptions about them), the dynamic [`Value`] and [`Row`]
 //! that storage and interchange move around, and the audit log's canonical encoding and hash chain.
+//! Every field has a length limit ([`Field::max_chars`], checked by [`Field::parse`]), so an
+//! import, a form and `register set` refuse the same over-long text with the same words.
 //!
 //! It must never do I/O: no files, no database, no network, no clock. Everything here is pure so
 //! that every other crate can agree on it and test it cheaply.
@@ -18,7 +20,9 @@ mod register;
 mod value;
 
 pub use country::{COUNTRY_CODES, Countries, Country};
-pub use field::{Field, FieldType, FieldValue, Month, Pence};
+pub use field::{
+    DETAILS_TEXT, Field, FieldType, FieldValue, LONG_TEXT, MAX_CELL_CHARS, Month, Pence,
+};
 pub use finding::{Finding, FindingState, StoredFinding, Subject};
 pub use processes::*;
 pub use records::*;

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::borrow::Cow;
 
 use crate::ModelError;
-use crate::field::{Field, FieldType, FieldValue, Pence, words};
+use crate::field::{DETAILS_TEXT, Field, FieldType, FieldValue, LONG_TEXT, Pence, words};
 use crate::records::record;
 use crate::register::{Record, Register, Row, join_key, position};
 
@@ -103,7 +103,7 @@ record! {
     BankHoliday in BankHolidays key(date) {
         date: NaiveDate => FieldType::Date;
         title: String => FieldType::Text;
-        notes: Option<String> => FieldType::Text;
+        notes: Option<String> => FieldType::Text, max LONG_TEXT;
     }
 }
 
@@ -130,7 +130,7 @@ record! {
         due_on: Option<NaiveDate> => FieldType::Date;
         closed_at: Option<DateTime<Utc>> => FieldType::Timestamp;
         /// The request's particulars as a JSON object of text values (`{"countries":"FR;BE"}`).
-        details: Option<String> => FieldType::Text;
+        details: Option<String> => FieldType::Text, max DETAILS_TEXT;
     }
 }
 
@@ -142,7 +142,7 @@ record! {
         person_id: String => FieldType::Id, refers People;
         decision: Decision => Decision::TYPE;
         decided_at: DateTime<Utc> => FieldType::Timestamp;
-        note: Option<String> => FieldType::Text;
+        note: Option<String> => FieldType::Text, max LONG_TEXT;
     }
 }
 
@@ -164,14 +164,14 @@ record! {
         late: Option<bool> => FieldType::Bool;
         /// A data breach: 72 hours from awareness (UK GDPR Art. 33(1)).
         ico_notify_by: Option<DateTime<Utc>> => FieldType::Timestamp;
-        facts: Option<String> => FieldType::Text;
-        effects: Option<String> => FieldType::Text;
-        remedial_action: Option<String> => FieldType::Text;
+        facts: Option<String> => FieldType::Text, max LONG_TEXT;
+        effects: Option<String> => FieldType::Text, max LONG_TEXT;
+        remedial_action: Option<String> => FieldType::Text, max LONG_TEXT;
         ico_decision: Option<IcoDecision> => IcoDecision::TYPE;
-        ico_reasons: Option<String> => FieldType::Text;
+        ico_reasons: Option<String> => FieldType::Text, max LONG_TEXT;
         ico_notified_at: Option<DateTime<Utc>> => FieldType::Timestamp;
         closed_at: Option<DateTime<Utc>> => FieldType::Timestamp;
-        details: Option<String> => FieldType::Text;
+        details: Option<String> => FieldType::Text, max DETAILS_TEXT;
     }
 }
 
@@ -182,7 +182,7 @@ record! {
         about: String => FieldType::Id;
         /// A person's id, or a party the policy names (`it-service-desk`, `information-governance`).
         recipient: String => FieldType::Id;
-        reason: String => FieldType::Text;
+        reason: String => FieldType::Text, max LONG_TEXT;
         due_at: Option<DateTime<Utc>> => FieldType::Timestamp;
         acknowledged_at: Option<DateTime<Utc>> => FieldType::Timestamp;
         acknowledged_by: Option<String> => FieldType::Id;
@@ -199,7 +199,7 @@ record! {
         asset_tag: Option<String> => FieldType::Id, refers Assets;
         budget_centre: Option<String> => FieldType::Id, refers BudgetCentres;
         amount_gbp: Pence => FieldType::Money;
-        reason: String => FieldType::Text;
+        reason: String => FieldType::Text, max LONG_TEXT;
         charged_on: NaiveDate => FieldType::Date;
     }
 }
@@ -210,7 +210,7 @@ record! {
         id: String => FieldType::Id,
         asset_tag: Option<String> => FieldType::Id, refers Assets;
         holder_id: String => FieldType::Id, refers People;
-        business_need: String => FieldType::Text;
+        business_need: String => FieldType::Text, max LONG_TEXT;
         encrypted: bool => FieldType::Bool;
         approved_by: String => FieldType::Id, refers People;
         case_reference: Option<String> => FieldType::Text;
@@ -225,10 +225,10 @@ record! {
     /// A line of the records retention schedule.
     RetentionRule in RetentionSchedule {
         record_class: String => FieldType::Id,
-        description: String => FieldType::Text;
+        description: String => FieldType::Text, max LONG_TEXT;
         period_months: i64 => FieldType::Int;
         /// What starts the period, such as `case closed`.
-        trigger: String => FieldType::Text;
+        trigger: String => FieldType::Text, max LONG_TEXT;
         disposal: DisposalMethod => DisposalMethod::TYPE;
     }
 }
@@ -238,7 +238,7 @@ record! {
     HeldRecord in Records {
         id: String => FieldType::Id,
         record_class: String => FieldType::Id, refers RetentionSchedule;
-        description: String => FieldType::Text;
+        description: String => FieldType::Text, max LONG_TEXT;
         location: Option<String> => FieldType::Text;
         /// When the retention period's trigger happened.
         trigger_on: Option<NaiveDate> => FieldType::Date;
@@ -250,7 +250,7 @@ record! {
     /// The destruction log.
     Destruction in Destructions {
         id: String => FieldType::Id,
-        what: String => FieldType::Text;
+        what: String => FieldType::Text, max LONG_TEXT;
         record_id: Option<String> => FieldType::Id, refers Records;
         medium_id: Option<String> => FieldType::Id, refers RemovableMedia;
         destroyed_on: NaiveDate => FieldType::Date;
@@ -265,7 +265,7 @@ record! {
         id: String => FieldType::Id,
         name: String => FieldType::Text;
         owner_id: String => FieldType::Id, refers People;
-        description: Option<String> => FieldType::Text;
+        description: Option<String> => FieldType::Text, max LONG_TEXT;
         location: Option<String> => FieldType::Text;
         review_every_months: i64 => FieldType::Int;
         last_reviewed_on: Option<NaiveDate> => FieldType::Date;
@@ -278,7 +278,7 @@ record! {
         asset_id: String => FieldType::Id, refers InformationAssets;
         reviewed_on: NaiveDate => FieldType::Date;
         reviewed_by: String => FieldType::Id, refers People;
-        outcome: String => FieldType::Text;
+        outcome: String => FieldType::Text, max LONG_TEXT;
     }
 }
 
@@ -286,7 +286,7 @@ record! {
     /// Where archived files are, and where they went.
     ArchivedFile in Archives {
         id: String => FieldType::Id,
-        description: String => FieldType::Text;
+        description: String => FieldType::Text, max LONG_TEXT;
         location: String => FieldType::Text;
         archived_on: NaiveDate => FieldType::Date;
         record_id: Option<String> => FieldType::Id, refers Records;
@@ -306,7 +306,7 @@ record! {
         every_days: i64 => FieldType::Int;
         owner_id: Option<String> => FieldType::Id, refers People;
         last_done_on: Option<NaiveDate> => FieldType::Date;
-        evidence: Option<String> => FieldType::Text;
+        evidence: Option<String> => FieldType::Text, max LONG_TEXT;
     }
 }
 
@@ -316,7 +316,7 @@ record! {
         task_id: String => FieldType::Id, refers Tasks;
         done_on: NaiveDate => FieldType::Date;
         done_by: String => FieldType::Id, refers People;
-        evidence: String => FieldType::Text;
+        evidence: String => FieldType::Text, max LONG_TEXT;
     }
 }
 

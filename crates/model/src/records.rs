@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ModelError;
 use crate::country::{Countries, Country};
-use crate::field::{Field, FieldType, FieldValue, Month, Pence, words};
+use crate::field::{Field, FieldType, FieldValue, LONG_TEXT, Month, Pence, words};
 use crate::register::{Record, Register, Row, join_key, position};
 
 /// Declares a register's record: the struct, its field list and its row conversions, from one
@@ -22,7 +22,7 @@ macro_rules! record {
         $(#[$meta:meta])*
         $name:ident in $register:ident {
             $id:ident : $id_ty:ty => $id_kind:expr,
-            $( $(#[$fmeta:meta])* $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)? ; )*
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)? $(, max $max:expr)? ; )*
         }
     ) => {
         $(#[$meta])*
@@ -37,8 +37,8 @@ macro_rules! record {
             pub const KEY_INDICES: &'static [usize] = &[0];
 
             pub const FIELDS: &'static [Field] = &[
-                Field { name: stringify!($id), ty: $id_kind, required: true, refers_to: None, csv: true },
-                $( record!(@field $field : $ty => $kind $(, refers $target)?), )*
+                Field { name: stringify!($id), ty: $id_kind, required: true, refers_to: None, csv: true, max_chars: $id_kind.max_chars() },
+                $( record!(@field $field : $ty => $kind $(, refers $target)? $(, max $max)?), )*
             ];
         }
 
@@ -68,7 +68,7 @@ macro_rules! record {
     (
         $(#[$meta:meta])*
         $name:ident in $register:ident key($($key:ident),+) {
-            $( $(#[$fmeta:meta])* $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)? ; )*
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)? $(, max $max:expr)? ; )*
         }
     ) => {
         $(#[$meta])*
@@ -79,8 +79,8 @@ macro_rules! record {
 
         impl $name {
             pub const FIELDS: &'static [Field] = &[
-                Field { name: "key", ty: FieldType::Id, required: true, refers_to: None, csv: false },
-                $( record!(@field $field : $ty => $kind $(, refers $target)?), )*
+                Field { name: "key", ty: FieldType::Id, required: true, refers_to: None, csv: false, max_chars: crate::field::MAX_CELL_CHARS },
+                $( record!(@field $field : $ty => $kind $(, refers $target)? $(, max $max)?), )*
             ];
 
             /// Where the key's parts sit among the fields.
@@ -116,15 +116,18 @@ macro_rules! record {
             }
         }
     };
-    (@field $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)?) => {
+    (@field $field:ident : $ty:ty => $kind:expr $(, refers $target:ident)? $(, max $max:expr)?) => {
         Field {
             name: stringify!($field),
             ty: $kind,
             required: <$ty as FieldValue>::REQUIRED,
             refers_to: record!(@refers $($target)?),
             csv: true,
+            max_chars: record!(@max $kind $(, $max)?),
         }
     };
+    (@max $kind:expr) => { $kind.max_chars() };
+    (@max $kind:expr, $max:expr) => { $max };
     (@values $self:ty, $register:ident, $row:expr) => {{
         let fields = <$self>::FIELDS;
         let values = $row.values();
@@ -415,7 +418,7 @@ record! {
         subject_type: SubjectType => SubjectType::TYPE;
         /// The id (or key) of the record the exception is for.
         subject_id: String => FieldType::Id;
-        reason: String => FieldType::Text;
+        reason: String => FieldType::Text, max LONG_TEXT;
         granted_by: String => FieldType::Id, refers People;
         granted_on: NaiveDate => FieldType::Date;
         expires_on: Option<NaiveDate> => FieldType::Date;

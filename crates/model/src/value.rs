@@ -61,6 +61,8 @@ impl Value {
         if text.is_empty() {
             return Ok(Value::Null);
         }
+        // Nothing the registers hold is longer; a field's own limit is tighter (`Field::parse`).
+        crate::field::check_length(text, crate::field::MAX_CELL_CHARS)?;
         if text.chars().any(|c| c.is_control()) {
             return Err("contains a control character".into());
         }

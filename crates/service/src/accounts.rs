@@ -472,10 +472,13 @@ impl Steward {
         // A secret already offered is offered again, so that reloading the page does not undo
         // a scan the person has just made.
         let totp = match &account.totp_secret {
-            Some(pending) => Totp::from_base32(pending).map_err(auth)?,
+            Some(pending) => {
+                Totp::from_base32(&self.open_secret(&account.email, pending)?).map_err(auth)?
+            }
             None => {
                 let totp = Totp::generate(20).map_err(auth)?;
-                account.totp_secret = Some(totp.secret_base32());
+                account.totp_secret =
+                    Some(self.seal_secret(&account.email, &totp.secret_base32())?);
                 account.totp_last_step = None;
                 self.store().save_sign_in(
                     &stamp.actor,
@@ -500,7 +503,7 @@ impl Steward {
             .totp_secret
             .clone()
             .ok_or(ServiceError::SignIn(SignInRefused::BadCode))?;
-        let totp = Totp::from_base32(&secret).map_err(auth)?;
+        let totp = Totp::from_base32(&self.open_secret(&account.email, &secret)?).map_err(auth)?;
         let Some(step) = totp.verify(code, unix(stamp.at), None) else {
             return Err(ServiceError::SignIn(SignInRefused::BadCode));
         };
@@ -520,7 +523,7 @@ impl Steward {
         let mut account = self.account(email)?;
         let totp = Totp::generate(20).map_err(auth)?;
         let codes = RecoveryCodes::generate(RECOVERY_CODES).map_err(auth)?;
-        account.totp_secret = Some(totp.secret_base32());
+        account.totp_secret = Some(self.seal_secret(&account.email, &totp.secret_base32())?);
         account.totp_last_step = None;
         account.mfa_enrolled_at = Some(stamp.at);
         account.recovery_codes = codes.stored_hashes();
@@ -541,7 +544,8 @@ impl Steward {
         };
         let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
-            let totp = Totp::from_base32(secret).map_err(auth)?;
+            let totp =
+                Totp::from_base32(&self.open_secret(&account.email, secret)?).map_err(auth)?;
             let last = account.totp_last_step.and_then(|s| u64::try_from(s).ok());
             if let Some(step) = totp.verify(&digits, unix(stamp.at), last)
                 && self

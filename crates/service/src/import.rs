@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use steward_interchange::{CsvError, ParsedRow};
+use steward_interchange::{CsvError, Guard, ParsedRow};
 use steward_model::{BudgetCentre, Record, Register, Row, Value};
 use steward_store::{CommitSummary, Store};
 
@@ -77,13 +77,14 @@ pub(crate) fn import(
     steward: &Steward,
     stamp: &Stamp,
     files: Vec<ImportFile>,
+    guard: Guard,
 ) -> Result<ImportReport> {
     let started = std::time::Instant::now();
     // Refused before reading a cell: a register the authority may not import into.
     for file in &files {
         stamp.authorise(file.register, crate::Operation::Import)?;
     }
-    let checked = check(steward, files)?;
+    let checked = check(steward, files, guard)?;
     // Every row written, the budget centres an import creates among them, within the authority.
     for row in &checked.rows {
         steward.authorise_row(stamp, row, crate::Operation::Import)?;
@@ -115,7 +116,11 @@ pub struct CheckedFiles {
 }
 
 /// Every check an import makes, against the files and what `store` holds, without writing.
-pub(crate) fn check(steward: &Steward, files: Vec<ImportFile>) -> Result<CheckedFiles> {
+pub(crate) fn check(
+    steward: &Steward,
+    files: Vec<ImportFile>,
+    guard: Guard,
+) -> Result<CheckedFiles> {
     let store = steward.store();
     let mut errors: Vec<CsvError> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
@@ -135,7 +140,12 @@ pub(crate) fn check(steward: &Steward, files: Vec<ImportFile>) -> Result<Checked
             continue;
         }
         seen.insert(file.register, file.label.clone());
-        match steward_interchange::read(file.register, &file.label, file.bytes.as_slice()) {
+        match steward_interchange::read_with(
+            file.register,
+            &file.label,
+            file.bytes.as_slice(),
+            guard,
+        ) {
             Ok(rows) => parsed.push(Parsed { file, rows }),
             Err(mut e) => {
                 errors.append(&mut e);

@@ -7,6 +7,9 @@
 //! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes — and
 //! listing the notices waiting to be emailed (which `steward-mail` sends).
 //!
+//! TOTP secrets are sealed at rest ([`secrets`]) under a key the front end hands in
+//! ([`Steward::with_secret_keys`]); this crate never reads it from the environment.
+//!
 //! It must never speak HTTP or parse command lines, never hold SQL (the store does), and never
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
@@ -17,12 +20,13 @@ mod findings;
 mod governance;
 mod import;
 mod mail;
+pub mod secrets;
 mod workflow;
 
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use steward_interchange::CsvError;
+use steward_interchange::{CsvError, Guard};
 use steward_model::audit::{AuditRecord, ChainBreak, ChainHead};
 use steward_model::{Assignment, Organisation, Record, Register, Row, Value};
 use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, StoreError};
@@ -36,6 +40,7 @@ pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use mail::{Addressee, Concerns, Notice};
+pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingTally, FindingsSummary,
 };
@@ -154,6 +159,9 @@ pub enum ServiceError {
     /// The password, token or code machinery failed (not the user's doing).
     #[error("authentication: {0}")]
     Auth(String),
+    /// A sealed TOTP secret could not be sealed or opened: the wrong key, most likely.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 impl ServiceError {
@@ -166,6 +174,16 @@ impl ServiceError {
             }
             other => ServiceError::Store(other),
         }
+    }
+}
+
+/// A value as an error shows it: a long one cut short, so that a megabyte refused is not a
+/// megabyte repeated.
+fn shown(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -191,22 +209,34 @@ pub fn default_organisation() -> Organisation {
 /// Steward's operations over one store.
 pub struct Steward {
     store: Box<dyn Store>,
+    /// What TOTP secrets are sealed with; `None` uses a key made for this process only.
+    keys: Option<SecretKeys>,
 }
 
 impl Steward {
-    /// Opens the database at `url`, creating and migrating it if needed.
     /// Opens the database, migrating it, and moves any roles still held on sign-in accounts into
     /// the roles register (see [`Steward::adopt_account_roles`]).
     pub fn open(url: &str) -> Result<Steward> {
         let steward = Steward {
             store: steward_store::open(url)?,
+            keys: None,
         };
         steward.adopt_account_roles(&Stamp::now("system:upgrade"))?;
         Ok(steward)
     }
 
     pub fn from_store(store: Box<dyn Store>) -> Steward {
-        Steward { store }
+        Steward { store, keys: None }
+    }
+
+    /// Seals TOTP secrets with these keys (the first seals, every one opens). Without them a
+    /// `Steward` seals with a key that lives only as long as the process: fine for tests and
+    /// scratch databases, never for a server, whose front end must hand its key in here.
+    pub fn with_secret_keys(self, keys: SecretKeys) -> Steward {
+        Steward {
+            keys: Some(keys),
+            ..self
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -375,13 +405,13 @@ impl Steward {
                 });
                 continue;
             }
-            match Value::parse(field.ty, text.trim()) {
+            match field.parse(text.trim()) {
                 Ok(v) => {
                     row.set(field.name, v);
                 }
                 Err(reason) => problems.push(FieldProblem {
                     field: field.name,
-                    value: text.clone(),
+                    value: shown(text),
                     reason,
                 }),
             }
@@ -460,7 +490,7 @@ impl Steward {
             let text = value.to_text();
             let problem = |reason: String| FieldProblem {
                 field: field.name,
-                value: text.clone(),
+                value: shown(&text),
                 reason,
             };
             if value.is_null() {
@@ -469,7 +499,7 @@ impl Steward {
                 }
                 continue;
             }
-            match Value::parse(field.ty, &text) {
+            match field.parse(&text) {
                 Ok(reparsed) if reparsed == *value => {}
                 Ok(_) => problems.push(problem("not in its canonical form".into())),
                 Err(reason) => problems.push(problem(reason)),
@@ -504,20 +534,44 @@ impl Steward {
 
     /// Imports files as one transaction: every error in every file, or every row applied.
     pub fn import(&self, stamp: &Stamp, files: Vec<ImportFile>) -> Result<ImportReport> {
-        import::import(self, stamp, files)
+        import::import(self, stamp, files, Guard::On)
+    }
+
+    /// [`Steward::import`], with the formula guard taken off text cells or not
+    /// (`steward import --no-guard`).
+    pub fn import_with(
+        &self,
+        stamp: &Stamp,
+        files: Vec<ImportFile>,
+        guard: Guard,
+    ) -> Result<ImportReport> {
+        import::import(self, stamp, files, guard)
     }
 
     /// Checks files exactly as an import would — against the files and this database — and
     /// returns their rows without writing anything.
     pub fn check_files(&self, files: Vec<ImportFile>) -> Result<CheckedFiles> {
-        import::check(self, files)
+        import::check(self, files, Guard::On)
     }
 
     /// Writes a register as CSV, rows ordered by id.
+    /// Text a spreadsheet would run as a formula is guarded with a leading `'`
+    /// ([`steward_interchange::guard`]).
     pub fn export(&self, stamp: &Stamp, register: Register, out: impl Write) -> Result<usize> {
+        self.export_with(stamp, register, out, Guard::On)
+    }
+
+    /// [`Steward::export`], with text cells guarded or not (`steward export --no-guard`).
+    pub fn export_with(
+        &self,
+        stamp: &Stamp,
+        register: Register,
+        out: impl Write,
+        guard: Guard,
+    ) -> Result<usize> {
         stamp.authorise(register, Operation::Export)?;
         let rows = self.store.list(register)?;
-        steward_interchange::write(register, &rows, out)
+        steward_interchange::write_with(register, &rows, out, guard)
             .map_err(|e| ServiceError::Write(e.to_string()))?;
         Ok(rows.len())
     }

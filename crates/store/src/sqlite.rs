@@ -28,15 +28,9 @@ pub(crate) struct SqliteStore {
 
 impl SqliteStore {
     pub(crate) fn open(path: &str) -> Result<SqliteStore> {
-        if path != ":memory:"
-            && let Some(dir) = Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
+        let on_disk = path != ":memory:" && !path.starts_with("file:");
+        if on_disk {
+            create_private(Path::new(path))?;
         }
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -46,6 +40,13 @@ impl SqliteStore {
         // 64 MiB of page cache: bulk imports touch every index page many times.
         conn.pragma_update(None, "cache_size", -65_536)?;
         migrate_sqlite(&mut conn)?;
+        if on_disk {
+            // SQLite gives its -wal and -shm files the database's mode; older files, or a
+            // database copied in, may be looser.
+            for suffix in ["", "-wal", "-shm"] {
+                narrow(Path::new(&format!("{path}{suffix}")))?;
+            }
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -54,6 +55,73 @@ impl SqliteStore {
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
+}
+
+/// Creates the database's folder (0700) and file (0600) if missing, whatever the umask, so that
+/// no other local user can read the registers or the sign-ins.
+fn create_private(path: &Path) -> Result<()> {
+    let err = |p: &Path| {
+        let p = p.display().to_string();
+        move |source| StoreError::DataDir { path: p, source }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(err(dir))?;
+        set_mode(dir, 0o700).map_err(err(dir))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => set_mode(path, 0o600).map_err(err(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(err(path)(e)),
+    }
+}
+
+/// Narrows a database file that group or others may use to 0600, and says so.
+fn narrow(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = match std::fs::metadata(path) {
+            Ok(m) => m.permissions().mode() & 0o777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(StoreError::DataDir {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        if mode & 0o077 != 0 {
+            set_mode(path, 0o600).map_err(|source| StoreError::DataDir {
+                path: path.display().to_string(),
+                source,
+            })?;
+            tracing::info!(path = %path.display(), was = format!("{mode:o}"), "database file was readable by others; its mode is now 600");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 fn migrate_sqlite(conn: &mut Connection) -> Result<()> {

@@ -121,22 +121,20 @@ pub(crate) fn page_refusing(refused: bool, template: &impl Template) -> Result<R
 }
 
 /// A CSV download. A cell that a spreadsheet would read as a formula (`= + - @`, tab, carriage
-/// return) is prefixed with `'`, so an exported name cannot run in Excel.
+/// return) is prefixed with `'` by [`steward_interchange::guard`], as `steward export` does, so
+/// an exported name cannot run in Excel.
 pub(crate) fn csv(
     name: &str,
     header_row: &[&str],
     rows: Vec<Vec<String>>,
 ) -> Result<Response, WebError> {
     fn cell(text: &str) -> String {
-        let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{text}")
-        } else {
-            text.to_owned()
-        };
+        // The same guard as every export (`steward export`), so a file from here imports back.
+        let guarded = steward_interchange::guard(text);
         if guarded.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", guarded.replace('"', "\"\""))
         } else {
-            guarded
+            guarded.into_owned()
         }
     }
     let mut out = String::new();
