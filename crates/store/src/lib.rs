@@ -91,6 +91,14 @@ pub enum StoreError {
     /// A row meant to be new was there already when the commit read it.
     #[error("a {} with id {id:?} already exists", register.entity())]
     AlreadyExists { register: Register, id: String },
+    #[error("there is no {} with id {id:?}", register.entity())]
+    NotFound { register: Register, id: String },
+    #[error(
+        "the database needs migrating to schema version {known} (it is at {found}) and this role may not: run `steward migrate` as the schema's owner"
+    )]
+    NeedsMigration { found: i64, known: i64 },
+    #[error("invalid role name {0:?}: use letters, digits and underscores, starting with a letter")]
+    RoleName(String),
     #[error("finding {key}: {reason}")]
     InvalidFinding { key: String, reason: String },
     #[error(
@@ -202,6 +210,23 @@ pub trait Store: Send + Sync {
 
     /// The recorded head of the chain: last sequence number and hash.
     fn audit_head(&self) -> Result<(i64, String)>;
+
+    /// Erases personal data of one row, in one transaction: sets `fields` to the values given
+    /// (text or null), rewrites the same fields in the version 2 payloads of the row's own audit
+    /// records (their hashes untouched), and appends one `erase` record (entity and id of the row,
+    /// `reason`, the fields, the rewritten payloads' new hashes). Its sequence number. A missing
+    /// row is [`StoreError::NotFound`]; a field the register lacks, or one identifying the row,
+    /// [`StoreError::UnknownField`]; either writes nothing. Deciding who may be erased is the
+    /// caller's.
+    fn erase(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        register: Register,
+        id: &str,
+        fields: &[(&str, steward_model::Value)],
+        reason: &str,
+    ) -> Result<i64>;
 
     /// Reconciles one check run of `packs` at `at` with the stored findings, in one transaction:
     /// new failures open, unchanged ones keep their `first_failing` (and write nothing but
@@ -356,6 +381,22 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
         Ok(Box::new(pg::PgStore::open(url)?))
     } else {
         Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// Migrates the database at `url` and, on PostgreSQL, creates or updates `app_role`: the role
+/// Steward then connects as, with only INSERT and SELECT on `audit_log` (see docs/audit-log.md).
+/// Run as the schema's owner; running it again changes nothing. SQLite has no roles: `app_role`
+/// must then be `None`.
+pub fn migrate(url: &str, app_role: Option<&str>) -> Result<()> {
+    match app_role {
+        Some(role) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            pg::PgStore::migrate_with_app_role(url, role)
+        }
+        Some(role) => Err(StoreError::RoleName(format!(
+            "{role}: only PostgreSQL has roles; SQLite is protected by its file's permissions"
+        ))),
+        None => open(url).map(drop),
     }
 }
 
