@@ -20,6 +20,7 @@ mod sign_ins;
 mod sql;
 mod sqlite;
 pub mod testing;
+mod verify;
 
 use chrono::{DateTime, Utc};
 use steward_model::audit::AuditRecord;
@@ -31,6 +32,7 @@ pub use findings::{
     FindingsSummary,
 };
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn};
+pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,27 +419,14 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{authority}{sep}{path}")
 }
 
-/// Reads the whole audit log in order and checks its hash chain against the recorded head.
-/// The outer error is a database failure; the inner one is the first place the chain breaks.
+/// Verifies the audit log: its hash chain against the recorded head, and the registers against
+/// the log's replay (see [`verify_audit_full`]). The outer error is a database failure; the inner
+/// one is the first place the chain breaks or, if it holds, the registers' first disagreement.
 pub fn verify_audit(
     store: &dyn Store,
 ) -> Result<std::result::Result<steward_model::audit::ChainHead, steward_model::audit::ChainBreak>>
 {
-    let mut verifier = steward_model::audit::ChainVerifier::default();
-    let mut first_break = None;
-    store.audit_records(&AuditQuery::default(), &mut |record| {
-        if first_break.is_none()
-            && let Err(e) = verifier.push(&record)
-        {
-            first_break = Some(e);
-        }
-        Ok(())
-    })?;
-    if let Some(e) = first_break {
-        return Ok(Err(e));
-    }
-    let (seq, hash) = store.audit_head()?;
-    Ok(verifier.finish(Some((seq, &hash))))
+    Ok(verify_audit_full(store, None, 1)?.into_result())
 }
 
 #[cfg(test)]

@@ -172,7 +172,10 @@ impl TestDatabase {
                 .map_err(|e| e.to_string()),
             Cleanup::Database { .. } => postgres::Client::connect(url, postgres::NoTls)
                 .and_then(|mut c| c.batch_execute(sql))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| {
+                    e.as_db_error()
+                        .map_or(e.to_string(), |d| d.message().to_owned())
+                }),
         }
     }
 }
