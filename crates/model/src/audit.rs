@@ -455,13 +455,6 @@ impl ChainVerifier {
     /// Compares the end of the chain with the head the store recorded alongside it.
     pub fn finish(self, head: Option<(i64, &str)>) -> Result<ChainHead, ChainBreak> {
         let seq = self.next_seq - 1;
-        if let Some((&pending, p)) = self.pending.iter().next() {
-            return Err(ChainBreak::Erasure {
-                seq: pending,
-                erased_by: p.erased_by,
-                reason: "there is no such erase record".into(),
-            });
-        }
         if let Some(anchor) = self.anchor
             && anchor.seq > seq
         {
@@ -469,6 +462,13 @@ impl ChainVerifier {
                 seq: anchor.seq,
                 hash: anchor.hash,
                 last: seq,
+            });
+        }
+        if let Some((&pending, p)) = self.pending.iter().next() {
+            return Err(ChainBreak::Erasure {
+                seq: pending,
+                erased_by: p.erased_by,
+                reason: "there is no such erase record".into(),
             });
         }
         if let Some((head_seq, head_hash)) = head {

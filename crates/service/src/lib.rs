@@ -11,6 +11,7 @@
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
 mod accounts;
+mod audit;
 mod checks;
 mod findings;
 mod governance;
@@ -30,6 +31,7 @@ pub use accounts::{
     Capacity, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor, SignInRefused,
     Viewer,
 };
+pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
@@ -455,7 +457,8 @@ impl Steward {
         Ok(self.store.audit_records(query, visit)?)
     }
 
-    /// The outer error is the database failing; the inner one the first break in the chain.
+    /// The outer error is the database failing; the inner one the first break in the chain or,
+    /// if it holds, the registers' first disagreement with the log (see `verify_audit_against`).
     pub fn verify_audit(&self) -> Result<std::result::Result<ChainHead, ChainBreak>> {
         Ok(steward_store::verify_audit(self.store.as_ref())?)
     }
