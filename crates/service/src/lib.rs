@@ -3,7 +3,8 @@
 //!
 //! It owns validation that needs the database (references, manager chains), import and export of
 //! whole folders as one transaction, the organisation's settings, recording check runs' findings
-//! against the exceptions register, reading the audit log, and carrying out the processes —
+//! against the exceptions register, reading and verifying the audit log (against the registers)
+//! and erasing a leaver's personal data, and carrying out the processes —
 //! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes — and
 //! listing the notices waiting to be emailed (which `steward-mail` sends).
 //!

@@ -6,6 +6,11 @@
 //! audit record per change in a single transaction — so no entry point can change a register
 //! without the change being audited.
 //!
+//! Version 2 audit records commit to their payloads' SHA-256; the payloads live in
+//! `audit_payloads`, which [`Store::erase`] may rewrite, while `audit_log` is append-only (on
+//! PostgreSQL, [`migrate`] grants the app role only INSERT and SELECT on it). [`verify_audit_full`]
+//! checks the chain and replays it against everything stored.
+//!
 //! It also keeps the web's sign-in accounts and sessions ([`SignIn`], [`Session`]): every change of
 //! an account is audited in the same chain, without its secrets; sessions are not audited.
 //!
