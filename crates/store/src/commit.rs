@@ -32,6 +32,9 @@ pub struct Counts {
     pub unchanged: usize,
 }
 
+/// One record's sequence number and its before/after payloads.
+pub(crate) type Payloads = (i64, Option<String>, Option<String>);
+
 /// What a backend offers inside one transaction to chain audit records: every write path (register
 /// commits, finding runs) goes through [`AuditChain`] over it.
 pub(crate) trait AuditTx {
@@ -41,11 +44,7 @@ pub(crate) trait AuditTx {
     fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()>;
     /// The version 2 payloads of one entity's records, by sequence number: what an erasure
     /// rewrites. (Version 1 payloads are in the chain itself and cannot be.)
-    fn entity_payloads(
-        &mut self,
-        entity_type: &str,
-        entity_id: &str,
-    ) -> Result<Vec<(i64, Option<String>, Option<String>)>>;
+    fn entity_payloads(&mut self, entity_type: &str, entity_id: &str) -> Result<Vec<Payloads>>;
     /// Rewrites one record's payloads as an erasure leaves them, naming the erasure.
     fn erase_payload(
         &mut self,

@@ -12,7 +12,7 @@ use postgres::{Client, GenericClient, NoTls, Transaction};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
-use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
@@ -587,11 +587,7 @@ impl AuditTx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn entity_payloads(
-        &mut self,
-        entity_type: &str,
-        entity_id: &str,
-    ) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
+    fn entity_payloads(&mut self, entity_type: &str, entity_id: &str) -> Result<Vec<Payloads>> {
         let rows = self
             .0
             .query(&sql::entity_payloads(D), &[&entity_type, &entity_id])?;

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_i
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
-use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
@@ -414,11 +414,7 @@ impl AuditTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn entity_payloads(
-        &mut self,
-        entity_type: &str,
-        entity_id: &str,
-    ) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
+    fn entity_payloads(&mut self, entity_type: &str, entity_id: &str) -> Result<Vec<Payloads>> {
         let mut stmt = self.0.prepare_cached(&sql::entity_payloads(Q))?;
         let rows = stmt
             .query_map((entity_type, entity_id), |r| {
