@@ -2,6 +2,7 @@
 //! layer or starts the web server. It holds no business rules of its own.
 
 mod account;
+mod audit;
 mod check;
 mod config;
 mod diff;
@@ -137,6 +138,17 @@ enum Command {
     /// Email the notices of requests and incidents to whoever is to be told.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Erase a leaver's personal data from the registers and the audit log's payloads.
+    #[command(subcommand)]
+    Erase(EraseCommand),
+    /// Migrate the database (run as the schema's owner); on PostgreSQL, also create or update the
+    /// role Steward connects as.
+    Migrate {
+        /// The PostgreSQL role Steward connects as: granted what it needs, and on audit_log only
+        /// INSERT and SELECT. Idempotent.
+        #[arg(long)]
+        app_role: Option<String>,
+    },
     /// Generate a deterministic demo organisation into the database or a CSV folder.
     Demo {
         /// How many people.
@@ -196,9 +208,30 @@ enum OrgCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum EraseCommand {
+    /// Only someone who has left (status leaver, or leave date passed); administrators only.
+    Person {
+        id: String,
+        /// Why: recorded in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum AuditCommand {
-    /// Check the whole hash chain; exit non-zero naming the first bad record.
+    /// Check the whole hash chain and replay it against the registers; exit non-zero naming the
+    /// first bad record and every row that differs.
     Verify {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// A head published earlier (`steward audit head`): the log must still hold that record
+        /// with that hash.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Option<steward_model::audit::Anchor>,
+    },
+    /// Print the chain's head as SEQ:HASH, to publish.
+    Head {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -364,6 +397,10 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Register(c) => register_command(c, settings),
         Command::Org(c) => org_command(c, settings),
         Command::Audit(c) => audit_command(c, settings),
+        Command::Erase(EraseCommand::Person { id, reason }) => {
+            audit::erase_person(settings, &id, &reason)
+        }
+        Command::Migrate { app_role } => audit::migrate(settings, app_role.as_deref()),
         Command::Policy(c) => policy::run(c, settings),
         Command::Check(args) => check_command(args, settings),
         Command::Request(c) => process::request(c, settings),
@@ -577,36 +614,15 @@ fn org_command(command: OrgCommand, settings: &Settings) -> Result<ExitCode> {
 }
 
 fn audit_command(command: AuditCommand, settings: &Settings) -> Result<ExitCode> {
-    let steward = open(settings)?;
     match command {
-        AuditCommand::Verify { format } => {
-            let verdict = steward.verify_audit()?;
-            match (&verdict, format) {
-                (Ok(head), Format::Json) => println!(
-                    "{}",
-                    serde_json::json!({"ok": true, "records": head.seq, "head": head.hash})
-                ),
-                (Err(b), Format::Json) => println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "error": b.to_string()})
-                ),
-                (Ok(head), Format::Text) => println!(
-                    "audit log verified: {} records, head {}",
-                    head.seq, head.hash
-                ),
-                (Err(b), Format::Text) => eprintln!("audit log broken: {b}"),
-            }
-            Ok(if verdict.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        AuditCommand::Verify { format, expect } => audit::verify(settings, format, expect),
+        AuditCommand::Head { format } => audit::head(settings, format),
         AuditCommand::Log {
             entity,
             limit,
             format,
         } => {
+            let steward = open(settings)?;
             let entity = match entity {
                 Some(e) => {
                     let (t, id) = e

@@ -3,7 +3,8 @@
 //!
 //! It owns validation that needs the database (references, manager chains), import and export of
 //! whole folders as one transaction, the organisation's settings, recording check runs' findings
-//! against the exceptions register, reading the audit log, and carrying out the processes —
+//! against the exceptions register, reading and verifying the audit log (against the registers)
+//! and erasing a leaver's personal data, and carrying out the processes —
 //! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes — and
 //! listing the notices waiting to be emailed (which `steward-mail` sends).
 //!
@@ -14,6 +15,7 @@
 //! change a register except through [`steward_store::Store::commit`], which audits every change.
 
 mod accounts;
+mod audit;
 mod authority;
 mod checks;
 mod findings;
@@ -35,6 +37,7 @@ pub use accounts::{
     Capacity, Guess, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor,
     SignInRefused, Viewer,
 };
+pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
@@ -601,7 +604,8 @@ impl Steward {
         Ok(self.store.audit_records(query, visit)?)
     }
 
-    /// The outer error is the database failing; the inner one the first break in the chain.
+    /// The outer error is the database failing; the inner one the first break in the chain or,
+    /// if it holds, the registers' first disagreement with the log (see `verify_audit_against`).
     pub fn verify_audit(&self) -> Result<std::result::Result<ChainHead, ChainBreak>> {
         Ok(steward_store::verify_audit(self.store.as_ref())?)
     }

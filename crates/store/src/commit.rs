@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use steward_model::audit::AuditRecord;
+use steward_model::audit::{
+    AuditRecord, ERASE_ACTION, Erasure, Redacted, canonical_json, payload_hash,
+};
 use steward_model::{Assignment, Register, Row, Value};
 
 use crate::{Result, StoreError};
@@ -30,6 +32,9 @@ pub struct Counts {
     pub unchanged: usize,
 }
 
+/// One record's sequence number and its before/after payloads.
+pub(crate) type Payloads = (i64, Option<String>, Option<String>);
+
 /// What a backend offers inside one transaction to chain audit records: every write path (register
 /// commits, finding runs) goes through [`AuditChain`] over it.
 pub(crate) trait AuditTx {
@@ -37,6 +42,17 @@ pub(crate) trait AuditTx {
     fn lock_audit_head(&mut self) -> Result<(i64, String)>;
     fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()>;
     fn set_audit_head(&mut self, seq: i64, hash: &str) -> Result<()>;
+    /// The version 2 payloads of one entity's records, by sequence number: what an erasure
+    /// rewrites. (Version 1 payloads are in the chain itself and cannot be.)
+    fn entity_payloads(&mut self, entity_type: &str, entity_id: &str) -> Result<Vec<Payloads>>;
+    /// Rewrites one record's payloads as an erasure leaves them, naming the erasure.
+    fn erase_payload(
+        &mut self,
+        seq: i64,
+        before: Option<&str>,
+        after: Option<&str>,
+        erased_by: i64,
+    ) -> Result<()>;
 }
 
 /// The audit records of one transaction, each sealed onto the one before as it is appended, and
@@ -78,22 +94,24 @@ impl AuditChain {
         after: Option<String>,
     ) -> i64 {
         self.seq += 1;
-        let record = AuditRecord {
-            seq: self.seq,
-            at: self.at.clone(),
-            actor: self.actor.clone(),
-            action: action.to_owned(),
-            entity_type: entity_type.to_owned(),
-            entity_id: entity_id.to_owned(),
+        let record = AuditRecord::new(
+            self.seq,
+            &self.at,
+            &self.actor,
+            action,
+            (entity_type, entity_id),
             before,
             after,
-            prev_hash: String::new(),
-            hash: String::new(),
-        }
+        )
         .seal(&self.hash);
         self.hash.clone_from(&record.hash);
         self.records.push(record);
         self.seq
+    }
+
+    /// The sequence number the next appended record will take.
+    pub(crate) fn next_seq(&self) -> i64 {
+        self.seq + 1
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -259,6 +277,108 @@ pub(crate) fn run(
         "commit prepared and written"
     );
     Ok(summary)
+}
+
+/// Erases personal data of one row in one transaction: the row's `fields` take the values given,
+/// every version 2 payload of the row's own audit records has those fields rewritten the same way
+/// (hashes untouched), and one `erase` record lists the rewritten payloads' new hashes. The
+/// sequence number of that record.
+pub(crate) fn erase(
+    tx: &mut dyn Tx,
+    actor: &str,
+    at: DateTime<Utc>,
+    register: Register,
+    id: &str,
+    fields: &[(&str, Value)],
+    reason: &str,
+) -> Result<i64> {
+    let mut audit = AuditChain::begin(tx, actor, at)?;
+    let mut row = tx
+        .load(register, &[id])?
+        .remove(id)
+        .ok_or_else(|| StoreError::NotFound {
+            register,
+            id: id.to_owned(),
+        })?;
+    let mut values = serde_json::Map::new();
+    for (field, value) in fields {
+        if !row.set(field, value.clone())
+            || register
+                .key_indices()
+                .iter()
+                .any(|&i| register.fields()[i].name == *field)
+        {
+            return Err(StoreError::UnknownField {
+                register,
+                field: (*field).to_owned(),
+            });
+        }
+        values.insert((*field).to_owned(), json_value(value));
+    }
+    tx.update(register, &[&row])?;
+    let erase_seq = audit.next_seq();
+    let mut redacted = Vec::new();
+    for (seq, before, after) in tx.entity_payloads(register.entity(), id)? {
+        let new_before = before.as_deref().map(|p| redact(p, &values));
+        let new_after = after.as_deref().map(|p| redact(p, &values));
+        if new_before == before && new_after == after {
+            continue;
+        }
+        tx.erase_payload(seq, new_before.as_deref(), new_after.as_deref(), erase_seq)?;
+        redacted.push(Redacted {
+            seq,
+            before: new_before.as_deref().map(payload_hash),
+            after: new_after.as_deref().map(payload_hash),
+        });
+    }
+    let erasure = Erasure {
+        entity_type: register.entity().to_owned(),
+        entity_id: id.to_owned(),
+        reason: reason.to_owned(),
+        fields: values.into_iter().collect(),
+        redacted,
+    };
+    audit.append(
+        ERASE_ACTION,
+        register.entity(),
+        id,
+        None,
+        Some(erasure.to_json()),
+    );
+    audit.finish(tx)?;
+    Ok(erase_seq)
+}
+
+/// A value as a row's canonical JSON spells it.
+fn json_value(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        other => serde_json::Value::String(other.to_text()),
+    }
+}
+
+/// A payload with the erased fields' values replaced; one that is not a JSON object (or lacks
+/// them) comes back unchanged.
+fn redact(payload: &str, values: &serde_json::Map<String, serde_json::Value>) -> String {
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            let mut changed = false;
+            for (field, value) in values {
+                if let Some(old) = map.get_mut(field)
+                    && old != value
+                {
+                    *old = value.clone();
+                    changed = true;
+                }
+            }
+            if changed {
+                canonical_json(&serde_json::Value::Object(map))
+            } else {
+                payload.to_owned()
+            }
+        }
+        _ => payload.to_owned(),
+    }
 }
 
 /// Records a change of holder: the old holder's span is closed, the new holder's opened. `closes`

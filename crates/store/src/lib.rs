@@ -6,6 +6,11 @@
 //! audit record per change in a single transaction — so no entry point can change a register
 //! without the change being audited.
 //!
+//! Version 2 audit records commit to their payloads' SHA-256; the payloads live in
+//! `audit_payloads`, which [`Store::erase`] may rewrite, while `audit_log` is append-only (on
+//! PostgreSQL, [`migrate`] grants the app role only INSERT and SELECT on it). [`verify_audit_full`]
+//! checks the chain and replays it against everything stored.
+//!
 //! It also keeps the web's sign-in accounts and sessions ([`SignIn`], [`Session`]): every change of
 //! an account is audited in the same chain, without its secrets; sessions are not audited. Failed
 //! sign-in guesses are counted here too, unaudited: a guess is reserved (read the counts, record
@@ -22,6 +27,7 @@ mod sign_ins;
 mod sql;
 mod sqlite;
 pub mod testing;
+mod verify;
 
 use chrono::{DateTime, Utc};
 use steward_model::audit::AuditRecord;
@@ -33,6 +39,7 @@ pub use findings::{
     FindingsSummary,
 };
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn};
+pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +100,14 @@ pub enum StoreError {
     /// A row meant to be new was there already when the commit read it.
     #[error("a {} with id {id:?} already exists", register.entity())]
     AlreadyExists { register: Register, id: String },
+    #[error("there is no {} with id {id:?}", register.entity())]
+    NotFound { register: Register, id: String },
+    #[error(
+        "the database needs migrating to schema version {known} (it is at {found}) and this role may not: run `steward migrate` as the schema's owner"
+    )]
+    NeedsMigration { found: i64, known: i64 },
+    #[error("invalid role name {0:?}: use letters, digits and underscores, starting with a letter")]
+    RoleName(String),
     #[error("finding {key}: {reason}")]
     InvalidFinding { key: String, reason: String },
     #[error(
@@ -208,6 +223,23 @@ pub trait Store: Send + Sync {
 
     /// The recorded head of the chain: last sequence number and hash.
     fn audit_head(&self) -> Result<(i64, String)>;
+
+    /// Erases personal data of one row, in one transaction: sets `fields` to the values given
+    /// (text or null), rewrites the same fields in the version 2 payloads of the row's own audit
+    /// records (their hashes untouched), and appends one `erase` record (entity and id of the row,
+    /// `reason`, the fields, the rewritten payloads' new hashes). Its sequence number. A missing
+    /// row is [`StoreError::NotFound`]; a field the register lacks, or one identifying the row,
+    /// [`StoreError::UnknownField`]; either writes nothing. Deciding who may be erased is the
+    /// caller's.
+    fn erase(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        register: Register,
+        id: &str,
+        fields: &[(&str, steward_model::Value)],
+        reason: &str,
+    ) -> Result<i64>;
 
     /// Reconciles one check run of `packs` at `at` with the stored findings, in one transaction:
     /// new failures open, unchanged ones keep their `first_failing` (and write nothing but
@@ -388,6 +420,22 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
     }
 }
 
+/// Migrates the database at `url` and, on PostgreSQL, creates or updates `app_role`: the role
+/// Steward then connects as, with only INSERT and SELECT on `audit_log` (see docs/audit-log.md).
+/// Run as the schema's owner; running it again changes nothing. SQLite has no roles: `app_role`
+/// must then be `None`.
+pub fn migrate(url: &str, app_role: Option<&str>) -> Result<()> {
+    match app_role {
+        Some(role) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            pg::PgStore::migrate_with_app_role(url, role)
+        }
+        Some(role) => Err(StoreError::RoleName(format!(
+            "{role}: only PostgreSQL has roles; SQLite is protected by its file's permissions"
+        ))),
+        None => open(url).map(drop),
+    }
+}
+
 /// A database url with any password replaced, fit for logs and error messages.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -405,27 +453,14 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{authority}{sep}{path}")
 }
 
-/// Reads the whole audit log in order and checks its hash chain against the recorded head.
-/// The outer error is a database failure; the inner one is the first place the chain breaks.
+/// Verifies the audit log: its hash chain against the recorded head, and the registers against
+/// the log's replay (see [`verify_audit_full`]). The outer error is a database failure; the inner
+/// one is the first place the chain breaks or, if it holds, the registers' first disagreement.
 pub fn verify_audit(
     store: &dyn Store,
 ) -> Result<std::result::Result<steward_model::audit::ChainHead, steward_model::audit::ChainBreak>>
 {
-    let mut verifier = steward_model::audit::ChainVerifier::default();
-    let mut first_break = None;
-    store.audit_records(&AuditQuery::default(), &mut |record| {
-        if first_break.is_none()
-            && let Err(e) = verifier.push(&record)
-        {
-            first_break = Some(e);
-        }
-        Ok(())
-    })?;
-    if let Some(e) = first_break {
-        return Ok(Err(e));
-    }
-    let (seq, hash) = store.audit_head()?;
-    Ok(verifier.finish(Some((seq, &hash))))
+    Ok(verify_audit_full(store, None, 1)?.into_result())
 }
 
 #[cfg(test)]

@@ -50,6 +50,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sign_in_password_reset",
         sql: include_str!("../migrations/0008_sign_in_password_reset.sql"),
     },
+    Migration {
+        version: 9,
+        name: "audit_payloads",
+        sql: include_str!("../migrations/0009_audit_payloads.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

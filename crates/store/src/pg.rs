@@ -12,7 +12,7 @@ use postgres::{Client, GenericClient, NoTls, Transaction};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
-use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
@@ -44,6 +44,13 @@ impl PgStore {
         })
     }
 
+    /// Migrates as the owner `url` connects as, then grants `app_role` (see [`grant_app_role`]).
+    pub(crate) fn migrate_with_app_role(url: &str, app_role: &str) -> Result<()> {
+        let mut client = Client::connect(url, NoTls)?;
+        migrate_pg(&mut client)?;
+        grant_app_role(&mut client, app_role)
+    }
+
     fn client(&self) -> Result<std::sync::MutexGuard<'_, Option<Client>>> {
         self.client.lock().map_err(|_| StoreError::Poisoned)
     }
@@ -60,11 +67,85 @@ impl Drop for PgStore {
     }
 }
 
+/// Migrates when the schema is behind this build. A role that may not create tables in the schema
+/// (the restricted role Steward connects as, see [`grant_app_role`]) finds it current and
+/// migrates nothing; if it is not current, it is told to run `steward migrate` as the owner.
 fn migrate_pg(client: &mut Client) -> Result<()> {
+    let row = client.query_one(
+        "SELECT to_regclass('steward_migrations') IS NOT NULL, \
+         has_schema_privilege(current_schema(), 'CREATE')",
+        &[],
+    )?;
+    let (exists, may_create): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+    let current: i64 = if exists {
+        client
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM steward_migrations",
+                &[],
+            )?
+            .try_get(0)?
+    } else {
+        0
+    };
+    if current == migrate::latest() {
+        return Ok(());
+    }
+    if current > migrate::latest() {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: migrate::latest(),
+        });
+    }
+    if !may_create && current < migrate::latest() {
+        return Err(StoreError::NeedsMigration {
+            found: current,
+            known: migrate::latest(),
+        });
+    }
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(migrate::CREATE_TABLE)?;
     migrate::run(&mut PgMigrator(&mut tx))?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Creates (if need be) the role Steward connects as and grants it what it needs on every table
+/// of the schema — and on `audit_log` only INSERT and SELECT, so that the log is append-only for
+/// it. Run as the schema's owner after migrating; running it again changes nothing.
+pub(crate) fn grant_app_role(client: &mut Client, role: &str) -> Result<()> {
+    let valid = role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_alphabetic())
+        && role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(StoreError::RoleName(role.to_owned()));
+    }
+    let owner: String = client
+        .query_one("SELECT current_user::TEXT", &[])?
+        .try_get(0)?;
+    if owner.eq_ignore_ascii_case(role) {
+        return Err(StoreError::RoleName(format!(
+            "{role}: the app role must not be the owner that migrates"
+        )));
+    }
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])?
+        .is_some();
+    if !exists {
+        tx.batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN"))?;
+    }
+    // The role name is checked above: letters, digits and underscores only.
+    tx.batch_execute(&format!(
+        "DO $$ BEGIN EXECUTE format('GRANT USAGE ON SCHEMA %I TO \"{role}\"', current_schema()); \
+           EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO \"{role}\"', current_schema()); \
+           EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO \"{role}\"', current_schema()); END $$;
+         REVOKE UPDATE, DELETE ON audit_log FROM \"{role}\";
+         REVOKE DELETE ON audit_payloads FROM \"{role}\";
+         REVOKE INSERT, DELETE ON audit_head FROM \"{role}\";
+         REVOKE INSERT, UPDATE, DELETE ON steward_migrations FROM \"{role}\";"
+    ))?;
     tx.commit()?;
     Ok(())
 }
@@ -159,7 +240,15 @@ fn read_row(register: Register, r: &postgres::Row) -> Result<Row> {
     stored_row(register, values)
 }
 
+/// A record as `sql::AUDIT_SELECT_COLUMNS` reads it: version 1 payloads from the log itself,
+/// version 2 payloads from `audit_payloads`.
 fn read_audit(r: &postgres::Row) -> Result<AuditRecord> {
+    let version: i32 = r.try_get(10)?;
+    let (before, after) = if version == steward_model::audit::V1 {
+        (r.try_get(6)?, r.try_get(7)?)
+    } else {
+        (r.try_get(13)?, r.try_get(14)?)
+    };
     Ok(AuditRecord {
         seq: r.try_get(0)?,
         at: r.try_get(1)?,
@@ -167,11 +256,22 @@ fn read_audit(r: &postgres::Row) -> Result<AuditRecord> {
         action: r.try_get(3)?,
         entity_type: r.try_get(4)?,
         entity_id: r.try_get(5)?,
-        before: r.try_get(6)?,
-        after: r.try_get(7)?,
+        before,
+        after,
+        version,
+        before_hash: r.try_get(11)?,
+        after_hash: r.try_get(12)?,
+        erased_by: r.try_get(15)?,
         prev_hash: r.try_get(8)?,
         hash: r.try_get(9)?,
     })
+}
+
+fn copy_opt(out: &mut String, text: Option<&str>) {
+    match text {
+        Some(s) => copy_text(out, s),
+        None => out.push_str("\\N"),
+    }
 }
 
 /// One cell in COPY's text format.
@@ -434,26 +534,37 @@ impl AuditTx for PgTx<'_, '_> {
     fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
         if records.len() >= COPY_THRESHOLD {
             let statement = format!("COPY audit_log ({}) FROM STDIN", sql::AUDIT_COLUMNS);
-            return copy_in(self.0, &statement, records, |out, r| {
+            copy_in(self.0, &statement, records, |out, r| {
                 opt_i64(out, Some(r.seq));
                 for text in [&r.at, &r.actor, &r.action, &r.entity_type, &r.entity_id] {
                     out.push('\t');
                     copy_text(out, text);
                 }
-                for json in [&r.before, &r.after] {
+                out.push('\t');
+                opt_i64(out, Some(i64::from(r.version)));
+                for hash in [&r.before_hash, &r.after_hash] {
                     out.push('\t');
-                    match json {
-                        Some(s) => copy_text(out, s),
-                        None => out.push_str("\\N"),
-                    }
+                    copy_opt(out, hash.as_deref());
                 }
                 for text in [&r.prev_hash, &r.hash] {
                     out.push('\t');
                     copy_text(out, text);
                 }
+            })?;
+            let statement = format!(
+                "COPY audit_payloads ({}) FROM STDIN",
+                sql::AUDIT_PAYLOAD_COLUMNS
+            );
+            return copy_in(self.0, &statement, records, |out, r| {
+                opt_i64(out, Some(r.seq));
+                for json in [&r.before, &r.after] {
+                    out.push('\t');
+                    copy_opt(out, json.as_deref());
+                }
             });
         }
         let stmt = self.0.prepare(&sql::audit_insert(D))?;
+        let payloads = self.0.prepare(&sql::audit_payload_insert(D))?;
         for r in records {
             self.0.execute(
                 &stmt,
@@ -464,13 +575,38 @@ impl AuditTx for PgTx<'_, '_> {
                     &r.action,
                     &r.entity_type,
                     &r.entity_id,
-                    &r.before,
-                    &r.after,
+                    &r.version,
+                    &r.before_hash,
+                    &r.after_hash,
                     &r.prev_hash,
                     &r.hash,
                 ],
             )?;
+            self.0.execute(&payloads, &[&r.seq, &r.before, &r.after])?;
         }
+        Ok(())
+    }
+
+    fn entity_payloads(&mut self, entity_type: &str, entity_id: &str) -> Result<Vec<Payloads>> {
+        let rows = self
+            .0
+            .query(&sql::entity_payloads(D), &[&entity_type, &entity_id])?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    fn erase_payload(
+        &mut self,
+        seq: i64,
+        before: Option<&str>,
+        after: Option<&str>,
+        erased_by: i64,
+    ) -> Result<()> {
+        self.0.execute(
+            &sql::audit_payload_erase(D),
+            &[&before, &after, &erased_by, &seq],
+        )?;
         Ok(())
     }
 
@@ -1036,6 +1172,23 @@ impl Store for PgStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn erase(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        register: Register,
+        id: &str,
+        fields: &[(&str, Value)],
+        reason: &str,
+    ) -> Result<i64> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        let seq = commit::erase(&mut PgTx(&mut tx), actor, at, register, id, fields, reason)?;
+        tx.commit()?;
+        Ok(seq)
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {

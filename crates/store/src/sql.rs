@@ -181,33 +181,73 @@ pub(crate) fn update(register: Register, p: Placeholder) -> String {
     )
 }
 
-pub(crate) const AUDIT_COLUMNS: &str =
-    "seq, at, actor, action, entity_type, entity_id, before_json, after_json, prev_hash, hash";
+/// What a record is read as: the log's columns (with the version 1 payloads), then the version 2
+/// payloads and their erasure from `audit_payloads`. `read_audit` reads them in this order.
+pub(crate) const AUDIT_SELECT_COLUMNS: &str = "l.seq, l.at, l.actor, l.action, l.entity_type, \
+     l.entity_id, l.before_json, l.after_json, l.prev_hash, l.hash, l.hash_version, \
+     l.before_hash, l.after_hash, p.before_json AS p_before, p.after_json AS p_after, p.erased_by";
+
+/// What a version 2 record writes to the append-only log.
+pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity_type, entity_id, \
+     hash_version, before_hash, after_hash, prev_hash, hash";
+
+pub(crate) const AUDIT_PAYLOAD_COLUMNS: &str = "seq, before_json, after_json";
 
 pub(crate) fn audit_select(entity: bool, limit: bool, p: Placeholder) -> String {
     let filter = if entity {
         format!(
-            " WHERE entity_type = {} AND entity_id = {}",
+            " WHERE l.entity_type = {} AND l.entity_id = {}",
             p.nth(1),
             p.nth(2)
         )
     } else {
         String::new()
     };
+    let from = "audit_log l LEFT JOIN audit_payloads p ON p.seq = l.seq";
     if limit {
         let n = if entity { 3 } else { 1 };
         format!(
-            "SELECT {AUDIT_COLUMNS} FROM (SELECT {AUDIT_COLUMNS} FROM audit_log{filter} ORDER BY seq DESC LIMIT {}) AS recent ORDER BY seq",
+            "SELECT * FROM (SELECT {AUDIT_SELECT_COLUMNS} FROM {from}{filter} ORDER BY l.seq DESC LIMIT {}) AS recent ORDER BY seq",
             p.nth(n)
         )
     } else {
-        format!("SELECT {AUDIT_COLUMNS} FROM audit_log{filter} ORDER BY seq")
+        format!("SELECT {AUDIT_SELECT_COLUMNS} FROM {from}{filter} ORDER BY l.seq")
     }
 }
 
 pub(crate) fn audit_insert(p: Placeholder) -> String {
-    let values = (1..=10).map(|i| p.nth(i)).collect::<Vec<_>>().join(", ");
+    let values = (1..=11).map(|i| p.nth(i)).collect::<Vec<_>>().join(", ");
     format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ({values})")
+}
+
+pub(crate) fn audit_payload_insert(p: Placeholder) -> String {
+    format!(
+        "INSERT INTO audit_payloads ({AUDIT_PAYLOAD_COLUMNS}) VALUES ({}, {}, {})",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3)
+    )
+}
+
+/// The version 2 payloads of one entity's records.
+pub(crate) fn entity_payloads(p: Placeholder) -> String {
+    format!(
+        "SELECT p.seq, p.before_json, p.after_json FROM audit_log l JOIN audit_payloads p ON p.seq = l.seq \
+         WHERE l.entity_type = {} AND l.entity_id = {} ORDER BY p.seq",
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+/// Rewrites the payloads of one record as an erasure leaves them.
+pub(crate) fn audit_payload_erase(p: Placeholder) -> String {
+    format!(
+        "UPDATE audit_payloads SET before_json = {}, after_json = {}, erased_by = {} WHERE seq = {}",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3),
+        p.nth(4)
+    )
 }
 
 pub(crate) const ASSIGNMENT_COLUMNS: &str =

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_i
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
-use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Tx};
+use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
@@ -238,7 +238,15 @@ fn query_rows(
     Ok(out)
 }
 
+/// A record as `sql::AUDIT_SELECT_COLUMNS` reads it: version 1 payloads from the log itself,
+/// version 2 payloads from `audit_payloads`.
 fn read_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    let version: i32 = r.get(10)?;
+    let (before, after) = if version == steward_model::audit::V1 {
+        (r.get(6)?, r.get(7)?)
+    } else {
+        (r.get(13)?, r.get(14)?)
+    };
     Ok(AuditRecord {
         seq: r.get(0)?,
         at: r.get(1)?,
@@ -246,8 +254,12 @@ fn read_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
         action: r.get(3)?,
         entity_type: r.get(4)?,
         entity_id: r.get(5)?,
-        before: r.get(6)?,
-        after: r.get(7)?,
+        before,
+        after,
+        version,
+        before_hash: r.get(11)?,
+        after_hash: r.get(12)?,
+        erased_by: r.get(15)?,
         prev_hash: r.get(8)?,
         hash: r.get(9)?,
     })
@@ -450,6 +462,7 @@ impl AuditTx for SqliteTx<'_> {
 
     fn append_audit(&mut self, records: &[AuditRecord]) -> Result<()> {
         let mut stmt = self.0.prepare_cached(&sql::audit_insert(Q))?;
+        let mut payloads = self.0.prepare_cached(&sql::audit_payload_insert(Q))?;
         for r in records {
             stmt.execute(rusqlite::params![
                 r.seq,
@@ -458,12 +471,37 @@ impl AuditTx for SqliteTx<'_> {
                 r.action,
                 r.entity_type,
                 r.entity_id,
-                r.before,
-                r.after,
+                r.version,
+                r.before_hash,
+                r.after_hash,
                 r.prev_hash,
                 r.hash
             ])?;
+            payloads.execute(rusqlite::params![r.seq, r.before, r.after])?;
         }
+        Ok(())
+    }
+
+    fn entity_payloads(&mut self, entity_type: &str, entity_id: &str) -> Result<Vec<Payloads>> {
+        let mut stmt = self.0.prepare_cached(&sql::entity_payloads(Q))?;
+        let rows = stmt
+            .query_map((entity_type, entity_id), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn erase_payload(
+        &mut self,
+        seq: i64,
+        before: Option<&str>,
+        after: Option<&str>,
+        erased_by: i64,
+    ) -> Result<()> {
+        self.0
+            .prepare_cached(&sql::audit_payload_erase(Q))?
+            .execute((before, after, erased_by, seq))?;
         Ok(())
     }
 
@@ -1011,6 +1049,22 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn erase(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        register: Register,
+        id: &str,
+        fields: &[(&str, Value)],
+        reason: &str,
+    ) -> Result<i64> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seq = commit::erase(&mut SqliteTx(&tx), actor, at, register, id, fields, reason)?;
+        tx.commit()?;
+        Ok(seq)
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {

@@ -1,6 +1,10 @@
 //! Real databases for tests (no mocks): a fresh SQLite file in a temporary directory, and — when
 //! `STEWARD_TEST_DATABASE_URL` names a PostgreSQL server — a fresh PostgreSQL database created
 //! for the test and dropped after it. Every storage test runs on each database this returns.
+//!
+//! The PostgreSQL database is migrated by the server url's own role (the owner), and the test
+//! connects as a role created for it with only the grants `steward migrate --app-role` gives, so
+//! every test proves Steward needs nothing more — among them, no UPDATE or DELETE on `audit_log`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,14 +16,21 @@ pub const ENV: &str = "STEWARD_TEST_DATABASE_URL";
 /// A database that exists for one test and is removed when dropped.
 pub struct TestDatabase {
     pub backend: Backend,
+    /// What Steward connects with: on PostgreSQL, as the restricted app role.
     pub url: String,
+    /// The same database as its owner (the schema's owner on PostgreSQL).
+    pub owner_url: String,
     /// The SQLite directory, or the PostgreSQL admin url and database name.
     cleanup: Cleanup,
 }
 
 enum Cleanup {
     Dir(PathBuf),
-    Database { admin_url: String, name: String },
+    Database {
+        admin_url: String,
+        name: String,
+        role: String,
+    },
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -82,6 +93,7 @@ pub fn sqlite(label: &str) -> TestDatabase {
     let url = format!("sqlite://{}", dir.join("steward.db").display());
     TestDatabase {
         backend: Backend::Sqlite,
+        owner_url: url.clone(),
         url,
         cleanup: Cleanup::Dir(dir),
     }
@@ -94,13 +106,34 @@ fn postgres(admin_url: &str, label: &str) -> TestDatabase {
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    let owner_url = with_database(admin_url, &name);
+    let role = format!("{name}_app");
+    crate::migrate(&owner_url, Some(&role))
+        .unwrap_or_else(|e| panic!("cannot migrate test database {name} or grant {role}: {e}"));
     TestDatabase {
         backend: Backend::Postgres,
-        url: with_database(admin_url, &name),
+        url: with_user(&owner_url, &role),
+        owner_url,
         cleanup: Cleanup::Database {
             admin_url: admin_url.to_owned(),
             name,
+            role,
         },
+    }
+}
+
+/// The same url connecting as another user (without a password: the test server trusts).
+pub fn with_user(url: &str, user: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match path {
+        Some(p) => format!("{scheme}://{user}@{host}/{p}"),
+        None => format!("{scheme}://{user}@{host}"),
     }
 }
 
@@ -121,15 +154,28 @@ pub fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestDatabase {
-    /// Runs statements straight against the database, behind steward's back: how tests tamper.
+    /// Runs statements straight against the database as its owner, behind steward's back: how
+    /// tests tamper.
     pub fn execute(&self, sql: &str) -> Result<(), String> {
+        self.execute_at(&self.owner_url, sql)
+    }
+
+    /// Runs statements as the role Steward connects as: what a compromised server could do.
+    pub fn execute_as_app(&self, sql: &str) -> Result<(), String> {
+        self.execute_at(&self.url, sql)
+    }
+
+    fn execute_at(&self, url: &str, sql: &str) -> Result<(), String> {
         match &self.cleanup {
             Cleanup::Dir(dir) => rusqlite::Connection::open(dir.join("steward.db"))
                 .and_then(|c| c.execute_batch(sql))
                 .map_err(|e| e.to_string()),
-            Cleanup::Database { .. } => postgres::Client::connect(&self.url, postgres::NoTls)
+            Cleanup::Database { .. } => postgres::Client::connect(url, postgres::NoTls)
                 .and_then(|mut c| c.batch_execute(sql))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| {
+                    e.as_db_error()
+                        .map_or(e.to_string(), |d| d.message().to_owned())
+                }),
         }
     }
 }
@@ -140,10 +186,15 @@ impl Drop for TestDatabase {
             Cleanup::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Cleanup::Database { admin_url, name } => {
+            Cleanup::Database {
+                admin_url,
+                name,
+                role,
+            } => {
                 if let Ok(mut admin) = postgres::Client::connect(admin_url, postgres::NoTls) {
                     let _ = admin
                         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""));
                 }
             }
         }
@@ -181,6 +232,19 @@ pub fn race<T: Send>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn another_user_on_the_same_server() {
+        assert_eq!(
+            super::with_user("postgres://postgres@h:5432/test", "app"),
+            "postgres://app@h:5432/test"
+        );
+        assert_eq!(
+            super::with_user("postgres://u:pw@h/db?sslmode=disable", "app"),
+            "postgres://app@h/db?sslmode=disable"
+        );
+        assert_eq!(super::with_user("postgres://h", "app"), "postgres://app@h");
+    }
+
     #[test]
     fn another_database_on_the_same_server() {
         assert_eq!(

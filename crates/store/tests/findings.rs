@@ -517,12 +517,12 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
 
         // Rewriting a finding's audit record behind steward's back is detected.
         db.execute(&format!(
-            "UPDATE audit_log SET after_json = REPLACE(after_json, '\"state\":\"open\"', '\"state\":\"excepted\"') WHERE seq = {}",
+            "UPDATE audit_payloads SET after_json = REPLACE(after_json, '\"state\":\"open\"', '\"state\":\"excepted\"') WHERE seq = {}",
             first.seq
         ))
         .unwrap();
         match steward_store::verify_audit(store).unwrap() {
-            Err(ChainBreak::Altered { seq, .. }) => assert_eq!(seq, first.seq, "{backend}"),
+            Err(ChainBreak::PayloadAltered { seq, .. }) => assert_eq!(seq, first.seq, "{backend}"),
             other => panic!("{backend}: tampering not detected: {other:?}"),
         }
 

@@ -390,8 +390,27 @@ fn audit_verify_names_the_first_tampered_record() {
     let cases: &[(&str, &str, Check)] = &[
         (
             "altered",
-            "UPDATE audit_log SET after_json = REPLACE(after_json, 'Person P3', 'Someone else') WHERE seq = 3",
+            "UPDATE audit_payloads SET after_json = REPLACE(after_json, 'Person P3', 'Someone else') WHERE seq = 3",
+            |b| matches!(b, ChainBreak::PayloadAltered { seq: 3, .. }),
+        ),
+        (
+            "payload_hash",
+            "UPDATE audit_log SET after_hash = before_hash WHERE seq = 3",
             |b| matches!(b, ChainBreak::Altered { seq: 3, .. }),
+        ),
+        (
+            "erased_without_erasure",
+            "UPDATE audit_payloads SET after_json = '{}', erased_by = 99 WHERE seq = 3",
+            |b| {
+                matches!(
+                    b,
+                    ChainBreak::Erasure {
+                        seq: 3,
+                        erased_by: 99,
+                        ..
+                    }
+                )
+            },
         ),
         (
             "actor",
