@@ -45,6 +45,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sign_in_failures",
         sql: include_str!("../migrations/0007_sign_in_failures.sql"),
     },
+    Migration {
+        version: 10,
+        name: "audit_anchors",
+        sql: include_str!("../migrations/0010_audit_anchors.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (
