@@ -33,6 +33,8 @@ pub struct SinkOptions {
     pub token: Option<String>,
     /// Mechanisms not offered (`PLAIN`, `LOGIN`).
     pub exclude: Vec<String>,
+    /// Offer AUTH without TLS, as no honest server should.
+    pub auth_without_tls: bool,
 }
 
 impl SmtpServer {
@@ -106,6 +108,9 @@ impl SmtpServer {
             if let Some(value) = value {
                 command.arg(flag).arg(value);
             }
+        }
+        if options.auth_without_tls {
+            command.arg("--auth-without-tls");
         }
         for mechanism in &options.exclude {
             command.arg("--exclude").arg(mechanism);

@@ -7,7 +7,8 @@ beginning "refused" is refused at the end of DATA. Prints the port it listens on
 With options (aiosmtpd only): --cert CERT --key KEY offer TLS, as STARTTLS (required before
 anything else with --require-starttls) or from the first byte with --smtps; --user U with
 --password P requires AUTH PLAIN or LOGIN as U (--exclude LOGIN or PLAIN offers only the other),
-and with --token T accepts AUTH XOAUTH2 for U with bearer token T instead."""
+and with --token T accepts AUTH XOAUTH2 for U with bearer token T instead; --auth-without-tls
+offers AUTH without TLS."""
 
 import argparse
 import base64
@@ -29,6 +30,7 @@ parser.add_argument("--user")
 parser.add_argument("--password")
 parser.add_argument("--token")
 parser.add_argument("--exclude", action="append", default=[])
+parser.add_argument("--auth-without-tls", action="store_true")
 ARGS = parser.parse_args()
 OUT = ARGS.out
 
@@ -119,8 +121,9 @@ def serve_aiosmtpd():
             auth_required=True,
             authenticator=authenticator,
             auth_exclude_mechanism=ARGS.exclude,
-            # aiosmtpd does not see TLS from the first byte, so it would never offer AUTH.
-            auth_require_tls=not ARGS.smtps,
+            # aiosmtpd does not see TLS from the first byte, so it would never offer AUTH;
+            # --auth-without-tls plays a server that takes passwords in the clear.
+            auth_require_tls=not (ARGS.smtps or ARGS.auth_without_tls),
         )
     if context is not None and not ARGS.smtps:
         server_kwargs.update(tls_context=context, require_starttls=ARGS.require_starttls)

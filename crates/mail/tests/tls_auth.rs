@@ -116,9 +116,14 @@ fn starttls_and_a_password_carry_mail_and_anything_less_sends_nothing() {
     }) else {
         return;
     };
-    // The same server, but not offering STARTTLS: one between Steward and its mail server that
-    // strips the offer to read the password.
-    let Some(stripped) = SmtpServer::start() else {
+    // A server that does not offer STARTTLS but takes the password in the clear: one between
+    // Steward and its mail server that strips the offer to read the password.
+    let Some(stripped) = SmtpServer::start_with(&SinkOptions {
+        user: Some(USER.into()),
+        password: Some(PASSWORD.into()),
+        auth_without_tls: true,
+        ..SinkOptions::default()
+    }) else {
         return;
     };
     for db in databases("mail_tls") {
