@@ -1,7 +1,7 @@
 //! One delivery run: every notice waiting, written as a message and handed to the mail server
-//! over one session (lettre's pool of one connection); each one the relay takes is marked as emailed (audited), so the next run does not send
-//! it again. A notice nobody can be written to, or one the relay refuses, stays waiting and is
-//! reported.
+//! over one session (lettre's pool of one connection); each one the server takes is marked as
+//! emailed (audited), so the next run does not send it again. A notice nobody can be written to,
+//! or one the server refuses, stays waiting and is reported.
 
 use chrono::{DateTime, Utc};
 use steward_service::{Concerns, Notice, Stamp, Steward};
@@ -55,7 +55,7 @@ pub struct Delivery {
 const LEASE: &str = "mail";
 /// How long a run holds the lease before it must renew it (which it does every few minutes); a
 /// run that died lets it lapse.
-pub(crate) const LEASE_FOR: chrono::Duration = chrono::Duration::minutes(15);
+const LEASE_FOR: chrono::Duration = chrono::Duration::minutes(15);
 const RENEW_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Holds a lease until dropped.

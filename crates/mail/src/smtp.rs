@@ -245,7 +245,7 @@ impl Relay {
             (Some(_), None, None) => {
                 return Err(bad(
                     "smtp_username",
-                    "a user needs smtp_password (STEWARD_SMTP_PASSWORD) or smtp_oauth_token (STEWARD_SMTP_OAUTH_TOKEN)",
+                    "a user needs smtp_password, smtp_oauth_token or smtp_oauth_token_file",
                 ));
             }
         };

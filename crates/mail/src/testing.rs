@@ -15,7 +15,7 @@ pub struct SmtpServer {
     pub relay: Relay,
     /// The server's self-signed certificate, for `smtp_ca_file`, when it offers TLS.
     pub certificate: Option<PathBuf>,
-    /// The port it listens on (`relay` is plain SMTP to it; build others with [`Relay::configure`]).
+    /// The port it listens on: `relay` is plain SMTP to it, [`Relay::configure`] builds others.
     pub port: u16,
     dir: PathBuf,
 }
