@@ -29,8 +29,20 @@ struct File {
     packs: Option<Vec<String>>,
     /// The organisation's overrides of the packs' parameters and staff groups.
     overrides: Option<PathBuf>,
-    /// The mail relay notices are handed to, `smtp://host[:port]`; no mail is sent without it.
+    /// The mail server notices are handed to: `smtp://host[:port]` (STARTTLS with
+    /// `?tls=starttls`, and whenever Steward signs in) or `smtps://host[:port]`; no mail is sent
+    /// without it.
     smtp_url: Option<String>,
+    /// Who Steward signs in to the mail server as.
+    smtp_username: Option<String>,
+    /// The password it signs in with (better: `STEWARD_SMTP_PASSWORD`).
+    smtp_password: Option<String>,
+    /// An OAuth 2.0 bearer token for XOAUTH2 instead (better: `STEWARD_SMTP_OAUTH_TOKEN`).
+    smtp_oauth_token: Option<String>,
+    /// Or a file holding that token, read for every session (renewed by the operator's job).
+    smtp_oauth_token_file: Option<PathBuf>,
+    /// PEM certificates to trust for the mail server's TLS besides the system's.
+    smtp_ca_file: Option<PathBuf>,
     /// The address mail comes from.
     mail_from: Option<String>,
     /// The address people reach Steward's web pages at, for links in mail.
@@ -59,6 +71,11 @@ pub struct Settings {
     pub mail: Option<MailSettings>,
     /// Where the key that seals TOTP secrets comes from.
     pub secret_key: SecretKeySource,
+    /// How to sign in to the mail server and whom to trust: `smtp_username`, `smtp_password`,
+    /// `smtp_oauth_token`, `smtp_oauth_token_file`, `smtp_ca_file` (or `STEWARD_SMTP_USERNAME`,
+    /// `STEWARD_SMTP_PASSWORD`, `STEWARD_SMTP_OAUTH_TOKEN`, `STEWARD_SMTP_OAUTH_TOKEN_FILE`,
+    /// `STEWARD_SMTP_CA_FILE`), also when `--smtp` names the server. Secrets print as `***`.
+    pub smtp: steward_mail::RelayOptions,
 }
 
 /// `STEWARD_SECRET_KEY` (one key, or several separated by commas: the first seals, the others
@@ -162,6 +179,26 @@ impl Settings {
         };
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let public_url = env("STEWARD_PUBLIC_URL").or(file.public_url);
+        // A relative path in the file is relative to the file.
+        let beside_config = |path: PathBuf| match config_path.as_deref().and_then(Path::parent) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path,
+        };
+        let smtp = steward_mail::RelayOptions {
+            username: env("STEWARD_SMTP_USERNAME").or(file.smtp_username),
+            password: env("STEWARD_SMTP_PASSWORD")
+                .or(file.smtp_password)
+                .map(steward_mail::Secret::new),
+            oauth_token: env("STEWARD_SMTP_OAUTH_TOKEN")
+                .or(file.smtp_oauth_token)
+                .map(steward_mail::Secret::new),
+            oauth_token_file: env("STEWARD_SMTP_OAUTH_TOKEN_FILE")
+                .map(PathBuf::from)
+                .or_else(|| file.smtp_oauth_token_file.map(beside_config)),
+            ca_file: env("STEWARD_SMTP_CA_FILE")
+                .map(PathBuf::from)
+                .or_else(|| file.smtp_ca_file.map(beside_config)),
+        };
         let mail = match (
             env("STEWARD_SMTP_URL").or(file.smtp_url),
             env("STEWARD_MAIL_FROM").or(file.mail_from),
@@ -198,6 +235,7 @@ impl Settings {
             secure_cookies,
             mail,
             secret_key,
+            smtp,
         })
     }
 

@@ -1,5 +1,6 @@
-//! `steward mail`: the notices waiting to be emailed, and sending them through the relay — once
-//! from cron or a timer, or every minute from `steward serve` when a relay is configured.
+//! `steward mail`: the notices waiting to be emailed, and sending them through the mail server —
+//! once from cron or a timer, or every minute from `steward serve` when one is configured, which
+//! also sends the day's audit-head anchor. `steward audit anchor` and `audit anchors` are here too.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::json;
+use steward_mail::anchor::AnchorRun;
 use steward_mail::{Delivery, Mailbox, Relay, Sender};
 use steward_service::Steward;
 
@@ -26,7 +28,8 @@ pub enum MailCommand {
     /// Email every waiting notice through the relay, marking each one the relay takes. Exits
     /// non-zero if the relay refused any.
     Send {
-        /// The relay, `smtp://host[:port]`. Default: the `smtp_url` setting.
+        /// The mail server, `smtp://host[:port]`, `smtp://host:587?tls=starttls` or
+        /// `smtps://host[:port]`. Default: the `smtp_url` setting.
         #[arg(long)]
         smtp: Option<String>,
         /// The address mail comes from. Default: the `mail_from` setting.
@@ -79,17 +82,8 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         MailCommand::Send { smtp, from, format } => {
-            let configured = settings.mail.clone();
-            let mail = MailSettings {
-                smtp_url: smtp
-                    .or_else(|| configured.as_ref().map(|m| m.smtp_url.clone()))
-                    .context("no relay: give --smtp smtp://host:port or set smtp_url")?,
-                from: from
-                    .or_else(|| configured.as_ref().map(|m| m.from.clone()))
-                    .context("no sender: give --from ADDRESS or set mail_from")?,
-                public_url: configured.and_then(|m| m.public_url),
-            };
-            let (relay, sender) = prepare(&mail)?;
+            let mail = mail_settings(settings, smtp, from)?;
+            let (relay, sender) = prepare(&mail, settings)?;
             let delivery = steward_mail::deliver(&open(settings)?, &relay, &sender)?;
             match format {
                 Format::Json => {
@@ -119,6 +113,119 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
     }
 }
 
+/// The configured mail settings, with `--smtp` and `--from` in place of theirs.
+fn mail_settings(
+    settings: &Settings,
+    smtp: Option<String>,
+    from: Option<String>,
+) -> Result<MailSettings> {
+    let configured = settings.mail.clone();
+    Ok(MailSettings {
+        smtp_url: smtp
+            .or_else(|| configured.as_ref().map(|m| m.smtp_url.clone()))
+            .context("no relay: give --smtp smtp://host:port or set smtp_url")?,
+        from: from
+            .or_else(|| configured.as_ref().map(|m| m.from.clone()))
+            .context("no sender: give --from ADDRESS or set mail_from")?,
+        public_url: configured.and_then(|m| m.public_url),
+    })
+}
+
+/// `steward audit anchor [--send]`: the audit log's head as the anchor would carry it, and whom
+/// to; with `--send`, emailed now (whatever was sent earlier today) and recorded.
+pub fn anchor(
+    steward: &Steward,
+    settings: &Settings,
+    send: bool,
+    smtp: Option<String>,
+    from: Option<String>,
+    format: Format,
+) -> Result<ExitCode> {
+    if !send {
+        let anchor = steward_mail::anchor::current(steward)?;
+        let to: Vec<&str> = anchor.to.iter().map(|m| m.address.as_str()).collect();
+        match format {
+            Format::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "seq": anchor.seq,
+                    "hash": anchor.hash,
+                    "to": to,
+                    "unaddressed": anchor.unaddressed,
+                }))?
+            ),
+            Format::Text => {
+                println!("{}:{}", anchor.seq, anchor.hash);
+                match &anchor.unaddressed {
+                    Some(why) => eprintln!("cannot be sent: {why}"),
+                    None => eprintln!("would be sent to {}", to.join(", ")),
+                }
+                eprintln!(
+                    "check it later with: steward audit verify --expect {}:{}",
+                    anchor.seq, anchor.hash
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mail = mail_settings(settings, smtp, from)?;
+    let (relay, sender) = prepare(&mail, settings)?;
+    let run = steward_mail::anchor::send_anchor(steward, &relay, &sender, true)?;
+    let (ok, json, text) = match &run {
+        AnchorRun::Sent(a) => (
+            true,
+            json!({"sent": true, "seq": a.seq, "hash": a.hash, "sent_at": a.sent_at, "recipients": a.recipients}),
+            format!(
+                "sent anchor {}:{} to {}",
+                a.seq,
+                a.hash,
+                a.recipients.join(", ")
+            ),
+        ),
+        AnchorRun::Unaddressed(why) => (
+            false,
+            json!({"sent": false, "unaddressed": why}),
+            format!("anchor not sent: {why}"),
+        ),
+        AnchorRun::Busy | AnchorRun::NotDue(_) => (
+            false,
+            json!({"sent": false, "busy": true}),
+            "another Steward is sending the anchor now; nothing was done".to_owned(),
+        ),
+    };
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&json)?),
+        Format::Text if ok => println!("{text}"),
+        Format::Text => eprintln!("{text}"),
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `steward audit anchors`: every anchor sent, oldest first.
+pub fn anchors(steward: &Steward, format: Format) -> Result<ExitCode> {
+    let anchors = steward.audit_anchors()?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&anchors)?),
+        Format::Text => {
+            for a in &anchors {
+                println!(
+                    "{} {}:{} to {}",
+                    a.sent_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    a.seq,
+                    a.hash,
+                    a.recipients.join(", ")
+                );
+            }
+            eprintln!("{} anchor(s) sent", anchors.len());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print(delivery: &Delivery) {
     if delivery.busy {
         eprintln!("another Steward is sending mail now; nothing was done");
@@ -142,8 +249,12 @@ fn print(delivery: &Delivery) {
 }
 
 /// The relay and sender from settings, refused with the setting's name if either is malformed.
-pub fn prepare(mail: &MailSettings) -> Result<(Relay, Sender)> {
-    let relay = Relay::parse(&mail.smtp_url).context("smtp_url")?;
+pub fn prepare(mail: &MailSettings, settings: &Settings) -> Result<(Relay, Sender)> {
+    // Errors name their setting and never hold a secret.
+    let relay = Relay::configure(&mail.smtp_url, &settings.smtp).map_err(|e| match e {
+        steward_mail::MailError::BadRelay { .. } => anyhow::anyhow!("smtp_url: {e}"),
+        other => anyhow::Error::new(other),
+    })?;
     let from = Mailbox::new(Some("Steward"), &mail.from).context("mail_from")?;
     if let Some(url) = &mail.public_url
         && (!(url.starts_with("https://") || url.starts_with("http://"))
@@ -161,9 +272,10 @@ pub fn prepare(mail: &MailSettings) -> Result<(Relay, Sender)> {
     ))
 }
 
-/// Sends what is waiting every [`EVERY`], on a thread of its own, for as long as the server runs.
+/// Sends what is waiting every [`EVERY`], and the day's audit-head anchor once a day, on a thread
+/// of its own, for as long as the server runs.
 pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
-    let (relay, sender) = prepare(mail)?;
+    let (relay, sender) = prepare(mail, settings)?;
     // A connection of its own: a store serves one statement at a time, and a slow relay must
     // not hold the web's pages up.
     let steward: Steward = open(settings)?;
@@ -171,6 +283,7 @@ pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
     std::thread::Builder::new()
         .name("mail".into())
         .spawn(move || {
+            let mut unaddressed_warned = None;
             loop {
                 match steward_mail::deliver(&steward, &relay, &sender) {
                     Ok(d) => {
@@ -182,6 +295,21 @@ pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
                         }
                     }
                     Err(e) => tracing::warn!("mail not sent: {e}"),
+                }
+                match steward_mail::anchor::send_anchor(&steward, &relay, &sender, false) {
+                    Ok(AnchorRun::Sent(a)) => {
+                        tracing::info!(seq = a.seq, hash = %a.hash, recipients = a.recipients.len(), "audit anchor sent");
+                    }
+                    Ok(AnchorRun::Unaddressed(why)) => {
+                        // Said once a day, not every minute.
+                        let today = chrono::Utc::now().date_naive();
+                        if unaddressed_warned != Some(today) {
+                            tracing::warn!("audit anchor not sent: {why}");
+                            unaddressed_warned = Some(today);
+                        }
+                    }
+                    Ok(AnchorRun::Busy | AnchorRun::NotDue(_)) => {}
+                    Err(e) => tracing::warn!("audit anchor not sent: {e}"),
                 }
                 std::thread::sleep(EVERY);
             }

@@ -235,6 +235,26 @@ enum AuditCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// The audit log's head as the daily anchor email carries it (SEQ:HASH), and whom it goes
+    /// to: every current holder of the governance role.
+    Anchor {
+        /// Email it now through the mail server, and record it.
+        #[arg(long)]
+        send: bool,
+        /// The mail server. Default: the `smtp_url` setting.
+        #[arg(long)]
+        smtp: Option<String>,
+        /// The address mail comes from. Default: the `mail_from` setting.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Every anchor sent, oldest first: when, the head, and to whom.
+    Anchors {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Show the history of changes, oldest first.
     Log {
         /// Only changes to one entity, as TYPE:ID (e.g. person:P000123, asset:LT000001).
@@ -615,6 +635,13 @@ fn org_command(command: OrgCommand, settings: &Settings) -> Result<ExitCode> {
 
 fn audit_command(command: AuditCommand, settings: &Settings) -> Result<ExitCode> {
     match command {
+        AuditCommand::Anchor {
+            send,
+            smtp,
+            from,
+            format,
+        } => mail::anchor(&open(settings)?, settings, send, smtp, from, format),
+        AuditCommand::Anchors { format } => mail::anchors(&open(settings)?, format),
         AuditCommand::Verify { format, expect } => audit::verify(settings, format, expect),
         AuditCommand::Head { format } => audit::head(settings, format),
         AuditCommand::Log {

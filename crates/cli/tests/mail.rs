@@ -31,7 +31,12 @@ fn waiting_notices_are_listed_and_sent_from_the_command_line() {
                 .env_remove("STEWARD_CONFIG")
                 .env_remove("STEWARD_SMTP_URL")
                 .env_remove("STEWARD_MAIL_FROM")
-                .env_remove("STEWARD_PUBLIC_URL");
+                .env_remove("STEWARD_PUBLIC_URL")
+                .env_remove("STEWARD_SMTP_USERNAME")
+                .env_remove("STEWARD_SMTP_PASSWORD")
+                .env_remove("STEWARD_SMTP_OAUTH_TOKEN")
+                .env_remove("STEWARD_SMTP_OAUTH_TOKEN_FILE")
+                .env_remove("STEWARD_SMTP_CA_FILE");
             for (k, v) in env {
                 c.env(k, v);
             }
@@ -117,13 +122,36 @@ fn waiting_notices_are_listed_and_sent_from_the_command_line() {
                 "mail",
                 "send",
                 "--smtp",
-                "smtps://relay.example.org",
+                "imap://relay.example.org",
                 "--from",
                 "s@example.org",
             ],
             &[],
             "smtp_url",
         );
+        // A password in the clear to another machine: refused before connecting, naming the
+        // setting and not the password.
+        let out = steward(
+            &[
+                "mail",
+                "send",
+                "--smtp",
+                "smtp://relay.example.org:25?tls=none",
+                "--from",
+                "s@example.org",
+            ],
+            &[
+                ("STEWARD_SMTP_USERNAME", "steward"),
+                ("STEWARD_SMTP_PASSWORD", "hunter2"),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{b}: sent in the clear");
+        assert!(
+            stderr.contains("smtp_password") && stderr.contains("without TLS"),
+            "{b}: {stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "{b}: {stderr}");
         refused(
             &[
                 "mail",
@@ -228,6 +256,129 @@ fn waiting_notices_are_listed_and_sent_from_the_command_line() {
                 .as_str()
                 .is_some_and(|s| s.contains(&second)),
             "{b}: {last}"
+        );
+    }
+}
+
+#[test]
+fn the_audit_head_is_anchored_by_email_and_listed() {
+    let Some(sink) = SmtpServer::start() else {
+        return;
+    };
+    for db in databases("cli_anchor") {
+        let b = db.backend;
+        let dir = TempDir::new("cli_anchor").expect("temp dir");
+        let relay = sink.relay.to_string();
+        let command = || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_steward"));
+            c.env("STEWARD_DATABASE_URL", &db.url)
+                .env("STEWARD_DATA_DIR", dir.path())
+                .env("STEWARD_ACTOR", "cli:test")
+                .env("STEWARD_SMTP_URL", &relay)
+                .env("STEWARD_MAIL_FROM", "steward@example.org")
+                .env_remove("STEWARD_CONFIG")
+                .env_remove("STEWARD_PUBLIC_URL")
+                .env_remove("STEWARD_SMTP_USERNAME")
+                .env_remove("STEWARD_SMTP_PASSWORD")
+                .env_remove("STEWARD_SMTP_OAUTH_TOKEN")
+                .env_remove("STEWARD_SMTP_OAUTH_TOKEN_FILE")
+                .env_remove("STEWARD_SMTP_CA_FILE");
+            c
+        };
+        let ok = |args: &[&str]| -> String {
+            let out = command()
+                .args(args)
+                .output()
+                .expect("the steward binary runs");
+            assert!(
+                out.status.success(),
+                "{b}: steward {args:?} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let json =
+            |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(args)).expect("JSON") };
+        let people = dir.path().join("people.csv");
+        std::fs::write(
+            &people,
+            "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod\n\
+             G1,Gil Governance,gil@example.org,fca,,,active,,,,,\n",
+        )
+        .expect("write");
+        let roles = dir.path().join("roles.csv");
+        std::fs::write(&roles, "person_id,role,granted_on\nG1,governance,\n").expect("write");
+        ok(&["import", "people", people.to_str().unwrap_or_default()]);
+        ok(&["import", "roles", roles.to_str().unwrap_or_default()]);
+
+        // What the anchor would carry: the verified head, to the governance team.
+        let verified = json(&["audit", "verify", "--format", "json"]);
+        let anchor = json(&["audit", "anchor", "--format", "json"]);
+        assert_eq!(anchor["seq"], verified["records"], "{b}: {anchor}");
+        assert_eq!(anchor["hash"], verified["head"], "{b}: {anchor}");
+        assert_eq!(anchor["to"], serde_json::json!(["gil@example.org"]), "{b}");
+        let text = ok(&["audit", "anchor"]);
+        let expect = format!(
+            "{}:{}",
+            anchor["seq"],
+            anchor["hash"].as_str().unwrap_or_default()
+        );
+        assert_eq!(text.trim(), expect, "{b}");
+        assert_eq!(
+            json(&["audit", "anchors", "--format", "json"]),
+            serde_json::json!([]),
+            "{b}"
+        );
+
+        // `serve` sends the day's anchor as it starts.
+        let count = sink.received().len();
+        let mut server = command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let mut arrived = Vec::new();
+        for _ in 0..300 {
+            arrived = received(&sink);
+            if arrived.len() > count {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = server.kill();
+        let _ = server.wait();
+        assert_eq!(arrived.len(), count + 1, "{b}: serve sent no anchor");
+        let last = &arrived[arrived.len() - 1];
+        assert_eq!(last["to"], serde_json::json!(["gil@example.org"]), "{b}");
+        assert!(
+            last["body"]
+                .as_str()
+                .is_some_and(|t| t.contains(&format!("steward audit verify --expect {expect}\n"))),
+            "{b}: {last}"
+        );
+        let listed = json(&["audit", "anchors", "--format", "json"]);
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "{b}: {listed}");
+        assert_eq!(listed[0]["seq"], anchor["seq"], "{b}");
+        assert_eq!(listed[0]["hash"], anchor["hash"], "{b}");
+        assert_eq!(
+            listed[0]["recipients"],
+            serde_json::json!(["gil@example.org"]),
+            "{b}"
+        );
+
+        // On demand, whatever went earlier today.
+        let sent = ok(&["audit", "anchor", "--send"]);
+        assert!(
+            sent.contains(&format!("sent anchor {expect} to gil@example.org")),
+            "{b}: {sent}"
+        );
+        assert_eq!(received(&sink).len(), count + 2, "{b}");
+        let listed = ok(&["audit", "anchors"]);
+        assert_eq!(listed.lines().count(), 2, "{b}: {listed}");
+        assert!(
+            listed.contains(&format!(" {expect} to gil@example.org")),
+            "{b}: {listed}"
         );
     }
 }

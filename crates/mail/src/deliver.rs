@@ -1,7 +1,7 @@
-//! One delivery run: every notice waiting, written as a message and handed to the relay over one
-//! session; each one the relay takes is marked as emailed (audited), so the next run does not send
-//! it again. A notice nobody can be written to, or one the relay refuses, stays waiting and is
-//! reported.
+//! One delivery run: every notice waiting, written as a message and handed to the mail server
+//! over one session (lettre's pool of one connection); each one the server takes is marked as
+//! emailed (audited), so the next run does not send it again. A notice nobody can be written to,
+//! or one the server refuses, stays waiting and is reported.
 
 use chrono::{DateTime, Utc};
 use steward_service::{Concerns, Notice, Stamp, Steward};
@@ -58,17 +58,47 @@ const LEASE: &str = "mail";
 const LEASE_FOR: chrono::Duration = chrono::Duration::minutes(15);
 const RENEW_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
-/// Holds the mail lease until dropped.
-struct Held<'a> {
+/// Holds a lease until dropped.
+pub(crate) struct Held<'a> {
     steward: &'a Steward,
-    holder: String,
+    name: &'static str,
+    pub(crate) holder: String,
+}
+
+impl<'a> Held<'a> {
+    /// The lease `name` for `actor` in this process, or `None` while someone else holds it.
+    pub(crate) fn take(
+        steward: &'a Steward,
+        name: &'static str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Held<'a>>> {
+        let holder = format!(
+            "{actor}:{}:{}",
+            std::process::id(),
+            now.timestamp_nanos_opt().unwrap_or_default()
+        );
+        if steward
+            .store()
+            .take_lease(name, &holder, now, now + LEASE_FOR)
+            .map_err(steward_service::ServiceError::from)?
+        {
+            Ok(Some(Held {
+                steward,
+                name,
+                holder,
+            }))
+        } else {
+            Ok(None)
+        }
+    }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        if let Err(e) = self.steward.store().release_lease(LEASE, &self.holder) {
+        if let Err(e) = self.steward.store().release_lease(self.name, &self.holder) {
             // It lapses by itself; the next run only waits for that.
-            tracing::warn!("cannot release the mail lease: {e}");
+            tracing::warn!(lease = self.name, "cannot release the lease: {e}");
         }
     }
 }
@@ -78,21 +108,10 @@ impl Drop for Held<'_> {
 pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Delivery> {
     let mut delivery = Delivery::default();
     let now = Utc::now();
-    let holder = format!(
-        "{}:{}:{}",
-        sender.actor,
-        std::process::id(),
-        now.timestamp_nanos_opt().unwrap_or_default()
-    );
-    if !steward
-        .store()
-        .take_lease(LEASE, &holder, now, now + LEASE_FOR)
-        .map_err(steward_service::ServiceError::from)?
-    {
+    let Some(held) = Held::take(steward, LEASE, &sender.actor, now)? else {
         delivery.busy = true;
         return Ok(delivery);
-    }
-    let held = Held { steward, holder };
+    };
     let mut renewed = now;
     let mut ready = Vec::new();
     for notice in steward.mail_due()? {

@@ -155,10 +155,7 @@ fn notices_are_emailed_once_to_whoever_is_to_be_told() {
         };
 
         // Nothing waits, so nothing connects: a relay nobody listens on is never tried.
-        let nowhere = Relay {
-            host: "127.0.0.1".into(),
-            port: 9,
-        };
+        let nowhere = Relay::plain("127.0.0.1", 9);
         let quiet = deliver(&steward, &nowhere, &sender()).unwrap_or_else(|e| panic!("{b}: {e}"));
         assert!(
             quiet.sent.is_empty() && quiet.failed.is_empty(),

@@ -1,6 +1,7 @@
 //! What is to be emailed: the notices of requests and incidents that nobody has acknowledged and
 //! no mail has carried yet, each with the addresses of whoever is to be told. Sending is the mail
-//! crate's business; this module only reads the registers and records what was sent.
+//! crate's business; this module only reads the registers and records what was sent — the
+//! notices marked emailed, and the audit-head anchors sent to the governance team.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,8 @@ use steward_model::{
 };
 
 use steward_workflow::party_role;
+
+use steward_store::AuditAnchor;
 
 use crate::{Result, ServiceError, Stamp, Steward};
 
@@ -115,6 +118,34 @@ impl Steward {
             self.write_all(stamp, vec![notification.to_row()])?;
         }
         Ok(notification)
+    }
+
+    /// Whom an audit-head anchor goes to: every current holder of the governance role who can be
+    /// written to (as a notice to the team is addressed), or why nobody can be.
+    pub fn anchor_addressees(&self) -> Result<(Vec<Addressee>, Option<String>)> {
+        let grants: Vec<RoleGrant> = self.list()?;
+        let mut people: HashMap<String, Option<Person>> = HashMap::new();
+        for g in grants.iter().filter(|g| g.role == Role::Governance) {
+            if !people.contains_key(&g.person_id) {
+                people.insert(g.person_id.clone(), self.get::<Person>(&g.person_id)?);
+            }
+        }
+        Ok(addressees(
+            "information-governance",
+            Some(Role::Governance),
+            &people,
+            &grants,
+        ))
+    }
+
+    /// Records an anchor sent (listed, not audited: see the store).
+    pub fn record_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+        Ok(self.store.record_audit_anchor(anchor)?)
+    }
+
+    /// Every anchor sent, oldest first.
+    pub fn audit_anchors(&self) -> Result<Vec<AuditAnchor>> {
+        Ok(self.store.audit_anchors()?)
     }
 
     fn describe(&self, about: &str) -> Result<(String, Concerns)> {

@@ -462,7 +462,7 @@ impl CellReader {
         }
     }
 
-    fn int(&mut self) -> Result<i64> {
+    pub(crate) fn int(&mut self) -> Result<i64> {
         match self.take()? {
             (_, Cell::Int(Some(n))) => Ok(n),
             (column, other) => {

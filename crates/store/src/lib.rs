@@ -19,6 +19,7 @@
 //! It must never decide policy or validate business rules (that is the service layer's job), and
 //! never know about HTTP, CSV or the command line.
 
+mod anchors;
 mod commit;
 mod findings;
 mod migrate;
@@ -33,6 +34,7 @@ use chrono::{DateTime, Utc};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
+pub use anchors::AuditAnchor;
 pub use commit::{CommitSummary, Counts};
 pub use findings::{
     ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingTally,
@@ -117,6 +119,8 @@ pub enum StoreError {
         at: DateTime<Utc>,
         latest: DateTime<Utc>,
     },
+    #[error("audit anchor: {0}")]
+    InvalidAnchor(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -397,6 +401,14 @@ pub trait Store: Send + Sync {
 
     /// Gives the lease up, if `holder` holds it.
     fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
+    /// Records that the audit log's head `seq`/`hash` was emailed at `sent_at` to `recipients`
+    /// (an anchor). Refused when it names nobody or no head, or another anchor has the same
+    /// `sent_at`. Not audited: an audit record would move the head the anchor names.
+    fn record_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()>;
+
+    /// Every anchor recorded, oldest first.
+    fn audit_anchors(&self) -> Result<Vec<AuditAnchor>>;
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -55,6 +55,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "audit_payloads",
         sql: include_str!("../migrations/0009_audit_payloads.sql"),
     },
+    Migration {
+        version: 10,
+        name: "audit_anchors",
+        sql: include_str!("../migrations/0010_audit_anchors.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -12,6 +12,7 @@ use postgres::{Client, GenericClient, NoTls, Transaction};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
+use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
@@ -1199,5 +1200,25 @@ impl Store for PgStore {
             Some(r) => Ok((r.try_get(0)?, r.try_get(1)?)),
             None => Ok((0, steward_model::audit::GENESIS.to_owned())),
         }
+    }
+
+    fn record_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+        let recipients = anchors::recipients_text(anchor)?;
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        client.execute(
+            &sql::audit_anchor_insert(D),
+            &[&anchor.sent_at, &anchor.seq, &anchor.hash, &recipients],
+        )?;
+        Ok(())
+    }
+
+    fn audit_anchors(&self) -> Result<Vec<AuditAnchor>> {
+        let mut guard = self.client()?;
+        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let rows = client.query(sql::AUDIT_ANCHORS_SELECT, &[])?;
+        rows.iter()
+            .map(|r| anchors::anchor_from_cells(read_cells(r, anchors::ANCHOR_COLUMNS)?))
+            .collect()
     }
 }

@@ -597,3 +597,18 @@ pub(crate) const PG_SIGN_IN_KEY_LOCK: &str =
 pub(crate) fn sign_in_failures_clear(p: Placeholder) -> String {
     format!("DELETE FROM sign_in_failures WHERE key = {}", p.nth(1))
 }
+
+/// Parameters: sent_at, seq, hash, recipients.
+pub(crate) fn audit_anchor_insert(p: Placeholder) -> String {
+    format!(
+        "INSERT INTO audit_anchors (sent_at, seq, hash, recipients) VALUES ({}, {}, {}, {})",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3),
+        p.nth(4)
+    )
+}
+
+/// In the order of `anchors::ANCHOR_COLUMNS`, oldest first.
+pub(crate) const AUDIT_ANCHORS_SELECT: &str =
+    "SELECT seq, hash, sent_at, recipients FROM audit_anchors ORDER BY sent_at";

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_i
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
+use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
@@ -1075,5 +1076,33 @@ impl Store for SqliteStore {
             })
             .optional()?;
         Ok(head.unwrap_or((0, steward_model::audit::GENESIS.to_owned())))
+    }
+
+    fn record_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+        let recipients = anchors::recipients_text(anchor)?;
+        let conn = self.conn()?;
+        conn.prepare_cached(&sql::audit_anchor_insert(Q))?
+            .execute((
+                timestamp_text(&anchor.sent_at),
+                anchor.seq,
+                &anchor.hash,
+                recipients,
+            ))?;
+        Ok(())
+    }
+
+    fn audit_anchors(&self) -> Result<Vec<AuditAnchor>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(sql::AUDIT_ANCHORS_SELECT)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(anchors::anchor_from_cells(read_cells(
+                r,
+                "audit_anchors",
+                anchors::ANCHOR_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
     }
 }
