@@ -22,8 +22,8 @@ pub const RECOVERY_CODES: usize = 10;
 pub const ISSUER: &str = "Steward";
 
 /// The part someone plays, for what the web lets them see and do. Staff is everyone with a
-/// person record; line manager is anyone with reports; the rest are held in the roles register
-/// (or, for an account with no person, on the account itself).
+/// person record; line manager is anyone with reports; the rest are held in the roles register,
+/// the one place roles are granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Capacity {
