@@ -7,8 +7,8 @@ mod support;
 
 use chrono::NaiveDate;
 use steward_model::{
-    DisposalMethod, HeldRecord, Person, PolicyReview, RecurringTask, RetentionRule, Role,
-    RoleGrant, TaskCompletion,
+    Asset, AssetKind, AssetStatus, DisposalMethod, HeldRecord, Ownership, Person, PolicyReview,
+    RecurringTask, RetentionRule, Role, RoleGrant, TaskCompletion,
 };
 use steward_service::{Capacity, Stamp, Steward};
 use steward_store::testing::databases;
@@ -763,6 +763,109 @@ fn every_register_is_listed_searched_and_downloaded() {
         let mut s = signed_in(&server, "staff@example.org", &staff);
         assert_eq!(s.get("/registers").status, 403, "{b}");
         assert_eq!(s.get("/registers/people.csv").status, 403, "{b}");
+        server.stop().unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// Every way in — an import, "set any field", a form — reaches the service's one authorisation
+/// model: what it refuses, the web refuses with 403 and nothing changes.
+#[test]
+fn every_way_in_goes_through_the_services_authorisation() {
+    for db in databases("web_authority") {
+        let b = db.backend;
+        let Estate {
+            steward,
+            server,
+            it,
+            staff,
+            ..
+        } = estate(&db.url);
+        let admin = Stamp::now("test");
+        steward
+            .set_organisation(&admin, steward_service::default_organisation())
+            .unwrap_or_else(|e| panic!("{e}"));
+        steward
+            .create(&admin, &person("S2", "Person S2", None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        steward
+            .create(
+                &admin,
+                &Asset {
+                    tag: "MOB1".into(),
+                    kind: AssetKind::Smartphone,
+                    model: None,
+                    serial: None,
+                    ownership: Ownership::Organisation,
+                    status: AssetStatus::Allocated,
+                    assigned_to: Some("S2".into()),
+                    assigned_on: None,
+                    budget_centre: None,
+                    cost_gbp: None,
+                    encrypted: Some(true),
+                    pin_set: Some(true),
+                    hotspot_password_set: None,
+                    last_seen: None,
+                    last_shutdown: None,
+                    pending_patch_since: None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let head = || {
+            steward
+                .verify_audit()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .map(|h| h.seq)
+        };
+        let before = head();
+
+        // An import: the IT team grants itself administrator.
+        let mut c = signed_in(&server, "it@example.org", &it);
+        let grant = "person_id,role,granted_on\r\nIT1,administrator,2026-12-01\r\n";
+        let reply = c.submit(
+            "/import",
+            "/import",
+            &[("register", "roles"), ("csv", grant)],
+        );
+        assert_eq!(reply.status, 403, "{b}: {}", reply.body);
+        assert!(
+            !steward
+                .roles_of("IT1")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .contains(&Role::Administrator),
+            "{b}"
+        );
+
+        // "Set any field": the IT team renames the organisation.
+        let reply = c.submit(
+            "/register/asset/MOB1",
+            "/register/organisation/organisation/set",
+            &[("name", "Taken over")],
+        );
+        assert_eq!(reply.status, 403, "{b}: {}", reply.body);
+        assert_ne!(
+            steward
+                .organisation()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .name,
+            "Taken over",
+            "{b}"
+        );
+
+        // A form: a member of staff reports someone else's phone stolen.
+        let mut s = signed_in(&server, "staff@example.org", &staff);
+        let reply = s.submit(
+            "/incidents/new",
+            "/incidents",
+            &[("type", "theft"), ("asset_tag", "MOB1")],
+        );
+        assert_eq!(reply.status, 403, "{b}: {}", reply.body);
+        let phone: Asset = steward
+            .get("MOB1")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{b}: MOB1 gone"));
+        assert_eq!(phone.status, AssetStatus::Allocated, "{b}");
+
+        assert_eq!(head(), before, "{b}: nothing was written");
         server.stop().unwrap_or_else(|e| panic!("{e}"));
     }
 }
