@@ -190,10 +190,12 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
             &capacities,
         )?;
         let secret = steward.enrol_authenticator(&stamp, &email)?;
-        println!(
-            "{role:<14} {email:<34} {:<10} {secret}",
-            person.map_or("-", |p| p.id.as_str())
-        );
+        // A role given without a person is held by a person made for the account.
+        let holder = steward
+            .viewer(&email)?
+            .person_id
+            .unwrap_or_else(|| "-".into());
+        println!("{role:<14} {email:<34} {holder:<10} {secret}");
     }
     Ok(())
 }
