@@ -1188,6 +1188,7 @@ pub(crate) async fn change_sign_ins(
                 &roles,
             )?,
             "reset" => s.reset_second_factor(&stamp, &e)?,
+            "password" => s.require_new_password(&stamp, &e)?,
             "disable" => s.set_sign_in_disabled(&stamp, &e, true)?,
             "enable" => s.set_sign_in_disabled(&stamp, &e, false)?,
             other => {

@@ -739,3 +739,111 @@ fn health_tells_the_public_only_up_or_down() {
         server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
     }
 }
+
+/// A password changed by its holder, and one an administrator asks to be chosen anew: until it
+/// is, every page leads to choosing it; afterwards the old one no longer signs in.
+#[test]
+fn passwords_are_changed_by_their_holder_and_reset_by_an_administrator() {
+    for db in databases("web_passwords") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        steward
+            .create(&stamp, &person("P1", "Person P1", None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let admin = account(
+            &steward,
+            "admin@example.org",
+            None,
+            &[steward_service::Capacity::Administrator],
+        );
+        let p1 = account(&steward, "p1@example.org", Some("P1"), &[]);
+        // Each sign-in below takes a code of a step not used before: a fresh authenticator.
+        let fresh_code = || {
+            let secret = steward
+                .enrol_authenticator(&stamp, "p1@example.org")
+                .unwrap_or_else(|e| panic!("{e}"));
+            code_now(&secret)
+        };
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let second = "a second quite unusual passphrase";
+        let third = "a third and still unusual passphrase";
+
+        // Its holder changes it: the current password and a code.
+        let mut me = server.client();
+        assert_eq!(
+            me.sign_in("p1@example.org", PASSWORD, &p1).status,
+            303,
+            "{b}"
+        );
+        let wrong = me.submit(
+            "/account/password",
+            "/account/password",
+            &[("current", "not it"), ("new", second), ("confirm", second)],
+        );
+        assert_eq!(wrong.status, 422, "{b}: {}", wrong.body);
+        let code = support::code_next(&p1);
+        let changed = me.submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("code", &code),
+                ("new", second),
+                ("confirm", second),
+            ],
+        );
+        assert_eq!(changed.location(), "/login", "{b}: {}", changed.body);
+        let old = server.client().submit(
+            "/login",
+            "/login",
+            &[("email", "p1@example.org"), ("password", PASSWORD)],
+        );
+        assert_eq!(old.status, 401, "{b}: the old password still signs in");
+
+        // An administrator asks for a new one: sessions end, and after signing in the holder
+        // can do nothing but choose it.
+        let mut web = server.client();
+        assert_eq!(
+            web.sign_in("admin@example.org", PASSWORD, &admin).status,
+            303,
+            "{b}"
+        );
+        let mut me = server.client();
+        assert_eq!(
+            me.sign_in_with_code("p1@example.org", second, &fresh_code())
+                .status,
+            303,
+            "{b}"
+        );
+        web.submit(
+            "/admin/sign-ins",
+            "/admin/sign-ins",
+            &[("act", "password"), ("email", "p1@example.org")],
+        );
+        assert_eq!(
+            me.get("/me").location(),
+            "/login",
+            "{b}: the session survived"
+        );
+        let mut me = server.client();
+        let signed = me.sign_in_with_code("p1@example.org", second, &fresh_code());
+        assert_eq!(signed.status, 303, "{b}: {}", signed.body);
+        assert_eq!(me.get("/me").location(), "/account/password", "{b}");
+        let chosen = me.submit(
+            "/account/password",
+            "/account/password",
+            &[("new", third), ("confirm", third)],
+        );
+        assert_eq!(chosen.location(), "/login", "{b}: {}", chosen.body);
+        let mut me = server.client();
+        assert_eq!(
+            me.sign_in_with_code("p1@example.org", third, &fresh_code())
+                .status,
+            303,
+            "{b}"
+        );
+        assert_eq!(me.get("/me").status, 200, "{b}");
+        server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
+    }
+}
