@@ -795,7 +795,18 @@ pub(crate) async fn report_incident(
     let viewer = signed.viewer.clone();
     let reporting = state.options.terms.reporting(kind);
     let result = blocking(&state, move |s| {
-        let mut pairs = details_of(&fields.fields, &["type", "occurred_at", "discovered_at"]);
+        let mut pairs = details_of(
+            &fields.fields,
+            &["type", "occurred_at", "discovered_at", "found_tag"],
+        );
+        // Equipment found or seen that is not one's own: reported, its status left to those
+        // entitled to change it, its holder told.
+        let found = fields.get("found_tag");
+        if !found.trim().is_empty() {
+            pairs.retain(|(k, _)| k != "asset_tag");
+            pairs.push(("asset_tag".into(), found.trim().to_owned()));
+            pairs.push(("found".into(), "yes".into()));
+        }
         for key in ["occurred_at", "discovered_at"] {
             if let Some(t) = instant(s, &fields.get(key))? {
                 pairs.push((key.to_owned(), t));

@@ -7,8 +7,8 @@ mod support;
 
 use chrono::NaiveDate;
 use steward_model::{
-    Asset, AssetKind, AssetStatus, DisposalMethod, HeldRecord, Ownership, Person, PolicyReview,
-    RecurringTask, RetentionRule, Role, RoleGrant, TaskCompletion,
+    Asset, AssetKind, AssetStatus, DisposalMethod, HeldRecord, Notification, Ownership, Person,
+    PolicyReview, RecurringTask, RetentionRule, Role, RoleGrant, TaskCompletion,
 };
 use steward_service::{Capacity, Stamp, Steward};
 use steward_store::testing::databases;
@@ -864,8 +864,22 @@ fn every_way_in_goes_through_the_services_authorisation() {
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("{b}: MOB1 gone"));
         assert_eq!(phone.status, AssetStatus::Allocated, "{b}");
-
         assert_eq!(head(), before, "{b}: nothing was written");
+
+        // Reported as found instead: recorded, the phone left alone, its holder told.
+        let found = s.submit(
+            "/incidents/new",
+            "/incidents",
+            &[("type", "theft"), ("found_tag", "MOB1")],
+        );
+        assert_eq!(found.status, 303, "{b}: {}", found.body);
+        let phone: Asset = steward
+            .get("MOB1")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{b}: MOB1 gone"));
+        assert_eq!(phone.status, AssetStatus::Allocated, "{b}");
+        let told: Vec<Notification> = steward.list().unwrap_or_else(|e| panic!("{e}"));
+        assert!(told.iter().any(|n| n.recipient == "S2"), "{b}: {told:?}");
         server.stop().unwrap_or_else(|e| panic!("{e}"));
     }
 }
