@@ -8,6 +8,9 @@
 //! requests, incidents, the working-day calendar — whose decisions `steward-workflow` makes — and
 //! listing the notices waiting to be emailed (which `steward-mail` sends).
 //!
+//! It decides who may do what, in one place (`authority.rs`): every entry point checks the
+//! [`Authority`] its [`Stamp`] carries, so no front end can do more than the service allows.
+//!
 //! TOTP secrets are sealed at rest ([`secrets`]) under a key the front end hands in
 //! ([`Steward::with_secret_keys`]); this crate never reads it from the environment.
 //!
