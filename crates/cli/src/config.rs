@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
@@ -50,6 +51,23 @@ struct File {
     /// The file holding the key TOTP secrets are sealed with. Default: `secret.key` beside an
     /// SQLite database, else in the data directory.
     secret_key_file: Option<PathBuf>,
+    /// The most database connections a server holds (default 16).
+    pool_size: Option<u32>,
+    /// How long one statement may run before the database cancels it (default `"30s"`;
+    /// `"0s"`: no limit).
+    statement_timeout: Option<String>,
+    /// Statements and transactions taking at least this long are logged (default `"500ms"`;
+    /// `"0s"`: none).
+    slow_query: Option<String>,
+    /// How often `serve` re-runs every check (default `"15m"`); it also runs one at the start
+    /// of each local day.
+    check_interval: Option<String>,
+    /// Where `serve` writes scheduled backups; none are taken without it.
+    backup_dir: Option<PathBuf>,
+    /// How often `serve` takes a backup (default `"24h"`).
+    backup_every: Option<String>,
+    /// How many scheduled backups are kept (default 7); older ones are removed.
+    backup_keep: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +94,23 @@ pub struct Settings {
     /// `STEWARD_SMTP_PASSWORD`, `STEWARD_SMTP_OAUTH_TOKEN`, `STEWARD_SMTP_OAUTH_TOKEN_FILE`,
     /// `STEWARD_SMTP_CA_FILE`), also when `--smtp` names the server. Secrets print as `***`.
     pub smtp: steward_mail::RelayOptions,
+    /// The database pool's size and statement limits: `pool_size`, `statement_timeout`,
+    /// `slow_query`.
+    pub store: steward_store::StoreOptions,
+    /// How often `serve` re-runs every check: `check_interval`.
+    #[allow(dead_code)] // until serve schedules checks
+    pub check_interval: Duration,
+    /// Scheduled backups, when `backup_dir` is set.
+    #[allow(dead_code)] // until serve schedules backups
+    pub backups: Option<BackupSettings>,
+}
+
+/// `backup_dir`, `backup_every` and `backup_keep`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSettings {
+    pub dir: PathBuf,
+    pub every: Duration,
+    pub keep: u32,
 }
 
 /// `STEWARD_SECRET_KEY` (one key, or several separated by commas: the first seals, the others
@@ -224,7 +259,51 @@ impl Settings {
                 }
             })),
         };
+        let duration = |key: &str, text: Option<String>, default: &str| -> Result<Duration> {
+            let text = text.unwrap_or_else(|| default.to_owned());
+            parse_duration(&text).with_context(|| format!("configuration key {key} = {text:?}"))
+        };
+        let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
+        let store = steward_store::StoreOptions {
+            pool_size: match file.pool_size {
+                Some(0) => anyhow::bail!("configuration key pool_size = 0: expected at least 1"),
+                Some(n) => n,
+                None => steward_store::StoreOptions::default().pool_size,
+            },
+            statement_timeout: nonzero(duration(
+                "statement_timeout",
+                file.statement_timeout,
+                "30s",
+            )?),
+            slow_query: nonzero(duration("slow_query", file.slow_query, "500ms")?),
+        };
+        let check_interval = duration("check_interval", file.check_interval, "15m")?;
+        if check_interval < Duration::from_secs(1) {
+            anyhow::bail!("configuration key check_interval: expected at least \"1s\"");
+        }
+        let backups = match file.backup_dir {
+            Some(dir) => Some(BackupSettings {
+                dir: beside_config(dir),
+                every: match duration("backup_every", file.backup_every, "24h")? {
+                    d if d < Duration::from_secs(60) => {
+                        anyhow::bail!("configuration key backup_every: expected at least \"1m\"")
+                    }
+                    d => d,
+                },
+                keep: match file.backup_keep {
+                    Some(0) => {
+                        anyhow::bail!("configuration key backup_keep = 0: expected at least 1")
+                    }
+                    Some(n) => n,
+                    None => 7,
+                },
+            }),
+            None => None,
+        };
         Ok(Settings {
+            store,
+            check_interval,
+            backups,
             database_url,
             listen,
             actor,
@@ -276,6 +355,49 @@ impl Settings {
         }
         Ok(keys)
     }
+}
+
+/// A duration as the configuration writes it: a whole number and a unit, `500ms`, `30s`, `15m`,
+/// `24h` or `7d`; several may follow one another (`1h30m`).
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        anyhow::bail!("expected a duration such as \"500ms\", \"30s\", \"15m\" or \"24h\"");
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            anyhow::bail!("{text:?}: expected a whole number before each unit");
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .with_context(|| format!("{text:?}: the number is too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit_ms: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => anyhow::bail!("{text:?}: give a unit after {n} (ms, s, m, h or d)"),
+            other => anyhow::bail!("{text:?}: unknown unit {other:?} (expected ms, s, m, h or d)"),
+        };
+        rest = &rest[unit_len..];
+        let ms = n
+            .checked_mul(unit_ms)
+            .with_context(|| format!("{text:?}: too long"))?;
+        total = total
+            .checked_add(Duration::from_millis(ms))
+            .with_context(|| format!("{text:?}: too long"))?;
+    }
+    Ok(total)
 }
 
 /// Where `steward account rotate-key` keeps the new key until every secret is sealed under it.
@@ -371,4 +493,37 @@ pub fn os_user() -> String {
             })
         });
     named.unwrap_or_else(|| format!("uid-{uid}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_the_configuration_writes_them() {
+        let ok = [
+            ("500ms", Duration::from_millis(500)),
+            ("30s", Duration::from_secs(30)),
+            ("15m", Duration::from_secs(900)),
+            ("24h", Duration::from_secs(86_400)),
+            ("7d", Duration::from_secs(7 * 86_400)),
+            ("1h30m", Duration::from_secs(5_400)),
+            (" 0s ", Duration::ZERO),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_duration(text).ok(), Some(want), "{text}");
+        }
+        for bad in [
+            "",
+            "15",
+            "m",
+            "1.5h",
+            "10 minutes",
+            "-1s",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

@@ -314,7 +314,7 @@ fn register(kind: &str) -> Result<Register> {
 
 fn open(settings: &Settings) -> Result<Steward> {
     let keys = settings.secret_keys()?;
-    let steward = Steward::open(&settings.database_url)
+    let steward = Steward::open_with(&settings.database_url, &settings.store)
         .with_context(|| {
             format!(
                 "cannot open the database {}",

@@ -223,8 +223,13 @@ impl Steward {
     /// Opens the database, migrating it, and moves any roles still held on sign-in accounts into
     /// the roles register (see [`Steward::adopt_account_roles`]).
     pub fn open(url: &str) -> Result<Steward> {
+        Steward::open_with(url, &steward_store::StoreOptions::default())
+    }
+
+    /// [`Steward::open`] with the store's pool size and statement limits.
+    pub fn open_with(url: &str, options: &steward_store::StoreOptions) -> Result<Steward> {
         let steward = Steward {
-            store: steward_store::open(url)?,
+            store: steward_store::open_with(url, options)?,
             keys: None,
         };
         steward.adopt_account_roles(&Stamp::now("system:upgrade"))?;

