@@ -21,10 +21,12 @@
 
 mod anchors;
 mod commit;
+mod connect;
 mod findings;
 mod migrate;
 mod pg;
 mod sign_ins;
+mod slow;
 mod sql;
 mod sqlite;
 pub mod testing;
@@ -36,6 +38,7 @@ use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
 pub use anchors::AuditAnchor;
 pub use commit::{CommitSummary, Counts};
+pub use connect::TlsMode;
 pub use findings::{
     ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingTally,
     FindingsSummary,
@@ -72,6 +75,12 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("postgres: {0}")]
     Postgres(#[from] ::postgres::Error),
+    /// No connection could be had in time: the database is down, unreachable or saturated.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The database url cannot be used as written (its TLS settings, say).
+    #[error("database url {url}: {reason}")]
+    Connect { url: String, reason: String },
     #[error("the database holds a value steward cannot read: {table}.{column} of {id:?}: {reason}")]
     Corrupt {
         table: &'static str,
@@ -124,6 +133,34 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether the database could not be reached, rather than refusing what was asked: the
+    /// next attempt may succeed (a web front end answers 503, not 500).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Postgres(e) => {
+                e.is_closed()
+                    || e.code().is_some_and(|c| {
+                        // Connection exceptions, the server shutting down or cancelling.
+                        c.code().starts_with("08")
+                            || c.code().starts_with("57P")
+                            || *c == ::postgres::error::SqlState::QUERY_CANCELED
+                    })
+                    || std::error::Error::source(e)
+                        .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::OperationInterrupted
+            ),
+            _ => false,
+        }
+    }
+}
 
 /// A row from its stored columns, checking that a derived key is the one its parts give (a row
 /// whose key was changed behind steward's back would otherwise be read under another key).
@@ -448,14 +485,13 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
 
 /// [`open`] with these options.
 pub fn open_with(url: &str, options: &StoreOptions) -> Result<Box<dyn Store>> {
-    let _ = options;
     if let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     {
-        Ok(Box::new(sqlite::SqliteStore::open(path)?))
+        Ok(Box::new(sqlite::SqliteStore::open(path, options)?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Box::new(pg::PgStore::open(url)?))
+        Ok(Box::new(pg::PgStore::open(url, options)?))
     } else {
         Err(StoreError::UnsupportedUrl(redact(url)))
     }

@@ -3,26 +3,28 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::Mutex;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Transaction};
+use postgres::{Client, GenericClient, Transaction};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
+use crate::connect::{PgManager, PgTarget};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
+use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Dollar as D};
 use crate::{
-    AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, migrate,
-    stored_row,
+    AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, StoreOptions,
+    migrate, stored_row,
 };
 
 /// Taken while migrating, so that servers starting together migrate once.
@@ -33,37 +35,106 @@ const COPY_THRESHOLD: usize = 32;
 
 pub(crate) struct PgStore {
     /// `None` only while being dropped.
-    client: Mutex<Option<Client>>,
+    pool: Option<r2d2::Pool<PgManager>>,
+    slow_query: Option<Duration>,
+}
+
+/// A pooled connection, lent for one store operation; one that took `slow_query` or longer is
+/// logged with its duration and where it was used when it goes back.
+pub(crate) struct PgConn {
+    client: r2d2::PooledConnection<PgManager>,
+    _timer: SlowQuery,
+}
+
+impl std::ops::Deref for PgConn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
 }
 
 impl PgStore {
-    pub(crate) fn open(url: &str) -> Result<PgStore> {
-        let mut client = Client::connect(url, NoTls)?;
-        migrate_pg(&mut client)?;
-        Ok(PgStore {
-            client: Mutex::new(Some(client)),
-        })
+    pub(crate) fn open(url: &str, options: &StoreOptions) -> Result<PgStore> {
+        let mut target = PgTarget::parse(url)?;
+        if let Some(limit) = options.statement_timeout {
+            // Set for every session the pool opens, so no statement can hold a connection for
+            // ever; bulk work lifts it for its own transaction (`unlimited`).
+            let mut settings = target.config.get_options().unwrap_or_default().to_owned();
+            if !settings.is_empty() {
+                settings.push(' ');
+            }
+            settings.push_str(&format!("-c statement_timeout={}", limit.as_millis()));
+            target.config.options(&settings);
+        }
+        tracing::debug!(tls = ?target.mode, "connecting to PostgreSQL");
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .error_handler(Box::new(LogConnectError))
+            .build(PgManager { target })
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let store = PgStore {
+            pool: Some(pool),
+            slow_query: options.slow_query,
+        };
+        migrate_pg(&mut *store.client()?)?;
+        Ok(store)
     }
 
     /// Migrates as the owner `url` connects as, then grants `app_role` (see [`grant_app_role`]).
     pub(crate) fn migrate_with_app_role(url: &str, app_role: &str) -> Result<()> {
-        let mut client = Client::connect(url, NoTls)?;
+        let mut client = PgTarget::parse(url)?.connect()?;
         migrate_pg(&mut client)?;
         grant_app_role(&mut client, app_role)
     }
 
-    fn client(&self) -> Result<std::sync::MutexGuard<'_, Option<Client>>> {
-        self.client.lock().map_err(|_| StoreError::Poisoned)
+    /// A connection from the pool, checked before it is lent: a broken one is replaced, so a
+    /// restart or failover of the database costs only the operations in flight.
+    #[track_caller]
+    fn client(&self) -> Result<PgConn> {
+        let timer = SlowQuery::start(self.slow_query);
+        let pool = self.pool.as_ref().ok_or(StoreError::Poisoned)?;
+        let client = pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(PgConn {
+            client,
+            _timer: timer,
+        })
+    }
+}
+
+/// Lifts the session's statement timeout for the rest of a transaction: imports, check runs and
+/// reading the whole audit log take as long as they take.
+fn unlimited(tx: &mut Transaction<'_>) -> Result<()> {
+    tx.batch_execute("SET LOCAL statement_timeout = 0")?;
+    Ok(())
+}
+
+/// Connection failures go to the log (without the url's password: the `postgres` crate's errors
+/// never hold it).
+#[derive(Debug)]
+struct LogConnectError;
+
+impl r2d2::HandleError<postgres::Error> for LogConnectError {
+    fn handle_error(&self, error: postgres::Error) {
+        tracing::warn!(%error, "cannot connect to the database");
     }
 }
 
 impl Drop for PgStore {
     /// The blocking client runs its own runtime, and closing it inside an async runtime's worker
-    /// would panic; a short-lived thread closes it wherever the store is dropped.
+    /// would panic; a short-lived thread closes the pool wherever the store is dropped.
     fn drop(&mut self) {
-        let client = self.client.get_mut().ok().and_then(Option::take);
-        if let Some(client) = client {
-            let _ = std::thread::spawn(move || drop(client)).join();
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
         }
     }
 }
@@ -727,33 +798,32 @@ impl Store for PgStore {
         rows: Vec<Row>,
         new: &[(Register, &str)],
     ) -> Result<CommitSummary> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
+        if rows.len() > LOAD_ALL_THRESHOLD {
+            unlimited(&mut tx)?;
+        }
         let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows, new)?;
         tx.commit()?;
         Ok(summary)
     }
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(&sql::select_one(register, D), &[&id])?;
         rows.first().map(|r| read_row(register, r)).transpose()
     }
 
     fn list_where(&self, register: Register, field: &str, value: &str) -> Result<Vec<Row>> {
         let field = sql::known_field(register, field)?;
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(&sql::select_where_ordered(register, field, D), &[&value])?;
         rows.iter().map(|r| read_row(register, r)).collect()
     }
 
     fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
         let (rows, count, params) = sql::list_page(page, D)?;
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let values: Vec<&(dyn postgres::types::ToSql + Sync)> = params
             .iter()
             .map(|p| p as &(dyn postgres::types::ToSql + Sync))
@@ -768,15 +838,13 @@ impl Store for PgStore {
     }
 
     fn list(&self, register: Register) -> Result<Vec<Row>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(&sql::select_all_ordered(register, D), &[])?;
         rows.iter().map(|r| read_row(register, r)).collect()
     }
 
     fn count(&self, register: Register) -> Result<u64> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let n: i64 = client
             .query_one(&format!("SELECT COUNT(*) FROM {}", register.name()), &[])?
             .try_get(0)?;
@@ -784,8 +852,7 @@ impl Store for PgStore {
     }
 
     fn ids(&self, register: Register) -> Result<Vec<String>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(
             &format!(
                 "SELECT {} FROM {}",
@@ -800,8 +867,7 @@ impl Store for PgStore {
     }
 
     fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let (by_person, key) = match of {
             AssignmentsOf::Asset(tag) => (false, tag),
             AssignmentsOf::Person(id) => (true, id),
@@ -826,8 +892,7 @@ impl Store for PgStore {
         query: &AuditQuery,
         visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
     ) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let statement = sql::audit_select(query.entity.is_some(), query.limit.is_some(), D);
         let mut params: Vec<Param> = Vec::new();
         if let Some((t, id)) = &query.entity {
@@ -837,10 +902,15 @@ impl Store for PgStore {
         if let Some(limit) = query.limit {
             params.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
         }
-        let mut rows = client.query_raw(&statement, refs(&params))?;
+        // The whole log may be read (verifying it): no statement timeout for this one.
+        let mut tx = client.transaction()?;
+        unlimited(&mut tx)?;
+        let mut rows = tx.query_raw(&statement, refs(&params))?;
         while let Some(r) = rows.next()? {
             visit(read_audit(&r)?)?;
         }
+        drop(rows);
+        tx.commit()?;
         Ok(())
     }
 
@@ -852,17 +922,16 @@ impl Store for PgStore {
         findings: Vec<Finding>,
         exceptions: &[ExceptionCover],
     ) -> Result<FindingsSummary> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
+        unlimited(&mut tx)?;
         let summary = findings::record(&mut PgTx(&mut tx), actor, at, packs, findings, exceptions)?;
         tx.commit()?;
         Ok(summary)
     }
 
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let (statement, params) = sql::findings_select(query, D);
         let rows = client.query(&statement, &refs(&cell_params(&params)))?;
         rows.iter()
@@ -871,8 +940,7 @@ impl Store for PgStore {
     }
 
     fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let (statement, params) = sql::findings_count(query, D);
         let row = client.query_one(&statement, &refs(&cell_params(&params)))?;
         let n: i64 = row.try_get(0)?;
@@ -880,8 +948,7 @@ impl Store for PgStore {
     }
 
     fn finding_tallies(&self) -> Result<Vec<FindingTally>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(&sql::finding_tallies(D), &[])?;
         rows.iter()
             .map(|r| {
@@ -903,8 +970,7 @@ impl Store for PgStore {
     }
 
     fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(&sql::finding_history(D), &[&key])?;
         rows.iter()
             .map(|r| findings::event_from_cells(read_cells(r, EVENT_COLUMNS)?))
@@ -912,21 +978,18 @@ impl Store for PgStore {
     }
 
     fn sign_in(&self, email: &str) -> Result<Option<SignIn>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
-        load_sign_in(client, email)
+        let mut client = self.client()?;
+        load_sign_in(&mut *client, email)
     }
 
     fn sign_ins(&self) -> Result<Vec<SignIn>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         sign_ins_from(&client.query(&sql::sign_in_select(false, D), &[])?)
     }
 
     fn sign_in_count(&self) -> Result<u64> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
-        count_sign_ins(client)
+        let mut client = self.client()?;
+        count_sign_ins(&mut *client)
     }
 
     fn save_sign_in(
@@ -936,8 +999,7 @@ impl Store for PgStore {
         action: &str,
         sign_in: &SignIn,
     ) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         sign_ins::save(&mut PgTx(&mut tx), actor, at, action, sign_in)?;
         tx.commit()?;
@@ -951,8 +1013,7 @@ impl Store for PgStore {
         email: &str,
         code_hash: &str,
     ) -> Result<bool> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         // Under the audit head's row lock, the code is looked for in what was committed last.
         let used = sign_ins::consume_code(&mut PgTx(&mut tx), actor, at, email, code_hash)?;
@@ -970,8 +1031,7 @@ impl Store for PgStore {
         at: DateTime<Utc>,
         sign_in: &SignIn,
     ) -> Result<bool> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         // The audit head's row lock is taken before counting (read committed: the count then
         // sees whatever a writer that held the lock before us committed).
@@ -985,8 +1045,7 @@ impl Store for PgStore {
     }
 
     fn set_totp_step(&self, email: &str, step: i64) -> Result<bool> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let n = client.execute(
             &sql::totp_step_update(D),
             &[&step, &sign_ins::email_key(email)],
@@ -995,8 +1054,7 @@ impl Store for PgStore {
     }
 
     fn create_session(&self, session: &Session) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         client.execute(
             &sql::insert_into("sessions", SESSION_COLUMNS, D),
             &refs(&cell_params(&sign_ins::session_cells(session))),
@@ -1005,8 +1063,7 @@ impl Store for PgStore {
     }
 
     fn session(&self, token_hash: &str) -> Result<Option<Session>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         client
             .query_opt(&sql::session_select(D), &[&token_hash])?
             .map(|r| sign_ins::session_from_cells(read_cells(&r, SESSION_COLUMNS)?))
@@ -1019,8 +1076,7 @@ impl Store for PgStore {
         last_seen: DateTime<Utc>,
         mfa_passed: bool,
     ) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         client.execute(
             &sql::session_touch(D),
             &[&last_seen, &mfa_passed, &token_hash],
@@ -1029,15 +1085,13 @@ impl Store for PgStore {
     }
 
     fn delete_session(&self, token_hash: &str) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         client.execute(&sql::session_delete("token_hash", D), &[&token_hash])?;
         Ok(())
     }
 
     fn delete_sessions_of(&self, email: &str) -> Result<u64> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         Ok(client.execute(
             &sql::session_delete("email", D),
             &[&sign_ins::email_key(email)],
@@ -1045,8 +1099,7 @@ impl Store for PgStore {
     }
 
     fn delete_sessions_before(&self, last_seen_before: DateTime<Utc>) -> Result<u64> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         Ok(client.execute(&sql::session_delete("last_seen", D), &[&last_seen_before])?)
     }
 
@@ -1057,15 +1110,13 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let n = client.execute(&sql::lease_take(D), &[&name, &holder, &until, &now])?;
         Ok(n > 0)
     }
 
     fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         client.execute(&sql::lease_release(D), &[&name, &holder])?;
         Ok(())
     }
@@ -1076,8 +1127,7 @@ impl Store for PgStore {
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         tx.execute(&sql::sign_in_failures_forget(D), &[&forget_before])?;
         let insert = tx.prepare(&sql::sign_in_failure_insert(D))?;
@@ -1094,8 +1144,7 @@ impl Store for PgStore {
         since: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<DateTime<Utc>>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(
             &sql::sign_in_failures_select(D),
             &[&key, &since, &i64::from(limit)],
@@ -1106,8 +1155,7 @@ impl Store for PgStore {
     }
 
     fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         client.execute(&sql::sign_in_failures_clear(D), &[&key])?;
         Ok(())
     }
@@ -1119,8 +1167,7 @@ impl Store for PgStore {
         since: DateTime<Utc>,
         admit: &mut crate::Admit<'_>,
     ) -> Result<bool> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         // Each key locked in one order, so that two reservations sharing keys cannot deadlock;
         // a reservation that read before another's insert committed would count one too few.
@@ -1160,8 +1207,7 @@ impl Store for PgStore {
         at: DateTime<Utc>,
         clear: &[String],
     ) -> Result<()> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         let release = tx.prepare(&sql::sign_in_failure_release(D))?;
         for key in keys {
@@ -1184,8 +1230,7 @@ impl Store for PgStore {
         fields: &[(&str, Value)],
         reason: &str,
     ) -> Result<i64> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         let seq = commit::erase(&mut PgTx(&mut tx), actor, at, register, id, fields, reason)?;
         tx.commit()?;
@@ -1193,8 +1238,7 @@ impl Store for PgStore {
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let r = client.query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
         match r {
             Some(r) => Ok((r.try_get(0)?, r.try_get(1)?)),
@@ -1204,8 +1248,7 @@ impl Store for PgStore {
 
     fn record_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
         let recipients = anchors::recipients_text(anchor)?;
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         client.execute(
             &sql::audit_anchor_insert(D),
             &[&anchor.sent_at, &anchor.seq, &anchor.hash, &recipients],
@@ -1214,8 +1257,7 @@ impl Store for PgStore {
     }
 
     fn audit_anchors(&self) -> Result<Vec<AuditAnchor>> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut client = self.client()?;
         let rows = client.query(sql::AUDIT_ANCHORS_SELECT, &[])?;
         rows.iter()
             .map(|r| anchors::anchor_from_cells(read_cells(r, anchors::ANCHOR_COLUMNS)?))

@@ -1,12 +1,15 @@
-//! The embedded backend: one SQLite file in WAL mode, one connection behind a mutex.
+//! The embedded backend: one SQLite file in WAL mode, one writing connection behind a mutex and a
+//! pool of reading connections, so that readers never wait for a writer or for each other.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params_from_iter};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
 
@@ -17,18 +20,25 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
+use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Question as Q};
 use crate::{
-    AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, migrate,
-    stored_row,
+    AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, StoreOptions,
+    migrate, stored_row,
 };
 
 pub(crate) struct SqliteStore {
-    conn: Mutex<Connection>,
+    /// SQLite lets one connection write at a time; writers queue here rather than spin on the
+    /// file's lock.
+    writer: Mutex<Connection>,
+    /// `None` for a database in memory, which only its own connection sees: reads then use the
+    /// writer.
+    readers: Option<r2d2::Pool<ReaderManager>>,
+    slow_query: Option<Duration>,
 }
 
 impl SqliteStore {
-    pub(crate) fn open(path: &str) -> Result<SqliteStore> {
+    pub(crate) fn open(path: &str, options: &StoreOptions) -> Result<SqliteStore> {
         let on_disk = path != ":memory:" && !path.starts_with("file:");
         if on_disk {
             create_private(Path::new(path))?;
@@ -48,13 +58,186 @@ impl SqliteStore {
                 narrow(Path::new(&format!("{path}{suffix}")))?;
             }
         }
+        let readers = if on_disk {
+            let manager = ReaderManager {
+                path: path.to_owned(),
+                statement_timeout: options.statement_timeout,
+                epoch: Instant::now(),
+            };
+            Some(
+                r2d2::Pool::builder()
+                    .max_size(options.pool_size.max(1))
+                    .min_idle(Some(0))
+                    .connection_timeout(Duration::from_secs(10))
+                    .error_handler(Box::new(LogOpenError))
+                    .build(manager)
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(conn),
+            readers,
+            slow_query: options.slow_query,
         })
     }
 
-    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    /// The writing connection.
+    #[track_caller]
+    fn conn(&self) -> Result<Writer<'_>> {
+        let timer = SlowQuery::start(self.slow_query);
+        let conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(Writer {
+            conn,
+            _timer: timer,
+        })
+    }
+
+    /// A reading connection, whose statements are interrupted after the statement timeout.
+    #[track_caller]
+    fn reader(&self) -> Result<Reader<'_>> {
+        self.reader_for(true)
+    }
+
+    /// A reading connection without the statement timeout, for reads that take as long as the
+    /// data is big (the whole audit log).
+    #[track_caller]
+    fn long_reader(&self) -> Result<Reader<'_>> {
+        self.reader_for(false)
+    }
+
+    #[track_caller]
+    fn reader_for(&self, limited: bool) -> Result<Reader<'_>> {
+        let timer = SlowQuery::start(self.slow_query);
+        let Some(pool) = &self.readers else {
+            let conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+            return Ok(Reader {
+                conn: ReaderConn::Writer(conn),
+                _timer: timer,
+            });
+        };
+        let pooled = pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        pooled.limit(limited);
+        Ok(Reader {
+            conn: ReaderConn::Pooled(pooled),
+            _timer: timer,
+        })
+    }
+}
+
+pub(crate) struct Writer<'a> {
+    conn: std::sync::MutexGuard<'a, Connection>,
+    _timer: SlowQuery,
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+pub(crate) struct Reader<'a> {
+    conn: ReaderConn<'a>,
+    _timer: SlowQuery,
+}
+
+enum ReaderConn<'a> {
+    Pooled(r2d2::PooledConnection<ReaderManager>),
+    Writer(std::sync::MutexGuard<'a, Connection>),
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match &self.conn {
+            ReaderConn::Pooled(p) => &p.conn,
+            ReaderConn::Writer(w) => w,
+        }
+    }
+}
+
+/// A read-only connection and the instant (microseconds after the pool's epoch; 0: none) after
+/// which its progress handler interrupts the statement running.
+pub(crate) struct ReadOnly {
+    conn: Connection,
+    deadline: Arc<AtomicU64>,
+    timeout: Option<Duration>,
+    epoch: Instant,
+}
+
+impl ReadOnly {
+    fn limit(&self, limited: bool) {
+        let deadline = match self.timeout {
+            Some(t) if limited => {
+                u64::try_from((self.epoch.elapsed() + t).as_micros()).unwrap_or(u64::MAX)
+            }
+            _ => 0,
+        };
+        self.deadline.store(deadline, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct ReaderManager {
+    path: String,
+    statement_timeout: Option<Duration>,
+    epoch: Instant,
+}
+
+impl r2d2::ManageConnection for ReaderManager {
+    type Connection = ReadOnly;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> rusqlite::Result<ReadOnly> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "cache_size", -16_384)?;
+        let deadline = Arc::new(AtomicU64::new(0));
+        let (seen, epoch) = (deadline.clone(), self.epoch);
+        // Checked every few thousand virtual machine steps: past the deadline, the statement
+        // stops with SQLITE_INTERRUPT.
+        conn.progress_handler(
+            10_000,
+            Some(move || {
+                let limit = seen.load(Ordering::Relaxed);
+                limit != 0 && u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX) > limit
+            }),
+        );
+        Ok(ReadOnly {
+            conn,
+            deadline,
+            timeout: self.statement_timeout,
+            epoch: self.epoch,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut ReadOnly) -> rusqlite::Result<()> {
+        conn.conn.execute_batch("")
+    }
+
+    fn has_broken(&self, _conn: &mut ReadOnly) -> bool {
+        false
+    }
+}
+
+#[derive(Debug)]
+struct LogOpenError;
+
+impl r2d2::HandleError<rusqlite::Error> for LogOpenError {
+    fn handle_error(&self, error: rusqlite::Error) {
+        tracing::warn!(%error, "cannot open a reading connection to the database");
     }
 }
 
@@ -601,7 +784,7 @@ impl Store for SqliteStore {
     }
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         Ok(query_rows(
             &conn,
             register,
@@ -613,7 +796,7 @@ impl Store for SqliteStore {
 
     fn list_where(&self, register: Register, field: &str, value: &str) -> Result<Vec<Row>> {
         let field = sql::known_field(register, field)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         query_rows(
             &conn,
             register,
@@ -624,7 +807,7 @@ impl Store for SqliteStore {
 
     fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
         let (rows, count, params) = sql::list_page(page, Q)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let cells: Vec<Sql> = params.into_iter().map(Sql::Text).collect();
         let found = query_rows(&conn, page.register, &rows, &cells)?;
         let n: i64 = conn.query_row(&count, params_from_iter(cells.iter()), |r| r.get(0))?;
@@ -632,12 +815,12 @@ impl Store for SqliteStore {
     }
 
     fn list(&self, register: Register) -> Result<Vec<Row>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         query_rows(&conn, register, &sql::select_all_ordered(register, Q), &[])
     }
 
     fn count(&self, register: Register) -> Result<u64> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let n: i64 = conn.query_row(
             &format!("SELECT COUNT(*) FROM {}", register.name()),
             [],
@@ -647,7 +830,7 @@ impl Store for SqliteStore {
     }
 
     fn ids(&self, register: Register) -> Result<Vec<String>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {} FROM {}",
             register.id_field().name,
@@ -660,7 +843,7 @@ impl Store for SqliteStore {
     }
 
     fn assignments(&self, of: AssignmentsOf<'_>) -> Result<Vec<Assignment>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let (by_person, key) = match of {
             AssignmentsOf::Asset(tag) => (false, tag),
             AssignmentsOf::Person(id) => (true, id),
@@ -700,7 +883,7 @@ impl Store for SqliteStore {
         query: &AuditQuery,
         visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
     ) -> Result<()> {
-        let conn = self.conn()?;
+        let conn = self.long_reader()?;
         let mut stmt = conn.prepare(&sql::audit_select(
             query.entity.is_some(),
             query.limit.is_some(),
@@ -737,7 +920,7 @@ impl Store for SqliteStore {
     }
 
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let (statement, params) = sql::findings_select(query, Q);
         let mut stmt = conn.prepare_cached(&statement)?;
         let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
@@ -745,7 +928,7 @@ impl Store for SqliteStore {
     }
 
     fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let (statement, params) = sql::findings_count(query, Q);
         let n: i64 = conn.query_row(
             &statement,
@@ -756,7 +939,7 @@ impl Store for SqliteStore {
     }
 
     fn finding_tallies(&self) -> Result<Vec<FindingTally>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::finding_tallies(Q))?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
@@ -779,7 +962,7 @@ impl Store for SqliteStore {
     }
 
     fn finding_history(&self, key: &str) -> Result<Vec<FindingEvent>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::finding_history(Q))?;
         let mut rows = stmt.query([key])?;
         let mut out = Vec::new();
@@ -794,17 +977,17 @@ impl Store for SqliteStore {
     }
 
     fn sign_in(&self, email: &str) -> Result<Option<SignIn>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         load_sign_in(&conn, email)
     }
 
     fn sign_ins(&self) -> Result<Vec<SignIn>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         query_sign_ins(&conn, &sql::sign_in_select(false, Q), &[])
     }
 
     fn sign_in_count(&self) -> Result<u64> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         count_sign_ins(&conn)
     }
 
@@ -869,7 +1052,7 @@ impl Store for SqliteStore {
     }
 
     fn session(&self, token_hash: &str) -> Result<Option<Session>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::session_select(Q))?;
         let mut rows = stmt.query([token_hash])?;
         match rows.next()? {
@@ -970,7 +1153,7 @@ impl Store for SqliteStore {
         since: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<DateTime<Utc>>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::sign_in_failures_select(Q))?;
         let mut rows = stmt.query((key, timestamp_text(&since), i64::from(limit)))?;
         let mut out = Vec::new();
@@ -1069,7 +1252,7 @@ impl Store for SqliteStore {
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let head = conn
             .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -1092,7 +1275,7 @@ impl Store for SqliteStore {
     }
 
     fn audit_anchors(&self) -> Result<Vec<AuditAnchor>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(sql::AUDIT_ANCHORS_SELECT)?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();

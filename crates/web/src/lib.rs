@@ -167,6 +167,9 @@ impl WebError {
             WebError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Service(ServiceError::Store(e)) if e.is_unavailable() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             WebError::Service(_) | WebError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -181,6 +184,9 @@ impl IntoResponse for WebError {
         // Internal details stay in the log; the page says only what the user can act on.
         let text = if status == StatusCode::INTERNAL_SERVER_ERROR {
             "Something went wrong on the server; it has been logged.".to_owned()
+        } else if matches!(self, WebError::Service(_)) && status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            "The database is not answering just now; try again in a moment.".to_owned()
         } else {
             self.to_string()
         };

@@ -1,0 +1,326 @@
+//! Connecting to PostgreSQL: the url's `sslmode` and `sslrootcert` read as libpq reads them, TLS
+//! through rustls, and the pool's connection manager, which checks each connection before use
+//! and replaces a broken one.
+
+use std::path::PathBuf;
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::config::SslMode;
+use postgres::{Client, Config, NoTls};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::{StoreError, redact};
+
+/// How the server's certificate is checked, libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text only.
+    Disable,
+    /// TLS if the server offers it, unverified; plain text otherwise (libpq's default).
+    Prefer,
+    /// TLS or nothing; the certificate is not checked (but against `sslrootcert` if given, as
+    /// libpq does).
+    Require,
+    /// TLS, the certificate issued by a trusted root; any host name.
+    VerifyCa,
+    /// TLS, the certificate issued by a trusted root for the host connected to.
+    VerifyFull,
+}
+
+/// Where to connect and how: the url without the TLS parameters libpq knows and the `postgres`
+/// crate does not, and those parameters.
+#[derive(Clone)]
+pub(crate) struct PgTarget {
+    pub config: Config,
+    pub mode: TlsMode,
+    tls: Option<MakeRustlsConnect>,
+}
+
+impl PgTarget {
+    /// Reads `postgres://…?sslmode=…&sslrootcert=…`. A `sslrootcert` of `system` trusts the
+    /// operating system's roots; without one, `verify-ca` and `verify-full` read
+    /// `~/.postgresql/root.crt`, as libpq does.
+    pub(crate) fn parse(url: &str) -> Result<PgTarget, StoreError> {
+        let bad = |reason: String| StoreError::Connect {
+            url: redact(url),
+            reason,
+        };
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut mode = TlsMode::Prefer;
+        let mut root: Option<String> = None;
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslmode" => {
+                    mode = match value {
+                        "disable" => TlsMode::Disable,
+                        // libpq's `allow` tries plain text first; Steward prefers TLS.
+                        "allow" | "prefer" => TlsMode::Prefer,
+                        "require" => TlsMode::Require,
+                        "verify-ca" => TlsMode::VerifyCa,
+                        "verify-full" => TlsMode::VerifyFull,
+                        other => {
+                            return Err(bad(format!(
+                                "sslmode={other:?}: expected disable, prefer, require, verify-ca or verify-full"
+                            )));
+                        }
+                    }
+                }
+                "sslrootcert" => root = Some(percent_decode(value)),
+                _ => kept.push(pair),
+            }
+        }
+        let rest = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        let mut config = Config::from_str(&rest).map_err(|e| bad(e.to_string()))?;
+        config.ssl_mode(match mode {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let tls = match mode {
+            TlsMode::Disable => None,
+            _ => Some(MakeRustlsConnect::new(
+                client_config(mode, root.as_deref()).map_err(bad)?,
+            )),
+        };
+        Ok(PgTarget { config, mode, tls })
+    }
+
+    pub(crate) fn connect(&self) -> Result<Client, postgres::Error> {
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// ring, as the mail client already uses: one cryptographic backend in the build, with no C
+/// toolchain needed. rustls marks its ring defaults deprecated for want of post-quantum key
+/// exchange, which PostgreSQL's TLS does not negotiate today.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    static PROVIDER: std::sync::OnceLock<Arc<rustls::crypto::CryptoProvider>> =
+        std::sync::OnceLock::new();
+    #[allow(deprecated)]
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+fn roots(root: Option<&str>) -> Result<RootCertStore, String> {
+    let mut store = RootCertStore::empty();
+    let path = match root {
+        Some("system") => {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                let _ = store.add(cert);
+            }
+            if store.is_empty() {
+                return Err("sslrootcert=system: the operating system has no trusted roots".into());
+            }
+            return Ok(store);
+        }
+        Some(path) => PathBuf::from(path),
+        None => std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".postgresql/root.crt"))
+            .ok_or("verify-ca and verify-full need sslrootcert: the file of trusted roots")?,
+    };
+    let shown = path.display().to_string();
+    let certs = CertificateDer::pem_file_iter(&path)
+        .map_err(|e| format!("sslrootcert {shown}: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("sslrootcert {shown}: {e}"))?;
+    for cert in certs {
+        store
+            .add(cert)
+            .map_err(|e| format!("sslrootcert {shown}: {e}"))?;
+    }
+    if store.is_empty() {
+        return Err(format!("sslrootcert {shown}: no certificate in the file"));
+    }
+    Ok(store)
+}
+
+fn client_config(mode: TlsMode, root: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let verify = match (mode, root) {
+        (TlsMode::VerifyCa | TlsMode::VerifyFull, _) | (TlsMode::Require, Some(_)) => true,
+        _ => false,
+    };
+    let verifier: Arc<dyn ServerCertVerifier> = if verify {
+        let webpki =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots(root)?), provider())
+                .build()
+                .map_err(|e| e.to_string())?;
+        Arc::new(Verifier {
+            webpki: Some(webpki),
+            names: mode == TlsMode::VerifyFull,
+        })
+    } else {
+        Arc::new(Verifier {
+            webpki: None,
+            names: false,
+        })
+    };
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// The certificate check for a mode: none (`prefer`, `require`), the chain only (`verify-ca`),
+/// or the chain and the host name (`verify-full`). The handshake's signatures are verified in
+/// every mode.
+#[derive(Debug)]
+struct Verifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    names: bool,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(webpki) = &self.webpki else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.names => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The pool's manager of PostgreSQL connections: connects with the statement timeout set for
+/// the session, checks a connection with an empty query before lending it, and counts one that
+/// has closed as broken.
+pub(crate) struct PgManager {
+    pub target: PgTarget,
+}
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = Client;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Client, postgres::Error> {
+        self.target.connect()
+    }
+
+    fn is_valid(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, client: &mut Client) -> bool {
+        client.is_closed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslmode_is_read_as_libpq_reads_it() {
+        let cases = [
+            ("postgres://u@h/db", TlsMode::Prefer),
+            ("postgres://u@h/db?sslmode=disable", TlsMode::Disable),
+            ("postgres://u@h/db?sslmode=prefer", TlsMode::Prefer),
+            (
+                "postgres://u@h/db?application_name=x&sslmode=require",
+                TlsMode::Require,
+            ),
+        ];
+        for (url, want) in cases {
+            let target = PgTarget::parse(url).map_err(|e| e.to_string());
+            assert_eq!(target.map(|t| t.mode), Ok(want), "{url}");
+        }
+        let Err(e) = PgTarget::parse("postgres://u:pw@h/db?sslmode=maybe") else {
+            panic!("an unknown sslmode was accepted");
+        };
+        let text = e.to_string();
+        assert!(text.contains("sslmode=\"maybe\""), "{text}");
+        assert!(
+            !text.contains("pw"),
+            "the password reached a message: {text}"
+        );
+        let Err(e) = PgTarget::parse(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=/nonexistent/root.pem",
+        ) else {
+            panic!("a missing root file was accepted");
+        };
+        assert!(e.to_string().contains("/nonexistent/root.pem"), "{e}");
+    }
+
+    #[test]
+    fn percent_encoded_paths_are_decoded() {
+        assert_eq!(
+            percent_decode("%2Fetc%2Fssl%2Froot.pem"),
+            "/etc/ssl/root.pem"
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+}
