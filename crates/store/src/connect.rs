@@ -315,6 +315,84 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent/root.pem"), "{e}");
     }
 
+    /// The machine's PostgreSQL speaks TLS with a self-signed certificate issued for
+    /// `localhost`; the test server's url says where it listens and as whom to connect.
+    const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+    /// Connects with `params` to the test server by `host`; whether the session is encrypted,
+    /// or why it could not connect.
+    fn session_encrypted(host: &str, params: &str) -> Result<bool, String> {
+        let Ok(url) = std::env::var(crate::testing::ENV) else {
+            return Err("no test server".into());
+        };
+        let config = Config::from_str(&url).map_err(|e| e.to_string())?;
+        let user = config.get_user().unwrap_or("postgres");
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let url = format!("postgres://{user}@{host}:{port}/postgres?{params}");
+        let mut client = PgTarget::parse(&url)
+            .map_err(|e| e.to_string())?
+            .connect()
+            .map_err(|e| format!("{e:?}"))?;
+        client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tls_to_the_test_server_as_libpq_would() {
+        if std::env::var(crate::testing::ENV).is_err() {
+            return;
+        }
+        assert!(
+            std::path::Path::new(SNAKEOIL).is_file(),
+            "the test server's certificate {SNAKEOIL} is missing"
+        );
+        let root = format!("sslrootcert={SNAKEOIL}");
+        assert_eq!(session_encrypted("localhost", "sslmode=disable"), Ok(false));
+        assert_eq!(session_encrypted("localhost", "sslmode=prefer"), Ok(true));
+        assert_eq!(session_encrypted("127.0.0.1", "sslmode=require"), Ok(true));
+        assert_eq!(
+            session_encrypted("localhost", &format!("sslmode=verify-full&{root}")),
+            Ok(true)
+        );
+        // The certificate names localhost: the chain holds for 127.0.0.1, the name does not.
+        assert_eq!(
+            session_encrypted("127.0.0.1", &format!("sslmode=verify-ca&{root}")),
+            Ok(true)
+        );
+        let refused = session_encrypted("127.0.0.1", &format!("sslmode=verify-full&{root}"));
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("NotValidForName")),
+            "verify-full against an address the certificate does not name: {refused:?}"
+        );
+        // A root that did not issue the server's certificate is refused in every verifying mode.
+        let stranger =
+            std::env::temp_dir().join(format!("steward-root-{}.pem", std::process::id()));
+        let other = unrelated_root();
+        std::fs::write(&stranger, other).expect("write a stranger's root");
+        let strange = format!("sslrootcert={}", stranger.display());
+        for mode in ["verify-ca", "verify-full", "require"] {
+            let got = session_encrypted("localhost", &format!("sslmode={mode}&{strange}"));
+            assert!(
+                got.is_err(),
+                "{mode} with an unrelated root connected: {got:?}"
+            );
+        }
+        let _ = std::fs::remove_file(&stranger);
+    }
+
+    /// A self-signed CA certificate that has nothing to do with the test server (generated once
+    /// with `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=stranger`).
+    fn unrelated_root() -> &'static str {
+        include_str!("../tests/data/stranger-root.pem")
+    }
+
     #[test]
     fn percent_encoded_paths_are_decoded() {
         assert_eq!(

@@ -73,7 +73,7 @@ pub enum StoreError {
     },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", pg_message(.0))]
     Postgres(#[from] ::postgres::Error),
     /// No connection could be had in time: the database is down, unreachable or saturated.
     #[error("the database is unavailable: {0}")]
@@ -133,6 +133,18 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What the server said (the `postgres` crate's own text is only "db error"), or the client's
+/// error with its cause.
+fn pg_message(e: &::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.code().code(), db.message());
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
 
 impl StoreError {
     /// Whether the database could not be reached, rather than refusing what was asked: the
