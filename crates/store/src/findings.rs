@@ -7,8 +7,10 @@
 //!
 //! - not stored, failing → stored `open` (or straight to `excepted`/`escalated`, below) with
 //!   `first_failing = at`: event `opened` (or `excepted`/`escalated`);
-//! - stored and failing, nothing changed → only `last_failing` moves; no event, no audit record,
-//!   so running the same checks again is idempotent;
+//! - stored and failing, nothing changed → nothing is written: no event, no audit record, not even
+//!   the row (its `last_failing` is read as the pack's last run, kept once per pack in
+//!   `check_runs`), so running the same checks again is idempotent and writes in proportion to
+//!   what changed;
 //! - stored and failing with another message, evidence, severity, … → the row is updated: `updated`;
 //! - stored and failing (`open`, `escalated`, `excepted`) but absent from the run → `resolved` with
 //!   `resolved_at = at` (only for packs in `packs`; other packs' findings are left alone);
@@ -604,6 +606,18 @@ pub(crate) fn event_from_cells(cells: Vec<Cell>) -> Result<FindingEvent> {
 
 // --- the write path ---------------------------------------------------------------------------
 
+/// Reads each failing finding's `last_failing` as the later of its own and its pack's last run:
+/// a run that finds it failing as before does not write it.
+pub(crate) fn with_last_runs(rows: &mut [StoredFinding], runs: &HashMap<String, DateTime<Utc>>) {
+    for row in rows.iter_mut().filter(|r| r.state.is_failing()) {
+        if let Some(run) = runs.get(&row.finding.pack)
+            && *run > row.last_failing
+        {
+            row.last_failing = *run;
+        }
+    }
+}
+
 /// What a backend offers inside one transaction to record a run.
 pub(crate) trait FindingsTx: AuditTx {
     /// Every stored finding of these packs, in any state.
@@ -611,8 +625,10 @@ pub(crate) trait FindingsTx: AuditTx {
     fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()>;
     /// Rewrites every column of these findings, by key.
     fn update_findings(&mut self, rows: &[StoredFinding]) -> Result<()>;
-    /// Moves `last_failing` of these findings to `at`.
-    fn touch_findings(&mut self, keys: &[String], at: DateTime<Utc>) -> Result<()>;
+    /// The last run of every pack that has had one.
+    fn check_runs(&mut self) -> Result<HashMap<String, DateTime<Utc>>>;
+    /// Records `at` as the last run of these packs.
+    fn set_check_runs(&mut self, packs: &[String], at: DateTime<Utc>) -> Result<()>;
     fn append_finding_events(&mut self, events: &[FindingEvent]) -> Result<()>;
 }
 
@@ -914,15 +930,20 @@ pub(crate) fn record(
     // The head is locked before reading, so concurrent runs reconcile one after the other.
     let mut audit = AuditChain::begin(tx, actor, at)?;
     let packs: Vec<String> = evaluated.iter().map(|p| (*p).to_owned()).collect();
-    let stored: BTreeMap<String, StoredFinding> = tx
-        .load_findings(&packs)?
-        .into_iter()
-        .map(|s| (s.finding.key(), s))
-        .collect();
-    if let Some(latest) = stored
-        .values()
-        .flat_map(|s| [Some(s.last_failing), s.resolved_at])
-        .flatten()
+    let runs = tx.check_runs()?;
+    let mut loaded = tx.load_findings(&packs)?;
+    with_last_runs(&mut loaded, &runs);
+    let stored: BTreeMap<String, StoredFinding> =
+        loaded.into_iter().map(|s| (s.finding.key(), s)).collect();
+    if let Some(latest) = packs
+        .iter()
+        .filter_map(|p| runs.get(p).copied())
+        .chain(
+            stored
+                .values()
+                .flat_map(|s| [Some(s.last_failing), s.resolved_at])
+                .flatten(),
+        )
         .max()
         .filter(|latest| *latest > at)
     {
@@ -933,7 +954,6 @@ pub(crate) fn record(
     let mut summary = FindingsSummary::default();
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
-    let mut touched = Vec::new();
     let mut events = Vec::new();
     let mut apply = |key: String, before: Option<&StoredFinding>, step: Step| {
         let seq = audit.append(
@@ -965,10 +985,7 @@ pub(crate) fn record(
         let before = stored.get(key);
         match failing(before, finding.clone(), at, &covers) {
             Some(step) => apply(key.clone(), before, step),
-            None => {
-                unchanged += 1;
-                touched.push(key.clone());
-            }
+            None => unchanged += 1,
         }
     }
     for (key, before) in &stored {
@@ -980,7 +997,7 @@ pub(crate) fn record(
 
     tx.insert_findings(&inserts)?;
     tx.update_findings(&updates)?;
-    tx.touch_findings(&touched, at)?;
+    tx.set_check_runs(&packs, at)?;
     tx.append_finding_events(&events)?;
     summary.audit_range = audit.finish(tx)?;
     tracing::debug!(

@@ -495,6 +495,15 @@ fn insert_cells<T>(
     Ok(())
 }
 
+/// The last run of every pack (see [`findings::with_last_runs`]).
+fn check_runs(client: &mut impl GenericClient) -> Result<HashMap<String, DateTime<Utc>>> {
+    client
+        .query("SELECT pack, last_run FROM check_runs", &[])?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
 fn sign_ins_from(rows: &[postgres::Row]) -> Result<Vec<SignIn>> {
     rows.iter()
         .map(|r| sign_ins::sign_in_from_cells(read_cells(r, SIGN_IN_COLUMNS)?))
@@ -572,14 +581,15 @@ impl FindingsTx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn touch_findings(&mut self, keys: &[String], at: DateTime<Utc>) -> Result<()> {
-        if keys.is_empty() {
-            return Ok(());
+    fn check_runs(&mut self) -> Result<HashMap<String, DateTime<Utc>>> {
+        check_runs(&mut *self.0)
+    }
+
+    fn set_check_runs(&mut self, packs: &[String], at: DateTime<Utc>) -> Result<()> {
+        let stmt = self.0.prepare(sql::SET_CHECK_RUN_D)?;
+        for pack in packs {
+            self.0.execute(&stmt, &[pack, &at])?;
         }
-        self.0.execute(
-            "UPDATE findings SET last_failing = $1 WHERE key = ANY($2)",
-            &[&at, &keys],
-        )?;
         Ok(())
     }
 
@@ -934,9 +944,12 @@ impl Store for PgStore {
         let mut client = self.client()?;
         let (statement, params) = sql::findings_select(query, D);
         let rows = client.query(&statement, &refs(&cell_params(&params)))?;
-        rows.iter()
+        let mut found = rows
+            .iter()
             .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        findings::with_last_runs(&mut found, &check_runs(&mut *client)?);
+        Ok(found)
     }
 
     fn count_findings(&self, query: &FindingQuery) -> Result<u64> {

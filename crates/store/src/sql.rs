@@ -612,3 +612,9 @@ pub(crate) fn audit_anchor_insert(p: Placeholder) -> String {
 /// In the order of `anchors::ANCHOR_COLUMNS`, oldest first.
 pub(crate) const AUDIT_ANCHORS_SELECT: &str =
     "SELECT seq, hash, sent_at, recipients FROM audit_anchors ORDER BY sent_at";
+
+/// Records a pack's last check run (see `findings::with_last_runs`).
+pub(crate) const SET_CHECK_RUN_Q: &str = "INSERT INTO check_runs (pack, last_run) VALUES (?1, ?2) \
+     ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run";
+pub(crate) const SET_CHECK_RUN_D: &str = "INSERT INTO check_runs (pack, last_run) VALUES ($1, $2) \
+     ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run";

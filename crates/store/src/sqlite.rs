@@ -338,6 +338,24 @@ impl migrate::Migrator for SqliteMigrator<'_> {
     }
 }
 
+/// The last run of every pack (see [`findings::with_last_runs`]).
+fn check_runs(conn: &Connection) -> Result<HashMap<String, DateTime<Utc>>> {
+    let mut stmt = conn.prepare_cached("SELECT pack, last_run FROM check_runs")?;
+    let mut rows = stmt.query([])?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let (pack, text): (String, String) = (r.get(0)?, r.get(1)?);
+        let at = DateTime::parse_from_rfc3339(&text).map_err(|e| StoreError::Corrupt {
+            table: "check_runs",
+            column: "last_run",
+            id: pack.clone(),
+            reason: format!("{text:?}: {e}"),
+        })?;
+        out.insert(pack, at.with_timezone(&Utc));
+    }
+    Ok(out)
+}
+
 fn timestamp_text(t: &DateTime<Utc>) -> String {
     // Fixed width, so that text order is time order inside SQLite.
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -612,13 +630,15 @@ impl FindingsTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn touch_findings(&mut self, keys: &[String], at: DateTime<Utc>) -> Result<()> {
-        let mut stmt = self
-            .0
-            .prepare_cached("UPDATE findings SET last_failing = ?1 WHERE key = ?2")?;
+    fn check_runs(&mut self) -> Result<HashMap<String, DateTime<Utc>>> {
+        check_runs(self.0)
+    }
+
+    fn set_check_runs(&mut self, packs: &[String], at: DateTime<Utc>) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(sql::SET_CHECK_RUN_Q)?;
         let at = timestamp_text(&at);
-        for key in keys {
-            stmt.execute((&at, key))?;
+        for pack in packs {
+            stmt.execute((pack, &at))?;
         }
         Ok(())
     }
@@ -924,7 +944,9 @@ impl Store for SqliteStore {
         let (statement, params) = sql::findings_select(query, Q);
         let mut stmt = conn.prepare_cached(&statement)?;
         let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
-        stored_findings(&mut rows)
+        let mut found = stored_findings(&mut rows)?;
+        findings::with_last_runs(&mut found, &check_runs(&conn)?);
+        Ok(found)
     }
 
     fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
