@@ -136,15 +136,32 @@ impl Engine {
     pub fn evaluate(&self, data: &Data, at: At) -> Vec<Finding> {
         let mut findings = Vec::new();
         for check in &self.checks {
-            decide(check, data, at, |i, outcome| match outcome {
-                Outcome::OutOfScope | Outcome::Passes => {}
-                Outcome::Fires => findings.push(self.finding(check, data, i, at, None)),
-                Outcome::Undecided(reason) => {
-                    findings.push(self.finding(check, data, i, at, Some(reason)))
-                }
-            });
+            self.evaluate_check(check, data, at, &mut findings);
         }
         findings
+    }
+
+    /// The same findings one control at a time, each check evaluated only when the next is asked
+    /// for: (pack, control, its findings — none when every subject passes). A run that records
+    /// as it goes holds one control's findings, never the whole run's.
+    pub fn batches<'a>(
+        &'a self,
+        data: &'a Data,
+        at: At,
+    ) -> impl Iterator<Item = (String, String, Vec<Finding>)> + 'a {
+        self.checks.iter().map(move |check| {
+            let mut findings = Vec::new();
+            self.evaluate_check(check, data, at, &mut findings);
+            (check.pack.clone(), check.control.clone(), findings)
+        })
+    }
+
+    fn evaluate_check(&self, check: &CompiledCheck, data: &Data, at: At, out: &mut Vec<Finding>) {
+        decide(check, data, at, |i, outcome| match outcome {
+            Outcome::OutOfScope | Outcome::Passes => {}
+            Outcome::Fires => out.push(self.finding(check, data, i, at, None)),
+            Outcome::Undecided(reason) => out.push(self.finding(check, data, i, at, Some(reason))),
+        });
     }
 
     /// Each subject's outcome under one control, by subject id: for tests and "why" pages. The

@@ -47,17 +47,29 @@ pub fn evaluate(
     time_zone: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Finding>> {
+    let engine = compile(packs, overrides)?;
+    Ok(engine.evaluate(data, at(time_zone, now)))
+}
+
+/// The packs' check controls compiled with the organisation's effective parameters.
+fn compile(packs: &[&Pack], overrides: &Overrides) -> Result<Engine> {
     let mut compiled = Vec::new();
     for pack in packs {
         compiled.push((*pack, effective_params(pack, overrides)?));
     }
-    let engine = Engine::new(&compiled).map_err(|errors| {
+    Engine::new(&compiled).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         ServiceError::Checks(format!("the packs do not compile:\n{}", lines.join("\n")))
-    })?;
+    })
+}
+
+/// `now`, and "today" reckoned in `time_zone`.
+fn at(time_zone: &str, now: DateTime<Utc>) -> At {
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::London);
-    let today = now.with_timezone(&tz).date_naive();
-    Ok(engine.evaluate(data, At { now, today }))
+    At {
+        now,
+        today: now.with_timezone(&tz).date_naive(),
+    }
 }
 
 impl Steward {
@@ -95,8 +107,44 @@ impl Steward {
         packs: &[&Pack],
         overrides: &Overrides,
     ) -> Result<FindingsSummary> {
-        let findings = self.run_checks(packs, overrides, stamp.at)?;
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-        self.record_findings(stamp, &ids, findings)
+        crate::findings::may_record(stamp)?;
+        let engine = compile(packs, overrides)?;
+        let (data, time_zone) = self.estate_data()?;
+        let covers = self.exception_covers(&ids)?;
+        // Evaluated and recorded one control at a time (see `Store::record_findings_batched`).
+        let mut batches = engine.batches(&data, at(&time_zone, stamp.at));
+        let mut refused = None;
+        let recorded = self.store().record_findings_batched(
+            &stamp.actor,
+            stamp.at,
+            &ids,
+            &covers,
+            &mut || {
+                let Some((pack, control, findings)) = batches.next() else {
+                    return Ok(None);
+                };
+                if let Some(e) = findings
+                    .iter()
+                    .find_map(|f| crate::findings::check(f).err())
+                {
+                    refused = Some(e);
+                    return Err(steward_store::StoreError::Abandoned);
+                }
+                Ok(Some(steward_store::FindingBatch {
+                    pack,
+                    control,
+                    findings,
+                }))
+            },
+        );
+        match (recorded, refused) {
+            (_, Some(e)) => Err(e),
+            (Ok(summary), None) => {
+                crate::findings::log_summary(&ids, &summary);
+                Ok(summary)
+            }
+            (Err(e), None) => Err(e.into()),
+        }
     }
 }

@@ -21,29 +21,26 @@ impl Steward {
         packs: &[String],
         findings: Vec<Finding>,
     ) -> Result<FindingsSummary> {
-        // Findings change state only through a check run.
-        stamp.require(crate::authority::IT_AND_GOVERNANCE, "running the checks")?;
+        may_record(stamp)?;
         for finding in &findings {
             check(finding)?;
         }
-        let covers: Vec<ExceptionCover> = self
+        let covers = self.exception_covers(packs)?;
+        let summary =
+            self.store
+                .record_findings(&stamp.actor, stamp.at, packs, findings, &covers)?;
+        log_summary(packs, &summary);
+        Ok(summary)
+    }
+
+    /// What the exceptions register covers, among these packs' findings.
+    pub(crate) fn exception_covers(&self, packs: &[String]) -> Result<Vec<ExceptionCover>> {
+        Ok(self
             .list::<Exception>()?
             .iter()
             .filter(|e| packs.contains(&e.pack))
             .map(ExceptionCover::from)
-            .collect();
-        let summary =
-            self.store
-                .record_findings(&stamp.actor, stamp.at, packs, findings, &covers)?;
-        tracing::info!(
-            packs = packs.join(","),
-            opened = summary.opened,
-            reopened = summary.reopened,
-            resolved = summary.resolved,
-            unchanged = summary.unchanged,
-            "findings recorded"
-        );
-        Ok(summary)
+            .collect())
     }
 
     /// Stored findings matching `query` (by default every one still failing), most severe first.
@@ -68,7 +65,24 @@ impl Steward {
 }
 
 /// The words a finding must use, so that it orders and routes as the model says.
-fn check(finding: &Finding) -> Result<()> {
+/// Findings change state only through a check run, which IT and governance may make.
+pub(crate) fn may_record(stamp: &Stamp) -> Result<()> {
+    stamp.require(crate::authority::IT_AND_GOVERNANCE, "running the checks")?;
+    Ok(())
+}
+
+pub(crate) fn log_summary(packs: &[String], summary: &FindingsSummary) {
+    tracing::info!(
+        packs = packs.join(","),
+        opened = summary.opened,
+        reopened = summary.reopened,
+        resolved = summary.resolved,
+        unchanged = summary.unchanged,
+        "findings recorded"
+    );
+}
+
+pub(crate) fn check(finding: &Finding) -> Result<()> {
     let invalid = |reason: String| ServiceError::InvalidFinding {
         key: finding.key(),
         reason,

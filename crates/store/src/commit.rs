@@ -118,13 +118,23 @@ impl AuditChain {
         self.records.len()
     }
 
+    /// Writes the records appended so far, keeping none of them in memory; the head moves only
+    /// at [`AuditChain::finish`], in the same transaction.
+    pub(crate) fn flush(&mut self, tx: &mut (impl AuditTx + ?Sized)) -> Result<()> {
+        if !self.records.is_empty() {
+            tx.append_audit(&self.records)?;
+            self.records.clear();
+        }
+        Ok(())
+    }
+
     /// Writes the records and moves the head past them; the range written, `None` when nothing
     /// was appended (the head is then left as it was).
-    pub(crate) fn finish(self, tx: &mut (impl AuditTx + ?Sized)) -> Result<Option<(i64, i64)>> {
-        if self.records.is_empty() {
+    pub(crate) fn finish(mut self, tx: &mut (impl AuditTx + ?Sized)) -> Result<Option<(i64, i64)>> {
+        if self.seq < self.first_seq {
             return Ok(None);
         }
-        tx.append_audit(&self.records)?;
+        self.flush(tx)?;
         tx.set_audit_head(self.seq, &self.hash)?;
         Ok(Some((self.first_seq, self.seq)))
     }

@@ -620,8 +620,10 @@ pub(crate) fn with_last_runs(rows: &mut [StoredFinding], runs: &HashMap<String, 
 
 /// What a backend offers inside one transaction to record a run.
 pub(crate) trait FindingsTx: AuditTx {
-    /// Every stored finding of these packs, in any state.
-    fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>>;
+    /// Every stored finding of one control of one pack, in any state.
+    fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>>;
+    /// The controls of these packs with at least one finding still failing.
+    fn failing_controls(&mut self, packs: &[String]) -> Result<Vec<(String, String)>>;
     fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()>;
     /// Rewrites every column of these findings, by key.
     fn update_findings(&mut self, rows: &[StoredFinding]) -> Result<()>;
@@ -898,6 +900,19 @@ fn resolve(before: &StoredFinding, at: DateTime<Utc>) -> Step {
     }
 }
 
+/// One check control's findings in a run: every subject failing it (none, if none fails).
+#[derive(Debug, Clone)]
+pub struct FindingBatch {
+    pub pack: String,
+    pub control: String,
+    pub findings: Vec<Finding>,
+}
+
+/// Hands [`crate::Store::record_findings_batched`] the run's next control, or `None` when the
+/// run is complete; an error abandons the whole run (nothing is written).
+pub type NextBatch<'a> = dyn FnMut() -> Result<Option<FindingBatch>> + 'a;
+
+/// A whole run's findings at once: grouped by control and recorded as [`record_batches`] does.
 pub(crate) fn record(
     tx: &mut dyn FindingsTx,
     actor: &str,
@@ -906,44 +921,49 @@ pub(crate) fn record(
     findings: Vec<Finding>,
     exceptions: &[ExceptionCover],
 ) -> Result<FindingsSummary> {
+    let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
+    for finding in findings {
+        groups
+            .entry((finding.pack.clone(), finding.control.clone()))
+            .or_default()
+            .push(finding);
+    }
+    let mut groups = groups.into_iter();
+    record_batches(tx, actor, at, packs, exceptions, &mut || {
+        Ok(groups
+            .next()
+            .map(|((pack, control), findings)| FindingBatch {
+                pack,
+                control,
+                findings,
+            }))
+    })
+}
+
+/// Records one run of `packs` handed over control by control, in the caller's transaction:
+/// each control's findings are reconciled with the stored findings of that control and written
+/// (rows, events, audit records) before the next is asked for, so memory holds one control's
+/// findings, never the run's. Once every batch is in, the stored failing findings of controls
+/// no batch named are resolved: a run resolves only what it evaluated in full.
+pub(crate) fn record_batches(
+    tx: &mut dyn FindingsTx,
+    actor: &str,
+    at: DateTime<Utc>,
+    packs: &[String],
+    exceptions: &[ExceptionCover],
+    next: &mut NextBatch<'_>,
+) -> Result<FindingsSummary> {
     // Both backends keep microseconds; comparing against what they give back needs the same.
     let at = at.trunc_subsecs(6);
     let evaluated: BTreeSet<&str> = packs.iter().map(String::as_str).collect();
-    let mut run: BTreeMap<String, Finding> = BTreeMap::new();
-    for finding in findings {
-        let key = finding.key();
-        if !evaluated.contains(finding.pack.as_str()) {
-            return Err(StoreError::InvalidFinding {
-                reason: format!("its pack {:?} is not among those evaluated", finding.pack),
-                key,
-            });
-        }
-        if run.contains_key(&key) {
-            return Err(StoreError::InvalidFinding {
-                key,
-                reason: "reported twice in one run".into(),
-            });
-        }
-        run.insert(key, finding);
-    }
+    let packs: Vec<String> = evaluated.iter().map(|p| (*p).to_owned()).collect();
 
     // The head is locked before reading, so concurrent runs reconcile one after the other.
     let mut audit = AuditChain::begin(tx, actor, at)?;
-    let packs: Vec<String> = evaluated.iter().map(|p| (*p).to_owned()).collect();
     let runs = tx.check_runs()?;
-    let mut loaded = tx.load_findings(&packs)?;
-    with_last_runs(&mut loaded, &runs);
-    let stored: BTreeMap<String, StoredFinding> =
-        loaded.into_iter().map(|s| (s.finding.key(), s)).collect();
     if let Some(latest) = packs
         .iter()
         .filter_map(|p| runs.get(p).copied())
-        .chain(
-            stored
-                .values()
-                .flat_map(|s| [Some(s.last_failing), s.resolved_at])
-                .flatten(),
-        )
         .max()
         .filter(|latest| *latest > at)
     {
@@ -952,6 +972,81 @@ pub(crate) fn record(
 
     let covers = Covers::new(exceptions);
     let mut summary = FindingsSummary::default();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut total = 0usize;
+    while let Some(batch) = next()? {
+        if !evaluated.contains(batch.pack.as_str()) {
+            return Err(StoreError::InvalidFinding {
+                key: format!("{}/{}", batch.pack, batch.control),
+                reason: format!("its pack {:?} is not among those evaluated", batch.pack),
+            });
+        }
+        if !seen.insert((batch.pack.clone(), batch.control.clone())) {
+            return Err(StoreError::InvalidFinding {
+                key: format!("{}/{}", batch.pack, batch.control),
+                reason: "the control was reported twice in one run".into(),
+            });
+        }
+        let mut run: BTreeMap<String, Finding> = BTreeMap::new();
+        for finding in batch.findings {
+            let key = finding.key();
+            if finding.pack != batch.pack || finding.control != batch.control {
+                return Err(StoreError::InvalidFinding {
+                    key,
+                    reason: format!(
+                        "handed over with the findings of {}/{}",
+                        batch.pack, batch.control
+                    ),
+                });
+            }
+            if run.contains_key(&key) {
+                return Err(StoreError::InvalidFinding {
+                    key,
+                    reason: "reported twice in one run".into(),
+                });
+            }
+            run.insert(key, finding);
+        }
+        total += run.len();
+        let mut stored = tx.load_control_findings(&batch.pack, &batch.control)?;
+        with_last_runs(&mut stored, &runs);
+        reconcile(tx, &mut audit, &mut summary, at, &covers, &run, stored)?;
+    }
+    // Controls that failed before and reported nothing this run: every finding of theirs resolves.
+    for (pack, control) in tx.failing_controls(&packs)? {
+        if seen.contains(&(pack.clone(), control.clone())) {
+            continue;
+        }
+        let mut stored = tx.load_control_findings(&pack, &control)?;
+        with_last_runs(&mut stored, &runs);
+        reconcile(
+            tx,
+            &mut audit,
+            &mut summary,
+            at,
+            &covers,
+            &BTreeMap::new(),
+            stored,
+        )?;
+    }
+    tx.set_check_runs(&packs, at)?;
+    summary.audit_range = audit.finish(tx)?;
+    tracing::debug!(packs = packs.len(), findings = total, "findings recorded");
+    Ok(summary)
+}
+
+/// Reconciles one control's findings in this run with those stored, and writes the changes.
+fn reconcile(
+    tx: &mut dyn FindingsTx,
+    audit: &mut AuditChain,
+    summary: &mut FindingsSummary,
+    at: DateTime<Utc>,
+    covers: &Covers,
+    run: &BTreeMap<String, Finding>,
+    stored: Vec<StoredFinding>,
+) -> Result<()> {
+    let stored: BTreeMap<String, StoredFinding> =
+        stored.into_iter().map(|s| (s.finding.key(), s)).collect();
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     let mut events = Vec::new();
@@ -981,9 +1076,9 @@ pub(crate) fn record(
         }
     };
     let mut unchanged = 0;
-    for (key, finding) in run.iter() {
+    for (key, finding) in run {
         let before = stored.get(key);
-        match failing(before, finding.clone(), at, &covers) {
+        match failing(before, finding.clone(), at, covers) {
             Some(step) => apply(key.clone(), before, step),
             None => unchanged += 1,
         }
@@ -993,20 +1088,12 @@ pub(crate) fn record(
             apply(key.clone(), Some(before), resolve(before, at));
         }
     }
-    summary.unchanged = unchanged;
-
+    summary.unchanged += unchanged;
     tx.insert_findings(&inserts)?;
     tx.update_findings(&updates)?;
-    tx.set_check_runs(&packs, at)?;
     tx.append_finding_events(&events)?;
-    summary.audit_range = audit.finish(tx)?;
-    tracing::debug!(
-        packs = packs.len(),
-        findings = run.len(),
-        events = events.len(),
-        "findings recorded"
-    );
-    Ok(summary)
+    audit.flush(tx)?;
+    Ok(())
 }
 
 #[cfg(test)]

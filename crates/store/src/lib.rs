@@ -40,8 +40,8 @@ pub use anchors::AuditAnchor;
 pub use commit::{CommitSummary, Counts};
 pub use connect::TlsMode;
 pub use findings::{
-    ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingTally,
-    FindingsSummary,
+    ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind, FindingQuery,
+    FindingTally, FindingsSummary, NextBatch,
 };
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn};
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
@@ -130,6 +130,9 @@ pub enum StoreError {
     },
     #[error("audit anchor: {0}")]
     InvalidAnchor(String),
+    /// The caller stopped a batched write (its own error says why); nothing was written.
+    #[error("the run was abandoned before it was complete; nothing was written")]
+    Abandoned,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -310,6 +313,20 @@ pub trait Store: Send + Sync {
         packs: &[String],
         findings: Vec<Finding>,
         exceptions: &[ExceptionCover],
+    ) -> Result<FindingsSummary>;
+
+    /// [`Store::record_findings`] for a run handed over one control at a time: `next` is asked
+    /// for the next control's findings until it answers `None`, and each is reconciled and
+    /// written before the next is asked for, so no more than one control's findings are held at
+    /// once. The stored failing findings of controls no batch named resolve at the end; an error
+    /// from `next` abandons the run, writing nothing.
+    fn record_findings_batched(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        packs: &[String],
+        exceptions: &[ExceptionCover],
+        next: &mut NextBatch<'_>,
     ) -> Result<FindingsSummary>;
 
     /// Stored findings matching `query`, most severe first, then longest failing, then by key.

@@ -546,16 +546,25 @@ impl SignInTx for PgTx<'_, '_> {
 }
 
 impl FindingsTx for PgTx<'_, '_> {
-    fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>> {
+    fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>> {
+        let rows = self
+            .0
+            .query(&sql::findings_of_control(D), &[&pack, &control])?;
+        rows.iter()
+            .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
+            .collect()
+    }
+
+    fn failing_controls(&mut self, packs: &[String]) -> Result<Vec<(String, String)>> {
         if packs.is_empty() {
             return Ok(Vec::new());
         }
         let params: Vec<Param> = packs.iter().map(|p| Box::new(p.clone()) as Param).collect();
         let rows = self
             .0
-            .query(&sql::findings_of_packs(packs.len(), D), &refs(&params))?;
+            .query(&sql::failing_controls(packs.len(), D), &refs(&params))?;
         rows.iter()
-            .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
 
@@ -936,6 +945,23 @@ impl Store for PgStore {
         let mut tx = client.transaction()?;
         unlimited(&mut tx)?;
         let summary = findings::record(&mut PgTx(&mut tx), actor, at, packs, findings, exceptions)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn record_findings_batched(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        packs: &[String],
+        exceptions: &[ExceptionCover],
+        next: &mut crate::NextBatch<'_>,
+    ) -> Result<FindingsSummary> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        unlimited(&mut tx)?;
+        let summary =
+            findings::record_batches(&mut PgTx(&mut tx), actor, at, packs, exceptions, next)?;
         tx.commit()?;
         Ok(summary)
     }

@@ -302,10 +302,19 @@ pub(crate) fn insert_into(table: &str, columns: Columns, p: Placeholder) -> Stri
 }
 
 /// Every finding of `n` packs (parameters 1 to `n`).
-pub(crate) fn findings_of_packs(n: usize, p: Placeholder) -> String {
+pub(crate) fn findings_of_control(p: Placeholder) -> String {
     format!(
-        "SELECT {} FROM findings WHERE pack IN ({})",
+        "SELECT {} FROM findings WHERE pack = {} AND control = {}",
         column_list(FINDING_COLUMNS, ""),
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+pub(crate) fn failing_controls(n: usize, p: Placeholder) -> String {
+    format!(
+        "SELECT DISTINCT pack, control FROM findings WHERE pack IN ({}) AND state <> 'resolved' \
+         ORDER BY pack, control",
         placeholders(1, n, p)
     )
 }

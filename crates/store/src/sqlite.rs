@@ -601,15 +601,21 @@ impl SignInTx for SqliteTx<'_> {
 }
 
 impl FindingsTx for SqliteTx<'_> {
-    fn load_findings(&mut self, packs: &[String]) -> Result<Vec<StoredFinding>> {
+    fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>> {
+        let mut stmt = self.0.prepare_cached(&sql::findings_of_control(Q))?;
+        let mut rows = stmt.query((pack, control))?;
+        stored_findings(&mut rows)
+    }
+
+    fn failing_controls(&mut self, packs: &[String]) -> Result<Vec<(String, String)>> {
         if packs.is_empty() {
             return Ok(Vec::new());
         }
         let mut stmt = self
             .0
-            .prepare_cached(&sql::findings_of_packs(packs.len(), Q))?;
-        let mut rows = stmt.query(params_from_iter(packs))?;
-        stored_findings(&mut rows)
+            .prepare_cached(&sql::failing_controls(packs.len(), Q))?;
+        let rows = stmt.query_map(params_from_iter(packs), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()> {
@@ -935,6 +941,22 @@ impl Store for SqliteStore {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let summary = findings::record(&mut SqliteTx(&tx), actor, at, packs, findings, exceptions)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn record_findings_batched(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        packs: &[String],
+        exceptions: &[ExceptionCover],
+        next: &mut crate::NextBatch<'_>,
+    ) -> Result<FindingsSummary> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let summary =
+            findings::record_batches(&mut SqliteTx(&tx), actor, at, packs, exceptions, next)?;
         tx.commit()?;
         Ok(summary)
     }

@@ -731,3 +731,113 @@ fn findings_are_counted_limited_and_tallied_by_the_database() {
         );
     }
 }
+
+/// A run handed over control by control ends where the same run handed over whole does, and a
+/// run abandoned half-way — after some controls were already written in its transaction — leaves
+/// nothing behind.
+#[test]
+fn a_run_recorded_control_by_control_matches_the_whole_run_and_abandons_cleanly() {
+    use steward_store::FindingBatch;
+    for db in databases("findings_batched") {
+        let be = db.backend;
+        let whole = open(&db);
+        let other = databases("findings_batched_twin")
+            .into_iter()
+            .find(|d| d.backend == be)
+            .unwrap_or_else(|| panic!("{be}: a second database"));
+        let batched = open(&other);
+        let it = packs(&["it"]);
+        let batch = |control: &str, findings: Vec<Finding>| FindingBatch {
+            pack: "it".into(),
+            control: control.into(),
+            findings,
+        };
+        // Day 1: both laptops fail. Day 2: LT2 is patched, LT1 still unencrypted, and a new
+        // laptop fails encryption. Day 3: nothing fails; the batched run names no control at
+        // all, so every stored failure resolves at the end.
+        let mut lt3 = a();
+        lt3.subject.id = "LT3".into();
+        let days: Vec<(u32, Vec<(&str, Vec<Finding>)>)> = vec![
+            (1, vec![("encrypted", vec![a()]), ("patched", vec![b()])]),
+            (
+                2,
+                vec![("encrypted", vec![a(), lt3.clone()]), ("patched", vec![])],
+            ),
+            (3, vec![]),
+        ];
+        for (d, controls) in days {
+            let all: Vec<Finding> = controls.iter().flat_map(|(_, f)| f.clone()).collect();
+            let want = whole
+                .record_findings("checks", at(d), &it, all, &[])
+                .unwrap_or_else(|e| panic!("{be}: day {d} whole: {e}"));
+            let mut queue = controls
+                .into_iter()
+                .map(|(c, f)| batch(c, f))
+                .collect::<Vec<_>>()
+                .into_iter();
+            let got = batched
+                .record_findings_batched("checks", at(d), &it, &[], &mut || Ok(queue.next()))
+                .unwrap_or_else(|e| panic!("{be}: day {d} batched: {e}"));
+            assert_eq!(
+                (got.opened, got.resolved, got.unchanged, got.updated),
+                (want.opened, want.resolved, want.unchanged, want.updated),
+                "{be}: day {d}"
+            );
+            let everything = FindingQuery {
+                states: FindingState::ALL.to_vec(),
+                ..FindingQuery::default()
+            };
+            let (w, g) = (
+                whole.findings(&everything).unwrap_or_default(),
+                batched.findings(&everything).unwrap_or_default(),
+            );
+            assert_eq!(w, g, "{be}: day {d}: the stored findings differ");
+            assert!(!g.is_empty(), "{be}: day {d}: nothing stored");
+        }
+
+        // Day 4: the first control is written, then the caller gives up.
+        let head = batched.audit_head().unwrap_or_else(|e| panic!("{be}: {e}"));
+        let before = batched
+            .findings(&FindingQuery::default())
+            .unwrap_or_default();
+        let mut step = 0;
+        let abandoned = batched.record_findings_batched("checks", at(4), &it, &[], &mut || {
+            step += 1;
+            match step {
+                1 => Ok(Some(batch("encrypted", vec![a()]))),
+                _ => Err(StoreError::Abandoned),
+            }
+        });
+        assert!(
+            matches!(abandoned, Err(StoreError::Abandoned)),
+            "{be}: {abandoned:?}"
+        );
+        assert_eq!(
+            batched.audit_head().ok(),
+            Some(head),
+            "{be}: the audit log moved"
+        );
+        assert_eq!(
+            batched
+                .findings(&FindingQuery::default())
+                .unwrap_or_default(),
+            before,
+            "{be}: an abandoned run left findings behind"
+        );
+        // A control handed over twice, or a finding under another control's name, is refused.
+        let mut twice = vec![batch("encrypted", vec![a()]), batch("encrypted", vec![])].into_iter();
+        let refused =
+            batched.record_findings_batched("checks", at(5), &it, &[], &mut || Ok(twice.next()));
+        assert!(
+            matches!(refused, Err(StoreError::InvalidFinding { .. })),
+            "{be}: {refused:?}"
+        );
+        let mut misfiled = vec![batch("patched", vec![a()])].into_iter();
+        let refused =
+            batched.record_findings_batched("checks", at(5), &it, &[], &mut || Ok(misfiled.next()));
+        assert!(
+            matches!(refused, Err(StoreError::InvalidFinding { .. })),
+            "{be}: {refused:?}"
+        );
+    }
+}

@@ -9,9 +9,9 @@
 //! pages benchmark does. Prints, per backend, level and page, requests per second and the 50th,
 //! 95th and 99th percentiles, then PostgreSQL's throughput as a share of SQLite's.
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -70,14 +70,12 @@ fn main() {
     println!("| clients | alone | with a writer |");
     println!("| --- | --- | --- |");
     for level in LEVELS {
-        let share = |writer: bool| {
-            match (
-                throughput.get(&("sqlite".into(), writer, level)),
-                throughput.get(&("postgres".into(), writer, level)),
-            ) {
-                (Some(s), Some(p)) if *s > 0.0 => format!("{:.0} %", 100.0 * p / s),
-                _ => "—".into(),
-            }
+        let share = |writer: bool| match (
+            throughput.get(&("sqlite".into(), writer, level)),
+            throughput.get(&("postgres".into(), writer, level)),
+        ) {
+            (Some(s), Some(p)) if *s > 0.0 => format!("{:.0} %", 100.0 * p / s),
+            _ => "—".into(),
         };
         println!("| {level} | {} | {} |", share(false), share(true));
     }
@@ -133,7 +131,10 @@ fn run(
                             let tag = &tags[i % tags.len().max(1)];
                             let stamp = Stamp::now("bench:writer");
                             let change = vec![("model".to_owned(), format!("Model {i}"))];
-                            if steward.set_fields(&stamp, Register::Assets, tag, &change).is_ok() {
+                            if steward
+                                .set_fields(&stamp, Register::Assets, tag, &change)
+                                .is_ok()
+                            {
                                 commits.fetch_add(1, Ordering::Relaxed);
                             }
                             i += 1;

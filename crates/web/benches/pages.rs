@@ -14,9 +14,9 @@
 //! Before serving, the service calls the pages make are timed on their own, to show where a
 //! page's time goes.
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
-mod common;
 
 use common::{ADMIN, Login, PACKS, load_average, ms, percentile, seed, signed_in, thousands};
 

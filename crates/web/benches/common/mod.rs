@@ -27,7 +27,6 @@ pub struct Login {
     pub viewer: Viewer,
 }
 
-
 /// Password, then the authenticator's code, as a person in a browser.
 pub fn signed_in(client: &mut support::Client, login: &Login) {
     let reply = client.sign_in(login.email, PASSWORD, &login.secret);
@@ -52,7 +51,6 @@ pub fn load_average() -> String {
         })
         .unwrap_or_else(|| "unknown".to_owned())
 }
-
 
 /// The nearest-rank percentile of sorted durations.
 pub fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -245,4 +243,3 @@ pub fn login(
         viewer,
     }
 }
-
