@@ -20,6 +20,7 @@
 //! never know about HTTP, CSV or the command line.
 
 mod anchors;
+mod backup;
 mod commit;
 mod findings;
 mod migrate;
@@ -35,6 +36,7 @@ use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
 pub use anchors::AuditAnchor;
+pub use backup::{BackupError, BackupSummary, RestoreSummary, TRANSIENT_TABLES, backup, restore};
 pub use commit::{CommitSummary, Counts};
 pub use findings::{
     ExceptionCover, FINDING_ENTITY, FindingEvent, FindingEventKind, FindingQuery, FindingTally,
