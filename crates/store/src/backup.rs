@@ -166,6 +166,17 @@ pub fn backup(url: &str, dest: &Path) -> Result<BackupSummary> {
         })?
         .to_string_lossy()
         .into_owned();
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(BackupError::Io {
+            path: label,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("there is no folder {}", dir.display()),
+            ),
+        });
+    }
     let scratch =
         Scratch::new(dest.with_file_name(format!(".{name}.partial-{}", std::process::id())))?;
     let source = match parse_url(url)? {

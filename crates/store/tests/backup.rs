@@ -292,9 +292,16 @@ fn a_backup_taken_during_a_heavy_import_is_consistent_and_restores() {
             );
             assert_eq!(store.count(Register::People).unwrap_or_default(), 50);
         }
-        // A backup never overwrites a file.
+        // A backup never overwrites a file, and says so when its folder is not there.
         let err = backup(&db.url, &files[0]).err();
         assert!(matches!(err, Some(BackupError::Exists(_))), "{b}: {err:?}");
+        let nowhere = tmp.path().join("missing").join("b.db");
+        let err = backup(&db.url, &nowhere)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("there is no folder"), "{b}: {err}");
+        assert!(!tmp.path().join("missing").exists(), "{b}");
     }
 }
 
