@@ -912,3 +912,47 @@ fn copy_value(out: &mut String, kind: &str, value: Sql) -> std::result::Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(path: &Path) -> i64 {
+        Connection::open(path)
+            .and_then(|c| {
+                c.query_row("SELECT MAX(version) FROM steward_migrations", [], |r| {
+                    r.get(0)
+                })
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_older_backup_is_migrated_on_the_way_in_and_the_file_left_as_it_was() {
+        let dir = crate::testing::TempDir::new("backup_older").unwrap_or_else(|e| panic!("{e}"));
+        let old = dir.path().join("old.db");
+        let previous = &migrate::MIGRATIONS[..migrate::MIGRATIONS.len() - 1];
+        let Some(last) = previous.last() else {
+            return;
+        };
+        let conn = Connection::open(&old).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(migrate::CREATE_TABLE)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for m in previous {
+            conn.execute_batch(m.sql).unwrap_or_else(|e| panic!("{e}"));
+            conn.execute(
+                "INSERT INTO steward_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                (m.version, m.name, "2026-01-01T00:00:00Z"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        drop(conn);
+        let target = dir.path().join("target.db");
+        let summary = restore(&old, &format!("sqlite://{}", target.display()), false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(summary.schema_version, last.version);
+        assert_eq!(summary.audit_head.seq, 0);
+        assert_eq!(version(&target), migrate::latest());
+        assert_eq!(version(&old), last.version, "the backup file was changed");
+    }
+}
