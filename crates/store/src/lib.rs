@@ -16,6 +16,9 @@
 //! sign-in guesses are counted here too, unaudited: a guess is reserved (read the counts, record
 //! it) in one locked transaction, so that racing guesses on every server are counted in turn.
 //!
+//! [`backup`] writes the whole database, from either backend, into one verified SQLite file in
+//! Steward's own schema; [`restore`] reads one into an empty database of either backend.
+//!
 //! It must never decide policy or validate business rules (that is the service layer's job), and
 //! never know about HTTP, CSV or the command line.
 
