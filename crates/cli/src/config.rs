@@ -101,7 +101,6 @@ pub struct Settings {
     #[allow(dead_code)] // until serve schedules checks
     pub check_interval: Duration,
     /// Scheduled backups, when `backup_dir` is set.
-    #[allow(dead_code)] // until serve schedules backups
     pub backups: Option<BackupSettings>,
 }
 

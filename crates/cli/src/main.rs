@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod backup;
 mod check;
 mod config;
 mod diff;
@@ -148,6 +149,23 @@ enum Command {
         /// INSERT and SELECT. Idempotent.
         #[arg(long)]
         app_role: Option<String>,
+    },
+    /// Write a backup of the database, while servers run, to FILE: an SQLite database (mode
+    /// 0600) that is checked and its audit log verified before it is put in place. The secret
+    /// key is not in it: back that up separately.
+    Backup {
+        /// The file to write; it must not exist.
+        file: PathBuf,
+    },
+    /// Restore a backup into the database (SQLite or PostgreSQL, which must be empty), then
+    /// verify its audit log and check that the secret key opens its MFA secrets.
+    Restore {
+        /// A file `steward backup` wrote.
+        file: PathBuf,
+        /// Delete everything the database holds first, in the same transaction (on PostgreSQL,
+        /// as the schema's owner).
+        #[arg(long)]
+        replace: bool,
     },
     /// Generate a deterministic demo organisation into the database or a CSV folder.
     Demo {
@@ -421,6 +439,8 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
             audit::erase_person(settings, &id, &reason)
         }
         Command::Migrate { app_role } => audit::migrate(settings, app_role.as_deref()),
+        Command::Backup { file } => backup::backup(settings, &file),
+        Command::Restore { file, replace } => backup::restore(settings, &file, replace),
         Command::Policy(c) => policy::run(c, settings),
         Command::Check(args) => check_command(args, settings),
         Command::Request(c) => process::request(c, settings),

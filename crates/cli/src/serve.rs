@@ -41,6 +41,9 @@ pub fn run(
     if let Some(mail) = &settings.mail {
         crate::mail::spawn_sender(&settings, mail)?;
     }
+    if let Some(backups) = settings.backups.as_ref().filter(|_| !demo) {
+        crate::backup::spawn_scheduler(&settings, backups)?;
+    }
     tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
     let available = policy::available_packs(&settings)?;
     let packs: Vec<steward_policy::Pack> = check::select(&available, &[], &settings.active_packs)?

@@ -393,6 +393,22 @@ impl crate::Steward {
         })
     }
 
+    /// Every account whose stored TOTP secret does not open under the keys this server was
+    /// given, with why — after a restore, the sign of a missing or wrong secret key. Nothing is
+    /// written, and no secret leaves this method.
+    pub fn unopenable_secrets(&self) -> crate::Result<Vec<(String, SecretError)>> {
+        let keys = self.secret_keys()?;
+        let mut out = Vec::new();
+        for account in self.store().sign_ins()? {
+            if let Some(stored) = &account.totp_secret
+                && let Err(e) = keys.open(&account.email, stored)
+            {
+                out.push((account.email, e));
+            }
+        }
+        Ok(out)
+    }
+
     fn reseal(
         &self,
         stamp: &crate::Stamp,

@@ -188,3 +188,40 @@ fn plain_text_secrets_are_sealed_on_start_and_rotation_keeps_sign_in_working() {
         );
     }
 }
+
+#[test]
+fn secrets_that_do_not_open_under_the_keys_given_are_named() {
+    for db in databases("secrets_unopenable") {
+        let b = db.backend;
+        let steward = open(&db.url, SecretKeys::new(key(1)));
+        steward
+            .create_first_administrator(&stamp(0), EMAIL, "Admin", PASSWORD)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        steward
+            .enrol_authenticator(&stamp(0), EMAIL)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let found = steward
+            .unopenable_secrets()
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(found.is_empty(), "{b}: {found:?}");
+        // The same database under another key (a restore without the key it was sealed with).
+        let other = open(&db.url, SecretKeys::new(key(2)));
+        let found = other
+            .unopenable_secrets()
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(found.len(), 1, "{b}: {found:?}");
+        assert_eq!(found[0].0, EMAIL, "{b}");
+        assert!(
+            matches!(found[0].1, SecretError::UnknownKey { .. }),
+            "{b}: {found:?}"
+        );
+        // With the old key among the older ones, it opens again.
+        let both = open(&db.url, SecretKeys::new(key(2)).with_older(key(1)));
+        assert!(
+            both.unopenable_secrets()
+                .unwrap_or_else(|e| panic!("{b}: {e}"))
+                .is_empty(),
+            "{b}"
+        );
+    }
+}

@@ -16,10 +16,14 @@
 //! sign-in guesses are counted here too, unaudited: a guess is reserved (read the counts, record
 //! it) in one locked transaction, so that racing guesses on every server are counted in turn.
 //!
+//! [`backup`] writes the whole database, from either backend, into one verified SQLite file in
+//! Steward's own schema; [`restore`] reads one into an empty database of either backend.
+//!
 //! It must never decide policy or validate business rules (that is the service layer's job), and
 //! never know about HTTP, CSV or the command line.
 
 mod anchors;
+mod backup;
 mod commit;
 mod connect;
 mod findings;
@@ -37,6 +41,7 @@ use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
 pub use anchors::AuditAnchor;
+pub use backup::{BackupError, BackupSummary, RestoreSummary, TRANSIENT_TABLES, backup, restore};
 pub use commit::{CommitSummary, Counts};
 pub use connect::TlsMode;
 pub use findings::{
