@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::types::Type;
-use postgres::{Client, IsolationLevel, NoTls};
+use postgres::{Client, IsolationLevel};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params_from_iter};
 use steward_model::audit::ChainHead;
@@ -294,9 +294,12 @@ fn parse_url(url: &str) -> Result<Url<'_>> {
     }
 }
 
-/// Connects to PostgreSQL: the one place this module does.
+/// Connects to PostgreSQL as the store does (TLS as the url's `sslmode` says): the one place
+/// this module does.
 fn connect(url: &str) -> Result<Client> {
-    Ok(Client::connect(url, NoTls)?)
+    Ok(crate::connect::PgTarget::parse(url)?
+        .connect()
+        .map_err(StoreError::from)?)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
@@ -534,7 +537,12 @@ fn verify_copy(path: &Path, label: &str) -> Result<Verified> {
         }
         found
     };
-    let store = crate::sqlite::SqliteStore::open(utf8(path)?)?;
+    // Verifying reads every table whole: no statement timeout.
+    let options = crate::StoreOptions {
+        statement_timeout: None,
+        ..crate::StoreOptions::default()
+    };
+    let store = crate::sqlite::SqliteStore::open(utf8(path)?, &options)?;
     let head = verify_audit_full(&store, None, 1)?
         .into_result()
         .map_err(|e| BackupError::Unverified {
@@ -580,7 +588,10 @@ fn vacuum_into(path: &str, dest: &Path) -> Result<()> {
 /// Copies every table Steward owns from PostgreSQL, read in one snapshot, into a fresh SQLite
 /// database at `dest` whose schema the migrations made.
 fn copy_from_postgres(url: &str, dest: &Path) -> Result<()> {
-    drop(crate::sqlite::SqliteStore::open(utf8(dest)?)?);
+    drop(crate::sqlite::SqliteStore::open(
+        utf8(dest)?,
+        &crate::StoreOptions::default(),
+    )?);
     let mut client = connect(url)?;
     let mut snapshot = client
         .build_transaction()
