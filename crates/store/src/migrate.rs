@@ -60,6 +60,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "audit_anchors",
         sql: include_str!("../migrations/0010_audit_anchors.sql"),
     },
+    Migration {
+        version: 11,
+        name: "jobs",
+        sql: include_str!("../migrations/0011_jobs.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -16,6 +16,7 @@ use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
+use crate::jobs;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
 use crate::sql::{self, Placeholder::Question as Q};
 use crate::{
@@ -55,6 +56,50 @@ impl SqliteStore {
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Runs job statements in one write transaction (see the `jobs` module).
+    fn with_jobs<T>(&self, work: impl FnOnce(&mut dyn jobs::JobsSql) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = work(&mut SqliteJobs(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+struct SqliteJobs<'a>(&'a rusqlite::Transaction<'a>);
+
+impl jobs::JobsSql for SqliteJobs<'_> {
+    fn placeholder(&self) -> sql::Placeholder {
+        Q
+    }
+
+    fn lock_queue(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn execute(&mut self, statement: &str, params: &[Cell]) -> Result<u64> {
+        let n = self
+            .0
+            .prepare_cached(statement)?
+            .execute(params_from_iter(params.iter().map(cell_sql)))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn query(
+        &mut self,
+        statement: &str,
+        params: &[Cell],
+        columns: Columns,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let mut stmt = self.0.prepare_cached(statement)?;
+        let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_cells(r, "jobs", columns)?);
+        }
+        Ok(out)
     }
 }
 
@@ -1105,4 +1150,6 @@ impl Store for SqliteStore {
         }
         Ok(out)
     }
+
+    jobs::job_methods!();
 }
