@@ -272,9 +272,9 @@ pub(crate) async fn grant_exception(
     .await;
     match result {
         Ok(Some(_)) => {
-            // The finding is excepted by the next check run, queued now.
-            crate::processes::recheck(&state);
-            Ok(Redirect::to(&finding_href(&key)).into_response())
+            // The finding is excepted by the check run queued now: its page follows the run.
+            let id = crate::processes::recheck_now(&state, &signed.viewer).await?;
+            Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
         }
         Ok(None) => Err(WebError::NotFound),
         Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
