@@ -640,8 +640,8 @@ pub(crate) fn files(sql: &mut dyn JobsSql, id: i64) -> Result<Vec<JobFile>> {
         .collect()
 }
 
-/// The [`Store`](crate::Store)'s job methods, for a backend with an inherent
-/// `with_jobs(|sql| …)` that runs its closure in one transaction.
+/// The [`Store`](crate::Store)'s job methods, for a backend with inherent `with_jobs(|sql| …)`
+/// and `read_jobs(|sql| …)` that run their closure in one writing or one reading transaction.
 macro_rules! job_methods {
     () => {
         fn enqueue_job(
@@ -694,15 +694,15 @@ macro_rules! job_methods {
         }
 
         fn job(&self, id: i64) -> $crate::Result<Option<$crate::jobs::Job>> {
-            self.with_jobs(|sql| $crate::jobs::get(sql, id))
+            self.read_jobs(|sql| $crate::jobs::get(sql, id))
         }
 
         fn jobs(&self, query: &$crate::jobs::JobQuery) -> $crate::Result<Vec<$crate::jobs::Job>> {
-            self.with_jobs(|sql| $crate::jobs::list(sql, query))
+            self.read_jobs(|sql| $crate::jobs::list(sql, query))
         }
 
         fn job_files(&self, id: i64) -> $crate::Result<Vec<$crate::jobs::JobFile>> {
-            self.with_jobs(|sql| $crate::jobs::files(sql, id))
+            self.read_jobs(|sql| $crate::jobs::files(sql, id))
         }
     };
 }

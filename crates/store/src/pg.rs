@@ -66,6 +66,10 @@ impl PgStore {
         tx.commit()?;
         Ok(out)
     }
+
+    fn read_jobs<T>(&self, work: impl FnOnce(&mut dyn jobs::JobsSql) -> Result<T>) -> Result<T> {
+        self.with_jobs(work)
+    }
 }
 
 struct PgJobs<'a, 'b>(&'b mut Transaction<'a>);

@@ -66,6 +66,15 @@ impl SqliteStore {
         tx.commit()?;
         Ok(out)
     }
+
+    /// Reads jobs without the write lock, so a long write elsewhere does not hold them up.
+    fn read_jobs<T>(&self, work: impl FnOnce(&mut dyn jobs::JobsSql) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = work(&mut SqliteJobs(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
 }
 
 struct SqliteJobs<'a>(&'a rusqlite::Transaction<'a>);
