@@ -98,7 +98,6 @@ pub struct Settings {
     /// `slow_query`.
     pub store: steward_store::StoreOptions,
     /// How often `serve` re-runs every check: `check_interval`.
-    #[allow(dead_code)] // until serve schedules checks
     pub check_interval: Duration,
     /// Scheduled backups, when `backup_dir` is set.
     pub backups: Option<BackupSettings>,

@@ -8,6 +8,7 @@ mod check;
 mod config;
 mod diff;
 mod governance;
+mod jobs;
 mod mail;
 mod policy;
 mod process;
@@ -139,6 +140,10 @@ enum Command {
     /// Email the notices of requests and incidents to whoever is to be told.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Background jobs (imports and check runs queued from the web, scheduled checks): list,
+    /// show, cancel.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Erase a leaver's personal data from the registers and the audit log's payloads.
     #[command(subcommand)]
     Erase(EraseCommand),
@@ -448,6 +453,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Calendar(c) => process::calendar(c, settings),
         Command::Governance(c) => governance::run(c, settings),
         Command::Mail(c) => mail::run(c, settings),
+        Command::Jobs(c) => jobs::run(c, settings),
         Command::Account(c) => account::run(c, settings),
         Command::Demo {
             people,
@@ -457,6 +463,8 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
             usage_months,
         } => {
             let today = today.unwrap_or_else(|| Utc::now().date_naive());
+            let progress = jobs::Progress::new("demo", 2);
+            progress.step(0, &format!("generating {people} people"));
             let estate = steward_demo::generate(&steward_demo::DemoOptions {
                 people,
                 seed,
@@ -475,6 +483,8 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
+            progress.step(1, "writing");
+            progress.done();
             match out {
                 Some(dir) => {
                     std::fs::create_dir_all(&dir)
@@ -524,7 +534,15 @@ fn import(
     files: Vec<ImportFile>,
     guard: steward_interchange::Guard,
 ) -> Result<ExitCode> {
-    match steward.import_with(stamp, files, guard) {
+    let count = files.len();
+    let progress = jobs::Progress::new("import", 2);
+    progress.step(
+        1,
+        &format!("checking and writing {count} file(s): all or nothing"),
+    );
+    let imported = steward.import_with(stamp, files, guard);
+    progress.done();
+    match imported {
         Ok(report) => {
             for (file, rows) in &report.files {
                 eprintln!("{file}: {rows} rows");
@@ -765,6 +783,11 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
         Some(_) => None,
         None => Some(open(settings)?),
     };
+    let progress = jobs::Progress::new("check", 2);
+    progress.step(
+        0,
+        &format!("loading and evaluating {} pack(s)", packs.len()),
+    );
     let (findings, at) = check::findings(
         &packs,
         &overrides,
@@ -775,11 +798,14 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
     // Against the database, the run is recorded: findings keep their first-failing time across
     // runs, resolve when they stop failing, and every change is audited.
     if let Some(steward) = &steward {
+        progress.step(1, &format!("recording {} findings", findings.len()));
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-        let summary =
-            steward.record_findings(&stamp(settings, Some(at)), &ids, findings.clone())?;
+        let summary = steward.record_findings(&stamp(settings, Some(at)), &ids, findings.clone());
+        progress.done();
+        let summary = summary?;
         tracing::info!(?summary, "findings recorded");
     }
+    progress.done();
     check::print(&findings, at, args.format)?;
     check::exit_code(&findings, args.fail_on.as_deref())
 }

@@ -58,6 +58,7 @@ pub fn run(
         available: available.clone(),
         packs,
         limits: limits_from_env()?,
+        jobs: jobs_from_env(&settings)?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,6 +100,39 @@ fn limits_from_env() -> Result<steward_web::Limits> {
         limits.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
     }
     Ok(limits)
+}
+
+/// How the server runs jobs: `check_interval` from the settings; how many worker threads
+/// (`STEWARD_JOB_WORKERS`, default 1, 0 for none) and how long a claim lasts unrenewed
+/// (`STEWARD_JOB_LEASE`, a duration such as `60s`, default one minute: how soon another server
+/// takes over the jobs of one that died) from the environment.
+fn jobs_from_env(settings: &Settings) -> Result<steward_service::WorkerSettings> {
+    let mut jobs = steward_service::WorkerSettings {
+        check_interval: Some(settings.check_interval),
+        ..Default::default()
+    };
+    if let Some(text) = std::env::var("STEWARD_JOB_WORKERS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        jobs.workers = text
+            .trim()
+            .parse()
+            .with_context(|| format!("STEWARD_JOB_WORKERS={text:?}: expected a whole number"))?;
+    }
+    if let Some(text) = std::env::var("STEWARD_JOB_LEASE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        let lease = crate::config::parse_duration(text.trim())
+            .with_context(|| format!("STEWARD_JOB_LEASE={text:?}"))?;
+        anyhow::ensure!(
+            lease >= std::time::Duration::from_secs(1),
+            "STEWARD_JOB_LEASE={text:?}: expected at least \"1s\""
+        );
+        jobs.lease = lease;
+    }
+    Ok(jobs)
 }
 
 /// Removes the demo's data directory when the server stops.

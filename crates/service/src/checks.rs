@@ -107,23 +107,47 @@ impl Steward {
         packs: &[&Pack],
         overrides: &Overrides,
     ) -> Result<FindingsSummary> {
+        match self.check_and_record_with(stamp, packs, overrides, &mut |_, _| true)? {
+            Some((summary, _)) => Ok(summary),
+            None => Err(ServiceError::Store(steward_store::StoreError::Abandoned)),
+        }
+    }
+
+    /// [`Steward::check_and_record`] one control at a time: each control is evaluated and its
+    /// findings recorded before the next is evaluated (see `Store::record_findings_batched`), so
+    /// memory holds one control's findings, never the run's. `keep_going(done, total)` is asked
+    /// before each control; `false` abandons the run, writing nothing, and gives `None`. With
+    /// the summary, how many findings the run reported.
+    pub fn check_and_record_with(
+        &self,
+        stamp: &Stamp,
+        packs: &[&Pack],
+        overrides: &Overrides,
+        keep_going: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Option<(FindingsSummary, usize)>> {
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
         crate::findings::may_record(stamp)?;
         let engine = compile(packs, overrides)?;
         let (data, time_zone) = self.estate_data()?;
         let covers = self.exception_covers(&ids)?;
-        // Evaluated and recorded one control at a time (see `Store::record_findings_batched`).
-        let mut batches = engine.batches(&data, at(&time_zone, stamp.at));
+        let total = engine.len();
+        let mut batches = engine.batches(&data, at(&time_zone, stamp.at)).enumerate();
         let mut refused = None;
+        let mut stopped = false;
+        let mut count = 0;
         let recorded = self.store().record_findings_batched(
             &stamp.actor,
             stamp.at,
             &ids,
             &covers,
             &mut || {
-                let Some((pack, control, findings)) = batches.next() else {
+                let Some((done, (pack, control, findings))) = batches.next() else {
                     return Ok(None);
                 };
+                if !keep_going(done, total) {
+                    stopped = true;
+                    return Err(steward_store::StoreError::Abandoned);
+                }
                 if let Some(e) = findings
                     .iter()
                     .find_map(|f| crate::findings::check(f).err())
@@ -131,6 +155,7 @@ impl Steward {
                     refused = Some(e);
                     return Err(steward_store::StoreError::Abandoned);
                 }
+                count += findings.len();
                 Ok(Some(steward_store::FindingBatch {
                     pack,
                     control,
@@ -140,9 +165,10 @@ impl Steward {
         );
         match (recorded, refused) {
             (_, Some(e)) => Err(e),
+            (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),
             (Ok(summary), None) => {
                 crate::findings::log_summary(&ids, &summary);
-                Ok(summary)
+                Ok(Some((summary, count)))
             }
             (Err(e), None) => Err(e.into()),
         }

@@ -24,6 +24,7 @@ mod checks;
 mod findings;
 mod governance;
 mod import;
+mod jobs;
 mod mail;
 pub mod secrets;
 mod workflow;
@@ -45,11 +46,16 @@ pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
+pub use jobs::{
+    CheckRun, ImportProblem, JobContext, JobKind, JobOutcome, JobResult, JobView, JobWaker,
+    ScheduleSeen, Worker, WorkerSettings,
+};
 pub use mail::{Addressee, Concerns, Notice};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingTally, FindingsSummary,
 };
+pub use steward_store::{Job, JobProgress, JobState};
 pub use workflow::{IncidentView, ProcessTerms, RequestView};
 
 /// Who is making a change, and when, and with what authority. Every write carries one; the
@@ -168,6 +174,9 @@ pub enum ServiceError {
     /// A sealed TOTP secret could not be sealed or opened: the wrong key, most likely.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// No such job, or none the stamp may see.
+    #[error("no job {0}")]
+    NoJob(i64),
 }
 
 impl ServiceError {

@@ -40,7 +40,13 @@ use crate::findings::{date_text, time_text};
 use crate::{Backend, StoreError, migrate, verify_audit_full};
 
 /// Tables neither backed up nor restored: live sessions, failed sign-in guesses, leases and jobs.
-pub const TRANSIENT_TABLES: &[&str] = &["sessions", "sign_in_failures", "leases", "jobs"];
+pub const TRANSIENT_TABLES: &[&str] = &[
+    "sessions",
+    "sign_in_failures",
+    "leases",
+    "jobs",
+    "job_files",
+];
 
 /// Backed up, but on restore the target keeps its own (the app role may not write it).
 const MIGRATIONS_TABLE: &str = "steward_migrations";

@@ -165,10 +165,10 @@ fn client_config(mode: TlsMode, root: Option<&str>) -> Result<rustls::ClientConf
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
-    let verify = match (mode, root) {
-        (TlsMode::VerifyCa | TlsMode::VerifyFull, _) | (TlsMode::Require, Some(_)) => true,
-        _ => false,
-    };
+    let verify = matches!(
+        (mode, root),
+        (TlsMode::VerifyCa | TlsMode::VerifyFull, _) | (TlsMode::Require, Some(_))
+    );
     let verifier: Arc<dyn ServerCertVerifier> = if verify {
         let webpki =
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots(root)?), provider())

@@ -27,6 +27,7 @@ mod backup;
 mod commit;
 mod connect;
 mod findings;
+mod jobs;
 mod migrate;
 mod pg;
 mod sign_ins;
@@ -47,6 +48,9 @@ pub use connect::TlsMode;
 pub use findings::{
     ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind, FindingQuery,
     FindingTally, FindingsSummary, NextBatch,
+};
+pub use jobs::{
+    Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn};
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
@@ -480,6 +484,51 @@ pub trait Store: Send + Sync {
 
     /// Every anchor recorded, oldest first.
     fn audit_anchors(&self) -> Result<Vec<AuditAnchor>>;
+
+    // Jobs (see the `jobs` module): operational, not audited; who asked and how each ended are
+    // in its row.
+
+    /// Queues a job and its files in one transaction: its id and `true`; or, if a job with its
+    /// dedupe key exists, that job's id and `false`, queuing nothing.
+    fn enqueue_job(&self, job: &NewJob, files: &[JobFile]) -> Result<(i64, bool)>;
+
+    /// Claims the oldest queued job, or a running one whose lease lapsed before `now`, for
+    /// `holder` until `until` (see [`MAX_ATTEMPTS`]). `None` when there is nothing to do. Of
+    /// several servers claiming at once, each gets a different job.
+    fn claim_job(
+        &self,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<Job>>;
+
+    /// Renews `holder`'s lease on its running job and records its progress; [`JobHold::Lost`]
+    /// (nothing written) if the job is no longer theirs.
+    fn renew_job(
+        &self,
+        id: i64,
+        holder: &str,
+        until: DateTime<Utc>,
+        progress: &JobProgress,
+    ) -> Result<JobHold>;
+
+    /// Ends `holder`'s running job (its files deleted): `false`, nothing written, if it is not
+    /// theirs.
+    fn finish_job(&self, id: i64, holder: &str, now: DateTime<Utc>, end: &JobEnd) -> Result<bool>;
+
+    /// Puts `holder`'s running job back in the queue, its lease cleared, for another server.
+    fn hand_back_job(&self, id: i64, holder: &str) -> Result<bool>;
+
+    /// Cancels a queued job, or asks its holder to stop a running one; the job as it then is.
+    fn cancel_job(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Job>>;
+
+    fn job(&self, id: i64) -> Result<Option<Job>>;
+
+    /// Jobs, newest first.
+    fn jobs(&self, query: &JobQuery) -> Result<Vec<Job>>;
+
+    /// A job's files, in the order queued; none once it has ended.
+    fn job_files(&self, id: i64) -> Result<Vec<JobFile>>;
 }
 
 #[derive(Debug, Clone, Copy)]

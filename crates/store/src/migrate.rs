@@ -65,6 +65,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "check_runs",
         sql: include_str!("../migrations/0011_check_runs.sql"),
     },
+    Migration {
+        version: 12,
+        name: "jobs",
+        sql: include_str!("../migrations/0012_jobs.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -19,6 +19,7 @@ use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
+use crate::jobs;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Dollar as D};
@@ -126,6 +127,51 @@ struct LogConnectError;
 impl r2d2::HandleError<postgres::Error> for LogConnectError {
     fn handle_error(&self, error: postgres::Error) {
         tracing::warn!(%error, "cannot connect to the database");
+    }
+}
+
+impl PgStore {
+    /// Runs job statements in one transaction (see the `jobs` module).
+    fn with_jobs<T>(&self, work: impl FnOnce(&mut dyn jobs::JobsSql) -> Result<T>) -> Result<T> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let out = work(&mut PgJobs(&mut tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read_jobs<T>(&self, work: impl FnOnce(&mut dyn jobs::JobsSql) -> Result<T>) -> Result<T> {
+        self.with_jobs(work)
+    }
+}
+
+struct PgJobs<'a, 'b>(&'b mut Transaction<'a>);
+
+impl jobs::JobsSql for PgJobs<'_, '_> {
+    fn placeholder(&self) -> sql::Placeholder {
+        D
+    }
+
+    fn lock_queue(&mut self) -> Result<()> {
+        self.0.execute(jobs::PG_QUEUE_LOCK, &[])?;
+        Ok(())
+    }
+
+    fn execute(&mut self, statement: &str, params: &[Cell]) -> Result<u64> {
+        Ok(self.0.execute(statement, &refs(&cell_params(params)))?)
+    }
+
+    fn query(
+        &mut self,
+        statement: &str,
+        params: &[Cell],
+        columns: Columns,
+    ) -> Result<Vec<Vec<Cell>>> {
+        self.0
+            .query(statement, &refs(&cell_params(params)))?
+            .iter()
+            .map(|r| read_cells(r, columns))
+            .collect()
     }
 }
 
@@ -1302,4 +1348,6 @@ impl Store for PgStore {
             .map(|r| anchors::anchor_from_cells(read_cells(r, anchors::ANCHOR_COLUMNS)?))
             .collect()
     }
+
+    jobs::job_methods!();
 }

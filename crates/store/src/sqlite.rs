@@ -19,6 +19,7 @@ use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
+use crate::jobs;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Question as Q};
@@ -122,7 +123,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         pooled.limit(limited);
         Ok(Reader {
-            conn: ReaderConn::Pooled(pooled),
+            conn: ReaderConn::Pooled(Box::new(pooled)),
             _timer: timer,
         })
     }
@@ -152,7 +153,7 @@ pub(crate) struct Reader<'a> {
 }
 
 enum ReaderConn<'a> {
-    Pooled(r2d2::PooledConnection<ReaderManager>),
+    Pooled(Box<r2d2::PooledConnection<ReaderManager>>),
     Writer(std::sync::MutexGuard<'a, Connection>),
 }
 
@@ -238,6 +239,61 @@ struct LogOpenError;
 impl r2d2::HandleError<rusqlite::Error> for LogOpenError {
     fn handle_error(&self, error: rusqlite::Error) {
         tracing::warn!(%error, "cannot open a reading connection to the database");
+    }
+}
+
+impl SqliteStore {
+    /// Runs job statements in one write transaction (see the `jobs` module).
+    fn with_jobs<T>(&self, work: impl FnOnce(&mut dyn jobs::JobsSql) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = work(&mut SqliteJobs(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Reads jobs on a reading connection, so a long write elsewhere does not hold them up.
+    fn read_jobs<T>(&self, work: impl FnOnce(&mut dyn jobs::JobsSql) -> Result<T>) -> Result<T> {
+        let conn = self.reader()?;
+        let tx = conn.unchecked_transaction()?;
+        let out = work(&mut SqliteJobs(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+struct SqliteJobs<'a>(&'a rusqlite::Transaction<'a>);
+
+impl jobs::JobsSql for SqliteJobs<'_> {
+    fn placeholder(&self) -> sql::Placeholder {
+        Q
+    }
+
+    fn lock_queue(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn execute(&mut self, statement: &str, params: &[Cell]) -> Result<u64> {
+        let n = self
+            .0
+            .prepare_cached(statement)?
+            .execute(params_from_iter(params.iter().map(cell_sql)))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn query(
+        &mut self,
+        statement: &str,
+        params: &[Cell],
+        columns: Columns,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let mut stmt = self.0.prepare_cached(statement)?;
+        let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_cells(r, "jobs", columns)?);
+        }
+        Ok(out)
     }
 }
 
@@ -1332,4 +1388,6 @@ impl Store for SqliteStore {
         }
         Ok(out)
     }
+
+    jobs::job_methods!();
 }

@@ -757,7 +757,8 @@ fn a_run_recorded_control_by_control_matches_the_whole_run_and_abandons_cleanly(
         // all, so every stored failure resolves at the end.
         let mut lt3 = a();
         lt3.subject.id = "LT3".into();
-        let days: Vec<(u32, Vec<(&str, Vec<Finding>)>)> = vec![
+        type Day<'a> = (u32, Vec<(&'a str, Vec<Finding>)>);
+        let days: Vec<Day> = vec![
             (1, vec![("encrypted", vec![a()]), ("patched", vec![b()])]),
             (
                 2,

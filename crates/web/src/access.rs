@@ -308,6 +308,23 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/checks",
         access: Access::AnyOf(&[It, Governance, Administrator]),
     },
+    // Jobs: anyone signed in sees their own (the IT team and administrators every one); the
+    // requester or an administrator cancels. The service decides which.
+    RouteSpec {
+        method: "GET",
+        path: "/jobs",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/jobs/{id}",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/jobs/{id}/cancel",
+        access: Access::SignedIn,
+    },
     // Requests and incidents: each handler shows a viewer only their own, their reports' or (for
     // the IT and governance teams, auditors and administrators) everyone's.
     RouteSpec {

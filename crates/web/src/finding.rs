@@ -272,8 +272,9 @@ pub(crate) async fn grant_exception(
     .await;
     match result {
         Ok(Some(_)) => {
-            crate::processes::recheck_now(&state).await?;
-            Ok(Redirect::to(&finding_href(&key)).into_response())
+            // The finding is excepted by the check run queued now: its page follows the run.
+            let id = crate::processes::recheck_now(&state, &signed.viewer).await?;
+            Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
         }
         Ok(None) => Err(WebError::NotFound),
         Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
@@ -283,19 +284,13 @@ pub(crate) async fn grant_exception(
     }
 }
 
-/// Runs the checks now and returns to where the form came from.
+/// Queues a check run now and sends the viewer to its job's page, which follows it to the end.
 pub(crate) async fn check_now(
     State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
     request: Request,
 ) -> Result<Response, WebError> {
-    let form = Form::read(request).await?;
-    let back = form.get("back");
-    crate::processes::recheck_now(&state).await?;
-    // Only a path on this site: never an address elsewhere.
-    let to = if back.starts_with('/') && !back.starts_with("//") {
-        back
-    } else {
-        "/dashboard".to_owned()
-    };
-    Ok(Redirect::to(&to).into_response())
+    let _ = Form::read(request).await?;
+    let id = crate::processes::recheck_now(&state, &signed.viewer).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }

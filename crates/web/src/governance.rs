@@ -364,46 +364,14 @@ pub(crate) async fn import(
     let stamp = Stamp::of(&signed.viewer);
     let file = ImportFile {
         register,
-        label: label.clone(),
+        label,
         bytes,
     };
-    match blocking(&state, move |s| s.import(&stamp, vec![file])).await {
-        Ok(report) => {
-            let n = &report.summary;
-            let mut notice = format!(
-                "Imported {label} into {}: {} created, {} updated, {} unchanged.",
-                register.name(),
-                n.created,
-                n.updated,
-                n.unchanged
-            );
-            if !report.created_budget_centres.is_empty() {
-                notice.push_str(&format!(
-                    " Budget centres created with their code as name: {}.",
-                    report.created_budget_centres.join(", ")
-                ));
-            }
-            crate::processes::recheck(&state);
-            // The form starts empty again: the rows are in.
-            let mut done = blank(name, String::new());
-            done.notice = Some(notice);
-            import_page(&state, &signed, done, false)
-        }
-        Err(WebError::Service(ServiceError::Import(errors))) => {
-            shown.error = Some(format!(
-                "{} problem(s) in the CSV; nothing was changed",
-                errors.len()
-            ));
-            shown.problems = errors.iter().map(ToString::to_string).collect();
-            import_page(&state, &signed, shown, true)
-        }
-        Err(WebError::Service(
-            e @ (ServiceError::Invalid { .. }
-            | ServiceError::NotFound { .. }
-            | ServiceError::AlreadyExists { .. }),
-        )) => {
-            shown.error = Some(format!("{e}; nothing was changed"));
-            import_page(&state, &signed, shown, true)
+    // Kept in the database as a job, which any server runs; the page follows it to the end.
+    match blocking(&state, move |s| s.enqueue_import(&stamp, vec![file])).await {
+        Ok(id) => {
+            state.jobs.wake();
+            Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
         }
         Err(e) => Err(e),
     }

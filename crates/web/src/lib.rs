@@ -17,6 +17,7 @@ mod calendar;
 mod diff;
 mod finding;
 mod governance;
+mod jobs;
 mod pages;
 mod processes;
 mod registers;
@@ -60,6 +61,9 @@ pub struct Options {
     pub overrides: steward_policy::Overrides,
     /// How long clients may take, and how many may be connected at once.
     pub limits: Limits,
+    /// How this server runs jobs (imports, check runs) in the background, and how often it
+    /// re-runs every check.
+    pub jobs: steward_service::WorkerSettings,
 }
 
 /// What a client may hold of the server: so that half-sent requests cannot pile up.
@@ -95,8 +99,8 @@ pub struct AppState {
     pub options: Arc<Options>,
     /// Failed sign-in guesses per account and per address.
     pub throttle: Arc<Mutex<Throttle>>,
-    /// Whether a re-check is running, and whether another was asked for meanwhile.
-    pub(crate) checks: Arc<Mutex<(bool, bool)>>,
+    /// Wakes this server's job workers when a request queues a job.
+    pub(crate) jobs: steward_service::JobWaker,
     /// The finding tallies as of an audit head: every change to the findings appends to the
     /// audit log, so an unchanged head means unchanged tallies.
     pub(crate) tallies: Arc<Mutex<Option<CachedTallies>>>,
@@ -117,7 +121,7 @@ impl AppState {
                 steward_auth::ADDRESS_LIMIT.max(steward_auth::ACCOUNT_LIMIT),
                 steward_auth::DEFAULT_THROTTLE_WINDOW,
             ))),
-            checks: Arc::new(Mutex::new((false, false))),
+            jobs: steward_service::JobWaker::default(),
             tallies: Arc::new(Mutex::new(None)),
             finding_pages: Arc::new(Mutex::new(pages::FindingPages::default())),
         }
@@ -150,9 +154,8 @@ pub enum WebError {
 impl WebError {
     fn status(&self) -> StatusCode {
         match self {
-            WebError::Service(ServiceError::NotFound { .. }) | WebError::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            WebError::Service(ServiceError::NotFound { .. } | ServiceError::NoJob(_))
+            | WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Service(ServiceError::AlreadyExists { .. }) => StatusCode::CONFLICT,
             WebError::Service(
                 ServiceError::Invalid { .. } | ServiceError::Import(_) | ServiceError::Workflow(_),
@@ -290,6 +293,9 @@ pub fn router(state: AppState) -> Router {
                 .post(calendar::import)
                 .layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
         )
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/{id}", get(jobs::show))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/people", get(pages::people))
         .route("/people.csv", get(pages::people_csv))
         .route("/audit", get(audit::audit))
@@ -326,7 +332,24 @@ pub async fn serve(
     let local: SocketAddr = listener.local_addr()?;
     tracing::info!(address = %local, backend = %steward.backend(), "steward is listening on http://{local}");
     let limits = options.limits;
-    let app = router(AppState::new(steward, options));
+    let settings = options.jobs.clone();
+    let mut state = AppState::new(steward, options);
+    // The jobs this server runs, on threads of their own; stopped (a running job handed back at
+    // its next step) once the last connection has closed.
+    let worker = if settings.workers > 0 {
+        let worker = steward_service::Worker::start(
+            state.steward.clone(),
+            state.options.packs.clone(),
+            state.options.overrides.clone(),
+            &settings,
+            &holder_name(local),
+        )?;
+        state.jobs = worker.waker();
+        Some(worker)
+    } else {
+        None
+    };
+    let app = router(state);
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     // Dropping `stop` tells every connection to finish; `done` closes when the last has.
     let (stop, stopping) = tokio::sync::watch::channel(());
@@ -366,8 +389,21 @@ pub async fn serve(
     drop(stop);
     drop(connections);
     done.closed().await;
+    if let Some(worker) = worker {
+        tracing::info!("stopping the job workers");
+        let _ = tokio::task::spawn_blocking(move || worker.stop()).await;
+    }
     tracing::info!("steward stopped");
     Ok(())
+}
+
+/// How this server names itself in the jobs it holds: host, address, process and start.
+fn holder_name(local: SocketAddr) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "server".into());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{host}:{local}:{}:{started}", std::process::id())
 }
 
 /// Serves one connection until it closes or the server stops. `_held` (the server's count of
@@ -498,25 +534,35 @@ struct Health {
     version: &'static str,
     backend: String,
     audit_head: i64,
-    /// Whether the checks are being run again after a step, and whether another run waits.
+    /// Whether a check run is running, and whether another waits.
     checks_running: bool,
     checks_queued: bool,
+    /// Jobs of any kind queued or running.
+    jobs_waiting: usize,
     /// Notices waiting to be emailed.
     mail_waiting: usize,
 }
 
 /// The details behind `/healthz`, for those who run the service (`access.rs`).
 async fn health_detail(State(state): State<AppState>) -> Result<Response, WebError> {
-    let (backend, head, mail_waiting) = blocking(&state, |s| {
+    let (backend, head, mail_waiting, jobs) = blocking(&state, |s| {
         Ok((
             s.backend().to_string(),
             s.store().audit_head()?.0,
             s.mail_due()?.len(),
+            s.store().jobs(&steward_store::JobQuery {
+                requested_by: None,
+                limit: 200,
+            })?,
         ))
     })
     .await?;
-    let (checks_running, checks_queued) =
-        *state.checks.lock().map_err(|_| WebError::Unavailable)?;
+    let of = |kind: &str, st: steward_service::JobState| {
+        jobs.iter().any(|j| j.kind == kind && j.state == st)
+    };
+    let checks_running = of("check", steward_service::JobState::Running);
+    let checks_queued = of("check", steward_service::JobState::Queued);
+    let jobs_waiting = jobs.iter().filter(|j| !j.state.is_finished()).count();
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(Health {
@@ -526,6 +572,7 @@ async fn health_detail(State(state): State<AppState>) -> Result<Response, WebErr
             audit_head: head,
             checks_running,
             checks_queued,
+            jobs_waiting,
             mail_waiting,
         }),
     )

@@ -49,6 +49,7 @@ const LINKS: &[(&str, &str)] = &[
     ("/policy", "Policies"),
     ("/calendar", "Calendar"),
     ("/import", "Import"),
+    ("/jobs", "Jobs"),
     ("/audit", "Audit log"),
     ("/admin/sign-ins", "Sign-ins"),
     ("/admin/organisation", "Organisation"),

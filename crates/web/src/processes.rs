@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use steward_model::{
     FieldType, Incident, IncidentType, Person, Request as ServiceRequest, RequestState, RequestType,
 };
-use steward_service::{Capacity, IncidentView, RequestView, Stamp, Steward, Viewer};
+use steward_service::{Capacity, CheckRun, IncidentView, RequestView, Stamp, Steward, Viewer};
 use steward_workflow::{Action, Details, Sla};
 
 use crate::pages::{Chrome, csv, page, page_refusing};
@@ -81,58 +81,30 @@ fn sla_class(sla: &Sla) -> &'static str {
     }
 }
 
-/// Re-runs the checks in the background after a change; a change made while they run asks for
-/// one more run, so the last change is always checked.
+/// Queues a check run after a change (one waiting run is enough: a change made while one waits
+/// is checked by it), without waiting for the queue: the step's response goes out at once, and a
+/// finding the step settles clears when the run is done.
 pub(crate) fn recheck(state: &AppState) {
     if state.options.packs.is_empty() {
         return;
     }
-    {
-        let Ok(mut flags) = state.checks.lock() else {
-            return;
-        };
-        if flags.0 {
-            flags.1 = true;
-            return;
-        }
-        flags.0 = true;
-    }
     let steward = state.steward.clone();
-    let options = state.options.clone();
-    let flags = state.checks.clone();
+    let jobs = state.jobs.clone();
     tokio::task::spawn_blocking(move || {
-        loop {
-            let packs: Vec<&steward_policy::Pack> = options.packs.iter().collect();
-            match steward.check_and_record(&Stamp::now("system:checks"), &packs, &options.overrides)
-            {
-                Ok(summary) => tracing::info!(?summary, "checks re-run"),
-                Err(e) => tracing::error!(error = %e, "checks failed"),
-            }
-            let Ok(mut f) = flags.lock() else {
-                return;
-            };
-            if f.1 {
-                f.1 = false;
-                continue;
-            }
-            f.0 = false;
-            return;
+        match steward.enqueue_check(&Stamp::now("system:checks"), CheckRun::AfterStep) {
+            Ok(_) => jobs.wake(),
+            Err(e) => tracing::error!(error = %e, "cannot queue the checks"),
         }
     });
 }
 
-/// Runs the checks now and waits for them (the "check again" button).
-pub(crate) async fn recheck_now(state: &AppState) -> Result<(), WebError> {
-    let options = state.options.clone();
-    if options.packs.is_empty() {
-        return Ok(());
-    }
-    blocking(state, move |s| {
-        let packs: Vec<&steward_policy::Pack> = options.packs.iter().collect();
-        s.check_and_record(&Stamp::now("system:checks"), &packs, &options.overrides)
-            .map(|_| ())
-    })
-    .await
+/// Queues a check run for the viewer ("check again now"), or finds the one already waiting: the
+/// job to follow.
+pub(crate) async fn recheck_now(state: &AppState, viewer: &Viewer) -> Result<i64, WebError> {
+    let stamp = Stamp::of(viewer);
+    let (id, _) = blocking(state, move |s| s.enqueue_check(&stamp, CheckRun::Asked)).await?;
+    state.jobs.wake();
+    Ok(id)
 }
 
 // --- requests -------------------------------------------------------------------------------

@@ -398,19 +398,21 @@ fn a_register_imported_from_csv_all_or_nothing() {
         let good = "id,name,email,staff_group,status,manager_id\r\n\
                     N1,Nia Newcomer,n1@example.org,fca,starter,G1\r\n\
                     N2,\"Newman, Noah\",n2@example.org,fca,active,\r\n";
+        // The upload answers at once with its job's page, which shows the import's result.
         let reply = c.submit(
             "/import",
             "/import",
             &[("register", "people"), ("csv", good)],
         );
-        assert_eq!(reply.status, 200, "{b}: {}", reply.body);
+        let job = c.follow_job(&reply);
         assert!(
-            reply.body.contains("role=\"status\"")
-                && reply.body.contains(
-                    "Imported people.csv into people: 2 created, 0 updated, 0 unchanged."
-                ),
+            job.body.contains("<progress")
+                && job.text_of("job-state").contains("done")
+                && job
+                    .body
+                    .contains("Imported into people: 2 created, 0 updated, 0 unchanged."),
             "{b}: {}",
-            reply.body
+            job.body
         );
         assert_eq!(count(), 5, "{b}");
         let people = c.get("/people");
@@ -429,15 +431,18 @@ fn a_register_imported_from_csv_all_or_nothing() {
             "/import",
             &[("register", "people"), ("csv", bad)],
         );
-        assert_eq!(reply.status, 422, "{b}: {}", reply.body);
-        assert!(reply.body.contains("role=\"alert\""), "{b}");
+        let job = c.follow_job(&reply);
         assert!(
-            reply.body.contains("<li>people.csv:3: status: retired: "),
+            job.text_of("job-state").contains("failed"),
             "{b}: {}",
-            reply.body
+            job.body
         );
-        // What was pasted is kept, to be corrected.
-        assert!(reply.body.contains("N4,Ned Never"), "{b}");
+        assert!(job.body.contains("role=\"alert\""), "{b}");
+        assert!(
+            job.body.contains("<li>people.csv:3: status: retired: "),
+            "{b}: {}",
+            job.body
+        );
         assert_eq!(count(), 5, "{b}: people changed");
         let n1: Option<Person> = steward.get("N1").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(n1.map(|p| p.name).as_deref(), Some("Nia Newcomer"), "{b}");
@@ -451,11 +456,17 @@ fn a_register_imported_from_csv_all_or_nothing() {
             "/import",
             &[("register", "people"), ("csv", dangling)],
         );
-        assert_eq!(reply.status, 422, "{b}: {}", reply.body);
-        assert!(reply.body.contains("manager_id"), "{b}: {}", reply.body);
+        let job = c.follow_job(&reply);
+        assert!(
+            job.text_of("job-state").contains("failed"),
+            "{b}: {}",
+            job.body
+        );
+        assert!(job.body.contains("manager_id"), "{b}: {}", job.body);
         assert_eq!(count(), 5, "{b}");
 
-        // No register, an unknown one, the organisation's settings, or nothing pasted.
+        // No register, an unknown one, the organisation's settings, or nothing pasted: refused
+        // on the form itself, with what was pasted kept to be corrected.
         for (register, text) in [
             ("", good),
             ("staff", good),
@@ -489,15 +500,30 @@ fn a_register_imported_from_csv_all_or_nothing() {
             &[("register", "people"), ("csv", bad)],
             &[("file", "new staff.csv", many.as_bytes())],
         );
-        assert_eq!(reply.status, 200, "{b}: {}", reply.body);
+        let job = c.follow_job(&reply);
         assert!(
-            reply
-                .body
-                .contains("Imported new staff.csv into people: 2000 created, 0 updated"),
+            job.body.contains("new staff.csv: 2000 rows.")
+                && job
+                    .body
+                    .contains("Imported into people: 2000 created, 0 updated"),
             "{b}: {}",
-            reply.body
+            job.body
         );
         assert_eq!(count(), 2_005, "{b}");
+        // The job's file is gone with it.
+        let id: i64 = reply
+            .location()
+            .trim_start_matches("/jobs/")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            steward
+                .store()
+                .job_files(id)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_empty(),
+            "{b}"
+        );
 
         // A bad uploaded file is named in its errors and changes nothing.
         let reply = c.upload(
@@ -506,13 +532,24 @@ fn a_register_imported_from_csv_all_or_nothing() {
             &[("register", "people")],
             &[("file", "C:\\Users\\it\\bad.csv", bad.as_bytes())],
         );
-        assert_eq!(reply.status, 422, "{b}: {}", reply.body);
+        let job = c.follow_job(&reply);
         assert!(
-            reply.body.contains("<li>bad.csv:3: status: retired: "),
+            job.body.contains("<li>bad.csv:3: status: retired: "),
             "{b}: {}",
-            reply.body
+            job.body
         );
         assert_eq!(count(), 2_005, "{b}");
+
+        // The jobs are listed for the IT team, newest first.
+        let list = c.get("/jobs");
+        assert_eq!(list.status, 200, "{b}");
+        assert!(
+            list.body
+                .contains(&format!("<a href=\"/jobs/{id}\">{id}</a>"))
+                && list.body.contains("web:it@example.org"),
+            "{b}: {}",
+            list.body
+        );
 
         // An upload without the form's token, or to a form that takes no files, is refused.
         let head = steward
@@ -542,9 +579,11 @@ fn a_register_imported_from_csv_all_or_nothing() {
             "{b}: a refused upload changed something"
         );
 
-        // Staff may not import.
+        // Staff may not import, nor see another's job.
         let mut s = signed_in(&server, "staff@example.org", &staff);
         assert_eq!(s.get("/import").status, 403, "{b}");
+        assert_eq!(s.get(&format!("/jobs/{id}")).status, 404, "{b}");
+        assert!(!s.get("/jobs").body.contains("web:it@example.org"), "{b}");
         let refused = s.submit(
             "/policy",
             "/import",

@@ -93,6 +93,12 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("POST", "/governance/task-done") => &["it", "governance"],
         ("POST", "/governance/dispose") => &["it", "governance"],
         ("GET" | "POST", "/import") => &["it", "administrator"],
+        // Anyone signed in reaches the jobs pages; each sees only their own jobs.
+        // The job here is the command line's: the IT team and administrators see every job;
+        // only its requester or an administrator cancels it.
+        ("GET", "/jobs") => ALL,
+        ("GET", "/jobs/{id}") => &["it", "administrator"],
+        ("POST", "/jobs/{id}/cancel") => &["administrator"],
         _ => return None,
     })
 }
@@ -224,6 +230,10 @@ fn every_route_with_every_role() {
         steward
             .record_findings(&stamp, &["test-pack".into()], vec![finding])
             .unwrap_or_else(|e| panic!("{e}"));
+        let (job, _) = steward
+            .enqueue_check(&stamp, steward_service::CheckRun::Asked)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let job = job.to_string();
         let concrete = |path: &str| {
             if path.starts_with("/register/") {
                 return path
@@ -233,6 +243,8 @@ fn every_route_with_every_role() {
             }
             let id = if path.starts_with("/incidents") {
                 &incident
+            } else if path.starts_with("/jobs") {
+                &job
             } else {
                 &request
             };

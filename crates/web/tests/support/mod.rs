@@ -140,6 +140,28 @@ impl Client {
         self.send("GET", path, None)
     }
 
+    /// Follows a reply that sent the browser to a job's page (`303` to `/jobs/N`) until the job
+    /// has ended, as the page's own refresh would, and returns the page then.
+    pub fn follow_job(&mut self, reply: &Reply) -> Reply {
+        assert_eq!(reply.status, 303, "not sent to a job: {}", reply.body);
+        let path = reply.location().to_owned();
+        assert!(path.starts_with("/jobs/"), "sent to {path}, not a job");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let page = self.get(&path);
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            if !page.body.contains("http-equiv=\"refresh\"") {
+                return page;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} still running: {}",
+                page.body
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)

@@ -1,0 +1,876 @@
+//! Jobs: heavy work done in the background — a check run, an import; later connector syncs,
+//! mail and backups — so that no web request waits for it, and any server sharing the database
+//! can take a job over if the one running it dies.
+//!
+//! Queuing a job is authorised here as the work itself would be (an import as an import, a check
+//! run as "check again now"), and the requester is recorded in the job. The work is done by
+//! [`Steward::run_one`], which claims one job (see `steward_store`'s jobs: a lease in the job's
+//! row, renewed while it runs by a heartbeat), runs it in steps, writing its progress, honouring
+//! a cancel or the server stopping between steps, and ends it. An import runs again the
+//! requester's authority as it is when the job runs: a person whose role was taken away
+//! meanwhile has their import refused. [`Worker`] runs jobs on threads of their own, and queues
+//! the scheduled check runs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use steward_model::Register;
+use steward_policy::{Overrides, Pack};
+use steward_store::{
+    Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, NewJob, StoreError,
+};
+
+use crate::{Authority, Capacity, ImportFile, Result, ServiceError, Stamp, Steward};
+
+/// What a job does. Room is left for `Backup`, `Sync` and `Mail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// The active packs' checks run over the database and recorded.
+    Check,
+    /// Register files imported, as one transaction.
+    Import,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 2] = [JobKind::Check, JobKind::Import];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Check => "check",
+            JobKind::Import => "import",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == word)
+    }
+}
+
+/// Why a check run is queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckRun {
+    /// Someone asked ("check again now", `steward jobs`): one waiting run is enough.
+    Asked,
+    /// A step changed the registers: one waiting run is enough.
+    AfterStep,
+    /// A scheduled run, for its slot (`check:every:…`, `check:day:…`): one per slot, whichever
+    /// server queues it first.
+    Scheduled(String),
+}
+
+/// The key that keeps a second check run from waiting behind one not yet started.
+const CHECK_QUEUED: &str = "check:queued";
+
+/// One problem in an import's files, as the job page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportProblem {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}: {}",
+            self.file, self.line, self.column, self.value, self.reason
+        )
+    }
+}
+
+/// What a job produced, kept in its row as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JobResult {
+    Import {
+        /// Each file and its rows.
+        files: Vec<(String, usize)>,
+        /// The registers the files were for, by name.
+        registers: Vec<String>,
+        created: usize,
+        updated: usize,
+        unchanged: usize,
+        created_budget_centres: Vec<String>,
+        /// Every problem found; when there are any, nothing was changed.
+        problems: Vec<ImportProblem>,
+    },
+    Check {
+        packs: Vec<String>,
+        findings: usize,
+        opened: usize,
+        reopened: usize,
+        updated: usize,
+        resolved: usize,
+        unchanged: usize,
+        /// Something to say (no packs were active; a later run had already been recorded).
+        note: String,
+    },
+}
+
+/// A job as its requester and the teams that run the service see it.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub job: Job,
+    pub kind: Option<JobKind>,
+    pub result: Option<JobResult>,
+}
+
+impl JobView {
+    fn of(job: Job) -> JobView {
+        let result = job
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok());
+        JobView {
+            kind: JobKind::parse(&job.kind),
+            job,
+            result,
+        }
+    }
+}
+
+/// What a server hands the runner: the packs and overrides checks run with, how long a lease
+/// lasts, and whether the server is stopping.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub packs: Vec<Pack>,
+    pub overrides: Overrides,
+    pub lease: Duration,
+    /// Set when the server stops: a running job is handed back at its next step.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl JobContext {
+    pub fn new(packs: Vec<Pack>, overrides: Overrides, lease: Duration) -> JobContext {
+        JobContext {
+            packs,
+            overrides,
+            lease,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// How a job claimed by [`Steward::run_one`] left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub id: i64,
+    pub kind: String,
+    /// Done, failed or cancelled; queued when handed back; running when another server took it.
+    pub state: JobState,
+}
+
+/// What a step of a running job found.
+enum Next {
+    Go,
+    Cancel,
+    Stop,
+    Lost,
+}
+
+/// How a job's work ended.
+enum Ending {
+    End(JobEnd),
+    HandBack,
+    Lost,
+}
+
+fn ending(next: Next) -> Option<Ending> {
+    match next {
+        Next::Go => None,
+        Next::Cancel => Some(Ending::End(JobEnd::Cancelled)),
+        Next::Stop => Some(Ending::HandBack),
+        Next::Lost => Some(Ending::Lost),
+    }
+}
+
+/// A running job: its progress, and what its heartbeat has learnt.
+struct Running<'a> {
+    steward: &'a Steward,
+    id: i64,
+    holder: &'a str,
+    ctx: &'a JobContext,
+    progress: Mutex<JobProgress>,
+    cancel: AtomicBool,
+    lost: AtomicBool,
+    ended: AtomicBool,
+}
+
+impl Running<'_> {
+    fn until(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.ctx.lease).unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// Renews the lease with the progress so far, learning of a cancel or of the job lost.
+    fn renew(&self) -> Result<()> {
+        let progress = self.progress.lock().map(|p| p.clone()).unwrap_or_default();
+        match self
+            .steward
+            .store()
+            .renew_job(self.id, self.holder, self.until(), &progress)?
+        {
+            JobHold::Held { cancel_requested } => {
+                if cancel_requested {
+                    self.cancel.store(true, Ordering::SeqCst);
+                }
+            }
+            JobHold::Lost => self.lost.store(true, Ordering::SeqCst),
+        }
+        Ok(())
+    }
+
+    /// Records that the job is at step `done` of `total`, doing `note`, and says whether to go on.
+    fn step(&self, done: i64, total: i64, note: &str) -> Result<Next> {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = JobProgress {
+                done,
+                total,
+                note: note.to_owned(),
+            };
+        }
+        self.renew()?;
+        Ok(self.next())
+    }
+
+    /// Records progress without touching the database (inside the job's own transaction,
+    /// where the heartbeat keeps the lease), and says whether to go on.
+    fn mark(&self, done: i64, total: i64, note: &str) -> Next {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = JobProgress {
+                done,
+                total,
+                note: note.to_owned(),
+            };
+        }
+        self.next()
+    }
+
+    fn next(&self) -> Next {
+        if self.lost.load(Ordering::SeqCst) {
+            Next::Lost
+        } else if self.cancel.load(Ordering::SeqCst) {
+            Next::Cancel
+        } else if self.ctx.stopping() {
+            Next::Stop
+        } else {
+            Next::Go
+        }
+    }
+
+    /// Renews the lease every third of it until the job ends, so a long step keeps it.
+    fn heartbeat(&self) {
+        let every = (self.ctx.lease / 3).max(Duration::from_millis(50));
+        let tick = Duration::from_millis(50).min(every);
+        let mut waited = Duration::ZERO;
+        while !self.ended.load(Ordering::SeqCst) {
+            std::thread::sleep(tick);
+            waited += tick;
+            if waited >= every {
+                waited = Duration::ZERO;
+                if let Err(e) = self.renew() {
+                    tracing::warn!(job = self.id, error = %e, "cannot renew the job's lease");
+                }
+            }
+        }
+    }
+}
+
+fn to_json(result: &JobResult) -> String {
+    serde_json::to_string(result).unwrap_or_else(|_| "{}".to_owned())
+}
+
+impl Steward {
+    /// Queues an import of `files` (one transaction when it runs), refused now if the stamp may
+    /// not import into one of their registers; checked again, with the requester's authority as
+    /// it then is, when the job runs. The job's id.
+    pub fn enqueue_import(&self, stamp: &Stamp, files: Vec<ImportFile>) -> Result<i64> {
+        for file in &files {
+            stamp.authorise(file.register, crate::Operation::Import)?;
+        }
+        let registers: Vec<&str> = files.iter().map(|f| f.register.name()).collect();
+        let names: Vec<&str> = files.iter().map(|f| f.label.as_str()).collect();
+        let arguments = serde_json::json!({ "registers": registers, "files": names }).to_string();
+        let stored: Vec<JobFile> = files
+            .into_iter()
+            .map(|f| JobFile {
+                name: f.label,
+                register: f.register.name().to_owned(),
+                bytes: f.bytes,
+            })
+            .collect();
+        let (id, _) = self.store().enqueue_job(
+            &NewJob {
+                kind: JobKind::Import.as_str().to_owned(),
+                arguments,
+                requested_by: stamp.actor.clone(),
+                requester_person: stamp.authority.person_id.clone(),
+                dedupe: None,
+                created_at: stamp.at,
+                total: 2,
+            },
+            &stored,
+        )?;
+        tracing::info!(job = id, actor = %stamp.actor, "import queued");
+        Ok(id)
+    }
+
+    /// Queues a run of the active packs' checks, for those who may run them. The job's id, and
+    /// whether it is new (`false`: one already waits, or the slot's run was queued already).
+    pub fn enqueue_check(&self, stamp: &Stamp, why: CheckRun) -> Result<(i64, bool)> {
+        stamp.require(crate::authority::IT_AND_GOVERNANCE, "running the checks")?;
+        let (dedupe, why_text) = match &why {
+            CheckRun::Asked => (
+                Dedupe {
+                    key: CHECK_QUEUED.to_owned(),
+                    while_queued: true,
+                },
+                "asked",
+            ),
+            CheckRun::AfterStep => (
+                Dedupe {
+                    key: CHECK_QUEUED.to_owned(),
+                    while_queued: true,
+                },
+                "after a change",
+            ),
+            CheckRun::Scheduled(slot) => (
+                Dedupe {
+                    key: slot.clone(),
+                    while_queued: false,
+                },
+                "scheduled",
+            ),
+        };
+        let (id, new) = self.store().enqueue_job(
+            &NewJob {
+                kind: JobKind::Check.as_str().to_owned(),
+                arguments: serde_json::json!({ "why": why_text }).to_string(),
+                requested_by: stamp.actor.clone(),
+                requester_person: stamp.authority.person_id.clone(),
+                dedupe: Some(dedupe),
+                created_at: stamp.at,
+                total: 3,
+            },
+            &[],
+        )?;
+        Ok((id, new))
+    }
+
+    /// Queues the scheduled check runs due at `now`: the slot of `every` it falls in, and — if
+    /// the organisation's local day has begun since — the day's. Whichever server queues a slot
+    /// first runs it. The key queued, if one was new.
+    pub fn enqueue_scheduled_check(
+        &self,
+        now: DateTime<Utc>,
+        every: Duration,
+        seen: &mut ScheduleSeen,
+    ) -> Result<Option<String>> {
+        let secs = i64::try_from(every.as_secs()).unwrap_or(i64::MAX).max(1);
+        let start = now.timestamp().div_euclid(secs) * secs;
+        let slot = format!("check:every:{secs}s:{start}");
+        let day = format!("check:day:{}", self.local_date(now)?);
+        let key = if seen.day.as_deref() != Some(day.as_str()) {
+            day.clone()
+        } else if seen.slot.as_deref() != Some(slot.as_str()) {
+            slot.clone()
+        } else {
+            return Ok(None);
+        };
+        let stamp = Stamp::at("system:schedule", now);
+        let (id, new) = self.enqueue_check(&stamp, CheckRun::Scheduled(key.clone()))?;
+        seen.day = Some(day);
+        seen.slot = Some(slot);
+        if new {
+            tracing::info!(job = id, slot = %key, "scheduled check queued");
+            Ok(Some(key))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Recent jobs the stamp may see, newest first: every job for the IT team and
+    /// administrators, one's own for anyone else.
+    pub fn jobs(&self, stamp: &Stamp, limit: u64) -> Result<Vec<JobView>> {
+        let requested_by = if sees_every_job(&stamp.authority) {
+            None
+        } else {
+            Some(stamp.actor.clone())
+        };
+        Ok(self
+            .store()
+            .jobs(&JobQuery {
+                requested_by,
+                limit,
+            })?
+            .into_iter()
+            .map(JobView::of)
+            .collect())
+    }
+
+    /// One job, if the stamp may see it ([`ServiceError::NoJob`] otherwise, as for no job).
+    pub fn job(&self, stamp: &Stamp, id: i64) -> Result<JobView> {
+        match self.store().job(id)? {
+            Some(job) if sees_every_job(&stamp.authority) || job.requested_by == stamp.actor => {
+                Ok(JobView::of(job))
+            }
+            _ => Err(ServiceError::NoJob(id)),
+        }
+    }
+
+    /// Cancels a queued job or asks a running one to stop, for whoever asked for it or an
+    /// administrator.
+    pub fn cancel_job(&self, stamp: &Stamp, id: i64) -> Result<JobView> {
+        let job = self.store().job(id)?.ok_or(ServiceError::NoJob(id))?;
+        if job.requested_by != stamp.actor {
+            stamp.require(&[Capacity::Administrator], "cancelling another's job")?;
+        }
+        let job = self
+            .store()
+            .cancel_job(id, stamp.at)?
+            .ok_or(ServiceError::NoJob(id))?;
+        tracing::info!(job = id, actor = %stamp.actor, state = %job.state, "job cancel asked");
+        Ok(JobView::of(job))
+    }
+
+    /// Claims one job for `holder` and runs it to its end (or until the server stops, when it
+    /// is handed back). `None` when there was nothing to do.
+    pub fn run_one(&self, holder: &str, ctx: &JobContext) -> Result<Option<JobOutcome>> {
+        if ctx.stopping() {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(ctx.lease).unwrap_or(chrono::Duration::MAX);
+        let Some(job) = self.store().claim_job(holder, now, until)? else {
+            return Ok(None);
+        };
+        tracing::info!(job = job.id, kind = %job.kind, attempt = job.attempts, "job started");
+        let running = Running {
+            steward: self,
+            id: job.id,
+            holder,
+            ctx,
+            progress: Mutex::new(job.progress.clone()),
+            cancel: AtomicBool::new(job.cancel_requested),
+            lost: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+        };
+        let worked = std::thread::scope(|scope| {
+            scope.spawn(|| running.heartbeat());
+            let worked = match JobKind::parse(&job.kind) {
+                Some(JobKind::Check) => self.run_check(&running),
+                Some(JobKind::Import) => self.run_import(&running, &job),
+                None => Ok(Ending::End(JobEnd::Failed {
+                    error: format!("this server does not run {:?} jobs", job.kind),
+                    result: None,
+                })),
+            };
+            running.ended.store(true, Ordering::SeqCst);
+            worked
+        });
+        let ending = worked.unwrap_or_else(|e| {
+            Ending::End(JobEnd::Failed {
+                error: e.to_string(),
+                result: None,
+            })
+        });
+        let state = match ending {
+            Ending::End(end) => {
+                let state = match &end {
+                    JobEnd::Done { .. } => JobState::Done,
+                    JobEnd::Failed { .. } => JobState::Failed,
+                    JobEnd::Cancelled => JobState::Cancelled,
+                };
+                if self.store().finish_job(job.id, holder, Utc::now(), &end)? {
+                    if let JobEnd::Failed { error, .. } = &end {
+                        tracing::warn!(job = job.id, kind = %job.kind, %error, "job failed");
+                    } else {
+                        tracing::info!(job = job.id, kind = %job.kind, %state, "job ended");
+                    }
+                    state
+                } else {
+                    tracing::warn!(job = job.id, "job ended after another server took it");
+                    JobState::Running
+                }
+            }
+            Ending::HandBack => {
+                self.store().hand_back_job(job.id, holder)?;
+                tracing::info!(job = job.id, "job handed back: the server is stopping");
+                JobState::Queued
+            }
+            Ending::Lost => {
+                tracing::warn!(job = job.id, "job lost: another server took it over");
+                JobState::Running
+            }
+        };
+        Ok(Some(JobOutcome {
+            id: job.id,
+            kind: job.kind,
+            state,
+        }))
+    }
+
+    fn run_check(&self, run: &Running<'_>) -> Result<Ending> {
+        let packs: Vec<&Pack> = run.ctx.packs.iter().collect();
+        let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
+        if packs.is_empty() {
+            return Ok(Ending::End(JobEnd::Done {
+                result: to_json(&JobResult::Check {
+                    packs: ids,
+                    findings: 0,
+                    opened: 0,
+                    reopened: 0,
+                    updated: 0,
+                    resolved: 0,
+                    unchanged: 0,
+                    note: "no policy packs are active on the server that ran it".into(),
+                }),
+            }));
+        }
+        if let Some(end) = ending(run.step(0, 1, "loading the estate")?) {
+            return Ok(end);
+        }
+        // Evaluated and recorded one control at a time; findings are resolved only once every
+        // check has been evaluated, and a cancel or shutdown between controls writes nothing.
+        let at = Utc::now();
+        let stamp = Stamp::at("system:checks", at);
+        let mut stopped = Next::Go;
+        let recorded =
+            self.check_and_record_with(&stamp, &packs, &run.ctx.overrides, &mut |done, total| {
+                stopped = run.mark(
+                    i64::try_from(done).unwrap_or(i64::MAX),
+                    i64::try_from(total).unwrap_or(i64::MAX),
+                    &format!("evaluating and recording control {} of {total}", done + 1),
+                );
+                matches!(stopped, Next::Go)
+            });
+        let (summary, count, note) = match recorded {
+            Ok(Some((summary, count))) => (summary, count, String::new()),
+            Ok(None) => {
+                return Ok(ending(stopped).unwrap_or(Ending::HandBack));
+            }
+            Err(ServiceError::Store(StoreError::StaleRun { latest, .. })) => (
+                Default::default(),
+                0,
+                format!("a later run (at {latest}) had been recorded already; this one was not"),
+            ),
+            Err(e) => return Err(e),
+        };
+        if let Ok(mut p) = run.progress.lock() {
+            *p = JobProgress {
+                done: p.total.max(1),
+                total: p.total.max(1),
+                note: "recorded".into(),
+            };
+        }
+        Ok(Ending::End(JobEnd::Done {
+            result: to_json(&JobResult::Check {
+                packs: ids,
+                findings: count,
+                opened: summary.opened,
+                reopened: summary.reopened,
+                updated: summary.updated,
+                resolved: summary.resolved,
+                unchanged: summary.unchanged,
+                note,
+            }),
+        }))
+    }
+
+    fn run_import(&self, run: &Running<'_>, job: &Job) -> Result<Ending> {
+        if let Some(end) = ending(run.step(0, 2, "reading the files")?) {
+            return Ok(end);
+        }
+        let stored = self.store().job_files(job.id)?;
+        if stored.is_empty() {
+            return Ok(Ending::End(JobEnd::Failed {
+                error: "the job's files are gone".into(),
+                result: None,
+            }));
+        }
+        let mut files = Vec::with_capacity(stored.len());
+        for f in stored {
+            let Some(register) = Register::ALL.into_iter().find(|r| r.name() == f.register) else {
+                return Ok(Ending::End(JobEnd::Failed {
+                    error: format!("{}: no register {:?}", f.name, f.register),
+                    result: None,
+                }));
+            };
+            files.push(ImportFile {
+                register,
+                label: f.name,
+                bytes: f.bytes,
+            });
+        }
+        let registers: Vec<String> = files.iter().map(|f| f.register.name().to_owned()).collect();
+        let stamp = match self.stamp_of_requester(job) {
+            Ok(stamp) => stamp,
+            Err(e @ (ServiceError::Refused(_) | ServiceError::SignIn(_))) => {
+                return Ok(Ending::End(JobEnd::Failed {
+                    error: e.to_string(),
+                    result: None,
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(end) = ending(run.step(1, 2, "importing: all or nothing")?) {
+            return Ok(end);
+        }
+        let failed = |error: String, problems: Vec<ImportProblem>| {
+            Ok(Ending::End(JobEnd::Failed {
+                error,
+                result: Some(to_json(&JobResult::Import {
+                    files: Vec::new(),
+                    registers: registers.clone(),
+                    created: 0,
+                    updated: 0,
+                    unchanged: 0,
+                    created_budget_centres: Vec::new(),
+                    problems,
+                })),
+            }))
+        };
+        match self.import(&stamp, files) {
+            Ok(report) => {
+                if let Ok(mut p) = run.progress.lock() {
+                    *p = JobProgress {
+                        done: 2,
+                        total: 2,
+                        note: "imported".into(),
+                    };
+                }
+                if !run.ctx.packs.is_empty() {
+                    // As after any step: the findings the import settles clear.
+                    self.enqueue_check(&Stamp::now("system:checks"), CheckRun::AfterStep)?;
+                }
+                Ok(Ending::End(JobEnd::Done {
+                    result: to_json(&JobResult::Import {
+                        files: report.files,
+                        registers,
+                        created: report.summary.created,
+                        updated: report.summary.updated,
+                        unchanged: report.summary.unchanged,
+                        created_budget_centres: report.created_budget_centres,
+                        problems: Vec::new(),
+                    }),
+                }))
+            }
+            Err(ServiceError::Import(errors)) => failed(
+                format!(
+                    "{} problem(s) in the import; nothing was changed",
+                    errors.len()
+                ),
+                errors
+                    .into_iter()
+                    .map(|e| ImportProblem {
+                        file: e.file,
+                        line: e.line,
+                        column: e.column,
+                        value: e.value,
+                        reason: e.reason,
+                    })
+                    .collect(),
+            ),
+            Err(
+                e @ (ServiceError::Invalid { .. }
+                | ServiceError::NotFound { .. }
+                | ServiceError::AlreadyExists { .. }
+                | ServiceError::Refused(_)),
+            ) => failed(format!("{e}; nothing was changed"), Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The stamp a job acts with: a person signed in on the web acts with their authority as it
+    /// is now (refused if their account is gone, disabled or now someone else's); the command
+    /// line and the server's own work as administrator, as they do in person.
+    fn stamp_of_requester(&self, job: &Job) -> Result<Stamp> {
+        let now = Utc::now();
+        let Some(email) = job.requested_by.strip_prefix("web:") else {
+            return Ok(Stamp::at(job.requested_by.clone(), now));
+        };
+        let refused = |why: &str| {
+            ServiceError::Refused(crate::Refusal::Step(format!(
+                "{} may no longer do this: {why}",
+                job.requested_by
+            )))
+        };
+        let account = self
+            .store()
+            .sign_in(email)?
+            .ok_or_else(|| refused("the account is gone"))?;
+        if account.disabled {
+            return Err(refused("the account is disabled"));
+        }
+        let viewer = self.viewer(email)?;
+        if viewer.person_id != job.requester_person {
+            return Err(refused("the account is now another person's"));
+        }
+        Ok(Stamp {
+            actor: job.requested_by.clone(),
+            at: now,
+            authority: Authority::of(
+                viewer.capacities.iter().copied(),
+                viewer.person_id.as_deref(),
+            ),
+        })
+    }
+}
+
+/// The IT team and administrators see every job; everyone else their own.
+fn sees_every_job(authority: &Authority) -> bool {
+    authority.is(Capacity::Administrator) || authority.is(Capacity::It)
+}
+
+/// Which scheduled slots a worker has queued (or seen queued).
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleSeen {
+    day: Option<String>,
+    slot: Option<String>,
+}
+
+/// How a server runs jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Threads running jobs (0: this server runs none).
+    pub workers: usize,
+    /// How long a claim lasts unrenewed: how soon another server takes over a dead one's job.
+    pub lease: Duration,
+    /// How often an idle worker looks for work (it is woken at once by this server's own).
+    pub poll: Duration,
+    /// Every check re-run this often, and at the start of each local day.
+    pub check_interval: Option<Duration>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> WorkerSettings {
+        WorkerSettings {
+            workers: 1,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_secs(1),
+            check_interval: None,
+        }
+    }
+}
+
+/// Wakes a server's workers when it queues a job.
+#[derive(Debug, Clone, Default)]
+pub struct JobWaker(Arc<(Mutex<u64>, Condvar)>);
+
+impl JobWaker {
+    pub fn wake(&self) {
+        if let Ok(mut n) = self.0.0.lock() {
+            *n = n.wrapping_add(1);
+        }
+        self.0.1.notify_all();
+    }
+
+    fn wait(&self, seen: &mut u64, timeout: Duration) {
+        let Ok(guard) = self.0.0.lock() else {
+            std::thread::sleep(timeout);
+            return;
+        };
+        if *guard == *seen {
+            let _ = self.0.1.wait_timeout(guard, timeout).map(|(g, _)| {
+                *seen = *g;
+            });
+        } else {
+            *seen = *guard;
+        }
+    }
+}
+
+/// A server's job threads: they claim and run jobs until stopped, and the first queues the
+/// scheduled check runs.
+pub struct Worker {
+    ctx: JobContext,
+    waker: JobWaker,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts `settings.workers` threads over `steward`. `name` tells this server's threads
+    /// from others' in the jobs' `holder`.
+    pub fn start(
+        steward: Arc<Steward>,
+        packs: Vec<Pack>,
+        overrides: Overrides,
+        settings: &WorkerSettings,
+        name: &str,
+    ) -> std::io::Result<Worker> {
+        let ctx = JobContext::new(packs, overrides, settings.lease);
+        let waker = JobWaker::default();
+        let mut threads = Vec::new();
+        for n in 0..settings.workers {
+            let holder = format!("{name}/{n}");
+            let (steward, ctx, waker) = (steward.clone(), ctx.clone(), waker.clone());
+            let schedule = if n == 0 {
+                settings.check_interval
+            } else {
+                None
+            };
+            let poll = settings.poll;
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("jobs-{n}"))
+                    .spawn(move || work(&steward, &holder, &ctx, &waker, poll, schedule))?,
+            );
+        }
+        Ok(Worker {
+            ctx,
+            waker,
+            threads,
+        })
+    }
+
+    pub fn waker(&self) -> JobWaker {
+        self.waker.clone()
+    }
+
+    /// Stops claiming; a running job is handed back at its next step (or ends, if that comes
+    /// first). Returns once every thread has.
+    pub fn stop(self) {
+        self.ctx.stop.store(true, Ordering::SeqCst);
+        self.waker.wake();
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn work(
+    steward: &Steward,
+    holder: &str,
+    ctx: &JobContext,
+    waker: &JobWaker,
+    poll: Duration,
+    schedule: Option<Duration>,
+) {
+    let mut seen = 0;
+    let mut slots = ScheduleSeen::default();
+    while !ctx.stopping() {
+        if let Some(every) = schedule {
+            match steward.enqueue_scheduled_check(Utc::now(), every, &mut slots) {
+                Ok(Some(_)) => waker.wake(),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot queue the scheduled check"),
+            }
+        }
+        match steward.run_one(holder, ctx) {
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot run jobs"),
+        }
+        if !ctx.stopping() {
+            waker.wait(&mut seen, poll);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Jobs: the list of recent ones and one job's page — its state, a progress bar, how long it
+//! took, its error and what it produced (an import's counts or every problem in its files, a
+//! check run's findings) — refreshing itself while the job runs. Who sees which job, and who may
+//! cancel one, the service decides.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use steward_service::{JobResult, JobState, JobView, Stamp};
+
+use crate::pages::{Chrome, page};
+use crate::session::Form;
+use crate::{AppState, Signed, WebError, blocking};
+
+/// How many jobs the list shows.
+const LISTED: u64 = 100;
+
+/// How often a running job's page reloads itself, in seconds.
+const REFRESH: u32 = 2;
+
+pub(crate) struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub state: String,
+    pub progress: String,
+    pub requested_by: String,
+    pub started: String,
+    pub duration: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "jobs.html")]
+struct JobsPage {
+    chrome: Chrome,
+    rows: Vec<JobRow>,
+}
+
+#[derive(Template)]
+#[template(path = "job.html")]
+struct JobPage {
+    chrome: Chrome,
+    id: i64,
+    kind: String,
+    state: String,
+    running: bool,
+    refresh: u32,
+    done: i64,
+    total: i64,
+    note: String,
+    requested_by: String,
+    created: String,
+    started: String,
+    finished: String,
+    duration: String,
+    attempts: i64,
+    error: Option<String>,
+    /// What it produced, in sentences.
+    outcome: Vec<String>,
+    /// Every problem in an import's files: file, line, field, value, reason.
+    problems: Vec<String>,
+    /// Where to see the result.
+    link: Option<(String, String)>,
+    can_cancel: bool,
+    cancel_requested: bool,
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.as_ref()
+        .map(crate::processes::local_text)
+        .unwrap_or_default()
+}
+
+/// How long a job ran (or has run so far): `4 s`, `2 min 5 s`, `1 h 3 min`.
+fn duration(view: &JobView) -> String {
+    let Some(start) = view.job.started_at else {
+        return String::new();
+    };
+    let end = view.job.finished_at.unwrap_or_else(Utc::now);
+    let secs = (end - start).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn progress_text(view: &JobView) -> String {
+    let p = &view.job.progress;
+    match (view.job.state, p.total) {
+        (JobState::Done, _) => "complete".into(),
+        (_, 0) => p.note.clone(),
+        _ if p.note.is_empty() => format!("{} of {}", p.done, p.total),
+        _ => format!("{} of {}: {}", p.done, p.total, p.note),
+    }
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> Result<Response, WebError> {
+    let stamp = Stamp::of(&signed.viewer);
+    let views = blocking(&state, move |s| s.jobs(&stamp, LISTED)).await?;
+    let rows = views
+        .iter()
+        .map(|v| JobRow {
+            id: v.job.id,
+            kind: v.job.kind.clone(),
+            state: v.job.state.to_string(),
+            progress: progress_text(v),
+            requested_by: v.job.requested_by.clone(),
+            started: when(v.job.started_at),
+            duration: duration(v),
+            error: v.job.error.clone().unwrap_or_default(),
+        })
+        .collect();
+    page(&JobsPage {
+        chrome: Chrome::signed(&state, &signed, "/jobs"),
+        rows,
+    })
+}
+
+fn job_id(text: &str) -> Result<i64, WebError> {
+    text.parse().map_err(|_| WebError::NotFound)
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = job_id(&id)?;
+    let stamp = Stamp::of(&signed.viewer);
+    let view = blocking(&state, move |s| s.job(&stamp, id)).await?;
+    let job = &view.job;
+    let mut outcome = Vec::new();
+    let mut problems = Vec::new();
+    let mut link = None;
+    match &view.result {
+        Some(JobResult::Import {
+            files,
+            registers,
+            created,
+            updated,
+            unchanged,
+            created_budget_centres,
+            problems: found,
+        }) => {
+            for (file, rows) in files {
+                outcome.push(format!("{file}: {rows} rows."));
+            }
+            if job.state == JobState::Done {
+                outcome.push(format!(
+                    "Imported into {}: {created} created, {updated} updated, {unchanged} unchanged.",
+                    registers.join(", ")
+                ));
+                if let Some(first) = registers.first() {
+                    link = Some((
+                        format!("/registers/{first}"),
+                        format!("See the {first} register"),
+                    ));
+                }
+            }
+            if !created_budget_centres.is_empty() {
+                outcome.push(format!(
+                    "Budget centres created with their code as name: {}.",
+                    created_budget_centres.join(", ")
+                ));
+            }
+            problems = found.iter().map(ToString::to_string).collect();
+        }
+        Some(JobResult::Check {
+            packs,
+            findings,
+            opened,
+            reopened,
+            updated,
+            resolved,
+            unchanged,
+            note,
+        }) => {
+            if !note.is_empty() {
+                outcome.push(format!("{note}."));
+            }
+            if !packs.is_empty() {
+                outcome.push(format!(
+                    "{findings} findings from {}: {opened} opened, {reopened} reopened, {updated} updated, {resolved} resolved, {unchanged} unchanged.",
+                    packs.join(", ")
+                ));
+                link = Some(("/findings".into(), "See the findings".into()));
+            }
+        }
+        None => {}
+    }
+    if job.state == JobState::Failed && view.kind == Some(steward_service::JobKind::Import) {
+        link = Some(("/import".into(), "Import again".into()));
+    }
+    let running = !job.state.is_finished();
+    let mine = job.requested_by == Stamp::of(&signed.viewer).actor;
+    page(&JobPage {
+        chrome: Chrome::signed(&state, &signed, "/jobs"),
+        id: job.id,
+        kind: job.kind.clone(),
+        state: job.state.to_string(),
+        running,
+        refresh: REFRESH,
+        done: if job.state == JobState::Done {
+            job.progress.total.max(1)
+        } else {
+            job.progress.done
+        },
+        total: job.progress.total.max(1),
+        note: progress_text(&view),
+        requested_by: job.requested_by.clone(),
+        created: when(Some(job.created_at)),
+        started: when(job.started_at),
+        finished: when(job.finished_at),
+        duration: duration(&view),
+        attempts: job.attempts,
+        error: job.error.clone(),
+        outcome,
+        problems,
+        link,
+        can_cancel: running
+            && !job.cancel_requested
+            && (mine || signed.viewer.is(steward_service::Capacity::Administrator)),
+        cancel_requested: job.cancel_requested,
+    })
+}
+
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let _ = Form::read(request).await?;
+    let id = job_id(&id)?;
+    let stamp = Stamp::of(&signed.viewer);
+    blocking(&state, move |s| s.cancel_job(&stamp, id)).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
