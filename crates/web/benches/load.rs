@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{Login, PACKS, load_average, ms, percentile, seed, signed_in};
+use common::{Login, builtin_packs, load_average, ms, percentile, seed, signed_in};
 use steward_model::{Asset, Register};
 use steward_policy::Pack;
 use steward_service::{Stamp, Steward};
@@ -46,14 +46,7 @@ fn main() {
     };
     let people = number("STEWARD_BENCH_PEOPLE", 10_000);
     let seconds = Duration::from_secs(number("STEWARD_BENCH_SECONDS", 5) as u64);
-    let packs: Vec<Pack> = PACKS
-        .iter()
-        .map(|id| match steward_policy::builtin_pack(id) {
-            Some(Ok(pack)) => pack,
-            Some(Err(errors)) => panic!("the built-in pack {id} does not load: {errors:?}"),
-            None => panic!("no built-in pack {id}"),
-        })
-        .collect();
+    let packs = builtin_packs();
     println!(
         "Steward under load: {people} people, {} cores, {}; {} s per level; one connection per \
          request",

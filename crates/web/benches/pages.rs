@@ -18,7 +18,9 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{ADMIN, Login, PACKS, load_average, ms, percentile, seed, signed_in, thousands};
+use common::{
+    ADMIN, Login, builtin_packs, load_average, ms, percentile, seed, signed_in, thousands,
+};
 
 use std::time::{Duration, Instant};
 use support::{Reply, Server};
@@ -44,14 +46,7 @@ fn main() {
             .unwrap_or_else(|_| panic!("STEWARD_BENCH_PEOPLE={text:?}: not a number of people")),
         _ => 10_000,
     };
-    let packs: Vec<Pack> = PACKS
-        .iter()
-        .map(|id| match steward_policy::builtin_pack(id) {
-            Some(Ok(pack)) => pack,
-            Some(Err(errors)) => panic!("the built-in pack {id} does not load: {errors:?}"),
-            None => panic!("no built-in pack {id}"),
-        })
-        .collect();
+    let packs = builtin_packs();
     println!(
         "Steward pages: {people} people, {} cores, {}; {WARM_UP} warm-up then {SAMPLES} measured \
          requests per page, one connection per request (Connection: close)",

@@ -15,6 +15,18 @@ use crate::support;
 
 /// The packs `steward serve --demo` runs when no configuration names others.
 pub const PACKS: [&str; 2] = ["cafcass-it-5.0", "cafcass-ia-4.3"];
+/// The packs a demo server runs, loaded.
+pub fn builtin_packs() -> Vec<Pack> {
+    PACKS
+        .iter()
+        .map(|id| match steward_policy::builtin_pack(id) {
+            Some(Ok(pack)) => pack,
+            Some(Err(errors)) => panic!("the built-in pack {id} does not load: {errors:?}"),
+            None => panic!("no built-in pack {id}"),
+        })
+        .collect()
+}
+
 pub const PASSWORD: &str = "benchmark pages quickly please";
 pub const ADMIN: &str = "administrator@bench.example.org";
 pub const MANAGER: &str = "line-manager@bench.example.org";
