@@ -29,12 +29,13 @@ use crate::{
 };
 
 pub(crate) struct SqliteStore {
+    /// `None` for a database in memory, which only its own connection sees: reads then use the
+    /// writer. Declared before the writer so that it closes first: the last connection to close
+    /// checkpoints the write-ahead log and removes it, which a read-only one cannot.
+    readers: Option<Readers>,
     /// SQLite lets one connection write at a time; writers queue here rather than spin on the
     /// file's lock.
     writer: Mutex<Connection>,
-    /// `None` for a database in memory, which only its own connection sees: reads then use the
-    /// writer.
-    readers: Option<r2d2::Pool<ReaderManager>>,
     slow_query: Option<Duration>,
 }
 
@@ -59,24 +60,14 @@ impl SqliteStore {
                 narrow(Path::new(&format!("{path}{suffix}")))?;
             }
         }
-        let readers = if on_disk {
-            let manager = ReaderManager {
-                path: path.to_owned(),
-                statement_timeout: options.statement_timeout,
-                epoch: Instant::now(),
-            };
-            Some(
-                r2d2::Pool::builder()
-                    .max_size(options.pool_size.max(1))
-                    .min_idle(Some(0))
-                    .connection_timeout(Duration::from_secs(10))
-                    .error_handler(Box::new(LogOpenError))
-                    .build(manager)
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            )
-        } else {
-            None
-        };
+        let readers = on_disk.then(|| Readers {
+            path: path.to_owned(),
+            statement_timeout: options.statement_timeout,
+            epoch: Instant::now(),
+            most: usize::try_from(options.pool_size.max(1)).unwrap_or(usize::MAX),
+            idle: Mutex::new((Vec::new(), 0)),
+            freed: std::sync::Condvar::new(),
+        });
         Ok(SqliteStore {
             writer: Mutex::new(conn),
             readers,
@@ -118,12 +109,13 @@ impl SqliteStore {
                 _timer: timer,
             });
         };
-        let pooled = pool
-            .get()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let pooled = pool.get()?;
         pooled.limit(limited);
         Ok(Reader {
-            conn: ReaderConn::Pooled(Box::new(pooled)),
+            conn: ReaderConn::Pooled(Lent {
+                readers: pool,
+                conn: Some(pooled),
+            }),
             _timer: timer,
         })
     }
@@ -153,7 +145,7 @@ pub(crate) struct Reader<'a> {
 }
 
 enum ReaderConn<'a> {
-    Pooled(Box<r2d2::PooledConnection<ReaderManager>>),
+    Pooled(Lent<'a>),
     Writer(std::sync::MutexGuard<'a, Connection>),
 }
 
@@ -161,8 +153,25 @@ impl std::ops::Deref for Reader<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         match &self.conn {
-            ReaderConn::Pooled(p) => &p.conn,
+            ReaderConn::Pooled(Lent { conn: Some(c), .. }) => &c.conn,
+            ReaderConn::Pooled(Lent { conn: None, .. }) => {
+                unreachable!("a lent connection is taken back only as it is dropped")
+            }
             ReaderConn::Writer(w) => w,
+        }
+    }
+}
+
+/// A reading connection lent out; it goes back to the idle ones when dropped.
+struct Lent<'a> {
+    readers: &'a Readers,
+    conn: Option<ReadOnly>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.readers.give_back(conn);
         }
     }
 }
@@ -188,17 +197,63 @@ impl ReadOnly {
     }
 }
 
-pub(crate) struct ReaderManager {
+/// The reading connections: opened when needed, at most `most` lent at once (a caller waits for
+/// one to come back, ten seconds at most), kept idle for the next caller. Opening a SQLite
+/// connection is cheap and needs no server, so this is a list and a count, with no thread of its
+/// own: every connection is closed when the store is dropped.
+pub(crate) struct Readers {
     path: String,
     statement_timeout: Option<Duration>,
     epoch: Instant,
+    most: usize,
+    /// The idle connections, and how many are lent.
+    idle: Mutex<(Vec<ReadOnly>, usize)>,
+    freed: std::sync::Condvar,
 }
 
-impl r2d2::ManageConnection for ReaderManager {
-    type Connection = ReadOnly;
-    type Error = rusqlite::Error;
+impl Readers {
+    fn get(&self) -> Result<ReadOnly> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut guard = self.idle.lock().map_err(|_| StoreError::Poisoned)?;
+        loop {
+            if let Some(conn) = guard.0.pop() {
+                guard.1 += 1;
+                return Ok(conn);
+            }
+            if guard.1 < self.most {
+                guard.1 += 1;
+                drop(guard);
+                return self.open().inspect_err(|_| {
+                    if let Ok(mut g) = self.idle.lock() {
+                        g.1 -= 1;
+                        self.freed.notify_one();
+                    }
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Unavailable(format!(
+                    "all {} reading connections stayed busy for ten seconds",
+                    self.most
+                )));
+            }
+            guard = self
+                .freed
+                .wait_timeout(guard, left)
+                .map_err(|_| StoreError::Poisoned)?
+                .0;
+        }
+    }
 
-    fn connect(&self) -> rusqlite::Result<ReadOnly> {
+    fn give_back(&self, conn: ReadOnly) {
+        if let Ok(mut guard) = self.idle.lock() {
+            guard.1 = guard.1.saturating_sub(1);
+            guard.0.push(conn);
+            self.freed.notify_one();
+        }
+    }
+
+    fn open(&self) -> Result<ReadOnly> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -222,23 +277,6 @@ impl r2d2::ManageConnection for ReaderManager {
             timeout: self.statement_timeout,
             epoch: self.epoch,
         })
-    }
-
-    fn is_valid(&self, conn: &mut ReadOnly) -> rusqlite::Result<()> {
-        conn.conn.execute_batch("")
-    }
-
-    fn has_broken(&self, _conn: &mut ReadOnly) -> bool {
-        false
-    }
-}
-
-#[derive(Debug)]
-struct LogOpenError;
-
-impl r2d2::HandleError<rusqlite::Error> for LogOpenError {
-    fn handle_error(&self, error: rusqlite::Error) {
-        tracing::warn!(%error, "cannot open a reading connection to the database");
     }
 }
 
