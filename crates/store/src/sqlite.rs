@@ -165,7 +165,7 @@ impl std::ops::Deref for Reader<'_> {
 /// A reading connection lent out; it goes back to the idle ones when dropped.
 struct Lent<'a> {
     readers: &'a Readers,
-    conn: Option<ReadOnly>,
+    conn: Option<Box<ReadOnly>>,
 }
 
 impl Drop for Lent<'_> {
@@ -207,12 +207,12 @@ pub(crate) struct Readers {
     epoch: Instant,
     most: usize,
     /// The idle connections, and how many are lent.
-    idle: Mutex<(Vec<ReadOnly>, usize)>,
+    idle: Mutex<(Vec<Box<ReadOnly>>, usize)>,
     freed: std::sync::Condvar,
 }
 
 impl Readers {
-    fn get(&self) -> Result<ReadOnly> {
+    fn get(&self) -> Result<Box<ReadOnly>> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut guard = self.idle.lock().map_err(|_| StoreError::Poisoned)?;
         loop {
@@ -223,7 +223,7 @@ impl Readers {
             if guard.1 < self.most {
                 guard.1 += 1;
                 drop(guard);
-                return self.open().inspect_err(|_| {
+                return self.open().map(Box::new).inspect_err(|_| {
                     if let Ok(mut g) = self.idle.lock() {
                         g.1 -= 1;
                         self.freed.notify_one();
@@ -245,7 +245,7 @@ impl Readers {
         }
     }
 
-    fn give_back(&self, conn: ReadOnly) {
+    fn give_back(&self, conn: Box<ReadOnly>) {
         if let Ok(mut guard) = self.idle.lock() {
             guard.1 = guard.1.saturating_sub(1);
             guard.0.push(conn);
