@@ -207,6 +207,8 @@ pub(crate) struct Readers {
     epoch: Instant,
     most: usize,
     /// The idle connections, and how many are lent.
+    // Boxed so that one moves between the list and a lent `Reader` without copying.
+    #[allow(clippy::vec_box)]
     idle: Mutex<(Vec<Box<ReadOnly>>, usize)>,
     freed: std::sync::Condvar,
 }
