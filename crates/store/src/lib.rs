@@ -19,6 +19,12 @@
 //! [`backup`] writes the whole database, from either backend, into one verified SQLite file in
 //! Steward's own schema; [`restore`] reads one into an empty database of either backend.
 //!
+//! It holds the connections too: a pool on each backend (on SQLite one writer and many readers),
+//! each PostgreSQL connection checked before use and replaced when broken, over TLS as the url's
+//! `sslmode` asks, every statement under a timeout and every slow one logged ([`StoreOptions`]).
+//! Background jobs are queued, claimed and leased here ([`Job`]), and [`backup`] and [`restore`]
+//! copy a whole database to and from one SQLite file.
+//!
 //! It must never decide policy or validate business rules (that is the service layer's job), and
 //! never know about HTTP, CSV or the command line.
 
@@ -404,7 +410,8 @@ pub trait Store: Send + Sync {
     fn session(&self, token_hash: &str) -> Result<Option<Session>>;
 
     /// Moves a session's `last_seen` and sets whether it has passed MFA; nothing if there is no
-    /// such session.
+    /// such session. On SQLite, also nothing while another write holds the database: callers
+    /// touch a session again on a later request, and never rely on one touch.
     fn touch_session(
         &self,
         token_hash: &str,

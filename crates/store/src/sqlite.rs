@@ -1211,7 +1211,16 @@ impl Store for SqliteStore {
         last_seen: DateTime<Utc>,
         mfa_passed: bool,
     ) -> Result<()> {
-        let conn = self.conn()?;
+        // A page read must not wait behind a long write (a check run holds the writer for as
+        // long as it records): when the writer is busy the touch is skipped, and a later request
+        // makes it. A session's idle limit is far longer than any write.
+        let timer = SlowQuery::start(self.slow_query);
+        let conn = match self.writer.try_lock() {
+            Ok(conn) => conn,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+            Err(std::sync::TryLockError::Poisoned(_)) => return Err(StoreError::Poisoned),
+        };
+        let _timer = timer;
         conn.prepare_cached(&sql::session_touch(Q))?.execute((
             timestamp_text(&last_seen),
             mfa_passed,
