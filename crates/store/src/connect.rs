@@ -2,13 +2,14 @@
 //! through rustls, and the pool's connection manager, which checks each connection before use
 //! and replaces a broken one.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use postgres::config::SslMode;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config, NoTls, Statement};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
@@ -263,19 +264,48 @@ pub(crate) struct PgManager {
 }
 
 impl r2d2::ManageConnection for PgManager {
-    type Connection = Client;
+    type Connection = PgSession;
     type Error = postgres::Error;
 
-    fn connect(&self) -> Result<Client, postgres::Error> {
-        self.target.connect()
+    fn connect(&self) -> Result<PgSession, postgres::Error> {
+        Ok(PgSession {
+            client: self.target.connect()?,
+            statements: HashMap::new(),
+        })
     }
 
-    fn is_valid(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        client.simple_query("").map(drop)
+    fn is_valid(&self, session: &mut PgSession) -> Result<(), postgres::Error> {
+        session.client.simple_query("").map(drop)
     }
 
-    fn has_broken(&self, client: &mut Client) -> bool {
-        client.is_closed()
+    fn has_broken(&self, session: &mut PgSession) -> bool {
+        session.client.is_closed()
+    }
+}
+
+/// A pooled connection and the statements it has prepared, by their text: a statement the
+/// store runs again is executed without being parsed and planned again (one round trip, not
+/// two).
+pub(crate) struct PgSession {
+    pub client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Statements kept per connection at most; past it the cache starts again (the store's
+/// statements are a few dozen shapes, but list and findings filters combine).
+const MOST_STATEMENTS: usize = 512;
+
+impl PgSession {
+    pub(crate) fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        if self.statements.len() >= MOST_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
     }
 }
 

@@ -50,13 +50,53 @@ pub(crate) struct PgConn {
 impl std::ops::Deref for PgConn {
     type Target = Client;
     fn deref(&self) -> &Client {
-        &self.client
+        &self.client.client
     }
 }
 
 impl std::ops::DerefMut for PgConn {
     fn deref_mut(&mut self) -> &mut Client {
-        &mut self.client
+        &mut self.client.client
+    }
+}
+
+/// The client's own methods, each through the connection's prepared statements (they shadow
+/// `Client`'s, which would parse and plan the statement on every call).
+impl PgConn {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let statement = self.client.statement(sql)?;
+        self.client.client.query(&statement, params)
+    }
+
+    fn query_one(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<postgres::Row, postgres::Error> {
+        let statement = self.client.statement(sql)?;
+        self.client.client.query_one(&statement, params)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        let statement = self.client.statement(sql)?;
+        self.client.client.query_opt(&statement, params)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.client.statement(sql)?;
+        self.client.client.execute(&statement, params)
     }
 }
 
