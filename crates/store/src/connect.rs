@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls, Statement};
@@ -268,20 +268,27 @@ impl r2d2::ManageConnection for PgManager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgSession, postgres::Error> {
-        Ok(PgSession {
-            client: self.target.connect()?,
-            statements: HashMap::new(),
-        })
+        Ok(PgSession::new(self.target.connect()?))
     }
 
+    /// A connection given back less than [`RECENT`] ago is lent without a round trip: its first
+    /// statement is retried on a new connection if it proves closed (see `PgConn` in `pg.rs`).
+    /// One idle longer is asked an empty query first.
     fn is_valid(&self, session: &mut PgSession) -> Result<(), postgres::Error> {
+        if session.returned.elapsed() < RECENT {
+            return Ok(());
+        }
         session.client.simple_query("").map(drop)
     }
 
     fn has_broken(&self, session: &mut PgSession) -> bool {
+        session.returned = Instant::now();
         session.client.is_closed()
     }
 }
+
+/// How recently a connection must have been given back to be lent without being checked.
+const RECENT: Duration = Duration::from_secs(1);
 
 /// A pooled connection and the statements it has prepared, by their text: a statement the
 /// store runs again is executed without being parsed and planned again (one round trip, not
@@ -289,6 +296,8 @@ impl r2d2::ManageConnection for PgManager {
 pub(crate) struct PgSession {
     pub client: Client,
     statements: HashMap<String, Statement>,
+    /// When it last went back to the pool.
+    returned: Instant,
 }
 
 /// Statements kept per connection at most; past it the cache starts again (the store's
@@ -296,6 +305,14 @@ pub(crate) struct PgSession {
 const MOST_STATEMENTS: usize = 512;
 
 impl PgSession {
+    pub(crate) fn new(client: Client) -> PgSession {
+        PgSession {
+            client,
+            statements: HashMap::new(),
+            returned: Instant::now(),
+        }
+    }
+
     pub(crate) fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());

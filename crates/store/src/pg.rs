@@ -14,7 +14,7 @@ use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, Stored
 
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
-use crate::connect::{PgManager, PgTarget};
+use crate::connect::{PgManager, PgSession, PgTarget};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
@@ -37,39 +37,63 @@ const COPY_THRESHOLD: usize = 32;
 pub(crate) struct PgStore {
     /// `None` only while being dropped.
     pool: Option<r2d2::Pool<PgManager>>,
+    /// Where the pool connects, to replace a lent connection found closed.
+    target: PgTarget,
     slow_query: Option<Duration>,
 }
 
 /// A pooled connection, lent for one store operation; one that took `slow_query` or longer is
 /// logged with its duration and where it was used when it goes back.
-pub(crate) struct PgConn {
+pub(crate) struct PgConn<'a> {
     client: r2d2::PooledConnection<PgManager>,
+    target: &'a PgTarget,
+    /// Whether a statement has run on it since it was lent.
+    used: bool,
     _timer: SlowQuery,
 }
 
-impl std::ops::Deref for PgConn {
+impl std::ops::Deref for PgConn<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {
         &self.client.client
     }
 }
 
-impl std::ops::DerefMut for PgConn {
+impl std::ops::DerefMut for PgConn<'_> {
     fn deref_mut(&mut self) -> &mut Client {
         &mut self.client.client
     }
 }
 
 /// The client's own methods, each through the connection's prepared statements (they shadow
-/// `Client`'s, which would parse and plan the statement on every call).
-impl PgConn {
+/// `Client`'s, which would parse and plan the statement on every call). A connection lent
+/// without a check (see `PgManager::is_valid`) that proves closed at its first statement is
+/// replaced and the statement run again: nothing ran on the closed one.
+impl PgConn<'_> {
+    fn again<T>(
+        &mut self,
+        run: impl Fn(&mut PgSession) -> Result<T, postgres::Error>,
+    ) -> Result<T, postgres::Error> {
+        let first = !self.used;
+        self.used = true;
+        match run(&mut self.client) {
+            Err(_) if first && self.client.client.is_closed() => {
+                *self.client = PgSession::new(self.target.connect()?);
+                run(&mut self.client)
+            }
+            other => other,
+        }
+    }
+
     fn query(
         &mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>, postgres::Error> {
-        let statement = self.client.statement(sql)?;
-        self.client.client.query(&statement, params)
+        self.again(|s| {
+            let statement = s.statement(sql)?;
+            s.client.query(&statement, params)
+        })
     }
 
     fn query_one(
@@ -77,8 +101,10 @@ impl PgConn {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<postgres::Row, postgres::Error> {
-        let statement = self.client.statement(sql)?;
-        self.client.client.query_one(&statement, params)
+        self.again(|s| {
+            let statement = s.statement(sql)?;
+            s.client.query_one(&statement, params)
+        })
     }
 
     fn query_opt(
@@ -86,8 +112,10 @@ impl PgConn {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<postgres::Row>, postgres::Error> {
-        let statement = self.client.statement(sql)?;
-        self.client.client.query_opt(&statement, params)
+        self.again(|s| {
+            let statement = s.statement(sql)?;
+            s.client.query_opt(&statement, params)
+        })
     }
 
     fn execute(
@@ -95,8 +123,33 @@ impl PgConn {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, postgres::Error> {
-        let statement = self.client.statement(sql)?;
-        self.client.client.execute(&statement, params)
+        self.again(|s| {
+            let statement = s.statement(sql)?;
+            s.client.execute(&statement, params)
+        })
+    }
+
+    /// A transaction, on a connection checked first if it has run nothing yet.
+    fn transaction(&mut self) -> Result<Transaction<'_>, postgres::Error> {
+        if !self.used {
+            self.used = true;
+            if self.client.client.simple_query("").is_err() && self.client.client.is_closed() {
+                *self.client = PgSession::new(self.target.connect()?);
+            }
+        }
+        self.client.client.transaction()
+    }
+
+    /// The client itself, checked first if it has run nothing yet: for helpers shared with
+    /// transactions.
+    fn checked(&mut self) -> Result<&mut Client, postgres::Error> {
+        if !self.used {
+            self.used = true;
+            if self.client.client.simple_query("").is_err() && self.client.client.is_closed() {
+                *self.client = PgSession::new(self.target.connect()?);
+            }
+        }
+        Ok(&mut self.client.client)
     }
 }
 
@@ -119,13 +172,16 @@ impl PgStore {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
             .error_handler(Box::new(LogConnectError))
-            .build(PgManager { target })
+            .build(PgManager {
+                target: target.clone(),
+            })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let store = PgStore {
             pool: Some(pool),
+            target,
             slow_query: options.slow_query,
         };
-        migrate_pg(&mut *store.client()?)?;
+        migrate_pg(store.client()?.checked()?)?;
         Ok(store)
     }
 
@@ -139,7 +195,7 @@ impl PgStore {
     /// A connection from the pool, checked before it is lent: a broken one is replaced, so a
     /// restart or failover of the database costs only the operations in flight.
     #[track_caller]
-    fn client(&self) -> Result<PgConn> {
+    fn client(&self) -> Result<PgConn<'_>> {
         let timer = SlowQuery::start(self.slow_query);
         let pool = self.pool.as_ref().ok_or(StoreError::Poisoned)?;
         let client = pool
@@ -147,6 +203,8 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(PgConn {
             client,
+            target: &self.target,
+            used: false,
             _timer: timer,
         })
     }
@@ -1104,7 +1162,11 @@ impl Store for PgStore {
 
     fn sign_in(&self, email: &str) -> Result<Option<SignIn>> {
         let mut client = self.client()?;
-        load_sign_in(&mut *client, email)
+        let rows = client.query(
+            &sql::sign_in_select(true, D),
+            &[&sign_ins::email_key(email)],
+        )?;
+        Ok(sign_ins_from(&rows)?.pop())
     }
 
     fn sign_ins(&self) -> Result<Vec<SignIn>> {
@@ -1114,7 +1176,10 @@ impl Store for PgStore {
 
     fn sign_in_count(&self) -> Result<u64> {
         let mut client = self.client()?;
-        count_sign_ins(&mut *client)
+        let n: i64 = client
+            .query_one("SELECT COUNT(*) FROM sign_ins", &[])?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn save_sign_in(
