@@ -4,12 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use steward_service::{SecretKey, SecretKeys, Steward};
-use steward_store::{BackupError, BackupSummary, Store};
+use steward_service::{BackupHook, BackupSchedule, SecretKey, SecretKeys, Steward};
+use steward_store::{BackupError, BackupSummary};
 
 use crate::config::{
     BackupSettings, SECRET_KEY_ENV, SecretKeySource, Settings, next_key_file, private_dir,
@@ -122,14 +121,6 @@ fn check_secret_key(settings: &Settings) -> Result<()> {
 
 // --- scheduled backups ------------------------------------------------------------------------
 
-/// The lease a scheduled backup holds for one period, so that of several servers sharing the
-/// database one backs up per period.
-const LEASE: &str = "backup";
-/// How often a server whose turn it is not looks again, at most.
-const POLL: Duration = Duration::from_secs(60);
-/// How long after a failed backup the next try comes, at most.
-const RETRY: Duration = Duration::from_secs(15 * 60);
-
 /// A scheduled backup's file name: `steward-YYYYMMDDTHHMMSSZ.db`, so that names sort as times.
 pub fn scheduled_name(at: DateTime<Utc>) -> String {
     format!("steward-{}.db", at.format("%Y%m%dT%H%M%SZ"))
@@ -179,81 +170,53 @@ pub fn prune(dir: &Path, keep: u32) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// One turn of the schedule: takes the lease until the next backup is due and, if it was free
-/// (or had lapsed), takes a backup. How long to wait before the next turn.
-pub fn scheduled_turn(
-    store: &dyn Store,
-    url: &str,
-    backups: &BackupSettings,
-    holder: &str,
-    now: DateTime<Utc>,
-) -> Duration {
-    let poll = backups.every.min(POLL);
-    let Ok(every) = chrono::Duration::from_std(backups.every) else {
-        return poll;
-    };
-    match store.take_lease(LEASE, holder, now, now + every) {
-        // The lease stays held for the period: the next backup is due when it lapses.
-        Ok(true) => match run_scheduled(url, backups, now) {
-            Ok((summary, removed)) => {
-                tracing::info!(
-                    path = %summary.path.display(),
-                    bytes = summary.bytes,
-                    audit_seq = summary.audit_head.seq,
-                    removed = removed.len(),
-                    "scheduled backup written"
-                );
-                backups.every
-            }
-            Err(e) => {
-                tracing::error!("scheduled backup failed: {e:#}");
-                if let Err(e) = store.release_lease(LEASE, holder) {
-                    tracing::warn!("cannot release the backup lease: {e}");
-                }
-                backups.every.min(RETRY)
-            }
-        },
-        Ok(false) => poll,
-        Err(e) => {
-            tracing::warn!("cannot take the backup lease: {e}");
-            poll
-        }
-    }
-}
-
-/// Starts the scheduled backups on a thread of their own, with a connection of their own.
-pub fn spawn_scheduler(settings: &Settings, backups: &BackupSettings) -> Result<()> {
-    let store = steward_store::open_with(&settings.database_url, &settings.store)
-        .context("cannot open the database for scheduled backups")?;
-    let url = settings.database_url.clone();
-    let backups = backups.clone();
-    let holder = format!(
-        "system:backup:{}:{}",
-        std::process::id(),
-        Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    );
+/// Scheduled backups as the server's jobs take them: one job per period of `backup_every`
+/// (whichever server queues the period first runs it, see `Worker`), each writing one backup
+/// named for its period's start into `backup_dir` and pruning that folder to `backup_keep`.
+pub fn schedule(database_url: &str, backups: &BackupSettings) -> BackupSchedule {
+    let url = database_url.to_owned();
+    let folder = backups.clone();
     tracing::info!(
         dir = %backups.dir.display(),
         every_s = backups.every.as_secs(),
         keep = backups.keep,
         "scheduled backups"
     );
-    std::thread::Builder::new()
-        .name("backup".into())
-        .spawn(move || {
-            loop {
-                let wait = scheduled_turn(store.as_ref(), &url, &backups, &holder, Utc::now());
-                std::thread::sleep(wait);
+    BackupSchedule {
+        every: backups.every,
+        take: BackupHook(std::sync::Arc::new(move |slot| {
+            match run_scheduled(&url, &folder, slot) {
+                Ok((summary, removed)) => {
+                    tracing::info!(
+                        path = %summary.path.display(),
+                        bytes = summary.bytes,
+                        audit_seq = summary.audit_head.seq,
+                        removed = removed.len(),
+                        "scheduled backup written"
+                    );
+                    Ok(format!(
+                        "{} ({} bytes, audit head {}); {} older backups removed",
+                        summary.path.display(),
+                        summary.bytes,
+                        summary.audit_head.seq,
+                        removed.len()
+                    ))
+                }
+                Err(e) => {
+                    tracing::error!("scheduled backup failed: {e:#}");
+                    Err(format!("{e:#}"))
+                }
             }
-        })
-        .context("cannot start the backup thread")?;
-    Ok(())
+        })),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone as _;
+    use std::time::Duration;
+    use steward_service::JobContext;
     use steward_store::testing::{TempDir, databases};
 
     fn at(minutes: i64) -> DateTime<Utc> {
@@ -289,8 +252,22 @@ mod tests {
         }
     }
 
+    /// Runs every job waiting, as a server's worker would, with these backups.
+    fn run_jobs(steward: &Steward, schedule: &BackupSchedule) -> Vec<steward_service::JobOutcome> {
+        let mut ctx = JobContext::new(Vec::new(), Default::default(), Duration::from_secs(60));
+        ctx.backup = Some(schedule.take.clone());
+        let mut outcomes = Vec::new();
+        while let Some(outcome) = steward
+            .run_one("test-server", &ctx)
+            .unwrap_or_else(|e| panic!("run jobs: {e}"))
+        {
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+
     #[test]
-    fn one_server_backs_up_each_period_and_old_backups_are_pruned() {
+    fn one_backup_job_each_period_and_old_backups_are_pruned() {
         for db in databases("cli_scheduled") {
             let b = db.backend;
             let tmp = TempDir::new("cli_scheduled").unwrap_or_else(|e| panic!("{e}"));
@@ -300,47 +277,61 @@ mod tests {
                 every: Duration::from_secs(3600),
                 keep: 2,
             };
-            let store = steward_store::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+            let schedule = schedule(&db.url, &backups);
+            let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
             // Somebody else's file in the folder is never pruned.
             std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
             std::fs::write(dir.join("notes.txt"), "kept").unwrap_or_else(|e| panic!("{e}"));
-            let turn = |holder: &str, minutes: i64| {
-                scheduled_turn(store.as_ref(), &db.url, &backups, holder, at(minutes))
+            let queue = |minutes: i64| {
+                steward
+                    .enqueue_scheduled_backup(at(minutes), backups.every)
+                    .unwrap_or_else(|e| panic!("{b}: {e}"))
             };
-            // The first server's turn: a backup, and an hour till the next.
-            assert_eq!(turn("a", 0), Duration::from_secs(3600), "{b}");
-            // The second server finds the period taken, and looks again in a minute.
-            assert_eq!(turn("b", 1), POLL, "{b}");
-            assert_eq!(turn("b", 59), POLL, "{b}");
+            // Two servers queue the same hour: one job, named for the hour's start.
+            assert!(queue(0).is_some(), "{b}");
+            assert!(queue(1).is_none(), "{b}: a second job for the same period");
+            assert!(queue(59).is_none(), "{b}");
+            let done = run_jobs(&steward, &schedule);
+            assert_eq!(done.len(), 1, "{b}: {done:?}");
             assert_eq!(
                 listing(&dir),
                 ["notes.txt", "steward-20261102T030000Z.db"],
                 "{b}"
             );
-            // Once the period has passed, whoever comes first takes the next.
-            assert_eq!(turn("b", 61), Duration::from_secs(3600), "{b}");
-            assert_eq!(turn("a", 62), POLL, "{b}");
-            assert_eq!(turn("a", 122), Duration::from_secs(3600), "{b}");
+            // The next two hours: two more, and only the two newest kept.
+            assert!(queue(61).is_some() && queue(62).is_none(), "{b}");
+            run_jobs(&steward, &schedule);
+            assert!(queue(122).is_some(), "{b}");
+            run_jobs(&steward, &schedule);
             assert_eq!(
                 listing(&dir),
                 [
                     "notes.txt",
-                    "steward-20261102T040100Z.db",
-                    "steward-20261102T050200Z.db"
+                    "steward-20261102T040000Z.db",
+                    "steward-20261102T050000Z.db"
                 ],
                 "{b}: two kept"
+            );
+            let jobs = steward
+                .jobs(&steward_service::Stamp::now("test"), 10)
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+            assert!(
+                jobs.iter()
+                    .all(|j| j.kind == Some(steward_service::JobKind::Backup)
+                        && j.job.state == steward_store::JobState::Done),
+                "{b}: {jobs:?}"
             );
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt as _;
                 let mode =
                     |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode() & 0o777);
-                assert_eq!(mode(&dir.join("steward-20261102T050200Z.db")), 0o600);
+                assert_eq!(mode(&dir.join("steward-20261102T050000Z.db")), 0o600);
             }
             // The backups are databases that open with the same data.
             let copy = steward_store::open(&format!(
                 "sqlite://{}",
-                dir.join("steward-20261102T050200Z.db").display()
+                dir.join("steward-20261102T050000Z.db").display()
             ))
             .unwrap_or_else(|e| panic!("{b}: {e}"));
             assert!(
@@ -353,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_backup_frees_the_period_for_a_retry() {
+    fn a_failed_backup_fails_its_job_with_the_reason() {
         let db = steward_store::testing::sqlite("cli_scheduled_fail");
         let tmp = TempDir::new("cli_scheduled_fail").unwrap_or_else(|e| panic!("{e}"));
         // A file where the folder should be.
@@ -364,16 +355,24 @@ mod tests {
             every: Duration::from_secs(86_400),
             keep: 7,
         };
-        let store = steward_store::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            scheduled_turn(store.as_ref(), &db.url, &backups, "a", at(0)),
-            RETRY
-        );
-        // Released: another server may try at once.
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            store
-                .take_lease(LEASE, "b", at(1), at(2))
+            steward
+                .enqueue_scheduled_backup(at(0), backups.every)
                 .unwrap_or_default()
+                .is_some()
+        );
+        let done = run_jobs(&steward, &schedule(&db.url, &backups));
+        assert_eq!(done.len(), 1);
+        let jobs = steward
+            .jobs(&steward_service::Stamp::now("test"), 10)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let job = &jobs[0].job;
+        assert_eq!(job.state, steward_store::JobState::Failed);
+        assert!(
+            job.error.as_deref().unwrap_or("").contains("not-a-folder"),
+            "{:?}",
+            job.error
         );
     }
 }

@@ -165,6 +165,7 @@ fn print_job(view: &JobView) {
                 println!("{note}");
             }
         }
+        Some(JobResult::Backup { written }) => println!("backup written: {written}"),
         None => {}
     }
 }

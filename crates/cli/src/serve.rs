@@ -41,9 +41,6 @@ pub fn run(
     if let Some(mail) = &settings.mail {
         crate::mail::spawn_sender(&settings, mail)?;
     }
-    if let Some(backups) = settings.backups.as_ref().filter(|_| !demo) {
-        crate::backup::spawn_scheduler(&settings, backups)?;
-    }
     tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
     let available = policy::available_packs(&settings)?;
     let packs: Vec<steward_policy::Pack> = check::select(&available, &[], &settings.active_packs)?
@@ -58,7 +55,7 @@ pub fn run(
         available: available.clone(),
         packs,
         limits: limits_from_env()?,
-        jobs: jobs_from_env(&settings)?,
+        jobs: jobs_from_env(&settings, demo)?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -102,13 +99,19 @@ fn limits_from_env() -> Result<steward_web::Limits> {
     Ok(limits)
 }
 
-/// How the server runs jobs: `check_interval` from the settings; how many worker threads
+/// How the server runs jobs: `check_interval` and the scheduled backups from the settings; how many worker threads
 /// (`STEWARD_JOB_WORKERS`, default 1, 0 for none) and how long a claim lasts unrenewed
 /// (`STEWARD_JOB_LEASE`, a duration such as `60s`, default one minute: how soon another server
 /// takes over the jobs of one that died) from the environment.
-fn jobs_from_env(settings: &Settings) -> Result<steward_service::WorkerSettings> {
+fn jobs_from_env(settings: &Settings, demo: bool) -> Result<steward_service::WorkerSettings> {
     let mut jobs = steward_service::WorkerSettings {
         check_interval: Some(settings.check_interval),
+        // A demo's database is thrown away with it: no backups.
+        backups: settings
+            .backups
+            .as_ref()
+            .filter(|_| !demo)
+            .map(|b| crate::backup::schedule(&settings.database_url, b)),
         ..Default::default()
     };
     if let Some(text) = std::env::var("STEWARD_JOB_WORKERS")

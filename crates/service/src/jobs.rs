@@ -31,15 +31,18 @@ pub enum JobKind {
     Check,
     /// Register files imported, as one transaction.
     Import,
+    /// A scheduled backup of the whole database, written where the server's settings say.
+    Backup,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Check, JobKind::Import];
+    pub const ALL: [JobKind; 3] = [JobKind::Check, JobKind::Import, JobKind::Backup];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Check => "check",
             JobKind::Import => "import",
+            JobKind::Backup => "backup",
         }
     }
 
@@ -110,6 +113,10 @@ pub enum JobResult {
         /// Something to say (no packs were active; a later run had already been recorded).
         note: String,
     },
+    Backup {
+        /// What was written: the file and what it holds.
+        written: String,
+    },
 }
 
 /// A job as its requester and the teams that run the service see it.
@@ -134,12 +141,41 @@ impl JobView {
     }
 }
 
-/// What a server hands the runner: the packs and overrides checks run with, how long a lease
-/// lasts, and whether the server is stopping.
+/// Takes a scheduled backup for the slot beginning at the instant given, as the front end that
+/// knows the database's url and the backup folder does it: what it wrote, or why it could not.
+#[derive(Clone)]
+pub struct BackupHook(
+    pub Arc<dyn Fn(DateTime<Utc>) -> std::result::Result<String, String> + Send + Sync>,
+);
+
+impl std::fmt::Debug for BackupHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BackupHook")
+    }
+}
+
+impl PartialEq for BackupHook {
+    fn eq(&self, other: &BackupHook) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for BackupHook {}
+
+/// Scheduled backups: one every `every`, queued as a job, taken by `take`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSchedule {
+    pub every: Duration,
+    pub take: BackupHook,
+}
+
+/// What a server hands the runner: the packs and overrides checks run with, how backups are
+/// taken, how long a lease lasts, and whether the server is stopping.
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub packs: Vec<Pack>,
     pub overrides: Overrides,
+    pub backup: Option<BackupHook>,
     pub lease: Duration,
     /// Set when the server stops: a running job is handed back at its next step.
     pub stop: Arc<AtomicBool>,
@@ -150,6 +186,7 @@ impl JobContext {
         JobContext {
             packs,
             overrides,
+            backup: None,
             lease,
             stop: Arc::new(AtomicBool::new(false)),
         }
@@ -397,6 +434,40 @@ impl Steward {
         }
     }
 
+    /// Queues the scheduled backup due at `now`: the slot of `every` it falls in, once, whichever
+    /// server queues it first. The key queued, if it was new.
+    pub fn enqueue_scheduled_backup(
+        &self,
+        now: DateTime<Utc>,
+        every: Duration,
+    ) -> Result<Option<String>> {
+        let secs = i64::try_from(every.as_secs()).unwrap_or(i64::MAX).max(1);
+        let start = now.timestamp().div_euclid(secs) * secs;
+        let key = format!("backup:every:{secs}s:{start}");
+        let at = DateTime::<Utc>::from_timestamp(start, 0).unwrap_or(now);
+        let (id, new) = self.store().enqueue_job(
+            &NewJob {
+                kind: JobKind::Backup.as_str().to_owned(),
+                arguments: serde_json::json!({ "slot": at.to_rfc3339() }).to_string(),
+                requested_by: "system:schedule".into(),
+                requester_person: None,
+                dedupe: Some(Dedupe {
+                    key: key.clone(),
+                    while_queued: false,
+                }),
+                created_at: now,
+                total: 1,
+            },
+            &[],
+        )?;
+        if new {
+            tracing::info!(job = id, slot = %key, "scheduled backup queued");
+            Ok(Some(key))
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Recent jobs the stamp may see, newest first: every job for the IT team and
     /// administrators, one's own for anyone else.
     pub fn jobs(&self, stamp: &Stamp, limit: u64) -> Result<Vec<JobView>> {
@@ -468,6 +539,7 @@ impl Steward {
             let worked = match JobKind::parse(&job.kind) {
                 Some(JobKind::Check) => self.run_check(&running),
                 Some(JobKind::Import) => self.run_import(&running, &job),
+                Some(JobKind::Backup) => Ok(run_backup(&running, &job)),
                 None => Ok(Ending::End(JobEnd::Failed {
                     error: format!("this server does not run {:?} jobs", job.kind),
                     result: None,
@@ -748,6 +820,14 @@ pub struct WorkerSettings {
     pub poll: Duration,
     /// Every check re-run this often, and at the start of each local day.
     pub check_interval: Option<Duration>,
+    /// Scheduled backups, when the server takes them.
+    pub backups: Option<BackupSchedule>,
+}
+
+/// What the first worker of a server queues on schedule.
+struct Schedule {
+    checks: Option<Duration>,
+    backups: Option<Duration>,
 }
 
 impl Default for WorkerSettings {
@@ -757,6 +837,7 @@ impl Default for WorkerSettings {
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(1),
             check_interval: None,
+            backups: None,
         }
     }
 }
@@ -788,8 +869,35 @@ impl JobWaker {
     }
 }
 
+/// Runs a scheduled backup through the server's hook, for the slot in its arguments.
+fn run_backup(run: &Running<'_>, job: &Job) -> Ending {
+    let Some(hook) = &run.ctx.backup else {
+        return Ending::End(JobEnd::Failed {
+            error: "the server that ran it takes no backups (no backup_dir)".into(),
+            result: None,
+        });
+    };
+    let slot = serde_json::from_str::<serde_json::Value>(&job.arguments)
+        .ok()
+        .and_then(|v| v.get("slot")?.as_str().map(str::to_owned))
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map_or(job.created_at, |t| t.with_timezone(&Utc));
+    if let Some(end) = ending(run.mark(0, 1, "writing and verifying the backup")) {
+        return end;
+    }
+    match (hook.0)(slot) {
+        Ok(written) => Ending::End(JobEnd::Done {
+            result: to_json(&JobResult::Backup { written }),
+        }),
+        Err(error) => Ending::End(JobEnd::Failed {
+            error,
+            result: None,
+        }),
+    }
+}
+
 /// A server's job threads: they claim and run jobs until stopped, and the first queues the
-/// scheduled check runs.
+/// scheduled check runs and backups.
 pub struct Worker {
     ctx: JobContext,
     waker: JobWaker,
@@ -806,17 +914,17 @@ impl Worker {
         settings: &WorkerSettings,
         name: &str,
     ) -> std::io::Result<Worker> {
-        let ctx = JobContext::new(packs, overrides, settings.lease);
+        let mut ctx = JobContext::new(packs, overrides, settings.lease);
+        ctx.backup = settings.backups.as_ref().map(|b| b.take.clone());
         let waker = JobWaker::default();
         let mut threads = Vec::new();
         for n in 0..settings.workers {
             let holder = format!("{name}/{n}");
             let (steward, ctx, waker) = (steward.clone(), ctx.clone(), waker.clone());
-            let schedule = if n == 0 {
-                settings.check_interval
-            } else {
-                None
-            };
+            let schedule = (n == 0).then(|| Schedule {
+                checks: settings.check_interval,
+                backups: settings.backups.as_ref().map(|b| b.every),
+            });
             let poll = settings.poll;
             threads.push(
                 std::thread::Builder::new()
@@ -852,16 +960,23 @@ fn work(
     ctx: &JobContext,
     waker: &JobWaker,
     poll: Duration,
-    schedule: Option<Duration>,
+    schedule: Option<Schedule>,
 ) {
     let mut seen = 0;
     let mut slots = ScheduleSeen::default();
     while !ctx.stopping() {
-        if let Some(every) = schedule {
+        if let Some(every) = schedule.as_ref().and_then(|s| s.checks) {
             match steward.enqueue_scheduled_check(Utc::now(), every, &mut slots) {
                 Ok(Some(_)) => waker.wake(),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot queue the scheduled check"),
+            }
+        }
+        if let Some(every) = schedule.as_ref().and_then(|s| s.backups) {
+            match steward.enqueue_scheduled_backup(Utc::now(), every) {
+                Ok(Some(_)) => waker.wake(),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot queue the scheduled backup"),
             }
         }
         match steward.run_one(holder, ctx) {

@@ -47,8 +47,8 @@ pub use checks::{effective_params, evaluate};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use jobs::{
-    CheckRun, ImportProblem, JobContext, JobKind, JobOutcome, JobResult, JobView, JobWaker,
-    ScheduleSeen, Worker, WorkerSettings,
+    BackupHook, BackupSchedule, CheckRun, ImportProblem, JobContext, JobKind, JobOutcome,
+    JobResult, JobView, JobWaker, ScheduleSeen, Worker, WorkerSettings,
 };
 pub use mail::{Addressee, Concerns, Notice};
 pub use secrets::{SecretError, SecretKey, SecretKeys};

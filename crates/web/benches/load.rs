@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{Login, builtin_packs, load_average, ms, percentile, seed, signed_in};
+use common::{
+    Login, builtin_packs, load_average, ms, number_from_env, percentile, seed, signed_in,
+};
 use steward_model::{Asset, Register};
 use steward_policy::Pack;
 use steward_service::{Stamp, Steward};
@@ -37,15 +39,8 @@ struct Tally {
 }
 
 fn main() {
-    let number = |name: &str, default: usize| match std::env::var(name) {
-        Ok(text) if !text.trim().is_empty() => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={text:?}: not a whole number")),
-        _ => default,
-    };
-    let people = number("STEWARD_BENCH_PEOPLE", 10_000);
-    let seconds = Duration::from_secs(number("STEWARD_BENCH_SECONDS", 5) as u64);
+    let people = number_from_env("STEWARD_BENCH_PEOPLE", 10_000);
+    let seconds = Duration::from_secs(number_from_env("STEWARD_BENCH_SECONDS", 5) as u64);
     let packs = builtin_packs();
     println!(
         "Steward under load: {people} people, {} cores, {}; {} s per level; one connection per \

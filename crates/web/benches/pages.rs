@@ -19,7 +19,8 @@ mod common;
 mod support;
 
 use common::{
-    ADMIN, Login, builtin_packs, load_average, ms, percentile, seed, signed_in, thousands,
+    ADMIN, Login, builtin_packs, load_average, ms, number_from_env, percentile, seed, signed_in,
+    thousands,
 };
 
 use std::time::{Duration, Instant};
@@ -39,13 +40,7 @@ const SAMPLES: usize = 50;
 const SERVICE_SAMPLES: usize = 20;
 
 fn main() {
-    let people: usize = match std::env::var("STEWARD_BENCH_PEOPLE") {
-        Ok(text) if !text.trim().is_empty() => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("STEWARD_BENCH_PEOPLE={text:?}: not a number of people")),
-        _ => 10_000,
-    };
+    let people = number_from_env("STEWARD_BENCH_PEOPLE", 10_000);
     let packs = builtin_packs();
     println!(
         "Steward pages: {people} people, {} cores, {}; {WARM_UP} warm-up then {SAMPLES} measured \

@@ -14,7 +14,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{builtin_packs, ms, percentile, seed, signed_in};
+use common::{builtin_packs, ms, number_from_env, percentile, seed, signed_in};
 use steward_policy::Pack;
 use steward_service::{FindingQuery, Steward};
 use steward_store::testing::{TestDatabase, databases};
@@ -23,13 +23,7 @@ use support::Server;
 const SAMPLES: usize = 5;
 
 fn main() {
-    let people: usize = match std::env::var("STEWARD_BENCH_PEOPLE") {
-        Ok(text) if !text.trim().is_empty() => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("STEWARD_BENCH_PEOPLE={text:?}: not a number of people")),
-        _ => 10_000,
-    };
+    let people = number_from_env("STEWARD_BENCH_PEOPLE", 10_000);
     let packs = builtin_packs();
     println!(
         "Steward, a change to its finding clearing: {people} people, {} cores, {}",

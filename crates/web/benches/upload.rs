@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{Login, builtin_packs, ms, percentile, seed, signed_in, thousands};
+use common::{Login, builtin_packs, ms, number_from_env, percentile, seed, signed_in, thousands};
 use steward_model::Register;
 use steward_policy::Pack;
 use steward_service::{FindingQuery, Steward};
@@ -25,13 +25,7 @@ use steward_store::testing::{TestDatabase, databases};
 use support::Server;
 
 fn main() {
-    let people: usize = match std::env::var("STEWARD_BENCH_UPLOAD_PEOPLE") {
-        Ok(text) if !text.trim().is_empty() => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("STEWARD_BENCH_UPLOAD_PEOPLE={text:?}: not a number")),
-        _ => 290_000,
-    };
+    let people = number_from_env("STEWARD_BENCH_UPLOAD_PEOPLE", 290_000);
     let packs = builtin_packs();
     println!(
         "Steward, a big upload: people.csv of {} people, {} cores, {}",

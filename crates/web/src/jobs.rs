@@ -192,6 +192,9 @@ pub(crate) async fn show(
                 link = Some(("/findings".into(), "See the findings".into()));
             }
         }
+        Some(JobResult::Backup { written }) => {
+            outcome.push(format!("Backup written: {written}."));
+        }
         None => {}
     }
     if job.state == JobState::Failed && view.kind == Some(steward_service::JobKind::Import) {

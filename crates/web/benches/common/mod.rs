@@ -15,6 +15,17 @@ use crate::support;
 
 /// The packs `steward serve --demo` runs when no configuration names others.
 pub const PACKS: [&str; 2] = ["cafcass-it-5.0", "cafcass-ia-4.3"];
+/// A whole number from the environment variable `name`, or `default` when it is unset or empty.
+pub fn number_from_env(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={text:?}: not a whole number")),
+        _ => default,
+    }
+}
+
 /// The packs a demo server runs, loaded.
 pub fn builtin_packs() -> Vec<Pack> {
     PACKS
