@@ -561,6 +561,16 @@ impl Steward {
                     JobEnd::Failed { .. } => JobState::Failed,
                     JobEnd::Cancelled => JobState::Cancelled,
                 };
+                if state == JobState::Done
+                    && let Ok(mut p) = running.progress.lock()
+                {
+                    p.done = p.total.max(1);
+                    p.total = p.done;
+                }
+                // The last progress, so the list shows how far the job came.
+                if let Err(e) = running.renew() {
+                    tracing::warn!(job = job.id, error = %e, "cannot record the job's last progress");
+                }
                 if self.store().finish_job(job.id, holder, Utc::now(), &end)? {
                     if let JobEnd::Failed { error, .. } = &end {
                         tracing::warn!(job = job.id, kind = %job.kind, %error, "job failed");
