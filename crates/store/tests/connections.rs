@@ -224,3 +224,41 @@ fn an_unreachable_database_is_unavailable_and_says_where_without_the_password() 
         "{text}"
     );
 }
+
+#[test]
+fn a_sqlite_read_past_its_timeout_is_interrupted_and_a_long_read_is_not() {
+    let db = steward_store::testing::sqlite("sqlite_statement_timeout");
+    let options = StoreOptions {
+        // Past at once: the first time SQLite's progress handler looks, the read stops.
+        statement_timeout: Some(Duration::from_micros(1)),
+        ..StoreOptions::default()
+    };
+    let store = steward_store::open_with(&db.url, &options).expect("open");
+    let people: Vec<_> = (0..3000)
+        .map(|i| person(&format!("P{i:05}")).to_row())
+        .collect();
+    // Writes are not limited: the commit's statements run as long as they must.
+    store.commit("test", at(), people).expect("commit");
+    let page = steward_store::ListPage {
+        register: Register::People,
+        equal: Vec::new(),
+        search: Some((vec!["name", "email"], "nobody-has-this")),
+        limit: 50,
+    };
+    match store.list_page(&page) {
+        Err(e) => assert!(e.is_unavailable(), "not an interruption: {e}"),
+        Ok((rows, n)) => panic!(
+            "a scan of 3,000 rows outlived a 1 µs timeout: {} rows of {n}",
+            rows.len()
+        ),
+    }
+    // Reading the whole audit log is not limited.
+    let mut seen = 0;
+    store
+        .audit_records(&Default::default(), &mut |_| {
+            seen += 1;
+            Ok(())
+        })
+        .expect("the whole log");
+    assert_eq!(seen, 3000);
+}
