@@ -298,16 +298,11 @@ impl Steward {
     /// Whether the account may not sign in or keep a session: disabled, or its person has left
     /// (status leaver, or a leaving date passed).
     fn barred(&self, account: &SignIn, at: DateTime<Utc>) -> Result<bool> {
-        if account.disabled {
-            return Ok(true);
-        }
-        let Some(person_id) = &account.person_id else {
-            return Ok(false);
+        let person = match &account.person_id {
+            Some(id) => self.get::<Person>(id)?,
+            None => None,
         };
-        Ok(match self.get::<Person>(person_id)? {
-            Some(person) => has_left(&person, at),
-            None => false,
-        })
+        Ok(barred_with(account, person.as_ref(), at))
     }
 
     /// Changes one's own password: the current one and a second-factor code (or recovery code)
@@ -675,6 +670,25 @@ impl Steward {
     /// The live session a cookie's token names, touched; `None` (and the session removed) if it
     /// is unknown, idle too long, too old, or its account is disabled.
     pub fn live_session(&self, token: &str, at: DateTime<Utc>) -> Result<Option<Session>> {
+        Ok(self.live(token, at)?.map(|(session, _, _)| session))
+    }
+
+    /// [`Steward::live_session`] and the [`Viewer`] it signs in, reading the account and its
+    /// person once: what every signed-in request needs first.
+    pub fn signed_in(&self, token: &str, at: DateTime<Utc>) -> Result<Option<(Session, Viewer)>> {
+        let Some((session, account, person)) = self.live(token, at)? else {
+            return Ok(None);
+        };
+        let viewer = self.viewer_of(account, person.as_ref())?;
+        Ok(Some((session, viewer)))
+    }
+
+    /// The live session, its account and the account's person.
+    fn live(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(Session, SignIn, Option<Person>)>> {
         let hash = steward_auth::token_hash(token);
         let Some(mut session) = self.store().session(&hash)? else {
             return Ok(None);
@@ -684,20 +698,24 @@ impl Steward {
             last_seen: session.last_seen,
         };
         let account = self.store().sign_in(&session.email)?;
-        let barred = match &account {
-            Some(a) => self.barred(a, at)?,
-            None => true,
+        let person = match account.as_ref().and_then(|a| a.person_id.as_deref()) {
+            Some(id) => self.get::<Person>(id)?,
+            None => None,
         };
-        if !times.is_live(at, SESSION_IDLE, SESSION_ABSOLUTE) || barred {
-            self.store().delete_session(&hash)?;
-            return Ok(None);
-        }
+        let live = times.is_live(at, SESSION_IDLE, SESSION_ABSOLUTE);
+        let account = match account {
+            Some(a) if live && !barred_with(&a, person.as_ref(), at) => a,
+            _ => {
+                self.store().delete_session(&hash)?;
+                return Ok(None);
+            }
+        };
         // Touch at most once a minute: reading a page should not always write.
         if at - session.last_seen > TimeDelta::minutes(1) {
             session.last_seen = at;
             self.store().touch_session(&hash, at, session.mfa_passed)?;
         }
-        Ok(Some(session))
+        Ok(Some((session, account, person)))
     }
 
     /// Marks a session as having passed the second factor. A new token replaces the old one so
@@ -741,11 +759,20 @@ impl Steward {
     /// managers are those with reports) and the roles register.
     pub fn viewer(&self, email: &str) -> Result<Viewer> {
         let account = self.account(email)?;
+        let person = match &account.person_id {
+            Some(id) => self.get::<Person>(id)?,
+            None => None,
+        };
+        self.viewer_of(account, person.as_ref())
+    }
+
+    /// Who an account is, given its person (as read with it).
+    fn viewer_of(&self, account: SignIn, person: Option<&Person>) -> Result<Viewer> {
         let mut capacities: BTreeSet<Capacity> = BTreeSet::new();
-        if let Some(person_id) = &account.person_id
-            && let Some(person) = self.get::<Person>(person_id)?
-            && !has_left(&person, Utc::now())
+        if let Some(person) = person
+            && !has_left(person, Utc::now())
         {
+            let person_id = &person.id;
             capacities.insert(Capacity::Staff);
             let reports: Vec<Person> = self.list_where("manager_id", person_id)?;
             if reports.iter().any(|p| p.status != PersonStatus::Leaver) {
@@ -771,6 +798,11 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| {
         steward_auth::hash_password("no account has this password").unwrap_or_default()
     })
+}
+
+/// An account that may not sign in: disabled, or its person has left.
+fn barred_with(account: &SignIn, person: Option<&Person>, at: DateTime<Utc>) -> bool {
+    account.disabled || person.is_some_and(|p| has_left(p, at))
 }
 
 /// A person who has left: status leaver, or a leaving date before `at`'s day.

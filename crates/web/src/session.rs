@@ -352,13 +352,13 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
     };
     let now = Utc::now();
     let found = blocking(state, move |s| {
-        let Some(session) = s.live_session(&token, now)? else {
+        // The session, its account and person read once for the whole request.
+        let Some((session, viewer)) = s.signed_in(&token, now)? else {
             return Ok(None);
         };
         if !session.mfa_passed {
             return Ok(None);
         }
-        let viewer = s.viewer(&session.email)?;
         Ok(Some((session, viewer)))
     })
     .await?;
