@@ -1114,12 +1114,9 @@ impl Store for PgStore {
         let mut client = self.client()?;
         let (statement, params) = sql::findings_select(query, D);
         let rows = client.query(&statement, &refs(&cell_params(&params)))?;
-        let mut found = rows
-            .iter()
+        rows.iter()
             .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
-            .collect::<Result<Vec<_>>>()?;
-        findings::with_last_runs(&mut found, &check_runs(&mut *client)?);
-        Ok(found)
+            .collect()
     }
 
     fn count_findings(&self, query: &FindingQuery) -> Result<u64> {

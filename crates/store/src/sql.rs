@@ -374,6 +374,12 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
             "resolved_at" if at_instant => {
                 "CASE WHEN e.state = 'resolved' THEN e.at END".to_owned()
             }
+            // A finding failing now failed on its pack's last run, which did not rewrite it (see
+            // `findings::with_last_runs`): read in the same statement, no second round trip.
+            "last_failing" => "COALESCE(CASE WHEN f.state <> 'resolved' THEN \
+                 (SELECT r.last_run FROM check_runs r \
+                  WHERE r.pack = f.pack AND r.last_run > f.last_failing) END, f.last_failing)"
+                .to_owned(),
             name => format!("f.{name}"),
         })
         .collect::<Vec<_>>()

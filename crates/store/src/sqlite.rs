@@ -1062,9 +1062,7 @@ impl Store for SqliteStore {
         let (statement, params) = sql::findings_select(query, Q);
         let mut stmt = conn.prepare_cached(&statement)?;
         let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
-        let mut found = stored_findings(&mut rows)?;
-        findings::with_last_runs(&mut found, &check_runs(&conn)?);
-        Ok(found)
+        stored_findings(&mut rows)
     }
 
     fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
