@@ -77,7 +77,7 @@ impl PgConn<'_> {
         let first = !self.used;
         self.used = true;
         match run(&mut self.client) {
-            Err(_) if first && self.client.client.is_closed() => {
+            Err(e) if first && (gone(&e) || self.client.client.is_closed()) => {
                 *self.client = PgSession::new(self.target.connect()?);
                 run(&mut self.client)
             }
@@ -133,7 +133,9 @@ impl PgConn<'_> {
     fn transaction(&mut self) -> Result<Transaction<'_>, postgres::Error> {
         if !self.used {
             self.used = true;
-            if self.client.client.simple_query("").is_err() && self.client.client.is_closed() {
+            if let Err(e) = self.client.client.simple_query("")
+                && (gone(&e) || self.client.client.is_closed())
+            {
                 *self.client = PgSession::new(self.target.connect()?);
             }
         }
@@ -145,7 +147,9 @@ impl PgConn<'_> {
     fn checked(&mut self) -> Result<&mut Client, postgres::Error> {
         if !self.used {
             self.used = true;
-            if self.client.client.simple_query("").is_err() && self.client.client.is_closed() {
+            if let Err(e) = self.client.client.simple_query("")
+                && (gone(&e) || self.client.client.is_closed())
+            {
                 *self.client = PgSession::new(self.target.connect()?);
             }
         }
@@ -208,6 +212,21 @@ impl PgStore {
             _timer: timer,
         })
     }
+}
+
+/// Whether an error says the connection itself is gone — closed, cut, or ended by the server
+/// (an administrator's or a crash's shutdown) — so that nothing more will run on it. The server's
+/// parting message can arrive before the client sees the socket close.
+fn gone(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+        })
+        || std::error::Error::source(e)
+            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
 }
 
 /// Lifts the session's statement timeout for the rest of a transaction: imports, check runs and
