@@ -267,13 +267,7 @@ impl Running<'_> {
 
     /// Records that the job is at step `done` of `total`, doing `note`, and says whether to go on.
     fn step(&self, done: i64, total: i64, note: &str) -> Result<Next> {
-        if let Ok(mut p) = self.progress.lock() {
-            *p = JobProgress {
-                done,
-                total,
-                note: note.to_owned(),
-            };
-        }
+        self.set_progress(done, total, note);
         self.renew()?;
         Ok(self.next())
     }
@@ -281,6 +275,11 @@ impl Running<'_> {
     /// Records progress without touching the database (inside the job's own transaction,
     /// where the heartbeat keeps the lease), and says whether to go on.
     fn mark(&self, done: i64, total: i64, note: &str) -> Next {
+        self.set_progress(done, total, note);
+        self.next()
+    }
+
+    fn set_progress(&self, done: i64, total: i64, note: &str) {
         if let Ok(mut p) = self.progress.lock() {
             *p = JobProgress {
                 done,
@@ -288,7 +287,6 @@ impl Running<'_> {
                 note: note.to_owned(),
             };
         }
-        self.next()
     }
 
     fn next(&self) -> Next {

@@ -606,21 +606,10 @@ pub(crate) fn event_from_cells(cells: Vec<Cell>) -> Result<FindingEvent> {
 
 // --- the write path ---------------------------------------------------------------------------
 
-/// Reads each failing finding's `last_failing` as the later of its own and its pack's last run:
-/// a run that finds it failing as before does not write it.
-pub(crate) fn with_last_runs(rows: &mut [StoredFinding], runs: &HashMap<String, DateTime<Utc>>) {
-    for row in rows.iter_mut().filter(|r| r.state.is_failing()) {
-        if let Some(run) = runs.get(&row.finding.pack)
-            && *run > row.last_failing
-        {
-            row.last_failing = *run;
-        }
-    }
-}
-
 /// What a backend offers inside one transaction to record a run.
 pub(crate) trait FindingsTx: AuditTx {
-    /// Every stored finding of one control of one pack, in any state.
+    /// Every stored finding of one control of one pack, in any state, `last_failing` as
+    /// `sql::findings_of_control` reads it.
     fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>>;
     /// The controls of these packs with at least one finding still failing.
     fn failing_controls(&mut self, packs: &[String]) -> Result<Vec<(String, String)>>;
@@ -912,15 +901,8 @@ pub struct FindingBatch {
 /// run is complete; an error abandons the whole run (nothing is written).
 pub type NextBatch<'a> = dyn FnMut() -> Result<Option<FindingBatch>> + 'a;
 
-/// A whole run's findings at once: grouped by control and recorded as [`record_batches`] does.
-pub(crate) fn record(
-    tx: &mut dyn FindingsTx,
-    actor: &str,
-    at: DateTime<Utc>,
-    packs: &[String],
-    findings: Vec<Finding>,
-    exceptions: &[ExceptionCover],
-) -> Result<FindingsSummary> {
+/// A whole run's findings as batches, one per control, in the order of their keys.
+pub(crate) fn batches(findings: Vec<Finding>) -> impl Iterator<Item = FindingBatch> {
     let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
     for finding in findings {
         groups
@@ -928,16 +910,13 @@ pub(crate) fn record(
             .or_default()
             .push(finding);
     }
-    let mut groups = groups.into_iter();
-    record_batches(tx, actor, at, packs, exceptions, &mut || {
-        Ok(groups
-            .next()
-            .map(|((pack, control), findings)| FindingBatch {
-                pack,
-                control,
-                findings,
-            }))
-    })
+    groups
+        .into_iter()
+        .map(|((pack, control), findings)| FindingBatch {
+            pack,
+            control,
+            findings,
+        })
 }
 
 /// Records one run of `packs` handed over control by control, in the caller's transaction:
@@ -1008,8 +987,7 @@ pub(crate) fn record_batches(
             run.insert(key, finding);
         }
         total += run.len();
-        let mut stored = tx.load_control_findings(&batch.pack, &batch.control)?;
-        with_last_runs(&mut stored, &runs);
+        let stored = tx.load_control_findings(&batch.pack, &batch.control)?;
         reconcile(tx, &mut audit, &mut summary, at, &covers, &run, stored)?;
     }
     // Controls that failed before and reported nothing this run: every finding of theirs resolves.
@@ -1017,8 +995,7 @@ pub(crate) fn record_batches(
         if seen.contains(&(pack.clone(), control.clone())) {
             continue;
         }
-        let mut stored = tx.load_control_findings(&pack, &control)?;
-        with_last_runs(&mut stored, &runs);
+        let stored = tx.load_control_findings(&pack, &control)?;
         reconcile(
             tx,
             &mut audit,

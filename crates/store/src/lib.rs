@@ -328,7 +328,10 @@ pub trait Store: Send + Sync {
         packs: &[String],
         findings: Vec<Finding>,
         exceptions: &[ExceptionCover],
-    ) -> Result<FindingsSummary>;
+    ) -> Result<FindingsSummary> {
+        let mut batches = findings::batches(findings);
+        self.record_findings_batched(actor, at, packs, exceptions, &mut || Ok(batches.next()))
+    }
 
     /// [`Store::record_findings`] for a run handed over one control at a time: `next` is asked
     /// for the next control's findings until it answers `None`, and each is reconciled and

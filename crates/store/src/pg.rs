@@ -10,7 +10,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Transaction};
 use steward_model::audit::AuditRecord;
-use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
+use steward_model::{Assignment, FieldType, Pence, Register, Row, StoredFinding, Value};
 
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
@@ -131,19 +131,11 @@ impl PgConn<'_> {
 
     /// A transaction, on a connection checked first if it has run nothing yet.
     fn transaction(&mut self) -> Result<Transaction<'_>, postgres::Error> {
-        if !self.used {
-            self.used = true;
-            if let Err(e) = self.client.client.simple_query("")
-                && (gone(&e) || self.client.client.is_closed())
-            {
-                *self.client = PgSession::new(self.target.connect()?);
-            }
-        }
-        self.client.client.transaction()
+        self.checked()?.transaction()
     }
 
-    /// The client itself, checked first if it has run nothing yet: for helpers shared with
-    /// transactions.
+    /// The client itself, checked first (an empty query, the connection replaced if it is gone)
+    /// if it has run nothing yet: for what runs more than one statement on it.
     fn checked(&mut self) -> Result<&mut Client, postgres::Error> {
         if !self.used {
             self.used = true;
@@ -658,7 +650,7 @@ fn insert_cells<T>(
     Ok(())
 }
 
-/// The last run of every pack (see [`findings::with_last_runs`]).
+/// The last run of every pack, for refusing a run older than one recorded.
 fn check_runs(client: &mut impl GenericClient) -> Result<HashMap<String, DateTime<Utc>>> {
     client
         .query("SELECT pack, last_run FROM check_runs", &[])?
@@ -1094,22 +1086,6 @@ impl Store for PgStore {
         drop(rows);
         tx.commit()?;
         Ok(())
-    }
-
-    fn record_findings(
-        &self,
-        actor: &str,
-        at: DateTime<Utc>,
-        packs: &[String],
-        findings: Vec<Finding>,
-        exceptions: &[ExceptionCover],
-    ) -> Result<FindingsSummary> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        unlimited(&mut tx)?;
-        let summary = findings::record(&mut PgTx(&mut tx), actor, at, packs, findings, exceptions)?;
-        tx.commit()?;
-        Ok(summary)
     }
 
     fn record_findings_batched(

@@ -302,10 +302,24 @@ pub(crate) fn insert_into(table: &str, columns: Columns, p: Placeholder) -> Stri
 }
 
 /// Every finding of `n` packs (parameters 1 to `n`).
+/// A finding's `last_failing` as read from `findings f`: one failing now failed on its pack's
+/// last run too, which did not rewrite it (a run writes only what changed), so it is the later of
+/// its own and the pack's in `check_runs`.
+const LAST_FAILING: &str = "COALESCE(CASE WHEN f.state <> 'resolved' THEN \
+     (SELECT r.last_run FROM check_runs r \
+      WHERE r.pack = f.pack AND r.last_run > f.last_failing) END, f.last_failing)";
+
 pub(crate) fn findings_of_control(p: Placeholder) -> String {
+    let columns = FINDING_COLUMNS
+        .iter()
+        .map(|(name, _)| match *name {
+            "last_failing" => LAST_FAILING.to_owned(),
+            name => format!("f.{name}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
-        "SELECT {} FROM findings WHERE pack = {} AND control = {}",
-        column_list(FINDING_COLUMNS, ""),
+        "SELECT {columns} FROM findings f WHERE f.pack = {} AND f.control = {}",
         p.nth(1),
         p.nth(2)
     )
@@ -374,12 +388,7 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
             "resolved_at" if at_instant => {
                 "CASE WHEN e.state = 'resolved' THEN e.at END".to_owned()
             }
-            // A finding failing now failed on its pack's last run, which did not rewrite it (see
-            // `findings::with_last_runs`): read in the same statement, no second round trip.
-            "last_failing" => "COALESCE(CASE WHEN f.state <> 'resolved' THEN \
-                 (SELECT r.last_run FROM check_runs r \
-                  WHERE r.pack = f.pack AND r.last_run > f.last_failing) END, f.last_failing)"
-                .to_owned(),
+            "last_failing" => LAST_FAILING.to_owned(),
             name => format!("f.{name}"),
         })
         .collect::<Vec<_>>()
@@ -628,7 +637,7 @@ pub(crate) fn audit_anchor_insert(p: Placeholder) -> String {
 pub(crate) const AUDIT_ANCHORS_SELECT: &str =
     "SELECT seq, hash, sent_at, recipients FROM audit_anchors ORDER BY sent_at";
 
-/// Records a pack's last check run (see `findings::with_last_runs`).
+/// Records a pack's last check run (see `LAST_FAILING`).
 pub(crate) const SET_CHECK_RUN_Q: &str = "INSERT INTO check_runs (pack, last_run) VALUES (?1, ?2) \
      ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run";
 pub(crate) const SET_CHECK_RUN_D: &str = "INSERT INTO check_runs (pack, last_run) VALUES ($1, $2) \

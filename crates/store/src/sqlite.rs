@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params_from_iter};
 use steward_model::audit::AuditRecord;
-use steward_model::{Assignment, FieldType, Finding, Pence, Register, Row, StoredFinding, Value};
+use steward_model::{Assignment, FieldType, Pence, Register, Row, StoredFinding, Value};
 
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
@@ -434,7 +434,7 @@ impl migrate::Migrator for SqliteMigrator<'_> {
     }
 }
 
-/// The last run of every pack (see [`findings::with_last_runs`]).
+/// The last run of every pack, for refusing a run older than one recorded.
 fn check_runs(conn: &Connection) -> Result<HashMap<String, DateTime<Utc>>> {
     let mut stmt = conn.prepare_cached("SELECT pack, last_run FROM check_runs")?;
     let mut rows = stmt.query([])?;
@@ -1024,21 +1024,6 @@ impl Store for SqliteStore {
             visit(read_audit(r)?)?;
         }
         Ok(())
-    }
-
-    fn record_findings(
-        &self,
-        actor: &str,
-        at: DateTime<Utc>,
-        packs: &[String],
-        findings: Vec<Finding>,
-        exceptions: &[ExceptionCover],
-    ) -> Result<FindingsSummary> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let summary = findings::record(&mut SqliteTx(&tx), actor, at, packs, findings, exceptions)?;
-        tx.commit()?;
-        Ok(summary)
     }
 
     fn record_findings_batched(
