@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, TimeDelta, Utc};
 use steward_auth::{GuessKey, RecoveryCodes, RetryAfter, SessionTimes, Totp, Verdict};
 use steward_model::{Person, PersonStatus, Record, Register, Role, RoleGrant};
 use steward_store::{Session, SignIn};
@@ -670,41 +670,30 @@ impl Steward {
     /// The live session a cookie's token names, touched; `None` (and the session removed) if it
     /// is unknown, idle too long, too old, or its account is disabled.
     pub fn live_session(&self, token: &str, at: DateTime<Utc>) -> Result<Option<Session>> {
-        Ok(self.live(token, at)?.map(|(session, _, _)| session))
+        Ok(self.signed_in(token, at)?.map(|signed| signed.session))
     }
 
-    /// [`Steward::live_session`] and the [`Viewer`] it signs in, reading the account and its
-    /// person once: what every signed-in request needs first.
-    pub fn signed_in(&self, token: &str, at: DateTime<Utc>) -> Result<Option<(Session, Viewer)>> {
-        let Some((session, account, person)) = self.live(token, at)? else {
-            return Ok(None);
-        };
-        let viewer = self.viewer_of(account, person.as_ref())?;
-        Ok(Some((session, viewer)))
-    }
-
-    /// The live session, its account and the account's person.
-    fn live(
-        &self,
-        token: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Option<(Session, SignIn, Option<Person>)>> {
+    /// [`Steward::live_session`] and the [`Viewer`] it signs in: what every signed-in request
+    /// needs first, read in one statement (the session, its account, the account's person's
+    /// standing, their reports and roles, and the audit head).
+    pub fn signed_in(&self, token: &str, at: DateTime<Utc>) -> Result<Option<SignedIn>> {
         let hash = steward_auth::token_hash(token);
-        let Some(mut session) = self.store().session(&hash)? else {
+        let Some(visit) = self.store().visit(&hash)? else {
             return Ok(None);
         };
+        let mut session = visit.session;
         let times = SessionTimes {
             created: session.created_at,
             last_seen: session.last_seen,
         };
-        let account = self.store().sign_in(&session.email)?;
-        let person = match account.as_ref().and_then(|a| a.person_id.as_deref()) {
-            Some(id) => self.get::<Person>(id)?,
-            None => None,
-        };
+        // A status word the model does not know counts as having left: fail closed.
+        let person = visit.person_status.map(|status| {
+            let status = status.parse().unwrap_or(PersonStatus::Leaver);
+            left(status, visit.person_leave_date, at)
+        });
         let live = times.is_live(at, SESSION_IDLE, SESSION_ABSOLUTE);
-        let account = match account {
-            Some(a) if live && !barred_with(&a, person.as_ref(), at) => a,
+        let account = match visit.sign_in {
+            Some(a) if live && !a.disabled && person != Some(true) => a,
             _ => {
                 self.store().delete_session(&hash)?;
                 return Ok(None);
@@ -715,7 +704,13 @@ impl Steward {
             session.last_seen = at;
             self.store().touch_session(&hash, at, session.mfa_passed)?;
         }
-        Ok(Some((session, account, person)))
+        let roles = visit.roles.iter().filter_map(|r| r.parse::<Role>().ok());
+        let viewer = viewer_from(account, person == Some(false), visit.manages, roles);
+        Ok(Some(SignedIn {
+            session,
+            viewer,
+            audit_seq: visit.audit_seq,
+        }))
     }
 
     /// Marks a session as having passed the second factor. A new token replaces the old one so
@@ -768,26 +763,49 @@ impl Steward {
 
     /// Who an account is, given its person (as read with it).
     fn viewer_of(&self, account: SignIn, person: Option<&Person>) -> Result<Viewer> {
-        let mut capacities: BTreeSet<Capacity> = BTreeSet::new();
-        if let Some(person) = person
-            && !has_left(person, Utc::now())
-        {
-            let person_id = &person.id;
-            capacities.insert(Capacity::Staff);
-            let reports: Vec<Person> = self.list_where("manager_id", person_id)?;
-            if reports.iter().any(|p| p.status != PersonStatus::Leaver) {
-                capacities.insert(Capacity::LineManager);
-            }
-            let roles = self.roles_of(person_id)?;
-            capacities.extend(roles.into_iter().filter_map(Capacity::from_role));
+        let Some(person) = person.filter(|p| !has_left(p, Utc::now())) else {
+            return Ok(viewer_from(account, false, false, std::iter::empty()));
+        };
+        let reports: Vec<Person> = self.list_where("manager_id", &person.id)?;
+        let manages = reports.iter().any(|p| p.status != PersonStatus::Leaver);
+        let roles = self.roles_of(&person.id)?;
+        Ok(viewer_from(account, true, manages, roles))
+    }
+}
+
+/// A signed-in request's session, who it signs in, and the audit log's head as it began.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    pub viewer: Viewer,
+    /// The audit log's last sequence number when the session was read: what is derived from the
+    /// data and kept between requests is current while this has not moved.
+    pub audit_seq: i64,
+}
+
+/// Who an account is: staff when it has a person who has not left, a line manager too when
+/// someone who has not left reports to them, and whatever the granted roles make them — the one
+/// place capacities are decided from what the registers say.
+fn viewer_from(
+    account: SignIn,
+    present: bool,
+    manages: bool,
+    roles: impl IntoIterator<Item = Role>,
+) -> Viewer {
+    let mut capacities: BTreeSet<Capacity> = BTreeSet::new();
+    if present {
+        capacities.insert(Capacity::Staff);
+        if manages {
+            capacities.insert(Capacity::LineManager);
         }
-        Ok(Viewer {
-            email: account.email,
-            display_name: account.display_name,
-            person_id: account.person_id,
-            capacities,
-            must_change_password: account.must_change_password,
-        })
+        capacities.extend(roles.into_iter().filter_map(Capacity::from_role));
+    }
+    Viewer {
+        email: account.email,
+        display_name: account.display_name,
+        person_id: account.person_id,
+        capacities,
+        must_change_password: account.must_change_password,
     }
 }
 
@@ -807,5 +825,9 @@ fn barred_with(account: &SignIn, person: Option<&Person>, at: DateTime<Utc>) -> 
 
 /// A person who has left: status leaver, or a leaving date before `at`'s day.
 fn has_left(person: &Person, at: DateTime<Utc>) -> bool {
-    person.status == PersonStatus::Leaver || person.leave_date.is_some_and(|d| d < at.date_naive())
+    left(person.status, person.leave_date, at)
+}
+
+fn left(status: PersonStatus, leave_date: Option<NaiveDate>, at: DateTime<Utc>) -> bool {
+    status == PersonStatus::Leaver || leave_date.is_some_and(|d| d < at.date_naive())
 }

@@ -39,7 +39,7 @@ use steward_store::{AssignmentsOf, AuditQuery, Backend, CommitSummary, Store, St
 
 pub use accounts::{
     Capacity, Guess, ISSUER, RECOVERY_CODES, SESSION_ABSOLUTE, SESSION_IDLE, SecondFactor,
-    SignInRefused, Viewer,
+    SignInRefused, SignedIn, Viewer,
 };
 pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
@@ -307,6 +307,19 @@ impl Steward {
     pub fn list_where<R: Record>(&self, field: &str, value: &str) -> Result<Vec<R>> {
         self.store
             .list_where(R::REGISTER, field, value)?
+            .iter()
+            .map(from_row::<R>)
+            .collect()
+    }
+
+    /// The records whose text `field` holds any of `values`, ordered by id: one read for a
+    /// team's people or a person's equipment, not one per value.
+    pub fn list_where_any<R: Record>(&self, field: &str, values: &[String]) -> Result<Vec<R>> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store
+            .list_where_any(R::REGISTER, field, values)?
             .iter()
             .map(from_row::<R>)
             .collect()

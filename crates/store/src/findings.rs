@@ -55,6 +55,9 @@ pub struct FindingQuery {
     pub states: Vec<FindingState>,
     pub subject_type: Option<String>,
     pub subject_id: Option<String>,
+    /// Any of these subjects (each its kind and id); empty: any subject. For one person's page
+    /// (the person and what they hold) or a team's, in one read.
+    pub subjects: Vec<steward_model::Subject>,
     pub who_acts: Option<String>,
     /// Where findings stood at this instant, from their history: the state filter applies to the
     /// state then, and `state`, `first_failing`, `resolved_at` and `exception` are as they were
@@ -492,7 +495,7 @@ impl CellReader {
         }
     }
 
-    fn opt_date(&mut self) -> Result<Option<NaiveDate>> {
+    pub(crate) fn opt_date(&mut self) -> Result<Option<NaiveDate>> {
         match self.take()? {
             (_, Cell::Date(d)) => Ok(d),
             (column, other) => {

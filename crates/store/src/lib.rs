@@ -58,7 +58,7 @@ pub use findings::{
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
-pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn};
+pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 
 /// Which database a store talks to.
@@ -271,6 +271,15 @@ pub trait Store: Send + Sync {
     /// reference columns it is used on are indexed.
     fn list_where(&self, register: Register, field: &str, value: &str) -> Result<Vec<Row>>;
 
+    /// [`Store::list_where`] for any of several values at once (a team's people, a person's
+    /// equipment), ordered by id: one statement for up to hundreds of values, not one each.
+    fn list_where_any(
+        &self,
+        register: Register,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<Row>>;
+
     /// A page of a register for a list screen: rows whose text fields equal the `equal` values
     /// and, if `search` is given, one of whose `fields` contains its text (any case), ordered by
     /// id, at most `limit` of them; and how many match in all.
@@ -411,6 +420,10 @@ pub trait Store: Send + Sync {
     fn create_session(&self, session: &Session) -> Result<()>;
 
     fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+
+    /// The session `token_hash` names with its sign-in and the viewer's standing, read in one
+    /// statement; `None` if there is no such session.
+    fn visit(&self, token_hash: &str) -> Result<Option<Visit>>;
 
     /// Moves a session's `last_seen` and sets whether it has passed MFA; nothing if there is no
     /// such session. On SQLite, also nothing while another write holds the database: callers

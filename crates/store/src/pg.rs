@@ -20,7 +20,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
-use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
+use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Dollar as D};
 use crate::{
@@ -995,6 +995,29 @@ impl Store for PgStore {
         rows.iter().map(|r| read_row(register, r)).collect()
     }
 
+    fn list_where_any(
+        &self,
+        register: Register,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<Row>> {
+        let field = sql::known_field(register, field)?;
+        let mut client = self.client()?;
+        let mut found = Vec::new();
+        for chunk in sql::in_chunks(values) {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = chunk
+                .iter()
+                .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            let statement = sql::select_where_any_ordered(register, field, chunk.len(), D);
+            for r in client.query(&statement, &params)? {
+                found.push(read_row(register, &r)?);
+            }
+        }
+        sql::by_id(&mut found);
+        Ok(found)
+    }
+
     fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
         let (rows, count, params) = sql::list_page(page, D)?;
         let mut client = self.client()?;
@@ -1249,6 +1272,14 @@ impl Store for PgStore {
         client
             .query_opt(&sql::session_select(D), &[&token_hash])?
             .map(|r| sign_ins::session_from_cells(read_cells(&r, SESSION_COLUMNS)?))
+            .transpose()
+    }
+
+    fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {
+        let mut client = self.client()?;
+        client
+            .query_opt(&sql::visit_select(D), &[&token_hash])?
+            .map(|r| sign_ins::visit_from_cells(read_cells(&r, sign_ins::visit_columns())?))
             .transpose()
     }
 

@@ -14,7 +14,9 @@
 //! A [`Session`] is keyed by the SHA-256 hash of its cookie token; the token itself is never
 //! stored.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{Map, Value as Json};
 use steward_model::audit::canonical_json;
 
@@ -230,6 +232,78 @@ pub(crate) fn session_cells(s: &Session) -> Vec<Cell> {
         Cell::Bool(Some(s.mfa_passed)),
         Cell::Text(Some(s.csrf_secret.clone())),
     ]
+}
+
+/// What a visit reads besides its session and sign-in: the sign-in's person's standing, whether
+/// anyone still reports to them, the roles the roles register grants them, and the audit log's
+/// head as the request began.
+const VISIT_EXTRA: Columns = &[
+    ("person_status", Kind::Text),
+    ("person_leave_date", Kind::Date),
+    ("manages", Kind::Bool),
+    ("person_roles", Kind::Text),
+    ("audit_seq", Kind::Int),
+];
+
+/// The columns [`crate::sql::visit_select`] reads: the session's, the sign-in's, then
+/// [`VISIT_EXTRA`].
+pub(crate) fn visit_columns() -> Columns {
+    static COLUMNS: LazyLock<Vec<(&'static str, Kind)>> =
+        LazyLock::new(|| [SESSION_COLUMNS, SIGN_IN_COLUMNS, VISIT_EXTRA].concat());
+    COLUMNS.as_slice()
+}
+
+/// A signed-in request's first read, in one statement: its session, the session's sign-in and
+/// what decides the capacities the viewer holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visit {
+    pub session: Session,
+    /// `None` when the session's account no longer exists.
+    pub sign_in: Option<SignIn>,
+    /// The status word of the sign-in's person (`None` without a person, or one not in the
+    /// people register), and their leaving date.
+    pub person_status: Option<String>,
+    pub person_leave_date: Option<NaiveDate>,
+    /// Someone who has not left has the sign-in's person as their manager.
+    pub manages: bool,
+    /// The role words the roles register grants the sign-in's person.
+    pub roles: Vec<String>,
+    /// The audit log's last sequence number when the statement ran (0 for an empty log): every
+    /// audited change moves it, so it tells whether anything derived from the data is stale.
+    pub audit_seq: i64,
+}
+
+pub(crate) fn visit_from_cells(mut cells: Vec<Cell>) -> Result<Visit> {
+    let extra = cells.split_off(SESSION_COLUMNS.len() + SIGN_IN_COLUMNS.len());
+    let account = cells.split_off(SESSION_COLUMNS.len());
+    let session = session_from_cells(cells)?;
+    let sign_in = match account.first() {
+        Some(Cell::Text(Some(_))) => Some(sign_in_from_cells(account)?),
+        _ => None,
+    };
+    let mut r = CellReader::new("sessions", VISIT_EXTRA, extra);
+    let (_, person_status) = r.opt_text()?;
+    let person_leave_date = r.opt_date()?;
+    let manages = r.bool()?;
+    let (_, roles) = r.opt_text()?;
+    let audit_seq = r.opt_int()?.unwrap_or(0);
+    let mut roles: Vec<String> = roles
+        .unwrap_or_default()
+        .split(',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    roles.sort();
+    roles.dedup();
+    Ok(Visit {
+        session,
+        sign_in,
+        person_status,
+        person_leave_date,
+        manages,
+        roles,
+        audit_seq,
+    })
 }
 
 /// The one column of a failed guess read back (`sign_in_failures.at`).

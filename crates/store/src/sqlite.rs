@@ -20,7 +20,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
-use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx};
+use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Question as Q};
 use crate::{
@@ -927,6 +927,24 @@ impl Store for SqliteStore {
         )
     }
 
+    fn list_where_any(
+        &self,
+        register: Register,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<Row>> {
+        let field = sql::known_field(register, field)?;
+        let conn = self.reader()?;
+        let mut found = Vec::new();
+        for chunk in sql::in_chunks(values) {
+            let cells: Vec<Sql> = chunk.iter().map(|v| Sql::Text((*v).to_owned())).collect();
+            let statement = sql::select_where_any_ordered(register, field, chunk.len(), Q);
+            found.extend(query_rows(&conn, register, &statement, &cells)?);
+        }
+        sql::by_id(&mut found);
+        Ok(found)
+    }
+
     fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
         let (rows, count, params) = sql::list_page(page, Q)?;
         let conn = self.reader()?;
@@ -1183,6 +1201,20 @@ impl Store for SqliteStore {
                 r,
                 "sessions",
                 SESSION_COLUMNS,
+            )?)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&sql::visit_select(Q))?;
+        let mut rows = stmt.query([token_hash])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(sign_ins::visit_from_cells(read_cells(
+                r,
+                "sessions",
+                sign_ins::visit_columns(),
             )?)?)),
             None => Ok(None),
         }

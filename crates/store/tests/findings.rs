@@ -349,6 +349,41 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
             }),
             [kb.as_str()]
         );
+        // Any of several subjects: one statement, padded to a power of two by repeating one.
+        let subject = |kind: &str, id: &str| steward_model::Subject {
+            kind: kind.into(),
+            id: id.into(),
+        };
+        for (subjects, expected) in [
+            (vec![subject("asset", "LT2")], vec![kb.as_str()]),
+            (
+                vec![
+                    subject("asset", "LT2"),
+                    subject("person", "LT1"),
+                    subject("asset", "LT9"),
+                ],
+                vec![kb.as_str()],
+            ),
+            (
+                vec![
+                    subject("asset", "LT1"),
+                    subject("asset", "LT2"),
+                    subject("asset", "LT1"),
+                ],
+                {
+                    let mut both = vec![ka.as_str(), kb.as_str()];
+                    both.sort();
+                    both
+                },
+            ),
+        ] {
+            let mut found = by(FindingQuery {
+                subjects: subjects.clone(),
+                ..FindingQuery::default()
+            });
+            found.sort();
+            assert_eq!(found, expected, "{backend}: {subjects:?}");
+        }
         assert_eq!(
             by(FindingQuery {
                 who_acts: Some("line_manager".into()),

@@ -650,3 +650,119 @@ fn a_reserved_guess_is_a_failure_until_it_is_released() {
         assert_eq!(recent("addr:x"), vec![t(2)], "{backend}");
     }
 }
+
+fn person(
+    id: &str,
+    manager: Option<&str>,
+    status: steward_model::PersonStatus,
+    leave_date: Option<chrono::NaiveDate>,
+) -> steward_model::Row {
+    use steward_model::Record;
+    steward_model::Person {
+        id: id.into(),
+        name: format!("Person {id}"),
+        email: None,
+        staff_group: "staff".into(),
+        manager_id: manager.map(str::to_owned),
+        budget_centre: None,
+        status,
+        start_date: None,
+        leave_date,
+        clearance: None,
+        clearance_expires: None,
+        byod: None,
+    }
+    .to_row()
+}
+
+/// A visit reads, in one statement, what the separate reads give: the session, its account,
+/// the account's person's standing, whether anyone who has not left reports to them, their
+/// granted roles and the audit head — and follows each as it changes.
+#[test]
+fn a_visit_reads_the_session_its_account_and_the_viewers_standing() {
+    use steward_model::{PersonStatus, Record, Role, RoleGrant};
+    for db in databases("visits") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let left = chrono::NaiveDate::from_ymd_opt(2026, 10, 30);
+
+        assert_eq!(store.visit("no-such-session").unwrap(), None, "{backend}");
+        store
+            .commit(
+                "test",
+                t(0),
+                vec![
+                    person("P000123", None, PersonStatus::Active, left),
+                    person("P2", Some("P000123"), PersonStatus::Leaver, None),
+                    RoleGrant {
+                        person_id: "P000123".into(),
+                        role: Role::It,
+                        granted_on: None,
+                    }
+                    .to_row(),
+                    RoleGrant {
+                        person_id: "P000123".into(),
+                        role: Role::Governance,
+                        granted_on: None,
+                    }
+                    .to_row(),
+                ],
+            )
+            .unwrap();
+        assert!(store.create_first_sign_in("setup", t(1), &admin()).unwrap());
+        store.save_sign_in("setup", t(2), "create", &ada()).unwrap();
+        store
+            .create_session(&session("ada-token", "ADA.lovelace@example.org", 3))
+            .unwrap();
+        store
+            .create_session(&session("admin-token", "admin@example.org", 3))
+            .unwrap();
+
+        let visit = store.visit("ada-token").unwrap().unwrap();
+        assert_eq!(
+            Some(visit.session.clone()),
+            store.session("ada-token").unwrap(),
+            "{backend}"
+        );
+        assert_eq!(
+            visit.sign_in,
+            store.sign_in(&ada().email).unwrap(),
+            "{backend}"
+        );
+        assert_eq!(visit.person_status.as_deref(), Some("active"), "{backend}");
+        assert_eq!(visit.person_leave_date, left, "{backend}");
+        assert!(!visit.manages, "{backend}: the one report has left");
+        assert_eq!(visit.roles, ["governance", "it"], "{backend}");
+        assert_eq!(visit.audit_seq, store.audit_head().unwrap().0, "{backend}");
+        assert!(visit.audit_seq > 0, "{backend}");
+
+        // An account without a person: no standing, and the head as it now is.
+        let admin_visit = store.visit("admin-token").unwrap().unwrap();
+        assert_eq!(
+            admin_visit.sign_in.map(|s| s.email).as_deref(),
+            Some("admin@example.org")
+        );
+        assert_eq!(
+            (
+                admin_visit.person_status,
+                admin_visit.manages,
+                admin_visit.roles.len()
+            ),
+            (None, false, 0),
+            "{backend}"
+        );
+
+        // A report who has not left makes a manager; the head moves with the change.
+        store
+            .commit(
+                "test",
+                t(4),
+                vec![person("P3", Some("P000123"), PersonStatus::Active, None)],
+            )
+            .unwrap();
+        let again = store.visit("ada-token").unwrap().unwrap();
+        assert!(again.manages, "{backend}");
+        assert!(again.audit_seq > visit.audit_seq, "{backend}");
+    }
+}

@@ -514,11 +514,61 @@ fn rows_are_looked_up_by_a_field() {
             (Register::Assets, "assigned_to", "P1", &["LT1"]),
             (Register::Assets, "assigned_to", "P2", &[]),
         ];
+        let any_ids = |register, field: &str, values: &[String]| -> Vec<String> {
+            store
+                .list_where_any(register, field, values)
+                .unwrap_or_else(|e| panic!("{b}: {e}"))
+                .iter()
+                .map(|r| r.id().to_owned())
+                .collect()
+        };
         for (register, field, value, want) in table {
             assert_eq!(
                 ids(*register, field, value),
                 *want,
                 "{b}: {register} {field}={value}"
+            );
+            assert_eq!(
+                any_ids(*register, field, &[(*value).to_owned()]),
+                *want,
+                "{b}: {register} {field} any of {value}"
+            );
+        }
+        // Several values at once, repeats and misses among them, in one order; past the most one
+        // statement holds, read in chunks and put back in order.
+        let values = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let many: Vec<String> = (0..1_100)
+            .map(|n| format!("X{n:04}"))
+            .chain(values(&["P3", "M1"]))
+            .collect();
+        let any_table: &[(Register, &str, Vec<String>, &[&str])] = &[
+            (
+                Register::People,
+                "id",
+                values(&["P3", "P1", "P3", "nobody"]),
+                &["P1", "P3"],
+            ),
+            (
+                Register::People,
+                "manager_id",
+                values(&["M1", "P3"]),
+                &["P1", "P2"],
+            ),
+            (Register::People, "id", many.clone(), &["M1", "P3"]),
+            (
+                Register::Assets,
+                "assigned_to",
+                values(&["P2", "P1", "M1"]),
+                &["LT1"],
+            ),
+            (Register::People, "id", Vec::new(), &[]),
+        ];
+        for (register, field, values, want) in any_table {
+            assert_eq!(
+                any_ids(*register, field, values),
+                *want,
+                "{b}: {register} {field} any of {} values",
+                values.len()
             );
         }
         // Only a text field of the register: never a name from elsewhere in a statement.
@@ -526,6 +576,13 @@ fn rows_are_looked_up_by_a_field() {
             assert!(
                 matches!(
                     store.list_where(Register::People, field, "x"),
+                    Err(steward_store::StoreError::UnknownField { .. })
+                ),
+                "{b}: {field}"
+            );
+            assert!(
+                matches!(
+                    store.list_where_any(Register::People, field, &values(&["x"])),
                     Err(steward_store::StoreError::UnknownField { .. })
                 ),
                 "{b}: {field}"

@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
-use steward_model::{Asset, Finding, Person, PersonStatus, Request, StoredFinding};
+use steward_model::{Asset, Finding, Person, PersonStatus, Request, StoredFinding, Subject};
 use steward_policy::Pack;
 use steward_service::{Capacity, FindingQuery, Viewer};
 
@@ -312,10 +312,10 @@ impl FindingPages {
 async fn finding_page(
     state: &AppState,
     filter: &FindingFilter,
+    head: i64,
 ) -> Result<Arc<(Vec<FindingRow>, u64)>, WebError> {
     // The hour too: an age filter counts from now, so a page is not kept past the hour it was read.
     let key = format!("{}|{}", filter.to_query(), Utc::now().format("%Y-%m-%d %H"));
-    let head = blocking(state, |s| Ok(s.store().audit_head()?.0)).await?;
     if let Ok(cache) = state.finding_pages.lock()
         && cache.head == head
         && let Some(page) = cache.pages.get(&key)
@@ -355,16 +355,17 @@ async fn finding_rows(
             return Ok((s.findings(&query)?, total));
         }
         // The team's people, and the equipment they hold.
-        let people: Vec<Person> = s.list_where("manager_id", &team)?;
-        let mut held = std::collections::HashSet::new();
-        for p in &people {
-            held.extend(
-                s.list_where::<Asset>("assigned_to", &p.id)?
-                    .into_iter()
-                    .map(|a| a.tag),
-            );
-        }
-        let people: std::collections::HashSet<String> = people.into_iter().map(|p| p.id).collect();
+        let people: Vec<String> = s
+            .list_where::<Person>("manager_id", &team)?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        let held: std::collections::HashSet<String> = s
+            .list_where_any::<Asset>("assigned_to", &people)?
+            .into_iter()
+            .map(|a| a.tag)
+            .collect();
+        let people: std::collections::HashSet<String> = people.into_iter().collect();
         let mut found: Vec<StoredFinding> = s
             .findings(&query)?
             .into_iter()
@@ -401,7 +402,7 @@ pub(crate) async fn findings(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<FindingFilter>,
 ) -> Result<Response, WebError> {
-    let found = finding_page(&state, &filter).await?;
+    let found = finding_page(&state, &filter, signed.audit_seq).await?;
     let (rows, total) = (found.0.clone(), found.1);
     page(&FindingsPage {
         total,
@@ -455,17 +456,20 @@ struct DashboardPage {
     trend_chart: String,
 }
 
-/// Every finding tallied, read again only when the audit log has moved on since the last read.
-async fn tallies(state: &AppState) -> Result<Arc<Vec<steward_service::FindingTally>>, WebError> {
+/// Every finding tallied, read again only when the audit log has moved on (`head`, read as the
+/// request began) since the last read.
+async fn tallies(
+    state: &AppState,
+    head: i64,
+) -> Result<Arc<Vec<steward_service::FindingTally>>, WebError> {
+    if let Ok(cached) = state.tallies.lock()
+        && let Some((at, tallies)) = cached.as_ref()
+        && *at == head
+    {
+        return Ok(tallies.clone());
+    }
     let cache = state.tallies.clone();
     blocking(state, move |s| {
-        let head = s.store().audit_head()?.0;
-        if let Ok(cached) = cache.lock()
-            && let Some((at, tallies)) = cached.as_ref()
-            && *at == head
-        {
-            return Ok(tallies.clone());
-        }
         let fresh = Arc::new(s.finding_tallies()?);
         if let Ok(mut cached) = cache.lock() {
             *cached = Some((head, fresh.clone()));
@@ -570,7 +574,7 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let tallies = tallies(&state).await?;
+    let tallies = tallies(&state, signed.audit_seq).await?;
     let today = Utc::now().date_naive();
     let trend_chart = line_chart("Failing findings, week by week", &trend(&tallies, today));
     let severities: Vec<&'static str> = Finding::SEVERITIES.iter().rev().copied().collect();
@@ -698,18 +702,20 @@ pub(crate) async fn me(
     let (person, assets, findings, requests, to_accept, told) = blocking(&state, move |s| {
         let person = s.get::<Person>(&person_id)?;
         let assets: Vec<Asset> = s.list_where("assigned_to", &person_id)?;
-        let mut findings = s.findings(&FindingQuery {
-            subject_type: Some("person".into()),
-            subject_id: Some(person_id.clone()),
+        // The person's own findings and those of what they hold, in one read.
+        let subjects = std::iter::once(Subject {
+            kind: "person".into(),
+            id: person_id.clone(),
+        })
+        .chain(assets.iter().map(|a| Subject {
+            kind: "asset".into(),
+            id: a.tag.clone(),
+        }))
+        .collect();
+        let findings = s.findings(&FindingQuery {
+            subjects,
             ..FindingQuery::default()
         })?;
-        for asset in &assets {
-            findings.extend(s.findings(&FindingQuery {
-                subject_type: Some("asset".into()),
-                subject_id: Some(asset.tag.clone()),
-                ..FindingQuery::default()
-            })?);
-        }
         let requests: Vec<Request> = s.list_where("person_id", &person_id)?;
         let accepted: Vec<steward_model::Acceptance> = s.list_where("person_id", &person_id)?;
         // A leaver's manager, the person whose mailbox was opened, the people an incident
@@ -841,16 +847,35 @@ async fn team_rows(
             .into_iter()
             .filter(|p| p.status != PersonStatus::Leaver)
             .collect();
+        // What the team holds and the findings about them: one read each, not one per person.
+        let ids: Vec<String> = reports.iter().map(|p| p.id.clone()).collect();
+        let mut held: HashMap<String, usize> = HashMap::new();
+        for asset in s.list_where_any::<Asset>("assigned_to", &ids)? {
+            if let Some(holder) = asset.assigned_to {
+                *held.entry(holder).or_default() += 1;
+            }
+        }
+        let mut open: HashMap<String, usize> = HashMap::new();
+        if !ids.is_empty() {
+            let subjects = ids
+                .iter()
+                .map(|id| Subject {
+                    kind: "person".into(),
+                    id: id.clone(),
+                })
+                .collect();
+            for f in s.findings(&FindingQuery {
+                subjects,
+                without_text: true,
+                ..FindingQuery::default()
+            })? {
+                *open.entry(f.finding.subject.id).or_default() += 1;
+            }
+        }
         let mut out = Vec::new();
         for p in reports {
-            let held = s.list_where::<Asset>("assigned_to", &p.id)?.len();
-            let open = s
-                .findings(&FindingQuery {
-                    subject_type: Some("person".into()),
-                    subject_id: Some(p.id.clone()),
-                    ..FindingQuery::default()
-                })?
-                .len();
+            let held = held.get(&p.id).copied().unwrap_or(0);
+            let open = open.get(&p.id).copied().unwrap_or(0);
             out.push((
                 format!("{} ({})", p.name, p.id),
                 p.status.to_string(),
@@ -1050,7 +1075,7 @@ pub(crate) async fn policy(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let tallies = tallies(&state).await?;
+    let tallies = tallies(&state, signed.audit_seq).await?;
     let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
     let mut failing: HashMap<(&str, &str), usize> = HashMap::new();
     for t in tallies.iter().filter(|t| t.state.is_failing()) {

@@ -55,6 +55,9 @@ const MOST_PARTS: usize = 32;
 pub struct Signed {
     pub viewer: Viewer,
     pub csrf: String,
+    /// The audit log's head as the request began: pages that keep what they derive from the
+    /// data between requests keep it for this head.
+    pub audit_seq: i64,
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -352,17 +355,22 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
     };
     let now = Utc::now();
     let found = blocking(state, move |s| {
-        // The session, its account and person read once for the whole request.
-        let Some((session, viewer)) = s.signed_in(&token, now)? else {
+        // The session, its account, its person's standing and the audit head: one statement.
+        let Some(signed) = s.signed_in(&token, now)? else {
             return Ok(None);
         };
-        if !session.mfa_passed {
+        if !signed.session.mfa_passed {
             return Ok(None);
         }
-        Ok(Some((session, viewer)))
+        Ok(Some(signed))
     })
     .await?;
-    let Some((session, viewer)) = found else {
+    let Some(steward_service::SignedIn {
+        session,
+        viewer,
+        audit_seq,
+    }) = found
+    else {
         return Ok(Admitted::SignIn);
     };
     if viewer.must_change_password && !matches!(path.as_str(), "/account/password" | "/logout") {
@@ -372,7 +380,11 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
         return Err(WebError::Forbidden);
     }
     let csrf = session_csrf(&session.csrf_secret, &session.token_hash);
-    let signed = Signed { viewer, csrf };
+    let signed = Signed {
+        viewer,
+        csrf,
+        audit_seq,
+    };
     let mut request = request;
     if is_write(&method) {
         if is_multipart(request.headers()) {
