@@ -14,6 +14,7 @@
 pub mod access;
 mod audit;
 mod calendar;
+mod derived;
 mod diff;
 mod finding;
 mod governance;
@@ -101,15 +102,9 @@ pub struct AppState {
     pub throttle: Arc<Mutex<Throttle>>,
     /// Wakes this server's job workers when a request queues a job.
     pub(crate) jobs: steward_service::JobWaker,
-    /// The finding tallies as of an audit head: every change to the findings appends to the
-    /// audit log, so an unchanged head means unchanged tallies.
-    pub(crate) tallies: Arc<Mutex<Option<CachedTallies>>>,
-    /// Pages of findings by filter, as of an audit head, likewise.
-    pub(crate) finding_pages: Arc<Mutex<pages::FindingPages>>,
+    /// What pages derive from the data, as of an audit head ([`derived`]).
+    pub(crate) derived: Arc<Mutex<derived::Derived>>,
 }
-
-/// Finding tallies and the audit head they were read at.
-pub(crate) type CachedTallies = (i64, Arc<Vec<steward_service::FindingTally>>);
 
 impl AppState {
     pub fn new(steward: Steward, options: Options) -> AppState {
@@ -122,8 +117,7 @@ impl AppState {
                 steward_auth::DEFAULT_THROTTLE_WINDOW,
             ))),
             jobs: steward_service::JobWaker::default(),
-            tallies: Arc::new(Mutex::new(None)),
-            finding_pages: Arc::new(Mutex::new(pages::FindingPages::default())),
+            derived: Arc::new(Mutex::new(derived::Derived::default())),
         }
     }
 }

@@ -295,42 +295,20 @@ pub(crate) fn percent(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
-/// Pages of findings already read, by filter, valid while the audit log's head is `head` (every
-/// change to a finding appends to the log). Bounded: a new head, or too many filters, starts
-/// afresh.
-#[derive(Default)]
-pub(crate) struct FindingPages {
-    head: i64,
-    pages: HashMap<String, Arc<(Vec<FindingRow>, u64)>>,
-}
-
-impl FindingPages {
-    const MOST: usize = 64;
-}
-
-/// A page of findings for a filter, from [`FindingPages`] when the audit log has not moved on.
+/// A page of findings for a filter, kept while the audit log has not moved on.
 async fn finding_page(
     state: &AppState,
     filter: &FindingFilter,
     head: i64,
 ) -> Result<Arc<(Vec<FindingRow>, u64)>, WebError> {
     // The hour too: an age filter counts from now, so a page is not kept past the hour it was read.
-    let key = format!("{}|{}", filter.to_query(), Utc::now().format("%Y-%m-%d %H"));
-    if let Ok(cache) = state.finding_pages.lock()
-        && cache.head == head
-        && let Some(page) = cache.pages.get(&key)
-    {
-        return Ok(page.clone());
-    }
-    let page = Arc::new(finding_rows(state, filter, Some(FINDING_ROWS)).await?);
-    if let Ok(mut cache) = state.finding_pages.lock() {
-        if cache.head != head || cache.pages.len() >= FindingPages::MOST {
-            cache.pages.clear();
-            cache.head = head;
-        }
-        cache.pages.insert(key, page.clone());
-    }
-    Ok(page)
+    let key = format!(
+        "findings|{}|{}",
+        filter.to_query(),
+        Utc::now().format("%Y-%m-%d %H")
+    );
+    let read = finding_reader(filter, Some(FINDING_ROWS))?;
+    crate::derived::derived(state, head, key, read).await
 }
 
 /// The findings a filter matches, most severe and oldest first — at most `limit` of them — and
@@ -341,6 +319,17 @@ async fn finding_rows(
     filter: &FindingFilter,
     limit: Option<usize>,
 ) -> Result<(Vec<FindingRow>, u64), WebError> {
+    blocking(state, finding_reader(filter, limit)?).await
+}
+
+/// A page of finding rows and how many the filter matches in all.
+type FindingRows = Result<(Vec<FindingRow>, u64), steward_service::ServiceError>;
+
+/// What reads the findings `filter` matches (see [`finding_rows`]), its filter checked first.
+fn finding_reader(
+    filter: &FindingFilter,
+    limit: Option<usize>,
+) -> Result<impl FnOnce(&steward_service::Steward) -> FindingRows + Send + 'static, WebError> {
     let mut query = filter.query();
     let min_age = filter.min_age()?;
     let now = Utc::now();
@@ -348,11 +337,12 @@ async fn finding_rows(
         query.failing_since_before = Some(now - chrono::TimeDelta::days(min_age));
     }
     let team = filter.team.trim().to_owned();
-    let (found, total) = blocking(state, move |s| {
+    Ok(move |s: &steward_service::Steward| {
+        let rows = |found: &[StoredFinding]| found.iter().map(FindingRow::of).collect();
         if team.is_empty() {
             let total = s.count_findings(&query)?;
             query.limit = limit.map(|n| n as u64);
-            return Ok((s.findings(&query)?, total));
+            return Ok((rows(&s.findings(&query)?), total));
         }
         // The team's people, and the equipment they hold.
         let people: Vec<String> = s
@@ -379,10 +369,8 @@ async fn finding_rows(
         if let Some(n) = limit {
             found.truncate(n);
         }
-        Ok((found, total))
+        Ok((rows(&found), total))
     })
-    .await?;
-    Ok((found.iter().map(FindingRow::of).collect(), total))
 }
 
 #[derive(Template)]
@@ -462,21 +450,7 @@ async fn tallies(
     state: &AppState,
     head: i64,
 ) -> Result<Arc<Vec<steward_service::FindingTally>>, WebError> {
-    if let Ok(cached) = state.tallies.lock()
-        && let Some((at, tallies)) = cached.as_ref()
-        && *at == head
-    {
-        return Ok(tallies.clone());
-    }
-    let cache = state.tallies.clone();
-    blocking(state, move |s| {
-        let fresh = Arc::new(s.finding_tallies()?);
-        if let Ok(mut cached) = cache.lock() {
-            *cached = Some((head, fresh.clone()));
-        }
-        Ok(fresh)
-    })
-    .await
+    crate::derived::derived(state, head, "tallies".into(), |s| s.finding_tallies()).await
 }
 
 /// A line of weekly points as inline SVG, with each point's value in its title.
@@ -625,36 +599,42 @@ pub(crate) async fn dashboard(
     by_section.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     by_section.truncate(10);
     let bars: Vec<(String, usize)> = by_pack.iter().map(|(p, _, n)| (p.clone(), *n)).collect();
-    let slas = blocking(&state, |s| {
-        let today = s.local_date(Utc::now())?;
-        Ok(s.requests(today)?
-            .into_iter()
-            .filter(|(r, _)| {
-                matches!(
-                    r.state,
+    // Where a request stands against its deadline changes with the local day: kept per quarter
+    // hour (every time zone's offset is a whole number of quarter hours).
+    let now = Utc::now();
+    let quarter = now.timestamp().div_euclid(15 * 60);
+    let by_sla = crate::derived::derived(
+        &state,
+        signed.audit_seq,
+        format!("deadlines|{quarter}"),
+        move |s| {
+            let today = s.local_date(now)?;
+            let mut by_sla = [
+                ("overdue", 0usize),
+                ("due today", 0),
+                ("on track", 0),
+                ("no deadline", 0),
+            ];
+            for (request, sla) in s.requests(today)? {
+                if !matches!(
+                    request.state,
                     steward_model::RequestState::Open | steward_model::RequestState::Approved
-                )
-            })
-            .map(|(_, sla)| sla)
-            .collect::<Vec<_>>())
-    })
+                ) {
+                    continue;
+                }
+                let i = match sla {
+                    steward_workflow::Sla::Overdue { .. } => 0,
+                    steward_workflow::Sla::DueToday => 1,
+                    steward_workflow::Sla::OnTrack { .. } => 2,
+                    steward_workflow::Sla::None => 3,
+                };
+                by_sla[i].1 += 1;
+            }
+            Ok(by_sla)
+        },
+    )
     .await?;
-    let mut by_sla = [
-        ("overdue", 0usize),
-        ("due today", 0),
-        ("on track", 0),
-        ("no deadline", 0),
-    ];
-    for sla in &slas {
-        let i = match sla {
-            steward_workflow::Sla::Overdue { .. } => 0,
-            steward_workflow::Sla::DueToday => 1,
-            steward_workflow::Sla::OnTrack { .. } => 2,
-            steward_workflow::Sla::None => 3,
-        };
-        by_sla[i].1 += 1;
-    }
-    let incidents = crate::processes::incident_rows(&state, &signed.viewer, true).await?;
+    let incidents = crate::processes::incident_rows(&state, &signed, true).await?;
     page(&DashboardPage {
         trend_chart,
         by_sla: by_sla.to_vec(),

@@ -3,6 +3,8 @@
 //! through the service (which decides who may take it) and then re-runs the checks, so that a
 //! finding the step settles clears.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, Request, State};
@@ -593,47 +595,53 @@ fn hours_left(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 pub(crate) async fn incident_rows(
     state: &AppState,
-    viewer: &Viewer,
+    signed: &Signed,
     open_only: bool,
 ) -> Result<Vec<IncidentRow>, WebError> {
-    let viewer = viewer.clone();
-    blocking(state, move |s| {
-        let visible = visible_people(s, &viewer)?;
-        let notifications: Vec<steward_model::Notification> = s.list()?;
-        let now = Utc::now();
-        let mut incidents: Vec<Incident> = s
-            .list::<Incident>()?
-            .into_iter()
-            .filter(|i| may_see(&visible, &i.person_id))
-            .filter(|i| !open_only || i.closed_at.is_none())
-            .collect();
+    // Every incident, newest first, and how many people each still has to be told, kept while
+    // the audit log stands still; what the viewer may see of them is picked out per request.
+    let all = crate::derived::derived(state, signed.audit_seq, "incidents".into(), |s| {
+        let mut incidents: Vec<Incident> = s.list()?;
         incidents.sort_by_key(|i| std::cmp::Reverse(i.reported_at));
-        Ok(incidents
-            .into_iter()
-            .map(|i| {
-                let to_tell = notifications
-                    .iter()
-                    .filter(|n| n.about == i.id && n.acknowledged_at.is_none())
-                    .count();
-                let awaiting_ico = i.ico_decision.is_none();
-                IncidentRow {
-                    kind: i.kind.to_string(),
-                    person: i.person_id.clone(),
-                    state: i.state.to_string(),
-                    reported: local_text(&i.reported_at),
-                    late: i.late == Some(true),
-                    ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
-                    ico_left: match i.ico_notify_by {
-                        Some(t) if awaiting_ico && i.closed_at.is_none() => hours_left(t, now),
-                        _ => String::new(),
-                    },
-                    to_tell,
-                    id: i.id,
-                }
-            })
-            .collect())
+        let mut to_tell: HashMap<String, usize> = HashMap::new();
+        for n in s.list::<steward_model::Notification>()? {
+            if n.acknowledged_at.is_none() {
+                *to_tell.entry(n.about).or_default() += 1;
+            }
+        }
+        Ok((incidents, to_tell))
     })
-    .await
+    .await?;
+    let viewer = signed.viewer.clone();
+    let visible = if sees_all(&viewer) {
+        None
+    } else {
+        blocking(state, move |s| visible_people(s, &viewer)).await?
+    };
+    let now = Utc::now();
+    let (incidents, to_tell) = all.as_ref();
+    Ok(incidents
+        .iter()
+        .filter(|i| may_see(&visible, &i.person_id))
+        .filter(|i| !open_only || i.closed_at.is_none())
+        .map(|i| {
+            let awaiting_ico = i.ico_decision.is_none();
+            IncidentRow {
+                kind: i.kind.to_string(),
+                person: i.person_id.clone(),
+                state: i.state.to_string(),
+                reported: local_text(&i.reported_at),
+                late: i.late == Some(true),
+                ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
+                ico_left: match i.ico_notify_by {
+                    Some(t) if awaiting_ico && i.closed_at.is_none() => hours_left(t, now),
+                    _ => String::new(),
+                },
+                to_tell: to_tell.get(&i.id).copied().unwrap_or(0),
+                id: i.id.clone(),
+            }
+        })
+        .collect())
 }
 
 #[derive(Template)]
@@ -647,7 +655,7 @@ pub(crate) async fn incidents(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let rows = incident_rows(&state, &signed.viewer, false).await?;
+    let rows = incident_rows(&state, &signed, false).await?;
     page(&IncidentsPage {
         chrome: Chrome::signed(&state, &signed, "/incidents"),
         rows,
@@ -658,7 +666,7 @@ pub(crate) async fn incidents_csv(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let rows = incident_rows(&state, &signed.viewer, false).await?;
+    let rows = incident_rows(&state, &signed, false).await?;
     csv(
         "incidents.csv",
         &[
