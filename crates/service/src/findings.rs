@@ -48,6 +48,25 @@ impl Steward {
         Ok(self.store.findings(query)?)
     }
 
+    /// The open findings about a person and about the equipment they hold, most severe and
+    /// oldest first, in two reads: what is theirs to see and act on.
+    pub fn findings_about(&self, person_id: &str) -> Result<Vec<StoredFinding>> {
+        let held: Vec<steward_model::Asset> = self.list_where("assigned_to", person_id)?;
+        let subjects = std::iter::once(steward_model::Subject {
+            kind: "person".into(),
+            id: person_id.to_owned(),
+        })
+        .chain(held.into_iter().map(|a| steward_model::Subject {
+            kind: "asset".into(),
+            id: a.tag,
+        }))
+        .collect();
+        self.findings(&FindingQuery {
+            subjects,
+            ..FindingQuery::default()
+        })
+    }
+
     /// How many findings a query matches, whatever its limit.
     pub fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
         Ok(self.store.count_findings(query)?)

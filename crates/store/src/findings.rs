@@ -48,6 +48,9 @@ pub const FINDING_ENTITY: &str = "finding";
 pub struct FindingQuery {
     pub pack: Option<String>,
     pub clause: Option<String>,
+    /// A section of the policy: the clause itself, and every clause numbered under it (`2` holds
+    /// `2.6`, `2.6(w)` and `2-1`; `2.6` holds `2.6(w)` but not `2.60`).
+    pub section: Option<String>,
     pub control: Option<String>,
     /// Exactly this severity.
     pub severity: Option<String>,

@@ -82,6 +82,13 @@ pub(crate) fn select_where_ordered(register: Register, field: &str, p: Placehold
     )
 }
 
+/// Text matched by `LIKE … ESCAPE '\\'` as itself: its `%`, `_` and `\\` escaped.
+fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// The most values one `IN` list holds; longer lists are read in chunks.
 const MOST_IN_VALUES: usize = 512;
 
@@ -144,12 +151,7 @@ pub(crate) fn list_page(
     if let Some((fields, text)) = &page.search
         && !text.is_empty()
     {
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        params.push(format!("%{escaped}%"));
+        params.push(format!("%{}%", like_literal(&text.to_lowercase())));
         let n = params.len();
         let any: Vec<String> = fields
             .iter()
@@ -473,6 +475,17 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
             params.push(Cell::Text(Some(value.clone())));
             filters.push(format!("f.{column} = {}", p.nth(params.len())));
         }
+    }
+    if let Some(section) = &q.section {
+        // The section itself, or a clause under it: the section followed by `.`, `(` or `-`.
+        let escaped = like_literal(section);
+        params.push(Cell::Text(Some(section.clone())));
+        let mut any = vec![format!("f.clause = {}", p.nth(params.len()))];
+        for mark in ['.', '(', '-'] {
+            params.push(Cell::Text(Some(format!("{escaped}{mark}%"))));
+            any.push(format!("f.clause LIKE {} ESCAPE '\\'", p.nth(params.len())));
+        }
+        filters.push(format!("({})", any.join(" OR ")));
     }
     if !q.subjects.is_empty() {
         // Padded to a power of two with the last subject, so that few shapes are prepared.

@@ -349,6 +349,27 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
             }),
             [kb.as_str()]
         );
+        // A section: the clause itself and those numbered under it, its text taken literally.
+        for (section, expected) in [
+            ("2", vec![ka.as_str(), kb.as_str()]),
+            ("2.6", vec![ka.as_str()]),
+            ("2.6(v)", vec![ka.as_str()]),
+            ("2.7", vec![kb.as_str()]),
+            ("4", vec![kc.as_str()]),
+            ("2.", vec![]),
+            ("2.60", vec![]),
+            ("%", vec![]),
+            ("_", vec![]),
+        ] {
+            let mut found = by(FindingQuery {
+                section: Some(section.into()),
+                ..FindingQuery::default()
+            });
+            found.sort();
+            let mut expected = expected;
+            expected.sort();
+            assert_eq!(found, expected, "{backend}: section {section}");
+        }
         // Any of several subjects: one statement, padded to a power of two by repeating one.
         let subject = |kind: &str, id: &str| steward_model::Subject {
             kind: kind.into(),

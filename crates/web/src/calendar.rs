@@ -50,6 +50,10 @@ struct CalendarPage {
     holidays: Vec<Holiday>,
     /// The first and last years with bank holidays known.
     span: Option<(i32, i32)>,
+    /// The years either side worth a link: those with holidays known, and the years around
+    /// today (never past what the page accepts).
+    previous: Option<i32>,
+    next: Option<i32>,
     from: String,
     days: String,
     sum: Option<Sum>,
@@ -82,6 +86,11 @@ fn draw(
     };
     let years = || calendar.holidays().map(|h| h.date.year());
     let span = years().min().zip(years().max());
+    let (first, last) = span.map_or((today.year(), today.year()), |(a, b)| {
+        (a.min(today.year() - 1), b.max(today.year() + 1))
+    });
+    let previous = Some(year - 1).filter(|y| *y >= first.max(1900));
+    let next = Some(year + 1).filter(|y| *y <= last.min(2200));
     let holidays = calendar
         .holidays()
         .filter(|h| h.date.year() == year)
@@ -121,6 +130,8 @@ fn draw(
         year,
         holidays,
         span,
+        previous,
+        next,
         from: ask.from,
         days: ask.days,
         sum,

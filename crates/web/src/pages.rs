@@ -31,6 +31,9 @@ pub(crate) struct Chrome {
     pub here: &'static str,
     pub csrf: String,
     pub demo: bool,
+    /// Every page (a route as the router spells it) the viewer may open: a link is shown only
+    /// where [`Chrome::may`] says it can be followed.
+    pub may_open: Vec<&'static str>,
 }
 
 /// The main navigation, each link shown only to those the access table lets in.
@@ -64,7 +67,13 @@ impl Chrome {
             here: "",
             csrf: String::new(),
             demo: false,
+            may_open: Vec::new(),
         }
+    }
+
+    /// Whether the viewer may open the page at `route` (as the router spells it).
+    pub(crate) fn may(&self, route: &str) -> bool {
+        self.may_open.contains(&route)
     }
 
     /// For the pages before sign-in.
@@ -84,12 +93,18 @@ impl Chrome {
             })
             .copied()
             .collect();
+        let may_open = access::ROUTES
+            .iter()
+            .filter(|r| r.method == "GET" && access::allows(r.access, "GET", &signed.viewer))
+            .map(|r| r.path)
+            .collect();
         Chrome {
             viewer: Some(signed.viewer.display_name.clone()),
             links,
             here,
             csrf: signed.csrf.clone(),
             demo: state.options.demo,
+            may_open,
         }
     }
 }
@@ -232,6 +247,9 @@ impl FindingRow {
 pub(crate) struct FindingFilter {
     pub pack: String,
     pub clause: String,
+    /// A section of the policy: the clause and every clause numbered under it.
+    pub section: String,
+    pub control: String,
     pub severity: String,
     pub who_acts: String,
     pub min_age: String,
@@ -245,6 +263,8 @@ impl FindingFilter {
         FindingQuery {
             pack: some(&self.pack),
             clause: some(&self.clause),
+            section: some(&self.section),
+            control: some(&self.control),
             severity: some(&self.severity),
             who_acts: some(&self.who_acts),
             // The list and its CSV show neither the clause nor the evidence.
@@ -269,6 +289,8 @@ impl FindingFilter {
         [
             ("pack", &self.pack),
             ("clause", &self.clause),
+            ("section", &self.section),
+            ("control", &self.control),
             ("severity", &self.severity),
             ("who_acts", &self.who_acts),
             ("min_age", &self.min_age),
@@ -569,12 +591,7 @@ pub(crate) async fn dashboard(
             counts[i] += n;
         }
         // A section is the clause's number before its first point or bracket: 2.6(w) is in 2.
-        let section = t
-            .clause
-            .split(['.', '(', '-'])
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let section = section_of(&t.clause).to_owned();
         *by_section.entry((t.pack.clone(), section)).or_default() += n;
         let days = (today - t.first_failing_on).num_days();
         let bucket = match days {
@@ -985,13 +1002,47 @@ pub(crate) async fn people_csv(
 
 pub(crate) struct ClauseView {
     pub id: String,
+    /// The clause's anchor on the page, for links to it.
+    pub anchor: String,
     pub text: String,
-    /// Each control with how many subjects fail it now.
-    pub controls: Vec<(String, usize)>,
+    pub controls: Vec<ControlView>,
+}
+
+/// One control of a clause as the living policy shows it: how it is checked, and what fails it
+/// now — linked to exactly the findings counted when the viewer may list them.
+pub(crate) struct ControlView {
+    pub id: String,
+    /// How the control is carried out, in plain words.
+    pub how: &'static str,
+    /// "12 failing", "none failing", "2 about you", or empty where nothing is checked.
+    pub standing: String,
+    pub href: Option<String>,
+}
+
+/// The section a clause is in: its number before the first point, bracket or dash (`2.6(w)` is
+/// in `2`), as the findings' `section` filter reads it.
+pub(crate) fn section_of(clause: &str) -> &str {
+    clause.split(['.', '(', '-']).next().unwrap_or_default()
+}
+
+/// A clause's anchor on the living policy: the pack and clause, with every character an URL
+/// fragment or an id would need escaped turned into `-`.
+pub(crate) fn clause_anchor(pack: &str, clause: &str) -> String {
+    let safe = |t: &str| {
+        t.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+    };
+    format!("clause-{}-{}", safe(pack), safe(clause))
 }
 
 pub(crate) struct PackView {
-    pub id: String,
     pub title: String,
     pub version: String,
     pub owner: String,
@@ -1001,6 +1052,9 @@ pub(crate) struct PackView {
     pub review_overdue: bool,
     pub parameters: Vec<ParameterView>,
     pub clauses: Vec<ClauseView>,
+    /// The contents: each section (the number before a clause's first point or bracket) and
+    /// the anchor of its first clause shown.
+    pub sections: Vec<(String, String)>,
 }
 
 /// A parameter as the organisation runs it (`steward policy show`).
@@ -1049,26 +1103,55 @@ struct PolicyPage {
     packs: Vec<PackView>,
     /// Whether the viewer may compare versions (the estate roles).
     may_compare: bool,
+    /// The search, and how many clauses it found.
+    q: String,
+    found: usize,
+    /// Whether the counts are the whole organisation's (else the viewer's own share).
+    whole: bool,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct PolicySearch {
+    pub q: String,
 }
 
 pub(crate) async fn policy(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
+    Query(search): Query<PolicySearch>,
 ) -> Result<Response, WebError> {
-    let tallies = tallies(&state, signed.audit_seq).await?;
     let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
-    let mut failing: HashMap<(&str, &str), usize> = HashMap::new();
-    for t in tallies.iter().filter(|t| t.state.is_failing()) {
-        *failing
-            .entry((t.pack.as_str(), t.control.as_str()))
-            .or_default() += usize::try_from(t.count).unwrap_or(usize::MAX);
+    // Those who may list the findings see the organisation's counts, each linked to exactly the
+    // findings it counts; everyone else sees their own share, linked to their page.
+    let whole = access::route("GET", "/findings")
+        .is_some_and(|r| access::allows(r.access, "GET", &signed.viewer));
+    let mut failing: HashMap<(String, String), usize> = HashMap::new();
+    if whole {
+        for t in tallies(&state, signed.audit_seq)
+            .await?
+            .iter()
+            .filter(|t| t.state.is_failing())
+        {
+            *failing
+                .entry((t.pack.clone(), t.control.clone()))
+                .or_default() += usize::try_from(t.count).unwrap_or(usize::MAX);
+        }
+    } else if let Some(person_id) = signed.viewer.person_id.clone() {
+        let own = blocking(&state, move |s| s.findings_about(&person_id)).await?;
+        for f in own.iter().filter(|f| f.state.is_failing()) {
+            *failing
+                .entry((f.finding.pack.clone(), f.finding.control.clone()))
+                .or_default() += 1;
+        }
     }
+    let q = search.q.trim().to_lowercase();
+    let mut found = 0;
     let packs = state
         .options
         .packs
         .iter()
         .map(|p| PackView {
-            id: p.id.clone(),
             title: p.title.clone(),
             version: p.version.clone(),
             owner: p.owner.clone(),
@@ -1080,25 +1163,43 @@ pub(crate) async fn policy(
                 .unwrap_or_default(),
             review_overdue: p.next_review.is_some_and(|d| d < today),
             parameters: parameters_of(p, &state.options.overrides),
+            sections: Vec::new(),
             clauses: p
                 .clauses
                 .iter()
+                .filter(|c| {
+                    q.is_empty()
+                        || c.id.to_lowercase() == q
+                        || c.text.to_lowercase().contains(&q)
+                        || c.controls.iter().any(|k| k.id.to_lowercase().contains(&q))
+                })
+                .inspect(|_| found += 1)
                 .map(|c| ClauseView {
                     id: c.id.clone(),
+                    anchor: clause_anchor(&p.id, &c.id),
                     text: c.text.trim().to_owned(),
                     controls: c
                         .controls
                         .iter()
                         .map(|k| {
                             let n = failing
-                                .get(&(p.id.as_str(), k.id.as_str()))
+                                .get(&(p.id.clone(), k.id.clone()))
                                 .copied()
                                 .unwrap_or(0);
-                            (k.id.clone(), n)
+                            control_view(&p.id, k, n, whole)
                         })
                         .collect(),
                 })
                 .collect(),
+        })
+        .map(|mut p: PackView| {
+            for c in &p.clauses {
+                let section = section_of(&c.id);
+                if p.sections.last().is_none_or(|(s, _)| *s != section) {
+                    p.sections.push((section.to_owned(), c.anchor.clone()));
+                }
+            }
+            p
         })
         .collect();
     let may_compare = access::route("GET", "/policy/diff")
@@ -1107,7 +1208,50 @@ pub(crate) async fn policy(
         chrome: Chrome::signed(&state, &signed, "/policy"),
         packs,
         may_compare,
+        q: search.q.trim().to_owned(),
+        found,
+        whole,
     })
+}
+
+/// How a control is carried out, and what fails it now (`failing`: the organisation's count
+/// when `whole`, else the viewer's own).
+fn control_view(
+    pack: &str,
+    control: &steward_policy::Control,
+    failing: usize,
+    whole: bool,
+) -> ControlView {
+    use steward_policy::KindName;
+    let kind = control.kind.name();
+    let how = match kind {
+        KindName::Check => "checked against the registers",
+        KindName::Workflow => "a process that requests and incidents follow",
+        KindName::RecurringTask => "a recurring task",
+        KindName::Attestation => "acknowledged by each person; not checked automatically",
+        KindName::Guidance => "guidance; not checked automatically",
+    };
+    let checked = !matches!(kind, KindName::Attestation | KindName::Guidance);
+    let (standing, href) = match (failing, whole) {
+        (0, _) if !checked => (String::new(), None),
+        (0, true) => ("none failing".to_owned(), None),
+        (0, false) => ("nothing about you".to_owned(), None),
+        (n, true) => (
+            format!("{n} failing"),
+            Some(format!(
+                "/findings?pack={}&control={}",
+                percent(pack),
+                percent(&control.id)
+            )),
+        ),
+        (n, false) => (format!("{n} about you"), Some("/me".to_owned())),
+    };
+    ControlView {
+        id: control.id.clone(),
+        how,
+        standing,
+        href,
+    }
 }
 
 // --- administration ---------------------------------------------------------------------------
