@@ -44,12 +44,13 @@ pub(crate) async fn audit(
         limit: Some(LIMIT),
     };
     let verify = !filter.verify.is_empty();
+    let zone = signed.zone;
     let (rows, verified) = blocking(&state, move |s| {
         let mut rows = Vec::new();
         s.audit_log(&query, &mut |r| {
             rows.push((
                 r.seq,
-                r.at.get(..19).unwrap_or(&r.at).replace('T', " "),
+                crate::processes::local_text_of(&r.at, zone),
                 r.actor.clone(),
                 r.action.clone(),
                 format!("{}:{}", r.entity_type, r.entity_id),

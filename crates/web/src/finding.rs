@@ -51,6 +51,18 @@ fn may_see(
             .is_some_and(|p| p.manager_id.as_deref() == Some(me)))
 }
 
+/// The request form that settles a finding of `control`, where one does: travel for a device
+/// abroad, a return for equipment held without need.
+pub(crate) fn settling_request(control: &str) -> Option<&'static str> {
+    if control.contains("travel") || control.contains("abroad") {
+        Some("/requests/new?type=international-travel")
+    } else if control.contains("returned") {
+        Some("/requests/new?type=equipment-return")
+    } else {
+        None
+    }
+}
+
 /// A key as a link: each part percent-encoded, the slashes between parts kept.
 pub(crate) fn finding_href(key: &str) -> String {
     let parts: Vec<String> = key.split('/').map(crate::pages::percent).collect();
@@ -67,8 +79,11 @@ struct FindingPage {
     state: String,
     pack: String,
     clause: String,
+    /// The clause on the living policy.
+    clause_href: String,
     clause_text: String,
     subject: String,
+    subject_href: Option<String>,
     who_acts: String,
     due: String,
     since: String,
@@ -114,52 +129,59 @@ async fn finding_page(
         }
         let history = s.finding_history(&k)?;
         let today = s.local_date(Utc::now())?;
-        Ok(Some(Ok((stored, history, today))))
+        let names = crate::names::Names::read(s, &[&stored.finding.subject])?;
+        Ok(Some(Ok((stored, history, today, names))))
     })
     .await?;
-    let (stored, history, today) = match found {
+    let (stored, history, today, names) = match found {
         None => return Err(WebError::NotFound),
         Some(Err(())) => return Err(WebError::NotFound),
         Some(Ok(f)) => f,
     };
     let f = &stored.finding;
     let v = &signed.viewer;
+    let chrome = Chrome::signed(state, signed, "/findings");
+    let named = names.subject(&f.subject, chrome.may("/register/{entity}/{id}"));
     // The request that settles a finding, where one does: travel for a device abroad, a return
     // for equipment held without need, access for a system.
-    let request_link = match (f.control.as_str(), f.subject.kind.as_str()) {
-        (c, _) if c.contains("travel") || c.contains("abroad") => {
-            Some("/requests/new?type=international-travel")
-        }
-        (c, _) if c.contains("returned") => Some("/requests/new?type=equipment-return"),
-        _ => None,
-    }
-    .map(str::to_owned);
+    let request_link = settling_request(&f.control).map(str::to_owned);
     page(&FindingPage {
-        chrome: Chrome::signed(state, signed, "/findings"),
+        chrome,
         message: f.message.clone(),
         severity: f.severity.clone(),
         state: stored.state.to_string(),
-        pack: format!("{} {}", f.pack, f.version),
+        pack: format!(
+            "{}, version {}",
+            crate::names::pack_title(&state.options.packs, &f.pack),
+            f.version
+        ),
         clause: f.clause.clone(),
+        clause_href: format!(
+            "/policy#{}",
+            crate::pages::clause_anchor(&f.pack, &f.clause)
+        ),
         clause_text: f.clause_text.trim().to_owned(),
-        subject: format!("{} {}", f.subject.kind, f.subject.id),
-        who_acts: f.who_acts.replace('_', " "),
+        who_acts: crate::names::who_acts(&f.who_acts, &named),
+        subject: named.label.clone(),
+        subject_href: named.href.clone(),
         due: f.due.map(|d| d.to_string()).unwrap_or_default(),
-        since: stored
-            .first_failing
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string(),
+        since: crate::processes::local_text(&stored.first_failing, signed.zone),
         exception: stored.exception.clone().unwrap_or_default(),
         evidence: f
             .evidence
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| {
+                (
+                    crate::names::evidence_label(k),
+                    crate::names::evidence_value(v),
+                )
+            })
             .collect(),
         history: history
             .iter()
             .map(|e| {
                 (
-                    e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    crate::processes::local_text(&e.at, signed.zone),
                     e.event.to_string(),
                     e.state.to_string(),
                 )

@@ -67,9 +67,9 @@ struct JobPage {
     cancel_requested: bool,
 }
 
-fn when(t: Option<DateTime<Utc>>) -> String {
+fn when(t: Option<DateTime<Utc>>, zone: chrono_tz::Tz) -> String {
     t.as_ref()
-        .map(crate::processes::local_text)
+        .map(|t| crate::processes::local_text(t, zone))
         .unwrap_or_default()
 }
 
@@ -111,7 +111,7 @@ pub(crate) async fn list(
             state: v.job.state.to_string(),
             progress: progress_text(v),
             requested_by: v.job.requested_by.clone(),
-            started: when(v.job.started_at),
+            started: when(v.job.started_at, signed.zone),
             duration: duration(v),
             error: v.job.error.clone().unwrap_or_default(),
         })
@@ -217,9 +217,9 @@ pub(crate) async fn show(
         total: job.progress.total.max(1),
         note: progress_text(&view),
         requested_by: job.requested_by.clone(),
-        created: when(Some(job.created_at)),
-        started: when(job.started_at),
-        finished: when(job.finished_at),
+        created: when(Some(job.created_at), signed.zone),
+        started: when(job.started_at, signed.zone),
+        finished: when(job.finished_at, signed.zone),
         duration: duration(&view),
         attempts: job.attempts,
         error: job.error.clone(),

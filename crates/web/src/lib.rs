@@ -19,6 +19,7 @@ mod diff;
 mod finding;
 mod governance;
 mod jobs;
+mod names;
 mod pages;
 mod processes;
 mod registers;

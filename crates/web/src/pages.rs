@@ -213,10 +213,22 @@ pub(crate) struct FindingRow {
     pub message: String,
     pub who_acts: String,
     pub since: String,
+    /// As the page shows them: the pack's title, the clause on the living policy, the subject
+    /// by name with its record's page, and who acts in words. The CSV keeps the words above.
+    pub pack_title: String,
+    pub clause_href: String,
+    pub about: String,
+    pub about_href: Option<String>,
+    pub acts: String,
 }
 
 impl FindingRow {
-    fn of(f: &StoredFinding) -> FindingRow {
+    fn of(
+        f: &StoredFinding,
+        names: &crate::names::Names,
+        packs: &[steward_policy::Pack],
+    ) -> FindingRow {
+        let named = names.subject(&f.finding.subject, true);
         FindingRow {
             href: crate::finding::finding_href(&f.finding.key()),
             severity: f.finding.severity.clone(),
@@ -226,6 +238,14 @@ impl FindingRow {
             message: f.finding.message.clone(),
             who_acts: f.finding.who_acts.clone(),
             since: f.first_failing.format("%Y-%m-%d").to_string(),
+            pack_title: crate::names::pack_title(packs, &f.finding.pack),
+            clause_href: format!(
+                "/policy#{}",
+                clause_anchor(&f.finding.pack, &f.finding.clause)
+            ),
+            acts: crate::names::who_acts(&f.finding.who_acts, &named),
+            about: named.label,
+            about_href: named.href,
         }
     }
 
@@ -329,7 +349,7 @@ async fn finding_page(
         filter.to_query(),
         Utc::now().format("%Y-%m-%d %H")
     );
-    let read = finding_reader(filter, Some(FINDING_ROWS))?;
+    let read = finding_reader(state, filter, Some(FINDING_ROWS))?;
     crate::derived::derived(state, head, key, read).await
 }
 
@@ -341,7 +361,7 @@ async fn finding_rows(
     filter: &FindingFilter,
     limit: Option<usize>,
 ) -> Result<(Vec<FindingRow>, u64), WebError> {
-    blocking(state, finding_reader(filter, limit)?).await
+    blocking(state, finding_reader(state, filter, limit)?).await
 }
 
 /// A page of finding rows and how many the filter matches in all.
@@ -349,6 +369,7 @@ type FindingRows = Result<(Vec<FindingRow>, u64), steward_service::ServiceError>
 
 /// What reads the findings `filter` matches (see [`finding_rows`]), its filter checked first.
 fn finding_reader(
+    state: &AppState,
     filter: &FindingFilter,
     limit: Option<usize>,
 ) -> Result<impl FnOnce(&steward_service::Steward) -> FindingRows + Send + 'static, WebError> {
@@ -359,12 +380,22 @@ fn finding_reader(
         query.failing_since_before = Some(now - chrono::TimeDelta::days(min_age));
     }
     let team = filter.team.trim().to_owned();
+    let options = state.options.clone();
     Ok(move |s: &steward_service::Steward| {
-        let rows = |found: &[StoredFinding]| found.iter().map(FindingRow::of).collect();
+        let rows =
+            |found: &[StoredFinding]| -> Result<Vec<FindingRow>, steward_service::ServiceError> {
+                let subjects: Vec<&steward_model::Subject> =
+                    found.iter().map(|f| &f.finding.subject).collect();
+                let names = crate::names::Names::read(s, &subjects)?;
+                Ok(found
+                    .iter()
+                    .map(|f| FindingRow::of(f, &names, &options.packs))
+                    .collect())
+            };
         if team.is_empty() {
             let total = s.count_findings(&query)?;
             query.limit = limit.map(|n| n as u64);
-            return Ok((rows(&s.findings(&query)?), total));
+            return Ok((rows(&s.findings(&query)?)?, total));
         }
         // The team's people, and the equipment they hold.
         let people: Vec<String> = s
@@ -391,7 +422,7 @@ fn finding_reader(
         if let Some(n) = limit {
             found.truncate(n);
         }
-        Ok((rows(&found), total))
+        Ok((rows(&found)?, total))
     })
 }
 
@@ -675,10 +706,22 @@ struct MePage {
     /// The active policies this person has not accepted (or not since a material change).
     to_accept: Vec<(String, String)>,
     assets: Vec<(String, String, String, String)>,
-    findings: Vec<(String, String, String, String)>,
+    findings: Vec<MyItem>,
     requests: Vec<(String, String, String, String)>,
     /// What this person has been told and not yet acknowledged: about what, why, by when.
     told: Vec<(String, String, String)>,
+}
+
+/// One thing the policy asks of the person now: what, what to do about it and by when, where
+/// the policy says so, and a way to do it.
+struct MyItem {
+    message: String,
+    href: String,
+    remedy: String,
+    due: String,
+    policy: String,
+    clause_href: String,
+    request: Option<&'static str>,
 }
 
 fn person_of(viewer: &Viewer) -> Result<String, WebError> {
@@ -689,6 +732,7 @@ pub(crate) async fn me(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
+    let zone = signed.zone;
     let person_id = person_of(&signed.viewer)?;
     let packs: Vec<(String, String, String)> = state
         .options
@@ -736,13 +780,15 @@ pub(crate) async fn me(
         .map(|n| {
             let due = n
                 .due_at
-                .map(|t| format!("by {}", crate::processes::local_text(&t)))
+                .map(|t| format!("by {}", crate::processes::local_text(&t, zone)))
                 .unwrap_or_default();
             (n.about, n.reason, due)
         })
         .collect();
+    let chrome = Chrome::signed(&state, &signed, "/me");
+    let signed_may_raise = chrome.may("/requests/new");
     page(&MePage {
-        chrome: Chrome::signed(&state, &signed, "/me"),
+        chrome,
         name: person
             .map(|p| p.name)
             .unwrap_or_else(|| signed.viewer.display_name.clone()),
@@ -763,12 +809,37 @@ pub(crate) async fn me(
             .into_iter()
             .filter(|f| f.finding.who_acts == "person")
             .map(|f| {
-                (
-                    f.finding.message,
-                    f.finding.due.map(|d| format!("by {d}")).unwrap_or_default(),
-                    f.finding.pack,
-                    f.finding.clause,
-                )
+                let f = f.finding;
+                let remedy = state
+                    .options
+                    .packs
+                    .iter()
+                    .find(|p| p.id == f.pack)
+                    .and_then(|p| {
+                        p.clauses
+                            .iter()
+                            .flat_map(|c| &c.controls)
+                            .find(|k| k.id == f.control)
+                    })
+                    .map(|k| k.remediation.trim().to_owned())
+                    .unwrap_or_default();
+                MyItem {
+                    href: crate::finding::finding_href(&f.key()),
+                    due: f
+                        .due
+                        .map(|d| d.format("%-d %B %Y").to_string())
+                        .unwrap_or_default(),
+                    policy: format!(
+                        "{}, clause {}",
+                        crate::names::pack_title(&state.options.packs, &f.pack),
+                        f.clause
+                    ),
+                    clause_href: format!("/policy#{}", clause_anchor(&f.pack, &f.clause)),
+                    request: crate::finding::settling_request(&f.control)
+                        .filter(|_| signed_may_raise),
+                    remedy,
+                    message: f.message,
+                }
             })
             .collect(),
         requests: requests

@@ -435,6 +435,7 @@ async fn request_page(
     notes: Vec<String>,
     error: Option<String>,
 ) -> Result<Response, WebError> {
+    let zone = signed.zone;
     let viewer = signed.viewer.clone();
     let (view, person) = blocking(state, move |s| {
         let view = s.request(&id)?;
@@ -473,7 +474,7 @@ async fn request_page(
                 format!("{} ({})", p.name, p.id)
             }),
             state: request.state.to_string(),
-            opened: local_text(&request.opened_at),
+            opened: local_text(&request.opened_at, zone),
             due: request.due_on.map(|d| d.to_string()).unwrap_or_default(),
             sla: sla_text(&sla),
             details,
@@ -484,7 +485,7 @@ async fn request_page(
                         a.role.to_string(),
                         a.person_id,
                         a.decision.to_string(),
-                        local_text(&a.decided_at),
+                        local_text(&a.decided_at, zone),
                     )
                 })
                 .collect(),
@@ -495,9 +496,11 @@ async fn request_page(
                         n.recipient,
                         n.reason,
                         n.acknowledged_at
-                            .map(|t| local_text(&t))
+                            .map(|t| local_text(&t, zone))
                             .unwrap_or_default(),
-                        n.emailed_at.map(|t| local_text(&t)).unwrap_or_default(),
+                        n.emailed_at
+                            .map(|t| local_text(&t, zone))
+                            .unwrap_or_default(),
                     )
                 })
                 .collect(),
@@ -509,8 +512,20 @@ async fn request_page(
     )
 }
 
-pub(crate) fn local_text(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+/// An instant written as RFC 3339 text (the audit log's), shown as [`local_text`] does; text that
+/// is not such an instant is shown as it is.
+pub(crate) fn local_text_of(text: &str, zone: chrono_tz::Tz) -> String {
+    DateTime::parse_from_rfc3339(text).map_or_else(
+        |_| text.to_owned(),
+        |t| local_text(&t.with_timezone(&Utc), zone),
+    )
+}
+
+/// An instant as the organisation's clocks showed it, with the zone's abbreviation (GMT, BST).
+pub(crate) fn local_text(t: &DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 pub(crate) async fn show_request(
@@ -598,6 +613,7 @@ pub(crate) async fn incident_rows(
     signed: &Signed,
     open_only: bool,
 ) -> Result<Vec<IncidentRow>, WebError> {
+    let zone = signed.zone;
     // Every incident, newest first, and how many people each still has to be told, kept while
     // the audit log stands still; what the viewer may see of them is picked out per request.
     let all = crate::derived::derived(state, signed.audit_seq, "incidents".into(), |s| {
@@ -630,9 +646,12 @@ pub(crate) async fn incident_rows(
                 kind: i.kind.to_string(),
                 person: i.person_id.clone(),
                 state: i.state.to_string(),
-                reported: local_text(&i.reported_at),
+                reported: local_text(&i.reported_at, zone),
                 late: i.late == Some(true),
-                ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
+                ico_by: i
+                    .ico_notify_by
+                    .map(|t| local_text(&t, zone))
+                    .unwrap_or_default(),
                 ico_left: match i.ico_notify_by {
                     Some(t) if awaiting_ico && i.closed_at.is_none() => hours_left(t, now),
                     _ => String::new(),
@@ -840,6 +859,7 @@ async fn incident_page(
     notes: Vec<String>,
     error: Option<String>,
 ) -> Result<Response, WebError> {
+    let zone = signed.zone;
     let viewer = signed.viewer.clone();
     let view = blocking(state, move |s| {
         let view = s.incident(&id)?;
@@ -870,12 +890,21 @@ async fn incident_page(
             person: i.person_id.clone(),
             asset: i.asset_tag.clone().unwrap_or_default(),
             state: i.state.to_string(),
-            occurred: i.occurred_at.map(|t| local_text(&t)).unwrap_or_default(),
-            discovered: local_text(&i.discovered_at),
-            reported: local_text(&i.reported_at),
-            report_by: i.report_by.map(|t| local_text(&t)).unwrap_or_default(),
+            occurred: i
+                .occurred_at
+                .map(|t| local_text(&t, zone))
+                .unwrap_or_default(),
+            discovered: local_text(&i.discovered_at, zone),
+            reported: local_text(&i.reported_at, zone),
+            report_by: i
+                .report_by
+                .map(|t| local_text(&t, zone))
+                .unwrap_or_default(),
             late: i.late == Some(true),
-            ico_by: i.ico_notify_by.map(|t| local_text(&t)).unwrap_or_default(),
+            ico_by: i
+                .ico_notify_by
+                .map(|t| local_text(&t, zone))
+                .unwrap_or_default(),
             ico_left: match i.ico_notify_by {
                 Some(t) if i.ico_decision.is_none() && i.closed_at.is_none() => hours_left(t, now),
                 _ => String::new(),
@@ -901,10 +930,12 @@ async fn incident_page(
                         n.recipient,
                         n.reason,
                         n.acknowledged_at
-                            .map(|t| local_text(&t))
+                            .map(|t| local_text(&t, zone))
                             .unwrap_or_default(),
                         mine,
-                        n.emailed_at.map(|t| local_text(&t)).unwrap_or_default(),
+                        n.emailed_at
+                            .map(|t| local_text(&t, zone))
+                            .unwrap_or_default(),
                     )
                 })
                 .collect(),

@@ -257,6 +257,7 @@ async fn record_page(
     id: String,
     error: Option<String>,
 ) -> Result<Response, WebError> {
+    let zone = signed.zone;
     let register = Register::ALL
         .iter()
         .copied()
@@ -278,7 +279,7 @@ async fn record_page(
             },
             &mut |r| {
                 history.push((
-                    r.at.get(..16).unwrap_or(&r.at).replace('T', " "),
+                    crate::processes::local_text_of(&r.at, zone),
                     r.actor.clone(),
                     r.action.clone(),
                     changes(r.before.as_deref(), r.after.as_deref()),

@@ -58,6 +58,8 @@ pub struct Signed {
     /// The audit log's head as the request began: pages that keep what they derive from the
     /// data between requests keep it for this head.
     pub audit_seq: i64,
+    /// The organisation's time zone, in which every time is shown.
+    pub zone: chrono_tz::Tz,
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -380,10 +382,13 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
         return Err(WebError::Forbidden);
     }
     let csrf = session_csrf(&session.csrf_secret, &session.token_hash);
+    let zone =
+        *crate::derived::derived(state, audit_seq, "time_zone".into(), |s| s.time_zone()).await?;
     let signed = Signed {
         viewer,
         csrf,
         audit_seq,
+        zone,
     };
     let mut request = request;
     if is_write(&method) {

@@ -164,13 +164,18 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         // A team's findings: those about the manager's reports and what they hold, only.
         let everyone = governance.get("/findings");
         let team = governance.get("/findings?team=M1");
+        // Each subject by name, linked to its record.
         assert!(
-            everyone.body.contains("person G1"),
+            everyone.body.contains("href=\"/register/person/G1\""),
             "{b}: {}",
             everyone.body
         );
-        assert!(!team.body.contains("person G1"), "{b}");
-        assert!(team.body.contains("person S1"), "{b}: {}", team.body);
+        assert!(!team.body.contains("href=\"/register/person/G1\""), "{b}");
+        assert!(
+            team.body.contains("href=\"/register/person/S1\""),
+            "{b}: {}",
+            team.body
+        );
 
         // An exception must say why and must end; then the finding is excepted.
         let no_end = governance.submit(
@@ -375,7 +380,7 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         let incident = governance.get("/incidents/INC-000001");
         assert!(incident.body.contains("Who must be told"), "{b}");
         // Once the mail relay has taken a notice, the incident says when.
-        assert!(!incident.body.contains("2030-01-02 03:04 UTC"), "{b}");
+        assert!(!incident.body.contains("2030-01-02 03:04 GMT"), "{b}");
         watcher
             .mark_emailed(
                 &Stamp::at(
@@ -392,7 +397,7 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         assert!(
             incident
                 .body
-                .contains("<td>it-service-desk</td><td>loss reported by S1 (it-service-desk)</td><td>2030-01-02 03:04 UTC</td>"),
+                .contains("<td>it-service-desk</td><td>loss reported by S1 (it-service-desk)</td><td>2030-01-02 03:04 GMT</td>"),
             "{b}: {}",
             incident.body
         );
