@@ -173,7 +173,11 @@ pub struct BackupSchedule {
 /// taken, how long a lease lasts, and whether the server is stopping.
 #[derive(Debug, Clone)]
 pub struct JobContext {
+    /// The packs the server runs when its configuration names them; when empty, those of
+    /// `available` the organisation has made active (read from the database at each run).
     pub packs: Vec<Pack>,
+    /// Every pack the server knows, among which the organisation chooses.
+    pub available: Vec<Pack>,
     pub overrides: Overrides,
     pub backup: Option<BackupHook>,
     pub lease: Duration,
@@ -185,6 +189,7 @@ impl JobContext {
     pub fn new(packs: Vec<Pack>, overrides: Overrides, lease: Duration) -> JobContext {
         JobContext {
             packs,
+            available: Vec::new(),
             overrides,
             backup: None,
             lease,
@@ -194,6 +199,17 @@ impl JobContext {
 
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    /// The packs a check run runs now: those configured, or those the organisation chose.
+    fn running(&self, steward: &Steward) -> Result<Vec<Pack>> {
+        if !self.packs.is_empty() {
+            return Ok(self.packs.clone());
+        }
+        Ok(crate::active_among(
+            &self.available,
+            &steward.active_pack_ids()?,
+        ))
     }
 }
 
@@ -599,7 +615,8 @@ impl Steward {
     }
 
     fn run_check(&self, run: &Running<'_>) -> Result<Ending> {
-        let packs: Vec<&Pack> = run.ctx.packs.iter().collect();
+        let running = run.ctx.running(self)?;
+        let packs: Vec<&Pack> = running.iter().collect();
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
         if packs.is_empty() {
             return Ok(Ending::End(JobEnd::Done {
@@ -727,7 +744,7 @@ impl Steward {
                         note: "imported".into(),
                     };
                 }
-                if !run.ctx.packs.is_empty() {
+                if !run.ctx.running(self)?.is_empty() {
                     // As after any step: the findings the import settles clear.
                     self.enqueue_check(&Stamp::now("system:checks"), CheckRun::AfterStep)?;
                 }
@@ -918,11 +935,13 @@ impl Worker {
     pub fn start(
         steward: Arc<Steward>,
         packs: Vec<Pack>,
+        available: Vec<Pack>,
         overrides: Overrides,
         settings: &WorkerSettings,
         name: &str,
     ) -> std::io::Result<Worker> {
         let mut ctx = JobContext::new(packs, overrides, settings.lease);
+        ctx.available = available;
         ctx.backup = settings.backups.as_ref().map(|b| b.take.clone());
         let waker = JobWaker::default();
         let mut threads = Vec::new();

@@ -26,6 +26,7 @@ mod governance;
 mod import;
 mod jobs;
 mod mail;
+mod packs;
 pub mod secrets;
 mod workflow;
 
@@ -51,11 +52,12 @@ pub use jobs::{
     JobResult, JobView, JobWaker, ScheduleSeen, Worker, WorkerSettings,
 };
 pub use mail::{Addressee, Concerns, Notice};
+pub use packs::active_among;
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingTally, FindingsSummary,
 };
-pub use steward_store::{Job, JobProgress, JobState};
+pub use steward_store::{Job, JobProgress, JobState, PackChoice};
 pub use workflow::{IncidentView, ProcessTerms, RequestView};
 
 /// Who is making a change, and when, and with what authority. Every write carries one; the
@@ -177,6 +179,9 @@ pub enum ServiceError {
     /// No such job, or none the stamp may see.
     #[error("no job {0}")]
     NoJob(i64),
+    /// A policy pack the server cannot load was named to run.
+    #[error("no policy pack {id:?} is known here; those known are: {}", .known.join(", "))]
+    UnknownPack { id: String, known: Vec<String> },
 }
 
 impl ServiceError {
@@ -242,6 +247,7 @@ impl Steward {
             keys: None,
         };
         steward.adopt_account_roles(&Stamp::now("system:upgrade"))?;
+        steward.adopt_packs_run(&Stamp::now("system:upgrade"))?;
         Ok(steward)
     }
 

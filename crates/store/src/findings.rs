@@ -47,6 +47,8 @@ pub const FINDING_ENTITY: &str = "finding";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FindingQuery {
     pub pack: Option<String>,
+    /// Any of these packs; empty: any pack.
+    pub packs: Vec<String>,
     pub clause: Option<String>,
     /// A section of the policy: the clause itself, and every clause numbered under it (`2` holds
     /// `2.6`, `2.6(w)` and `2-1`; `2.6` holds `2.6(w)` but not `2.60`).
@@ -69,6 +71,8 @@ pub struct FindingQuery {
     pub as_of: Option<DateTime<Utc>>,
     /// Only findings failing since this instant or earlier (at least so old).
     pub failing_since_before: Option<DateTime<Utc>>,
+    /// Only findings failing since this instant or later (at most so old).
+    pub failing_since_after: Option<DateTime<Utc>>,
     /// At most this many, the most severe and then the oldest first (the order every read has).
     pub limit: Option<u64>,
     /// Leave out each finding's clause text and evidence (read as empty): for lists that show

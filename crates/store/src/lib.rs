@@ -35,6 +35,7 @@ mod connect;
 mod findings;
 mod jobs;
 mod migrate;
+mod packs;
 mod pg;
 mod sign_ins;
 mod slow;
@@ -58,6 +59,7 @@ pub use findings::{
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
+pub use packs::{PACK_ENTITY, PackChoice};
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 
@@ -420,6 +422,22 @@ pub trait Store: Send + Sync {
     fn create_session(&self, session: &Session) -> Result<()>;
 
     fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+
+    /// The packs whose checks have run and been recorded here, by id.
+    fn packs_run(&self) -> Result<Vec<String>>;
+
+    /// Every pack the organisation has chosen or set aside, by id.
+    fn packs(&self) -> Result<Vec<PackChoice>>;
+
+    /// Makes a pack active or not, with one audit record (entity `pack`); `false`, and nothing
+    /// written, when it already stood so.
+    fn set_pack_active(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        active: bool,
+    ) -> Result<bool>;
 
     /// The session `token_hash` names with its sign-in and the viewer's standing, read in one
     /// statement; `None` if there is no such session.

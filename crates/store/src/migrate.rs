@@ -70,6 +70,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../migrations/0012_jobs.sql"),
     },
+    Migration {
+        version: 13,
+        name: "packs",
+        sql: include_str!("../migrations/0013_packs.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -20,6 +20,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
+use crate::packs::{self, PackChoice};
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Dollar as D};
@@ -700,6 +701,23 @@ impl SignInTx for PgTx<'_, '_> {
     }
 }
 
+impl crate::packs::PackTx for PgTx<'_, '_> {
+    fn load_pack(&mut self, id: &str) -> Result<Option<PackChoice>> {
+        self.0
+            .query_opt(&sql::pack_select(true, D), &[&id])?
+            .map(|r| packs::pack_from_cells(read_cells(&r, packs::PACK_COLUMNS)?))
+            .transpose()
+    }
+
+    fn upsert_pack(&mut self, pack: &PackChoice) -> Result<()> {
+        self.0.execute(
+            &sql::pack_upsert(D),
+            &refs(&cell_params(&packs::pack_cells(pack))),
+        )?;
+        Ok(())
+    }
+}
+
 impl FindingsTx for PgTx<'_, '_> {
     fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>> {
         let rows = self
@@ -1273,6 +1291,38 @@ impl Store for PgStore {
             .query_opt(&sql::session_select(D), &[&token_hash])?
             .map(|r| sign_ins::session_from_cells(read_cells(&r, SESSION_COLUMNS)?))
             .transpose()
+    }
+
+    fn packs_run(&self) -> Result<Vec<String>> {
+        let mut client = self.client()?;
+        client
+            .query(sql::PACKS_RUN, &[])?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
+    fn packs(&self) -> Result<Vec<PackChoice>> {
+        let mut client = self.client()?;
+        client
+            .query(&sql::pack_select(false, D), &[])?
+            .iter()
+            .map(|r| packs::pack_from_cells(read_cells(r, packs::PACK_COLUMNS)?))
+            .collect()
+    }
+
+    fn set_pack_active(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        active: bool,
+    ) -> Result<bool> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let changed = packs::set_active(&mut PgTx(&mut tx), actor, at, id, active)?;
+        tx.commit()?;
+        Ok(changed)
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

@@ -514,6 +514,21 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
             p.nth(params.len())
         ));
     }
+    if let Some(after) = q.failing_since_after {
+        params.push(Cell::Time(Some(after)));
+        filters.push(format!(
+            "{lifecycle}.first_failing >= {}",
+            p.nth(params.len())
+        ));
+    }
+    if !q.packs.is_empty() {
+        let mut any = Vec::with_capacity(q.packs.len());
+        for pack in &q.packs {
+            params.push(Cell::Text(Some(pack.clone())));
+            any.push(p.nth(params.len()));
+        }
+        filters.push(format!("f.pack IN ({})", any.join(", ")));
+    }
     let collate = match p {
         Placeholder::Question => "",
         Placeholder::Dollar => " COLLATE \"C\"",
@@ -635,6 +650,32 @@ pub(crate) fn visit_select(p: Placeholder) -> String {
         column_list(SIGN_IN_COLUMNS, "a."),
         p.nth(1),
         leaver = steward_model::PersonStatus::Leaver.as_str(),
+    )
+}
+
+/// The packs whose checks have run here (the last run of each is kept).
+pub(crate) const PACKS_RUN: &str = "SELECT pack FROM check_runs ORDER BY pack";
+
+/// The organisation's packs (`one`: the pack with id `$1`), ordered by id.
+pub(crate) fn pack_select(one: bool, p: Placeholder) -> String {
+    let columns = column_list(crate::packs::PACK_COLUMNS, "");
+    if one {
+        format!("SELECT {columns} FROM packs WHERE id = {}", p.nth(1))
+    } else {
+        let collate = match p {
+            Placeholder::Question => "",
+            Placeholder::Dollar => " COLLATE \"C\"",
+        };
+        format!("SELECT {columns} FROM packs ORDER BY id{collate}")
+    }
+}
+
+/// Inserts a pack's standing or rewrites the stored one.
+pub(crate) fn pack_upsert(p: Placeholder) -> String {
+    format!(
+        "{} ON CONFLICT (id) DO UPDATE SET active = excluded.active, \
+         changed_at = excluded.changed_at, changed_by = excluded.changed_by",
+        insert_into("packs", crate::packs::PACK_COLUMNS, p)
     )
 }
 

@@ -20,6 +20,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
+use crate::packs::{self, PackChoice};
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Question as Q};
@@ -696,6 +697,26 @@ impl SignInTx for SqliteTx<'_> {
     }
 }
 
+impl crate::packs::PackTx for SqliteTx<'_> {
+    fn load_pack(&mut self, id: &str) -> Result<Option<PackChoice>> {
+        let mut stmt = self.0.prepare_cached(&sql::pack_select(true, Q))?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(packs::pack_from_cells(read_cells(
+                r,
+                "packs",
+                packs::PACK_COLUMNS,
+            )?)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn upsert_pack(&mut self, pack: &PackChoice) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::pack_upsert(Q))?;
+        execute_cells(&mut stmt, &packs::pack_cells(pack))
+    }
+}
+
 impl FindingsTx for SqliteTx<'_> {
     fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>> {
         let mut stmt = self.0.prepare_cached(&sql::findings_of_control(Q))?;
@@ -1204,6 +1225,42 @@ impl Store for SqliteStore {
             )?)?)),
             None => Ok(None),
         }
+    }
+
+    fn packs_run(&self) -> Result<Vec<String>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(sql::PACKS_RUN)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+    }
+
+    fn packs(&self) -> Result<Vec<PackChoice>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&sql::pack_select(false, Q))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(packs::pack_from_cells(read_cells(
+                r,
+                "packs",
+                packs::PACK_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn set_pack_active(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        active: bool,
+    ) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = packs::set_active(&mut SqliteTx(&tx), actor, at, id, active)?;
+        tx.commit()?;
+        Ok(changed)
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

@@ -16,6 +16,7 @@ use steward_model::audit::{
 use steward_model::{FindingState, Register};
 
 use crate::findings::FINDING_ENTITY;
+use crate::packs::PACK_ENTITY;
 use crate::sign_ins::SIGN_IN_ENTITY;
 use crate::{AuditQuery, FindingQuery, Result, Store};
 
@@ -151,7 +152,8 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
         }
         let known = entities.contains_key(record.entity_type.as_str())
             || record.entity_type == FINDING_ENTITY
-            || record.entity_type == SIGN_IN_ENTITY;
+            || record.entity_type == SIGN_IN_ENTITY
+            || record.entity_type == PACK_ENTITY;
         if !known {
             return Ok(());
         }
@@ -263,6 +265,16 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             &mut latest,
         )?;
     }
+    for pack in store.packs()? {
+        compare(
+            store,
+            "packs",
+            PACK_ENTITY,
+            &pack.id,
+            &crate::packs::audit_view(pack.active),
+            &mut latest,
+        )?;
+    }
     // What is left was never found stored: missing unless its last record deleted it.
     let mut missing: Vec<(String, String)> = latest
         .into_iter()
@@ -274,6 +286,7 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
         let register = match entities.get(entity.as_str()) {
             Some(r) => r.name().to_owned(),
             None if entity == FINDING_ENTITY => "findings".to_owned(),
+            None if entity == PACK_ENTITY => "packs".to_owned(),
             None => "sign_ins".to_owned(),
         };
         out.push(&register, &id, DifferenceKind::Missing, Vec::new());

@@ -370,6 +370,46 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
             expected.sort();
             assert_eq!(found, expected, "{backend}: section {section}");
         }
+        // Any of several packs; failing since at least or at most some instant.
+        for (packs, expected) in [
+            (vec!["hr"], vec![kc.as_str()]),
+            (
+                vec!["hr", "it"],
+                vec![ka.as_str(), kb.as_str(), kc.as_str()],
+            ),
+            (vec!["nothing"], vec![]),
+        ] {
+            let mut found = by(FindingQuery {
+                packs: packs.iter().map(|p| (*p).to_owned()).collect(),
+                ..FindingQuery::default()
+            });
+            found.sort();
+            let mut expected = expected;
+            expected.sort();
+            assert_eq!(found, expected, "{backend}: packs {packs:?}");
+        }
+        let everyone = by(FindingQuery::default()).len();
+        let since = |after: Option<DateTime<Utc>>, before: Option<DateTime<Utc>>| {
+            by(FindingQuery {
+                failing_since_after: after,
+                failing_since_before: before,
+                ..FindingQuery::default()
+            })
+            .len()
+        };
+        let (long_ago, far_ahead) = (at(1) - Duration::days(400), at(1) + Duration::days(400));
+        assert_eq!(since(Some(long_ago), None), everyone, "{backend}");
+        assert_eq!(since(Some(far_ahead), None), 0, "{backend}");
+        assert_eq!(
+            since(Some(long_ago), Some(far_ahead)),
+            everyone,
+            "{backend}: both bounds"
+        );
+        assert_eq!(
+            since(Some(far_ahead), Some(long_ago)),
+            0,
+            "{backend}: none between"
+        );
         // Any of several subjects: one statement, padded to a power of two by repeating one.
         let subject = |kind: &str, id: &str| steward_model::Subject {
             kind: kind.into(),

@@ -158,6 +158,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy",
         access: Access::SignedIn,
     },
+    // Which policies the organisation runs: those who own the policy decide.
+    RouteSpec {
+        method: "POST",
+        path: "/policy/packs",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
     RouteSpec {
         method: "GET",
         path: "/admin/sign-ins",

@@ -66,6 +66,26 @@ pub(crate) async fn derived<T: Send + Sync + 'static>(
     Ok(fresh)
 }
 
+/// The packs this server runs now: those its configuration names, or else those of the packs it
+/// knows that the organisation has made active (the choice is in the database, so it is kept
+/// per audit head like the rest).
+pub(crate) async fn running_packs(
+    state: &AppState,
+    head: i64,
+) -> Result<Arc<Vec<steward_policy::Pack>>, WebError> {
+    let options = state.options.clone();
+    derived(state, head, "running_packs".into(), move |s| {
+        if !options.packs.is_empty() {
+            return Ok(options.packs.clone());
+        }
+        Ok(steward_service::active_among(
+            &options.available,
+            &s.active_pack_ids()?,
+        ))
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

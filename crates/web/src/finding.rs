@@ -141,6 +141,7 @@ async fn finding_page(
     let f = &stored.finding;
     let v = &signed.viewer;
     let chrome = Chrome::signed(state, signed, "/findings");
+    let running = crate::derived::running_packs(state, signed.audit_seq).await?;
     let named = names.subject(&f.subject, chrome.may("/register/{entity}/{id}"));
     // The request that settles a finding, where one does: travel for a device abroad, a return
     // for equipment held without need, access for a system.
@@ -152,7 +153,7 @@ async fn finding_page(
         state: stored.state.to_string(),
         pack: format!(
             "{}, version {}",
-            crate::names::pack_title(&state.options.packs, &f.pack),
+            crate::names::pack_title(&running, &f.pack),
             f.version
         ),
         clause: f.clause.clone(),
@@ -193,7 +194,7 @@ async fn finding_page(
         may_check: [Capacity::It, Capacity::Governance, Capacity::Administrator]
             .iter()
             .any(|c| v.is(*c))
-            && !state.options.packs.is_empty(),
+            && !running.is_empty(),
         request_link,
         today: today.to_string(),
         key,

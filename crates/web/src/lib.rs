@@ -153,7 +153,10 @@ impl WebError {
             | WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Service(ServiceError::AlreadyExists { .. }) => StatusCode::CONFLICT,
             WebError::Service(
-                ServiceError::Invalid { .. } | ServiceError::Import(_) | ServiceError::Workflow(_),
+                ServiceError::Invalid { .. }
+                | ServiceError::Import(_)
+                | ServiceError::Workflow(_)
+                | ServiceError::UnknownPack { .. },
             ) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Service(ServiceError::SignIn(
                 SignInRefused::BadCredentials | SignInRefused::BadCode,
@@ -299,6 +302,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::organisation).post(pages::set_organisation),
         )
         .route("/policy", get(pages::policy))
+        .route("/policy/packs", post(pages::choose_pack))
         .route("/policy/diff", get(diff::policy_diff))
         .route(
             "/admin/sign-ins",
@@ -335,6 +339,7 @@ pub async fn serve(
         let worker = steward_service::Worker::start(
             state.steward.clone(),
             state.options.packs.clone(),
+            state.options.available.clone(),
             state.options.overrides.clone(),
             &settings,
             &holder_name(local),

@@ -9,7 +9,7 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use steward_model::{Asset, Finding, Person, PersonStatus, Request, StoredFinding, Subject};
 use steward_policy::Pack;
 use steward_service::{Capacity, FindingQuery, Viewer};
@@ -273,6 +273,8 @@ pub(crate) struct FindingFilter {
     pub severity: String,
     pub who_acts: String,
     pub min_age: String,
+    /// Younger than this many days (with `min_age`, a band of ages).
+    pub max_age: String,
     /// A line manager's person id: findings about their reports and what their reports hold.
     pub team: String,
 }
@@ -293,15 +295,36 @@ impl FindingFilter {
         }
     }
 
-    fn min_age(&self) -> Result<i64, WebError> {
-        let text = self.min_age.trim();
+    /// A number of days from the field `name`; 0 when empty.
+    fn days(name: &str, text: &str) -> Result<i64, WebError> {
+        let text = text.trim();
         if text.is_empty() {
             return Ok(0);
         }
         text.parse::<i64>()
             .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| WebError::BadRequest(format!("min_age: {text:?}: not a number of days")))
+            .filter(|n| (0..=36_500).contains(n))
+            .ok_or_else(|| WebError::BadRequest(format!("{name}: {text:?}: not a number of days")))
+    }
+
+    /// The instants the age filters stand for, counted in whole UTC days as the dashboard
+    /// counts them: a finding is `n` days old on the `n`th day after the day it began failing.
+    /// (`failing_since_before`, `failing_since_after`.)
+    fn age_bounds(&self, today: chrono::NaiveDate) -> Result<AgeBounds, WebError> {
+        let min = Self::days("min_age", &self.min_age)?;
+        let max = Self::days("max_age", &self.max_age)?;
+        // The first instant of the day `n` days before tomorrow: at least `n` days old is
+        // failing since before it, younger than `n` days is failing since it or later.
+        let start_of = |n: i64| {
+            (today + chrono::TimeDelta::days(1 - n))
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc())
+        };
+        let before = (min > 0)
+            .then(|| start_of(min).map(|t| t - chrono::TimeDelta::microseconds(1)))
+            .flatten();
+        let after = (max > 0).then(|| start_of(max)).flatten();
+        Ok((before, after))
     }
 
     /// The filter as a query string, for the CSV link.
@@ -314,6 +337,7 @@ impl FindingFilter {
             ("severity", &self.severity),
             ("who_acts", &self.who_acts),
             ("min_age", &self.min_age),
+            ("max_age", &self.max_age),
             ("team", &self.team),
         ]
         .iter()
@@ -323,6 +347,9 @@ impl FindingFilter {
         .join("&")
     }
 }
+
+/// Failing since at most and at least these instants (`None`: unbounded).
+type AgeBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// Everything but RFC 3986's unreserved characters (`A–Z a–z 0–9 - . _ ~`).
 const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -349,7 +376,8 @@ async fn finding_page(
         filter.to_query(),
         Utc::now().format("%Y-%m-%d %H")
     );
-    let read = finding_reader(state, filter, Some(FINDING_ROWS))?;
+    let packs = crate::derived::running_packs(state, head).await?;
+    let read = finding_reader(packs, filter, Some(FINDING_ROWS))?;
     crate::derived::derived(state, head, key, read).await
 }
 
@@ -358,10 +386,12 @@ async fn finding_page(
 /// findings are picked out here from the rest.
 async fn finding_rows(
     state: &AppState,
+    head: i64,
     filter: &FindingFilter,
     limit: Option<usize>,
 ) -> Result<(Vec<FindingRow>, u64), WebError> {
-    blocking(state, finding_reader(state, filter, limit)?).await
+    let packs = crate::derived::running_packs(state, head).await?;
+    blocking(state, finding_reader(packs, filter, limit)?).await
 }
 
 /// A page of finding rows and how many the filter matches in all.
@@ -369,19 +399,23 @@ type FindingRows = Result<(Vec<FindingRow>, u64), steward_service::ServiceError>
 
 /// What reads the findings `filter` matches (see [`finding_rows`]), its filter checked first.
 fn finding_reader(
-    state: &AppState,
+    packs: Arc<Vec<steward_policy::Pack>>,
     filter: &FindingFilter,
     limit: Option<usize>,
 ) -> Result<impl FnOnce(&steward_service::Steward) -> FindingRows + Send + 'static, WebError> {
     let mut query = filter.query();
-    let min_age = filter.min_age()?;
-    let now = Utc::now();
-    if min_age > 0 {
-        query.failing_since_before = Some(now - chrono::TimeDelta::days(min_age));
+    (query.failing_since_before, query.failing_since_after) =
+        filter.age_bounds(Utc::now().date_naive())?;
+    // The policies in force: a pack set aside keeps its findings' history, not a place in lists.
+    let none_running = packs.is_empty();
+    if query.pack.is_none() {
+        query.packs = packs.iter().map(|p| p.id.clone()).collect();
     }
     let team = filter.team.trim().to_owned();
-    let options = state.options.clone();
     Ok(move |s: &steward_service::Steward| {
+        if none_running {
+            return Ok((Vec::new(), 0));
+        }
         let rows =
             |found: &[StoredFinding]| -> Result<Vec<FindingRow>, steward_service::ServiceError> {
                 let subjects: Vec<&steward_model::Subject> =
@@ -389,7 +423,7 @@ fn finding_reader(
                 let names = crate::names::Names::read(s, &subjects)?;
                 Ok(found
                     .iter()
-                    .map(|f| FindingRow::of(f, &names, &options.packs))
+                    .map(|f| FindingRow::of(f, &names, &packs))
                     .collect())
             };
         if team.is_empty() {
@@ -461,9 +495,10 @@ pub(crate) async fn findings(
 
 pub(crate) async fn findings_csv(
     State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
     Query(filter): Query<FindingFilter>,
 ) -> Result<Response, WebError> {
-    let (rows, _) = finding_rows(&state, &filter, None).await?;
+    let (rows, _) = finding_rows(&state, signed.audit_seq, &filter, None).await?;
     csv(
         "findings.csv",
         &[
@@ -486,10 +521,17 @@ pub(crate) async fn findings_csv(
 struct DashboardPage {
     chrome: Chrome,
     severities: Vec<&'static str>,
-    /// Per pack: counts per severity (most severe first) and the total.
-    by_pack: Vec<(String, Vec<usize>, usize)>,
-    by_age: Vec<(&'static str, usize)>,
-    by_section: Vec<(String, String, usize)>,
+    /// Per pack (by title): counts per severity (most severe first) and the total, each with
+    /// the list it counts.
+    by_pack: Vec<(String, Vec<Count>, Count)>,
+    by_age: Vec<(&'static str, Count)>,
+    by_section: Vec<(String, String, Count)>,
+    /// Setting up, while any step is left.
+    tasks: Vec<Task>,
+    no_policy: bool,
+    no_data: bool,
+    /// The ten most severe, longest-failing findings.
+    top: Vec<FindingRow>,
     pack_chart: String,
     /// Open requests by where they stand against their deadline.
     by_sla: Vec<(&'static str, usize)>,
@@ -597,21 +639,106 @@ fn bar_chart(title: &str, bars: &[(String, usize)]) -> String {
     svg
 }
 
+/// Where setting up stands: what has been entered so far.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    people: u64,
+    equipment: u64,
+    sign_ins: u64,
+    organisation_named: bool,
+}
+
+/// One step of setting up, done or not, and where to take it.
+struct Task {
+    label: &'static str,
+    hint: &'static str,
+    href: &'static str,
+    done: bool,
+}
+
+/// A dashboard number and exactly the list it counts.
+struct Count {
+    n: usize,
+    href: String,
+}
+
 pub(crate) async fn dashboard(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let tallies = tallies(&state, signed.audit_seq).await?;
+    let head = signed.audit_seq;
+    let running = crate::derived::running_packs(&state, head).await?;
+    let setup = *crate::derived::derived(&state, head, "setup".into(), |s| {
+        Ok(Setup {
+            people: s.store().count(steward_model::Register::People)?,
+            equipment: s.store().count(steward_model::Register::Assets)?
+                + s.store().count(steward_model::Register::Accounts)?,
+            sign_ins: s.store().sign_in_count()?,
+            organisation_named: s
+                .get::<steward_model::Organisation>(steward_model::Organisation::ID)?
+                .is_some(),
+        })
+    })
+    .await?;
+    let chrome = Chrome::signed(&state, &signed, "/dashboard");
+    let tasks: Vec<Task> = [
+        Task {
+            label: "Choose the policies you run",
+            hint: "pick the built-in policy nearest your own, then adjust its parameters",
+            href: "/policy#choose",
+            done: !running.is_empty(),
+        },
+        Task {
+            label: "Add your people",
+            hint: "upload people.csv (a template is on the import page)",
+            href: "/import",
+            done: setup.people > 0,
+        },
+        Task {
+            label: "Add equipment and accounts",
+            hint: "upload assets.csv and accounts.csv",
+            href: "/import",
+            done: setup.equipment > 0,
+        },
+        Task {
+            label: "Invite colleagues and give them roles",
+            hint: "an account for each, with the roles they hold",
+            href: "/admin/sign-ins",
+            done: setup.sign_ins > 1,
+        },
+        Task {
+            label: "Set the organisation's details",
+            hint: "its name and time zone",
+            href: "/admin/organisation",
+            done: setup.organisation_named,
+        },
+    ]
+    .into_iter()
+    .filter(|t| chrome.may(t.href.split('#').next().unwrap_or_default()))
+    .collect();
+    let tasks = if tasks.iter().all(|t| t.done) {
+        Vec::new()
+    } else {
+        tasks
+    };
+    let running_ids: Vec<&str> = running.iter().map(|p| p.id.as_str()).collect();
+    let all_tallies = tallies(&state, head).await?;
+    // Only the policies in force count: a pack set aside keeps its history, not its figures.
+    let tallies: Vec<steward_service::FindingTally> = all_tallies
+        .iter()
+        .filter(|t| running_ids.contains(&t.pack.as_str()))
+        .cloned()
+        .collect();
     let today = Utc::now().date_naive();
     let trend_chart = line_chart("Failing findings, week by week", &trend(&tallies, today));
     let severities: Vec<&'static str> = Finding::SEVERITIES.iter().rev().copied().collect();
     let mut by_pack: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut by_section: HashMap<(String, String), usize> = HashMap::new();
     let mut by_age = [
-        ("under a week", 0usize),
-        ("1 to 4 weeks", 0),
-        ("1 to 3 months", 0),
-        ("over 3 months", 0),
+        ("under a week", "max_age=7", 0usize),
+        ("1 to 4 weeks", "min_age=7&max_age=28", 0),
+        ("1 to 3 months", "min_age=28&max_age=91", 0),
+        ("over 3 months", "min_age=91", 0),
     ];
     for t in tallies.iter().filter(|t| t.state.is_failing()) {
         let n = usize::try_from(t.count).unwrap_or(usize::MAX);
@@ -631,13 +758,25 @@ pub(crate) async fn dashboard(
             28..91 => 2,
             _ => 3,
         };
-        by_age[bucket].1 += n;
+        by_age[bucket].2 += n;
     }
-    let by_pack: Vec<(String, Vec<usize>, usize)> = by_pack
+    let title = |id: &str| crate::names::pack_title(&running, id);
+    let by_pack: Vec<(String, Vec<Count>, Count)> = by_pack
         .into_iter()
         .map(|(p, counts)| {
-            let total = counts.iter().sum();
-            (p, counts, total)
+            let total = Count {
+                n: counts.iter().sum(),
+                href: format!("/findings?pack={}", percent(&p)),
+            };
+            let cells = counts
+                .into_iter()
+                .zip(&severities)
+                .map(|(n, severity)| Count {
+                    n,
+                    href: format!("/findings?pack={}&severity={severity}", percent(&p)),
+                })
+                .collect();
+            (title(&p), cells, total)
         })
         .collect();
     let mut by_section: Vec<(String, String, usize)> = by_section
@@ -646,7 +785,33 @@ pub(crate) async fn dashboard(
         .collect();
     by_section.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     by_section.truncate(10);
-    let bars: Vec<(String, usize)> = by_pack.iter().map(|(p, _, n)| (p.clone(), *n)).collect();
+    let by_section: Vec<(String, String, Count)> = by_section
+        .into_iter()
+        .map(|(p, section, n)| {
+            let href = format!(
+                "/findings?pack={}&section={}",
+                percent(&p),
+                percent(&section)
+            );
+            (title(&p), section, Count { n, href })
+        })
+        .collect();
+    let by_age: Vec<(&'static str, Count)> = by_age
+        .into_iter()
+        .map(|(label, query, n)| {
+            (
+                label,
+                Count {
+                    n,
+                    href: format!("/findings?{query}"),
+                },
+            )
+        })
+        .collect();
+    let bars: Vec<(String, usize)> = by_pack.iter().map(|(p, _, n)| (p.clone(), n.n)).collect();
+    // The ten most severe, longest failing: the first of the findings list's own order.
+    let read = finding_reader(running.clone(), &FindingFilter::default(), Some(10))?;
+    let top = crate::derived::derived(&state, head, "top_risks".into(), read).await?;
     // Where a request stands against its deadline changes with the local day: kept per quarter
     // hour (every time zone's offset is a whole number of quarter hours).
     let now = Utc::now();
@@ -687,12 +852,16 @@ pub(crate) async fn dashboard(
         trend_chart,
         by_sla: by_sla.to_vec(),
         incidents,
-        chrome: Chrome::signed(&state, &signed, "/dashboard"),
+        chrome,
         pack_chart: bar_chart("Open findings by policy", &bars),
         severities,
         by_pack,
-        by_age: by_age.to_vec(),
+        by_age,
         by_section,
+        tasks,
+        no_policy: running.is_empty(),
+        no_data: setup.people == 0,
+        top: top.0.clone(),
     })
 }
 
@@ -734,9 +903,8 @@ pub(crate) async fn me(
 ) -> Result<Response, WebError> {
     let zone = signed.zone;
     let person_id = person_of(&signed.viewer)?;
-    let packs: Vec<(String, String, String)> = state
-        .options
-        .packs
+    let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
+    let packs: Vec<(String, String, String)> = running
         .iter()
         .map(|p| (p.id.clone(), p.title.clone(), p.version.clone()))
         .collect();
@@ -810,9 +978,7 @@ pub(crate) async fn me(
             .filter(|f| f.finding.who_acts == "person")
             .map(|f| {
                 let f = f.finding;
-                let remedy = state
-                    .options
-                    .packs
+                let remedy = running
                     .iter()
                     .find(|p| p.id == f.pack)
                     .and_then(|p| {
@@ -831,7 +997,7 @@ pub(crate) async fn me(
                         .unwrap_or_default(),
                     policy: format!(
                         "{}, clause {}",
-                        crate::names::pack_title(&state.options.packs, &f.pack),
+                        crate::names::pack_title(&running, &f.pack),
                         f.clause
                     ),
                     clause_href: format!("/policy#{}", clause_anchor(&f.pack, &f.clause)),
@@ -881,9 +1047,8 @@ pub(crate) async fn accept(
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
     let person_id = person_of(&signed.viewer)?;
-    let packs: Vec<(String, String)> = state
-        .options
-        .packs
+    let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
+    let packs: Vec<(String, String)> = running
         .iter()
         .map(|p| (p.id.clone(), p.version.clone()))
         .collect();
@@ -1179,6 +1344,22 @@ struct PolicyPage {
     found: usize,
     /// Whether the counts are the whole organisation's (else the viewer's own share).
     whole: bool,
+    /// Every pack the server knows, for those who choose which run; empty for everyone else.
+    choices: Vec<PackOption>,
+    /// The server's configuration names the packs it runs: nobody chooses on screen.
+    fixed: bool,
+}
+
+/// A pack the organisation may run, as the Policies page offers it.
+pub(crate) struct PackOption {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    pub organisation: String,
+    pub summary: String,
+    pub clauses: usize,
+    pub checks: usize,
+    pub active: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -1218,9 +1399,8 @@ pub(crate) async fn policy(
     }
     let q = search.q.trim().to_lowercase();
     let mut found = 0;
-    let packs = state
-        .options
-        .packs
+    let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
+    let packs = running
         .iter()
         .map(|p| PackView {
             title: p.title.clone(),
@@ -1275,14 +1455,82 @@ pub(crate) async fn policy(
         .collect();
     let may_compare = access::route("GET", "/policy/diff")
         .is_some_and(|r| access::allows(r.access, "GET", &signed.viewer));
+    let chrome = Chrome::signed(&state, &signed, "/policy");
+    let fixed = !state.options.packs.is_empty();
+    let may_choose = access::route("POST", "/policy/packs")
+        .is_some_and(|r| access::allows(r.access, "POST", &signed.viewer));
+    let choices = if may_choose {
+        let offered = if fixed {
+            &state.options.packs
+        } else {
+            &state.options.available
+        };
+        offered
+            .iter()
+            .map(|p| PackOption {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                version: p.version.clone(),
+                organisation: p.organisation.clone(),
+                summary: p.summary.clone().unwrap_or_default(),
+                clauses: p.clauses.len(),
+                checks: p
+                    .clauses
+                    .iter()
+                    .flat_map(|c| &c.controls)
+                    .filter(|k| k.kind.name() == steward_policy::KindName::Check)
+                    .count(),
+                active: running.iter().any(|r| r.id == p.id),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     page(&PolicyPage {
-        chrome: Chrome::signed(&state, &signed, "/policy"),
+        chrome,
         packs,
         may_compare,
         q: search.q.trim().to_owned(),
         found,
         whole,
+        choices,
+        fixed,
     })
+}
+
+/// Makes a pack active or sets it aside, then has the checks run again so that the dashboard
+/// follows at once.
+pub(crate) async fn choose_pack(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    if !state.options.packs.is_empty() {
+        return Err(WebError::BadRequest(
+            "the server's configuration names the policies it runs (`packs` in steward.toml): \
+             change them there"
+                .into(),
+        ));
+    }
+    let id = form.get("pack");
+    let active = match form.get("active").as_str() {
+        "1" | "yes" | "true" => true,
+        "0" | "no" | "false" => false,
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "active: {other:?}: expected yes or no"
+            )));
+        }
+    };
+    let stamp = steward_service::Stamp::of(&signed.viewer);
+    let options = state.options.clone();
+    blocking(&state, move |s| {
+        s.set_pack_active(&stamp, &id, active, &options.available)
+    })
+    .await?;
+    crate::processes::recheck(&state);
+    Ok(axum::response::Redirect::to("/policy#choose").into_response())
 }
 
 /// How a control is carried out, and what fails it now (`failing`: the organisation's count

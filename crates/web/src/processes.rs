@@ -87,7 +87,9 @@ fn sla_class(sla: &Sla) -> &'static str {
 /// is checked by it), without waiting for the queue: the step's response goes out at once, and a
 /// finding the step settles clears when the run is done.
 pub(crate) fn recheck(state: &AppState) {
-    if state.options.packs.is_empty() {
+    // With no pack the server could run, there is nothing to check; whether any is active now
+    // is the run's to find.
+    if state.options.packs.is_empty() && state.options.available.is_empty() {
         return;
     }
     let steward = state.steward.clone();

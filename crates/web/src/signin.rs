@@ -260,11 +260,22 @@ pub(crate) async fn setup(
     );
     let (e, n, p) = (email.clone(), name.clone(), password);
     let result = blocking(&state, move |s| {
-        s.create_first_administrator(&stamp(&e), &e, &n, &p)
+        s.create_first_administrator(&stamp(&e), &e, &n, &p)?;
+        // The password was just chosen in this browser: it is proven, and enrolling the second
+        // factor follows at once, without typing it again.
+        let (token, _) = s.open_session(&e, Utc::now())?;
+        Ok(token)
     })
     .await;
     match result {
-        Ok(()) => Ok(Redirect::to("/login?set_up=1").into_response()),
+        Ok(token) => {
+            let mut response = Redirect::to("/mfa/enrol").into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, session_cookie(&state), Some(&token)),
+            );
+            Ok(response)
+        }
         Err(WebError::Service(ServiceError::SignIn(SignInRefused::AlreadySetUp))) => {
             Ok(Redirect::to("/login").into_response())
         }

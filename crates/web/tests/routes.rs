@@ -59,6 +59,7 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ) => ESTATE,
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
         ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation") => &["administrator"],
+        ("POST", "/policy/packs") => &["governance", "administrator"],
         ("GET", "/audit") => &["governance", "auditor", "administrator"],
         ("GET", "/healthz/detail") => &["it", "auditor", "administrator"],
         // Requests and incidents lists show each role its own share.

@@ -74,10 +74,18 @@ fn first_run_enrolment_and_signing_in_and_out() {
                 ("password", ADMIN_PASSWORD),
             ],
         );
+        // Set-up goes straight on to enrolling the second factor, on a session the password
+        // just chosen opened — and that session reaches nothing else until it is enrolled.
+        assert_eq!((done.status, done.location()), (303, "/mfa/enrol"), "{b}");
+        assert!(
+            web.get("/mfa/enrol").body.contains("totp-secret"),
+            "{b}: enrolment is offered"
+        );
+        let early = web.get("/dashboard");
         assert_eq!(
-            (done.status, done.location()),
-            (303, "/login?set_up=1"),
-            "{b}"
+            (early.status, early.location()),
+            (303, "/login"),
+            "{b}: nothing before the second factor"
         );
         // Set-up happens once.
         let again = web.get("/setup");

@@ -1,0 +1,101 @@
+//! The organisation's packs: none active on a fresh database; each choice kept, audited once,
+//! and a repeated one writing nothing; the packs whose checks ran listed; and a choice changed
+//! behind the log's back found by verification — on every backend.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use steward_store::testing::databases;
+use steward_store::{AuditQuery, PACK_ENTITY, Store, verify_audit_full};
+
+fn t(n: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::minutes(n)
+}
+
+/// Each step: the pack, made active or not, whether that changed anything, and then the active
+/// packs.
+const STEPS: &[(&str, bool, bool, &[&str])] = &[
+    ("cafcass-it-5.0", true, true, &["cafcass-it-5.0"]),
+    ("cafcass-it-5.0", true, false, &["cafcass-it-5.0"]),
+    ("pip-it", true, true, &["cafcass-it-5.0", "pip-it"]),
+    ("cafcass-it-5.0", false, true, &["pip-it"]),
+    ("cafcass-it-5.0", false, false, &["pip-it"]),
+    ("never-seen", false, true, &["pip-it"]),
+];
+
+#[test]
+fn pack_choices_are_kept_audited_and_verified() {
+    for db in databases("packs") {
+        let b = db.backend;
+        let store = steward_store::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let store: &dyn Store = store.as_ref();
+        assert!(store.packs().unwrap().is_empty(), "{b}: a fresh database");
+        assert!(store.packs_run().unwrap().is_empty(), "{b}");
+
+        let mut audited = 0;
+        for (i, (pack, active, changes, then)) in STEPS.iter().enumerate() {
+            let changed = store
+                .set_pack_active("test:admin", t(i as i64), pack, *active)
+                .unwrap_or_else(|e| panic!("{b}: step {i}: {e}"));
+            assert_eq!(changed, *changes, "{b}: step {i}");
+            audited += usize::from(*changes);
+            let active_now: Vec<String> = store
+                .packs()
+                .unwrap()
+                .into_iter()
+                .filter(|p| p.active)
+                .map(|p| p.id)
+                .collect();
+            assert_eq!(active_now, *then, "{b}: step {i}");
+        }
+        let stored = store.packs().unwrap();
+        let it = stored
+            .iter()
+            .find(|p| p.id == "cafcass-it-5.0")
+            .unwrap_or_else(|| panic!("{b}"));
+        assert_eq!(
+            (it.changed_at, it.changed_by.as_str()),
+            (t(3), "test:admin"),
+            "{b}"
+        );
+
+        let mut records = Vec::new();
+        store
+            .audit_records(&AuditQuery::default(), &mut |r| {
+                records.push(r);
+                Ok(())
+            })
+            .unwrap();
+        let packs: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| r.entity_type == PACK_ENTITY)
+            .map(|r| (r.action.clone(), r.entity_id.clone()))
+            .collect();
+        assert_eq!(packs.len(), audited, "{b}: {packs:?}");
+        assert_eq!(
+            packs[0],
+            ("activate".into(), "cafcass-it-5.0".into()),
+            "{b}"
+        );
+        assert_eq!(
+            packs[2],
+            ("deactivate".into(), "cafcass-it-5.0".into()),
+            "{b}"
+        );
+        let verdict = verify_audit_full(store, None, 10).unwrap();
+        assert!(verdict.is_ok(), "{b}: {verdict:?}");
+
+        // A pack switched on in the table without the log knowing is found.
+        db.execute("UPDATE packs SET active = TRUE WHERE id = 'never-seen'")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let verdict = verify_audit_full(store, None, 10).unwrap();
+        assert!(
+            verdict
+                .differences
+                .iter()
+                .any(|d| d.register == "packs" && d.id == "never-seen"),
+            "{b}: {verdict:?}"
+        );
+    }
+}
