@@ -34,21 +34,21 @@ pub fn verify(settings: &Settings, format: Format, expect: Option<Anchor>) -> Re
         }
         Format::Text => {
             if let Err(b) = &verdict.chain {
-                eprintln!("audit log broken: {b}");
+                println!("audit log broken: {b}");
             }
             for d in &verdict.differences {
-                eprintln!("register differs from the audit log: {d}");
+                println!("register differs from the audit log: {d}");
             }
             let listed = verdict.differences.len() as u64;
             if verdict.difference_count > listed {
-                eprintln!(
+                println!(
                     "… and {} more differences",
                     verdict.difference_count - listed
                 );
             }
             if let Ok(head) = &verdict.chain {
                 if verdict.difference_count > 0 {
-                    eprintln!(
+                    println!(
                         "audit log broken: the registers disagree with the log in {} places",
                         verdict.difference_count
                     );

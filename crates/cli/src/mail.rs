@@ -76,7 +76,7 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
                             n.about, n.notification.recipient, n.notification.reason
                         );
                     }
-                    eprintln!("{} notice(s) waiting", notices.len());
+                    println!("{} notice(s) waiting", notices.len());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -157,8 +157,8 @@ pub fn anchor(
             Format::Text => {
                 println!("{}:{}", anchor.seq, anchor.hash);
                 match &anchor.unaddressed {
-                    Some(why) => eprintln!("cannot be sent: {why}"),
-                    None => eprintln!("would be sent to {}", to.join(", ")),
+                    Some(why) => println!("cannot be sent: {why}"),
+                    None => println!("would be sent to {}", to.join(", ")),
                 }
                 eprintln!(
                     "check it later with: steward audit verify --expect {}:{}",
@@ -220,7 +220,7 @@ pub fn anchors(steward: &Steward, format: Format) -> Result<ExitCode> {
                     a.recipients.join(", ")
                 );
             }
-            eprintln!("{} anchor(s) sent", anchors.len());
+            println!("{} anchor(s) sent", anchors.len());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -228,7 +228,7 @@ pub fn anchors(steward: &Steward, format: Format) -> Result<ExitCode> {
 
 fn print(delivery: &Delivery) {
     if delivery.busy {
-        eprintln!("another Steward is sending mail now; nothing was done");
+        println!("another Steward is sending mail now; nothing was done");
         return;
     }
     for o in &delivery.sent {
@@ -240,7 +240,7 @@ fn print(delivery: &Delivery) {
     for o in &delivery.failed {
         println!("failed {} to {}: {}", o.about, o.recipient, o.detail);
     }
-    eprintln!(
+    println!(
         "{} sent, {} with nobody to write to, {} failed",
         delivery.sent.len(),
         delivery.unaddressed.len(),

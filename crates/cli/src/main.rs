@@ -411,7 +411,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                     let path = dir.join(r.file_name());
                     let n =
                         steward.export_with(&stamp(settings, None), r, create(&path)?, guard)?;
-                    eprintln!("{}: {n} rows", path.display());
+                    println!("{}: {n} rows", path.display());
                 }
             } else {
                 let r = register(&kind)?;
@@ -423,7 +423,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                             create(&path)?,
                             guard,
                         )?;
-                        eprintln!("{}: {n} rows", path.display());
+                        println!("{}: {n} rows", path.display());
                     }
                     None => {
                         steward.export_with(
@@ -494,7 +494,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                         std::fs::write(&path, &f.bytes)
                             .with_context(|| format!("cannot write {}", path.display()))?;
                     }
-                    eprintln!(
+                    println!(
                         "demo organisation of {} people, {} assets, {} accounts written to {}",
                         estate.people.len(),
                         estate.assets.len(),
@@ -545,16 +545,16 @@ fn import(
     match imported {
         Ok(report) => {
             for (file, rows) in &report.files {
-                eprintln!("{file}: {rows} rows");
+                println!("{file}: {rows} rows");
             }
             if !report.created_budget_centres.is_empty() {
-                eprintln!(
+                println!(
                     "new budget centres registered: {}",
                     report.created_budget_centres.join(", ")
                 );
             }
             for (register, c) in &report.summary.by_register {
-                eprintln!(
+                println!(
                     "{register}: {} created, {} updated, {} unchanged",
                     c.created, c.updated, c.unchanged
                 );
@@ -613,7 +613,7 @@ fn register_command(command: RegisterCommand, settings: &Settings) -> Result<Exi
                 })
                 .collect::<Result<Vec<_>>>()?;
             let summary = steward.set_fields(&stamp(settings, None), r, &id, &pairs)?;
-            eprintln!(
+            println!(
                 "{} {id}: {}",
                 r.entity(),
                 if summary.updated > 0 {

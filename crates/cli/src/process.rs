@@ -17,7 +17,7 @@ use crate::{Format, open, stamp, stamp_as};
 
 #[derive(Args, Debug)]
 pub struct Common {
-    /// Particulars as KEY=VALUE (repeatable): `--set countries=FR;BE --set depart_on=2026-12-02`.
+    /// Particulars as KEY=VALUE (repeatable): `--set 'countries=FR;BE' --set depart_on=2026-12-02` (quote a `;`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// When the step happens (RFC 3339). Default: now.

@@ -85,11 +85,11 @@ fn an_anchor_survives_erasure_and_catches_a_cut_log() {
         .expect("tamper");
         let out = run(&["audit", "verify", "--expect", &anchor]);
         assert_eq!(out.status.code(), Some(1));
-        let stderr = text(&out).1;
-        assert!(stderr.contains("names a later record"), "{stderr}");
+        let verdict = text(&out).0;
+        assert!(verdict.contains("names a later record"), "{verdict}");
         assert!(
-            stderr.contains("stored without an audit record"),
-            "{stderr}"
+            verdict.contains("stored without an audit record"),
+            "{verdict}"
         );
         let out = run(&["audit", "verify", "--expect", "12:nothex"]);
         assert_eq!(out.status.code(), Some(2), "a bad anchor is refused");

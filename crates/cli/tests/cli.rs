@@ -406,10 +406,11 @@ fn audit_verify_fails_after_tampering() {
         run.db.execute(sql).expect("tamper");
         let out = run.steward(&["audit", "verify"]);
         assert_eq!(out.status.code(), Some(1));
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        // The verdict is the command's result: on standard output, with the exit code.
+        let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
-            stderr.starts_with("audit log broken: record 7 was altered"),
-            "{stderr}"
+            stdout.starts_with("audit log broken: record 7 was altered"),
+            "{stdout}"
         );
     });
 }

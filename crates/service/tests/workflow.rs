@@ -59,8 +59,17 @@ fn asset(tag: &str, kind: AssetKind, holder: Option<&str>, cost: i64) -> Asset {
     }
 }
 
+/// Someone who works for M1 and has left, or is leaving, on `leave_date`.
+fn leaving(id: &str, status: PersonStatus, leave_date: &str) -> Person {
+    Person {
+        leave_date: Some(date(leave_date)),
+        ..person(id, Some("M1"), status)
+    }
+}
+
 /// P1 works for M1; N1 is starting; IT1, HR1, S1 and G1 hold roles; P1 holds a laptop, a phone
-/// and a SIM; stock holds a laptop, a phone and a tablet.
+/// and a SIM; stock holds a laptop, a phone and a tablet. L1 left on 2026-10-30 and still holds
+/// a laptop; D1 is still active in the register, but their leave date, 2026-11-20, has passed.
 fn estate() -> Estate {
     let role = |p: &str, role: Role| RoleGrant {
         person_id: p.into(),
@@ -86,6 +95,8 @@ fn estate() -> Estate {
             person("HR1", None, PersonStatus::Active),
             person("S1", None, PersonStatus::Active),
             person("G1", None, PersonStatus::Active),
+            leaving("L1", PersonStatus::Leaver, "2026-10-30"),
+            leaving("D1", PersonStatus::Active, "2026-11-20"),
         ],
         assets: vec![
             asset("LT1", AssetKind::Laptop, Some("P1"), 89_900),
@@ -94,6 +105,7 @@ fn estate() -> Estate {
             asset("LT2", AssetKind::Laptop, None, 89_900),
             asset("MOB2", AssetKind::Smartphone, None, 45_000),
             asset("TAB1", AssetKind::Tablet, None, 30_000),
+            asset("LT3", AssetKind::Laptop, Some("L1"), 89_900),
         ],
         accounts: vec![Account {
             id: "P1-m365".into(),
@@ -784,7 +796,261 @@ const STORIES: &[Story] = &[
             }
         },
     },
+    Story {
+        name: "no travel is raised for someone who has left",
+        kind: RequestType::InternationalTravel,
+        person: "L1",
+        opened_at: "2026-11-24T09:00:00Z",
+        refused: Some(
+            "L1 has left (leaver since 2026-10-30): an international-travel request cannot be raised for them",
+        ),
+        open: &[
+            ("countries", "FR;BE"),
+            ("depart_on", "2026-12-02"),
+            ("return_on", "2026-12-09"),
+        ],
+        due: None,
+        steps: &[],
+        then: |_| Vec::new(),
+    },
+    Story {
+        name: "a leave date passed is leaving, whatever the status says",
+        kind: RequestType::InternationalTravel,
+        person: "D1",
+        opened_at: "2026-11-24T09:00:00Z",
+        refused: Some(
+            "D1 has left (leave date 2026-11-20 passed): an international-travel request cannot be raised for them",
+        ),
+        open: &[
+            ("countries", "US"),
+            ("depart_on", "2026-12-02"),
+            ("return_on", "2026-12-04"),
+        ],
+        due: None,
+        steps: &[],
+        then: |_| Vec::new(),
+    },
+    Story {
+        name: "no system access for someone who has left",
+        kind: RequestType::SystemAccess,
+        person: "L1",
+        opened_at: "2026-11-24T09:00:00Z",
+        refused: Some(
+            "L1 has left (leaver since 2026-10-30): a system-access request cannot be raised for them",
+        ),
+        open: &[("system", "m365")],
+        due: None,
+        steps: &[],
+        then: |_| Vec::new(),
+    },
+    Story {
+        name: "a leaver's accounts are still deleted and their kit tracked back",
+        kind: RequestType::UserAccountDelete,
+        person: "L1",
+        opened_at: "2026-11-24T09:00:00Z",
+        refused: None,
+        open: &[("leave_date", "2026-10-30")],
+        due: Some("2026-10-30"),
+        steps: &[(
+            Fulfil,
+            "IT1",
+            &[("returned", "LT3")],
+            State(RequestState::Fulfilled),
+        )],
+        then: |s| {
+            let lt3: Option<Asset> = get(s, "LT3");
+            if lt3.map(|a| (a.status, a.assigned_to)) == Some((AssetStatus::InStock, None)) {
+                Vec::new()
+            } else {
+                vec!["LT3 back in stock".into()]
+            }
+        },
+    },
+    Story {
+        name: "a leaver still hands equipment back",
+        kind: RequestType::EquipmentReturn,
+        person: "L1",
+        opened_at: "2026-11-24T09:00:00Z",
+        refused: None,
+        open: &[("asset_tag", "LT3")],
+        due: None,
+        steps: &[(Fulfil, "IT1", &[], State(RequestState::Fulfilled))],
+        then: |s| {
+            let lt3: Option<Asset> = get(s, "LT3");
+            if lt3.map(|a| a.status) == Some(AssetStatus::InStock) {
+                Vec::new()
+            } else {
+                vec!["LT3 back in stock".into()]
+            }
+        },
+    },
+    Story {
+        name: "a leaver may still ask for a PAC code",
+        kind: RequestType::PacCode,
+        person: "D1",
+        opened_at: "2026-11-24T09:00:00Z",
+        refused: None,
+        open: &[],
+        due: None,
+        steps: &[(Fulfil, "IT1", &[], State(RequestState::Fulfilled))],
+        then: |_| Vec::new(),
+    },
 ];
+
+/// A travel request P1 raises on 2026-11-24, then a change to P1's record, then a step: what
+/// happens to a request whose person leaves while it is open or approved.
+struct SinceLeft {
+    name: &'static str,
+    /// Whether M1 approves before the change.
+    approved_first: bool,
+    change: Pairs,
+    step: (Action, &'static str, &'static str),
+    expect: Expect,
+}
+
+const SINCE_LEFT: &[SinceLeft] = &[
+    SinceLeft {
+        name: "made a leaver: not approved",
+        approved_first: false,
+        change: &[("status", "leaver"), ("leave_date", "2026-11-25")],
+        step: (Approve, "M1", "2026-11-26T09:00:00Z"),
+        expect: Refused(
+            "P1 has left (leaver since 2026-11-25): an international-travel request cannot be approved for them",
+        ),
+    },
+    SinceLeft {
+        name: "leave date passed: not approved",
+        approved_first: false,
+        change: &[("leave_date", "2026-11-25")],
+        step: (Approve, "M1", "2026-11-26T09:00:00Z"),
+        expect: Refused(
+            "P1 has left (leave date 2026-11-25 passed): an international-travel request cannot be approved for them",
+        ),
+    },
+    SinceLeft {
+        name: "leaving on the day of the approval: still here, approved",
+        approved_first: false,
+        change: &[("leave_date", "2026-11-26")],
+        step: (Approve, "M1", "2026-11-26T09:00:00Z"),
+        expect: State(RequestState::Approved),
+    },
+    SinceLeft {
+        name: "made a leaver: it can still be rejected",
+        approved_first: false,
+        change: &[("status", "leaver"), ("leave_date", "2026-11-25")],
+        step: (Reject, "M1", "2026-11-26T09:00:00Z"),
+        expect: State(RequestState::Rejected),
+    },
+    SinceLeft {
+        name: "made a leaver: it can still be cancelled",
+        approved_first: false,
+        change: &[("status", "leaver")],
+        step: (Cancel, "M1", "2026-11-26T09:00:00Z"),
+        expect: State(RequestState::Cancelled),
+    },
+    SinceLeft {
+        name: "approved, then left: not fulfilled",
+        approved_first: true,
+        change: &[("status", "leaver"), ("leave_date", "2026-11-25")],
+        step: (Fulfil, "IT1", "2026-11-26T09:00:00Z"),
+        expect: Refused(
+            "P1 has left (leaver since 2026-11-25): an international-travel request cannot be fulfilled for them",
+        ),
+    },
+];
+
+#[test]
+fn a_request_whose_person_has_since_left_is_not_carried_on() {
+    let mut failures = Vec::new();
+    for case in SINCE_LEFT {
+        for db in databases("since_left") {
+            let b = db.backend;
+            let mut fail = |what: String| failures.push(format!("[{b}] {}: {what}", case.name));
+            let steward = match Steward::open(&db.url) {
+                Ok(s) => s,
+                Err(e) => {
+                    fail(format!("cannot open: {e}"));
+                    continue;
+                }
+            };
+            if let Err(e) = load(&steward) {
+                fail(format!("load: {e}"));
+                continue;
+            }
+            let opened_at = at("2026-11-24T09:00:00Z");
+            let travel = details(&[
+                ("countries", "FR"),
+                ("depart_on", "2026-12-07"),
+                ("return_on", "2026-12-09"),
+            ]);
+            let id = match steward.open_request(
+                &Stamp::at("test", opened_at),
+                RequestType::InternationalTravel,
+                "P1",
+                None,
+                travel,
+                3,
+            ) {
+                Ok(v) => v.request.id,
+                Err(e) => {
+                    fail(format!("open: {e}"));
+                    continue;
+                }
+            };
+            if case.approved_first
+                && let Err(e) = steward.act_on_request(
+                    &Stamp::at("M1", opened_at + chrono::Duration::hours(1)),
+                    &id,
+                    Approve,
+                    "M1",
+                    Details::default(),
+                )
+            {
+                fail(format!("approve before leaving: {e}"));
+                continue;
+            }
+            let change: Vec<(String, String)> = case
+                .change
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            if let Err(e) = steward.set_fields(
+                &Stamp::at("test", opened_at + chrono::Duration::hours(2)),
+                Register::People,
+                "P1",
+                &change,
+            ) {
+                fail(format!("change P1: {e}"));
+                continue;
+            }
+            let (action, actor, when) = case.step;
+            let before = steward.request(&id).map(|v| v.request.state).ok();
+            let result = steward.act_on_request(
+                &Stamp::at(actor, at(when)),
+                &id,
+                action,
+                actor,
+                Details::default(),
+            );
+            let after = steward.request(&id).map(|v| v.request.state).ok();
+            match (result, &case.expect) {
+                (Ok(v), State(state)) if v.request.state == *state => {}
+                (Ok(v), State(state)) => fail(format!("{}, expected {state}", v.request.state)),
+                (Ok(v), Refused(words)) => fail(format!(
+                    "allowed ({}), expected refusal with {words:?}",
+                    v.request.state
+                )),
+                (Err(e), Refused(words)) if e.to_string() == *words => {
+                    if after != before {
+                        fail(format!("refused, yet the request moved to {after:?}"));
+                    }
+                }
+                (Err(e), _) => fail(format!("{e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
 
 #[test]
 fn every_request_type_runs_its_course_on_every_backend() {

@@ -17,8 +17,8 @@ pub use incident::{
     update_incident,
 };
 pub use request::{
-    Action, Actor, Holdings, RequestStep, Sla, approvals_needed, named_tags, open, required, sla,
-    step,
+    Action, Actor, Holdings, RequestStep, Sla, approvals_needed, departure, named_tags, open,
+    required, serves_leavers, sla, step,
 };
 
 /// Why a step cannot be taken. Nothing is changed.
@@ -37,6 +37,14 @@ pub enum WorkflowError {
         action: &'static str,
         id: String,
         reason: String,
+    },
+    /// The person has left and the request is not one of those a departure needs.
+    #[error("{person} has left ({how}): {request} cannot be {action} for them")]
+    HasLeft {
+        person: String,
+        how: String,
+        request: String,
+        action: &'static str,
     },
     #[error("{kind} needs {key}: {hint}")]
     MissingDetail {

@@ -119,6 +119,58 @@ pub fn approvals_needed(kind: RequestType) -> &'static [ApproverRole] {
     }
 }
 
+/// Whether a request type serves someone who is leaving or has left: deleting their accounts
+/// (and tracking back what they hold), taking an item back, and the PAC code that lets them keep
+/// their mobile number. Every other type is for someone still at work, so for a leaver it is
+/// neither raised, approved nor fulfilled (it may still be rejected or cancelled).
+pub fn serves_leavers(kind: RequestType) -> bool {
+    matches!(
+        kind,
+        RequestType::UserAccountDelete | RequestType::EquipmentReturn | RequestType::PacCode
+    )
+}
+
+/// How `person` has left by `today`, in words, if they have: status leaver, or a leave date
+/// before `today` (the organisation's date) — the test the packs' leaver controls make.
+pub fn departure(person: &Person, today: NaiveDate) -> Option<String> {
+    match (person.status, person.leave_date) {
+        (PersonStatus::Leaver, Some(d)) if d <= today => Some(format!("leaver since {d}")),
+        (PersonStatus::Leaver, _) => Some("status leaver".into()),
+        (_, Some(d)) if d < today => Some(format!("leave date {d} passed")),
+        _ => None,
+    }
+}
+
+/// Refuses to take a request of `kind` to `done` (raised, approved, fulfilled) for someone who
+/// has left, unless the type serves leavers: the one place that rule is applied.
+fn unless_left(
+    kind: RequestType,
+    person: &Person,
+    today: NaiveDate,
+    done: &'static str,
+) -> Result<()> {
+    if serves_leavers(kind) {
+        return Ok(());
+    }
+    match departure(person, today) {
+        None => Ok(()),
+        Some(how) => {
+            let name = kind.as_str();
+            let article = if name.starts_with(['a', 'e', 'i', 'o']) {
+                "an"
+            } else {
+                "a"
+            };
+            Err(WorkflowError::HasLeft {
+                person: person.id.clone(),
+                how,
+                request: format!("{article} {name} request"),
+                action: done,
+            })
+        }
+    }
+}
+
 /// The details a type cannot be opened without: key, and what to give.
 pub fn required(kind: RequestType) -> &'static [(&'static str, &'static str, FieldType)] {
     match kind {
@@ -205,6 +257,12 @@ pub fn open(
     time_zone: chrono_tz::Tz,
     lead_working_days: u32,
 ) -> Result<RequestStep> {
+    unless_left(
+        kind,
+        person,
+        at.with_timezone(&time_zone).date_naive(),
+        "raised",
+    )?;
     for (key, hint, ty) in required(kind) {
         details.need(kind.as_str(), key, hint, *ty)?;
     }
@@ -325,6 +383,10 @@ pub fn step(
             if request.state != RequestState::Open {
                 return Err(illegal());
             }
+            // Refusing or withdrawing a leaver's request closes it; agreeing to it does not.
+            if action == Action::Approve {
+                unless_left(request.kind, person, today, action.past())?;
+            }
             // Separation of duties: the decision is someone else's.
             if actor.person.id == person.id {
                 return Err(refuse(
@@ -434,6 +496,7 @@ pub fn step(
                 }
                 return Err(illegal());
             }
+            unless_left(request.kind, person, today, action.past())?;
             if !actor.has(Role::It) {
                 return Err(refuse("requests are fulfilled by the IT team".into()));
             }
