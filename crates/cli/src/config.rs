@@ -78,9 +78,12 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Where Steward keeps its embedded database, configuration and the organisation's packs.
     pub data_dir: PathBuf,
-    /// The ids of the policy packs the organisation runs: the `packs` key, by default every
-    /// built-in pack.
-    pub active_packs: Vec<String>,
+    /// The `packs` key: the ids of the policy packs the organisation runs, when the
+    /// configuration names them (it then decides, not the database).
+    pub configured_packs: Option<Vec<String>>,
+    /// The packs the organisation chose (`steward policy activate`, or the Policies page), read
+    /// from the database when a command opens it.
+    pub chosen_packs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// The organisation's overrides of the packs' parameters and staff groups.
     pub overrides: OverridesFile,
     /// Cookies marked `Secure`: the `secure_cookies` key, or `STEWARD_SECURE_COOKIES=true`.
@@ -144,10 +147,35 @@ pub struct OverridesFile {
 pub const DEFAULT_DATA_DIR: &str = "steward-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// The packs an organisation runs when its configuration names none.
-pub const DEFAULT_PACKS: &[&str] = &["cafcass-it-5.0", "cafcass-ia-4.3"];
+/// The packs `serve --demo` runs: the demo organisation's own policies.
+pub const DEMO_PACKS: &[&str] = &["cafcass-it-5.0", "cafcass-ia-4.3"];
 
 impl Settings {
+    /// The ids of the packs the organisation runs: those the configuration names, else those
+    /// chosen in the database (known once a command has opened it), else none.
+    pub fn active_packs(&self) -> Vec<String> {
+        match &self.configured_packs {
+            Some(ids) => ids.clone(),
+            None => self
+                .chosen_packs
+                .lock()
+                .map(|chosen| chosen.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Reads the packs the organisation chose from `steward`'s database, unless the
+    /// configuration names them.
+    pub fn read_chosen_packs(&self, steward: &steward_service::Steward) -> anyhow::Result<()> {
+        if self.configured_packs.is_none() {
+            let ids = steward.active_pack_ids()?;
+            if let Ok(mut chosen) = self.chosen_packs.lock() {
+                *chosen = ids;
+            }
+        }
+        Ok(())
+    }
+
     pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
         let flag_dir = args.data_dir.clone();
         let default_config = flag_dir
@@ -179,15 +207,9 @@ impl Settings {
             .log_format
             .or(file.log_format)
             .unwrap_or(LogFormat::Text);
-        // Until an organisation says which packs it runs, it runs the current Cafcass policies
-        // (the demo organisation's): one version of each document, never two at once.
-        let active_packs = file.packs.unwrap_or_else(|| {
-            DEFAULT_PACKS
-                .iter()
-                .filter(|id| steward_policy::BUILTIN.iter().any(|b| b.id == **id))
-                .map(|id| (*id).to_owned())
-                .collect()
-        });
+        // The configuration may name the packs; otherwise the organisation chooses them, and the
+        // choice is kept in the database (a fresh installation runs none until then).
+        let configured_packs = file.packs;
         // A relative `overrides` path is relative to the configuration file that names it.
         let overrides = match file.overrides {
             Some(path) => OverridesFile {
@@ -307,7 +329,8 @@ impl Settings {
             actor,
             log_format,
             data_dir,
-            active_packs,
+            configured_packs,
+            chosen_packs: Default::default(),
             overrides,
             secure_cookies,
             mail,

@@ -335,7 +335,7 @@ fn register(kind: &str) -> Result<Register> {
     })
 }
 
-fn open(settings: &Settings) -> Result<Steward> {
+pub(crate) fn open(settings: &Settings) -> Result<Steward> {
     let keys = settings.secret_keys()?;
     let steward = Steward::open_with(&settings.database_url, &settings.store)
         .with_context(|| {
@@ -347,6 +347,7 @@ fn open(settings: &Settings) -> Result<Steward> {
         .with_secret_keys(keys);
     // Secrets stored in plain text by earlier versions are sealed the first time a key is at hand.
     steward.seal_plain_secrets(&stamp(settings, None))?;
+    settings.read_chosen_packs(&steward)?;
     Ok(steward)
 }
 
@@ -777,12 +778,21 @@ pub(crate) async fn shutdown_signal() {
 
 fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode> {
     let available = policy::available_packs(settings)?;
-    let packs = check::select(&available, &args.packs, &settings.active_packs)?;
-    let overrides = policy::overrides(settings)?;
+    // Against the database, the organisation's choice of packs is read from it first.
     let steward = match &args.data {
         Some(_) => None,
         None => Some(open(settings)?),
     };
+    if args.packs.is_empty() && settings.active_packs().is_empty() {
+        eprintln!(
+            "error: no policy is active, so there is nothing to check. Choose one with `steward \
+             policy activate ID` (`steward policy list` shows those available), name one with \
+             --pack ID, or set `packs` in steward.toml"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let packs = check::select(&available, &args.packs, &settings.active_packs())?;
+    let overrides = policy::overrides(settings)?;
     let progress = jobs::Progress::new("check", 2);
     progress.step(
         0,

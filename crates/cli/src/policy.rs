@@ -72,6 +72,16 @@ pub enum PolicyCommand {
     },
     /// Compare two versions of a policy: clause by clause, and what each finds on today's estate.
     Diff(crate::diff::DiffArgs),
+    /// Run a pack: the organisation's checks, pages and processes follow it (audited).
+    Activate {
+        /// An available pack's id (`steward policy list`).
+        id: String,
+    },
+    /// Stop running a pack; its findings keep their history (audited).
+    Deactivate {
+        /// A pack's id.
+        id: String,
+    },
     /// Start your own pack as a copy of an existing one, then validate it.
     New {
         /// The pack to copy: a pack id, or the path of a pack folder.
@@ -92,12 +102,20 @@ pub enum PolicyCommand {
 
 pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
     match command {
-        PolicyCommand::List { format } => list(settings, format),
+        PolicyCommand::List { format } => {
+            read_choice(settings)?;
+            list(settings, format)
+        }
+        PolicyCommand::Activate { id } => choose(settings, &id, true),
+        PolicyCommand::Deactivate { id } => choose(settings, &id, false),
         PolicyCommand::Show {
             pack,
             clause: None,
             format,
-        } => show_pack(settings, &pack, format),
+        } => {
+            read_choice(settings)?;
+            show_pack(settings, &pack, format)
+        }
         PolicyCommand::Show {
             pack,
             clause: Some(clause),
@@ -117,6 +135,35 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
         } => new_pack(settings, &from, id.as_deref(), &out, with_cases),
         PolicyCommand::Diff(args) => crate::diff::run(settings, args),
     }
+}
+
+/// Which packs run is the database's to say, unless the configuration names them.
+fn read_choice(settings: &Settings) -> Result<()> {
+    if settings.configured_packs.is_none() {
+        crate::open(settings)?;
+    }
+    Ok(())
+}
+
+/// Makes a pack active or not, in the database, for the whole organisation.
+fn choose(settings: &Settings, id: &str, active: bool) -> Result<ExitCode> {
+    if settings.configured_packs.is_some() {
+        anyhow::bail!(
+            "the configuration names the packs the organisation runs (`packs` in steward.toml): \
+             change them there"
+        );
+    }
+    let steward = crate::open(settings)?;
+    let available = available_packs(settings)?;
+    let stamp = crate::stamp(settings, None);
+    let changed = steward.set_pack_active(&stamp, id, active, &available)?;
+    let state = if active { "active" } else { "not active" };
+    if changed {
+        println!("{id} is now {state}");
+    } else {
+        println!("{id} was already {state}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The pack a command names (an available pack's id, or a pack folder), for other commands.
@@ -315,7 +362,7 @@ pub fn overrides(settings: &Settings) -> Result<Overrides> {
 fn list(settings: &Settings, format: Format) -> Result<ExitCode> {
     let catalogue = Catalogue::load(settings);
     let today = today();
-    let active = |id: &str| settings.active_packs.iter().any(|a| a == id);
+    let active = |id: &str| settings.active_packs().iter().any(|a| a == id);
     match format {
         Format::Json => {
             let packs: Vec<Json> = catalogue
@@ -387,7 +434,7 @@ fn list(settings: &Settings, format: Format) -> Result<ExitCode> {
         eprintln!("error: {p}");
         failed = true;
     }
-    for id in &settings.active_packs {
+    for id in &settings.active_packs() {
         if catalogue.find(id).is_none() {
             eprintln!(
                 "error: the configuration's `packs` names {id}, which is not an available pack"
@@ -448,7 +495,7 @@ fn effective(
             .packs
             .iter()
             .map(|a| &a.pack)
-            .filter(|p| p.id != pack.id && settings.active_packs.contains(&p.id))
+            .filter(|p| p.id != pack.id && settings.active_packs().contains(&p.id))
             .collect();
         for name in foreign {
             if others.iter().any(|p| p.parameters.contains_key(&name)) {
@@ -475,7 +522,7 @@ fn show_pack(settings: &Settings, reference: &str, format: Format) -> Result<Exi
     let overrides = read_overrides(settings)?;
     let eff = effective(settings, &pack, overrides.as_ref())?;
     let today = today();
-    let active = settings.active_packs.contains(&pack.id);
+    let active = settings.active_packs().contains(&pack.id);
     let overrides_path = overrides.as_ref().map(|(p, _)| p.display().to_string());
     match format {
         Format::Json => {

@@ -154,7 +154,7 @@ fn workflows(settings: &Settings) -> Result<Vec<(Pack, steward_policy::Workflow)
     let mut out = Vec::new();
     for pack in available
         .into_iter()
-        .filter(|p| settings.active_packs.contains(&p.id))
+        .filter(|p| settings.active_packs().contains(&p.id))
     {
         for control in pack.clauses.iter().flat_map(|c| &c.controls) {
             if let ControlKind::Workflow(w) = &control.kind {
@@ -230,7 +230,7 @@ fn bundle(settings: &Settings, person: &Person) -> Result<Option<String>> {
     let available = crate::policy::available_packs(settings)?;
     for pack in available
         .iter()
-        .filter(|p| settings.active_packs.contains(&p.id))
+        .filter(|p| settings.active_packs().contains(&p.id))
     {
         if let Some(group) = pack.staff_groups.get(&person.staff_group) {
             let items: Vec<String> = group
@@ -263,7 +263,7 @@ pub fn process_terms(settings: &Settings) -> Result<steward_service::ProcessTerm
     // The first active pack to name a staff group gives its bundle, as `bundle` reads it.
     for pack in available
         .iter()
-        .filter(|p| settings.active_packs.contains(&p.id))
+        .filter(|p| settings.active_packs().contains(&p.id))
     {
         for (id, group) in &pack.staff_groups {
             let items: Vec<String> = group

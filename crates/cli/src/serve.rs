@@ -43,10 +43,16 @@ pub fn run(
     }
     tracing::info!(database = %steward_store::redact(&settings.database_url), "database ready");
     let available = policy::available_packs(&settings)?;
-    let packs: Vec<steward_policy::Pack> = check::select(&available, &[], &settings.active_packs)?
-        .into_iter()
-        .cloned()
-        .collect();
+    // Packs the configuration names are run as given; otherwise the organisation chooses among
+    // the available ones on the Policies page, and the server follows the database.
+    let packs: Vec<steward_policy::Pack> = match &settings.configured_packs {
+        Some(ids) => check::select(&available, &[], ids)?
+            .into_iter()
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let first_run = steward.needs_first_administrator()?;
     let options = steward_web::Options {
         secure_cookies: settings.secure_cookies,
         demo,
@@ -64,8 +70,15 @@ pub fn run(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr()?;
         if demo {
-            println!("Steward demo: http://{}/login", listener.local_addr()?);
+            println!("Steward demo: http://{address}/login");
+        } else if first_run {
+            println!(
+                "Steward: open http://{address}/setup to create the first administrator"
+            );
+        } else {
+            println!("Steward: http://{address}/");
         }
         steward_web::serve(steward, options, listener, shutdown_signal())
             .await
@@ -172,7 +185,15 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
     let stamp = Stamp::now("system:demo");
     steward.import(&stamp, files)?;
     let available = policy::available_packs(settings)?;
-    let packs = check::select(&available, &[], &settings.active_packs)?;
+    // The demo organisation runs its own policies, chosen as an organisation would choose them
+    // (unless the configuration names others).
+    if settings.configured_packs.is_none() {
+        for id in crate::config::DEMO_PACKS {
+            steward.set_pack_active(&stamp, id, true, &available)?;
+        }
+        settings.read_chosen_packs(steward)?;
+    }
+    let packs = check::select(&available, &[], &settings.active_packs())?;
     let overrides = policy::overrides(settings)?;
     let (findings, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();

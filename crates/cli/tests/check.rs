@@ -32,6 +32,9 @@ fn stdout(out: &Output) -> String {
 
 const AT: &str = "2026-11-24T09:00:00Z";
 
+/// The packs these checks run when no database says which: the estate was written for them.
+const PACKS: [&str; 4] = ["--pack", "cafcass-it-5.0", "--pack", "cafcass-ia-4.3"];
+
 #[test]
 fn a_csv_folder_is_checked_without_a_database() {
     let dir = TempDir::new("check-data").expect("temp dir");
@@ -47,6 +50,10 @@ fn a_csv_folder_is_checked_without_a_database() {
             AT,
             "--format",
             "json",
+            PACKS[0],
+            PACKS[1],
+            PACKS[2],
+            PACKS[3],
         ],
     );
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
@@ -99,6 +106,9 @@ fn fail_on_sets_the_exit_code_and_formats_differ_only_in_shape() {
     let data = data.to_str().unwrap_or_default();
     let run = |extra: &[&str]| {
         let mut args = vec!["check", "--data", data, "--at", AT];
+        if !extra.contains(&"--pack") {
+            args.extend_from_slice(&PACKS);
+        }
         args.extend_from_slice(extra);
         steward("sqlite::memory:", dir.path(), &args)
     };
@@ -139,6 +149,25 @@ fn runs_against_the_database_are_recorded_once() {
             dir.path(),
             &["import", data.to_str().unwrap_or_default()],
         ));
+        // A fresh database runs no policy: checking says how to choose one, and records nothing.
+        let none = steward(&db.url, dir.path(), &["check", "--at", AT]);
+        assert_eq!(none.status.code(), Some(2), "on {}", db.backend);
+        assert!(
+            String::from_utf8_lossy(&none.stderr).contains("steward policy activate"),
+            "on {}: {}",
+            db.backend,
+            String::from_utf8_lossy(&none.stderr)
+        );
+        for id in ["cafcass-it-5.0", "cafcass-ia-4.3"] {
+            let out = stdout(&steward(&db.url, dir.path(), &["policy", "activate", id]));
+            assert!(out.contains(&format!("{id} is now active")), "{out}");
+        }
+        let again = stdout(&steward(
+            &db.url,
+            dir.path(),
+            &["policy", "activate", "cafcass-it-5.0"],
+        ));
+        assert!(again.contains("already active"), "{again}");
         let first = stdout(&steward(&db.url, dir.path(), &["check", "--at", AT]));
         let log = |s: &str| {
             stdout(&steward(&db.url, dir.path(), &["audit", "log"]))
@@ -211,7 +240,13 @@ fn a_bad_csv_folder_is_refused_as_an_import_would_be() {
     let out = steward(
         "sqlite::memory:",
         dir.path(),
-        &["check", "--data", data.to_str().unwrap_or_default()],
+        &[
+            "check",
+            "--data",
+            data.to_str().unwrap_or_default(),
+            PACKS[0],
+            PACKS[1],
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -146,6 +146,11 @@ fn list_shows_the_builtin_pack_as_active_with_its_review_overdue() {
     let p = pack();
     let (clauses, controls) = (p.clauses.len(), p.controls().count());
 
+    // A fresh installation runs no pack until one is chosen.
+    let before = s.ok(&["policy", "list"]);
+    assert!(row(&before, PACK).ends_with(" no built-in"), "{before}");
+    s.ok(&["policy", "activate", PACK]);
+
     let text = s.ok(&["policy", "list"]);
     assert_eq!(
         row(&text, "id"),

@@ -72,6 +72,11 @@ fn requests_incidents_and_the_calendar_from_the_command_line() {
         std::fs::write(&roles, format!("person_id,role,granted_on\n{it},it,\n")).expect("write");
         ok(&["import", "roles", roles.to_str().unwrap_or_default()]);
 
+        // The organisation runs the demo's own policies: their processes and lead times.
+        for id in ["cafcass-it-5.0", "cafcass-ia-4.3"] {
+            ok(&["policy", "activate", id]);
+        }
+
         // A new starter raised on Christmas Eve is due on 31 December.
         let starter = json(&ok(&[
             "request",

@@ -90,6 +90,10 @@ const CASES: &[Case] = &[
     ),
     case(&["org", "show"], "time_zone  Europe/London"),
     case(
+        &["policy", "activate", "cafcass-it-5.0"],
+        "cafcass-it-5.0 is now active",
+    ),
+    case(
         &["check", "--at", "2026-11-24T09:00:00Z"],
         "finding(s) at 2026-11-24T09:00:00Z",
     ),
@@ -112,6 +116,8 @@ const CASES: &[Case] = &[
             "{dir}/demo",
             "--at",
             "2026-11-24T09:00:00Z",
+            "--pack",
+            "cafcass-it-5.0",
             "--format",
             "csv",
         ],
