@@ -95,6 +95,13 @@ enum Command {
         /// (by default it is taken off: it is the formula guard `export` adds).
         #[arg(long)]
         no_guard: bool,
+        /// On bad input, list every problem after the summary (which shows the first few of each
+        /// kind).
+        #[arg(long)]
+        all_errors: bool,
+        /// On bad input, write every problem to FILE as CSV (file,line,column,value,reason).
+        #[arg(long, value_name = "FILE")]
+        errors: Option<PathBuf>,
     },
     /// Export a register as CSV, or every register into a folder with `export all --out DIR`.
     Export {
@@ -382,6 +389,8 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
             file,
             at,
             no_guard,
+            all_errors,
+            errors,
         } => {
             let files = match file {
                 Some(file) => vec![ImportFile::read(register(&target)?, &file)?],
@@ -395,6 +404,10 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                 &stamp(settings, at),
                 files,
                 guard(no_guard),
+                &ErrorsOut {
+                    all: all_errors,
+                    file: errors,
+                },
             )
         }
         Command::Export {
@@ -509,6 +522,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                     &stamp(settings, None),
                     files,
                     steward_interchange::Guard::On,
+                    &ErrorsOut::default(),
                 ),
             }
         }
@@ -529,11 +543,22 @@ fn guard(no_guard: bool) -> steward_interchange::Guard {
     }
 }
 
+/// Where an import's problems go besides the summary: every one listed, or written as CSV.
+#[derive(Debug, Default)]
+struct ErrorsOut {
+    all: bool,
+    file: Option<PathBuf>,
+}
+
+/// How many problems of each kind the summary shows.
+const EXAMPLES: usize = 5;
+
 fn import(
     steward: &Steward,
     stamp: &Stamp,
     files: Vec<ImportFile>,
     guard: steward_interchange::Guard,
+    out: &ErrorsOut,
 ) -> Result<ExitCode> {
     let count = files.len();
     let progress = jobs::Progress::new("import", 2);
@@ -564,8 +589,52 @@ fn import(
         }
         Err(ServiceError::Import(errors)) => {
             let mut err = std::io::stderr().lock();
-            for e in &errors {
-                let _ = writeln!(err, "{e}");
+            // One line for a problem of its own kind; a count and the first few for a kind with
+            // many, so a mistake made on every row is a few lines, not one per row.
+            let groups = steward_interchange::group_errors(&errors, EXAMPLES);
+            for g in &groups {
+                if let ([only], 1) = (g.examples.as_slice(), g.count) {
+                    let _ = writeln!(
+                        err,
+                        "{}:{}: {}: {}: {}",
+                        g.file, only.line, g.column, only.value, g.reason
+                    );
+                    continue;
+                }
+                let _ = writeln!(err, "{} × {}: {}: {}", g.count, g.file, g.column, g.reason);
+                for e in &g.examples {
+                    let _ = writeln!(err, "  {}:{}: {}: {}", g.file, e.line, g.column, e.value);
+                }
+                if g.more() > 0 {
+                    let _ = writeln!(err, "  … and {} more", g.more());
+                }
+            }
+            if out.all {
+                let _ = writeln!(err, "every problem:");
+                for e in &errors {
+                    let _ = writeln!(err, "{e}");
+                }
+            }
+            if let Some(path) = &out.file {
+                let written = std::fs::File::create(path)
+                    .map(std::io::BufWriter::new)
+                    .map_err(|e| e.to_string())
+                    .and_then(|file| {
+                        steward_interchange::write_errors(&errors, file).map_err(|e| e.to_string())
+                    });
+                match written {
+                    Ok(()) => {
+                        let _ = writeln!(err, "every problem written to {}", path.display());
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                    }
+                }
+            } else if !out.all && groups.iter().any(|g| g.more() > 0) {
+                let _ = writeln!(
+                    err,
+                    "(--all-errors lists every problem; --errors FILE writes them as CSV)"
+                );
             }
             let _ = writeln!(
                 err,

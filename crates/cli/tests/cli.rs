@@ -323,8 +323,9 @@ fn references_must_exist_in_the_import_or_the_database() {
         assert_eq!(
             stderr,
             "people.csv:2: manager_id: P9: no person with this id in the import or the database\n\
-             people.csv:3: manager_id: P3: the chain of managers loops back to this person\n\
-             people.csv:4: manager_id: P2: the chain of managers loops back to this person\n\
+             2 × people.csv: manager_id: the chain of managers loops back to this person\n  \
+             people.csv:3: manager_id: P3\n  \
+             people.csv:4: manager_id: P2\n\
              error: 3 problem(s); nothing was imported\n",
             "on {}",
             run.db.backend

@@ -30,6 +30,8 @@
 //! Every problem is reported as a [`CsvError`], printed `FILE:LINE: column: value: reason`, where
 //! `LINE` is the 1-based line the record starts on (the header is the first non-blank line,
 //! normally line 1). [`read`] reports every problem it finds, not just the first.
+//! [`group_errors`] groups them by file, column and reason for reading, and [`write_errors`]
+//! writes them all as CSV. [`columns`] says in words what each column of a register takes.
 //!
 //! It must never:
 //!
@@ -45,6 +47,12 @@ use std::io::{Read, Write};
 
 use steward_model::{FieldType, Register, Row, Value};
 
+mod columns;
+mod errors;
+
+pub use columns::{Column, columns, takes};
+pub use errors::{ERROR_COLUMNS, ErrorGroup, Example, group_errors, write_errors};
+
 /// A row read from a file, with the 1-based line number its record starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedRow {
@@ -52,8 +60,9 @@ pub struct ParsedRow {
     pub row: Row,
 }
 
-/// One problem with one cell (or a whole line / the header).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// One problem with one cell (or a whole line / the header). Kept as JSON in an import job's
+/// result, so the fields' names are part of what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{file}:{line}: {column}: {value}: {reason}")]
 pub struct CsvError {
     pub file: String,

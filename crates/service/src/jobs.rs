@@ -66,25 +66,9 @@ pub enum CheckRun {
 /// The key that keeps a second check run from waiting behind one not yet started.
 const CHECK_QUEUED: &str = "check:queued";
 
-/// One problem in an import's files, as the job page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ImportProblem {
-    pub file: String,
-    pub line: u64,
-    pub column: String,
-    pub value: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for ImportProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}: {}",
-            self.file, self.line, self.column, self.value, self.reason
-        )
-    }
-}
+/// One problem in an import's files, as the job page lists it: the importer's own error, kept
+/// in the job's result as JSON (`file`, `line`, `column`, `value`, `reason`).
+pub type ImportProblem = steward_interchange::CsvError;
 
 /// What a job produced, kept in its row as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -765,16 +749,7 @@ impl Steward {
                     "{} problem(s) in the import; nothing was changed",
                     errors.len()
                 ),
-                errors
-                    .into_iter()
-                    .map(|e| ImportProblem {
-                        file: e.file,
-                        line: e.line,
-                        column: e.column,
-                        value: e.value,
-                        reason: e.reason,
-                    })
-                    .collect(),
+                errors,
             ),
             Err(
                 e @ (ServiceError::Invalid { .. }
@@ -1014,5 +989,26 @@ fn work(
         if !ctx.stopping() {
             waker.wait(&mut seen, poll);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An import's result as jobs stored it before its problems were the importer's own errors:
+    /// still read, and written the same way now.
+    #[test]
+    fn an_import_result_stored_earlier_still_reads() {
+        let stored = r#"{"kind":"import","files":[],"registers":["people"],"created":0,"updated":0,"unchanged":0,"created_budget_centres":[],"problems":[{"file":"people.csv","line":3,"column":"status","value":"retired","reason":"expected one of starter|active|absent|leaver"}]}"#;
+        let result: JobResult = serde_json::from_str(stored).unwrap_or_else(|e| panic!("{e}"));
+        let JobResult::Import { problems, .. } = &result else {
+            panic!("not an import: {result:?}");
+        };
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["people.csv:3: status: retired: expected one of starter|active|absent|leaver"]
+        );
+        assert_eq!(to_json(&result), stored);
     }
 }

@@ -267,6 +267,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/import",
         access: Access::AnyOf(&[It, Administrator]),
     },
+    // A register's template (its header line), for those who import.
+    RouteSpec {
+        method: "GET",
+        path: "/import/template/{register}",
+        access: Access::AnyOf(&[It, Administrator]),
+    },
     // The working-day calendar: anyone may look; the IT team and administrators load gov.uk's file.
     RouteSpec {
         method: "GET",
@@ -329,6 +335,12 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "POST",
         path: "/jobs/{id}/cancel",
+        access: Access::SignedIn,
+    },
+    // Every problem an import found, as CSV: to whoever may see the job.
+    RouteSpec {
+        method: "GET",
+        path: "/jobs/{id}/errors.csv",
         access: Access::SignedIn,
     },
     // Requests and incidents: each handler shows a viewer only their own, their reports' or (for

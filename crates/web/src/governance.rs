@@ -1,16 +1,17 @@
 //! The governance team's list of what falls due (records past their retention, recurring tasks,
 //! access reviews, policy reviews) with its CSV, recording a task done or a record disposed of,
-//! and importing one register from pasted CSV, all or nothing.
+//! and importing one register from an uploaded or pasted CSV, all or nothing, with each
+//! register's columns described and its template (the header line) to download.
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Days, NaiveDate, Utc};
 use steward_model::Register;
 use steward_service::{Capacity, Due, ImportFile, ServiceError, Stamp};
 
-use crate::pages::{Chrome, csv, page_refusing, percent};
+use crate::pages::{Chrome, csv, csv_file, page_refusing, percent};
 use crate::session::{Form, UploadForm};
 use crate::{AppState, Signed, WebError, blocking};
 
@@ -290,6 +291,11 @@ fn importable() -> impl Iterator<Item = Register> {
         .filter(|r| r.name() != "organisation")
 }
 
+/// The importable register of this name.
+fn importable_named(name: &str) -> Option<Register> {
+    importable().find(|r| r.name() == name)
+}
+
 #[derive(Template)]
 #[template(path = "import.html")]
 struct ImportPage {
@@ -299,8 +305,25 @@ struct ImportPage {
     csv: String,
     notice: Option<String>,
     error: Option<String>,
-    /// Every problem in the file; nothing was changed.
-    problems: Vec<String>,
+    /// The chosen register's file: its columns described, and where its template is.
+    file: Option<FileHelp>,
+}
+
+/// What a register's file holds, for the person filling it in.
+struct FileHelp {
+    name: String,
+    template: String,
+    columns: Vec<steward_interchange::Column>,
+}
+
+impl FileHelp {
+    fn of(register: Register) -> FileHelp {
+        FileHelp {
+            name: register.file_name(),
+            template: format!("/import/template/{}", register.name()),
+            columns: steward_interchange::columns(register),
+        }
+    }
 }
 
 fn import_page(
@@ -322,19 +345,41 @@ fn blank(register: String, csv: String) -> ImportPage {
     ImportPage {
         chrome: Chrome::bare(),
         registers: importable().map(|r| r.name().to_owned()).collect(),
+        file: importable_named(&register).map(FileHelp::of),
         register,
         csv,
         notice: None,
         error: None,
-        problems: Vec::new(),
     }
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct ImportChoice {
+    /// The register whose columns to describe, chosen in the form when it is shown.
+    pub register: String,
 }
 
 pub(crate) async fn import_form(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
+    Query(choice): Query<ImportChoice>,
 ) -> Result<Response, WebError> {
-    import_page(&state, &signed, blank(String::new(), String::new()), false)
+    // A register that cannot be imported is simply not chosen.
+    let register = importable_named(&choice.register)
+        .map(|r| r.name().to_owned())
+        .unwrap_or_default();
+    import_page(&state, &signed, blank(register, String::new()), false)
+}
+
+/// A register's template: a CSV file holding only the header line the importer takes, written
+/// by the same writer as every export.
+pub(crate) async fn import_template(Path(name): Path<String>) -> Result<Response, WebError> {
+    let register = importable_named(&name).ok_or(WebError::NotFound)?;
+    let mut out = Vec::new();
+    steward_interchange::write(register, &[], &mut out)
+        .map_err(|e| WebError::Service(ServiceError::Write(e.to_string())))?;
+    Ok(csv_file(&register.file_name(), out))
 }
 
 /// Imports one register's rows from pasted CSV: every row applied in one transaction, or nothing
@@ -348,7 +393,7 @@ pub(crate) async fn import(
     let upload = form.take_file("file");
     // A chosen file wins over pasted rows; the pasted rows are shown again either way.
     let mut shown = blank(name.clone(), text.clone());
-    let Some(register) = importable().find(|r| r.name() == name) else {
+    let Some(register) = importable_named(&name) else {
         shown.error = Some("register: choose the register the rows belong to".into());
         return import_page(&state, &signed, shown, true);
     };

@@ -1,16 +1,17 @@
 //! Jobs: the list of recent ones and one job's page — its state, a progress bar, how long it
-//! took, its error and what it produced (an import's counts or every problem in its files, a
-//! check run's findings) — refreshing itself while the job runs. Who sees which job, and who may
-//! cancel one, the service decides.
+//! took, its error and what it produced (an import's counts or the problems in its files, grouped
+//! by kind, with every one as CSV; a check run's findings) — refreshing itself while the job
+//! runs. Who sees which job, and who may cancel one, the service decides.
 
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use steward_interchange::{CsvError, ERROR_COLUMNS, ErrorGroup, group_errors};
 use steward_service::{JobResult, JobState, JobView, Stamp};
 
-use crate::pages::{Chrome, page};
+use crate::pages::{Chrome, csv, page};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
@@ -19,6 +20,13 @@ const LISTED: u64 = 100;
 
 /// How often a running job's page reloads itself, in seconds.
 const REFRESH: u32 = 2;
+
+/// How many lines of each kind of problem a job's page shows; the CSV has every one.
+const EXAMPLES: usize = 5;
+
+/// How many kinds of problem a job's page lists, so that a file with a different mistake on
+/// every line cannot make a page of megabytes either.
+const GROUPS_SHOWN: usize = 50;
 
 pub(crate) struct JobRow {
     pub id: i64,
@@ -59,12 +67,43 @@ struct JobPage {
     error: Option<String>,
     /// What it produced, in sentences.
     outcome: Vec<String>,
-    /// Every problem in an import's files: file, line, field, value, reason.
-    problems: Vec<String>,
+    /// An import's problems, grouped by file, column and reason.
+    problems: Problems,
     /// Where to see the result.
     link: Option<(String, String)>,
     can_cancel: bool,
     cancel_requested: bool,
+}
+
+/// An import's problems as its job's page shows them: a few lines of each kind, every one in
+/// the CSV.
+#[derive(Default)]
+struct Problems {
+    /// Every problem.
+    count: usize,
+    /// Kinds of problem, in the order the first of each appears.
+    kinds: usize,
+    shown: Vec<ErrorGroup>,
+    /// Kinds not shown, and the problems they hold.
+    hidden_kinds: usize,
+    hidden: usize,
+    examples: usize,
+}
+
+impl Problems {
+    fn of(problems: &[CsvError]) -> Problems {
+        let mut shown = group_errors(problems, EXAMPLES);
+        let kinds = shown.len();
+        let rest = shown.split_off(kinds.min(GROUPS_SHOWN));
+        Problems {
+            count: problems.len(),
+            kinds,
+            shown,
+            hidden_kinds: rest.len(),
+            hidden: rest.iter().map(|g| g.count).sum(),
+            examples: EXAMPLES,
+        }
+    }
 }
 
 fn when(t: Option<DateTime<Utc>>, zone: chrono_tz::Tz) -> String {
@@ -136,7 +175,7 @@ pub(crate) async fn show(
     let view = blocking(&state, move |s| s.job(&stamp, id)).await?;
     let job = &view.job;
     let mut outcome = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     let mut link = None;
     match &view.result {
         Some(JobResult::Import {
@@ -169,7 +208,7 @@ pub(crate) async fn show(
                     created_budget_centres.join(", ")
                 ));
             }
-            problems = found.iter().map(ToString::to_string).collect();
+            problems = Problems::of(found);
         }
         Some(JobResult::Check {
             packs,
@@ -198,7 +237,17 @@ pub(crate) async fn show(
         None => {}
     }
     if job.state == JobState::Failed && view.kind == Some(steward_service::JobKind::Import) {
-        link = Some(("/import".into(), "Import again".into()));
+        // Back to the form with the register chosen, beside what its columns take.
+        let register = match &view.result {
+            Some(JobResult::Import { registers, .. }) if registers.len() == 1 => {
+                registers.first().map(|r| format!("?register={r}"))
+            }
+            _ => None,
+        };
+        link = Some((
+            format!("/import{}", register.unwrap_or_default()),
+            "Import again".into(),
+        ));
     }
     let running = !job.state.is_finished();
     let mine = job.requested_by == Stamp::of(&signed.viewer).actor;
@@ -231,6 +280,23 @@ pub(crate) async fn show(
             && (mine || signed.viewer.is(steward_service::Capacity::Administrator)),
         cancel_requested: job.cancel_requested,
     })
+}
+
+/// Every problem an import's job found, as CSV (`file,line,column,value,reason`), to whoever
+/// may see the job; a job that found none gives the header alone.
+pub(crate) async fn errors_csv(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = job_id(&id)?;
+    let stamp = Stamp::of(&signed.viewer);
+    let view = blocking(&state, move |s| s.job(&stamp, id)).await?;
+    let rows = match &view.result {
+        Some(JobResult::Import { problems, .. }) => problems.iter().map(CsvError::cells).collect(),
+        _ => Vec::new(),
+    };
+    csv(&format!("job-{id}-errors.csv"), &ERROR_COLUMNS, rows)
 }
 
 pub(crate) async fn cancel(

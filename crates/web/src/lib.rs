@@ -286,6 +286,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
         )
         .route(
+            "/import/template/{register}",
+            get(governance::import_template),
+        )
+        .route(
             "/calendar",
             get(calendar::show)
                 .post(calendar::import)
@@ -294,6 +298,7 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(jobs::show))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/jobs/{id}/errors.csv", get(jobs::errors_csv))
         .route("/people", get(pages::people))
         .route("/people.csv", get(pages::people_csv))
         .route("/audit", get(audit::audit))

@@ -166,16 +166,21 @@ pub(crate) fn csv(
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
+    Ok(csv_file(name, out))
+}
+
+/// A CSV file already written, downloaded as `name`.
+pub(crate) fn csv_file(name: &str, body: impl IntoResponse) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        out,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 // --- start ----------------------------------------------------------------------------------

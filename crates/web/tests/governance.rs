@@ -439,7 +439,8 @@ fn a_register_imported_from_csv_all_or_nothing() {
         );
         assert!(job.body.contains("role=\"alert\""), "{b}");
         assert!(
-            job.body.contains("<li>people.csv:3: status: retired: "),
+            job.body.contains("<tr><td>people.csv</td><td>status</td>")
+                && job.body.contains("<li>line 3: retired</li>"),
             "{b}: {}",
             job.body
         );
@@ -534,7 +535,8 @@ fn a_register_imported_from_csv_all_or_nothing() {
         );
         let job = c.follow_job(&reply);
         assert!(
-            job.body.contains("<li>bad.csv:3: status: retired: "),
+            job.body.contains("<tr><td>bad.csv</td><td>status</td>")
+                && job.body.contains("<li>line 3: retired</li>"),
             "{b}: {}",
             job.body
         );

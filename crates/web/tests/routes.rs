@@ -93,12 +93,14 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("GET", "/governance" | "/governance.csv") => ESTATE,
         ("POST", "/governance/task-done") => &["it", "governance"],
         ("POST", "/governance/dispose") => &["it", "governance"],
-        ("GET" | "POST", "/import") => &["it", "administrator"],
+        ("GET" | "POST", "/import") | ("GET", "/import/template/{register}") => {
+            &["it", "administrator"]
+        }
         // Anyone signed in reaches the jobs pages; each sees only their own jobs.
         // The job here is the command line's: the IT team and administrators see every job;
         // only its requester or an administrator cancels it.
         ("GET", "/jobs") => ALL,
-        ("GET", "/jobs/{id}") => &["it", "administrator"],
+        ("GET", "/jobs/{id}" | "/jobs/{id}/errors.csv") => &["it", "administrator"],
         ("POST", "/jobs/{id}/cancel") => &["administrator"],
         _ => return None,
     })
@@ -253,6 +255,7 @@ fn every_route_with_every_role() {
                 .replace("{action}", "approve")
                 .replace("{*key}", "test-pack/c1/person/S1")
                 .replace("{name}", "roles")
+                .replace("{register}", "people")
         };
         let secrets: Vec<(&'static str, String)> = vec![
             (
