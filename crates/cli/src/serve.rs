@@ -74,9 +74,7 @@ pub fn run(
         if demo {
             println!("Steward demo: http://{address}/login");
         } else if first_run {
-            println!(
-                "Steward: open http://{address}/setup to create the first administrator"
-            );
+            println!("Steward: open http://{address}/setup to create the first administrator");
         } else {
             println!("Steward: http://{address}/");
         }

@@ -55,7 +55,8 @@ pub use mail::{Addressee, Concerns, Notice};
 pub use packs::active_among;
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
-    ExceptionCover, FindingEvent, FindingEventKind, FindingQuery, FindingTally, FindingsSummary,
+    ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery, FindingTally,
+    FindingsSummary,
 };
 pub use steward_store::{Job, JobProgress, JobState, PackChoice};
 pub use workflow::{IncidentView, ProcessTerms, RequestView};

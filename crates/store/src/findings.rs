@@ -73,11 +73,55 @@ pub struct FindingQuery {
     pub failing_since_before: Option<DateTime<Utc>>,
     /// Only findings failing since this instant or later (at most so old).
     pub failing_since_after: Option<DateTime<Utc>>,
-    /// At most this many, the most severe and then the oldest first (the order every read has).
+    /// At most this many, in `order`.
     pub limit: Option<u64>,
+    /// How the findings are ordered (by default the most severe, then the oldest, first).
+    pub order: FindingOrder,
+    /// Only the findings after this one (its key) in `order`: the next page of a list, however
+    /// the findings before it changed meanwhile (keyset pagination). Ignored with `as_of`, and
+    /// by counts, which count the whole filter.
+    pub after: Option<String>,
     /// Leave out each finding's clause text and evidence (read as empty): for lists that show
     /// neither, since they are most of a row's width.
     pub without_text: bool,
+}
+
+/// How a list of findings is ordered. Every order ends with the finding's key, so that the last
+/// finding of a page says where the next begins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FindingOrder {
+    /// The most severe first, then the longest failing.
+    #[default]
+    Severity,
+    /// The longest failing first.
+    Oldest,
+    /// The most recently failing first.
+    Newest,
+    /// By policy and clause.
+    Clause,
+}
+
+impl FindingOrder {
+    pub const ALL: [FindingOrder; 4] = [
+        FindingOrder::Severity,
+        FindingOrder::Oldest,
+        FindingOrder::Newest,
+        FindingOrder::Clause,
+    ];
+
+    /// The word a list's address uses for the order.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingOrder::Severity => "severity",
+            FindingOrder::Oldest => "oldest",
+            FindingOrder::Newest => "newest",
+            FindingOrder::Clause => "clause",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<FindingOrder> {
+        FindingOrder::ALL.into_iter().find(|o| o.as_str() == word)
+    }
 }
 
 /// How many findings share a pack, clause, control, severity and state, began failing on one

@@ -53,8 +53,8 @@ pub use backup::{BackupError, BackupSummary, RestoreSummary, TRANSIENT_TABLES, b
 pub use commit::{CommitSummary, Counts};
 pub use connect::TlsMode;
 pub use findings::{
-    ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind, FindingQuery,
-    FindingTally, FindingsSummary, NextBatch,
+    ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind, FindingOrder,
+    FindingQuery, FindingTally, FindingsSummary, NextBatch,
 };
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,

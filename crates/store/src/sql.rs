@@ -3,7 +3,7 @@
 
 use steward_model::{Finding, Register, Row};
 
-use crate::findings::{Cell, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingQuery};
+use crate::findings::{Cell, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingOrder, FindingQuery};
 use crate::sign_ins::{SESSION_COLUMNS, SIGN_IN_COLUMNS};
 
 #[derive(Clone, Copy)]
@@ -533,10 +533,67 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
         Placeholder::Question => "",
         Placeholder::Dollar => " COLLATE \"C\"",
     };
+    // Each order's terms, as expressions over a findings row aliased `{a}`, and whether each
+    // runs downwards; the key last, so that every row has one place.
+    let terms: Vec<(String, bool)> = match q.order {
+        FindingOrder::Severity => vec![
+            (severity_rank("{a}.severity"), true),
+            ("{a}.first_failing".to_owned(), false),
+        ],
+        FindingOrder::Oldest => vec![("{a}.first_failing".to_owned(), false)],
+        FindingOrder::Newest => vec![("{a}.first_failing".to_owned(), true)],
+        FindingOrder::Clause => vec![
+            (format!("{{a}}.pack{collate}"), false),
+            (format!("{{a}}.clause{collate}"), false),
+        ],
+    }
+    .into_iter()
+    .chain(std::iter::once((format!("{{a}}.key{collate}"), false)))
+    .collect();
+    let on = |term: &str, alias: &str| term.replace("{a}", alias);
+    // The order reads the lifecycle's first failing (the event's, at an instant).
+    let ordered = |term: &str| {
+        if term == "{a}.first_failing" {
+            format!("{lifecycle}.first_failing")
+        } else {
+            on(term, "f")
+        }
+    };
     let order = format!(
-        "ORDER BY {} DESC, {lifecycle}.first_failing, f.key{collate}",
-        severity_rank("f.severity")
+        "ORDER BY {}",
+        terms
+            .iter()
+            .map(|(t, desc)| format!("{}{}", ordered(t), if *desc { " DESC" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
+    if let (Some(after), false, None) = (&q.after, count, q.as_of) {
+        // Rows after the cursor's row in this order: for some term, every earlier term equal
+        // and this one past it. The cursor's values are read from its row.
+        params.push(Cell::Text(Some(after.clone())));
+        let cursor = p.nth(params.len());
+        let value = |term: &str| {
+            format!(
+                "(SELECT {} FROM findings c WHERE c.key = {cursor})",
+                on(term, "c")
+            )
+        };
+        let mut any = Vec::new();
+        for (i, (term, desc)) in terms.iter().enumerate() {
+            let mut all: Vec<String> = terms[..i]
+                .iter()
+                .map(|(t, _)| format!("{} = {}", on(t, "f"), value(t)))
+                .collect();
+            all.push(format!(
+                "{} {} {}",
+                on(term, "f"),
+                if *desc { "<" } else { ">" },
+                value(term)
+            ));
+            any.push(format!("({})", all.join(" AND ")));
+        }
+        filters.push(format!("({})", any.join(" OR ")));
+    }
     let sql = match (count, q.limit, q.as_of) {
         (true, _, _) => format!(
             "SELECT COUNT(*) FROM {from} WHERE {}",

@@ -938,3 +938,106 @@ fn a_run_recorded_control_by_control_matches_the_whole_run_and_abandons_cleanly(
         );
     }
 }
+
+/// A list paged with `after` gives, page after page, exactly the whole list in its order — for
+/// every order, with pages of several sizes, and with a filter.
+#[test]
+fn pages_of_findings_follow_on_in_every_order() {
+    use steward_store::FindingOrder;
+    for db in databases("findings_pages") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let severities = ["low", "critical", "medium", "high", "info"];
+        let clauses = ["2.6(v)", "1.4", "10.2", "2.6(b)"];
+        // Eleven findings over four runs, so that they began failing on different days; the
+        // later runs repeat the earlier findings so none resolves.
+        let mut so_far: Vec<Finding> = Vec::new();
+        for (run, ids) in [(1, 0..3), (2, 3..6), (3, 6..9), (4, 9..11)] {
+            for n in ids {
+                let mut f = finding(
+                    "it",
+                    &format!("control{}", n % 3),
+                    clauses[n % clauses.len()],
+                    "asset",
+                    &format!("LT{n:02}"),
+                );
+                f.severity = severities[n % severities.len()].into();
+                so_far.push(f);
+            }
+            store
+                .record_findings("check", at(run), &packs(&["it"]), so_far.clone(), &[])
+                .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        }
+        for order in FindingOrder::ALL {
+            for filter in [None, Some("critical")] {
+                let query = FindingQuery {
+                    order,
+                    severity: filter.map(str::to_owned),
+                    without_text: true,
+                    ..FindingQuery::default()
+                };
+                let whole = keys(&store.findings(&query).unwrap());
+                assert!(!whole.is_empty(), "{backend}");
+                // The whole list is in the order asked for.
+                let found = store.findings(&query).unwrap();
+                for pair in found.windows(2) {
+                    let (a, b) = (&pair[0], &pair[1]);
+                    let rank = |f: &steward_model::StoredFinding| {
+                        Finding::severity_rank(&f.finding.severity)
+                    };
+                    let in_order = match order {
+                        FindingOrder::Severity => {
+                            (rank(b), a.first_failing) <= (rank(a), b.first_failing)
+                        }
+                        FindingOrder::Oldest => a.first_failing <= b.first_failing,
+                        FindingOrder::Newest => a.first_failing >= b.first_failing,
+                        FindingOrder::Clause => {
+                            (&a.finding.pack, &a.finding.clause)
+                                <= (&b.finding.pack, &b.finding.clause)
+                        }
+                    };
+                    assert!(
+                        in_order,
+                        "{backend}: {order:?}: {} then {}",
+                        a.finding.key(),
+                        b.finding.key()
+                    );
+                }
+                for size in [1, 2, 3, 5, 50] {
+                    let mut paged: Vec<String> = Vec::new();
+                    let mut after: Option<String> = None;
+                    loop {
+                        let page = keys(
+                            &store
+                                .findings(&FindingQuery {
+                                    limit: Some(size),
+                                    after: after.clone(),
+                                    ..query.clone()
+                                })
+                                .unwrap(),
+                        );
+                        // The count is the whole filter's, whatever the page.
+                        assert_eq!(
+                            store
+                                .count_findings(&FindingQuery {
+                                    after: after.clone(),
+                                    ..query.clone()
+                                })
+                                .unwrap(),
+                            whole.len() as u64,
+                            "{backend}"
+                        );
+                        let Some(last) = page.last().cloned() else {
+                            break;
+                        };
+                        paged.extend(page);
+                        after = Some(last);
+                        assert!(paged.len() <= whole.len(), "{backend}: pages never end");
+                    }
+                    assert_eq!(paged, whole, "{backend}: {order:?} {filter:?} by {size}");
+                }
+            }
+        }
+    }
+}

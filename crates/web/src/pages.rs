@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use steward_model::{Asset, Finding, Person, PersonStatus, Request, StoredFinding, Subject};
 use steward_policy::Pack;
-use steward_service::{Capacity, FindingQuery, Viewer};
+use steward_service::{Capacity, FindingOrder, FindingQuery, Viewer};
 
 use crate::access;
 use crate::{AppState, Signed, WebError, blocking};
@@ -210,6 +210,8 @@ pub(crate) async fn home(Extension(signed): Extension<Signed>) -> Response {
 /// A finding as a row of a table.
 #[derive(Clone)]
 pub(crate) struct FindingRow {
+    /// The finding's key: where the next page begins.
+    pub key: String,
     pub href: String,
     pub severity: String,
     pub pack: String,
@@ -235,6 +237,7 @@ impl FindingRow {
     ) -> FindingRow {
         let named = names.subject(&f.finding.subject, true);
         FindingRow {
+            key: f.finding.key(),
             href: crate::finding::finding_href(&f.finding.key()),
             severity: f.finding.severity.clone(),
             pack: f.finding.pack.clone(),
@@ -280,6 +283,10 @@ pub(crate) struct FindingFilter {
     pub min_age: String,
     /// Younger than this many days (with `min_age`, a band of ages).
     pub max_age: String,
+    /// The order: `severity` (the default), `oldest`, `newest` or `clause`.
+    pub sort: String,
+    /// The key of the last finding of the page before: the next page begins after it.
+    pub after: String,
     /// A line manager's person id: findings about their reports and what their reports hold.
     pub team: String,
 }
@@ -344,6 +351,7 @@ impl FindingFilter {
             ("min_age", &self.min_age),
             ("max_age", &self.max_age),
             ("team", &self.team),
+            ("sort", &self.sort),
         ]
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -377,8 +385,9 @@ async fn finding_page(
 ) -> Result<Arc<(Vec<FindingRow>, u64)>, WebError> {
     // The hour too: an age filter counts from now, so a page is not kept past the hour it was read.
     let key = format!(
-        "findings|{}|{}",
+        "findings|{}|after={}|{}",
         filter.to_query(),
+        filter.after,
         Utc::now().format("%Y-%m-%d %H")
     );
     let packs = crate::derived::running_packs(state, head).await?;
@@ -411,6 +420,19 @@ fn finding_reader(
     let mut query = filter.query();
     (query.failing_since_before, query.failing_since_after) =
         filter.age_bounds(Utc::now().date_naive())?;
+    query.order = match filter.sort.trim() {
+        "" => FindingOrder::default(),
+        word => FindingOrder::parse(word).ok_or_else(|| {
+            WebError::BadRequest(format!(
+                "sort: {word:?}: expected one of {}",
+                FindingOrder::ALL.map(FindingOrder::as_str).join(", ")
+            ))
+        })?,
+    };
+    // The next page, for a list shown a page at a time; a download is the whole filtered view.
+    if limit.is_some() && !filter.after.trim().is_empty() {
+        query.after = Some(filter.after.trim().to_owned());
+    }
     // The policies in force: a pack set aside keeps its findings' history, not a place in lists.
     let none_running = packs.is_empty();
     if query.pack.is_none() {
@@ -433,7 +455,8 @@ fn finding_reader(
             };
         if team.is_empty() {
             let total = s.count_findings(&query)?;
-            query.limit = limit.map(|n| n as u64);
+            // One more than a page: whether there is a next page is known without counting.
+            query.limit = limit.map(|n| n as u64 + 1);
             return Ok((rows(&s.findings(&query)?)?, total));
         }
         // The team's people, and the equipment they hold.
@@ -459,7 +482,7 @@ fn finding_reader(
             .collect();
         let total = found.len() as u64;
         if let Some(n) = limit {
-            found.truncate(n);
+            found.truncate(n + 1);
         }
         Ok((rows(&found)?, total))
     })
@@ -473,8 +496,13 @@ struct FindingsPage {
     query: String,
     severities: Vec<String>,
     rows: Vec<FindingRow>,
-    /// How many the filter matches; the page shows the first [`FINDING_ROWS`].
+    /// How many the filter matches; the page shows [`FINDING_ROWS`] at a time.
     total: u64,
+    /// The next page's address, when there may be one; the first page's, past the first.
+    next: Option<String>,
+    first: Option<String>,
+    /// Each order offered, its address, and whether it is the one shown.
+    orders: Vec<(&'static str, String, bool)>,
 }
 
 pub(crate) async fn findings(
@@ -483,11 +511,54 @@ pub(crate) async fn findings(
     Query(filter): Query<FindingFilter>,
 ) -> Result<Response, WebError> {
     let found = finding_page(&state, &filter, signed.audit_seq).await?;
-    let (rows, total) = (found.0.clone(), found.1);
+    // The reader reads one row past the page: there is a next page when it found it.
+    let more = found.0.len() > FINDING_ROWS;
+    let (rows, total): (Vec<FindingRow>, u64) = (
+        found.0.iter().take(FINDING_ROWS).cloned().collect(),
+        found.1,
+    );
+    let query = filter.to_query();
+    let with = |extra: &str| {
+        let joined = [query.as_str(), extra]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("&");
+        if joined.is_empty() {
+            "/findings".to_owned()
+        } else {
+            format!("/findings?{joined}")
+        }
+    };
+    let next = more
+        .then(|| {
+            rows.last()
+                .map(|r| with(&format!("after={}", percent(&r.key))))
+        })
+        .flatten();
+    let first = (!filter.after.trim().is_empty()).then(|| with(""));
+    let current = FindingOrder::parse(filter.sort.trim()).unwrap_or_default();
+    let orders = FindingOrder::ALL
+        .iter()
+        .map(|o| {
+            let mut other = filter.clone();
+            other.sort = o.as_str().to_owned();
+            other.after = String::new();
+            (
+                o.as_str(),
+                format!("/findings?{}", other.to_query()),
+                *o == current,
+            )
+        })
+        .collect();
     page(&FindingsPage {
         total,
         chrome: Chrome::signed(&state, &signed, "/findings"),
-        query: filter.to_query(),
+        query,
+        next,
+        first,
+        orders,
         filter,
         severities: Finding::SEVERITIES
             .iter()
@@ -866,7 +937,7 @@ pub(crate) async fn dashboard(
         tasks,
         no_policy: running.is_empty(),
         no_data: setup.people == 0,
-        top: top.0.clone(),
+        top: top.0.iter().take(10).cloned().collect(),
     })
 }
 

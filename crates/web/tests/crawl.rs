@@ -6,130 +6,16 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use chrono::Utc;
-use steward_model::{Person, PersonStatus, Register, Role, RoleGrant};
-use steward_policy::{Overrides, Pack};
-use steward_service::{Capacity, ImportFile, Stamp, Steward};
+use steward_service::Steward;
 use steward_store::testing::databases;
 use support::Server;
+use support::demo::{packs, seed};
 
 /// The pages of one shape (first path segment, depth, query keys) a role visits at most: enough
 /// to follow each kind of link, not every person's page.
 const PER_SHAPE: usize = 15;
 /// A bound on each role's walk, so that a page generating endless links cannot hang the suite.
 const MOST_PAGES: usize = 1_000;
-
-fn packs() -> Vec<Pack> {
-    ["cafcass-it-5.0", "cafcass-ia-4.3"]
-        .iter()
-        .map(|id| match steward_policy::builtin_pack(id) {
-            Some(Ok(pack)) => pack,
-            other => panic!("{id}: {:?}", other.map(|r| r.err())),
-        })
-        .collect()
-}
-
-/// A demo organisation as `steward serve --demo` fills it, and a sign-in per role: the role's
-/// email and authenticator secret.
-fn seed(steward: &Steward, packs: &[Pack]) -> Vec<(&'static str, String, String)> {
-    let estate = steward_demo::generate(&steward_demo::DemoOptions {
-        people: 150,
-        seed: 1,
-        today: Utc::now().date_naive(),
-        usage_months: 3,
-    });
-    let files: Vec<ImportFile> = Register::ALL
-        .iter()
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
-                .unwrap_or_else(|e| panic!("write {}: {e}", r.file_name()));
-            ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            }
-        })
-        .collect();
-    let stamp = Stamp::now("test");
-    steward
-        .import(&stamp, files)
-        .unwrap_or_else(|e| panic!("import: {e}"));
-    let refs: Vec<&Pack> = packs.iter().collect();
-    let now = Utc::now();
-    let findings = steward
-        .run_checks(&refs, &Overrides::default(), now)
-        .unwrap_or_else(|e| panic!("checks: {e}"));
-    let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-    steward
-        .record_findings(&Stamp::at("test", now), &ids, findings)
-        .unwrap_or_else(|e| panic!("record: {e}"));
-
-    let people: Vec<Person> = steward.list().unwrap_or_else(|e| panic!("{e}"));
-    let roles: Vec<RoleGrant> = steward.list().unwrap_or_else(|e| panic!("{e}"));
-    let active = |p: &&Person| p.status == PersonStatus::Active;
-    let has_role = |id: &str| roles.iter().any(|g| g.person_id == id);
-    let manages = |id: &str| {
-        people
-            .iter()
-            .any(|p| p.manager_id.as_deref() == Some(id) && p.status != PersonStatus::Leaver)
-    };
-    let holder = |role: Role| {
-        roles
-            .iter()
-            .filter(|g| g.role == role)
-            .find_map(|g| people.iter().filter(active).find(|p| p.id == g.person_id))
-    };
-    let chosen: Vec<(&'static str, Option<&Person>, Vec<Capacity>)> = vec![
-        (
-            "staff",
-            people
-                .iter()
-                .filter(active)
-                .find(|p| !manages(&p.id) && !has_role(&p.id) && p.manager_id.is_some()),
-            vec![],
-        ),
-        (
-            "line_manager",
-            people
-                .iter()
-                .filter(active)
-                .find(|p| manages(&p.id) && !has_role(&p.id)),
-            vec![],
-        ),
-        ("it", holder(Role::It), vec![]),
-        ("governance", holder(Role::Governance), vec![]),
-        ("iao", holder(Role::InformationAssetOwner), vec![]),
-        ("auditor", None, vec![Capacity::Auditor]),
-        ("administrator", None, vec![Capacity::Administrator]),
-        // An account that is no one on the registers and holds no role: it may sign in and
-        // must meet no link it cannot follow either.
-        ("account_only", None, vec![]),
-    ];
-    let mut out = Vec::new();
-    for (role, person, capacities) in chosen {
-        assert!(
-            person.is_some() || !capacities.is_empty() || role == "account_only",
-            "the demo has no one in the role {role}"
-        );
-        let email = format!("{}@crawl.example.org", role.replace('_', "-"));
-        steward
-            .add_sign_in(
-                &stamp,
-                &email,
-                &format!("Crawl {role}"),
-                person.map(|p| p.id.as_str()),
-                support::PASSWORD,
-                &capacities,
-            )
-            .unwrap_or_else(|e| panic!("{role}: {e}"));
-        let secret = steward
-            .enrol_authenticator(&stamp, &email)
-            .unwrap_or_else(|e| panic!("{role}: {e}"));
-        out.push((role, email, secret));
-    }
-    out
-}
 
 /// The targets of a page's `<a href>` links on this site, entities decoded, fragments dropped.
 fn links(html: &str) -> Vec<String> {
@@ -145,6 +31,7 @@ fn links(html: &str) -> Vec<String> {
         };
         let href = href
             .replace("&amp;", "&")
+            .replace("&#38;", "&")
             .replace("&#x2F;", "/")
             .replace("&#x3D;", "=")
             .replace("&#x27;", "'")

@@ -164,7 +164,11 @@ fn the_organisation_chooses_its_policies_on_screen() {
         let mut g = server.client();
         g.cookies = cookies;
         let policies = g.get("/policy");
-        assert!(policies.body.contains("steward.toml"), "{b}: {}", policies.body);
+        assert!(
+            policies.body.contains("steward.toml"),
+            "{b}: {}",
+            policies.body
+        );
         assert!(!policies.body.contains("-activate\""), "{b}");
         let refused = g.submit(
             "/policy",
