@@ -339,12 +339,16 @@ impl Steward {
         equal: Vec<(&str, &str)>,
         search: Option<(Vec<&str>, &str)>,
         limit: u64,
+        after: Option<&str>,
+        sort: Option<(&str, bool)>,
     ) -> Result<(Vec<R>, u64)> {
         let (rows, total) = self.store.list_page(&steward_store::ListPage {
             register: R::REGISTER,
             equal,
             search,
             limit,
+            after,
+            sort,
         })?;
         let records = rows.iter().map(from_row::<R>).collect::<Result<Vec<R>>>()?;
         Ok((records, total))

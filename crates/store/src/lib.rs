@@ -61,6 +61,7 @@ pub use jobs::{
 };
 pub use packs::{PACK_ENTITY, PackChoice};
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
+pub use sql::is_text_field;
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 
 /// Which database a store talks to.
@@ -235,6 +236,12 @@ pub struct ListPage<'a> {
     /// Text to find (a substring, any case) in any of these fields.
     pub search: Option<(Vec<&'a str>, &'a str)>,
     pub limit: u64,
+    /// The id of the last row of the page before: this page begins after it in the order
+    /// (keyset pagination: right however the rows before it changed meanwhile).
+    pub after: Option<&'a str>,
+    /// A text field to order by first (and whether downwards), then the id; the id alone when
+    /// `None`. An empty value sorts as the least.
+    pub sort: Option<(&'a str, bool)>,
 }
 
 /// Decides, from each throttle key's recent failures (newest first), whether a sign-in guess

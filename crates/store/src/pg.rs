@@ -1037,7 +1037,7 @@ impl Store for PgStore {
     }
 
     fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
-        let (rows, count, params) = sql::list_page(page, D)?;
+        let (rows, count, params, count_params) = sql::list_page(page, D)?;
         let mut client = self.client()?;
         let values: Vec<&(dyn postgres::types::ToSql + Sync)> = params
             .iter()
@@ -1048,7 +1048,9 @@ impl Store for PgStore {
             .iter()
             .map(|r| read_row(page.register, r))
             .collect::<Result<Vec<_>>>()?;
-        let n: i64 = client.query_one(&count, &values)?.try_get(0)?;
+        let n: i64 = client
+            .query_one(&count, &values[..count_params.min(values.len())])?
+            .try_get(0)?;
         Ok((found, u64::try_from(n).unwrap_or(0)))
     }
 

@@ -137,10 +137,12 @@ pub(crate) fn by_id(rows: &mut [Row]) {
 /// A list page's statements (rows, then the count) and their parameters. Field names are the
 /// register's own (checked); values and the search text are parameters, the search's `%` and `_`
 /// escaped so they match themselves.
+/// A list page's statements — the rows, then the count — and their parameters: the rows' all of
+/// them, the count's the first `count_params` (the count ignores where the page begins).
 pub(crate) fn list_page(
     page: &crate::ListPage<'_>,
     p: Placeholder,
-) -> crate::Result<(String, String, Vec<String>)> {
+) -> crate::Result<(String, String, Vec<String>, usize)> {
     let mut params: Vec<String> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
     for (field, value) in &page.equal {
@@ -163,21 +165,68 @@ pub(crate) fn list_page(
         filters.push(format!("({})", any.join(" OR ")));
     }
     let table = page.register.name();
+    let count_params = params.len();
+    let counted = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    };
+    let id = page.register.id_field().name;
+    // Ordered as the primary key's index orders, so a page is read from the index rather than
+    // sorted from every row (on PostgreSQL that is the database's collation, not byte order);
+    // a sort field first, when asked, with an empty value as the least.
+    let sort = page
+        .sort
+        .map(|(field, desc)| known_field(page.register, field).map(|f| (f, desc)))
+        .transpose()?;
+    let sorted = |alias: &str| sort.map(|(f, _)| format!("COALESCE({alias}{f}, '')"));
+    let direction = |desc: bool| if desc { " DESC" } else { "" };
+    let order = match sort {
+        Some((_, desc)) => format!(
+            "{}{}, {id}{}",
+            sorted("").unwrap_or_default(),
+            direction(desc),
+            direction(desc)
+        ),
+        None => id.to_owned(),
+    };
+    if let Some(after) = page.after {
+        params.push(after.to_owned());
+        let cursor = p.nth(params.len());
+        let past = |desc: bool| if desc { "<" } else { ">" };
+        filters.push(match sort {
+            None => format!("{id} > {cursor}"),
+            Some((_, desc)) => {
+                let mine = sorted("").unwrap_or_default();
+                let theirs = format!(
+                    "(SELECT {} FROM {table} c WHERE c.{id} = {cursor})",
+                    sorted("c.").unwrap_or_default()
+                );
+                format!(
+                    "({mine} {op} {theirs} OR ({mine} = {theirs} AND {id} {op} {cursor}))",
+                    op = past(desc)
+                )
+            }
+        });
+    }
     let filter = if filters.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", filters.join(" AND "))
     };
-    // Ordered as the primary key's index orders, so a page is read from the index rather than
-    // sorted from every row (on PostgreSQL that is the database's collation, not byte order).
     let rows = format!(
-        "{}{filter} ORDER BY {} LIMIT {}",
+        "{}{filter} ORDER BY {order} LIMIT {}",
         select(page.register),
-        page.register.id_field().name,
         page.limit
     );
-    let count = format!("SELECT COUNT(*) FROM {table}{filter}");
-    Ok((rows, count, params))
+    // The count is the whole filter's, whatever the page.
+    let count = format!("SELECT COUNT(*) FROM {table}{counted}");
+    Ok((rows, count, params, count_params))
+}
+
+/// Whether `name` is a text field of `register`: one a list may be searched, filtered and sorted by.
+pub fn is_text_field(register: Register, name: &str) -> bool {
+    known_field(register, name).is_ok()
 }
 
 /// The text field named `name` of `register`, as a `'static` name for a statement.

@@ -967,11 +967,15 @@ impl Store for SqliteStore {
     }
 
     fn list_page(&self, page: &crate::ListPage<'_>) -> Result<(Vec<Row>, u64)> {
-        let (rows, count, params) = sql::list_page(page, Q)?;
+        let (rows, count, params, count_params) = sql::list_page(page, Q)?;
         let conn = self.reader()?;
         let cells: Vec<Sql> = params.into_iter().map(Sql::Text).collect();
         let found = query_rows(&conn, page.register, &rows, &cells)?;
-        let n: i64 = conn.query_row(&count, params_from_iter(cells.iter()), |r| r.get(0))?;
+        let n: i64 = conn.query_row(
+            &count,
+            params_from_iter(cells.iter().take(count_params)),
+            |r| r.get(0),
+        )?;
         Ok((found, u64::try_from(n).unwrap_or(0)))
     }
 

@@ -244,6 +244,8 @@ fn a_sqlite_read_past_its_timeout_is_interrupted_and_a_long_read_is_not() {
         equal: Vec::new(),
         search: Some((vec!["name", "email"], "nobody-has-this")),
         limit: 50,
+        after: None,
+        sort: None,
     };
     match store.list_page(&page) {
         Err(e) => assert!(e.is_unavailable(), "not an interruption: {e}"),

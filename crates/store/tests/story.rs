@@ -625,6 +625,8 @@ fn a_list_page_filters_searches_limits_and_counts() {
                     equal,
                     search: search.map(|t| (vec!["name", "id"], t)),
                     limit,
+                    after: None,
+                    sort: None,
                 })
                 .unwrap_or_else(|e| panic!("{b}: {e}"));
             let ids: Vec<String> = rows.iter().map(|r| r.id().to_owned()).collect();
@@ -654,11 +656,71 @@ fn a_list_page_filters_searches_limits_and_counts() {
             equal: vec![("name) OR (1=1", "x")],
             search: None,
             limit: 1,
+            after: None,
+            sort: None,
         });
         assert!(
             matches!(bad, Err(steward_store::StoreError::UnknownField { .. })),
             "{b}"
         );
+        // Pages follow on, in every order, however small: page by page, the whole list once.
+        for sort in [
+            None,
+            Some(("name", false)),
+            Some(("name", true)),
+            Some(("email", false)),
+        ] {
+            let whole = |after: Option<&str>, limit: u64| {
+                store
+                    .list_page(&steward_store::ListPage {
+                        register: Register::People,
+                        equal: Vec::new(),
+                        search: None,
+                        limit,
+                        after,
+                        sort,
+                    })
+                    .unwrap_or_else(|e| panic!("{b}: {e}"))
+            };
+            let (all, total) = whole(None, 100);
+            let all: Vec<String> = all.iter().map(|r| r.id().to_owned()).collect();
+            assert_eq!(total, 4, "{b}");
+            if let Some((field, desc)) = sort {
+                let value = |id: &String| {
+                    let p = steward_model::Person::from_row(
+                        &store
+                            .get(Register::People, id)
+                            .unwrap_or_else(|e| panic!("{b}: {e}"))
+                            .unwrap_or_else(|| panic!("{b}: {id}")),
+                    )
+                    .unwrap_or_else(|e| panic!("{b}: {e}"));
+                    match field {
+                        "name" => p.name.to_lowercase(),
+                        _ => p.email.unwrap_or_default(),
+                    }
+                };
+                for pair in all.windows(2) {
+                    let (x, y) = (value(&pair[0]), value(&pair[1]));
+                    assert!(
+                        if desc { x >= y } else { x <= y } || x.is_empty() || y.is_empty(),
+                        "{b}: {sort:?}: {x:?} then {y:?}"
+                    );
+                }
+            }
+            for size in [1, 2, 3] {
+                let mut paged: Vec<String> = Vec::new();
+                let mut after: Option<String> = None;
+                loop {
+                    let (rows, total) = whole(after.as_deref(), size);
+                    assert_eq!(total, 4, "{b}: the count is the filter's, not the page's");
+                    let Some(last) = rows.last() else { break };
+                    after = Some(last.id().to_owned());
+                    paged.extend(rows.iter().map(|r| r.id().to_owned()));
+                    assert!(paged.len() <= 4, "{b}: pages never end");
+                }
+                assert_eq!(paged, all, "{b}: {sort:?} by {size}");
+            }
+        }
     });
 }
 

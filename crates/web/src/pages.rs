@@ -1225,33 +1225,30 @@ pub(crate) async fn team_csv(
 
 // --- people -----------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Clone, serde::Deserialize)]
-#[serde(default)]
-pub(crate) struct PeopleFilter {
-    pub q: String,
-    pub status: String,
-}
-
 #[derive(Template)]
 #[template(path = "people.html")]
 struct PeoplePage {
     chrome: Chrome,
-    q: String,
-    status: String,
+    filter: crate::registers::Filter,
     statuses: Vec<String>,
     query: String,
     rows: Vec<Person>,
     total: u64,
+    paging: crate::registers::Paging,
 }
 
-/// People matching a filter, at most `limit`, and how many in all: searched by the database.
+/// People matching a filter, at most `limit` in its order (after the page before, for a page),
+/// and how many in all: searched, ordered and limited by the database.
 async fn people_rows(
     state: &AppState,
-    filter: &PeopleFilter,
+    filter: &crate::registers::Filter,
     limit: u64,
 ) -> Result<(Vec<Person>, u64), WebError> {
     let q = filter.q.trim().to_owned();
     let status = filter.status.trim().to_owned();
+    let sort = filter.sort(steward_model::Register::People)?;
+    let after = (limit != crate::registers::ALL_ROWS && !filter.after.trim().is_empty())
+        .then(|| filter.after.trim().to_owned());
     blocking(state, move |s| {
         let equal: Vec<(&str, &str)> = if status.is_empty() {
             Vec::new()
@@ -1259,37 +1256,46 @@ async fn people_rows(
             vec![("status", status.as_str())]
         };
         let search = (!q.is_empty()).then(|| (vec!["id", "name", "email"], q.as_str()));
-        s.list_page::<Person>(equal, search, limit)
+        let sort = sort.as_ref().map(|(f, desc)| (f.as_str(), *desc));
+        s.list_page::<Person>(equal, search, limit, after.as_deref(), sort)
     })
     .await
 }
 
 const STATUSES: [&str; 4] = ["starter", "active", "absent", "leaver"];
+const PEOPLE_COLUMNS: [&str; 5] = ["id", "name", "staff_group", "status", "manager_id"];
 
 pub(crate) async fn people(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
-    Query(filter): Query<PeopleFilter>,
+    Query(filter): Query<crate::registers::Filter>,
 ) -> Result<Response, WebError> {
-    let (rows, total) = people_rows(&state, &filter, PAGE_ROWS as u64).await?;
+    // One row past the page: whether there is a next page is known without counting.
+    let (mut rows, total) = people_rows(&state, &filter, PAGE_ROWS as u64 + 1).await?;
+    let more = rows.len() > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS);
+    let paging = crate::registers::Paging::of(
+        steward_model::Register::People,
+        "/people",
+        &filter,
+        &PEOPLE_COLUMNS,
+        more,
+        rows.last().map(|p| p.id.as_str()),
+    );
     page(&PeoplePage {
         total,
         chrome: Chrome::signed(&state, &signed, "/people"),
-        query: format!(
-            "q={}&status={}",
-            percent(&filter.q),
-            percent(&filter.status)
-        ),
-        q: filter.q,
-        status: filter.status,
+        query: filter.to_query(),
+        filter,
         statuses: STATUSES.iter().map(|s| (*s).to_owned()).collect(),
         rows,
+        paging,
     })
 }
 
 pub(crate) async fn people_csv(
     State(state): State<AppState>,
-    Query(filter): Query<PeopleFilter>,
+    Query(filter): Query<crate::registers::Filter>,
 ) -> Result<Response, WebError> {
     let (rows, _) = people_rows(&state, &filter, crate::registers::ALL_ROWS).await?;
     csv(

@@ -24,16 +24,90 @@ pub(crate) struct Filter {
     pub q: String,
     pub status: String,
     pub kind: String,
+    /// A column to order by, `-` before it for downwards; by id when empty.
+    pub sort: String,
+    /// The id of the last row of the page before.
+    pub after: String,
 }
 
 impl Filter {
-    fn to_query(&self) -> String {
+    /// The filter and its order as a query string: what a bookmark, the CSV link and the next
+    /// page keep.
+    pub(crate) fn to_query(&self) -> String {
         format!(
-            "q={}&status={}&kind={}",
+            "q={}&status={}&kind={}&sort={}",
             percent(&self.q),
             percent(&self.status),
-            percent(&self.kind)
+            percent(&self.kind),
+            percent(&self.sort)
         )
+    }
+
+    /// The order asked for: a text field of `register` and whether downwards.
+    pub(crate) fn sort(&self, register: Register) -> Result<Option<(String, bool)>, WebError> {
+        let text = self.sort.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let (field, desc) = match text.strip_prefix('-') {
+            Some(field) => (field, true),
+            None => (text, false),
+        };
+        if !steward_store::is_text_field(register, field) {
+            return Err(WebError::BadRequest(format!(
+                "sort: {text:?}: not a column this list can be ordered by"
+            )));
+        }
+        Ok(Some((field.to_owned(), desc)))
+    }
+}
+
+/// Where a list's pages and orders lead: the next page when there is one, the first when past
+/// it, and each column's order (`None` for a column the list cannot be ordered by).
+pub(crate) struct Paging {
+    pub next: Option<String>,
+    pub first: Option<String>,
+    /// Each column, and the address that orders the list by it where it can be.
+    pub headers: Vec<(String, Option<String>)>,
+}
+
+impl Paging {
+    pub(crate) fn of(
+        register: Register,
+        path: &str,
+        filter: &Filter,
+        columns: &[&str],
+        more: bool,
+        last_id: Option<&str>,
+    ) -> Paging {
+        let query = filter.to_query();
+        let next = more
+            .then(|| last_id.map(|id| format!("{path}?{query}&after={}", percent(id))))
+            .flatten();
+        let first = (!filter.after.trim().is_empty()).then(|| format!("{path}?{query}"));
+        let headers = columns
+            .iter()
+            .map(|c| {
+                let href = steward_store::is_text_field(register, c).then(|| {
+                    // The column's order, or its reverse when it is the order now.
+                    let sort = if filter.sort == *c {
+                        format!("-{c}")
+                    } else {
+                        (*c).to_owned()
+                    };
+                    let mut other = filter.clone();
+                    other.sort = sort;
+                    other.after = String::new();
+                    format!("{path}?{}", other.to_query())
+                });
+                ((*c).to_owned(), href)
+            })
+            .collect();
+        Paging {
+            next,
+            first,
+            headers,
+        }
     }
 }
 
@@ -48,9 +122,9 @@ struct ListPage {
     query: String,
     statuses: Vec<String>,
     kinds: Vec<String>,
-    columns: Vec<&'static str>,
     rows: Vec<(String, Vec<String>)>,
     total: u64,
+    paging: Paging,
 }
 
 fn asset_cells(a: &Asset) -> Vec<String> {
@@ -97,10 +171,15 @@ async fn matching<R: steward_model::Record + Send + 'static>(
 ) -> Result<(Vec<R>, u64), WebError> {
     let equal = filter.equal();
     let q = filter.q.trim().to_owned();
+    let sort = filter.sort(R::REGISTER)?;
+    // A page begins after the last row of the one before; a download is the whole view.
+    let after = (limit != ALL_ROWS && !filter.after.trim().is_empty())
+        .then(|| filter.after.trim().to_owned());
     blocking(state, move |s| {
         let equal: Vec<(&str, &str)> = equal.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let search = (!q.is_empty()).then(|| (fields.to_vec(), q.as_str()));
-        s.list_page::<R>(equal, search, limit)
+        let sort = sort.as_ref().map(|(f, desc)| (f.as_str(), *desc));
+        s.list_page::<R>(equal, search, limit, after.as_deref(), sort)
     })
     .await
 }
@@ -112,8 +191,21 @@ pub(crate) async fn assets(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<Filter>,
 ) -> Result<Response, WebError> {
-    let (found, total) = matching::<Asset>(&state, &filter, ASSET_SEARCH, PAGE_ROWS as u64).await?;
+    // One row past the page: whether there is a next page is known without counting.
+    let (mut found, total) =
+        matching::<Asset>(&state, &filter, ASSET_SEARCH, PAGE_ROWS as u64 + 1).await?;
+    let more = found.len() > PAGE_ROWS;
+    found.truncate(PAGE_ROWS);
+    let paging = Paging::of(
+        Register::Assets,
+        "/assets",
+        &filter,
+        &ASSET_COLUMNS,
+        more,
+        found.last().map(|a| a.tag.as_str()),
+    );
     page(&ListPage {
+        paging,
         chrome: Chrome::signed(&state, &signed, "/assets"),
         title: "Equipment",
         path: "/assets",
@@ -123,7 +215,6 @@ pub(crate) async fn assets(
             .iter()
             .map(|s| (*s).to_owned())
             .collect(),
-        columns: ASSET_COLUMNS.to_vec(),
         total,
         rows: found
             .iter()
@@ -170,9 +261,20 @@ pub(crate) async fn accounts(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<Filter>,
 ) -> Result<Response, WebError> {
-    let (found, total) =
-        matching::<Account>(&state, &filter, ACCOUNT_SEARCH, PAGE_ROWS as u64).await?;
+    let (mut found, total) =
+        matching::<Account>(&state, &filter, ACCOUNT_SEARCH, PAGE_ROWS as u64 + 1).await?;
+    let more = found.len() > PAGE_ROWS;
+    found.truncate(PAGE_ROWS);
+    let paging = Paging::of(
+        Register::Accounts,
+        "/accounts",
+        &filter,
+        &ACCOUNT_COLUMNS,
+        more,
+        found.last().map(|a| a.id.as_str()),
+    );
     page(&ListPage {
+        paging,
         chrome: Chrome::signed(&state, &signed, "/accounts"),
         title: "Accounts",
         path: "/accounts",
@@ -182,7 +284,6 @@ pub(crate) async fn accounts(
             .iter()
             .map(|s| (*s).to_owned())
             .collect(),
-        columns: ACCOUNT_COLUMNS.to_vec(),
         total,
         rows: found
             .iter()
@@ -475,19 +576,14 @@ pub(crate) async fn registers(
     })
 }
 
-#[derive(Debug, Default, Clone, serde::Deserialize)]
-#[serde(default)]
-pub(crate) struct Search {
-    pub q: String,
-}
-
 #[derive(Template)]
 #[template(path = "register_rows.html")]
 struct RowsPage {
     chrome: Chrome,
     name: &'static str,
     q: String,
-    columns: Vec<&'static str>,
+    sort: String,
+    paging: Paging,
     /// Each row's record page, where its id can be a path segment, and its cells.
     rows: Vec<(Option<String>, Vec<String>)>,
     total: u64,
@@ -516,7 +612,7 @@ pub(crate) async fn register_rows(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
     Path(name): Path<String>,
-    Query(search): Query<Search>,
+    Query(search): Query<Filter>,
 ) -> Result<Response, WebError> {
     let (name, as_csv) = match name.strip_suffix(".csv") {
         Some(name) => (name.to_owned(), true),
@@ -526,8 +622,16 @@ pub(crate) async fn register_rows(
         .find(|r| r.name() == name)
         .ok_or(WebError::NotFound)?;
     let q = search.q.trim().to_owned();
-    let limit = if as_csv { ALL_ROWS } else { PAGE_ROWS as u64 };
-    let (rows, total) = blocking(&state, move |s| {
+    // One row past a page: whether there is a next page is known without counting.
+    let limit = if as_csv {
+        ALL_ROWS
+    } else {
+        PAGE_ROWS as u64 + 1
+    };
+    let sort = search.sort(register)?;
+    let after =
+        (!as_csv && !search.after.trim().is_empty()).then(|| search.after.trim().to_owned());
+    let (mut rows, total) = blocking(&state, move |s| {
         let fields = searchable(register);
         let search = (!q.is_empty()).then_some((fields, q.as_str()));
         Ok(s.store().list_page(&steward_store::ListPage {
@@ -535,9 +639,15 @@ pub(crate) async fn register_rows(
             equal: Vec::new(),
             search,
             limit,
+            after: after.as_deref(),
+            sort: sort.as_ref().map(|(f, desc)| (f.as_str(), *desc)),
         })?)
     })
     .await?;
+    let more = !as_csv && rows.len() > PAGE_ROWS;
+    if !as_csv {
+        rows.truncate(PAGE_ROWS);
+    }
     let shown: Vec<usize> = register
         .fields()
         .iter()
@@ -564,11 +674,21 @@ pub(crate) async fn register_rows(
             rows.iter().map(cells).collect(),
         );
     }
+    let path = format!("/registers/{}", register.name());
+    let paging = Paging::of(
+        register,
+        &path,
+        &search,
+        &columns,
+        more,
+        rows.last().map(|r| r.id()),
+    );
     page(&RowsPage {
         chrome: Chrome::signed(&state, &signed, "/registers"),
         name: register.name(),
-        q: search.q,
-        columns,
+        q: search.q.clone(),
+        sort: search.sort.clone(),
+        paging,
         rows: rows
             .iter()
             .map(|row| {

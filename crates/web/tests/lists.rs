@@ -124,3 +124,99 @@ fn the_findings_list_pages_through_every_finding_in_every_order() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+/// The record links of a page of a register list: its rows.
+fn record_links(html: &str) -> Vec<String> {
+    let body = html.split("<tbody>").nth(1).unwrap_or_default();
+    let body = body.split("</tbody>").next().unwrap_or_default();
+    body.split("<tr>")
+        .skip(1)
+        .filter_map(|row| {
+            row.split("href=\"/register/")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The addresses a list's column headers order it by.
+fn orders(html: &str) -> Vec<String> {
+    let head = html.split("<thead>").nth(1).unwrap_or_default();
+    let head = head.split("</thead>").next().unwrap_or_default();
+    head.split("href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(|h| h.replace("&amp;", "&").replace("&#38;", "&"))
+        .collect()
+}
+
+#[test]
+fn every_register_list_pages_and_sorts_through_every_row() {
+    let packs = packs();
+    for db in databases("web_register_lists") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let logins = seed(&steward, &packs);
+        let server = Server::start(
+            &db.url,
+            steward_web::Options {
+                packs: packs.clone(),
+                ..Default::default()
+            },
+        );
+        let (_, email, secret) = logins
+            .iter()
+            .find(|(role, _, _)| *role == "it")
+            .unwrap_or_else(|| panic!("{b}: no IT sign-in"));
+        let mut it = server.client();
+        it.sign_in(email, support::PASSWORD, secret);
+        let mut multi_page = false;
+        for list in [
+            "/people",
+            "/assets",
+            "/accounts",
+            "/registers/usage",
+            "/registers/roles",
+        ] {
+            let first = it.get(list);
+            assert_eq!(first.status, 200, "{b}: {list}");
+            let sorts = orders(&first.body);
+            assert!(!sorts.is_empty(), "{b}: {list} offers no order");
+            for start in std::iter::once(list.to_owned()).chain(sorts) {
+                let mut page = it.get(&start);
+                assert_eq!(page.status, 200, "{b}: {start}: {}", page.body);
+                let count = total(&page.body);
+                let mut seen: Vec<String> = Vec::new();
+                let mut pages = 0;
+                loop {
+                    pages += 1;
+                    assert!(pages < 200, "{b}: {start}: the pages never end");
+                    seen.extend(record_links(&page.body));
+                    let Some(next) = href_of(&page.body, "next-page") else {
+                        break;
+                    };
+                    page = it.get(&next);
+                    assert_eq!(page.status, 200, "{b}: {next}");
+                }
+                multi_page |= pages > 1;
+                let distinct: HashSet<&String> = seen.iter().collect();
+                assert_eq!(
+                    distinct.len(),
+                    seen.len(),
+                    "{b}: {start}: a row on two pages"
+                );
+                assert_eq!(seen.len(), count, "{b}: {start}: every row once");
+            }
+        }
+        assert!(multi_page, "{b}: no list had a second page to follow");
+        assert_eq!(
+            it.get("/people?sort=start_date").status,
+            400,
+            "{b}: not a text column"
+        );
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
