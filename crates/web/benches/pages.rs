@@ -58,6 +58,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
     let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("open {}: {e}", db.backend));
     let (admin, manager) = seed(&steward, people, packs);
     service_calls(&steward, &manager);
+    let deep = deep_pages(&steward);
 
     drop(steward);
     let server = Server::start(
@@ -99,7 +100,15 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
             route.path
         );
     }
-    for (route, login) in runs {
+    // Every page, then deep pages of the long lists (a page near the end, as `Next page` reaches
+    // it), as the administrator.
+    let runs: Vec<(String, &Login)> = runs
+        .into_iter()
+        .map(|(route, login)| (route.path.to_owned(), login))
+        .chain(deep.into_iter().map(|path| (path, &admin)))
+        .collect();
+    for (path, login) in &runs {
+        let (path, login) = (path.as_str(), *login);
         let client = if std::ptr::eq(login, &admin) {
             &mut as_admin
         } else {
@@ -109,9 +118,9 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
         let mut reply = None;
         for i in 0..WARM_UP + SAMPLES {
             let started = Instant::now();
-            let r = client.get(route.path);
+            let r = client.get(path);
             let took = started.elapsed();
-            answered(route.path, login.who, &r);
+            answered(path, login.who, &r);
             if i >= WARM_UP {
                 times.push(took);
             }
@@ -130,7 +139,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
         };
         println!(
             "| `{}` | {} | {status} | {} | {} | {} | {} | {} |",
-            route.path,
+            path,
             login.who,
             times.len(),
             ms(p50),
@@ -141,7 +150,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
         if p95 >= Duration::from_millis(50) {
             slow.push(format!(
                 "{} as the {} ({} ms)",
-                route.path,
+                path,
                 login.who,
                 ms(p95)
             ));
@@ -159,6 +168,53 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
     server
         .stop()
         .unwrap_or_else(|e| panic!("the server failed: {e}"));
+}
+
+/// Addresses of pages near the end of the long lists, in their default order and sorted: what
+/// `Next page` reaches after many pages (keyset pagination should make them cost what the first
+/// does).
+fn deep_pages(steward: &Steward) -> Vec<String> {
+    use steward_model::Register;
+    let near_end = |mut ids: Vec<String>| {
+        ids.sort();
+        let at = ids.len().saturating_sub(ids.len() / 20 + 1);
+        ids.get(at).cloned().unwrap_or_default()
+    };
+    let ids = |r: Register| steward.store().ids(r).unwrap_or_else(|e| panic!("{r}: {e}"));
+    let encode = support_percent;
+    let mut out = vec![
+        format!("/people?after={}", encode(&near_end(ids(Register::People)))),
+        format!("/assets?after={}", encode(&near_end(ids(Register::Assets)))),
+        format!("/registers/usage?after={}", encode(&near_end(ids(Register::Usage)))),
+    ];
+    // Sorted by name: the person 95 % of the way down that order.
+    let (by_name, _) = steward
+        .list_page::<Person>(Vec::new(), None, u64::MAX >> 1, None, Some(("name", false)))
+        .unwrap_or_else(|e| panic!("people by name: {e}"));
+    if let Some(p) = by_name.get(by_name.len().saturating_sub(by_name.len() / 20 + 1)) {
+        out.push(format!("/people?sort=name&after={}", encode(&p.id)));
+    }
+    // The findings list's last stretch: the newest of the least severe findings.
+    let least = steward_model::Finding::SEVERITIES.first().copied().unwrap_or("info");
+    if let Some(f) = steward
+        .findings(&FindingQuery {
+            severity: Some(least.to_owned()),
+            order: steward_service::FindingOrder::Newest,
+            limit: Some(1),
+            without_text: true,
+            ..FindingQuery::default()
+        })
+        .unwrap_or_else(|e| panic!("findings: {e}"))
+        .first()
+    {
+        out.push(format!("/findings?after={}", encode(&f.finding.key())));
+    }
+    out
+}
+
+/// Text for a query value.
+fn support_percent(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// A page must answer 200; a route that only redirects (the start page) may answer 303 to a page,
