@@ -148,12 +148,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
             thousands(reply.body.len()),
         );
         if p95 >= Duration::from_millis(50) {
-            slow.push(format!(
-                "{} as the {} ({} ms)",
-                path,
-                login.who,
-                ms(p95)
-            ));
+            slow.push(format!("{} as the {} ({} ms)", path, login.who, ms(p95)));
         }
     }
     println!(
@@ -180,12 +175,20 @@ fn deep_pages(steward: &Steward) -> Vec<String> {
         let at = ids.len().saturating_sub(ids.len() / 20 + 1);
         ids.get(at).cloned().unwrap_or_default()
     };
-    let ids = |r: Register| steward.store().ids(r).unwrap_or_else(|e| panic!("{r}: {e}"));
+    let ids = |r: Register| {
+        steward
+            .store()
+            .ids(r)
+            .unwrap_or_else(|e| panic!("{r}: {e}"))
+    };
     let encode = support_percent;
     let mut out = vec![
         format!("/people?after={}", encode(&near_end(ids(Register::People)))),
         format!("/assets?after={}", encode(&near_end(ids(Register::Assets)))),
-        format!("/registers/usage?after={}", encode(&near_end(ids(Register::Usage)))),
+        format!(
+            "/registers/usage?after={}",
+            encode(&near_end(ids(Register::Usage)))
+        ),
     ];
     // Sorted by name: the person 95 % of the way down that order.
     let (by_name, _) = steward
@@ -195,7 +198,10 @@ fn deep_pages(steward: &Steward) -> Vec<String> {
         out.push(format!("/people?sort=name&after={}", encode(&p.id)));
     }
     // The findings list's last stretch: the newest of the least severe findings.
-    let least = steward_model::Finding::SEVERITIES.first().copied().unwrap_or("info");
+    let least = steward_model::Finding::SEVERITIES
+        .first()
+        .copied()
+        .unwrap_or("info");
     if let Some(f) = steward
         .findings(&FindingQuery {
             severity: Some(least.to_owned()),

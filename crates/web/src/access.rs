@@ -130,6 +130,11 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/team/{id}",
+        access: Access::AnyOf(&[LineManager]),
+    },
+    RouteSpec {
+        method: "GET",
         path: "/dashboard",
         access: Access::AnyOf(ESTATE),
     },

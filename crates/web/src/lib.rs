@@ -242,6 +242,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me/acknowledge", post(pages::acknowledge))
         .route("/team", get(pages::team))
         .route("/team.csv", get(pages::team_csv))
+        .route("/team/{id}", get(pages::team_member))
         .route("/dashboard", get(pages::dashboard))
         .route("/findings", get(pages::findings))
         .route("/findings.csv", get(pages::findings_csv))

@@ -969,6 +969,38 @@ struct MyItem {
     request: Option<&'static str>,
 }
 
+/// A finding as an item of someone's work: what, what to do and by when, why, and the request
+/// that settles it where one does (offered when `may_raise`).
+fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool) -> MyItem {
+    let remedy = packs
+        .iter()
+        .find(|p| p.id == f.pack)
+        .and_then(|p| {
+            p.clauses
+                .iter()
+                .flat_map(|c| &c.controls)
+                .find(|k| k.id == f.control)
+        })
+        .map(|k| k.remediation.trim().to_owned())
+        .unwrap_or_default();
+    MyItem {
+        href: crate::finding::finding_href(&f.key()),
+        due: f
+            .due
+            .map(|d| d.format("%-d %B %Y").to_string())
+            .unwrap_or_default(),
+        policy: format!(
+            "{}, clause {}",
+            crate::names::pack_title(packs, &f.pack),
+            f.clause
+        ),
+        clause_href: format!("/policy#{}", clause_anchor(&f.pack, &f.clause)),
+        request: crate::finding::settling_request(&f.control).filter(|_| may_raise),
+        remedy,
+        message: f.message,
+    }
+}
+
 fn person_of(viewer: &Viewer) -> Result<String, WebError> {
     viewer.person_id.clone().ok_or(WebError::Forbidden)
 }
@@ -1052,37 +1084,7 @@ pub(crate) async fn me(
         findings: findings
             .into_iter()
             .filter(|f| f.finding.who_acts == "person")
-            .map(|f| {
-                let f = f.finding;
-                let remedy = running
-                    .iter()
-                    .find(|p| p.id == f.pack)
-                    .and_then(|p| {
-                        p.clauses
-                            .iter()
-                            .flat_map(|c| &c.controls)
-                            .find(|k| k.id == f.control)
-                    })
-                    .map(|k| k.remediation.trim().to_owned())
-                    .unwrap_or_default();
-                MyItem {
-                    href: crate::finding::finding_href(&f.key()),
-                    due: f
-                        .due
-                        .map(|d| d.format("%-d %B %Y").to_string())
-                        .unwrap_or_default(),
-                    policy: format!(
-                        "{}, clause {}",
-                        crate::names::pack_title(&running, &f.pack),
-                        f.clause
-                    ),
-                    clause_href: format!("/policy#{}", clause_anchor(&f.pack, &f.clause)),
-                    request: crate::finding::settling_request(&f.control)
-                        .filter(|_| signed_may_raise),
-                    remedy,
-                    message: f.message,
-                }
-            })
+            .map(|f| my_item(&running, f.finding, signed_may_raise))
             .collect(),
         requests: requests
             .into_iter()
@@ -1142,13 +1144,20 @@ pub(crate) async fn accept(
 #[template(path = "team.html")]
 struct TeamPage {
     chrome: Chrome,
-    people: Vec<(String, String, usize, usize)>,
+    people: Vec<TeamRow>,
 }
 
-async fn team_rows(
-    state: &AppState,
-    viewer: &Viewer,
-) -> Result<Vec<(String, String, usize, usize)>, WebError> {
+/// One report on the manager's team: who, how they stand, what they hold and how many open
+/// findings are about them or what they hold — the same findings their own page lists.
+struct TeamRow {
+    id: String,
+    label: String,
+    status: String,
+    held: usize,
+    open: usize,
+}
+
+async fn team_rows(state: &AppState, viewer: &Viewer) -> Result<Vec<TeamRow>, WebError> {
     let manager = person_of(viewer)?;
     blocking(state, move |s| {
         let reports: Vec<Person> = s
@@ -1159,9 +1168,11 @@ async fn team_rows(
         // What the team holds and the findings about them: one read each, not one per person.
         let ids: Vec<String> = reports.iter().map(|p| p.id.clone()).collect();
         let mut held: HashMap<String, usize> = HashMap::new();
+        let mut holder_of: HashMap<String, String> = HashMap::new();
         for asset in s.list_where_any::<Asset>("assigned_to", &ids)? {
             if let Some(holder) = asset.assigned_to {
-                *held.entry(holder).or_default() += 1;
+                *held.entry(holder.clone()).or_default() += 1;
+                holder_of.insert(asset.tag, holder);
             }
         }
         let mut open: HashMap<String, usize> = HashMap::new();
@@ -1172,27 +1183,35 @@ async fn team_rows(
                     kind: "person".into(),
                     id: id.clone(),
                 })
+                .chain(holder_of.keys().map(|tag| Subject {
+                    kind: "asset".into(),
+                    id: tag.clone(),
+                }))
                 .collect();
             for f in s.findings(&FindingQuery {
                 subjects,
                 without_text: true,
                 ..FindingQuery::default()
             })? {
-                *open.entry(f.finding.subject.id).or_default() += 1;
+                let whose = match f.finding.subject.kind.as_str() {
+                    "asset" => holder_of.get(&f.finding.subject.id).cloned(),
+                    _ => Some(f.finding.subject.id),
+                };
+                if let Some(whose) = whose {
+                    *open.entry(whose).or_default() += 1;
+                }
             }
         }
-        let mut out = Vec::new();
-        for p in reports {
-            let held = held.get(&p.id).copied().unwrap_or(0);
-            let open = open.get(&p.id).copied().unwrap_or(0);
-            out.push((
-                format!("{} ({})", p.name, p.id),
-                p.status.to_string(),
-                held,
-                open,
-            ));
-        }
-        Ok(out)
+        Ok(reports
+            .into_iter()
+            .map(|p| TeamRow {
+                held: held.get(&p.id).copied().unwrap_or(0),
+                open: open.get(&p.id).copied().unwrap_or(0),
+                label: format!("{} ({})", p.name, p.id),
+                status: p.status.to_string(),
+                id: p.id,
+            })
+            .collect())
     })
     .await
 }
@@ -1208,6 +1227,74 @@ pub(crate) async fn team(
     })
 }
 
+#[derive(Template)]
+#[template(path = "team_member.html")]
+struct TeamMemberPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    assets: Vec<(String, String, String)>,
+    /// What the policy asks about them now; `true` where it is the manager's to act on.
+    findings: Vec<(MyItem, String, bool)>,
+    requests: Vec<(String, String, String)>,
+}
+
+/// One report's page for their line manager: their equipment, every open finding about them or
+/// what they hold (the manager's own to act on marked), their requests, and a way to raise one
+/// for them. Only the person's own line manager reaches it; anyone else is told it is not there.
+pub(crate) async fn team_member(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    let manager = person_of(&signed.viewer)?;
+    let who = id.clone();
+    let found = blocking(&state, move |s| {
+        let Some(person) = s.get::<Person>(&who)? else {
+            return Ok(None);
+        };
+        if person.manager_id.as_deref() != Some(manager.as_str()) {
+            return Ok(None);
+        }
+        let assets: Vec<Asset> = s.list_where("assigned_to", &who)?;
+        let findings = s.findings_about(&who)?;
+        let subjects: Vec<&Subject> = findings.iter().map(|f| &f.finding.subject).collect();
+        let names = crate::names::Names::read(s, &subjects)?;
+        let requests: Vec<Request> = s.list_where("person_id", &who)?;
+        Ok(Some((person, assets, findings, names, requests)))
+    })
+    .await?;
+    let Some((person, assets, findings, names, requests)) = found else {
+        return Err(WebError::NotFound);
+    };
+    let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
+    let chrome = Chrome::signed(&state, &signed, "/team");
+    let may_raise = chrome.may("/requests/new");
+    let findings = findings
+        .into_iter()
+        .map(|f| {
+            let named = names.subject(&f.finding.subject, false);
+            let acts = crate::names::who_acts(&f.finding.who_acts, &named);
+            let mine = f.finding.who_acts == "line_manager";
+            (my_item(&running, f.finding, may_raise), acts, mine)
+        })
+        .collect();
+    page(&TeamMemberPage {
+        chrome,
+        name: person.name,
+        assets: assets
+            .into_iter()
+            .map(|a| (a.tag, a.kind.to_string(), a.model.unwrap_or_default()))
+            .collect(),
+        findings,
+        requests: requests
+            .into_iter()
+            .map(|r| (r.id, r.kind.to_string(), r.state.to_string()))
+            .collect(),
+        id,
+    })
+}
+
 pub(crate) async fn team_csv(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
@@ -1218,7 +1305,7 @@ pub(crate) async fn team_csv(
         &["person", "status", "equipment_held", "open_findings"],
         people
             .into_iter()
-            .map(|(p, st, held, open)| vec![p, st, held.to_string(), open.to_string()])
+            .map(|p| vec![p.label, p.status, p.held.to_string(), p.open.to_string()])
             .collect(),
     )
 }

@@ -242,6 +242,8 @@ struct NewRequestPage {
 pub(crate) struct KindChoice {
     #[serde(rename = "type")]
     pub kind: String,
+    /// Whom the request is for, when the form is opened for someone (a manager's report).
+    pub person: String,
 }
 
 /// Whether a viewer may raise requests for anyone (the IT team and administrators).
@@ -275,6 +277,7 @@ async fn new_request_page(
     state: &AppState,
     signed: &Signed,
     kind: &str,
+    person: &str,
     error: Option<String>,
 ) -> Result<Response, WebError> {
     let chosen: Option<RequestType> = kind.parse().ok();
@@ -318,7 +321,14 @@ async fn new_request_page(
                 .collect(),
             kind: kind.to_owned(),
             fields,
-            for_self: signed.viewer.person_id.clone().unwrap_or_default(),
+            // The person the form was opened for, where the viewer may raise for them.
+            for_self: if !person.trim().is_empty()
+                && (anyone || for_whom.iter().any(|(id, _)| id == person.trim()))
+            {
+                person.trim().to_owned()
+            } else {
+                signed.viewer.person_id.clone().unwrap_or_default()
+            },
             for_whom,
             anyone,
             error,
@@ -331,7 +341,7 @@ pub(crate) async fn new_request(
     Extension(signed): Extension<Signed>,
     Query(choice): Query<KindChoice>,
 ) -> Result<Response, WebError> {
-    new_request_page(&state, &signed, &choice.kind, None).await
+    new_request_page(&state, &signed, &choice.kind, &choice.person, None).await
 }
 
 /// The form's details: every field but the form's own, empty ones left out.
@@ -374,11 +384,13 @@ pub(crate) async fn raise_request(
     let details = match Details::from_pairs(&details_of(&fields.fields, &["type", "person_id"])) {
         Ok(d) => d,
         Err(e) => {
-            return new_request_page(&state, &signed, &kind_text, Some(e.to_string())).await;
+            return new_request_page(&state, &signed, &kind_text, &person, Some(e.to_string()))
+                .await;
         }
     };
     let viewer = signed.viewer.clone();
     let terms = state.options.terms.clone();
+    let for_person = person.clone();
     let opened = blocking(&state, move |s| {
         let mut details = details;
         if kind == RequestType::NewStarter
@@ -404,7 +416,9 @@ pub(crate) async fn raise_request(
             Ok(Redirect::to(&format!("/requests/{}", view.request.id)).into_response())
         }
         Err(e) => match refused(&e) {
-            Some(reason) => new_request_page(&state, &signed, &kind_text, Some(reason)).await,
+            Some(reason) => {
+                new_request_page(&state, &signed, &kind_text, &for_person, Some(reason)).await
+            }
             None => Err(e),
         },
     }

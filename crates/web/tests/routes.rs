@@ -41,6 +41,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("POST", "/logout") | ("POST", "/logout/everywhere") => ALL,
         ("GET", "/me") | ("POST", "/me/accept" | "/me/acknowledge") => PEOPLE,
         ("GET", "/team" | "/team.csv") => &["line_manager"],
+        // S1's page, for M1, S1's manager.
+        ("GET", "/team/{id}") => &["line_manager"],
         (
             "GET",
             "/dashboard"
@@ -238,6 +240,9 @@ fn every_route_with_every_role() {
             .unwrap_or_else(|e| panic!("{e}"));
         let job = job.to_string();
         let concrete = |path: &str| {
+            if path.starts_with("/team/") {
+                return path.replace("{id}", "S1");
+            }
             if path.starts_with("/register/") {
                 return path
                     .replace("{entity}", "person")
@@ -307,6 +312,18 @@ fn every_route_with_every_role() {
                 r.path == "/logout/everywhere",
             )
         });
+        // A manager's page of a report opens for their own reports only: not for themselves,
+        // not for someone who does not exist.
+        for (role, client) in clients.iter_mut() {
+            if *role == "line_manager" {
+                for other in ["/team/M1", "/team/NOBODY", "/team/IT1"] {
+                    let reply = client.get(other);
+                    if reply.status != 404 {
+                        failures.push(format!("{other} as line_manager: {}", reply.status));
+                    }
+                }
+            }
+        }
         for route in routes {
             let Some(allowed) = expected(route.method, route.path) else {
                 failures.push(format!(
