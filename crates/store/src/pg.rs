@@ -1027,7 +1027,7 @@ impl Store for PgStore {
                 .iter()
                 .map(|v| v as &(dyn postgres::types::ToSql + Sync))
                 .collect();
-            let statement = sql::select_where_any_ordered(register, field, chunk.len(), D);
+            let statement = sql::select_where_any(register, field, chunk.len(), D);
             for r in client.query(&statement, &params)? {
                 found.push(read_row(register, &r)?);
             }

@@ -110,22 +110,19 @@ pub(crate) fn in_chunks(values: &[String]) -> Vec<Vec<&str>> {
         .collect()
 }
 
-/// Rows of `register` whose `field` is one of `n` values, ordered by id.
-pub(crate) fn select_where_any_ordered(
+/// Rows of `register` whose `field` is one of `n` values. Unordered: the caller orders them
+/// ([`by_id`]), since an `ORDER BY` the primary key can lead the planner to walk the whole table
+/// in key order rather than look the values up in the field's index.
+pub(crate) fn select_where_any(
     register: Register,
     field: &str,
     n: usize,
     p: Placeholder,
 ) -> String {
-    let collate = match p {
-        Placeholder::Question => "",
-        Placeholder::Dollar => " COLLATE \"C\"",
-    };
     format!(
-        "{} WHERE {field} IN ({}) ORDER BY {}{collate}",
+        "{} WHERE {field} IN ({})",
         select(register),
         placeholders(1, n, p),
-        register.id_field().name
     )
 }
 
@@ -537,21 +534,33 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
         filters.push(format!("({})", any.join(" OR ")));
     }
     if !q.subjects.is_empty() {
-        // Padded to a power of two with the last subject, so that few shapes are prepared.
-        let n = q.subjects.len().next_power_of_two();
-        let last = q.subjects.last();
-        let mut any = Vec::with_capacity(n);
-        for subject in q
-            .subjects
-            .iter()
-            .chain(std::iter::repeat_n(last, n - q.subjects.len()).flatten())
-        {
-            params.push(Cell::Text(Some(subject.kind.clone())));
-            params.push(Cell::Text(Some(subject.id.clone())));
+        // One term per kind of subject — its kind, and its ids in a list — so that each is a
+        // look-up in the subject index (an OR of kind-and-id pairs is read as a scan). Each list
+        // is padded to a power of two with its last id, so that few shapes are prepared.
+        let mut by_kind: std::collections::BTreeMap<&str, Vec<&str>> =
+            std::collections::BTreeMap::new();
+        for subject in &q.subjects {
+            by_kind
+                .entry(subject.kind.as_str())
+                .or_default()
+                .push(subject.id.as_str());
+        }
+        let mut any = Vec::with_capacity(by_kind.len());
+        for (kind, mut ids) in by_kind {
+            ids.sort_unstable();
+            ids.dedup();
+            let last = ids.last().copied().unwrap_or_default();
+            ids.resize(ids.len().next_power_of_two(), last);
+            params.push(Cell::Text(Some(kind.to_owned())));
+            let kind_at = p.nth(params.len());
+            let mut list = Vec::with_capacity(ids.len());
+            for id in ids {
+                params.push(Cell::Text(Some(id.to_owned())));
+                list.push(p.nth(params.len()));
+            }
             any.push(format!(
-                "(f.subject_type = {} AND f.subject_id = {})",
-                p.nth(params.len() - 1),
-                p.nth(params.len())
+                "(f.subject_type = {kind_at} AND f.subject_id IN ({}))",
+                list.join(", ")
             ));
         }
         filters.push(format!("({})", any.join(" OR ")));

@@ -959,7 +959,7 @@ impl Store for SqliteStore {
         let mut found = Vec::new();
         for chunk in sql::in_chunks(values) {
             let cells: Vec<Sql> = chunk.iter().map(|v| Sql::Text((*v).to_owned())).collect();
-            let statement = sql::select_where_any_ordered(register, field, chunk.len(), Q);
+            let statement = sql::select_where_any(register, field, chunk.len(), Q);
             found.extend(query_rows(&conn, register, &statement, &cells)?);
         }
         sql::by_id(&mut found);
