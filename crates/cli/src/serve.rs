@@ -158,6 +158,38 @@ impl Drop for DemoDir {
     }
 }
 
+/// How far back the demo's history reaches, and the runs it is recorded in: so that its trend,
+/// ages and first-failing dates mean something on the first day.
+const HISTORY_DAYS: [i64; 8] = [90, 75, 60, 45, 30, 14, 7, 0];
+
+/// Records the demo's findings as if the checks had run over the last 90 days: each finding
+/// joins at one of the runs (chosen from its key, so the same demo gives the same history), and
+/// stays, so the count grows run by run to today's.
+fn record_with_history(
+    steward: &Steward,
+    ids: &[String],
+    findings: Vec<steward_model::Finding>,
+    at: chrono::DateTime<Utc>,
+) -> Result<()> {
+    use std::hash::{Hash, Hasher};
+    let joins = |f: &steward_model::Finding| {
+        // A stable spread (not the process's random hasher): the same key, the same run.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        f.key().hash(&mut h);
+        usize::try_from(h.finish() % HISTORY_DAYS.len() as u64).unwrap_or(0)
+    };
+    for (run, days) in HISTORY_DAYS.iter().enumerate() {
+        let so_far: Vec<steward_model::Finding> = findings
+            .iter()
+            .filter(|f| joins(f) <= run)
+            .cloned()
+            .collect();
+        let when = at - chrono::TimeDelta::days(*days);
+        steward.record_findings(&Stamp::at("system:demo", when), ids, so_far)?;
+    }
+    Ok(())
+}
+
 /// Generates, imports and checks a demo organisation, then creates one sign-in per role with a
 /// known authenticator secret, and prints them.
 fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()> {
@@ -195,7 +227,7 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
     let overrides = policy::overrides(settings)?;
     let (findings, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-    steward.record_findings(&Stamp::at("system:demo", at), &ids, findings)?;
+    record_with_history(steward, &ids, findings, at)?;
 
     let people: Vec<Person> = steward.list()?;
     let roles: Vec<RoleGrant> = steward.list()?;
