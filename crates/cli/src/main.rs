@@ -769,25 +769,32 @@ fn audit_command(command: AuditCommand, settings: &Settings) -> Result<ExitCode>
             };
             let mut out = std::io::stdout().lock();
             let mut failed = None;
-            steward.audit_log(&AuditQuery { entity, limit }, &mut |r| {
-                let line = match format {
-                    Format::Json => serde_json::to_string(&r).unwrap_or_default(),
-                    Format::Text => format!(
-                        "#{} {} {} {} {}:{}{}",
-                        r.seq,
-                        r.at,
-                        r.actor,
-                        r.action,
-                        r.entity_type,
-                        r.entity_id,
-                        describe_change(r.before.as_deref(), r.after.as_deref())
-                    ),
-                };
-                if let Err(e) = writeln!(out, "{line}") {
-                    failed.get_or_insert(e);
-                }
-                Ok(())
-            })?;
+            steward.audit_log(
+                &AuditQuery {
+                    entity,
+                    limit,
+                    before: None,
+                },
+                &mut |r| {
+                    let line = match format {
+                        Format::Json => serde_json::to_string(&r).unwrap_or_default(),
+                        Format::Text => format!(
+                            "#{} {} {} {} {}:{}{}",
+                            r.seq,
+                            r.at,
+                            r.actor,
+                            r.action,
+                            r.entity_type,
+                            r.entity_id,
+                            describe_change(r.before.as_deref(), r.after.as_deref())
+                        ),
+                    };
+                    if let Err(e) = writeln!(out, "{line}") {
+                        failed.get_or_insert(e);
+                    }
+                    Ok(())
+                },
+            )?;
             if let Some(e) = failed
                 && e.kind() != std::io::ErrorKind::BrokenPipe
             {

@@ -226,6 +226,8 @@ pub struct AuditQuery {
     pub entity: Option<(String, String)>,
     /// Only the last `limit` records (in sequence order).
     pub limit: Option<u64>,
+    /// Only records before this sequence number: the page before one that began there.
+    pub before: Option<i64>,
 }
 
 /// What [`Store::list_page`] reads.

@@ -1110,11 +1110,19 @@ impl Store for PgStore {
         visit: &mut dyn FnMut(AuditRecord) -> Result<()>,
     ) -> Result<()> {
         let mut client = self.client()?;
-        let statement = sql::audit_select(query.entity.is_some(), query.limit.is_some(), D);
+        let statement = sql::audit_select(
+            query.entity.is_some(),
+            query.before.is_some(),
+            query.limit.is_some(),
+            D,
+        );
         let mut params: Vec<Param> = Vec::new();
         if let Some((t, id)) = &query.entity {
             params.push(Box::new(t.clone()));
             params.push(Box::new(id.clone()));
+        }
+        if let Some(before) = query.before {
+            params.push(Box::new(before));
         }
         if let Some(limit) = query.limit {
             params.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));

@@ -286,22 +286,33 @@ pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity_type, ent
 
 pub(crate) const AUDIT_PAYLOAD_COLUMNS: &str = "seq, before_json, after_json";
 
-pub(crate) fn audit_select(entity: bool, limit: bool, p: Placeholder) -> String {
-    let filter = if entity {
-        format!(
-            " WHERE l.entity_type = {} AND l.entity_id = {}",
-            p.nth(1),
-            p.nth(2)
-        )
-    } else {
+/// The audit log read as [`crate::AuditQuery`] asks, oldest first; its parameters in order: the
+/// entity's type and id, the sequence number the records come before, the limit — each when
+/// asked.
+pub(crate) fn audit_select(entity: bool, before: bool, limit: bool, p: Placeholder) -> String {
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        p.nth(n)
+    };
+    let mut filters = Vec::new();
+    if entity {
+        let (t, i) = (next(), next());
+        filters.push(format!("l.entity_type = {t} AND l.entity_id = {i}"));
+    }
+    if before {
+        filters.push(format!("l.seq < {}", next()));
+    }
+    let filter = if filters.is_empty() {
         String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
     };
     let from = "audit_log l LEFT JOIN audit_payloads p ON p.seq = l.seq";
     if limit {
-        let n = if entity { 3 } else { 1 };
         format!(
             "SELECT * FROM (SELECT {AUDIT_SELECT_COLUMNS} FROM {from}{filter} ORDER BY l.seq DESC LIMIT {}) AS recent ORDER BY seq",
-            p.nth(n)
+            next()
         )
     } else {
         format!("SELECT {AUDIT_SELECT_COLUMNS} FROM {from}{filter} ORDER BY l.seq")

@@ -1051,6 +1051,7 @@ impl Store for SqliteStore {
         let conn = self.long_reader()?;
         let mut stmt = conn.prepare(&sql::audit_select(
             query.entity.is_some(),
+            query.before.is_some(),
             query.limit.is_some(),
             Q,
         ))?;
@@ -1058,6 +1059,9 @@ impl Store for SqliteStore {
         if let Some((t, id)) = &query.entity {
             params.push(Sql::Text(t.clone()));
             params.push(Sql::Text(id.clone()));
+        }
+        if let Some(before) = query.before {
+            params.push(Sql::Integer(before));
         }
         if let Some(limit) = query.limit {
             params.push(Sql::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));

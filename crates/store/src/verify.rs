@@ -326,6 +326,7 @@ fn replay_one(store: &dyn Store, entity: &str, id: &str) -> Result<Option<Json>>
         &AuditQuery {
             entity: Some((entity.to_owned(), id.to_owned())),
             limit: None,
+            before: None,
         },
         &mut |r| {
             if r.action == ERASE_ACTION {

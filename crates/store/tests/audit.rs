@@ -324,6 +324,7 @@ fn erasure_keeps_the_log_verifying() {
                 &AuditQuery {
                     entity: Some(("person".into(), "P007".into())),
                     limit: None,
+                    before: None,
                 },
                 &mut |r| {
                     seen.push(r);

@@ -103,6 +103,7 @@ fn audit_seqs(store: &dyn Store, key: &str) -> Vec<i64> {
     let query = AuditQuery {
         entity: Some(("finding".into(), key.into())),
         limit: None,
+        before: None,
     };
     store
         .audit_records(&query, &mut |r| {
@@ -594,6 +595,7 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
                 &AuditQuery {
                     entity: Some(("finding".into(), ka.clone())),
                     limit: None,
+                    before: None,
                 },
                 &mut |r| {
                     first.get_or_insert(r);

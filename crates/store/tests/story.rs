@@ -255,6 +255,7 @@ fn registers_keyed_on_several_fields_are_stored_and_audited_by_their_key() {
         let query = AuditQuery {
             entity: Some(("sighting".into(), "LT1/2026-11-20T09:00:00Z".into())),
             limit: None,
+            before: None,
         };
         store
             .audit_records(&query, &mut |r| {
@@ -339,6 +340,7 @@ fn assignment_history_is_appended_never_overwritten() {
         let query = AuditQuery {
             entity: Some(("asset".into(), "LT1".into())),
             limit: None,
+            before: None,
         };
         store
             .audit_records(&query, &mut |r| {

@@ -17,6 +17,8 @@ pub(crate) struct AuditFilter {
     pub entity: String,
     /// Any value: verify the whole chain.
     pub verify: String,
+    /// Only records before this sequence number: the page before.
+    pub before: String,
 }
 
 #[derive(Template)]
@@ -26,6 +28,9 @@ struct AuditPage {
     entity: String,
     rows: Vec<(i64, String, String, String, String, String)>,
     verified: Option<Result<String, String>>,
+    /// The page of earlier records, when there may be one; the latest records, past them.
+    earlier: Option<String>,
+    latest: Option<String>,
 }
 
 /// The most records shown; `steward audit log` reads them all.
@@ -37,11 +42,19 @@ pub(crate) async fn audit(
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
     let entity = filter.entity.trim().to_owned();
+    let before =
+        match filter.before.trim() {
+            "" => None,
+            text => Some(text.parse::<i64>().map_err(|_| {
+                WebError::BadRequest(format!("before: {text:?}: not a record number"))
+            })?),
+        };
     let query = AuditQuery {
         entity: entity
             .split_once(':')
             .map(|(t, i)| (t.to_owned(), i.to_owned())),
         limit: Some(LIMIT),
+        before,
     };
     let verify = !filter.verify.is_empty();
     let zone = signed.zone;
@@ -74,9 +87,15 @@ pub(crate) async fn audit(
         Ok((rows, verified))
     })
     .await?;
+    let address = crate::pages::percent(&entity);
     page(&AuditPage {
         chrome: Chrome::signed(&state, &signed, "/audit"),
         entity,
+        earlier: (rows.len() as u64 == LIMIT)
+            .then(|| rows.last().map(|r| r.0))
+            .flatten()
+            .map(|oldest| format!("/audit?entity={address}&before={oldest}")),
+        latest: before.map(|_| format!("/audit?entity={address}")),
         rows,
         verified,
     })

@@ -377,6 +377,7 @@ async fn record_page(
             &AuditQuery {
                 entity: Some((e, i)),
                 limit: Some(200),
+                before: None,
             },
             &mut |r| {
                 history.push((

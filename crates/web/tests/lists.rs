@@ -220,3 +220,57 @@ fn every_register_list_pages_and_sorts_through_every_row() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+#[test]
+fn the_audit_log_pages_back_to_its_first_record() {
+    let packs = packs();
+    for db in databases("web_audit_pages") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let logins = seed(&steward, &packs);
+        let head = steward
+            .store()
+            .audit_head()
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .0;
+        let server = Server::start(
+            &db.url,
+            steward_web::Options {
+                packs: packs.clone(),
+                ..Default::default()
+            },
+        );
+        let (_, email, secret) = logins
+            .iter()
+            .find(|(role, _, _)| *role == "governance")
+            .unwrap_or_else(|| panic!("{b}: no governance sign-in"));
+        let mut g = server.client();
+        g.sign_in(email, support::PASSWORD, secret);
+        let mut page = g.get("/audit");
+        let mut seqs: Vec<i64> = Vec::new();
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            assert!(pages < 500, "{b}: the pages never end");
+            let body = page.body.split("<tbody>").nth(1).unwrap_or_default();
+            seqs.extend(body.split("<tr><td>").skip(1).filter_map(|r| {
+                r.split("</td>").next().and_then(|n| n.parse::<i64>().ok())
+            }));
+            let Some(next) = href_of(&page.body, "next-page") else {
+                break;
+            };
+            page = g.get(&next);
+            assert_eq!(page.status, 200, "{b}: {next}");
+        }
+        assert!(pages > 1, "{b}: {head} records fit one page");
+        // Newest first, every record once, back to the first (signing in adds records after
+        // the head was read, so there may be more than it).
+        assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{b}: out of order");
+        assert_eq!(seqs.last().copied(), Some(1), "{b}");
+        assert!(seqs.len() as i64 >= head, "{b}: {} of {head}", seqs.len());
+        assert_eq!(seqs[0] - seqs[seqs.len() - 1] + 1, seqs.len() as i64, "{b}: a gap");
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
