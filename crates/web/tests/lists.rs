@@ -253,9 +253,11 @@ fn the_audit_log_pages_back_to_its_first_record() {
             pages += 1;
             assert!(pages < 500, "{b}: the pages never end");
             let body = page.body.split("<tbody>").nth(1).unwrap_or_default();
-            seqs.extend(body.split("<tr><td>").skip(1).filter_map(|r| {
-                r.split("</td>").next().and_then(|n| n.parse::<i64>().ok())
-            }));
+            seqs.extend(
+                body.split("<tr><td>")
+                    .skip(1)
+                    .filter_map(|r| r.split("</td>").next().and_then(|n| n.parse::<i64>().ok())),
+            );
             let Some(next) = href_of(&page.body, "next-page") else {
                 break;
             };
@@ -268,7 +270,11 @@ fn the_audit_log_pages_back_to_its_first_record() {
         assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{b}: out of order");
         assert_eq!(seqs.last().copied(), Some(1), "{b}");
         assert!(seqs.len() as i64 >= head, "{b}: {} of {head}", seqs.len());
-        assert_eq!(seqs[0] - seqs[seqs.len() - 1] + 1, seqs.len() as i64, "{b}: a gap");
+        assert_eq!(
+            seqs[0] - seqs[seqs.len() - 1] + 1,
+            seqs.len() as i64,
+            "{b}: a gap"
+        );
         server
             .stop()
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
