@@ -214,23 +214,26 @@ fn deep_pages(steward: &Steward) -> Vec<String> {
     if let Some(p) = by_name.get(by_name.len().saturating_sub(by_name.len() / 20 + 1)) {
         out.push(format!("/people?sort=name&after={}", encode(&p.id)));
     }
-    // The findings list's last stretch: the newest of the least severe findings.
-    let least = steward_model::Finding::SEVERITIES
-        .first()
-        .copied()
-        .unwrap_or("info");
-    if let Some(f) = steward
-        .findings(&FindingQuery {
-            severity: Some(least.to_owned()),
-            order: steward_service::FindingOrder::Newest,
-            limit: Some(1),
-            without_text: true,
-            ..FindingQuery::default()
-        })
-        .unwrap_or_else(|e| panic!("findings: {e}"))
-        .first()
-    {
-        out.push(format!("/findings?after={}", encode(&f.finding.key())));
+    // The findings list's last stretch: the newest of the least severe findings there are.
+    let newest_of = |severity: &str| {
+        steward
+            .findings(&FindingQuery {
+                severity: Some(severity.to_owned()),
+                order: steward_service::FindingOrder::Newest,
+                limit: Some(1),
+                without_text: true,
+                ..FindingQuery::default()
+            })
+            .unwrap_or_else(|e| panic!("findings: {e}"))
+            .into_iter()
+            .next()
+    };
+    let mut by_rank = steward_model::Finding::SEVERITIES.to_vec();
+    by_rank.sort_by_key(|s| steward_model::Finding::severity_rank(s));
+    if let Some(f) = by_rank.into_iter().find_map(newest_of) {
+        let key = encode(&f.finding.key());
+        out.push(format!("/findings?after={key}"));
+        out.push(format!("/findings?sort=clause&after={key}"));
     }
     out
 }
