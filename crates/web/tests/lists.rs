@@ -6,10 +6,8 @@ mod support;
 
 use std::collections::HashSet;
 
-use steward_service::Steward;
 use steward_store::testing::databases;
-use support::Server;
-use support::demo::{packs, seed};
+use support::demo::serve_as;
 
 /// The findings' own links on a page of the list: one per row.
 fn finding_links(html: &str) -> Vec<String> {
@@ -44,24 +42,9 @@ fn href_of(html: &str, id: &str) -> Option<String> {
 
 #[test]
 fn the_findings_list_pages_through_every_finding_in_every_order() {
-    let packs = packs();
     for db in databases("web_lists") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let logins = seed(&steward, &packs);
-        let server = Server::start(
-            &db.url,
-            steward_web::Options {
-                packs: packs.clone(),
-                ..Default::default()
-            },
-        );
-        let (_, email, secret) = logins
-            .iter()
-            .find(|(role, _, _)| *role == "it")
-            .unwrap_or_else(|| panic!("{b}: no IT sign-in"));
-        let mut it = server.client();
-        it.sign_in(email, support::PASSWORD, secret);
+        let (server, mut it, _steward) = serve_as(&db, "it");
 
         for (filter, order) in [
             ("", "severity"),
@@ -153,24 +136,9 @@ fn orders(html: &str) -> Vec<String> {
 
 #[test]
 fn every_register_list_pages_and_sorts_through_every_row() {
-    let packs = packs();
     for db in databases("web_register_lists") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let logins = seed(&steward, &packs);
-        let server = Server::start(
-            &db.url,
-            steward_web::Options {
-                packs: packs.clone(),
-                ..Default::default()
-            },
-        );
-        let (_, email, secret) = logins
-            .iter()
-            .find(|(role, _, _)| *role == "it")
-            .unwrap_or_else(|| panic!("{b}: no IT sign-in"));
-        let mut it = server.client();
-        it.sign_in(email, support::PASSWORD, secret);
+        let (server, mut it, _steward) = serve_as(&db, "it");
         let mut multi_page = false;
         for list in [
             "/people",
@@ -223,29 +191,14 @@ fn every_register_list_pages_and_sorts_through_every_row() {
 
 #[test]
 fn the_audit_log_pages_back_to_its_first_record() {
-    let packs = packs();
     for db in databases("web_audit_pages") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let logins = seed(&steward, &packs);
+        let (server, mut g, steward) = serve_as(&db, "governance");
         let head = steward
             .store()
             .audit_head()
             .unwrap_or_else(|e| panic!("{b}: {e}"))
             .0;
-        let server = Server::start(
-            &db.url,
-            steward_web::Options {
-                packs: packs.clone(),
-                ..Default::default()
-            },
-        );
-        let (_, email, secret) = logins
-            .iter()
-            .find(|(role, _, _)| *role == "governance")
-            .unwrap_or_else(|| panic!("{b}: no governance sign-in"));
-        let mut g = server.client();
-        g.sign_in(email, support::PASSWORD, secret);
         let mut page = g.get("/audit");
         let mut seqs: Vec<i64> = Vec::new();
         let mut pages = 0;

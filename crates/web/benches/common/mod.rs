@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use steward_model::{Person, PersonStatus, Register, RoleGrant};
+use steward_model::{Person, PersonStatus, RoleGrant};
 use steward_policy::{Overrides, Pack};
-use steward_service::{Capacity, ImportFile, Stamp, Steward, Viewer};
+use steward_service::{Capacity, Stamp, Steward, Viewer};
 
 use crate::support;
 
@@ -114,28 +114,9 @@ pub fn seconds(d: Duration) -> String {
 /// Fills the database as `steward serve --demo` does, and adds the two sign-ins.
 pub fn seed(steward: &Steward, people: usize, packs: &[Pack]) -> (Login, Login) {
     let all = Instant::now();
-    let today = Utc::now().date_naive();
 
     let started = Instant::now();
-    let estate = steward_demo::generate(&steward_demo::DemoOptions {
-        people,
-        seed: 1,
-        today,
-        usage_months: 3,
-    });
-    let files: Vec<ImportFile> = Register::ALL
-        .iter()
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
-                .unwrap_or_else(|e| panic!("write {}: {e}", r.file_name()));
-            ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            }
-        })
-        .collect();
+    let files = support::demo::demo_files(people);
     let generated = started.elapsed();
 
     let started = Instant::now();

@@ -5,6 +5,29 @@ use steward_model::{Person, PersonStatus, Register, Role, RoleGrant};
 use steward_policy::{Overrides, Pack};
 use steward_service::{Capacity, ImportFile, Stamp, Steward};
 
+/// A demo organisation of `people` as the register files `steward demo` writes, ready to import.
+pub fn demo_files(people: usize) -> Vec<ImportFile> {
+    let estate = steward_demo::generate(&steward_demo::DemoOptions {
+        people,
+        seed: 1,
+        today: Utc::now().date_naive(),
+        usage_months: 3,
+    });
+    Register::ALL
+        .iter()
+        .map(|r| {
+            let mut bytes = Vec::new();
+            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
+                .unwrap_or_else(|e| panic!("write {}: {e}", r.file_name()));
+            ImportFile {
+                register: *r,
+                label: r.file_name(),
+                bytes,
+            }
+        })
+        .collect()
+}
+
 /// The packs `serve --demo` runs.
 pub fn packs() -> Vec<Pack> {
     ["cafcass-it-5.0", "cafcass-ia-4.3"]
@@ -19,25 +42,7 @@ pub fn packs() -> Vec<Pack> {
 /// A demo organisation as `steward serve --demo` fills it, and a sign-in per role: the role's
 /// email and authenticator secret.
 pub fn seed(steward: &Steward, packs: &[Pack]) -> Vec<(&'static str, String, String)> {
-    let estate = steward_demo::generate(&steward_demo::DemoOptions {
-        people: 150,
-        seed: 1,
-        today: Utc::now().date_naive(),
-        usage_months: 3,
-    });
-    let files: Vec<ImportFile> = Register::ALL
-        .iter()
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
-                .unwrap_or_else(|e| panic!("write {}: {e}", r.file_name()));
-            ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            }
-        })
-        .collect();
+    let files = demo_files(150);
     let stamp = Stamp::now("test");
     steward
         .import(&stamp, files)
@@ -116,4 +121,31 @@ pub fn seed(steward: &Steward, packs: &[Pack]) -> Vec<(&'static str, String, Str
         out.push((role, email, secret));
     }
     out
+}
+
+/// A demo organisation on `db`, the real server over it, and a client signed in as `role` (one
+/// of the roles [`seed`] makes), with the service for reading what the pages should show.
+pub fn serve_as(
+    db: &steward_store::testing::TestDatabase,
+    role: &str,
+) -> (super::Server, super::Client, Steward) {
+    let b = db.backend;
+    let packs = packs();
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+    let logins = seed(&steward, &packs);
+    let server = super::Server::start(
+        &db.url,
+        steward_web::Options {
+            packs,
+            ..Default::default()
+        },
+    );
+    let (_, email, secret) = logins
+        .iter()
+        .find(|(r, _, _)| *r == role)
+        .unwrap_or_else(|| panic!("{b}: no {role} sign-in"));
+    let mut client = server.client();
+    let reply = client.sign_in(email, super::PASSWORD, secret);
+    assert_eq!(reply.status, 303, "{b}: {role} signs in: {}", reply.body);
+    (server, client, steward)
 }
