@@ -43,6 +43,14 @@ pub enum AccountCommand {
     Disable { email: String },
     /// Enable a disabled account.
     Enable { email: String },
+    /// Link an account to its person on the people register (an administrator set up before
+    /// the people were imported, say), carrying over the roles its person held.
+    Link {
+        email: String,
+        /// The person's id on the people register.
+        #[arg(long)]
+        person: String,
+    },
     /// Seal every TOTP secret under a new key. With the key file, a new key is made, every
     /// secret sealed under it (the old key still opening them meanwhile), and then it replaces
     /// the old one; run again after an interruption to finish. With STEWARD_SECRET_KEY, put the
@@ -140,6 +148,10 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
         AccountCommand::Enable { email } => {
             steward.set_sign_in_disabled(&stamp, &email, false)?;
             println!("{email}: enabled");
+        }
+        AccountCommand::Link { email, person } => {
+            steward.link_sign_in_person(&stamp, &email, &person)?;
+            println!("{email}: linked to {person}");
         }
         AccountCommand::RotateKey | AccountCommand::NewKey => {}
     }

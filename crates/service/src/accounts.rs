@@ -432,6 +432,65 @@ impl Steward {
         Ok(())
     }
 
+    /// Links an account to its person on the people register — an administrator set up before
+    /// the people were imported, say, who then has their own page — carrying over the roles the
+    /// account's person held (in the roles register, audited). The person must exist, not have
+    /// left, and belong to no other account. Nobody links their own account to a person with
+    /// roles they do not hold: that would be granting their own roles.
+    pub fn link_sign_in_person(&self, stamp: &Stamp, email: &str, person_id: &str) -> Result<()> {
+        stamp.require(&[Capacity::Administrator], "linking an account to a person")?;
+        let mut account = self.account(email)?;
+        let person = self.person(person_id)?;
+        if has_left(&person, stamp.at) {
+            return Err(ServiceError::Refused(crate::Refusal::Step(format!(
+                "{person_id} has left: an account cannot be linked to them"
+            ))));
+        }
+        if let Some(other) = self
+            .store()
+            .sign_ins()?
+            .into_iter()
+            .find(|a| a.person_id.as_deref() == Some(person_id) && a.email != account.email)
+        {
+            return Err(ServiceError::Refused(crate::Refusal::Step(format!(
+                "{person_id} already has an account, {}",
+                other.email
+            ))));
+        }
+        if account.person_id.as_deref() == Some(person_id) {
+            return Ok(());
+        }
+        let carried: Vec<Role> = match &account.person_id {
+            Some(old) => self.roles_of(old)?,
+            None => Vec::new(),
+        };
+        let held = self.roles_of(person_id)?;
+        let grants: Vec<steward_model::Row> = carried
+            .into_iter()
+            .filter(|r| !held.contains(r))
+            .map(|role| {
+                RoleGrant {
+                    person_id: person_id.to_owned(),
+                    role,
+                    granted_on: Some(stamp.at.date_naive()),
+                }
+                .to_row()
+            })
+            .collect();
+        if !grants.is_empty()
+            && stamp.authority.person_id.as_deref() == account.person_id.as_deref()
+        {
+            return Err(ServiceError::Refused(crate::Refusal::OwnRoles));
+        }
+        if !grants.is_empty() {
+            self.write_all(stamp, grants)?;
+        }
+        account.person_id = Some(person_id.to_owned());
+        self.store()
+            .save_sign_in(&stamp.actor, stamp.at, "link_person", &account)?;
+        Ok(())
+    }
+
     /// Checks a password. An unknown address, a wrong password and a disabled account are one
     /// answer, [`SignInRefused::BadCredentials`], at one cost (a hash each), so that neither the
     /// answer nor its timing tells which addresses have accounts, or confirms a disabled

@@ -569,3 +569,65 @@ fn a_password_is_changed_with_the_current_one_and_reset_by_an_administrator() {
         );
     }
 }
+
+/// The first administrator, set up before anyone was on the people register, is linked to their
+/// person once the people are imported: their roles follow, their page is their own, and the
+/// link is refused where it would hand someone's roles to themselves, reach a leaver, or take
+/// another account's person.
+#[test]
+fn an_administrator_is_linked_to_their_person_and_keeps_their_roles() {
+    for db in databases("authority_link") {
+        let s = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        organisation(&s);
+        let b = db.backend;
+        let cli = Stamp::now("cli:test");
+        let password = "a long and unusual passphrase";
+        s.create_first_administrator(&cli, "grace@example.org", "Grace", password)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let made_up = s
+            .viewer("grace@example.org")
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .person_id
+            .unwrap_or_default();
+        assert_ne!(made_up, "P5", "{b}");
+
+        // By themselves, signed in: their own roles would move to a person they choose. Refused.
+        let herself = Stamp {
+            authority: steward_service::Authority::of([Capacity::Administrator], Some(&made_up)),
+            ..Stamp::now("web:grace@example.org")
+        };
+        assert!(
+            refused(s.link_sign_in_person(&herself, "grace@example.org", "P5")),
+            "{b}: linking oneself with one's roles"
+        );
+        // Not by IT.
+        assert!(
+            refused(s.link_sign_in_person(&it("P1"), "grace@example.org", "P5")),
+            "{b}"
+        );
+        // From the command line: linked, and the role follows to P5.
+        s.link_sign_in_person(&cli, "grace@example.org", "P5")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let viewer = s
+            .viewer("grace@example.org")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(viewer.person_id.as_deref(), Some("P5"), "{b}");
+        assert!(
+            viewer.is(Capacity::Administrator) && viewer.is(Capacity::Staff),
+            "{b}"
+        );
+        // Another account cannot take P5 too.
+        s.add_sign_in(&cli, "other@example.org", "Other", None, password, &[])
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(
+            s.link_sign_in_person(&cli, "other@example.org", "P5")
+                .is_err(),
+            "{b}: one person, one account"
+        );
+        assert!(
+            s.link_sign_in_person(&cli, "other@example.org", "NOBODY")
+                .is_err(),
+            "{b}: no such person"
+        );
+    }
+}
