@@ -328,8 +328,9 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
         b.wait_for_path("/me");
         b.open("/requests/new?type=international-travel");
         b.fill("#f-countries", "FR");
-        b.fill("#f-depart_on", &(today - chrono::Days::new(3)).to_string());
-        b.fill("#f-return_on", &(today + chrono::Days::new(2)).to_string());
+        // Date inputs now: set as their picker sets them.
+        b.set_value("#f-depart_on", &(today - chrono::Days::new(3)).to_string());
+        b.set_value("#f-return_on", &(today + chrono::Days::new(2)).to_string());
         b.click_through("main form[method=post] button[type=submit]");
         b.wait_for_path("/requests/REQ-000001");
         assert_eq!(b.text("#request-state"), "open");

@@ -135,6 +135,26 @@ impl Browser {
         }
     }
 
+    /// Sets an input's value as its own picker would (a date, a time), and tells the page it
+    /// changed: typing into a date input follows the browser locale's order of day and month.
+    pub fn set_value(&self, css: &str, value: &str) {
+        let field = self.find(css);
+        let script = "arguments[0].value = arguments[1]; \
+                      arguments[0].dispatchEvent(new Event('input', { bubbles: true })); \
+                      arguments[0].dispatchEvent(new Event('change', { bubbles: true })); \
+                      return arguments[0].value;";
+        let set = self
+            .driver
+            .execute(script, vec![field.as_argument(), serde_json::json!(value)])
+            .unwrap_or_else(|e| self.fail(&format!("setting {css}"), e));
+        if set != serde_json::json!(value) {
+            self.fail(
+                &format!("setting {css} to {value:?}"),
+                format!("it holds {set}"),
+            );
+        }
+    }
+
     /// Chooses a file in a file input, as a user picking it would.
     pub fn choose_file(&self, css: &str, path: &std::path::Path) {
         let text = path.to_string_lossy();
