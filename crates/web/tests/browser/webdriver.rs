@@ -253,6 +253,13 @@ impl WebDriver {
         self.command("POST", &self.session_path("/execute/sync"), Some(&body))
     }
 
+    /// Sets the browser window's outer size in CSS pixels.
+    pub fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        let body = json!({ "width": width, "height": height });
+        self.command("POST", &self.session_path("/window/rect"), Some(&body))
+            .map(drop)
+    }
+
     /// The visible page as PNG bytes.
     pub fn screenshot(&self) -> Result<Vec<u8>> {
         let text = string(
