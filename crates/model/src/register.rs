@@ -272,6 +272,11 @@ impl Register {
         self.fields().iter().position(|f| f.name == name)
     }
 
+    /// The field called `name`, if the register has one.
+    pub fn field(self, name: &str) -> Option<&'static Field> {
+        self.fields().iter().find(|f| f.name == name)
+    }
+
     /// Accepts the register name, its entity name, or its file name.
     pub fn parse(text: &str) -> Option<Register> {
         let text = text.strip_suffix(".csv").unwrap_or(text);

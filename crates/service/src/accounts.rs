@@ -136,6 +136,14 @@ pub enum SignInRefused {
     NoAccount(String),
     #[error("the current password is not right")]
     WrongCurrentPassword,
+    /// An account for this address is there already (addresses are compared in lower case).
+    #[error("there is already an account for {0}")]
+    AccountExists(String),
+    #[error("{0:?} is not an email address; write one such as name@example.org")]
+    BadEmail(String),
+    /// The name shown for an account, which becomes its person's name, does not hold.
+    #[error("name: {0}")]
+    BadName(String),
 }
 
 fn unix(at: DateTime<Utc>) -> u64 {
@@ -153,6 +161,7 @@ fn new_sign_in(
     password: &str,
     at: DateTime<Utc>,
 ) -> Result<SignIn> {
+    check_display_name(display_name)?;
     steward_auth::check_new_password(password, email)
         .map_err(|p| ServiceError::SignIn(SignInRefused::WeakPassword(p.to_string())))?;
     Ok(SignIn {
@@ -173,6 +182,23 @@ fn new_sign_in(
     })
 }
 
+/// An account's name obeys the people register's rule for a name (length, no control or
+/// invisible characters): it becomes the name of the person made for an account without one,
+/// and is checked before anything is saved, so that a refusal leaves nothing half made.
+fn check_display_name(display_name: &str) -> Result<()> {
+    let name = display_name.trim();
+    if name.is_empty() {
+        return Ok(());
+    }
+    let field = Register::People
+        .field("name")
+        .ok_or_else(|| ServiceError::Checks("the people register has no name".into()))?;
+    field
+        .parse(name)
+        .map(|_| ())
+        .map_err(|reason| ServiceError::SignIn(SignInRefused::BadName(reason)))
+}
+
 fn check_email(email: &str) -> Result<()> {
     let email = email.trim();
     let ok = email.len() <= 254
@@ -183,8 +209,8 @@ fn check_email(email: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::SignIn(SignInRefused::NoAccount(
-            "a valid email address".into(),
+        Err(ServiceError::SignIn(SignInRefused::BadEmail(
+            email.to_owned(),
         )))
     }
 }
@@ -399,10 +425,9 @@ impl Steward {
             self.person(id)?;
         }
         if self.store().sign_in(email)?.is_some() {
-            return Err(ServiceError::AlreadyExists {
-                register: steward_model::Register::People,
-                id: email.to_owned(),
-            });
+            return Err(ServiceError::SignIn(SignInRefused::AccountExists(
+                email.trim().to_lowercase(),
+            )));
         }
         let mut account = new_sign_in(email, display_name, person_id, password, stamp.at)?;
         let granted: Vec<Capacity> = roles

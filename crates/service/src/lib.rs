@@ -124,9 +124,10 @@ impl Stamp {
     }
 }
 
-/// A field that does not hold, outside any file.
+/// A field that does not hold, outside any file. Said as `field: value: reason`, or `field:
+/// reason` when the value is empty (an empty value said between colons reads as a typo).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {value}: {reason}")]
+#[error("{field}: {}{reason}", given(.value))]
 pub struct FieldProblem {
     pub field: &'static str,
     pub value: String,
@@ -205,6 +206,15 @@ fn shown(text: &str) -> String {
     match text.char_indices().nth(SHOWN) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
+    }
+}
+
+/// The value a [`FieldProblem`] shows before its reason: nothing when there was none.
+fn given(value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!("{value}: ")
     }
 }
 
@@ -545,7 +555,18 @@ impl Steward {
             }
             match field.parse(&text) {
                 Ok(reparsed) if reparsed == *value => {}
-                Ok(_) => problems.push(problem("not in its canonical form".into())),
+                // Empty text reads back as no value: a blank where one is needed, or a blank
+                // that should have been left out.
+                Ok(Value::Null) if field.required => {
+                    problems.push(problem("a value is required".into()))
+                }
+                Ok(Value::Null) => problems.push(problem(
+                    "is blank: leave the value out rather than write an empty one".into(),
+                )),
+                Ok(reparsed) => problems.push(problem(format!(
+                    "should be written as {}",
+                    reparsed.to_text()
+                ))),
                 Err(reason) => problems.push(problem(reason)),
             }
             if let (Some(target), Value::Text(id)) = (field.refers_to, value) {

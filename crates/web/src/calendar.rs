@@ -10,6 +10,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use steward_calendar::{Calendar, ENGLAND_AND_WALES};
 use steward_service::{Capacity, Stamp};
 
+use crate::forms::{ErrorItem, Errors, Input, Problem};
 use crate::pages::{Chrome, page_refusing};
 use crate::session::UploadForm;
 use crate::{AppState, Signed, WebError, blocking};
@@ -54,14 +55,14 @@ struct CalendarPage {
     /// today (never past what the page accepts).
     previous: Option<i32>,
     next: Option<i32>,
-    from: String,
-    days: String,
+    from: Input,
+    days: Input,
     sum: Option<Sum>,
     may_import: bool,
     divisions: &'static [&'static str],
     division: String,
     notice: Option<String>,
-    error: Option<String>,
+    errors: Errors,
 }
 
 fn may_import(signed: &Signed) -> bool {
@@ -75,14 +76,16 @@ fn draw(
     calendar: &Calendar,
     today: NaiveDate,
     ask: Ask,
-) -> Result<CalendarPage, String> {
+) -> Result<CalendarPage, Problem> {
     let year = match ask.year.trim() {
         "" => today.year(),
         text => text
             .parse::<i32>()
             .ok()
             .filter(|y| (1900..=2200).contains(y))
-            .ok_or_else(|| format!("year: {text:?}: not a year from 1900 to 2200"))?,
+            .ok_or_else(|| {
+                Problem::at("year", format!("{text:?} is not a year from 1900 to 2200"))
+            })?,
     };
     let years = || calendar.holidays().map(|h| h.date.year());
     let span = years().min().zip(years().max());
@@ -106,15 +109,21 @@ fn draw(
             let start = if from.is_empty() {
                 today
             } else {
-                NaiveDate::parse_from_str(from, "%Y-%m-%d")
-                    .map_err(|_| format!("from: {from:?}: not a date (YYYY-MM-DD)"))?
+                NaiveDate::parse_from_str(from, "%Y-%m-%d").map_err(|_| {
+                    Problem::at("from", format!("{from:?} is not a date such as 2026-03-01"))
+                })?
             };
             let n = days
                 .parse::<u32>()
                 .ok()
                 .filter(|n| *n <= MOST_DAYS)
                 .ok_or_else(|| {
-                    format!("days: {days:?}: not a number of working days (0 to {MOST_DAYS})")
+                    Problem::at(
+                        "days",
+                        format!(
+                            "{days:?} is not a whole number of working days from 0 to {MOST_DAYS}"
+                        ),
+                    )
                 })?;
             let due = calendar.add_working_days(start, n);
             Some(Sum {
@@ -132,33 +141,67 @@ fn draw(
         span,
         previous,
         next,
-        from: ask.from,
-        days: ask.days,
+        from: from_input(&ask.from),
+        days: days_input(&ask.days),
         sum,
         may_import: may_import(signed),
         divisions: &DIVISIONS,
         division: ENGLAND_AND_WALES.to_owned(),
         notice: None,
-        error: None,
+        errors: Errors::default(),
     })
+}
+
+fn from_input(value: &str) -> Input {
+    let mut input = Input::text("from", "from", "From")
+        .hint("Today if empty")
+        .unmarked()
+        .value(value);
+    input.kind = "date";
+    input
+}
+
+fn days_input(value: &str) -> Input {
+    let mut input = Input::text("days", "days", "Working days")
+        .required(true)
+        .value(value);
+    input.kind = "number";
+    input.min = "0".into();
+    input.max = MOST_DAYS.to_string();
+    input.step = "1";
+    input.inputmode = "numeric";
+    input
 }
 
 async fn calendar_now(state: &AppState) -> Result<(Calendar, NaiveDate), WebError> {
     blocking(state, |s| Ok((s.calendar()?, s.local_date(Utc::now())?))).await
 }
 
-/// Shows the page again with an error, the calendar as it is and the question left empty.
+/// Shows the page again with a problem, the calendar as it is and the question as it was asked.
 fn refused(
     state: &AppState,
     signed: &Signed,
     calendar: &Calendar,
     today: NaiveDate,
-    error: String,
+    (problem, asked): (Problem, Option<&Ask>),
     division: String,
 ) -> Result<Response, WebError> {
-    let mut shown =
-        draw(state, signed, calendar, today, Ask::default()).map_err(WebError::BadRequest)?;
-    shown.error = Some(error);
+    let mut shown = draw(state, signed, calendar, today, Ask::default())
+        .map_err(|p| WebError::BadRequest(p.reason))?;
+    if let Some(ask) = asked {
+        shown.from = from_input(&ask.from);
+        shown.days = days_input(&ask.days);
+    }
+    shown.errors = match problem.field.as_deref() {
+        // The upload's own inputs are drawn by hand: linked to, not beside.
+        Some(target @ ("file" | "division")) => Errors {
+            items: vec![ErrorItem {
+                target: Some(target.to_owned()),
+                text: problem.reason,
+            }],
+        },
+        _ => Errors::place(&[problem], [&mut shown.from, &mut shown.days]),
+    };
     shown.division = division;
     page_refusing(true, &shown)
 }
@@ -169,14 +212,19 @@ pub(crate) async fn show(
     Query(ask): Query<Ask>,
 ) -> Result<Response, WebError> {
     let (calendar, today) = calendar_now(&state).await?;
+    let asked = Ask {
+        year: String::new(),
+        from: ask.from.clone(),
+        days: ask.days.clone(),
+    };
     match draw(&state, &signed, &calendar, today, ask) {
         Ok(shown) => page_refusing(false, &shown),
-        Err(error) => refused(
+        Err(problem) => refused(
             &state,
             &signed,
             &calendar,
             today,
-            error,
+            (problem, Some(&asked)),
             ENGLAND_AND_WALES.to_owned(),
         ),
     }
@@ -190,30 +238,53 @@ pub(crate) async fn import(
 ) -> Result<Response, WebError> {
     let division = form.get("division");
     let (calendar, today) = calendar_now(&state).await?;
-    let refuse =
-        |error: String| refused(&state, &signed, &calendar, today, error, division.clone());
+    let refuse = |field: &str, reason: String| {
+        let problem = Problem::at(field, reason);
+        refused(
+            &state,
+            &signed,
+            &calendar,
+            today,
+            (problem, None),
+            division.clone(),
+        )
+    };
     if !DIVISIONS.contains(&division.as_str()) {
-        return refuse(format!(
-            "division: {division:?}: choose one of {}",
-            DIVISIONS.join(", ")
-        ));
+        return refuse(
+            "division",
+            format!(
+                "Division: {division:?} is not one of {}",
+                DIVISIONS.join(", ")
+            ),
+        );
     }
     let Some(file) = form.take_file("file") else {
-        return refuse("file: choose gov.uk's bank-holidays.json to load".into());
+        return refuse(
+            "file",
+            "The file: choose gov.uk's bank-holidays.json to load".into(),
+        );
     };
     let Ok(text) = std::str::from_utf8(&file.bytes) else {
-        return refuse(format!("{}: not UTF-8 text", file.filename));
+        return refuse(
+            "file",
+            format!("The file: {} is not UTF-8 text", file.filename),
+        );
     };
     let loaded = match Calendar::from_govuk_json(text, &division) {
         Ok(loaded) => loaded,
-        Err(e) => return refuse(format!("{}: {e}; nothing was changed", file.filename)),
+        Err(e) => {
+            return refuse(
+                "file",
+                format!("The file: {}: {e}; nothing was changed", file.filename),
+            );
+        }
     };
     let count = loaded.holidays().count();
     let stamp = Stamp::of(&signed.viewer);
     let summary = blocking(&state, move |s| s.import_calendar(&stamp, &loaded)).await?;
     let (calendar, today) = calendar_now(&state).await?;
-    let mut shown =
-        draw(&state, &signed, &calendar, today, Ask::default()).map_err(WebError::BadRequest)?;
+    let mut shown = draw(&state, &signed, &calendar, today, Ask::default())
+        .map_err(|p| WebError::BadRequest(p.reason))?;
     shown.division = division;
     shown.notice = Some(format!(
         "Loaded {count} bank holidays from {}: {} added, {} changed, {} unchanged.",

@@ -6,10 +6,11 @@ use axum::Extension;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
-use steward_model::{Asset, Exception, FindingState, Person, StoredFinding, SubjectType};
+use steward_model::{Asset, Exception, FindingState, Person, Register, StoredFinding, SubjectType};
 use steward_service::{Capacity, FindingQuery, Stamp, Steward, Viewer};
 
-use crate::pages::{Chrome, page};
+use crate::forms::{Errors, Input, Problem, Refusal};
+use crate::pages::{Chrome, page_refusing};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
@@ -93,15 +94,17 @@ struct FindingPage {
     may_except: bool,
     may_check: bool,
     request_link: Option<String>,
-    today: String,
-    error: Option<String>,
+    /// Granting an exception: why, and until when.
+    reason: Input,
+    expires_on: Input,
+    errors: Errors,
 }
 
 async fn finding_page(
     state: &AppState,
     signed: &Signed,
     key: String,
-    error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let viewer = signed.viewer.clone();
     let k = key.clone();
@@ -146,60 +149,76 @@ async fn finding_page(
     // The request that settles a finding, where one does: travel for a device abroad, a return
     // for equipment held without need, access for a system.
     let request_link = settling_request(&f.control).map(str::to_owned);
-    page(&FindingPage {
-        chrome,
-        message: f.message.clone(),
-        severity: f.severity.clone(),
-        state: stored.state.to_string(),
-        pack: format!(
-            "{}, version {}",
-            crate::names::pack_title(&running, &f.pack),
-            f.version
-        ),
-        clause: f.clause.clone(),
-        clause_href: format!(
-            "/policy#{}",
-            crate::pages::clause_anchor(&f.pack, &f.clause)
-        ),
-        clause_text: f.clause_text.trim().to_owned(),
-        who_acts: crate::names::who_acts(&f.who_acts, &named),
-        subject: named.label.clone(),
-        subject_href: named.href.clone(),
-        due: f.due.map(|d| d.to_string()).unwrap_or_default(),
-        since: crate::processes::local_text(&stored.first_failing, signed.zone),
-        exception: stored.exception.clone().unwrap_or_default(),
-        evidence: f
-            .evidence
-            .iter()
-            .map(|(k, v)| {
-                (
-                    crate::names::evidence_label(k),
-                    crate::names::evidence_value(v),
-                )
-            })
-            .collect(),
-        history: history
-            .iter()
-            .map(|e| {
-                (
-                    crate::processes::local_text(&e.at, signed.zone),
-                    e.event.to_string(),
-                    e.state.to_string(),
-                )
-            })
-            .collect(),
-        may_except: (v.is(Capacity::Governance) || v.is(Capacity::It))
-            && v.person_id.is_some()
-            && stored.state != FindingState::Resolved,
-        may_check: [Capacity::It, Capacity::Governance, Capacity::Administrator]
-            .iter()
-            .any(|c| v.is(*c))
-            && !running.is_empty(),
-        request_link,
-        today: today.to_string(),
-        key,
-        error,
-    })
+    let refusal = refusal.unwrap_or_default();
+    let field = |name: &str| {
+        Input::field(Register::Exceptions, name, signed.zone)
+            .unwrap_or_else(|| Input::text("", name, ""))
+            .id(name)
+            .posted(&refusal.posted)
+    };
+    let mut reason = field("reason").label("Why an exception is right");
+    // An exception granted here must end, and not in the past.
+    let mut expires_on = field("expires_on").label("Until").required(true);
+    expires_on.min = today.to_string();
+    let errors = Errors::place(&refusal.problems, [&mut reason, &mut expires_on]);
+    page_refusing(
+        !errors.is_empty(),
+        &FindingPage {
+            chrome,
+            message: f.message.clone(),
+            severity: f.severity.clone(),
+            state: stored.state.to_string(),
+            pack: format!(
+                "{}, version {}",
+                crate::names::pack_title(&running, &f.pack),
+                f.version
+            ),
+            clause: f.clause.clone(),
+            clause_href: format!(
+                "/policy#{}",
+                crate::pages::clause_anchor(&f.pack, &f.clause)
+            ),
+            clause_text: f.clause_text.trim().to_owned(),
+            who_acts: crate::names::who_acts(&f.who_acts, &named),
+            subject: named.label.clone(),
+            subject_href: named.href.clone(),
+            due: f.due.map(|d| d.to_string()).unwrap_or_default(),
+            since: crate::processes::local_text(&stored.first_failing, signed.zone),
+            exception: stored.exception.clone().unwrap_or_default(),
+            evidence: f
+                .evidence
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        crate::names::evidence_label(k),
+                        crate::names::evidence_value(v),
+                    )
+                })
+                .collect(),
+            history: history
+                .iter()
+                .map(|e| {
+                    (
+                        crate::processes::local_text(&e.at, signed.zone),
+                        e.event.to_string(),
+                        e.state.to_string(),
+                    )
+                })
+                .collect(),
+            may_except: (v.is(Capacity::Governance) || v.is(Capacity::It))
+                && v.person_id.is_some()
+                && stored.state != FindingState::Resolved,
+            may_check: [Capacity::It, Capacity::Governance, Capacity::Administrator]
+                .iter()
+                .any(|c| v.is(*c))
+                && !running.is_empty(),
+            request_link,
+            reason,
+            expires_on,
+            errors,
+            key,
+        },
+    )
 }
 
 pub(crate) async fn show(
@@ -226,33 +245,35 @@ pub(crate) async fn grant_exception(
             &state,
             &signed,
             key,
-            Some("only someone on the people register can grant an exception".into()),
+            Some(Refusal::general(
+                "only someone on the people register can grant an exception",
+            )),
         )
         .await;
     };
-    let expires_on = match NaiveDate::parse_from_str(&expires, "%Y-%m-%d") {
-        Ok(d) => d,
-        Err(_) => {
-            return finding_page(
-                &state,
-                &signed,
-                key,
-                Some(format!(
-                    "expires on: {expires:?} is not a date like 2027-01-31; an exception must end"
-                )),
-            )
-            .await;
-        }
-    };
-    if reason.is_empty() {
-        return finding_page(
-            &state,
-            &signed,
-            key,
-            Some("say why the exception is granted".into()),
-        )
-        .await;
+    let mut problems = Vec::new();
+    let expires_on = NaiveDate::parse_from_str(&expires, "%Y-%m-%d").ok();
+    if expires_on.is_none() {
+        problems.push(Problem::at(
+            "expires_on",
+            if expires.is_empty() {
+                "an exception must end: give the date it ends".to_owned()
+            } else {
+                format!("{expires:?} is not a date such as 2027-01-31; an exception must end")
+            },
+        ));
     }
+    if reason.is_empty() {
+        problems.push(Problem::at("reason", "say why the exception is granted"));
+    }
+    let Some(expires_on) = expires_on.filter(|_| problems.is_empty()) else {
+        let refusal = Refusal {
+            problems,
+            posted: Vec::new(),
+        }
+        .with_posted(&form.fields);
+        return finding_page(&state, &signed, key, Some(refusal)).await;
+    };
     let viewer = signed.viewer.clone();
     let k = key.clone();
     let result = blocking(&state, move |s| {
@@ -301,7 +322,10 @@ pub(crate) async fn grant_exception(
         }
         Ok(None) => Err(WebError::NotFound),
         Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
-            finding_page(&state, &signed, key, Some(e.to_string())).await
+            let refusal = Refusal::of(&e)
+                .unwrap_or_default()
+                .with_posted(&form.fields);
+            finding_page(&state, &signed, key, Some(refusal)).await
         }
         Err(e) => Err(e),
     }

@@ -11,6 +11,7 @@ use chrono::{Days, NaiveDate, Utc};
 use steward_model::Register;
 use steward_service::{Capacity, Due, ImportFile, ServiceError, Stamp};
 
+use crate::forms::{Errors, Input, Problem, Refusal};
 use crate::pages::{Chrome, csv, csv_file, page_refusing, percent};
 use crate::session::{Form, UploadForm};
 use crate::{AppState, Signed, WebError, blocking};
@@ -38,7 +39,7 @@ fn within_days(text: &str) -> Result<u64, String> {
     text.parse::<u64>()
         .ok()
         .filter(|n| *n <= MOST_WITHIN)
-        .ok_or_else(|| format!("within: {text:?}: not a number of days (0 to {MOST_WITHIN})"))
+        .ok_or_else(|| format!("{text:?} is not a whole number of days from 0 to {MOST_WITHIN}"))
 }
 
 /// One item due, as a row of the table and the CSV.
@@ -53,6 +54,8 @@ pub(crate) struct DueRow {
     pub overdue: bool,
     pub owner: String,
     pub action: String,
+    /// The form recording it done (a task) or disposed of (a record), if the viewer may.
+    pub inputs: Vec<Input>,
 }
 
 impl DueRow {
@@ -72,6 +75,51 @@ impl DueRow {
             what: due.what,
             action: due.action,
             id: due.id,
+            inputs: Vec::new(),
+        }
+    }
+
+    /// What a step on this item asks for, each input the field of the register it fills; `n`
+    /// numbers the row, so that each row's inputs have ids of their own.
+    fn form(&self, n: usize, today: NaiveDate, zone: chrono_tz::Tz) -> Vec<Input> {
+        let field = |register: Register, name: &str| {
+            Input::field(register, name, zone).unwrap_or_else(|| Input::text("", name, ""))
+        };
+        let on = |register: Register, name: &str, id: String, label: &str| {
+            field(register, name)
+                .id(id)
+                .name("on")
+                .label(label)
+                .required(false)
+                .unmarked()
+                .value(today.to_string())
+        };
+        match self.kind {
+            "task" => vec![
+                field(Register::TaskCompletions, "evidence")
+                    .id(format!("evidence-{n}"))
+                    .label(&format!("What shows {} was done", self.id))
+                    .hint(""),
+                on(
+                    Register::TaskCompletions,
+                    "done_on",
+                    format!("task-on-{n}"),
+                    "Done on",
+                ),
+            ],
+            "disposal" => vec![
+                field(Register::Destructions, "method")
+                    .id(format!("method-{n}"))
+                    .label(&format!("How {} was disposed of", self.id))
+                    .hint("Such as cross-cut shredding"),
+                on(
+                    Register::Destructions,
+                    "destroyed_on",
+                    format!("dispose-on-{n}"),
+                    "Disposed of on",
+                ),
+            ],
+            _ => Vec::new(),
         }
     }
 
@@ -112,7 +160,9 @@ async fn due_rows(
 #[template(path = "governance.html")]
 struct GovernancePage {
     chrome: Chrome,
-    within: String,
+    within: Input,
+    /// `within` as the download link asks for it.
+    within_days: String,
     today: String,
     until: String,
     rows: Vec<DueRow>,
@@ -121,35 +171,86 @@ struct GovernancePage {
     may_act: bool,
     may_import: bool,
     notice: Option<String>,
-    error: Option<String>,
+    errors: Errors,
+}
+
+/// A refused step: the kind and id of the item it was on, and why.
+struct Refused {
+    kind: &'static str,
+    item: String,
+    refusal: Refusal,
 }
 
 async fn governance_page(
     state: &AppState,
     signed: &Signed,
     within: &str,
-    error: Option<String>,
+    refused: Option<Refused>,
 ) -> Result<Response, WebError> {
-    let (shown, error) = match within_days(within) {
-        Ok(n) => (n, error),
-        Err(e) => (DEFAULT_WITHIN, Some(error.unwrap_or(e))),
-    };
-    let (today, until, rows) = due_rows(state, shown).await?;
+    let mut problems = Vec::new();
+    let shown = within_days(within).unwrap_or_else(|reason| {
+        problems.push(Problem::at("within", reason));
+        DEFAULT_WITHIN
+    });
+    let (today, until, mut rows) = due_rows(state, shown).await?;
     let v = &signed.viewer;
-    let refused = error.is_some();
+    let may_act = v.is(Capacity::It) || v.is(Capacity::Governance);
+    let mut within_input = Input::text("within", "within", "Due within this many days")
+        .hint("Overdue items are always shown")
+        .unmarked()
+        .value(if problems.is_empty() {
+            shown.to_string()
+        } else {
+            within.to_owned()
+        });
+    within_input.kind = "number";
+    within_input.min = "0".into();
+    within_input.max = MOST_WITHIN.to_string();
+    within_input.step = "1";
+    within_input.inputmode = "numeric";
+    within_input.suffix = "days";
+    if may_act {
+        for (n, row) in rows.iter_mut().enumerate() {
+            row.inputs = row.form(n + 1, today, signed.zone);
+        }
+    }
+    let mut errors = Errors::place(&problems, [&mut within_input]);
+    if let Some(Refused {
+        kind,
+        item,
+        refusal,
+    }) = refused
+    {
+        // The problems go beside the form of the item the step was on, shown as it was typed.
+        let row = rows.iter_mut().find(|r| r.kind == kind && r.id == item);
+        let inputs: Vec<&mut Input> = match row {
+            Some(row) => {
+                row.inputs = std::mem::take(&mut row.inputs)
+                    .into_iter()
+                    .map(|i| i.posted(&refusal.posted))
+                    .collect();
+                row.inputs.iter_mut().collect()
+            }
+            None => Vec::new(),
+        };
+        errors
+            .items
+            .extend(Errors::place(&refusal.problems, inputs).items);
+    }
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &GovernancePage {
             chrome: Chrome::signed(state, signed, "/governance"),
-            within: shown.to_string(),
+            within: within_input,
+            within_days: shown.to_string(),
             today: today.to_string(),
             until: until.to_string(),
             overdue: rows.iter().filter(|r| r.overdue).count(),
             rows,
-            may_act: v.is(Capacity::It) || v.is(Capacity::Governance),
+            may_act,
             may_import: v.is(Capacity::It) || v.is(Capacity::Administrator),
             notice: None,
-            error,
+            errors,
         },
     )
 }
@@ -166,7 +267,8 @@ pub(crate) async fn due_csv(
     State(state): State<AppState>,
     Query(filter): Query<DueFilter>,
 ) -> Result<Response, WebError> {
-    let within = within_days(&filter.within).map_err(WebError::BadRequest)?;
+    let within =
+        within_days(&filter.within).map_err(|e| WebError::BadRequest(format!("within: {e}")))?;
     let (_, _, rows) = due_rows(&state, within).await?;
     csv(
         "governance.csv",
@@ -177,51 +279,80 @@ pub(crate) async fn due_csv(
     )
 }
 
+/// Why a step was not taken: a refusal the page shows beside the form, or an error it cannot
+/// help with.
+enum NotDone {
+    Refused(Refusal),
+    Failed(WebError),
+}
+
+impl From<WebError> for NotDone {
+    fn from(e: WebError) -> NotDone {
+        match e {
+            WebError::BadRequest(reason) => NotDone::Refused(Refusal::general(reason)),
+            WebError::Service(
+                ref s @ (ServiceError::Invalid { .. } | ServiceError::NotFound { .. }),
+            ) => match Refusal::of(s) {
+                Some(refusal) => NotDone::Refused(refusal),
+                None => NotDone::Failed(e),
+            },
+            other => NotDone::Failed(other),
+        }
+    }
+}
+
 /// The day a form names (`YYYY-MM-DD`), today when empty.
-fn day(form: &Form, today: NaiveDate) -> Result<NaiveDate, String> {
+fn day(form: &Form, today: NaiveDate) -> Result<NaiveDate, NotDone> {
     let text = form.get("on");
     if text.is_empty() {
         return Ok(today);
     }
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-        .map_err(|_| format!("on: {text:?}: not a date (YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+        NotDone::Refused(Refusal::at(
+            "on",
+            format!("{text:?} is not a date such as 2026-03-01"),
+        ))
+    })
 }
 
-/// What the list should show after a step: back to it (keeping the filter), or the list again
-/// with the reason the step was refused.
+/// What the list should show after a step on the item `kind` `item`: back to it (keeping the
+/// filter), or the list again with the reasons the step was refused beside its form.
 async fn after_step(
     state: &AppState,
     signed: &Signed,
-    within: &str,
-    result: Result<(), WebError>,
+    form: &Form,
+    (kind, item): (&'static str, String),
+    result: Result<(), NotDone>,
 ) -> Result<Response, WebError> {
+    let within = form.get("within");
     match result {
         Ok(()) => {
             crate::processes::recheck(state);
-            let to = match within_days(within) {
+            let to = match within_days(&within) {
                 Ok(n) if n != DEFAULT_WITHIN => format!("/governance?within={n}"),
                 _ => "/governance".to_owned(),
             };
             Ok(Redirect::to(&to).into_response())
         }
-        Err(WebError::BadRequest(reason)) => {
-            governance_page(state, signed, within, Some(reason)).await
+        Err(NotDone::Refused(refusal)) => {
+            let refused = Refused {
+                kind,
+                item,
+                refusal: refusal.with_posted(&form.fields),
+            };
+            governance_page(state, signed, &within, Some(refused)).await
         }
-        Err(WebError::Service(
-            e @ (ServiceError::Invalid { .. } | ServiceError::NotFound { .. }),
-        )) => governance_page(state, signed, within, Some(e.to_string())).await,
-        Err(e) => Err(e),
+        Err(NotDone::Failed(e)) => Err(e),
     }
 }
 
 /// Who is recording the step: the viewer's person on the people register.
-fn actor(signed: &Signed) -> Result<String, WebError> {
+fn actor(signed: &Signed) -> Result<String, NotDone> {
     signed.viewer.person_id.clone().ok_or_else(|| {
-        WebError::BadRequest(
+        NotDone::Refused(Refusal::general(
             "your sign-in is not linked to a person on the people register, so Steward cannot \
-             record who did this; ask an administrator to link it"
-                .into(),
-        )
+             record who did this; ask an administrator to link it",
+        ))
     })
 }
 
@@ -232,24 +363,27 @@ pub(crate) async fn task_done(
     request: Request,
 ) -> Result<Response, WebError> {
     let form = Form::read(request).await?;
-    let within = form.get("within");
+    let task = form.get("task");
     let result = async {
         let by = actor(&signed)?;
-        let task = form.get("task");
         if task.is_empty() {
-            return Err(WebError::BadRequest("task: say which task was done".into()));
+            return Err(NotDone::Refused(Refusal::general(
+                "say which task was done",
+            )));
         }
         let evidence = form.get("evidence");
         let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
-        let on = day(&form, today).map_err(WebError::BadRequest)?;
+        let on = day(&form, today)?;
         let stamp = Stamp::of(&signed.viewer);
+        let task = task.clone();
         blocking(&state, move |s| {
             s.task_done(&stamp, &task, on, &by, &evidence).map(|_| ())
         })
         .await
+        .map_err(NotDone::from)
     }
     .await;
-    after_step(&state, &signed, &within, result).await
+    after_step(&state, &signed, &form, ("task", task), result).await
 }
 
 /// Records a body of records disposed of, and how.
@@ -259,27 +393,28 @@ pub(crate) async fn dispose(
     request: Request,
 ) -> Result<Response, WebError> {
     let form = Form::read(request).await?;
-    let within = form.get("within");
+    let record = form.get("record");
     let result = async {
         let by = actor(&signed)?;
-        let record = form.get("record");
         if record.is_empty() {
-            return Err(WebError::BadRequest(
-                "record: say which record was disposed of".into(),
-            ));
+            return Err(NotDone::Refused(Refusal::general(
+                "say which record was disposed of",
+            )));
         }
         let method = form.get("method");
         let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
-        let on = day(&form, today).map_err(WebError::BadRequest)?;
+        let on = day(&form, today)?;
         let stamp = Stamp::of(&signed.viewer);
+        let record = record.clone();
         blocking(&state, move |s| {
             s.dispose_of_record(&stamp, &record, on, &by, &method)
                 .map(|_| ())
         })
         .await
+        .map_err(NotDone::from)
     }
     .await;
-    after_step(&state, &signed, &within, result).await
+    after_step(&state, &signed, &form, ("disposal", record), result).await
 }
 
 // --- import -----------------------------------------------------------------------------------

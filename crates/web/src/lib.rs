@@ -17,6 +17,7 @@ mod calendar;
 mod derived;
 mod diff;
 mod finding;
+mod forms;
 mod governance;
 mod jobs;
 mod names;

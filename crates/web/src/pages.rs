@@ -15,6 +15,7 @@ use steward_policy::Pack;
 use steward_service::{Capacity, FindingOrder, FindingQuery, Viewer};
 
 use crate::access;
+use crate::forms::{Errors, Input, Refusal};
 use crate::{AppState, Signed, WebError, blocking};
 
 /// The most rows a list page shows; the CSV export has them all.
@@ -1749,21 +1750,58 @@ fn control_view(
 struct SignInsPage {
     chrome: Chrome,
     accounts: Vec<(String, String, String, &'static str, String, &'static str)>,
-    capacities: Vec<&'static str>,
+    /// Each role an account may hold, ticked again after a refused form.
+    capacities: Vec<(&'static str, bool)>,
+    /// Adding a sign-in: the address, the name, the person and the first password.
+    email: Input,
+    name: Input,
+    person: Input,
+    password: Input,
     notice: Option<String>,
-    error: Option<String>,
+    errors: Errors,
 }
 
 async fn sign_ins_page(
     state: &AppState,
     signed: &Signed,
     notice: Option<String>,
-    error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let accounts = blocking(state, |s| Ok(s.store().sign_ins()?)).await?;
-    let refused = error.is_some();
+    let zone = signed.zone;
+    let refusal = refusal.unwrap_or_default();
+    let posted = &refusal.posted;
+    // An account's address and name are a person's, and obey the same limits.
+    let person_field = |name: &str| {
+        Input::field(steward_model::Register::People, name, zone)
+            .unwrap_or_else(|| Input::text("", name, ""))
+    };
+    let mut email = person_field("email")
+        .id("new-email")
+        .label("Email address")
+        .required(true)
+        .posted(posted);
+    let mut name = person_field("name")
+        .id("new-name")
+        .label("Name")
+        .hint("")
+        .required(true)
+        .posted(posted);
+    let mut person = person_field("id")
+        .id("new-person")
+        .name("person_id")
+        .label("Person id on the people register")
+        .hint("Leave empty for someone who is not staff")
+        .required(false)
+        .posted(posted);
+    let mut password = Input::new_password("new-password", "password", "First password")
+        .hint("They enrol an authenticator at first sign-in; at least 12 characters");
+    let errors = Errors::place(
+        &refusal.problems,
+        [&mut email, &mut name, &mut person, &mut password],
+    );
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &SignInsPage {
             chrome: Chrome::signed(state, signed, "/admin/sign-ins"),
             accounts: accounts
@@ -1786,10 +1824,17 @@ async fn sign_ins_page(
             capacities: Capacity::ALL
                 .iter()
                 .filter(|c| !matches!(c, Capacity::Staff | Capacity::LineManager))
-                .map(|c| c.as_str())
+                .map(|c| {
+                    let ticked = posted.iter().any(|(k, v)| k == "role" && v == c.as_str());
+                    (c.as_str(), ticked)
+                })
                 .collect(),
+            email,
+            name,
+            person,
+            password,
             notice,
-            error,
+            errors,
         },
     )
 }
@@ -1814,7 +1859,7 @@ pub(crate) async fn change_sign_ins(
     let stamp = steward_service::Stamp::of(&signed.viewer);
     let (name, person, password) = (get("name"), get("person_id"), get("password"));
     let roles: Vec<Capacity> = form.all("role").filter_map(Capacity::parse).collect();
-    let e = email.clone();
+    let (e, adding) = (email.clone(), act == "add");
     let result = blocking(&state, move |s| {
         match act.as_str() {
             "add" => s.add_sign_in(
@@ -1841,7 +1886,21 @@ pub(crate) async fn change_sign_ins(
     match result {
         Ok(()) => sign_ins_page(&state, &signed, Some(format!("{email}: done")), None).await,
         Err(WebError::Service(e)) if !matches!(e, steward_service::ServiceError::Store(_)) => {
-            sign_ins_page(&state, &signed, None, Some(e.to_string())).await
+            let mut refusal = Refusal::of(&e).unwrap_or_else(|| Refusal::general(e.to_string()));
+            // The person named must be on the people register.
+            for p in &mut refusal.problems {
+                if adding
+                    && p.field.is_none()
+                    && matches!(e, steward_service::ServiceError::NotFound { .. })
+                {
+                    p.field = Some("person_id".into());
+                }
+            }
+            // Only the form that adds a sign-in is shown again as it was typed.
+            if adding {
+                refusal = refusal.with_posted(&form.fields);
+            }
+            sign_ins_page(&state, &signed, None, Some(refusal)).await
         }
         Err(e) => Err(e),
     }
@@ -1853,28 +1912,43 @@ pub(crate) async fn change_sign_ins(
 #[template(path = "organisation.html")]
 struct OrganisationPage {
     chrome: Chrome,
-    name: String,
-    time_zone: String,
+    name: Input,
+    time_zone: Input,
     notice: Option<String>,
-    error: Option<String>,
+    errors: Errors,
 }
 
 async fn organisation_page(
     state: &AppState,
     signed: &Signed,
     notice: Option<String>,
-    error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let org = blocking(state, |s| s.organisation()).await?;
-    let refused = error.is_some();
+    let zone = signed.zone;
+    let refusal = refusal.unwrap_or_default();
+    let field = |name: &str| {
+        Input::field(steward_model::Register::Organisation, name, zone)
+            .unwrap_or_else(|| Input::text("", name, ""))
+    };
+    let mut name = field("name")
+        .id("org-name")
+        .value(org.name)
+        .posted(&refusal.posted);
+    let mut time_zone = field("time_zone")
+        .id("org-tz")
+        .hint("Working days and \"today\" are reckoned in it; such as Europe/London")
+        .value(org.time_zone)
+        .posted(&refusal.posted);
+    let errors = Errors::place(&refusal.problems, [&mut name, &mut time_zone]);
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &OrganisationPage {
             chrome: Chrome::signed(state, signed, "/admin/organisation"),
-            name: org.name,
-            time_zone: org.time_zone,
+            name,
+            time_zone,
             notice,
-            error,
+            errors,
         },
     )
 }
@@ -1909,7 +1983,10 @@ pub(crate) async fn set_organisation(
     match result {
         Ok(_) => organisation_page(&state, &signed, Some("Saved.".into()), None).await,
         Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
-            organisation_page(&state, &signed, None, Some(e.to_string())).await
+            let refusal = Refusal::of(&e)
+                .unwrap_or_default()
+                .with_posted(&form.fields);
+            organisation_page(&state, &signed, None, Some(refusal)).await
         }
         Err(e) => Err(e),
     }

@@ -11,11 +11,13 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use steward_model::{
-    FieldType, Incident, IncidentType, Person, Request as ServiceRequest, RequestState, RequestType,
+    FieldType, Incident, IncidentType, Person, Record as _, Request as ServiceRequest,
+    RequestState, RequestType,
 };
 use steward_service::{Capacity, CheckRun, IncidentView, RequestView, Stamp, Steward, Viewer};
 use steward_workflow::{Action, Details, Sla};
 
+use crate::forms::{Errors, Input, Refusal, capitalised};
 use crate::pages::{Chrome, csv, page, page_refusing};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
@@ -206,21 +208,26 @@ pub(crate) async fn requests_csv(
     )
 }
 
-/// One input of a request or incident form.
-pub(crate) struct Field {
-    pub name: &'static str,
-    pub label: String,
-    pub kind: &'static str,
-    pub required: bool,
-}
-
-/// The input for a detail's type. Dates are text in ISO form (the hint says so), as a native date
-/// picker's typing order differs by browser locale.
-fn input_kind(ty: FieldType) -> &'static str {
-    match ty {
-        FieldType::Timestamp => "datetime-local",
-        _ => "text",
-    }
+/// The input for one of a request type's details, typed as the workflow reads it and no longer
+/// than a detail may be.
+fn detail_input(name: &'static str, hint: &str, ty: FieldType, zone: chrono_tz::Tz) -> Input {
+    let field = steward_model::Field {
+        name,
+        ty,
+        required: true,
+        refers_to: None,
+        csv: true,
+        max_chars: match ty {
+            FieldType::Text => steward_workflow::DETAIL_CHARS,
+            _ => ty.max_chars().min(steward_workflow::DETAIL_CHARS),
+        },
+    };
+    let mut input = Input::of(&field, &steward_model::Value::Null, zone)
+        .id(format!("f-{name}"))
+        .hint(capitalised(hint));
+    // A detail is a few words; the note alone is written at length.
+    input.wide = name == "note";
+    input
 }
 
 #[derive(Template)]
@@ -229,12 +236,10 @@ struct NewRequestPage {
     chrome: Chrome,
     kinds: Vec<(String, bool)>,
     kind: String,
-    fields: Vec<Field>,
-    for_self: String,
-    for_whom: Vec<(String, String)>,
-    /// Raising for anyone: the person's id is typed, not chosen from thousands.
-    anyone: bool,
-    error: Option<String>,
+    /// Whom it is for: typed (raising for anyone) or chosen (oneself and one's reports).
+    person: Input,
+    fields: Vec<Input>,
+    errors: Errors,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -277,42 +282,59 @@ async fn new_request_page(
     state: &AppState,
     signed: &Signed,
     kind: &str,
-    person: &str,
-    error: Option<String>,
+    person_for: &str,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
+    let zone = signed.zone;
+    let refusal = refusal.unwrap_or_default();
     let chosen: Option<RequestType> = kind.parse().ok();
-    let fields = chosen
+    let mut fields: Vec<Input> = chosen
         .map(|k| {
             steward_workflow::required(k)
                 .iter()
-                .map(|(name, hint, ty)| Field {
-                    name,
-                    label: if *ty == FieldType::Date {
-                        format!("{} ({hint}, as 2027-01-31)", name.replace('_', " "))
-                    } else {
-                        format!("{} ({hint})", name.replace('_', " "))
-                    },
-                    kind: input_kind(*ty),
-                    required: true,
-                })
-                .chain(std::iter::once(Field {
-                    name: "note",
-                    label: "Anything else IT should know".into(),
-                    kind: "text",
-                    required: false,
-                }))
+                .map(|(name, hint, ty)| detail_input(name, hint, *ty, zone))
+                .chain(std::iter::once(
+                    detail_input("note", "", FieldType::Text, zone)
+                        .label("Anything else IT should know")
+                        .required(false)
+                        .hint(""),
+                ))
+                .map(|i| i.posted(&refusal.posted))
                 .collect()
         })
         .unwrap_or_default();
-    let anyone = raises_for_anyone(&signed.viewer);
-    let for_whom = if anyone {
-        Vec::new()
+    // The person the form was opened for (a manager's report, say), where the viewer may raise
+    // for them; else the viewer.
+    let mine = signed.viewer.person_id.clone().unwrap_or_default();
+    let asked = person_for.trim();
+    let person = if raises_for_anyone(&signed.viewer) {
+        let for_self = if asked.is_empty() {
+            mine
+        } else {
+            asked.to_owned()
+        };
+        Input::field(steward_model::Register::Requests, "person_id", zone)
+            .unwrap_or_else(|| Input::text("", "person_id", ""))
+            .id("person_id")
+            .label("For")
+            .hint("The person's id on the people register")
+            .value(for_self)
     } else {
-        raisable_for(state, &signed.viewer).await?
+        let whom = raisable_for(state, &signed.viewer).await?;
+        let for_self = if whom.iter().any(|(id, _)| id == asked) {
+            asked.to_owned()
+        } else {
+            mine
+        };
+        Input::select("person_id", "person_id", "For", whom, &for_self).required(true)
     };
-    let refused = error.is_some();
+    let mut person = person.posted(&refusal.posted);
+    let errors = Errors::place(
+        &refusal.problems,
+        std::iter::once(&mut person).chain(fields.iter_mut()),
+    );
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &NewRequestPage {
             chrome: Chrome::signed(state, signed, "/requests"),
             kinds: RequestType::ALL
@@ -320,18 +342,9 @@ async fn new_request_page(
                 .map(|w| ((*w).to_owned(), *w == kind))
                 .collect(),
             kind: kind.to_owned(),
+            person,
             fields,
-            // The person the form was opened for, where the viewer may raise for them.
-            for_self: if !person.trim().is_empty()
-                && (anyone || for_whom.iter().any(|(id, _)| id == person.trim()))
-            {
-                person.trim().to_owned()
-            } else {
-                signed.viewer.person_id.clone().unwrap_or_default()
-            },
-            for_whom,
-            anyone,
-            error,
+            errors,
         },
     )
 }
@@ -353,13 +366,14 @@ fn details_of(fields: &[(String, String)], own: &[&str]) -> Vec<(String, String)
         .collect()
 }
 
-fn refused(e: &WebError) -> Option<String> {
+/// A step's refusal as the form shows it, or `None` for an error the page cannot help with.
+fn refused(e: &WebError) -> Option<Refusal> {
     match e {
         WebError::Service(
-            steward_service::ServiceError::Workflow(_)
+            e @ (steward_service::ServiceError::Workflow(_)
             | steward_service::ServiceError::Invalid { .. }
-            | steward_service::ServiceError::NotFound { .. },
-        ) => Some(e.to_string()),
+            | steward_service::ServiceError::NotFound { .. }),
+        ) => Refusal::of(e),
         _ => None,
     }
 }
@@ -384,13 +398,14 @@ pub(crate) async fn raise_request(
     let details = match Details::from_pairs(&details_of(&fields.fields, &["type", "person_id"])) {
         Ok(d) => d,
         Err(e) => {
-            return new_request_page(&state, &signed, &kind_text, &person, Some(e.to_string()))
-                .await;
+            let refusal = Refusal::of(&steward_service::ServiceError::Workflow(e))
+                .unwrap_or_default()
+                .with_posted(&fields.fields);
+            return new_request_page(&state, &signed, &kind_text, "", Some(refusal)).await;
         }
     };
     let viewer = signed.viewer.clone();
     let terms = state.options.terms.clone();
-    let for_person = person.clone();
     let opened = blocking(&state, move |s| {
         let mut details = details;
         if kind == RequestType::NewStarter
@@ -416,8 +431,19 @@ pub(crate) async fn raise_request(
             Ok(Redirect::to(&format!("/requests/{}", view.request.id)).into_response())
         }
         Err(e) => match refused(&e) {
-            Some(reason) => {
-                new_request_page(&state, &signed, &kind_text, &for_person, Some(reason)).await
+            Some(refusal) => {
+                let mut refusal = refusal.with_posted(&fields.fields);
+                // The person it is for is the one the form names.
+                if let WebError::Service(steward_service::ServiceError::NotFound {
+                    register: steward_model::Register::People,
+                    ..
+                }) = e
+                {
+                    for p in &mut refusal.problems {
+                        p.field = Some("person_id".into());
+                    }
+                }
+                new_request_page(&state, &signed, &kind_text, "", Some(refusal)).await
             }
             None => Err(e),
         },
@@ -441,7 +467,10 @@ struct RequestPage {
     notified: Vec<(String, String, String, String)>,
     notes: Vec<String>,
     can_act: bool,
-    error: Option<String>,
+    /// Why it is rejected; the items issued on fulfilling it.
+    note: Input,
+    assets: Input,
+    errors: Errors,
 }
 
 async fn request_page(
@@ -449,7 +478,7 @@ async fn request_page(
     signed: &Signed,
     id: String,
     notes: Vec<String>,
-    error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let zone = signed.zone;
     let viewer = signed.viewer.clone();
@@ -479,9 +508,23 @@ async fn request_page(
         })
         .unwrap_or_default();
     let open = matches!(request.state, RequestState::Open | RequestState::Approved);
-    let refused = error.is_some();
+    let refusal = refusal.unwrap_or_default();
+    let mut note = Input::field(steward_model::Register::Approvals, "note", signed.zone)
+        .unwrap_or_else(|| Input::text("", "note", ""))
+        .id("reject-note")
+        .label("Reason for rejecting")
+        .hint("")
+        .posted(&refusal.posted);
+    // The tags go into the request's details: as long as a detail may be.
+    let mut assets = detail_input("assets", "", FieldType::Text, signed.zone)
+        .id("fulfil-assets")
+        .label("Items issued")
+        .hint("Asset tags, separated by ;")
+        .required(false)
+        .posted(&refusal.posted);
+    let errors = Errors::place(&refusal.problems, [&mut note, &mut assets]);
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &RequestPage {
             chrome: Chrome::signed(state, signed, "/requests"),
             id: request.id.clone(),
@@ -523,7 +566,9 @@ async fn request_page(
             notes,
             // Anyone on the people register who sees it may try; the service decides by role.
             can_act: open && signed.viewer.person_id.is_some(),
-            error,
+            note,
+            assets,
+            errors,
         },
     )
 }
@@ -567,13 +612,22 @@ pub(crate) async fn act_on_request(
             &signed,
             id,
             Vec::new(),
-            Some("only someone on the people register can act on a request".into()),
+            Some(Refusal::general(
+                "only someone on the people register can act on a request",
+            )),
         )
         .await;
     };
     let fields = Form::read(request).await?;
-    let extra = Details::from_pairs(&details_of(&fields.fields, &[]))
-        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let extra = match Details::from_pairs(&details_of(&fields.fields, &[])) {
+        Ok(extra) => extra,
+        Err(e) => {
+            let refusal = Refusal::of(&steward_service::ServiceError::Workflow(e))
+                .unwrap_or_default()
+                .with_posted(&fields.fields);
+            return request_page(&state, &signed, id, Vec::new(), Some(refusal)).await;
+        }
+    };
     let viewer = signed.viewer.clone();
     let request_id = id.clone();
     let result = blocking(&state, move |s| {
@@ -595,7 +649,10 @@ pub(crate) async fn act_on_request(
         }
         Ok(None) => Err(WebError::NotFound),
         Err(e) => match refused(&e) {
-            Some(reason) => request_page(&state, &signed, id, Vec::new(), Some(reason)).await,
+            Some(refusal) => {
+                let refusal = refusal.with_posted(&fields.fields);
+                request_page(&state, &signed, id, Vec::new(), Some(refusal)).await
+            }
             None => Err(e),
         },
     }
@@ -735,16 +792,17 @@ pub(crate) async fn incidents_csv(
 #[template(path = "incident_new.html")]
 struct NewIncidentPage {
     chrome: Chrome,
-    kinds: Vec<String>,
-    assets: Vec<(String, String)>,
-    error: Option<String>,
+    inputs: Vec<Input>,
+    errors: Errors,
 }
 
 async fn new_incident_page(
     state: &AppState,
     signed: &Signed,
-    error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
+    let zone = signed.zone;
+    let refusal = refusal.unwrap_or_default();
     let me = signed.viewer.person_id.clone();
     let assets = blocking(state, move |s| {
         let Some(me) = me else {
@@ -756,14 +814,52 @@ async fn new_incident_page(
             .collect())
     })
     .await?;
-    let refused = error.is_some();
+    // Each input is the incident register's field it fills, under the form's own ids.
+    let field = |name: &str, id: &str, label: &str| {
+        Input::field(steward_model::Register::Incidents, name, zone)
+            .unwrap_or_else(|| Input::text("", name, ""))
+            .id(id)
+            .label(label)
+    };
+    let mut inputs: Vec<Input> = [
+        field("kind", "type", "What happened").name("type"),
+        Input::select(
+            "asset_tag",
+            "asset_tag",
+            "Which of your equipment, if any",
+            std::iter::once((String::new(), "none".to_owned())).chain(assets),
+            "",
+        ),
+        field(
+            "asset_tag",
+            "found_tag",
+            "Or the tag of equipment you found or saw that is not yours",
+        )
+        .name("found_tag")
+        .hint("Its holder is told"),
+        field(
+            "occurred_at",
+            "occurred_at",
+            "When it happened, if you know",
+        ),
+        field("discovered_at", "discovered_at", "When you noticed")
+            .required(false)
+            .hint(format!(
+                "Leave empty for now; in the organisation's time ({})",
+                zone.name()
+            )),
+        field("facts", "facts", "What happened, in a few words"),
+    ]
+    .into_iter()
+    .map(|i| i.posted(&refusal.posted))
+    .collect();
+    let errors = Errors::place(&refusal.problems, inputs.iter_mut());
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &NewIncidentPage {
             chrome: Chrome::signed(state, signed, "/incidents"),
-            kinds: IncidentType::ALL.iter().map(|k| (*k).to_owned()).collect(),
-            assets,
-            error,
+            inputs,
+            errors,
         },
     )
 }
@@ -798,7 +894,9 @@ pub(crate) async fn report_incident(
         return new_incident_page(
             &state,
             &signed,
-            Some("only someone on the people register can report an incident".into()),
+            Some(Refusal::general(
+                "only someone on the people register can report an incident",
+            )),
         )
         .await;
     };
@@ -809,6 +907,8 @@ pub(crate) async fn report_incident(
         .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
     let viewer = signed.viewer.clone();
     let reporting = state.options.terms.reporting(kind);
+    let posted = fields.fields.clone();
+    let found = !fields.get("found_tag").is_empty();
     let result = blocking(&state, move |s| {
         let mut pairs = details_of(
             &fields.fields,
@@ -837,7 +937,18 @@ pub(crate) async fn report_incident(
             Ok(Redirect::to(&format!("/incidents/{}", view.incident.id)).into_response())
         }
         Err(e) => match refused(&e) {
-            Some(reason) => new_incident_page(&state, &signed, Some(reason)).await,
+            Some(mut refusal) => {
+                // Equipment found is named in its own box.
+                if found {
+                    for p in &mut refusal.problems {
+                        if p.field.as_deref() == Some("asset_tag") {
+                            p.field = Some("found_tag".into());
+                        }
+                    }
+                }
+                let refusal = refusal.with_posted(&posted);
+                new_incident_page(&state, &signed, Some(refusal)).await
+            }
             None => Err(e),
         },
     }
@@ -864,8 +975,10 @@ struct IncidentPage {
     notified: Vec<(String, String, String, bool, String)>,
     /// The IT and governance teams handle incidents: investigate, record, close.
     may_handle: bool,
+    /// The record (UK GDPR Art. 33(5)): each field as it stands, to be added to.
+    inputs: Vec<Input>,
     notes: Vec<String>,
-    error: Option<String>,
+    errors: Errors,
 }
 
 async fn incident_page(
@@ -873,7 +986,7 @@ async fn incident_page(
     signed: &Signed,
     id: String,
     notes: Vec<String>,
-    error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let zone = signed.zone;
     let viewer = signed.viewer.clone();
@@ -894,14 +1007,37 @@ async fn incident_page(
     let may_handle = (signed.viewer.is(Capacity::It) || signed.viewer.is(Capacity::Governance))
         && signed.viewer.person_id.is_some()
         && i.closed_at.is_none();
-    let refused = error.is_some();
+    let refusal = refusal.unwrap_or_default();
+    let row = i.to_row();
+    let mut inputs: Vec<Input> = [
+        ("facts", "r-facts", "Facts"),
+        ("effects", "r-effects", "Effects"),
+        ("remedial_action", "r-remedial", "Remedial action"),
+        ("ico_decision", "r-decision", "Decision on telling the ICO"),
+        ("ico_reasons", "r-reasons", "Reasons for the decision"),
+        ("ico_notified_at", "r-told", "When the ICO was told"),
+    ]
+    .into_iter()
+    .filter_map(|(name, id, label)| {
+        let field = steward_model::Register::Incidents.field(name)?;
+        let value = row.get(name).cloned().unwrap_or(steward_model::Value::Null);
+        Some(
+            Input::of(field, &value, zone)
+                .id(id)
+                .label(label)
+                .posted(&refusal.posted),
+        )
+    })
+    .collect();
+    let errors = Errors::place(&refusal.problems, inputs.iter_mut());
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &IncidentPage {
             chrome: Chrome::signed(state, signed, "/incidents"),
             may_handle,
+            inputs,
             notes,
-            error,
+            errors,
             kind: i.kind.to_string(),
             person: i.person_id.clone(),
             asset: i.asset_tag.clone().unwrap_or_default(),
@@ -982,7 +1118,9 @@ pub(crate) async fn handle_incident(
             &signed,
             id,
             Vec::new(),
-            Some("only someone on the people register can handle an incident".into()),
+            Some(Refusal::general(
+                "only someone on the people register can handle an incident",
+            )),
         )
         .await;
     };
@@ -990,6 +1128,7 @@ pub(crate) async fn handle_incident(
     let act = fields.get("act");
     let viewer = signed.viewer.clone();
     let incident_id = id.clone();
+    let posted = fields.fields.clone();
     let result = blocking(&state, move |s| {
         let mut pairs = details_of(&fields.fields, &["act", "ico_notified_at"]);
         if let Some(t) = instant(s, &fields.get("ico_notified_at"))? {
@@ -1005,7 +1144,10 @@ pub(crate) async fn handle_incident(
             incident_page(&state, &signed, id, view.notes, None).await
         }
         Err(e) => match refused(&e) {
-            Some(reason) => incident_page(&state, &signed, id, Vec::new(), Some(reason)).await,
+            Some(refusal) => {
+                let refusal = refusal.with_posted(&posted);
+                incident_page(&state, &signed, id, Vec::new(), Some(refusal)).await
+            }
             None => Err(e),
         },
     }

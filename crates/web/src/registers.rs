@@ -7,10 +7,11 @@ use axum::Extension;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use steward_model::{Account, AccountStatus, Asset, AssetStatus, Register};
+use steward_model::{Account, AccountStatus, Asset, AssetStatus, Register, Value};
 use steward_service::{Capacity, Stamp};
 use steward_store::{AssignmentsOf, AuditQuery};
 
+use crate::forms::{self, Errors, Input, Refusal};
 use crate::pages::{Chrome, csv, page, page_refusing, percent};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
@@ -323,10 +324,23 @@ struct RecordPage {
     history: Vec<(String, String, String, String)>,
     /// What may be done here: `asset` or `account` forms, for the IT team and administrators.
     actions: &'static str,
-    statuses: Vec<String>,
+    /// Whom to allocate an asset to.
+    allocate: Option<Input>,
+    /// The asset's or account's state, the current one chosen.
+    status: Option<Input>,
     /// Every field that can be changed, with its value, for those who may change records.
-    editable: Vec<(&'static str, String)>,
-    error: Option<String>,
+    editable: Vec<Input>,
+    /// The change form is shown open: it was refused, and its problems are beside its fields.
+    editing: bool,
+    errors: Errors,
+}
+
+/// Which of a record page's forms was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordForm {
+    Allocate,
+    Status,
+    Set,
 }
 
 /// What changed between two canonical JSON objects, as `field: before → after`.
@@ -356,7 +370,7 @@ async fn record_page(
     signed: &Signed,
     entity: String,
     id: String,
-    error: Option<String>,
+    refused: Option<(RecordForm, Refusal)>,
 ) -> Result<Response, WebError> {
     let zone = signed.zone;
     let register = Register::ALL
@@ -395,34 +409,69 @@ async fn record_page(
     .await?;
     let row = row.ok_or(WebError::NotFound)?;
     let may_change = signed.viewer.is(Capacity::It) || signed.viewer.is(Capacity::Administrator);
-    let (actions, statuses): (&'static str, Vec<String>) = match register {
-        Register::Assets if may_change => (
-            "asset",
-            AssetStatus::ALL.iter().map(|s| (*s).to_owned()).collect(),
-        ),
-        Register::Accounts if may_change => (
-            "account",
-            AccountStatus::ALL.iter().map(|s| (*s).to_owned()).collect(),
-        ),
-        _ => ("", Vec::new()),
+    let actions: &'static str = match register {
+        Register::Assets if may_change => "asset",
+        Register::Accounts if may_change => "account",
+        _ => "",
     };
-    let editable = if may_change {
+    let (form, refusal) = match refused {
+        Some((form, refusal)) => (Some(form), refusal),
+        None => (None, Refusal::default()),
+    };
+    // What was typed into the refused form is shown again, to be put right; the other forms
+    // show the record as it is.
+    let posted = |which: RecordForm| -> &[(String, String)] {
+        if form == Some(which) {
+            &refusal.posted
+        } else {
+            &[]
+        }
+    };
+    let mut allocate = (actions == "asset").then(|| {
+        Input::field(Register::Assets, "assigned_to", zone)
+            .unwrap_or_else(|| Input::text("", "", ""))
+            .id("person_id")
+            .name("person_id")
+            .label("Allocate to")
+            .required(true)
+            .posted(posted(RecordForm::Allocate))
+    });
+    // The state it is in is the one chosen: changing another field does not move it.
+    let mut status = match register.field("status") {
+        Some(field) if !actions.is_empty() => Some(
+            Input::of(field, row.get("status").unwrap_or(&Value::Null), zone)
+                .id(format!("{actions}-status"))
+                .label("State")
+                .posted(posted(RecordForm::Status)),
+        ),
+        _ => None,
+    };
+    let mut editable: Vec<Input> = if may_change {
         register
             .fields()
             .iter()
             .zip(row.values())
             .filter(|(f, _)| f.csv && !register.key_fields().any(|k| k.name == f.name))
-            .map(|(f, v)| (f.name, v.to_text()))
+            .map(|(f, v)| Input::of(f, v, zone).posted(posted(RecordForm::Set)))
             .collect()
     } else {
         Vec::new()
     };
-    let refused = error.is_some();
+    let errors = match form {
+        Some(RecordForm::Allocate) => Errors::place(&refusal.problems, allocate.iter_mut()),
+        Some(RecordForm::Status) => Errors::place(&refusal.problems, status.iter_mut()),
+        Some(RecordForm::Set) => Errors::place(&refusal.problems, editable.iter_mut()),
+        None => Errors::default(),
+    };
     page_refusing(
-        refused,
+        !errors.is_empty(),
         &RecordPage {
             chrome: Chrome::signed(state, signed, "/assets"),
+            editing: form == Some(RecordForm::Set),
             editable,
+            allocate,
+            status,
+            errors,
             fields: register
                 .fields()
                 .iter()
@@ -445,10 +494,8 @@ async fn record_page(
                 .collect(),
             history,
             actions,
-            statuses,
             entity,
             id,
-            error,
         },
     )
 }
@@ -471,13 +518,15 @@ pub(crate) async fn change(
 ) -> Result<Response, WebError> {
     let fields = Form::read(request).await?;
     let viewer = signed.viewer.clone();
-    let (register, changes): (Register, Vec<(String, String)>) =
+    let zone = signed.zone;
+    let (register, form, changes): (Register, RecordForm, Vec<(String, String)>) =
         match (entity.as_str(), what.as_str()) {
             ("asset", "allocate") => {
                 let person = fields.get("person_id");
                 let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
                 (
                     Register::Assets,
+                    RecordForm::Allocate,
                     vec![
                         ("assigned_to".into(), person),
                         ("assigned_on".into(), today.to_string()),
@@ -487,6 +536,7 @@ pub(crate) async fn change(
             }
             ("asset", "return") => (
                 Register::Assets,
+                RecordForm::Status,
                 vec![
                     ("assigned_to".into(), String::new()),
                     ("assigned_on".into(), String::new()),
@@ -495,10 +545,12 @@ pub(crate) async fn change(
             ),
             ("asset", "status") => (
                 Register::Assets,
+                RecordForm::Status,
                 vec![("status".into(), fields.get("status"))],
             ),
             ("account", "status") => (
                 Register::Accounts,
+                RecordForm::Status,
                 vec![("status".into(), fields.get("status"))],
             ),
             // Any field of any register, as `steward register set` does: only what changed.
@@ -509,20 +561,29 @@ pub(crate) async fn change(
                     .find(|r| r.entity() == entity)
                     .ok_or(WebError::NotFound)?;
                 let i = id.clone();
-                let row = blocking(&state, move |s| Ok(s.store().get(register, &i)?))
-                    .await?
-                    .ok_or(WebError::NotFound)?;
-                let changes = register
-                    .fields()
-                    .iter()
-                    .zip(row.values())
-                    .filter_map(|(f, v)| {
-                        let posted = fields.fields.iter().find(|(k, _)| k == f.name)?;
-                        (posted.1.trim() != v.to_text())
-                            .then(|| (f.name.to_owned(), posted.1.clone()))
-                    })
-                    .collect();
-                (register, changes)
+                let posted = fields.fields.clone();
+                let changes = blocking(&state, move |s| {
+                    let Some(row) = s.store().get(register, &i)? else {
+                        return Ok(None);
+                    };
+                    let mut changes = Vec::new();
+                    for (f, v) in register.fields().iter().zip(row.values()) {
+                        let Some((_, text)) = posted.iter().find(|(k, _)| k == f.name) else {
+                            continue;
+                        };
+                        // Unchanged is what the form showed: an instant shown on the
+                        // organisation's clock reads back as itself, not as a change.
+                        if text.trim() == forms::shown_value(f.ty, v, zone) {
+                            continue;
+                        }
+                        let text = forms::posted_value(f.ty, text, |wall| s.local_instant(wall))?;
+                        changes.push((f.name.to_owned(), text));
+                    }
+                    Ok(Some(changes))
+                })
+                .await?
+                .ok_or(WebError::NotFound)?;
+                (register, RecordForm::Set, changes)
             }
             _ => return Err(WebError::NotFound),
         };
@@ -537,7 +598,17 @@ pub(crate) async fn change(
             Ok(Redirect::to(&format!("/register/{entity}/{}", percent(&id))).into_response())
         }
         Err(WebError::Service(e @ steward_service::ServiceError::Invalid { .. })) => {
-            record_page(&state, &signed, entity, id, Some(e.to_string())).await
+            let mut refusal = Refusal::of(&e).unwrap_or_default();
+            if form == RecordForm::Allocate {
+                // The form names the person; the row, its holder.
+                for p in &mut refusal.problems {
+                    if p.field.as_deref() == Some("assigned_to") {
+                        p.field = Some("person_id".into());
+                    }
+                }
+            }
+            let refusal = refusal.with_posted(&fields.fields);
+            record_page(&state, &signed, entity, id, Some((form, refusal))).await
         }
         Err(e) => Err(e),
     }

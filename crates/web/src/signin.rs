@@ -11,6 +11,7 @@ use steward_auth::{GuessKey, Over};
 use steward_service::{Guess, SecondFactor, ServiceError, SignInRefused, Stamp};
 use steward_store::Session;
 
+use crate::forms::{Errors, Input, Refusal};
 use crate::pages::Chrome;
 use crate::session::{
     client_addr, cookie, form_cookie, form_urlencoded_pairs, session_cookie, session_csrf,
@@ -28,9 +29,48 @@ const FORM_PURPOSE: &str = "steward sign-in form";
 struct SetupPage {
     chrome: Chrome,
     csrf: String,
-    name: String,
-    email: String,
-    error: Option<String>,
+    name: Input,
+    email: Input,
+    password: Input,
+    errors: Errors,
+}
+
+impl SetupPage {
+    /// The form, showing what was typed and, after a refusal, why beside each field. The
+    /// administrator's name and address are a person's, and obey the people register's limits.
+    fn new(
+        chrome: Chrome,
+        csrf: String,
+        name: &str,
+        email: &str,
+        refusal: Option<Refusal>,
+    ) -> Self {
+        let london = chrono_tz::Europe::London;
+        let person = |field: &str, id: &str, label: &str| {
+            Input::field(steward_model::Register::People, field, london)
+                .unwrap_or_else(|| Input::text("", field, ""))
+                .id(id)
+                .label(label)
+                .hint("")
+                .required(true)
+        };
+        let mut name = person("name", "name", "Your name").value(name);
+        name.autocomplete = "name";
+        let mut email = person("email", "email", "Email address").value(email);
+        email.autocomplete = "username";
+        let mut password = Input::new_password("password", "password", "Password")
+            .hint("At least 12 characters; a few unrelated words make a good one.");
+        let problems = refusal.map(|r| r.problems).unwrap_or_default();
+        let errors = Errors::place(&problems, [&mut name, &mut email, &mut password]);
+        SetupPage {
+            chrome,
+            csrf,
+            name,
+            email,
+            password,
+            errors,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -233,13 +273,7 @@ pub(crate) async fn setup_form(
         return Ok(Redirect::to("/login").into_response());
     }
     let (csrf, fresh) = form_token(&state, &headers)?;
-    let page = SetupPage {
-        chrome: Chrome::public(&state),
-        csrf,
-        name: String::new(),
-        email: String::new(),
-        error: None,
-    };
+    let page = SetupPage::new(Chrome::public(&state), csrf, "", "", None);
     Ok(with_form_cookie(
         &state,
         html(StatusCode::OK, &page)?,
@@ -279,17 +313,11 @@ pub(crate) async fn setup(
         Err(WebError::Service(ServiceError::SignIn(SignInRefused::AlreadySetUp))) => {
             Ok(Redirect::to("/login").into_response())
         }
-        Err(WebError::Service(ServiceError::SignIn(refused))) => {
+        Err(WebError::Service(e @ ServiceError::SignIn(_))) => {
             let (csrf, _) = form_token(&state, &posted.headers)?;
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &SetupPage {
-                    chrome: Chrome::public(&state),
-                    csrf,
-                    name,
-                    email,
-                    error: Some(refused.to_string()),
-                },
+                &SetupPage::new(Chrome::public(&state), csrf, &name, &email, Refusal::of(&e)),
             )
         }
         Err(e) => Err(e),

@@ -328,8 +328,9 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
         b.wait_for_path("/me");
         b.open("/requests/new?type=international-travel");
         b.fill("#f-countries", "FR");
-        b.fill("#f-depart_on", &(today - chrono::Days::new(3)).to_string());
-        b.fill("#f-return_on", &(today + chrono::Days::new(2)).to_string());
+        // Date inputs now: set as their picker sets them.
+        b.set_value("#f-depart_on", &(today - chrono::Days::new(3)).to_string());
+        b.set_value("#f-return_on", &(today + chrono::Days::new(2)).to_string());
         b.click_through("main form[method=post] button[type=submit]");
         b.wait_for_path("/requests/REQ-000001");
         assert_eq!(b.text("#request-state"), "open");
@@ -378,6 +379,181 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
             incidents.contains("GMT") || incidents.contains("BST"),
             "the incident's clock is shown: {incidents:?}"
         );
+        drop(b);
+        server.stop();
+    }
+}
+
+/// Whether the page scrolls sideways, and how many lines of the body's text the header takes,
+/// as the browser lays them out now.
+fn layout(b: &harness::Browser) -> (i64, i64, f64) {
+    let v = b.script(
+        "const header = document.querySelector('header'); \
+         const style = getComputedStyle(header); \
+         const inner = header.getBoundingClientRect().height \
+             - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom); \
+         const line = parseFloat(getComputedStyle(document.body).lineHeight); \
+         return [document.documentElement.scrollWidth, window.innerWidth, inner / line];",
+    );
+    (
+        v[0].as_i64().unwrap_or(i64::MAX),
+        v[1].as_i64().unwrap_or(0),
+        v[2].as_f64().unwrap_or(f64::MAX),
+    )
+}
+
+/// On a phone's screen (390 × 844 CSS pixels) every kind of page fits its width — tables scroll
+/// in their own box — and the navigation folds behind "Menu", which opens without script.
+#[test]
+fn pages_fit_a_narrow_screen_and_the_navigation_folds() {
+    const EMAIL: &str = "it@example.org";
+    for db in databases("browser") {
+        let test = format!("pages_fit_a_narrow_screen-{}", db.backend);
+        let steward = Steward::open(&db.url).expect("opening the test database");
+        let stamp = Stamp::now("test");
+        // A demo organisation: real lengths of names, lists and tables.
+        let today = chrono::Utc::now().date_naive();
+        let estate = steward_demo::generate(&steward_demo::DemoOptions {
+            people: 60,
+            seed: 7,
+            today,
+            usage_months: 2,
+        });
+        steward
+            .load_estate(&stamp, &estate)
+            .expect("loading the demo organisation");
+        let packs: Vec<steward_policy::Pack> = match steward_policy::builtin_pack("cafcass-it-5.0")
+        {
+            Some(Ok(pack)) => vec![pack],
+            other => panic!("the built-in pack does not load: {other:?}"),
+        };
+        let refs: Vec<&steward_policy::Pack> = packs.iter().collect();
+        steward
+            .check_and_record(&stamp, &refs, &steward_policy::Overrides::default())
+            .expect("the first check");
+        let finding = steward
+            .findings(&steward_service::FindingQuery::default())
+            .expect("reading the findings")
+            .into_iter()
+            .next()
+            .map(|f| f.finding.key())
+            .expect("the demo has a finding");
+        let asset = steward
+            .list::<steward_model::Asset>()
+            .expect("reading the assets")
+            .into_iter()
+            .find(|a| a.assigned_to.is_some())
+            .map(|a| a.tag)
+            .expect("the demo has an allocated asset");
+        steward
+            .add_sign_in(
+                &stamp,
+                EMAIL,
+                "Ingrid Technician-Longname",
+                None,
+                STAFF_PASSWORD,
+                &[
+                    steward_service::Capacity::It,
+                    steward_service::Capacity::Administrator,
+                ],
+            )
+            .expect("adding the sign-in");
+        let secret = steward
+            .enrol_authenticator(&stamp, EMAIL)
+            .expect("enrolling an authenticator");
+        let server = Server::start_with(
+            steward,
+            steward_web::Options {
+                packs,
+                ..steward_web::Options::default()
+            },
+        );
+        let Some(b) = browser(&test, server.addr) else {
+            return;
+        };
+
+        b.step("narrow-sign-in");
+        b.resize_viewport(390, 844);
+        sign_in(&b, EMAIL, &totp_now(&secret));
+        b.wait_for_path("/dashboard");
+
+        let finding_href = format!(
+            "/finding/{}",
+            finding
+                .split('/')
+                .map(|p| p.replace('%', "%25").replace(' ', "%20"))
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        let pages = [
+            "/dashboard".to_owned(),
+            "/findings".to_owned(),
+            finding_href,
+            "/assets".to_owned(),
+            format!("/register/asset/{asset}"),
+            "/people".to_owned(),
+            "/import".to_owned(),
+            "/import?register=assets".to_owned(),
+            "/governance".to_owned(),
+            "/requests/new?type=international-travel".to_owned(),
+            "/incidents/new".to_owned(),
+            "/calendar".to_owned(),
+            "/admin/sign-ins".to_owned(),
+            "/admin/organisation".to_owned(),
+        ];
+        for path in &pages {
+            b.step(&format!("narrow{path}"));
+            b.open(path);
+            b.find("main h1");
+            let (scroll, inner, header_lines) = layout(&b);
+            assert_eq!(inner, 390, "{path}: the viewport");
+            assert!(
+                scroll <= inner,
+                "{path}: the page scrolls sideways: {scroll} px wide in a {inner} px window"
+            );
+            assert!(
+                header_lines <= 2.0,
+                "{path}: the header takes {header_lines:.1} lines with the menu folded"
+            );
+            let links = b.texts("header nav a");
+            assert!(
+                links.iter().all(|t| t.is_empty()),
+                "{path}: the folded menu shows {links:?}"
+            );
+            assert_eq!(b.text("header .menu > summary"), "Menu", "{path}");
+        }
+
+        // The menu opens by itself, without script, and then shows every link.
+        b.step("narrow-menu-open");
+        b.open(&format!("/register/asset/{asset}"));
+        b.click("header .menu > summary");
+        let links = b.texts(".menu nav a");
+        assert!(
+            links.iter().any(|t| t == "Equipment") && links.iter().all(|t| !t.is_empty()),
+            "the open menu shows {links:?}"
+        );
+        let (scroll, inner, _) = layout(&b);
+        assert!(scroll <= inner, "the open menu is {scroll} px wide");
+        b.click_through(".menu nav a[href='/findings']");
+        b.wait_for_path("/findings");
+
+        // A wide screen shows the navigation whole, with no "Menu" to open.
+        b.step("wide");
+        b.resize_viewport(1280, 900);
+        b.open("/dashboard");
+        let links = b.texts(".bar nav a");
+        assert!(
+            links.iter().any(|t| t == "Equipment") && links.iter().all(|t| !t.is_empty()),
+            "the wide navigation shows {links:?}"
+        );
+        assert_eq!(
+            b.text("header .menu > summary"),
+            "",
+            "a wide screen shows Menu"
+        );
+        let (scroll, inner, _) = layout(&b);
+        assert!(scroll <= inner, "the wide dashboard is {scroll} px wide");
+
         drop(b);
         server.stop();
     }

@@ -7,6 +7,10 @@ use steward_model::{FieldType, Pence, Value};
 
 use crate::{Result, WorkflowError};
 
+/// The most characters one value may have: as much as a register's longest free text (a
+/// reason, facts, evidence), which many values become.
+pub const DETAIL_CHARS: usize = steward_model::LONG_TEXT;
+
 /// Named values, such as `countries=FR;BE` or `leave_date=2026-12-31`, in key order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Details(BTreeMap<String, String>);
@@ -49,6 +53,8 @@ impl Details {
         Ok(out)
     }
 
+    /// Sets one value; refused if the key is not a word, or the value holds a control character
+    /// or is longer than [`DETAIL_CHARS`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(WorkflowError::BadDetail {
@@ -65,6 +71,17 @@ impl Details {
             });
         }
         let value = value.trim();
+        // Counting stops just past the limit: a megabyte costs no more than the limit does.
+        if value.chars().nth(DETAIL_CHARS).is_some() {
+            return Err(WorkflowError::BadDetail {
+                key: key.to_owned(),
+                value: value.to_owned(),
+                reason: format!(
+                    "too long ({} characters; at most {DETAIL_CHARS})",
+                    value.chars().count()
+                ),
+            });
+        }
         if value.is_empty() {
             self.0.remove(key);
         } else {
@@ -184,5 +201,30 @@ impl Details {
                 reason: "expected yes or no".into(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_past_the_limit_is_refused_and_shown_cut_short() {
+        let at_limit = "x".repeat(DETAIL_CHARS);
+        assert!(Details::from_pairs(&[("facts", at_limit.as_str())]).is_ok());
+        let over = "x".repeat(DETAIL_CHARS + 1);
+        let refused = Details::from_pairs(&[("facts", over.as_str())]);
+        let Err(e) = refused else {
+            panic!("an over-long value was kept");
+        };
+        assert!(
+            matches!(&e, WorkflowError::BadDetail { key, reason, .. }
+                if key == "facts" && reason == "too long (4001 characters; at most 4000)"),
+            "{e:?}"
+        );
+        // The message names the field and the limit without repeating the value whole.
+        let said = e.to_string();
+        assert!(said.starts_with("facts: \"xxx"), "{said}");
+        assert!(said.len() < 200, "{said}");
     }
 }

@@ -11,7 +11,7 @@ mod details;
 mod incident;
 mod request;
 
-pub use details::Details;
+pub use details::{DETAIL_CHARS, Details};
 pub use incident::{
     ICO_HOURS, IncidentReport, Reporting, acknowledge, may_mark_asset, party_role, report,
     update_incident,
@@ -52,7 +52,7 @@ pub enum WorkflowError {
         key: &'static str,
         hint: &'static str,
     },
-    #[error("{key}: {value:?}: {reason}")]
+    #[error("{key}: {}: {reason}", shown(.value))]
     BadDetail {
         key: String,
         value: String,
@@ -61,3 +61,13 @@ pub enum WorkflowError {
 }
 
 pub type Result<T, E = WorkflowError> = std::result::Result<T, E>;
+
+/// A value as an error shows it: quoted, and a long one cut short, so that a page of text refused
+/// is not repeated whole.
+fn shown(value: &str) -> String {
+    const SHOWN: usize = 60;
+    match value.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}…", &value[..cut]),
+        None => format!("{value:?}"),
+    }
+}

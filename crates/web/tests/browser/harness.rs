@@ -135,6 +135,71 @@ impl Browser {
         }
     }
 
+    /// Sets an input's value as its own picker would (a date, a time), and tells the page it
+    /// changed: typing into a date input follows the browser locale's order of day and month.
+    pub fn set_value(&self, css: &str, value: &str) {
+        let field = self.find(css);
+        let script = "arguments[0].value = arguments[1]; \
+                      arguments[0].dispatchEvent(new Event('input', { bubbles: true })); \
+                      arguments[0].dispatchEvent(new Event('change', { bubbles: true })); \
+                      return arguments[0].value;";
+        let set = self
+            .driver
+            .execute(script, vec![field.as_argument(), serde_json::json!(value)])
+            .unwrap_or_else(|e| self.fail(&format!("setting {css}"), e));
+        if set != serde_json::json!(value) {
+            self.fail(
+                &format!("setting {css} to {value:?}"),
+                format!("it holds {set}"),
+            );
+        }
+    }
+
+    /// Runs a script in the page and returns its result.
+    pub fn script(&self, script: &str) -> serde_json::Value {
+        self.driver
+            .execute(script, Vec::new())
+            .unwrap_or_else(|e| self.fail("running a script", e))
+    }
+
+    /// Sizes the window so that the page's viewport is `width` CSS pixels wide and, as near as
+    /// the screen allows, `height` high.
+    pub fn resize_viewport(&self, width: u32, height: u32) {
+        let inner = || {
+            let v = self.script("return [window.innerWidth, window.innerHeight];");
+            (v[0].as_i64().unwrap_or(0), v[1].as_i64().unwrap_or(0))
+        };
+        let wanted = (i64::from(width), i64::from(height));
+        let (mut w, mut h) = wanted;
+        // The window's frame, if it has one, is what the outer size holds beyond the viewport.
+        for _ in 0..4 {
+            let size = |n: i64| u32::try_from(n.max(1)).unwrap_or(1);
+            if let Err(e) = self.driver.set_window_size(size(w), size(h)) {
+                self.fail("resizing the window", e);
+            }
+            // The page sees the new size a moment after the window has it.
+            let started = Instant::now();
+            let mut now = inner();
+            while now != wanted && started.elapsed() < Duration::from_secs(1) {
+                std::thread::sleep(Duration::from_millis(50));
+                now = inner();
+            }
+            if now == wanted {
+                return;
+            }
+            w += wanted.0 - now.0;
+            h += wanted.1 - now.1;
+        }
+        let (iw, ih) = inner();
+        // A screen smaller than asked for caps the height; the width is what a layout is about.
+        if iw != wanted.0 {
+            self.fail(
+                &format!("sizing the viewport to {width}×{height}"),
+                format!("it is {iw}×{ih}"),
+            );
+        }
+    }
+
     /// Chooses a file in a file input, as a user picking it would.
     pub fn choose_file(&self, css: &str, path: &std::path::Path) {
         let text = path.to_string_lossy();

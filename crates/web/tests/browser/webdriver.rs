@@ -245,6 +245,21 @@ impl WebDriver {
         })
     }
 
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns what
+    /// it returns. WebDriver's scripts are the test's, not the page's: the page's CSP, which
+    /// allows no script, does not apply to them.
+    pub fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value> {
+        let body = json!({ "script": script, "args": args });
+        self.command("POST", &self.session_path("/execute/sync"), Some(&body))
+    }
+
+    /// Sets the browser window's outer size in CSS pixels.
+    pub fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        let body = json!({ "width": width, "height": height });
+        self.command("POST", &self.session_path("/window/rect"), Some(&body))
+            .map(drop)
+    }
+
     /// The visible page as PNG bytes.
     pub fn screenshot(&self) -> Result<Vec<u8>> {
         let text = string(
@@ -306,6 +321,11 @@ pub struct Element<'a> {
 }
 
 impl Element<'_> {
+    /// The element as a script argument.
+    pub fn as_argument(&self) -> Value {
+        json!({ ELEMENT_KEY: self.id })
+    }
+
     fn path(&self, rest: &str) -> String {
         self.driver
             .session_path(&format!("/element/{}{rest}", self.id))
