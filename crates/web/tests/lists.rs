@@ -233,3 +233,41 @@ fn the_audit_log_pages_back_to_its_first_record() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+/// Every count of findings on the dashboard links to a list, and that list counts the same.
+#[test]
+fn every_dashboard_number_leads_to_a_list_of_that_many() {
+    for db in databases("web_dashboard_numbers") {
+        let b = db.backend;
+        let (server, mut it, _steward) = serve_as(&db, "it");
+        let dashboard = it.get("/dashboard");
+        assert_eq!(dashboard.status, 200, "{b}");
+        // Each link to the findings list, with the number it shows.
+        let mut numbers: Vec<(String, usize)> = Vec::new();
+        for piece in dashboard.body.split("<a href=\"/findings?").skip(1) {
+            let Some((query, rest)) = piece.split_once("\">") else {
+                continue;
+            };
+            let Some(text) = rest.split("</a>").next() else {
+                continue;
+            };
+            if let Ok(n) = text.trim().parse::<usize>() {
+                let query = query.replace("&amp;", "&").replace("&#38;", "&");
+                numbers.push((format!("/findings?{query}"), n));
+            }
+        }
+        assert!(
+            numbers.len() >= 10,
+            "{b}: the dashboard links only {} numbers: {numbers:?}",
+            numbers.len()
+        );
+        for (href, n) in &numbers {
+            let list = it.get(href);
+            assert_eq!(list.status, 200, "{b}: {href}");
+            assert_eq!(total(&list.body), *n, "{b}: {href} shows a different count");
+        }
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
