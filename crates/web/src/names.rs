@@ -104,7 +104,7 @@ impl Names {
                     .and_then(|id| self.person(id));
                 let what = asset.map_or_else(
                     || "Equipment".to_owned(),
-                    |a| sentence_case(&a.kind.to_string().replace(['_', '-'], " ")),
+                    |a| crate::forms::capitalised(&a.kind.to_string().replace(['_', '-'], " ")),
                 );
                 let label = match &holder {
                     Some((_, name)) => format!("{what} {} (held by {name})", subject.id),
@@ -131,7 +131,11 @@ impl Names {
             other => {
                 let register = Register::parse(other);
                 (
-                    format!("{} {}", sentence_case(&other.replace('_', " ")), subject.id),
+                    format!(
+                        "{} {}",
+                        crate::forms::capitalised(&other.replace('_', " ")),
+                        subject.id
+                    ),
                     register.and_then(record),
                     None,
                 )
@@ -182,7 +186,7 @@ pub(crate) fn pack_title(packs: &[Pack], id: &str) -> String {
 pub(crate) fn evidence_label(path: &str) -> String {
     let mut parts: Vec<&str> = path.split('.').collect();
     let field = parts.pop().unwrap_or(path);
-    let label = sentence_case(&field.replace('_', " "));
+    let label = crate::forms::capitalised(&field.replace('_', " "));
     match parts.as_slice() {
         [] | [_] => label,
         [first, rest @ ..] => {
@@ -202,14 +206,6 @@ pub(crate) fn evidence_value(value: &str) -> String {
         "true" => "yes".to_owned(),
         "false" => "no".to_owned(),
         other => other.trim_matches('"').to_owned(),
-    }
-}
-
-fn sentence_case(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
