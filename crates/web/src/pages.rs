@@ -611,7 +611,7 @@ struct DashboardPage {
     top: Vec<FindingRow>,
     pack_chart: String,
     /// Open requests by where they stand against their deadline.
-    by_sla: Vec<(&'static str, usize)>,
+    by_sla: Vec<(&'static str, &'static str, usize)>,
     incidents: Vec<crate::processes::IncidentRow>,
     trend_chart: String,
 }
@@ -900,10 +900,10 @@ pub(crate) async fn dashboard(
         move |s| {
             let today = s.local_date(now)?;
             let mut by_sla = [
-                ("overdue", 0usize),
-                ("due today", 0),
-                ("on track", 0),
-                ("no deadline", 0),
+                ("overdue", "overdue", 0usize),
+                ("due today", "due-today", 0),
+                ("on track", "on-track", 0),
+                ("no deadline", "none", 0),
             ];
             for (request, sla) in s.requests(today)? {
                 if !matches!(
@@ -918,7 +918,7 @@ pub(crate) async fn dashboard(
                     steward_workflow::Sla::OnTrack { .. } => 2,
                     steward_workflow::Sla::None => 3,
                 };
-                by_sla[i].1 += 1;
+                by_sla[i].2 += 1;
             }
             Ok(by_sla)
         },

@@ -137,6 +137,9 @@ struct RequestsPage {
 #[serde(default)]
 pub(crate) struct RequestFilter {
     pub all: String,
+    /// Only requests standing so against their deadline: `overdue`, `due-today`, `on-track`
+    /// or `none` (the dashboard's counts link here).
+    pub deadline: String,
 }
 
 async fn request_rows(
@@ -186,7 +189,17 @@ pub(crate) async fn requests(
     Query(filter): Query<RequestFilter>,
 ) -> Result<Response, WebError> {
     let open_only = filter.all.is_empty();
-    let rows = request_rows(&state, &signed.viewer, open_only).await?;
+    let mut rows = request_rows(&state, &signed.viewer, open_only).await?;
+    match filter.deadline.trim() {
+        "" => {}
+        "none" => rows.retain(|r| r.sla_class.is_empty()),
+        class @ ("overdue" | "due-today" | "on-track") => rows.retain(|r| r.sla_class == class),
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "deadline: {other:?}: expected overdue, due-today, on-track or none"
+            )));
+        }
+    }
     page(&RequestsPage {
         chrome: Chrome::signed(&state, &signed, "/requests"),
         rows,

@@ -234,7 +234,8 @@ fn the_audit_log_pages_back_to_its_first_record() {
     }
 }
 
-/// Every count of findings on the dashboard links to a list, and that list counts the same.
+/// Every count of findings and requests on the dashboard links to a list, and that list counts
+/// the same.
 #[test]
 fn every_dashboard_number_leads_to_a_list_of_that_many() {
     for db in databases("web_dashboard_numbers") {
@@ -244,16 +245,18 @@ fn every_dashboard_number_leads_to_a_list_of_that_many() {
         assert_eq!(dashboard.status, 200, "{b}");
         // Each link to the findings list, with the number it shows.
         let mut numbers: Vec<(String, usize)> = Vec::new();
-        for piece in dashboard.body.split("<a href=\"/findings?").skip(1) {
-            let Some((query, rest)) = piece.split_once("\">") else {
-                continue;
-            };
-            let Some(text) = rest.split("</a>").next() else {
-                continue;
-            };
-            if let Ok(n) = text.trim().parse::<usize>() {
-                let query = query.replace("&amp;", "&").replace("&#38;", "&");
-                numbers.push((format!("/findings?{query}"), n));
+        for list in ["/findings?", "/requests?"] {
+            for piece in dashboard.body.split(&format!("<a href=\"{list}")).skip(1) {
+                let Some((query, rest)) = piece.split_once("\">") else {
+                    continue;
+                };
+                let Some(text) = rest.split("</a>").next() else {
+                    continue;
+                };
+                if let Ok(n) = text.trim().parse::<usize>() {
+                    let query = query.replace("&amp;", "&").replace("&#38;", "&");
+                    numbers.push((format!("{list}{query}"), n));
+                }
             }
         }
         assert!(
