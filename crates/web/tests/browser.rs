@@ -558,3 +558,157 @@ fn pages_fit_a_narrow_screen_and_the_navigation_folds() {
         server.stop();
     }
 }
+
+/// axe-core's source (`STEWARD_AXE`, the path of `axe.min.js`, which `.ci/run` installs from the
+/// npm registry): `None`, and the test skipped, when it is not there — except under CI.
+fn axe_source(test: &str) -> Option<String> {
+    let path = std::env::var("STEWARD_AXE").unwrap_or_default();
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: cannot read axe-core at STEWARD_AXE={path:?}: {e}. CI must run the \
+                 accessibility scan: .ci/run installs axe-core"
+            );
+            eprintln!("{test}: skipped: no axe-core (set STEWARD_AXE to axe.min.js)");
+            None
+        }
+    }
+}
+
+/// The WCAG 2.1 A and AA failures axe-core finds on the page open now, each with where.
+fn axe_violations(b: &harness::Browser, axe: &str) -> Vec<String> {
+    // Injected by the driver, which the page's CSP does not govern; run asynchronously, its
+    // answer left on the window and read when ready.
+    b.script(&format!("{axe}\n;return true;"));
+    b.script(
+        "window.__axe = null;
+         axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+           .then(r => { window.__axe = r.violations.map(v => v.id + ': ' + v.help + ' — ' +
+             v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')); })
+           .catch(e => { window.__axe = ['axe failed: ' + e]; });
+         return true;",
+    );
+    for _ in 0..200 {
+        let found = b.script("return window.__axe;");
+        if let Some(list) = found.as_array() {
+            return list
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    vec!["axe-core gave no answer within 10 s".to_owned()]
+}
+
+/// Every page type, as the roles that use it, on a demo organisation: no WCAG 2.1 A or AA
+/// failure that axe-core can find.
+#[test]
+fn no_page_type_fails_an_automated_accessibility_scan() {
+    let test = "no_page_type_fails_an_automated_accessibility_scan";
+    let Some(axe) = axe_source(test) else {
+        return;
+    };
+    // The pages do not depend on the backend: SQLite alone.
+    let db = steward_store::testing::sqlite("browser_axe");
+    let steward = Steward::open(&db.url).expect("opening the test database");
+    let packs = support::demo::packs();
+    let logins = support::demo::seed(&steward, &packs);
+    let finding = steward
+        .findings(&steward_service::FindingQuery {
+            limit: Some(1),
+            ..steward_service::FindingQuery::default()
+        })
+        .expect("findings")
+        .into_iter()
+        .next()
+        .map(|f| f.finding.key())
+        .expect("the demo has a finding");
+    let server = Server::start_with(
+        steward,
+        steward_web::Options {
+            packs,
+            ..Default::default()
+        },
+    );
+    let Some(b) = browser(test, server.addr) else {
+        return;
+    };
+    let pages: &[(&str, &[&str])] = &[
+        (
+            "administrator",
+            &[
+                "/dashboard",
+                "/findings",
+                "/people",
+                "/assets",
+                "/accounts",
+                "/registers",
+                "/registers/usage",
+                "/register/person/P000001",
+                "/policy",
+                "/requests",
+                "/requests/new?type=international-travel",
+                "/incidents",
+                "/incidents/new",
+                "/calendar",
+                "/governance",
+                "/import",
+                "/jobs",
+                "/audit",
+                "/admin/sign-ins",
+                "/admin/organisation",
+                "/account/password",
+                "/me",
+            ],
+        ),
+        ("line_manager", &["/me", "/team"]),
+    ];
+    let mut failures = Vec::new();
+    for (role, paths) in pages {
+        let (_, email, secret) = logins
+            .iter()
+            .find(|(r, _, _)| r == role)
+            .unwrap_or_else(|| panic!("no {role} in the demo"));
+        b.step(&format!("sign in as {role}"));
+        b.open("/login");
+        b.fill("#email", email);
+        b.fill("#password", support::PASSWORD);
+        b.click_through("button[type=submit]");
+        b.wait_for_path("/mfa");
+        b.fill("#code", &totp_now(secret));
+        b.click_through("button[type=submit]");
+        let finding_page = format!("/finding/{finding}");
+        let team_page = if *role == "line_manager" {
+            let team = b.script(
+                "const a = document.querySelector('a[href^=\"/team/\"]'); return a ? a.getAttribute('href') : null;",
+            );
+            team.as_str().map(str::to_owned)
+        } else {
+            None
+        };
+        let extra: Vec<String> = if *role == "administrator" {
+            vec![finding_page]
+        } else {
+            Vec::new()
+        };
+        for path in paths
+            .iter()
+            .map(|p| (*p).to_owned())
+            .chain(extra)
+            .chain(team_page)
+        {
+            b.step(&format!("{role} {path}"));
+            b.open(&path);
+            for v in axe_violations(&b, &axe) {
+                failures.push(format!("{role} {path}: {v}"));
+            }
+        }
+        sign_out(&b);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    drop(b);
+    server.stop();
+}
