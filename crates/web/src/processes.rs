@@ -131,6 +131,10 @@ struct RequestsPage {
     chrome: Chrome,
     rows: Vec<RequestRow>,
     open_only: bool,
+    /// How many the filter matches, and the next page's and the first page's addresses.
+    total: usize,
+    next: Option<String>,
+    first: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -140,6 +144,29 @@ pub(crate) struct RequestFilter {
     /// Only requests standing so against their deadline: `overdue`, `due-today`, `on-track`
     /// or `none` (the dashboard's counts link here).
     pub deadline: String,
+    /// The id of the last request of the page before.
+    pub after: String,
+}
+
+/// How many rows a process list shows at once.
+const PROCESS_ROWS: usize = 200;
+
+/// The page of `rows` (already in the list's order) after the row whose key is `after` — from
+/// the start when `after` is empty or no longer listed — and whether more follow.
+fn page_after<T>(rows: Vec<T>, key: impl Fn(&T) -> &str, after: &str) -> (Vec<T>, bool) {
+    let after = after.trim();
+    let start = if after.is_empty() {
+        0
+    } else {
+        rows.iter()
+            .position(|r| key(r) == after)
+            .map_or(0, |i| i + 1)
+    };
+    let more = rows.len() > start + PROCESS_ROWS;
+    (
+        rows.into_iter().skip(start).take(PROCESS_ROWS).collect(),
+        more,
+    )
 }
 
 async fn request_rows(
@@ -200,8 +227,23 @@ pub(crate) async fn requests(
             )));
         }
     }
+    let total = rows.len();
+    let (rows, more) = page_after(rows, |r| r.id.as_str(), &filter.after);
+    let query = format!(
+        "/requests?all={}&deadline={}",
+        crate::pages::percent(&filter.all),
+        crate::pages::percent(&filter.deadline)
+    );
     page(&RequestsPage {
         chrome: Chrome::signed(&state, &signed, "/requests"),
+        next: more
+            .then(|| {
+                rows.last()
+                    .map(|r| format!("{query}&after={}", crate::pages::percent(&r.id)))
+            })
+            .flatten(),
+        first: (!filter.after.trim().is_empty()).then(|| query.clone()),
+        total,
         rows,
         open_only,
     })
@@ -754,15 +796,36 @@ pub(crate) async fn incident_rows(
 struct IncidentsPage {
     chrome: Chrome,
     rows: Vec<IncidentRow>,
+    total: usize,
+    next: Option<String>,
+    first: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct IncidentFilter {
+    /// The id of the last incident of the page before.
+    pub after: String,
 }
 
 pub(crate) async fn incidents(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
+    Query(filter): Query<IncidentFilter>,
 ) -> Result<Response, WebError> {
     let rows = incident_rows(&state, &signed, false).await?;
+    let total = rows.len();
+    let (rows, more) = page_after(rows, |r| r.id.as_str(), &filter.after);
     page(&IncidentsPage {
         chrome: Chrome::signed(&state, &signed, "/incidents"),
+        next: more
+            .then(|| {
+                rows.last()
+                    .map(|r| format!("/incidents?after={}", crate::pages::percent(&r.id)))
+            })
+            .flatten(),
+        first: (!filter.after.trim().is_empty()).then(|| "/incidents".to_owned()),
+        total,
         rows,
     })
 }
@@ -1181,4 +1244,31 @@ pub(crate) async fn acknowledge(
     })
     .await?;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_lists_page_after_a_key() {
+        let keys: Vec<String> = (0..(PROCESS_ROWS * 2 + 5))
+            .map(|i| format!("R{i:04}"))
+            .collect();
+        #[allow(clippy::ptr_arg)] // the rows are Strings: the key reads one
+        fn key(r: &String) -> &str {
+            r.as_str()
+        }
+        let (first, more) = page_after(keys.clone(), key, "");
+        assert_eq!((first.len(), more), (PROCESS_ROWS, true));
+        let last = first.last().cloned().unwrap_or_default();
+        let (second, more) = page_after(keys.clone(), key, &last);
+        assert_eq!((second.first(), more), (keys.get(PROCESS_ROWS), true));
+        let last = second.last().cloned().unwrap_or_default();
+        let (third, more) = page_after(keys.clone(), key, &last);
+        assert_eq!((third.len(), more), (5, false));
+        // A key no longer listed begins again at the start rather than show nothing.
+        let (again, _) = page_after(keys.clone(), key, "gone");
+        assert_eq!(again.first(), keys.first());
+    }
 }
