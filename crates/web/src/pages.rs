@@ -1874,6 +1874,7 @@ pub(crate) async fn change_sign_ins(
             "password" => s.require_new_password(&stamp, &e)?,
             "disable" => s.set_sign_in_disabled(&stamp, &e, true)?,
             "enable" => s.set_sign_in_disabled(&stamp, &e, false)?,
+            "link" => s.link_sign_in_person(&stamp, &e, person.trim())?,
             other => {
                 return Err(steward_service::ServiceError::Checks(format!(
                     "unknown act {other:?}"
