@@ -173,6 +173,28 @@ pub(crate) fn who_acts(word: &str, named: &Named) -> String {
     }
 }
 
+/// A type of request in words, as a person would ask for it.
+pub(crate) fn request_type(kind: &str) -> String {
+    match kind {
+        "new-starter" => "New starter",
+        "user-account-delete" => "Delete a user account",
+        "user-account-suspend" => "Suspend a user account",
+        "user-account-return-to-work" => "Restore an account on return to work",
+        "international-travel" => "International travel",
+        "particular-needs" => "Equipment for particular needs",
+        "additional-equipment" => "Additional equipment",
+        "fault-replacement" => "Replace faulty equipment",
+        "equipment-return" => "Return equipment",
+        "system-access" => "Access to a system",
+        "removable-media" => "Removable media",
+        "pac-code" => "Keep a mobile number (PAC code)",
+        "access-to-another-user" => "Access to another user's mailbox or files",
+        "tablet-booking" => "Book a tablet",
+        other => return crate::forms::capitalised(&other.replace(['-', '_'], " ")),
+    }
+    .to_owned()
+}
+
 /// A pack by its title, or its id when it is not loaded.
 pub(crate) fn pack_title(packs: &[Pack], id: &str) -> String {
     packs
@@ -238,6 +260,17 @@ mod tests {
             ("14", "14"),
         ] {
             assert_eq!(evidence_value(value), shown, "{value}");
+        }
+    }
+
+    #[test]
+    fn every_request_type_has_words() {
+        for kind in steward_model::RequestType::ALL {
+            let words = request_type(kind);
+            assert!(
+                !words.contains('-') && words.starts_with(|c: char| c.is_uppercase()),
+                "{kind}: {words}"
+            );
         }
     }
 

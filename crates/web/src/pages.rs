@@ -1092,7 +1092,7 @@ pub(crate) async fn me(
             .map(|r| {
                 (
                     r.id,
-                    r.kind.to_string(),
+                    crate::names::request_type(r.kind.as_str()),
                     r.state.to_string(),
                     r.due_on.map(|d| d.to_string()).unwrap_or_default(),
                 )
@@ -1290,7 +1290,13 @@ pub(crate) async fn team_member(
         findings,
         requests: requests
             .into_iter()
-            .map(|r| (r.id, r.kind.to_string(), r.state.to_string()))
+            .map(|r| {
+                (
+                    r.id,
+                    crate::names::request_type(r.kind.as_str()),
+                    r.state.to_string(),
+                )
+            })
             .collect(),
         id,
     })

@@ -117,7 +117,9 @@ pub(crate) async fn recheck_now(state: &AppState, viewer: &Viewer) -> Result<i64
 
 pub(crate) struct RequestRow {
     pub id: String,
+    /// The type's word (in the CSV) and its name (on the page).
     pub kind: String,
+    pub kind_name: String,
     pub person: String,
     pub state: String,
     pub due: String,
@@ -199,6 +201,7 @@ async fn request_rows(
             .map(|(r, sla)| RequestRow {
                 id: r.id,
                 kind: r.kind.to_string(),
+                kind_name: crate::names::request_type(r.kind.as_str()),
                 person: r.person_id,
                 state: r.state.to_string(),
                 due: r.due_on.map(|d| d.to_string()).unwrap_or_default(),
@@ -289,7 +292,9 @@ fn detail_input(name: &'static str, hint: &str, ty: FieldType, zone: chrono_tz::
 #[template(path = "request_new.html")]
 struct NewRequestPage {
     chrome: Chrome,
-    kinds: Vec<(String, bool)>,
+    /// Each type of request: its word, whether it is the one chosen, and its name.
+    kinds: Vec<(String, bool, String)>,
+    kind_name: String,
     kind: String,
     /// Whom it is for: typed (raising for anyone) or chosen (oneself and one's reports).
     person: Input,
@@ -394,8 +399,9 @@ async fn new_request_page(
             chrome: Chrome::signed(state, signed, "/requests"),
             kinds: RequestType::ALL
                 .iter()
-                .map(|w| ((*w).to_owned(), *w == kind))
+                .map(|w| ((*w).to_owned(), *w == kind, crate::names::request_type(w)))
                 .collect(),
+            kind_name: crate::names::request_type(kind),
             kind: kind.to_owned(),
             person,
             fields,
@@ -583,7 +589,7 @@ async fn request_page(
         &RequestPage {
             chrome: Chrome::signed(state, signed, "/requests"),
             id: request.id.clone(),
-            kind: request.kind.to_string(),
+            kind: crate::names::request_type(request.kind.as_str()),
             person: person.map_or(request.person_id.clone(), |p| {
                 format!("{} ({})", p.name, p.id)
             }),
