@@ -298,6 +298,9 @@ struct NewRequestPage {
     kind: String,
     /// Whom it is for: typed (raising for anyone) or chosen (oneself and one's reports).
     person: Input,
+    /// Raising for anyone: the person is found by a search first.
+    may_find: bool,
+    find: String,
     fields: Vec<Input>,
     errors: Errors,
 }
@@ -309,6 +312,8 @@ pub(crate) struct KindChoice {
     pub kind: String,
     /// Whom the request is for, when the form is opened for someone (a manager's report).
     pub person: String,
+    /// Text to find the person by (name, id or e-mail), for those who raise for anyone.
+    pub find: String,
 }
 
 /// Whether a viewer may raise requests for anyone (the IT team and administrators).
@@ -343,6 +348,7 @@ async fn new_request_page(
     signed: &Signed,
     kind: &str,
     person_for: &str,
+    find: &str,
     refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let zone = signed.zone;
@@ -367,18 +373,51 @@ async fn new_request_page(
     // for them; else the viewer.
     let mine = signed.viewer.person_id.clone().unwrap_or_default();
     let asked = person_for.trim();
-    let person = if raises_for_anyone(&signed.viewer) {
+    let anyone = raises_for_anyone(&signed.viewer);
+    let find = find.trim().to_owned();
+    let person = if anyone {
         let for_self = if asked.is_empty() {
             mine
         } else {
             asked.to_owned()
         };
-        Input::field(steward_model::Register::Requests, "person_id", zone)
-            .unwrap_or_else(|| Input::text("", "person_id", ""))
-            .id("person_id")
-            .label("For")
-            .hint("The person's id on the people register")
-            .value(for_self)
+        // A search names the people to choose from (at most 50, by name); without one, or
+        // with none found, the id is typed.
+        let found = if find.is_empty() {
+            Vec::new()
+        } else {
+            let text = find.clone();
+            blocking(state, move |s| {
+                let search = Some((vec!["id", "name", "email"], text.as_str()));
+                let (people, _) =
+                    s.list_page::<Person>(Vec::new(), search, 50, None, Some(("name", false)))?;
+                Ok(people
+                    .into_iter()
+                    .map(|p| (p.id.clone(), format!("{} ({})", p.name, p.id)))
+                    .collect::<Vec<_>>())
+            })
+            .await?
+        };
+        if found.is_empty() {
+            Input::field(steward_model::Register::Requests, "person_id", zone)
+                .unwrap_or_else(|| Input::text("", "person_id", ""))
+                .id("person_id")
+                .label("For")
+                .hint(if find.is_empty() {
+                    "The person's id on the people register, or find them above".to_owned()
+                } else {
+                    format!("Nobody's name, id or e-mail holds {find:?}: type their id")
+                })
+                .value(for_self)
+        } else {
+            let first = found.first().map(|(id, _)| id.clone()).unwrap_or_default();
+            let value = if found.iter().any(|(id, _)| *id == for_self) {
+                for_self
+            } else {
+                first
+            };
+            Input::select("person_id", "person_id", "For", found, &value).required(true)
+        }
     } else {
         let whom = raisable_for(state, &signed.viewer).await?;
         let for_self = if whom.iter().any(|(id, _)| id == asked) {
@@ -402,6 +441,8 @@ async fn new_request_page(
                 .map(|w| ((*w).to_owned(), *w == kind, crate::names::request_type(w)))
                 .collect(),
             kind_name: crate::names::request_type(kind),
+            may_find: anyone,
+            find,
             kind: kind.to_owned(),
             person,
             fields,
@@ -415,7 +456,15 @@ pub(crate) async fn new_request(
     Extension(signed): Extension<Signed>,
     Query(choice): Query<KindChoice>,
 ) -> Result<Response, WebError> {
-    new_request_page(&state, &signed, &choice.kind, &choice.person, None).await
+    new_request_page(
+        &state,
+        &signed,
+        &choice.kind,
+        &choice.person,
+        &choice.find,
+        None,
+    )
+    .await
 }
 
 /// The form's details: every field but the form's own, empty ones left out.
@@ -462,7 +511,7 @@ pub(crate) async fn raise_request(
             let refusal = Refusal::of(&steward_service::ServiceError::Workflow(e))
                 .unwrap_or_default()
                 .with_posted(&fields.fields);
-            return new_request_page(&state, &signed, &kind_text, "", Some(refusal)).await;
+            return new_request_page(&state, &signed, &kind_text, "", "", Some(refusal)).await;
         }
     };
     let viewer = signed.viewer.clone();
@@ -504,7 +553,7 @@ pub(crate) async fn raise_request(
                         p.field = Some("person_id".into());
                     }
                 }
-                new_request_page(&state, &signed, &kind_text, "", Some(refusal)).await
+                new_request_page(&state, &signed, &kind_text, "", "", Some(refusal)).await
             }
             None => Err(e),
         },

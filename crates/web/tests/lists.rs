@@ -274,3 +274,39 @@ fn every_dashboard_number_leads_to_a_list_of_that_many() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+/// Raising a request for anyone, IT finds the person by name instead of typing their id.
+#[test]
+fn it_finds_the_person_a_request_is_for_by_name() {
+    for db in databases("web_person_picker") {
+        let b = db.backend;
+        let (server, mut it, steward) = serve_as(&db, "it");
+        let someone: steward_model::Person = steward
+            .get("P000001")
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .unwrap_or_else(|| panic!("{b}: no P000001"));
+        let surname = someone
+            .name
+            .split(' ')
+            .next_back()
+            .unwrap_or_default()
+            .to_owned();
+        let page = it.get(&format!(
+            "/requests/new?type=international-travel&find={}",
+            surname.to_lowercase()
+        ));
+        assert_eq!(page.status, 200, "{b}");
+        assert!(
+            page.body.contains("<select")
+                && page.body.contains(&format!("value=\"{}\"", someone.id)),
+            "{b}: {} is offered: {}",
+            someone.id,
+            page.body
+        );
+        let none = it.get("/requests/new?type=international-travel&find=zzzz-nobody");
+        assert!(none.body.contains("Nobody"), "{b}");
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
