@@ -52,13 +52,22 @@ impl Steward {
     /// oldest first, in two reads: what is theirs to see and act on.
     pub fn findings_about(&self, person_id: &str) -> Result<Vec<StoredFinding>> {
         let held: Vec<steward_model::Asset> = self.list_where("assigned_to", person_id)?;
+        self.findings_of(person_id, &held)
+    }
+
+    /// [`Steward::findings_about`] with what the person holds already read, in one read.
+    pub fn findings_of(
+        &self,
+        person_id: &str,
+        held: &[steward_model::Asset],
+    ) -> Result<Vec<StoredFinding>> {
         let subjects = std::iter::once(steward_model::Subject {
             kind: "person".into(),
             id: person_id.to_owned(),
         })
-        .chain(held.into_iter().map(|a| steward_model::Subject {
+        .chain(held.iter().map(|a| steward_model::Subject {
             kind: "asset".into(),
-            id: a.tag,
+            id: a.tag.clone(),
         }))
         .collect();
         self.findings(&FindingQuery {

@@ -101,13 +101,16 @@ pub(crate) fn in_chunks(values: &[String]) -> Vec<Vec<&str>> {
     distinct.dedup();
     distinct
         .chunks(MOST_IN_VALUES)
-        .map(|chunk| {
-            let mut padded = chunk.to_vec();
-            let last = chunk.last().copied().unwrap_or_default();
-            padded.resize(chunk.len().next_power_of_two(), last);
-            padded
-        })
+        .map(|chunk| padded(chunk.to_vec()))
         .collect()
+}
+
+/// A list of values for an `IN`, padded to a power of two by repeating its last value: the
+/// repeats match nothing more, and a few lengths mean a few statement shapes to prepare.
+fn padded(mut values: Vec<&str>) -> Vec<&str> {
+    let last = values.last().copied().unwrap_or_default();
+    values.resize(values.len().next_power_of_two(), last);
+    values
 }
 
 /// Rows of `register` whose `field` is one of `n` values. Unordered: the caller orders them
@@ -131,11 +134,10 @@ pub(crate) fn by_id(rows: &mut [Row]) {
     rows.sort_by(|a, b| a.id().cmp(b.id()));
 }
 
-/// A list page's statements (rows, then the count) and their parameters. Field names are the
-/// register's own (checked); values and the search text are parameters, the search's `%` and `_`
-/// escaped so they match themselves.
 /// A list page's statements — the rows, then the count — and their parameters: the rows' all of
-/// them, the count's the first `count_params` (the count ignores where the page begins).
+/// them, the count's the first `count_params` (the count ignores where the page begins). Field
+/// names are the register's own (checked); values and the search text are parameters, the
+/// search's `%` and `_` escaped so they match themselves.
 pub(crate) fn list_page(
     page: &crate::ListPage<'_>,
     p: Placeholder,
@@ -405,7 +407,6 @@ pub(crate) fn insert_into(table: &str, columns: Columns, p: Placeholder) -> Stri
     )
 }
 
-/// Every finding of `n` packs (parameters 1 to `n`).
 /// A finding's `last_failing` as read from `findings f`: one failing now failed on its pack's
 /// last run too, which did not rewrite it (a run writes only what changed), so it is the later of
 /// its own and the pack's in `check_runs`.
@@ -413,6 +414,8 @@ const LAST_FAILING: &str = "COALESCE(CASE WHEN f.state <> 'resolved' THEN \
      (SELECT r.last_run FROM check_runs r \
       WHERE r.pack = f.pack AND r.last_run > f.last_failing) END, f.last_failing)";
 
+/// Every stored finding of one control of a pack (parameters 1 and 2), its last failing run read
+/// as [`LAST_FAILING`] says.
 pub(crate) fn findings_of_control(p: Placeholder) -> String {
     let columns = FINDING_COLUMNS
         .iter()
@@ -546,8 +549,8 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
     }
     if !q.subjects.is_empty() {
         // One term per kind of subject — its kind, and its ids in a list — so that each is a
-        // look-up in the subject index (an OR of kind-and-id pairs is read as a scan). Each list
-        // is padded to a power of two with its last id, so that few shapes are prepared.
+        // look-up in the subject index (an OR of kind-and-id pairs is read as a scan), each list
+        // padded.
         let mut by_kind: std::collections::BTreeMap<&str, Vec<&str>> =
             std::collections::BTreeMap::new();
         for subject in &q.subjects {
@@ -560,8 +563,7 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
         for (kind, mut ids) in by_kind {
             ids.sort_unstable();
             ids.dedup();
-            let last = ids.last().copied().unwrap_or_default();
-            ids.resize(ids.len().next_power_of_two(), last);
+            let ids = padded(ids);
             params.push(Cell::Text(Some(kind.to_owned())));
             let kind_at = p.nth(params.len());
             let mut list = Vec::with_capacity(ids.len());

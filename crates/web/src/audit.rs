@@ -87,15 +87,19 @@ pub(crate) async fn audit(
         Ok((rows, verified))
     })
     .await?;
-    let address = crate::pages::percent(&entity);
+    let oldest = rows.last().map(|r| r.0.to_string());
+    let (latest, earlier) = crate::pages::page_links(
+        &format!("/audit?entity={}", crate::pages::percent(&entity)),
+        "before",
+        before.is_some(),
+        rows.len() as u64 == LIMIT,
+        oldest.as_deref(),
+    );
     page(&AuditPage {
         chrome: Chrome::signed(&state, &signed, "/audit"),
         entity,
-        earlier: (rows.len() as u64 == LIMIT)
-            .then(|| rows.last().map(|r| r.0))
-            .flatten()
-            .map(|oldest| format!("/audit?entity={address}&before={oldest}")),
-        latest: before.map(|_| format!("/audit?entity={address}")),
+        latest,
+        earlier,
         rows,
         verified,
     })

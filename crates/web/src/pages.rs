@@ -362,6 +362,23 @@ impl FindingFilter {
     }
 }
 
+/// Where a list shown a page at a time leads: its first page, when this one began past it, and
+/// its next, from the key of this page's last row, when more follow. `list` is the list's
+/// address with its filters; `cursor` the parameter that says where a page begins.
+pub(crate) fn page_links(
+    list: &str,
+    cursor: &str,
+    began_past_first: bool,
+    more: bool,
+    last_key: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let join = if list.contains('?') { '&' } else { '?' };
+    let next = last_key
+        .filter(|_| more)
+        .map(|key| format!("{list}{join}{cursor}={}", percent(key)));
+    (began_past_first.then(|| list.to_owned()), next)
+}
+
 /// Failing since at most and at least these instants (`None`: unbounded).
 type AgeBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
@@ -519,26 +536,18 @@ pub(crate) async fn findings(
         found.1,
     );
     let query = filter.to_query();
-    let with = |extra: &str| {
-        let joined = [query.as_str(), extra]
-            .iter()
-            .filter(|p| !p.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("&");
-        if joined.is_empty() {
-            "/findings".to_owned()
-        } else {
-            format!("/findings?{joined}")
-        }
+    let list = if query.is_empty() {
+        "/findings".to_owned()
+    } else {
+        format!("/findings?{query}")
     };
-    let next = more
-        .then(|| {
-            rows.last()
-                .map(|r| with(&format!("after={}", percent(&r.key))))
-        })
-        .flatten();
-    let first = (!filter.after.trim().is_empty()).then(|| with(""));
+    let (first, next) = page_links(
+        &list,
+        "after",
+        !filter.after.trim().is_empty(),
+        more,
+        rows.last().map(|r| r.key.as_str()),
+    );
     let current = FindingOrder::parse(filter.sort.trim()).unwrap_or_default();
     let orders = FindingOrder::ALL
         .iter()
@@ -671,7 +680,7 @@ fn line_chart(title: &str, points: &[(String, usize)]) -> String {
 /// Failing findings at the end of each of the last twelve weeks, from each finding's current
 /// episode (the day it began failing, and the day it was resolved), by UTC day.
 fn trend(
-    tallies: &[steward_service::FindingTally],
+    tallies: &[&steward_service::FindingTally],
     today: chrono::NaiveDate,
 ) -> Vec<(String, usize)> {
     (0..12)
@@ -801,10 +810,9 @@ pub(crate) async fn dashboard(
     let running_ids: Vec<&str> = running.iter().map(|p| p.id.as_str()).collect();
     let all_tallies = tallies(&state, head).await?;
     // Only the policies in force count: a pack set aside keeps its history, not its figures.
-    let tallies: Vec<steward_service::FindingTally> = all_tallies
+    let tallies: Vec<&steward_service::FindingTally> = all_tallies
         .iter()
         .filter(|t| running_ids.contains(&t.pack.as_str()))
-        .cloned()
         .collect();
     let today = Utc::now().date_naive();
     let trend_chart = line_chart("Failing findings, week by week", &trend(&tallies, today));
@@ -1021,19 +1029,7 @@ pub(crate) async fn me(
         let person = s.get::<Person>(&person_id)?;
         let assets: Vec<Asset> = s.list_where("assigned_to", &person_id)?;
         // The person's own findings and those of what they hold, in one read.
-        let subjects = std::iter::once(Subject {
-            kind: "person".into(),
-            id: person_id.clone(),
-        })
-        .chain(assets.iter().map(|a| Subject {
-            kind: "asset".into(),
-            id: a.tag.clone(),
-        }))
-        .collect();
-        let findings = s.findings(&FindingQuery {
-            subjects,
-            ..FindingQuery::default()
-        })?;
+        let findings = s.findings_of(&person_id, &assets)?;
         let requests: Vec<Request> = s.list_where("person_id", &person_id)?;
         let accepted: Vec<steward_model::Acceptance> = s.list_where("person_id", &person_id)?;
         // A leaver's manager, the person whose mailbox was opened, the people an incident
@@ -1258,7 +1254,7 @@ pub(crate) async fn team_member(
             return Ok(None);
         }
         let assets: Vec<Asset> = s.list_where("assigned_to", &who)?;
-        let findings = s.findings_about(&who)?;
+        let findings = s.findings_of(&who, &assets)?;
         let subjects: Vec<&Subject> = findings.iter().map(|f| &f.finding.subject).collect();
         let names = crate::names::Names::read(s, &subjects)?;
         let requests: Vec<Request> = s.list_where("person_id", &who)?;

@@ -232,20 +232,22 @@ pub(crate) async fn requests(
     }
     let total = rows.len();
     let (rows, more) = page_after(rows, |r| r.id.as_str(), &filter.after);
-    let query = format!(
+    let list = format!(
         "/requests?all={}&deadline={}",
         crate::pages::percent(&filter.all),
         crate::pages::percent(&filter.deadline)
     );
+    let (first, next) = crate::pages::page_links(
+        &list,
+        "after",
+        !filter.after.trim().is_empty(),
+        more,
+        rows.last().map(|r| r.id.as_str()),
+    );
     page(&RequestsPage {
         chrome: Chrome::signed(&state, &signed, "/requests"),
-        next: more
-            .then(|| {
-                rows.last()
-                    .map(|r| format!("{query}&after={}", crate::pages::percent(&r.id)))
-            })
-            .flatten(),
-        first: (!filter.after.trim().is_empty()).then(|| query.clone()),
+        next,
+        first,
         total,
         rows,
         open_only,
@@ -871,15 +873,17 @@ pub(crate) async fn incidents(
     let rows = incident_rows(&state, &signed, false).await?;
     let total = rows.len();
     let (rows, more) = page_after(rows, |r| r.id.as_str(), &filter.after);
+    let (first, next) = crate::pages::page_links(
+        "/incidents",
+        "after",
+        !filter.after.trim().is_empty(),
+        more,
+        rows.last().map(|r| r.id.as_str()),
+    );
     page(&IncidentsPage {
         chrome: Chrome::signed(&state, &signed, "/incidents"),
-        next: more
-            .then(|| {
-                rows.last()
-                    .map(|r| format!("/incidents?after={}", crate::pages::percent(&r.id)))
-            })
-            .flatten(),
-        first: (!filter.after.trim().is_empty()).then(|| "/incidents".to_owned()),
+        next,
+        first,
         total,
         rows,
     })

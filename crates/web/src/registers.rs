@@ -81,11 +81,13 @@ impl Paging {
         more: bool,
         last_id: Option<&str>,
     ) -> Paging {
-        let query = filter.to_query();
-        let next = more
-            .then(|| last_id.map(|id| format!("{path}?{query}&after={}", percent(id))))
-            .flatten();
-        let first = (!filter.after.trim().is_empty()).then(|| format!("{path}?{query}"));
+        let (first, next) = crate::pages::page_links(
+            &format!("{path}?{}", filter.to_query()),
+            "after",
+            !filter.after.trim().is_empty(),
+            more,
+            last_id,
+        );
         let headers = columns
             .iter()
             .map(|c| {
