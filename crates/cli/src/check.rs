@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use steward_model::{Finding, Register, Row};
 use steward_policy::{Overrides, Pack, ParamValue};
 use steward_rules::Data;
-use steward_service::{ImportFile, Steward};
+use steward_service::{Checked, ImportFile, Steward};
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckFormat {
@@ -115,18 +115,20 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
     Ok((data, time_zone))
 }
 
-/// Runs the checks; returns the findings and the moment they were evaluated at.
+/// Runs the checks; returns the findings, the subjects each pack and section checked, and the
+/// moment they were evaluated at.
 pub fn findings(
     packs: &[&Pack],
     overrides: &Overrides,
     steward: Option<&Steward>,
     data: Option<&Path>,
     at: Option<DateTime<Utc>>,
-) -> Result<(Vec<Finding>, DateTime<Utc>)> {
+) -> Result<(Vec<Finding>, Checked, DateTime<Utc>)> {
     let (data, time_zone) = estate(steward, data)?;
     let now = at.unwrap_or_else(Utc::now);
-    let findings = steward_service::evaluate(packs, overrides, &data, &time_zone, now)?;
-    Ok((findings, now))
+    let (findings, checked) =
+        steward_service::evaluate_checked(packs, overrides, &data, &time_zone, now)?;
+    Ok((findings, checked, now))
 }
 
 pub fn print(findings: &[Finding], at: DateTime<Utc>, format: CheckFormat) -> Result<()> {

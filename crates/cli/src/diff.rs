@@ -46,14 +46,14 @@ pub fn run(settings: &Settings, args: DiffArgs) -> Result<ExitCode> {
     };
     // Both versions see the same estate at the same moment.
     let at = args.at.unwrap_or_else(Utc::now);
-    let (a_findings, _) = crate::check::findings(
+    let (a_findings, _, _) = crate::check::findings(
         &[&a],
         &overrides,
         steward.as_ref(),
         args.data.as_deref(),
         Some(at),
     )?;
-    let (b_findings, _) = crate::check::findings(
+    let (b_findings, _, _) = crate::check::findings(
         &[&b],
         &overrides,
         steward.as_ref(),

@@ -234,6 +234,12 @@ enum OrgCommand {
         /// IANA time zone, e.g. Europe/London.
         #[arg(long)]
         time_zone: Option<String>,
+        /// The share compliant (percent) from which a policy or section shows green.
+        #[arg(long)]
+        compliance_green: Option<i64>,
+        /// The share compliant (percent) from which it shows amber (below: red).
+        #[arg(long)]
+        compliance_amber: Option<i64>,
     },
 }
 
@@ -726,13 +732,23 @@ fn org_command(command: OrgCommand, settings: &Settings) -> Result<ExitCode> {
     let org = steward.organisation()?;
     match command {
         OrgCommand::Show => {
+            let (green, amber) = org.thresholds();
             println!("name       {}", org.name);
             println!("time_zone  {}", org.time_zone);
+            println!("green from {green} %");
+            println!("amber from {amber} %");
         }
-        OrgCommand::Set { name, time_zone } => {
+        OrgCommand::Set {
+            name,
+            time_zone,
+            compliance_green,
+            compliance_amber,
+        } => {
             let org = Organisation {
                 name: name.unwrap_or(org.name),
                 time_zone: time_zone.unwrap_or(org.time_zone),
+                compliance_green: compliance_green.or(org.compliance_green),
+                compliance_amber: compliance_amber.or(org.compliance_amber),
                 ..org
             };
             steward.set_organisation(&stamp(settings, None), org)?;
@@ -874,7 +890,7 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
         0,
         &format!("loading and evaluating {} pack(s)", packs.len()),
     );
-    let (findings, at) = check::findings(
+    let (findings, checked, at) = check::findings(
         &packs,
         &overrides,
         steward.as_ref(),
@@ -886,7 +902,13 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
     if let Some(steward) = &steward {
         progress.step(1, &format!("recording {} findings", findings.len()));
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-        let summary = steward.record_findings(&stamp(settings, Some(at)), &ids, findings.clone());
+        let stamp = stamp(settings, Some(at));
+        let summary = steward
+            .record_findings(&stamp, &ids, findings.clone())
+            .and_then(|summary| {
+                steward.record_compliance(&stamp, &checked, &findings)?;
+                Ok(summary)
+            });
         progress.done();
         let summary = summary?;
         tracing::info!(?summary, "findings recorded");

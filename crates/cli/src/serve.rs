@@ -168,6 +168,7 @@ const HISTORY_DAYS: [i64; 8] = [90, 75, 60, 45, 30, 14, 7, 0];
 fn record_with_history(
     steward: &Steward,
     ids: &[String],
+    checked: &steward_service::Checked,
     findings: Vec<steward_model::Finding>,
     at: chrono::DateTime<Utc>,
 ) -> Result<()> {
@@ -184,8 +185,9 @@ fn record_with_history(
             .filter(|f| joins(f) <= run)
             .cloned()
             .collect();
-        let when = at - chrono::TimeDelta::days(*days);
-        steward.record_findings(&Stamp::at("system:demo", when), ids, so_far)?;
+        let stamp = Stamp::at("system:demo", at - chrono::TimeDelta::days(*days));
+        steward.record_compliance(&stamp, checked, &so_far)?;
+        steward.record_findings(&stamp, ids, so_far)?;
     }
     Ok(())
 }
@@ -225,9 +227,9 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
     }
     let packs = check::select(&available, &[], &settings.active_packs())?;
     let overrides = policy::overrides(settings)?;
-    let (findings, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
+    let (findings, checked, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-    record_with_history(steward, &ids, findings, at)?;
+    record_with_history(steward, &ids, &checked, findings, at)?;
 
     let people: Vec<Person> = steward.list()?;
     let roles: Vec<RoleGrant> = steward.list()?;

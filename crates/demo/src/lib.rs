@@ -214,6 +214,8 @@ pub fn generate(options: &DemoOptions) -> Estate {
             id: Organisation::ID.to_owned(),
             name: ORGANISATION_NAME.to_owned(),
             time_zone: "Europe/London".to_owned(),
+            compliance_green: None,
+            compliance_amber: None,
         }),
         budget_centres,
         systems,

@@ -62,6 +62,20 @@ struct CompiledCheck {
     evidence: Vec<(String, Program)>,
 }
 
+/// One check control's run: the subjects in its scope and the findings about those failing.
+#[derive(Debug)]
+pub struct ControlRun {
+    pub pack: String,
+    pub clause: String,
+    pub control: String,
+    /// The kind of record it checks.
+    pub kind: Kind,
+    /// The subjects in scope (each checked), as indices into `Data`'s records of `kind`.
+    pub checked: Vec<u32>,
+    /// The findings about the subjects that fail (or cannot be decided), ordered by subject.
+    pub findings: Vec<Finding>,
+}
+
 /// Every check control of a set of packs, ready to run.
 pub struct Engine {
     checks: Vec<CompiledCheck>,
@@ -142,17 +156,32 @@ impl Engine {
     }
 
     /// The same findings one control at a time, each check evaluated only when the next is asked
-    /// for: (pack, control, its findings — none when every subject passes). A run that records
-    /// as it goes holds one control's findings, never the whole run's.
-    pub fn batches<'a>(
-        &'a self,
-        data: &'a Data,
-        at: At,
-    ) -> impl Iterator<Item = (String, String, Vec<Finding>)> + 'a {
+    /// for, with the subjects it checked. A run that records as it goes holds one control's
+    /// findings, never the whole run's.
+    pub fn batches<'a>(&'a self, data: &'a Data, at: At) -> impl Iterator<Item = ControlRun> + 'a {
         self.checks.iter().map(move |check| {
             let mut findings = Vec::new();
-            self.evaluate_check(check, data, at, &mut findings);
-            (check.pack.clone(), check.control.clone(), findings)
+            let mut checked = Vec::new();
+            decide(check, data, at, |i, outcome| match outcome {
+                Outcome::OutOfScope => {}
+                Outcome::Passes => checked.push(i),
+                Outcome::Fires => {
+                    checked.push(i);
+                    findings.push(self.finding(check, data, i, at, None));
+                }
+                Outcome::Undecided(reason) => {
+                    checked.push(i);
+                    findings.push(self.finding(check, data, i, at, Some(reason)));
+                }
+            });
+            ControlRun {
+                pack: check.pack.clone(),
+                clause: check.clause.clone(),
+                control: check.control.clone(),
+                kind: check.kind,
+                checked,
+                findings,
+            }
         })
     }
 

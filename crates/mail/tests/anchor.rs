@@ -62,6 +62,8 @@ fn the_head_goes_to_the_governance_team_once_a_day_and_is_listed() {
                 id: Organisation::ID.into(),
                 name: "Test Trust".into(),
                 time_zone: "Europe/London".into(),
+                compliance_green: None,
+                compliance_amber: None,
             },
         ));
         // Governance: G1 and G2 with addresses, G3 without, L1 has left; IT1 is not governance.

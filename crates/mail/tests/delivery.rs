@@ -74,6 +74,8 @@ fn seed(steward: &Steward) {
             id: Organisation::ID.into(),
             name: "Test Trust".into(),
             time_zone: "Europe/London".into(),
+            compliance_green: None,
+            compliance_amber: None,
         },
     ));
     let mut leaver = person("L1", "Len Left", Some("len@example.org"), None);

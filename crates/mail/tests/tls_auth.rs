@@ -65,6 +65,8 @@ fn seed(steward: &Steward, b: &str) {
                 id: Organisation::ID.into(),
                 name: "Test Trust".into(),
                 time_zone: "Europe/London".into(),
+                compliance_green: None,
+                compliance_amber: None,
             },
         )
         .unwrap_or_else(|e| panic!("{b}: {e}"));

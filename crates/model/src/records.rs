@@ -245,11 +245,28 @@ record! {
         name: String => FieldType::Text;
         /// An IANA time zone name; working days and "today" are reckoned in it.
         time_zone: String => FieldType::Text;
+        /// The share of checked subjects compliant (in percent) at or above which a policy or
+        /// section shows green; empty: 95.
+        compliance_green: Option<i64> => FieldType::Int;
+        /// At or above this (and below green) amber, below it red; empty: 80.
+        compliance_amber: Option<i64> => FieldType::Int;
     }
 }
 
 impl Organisation {
     pub const ID: &'static str = "organisation";
+    /// The thresholds when the organisation has set none.
+    pub const GREEN: i64 = 95;
+    pub const AMBER: i64 = 80;
+
+    /// The thresholds in force: (green, amber), in percent.
+    pub fn thresholds(&self) -> (i64, i64) {
+        let green = self.compliance_green.unwrap_or(Self::GREEN);
+        (
+            green,
+            self.compliance_amber.unwrap_or(Self::AMBER.min(green)),
+        )
+    }
 }
 
 record! {

@@ -454,6 +454,10 @@ impl Row {
             Some(Value::Date(d)) => Some(*d),
             _ => None,
         };
+        let int = |f: &str| match self.get(f) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        };
         match self.register {
             Register::People => {
                 if let (Some(start), Some(leave)) = (date("start_date"), date("leave_date"))
@@ -527,6 +531,20 @@ impl Row {
                     out.push((
                         "time_zone",
                         "not an IANA time zone name such as Europe/London".into(),
+                    ));
+                }
+                for f in ["compliance_green", "compliance_amber"] {
+                    if int(f).is_some_and(|n| !(0..=100).contains(&n)) {
+                        out.push((f, "a share in percent: from 0 to at most 100".into()));
+                    }
+                }
+                if let (Some(green), Some(amber)) =
+                    (int("compliance_green"), int("compliance_amber"))
+                    && amber > green
+                {
+                    out.push((
+                        "compliance_amber",
+                        format!("above the green threshold {green}: amber must be lower"),
                     ));
                 }
             }

@@ -397,6 +397,8 @@ struct Head {
     meta: Pack,
     /// Staff groups' `clause` references, checked once the clauses are read.
     group_clauses: Vec<(String, Spanned<String>)>,
+    /// `[sections]`' keys, checked once the clauses are read.
+    section_names: Vec<Spanned<String>>,
     file: String,
     text: String,
 }
@@ -411,8 +413,9 @@ impl Head {
         let meta = doc.remove("pack");
         let parameters = doc.remove("parameters");
         let staff_groups = doc.remove("staff_groups");
+        let sections = doc.remove("sections");
         for (key, _) in doc.iter() {
-            errors.push(src.error(ErrorKind::UnknownField, &key.span(), format!("unknown key `{}`: `{PACK_FILE}` has `[pack]`, `[parameters.NAME]` and `[staff_groups.ID]`", key.get_ref())));
+            errors.push(src.error(ErrorKind::UnknownField, &key.span(), format!("unknown key `{}`: `{PACK_FILE}` has `[pack]`, `[parameters.NAME]`, `[staff_groups.ID]` and `[sections]`", key.get_ref())));
         }
         let Some(meta) = meta else {
             errors.push(src.error(ErrorKind::Missing, &doc_span, "a pack needs a `[pack]` table: id, title, organisation, version, owner, approver, approved_on"));
@@ -506,8 +509,22 @@ impl Head {
             summary: m.summary.as_ref().map(|s| s.get_ref().clone()),
             parameters: BTreeMap::new(),
             staff_groups: BTreeMap::new(),
+            sections: BTreeMap::new(),
             clauses: Vec::new(),
         };
+        let mut section_names = Vec::new();
+        if let Some(table) = sections {
+            match src.de::<BTreeMap<String, Spanned<String>>>(table) {
+                Ok(titles) => {
+                    for (section, title) in titles {
+                        let name = non_empty(&src, "a section's title", &title, errors);
+                        meta.sections.insert(section.clone(), name);
+                        section_names.push(Spanned::new(title.span(), section));
+                    }
+                }
+                Err(e) => errors.push((*e).with_prefix("`[sections]`: ")),
+            }
+        }
         for (name, p) in &file.parameters {
             let span = p.span();
             let p = p.get_ref();
@@ -649,6 +666,7 @@ impl Head {
         (errors.len() == before).then(|| Head {
             meta,
             group_clauses,
+            section_names,
             file: PACK_FILE.to_owned(),
             text: text.to_owned(),
         })
@@ -665,6 +683,18 @@ impl Head {
                     format!(
                         "staff group `{gid}` names clause `{}`, which the pack does not have",
                         c.get_ref()
+                    ),
+                ));
+            }
+        }
+        for s in &self.section_names {
+            if !clauses.iter().any(|cl| section_of(&cl.id) == s.get_ref()) {
+                errors.push(src.error(
+                    ErrorKind::Reference,
+                    &s.span(),
+                    format!(
+                        "section `{}` has a title but no clause of the pack is numbered under it",
+                        s.get_ref()
                     ),
                 ));
             }

@@ -182,8 +182,26 @@ pub struct Pack {
     pub summary: Option<String>,
     pub parameters: BTreeMap<String, Parameter>,
     pub staff_groups: BTreeMap<String, StaffGroup>,
+    /// The document's section headings, by section number (`[sections]`: `"2" = "Security
+    /// procedures"`); a clause's section is [`section_of`] its id.
+    pub sections: BTreeMap<String, String>,
     /// In document order.
     pub clauses: Vec<Clause>,
+}
+
+impl Pack {
+    /// The heading of the section a clause (or a section number) falls under, where the pack
+    /// names it.
+    pub fn section_title(&self, clause: &str) -> Option<&str> {
+        self.sections.get(section_of(clause)).map(String::as_str)
+    }
+}
+
+/// The section a clause is numbered under: its id before the first point, bracket or dash
+/// (`2.6(w)` and `2-1` are in `2`; `A1.3` in `A1`). Dashboards and findings' section filter
+/// group by it.
+pub fn section_of(clause: &str) -> &str {
+    clause.split(['.', '(', '-']).next().unwrap_or_default()
 }
 
 /// A named value rules read as `params.NAME`, which an organisation may override.

@@ -479,3 +479,24 @@ fn governance_scopes_are_checked() {
         "{e:?}"
     );
 }
+
+#[test]
+fn sections_are_titled_by_their_number() {
+    let titled = format!("{PACK}\n[sections]\n\"1\" = \"Devices\"\n");
+    let p = load(&titled, CLAUSES).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.section_title("1.2"), Some("Devices"));
+    assert_eq!(p.section_title("1"), Some("Devices"));
+    assert_eq!(p.section_title("2.1"), None);
+    // A title for a section no clause is numbered under is a slip: reported where written.
+    let stray = format!("{PACK}\n[sections]\n\"1\" = \"Devices\"\n\"7\" = \"Nothing here\"\n");
+    let errors = load(&stray, CLAUSES).expect_err("a section without clauses");
+    let e = one(&errors);
+    assert_eq!(e.kind, ErrorKind::Reference, "{e}");
+    assert!(e.reason.contains("section `7`"), "{e}");
+    assert_eq!(e.position.map(|p| p.line), Some(29), "{e}");
+    let empty = format!("{PACK}\n[sections]\n\"1\" = \"\"\n");
+    let errors = load(&empty, CLAUSES).expect_err("an empty title");
+    assert!(one(&errors).reason.contains("title"), "{errors:?}");
+    let not_text = format!("{PACK}\n[sections]\n\"1\" = 3\n");
+    assert!(load(&not_text, CLAUSES).is_err());
+}

@@ -7,6 +7,7 @@ use steward_model::{Finding, Register};
 use steward_policy::{Overrides, Pack, ParamValue};
 use steward_rules::Data;
 
+use crate::compliance::{Checked, Covers, Failing};
 use crate::{FindingsSummary, Result, ServiceError, Stamp, Steward};
 
 /// A pack's effective parameters: the organisation's overrides of the parameters (and staff
@@ -49,6 +50,25 @@ pub fn evaluate(
 ) -> Result<Vec<Finding>> {
     let engine = compile(packs, overrides)?;
     Ok(engine.evaluate(data, at(time_zone, now)))
+}
+
+/// [`evaluate`], with the subjects each pack and section checked, for
+/// [`Steward::record_compliance`].
+pub fn evaluate_checked(
+    packs: &[&Pack],
+    overrides: &Overrides,
+    data: &Data,
+    time_zone: &str,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Finding>, Checked)> {
+    let engine = compile(packs, overrides)?;
+    let mut checked = Checked::default();
+    let mut findings = Vec::new();
+    for mut run in engine.batches(data, at(time_zone, now)) {
+        checked.add(&run, data);
+        findings.append(&mut run.findings);
+    }
+    Ok((findings, checked))
 }
 
 /// The packs' check controls compiled with the organisation's effective parameters.
@@ -130,6 +150,9 @@ impl Steward {
         let engine = compile(packs, overrides)?;
         let (data, time_zone) = self.estate_data()?;
         let covers = self.exception_covers(&ids)?;
+        let excepted = Covers::new(&covers, stamp.at.date_naive());
+        let mut checked = Checked::default();
+        let mut failing = Failing::default();
         let total = engine.len();
         let mut batches = engine.batches(&data, at(&time_zone, stamp.at)).enumerate();
         let mut refused = None;
@@ -141,25 +164,30 @@ impl Steward {
             &ids,
             &covers,
             &mut || {
-                let Some((done, (pack, control, findings))) = batches.next() else {
+                let Some((done, run)) = batches.next() else {
                     return Ok(None);
                 };
                 if !keep_going(done, total) {
                     stopped = true;
                     return Err(steward_store::StoreError::Abandoned);
                 }
-                if let Some(e) = findings
+                if let Some(e) = run
+                    .findings
                     .iter()
                     .find_map(|f| crate::findings::check(f).err())
                 {
                     refused = Some(e);
                     return Err(steward_store::StoreError::Abandoned);
                 }
-                count += findings.len();
+                count += run.findings.len();
+                checked.add(&run, &data);
+                for f in &run.findings {
+                    failing.add(f, &excepted);
+                }
                 Ok(Some(steward_store::FindingBatch {
-                    pack,
-                    control,
-                    findings,
+                    pack: run.pack,
+                    control: run.control,
+                    findings: run.findings,
                 }))
             },
         );
@@ -168,6 +196,7 @@ impl Steward {
             (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),
             (Ok(summary), None) => {
                 crate::findings::log_summary(&ids, &summary);
+                self.record_tallies(stamp, &checked, &failing)?;
                 Ok(Some((summary, count)))
             }
             (Err(e), None) => Err(e.into()),

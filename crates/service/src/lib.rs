@@ -21,6 +21,7 @@ mod accounts;
 mod audit;
 mod authority;
 mod checks;
+mod compliance;
 mod findings;
 mod governance;
 mod import;
@@ -44,7 +45,8 @@ pub use accounts::{
 };
 pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
-pub use checks::{effective_params, evaluate};
+pub use checks::{effective_params, evaluate, evaluate_checked};
+pub use compliance::Checked;
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use jobs::{
@@ -55,8 +57,8 @@ pub use mail::{Addressee, Concerns, Notice};
 pub use packs::active_among;
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
-    ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery, FindingTally,
-    FindingsSummary,
+    ComplianceDay, ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery,
+    FindingTally, FindingsSummary,
 };
 pub use steward_store::{Job, JobProgress, JobState, PackChoice};
 pub use workflow::{IncidentView, ProcessTerms, RequestView};
@@ -234,6 +236,8 @@ pub fn default_organisation() -> Organisation {
         id: Organisation::ID.into(),
         name: "My organisation".into(),
         time_zone: "Europe/London".into(),
+        compliance_green: None,
+        compliance_amber: None,
     }
 }
 

@@ -46,6 +46,8 @@ fn over_long_text_is_refused_and_changes_nothing() {
                 id: Organisation::ID.into(),
                 name: long.clone(),
                 time_zone: "Europe/London".into(),
+                compliance_green: None,
+                compliance_amber: None,
             },
         );
         match refused {
@@ -140,6 +142,8 @@ fn refusals_say_what_is_wrong_and_what_is_expected() {
                     id: Organisation::ID.into(),
                     name: String::new(),
                     time_zone: "Europe/London".into(),
+                    compliance_green: None,
+                    compliance_amber: None,
                 },
             )
             .map(|_| ())

@@ -555,6 +555,15 @@ impl CellReader {
         }
     }
 
+    pub(crate) fn date(&mut self) -> Result<NaiveDate> {
+        match self.take()? {
+            (_, Cell::Date(Some(d))) => Ok(d),
+            (column, other) => {
+                Err(self.corrupt(column, format!("expected a date, found {other:?}")))
+            }
+        }
+    }
+
     pub(crate) fn opt_time(&mut self) -> Result<(&'static str, Option<DateTime<Utc>>)> {
         match self.take()? {
             (column, Cell::Time(t)) => Ok((column, t)),

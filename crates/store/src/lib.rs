@@ -31,6 +31,7 @@
 mod anchors;
 mod backup;
 mod commit;
+mod compliance;
 mod connect;
 mod findings;
 mod jobs;
@@ -44,13 +45,14 @@ mod sqlite;
 pub mod testing;
 mod verify;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use steward_model::audit::AuditRecord;
 use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
 pub use anchors::AuditAnchor;
 pub use backup::{BackupError, BackupSummary, RestoreSummary, TRANSIENT_TABLES, backup, restore};
 pub use commit::{CommitSummary, Counts};
+pub use compliance::ComplianceDay;
 pub use connect::TlsMode;
 pub use findings::{
     ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind, FindingOrder,
@@ -437,6 +439,13 @@ pub trait Store: Send + Sync {
 
     /// Every pack the organisation has chosen or set aside, by id.
     fn packs(&self) -> Result<Vec<PackChoice>>;
+
+    /// Replaces the standing of each pack among `rows` on each of their days with `rows`, in one
+    /// transaction.
+    fn record_compliance(&self, rows: &[ComplianceDay]) -> Result<()>;
+
+    /// Every pack's and section's standing from `since` on, by pack, section and day.
+    fn compliance(&self, since: NaiveDate) -> Result<Vec<ComplianceDay>>;
 
     /// Makes a pack active or not, with one audit record (entity `pack`); `false`, and nothing
     /// written, when it already stood so.

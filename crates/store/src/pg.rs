@@ -14,6 +14,7 @@ use steward_model::{Assignment, FieldType, Pence, Register, Row, StoredFinding, 
 
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
+use crate::compliance::{self, ComplianceDay};
 use crate::connect::{PgManager, PgSession, PgTarget};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
@@ -1318,6 +1319,32 @@ impl Store for PgStore {
             .query(&sql::pack_select(false, D), &[])?
             .iter()
             .map(|r| packs::pack_from_cells(read_cells(r, packs::PACK_COLUMNS)?))
+            .collect()
+    }
+
+    fn record_compliance(&self, rows: &[ComplianceDay]) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let days: std::collections::BTreeSet<(&str, NaiveDate)> =
+            rows.iter().map(|r| (r.pack.as_str(), r.day)).collect();
+        let clear = sql::compliance_clear(D);
+        for (pack, day) in days {
+            tx.execute(&clear, &[&pack, &day])?;
+        }
+        let insert = sql::compliance_insert(D);
+        for row in rows {
+            tx.execute(&insert, &refs(&cell_params(&compliance::cells(row))))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn compliance(&self, since: NaiveDate) -> Result<Vec<ComplianceDay>> {
+        let mut client = self.client()?;
+        client
+            .query(&sql::compliance_select(D), &[&since])?
+            .iter()
+            .map(|r| compliance::from_cells(read_cells(r, compliance::COMPLIANCE_COLUMNS)?))
             .collect()
     }
 

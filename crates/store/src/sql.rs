@@ -799,6 +799,35 @@ pub(crate) fn pack_select(one: bool, p: Placeholder) -> String {
 }
 
 /// Inserts a pack's standing or rewrites the stored one.
+/// Every pack's and section's standing from `day` (the first parameter) on, by pack, section and
+/// day.
+pub(crate) fn compliance_select(p: Placeholder) -> String {
+    let columns = column_list(crate::compliance::COMPLIANCE_COLUMNS, "");
+    let collate = match p {
+        Placeholder::Question => "",
+        Placeholder::Dollar => " COLLATE \"C\"",
+    };
+    format!(
+        "SELECT {columns} FROM compliance WHERE day >= {} \
+         ORDER BY pack{collate}, section{collate}, day",
+        p.nth(1)
+    )
+}
+
+/// A run rewrites its pack's day: the rows before it go first, so a section no longer checked
+/// does not linger.
+pub(crate) fn compliance_clear(p: Placeholder) -> String {
+    format!(
+        "DELETE FROM compliance WHERE pack = {} AND day = {}",
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+pub(crate) fn compliance_insert(p: Placeholder) -> String {
+    insert_into("compliance", crate::compliance::COMPLIANCE_COLUMNS, p)
+}
+
 pub(crate) fn pack_upsert(p: Placeholder) -> String {
     format!(
         "{} ON CONFLICT (id) DO UPDATE SET active = excluded.active, \

@@ -15,6 +15,7 @@ use steward_model::{Assignment, FieldType, Pence, Register, Row, StoredFinding, 
 
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
+use crate::compliance::{self, ComplianceDay};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
@@ -1252,6 +1253,43 @@ impl Store for SqliteStore {
                 r,
                 "packs",
                 packs::PACK_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn record_compliance(&self, rows: &[ComplianceDay]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut clear = tx.prepare_cached(&sql::compliance_clear(Q))?;
+            let days: std::collections::BTreeSet<(&str, NaiveDate)> =
+                rows.iter().map(|r| (r.pack.as_str(), r.day)).collect();
+            for (pack, day) in days {
+                execute_cells(
+                    &mut clear,
+                    &[Cell::Text(Some(pack.to_owned())), Cell::Date(Some(day))],
+                )?;
+            }
+            let mut insert = tx.prepare_cached(&sql::compliance_insert(Q))?;
+            for row in rows {
+                execute_cells(&mut insert, &compliance::cells(row))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn compliance(&self, since: NaiveDate) -> Result<Vec<ComplianceDay>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&sql::compliance_select(Q))?;
+        let mut rows = stmt.query([date_sql(Some(since))])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(compliance::from_cells(read_cells(
+                r,
+                "compliance",
+                compliance::COMPLIANCE_COLUMNS,
             )?)?);
         }
         Ok(out)

@@ -26,6 +26,7 @@ mod processes;
 mod registers;
 mod session;
 mod signin;
+mod standing;
 
 use std::net::SocketAddr;
 use std::pin::Pin;

@@ -9,7 +9,7 @@ use steward_policy::Pack;
 use steward_service::{ServiceError, Steward};
 
 /// A subject as a page shows it: a label, and its record's page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Named {
     pub label: String,
     pub href: Option<String>,

@@ -521,6 +521,12 @@ struct FindingsPage {
     first: Option<String>,
     /// Each order offered, its address, and whether it is the one shown.
     orders: Vec<(&'static str, String, bool)>,
+    /// The policies in force (id, title) and the parties who act (word, in words), for the
+    /// filter's selects.
+    packs: Vec<(String, String)>,
+    acts: Vec<(&'static str, String)>,
+    /// The filter names a pack not in force (one set aside keeps its findings): offered too.
+    pack_unlisted: bool,
 }
 
 pub(crate) async fn findings(
@@ -562,7 +568,23 @@ pub(crate) async fn findings(
             )
         })
         .collect();
+    let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
+    let nobody = crate::names::Named::default();
     page(&FindingsPage {
+        pack_unlisted: !filter.pack.is_empty() && !running.iter().any(|p| p.id == filter.pack),
+        packs: running
+            .iter()
+            .map(|p| (p.id.clone(), p.title.clone()))
+            .collect(),
+        acts: steward_policy::WhoActs::ALL
+            .iter()
+            .map(|w| {
+                (
+                    *w,
+                    crate::forms::capitalised(&crate::names::who_acts(w, &nobody)),
+                )
+            })
+            .collect(),
         total,
         chrome: Chrome::signed(&state, &signed, "/findings"),
         query,
@@ -623,6 +645,11 @@ struct DashboardPage {
     by_sla: Vec<(&'static str, &'static str, usize)>,
     incidents: Vec<crate::processes::IncidentRow>,
     trend_chart: String,
+    /// Where each running policy, and each of its sections, stands.
+    pack_standing: Vec<crate::standing::Standing>,
+    section_standing: Vec<crate::standing::Standing>,
+    /// The organisation's (green, amber) thresholds, in percent.
+    thresholds: (i64, i64),
 }
 
 /// Every finding tallied, read again only when the audit log has moved on (`head`, read as the
@@ -834,8 +861,11 @@ pub(crate) async fn dashboard(
             counts[i] += n;
         }
         // A section is the clause's number before its first point or bracket: 2.6(w) is in 2.
-        let section = section_of(&t.clause).to_owned();
+        let section = steward_policy::section_of(&t.clause).to_owned();
         *by_section.entry((t.pack.clone(), section)).or_default() += n;
+        *by_section
+            .entry((t.pack.clone(), String::new()))
+            .or_default() += n;
         let days = (today - t.first_failing_on).num_days();
         let bucket = match days {
             ..7 => 0,
@@ -864,8 +894,18 @@ pub(crate) async fn dashboard(
             (title(&p), cells, total)
         })
         .collect();
+    // Where each policy and section stands: kept per audit head and day, as a run on a new day
+    // writes the day's standing.
+    let since = today - chrono::Days::new(crate::standing::DAYS);
+    let standing = crate::derived::derived(&state, head, format!("compliance|{today}"), move |s| {
+        Ok((s.organisation()?.thresholds(), s.compliance(since)?))
+    })
+    .await?;
+    let (pack_standing, section_standing) =
+        crate::standing::standings(&running, &standing.1, &by_section, standing.0, today);
     let mut by_section: Vec<(String, String, usize)> = by_section
         .into_iter()
+        .filter(|((_, s), _)| !s.is_empty())
         .map(|((p, s), n)| (p, s, n))
         .collect();
     by_section.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
@@ -878,7 +918,12 @@ pub(crate) async fn dashboard(
                 percent(&p),
                 percent(&section)
             );
-            (title(&p), section, Count { n, href })
+            let heading = running
+                .iter()
+                .find(|pack| pack.id == p)
+                .and_then(|pack| pack.sections.get(&section))
+                .map_or_else(|| section.clone(), |t| format!("{section}. {t}"));
+            (title(&p), heading, Count { n, href })
         })
         .collect();
     let by_age: Vec<(&'static str, Count)> = by_age
@@ -947,6 +992,9 @@ pub(crate) async fn dashboard(
         no_policy: running.is_empty(),
         no_data: setup.people == 0,
         top: top.0.iter().take(10).cloned().collect(),
+        pack_standing,
+        section_standing,
+        thresholds: standing.0,
     })
 }
 
@@ -1429,10 +1477,6 @@ pub(crate) struct ControlView {
 
 /// The section a clause is in: its number before the first point, bracket or dash (`2.6(w)` is
 /// in `2`), as the findings' `section` filter reads it.
-pub(crate) fn section_of(clause: &str) -> &str {
-    clause.split(['.', '(', '-']).next().unwrap_or_default()
-}
-
 /// A clause's anchor on the living policy: the pack and clause, with every character an URL
 /// fragment or an id would need escaped turned into `-`.
 pub(crate) fn clause_anchor(pack: &str, clause: &str) -> String {
@@ -1617,7 +1661,7 @@ pub(crate) async fn policy(
         })
         .map(|mut p: PackView| {
             for c in &p.clauses {
-                let section = section_of(&c.id);
+                let section = steward_policy::section_of(&c.id);
                 if p.sections.last().is_none_or(|(s, _)| *s != section) {
                     p.sections.push((section.to_owned(), c.anchor.clone()));
                 }
@@ -1917,6 +1961,8 @@ struct OrganisationPage {
     chrome: Chrome,
     name: Input,
     time_zone: Input,
+    green: Input,
+    amber: Input,
     notice: Option<String>,
     errors: Errors,
 }
@@ -1943,13 +1989,50 @@ async fn organisation_page(
         .hint("Working days and \"today\" are reckoned in it; such as Europe/London")
         .value(org.time_zone)
         .posted(&refusal.posted);
-    let errors = Errors::place(&refusal.problems, [&mut name, &mut time_zone]);
+    let threshold = |name: &str, id: &str, label: &str, hint: String, value: Option<i64>| {
+        let mut input = field(name)
+            .id(id)
+            .label(label)
+            .hint(hint)
+            .value(value.map(|n| n.to_string()).unwrap_or_default())
+            .posted(&refusal.posted);
+        input.suffix = "%";
+        input.max = "100".into();
+        input
+    };
+    let mut green = threshold(
+        "compliance_green",
+        "org-green",
+        "Green from",
+        format!(
+            "A policy or section is green when at least this share of what its checks look at \
+             is compliant; empty: {}",
+            steward_model::Organisation::GREEN
+        ),
+        org.compliance_green,
+    );
+    let mut amber = threshold(
+        "compliance_amber",
+        "org-amber",
+        "Amber from",
+        format!(
+            "Below green and at least this, amber; below it, red; empty: {}",
+            steward_model::Organisation::AMBER
+        ),
+        org.compliance_amber,
+    );
+    let errors = Errors::place(
+        &refusal.problems,
+        [&mut name, &mut time_zone, &mut green, &mut amber],
+    );
     page_refusing(
         !errors.is_empty(),
         &OrganisationPage {
             chrome: Chrome::signed(state, signed, "/admin/organisation"),
             name,
             time_zone,
+            green,
+            amber,
             notice,
             errors,
         },
@@ -1971,14 +2054,45 @@ pub(crate) async fn set_organisation(
 ) -> Result<Response, WebError> {
     let form = crate::session::Form::read(request).await?;
     let (name, time_zone) = (form.get("name"), form.get("time_zone"));
+    let (green, amber) = (form.get("compliance_green"), form.get("compliance_amber"));
     let stamp = steward_service::Stamp::of(&signed.viewer);
     let result = blocking(&state, move |s| {
+        let mut problems = Vec::new();
+        let mut threshold = |name: &'static str, text: &str| {
+            let text = text.trim();
+            let field = steward_model::Register::Organisation.field(name)?;
+            if text.is_empty() {
+                return None;
+            }
+            match field.parse(text) {
+                Ok(steward_model::Value::Int(n)) => Some(n),
+                Ok(_) => None,
+                Err(reason) => {
+                    problems.push(steward_service::FieldProblem {
+                        field: field.name,
+                        value: text.to_owned(),
+                        reason,
+                    });
+                    None
+                }
+            }
+        };
+        let compliance_green = threshold("compliance_green", &green);
+        let compliance_amber = threshold("compliance_amber", &amber);
+        if !problems.is_empty() {
+            return Err(steward_service::ServiceError::Invalid {
+                register: steward_model::Register::Organisation,
+                problems,
+            });
+        }
         s.set_organisation(
             &stamp,
             steward_model::Organisation {
                 id: steward_model::Organisation::ID.into(),
                 name,
                 time_zone,
+                compliance_green,
+                compliance_amber,
             },
         )
     })

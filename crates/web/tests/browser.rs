@@ -6,9 +6,12 @@
 //! except under CI (`CI` set), where it fails. A failing test leaves a screenshot and the page
 //! source in `target/browser-failures/`.
 
+// Shared with `tests/journeys.rs`, which uses the rest of them.
+#[allow(dead_code)]
 #[path = "browser/harness.rs"]
 mod harness;
 mod support;
+#[allow(dead_code)]
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 

@@ -383,6 +383,8 @@ fn the_server_answers_health_and_unknown_pages_and_stops_cleanly() {
                     id: Organisation::ID.into(),
                     name: "Charity".into(),
                     time_zone: "Europe/London".into(),
+                    compliance_green: None,
+                    compliance_amber: None,
                 },
             )
             .unwrap_or_else(|e| panic!("{e}"));

@@ -115,6 +115,51 @@ impl Browser {
         }
     }
 
+    /// Fetches `path` as the browser would, with its cookies, over a socket of our own: what a
+    /// download link gives, which a headless browser saves rather than shows. The body of a 200
+    /// answer.
+    pub fn download(&self, path: &str) -> String {
+        use std::io::Read;
+        let mut cookies = Vec::new();
+        for name in ["steward_session", "__Host-steward_session"] {
+            if let Ok(v) = self.driver.cookie(name) {
+                cookies.push(format!("{name}={v}"));
+            }
+        }
+        let host = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host)
+            .unwrap_or_else(|e| self.fail(&format!("connecting to {host}"), e));
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {}\r\nConnection: close\r\n\r\n",
+            cookies.join("; ")
+        );
+        stream
+            .write_all(request.as_bytes())
+            .unwrap_or_else(|e| self.fail(&format!("asking for {path}"), e));
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .unwrap_or_else(|e| self.fail(&format!("reading {path}"), e));
+        let split = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(answer.len());
+        let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+        let body = answer.get(split + 4..).unwrap_or_default();
+        if !head.starts_with("http/1.1 200") {
+            self.fail(
+                &format!("downloading {path}"),
+                head.lines().next().unwrap_or(""),
+            );
+        }
+        let body = if head.contains("transfer-encoding: chunked") {
+            unchunk(body)
+        } else {
+            body.to_vec()
+        };
+        String::from_utf8(body).unwrap_or_else(|e| self.fail(&format!("reading {path}"), e))
+    }
+
     /// The first element matching `css`, waiting for it to appear.
     pub fn find(&self, css: &str) -> Element<'_> {
         let started = Instant::now();
@@ -282,6 +327,24 @@ impl Browser {
         std::fs::write(&html, source).map_err(|e| format!("writing {}: {e}", html.display()))?;
         Ok((png, html))
     }
+}
+
+/// A chunked HTTP/1.1 body, joined.
+fn unchunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&body[..end]);
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        let rest = &body[end + 2..];
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.extend_from_slice(&rest[..n]);
+        body = rest[n..].strip_prefix(b"\r\n").unwrap_or(&rest[n..]);
+    }
+    out
 }
 
 impl Drop for Browser {

@@ -211,6 +211,16 @@ impl WebDriver {
         )
     }
 
+    /// The value of the cookie `name` the browser holds for the current page's site, `HttpOnly`
+    /// ones included.
+    pub fn cookie(&self, name: &str) -> Result<String> {
+        let value = self.command("GET", &self.session_path(&format!("/cookie/{name}")), None)?;
+        string(
+            value.get("value").cloned().unwrap_or_default(),
+            "cookie value",
+        )
+    }
+
     pub fn page_source(&self) -> Result<String> {
         string(
             self.command("GET", &self.session_path("/source"), None)?,

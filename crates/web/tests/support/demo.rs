@@ -42,20 +42,25 @@ pub fn packs() -> Vec<Pack> {
 /// A demo organisation as `steward serve --demo` fills it, and a sign-in per role: the role's
 /// email and authenticator secret.
 pub fn seed(steward: &Steward, packs: &[Pack]) -> Vec<(&'static str, String, String)> {
-    let files = demo_files(150);
+    seed_with(steward, packs, 150)
+}
+
+/// [`seed`] with a demo organisation of `people`.
+pub fn seed_with(
+    steward: &Steward,
+    packs: &[Pack],
+    people: usize,
+) -> Vec<(&'static str, String, String)> {
+    let files = demo_files(people);
     let stamp = Stamp::now("test");
     steward
         .import(&stamp, files)
         .unwrap_or_else(|e| panic!("import: {e}"));
     let refs: Vec<&Pack> = packs.iter().collect();
-    let now = Utc::now();
-    let findings = steward
-        .run_checks(&refs, &Overrides::default(), now)
-        .unwrap_or_else(|e| panic!("checks: {e}"));
-    let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
+    // As a check job runs them: findings recorded, and where each policy stands.
     steward
-        .record_findings(&Stamp::at("test", now), &ids, findings)
-        .unwrap_or_else(|e| panic!("record: {e}"));
+        .check_and_record(&Stamp::now("test"), &refs, &Overrides::default())
+        .unwrap_or_else(|e| panic!("checks: {e}"));
 
     let people: Vec<Person> = steward.list().unwrap_or_else(|e| panic!("{e}"));
     let roles: Vec<RoleGrant> = steward.list().unwrap_or_else(|e| panic!("{e}"));
