@@ -168,6 +168,7 @@ mod tests {
             },
             severity: "high".into(),
             message: "LT1 is not encrypted".into(),
+            message_you: None,
             clause_text: "Laptops must be encrypted.".into(),
             evidence: BTreeMap::from([("asset.encrypted".into(), "false".into())]),
             who_acts: "it_team".into(),
