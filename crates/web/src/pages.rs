@@ -979,8 +979,9 @@ struct MyItem {
 }
 
 /// A finding as an item of someone's work: what, what to do and by when, why, and the request
-/// that settles it where one does (offered when `may_raise`).
-fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool) -> MyItem {
+/// that settles it where one does (offered when `may_raise`). Said to the person (`to_them`) in
+/// the control's second-person message where it has one; to anyone else, in the third person.
+fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool, to_them: bool) -> MyItem {
     let remedy = packs
         .iter()
         .find(|p| p.id == f.pack)
@@ -1006,7 +1007,10 @@ fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool) -> MyIte
         clause_href: format!("/policy#{}", clause_anchor(&f.pack, &f.clause)),
         request: crate::finding::settling_request(&f.control).filter(|_| may_raise),
         remedy,
-        message: f.message,
+        message: match f.message_you {
+            Some(you) if to_them => you,
+            _ => f.message,
+        },
     }
 }
 
@@ -1081,7 +1085,7 @@ pub(crate) async fn me(
         findings: findings
             .into_iter()
             .filter(|f| f.finding.who_acts == "person")
-            .map(|f| my_item(&running, f.finding, signed_may_raise))
+            .map(|f| my_item(&running, f.finding, signed_may_raise, true))
             .collect(),
         requests: requests
             .into_iter()
@@ -1273,7 +1277,7 @@ pub(crate) async fn team_member(
             let named = names.subject(&f.finding.subject, false);
             let acts = crate::names::who_acts(&f.finding.who_acts, &named);
             let mine = f.finding.who_acts == "line_manager";
-            (my_item(&running, f.finding, may_raise), acts, mine)
+            (my_item(&running, f.finding, may_raise, false), acts, mine)
         })
         .collect();
     page(&TeamMemberPage {
