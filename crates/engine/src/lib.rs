@@ -2,7 +2,8 @@
 //! parameters, evaluated over an estate, producing findings that cite their clause.
 //!
 //! It owns scope (which subjects a control looks at), the outcome for each subject (passes,
-//! fires, out of scope), and the finding a failure becomes: message with its placeholders filled,
+//! fires, out of scope), and the finding a failure becomes: message (and the second-person
+//! `message_you`, where the control has one) with its placeholders filled,
 //! the clause quoted, the evidence that triggered it, who acts and by when.
 //!
 //! It must never do I/O or read the clock (the time of the run is passed in), and never decide a
