@@ -841,6 +841,9 @@ fn control_facts(c: &Control, eff: &EffectivePack) -> Vec<(&'static str, String)
     }
     if let ControlKind::Check(k) = &c.kind {
         f.push(("message", k.message.clone()));
+        if let Some(you) = &k.message_you {
+            f.push(("to the person", you.clone()));
+        }
         if !k.evidence.is_empty() {
             f.push(("evidence", k.evidence.join(", ")));
         }
@@ -921,6 +924,7 @@ fn parameters_used<'a>(c: &Control, eff: &'a EffectivePack) -> Vec<&'a Effective
         ControlKind::Check(k) => {
             texts.push(&k.rule.text);
             texts.push(&k.message);
+            texts.extend(k.message_you.as_deref());
         }
         ControlKind::Workflow(w) => {
             if let Some(Within::Period {
@@ -972,6 +976,7 @@ fn control_json(c: &Control, eff: &EffectivePack) -> Json {
             "scope": scope_json(&k.scope),
             "rule": k.rule.text,
             "message": k.message,
+            "message_you": k.message_you,
             "evidence": k.evidence,
         }),
         ControlKind::Workflow(w) => {

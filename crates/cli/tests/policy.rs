@@ -396,6 +396,13 @@ fn show_with_a_clause_prints_its_text_and_every_control() {
         ),
         "{text}"
     );
+    // The finding in both voices: as lists show it, and as its person's own page says it.
+    assert!(
+        words(&text).contains(
+            "message Laptop {asset.tag} has not connected to the network for more than {params.laptop_offline_days} days (last seen {asset.last_seen}). to the person Your laptop {asset.tag} has not connected"
+        ),
+        "{text}"
+    );
 
     let shown = s.json(&["policy", "show", PACK, "2.6(w)", "--format", "json"]);
     assert_eq!(shown["clause"], "2.6(w)");
@@ -404,6 +411,13 @@ fn show_with_a_clause_prints_its_text_and_every_control() {
     assert_eq!(first["id"], "laptop-connected-within-14-days");
     assert_eq!(first["kind"], "check");
     assert_eq!(first["subject"], "asset");
+    assert_eq!(
+        first["message_you"],
+        "Your laptop {asset.tag} has not connected to the network for more than {params.laptop_offline_days} days (last seen {asset.last_seen})."
+    );
+    // Only a check has one.
+    assert_eq!(shown["controls"][2]["kind"], "attestation");
+    assert_eq!(shown["controls"][2].get("message_you"), None);
     assert_eq!(
         first["parameters"],
         json!([{"name": "laptop_offline_days", "value": 14, "origin": "pack"}])

@@ -2,7 +2,8 @@
 //! parameters, evaluated over an estate, producing findings that cite their clause.
 //!
 //! It owns scope (which subjects a control looks at), the outcome for each subject (passes,
-//! fires, out of scope), and the finding a failure becomes: message with its placeholders filled,
+//! fires, out of scope), and the finding a failure becomes: message (and the second-person
+//! `message_you`, where the control has one) with its placeholders filled,
 //! the clause quoted, the evidence that triggered it, who acts and by when.
 //!
 //! It must never do I/O or read the clock (the time of the run is passed in), and never decide a
@@ -25,7 +26,7 @@ use steward_rules::{CompileError, Data, Kind, Program};
 pub struct EngineError {
     pub pack: String,
     pub control: String,
-    /// `rule`, `scope`, `message` or `evidence`.
+    /// `rule`, `scope`, `message`, `message_you` or `evidence`.
     pub what: &'static str,
     pub message: String,
 }
@@ -59,6 +60,7 @@ struct CompiledCheck {
     who_acts: String,
     grace_days: u32,
     message: Vec<Piece>,
+    message_you: Option<Vec<Piece>>,
     evidence: Vec<(String, Program)>,
 }
 
@@ -219,14 +221,17 @@ impl Engine {
     ) -> Finding {
         let (now, today) = at.micros();
         let show = |p: &Program| p.display(data, i, now, today).unwrap_or_default();
-        let message = check
-            .message
-            .iter()
-            .map(|piece| match piece {
-                Piece::Text(t) => t.clone(),
-                Piece::Path(p) => show(p),
-            })
-            .collect();
+        let fill = |pieces: &[Piece]| -> String {
+            pieces
+                .iter()
+                .map(|piece| match piece {
+                    Piece::Text(t) => t.clone(),
+                    Piece::Path(p) => show(p),
+                })
+                .collect()
+        };
+        let message = fill(&check.message);
+        let message_you = check.message_you.as_deref().map(fill);
         let evidence = check
             .evidence
             .iter()
@@ -243,6 +248,7 @@ impl Engine {
             },
             severity: check.severity.clone(),
             message,
+            message_you,
             clause_text: check.clause_text.clone(),
             evidence,
             who_acts: check.who_acts.clone(),
@@ -313,16 +319,24 @@ fn compile_check(
             .map_err(|e| error("scope", e)),
         None => Ok(None),
     };
-    let mut message = Vec::new();
-    for piece in split_message(&check.message) {
-        match piece {
-            Err(text) => message.push(Piece::Text(text)),
-            Ok(path) => match steward_rules::compile_expression(&path, kind, params) {
-                Ok(p) => message.push(Piece::Path(p)),
-                Err(e) => errors.push(error("message", e)),
-            },
+    let mut pieces = |text: &str, what: &'static str| {
+        let mut out = Vec::new();
+        for piece in split_message(text) {
+            match piece {
+                Err(text) => out.push(Piece::Text(text)),
+                Ok(path) => match steward_rules::compile_expression(&path, kind, params) {
+                    Ok(p) => out.push(Piece::Path(p)),
+                    Err(e) => errors.push(error(what, e)),
+                },
+            }
         }
-    }
+        out
+    };
+    let message = pieces(&check.message, "message");
+    let message_you = check
+        .message_you
+        .as_deref()
+        .map(|m| pieces(m, "message_you"));
     let mut evidence = Vec::new();
     for path in &check.evidence {
         match steward_rules::compile_expression(path, kind, params) {
@@ -351,6 +365,7 @@ fn compile_check(
         who_acts: control.who_acts.as_str().to_owned(),
         grace_days: control.grace_days,
         message,
+        message_you,
         evidence,
     }))
 }

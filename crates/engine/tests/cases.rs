@@ -1,13 +1,14 @@
 //! Every built-in pack's test cases, run through the engine: each subject's outcome under the
-//! control must be what the case file expects — fires, passes, or out of scope.
+//! control must be what the case file expects — fires, passes, or out of scope — and every
+//! finding said to the person it concerns reads whole.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
 use steward_engine::{At, Engine, Outcome};
 use steward_model::{FieldType, Register, Row, Value};
-use steward_policy::cases::{CaseRow, CaseValue, load_cases_dir};
-use steward_policy::{ParamValue, RecordType};
+use steward_policy::cases::{Case, CaseRow, CaseValue, load_cases_dir};
+use steward_policy::{ControlKind, Pack, ParamValue, RecordType, WhoActs};
 use steward_rules::Data;
 
 fn text(ty: FieldType, value: &CaseValue) -> String {
@@ -36,9 +37,8 @@ fn row(register: Register, case_row: &CaseRow) -> Result<Row, String> {
     Row::new(register, values).map_err(|e| e.to_string())
 }
 
-#[test]
-fn every_case_of_every_pack_decides_as_expected() {
-    // Every pack folder in the repository, built in or not yet: a pack being written is tested too.
+/// Every pack folder in the repository, built in or not yet: a pack being written is tested too.
+fn packs() -> (PathBuf, Vec<Pack>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packs");
     let mut packs = Vec::new();
     let mut folders: Vec<_> = std::fs::read_dir(&root)
@@ -53,6 +53,47 @@ fn every_case_of_every_pack_decides_as_expected() {
                 .unwrap_or_else(|e| panic!("{} loads: {e:#?}", folder.display())),
         );
     }
+    (root, packs)
+}
+
+/// The pack's parameters as a case sets them.
+fn case_params(pack: &Pack, case: &Case) -> Vec<(String, ParamValue)> {
+    let mut params: Vec<(String, ParamValue)> = pack
+        .parameters
+        .values()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+    for (name, value) in &case.params {
+        match params.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value.clone(),
+            None => params.push((name.clone(), value.clone())),
+        }
+    }
+    params
+}
+
+/// A case's estate as the engine reads it, or the rows that do not parse.
+fn case_data(case: &Case) -> Result<Data, Vec<String>> {
+    let mut bad_rows = Vec::new();
+    let data = Data::from_register_rows(|register| {
+        let Some(ty) = RecordType::from_register(register.name()) else {
+            return Vec::new();
+        };
+        case.rows(ty)
+            .iter()
+            .filter_map(|r| row(register, r).map_err(|e| bad_rows.push(e)).ok())
+            .collect()
+    });
+    if bad_rows.is_empty() {
+        Ok(data)
+    } else {
+        Err(bad_rows)
+    }
+}
+
+#[test]
+fn every_case_of_every_pack_decides_as_expected() {
+    let (root, packs) = packs();
     for builtin in
         steward_policy::builtin().unwrap_or_else(|e| panic!("built-in packs load: {e:?}"))
     {
@@ -89,18 +130,7 @@ fn every_case_of_every_pack_decides_as_expected() {
         }
         for file in files {
             for case in &file.cases {
-                let mut params: Vec<(String, ParamValue)> = pack
-                    .parameters
-                    .values()
-                    .map(|p| (p.name.clone(), p.value.clone()))
-                    .collect();
-                for (name, value) in &case.params {
-                    match params.iter_mut().find(|(n, _)| n == name) {
-                        Some(slot) => slot.1 = value.clone(),
-                        None => params.push((name.clone(), value.clone())),
-                    }
-                }
-                let engine = match Engine::only(pack, &file.control, params) {
+                let engine = match Engine::only(pack, &file.control, case_params(pack, case)) {
                     Ok(e) => e,
                     Err(e) => {
                         failures.push(format!(
@@ -110,23 +140,16 @@ fn every_case_of_every_pack_decides_as_expected() {
                         continue;
                     }
                 };
-                let mut bad_rows = Vec::new();
-                let data = Data::from_register_rows(|register| {
-                    let Some(ty) = RecordType::from_register(register.name()) else {
-                        return Vec::new();
-                    };
-                    case.rows(ty)
-                        .iter()
-                        .filter_map(|r| row(register, r).map_err(|e| bad_rows.push(e)).ok())
-                        .collect()
-                });
-                if !bad_rows.is_empty() {
-                    failures.push(format!(
-                        "{}: {}: rows do not parse: {bad_rows:?}",
-                        file.file, case.name
-                    ));
-                    continue;
-                }
+                let data = match case_data(case) {
+                    Ok(data) => data,
+                    Err(bad_rows) => {
+                        failures.push(format!(
+                            "{}: {}: rows do not parse: {bad_rows:?}",
+                            file.file, case.name
+                        ));
+                        continue;
+                    }
+                };
                 let at = At {
                     now: case.now,
                     today: case.now.date_naive(),
@@ -171,6 +194,77 @@ fn every_case_of_every_pack_decides_as_expected() {
         failures.is_empty(),
         "{} of {checked} expectations failed:\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// A person's own page speaks to them: every check a person acts on has a second-person message
+/// (so a new control cannot forget one), and every second-person message, filled in on the pack's
+/// own cases, leaves no placeholder behind and speaks to "you".
+#[test]
+fn every_person_check_speaks_to_the_person_on_every_case() {
+    let (root, packs) = packs();
+    let mut missing = Vec::new();
+    let mut failures = Vec::new();
+    let mut rendered = 0;
+    for pack in &packs {
+        for control in pack.controls() {
+            if let ControlKind::Check(check) = &control.kind
+                && control.who_acts == WhoActs::Person
+                && check.message_you.is_none()
+            {
+                missing.push(format!("{}: {}", pack.id, control.id));
+            }
+        }
+        let dir = root.join(&pack.id).join("cases");
+        let files =
+            load_cases_dir(&dir, pack).unwrap_or_else(|e| panic!("{}: cases load: {e:?}", pack.id));
+        for file in &files {
+            for case in &file.cases {
+                let (Ok(engine), Ok(data)) = (
+                    Engine::only(pack, &file.control, case_params(pack, case)),
+                    case_data(case),
+                ) else {
+                    // The test above reports a case that does not compile or parse.
+                    continue;
+                };
+                let at = At {
+                    now: case.now,
+                    today: case.now.date_naive(),
+                };
+                for finding in engine.evaluate(&data, at) {
+                    let Some(you) = &finding.message_you else {
+                        continue;
+                    };
+                    rendered += 1;
+                    let words: Vec<String> = you
+                        .split(|c: char| !c.is_alphanumeric())
+                        .map(str::to_lowercase)
+                        .collect();
+                    if you.contains(['{', '}'])
+                        || !words.iter().any(|w| w == "you" || w == "your")
+                        || you == &finding.message
+                    {
+                        failures.push(format!(
+                            "{}: {}: {}: {you:?}",
+                            file.file, case.name, finding.subject.id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "checks a person acts on without `message_you`: {missing:#?}"
+    );
+    assert!(
+        rendered > 30,
+        "only {rendered} second-person messages rendered"
+    );
+    assert!(
+        failures.is_empty(),
+        "second-person messages that do not read whole:\n{}",
         failures.join("\n")
     );
 }

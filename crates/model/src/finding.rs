@@ -16,6 +16,10 @@ pub struct Finding {
     /// `info`, `low`, `medium`, `high` or `critical`.
     pub severity: String,
     pub message: String,
+    /// The same said to the person it concerns ("Your laptop …"), where the control has one:
+    /// what their own page shows. Not part of the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_you: Option<String>,
     /// The clause's text, quoted.
     pub clause_text: String,
     /// The fields that triggered it and their values, by path (`asset.last_seen`).

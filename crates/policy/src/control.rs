@@ -85,7 +85,13 @@ fn allowed(kind: KindName, key: &str) -> bool {
                 acting
                     || matches!(
                         key,
-                        "who_acts" | "subject" | "scope" | "rule" | "message" | "evidence"
+                        "who_acts"
+                            | "subject"
+                            | "scope"
+                            | "rule"
+                            | "message"
+                            | "message_you"
+                            | "evidence"
                     )
             }
             KindName::Workflow => {
@@ -149,11 +155,12 @@ impl Ctx<'_> {
             errors,
         )?;
         // Keys that do not apply to this kind.
-        let present: [(&str, Option<Range<usize>>); 23] = [
+        let present: [(&str, Option<Range<usize>>); 24] = [
             ("subject", raw.subject.as_ref().map(Spanned::span)),
             ("scope", raw.scope.as_ref().map(Spanned::span)),
             ("rule", raw.rule.as_ref().map(Spanned::span)),
             ("message", raw.message.as_ref().map(Spanned::span)),
+            ("message_you", raw.message_you.as_ref().map(Spanned::span)),
             ("evidence", raw.evidence.as_ref().map(Spanned::span)),
             ("severity", raw.severity.as_ref().map(Spanned::span)),
             ("who_acts", raw.who_acts.as_ref().map(Spanned::span)),
@@ -466,7 +473,7 @@ impl Ctx<'_> {
         let message = match &raw.message {
             Some(m) => {
                 if let Some(subject) = subject {
-                    self.placeholders(m, subject, errors);
+                    self.placeholders("message", m, subject, errors);
                 }
                 non_empty(self.src, "the message", m, errors)
             }
@@ -475,6 +482,13 @@ impl Ctx<'_> {
                 String::new()
             }
         };
+        // The same finding said to the person it concerns: checked exactly as the message is.
+        let message_you = raw.message_you.as_ref().map(|m| {
+            if let Some(subject) = subject {
+                self.placeholders("message_you", m, subject, errors);
+            }
+            non_empty(self.src, "`message_you`", m, errors)
+        });
         let mut evidence = Vec::new();
         match raw.evidence.as_ref().map(|e| (e.span(), e.get_ref())) {
             None => {}
@@ -540,6 +554,7 @@ impl Ctx<'_> {
             scope,
             rule,
             message,
+            message_you,
             evidence,
         }))
     }
@@ -642,7 +657,7 @@ impl Ctx<'_> {
         if let Some(m) = &raw.message
             && let Some(subject) = subject
         {
-            self.placeholders(m, subject, errors);
+            self.placeholders("message", m, subject, errors);
         }
         Some(ControlKind::Workflow(Workflow {
             trigger: trigger?,
@@ -873,6 +888,7 @@ impl Ctx<'_> {
     /// Checks a message's `{path}` placeholders; `{{` and `}}` are literal braces.
     fn placeholders(
         &self,
+        key: &str,
         message: &Spanned<String>,
         subject: RecordType,
         errors: &mut Vec<PackError>,
@@ -881,7 +897,7 @@ impl Ctx<'_> {
             errors.push(self.err(
                 ErrorKind::Invalid,
                 &message.span(),
-                format!("message: {problem}"),
+                format!("{key}: {problem}"),
             ));
         }
     }

@@ -318,6 +318,9 @@ pub struct Check {
     pub rule: Rule,
     /// The finding's text, with `{path}` placeholders (`{asset.tag}`).
     pub message: String,
+    /// The same finding said to the person it concerns, in the second person ("Your laptop
+    /// {asset.tag} …"), with the same placeholders; `None` where the pack gives none.
+    pub message_you: Option<String>,
     /// Paths of the data a finding shows (`asset.last_seen`).
     pub evidence: Vec<String>,
 }

@@ -288,6 +288,81 @@ fn messages_and_evidence_name_real_fields() {
     assert!(one(&e).reason.contains("never closed"), "{e:?}");
 }
 
+/// `message_you` is optional, kept as written, and checked exactly as `message` is: its
+/// placeholders name real fields, its problems are placed on its own line, and it belongs to
+/// checks only.
+#[test]
+fn second_person_messages_are_checked_like_messages() {
+    let p = load(PACK, CLAUSES).unwrap_or_else(|e| panic!("{e:#?}"));
+    let check = |p: &Pack| match p.control("laptop-connected").map(|c| &c.kind) {
+        Some(ControlKind::Check(c)) => c.clone(),
+        other => panic!("not a check: {other:?}"),
+    };
+    assert_eq!(check(&p).message_you, None);
+    let you = "message = \"Laptop {asset.tag} last connected {asset.last_seen}.\"\n\
+               message_you = \"Your laptop {asset.tag} last connected {asset.last_seen}.\"";
+    let with = CLAUSES.replacen(
+        "message = \"Laptop {asset.tag} last connected {asset.last_seen}.\"",
+        you,
+        1,
+    );
+    let p = load(PACK, &with).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(
+        check(&p).message_you.as_deref(),
+        Some("Your laptop {asset.tag} last connected {asset.last_seen}.")
+    );
+
+    let e = errors_after(
+        "remediation = \"Connect the laptop.\"",
+        "message_you = \"Your laptop {asset.tga} in {params.ofline_days}\"\nremediation = \"Connect the laptop.\"",
+    );
+    let reasons: Vec<&str> = e.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "message_you: placeholder `asset.tga`: asset has no field `tga`",
+            "message_you: placeholder unknown parameter `params.ofline_days`",
+        ],
+        "{e:#?}"
+    );
+    // On its own line, in the control's clause, as the message's problems are.
+    assert!(e.iter().all(|e| e.line() == Some(17)), "{e:#?}");
+    assert!(
+        e.iter().all(|e| e.clause.as_deref() == Some("1.1")),
+        "{e:#?}"
+    );
+    let e = errors_after(
+        "message = \"Laptop",
+        "message_you = \"Your {asset.tag\"\nmessage = \"Laptop",
+    );
+    assert!(
+        one(&e)
+            .reason
+            .starts_with("message_you: a `{` at character 6 is never closed"),
+        "{e:?}"
+    );
+    let e = errors_after(
+        "message = \"Laptop",
+        "message_you = \" \"\nmessage = \"Laptop",
+    );
+    assert_eq!(one(&e).reason, "`message_you` must not be empty");
+    // Only a check's finding has a message to say in the second person.
+    let e = errors_after(
+        "remediation = \"Tell the service desk.\"",
+        "remediation = \"Tell the service desk.\"\nmessage_you = \"You lost it.\"",
+    );
+    assert_eq!(
+        one(&e).reason,
+        "`message_you` does not apply to a workflow control"
+    );
+    // Misspelt, it is an unknown key, not silently nothing.
+    let e = errors_after(
+        "remediation = \"Connect the laptop.\"",
+        "remediation = \"Connect the laptop.\"\nmessage_yuo = \"Your laptop.\"",
+    );
+    assert_eq!(one(&e).kind, ErrorKind::UnknownField);
+}
+
 #[test]
 fn pack_file_problems() {
     let bad = PACK

@@ -2,7 +2,9 @@
 //! they stand and how they got there. The lifecycle itself (open, escalated, resolved, excepted)
 //! is the store's, kept in one transaction with its history and audit records.
 
-use steward_model::{Exception, Finding, StoredFinding};
+use std::collections::HashMap;
+
+use steward_model::{Exception, Finding, Register, StoredFinding, Subject, Value};
 use steward_store::{ExceptionCover, FindingEvent, FindingQuery, FindingsSummary};
 
 use crate::{Result, ServiceError, Stamp, Steward};
@@ -55,25 +57,94 @@ impl Steward {
         self.findings_of(person_id, &held)
     }
 
-    /// [`Steward::findings_about`] with what the person holds already read, in one read.
+    /// [`Steward::findings_about`] with what the person holds already read.
     pub fn findings_of(
         &self,
         person_id: &str,
         held: &[steward_model::Asset],
     ) -> Result<Vec<StoredFinding>> {
-        let subjects = std::iter::once(steward_model::Subject {
-            kind: "person".into(),
-            id: person_id.to_owned(),
-        })
-        .chain(held.iter().map(|a| steward_model::Subject {
-            kind: "asset".into(),
-            id: a.tag.clone(),
-        }))
-        .collect();
+        let subjects = self
+            .subjects_of(&[person_id.to_owned()], held)?
+            .into_iter()
+            .map(|(subject, _)| subject)
+            .collect();
         self.findings(&FindingQuery {
             subjects,
             ..FindingQuery::default()
         })
+    }
+
+    /// What findings may be about that is these people's own, each with whose it is: each
+    /// person, what they hold (`held`, already read), their accounts, trips and removable media,
+    /// and their devices' monthly usage and sightings. A few indexed reads, however many people.
+    pub fn subjects_of(
+        &self,
+        people: &[String],
+        held: &[steward_model::Asset],
+    ) -> Result<Vec<(Subject, String)>> {
+        let subject = |kind: &str, id: &str| Subject {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        };
+        let mut out: Vec<(Subject, String)> = people
+            .iter()
+            .map(|p| (subject("person", p), p.clone()))
+            .collect();
+        let mut holder: HashMap<String, String> = HashMap::new();
+        for asset in held {
+            if let Some(who) = &asset.assigned_to {
+                out.push((subject("asset", &asset.tag), who.clone()));
+                holder.insert(asset.tag.clone(), who.clone());
+            }
+        }
+        // Whose each row is: the person it names, or the holder of the device it is about.
+        for (register, kind, field) in OWNED_BY_PERSON {
+            for row in self.store.list_where_any(register, field, people)? {
+                if let Some(who) = row.get(field).and_then(Value::as_text) {
+                    out.push((subject(kind, row.id()), who.to_owned()));
+                }
+            }
+        }
+        let tags: Vec<String> = holder.keys().cloned().collect();
+        for (register, kind) in OWNED_BY_DEVICE {
+            for row in self.store.list_where_any(register, "asset_tag", &tags)? {
+                let who = row
+                    .get("asset_tag")
+                    .and_then(Value::as_text)
+                    .and_then(|tag| holder.get(tag));
+                if let Some(who) = who {
+                    out.push((subject(kind, row.id()), who.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whose a finding's subject is (the person it is about, or who holds, owns or made it), by
+    /// the same rule as [`Steward::subjects_of`]; `None` for a subject no one person owns.
+    pub fn whose(&self, kind: &str, id: &str) -> Result<Option<String>> {
+        let field_of = |register: Register, id: &str, field: &str| -> Result<Option<String>> {
+            Ok(self
+                .store
+                .get(register, id)?
+                .and_then(|row| row.get(field).and_then(Value::as_text).map(str::to_owned)))
+        };
+        if kind == "person" {
+            return Ok(Some(id.to_owned()));
+        }
+        if kind == "asset" {
+            return field_of(Register::Assets, id, "assigned_to");
+        }
+        if let Some((register, _, field)) = OWNED_BY_PERSON.iter().find(|(_, k, _)| *k == kind) {
+            return field_of(*register, id, field);
+        }
+        if let Some((register, _)) = OWNED_BY_DEVICE.iter().find(|(_, k)| *k == kind) {
+            return match field_of(*register, id, "asset_tag")? {
+                Some(tag) => field_of(Register::Assets, &tag, "assigned_to"),
+                None => Ok(None),
+            };
+        }
+        Ok(None)
     }
 
     /// How many findings a query matches, whatever its limit.
@@ -91,6 +162,20 @@ impl Steward {
         Ok(self.store.finding_history(key)?)
     }
 }
+
+/// Registers whose rows are a person's own, by the field naming them: (register, subject kind,
+/// field).
+const OWNED_BY_PERSON: [(Register, &str, &str); 3] = [
+    (Register::Accounts, "account", "person_id"),
+    (Register::Travel, "travel", "person_id"),
+    (Register::RemovableMedia, "removable_medium", "holder_id"),
+];
+
+/// Registers whose rows are about a device, and so its holder's: (register, subject kind).
+const OWNED_BY_DEVICE: [(Register, &str); 2] = [
+    (Register::Usage, "usage"),
+    (Register::Sightings, "sighting"),
+];
 
 /// The words a finding must use, so that it orders and routes as the model says.
 /// Findings change state only through a check run, which IT and governance may make.
@@ -168,6 +253,7 @@ mod tests {
             },
             severity: "high".into(),
             message: "LT1 is not encrypted".into(),
+            message_you: None,
             clause_text: "Laptops must be encrypted.".into(),
             evidence: BTreeMap::from([("asset.encrypted".into(), "false".into())]),
             who_acts: "it_team".into(),

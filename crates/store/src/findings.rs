@@ -380,6 +380,8 @@ pub(crate) const FINDING_COLUMNS: Columns = &[
     ("last_failing", Kind::Time),
     ("resolved_at", Kind::Time),
     ("exception", Kind::Text),
+    // Last: a column added after the table was made, where `ALTER TABLE` put it.
+    ("message_you", Kind::Text),
 ];
 
 /// The `finding_events` table's columns, in the order rows are read and written.
@@ -434,6 +436,7 @@ pub(crate) fn finding_cells(s: &StoredFinding) -> Vec<Cell> {
         Cell::Time(Some(s.last_failing)),
         Cell::Time(s.resolved_at),
         Cell::Text(s.exception.clone()),
+        Cell::Text(f.message_you.clone()),
     ]
 }
 
@@ -612,6 +615,7 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
     let last_failing = r.time()?;
     let (_, resolved_at) = r.opt_time()?;
     let (_, exception) = r.opt_text()?;
+    let (_, message_you) = r.opt_text()?;
     let stored = StoredFinding {
         finding: Finding {
             pack,
@@ -621,6 +625,7 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
             subject: Subject { kind, id },
             severity,
             message,
+            message_you,
             clause_text,
             evidence,
             who_acts,
@@ -699,6 +704,10 @@ fn finding_json(f: &Finding) -> Map<String, Json> {
     m.insert("subject_id".into(), text(&f.subject.id));
     m.insert("severity".into(), text(&f.severity));
     m.insert("message".into(), text(&f.message));
+    // Only where there is one, so that records written before the key existed replay the same.
+    if let Some(you) = &f.message_you {
+        m.insert("message_you".into(), text(you));
+    }
     m.insert("clause_text".into(), text(&f.clause_text));
     m.insert("evidence".into(), evidence_json(&f.evidence));
     m.insert("who_acts".into(), text(&f.who_acts));
@@ -734,12 +743,18 @@ fn changed(before: &Finding, after: &Finding) -> Map<String, Json> {
         return Map::new();
     }
     let b = finding_json(before);
-    finding_json(after)
+    let a = finding_json(after);
+    // A key only one side has (an optional one such as `message_you`) counts as null on the other.
+    let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
         .into_iter()
-        .filter(|(name, value)| b.get(name) != Some(value))
-        .map(|(name, value)| {
-            let was = b.get(&name).cloned().unwrap_or(Json::Null);
-            (name, json!({ "before": was, "after": value }))
+        .filter(|name| a.get(*name) != b.get(*name))
+        .map(|name| {
+            let was = b.get(name).cloned().unwrap_or(Json::Null);
+            let now = a.get(name).cloned().unwrap_or(Json::Null);
+            (name.clone(), json!({ "before": was, "after": now }))
         })
         .collect()
 }
@@ -1163,6 +1178,7 @@ mod tests {
             },
             severity: "high".into(),
             message: "m".into(),
+            message_you: None,
             clause_text: "t".into(),
             evidence: BTreeMap::new(),
             who_acts: "it_team".into(),

@@ -80,6 +80,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "compliance",
         sql: include_str!("../migrations/0014_compliance.sql"),
     },
+    Migration {
+        version: 15,
+        name: "finding_message_you",
+        sql: include_str!("../migrations/0015_finding_message_you.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

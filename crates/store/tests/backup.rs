@@ -84,6 +84,7 @@ fn fill(store: &dyn Store, people: usize, seed: u64) {
             },
             severity: "high".into(),
             message: format!("{id} is not trained"),
+            message_you: None,
             clause_text: "Clause 2.6, quoted.".into(),
             evidence: BTreeMap::from([("person.id".to_owned(), (*id).to_owned())]),
             who_acts: "it_team".into(),

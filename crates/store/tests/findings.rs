@@ -33,6 +33,7 @@ fn finding(pack: &str, control: &str, clause: &str, kind: &str, id: &str) -> Fin
         },
         severity: "high".into(),
         message: format!("{id} fails {control}"),
+        message_you: None,
         clause_text: format!("Clause {clause}, quoted."),
         evidence: BTreeMap::from([(format!("{kind}.id"), id.to_owned())]),
         who_acts: "it_team".into(),
@@ -1041,5 +1042,76 @@ fn pages_of_findings_follow_on_in_every_order() {
                 }
             }
         }
+    }
+}
+
+/// A finding's second-person message is stored and read back; giving one to a finding stored
+/// without (as a run after the upgrade does), changing it or taking it away is an `updated`
+/// event naming it, and the audit log replays to what is stored.
+#[test]
+fn a_findings_second_person_message_is_kept_and_its_changes_audited() {
+    for db in databases("findings_you") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let it = packs(&["it"]);
+        let key = a().key();
+        let you = |text: Option<&str>| {
+            let mut f = a();
+            f.message_you = text.map(Into::into);
+            f
+        };
+        store
+            .record_findings("check", at(1), &it, vec![you(None)], &[])
+            .unwrap();
+        assert_eq!(stored(store, &key).finding.message_you, None, "{backend}");
+
+        let said = "Your laptop LT1 is not encrypted.";
+        let s = store
+            .record_findings("check", at(2), &it, vec![you(Some(said))], &[])
+            .unwrap();
+        assert_eq!(s.updated, 1, "{backend}: {s:?}");
+        assert_eq!(
+            stored(store, &key).finding.message_you.as_deref(),
+            Some(said),
+            "{backend}"
+        );
+        // The same again changes nothing.
+        let s = store
+            .record_findings("check", at(3), &it, vec![you(Some(said))], &[])
+            .unwrap();
+        assert_eq!((s.updated, s.unchanged), (0, 1), "{backend}: {s:?}");
+
+        store
+            .record_findings("check", at(4), &it, vec![you(None)], &[])
+            .unwrap();
+        assert_eq!(stored(store, &key).finding.message_you, None, "{backend}");
+
+        let history = store.finding_history(&key).unwrap();
+        let kinds: Vec<FindingEventKind> = history.iter().map(|e| e.event).collect();
+        assert_eq!(
+            kinds,
+            [
+                FindingEventKind::Opened,
+                FindingEventKind::Updated,
+                FindingEventKind::Updated
+            ],
+            "{backend}"
+        );
+        let change = |i: usize| history[i].details["changed"]["message_you"].clone();
+        assert_eq!(change(1)["before"], serde_json::Value::Null, "{backend}");
+        assert_eq!(change(1)["after"], said, "{backend}");
+        assert_eq!(change(2)["before"], said, "{backend}");
+        assert_eq!(change(2)["after"], serde_json::Value::Null, "{backend}");
+        // Only what changed is named.
+        assert!(
+            history[1].details["changed"].get("message").is_none(),
+            "{backend}: {}",
+            history[1].details
+        );
+        assert!(
+            steward_store::verify_audit(store).unwrap().is_ok(),
+            "{backend}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use axum::Extension;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
-use steward_model::{Asset, Exception, FindingState, Person, Register, StoredFinding, SubjectType};
+use steward_model::{Exception, FindingState, Person, Register, StoredFinding, SubjectType};
 use steward_service::{Capacity, FindingQuery, Stamp, Steward, Viewer};
 
 use crate::forms::{Errors, Input, Problem, Refusal};
@@ -23,7 +23,8 @@ const ESTATE: [Capacity; 4] = [
 ];
 
 /// Whether `viewer` may see a finding about this subject: the estate roles see all; a person
-/// sees those about themselves and what they hold; a line manager, their reports' too.
+/// sees those about what is theirs (`Steward::whose`: themselves, what they hold, own or made);
+/// a line manager, their reports' too.
 fn may_see(
     s: &Steward,
     viewer: &Viewer,
@@ -36,12 +37,7 @@ fn may_see(
     let Some(me) = viewer.person_id.as_deref() else {
         return Ok(false);
     };
-    let person = match kind {
-        "person" => Some(id.to_owned()),
-        "asset" => s.get::<Asset>(id)?.and_then(|a| a.assigned_to),
-        _ => None,
-    };
-    let Some(person) = person else {
+    let Some(person) = s.whose(kind, id)? else {
         return Ok(false);
     };
     if person == me {

@@ -1027,8 +1027,9 @@ struct MyItem {
 }
 
 /// A finding as an item of someone's work: what, what to do and by when, why, and the request
-/// that settles it where one does (offered when `may_raise`).
-fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool) -> MyItem {
+/// that settles it where one does (offered when `may_raise`). Said to the person (`to_them`) in
+/// the control's second-person message where it has one; to anyone else, in the third person.
+fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool, to_them: bool) -> MyItem {
     let remedy = packs
         .iter()
         .find(|p| p.id == f.pack)
@@ -1054,7 +1055,10 @@ fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool) -> MyIte
         clause_href: format!("/policy#{}", clause_anchor(&f.pack, &f.clause)),
         request: crate::finding::settling_request(&f.control).filter(|_| may_raise),
         remedy,
-        message: f.message,
+        message: match f.message_you {
+            Some(you) if to_them => you,
+            _ => f.message,
+        },
     }
 }
 
@@ -1129,7 +1133,7 @@ pub(crate) async fn me(
         findings: findings
             .into_iter()
             .filter(|f| f.finding.who_acts == "person")
-            .map(|f| my_item(&running, f.finding, signed_may_raise))
+            .map(|f| my_item(&running, f.finding, signed_may_raise, true))
             .collect(),
         requests: requests
             .into_iter()
@@ -1212,38 +1216,22 @@ async fn team_rows(state: &AppState, viewer: &Viewer) -> Result<Vec<TeamRow>, We
             .collect();
         // What the team holds and the findings about them: one read each, not one per person.
         let ids: Vec<String> = reports.iter().map(|p| p.id.clone()).collect();
+        let team_held: Vec<Asset> = s.list_where_any::<Asset>("assigned_to", &ids)?;
         let mut held: HashMap<String, usize> = HashMap::new();
-        let mut holder_of: HashMap<String, String> = HashMap::new();
-        for asset in s.list_where_any::<Asset>("assigned_to", &ids)? {
-            if let Some(holder) = asset.assigned_to {
-                *held.entry(holder.clone()).or_default() += 1;
-                holder_of.insert(asset.tag, holder);
-            }
+        for holder in team_held.iter().filter_map(|a| a.assigned_to.as_ref()) {
+            *held.entry(holder.clone()).or_default() += 1;
         }
         let mut open: HashMap<String, usize> = HashMap::new();
         if !ids.is_empty() {
-            let subjects = ids
-                .iter()
-                .map(|id| Subject {
-                    kind: "person".into(),
-                    id: id.clone(),
-                })
-                .chain(holder_of.keys().map(|tag| Subject {
-                    kind: "asset".into(),
-                    id: tag.clone(),
-                }))
-                .collect();
+            let whose: HashMap<Subject, String> =
+                s.subjects_of(&ids, &team_held)?.into_iter().collect();
             for f in s.findings(&FindingQuery {
-                subjects,
+                subjects: whose.keys().cloned().collect(),
                 without_text: true,
                 ..FindingQuery::default()
             })? {
-                let whose = match f.finding.subject.kind.as_str() {
-                    "asset" => holder_of.get(&f.finding.subject.id).cloned(),
-                    _ => Some(f.finding.subject.id),
-                };
-                if let Some(whose) = whose {
-                    *open.entry(whose).or_default() += 1;
+                if let Some(who) = whose.get(&f.finding.subject) {
+                    *open.entry(who.clone()).or_default() += 1;
                 }
             }
         }
@@ -1321,7 +1309,7 @@ pub(crate) async fn team_member(
             let named = names.subject(&f.finding.subject, false);
             let acts = crate::names::who_acts(&f.finding.who_acts, &named);
             let mine = f.finding.who_acts == "line_manager";
-            (my_item(&running, f.finding, may_raise), acts, mine)
+            (my_item(&running, f.finding, may_raise, false), acts, mine)
         })
         .collect();
     page(&TeamMemberPage {

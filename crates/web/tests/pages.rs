@@ -67,7 +67,10 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
                 .map(|_| ())
             });
         }
-        create(&|s| s.create(&stamp, &phone("MOB1", Some("S1"))).map(|_| ()));
+        // S1's phone has lost its PIN: a finding S1 acts on, about what they hold.
+        let mut mob1 = phone("MOB1", Some("S1"));
+        mob1.pin_set = Some(false);
+        create(&|s| s.create(&stamp, &mob1).map(|_| ()));
         create(&|s| s.create(&stamp, &phone("MOB2", None)).map(|_| ()));
         let seen =
             chrono::SubsecRound::trunc_subsecs(chrono::Utc::now() - chrono::TimeDelta::days(2), 0);
@@ -85,6 +88,7 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         let secrets = [
             ("s1", account(&steward, "s1@example.org", Some("S1"), &[])),
             ("g1", account(&steward, "g1@example.org", Some("G1"), &[])),
+            ("m1", account(&steward, "m1@example.org", Some("M1"), &[])),
             (
                 "it1",
                 account(&steward, "it1@example.org", Some("IT1"), &[]),
@@ -137,6 +141,43 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         let mut governance = signed("g1");
         let mut it = signed("it1");
         let mut auditor = signed("auditor");
+
+        // My page speaks to the person: each item in the second person, with what to do, by
+        // when and why; their manager reads the same items about them in the third person.
+        let me = staff.get("/me");
+        let asks = me
+            .body
+            .split("id=\"asks\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{b}: no asks section in {}", me.body));
+        for said in [
+            "Your iPhone MOB1 has no PIN set; a six-digit PIN is mandatory.",
+            "You have not acknowledged version 5.0 of the IT Policy and Procedures.",
+            "You have not completed all your mandatory training, or some of it has expired.",
+            "What to do: Set a six-digit PIN on the iPhone.",
+            "What to do: Complete the mandatory training modules for your role.",
+            "<span class=\"due\">by ",
+            "Why: <a href=\"/policy#",
+        ] {
+            assert!(asks.contains(said), "{b}: {said:?} not in {asks}");
+        }
+        for third in [
+            ">iPhone MOB1 has no PIN",
+            "has not acknowledged version 5.0",
+        ] {
+            assert!(!asks.contains(third), "{b}: {third:?} in {asks}");
+        }
+        let mut manager = signed("m1");
+        let report = manager.get("/team/S1");
+        assert_eq!(report.status, 200, "{b}");
+        assert!(
+            report.body.contains(">iPhone MOB1 has no PIN set")
+                && report.body.contains("has not acknowledged version 5.0")
+                && !report.body.contains("Your iPhone MOB1")
+                && !report.body.contains("You have not acknowledged"),
+            "{b}: {}",
+            report.body
+        );
 
         // The finding's page quotes its clause and shows the evidence; its owner sees it too.
         let findings = governance.get("/findings?clause=2.9");

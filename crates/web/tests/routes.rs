@@ -226,6 +226,7 @@ fn every_route_with_every_role() {
             },
             severity: "low".into(),
             message: "S1 has not done the thing".into(),
+            message_you: None,
             clause_text: "Everyone does the thing.".into(),
             evidence: Default::default(),
             who_acts: "person".into(),

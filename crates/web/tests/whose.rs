@@ -1,0 +1,160 @@
+//! Each person's own: a finding about anything that is theirs — themselves, what they hold, their
+//! accounts, trips and removable media, their devices' usage and sightings — is on their page and
+//! opens for them, and for no one else but their manager and the estate roles; on every test
+//! database.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use steward_model::{FindingState, Person, PersonStatus};
+use steward_service::{FindingQuery, Stamp, Steward};
+use steward_store::testing::databases;
+use support::demo::serve_as;
+
+/// One open finding of each kind of subject in the demo that its person acts on, with whose it
+/// is.
+fn one_of_each_kind(steward: &Steward) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for f in steward
+        .findings(&FindingQuery::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        // My page lists what the person must act on themselves.
+        if f.state == FindingState::Excepted
+            || f.finding.who_acts != "person"
+            || out.contains_key(&f.finding.subject.kind)
+        {
+            continue;
+        }
+        let whose = steward
+            .whose(&f.finding.subject.kind, &f.finding.subject.id)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Some(whose) = whose else { continue };
+        let active = steward
+            .get::<Person>(&whose)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some_and(|p| p.status == PersonStatus::Active);
+        if active {
+            out.insert(f.finding.subject.kind.clone(), (f.finding.key(), whose));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_finding_about_what_is_yours_is_on_your_page_and_opens_for_you_alone() {
+    for db in databases("web_whose") {
+        let b = db.backend;
+        let (server, _it, steward) = serve_as(&db, "it");
+        // A phone seen abroad with no trip approved: a finding about the sighting, which is its
+        // holder's to settle.
+        let stamp = Stamp::now("test");
+        let phone = steward
+            .list::<steward_model::Asset>()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|a| {
+                a.assigned_to.as_ref().is_some_and(|p| {
+                    steward
+                        .get::<Person>(p)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|p| p.status == PersonStatus::Active)
+                })
+            })
+            .unwrap_or_else(|| panic!("{b}: nothing held"));
+        steward
+            .create(
+                &stamp,
+                &steward_model::Sighting {
+                    asset_tag: phone.tag.clone(),
+                    seen_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0)
+                        - chrono::Duration::hours(3),
+                    country: "FR".parse().unwrap_or_else(|e| panic!("{e:?}")),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let running = support::demo::packs();
+        let refs: Vec<&steward_policy::Pack> = running.iter().collect();
+        steward
+            .check_and_record(&stamp, &refs, &steward_policy::Overrides::default())
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let kinds = one_of_each_kind(&steward);
+        assert!(kinds.len() >= 3, "{b}: few kinds of subject: {kinds:?}");
+        for kind in ["person", "asset", "sighting"] {
+            assert!(
+                kinds.contains_key(kind),
+                "{b}: the demo has no open {kind} finding: {kinds:?}"
+            );
+        }
+        let roles: Vec<steward_model::RoleGrant> = steward.list().unwrap_or_else(|e| panic!("{e}"));
+        // Someone with no role, whose none of these is, and who manages none of their owners.
+        let stranger: Person = steward
+            .list::<Person>()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|p| {
+                p.status == PersonStatus::Active
+                    && !roles.iter().any(|g| g.person_id == p.id)
+                    && kinds.values().all(|(_, whose)| {
+                        whose != &p.id
+                            && steward
+                                .get::<Person>(whose)
+                                .ok()
+                                .flatten()
+                                .and_then(|w| w.manager_id)
+                                .as_deref()
+                                != Some(p.id.as_str())
+                    })
+            })
+            .unwrap_or_else(|| panic!("{b}: nobody unconnected"));
+        let sign_in = |person: &str| {
+            let email = format!("{}@whose.example.org", person.to_lowercase());
+            if steward
+                .add_sign_in(&stamp, &email, person, Some(person), support::PASSWORD, &[])
+                .is_ok()
+            {
+                let secret = steward
+                    .enrol_authenticator(&stamp, &email)
+                    .unwrap_or_else(|e| panic!("{b}: {e}"));
+                let mut client = server.client();
+                let reply = client.sign_in(&email, support::PASSWORD, &secret);
+                assert_eq!(reply.status, 303, "{b}: {person} signs in");
+                Some(client)
+            } else {
+                None
+            }
+        };
+        let mut outsider = sign_in(&stranger.id).unwrap_or_else(|| panic!("{b}"));
+        for (kind, (key, whose)) in &kinds {
+            let Some(mut owner) = sign_in(whose) else {
+                continue;
+            };
+            let me = owner.get("/me");
+            // The page's link to the finding, whichever characters it escapes.
+            let href = me
+                .body
+                .split("href=\"/finding/")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .find(|h| {
+                    percent_encoding::percent_decode_str(&h.replace("&#x2F;", "/"))
+                        .decode_utf8_lossy()
+                        == key.as_str()
+                })
+                .map(|h| format!("/finding/{h}"))
+                .unwrap_or_else(|| panic!("{b}: {whose}'s page lists the {kind} finding {key}"));
+            assert_eq!(owner.get(&href).status, 200, "{b}: {whose} opens {href}");
+            let refused = outsider.get(&href).status;
+            assert!(
+                refused == 403 || refused == 404,
+                "{b}: {} may not open {whose}'s {kind} finding: {refused}",
+                stranger.id
+            );
+        }
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
