@@ -886,7 +886,9 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
     if let Some(steward) = &steward {
         progress.step(1, &format!("recording {} findings", findings.len()));
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-        let summary = steward.record_findings(&stamp(settings, Some(at)), &ids, findings.clone());
+        let ladders = steward_service::ladders(&packs);
+        let summary =
+            steward.record_findings(&stamp(settings, Some(at)), &ids, findings.clone(), &ladders);
         progress.done();
         let summary = summary?;
         tracing::info!(?summary, "findings recorded");

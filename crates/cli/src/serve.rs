@@ -170,6 +170,7 @@ fn record_with_history(
     ids: &[String],
     findings: Vec<steward_model::Finding>,
     at: chrono::DateTime<Utc>,
+    ladders: &steward_service::Ladders,
 ) -> Result<()> {
     use std::hash::{Hash, Hasher};
     let joins = |f: &steward_model::Finding| {
@@ -185,7 +186,7 @@ fn record_with_history(
             .cloned()
             .collect();
         let when = at - chrono::TimeDelta::days(*days);
-        steward.record_findings(&Stamp::at("system:demo", when), ids, so_far)?;
+        steward.record_findings(&Stamp::at("system:demo", when), ids, so_far, ladders)?;
     }
     Ok(())
 }
@@ -227,7 +228,8 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
     let overrides = policy::overrides(settings)?;
     let (findings, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-    record_with_history(steward, &ids, findings, at)?;
+    let ladders = steward_service::ladders(&packs);
+    record_with_history(steward, &ids, findings, at, &ladders)?;
 
     let people: Vec<Person> = steward.list()?;
     let roles: Vec<RoleGrant> = steward.list()?;

@@ -39,6 +39,29 @@ pub fn effective_params(pack: &Pack, overrides: &Overrides) -> Result<Vec<(Strin
     }
 }
 
+/// Every check control's escalation ladder, as its pack states it: after so many days past the
+/// finding's due date, whom to tell.
+pub fn ladders(packs: &[&Pack]) -> steward_store::Ladders {
+    packs
+        .iter()
+        .flat_map(|pack| {
+            pack.controls()
+                .filter(|c| !c.escalation.is_empty())
+                .map(|c| {
+                    let steps = c
+                        .escalation
+                        .iter()
+                        .map(|e| steward_store::LadderStep {
+                            after_days: e.after_days,
+                            to: e.to.as_str().to_owned(),
+                        })
+                        .collect();
+                    ((pack.id.clone(), c.id.clone()), steps)
+                })
+        })
+        .collect()
+}
+
 /// The packs' checks over `data`, at `now`, with "today" reckoned in `time_zone`.
 pub fn evaluate(
     packs: &[&Pack],
@@ -130,6 +153,7 @@ impl Steward {
         let engine = compile(packs, overrides)?;
         let (data, time_zone) = self.estate_data()?;
         let covers = self.exception_covers(&ids)?;
+        let mut ladders = ladders(packs);
         let total = engine.len();
         let mut batches = engine.batches(&data, at(&time_zone, stamp.at)).enumerate();
         let mut refused = None;
@@ -156,10 +180,14 @@ impl Steward {
                     return Err(steward_store::StoreError::Abandoned);
                 }
                 count += findings.len();
+                let ladder = ladders
+                    .remove(&(pack.clone(), control.clone()))
+                    .unwrap_or_default();
                 Ok(Some(steward_store::FindingBatch {
                     pack,
                     control,
                     findings,
+                    ladder,
                 }))
             },
         );

@@ -44,7 +44,7 @@ pub use accounts::{
 };
 pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
-pub use checks::{effective_params, evaluate};
+pub use checks::{effective_params, evaluate, ladders};
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
 pub use jobs::{
@@ -56,7 +56,7 @@ pub use packs::active_among;
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery, FindingTally,
-    FindingsSummary,
+    FindingsSummary, LadderStep, Ladders,
 };
 pub use steward_store::{Job, JobProgress, JobState, PackChoice};
 pub use workflow::{IncidentView, ProcessTerms, RequestView};

@@ -75,6 +75,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "packs",
         sql: include_str!("../migrations/0013_packs.sql"),
     },
+    Migration {
+        version: 14,
+        name: "escalation_and_digest",
+        sql: include_str!("../migrations/0014_escalation_and_digest.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -233,7 +233,12 @@ fn every_route_with_every_role() {
             undecided: None,
         };
         steward
-            .record_findings(&stamp, &["test-pack".into()], vec![finding])
+            .record_findings(
+                &stamp,
+                &["test-pack".into()],
+                vec![finding],
+                &Default::default(),
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         let (job, _) = steward
             .enqueue_check(&stamp, steward_service::CheckRun::Asked)

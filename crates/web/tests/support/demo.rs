@@ -54,7 +54,12 @@ pub fn seed(steward: &Steward, packs: &[Pack]) -> Vec<(&'static str, String, Str
         .unwrap_or_else(|e| panic!("checks: {e}"));
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
     steward
-        .record_findings(&Stamp::at("test", now), &ids, findings)
+        .record_findings(
+            &Stamp::at("test", now),
+            &ids,
+            findings,
+            &steward_service::ladders(&refs),
+        )
         .unwrap_or_else(|e| panic!("record: {e}"));
 
     let people: Vec<Person> = steward.list().unwrap_or_else(|e| panic!("{e}"));
