@@ -27,6 +27,7 @@ mod import;
 mod jobs;
 mod mail;
 mod packs;
+mod reach;
 pub mod secrets;
 mod workflow;
 
@@ -53,6 +54,7 @@ pub use jobs::{
 };
 pub use mail::{Addressee, Concerns, Notice};
 pub use packs::active_among;
+pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery, FindingTally,
