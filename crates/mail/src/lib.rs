@@ -6,9 +6,9 @@
 //! It owns the server's configuration and session ([`smtp`], over lettre's SMTP client: plain,
 //! STARTTLS or TLS, AUTH PLAIN/LOGIN/XOAUTH2), the message format ([`message`]), the delivery run
 //! ([`deliver`]), the daily audit-head anchor ([`anchor`]), and the findings' escalation notices
-//! and weekly digest ([`reach`]). It must never hold SQL or change a
-//! register except through `steward-service`, never speak HTTP, never put text it was handed
-//! into a header or command line unchecked (addresses are validated, header text has its line
+//! and weekly digest ([`reach`]). It must never hold SQL or change a register except through
+//! `steward-service`, never speak HTTP, never put text it was handed into a header or command
+//! line unchecked (addresses are validated, header text has its line
 //! breaks removed and is encoded; lettre dot-stuffs bodies), and never put a password or token in
 //! an error or a log line.
 
