@@ -405,3 +405,34 @@ fn week_start(day: NaiveDate) -> DateTime<Utc> {
     let monday = day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()) + 1);
     monday.and_time(chrono::NaiveTime::MIN).and_utc()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    #[test]
+    fn the_digest_is_due_from_its_weekday_to_the_end_of_that_week() {
+        // Wednesday 18 November 2026, in ISO week 47.
+        assert_eq!(digest_week(day("2026-11-18")), "2026-W47");
+        assert_eq!(digest_week(day("2027-01-01")), "2026-W53");
+        assert!(digest_due_on(day("2026-11-18"), Weekday::Mon));
+        assert!(digest_due_on(day("2026-11-18"), Weekday::Wed));
+        assert!(!digest_due_on(day("2026-11-18"), Weekday::Thu));
+        assert!(!digest_due_on(day("2026-11-16"), Weekday::Sun));
+        assert!(
+            week_start(day("2026-11-18"))
+                <= day("2026-11-16")
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()
+        );
+        assert_eq!(parse_weekday("Monday"), Some(Weekday::Mon));
+        assert_eq!(parse_weekday("fri"), Some(Weekday::Fri));
+        assert_eq!(parse_weekday("fr"), None);
+        assert_eq!(parse_weekday("someday"), None);
+    }
+}
