@@ -124,7 +124,7 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
                         );
                     }
                     println!(
-                        "{} notice(s) and {} escalation(s) waiting",
+                        "{} notice(s) waiting; {} escalation step(s) waiting",
                         notices.len(),
                         escalations.len()
                     );
