@@ -68,6 +68,9 @@ struct File {
     backup_every: Option<String>,
     /// How many scheduled backups are kept (default 7); older ones are removed.
     backup_keep: Option<u32>,
+    /// The weekday the weekly digest of findings goes out (default `"monday"`), in the
+    /// organisation's time zone.
+    digest_day: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +107,8 @@ pub struct Settings {
     pub check_interval: Duration,
     /// Scheduled backups, when `backup_dir` is set.
     pub backups: Option<BackupSettings>,
+    /// The weekday the weekly digest goes out: `digest_day` or `STEWARD_DIGEST_DAY`.
+    pub digest_day: chrono::Weekday,
 }
 
 /// `backup_dir`, `backup_every` and `backup_keep`.
@@ -320,7 +325,16 @@ impl Settings {
             }),
             None => None,
         };
+        let digest_day = match env("STEWARD_DIGEST_DAY").or(file.digest_day) {
+            Some(day) => steward_service::parse_weekday(&day).with_context(|| {
+                format!(
+                    "configuration key digest_day = {day:?}: expected a weekday, such as \"monday\""
+                )
+            })?,
+            None => chrono::Weekday::Mon,
+        };
         Ok(Settings {
+            digest_day,
             store,
             check_interval,
             backups,

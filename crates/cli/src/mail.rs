@@ -1,6 +1,7 @@
-//! `steward mail`: the notices waiting to be emailed, and sending them through the mail server —
-//! once from cron or a timer, or every minute from `steward serve` when one is configured, which
-//! also sends the day's audit-head anchor. `steward audit anchor` and `audit anchors` are here too.
+//! `steward mail`: the notices and escalation steps waiting to be emailed, and sending them
+//! through the mail server — once from cron or a timer, or every minute from `steward serve` when
+//! one is configured, which also sends the day's audit-head anchor and the weekly digest;
+//! `steward mail digest` sends (or lists) the weekly digest now. `steward audit anchor` and `audit anchors` are here too.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::json;
 use steward_mail::anchor::AnchorRun;
+use steward_mail::reach::Remedies;
 use steward_mail::{Delivery, Mailbox, Relay, Sender};
 use steward_service::Steward;
 
@@ -38,12 +40,29 @@ pub enum MailCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Send this week's digest of open findings now, whatever the weekday, to everyone who has
+    /// something in it and has not had it this week (each person once a week).
+    Digest {
+        /// List who would receive what, sending nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The mail server. Default: the `smtp_url` setting.
+        #[arg(long)]
+        smtp: Option<String>,
+        /// The address mail comes from. Default: the `mail_from` setting.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
     match command {
         MailCommand::Pending { format } => {
-            let notices = open(settings)?.mail_due()?;
+            let steward = open(settings)?;
+            let notices = steward.mail_due()?;
+            let escalations = steward.escalations_due()?;
             match format {
                 Format::Json => {
                     let rows: Vec<_> = notices
@@ -57,6 +76,16 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
                                 "unaddressed": n.unaddressed,
                             })
                         })
+                        .chain(escalations.iter().map(|e| {
+                            json!({
+                                "finding": e.event.key,
+                                "step": e.step,
+                                "recipient": e.told,
+                                "reason": e.finding.finding.message,
+                                "to": e.to.iter().map(|a| &a.email).collect::<Vec<_>>(),
+                                "unaddressed": e.unaddressed,
+                            })
+                        }))
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&rows)?);
                 }
@@ -76,7 +105,29 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
                             n.about, n.notification.recipient, n.notification.reason
                         );
                     }
-                    println!("{} notice(s) waiting", notices.len());
+                    for e in &escalations {
+                        let to = match &e.unaddressed {
+                            Some(why) => format!("cannot be sent: {why}"),
+                            None => {
+                                e.to.iter()
+                                    .map(|a| a.email.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
+                        };
+                        println!(
+                            "escalation of {} (step {}) to {}: {} -> {to}",
+                            e.event.key,
+                            e.step,
+                            e.told.join(", "),
+                            e.finding.finding.message
+                        );
+                    }
+                    println!(
+                        "{} notice(s) waiting; {} escalation step(s) waiting",
+                        notices.len(),
+                        escalations.len()
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -84,7 +135,18 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
         MailCommand::Send { smtp, from, format } => {
             let mail = mail_settings(settings, smtp, from)?;
             let (relay, sender) = prepare(&mail, settings)?;
-            let delivery = steward_mail::deliver(&open(settings)?, &relay, &sender)?;
+            let steward = open(settings)?;
+            let mut delivery = steward_mail::deliver(&steward, &relay, &sender)?;
+            let escalated = steward_mail::reach::deliver_escalations(
+                &steward,
+                &relay,
+                &sender,
+                &remedies(settings, &steward),
+            )?;
+            delivery.busy |= escalated.busy;
+            delivery.sent.extend(escalated.sent);
+            delivery.unaddressed.extend(escalated.unaddressed);
+            delivery.failed.extend(escalated.failed);
             match format {
                 Format::Json => {
                     let list = |o: &[steward_mail::deliver::Outcome]| {
@@ -110,7 +172,132 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        MailCommand::Digest {
+            dry_run,
+            smtp,
+            from,
+            format,
+        } => digest(settings, dry_run, smtp, from, format),
     }
+}
+
+/// `steward mail digest`: this week's digest, listed or sent now.
+fn digest(
+    settings: &Settings,
+    dry_run: bool,
+    smtp: Option<String>,
+    from: Option<String>,
+    format: Format,
+) -> Result<ExitCode> {
+    let steward = open(settings)?;
+    if dry_run {
+        let today = steward.local_date(chrono::Utc::now())?;
+        let digests = steward.digests_due(today)?;
+        let items = |fs: &[steward_model::StoredFinding]| {
+            fs.iter()
+                .map(|f| {
+                    json!({
+                        "finding": f.finding.key(),
+                        "message": f.finding.message,
+                        "due": f.finding.due,
+                        "state": f.state,
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        match format {
+            Format::Json => {
+                let rows: Vec<_> = digests
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "person": d.to.person_id,
+                            "to": d.to.email,
+                            "own": items(&d.own),
+                            "reports": d.reports.iter().map(|(id, name, fs)| json!({
+                                "person": id, "name": name, "items": items(fs),
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            }
+            Format::Text => {
+                for d in &digests {
+                    let theirs: usize = d.reports.iter().map(|(_, _, f)| f.len()).sum();
+                    println!(
+                        "{} <{}>: {} of their own, {} of their reports'",
+                        d.to.person_id,
+                        d.to.email,
+                        d.own.len(),
+                        theirs
+                    );
+                }
+                println!(
+                    "{} digest(s) would be sent for {}",
+                    digests.len(),
+                    steward_service::digest_week(today)
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mail = mail_settings(settings, smtp, from)?;
+    let (relay, sender) = prepare(&mail, settings)?;
+    let run = steward_mail::reach::send_digests(
+        &steward,
+        &relay,
+        &sender,
+        &remedies(settings, &steward),
+        settings.digest_day,
+        true,
+    )?;
+    let delivery = run.delivery;
+    match format {
+        Format::Json => {
+            let list = |o: &[steward_mail::deliver::Outcome]| {
+                o.iter()
+                    .map(|o| json!({"person": o.recipient, "detail": o.detail}))
+                    .collect::<Vec<_>>()
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "busy": delivery.busy,
+                    "sent": list(&delivery.sent),
+                    "unaddressed": list(&delivery.unaddressed),
+                    "failed": list(&delivery.failed),
+                }))?
+            );
+        }
+        Format::Text => print(&delivery),
+    }
+    Ok(if delivery.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// What each control of the packs the organisation runs asks to be done, for the messages;
+/// none (each message then points to the finding's page) if the packs cannot be read.
+pub fn remedies(settings: &Settings, steward: &Steward) -> Remedies {
+    let read = || -> Result<Remedies> {
+        settings.read_chosen_packs(steward)?;
+        let available = crate::policy::available_packs(settings)?;
+        let packs = crate::check::select(&available, &[], &settings.active_packs())?;
+        Ok(packs
+            .iter()
+            .flat_map(|p| {
+                p.controls()
+                    .map(|c| ((p.id.clone(), c.id.clone()), c.remediation.clone()))
+            })
+            .collect())
+    };
+    read().unwrap_or_else(|e| {
+        tracing::warn!("the packs' remedies are not in the messages: {e}");
+        Remedies::new()
+    })
 }
 
 /// The configured mail settings, with `--smtp` and `--from` in place of theirs.
@@ -279,12 +466,20 @@ pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
     // A connection of its own: a store serves one statement at a time, and a slow relay must
     // not hold the web's pages up.
     let steward: Steward = open(settings)?;
+    let settings = settings.clone();
     tracing::info!(relay = %relay, "notices will be emailed every {} s", EVERY.as_secs());
     std::thread::Builder::new()
         .name("mail".into())
         .spawn(move || {
             let mut unaddressed_warned = None;
+            // The packs' remedies, read again each hour (the organisation may choose others).
+            let mut remedies: Option<(std::time::Instant, Remedies)> = None;
             loop {
+                let fresh = match remedies.take() {
+                    Some((read, r)) if read.elapsed() < Duration::from_secs(3600) => (read, r),
+                    _ => (std::time::Instant::now(), self::remedies(&settings, &steward)),
+                };
+                let remedies_now = &fresh.1;
                 match steward_mail::deliver(&steward, &relay, &sender) {
                     Ok(d) => {
                         for o in &d.failed {
@@ -296,6 +491,29 @@ pub fn spawn_sender(settings: &Settings, mail: &MailSettings) -> Result<()> {
                     }
                     Err(e) => tracing::warn!("mail not sent: {e}"),
                 }
+                match steward_mail::reach::deliver_escalations(&steward, &relay, &sender, remedies_now) {
+                    Ok(d) => {
+                        for o in &d.failed {
+                            tracing::warn!(finding = %o.about, "escalation mail failed: {}", o.detail);
+                        }
+                        if !d.sent.is_empty() {
+                            tracing::info!(sent = d.sent.len(), unaddressed = d.unaddressed.len(), "escalations emailed");
+                        }
+                    }
+                    Err(e) => tracing::warn!("escalations not emailed: {e}"),
+                }
+                match steward_mail::reach::send_digests(&steward, &relay, &sender, remedies_now, settings.digest_day, false) {
+                    Ok(run) => {
+                        for o in &run.delivery.failed {
+                            tracing::warn!(person = %o.recipient, "digest failed: {}", o.detail);
+                        }
+                        if !run.delivery.sent.is_empty() {
+                            tracing::info!(sent = run.delivery.sent.len(), "weekly digest sent");
+                        }
+                    }
+                    Err(e) => tracing::warn!("weekly digest not sent: {e}"),
+                }
+                remedies = Some(fresh);
                 match steward_mail::anchor::send_anchor(&steward, &relay, &sender, false) {
                     Ok(AnchorRun::Sent(a)) => {
                         tracing::info!(seq = a.seq, hash = %a.hash, recipients = a.recipients.len(), "audit anchor sent");

@@ -903,8 +903,9 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
         progress.step(1, &format!("recording {} findings", findings.len()));
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
         let stamp = stamp(settings, Some(at));
+        let ladders = steward_service::ladders(&packs);
         let summary = steward
-            .record_findings(&stamp, &ids, findings.clone())
+            .record_findings(&stamp, &ids, findings.clone(), &ladders)
             .and_then(|summary| {
                 steward.record_compliance(&stamp, &checked, &findings)?;
                 Ok(summary)

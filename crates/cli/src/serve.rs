@@ -171,6 +171,7 @@ fn record_with_history(
     checked: &steward_service::Checked,
     findings: Vec<steward_model::Finding>,
     at: chrono::DateTime<Utc>,
+    ladders: &steward_service::Ladders,
 ) -> Result<()> {
     use std::hash::{Hash, Hasher};
     let joins = |f: &steward_model::Finding| {
@@ -187,7 +188,7 @@ fn record_with_history(
             .collect();
         let stamp = Stamp::at("system:demo", at - chrono::TimeDelta::days(*days));
         steward.record_compliance(&stamp, checked, &so_far)?;
-        steward.record_findings(&stamp, ids, so_far)?;
+        steward.record_findings(&stamp, ids, so_far, ladders)?;
     }
     Ok(())
 }
@@ -229,7 +230,8 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
     let overrides = policy::overrides(settings)?;
     let (findings, checked, at) = check::findings(&packs, &overrides, Some(steward), None, None)?;
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-    record_with_history(steward, &ids, &checked, findings, at)?;
+    let ladders = steward_service::ladders(&packs);
+    record_with_history(steward, &ids, &checked, findings, at, &ladders)?;
 
     let people: Vec<Person> = steward.list()?;
     let roles: Vec<RoleGrant> = steward.list()?;

@@ -176,6 +176,11 @@ const CASES: &[Case] = &[
     case(&["incident", "list"], "loss             P000001"),
     case(&["mail", "pending"], "notice(s) waiting"),
     json(&["mail", "pending", "--format", "json"], "\"recipient\""),
+    case(&["mail", "digest", "--dry-run"], "digest(s) would be sent"),
+    json(
+        &["mail", "digest", "--dry-run", "--format", "json"],
+        "\"own\"",
+    ),
     case(&["policy", "list"], "cafcass-it-5.0"),
     Case {
         env: &[(

@@ -483,6 +483,7 @@ pub(crate) fn records(
                 clearance,
                 clearance_expires,
                 byod: d.byod,
+                weekly_digest: None,
             }
         })
         .collect()

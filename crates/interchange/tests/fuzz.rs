@@ -313,7 +313,8 @@ fn structured_files_never_panic_and_round_trip() {
     eprintln!("{stats:?}");
     // Enough of them parse for the round trip to have been exercised.
     assert!(stats.ok > 300, "only {} inputs parsed", stats.ok);
-    assert!(stats.rows > 300, "only {} rows parsed", stats.rows);
+    // (A row parses only if every random cell does: each column added lowers the share.)
+    assert!(stats.rows > 250, "only {} rows parsed", stats.rows);
 }
 
 #[test]

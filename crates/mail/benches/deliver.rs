@@ -51,6 +51,7 @@ fn main() {
                     clearance: None,
                     clearance_expires: None,
                     byod: None,
+                    weekly_digest: None,
                 }
                 .to_row()
             })

@@ -5,15 +5,17 @@
 //!
 //! It owns the server's configuration and session ([`smtp`], over lettre's SMTP client: plain,
 //! STARTTLS or TLS, AUTH PLAIN/LOGIN/XOAUTH2), the message format ([`message`]), the delivery run
-//! ([`deliver`]) and the daily audit-head anchor ([`anchor`]). It must never hold SQL or change a
-//! register except through `steward-service`, never speak HTTP, never put text it was handed
-//! into a header or command line unchecked (addresses are validated, header text has its line
+//! ([`deliver`]), the daily audit-head anchor ([`anchor`]), and the findings' escalation notices
+//! and weekly digest ([`reach`]). It must never hold SQL or change a register except through
+//! `steward-service`, never speak HTTP, never put text it was handed into a header or command
+//! line unchecked (addresses are validated, header text has its line
 //! breaks removed and is encoded; lettre dot-stuffs bodies), and never put a password or token in
 //! an error or a log line.
 
 pub mod anchor;
 pub mod deliver;
 pub mod message;
+pub mod reach;
 pub mod smtp;
 pub mod testing;
 

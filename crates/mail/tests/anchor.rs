@@ -33,6 +33,7 @@ fn person(id: &str, email: Option<&str>, status: PersonStatus) -> Person {
         clearance: None,
         clearance_expires: None,
         byod: None,
+        weekly_digest: None,
     }
 }
 

@@ -56,6 +56,7 @@ fn person(id: &str, name: &str, email: Option<&str>, manager: Option<&str>) -> P
         clearance: None,
         clearance_expires: None,
         byod: None,
+        weekly_digest: None,
     }
 }
 

@@ -86,6 +86,7 @@ fn seed(steward: &Steward, b: &str) {
                 clearance: None,
                 clearance_expires: None,
                 byod: None,
+                weekly_digest: None,
             },
         )
         .unwrap_or_else(|e| panic!("{b}: {e}"));

@@ -77,6 +77,9 @@ pub struct StoredFinding {
     pub resolved_at: Option<DateTime<Utc>>,
     /// The exception covering it, by id, while excepted.
     pub exception: Option<String>,
+    /// How many of its control's escalation steps (beyond "past due") it has reached in this
+    /// episode of failing: 0 until the first step's days have passed.
+    pub escalation_step: u32,
 }
 
 impl Finding {

@@ -304,6 +304,8 @@ record! {
         clearance_expires: Option<NaiveDate> => FieldType::Date;
         /// Enrolled in bring-your-own-device.
         byod: Option<bool> => FieldType::Bool;
+        /// Whether they receive the weekly e-mail digest of what they must act on; empty: yes.
+        weekly_digest: Option<bool> => FieldType::Bool;
     }
 }
 
@@ -470,7 +472,7 @@ mod tests {
         };
         assert_eq!(
             names(Register::People),
-            "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod"
+            "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest"
         );
         assert_eq!(names(Register::Systems), "name,key_system,supports_mfa");
         assert_eq!(
@@ -696,6 +698,7 @@ mod tests {
             clearance: Some(Clearance::Sc),
             clearance_expires: None,
             byod: Some(false),
+            weekly_digest: None,
         };
         let row = person.to_row();
         assert_eq!(row.id(), "P1");

@@ -653,6 +653,7 @@ mod tests {
                 clearance: None,
                 clearance_expires: None,
                 byod: Some(true),
+                weekly_digest: None,
             }
             .to_row();
             assert_eq!(

@@ -161,6 +161,7 @@ const PERSON: &[FieldDef] = &[
     one_of("clearance", false, Clearance::ALL),
     field("clearance_expires", Timestamp),
     field("byod", Bool),
+    field("weekly_digest", Bool),
 ];
 
 const ASSET: &[FieldDef] = &[

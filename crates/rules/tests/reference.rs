@@ -48,6 +48,7 @@ fn people(n: usize) -> impl Strategy<Value = Vec<Person>> {
                 clearance: None,
                 clearance_expires: None,
                 byod,
+                weekly_digest: None,
             })
             .collect()
     })
@@ -275,6 +276,7 @@ fn the_reference_harness_decides_all_three_ways() {
             clearance: None,
             clearance_expires: None,
             byod: None,
+            weekly_digest: None,
         }],
         assets: vec![],
         ..Estate::default()

@@ -273,6 +273,7 @@ impl Steward {
                     clearance: None,
                     clearance_expires: None,
                     byod: None,
+                    weekly_digest: None,
                 }
                 .to_row(),
             );

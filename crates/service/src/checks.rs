@@ -40,6 +40,29 @@ pub fn effective_params(pack: &Pack, overrides: &Overrides) -> Result<Vec<(Strin
     }
 }
 
+/// Every check control's escalation ladder, as its pack states it: after so many days past the
+/// finding's due date, whom to tell.
+pub fn ladders(packs: &[&Pack]) -> steward_store::Ladders {
+    packs
+        .iter()
+        .flat_map(|pack| {
+            pack.controls()
+                .filter(|c| !c.escalation.is_empty())
+                .map(|c| {
+                    let steps = c
+                        .escalation
+                        .iter()
+                        .map(|e| steward_store::LadderStep {
+                            after_days: e.after_days,
+                            to: e.to.as_str().to_owned(),
+                        })
+                        .collect();
+                    ((pack.id.clone(), c.id.clone()), steps)
+                })
+        })
+        .collect()
+}
+
 /// The packs' checks over `data`, at `now`, with "today" reckoned in `time_zone`.
 pub fn evaluate(
     packs: &[&Pack],
@@ -153,6 +176,7 @@ impl Steward {
         let excepted = Covers::new(&covers, stamp.at.date_naive());
         let mut checked = Checked::default();
         let mut failing = Failing::default();
+        let mut ladders = ladders(packs);
         let total = engine.len();
         let mut batches = engine.batches(&data, at(&time_zone, stamp.at)).enumerate();
         let mut refused = None;
@@ -184,10 +208,14 @@ impl Steward {
                 for f in &run.findings {
                     failing.add(f, &excepted);
                 }
+                let ladder = ladders
+                    .remove(&(run.pack.clone(), run.control.clone()))
+                    .unwrap_or_default();
                 Ok(Some(steward_store::FindingBatch {
                     pack: run.pack,
                     control: run.control,
                     findings: run.findings,
+                    ladder,
                 }))
             },
         );

@@ -16,21 +16,28 @@ impl Steward {
     /// open once the exception expires. Findings of packs not in `packs` are left alone.
     ///
     /// The register is read just before the run is recorded, outside its transaction: an
-    /// exception granted in between counts from the next run.
+    /// exception granted in between counts from the next run. `ladders` are the controls'
+    /// escalation ladders ([`crate::checks::ladders`]).
     pub fn record_findings(
         &self,
         stamp: &Stamp,
         packs: &[String],
         findings: Vec<Finding>,
+        ladders: &steward_store::Ladders,
     ) -> Result<FindingsSummary> {
         may_record(stamp)?;
         for finding in &findings {
             check(finding)?;
         }
         let covers = self.exception_covers(packs)?;
-        let summary =
-            self.store
-                .record_findings(&stamp.actor, stamp.at, packs, findings, &covers)?;
+        let summary = self.store.record_findings(
+            &stamp.actor,
+            stamp.at,
+            packs,
+            findings,
+            &covers,
+            ladders,
+        )?;
         log_summary(packs, &summary);
         Ok(summary)
     }
@@ -283,11 +290,17 @@ mod tests {
                         clearance: None,
                         clearance_expires: None,
                         byod: None,
+                        weekly_digest: None,
                     },
                 )
                 .unwrap();
             let s = steward
-                .record_findings(&stamp(1), &packs, vec![laptop_unencrypted()])
+                .record_findings(
+                    &stamp(1),
+                    &packs,
+                    vec![laptop_unencrypted()],
+                    &Default::default(),
+                )
                 .unwrap();
             assert_eq!(s.opened, 1, "{}", db.backend);
 
@@ -308,7 +321,12 @@ mod tests {
                 )
                 .unwrap();
             let s = steward
-                .record_findings(&stamp(3), &packs, vec![laptop_unencrypted()])
+                .record_findings(
+                    &stamp(3),
+                    &packs,
+                    vec![laptop_unencrypted()],
+                    &Default::default(),
+                )
                 .unwrap();
             assert_eq!(s.excepted, 1, "{}", db.backend);
             let excepted = steward.findings(&FindingQuery::default()).unwrap();
@@ -318,11 +336,21 @@ mod tests {
 
             // The 9th is its last day; on the 10th it has expired.
             let s = steward
-                .record_findings(&stamp(9), &packs, vec![laptop_unencrypted()])
+                .record_findings(
+                    &stamp(9),
+                    &packs,
+                    vec![laptop_unencrypted()],
+                    &Default::default(),
+                )
                 .unwrap();
             assert_eq!(s.unchanged, 1, "{}", db.backend);
             let s = steward
-                .record_findings(&stamp(10), &packs, vec![laptop_unencrypted()])
+                .record_findings(
+                    &stamp(10),
+                    &packs,
+                    vec![laptop_unencrypted()],
+                    &Default::default(),
+                )
                 .unwrap();
             assert_eq!(s.exception_expired, 1, "{}", db.backend);
             let now = steward.findings(&FindingQuery::default()).unwrap();
@@ -358,13 +386,13 @@ mod tests {
             let mut bad = laptop_unencrypted();
             bad.severity = "urgent".into();
             let err = steward
-                .record_findings(&stamp(1), &packs, vec![bad])
+                .record_findings(&stamp(1), &packs, vec![bad], &Default::default())
                 .unwrap_err();
             assert!(err.to_string().contains("severity \"urgent\""), "{err}");
             let mut bad = laptop_unencrypted();
             bad.who_acts = "everyone".into();
             let err = steward
-                .record_findings(&stamp(1), &packs, vec![bad])
+                .record_findings(&stamp(1), &packs, vec![bad], &Default::default())
                 .unwrap_err();
             assert!(err.to_string().contains("who acts \"everyone\""), "{err}");
             assert!(

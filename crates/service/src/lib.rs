@@ -28,6 +28,7 @@ mod import;
 mod jobs;
 mod mail;
 mod packs;
+mod reach;
 pub mod secrets;
 mod workflow;
 
@@ -45,7 +46,7 @@ pub use accounts::{
 };
 pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
-pub use checks::{effective_params, evaluate, evaluate_checked};
+pub use checks::{effective_params, evaluate, evaluate_checked, ladders};
 pub use compliance::Checked;
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
@@ -55,10 +56,11 @@ pub use jobs::{
 };
 pub use mail::{Addressee, Concerns, Notice};
 pub use packs::active_among;
+pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ComplianceDay, ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery,
-    FindingTally, FindingsSummary,
+    FindingTally, FindingsSummary, LadderStep, Ladders,
 };
 pub use steward_store::{Job, JobProgress, JobState, PackChoice};
 pub use workflow::{IncidentView, ProcessTerms, RequestView};

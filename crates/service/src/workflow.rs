@@ -558,7 +558,7 @@ impl Steward {
 /// Refused when a signed-in person claims to act as someone else. The command line, with
 /// administrator capacity and no person of its own, acts for whomever `--as` names, and that
 /// person's separation of duties binds the step.
-fn acting_as(stamp: &Stamp, person_id: &str) -> Result<()> {
+pub(crate) fn acting_as(stamp: &Stamp, person_id: &str) -> Result<()> {
     match &stamp.authority.person_id {
         Some(me) if me != person_id => Err(ServiceError::Refused(Refusal::Step(format!(
             "you act as {me}, not as {person_id}"

@@ -132,6 +132,7 @@ fn person(id: &str, manager: Option<&str>) -> Person {
         clearance: None,
         clearance_expires: None,
         byod: None,
+        weekly_digest: None,
     }
 }
 

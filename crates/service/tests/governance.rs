@@ -24,6 +24,7 @@ fn person(id: &str) -> Person {
         clearance: None,
         clearance_expires: None,
         byod: None,
+        weekly_digest: None,
     }
 }
 

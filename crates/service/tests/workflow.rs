@@ -31,6 +31,7 @@ fn person(id: &str, manager: Option<&str>, status: PersonStatus) -> Person {
         clearance: None,
         clearance_expires: None,
         byod: None,
+        weekly_digest: None,
     }
 }
 

@@ -20,10 +20,18 @@
 //!   expired once its `expires_on` is before `at`'s date) → `excepted`, naming the exception;
 //! - `excepted` and no longer covered (the exception expired, or no longer matches) → back to
 //!   `open`/`escalated` keeping its `first_failing`: `exception_expired`;
-//! - failing, not excepted, and past the finding's `due` date (before `at`'s date) → `escalated`.
-//!   Escalation is sticky while the finding keeps failing. It is the first escalation step only:
-//!   further steps (a grace period per clause, an explicit `escalate(key, at)`) are future work
-//!   and fit this state machine as more `escalated` events.
+//! - failing, not excepted, and past the finding's `due` date (before `at`'s date) → `escalated`,
+//!   the ladder's first step: whoever acts is told. Escalation is sticky while the finding keeps
+//!   failing.
+//! - escalated, and past its due date by more than a step of its control's ladder
+//!   (`escalation = [{ after_days, to }]`, handed over with the run as [`LadderStep`]s) → another
+//!   `escalated` event, `escalation_step` counting the steps reached. Each step happens once per
+//!   episode: a step reached stays reached (through an exception too), and a reopened finding
+//!   starts again at none. A run that comes late passes several steps in one event.
+//!
+//! Every `escalated` event's details say whom it tells (`to`: the words of whoever acts and of
+//! each step newly reached) and the step (`step`); the mail crate e-mails each such event once
+//! (`escalations_unmailed`, then `record_mail_sent`).
 //!
 //! Each finding gets at most one event per run: the most significant change (a reopened finding
 //! that is also covered by an exception is `reopened`, in state `excepted`); the event's details
@@ -380,8 +388,9 @@ pub(crate) const FINDING_COLUMNS: Columns = &[
     ("last_failing", Kind::Time),
     ("resolved_at", Kind::Time),
     ("exception", Kind::Text),
-    // Last: a column added after the table was made, where `ALTER TABLE` put it.
+    // Last: columns added after the table was made, in the order `ALTER TABLE` put them.
     ("message_you", Kind::Text),
+    ("escalation_step", Kind::Int),
 ];
 
 /// The `finding_events` table's columns, in the order rows are read and written.
@@ -437,6 +446,7 @@ pub(crate) fn finding_cells(s: &StoredFinding) -> Vec<Cell> {
         Cell::Time(s.resolved_at),
         Cell::Text(s.exception.clone()),
         Cell::Text(f.message_you.clone()),
+        Cell::Int(Some(i64::from(s.escalation_step))),
     ]
 }
 
@@ -616,6 +626,9 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
     let (_, resolved_at) = r.opt_time()?;
     let (_, exception) = r.opt_text()?;
     let (_, message_you) = r.opt_text()?;
+    let step = r.int()?;
+    let escalation_step =
+        u32::try_from(step).map_err(|_| r.corrupt("escalation_step", format!("{step}")))?;
     let stored = StoredFinding {
         finding: Finding {
             pack,
@@ -637,6 +650,7 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
         last_failing,
         resolved_at,
         exception,
+        escalation_step,
     };
     let derived = stored.finding.key();
     if derived != key {
@@ -734,6 +748,10 @@ pub(crate) fn audit_json(s: &StoredFinding) -> String {
         "exception".into(),
         s.exception.clone().map_or(Json::Null, Json::String),
     );
+    // Only once a step is reached: records written before the ladder existed stay as they were.
+    if s.escalation_step > 0 {
+        m.insert("escalation_step".into(), json!(s.escalation_step));
+    }
     canonical_json(&Json::Object(m))
 }
 
@@ -837,6 +855,7 @@ fn failing(
     finding: Finding,
     at: DateTime<Utc>,
     covers: &Covers<'_>,
+    ladder: &[LadderStep],
 ) -> Option<Step> {
     let today = at.date_naive();
     // A finding's deadline is set when it starts failing (the run's date plus the control's
@@ -860,6 +879,22 @@ fn failing(
         FindingState::Open
     };
     let exception = cover.map(|e| e.id.clone());
+    // The ladder's steps reached: step k once its days have passed after the due date. A step
+    // once reached stays reached for the episode, even through an exception.
+    let held = before
+        .filter(|b| b.state != FindingState::Resolved)
+        .map_or(0, |b| b.escalation_step);
+    let reached = match finding.due {
+        Some(due) if state == FindingState::Escalated => ladder
+            .iter()
+            .filter(|s| {
+                due.checked_add_days(chrono::Days::new(u64::from(s.after_days)))
+                    .is_some_and(|d| d < today)
+            })
+            .count(),
+        _ => 0,
+    };
+    let reached = u32::try_from(reached).unwrap_or(u32::MAX).max(held);
     let mut details = Map::new();
     let cover_details = |details: &mut Map<String, Json>| {
         if let Some(e) = cover {
@@ -911,7 +946,9 @@ fn failing(
                     details.extend(lapse);
                 }
                 FindingEventKind::ExceptionExpired
-            } else if state == FindingState::Escalated && b.state != FindingState::Escalated {
+            } else if state == FindingState::Escalated
+                && (b.state != FindingState::Escalated || reached > held)
+            {
                 FindingEventKind::Escalated
             } else if b.finding != finding {
                 FindingEventKind::Updated
@@ -929,6 +966,28 @@ fn failing(
                 .map_or(Json::Null, |d| Json::String(date_text(&d))),
         );
     }
+    // Who is to be told of this escalation: whoever acts on first passing the due date, then
+    // each step of the ladder newly reached (a run that comes late tells every step it passed).
+    let escalation_step = if event == FindingEventKind::Escalated {
+        let mut to = Vec::new();
+        if !before.is_some_and(|b| b.state == FindingState::Escalated) {
+            to.push(Json::String(finding.who_acts.clone()));
+        }
+        let from = usize::try_from(held).unwrap_or(usize::MAX);
+        let upto = usize::try_from(reached).unwrap_or(usize::MAX);
+        to.extend(
+            ladder
+                .iter()
+                .take(upto)
+                .skip(from)
+                .map(|s| Json::String(s.to.clone())),
+        );
+        details.insert("step".into(), json!(reached));
+        details.insert("to".into(), Json::Array(to));
+        reached
+    } else {
+        held
+    };
     if let Some(b) = before {
         let changes = changed(&b.finding, &finding);
         if !changes.is_empty() {
@@ -943,6 +1002,7 @@ fn failing(
             last_failing: at,
             resolved_at: None,
             exception,
+            escalation_step,
         },
         event,
         details,
@@ -973,14 +1033,30 @@ pub struct FindingBatch {
     pub pack: String,
     pub control: String,
     pub findings: Vec<Finding>,
+    /// The control's escalation ladder, as its pack states it; empty: "past due" is the only step.
+    pub ladder: Vec<LadderStep>,
 }
+
+/// One step of a control's escalation ladder: once `after_days` have passed after a failing
+/// finding's due date, `to` is told (`line_manager`, `it_team`, `governance_team`, `iao`, …).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LadderStep {
+    pub after_days: u32,
+    pub to: String,
+}
+
+/// Every control's ladder, by pack and control; a control not here has none.
+pub type Ladders = BTreeMap<(String, String), Vec<LadderStep>>;
 
 /// Hands [`crate::Store::record_findings_batched`] the run's next control, or `None` when the
 /// run is complete; an error abandons the whole run (nothing is written).
 pub type NextBatch<'a> = dyn FnMut() -> Result<Option<FindingBatch>> + 'a;
 
 /// A whole run's findings as batches, one per control, in the order of their keys.
-pub(crate) fn batches(findings: Vec<Finding>) -> impl Iterator<Item = FindingBatch> {
+pub(crate) fn batches(
+    findings: Vec<Finding>,
+    ladders: &Ladders,
+) -> impl Iterator<Item = FindingBatch> + '_ {
     let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
     for finding in findings {
         groups
@@ -991,6 +1067,10 @@ pub(crate) fn batches(findings: Vec<Finding>) -> impl Iterator<Item = FindingBat
     groups
         .into_iter()
         .map(|((pack, control), findings)| FindingBatch {
+            ladder: ladders
+                .get(&(pack.clone(), control.clone()))
+                .cloned()
+                .unwrap_or_default(),
             pack,
             control,
             findings,
@@ -1066,7 +1146,16 @@ pub(crate) fn record_batches(
         }
         total += run.len();
         let stored = tx.load_control_findings(&batch.pack, &batch.control)?;
-        reconcile(tx, &mut audit, &mut summary, at, &covers, &run, stored)?;
+        reconcile(
+            tx,
+            &mut audit,
+            &mut summary,
+            at,
+            &covers,
+            &run,
+            stored,
+            &batch.ladder,
+        )?;
     }
     // Controls that failed before and reported nothing this run: every finding of theirs resolves.
     for (pack, control) in tx.failing_controls(&packs)? {
@@ -1082,6 +1171,7 @@ pub(crate) fn record_batches(
             &covers,
             &BTreeMap::new(),
             stored,
+            &[],
         )?;
     }
     tx.set_check_runs(&packs, at)?;
@@ -1091,6 +1181,7 @@ pub(crate) fn record_batches(
 }
 
 /// Reconciles one control's findings in this run with those stored, and writes the changes.
+#[allow(clippy::too_many_arguments)]
 fn reconcile(
     tx: &mut dyn FindingsTx,
     audit: &mut AuditChain,
@@ -1099,6 +1190,7 @@ fn reconcile(
     covers: &Covers,
     run: &BTreeMap<String, Finding>,
     stored: Vec<StoredFinding>,
+    ladder: &[LadderStep],
 ) -> Result<()> {
     let stored: BTreeMap<String, StoredFinding> =
         stored.into_iter().map(|s| (s.finding.key(), s)).collect();
@@ -1133,7 +1225,7 @@ fn reconcile(
     let mut unchanged = 0;
     for (key, finding) in run {
         let before = stored.get(key);
-        match failing(before, finding.clone(), at, covers) {
+        match failing(before, finding.clone(), at, covers, ladder) {
             Some(step) => apply(key.clone(), before, step),
             None => unchanged += 1,
         }
@@ -1228,12 +1320,12 @@ mod tests {
     #[test]
     fn an_overdue_failure_escalates_and_stays_escalated() {
         let none = Covers::new(&[]);
-        let new = failing(None, finding(Some(day(3))), at(3), &none).unwrap();
+        let new = failing(None, finding(Some(day(3))), at(3), &none, &[]).unwrap();
         assert_eq!(
             (new.event, new.after.state),
             (FindingEventKind::Opened, FindingState::Open)
         );
-        let late = failing(Some(&new.after), finding(Some(day(3))), at(4), &none).unwrap();
+        let late = failing(Some(&new.after), finding(Some(day(3))), at(4), &none, &[]).unwrap();
         assert_eq!(
             (late.event, late.after.state),
             (FindingEventKind::Escalated, FindingState::Escalated)
@@ -1241,8 +1333,8 @@ mod tests {
         assert_eq!(late.after.first_failing, at(3));
         // Failing on unchanged: no event. A later run computes a later due date from its own day;
         // the deadline stays the one set when the finding started failing, so nothing changes.
-        assert!(failing(Some(&late.after), finding(Some(day(3))), at(5), &none).is_none());
-        assert!(failing(Some(&late.after), finding(Some(day(30))), at(5), &none).is_none());
+        assert!(failing(Some(&late.after), finding(Some(day(3))), at(5), &none, &[]).is_none());
+        assert!(failing(Some(&late.after), finding(Some(day(30))), at(5), &none, &[]).is_none());
         let resolved = resolve(&late.after, at(6));
         assert_eq!(resolved.after.state, FindingState::Resolved);
         assert_eq!(resolved.after.resolved_at, Some(at(6)));
@@ -1250,7 +1342,7 @@ mod tests {
 
     #[test]
     fn the_audit_view_leaves_out_last_failing_only() {
-        let step = failing(None, finding(None), at(1), &Covers::new(&[])).unwrap();
+        let step = failing(None, finding(None), at(1), &Covers::new(&[]), &[]).unwrap();
         let mut later = step.after.clone();
         later.last_failing = at(2);
         assert_eq!(audit_json(&step.after), audit_json(&later));
@@ -1274,6 +1366,7 @@ mod tests {
             last_failing: at(2),
             resolved_at: None,
             exception: Some("E1".into()),
+            escalation_step: 2,
         };
         assert_eq!(finding_from_cells(finding_cells(&stored)).unwrap(), stored);
         let mut forged = finding_cells(&stored);

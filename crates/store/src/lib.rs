@@ -38,6 +38,7 @@ mod jobs;
 mod migrate;
 mod packs;
 mod pg;
+mod sent;
 mod sign_ins;
 mod slow;
 mod sql;
@@ -56,12 +57,13 @@ pub use compliance::ComplianceDay;
 pub use connect::TlsMode;
 pub use findings::{
     ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind, FindingOrder,
-    FindingQuery, FindingTally, FindingsSummary, NextBatch,
+    FindingQuery, FindingTally, FindingsSummary, LadderStep, Ladders, NextBatch,
 };
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
 pub use packs::{PACK_ENTITY, PackChoice};
+pub use sent::{DIGEST_MAIL, ESCALATION_MAIL, MailSent};
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use sql::is_text_field;
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
@@ -150,6 +152,8 @@ pub enum StoreError {
     },
     #[error("audit anchor: {0}")]
     InvalidAnchor(String),
+    #[error("mail sent: {0}")]
+    InvalidMailSent(String),
     /// The caller stopped a batched write (its own error says why); nothing was written.
     #[error("the run was abandoned before it was complete; nothing was written")]
     Abandoned,
@@ -342,7 +346,8 @@ pub trait Store: Send + Sync {
     /// lifecycle). Every change appends a `finding_events` row and an audit record (entity
     /// `finding`, id the finding's key). Findings of other packs are left alone; a finding of a
     /// pack not in `packs`, a key reported twice, or a run older than one already recorded for
-    /// these packs is refused.
+    /// these packs is refused. `ladders` are the controls' escalation ladders: a failing finding
+    /// past its due date climbs them a step at a time, each step an `escalated` event.
     fn record_findings(
         &self,
         actor: &str,
@@ -350,8 +355,9 @@ pub trait Store: Send + Sync {
         packs: &[String],
         findings: Vec<Finding>,
         exceptions: &[ExceptionCover],
+        ladders: &Ladders,
     ) -> Result<FindingsSummary> {
-        let mut batches = findings::batches(findings);
+        let mut batches = findings::batches(findings, ladders);
         self.record_findings_batched(actor, at, packs, exceptions, &mut || Ok(batches.next()))
     }
 
@@ -543,6 +549,18 @@ pub trait Store: Send + Sync {
 
     /// Every anchor recorded, oldest first.
     fn audit_anchors(&self) -> Result<Vec<AuditAnchor>>;
+
+    /// The escalation steps recorded and not yet e-mailed: every `escalated` event of a finding
+    /// still escalated, in its current episode, with no [`ESCALATION_MAIL`] entry in `mail_sent`;
+    /// oldest first.
+    fn escalations_unmailed(&self) -> Result<Vec<FindingEvent>>;
+
+    /// Records a message sent that must go once; `false`, writing nothing, if its kind and key
+    /// are there already. Not audited (see `mail_sent`).
+    fn record_mail_sent(&self, sent: &MailSent) -> Result<bool>;
+
+    /// The messages of `kind` sent at `since` or later, oldest first.
+    fn mail_sent(&self, kind: &str, since: DateTime<Utc>) -> Result<Vec<MailSent>>;
 
     // Jobs (see the `jobs` module): operational, not audited; who asked and how each ended are
     // in its row.

@@ -85,6 +85,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "finding_message_you",
         sql: include_str!("../migrations/0015_finding_message_you.sql"),
     },
+    Migration {
+        version: 16,
+        name: "escalation_and_digest",
+        sql: include_str!("../migrations/0016_escalation_and_digest.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (

@@ -22,6 +22,7 @@ use crate::findings::{
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice};
+use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Dollar as D};
@@ -1561,6 +1562,31 @@ impl Store for PgStore {
         let rows = client.query(sql::AUDIT_ANCHORS_SELECT, &[])?;
         rows.iter()
             .map(|r| anchors::anchor_from_cells(read_cells(r, anchors::ANCHOR_COLUMNS)?))
+            .collect()
+    }
+
+    fn escalations_unmailed(&self) -> Result<Vec<FindingEvent>> {
+        let mut client = self.client()?;
+        let rows = client.query(&sql::escalations_unmailed(), &[])?;
+        rows.iter()
+            .map(|r| findings::event_from_cells(read_cells(r, EVENT_COLUMNS)?))
+            .collect()
+    }
+
+    fn record_mail_sent(&self, sent: &MailSent) -> Result<bool> {
+        let cells = crate::sent::mail_sent_cells(sent)?;
+        let mut client = self.client()?;
+        let n = client.execute(&sql::mail_sent_insert(D), &refs(&cell_params(&cells)))?;
+        Ok(n > 0)
+    }
+
+    fn mail_sent(&self, kind: &str, since: DateTime<Utc>) -> Result<Vec<MailSent>> {
+        let mut client = self.client()?;
+        let rows = client.query(&sql::mail_sent_select(D), &[&kind, &since])?;
+        rows.iter()
+            .map(|r| {
+                crate::sent::mail_sent_from_cells(read_cells(r, crate::sent::MAIL_SENT_COLUMNS)?)
+            })
             .collect()
     }
 

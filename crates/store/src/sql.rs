@@ -932,6 +932,44 @@ pub(crate) fn audit_anchor_insert(p: Placeholder) -> String {
     )
 }
 
+/// Parameters: kind, key, sent_at, recipients. A second message of the same kind and key is not
+/// recorded (and is seen as none).
+pub(crate) fn mail_sent_insert(p: Placeholder) -> String {
+    format!(
+        "INSERT INTO mail_sent (kind, key, sent_at, recipients) VALUES ({}, {}, {}, {}) \
+         ON CONFLICT (kind, key) DO NOTHING",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3),
+        p.nth(4)
+    )
+}
+
+/// Parameters: kind, since; in the order of `sent::MAIL_SENT_COLUMNS`.
+pub(crate) fn mail_sent_select(p: Placeholder) -> String {
+    format!(
+        "SELECT kind, key, sent_at, recipients FROM mail_sent \
+         WHERE kind = {} AND sent_at >= {} ORDER BY sent_at, key",
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+/// Every `escalated` event of a finding still escalated, in its current episode (the same
+/// `first_failing`), that no escalation mail lists yet; from the escalated findings, so that it
+/// reads in proportion to them and not to the history.
+pub(crate) fn escalations_unmailed() -> String {
+    format!(
+        "SELECT {} FROM findings f JOIN finding_events e ON e.key = f.key \
+         WHERE f.state = 'escalated' AND e.event = 'escalated' \
+         AND e.first_failing = f.first_failing \
+         AND NOT EXISTS (SELECT 1 FROM mail_sent m WHERE m.kind = '{}' \
+         AND m.key = CAST(e.seq AS TEXT)) ORDER BY e.seq",
+        column_list(EVENT_COLUMNS, "e."),
+        crate::sent::ESCALATION_MAIL
+    )
+}
+
 /// In the order of `anchors::ANCHOR_COLUMNS`, oldest first.
 pub(crate) const AUDIT_ANCHORS_SELECT: &str =
     "SELECT seq, hash, sent_at, recipients FROM audit_anchors ORDER BY sent_at";

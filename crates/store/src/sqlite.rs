@@ -22,6 +22,7 @@ use crate::findings::{
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice};
+use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
 use crate::sql::{self, Placeholder::Question as Q};
@@ -1551,6 +1552,45 @@ impl Store for SqliteStore {
                 r,
                 "audit_anchors",
                 anchors::ANCHOR_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn escalations_unmailed(&self) -> Result<Vec<FindingEvent>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&sql::escalations_unmailed())?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(findings::event_from_cells(read_cells(
+                r,
+                "finding_events",
+                EVENT_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn record_mail_sent(&self, sent: &MailSent) -> Result<bool> {
+        let cells = crate::sent::mail_sent_cells(sent)?;
+        let conn = self.conn()?;
+        let n = conn
+            .prepare_cached(&sql::mail_sent_insert(Q))?
+            .execute(params_from_iter(cells.iter().map(cell_sql)))?;
+        Ok(n > 0)
+    }
+
+    fn mail_sent(&self, kind: &str, since: DateTime<Utc>) -> Result<Vec<MailSent>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&sql::mail_sent_select(Q))?;
+        let mut rows = stmt.query((kind, timestamp_text(&since)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(crate::sent::mail_sent_from_cells(read_cells(
+                r,
+                "mail_sent",
+                crate::sent::MAIL_SENT_COLUMNS,
             )?)?);
         }
         Ok(out)

@@ -27,6 +27,7 @@ fn person(id: &str, name: &str) -> Person {
         clearance: None,
         clearance_expires: None,
         byod: Some(false),
+        weekly_digest: None,
     }
 }
 

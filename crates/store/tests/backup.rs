@@ -93,7 +93,14 @@ fn fill(store: &dyn Store, people: usize, seed: u64) {
         })
         .collect::<Vec<_>>();
     store
-        .record_findings("cli:test", at(2), &["it".into()], findings, &[])
+        .record_findings(
+            "cli:test",
+            at(2),
+            &["it".into()],
+            findings,
+            &[],
+            &Default::default(),
+        )
         .unwrap_or_else(|e| panic!("{}: {e}", store.backend()));
     // A second run resolves one: events of several kinds.
     let again = store
@@ -104,7 +111,14 @@ fn fill(store: &dyn Store, people: usize, seed: u64) {
         .map(|f| f.finding)
         .collect();
     store
-        .record_findings("cli:test", at(3), &["it".into()], again, &[])
+        .record_findings(
+            "cli:test",
+            at(3),
+            &["it".into()],
+            again,
+            &[],
+            &Default::default(),
+        )
         .unwrap_or_else(|e| panic!("{}: {e}", store.backend()));
 }
 

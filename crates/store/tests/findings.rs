@@ -8,7 +8,8 @@ use steward_model::audit::ChainBreak;
 use steward_model::{Finding, FindingState, StoredFinding, Subject};
 use steward_store::testing::{TestDatabase, databases};
 use steward_store::{
-    AuditQuery, ExceptionCover, FindingEventKind, FindingQuery, FindingsSummary, Store, StoreError,
+    AuditQuery, ESCALATION_MAIL, ExceptionCover, FindingEventKind, FindingQuery, FindingsSummary,
+    LadderStep, Ladders, MailSent, Store, StoreError,
 };
 
 fn at(day: u32) -> DateTime<Utc> {
@@ -128,7 +129,14 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
 
         // 1. The first run opens every finding, failing from now.
         let s = store
-            .record_findings("check", at(1), &both, vec![a(), b(), c()], &[])
+            .record_findings(
+                "check",
+                at(1),
+                &both,
+                vec![a(), b(), c()],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!(
             s,
@@ -154,7 +162,14 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
 
         // 2. The same run again keeps first_failing, moves last_failing and writes nothing else.
         let s = store
-            .record_findings("check", at(2), &both, vec![c(), b(), a()], &[])
+            .record_findings(
+                "check",
+                at(2),
+                &both,
+                vec![c(), b(), a()],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!(
             s,
@@ -173,7 +188,14 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
         let mut a3 = a();
         a3.message = "LT1 is still not encrypted".into();
         let s = store
-            .record_findings("check", at(3), &both, vec![a3.clone(), b(), c()], &[])
+            .record_findings(
+                "check",
+                at(3),
+                &both,
+                vec![a3.clone(), b(), c()],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!((s.updated, s.unchanged, s.opened), (1, 2, 0), "{backend}");
         let sa = stored(store, ka.as_str());
@@ -202,7 +224,7 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
         //    pack's finding is left exactly as it was.
         let before_c = stored(store, kc.as_str());
         let s = store
-            .record_findings("check", at(4), &it, vec![b()], &[])
+            .record_findings("check", at(4), &it, vec![b()], &[], &Default::default())
             .unwrap();
         assert_eq!((s.resolved, s.unchanged), (1, 1), "{backend}");
         assert_eq!(s.opened + s.updated + s.reopened, 0);
@@ -232,7 +254,14 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
 
         // 5. A fails again: reopened, failing from now; the history keeps both episodes.
         let s = store
-            .record_findings("check", at(5), &it, vec![a3.clone(), b()], &[])
+            .record_findings(
+                "check",
+                at(5),
+                &it,
+                vec![a3.clone(), b()],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!((s.reopened, s.unchanged), (1, 1), "{backend}");
         let sa = stored(store, ka.as_str());
@@ -272,7 +301,14 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
         };
         let exceptions = [ex1.clone(), elsewhere];
         let s = store
-            .record_findings("check", at(6), &it, vec![a3.clone(), b()], &exceptions)
+            .record_findings(
+                "check",
+                at(6),
+                &it,
+                vec![a3.clone(), b()],
+                &exceptions,
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!((s.excepted, s.unchanged), (1, 1), "{backend}");
         let sa = stored(store, ka.as_str());
@@ -288,7 +324,14 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
         // 7. Two days later EX1 has expired: A is open again, failing since the 5th. B is past
         //    its due date (the 6th) and still failing: escalated.
         let s = store
-            .record_findings("check", at(8), &it, vec![a3.clone(), b()], &exceptions)
+            .record_findings(
+                "check",
+                at(8),
+                &it,
+                vec![a3.clone(), b()],
+                &exceptions,
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!(
             (s.exception_expired, s.escalated, s.unchanged),
@@ -556,14 +599,21 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
         // twice are refused, and change nothing.
         let head = store.audit_head().unwrap();
         let err = store
-            .record_findings("check", at(7), &it, vec![], &[])
+            .record_findings("check", at(7), &it, vec![], &[], &Default::default())
             .unwrap_err();
         assert!(
             matches!(err, StoreError::StaleRun { .. }),
             "{backend}: {err}"
         );
         let err = store
-            .record_findings("check", at(9), &it, vec![a3.clone(), c()], &[])
+            .record_findings(
+                "check",
+                at(9),
+                &it,
+                vec![a3.clone(), c()],
+                &[],
+                &Default::default(),
+            )
             .unwrap_err();
         assert!(
             err.to_string()
@@ -571,7 +621,14 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
             "{err}"
         );
         let err = store
-            .record_findings("check", at(9), &it, vec![b(), b()], &[])
+            .record_findings(
+                "check",
+                at(9),
+                &it,
+                vec![b(), b()],
+                &[],
+                &Default::default(),
+            )
             .unwrap_err();
         assert!(err.to_string().contains("reported twice"), "{err}");
         assert_eq!(store.audit_head().unwrap(), head);
@@ -657,6 +714,7 @@ fn a_new_failure_can_start_excepted_or_escalated_and_an_exception_can_be_withdra
                 &it,
                 vec![a(), b()],
                 std::slice::from_ref(&cover),
+                &Default::default(),
             )
             .unwrap();
         assert_eq!((s.excepted, s.escalated, s.opened), (1, 1, 0), "{backend}");
@@ -667,7 +725,14 @@ fn a_new_failure_can_start_excepted_or_escalated_and_an_exception_can_be_withdra
 
         // The exception leaves the register: A is open again, its episode unbroken.
         let s = store
-            .record_findings("check", at(11), &it, vec![a(), b()], &[])
+            .record_findings(
+                "check",
+                at(11),
+                &it,
+                vec![a(), b()],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!((s.exception_expired, s.unchanged), (1, 1), "{backend}");
         let sa = stored(store, &a().key());
@@ -677,10 +742,17 @@ fn a_new_failure_can_start_excepted_or_escalated_and_an_exception_can_be_withdra
 
         // An excepted finding that stops failing is resolved, its exception dropped.
         store
-            .record_findings("check", at(12), &it, vec![a(), b()], &[cover])
+            .record_findings(
+                "check",
+                at(12),
+                &it,
+                vec![a(), b()],
+                &[cover],
+                &Default::default(),
+            )
             .unwrap();
         let s = store
-            .record_findings("check", at(13), &it, vec![], &[])
+            .record_findings("check", at(13), &it, vec![], &[], &Default::default())
             .unwrap();
         assert_eq!(s.resolved, 2, "{backend}");
         let sa = stored(store, &a().key());
@@ -688,7 +760,7 @@ fn a_new_failure_can_start_excepted_or_escalated_and_an_exception_can_be_withdra
         assert!(store.findings(&FindingQuery::default()).unwrap().is_empty());
         // Still not failing: resolved stays resolved, from when it was resolved.
         let s = store
-            .record_findings("check", at(14), &it, vec![], &[])
+            .record_findings("check", at(14), &it, vec![], &[], &Default::default())
             .unwrap();
         assert_eq!(s, FindingsSummary::default(), "{backend}");
         assert_eq!(stored(store, &a().key()).resolved_at, Some(at(13)));
@@ -715,7 +787,7 @@ fn a_large_run_is_recorded_in_bulk() {
                 .collect()
         };
         let s = store
-            .record_findings("check", at(1), &it, many(100), &[])
+            .record_findings("check", at(1), &it, many(100), &[], &Default::default())
             .unwrap();
         assert_eq!(
             (s.opened, s.audit_range),
@@ -723,11 +795,11 @@ fn a_large_run_is_recorded_in_bulk() {
             "{backend}"
         );
         let s = store
-            .record_findings("check", at(2), &it, many(60), &[])
+            .record_findings("check", at(2), &it, many(60), &[], &Default::default())
             .unwrap();
         assert_eq!((s.unchanged, s.resolved), (60, 40), "{backend}");
         let s = store
-            .record_findings("check", at(3), &it, many(100), &[])
+            .record_findings("check", at(3), &it, many(100), &[], &Default::default())
             .unwrap();
         assert_eq!((s.unchanged, s.reopened), (60, 40), "{backend}");
 
@@ -767,13 +839,34 @@ fn findings_are_counted_limited_and_tallied_by_the_database() {
         let both = packs(&["it", "hr"]);
         // Day 1: a and c fail; day 3: b fails too; day 5: a is resolved.
         store
-            .record_findings("check", at(1), &both, vec![a(), c()], &[])
+            .record_findings(
+                "check",
+                at(1),
+                &both,
+                vec![a(), c()],
+                &[],
+                &Default::default(),
+            )
             .unwrap_or_else(|e| panic!("{backend}: {e}"));
         store
-            .record_findings("check", at(3), &both, vec![a(), b(), c()], &[])
+            .record_findings(
+                "check",
+                at(3),
+                &both,
+                vec![a(), b(), c()],
+                &[],
+                &Default::default(),
+            )
             .unwrap_or_else(|e| panic!("{backend}: {e}"));
         store
-            .record_findings("check", at(5), &both, vec![b(), c()], &[])
+            .record_findings(
+                "check",
+                at(5),
+                &both,
+                vec![b(), c()],
+                &[],
+                &Default::default(),
+            )
             .unwrap_or_else(|e| panic!("{backend}: {e}"));
 
         // Most severe first, then the oldest; a limit keeps the count.
@@ -850,6 +943,7 @@ fn a_run_recorded_control_by_control_matches_the_whole_run_and_abandons_cleanly(
             pack: "it".into(),
             control: control.into(),
             findings,
+            ladder: Vec::new(),
         };
         // Day 1: both laptops fail. Day 2: LT2 is patched, LT1 still unencrypted, and a new
         // laptop fails encryption. Day 3: nothing fails; the batched run names no control at
@@ -868,7 +962,7 @@ fn a_run_recorded_control_by_control_matches_the_whole_run_and_abandons_cleanly(
         for (d, controls) in days {
             let all: Vec<Finding> = controls.iter().flat_map(|(_, f)| f.clone()).collect();
             let want = whole
-                .record_findings("checks", at(d), &it, all, &[])
+                .record_findings("checks", at(d), &it, all, &[], &Default::default())
                 .unwrap_or_else(|e| panic!("{be}: day {d} whole: {e}"));
             let mut queue = controls
                 .into_iter()
@@ -969,7 +1063,14 @@ fn pages_of_findings_follow_on_in_every_order() {
                 so_far.push(f);
             }
             store
-                .record_findings("check", at(run), &packs(&["it"]), so_far.clone(), &[])
+                .record_findings(
+                    "check",
+                    at(run),
+                    &packs(&["it"]),
+                    so_far.clone(),
+                    &[],
+                    &Default::default(),
+                )
                 .unwrap_or_else(|e| panic!("{backend}: {e}"));
         }
         for order in FindingOrder::ALL {
@@ -1062,13 +1163,27 @@ fn a_findings_second_person_message_is_kept_and_its_changes_audited() {
             f
         };
         store
-            .record_findings("check", at(1), &it, vec![you(None)], &[])
+            .record_findings(
+                "check",
+                at(1),
+                &it,
+                vec![you(None)],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!(stored(store, &key).finding.message_you, None, "{backend}");
 
         let said = "Your laptop LT1 is not encrypted.";
         let s = store
-            .record_findings("check", at(2), &it, vec![you(Some(said))], &[])
+            .record_findings(
+                "check",
+                at(2),
+                &it,
+                vec![you(Some(said))],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!(s.updated, 1, "{backend}: {s:?}");
         assert_eq!(
@@ -1078,12 +1193,26 @@ fn a_findings_second_person_message_is_kept_and_its_changes_audited() {
         );
         // The same again changes nothing.
         let s = store
-            .record_findings("check", at(3), &it, vec![you(Some(said))], &[])
+            .record_findings(
+                "check",
+                at(3),
+                &it,
+                vec![you(Some(said))],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!((s.updated, s.unchanged), (0, 1), "{backend}: {s:?}");
 
         store
-            .record_findings("check", at(4), &it, vec![you(None)], &[])
+            .record_findings(
+                "check",
+                at(4),
+                &it,
+                vec![you(None)],
+                &[],
+                &Default::default(),
+            )
             .unwrap();
         assert_eq!(stored(store, &key).finding.message_you, None, "{backend}");
 
@@ -1113,5 +1242,129 @@ fn a_findings_second_person_message_is_kept_and_its_changes_audited() {
             steward_store::verify_audit(store).unwrap().is_ok(),
             "{backend}"
         );
+    }
+}
+
+#[test]
+fn a_failing_finding_climbs_its_ladder_a_step_at_a_time_and_each_step_is_mailed_once() {
+    for db in databases("findings_ladder") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let it = packs(&["it"]);
+        // B is due on the 6th; its control tells the line manager 3 days after, then governance
+        // 7 days after.
+        let ladders: Ladders = BTreeMap::from([(
+            ("it".to_owned(), "patched".to_owned()),
+            vec![
+                LadderStep {
+                    after_days: 3,
+                    to: "line_manager".into(),
+                },
+                LadderStep {
+                    after_days: 7,
+                    to: "governance_team".into(),
+                },
+            ],
+        )]);
+        let run = |day: u32, findings: Vec<Finding>| {
+            store
+                .record_findings("check", at(day), &it, findings, &[], &ladders)
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+        };
+        let unmailed = || -> Vec<(String, serde_json::Value)> {
+            store
+                .escalations_unmailed()
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+                .into_iter()
+                .map(|e| (e.key, e.details["to"].clone()))
+                .collect()
+        };
+        let mark = |seq: i64| {
+            store
+                .record_mail_sent(&MailSent {
+                    kind: ESCALATION_MAIL.into(),
+                    key: seq.to_string(),
+                    sent_at: at(1),
+                    recipients: vec!["it@example.org".into()],
+                })
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+        };
+        let last_event = || {
+            store
+                .finding_history(&b().key())
+                .unwrap()
+                .pop()
+                .unwrap_or_else(|| panic!("{backend}: no history"))
+        };
+
+        run(5, vec![b()]);
+        assert!(unmailed().is_empty(), "{backend}");
+        // Past due: the first step, to whoever acts.
+        assert_eq!(run(7, vec![b()]).escalated, 1, "{backend}");
+        let first = last_event();
+        assert_eq!(first.details["to"], serde_json::json!(["it_team"]));
+        assert_eq!(first.details["step"], 0, "{backend}");
+        assert_eq!(
+            unmailed(),
+            vec![(b().key(), serde_json::json!(["it_team"]))]
+        );
+        assert!(mark(first.seq), "{backend}");
+        assert!(!mark(first.seq), "{backend}: marked twice");
+        assert!(unmailed().is_empty(), "{backend}");
+
+        // The 9th is 3 days after the due date, not past them: nothing to do.
+        assert_eq!(run(9, vec![b()]).unchanged, 1, "{backend}");
+        // The 10th is past them: the line manager's step, once.
+        assert_eq!(run(10, vec![b()]).escalated, 1, "{backend}");
+        assert_eq!(stored(store, &b().key()).escalation_step, 1, "{backend}");
+        assert_eq!(
+            unmailed(),
+            vec![(b().key(), serde_json::json!(["line_manager"]))]
+        );
+        assert_eq!(run(11, vec![b()]).unchanged, 1, "{backend}");
+        let second = last_event();
+        mark(second.seq);
+
+        // A run that comes late tells every step it passed, in one event; a new failure long
+        // overdue starts at whoever acts and climbs at once.
+        let mut late = b();
+        late.subject.id = "LT3".into();
+        late.due = Some(day(1));
+        assert_eq!(run(20, vec![b(), late.clone()]).escalated, 2, "{backend}");
+        let mut told = unmailed();
+        told.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(
+            told,
+            vec![
+                (b().key(), serde_json::json!(["governance_team"])),
+                (
+                    late.key(),
+                    serde_json::json!(["it_team", "line_manager", "governance_team"])
+                ),
+            ],
+            "{backend}"
+        );
+        assert_eq!(stored(store, &late.key()).escalation_step, 2, "{backend}");
+        assert!(
+            steward_store::verify_audit(store).unwrap().is_ok(),
+            "{backend}"
+        );
+
+        // Resolved, nothing is left to tell; failing again starts the ladder afresh.
+        run(21, vec![]);
+        assert!(unmailed().is_empty(), "{backend}");
+        let mut fresh = b();
+        fresh.due = Some(day(25));
+        run(22, vec![fresh]);
+        let again = stored(store, &b().key());
+        assert_eq!(
+            (again.state, again.escalation_step),
+            (FindingState::Open, 0),
+            "{backend}"
+        );
+        let sent = store.mail_sent(ESCALATION_MAIL, at(1)).unwrap();
+        assert_eq!(sent.len(), 2, "{backend}");
+        assert_eq!(sent[0].recipients, vec!["it@example.org".to_owned()]);
     }
 }

@@ -671,6 +671,7 @@ fn person(
         clearance: None,
         clearance_expires: None,
         byod: None,
+        weekly_digest: None,
     }
     .to_row()
 }

@@ -33,6 +33,7 @@ fn person(id: &str, manager: Option<&str>) -> Person {
         clearance: None,
         clearance_expires: None,
         byod: Some(false),
+        weekly_digest: None,
     }
 }
 

@@ -226,6 +226,11 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::AnyOf(&[Staff]),
     },
     RouteSpec {
+        method: "POST",
+        path: "/me/digest",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
         method: "GET",
         path: "/team.csv",
         access: Access::AnyOf(&[LineManager]),

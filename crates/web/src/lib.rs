@@ -242,6 +242,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/me/accept", post(pages::accept))
         .route("/me/acknowledge", post(pages::acknowledge))
+        .route("/me/digest", post(pages::set_weekly_digest))
         .route("/team", get(pages::team))
         .route("/team.csv", get(pages::team_csv))
         .route("/team/{id}", get(pages::team_member))

@@ -1012,6 +1012,8 @@ struct MePage {
     requests: Vec<(String, String, String, String)>,
     /// What this person has been told and not yet acknowledged: about what, why, by when.
     told: Vec<(String, String, String)>,
+    /// Whether they receive the weekly e-mail digest (they may turn it off).
+    weekly_digest: bool,
 }
 
 /// One thing the policy asks of the person now: what, what to do about it and by when, where
@@ -1112,8 +1114,12 @@ pub(crate) async fn me(
         .collect();
     let chrome = Chrome::signed(&state, &signed, "/me");
     let signed_may_raise = chrome.may("/requests/new");
+    let weekly_digest = person
+        .as_ref()
+        .is_none_or(|p| p.weekly_digest != Some(false));
     page(&MePage {
         chrome,
+        weekly_digest,
         name: person
             .map(|p| p.name)
             .unwrap_or_else(|| signed.viewer.display_name.clone()),
@@ -1147,6 +1153,30 @@ pub(crate) async fn me(
             })
             .collect(),
     })
+}
+
+/// Turns the person's own weekly digest on or off (`weekly_digest`: `on` or `off`); audited as
+/// a change to their record. Escalation notices are not theirs to turn off.
+pub(crate) async fn set_weekly_digest(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let me = person_of(&signed.viewer)?;
+    let on = match crate::session::Form::read(request)
+        .await?
+        .get("weekly_digest")
+        .as_str()
+    {
+        "on" => true,
+        "off" => false,
+        _ => {
+            return Err(WebError::BadRequest("weekly_digest: say on or off".into()));
+        }
+    };
+    let stamp = steward_service::Stamp::of(&signed.viewer);
+    blocking(&state, move |s| s.set_weekly_digest(&stamp, &me, on)).await?;
+    Ok(Redirect::to("/me#email").into_response())
 }
 
 /// Records the person's acceptance of every active policy's current version, today.

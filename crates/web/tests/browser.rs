@@ -55,6 +55,7 @@ fn signs_in_with_a_password_and_a_totp_code() {
             clearance: None,
             clearance_expires: None,
             byod: None,
+            weekly_digest: None,
         };
         steward
             .create(&stamp, &person)

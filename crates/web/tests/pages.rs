@@ -326,6 +326,50 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
         let again = staff.submit("/me", "/me/acknowledge", &[("about", "REQ-900001")]);
         assert_eq!(again.status, 422, "{b}: read twice");
 
+        // The weekly digest: on until the person turns it off, and on again; each change to
+        // their record audited. Escalations are said to be beyond their choice.
+        let me = staff.get("/me");
+        assert!(
+            me.body.contains("id=\"weekly-digest\"")
+                && me.body.contains("Stop the weekly e-mail")
+                && me.body.contains("cannot be turned off"),
+            "{b}: {}",
+            me.body
+        );
+        let forged = staff.post(
+            "/me/digest",
+            &[("csrf", "forged"), ("weekly_digest", "off")],
+        );
+        assert_eq!(forged.status, 403, "{b}: a forged form");
+        let digest_of = |w: &Steward| {
+            w.get::<steward_model::Person>("S1")
+                .unwrap_or_else(|e| panic!("{b}: {e}"))
+                .and_then(|p| p.weekly_digest)
+        };
+        assert_eq!(digest_of(&watcher), None, "{b}");
+        let off = staff.submit("/me", "/me/digest", &[("weekly_digest", "off")]);
+        assert_eq!((off.status, off.location()), (303, "/me#email"), "{b}");
+        assert_eq!(digest_of(&watcher), Some(false), "{b}");
+        assert!(
+            staff.get("/me").body.contains("Send me the weekly e-mail"),
+            "{b}"
+        );
+        let unclear = staff.submit("/me", "/me/digest", &[("weekly_digest", "sometimes")]);
+        assert_eq!(unclear.status, 400, "{b}");
+        let on = staff.submit("/me", "/me/digest", &[("weekly_digest", "on")]);
+        assert_eq!(on.status, 303, "{b}");
+        assert_eq!(digest_of(&watcher), Some(true), "{b}");
+        let mut digest_changes = 0;
+        watcher
+            .audit_log(&steward_store::AuditQuery::default(), &mut |r| {
+                if r.entity_type == "person" && r.entity_id == "S1" && r.actor.starts_with("web:") {
+                    digest_changes += 1;
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(digest_changes, 2, "{b}");
+
         // Equipment: allocated and returned by IT, each step in its history; staff cannot.
         let allocate = it.submit(
             "/register/asset/MOB2",

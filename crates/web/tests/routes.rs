@@ -39,7 +39,7 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("GET", "/" | "/policy" | "/calendar") => ALL,
         ("POST", "/calendar") => &["it", "administrator"],
         ("POST", "/logout") | ("POST", "/logout/everywhere") => ALL,
-        ("GET", "/me") | ("POST", "/me/accept" | "/me/acknowledge") => PEOPLE,
+        ("GET", "/me") | ("POST", "/me/accept" | "/me/acknowledge" | "/me/digest") => PEOPLE,
         ("GET", "/team" | "/team.csv") => &["line_manager"],
         // S1's page, for M1, S1's manager.
         ("GET", "/team/{id}") => &["line_manager"],
@@ -234,7 +234,12 @@ fn every_route_with_every_role() {
             undecided: None,
         };
         steward
-            .record_findings(&stamp, &["test-pack".into()], vec![finding])
+            .record_findings(
+                &stamp,
+                &["test-pack".into()],
+                vec![finding],
+                &Default::default(),
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         let (job, _) = steward
             .enqueue_check(&stamp, steward_service::CheckRun::Asked)

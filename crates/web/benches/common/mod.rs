@@ -140,7 +140,12 @@ pub fn seed(steward: &Steward, people: usize, packs: &[Pack]) -> (Login, Login) 
     let started = Instant::now();
     let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
     steward
-        .record_findings(&Stamp::at("demo", now), &ids, findings)
+        .record_findings(
+            &Stamp::at("demo", now),
+            &ids,
+            findings,
+            &steward_service::ladders(&refs),
+        )
         .unwrap_or_else(|e| panic!("record findings: {e}"));
     let recorded = started.elapsed();
 

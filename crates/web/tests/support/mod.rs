@@ -403,6 +403,7 @@ pub fn person(id: &str, name: &str, manager: Option<&str>) -> Person {
         clearance: None,
         clearance_expires: None,
         byod: None,
+        weekly_digest: None,
     }
 }
 
