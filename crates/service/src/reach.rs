@@ -245,7 +245,7 @@ impl Steward {
     }
 
     /// One stored finding by its key (`pack/control/subject type/subject id`).
-    fn finding_by_key(&self, key: &str) -> Result<Option<StoredFinding>> {
+    pub fn finding_by_key(&self, key: &str) -> Result<Option<StoredFinding>> {
         let mut parts = key.splitn(4, '/');
         let (Some(pack), Some(control), Some(kind), Some(id)) =
             (parts.next(), parts.next(), parts.next(), parts.next())

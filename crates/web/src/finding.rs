@@ -6,7 +6,7 @@ use axum::Extension;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
-use steward_model::{Exception, FindingState, Person, Register, StoredFinding, SubjectType};
+use steward_model::{Exception, FindingState, Person, Register, SubjectType};
 use steward_service::{Capacity, FindingQuery, Stamp, Steward, Viewer};
 
 use crate::forms::{Errors, Input, Problem, Refusal};
@@ -105,25 +105,11 @@ async fn finding_page(
     let viewer = signed.viewer.clone();
     let k = key.clone();
     let found = blocking(state, move |s| {
-        let parts: Vec<&str> = k.splitn(4, '/').collect();
-        let [pack, control, kind, id] = parts[..] else {
+        let Some(stored) = s.finding_by_key(&k)? else {
             return Ok(None);
         };
-        let stored: Option<StoredFinding> = s
-            .findings(&FindingQuery {
-                pack: Some(pack.to_owned()),
-                control: Some(control.to_owned()),
-                subject_type: Some(kind.to_owned()),
-                subject_id: Some(id.to_owned()),
-                states: FindingState::ALL.to_vec(),
-                ..FindingQuery::default()
-            })?
-            .into_iter()
-            .next();
-        let Some(stored) = stored else {
-            return Ok(None);
-        };
-        if !may_see(s, &viewer, kind, id)? {
+        let subject = &stored.finding.subject;
+        if !may_see(s, &viewer, &subject.kind, &subject.id)? {
             return Ok(Some(Err(())));
         }
         let history = s.finding_history(&k)?;
