@@ -4,10 +4,14 @@
 
 use std::collections::HashMap;
 
-use steward_model::{Exception, Finding, Register, StoredFinding, Subject, Value};
+use chrono::SubsecRound;
+
+use steward_model::{
+    Exception, Finding, FindingState, Record, Register, StoredFinding, Subject, Value,
+};
 use steward_store::{ExceptionCover, FindingEvent, FindingQuery, FindingsSummary};
 
-use crate::{Result, ServiceError, Stamp, Steward};
+use crate::{CommitSummary, Result, ServiceError, Stamp, Steward};
 
 impl Steward {
     /// Records one check run of `packs` at the stamp's time: what it found failing opens,
@@ -224,12 +228,116 @@ pub(crate) fn check(finding: &Finding) -> Result<()> {
     Ok(())
 }
 
+/// Who is told when someone asks for an exception: the party the policies name for information
+/// governance (every holder of the governance role).
+pub const EXCEPTION_ASKED_OF: &str = "information-governance";
+
+impl Steward {
+    /// `person_id` asks for an exception to the finding `key`, which must be theirs (by
+    /// [`Steward::whose`]) and still failing, giving a reason. The governance team is told (a
+    /// notice in the notifications register, e-mailed like any other and shown on the finding's
+    /// page), and decides: granting the exception settles the notice. Asking again replaces the
+    /// reason.
+    pub fn ask_for_exception(
+        &self,
+        stamp: &Stamp,
+        person_id: &str,
+        key: &str,
+        reason: &str,
+    ) -> Result<()> {
+        crate::workflow::acting_as(stamp, person_id)?;
+        let refused = |why: &str| ServiceError::Refused(crate::Refusal::Step(why.to_owned()));
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::Invalid {
+                register: Register::Notifications,
+                problems: vec![crate::FieldProblem {
+                    field: "reason",
+                    value: String::new(),
+                    reason: "say why an exception is right".into(),
+                }],
+            });
+        }
+        let Some(stored) = self.finding_by_key(key)? else {
+            return Err(ServiceError::NotFound {
+                register: Register::Exceptions,
+                id: key.to_owned(),
+            });
+        };
+        let subject = &stored.finding.subject;
+        if self.whose(&subject.kind, &subject.id)?.as_deref() != Some(person_id) {
+            return Err(refused(
+                "only the person a finding is about may ask for its exception",
+            ));
+        }
+        if !matches!(stored.state, FindingState::Open | FindingState::Escalated) {
+            return Err(refused(
+                "this finding is not failing: there is nothing to except",
+            ));
+        }
+        let name = self
+            .get::<steward_model::Person>(person_id)?
+            .map_or_else(|| person_id.to_owned(), |p| p.name);
+        let notice = steward_model::Notification {
+            about: key.to_owned(),
+            recipient: EXCEPTION_ASKED_OF.to_owned(),
+            reason: format!("{name} ({person_id}) asks for an exception: {reason}"),
+            due_at: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            emailed_at: None,
+        };
+        self.write_all(stamp, vec![notice.to_row()])?;
+        Ok(())
+    }
+
+    /// Grants `exception` for the finding `key` and, in the same transaction, settles every ask
+    /// for it (marked read by the granter), so that whoever asked has their answer.
+    pub fn grant_exception(
+        &self,
+        stamp: &Stamp,
+        key: &str,
+        exception: &Exception,
+    ) -> Result<CommitSummary> {
+        let row = exception.to_row();
+        self.authorise_row(stamp, &row, crate::Operation::Create)?;
+        let by = stamp.authority.person_id.clone();
+        // Stored to the microsecond, as every instant is.
+        let at = stamp.at.trunc_subsecs(6);
+        let mut rows = vec![row];
+        rows.extend(
+            self.exception_asks(key)?
+                .into_iter()
+                .filter(|n| n.acknowledged_at.is_none())
+                .map(|mut n| {
+                    n.acknowledged_at = Some(at);
+                    n.acknowledged_by = by.clone();
+                    n.to_row()
+                }),
+        );
+        self.write_all_creating(
+            stamp,
+            rows,
+            &[(Register::Exceptions, exception.id.as_str())],
+        )
+    }
+
+    /// The exceptions asked for a finding, settled or not, in the order asked.
+    pub fn exception_asks(&self, key: &str) -> Result<Vec<steward_model::Notification>> {
+        Ok(self
+            .list_where::<steward_model::Notification>("about", key)?
+            .into_iter()
+            .filter(|n| n.recipient == EXCEPTION_ASKED_OF)
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-    use steward_model::{FindingState, Person, PersonStatus, Subject, SubjectType};
+    use steward_model::{Person, PersonStatus, Subject, SubjectType};
     use steward_store::FindingEventKind;
     use steward_store::testing::databases;
 

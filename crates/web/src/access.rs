@@ -222,6 +222,11 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/me/exception",
+        access: Access::AnyOf(&[Staff]),
+    },
+    RouteSpec {
+        method: "POST",
         path: "/me/acknowledge",
         access: Access::AnyOf(&[Staff]),
     },

@@ -90,6 +90,10 @@ struct FindingPage {
     may_except: bool,
     may_check: bool,
     request_link: Option<String>,
+    /// The exceptions asked for it: what was said, and when it was settled (empty: not yet).
+    asks: Vec<(String, String)>,
+    /// The viewer is the person it is about, and may ask for an exception.
+    may_ask: bool,
     /// Granting an exception: why, and until when.
     reason: Input,
     expires_on: Input,
@@ -115,10 +119,11 @@ async fn finding_page(
         let history = s.finding_history(&k)?;
         let today = s.local_date(Utc::now())?;
         let names = crate::names::Names::read(s, &[&stored.finding.subject])?;
-        Ok(Some(Ok((stored, history, today, names))))
+        let asks = s.exception_asks(&k)?;
+        Ok(Some(Ok((stored, history, today, (names, asks)))))
     })
     .await?;
-    let (stored, history, today, names) = match found {
+    let (stored, history, today, (names, asks)) = match found {
         None => return Err(WebError::NotFound),
         Some(Err(())) => return Err(WebError::NotFound),
         Some(Ok(f)) => f,
@@ -138,6 +143,13 @@ async fn finding_page(
             .id(name)
             .posted(&refusal.posted)
     };
+    let open = matches!(stored.state, FindingState::Open | FindingState::Escalated);
+    let may_except_now = (v.is(Capacity::Governance) || v.is(Capacity::It))
+        && v.person_id.is_some()
+        && stored.state != FindingState::Resolved;
+    // The person the finding is about may ask for an exception (the route checks it again).
+    let owner =
+        v.person_id.is_some() && named.person.as_ref().map(|p| &p.0) == v.person_id.as_ref();
     let mut reason = field("reason").label("Why an exception is right");
     // An exception granted here must end, and not in the past.
     let mut expires_on = field("expires_on").label("Until").required(true);
@@ -187,14 +199,23 @@ async fn finding_page(
                     )
                 })
                 .collect(),
-            may_except: (v.is(Capacity::Governance) || v.is(Capacity::It))
-                && v.person_id.is_some()
-                && stored.state != FindingState::Resolved,
+            may_except: may_except_now,
             may_check: [Capacity::It, Capacity::Governance, Capacity::Administrator]
                 .iter()
                 .any(|c| v.is(*c))
                 && !running.is_empty(),
             request_link,
+            asks: asks
+                .into_iter()
+                .map(|n| {
+                    let settled = n
+                        .acknowledged_at
+                        .map(|t| crate::processes::local_text(&t, signed.zone))
+                        .unwrap_or_default();
+                    (n.reason, settled)
+                })
+                .collect(),
+            may_ask: !may_except_now && owner && open,
             reason,
             expires_on,
             errors,
@@ -292,7 +313,8 @@ pub(crate) async fn grant_exception(
             granted_on: today,
             expires_on: Some(expires_on),
         };
-        s.create(&Stamp::of(&viewer), &exception)?;
+        // Granted, and whoever asked for it has their answer, in one transaction.
+        s.grant_exception(&Stamp::of(&viewer), &stored.finding.key(), &exception)?;
         Ok(Some(exception.id))
     })
     .await;
@@ -311,6 +333,25 @@ pub(crate) async fn grant_exception(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The person a finding is about asks for an exception to it, saying why; the governance team
+/// is told and decides. Back to the finding, which shows the ask.
+pub(crate) async fn ask_for_exception(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: Request,
+) -> Result<Response, WebError> {
+    let me = crate::pages::person_of(&signed.viewer)?;
+    let form = Form::read(request).await?;
+    let (key, reason) = (form.get("key"), form.get("reason"));
+    let stamp = Stamp::of(&signed.viewer);
+    let k = key.clone();
+    blocking(&state, move |s| {
+        s.ask_for_exception(&stamp, &me, &k, &reason)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("{}#asks", finding_href(&key))).into_response())
 }
 
 /// Queues a check run now and sends the viewer to its job's page, which follows it to the end.

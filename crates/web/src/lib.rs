@@ -241,6 +241,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::password_form).post(pages::change_password),
         )
         .route("/me/accept", post(pages::accept))
+        .route("/me/exception", post(finding::ask_for_exception))
         .route("/me/acknowledge", post(pages::acknowledge))
         .route("/me/digest", post(pages::set_weekly_digest))
         .route("/team", get(pages::team))

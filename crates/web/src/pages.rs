@@ -1064,7 +1064,7 @@ fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool, to_them:
     }
 }
 
-fn person_of(viewer: &Viewer) -> Result<String, WebError> {
+pub(crate) fn person_of(viewer: &Viewer) -> Result<String, WebError> {
     viewer.person_id.clone().ok_or(WebError::Forbidden)
 }
 

@@ -39,7 +39,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("GET", "/" | "/policy" | "/calendar") => ALL,
         ("POST", "/calendar") => &["it", "administrator"],
         ("POST", "/logout") | ("POST", "/logout/everywhere") => ALL,
-        ("GET", "/me") | ("POST", "/me/accept" | "/me/acknowledge" | "/me/digest") => PEOPLE,
+        ("GET", "/me")
+        | ("POST", "/me/accept" | "/me/acknowledge" | "/me/digest" | "/me/exception") => PEOPLE,
         ("GET", "/team" | "/team.csv") => &["line_manager"],
         // S1's page, for M1, S1's manager.
         ("GET", "/team/{id}") => &["line_manager"],

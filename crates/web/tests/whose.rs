@@ -158,3 +158,126 @@ fn a_finding_about_what_is_yours_is_on_your_page_and_opens_for_you_alone() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+/// The person a finding is about asks for an exception with a reason; the governance team sees
+/// it on the finding and, granting the exception, settles it. No one else may ask, and an ask
+/// without a reason is refused.
+#[test]
+fn a_person_asks_for_an_exception_and_governance_settles_it() {
+    for db in databases("web_exception_ask") {
+        let b = db.backend;
+        let (server, mut governance, steward) = serve_as(&db, "governance");
+        let kinds = one_of_each_kind(&steward);
+        let (key, whose) = kinds
+            .get("person")
+            .cloned()
+            .unwrap_or_else(|| panic!("{b}: no finding about a person"));
+        let stamp = Stamp::now("test");
+        let sign_in = |person: &str| {
+            let email = format!("{}@asks.example.org", person.to_lowercase());
+            steward
+                .add_sign_in(&stamp, &email, person, Some(person), support::PASSWORD, &[])
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+            let secret = steward
+                .enrol_authenticator(&stamp, &email)
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+            let mut client = server.client();
+            assert_eq!(
+                client.sign_in(&email, support::PASSWORD, &secret).status,
+                303
+            );
+            client
+        };
+        let mut owner = sign_in(&whose);
+        let finding = owner
+            .get("/me")
+            .body
+            .split("href=\"")
+            .filter_map(|r| r.split('"').next())
+            .filter(|h| h.ends_with("#ask-exception"))
+            .map(|h| {
+                h.trim_end_matches("#ask-exception")
+                    .replace("&#x2F;", "/")
+                    .replace("&amp;", "&")
+                    .replace("&#38;", "&")
+            })
+            .find(|h| {
+                percent_encoding::percent_decode_str(h.trim_start_matches("/finding/"))
+                    .decode_utf8_lossy()
+                    == key.as_str()
+            })
+            .unwrap_or_else(|| panic!("{b}: My page offers no exception to ask for"));
+
+        let empty = owner.submit(
+            &finding,
+            "/me/exception",
+            &[("key", &key), ("reason", "  ")],
+        );
+        assert_eq!(
+            empty.status, 422,
+            "{b}: an ask without a reason: {}",
+            empty.body
+        );
+        assert!(
+            steward.exception_asks(&key).unwrap_or_default().is_empty(),
+            "{b}"
+        );
+
+        let why = "I work from a care home whose network blocks updates <script>";
+        let asked = owner.submit(&finding, "/me/exception", &[("key", &key), ("reason", why)]);
+        assert_eq!(asked.status, 303, "{b}: {}", asked.body);
+        let asks = steward
+            .exception_asks(&key)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(asks.len(), 1, "{b}");
+        assert!(asks[0].reason.contains(why), "{b}");
+        let page = owner.get(&finding);
+        assert!(
+            page.body
+                .contains("I work from a care home whose network blocks updates &")
+                && !page.body.contains("updates <script>")
+                && page.body.contains("waiting for the governance team"),
+            "{b}: the ask is shown, escaped: {} {}",
+            page.status,
+            page.body
+        );
+
+        // Someone else's finding is not theirs to ask about.
+        let other = steward
+            .list::<Person>()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|p| p.id != whose && p.status == PersonStatus::Active && p.manager_id.is_some())
+            .unwrap_or_else(|| panic!("{b}"));
+        let mut outsider = sign_in(&other.id);
+        let refused = outsider.submit(
+            "/me",
+            "/me/exception",
+            &[("key", &key), ("reason", "please")],
+        );
+        assert_eq!(refused.status, 403, "{b}: {}", refused.body);
+
+        // Governance sees the ask and grants: the ask is settled.
+        let seen = governance.get(&finding);
+        assert!(seen.body.contains("asks for an exception"), "{b}");
+        let until = (chrono::Utc::now().date_naive() + chrono::Days::new(30)).to_string();
+        let granted = governance.submit(
+            &finding,
+            "/exceptions",
+            &[
+                ("key", &key),
+                ("reason", "Agreed until the home's network is fixed"),
+                ("expires_on", &until),
+            ],
+        );
+        assert_eq!(granted.status, 303, "{b}: {}", granted.body);
+        let asks = steward
+            .exception_asks(&key)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(asks[0].acknowledged_at.is_some(), "{b}: the ask is settled");
+        assert!(owner.get(&finding).body.contains("settled"), "{b}");
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
