@@ -1814,6 +1814,11 @@ fn control_view(
 struct SignInsPage {
     chrome: Chrome,
     accounts: Vec<(String, String, String, &'static str, String, &'static str)>,
+    /// The search (address or name), how many accounts match it, and the ways between pages.
+    find: String,
+    total: usize,
+    first: Option<String>,
+    next: Option<String>,
     /// Each role an account may hold, ticked again after a refused form.
     capacities: Vec<(&'static str, bool)>,
     /// Adding a sign-in: the address, the name, the person and the first password.
@@ -1825,13 +1830,46 @@ struct SignInsPage {
     errors: Errors,
 }
 
+/// Which sign-ins the list shows: those whose address or name holds `find`, a page at a time
+/// (`after` the last address of the page before).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct SignInsQuery {
+    pub find: String,
+    pub after: String,
+}
+
 async fn sign_ins_page(
     state: &AppState,
     signed: &Signed,
+    query: SignInsQuery,
     notice: Option<String>,
     refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
-    let accounts = blocking(state, |s| Ok(s.store().sign_ins()?)).await?;
+    let mut accounts = blocking(state, |s| Ok(s.store().sign_ins()?)).await?;
+    let find = query.find.trim().to_lowercase();
+    if !find.is_empty() {
+        accounts.retain(|a| {
+            a.email.to_lowercase().contains(&find) || a.display_name.to_lowercase().contains(&find)
+        });
+    }
+    accounts.sort_by(|a, b| a.email.cmp(&b.email));
+    let total = accounts.len();
+    let began_past_first = !query.after.trim().is_empty();
+    let (accounts, more) =
+        crate::processes::page_after(accounts, |a| a.email.as_str(), &query.after);
+    let list = if find.is_empty() {
+        "/admin/sign-ins".to_owned()
+    } else {
+        format!("/admin/sign-ins?find={}", percent(&find))
+    };
+    let (first, next) = page_links(
+        &list,
+        "after",
+        began_past_first,
+        more,
+        accounts.last().map(|a| a.email.as_str()),
+    );
     let zone = signed.zone;
     let refusal = refusal.unwrap_or_default();
     let posted = &refusal.posted;
@@ -1868,6 +1906,10 @@ async fn sign_ins_page(
         !errors.is_empty(),
         &SignInsPage {
             chrome: Chrome::signed(state, signed, "/admin/sign-ins"),
+            find: query.find,
+            total,
+            first,
+            next,
             accounts: accounts
                 .into_iter()
                 .map(|a| {
@@ -1906,8 +1948,9 @@ async fn sign_ins_page(
 pub(crate) async fn sign_ins(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
+    Query(query): Query<SignInsQuery>,
 ) -> Result<Response, WebError> {
-    sign_ins_page(&state, &signed, None, None).await
+    sign_ins_page(&state, &signed, query, None, None).await
 }
 
 /// An administrator's acts on accounts: add one, reset its authenticator, disable or enable it.
@@ -1949,7 +1992,16 @@ pub(crate) async fn change_sign_ins(
     })
     .await;
     match result {
-        Ok(()) => sign_ins_page(&state, &signed, Some(format!("{email}: done")), None).await,
+        Ok(()) => {
+            sign_ins_page(
+                &state,
+                &signed,
+                SignInsQuery::default(),
+                Some(format!("{email}: done")),
+                None,
+            )
+            .await
+        }
         Err(WebError::Service(e)) if !matches!(e, steward_service::ServiceError::Store(_)) => {
             let mut refusal = Refusal::of(&e).unwrap_or_else(|| Refusal::general(e.to_string()));
             // The person named must be on the people register.
@@ -1965,7 +2017,14 @@ pub(crate) async fn change_sign_ins(
             if adding {
                 refusal = refusal.with_posted(&form.fields);
             }
-            sign_ins_page(&state, &signed, None, Some(refusal)).await
+            sign_ins_page(
+                &state,
+                &signed,
+                SignInsQuery::default(),
+                None,
+                Some(refusal),
+            )
+            .await
         }
         Err(e) => Err(e),
     }

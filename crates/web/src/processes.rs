@@ -155,7 +155,7 @@ const PROCESS_ROWS: usize = 200;
 
 /// The page of `rows` (already in the list's order) after the row whose key is `after` — from
 /// the start when `after` is empty or no longer listed — and whether more follow.
-fn page_after<T>(rows: Vec<T>, key: impl Fn(&T) -> &str, after: &str) -> (Vec<T>, bool) {
+pub(crate) fn page_after<T>(rows: Vec<T>, key: impl Fn(&T) -> &str, after: &str) -> (Vec<T>, bool) {
     let after = after.trim();
     let start = if after.is_empty() {
         0

@@ -310,3 +310,42 @@ fn it_finds_the_person_a_request_is_for_by_name() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+/// The sign-ins list finds an account by address or name and counts what it shows.
+#[test]
+fn the_sign_ins_list_finds_accounts_and_counts_them() {
+    for db in databases("web_sign_in_list") {
+        let b = db.backend;
+        let (server, mut admin, steward) = serve_as(&db, "administrator");
+        let all = steward
+            .store()
+            .sign_ins()
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let page = admin.get("/admin/sign-ins");
+        assert_eq!(page.status, 200, "{b}");
+        assert_eq!(total(&page.body), all.len(), "{b}: every account counted");
+        let managers = all
+            .iter()
+            .filter(|a| {
+                a.email.contains("line-manager")
+                    || a.display_name.to_lowercase().contains("line-manager")
+            })
+            .count();
+        let found = admin.get("/admin/sign-ins?find=LINE-manager");
+        assert_eq!(
+            total(&found.body),
+            managers,
+            "{b}: found by address, whatever the case"
+        );
+        assert!(managers >= 1 && managers < all.len(), "{b}");
+        assert!(
+            !found.body.contains("it@crawl.example.org"),
+            "{b}: others are left out"
+        );
+        let none = admin.get("/admin/sign-ins?find=nobody-at-all");
+        assert_eq!(total(&none.body), 0, "{b}");
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
