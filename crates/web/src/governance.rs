@@ -28,7 +28,12 @@ const LINKED: [&str; 3] = ["record", "task", "information_asset"];
 #[serde(default)]
 pub(crate) struct DueFilter {
     pub within: String,
+    /// The last item of the page before (`KIND:ID`), for the next page.
+    pub after: String,
 }
+
+/// Items on one page of the list.
+const DUE_ROWS: usize = 200;
 
 /// The days ahead a filter asks for: a whole number of days, 30 when empty.
 fn within_days(text: &str) -> Result<u64, String> {
@@ -167,6 +172,10 @@ struct GovernancePage {
     until: String,
     rows: Vec<DueRow>,
     overdue: usize,
+    /// How many are due in all; the page shows at most [`DUE_ROWS`], and the ways between pages.
+    total: usize,
+    first: Option<String>,
+    next: Option<String>,
     /// The IT and governance teams record tasks done and records disposed of.
     may_act: bool,
     may_import: bool,
@@ -185,6 +194,7 @@ async fn governance_page(
     state: &AppState,
     signed: &Signed,
     within: &str,
+    after: &str,
     refused: Option<Refused>,
 ) -> Result<Response, WebError> {
     let mut problems = Vec::new();
@@ -192,7 +202,7 @@ async fn governance_page(
         problems.push(Problem::at("within", reason));
         DEFAULT_WITHIN
     });
-    let (today, until, mut rows) = due_rows(state, shown).await?;
+    let (today, until, rows) = due_rows(state, shown).await?;
     let v = &signed.viewer;
     let may_act = v.is(Capacity::It) || v.is(Capacity::Governance);
     let mut within_input = Input::text("within", "within", "Due within this many days")
@@ -209,9 +219,33 @@ async fn governance_page(
     within_input.step = "1";
     within_input.inputmode = "numeric";
     within_input.suffix = "days";
+    // A page of the list: after the item named, or — a step refused — the page holding the
+    // item it was on, so its problems show beside its form.
+    let key = |r: &DueRow| format!("{}:{}", r.kind, r.id);
+    let total = rows.len();
+    let overdue = rows.iter().filter(|r| r.overdue).count();
+    let at = |wanted: &dyn Fn(&DueRow) -> bool| rows.iter().position(wanted);
+    let start = match &refused {
+        Some(r) => at(&|row: &DueRow| row.kind == r.kind && row.id == r.item)
+            .map_or(0, |i| i - i % DUE_ROWS),
+        None if after.trim().is_empty() => 0,
+        None => at(&|row: &DueRow| key(row) == after.trim()).map_or(0, |i| i + 1),
+    };
+    let more = total > start + DUE_ROWS;
+    let list = format!("/governance?within={shown}");
+    let (first, next) = crate::pages::page_links(
+        &list,
+        "after",
+        start > 0,
+        more,
+        rows.get((start + DUE_ROWS).min(total).saturating_sub(1))
+            .map(key)
+            .as_deref(),
+    );
+    let mut rows: Vec<DueRow> = rows.into_iter().skip(start).take(DUE_ROWS).collect();
     if may_act {
         for (n, row) in rows.iter_mut().enumerate() {
-            row.inputs = row.form(n + 1, today, signed.zone);
+            row.inputs = row.form(start + n + 1, today, signed.zone);
         }
     }
     let mut errors = Errors::place(&problems, [&mut within_input]);
@@ -245,7 +279,10 @@ async fn governance_page(
             within_days: shown.to_string(),
             today: today.to_string(),
             until: until.to_string(),
-            overdue: rows.iter().filter(|r| r.overdue).count(),
+            overdue,
+            total,
+            first,
+            next,
             rows,
             may_act,
             may_import: v.is(Capacity::It) || v.is(Capacity::Administrator),
@@ -260,7 +297,7 @@ pub(crate) async fn show(
     Extension(signed): Extension<Signed>,
     Query(filter): Query<DueFilter>,
 ) -> Result<Response, WebError> {
-    governance_page(&state, &signed, &filter.within, None).await
+    governance_page(&state, &signed, &filter.within, &filter.after, None).await
 }
 
 pub(crate) async fn due_csv(
@@ -340,7 +377,7 @@ async fn after_step(
                 item,
                 refusal: refusal.with_posted(&form.fields),
             };
-            governance_page(state, signed, &within, Some(refused)).await
+            governance_page(state, signed, &within, "", Some(refused)).await
         }
         Err(NotDone::Failed(e)) => Err(e),
     }

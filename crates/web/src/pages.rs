@@ -284,6 +284,10 @@ pub(crate) struct FindingFilter {
     pub min_age: String,
     /// Younger than this many days (with `min_age`, a band of ages).
     pub max_age: String,
+    /// Failing since this date or later (`YYYY-MM-DD`, a UTC day).
+    pub since_from: String,
+    /// Failing since this date or earlier.
+    pub since_to: String,
     /// The order: `severity` (the default), `oldest`, `newest` or `clause`.
     pub sort: String,
     /// The key of the last finding of the page before: the next page begins after it.
@@ -337,7 +341,33 @@ impl FindingFilter {
             .then(|| start_of(min).map(|t| t - chrono::TimeDelta::microseconds(1)))
             .flatten();
         let after = (max > 0).then(|| start_of(max)).flatten();
-        Ok((before, after))
+        // A range of dates narrows the ages further: the tighter bound of each side holds.
+        let date = |name: &str, text: &str| -> Result<Option<chrono::NaiveDate>, WebError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| {
+                    WebError::BadRequest(format!("{name}: {text:?}: not a date such as 2026-11-30"))
+                })
+        };
+        let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        let from = date("since_from", &self.since_from)?.and_then(midnight);
+        let to = date("since_to", &self.since_to)?
+            .and_then(|d| d.succ_opt())
+            .and_then(midnight)
+            .map(|t| t - chrono::TimeDelta::microseconds(1));
+        let tighter_after = match (after, from) {
+            (Some(a), Some(f)) => Some(a.max(f)),
+            (a, f) => a.or(f),
+        };
+        let tighter_before = match (before, to) {
+            (Some(b), Some(t)) => Some(b.min(t)),
+            (b, t) => b.or(t),
+        };
+        Ok((tighter_before, tighter_after))
     }
 
     /// The filter as a query string, for the CSV link.
@@ -351,6 +381,8 @@ impl FindingFilter {
             ("who_acts", &self.who_acts),
             ("min_age", &self.min_age),
             ("max_age", &self.max_age),
+            ("since_from", &self.since_from),
+            ("since_to", &self.since_to),
             ("team", &self.team),
             ("sort", &self.sort),
         ]

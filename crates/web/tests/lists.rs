@@ -349,3 +349,119 @@ fn the_sign_ins_list_finds_accounts_and_counts_them() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+/// What falls due pages through every item its count gives, each once, keeping the window asked
+/// for.
+#[test]
+fn what_falls_due_pages_through_every_item() {
+    for db in databases("web_due_pages") {
+        let b = db.backend;
+        let (server, mut governance, steward) = serve_as(&db, "governance");
+        // Enough weekly tasks, never done, that what falls due runs to more than one page.
+        let mut tasks = String::from("id,title,every_days\n");
+        for n in 0..450 {
+            tasks.push_str(&format!("TASK-{n:04},Check the office safe {n},7\n"));
+        }
+        steward
+            .import(
+                &steward_service::Stamp::now("test"),
+                vec![steward_service::ImportFile {
+                    register: steward_model::Register::Tasks,
+                    label: "tasks.csv".into(),
+                    bytes: tasks.into_bytes(),
+                }],
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // A century ahead: every record's retention and every task's next date.
+        let mut page = governance.get("/governance?within=36500");
+        assert_eq!(page.status, 200, "{b}");
+        let count = total(&page.body);
+        let items = |html: &str| -> Vec<String> {
+            html.split("<tbody>")
+                .nth(1)
+                .and_then(|t| t.split("</tbody>").next())
+                .unwrap_or_default()
+                .split("<tr>")
+                .skip(1)
+                .map(|r| r.split("</td>").take(3).collect::<Vec<_>>().join("|"))
+                .collect()
+        };
+        let mut seen = items(&page.body);
+        let mut pages = 1;
+        while let Some(next) = href_of(&page.body, "next-page") {
+            assert!(
+                next.contains("within=36500"),
+                "{b}: the window is kept: {next}"
+            );
+            page = governance.get(&next);
+            assert_eq!(page.status, 200, "{b}: {next}");
+            assert_eq!(total(&page.body), count, "{b}: the count holds on {next}");
+            seen.extend(items(&page.body));
+            pages += 1;
+            assert!(pages < 100, "{b}: the pages never end");
+        }
+        assert!(
+            pages > 1,
+            "{b}: {count} items fit one page: the demo is too small to page"
+        );
+        assert_eq!(
+            seen.len(),
+            count,
+            "{b}: every item once across {pages} pages"
+        );
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), count, "{b}: no item twice");
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
+
+/// The findings list filters by the dates findings began failing, on both sides, and refuses a
+/// date it cannot read.
+#[test]
+fn findings_filter_by_the_dates_they_began_failing() {
+    for db in databases("web_findings_dates") {
+        let b = db.backend;
+        let (server, mut it, steward) = serve_as(&db, "it");
+        let all = total(&it.get("/findings").body);
+        // Every finding of the demo began failing at its one check run, today (UTC).
+        let today = chrono::Utc::now().date_naive();
+        let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let first = steward
+            .findings(&steward_service::FindingQuery::default())
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .iter()
+            .map(|f| f.first_failing.date_naive())
+            .min()
+            .unwrap_or(today);
+        let yesterday = first.pred_opt().unwrap_or(first);
+        let tomorrow = today.succ_opt().unwrap_or(today);
+        for (query, want) in [
+            (
+                format!("since_from={}&since_to={}", day(first), day(today)),
+                all,
+            ),
+            (format!("since_to={}", day(yesterday)), 0),
+            (format!("since_from={}", day(tomorrow)), 0),
+            (format!("since_from={}&max_age=100", day(first)), all),
+        ] {
+            let page = it.get(&format!("/findings?{query}"));
+            assert_eq!(page.status, 200, "{b}: {query}");
+            assert_eq!(total(&page.body), want, "{b}: {query}");
+            let csv = it.get(&format!("/findings.csv?{query}"));
+            assert_eq!(
+                csv.body.lines().count() - 1,
+                want,
+                "{b}: the CSV of {query}"
+            );
+        }
+        assert!(all > 0, "{b}");
+        let bad = it.get("/findings?since_from=30/11/2026");
+        assert_eq!(bad.status, 400, "{b}");
+        assert!(bad.body.contains("since_from"), "{b}: {}", bad.body);
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
