@@ -430,6 +430,27 @@ async fn new_request_page(
         Input::select("person_id", "person_id", "For", whom, &for_self).required(true)
     };
     let mut person = person.posted(&refusal.posted);
+    // A request about a piece of equipment names one the person holds: chosen from what they
+    // hold, not typed (typed still, when they hold nothing the register knows of).
+    if let Some(at) = fields.iter().position(|f| f.name == "asset_tag") {
+        let holder = person.value.clone();
+        let held = blocking(state, move |s| {
+            s.list_where::<steward_model::Asset>("assigned_to", &holder)
+        })
+        .await?;
+        if !held.is_empty() {
+            let typed = &fields[at];
+            let choices = held.into_iter().map(|a| {
+                let model = a.model.map(|m| format!(", {m}")).unwrap_or_default();
+                (a.tag.clone(), format!("{} ({}{model})", a.tag, a.kind))
+            });
+            let chosen = Input::select(typed.id.clone(), "asset_tag", &typed.label, choices, "")
+                .hint("What they hold (choose the person first, then the type of request)")
+                .required(true)
+                .posted(&refusal.posted);
+            fields[at] = chosen;
+        }
+    }
     let errors = Errors::place(
         &refusal.problems,
         std::iter::once(&mut person).chain(fields.iter_mut()),

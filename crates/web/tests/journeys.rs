@@ -243,6 +243,26 @@ fn a_manager_acts_on_a_reports_item_from_my_team() {
         let held: Vec<steward_model::Asset> = steward
             .list_where("assigned_to", &report.id)
             .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // The equipment is chosen from what the report holds, not typed.
+        let offered = browser.script(
+            "return Array.from(document.querySelectorAll('select#f-asset_tag option')).map(o => o.value)",
+        );
+        let mut offered: Vec<String> = offered
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        offered.sort();
+        let mut tags: Vec<String> = held.iter().map(|a| a.tag.clone()).collect();
+        tags.sort();
+        assert_eq!(
+            offered, tags,
+            "{b}: the equipment offered is what {} holds",
+            report.id
+        );
         for id in &required {
             let value = if id.ends_with("asset_tag") {
                 held[0].tag.clone()
