@@ -147,30 +147,11 @@ pub fn run(command: MailCommand, settings: &Settings) -> Result<ExitCode> {
             delivery.sent.extend(escalated.sent);
             delivery.unaddressed.extend(escalated.unaddressed);
             delivery.failed.extend(escalated.failed);
-            match format {
-                Format::Json => {
-                    let list = |o: &[steward_mail::deliver::Outcome]| {
-                        o.iter()
-                            .map(|o| json!({"about": o.about, "recipient": o.recipient, "detail": o.detail}))
-                            .collect::<Vec<_>>()
-                    };
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&json!({
-                            "busy": delivery.busy,
-                            "sent": list(&delivery.sent),
-                            "unaddressed": list(&delivery.unaddressed),
-                            "failed": list(&delivery.failed),
-                        }))?
-                    );
-                }
-                Format::Text => print(&delivery),
-            }
-            Ok(if delivery.failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            report(
+                &delivery,
+                format,
+                |o| json!({"about": o.about, "recipient": o.recipient, "detail": o.detail}),
+            )
         }
         MailCommand::Digest {
             dry_run,
@@ -253,13 +234,24 @@ fn digest(
         true,
     )?;
     let delivery = run.delivery;
+    report(
+        &delivery,
+        format,
+        |o| json!({"person": o.recipient, "detail": o.detail}),
+    )
+}
+
+/// A delivery as text or JSON (each outcome as `outcome` writes it); failure when the relay
+/// refused any.
+fn report(
+    delivery: &Delivery,
+    format: Format,
+    outcome: impl Fn(&steward_mail::deliver::Outcome) -> serde_json::Value,
+) -> Result<ExitCode> {
     match format {
         Format::Json => {
-            let list = |o: &[steward_mail::deliver::Outcome]| {
-                o.iter()
-                    .map(|o| json!({"person": o.recipient, "detail": o.detail}))
-                    .collect::<Vec<_>>()
-            };
+            let list =
+                |o: &[steward_mail::deliver::Outcome]| o.iter().map(&outcome).collect::<Vec<_>>();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
@@ -270,7 +262,7 @@ fn digest(
                 }))?
             );
         }
-        Format::Text => print(&delivery),
+        Format::Text => print(delivery),
     }
     Ok(if delivery.failed.is_empty() {
         ExitCode::SUCCESS

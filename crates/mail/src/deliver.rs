@@ -105,6 +105,20 @@ impl Drop for Held<'_> {
 
 /// Sends every waiting notice through `relay`. Connects only when there is something to send;
 /// does nothing (`busy`) while another run, here or on another server, is sending.
+/// The mailboxes of those written to; an address Steward will not send to is left out, and
+/// logged.
+pub(crate) fn mailboxes(to: &[steward_service::Addressee]) -> Vec<Mailbox> {
+    to.iter()
+        .filter_map(|a| match Mailbox::new(Some(&a.name), &a.email) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(person = %a.person_id, "not writing to {}: {e}", a.email);
+                None
+            }
+        })
+        .collect()
+}
+
 pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Delivery> {
     let mut delivery = Delivery::default();
     let now = Utc::now();
@@ -116,17 +130,7 @@ pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Deli
     let mut ready = Vec::new();
     for notice in steward.mail_due()? {
         let outcome = |detail: String| Outcome::of(&notice, detail);
-        let to: Vec<Mailbox> = notice
-            .to
-            .iter()
-            .filter_map(|a| match Mailbox::new(Some(&a.name), &a.email) {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    tracing::warn!(person = %a.person_id, "not writing to {}: {e}", a.email);
-                    None
-                }
-            })
-            .collect();
+        let to = mailboxes(&notice.to);
         if to.is_empty() {
             let why = notice
                 .unaddressed

@@ -15,7 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use steward_model::StoredFinding;
 use steward_service::{Digest, EscalationNotice, Steward};
 
-use crate::deliver::{Delivery, Held, Outcome, Sender};
+use crate::deliver::{Delivery, Held, Outcome, Sender, mailboxes};
 use crate::message::{Mailbox, Message};
 use crate::smtp::{Relay, Session};
 use crate::{MailError, Result};
@@ -55,18 +55,6 @@ fn remedy<'a>(remedies: &'a Remedies, f: &StoredFinding) -> &'a str {
         .map(String::as_str)
         .filter(|r| !r.trim().is_empty())
         .unwrap_or("See the finding's page for what the policy asks.")
-}
-
-fn mailboxes(to: &[steward_service::Addressee]) -> Vec<Mailbox> {
-    to.iter()
-        .filter_map(|a| match Mailbox::new(Some(&a.name), &a.email) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!(person = %a.person_id, "not writing to {}: {e}", a.email);
-                None
-            }
-        })
-        .collect()
 }
 
 /// Who a word of the policy is, in a sentence.

@@ -158,6 +158,27 @@ impl Steward {
         Ok(None)
     }
 
+    /// One stored finding by its key (`pack/control/subject type/subject id`).
+    pub fn finding_by_key(&self, key: &str) -> Result<Option<StoredFinding>> {
+        let mut parts = key.splitn(4, '/');
+        let (Some(pack), Some(control), Some(kind), Some(id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .findings(&FindingQuery {
+                pack: Some(pack.to_owned()),
+                control: Some(control.to_owned()),
+                subject_type: Some(kind.to_owned()),
+                subject_id: Some(id.to_owned()),
+                states: FindingState::ALL.to_vec(),
+                ..FindingQuery::default()
+            })?
+            .into_iter()
+            .find(|f| f.finding.key() == key))
+    }
+
     /// How many findings a query matches, whatever its limit.
     pub fn count_findings(&self, query: &FindingQuery) -> Result<u64> {
         Ok(self.store.count_findings(query)?)

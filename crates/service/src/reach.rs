@@ -244,27 +244,6 @@ impl Steward {
         })
     }
 
-    /// One stored finding by its key (`pack/control/subject type/subject id`).
-    pub fn finding_by_key(&self, key: &str) -> Result<Option<StoredFinding>> {
-        let mut parts = key.splitn(4, '/');
-        let (Some(pack), Some(control), Some(kind), Some(id)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Ok(None);
-        };
-        Ok(self
-            .findings(&FindingQuery {
-                pack: Some(pack.to_owned()),
-                control: Some(control.to_owned()),
-                subject_type: Some(kind.to_owned()),
-                subject_id: Some(id.to_owned()),
-                states: FindingState::ALL.to_vec(),
-                ..FindingQuery::default()
-            })?
-            .into_iter()
-            .find(|f| f.finding.key() == key))
-    }
-
     /// Records an escalation step e-mailed to `recipients` at `at`; `false` if it was already.
     pub fn mark_escalation_sent(
         &self,

@@ -32,14 +32,24 @@ pub(crate) fn anchor_from_cells(cells: Vec<Cell>) -> Result<AuditAnchor> {
         seq: r.int()?,
         hash: r.text()?,
         sent_at: r.time()?,
-        recipients: r
-            .text()?
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        recipients: addresses_from_text(&r.text()?),
     })
+}
+
+/// A list of addresses as stored: `a@x, b@y`.
+pub(crate) fn addresses_from_text(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether each address can stand in such a list: one word, without commas.
+pub(crate) fn addresses_storable(addresses: &[String]) -> bool {
+    !addresses
+        .iter()
+        .any(|a| a.trim().is_empty() || a.contains(',') || a.trim() != a)
 }
 
 /// The anchor's recipients as stored, after checking what a list of them can hold.
@@ -48,11 +58,7 @@ pub(crate) fn recipients_text(anchor: &AuditAnchor) -> Result<String> {
     if anchor.recipients.is_empty() {
         return Err(bad("an anchor is sent to someone"));
     }
-    if anchor
-        .recipients
-        .iter()
-        .any(|a| a.trim().is_empty() || a.contains(',') || a.trim() != a)
-    {
+    if !addresses_storable(&anchor.recipients) {
         return Err(bad("each address is one word, without commas"));
     }
     if anchor.seq < 0 || anchor.hash.is_empty() {

@@ -36,13 +36,7 @@ pub(crate) fn mail_sent_from_cells(cells: Vec<Cell>) -> Result<MailSent> {
         kind: r.text()?,
         key: r.text()?,
         sent_at: r.time()?,
-        recipients: r
-            .text()?
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        recipients: crate::anchors::addresses_from_text(&r.text()?),
     })
 }
 
@@ -52,11 +46,7 @@ pub(crate) fn mail_sent_cells(sent: &MailSent) -> Result<Vec<Cell>> {
     if sent.kind.is_empty() || sent.key.is_empty() {
         return Err(bad("a kind and a key are needed"));
     }
-    if sent
-        .recipients
-        .iter()
-        .any(|a| a.trim().is_empty() || a.contains(',') || a.trim() != a)
-    {
+    if !crate::anchors::addresses_storable(&sent.recipients) {
         return Err(bad("each address is one word, without commas"));
     }
     Ok(vec![

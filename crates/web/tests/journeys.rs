@@ -52,6 +52,15 @@ fn sign_in(b: &Browser, email: &str, secret: &str) {
 /// A sign-in `seed` made: the role, its e-mail and its authenticator's secret.
 type Login = (String, String, String);
 
+/// Signs in with the sign-in `seed` made for `role`.
+fn sign_in_as(b: &Browser, logins: &[Login], role: &str) {
+    let (_, email, secret) = logins
+        .iter()
+        .find(|(r, _, _)| r == role)
+        .unwrap_or_else(|| panic!("no {role} sign-in"));
+    sign_in(b, email, secret);
+}
+
 /// A demo organisation on `db` served to a browser, and a sign-in (e-mail, secret) for each of
 /// the roles `seed` makes.
 fn demo(db: &TestDatabase, test: &str) -> Option<(Server, Browser, Steward, Vec<Login>)> {
@@ -297,11 +306,7 @@ fn it_pages_sorts_filters_and_downloads_the_findings() {
         let Some((server, browser, _steward, logins)) = demo(&db, "it-findings") else {
             return;
         };
-        let (_, email, secret) = logins
-            .iter()
-            .find(|(role, _, _)| role == "it")
-            .unwrap_or_else(|| panic!("{b}: no IT sign-in"));
-        sign_in(&browser, email, secret);
+        sign_in_as(&browser, &logins, "it");
 
         browser.step("page");
         browser.open("/findings");
@@ -364,11 +369,7 @@ fn every_dashboard_number_leads_to_a_list_showing_it() {
         let Some((server, browser, _steward, logins)) = demo(&db, "dashboard-numbers") else {
             return;
         };
-        let (_, email, secret) = logins
-            .iter()
-            .find(|(role, _, _)| role == "governance")
-            .unwrap_or_else(|| panic!("{b}: no governance sign-in"));
-        sign_in(&browser, email, secret);
+        sign_in_as(&browser, &logins, "governance");
         browser.open("/dashboard");
         browser.find("#policy-standing");
         let links = browser.script(
