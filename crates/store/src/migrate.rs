@@ -90,6 +90,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "escalation_and_digest",
         sql: include_str!("../migrations/0016_escalation_and_digest.sql"),
     },
+    Migration {
+        version: 17,
+        name: "findings_list_order",
+        sql: include_str!("../migrations/0017_findings_list_order.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (
@@ -107,6 +112,10 @@ pub(crate) trait Migrator {
     /// The highest version applied so far (0 for a new database).
     fn current(&mut self) -> Result<i64>;
     fn execute_batch(&mut self, sql: &str) -> std::result::Result<(), String>;
+    /// The words a migration spells per backend, each with this backend's spelling:
+    /// `COLLATE_BYTES` (an ordering of text byte by byte, as the lists order keys on both) and
+    /// `GENERATED_KIND` (how a generated column is kept).
+    fn spellings(&self) -> &'static [(&'static str, &'static str)];
     fn record(&mut self, migration: &Migration, applied_at: &str) -> Result<()>;
 }
 
@@ -120,7 +129,13 @@ pub(crate) fn run(m: &mut dyn Migrator) -> Result<()> {
         });
     }
     for migration in MIGRATIONS.iter().filter(|x| x.version > current) {
-        m.execute_batch(migration.sql)
+        let sql = m
+            .spellings()
+            .iter()
+            .fold(migration.sql.to_owned(), |sql, (word, spelt)| {
+                sql.replace(word, spelt)
+            });
+        m.execute_batch(&sql)
             .map_err(|reason| StoreError::Migration {
                 version: migration.version,
                 name: migration.name,

@@ -390,6 +390,12 @@ impl migrate::Migrator for PgMigrator<'_, '_> {
         )?;
         Ok(row.try_get(0)?)
     }
+    fn spellings(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("COLLATE_BYTES", "COLLATE \"C\""),
+            ("GENERATED_KIND", "STORED"),
+        ]
+    }
     fn execute_batch(&mut self, sql: &str) -> std::result::Result<(), String> {
         self.0.batch_execute(sql).map_err(|e| e.to_string())
     }
@@ -1160,7 +1166,23 @@ impl Store for PgStore {
 
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
         let mut client = self.client()?;
-        let (statement, params) = sql::findings_select(query, D);
+        let cursor = match (&query.after, query.as_of) {
+            (Some(key), None) => {
+                // A cursor no finding has: nothing comes after it.
+                let Some(r) = client.query_opt(&sql::finding_cursor(D), &[key])? else {
+                    return Ok(Vec::new());
+                };
+                Some(sql::FindingCursor {
+                    key: key.clone(),
+                    pack: r.try_get(0)?,
+                    clause: r.try_get(1)?,
+                    severity_place: r.try_get(2)?,
+                    first_failing: r.try_get(3)?,
+                })
+            }
+            _ => None,
+        };
+        let (statement, params) = sql::findings_select(query, D, cursor.as_ref());
         let rows = client.query(&statement, &refs(&cell_params(&params)))?;
         rows.iter()
             .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))

@@ -1,6 +1,7 @@
 //! Statements for any register, built from the model's field list. Column and table names come
 //! only from the model's static definitions, never from input.
 
+use chrono::{DateTime, Utc};
 use steward_model::{Finding, Register, Row};
 
 use crate::findings::{Cell, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingOrder, FindingQuery};
@@ -460,29 +461,79 @@ pub(crate) fn finding_history(p: Placeholder) -> String {
     )
 }
 
-/// `CASE severity WHEN 'info' THEN 1 … ELSE 0 END`: the model's ranking, in SQL.
-fn severity_rank(column: &str) -> String {
+/// `CASE severity WHEN 'critical' THEN 0 … ELSE 5 END`: the model's ranking as a place in the
+/// list, the most severe first and a word the model does not know last: migration 0017's
+/// generated column `severity_place`, which the list orders by.
+#[cfg(test)]
+fn severity_place(column: &str) -> String {
+    let most = Finding::SEVERITIES.len();
     let whens = Finding::SEVERITIES
         .iter()
-        .map(|s| format!(" WHEN '{s}' THEN {}", Finding::severity_rank(s)))
+        .rev()
+        .map(|s| {
+            format!(
+                " WHEN '{s}' THEN {}",
+                most - usize::from(Finding::severity_rank(s))
+            )
+        })
         .collect::<String>();
-    format!("CASE {column}{whens} ELSE 0 END")
+    format!("CASE {column}{whens} ELSE {most} END")
 }
 
 /// The statement and its parameters for a findings query. With `as_of`, each finding's last
 /// event at or before that instant supplies its state, `first_failing`, `exception` and (when
 /// resolved) `resolved_at`; findings with no event by then are left out.
-pub(crate) fn findings_select(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
-    findings_statement(q, p, false)
+/// A query with a cursor (`after`) needs that finding's [`FindingCursor`]: without it the
+/// statement finds nothing after it.
+pub(crate) fn findings_select(
+    q: &FindingQuery,
+    p: Placeholder,
+    cursor: Option<&FindingCursor>,
+) -> (String, Vec<Cell>) {
+    findings_statement(q, p, false, cursor)
+}
+
+/// Where the page after a finding begins: that finding's value of each column a list orders by.
+pub(crate) struct FindingCursor {
+    pub key: String,
+    pub pack: String,
+    pub clause: String,
+    pub severity_place: i64,
+    pub first_failing: DateTime<Utc>,
+}
+
+/// The statement reading a [`FindingCursor`]'s values but its key, of the finding whose key is
+/// parameter 1, in the struct's order.
+pub(crate) fn finding_cursor(p: Placeholder) -> String {
+    format!(
+        "SELECT pack, clause, severity_place, first_failing FROM findings WHERE key = {}",
+        p.nth(1)
+    )
+}
+
+/// A severity's place in the severity order, as [`severity_place`] reckons it in SQL.
+pub(crate) fn severity_place_of(severity: &str) -> i64 {
+    let most = Finding::SEVERITIES.len();
+    let rank = usize::from(Finding::severity_rank(severity));
+    i64::try_from(if rank == 0 { most } else { most - rank }).unwrap_or(i64::MAX)
 }
 
 /// How many findings a query matches, ignoring its limit: the same tables and conditions, with
 /// nothing read or ordered.
 pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
-    findings_statement(q, p, true)
+    findings_statement(q, p, true, None)
 }
 
-fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String, Vec<Cell>) {
+fn findings_statement(
+    q: &FindingQuery,
+    p: Placeholder,
+    count: bool,
+    cursor: Option<&FindingCursor>,
+) -> (String, Vec<Cell>) {
+    let collate = match p {
+        Placeholder::Question => "",
+        Placeholder::Dollar => " COLLATE \"C\"",
+    };
     let mut params: Vec<Cell> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
     let at_instant = q.as_of.is_some();
@@ -522,11 +573,25 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
         .collect::<Vec<_>>()
         .join(", ");
     filters.push(format!("{lifecycle}.state IN ({states})"));
+    // A severity the model knows is a place in the severity order, the column the order's
+    // index begins with; one it does not know is matched as written.
+    if let Some(severity) = &q.severity {
+        if Finding::SEVERITIES.contains(&severity.as_str()) {
+            params.push(Cell::Int(Some(severity_place_of(severity))));
+            let place = p.nth(params.len());
+            // Written as a range of one, not an equality: a planner that knows the place is
+            // constant may read the list in the age order's index instead (the severities are
+            // not spread evenly over ages), and skip most of the index before the page fills.
+            filters.push(format!("f.severity_place BETWEEN {place} AND {place}"));
+        } else {
+            params.push(Cell::Text(Some(severity.clone())));
+            filters.push(format!("f.severity = {}", p.nth(params.len())));
+        }
+    }
     for (column, value) in [
         ("pack", &q.pack),
         ("clause", &q.clause),
         ("control", &q.control),
-        ("severity", &q.severity),
         ("subject_type", &q.subject_type),
         ("subject_id", &q.subject_id),
         ("who_acts", &q.who_acts),
@@ -537,13 +602,19 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
         }
     }
     if let Some(section) = &q.section {
-        // The section itself, or a clause under it: the section followed by `.`, `(` or `-`.
-        let escaped = like_literal(section);
+        // The section itself, or a clause under it: the section followed by `.`, `(` or `-`,
+        // each written as the range of text that begins so (the character after the mark is
+        // the range's end, byte by byte), which an index on the clause reads.
         params.push(Cell::Text(Some(section.clone())));
         let mut any = vec![format!("f.clause = {}", p.nth(params.len()))];
-        for mark in ['.', '(', '-'] {
-            params.push(Cell::Text(Some(format!("{escaped}{mark}%"))));
-            any.push(format!("f.clause LIKE {} ESCAPE '\\'", p.nth(params.len())));
+        for (mark, next) in [('.', '/'), ('(', ')'), ('-', '.')] {
+            params.push(Cell::Text(Some(format!("{section}{mark}"))));
+            let from = p.nth(params.len());
+            params.push(Cell::Text(Some(format!("{section}{next}"))));
+            let to = p.nth(params.len());
+            any.push(format!(
+                "(f.clause{collate} >= {from} AND f.clause{collate} < {to})"
+            ));
         }
         filters.push(format!("({})", any.join(" OR ")));
     }
@@ -600,70 +671,106 @@ fn findings_statement(q: &FindingQuery, p: Placeholder, count: bool) -> (String,
         }
         filters.push(format!("f.pack IN ({})", any.join(", ")));
     }
-    let collate = match p {
-        Placeholder::Question => "",
-        Placeholder::Dollar => " COLLATE \"C\"",
+    // Each order's columns, all read in one direction (so that a cursor is one comparison of
+    // row values), the key last so that every row has one place, each with the cursor's value
+    // of it. Each order is an index (migration 0017).
+    let at = |c: Option<&FindingCursor>, f: fn(&FindingCursor) -> Cell| c.map(f);
+    let key = (
+        format!("key{collate}"),
+        at(cursor, |c| Cell::Text(Some(c.key.clone()))),
+    );
+    let first_failing = (
+        "first_failing".to_owned(),
+        at(cursor, |c| Cell::Time(Some(c.first_failing))),
+    );
+    let (terms, descending) = match q.order {
+        FindingOrder::Severity => (
+            vec![
+                (
+                    "severity_place".to_owned(),
+                    at(cursor, |c| Cell::Int(Some(c.severity_place))),
+                ),
+                first_failing,
+                key,
+            ],
+            false,
+        ),
+        FindingOrder::Oldest => (vec![first_failing, key], false),
+        FindingOrder::Newest => (vec![first_failing, key], true),
+        FindingOrder::Clause => (
+            vec![
+                // A policy's id as the database orders text (ids are unique, and the cursor
+                // compares as the order does), so that one policy is a prefix of the index.
+                (
+                    "pack".to_owned(),
+                    at(cursor, |c| Cell::Text(Some(c.pack.clone()))),
+                ),
+                (
+                    format!("clause{collate}"),
+                    at(cursor, |c| Cell::Text(Some(c.clause.clone()))),
+                ),
+                key,
+            ],
+            false,
+        ),
     };
-    // Each order's terms, as expressions over a findings row aliased `{a}`, and whether each
-    // runs downwards; the key last, so that every row has one place.
-    let terms: Vec<(String, bool)> = match q.order {
-        FindingOrder::Severity => vec![
-            (severity_rank("{a}.severity"), true),
-            ("{a}.first_failing".to_owned(), false),
-        ],
-        FindingOrder::Oldest => vec![("{a}.first_failing".to_owned(), false)],
-        FindingOrder::Newest => vec![("{a}.first_failing".to_owned(), true)],
-        FindingOrder::Clause => vec![
-            (format!("{{a}}.pack{collate}"), false),
-            (format!("{{a}}.clause{collate}"), false),
-        ],
-    }
-    .into_iter()
-    .chain(std::iter::once((format!("{{a}}.key{collate}"), false)))
-    .collect();
-    let on = |term: &str, alias: &str| term.replace("{a}", alias);
     // The order reads the lifecycle's first failing (the event's, at an instant).
     let ordered = |term: &str| {
-        if term == "{a}.first_failing" {
+        if term == "first_failing" {
             format!("{lifecycle}.first_failing")
         } else {
-            on(term, "f")
+            format!("f.{term}")
         }
     };
     let order = format!(
         "ORDER BY {}",
         terms
             .iter()
-            .map(|(t, desc)| format!("{}{}", ordered(t), if *desc { " DESC" } else { "" }))
+            .map(|(t, _)| format!("{}{}", ordered(t), if descending { " DESC" } else { "" }))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if let (Some(after), false, None) = (&q.after, count, q.as_of) {
-        // Rows after the cursor's row in this order: for some term, every earlier term equal
-        // and this one past it. The cursor's values are read from its row.
-        params.push(Cell::Text(Some(after.clone())));
-        let cursor = p.nth(params.len());
-        let value = |term: &str| {
-            format!(
-                "(SELECT {} FROM findings c WHERE c.key = {cursor})",
-                on(term, "c")
-            )
-        };
-        let mut any = Vec::new();
-        for (i, (term, desc)) in terms.iter().enumerate() {
-            let mut all: Vec<String> = terms[..i]
-                .iter()
-                .map(|(t, _)| format!("{} = {}", on(t, "f"), value(t)))
-                .collect();
-            all.push(format!(
-                "{} {} {}",
-                on(term, "f"),
-                if *desc { "<" } else { ">" },
-                value(term)
-            ));
-            any.push(format!("({})", all.join(" AND ")));
+    if let (Some(_), false, None) = (&q.after, count, q.as_of) {
+        // Rows after the cursor's in this order: one comparison of row values against values
+        // bound as parameters, which both backends read as a range of the order's index.
+        let mut row = Vec::with_capacity(terms.len());
+        let mut values = Vec::with_capacity(terms.len());
+        for (term, value) in terms {
+            row.push(format!("f.{term}"));
+            params.push(value.unwrap_or(Cell::Text(None)));
+            values.push(p.nth(params.len()));
         }
-        filters.push(format!("({})", any.join(" OR ")));
+        filters.push(format!(
+            "({}) {} ({})",
+            row.join(", "),
+            if descending { "<" } else { ">" },
+            values.join(", ")
+        ));
+    }
+    if !count && matches!(p, Placeholder::Question) {
+        // SQLite plans without statistics: it would read a filter that narrows little (the
+        // running policies, the failing states, who acts) from its own index and then sort
+        // every finding it matches. Written `+column`, such a filter is checked on rows read in
+        // the order's index instead, and the page is cut after its last row; filters that
+        // narrow to a few (a subject, a control, a clause) or have an index in the order (one
+        // policy) keep their indexes.
+        for filter in filters.iter_mut() {
+            let by_age = matches!(q.order, FindingOrder::Oldest | FindingOrder::Newest);
+            for column in ["state", "pack", "who_acts", "first_failing"] {
+                if by_age && column == "first_failing" {
+                    continue;
+                }
+                for alias in ["f", "e"] {
+                    let plain = format!("{alias}.{column} ");
+                    // One policy is an index of its own in the severity order.
+                    let one_pack = filter.starts_with("f.pack = ")
+                        && matches!(q.order, FindingOrder::Severity | FindingOrder::Clause);
+                    if filter.starts_with(&plain) && !one_pack {
+                        filter.insert(0, '+');
+                    }
+                }
+            }
+        }
     }
     let sql = match (count, q.limit, q.as_of) {
         (true, _, _) => format!(
@@ -979,3 +1086,41 @@ pub(crate) const SET_CHECK_RUN_Q: &str = "INSERT INTO check_runs (pack, last_run
      ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run";
 pub(crate) const SET_CHECK_RUN_D: &str = "INSERT INTO check_runs (pack, last_run) VALUES ($1, $2) \
      ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The findings list is read from migration 0017's index only while the statement orders by
+    /// the very expression that index holds.
+    #[test]
+    fn the_severity_order_is_the_one_its_index_holds() {
+        let migration = include_str!("../migrations/0017_findings_list_order.sql");
+        assert!(
+            migration.contains(&format!("({})", severity_place("severity"))),
+            "migration 0017 indexes another severity order than {}",
+            severity_place("severity")
+        );
+        // Most severe first; a word the model does not know after every one it knows.
+        let places: Vec<usize> = Finding::SEVERITIES
+            .iter()
+            .map(|s| {
+                severity_place("x")
+                    .split(&format!("'{s}' THEN "))
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        assert_eq!(places, vec![4, 3, 2, 1, 0]);
+        assert!(severity_place("x").ends_with("ELSE 5 END"));
+        // The place a severity filter binds is the one the column holds.
+        for s in Finding::SEVERITIES {
+            let when = format!("'{s}' THEN {} ", severity_place_of(s));
+            assert!(severity_place("x").contains(&when), "{when}");
+        }
+        assert_eq!(severity_place_of("urgent"), 5);
+        assert_eq!(severity_place_of("critical"), 0);
+    }
+}

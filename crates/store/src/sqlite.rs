@@ -425,6 +425,9 @@ impl migrate::Migrator for SqliteMigrator<'_> {
             |r| r.get(0),
         )?)
     }
+    fn spellings(&self) -> &'static [(&'static str, &'static str)] {
+        &[("COLLATE_BYTES", ""), ("GENERATED_KIND", "VIRTUAL")]
+    }
     fn execute_batch(&mut self, sql: &str) -> std::result::Result<(), String> {
         self.0.execute_batch(sql).map_err(|e| e.to_string())
     }
@@ -1093,7 +1096,36 @@ impl Store for SqliteStore {
 
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
         let conn = self.reader()?;
-        let (statement, params) = sql::findings_select(query, Q);
+        let cursor = match (&query.after, query.as_of) {
+            (Some(key), None) => {
+                let found = conn
+                    .query_row(&sql::finding_cursor(Q), [key], |r| {
+                        let first: String = r.get(3)?;
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, first))
+                    })
+                    .optional()?;
+                // A cursor no finding has: nothing comes after it.
+                let Some((pack, clause, severity_place, first)) = found else {
+                    return Ok(Vec::new());
+                };
+                Some(sql::FindingCursor {
+                    key: key.clone(),
+                    pack,
+                    clause,
+                    severity_place,
+                    first_failing: DateTime::parse_from_rfc3339(&first)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|e| StoreError::Corrupt {
+                            table: "findings",
+                            column: "first_failing",
+                            id: key.clone(),
+                            reason: format!("{first:?}: {e}"),
+                        })?,
+                })
+            }
+            _ => None,
+        };
+        let (statement, params) = sql::findings_select(query, Q, cursor.as_ref());
         let mut stmt = conn.prepare_cached(&statement)?;
         let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
         stored_findings(&mut rows)
