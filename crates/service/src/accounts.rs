@@ -16,6 +16,8 @@ use crate::{Result, ServiceError, Stamp, Steward};
 /// How long a session may sit unused, and how long it may last at all.
 pub const SESSION_IDLE: TimeDelta = TimeDelta::minutes(30);
 pub const SESSION_ABSOLUTE: TimeDelta = TimeDelta::hours(12);
+/// How long a session is used without being touched (its last use written back).
+const SESSION_TOUCH: TimeDelta = TimeDelta::minutes(1);
 /// Recovery codes given at enrolment.
 pub const RECOVERY_CODES: usize = 10;
 /// The issuer shown in authenticator apps.
@@ -785,7 +787,7 @@ impl Steward {
             }
         };
         // Touch at most once a minute: reading a page should not always write.
-        if at - session.last_seen > TimeDelta::minutes(1) {
+        if at - session.last_seen > SESSION_TOUCH {
             session.last_seen = at;
             self.store().touch_session(&hash, at, session.mfa_passed)?;
         }
@@ -866,6 +868,18 @@ pub struct SignedIn {
     /// The audit log's last sequence number when the session was read: what is derived from the
     /// data and kept between requests is current while this has not moved.
     pub audit_seq: i64,
+}
+
+impl SignedIn {
+    /// Until when what was read may be used again without reading it afresh, as long as
+    /// nothing has changed meanwhile: before the session must be touched (and so before it
+    /// could run out of idle time) and before it reaches its absolute end. A person's leaving
+    /// date therefore takes effect within a minute even if nothing else changes.
+    pub fn kept_until(&self) -> DateTime<Utc> {
+        let touch = self.session.last_seen + SESSION_TOUCH;
+        let end = self.session.created_at + SESSION_ABSOLUTE;
+        touch.min(end)
+    }
 }
 
 /// Who an account is: staff when it has a person who has not left, a line manager too when

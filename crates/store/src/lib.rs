@@ -21,7 +21,8 @@
 //!
 //! It holds the connections too: a pool on each backend (on SQLite one writer and many readers),
 //! each PostgreSQL connection checked before use and replaced when broken, over TLS as the url's
-//! `sslmode` asks, every statement under a timeout and every slow one logged ([`StoreOptions`]).
+//! `sslmode` asks, every statement under a timeout and every slow one logged ([`StoreOptions`]);
+//! on PostgreSQL a server hears of every change any server commits ([`ChangeFeed`]).
 //! Background jobs are queued, claimed and leased here ([`Job`]), and [`backup`] and [`restore`]
 //! copy a whole database to and from one SQLite file.
 //!
@@ -30,6 +31,7 @@
 
 mod anchors;
 mod backup;
+mod changes;
 mod commit;
 mod compliance;
 mod connect;
@@ -52,6 +54,7 @@ use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
 
 pub use anchors::AuditAnchor;
 pub use backup::{BackupError, BackupSummary, RestoreSummary, TRANSIENT_TABLES, backup, restore};
+pub use changes::{APPLICATION_NAME as CHANGES_APPLICATION_NAME, ChangeFeed};
 pub use commit::{CommitSummary, Counts};
 pub use compliance::ComplianceDay;
 pub use connect::TlsMode;
@@ -320,6 +323,12 @@ pub trait Store: Send + Sync {
 
     /// The recorded head of the chain: last sequence number and hash.
     fn audit_head(&self) -> Result<(i64, String)>;
+
+    /// Word of changes committed by any server, for what a server keeps between requests
+    /// ([`ChangeFeed`]); `None` where reading afresh costs no round trip (SQLite, in process).
+    fn changes(&self) -> Option<ChangeFeed> {
+        None
+    }
 
     /// Erases personal data of one row, in one transaction: sets `fields` to the values given
     /// (text or null), rewrites the same fields in the version 2 payloads of the row's own audit

@@ -6,6 +6,8 @@ use crate::{Result, StoreError};
 pub(crate) struct Migration {
     pub version: i64,
     pub name: &'static str,
+    /// Applied on PostgreSQL only; on SQLite recorded as applied with nothing run.
+    pub postgres_only: bool,
     pub sql: &'static str,
 }
 
@@ -13,87 +15,110 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "registers",
+        postgres_only: false,
         sql: include_str!("../migrations/0001_registers.sql"),
     },
     Migration {
         version: 2,
         name: "more_registers",
+        postgres_only: false,
         sql: include_str!("../migrations/0002_more_registers.sql"),
     },
     Migration {
         version: 3,
         name: "findings",
+        postgres_only: false,
         sql: include_str!("../migrations/0003_findings.sql"),
     },
     Migration {
         version: 4,
         name: "processes",
+        postgres_only: false,
         sql: include_str!("../migrations/0004_processes.sql"),
     },
     Migration {
         version: 5,
         name: "sign_ins",
+        postgres_only: false,
         sql: include_str!("../migrations/0005_sign_ins.sql"),
     },
     Migration {
         version: 6,
         name: "mail",
+        postgres_only: false,
         sql: include_str!("../migrations/0006_mail.sql"),
     },
     Migration {
         version: 7,
         name: "sign_in_failures",
+        postgres_only: false,
         sql: include_str!("../migrations/0007_sign_in_failures.sql"),
     },
     Migration {
         version: 8,
         name: "sign_in_password_reset",
+        postgres_only: false,
         sql: include_str!("../migrations/0008_sign_in_password_reset.sql"),
     },
     Migration {
         version: 9,
         name: "audit_payloads",
+        postgres_only: false,
         sql: include_str!("../migrations/0009_audit_payloads.sql"),
     },
     Migration {
         version: 10,
         name: "audit_anchors",
+        postgres_only: false,
         sql: include_str!("../migrations/0010_audit_anchors.sql"),
     },
     Migration {
         version: 11,
         name: "check_runs",
+        postgres_only: false,
         sql: include_str!("../migrations/0011_check_runs.sql"),
     },
     Migration {
         version: 12,
         name: "jobs",
+        postgres_only: false,
         sql: include_str!("../migrations/0012_jobs.sql"),
     },
     Migration {
         version: 13,
         name: "packs",
+        postgres_only: false,
         sql: include_str!("../migrations/0013_packs.sql"),
     },
     Migration {
         version: 14,
         name: "compliance",
+        postgres_only: false,
         sql: include_str!("../migrations/0014_compliance.sql"),
     },
     Migration {
         version: 15,
         name: "finding_message_you",
+        postgres_only: false,
         sql: include_str!("../migrations/0015_finding_message_you.sql"),
     },
     Migration {
         version: 16,
         name: "escalation_and_digest",
+        postgres_only: false,
         sql: include_str!("../migrations/0016_escalation_and_digest.sql"),
     },
     Migration {
         version: 17,
         name: "findings_list_order",
+        postgres_only: false,
         sql: include_str!("../migrations/0017_findings_list_order.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "change_notices",
+        postgres_only: true,
+        sql: include_str!("../migrations/0018_change_notices.sql"),
     },
 ];
 
@@ -116,6 +141,7 @@ pub(crate) trait Migrator {
     /// `COLLATE_BYTES` (an ordering of text byte by byte, as the lists order keys on both) and
     /// `GENERATED_KIND` (how a generated column is kept).
     fn spellings(&self) -> &'static [(&'static str, &'static str)];
+    fn is_postgres(&self) -> bool;
     fn record(&mut self, migration: &Migration, applied_at: &str) -> Result<()>;
 }
 
@@ -129,12 +155,15 @@ pub(crate) fn run(m: &mut dyn Migrator) -> Result<()> {
         });
     }
     for migration in MIGRATIONS.iter().filter(|x| x.version > current) {
-        let sql = m
-            .spellings()
-            .iter()
-            .fold(migration.sql.to_owned(), |sql, (word, spelt)| {
-                sql.replace(word, spelt)
-            });
+        let sql = if migration.postgres_only && !m.is_postgres() {
+            String::new()
+        } else {
+            m.spellings()
+                .iter()
+                .fold(migration.sql.to_owned(), |sql, (word, spelt)| {
+                    sql.replace(word, spelt)
+                })
+        };
         m.execute_batch(&sql)
             .map_err(|reason| StoreError::Migration {
                 version: migration.version,

@@ -43,6 +43,8 @@ pub(crate) struct PgStore {
     /// Where the pool connects, to replace a lent connection found closed.
     target: PgTarget,
     slow_query: Option<Duration>,
+    /// Started by the first caller of [`Store::changes`] (a server; a command has no use for it).
+    changes: std::sync::OnceLock<crate::ChangeFeed>,
 }
 
 /// A pooled connection, lent for one store operation; one that took `slow_query` or longer is
@@ -179,6 +181,7 @@ impl PgStore {
             pool: Some(pool),
             target,
             slow_query: options.slow_query,
+            changes: std::sync::OnceLock::new(),
         };
         migrate_pg(store.client()?.checked()?)?;
         Ok(store)
@@ -389,6 +392,9 @@ impl migrate::Migrator for PgMigrator<'_, '_> {
             &[],
         )?;
         Ok(row.try_get(0)?)
+    }
+    fn is_postgres(&self) -> bool {
+        true
     }
     fn spellings(&self) -> &'static [(&'static str, &'static str)] {
         &[
@@ -987,6 +993,14 @@ impl Tx for PgTx<'_, '_> {
 }
 
 impl Store for PgStore {
+    fn changes(&self) -> Option<crate::ChangeFeed> {
+        Some(
+            self.changes
+                .get_or_init(|| crate::ChangeFeed::listen(self.target.clone()))
+                .clone(),
+        )
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

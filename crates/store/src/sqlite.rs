@@ -425,6 +425,9 @@ impl migrate::Migrator for SqliteMigrator<'_> {
             |r| r.get(0),
         )?)
     }
+    fn is_postgres(&self) -> bool {
+        false
+    }
     fn spellings(&self) -> &'static [(&'static str, &'static str)] {
         &[("COLLATE_BYTES", ""), ("GENERATED_KIND", "VIRTUAL")]
     }

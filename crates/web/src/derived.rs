@@ -22,7 +22,8 @@ pub(crate) struct Derived {
 }
 
 impl Derived {
-    const MOST: usize = 128;
+    /// Room for the shared pages and the pages of a few hundred people (`/me`) per head.
+    const MOST: usize = 512;
 
     fn get<T: Send + Sync + 'static>(&self, head: i64, key: &str) -> Option<Arc<T>> {
         if self.head != head {
@@ -64,6 +65,55 @@ pub(crate) async fn derived<T: Send + Sync + 'static>(
         kept.keep(head, key, fresh.clone());
     }
     Ok(fresh)
+}
+
+/// Signed-in sessions as last read, each good until its own time and only while nothing has
+/// changed: on PostgreSQL, while the store's [`steward_store::ChangeFeed`] stays at the
+/// generation it was read under. (On SQLite there is no feed and each request reads its
+/// session, in process.) A request that finds its session here makes no round trip to the
+/// database at all when its page is kept too.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    generation: u64,
+    kept: HashMap<String, steward_service::SignedIn>,
+}
+
+impl Sessions {
+    /// At most this many sessions kept; past it the map starts again.
+    const MOST: usize = 10_000;
+
+    pub(crate) fn get(
+        &self,
+        token_hash: &str,
+        generation: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<steward_service::SignedIn> {
+        if self.generation != generation {
+            return None;
+        }
+        self.kept
+            .get(token_hash)
+            .filter(|s| now < s.kept_until())
+            .cloned()
+    }
+
+    /// Keeps what a request read under `generation` (taken before it read). Something read
+    /// under an older generation may be stale already and is not kept.
+    pub(crate) fn keep(
+        &mut self,
+        token_hash: String,
+        generation: u64,
+        signed: steward_service::SignedIn,
+    ) {
+        if generation < self.generation {
+            return;
+        }
+        if generation > self.generation || self.kept.len() >= Self::MOST {
+            self.kept.clear();
+            self.generation = generation;
+        }
+        self.kept.insert(token_hash, signed);
+    }
 }
 
 /// The packs this server runs now: those its configuration names, or else those of the packs it

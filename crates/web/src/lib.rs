@@ -107,11 +107,18 @@ pub struct AppState {
     pub(crate) jobs: steward_service::JobWaker,
     /// What pages derive from the data, as of an audit head ([`derived`]).
     pub(crate) derived: Arc<Mutex<derived::Derived>>,
+    /// Word of changes committed by any server (PostgreSQL), for what is kept between requests.
+    pub(crate) changes: Option<steward_store::ChangeFeed>,
+    /// Sessions as last read, while `changes` vouches nothing changed ([`derived::Sessions`]).
+    pub(crate) sessions: Arc<Mutex<derived::Sessions>>,
 }
 
 impl AppState {
     pub fn new(steward: Steward, options: Options) -> AppState {
+        let changes = steward.store().changes();
         AppState {
+            changes,
+            sessions: Arc::new(Mutex::new(derived::Sessions::default())),
             steward: Arc::new(steward),
             options: Arc::new(options),
             // Enough failures kept per key for the highest ceiling a key has.

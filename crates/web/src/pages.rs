@@ -1111,28 +1111,35 @@ pub(crate) async fn me(
         .iter()
         .map(|p| (p.id.clone(), p.title.clone(), p.version.clone()))
         .collect();
-    let (person, assets, findings, requests, to_accept, told) = blocking(&state, move |s| {
-        let person = s.get::<Person>(&person_id)?;
-        let assets: Vec<Asset> = s.list_where("assigned_to", &person_id)?;
-        // The person's own findings and those of what they hold, in one read.
-        let findings = s.findings_of(&person_id, &assets)?;
-        let requests: Vec<Request> = s.list_where("person_id", &person_id)?;
-        let accepted: Vec<steward_model::Acceptance> = s.list_where("person_id", &person_id)?;
-        // A leaver's manager, the person whose mailbox was opened, the people an incident
-        // names: each is told here, and says they have read it.
-        let told: Vec<steward_model::Notification> = s.list_where("recipient", &person_id)?;
-        let to_accept = packs
-            .into_iter()
-            .filter(|(id, _, version)| {
-                !accepted
-                    .iter()
-                    .any(|a| &a.pack == id && &a.version == version)
-            })
-            .map(|(_, title, version)| (title, version))
-            .collect();
-        Ok((person, assets, findings, requests, to_accept, told))
-    })
+    // Kept per audit head like the shared pages: a person's own rows change only with it.
+    let kept = crate::derived::derived(
+        &state,
+        signed.audit_seq,
+        format!("me|{person_id}"),
+        move |s| {
+            let person = s.get::<Person>(&person_id)?;
+            let assets: Vec<Asset> = s.list_where("assigned_to", &person_id)?;
+            // The person's own findings and those of what they hold, in one read.
+            let findings = s.findings_of(&person_id, &assets)?;
+            let requests: Vec<Request> = s.list_where("person_id", &person_id)?;
+            let accepted: Vec<steward_model::Acceptance> = s.list_where("person_id", &person_id)?;
+            // A leaver's manager, the person whose mailbox was opened, the people an incident
+            // names: each is told here, and says they have read it.
+            let told: Vec<steward_model::Notification> = s.list_where("recipient", &person_id)?;
+            let to_accept = packs
+                .into_iter()
+                .filter(|(id, _, version)| {
+                    !accepted
+                        .iter()
+                        .any(|a| &a.pack == id && &a.version == version)
+                })
+                .map(|(_, title, version)| (title, version))
+                .collect();
+            Ok((person, assets, findings, requests, to_accept, told))
+        },
+    )
     .await?;
+    let (person, assets, findings, requests, to_accept, told) = (*kept).clone();
     let told = told
         .into_iter()
         .filter(|n| n.acknowledged_at.is_none())

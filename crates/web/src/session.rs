@@ -325,7 +325,16 @@ fn is_write(method: &Method) -> bool {
 /// the session.
 pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match admit(&state, request).await {
-        Ok(Admitted::Go(request)) => next.run(*request).await,
+        Ok(Admitted::Go(request)) => {
+            let write = is_write(request.method());
+            let response = next.run(*request).await;
+            // What this server kept may predate what the request changed: its next request
+            // reads afresh, without waiting for the database's notice of the change.
+            if write && let Some(changes) = &state.changes {
+                changes.changed();
+            }
+            response
+        }
         Ok(Admitted::SignIn) => Redirect::to("/login").into_response(),
         Ok(Admitted::ChoosePassword) => Redirect::to("/account/password").into_response(),
         Err(e) => e.into_response(),
@@ -356,17 +365,40 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, WebError>
         return Ok(Admitted::SignIn);
     };
     let now = Utc::now();
-    let found = blocking(state, move |s| {
-        // The session, its account, its person's standing and the audit head: one statement.
-        let Some(signed) = s.signed_in(&token, now)? else {
-            return Ok(None);
-        };
-        if !signed.session.mfa_passed {
-            return Ok(None);
+    let token_hash = steward_auth::token_hash(&token);
+    // Taken before anything is read, so that a change committed meanwhile moves it on and what
+    // is read now is not kept as current.
+    let generation = state.changes.as_ref().and_then(|c| c.generation());
+    let kept = generation.and_then(|g| {
+        state
+            .sessions
+            .lock()
+            .ok()
+            .and_then(|k| k.get(&token_hash, g, now))
+    });
+    let found = match kept {
+        Some(signed) => Some(signed),
+        None => {
+            let found = blocking(state, move |s| {
+                // The session, its account, its person's standing and the audit head: one
+                // statement.
+                let Some(signed) = s.signed_in(&token, now)? else {
+                    return Ok(None);
+                };
+                if !signed.session.mfa_passed {
+                    return Ok(None);
+                }
+                Ok(Some(signed))
+            })
+            .await?;
+            if let (Some(g), Some(signed)) = (generation, &found)
+                && let Ok(mut kept) = state.sessions.lock()
+            {
+                kept.keep(token_hash, g, signed.clone());
+            }
+            found
         }
-        Ok(Some(signed))
-    })
-    .await?;
+    };
     let Some(steward_service::SignedIn {
         session,
         viewer,

@@ -324,6 +324,59 @@ fn servers_sharing_a_database_count_the_same_guesses() {
     }
 }
 
+/// What a server keeps between requests (on PostgreSQL, the session it read and the pages it
+/// derived, while no change is heard of) gives way to what another server commits: a person
+/// renamed there shows here, and every session of an account disabled there is refused here.
+#[test]
+fn changes_made_through_another_server_reach_this_one() {
+    for db in databases("web_changes_elsewhere") {
+        let b = db.backend;
+        let elsewhere = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("test");
+        elsewhere
+            .create(&stamp, &person("P1", "Pat", None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let secret = account(&elsewhere, "pat@example.org", Some("P1"), &[]);
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let mut web = server.client();
+        web.sign_in("pat@example.org", PASSWORD, &secret);
+        let mut other = server.client();
+        other.sign_in_with_code("pat@example.org", PASSWORD, &support::code_next(&secret));
+        // Read twice, so that the second is what was kept.
+        for _ in 0..2 {
+            let me = web.get("/me");
+            assert_eq!(me.status, 200, "{b}: {}", me.body);
+            assert!(me.body.contains("Pat"), "{b}");
+        }
+        // Whatever waits for the word of a change waits at most this long.
+        let eventually = |what: &str, ready: &mut dyn FnMut() -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !ready() {
+                assert!(std::time::Instant::now() < deadline, "{b}: never {what}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        };
+        let mut renamed = person("P1", "Patricia", None);
+        renamed.email = None;
+        elsewhere
+            .update(&stamp, &renamed)
+            .unwrap_or_else(|e| panic!("{e}"));
+        eventually("shows the new name", &mut || {
+            web.get("/me").body.contains("Patricia")
+        });
+        // The account disabled elsewhere: each of its sessions refused here.
+        elsewhere
+            .set_sign_in_disabled(&stamp, "pat@example.org", true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        eventually("refuses the disabled account", &mut || {
+            let reply = web.get("/me");
+            reply.status == 303 && reply.location() == "/login"
+        });
+        assert_ne!(other.get("/me").status, 200, "{b}");
+        server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
+    }
+}
+
 #[test]
 fn sessions_expire_when_idle_and_when_old() {
     for db in databases("web_sessions") {
