@@ -66,6 +66,15 @@ pub use steward_store::{
 pub use steward_store::{Job, JobProgress, JobState, PackChoice};
 pub use workflow::{IncidentView, ProcessTerms, RequestView};
 
+/// Whom [`Steward::find_people`] looks among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Among {
+    /// Everyone on the people register.
+    Everyone,
+    /// Those who manage someone: whoever another person's `manager_id` names.
+    Managers,
+}
+
 /// Who is making a change, and when, and with what authority. Every write carries one; the
 /// audit log records who and when, and the service decides by the authority whether it may be
 /// made.
@@ -366,9 +375,41 @@ impl Steward {
             limit,
             after,
             sort,
+            referenced_by: None,
         })?;
         let records = rows.iter().map(from_row::<R>).collect::<Result<Vec<R>>>()?;
         Ok((records, total))
+    }
+
+    /// The people whose name, id or e-mail holds `text` (in any case, each character as itself;
+    /// everyone `among` for no text), by name, at most `limit` of them, and how many match in
+    /// all: what a person picker offers. Read as `stamp` may read the people register.
+    pub fn find_people(
+        &self,
+        stamp: &Stamp,
+        among: Among,
+        text: &str,
+        limit: u64,
+    ) -> Result<(Vec<steward_model::Person>, u64)> {
+        stamp.authorise(Register::People, Operation::Read)?;
+        let text = text.trim();
+        let (rows, total) = self.store.list_page(&steward_store::ListPage {
+            register: Register::People,
+            equal: Vec::new(),
+            search: (!text.is_empty()).then(|| (vec!["name", "id", "email"], text)),
+            limit,
+            after: None,
+            sort: Some(("name", false)),
+            referenced_by: match among {
+                Among::Everyone => None,
+                Among::Managers => Some((Register::People, "manager_id")),
+            },
+        })?;
+        let people = rows
+            .iter()
+            .map(from_row::<steward_model::Person>)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((people, total))
     }
 
     /// Adds a record; refused if one with its id (or key) exists.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use steward_model::*;
 use steward_service::{
-    Authority, Capacity, ImportFile, Operation, ServiceError, Stamp, Steward, allowed,
+    Among, Authority, Capacity, ImportFile, Operation, ServiceError, Stamp, Steward, allowed,
 };
 use steward_store::testing::databases;
 use steward_workflow::{Action, Details, Reporting};
@@ -174,6 +174,15 @@ fn every_decision_is_made_by_the_service_on_every_backend() {
                     Operation::Read,
                     refused(s.read_row(&stamp, register, "NO-SUCH-ID")),
                 );
+                // The person pickers read the people register as any reader does.
+                if register == Register::People {
+                    for among in [Among::Everyone, Among::Managers] {
+                        check(
+                            Operation::Read,
+                            refused(s.find_people(&stamp, among, "p", 1)),
+                        );
+                    }
+                }
                 let nulls = vec![Value::Null; register.fields().len()];
                 let row = Row::new(register, nulls).expect("a row of nulls");
                 check(Operation::Create, refused(s.create_row(&stamp, row)));

@@ -253,6 +253,9 @@ pub struct ListPage<'a> {
     /// A text field to order by first (and whether downwards), then the id; the id alone when
     /// `None`. An empty value sorts as the least.
     pub sort: Option<(&'a str, bool)>,
+    /// Only rows that some row of this register refers to by this field: `(People,
+    /// "manager_id")` keeps the people who manage someone. The field must be indexed.
+    pub referenced_by: Option<(Register, &'a str)>,
 }
 
 /// Decides, from each throttle key's recent failures (newest first), whether a sign-in guess

@@ -137,7 +137,7 @@ pub(crate) fn by_id(rows: &mut [Row]) {
 
 /// A list page's statements — the rows, then the count — and their parameters: the rows' all of
 /// them, the count's the first `count_params` (the count ignores where the page begins). Field
-/// names are the register's own (checked); values and the search text are parameters, the
+/// names are the registers' own (checked); values and the search text are parameters, the
 /// search's `%` and `_` escaped so they match themselves.
 pub(crate) fn list_page(
     page: &crate::ListPage<'_>,
@@ -165,13 +165,20 @@ pub(crate) fn list_page(
         filters.push(format!("({})", any.join(" OR ")));
     }
     let table = page.register.name();
+    let id = page.register.id_field().name;
+    if let Some((register, field)) = page.referenced_by {
+        let field = known_field(register, field)?;
+        filters.push(format!(
+            "EXISTS (SELECT 1 FROM {} r WHERE r.{field} = {table}.{id})",
+            register.name()
+        ));
+    }
     let count_params = params.len();
     let counted = if filters.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", filters.join(" AND "))
     };
-    let id = page.register.id_field().name;
     // Ordered as the primary key's index orders, so a page is read from the index rather than
     // sorted from every row (on PostgreSQL that is the database's collation, not byte order);
     // a sort field first, when asked, with an empty value as the least.

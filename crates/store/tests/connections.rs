@@ -247,6 +247,7 @@ fn a_sqlite_read_past_its_timeout_is_interrupted_and_a_long_read_is_not() {
         limit: 50,
         after: None,
         sort: None,
+        referenced_by: None,
     };
     match store.list_page(&page) {
         Err(e) => assert!(e.is_unavailable(), "not an interruption: {e}"),

@@ -603,18 +603,29 @@ type Case = (
     u64,
 );
 
+/// A case of a list page of the rows another refers to: what it shows, the search, the limit,
+/// then the ids (by name) and the count.
+type Referred = (
+    &'static str,
+    Option<&'static str>,
+    u64,
+    &'static [&'static str],
+    u64,
+);
+
 #[test]
 fn a_list_page_filters_searches_limits_and_counts() {
     on_every_backend("list_page", |store, db| {
         let b = db.backend;
         let mut rows = Vec::new();
-        for (id, name) in [
-            ("P1", "Ada Lovelace"),
-            ("P2", "ADA 100% Byron"),
-            ("P3", "Grace Hopper"),
-            ("P4", "Ada_Smith"),
+        // P1 and P4 manage someone.
+        for (id, name, manager) in [
+            ("P1", "Ada Lovelace", None),
+            ("P2", "ADA 100% Byron", Some("P1")),
+            ("P3", "Grace Hopper", Some("P4")),
+            ("P4", "Ada_Smith", None),
         ] {
-            let mut p = person(id, None);
+            let mut p = person(id, manager);
             p.name = name.into();
             rows.push(p.to_row());
         }
@@ -630,6 +641,7 @@ fn a_list_page_filters_searches_limits_and_counts() {
                     limit,
                     after: None,
                     sort: None,
+                    referenced_by: None,
                 })
                 .unwrap_or_else(|e| panic!("{b}: {e}"));
             let ids: Vec<String> = rows.iter().map(|r| r.id().to_owned()).collect();
@@ -661,9 +673,60 @@ fn a_list_page_filters_searches_limits_and_counts() {
             limit: 1,
             after: None,
             sort: None,
+            referenced_by: None,
         });
         assert!(
             matches!(bad, Err(steward_store::StoreError::UnknownField { .. })),
+            "{b}"
+        );
+        // Only the rows another refers to: the people who manage someone, searched and counted
+        // as any list is.
+        let referred = |by: (Register, &str), search: Option<&str>, limit: u64| {
+            store
+                .list_page(&steward_store::ListPage {
+                    register: Register::People,
+                    equal: Vec::new(),
+                    search: search.map(|t| (vec!["name", "id", "email"], t)),
+                    limit,
+                    after: None,
+                    sort: Some(("name", false)),
+                    referenced_by: Some(by),
+                })
+                .map(|(rows, total)| {
+                    let ids: Vec<String> = rows.iter().map(|r| r.id().to_owned()).collect();
+                    (ids, total)
+                })
+        };
+        let managers = (Register::People, "manager_id");
+        let cases: &[Referred] = &[
+            ("every manager, by name", None, 10, &["P1", "P4"], 2),
+            ("a page of one", None, 1, &["P1"], 2),
+            ("by part of a name", Some("ADA"), 10, &["P1", "P4"], 2),
+            ("`_` is itself", Some("a_s"), 10, &["P4"], 1),
+            ("`%` is itself", Some("%"), 10, &[], 0),
+            ("by e-mail", Some("p4@"), 10, &["P4"], 1),
+            ("managing nobody", Some("grace"), 10, &[], 0),
+        ];
+        for (what, search, limit, ids, total) in cases {
+            let want: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+            assert_eq!(
+                referred(managers, *search, *limit).unwrap_or_else(|e| panic!("{b}: {e}")),
+                (want, *total),
+                "{b}: {what}"
+            );
+        }
+        // Another register refers too: nobody holds equipment here.
+        assert_eq!(
+            referred((Register::Assets, "assigned_to"), None, 10)
+                .unwrap_or_else(|e| panic!("{b}: {e}")),
+            (Vec::new(), 0),
+            "{b}"
+        );
+        assert!(
+            matches!(
+                referred((Register::People, "manager_id = 1) OR (1"), None, 10),
+                Err(steward_store::StoreError::UnknownField { .. })
+            ),
             "{b}"
         );
         // Pages follow on, in every order, however small: page by page, the whole list once.
@@ -682,6 +745,7 @@ fn a_list_page_filters_searches_limits_and_counts() {
                         limit,
                         after,
                         sort,
+                        referenced_by: None,
                     })
                     .unwrap_or_else(|e| panic!("{b}: {e}"))
             };

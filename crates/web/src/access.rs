@@ -34,6 +34,17 @@ const REGISTERS: &[Capacity] = &[It, Governance, Auditor, Administrator];
 /// team and administrators on others' behalf.
 const RAISERS: &[Capacity] = &[Staff, It, Administrator];
 
+/// Those who act on anyone's behalf, finding the person by name, id or e-mail: whom a request is
+/// for, whose equipment an incident concerns. Anyone else acts for themselves and, as a line
+/// manager, their reports.
+const ON_ANYONES_BEHALF: &[Capacity] = &[It, Administrator];
+
+/// Whether `viewer` raises requests and reports incidents on anyone's behalf (see
+/// [`ON_ANYONES_BEHALF`]): the one decision every person picker takes.
+pub fn acts_for_anyone(viewer: &Viewer) -> bool {
+    ON_ANYONES_BEHALF.iter().any(|c| viewer.is(*c))
+}
+
 /// Every route. A route missing here is refused by the guard, whatever the router says.
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {

@@ -22,6 +22,7 @@ mod governance;
 mod jobs;
 mod names;
 mod pages;
+mod pickers;
 mod processes;
 mod registers;
 mod session;

@@ -294,6 +294,9 @@ pub(crate) struct FindingFilter {
     pub after: String,
     /// A line manager's person id: findings about their reports and what their reports hold.
     pub team: String,
+    /// Text to find line managers by (name, id or e-mail), offered as the choices of `team`:
+    /// no filter itself, and not carried to the list's other pages.
+    pub team_find: String,
 }
 
 impl FindingFilter {
@@ -559,6 +562,11 @@ struct FindingsPage {
     acts: Vec<(&'static str, String)>,
     /// The filter names a pack not in force (one set aside keeps its findings): offered too.
     pack_unlisted: bool,
+    /// The teams to choose from: the one shown, by its manager's name, and the line managers the
+    /// search found; the search as read, and what it did not find, said under it.
+    team: Input,
+    team_find: String,
+    team_find_hint: String,
 }
 
 pub(crate) async fn findings(
@@ -602,7 +610,11 @@ pub(crate) async fn findings(
         .collect();
     let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
     let nobody = crate::names::Named::default();
+    let (team, team_find, team_find_hint) = team_picker(&state, &signed.viewer, &filter).await?;
     page(&FindingsPage {
+        team,
+        team_find,
+        team_find_hint,
         pack_unlisted: !filter.pack.is_empty() && !running.iter().any(|p| p.id == filter.pack),
         packs: running
             .iter()
@@ -631,6 +643,51 @@ pub(crate) async fn findings(
             .collect(),
         rows,
     })
+}
+
+/// The findings filter's choice of team: "any team", the team shown (by its manager's name, or
+/// by the id as given when it is nobody's) selected, then every line manager by name or those
+/// `team_find` finds (at most [`crate::pickers::FOUND`]); the search as read; and what it did
+/// not find.
+async fn team_picker(
+    state: &AppState,
+    viewer: &Viewer,
+    filter: &FindingFilter,
+) -> Result<(Input, String, String), WebError> {
+    let find = crate::pickers::search_text(&filter.team_find);
+    let found =
+        crate::pickers::find_people(state, viewer, steward_service::Among::Managers, &find).await?;
+    let shown = filter.team.trim();
+    let current = if shown.is_empty() {
+        None
+    } else {
+        Some(
+            crate::pickers::named(state, shown)
+                .await?
+                .map(|(_, name)| (filter.team.clone(), name))
+                .unwrap_or_else(|| (filter.team.clone(), filter.team.clone())),
+        )
+    };
+    let find_hint = if !find.is_empty() && found.choices.is_empty() {
+        format!("Nobody who manages someone has {find:?} in their name, id or e-mail")
+    } else {
+        String::new()
+    };
+    let more = found.more_hint();
+    let choices: Vec<(String, String)> = std::iter::once((String::new(), "any team".to_owned()))
+        .chain(current)
+        .chain(found.choices.into_iter().filter(|(id, _)| id != shown))
+        .collect();
+    let team = Input::select(
+        "team",
+        "team",
+        "Team (its line manager)",
+        choices,
+        &filter.team,
+    )
+    .unmarked()
+    .hint(more);
+    Ok((team, find, find_hint))
 }
 
 pub(crate) async fn findings_csv(

@@ -14,11 +14,15 @@ use steward_model::{
     FieldType, Incident, IncidentType, Person, Record as _, Request as ServiceRequest,
     RequestState, RequestType,
 };
-use steward_service::{Capacity, CheckRun, IncidentView, RequestView, Stamp, Steward, Viewer};
+use steward_service::{
+    Among, Capacity, CheckRun, IncidentView, RequestView, Stamp, Steward, Viewer,
+};
 use steward_workflow::{Action, Details, Sla};
 
+use crate::access::acts_for_anyone;
 use crate::forms::{Errors, Input, Refusal, capitalised};
 use crate::pages::{Chrome, csv, page, page_refusing};
+use crate::pickers::{self, Found, search_text};
 use crate::session::Form;
 use crate::{AppState, Signed, WebError, blocking};
 
@@ -318,33 +322,6 @@ pub(crate) struct KindChoice {
     pub find: String,
 }
 
-/// Whether a viewer may raise requests for anyone (the IT team and administrators).
-fn raises_for_anyone(viewer: &Viewer) -> bool {
-    viewer.is(Capacity::It) || viewer.is(Capacity::Administrator)
-}
-
-/// Whom a viewer may raise a request for, when not anyone: themselves and their reports.
-async fn raisable_for(
-    state: &AppState,
-    viewer: &Viewer,
-) -> Result<Vec<(String, String)>, WebError> {
-    let viewer = viewer.clone();
-    blocking(state, move |s| {
-        let Some(me) = viewer.person_id.clone() else {
-            return Ok(Vec::new());
-        };
-        let mut people: Vec<Person> = s.get::<Person>(&me)?.into_iter().collect();
-        if viewer.is(Capacity::LineManager) {
-            people.extend(s.list_where::<Person>("manager_id", &me)?);
-        }
-        Ok(people
-            .into_iter()
-            .map(|p| (p.id.clone(), format!("{} ({})", p.name, p.id)))
-            .collect())
-    })
-    .await
-}
-
 async fn new_request_page(
     state: &AppState,
     signed: &Signed,
@@ -375,32 +352,22 @@ async fn new_request_page(
     // for them; else the viewer.
     let mine = signed.viewer.person_id.clone().unwrap_or_default();
     let asked = person_for.trim();
-    let anyone = raises_for_anyone(&signed.viewer);
-    let find = find.trim().to_owned();
+    let anyone = acts_for_anyone(&signed.viewer);
+    let find = search_text(find);
     let person = if anyone {
         let for_self = if asked.is_empty() {
             mine
         } else {
             asked.to_owned()
         };
-        // A search names the people to choose from (at most 50, by name); without one, or
-        // with none found, the id is typed.
+        // A search names the people to choose from; without one, or with none found, the id is
+        // typed.
         let found = if find.is_empty() {
-            Vec::new()
+            Found::default()
         } else {
-            let text = find.clone();
-            blocking(state, move |s| {
-                let search = Some((vec!["id", "name", "email"], text.as_str()));
-                let (people, _) =
-                    s.list_page::<Person>(Vec::new(), search, 50, None, Some(("name", false)))?;
-                Ok(people
-                    .into_iter()
-                    .map(|p| (p.id.clone(), format!("{} ({})", p.name, p.id)))
-                    .collect::<Vec<_>>())
-            })
-            .await?
+            pickers::find_people(state, &signed.viewer, Among::Everyone, &find).await?
         };
-        if found.is_empty() {
+        if found.choices.is_empty() {
             Input::field(steward_model::Register::Requests, "person_id", zone)
                 .unwrap_or_else(|| Input::text("", "person_id", ""))
                 .id("person_id")
@@ -412,16 +379,19 @@ async fn new_request_page(
                 })
                 .value(for_self)
         } else {
-            let first = found.first().map(|(id, _)| id.clone()).unwrap_or_default();
-            let value = if found.iter().any(|(id, _)| *id == for_self) {
+            let first = found.choices.first().map(|(id, _)| id.clone());
+            let value = if found.choices.iter().any(|(id, _)| *id == for_self) {
                 for_self
             } else {
-                first
+                first.unwrap_or_default()
             };
-            Input::select("person_id", "person_id", "For", found, &value).required(true)
+            let more = found.more_hint();
+            Input::select("person_id", "person_id", "For", found.choices, &value)
+                .required(true)
+                .hint(more)
         }
     } else {
-        let whom = raisable_for(state, &signed.viewer).await?;
+        let whom = pickers::own_people(state, &signed.viewer).await?;
         let for_self = if whom.iter().any(|(id, _)| id == asked) {
             asked.to_owned()
         } else {
@@ -433,18 +403,10 @@ async fn new_request_page(
     // A request about a piece of equipment names one the person holds: chosen from what they
     // hold, not typed (typed still, when they hold nothing the register knows of).
     if let Some(at) = fields.iter().position(|f| f.name == "asset_tag") {
-        let holder = person.value.clone();
-        let held = blocking(state, move |s| {
-            s.list_where::<steward_model::Asset>("assigned_to", &holder)
-        })
-        .await?;
+        let held = pickers::held_by(state, &person.value).await?;
         if !held.is_empty() {
             let typed = &fields[at];
-            let choices = held.into_iter().map(|a| {
-                let model = a.model.map(|m| format!(", {m}")).unwrap_or_default();
-                (a.tag.clone(), format!("{} ({}{model})", a.tag, a.kind))
-            });
-            let chosen = Input::select(typed.id.clone(), "asset_tag", &typed.label, choices, "")
+            let chosen = Input::select(typed.id.clone(), "asset_tag", &typed.label, held, "")
                 .hint("What they hold (choose the person first, then the type of request)")
                 .required(true)
                 .posted(&refusal.posted);
@@ -522,8 +484,8 @@ pub(crate) async fn raise_request(
         .parse()
         .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
     let person = fields.get("person_id");
-    if !raises_for_anyone(&signed.viewer) {
-        let allowed = raisable_for(&state, &signed.viewer).await?;
+    if !acts_for_anyone(&signed.viewer) {
+        let allowed = pickers::own_people(&state, &signed.viewer).await?;
         if !allowed.iter().any(|(id, _)| *id == person) {
             return Err(WebError::Forbidden);
         }
@@ -948,28 +910,82 @@ pub(crate) async fn incidents_csv(
 #[template(path = "incident_new.html")]
 struct NewIncidentPage {
     chrome: Chrome,
+    /// Acting for anyone: the person whose equipment it concerns is found by a search.
+    may_find: bool,
+    find: String,
+    /// What the search found or did not, said under it.
+    find_hint: String,
+    /// Whose equipment the form lists, when there is a choice: among those found, or oneself
+    /// and one's reports.
+    whose: Option<Input>,
+    /// Whose equipment it lists: posted with the report, so that a refused one lists it again.
+    holder: String,
     inputs: Vec<Input>,
     errors: Errors,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct IncidentFor {
+    /// Whose equipment the form lists: oneself, unless one may choose them.
+    pub person: String,
+    /// Text to find them by (name, id or e-mail), for those who act for anyone.
+    pub find: String,
 }
 
 async fn new_incident_page(
     state: &AppState,
     signed: &Signed,
+    asked: &IncidentFor,
     refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let zone = signed.zone;
     let refusal = refusal.unwrap_or_default();
-    let me = signed.viewer.person_id.clone();
-    let assets = blocking(state, move |s| {
-        let Some(me) = me else {
-            return Ok(Vec::new());
+    let mine = signed.viewer.person_id.clone().unwrap_or_default();
+    let anyone = acts_for_anyone(&signed.viewer);
+    let find = search_text(&asked.find);
+    let person = asked.person.trim();
+    // Whom the viewer chooses among, whose equipment is listed (id, and name and id), and what
+    // the search said.
+    let (choices, holder, find_hint) = if anyone {
+        let found = if find.is_empty() {
+            Found::default()
+        } else {
+            pickers::find_people(state, &signed.viewer, Among::Everyone, &find).await?
         };
-        Ok(s.list_where::<steward_model::Asset>("assigned_to", &me)?
-            .into_iter()
-            .map(|a| (a.tag.clone(), format!("{} {}", a.kind, a.tag)))
-            .collect())
-    })
-    .await?;
+        let hint = if !find.is_empty() && found.choices.is_empty() {
+            format!("Nobody's name, id or e-mail holds {find:?}")
+        } else {
+            String::new()
+        };
+        // The one asked for, if found (or, without a search, on the register at all); else the
+        // first found; else oneself.
+        let holder = match found.choices.iter().find(|(id, _)| id == person) {
+            Some(chosen) => Some(chosen.clone()),
+            None if find.is_empty() || found.choices.is_empty() => {
+                pickers::named(state, person).await?
+            }
+            None => found.choices.first().cloned(),
+        };
+        let more = found.more_hint();
+        let whose = (!found.choices.is_empty()).then_some((found.choices, more));
+        (whose, holder, hint)
+    } else {
+        let own = pickers::own_people(state, &signed.viewer).await?;
+        let holder = own.iter().find(|(id, _)| id == person).cloned();
+        let whose = (own.len() > 1).then(|| (own, "Yourself or one of your reports".to_owned()));
+        (whose, holder, String::new())
+    };
+    let (holder, holder_name) = match holder {
+        Some((id, name)) if id != mine => (id, Some(name)),
+        _ => (mine.clone(), None),
+    };
+    let whose = choices.map(|(choices, hint)| {
+        Input::select("person", "person", "Whose equipment", choices, &holder)
+            .required(true)
+            .hint(hint)
+    });
+    let held = pickers::held_by(state, &holder).await?;
     // Each input is the incident register's field it fills, under the form's own ids.
     let field = |name: &str, id: &str, label: &str| {
         Input::field(steward_model::Register::Incidents, name, zone)
@@ -977,22 +993,44 @@ async fn new_incident_page(
             .id(id)
             .label(label)
     };
+    let (which, not_theirs) = match &holder_name {
+        None => (
+            "Which of your equipment, if any".to_owned(),
+            "Or the tag of equipment you found or saw that is not yours",
+        ),
+        Some(name) => (
+            format!("Which of the equipment {name} holds, if any"),
+            "Or the tag of equipment found or seen that is not theirs",
+        ),
+    };
+    // What the person holds is chosen; typed only when they hold nothing the register knows of.
+    let asset = if held.is_empty() {
+        field("asset_tag", "asset_tag", &which).hint(match &holder_name {
+            None => "You hold nothing the asset register knows of: its tag, if you know it",
+            Some(_) => "They hold nothing the asset register knows of: its tag, if you know it",
+        })
+    } else {
+        let asset = Input::select(
+            "asset_tag",
+            "asset_tag",
+            &which,
+            std::iter::once((String::new(), "none".to_owned())).chain(held),
+            "",
+        );
+        match &holder_name {
+            None => asset,
+            Some(_) => asset.hint("Its holder is told"),
+        }
+    };
     let mut inputs: Vec<Input> = [
         field("kind", "type", "What happened").name("type"),
-        Input::select(
-            "asset_tag",
-            "asset_tag",
-            "Which of your equipment, if any",
-            std::iter::once((String::new(), "none".to_owned())).chain(assets),
-            "",
-        ),
-        field(
-            "asset_tag",
-            "found_tag",
-            "Or the tag of equipment you found or saw that is not yours",
-        )
-        .name("found_tag")
-        .hint("Its holder is told"),
+        asset,
+        field("asset_tag", "found_tag", not_theirs)
+            .name("found_tag")
+            .hint(
+                "Equipment found or seen, say, or not listed above: its holder is told, and \
+                 its status is left to those who may change it",
+            ),
         field(
             "occurred_at",
             "occurred_at",
@@ -1014,6 +1052,15 @@ async fn new_incident_page(
         !errors.is_empty(),
         &NewIncidentPage {
             chrome: Chrome::signed(state, signed, "/incidents"),
+            may_find: anyone,
+            find,
+            find_hint,
+            whose,
+            holder: if holder == mine {
+                String::new()
+            } else {
+                holder
+            },
             inputs,
             errors,
         },
@@ -1023,8 +1070,9 @@ async fn new_incident_page(
 pub(crate) async fn new_incident(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
+    Query(asked): Query<IncidentFor>,
 ) -> Result<Response, WebError> {
-    new_incident_page(&state, &signed, None).await
+    new_incident_page(&state, &signed, &asked, None).await
 }
 
 /// A `datetime-local` value, read in the organisation's time zone, as RFC 3339 UTC.
@@ -1050,6 +1098,7 @@ pub(crate) async fn report_incident(
         return new_incident_page(
             &state,
             &signed,
+            &IncidentFor::default(),
             Some(Refusal::general(
                 "only someone on the people register can report an incident",
             )),
@@ -1065,10 +1114,21 @@ pub(crate) async fn report_incident(
     let reporting = state.options.terms.reporting(kind);
     let posted = fields.fields.clone();
     let found = !fields.get("found_tag").is_empty();
+    // Whose equipment the form listed: only to list it again, since the report is the viewer's.
+    let listed = IncidentFor {
+        person: fields.get("person"),
+        find: String::new(),
+    };
     let result = blocking(&state, move |s| {
         let mut pairs = details_of(
             &fields.fields,
-            &["type", "occurred_at", "discovered_at", "found_tag"],
+            &[
+                "type",
+                "occurred_at",
+                "discovered_at",
+                "found_tag",
+                "person",
+            ],
         );
         // Equipment found or seen that is not one's own: reported, its status left to those
         // entitled to change it, its holder told.
@@ -1103,7 +1163,7 @@ pub(crate) async fn report_incident(
                     }
                 }
                 let refusal = refusal.with_posted(&posted);
-                new_incident_page(&state, &signed, Some(refusal)).await
+                new_incident_page(&state, &signed, &listed, Some(refusal)).await
             }
             None => Err(e),
         },

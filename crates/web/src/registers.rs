@@ -715,6 +715,7 @@ pub(crate) async fn register_rows(
             limit,
             after: after.as_deref(),
             sort: sort.as_ref().map(|(f, desc)| (f.as_str(), *desc)),
+            referenced_by: None,
         })?)
     })
     .await?;

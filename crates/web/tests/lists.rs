@@ -1,6 +1,8 @@
 //! Lists that scale: the findings list paged with `after=`, page after page, shows every finding
 //! its count says exactly once, in each order offered, and its CSV download holds exactly the
-//! filtered view — on a demo organisation, on every test database.
+//! filtered view — on a demo organisation, on every test database. And the pickers that find
+//! people and equipment in them rather than have ids typed: bounded, escaped, and no wider than
+//! the viewer may choose.
 
 mod support;
 
@@ -460,6 +462,391 @@ fn findings_filter_by_the_dates_they_began_failing() {
         let bad = it.get("/findings?since_from=30/11/2026");
         assert_eq!(bad.status, 400, "{b}");
         assert!(bad.body.contains("since_from"), "{b}: {}", bad.body);
+        server
+            .stop()
+            .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
+    }
+}
+
+/// The options of the `<select>` with this id, as written: value, label, and whether selected.
+fn options(html: &str, id: &str) -> Vec<(String, String, bool)> {
+    let marker = format!("<select id=\"{id}\"");
+    let Some((_, rest)) = html.split_once(&marker) else {
+        return Vec::new();
+    };
+    let inner = rest.split_once("</select>").map_or("", |(inner, _)| inner);
+    inner
+        .split("<option value=\"")
+        .skip(1)
+        .filter_map(|o| {
+            let (value, rest) = o.split_once('"')?;
+            let (attributes, rest) = rest.split_once('>')?;
+            let label = rest.split_once("</option>").map_or(rest, |(l, _)| l);
+            Some((
+                value.to_owned(),
+                label.to_owned(),
+                attributes.contains("selected"),
+            ))
+        })
+        .collect()
+}
+
+/// The subjects (`person P000012`, `asset LAP0003`) of a findings CSV download.
+fn csv_subjects(csv: &str) -> Vec<String> {
+    csv.lines()
+        .skip(1)
+        .filter_map(|line| line.split(',').nth(3))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// People and equipment are chosen, not typed: on the incident form, IT finds the person whose
+/// equipment it concerns by part of their name and reports a loss of what they hold, chosen from
+/// a select; a member of staff gets no search and lists only their own; the findings filter finds
+/// a line manager by part of their name and then shows exactly their team's findings, the team
+/// shown by name; hostile search text is escaped, matched as itself and cut short, and a search
+/// offers at most 50 people, saying how many more match.
+#[test]
+fn people_and_equipment_are_chosen_not_typed() {
+    use steward_model::{Asset, AssetStatus, Person, PersonStatus};
+    use steward_service::{Among, Stamp, Steward};
+
+    for db in databases("web_pickers") {
+        let b = db.backend;
+        let packs = support::demo::packs();
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let logins = support::demo::seed(&steward, &packs);
+        let server = support::Server::start(
+            &db.url,
+            steward_web::Options {
+                packs,
+                ..Default::default()
+            },
+        );
+        let accounts = steward
+            .store()
+            .sign_ins()
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let mut clients = std::collections::BTreeMap::new();
+        let mut person_of = std::collections::BTreeMap::new();
+        for role in ["it", "staff"] {
+            let (_, email, secret) = logins
+                .iter()
+                .find(|(r, _, _)| *r == role)
+                .unwrap_or_else(|| panic!("{b}: no {role} sign-in"));
+            let mut client = server.client();
+            let reply = client.sign_in(email, support::PASSWORD, secret);
+            assert_eq!(reply.status, 303, "{b}: {role} signs in: {}", reply.body);
+            clients.insert(role, client);
+            let person = accounts
+                .iter()
+                .find(|a| a.email == *email)
+                .and_then(|a| a.person_id.clone())
+                .unwrap_or_else(|| panic!("{b}: {role} is no one"));
+            person_of.insert(role, person);
+        }
+
+        let people: Vec<Person> = steward.list().unwrap_or_else(|e| panic!("{b}: {e}"));
+        let assets: Vec<Asset> = steward.list().unwrap_or_else(|e| panic!("{b}: {e}"));
+        let surname = |p: &Person| {
+            p.name
+                .split(' ')
+                .next_back()
+                .unwrap_or_default()
+                .to_lowercase()
+        };
+        // Someone else, holding equipment in use: its tag, and everything they hold. (Names
+        // in ASCII: SQLite's LOWER folds no other letters.)
+        let (holder, tag) = assets
+            .iter()
+            .filter(|a| a.status == AssetStatus::Allocated)
+            .find_map(|a| {
+                let h = a.assigned_to.as_deref()?;
+                let p = people.iter().find(|p| {
+                    p.id == h
+                        && p.status == PersonStatus::Active
+                        && p.name.is_ascii()
+                        && !person_of.values().any(|me| *me == p.id)
+                })?;
+                Some((p.clone(), a.tag.clone()))
+            })
+            .unwrap_or_else(|| panic!("{b}: nobody else holds equipment"));
+        let held: Vec<String> = assets
+            .iter()
+            .filter(|a| a.assigned_to.as_deref() == Some(holder.id.as_str()))
+            .map(|a| a.tag.clone())
+            .collect();
+        // A line manager whose team has findings, and the team: its people and what they hold.
+        let managers: Vec<&Person> = people
+            .iter()
+            .filter(|m| m.name.is_ascii())
+            .filter(|m| people.iter().any(|p| p.manager_id.as_ref() == Some(&m.id)))
+            .collect();
+        let it = clients.get_mut("it").unwrap_or_else(|| panic!("{b}"));
+        let (manager, team_csv) = managers
+            .iter()
+            .find_map(|m| {
+                let csv = it.get(&format!("/findings.csv?team={}", m.id)).body;
+                (!csv_subjects(&csv).is_empty()).then(|| ((*m).clone(), csv))
+            })
+            .unwrap_or_else(|| panic!("{b}: no team has findings"));
+        let reports: HashSet<&str> = people
+            .iter()
+            .filter(|p| p.manager_id.as_ref() == Some(&manager.id))
+            .map(|p| p.id.as_str())
+            .collect();
+        let team: HashSet<String> = reports
+            .iter()
+            .map(|id| format!("person {id}"))
+            .chain(
+                assets
+                    .iter()
+                    .filter(|a| {
+                        a.assigned_to
+                            .as_deref()
+                            .is_some_and(|h| reports.contains(h))
+                    })
+                    .map(|a| format!("asset {}", a.tag)),
+            )
+            .collect();
+        // How many people a search for "e" matches: more than a search offers.
+        let (_, matching_e) = steward
+            .find_people(&Stamp::now("test"), Among::Everyone, "e", 1)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(matching_e > 50, "{b}: only {matching_e} match \"e\"");
+
+        let hostile = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+        let long = "a".repeat(5_000);
+        let cut = format!("value=\"{}\"", "a".repeat(200));
+        let too_long = "a".repeat(201);
+        let h = holder.id.as_str();
+        let m = manager.id.as_str();
+        let staff = person_of.get("staff").map_or("", String::as_str);
+        let selected = |id: &str| format!("<option value=\"{id}\" selected>");
+        let offered = |id: &str| format!("<option value=\"{id}\"");
+        let search = "id=\"find\"".to_owned();
+        let people_select = "<select id=\"person\"".to_owned();
+        let asset_select = "<select id=\"asset_tag\"".to_owned();
+        // Each page a role asks for, what it must hold and what it must not.
+        let cases: Vec<(&str, String, Vec<String>, Vec<String>)> = vec![
+            // IT finds the person by part of their name, chooses them and sees what they hold.
+            (
+                "it",
+                "/incidents/new".into(),
+                vec![search.clone(), "role=\"search\"".into()],
+                vec![people_select.clone()],
+            ),
+            (
+                "it",
+                format!("/incidents/new?find={}", surname(&holder).to_uppercase()),
+                vec![people_select.clone(), offered(h)],
+                vec![],
+            ),
+            (
+                "it",
+                format!("/incidents/new?find={}&person={h}", surname(&holder)),
+                vec![
+                    selected(h),
+                    asset_select.clone(),
+                    offered(&tag),
+                    format!("name=\"person\" value=\"{h}\""),
+                ],
+                vec![],
+            ),
+            // Named without a search (a refused report lists them again).
+            (
+                "it",
+                format!("/incidents/new?person={h}"),
+                vec![asset_select.clone(), offered(&tag)],
+                vec![people_select.clone()],
+            ),
+            // Staff report for themselves: no search, and nobody else's equipment, whatever the
+            // address asks.
+            (
+                "staff",
+                "/incidents/new".into(),
+                vec!["name=\"asset_tag\"".into(), "id=\"found_tag\"".into()],
+                vec![search.clone(), people_select.clone()],
+            ),
+            (
+                "staff",
+                format!("/incidents/new?find={}&person={h}", surname(&holder)),
+                vec![],
+                vec![
+                    search.clone(),
+                    offered(h),
+                    offered(&tag),
+                    format!("value=\"{h}\""),
+                ],
+            ),
+            (
+                "staff",
+                "/requests/new?type=international-travel&find=e".into(),
+                vec![],
+                vec![search.clone()],
+            ),
+            // The findings filter finds a line manager by part of their name, shows their team
+            // by name, and keeps a team the search does not find.
+            (
+                "it",
+                format!("/findings?team_find={}", surname(&manager).to_uppercase()),
+                vec![
+                    "<select id=\"team\"".into(),
+                    offered(m),
+                    format!("({m})</option>"),
+                    selected(""),
+                ],
+                vec![],
+            ),
+            (
+                "it",
+                format!("/findings?team={m}"),
+                vec![selected(m), format!("({m})</option>")],
+                vec![],
+            ),
+            (
+                "it",
+                format!("/findings?team={m}&team_find=zzzz-nobody"),
+                vec![selected(m), "Nobody who manages someone has".into()],
+                vec![],
+            ),
+            // Someone who manages nobody is not offered as a team.
+            (
+                "it",
+                format!("/findings?team_find={staff}"),
+                vec!["Nobody who manages someone has".into()],
+                vec![offered(staff)],
+            ),
+            // Hostile text: escaped wherever it is shown, never markup.
+            (
+                "it",
+                format!("/incidents/new?find={hostile}"),
+                vec!["script&#62;alert(1)".into(), "Nobody".into()],
+                vec!["<script>alert(1)".into(), people_select.clone()],
+            ),
+            (
+                "it",
+                format!("/findings?team_find={hostile}&team={hostile}"),
+                vec!["script&#62;alert(1)".into()],
+                vec!["<script>alert(1)".into()],
+            ),
+            (
+                "it",
+                format!("/requests/new?type=international-travel&find={hostile}"),
+                vec!["script&#62;alert(1)".into()],
+                vec!["<script>alert(1)".into()],
+            ),
+            // `%` and `_` match themselves, not everyone.
+            (
+                "it",
+                "/findings?team_find=%25".into(),
+                vec!["Nobody who manages someone has".into()],
+                vec![offered(m)],
+            ),
+            (
+                "it",
+                "/findings?team_find=_".into(),
+                vec!["Nobody who manages someone has".into()],
+                vec![offered(m)],
+            ),
+            (
+                "it",
+                "/incidents/new?find=_".into(),
+                vec!["Nobody".into()],
+                vec![people_select.clone()],
+            ),
+            // Very long text is cut to what the box takes.
+            (
+                "it",
+                format!("/findings?team_find={long}"),
+                vec![cut.clone()],
+                vec![too_long.clone()],
+            ),
+            (
+                "it",
+                format!("/incidents/new?find={long}"),
+                vec![cut.clone()],
+                vec![too_long.clone()],
+            ),
+            // A search offers at most 50, and says how many more match.
+            (
+                "it",
+                "/incidents/new?find=e".into(),
+                vec![format!("{} more: narrow the search", matching_e - 50)],
+                vec![],
+            ),
+        ];
+        for (role, path, has, lacks) in &cases {
+            let client = clients.get_mut(role).unwrap_or_else(|| panic!("{b}"));
+            let page = client.get(path);
+            let at = &path[..path.len().min(120)];
+            assert_eq!(page.status, 200, "{b}: {role} {at}: {}", page.body);
+            for want in has {
+                assert!(
+                    page.body.contains(want.as_str()),
+                    "{b}: {role} {at} lacks {want:?}"
+                );
+            }
+            for unwanted in lacks {
+                assert!(
+                    !page.body.contains(unwanted.as_str()),
+                    "{b}: {role} {at} has {unwanted:?}"
+                );
+            }
+        }
+        let it = clients.get_mut("it").unwrap_or_else(|| panic!("{b}"));
+        assert_eq!(
+            options(&it.get("/incidents/new?find=e").body, "person").len(),
+            50,
+            "{b}: a search offers at most 50"
+        );
+
+        // The team's findings, and only theirs: on the page as in its download.
+        let page = it.get(&format!("/findings?team={m}"));
+        let subjects = csv_subjects(&team_csv);
+        assert_eq!(total(&page.body), subjects.len(), "{b}: the team's count");
+        assert!(
+            total(&page.body) < total(&it.get("/findings").body),
+            "{b}: a team is not everyone"
+        );
+        for s in &subjects {
+            assert!(team.contains(s), "{b}: {s} is not {m}'s team's");
+        }
+        // What IT lists for the holder is exactly what they hold; reported lost, it is marked so.
+        let form = format!("/incidents/new?find={}&person={h}", surname(&holder));
+        let listed: Vec<String> = options(&it.get(&form).body, "asset_tag")
+            .into_iter()
+            .map(|(value, _, _)| value)
+            .filter(|v| !v.is_empty())
+            .collect();
+        assert_eq!(listed, held, "{b}: what {h} holds");
+        let lost = it.submit(
+            &form,
+            "/incidents",
+            &[
+                ("type", "loss"),
+                ("person", h),
+                ("asset_tag", &tag),
+                ("facts", "Left on a train"),
+            ],
+        );
+        assert_eq!(lost.status, 303, "{b}: {}", lost.body);
+        assert!(lost.location().starts_with("/incidents/INC-"), "{b}");
+        let asset: Asset = steward
+            .get(&tag)
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .unwrap_or_else(|| panic!("{b}: {tag} gone"));
+        assert_eq!(asset.status, AssetStatus::Lost, "{b}: {tag}");
+        // A refused report lists the same person's equipment again, to be put right.
+        let refused = it.submit(&form, "/incidents", &[("type", "theft"), ("person", h)]);
+        assert_eq!(refused.status, 422, "{b}: {}", refused.body);
+        let again: Vec<String> = options(&refused.body, "asset_tag")
+            .into_iter()
+            .map(|(value, _, _)| value)
+            .filter(|v| !v.is_empty())
+            .collect();
+        assert_eq!(again, held, "{b}: what {h} holds, again");
+
         server
             .stop()
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
