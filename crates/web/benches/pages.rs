@@ -60,6 +60,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
     let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("open {}: {e}", db.backend));
     let (admin, manager) = seed(&steward, people, packs);
     service_calls(&steward, &manager);
+    findings_reads(&steward);
     let deep = deep_pages(&steward);
 
     drop(steward);
@@ -236,6 +237,127 @@ fn deep_pages(steward: &Steward) -> Vec<String> {
         out.push(format!("/findings?sort=clause&after={key}"));
     }
     out
+}
+
+/// The findings list as the store reads it when no page is kept (the first read after a change):
+/// a page of 500 in the list's order, its count, and the page after a finding 95 % of the way
+/// down, for each order and the filters the list and the dashboard's links use.
+fn findings_reads(steward: &Steward) {
+    use steward_service::FindingOrder;
+    let packs: Vec<String> = steward
+        .findings(&FindingQuery {
+            without_text: true,
+            ..FindingQuery::default()
+        })
+        .map(|all| {
+            let mut packs: Vec<String> = all.into_iter().map(|f| f.finding.pack).collect();
+            packs.sort();
+            packs.dedup();
+            packs
+        })
+        .unwrap_or_else(|e| panic!("findings: {e}"));
+    let first_pack = packs.first().cloned().unwrap_or_default();
+    let base = FindingQuery {
+        packs: packs.clone(),
+        without_text: true,
+        limit: Some(501),
+        ..FindingQuery::default()
+    };
+    let cases: Vec<(String, FindingQuery)> = vec![
+        ("every finding, by severity".into(), base.clone()),
+        (
+            "oldest first".into(),
+            FindingQuery {
+                order: FindingOrder::Oldest,
+                ..base.clone()
+            },
+        ),
+        (
+            "newest first".into(),
+            FindingQuery {
+                order: FindingOrder::Newest,
+                ..base.clone()
+            },
+        ),
+        (
+            "by clause".into(),
+            FindingQuery {
+                order: FindingOrder::Clause,
+                ..base.clone()
+            },
+        ),
+        (
+            format!("policy {first_pack}"),
+            FindingQuery {
+                pack: Some(first_pack.clone()),
+                ..base.clone()
+            },
+        ),
+        (
+            format!("policy {first_pack}, section 2"),
+            FindingQuery {
+                pack: Some(first_pack.clone()),
+                section: Some("2".into()),
+                ..base.clone()
+            },
+        ),
+        (
+            "severity low".into(),
+            FindingQuery {
+                severity: Some("low".into()),
+                ..base.clone()
+            },
+        ),
+        (
+            "who acts: the person".into(),
+            FindingQuery {
+                who_acts: Some("person".into()),
+                ..base.clone()
+            },
+        ),
+    ];
+    println!(
+        "\n| findings list, no page kept ({SERVICE_SAMPLES} calls each) | findings | page 1 median / max ms | count median / max ms | deep page median / max ms |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    let timed = |f: &dyn Fn() -> usize| {
+        let mut times = Vec::with_capacity(SERVICE_SAMPLES);
+        for _ in 0..SERVICE_SAMPLES {
+            let started = Instant::now();
+            f();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        format!(
+            "{} / {}",
+            ms(percentile(&times, 50)),
+            ms(times.last().copied().unwrap_or_default())
+        )
+    };
+    for (name, q) in cases {
+        let fail = |e: steward_service::ServiceError| -> usize { panic!("{name}: {e}") };
+        let all = steward
+            .findings(&FindingQuery {
+                limit: None,
+                ..q.clone()
+            })
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let deep = FindingQuery {
+            after: all.get(all.len() * 95 / 100).map(|f| f.finding.key()),
+            ..q.clone()
+        };
+        let page = timed(&|| steward.findings(&q).map_or_else(fail, |p| p.len()));
+        let count = timed(&|| {
+            steward
+                .count_findings(&q)
+                .map_or_else(fail, |n| usize::try_from(n).unwrap_or(0))
+        });
+        let deep = timed(&|| steward.findings(&deep).map_or_else(fail, |p| p.len()));
+        println!(
+            "| {name} | {} | {page} | {count} | {deep} |",
+            thousands(all.len())
+        );
+    }
 }
 
 /// Text for a query value.

@@ -39,10 +39,21 @@ const RAISERS: &[Capacity] = &[Staff, It, Administrator];
 /// manager, their reports.
 const ON_ANYONES_BEHALF: &[Capacity] = &[It, Administrator];
 
-/// Whether `viewer` raises requests and reports incidents on anyone's behalf (see
-/// [`ON_ANYONES_BEHALF`]): the one decision every person picker takes.
+/// Whether `viewer` raises requests on anyone's behalf (see [`ON_ANYONES_BEHALF`]): the one
+/// decision the request form's person picker takes.
 pub fn acts_for_anyone(viewer: &Viewer) -> bool {
     ON_ANYONES_BEHALF.iter().any(|c| viewer.is(*c))
+}
+
+/// Those who may report anyone's equipment lost, stolen or damaged, as the service decides it
+/// (`steward_workflow::may_mark_asset`: IT and governance, besides the holder and their line
+/// manager): an administrator who is neither would be offered equipment the service then
+/// refuses to let them report.
+const MARK_ANYONES_EQUIPMENT: &[Capacity] = &[It, Governance];
+
+/// Whether `viewer` chooses among everyone's equipment on the incident form.
+pub fn reports_for_anyone(viewer: &Viewer) -> bool {
+    MARK_ANYONES_EQUIPMENT.iter().any(|c| viewer.is(*c))
 }
 
 /// Every route. A route missing here is refused by the guard, whatever the router says.

@@ -942,7 +942,7 @@ async fn new_incident_page(
     let zone = signed.zone;
     let refusal = refusal.unwrap_or_default();
     let mine = signed.viewer.person_id.clone().unwrap_or_default();
-    let anyone = acts_for_anyone(&signed.viewer);
+    let anyone = crate::access::reports_for_anyone(&signed.viewer);
     let find = search_text(&asked.find);
     let person = asked.person.trim();
     // Whom the viewer chooses among, whose equipment is listed (id, and name and id), and what
