@@ -610,7 +610,7 @@ pub(crate) async fn findings(
         .collect();
     let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
     let nobody = crate::names::Named::default();
-    let (team, team_find, team_find_hint) = team_picker(&state, &signed.viewer, &filter).await?;
+    let (team, team_find, team_find_hint) = team_picker(&state, &signed.viewer, signed.audit_seq, &filter).await?;
     page(&FindingsPage {
         team,
         team_find,
@@ -652,18 +652,44 @@ pub(crate) async fn findings(
 async fn team_picker(
     state: &AppState,
     viewer: &Viewer,
+    head: i64,
     filter: &FindingFilter,
 ) -> Result<(Input, String, String), WebError> {
     let find = crate::pickers::search_text(&filter.team_find);
-    let found =
-        crate::pickers::find_people(state, viewer, steward_service::Among::Managers, &find).await?;
-    let shown = filter.team.trim();
+    let shown = filter.team.trim().to_owned();
+    // Kept per audit head, like the list it filters (the search is the viewer's: the service
+    // decides whether they may search, so what is kept is theirs alone).
+    let (viewer_for, text, id) = (viewer.clone(), find.clone(), shown.clone());
+    let kept = crate::derived::derived(
+        state,
+        head,
+        format!("team_picker|{}|{find}|{shown}", viewer.email),
+        move |s| {
+            let stamp = steward_service::Stamp::of(&viewer_for);
+            let (people, total) =
+                s.find_people(&stamp, steward_service::Among::Managers, &text, crate::pickers::FOUND)?;
+            let found = crate::pickers::Found {
+                more: total.saturating_sub(people.len() as u64),
+                choices: people.iter().map(crate::pickers::person_choice).collect(),
+            };
+            let named = if id.is_empty() {
+                None
+            } else {
+                s.get::<steward_model::Person>(&id)?
+                    .as_ref()
+                    .map(crate::pickers::person_choice)
+            };
+            Ok((found, named))
+        },
+    )
+    .await?;
+    let (found, named) = (*kept).clone();
+    let shown = shown.as_str();
     let current = if shown.is_empty() {
         None
     } else {
         Some(
-            crate::pickers::named(state, shown)
-                .await?
+            named
                 .map(|(_, name)| (filter.team.clone(), name))
                 .unwrap_or_else(|| (filter.team.clone(), filter.team.clone())),
         )
