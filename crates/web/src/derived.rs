@@ -13,38 +13,62 @@ use steward_service::{ServiceError, Steward};
 
 use crate::{AppState, WebError, blocking};
 
-/// Everything kept, and the head it is valid for. Bounded: a new head, or too many keys (one
+/// Values kept by key, all read as of one version (an audit head, a change feed's generation),
+/// and at most `most` of them. A value read as of an older version than the one kept is not
+/// kept (it may already be stale); a newer version, or a full map, starts afresh.
+struct Kept<V> {
+    version: i64,
+    entries: HashMap<String, V>,
+    most: usize,
+}
+
+impl<V> Kept<V> {
+    fn new(most: usize) -> Kept<V> {
+        Kept {
+            version: 0,
+            entries: HashMap::new(),
+            most,
+        }
+    }
+
+    fn get(&self, version: i64, key: &str) -> Option<&V> {
+        (self.version == version)
+            .then(|| self.entries.get(key))
+            .flatten()
+    }
+
+    fn keep(&mut self, version: i64, key: String, value: V) {
+        if version < self.version {
+            return;
+        }
+        if version > self.version || self.entries.len() >= self.most {
+            self.entries.clear();
+            self.version = version;
+        }
+        self.entries.insert(key, value);
+    }
+}
+
+/// Everything pages derive, as of an audit head. Bounded: a new head, or too many keys (one
 /// per findings filter, say), starts afresh.
-#[derive(Default)]
-pub(crate) struct Derived {
-    head: i64,
-    entries: HashMap<String, Arc<dyn Any + Send + Sync>>,
+pub(crate) struct Derived(Kept<Arc<dyn Any + Send + Sync>>);
+
+impl Default for Derived {
+    /// Room for the shared pages and the pages of a few hundred people (`/me`) per head.
+    fn default() -> Derived {
+        Derived(Kept::new(512))
+    }
 }
 
 impl Derived {
-    /// Room for the shared pages and the pages of a few hundred people (`/me`) per head.
-    const MOST: usize = 512;
-
     fn get<T: Send + Sync + 'static>(&self, head: i64, key: &str) -> Option<Arc<T>> {
-        if self.head != head {
-            return None;
-        }
-        self.entries
-            .get(key)
+        self.0
+            .get(head, key)
             .and_then(|v| Arc::downcast::<T>(v.clone()).ok())
     }
 
     fn keep(&mut self, head: i64, key: String, value: Arc<dyn Any + Send + Sync>) {
-        // A request that read an older head than what is kept made its value from data that
-        // may already be stale: it is used for that request and not kept.
-        if head < self.head {
-            return;
-        }
-        if head > self.head || self.entries.len() >= Self::MOST {
-            self.entries.clear();
-            self.head = head;
-        }
-        self.entries.insert(key, value);
+        self.0.keep(head, key, value);
     }
 }
 
@@ -72,48 +96,43 @@ pub(crate) async fn derived<T: Send + Sync + 'static>(
 /// generation it was read under. (On SQLite there is no feed and each request reads its
 /// session, in process.) A request that finds its session here makes no round trip to the
 /// database at all when its page is kept too.
-#[derive(Default)]
-pub(crate) struct Sessions {
-    generation: u64,
-    kept: HashMap<String, steward_service::SignedIn>,
+pub(crate) struct Sessions(Kept<steward_service::SignedIn>);
+
+impl Default for Sessions {
+    /// At most this many sessions kept; past it the map starts again.
+    fn default() -> Sessions {
+        Sessions(Kept::new(10_000))
+    }
 }
 
 impl Sessions {
-    /// At most this many sessions kept; past it the map starts again.
-    const MOST: usize = 10_000;
-
     pub(crate) fn get(
         &self,
         token_hash: &str,
         generation: u64,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<steward_service::SignedIn> {
-        if self.generation != generation {
-            return None;
-        }
-        self.kept
-            .get(token_hash)
+        self.0
+            .get(version(generation), token_hash)
             .filter(|s| now < s.kept_until())
             .cloned()
     }
 
-    /// Keeps what a request read under `generation` (taken before it read). Something read
-    /// under an older generation may be stale already and is not kept.
+    /// Keeps what a request read under `generation` (taken before it read).
     pub(crate) fn keep(
         &mut self,
         token_hash: String,
         generation: u64,
         signed: steward_service::SignedIn,
     ) {
-        if generation < self.generation {
-            return;
-        }
-        if generation > self.generation || self.kept.len() >= Self::MOST {
-            self.kept.clear();
-            self.generation = generation;
-        }
-        self.kept.insert(token_hash, signed);
+        self.0.keep(version(generation), token_hash, signed);
     }
+}
+
+/// A feed's generation as a version; one past what a version holds is read as the last (a
+/// generation moves on a few times a second: it never gets there).
+fn version(generation: u64) -> i64 {
+    i64::try_from(generation).unwrap_or(i64::MAX)
 }
 
 /// The packs this server runs now: those its configuration names, or else those of the packs it
@@ -171,9 +190,52 @@ mod tests {
         // Another type under a key is not mistaken for this one.
         assert!(d.get::<String>(6, "a").is_none());
         // Bounded.
-        for n in 0..(Derived::MOST + 5) {
+        let most = d.0.most;
+        for n in 0..(most + 5) {
             d.keep(6, format!("k{n}"), Arc::new(0u32));
         }
-        assert!(d.entries.len() <= Derived::MOST);
+        assert!(d.0.entries.len() <= most);
+    }
+
+    /// A session is kept for its generation and until its own time; an older generation's
+    /// read is not kept, a newer one starts afresh.
+    #[test]
+    fn kept_sessions_follow_the_generation_and_their_time() {
+        use chrono::{TimeDelta, Utc};
+        let now = Utc::now();
+        let signed = |last_seen| steward_service::SignedIn {
+            session: steward_store::Session {
+                token_hash: "t".into(),
+                email: "a@example.org".into(),
+                created_at: now - TimeDelta::hours(1),
+                last_seen,
+                mfa_passed: true,
+                csrf_secret: "c".into(),
+            },
+            viewer: steward_service::Viewer {
+                email: "a@example.org".into(),
+                display_name: "A".into(),
+                person_id: None,
+                capacities: Default::default(),
+                must_change_password: false,
+            },
+            audit_seq: 1,
+        };
+        let mut s = Sessions::default();
+        s.keep("t".into(), 3, signed(now));
+        assert!(s.get("t", 3, now).is_some());
+        assert!(s.get("t", 4, now).is_none(), "another generation");
+        assert!(s.get("u", 3, now).is_none(), "another token");
+        // Past the minute after which the session must be touched, it is read again.
+        assert!(s.get("t", 3, now + TimeDelta::seconds(61)).is_none());
+        s.keep("u".into(), 2, signed(now));
+        assert!(s.get("u", 2, now).is_none(), "an older generation kept");
+        assert!(s.get("t", 3, now).is_some());
+        s.keep("u".into(), 5, signed(now));
+        assert!(s.get("t", 3, now).is_none() && s.get("t", 5, now).is_none());
+        assert!(s.get("u", 5, now).is_some());
+        // A session read a minute ago is not kept past its touch.
+        s.keep("v".into(), 5, signed(now - TimeDelta::seconds(70)));
+        assert!(s.get("v", 5, now).is_none());
     }
 }

@@ -610,7 +610,8 @@ pub(crate) async fn findings(
         .collect();
     let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
     let nobody = crate::names::Named::default();
-    let (team, team_find, team_find_hint) = team_picker(&state, &signed.viewer, signed.audit_seq, &filter).await?;
+    let (team, team_find, team_find_hint) =
+        team_picker(&state, &signed.viewer, signed.audit_seq, &filter).await?;
     page(&FindingsPage {
         team,
         team_find,
@@ -666,8 +667,12 @@ async fn team_picker(
         format!("team_picker|{}|{find}|{shown}", viewer.email),
         move |s| {
             let stamp = steward_service::Stamp::of(&viewer_for);
-            let (people, total) =
-                s.find_people(&stamp, steward_service::Among::Managers, &text, crate::pickers::FOUND)?;
+            let (people, total) = s.find_people(
+                &stamp,
+                steward_service::Among::Managers,
+                &text,
+                crate::pickers::FOUND,
+            )?;
             let found = crate::pickers::Found {
                 more: total.saturating_sub(people.len() as u64),
                 choices: people.iter().map(crate::pickers::person_choice).collect(),
