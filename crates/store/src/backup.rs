@@ -956,7 +956,8 @@ mod tests {
         conn.execute_batch(migrate::CREATE_TABLE)
             .unwrap_or_else(|e| panic!("{e}"));
         for m in previous {
-            conn.execute_batch(m.sql).unwrap_or_else(|e| panic!("{e}"));
+            conn.execute_batch(&m.spelt(false, crate::sqlite::SPELLINGS))
+                .unwrap_or_else(|e| panic!("{e}"));
             conn.execute(
                 "INSERT INTO steward_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                 (m.version, m.name, "2026-01-01T00:00:00Z"),

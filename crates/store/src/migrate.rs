@@ -120,7 +120,28 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: true,
         sql: include_str!("../migrations/0018_change_notices.sql"),
     },
+    Migration {
+        version: 19,
+        name: "findings_statistics",
+        postgres_only: true,
+        sql: include_str!("../migrations/0019_findings_statistics.sql"),
+    },
 ];
+
+impl Migration {
+    /// The migration's SQL as one backend runs it: its words spelt as that backend spells them
+    /// (`spellings`), or nothing where it is for PostgreSQL alone and this is not.
+    pub(crate) fn spelt(&self, postgres: bool, spellings: &[(&str, &str)]) -> String {
+        if self.postgres_only && !postgres {
+            return String::new();
+        }
+        spellings
+            .iter()
+            .fold(self.sql.to_owned(), |sql, (word, spelt)| {
+                sql.replace(word, spelt)
+            })
+    }
+}
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS steward_migrations (
     version BIGINT PRIMARY KEY,
@@ -155,15 +176,7 @@ pub(crate) fn run(m: &mut dyn Migrator) -> Result<()> {
         });
     }
     for migration in MIGRATIONS.iter().filter(|x| x.version > current) {
-        let sql = if migration.postgres_only && !m.is_postgres() {
-            String::new()
-        } else {
-            m.spellings()
-                .iter()
-                .fold(migration.sql.to_owned(), |sql, (word, spelt)| {
-                    sql.replace(word, spelt)
-                })
-        };
+        let sql = migration.spelt(m.is_postgres(), m.spellings());
         m.execute_batch(&sql)
             .map_err(|reason| StoreError::Migration {
                 version: migration.version,

@@ -167,6 +167,18 @@ impl PgStore {
             settings.push_str(&format!("-c statement_timeout={}", limit.as_millis()));
             target.config.options(&settings);
         }
+        {
+            // Every statement planned for its own values: the connections keep their prepared
+            // statements, and after five runs PostgreSQL may switch one to a plan for any value,
+            // which for a list over skewed data (one policy's few findings, another's many)
+            // reads the wrong index. Planning costs far less than that.
+            let mut settings = target.config.get_options().unwrap_or_default().to_owned();
+            if !settings.is_empty() {
+                settings.push(' ');
+            }
+            settings.push_str("-c plan_cache_mode=force_custom_plan");
+            target.config.options(&settings);
+        }
         tracing::debug!(tls = ?target.mode, "connecting to PostgreSQL");
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
@@ -1196,7 +1208,7 @@ impl Store for PgStore {
             }
             _ => None,
         };
-        let (statement, params) = sql::findings_select(query, D, cursor.as_ref());
+        let (statement, params) = sql::findings_select(query, D, cursor.as_ref(), false);
         let rows = client.query(&statement, &refs(&cell_params(&params)))?;
         rows.iter()
             .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))

@@ -492,12 +492,30 @@ fn severity_place(column: &str) -> String {
 /// resolved) `resolved_at`; findings with no event by then are left out.
 /// A query with a cursor (`after`) needs that finding's [`FindingCursor`]: without it the
 /// statement finds nothing after it.
+/// `small_section`: the query's section holds few findings of its policy ([`section_size`]).
 pub(crate) fn findings_select(
     q: &FindingQuery,
     p: Placeholder,
     cursor: Option<&FindingCursor>,
+    small_section: bool,
 ) -> (String, Vec<Cell>) {
-    findings_statement(q, p, false, cursor)
+    findings_statement(q, p, false, cursor, small_section)
+}
+
+/// Below this many findings of its policy, a section's page is read from the clause index and
+/// sorted, not read in the page's order (SQLite, which has no statistics to weigh it by).
+pub(crate) const SMALL_SECTION: i64 = 2_000;
+
+/// How many findings, in any state, one policy (parameter 1) has in one section (parameters 2
+/// and 3: the section, and the section followed by `/`), counted from the policy-and-clause
+/// index alone.
+pub(crate) fn section_size(p: Placeholder) -> String {
+    format!(
+        "SELECT COUNT(*) FROM findings WHERE pack = {} AND clause >= {} AND clause < {}",
+        p.nth(1),
+        p.nth(2),
+        p.nth(3)
+    )
 }
 
 /// Where the page after a finding begins: that finding's value of each column a list orders by.
@@ -528,7 +546,7 @@ pub(crate) fn severity_place_of(severity: &str) -> i64 {
 /// How many findings a query matches, ignoring its limit: the same tables and conditions, with
 /// nothing read or ordered.
 pub(crate) fn findings_count(q: &FindingQuery, p: Placeholder) -> (String, Vec<Cell>) {
-    findings_statement(q, p, true, None)
+    findings_statement(q, p, true, None, false)
 }
 
 fn findings_statement(
@@ -536,6 +554,7 @@ fn findings_statement(
     p: Placeholder,
     count: bool,
     cursor: Option<&FindingCursor>,
+    small_section: bool,
 ) -> (String, Vec<Cell>) {
     let collate = match p {
         Placeholder::Question => "",
@@ -609,6 +628,20 @@ fn findings_statement(
         }
     }
     if let Some(section) = &q.section {
+        // All of the section lies between the section itself and the section followed by `/`
+        // (the marks below sort before it, byte by byte): one range of the policy-and-clause
+        // index. A count reads it from that index alone. A page is read from it where the
+        // section is small (`small_section`, or always on PostgreSQL, whose planner weighs it
+        // with statistics); a large one is better read in the page's order and cut.
+        if count || small_section || matches!(p, Placeholder::Dollar) {
+            params.push(Cell::Text(Some(section.clone())));
+            let from = p.nth(params.len());
+            params.push(Cell::Text(Some(format!("{section}/"))));
+            let to = p.nth(params.len());
+            filters.push(format!(
+                "f.clause{collate} >= {from} AND f.clause{collate} < {to}"
+            ));
+        }
         // The section itself, or a clause under it: the section followed by `.`, `(` or `-`,
         // each written as the range of text that begins so (the character after the mark is
         // the range's end, byte by byte), which an index on the clause reads.
@@ -742,8 +775,14 @@ fn findings_statement(
         // bound as parameters, which both backends read as a range of the order's index.
         let mut row = Vec::with_capacity(terms.len());
         let mut values = Vec::with_capacity(terms.len());
+        // A small section's rows come from the clause index, not from a range of the order's.
+        let plus = if small_section && matches!(p, Placeholder::Question) {
+            "+"
+        } else {
+            ""
+        };
         for (term, value) in terms {
-            row.push(format!("f.{term}"));
+            row.push(format!("{plus}f.{term}"));
             params.push(value.unwrap_or(Cell::Text(None)));
             values.push(p.nth(params.len()));
         }

@@ -415,6 +415,10 @@ fn migrate_sqlite(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// How SQLite spells the words a migration spells per backend (see `migrate::Migrator`).
+pub(crate) const SPELLINGS: &[(&str, &str)] =
+    &[("COLLATE_BYTES", ""), ("GENERATED_KIND", "VIRTUAL")];
+
 struct SqliteMigrator<'a>(&'a rusqlite::Transaction<'a>);
 
 impl migrate::Migrator for SqliteMigrator<'_> {
@@ -429,7 +433,7 @@ impl migrate::Migrator for SqliteMigrator<'_> {
         false
     }
     fn spellings(&self) -> &'static [(&'static str, &'static str)] {
-        &[("COLLATE_BYTES", ""), ("GENERATED_KIND", "VIRTUAL")]
+        SPELLINGS
     }
     fn execute_batch(&mut self, sql: &str) -> std::result::Result<(), String> {
         self.0.execute_batch(sql).map_err(|e| e.to_string())
@@ -1128,7 +1132,16 @@ impl Store for SqliteStore {
             }
             _ => None,
         };
-        let (statement, params) = sql::findings_select(query, Q, cursor.as_ref());
+        let small_section = match (&query.pack, &query.section) {
+            (Some(pack), Some(section)) => {
+                let n: i64 = conn
+                    .prepare_cached(&sql::section_size(Q))?
+                    .query_row((pack, section, format!("{section}/")), |r| r.get(0))?;
+                n < sql::SMALL_SECTION
+            }
+            _ => false,
+        };
+        let (statement, params) = sql::findings_select(query, Q, cursor.as_ref(), small_section);
         let mut stmt = conn.prepare_cached(&statement)?;
         let mut rows = stmt.query(params_from_iter(params.iter().map(cell_sql)))?;
         stored_findings(&mut rows)

@@ -1076,7 +1076,7 @@ fn pages_of_findings_follow_on_in_every_order() {
         // Each filter, and how many of the eleven it keeps: a severity (which the list reads as
         // a place in the severity order), one the model does not know, a section (clauses
         // numbered under it: not `10.2`), one policy, and who acts.
-        let filters: [(&str, FindingQuery, usize); 6] = [
+        let filters: [(&str, FindingQuery, usize); 7] = [
             ("none", FindingQuery::default(), 11),
             (
                 "critical",
@@ -1097,6 +1097,16 @@ fn pages_of_findings_follow_on_in_every_order() {
             (
                 "section 2",
                 FindingQuery {
+                    section: Some("2".into()),
+                    ..FindingQuery::default()
+                },
+                5,
+            ),
+            (
+                // A small section of one policy: read from the clause index, not in order.
+                "one policy's section 2",
+                FindingQuery {
+                    pack: Some("it".into()),
                     section: Some("2".into()),
                     ..FindingQuery::default()
                 },
