@@ -993,6 +993,22 @@ fn work(
     }
 }
 
+/// Runs this job thread below the server's request threads in the operating system's eyes
+/// (nice 10), so that an import or a check run using every core still leaves a request, and a
+/// health check, its turn. Where it cannot (another system, or a limit), the job runs as it is.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), JOB_NICENESS)
+    {
+        tracing::debug!(error = %e, "job thread keeps its priority");
+    }
+}
+
+/// How far below the request threads job threads run (nice values run from -20 to 19).
+#[cfg(target_os = "linux")]
+const JOB_NICENESS: i32 = 10;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1013,19 +1029,3 @@ mod tests {
         assert_eq!(to_json(&result), stored);
     }
 }
-
-/// Runs this job thread below the server's request threads in the operating system's eyes
-/// (nice 10), so that an import or a check run using every core still leaves a request, and a
-/// health check, its turn. Where it cannot (another system, or a limit), the job runs as it is.
-fn yield_to_requests() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) =
-        rustix::process::setpriority_process(Some(rustix::thread::gettid()), JOB_NICENESS)
-    {
-        tracing::debug!(error = %e, "job thread keeps its priority");
-    }
-}
-
-/// How far below the request threads job threads run (nice values run from -20 to 19).
-#[cfg(target_os = "linux")]
-const JOB_NICENESS: i32 = 10;
