@@ -103,8 +103,6 @@ impl Drop for Held<'_> {
     }
 }
 
-/// Sends every waiting notice through `relay`. Connects only when there is something to send;
-/// does nothing (`busy`) while another run, here or on another server, is sending.
 /// The mailboxes of those written to; an address Steward will not send to is left out, and
 /// logged.
 pub(crate) fn mailboxes(to: &[steward_service::Addressee]) -> Vec<Mailbox> {
@@ -119,6 +117,8 @@ pub(crate) fn mailboxes(to: &[steward_service::Addressee]) -> Vec<Mailbox> {
         .collect()
 }
 
+/// Sends every waiting notice through `relay`. Connects only when there is something to send;
+/// does nothing (`busy`) while another run, here or on another server, is sending.
 pub fn deliver(steward: &Steward, relay: &Relay, sender: &Sender) -> Result<Delivery> {
     let mut delivery = Delivery::default();
     let now = Utc::now();

@@ -47,6 +47,17 @@ pub(crate) struct PgStore {
     changes: std::sync::OnceLock<crate::ChangeFeed>,
 }
 
+/// Adds `setting` (`name=value`) to the options every session opened to `target` starts with.
+fn set_for_every_session(target: &mut PgTarget, setting: &str) {
+    let mut options = target.config.get_options().unwrap_or_default().to_owned();
+    if !options.is_empty() {
+        options.push(' ');
+    }
+    options.push_str("-c ");
+    options.push_str(setting);
+    target.config.options(&options);
+}
+
 /// A pooled connection, lent for one store operation; one that took `slow_query` or longer is
 /// logged with its duration and where it was used when it goes back.
 pub(crate) struct PgConn<'a> {
@@ -160,25 +171,16 @@ impl PgStore {
         if let Some(limit) = options.statement_timeout {
             // Set for every session the pool opens, so no statement can hold a connection for
             // ever; bulk work lifts it for its own transaction (`unlimited`).
-            let mut settings = target.config.get_options().unwrap_or_default().to_owned();
-            if !settings.is_empty() {
-                settings.push(' ');
-            }
-            settings.push_str(&format!("-c statement_timeout={}", limit.as_millis()));
-            target.config.options(&settings);
+            set_for_every_session(
+                &mut target,
+                &format!("statement_timeout={}", limit.as_millis()),
+            );
         }
-        {
-            // Every statement planned for its own values: the connections keep their prepared
-            // statements, and after five runs PostgreSQL may switch one to a plan for any value,
-            // which for a list over skewed data (one policy's few findings, another's many)
-            // reads the wrong index. Planning costs far less than that.
-            let mut settings = target.config.get_options().unwrap_or_default().to_owned();
-            if !settings.is_empty() {
-                settings.push(' ');
-            }
-            settings.push_str("-c plan_cache_mode=force_custom_plan");
-            target.config.options(&settings);
-        }
+        // Every statement planned for its own values: the connections keep their prepared
+        // statements, and after five runs PostgreSQL may switch one to a plan for any value,
+        // which for a list over skewed data (one policy's few findings, another's many) reads
+        // the wrong index. Planning costs far less than that.
+        set_for_every_session(&mut target, "plan_cache_mode=force_custom_plan");
         tracing::debug!(tls = ?target.mode, "connecting to PostgreSQL");
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
@@ -1198,13 +1200,10 @@ impl Store for PgStore {
                 let Some(r) = client.query_opt(&sql::finding_cursor(D), &[key])? else {
                     return Ok(Vec::new());
                 };
-                Some(sql::FindingCursor {
-                    key: key.clone(),
-                    pack: r.try_get(0)?,
-                    clause: r.try_get(1)?,
-                    severity_place: r.try_get(2)?,
-                    first_failing: r.try_get(3)?,
-                })
+                Some(sql::FindingCursor::from_cells(read_cells(
+                    &r,
+                    sql::CURSOR_COLUMNS,
+                )?)?)
             }
             _ => None,
         };

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use steward_model::{Finding, Register, Row};
 
-use crate::findings::{Cell, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingOrder, FindingQuery};
+use crate::findings::{
+    Cell, CellReader, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingOrder, FindingQuery, Kind,
+};
 use crate::sign_ins::{SESSION_COLUMNS, SIGN_IN_COLUMNS};
 
 #[derive(Clone, Copy)]
@@ -490,9 +492,10 @@ fn severity_place(column: &str) -> String {
 /// The statement and its parameters for a findings query. With `as_of`, each finding's last
 /// event at or before that instant supplies its state, `first_failing`, `exception` and (when
 /// resolved) `resolved_at`; findings with no event by then are left out.
+///
 /// A query with a cursor (`after`) needs that finding's [`FindingCursor`]: without it the
-/// statement finds nothing after it.
-/// `small_section`: the query's section holds few findings of its policy ([`section_size`]).
+/// statement finds nothing after it. `small_section`: the query's section holds few findings of
+/// its policy ([`section_size`]).
 pub(crate) fn findings_select(
     q: &FindingQuery,
     p: Placeholder,
@@ -527,11 +530,34 @@ pub(crate) struct FindingCursor {
     pub first_failing: DateTime<Utc>,
 }
 
-/// The statement reading a [`FindingCursor`]'s values but its key, of the finding whose key is
-/// parameter 1, in the struct's order.
+/// The columns [`finding_cursor`] reads, in [`FindingCursor`]'s order.
+pub(crate) const CURSOR_COLUMNS: Columns = &[
+    ("key", Kind::Text),
+    ("pack", Kind::Text),
+    ("clause", Kind::Text),
+    ("severity_place", Kind::Int),
+    ("first_failing", Kind::Time),
+];
+
+impl FindingCursor {
+    pub(crate) fn from_cells(cells: Vec<Cell>) -> crate::Result<FindingCursor> {
+        let mut r = CellReader::new("findings", CURSOR_COLUMNS, cells);
+        Ok(FindingCursor {
+            key: r.text()?,
+            pack: r.text()?,
+            clause: r.text()?,
+            severity_place: r.int()?,
+            first_failing: r.time()?,
+        })
+    }
+}
+
+/// The statement reading a [`FindingCursor`] ([`CURSOR_COLUMNS`]) of the finding whose key is
+/// parameter 1.
 pub(crate) fn finding_cursor(p: Placeholder) -> String {
     format!(
-        "SELECT pack, clause, severity_place, first_failing FROM findings WHERE key = {}",
+        "SELECT {} FROM findings WHERE key = {}",
+        column_list(CURSOR_COLUMNS, ""),
         p.nth(1)
     )
 }
@@ -539,8 +565,8 @@ pub(crate) fn finding_cursor(p: Placeholder) -> String {
 /// A severity's place in the severity order, as [`severity_place`] reckons it in SQL.
 pub(crate) fn severity_place_of(severity: &str) -> i64 {
     let most = Finding::SEVERITIES.len();
-    let rank = usize::from(Finding::severity_rank(severity));
-    i64::try_from(if rank == 0 { most } else { most - rank }).unwrap_or(i64::MAX)
+    // An unknown word ranks 0, and so takes the last place.
+    i64::try_from(most - usize::from(Finding::severity_rank(severity))).unwrap_or(i64::MAX)
 }
 
 /// How many findings a query matches, ignoring its limit: the same tables and conditions, with
@@ -562,6 +588,21 @@ fn findings_statement(
     };
     let mut params: Vec<Cell> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
+    // SQLite plans without statistics: it would read a filter that narrows little (the running
+    // policies, the failing states, who acts, a date) from its own index and then sort every
+    // finding it matches. Written `+column`, such a filter is checked on rows read in the
+    // order's index instead, and the page is cut after its last row; filters that narrow to a
+    // few (a subject, a control, a clause) or lead an index in the order keep their indexes.
+    let broad = if !count && matches!(p, Placeholder::Question) {
+        "+"
+    } else {
+        ""
+    };
+    let by_age = matches!(q.order, FindingOrder::Oldest | FindingOrder::Newest);
+    // One policy is an index of its own in the severity and clause orders; the dates lead the
+    // age order's index.
+    let one_pack = if by_age { broad } else { "" };
+    let dates = if by_age { "" } else { broad };
     let at_instant = q.as_of.is_some();
     let columns = FINDING_COLUMNS
         .iter()
@@ -598,7 +639,7 @@ fn findings_statement(
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    filters.push(format!("{lifecycle}.state IN ({states})"));
+    filters.push(format!("{broad}{lifecycle}.state IN ({states})"));
     // A severity the model knows is a place in the severity order, the column the order's
     // index begins with; one it does not know is matched as written.
     if let Some(severity) = &q.severity {
@@ -614,17 +655,17 @@ fn findings_statement(
             filters.push(format!("f.severity = {}", p.nth(params.len())));
         }
     }
-    for (column, value) in [
-        ("pack", &q.pack),
-        ("clause", &q.clause),
-        ("control", &q.control),
-        ("subject_type", &q.subject_type),
-        ("subject_id", &q.subject_id),
-        ("who_acts", &q.who_acts),
+    for (column, value, mark) in [
+        ("pack", &q.pack, one_pack),
+        ("clause", &q.clause, ""),
+        ("control", &q.control, ""),
+        ("subject_type", &q.subject_type, ""),
+        ("subject_id", &q.subject_id, ""),
+        ("who_acts", &q.who_acts, broad),
     ] {
         if let Some(value) = value {
             params.push(Cell::Text(Some(value.clone())));
-            filters.push(format!("f.{column} = {}", p.nth(params.len())));
+            filters.push(format!("{mark}f.{column} = {}", p.nth(params.len())));
         }
     }
     if let Some(section) = &q.section {
@@ -692,14 +733,14 @@ fn findings_statement(
     if let Some(before) = q.failing_since_before {
         params.push(Cell::Time(Some(before)));
         filters.push(format!(
-            "{lifecycle}.first_failing <= {}",
+            "{dates}{lifecycle}.first_failing <= {}",
             p.nth(params.len())
         ));
     }
     if let Some(after) = q.failing_since_after {
         params.push(Cell::Time(Some(after)));
         filters.push(format!(
-            "{lifecycle}.first_failing >= {}",
+            "{dates}{lifecycle}.first_failing >= {}",
             p.nth(params.len())
         ));
     }
@@ -709,26 +750,26 @@ fn findings_statement(
             params.push(Cell::Text(Some(pack.clone())));
             any.push(p.nth(params.len()));
         }
-        filters.push(format!("f.pack IN ({})", any.join(", ")));
+        filters.push(format!("{broad}f.pack IN ({})", any.join(", ")));
     }
     // Each order's columns, all read in one direction (so that a cursor is one comparison of
     // row values), the key last so that every row has one place, each with the cursor's value
     // of it. Each order is an index (migration 0017).
-    let at = |c: Option<&FindingCursor>, f: fn(&FindingCursor) -> Cell| c.map(f);
+    let at = |f: fn(&FindingCursor) -> Cell| cursor.map(f);
     let key = (
         format!("key{collate}"),
-        at(cursor, |c| Cell::Text(Some(c.key.clone()))),
+        at(|c| Cell::Text(Some(c.key.clone()))),
     );
     let first_failing = (
         "first_failing".to_owned(),
-        at(cursor, |c| Cell::Time(Some(c.first_failing))),
+        at(|c| Cell::Time(Some(c.first_failing))),
     );
     let (terms, descending) = match q.order {
         FindingOrder::Severity => (
             vec![
                 (
                     "severity_place".to_owned(),
-                    at(cursor, |c| Cell::Int(Some(c.severity_place))),
+                    at(|c| Cell::Int(Some(c.severity_place))),
                 ),
                 first_failing,
                 key,
@@ -741,13 +782,10 @@ fn findings_statement(
             vec![
                 // A policy's id as the database orders text (ids are unique, and the cursor
                 // compares as the order does), so that one policy is a prefix of the index.
-                (
-                    "pack".to_owned(),
-                    at(cursor, |c| Cell::Text(Some(c.pack.clone()))),
-                ),
+                ("pack".to_owned(), at(|c| Cell::Text(Some(c.pack.clone())))),
                 (
                     format!("clause{collate}"),
-                    at(cursor, |c| Cell::Text(Some(c.clause.clone()))),
+                    at(|c| Cell::Text(Some(c.clause.clone()))),
                 ),
                 key,
             ],
@@ -792,31 +830,6 @@ fn findings_statement(
             if descending { "<" } else { ">" },
             values.join(", ")
         ));
-    }
-    if !count && matches!(p, Placeholder::Question) {
-        // SQLite plans without statistics: it would read a filter that narrows little (the
-        // running policies, the failing states, who acts) from its own index and then sort
-        // every finding it matches. Written `+column`, such a filter is checked on rows read in
-        // the order's index instead, and the page is cut after its last row; filters that
-        // narrow to a few (a subject, a control, a clause) or have an index in the order (one
-        // policy) keep their indexes.
-        for filter in filters.iter_mut() {
-            let by_age = matches!(q.order, FindingOrder::Oldest | FindingOrder::Newest);
-            for column in ["state", "pack", "who_acts", "first_failing"] {
-                if by_age && column == "first_failing" {
-                    continue;
-                }
-                for alias in ["f", "e"] {
-                    let plain = format!("{alias}.{column} ");
-                    // One policy is an index of its own in the severity order.
-                    let one_pack = filter.starts_with("f.pack = ")
-                        && matches!(q.order, FindingOrder::Severity | FindingOrder::Clause);
-                    if filter.starts_with(&plain) && !one_pack {
-                        filter.insert(0, '+');
-                    }
-                }
-            }
-        }
     }
     let sql = match (count, q.limit, q.as_of) {
         (true, _, _) => format!(

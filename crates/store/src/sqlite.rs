@@ -1106,29 +1106,16 @@ impl Store for SqliteStore {
         let cursor = match (&query.after, query.as_of) {
             (Some(key), None) => {
                 let found = conn
-                    .query_row(&sql::finding_cursor(Q), [key], |r| {
-                        let first: String = r.get(3)?;
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, first))
+                    .prepare_cached(&sql::finding_cursor(Q))?
+                    .query_row([key], |r| {
+                        Ok(read_cells(r, "findings", sql::CURSOR_COLUMNS))
                     })
                     .optional()?;
                 // A cursor no finding has: nothing comes after it.
-                let Some((pack, clause, severity_place, first)) = found else {
+                let Some(cells) = found else {
                     return Ok(Vec::new());
                 };
-                Some(sql::FindingCursor {
-                    key: key.clone(),
-                    pack,
-                    clause,
-                    severity_place,
-                    first_failing: DateTime::parse_from_rfc3339(&first)
-                        .map(|t| t.with_timezone(&Utc))
-                        .map_err(|e| StoreError::Corrupt {
-                            table: "findings",
-                            column: "first_failing",
-                            id: key.clone(),
-                            reason: format!("{first:?}: {e}"),
-                        })?,
-                })
+                Some(sql::FindingCursor::from_cells(cells?)?)
             }
             _ => None,
         };

@@ -7,7 +7,7 @@ use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use steward_model::{Exception, FindingState, Person, Register, SubjectType};
-use steward_service::{Capacity, FindingQuery, Stamp, Steward, Viewer};
+use steward_service::{Capacity, Stamp, Steward, Viewer};
 
 use crate::forms::{Errors, Input, Problem, Refusal};
 use crate::pages::{Chrome, page_refusing};
@@ -280,34 +280,22 @@ pub(crate) async fn grant_exception(
     let viewer = signed.viewer.clone();
     let k = key.clone();
     let result = blocking(&state, move |s| {
-        let parts: Vec<&str> = k.splitn(4, '/').collect();
-        let [pack, control, kind, id] = parts[..] else {
-            return Ok(None);
-        };
-        let Some(stored) = s
-            .findings(&FindingQuery {
-                pack: Some(pack.to_owned()),
-                control: Some(control.to_owned()),
-                subject_type: Some(kind.to_owned()),
-                subject_id: Some(id.to_owned()),
-                ..FindingQuery::default()
-            })?
-            .into_iter()
-            .next()
-        else {
+        // Only a failing finding is excepted.
+        let Some(stored) = s.finding_by_key(&k)?.filter(|f| f.state.is_failing()) else {
             return Ok(None);
         };
         let today = s.local_date(Utc::now())?;
+        let (kind, id) = (&stored.finding.subject.kind, &stored.finding.subject.id);
         let subject_type: SubjectType = kind.parse().map_err(|e: String| {
             steward_service::ServiceError::Checks(format!("subject type {kind:?}: {e}"))
         })?;
         let number = s.list::<Exception>()?.len() + 1;
         let exception = Exception {
             id: format!("EXC-{number:06}"),
-            pack: pack.to_owned(),
+            pack: stored.finding.pack.clone(),
             clause: stored.finding.clause.clone(),
             subject_type,
-            subject_id: id.to_owned(),
+            subject_id: id.clone(),
             reason,
             granted_by: granter,
             granted_on: today,
