@@ -667,16 +667,7 @@ async fn team_picker(
         format!("team_picker|{}|{find}|{shown}", viewer.email),
         move |s| {
             let stamp = steward_service::Stamp::of(&viewer_for);
-            let (people, total) = s.find_people(
-                &stamp,
-                steward_service::Among::Managers,
-                &text,
-                crate::pickers::FOUND,
-            )?;
-            let found = crate::pickers::Found {
-                more: total.saturating_sub(people.len() as u64),
-                choices: people.iter().map(crate::pickers::person_choice).collect(),
-            };
+            let found = crate::pickers::found(s, &stamp, steward_service::Among::Managers, &text)?;
             let named = if id.is_empty() {
                 None
             } else {

@@ -57,14 +57,21 @@ pub(crate) async fn find_people(
 ) -> Result<Found, WebError> {
     let stamp = Stamp::of(viewer);
     let text = search_text(text);
-    blocking(state, move |s| {
-        let (people, total) = s.find_people(&stamp, among, &text, FOUND)?;
-        Ok(Found {
-            more: total.saturating_sub(people.len() as u64),
-            choices: people.iter().map(person_choice).collect(),
-        })
+    blocking(state, move |s| found(s, &stamp, among, &text)).await
+}
+
+/// [`find_people`]'s search, on the thread that reads: for a caller already there.
+pub(crate) fn found(
+    s: &steward_service::Steward,
+    stamp: &Stamp,
+    among: Among,
+    text: &str,
+) -> Result<Found, steward_service::ServiceError> {
+    let (people, total) = s.find_people(stamp, among, text, FOUND)?;
+    Ok(Found {
+        more: total.saturating_sub(people.len() as u64),
+        choices: people.iter().map(person_choice).collect(),
     })
-    .await
 }
 
 /// Whom a viewer who does not act for anyone chooses among: themselves and, as a line manager,
