@@ -10,6 +10,8 @@
 //! must never put a secret (client secret, private key, token) in an error, a log line or a
 //! listing.
 
+pub mod exports;
+pub mod mapped;
 pub mod source;
 
 pub use source::{

@@ -1,0 +1,1 @@
+//! The portals' own exports, read into a [`crate::Listing`].

@@ -1,0 +1,1 @@
+//! Mapped CSV: any file without an API, read through a saved column map.
