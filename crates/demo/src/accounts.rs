@@ -205,6 +205,11 @@ pub(crate) fn generate(
             mfa: a.mfa,
             status: a.status,
             last_login: a.last_login,
+            login: None,
+            source_id: None,
+            source: None,
+            source_seen: None,
+            missing_since: None,
         })
         .collect()
 }

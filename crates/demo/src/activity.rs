@@ -108,9 +108,10 @@ pub(crate) fn movements(
     for a in assets.iter().filter(|a| connects(a)) {
         if let Some(seen) = a.last_seen {
             sightings.push(Sighting {
-                asset_tag: a.tag.clone(),
+                asset_tag: Some(a.tag.clone()),
                 seen_at: seen,
                 country: Country::GB,
+                account_id: None,
             });
         }
     }
@@ -165,9 +166,10 @@ pub(crate) fn movements(
                 continue;
             }
             let sighting = Sighting {
-                asset_tag: device.tag.clone(),
+                asset_tag: Some(device.tag.clone()),
                 seen_at: at,
                 country: seen_in,
+                account_id: None,
             };
             if seen_first.as_ref().is_none_or(|(_, d)| day < *d) {
                 seen_first = Some((sighting.key(), day));

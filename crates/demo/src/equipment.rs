@@ -90,6 +90,14 @@ impl Kit<'_> {
             last_seen: None,
             last_shutdown: None,
             pending_patch_since: None,
+            imei: None,
+            os_version: None,
+            compliance_state: None,
+            azure_device_id: None,
+            source_id: None,
+            source: None,
+            source_seen: None,
+            missing_since: None,
         }
     }
 

@@ -484,6 +484,9 @@ pub(crate) fn records(
                 clearance_expires,
                 byod: d.byod,
                 weekly_digest: None,
+                source: None,
+                source_seen: None,
+                missing_since: None,
             }
         })
         .collect()

@@ -436,11 +436,13 @@ fn read_row(
             *slot = text;
         }
     }
-    // A derived key is only known when every part of it parsed.
-    let key_parsed = register
-        .key_indices()
-        .iter()
-        .all(|&i| values.get(i).is_some_and(|v| !v.is_null()));
+    // A derived key is only known when every part of it parsed (an optional part left empty
+    // is known: it is empty).
+    let key_parsed = register.key_indices().iter().all(|&i| {
+        values.get(i).is_some_and(|v| !v.is_null())
+            || (register.fields().get(i).is_some_and(|f| !f.required)
+                && texts.get(i).is_some_and(|t| t.is_empty()))
+    });
     let row = Row::new(register, values).ok()?;
     if key_parsed {
         let id = row.id();

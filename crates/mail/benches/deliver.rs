@@ -52,6 +52,9 @@ fn main() {
                     clearance_expires: None,
                     byod: None,
                     weekly_digest: None,
+                    source: None,
+                    source_seen: None,
+                    missing_since: None,
                 }
                 .to_row()
             })

@@ -87,6 +87,9 @@ fn seed(steward: &Steward, b: &str) {
                 clearance_expires: None,
                 byod: None,
                 weekly_digest: None,
+                source: None,
+                source_seen: None,
+                missing_since: None,
             },
         )
         .unwrap_or_else(|e| panic!("{b}: {e}"));

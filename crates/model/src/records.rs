@@ -306,6 +306,12 @@ record! {
         byod: Option<bool> => FieldType::Bool;
         /// Whether they receive the weekly e-mail digest of what they must act on; empty: yes.
         weekly_digest: Option<bool> => FieldType::Bool;
+        /// The connector this record is kept from; empty: kept by hand.
+        source: Option<String> => FieldType::Id;
+        /// When that source last listed it.
+        source_seen: Option<DateTime<Utc>> => FieldType::Timestamp;
+        /// Since when a complete listing of that source has lacked it.
+        missing_since: Option<DateTime<Utc>> => FieldType::Timestamp;
     }
 }
 
@@ -331,6 +337,17 @@ record! {
         last_shutdown: Option<DateTime<Utc>> => FieldType::Timestamp;
         /// Release date of the oldest outstanding security update; `None` when up to date.
         pending_patch_since: Option<NaiveDate> => FieldType::Date;
+        imei: Option<String> => FieldType::Text;
+        os_version: Option<String> => FieldType::Text;
+        /// The device manager's verdict in its own word (`compliant`, `noncompliant`, …).
+        compliance_state: Option<String> => FieldType::Text;
+        /// The directory's id for the device (Entra's device id), which sign-in logs name.
+        azure_device_id: Option<String> => FieldType::Text;
+        /// The source's own id for the device.
+        source_id: Option<String> => FieldType::Text;
+        source: Option<String> => FieldType::Id;
+        source_seen: Option<DateTime<Utc>> => FieldType::Timestamp;
+        missing_since: Option<DateTime<Utc>> => FieldType::Timestamp;
     }
 }
 
@@ -345,6 +362,13 @@ record! {
         mfa: Option<bool> => FieldType::Bool;
         status: AccountStatus => AccountStatus::TYPE;
         last_login: Option<DateTime<Utc>> => FieldType::Timestamp;
+        /// The sign-in name at its system: a user principal name or e-mail address.
+        login: Option<String> => FieldType::Text;
+        /// The system's own id for the account.
+        source_id: Option<String> => FieldType::Text;
+        source: Option<String> => FieldType::Id;
+        source_seen: Option<DateTime<Utc>> => FieldType::Timestamp;
+        missing_since: Option<DateTime<Utc>> => FieldType::Timestamp;
     }
 }
 
@@ -363,11 +387,13 @@ record! {
 }
 
 record! {
-    /// A device seen on a network, and in which country.
-    Sighting in Sightings key(asset_tag, seen_at) {
-        asset_tag: String => FieldType::Id, refers Assets;
+    /// A device seen on a network, or an account signed in to, and in which country. One of
+    /// `asset_tag` and `account_id` is given, or both.
+    Sighting in Sightings key(asset_tag, seen_at, account_id) {
+        asset_tag: Option<String> => FieldType::Id, refers Assets;
         seen_at: DateTime<Utc> => FieldType::Timestamp;
         country: Country => FieldType::Country;
+        account_id: Option<String> => FieldType::Id, refers Accounts;
     }
 }
 
@@ -618,9 +644,10 @@ mod tests {
         assert_eq!(moved.id(), "2026-11/MOB000123");
 
         let sighting = Sighting {
-            asset_tag: "LT000001".into(),
+            asset_tag: Some("LT000001".into()),
             seen_at: "2026-11-20T08:14:00Z".parse().unwrap(),
             country: Country::GB,
+            account_id: None,
         };
         assert_eq!(sighting.to_row().id(), "LT000001/2026-11-20T08:14:00Z");
         let adjustment = Adjustment {
@@ -699,6 +726,9 @@ mod tests {
             clearance_expires: None,
             byod: Some(false),
             weekly_digest: None,
+            source: None,
+            source_seen: None,
+            missing_since: None,
         };
         let row = person.to_row();
         assert_eq!(row.id(), "P1");

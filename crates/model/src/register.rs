@@ -318,9 +318,18 @@ pub(crate) const fn position(fields: &[Field], name: &str) -> usize {
 /// A derived key: the parts' interchange texts joined with `/`, with any `%` or `/` inside a part
 /// written `%25` or `%2F`, so that different parts always give different keys
 /// (`2026-10/MOB000123`, `MOB000123/2026-11-20T08:14:00Z`).
+///
+/// Empty parts at the end are left out, so that a key part added to a register later, optional,
+/// keeps every existing row's key (a device's sighting is still `TAG/TIME` now that an account's
+/// can be `/TIME/ACCOUNT`).
 pub fn join_key<'a>(parts: impl IntoIterator<Item = &'a Value>) -> String {
+    let parts: Vec<&Value> = parts.into_iter().collect();
+    let given = parts
+        .iter()
+        .rposition(|p| !matches!(p, Value::Null))
+        .map_or(0, |last| last + 1);
     let mut key = String::new();
-    for (n, part) in parts.into_iter().enumerate() {
+    for (n, part) in parts.into_iter().take(given).enumerate() {
         if n > 0 {
             key.push('/');
         }
@@ -471,6 +480,9 @@ impl Row {
             }
             Register::Assets if date("assigned_on").is_some() && text("assigned_to").is_none() => {
                 out.push(("assigned_on", "set without assigned_to".into()));
+            }
+            Register::Sightings if text("asset_tag").is_none() && text("account_id").is_none() => {
+                out.push(("asset_tag", "one of asset_tag and account_id is required".into()));
             }
             Register::Travel => {
                 if let (Some(depart), Some(back)) = (date("depart_on"), date("return_on"))
@@ -654,6 +666,9 @@ mod tests {
                 clearance_expires: None,
                 byod: Some(true),
                 weekly_digest: None,
+                source: None,
+                source_seen: None,
+                missing_since: None,
             }
             .to_row();
             assert_eq!(

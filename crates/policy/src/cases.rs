@@ -102,7 +102,7 @@ impl Case {
 /// The key a subject goes by in `expect`: its id (a person's `id`, an asset's `tag`, a system's
 /// `name`…), or for a record without one the model's derived key: its key fields' texts joined
 /// with `/` (usage `2026-02/P1`, a sighting `P1/2026-02-11T10:00:00Z`), a `%` or `/` inside a
-/// part written `%25` or `%2F`.
+/// part written `%25` or `%2F`, empty parts at the end left out.
 pub fn subject_key(ty: RecordType, row: &CaseRow) -> Option<String> {
     if let Some(field) = ty.key_field() {
         return row
@@ -110,27 +110,23 @@ pub fn subject_key(ty: RecordType, row: &CaseRow) -> Option<String> {
             .and_then(CaseValue::as_str)
             .map(str::to_owned);
     }
-    let mut key = String::new();
-    for (n, field) in ty.key_fields().iter().enumerate() {
-        let text = match row.get(*field)? {
-            CaseValue::String(s) => s.clone(),
-            CaseValue::Timestamp(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            CaseValue::Bool(b) => b.to_string(),
-            CaseValue::Int(i) => i.to_string(),
-            CaseValue::Double(d) => d.to_string(),
-            CaseValue::List(l) => l.join(";"),
-        };
-        if n > 0 {
-            key.push('/');
-        }
-        for c in text.chars() {
-            match c {
-                '%' => key.push_str("%25"),
-                '/' => key.push_str("%2F"),
-                c => key.push(c),
-            }
-        }
-    }
+    let parts: Vec<steward_model::Value> = ty
+        .key_fields()
+        .iter()
+        .map(|field| match row.get(*field) {
+            None => steward_model::Value::Null,
+            Some(value) => steward_model::Value::Text(match value {
+                CaseValue::String(s) => s.clone(),
+                CaseValue::Timestamp(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                CaseValue::Bool(b) => b.to_string(),
+                CaseValue::Int(i) => i.to_string(),
+                CaseValue::Double(d) => d.to_string(),
+                CaseValue::List(l) => l.join(";"),
+            }),
+        })
+        .collect();
+    // The model's own joining, so that a case names a record exactly as the registers key it.
+    let key = steward_model::join_key(&parts);
     (!key.is_empty()).then_some(key)
 }
 

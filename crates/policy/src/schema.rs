@@ -162,6 +162,9 @@ const PERSON: &[FieldDef] = &[
     field("clearance_expires", Timestamp),
     field("byod", Bool),
     field("weekly_digest", Bool),
+    field("source", Str),
+    field("source_seen", Timestamp),
+    field("missing_since", Timestamp),
 ];
 
 const ASSET: &[FieldDef] = &[
@@ -181,6 +184,14 @@ const ASSET: &[FieldDef] = &[
     field("last_seen", Timestamp),
     field("last_shutdown", Timestamp),
     field("pending_patch_since", Timestamp),
+    field("imei", Str),
+    field("os_version", Str),
+    field("compliance_state", Str),
+    field("azure_device_id", Str),
+    field("source_id", Str),
+    field("source", Str),
+    field("source_seen", Timestamp),
+    field("missing_since", Timestamp),
 ];
 
 /// In rules the account's system name is `account.system_name` (`account.system` is the related
@@ -194,6 +205,11 @@ const ACCOUNT: &[FieldDef] = &[
     field("mfa", Bool),
     one_of("status", true, AccountStatus::ALL),
     field("last_login", Timestamp),
+    field("login", Str),
+    field("source_id", Str),
+    field("source", Str),
+    field("source_seen", Timestamp),
+    field("missing_since", Timestamp),
 ];
 
 const SYSTEM: &[FieldDef] = &[
@@ -213,9 +229,10 @@ const USAGE: &[FieldDef] = &[
 ];
 
 const SIGHTING: &[FieldDef] = &[
-    refers("asset_tag", true, R::Asset),
+    refers("asset_tag", false, R::Asset),
     req("seen_at", Timestamp),
     req("country", Str),
+    refers("account_id", false, R::Account),
 ];
 
 const TRAVEL: &[FieldDef] = &[
@@ -582,7 +599,9 @@ impl RecordType {
             one("person", R::Person),
             one("system", R::System),
             many("exceptions", R::Exception),
+            many("sightings", R::Sighting),
         ];
+        const SIGHTING_REL: &[RelationDef] = &[one("asset", R::Asset), one("account", R::Account)];
         const SYSTEM_REL: &[RelationDef] = &[many("accounts", R::Account)];
         const ASSET_OF: &[RelationDef] = &[one("asset", R::Asset)];
         const PERSON_OF: &[RelationDef] = &[one("person", R::Person)];
@@ -616,7 +635,8 @@ impl RecordType {
             R::Asset => ASSET_REL,
             R::Account => ACCOUNT_REL,
             R::System => SYSTEM_REL,
-            R::Usage | R::Sighting => ASSET_OF,
+            R::Usage => ASSET_OF,
+            R::Sighting => SIGHTING_REL,
             R::Travel => TRAVEL_REL,
             R::Training | R::Questionnaire | R::Adjustment | R::Request => PERSON_OF,
             R::Acceptance => ACCEPTANCE_REL,
@@ -685,7 +705,7 @@ impl RecordType {
     pub fn key_fields(self) -> &'static [&'static str] {
         match self {
             R::Usage => &["month", "asset_tag"],
-            R::Sighting => &["asset_tag", "seen_at"],
+            R::Sighting => &["asset_tag", "seen_at", "account_id"],
             R::Training => &["person_id", "course", "completed_on"],
             R::Acceptance => &["person_id", "pack", "version"],
             R::Questionnaire => &["person_id", "completed_on"],

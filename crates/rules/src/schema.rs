@@ -374,6 +374,18 @@ pub(crate) const RELATIONS: &[Relation] = &[
         join: Join::Forward { field: "asset_tag" },
     },
     Relation {
+        from: Kind::Sighting,
+        name: "account",
+        to: Kind::Account,
+        join: Join::Forward { field: "account_id" },
+    },
+    Relation {
+        from: Kind::Account,
+        name: "sightings",
+        to: Kind::Sighting,
+        join: Join::Reverse { field: "account_id" },
+    },
+    Relation {
         from: Kind::Travel,
         name: "person",
         to: Kind::Person,

@@ -49,6 +49,9 @@ fn people(n: usize) -> impl Strategy<Value = Vec<Person>> {
                 clearance_expires: None,
                 byod,
                 weekly_digest: None,
+                source: None,
+                source_seen: None,
+                missing_since: None,
             })
             .collect()
     })
@@ -87,6 +90,14 @@ fn assets(n: usize, holders: usize) -> impl Strategy<Value = Vec<Asset>> {
                 last_seen: days_ago.map(|d| now() - Duration::days(d) - Duration::hours(1)),
                 last_shutdown: None,
                 pending_patch_since: None,
+                imei: None,
+                os_version: None,
+                compliance_state: None,
+                azure_device_id: None,
+                source_id: None,
+                source: None,
+                source_seen: None,
+                missing_since: None,
             })
             .collect()
     })
@@ -277,6 +288,9 @@ fn the_reference_harness_decides_all_three_ways() {
             clearance_expires: None,
             byod: None,
             weekly_digest: None,
+            source: None,
+            source_seen: None,
+            missing_since: None,
         }],
         assets: vec![],
         ..Estate::default()
@@ -299,6 +313,14 @@ fn the_reference_harness_decides_all_three_ways() {
         last_seen: Some(now() - Duration::days(3)),
         last_shutdown: None,
         pending_patch_since: None,
+        imei: None,
+        os_version: None,
+        compliance_state: None,
+        azure_device_id: None,
+        source_id: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     };
     estate.assets.push(base.clone());
     estate.assets.push(Asset {

@@ -24,6 +24,9 @@ fn person(id: &str, manager: Option<&str>, status: PersonStatus) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -55,6 +58,14 @@ fn asset(
         last_seen: last_seen.and_then(ts),
         last_shutdown: None,
         pending_patch_since: None,
+        imei: None,
+        os_version: None,
+        compliance_state: None,
+        azure_device_id: None,
+        source_id: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -75,6 +86,11 @@ fn account(
         mfa,
         status: AccountStatus::Active,
         last_login: None,
+        login: None,
+        source_id: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 

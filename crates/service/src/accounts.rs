@@ -276,6 +276,9 @@ impl Steward {
                     clearance_expires: None,
                     byod: None,
                     weekly_digest: None,
+                    source: None,
+                    source_seen: None,
+                    missing_since: None,
                 }
                 .to_row(),
             );

@@ -420,6 +420,9 @@ mod tests {
                         clearance_expires: None,
                         byod: None,
                         weekly_digest: None,
+                        source: None,
+                        source_seen: None,
+                        missing_since: None,
                     },
                 )
                 .unwrap();

@@ -133,6 +133,9 @@ fn person(id: &str, manager: Option<&str>) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -249,6 +252,14 @@ fn organisation(s: &Steward) {
             last_seen: None,
             last_shutdown: None,
             pending_patch_since: None,
+            imei: None,
+            os_version: None,
+            compliance_state: None,
+            azure_device_id: None,
+            source_id: None,
+            source: None,
+            source_seen: None,
+            missing_since: None,
         },
     )
     .expect("a phone");

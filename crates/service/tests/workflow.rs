@@ -32,6 +32,9 @@ fn person(id: &str, manager: Option<&str>, status: PersonStatus) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -57,6 +60,14 @@ fn asset(tag: &str, kind: AssetKind, holder: Option<&str>, cost: i64) -> Asset {
         last_seen: None,
         last_shutdown: None,
         pending_patch_since: None,
+        imei: None,
+        os_version: None,
+        compliance_state: None,
+        azure_device_id: None,
+        source_id: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -117,6 +128,11 @@ fn estate() -> Estate {
             mfa: Some(true),
             status: AccountStatus::Active,
             last_login: None,
+            login: None,
+            source_id: None,
+            source: None,
+            source_seen: None,
+            missing_since: None,
         }],
         roles: vec![
             role("IT1", Role::It),

@@ -126,6 +126,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: true,
         sql: include_str!("../migrations/0019_findings_statistics.sql"),
     },
+    Migration {
+        version: 20,
+        name: "sources",
+        postgres_only: false,
+        sql: include_str!("../migrations/0020_sources.sql"),
+    },
 ];
 
 impl Migration {

@@ -28,6 +28,9 @@ fn person(id: &str, name: &str) -> Person {
         clearance_expires: None,
         byod: Some(false),
         weekly_digest: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 

@@ -672,6 +672,9 @@ fn person(
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
     .to_row()
 }

@@ -34,6 +34,9 @@ fn person(id: &str, manager: Option<&str>) -> Person {
         clearance_expires: None,
         byod: Some(false),
         weekly_digest: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -59,6 +62,14 @@ fn laptop(tag: &str, holder: Option<&str>, on: Option<NaiveDate>) -> Asset {
         last_seen: Some(at(20)),
         last_shutdown: None,
         pending_patch_since: None,
+        imei: None,
+        os_version: None,
+        compliance_state: None,
+        azure_device_id: None,
+        source_id: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -98,6 +109,11 @@ fn registers_round_trip_and_unchanged_rows_are_not_audited() {
                 mfa: Some(true),
                 status: AccountStatus::Active,
                 last_login: Some(at(23)),
+                login: None,
+                source_id: None,
+                source: None,
+                source_seen: None,
+                missing_since: None,
             }
             .to_row(),
         ];
@@ -159,9 +175,10 @@ fn more_rows() -> Vec<steward_model::Row> {
         }
         .to_row(),
         Sighting {
-            asset_tag: "LT1".into(),
+            asset_tag: Some("LT1".into()),
             seen_at: at(20),
             country: "fr".parse::<Country>().unwrap(),
+            account_id: None,
         }
         .to_row(),
         Travel {

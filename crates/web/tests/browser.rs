@@ -56,6 +56,9 @@ fn signs_in_with_a_password_and_a_totp_code() {
             clearance_expires: None,
             byod: None,
             weekly_digest: None,
+            source: None,
+            source_seen: None,
+            missing_since: None,
         };
         steward
             .create(&stamp, &person)
@@ -266,6 +269,14 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
                     last_seen: None,
                     last_shutdown: None,
                     pending_patch_since: None,
+                    imei: None,
+                    os_version: None,
+                    compliance_state: None,
+                    azure_device_id: None,
+                    source_id: None,
+                    source: None,
+                    source_seen: None,
+                    missing_since: None,
                 },
             )
             .expect("creating the phone");
@@ -276,9 +287,10 @@ fn travel_approved_clears_the_abroad_finding_and_a_lost_phone_reaches_the_dashbo
             .create(
                 &stamp,
                 &steward_model::Sighting {
-                    asset_tag: "MOB1".into(),
+                    asset_tag: Some("MOB1".into()),
                     seen_at: seen,
                     country: "FR".parse().expect("a country"),
+                    account_id: None,
                 },
             )
             .expect("recording the sighting");

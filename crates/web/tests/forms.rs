@@ -65,6 +65,14 @@ fn asset(tag: &str, status: AssetStatus, holder: Option<&str>) -> Asset {
         last_seen: None,
         last_shutdown: None,
         pending_patch_since: None,
+        imei: None,
+        os_version: None,
+        compliance_state: None,
+        azure_device_id: None,
+        source_id: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 

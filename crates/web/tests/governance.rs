@@ -863,6 +863,14 @@ fn every_way_in_goes_through_the_services_authorisation() {
                     last_seen: None,
                     last_shutdown: None,
                     pending_patch_since: None,
+                    imei: None,
+                    os_version: None,
+                    compliance_state: None,
+                    azure_device_id: None,
+                    source_id: None,
+                    source: None,
+                    source_seen: None,
+                    missing_since: None,
                 },
             )
             .unwrap_or_else(|e| panic!("{e}"));

@@ -34,6 +34,14 @@ fn phone(tag: &str, holder: Option<&str>) -> Asset {
         last_seen: None,
         last_shutdown: None,
         pending_patch_since: None,
+        imei: None,
+        os_version: None,
+        compliance_state: None,
+        azure_device_id: None,
+        source_id: None,
+        source: None,
+        source_seen: None,
+        missing_since: None,
     }
 }
 
@@ -78,9 +86,10 @@ fn findings_exceptions_acceptance_equipment_requests_incidents_and_exports() {
             s.create(
                 &stamp,
                 &Sighting {
-                    asset_tag: "MOB1".into(),
+                    asset_tag: Some("MOB1".into()),
                     seen_at: seen,
                     country: "DE".parse().unwrap_or_else(|e| panic!("{e}")),
+                    account_id: None,
                 },
             )
             .map(|_| ())

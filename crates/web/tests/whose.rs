@@ -68,10 +68,11 @@ fn a_finding_about_what_is_yours_is_on_your_page_and_opens_for_you_alone() {
             .create(
                 &stamp,
                 &steward_model::Sighting {
-                    asset_tag: phone.tag.clone(),
+                    asset_tag: Some(phone.tag.clone()),
                     seen_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0)
                         - chrono::Duration::hours(3),
                     country: "FR".parse().unwrap_or_else(|e| panic!("{e:?}")),
+                    account_id: None,
                 },
             )
             .unwrap_or_else(|e| panic!("{b}: {e}"));

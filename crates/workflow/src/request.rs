@@ -798,6 +798,11 @@ fn fulfil(
                 mfa: Some(details.flag("mfa")?),
                 status: AccountStatus::Active,
                 last_login: None,
+                login: None,
+                source_id: None,
+                source: None,
+                source_seen: None,
+                missing_since: None,
             };
             out.notes.push(format!(
                 "account {} opened on {}",
