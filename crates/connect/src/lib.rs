@@ -10,11 +10,137 @@
 //! must never put a secret (client secret, private key, token) in an error, a log line or a
 //! listing.
 
+pub mod auth;
 pub mod exports;
+pub mod google;
+pub mod http;
+pub mod jamf;
+pub mod json;
 pub mod mapped;
+pub mod microsoft;
+pub mod plan;
+pub mod settings;
+pub mod snipeit;
 pub mod source;
+
+pub use settings::{Definition, Kind};
 
 pub use source::{
     Feed, Listing, SkippedFeed, SourceAccount, SourceDevice, SourcePerson, SourceSighting,
     SourceUsage,
 };
+
+/// What one run fetched from its source, before it is matched to the registers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fetched {
+    pub listing: Listing,
+    /// Where an incremental feed got to (the sign-in logs' last time), kept for the next run.
+    pub cursor: Option<String>,
+    /// Tokens issued and requests sent, for the run's report.
+    pub tokens: u32,
+    pub requests: u64,
+}
+
+/// Everything that can stop a connector. None holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no connector kind {kind:?}; the kinds are {known}")]
+    UnknownKind { kind: String, known: String },
+    #[error("setting {key}: {reason}")]
+    Setting { key: String, reason: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+    #[error("{url}: token refused: {reason}")]
+    Token { url: String, reason: String },
+    #[error("{url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url}: refused ({status}): {reason}")]
+    Refused {
+        url: String,
+        status: u16,
+        reason: String,
+    },
+    #[error("{url}: forbidden (a licence or permission is missing): {reason}")]
+    Forbidden { url: String, reason: String },
+    #[error("{url}: still throttled after waiting; try again later")]
+    Throttled { url: String },
+    #[error("{url}: the answer is not what the API documents: {reason}")]
+    Malformed { url: String, reason: String },
+    #[error(transparent)]
+    Export(#[from] exports::ExportError),
+    #[error(transparent)]
+    Mapped(#[from] mapped::MappedError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Reads what a connector's source holds now: its API, or a file a person gave it (a portal's
+/// export, or a mapped CSV file through the connector's profile).
+pub fn fetch(
+    definition: &Definition,
+    secret: Option<&str>,
+    cursor: Option<&str>,
+    file: Option<(&str, &[u8])>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Fetched, ConnectError> {
+    if let Some((name, bytes)) = file {
+        let listing = match definition.kind {
+            Kind::Csv => {
+                let profile = mapped::Profile::from_toml(&definition.get("profile").unwrap_or_default())?;
+                mapped::read(&profile, name, bytes)?
+            }
+            _ => exports::read_any(name, bytes)?,
+        };
+        return Ok(Fetched {
+            listing,
+            ..Fetched::default()
+        });
+    }
+    let feeds = definition.feeds()?;
+    let http = http::Http::new(http::Retry::default(), std::time::Duration::from_secs(60))?;
+    let secret = secret.ok_or_else(|| needs_secret(definition))?;
+    match definition.kind {
+        Kind::Microsoft365 => {
+            let since = cursor
+                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                .map(|t| t.with_timezone(&chrono::Utc));
+            let days = definition.number("sign_in_days")?.unwrap_or(7) as i64;
+            microsoft::Graph::new(&http, definition, secret)?.fetch(&feeds, since, days, now)
+        }
+        Kind::GoogleWorkspace => google::Directory::new(&http, definition, secret)?.fetch(&feeds),
+        Kind::Jamf => jamf::Jamf::new(&http, definition, secret).fetch(&feeds),
+        Kind::SnipeIt => snipeit::SnipeIt::new(&http, definition, secret).fetch(&feeds),
+        Kind::Csv => Err(ConnectError::Other(
+            "a csv connector reads a file: give one".into(),
+        )),
+    }
+}
+
+/// Checks that a connector can reach its source: a token, then one small read per feed.
+pub fn test(definition: &Definition, secret: Option<&str>) -> Result<Vec<String>, ConnectError> {
+    let http = http::Http::new(http::Retry::default(), std::time::Duration::from_secs(30))?;
+    if definition.kind == Kind::Csv {
+        let profile = mapped::Profile::from_toml(&definition.get("profile").unwrap_or_default())?;
+        profile.check()?;
+        return Ok(vec![format!("the profile {} is valid", profile.name)]);
+    }
+    let secret = secret.ok_or_else(|| needs_secret(definition))?;
+    match definition.kind {
+        Kind::Microsoft365 => microsoft::Graph::new(&http, definition, secret)?.test(),
+        Kind::GoogleWorkspace => google::Directory::new(&http, definition, secret)?.test(),
+        Kind::Jamf => jamf::Jamf::new(&http, definition, secret).test(),
+        Kind::SnipeIt => snipeit::SnipeIt::new(&http, definition, secret).test(),
+        Kind::Csv => Ok(Vec::new()),
+    }
+}
+
+fn needs_secret(definition: &Definition) -> ConnectError {
+    ConnectError::Setting {
+        key: "secret".into(),
+        reason: format!(
+            "a {} connector needs {}",
+            definition.kind,
+            definition.kind.secret().unwrap_or("a credential")
+        ),
+    }
+}

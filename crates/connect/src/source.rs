@@ -17,6 +17,14 @@ pub enum Feed {
 }
 
 impl Feed {
+    pub const ALL: [Feed; 5] = [
+        Feed::People,
+        Feed::Accounts,
+        Feed::Devices,
+        Feed::Sightings,
+        Feed::Usage,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Feed::People => "people",

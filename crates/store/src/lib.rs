@@ -39,6 +39,7 @@ mod findings;
 mod jobs;
 mod migrate;
 mod packs;
+mod sources;
 mod pg;
 mod sent;
 mod sign_ins;
@@ -66,6 +67,9 @@ pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
 pub use packs::{PACK_ENTITY, PackChoice};
+pub use sources::{
+    CONNECTOR_ENTITY, ConnectorRow, ConnectorRun, Provenance, SOURCE_LINK_ENTITY, SourceLink,
+};
 pub use sent::{DIGEST_MAIL, ESCALATION_MAIL, MailSent};
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use sql::is_text_field;
@@ -457,6 +461,33 @@ pub trait Store: Send + Sync {
 
     /// Every pack the organisation has chosen or set aside, by id.
     fn packs(&self) -> Result<Vec<PackChoice>>;
+
+    /// Every connector, by name, with its sealed credential and its runs' state.
+    fn connectors(&self) -> Result<Vec<ConnectorRow>>;
+
+    /// Adds a connector or changes its definition and credential (its run state is kept), with
+    /// one audit record (entity `connector`) that never holds the credential.
+    fn save_connector(&self, actor: &str, at: DateTime<Utc>, row: &ConnectorRow) -> Result<()>;
+
+    /// Removes a connector and its links, audited; `false` when there was none.
+    fn remove_connector(&self, actor: &str, at: DateTime<Utc>, name: &str) -> Result<bool>;
+
+    /// Records a run's state (cursor, outcome, a pending preview); `false` if no such connector.
+    fn set_connector_run(&self, name: &str, run: &ConnectorRun) -> Result<bool>;
+
+    /// A connector's links between its source records and the registers'.
+    fn source_links(&self, connector: &str) -> Result<Vec<SourceLink>>;
+
+    /// Remembers links: a person's decisions audited (entity `source_link`), links learnt by
+    /// matching not, and never over a person's decision.
+    fn save_source_links(&self, actor: &str, at: DateTime<Utc>, links: &[SourceLink])
+    -> Result<()>;
+
+    /// Records where synced fields' values came from.
+    fn record_provenance(&self, rows: &[Provenance]) -> Result<()>;
+
+    /// Where each synced field of one record came from.
+    fn provenance(&self, register: Register, id: &str) -> Result<Vec<Provenance>>;
 
     /// Replaces the standing of each pack among `rows` on each of their days with `rows`, in one
     /// transaction.

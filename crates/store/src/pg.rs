@@ -22,6 +22,7 @@ use crate::findings::{
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice};
+use crate::sources::{self, ConnectorRow, ConnectorRun, PlainTx, Provenance, SourceLink};
 use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
@@ -166,6 +167,15 @@ impl PgConn<'_> {
 }
 
 impl PgStore {
+    /// One transaction over the statements written once for both backends (`sources`).
+    fn plain<T>(&self, f: impl FnOnce(&mut dyn PlainTx) -> Result<T>) -> Result<T> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let out = f(&mut PgTx(&mut tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     pub(crate) fn open(url: &str, options: &StoreOptions) -> Result<PgStore> {
         let mut target = PgTarget::parse(url)?;
         if let Some(limit) = options.statement_timeout {
@@ -710,6 +720,30 @@ fn count_sign_ins(client: &mut impl GenericClient) -> Result<u64> {
 }
 
 struct PgTx<'a, 'b>(&'b mut Transaction<'a>);
+
+impl PlainTx for PgTx<'_, '_> {
+    fn placeholder(&self) -> sql::Placeholder {
+        D
+    }
+
+    fn exec(&mut self, sql: &str, cells: &[Cell]) -> Result<u64> {
+        Ok(self.0.execute(sql, &refs(&cell_params(cells)))?)
+    }
+
+    fn rows(
+        &mut self,
+        sql: &str,
+        cells: &[Cell],
+        _table: &'static str,
+        columns: crate::findings::Columns,
+    ) -> Result<Vec<Vec<Cell>>> {
+        self.0
+            .query(sql, &refs(&cell_params(cells)))?
+            .iter()
+            .map(|r| read_cells(r, columns))
+            .collect()
+    }
+}
 
 impl SignInTx for PgTx<'_, '_> {
     fn load_sign_in(&mut self, email: &str) -> Result<Option<SignIn>> {
@@ -1359,6 +1393,43 @@ impl Store for PgStore {
             .iter()
             .map(|r| Ok(r.try_get(0)?))
             .collect()
+    }
+
+    fn connectors(&self) -> Result<Vec<ConnectorRow>> {
+        self.plain(|tx| sources::connectors(tx))
+    }
+
+    fn save_connector(&self, actor: &str, at: DateTime<Utc>, row: &ConnectorRow) -> Result<()> {
+        self.plain(|tx| sources::save_connector(tx, actor, at, row))
+    }
+
+    fn remove_connector(&self, actor: &str, at: DateTime<Utc>, name: &str) -> Result<bool> {
+        self.plain(|tx| sources::remove_connector(tx, actor, at, name))
+    }
+
+    fn set_connector_run(&self, name: &str, run: &ConnectorRun) -> Result<bool> {
+        self.plain(|tx| sources::set_run(tx, name, run))
+    }
+
+    fn source_links(&self, connector: &str) -> Result<Vec<SourceLink>> {
+        self.plain(|tx| sources::links(tx, connector))
+    }
+
+    fn save_source_links(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        links: &[SourceLink],
+    ) -> Result<()> {
+        self.plain(|tx| sources::save_links(tx, actor, at, links))
+    }
+
+    fn record_provenance(&self, rows: &[Provenance]) -> Result<()> {
+        self.plain(|tx| sources::record_provenance(tx, rows))
+    }
+
+    fn provenance(&self, register: Register, id: &str) -> Result<Vec<Provenance>> {
+        self.plain(|tx| sources::provenance(tx, register.name(), id))
     }
 
     fn packs(&self) -> Result<Vec<PackChoice>> {

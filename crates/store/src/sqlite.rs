@@ -22,6 +22,7 @@ use crate::findings::{
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice};
+use crate::sources::{self, ConnectorRow, ConnectorRun, PlainTx, Provenance, SourceLink};
 use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
@@ -43,6 +44,16 @@ pub(crate) struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// One transaction on the writing connection over the statements written once for both
+    /// backends (`sources`).
+    fn plain<T>(&self, f: impl FnOnce(&mut dyn PlainTx) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&mut SqliteTx(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     pub(crate) fn open(path: &str, options: &StoreOptions) -> Result<SqliteStore> {
         let on_disk = path != ":memory:" && !path.starts_with("file:");
         if on_disk {
@@ -694,6 +705,33 @@ fn count_sign_ins(conn: &Connection) -> Result<u64> {
 
 struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
 
+impl PlainTx for SqliteTx<'_> {
+    fn placeholder(&self) -> sql::Placeholder {
+        Q
+    }
+
+    fn exec(&mut self, sql: &str, cells: &[Cell]) -> Result<u64> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        Ok(stmt.execute(params_from_iter(cells.iter().map(cell_sql)))? as u64)
+    }
+
+    fn rows(
+        &mut self,
+        sql: &str,
+        cells: &[Cell],
+        table: &'static str,
+        columns: crate::findings::Columns,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let mut rows = stmt.query(params_from_iter(cells.iter().map(cell_sql)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_cells(r, table, columns)?);
+        }
+        Ok(out)
+    }
+}
+
 impl SignInTx for SqliteTx<'_> {
     fn load_sign_in(&mut self, email: &str) -> Result<Option<SignIn>> {
         load_sign_in(self.0, email)
@@ -1277,6 +1315,43 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached(sql::PACKS_RUN)?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+    }
+
+    fn connectors(&self) -> Result<Vec<ConnectorRow>> {
+        self.plain(|tx| sources::connectors(tx))
+    }
+
+    fn save_connector(&self, actor: &str, at: DateTime<Utc>, row: &ConnectorRow) -> Result<()> {
+        self.plain(|tx| sources::save_connector(tx, actor, at, row))
+    }
+
+    fn remove_connector(&self, actor: &str, at: DateTime<Utc>, name: &str) -> Result<bool> {
+        self.plain(|tx| sources::remove_connector(tx, actor, at, name))
+    }
+
+    fn set_connector_run(&self, name: &str, run: &ConnectorRun) -> Result<bool> {
+        self.plain(|tx| sources::set_run(tx, name, run))
+    }
+
+    fn source_links(&self, connector: &str) -> Result<Vec<SourceLink>> {
+        self.plain(|tx| sources::links(tx, connector))
+    }
+
+    fn save_source_links(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        links: &[SourceLink],
+    ) -> Result<()> {
+        self.plain(|tx| sources::save_links(tx, actor, at, links))
+    }
+
+    fn record_provenance(&self, rows: &[Provenance]) -> Result<()> {
+        self.plain(|tx| sources::record_provenance(tx, rows))
+    }
+
+    fn provenance(&self, register: Register, id: &str) -> Result<Vec<Provenance>> {
+        self.plain(|tx| sources::provenance(tx, register.name(), id))
     }
 
     fn packs(&self) -> Result<Vec<PackChoice>> {

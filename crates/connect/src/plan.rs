@@ -1,0 +1,962 @@
+//! What a listing changes: its records matched to the registers, and the rows to write. Pure —
+//! the caller hands in the registers as they stand and the decisions people made about
+//! unmatched records, and applies the plan through the service.
+//!
+//! - **Matching**: people by e-mail address (case-insensitive, with the source's aliases and
+//!   proxy addresses), then by id; accounts by system and login, then by being the person's one
+//!   account on that system; devices by normalised serial number, then IMEI, then asset tag.
+//!   A link remembered from an earlier run, or decided by a person, comes first.
+//! - **Ownership**: a connector overwrites only the fields it owns; any other field it fills only
+//!   when empty (and on the records it creates).
+//! - **Missing**: a record this connector keeps that a complete listing lacks is marked
+//!   `missing_since` (never deleted); one that comes back has it cleared.
+//! - **Last seen**: `source_seen` is written when something else changes or once a day, so
+//!   that an hourly sync of an unchanged tenant writes nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use steward_model::{AccountKind, AssetKind, Register, Row, Value};
+
+use crate::settings::{Definition, Kind};
+use crate::{Feed, Listing, SourceAccount, SourceDevice, SourcePerson};
+
+/// The registers a sync may touch, as they stand.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    pub people: Vec<Row>,
+    pub accounts: Vec<Row>,
+    pub assets: Vec<Row>,
+    pub systems: Vec<Row>,
+    /// The keys of the sightings already registered.
+    pub sightings: HashSet<String>,
+}
+
+/// A person's decision about a source record, or a link remembered from an earlier run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub feed: String,
+    pub source_id: String,
+    /// The register record it is; `None` with `ignored`: left out of every sync.
+    pub record_id: Option<String>,
+    pub ignored: bool,
+}
+
+/// One field's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// One record's change, as the preview shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordChange {
+    pub register: String,
+    pub id: String,
+    /// `created`, `updated`, `missing` or `back`.
+    pub action: String,
+    pub fields: Vec<FieldChange>,
+}
+
+/// A source record Steward could not place, for a person to resolve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmatched {
+    pub feed: String,
+    pub source_id: String,
+    /// How the source names it (a login, a device's name and serial).
+    pub label: String,
+    pub reason: String,
+}
+
+/// Everything one sync would do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub connector: String,
+    pub made_at: Option<DateTime<Utc>>,
+    pub changes: Vec<RecordChange>,
+    pub unmatched: Vec<Unmatched>,
+    /// Feeds skipped (a licence or permission missing) and why.
+    pub skipped: Vec<(String, String)>,
+    /// Links learnt by matching, to remember: (feed, source id, record id).
+    pub links: Vec<(String, String, String)>,
+    /// Fields this sync set, for provenance: (register, record id, field).
+    pub provenance: Vec<(String, String, String)>,
+    /// Why this sync must be previewed before it is applied; empty: it may be applied.
+    pub hold: Vec<String>,
+    /// The rows to commit, whole (the store writes only what differs).
+    #[serde(skip)]
+    pub rows: Vec<Row>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub listed: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub missing: usize,
+    pub back: usize,
+    pub unchanged: usize,
+    pub sightings: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The preview as text: one line per change, then what needs a person.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let c = &self.counts;
+        out.push_str(&format!(
+            "{}: {} listed; {} to create, {} to update, {} missing from the source, {} back, {} unchanged; {} new sightings\n",
+            self.connector, c.listed, c.created, c.updated, c.missing, c.back, c.unchanged, c.sightings
+        ));
+        for change in &self.changes {
+            out.push_str(&format!("{} {} {}\n", change.action, change.register, change.id));
+            for f in &change.fields {
+                out.push_str(&format!(
+                    "    {}: {} -> {}\n",
+                    f.field,
+                    shown(&f.from),
+                    shown(&f.to)
+                ));
+            }
+        }
+        for u in &self.unmatched {
+            out.push_str(&format!(
+                "unmatched {} {} ({}): {}\n",
+                u.feed, u.source_id, u.label, u.reason
+            ));
+        }
+        for (feed, reason) in &self.skipped {
+            out.push_str(&format!("skipped {feed}: {reason}\n"));
+        }
+        for reason in &self.hold {
+            out.push_str(&format!("needs a preview: {reason}\n"));
+        }
+        out
+    }
+}
+
+fn shown(text: &str) -> &str {
+    if text.is_empty() { "(empty)" } else { text }
+}
+
+/// The fields a connector of each kind owns, by register.
+pub fn owned(kind: Kind, register: Register) -> &'static [&'static str] {
+    match (kind, register) {
+        (Kind::Microsoft365 | Kind::GoogleWorkspace, Register::People) => &["name", "email"],
+        (Kind::Microsoft365 | Kind::GoogleWorkspace, Register::Accounts) => {
+            &["status", "mfa", "admin_rights", "last_login", "login", "source_id"]
+        }
+        (Kind::Microsoft365 | Kind::GoogleWorkspace | Kind::Jamf, Register::Assets) => &[
+            "encrypted",
+            "os_version",
+            "compliance_state",
+            "last_seen",
+            "imei",
+            "azure_device_id",
+            "source_id",
+        ],
+        (Kind::SnipeIt, Register::Assets) => {
+            &["model", "serial", "cost_gbp", "assigned_to", "source_id"]
+        }
+        (Kind::Csv, Register::People) => &[
+            "name",
+            "staff_group",
+            "manager_id",
+            "start_date",
+            "leave_date",
+            "status",
+        ],
+        (Kind::Csv, Register::Accounts) => &["status", "mfa", "admin_rights", "last_login"],
+        (Kind::Csv, Register::Assets) => &["encrypted", "os_version", "last_seen"],
+        _ => &[],
+    }
+}
+
+/// Serial numbers compared without case, spaces or dashes.
+pub fn normalise_serial(serial: &str) -> String {
+    serial
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn text_of(row: &Row, field: &str) -> String {
+    row.get(field).map(Value::to_text).unwrap_or_default()
+}
+
+/// A record being changed by the plan: the row, what it was, and which fields the plan set.
+struct Editing {
+    row: Row,
+    before: Option<Row>,
+    set: Vec<&'static str>,
+}
+
+struct Planner<'a> {
+    definition: &'a Definition,
+    now: DateTime<Utc>,
+    rows: BTreeMap<(Register, String), Editing>,
+    current: HashMap<(Register, String), &'a Row>,
+    plan: Plan,
+}
+
+impl<'a> Planner<'a> {
+    fn name(&self) -> &str {
+        &self.definition.name
+    }
+
+    /// The row to edit: one already in the plan, or the stored one.
+    fn edit(&mut self, register: Register, id: &str) -> Option<&mut Editing> {
+        let key = (register, id.to_owned());
+        if !self.rows.contains_key(&key) {
+            let stored = (*self.current.get(&key)?).clone();
+            self.rows.insert(
+                key.clone(),
+                Editing {
+                    row: stored.clone(),
+                    before: Some(stored),
+                    set: Vec::new(),
+                },
+            );
+        }
+        self.rows.get_mut(&key)
+    }
+
+    fn create(&mut self, row: Row) {
+        let key = (row.register(), row.id().to_owned());
+        self.rows.insert(
+            key,
+            Editing {
+                row,
+                before: None,
+                set: Vec::new(),
+            },
+        );
+    }
+
+    /// Sets `field` from the source: always when this connector owns it (or created the
+    /// record), only when empty otherwise. A value the field refuses is noted, not written.
+    fn offer(&mut self, register: Register, id: &str, field: &'static str, text: Option<String>) {
+        let Some(text) = text else { return };
+        let kind = self.definition.kind;
+        let Some(spec) = register.field(field) else { return };
+        let value = match spec.parse(&text) {
+            Ok(v) => v,
+            Err(reason) => {
+                self.plan.unmatched.push(Unmatched {
+                    feed: register.name().into(),
+                    source_id: id.into(),
+                    label: format!("{field} {text:?}"),
+                    reason: format!("value not taken: {reason}"),
+                });
+                return;
+            }
+        };
+        let Some(editing) = self.edit(register, id) else { return };
+        let current = editing.row.get(field).cloned().unwrap_or(Value::Null);
+        let mine = editing.before.is_none() || owned(kind, register).contains(&field);
+        if current == value || (!mine && !current.is_null()) {
+            return;
+        }
+        editing.row.set(field, value);
+        editing.set.push(field);
+    }
+
+    fn mark_seen(&mut self, register: Register, id: &str) {
+        let now = self.now;
+        let name = self.definition.name.clone();
+        let Some(editing) = self.edit(register, id) else { return };
+        let source = text_of(&editing.row, "source");
+        if source.is_empty() {
+            editing.row.set("source", Value::Text(name.clone()));
+        } else if source != name {
+            // Kept by another connector: its own listing says whether it is missing.
+            return;
+        }
+        if editing.row.get("missing_since").is_some_and(|v| !v.is_null()) {
+            editing.row.set("missing_since", Value::Null);
+        }
+        let stale = match editing.row.get("source_seen") {
+            Some(Value::Timestamp(t)) => now.signed_duration_since(*t) >= chrono::Duration::days(1),
+            _ => true,
+        };
+        if stale || !editing.set.is_empty() {
+            editing.row.set("source_seen", Value::Timestamp(now));
+        }
+    }
+}
+
+/// Matches `listing` against `current` and says what a sync would change.
+pub fn plan(
+    definition: &Definition,
+    listing: &Listing,
+    current: &Current,
+    links: &[Link],
+    first_sync: bool,
+    now: DateTime<Utc>,
+) -> Plan {
+    let mut index: HashMap<(Register, String), &Row> = HashMap::new();
+    for (register, rows) in [
+        (Register::People, &current.people),
+        (Register::Accounts, &current.accounts),
+        (Register::Assets, &current.assets),
+        (Register::Systems, &current.systems),
+    ] {
+        for row in rows.iter() {
+            index.insert((register, row.id().to_owned()), row);
+        }
+    }
+    let mut p = Planner {
+        definition,
+        now,
+        rows: BTreeMap::new(),
+        current: index,
+        plan: Plan {
+            connector: definition.name.clone(),
+            made_at: Some(now),
+            skipped: listing
+                .skipped
+                .iter()
+                .map(|s| (s.feed.name().to_owned(), s.reason.clone()))
+                .collect(),
+            ..Plan::default()
+        },
+    };
+    let linked: HashMap<(&str, &str), &Link> = links
+        .iter()
+        .map(|l| ((l.feed.as_str(), l.source_id.as_str()), l))
+        .collect();
+
+    // People by address.
+    let mut by_email: HashMap<String, String> = HashMap::new();
+    for row in &current.people {
+        let email = text_of(row, "email").to_lowercase();
+        if !email.is_empty() {
+            by_email.insert(email, row.id().to_owned());
+        }
+    }
+    let mut people_seen: HashSet<String> = HashSet::new();
+    let mut source_person: HashMap<String, String> = HashMap::new();
+    for person in &listing.people {
+        p.plan.counts.listed += 1;
+        if let Some(id) = place_person(&mut p, person, &linked, &mut by_email) {
+            source_person.insert(person.source_id.clone(), id.clone());
+            people_seen.insert(id);
+        }
+    }
+    // Managers, now that every listed person has an id.
+    for person in &listing.people {
+        let Some(id) = source_person.get(&person.source_id) else { continue };
+        let manager = person
+            .manager_source_id
+            .as_ref()
+            .and_then(|m| source_person.get(m))
+            .cloned()
+            .or_else(|| {
+                person
+                    .manager_email
+                    .as_ref()
+                    .and_then(|m| by_email.get(&m.to_lowercase()).cloned())
+            });
+        if manager.as_deref() != Some(id.as_str()) {
+            p.offer(Register::People, id, "manager_id", manager);
+        }
+    }
+
+    // Accounts by system and login.
+    let system = definition.get("system").unwrap_or_else(|| definition.name.clone());
+    let mut accounts_seen: HashSet<String> = HashSet::new();
+    let mut by_login: HashMap<String, String> = HashMap::new();
+    for row in &current.accounts {
+        let login = text_of(row, "login").to_lowercase();
+        if !login.is_empty() && text_of(row, "system") == system {
+            by_login.insert(login, row.id().to_owned());
+        }
+    }
+    if !listing.accounts.is_empty() && !p.current.contains_key(&(Register::Systems, system.clone())) {
+        let mut row = empty(Register::Systems);
+        row.set("name", Value::Text(system.clone()));
+        row.set("supports_mfa", Value::Bool(true));
+        p.create(row);
+    }
+    for account in &listing.accounts {
+        p.plan.counts.listed += 1;
+        if let Some(id) = place_account(&mut p, account, &system, &linked, &mut by_login, &by_email) {
+            accounts_seen.insert(id);
+        }
+    }
+
+    // Devices by serial, IMEI, tag.
+    let mut by_serial: HashMap<String, String> = HashMap::new();
+    let mut by_imei: HashMap<String, String> = HashMap::new();
+    let mut by_directory: HashMap<String, String> = HashMap::new();
+    for row in &current.assets {
+        let serial = normalise_serial(&text_of(row, "serial"));
+        if !serial.is_empty() {
+            by_serial.insert(serial, row.id().to_owned());
+        }
+        let imei = normalise_serial(&text_of(row, "imei"));
+        if !imei.is_empty() {
+            by_imei.insert(imei, row.id().to_owned());
+        }
+        let directory = text_of(row, "azure_device_id").to_lowercase();
+        if !directory.is_empty() {
+            by_directory.insert(directory, row.id().to_owned());
+        }
+    }
+    let mut devices_seen: HashSet<String> = HashSet::new();
+    for device in &listing.devices {
+        p.plan.counts.listed += 1;
+        if let Some(tag) = place_device(&mut p, device, &linked, &mut by_serial, &by_imei, &by_email) {
+            if let Some(d) = &device.directory_id {
+                by_directory.insert(d.to_lowercase(), tag.clone());
+            }
+            devices_seen.insert(tag);
+        }
+    }
+
+    // Sightings: new ones only (a sighting is an event, never updated).
+    for s in &listing.sightings {
+        let account = s.login.as_ref().and_then(|l| by_login.get(&l.to_lowercase()).cloned());
+        let asset = s
+            .device_source_id
+            .as_ref()
+            .and_then(|d| by_directory.get(&d.to_lowercase()).cloned())
+            .or_else(|| {
+                s.device_serial
+                    .as_ref()
+                    .and_then(|d| by_serial.get(&normalise_serial(d)).cloned())
+            });
+        if account.is_none() && asset.is_none() {
+            continue;
+        }
+        let mut row = empty(Register::Sightings);
+        row.set("asset_tag", asset.map_or(Value::Null, Value::Text));
+        row.set("account_id", account.map_or(Value::Null, Value::Text));
+        row.set("seen_at", Value::Timestamp(s.seen_at));
+        row.set("country", Value::Text(s.country.as_str().to_owned()));
+        let key = row.id().to_owned();
+        if current.sightings.contains(&key) || p.rows.contains_key(&(Register::Sightings, key)) {
+            continue;
+        }
+        p.plan.counts.sightings += 1;
+        p.create(row);
+    }
+
+    // Missing from a complete listing; back when listed again.
+    for (feed, register, seen) in [
+        (Feed::People, Register::People, &people_seen),
+        (Feed::Accounts, Register::Accounts, &accounts_seen),
+        (Feed::Devices, Register::Assets, &devices_seen),
+    ] {
+        if !listing.complete.contains(&feed) {
+            continue;
+        }
+        let kept: Vec<String> = p
+            .current
+            .iter()
+            .filter(|((r, _), row)| *r == register && text_of(row, "source") == definition.name)
+            .map(|((_, id), _)| id.clone())
+            .collect();
+        let mut vanished = 0usize;
+        for id in &kept {
+            if seen.contains(id) {
+                continue;
+            }
+            let Some(editing) = p.edit(register, id) else { continue };
+            if editing.row.get("missing_since").is_none_or(Value::is_null) {
+                editing.row.set("missing_since", Value::Timestamp(now));
+                vanished += 1;
+            }
+        }
+        let limit = definition.number("missing_threshold").ok().flatten().unwrap_or(50) as usize;
+        if !kept.is_empty() && vanished * 100 > kept.len() * limit {
+            p.plan.hold.push(format!(
+                "{vanished} of the {} {} this connector keeps would be missing from the source (more than {limit}%)",
+                kept.len(),
+                register.name()
+            ));
+        }
+    }
+
+    // Leavers made by this sync.
+    let limit = definition.number("leavers_threshold").ok().flatten().unwrap_or(10) as usize;
+    let leavers = p
+        .rows
+        .values()
+        .filter(|e| {
+            e.row.register() == Register::People
+                && text_of(&e.row, "status") == "leaver"
+                && e.before.as_ref().is_some_and(|b| text_of(b, "status") != "leaver")
+        })
+        .count();
+    if !current.people.is_empty() && leavers * 100 > current.people.len() * limit {
+        p.plan.hold.push(format!(
+            "{leavers} of {} people would become leavers (more than {limit}%)",
+            current.people.len()
+        ));
+    }
+    if first_sync {
+        p.plan
+            .hold
+            .push("this is the connector's first sync".to_owned());
+    }
+    finish(p)
+}
+
+fn finish(mut p: Planner<'_>) -> Plan {
+    let name = p.name().to_owned();
+    let rows = std::mem::take(&mut p.rows);
+    for ((register, id), editing) in rows {
+        let fields: Vec<FieldChange> = match &editing.before {
+            None => register
+                .fields()
+                .iter()
+                .filter_map(|f| {
+                    let v = editing.row.get(f.name)?;
+                    (!v.is_null() && f.csv).then(|| FieldChange {
+                        field: f.name.into(),
+                        from: String::new(),
+                        to: v.to_text(),
+                    })
+                })
+                .collect(),
+            Some(before) => before
+                .changed_fields(&editing.row)
+                .into_iter()
+                .map(|f| FieldChange {
+                    field: f.into(),
+                    from: text_of(before, f),
+                    to: text_of(&editing.row, f),
+                })
+                .collect(),
+        };
+        if fields.is_empty() {
+            p.plan.counts.unchanged += 1;
+            continue;
+        }
+        let action = match &editing.before {
+            None => "created",
+            Some(before) => {
+                let was_missing = before.get("missing_since").is_some_and(|v| !v.is_null());
+                let is_missing = editing.row.get("missing_since").is_some_and(|v| !v.is_null());
+                match (was_missing, is_missing) {
+                    (false, true) => "missing",
+                    (true, false) => "back",
+                    _ => "updated",
+                }
+            }
+        };
+        match action {
+            "created" if register != Register::Sightings => p.plan.counts.created += 1,
+            "created" => {}
+            "missing" => p.plan.counts.missing += 1,
+            "back" => p.plan.counts.back += 1,
+            _ => p.plan.counts.updated += 1,
+        }
+        for f in &editing.set {
+            p.plan
+                .provenance
+                .push((register.name().into(), id.clone(), (*f).into()));
+        }
+        if register != Register::Sightings {
+            p.plan.changes.push(RecordChange {
+                register: register.name().into(),
+                id: id.clone(),
+                action: action.into(),
+                fields,
+            });
+        }
+        p.plan.rows.push(editing.row);
+    }
+    let _ = name;
+    p.plan
+}
+
+/// A row of `register` with every field empty (the caller sets the required ones).
+fn empty(register: Register) -> Row {
+    let values = vec![Value::Null; register.fields().len()];
+    match Row::new(register, values) {
+        Ok(row) => row,
+        // Row::new only refuses a wrong width, and this is the register's own.
+        Err(_) => unreachable!("a row of the register's own width"),
+    }
+}
+
+fn place_person(
+    p: &mut Planner<'_>,
+    person: &SourcePerson,
+    linked: &HashMap<(&str, &str), &Link>,
+    by_email: &mut HashMap<String, String>,
+) -> Option<String> {
+    let feed = Feed::People.name();
+    let link = linked.get(&(feed, person.source_id.as_str()));
+    if link.is_some_and(|l| l.ignored) {
+        return None;
+    }
+    let addresses: Vec<String> = person
+        .email
+        .iter()
+        .chain(person.aliases.iter())
+        .map(|a| a.to_lowercase())
+        .collect();
+    let found = link
+        .and_then(|l| l.record_id.clone())
+        .filter(|id| p.current.contains_key(&(Register::People, id.clone())))
+        .or_else(|| addresses.iter().find_map(|a| by_email.get(a).cloned()))
+        .or_else(|| {
+            person
+                .employee_id
+                .as_ref()
+                .filter(|e| p.current.contains_key(&(Register::People, (*e).clone())))
+                .cloned()
+        });
+    let departments = p.definition.departments();
+    let group = person.staff_group.clone().or_else(|| {
+        person
+            .department
+            .as_ref()
+            .and_then(|d| departments.get(&d.to_lowercase()).cloned())
+    });
+    let id = match found {
+        Some(id) => id,
+        None => {
+            let Some(email) = person.email.clone() else {
+                p.plan.unmatched.push(Unmatched {
+                    feed: feed.into(),
+                    source_id: person.source_id.clone(),
+                    label: person.name.clone().unwrap_or_default(),
+                    reason: "no e-mail address to match or create a person by".into(),
+                });
+                return None;
+            };
+            let id = person
+                .employee_id
+                .clone()
+                .filter(|e| Register::People.id_field().parse(e).is_ok())
+                .filter(|e| !p.current.contains_key(&(Register::People, e.clone())))
+                .unwrap_or_else(|| email.to_lowercase());
+            let mut row = empty(Register::People);
+            row.set("id", Value::Text(id.clone()));
+            row.set(
+                "name",
+                Value::Text(person.name.clone().unwrap_or_else(|| email.clone())),
+            );
+            let group = group
+                .clone()
+                .or_else(|| p.definition.get("staff_group"))
+                .unwrap_or_else(|| "staff".into());
+            row.set("staff_group", Value::Text(group));
+            let active = person.active.unwrap_or(true) && person.leave_date.is_none_or(|d| d > p.now.date_naive());
+            row.set(
+                "status",
+                Value::Text(if active { "active" } else { "leaver" }.into()),
+            );
+            p.create(row);
+            p.plan.links.push((feed.into(), person.source_id.clone(), id.clone()));
+            id
+        }
+    };
+    if link.is_none() {
+        p.plan.links.push((feed.into(), person.source_id.clone(), id.clone()));
+    }
+    for a in &addresses {
+        by_email.entry(a.clone()).or_insert_with(|| id.clone());
+    }
+    p.offer(Register::People, &id, "name", person.name.clone());
+    p.offer(Register::People, &id, "email", person.email.clone());
+    p.offer(Register::People, &id, "staff_group", group);
+    p.offer(Register::People, &id, "start_date", person.start_date.map(|d| d.to_string()));
+    p.offer(Register::People, &id, "leave_date", person.leave_date.map(|d| d.to_string()));
+    if p.definition.kind == Kind::Csv
+        && let Some(active) = person.active
+    {
+        let leaving = person.leave_date.is_some_and(|d| d <= p.now.date_naive());
+        let status = if !active || leaving { "leaver" } else { "active" };
+        p.offer(Register::People, &id, "status", Some(status.into()));
+    }
+    p.mark_seen(Register::People, &id);
+    Some(id)
+}
+
+fn place_account(
+    p: &mut Planner<'_>,
+    account: &SourceAccount,
+    system: &str,
+    linked: &HashMap<(&str, &str), &Link>,
+    by_login: &mut HashMap<String, String>,
+    by_email: &HashMap<String, String>,
+) -> Option<String> {
+    let feed = Feed::Accounts.name();
+    let link = linked.get(&(feed, account.source_id.as_str()));
+    if link.is_some_and(|l| l.ignored) {
+        return None;
+    }
+    let login = account.login.to_lowercase();
+    let person = decided_holder(p, linked, HOLDER_OF_ACCOUNT, &account.source_id).or_else(|| {
+        account
+            .person_email
+            .as_ref()
+            .and_then(|e| by_email.get(&e.to_lowercase()).cloned())
+    });
+    let found = link
+        .and_then(|l| l.record_id.clone())
+        .filter(|id| p.current.contains_key(&(Register::Accounts, id.clone())))
+        .or_else(|| by_login.get(&login).cloned())
+        .or_else(|| {
+            // The person's one account on this system, registered by hand without a login.
+            let person = person.as_ref()?;
+            let mut theirs = p.current.iter().filter(|((r, _), row)| {
+                *r == Register::Accounts
+                    && text_of(row, "system") == system
+                    && text_of(row, "person_id") == *person
+                    && text_of(row, "login").is_empty()
+            });
+            let one = theirs.next()?;
+            theirs.next().is_none().then(|| one.0.1.clone())
+        });
+    let id = match found {
+        Some(id) => id,
+        None => {
+            let id = format!("{system}:{login}");
+            if Register::Accounts.id_field().parse(&id).is_err() {
+                p.plan.unmatched.push(Unmatched {
+                    feed: feed.into(),
+                    source_id: account.source_id.clone(),
+                    label: account.login.clone(),
+                    reason: "the login cannot make an account id".into(),
+                });
+                return None;
+            }
+            let mut row = empty(Register::Accounts);
+            row.set("id", Value::Text(id.clone()));
+            row.set("system", Value::Text(system.to_owned()));
+            let kind = if account.service == Some(true) {
+                AccountKind::Service
+            } else if account.admin == Some(true) {
+                AccountKind::Admin
+            } else {
+                AccountKind::Standard
+            };
+            row.set("kind", Value::Text(kind.as_str().to_owned()));
+            row.set("status", Value::Text("active".into()));
+            p.create(row);
+            id
+        }
+    };
+    if link.is_none() {
+        p.plan.links.push((feed.into(), account.source_id.clone(), id.clone()));
+    }
+    by_login.insert(login.clone(), id.clone());
+    match &person {
+        Some(person) => p.offer(Register::Accounts, &id, "person_id", Some(person.clone())),
+        None if !linked.contains_key(&(HOLDER_OF_ACCOUNT, account.source_id.as_str())) => p.plan.unmatched.push(Unmatched {
+            feed: feed.into(),
+            source_id: account.source_id.clone(),
+            label: account.login.clone(),
+            reason: "no person has this address: link it to a person, or ignore it (a shared or test account)".into(),
+        }),
+        None => {}
+    }
+    p.offer(Register::Accounts, &id, "login", Some(login));
+    p.offer(Register::Accounts, &id, "source_id", Some(account.source_id.clone()));
+    p.offer(Register::Accounts, &id, "mfa", account.mfa.map(|b| b.to_string()));
+    p.offer(Register::Accounts, &id, "admin_rights", account.admin.map(|b| b.to_string()));
+    p.offer(
+        Register::Accounts,
+        &id,
+        "last_login",
+        account
+            .last_login
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+    );
+    if let Some(enabled) = account.enabled {
+        let stored = p
+            .edit(Register::Accounts, &id)
+            .map(|e| text_of(&e.row, "status"))
+            .unwrap_or_default();
+        // A deleted or suspended account stays so; an enabled one is active, a disabled one disabled.
+        let status = match (enabled, stored.as_str()) {
+            (true, _) => "active",
+            (false, "suspended" | "deleted") => stored.as_str(),
+            (false, _) => "disabled",
+        };
+        p.offer(Register::Accounts, &id, "status", Some(status.to_owned()));
+    }
+    p.mark_seen(Register::Accounts, &id);
+    Some(id)
+}
+
+fn place_device(
+    p: &mut Planner<'_>,
+    device: &SourceDevice,
+    linked: &HashMap<(&str, &str), &Link>,
+    by_serial: &mut HashMap<String, String>,
+    by_imei: &HashMap<String, String>,
+    by_email: &HashMap<String, String>,
+) -> Option<String> {
+    let feed = Feed::Devices.name();
+    let link = linked.get(&(feed, device.source_id.as_str()));
+    if link.is_some_and(|l| l.ignored) {
+        return None;
+    }
+    let serial = device.serial.as_deref().map(normalise_serial).unwrap_or_default();
+    let imei = device.imei.as_deref().map(normalise_serial).unwrap_or_default();
+    let found = link
+        .and_then(|l| l.record_id.clone())
+        .filter(|id| p.current.contains_key(&(Register::Assets, id.clone())))
+        .or_else(|| (!serial.is_empty()).then(|| by_serial.get(&serial).cloned()).flatten())
+        .or_else(|| (!imei.is_empty()).then(|| by_imei.get(&imei).cloned()).flatten())
+        .or_else(|| {
+            device
+                .asset_tag
+                .as_ref()
+                .filter(|t| p.current.contains_key(&(Register::Assets, (*t).clone())))
+                .cloned()
+        });
+    let holder = decided_holder(p, linked, HOLDER_OF_DEVICE, &device.source_id).or_else(|| {
+        device
+            .holder_email
+            .as_ref()
+            .and_then(|e| by_email.get(&e.to_lowercase()).cloned())
+    });
+    let tag = match found {
+        Some(tag) => tag,
+        None => {
+            let prefix = p.definition.get("tag_prefix").unwrap_or_default();
+            let base = device
+                .asset_tag
+                .clone()
+                .filter(|t| !t.is_empty())
+                .or_else(|| (!serial.is_empty()).then(|| format!("{prefix}{serial}")))
+                .or_else(|| (!imei.is_empty()).then(|| format!("{prefix}{imei}")))
+                .unwrap_or_else(|| format!("{prefix}{}-{}", p.definition.name, device.source_id));
+            let tag: String = base.chars().filter(|c| !c.is_whitespace()).collect();
+            if Register::Assets.id_field().parse(&tag).is_err()
+                || p.rows.contains_key(&(Register::Assets, tag.clone()))
+                || p.current.contains_key(&(Register::Assets, tag.clone()))
+            {
+                p.plan.unmatched.push(Unmatched {
+                    feed: feed.into(),
+                    source_id: device.source_id.clone(),
+                    label: device_label(device),
+                    reason: format!("no asset tag can be made from {tag:?}"),
+                });
+                return None;
+            }
+            let mut row = empty(Register::Assets);
+            row.set("tag", Value::Text(tag.clone()));
+            row.set(
+                "kind",
+                Value::Text(device.kind.unwrap_or(AssetKind::Accessory).as_str().into()),
+            );
+            row.set(
+                "ownership",
+                Value::Text(
+                    device
+                        .ownership
+                        .unwrap_or(steward_model::Ownership::Organisation)
+                        .as_str()
+                        .into(),
+                ),
+            );
+            let status = if device.retired == Some(true) {
+                "returned"
+            } else if holder.is_some() {
+                "allocated"
+            } else {
+                "in_stock"
+            };
+            row.set("status", Value::Text(status.into()));
+            if let Some(h) = &holder {
+                row.set("assigned_to", Value::Text(h.clone()));
+            }
+            p.create(row);
+            tag
+        }
+    };
+    if link.is_none() {
+        p.plan.links.push((feed.into(), device.source_id.clone(), tag.clone()));
+    }
+    if !serial.is_empty() {
+        by_serial.insert(serial, tag.clone());
+    }
+    if device.holder_email.is_some()
+        && holder.is_none()
+        && !linked.contains_key(&(HOLDER_OF_DEVICE, device.source_id.as_str()))
+    {
+        p.plan.unmatched.push(Unmatched {
+            feed: feed.into(),
+            source_id: device.source_id.clone(),
+            label: device_label(device),
+            reason: format!(
+                "its user {} is not a person in Steward: link the device to a person, or ignore it",
+                device.holder_email.as_deref().unwrap_or_default()
+            ),
+        });
+    }
+    let model = match (&device.manufacturer, &device.model) {
+        (Some(m), Some(d)) if !d.to_lowercase().starts_with(&m.to_lowercase()) => Some(format!("{m} {d}")),
+        (_, d) => d.clone(),
+    };
+    p.offer(Register::Assets, &tag, "model", model);
+    p.offer(Register::Assets, &tag, "serial", device.serial.clone());
+    p.offer(Register::Assets, &tag, "imei", device.imei.clone());
+    p.offer(Register::Assets, &tag, "os_version", device.os_version.clone());
+    p.offer(Register::Assets, &tag, "compliance_state", device.compliance_state.clone());
+    p.offer(Register::Assets, &tag, "azure_device_id", device.directory_id.clone());
+    p.offer(Register::Assets, &tag, "source_id", Some(device.source_id.clone()));
+    p.offer(Register::Assets, &tag, "encrypted", device.encrypted.map(|b| b.to_string()));
+    p.offer(
+        Register::Assets,
+        &tag,
+        "last_seen",
+        device
+            .last_seen
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+    );
+    p.offer(
+        Register::Assets,
+        &tag,
+        "cost_gbp",
+        device.cost.map(|c| format!("{}.{:02}", c.0 / 100, c.0 % 100)),
+    );
+    if p.definition.kind == Kind::SnipeIt {
+        p.offer(Register::Assets, &tag, "assigned_to", holder);
+    }
+    p.mark_seen(Register::Assets, &tag);
+    Some(tag)
+}
+
+/// The decision kinds a person makes about whose an account or a device is (`feed` of a
+/// [`Link`] whose `record_id` is a person's id; ignored: nobody's, stop asking).
+pub const HOLDER_OF_ACCOUNT: &str = "account-holder";
+pub const HOLDER_OF_DEVICE: &str = "device-holder";
+
+fn decided_holder(
+    p: &Planner<'_>,
+    linked: &HashMap<(&str, &str), &Link>,
+    feed: &str,
+    source_id: &str,
+) -> Option<String> {
+    linked
+        .get(&(feed, source_id))
+        .and_then(|l| l.record_id.clone())
+        .filter(|id| p.current.contains_key(&(Register::People, id.clone())))
+}
+
+fn device_label(d: &SourceDevice) -> String {
+    let name = d.name.clone().unwrap_or_default();
+    match &d.serial {
+        Some(s) => format!("{name} serial {s}"),
+        None => name,
+    }
+}
