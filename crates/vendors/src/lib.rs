@@ -11,6 +11,22 @@
 //! It must never be a dependency of a non-dev build (only `[dev-dependencies]` and benches may
 //! name it), and it never reads anything outside the repository: the test key pair under `data/`
 //! is compiled in with `include_str!`.
+//!
+//! ```no_run
+//! use steward_vendors::{Credentials, Faults, Server, Tenant};
+//!
+//! let graph = Server::microsoft_graph(
+//!     Tenant::generate(200, 300, 1),
+//!     Faults { rate_limit_every: Some(10), ..Faults::default() },
+//!     Credentials::microsoft("contoso.onmicrosoft.com", "client-id", "client-secret"),
+//! )
+//! .expect("a port on loopback");
+//! // Token URL: {base}/contoso.onmicrosoft.com/oauth2/v2.0/token; Graph: {base}/v1.0/…
+//! let base = graph.base_url();
+//! graph.tenant().lock().unwrap().change(0.01, 7);
+//! assert!(graph.requests().is_empty());
+//! # let _ = base;
+//! ```
 
 #![recursion_limit = "256"]
 // Handlers answer a refusal as the HTTP response itself (`Result<_, Response>`), built once per

@@ -93,15 +93,25 @@ impl Credentials {
         }
     }
 
-    /// The Google service account of `crate::TEST_SERVICE_ACCOUNT_JSON`, delegated the read-only
-    /// directory scopes and acting as `subject`.
-    pub fn google_test(subject: &str) -> Credentials {
+    /// A service account with this public key and `client_email`, delegated [`GOOGLE_SCOPES`]
+    /// and allowed to act as `subject`.
+    pub fn google(public_key_pem: &str, client_email: &str, subject: &str) -> Credentials {
         Credentials::Google {
-            public_key_pem: crate::TEST_PUBLIC_KEY_PEM.to_string(),
-            client_email: crate::TEST_CLIENT_EMAIL.to_string(),
+            public_key_pem: public_key_pem.to_string(),
+            client_email: client_email.to_string(),
             subject: subject.to_string(),
             scopes: GOOGLE_SCOPES.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    /// The service account of [`crate::TEST_SERVICE_ACCOUNT_JSON`], delegated [`GOOGLE_SCOPES`]
+    /// and acting as `subject`.
+    pub fn google_test(subject: &str) -> Credentials {
+        Credentials::google(
+            crate::TEST_PUBLIC_KEY_PEM,
+            crate::TEST_CLIENT_EMAIL,
+            subject,
+        )
     }
 
     pub fn jamf(client_id: &str, client_secret: &str) -> Credentials {
@@ -515,7 +525,8 @@ impl Server {
         lock(&self.shared.log).clone()
     }
 
-    /// The data the server renders; change it between syncs.
+    /// The data the server renders; change it between syncs (and release the lock before the
+    /// next request: a handler waits for it).
     pub fn tenant(&self) -> Arc<Mutex<Tenant>> {
         self.shared.tenant.clone()
     }
