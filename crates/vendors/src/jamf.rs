@@ -3,7 +3,7 @@
 //!
 //! Shapes follow the Jamf Pro API's OpenAPI schema (Jamf Pro 11.6 and 11.9, as published in
 //! PixarAnimationStudios/ruby-jss `lib/jamf/api/jamf_pro/oapi_schemas/`) and the Jamf Pro API
-//! reference, https://developer.jamf.com/jamf-pro/reference
+//! reference, <https://developer.jamf.com/jamf-pro/reference>
 
 use crate::server::{
     Admitted, Credentials, Refusal, Shared, json, ok_json, param, query_pairs, with_header,

@@ -5,7 +5,7 @@
 //! `app/Http/Controllers/Api/AssetsController.php@index` for its parameters,
 //! `app/Providers/SettingsServiceProvider.php` for `limit`/`offset`, and
 //! `app/Exceptions/Handler.php` for the 401 and 429 answers. API reference:
-//! https://snipe-it.readme.io/reference/hardware-list
+//! <https://snipe-it.readme.io/reference/hardware-list>
 
 use crate::server::{Admitted, Refusal, Shared, json, ok_json, param, query_pairs, with_header};
 use crate::tenant::{Device, DeviceKind, DeviceStatus, Ownership, Tenant, User};
