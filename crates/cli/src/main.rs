@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod check;
 mod config;
+mod connect;
 mod diff;
 mod governance;
 mod jobs;
@@ -151,6 +152,9 @@ enum Command {
     /// show, cancel.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// Connectors to the organisation's own systems: add, list, test, preview, sync, remove.
+    #[command(subcommand)]
+    Connect(connect::ConnectCommand),
     /// Erase a leaver's personal data from the registers and the audit log's payloads.
     #[command(subcommand)]
     Erase(EraseCommand),
@@ -474,6 +478,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Governance(c) => governance::run(c, settings),
         Command::Mail(c) => mail::run(c, settings),
         Command::Jobs(c) => jobs::run(c, settings),
+        Command::Connect(c) => connect::run(c, settings),
         Command::Account(c) => account::run(c, settings),
         Command::Demo {
             people,

@@ -27,7 +27,10 @@ fn fresh(held: &Option<Held>) -> Option<String> {
 /// Kept a minute less than the server says, so that a token does not expire in flight.
 fn until(expires_in: Option<Duration>) -> Instant {
     let life = expires_in.unwrap_or(Duration::from_secs(3600));
-    Instant::now() + life.saturating_sub(Duration::from_secs(60)).max(Duration::from_secs(5))
+    Instant::now()
+        + life
+            .saturating_sub(Duration::from_secs(60))
+            .max(Duration::from_secs(5))
 }
 
 /// The OAuth 2.0 client credentials grant, the client's id and secret in the request body (as
@@ -84,7 +87,9 @@ impl Bearer for ClientCredentials {
                     Some(d) => format!("{}: {d}", r.error()),
                     None => r.error().to_string(),
                 },
-                oauth2::RequestTokenError::Request(_) => "could not reach the token endpoint".into(),
+                oauth2::RequestTokenError::Request(_) => {
+                    "could not reach the token endpoint".into()
+                }
                 oauth2::RequestTokenError::Parse(_, _) => {
                     "the token endpoint's answer is not a token".into()
                 }
@@ -92,7 +97,11 @@ impl Bearer for ClientCredentials {
             };
             ConnectError::Token {
                 url: crate::http::shown(&self.token_url),
-                reason,
+                reason: reason
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(300)
+                    .collect(),
             }
         })?;
         self.issued += 1;

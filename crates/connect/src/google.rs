@@ -149,8 +149,18 @@ impl<'a> Directory<'a> {
                 self.base,
                 enc(&self.customer)
             );
-            let phones = self.feed(Feed::Devices, &mobile, "mobiledevices", &mut listing.skipped)?;
-            let books = self.feed(Feed::Devices, &chrome, "chromeosdevices", &mut listing.skipped)?;
+            let phones = self.feed(
+                Feed::Devices,
+                &mobile,
+                "mobiledevices",
+                &mut listing.skipped,
+            )?;
+            let books = self.feed(
+                Feed::Devices,
+                &chrome,
+                "chromeosdevices",
+                &mut listing.skipped,
+            )?;
             listing
                 .devices
                 .extend(phones.iter().flatten().filter_map(read_mobile));
@@ -247,12 +257,18 @@ fn read_mobile(d: &Json) -> Option<SourceDevice> {
     let status = text(d, "status").unwrap_or_default();
     Some(SourceDevice {
         source_id: id,
-        name: list(d, "name").next().and_then(Json::as_str).map(str::to_owned),
+        name: list(d, "name")
+            .next()
+            .and_then(Json::as_str)
+            .map(str::to_owned),
         serial: text(d, "serialNumber"),
         imei: text(d, "imei"),
         model,
         manufacturer: text(d, "manufacturer").or_else(|| text(d, "brand")),
-        os_version: os.as_deref().and_then(|o| o.rsplit(' ').next()).map(str::to_owned),
+        os_version: os
+            .as_deref()
+            .and_then(|o| o.rsplit(' ').next())
+            .map(str::to_owned),
         os,
         kind,
         ownership: text(d, "deviceOwnership")
@@ -264,11 +280,17 @@ fn read_mobile(d: &Json) -> Option<SourceDevice> {
                     Ownership::Personal
                 }
             }),
-        holder_email: list(d, "email").next().and_then(Json::as_str).map(str::to_lowercase),
+        holder_email: list(d, "email")
+            .next()
+            .and_then(Json::as_str)
+            .map(str::to_lowercase),
         encrypted,
         compliance_state: Some(status.to_lowercase()).filter(|s| !s.is_empty()),
         last_seen: time(d, "lastSync"),
-        retired: Some(matches!(status.as_str(), "WIPED" | "BLOCKED" | "DEPROVISIONED")),
+        retired: Some(matches!(
+            status.as_str(),
+            "WIPED" | "BLOCKED" | "DEPROVISIONED"
+        )),
         ..SourceDevice::default()
     })
 }
@@ -286,11 +308,13 @@ fn read_chromeos(d: &Json) -> Option<SourceDevice> {
         os_version: text(d, "osVersion"),
         kind: Some(AssetKind::Laptop),
         ownership: Some(Ownership::Organisation),
-        holder_email: lower(d, "annotatedUser").filter(|u| u.contains('@')).or_else(|| {
-            list(d, "recentUsers")
-                .next()
-                .and_then(|u| lower(u, "email"))
-        }),
+        holder_email: lower(d, "annotatedUser")
+            .filter(|u| u.contains('@'))
+            .or_else(|| {
+                list(d, "recentUsers")
+                    .next()
+                    .and_then(|u| lower(u, "email"))
+            }),
         // ChromeOS encrypts user data always.
         encrypted: Some(true),
         compliance_state: Some(status.to_lowercase()).filter(|s| !s.is_empty()),

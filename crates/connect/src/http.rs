@@ -273,10 +273,7 @@ pub fn vendor_message(body: &str) -> String {
             })
     });
     let text = found.unwrap_or_else(|| body.chars().take(200).collect());
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect()
+    text.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 /// A url as errors show it: without its query, which may be long and is no one's business.

@@ -90,7 +90,10 @@ impl<'a> Jamf<'a> {
             );
             let mut complete = true;
             for (first, read) in [
-                (computers, read_computer as fn(&Json) -> Option<SourceDevice>),
+                (
+                    computers,
+                    read_computer as fn(&Json) -> Option<SourceDevice>,
+                ),
                 (mobiles, read_mobile),
             ] {
                 match self.all(&first) {
@@ -120,7 +123,10 @@ impl<'a> Jamf<'a> {
 
 fn read_computer(c: &Json) -> Option<SourceDevice> {
     let id = text(c, "id")?;
-    let vault = text(c, "/diskEncryption/bootPartitionEncryptionDetails/partitionFileVault2State");
+    let vault = text(
+        c,
+        "/diskEncryption/bootPartitionEncryptionDetails/partitionFileVault2State",
+    );
     let encrypted = match vault.as_deref() {
         Some("ENCRYPTED") => Some(true),
         Some(_) => Some(false),
@@ -150,11 +156,12 @@ fn read_mobile(m: &Json) -> Option<SourceDevice> {
     let id = text(m, "mobileDeviceId").or_else(|| text(m, "id"))?;
     let device_type = text(m, "deviceType").unwrap_or_default().to_lowercase();
     let model = text(m, "/hardware/model");
-    let kind = if device_type.contains("ipad") || model.as_deref().is_some_and(|m| m.contains("iPad")) {
-        AssetKind::Tablet
-    } else {
-        AssetKind::Smartphone
-    };
+    let kind =
+        if device_type.contains("ipad") || model.as_deref().is_some_and(|m| m.contains("iPad")) {
+            AssetKind::Tablet
+        } else {
+            AssetKind::Smartphone
+        };
     let ownership = text(m, "/general/deviceOwnershipType")
         .or_else(|| text(m, "/general/deviceOwnershipLevel"))
         .map(|o| {
@@ -172,7 +179,14 @@ fn read_mobile(m: &Json) -> Option<SourceDevice> {
         imei: text(m, "/network/imei").or_else(|| text(m, "/hardware/imei")),
         model,
         manufacturer: Some("Apple".into()),
-        os: Some(if kind == AssetKind::Tablet { "iPadOS" } else { "iOS" }.into()),
+        os: Some(
+            if kind == AssetKind::Tablet {
+                "iPadOS"
+            } else {
+                "iOS"
+            }
+            .into(),
+        ),
         os_version: text(m, "/general/osVersion"),
         kind: Some(kind),
         ownership,

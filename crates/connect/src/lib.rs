@@ -86,7 +86,8 @@ pub fn fetch(
     if let Some((name, bytes)) = file {
         let listing = match definition.kind {
             Kind::Csv => {
-                let profile = mapped::Profile::from_toml(&definition.get("profile").unwrap_or_default())?;
+                let profile =
+                    mapped::Profile::from_toml(&definition.get("profile").unwrap_or_default())?;
                 mapped::read(&profile, name, bytes)?
             }
             _ => exports::read_any(name, bytes)?,

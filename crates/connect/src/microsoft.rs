@@ -47,7 +47,8 @@ impl<'a> Graph<'a> {
             .to_owned();
         let token_url = definition.get("token_url").unwrap_or_default();
         let client_id = definition.get("client_id").unwrap_or_default();
-        let scope = format!("{}/.default", scope_host(&base));
+        // The token's audience is Graph itself, wherever `base_url` points (a proxy, a test).
+        let scope = "https://graph.microsoft.com/.default".to_owned();
         Ok(Graph {
             http,
             base,
@@ -116,7 +117,12 @@ impl<'a> Graph<'a> {
     }
 
     /// A feed's items, or the reason the tenant refused it.
-    fn feed(&mut self, feed: Feed, first: String, skipped: &mut Vec<SkippedFeed>) -> Result<Option<Vec<Json>>, ConnectError> {
+    fn feed(
+        &mut self,
+        feed: Feed,
+        first: String,
+        skipped: &mut Vec<SkippedFeed>,
+    ) -> Result<Option<Vec<Json>>, ConnectError> {
         match self.all(first) {
             Ok(items) => Ok(Some(items)),
             Err(ConnectError::Forbidden { reason, .. }) => {
@@ -174,11 +180,20 @@ impl<'a> Graph<'a> {
                 } else {
                     None
                 };
-                read_users(&users, registration.as_deref(), admins.as_ref(), &mut listing, feeds);
+                read_users(
+                    &users,
+                    registration.as_deref(),
+                    admins.as_ref(),
+                    &mut listing,
+                    feeds,
+                );
             }
         }
         if wants(Feed::Devices) {
-            let url = format!("{}/v1.0/deviceManagement/managedDevices?$top=1000", self.base);
+            let url = format!(
+                "{}/v1.0/deviceManagement/managedDevices?$top=1000",
+                self.base
+            );
             if let Some(devices) = self.feed(Feed::Devices, url, &mut listing.skipped)? {
                 listing.devices = devices.iter().filter_map(read_device).collect();
                 listing.complete.push(Feed::Devices);
@@ -240,15 +255,6 @@ impl<'a> Graph<'a> {
     }
 }
 
-/// The token's audience: Graph's own host, whatever path `base_url` has.
-fn scope_host(base: &str) -> String {
-    match url::Url::parse(base) {
-        Ok(u) if u.host_str() == Some("graph.microsoft.com") => "https://graph.microsoft.com".into(),
-        Ok(u) => u.origin().ascii_serialization(),
-        Err(_) => "https://graph.microsoft.com".into(),
-    }
-}
-
 fn read_users(
     users: &[Json],
     registration: Option<&[Json]>,
@@ -268,7 +274,9 @@ fn read_users(
         };
         let guest = text(u, "userType").is_some_and(|t| t.eq_ignore_ascii_case("guest"));
         let enabled = flag(u, "accountEnabled");
-        let email = text(u, "mail").map(|m| m.to_lowercase()).unwrap_or(upn.clone());
+        let email = text(u, "mail")
+            .map(|m| m.to_lowercase())
+            .unwrap_or(upn.clone());
         let mut aliases: Vec<String> = u
             .get("proxyAddresses")
             .and_then(Json::as_array)
@@ -277,7 +285,9 @@ fn read_users(
             .filter_map(Json::as_str)
             .filter_map(|a| {
                 let (scheme, address) = a.split_once(':')?;
-                scheme.eq_ignore_ascii_case("smtp").then(|| address.to_lowercase())
+                scheme
+                    .eq_ignore_ascii_case("smtp")
+                    .then(|| address.to_lowercase())
             })
             .collect();
         aliases.push(upn.clone());
@@ -377,7 +387,11 @@ pub fn device_kind(os: Option<&str>, model: Option<&str>) -> Option<AssetKind> {
         Some(AssetKind::Tablet)
     } else if os.contains("ios") || os.contains("android") {
         Some(AssetKind::Smartphone)
-    } else if os.contains("windows") || os.contains("mac") || os.contains("chrome") || os.contains("linux") {
+    } else if os.contains("windows")
+        || os.contains("mac")
+        || os.contains("chrome")
+        || os.contains("linux")
+    {
         Some(AssetKind::Laptop)
     } else {
         None

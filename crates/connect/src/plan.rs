@@ -117,7 +117,10 @@ impl Plan {
             self.connector, c.listed, c.created, c.updated, c.missing, c.back, c.unchanged, c.sightings
         ));
         for change in &self.changes {
-            out.push_str(&format!("{} {} {}\n", change.action, change.register, change.id));
+            out.push_str(&format!(
+                "{} {} {}\n",
+                change.action, change.register, change.id
+            ));
             for f in &change.fields {
                 out.push_str(&format!(
                     "    {}: {} -> {}\n",
@@ -151,9 +154,14 @@ fn shown(text: &str) -> &str {
 pub fn owned(kind: Kind, register: Register) -> &'static [&'static str] {
     match (kind, register) {
         (Kind::Microsoft365 | Kind::GoogleWorkspace, Register::People) => &["name", "email"],
-        (Kind::Microsoft365 | Kind::GoogleWorkspace, Register::Accounts) => {
-            &["status", "mfa", "admin_rights", "last_login", "login", "source_id"]
-        }
+        (Kind::Microsoft365 | Kind::GoogleWorkspace, Register::Accounts) => &[
+            "status",
+            "mfa",
+            "admin_rights",
+            "last_login",
+            "login",
+            "source_id",
+        ],
         (Kind::Microsoft365 | Kind::GoogleWorkspace | Kind::Jamf, Register::Assets) => &[
             "encrypted",
             "os_version",
@@ -247,7 +255,9 @@ impl<'a> Planner<'a> {
     fn offer(&mut self, register: Register, id: &str, field: &'static str, text: Option<String>) {
         let Some(text) = text else { return };
         let kind = self.definition.kind;
-        let Some(spec) = register.field(field) else { return };
+        let Some(spec) = register.field(field) else {
+            return;
+        };
         let value = match spec.parse(&text) {
             Ok(v) => v,
             Err(reason) => {
@@ -260,7 +270,9 @@ impl<'a> Planner<'a> {
                 return;
             }
         };
-        let Some(editing) = self.edit(register, id) else { return };
+        let Some(editing) = self.edit(register, id) else {
+            return;
+        };
         let current = editing.row.get(field).cloned().unwrap_or(Value::Null);
         let mine = editing.before.is_none() || owned(kind, register).contains(&field);
         if current == value || (!mine && !current.is_null()) {
@@ -273,7 +285,9 @@ impl<'a> Planner<'a> {
     fn mark_seen(&mut self, register: Register, id: &str) {
         let now = self.now;
         let name = self.definition.name.clone();
-        let Some(editing) = self.edit(register, id) else { return };
+        let Some(editing) = self.edit(register, id) else {
+            return;
+        };
         let source = text_of(&editing.row, "source");
         if source.is_empty() {
             editing.row.set("source", Value::Text(name.clone()));
@@ -281,7 +295,11 @@ impl<'a> Planner<'a> {
             // Kept by another connector: its own listing says whether it is missing.
             return;
         }
-        if editing.row.get("missing_since").is_some_and(|v| !v.is_null()) {
+        if editing
+            .row
+            .get("missing_since")
+            .is_some_and(|v| !v.is_null())
+        {
             editing.row.set("missing_since", Value::Null);
         }
         let stale = match editing.row.get("source_seen") {
@@ -354,7 +372,9 @@ pub fn plan(
     }
     // Managers, now that every listed person has an id.
     for person in &listing.people {
-        let Some(id) = source_person.get(&person.source_id) else { continue };
+        let Some(id) = source_person.get(&person.source_id) else {
+            continue;
+        };
         let manager = person
             .manager_source_id
             .as_ref()
@@ -372,7 +392,9 @@ pub fn plan(
     }
 
     // Accounts by system and login.
-    let system = definition.get("system").unwrap_or_else(|| definition.name.clone());
+    let system = definition
+        .get("system")
+        .unwrap_or_else(|| definition.name.clone());
     let mut accounts_seen: HashSet<String> = HashSet::new();
     let mut by_login: HashMap<String, String> = HashMap::new();
     for row in &current.accounts {
@@ -381,7 +403,8 @@ pub fn plan(
             by_login.insert(login, row.id().to_owned());
         }
     }
-    if !listing.accounts.is_empty() && !p.current.contains_key(&(Register::Systems, system.clone())) {
+    if !listing.accounts.is_empty() && !p.current.contains_key(&(Register::Systems, system.clone()))
+    {
         let mut row = empty(Register::Systems);
         row.set("name", Value::Text(system.clone()));
         row.set("supports_mfa", Value::Bool(true));
@@ -389,7 +412,8 @@ pub fn plan(
     }
     for account in &listing.accounts {
         p.plan.counts.listed += 1;
-        if let Some(id) = place_account(&mut p, account, &system, &linked, &mut by_login, &by_email) {
+        if let Some(id) = place_account(&mut p, account, &system, &linked, &mut by_login, &by_email)
+        {
             accounts_seen.insert(id);
         }
     }
@@ -415,7 +439,9 @@ pub fn plan(
     let mut devices_seen: HashSet<String> = HashSet::new();
     for device in &listing.devices {
         p.plan.counts.listed += 1;
-        if let Some(tag) = place_device(&mut p, device, &linked, &mut by_serial, &by_imei, &by_email) {
+        if let Some(tag) =
+            place_device(&mut p, device, &linked, &mut by_serial, &by_imei, &by_email)
+        {
             if let Some(d) = &device.directory_id {
                 by_directory.insert(d.to_lowercase(), tag.clone());
             }
@@ -425,7 +451,10 @@ pub fn plan(
 
     // Sightings: new ones only (a sighting is an event, never updated).
     for s in &listing.sightings {
-        let account = s.login.as_ref().and_then(|l| by_login.get(&l.to_lowercase()).cloned());
+        let account = s
+            .login
+            .as_ref()
+            .and_then(|l| by_login.get(&l.to_lowercase()).cloned());
         let asset = s
             .device_source_id
             .as_ref()
@@ -471,13 +500,19 @@ pub fn plan(
             if seen.contains(id) {
                 continue;
             }
-            let Some(editing) = p.edit(register, id) else { continue };
+            let Some(editing) = p.edit(register, id) else {
+                continue;
+            };
             if editing.row.get("missing_since").is_none_or(Value::is_null) {
                 editing.row.set("missing_since", Value::Timestamp(now));
                 vanished += 1;
             }
         }
-        let limit = definition.number("missing_threshold").ok().flatten().unwrap_or(50) as usize;
+        let limit = definition
+            .number("missing_threshold")
+            .ok()
+            .flatten()
+            .unwrap_or(50) as usize;
         if !kept.is_empty() && vanished * 100 > kept.len() * limit {
             p.plan.hold.push(format!(
                 "{vanished} of the {} {} this connector keeps would be missing from the source (more than {limit}%)",
@@ -488,14 +523,20 @@ pub fn plan(
     }
 
     // Leavers made by this sync.
-    let limit = definition.number("leavers_threshold").ok().flatten().unwrap_or(10) as usize;
+    let limit = definition
+        .number("leavers_threshold")
+        .ok()
+        .flatten()
+        .unwrap_or(10) as usize;
     let leavers = p
         .rows
         .values()
         .filter(|e| {
             e.row.register() == Register::People
                 && text_of(&e.row, "status") == "leaver"
-                && e.before.as_ref().is_some_and(|b| text_of(b, "status") != "leaver")
+                && e.before
+                    .as_ref()
+                    .is_some_and(|b| text_of(b, "status") != "leaver")
         })
         .count();
     if !current.people.is_empty() && leavers * 100 > current.people.len() * limit {
@@ -547,7 +588,10 @@ fn finish(mut p: Planner<'_>) -> Plan {
             None => "created",
             Some(before) => {
                 let was_missing = before.get("missing_since").is_some_and(|v| !v.is_null());
-                let is_missing = editing.row.get("missing_since").is_some_and(|v| !v.is_null());
+                let is_missing = editing
+                    .row
+                    .get("missing_since")
+                    .is_some_and(|v| !v.is_null());
                 match (was_missing, is_missing) {
                     (false, true) => "missing",
                     (true, false) => "back",
@@ -655,18 +699,23 @@ fn place_person(
                 .or_else(|| p.definition.get("staff_group"))
                 .unwrap_or_else(|| "staff".into());
             row.set("staff_group", Value::Text(group));
-            let active = person.active.unwrap_or(true) && person.leave_date.is_none_or(|d| d > p.now.date_naive());
+            let active = person.active.unwrap_or(true)
+                && person.leave_date.is_none_or(|d| d > p.now.date_naive());
             row.set(
                 "status",
                 Value::Text(if active { "active" } else { "leaver" }.into()),
             );
             p.create(row);
-            p.plan.links.push((feed.into(), person.source_id.clone(), id.clone()));
+            p.plan
+                .links
+                .push((feed.into(), person.source_id.clone(), id.clone()));
             id
         }
     };
     if link.is_none() {
-        p.plan.links.push((feed.into(), person.source_id.clone(), id.clone()));
+        p.plan
+            .links
+            .push((feed.into(), person.source_id.clone(), id.clone()));
     }
     for a in &addresses {
         by_email.entry(a.clone()).or_insert_with(|| id.clone());
@@ -674,13 +723,27 @@ fn place_person(
     p.offer(Register::People, &id, "name", person.name.clone());
     p.offer(Register::People, &id, "email", person.email.clone());
     p.offer(Register::People, &id, "staff_group", group);
-    p.offer(Register::People, &id, "start_date", person.start_date.map(|d| d.to_string()));
-    p.offer(Register::People, &id, "leave_date", person.leave_date.map(|d| d.to_string()));
+    p.offer(
+        Register::People,
+        &id,
+        "start_date",
+        person.start_date.map(|d| d.to_string()),
+    );
+    p.offer(
+        Register::People,
+        &id,
+        "leave_date",
+        person.leave_date.map(|d| d.to_string()),
+    );
     if p.definition.kind == Kind::Csv
         && let Some(active) = person.active
     {
         let leaving = person.leave_date.is_some_and(|d| d <= p.now.date_naive());
-        let status = if !active || leaving { "leaver" } else { "active" };
+        let status = if !active || leaving {
+            "leaver"
+        } else {
+            "active"
+        };
         p.offer(Register::People, &id, "status", Some(status.into()));
     }
     p.mark_seen(Register::People, &id);
@@ -753,7 +816,9 @@ fn place_account(
         }
     };
     if link.is_none() {
-        p.plan.links.push((feed.into(), account.source_id.clone(), id.clone()));
+        p.plan
+            .links
+            .push((feed.into(), account.source_id.clone(), id.clone()));
     }
     by_login.insert(login.clone(), id.clone());
     match &person {
@@ -767,9 +832,24 @@ fn place_account(
         None => {}
     }
     p.offer(Register::Accounts, &id, "login", Some(login));
-    p.offer(Register::Accounts, &id, "source_id", Some(account.source_id.clone()));
-    p.offer(Register::Accounts, &id, "mfa", account.mfa.map(|b| b.to_string()));
-    p.offer(Register::Accounts, &id, "admin_rights", account.admin.map(|b| b.to_string()));
+    p.offer(
+        Register::Accounts,
+        &id,
+        "source_id",
+        Some(account.source_id.clone()),
+    );
+    p.offer(
+        Register::Accounts,
+        &id,
+        "mfa",
+        account.mfa.map(|b| b.to_string()),
+    );
+    p.offer(
+        Register::Accounts,
+        &id,
+        "admin_rights",
+        account.admin.map(|b| b.to_string()),
+    );
     p.offer(
         Register::Accounts,
         &id,
@@ -808,13 +888,29 @@ fn place_device(
     if link.is_some_and(|l| l.ignored) {
         return None;
     }
-    let serial = device.serial.as_deref().map(normalise_serial).unwrap_or_default();
-    let imei = device.imei.as_deref().map(normalise_serial).unwrap_or_default();
+    let serial = device
+        .serial
+        .as_deref()
+        .map(normalise_serial)
+        .unwrap_or_default();
+    let imei = device
+        .imei
+        .as_deref()
+        .map(normalise_serial)
+        .unwrap_or_default();
     let found = link
         .and_then(|l| l.record_id.clone())
         .filter(|id| p.current.contains_key(&(Register::Assets, id.clone())))
-        .or_else(|| (!serial.is_empty()).then(|| by_serial.get(&serial).cloned()).flatten())
-        .or_else(|| (!imei.is_empty()).then(|| by_imei.get(&imei).cloned()).flatten())
+        .or_else(|| {
+            (!serial.is_empty())
+                .then(|| by_serial.get(&serial).cloned())
+                .flatten()
+        })
+        .or_else(|| {
+            (!imei.is_empty())
+                .then(|| by_imei.get(&imei).cloned())
+                .flatten()
+        })
         .or_else(|| {
             device
                 .asset_tag
@@ -884,7 +980,9 @@ fn place_device(
         }
     };
     if link.is_none() {
-        p.plan.links.push((feed.into(), device.source_id.clone(), tag.clone()));
+        p.plan
+            .links
+            .push((feed.into(), device.source_id.clone(), tag.clone()));
     }
     if !serial.is_empty() {
         by_serial.insert(serial, tag.clone());
@@ -904,17 +1002,44 @@ fn place_device(
         });
     }
     let model = match (&device.manufacturer, &device.model) {
-        (Some(m), Some(d)) if !d.to_lowercase().starts_with(&m.to_lowercase()) => Some(format!("{m} {d}")),
+        (Some(m), Some(d)) if !d.to_lowercase().starts_with(&m.to_lowercase()) => {
+            Some(format!("{m} {d}"))
+        }
         (_, d) => d.clone(),
     };
     p.offer(Register::Assets, &tag, "model", model);
     p.offer(Register::Assets, &tag, "serial", device.serial.clone());
     p.offer(Register::Assets, &tag, "imei", device.imei.clone());
-    p.offer(Register::Assets, &tag, "os_version", device.os_version.clone());
-    p.offer(Register::Assets, &tag, "compliance_state", device.compliance_state.clone());
-    p.offer(Register::Assets, &tag, "azure_device_id", device.directory_id.clone());
-    p.offer(Register::Assets, &tag, "source_id", Some(device.source_id.clone()));
-    p.offer(Register::Assets, &tag, "encrypted", device.encrypted.map(|b| b.to_string()));
+    p.offer(
+        Register::Assets,
+        &tag,
+        "os_version",
+        device.os_version.clone(),
+    );
+    p.offer(
+        Register::Assets,
+        &tag,
+        "compliance_state",
+        device.compliance_state.clone(),
+    );
+    p.offer(
+        Register::Assets,
+        &tag,
+        "azure_device_id",
+        device.directory_id.clone(),
+    );
+    p.offer(
+        Register::Assets,
+        &tag,
+        "source_id",
+        Some(device.source_id.clone()),
+    );
+    p.offer(
+        Register::Assets,
+        &tag,
+        "encrypted",
+        device.encrypted.map(|b| b.to_string()),
+    );
     p.offer(
         Register::Assets,
         &tag,
@@ -927,7 +1052,9 @@ fn place_device(
         Register::Assets,
         &tag,
         "cost_gbp",
-        device.cost.map(|c| format!("{}.{:02}", c.0 / 100, c.0 % 100)),
+        device
+            .cost
+            .map(|c| format!("{}.{:02}", c.0 / 100, c.0 % 100)),
     );
     if p.definition.kind == Kind::SnipeIt {
         p.offer(Register::Assets, &tag, "assigned_to", holder);

@@ -82,7 +82,10 @@ const COMMON: &[Key] = &[
 
 const MICROSOFT_365: &[Key] = &[
     required("tenant", "the directory (tenant) id or its primary domain"),
-    required("client_id", "the app registration's application (client) id"),
+    required(
+        "client_id",
+        "the app registration's application (client) id",
+    ),
     key(
         "base_url",
         Some("https://graph.microsoft.com"),
@@ -165,7 +168,11 @@ const SNIPE_IT: &[Key] = &[
         "base_url",
         "the Snipe-IT server's address, such as https://assets.example.org",
     ),
-    key("feeds", Some("devices"), "which facts to read: devices (hardware)"),
+    key(
+        "feeds",
+        Some("devices"),
+        "which facts to read: devices (hardware)",
+    ),
 ];
 
 const CSV: &[Key] = &[required(

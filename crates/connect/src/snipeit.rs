@@ -37,7 +37,9 @@ impl<'a> SnipeIt<'a> {
         let url = format!("{}/api/v1/hardware?limit=1&offset=0", self.base);
         let answer = self.http.get_json(&url, &mut self.auth)?;
         refused(&answer, &url)?;
-        Ok(vec!["the token is accepted and hardware can be read".into()])
+        Ok(vec![
+            "the token is accepted and hardware can be read".into(),
+        ])
     }
 
     pub fn fetch(&mut self, feeds: &[Feed]) -> Result<Fetched, ConnectError> {
@@ -96,7 +98,10 @@ fn read_asset(a: &Json) -> Option<SourceDevice> {
         Some(AssetKind::Smartphone)
     } else if category.contains("tablet") {
         Some(AssetKind::Tablet)
-    } else if category.contains("laptop") || category.contains("desktop") || category.contains("computer") {
+    } else if category.contains("laptop")
+        || category.contains("desktop")
+        || category.contains("computer")
+    {
         Some(AssetKind::Laptop)
     } else if category.contains("usb") {
         Some(AssetKind::UsbStick)
@@ -118,7 +123,9 @@ fn read_asset(a: &Json) -> Option<SourceDevice> {
         model: text(a, "/model/name"),
         manufacturer: text(a, "/manufacturer/name"),
         kind,
-        holder_email: holder.and_then(|h| lower(h, "email")).filter(|e| e.contains('@')),
+        holder_email: holder
+            .and_then(|h| lower(h, "email"))
+            .filter(|e| e.contains('@')),
         purchase_date: date(a, "/purchase_date/date"),
         cost: text(a, "purchase_cost").and_then(|c| money(&c)),
         retired: Some(matches!(status.as_str(), "archived" | "undeployable")),

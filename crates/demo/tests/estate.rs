@@ -1106,7 +1106,10 @@ fn devices_abroad_are_mostly_but_not_all_covered_by_approved_travel() {
         .iter()
         .filter(|s| s.country != Country::GB)
         .collect();
-    let devices_abroad: BTreeSet<&str> = abroad.iter().map(|s| s.asset_tag.as_deref().unwrap_or_default()).collect();
+    let devices_abroad: BTreeSet<&str> = abroad
+        .iter()
+        .map(|s| s.asset_tag.as_deref().unwrap_or_default())
+        .collect();
     assert!(
         (0.004..0.02).contains(&share(devices_abroad.len(), recent.len())),
         "{} of {} recently seen devices abroad",

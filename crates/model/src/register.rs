@@ -482,7 +482,10 @@ impl Row {
                 out.push(("assigned_on", "set without assigned_to".into()));
             }
             Register::Sightings if text("asset_tag").is_none() && text("account_id").is_none() => {
-                out.push(("asset_tag", "one of asset_tag and account_id is required".into()));
+                out.push((
+                    "asset_tag",
+                    "one of asset_tag and account_id is required".into(),
+                ));
             }
             Register::Travel => {
                 if let (Some(depart), Some(back)) = (date("depart_on"), date("return_on"))

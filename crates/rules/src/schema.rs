@@ -377,13 +377,17 @@ pub(crate) const RELATIONS: &[Relation] = &[
         from: Kind::Sighting,
         name: "account",
         to: Kind::Account,
-        join: Join::Forward { field: "account_id" },
+        join: Join::Forward {
+            field: "account_id",
+        },
     },
     Relation {
         from: Kind::Account,
         name: "sightings",
         to: Kind::Sighting,
-        join: Join::Reverse { field: "account_id" },
+        join: Join::Reverse {
+            field: "account_id",
+        },
     },
     Relation {
         from: Kind::Travel,

@@ -22,6 +22,7 @@ mod audit;
 mod authority;
 mod checks;
 mod compliance;
+mod connectors;
 mod findings;
 mod governance;
 mod import;
@@ -48,6 +49,7 @@ pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{effective_params, evaluate, evaluate_checked, ladders};
 pub use compliance::Checked;
+pub use connectors::{ConnectorView, SyncOutcome, connector_actor};
 pub use findings::EXCEPTION_ASKED_OF;
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
@@ -198,6 +200,15 @@ pub enum ServiceError {
     /// A policy pack the server cannot load was named to run.
     #[error("no policy pack {id:?} is known here; those known are: {}", .known.join(", "))]
     UnknownPack { id: String, known: Vec<String> },
+    /// A connector could not be set up or could not read its source; nothing was changed.
+    #[error("connector {name}: {source}")]
+    Connector {
+        name: String,
+        source: Box<steward_connect::ConnectError>,
+    },
+    /// No connector of that name.
+    #[error("no connector {0:?}")]
+    NoConnector(String),
 }
 
 impl ServiceError {

@@ -39,11 +39,11 @@ mod findings;
 mod jobs;
 mod migrate;
 mod packs;
-mod sources;
 mod pg;
 mod sent;
 mod sign_ins;
 mod slow;
+mod sources;
 mod sql;
 mod sqlite;
 pub mod testing;
@@ -67,11 +67,11 @@ pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
 pub use packs::{PACK_ENTITY, PackChoice};
+pub use sent::{DIGEST_MAIL, ESCALATION_MAIL, MailSent};
+pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use sources::{
     CONNECTOR_ENTITY, ConnectorRow, ConnectorRun, Provenance, SOURCE_LINK_ENTITY, SourceLink,
 };
-pub use sent::{DIGEST_MAIL, ESCALATION_MAIL, MailSent};
-pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use sql::is_text_field;
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 

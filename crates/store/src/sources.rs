@@ -257,7 +257,10 @@ pub(crate) fn save_connector(
             )?;
         }
         None => {
-            tx.exec(&insert_into("connectors", CONNECTOR_COLUMNS, p), &connector_cells(row))?;
+            tx.exec(
+                &insert_into("connectors", CONNECTOR_COLUMNS, p),
+                &connector_cells(row),
+            )?;
         }
     }
     audit.append(

@@ -159,7 +159,11 @@ pub enum WebError {
 impl WebError {
     fn status(&self) -> StatusCode {
         match self {
-            WebError::Service(ServiceError::NotFound { .. } | ServiceError::NoJob(_))
+            WebError::Service(
+                ServiceError::NotFound { .. }
+                | ServiceError::NoJob(_)
+                | ServiceError::NoConnector(_),
+            )
             | WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Service(ServiceError::AlreadyExists { .. }) => StatusCode::CONFLICT,
             WebError::Service(
@@ -168,6 +172,8 @@ impl WebError {
                 | ServiceError::Workflow(_)
                 | ServiceError::UnknownPack { .. },
             ) => StatusCode::UNPROCESSABLE_ENTITY,
+            // A connector's source refusing or failing is the source's doing, not ours.
+            WebError::Service(ServiceError::Connector { .. }) => StatusCode::BAD_GATEWAY,
             WebError::Service(ServiceError::SignIn(
                 SignInRefused::BadCredentials | SignInRefused::BadCode,
             )) => StatusCode::UNAUTHORIZED,

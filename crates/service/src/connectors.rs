@@ -1,0 +1,443 @@
+//! Connectors, as the organisation runs them: added, changed and removed by IT or an
+//! administrator (audited; the credential sealed with the server's secret key and never shown
+//! again), tested, previewed and synced. A sync reads the whole source first (nothing is
+//! written if any part of the listing fails), plans its changes against the registers
+//! (`steward_connect::plan`), and either stops at a preview — its first sync, or one that
+//! crosses a safety threshold — or commits every change in one audited transaction with the
+//! connector as the actor, then remembers links, provenance and where the source was read to.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use steward_connect::plan::{Link, Plan};
+use steward_connect::{Definition, Fetched, Kind};
+use steward_model::{Register, Row};
+use steward_store::{ConnectorRow, Provenance, SourceLink};
+
+use crate::{Capacity, Result, ServiceError, Stamp, Steward};
+
+/// Who may set up and run connectors.
+const RUNS_CONNECTORS: &[Capacity] = &[Capacity::It, Capacity::Administrator];
+
+/// A connector as its page and `connect list` show it: never its credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorView {
+    pub definition: Definition,
+    pub has_secret: bool,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// The last run's outcome in words.
+    pub last_outcome: Option<String>,
+    /// A preview waiting for a person to apply it.
+    pub pending: Option<Plan>,
+    /// When it next syncs on its own; `None` when its schedule is off.
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+/// How a sync ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncOutcome {
+    /// Applied: the plan that was.
+    Applied(Plan),
+    /// Stopped at a preview, kept for a person to apply; the reasons are in `plan.hold`.
+    Held(Plan),
+}
+
+impl SyncOutcome {
+    pub fn plan(&self) -> &Plan {
+        match self {
+            SyncOutcome::Applied(p) | SyncOutcome::Held(p) => p,
+        }
+    }
+}
+
+/// The actor a connector's changes are recorded as.
+pub fn connector_actor(name: &str) -> String {
+    format!("connector:{name}")
+}
+
+fn connector_error(name: &str) -> impl Fn(steward_connect::ConnectError) -> ServiceError + '_ {
+    move |source| ServiceError::Connector {
+        name: name.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+fn definition_of(row: &ConnectorRow) -> Result<Definition> {
+    let settings: BTreeMap<String, String> =
+        serde_json::from_str(&row.settings).unwrap_or_default();
+    let kind = Kind::parse(&row.kind).map_err(connector_error(&row.name))?;
+    Ok(Definition {
+        name: row.name.clone(),
+        kind,
+        settings,
+    })
+}
+
+impl Steward {
+    fn connector_row(&self, name: &str) -> Result<ConnectorRow> {
+        self.store()
+            .connectors()?
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| ServiceError::NoConnector(name.to_owned()))
+    }
+
+    /// Every connector, for IT and administrators.
+    pub fn connectors(&self, stamp: &Stamp) -> Result<Vec<ConnectorView>> {
+        stamp.require(RUNS_CONNECTORS, "seeing connectors")?;
+        self.store()
+            .connectors()?
+            .into_iter()
+            .map(|row| {
+                let definition = definition_of(&row)?;
+                let schedule = definition.schedule().ok().flatten();
+                let next_run = schedule.and_then(|every| {
+                    let from = row.run.last_run_at.unwrap_or(row.created_at);
+                    chrono::Duration::from_std(every).ok().map(|d| from + d)
+                });
+                Ok(ConnectorView {
+                    has_secret: row.secret.is_some(),
+                    created_at: row.created_at,
+                    created_by: row.created_by.clone(),
+                    last_run_at: row.run.last_run_at,
+                    last_outcome: row.run.last_outcome.clone(),
+                    pending: row
+                        .run
+                        .pending_plan
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str(p).ok()),
+                    next_run,
+                    definition,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a connector, or changes one (its settings replaced; its credential kept unless a
+    /// new one is given), audited. The credential is sealed and never shown again.
+    pub fn save_connector(
+        &self,
+        stamp: &Stamp,
+        definition: &Definition,
+        secret: Option<&str>,
+    ) -> Result<()> {
+        stamp.require(RUNS_CONNECTORS, "setting up a connector")?;
+        let existing = self
+            .store()
+            .connectors()?
+            .into_iter()
+            .find(|c| c.name == definition.name);
+        if let Some(e) = &existing
+            && e.kind != definition.kind.name()
+        {
+            return Err(ServiceError::Connector {
+                name: definition.name.clone(),
+                source: Box::new(steward_connect::ConnectError::Setting {
+                    key: "kind".into(),
+                    reason: format!(
+                        "the connector is a {}; remove it to change its kind",
+                        e.kind
+                    ),
+                }),
+            });
+        }
+        let sealed = match secret.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Some(self.seal_secret(&connector_actor(&definition.name), s)?),
+            None => existing.as_ref().and_then(|e| e.secret.clone()),
+        };
+        let settings = serde_json::to_string(&definition.settings).unwrap_or_else(|_| "{}".into());
+        let row = ConnectorRow {
+            name: definition.name.clone(),
+            kind: definition.kind.name().to_owned(),
+            settings,
+            secret: sealed,
+            created_at: existing.as_ref().map_or(stamp.at, |e| e.created_at),
+            created_by: existing
+                .as_ref()
+                .map_or_else(|| stamp.actor.clone(), |e| e.created_by.clone()),
+            run: existing.map(|e| e.run).unwrap_or_default(),
+        };
+        self.store().save_connector(&stamp.actor, stamp.at, &row)?;
+        Ok(())
+    }
+
+    /// Removes a connector and its links, audited. What it synced stays.
+    pub fn remove_connector(&self, stamp: &Stamp, name: &str) -> Result<()> {
+        stamp.require(RUNS_CONNECTORS, "removing a connector")?;
+        if !self
+            .store()
+            .remove_connector(&stamp.actor, stamp.at, name)?
+        {
+            return Err(ServiceError::NoConnector(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn connector_secret(&self, row: &ConnectorRow) -> Result<Option<String>> {
+        row.secret
+            .as_deref()
+            .map(|s| self.open_secret(&connector_actor(&row.name), s))
+            .transpose()
+            .map_err(ServiceError::from)
+    }
+
+    /// Checks that a connector reaches its source; what it found, in words.
+    pub fn test_connector(&self, stamp: &Stamp, name: &str) -> Result<Vec<String>> {
+        stamp.require(RUNS_CONNECTORS, "testing a connector")?;
+        let row = self.connector_row(name)?;
+        let definition = definition_of(&row)?;
+        let secret = self.connector_secret(&row)?;
+        steward_connect::test(&definition, secret.as_deref()).map_err(connector_error(name))
+    }
+
+    /// Reads the source and plans what a sync would change, writing nothing.
+    pub fn preview_connector(
+        &self,
+        stamp: &Stamp,
+        name: &str,
+        file: Option<(&str, &[u8])>,
+    ) -> Result<Plan> {
+        stamp.require(RUNS_CONNECTORS, "previewing a connector")?;
+        let row = self.connector_row(name)?;
+        let (fetched, plan) = self.plan_sync(&row, file, stamp.at)?;
+        let _ = fetched;
+        Ok(plan)
+    }
+
+    fn plan_sync(
+        &self,
+        row: &ConnectorRow,
+        file: Option<(&str, &[u8])>,
+        now: DateTime<Utc>,
+    ) -> Result<(Fetched, Plan)> {
+        let definition = definition_of(row)?;
+        let secret = self.connector_secret(row)?;
+        let fetched = steward_connect::fetch(
+            &definition,
+            secret.as_deref(),
+            row.run.cursor.as_deref(),
+            file,
+            now,
+        )
+        .map_err(connector_error(&row.name))?;
+        let store = self.store();
+        let current = steward_connect::plan::Current {
+            people: store.list(Register::People)?,
+            accounts: store.list(Register::Accounts)?,
+            assets: store.list(Register::Assets)?,
+            systems: store.list(Register::Systems)?,
+            sightings: if fetched.listing.sightings.is_empty() {
+                HashSet::new()
+            } else {
+                store
+                    .list(Register::Sightings)?
+                    .iter()
+                    .map(|r: &Row| r.id().to_owned())
+                    .collect()
+            },
+        };
+        let links: Vec<Link> = store
+            .source_links(&row.name)?
+            .into_iter()
+            .map(|l| Link {
+                feed: l.feed,
+                source_id: l.source_id,
+                record_id: l.record_id,
+                ignored: l.ignored,
+            })
+            .collect();
+        // First: nothing applied yet (a failed or held run does not count).
+        let first = links.is_empty();
+        let plan = steward_connect::plan::plan(
+            &definition,
+            &fetched.listing,
+            &current,
+            &links,
+            first,
+            now,
+        );
+        Ok((fetched, plan))
+    }
+
+    /// Syncs a connector: reads its source (or `file`), plans, and applies — unless the plan
+    /// must be previewed first and `apply` is not given, when the plan is kept for a person.
+    /// A run that fails to read its source changes nothing and is recorded as failed.
+    pub fn sync_connector(
+        &self,
+        stamp: &Stamp,
+        name: &str,
+        file: Option<(&str, &[u8])>,
+        apply: bool,
+    ) -> Result<SyncOutcome> {
+        stamp.require(RUNS_CONNECTORS, "syncing a connector")?;
+        let row = self.connector_row(name)?;
+        let now = stamp.at;
+        let (fetched, mut plan) = match self.plan_sync(&row, file, now) {
+            Ok(done) => done,
+            Err(e) => {
+                let mut run = row.run.clone();
+                run.last_run_at = Some(now);
+                run.last_outcome = Some(format!("failed: {e}"));
+                self.store().set_connector_run(name, &run)?;
+                return Err(e);
+            }
+        };
+        let mut run = row.run.clone();
+        if !plan.hold.is_empty() && !apply {
+            run.pending_plan = serde_json::to_string(&plan).ok();
+            run.pending_at = Some(now);
+            run.last_outcome = Some(format!(
+                "waiting for a preview to be applied: {}",
+                plan.hold.join("; ")
+            ));
+            self.store().set_connector_run(name, &run)?;
+            return Ok(SyncOutcome::Held(plan));
+        }
+        let actor = connector_actor(name);
+        let rows = std::mem::take(&mut plan.rows);
+        if !rows.is_empty() {
+            self.store()
+                .commit(&actor, now, rows)
+                .map_err(ServiceError::from_store)?;
+        }
+        let links: Vec<SourceLink> = plan
+            .links
+            .iter()
+            .map(|(feed, source_id, record_id)| SourceLink {
+                connector: name.to_owned(),
+                feed: feed.clone(),
+                source_id: source_id.clone(),
+                record_id: Some(record_id.clone()),
+                ignored: false,
+                decided_by: None,
+                decided_at: None,
+            })
+            .collect();
+        self.store().save_source_links(&actor, now, &links)?;
+        let provenance: Vec<Provenance> = plan
+            .provenance
+            .iter()
+            .map(|(register, record_id, field)| Provenance {
+                register: register.clone(),
+                record_id: record_id.clone(),
+                field: field.clone(),
+                source: name.to_owned(),
+                synced_at: now,
+            })
+            .collect();
+        self.store().record_provenance(&provenance)?;
+        let c = plan.counts;
+        run.cursor = fetched.cursor.clone().or(run.cursor);
+        run.last_run_at = Some(now);
+        run.pending_plan = None;
+        run.pending_at = None;
+        run.last_outcome = Some(format!(
+            "synced: {} listed, {} created, {} updated, {} missing, {} back, {} new sightings, {} unmatched{}",
+            c.listed,
+            c.created,
+            c.updated,
+            c.missing,
+            c.back,
+            c.sightings,
+            plan.unmatched.len(),
+            if plan.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; skipped: {}",
+                    plan.skipped
+                        .iter()
+                        .map(|(f, r)| format!("{f} ({r})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ));
+        self.store().set_connector_run(name, &run)?;
+        Ok(SyncOutcome::Applied(plan))
+    }
+
+    /// A person's decision about a record the connector could not place: link it to a record
+    /// (for `account-holder`/`device-holder`, a person's id), or ignore it. Audited.
+    pub fn decide_source_record(
+        &self,
+        stamp: &Stamp,
+        connector: &str,
+        feed: &str,
+        source_id: &str,
+        record_id: Option<&str>,
+    ) -> Result<()> {
+        stamp.require(RUNS_CONNECTORS, "resolving a connector's record")?;
+        self.connector_row(connector)?;
+        let register = match feed {
+            "people" => Register::People,
+            "accounts" => Register::Accounts,
+            "devices" => Register::Assets,
+            steward_connect::plan::HOLDER_OF_ACCOUNT | steward_connect::plan::HOLDER_OF_DEVICE => {
+                Register::People
+            }
+            other => {
+                return Err(ServiceError::Connector {
+                    name: connector.to_owned(),
+                    source: Box::new(steward_connect::ConnectError::Setting {
+                        key: "feed".into(),
+                        reason: format!("{other:?} is not something to decide about"),
+                    }),
+                });
+            }
+        };
+        if let Some(id) = record_id
+            && self.store().get(register, id)?.is_none()
+        {
+            return Err(ServiceError::NotFound {
+                register,
+                id: id.to_owned(),
+            });
+        }
+        self.store().save_source_links(
+            &stamp.actor,
+            stamp.at,
+            &[SourceLink {
+                connector: connector.to_owned(),
+                feed: feed.to_owned(),
+                source_id: source_id.to_owned(),
+                record_id: record_id.map(str::to_owned),
+                ignored: record_id.is_none(),
+                decided_by: Some(stamp.actor.clone()),
+                decided_at: Some(stamp.at),
+            }],
+        )?;
+        Ok(())
+    }
+
+    /// Where each synced field of a record came from, for the record's page.
+    pub fn provenance(&self, register: Register, id: &str) -> Result<Vec<Provenance>> {
+        Ok(self.store().provenance(register, id)?)
+    }
+
+    /// Connectors whose schedule says they are due at `now`, by name.
+    pub fn connectors_due(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        let mut due = Vec::new();
+        for row in self.store().connectors()? {
+            let Ok(definition) = definition_of(&row) else {
+                continue;
+            };
+            if definition.kind == Kind::Csv || row.run.pending_plan.is_some() {
+                continue;
+            }
+            let Some(every) = definition.schedule().ok().flatten() else {
+                continue;
+            };
+            let Ok(every) = chrono::Duration::from_std(every) else {
+                continue;
+            };
+            let from = row.run.last_run_at.unwrap_or(row.created_at);
+            if now >= from + every {
+                due.push(row.name);
+            }
+        }
+        Ok(due)
+    }
+}

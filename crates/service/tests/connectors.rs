@@ -1,0 +1,439 @@
+//! Connectors synced against local servers speaking each vendor's documented API (the
+//! `steward-vendors` stand-ins), over real HTTP, on both backends: paging, throttling, a token
+//! expiring mid-sync, a server error then success, a feed refused for its licence, malformed
+//! answers; the preview that holds a first sync, provenance, missing-from-source, sealed
+//! credentials and the audit trail.
+
+use std::collections::BTreeMap;
+
+use steward_connect::{Definition, Kind};
+use steward_model::{Account, Asset, Person, Register, Sighting};
+use steward_service::{ServiceError, Stamp, Steward, SyncOutcome};
+use steward_store::AuditQuery;
+use steward_store::testing::databases;
+use steward_vendors::{Credentials, DeviceStatus, Faults, Os, Server, Tenant};
+
+const TENANT: &str = "contoso.onmicrosoft.com";
+
+fn graph(tenant: Tenant, faults: Faults) -> Server {
+    Server::microsoft_graph(
+        tenant,
+        faults,
+        Credentials::microsoft(TENANT, "app-id", "s3cret-value"),
+    )
+    .expect("a port on loopback")
+}
+
+fn add_m365(steward: &Steward, stamp: &Stamp, server: &Server, secret: &str) {
+    let base = server.base_url();
+    let settings: BTreeMap<String, String> = [
+        ("tenant", TENANT.to_owned()),
+        ("client_id", "app-id".to_owned()),
+        ("base_url", base.clone()),
+        ("token_url", format!("{base}/{TENANT}/oauth2/v2.0/token")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let definition = Definition::new("m365", Kind::Microsoft365, settings).expect("settings");
+    steward
+        .save_connector(stamp, &definition, Some(secret))
+        .expect("connector saved");
+}
+
+fn counts(steward: &Steward) -> (usize, usize, usize, usize) {
+    (
+        steward.list::<Person>().expect("people").len(),
+        steward.list::<Account>().expect("accounts").len(),
+        steward.list::<Asset>().expect("assets").len(),
+        steward.list::<Sighting>().expect("sightings").len(),
+    )
+}
+
+#[test]
+fn microsoft_365_keeps_people_accounts_devices_and_sign_ins_current() {
+    for db in databases("connect-m365") {
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(40, 60, 3);
+        let now = tenant.now;
+        // Intune manages every device but ChromeOS ones, until retired.
+        let managed: Vec<&steward_vendors::Device> = tenant
+            .devices
+            .iter()
+            .filter(|d| d.os != Os::ChromeOs && d.status != DeviceStatus::Retired)
+            .collect();
+        assert!(managed.len() < tenant.devices.len() && !managed.is_empty());
+        let stamp = Stamp::at("it-lead", now);
+        // Small pages, throttling, a token that dies after a few requests and a server error:
+        // the sync must walk through all of them.
+        let server = graph(
+            tenant.clone(),
+            Faults {
+                page_size: 7,
+                rate_limit_every: Some(9),
+                token_lifetime: Some(6),
+                fail_once_at: Some(4),
+                ..Faults::default()
+            },
+        );
+        add_m365(&steward, &stamp, &server, "s3cret-value");
+
+        // The first sync stops at a preview and changes nothing.
+        let held = steward
+            .sync_connector(&stamp, "m365", None, false)
+            .expect("first sync");
+        let SyncOutcome::Held(plan) = held else {
+            panic!("a first sync must wait for a preview on {}", db.backend)
+        };
+        assert!(
+            plan.hold.iter().any(|h| h.contains("first sync")),
+            "{:?}",
+            plan.hold
+        );
+        assert_eq!(
+            plan.counts.created,
+            40 + 40 + managed.len() + 1,
+            "people, accounts, devices, the system: {:?}",
+            plan.unmatched
+        );
+        assert_eq!(counts(&steward), (0, 0, 0, 0), "a preview writes nothing");
+        let views = steward.connectors(&stamp).expect("connectors");
+        assert!(
+            views[0].pending.is_some(),
+            "the preview is kept for a person"
+        );
+
+        // Applied.
+        let applied = steward
+            .sync_connector(&stamp, "m365", None, true)
+            .expect("applied sync");
+        assert!(matches!(applied, SyncOutcome::Applied(_)));
+        let (people, accounts, assets, sightings) = counts(&steward);
+        assert_eq!(
+            (people, accounts, assets),
+            (40, 40, managed.len()),
+            "on {}",
+            db.backend
+        );
+        let abroad = tenant
+            .sign_ins
+            .iter()
+            .filter(|s| s.error_code == 0 && s.created >= now - chrono::Duration::days(7))
+            .count();
+        assert!(abroad > 0, "the generated tenant has recent sign-ins");
+        assert_eq!(sightings, abroad, "every successful sign-in is a sighting");
+        let requests = server.requests();
+        assert!(
+            requests.iter().any(|r| r.status == 429),
+            "throttled at least once"
+        );
+        assert!(
+            requests.iter().any(|r| r.status == 401),
+            "a token expired mid-sync"
+        );
+        assert!(
+            requests.iter().any(|r| r.status >= 500),
+            "a server error was retried"
+        );
+
+        // Each fact where it belongs.
+        let stored_accounts = steward.list::<Account>().expect("accounts");
+        for user in &tenant.users {
+            let account = stored_accounts
+                .iter()
+                .find(|a| a.login.as_deref() == Some(user.email.to_lowercase().as_str()))
+                .unwrap_or_else(|| panic!("an account for {}", user.email));
+            assert_eq!(account.mfa, Some(user.mfa_registered), "{}", user.email);
+            assert_eq!(account.source.as_deref(), Some("m365"));
+            assert!(
+                account.person_id.is_some(),
+                "{} is linked to its person",
+                user.email
+            );
+        }
+        let stored_assets = steward.list::<Asset>().expect("assets");
+        for device in &managed {
+            let asset = stored_assets
+                .iter()
+                .find(|a| a.serial.as_deref() == Some(device.serial.as_str()))
+                .unwrap_or_else(|| panic!("an asset for serial {}", device.serial));
+            assert_eq!(asset.encrypted, Some(device.encrypted), "{}", device.serial);
+            assert_eq!(
+                asset.os_version.as_deref(),
+                Some(device.os_version.as_str())
+            );
+            assert_eq!(asset.source_id.as_deref(), Some(device.id.as_str()));
+        }
+        let first = &stored_assets[0];
+        let provenance = steward
+            .provenance(Register::Assets, &first.tag)
+            .expect("provenance");
+        assert!(
+            provenance
+                .iter()
+                .any(|p| p.field == "encrypted" && p.source == "m365"),
+            "{provenance:?}"
+        );
+
+        // Every change is audited as the connector; the credential is in no audit record.
+        let mut by_connector = 0;
+        let mut leaked = false;
+        steward
+            .audit_log(&AuditQuery::default(), &mut |r| {
+                if r.actor == "connector:m365" {
+                    by_connector += 1;
+                }
+                leaked |= r
+                    .after
+                    .as_deref()
+                    .is_some_and(|a| a.contains("s3cret-value"));
+                Ok(())
+            })
+            .expect("audit log");
+        assert!(
+            by_connector >= 140,
+            "{by_connector} records by the connector"
+        );
+        assert!(!leaked, "the credential never reaches the audit log");
+
+        // An unchanged tenant: the next sync writes nothing.
+        let again = steward
+            .sync_connector(&stamp, "m365", None, false)
+            .expect("second sync");
+        assert_eq!(again.plan().counts.created, 0);
+        assert_eq!(again.plan().counts.updated, 0, "{}", again.plan().to_text());
+
+        // A user loses MFA, a device vanishes from Intune.
+        let (lost_mfa, gone_serial) = {
+            let t = server.tenant();
+            let mut t = t.lock().expect("tenant");
+            let user = t
+                .users
+                .iter_mut()
+                .find(|u| u.mfa_registered)
+                .expect("a user with MFA");
+            user.mfa_registered = false;
+            let email = user.email.to_lowercase();
+            let at = t
+                .devices
+                .iter()
+                .position(|d| d.os != Os::ChromeOs && d.status != DeviceStatus::Retired)
+                .expect("a managed device");
+            let gone = t.devices.remove(at);
+            (email, gone.serial)
+        };
+        let later = Stamp::at("it-lead", now + chrono::Duration::hours(1));
+        steward
+            .sync_connector(&later, "m365", None, false)
+            .expect("sync after changes");
+        let account = steward
+            .list::<Account>()
+            .expect("accounts")
+            .into_iter()
+            .find(|a| a.login.as_deref() == Some(lost_mfa.as_str()))
+            .expect("the account");
+        assert_eq!(account.mfa, Some(false), "lost MFA is synced");
+        let asset = steward
+            .list::<Asset>()
+            .expect("assets")
+            .into_iter()
+            .find(|a| a.serial.as_deref() == Some(gone_serial.as_str()))
+            .expect("the device is kept, never deleted");
+        assert_eq!(
+            asset.missing_since,
+            Some(later.at),
+            "marked missing from its source"
+        );
+        drop(db);
+    }
+}
+
+#[test]
+fn a_failed_or_refused_run_changes_nothing() {
+    for db in databases("connect-fail") {
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(12, 10, 5);
+        let stamp = Stamp::at("it-lead", tenant.now);
+        // A truncated answer in the middle of the listing.
+        let broken = graph(
+            tenant.clone(),
+            Faults {
+                page_size: 5,
+                malformed_at: Some(3),
+                ..Faults::default()
+            },
+        );
+        add_m365(&steward, &stamp, &broken, "s3cret-value");
+        let err = steward
+            .sync_connector(&stamp, "m365", None, true)
+            .expect_err("a malformed page fails the run");
+        assert!(matches!(err, ServiceError::Connector { .. }), "{err}");
+        assert_eq!(counts(&steward), (0, 0, 0, 0), "on {}", db.backend);
+        let view = &steward.connectors(&stamp).expect("connectors")[0];
+        assert!(
+            view.last_outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("failed")),
+            "{:?}",
+            view.last_outcome
+        );
+
+        // A wrong secret: refused at the token endpoint, and the error does not repeat it.
+        let server = graph(tenant.clone(), Faults::default());
+        add_m365(&steward, &stamp, &server, "not-the-secret");
+        let err = steward
+            .sync_connector(&stamp, "m365", None, true)
+            .expect_err("a wrong secret is refused");
+        assert!(!err.to_string().contains("not-the-secret"), "{err}");
+        assert!(err.to_string().contains("token"), "{err}");
+        assert_eq!(counts(&steward), (0, 0, 0, 0));
+
+        // Without the licence for sign-in logs and the registration report, the rest syncs.
+        let unlicensed = graph(
+            tenant,
+            Faults {
+                forbidden: vec!["/v1.0/auditLogs".into(), "/v1.0/reports".into()],
+                ..Faults::default()
+            },
+        );
+        add_m365(&steward, &stamp, &unlicensed, "s3cret-value");
+        let outcome = steward
+            .sync_connector(&stamp, "m365", None, true)
+            .expect("sync without the licence");
+        let skipped: Vec<&str> = outcome
+            .plan()
+            .skipped
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect();
+        assert!(skipped.contains(&"sightings"), "{skipped:?}");
+        let (people, accounts, assets, sightings) = counts(&steward);
+        let managed = steward_vendors_managed(&Tenant::generate(12, 10, 5));
+        assert_eq!((people, accounts, assets, sightings), (12, 12, managed, 0));
+        drop(db);
+    }
+}
+
+#[test]
+fn google_jamf_and_snipe_it_sync_their_devices() {
+    for db in databases("connect-others") {
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(15, 24, 9);
+        let stamp = Stamp::at("it-lead", tenant.now);
+        let faults = Faults {
+            page_size: 4,
+            rate_limit_every: Some(5),
+            token_lifetime: Some(4),
+            ..Faults::default()
+        };
+
+        let google = Server::google(
+            tenant.clone(),
+            faults.clone(),
+            Credentials::google_test("admin@example.org"),
+        )
+        .expect("google");
+        let base = google.base_url();
+        let definition = Definition::new(
+            "workspace",
+            Kind::GoogleWorkspace,
+            [
+                ("subject", "admin@example.org".to_owned()),
+                ("base_url", base.clone()),
+                ("token_url", format!("{base}/token")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        )
+        .expect("settings");
+        steward
+            .save_connector(
+                &stamp,
+                &definition,
+                Some(steward_vendors::TEST_SERVICE_ACCOUNT_JSON),
+            )
+            .expect("saved");
+        steward
+            .sync_connector(&stamp, "workspace", None, true)
+            .unwrap_or_else(|e| panic!("google on {}: {e}", db.backend));
+        let (people, accounts, google_devices, _) = counts(&steward);
+        assert_eq!((people, accounts), (15, 15), "on {}", db.backend);
+        assert!(google_devices > 0, "mobile or ChromeOS devices synced");
+
+        let jamf = Server::jamf(
+            tenant.clone(),
+            faults.clone(),
+            Credentials::jamf("jamf-id", "jamf-secret"),
+        )
+        .expect("jamf");
+        let definition = Definition::new(
+            "jamf",
+            Kind::Jamf,
+            [
+                ("base_url", jamf.base_url()),
+                ("client_id", "jamf-id".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        )
+        .expect("settings");
+        steward
+            .save_connector(&stamp, &definition, Some("jamf-secret"))
+            .expect("saved");
+        let outcome = steward
+            .sync_connector(&stamp, "jamf", None, true)
+            .unwrap_or_else(|e| panic!("jamf on {}: {e}", db.backend));
+        assert!(
+            outcome.plan().counts.listed > 0,
+            "{}",
+            outcome.plan().to_text()
+        );
+
+        // A personal access token does not expire mid-sync: no token fault for Snipe-IT.
+        let faults = Faults {
+            token_lifetime: None,
+            ..faults
+        };
+        let snipe = Server::snipe_it(tenant.clone(), faults, Credentials::snipe_it("pat-123"))
+            .expect("snipe-it");
+        let definition = Definition::new(
+            "snipe",
+            Kind::SnipeIt,
+            [("base_url", snipe.base_url())]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+        .expect("settings");
+        steward
+            .save_connector(&stamp, &definition, Some("pat-123"))
+            .expect("saved");
+        let outcome = steward
+            .sync_connector(&stamp, "snipe", None, true)
+            .unwrap_or_else(|e| panic!("snipe-it on {}: {e}", db.backend));
+        assert!(
+            outcome.plan().counts.listed > 0,
+            "{}",
+            outcome.plan().to_text()
+        );
+        // Every device of the tenant is now one asset, matched across the three sources by
+        // serial number rather than registered three times.
+        let assets = steward.list::<Asset>().expect("assets");
+        let mut serials: Vec<&str> = assets.iter().filter_map(|a| a.serial.as_deref()).collect();
+        let before = serials.len();
+        serials.sort_unstable();
+        serials.dedup();
+        assert_eq!(before, serials.len(), "no serial registered twice");
+        drop(db);
+    }
+}
+
+fn steward_vendors_managed(tenant: &Tenant) -> usize {
+    tenant
+        .devices
+        .iter()
+        .filter(|d| d.os != Os::ChromeOs && d.status != DeviceStatus::Retired)
+        .count()
+}
