@@ -166,6 +166,24 @@ fn print_job(view: &JobView) {
             }
         }
         Some(JobResult::Backup { written }) => println!("backup written: {written}"),
+        Some(JobResult::Sync {
+            connector,
+            applied,
+            created,
+            updated,
+            missing,
+            unmatched,
+            hold,
+            ..
+        }) => {
+            if *applied {
+                println!(
+                    "{connector}: {created} created, {updated} updated, {missing} missing, {unmatched} to resolve"
+                );
+            } else {
+                println!("{connector}: held at a preview: {}", hold.join("; "));
+            }
+        }
         None => {}
     }
 }

@@ -24,7 +24,7 @@ use steward_store::{
 
 use crate::{Authority, Capacity, ImportFile, Result, ServiceError, Stamp, Steward};
 
-/// What a job does. Room is left for `Backup`, `Sync` and `Mail`.
+/// What a job does. Room is left for `Mail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// The active packs' checks run over the database and recorded.
@@ -33,16 +33,24 @@ pub enum JobKind {
     Import,
     /// A scheduled backup of the whole database, written where the server's settings say.
     Backup,
+    /// A connector synced: its source read whole, then applied (or held at a preview).
+    Sync,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Check, JobKind::Import, JobKind::Backup];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Check,
+        JobKind::Import,
+        JobKind::Backup,
+        JobKind::Sync,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Check => "check",
             JobKind::Import => "import",
             JobKind::Backup => "backup",
+            JobKind::Sync => "sync",
         }
     }
 
@@ -100,6 +108,21 @@ pub enum JobResult {
     Backup {
         /// What was written: the file and what it holds.
         written: String,
+    },
+    Sync {
+        connector: String,
+        /// `false`: held at a preview, for the reasons in `hold`.
+        applied: bool,
+        listed: usize,
+        created: usize,
+        updated: usize,
+        missing: usize,
+        back: usize,
+        sightings: usize,
+        unmatched: usize,
+        hold: Vec<String>,
+        /// Feeds the source refused, with why.
+        skipped: Vec<String>,
     },
 }
 
@@ -358,6 +381,71 @@ impl Steward {
         Ok(id)
     }
 
+    /// Queues a sync of connector `name` (from `file`, a portal export or mapped CSV, when
+    /// given), for those who run connectors. The job's id, and whether it is new (`false`: a
+    /// sync of this connector already waits).
+    pub fn enqueue_sync(
+        &self,
+        stamp: &Stamp,
+        name: &str,
+        file: Option<(String, Vec<u8>)>,
+        apply: bool,
+    ) -> Result<(i64, bool)> {
+        stamp.require(
+            &[Capacity::It, Capacity::Administrator],
+            "syncing a connector",
+        )?;
+        if !self.store().connectors()?.iter().any(|c| c.name == name) {
+            return Err(ServiceError::NoConnector(name.to_owned()));
+        }
+        let arguments = serde_json::json!({
+            "connector": name,
+            "apply": apply,
+            "file": file.as_ref().map(|(n, _)| n.clone()),
+        })
+        .to_string();
+        // One waiting sync per connector is enough, unless it reads a file given to it.
+        let dedupe = file.is_none().then(|| Dedupe {
+            key: format!("sync:queued:{name}"),
+            while_queued: true,
+        });
+        let stored: Vec<JobFile> = file
+            .into_iter()
+            .map(|(name, bytes)| JobFile {
+                name,
+                register: String::new(),
+                bytes,
+            })
+            .collect();
+        let (id, new) = self.store().enqueue_job(
+            &NewJob {
+                kind: JobKind::Sync.as_str().to_owned(),
+                arguments,
+                requested_by: stamp.actor.clone(),
+                requester_person: stamp.authority.person_id.clone(),
+                dedupe,
+                created_at: stamp.at,
+                total: 2,
+            },
+            &stored,
+        )?;
+        if new {
+            tracing::info!(job = id, connector = %name, actor = %stamp.actor, "sync queued");
+        }
+        Ok((id, new))
+    }
+
+    /// Queues a sync of every connector its schedule says is due at `now`; how many were new.
+    pub fn enqueue_scheduled_syncs(&self, now: DateTime<Utc>) -> Result<usize> {
+        let stamp = Stamp::at("system:schedule", now);
+        let mut queued = 0;
+        for name in self.connectors_due(now)? {
+            let (_, new) = self.enqueue_sync(&stamp, &name, None, false)?;
+            queued += usize::from(new);
+        }
+        Ok(queued)
+    }
+
     /// Queues a run of the active packs' checks, for those who may run them. The job's id, and
     /// whether it is new (`false`: one already waits, or the slot's run was queued already).
     pub fn enqueue_check(&self, stamp: &Stamp, why: CheckRun) -> Result<(i64, bool)> {
@@ -538,6 +626,7 @@ impl Steward {
                 Some(JobKind::Check) => self.run_check(&running),
                 Some(JobKind::Import) => self.run_import(&running, &job),
                 Some(JobKind::Backup) => Ok(run_backup(&running, &job)),
+                Some(JobKind::Sync) => self.run_sync(&running, &job),
                 None => Ok(Ending::End(JobEnd::Failed {
                     error: format!("this server does not run {:?} jobs", job.kind),
                     result: None,
@@ -662,6 +751,80 @@ impl Steward {
                 resolved: summary.resolved,
                 unchanged: summary.unchanged,
                 note,
+            }),
+        }))
+    }
+
+    fn run_sync(&self, run: &Running<'_>, job: &Job) -> Result<Ending> {
+        let arguments: serde_json::Value =
+            serde_json::from_str(&job.arguments).unwrap_or(serde_json::Value::Null);
+        let Some(name) = arguments.get("connector").and_then(|v| v.as_str()) else {
+            return Ok(Ending::End(JobEnd::Failed {
+                error: "the job names no connector".into(),
+                result: None,
+            }));
+        };
+        let apply = arguments.get("apply").and_then(|v| v.as_bool()) == Some(true);
+        let stamp = match self.stamp_of_requester(job) {
+            Ok(stamp) => stamp,
+            Err(e @ (ServiceError::Refused(_) | ServiceError::SignIn(_))) => {
+                return Ok(Ending::End(JobEnd::Failed {
+                    error: e.to_string(),
+                    result: None,
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        let file = if arguments.get("file").is_some_and(|f| !f.is_null()) {
+            match self.store().job_files(job.id)?.into_iter().next() {
+                Some(f) => Some((f.name, f.bytes)),
+                None => {
+                    return Ok(Ending::End(JobEnd::Failed {
+                        error: "the job's file is gone".into(),
+                        result: None,
+                    }));
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(end) = ending(run.step(0, 2, "reading the source")?) {
+            return Ok(end);
+        }
+        let outcome = match self.sync_connector(
+            &stamp,
+            name,
+            file.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+            apply,
+        ) {
+            Ok(outcome) => outcome,
+            Err(e @ (ServiceError::Connector { .. } | ServiceError::NoConnector(_))) => {
+                return Ok(Ending::End(JobEnd::Failed {
+                    error: e.to_string(),
+                    result: None,
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        let plan = outcome.plan();
+        let c = plan.counts;
+        Ok(Ending::End(JobEnd::Done {
+            result: to_json(&JobResult::Sync {
+                connector: name.to_owned(),
+                applied: matches!(outcome, crate::SyncOutcome::Applied(_)),
+                listed: c.listed,
+                created: c.created,
+                updated: c.updated,
+                missing: c.missing,
+                back: c.back,
+                sightings: c.sightings,
+                unmatched: plan.unmatched.len(),
+                hold: plan.hold.clone(),
+                skipped: plan
+                    .skipped
+                    .iter()
+                    .map(|(f, r)| format!("{f}: {r}"))
+                    .collect(),
             }),
         }))
     }
@@ -967,7 +1130,19 @@ fn work(
     yield_to_requests();
     let mut seen = 0;
     let mut slots = ScheduleSeen::default();
+    // Connectors' schedules are looked at twice a minute, not at every poll.
+    let mut syncs_looked_at: Option<std::time::Instant> = None;
     while !ctx.stopping() {
+        if schedule.is_some()
+            && syncs_looked_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(30))
+        {
+            syncs_looked_at = Some(std::time::Instant::now());
+            match steward.enqueue_scheduled_syncs(Utc::now()) {
+                Ok(0) => {}
+                Ok(_) => waker.wake(),
+                Err(e) => tracing::warn!(error = %e, "cannot queue the scheduled syncs"),
+            }
+        }
         if let Some(every) = schedule.as_ref().and_then(|s| s.checks) {
             match steward.enqueue_scheduled_check(Utc::now(), every, &mut slots) {
                 Ok(Some(_)) => waker.wake(),

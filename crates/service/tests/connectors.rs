@@ -437,3 +437,97 @@ fn steward_vendors_managed(tenant: &Tenant) -> usize {
         .filter(|d| d.os != Os::ChromeOs && d.status != DeviceStatus::Retired)
         .count()
 }
+
+#[test]
+fn a_sync_runs_as_a_background_job_and_on_schedule() {
+    for db in databases("connect-job") {
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(8, 6, 11);
+        let stamp = Stamp::at("it-lead", tenant.now);
+        let server = graph(tenant, Faults::default());
+        add_m365(&steward, &stamp, &server, "s3cret-value");
+        let ctx = steward_service::JobContext::new(
+            Vec::new(),
+            steward_policy::Overrides::default(),
+            std::time::Duration::from_secs(30),
+        );
+
+        // Asked for twice while waiting: one job.
+        let (id, new) = steward
+            .enqueue_sync(&stamp, "m365", None, false)
+            .expect("queued");
+        assert!(new);
+        let (again, new) = steward
+            .enqueue_sync(&stamp, "m365", None, false)
+            .expect("queued again");
+        assert_eq!((again, new), (id, false), "one waiting sync per connector");
+        let outcome = steward
+            .run_one("test/0", &ctx)
+            .expect("ran")
+            .expect("a job");
+        assert_eq!(
+            outcome.state,
+            steward_store::JobState::Done,
+            "on {}",
+            db.backend
+        );
+        let view = steward.job(&stamp, id).expect("the job");
+        match view.result {
+            Some(steward_service::JobResult::Sync { applied, hold, .. }) => {
+                assert!(!applied, "a first sync is held for a preview");
+                assert!(!hold.is_empty());
+            }
+            other => panic!("not a sync result: {other:?}"),
+        }
+        assert_eq!(counts(&steward).0, 0);
+
+        // Applied from a job, as the preview's "apply" asks.
+        let (id, _) = steward
+            .enqueue_sync(&stamp, "m365", None, true)
+            .expect("queued");
+        steward
+            .run_one("test/0", &ctx)
+            .expect("ran")
+            .expect("a job");
+        let view = steward.job(&stamp, id).expect("the job");
+        assert!(
+            matches!(
+                view.result,
+                Some(steward_service::JobResult::Sync { applied: true, .. })
+            ),
+            "{:?}",
+            view.result
+        );
+        assert_eq!(counts(&steward).0, 8);
+
+        // Due on its schedule (hourly by default) an hour after its last run, not before.
+        let last = steward.connectors(&stamp).expect("connectors")[0]
+            .last_run_at
+            .expect("ran");
+        assert!(
+            steward
+                .connectors_due(last + chrono::Duration::minutes(59))
+                .expect("due")
+                .is_empty()
+        );
+        assert_eq!(
+            steward
+                .enqueue_scheduled_syncs(last + chrono::Duration::minutes(61))
+                .expect("queued"),
+            1
+        );
+        // Someone who does not run connectors cannot queue one.
+        let staff = Stamp {
+            authority: steward_service::Authority::of(
+                [
+                    steward_service::Capacity::Staff,
+                    steward_service::Capacity::Governance,
+                ],
+                Some("P1"),
+            ),
+            ..Stamp::at("web:someone@example.org", stamp.at)
+        };
+        assert!(steward.enqueue_sync(&staff, "m365", None, true).is_err());
+        drop(db);
+    }
+}

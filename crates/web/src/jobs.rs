@@ -234,6 +234,37 @@ pub(crate) async fn show(
         Some(JobResult::Backup { written }) => {
             outcome.push(format!("Backup written: {written}."));
         }
+        Some(JobResult::Sync {
+            connector,
+            applied,
+            listed,
+            created,
+            updated,
+            missing,
+            back,
+            sightings,
+            unmatched,
+            hold,
+            skipped,
+        }) => {
+            if *applied {
+                outcome.push(format!(
+                    "Synced {connector}: {listed} listed, {created} created, {updated} updated, {missing} missing from the source, {back} back, {sightings} new sightings, {unmatched} to resolve."
+                ));
+            } else {
+                outcome.push(format!(
+                    "{connector} was read but not applied: {}. Read the preview on the connector's page and apply it there.",
+                    hold.join("; ")
+                ));
+            }
+            for s in skipped {
+                outcome.push(format!("Skipped {s}."));
+            }
+            link = Some((
+                format!("/connectors/{connector}"),
+                format!("See the connector {connector}"),
+            ));
+        }
         None => {}
     }
     if job.state == JobState::Failed && view.kind == Some(steward_service::JobKind::Import) {
