@@ -156,6 +156,12 @@ pub fn detect(header: &[&str]) -> Option<Export> {
     header.detect()
 }
 
+/// Which export a file is, by its header row; `None` when unrecognised or unreadable.
+pub fn detect_file(bytes: &[u8]) -> Option<Export> {
+    let header = read_table(bytes, b',', 1, Some(0)).ok()?;
+    Header::new(header.header).detect()
+}
+
 /// Reads `bytes` as `export`. `name` is the file's name, for errors.
 pub fn read(export: Export, name: &str, bytes: &[u8]) -> Result<Listing, ExportError> {
     let table = read_table(bytes, b',', 1, None).map_err(|p| table_error(name, p))?;

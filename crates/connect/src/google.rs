@@ -74,6 +74,23 @@ impl<'a> Directory<'a> {
         );
         self.http.get_json(&url, &mut self.auth)?;
         said.push("users can be read".into());
+        for (what, kind) in [
+            ("mobile devices", "mobile"),
+            ("ChromeOS devices", "chromeos"),
+        ] {
+            let url = format!(
+                "{}/admin/directory/v1/customer/{}/devices/{kind}?maxResults=1",
+                self.base,
+                enc(&self.customer)
+            );
+            match self.http.get_json(&url, &mut self.auth) {
+                Ok(_) => said.push(format!("{what} can be read")),
+                Err(ConnectError::Forbidden { reason, .. }) => {
+                    said.push(format!("{what} cannot be read: {reason}"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(said)
     }
 

@@ -48,9 +48,21 @@ impl<'a> Jamf<'a> {
             self.base
         );
         self.http.get_json(&url, &mut self.auth)?;
+        let url = format!(
+            "{}/api/v2/mobile-devices/detail?section=GENERAL&page=0&page-size=1",
+            self.base
+        );
+        let mobiles = match self.http.get_json(&url, &mut self.auth) {
+            Ok(_) => "mobile devices can be read".to_owned(),
+            Err(ConnectError::Forbidden { reason, .. }) => {
+                format!("mobile devices cannot be read: {reason}")
+            }
+            Err(e) => return Err(e),
+        };
         Ok(vec![
             "a token was issued for the API client".into(),
             "computers can be read".into(),
+            mobiles,
         ])
     }
 
@@ -85,7 +97,7 @@ impl<'a> Jamf<'a> {
                 self.base
             );
             let mobiles = format!(
-                "{}/api/v2/mobile-devices/detail?section=GENERAL&section=HARDWARE&section=USER_AND_LOCATION&section=SECURITY&sort=mobileDeviceId%3Aasc",
+                "{}/api/v2/mobile-devices/detail?section=GENERAL&section=HARDWARE&section=USER_AND_LOCATION&section=SECURITY&section=NETWORK&sort=mobileDeviceId%3Aasc",
                 self.base
             );
             let mut complete = true;

@@ -90,7 +90,24 @@ pub fn fetch(
                     mapped::Profile::from_toml(&definition.get("profile").unwrap_or_default())?;
                 mapped::read(&profile, name, bytes)?
             }
-            _ => exports::read_any(name, bytes)?,
+            kind => {
+                let export = exports::detect_file(bytes);
+                let fits = match export {
+                    Some(exports::Export::IntuneDevices | exports::Export::EntraUsers) => {
+                        kind == Kind::Microsoft365
+                    }
+                    Some(exports::Export::GoogleUsers) => kind == Kind::GoogleWorkspace,
+                    Some(exports::Export::SnipeItAssets) => kind == Kind::SnipeIt,
+                    None => true,
+                };
+                if !fits {
+                    return Err(ConnectError::Other(format!(
+                        "{name} is {}, which a {kind} connector does not read",
+                        export.map(exports::Export::title).unwrap_or_default()
+                    )));
+                }
+                exports::read_any(name, bytes)?
+            }
         };
         return Ok(Fetched {
             listing,

@@ -25,7 +25,7 @@ use crate::{
 };
 
 const USER_FIELDS: &str = "id,userPrincipalName,mail,displayName,accountEnabled,employeeId,\
-department,jobTitle,employeeHireDate,employeeLeaveDateTime,proxyAddresses,userType";
+department,jobTitle,employeeHireDate,proxyAddresses,userType";
 
 /// A tenant's Graph, as one run reads it.
 pub struct Graph<'a> {
@@ -73,6 +73,7 @@ impl<'a> Graph<'a> {
                 "/v1.0/deviceManagement/managedDevices?$top=1",
             ),
             ("sign-in logs", "/v1.0/auditLogs/signIns?$top=1"),
+            ("directory roles", "/v1.0/directoryRoles?$select=id"),
         ] {
             let url = format!("{}{path}", self.base);
             match self.http.get_json(&url, &mut self.auth) {
@@ -146,8 +147,10 @@ impl<'a> Graph<'a> {
         if wants(Feed::People) || wants(Feed::Accounts) {
             // signInActivity needs Entra ID P1 and AuditLog.Read.All: asked for, and dropped
             // (with a note) when the tenant refuses it, so the users themselves still sync.
+            // employeeLeaveDateTime needs User-LifeCycleInfo.Read.All as well: asked for with
+            // the sign-in activity, and dropped with it.
             let with_activity = format!(
-                "{}/v1.0/users?$select={USER_FIELDS},signInActivity&$expand=manager($select=id,userPrincipalName)&$top=999",
+                "{}/v1.0/users?$select={USER_FIELDS},employeeLeaveDateTime,signInActivity&$expand=manager($select=id,userPrincipalName)&$top=999",
                 self.base
             );
             let users = match self.all(with_activity) {
@@ -155,7 +158,7 @@ impl<'a> Graph<'a> {
                 Err(ConnectError::Forbidden { reason, .. }) => {
                     listing.skipped.push(SkippedFeed {
                         feed: Feed::Accounts,
-                        reason: format!("last sign-in times not read: {reason}"),
+                        reason: format!("last sign-in times and leave dates not read: {reason}"),
                     });
                     let plain = format!(
                         "{}/v1.0/users?$select={USER_FIELDS}&$expand=manager($select=id,userPrincipalName)&$top=999",

@@ -31,6 +31,8 @@ pub struct Current {
     pub systems: Vec<Row>,
     /// The keys of the sightings already registered.
     pub sightings: HashSet<String>,
+    /// The usage lines already registered (only read when a listing has usage).
+    pub usage: Vec<Row>,
 }
 
 /// A person's decision about a source record, or a link remembered from an earlier run.
@@ -101,6 +103,10 @@ pub struct Counts {
     pub back: usize,
     pub unchanged: usize,
     pub sightings: usize,
+    /// Sign-ins of no account and no device Steward knows (a guest, a deleted account).
+    pub sightings_unplaced: usize,
+    /// Usage lines written.
+    pub usage: usize,
 }
 
 impl Plan {
@@ -113,9 +119,15 @@ impl Plan {
         let mut out = String::new();
         let c = &self.counts;
         out.push_str(&format!(
-            "{}: {} listed; {} to create, {} to update, {} missing from the source, {} back, {} unchanged; {} new sightings\n",
-            self.connector, c.listed, c.created, c.updated, c.missing, c.back, c.unchanged, c.sightings
+            "{}: {} listed; {} to create, {} to update, {} missing from the source, {} back, {} unchanged; {} new sightings, {} usage lines\n",
+            self.connector, c.listed, c.created, c.updated, c.missing, c.back, c.unchanged, c.sightings, c.usage
         ));
+        if c.sightings_unplaced > 0 {
+            out.push_str(&format!(
+                "{} sign-ins were of no account or device Steward knows\n",
+                c.sightings_unplaced
+            ));
+        }
         for change in &self.changes {
             out.push_str(&format!(
                 "{} {} {}\n",
@@ -465,6 +477,7 @@ pub fn plan(
                     .and_then(|d| by_serial.get(&normalise_serial(d)).cloned())
             });
         if account.is_none() && asset.is_none() {
+            p.plan.counts.sightings_unplaced += 1;
             continue;
         }
         let mut row = empty(Register::Sightings);
@@ -478,6 +491,90 @@ pub fn plan(
         }
         p.plan.counts.sightings += 1;
         p.create(row);
+    }
+
+    // Usage lines: each month's line of a device already registered, by tag or IMEI.
+    for u in &listing.usage {
+        p.plan.counts.listed += 1;
+        let tag = u
+            .asset_tag
+            .clone()
+            .filter(|t| {
+                p.current.contains_key(&(Register::Assets, t.clone()))
+                    || p.rows.contains_key(&(Register::Assets, t.clone()))
+            })
+            .or_else(|| {
+                u.imei
+                    .as_deref()
+                    .map(normalise_serial)
+                    .and_then(|i| by_imei.get(&i).cloned())
+            });
+        let label = u
+            .asset_tag
+            .clone()
+            .or_else(|| u.imei.clone())
+            .or_else(|| u.phone_number.clone())
+            .unwrap_or_default();
+        let (Some(tag), Some(data_mb)) = (tag, u.data_mb) else {
+            p.plan.unmatched.push(Unmatched {
+                feed: Feed::Usage.name().into(),
+                source_id: format!("{}/{label}", u.month),
+                label: label.clone(),
+                reason: if u.data_mb.is_none() {
+                    "no data use on the line".into()
+                } else {
+                    "no registered device has this tag or IMEI (a phone number alone cannot be matched)".into()
+                },
+            });
+            continue;
+        };
+        let mut row = empty(Register::Usage);
+        let mut problems = Vec::new();
+        for (field, text) in [
+            ("month", Some(u.month.clone())),
+            ("asset_tag", Some(tag.clone())),
+            ("data_mb", Some(data_mb.to_string())),
+            ("roaming_mb", u.roaming_mb.map(|n| n.to_string())),
+            ("voice_minutes", u.voice_minutes.map(|n| n.to_string())),
+            ("texts", u.texts.map(|n| n.to_string())),
+            (
+                "private_cost_gbp",
+                u.private_cost
+                    .map(|c| format!("{}.{:02}", c.0 / 100, c.0 % 100)),
+            ),
+        ] {
+            let Some(text) = text else { continue };
+            match Register::Usage.field(field).map(|f| f.parse(&text)) {
+                Some(Ok(v)) => {
+                    row.set(field, v);
+                }
+                Some(Err(reason)) => problems.push(format!("{field}: {reason}")),
+                None => {}
+            }
+        }
+        if !problems.is_empty() {
+            p.plan.unmatched.push(Unmatched {
+                feed: Feed::Usage.name().into(),
+                source_id: format!("{}/{label}", u.month),
+                label,
+                reason: problems.join("; "),
+            });
+            continue;
+        }
+        let key = (Register::Usage, row.id().to_owned());
+        let stored = current.usage.iter().find(|r| r.id() == key.1);
+        if stored.is_some_and(|s| s.changed_fields(&row).is_empty()) {
+            continue;
+        }
+        p.plan.counts.usage += 1;
+        p.rows.insert(
+            key,
+            Editing {
+                row,
+                before: stored.cloned(),
+                set: Vec::new(),
+            },
+        );
     }
 
     // Missing from a complete listing; back when listed again.
@@ -584,6 +681,12 @@ fn finish(mut p: Planner<'_>) -> Plan {
             p.plan.counts.unchanged += 1;
             continue;
         }
+        // Only the day's "last seen there" moved: bookkeeping, written but not shown.
+        if editing.before.is_some() && fields.iter().all(|f| f.field == "source_seen") {
+            p.plan.counts.unchanged += 1;
+            p.plan.rows.push(editing.row);
+            continue;
+        }
         let action = match &editing.before {
             None => "created",
             Some(before) => {
@@ -600,10 +703,13 @@ fn finish(mut p: Planner<'_>) -> Plan {
             }
         };
         match action {
-            "created" if register != Register::Sightings => p.plan.counts.created += 1,
+            "created" if !matches!(register, Register::Sightings | Register::Usage) => {
+                p.plan.counts.created += 1
+            }
             "created" => {}
             "missing" => p.plan.counts.missing += 1,
             "back" => p.plan.counts.back += 1,
+            _ if register == Register::Usage => {}
             _ => p.plan.counts.updated += 1,
         }
         for f in &editing.set {
@@ -1056,11 +1162,33 @@ fn place_device(
             .cost
             .map(|c| format!("{}.{:02}", c.0 / 100, c.0 % 100)),
     );
-    if p.definition.kind == Kind::SnipeIt {
-        p.offer(Register::Assets, &tag, "assigned_to", holder);
+    let decided = linked.contains_key(&(HOLDER_OF_DEVICE, device.source_id.as_str()));
+    if let Some(holder) = holder {
+        assign(p, &tag, holder, decided);
     }
     p.mark_seen(Register::Assets, &tag);
     Some(tag)
+}
+
+/// Gives a device to its holder: a person's decision always; a source's own word when it owns
+/// the field (Snipe-IT) or nobody holds the device yet. An unassigned device in stock becomes
+/// allocated.
+fn assign(p: &mut Planner<'_>, tag: &str, holder: String, decided: bool) {
+    let kind = p.definition.kind;
+    let Some(editing) = p.edit(Register::Assets, tag) else {
+        return;
+    };
+    let current = text_of(&editing.row, "assigned_to");
+    let mine =
+        decided || owned(kind, Register::Assets).contains(&"assigned_to") || current.is_empty();
+    if current == holder || !mine {
+        return;
+    }
+    editing.row.set("assigned_to", Value::Text(holder));
+    editing.set.push("assigned_to");
+    if text_of(&editing.row, "status") == "in_stock" {
+        editing.row.set("status", Value::Text("allocated".into()));
+    }
 }
 
 /// The decision kinds a person makes about whose an account or a device is (`feed` of a

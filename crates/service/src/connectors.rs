@@ -237,6 +237,11 @@ impl Steward {
                     .map(|r: &Row| r.id().to_owned())
                     .collect()
             },
+            usage: if fetched.listing.usage.is_empty() {
+                Vec::new()
+            } else {
+                store.list(Register::Usage)?
+            },
         };
         let links: Vec<Link> = store
             .source_links(&row.name)?

@@ -531,3 +531,123 @@ fn a_sync_runs_as_a_background_job_and_on_schedule() {
         drop(db);
     }
 }
+
+fn definition(name: &str, kind: Kind, settings: &[(&str, &str)]) -> Definition {
+    Definition::new(
+        name,
+        kind,
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+    .expect("settings")
+}
+
+#[test]
+fn files_sync_through_their_connectors() {
+    for db in databases("connect-files") {
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let stamp = Stamp::at("it-lead", at);
+
+        // The HR spreadsheet through a mapped profile: people, their groups and managers.
+        let profile = include_str!("../../connect/tests/data/mapped/hr.profile.toml");
+        steward
+            .save_connector(
+                &stamp,
+                &definition("hr", Kind::Csv, &[("profile", profile)]),
+                None,
+            )
+            .expect("hr connector");
+        let hr = include_bytes!("../../connect/tests/data/mapped/hr.csv");
+        let held = steward
+            .sync_connector(&stamp, "hr", Some(("hr.csv", hr)), false)
+            .expect("hr preview");
+        assert!(
+            matches!(held, SyncOutcome::Held(_)),
+            "a first sync is previewed"
+        );
+        steward
+            .sync_connector(&stamp, "hr", Some(("hr.csv", hr)), true)
+            .expect("hr applied");
+        let people = steward.list::<Person>().expect("people");
+        assert_eq!(people.len(), 4, "on {}", db.backend);
+        let by_email = |e: &str| {
+            people
+                .iter()
+                .find(|p| p.email.as_deref() == Some(e))
+                .unwrap_or_else(|| panic!("{e}"))
+        };
+        let amara = by_email("amara.okafor@example.org.uk");
+        let ben = by_email("ben.hughes@example.org.uk");
+        let dee = by_email("dee.patel@example.org.uk");
+        assert_eq!(amara.staff_group, "fca");
+        assert_eq!(amara.manager_id.as_deref(), Some(ben.id.as_str()));
+        assert_eq!(dee.status, steward_model::PersonStatus::Leaver);
+        assert_eq!(dee.name, "=SUM(1+1)", "a formula-like cell is kept as text");
+
+        // The Intune portal's export through the Microsoft 365 connector (no credential needed
+        // for a file); devices held by people the HR file registered.
+        steward
+            .save_connector(
+                &stamp,
+                &definition(
+                    "m365",
+                    Kind::Microsoft365,
+                    &[("tenant", TENANT), ("client_id", "app-id")],
+                ),
+                None,
+            )
+            .expect("m365 connector");
+        let intune = include_bytes!("../../connect/tests/data/exports/intune-devices.csv");
+        steward
+            .sync_connector(&stamp, "m365", Some(("devices.csv", intune)), true)
+            .expect("intune export");
+        let assets = steward.list::<Asset>().expect("assets");
+        let phone = assets
+            .iter()
+            .find(|a| a.serial.as_deref() == Some("F2LX1234ABCD"))
+            .expect("Ben's iPhone");
+        assert_eq!(phone.assigned_to.as_deref(), Some(ben.id.as_str()));
+        assert_eq!(phone.imei.as_deref(), Some("353915112345678"));
+
+        // Another system's export is refused by this connector, changing nothing.
+        let snipe = include_bytes!("../../connect/tests/data/exports/snipeit-custom-report.csv");
+        let before = counts(&steward);
+        let err = steward
+            .sync_connector(&stamp, "m365", Some(("assets.csv", snipe)), true)
+            .expect_err("a Snipe-IT report is not Microsoft 365's");
+        assert!(err.to_string().contains("Snipe-IT"), "{err}");
+        assert_eq!(counts(&steward), before);
+
+        // The mobile network's bill, by IMEI, in GB: usage lines in MB.
+        let bill_profile = "name = \"bill\"\ntarget = \"usage\"\nmonth = \"2026-11\"\n\
+            [columns]\nimei = \"IMEI\"\ndata_mb = \"Data (GB)\"\n\
+            [transforms]\ndata_mb = { scale = 1024 }\n";
+        steward
+            .save_connector(
+                &stamp,
+                &definition("bill", Kind::Csv, &[("profile", bill_profile)]),
+                None,
+            )
+            .expect("bill connector");
+        let bill = b"IMEI,Data (GB)\n353915112345678,1.5\n999999999999999,2\n";
+        let outcome = steward
+            .sync_connector(&stamp, "bill", Some(("bill.csv", bill)), true)
+            .expect("bill");
+        assert_eq!(outcome.plan().counts.usage, 1);
+        assert_eq!(
+            outcome.plan().unmatched.len(),
+            1,
+            "the unknown line is listed"
+        );
+        let usage = steward.list::<steward_model::Usage>().expect("usage");
+        assert_eq!(usage.len(), 1);
+        assert_eq!(usage[0].data_mb, 1536);
+        assert_eq!(usage[0].asset_tag, phone.tag);
+        drop(db);
+    }
+}
