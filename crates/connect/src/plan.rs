@@ -105,6 +105,8 @@ pub struct Counts {
     pub sightings: usize,
     /// Sign-ins of no account and no device Steward knows (a guest, a deleted account).
     pub sightings_unplaced: usize,
+    /// Sign-ins in the home country: read for last logins, not kept as sightings.
+    pub sightings_home: usize,
     /// Usage lines written.
     pub usage: usize,
 }
@@ -422,8 +424,21 @@ pub fn plan(
         row.set("supports_mfa", Value::Bool(true));
         p.create(row);
     }
+    // The latest sign-in of each login: an account's last login, whatever the directory says.
+    let mut latest: HashMap<String, DateTime<Utc>> = HashMap::new();
+    for s in &listing.sightings {
+        if let Some(login) = &s.login {
+            let at = latest.entry(login.to_lowercase()).or_insert(s.seen_at);
+            *at = (*at).max(s.seen_at);
+        }
+    }
     for account in &listing.accounts {
         p.plan.counts.listed += 1;
+        let signed_in = latest.get(&account.login.to_lowercase()).copied();
+        let account = &SourceAccount {
+            last_login: account.last_login.max(signed_in),
+            ..account.clone()
+        };
         if let Some(id) = place_account(&mut p, account, &system, &linked, &mut by_login, &by_email)
         {
             accounts_seen.insert(id);
@@ -461,8 +476,16 @@ pub fn plan(
         }
     }
 
-    // Sightings: new ones only (a sighting is an event, never updated).
+    // Sightings: new ones only (a sighting is an event, never updated), and only from abroad:
+    // a sign-in at home is a last login, not something any clause asks to keep.
+    let home = definition
+        .get("home_country")
+        .unwrap_or_else(|| "GB".into());
     for s in &listing.sightings {
+        if s.country.as_str() == home {
+            p.plan.counts.sightings_home += 1;
+            continue;
+        }
         let account = s
             .login
             .as_ref()

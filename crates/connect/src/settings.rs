@@ -111,6 +111,11 @@ const MICROSOFT_365: &[Key] = &[
         Some("7"),
         "how many days of sign-in logs the first sync reads",
     ),
+    key(
+        "home_country",
+        Some("GB"),
+        "sign-ins from this country (ISO 3166-1) update last logins; only those from elsewhere are kept as sightings",
+    ),
 ];
 
 const GOOGLE_WORKSPACE: &[Key] = &[
@@ -333,6 +338,14 @@ impl Definition {
             definition.number(k)?;
         }
         definition.feeds()?;
+        if let Some(home) = definition.get("home_country")
+            && home.parse::<steward_model::Country>().is_err()
+        {
+            return Err(ConnectError::Setting {
+                key: "home_country".into(),
+                reason: format!("{home:?} is not an ISO 3166-1 country code such as GB"),
+            });
+        }
         Ok(definition)
     }
 
