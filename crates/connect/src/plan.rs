@@ -164,7 +164,8 @@ fn shown(text: &str) -> &str {
     if text.is_empty() { "(empty)" } else { text }
 }
 
-/// The fields a connector of each kind owns, by register.
+/// The fields a connector of each kind owns by default, by register (a connector's `owns`
+/// setting replaces them: [`Definition::owns`]).
 pub fn owned(kind: Kind, register: Register) -> &'static [&'static str] {
     match (kind, register) {
         (Kind::Microsoft365 | Kind::GoogleWorkspace, Register::People) => &["name", "email"],
@@ -268,7 +269,7 @@ impl<'a> Planner<'a> {
     /// record), only when empty otherwise. A value the field refuses is noted, not written.
     fn offer(&mut self, register: Register, id: &str, field: &'static str, text: Option<String>) {
         let Some(text) = text else { return };
-        let kind = self.definition.kind;
+        let owns = self.definition.owns(register, field);
         let Some(spec) = register.field(field) else {
             return;
         };
@@ -288,7 +289,7 @@ impl<'a> Planner<'a> {
             return;
         };
         let current = editing.row.get(field).cloned().unwrap_or(Value::Null);
-        let mine = editing.before.is_none() || owned(kind, register).contains(&field);
+        let mine = editing.before.is_none() || owns;
         if current == value || (!mine && !current.is_null()) {
             return;
         }
@@ -868,12 +869,18 @@ fn place_person(
         && let Some(active) = person.active
     {
         let leaving = person.leave_date.is_some_and(|d| d <= p.now.date_naive());
-        let status = if !active || leaving {
-            "leaver"
-        } else {
-            "active"
+        let stored = p
+            .edit(Register::People, &id)
+            .map(|e| text_of(&e.row, "status"))
+            .unwrap_or_default();
+        // Employed says nothing between starting, being here and being away: a starter or an
+        // absent person stays so until the file says they left.
+        let status = match (!active || leaving, stored.as_str()) {
+            (true, _) => "leaver",
+            (false, "starter" | "absent") => stored.as_str(),
+            (false, _) => "active",
         };
-        p.offer(Register::People, &id, "status", Some(status.into()));
+        p.offer(Register::People, &id, "status", Some(status.to_owned()));
     }
     p.mark_seen(Register::People, &id);
     Some(id)
@@ -1027,19 +1034,31 @@ fn place_device(
         .as_deref()
         .map(normalise_serial)
         .unwrap_or_default();
+    let by_its_serial = (!serial.is_empty())
+        .then(|| by_serial.get(&serial).cloned())
+        .flatten();
+    let by_its_imei = (!imei.is_empty())
+        .then(|| by_imei.get(&imei).cloned())
+        .flatten();
+    if let (Some(a), Some(b)) = (&by_its_serial, &by_its_imei)
+        && a != b
+        && link.is_none()
+    {
+        p.plan.unmatched.push(Unmatched {
+            feed: feed.into(),
+            source_id: device.source_id.clone(),
+            label: device_label(device),
+            reason: format!(
+                "its serial number is asset {a}'s and its IMEI asset {b}'s: link it to the right one"
+            ),
+        });
+        return None;
+    }
     let found = link
         .and_then(|l| l.record_id.clone())
         .filter(|id| p.current.contains_key(&(Register::Assets, id.clone())))
-        .or_else(|| {
-            (!serial.is_empty())
-                .then(|| by_serial.get(&serial).cloned())
-                .flatten()
-        })
-        .or_else(|| {
-            (!imei.is_empty())
-                .then(|| by_imei.get(&imei).cloned())
-                .flatten()
-        })
+        .or(by_its_serial)
+        .or(by_its_imei)
         .or_else(|| {
             device
                 .asset_tag
@@ -1197,13 +1216,12 @@ fn place_device(
 /// the field (Snipe-IT) or nobody holds the device yet. An unassigned device in stock becomes
 /// allocated.
 fn assign(p: &mut Planner<'_>, tag: &str, holder: String, decided: bool) {
-    let kind = p.definition.kind;
+    let owns = p.definition.owns(Register::Assets, "assigned_to");
     let Some(editing) = p.edit(Register::Assets, tag) else {
         return;
     };
     let current = text_of(&editing.row, "assigned_to");
-    let mine =
-        decided || owned(kind, Register::Assets).contains(&"assigned_to") || current.is_empty();
+    let mine = decided || owns || current.is_empty();
     if current == holder || !mine {
         return;
     }

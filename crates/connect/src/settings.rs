@@ -78,6 +78,11 @@ const COMMON: &[Key] = &[
         None,
         "the start of the asset tag given to a device the source creates (its serial number follows)",
     ),
+    key(
+        "owns",
+        None,
+        "the fields this connector keeps, instead of its kind's: register.field, comma-separated (people.staff_group,assets.encrypted); none: owns nothing, fills gaps only",
+    ),
 ];
 
 const MICROSOFT_365: &[Key] = &[
@@ -338,6 +343,21 @@ impl Definition {
             definition.number(k)?;
         }
         definition.feeds()?;
+        if let Some(owns) = definition.settings.get("owns") {
+            for entry in owns.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "none") {
+                let known = entry.split_once('.').is_some_and(|(r, f)| {
+                    steward_model::Register::parse(r)
+                        .and_then(|r| r.field(f))
+                        .is_some_and(|f| f.csv)
+                });
+                if !known {
+                    return Err(ConnectError::Setting {
+                        key: "owns".into(),
+                        reason: format!("{entry:?} is not a register's field, such as people.staff_group"),
+                    });
+                }
+            }
+        }
         if let Some(home) = definition.get("home_country")
             && home.parse::<steward_model::Country>().is_err()
         {
@@ -422,6 +442,19 @@ impl Definition {
             feeds.push(feed);
         }
         Ok(feeds)
+    }
+
+    /// Whether this connector keeps `field` of `register`: as its `owns` setting says, or else
+    /// as its kind does by default ([`crate::plan::owned`]).
+    pub fn owns(&self, register: steward_model::Register, field: &str) -> bool {
+        match self.settings.get("owns") {
+            Some(list) => list.split(',').map(str::trim).any(|entry| {
+                entry
+                    .split_once('.')
+                    .is_some_and(|(r, f)| r == register.name() && f == field)
+            }),
+            None => crate::plan::owned(self.kind, register).contains(&field),
+        }
     }
 
     /// Department names mapped to staff groups.
