@@ -344,7 +344,11 @@ impl Definition {
         }
         definition.feeds()?;
         if let Some(owns) = definition.settings.get("owns") {
-            for entry in owns.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "none") {
+            for entry in owns
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty() && *e != "none")
+            {
                 let known = entry.split_once('.').is_some_and(|(r, f)| {
                     steward_model::Register::parse(r)
                         .and_then(|r| r.field(f))
@@ -353,7 +357,9 @@ impl Definition {
                 if !known {
                     return Err(ConnectError::Setting {
                         key: "owns".into(),
-                        reason: format!("{entry:?} is not a register's field, such as people.staff_group"),
+                        reason: format!(
+                            "{entry:?} is not a register's field, such as people.staff_group"
+                        ),
                     });
                 }
             }

@@ -498,16 +498,16 @@ mod tests {
         };
         assert_eq!(
             names(Register::People),
-            "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest"
+            "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest,source,source_seen,missing_since"
         );
         assert_eq!(names(Register::Systems), "name,key_system,supports_mfa");
         assert_eq!(
             names(Register::Assets),
-            "tag,kind,model,serial,ownership,status,assigned_to,assigned_on,budget_centre,cost_gbp,encrypted,pin_set,hotspot_password_set,last_seen,last_shutdown,pending_patch_since"
+            "tag,kind,model,serial,ownership,status,assigned_to,assigned_on,budget_centre,cost_gbp,encrypted,pin_set,hotspot_password_set,last_seen,last_shutdown,pending_patch_since,imei,os_version,compliance_state,azure_device_id,source_id,source,source_seen,missing_since"
         );
         assert_eq!(
             names(Register::Accounts),
-            "id,person_id,system,kind,admin_rights,mfa,status,last_login"
+            "id,person_id,system,kind,admin_rights,mfa,status,last_login,login,source_id,source,source_seen,missing_since"
         );
     }
 
@@ -524,7 +524,7 @@ mod tests {
                 Register::Usage,
                 "month,asset_tag,data_mb,roaming_mb,voice_minutes,texts,private_cost_gbp",
             ),
-            (Register::Sightings, "asset_tag,seen_at,country"),
+            (Register::Sightings, "asset_tag,seen_at,country,account_id"),
             (
                 Register::Travel,
                 "id,person_id,countries,depart_on,return_on,status,approved_by",
@@ -549,7 +549,10 @@ mod tests {
         }
         let key = |r: Register| r.key_fields().map(|f| f.name).collect::<Vec<_>>();
         assert_eq!(key(Register::Usage), ["month", "asset_tag"]);
-        assert_eq!(key(Register::Sightings), ["asset_tag", "seen_at"]);
+        assert_eq!(
+            key(Register::Sightings),
+            ["asset_tag", "seen_at", "account_id"]
+        );
         assert_eq!(
             key(Register::Training),
             ["person_id", "course", "completed_on"]
@@ -565,6 +568,35 @@ mod tests {
     }
 
     #[test]
+    fn a_sighting_of_a_device_keeps_its_key_and_one_of_an_account_has_its_own() {
+        let at = DateTime::parse_from_rfc3339("2026-11-20T08:14:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time");
+        let sighting = |asset: Option<&str>, account: Option<&str>| Sighting {
+            asset_tag: asset.map(str::to_owned),
+            seen_at: at,
+            country: Country::GB,
+            account_id: account.map(str::to_owned),
+        };
+        // As before accounts could be seen: the device and the time.
+        assert_eq!(
+            sighting(Some("MOB/1"), None).key(),
+            "MOB%2F1/2026-11-20T08:14:00Z"
+        );
+        assert_eq!(sighting(None, Some("A1")).key(), "/2026-11-20T08:14:00Z/A1");
+        assert_eq!(
+            sighting(Some("T1"), Some("A1")).key(),
+            "T1/2026-11-20T08:14:00Z/A1"
+        );
+        let nobody = sighting(None, None).to_row();
+        assert!(
+            nobody.problems().iter().any(|(f, _)| *f == "asset_tag"),
+            "{:?}",
+            nobody.problems()
+        );
+    }
+
+    #[test]
     fn a_derived_key_is_first_and_made_of_required_csv_fields() {
         for r in Register::ALL {
             let fields = r.fields();
@@ -576,9 +608,13 @@ mod tests {
                 assert_eq!(r.id_field().ty, FieldType::Id, "{r}");
                 // One field is enough when it is typed (a bank holiday's date).
                 assert!(!r.key_indices().is_empty(), "{r}");
+                // Every part is a column; an optional part (a sighting's device or account) is
+                // never the only one, and an optional part at the end keeps the keys made before
+                // it was added (`join_key` leaves empty trailing parts out).
                 for f in r.key_fields() {
-                    assert!(f.csv && f.required, "{r}.{} is part of the key", f.name);
+                    assert!(f.csv, "{r}.{} is part of the key", f.name);
                 }
+                assert!(r.key_fields().any(|f| f.required), "{r}");
             } else {
                 assert_eq!(r.key_indices(), [0], "{r}");
             }
