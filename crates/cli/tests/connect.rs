@@ -48,15 +48,31 @@ fn an_it_lead_connects_microsoft_365_from_the_command_line() {
 
         // A setting the kind does not take is refused, naming it.
         let out = run(&[
-            "connect", "add", "microsoft365", "m365", "--set", "tenant=x", "--set",
-            "client_id=y", "--set", "colour=blue",
+            "connect",
+            "add",
+            "microsoft365",
+            "m365",
+            "--set",
+            "tenant=x",
+            "--set",
+            "client_id=y",
+            "--set",
+            "colour=blue",
         ]);
         assert!(!out.status.success());
         assert!(text(&out).contains("colour"), "{}", text(&out));
         // Plain http to another machine is refused.
         let out = run(&[
-            "connect", "add", "microsoft365", "m365", "--set", "tenant=x", "--set",
-            "client_id=y", "--set", "base_url=http://graph.example.org",
+            "connect",
+            "add",
+            "microsoft365",
+            "m365",
+            "--set",
+            "tenant=x",
+            "--set",
+            "client_id=y",
+            "--set",
+            "base_url=http://graph.example.org",
         ]);
         assert!(!out.status.success());
         assert!(text(&out).contains("base_url"), "{}", text(&out));
@@ -65,18 +81,29 @@ fn an_it_lead_connects_microsoft_365_from_the_command_line() {
         let base_url = format!("base_url={base}");
         let secret_path = secret.display().to_string();
         let out = run(&[
-            "connect", "add", "microsoft365", "m365",
-            "--set", &format!("tenant={TENANT}"),
-            "--set", "client_id=app-id",
-            "--set", &base_url,
-            "--set", &token_url,
-            "--secret-file", &secret_path,
+            "connect",
+            "add",
+            "microsoft365",
+            "m365",
+            "--set",
+            &format!("tenant={TENANT}"),
+            "--set",
+            "client_id=app-id",
+            "--set",
+            &base_url,
+            "--set",
+            &token_url,
+            "--secret-file",
+            &secret_path,
         ]);
         assert!(out.status.success(), "{}", text(&out));
 
         let out = run(&["connect", "list", "--format", "json"]);
         assert!(out.status.success(), "{}", text(&out));
-        assert!(!text(&out).contains(SECRET), "the credential is never shown");
+        assert!(
+            !text(&out).contains(SECRET),
+            "the credential is never shown"
+        );
         let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         assert_eq!(listed[0]["credential"], true);
 
@@ -94,7 +121,10 @@ fn an_it_lead_connects_microsoft_365_from_the_command_line() {
         let out = run(&["connect", "preview", "m365", "--format", "json"]);
         assert!(out.status.success(), "{}", text(&out));
         let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        assert_eq!(plan["counts"]["created"].as_u64().map(|n| n >= 10), Some(true));
+        assert_eq!(
+            plan["counts"]["created"].as_u64().map(|n| n >= 10),
+            Some(true)
+        );
 
         let out = run(&["connect", "sync", "m365", "--apply"]);
         assert!(out.status.success(), "{}", text(&out));

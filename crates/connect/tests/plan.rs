@@ -11,13 +11,20 @@ use steward_connect::{
 use steward_model::{Record, Register, Row, Value};
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).single().expect("time")
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+        .single()
+        .expect("time")
 }
 
 fn definition(kind: Kind, extra: &[(&str, &str)]) -> Definition {
     let mut settings: BTreeMap<String, String> = match kind {
-        Kind::Microsoft365 => [("tenant", "t"), ("client_id", "c")].into_iter().collect::<Vec<_>>(),
-        Kind::Csv => vec![("profile", "name = \"p\"\ntarget = \"people\"\n[columns]\nemail = \"e\"\n")],
+        Kind::Microsoft365 => [("tenant", "t"), ("client_id", "c")]
+            .into_iter()
+            .collect::<Vec<_>>(),
+        Kind::Csv => vec![(
+            "profile",
+            "name = \"p\"\ntarget = \"people\"\n[columns]\nemail = \"e\"\n",
+        )],
         Kind::Jamf => vec![("base_url", "https://example.org"), ("client_id", "c")],
         _ => vec![("base_url", "https://example.org")],
     }
@@ -34,8 +41,12 @@ fn row(register: Register, cells: &[(&str, &str)]) -> Row {
     let fields = register.fields();
     let mut values = vec![Value::Null; fields.len()];
     for (name, text) in cells {
-        let i = register.field_index(name).unwrap_or_else(|| panic!("{name}"));
-        values[i] = fields[i].parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let i = register
+            .field_index(name)
+            .unwrap_or_else(|| panic!("{name}"));
+        values[i] = fields[i]
+            .parse(text)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     Row::new(register, values).expect("row")
 }
@@ -64,7 +75,14 @@ fn asset(tag: &str, extra: &[(&str, &str)]) -> Row {
 }
 
 fn run(kind: Kind, extra: &[(&str, &str)], listing: &Listing, current: &Current) -> Plan {
-    plan(&definition(kind, extra), listing, current, &[], false, now())
+    plan(
+        &definition(kind, extra),
+        listing,
+        current,
+        &[],
+        false,
+        now(),
+    )
 }
 
 fn field_of(plan: &Plan, register: Register, id: &str, field: &str) -> Option<Value> {
@@ -93,7 +111,10 @@ fn people_are_matched_by_any_address_ignoring_case() {
     };
     let plan = run(Kind::Microsoft365, &[], &listing, &current);
     assert_eq!(plan.counts.created, 0, "{}", plan.to_text());
-    assert_eq!(plan.links, vec![("people".into(), "u1".into(), "P1".into())]);
+    assert_eq!(
+        plan.links,
+        vec![("people".into(), "u1".into(), "P1".into())]
+    );
     // The directory owns the name: it is overwritten.
     assert_eq!(
         field_of(&plan, Register::People, "P1", "name"),
@@ -107,7 +128,11 @@ fn a_source_overwrites_what_it_owns_and_only_fills_the_rest() {
         people: vec![person("P1", "ada@example.org", &[])],
         assets: vec![asset(
             "L1",
-            &[("serial", "PF-3XK 2LM"), ("encrypted", "false"), ("model", "Typed by hand")],
+            &[
+                ("serial", "PF-3XK 2LM"),
+                ("encrypted", "false"),
+                ("model", "Typed by hand"),
+            ],
         )],
         ..Current::default()
     };
@@ -126,8 +151,16 @@ fn a_source_overwrites_what_it_owns_and_only_fills_the_rest() {
         ..Listing::default()
     };
     let plan = run(Kind::Microsoft365, &[], &listing, &current);
-    assert_eq!(plan.counts.created, 0, "matched by a normalised serial: {}", plan.to_text());
-    assert_eq!(field_of(&plan, Register::Assets, "L1", "encrypted"), Some(Value::Bool(true)));
+    assert_eq!(
+        plan.counts.created,
+        0,
+        "matched by a normalised serial: {}",
+        plan.to_text()
+    );
+    assert_eq!(
+        field_of(&plan, Register::Assets, "L1", "encrypted"),
+        Some(Value::Bool(true))
+    );
     assert_eq!(
         field_of(&plan, Register::Assets, "L1", "model"),
         Some(Value::Text("Typed by hand".into())),
@@ -144,12 +177,20 @@ fn a_source_overwrites_what_it_owns_and_only_fills_the_rest() {
     );
 
     // The organisation says this connector owns the model and not the encryption.
-    let plan = run(Kind::Microsoft365, &[("owns", "assets.model")], &listing, &current);
+    let plan = run(
+        Kind::Microsoft365,
+        &[("owns", "assets.model")],
+        &listing,
+        &current,
+    );
     assert_eq!(
         field_of(&plan, Register::Assets, "L1", "model"),
         Some(Value::Text("ThinkPad T14".into()))
     );
-    assert_eq!(field_of(&plan, Register::Assets, "L1", "encrypted"), Some(Value::Bool(false)));
+    assert_eq!(
+        field_of(&plan, Register::Assets, "L1", "encrypted"),
+        Some(Value::Bool(false))
+    );
 }
 
 #[test]
@@ -180,7 +221,10 @@ fn a_serial_and_an_imei_naming_two_assets_are_left_for_a_person() {
 fn records_gone_from_a_complete_listing_are_missing_and_come_back() {
     let kept = asset("L1", &[("serial", "S1"), ("source", "src")]);
     let current = Current {
-        assets: vec![kept.clone(), asset("L2", &[("serial", "S2"), ("source", "src")])],
+        assets: vec![
+            kept.clone(),
+            asset("L2", &[("serial", "S2"), ("source", "src")]),
+        ],
         ..Current::default()
     };
     let listing = Listing {
@@ -194,7 +238,10 @@ fn records_gone_from_a_complete_listing_are_missing_and_come_back() {
     };
     let plan = run(Kind::Jamf, &[], &listing, &current);
     assert_eq!(plan.counts.missing, 1);
-    assert_eq!(field_of(&plan, Register::Assets, "L1", "missing_since"), Some(Value::Timestamp(now())));
+    assert_eq!(
+        field_of(&plan, Register::Assets, "L1", "missing_since"),
+        Some(Value::Timestamp(now()))
+    );
     // Half of what it keeps vanishing crosses the default threshold of 50%? One of two does not.
     assert!(plan.hold.is_empty(), "{:?}", plan.hold);
 
@@ -223,7 +270,10 @@ fn records_gone_from_a_complete_listing_are_missing_and_come_back() {
     };
     let plan = run(Kind::Jamf, &[], &listing, &current);
     assert_eq!(plan.counts.back, 1, "{}", plan.to_text());
-    assert_eq!(field_of(&plan, Register::Assets, "L1", "missing_since"), Some(Value::Null));
+    assert_eq!(
+        field_of(&plan, Register::Assets, "L1", "missing_since"),
+        Some(Value::Null)
+    );
 }
 
 #[test]
@@ -247,7 +297,12 @@ fn a_sync_that_would_make_many_leavers_waits_for_a_person() {
     };
     let plan = run(Kind::Csv, &[], &listing, &current);
     assert_eq!(plan.hold.len(), 1, "2 of 10 is past 10%: {:?}", plan.hold);
-    let plan = run(Kind::Csv, &[("leavers_threshold", "25")], &listing, &current);
+    let plan = run(
+        Kind::Csv,
+        &[("leavers_threshold", "25")],
+        &listing,
+        &current,
+    );
     assert!(plan.hold.is_empty(), "{:?}", plan.hold);
 }
 
@@ -275,7 +330,12 @@ fn an_hr_file_keeps_starters_and_absences_while_employed() {
         ],
         ..Listing::default()
     };
-    let plan = run(Kind::Csv, &[("leavers_threshold", "50")], &listing, &current);
+    let plan = run(
+        Kind::Csv,
+        &[("leavers_threshold", "50")],
+        &listing,
+        &current,
+    );
     let status = |id: &str| field_of(&plan, Register::People, id, "status");
     assert_eq!(status("P1"), Some(Value::Text("absent".into())));
     assert_eq!(status("P2"), Some(Value::Text("starter".into())));
@@ -304,7 +364,11 @@ fn sign_ins_abroad_are_sightings_and_those_at_home_last_logins() {
         systems: vec![row(Register::Systems, &[("name", "microsoft-365")])],
         ..Current::default()
     };
-    let at = |h: u32| Utc.with_ymd_and_hms(2026, 11, 30, h, 0, 0).single().expect("time");
+    let at = |h: u32| {
+        Utc.with_ymd_and_hms(2026, 11, 30, h, 0, 0)
+            .single()
+            .expect("time")
+    };
     let sign_in = |h: u32, country: &str| SourceSighting {
         seen_at: at(h),
         country: country.parse().expect("country"),
@@ -340,18 +404,34 @@ fn sign_ins_abroad_are_sightings_and_those_at_home_last_logins() {
         sightings: [sighting.id().to_owned()].into_iter().collect(),
         ..current
     };
-    assert_eq!(run(Kind::Microsoft365, &[], &listing, &again).counts.sightings, 0);
+    assert_eq!(
+        run(Kind::Microsoft365, &[], &listing, &again)
+            .counts
+            .sightings,
+        0
+    );
 }
 
 #[test]
 fn a_person_s_decision_about_a_record_stands() {
     let current = Current {
         people: vec![person("P1", "ada@example.org", &[])],
-        assets: vec![asset("L1", &[("serial", "S1"), ("assigned_to", "P1"), ("status", "allocated")])],
+        assets: vec![asset(
+            "L1",
+            &[
+                ("serial", "S1"),
+                ("assigned_to", "P1"),
+                ("status", "allocated"),
+            ],
+        )],
         ..Current::default()
     };
     let current = Current {
-        people: [current.people.clone(), vec![person("P2", "bob@example.org", &[])]].concat(),
+        people: [
+            current.people.clone(),
+            vec![person("P2", "bob@example.org", &[])],
+        ]
+        .concat(),
         ..current
     };
     let listing = Listing {
@@ -369,7 +449,14 @@ fn a_person_s_decision_about_a_record_stands() {
         record_id: Some("P2".into()),
         ignored: false,
     }];
-    let plan = plan(&definition(Kind::Microsoft365, &[]), &listing, &current, &decided, false, now());
+    let plan = plan(
+        &definition(Kind::Microsoft365, &[]),
+        &listing,
+        &current,
+        &decided,
+        false,
+        now(),
+    );
     assert_eq!(
         field_of(&plan, Register::Assets, "L1", "assigned_to"),
         Some(Value::Text("P2".into()))
