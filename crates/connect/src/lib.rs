@@ -30,11 +30,44 @@ pub use source::{
     SourceUsage,
 };
 
+/// Where a connector's incremental feeds got to, kept between runs: the sign-in logs are read
+/// from the last sign-in seen, and on their own cadence between full syncs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    /// The latest sign-in read.
+    pub sign_ins_to: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the sign-in logs were last read.
+    pub sign_ins_read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Cursor {
+    /// A stored cursor: JSON, or (as first kept) the latest sign-in's time alone.
+    pub fn parse(text: Option<&str>) -> Cursor {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Cursor::default();
+        };
+        if let Ok(cursor) = serde_json::from_str(text) {
+            return cursor;
+        }
+        Cursor {
+            sign_ins_to: chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            sign_ins_read_at: None,
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// What one run fetched from its source, before it is matched to the registers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fetched {
     pub listing: Listing,
-    /// Where an incremental feed got to (the sign-in logs' last time), kept for the next run.
+    /// Where the incremental feeds got to, kept for the next run ([`Cursor`] as text); `None`
+    /// when this run read none.
     pub cursor: Option<String>,
     /// Tokens issued and requests sent, for the run's report.
     pub tokens: u32,
@@ -119,9 +152,7 @@ pub fn fetch(
     let secret = secret.ok_or_else(|| needs_secret(definition))?;
     match definition.kind {
         Kind::Microsoft365 => {
-            let since = cursor
-                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                .map(|t| t.with_timezone(&chrono::Utc));
+            let since = Cursor::parse(cursor).sign_ins_to;
             let days = definition.number("sign_in_days")?.unwrap_or(7) as i64;
             microsoft::Graph::new(&http, definition, secret)?.fetch(&feeds, since, days, now)
         }

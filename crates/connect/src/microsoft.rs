@@ -218,7 +218,13 @@ impl<'a> Graph<'a> {
                         listing.sightings.push(seen);
                     }
                 }
-                cursor = Some(latest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                cursor = Some(
+                    crate::Cursor {
+                        sign_ins_to: Some(latest),
+                        sign_ins_read_at: Some(now),
+                    }
+                    .to_text(),
+                );
             }
         }
         Ok(Fetched {

@@ -446,6 +446,37 @@ pub fn plan(
         }
     }
 
+    // A run of the sign-in logs alone: the latest sign-in of an account it did not list is still
+    // its last login.
+    let listed: HashSet<String> = listing
+        .accounts
+        .iter()
+        .map(|a| a.login.to_lowercase())
+        .collect();
+    for (login, at) in &latest {
+        if listed.contains(login) {
+            continue;
+        }
+        let Some(id) = by_login.get(login).cloned() else {
+            continue;
+        };
+        let later = p
+            .current
+            .get(&(Register::Accounts, id.clone()))
+            .is_some_and(|row| match row.get("last_login") {
+                Some(Value::Timestamp(t)) => t < at,
+                _ => true,
+            });
+        if later {
+            p.offer(
+                Register::Accounts,
+                &id,
+                "last_login",
+                Some(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            );
+        }
+    }
+
     // Devices by serial, IMEI, tag.
     let mut by_serial: HashMap<String, String> = HashMap::new();
     let mut by_imei: HashMap<String, String> = HashMap::new();

@@ -117,6 +117,11 @@ const MICROSOFT_365: &[Key] = &[
         "how many days of sign-in logs the first sync reads",
     ),
     key(
+        "sign_in_schedule",
+        Some("15m"),
+        "how often the sign-in logs alone are read between full syncs; off: only with them",
+    ),
+    key(
         "home_country",
         Some("GB"),
         "sign-ins from this country (ISO 3166-1) update last logins; only those from elsewhere are kept as sightings",
@@ -339,6 +344,7 @@ impl Definition {
             }
         }
         definition.schedule()?;
+        definition.sign_in_schedule()?;
         for k in ["leavers_threshold", "missing_threshold", "sign_in_days"] {
             definition.number(k)?;
         }
@@ -414,6 +420,40 @@ impl Definition {
                     reason: format!("{text:?} is not a duration such as 15m, 1h or 1d, or off"),
                 }),
         }
+    }
+
+    /// How often the sign-in logs alone are read between full syncs; `None` when off or when the
+    /// connector reads no sign-ins.
+    pub fn sign_in_schedule(&self) -> Result<Option<Duration>, ConnectError> {
+        if !self.feeds()?.contains(&crate::Feed::Sightings) {
+            return Ok(None);
+        }
+        match self.get("sign_in_schedule").as_deref().map(str::trim) {
+            None | Some("off") => Ok(None),
+            Some(text) => parse_duration(text)
+                .map(Some)
+                .ok_or_else(|| ConnectError::Setting {
+                    key: "sign_in_schedule".into(),
+                    reason: format!("{text:?} is not a duration such as 15m, or off"),
+                }),
+        }
+    }
+
+    /// This connector reading only `only` of its feeds (a sign-in run between full syncs).
+    pub fn restricted_to(&self, only: &[crate::Feed]) -> Result<Definition, ConnectError> {
+        let feeds: Vec<&str> = self
+            .feeds()?
+            .into_iter()
+            .filter(|f| only.contains(f))
+            .map(crate::Feed::name)
+            .collect();
+        let mut settings = self.settings.clone();
+        settings.insert("feeds".into(), feeds.join(","));
+        Ok(Definition {
+            name: self.name.clone(),
+            kind: self.kind,
+            settings,
+        })
     }
 
     /// The feeds this connector reads.

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use steward_connect::plan::{Link, Plan};
-use steward_connect::{Definition, Fetched, Kind};
+use steward_connect::{Definition, Feed, Fetched, Kind};
 use steward_model::{Register, Row};
 use steward_store::{ConnectorRow, Provenance, SourceLink};
 
@@ -276,9 +276,30 @@ impl Steward {
         file: Option<(&str, &[u8])>,
         apply: bool,
     ) -> Result<SyncOutcome> {
+        self.sync_feeds(stamp, name, file, apply, None)
+    }
+
+    /// [`Steward::sync_connector`] reading only `only` of the connector's feeds (the sign-in
+    /// logs between full syncs): such a run changes no record it did not list, marks nothing
+    /// missing, and leaves the full sync's schedule as it was.
+    pub fn sync_feeds(
+        &self,
+        stamp: &Stamp,
+        name: &str,
+        file: Option<(&str, &[u8])>,
+        apply: bool,
+        only: Option<&[Feed]>,
+    ) -> Result<SyncOutcome> {
         stamp.require(RUNS_CONNECTORS, "syncing a connector")?;
-        let row = self.connector_row(name)?;
+        let mut row = self.connector_row(name)?;
         let now = stamp.at;
+        if let Some(only) = only {
+            let definition = definition_of(&row)?
+                .restricted_to(only)
+                .map_err(connector_error(name))?;
+            row.settings =
+                serde_json::to_string(&definition.settings).unwrap_or_else(|_| "{}".into());
+        }
         let (fetched, mut plan) = match self.plan_sync(&row, file, now) {
             Ok(done) => done,
             Err(e) => {
@@ -335,6 +356,11 @@ impl Steward {
         self.store().record_provenance(&provenance)?;
         let c = plan.counts;
         run.cursor = fetched.cursor.clone().or(run.cursor);
+        if only.is_some() {
+            // Between full syncs: the cursor moves, the full sync's schedule does not.
+            self.store().set_connector_run(name, &run)?;
+            return Ok(SyncOutcome::Applied(plan));
+        }
         run.last_run_at = Some(now);
         run.pending_plan = None;
         run.pending_at = None;
@@ -422,8 +448,9 @@ impl Steward {
         Ok(self.store().provenance(register, id)?)
     }
 
-    /// Connectors whose schedule says they are due at `now`, by name.
-    pub fn connectors_due(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+    /// Connectors whose schedule says they are due at `now`, by name, with the feeds to read:
+    /// `None` for a full sync, the sign-in logs alone when only their cadence has come round.
+    pub fn connectors_due(&self, now: DateTime<Utc>) -> Result<Vec<(String, Option<Vec<Feed>>)>> {
         let mut due = Vec::new();
         for row in self.store().connectors()? {
             let Ok(definition) = definition_of(&row) else {
@@ -440,7 +467,23 @@ impl Steward {
             };
             let from = row.run.last_run_at.unwrap_or(row.created_at);
             if now >= from + every {
-                due.push(row.name);
+                due.push((row.name, None));
+                continue;
+            }
+            // The sign-in logs on their own cadence, once a full sync has been applied.
+            let Some(sign_ins) = definition.sign_in_schedule().ok().flatten() else {
+                continue;
+            };
+            let Ok(sign_ins) = chrono::Duration::from_std(sign_ins) else {
+                continue;
+            };
+            let Some(last) = row.run.last_run_at else {
+                continue;
+            };
+            let cursor = steward_connect::Cursor::parse(row.run.cursor.as_deref());
+            let read = cursor.sign_ins_read_at.unwrap_or(last).max(last);
+            if now >= read + sign_ins {
+                due.push((row.name, Some(vec![Feed::Sightings])));
             }
         }
         Ok(due)

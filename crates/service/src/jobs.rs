@@ -391,6 +391,17 @@ impl Steward {
         file: Option<(String, Vec<u8>)>,
         apply: bool,
     ) -> Result<(i64, bool)> {
+        self.enqueue_sync_of(stamp, name, file, apply, None)
+    }
+
+    fn enqueue_sync_of(
+        &self,
+        stamp: &Stamp,
+        name: &str,
+        file: Option<(String, Vec<u8>)>,
+        apply: bool,
+        only: Option<Vec<steward_connect::Feed>>,
+    ) -> Result<(i64, bool)> {
         stamp.require(
             &[Capacity::It, Capacity::Administrator],
             "syncing a connector",
@@ -402,11 +413,16 @@ impl Steward {
             "connector": name,
             "apply": apply,
             "file": file.as_ref().map(|(n, _)| n.clone()),
+            "feeds": only.as_ref().map(|f| f.iter().map(|f| f.name()).collect::<Vec<_>>()),
         })
         .to_string();
-        // One waiting sync per connector is enough, unless it reads a file given to it.
+        // One waiting sync per connector (and one of its sign-ins) is enough, unless it reads a
+        // file given to it.
         let dedupe = file.is_none().then(|| Dedupe {
-            key: format!("sync:queued:{name}"),
+            key: match &only {
+                None => format!("sync:queued:{name}"),
+                Some(_) => format!("sync:queued:{name}:sign-ins"),
+            },
             while_queued: true,
         });
         let stored: Vec<JobFile> = file
@@ -439,8 +455,8 @@ impl Steward {
     pub fn enqueue_scheduled_syncs(&self, now: DateTime<Utc>) -> Result<usize> {
         let stamp = Stamp::at("system:schedule", now);
         let mut queued = 0;
-        for name in self.connectors_due(now)? {
-            let (_, new) = self.enqueue_sync(&stamp, &name, None, false)?;
+        for (name, only) in self.connectors_due(now)? {
+            let (_, new) = self.enqueue_sync_of(&stamp, &name, None, false, only)?;
             queued += usize::from(new);
         }
         Ok(queued)
@@ -765,6 +781,20 @@ impl Steward {
             }));
         };
         let apply = arguments.get("apply").and_then(|v| v.as_bool()) == Some(true);
+        let only: Option<Vec<steward_connect::Feed>> = arguments
+            .get("feeds")
+            .and_then(|f| f.as_array())
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(|n| n.as_str())
+                    .filter_map(|n| {
+                        steward_connect::Feed::ALL
+                            .into_iter()
+                            .find(|f| f.name() == n)
+                    })
+                    .collect()
+            });
         let stamp = match self.stamp_of_requester(job) {
             Ok(stamp) => stamp,
             Err(e @ (ServiceError::Refused(_) | ServiceError::SignIn(_))) => {
@@ -791,11 +821,12 @@ impl Steward {
         if let Some(end) = ending(run.step(0, 2, "reading the source")?) {
             return Ok(end);
         }
-        let outcome = match self.sync_connector(
+        let outcome = match self.sync_feeds(
             &stamp,
             name,
             file.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
             apply,
+            only.as_deref(),
         ) {
             Ok(outcome) => outcome,
             Err(e @ (ServiceError::Connector { .. } | ServiceError::NoConnector(_))) => {

@@ -520,22 +520,75 @@ fn a_sync_runs_as_a_background_job_and_on_schedule() {
         );
         assert_eq!(counts(&steward).0, 8);
 
-        // Due on its schedule (hourly by default) an hour after its last run, not before.
+        // Due on its schedule (hourly by default) an hour after its last run, not before; the
+        // sign-in logs alone every 15 minutes in between.
         let last = steward.connectors(&stamp).expect("connectors")[0]
             .last_run_at
             .expect("ran");
-        assert!(
+        let due = |minutes: i64| {
             steward
-                .connectors_due(last + chrono::Duration::minutes(59))
+                .connectors_due(last + chrono::Duration::minutes(minutes))
                 .expect("due")
-                .is_empty()
+        };
+        assert!(due(10).is_empty());
+        assert_eq!(
+            due(16),
+            vec![(
+                "m365".to_owned(),
+                Some(vec![steward_connect::Feed::Sightings])
+            )]
         );
+        assert_eq!(due(61), vec![("m365".to_owned(), None)]);
+
+        // A sign-in from abroad arrives; the sign-in run reads it, and moves neither the full
+        // sync's schedule nor any record it did not list.
+        let someone = {
+            let t = server.tenant();
+            let mut t = t.lock().expect("tenant");
+            let user = t.users[0].clone();
+            // Jobs run at the real time: the sign-in is a moment ago.
+            let at = chrono::Utc::now() - chrono::Duration::minutes(1);
+            let template = t.sign_ins[0].clone();
+            t.sign_ins.push(steward_vendors::SignIn {
+                id: "fresh".into(),
+                created: at,
+                user_id: user.id.clone(),
+                user_principal_name: user.email.clone(),
+                ..template
+            });
+            if let Some(s) = t.sign_ins.last_mut() {
+                s.country = "NZ".into();
+                s.error_code = 0;
+                s.device_id = None;
+            }
+            user.email.to_lowercase()
+        };
+        let before = counts(&steward);
         assert_eq!(
             steward
-                .enqueue_scheduled_syncs(last + chrono::Duration::minutes(61))
+                .enqueue_scheduled_syncs(last + chrono::Duration::minutes(16))
                 .expect("queued"),
             1
         );
+        steward
+            .run_one("test/0", &ctx)
+            .expect("ran")
+            .expect("a job");
+        let after = counts(&steward);
+        assert_eq!((after.0, after.1, after.2), (before.0, before.1, before.2));
+        let sightings = steward.list::<Sighting>().expect("sightings");
+        let nz = sightings
+            .iter()
+            .find(|s| s.country.as_str() == "NZ")
+            .unwrap_or_else(|| panic!("the sign-in from abroad, for {someone}: {sightings:?}"));
+        assert!(nz.account_id.is_some());
+        let view = &steward.connectors(&stamp).expect("connectors")[0];
+        assert_eq!(
+            view.last_run_at,
+            Some(last),
+            "the full sync's schedule is unmoved"
+        );
+        assert_eq!(due(61), vec![("m365".to_owned(), None)]);
         // Someone who does not run connectors cannot queue one.
         let staff = Stamp {
             authority: steward_service::Authority::of(
