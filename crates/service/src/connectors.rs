@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use steward_connect::plan::{Link, Plan};
 use steward_connect::{Definition, Fetched, Kind};
-use steward_model::{Register, Row};
+use steward_model::{Register, Row, Value};
 use steward_store::{ConnectorRow, Provenance, SourceLink};
 
-use crate::{Capacity, Result, ServiceError, Stamp, Steward};
+use crate::{Capacity, FieldProblem, Result, ServiceError, Stamp, Steward};
 
 /// Who may set up and run connectors.
 const RUNS_CONNECTORS: &[Capacity] = &[Capacity::It, Capacity::Administrator];
@@ -50,6 +50,15 @@ impl SyncOutcome {
             SyncOutcome::Applied(p) | SyncOutcome::Held(p) => p,
         }
     }
+}
+
+/// The connector that keeps a record (its `source`), and the fields of the record that its
+/// kind owns (`steward_connect::plan::owned`): what a person may not change by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptBy {
+    pub connector: String,
+    pub kind: Kind,
+    pub fields: &'static [&'static str],
 }
 
 /// The actor a connector's changes are recorded as.
@@ -410,6 +419,81 @@ impl Steward {
             }],
         )?;
         Ok(())
+    }
+
+    /// The connector that keeps `row`, if its `source` names one that is still set up, and the
+    /// fields its kind owns in the row's register. A record kept by hand, or by a connector since
+    /// removed, has none.
+    pub fn kept_by(&self, row: &Row) -> Result<Option<KeptBy>> {
+        let source = row.get("source").map(Value::to_text).unwrap_or_default();
+        if source.is_empty() {
+            return Ok(None);
+        }
+        let Some(connector) = self
+            .store()
+            .connectors()?
+            .into_iter()
+            .find(|c| c.name == source)
+        else {
+            return Ok(None);
+        };
+        let Ok(kind) = Kind::parse(&connector.kind) else {
+            return Ok(None);
+        };
+        Ok(Some(KeptBy {
+            connector: connector.name,
+            kind,
+            fields: steward_connect::plan::owned(kind, row.register()),
+        }))
+    }
+
+    /// Refuses a person's change (`before` as stored, `after` as it would be written) of a field
+    /// the connector keeping the record owns: the next sync would put the source's value back,
+    /// so the change belongs in the source. Each such field is a problem of its own, placed
+    /// beside the field on a form. A connector's own changes (actor `connector:NAME`) pass.
+    pub(crate) fn refuse_hand_edits(&self, stamp: &Stamp, before: &Row, after: &Row) -> Result<()> {
+        if stamp.actor.starts_with("connector:") {
+            return Ok(());
+        }
+        let Some(kept) = self.kept_by(before)? else {
+            return Ok(());
+        };
+        let problems: Vec<FieldProblem> = kept
+            .fields
+            .iter()
+            .copied()
+            .filter(|f| before.get(f) != after.get(f))
+            .map(|f| FieldProblem {
+                field: f,
+                value: String::new(),
+                reason: format!(
+                    "{f} is kept by the connector {}; change it in {} or remove the connector",
+                    kept.connector,
+                    kept.kind.title()
+                ),
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::Invalid {
+                register: before.register(),
+                problems,
+            })
+        }
+    }
+
+    /// The decisions people made about records connector `name` could not place (linked, or
+    /// ignored), for its page.
+    pub fn connector_decisions(&self, stamp: &Stamp, name: &str) -> Result<Vec<SourceLink>> {
+        stamp.require(RUNS_CONNECTORS, "seeing connectors")?;
+        self.connector_row(name)?;
+        Ok(self
+            .store()
+            .source_links(name)?
+            .into_iter()
+            .filter(|l| l.decided_by.is_some())
+            .collect())
     }
 
     /// Where each synced field of a record came from, for the record's page.

@@ -531,3 +531,117 @@ fn a_sync_runs_as_a_background_job_and_on_schedule() {
         drop(db);
     }
 }
+
+/// A person's hand edit of a field the connector keeping a record owns is refused, as a problem
+/// with that field, whether through `set_fields` or `update`; a field it does not own saves; the
+/// connector itself, a CSV import (the organisation's own file) and anyone once the connector is
+/// removed change it.
+#[test]
+fn a_hand_edit_of_what_a_connector_keeps_is_refused_but_an_import_is_not() {
+    for db in databases("connect-hand-edits") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("it-lead");
+        let profile = "name = \"hr\"\ntarget = \"people\"\n\n[columns]\nemail = \"Work Email\"\nname = \"Full Name\"\n";
+        let definition = Definition::new(
+            "hr",
+            Kind::Csv,
+            [("profile".to_owned(), profile.to_owned())].into(),
+        )
+        .expect("settings");
+        steward
+            .save_connector(&stamp, &definition, None)
+            .expect("connector saved");
+        let file = b"Work Email,Full Name\nada@charity.test,Ada Lovelace\n";
+        steward
+            .sync_connector(&stamp, "hr", Some(("staff.csv", file.as_slice())), true)
+            .expect("synced");
+        let ada = steward
+            .list::<Person>()
+            .expect("people")
+            .into_iter()
+            .find(|p| p.email.as_deref() == Some("ada@charity.test"))
+            .expect("the file's person");
+        assert_eq!(ada.source.as_deref(), Some("hr"), "{b}");
+        let kept = steward
+            .kept_by(
+                &steward
+                    .store()
+                    .get(Register::People, &ada.id)
+                    .expect("read")
+                    .expect("row"),
+            )
+            .expect("kept by");
+        assert!(
+            kept.is_some_and(|k| k.connector == "hr" && k.fields.contains(&"name")),
+            "{b}"
+        );
+
+        let rename = [("name".to_owned(), "Ada King".to_owned())];
+        let refused = steward.set_fields(&stamp, Register::People, &ada.id, &rename);
+        let Err(ServiceError::Invalid { problems, .. }) = refused else {
+            panic!("{b}: a hand edit of the name went through: {refused:?}");
+        };
+        assert_eq!(problems.len(), 1, "{b}: {problems:?}");
+        assert_eq!(problems[0].field, "name");
+        assert_eq!(
+            problems[0].reason,
+            "name is kept by the connector hr; change it in the mapped CSV file or remove the connector"
+        );
+        let mut renamed = ada.clone();
+        renamed.name = "Ada King".into();
+        assert!(
+            matches!(
+                steward.update(&stamp, &renamed),
+                Err(ServiceError::Invalid { .. })
+            ),
+            "{b}: update is refused the same way"
+        );
+        // A field the HR file does not own saves.
+        steward
+            .set_fields(
+                &stamp,
+                Register::People,
+                &ada.id,
+                &[("byod".to_owned(), "true".to_owned())],
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // The connector itself may.
+        steward
+            .set_fields(
+                &Stamp::now("connector:hr"),
+                Register::People,
+                &ada.id,
+                &rename,
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // So may an import: the organisation's own file.
+        let mut row = steward
+            .store()
+            .get(Register::People, &ada.id)
+            .expect("read")
+            .expect("row");
+        row.set("name", steward_model::Value::Text("Ada Byron".into()));
+        let mut bytes = Vec::new();
+        steward_interchange::write(Register::People, &[row], &mut bytes).expect("csv");
+        steward
+            .import(
+                &stamp,
+                vec![steward_service::ImportFile {
+                    register: Register::People,
+                    label: "people.csv".into(),
+                    bytes,
+                }],
+            )
+            .unwrap_or_else(|e| panic!("{b}: the import was refused: {e}"));
+        let name = |s: &Steward| s.get::<Person>(&ada.id).expect("read").map(|p| p.name);
+        assert_eq!(name(&steward).as_deref(), Some("Ada Byron"), "{b}");
+        // Once the connector is removed, nobody keeps the record: edits go through.
+        steward.remove_connector(&stamp, "hr").expect("removed");
+        steward
+            .set_fields(&stamp, Register::People, &ada.id, &rename)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(name(&steward).as_deref(), Some("Ada King"), "{b}");
+        drop(db);
+    }
+}
