@@ -148,7 +148,7 @@ fn main() {
         add.push(&secret_arg);
         steward(&db.url, data.path(), &add);
 
-        let mut row = |label: &str, args: &[&str]| {
+        let row = |label: &str, args: &[&str]| {
             let (json, took, peak) = steward(&db.url, data.path(), args);
             let plan: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
             let c = &plan["counts"];

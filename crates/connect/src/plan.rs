@@ -767,10 +767,22 @@ fn finish(mut p: Planner<'_>) -> Plan {
             _ if register == Register::Usage => {}
             _ => p.plan.counts.updated += 1,
         }
-        for f in &editing.set {
+        // Where each field came from: on a record the sync creates, every field it fills but
+        // the source's own bookkeeping (a sighting is the source's through and through); on one
+        // it changes, the fields it set.
+        let sourced: Vec<String> = match &editing.before {
+            None if register == Register::Sightings => Vec::new(),
+            None => fields
+                .iter()
+                .map(|f| f.field.clone())
+                .filter(|f| !matches!(f.as_str(), "source" | "source_seen" | "missing_since"))
+                .collect(),
+            Some(_) => editing.set.iter().map(|f| (*f).to_owned()).collect(),
+        };
+        for f in sourced {
             p.plan
                 .provenance
-                .push((register.name().into(), id.clone(), (*f).into()));
+                .push((register.name().into(), id.clone(), f));
         }
         if register != Register::Sightings {
             p.plan.changes.push(RecordChange {
@@ -990,8 +1002,9 @@ fn place_account(
     by_login.insert(login.clone(), id.clone());
     match &person {
         Some(person) => p.offer(Register::Accounts, &id, "person_id", Some(person.clone())),
+        // Resolved as whose account it is: the feed `connect resolve` takes for that.
         None if !linked.contains_key(&(HOLDER_OF_ACCOUNT, account.source_id.as_str())) => p.plan.unmatched.push(Unmatched {
-            feed: feed.into(),
+            feed: HOLDER_OF_ACCOUNT.into(),
             source_id: account.source_id.clone(),
             label: account.login.clone(),
             reason: "no person has this address: link it to a person, or ignore it (a shared or test account)".into(),
@@ -1170,8 +1183,9 @@ fn place_device(
         && holder.is_none()
         && !linked.contains_key(&(HOLDER_OF_DEVICE, device.source_id.as_str()))
     {
+        // Resolved as whose device it is: the feed `connect resolve` takes for that.
         p.plan.unmatched.push(Unmatched {
-            feed: feed.into(),
+            feed: HOLDER_OF_DEVICE.into(),
             source_id: device.source_id.clone(),
             label: device_label(device),
             reason: format!(

@@ -221,6 +221,18 @@ impl Kind {
         }
     }
 
+    /// The system as people call it: `Microsoft 365`, `Jamf Pro`; a `csv` connector's source is
+    /// its mapped file.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Microsoft365 => "Microsoft 365",
+            Kind::GoogleWorkspace => "Google Workspace",
+            Kind::Jamf => "Jamf Pro",
+            Kind::SnipeIt => "Snipe-IT",
+            Kind::Csv => "the mapped CSV file",
+        }
+    }
+
     pub fn parse(word: &str) -> Result<Kind, ConnectError> {
         Kind::ALL
             .into_iter()

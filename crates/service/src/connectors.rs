@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use steward_connect::plan::{Link, Plan};
 use steward_connect::{Definition, Feed, Fetched, Kind};
-use steward_model::{Register, Row};
+use steward_model::{Register, Row, Value};
 use steward_store::{ConnectorRow, Provenance, SourceLink};
 
-use crate::{Capacity, Result, ServiceError, Stamp, Steward};
+use crate::{Capacity, FieldProblem, Result, ServiceError, Stamp, Steward};
 
 /// Who may set up and run connectors.
 const RUNS_CONNECTORS: &[Capacity] = &[Capacity::It, Capacity::Administrator];
@@ -31,6 +31,9 @@ pub struct ConnectorView {
     pub last_outcome: Option<String>,
     /// A preview waiting for a person to apply it.
     pub pending: Option<Plan>,
+    /// What the last applied sync left: its counts, skipped feeds and records to resolve (no
+    /// changes listed).
+    pub last: Option<Plan>,
     /// When it next syncs on its own; `None` when its schedule is off.
     pub next_run: Option<DateTime<Utc>>,
 }
@@ -50,6 +53,16 @@ impl SyncOutcome {
             SyncOutcome::Applied(p) | SyncOutcome::Held(p) => p,
         }
     }
+}
+
+/// The connector that keeps a record (its `source`), and the fields of the record that its
+/// kind owns (`steward_connect::plan::owned`): what a person may not change by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptBy {
+    pub connector: String,
+    pub kind: Kind,
+    /// The fields of the record's register it owns: as its `owns` setting says, or its kind's.
+    pub fields: Vec<&'static str>,
 }
 
 /// The actor a connector's changes are recorded as.
@@ -106,6 +119,11 @@ impl Steward {
                     pending: row
                         .run
                         .pending_plan
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str(p).ok()),
+                    last: row
+                        .run
+                        .last_plan
                         .as_deref()
                         .and_then(|p| serde_json::from_str(p).ok()),
                     next_run,
@@ -361,6 +379,16 @@ impl Steward {
             self.store().set_connector_run(name, &run)?;
             return Ok(SyncOutcome::Applied(plan));
         }
+        // What a person may still have to do, kept for the connector's page.
+        let left = Plan {
+            connector: plan.connector.clone(),
+            made_at: plan.made_at,
+            unmatched: plan.unmatched.clone(),
+            skipped: plan.skipped.clone(),
+            counts: plan.counts,
+            ..Plan::default()
+        };
+        run.last_plan = serde_json::to_string(&left).ok();
         run.last_run_at = Some(now);
         run.pending_plan = None;
         run.pending_at = None;
@@ -441,6 +469,87 @@ impl Steward {
             }],
         )?;
         Ok(())
+    }
+
+    /// The connector that keeps `row`, if its `source` names one that is still set up, and the
+    /// fields its kind owns in the row's register. A record kept by hand, or by a connector since
+    /// removed, has none.
+    pub fn kept_by(&self, row: &Row) -> Result<Option<KeptBy>> {
+        let source = row.get("source").map(Value::to_text).unwrap_or_default();
+        if source.is_empty() {
+            return Ok(None);
+        }
+        let Some(connector) = self
+            .store()
+            .connectors()?
+            .into_iter()
+            .find(|c| c.name == source)
+        else {
+            return Ok(None);
+        };
+        let Ok(definition) = definition_of(&connector) else {
+            return Ok(None);
+        };
+        let register = row.register();
+        Ok(Some(KeptBy {
+            fields: register
+                .fields()
+                .iter()
+                .map(|f| f.name)
+                .filter(|f| definition.owns(register, f))
+                .collect(),
+            connector: connector.name,
+            kind: definition.kind,
+        }))
+    }
+
+    /// Refuses a person's change (`before` as stored, `after` as it would be written) of a field
+    /// the connector keeping the record owns: the next sync would put the source's value back,
+    /// so the change belongs in the source. Each such field is a problem of its own, placed
+    /// beside the field on a form. A connector's own changes (actor `connector:NAME`) pass.
+    pub(crate) fn refuse_hand_edits(&self, stamp: &Stamp, before: &Row, after: &Row) -> Result<()> {
+        if stamp.actor.starts_with("connector:") {
+            return Ok(());
+        }
+        let Some(kept) = self.kept_by(before)? else {
+            return Ok(());
+        };
+        let problems: Vec<FieldProblem> = kept
+            .fields
+            .iter()
+            .copied()
+            .filter(|f| before.get(f) != after.get(f))
+            .map(|f| FieldProblem {
+                field: f,
+                value: String::new(),
+                reason: format!(
+                    "{f} is kept by the connector {}; change it in {} or remove the connector",
+                    kept.connector,
+                    kept.kind.title()
+                ),
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::Invalid {
+                register: before.register(),
+                problems,
+            })
+        }
+    }
+
+    /// The decisions people made about records connector `name` could not place (linked, or
+    /// ignored), for its page.
+    pub fn connector_decisions(&self, stamp: &Stamp, name: &str) -> Result<Vec<SourceLink>> {
+        stamp.require(RUNS_CONNECTORS, "seeing connectors")?;
+        self.connector_row(name)?;
+        Ok(self
+            .store()
+            .source_links(name)?
+            .into_iter()
+            .filter(|l| l.decided_by.is_some())
+            .collect())
     }
 
     /// Where each synced field of a record came from, for the record's page.

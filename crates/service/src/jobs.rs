@@ -419,9 +419,12 @@ impl Steward {
         // One waiting sync per connector (and one of its sign-ins) is enough, unless it reads a
         // file given to it.
         let dedupe = file.is_none().then(|| Dedupe {
-            key: match &only {
-                None => format!("sync:queued:{name}"),
-                Some(_) => format!("sync:queued:{name}:sign-ins"),
+            // An apply is its own: a person who presses Apply gets an applying sync, not the
+            // plain one already waiting.
+            key: match (&only, apply) {
+                (None, false) => format!("sync:queued:{name}"),
+                (None, true) => format!("sync:queued:{name}:apply"),
+                (Some(_), _) => format!("sync:queued:{name}:sign-ins"),
             },
             while_queued: true,
         });

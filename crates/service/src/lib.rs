@@ -49,7 +49,7 @@ pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{effective_params, evaluate, evaluate_checked, ladders};
 pub use compliance::Checked;
-pub use connectors::{ConnectorView, SyncOutcome, connector_actor};
+pub use connectors::{ConnectorView, KeptBy, SyncOutcome, connector_actor};
 pub use findings::EXCEPTION_ASKED_OF;
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};
@@ -449,22 +449,33 @@ impl Steward {
         self.write_creating(stamp, row, &[(register, &id)])
     }
 
-    /// Replaces a record by id (or key); refused if there is none.
+    /// Replaces a record by id (or key); refused if there is none, or if it changes a field the
+    /// connector keeping the record owns (see [`Steward::set_fields`]).
     pub fn update<R: Record>(&self, stamp: &Stamp, record: &R) -> Result<CommitSummary> {
         let row = record.to_row();
         self.authorise_row(stamp, &row, Operation::Update)?;
-        if self.store.get(R::REGISTER, row.id())?.is_none() {
+        let Some(before) = self.store.get(R::REGISTER, row.id())? else {
             return Err(ServiceError::NotFound {
                 register: R::REGISTER,
                 id: row.id().to_owned(),
             });
-        }
+        };
+        self.refuse_hand_edits(stamp, &before, &row)?;
         self.write(stamp, row)
     }
 
     /// Sets named fields of a stored row from their interchange spelling, as `steward set` and
     /// web forms do. What identifies the row (its id, or the fields its key is made of) cannot
     /// change: a different key is a different row.
+    ///
+    /// A person's change of a field that the connector keeping the record owns (the record's
+    /// `source` names a connector, and the field is in its kind's
+    /// `steward_connect::plan::owned` list) is refused, as a problem with that field: the
+    /// next sync would put the source's value back, so the change belongs in the source. This
+    /// and [`Steward::update`] are the hand edits refused; a connector's own changes pass, and
+    /// so do CSV imports, which are the organisation's own file — deliberately brought in as a
+    /// whole, not one person's edit of one field — and process steps, which change what they
+    /// must (a leaver's accounts closed) and leave the source to say otherwise at its next sync.
     pub fn set_fields(
         &self,
         stamp: &Stamp,
@@ -473,13 +484,14 @@ impl Steward {
         changes: &[(String, String)],
     ) -> Result<CommitSummary> {
         stamp.authorise(register, Operation::Update)?;
-        let mut row = self
+        let before = self
             .store
             .get(register, id)?
             .ok_or_else(|| ServiceError::NotFound {
                 register,
                 id: id.to_owned(),
             })?;
+        let mut row = before.clone();
         let mut problems = Vec::new();
         for (name, text) in changes {
             let Some(field) = register.fields().iter().find(|f| f.name == name.as_str()) else {
@@ -533,6 +545,7 @@ impl Steward {
             return Err(ServiceError::Invalid { register, problems });
         }
         self.authorise_row(stamp, &row, Operation::Update)?;
+        self.refuse_hand_edits(stamp, &before, &row)?;
         self.write(stamp, row)
     }
 

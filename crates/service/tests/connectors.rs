@@ -724,3 +724,170 @@ fn files_sync_through_their_connectors() {
         drop(db);
     }
 }
+
+/// A person's hand edit of a field the connector keeping a record owns is refused, as a problem
+/// with that field, whether through `set_fields` or `update`; a field it does not own saves; the
+/// connector itself, a CSV import (the organisation's own file) and anyone once the connector is
+/// removed change it.
+#[test]
+fn a_hand_edit_of_what_a_connector_keeps_is_refused_but_an_import_is_not() {
+    for db in databases("connect-hand-edits") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = Stamp::now("it-lead");
+        let profile = "name = \"hr\"\ntarget = \"people\"\n\n[columns]\nemail = \"Work Email\"\nname = \"Full Name\"\n";
+        let definition = Definition::new(
+            "hr",
+            Kind::Csv,
+            [("profile".to_owned(), profile.to_owned())].into(),
+        )
+        .expect("settings");
+        steward
+            .save_connector(&stamp, &definition, None)
+            .expect("connector saved");
+        let file = b"Work Email,Full Name\nada@charity.test,Ada Lovelace\n";
+        steward
+            .sync_connector(&stamp, "hr", Some(("staff.csv", file.as_slice())), true)
+            .expect("synced");
+        let ada = steward
+            .list::<Person>()
+            .expect("people")
+            .into_iter()
+            .find(|p| p.email.as_deref() == Some("ada@charity.test"))
+            .expect("the file's person");
+        assert_eq!(ada.source.as_deref(), Some("hr"), "{b}");
+        let kept = steward
+            .kept_by(
+                &steward
+                    .store()
+                    .get(Register::People, &ada.id)
+                    .expect("read")
+                    .expect("row"),
+            )
+            .expect("kept by");
+        assert!(
+            kept.is_some_and(|k| k.connector == "hr" && k.fields.contains(&"name")),
+            "{b}"
+        );
+
+        let rename = [("name".to_owned(), "Ada King".to_owned())];
+        let refused = steward.set_fields(&stamp, Register::People, &ada.id, &rename);
+        let Err(ServiceError::Invalid { problems, .. }) = refused else {
+            panic!("{b}: a hand edit of the name went through: {refused:?}");
+        };
+        assert_eq!(problems.len(), 1, "{b}: {problems:?}");
+        assert_eq!(problems[0].field, "name");
+        assert_eq!(
+            problems[0].reason,
+            "name is kept by the connector hr; change it in the mapped CSV file or remove the connector"
+        );
+        let mut renamed = ada.clone();
+        renamed.name = "Ada King".into();
+        assert!(
+            matches!(
+                steward.update(&stamp, &renamed),
+                Err(ServiceError::Invalid { .. })
+            ),
+            "{b}: update is refused the same way"
+        );
+        // A field the HR file does not own saves.
+        steward
+            .set_fields(
+                &stamp,
+                Register::People,
+                &ada.id,
+                &[("byod".to_owned(), "true".to_owned())],
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // The connector itself may.
+        steward
+            .set_fields(
+                &Stamp::now("connector:hr"),
+                Register::People,
+                &ada.id,
+                &rename,
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // So may an import: the organisation's own file.
+        let mut row = steward
+            .store()
+            .get(Register::People, &ada.id)
+            .expect("read")
+            .expect("row");
+        row.set("name", steward_model::Value::Text("Ada Byron".into()));
+        let mut bytes = Vec::new();
+        steward_interchange::write(Register::People, &[row], &mut bytes).expect("csv");
+        steward
+            .import(
+                &stamp,
+                vec![steward_service::ImportFile {
+                    register: Register::People,
+                    label: "people.csv".into(),
+                    bytes,
+                }],
+            )
+            .unwrap_or_else(|e| panic!("{b}: the import was refused: {e}"));
+        let name = |s: &Steward| s.get::<Person>(&ada.id).expect("read").map(|p| p.name);
+        assert_eq!(name(&steward).as_deref(), Some("Ada Byron"), "{b}");
+        // Once the connector is removed, nobody keeps the record: edits go through.
+        steward.remove_connector(&stamp, "hr").expect("removed");
+        steward
+            .set_fields(&stamp, Register::People, &ada.id, &rename)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(name(&steward).as_deref(), Some("Ada King"), "{b}");
+        drop(db);
+    }
+}
+
+#[test]
+fn an_applied_sync_keeps_what_it_left_to_resolve_and_apply_is_never_a_plain_sync() {
+    for db in databases("connect-left") {
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(6, 5, 21);
+        let stamp = Stamp::at("it-lead", tenant.now);
+        let server = graph(tenant, Faults::default());
+        add_m365(&steward, &stamp, &server, "s3cret-value");
+        // Queued plain, then asked to apply: two jobs, the second applying.
+        let (plain, _) = steward
+            .enqueue_sync(&stamp, "m365", None, false)
+            .expect("queued");
+        let (apply, new) = steward
+            .enqueue_sync(&stamp, "m365", None, true)
+            .expect("queued");
+        assert!(
+            new && apply != plain,
+            "an apply is not folded into a waiting plain sync"
+        );
+
+        // Devices only: their users are no persons here, so each is applied and left to resolve.
+        let base = server.base_url();
+        let token_url = format!("{base}/{TENANT}/oauth2/v2.0/token");
+        let devices_only = definition(
+            "m365",
+            Kind::Microsoft365,
+            &[
+                ("tenant", TENANT),
+                ("client_id", "app-id"),
+                ("base_url", &base),
+                ("token_url", &token_url),
+                ("feeds", "devices"),
+            ],
+        );
+        steward
+            .save_connector(&stamp, &devices_only, None)
+            .expect("saved");
+        let outcome = steward
+            .sync_connector(&stamp, "m365", None, true)
+            .expect("applied");
+        assert!(matches!(outcome, SyncOutcome::Applied(_)));
+        let view = &steward.connectors(&stamp).expect("connectors")[0];
+        assert!(view.pending.is_none());
+        let last = view.last.as_ref().expect("what the sync left");
+        assert!(!last.unmatched.is_empty(), "{}", last.to_text());
+        assert!(
+            last.changes.is_empty(),
+            "only what is left, not every change"
+        );
+        drop(db);
+    }
+}

@@ -52,7 +52,9 @@ CREATE TABLE connectors (
     last_outcome TEXT,
     -- A preview waiting for a person: the plan as JSON, and when it was made.
     pending_plan TEXT,
-    pending_at TIMESTAMPTZ
+    pending_at TIMESTAMPTZ,
+    -- The last applied sync's counts, skipped feeds and records left to resolve, as JSON.
+    last_plan TEXT
 );
 
 -- Which register record each source's record is, as matched or as a person decided; `record_id`

@@ -45,6 +45,8 @@ pub struct ConnectorRun {
     pub last_outcome: Option<String>,
     pub pending_plan: Option<String>,
     pub pending_at: Option<DateTime<Utc>>,
+    /// What the last applied sync left: its counts, skipped feeds and records to resolve.
+    pub last_plan: Option<String>,
 }
 
 /// A source record's link to a register record, or a person's decision to ignore it.
@@ -82,6 +84,7 @@ pub(crate) const CONNECTOR_COLUMNS: Columns = &[
     ("last_outcome", Kind::Text),
     ("pending_plan", Kind::Text),
     ("pending_at", Kind::Time),
+    ("last_plan", Kind::Text),
 ];
 
 pub(crate) const LINK_COLUMNS: Columns = &[
@@ -119,6 +122,7 @@ fn connector_cells(c: &ConnectorRow) -> Vec<Cell> {
         Cell::Text(c.run.last_outcome.clone()),
         Cell::Text(c.run.pending_plan.clone()),
         Cell::Time(c.run.pending_at),
+        Cell::Text(c.run.last_plan.clone()),
     ]
 }
 
@@ -137,6 +141,7 @@ fn connector_from(cells: Vec<Cell>) -> Result<ConnectorRow> {
             last_outcome: r.opt_text()?.1,
             pending_plan: r.opt_text()?.1,
             pending_at: r.opt_time()?.1,
+            last_plan: r.opt_text()?.1,
         },
     })
 }
@@ -308,13 +313,14 @@ pub(crate) fn remove_connector(
 pub(crate) fn set_run(tx: &mut dyn PlainTx, name: &str, run: &ConnectorRun) -> Result<bool> {
     let p = tx.placeholder();
     let sql = format!(
-        "UPDATE connectors SET cursor = {}, last_run_at = {}, last_outcome = {}, pending_plan = {}, pending_at = {} WHERE name = {}",
+        "UPDATE connectors SET cursor = {}, last_run_at = {}, last_outcome = {}, pending_plan = {}, pending_at = {}, last_plan = {} WHERE name = {}",
         p.nth(1),
         p.nth(2),
         p.nth(3),
         p.nth(4),
         p.nth(5),
-        p.nth(6)
+        p.nth(6),
+        p.nth(7)
     );
     let n = tx.exec(
         &sql,
@@ -324,6 +330,7 @@ pub(crate) fn set_run(tx: &mut dyn PlainTx, name: &str, run: &ConnectorRun) -> R
             Cell::Text(run.last_outcome.clone()),
             Cell::Text(run.pending_plan.clone()),
             Cell::Time(run.pending_at),
+            Cell::Text(run.last_plan.clone()),
             text(name),
         ],
     )?;

@@ -30,6 +30,9 @@ const ESTATE: &[Capacity] = &[It, Governance, Auditor, Administrator];
 /// Those who see the registers of people, assets and accounts.
 const REGISTERS: &[Capacity] = &[It, Governance, Auditor, Administrator];
 
+/// Those who set up and run connectors: the Connectors pages, every one of their forms.
+const RUNS_CONNECTORS: &[Capacity] = &[It, Administrator];
+
 /// Those who may raise requests and report incidents: anyone on the people register, and the IT
 /// team and administrators on others' behalf.
 const RAISERS: &[Capacity] = &[Staff, It, Administrator];
@@ -357,6 +360,52 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/checks",
         access: Access::AnyOf(&[It, Governance, Administrator]),
     },
+    // Connectors: set up, tested, synced, resolved and removed by those who run them.
+    RouteSpec {
+        method: "GET",
+        path: "/connectors",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/connectors/{name}",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/test",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/sync",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/apply",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/file",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/resolve",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/remove",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
     // Jobs: anyone signed in sees their own (the IT team and administrators every one); the
     // requester or an administrator cancels. The service decides which.
     RouteSpec {
@@ -445,11 +494,16 @@ pub const ROUTES: &[RouteSpec] = &[
 ];
 
 /// The forms that upload a file (posted as `multipart/form-data`, with a larger body allowed):
-/// a register's CSV and gov.uk's bank holidays. Every other form is url-encoded and small. A
-/// route added here also needs the upload body limit in `router` and a handler that takes a
-/// `session::UploadForm`, which checks the CSRF token inside the body.
+/// a register's CSV, gov.uk's bank holidays, a connector's settings (a Google service account's
+/// key file) and a connector's portal export or mapped CSV file. Every other form is
+/// url-encoded and small. A route added here also needs the upload body limit in `router` and a
+/// handler that takes a `session::UploadForm`, which checks the CSRF token inside the body.
 pub fn takes_files(route: &RouteSpec) -> bool {
-    route.method == "POST" && matches!(route.path, "/import" | "/calendar")
+    route.method == "POST"
+        && matches!(
+            route.path,
+            "/import" | "/calendar" | "/connectors" | "/connectors/{name}/file"
+        )
 }
 
 /// The spec of a route, by method and the router's path.

@@ -32,9 +32,11 @@ pub(crate) struct Input {
     pub label: String,
     /// What to write, shown under the label; empty for none.
     pub hint: String,
-    /// `text`, `email`, `number`, `date`, `datetime-local`, `month`, `password` or `select`.
-    /// Never a `textarea`: no register field holds a line break (the model refuses control
-    /// characters), so a box that invites one would invite a refusal.
+    /// `text`, `email`, `number`, `date`, `datetime-local`, `month`, `password`, `select` or
+    /// `textarea`. A `textarea` never stands for a register field: no register field holds a
+    /// line break (the model refuses control characters), so a box that invites one would
+    /// invite a refusal. It is for text of many lines that is no register's: a connector's
+    /// profile, a key file pasted.
     pub kind: &'static str,
     /// A text input drawn wide: free text written at length (a reason, facts, evidence).
     pub wide: bool,
@@ -48,6 +50,9 @@ pub(crate) struct Input {
     pub step: &'static str,
     pub inputmode: &'static str,
     pub autocomplete: &'static str,
+    /// What the browser shows in an empty input (a default taken when it is left empty); the
+    /// hint says it too, since a placeholder vanishes as one types.
+    pub placeholder: String,
     /// The unit shown before the input (£) or after it (MB, days).
     pub prefix: &'static str,
     pub suffix: &'static str,
@@ -135,6 +140,7 @@ impl Input {
             step: "",
             inputmode: "",
             autocomplete: "",
+            placeholder: String::new(),
             prefix: "",
             suffix: "",
             choices: Vec::new(),
@@ -151,6 +157,28 @@ impl Input {
         input.autocomplete = "new-password";
         input.minlength = Some(12);
         input
+    }
+
+    /// A secret typed in (a client secret, a token): never given an autocomplete, and — since
+    /// [`Input::posted`] passes a password by — never written back into a page.
+    pub(crate) fn secret(id: &str, name: &str, label: &str) -> Input {
+        let mut input = Input::text(id, name, label);
+        input.kind = "password";
+        input.autocomplete = "off";
+        input
+    }
+
+    /// A box of many lines, for text that is no register field's (see [`Input::kind`]).
+    pub(crate) fn many_lines(id: &str, name: &str, label: &str) -> Input {
+        let mut input = Input::text(id, name, label);
+        input.kind = "textarea";
+        input.autocomplete = "off";
+        input
+    }
+
+    pub(crate) fn placeholder(mut self, text: impl Into<String>) -> Input {
+        self.placeholder = text.into();
+        self
     }
 
     /// A choice among `choices` (value, label), the one equal to `value` selected.

@@ -14,6 +14,7 @@
 pub mod access;
 mod audit;
 mod calendar;
+mod connectors;
 mod derived;
 mod diff;
 mod finding;
@@ -296,8 +297,8 @@ pub fn router(state: AppState) -> Router {
         .route("/governance.csv", get(governance::due_csv))
         .route("/governance/task-done", post(governance::task_done))
         .route("/governance/dispose", post(governance::dispose))
-        // The two forms that upload a file (`access::takes_files`): axum's `Multipart` reads
-        // them, up to this body limit.
+        // The forms that upload a file (`access::takes_files`): axum's `Multipart` reads them,
+        // up to this body limit.
         .route(
             "/import",
             get(governance::import_form)
@@ -314,6 +315,22 @@ pub fn router(state: AppState) -> Router {
                 .post(calendar::import)
                 .layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
         )
+        .route(
+            "/connectors",
+            get(connectors::list)
+                .post(connectors::save)
+                .layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
+        )
+        .route("/connectors/{name}", get(connectors::show))
+        .route("/connectors/{name}/test", post(connectors::test))
+        .route("/connectors/{name}/sync", post(connectors::sync))
+        .route("/connectors/{name}/apply", post(connectors::apply))
+        .route(
+            "/connectors/{name}/file",
+            post(connectors::upload).layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
+        )
+        .route("/connectors/{name}/resolve", post(connectors::resolve))
+        .route("/connectors/{name}/remove", post(connectors::remove))
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(jobs::show))
         .route("/jobs/{id}/cancel", post(jobs::cancel))

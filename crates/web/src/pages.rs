@@ -53,6 +53,7 @@ const LINKS: &[(&str, &str)] = &[
     ("/policy", "Policies"),
     ("/calendar", "Calendar"),
     ("/import", "Import"),
+    ("/connectors", "Connectors"),
     ("/jobs", "Jobs"),
     ("/audit", "Audit log"),
     ("/admin/sign-ins", "Sign-ins"),

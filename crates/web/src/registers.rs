@@ -315,13 +315,29 @@ pub(crate) async fn accounts_csv(
 
 // --- one record -----------------------------------------------------------------------------
 
+/// Where a synced record comes from: the connector keeping it, when that source last listed it
+/// and since when it has not.
+struct KeptLine {
+    connector: String,
+    /// The connector's page, for those who may open it.
+    href: Option<String>,
+    /// The connector is still set up (not removed since).
+    set_up: bool,
+    seen: String,
+    missing: String,
+}
+
 #[derive(Template)]
 #[template(path = "record.html")]
 struct RecordPage {
     chrome: Chrome,
     entity: String,
     id: String,
-    fields: Vec<(&'static str, String)>,
+    /// Each field: its name, its value, and where a connector's sync set it (which, when).
+    fields: Vec<(&'static str, String, String)>,
+    /// Whether any field has a source: the table shows the column then.
+    sourced: bool,
+    kept: Option<KeptLine>,
     spans: Vec<(String, String, String)>,
     history: Vec<(String, String, String, String)>,
     /// What may be done here: `asset` or `account` forms, for the IT team and administrators.
@@ -381,8 +397,13 @@ async fn record_page(
         .find(|r| r.entity() == entity)
         .ok_or(WebError::NotFound)?;
     let (e, i) = (entity.clone(), id.clone());
-    let (row, spans, history) = blocking(state, move |s| {
+    let (row, spans, history, kept, provenance) = blocking(state, move |s| {
         let row = s.store().get(register, &i)?;
+        let kept = match &row {
+            Some(row) => s.kept_by(row)?,
+            None => None,
+        };
+        let provenance = s.provenance(register, &i)?;
         let spans = match register {
             Register::Assets => s.assignments(AssignmentsOf::Asset(&i))?,
             Register::People => s.assignments(AssignmentsOf::Person(&i))?,
@@ -406,10 +427,27 @@ async fn record_page(
             },
         )?;
         history.reverse();
-        Ok((row, spans, history))
+        Ok((row, spans, history, kept, provenance))
     })
     .await?;
     let row = row.ok_or(WebError::NotFound)?;
+    let text_of = |field: &str| row.get(field).map(Value::to_text).unwrap_or_default();
+    let time_of = |field: &str| match row.get(field) {
+        Some(Value::Timestamp(t)) => crate::processes::local_text(t, zone),
+        _ => String::new(),
+    };
+    let chrome = Chrome::signed(state, signed, "/assets");
+    let source = text_of("source");
+    let kept_line = (!source.is_empty()).then(|| {
+        let href = format!("/connectors/{}", percent(&source));
+        KeptLine {
+            href: (kept.is_some() && chrome.may("/connectors/{name}")).then_some(href),
+            set_up: kept.is_some(),
+            seen: time_of("source_seen"),
+            missing: time_of("missing_since"),
+            connector: source.clone(),
+        }
+    });
     let may_change = signed.viewer.is(Capacity::It) || signed.viewer.is(Capacity::Administrator);
     let actions: &'static str = match register {
         Register::Assets if may_change => "asset",
@@ -454,7 +492,19 @@ async fn record_page(
             .iter()
             .zip(row.values())
             .filter(|(f, _)| f.csv && !register.key_fields().any(|k| k.name == f.name))
-            .map(|(f, v)| Input::of(f, v, zone).posted(posted(RecordForm::Set)))
+            .map(|(f, v)| {
+                let input = Input::of(f, v, zone);
+                // A field the connector keeping the record owns is changed in its source.
+                let input = match &kept {
+                    Some(k) if k.fields.contains(&f.name) => input.hint(format!(
+                        "Kept by the connector {}: change it in {}",
+                        k.connector,
+                        k.kind.title()
+                    )),
+                    _ => input,
+                };
+                input.posted(posted(RecordForm::Set))
+            })
             .collect()
     } else {
         Vec::new()
@@ -468,17 +518,32 @@ async fn record_page(
     page_refusing(
         !errors.is_empty(),
         &RecordPage {
-            chrome: Chrome::signed(state, signed, "/assets"),
+            chrome,
             editing: form == Some(RecordForm::Set),
             editable,
             allocate,
             status,
             errors,
+            sourced: !provenance.is_empty(),
+            kept: kept_line,
             fields: register
                 .fields()
                 .iter()
                 .zip(row.values())
-                .map(|(f, v)| (f.name, v.to_text()))
+                .map(|(f, v)| {
+                    let from = provenance
+                        .iter()
+                        .find(|p| p.field == f.name)
+                        .map(|p| {
+                            format!(
+                                "{}, {}",
+                                p.source,
+                                crate::processes::local_text(&p.synced_at, zone)
+                            )
+                        })
+                        .unwrap_or_default();
+                    (f.name, v.to_text(), from)
+                })
                 .collect(),
             spans: spans
                 .into_iter()

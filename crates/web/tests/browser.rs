@@ -672,6 +672,9 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
                 "/calendar",
                 "/governance",
                 "/import",
+                "/connectors",
+                "/connectors?kind=google-workspace",
+                "/connectors?kind=csv",
                 "/jobs",
                 "/audit",
                 "/admin/sign-ins",
@@ -727,4 +730,222 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     drop(b);
     server.stop();
+}
+
+/// Waits, reading the database, until job `id` has ended; its state then.
+fn job_ended(steward: &Steward, id: i64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let job = steward
+            .job(&Stamp::now("test"), id)
+            .unwrap_or_else(|e| panic!("job {id}: {e}"));
+        if job.job.state.is_finished() {
+            return job.job.state.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {id} still {} after a minute",
+            job.job.state
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The job the browser was sent to: its id, once the browser is on its page.
+fn job_shown(b: &harness::Browser) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let path = b.path();
+        if let Some(id) = path.strip_prefix("/jobs/").and_then(|n| n.parse().ok()) {
+            return id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not sent to a job: on {path}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// An IT person connects Microsoft 365 (a stand-in of Microsoft Graph on loopback) from the
+/// Connectors page: adds it, syncs it — a job, run by the server's job thread — reads the first
+/// sync's preview, applies it, and finds the tenant's people on the registers. The Connectors
+/// pages, the form, a preview waiting and a connector with none pass axe-core's scan.
+#[test]
+fn an_it_person_connects_microsoft_365_and_applies_the_first_sync() {
+    const TENANT: &str = "contoso.onmicrosoft.com";
+    const SECRET: &str = "Zq8~browser-client-secret";
+    const USERS: usize = 15;
+    for db in databases("browser") {
+        let test = format!(
+            "an_it_person_connects_microsoft_365_and_applies_the_first_sync-{}",
+            db.backend
+        );
+        let steward = Steward::open(&db.url).expect("opening the test database");
+        let stamp = Stamp::now("test");
+        let mut it = support::person("IT1", "Iris Tech", None);
+        it.email = Some("iris.tech@charity.test".into());
+        steward.create(&stamp, &it).expect("creating the IT person");
+        steward
+            .create(
+                &stamp,
+                &steward_model::RoleGrant {
+                    person_id: "IT1".into(),
+                    role: steward_model::Role::It,
+                    granted_on: None,
+                },
+            )
+            .expect("granting the IT role");
+        const EMAIL: &str = "iris.tech@charity.test";
+        steward
+            .add_sign_in(&stamp, EMAIL, "Iris Tech", Some("IT1"), STAFF_PASSWORD, &[])
+            .expect("adding the sign-in");
+        let secret = steward
+            .enrol_authenticator(&stamp, EMAIL)
+            .expect("enrolling an authenticator");
+        let source = steward_vendors::Server::microsoft_graph(
+            steward_vendors::Tenant::generate(USERS, 8, 3),
+            steward_vendors::Faults::default(),
+            steward_vendors::Credentials::microsoft(TENANT, "app-id", SECRET),
+        )
+        .expect("the Graph stand-in on loopback");
+        let base = source.base_url();
+        // The server's own, and one for this test to read the jobs through.
+        let reader = Steward::open(&db.url).expect("opening the test database again");
+        let server = Server::start(steward);
+        let Some(b) = browser(&test, server.addr) else {
+            return;
+        };
+        let axe = axe_source(&test);
+        let mut failures = Vec::new();
+        let mut scan = |b: &harness::Browser, what: &str| {
+            if let Some(axe) = &axe {
+                for v in axe_violations(b, axe) {
+                    failures.push(format!("{what}: {v}"));
+                }
+            }
+        };
+
+        b.step("sign in");
+        sign_in(&b, EMAIL, &totp_now(&secret));
+
+        b.step("connectors");
+        b.open("/connectors");
+        assert!(
+            b.text("#no-connectors").contains("No connector"),
+            "a fresh list"
+        );
+        scan(&b, "/connectors");
+        b.set_value("#field-kind", "microsoft365");
+        b.click_through("form[action='/connectors#add'] button[type=submit]");
+        assert_eq!(b.text("#add"), "Add a Microsoft 365 connector");
+        scan(&b, "/connectors?kind=microsoft365");
+
+        b.step("add");
+        b.fill("#field-name", "m365");
+        b.fill("#field-tenant", TENANT);
+        b.fill("#field-client_id", "app-id");
+        b.fill("#field-base_url", &base);
+        b.fill(
+            "#field-token_url",
+            &format!("{base}/{TENANT}/oauth2/v2.0/token"),
+        );
+        b.fill("#field-secret", SECRET);
+        b.click_through("#connector-form button[type=submit]");
+        b.wait_for_path("/connectors/m365");
+        assert_eq!(b.text("#credential"), "sealed");
+        scan(&b, "/connectors/m365 with nothing waiting");
+
+        b.step("sync now");
+        b.click_through("#sync");
+        let job = job_shown(&b);
+        assert_eq!(job_ended(&reader, job), "done", "the sync's job");
+        b.open(&format!("/jobs/{job}"));
+        assert!(
+            b.text("main ul[aria-label='What it did']")
+                .contains("m365 was read but not applied"),
+            "the first sync stops at its preview"
+        );
+
+        b.step("preview");
+        b.click_through("main a[href='/connectors/m365']");
+        b.wait_for_path("/connectors/m365");
+        assert!(
+            b.text("#hold").contains("first sync"),
+            "why the preview waits"
+        );
+        let created = b.text("#preview-created caption");
+        assert!(created.starts_with("To create:"), "{created:?}");
+        scan(&b, "/connectors/m365 with a preview waiting");
+        assert!(
+            !b.script("return document.documentElement.outerHTML;")
+                .as_str()
+                .unwrap_or_default()
+                .contains(SECRET),
+            "the credential is in the page"
+        );
+
+        b.step("apply");
+        b.click_through("#apply");
+        let job = job_shown(&b);
+        assert_eq!(job_ended(&reader, job), "done", "the apply's job");
+        b.open(&format!("/jobs/{job}"));
+        let did = b.text("main ul[aria-label='What it did']");
+        assert!(did.contains("Synced m365:"), "{did:?}");
+
+        b.step("people");
+        b.open("/registers");
+        let people = b.script(
+            "const row = [...document.querySelectorAll('main tbody tr')]
+               .find(r => r.cells[0].textContent.trim() === 'people');
+             return row ? row.cells[1].textContent.trim() : null;",
+        );
+        assert_eq!(
+            people.as_str(),
+            Some((USERS + 1).to_string().as_str()),
+            "the tenant's people and the IT person"
+        );
+        b.open("/connectors");
+        assert!(
+            b.text("#connectors tbody").contains("synced:"),
+            "the list says how the last run ended"
+        );
+
+        // A spreadsheet of laptops, one of them a user's who is nobody here: uploaded, and
+        // resolved to the IT person through the person picker.
+        b.step("resolve");
+        let profile = "name = \"laptops\"\ntarget = \"devices\"\n\n[columns]\nserial = \"Serial\"\nholder_email = \"User\"\n";
+        let laptops = steward_connect::Definition::new(
+            "laptops",
+            steward_connect::Kind::Csv,
+            [("profile".to_owned(), profile.to_owned())].into(),
+        )
+        .expect("the laptops connector's settings");
+        reader
+            .save_connector(&Stamp::now("test"), &laptops, None)
+            .expect("adding the laptops connector");
+        let path =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{test}-laptops.csv"));
+        std::fs::write(&path, "Serial,User\nPF3K9Z2A,j.okafor@charity.test\n")
+            .expect("writing the laptops file");
+        b.open("/connectors/laptops");
+        b.choose_file("#field-file", &path);
+        b.click_through("form[action='/connectors/laptops/file'] button[type=submit]");
+        let job = job_shown(&b);
+        assert_eq!(job_ended(&reader, job), "done", "the upload's job");
+        b.open("/connectors/laptops?find=Iris#unmatched");
+        assert_eq!(b.text("#preview-unmatched caption"), "1 to resolve");
+        scan(&b, "/connectors/laptops with a record to resolve");
+        b.click_through("#resolve-0 button[type=submit]");
+        assert!(
+            b.text("#preview-unmatched tbody")
+                .contains("Decided: linked to IT1"),
+            "the decision is shown"
+        );
+
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        drop(b);
+        server.stop();
+        drop(source);
+    }
 }

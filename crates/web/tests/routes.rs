@@ -99,6 +99,18 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("GET" | "POST", "/import") | ("GET", "/import/template/{register}") => {
             &["it", "administrator"]
         }
+        // Connectors: the IT team and administrators, every page and form.
+        ("GET" | "POST", "/connectors")
+        | ("GET", "/connectors/{name}")
+        | (
+            "POST",
+            "/connectors/{name}/test"
+            | "/connectors/{name}/sync"
+            | "/connectors/{name}/apply"
+            | "/connectors/{name}/file"
+            | "/connectors/{name}/resolve"
+            | "/connectors/{name}/remove",
+        ) => &["it", "administrator"],
         // Anyone signed in reaches the jobs pages; each sees only their own jobs.
         // The job here is the command line's: the IT team and administrators see every job;
         // only its requester or an administrator cancels it.
@@ -246,7 +258,25 @@ fn every_route_with_every_role() {
             .enqueue_check(&stamp, steward_service::CheckRun::Asked)
             .unwrap_or_else(|e| panic!("{e}"));
         let job = job.to_string();
+        // A connector to reach: a mapped HR file's, which needs no source running.
+        let hr = steward_connect::Definition::new(
+            "hr",
+            steward_connect::Kind::Csv,
+            [(
+                "profile".to_owned(),
+                "name = \"hr\"\ntarget = \"people\"\n\n[columns]\nemail = \"Work Email\"\n"
+                    .to_owned(),
+            )]
+            .into(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        steward
+            .save_connector(&stamp, &hr, None)
+            .unwrap_or_else(|e| panic!("{e}"));
         let concrete = |path: &str| {
+            if path.starts_with("/connectors/") {
+                return path.replace("{name}", "hr");
+            }
             if path.starts_with("/team/") {
                 return path.replace("{id}", "S1");
             }
