@@ -90,6 +90,13 @@ impl<'a> Graph<'a> {
     /// Every item of a Graph collection, following `@odata.nextLink` to the end.
     fn all(&mut self, first: String) -> Result<Vec<Json>, ConnectError> {
         let mut items = Vec::new();
+        self.each(first, |item| items.push(item.clone()))?;
+        Ok(items)
+    }
+
+    /// Visits every item of a collection, page by page: a page is let go before the next is
+    /// read, so a tenant's whole listing is never held as JSON.
+    fn each(&mut self, first: String, mut visit: impl FnMut(&Json)) -> Result<(), ConnectError> {
         let mut next = Some(first);
         while let Some(url) = next.take() {
             let page = self.http.get_json(&url, &mut self.auth)?;
@@ -99,7 +106,7 @@ impl<'a> Graph<'a> {
                     reason: "no \"value\" list in the page".into(),
                 });
             };
-            items.extend(values.iter().cloned());
+            values.iter().for_each(&mut visit);
             next = page
                 .get("@odata.nextLink")
                 .and_then(Json::as_str)
@@ -114,7 +121,25 @@ impl<'a> Graph<'a> {
                 });
             }
         }
-        Ok(items)
+        Ok(())
+    }
+
+    /// A feed visited item by item; `false` (with the reason noted) when the tenant refused it.
+    fn feed_each(
+        &mut self,
+        feed: Feed,
+        first: String,
+        skipped: &mut Vec<SkippedFeed>,
+        visit: impl FnMut(&Json),
+    ) -> Result<bool, ConnectError> {
+        match self.each(first, visit) {
+            Ok(()) => Ok(true),
+            Err(ConnectError::Forbidden { reason, .. }) => {
+                skipped.push(SkippedFeed { feed, reason });
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A feed's items, or the reason the tenant refused it.
@@ -145,6 +170,28 @@ impl<'a> Graph<'a> {
         let mut listing = Listing::default();
         let wants = |f: Feed| feeds.contains(&f);
         if wants(Feed::People) || wants(Feed::Accounts) {
+            // What each account has registered, and who is in a directory role, first: small,
+            // and needed as each user is read.
+            let mut registered: HashMap<String, Registration> = HashMap::new();
+            let mut admins = None;
+            if wants(Feed::Accounts) {
+                let url = format!(
+                    "{}/v1.0/reports/authenticationMethods/userRegistrationDetails",
+                    self.base
+                );
+                self.feed_each(Feed::Accounts, url, &mut listing.skipped, |r| {
+                    if let Some(id) = text(r, "id") {
+                        registered.insert(
+                            id,
+                            Registration {
+                                mfa: flag(r, "isMfaRegistered"),
+                                admin: flag(r, "isAdmin"),
+                            },
+                        );
+                    }
+                })?;
+                admins = self.role_members(&mut listing.skipped)?;
+            }
             // signInActivity needs Entra ID P1 and AuditLog.Read.All: asked for, and dropped
             // (with a note) when the tenant refuses it, so the users themselves still sync.
             // employeeLeaveDateTime needs User-LifeCycleInfo.Read.All as well: asked for with
@@ -153,9 +200,14 @@ impl<'a> Graph<'a> {
                 "{}/v1.0/users?$select={USER_FIELDS},employeeLeaveDateTime,signInActivity&$expand=manager($select=id,userPrincipalName)&$top=999",
                 self.base
             );
-            let users = match self.all(with_activity) {
-                Ok(users) => Some(users),
+            let (people, accounts) = (listing.people.len(), listing.accounts.len());
+            let read = match self.each(with_activity, |u| {
+                read_user(u, &registered, admins.as_ref(), &mut listing, feeds)
+            }) {
+                Ok(()) => true,
                 Err(ConnectError::Forbidden { reason, .. }) => {
+                    listing.people.truncate(people);
+                    listing.accounts.truncate(accounts);
                     listing.skipped.push(SkippedFeed {
                         feed: Feed::Accounts,
                         reason: format!("last sign-in times and leave dates not read: {reason}"),
@@ -164,32 +216,21 @@ impl<'a> Graph<'a> {
                         "{}/v1.0/users?$select={USER_FIELDS}&$expand=manager($select=id,userPrincipalName)&$top=999",
                         self.base
                     );
-                    self.feed(Feed::People, plain, &mut listing.skipped)?
+                    let mut skipped = Vec::new();
+                    let read = self.feed_each(Feed::People, plain, &mut skipped, |u| {
+                        read_user(u, &registered, admins.as_ref(), &mut listing, feeds)
+                    })?;
+                    listing.skipped.extend(skipped);
+                    read
                 }
                 Err(e) => return Err(e),
             };
-            if let Some(users) = users {
-                let registration = if wants(Feed::Accounts) {
-                    let url = format!(
-                        "{}/v1.0/reports/authenticationMethods/userRegistrationDetails",
-                        self.base
-                    );
-                    self.feed(Feed::Accounts, url, &mut listing.skipped)?
-                } else {
-                    None
-                };
-                let admins = if wants(Feed::Accounts) {
-                    self.role_members(&mut listing.skipped)?
-                } else {
-                    None
-                };
-                read_users(
-                    &users,
-                    registration.as_deref(),
-                    admins.as_ref(),
-                    &mut listing,
-                    feeds,
-                );
+            if read {
+                for feed in [Feed::People, Feed::Accounts] {
+                    if wants(feed) {
+                        listing.complete.push(feed);
+                    }
+                }
             }
         }
         if wants(Feed::Devices) {
@@ -197,8 +238,11 @@ impl<'a> Graph<'a> {
                 "{}/v1.0/deviceManagement/managedDevices?$top=1000",
                 self.base
             );
-            if let Some(devices) = self.feed(Feed::Devices, url, &mut listing.skipped)? {
-                listing.devices = devices.iter().filter_map(read_device).collect();
+            let mut devices = Vec::new();
+            if self.feed_each(Feed::Devices, url, &mut listing.skipped, |d| {
+                devices.extend(read_device(d));
+            })? {
+                listing.devices = devices;
                 listing.complete.push(Feed::Devices);
             }
         }
@@ -210,14 +254,15 @@ impl<'a> Graph<'a> {
                 self.base,
                 from.format("%Y-%m-%dT%H:%M:%SZ")
             );
-            if let Some(sign_ins) = self.feed(Feed::Sightings, url, &mut listing.skipped)? {
-                let mut latest = from;
-                for s in &sign_ins {
-                    if let Some(seen) = read_sign_in(s) {
-                        latest = latest.max(seen.seen_at);
-                        listing.sightings.push(seen);
-                    }
+            let mut latest = from;
+            let mut sightings = Vec::new();
+            if self.feed_each(Feed::Sightings, url, &mut listing.skipped, |s| {
+                if let Some(seen) = read_sign_in(s) {
+                    latest = latest.max(seen.seen_at);
+                    sightings.push(seen);
                 }
+            })? {
+                listing.sightings = sightings;
                 cursor = Some(
                     crate::Cursor {
                         sign_ins_to: Some(latest),
@@ -264,93 +309,87 @@ impl<'a> Graph<'a> {
     }
 }
 
-fn read_users(
-    users: &[Json],
-    registration: Option<&[Json]>,
+/// What the registration report says of one account.
+struct Registration {
+    mfa: Option<bool>,
+    admin: Option<bool>,
+}
+
+/// One Entra user: a person (members only) and their account.
+fn read_user(
+    u: &Json,
+    registered: &HashMap<String, Registration>,
     admins: Option<&std::collections::HashSet<String>>,
     listing: &mut Listing,
     feeds: &[Feed],
 ) {
-    let registered: HashMap<&str, &Json> = registration
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| Some((r.get("id")?.as_str()?, r)))
+    let Some(id) = text(u, "id") else { return };
+    let Some(upn) = text(u, "userPrincipalName").map(|s| s.to_lowercase()) else {
+        return;
+    };
+    let guest = text(u, "userType").is_some_and(|t| t.eq_ignore_ascii_case("guest"));
+    let enabled = flag(u, "accountEnabled");
+    let email = text(u, "mail")
+        .map(|m| m.to_lowercase())
+        .unwrap_or(upn.clone());
+    let mut aliases: Vec<String> = u
+        .get("proxyAddresses")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .filter_map(|a| {
+            let (scheme, address) = a.split_once(':')?;
+            scheme
+                .eq_ignore_ascii_case("smtp")
+                .then(|| address.to_lowercase())
+        })
         .collect();
-    for u in users {
-        let Some(id) = text(u, "id") else { continue };
-        let Some(upn) = text(u, "userPrincipalName").map(|s| s.to_lowercase()) else {
-            continue;
-        };
-        let guest = text(u, "userType").is_some_and(|t| t.eq_ignore_ascii_case("guest"));
-        let enabled = flag(u, "accountEnabled");
-        let email = text(u, "mail")
-            .map(|m| m.to_lowercase())
-            .unwrap_or(upn.clone());
-        let mut aliases: Vec<String> = u
-            .get("proxyAddresses")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Json::as_str)
-            .filter_map(|a| {
-                let (scheme, address) = a.split_once(':')?;
-                scheme
-                    .eq_ignore_ascii_case("smtp")
-                    .then(|| address.to_lowercase())
-            })
-            .collect();
-        aliases.push(upn.clone());
-        aliases.sort();
-        aliases.dedup();
-        aliases.retain(|a| *a != email);
-        let manager = u.get("manager");
-        if !guest && feeds.contains(&Feed::People) {
-            listing.people.push(SourcePerson {
-                source_id: id.clone(),
-                email: Some(email.clone()),
-                aliases,
-                name: text(u, "displayName"),
-                employee_id: text(u, "employeeId"),
-                department: text(u, "department"),
-                job_title: text(u, "jobTitle"),
-                manager_email: manager
-                    .and_then(|m| text(m, "userPrincipalName"))
-                    .map(|m| m.to_lowercase()),
-                manager_source_id: manager.and_then(|m| text(m, "id")),
-                start_date: date(u, "employeeHireDate"),
-                leave_date: date(u, "employeeLeaveDateTime"),
-                active: enabled,
-                ..SourcePerson::default()
-            });
-        }
-        if feeds.contains(&Feed::Accounts) {
-            let report = registered.get(id.as_str());
-            let activity = u.get("signInActivity");
-            let last_login = activity.and_then(|a| {
-                time(a, "lastSuccessfulSignInDateTime").or_else(|| time(a, "lastSignInDateTime"))
-            });
-            let admin = match (report.and_then(|r| flag(r, "isAdmin")), admins) {
-                (Some(true), _) => Some(true),
-                (_, Some(members)) if members.contains(&id) => Some(true),
-                (found, members) => found.or(members.map(|_| false)),
-            };
-            listing.accounts.push(SourceAccount {
-                source_id: id.clone(),
-                login: upn.clone(),
-                person_email: (!guest).then(|| email.clone()),
-                enabled,
-                admin,
-                mfa: report.and_then(|r| flag(r, "isMfaRegistered")),
-                last_login,
-                service: None,
-            });
-        }
-    }
-    if feeds.contains(&Feed::People) {
-        listing.complete.push(Feed::People);
+    aliases.push(upn.clone());
+    aliases.sort();
+    aliases.dedup();
+    aliases.retain(|a| *a != email);
+    let manager = u.get("manager");
+    if !guest && feeds.contains(&Feed::People) {
+        listing.people.push(SourcePerson {
+            source_id: id.clone(),
+            email: Some(email.clone()),
+            aliases,
+            name: text(u, "displayName"),
+            employee_id: text(u, "employeeId"),
+            department: text(u, "department"),
+            job_title: text(u, "jobTitle"),
+            manager_email: manager
+                .and_then(|m| text(m, "userPrincipalName"))
+                .map(|m| m.to_lowercase()),
+            manager_source_id: manager.and_then(|m| text(m, "id")),
+            start_date: date(u, "employeeHireDate"),
+            leave_date: date(u, "employeeLeaveDateTime"),
+            active: enabled,
+            ..SourcePerson::default()
+        });
     }
     if feeds.contains(&Feed::Accounts) {
-        listing.complete.push(Feed::Accounts);
+        let report = registered.get(id.as_str());
+        let activity = u.get("signInActivity");
+        let last_login = activity.and_then(|a| {
+            time(a, "lastSuccessfulSignInDateTime").or_else(|| time(a, "lastSignInDateTime"))
+        });
+        let admin = match (report.and_then(|r| r.admin), admins) {
+            (Some(true), _) => Some(true),
+            (_, Some(members)) if members.contains(&id) => Some(true),
+            (found, members) => found.or(members.map(|_| false)),
+        };
+        listing.accounts.push(SourceAccount {
+            source_id: id.clone(),
+            login: upn.clone(),
+            person_email: (!guest).then(|| email.clone()),
+            enabled,
+            admin,
+            mfa: report.and_then(|r| r.mfa),
+            last_login,
+            service: None,
+        });
     }
 }
 

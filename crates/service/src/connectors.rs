@@ -232,6 +232,7 @@ impl Steward {
     ) -> Result<(Fetched, Plan)> {
         let definition = definition_of(row)?;
         let secret = self.connector_secret(row)?;
+        let started = std::time::Instant::now();
         let fetched = steward_connect::fetch(
             &definition,
             secret.as_deref(),
@@ -240,6 +241,7 @@ impl Steward {
             now,
         )
         .map_err(connector_error(&row.name))?;
+        let read = started.elapsed();
         let store = self.store();
         let current = steward_connect::plan::Current {
             people: store.list(Register::People)?,
@@ -280,6 +282,14 @@ impl Steward {
             &links,
             first,
             now,
+        );
+        tracing::info!(
+            connector = %row.name,
+            listed = plan.counts.listed,
+            requests = fetched.requests,
+            read_ms = read.as_millis() as u64,
+            planned_ms = (started.elapsed() - read).as_millis() as u64,
+            "connector read and planned"
         );
         Ok((fetched, plan))
     }
@@ -341,11 +351,14 @@ impl Steward {
         }
         let actor = connector_actor(name);
         let rows = std::mem::take(&mut plan.rows);
+        let started = std::time::Instant::now();
+        let written = rows.len();
         if !rows.is_empty() {
             self.store()
                 .commit(&actor, now, rows)
                 .map_err(ServiceError::from_store)?;
         }
+        let committed = started.elapsed();
         let links: Vec<SourceLink> = plan
             .links
             .iter()
@@ -372,6 +385,13 @@ impl Steward {
             })
             .collect();
         self.store().record_provenance(&provenance)?;
+        tracing::info!(
+            connector = %name,
+            rows = written,
+            commit_ms = committed.as_millis() as u64,
+            bookkeeping_ms = (started.elapsed() - committed).as_millis() as u64,
+            "connector sync applied"
+        );
         let c = plan.counts;
         run.cursor = fetched.cursor.clone().or(run.cursor);
         if only.is_some() {

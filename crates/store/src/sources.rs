@@ -19,6 +19,26 @@ use crate::commit::{AuditChain, AuditTx};
 use crate::findings::{Cell, CellReader, Columns, Kind};
 use crate::sql::{Placeholder, column_list, insert_into};
 
+/// Rows written per statement: a sync's tens of thousands of links and provenance rows go as a
+/// few hundred statements, not one round trip each (well under both backends' parameter limits).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `INSERT INTO table (columns) VALUES (…), (…), …` for `rows` rows, then `tail`.
+fn insert_many(table: &str, columns: Columns, rows: usize, p: Placeholder, tail: &str) -> String {
+    let width = columns.len();
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=width).map(|c| p.nth(r * width + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES {} {tail}",
+        column_list(columns, ""),
+        values.join(", ")
+    )
+}
+
 pub const CONNECTOR_ENTITY: &str = "connector";
 pub const SOURCE_LINK_ENTITY: &str = "source_link";
 
@@ -368,13 +388,29 @@ pub(crate) fn save_links(
 ) -> Result<()> {
     let decided: Vec<&SourceLink> = links.iter().filter(|l| l.decided_by.is_some()).collect();
     let p = tx.placeholder();
-    let learnt = format!(
-        "{} ON CONFLICT (connector, feed, source_id) DO UPDATE SET record_id = excluded.record_id \
-         WHERE source_links.decided_by IS NULL",
-        insert_into("source_links", LINK_COLUMNS, p)
-    );
-    for l in links.iter().filter(|l| l.decided_by.is_none()) {
-        tx.exec(&learnt, &link_cells(l))?;
+    // One row per key in a statement (an upsert may not touch a row twice): the last wins.
+    let learnt: std::collections::BTreeMap<(&str, &str, &str), &SourceLink> = links
+        .iter()
+        .filter(|l| l.decided_by.is_none())
+        .map(|l| {
+            (
+                (l.connector.as_str(), l.feed.as_str(), l.source_id.as_str()),
+                l,
+            )
+        })
+        .collect();
+    let learnt: Vec<&SourceLink> = learnt.into_values().collect();
+    for chunk in learnt.chunks(ROWS_PER_STATEMENT) {
+        let sql = insert_many(
+            "source_links",
+            LINK_COLUMNS,
+            chunk.len(),
+            p,
+            "ON CONFLICT (connector, feed, source_id) DO UPDATE SET record_id = excluded.record_id \
+             WHERE source_links.decided_by IS NULL",
+        );
+        let cells: Vec<Cell> = chunk.iter().flat_map(|l| link_cells(l)).collect();
+        tx.exec(&sql, &cells)?;
     }
     if decided.is_empty() {
         return Ok(());
@@ -399,22 +435,38 @@ pub(crate) fn save_links(
 
 pub(crate) fn record_provenance(tx: &mut dyn PlainTx, rows: &[Provenance]) -> Result<()> {
     let p = tx.placeholder();
-    let sql = format!(
-        "{} ON CONFLICT (register, record_id, field) DO UPDATE SET source = excluded.source, \
-         synced_at = excluded.synced_at",
-        insert_into("provenance", PROVENANCE_COLUMNS, p)
-    );
-    for r in rows {
-        tx.exec(
-            &sql,
-            &[
-                text(&r.register),
-                text(&r.record_id),
-                text(&r.field),
-                text(&r.source),
-                Cell::Time(Some(r.synced_at)),
-            ],
-        )?;
+    let unique: std::collections::BTreeMap<(&str, &str, &str), &Provenance> = rows
+        .iter()
+        .map(|r| {
+            (
+                (r.register.as_str(), r.record_id.as_str(), r.field.as_str()),
+                r,
+            )
+        })
+        .collect();
+    let unique: Vec<&Provenance> = unique.into_values().collect();
+    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+        let sql = insert_many(
+            "provenance",
+            PROVENANCE_COLUMNS,
+            chunk.len(),
+            p,
+            "ON CONFLICT (register, record_id, field) DO UPDATE SET source = excluded.source, \
+             synced_at = excluded.synced_at",
+        );
+        let cells: Vec<Cell> = chunk
+            .iter()
+            .flat_map(|r| {
+                [
+                    text(&r.register),
+                    text(&r.record_id),
+                    text(&r.field),
+                    text(&r.source),
+                    Cell::Time(Some(r.synced_at)),
+                ]
+            })
+            .collect();
+        tx.exec(&sql, &cells)?;
     }
     Ok(())
 }
