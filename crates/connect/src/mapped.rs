@@ -116,6 +116,28 @@ impl Target {
         self.specs().iter().map(|s| s.name)
     }
 
+    /// The target of this name (`people`, `accounts`, `devices`, `usage`).
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The transform a field of the target takes, if any: what an on-screen mapping offers
+    /// beside its column.
+    pub fn takes(self, field: &str) -> Option<Takes> {
+        self.spec(field).and_then(|s| match s.kind {
+            Kind::Date | Kind::Time | Kind::Month => Some(Takes::Date),
+            Kind::Bool => Some(Takes::Words),
+            Kind::Int => Some(Takes::Scale),
+            Kind::Money => Some(Takes::Money),
+            _ => None,
+        })
+    }
+
+    /// What a field of the target holds, in words (`a date`, `an e-mail address`).
+    pub fn describe(self, field: &str) -> Option<&'static str> {
+        self.spec(field).map(|s| s.kind.describe())
+    }
+
     fn specs(self) -> &'static [Spec] {
         match self {
             Target::People => PEOPLE,
@@ -138,6 +160,19 @@ impl Target {
             Target::Usage => &["asset_tag", "phone_number", "imei"],
         }
     }
+}
+
+/// The one kind of [`Transform`] a field takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// `date`: a date, date-time or month field.
+    Date,
+    /// `yes`/`no`: a boolean field.
+    Words,
+    /// `scale`: a whole-number field.
+    Scale,
+    /// `money`: a money field.
+    Money,
 }
 
 impl fmt::Display for Target {

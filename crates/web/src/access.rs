@@ -398,6 +398,21 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/connectors/{name}/mapping",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/mapping/preview",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/connectors/{name}/mapping/save",
+        access: Access::AnyOf(RUNS_CONNECTORS),
+    },
+    RouteSpec {
+        method: "POST",
         path: "/connectors/{name}/resolve",
         access: Access::AnyOf(RUNS_CONNECTORS),
     },
@@ -495,14 +510,21 @@ pub const ROUTES: &[RouteSpec] = &[
 
 /// The forms that upload a file (posted as `multipart/form-data`, with a larger body allowed):
 /// a register's CSV, gov.uk's bank holidays, a connector's settings (a Google service account's
-/// key file) and a connector's portal export or mapped CSV file. Every other form is
+/// key file), a connector's portal export or mapped CSV file, and a mapped CSV connector's
+/// sample file with the forms that carry it on (`…/mapping`). Every other form is
 /// url-encoded and small. A route added here also needs the upload body limit in `router` and a
 /// handler that takes a `session::UploadForm`, which checks the CSRF token inside the body.
 pub fn takes_files(route: &RouteSpec) -> bool {
     route.method == "POST"
         && matches!(
             route.path,
-            "/import" | "/calendar" | "/connectors" | "/connectors/{name}/file"
+            "/import"
+                | "/calendar"
+                | "/connectors"
+                | "/connectors/{name}/file"
+                | "/connectors/{name}/mapping"
+                | "/connectors/{name}/mapping/preview"
+                | "/connectors/{name}/mapping/save"
         )
 }
 

@@ -21,6 +21,7 @@ mod finding;
 mod forms;
 mod governance;
 mod jobs;
+mod mapping;
 mod names;
 mod pages;
 mod pickers;
@@ -328,6 +329,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/connectors/{name}/file",
             post(connectors::upload).layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/connectors/{name}/mapping",
+            post(mapping::start).layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/connectors/{name}/mapping/preview",
+            post(mapping::preview).layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/connectors/{name}/mapping/save",
+            post(mapping::save).layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
         )
         .route("/connectors/{name}/resolve", post(connectors::resolve))
         .route("/connectors/{name}/remove", post(connectors::remove))

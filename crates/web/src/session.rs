@@ -47,8 +47,10 @@ const FORM_LIMIT: usize = 64 * 1024;
 /// 100,000-person organisation as CSV. The router sets it as those routes' `DefaultBodyLimit`,
 /// which axum's `Multipart` enforces.
 pub(crate) const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
-/// The most parts one uploaded form may have: an upload form has a handful.
-const MOST_PARTS: usize = 32;
+/// The most parts one uploaded form may have: an upload form has a handful; a mapped CSV
+/// connector's mapping form (`mapping`) one or two for each field of its target, the 20 of a
+/// device's most.
+const MOST_PARTS: usize = 64;
 
 /// A signed-in request: who, and the token its forms must carry.
 #[derive(Debug, Clone)]

@@ -943,6 +943,24 @@ fn an_it_person_connects_microsoft_365_and_applies_the_first_sync() {
             "the decision is shown"
         );
 
+        // The laptops file mapped on screen: its rows shown, then previewed as they map.
+        b.step("mapping");
+        b.open("/connectors/laptops");
+        b.choose_file("#field-sample-file", &path);
+        b.click_through("#map-file");
+        assert!(
+            b.text("#sample-rows tbody").contains("PF3K9Z2A"),
+            "the sample's rows are shown"
+        );
+        scan(&b, "/connectors/laptops/mapping");
+        b.click_through("#mapping-preview");
+        assert!(
+            b.text("#mapped-rows tbody")
+                .contains("j.okafor@charity.test"),
+            "the rows as they map"
+        );
+        scan(&b, "/connectors/laptops/mapping/preview");
+
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         drop(b);
         server.stop();

@@ -449,7 +449,7 @@ fn only_it_and_administrators_reach_connectors_and_every_form_needs_its_token() 
             .iter()
             .filter(|r| r.path.starts_with("/connectors"))
             .collect();
-        assert_eq!(routes.len(), 9, "{b}: every connectors route is walked");
+        assert_eq!(routes.len(), 12, "{b}: every connectors route is walked");
         for route in &routes {
             let path = route.path.replace("{name}", "hr");
             let reply = match route.method {

@@ -108,6 +108,9 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
             | "/connectors/{name}/sync"
             | "/connectors/{name}/apply"
             | "/connectors/{name}/file"
+            | "/connectors/{name}/mapping"
+            | "/connectors/{name}/mapping/preview"
+            | "/connectors/{name}/mapping/save"
             | "/connectors/{name}/resolve"
             | "/connectors/{name}/remove",
         ) => &["it", "administrator"],

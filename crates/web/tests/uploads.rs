@@ -221,7 +221,7 @@ fn malformed_uploads_are_refused_with_a_reason() {
         let whole = body(&[csrf, division, json]);
         let cut = whole[..whole.len() - 40].to_vec();
         let many: Vec<Part> = std::iter::once(csrf)
-            .chain(std::iter::repeat_n(division, 40))
+            .chain(std::iter::repeat_n(division, 80))
             .chain([json])
             .collect();
         let nameless = format!(
@@ -246,7 +246,7 @@ fn malformed_uploads_are_refused_with_a_reason() {
                 "too many parts",
                 CONTENT_TYPE,
                 body(&many),
-                "more than 32 parts",
+                "more than 64 parts",
             ),
             (
                 "a part with no name",
