@@ -29,11 +29,22 @@ fn number_from_env(name: &str, default: usize) -> usize {
 /// Runs steward with `args`, timing it and sampling its peak resident set (VmHWM) until it
 /// exits. Its standard output, the wall time and the peak in MiB.
 fn steward(url: &str, data: &std::path::Path, args: &[&str]) -> (String, Duration, u64) {
+    let (out, took, peak, _) = steward_logged(url, data, args);
+    (out, took, peak)
+}
+
+/// [`steward`], with the sync's own account of its phases (its log lines about the connector).
+fn steward_logged(
+    url: &str,
+    data: &std::path::Path,
+    args: &[&str],
+) -> (String, Duration, u64, Vec<String>) {
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_steward"))
         .args(args)
         .env("STEWARD_DATABASE_URL", url)
         .env("STEWARD_DATA_DIR", data)
+        .env("STEWARD_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -66,10 +77,16 @@ fn steward(url: &str, data: &std::path::Path, args: &[&str]) -> (String, Duratio
         "steward {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let phases = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("connector read and planned") || l.contains("connector sync applied"))
+        .map(|l| l.split_once("steward_service").map_or(l, |(_, rest)| rest).to_owned())
+        .collect();
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         took,
         peak.load(std::sync::atomic::Ordering::Relaxed),
+        phases,
     )
 }
 
@@ -149,7 +166,10 @@ fn main() {
         steward(&db.url, data.path(), &add);
 
         let row = |label: &str, args: &[&str]| {
-            let (json, took, peak) = steward(&db.url, data.path(), args);
+            let (json, took, peak, phases) = steward_logged(&db.url, data.path(), args);
+            for line in phases {
+                eprintln!("{} {label}:{line}", db.backend);
+            }
             let plan: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
             let c = &plan["counts"];
             println!(
