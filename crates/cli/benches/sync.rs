@@ -79,8 +79,14 @@ fn steward_logged(
     );
     let phases = String::from_utf8_lossy(&out.stderr)
         .lines()
-        .filter(|l| l.contains("connector read and planned") || l.contains("connector sync applied"))
-        .map(|l| l.split_once("steward_service").map_or(l, |(_, rest)| rest).to_owned())
+        .filter(|l| {
+            l.contains("connector read and planned") || l.contains("connector sync applied")
+        })
+        .map(|l| {
+            l.split_once("steward_service")
+                .map_or(l, |(_, rest)| rest)
+                .to_owned()
+        })
         .collect();
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),

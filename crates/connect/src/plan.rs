@@ -116,6 +116,31 @@ impl Plan {
         self.rows.is_empty()
     }
 
+    /// The plan as kept for a page: its counts, holds and skipped feeds whole, at most `changes`
+    /// changes of each action and `unmatched` records to resolve (a first sync creates tens of
+    /// thousands; `connect preview` lists every one).
+    pub fn trimmed(&self, changes: usize, unmatched: usize) -> Plan {
+        let mut kept: Vec<RecordChange> = Vec::new();
+        let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
+        for change in &self.changes {
+            let n = taken.entry(change.action.as_str()).or_insert(0);
+            if *n < changes {
+                *n += 1;
+                kept.push(change.clone());
+            }
+        }
+        Plan {
+            connector: self.connector.clone(),
+            made_at: self.made_at,
+            changes: kept,
+            unmatched: self.unmatched.iter().take(unmatched).cloned().collect(),
+            skipped: self.skipped.clone(),
+            hold: self.hold.clone(),
+            counts: self.counts,
+            ..Plan::default()
+        }
+    }
+
     /// The preview as text: one line per change, then what needs a person.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

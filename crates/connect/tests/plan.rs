@@ -479,3 +479,24 @@ fn a_person_s_decision_about_a_record_stands() {
     );
     assert!(plan.rows.is_empty(), "{}", plan.to_text());
 }
+
+#[test]
+fn a_plan_kept_for_a_page_holds_its_counts_and_a_sample_of_its_changes() {
+    let listing = Listing {
+        devices: (0..30)
+            .map(|i| SourceDevice {
+                source_id: format!("d{i}"),
+                serial: Some(format!("S{i}")),
+                ..SourceDevice::default()
+            })
+            .collect(),
+        ..Listing::default()
+    };
+    let plan = run(Kind::Jamf, &[], &listing, &Current::default());
+    assert_eq!(plan.counts.created, 30);
+    let kept = plan.trimmed(5, 1);
+    assert_eq!(kept.counts, plan.counts, "the counts are whole");
+    assert_eq!(kept.changes.len(), 5);
+    assert!(kept.rows.is_empty() && kept.links.is_empty());
+    assert_eq!(plan.trimmed(100, 1).changes.len(), 30);
+}

@@ -16,6 +16,11 @@ use steward_store::{ConnectorRow, Provenance, SourceLink};
 
 use crate::{Capacity, FieldProblem, Result, ServiceError, Stamp, Steward};
 
+/// How much of a plan a connector keeps for its page: the counts whole, and at most this many
+/// changes of each kind and records to resolve (`connect preview` lists every one).
+const KEPT_CHANGES: usize = 200;
+const KEPT_UNMATCHED: usize = 2_000;
+
 /// Who may set up and run connectors.
 const RUNS_CONNECTORS: &[Capacity] = &[Capacity::It, Capacity::Administrator];
 
@@ -340,7 +345,8 @@ impl Steward {
         };
         let mut run = row.run.clone();
         if !plan.hold.is_empty() && !apply {
-            run.pending_plan = serde_json::to_string(&plan).ok();
+            run.pending_plan =
+                serde_json::to_string(&plan.trimmed(KEPT_CHANGES, KEPT_UNMATCHED)).ok();
             run.pending_at = Some(now);
             run.last_outcome = Some(format!(
                 "waiting for a preview to be applied: {}",
@@ -400,14 +406,8 @@ impl Steward {
             return Ok(SyncOutcome::Applied(plan));
         }
         // What a person may still have to do, kept for the connector's page.
-        let left = Plan {
-            connector: plan.connector.clone(),
-            made_at: plan.made_at,
-            unmatched: plan.unmatched.clone(),
-            skipped: plan.skipped.clone(),
-            counts: plan.counts,
-            ..Plan::default()
-        };
+        let mut left = plan.trimmed(0, KEPT_UNMATCHED);
+        left.hold.clear();
         run.last_plan = serde_json::to_string(&left).ok();
         run.last_run_at = Some(now);
         run.pending_plan = None;
