@@ -392,47 +392,10 @@ impl Settings {
     }
 }
 
-/// A duration as the configuration writes it: a whole number and a unit, `500ms`, `30s`, `15m`,
-/// `24h` or `7d`; several may follow one another (`1h30m`).
+/// A duration as the configuration writes it (`500ms`, `30s`, `15m`, `24h`, `7d`, `1h30m`): read
+/// as connectors' schedules are, by `steward_connect::settings::parse_duration`.
 pub fn parse_duration(text: &str) -> Result<Duration> {
-    let text = text.trim();
-    if text.is_empty() {
-        anyhow::bail!("expected a duration such as \"500ms\", \"30s\", \"15m\" or \"24h\"");
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            anyhow::bail!("{text:?}: expected a whole number before each unit");
-        }
-        let n: u64 = rest[..digits]
-            .parse()
-            .with_context(|| format!("{text:?}: the number is too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit_ms: u64 = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "" => anyhow::bail!("{text:?}: give a unit after {n} (ms, s, m, h or d)"),
-            other => anyhow::bail!("{text:?}: unknown unit {other:?} (expected ms, s, m, h or d)"),
-        };
-        rest = &rest[unit_len..];
-        let ms = n
-            .checked_mul(unit_ms)
-            .with_context(|| format!("{text:?}: too long"))?;
-        total = total
-            .checked_add(Duration::from_millis(ms))
-            .with_context(|| format!("{text:?}: too long"))?;
-    }
-    Ok(total)
+    steward_connect::settings::parse_duration(text).map_err(anyhow::Error::msg)
 }
 
 /// Where `steward account rotate-key` keeps the new key until every secret is sealed under it.

@@ -13,9 +13,8 @@ use crate::auth::{ServiceAccount, ServiceAccountKey};
 use crate::http::{Bearer, Http};
 use crate::json::{flag, list, lower, text, time};
 use crate::settings::Definition;
-use crate::{
-    ConnectError, Feed, Fetched, Listing, SkippedFeed, SourceAccount, SourceDevice, SourcePerson,
-};
+use crate::source::{readable, unless_refused};
+use crate::{ConnectError, Feed, Fetched, Listing, SourceAccount, SourceDevice, SourcePerson};
 
 /// The read-only scopes the service account is granted in the Admin console.
 pub const SCOPES: [&str; 3] = [
@@ -83,20 +82,19 @@ impl<'a> Directory<'a> {
                 self.base,
                 enc(&self.customer)
             );
-            match self.http.get_json(&url, &mut self.auth) {
-                Ok(_) => said.push(format!("{what} can be read")),
-                Err(ConnectError::Forbidden { reason, .. }) => {
-                    said.push(format!("{what} cannot be read: {reason}"));
-                }
-                Err(e) => return Err(e),
-            }
+            said.push(readable(what, self.http.get_json(&url, &mut self.auth))?);
         }
         Ok(said)
     }
 
-    /// Every item of a list, following `nextPageToken`.
-    fn all(&mut self, first: &str, field: &str) -> Result<Vec<Json>, ConnectError> {
-        let mut items = Vec::new();
+    /// Visits every item of a list (the page's `field`), following `nextPageToken`, a page let
+    /// go before the next is read.
+    fn each(
+        &mut self,
+        first: &str,
+        field: &str,
+        mut visit: impl FnMut(&Json),
+    ) -> Result<(), ConnectError> {
         let mut token: Option<String> = None;
         loop {
             let url = match &token {
@@ -111,28 +109,11 @@ impl<'a> Directory<'a> {
                 });
             }
             // An empty list is left out of the answer altogether.
-            items.extend(list(&page, field).cloned());
+            list(&page, field).for_each(&mut visit);
             token = text(&page, "nextPageToken");
             if token.is_none() {
-                return Ok(items);
+                return Ok(());
             }
-        }
-    }
-
-    fn feed(
-        &mut self,
-        feed: Feed,
-        first: &str,
-        field: &str,
-        skipped: &mut Vec<SkippedFeed>,
-    ) -> Result<Option<Vec<Json>>, ConnectError> {
-        match self.all(first, field) {
-            Ok(items) => Ok(Some(items)),
-            Err(ConnectError::Forbidden { reason, .. }) => {
-                skipped.push(SkippedFeed { feed, reason });
-                Ok(None)
-            }
-            Err(e) => Err(e),
         }
     }
 
@@ -144,10 +125,13 @@ impl<'a> Directory<'a> {
                 self.base,
                 enc(&self.customer)
             );
-            if let Some(users) = self.feed(Feed::People, &url, "users", &mut listing.skipped)? {
-                for u in &users {
-                    read_user(u, feeds, &mut listing);
-                }
+            let (mut people, mut accounts) = (Vec::new(), Vec::new());
+            let read = self.each(&url, "users", |u| {
+                read_user(u, feeds, &mut people, &mut accounts)
+            });
+            if unless_refused(read, Feed::People, &mut listing.skipped)?.is_some() {
+                listing.people = people;
+                listing.accounts = accounts;
                 for feed in [Feed::People, Feed::Accounts] {
                     if feeds.contains(&feed) {
                         listing.complete.push(feed);
@@ -166,24 +150,14 @@ impl<'a> Directory<'a> {
                 self.base,
                 enc(&self.customer)
             );
-            let phones = self.feed(
-                Feed::Devices,
-                &mobile,
-                "mobiledevices",
-                &mut listing.skipped,
-            )?;
-            let books = self.feed(
-                Feed::Devices,
-                &chrome,
-                "chromeosdevices",
-                &mut listing.skipped,
-            )?;
-            listing
-                .devices
-                .extend(phones.iter().flatten().filter_map(read_mobile));
-            listing
-                .devices
-                .extend(books.iter().flatten().filter_map(read_chromeos));
+            let mut devices = Vec::new();
+            let phones = self.each(&mobile, "mobiledevices", |d| devices.extend(read_mobile(d)));
+            let phones = unless_refused(phones, Feed::Devices, &mut listing.skipped)?;
+            let books = self.each(&chrome, "chromeosdevices", |d| {
+                devices.extend(read_chromeos(d))
+            });
+            let books = unless_refused(books, Feed::Devices, &mut listing.skipped)?;
+            listing.devices = devices;
             if phones.is_some() && books.is_some() {
                 listing.complete.push(Feed::Devices);
             }
@@ -201,7 +175,12 @@ fn enc(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-fn read_user(u: &Json, feeds: &[Feed], listing: &mut Listing) {
+fn read_user(
+    u: &Json,
+    feeds: &[Feed],
+    people: &mut Vec<SourcePerson>,
+    accounts: &mut Vec<SourceAccount>,
+) {
     let (Some(id), Some(email)) = (text(u, "id"), lower(u, "primaryEmail")) else {
         return;
     };
@@ -221,7 +200,7 @@ fn read_user(u: &Json, feeds: &[Feed], listing: &mut Listing) {
         let organisation = list(u, "organizations")
             .find(|o| flag(o, "primary") == Some(true))
             .or_else(|| list(u, "organizations").next());
-        listing.people.push(SourcePerson {
+        people.push(SourcePerson {
             source_id: id.clone(),
             email: Some(email.clone()),
             aliases,
@@ -244,7 +223,7 @@ fn read_user(u: &Json, feeds: &[Feed], listing: &mut Listing) {
         });
     }
     if feeds.contains(&Feed::Accounts) {
-        listing.accounts.push(SourceAccount {
+        accounts.push(SourceAccount {
             source_id: id,
             login: email.clone(),
             person_email: Some(email),

@@ -90,30 +90,17 @@ impl Http {
 
     /// `GET url` as JSON, through throttling, token renewal and transient failures.
     pub fn get_json(&self, url: &str, auth: &mut dyn Bearer) -> Result<Json, ConnectError> {
-        self.get_json_with(url, auth, &[])
-    }
-
-    /// [`Http::get_json`] with extra request headers (Graph's `ConsistencyLevel`).
-    pub fn get_json_with(
-        &self,
-        url: &str,
-        auth: &mut dyn Bearer,
-        headers: &[(&str, &str)],
-    ) -> Result<Json, ConnectError> {
         let shown = shown(url);
         let mut failures = 0;
         let mut throttled = 0;
         let mut renewed = false;
         loop {
             let token = auth.token(self, false)?;
-            let mut request = self
+            let request = self
                 .client
                 .get(url)
                 .header(ACCEPT, "application/json")
                 .header(AUTHORIZATION, format!("Bearer {token}"));
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
             self.sent.set(self.sent.get() + 1);
             let response = match request.send() {
                 Ok(r) => r,

@@ -12,7 +12,8 @@ use crate::auth::ClientCredentials;
 use crate::http::{Bearer, Http};
 use crate::json::{flag, lower, text, time};
 use crate::settings::Definition;
-use crate::{ConnectError, Feed, Fetched, Listing, SkippedFeed, SourceDevice};
+use crate::source::{readable, unless_refused};
+use crate::{ConnectError, Feed, Fetched, Listing, SourceDevice};
 
 const PAGE: usize = 200;
 
@@ -52,13 +53,7 @@ impl<'a> Jamf<'a> {
             "{}/api/v2/mobile-devices/detail?section=GENERAL&page=0&page-size=1",
             self.base
         );
-        let mobiles = match self.http.get_json(&url, &mut self.auth) {
-            Ok(_) => "mobile devices can be read".to_owned(),
-            Err(ConnectError::Forbidden { reason, .. }) => {
-                format!("mobile devices cannot be read: {reason}")
-            }
-            Err(e) => return Err(e),
-        };
+        let mobiles = readable("mobile devices", self.http.get_json(&url, &mut self.auth))?;
         Ok(vec![
             "a token was issued for the API client".into(),
             "computers can be read".into(),
@@ -66,9 +61,9 @@ impl<'a> Jamf<'a> {
         ])
     }
 
-    /// Every result of a paged list.
-    fn all(&mut self, first: &str) -> Result<Vec<Json>, ConnectError> {
-        let mut items = Vec::new();
+    /// Visits every result of a paged list, a page let go before the next is read.
+    fn each(&mut self, first: &str, mut visit: impl FnMut(&Json)) -> Result<(), ConnectError> {
+        let mut seen = 0u64;
         for page in 0.. {
             let url = format!("{first}&page={page}&page-size={PAGE}");
             let answer = self.http.get_json(&url, &mut self.auth)?;
@@ -81,12 +76,13 @@ impl<'a> Jamf<'a> {
                     reason: "no totalCount and results".into(),
                 });
             };
-            items.extend(results.iter().cloned());
-            if results.is_empty() || items.len() as u64 >= total {
+            results.iter().for_each(&mut visit);
+            seen += results.len() as u64;
+            if results.is_empty() || seen >= total {
                 break;
             }
         }
-        Ok(items)
+        Ok(())
     }
 
     pub fn fetch(&mut self, feeds: &[Feed]) -> Result<Fetched, ConnectError> {
@@ -108,16 +104,11 @@ impl<'a> Jamf<'a> {
                 ),
                 (mobiles, read_mobile),
             ] {
-                match self.all(&first) {
-                    Ok(items) => listing.devices.extend(items.iter().filter_map(read)),
-                    Err(ConnectError::Forbidden { reason, .. }) => {
-                        complete = false;
-                        listing.skipped.push(SkippedFeed {
-                            feed: Feed::Devices,
-                            reason,
-                        });
-                    }
-                    Err(e) => return Err(e),
+                let mut devices = Vec::new();
+                let listed = self.each(&first, |d| devices.extend(read(d)));
+                match unless_refused(listed, Feed::Devices, &mut listing.skipped)? {
+                    Some(()) => listing.devices.extend(devices),
+                    None => complete = false,
                 }
             }
             if complete {

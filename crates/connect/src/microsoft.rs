@@ -19,6 +19,7 @@ use crate::auth::ClientCredentials;
 use crate::http::{Bearer, Http};
 use crate::json::{date, flag, text, time};
 use crate::settings::Definition;
+use crate::source::{readable, unless_refused};
 use crate::{
     ConnectError, Feed, Fetched, Listing, SkippedFeed, SourceAccount, SourceDevice, SourcePerson,
     SourceSighting,
@@ -76,22 +77,9 @@ impl<'a> Graph<'a> {
             ("directory roles", "/v1.0/directoryRoles?$select=id"),
         ] {
             let url = format!("{}{path}", self.base);
-            match self.http.get_json(&url, &mut self.auth) {
-                Ok(_) => said.push(format!("{what} can be read")),
-                Err(ConnectError::Forbidden { reason, .. }) => {
-                    said.push(format!("{what} cannot be read: {reason}"));
-                }
-                Err(e) => return Err(e),
-            }
+            said.push(readable(what, self.http.get_json(&url, &mut self.auth))?);
         }
         Ok(said)
-    }
-
-    /// Every item of a Graph collection, following `@odata.nextLink` to the end.
-    fn all(&mut self, first: String) -> Result<Vec<Json>, ConnectError> {
-        let mut items = Vec::new();
-        self.each(first, |item| items.push(item.clone()))?;
-        Ok(items)
     }
 
     /// Visits every item of a collection, page by page: a page is let go before the next is
@@ -132,31 +120,7 @@ impl<'a> Graph<'a> {
         skipped: &mut Vec<SkippedFeed>,
         visit: impl FnMut(&Json),
     ) -> Result<bool, ConnectError> {
-        match self.each(first, visit) {
-            Ok(()) => Ok(true),
-            Err(ConnectError::Forbidden { reason, .. }) => {
-                skipped.push(SkippedFeed { feed, reason });
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A feed's items, or the reason the tenant refused it.
-    fn feed(
-        &mut self,
-        feed: Feed,
-        first: String,
-        skipped: &mut Vec<SkippedFeed>,
-    ) -> Result<Option<Vec<Json>>, ConnectError> {
-        match self.all(first) {
-            Ok(items) => Ok(Some(items)),
-            Err(ConnectError::Forbidden { reason, .. }) => {
-                skipped.push(SkippedFeed { feed, reason });
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        Ok(unless_refused(self.each(first, visit), feed, skipped)?.is_some())
     }
 
     /// Reads the feeds asked for. `since` is where the sign-in logs were read to last time.
@@ -286,24 +250,20 @@ impl<'a> Graph<'a> {
         skipped: &mut Vec<SkippedFeed>,
     ) -> Result<Option<std::collections::HashSet<String>>, ConnectError> {
         let url = format!("{}/v1.0/directoryRoles?$select=id,displayName", self.base);
-        let Some(roles) = self.feed(Feed::Accounts, url, skipped)? else {
+        let mut roles = Vec::new();
+        if !self.feed_each(Feed::Accounts, url, skipped, |role| {
+            roles.extend(text(role, "id"))
+        })? {
             return Ok(None);
-        };
+        }
         let mut members = std::collections::HashSet::new();
         for role in roles {
-            let Some(id) = role.get("id").and_then(Json::as_str) else {
-                continue;
-            };
             let url = format!(
                 "{}/v1.0/directoryRoles/{}/members?$select=id",
                 self.base,
-                percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+                percent_encoding::utf8_percent_encode(&role, percent_encoding::NON_ALPHANUMERIC)
             );
-            for m in self.all(url)? {
-                if let Some(id) = m.get("id").and_then(Json::as_str) {
-                    members.insert(id.to_owned());
-                }
-            }
+            self.each(url, |m| members.extend(text(m, "id")))?;
         }
         Ok(Some(members))
     }

@@ -241,31 +241,28 @@ fn text_of(row: &Row, field: &str) -> String {
     row.get(field).map(Value::to_text).unwrap_or_default()
 }
 
-/// A record being changed by the plan: the row, what it was, and which fields the plan set.
-struct Editing {
+/// A record being changed by the plan: the row, the stored one it was (none: created), and
+/// which fields the plan set.
+struct Editing<'a> {
     row: Row,
-    before: Option<Row>,
+    before: Option<&'a Row>,
     set: Vec<&'static str>,
 }
 
 struct Planner<'a> {
     definition: &'a Definition,
     now: DateTime<Utc>,
-    rows: BTreeMap<(Register, String), Editing>,
+    rows: BTreeMap<(Register, String), Editing<'a>>,
     current: HashMap<(Register, String), &'a Row>,
     plan: Plan,
 }
 
 impl<'a> Planner<'a> {
-    fn name(&self) -> &str {
-        &self.definition.name
-    }
-
     /// The row to edit: one already in the plan, or the stored one.
-    fn edit(&mut self, register: Register, id: &str) -> Option<&mut Editing> {
+    fn edit(&mut self, register: Register, id: &str) -> Option<&mut Editing<'a>> {
         let key = (register, id.to_owned());
         if !self.rows.contains_key(&key) {
-            let stored = (*self.current.get(&key)?).clone();
+            let stored: &'a Row = self.current.get(&key)?;
             self.rows.insert(
                 key.clone(),
                 Editing {
@@ -651,7 +648,7 @@ pub fn plan(
             key,
             Editing {
                 row,
-                before: stored.cloned(),
+                before: stored,
                 set: Vec::new(),
             },
         );
@@ -731,7 +728,6 @@ pub fn plan(
 }
 
 fn finish(mut p: Planner<'_>) -> Plan {
-    let name = p.name().to_owned();
     let rows = std::mem::take(&mut p.rows);
     for ((register, id), editing) in rows {
         let fields: Vec<FieldChange> = match &editing.before {
@@ -819,7 +815,6 @@ fn finish(mut p: Planner<'_>) -> Plan {
         }
         p.plan.rows.push(editing.row);
     }
-    let _ = name;
     p.plan
 }
 

@@ -423,14 +423,22 @@ impl Definition {
 
     /// How often the connector syncs on its own; `None` when `off`.
     pub fn schedule(&self) -> Result<Option<Duration>, ConnectError> {
-        match self.get("schedule").as_deref().map(str::trim) {
+        self.cadence("schedule")
+    }
+
+    /// A setting that is a duration (`15m`, `1h`, `1h30m`) or `off`; a zero one is refused.
+    fn cadence(&self, key: &str) -> Result<Option<Duration>, ConnectError> {
+        let refused = |reason: String| ConnectError::Setting {
+            key: key.into(),
+            reason,
+        };
+        match self.get(key).as_deref().map(str::trim) {
             None | Some("off") => Ok(None),
-            Some(text) => parse_duration(text)
-                .map(Some)
-                .ok_or_else(|| ConnectError::Setting {
-                    key: "schedule".into(),
-                    reason: format!("{text:?} is not a duration such as 15m, 1h or 1d, or off"),
-                }),
+            Some(text) => match parse_duration(text) {
+                Ok(d) if d.is_zero() => Err(refused(format!("{text:?} is no time at all"))),
+                Ok(d) => Ok(Some(d)),
+                Err(reason) => Err(refused(format!("{reason}, or off"))),
+            },
         }
     }
 
@@ -440,15 +448,7 @@ impl Definition {
         if !self.feeds()?.contains(&crate::Feed::Sightings) {
             return Ok(None);
         }
-        match self.get("sign_in_schedule").as_deref().map(str::trim) {
-            None | Some("off") => Ok(None),
-            Some(text) => parse_duration(text)
-                .map(Some)
-                .ok_or_else(|| ConnectError::Setting {
-                    key: "sign_in_schedule".into(),
-                    reason: format!("{text:?} is not a duration such as 15m, or off"),
-                }),
-        }
+        self.cadence("sign_in_schedule")
     }
 
     /// This connector reading only `only` of its feeds (a sign-in run between full syncs).
@@ -528,19 +528,56 @@ impl Definition {
     }
 }
 
-/// `15m`, `1h`, `24h`, `1d`, `30s`, `500ms`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
+/// A duration as Steward's configuration writes it: a whole number and a unit, `500ms`, `30s`,
+/// `15m`, `24h` or `7d`; several may follow one another (`1h30m`). The one reading of it, for the
+/// server's configuration and connectors' schedules alike.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "ms" => return Some(Duration::from_millis(n)),
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    (n > 0).then(|| Duration::from_secs(seconds))
+    if text.is_empty() {
+        return Err("expected a duration such as \"500ms\", \"30s\", \"15m\" or \"24h\"".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!(
+                "{text:?}: expected a whole number before each unit"
+            ));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{text:?}: the number is too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit_ms: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => {
+                return Err(format!(
+                    "{text:?}: give a unit after {n} (ms, s, m, h or d)"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "{text:?}: unknown unit {other:?} (expected ms, s, m, h or d)"
+                ));
+            }
+        };
+        rest = &rest[unit_len..];
+        let ms = n
+            .checked_mul(unit_ms)
+            .ok_or_else(|| format!("{text:?}: too long"))?;
+        total = total
+            .checked_add(Duration::from_millis(ms))
+            .ok_or_else(|| format!("{text:?}: too long"))?;
+    }
+    Ok(total)
 }

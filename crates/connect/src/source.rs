@@ -43,6 +43,38 @@ pub struct SkippedFeed {
     pub reason: String,
 }
 
+/// A feed's result, or `None` with the source's reason noted when it refused the feed (403: a
+/// licence or permission missing) — the rest of the sync goes on without it.
+pub(crate) fn unless_refused<T>(
+    result: Result<T, crate::ConnectError>,
+    feed: Feed,
+    skipped: &mut Vec<SkippedFeed>,
+) -> Result<Option<T>, crate::ConnectError> {
+    match result {
+        Ok(found) => Ok(Some(found)),
+        Err(crate::ConnectError::Forbidden { reason, .. }) => {
+            skipped.push(SkippedFeed { feed, reason });
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What `connect test` says of one read: that `what` can be read, or why not when the source
+/// refused it; any other failure stops the test.
+pub(crate) fn readable<T>(
+    what: &str,
+    result: Result<T, crate::ConnectError>,
+) -> Result<String, crate::ConnectError> {
+    match result {
+        Ok(_) => Ok(format!("{what} can be read")),
+        Err(crate::ConnectError::Forbidden { reason, .. }) => {
+            Ok(format!("{what} cannot be read: {reason}"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Everything one run read from one source.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Listing {

@@ -115,6 +115,8 @@ const GOVERNANCE: &[Capacity] = &[Governance, Administrator];
 /// records disposed of.
 pub(crate) const IT_AND_GOVERNANCE: &[Capacity] = &[It, Governance, Administrator];
 const OWNERS: &[Capacity] = &[Governance, InformationAssetOwner, Administrator];
+/// Who sets up and runs connectors: the IT team.
+pub(crate) const RUNS_CONNECTORS: &[Capacity] = IT;
 /// Who chooses which policies the organisation runs: those who own the policy.
 pub(crate) const POLICY_OWNERS: &[Capacity] = &[Governance, Administrator];
 const NOBODY: &[Capacity] = &[];

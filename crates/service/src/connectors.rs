@@ -14,15 +14,13 @@ use steward_connect::{Definition, Feed, Fetched, Kind};
 use steward_model::{Register, Row, Value};
 use steward_store::{ConnectorRow, Provenance, SourceLink};
 
-use crate::{Capacity, FieldProblem, Result, ServiceError, Stamp, Steward};
+use crate::authority::RUNS_CONNECTORS;
+use crate::{FieldProblem, Result, ServiceError, Stamp, Steward};
 
 /// How much of a plan a connector keeps for its page: the counts whole, and at most this many
 /// changes of each kind and records to resolve (`connect preview` lists every one).
 const KEPT_CHANGES: usize = 200;
 const KEPT_UNMATCHED: usize = 2_000;
-
-/// Who may set up and run connectors.
-const RUNS_CONNECTORS: &[Capacity] = &[Capacity::It, Capacity::Administrator];
 
 /// A connector as its page and `connect list` show it: never its credential.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,12 +91,24 @@ fn definition_of(row: &ConnectorRow) -> Result<Definition> {
     })
 }
 
+/// When a connector's schedule next brings a full sync round: its schedule after its last run
+/// (or its creation); `None` when the schedule is off.
+fn full_sync_at(row: &ConnectorRow, definition: &Definition) -> Option<DateTime<Utc>> {
+    let every = chrono::Duration::from_std(definition.schedule().ok().flatten()?).ok()?;
+    Some(row.run.last_run_at.unwrap_or(row.created_at) + every)
+}
+
 impl Steward {
-    fn connector_row(&self, name: &str) -> Result<ConnectorRow> {
-        self.store()
+    fn find_connector(&self, name: &str) -> Result<Option<ConnectorRow>> {
+        Ok(self
+            .store()
             .connectors()?
             .into_iter()
-            .find(|c| c.name == name)
+            .find(|c| c.name == name))
+    }
+
+    fn connector_row(&self, name: &str) -> Result<ConnectorRow> {
+        self.find_connector(name)?
             .ok_or_else(|| ServiceError::NoConnector(name.to_owned()))
     }
 
@@ -110,11 +120,7 @@ impl Steward {
             .into_iter()
             .map(|row| {
                 let definition = definition_of(&row)?;
-                let schedule = definition.schedule().ok().flatten();
-                let next_run = schedule.and_then(|every| {
-                    let from = row.run.last_run_at.unwrap_or(row.created_at);
-                    chrono::Duration::from_std(every).ok().map(|d| from + d)
-                });
+                let next_run = full_sync_at(&row, &definition);
                 Ok(ConnectorView {
                     has_secret: row.secret.is_some(),
                     created_at: row.created_at,
@@ -147,11 +153,7 @@ impl Steward {
         secret: Option<&str>,
     ) -> Result<()> {
         stamp.require(RUNS_CONNECTORS, "setting up a connector")?;
-        let existing = self
-            .store()
-            .connectors()?
-            .into_iter()
-            .find(|c| c.name == definition.name);
+        let existing = self.find_connector(&definition.name)?;
         if let Some(e) = &existing
             && e.kind != definition.kind.name()
         {
@@ -224,22 +226,23 @@ impl Steward {
     ) -> Result<Plan> {
         stamp.require(RUNS_CONNECTORS, "previewing a connector")?;
         let row = self.connector_row(name)?;
-        let (fetched, plan) = self.plan_sync(&row, file, stamp.at)?;
-        let _ = fetched;
+        let definition = definition_of(&row)?;
+        let (_, plan) = self.plan_sync(&row, &definition, file, stamp.at)?;
         Ok(plan)
     }
 
+    /// Reads `definition`'s source and plans against the registers it touches.
     fn plan_sync(
         &self,
         row: &ConnectorRow,
+        definition: &Definition,
         file: Option<(&str, &[u8])>,
         now: DateTime<Utc>,
     ) -> Result<(Fetched, Plan)> {
-        let definition = definition_of(row)?;
         let secret = self.connector_secret(row)?;
         let started = std::time::Instant::now();
         let fetched = steward_connect::fetch(
-            &definition,
+            definition,
             secret.as_deref(),
             row.run.cursor.as_deref(),
             file,
@@ -247,26 +250,37 @@ impl Steward {
         )
         .map_err(connector_error(&row.name))?;
         let read = started.elapsed();
+        // Only the registers this listing can touch are read: the sign-in logs alone, every
+        // quarter of an hour, need accounts and devices, not the people register.
         let store = self.store();
+        let l = &fetched.listing;
+        let read_if = |wanted: bool, register: Register| -> Result<Vec<Row>> {
+            Ok(if wanted {
+                store.list(register)?
+            } else {
+                Vec::new()
+            })
+        };
         let current = steward_connect::plan::Current {
-            people: store.list(Register::People)?,
-            accounts: store.list(Register::Accounts)?,
-            assets: store.list(Register::Assets)?,
+            people: read_if(
+                !l.people.is_empty() || !l.accounts.is_empty() || !l.devices.is_empty(),
+                Register::People,
+            )?,
+            accounts: read_if(
+                !l.accounts.is_empty() || !l.sightings.is_empty(),
+                Register::Accounts,
+            )?,
+            assets: read_if(
+                !l.devices.is_empty() || !l.sightings.is_empty() || !l.usage.is_empty(),
+                Register::Assets,
+            )?,
             systems: store.list(Register::Systems)?,
-            sightings: if fetched.listing.sightings.is_empty() {
+            sightings: if l.sightings.is_empty() {
                 HashSet::new()
             } else {
-                store
-                    .list(Register::Sightings)?
-                    .iter()
-                    .map(|r: &Row| r.id().to_owned())
-                    .collect()
+                store.ids(Register::Sightings)?.into_iter().collect()
             },
-            usage: if fetched.listing.usage.is_empty() {
-                Vec::new()
-            } else {
-                store.list(Register::Usage)?
-            },
+            usage: read_if(!l.usage.is_empty(), Register::Usage)?,
         };
         let links: Vec<Link> = store
             .source_links(&row.name)?
@@ -280,18 +294,13 @@ impl Steward {
             .collect();
         // First: nothing applied yet (a failed or held run does not count).
         let first = links.is_empty();
-        let plan = steward_connect::plan::plan(
-            &definition,
-            &fetched.listing,
-            &current,
-            &links,
-            first,
-            now,
-        );
+        let plan =
+            steward_connect::plan::plan(definition, &fetched.listing, &current, &links, first, now);
         tracing::info!(
             connector = %row.name,
             listed = plan.counts.listed,
             requests = fetched.requests,
+            tokens = fetched.tokens,
             read_ms = read.as_millis() as u64,
             planned_ms = (started.elapsed() - read).as_millis() as u64,
             "connector read and planned"
@@ -324,16 +333,15 @@ impl Steward {
         only: Option<&[Feed]>,
     ) -> Result<SyncOutcome> {
         stamp.require(RUNS_CONNECTORS, "syncing a connector")?;
-        let mut row = self.connector_row(name)?;
+        let row = self.connector_row(name)?;
         let now = stamp.at;
+        let mut definition = definition_of(&row)?;
         if let Some(only) = only {
-            let definition = definition_of(&row)?
+            definition = definition
                 .restricted_to(only)
                 .map_err(connector_error(name))?;
-            row.settings =
-                serde_json::to_string(&definition.settings).unwrap_or_else(|_| "{}".into());
         }
-        let (fetched, mut plan) = match self.plan_sync(&row, file, now) {
+        let (fetched, mut plan) = match self.plan_sync(&row, &definition, file, now) {
             Ok(done) => done,
             Err(e) => {
                 let mut run = row.run.clone();
@@ -499,12 +507,7 @@ impl Steward {
         if source.is_empty() {
             return Ok(None);
         }
-        let Some(connector) = self
-            .store()
-            .connectors()?
-            .into_iter()
-            .find(|c| c.name == source)
-        else {
+        let Some(connector) = self.find_connector(&source)? else {
             return Ok(None);
         };
         let Ok(definition) = definition_of(&connector) else {
@@ -588,14 +591,10 @@ impl Steward {
             if definition.kind == Kind::Csv || row.run.pending_plan.is_some() {
                 continue;
             }
-            let Some(every) = definition.schedule().ok().flatten() else {
+            let Some(full) = full_sync_at(&row, &definition) else {
                 continue;
             };
-            let Ok(every) = chrono::Duration::from_std(every) else {
-                continue;
-            };
-            let from = row.run.last_run_at.unwrap_or(row.created_at);
-            if now >= from + every {
+            if now >= full {
                 due.push((row.name, None));
                 continue;
             }

@@ -402,10 +402,7 @@ impl Steward {
         apply: bool,
         only: Option<Vec<steward_connect::Feed>>,
     ) -> Result<(i64, bool)> {
-        stamp.require(
-            &[Capacity::It, Capacity::Administrator],
-            "syncing a connector",
-        )?;
+        stamp.require(crate::authority::RUNS_CONNECTORS, "syncing a connector")?;
         if !self.store().connectors()?.iter().any(|c| c.name == name) {
             return Err(ServiceError::NoConnector(name.to_owned()));
         }

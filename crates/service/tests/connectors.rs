@@ -11,7 +11,7 @@ use steward_model::{Account, Asset, Person, Register, Sighting};
 use steward_service::{ServiceError, Stamp, Steward, SyncOutcome};
 use steward_store::AuditQuery;
 use steward_store::testing::databases;
-use steward_vendors::{Credentials, DeviceStatus, Faults, Os, Server, Tenant};
+use steward_vendors::{Credentials, Faults, Server, Tenant};
 
 const TENANT: &str = "contoso.onmicrosoft.com";
 
@@ -57,11 +57,8 @@ fn microsoft_365_keeps_people_accounts_devices_and_sign_ins_current() {
         let tenant = Tenant::generate(40, 60, 3);
         let now = tenant.now;
         // Intune manages every device but ChromeOS ones, until retired.
-        let managed: Vec<&steward_vendors::Device> = tenant
-            .devices
-            .iter()
-            .filter(|d| d.os != Os::ChromeOs && d.status != DeviceStatus::Retired)
-            .collect();
+        let managed: Vec<&steward_vendors::Device> =
+            tenant.devices.iter().filter(|d| d.in_intune()).collect();
         assert!(managed.len() < tenant.devices.len() && !managed.is_empty());
         let stamp = Stamp::at("it-lead", now);
         // Small pages, throttling, a token that dies after a few requests and a server error:
@@ -237,7 +234,7 @@ fn microsoft_365_keeps_people_accounts_devices_and_sign_ins_current() {
             let at = t
                 .devices
                 .iter()
-                .position(|d| d.os != Os::ChromeOs && d.status != DeviceStatus::Retired)
+                .position(|d| d.in_intune())
                 .expect("a managed device");
             let gone = t.devices.remove(at);
             (email, gone.serial)
@@ -328,7 +325,11 @@ fn a_failed_or_refused_run_changes_nothing() {
             .collect();
         assert!(skipped.contains(&"sightings"), "{skipped:?}");
         let (people, accounts, assets, sightings) = counts(&steward);
-        let managed = steward_vendors_managed(&Tenant::generate(12, 10, 5));
+        let managed = Tenant::generate(12, 10, 5)
+            .devices
+            .iter()
+            .filter(|d| d.in_intune())
+            .count();
         assert_eq!((people, accounts, assets, sightings), (12, 12, managed, 0));
         drop(db);
     }
@@ -448,14 +449,6 @@ fn google_jamf_and_snipe_it_sync_their_devices() {
         assert_eq!(before, serials.len(), "no serial registered twice");
         drop(db);
     }
-}
-
-fn steward_vendors_managed(tenant: &Tenant) -> usize {
-    tenant
-        .devices
-        .iter()
-        .filter(|d| d.os != Os::ChromeOs && d.status != DeviceStatus::Retired)
-        .count()
 }
 
 #[test]

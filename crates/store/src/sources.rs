@@ -17,27 +17,11 @@ use steward_model::audit::canonical_json;
 use crate::Result;
 use crate::commit::{AuditChain, AuditTx};
 use crate::findings::{Cell, CellReader, Columns, Kind};
-use crate::sql::{Placeholder, column_list, insert_into};
+use crate::sql::{Placeholder, column_list, insert_into, insert_many};
 
 /// Rows written per statement: a sync's tens of thousands of links and provenance rows go as a
 /// few hundred statements, not one round trip each (well under both backends' parameter limits).
 const ROWS_PER_STATEMENT: usize = 500;
-
-/// `INSERT INTO table (columns) VALUES (…), (…), …` for `rows` rows, then `tail`.
-fn insert_many(table: &str, columns: Columns, rows: usize, p: Placeholder, tail: &str) -> String {
-    let width = columns.len();
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=width).map(|c| p.nth(r * width + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO {table} ({}) VALUES {} {tail}",
-        column_list(columns, ""),
-        values.join(", ")
-    )
-}
 
 pub const CONNECTOR_ENTITY: &str = "connector";
 pub const SOURCE_LINK_ENTITY: &str = "source_link";

@@ -409,6 +409,26 @@ fn placeholders(from: usize, n: usize, p: Placeholder) -> String {
         .join(", ")
 }
 
+/// `INSERT INTO table (columns) VALUES (…), (…), …` for `rows` rows, then `tail` (an
+/// `ON CONFLICT` clause).
+pub(crate) fn insert_many(
+    table: &str,
+    columns: Columns,
+    rows: usize,
+    p: Placeholder,
+    tail: &str,
+) -> String {
+    let width = columns.len();
+    let values: Vec<String> = (0..rows)
+        .map(|r| format!("({})", placeholders(r * width + 1, width, p)))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES {} {tail}",
+        column_list(columns, ""),
+        values.join(", ")
+    )
+}
+
 pub(crate) fn insert_into(table: &str, columns: Columns, p: Placeholder) -> String {
     format!(
         "INSERT INTO {table} ({}) VALUES ({})",

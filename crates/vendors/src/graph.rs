@@ -1089,11 +1089,6 @@ const DEVICE_PROPERTIES: &[&str] = &[
     "partnerReportedThreatState",
 ];
 
-/// Whether Intune manages the device: every platform but ChromeOS, until it is retired.
-pub(crate) fn in_intune(d: &Device) -> bool {
-    d.os != Os::ChromeOs && d.status != crate::tenant::DeviceStatus::Retired
-}
-
 fn device_json(d: &Device, holder: Option<&User>) -> Map<String, Value> {
     let enrollment = match (d.os, d.owner) {
         (Os::Windows, _) => "windowsAzureADJoin",
@@ -1176,7 +1171,7 @@ async fn managed_devices(State(shared): S, uri: Uri, headers: HeaderMap) -> Resp
         let matching: Vec<&Device> = tenant
             .devices
             .iter()
-            .filter(|d| in_intune(d))
+            .filter(|d| d.in_intune())
             .filter(|d| {
                 clauses.iter().all(|c| match &c.value {
                     Literal::Time(t) => {

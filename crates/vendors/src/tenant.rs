@@ -196,6 +196,13 @@ pub struct Device {
     pub last_modified: DateTime<Utc>,
 }
 
+impl Device {
+    /// Whether Intune manages the device: every platform but ChromeOS, until it is retired.
+    pub fn in_intune(&self) -> bool {
+        self.os != Os::ChromeOs && self.status != DeviceStatus::Retired
+    }
+}
+
 /// One sign-in event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignIn {

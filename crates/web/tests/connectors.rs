@@ -7,12 +7,12 @@
 
 mod support;
 
-use steward_model::{Person, Role, RoleGrant};
-use steward_service::{Capacity, Stamp, Steward};
+use steward_model::Person;
+use steward_service::{Stamp, Steward};
 use steward_store::testing::databases;
 use steward_vendors::{Credentials, Faults, Tenant};
 use steward_web::access::{ROUTES, takes_files};
-use support::{Client, Server, account};
+use support::Server;
 
 const TENANT: &str = "contoso.onmicrosoft.com";
 /// The app registration's client secret: it must never come back in a page.
@@ -26,62 +26,6 @@ fn graph() -> steward_vendors::Server {
         Credentials::microsoft(TENANT, "app-id", SECRET),
     )
     .unwrap_or_else(|e| panic!("a port on loopback: {e}"))
-}
-
-/// Someone on the people register, at an address no generated tenant uses.
-fn person(id: &str) -> Person {
-    let mut p = support::person(id, &format!("Person {id}"), None);
-    p.email = Some(format!("{}@charity.test", id.to_lowercase()));
-    p
-}
-
-/// An IT person (IT1, holding the IT role), a member of staff (S1), an administrator: their
-/// sign-ins' authenticator secrets, by role.
-fn people(steward: &Steward) -> Vec<(&'static str, String)> {
-    let stamp = Stamp::now("test");
-    for id in ["IT1", "S1"] {
-        steward
-            .create(&stamp, &person(id))
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    steward
-        .create(
-            &stamp,
-            &RoleGrant {
-                person_id: "IT1".into(),
-                role: Role::It,
-                granted_on: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    vec![
-        ("it", account(steward, "it@example.org", Some("IT1"), &[])),
-        (
-            "staff",
-            account(steward, "staff@example.org", Some("S1"), &[]),
-        ),
-        (
-            "administrator",
-            account(
-                steward,
-                "administrator@example.org",
-                None,
-                &[Capacity::Administrator],
-            ),
-        ),
-    ]
-}
-
-fn signed_in(server: &Server, secrets: &[(&str, String)], role: &str) -> Client {
-    let secret = secrets
-        .iter()
-        .find(|(r, _)| *r == role)
-        .map(|(_, s)| s.as_str())
-        .unwrap_or_else(|| panic!("no {role}"));
-    let mut client = server.client();
-    let reply = client.sign_in(&format!("{role}@example.org"), support::PASSWORD, secret);
-    assert_eq!(reply.status, 303, "{role} signs in: {}", reply.body);
-    client
 }
 
 /// The page's `<main>`, its CSRF tokens masked and each tag on a line of its own (as
@@ -107,7 +51,7 @@ fn a_connector_is_added_synced_to_a_preview_applied_and_removed_from_its_pages()
     for db in databases("web_connectors") {
         let b = db.backend;
         let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = people(&steward);
+        let secrets = support::it_staff_and_administrator(&steward, "charity.test");
         let source = graph();
         let base = source.base_url();
         // IT1, S1 and the administrator's own person (a sign-in made with a role is one).
@@ -116,7 +60,7 @@ fn a_connector_is_added_synced_to_a_preview_applied_and_removed_from_its_pages()
             .unwrap_or_else(|e| panic!("{e}"))
             .len();
         let server = Server::start(&db.url, steward_web::Options::default());
-        let mut it = signed_in(&server, &secrets, "it");
+        let mut it = support::signed_in_as(&server, &secrets, "it");
         // Every page the IT person is shown, to look for the credential in.
         let mut pages: Vec<(String, String)> = Vec::new();
 
@@ -422,7 +366,7 @@ fn only_it_and_administrators_reach_connectors_and_every_form_needs_its_token() 
     for db in databases("web_connectors_access") {
         let b = db.backend;
         let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = people(&steward);
+        let secrets = support::it_staff_and_administrator(&steward, "charity.test");
         // A connector to aim at: a mapped HR file's, which needs no source to be running.
         let profile = "name = \"hr\"\ntarget = \"people\"\n\n[columns]\nemail = \"Work Email\"\nname = \"Full Name\"\n";
         let definition = steward_connect::Definition::new(
@@ -443,7 +387,7 @@ fn only_it_and_administrators_reach_connectors_and_every_form_needs_its_token() 
         };
 
         // Staff: refused on every connectors route, reading or writing, with a good token.
-        let mut staff = signed_in(&server, &secrets, "staff");
+        let mut staff = support::signed_in_as(&server, &secrets, "staff");
         let token = staff.get("/policy").csrf();
         let routes: Vec<_> = ROUTES
             .iter()
@@ -477,7 +421,7 @@ fn only_it_and_administrators_reach_connectors_and_every_form_needs_its_token() 
         );
 
         // The IT team: in, but no form goes through without the session's token.
-        let mut it = signed_in(&server, &secrets, "it");
+        let mut it = support::signed_in_as(&server, &secrets, "it");
         assert_eq!(it.get("/connectors").status, 200, "{b}");
         let before = jobs();
         for path in [
@@ -536,7 +480,7 @@ fn only_it_and_administrators_reach_connectors_and_every_form_needs_its_token() 
         );
 
         // An administrator is in too.
-        let mut admin = signed_in(&server, &secrets, "administrator");
+        let mut admin = support::signed_in_as(&server, &secrets, "administrator");
         assert_eq!(admin.get("/connectors/hr").status, 200, "{b}");
         server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
     }
@@ -547,7 +491,7 @@ fn records_a_sync_could_not_place_are_resolved_from_the_preview() {
     for db in databases("web_connectors_resolve") {
         let b = db.backend;
         let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = people(&steward);
+        let secrets = support::it_staff_and_administrator(&steward, "charity.test");
         // The laptops list a spreadsheet keeps: two users are nobody on the people register.
         let profile = "name = \"laptops\"\ntarget = \"devices\"\n\n[columns]\nserial = \"Serial\"\nname = \"Name\"\nholder_email = \"User\"\n";
         let definition = steward_connect::Definition::new(
@@ -560,7 +504,7 @@ fn records_a_sync_could_not_place_are_resolved_from_the_preview() {
             .save_connector(&Stamp::now("test"), &definition, None)
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         let server = Server::start(&db.url, steward_web::Options::default());
-        let mut it = signed_in(&server, &secrets, "it");
+        let mut it = support::signed_in_as(&server, &secrets, "it");
         let file = b"Serial,Name,User\nPF3K9Z2A,DESKTOP-4KQ2V,j.okafor@charity.test\nC02XL0AAJGH5,MBP-SHARED,kiosk@charity.test\n";
         let uploaded = it.upload(
             "/connectors/laptops",

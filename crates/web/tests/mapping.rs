@@ -9,10 +9,10 @@ mod support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use steward_model::{Person, Role, RoleGrant};
-use steward_service::{Capacity, Stamp, Steward};
+use steward_model::Person;
+use steward_service::{Stamp, Steward};
 use steward_store::testing::databases;
-use support::{Client, Reply, Server, account};
+use support::{Client, Reply, Server};
 
 /// The staff list as the HR system exports it: a BOM, CRLF, UK dates, a name a spreadsheet
 /// would take for a formula and one with markup in it.
@@ -23,60 +23,6 @@ E103,Cy <Jones>,cy@charity.test,01/12/2021,Left\r\n";
 
 /// The connector's profile before: the e-mail column only.
 const BEFORE: &str = "name = \"hr\"\ntarget = \"people\"\n\n[columns]\nemail = \"Work Email\"\n";
-
-fn person(id: &str) -> Person {
-    let mut p = support::person(id, &format!("Person {id}"), None);
-    p.email = Some(format!("{}@example.test", id.to_lowercase()));
-    p
-}
-
-/// An IT person and a member of staff: their sign-ins' authenticator secrets.
-fn people(steward: &Steward) -> Vec<(&'static str, String)> {
-    let stamp = Stamp::now("test");
-    for id in ["IT1", "S1"] {
-        steward
-            .create(&stamp, &person(id))
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    steward
-        .create(
-            &stamp,
-            &RoleGrant {
-                person_id: "IT1".into(),
-                role: Role::It,
-                granted_on: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    vec![
-        ("it", account(steward, "it@example.org", Some("IT1"), &[])),
-        (
-            "staff",
-            account(steward, "staff@example.org", Some("S1"), &[]),
-        ),
-        (
-            "administrator",
-            account(
-                steward,
-                "administrator@example.org",
-                None,
-                &[Capacity::Administrator],
-            ),
-        ),
-    ]
-}
-
-fn signed_in(server: &Server, secrets: &[(&str, String)], role: &str) -> Client {
-    let secret = secrets
-        .iter()
-        .find(|(r, _)| *r == role)
-        .map(|(_, s)| s.as_str())
-        .unwrap_or_else(|| panic!("no {role}"));
-    let mut client = server.client();
-    let reply = client.sign_in(&format!("{role}@example.org"), support::PASSWORD, secret);
-    assert_eq!(reply.status, 303, "{role} signs in: {}", reply.body);
-    client
-}
 
 fn stored_profile(steward: &Steward) -> String {
     steward
@@ -113,7 +59,7 @@ fn a_sample_file_is_mapped_on_screen_previewed_and_saved_as_the_profile() {
     for db in databases("web_mapping") {
         let b = db.backend;
         let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = people(&steward);
+        let secrets = support::it_staff_and_administrator(&steward, "example.test");
         let definition = steward_connect::Definition::new(
             "hr",
             steward_connect::Kind::Csv,
@@ -128,7 +74,7 @@ fn a_sample_file_is_mapped_on_screen_previewed_and_saved_as_the_profile() {
             .save_connector(&Stamp::now("test"), &definition, None)
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         let server = Server::start(&db.url, steward_web::Options::default());
-        let mut it = signed_in(&server, &secrets, "it");
+        let mut it = support::signed_in_as(&server, &secrets, "it");
 
         // The connector's page offers the mapping.
         let page = it.get("/connectors/hr");
@@ -347,7 +293,7 @@ fn only_those_who_run_connectors_map_a_file_and_never_without_the_token() {
     for db in databases("web_mapping_access") {
         let b = db.backend;
         let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = people(&steward);
+        let secrets = support::it_staff_and_administrator(&steward, "example.test");
         let definition = steward_connect::Definition::new(
             "hr",
             steward_connect::Kind::Csv,
@@ -373,7 +319,7 @@ fn only_those_who_run_connectors_map_a_file_and_never_without_the_token() {
         ];
 
         // Staff: refused on all three, with a good token, as a browser posts them and not.
-        let mut staff = signed_in(&server, &secrets, "staff");
+        let mut staff = support::signed_in_as(&server, &secrets, "staff");
         let token = staff.get("/policy").csrf();
         for path in routes {
             let mut all = vec![("csrf", token.as_str()), ("sample", sample.as_str())];
@@ -385,7 +331,7 @@ fn only_those_who_run_connectors_map_a_file_and_never_without_the_token() {
         }
 
         // The IT team: nothing without the session's token, forged or missing.
-        let mut it = signed_in(&server, &secrets, "it");
+        let mut it = support::signed_in_as(&server, &secrets, "it");
         for path in routes {
             for csrf in ["forged", ""] {
                 let mut all: Vec<(&str, &str)> = fields(csrf)
@@ -404,7 +350,7 @@ fn only_those_who_run_connectors_map_a_file_and_never_without_the_token() {
         assert_eq!(stored_profile(&steward), BEFORE, "{b}: nothing saved");
 
         // An administrator is in.
-        let mut admin = signed_in(&server, &secrets, "administrator");
+        let mut admin = support::signed_in_as(&server, &secrets, "administrator");
         let shown = admin.upload(
             "/connectors/hr",
             "/connectors/hr/mapping",

@@ -425,3 +425,54 @@ pub fn account(
         .enrol_authenticator(&stamp, email)
         .unwrap_or_else(|e| panic!("enrol {email}: {e}"))
 }
+
+/// An IT person (IT1, holding the IT role), a member of staff (S1) and an administrator, each
+/// with a sign-in (`it@`, `staff@`, `administrator@example.org`); people's addresses at
+/// `domain`. Their authenticator secrets, by role.
+pub fn it_staff_and_administrator(steward: &Steward, domain: &str) -> Vec<(&'static str, String)> {
+    let stamp = Stamp::now("test");
+    for id in ["IT1", "S1"] {
+        let mut p = person(id, &format!("Person {id}"), None);
+        p.email = Some(format!("{}@{domain}", id.to_lowercase()));
+        steward.create(&stamp, &p).unwrap_or_else(|e| panic!("{e}"));
+    }
+    steward
+        .create(
+            &stamp,
+            &steward_model::RoleGrant {
+                person_id: "IT1".into(),
+                role: steward_model::Role::It,
+                granted_on: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    vec![
+        ("it", account(steward, "it@example.org", Some("IT1"), &[])),
+        (
+            "staff",
+            account(steward, "staff@example.org", Some("S1"), &[]),
+        ),
+        (
+            "administrator",
+            account(
+                steward,
+                "administrator@example.org",
+                None,
+                &[Capacity::Administrator],
+            ),
+        ),
+    ]
+}
+
+/// A client signed in as `role`, one of [`it_staff_and_administrator`]'s.
+pub fn signed_in_as(server: &Server, secrets: &[(&str, String)], role: &str) -> Client {
+    let secret = secrets
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, s)| s.as_str())
+        .unwrap_or_else(|| panic!("no {role}"));
+    let mut client = server.client();
+    let reply = client.sign_in(&format!("{role}@example.org"), PASSWORD, secret);
+    assert_eq!(reply.status, 303, "{role} signs in: {}", reply.body);
+    client
+}
