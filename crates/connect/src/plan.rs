@@ -13,11 +13,12 @@
 //! - **Last seen**: `source_seen` is written when something else changes or once a day, so
 //!   that an hourly sync of an unchanged tenant writes nothing.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use steward_model::{AccountKind, AssetKind, Register, Row, Value};
+use steward_model::{AccountKind, AssetKind, Register, Row, SourcedFields, Value};
 
 use crate::settings::{Definition, Kind};
 use crate::{Feed, Listing, SourceAccount, SourceDevice, SourcePerson};
@@ -48,7 +49,8 @@ pub struct Link {
 /// One field's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
-    pub field: String,
+    /// A field's name: the register's own, not a copy per change.
+    pub field: Cow<'static, str>,
     pub from: String,
     pub to: String,
 }
@@ -56,10 +58,10 @@ pub struct FieldChange {
 /// One record's change, as the preview shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordChange {
-    pub register: String,
+    pub register: Cow<'static, str>,
     pub id: String,
     /// `created`, `updated`, `missing` or `back`.
-    pub action: String,
+    pub action: Cow<'static, str>,
     pub fields: Vec<FieldChange>,
 }
 
@@ -84,8 +86,9 @@ pub struct Plan {
     pub skipped: Vec<(String, String)>,
     /// Links learnt by matching, to remember: (feed, source id, record id).
     pub links: Vec<(String, String, String)>,
-    /// Fields this sync set, for provenance: (register, record id, field).
-    pub provenance: Vec<(String, String, String)>,
+    /// Fields this sync set, for provenance, record by record (applied with the rows).
+    #[serde(skip)]
+    pub provenance: Vec<SourcedFields>,
     /// Why this sync must be previewed before it is applied; empty: it may be applied.
     pub hold: Vec<String>,
     /// The rows to commit, whole (the store writes only what differs).
@@ -123,7 +126,7 @@ impl Plan {
         let mut kept: Vec<RecordChange> = Vec::new();
         let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
         for change in &self.changes {
-            let n = taken.entry(change.action.as_str()).or_insert(0);
+            let n = taken.entry(change.action.as_ref()).or_insert(0);
             if *n < changes {
                 *n += 1;
                 kept.push(change.clone());
@@ -737,7 +740,7 @@ fn finish(mut p: Planner<'_>) -> Plan {
                 .filter_map(|f| {
                     let v = editing.row.get(f.name)?;
                     (!v.is_null() && f.csv).then(|| FieldChange {
-                        field: f.name.into(),
+                        field: Cow::Borrowed(f.name),
                         from: String::new(),
                         to: v.to_text(),
                     })
@@ -747,7 +750,7 @@ fn finish(mut p: Planner<'_>) -> Plan {
                 .changed_fields(&editing.row)
                 .into_iter()
                 .map(|f| FieldChange {
-                    field: f.into(),
+                    field: Cow::Borrowed(f),
                     from: text_of(before, f),
                     to: text_of(&editing.row, f),
                 })
@@ -791,25 +794,29 @@ fn finish(mut p: Planner<'_>) -> Plan {
         // Where each field came from: on a record the sync creates, every field it fills but
         // the source's own bookkeeping (a sighting is the source's through and through); on one
         // it changes, the fields it set.
-        let sourced: Vec<String> = match &editing.before {
+        let mut sourced: Vec<&'static str> = match &editing.before {
             None if register == Register::Sightings => Vec::new(),
             None => fields
                 .iter()
-                .map(|f| f.field.clone())
-                .filter(|f| !matches!(f.as_str(), "source" | "source_seen" | "missing_since"))
+                .filter_map(|f| register.field(&f.field).map(|spec| spec.name))
+                .filter(|f| !matches!(*f, "source" | "source_seen" | "missing_since"))
                 .collect(),
-            Some(_) => editing.set.iter().map(|f| (*f).to_owned()).collect(),
+            Some(_) => editing.set,
         };
-        for f in sourced {
-            p.plan
-                .provenance
-                .push((register.name().into(), id.clone(), f));
+        sourced.sort_unstable();
+        sourced.dedup();
+        if !sourced.is_empty() {
+            p.plan.provenance.push(SourcedFields {
+                register,
+                record_id: id.clone(),
+                fields: sourced,
+            });
         }
         if register != Register::Sightings {
             p.plan.changes.push(RecordChange {
-                register: register.name().into(),
+                register: Cow::Borrowed(register.name()),
                 id: id.clone(),
-                action: action.into(),
+                action: Cow::Borrowed(action),
                 fields,
             });
         }

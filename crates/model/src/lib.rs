@@ -26,7 +26,7 @@ pub use field::{
 pub use finding::{Finding, FindingState, StoredFinding, Subject};
 pub use processes::*;
 pub use records::*;
-pub use register::{Record, Register, Row, join_key};
+pub use register::{Record, Register, Row, SourcedFields, join_key};
 pub use value::Value;
 
 /// Why a value or a row does not fit its register.

@@ -348,6 +348,15 @@ pub fn join_key<'a>(parts: impl IntoIterator<Item = &'a Value>) -> String {
     key
 }
 
+/// The fields one source set on one record, as a sync records their provenance: one record
+/// id and the field names the register itself holds, not a copy of both per field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedFields {
+    pub register: Register,
+    pub record_id: String,
+    pub fields: Vec<&'static str>,
+}
+
 /// One row of a register, its values in the register's field order.
 ///
 /// A row is always whole and consistent: it has one value per field, and a register keyed on

@@ -341,8 +341,9 @@ impl Steward {
                 .restricted_to(only)
                 .map_err(connector_error(name))?;
         }
-        let (fetched, mut plan) = match self.plan_sync(&row, &definition, file, now) {
-            Ok(done) => done,
+        // The listing is let go once planned: only its cursor is kept.
+        let (cursor, mut plan) = match self.plan_sync(&row, &definition, file, now) {
+            Ok((fetched, plan)) => (fetched.cursor, plan),
             Err(e) => {
                 let mut run = row.run.clone();
                 run.last_run_at = Some(now);
@@ -373,32 +374,21 @@ impl Steward {
                 .map_err(ServiceError::from_store)?;
         }
         let committed = started.elapsed();
-        let links: Vec<SourceLink> = plan
-            .links
-            .iter()
+        let links: Vec<SourceLink> = std::mem::take(&mut plan.links)
+            .into_iter()
             .map(|(feed, source_id, record_id)| SourceLink {
                 connector: name.to_owned(),
-                feed: feed.clone(),
-                source_id: source_id.clone(),
-                record_id: Some(record_id.clone()),
+                feed,
+                source_id,
+                record_id: Some(record_id),
                 ignored: false,
                 decided_by: None,
                 decided_at: None,
             })
             .collect();
         self.store().save_source_links(&actor, now, &links)?;
-        let provenance: Vec<Provenance> = plan
-            .provenance
-            .iter()
-            .map(|(register, record_id, field)| Provenance {
-                register: register.clone(),
-                record_id: record_id.clone(),
-                field: field.clone(),
-                source: name.to_owned(),
-                synced_at: now,
-            })
-            .collect();
-        self.store().record_provenance(&provenance)?;
+        self.store()
+            .record_provenance(name, now, &std::mem::take(&mut plan.provenance))?;
         tracing::info!(
             connector = %name,
             rows = written,
@@ -407,7 +397,7 @@ impl Steward {
             "connector sync applied"
         );
         let c = plan.counts;
-        run.cursor = fetched.cursor.clone().or(run.cursor);
+        run.cursor = cursor.or(run.cursor);
         if only.is_some() {
             // Between full syncs: the cursor moves, the full sync's schedule does not.
             self.store().set_connector_run(name, &run)?;

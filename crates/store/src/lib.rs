@@ -51,7 +51,7 @@ mod verify;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use steward_model::audit::AuditRecord;
-use steward_model::{Assignment, Finding, Register, Row, StoredFinding};
+use steward_model::{Assignment, Finding, Register, Row, SourcedFields, StoredFinding};
 
 pub use anchors::AuditAnchor;
 pub use backup::{BackupError, BackupSummary, RestoreSummary, TRANSIENT_TABLES, backup, restore};
@@ -483,8 +483,13 @@ pub trait Store: Send + Sync {
     fn save_source_links(&self, actor: &str, at: DateTime<Utc>, links: &[SourceLink])
     -> Result<()>;
 
-    /// Records where synced fields' values came from.
-    fn record_provenance(&self, rows: &[Provenance]) -> Result<()>;
+    /// Records that `source` set these fields at `synced_at`.
+    fn record_provenance(
+        &self,
+        source: &str,
+        synced_at: DateTime<Utc>,
+        records: &[SourcedFields],
+    ) -> Result<()>;
 
     /// Where each synced field of one record came from.
     fn provenance(&self, register: Register, id: &str) -> Result<Vec<Provenance>>;

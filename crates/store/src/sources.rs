@@ -12,6 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use steward_model::SourcedFields;
 use steward_model::audit::canonical_json;
 
 use crate::Result;
@@ -417,18 +418,28 @@ pub(crate) fn save_links(
     audit.finish(tx).map(drop)
 }
 
-pub(crate) fn record_provenance(tx: &mut dyn PlainTx, rows: &[Provenance]) -> Result<()> {
+pub(crate) fn record_provenance(
+    tx: &mut dyn PlainTx,
+    source: &str,
+    synced_at: DateTime<Utc>,
+    records: &[SourcedFields],
+) -> Result<()> {
     let p = tx.placeholder();
-    let unique: std::collections::BTreeMap<(&str, &str, &str), &Provenance> = rows
-        .iter()
-        .map(|r| {
-            (
-                (r.register.as_str(), r.record_id.as_str(), r.field.as_str()),
-                r,
-            )
-        })
-        .collect();
-    let unique: Vec<&Provenance> = unique.into_values().collect();
+    // One row per field: a statement may not touch the same row twice (PostgreSQL refuses it),
+    // so a record named twice has its fields merged and each field taken once.
+    let mut order: Vec<&SourcedFields> = records.iter().collect();
+    order.sort_by(|a, b| (a.register, &a.record_id).cmp(&(b.register, &b.record_id)));
+    let mut unique: Vec<(&'static str, &str, &'static str)> = Vec::new();
+    for group in order.chunk_by(|a, b| a.register == b.register && a.record_id == b.record_id) {
+        let mut fields: Vec<&'static str> = group
+            .iter()
+            .flat_map(|r| r.fields.iter().copied())
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        let (register, id) = (group[0].register.name(), group[0].record_id.as_str());
+        unique.extend(fields.into_iter().map(|f| (register, id, f)));
+    }
     for chunk in unique.chunks(ROWS_PER_STATEMENT) {
         let sql = insert_many(
             "provenance",
@@ -440,13 +451,13 @@ pub(crate) fn record_provenance(tx: &mut dyn PlainTx, rows: &[Provenance]) -> Re
         );
         let cells: Vec<Cell> = chunk
             .iter()
-            .flat_map(|r| {
+            .flat_map(|(register, id, field)| {
                 [
-                    text(&r.register),
-                    text(&r.record_id),
-                    text(&r.field),
-                    text(&r.source),
-                    Cell::Time(Some(r.synced_at)),
+                    text(register),
+                    text(id),
+                    text(field),
+                    text(source),
+                    Cell::Time(Some(synced_at)),
                 ]
             })
             .collect();

@@ -11,7 +11,9 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params_from_iter};
 use steward_model::audit::AuditRecord;
-use steward_model::{Assignment, FieldType, Pence, Register, Row, StoredFinding, Value};
+use steward_model::{
+    Assignment, FieldType, Pence, Register, Row, SourcedFields, StoredFinding, Value,
+};
 
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
@@ -1346,8 +1348,13 @@ impl Store for SqliteStore {
         self.plain(|tx| sources::save_links(tx, actor, at, links))
     }
 
-    fn record_provenance(&self, rows: &[Provenance]) -> Result<()> {
-        self.plain(|tx| sources::record_provenance(tx, rows))
+    fn record_provenance(
+        &self,
+        source: &str,
+        synced_at: DateTime<Utc>,
+        records: &[SourcedFields],
+    ) -> Result<()> {
+        self.plain(|tx| sources::record_provenance(tx, source, synced_at, records))
     }
 
     fn provenance(&self, register: Register, id: &str) -> Result<Vec<Provenance>> {

@@ -564,12 +564,12 @@ fn section_of(
                 href: entity
                     .filter(|_| linked)
                     .map(|e| format!("/register/{e}/{}", percent(&c.id))),
-                register: c.register.clone(),
+                register: c.register.to_string(),
                 id: c.id.clone(),
                 fields: c
                     .fields
                     .iter()
-                    .map(|f| (f.field.clone(), f.from.clone(), f.to.clone()))
+                    .map(|f| (f.field.to_string(), f.from.clone(), f.to.clone()))
                     .collect(),
             }
         })
