@@ -8,7 +8,10 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use steward_model::{IncidentType, Person, RequestType};
-use steward_policy::{Amount, ControlKind, Pack, PeriodUnit, Trigger, Within};
+use steward_policy::{
+    Amount, ControlKind, Pack, PeriodUnit, REPORT_IMMEDIATELY_HOURS, REPORT_IMMEDIATELY_PARAM,
+    Trigger, Within,
+};
 use steward_service::{IncidentView, RequestView, Steward};
 use steward_workflow::{Action, Details, Reporting};
 
@@ -208,7 +211,15 @@ fn reporting(settings: &Settings, kind: IncidentType) -> Result<Reporting> {
             continue;
         }
         let h = match within {
-            Within::Immediately => 0,
+            // "Immediately" is the pack's own number of hours, as its checks read it.
+            Within::Immediately if pack.parameters.contains_key(REPORT_IMMEDIATELY_PARAM) => {
+                i64::from(amount(
+                    &pack,
+                    settings,
+                    &Amount::Param(REPORT_IMMEDIATELY_PARAM.to_owned()),
+                )?)
+            }
+            Within::Immediately => i64::from(REPORT_IMMEDIATELY_HOURS),
             Within::Period { amount: a, unit } => {
                 let n = i64::from(amount(&pack, settings, a)?);
                 match unit {

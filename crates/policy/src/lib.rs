@@ -25,6 +25,7 @@ mod builtin;
 pub mod cases;
 mod control;
 mod coverage;
+mod derived;
 mod error;
 mod load;
 mod overrides;
@@ -37,6 +38,7 @@ mod types;
 
 pub use builtin::{BUILTIN, BuiltinPack, builtin, builtin_pack};
 pub use coverage::{Coverage, CoveredRow, coverage};
+pub use derived::{ON_TIME_SUFFIX, REPORT_IMMEDIATELY_HOURS, REPORT_IMMEDIATELY_PARAM};
 pub use error::{ErrorKind, PackError, Position};
 pub use load::{CLAUSES_FILE, PACK_FILE, load_dir, parse};
 pub use overrides::{

@@ -700,6 +700,7 @@ impl Head {
             }
         }
         pack.clauses = clauses;
+        crate::derived::add_report_checks(&mut pack);
         pack
     }
 }

@@ -482,6 +482,16 @@ pub struct Rule {
 
 impl Rule {
     /// The file line and column of byte `offset` of the rule text (clamped to its end).
+    /// A rule the loader writes itself (`derived`), placed at the control it comes from.
+    pub(crate) fn derived(text: String, at: &Location) -> Rule {
+        Rule {
+            positions: vec![at.position; text.len() + 1],
+            text,
+            file: at.file.clone(),
+            span: 0..0,
+        }
+    }
+
     pub fn position(&self, offset: usize) -> Position {
         let i = offset.min(self.positions.len().saturating_sub(1));
         self.positions

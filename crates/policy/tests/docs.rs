@@ -1,7 +1,7 @@
 //! The examples in docs/policy-packs.md are real: the worked example loads, its case file and
 //! overrides are valid, and the validation errors shown are exactly what the loader says.
 
-use steward_policy::{Origin, Overrides, ParamValue, cases::parse_cases, parse};
+use steward_policy::{ControlKind, Origin, Overrides, ParamValue, cases::parse_cases, parse};
 
 fn doc() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy-packs.md");
@@ -62,7 +62,19 @@ fn the_worked_example_loads() {
     });
     assert_eq!(pack.id, "example-trust-1.0");
     assert_eq!(pack.clauses.len(), 3);
-    assert_eq!(pack.controls().count(), 5);
+    // Five written, and the two incident workflows' reporting-window checks.
+    assert_eq!(pack.controls().count(), 7);
+    for derived in ["report-loss-on-time", "report-theft-on-time"] {
+        let control = pack
+            .controls()
+            .find(|c| c.id == derived)
+            .unwrap_or_else(|| panic!("no {derived}"));
+        assert_eq!(control.clause, "1.2");
+        assert!(
+            matches!(&control.kind, ControlKind::Check(c) if c.rule.text == "incident.reported_at <= incident.discovered_at + hours(24)"),
+            "{control:?}"
+        );
+    }
 
     let cases = parse_cases(
         "cases/laptop-connected-within-14-days.toml",
