@@ -623,6 +623,32 @@ impl<'p> Compiler<'p> {
                     }),
                 ))
             }
+            // Calendar months and years, as retention periods are counted: 25 November 2016 plus
+            // 120 months is 25 November 2026, and 31 January plus one month is the last day of
+            // February. Never months as 365/12 days.
+            ("addMonths" | "addYears", Some(t), [a]) => {
+                let (tt, ft) = self.compile(t)?;
+                let (ta, fa) = self.compile(a)?;
+                self.expect(t, &Ty::Timestamp, &tt)?;
+                self.expect(a, &Ty::Int, &ta)?;
+                let per: i64 = if name == "addYears" { 12 } else { 1 };
+                let which = name.to_owned();
+                Ok((
+                    Ty::Timestamp,
+                    Box::new(move |env, slots| {
+                        let t = ft(env, slots)?;
+                        let n = fa(env, slots)?;
+                        match (&t, &n) {
+                            (V::Ts(t), V::Int(n)) => n
+                                .checked_mul(per)
+                                .and_then(|months| add_calendar_months(*t, months))
+                                .map(V::Ts)
+                                .ok_or_else(|| EvalError::new("timestamp out of range")),
+                            _ => Err(no_overload(&which, &t, &n)),
+                        }
+                    }),
+                ))
+            }
             ("duration", None, [a]) => {
                 let Expr::Literal(LiteralValue::String(s)) = &a.expr else {
                     return Err(self.err(a, "duration() takes a literal such as \"36h\""));
@@ -804,6 +830,20 @@ impl<'p> Compiler<'p> {
             Err(self.err(e, format!("expected {want}, found {got}")))
         }
     }
+}
+
+/// `micros` (a UTC timestamp) moved by whole calendar months, the day clamped to the month's
+/// last; `None` past the range a timestamp may hold (years 1 to 9999).
+fn add_calendar_months(micros: i64, months: i64) -> Option<i64> {
+    let at = chrono::DateTime::from_timestamp_micros(micros)?;
+    let by = chrono::Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+    let moved = if months >= 0 {
+        at.checked_add_months(by)?
+    } else {
+        at.checked_sub_months(by)?
+    };
+    let year = chrono::Datelike::year(&moved);
+    (1..=9999).contains(&year).then(|| moved.timestamp_micros())
 }
 
 /// The words of a list written as string literals only, such as `["laptop", "tablet"]`.

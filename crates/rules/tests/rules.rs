@@ -446,3 +446,116 @@ fn words_compare_alike_in_columns_of_few_and_of_many_distinct_values() {
         assert_eq!(passing, expected, "{rule}");
     }
 }
+
+/// Calendar months and years: the rule, and whether it holds (`P`), fails (`F`) or cannot be
+/// decided (`E`: out of range). The boundaries of a retention period — the day before, the day,
+/// the day after — across month ends and leap years.
+const CALENDAR: &[(&str, char)] = &[
+    // 120 months from 25 November 2016 end on 25 November 2026, not 3,650 days later.
+    (
+        r#"timestamp("2016-11-25T00:00:00Z").addMonths(120) == timestamp("2026-11-25T00:00:00Z")"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2016-11-25T00:00:00Z") + days(120 * 365 / 12) == timestamp("2026-11-25T00:00:00Z")"#,
+        'F',
+    ),
+    (
+        r#"timestamp("2016-11-25T00:00:00Z").addYears(10) == timestamp("2026-11-25T00:00:00Z")"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2026-11-24T00:00:00Z") < timestamp("2016-11-25T00:00:00Z").addMonths(120)"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2026-11-25T00:00:00Z") < timestamp("2016-11-25T00:00:00Z").addMonths(120)"#,
+        'F',
+    ),
+    (
+        r#"timestamp("2026-11-26T00:00:00Z") > timestamp("2016-11-25T00:00:00Z").addMonths(120)"#,
+        'P',
+    ),
+    // The day is clamped to the month's last: 31 January + 1 month.
+    (
+        r#"timestamp("2026-01-31T00:00:00Z").addMonths(1) == timestamp("2026-02-28T00:00:00Z")"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2028-01-31T00:00:00Z").addMonths(1) == timestamp("2028-02-29T00:00:00Z")"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2024-02-29T00:00:00Z").addYears(1) == timestamp("2025-02-28T00:00:00Z")"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2024-02-29T00:00:00Z").addYears(4) == timestamp("2028-02-29T00:00:00Z")"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2026-08-31T00:00:00Z").addMonths(-6) == timestamp("2026-02-28T00:00:00Z")"#,
+        'P',
+    ),
+    // The time of day is kept.
+    (
+        r#"timestamp("2026-03-31T09:30:00Z").addMonths(1) == timestamp("2026-04-30T09:30:00Z")"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2026-01-15T00:00:00Z").addMonths(0) == timestamp("2026-01-15T00:00:00Z")"#,
+        'P',
+    ),
+    // Out of range is an error, not a value.
+    (
+        r#"timestamp("9999-12-01T00:00:00Z").addMonths(1) > timestamp("2026-01-01T00:00:00Z")"#,
+        'E',
+    ),
+    (
+        r#"timestamp("2026-01-01T00:00:00Z").addYears(8000) > timestamp("2026-01-01T00:00:00Z")"#,
+        'E',
+    ),
+    (
+        r#"timestamp("2026-01-01T00:00:00Z").addMonths(-24400) < timestamp("2026-01-01T00:00:00Z")"#,
+        'E',
+    ),
+    (
+        r#"timestamp("2026-01-01T00:00:00Z").addYears(9223372036854775807) > timestamp("2026-01-01T00:00:00Z")"#,
+        'E',
+    ),
+    // A null timestamp (an asset never seen) is an error its rule must guard.
+    (r#"asset.last_seen.addMonths(1) > now"#, 'E'),
+];
+
+#[test]
+fn calendar_months_and_years_are_counted_on_the_calendar() {
+    let data = Data::from_estate(&estate());
+    let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
+    let kind = Kind::parse("asset").expect("known kind");
+    // Asset 2 (index 2) has never been seen: the last case reads it.
+    let mut failures = Vec::new();
+    for (rule, expected) in CALENDAR {
+        let got = match compile(rule, kind, &params()) {
+            Err(e) => format!("does not compile: {e}"),
+            Ok(p) => match p.evaluate(&data, 2, now, now) {
+                Ok(true) => "P".into(),
+                Ok(false) => "F".into(),
+                Err(_) => "E".into(),
+            },
+        };
+        if got != expected.to_string() {
+            failures.push(format!("{rule}: expected {expected}, got {got}"));
+        }
+    }
+    // Only timestamps move by months, and only by a whole number of them.
+    for bad in [
+        "asset.tag.addMonths(1) == asset.tag",
+        r#"now.addMonths("1") > now"#,
+        "now.addYears(1.5) > now",
+    ] {
+        if compile(bad, kind, &params()).is_ok() {
+            failures.push(format!("{bad}: compiles"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
