@@ -635,7 +635,10 @@ fn show_pack(settings: &Settings, reference: &str, format: Format) -> Result<Exi
                     vec![
                         p.name.clone(),
                         param_text(&p.value, p.unit.as_deref()),
-                        p.origin.as_str().to_owned(),
+                        match (p.origin, &p.assumed) {
+                            (Origin::Pack, Some(_)) => "assumed — set by your organisation".into(),
+                            (origin, _) => origin.as_str().to_owned(),
+                        },
                         match p.origin {
                             Origin::Organisation => param_text(&p.pack_value, p.unit.as_deref()),
                             Origin::Pack => String::new(),
@@ -1027,6 +1030,7 @@ fn parameter_json(p: &EffectiveParameter) -> Json {
         "pack_value": param_json(&p.pack_value),
         "unit": p.unit,
         "description": p.description,
+        "assumed": p.assumed,
     })
 }
 
@@ -1230,7 +1234,20 @@ fn coverage_command(
                     })
                 })
                 .collect();
-            emit(&pretty(&json!({ "clauses": rows }))?)?;
+            let assumed: Vec<Json> = pack
+                .parameters
+                .values()
+                .filter_map(|p| {
+                    p.assumed.as_ref().map(|why| {
+                        json!({"name": p.name, "value": param_json(&p.value), "assumed": why})
+                    })
+                })
+                .collect();
+            emit(&pretty(&json!({
+                "clauses": rows,
+                "summary": cov.summary(),
+                "assumed": assumed,
+            }))?)?;
         }
         Format::Text => {
             let mut rows = Vec::new();
@@ -1262,6 +1279,32 @@ fn coverage_command(
                 cov.rows.len() - cov.unmapped.len(),
                 cov.unmapped.len()
             ));
+            let s = cov.summary();
+            out.push_str(&format!(
+                "decided from the registers (a check): {}; only workflows: {}; only attestations or tasks: {}; guidance only: {}\n",
+                s.checked, s.workflow_only, s.attested_only, s.guidance_only
+            ));
+            let assumed: Vec<String> = pack
+                .parameters
+                .values()
+                .filter_map(|p| {
+                    p.assumed.as_ref().map(|why| {
+                        format!(
+                            "  {} = {}: {why}",
+                            p.name,
+                            param_text(&p.value, p.unit.as_deref())
+                        )
+                    })
+                })
+                .collect();
+            out.push_str(&format!(
+                "assumed parameters (the document states no value; set by your organisation): {}\n",
+                assumed.len()
+            ));
+            for line in assumed {
+                out.push_str(&line);
+                out.push('\n');
+            }
             emit(&out)?;
         }
     }

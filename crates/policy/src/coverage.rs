@@ -31,7 +31,43 @@ pub struct Coverage {
     pub problems: Vec<String>,
 }
 
+/// How far the registers decide a pack's clauses: each clause counted once, by the strongest
+/// control it has (a check, else a workflow, else an attestation or recurring task, else guidance).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CoverageSummary {
+    /// Clauses with at least one check: decided from the registers.
+    pub checked: usize,
+    /// Clauses carried out only by workflows (requests, incident reports).
+    pub workflow_only: usize,
+    /// Clauses held only by attestations or recurring tasks: people say or show they do it.
+    pub attested_only: usize,
+    /// Clauses that are guidance only.
+    pub guidance_only: usize,
+    /// Rows with no control at all.
+    pub unmapped: usize,
+}
+
 impl Coverage {
+    /// Each row counted by its strongest kind of control.
+    pub fn summary(&self) -> CoverageSummary {
+        let mut s = CoverageSummary::default();
+        for row in &self.rows {
+            let has = |k: KindName| row.controls.iter().any(|(_, kind)| *kind == k);
+            if row.controls.is_empty() {
+                s.unmapped += 1;
+            } else if has(KindName::Check) {
+                s.checked += 1;
+            } else if has(KindName::Workflow) {
+                s.workflow_only += 1;
+            } else if has(KindName::Attestation) || has(KindName::RecurringTask) {
+                s.attested_only += 1;
+            } else {
+                s.guidance_only += 1;
+            }
+        }
+        s
+    }
+
     /// Every row mapped, nothing extra, nothing unreadable.
     pub fn is_complete(&self) -> bool {
         self.unmapped.is_empty() && self.not_in_inventory.is_empty() && self.problems.is_empty()

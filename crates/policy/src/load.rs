@@ -561,6 +561,10 @@ impl Head {
                 .unit
                 .as_ref()
                 .map(|u| non_empty(&src, "a parameter's unit", u, errors));
+            let assumed = p
+                .assumed
+                .as_ref()
+                .map(|a| non_empty(&src, "a parameter's `assumed` reason", a, errors));
             meta.parameters.insert(
                 name.clone(),
                 Parameter {
@@ -569,6 +573,7 @@ impl Head {
                     value,
                     unit,
                     description,
+                    assumed,
                     location: src.location(&span),
                 },
             );

@@ -97,6 +97,8 @@ pub struct EffectiveParameter {
     pub pack_value: ParamValue,
     pub unit: Option<String>,
     pub description: String,
+    /// Why the pack assumed its value, where the document does not state one.
+    pub assumed: Option<String>,
     pub origin: Origin,
 }
 
@@ -179,6 +181,7 @@ impl Pack {
                     pack_value: p.value.clone(),
                     unit: p.unit.clone(),
                     description: p.description.clone(),
+                    assumed: p.assumed.clone(),
                     origin,
                 },
             );

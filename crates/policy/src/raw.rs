@@ -44,6 +44,8 @@ pub(crate) struct RawParameter {
     pub value: S<toml::Value>,
     pub unit: Option<S<String>>,
     pub description: S<String>,
+    /// Why the pack sets a value its document does not state.
+    pub assumed: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -212,6 +212,9 @@ pub struct Parameter {
     pub value: ParamValue,
     pub unit: Option<String>,
     pub description: String,
+    /// Set where the document does not state the value: why the pack chose it. Shown as
+    /// "assumed — set by your organisation" until the organisation overrides it.
+    pub assumed: Option<String>,
     pub location: Location,
 }
 

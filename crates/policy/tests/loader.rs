@@ -575,3 +575,36 @@ fn sections_are_titled_by_their_number() {
     let not_text = format!("{PACK}\n[sections]\n\"1\" = 3\n");
     assert!(load(&not_text, CLAUSES).is_err());
 }
+
+#[test]
+fn a_parameter_the_document_does_not_state_says_why_it_is_assumed() {
+    let assumed = PACK.replacen(
+        "description = \"Home country.\"",
+        "description = \"Home country.\"\nassumed = \"The policy names no country.\"",
+        1,
+    );
+    let p = load(&assumed, CLAUSES).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(
+        p.parameters["home"].assumed.as_deref(),
+        Some("The policy names no country.")
+    );
+    assert_eq!(p.parameters["offline_days"].assumed, None);
+    let effective = p
+        .effective(&Overrides::default())
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(
+        effective.parameters["home"].assumed.as_deref(),
+        Some("The policy names no country.")
+    );
+
+    // An empty reason says nothing: refused, at its line.
+    let empty = PACK.replacen(
+        "description = \"Home country.\"",
+        "description = \"Home country.\"\nassumed = \" \"",
+        1,
+    );
+    let errors = load(&empty, CLAUSES).expect_err("an empty reason");
+    let e = one(&errors);
+    assert_eq!(e.file, "pack.toml");
+    assert!(e.to_string().contains("assumed"), "{e}");
+}

@@ -1653,6 +1653,9 @@ pub(crate) struct ParameterView {
     pub description: String,
     /// The pack's own value, when the organisation's override differs from it.
     pub pack_value: Option<String>,
+    /// Why the pack assumed the value (the document states none), until the organisation
+    /// sets its own.
+    pub assumed: Option<String>,
 }
 
 /// A value with its unit, as the policy would say it.
@@ -1680,6 +1683,7 @@ fn parameters_of(pack: &Pack, overrides: &steward_policy::Overrides) -> Vec<Para
                 value: with_unit(value, unit),
                 description: p.description.clone(),
                 pack_value: (*value != p.value).then(|| with_unit(&p.value, unit)),
+                assumed: p.assumed.clone().filter(|_| *value == p.value),
             }
         })
         .collect()
