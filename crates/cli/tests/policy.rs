@@ -399,7 +399,7 @@ fn show_with_a_clause_prints_its_text_and_every_control() {
     // The finding in both voices: as lists show it, and as its person's own page says it.
     assert!(
         words(&text).contains(
-            "message Laptop {asset.tag} has not connected to the network for more than {params.laptop_offline_days} days (last seen {asset.last_seen}). to the person Your laptop {asset.tag} has not connected"
+            "message Laptop {asset.tag} has not connected to the network for more than {params.laptop_offline_days} days (last seen {asset.last_seen|never}). to the person Your laptop {asset.tag} has not connected"
         ),
         "{text}"
     );
@@ -413,7 +413,7 @@ fn show_with_a_clause_prints_its_text_and_every_control() {
     assert_eq!(first["subject"], "asset");
     assert_eq!(
         first["message_you"],
-        "Your laptop {asset.tag} has not connected to the network for more than {params.laptop_offline_days} days (last seen {asset.last_seen})."
+        "Your laptop {asset.tag} has not connected to the network for more than {params.laptop_offline_days} days (last seen {asset.last_seen|never})."
     );
     // Only a check has one.
     assert_eq!(shown["controls"][2]["kind"], "attestation");

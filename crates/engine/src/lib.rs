@@ -44,8 +44,13 @@ pub enum Outcome {
 /// One piece of a message: text as written, or a `{path}` filled from the subject.
 enum Piece {
     Text(String),
-    Path(Program),
+    /// A value, and the words that stand in when it is not recorded (`{path|words}`).
+    Path(Program, Option<String>),
 }
+
+/// What a placeholder shows for a value that is not recorded, where its message gives no words
+/// of its own: never nothing, so that no message reads "held by  ()".
+pub const NOT_RECORDED: &str = "not recorded";
 
 struct CompiledCheck {
     pack: String,
@@ -226,7 +231,14 @@ impl Engine {
                 .iter()
                 .map(|piece| match piece {
                     Piece::Text(t) => t.clone(),
-                    Piece::Path(p) => show(p),
+                    Piece::Path(p, instead) => {
+                        let shown = show(p);
+                        if shown.trim().is_empty() {
+                            instead.clone().unwrap_or_else(|| NOT_RECORDED.to_owned())
+                        } else {
+                            shown
+                        }
+                    }
                 })
                 .collect()
         };
@@ -324,10 +336,16 @@ fn compile_check(
         for piece in split_message(text) {
             match piece {
                 Err(text) => out.push(Piece::Text(text)),
-                Ok(path) => match steward_rules::compile_expression(&path, kind, params) {
-                    Ok(p) => out.push(Piece::Path(p)),
-                    Err(e) => errors.push(error(what, e)),
-                },
+                Ok(placeholder) => {
+                    let (path, instead) = match placeholder.split_once('|') {
+                        Some((path, words)) => (path.trim(), Some(words.trim().to_owned())),
+                        None => (placeholder.as_str(), None),
+                    };
+                    match steward_rules::compile_expression(path, kind, params) {
+                        Ok(p) => out.push(Piece::Path(p, instead)),
+                        Err(e) => errors.push(error(what, e)),
+                    }
+                }
             }
         }
         out

@@ -268,3 +268,68 @@ fn every_person_check_speaks_to_the_person_on_every_case() {
         failures.join("\n")
     );
 }
+
+/// No finding prints an empty placeholder: every message and second-person message, filled in
+/// for each subject the pack's cases make fire (with and without their optional relations),
+/// reads whole — no "held by  ()", no dangling comma or full stop where a value was missing.
+#[test]
+fn no_message_prints_an_empty_placeholder_on_any_case() {
+    let (root, packs) = packs();
+    let mut failures = Vec::new();
+    let mut rendered = 0;
+    let gaps = [
+        "  ", "()", "( ", " )", " ,", " .", " ;", ": ,", ": .", "''", "\"\"",
+    ];
+    for pack in &packs {
+        let dir = root.join(&pack.id).join("cases");
+        let files =
+            load_cases_dir(&dir, pack).unwrap_or_else(|e| panic!("{}: cases load: {e:?}", pack.id));
+        for file in &files {
+            for case in &file.cases {
+                let (Ok(engine), Ok(data)) = (
+                    Engine::only(pack, &file.control, case_params(pack, case)),
+                    case_data(case),
+                ) else {
+                    continue;
+                };
+                let at = At {
+                    now: case.now,
+                    today: case.now.date_naive(),
+                };
+                let templates: String = match pack.control(&file.control).map(|c| &c.kind) {
+                    Some(ControlKind::Check(c)) => {
+                        format!("{} {}", c.message, c.message_you.as_deref().unwrap_or(""))
+                    }
+                    _ => String::new(),
+                };
+                for finding in engine.evaluate(&data, at) {
+                    for text in std::iter::once(&finding.message).chain(&finding.message_you) {
+                        rendered += 1;
+                        let trimmed = text.trim_end();
+                        // A value the message gives no words for (`{path|words}`) shows as the
+                        // engine's stand-in: the message should say what its absence means.
+                        let stand_in = text.contains(steward_engine::NOT_RECORDED)
+                            && !templates.contains(steward_engine::NOT_RECORDED);
+                        if gaps.iter().any(|g| text.contains(g))
+                            || trimmed.ends_with(['(', ',', ':'])
+                            || trimmed != text
+                            || stand_in
+                        {
+                            failures.push(format!(
+                                "{}: {}: {}: {text:?}",
+                                file.file, case.name, finding.subject.id
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(rendered > 200, "only {rendered} messages rendered");
+    assert!(
+        failures.is_empty(),
+        "messages with an empty placeholder ({}):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -923,7 +923,8 @@ pub(crate) fn placeholder_problems(
                 let rest = &message[i + 1..];
                 match rest.find(['}', '{']) {
                     Some(end) if rest.as_bytes()[end] == b'}' => {
-                        let path = rest[..end].trim();
+                        // `{path|words}`: the words stand in when the value is not recorded.
+                        let path = rest[..end].split('|').next().unwrap_or_default().trim();
                         if path.is_empty() {
                             problems.push("an empty placeholder `{}`".to_owned());
                         } else if let Err(reason) = check_path(subject, path, is_param) {
@@ -957,7 +958,7 @@ mod tests {
     fn placeholders_are_checked() {
         let p = |m: &str| placeholder_problems(m, RecordType::Asset, &|n| n == "x");
         assert!(
-            p("Laptop {asset.tag} held by {asset.holder.name}, limit {params.x} {{literal}}")
+            p("Laptop {asset.tag} held by {asset.holder.name|nobody}, limit {params.x} {{literal}}")
                 .is_empty()
         );
         assert_eq!(p("{asset.nope}").len(), 1);
