@@ -10,7 +10,10 @@ use cel::common::ast::{
 
 use crate::data::{Cell, Data};
 use crate::schema::{self, Join, Kind, Member, RELATIONS, Ty};
-use crate::value::{EvalError, R, V, arithmetic, compare, equal, no_overload};
+use crate::value::{
+    EvalError, MAX_DURATION, MAX_TIMESTAMP, MIN_TIMESTAMP, R, V, arithmetic, compare,
+    duration_in_range, equal, no_overload,
+};
 use crate::{CompileError, ParamValue};
 
 /// What a closure sees: the estate, the clock, the subject, and the comprehension variables.
@@ -127,10 +130,16 @@ impl<'p> Compiler<'p> {
                 let i: i64 = **i;
                 (Ty::Int, Box::new(move |_, _| Ok(V::Int(i))))
             }
+            // Folding `42u` into a signed integer would make `0u - 1u` a number where CEL
+            // has an error: unsigned integers are refused instead.
             LiteralValue::UInt(u) => {
-                let i =
-                    i64::try_from(**u).map_err(|_| self.err(e, "unsigned integer out of range"))?;
-                (Ty::Int, Box::new(move |_, _| Ok(V::Int(i))))
+                return Err(self.err(
+                    e,
+                    format!(
+                        "unsigned integers are not part of the rule language: write {} without the u",
+                        **u
+                    ),
+                ));
             }
             LiteralValue::Double(d) => {
                 let d: f64 = **d;
@@ -606,6 +615,7 @@ impl<'p> Compiler<'p> {
                 if let Some(n) = self.constant_int(a) {
                     let micros = n
                         .checked_mul(unit)
+                        .filter(|m| m.abs() <= MAX_DURATION)
                         .ok_or_else(|| self.err(a, "duration out of range"))?;
                     return Ok((Ty::Duration, Box::new(move |_, _| Ok(V::Dur(micros)))));
                 }
@@ -614,8 +624,8 @@ impl<'p> Compiler<'p> {
                     Box::new(move |env, slots| match fa(env, slots)? {
                         V::Int(n) => n
                             .checked_mul(unit)
-                            .map(V::Dur)
-                            .ok_or_else(|| EvalError::new("duration out of range")),
+                            .ok_or_else(|| EvalError::new("duration out of range"))
+                            .and_then(duration_in_range),
                         other => Err(EvalError::new(format!(
                             "no such overload: duration of {}",
                             other.type_name()
@@ -655,6 +665,9 @@ impl<'p> Compiler<'p> {
                 };
                 let micros = parse_duration(s.inner())
                     .ok_or_else(|| self.err(a, format!("not a duration: {:?}", s.inner())))?;
+                if micros.abs() > MAX_DURATION {
+                    return Err(self.err(a, format!("duration out of range: {:?}", s.inner())));
+                }
                 Ok((Ty::Duration, Box::new(move |_, _| Ok(V::Dur(micros)))))
             }
             ("timestamp", None, [a]) => {
@@ -669,6 +682,12 @@ impl<'p> Compiler<'p> {
                         self.err(a, format!("not an RFC 3339 timestamp: {:?}", s.inner()))
                     })?
                     .timestamp_micros();
+                if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&t) {
+                    return Err(self.err(
+                        a,
+                        format!("timestamp out of range (years 1 to 9999): {:?}", s.inner()),
+                    ));
+                }
                 Ok((Ty::Timestamp, Box::new(move |_, _| Ok(V::Ts(t)))))
             }
             ("int" | "double" | "string", None, [a]) => {
@@ -975,6 +994,12 @@ fn convert<'a>(to: &str, v: V<'a>) -> R<'a> {
         ("string", V::Int(i)) => V::Text(Arc::from(i.to_string())),
         ("string", V::Double(d)) => V::Text(Arc::from(d.to_string())),
         ("string", V::Bool(b)) => V::Text(Arc::from(b.to_string())),
+        // As CEL writes a timestamp: RFC 3339 in UTC, with as many fractional digits as needed.
+        ("string", V::Ts(t)) => V::Text(Arc::from(
+            chrono::DateTime::from_timestamp_micros(*t)
+                .ok_or_else(|| fail(&v))?
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        )),
         ("string", _) if v.str().is_some() => v,
         _ => return Err(fail(&v)),
     })

@@ -128,6 +128,31 @@ pub(crate) fn compare(op: &str, a: &V<'_>, b: &V<'_>) -> Result<std::cmp::Orderi
     ord.ok_or_else(|| EvalError::new("NaN has no order"))
 }
 
+/// The earliest and latest timestamps CEL has (0001-01-01T00:00:00Z to
+/// 9999-12-31T23:59:59.999999Z), in microseconds since the epoch.
+pub(crate) const MIN_TIMESTAMP: i64 = -62_135_596_800_000_000;
+pub(crate) const MAX_TIMESTAMP: i64 = 253_402_300_799_999_999;
+/// CEL's durations reach ten thousand years either way (315,576,000,000 s).
+pub(crate) const MAX_DURATION: i64 = 315_576_000_000_000_000;
+
+/// A timestamp within CEL's range, or the error past it.
+pub(crate) fn timestamp_in_range<'a>(micros: i64) -> R<'a> {
+    if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&micros) {
+        Ok(V::Ts(micros))
+    } else {
+        Err(EvalError::new("timestamp out of range"))
+    }
+}
+
+/// A duration within CEL's range, or the error past it.
+pub(crate) fn duration_in_range<'a>(micros: i64) -> R<'a> {
+    if (-MAX_DURATION..=MAX_DURATION).contains(&micros) {
+        Ok(V::Dur(micros))
+    } else {
+        Err(EvalError::new("duration out of range"))
+    }
+}
+
 pub(crate) fn arithmetic<'a>(op: &str, a: V<'a>, b: V<'a>) -> R<'a> {
     let overflow = || EvalError::new(format!("integer overflow in {op}"));
     Ok(match (op, &a, &b) {
@@ -143,13 +168,13 @@ pub(crate) fn arithmetic<'a>(op: &str, a: V<'a>, b: V<'a>) -> R<'a> {
         ("-", V::Double(x), V::Double(y)) => V::Double(x - y),
         ("*", V::Double(x), V::Double(y)) => V::Double(x * y),
         ("/", V::Double(x), V::Double(y)) => V::Double(x / y),
-        ("-", V::Ts(x), V::Ts(y)) => V::Dur(x.checked_sub(*y).ok_or_else(overflow)?),
+        ("-", V::Ts(x), V::Ts(y)) => duration_in_range(x.checked_sub(*y).ok_or_else(overflow)?)?,
         ("+", V::Ts(x), V::Dur(y)) | ("+", V::Dur(y), V::Ts(x)) => {
-            V::Ts(x.checked_add(*y).ok_or_else(overflow)?)
+            timestamp_in_range(x.checked_add(*y).ok_or_else(overflow)?)?
         }
-        ("-", V::Ts(x), V::Dur(y)) => V::Ts(x.checked_sub(*y).ok_or_else(overflow)?),
-        ("+", V::Dur(x), V::Dur(y)) => V::Dur(x.checked_add(*y).ok_or_else(overflow)?),
-        ("-", V::Dur(x), V::Dur(y)) => V::Dur(x.checked_sub(*y).ok_or_else(overflow)?),
+        ("-", V::Ts(x), V::Dur(y)) => timestamp_in_range(x.checked_sub(*y).ok_or_else(overflow)?)?,
+        ("+", V::Dur(x), V::Dur(y)) => duration_in_range(x.checked_add(*y).ok_or_else(overflow)?)?,
+        ("-", V::Dur(x), V::Dur(y)) => duration_in_range(x.checked_sub(*y).ok_or_else(overflow)?)?,
         ("+", _, _) if a.str().is_some() && b.str().is_some() => V::Text(Arc::from(format!(
             "{}{}",
             a.str().unwrap_or(""),
