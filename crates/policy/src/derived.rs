@@ -1,8 +1,9 @@
-//! Checks a pack states without writing them: every incident workflow with a reporting window
+//! Checks a pack states without writing them. Every incident workflow with a reporting window
 //! ("report a loss within 24 hours of discovery", "report a breach immediately") also checks
 //! that each incident of its kind *was* reported within it, whoever reported it, citing the
-//! workflow's clause. Written once here so that no pack — nor a pack written later — can
-//! state a window that nothing holds people to.
+//! workflow's clause; every recurring task also checks that the tasks recorded against its
+//! clause are done on time, a task never done included. Written once here so that no pack —
+//! nor a pack written later — can state a window or a cadence that nothing holds people to.
 
 use crate::types::*;
 
@@ -151,6 +152,86 @@ pub(crate) fn add_report_checks(pack: &mut Pack) {
                 remediation: format!(
                     "Find out why the report came late, record what was done about the delay, and remind the reporter that clause {} asks for a report {said} of discovery.",
                     control.clause
+                ),
+                see_also: Vec::new(),
+                location: control.location.clone(),
+            });
+        }
+        clause.controls.extend(derived);
+    }
+}
+
+/// Adds to each clause a check over the tasks register for each of its recurring tasks: a task
+/// recorded against the clause (`task.clause` is `PACK CLAUSE`, as Steward records them) must
+/// have been done within its own interval — by its last-done date or a recorded completion — and
+/// one never done is overdue. A clause whose pack already writes a check over its tasks keeps
+/// that one.
+pub(crate) fn add_task_checks(pack: &mut Pack) {
+    let written: std::collections::HashSet<String> = pack
+        .clauses
+        .iter()
+        .flat_map(|c| &c.controls)
+        .filter_map(|k| match &k.kind {
+            ControlKind::Check(c) if c.subject == crate::schema::RecordType::Task => {
+                Some(c.scope.task_clauses.clone())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut taken: std::collections::HashSet<String> = pack
+        .clauses
+        .iter()
+        .flat_map(|c| c.controls.iter().map(|k| k.id.clone()))
+        .collect();
+    let pack_id = pack.id.clone();
+    for clause in &mut pack.clauses {
+        let mut derived = Vec::new();
+        for control in &clause.controls {
+            let ControlKind::RecurringTask(task) = &control.kind else {
+                continue;
+            };
+            let key = format!("{pack_id} {}", control.clause);
+            let id = format!("{}{ON_TIME_SUFFIX}", control.id);
+            if written.contains(&key) || !taken.insert(id.clone()) {
+                continue;
+            }
+            let rule = Rule::derived(
+                "(task.last_done_on != null && today <= task.last_done_on + days(task.every_days))\n  || task.completions.exists(c, today <= c.done_on + days(task.every_days))".to_owned(),
+                &control.location,
+            );
+            derived.push(Control {
+                id,
+                clause: control.clause.clone(),
+                kind: ControlKind::Check(Check {
+                    subject: crate::schema::RecordType::Task,
+                    scope: Scope {
+                        task_clauses: vec![key],
+                        ..Scope::default()
+                    },
+                    rule,
+                    message: format!(
+                        "Task {{task.id}} ({{task.title}}) under clause {} is overdue: it is due every {{task.every_days}} days and was last done {{task.last_done_on|never}}.",
+                        control.clause
+                    ),
+                    message_you: Some(format!(
+                        "Your task {{task.id}} ({{task.title}}) under clause {} is overdue: it is due every {{task.every_days}} days and was last done {{task.last_done_on|never}}.",
+                        control.clause
+                    )),
+                    evidence: vec![
+                        "task.title".into(),
+                        "task.every_days".into(),
+                        "task.last_done_on".into(),
+                        "task.owner.name".into(),
+                    ],
+                }),
+                severity: control.severity,
+                who_acts: task.owner,
+                grace_days: control.grace_days,
+                escalation: control.escalation.clone(),
+                remediation: format!(
+                    "Do the task and record it with its evidence: {}",
+                    task.evidence
                 ),
                 see_also: Vec::new(),
                 location: control.location.clone(),

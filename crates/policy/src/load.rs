@@ -706,6 +706,7 @@ impl Head {
         }
         pack.clauses = clauses;
         crate::derived::add_report_checks(&mut pack);
+        crate::derived::add_task_checks(&mut pack);
         pack
     }
 }

@@ -62,8 +62,17 @@ fn the_worked_example_loads() {
     });
     assert_eq!(pack.id, "example-trust-1.0");
     assert_eq!(pack.clauses.len(), 3);
-    // Five written, and the two incident workflows' reporting-window checks.
-    assert_eq!(pack.controls().count(), 7);
+    // Five written, the two incident workflows' reporting-window checks and the recurring
+    // task's check over the tasks register.
+    assert_eq!(pack.controls().count(), 8);
+    let task = pack
+        .controls()
+        .find(|c| c.id == "server-cupboard-check-on-time")
+        .unwrap_or_else(|| panic!("no server-cupboard-check-on-time"));
+    assert!(
+        matches!(&task.kind, ControlKind::Check(c) if c.scope.task_clauses == ["example-trust-1.0 1.3"]),
+        "{task:?}"
+    );
     for derived in ["report-loss-on-time", "report-theft-on-time"] {
         let control = pack
             .controls()
