@@ -4,8 +4,9 @@
 //! the rules crate's job, not this one's.
 
 use steward_model::{
-    AccountKind, AccountStatus, AssetKind, AssetStatus, Clearance, DisposalMethod, IcoDecision,
-    IncidentState, IncidentType, Ownership, PersonStatus, RequestState, RequestType,
+    AccountKind, AccountStatus, ApproverRole, AssetKind, AssetStatus, Clearance, Decision,
+    DisposalMethod, IcoDecision, IncidentState, IncidentType, Ownership, PersonStatus,
+    RequestState, RequestType,
 };
 
 /// A kind of record in the rule language.
@@ -33,6 +34,8 @@ pub enum RecordType {
     PolicyReview,
     Request,
     Incident,
+    Approval,
+    Destruction,
 }
 
 /// The type of a stored field.
@@ -370,6 +373,25 @@ const REQUEST: &[FieldDef] = &[
     field("details", Str),
 ];
 
+const APPROVAL: &[FieldDef] = &[
+    refers("request_id", true, R::Request),
+    one_of("role", true, ApproverRole::ALL),
+    refers("person_id", true, R::Person),
+    one_of("decision", true, Decision::ALL),
+    req("decided_at", Timestamp),
+    field("note", Str),
+];
+
+const DESTRUCTION: &[FieldDef] = &[
+    req("id", Str),
+    req("what", Str),
+    refers("record_id", false, R::Record),
+    refers("medium_id", false, R::RemovableMedium),
+    req("destroyed_on", Timestamp),
+    refers("authorised_by", true, R::Person),
+    req("method", Str),
+];
+
 const INCIDENT: &[FieldDef] = &[
     req("id", Str),
     one_of("kind", true, IncidentType::ALL),
@@ -393,7 +415,7 @@ const INCIDENT: &[FieldDef] = &[
 ];
 
 impl RecordType {
-    pub const ALL: [RecordType; 22] = [
+    pub const ALL: [RecordType; 24] = [
         R::Person,
         R::Asset,
         R::Account,
@@ -416,6 +438,8 @@ impl RecordType {
         R::PolicyReview,
         R::Request,
         R::Incident,
+        R::Approval,
+        R::Destruction,
     ];
 
     /// The record types a check can have as its subject.
@@ -461,6 +485,8 @@ impl RecordType {
             R::PolicyReview => "policy_review",
             R::Request => "request",
             R::Incident => "incident",
+            R::Approval => "approval",
+            R::Destruction => "destruction",
         }
     }
 
@@ -489,6 +515,8 @@ impl RecordType {
             R::PolicyReview => "policy_reviews",
             R::Request => "requests",
             R::Incident => "incidents",
+            R::Approval => "approvals",
+            R::Destruction => "destructions",
         }
     }
 
@@ -517,7 +545,8 @@ impl RecordType {
             | R::Questionnaire
             | R::Adjustment
             | R::Request
-            | R::Incident => "person",
+            | R::Incident
+            | R::Approval => "person",
             R::Usage | R::Sighting => "asset.holder",
             R::Task | R::InformationAsset => "owner",
             R::RemovableMedium => "holder",
@@ -527,7 +556,8 @@ impl RecordType {
             | R::AccessReview
             | R::RetentionRule
             | R::Record
-            | R::PolicyReview => return None,
+            | R::PolicyReview
+            | R::Destruction => return None,
         })
     }
 
@@ -561,6 +591,8 @@ impl RecordType {
             R::PolicyReview => POLICY_REVIEW,
             R::Request => REQUEST,
             R::Incident => INCIDENT,
+            R::Approval => APPROVAL,
+            R::Destruction => DESTRUCTION,
         }
     }
 
@@ -621,11 +653,24 @@ impl RecordType {
             one("reviewer", R::Person),
         ];
         const RETENTION_RULE_REL: &[RelationDef] = &[many("records", R::Record)];
-        const RECORD_REL: &[RelationDef] = &[one("retention", R::RetentionRule)];
+        const RECORD_REL: &[RelationDef] = &[
+            one("retention", R::RetentionRule),
+            many("destructions", R::Destruction),
+        ];
         const REMOVABLE_MEDIUM_REL: &[RelationDef] = &[
             one("holder", R::Person),
             one("asset", R::Asset),
             one("approver", R::Person),
+            many("destructions", R::Destruction),
+        ];
+        const REQUEST_REL: &[RelationDef] =
+            &[one("person", R::Person), many("approvals", R::Approval)];
+        const APPROVAL_REL: &[RelationDef] =
+            &[one("request", R::Request), one("person", R::Person)];
+        const DESTRUCTION_REL: &[RelationDef] = &[
+            one("record", R::Record),
+            one("medium", R::RemovableMedium),
+            one("authoriser", R::Person),
         ];
         const INCIDENT_REL: &[RelationDef] = &[one("person", R::Person), one("asset", R::Asset)];
         const ACCEPTANCE_REL: &[RelationDef] =
@@ -638,7 +683,10 @@ impl RecordType {
             R::Usage => ASSET_OF,
             R::Sighting => SIGHTING_REL,
             R::Travel => TRAVEL_REL,
-            R::Training | R::Questionnaire | R::Adjustment | R::Request => PERSON_OF,
+            R::Training | R::Questionnaire | R::Adjustment => PERSON_OF,
+            R::Request => REQUEST_REL,
+            R::Approval => APPROVAL_REL,
+            R::Destruction => DESTRUCTION_REL,
             R::Acceptance => ACCEPTANCE_REL,
             R::Exception => EXCEPTION_REL,
             R::Task => TASK_REL,
@@ -690,7 +738,8 @@ impl RecordType {
             | R::Record
             | R::RemovableMedium
             | R::Request
-            | R::Incident => Some("id"),
+            | R::Incident
+            | R::Destruction => Some("id"),
             R::Asset => Some("tag"),
             R::System => Some("name"),
             R::RetentionRule => Some("record_class"),
@@ -713,6 +762,7 @@ impl RecordType {
             R::TaskCompletion => &["task_id", "done_on"],
             R::AccessReview => &["asset_id", "reviewed_on"],
             R::PolicyReview => &["pack", "version"],
+            R::Approval => &["request_id", "role"],
             _ => &[],
         }
     }

@@ -72,6 +72,8 @@ words! {
         Siro = "siro",
         Hr = "hr",
         Police = "police",
+        /// A senior member of staff or senior manager, where a clause asks for one's authority.
+        Senior = "senior",
     }
 }
 

@@ -32,10 +32,12 @@ pub enum Kind {
     PolicyReview,
     Request,
     Incident,
+    Approval,
+    Destruction,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Person,
         Kind::Asset,
         Kind::Account,
@@ -58,6 +60,8 @@ impl Kind {
         Kind::PolicyReview,
         Kind::Request,
         Kind::Incident,
+        Kind::Approval,
+        Kind::Destruction,
     ];
 
     /// The variable a rule uses for a subject of this kind.
@@ -85,6 +89,8 @@ impl Kind {
             Kind::PolicyReview => "policy_review",
             Kind::Request => "request",
             Kind::Incident => "incident",
+            Kind::Approval => "approval",
+            Kind::Destruction => "destruction",
         }
     }
 
@@ -116,6 +122,8 @@ impl Kind {
             Kind::PolicyReview => Register::PolicyReviews,
             Kind::Request => Register::Requests,
             Kind::Incident => Register::Incidents,
+            Kind::Approval => Register::Approvals,
+            Kind::Destruction => Register::Destructions,
         }
     }
 
@@ -541,6 +549,62 @@ pub(crate) const RELATIONS: &[Relation] = &[
         to: Kind::RetentionRule,
         join: Join::Forward {
             field: "record_class",
+        },
+    },
+    // A request's approvals, by the part each approver plays: who agreed, and when.
+    Relation {
+        from: Kind::Request,
+        name: "approvals",
+        to: Kind::Approval,
+        join: Join::Reverse {
+            field: "request_id",
+        },
+    },
+    Relation {
+        from: Kind::Approval,
+        name: "request",
+        to: Kind::Request,
+        join: Join::Forward {
+            field: "request_id",
+        },
+    },
+    Relation {
+        from: Kind::Approval,
+        name: "person",
+        to: Kind::Person,
+        join: Join::Forward { field: "person_id" },
+    },
+    // The destruction log's entries for a body of records or a removable medium.
+    Relation {
+        from: Kind::Record,
+        name: "destructions",
+        to: Kind::Destruction,
+        join: Join::Reverse { field: "record_id" },
+    },
+    Relation {
+        from: Kind::RemovableMedium,
+        name: "destructions",
+        to: Kind::Destruction,
+        join: Join::Reverse { field: "medium_id" },
+    },
+    Relation {
+        from: Kind::Destruction,
+        name: "record",
+        to: Kind::Record,
+        join: Join::Forward { field: "record_id" },
+    },
+    Relation {
+        from: Kind::Destruction,
+        name: "medium",
+        to: Kind::RemovableMedium,
+        join: Join::Forward { field: "medium_id" },
+    },
+    Relation {
+        from: Kind::Destruction,
+        name: "authoriser",
+        to: Kind::Person,
+        join: Join::Forward {
+            field: "authorised_by",
         },
     },
     Relation {
