@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use steward_connect::{Definition, Kind};
-use steward_service::SyncOutcome;
+use steward_service::{Round, SyncOutcome};
 
 use crate::config::Settings;
 use crate::{Format, open, stamp};
@@ -58,6 +58,11 @@ pub enum ConnectCommand {
         /// Apply even a sync that would stop at a preview.
         #[arg(long)]
         apply: bool,
+        /// Read as the schedule does: between full listings (`full_listing_every`), Microsoft
+        /// 365 users by their changes since the last sync. Without it every feed is listed in
+        /// full.
+        #[arg(long, conflicts_with = "file")]
+        scheduled: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -196,15 +201,21 @@ pub fn run(command: ConnectCommand, settings: &Settings) -> Result<ExitCode> {
             name,
             file,
             apply,
+            scheduled,
             format,
         } => {
             let bytes = file.as_ref().map(read_file).transpose()?;
             let shown = file.as_deref().map(file_name).unwrap_or_default();
-            let outcome = steward.sync_connector(
+            let outcome = steward.sync_feeds(
                 &stamp,
                 &name,
                 bytes.as_deref().map(|b| (shown.as_str(), b)),
                 apply,
+                if scheduled {
+                    Round::Scheduled
+                } else {
+                    Round::Full
+                },
             )?;
             print_plan(outcome.plan(), format)?;
             if let SyncOutcome::Held(plan) = &outcome {

@@ -144,6 +144,11 @@ impl Http {
                         reason,
                     });
                 }
+                // A delta link gone stale: Graph's synchronization reset (410 Gone) or an
+                // expired token (syncStateNotFound); the caller lists the feed in full instead.
+                s if s == StatusCode::GONE || (s.is_client_error() && resync_asked(&body)) => {
+                    return Err(ConnectError::Resync { url: shown, reason });
+                }
                 StatusCode::TOO_MANY_REQUESTS => {}
                 StatusCode::FORBIDDEN if google_throttle(&body) => {}
                 StatusCode::FORBIDDEN => {
@@ -242,6 +247,18 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Google answers a quota breach with 403 (or 429) and a reason word.
 fn google_throttle(body: &str) -> bool {
     body.contains("rateLimitExceeded") || body.contains("userRateLimitExceeded")
+}
+
+/// Graph's error codes for a change-tracking token it no longer honours ("Microsoft Graph error
+/// responses and resource types", code property).
+fn resync_asked(body: &str) -> bool {
+    serde_json::from_str::<Json>(body)
+        .ok()
+        .and_then(|j| j.pointer("/error/code")?.as_str().map(str::to_owned))
+        .is_some_and(|code| {
+            code.eq_ignore_ascii_case("syncStateNotFound")
+                || code.eq_ignore_ascii_case("resyncRequired")
+        })
 }
 
 /// The vendor's own words for a refusal: Graph's and Google's `error.message`, OAuth's

@@ -31,13 +31,20 @@ pub use source::{
 };
 
 /// Where a connector's incremental feeds got to, kept between runs: the sign-in logs are read
-/// from the last sign-in seen, and on their own cadence between full syncs.
+/// from the last sign-in seen, and on their own cadence between full syncs; Microsoft 365 users
+/// from the delta link of the last round, between full listings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
     /// The latest sign-in read.
     pub sign_ins_to: Option<chrono::DateTime<chrono::Utc>>,
     /// When the sign-in logs were last read.
     pub sign_ins_read_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Graph's `@odata.deltaLink` for users: the next round of changes starts there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_delta: Option<String>,
+    /// When users were last listed in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_listed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Cursor {
@@ -53,13 +60,25 @@ impl Cursor {
             sign_ins_to: chrono::DateTime::parse_from_rfc3339(text)
                 .ok()
                 .map(|t| t.with_timezone(&chrono::Utc)),
-            sign_ins_read_at: None,
+            ..Cursor::default()
         }
     }
 
     pub fn to_text(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// How much of its source a run reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reading {
+    /// Every feed listed in full: a sync or preview a person asks for, and the first sync.
+    #[default]
+    Full,
+    /// The schedule's round: where the source allows it and no full listing is due
+    /// (`full_listing_every`), only what changed since the last run — Microsoft 365 users by
+    /// Graph's delta query; every other feed in full.
+    Changes,
 }
 
 /// What one run fetched from its source, before it is matched to the registers.
@@ -99,6 +118,10 @@ pub enum ConnectError {
     Throttled { url: String },
     #[error("{url}: the answer is not what the API documents: {reason}")]
     Malformed { url: String, reason: String },
+    /// A change-tracking link the source no longer honours (expired, or reset by the vendor):
+    /// the feed must be listed in full again.
+    #[error("{url}: the source asks for a full listing again: {reason}")]
+    Resync { url: String, reason: String },
     #[error(transparent)]
     Export(#[from] exports::ExportError),
     #[error(transparent)]
@@ -109,10 +132,12 @@ pub enum ConnectError {
 
 /// Reads what a connector's source holds now: its API, or a file a person gave it (a portal's
 /// export, or a mapped CSV file through the connector's profile).
+/// `reading` says whether a scheduled round may read only what changed since `cursor`.
 pub fn fetch(
     definition: &Definition,
     secret: Option<&str>,
     cursor: Option<&str>,
+    reading: Reading,
     file: Option<(&str, &[u8])>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Fetched, ConnectError> {
@@ -145,9 +170,25 @@ pub fn fetch(
     let secret = secret.ok_or_else(|| needs_secret(definition))?;
     match definition.kind {
         Kind::Microsoft365 => {
-            let since = Cursor::parse(cursor).sign_ins_to;
             let days = definition.number("sign_in_days")?.unwrap_or(7) as i64;
-            microsoft::Graph::new(&http, definition, secret)?.fetch(&feeds, since, days, now)
+            // A delta round only while the last full listing is recent enough.
+            let cursor = Cursor::parse(cursor);
+            let by_delta = reading == Reading::Changes
+                && match (definition.full_listing_every()?, cursor.users_listed_at) {
+                    (Some(every), Some(listed)) => {
+                        chrono::Duration::from_std(every).is_ok_and(|every| now < listed + every)
+                    }
+                    _ => false,
+                };
+            microsoft::Graph::new(&http, definition, secret)?.fetch(
+                &feeds,
+                microsoft::Round {
+                    cursor,
+                    by_delta,
+                    sign_in_days: days,
+                    now,
+                },
+            )
         }
         Kind::GoogleWorkspace => google::Directory::new(&http, definition, secret)?.fetch(&feeds),
         Kind::Jamf => jamf::Jamf::new(&http, definition, secret).fetch(&feeds),
@@ -193,5 +234,30 @@ fn needs_secret(definition: &Definition) -> ConnectError {
             definition.kind,
             definition.kind.secret().unwrap_or("a credential")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_kept_before_delta_links_still_reads() {
+        // As kept before users were read by their changes, and as first kept (a time alone).
+        let kept = Cursor::parse(Some(
+            r#"{"sign_ins_to":"2026-12-01T08:59:00Z","sign_ins_read_at":"2026-12-01T09:00:00Z"}"#,
+        ));
+        assert!(kept.sign_ins_to.is_some() && kept.sign_ins_read_at.is_some());
+        assert_eq!((kept.users_delta, kept.users_listed_at), (None, None));
+        let oldest = Cursor::parse(Some("2026-12-01T08:59:00Z"));
+        assert_eq!(oldest.sign_ins_to, kept.sign_ins_to);
+        // A cursor without a delta link is written as before, and one with it reads back whole.
+        assert!(!Cursor::default().to_text().contains("users_delta"));
+        let with = Cursor {
+            users_delta: Some("https://graph.microsoft.com/v1.0/users/delta?$deltatoken=x".into()),
+            users_listed_at: kept.sign_ins_read_at,
+            ..kept
+        };
+        assert_eq!(Cursor::parse(Some(&with.to_text())), with);
     }
 }

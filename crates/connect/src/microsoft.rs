@@ -5,11 +5,19 @@
 //! tenant's licence or the app's permissions refuse (403) is skipped with the reason and the rest
 //! goes on.
 //!
+//! Users are listed in full (`/users`, with `signInActivity` and `$expand=manager`, which the
+//! delta query cannot give) when a full listing is due, and a delta link is taken just before
+//! (`$deltatoken=latest`, "sync from now"); a scheduled round in between reads only the users
+//! changed since, from that link. The registration report and directory roles have no delta and
+//! are read whole every time, so an account that lost MFA is found on the next round whether or
+//! not its user changed. Microsoft Graph, "Use delta query to track changes in Microsoft Graph
+//! data" (concepts/delta-query-overview) and "user: delta" (api/user-delta).
+//!
 //! Shapes: Microsoft Graph v1.0 reference — `user` (resources/user), `userRegistrationDetails`
 //! (resources/userregistrationdetails), `directoryRole` and its members, `managedDevice`
 //! (resources/intune-devices-manageddevice), `signIn` (resources/signin).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value as Json;
@@ -21,12 +29,24 @@ use crate::json::{date, flag, text, time};
 use crate::settings::Definition;
 use crate::source::{readable, unless_refused};
 use crate::{
-    ConnectError, Feed, Fetched, Listing, SkippedFeed, SourceAccount, SourceDevice, SourcePerson,
-    SourceSighting,
+    ConnectError, Cursor, Feed, Fetched, Listing, SkippedFeed, SourceAccount, SourceDevice,
+    SourcePerson, SourceSighting,
 };
 
 const USER_FIELDS: &str = "id,userPrincipalName,mail,displayName,accountEnabled,employeeId,\
 department,jobTitle,employeeHireDate,proxyAddresses,userType";
+
+/// What one run of the reader starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Round {
+    /// Where the incremental feeds got to last time.
+    pub cursor: Cursor,
+    /// Read users by their changes since `cursor.users_delta` rather than list them in full.
+    pub by_delta: bool,
+    /// How many days of sign-in logs a first read takes.
+    pub sign_in_days: i64,
+    pub now: DateTime<Utc>,
+}
 
 /// A tenant's Graph, as one run reads it.
 pub struct Graph<'a> {
@@ -83,9 +103,15 @@ impl<'a> Graph<'a> {
     }
 
     /// Visits every item of a collection, page by page: a page is let go before the next is
-    /// read, so a tenant's whole listing is never held as JSON.
-    fn each(&mut self, first: String, mut visit: impl FnMut(&Json)) -> Result<(), ConnectError> {
+    /// read, so a tenant's whole listing is never held as JSON. The last page's delta link, for
+    /// a delta query.
+    fn each(
+        &mut self,
+        first: String,
+        mut visit: impl FnMut(&Json),
+    ) -> Result<Option<String>, ConnectError> {
         let mut next = Some(first);
+        let mut delta = None;
         while let Some(url) = next.take() {
             let page = self.http.get_json(&url, &mut self.auth)?;
             let Some(values) = page.get("value").and_then(Json::as_array) else {
@@ -95,21 +121,22 @@ impl<'a> Graph<'a> {
                 });
             };
             values.iter().for_each(&mut visit);
-            next = page
-                .get("@odata.nextLink")
-                .and_then(Json::as_str)
-                .map(str::to_owned);
-            if let Some(n) = &next
-                && !n.starts_with(&self.base)
-            {
-                // A next link elsewhere would carry our token to another host.
-                return Err(ConnectError::Malformed {
-                    url: crate::http::shown(&url),
-                    reason: "the next page is on another host".into(),
-                });
-            }
+            next = self.link(&page, "@odata.nextLink", &url)?;
+            delta = self.link(&page, "@odata.deltaLink", &url)?;
         }
-        Ok(())
+        Ok(delta)
+    }
+
+    /// A page's link to follow, only on Graph's own host: a link elsewhere would carry our token
+    /// to another.
+    fn link(&self, page: &Json, key: &str, url: &str) -> Result<Option<String>, ConnectError> {
+        match page.get(key).and_then(Json::as_str) {
+            Some(link) if !link.starts_with(&self.base) => Err(ConnectError::Malformed {
+                url: crate::http::shown(url),
+                reason: format!("its {key} is on another host"),
+            }),
+            link => Ok(link.map(str::to_owned)),
+        }
     }
 
     /// A feed visited item by item; `false` (with the reason noted) when the tenant refused it.
@@ -123,77 +150,194 @@ impl<'a> Graph<'a> {
         Ok(unless_refused(self.each(first, visit), feed, skipped)?.is_some())
     }
 
-    /// Reads the feeds asked for. `since` is where the sign-in logs were read to last time.
-    pub fn fetch(
+    /// A delta link for users from now on, without listing them ("sync from now":
+    /// `$deltatoken=latest`), selecting what a round of changes reads. Taken before the full
+    /// listing, so a change made while it runs comes in the next round (at worst twice) rather
+    /// than never. `None` when Graph will not give one: the next scheduled sync lists users in
+    /// full again.
+    fn latest_delta(&mut self) -> Result<Option<String>, ConnectError> {
+        // The leave date needs User-LifeCycleInfo.Read.All as well: asked for, and dropped when
+        // refused, as the full listing does.
+        for select in [
+            format!("{USER_FIELDS},employeeLeaveDateTime,manager"),
+            format!("{USER_FIELDS},manager"),
+        ] {
+            let url = format!(
+                "{}/v1.0/users/delta?$select={select}&$deltatoken=latest",
+                self.base
+            );
+            match self.http.get_json(&url, &mut self.auth) {
+                Ok(page) => return self.link(&page, "@odata.deltaLink", &url),
+                Err(ConnectError::Forbidden { .. }) => continue,
+                Err(e @ (ConnectError::Refused { .. } | ConnectError::Resync { .. })) => {
+                    tracing::warn!(error = %e, "no delta link for users: each sync lists them in full");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The users changed since `link`: each changed one read as a whole user, each removed one
+    /// (`@removed`, deleted or moved out of reach) noted; the delta link for the next round.
+    fn changed_users(
         &mut self,
+        link: String,
+        reports: &Reports,
+        listing: &mut Listing,
         feeds: &[Feed],
-        since: Option<DateTime<Utc>>,
-        sign_in_days: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Fetched, ConnectError> {
+    ) -> Result<(String, HashSet<String>), ConnectError> {
+        let mut changed = HashSet::new();
+        let mut removed = HashSet::new();
+        let next = self.each(link.clone(), |u| {
+            let Some(id) = text(u, "id") else { return };
+            // The same user may come more than once in a round: the last word stands.
+            if u.get("@removed").is_some() {
+                changed.remove(&id);
+                removed.insert(id);
+            } else {
+                removed.remove(&id);
+                changed.insert(id);
+                read_user(u, reports, listing, feeds);
+            }
+        })?;
+        let Some(next) = next else {
+            return Err(ConnectError::Malformed {
+                url: crate::http::shown(&link),
+                reason: "the last page of changes has no delta link".into(),
+            });
+        };
+        listing.people.retain(|p| !removed.contains(&p.source_id));
+        listing.accounts.retain(|a| !removed.contains(&a.source_id));
+        for feed in [Feed::People, Feed::Accounts] {
+            if feeds.contains(&feed) {
+                listing.changes_only.push(feed);
+                listing
+                    .removed
+                    .extend(removed.iter().map(|id| (feed, id.clone())));
+            }
+        }
+        changed.extend(removed);
+        Ok((next, changed))
+    }
+
+    /// Every user, listed in full. `false` when the tenant refused the listing.
+    fn all_users(
+        &mut self,
+        reports: &Reports,
+        listing: &mut Listing,
+        feeds: &[Feed],
+    ) -> Result<bool, ConnectError> {
+        // signInActivity needs Entra ID P1 and AuditLog.Read.All: asked for, and dropped (with a
+        // note) when the tenant refuses it, so the users themselves still sync.
+        // employeeLeaveDateTime needs User-LifeCycleInfo.Read.All as well: asked for with the
+        // sign-in activity, and dropped with it.
+        let with_activity = format!(
+            "{}/v1.0/users?$select={USER_FIELDS},employeeLeaveDateTime,signInActivity&$expand=manager($select=id,userPrincipalName)&$top=999",
+            self.base
+        );
+        let (people, accounts) = (listing.people.len(), listing.accounts.len());
+        match self.each(with_activity, |u| read_user(u, reports, listing, feeds)) {
+            Ok(_) => Ok(true),
+            Err(ConnectError::Forbidden { reason, .. }) => {
+                listing.people.truncate(people);
+                listing.accounts.truncate(accounts);
+                listing.skipped.push(SkippedFeed {
+                    feed: Feed::Accounts,
+                    reason: format!("last sign-in times and leave dates not read: {reason}"),
+                });
+                let plain = format!(
+                    "{}/v1.0/users?$select={USER_FIELDS}&$expand=manager($select=id,userPrincipalName)&$top=999",
+                    self.base
+                );
+                let mut skipped = Vec::new();
+                let read = self.feed_each(Feed::People, plain, &mut skipped, |u| {
+                    read_user(u, reports, listing, feeds)
+                })?;
+                listing.skipped.extend(skipped);
+                Ok(read)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads the feeds asked for, from where `round.cursor` says the incremental ones got to.
+    pub fn fetch(&mut self, feeds: &[Feed], round: Round) -> Result<Fetched, ConnectError> {
+        let Round {
+            mut cursor,
+            by_delta,
+            sign_in_days,
+            now,
+        } = round;
         let mut listing = Listing::default();
         let wants = |f: Feed| feeds.contains(&f);
         if wants(Feed::People) || wants(Feed::Accounts) {
             // What each account has registered, and who is in a directory role, first: small,
-            // and needed as each user is read.
-            let mut registered: HashMap<String, Registration> = HashMap::new();
-            let mut admins = None;
+            // needed as each user is read, and read whole (neither has a delta).
+            let mut reports = Reports::default();
             if wants(Feed::Accounts) {
                 let url = format!(
                     "{}/v1.0/reports/authenticationMethods/userRegistrationDetails",
                     self.base
                 );
+                let registered = &mut reports.registered;
                 self.feed_each(Feed::Accounts, url, &mut listing.skipped, |r| {
                     if let Some(id) = text(r, "id") {
                         registered.insert(
                             id,
                             Registration {
+                                login: text(r, "userPrincipalName").map(|u| u.to_lowercase()),
                                 mfa: flag(r, "isMfaRegistered"),
                                 admin: flag(r, "isAdmin"),
                             },
                         );
                     }
                 })?;
-                admins = self.role_members(&mut listing.skipped)?;
+                reports.admins = self.role_members(&mut listing.skipped)?;
             }
-            // signInActivity needs Entra ID P1 and AuditLog.Read.All: asked for, and dropped
-            // (with a note) when the tenant refuses it, so the users themselves still sync.
-            // employeeLeaveDateTime needs User-LifeCycleInfo.Read.All as well: asked for with
-            // the sign-in activity, and dropped with it.
-            let with_activity = format!(
-                "{}/v1.0/users?$select={USER_FIELDS},employeeLeaveDateTime,signInActivity&$expand=manager($select=id,userPrincipalName)&$top=999",
-                self.base
-            );
-            let (people, accounts) = (listing.people.len(), listing.accounts.len());
-            let read = match self.each(with_activity, |u| {
-                read_user(u, &registered, admins.as_ref(), &mut listing, feeds)
-            }) {
-                Ok(()) => true,
-                Err(ConnectError::Forbidden { reason, .. }) => {
-                    listing.people.truncate(people);
-                    listing.accounts.truncate(accounts);
-                    listing.skipped.push(SkippedFeed {
-                        feed: Feed::Accounts,
-                        reason: format!("last sign-in times and leave dates not read: {reason}"),
-                    });
-                    let plain = format!(
-                        "{}/v1.0/users?$select={USER_FIELDS}&$expand=manager($select=id,userPrincipalName)&$top=999",
-                        self.base
-                    );
-                    let mut skipped = Vec::new();
-                    let read = self.feed_each(Feed::People, plain, &mut skipped, |u| {
-                        read_user(u, &registered, admins.as_ref(), &mut listing, feeds)
-                    })?;
-                    listing.skipped.extend(skipped);
-                    read
-                }
-                Err(e) => return Err(e),
-            };
-            if read {
-                for feed in [Feed::People, Feed::Accounts] {
-                    if wants(feed) {
-                        listing.complete.push(feed);
+            // Users by their changes, when the round may and a delta link is kept (one on
+            // another host, after `base_url` changed, is not followed).
+            let link = cursor
+                .users_delta
+                .clone()
+                .filter(|l| by_delta && l.starts_with(&self.base));
+            let mut by_changes = false;
+            if let Some(link) = link {
+                let (people, accounts) = (listing.people.len(), listing.accounts.len());
+                match self.changed_users(link, &reports, &mut listing, feeds) {
+                    Ok((next, named)) => {
+                        cursor.users_delta = Some(next);
+                        by_changes = true;
+                        if wants(Feed::Accounts) {
+                            listing.account_facts = reports.facts_except(&named);
+                        }
                     }
+                    Err(
+                        ConnectError::Resync { reason, .. }
+                        | ConnectError::Forbidden { reason, .. },
+                    ) => {
+                        // Expired or reset by Microsoft (or refused, which the full listing notes
+                        // as it does for itself): this round lists every user instead.
+                        tracing::info!(%reason, "the users' delta link is not honoured: listing them in full");
+                        listing.people.truncate(people);
+                        listing.accounts.truncate(accounts);
+                        listing.changes_only.clear();
+                        listing.removed.clear();
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !by_changes {
+                let delta = self.latest_delta()?;
+                if self.all_users(&reports, &mut listing, feeds)? {
+                    for feed in [Feed::People, Feed::Accounts] {
+                        if wants(feed) {
+                            listing.complete.push(feed);
+                        }
+                    }
+                    cursor.users_delta = delta;
+                    cursor.users_listed_at = Some(now);
                 }
             }
         }
@@ -210,9 +354,10 @@ impl<'a> Graph<'a> {
                 listing.complete.push(Feed::Devices);
             }
         }
-        let mut cursor = None;
         if wants(Feed::Sightings) {
-            let from = since.unwrap_or(now - Duration::days(sign_in_days));
+            let from = cursor
+                .sign_ins_to
+                .unwrap_or(now - Duration::days(sign_in_days));
             let url = format!(
                 "{}/v1.0/auditLogs/signIns?$filter=createdDateTime%20ge%20{}&$top=1000",
                 self.base,
@@ -227,18 +372,13 @@ impl<'a> Graph<'a> {
                 }
             })? {
                 listing.sightings = sightings;
-                cursor = Some(
-                    crate::Cursor {
-                        sign_ins_to: Some(latest),
-                        sign_ins_read_at: Some(now),
-                    }
-                    .to_text(),
-                );
+                cursor.sign_ins_to = Some(latest);
+                cursor.sign_ins_read_at = Some(now);
             }
         }
         Ok(Fetched {
             listing,
-            cursor,
+            cursor: Some(cursor.to_text()),
             tokens: self.auth.issued,
             requests: self.http.sent.get(),
         })
@@ -248,7 +388,7 @@ impl<'a> Graph<'a> {
     fn role_members(
         &mut self,
         skipped: &mut Vec<SkippedFeed>,
-    ) -> Result<Option<std::collections::HashSet<String>>, ConnectError> {
+    ) -> Result<Option<HashSet<String>>, ConnectError> {
         let url = format!("{}/v1.0/directoryRoles?$select=id,displayName", self.base);
         let mut roles = Vec::new();
         if !self.feed_each(Feed::Accounts, url, skipped, |role| {
@@ -256,7 +396,7 @@ impl<'a> Graph<'a> {
         })? {
             return Ok(None);
         }
-        let mut members = std::collections::HashSet::new();
+        let mut members = HashSet::new();
         for role in roles {
             let url = format!(
                 "{}/v1.0/directoryRoles/{}/members?$select=id",
@@ -271,18 +411,60 @@ impl<'a> Graph<'a> {
 
 /// What the registration report says of one account.
 struct Registration {
+    login: Option<String>,
     mfa: Option<bool>,
     admin: Option<bool>,
 }
 
+/// The reports read whole each run: the registration report by user id, and the members of any
+/// directory role (`None` when the roles could not be read).
+#[derive(Default)]
+struct Reports {
+    registered: HashMap<String, Registration>,
+    admins: Option<HashSet<String>>,
+}
+
+impl Reports {
+    /// Whether user `id` has admin rights: the report's word, or a directory role; unknown when
+    /// neither was read.
+    fn admin(&self, id: &str) -> Option<bool> {
+        let report = self.registered.get(id).and_then(|r| r.admin);
+        match (report, &self.admins) {
+            (Some(true), _) => Some(true),
+            (_, Some(members)) if members.contains(id) => Some(true),
+            (found, members) => found.or(members.as_ref().map(|_| false)),
+        }
+    }
+
+    /// MFA and admin rights of every account the reports name but `named` does not (the users a
+    /// round of changes read whole).
+    fn facts_except(&self, named: &HashSet<String>) -> Vec<SourceAccount> {
+        let role_only = self
+            .admins
+            .iter()
+            .flatten()
+            .filter(|id| !self.registered.contains_key(*id));
+        self.registered
+            .keys()
+            .chain(role_only)
+            .filter(|id| !named.contains(*id))
+            .map(|id| SourceAccount {
+                source_id: id.clone(),
+                login: self
+                    .registered
+                    .get(id)
+                    .and_then(|r| r.login.clone())
+                    .unwrap_or_default(),
+                admin: self.admin(id),
+                mfa: self.registered.get(id).and_then(|r| r.mfa),
+                ..SourceAccount::default()
+            })
+            .collect()
+    }
+}
+
 /// One Entra user: a person (members only) and their account.
-fn read_user(
-    u: &Json,
-    registered: &HashMap<String, Registration>,
-    admins: Option<&std::collections::HashSet<String>>,
-    listing: &mut Listing,
-    feeds: &[Feed],
-) {
+fn read_user(u: &Json, reports: &Reports, listing: &mut Listing, feeds: &[Feed]) {
     let Some(id) = text(u, "id") else { return };
     let Some(upn) = text(u, "userPrincipalName").map(|s| s.to_lowercase()) else {
         return;
@@ -310,6 +492,17 @@ fn read_user(
     aliases.dedup();
     aliases.retain(|a| *a != email);
     let manager = u.get("manager");
+    // A round of changes names the manager by id alone, in `manager@delta` (an entry with
+    // `@removed` is a manager taken away).
+    let manager_by_delta = u
+        .get("manager@delta")
+        .and_then(Json::as_array)
+        .and_then(|ms| {
+            ms.iter()
+                .filter(|m| m.get("@removed").is_none())
+                .filter_map(|m| text(m, "id"))
+                .next_back()
+        });
     if !guest && feeds.contains(&Feed::People) {
         listing.people.push(SourcePerson {
             source_id: id.clone(),
@@ -322,7 +515,7 @@ fn read_user(
             manager_email: manager
                 .and_then(|m| text(m, "userPrincipalName"))
                 .map(|m| m.to_lowercase()),
-            manager_source_id: manager.and_then(|m| text(m, "id")),
+            manager_source_id: manager.and_then(|m| text(m, "id")).or(manager_by_delta),
             start_date: date(u, "employeeHireDate"),
             leave_date: date(u, "employeeLeaveDateTime"),
             active: enabled,
@@ -330,23 +523,17 @@ fn read_user(
         });
     }
     if feeds.contains(&Feed::Accounts) {
-        let report = registered.get(id.as_str());
         let activity = u.get("signInActivity");
         let last_login = activity.and_then(|a| {
             time(a, "lastSuccessfulSignInDateTime").or_else(|| time(a, "lastSignInDateTime"))
         });
-        let admin = match (report.and_then(|r| r.admin), admins) {
-            (Some(true), _) => Some(true),
-            (_, Some(members)) if members.contains(&id) => Some(true),
-            (found, members) => found.or(members.map(|_| false)),
-        };
         listing.accounts.push(SourceAccount {
+            admin: reports.admin(&id),
+            mfa: reports.registered.get(id.as_str()).and_then(|r| r.mfa),
             source_id: id.clone(),
             login: upn.clone(),
             person_email: (!guest).then(|| email.clone()),
             enabled,
-            admin,
-            mfa: report.and_then(|r| r.mfa),
             last_login,
             service: None,
         });

@@ -8,8 +8,9 @@
 //!   A link remembered from an earlier run, or decided by a person, comes first.
 //! - **Ownership**: a connector overwrites only the fields it owns; any other field it fills only
 //!   when empty (and on the records it creates).
-//! - **Missing**: a record this connector keeps that a complete listing lacks is marked
-//!   `missing_since` (never deleted); one that comes back has it cleared.
+//! - **Missing**: a record this connector keeps that a complete listing lacks, or that a listing
+//!   of changes says was removed, is marked `missing_since` (never deleted); one that comes back
+//!   has it cleared. A listing of changes says nothing of the records it does not name.
 //! - **Last seen**: `source_seen` is written when something else changes or once a day, so
 //!   that an hourly sync of an unchanged tenant writes nothing.
 
@@ -84,6 +85,9 @@ pub struct Plan {
     pub unmatched: Vec<Unmatched>,
     /// Feeds skipped (a licence or permission missing) and why.
     pub skipped: Vec<(String, String)>,
+    /// Feeds read by their changes since the last sync alone (Graph's delta query), by name.
+    #[serde(default)]
+    pub changes_only: Vec<String>,
     /// Links learnt by matching, to remember: (feed, source id, record id).
     pub links: Vec<(String, String, String)>,
     /// Fields this sync set, for provenance, record by record (applied with the rows).
@@ -138,6 +142,7 @@ impl Plan {
             changes: kept,
             unmatched: self.unmatched.iter().take(unmatched).cloned().collect(),
             skipped: self.skipped.clone(),
+            changes_only: self.changes_only.clone(),
             hold: self.hold.clone(),
             counts: self.counts,
             ..Plan::default()
@@ -152,6 +157,12 @@ impl Plan {
             "{}: {} listed; {} to create, {} to update, {} missing from the source, {} back, {} unchanged; {} new sightings, {} usage lines\n",
             self.connector, c.listed, c.created, c.updated, c.missing, c.back, c.unchanged, c.sightings, c.usage
         ));
+        if !self.changes_only.is_empty() {
+            out.push_str(&format!(
+                "{}: only the changes since the last sync were read\n",
+                self.changes_only.join(", ")
+            ));
+        }
         if c.sightings_unplaced > 0 {
             out.push_str(&format!(
                 "{} sign-ins were of no account or device Steward knows\n",
@@ -385,6 +396,11 @@ pub fn plan(
                 .iter()
                 .map(|s| (s.feed.name().to_owned(), s.reason.clone()))
                 .collect(),
+            changes_only: listing
+                .changes_only
+                .iter()
+                .map(|f| f.name().to_owned())
+                .collect(),
             ..Plan::default()
         },
     };
@@ -415,11 +431,19 @@ pub fn plan(
         let Some(id) = source_person.get(&person.source_id) else {
             continue;
         };
+        // A manager the listing does not carry (a round of changes names them by id alone) is
+        // the person linked to that id by an earlier sync.
         let manager = person
             .manager_source_id
             .as_ref()
-            .and_then(|m| source_person.get(m))
-            .cloned()
+            .and_then(|m| {
+                source_person.get(m).cloned().or_else(|| {
+                    linked
+                        .get(&(Feed::People.name(), m.as_str()))
+                        .and_then(|l| l.record_id.clone())
+                        .filter(|id| p.current.contains_key(&(Register::People, id.clone())))
+                })
+            })
             .or_else(|| {
                 person
                     .manager_email
@@ -469,6 +493,40 @@ pub fn plan(
         {
             accounts_seen.insert(id);
         }
+    }
+
+    // Facts about accounts a round of changes read but did not list (MFA and admin rights from
+    // the reports read whole): offered to an account already known by its link or login; never
+    // one created, none marked seen (they say nothing of whether it is still there).
+    for fact in &listing.account_facts {
+        let link = linked.get(&(Feed::Accounts.name(), fact.source_id.as_str()));
+        if link.is_some_and(|l| l.ignored) {
+            continue;
+        }
+        let known = link
+            .and_then(|l| l.record_id.clone())
+            .filter(|id| p.current.contains_key(&(Register::Accounts, id.clone())))
+            .or_else(|| {
+                let login = fact.login.to_lowercase();
+                (!login.is_empty())
+                    .then(|| by_login.get(&login).cloned())
+                    .flatten()
+            });
+        let Some(id) = known.filter(|id| !accounts_seen.contains(id)) else {
+            continue;
+        };
+        p.offer(
+            Register::Accounts,
+            &id,
+            "mfa",
+            fact.mfa.map(|b| b.to_string()),
+        );
+        p.offer(
+            Register::Accounts,
+            &id,
+            "admin_rights",
+            fact.admin.map(|b| b.to_string()),
+        );
     }
 
     // A run of the sign-in logs alone: the latest sign-in of an account it did not list is still
@@ -657,13 +715,22 @@ pub fn plan(
         );
     }
 
-    // Missing from a complete listing; back when listed again.
+    // Missing from a complete listing, or removed as a listing of changes says; back when listed
+    // again.
     for (feed, register, seen) in [
         (Feed::People, Register::People, &people_seen),
         (Feed::Accounts, Register::Accounts, &accounts_seen),
         (Feed::Devices, Register::Assets, &devices_seen),
     ] {
-        if !listing.complete.contains(&feed) {
+        let complete = listing.complete.contains(&feed);
+        let removed: HashSet<String> = listing
+            .removed
+            .iter()
+            .filter(|(f, _)| *f == feed)
+            .filter_map(|(_, source_id)| linked.get(&(feed.name(), source_id.as_str())))
+            .filter_map(|l| l.record_id.clone())
+            .collect();
+        if !complete && removed.is_empty() {
             continue;
         }
         let kept: Vec<String> = p
@@ -674,7 +741,7 @@ pub fn plan(
             .collect();
         let mut vanished = 0usize;
         for id in &kept {
-            if seen.contains(id) {
+            if seen.contains(id) || !(complete || removed.contains(id)) {
                 continue;
             }
             let Some(editing) = p.edit(register, id) else {

@@ -122,6 +122,11 @@ const MICROSOFT_365: &[Key] = &[
         "how often the sign-in logs alone are read between full syncs; off: only with them",
     ),
     key(
+        "full_listing_every",
+        Some("24h"),
+        "how often a scheduled sync lists every user in full; in between it reads only the users changed since (Graph's delta query); off: every sync lists them in full",
+    ),
+    key(
         "home_country",
         Some("GB"),
         "sign-ins from this country (ISO 3166-1) update last logins; only those from elsewhere are kept as sightings",
@@ -357,6 +362,7 @@ impl Definition {
         }
         definition.schedule()?;
         definition.sign_in_schedule()?;
+        definition.full_listing_every()?;
         for k in ["leavers_threshold", "missing_threshold", "sign_in_days"] {
             definition.number(k)?;
         }
@@ -449,6 +455,12 @@ impl Definition {
             return Ok(None);
         }
         self.cadence("sign_in_schedule")
+    }
+
+    /// How often a scheduled sync lists users in full rather than by their changes; `None` when
+    /// off (every sync lists them in full) or when the kind has no delta to read.
+    pub fn full_listing_every(&self) -> Result<Option<Duration>, ConnectError> {
+        self.cadence("full_listing_every")
     }
 
     /// This connector reading only `only` of its feeds (a sign-in run between full syncs).

@@ -86,6 +86,17 @@ pub struct Listing {
     /// Feeds listed in full: only a record absent from a complete listing is missing from its
     /// source. An incremental (delta) run lists changes only and names no feed here.
     pub complete: Vec<Feed>,
+    /// Feeds read by their changes since the last run alone (Graph's delta query): a record they
+    /// do not name is as it was.
+    pub changes_only: Vec<Feed>,
+    /// Records the source says were removed since the last run (a delta's `@removed`), by feed
+    /// and the source's id: missing from it, as a complete listing's absentees are.
+    pub removed: Vec<(Feed, String)>,
+    /// Facts about accounts a run of changes read whole but did not list, their users being
+    /// unchanged: MFA and admin rights from the reports that have no delta. Offered to an account
+    /// Steward already knows, by its link or login; they never create one, and say nothing of
+    /// whether it is still at the source.
+    pub account_facts: Vec<SourceAccount>,
     pub skipped: Vec<SkippedFeed>,
 }
 

@@ -276,6 +276,149 @@ fn records_gone_from_a_complete_listing_are_missing_and_come_back() {
     );
 }
 
+fn account(id: &str, login: &str, extra: &[(&str, &str)]) -> Row {
+    let mut cells = vec![
+        ("id", id),
+        ("system", "microsoft-365"),
+        ("kind", "standard"),
+        ("status", "active"),
+        ("login", login),
+        ("source", "src"),
+    ];
+    cells.extend_from_slice(extra);
+    row(Register::Accounts, &cells)
+}
+
+fn link(feed: &str, source_id: &str, record_id: &str) -> Link {
+    Link {
+        feed: feed.into(),
+        source_id: source_id.into(),
+        record_id: Some(record_id.into()),
+        ignored: false,
+    }
+}
+
+#[test]
+fn a_listing_of_changes_touches_only_what_it_names() {
+    // Three people and their accounts, kept by this connector; Ada's user changed, Bob's was
+    // deleted, Cy's is as it was but lost MFA, and the report names a stranger Steward never
+    // met.
+    let current = Current {
+        people: vec![
+            person("P1", "ada@example.org", &[("source", "src")]),
+            person("P2", "bob@example.org", &[("source", "src")]),
+            person("P3", "cy@example.org", &[("source", "src")]),
+        ],
+        accounts: vec![
+            account("A1", "ada@example.org", &[("mfa", "true")]),
+            account("A2", "bob@example.org", &[("mfa", "true")]),
+            account("A3", "cy@example.org", &[("mfa", "true")]),
+        ],
+        systems: vec![row(
+            Register::Systems,
+            &[("name", "microsoft-365"), ("supports_mfa", "true")],
+        )],
+        ..Current::default()
+    };
+    let links = [
+        link("people", "u1", "P1"),
+        link("people", "u2", "P2"),
+        link("people", "u3", "P3"),
+        link("accounts", "u1", "A1"),
+        link("accounts", "u2", "A2"),
+        link("accounts", "u3", "A3"),
+    ];
+    let listing = Listing {
+        people: vec![SourcePerson {
+            source_id: "u1".into(),
+            email: Some("ada@example.org".into()),
+            name: Some("Ada King".into()),
+            // Named by id alone, as a round of changes names a manager.
+            manager_source_id: Some("u3".into()),
+            ..SourcePerson::default()
+        }],
+        accounts: vec![SourceAccount {
+            source_id: "u1".into(),
+            login: "ada@example.org".into(),
+            person_email: Some("ada@example.org".into()),
+            enabled: Some(true),
+            mfa: Some(true),
+            ..SourceAccount::default()
+        }],
+        changes_only: vec![Feed::People, Feed::Accounts],
+        removed: vec![(Feed::People, "u2".into()), (Feed::Accounts, "u2".into())],
+        account_facts: vec![
+            SourceAccount {
+                source_id: "u3".into(),
+                login: "cy@example.org".into(),
+                mfa: Some(false),
+                admin: Some(false),
+                ..SourceAccount::default()
+            },
+            SourceAccount {
+                source_id: "u9".into(),
+                login: "stranger@example.org".into(),
+                mfa: Some(false),
+                ..SourceAccount::default()
+            },
+            // Named in the changes too: the listed account's own word stands.
+            SourceAccount {
+                source_id: "u1".into(),
+                login: "ada@example.org".into(),
+                mfa: Some(false),
+                ..SourceAccount::default()
+            },
+        ],
+        ..Listing::default()
+    };
+    let plan = plan(
+        &definition(Kind::Microsoft365, &[]),
+        &listing,
+        &current,
+        &links,
+        false,
+        now(),
+    );
+    assert_eq!(
+        field_of(&plan, Register::People, "P1", "name"),
+        Some(Value::Text("Ada King".into()))
+    );
+    assert_eq!(
+        field_of(&plan, Register::People, "P1", "manager_id"),
+        Some(Value::Text("P3".into())),
+        "a manager known from an earlier sync"
+    );
+    // Removed: missing; unnamed: left as they were.
+    assert_eq!(plan.counts.missing, 2, "{}", plan.to_text());
+    for (register, id) in [(Register::People, "P2"), (Register::Accounts, "A2")] {
+        assert_eq!(
+            field_of(&plan, register, id, "missing_since"),
+            Some(Value::Timestamp(now()))
+        );
+    }
+    assert_eq!(
+        field_of(&plan, Register::People, "P3", "missing_since"),
+        None
+    );
+    // A fact reaches an account Steward knows, and creates none.
+    assert_eq!(
+        field_of(&plan, Register::Accounts, "A3", "mfa"),
+        Some(Value::Bool(false))
+    );
+    assert_eq!(
+        field_of(&plan, Register::Accounts, "A3", "missing_since"),
+        Some(Value::Null)
+    );
+    assert_eq!(
+        field_of(&plan, Register::Accounts, "A1", "mfa"),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(plan.counts.created, 0, "{}", plan.to_text());
+    assert!(plan.unmatched.is_empty(), "{:?}", plan.unmatched);
+    assert_eq!(plan.changes_only, vec!["people", "accounts"]);
+    assert!(plan.to_text().contains("only the changes"));
+}
+
 #[test]
 fn a_sync_that_would_make_many_leavers_waits_for_a_person() {
     let people: Vec<Row> = (0..10)

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use steward_connect::plan::{Link, Plan};
-use steward_connect::{Definition, Feed, Fetched, Kind};
+use steward_connect::{Definition, Feed, Fetched, Kind, Reading};
 use steward_model::{Register, Row, Value};
 use steward_store::{ConnectorRow, Provenance, SourceLink};
 
@@ -56,6 +56,20 @@ impl SyncOutcome {
             SyncOutcome::Applied(p) | SyncOutcome::Held(p) => p,
         }
     }
+}
+
+/// What a sync reads of its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round<'a> {
+    /// Every feed listed in full: a sync a person asks for (they expect the whole truth).
+    Full,
+    /// The schedule's round: every feed, Microsoft 365 users by their changes alone between full
+    /// listings (`full_listing_every`); the first sync, and any after an expired delta link,
+    /// list them in full.
+    Scheduled,
+    /// Only these feeds (the sign-in logs between rounds): such a run changes no record it did
+    /// not list, marks nothing missing, and leaves the round's schedule as it was.
+    Only(&'a [Feed]),
 }
 
 /// The connector that keeps a record (its `source`), and the fields of the record that its
@@ -217,7 +231,8 @@ impl Steward {
         steward_connect::test(&definition, secret.as_deref()).map_err(connector_error(name))
     }
 
-    /// Reads the source and plans what a sync would change, writing nothing.
+    /// Reads the source and plans what a sync would change, writing nothing. A preview lists
+    /// every feed in full: it shows what a full sync would do.
     pub fn preview_connector(
         &self,
         stamp: &Stamp,
@@ -227,7 +242,7 @@ impl Steward {
         stamp.require(RUNS_CONNECTORS, "previewing a connector")?;
         let row = self.connector_row(name)?;
         let definition = definition_of(&row)?;
-        let (_, plan) = self.plan_sync(&row, &definition, file, stamp.at)?;
+        let (_, plan) = self.plan_sync(&row, &definition, Reading::Full, file, stamp.at)?;
         Ok(plan)
     }
 
@@ -236,6 +251,7 @@ impl Steward {
         &self,
         row: &ConnectorRow,
         definition: &Definition,
+        reading: Reading,
         file: Option<(&str, &[u8])>,
         now: DateTime<Utc>,
     ) -> Result<(Fetched, Plan)> {
@@ -245,6 +261,7 @@ impl Steward {
             definition,
             secret.as_deref(),
             row.run.cursor.as_deref(),
+            reading,
             file,
             now,
         )
@@ -254,6 +271,7 @@ impl Steward {
         // quarter of an hour, need accounts and devices, not the people register.
         let store = self.store();
         let l = &fetched.listing;
+        let removed = |feed: Feed| l.removed.iter().any(|(f, _)| *f == feed);
         let read_if = |wanted: bool, register: Register| -> Result<Vec<Row>> {
             Ok(if wanted {
                 store.list(register)?
@@ -263,11 +281,17 @@ impl Steward {
         };
         let current = steward_connect::plan::Current {
             people: read_if(
-                !l.people.is_empty() || !l.accounts.is_empty() || !l.devices.is_empty(),
+                !l.people.is_empty()
+                    || !l.accounts.is_empty()
+                    || !l.devices.is_empty()
+                    || removed(Feed::People),
                 Register::People,
             )?,
             accounts: read_if(
-                !l.accounts.is_empty() || !l.sightings.is_empty(),
+                !l.accounts.is_empty()
+                    || !l.sightings.is_empty()
+                    || !l.account_facts.is_empty()
+                    || removed(Feed::Accounts),
                 Register::Accounts,
             )?,
             assets: read_if(
@@ -299,6 +323,7 @@ impl Steward {
         tracing::info!(
             connector = %row.name,
             listed = plan.counts.listed,
+            changes_only = %plan.changes_only.join(","),
             requests = fetched.requests,
             tokens = fetched.tokens,
             read_ms = read.as_millis() as u64,
@@ -308,9 +333,10 @@ impl Steward {
         Ok((fetched, plan))
     }
 
-    /// Syncs a connector: reads its source (or `file`), plans, and applies — unless the plan
-    /// must be previewed first and `apply` is not given, when the plan is kept for a person.
-    /// A run that fails to read its source changes nothing and is recorded as failed.
+    /// Syncs a connector, every feed listed in full: reads its source (or `file`), plans, and
+    /// applies — unless the plan must be previewed first and `apply` is not given, when the plan
+    /// is kept for a person. A run that fails to read its source changes nothing and is
+    /// recorded as failed.
     pub fn sync_connector(
         &self,
         stamp: &Stamp,
@@ -318,31 +344,38 @@ impl Steward {
         file: Option<(&str, &[u8])>,
         apply: bool,
     ) -> Result<SyncOutcome> {
-        self.sync_feeds(stamp, name, file, apply, None)
+        self.sync_feeds(stamp, name, file, apply, Round::Full)
     }
 
-    /// [`Steward::sync_connector`] reading only `only` of the connector's feeds (the sign-in
-    /// logs between full syncs): such a run changes no record it did not list, marks nothing
-    /// missing, and leaves the full sync's schedule as it was.
+    /// [`Steward::sync_connector`] reading as `round` says: in full, as the schedule does, or
+    /// only some of the connector's feeds.
     pub fn sync_feeds(
         &self,
         stamp: &Stamp,
         name: &str,
         file: Option<(&str, &[u8])>,
         apply: bool,
-        only: Option<&[Feed]>,
+        round: Round<'_>,
     ) -> Result<SyncOutcome> {
         stamp.require(RUNS_CONNECTORS, "syncing a connector")?;
         let row = self.connector_row(name)?;
         let now = stamp.at;
         let mut definition = definition_of(&row)?;
+        let only = match round {
+            Round::Only(only) => Some(only),
+            Round::Full | Round::Scheduled => None,
+        };
         if let Some(only) = only {
             definition = definition
                 .restricted_to(only)
                 .map_err(connector_error(name))?;
         }
+        let reading = match round {
+            Round::Scheduled => Reading::Changes,
+            Round::Full | Round::Only(_) => Reading::Full,
+        };
         // The listing is let go once planned: only its cursor is kept.
-        let (cursor, mut plan) = match self.plan_sync(&row, &definition, file, now) {
+        let (cursor, mut plan) = match self.plan_sync(&row, &definition, reading, file, now) {
             Ok((fetched, plan)) => (fetched.cursor, plan),
             Err(e) => {
                 let mut run = row.run.clone();
@@ -411,8 +444,13 @@ impl Steward {
         run.pending_plan = None;
         run.pending_at = None;
         run.last_outcome = Some(format!(
-            "synced: {} listed, {} created, {} updated, {} missing, {} back, {} new sightings, {} unmatched{}",
+            "synced: {} listed{}, {} created, {} updated, {} missing, {} back, {} new sightings, {} unmatched{}",
             c.listed,
+            if plan.changes_only.is_empty() {
+                String::new()
+            } else {
+                format!(" ({}: changes only)", plan.changes_only.join(", "))
+            },
             c.created,
             c.updated,
             c.missing,

@@ -59,6 +59,16 @@ impl JobKind {
     }
 }
 
+/// Why a sync is queued.
+enum Queued {
+    /// A person asked: every feed listed in full.
+    Asked,
+    /// The schedule's round.
+    Scheduled,
+    /// The schedule's run of these feeds alone (the sign-in logs between rounds).
+    Only(Vec<steward_connect::Feed>),
+}
+
 /// Why a check run is queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckRun {
@@ -391,7 +401,7 @@ impl Steward {
         file: Option<(String, Vec<u8>)>,
         apply: bool,
     ) -> Result<(i64, bool)> {
-        self.enqueue_sync_of(stamp, name, file, apply, None)
+        self.enqueue_sync_of(stamp, name, file, apply, Queued::Asked)
     }
 
     fn enqueue_sync_of(
@@ -400,28 +410,35 @@ impl Steward {
         name: &str,
         file: Option<(String, Vec<u8>)>,
         apply: bool,
-        only: Option<Vec<steward_connect::Feed>>,
+        queued: Queued,
     ) -> Result<(i64, bool)> {
         stamp.require(crate::authority::RUNS_CONNECTORS, "syncing a connector")?;
         if !self.store().connectors()?.iter().any(|c| c.name == name) {
             return Err(ServiceError::NoConnector(name.to_owned()));
         }
+        let only = match &queued {
+            Queued::Only(feeds) => Some(feeds.iter().map(|f| f.name()).collect::<Vec<_>>()),
+            Queued::Asked | Queued::Scheduled => None,
+        };
         let arguments = serde_json::json!({
             "connector": name,
             "apply": apply,
             "file": file.as_ref().map(|(n, _)| n.clone()),
-            "feeds": only.as_ref().map(|f| f.iter().map(|f| f.name()).collect::<Vec<_>>()),
+            "feeds": only,
+            "scheduled": matches!(queued, Queued::Scheduled),
         })
         .to_string();
-        // One waiting sync per connector (and one of its sign-ins) is enough, unless it reads a
-        // file given to it.
+        // One waiting sync per connector (and one of its sign-ins, one of the schedule's rounds)
+        // is enough, unless it reads a file given to it.
         let dedupe = file.is_none().then(|| Dedupe {
             // An apply is its own: a person who presses Apply gets an applying sync, not the
-            // plain one already waiting.
-            key: match (&only, apply) {
-                (None, false) => format!("sync:queued:{name}"),
-                (None, true) => format!("sync:queued:{name}:apply"),
-                (Some(_), _) => format!("sync:queued:{name}:sign-ins"),
+            // plain one already waiting. A person's sync lists everything: it is not folded into
+            // a scheduled round, which may read changes only.
+            key: match (&queued, apply) {
+                (Queued::Asked, false) => format!("sync:queued:{name}"),
+                (Queued::Asked, true) => format!("sync:queued:{name}:apply"),
+                (Queued::Scheduled, _) => format!("sync:queued:{name}:scheduled"),
+                (Queued::Only(_), _) => format!("sync:queued:{name}:sign-ins"),
             },
             while_queued: true,
         });
@@ -456,7 +473,11 @@ impl Steward {
         let stamp = Stamp::at("system:schedule", now);
         let mut queued = 0;
         for (name, only) in self.connectors_due(now)? {
-            let (_, new) = self.enqueue_sync_of(&stamp, &name, None, false, only)?;
+            let round = match only {
+                Some(feeds) => Queued::Only(feeds),
+                None => Queued::Scheduled,
+            };
+            let (_, new) = self.enqueue_sync_of(&stamp, &name, None, false, round)?;
             queued += usize::from(new);
         }
         Ok(queued)
@@ -821,12 +842,18 @@ impl Steward {
         if let Some(end) = ending(run.step(0, 2, "reading the source")?) {
             return Ok(end);
         }
+        let scheduled = arguments.get("scheduled").and_then(|v| v.as_bool()) == Some(true);
+        let round = match (&only, scheduled) {
+            (Some(feeds), _) => crate::Round::Only(feeds),
+            (None, true) => crate::Round::Scheduled,
+            (None, false) => crate::Round::Full,
+        };
         let outcome = match self.sync_feeds(
             &stamp,
             name,
             file.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
             apply,
-            only.as_deref(),
+            round,
         ) {
             Ok(outcome) => outcome,
             Err(e @ (ServiceError::Connector { .. } | ServiceError::NoConnector(_))) => {

@@ -49,7 +49,7 @@ pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{effective_params, evaluate, evaluate_checked, ladders};
 pub use compliance::Checked;
-pub use connectors::{ConnectorView, KeptBy, SyncOutcome, connector_actor};
+pub use connectors::{ConnectorView, KeptBy, Round, SyncOutcome, connector_actor};
 pub use findings::EXCEPTION_ASKED_OF;
 pub use governance::{Due, DueKind, GovernanceRegisters, due_items};
 pub use import::{CheckedFiles, ImportFile, ImportReport};

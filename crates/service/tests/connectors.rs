@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use steward_connect::{Definition, Kind};
 use steward_model::{Account, Asset, Person, Register, Sighting};
-use steward_service::{ServiceError, Stamp, Steward, SyncOutcome};
+use steward_service::{Round, ServiceError, Stamp, Steward, SyncOutcome};
 use steward_store::AuditQuery;
 use steward_store::testing::databases;
-use steward_vendors::{Credentials, Faults, Server, Tenant};
+use steward_vendors::{Credentials, DeletedUser, Faults, Logged, Server, Tenant};
 
 const TENANT: &str = "contoso.onmicrosoft.com";
 
@@ -260,6 +260,233 @@ fn microsoft_365_keeps_people_accounts_devices_and_sign_ins_current() {
             asset.missing_since,
             Some(later.at),
             "marked missing from its source"
+        );
+        drop(db);
+    }
+}
+
+/// The connector's stored cursor.
+fn cursor(steward: &Steward) -> steward_connect::Cursor {
+    let rows = steward.store().connectors().expect("connectors");
+    steward_connect::Cursor::parse(rows[0].run.cursor.as_deref())
+}
+
+/// The requests a stand-in answered after the first `from`.
+fn since(server: &Server, from: usize) -> Vec<Logged> {
+    server.requests().into_iter().skip(from).collect()
+}
+
+fn is_delta(r: &Logged) -> bool {
+    r.path.starts_with("/v1.0/users/delta")
+}
+
+fn is_user_listing(r: &Logged) -> bool {
+    r.path.starts_with("/v1.0/users?")
+}
+
+#[test]
+fn microsoft_365_users_sync_by_their_changes_between_full_listings() {
+    for db in databases("connect-delta") {
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(40, 20, 13);
+        let t0 = tenant.now;
+        let stamp = Stamp::at("it-lead", t0);
+        // Pages of five: a round of changes runs to more than one page.
+        let server = graph(
+            tenant,
+            Faults {
+                page_size: 5,
+                ..Faults::default()
+            },
+        );
+        add_m365(&steward, &stamp, &server, "s3cret-value");
+        let b = db.backend;
+
+        // The first sync lists every user, and keeps a delta link taken just before.
+        steward
+            .sync_connector(&stamp, "m365", None, true)
+            .expect("first sync");
+        let first = server.requests();
+        assert!(
+            first
+                .iter()
+                .any(|r| is_delta(r) && r.path.contains("deltatoken=latest") && r.status == 200),
+            "{b}: a delta link from now on"
+        );
+        assert!(first.iter().any(is_user_listing), "{b}: users listed");
+        let kept = cursor(&steward);
+        assert!(
+            kept.users_delta
+                .as_deref()
+                .is_some_and(|l| l.starts_with(&server.base_url())),
+            "{b}: {kept:?}"
+        );
+        assert_eq!(kept.users_listed_at, Some(t0), "{b}");
+
+        // An hour of changes: the tenant's own (MFA lost, departments, leavers, a deletion, a
+        // joiner), a rename, and an account that loses MFA while its user is untouched (the
+        // registration report is no part of the user, so Graph's delta does not name it).
+        let (renamed, quiet, deleted, changed, managed) = {
+            let t = server.tenant();
+            let mut t = t.lock().expect("tenant");
+            t.change(0.1, 4);
+            let at = t.tick();
+            let gone = t.users.remove(7);
+            t.deleted_users.push(DeletedUser {
+                user: gone.clone(),
+                deleted: at,
+            });
+            let user = &mut t.users[3];
+            user.display_name = "Renamed Person".into();
+            user.last_modified = at;
+            let renamed = user.email.clone();
+            let quiet = t
+                .users
+                .iter_mut()
+                .find(|u| u.last_modified <= t0 && u.mfa_registered)
+                .expect("an unchanged user with MFA");
+            quiet.mfa_registered = false;
+            let quiet = quiet.email.clone();
+            let deleted: Vec<String> = t
+                .deleted_users
+                .iter()
+                .filter(|d| d.deleted > t0)
+                .map(|d| d.user.email.clone())
+                .collect();
+            let changed = t.users.iter().filter(|u| u.last_modified > t0).count();
+            let managed = t.devices.iter().filter(|d| d.in_intune()).count();
+            (renamed, quiet, deleted, changed, managed)
+        };
+        assert!(
+            changed + deleted.len() > 5 && changed < 40,
+            "{b}: more than a page of changes, fewer than every user: {changed}"
+        );
+
+        // The schedule's round reads the users by their changes.
+        let mark = server.requests().len();
+        let later = Stamp::at("system:schedule", t0 + chrono::Duration::hours(1));
+        let outcome = steward
+            .sync_feeds(&later, "m365", None, false, Round::Scheduled)
+            .expect("scheduled sync");
+        let SyncOutcome::Applied(plan) = outcome else {
+            panic!("{b}: held: {:?}", outcome.plan().hold)
+        };
+        let asked = since(&server, mark);
+        let deltas: Vec<&Logged> = asked.iter().filter(|r| is_delta(r)).collect();
+        assert!(
+            deltas.len() >= 2 && deltas.iter().all(|r| r.status == 200),
+            "{b}: the kept delta link, then its pages: {deltas:?}"
+        );
+        assert!(!asked.iter().any(is_user_listing), "{b}: no full listing");
+        assert_eq!(plan.changes_only, vec!["people", "accounts"], "{b}");
+        // Each changed user as a person and an account, and every managed device.
+        assert_eq!(plan.counts.listed, 2 * changed + managed, "{b}");
+        assert_eq!(kept.users_listed_at, cursor(&steward).users_listed_at);
+        assert_ne!(kept.users_delta, cursor(&steward).users_delta, "{b}");
+
+        let people = steward.list::<Person>().expect("people");
+        let accounts = steward.list::<Account>().expect("accounts");
+        let person_of = |email: &str| {
+            people
+                .iter()
+                .find(|p| p.email.as_deref() == Some(email))
+                .unwrap_or_else(|| panic!("{b}: a person for {email}"))
+        };
+        let account_of = |email: &str| {
+            accounts
+                .iter()
+                .find(|a| a.login.as_deref() == Some(email))
+                .unwrap_or_else(|| panic!("{b}: an account for {email}"))
+        };
+        assert_eq!(person_of(&renamed).name, "Renamed Person", "{b}");
+        assert_eq!(account_of(&quiet).mfa, Some(false), "{b}: {quiet}");
+        assert!(!deleted.is_empty());
+        for email in &deleted {
+            assert_eq!(person_of(email).missing_since, Some(later.at), "{b}");
+            assert_eq!(account_of(email).missing_since, Some(later.at), "{b}");
+        }
+        let tenant = server.tenant().lock().expect("tenant").clone();
+        for user in &tenant.users {
+            let account = account_of(&user.email);
+            assert_eq!(
+                account.mfa,
+                Some(user.mfa_registered),
+                "{b}: {}",
+                user.email
+            );
+            assert_eq!(
+                account.status.as_str(),
+                if user.enabled { "active" } else { "disabled" },
+                "{b}: {}",
+                user.email
+            );
+            // Named or not in the round, nobody still there is missing.
+            assert_eq!(account.missing_since, None, "{b}: {}", user.email);
+            assert_eq!(person_of(&user.email).missing_since, None, "{b}");
+        }
+
+        // Microsoft forgets the delta link (410 Gone): the round lists every user instead.
+        server.reset_change_tracking();
+        let other = {
+            let t = server.tenant();
+            let mut t = t.lock().expect("tenant");
+            let at = t.tick();
+            let user = &mut t.users[5];
+            user.display_name = "Renamed Again".into();
+            user.last_modified = at;
+            user.email.clone()
+        };
+        let mark = server.requests().len();
+        let again = Stamp::at("system:schedule", t0 + chrono::Duration::hours(2));
+        let outcome = steward
+            .sync_feeds(&again, "m365", None, false, Round::Scheduled)
+            .expect("a scheduled sync after the link expired");
+        assert!(matches!(outcome, SyncOutcome::Applied(_)), "{b}");
+        let asked = since(&server, mark);
+        assert!(
+            asked.iter().any(|r| is_delta(r) && r.status == 410),
+            "{b}: {asked:?}"
+        );
+        assert!(asked.iter().any(is_user_listing), "{b}: listed in full");
+        assert!(outcome.plan().changes_only.is_empty(), "{b}");
+        assert_eq!(
+            outcome.plan().counts.listed,
+            2 * tenant.users.len() + managed,
+            "{b}"
+        );
+        let person = steward
+            .list::<Person>()
+            .expect("people")
+            .into_iter()
+            .find(|p| p.email.as_deref() == Some(other.as_str()))
+            .expect("the person");
+        assert_eq!(person.name, "Renamed Again", "{b}");
+        let fresh = cursor(&steward);
+        assert_eq!(fresh.users_listed_at, Some(again.at), "{b}");
+        assert!(fresh.users_delta.is_some(), "{b}: a new delta link");
+
+        // A person's sync lists everything, fresh link or not; so does the schedule's round once
+        // a full listing is due (a day after the last).
+        for (round, at) in [
+            (Round::Full, t0 + chrono::Duration::hours(3)),
+            (Round::Scheduled, t0 + chrono::Duration::hours(27)),
+        ] {
+            let mark = server.requests().len();
+            steward
+                .sync_feeds(&Stamp::at("it-lead", at), "m365", None, false, round)
+                .expect("sync");
+            let asked = since(&server, mark);
+            assert!(asked.iter().any(is_user_listing), "{b}: {round:?}");
+            assert!(
+                !asked
+                    .iter()
+                    .any(|r| is_delta(r) && !r.path.contains("deltatoken=latest")),
+                "{b}: {round:?}"
+            );
+        }
+        assert_eq!(
+            cursor(&steward).users_listed_at,
+            Some(t0 + chrono::Duration::hours(27))
         );
         drop(db);
     }
@@ -582,6 +809,47 @@ fn a_sync_runs_as_a_background_job_and_on_schedule() {
             "the full sync's schedule is unmoved"
         );
         assert_eq!(due(61), vec![("m365".to_owned(), None)]);
+
+        // The round the schedule queues reads users by their changes since the applied sync; a
+        // person's sync asked for meanwhile is a job of its own, listing everything.
+        assert_eq!(
+            steward
+                .enqueue_scheduled_syncs(last + chrono::Duration::minutes(61))
+                .expect("queued"),
+            1
+        );
+        let (asked, new) = steward
+            .enqueue_sync(&stamp, "m365", None, false)
+            .expect("queued");
+        assert!(new, "not folded into the scheduled round");
+        let mark = server.requests().len();
+        steward
+            .run_one("test/0", &ctx)
+            .expect("ran")
+            .expect("a job");
+        let round = since(&server, mark);
+        assert!(
+            round.iter().any(|r| is_delta(r)
+                && r.path.contains("deltatoken=")
+                && !r.path.contains("latest")),
+            "{}: {round:?}",
+            db.backend
+        );
+        assert!(!round.iter().any(is_user_listing), "{}", db.backend);
+        let mark = server.requests().len();
+        steward
+            .run_one("test/0", &ctx)
+            .expect("ran")
+            .expect("a job");
+        assert!(
+            matches!(
+                steward.job(&stamp, asked).expect("the job").result,
+                Some(steward_service::JobResult::Sync { applied: true, .. })
+            ),
+            "{}",
+            db.backend
+        );
+        assert!(since(&server, mark).iter().any(is_user_listing));
         // Someone who does not run connectors cannot queue one.
         let staff = Stamp {
             authority: steward_service::Authority::of(

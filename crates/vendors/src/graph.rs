@@ -662,7 +662,13 @@ async fn users(State(shared): S, uri: Uri, headers: HeaderMap) -> Response {
     })
 }
 
-/// The state a delta token carries: the round's bounds, where the page starts, the selection.
+/// How long a delta link stays good: "For directory objects, the limit is seven days" (Microsoft
+/// Graph, "Use delta query to track changes in Microsoft Graph data", token duration).
+const DELTA_TOKEN_DAYS: i64 = 7;
+
+/// The state a delta or skip token carries: the round's bounds (a version of the directory: its
+/// latest change when the round began), where the page starts, the selection, when the token
+/// was issued on the tenant's clock, and the change-tracking generation it belongs to.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct DeltaState {
     /// Changes after this instant (microseconds); `None` for the initial full round.
@@ -671,6 +677,10 @@ struct DeltaState {
     upto: i64,
     offset: usize,
     select: Option<Vec<String>>,
+    /// The tenant's clock when the token was issued (microseconds).
+    issued: i64,
+    /// The stand-in's change-tracking generation ([`crate::Server::reset_change_tracking`]).
+    generation: u32,
 }
 
 fn encode_state(state: &DeltaState) -> String {
@@ -687,6 +697,13 @@ fn decode_state(token: &str) -> Option<DeltaState> {
 
 /// The delta round's records: users changed in `(since, upto]` (all users up to `upto` for the
 /// initial round), then users deleted in that window.
+///
+/// Shapes, from "user: delta" and "Get incremental changes for users": a changed user carries the
+/// selected properties, unchanged ones with their old values (the default, without `Prefer:
+/// return=minimal`), never `signInActivity`; a selected `manager` comes as
+/// `"manager@delta": [{"@odata.type": "#microsoft.graph.user", "id": …}]`; a deleted user is
+/// `{"id": …, "@removed": {"reason": "changed"}}` ("changed": deleted but restorable from
+/// deletedItems; "deleted": gone for good).
 fn delta_items(tenant: &Tenant, state: &DeltaState) -> Vec<Value> {
     let upto = state.upto;
     let in_window = |t: DateTime<Utc>| -> bool {
@@ -724,13 +741,44 @@ fn delta_items(tenant: &Tenant, state: &DeltaState) -> Vec<Value> {
     items
 }
 
+/// Graph's answer to a delta token it no longer holds state for ("Synchronization reset"): 410
+/// Gone, with a `Location` header holding the initial query, "an indication that the application
+/// must restart with a full synchronization". The code is the errors page's `resyncRequired`:
+/// "The delta token is no longer valid, and the app must reset the sync state."
+fn resync_required(shared: &Shared) -> Response {
+    with_header(
+        graph_error(
+            StatusCode::GONE,
+            "resyncRequired",
+            "The delta token is no longer valid, and the app must reset the sync state.",
+        ),
+        "location",
+        &format!("{}/v1.0/users/delta", shared.base_url),
+    )
+}
+
+/// A delta token past its seven days: the error Microsoft announced for it ("Duration of change
+/// tracking tokens for identity and education resources", Microsoft 365 Developer Blog, 2020-07-03:
+/// a BadRequest with code `syncStateNotFound`).
+fn sync_state_not_found() -> Response {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        "syncStateNotFound",
+        "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
+    )
+}
+
 /// users: delta. Microsoft Graph v1.0, "user: delta",
 /// https://learn.microsoft.com/en-us/graph/api/user-delta, and "Get incremental changes for
 /// users", https://learn.microsoft.com/en-us/graph/delta-query-users: pages linked by
-/// `@odata.nextLink` (`$skiptoken`), the last with `@odata.deltaLink` (`$deltatoken`); a deleted
-/// user comes back as `{"id", "@removed": {"reason": "changed"}}`. `$select` (including `manager`,
-/// tracked as `manager@delta`) is encoded in the tokens; `$expand`, `$top` and `$orderby` are "not
-/// supported" for users ("Use delta query to track changes in Microsoft Graph data").
+/// `@odata.nextLink` (`$skiptoken`), the last with `@odata.deltaLink` (`$deltatoken`); a later
+/// call of the delta link answers only the users changed since, and deleted ones as `@removed`
+/// (shapes at [`delta_items`]). "Use delta query to track changes in Microsoft Graph data",
+/// https://learn.microsoft.com/en-us/graph/delta-query-overview: `$select` (including `manager`,
+/// tracked as `manager@delta`) is encoded in the tokens and cannot be combined with `$skiptoken`;
+/// `$expand`, `$top` and `$orderby` are "not supported" for users; `$deltaToken=latest` answers a
+/// delta link and no users ("sync from now"); a token from before a reset answers 410 Gone, one
+/// older than seven days `syncStateNotFound`.
 async fn users_delta(State(shared): S, uri: Uri, headers: HeaderMap) -> Response {
     let s = shared.clone();
     guarded(&shared, &uri, &headers, move |pairs| {
@@ -744,17 +792,36 @@ async fn users_delta(State(shared): S, uri: Uri, headers: HeaderMap) -> Response
         let selected = select(pairs, &known, "user")?;
         let tenant = s.tenant();
         let watermark = tenant.users_watermark().timestamp_micros();
+        let issued = tenant.now.timestamp_micros();
+        let generation = s.delta_generation();
+        // A token this stand-in cannot read, or from before a reset, holds no state here.
+        let held = |token: &str| -> Result<DeltaState, Response> {
+            let state = decode_state(token)
+                .filter(|state| state.generation == generation)
+                .ok_or_else(|| resync_required(&s))?;
+            let age = issued - state.issued;
+            if age
+                > chrono::Duration::days(DELTA_TOKEN_DAYS)
+                    .num_microseconds()
+                    .unwrap_or(i64::MAX)
+            {
+                return Err(sync_state_not_found());
+            }
+            Ok(state)
+        };
         let state = match (param(pairs, "$skiptoken"), param(pairs, "$deltatoken")) {
             (Some(_), _) if selected.is_some() => {
                 return Err(bad_request("$select cannot be combined with $skiptoken."));
             }
-            (Some(t), _) => decode_state(t).ok_or_else(|| bad_request("Invalid $skiptoken."))?,
-            (None, Some("latest")) => {
+            (Some(t), _) => held(t)?,
+            (None, Some(t)) if t.eq_ignore_ascii_case("latest") => {
                 let link = encode_state(&DeltaState {
                     since: Some(watermark),
                     upto: watermark,
                     offset: 0,
                     select: selected,
+                    issued,
+                    generation,
                 });
                 return Ok(json!({
                     "@odata.context": format!("{}/v1.0/$metadata#users", s.base_url),
@@ -763,18 +830,14 @@ async fn users_delta(State(shared): S, uri: Uri, headers: HeaderMap) -> Response
                 }));
             }
             (None, Some(t)) => {
-                let previous = decode_state(t).ok_or_else(|| {
-                    graph_error(
-                        StatusCode::BAD_REQUEST,
-                        "syncStateNotFound",
-                        "The delta token is expired or invalid; synchronize again.",
-                    )
-                })?;
+                let previous = held(t)?;
                 DeltaState {
                     since: previous.since,
                     upto: watermark,
                     offset: 0,
                     select: selected.or(previous.select),
+                    issued,
+                    generation,
                 }
             }
             (None, None) => DeltaState {
@@ -782,6 +845,8 @@ async fn users_delta(State(shared): S, uri: Uri, headers: HeaderMap) -> Response
                 upto: watermark,
                 offset: 0,
                 select: selected,
+                issued,
+                generation,
             },
         };
         let items = delta_items(&tenant, &state);
@@ -812,6 +877,8 @@ async fn users_delta(State(shared): S, uri: Uri, headers: HeaderMap) -> Response
                 upto: state.upto,
                 offset: 0,
                 select: state.select.clone(),
+                issued,
+                generation,
             });
             out.insert(
                 "@odata.deltaLink".to_string(),

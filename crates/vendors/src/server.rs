@@ -185,6 +185,8 @@ pub(crate) struct Shared {
     data_requests: AtomicU32,
     tokens: Mutex<HashMap<String, Issued>>,
     issued: AtomicU32,
+    /// Change tracking's generation: a delta token of an earlier one holds no state.
+    delta_generation: AtomicU32,
 }
 
 /// Locks a mutex, carrying on with the data if a panicking handler poisoned it (the stand-in's
@@ -255,6 +257,11 @@ impl Shared {
             scopes,
             malformed: self.faults.malformed_at == Some(n),
         })
+    }
+
+    /// The change-tracking generation delta tokens are issued in now.
+    pub(crate) fn delta_generation(&self) -> u32 {
+        self.delta_generation.load(Ordering::SeqCst)
     }
 
     /// The page size for a request that asked for `asked` (capped by the vendor's own `max`).
@@ -457,6 +464,7 @@ impl Server {
             data_requests: AtomicU32::new(0),
             tokens: Mutex::new(HashMap::new()),
             issued: AtomicU32::new(0),
+            delta_generation: AtomicU32::new(0),
         });
         if let Credentials::SnipeIt { token } = &shared.credentials {
             shared.accept_token(token);
@@ -523,6 +531,13 @@ impl Server {
     /// Every request answered so far, in order.
     pub fn requests(&self) -> Vec<Logged> {
         lock(&self.shared.log).clone()
+    }
+
+    /// Forgets every change-tracking state handed out so far, as Graph does after maintenance
+    /// or a migration of the tenant: each delta link issued before answers 410 Gone, and the
+    /// client must list in full again.
+    pub fn reset_change_tracking(&self) {
+        self.shared.delta_generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The data the server renders; change it between syncs (and release the lock before the

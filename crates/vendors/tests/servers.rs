@@ -309,6 +309,83 @@ fn graph_delta_returns_only_what_changed_after_the_delta_link() {
 }
 
 #[test]
+fn graph_delta_links_start_from_now_expire_and_reset() {
+    let server = graph(Tenant::generate(40, 10, 6), Faults::default());
+    let c = client();
+    let token = graph_token(&c, &server);
+    // "Sync from now": a delta link and no users.
+    let r = c
+        .get(format!(
+            "{}/v1.0/users/delta?$select=displayName,manager&$deltatoken=latest",
+            server.base_url()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = body(r);
+    assert!(v["value"].as_array().unwrap().is_empty());
+    let link = v["@odata.deltaLink"].as_str().unwrap().to_string();
+
+    // A user changes: the link from before answers that one alone, with its manager by id.
+    let shared = server.tenant();
+    let moved = {
+        let mut t = shared.lock().unwrap();
+        let at = t.tick();
+        let user = t.users.iter_mut().find(|u| u.manager_id.is_some()).unwrap();
+        user.department = Some("Finance".into());
+        user.last_modified = at;
+        user.id.clone()
+    };
+    let (changed, _, last) = graph_walk(&c, &token, link.clone());
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0]["id"], moved.as_str());
+    assert_eq!(
+        changed[0]["manager@delta"][0]["@odata.type"],
+        "#microsoft.graph.user"
+    );
+    assert!(changed[0].get("signInActivity").is_none());
+    let next = last["@odata.deltaLink"].as_str().unwrap().to_string();
+
+    // After a reset every link handed out answers 410 Gone, pointing at the initial query.
+    server.reset_change_tracking();
+    let r = c.get(&next).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status(), 410);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("{}/v1.0/users/delta", server.base_url())
+    );
+    assert_eq!(body(r)["error"]["code"], "resyncRequired");
+    // So does a token it never issued.
+    let r = c
+        .get(format!(
+            "{}/v1.0/users/delta?$deltatoken=not-a-token",
+            server.base_url()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 410);
+
+    // A link of the new generation is good for seven days of the tenant's clock, then expired.
+    let (_, _, fresh) = graph_walk(
+        &c,
+        &token,
+        format!("{}/v1.0/users/delta?$select=displayName", server.base_url()),
+    );
+    let fresh = fresh["@odata.deltaLink"].as_str().unwrap().to_string();
+    shared.lock().unwrap().now += chrono::Duration::days(6);
+    assert_eq!(
+        c.get(&fresh).bearer_auth(&token).send().unwrap().status(),
+        200
+    );
+    shared.lock().unwrap().now += chrono::Duration::days(2);
+    let r = c.get(&fresh).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(body(r)["error"]["code"], "syncStateNotFound");
+}
+
+#[test]
 fn graph_managed_devices_filter_on_last_sync_and_page() {
     let tenant = Tenant::generate(100, 400, 8);
     let since = tenant.now - chrono::Duration::days(3);
