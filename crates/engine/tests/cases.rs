@@ -8,7 +8,7 @@ use chrono::SecondsFormat;
 use steward_engine::{At, Engine, Outcome};
 use steward_model::{FieldType, Register, Row, Value};
 use steward_policy::cases::{Case, CaseRow, CaseValue, load_cases_dir};
-use steward_policy::{ControlKind, Pack, ParamValue, RecordType, WhoActs};
+use steward_policy::{Check, ControlKind, Pack, ParamValue, RecordType, WhoActs};
 use steward_rules::Data;
 
 fn text(ty: FieldType, value: &CaseValue) -> String {
@@ -198,34 +198,25 @@ fn every_case_of_every_pack_decides_as_expected() {
     );
 }
 
-/// A person's own page speaks to them: every check a person acts on has a second-person message
-/// (so a new control cannot forget one), and every second-person message, filled in on the pack's
-/// own cases, leaves no placeholder behind and speaks to "you".
-#[test]
-fn every_person_check_speaks_to_the_person_on_every_case() {
+/// Every finding the packs' own cases make: each with where it came from (`file: case`) and the
+/// control's check. Cases that do not compile or parse are left to the test that reports them.
+fn case_findings() -> Vec<(String, Check, steward_model::Finding)> {
     let (root, packs) = packs();
-    let mut missing = Vec::new();
-    let mut failures = Vec::new();
-    let mut rendered = 0;
+    let mut out = Vec::new();
     for pack in &packs {
-        for control in pack.controls() {
-            if let ControlKind::Check(check) = &control.kind
-                && control.who_acts == WhoActs::Person
-                && check.message_you.is_none()
-            {
-                missing.push(format!("{}: {}", pack.id, control.id));
-            }
-        }
         let dir = root.join(&pack.id).join("cases");
         let files =
             load_cases_dir(&dir, pack).unwrap_or_else(|e| panic!("{}: cases load: {e:?}", pack.id));
         for file in &files {
+            let Some(ControlKind::Check(check)) = pack.control(&file.control).map(|c| &c.kind)
+            else {
+                continue;
+            };
             for case in &file.cases {
                 let (Ok(engine), Ok(data)) = (
                     Engine::only(pack, &file.control, case_params(pack, case)),
                     case_data(case),
                 ) else {
-                    // The test above reports a case that does not compile or parse.
                     continue;
                 };
                 let at = At {
@@ -233,25 +224,53 @@ fn every_person_check_speaks_to_the_person_on_every_case() {
                     today: case.now.date_naive(),
                 };
                 for finding in engine.evaluate(&data, at) {
-                    let Some(you) = &finding.message_you else {
-                        continue;
-                    };
-                    rendered += 1;
-                    let words: Vec<String> = you
-                        .split(|c: char| !c.is_alphanumeric())
-                        .map(str::to_lowercase)
-                        .collect();
-                    if you.contains(['{', '}'])
-                        || !words.iter().any(|w| w == "you" || w == "your")
-                        || you == &finding.message
-                    {
-                        failures.push(format!(
-                            "{}: {}: {}: {you:?}",
-                            file.file, case.name, finding.subject.id
-                        ));
-                    }
+                    out.push((
+                        format!("{}: {}", file.file, case.name),
+                        check.clone(),
+                        finding,
+                    ));
                 }
             }
+        }
+    }
+    out
+}
+
+/// A person's own page speaks to them: every check a person acts on has a second-person message
+/// (so a new control cannot forget one), and every second-person message, filled in on the pack's
+/// own cases, leaves no placeholder behind and speaks to "you".
+#[test]
+fn every_person_check_speaks_to_the_person_on_every_case() {
+    let (_, packs) = packs();
+    let missing: Vec<String> = packs
+        .iter()
+        .flat_map(|pack| {
+            pack.controls().filter_map(|control| match &control.kind {
+                ControlKind::Check(check)
+                    if control.who_acts == WhoActs::Person && check.message_you.is_none() =>
+                {
+                    Some(format!("{}: {}", pack.id, control.id))
+                }
+                _ => None,
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    let mut rendered = 0;
+    for (origin, _, finding) in case_findings() {
+        let Some(you) = &finding.message_you else {
+            continue;
+        };
+        rendered += 1;
+        let words: Vec<String> = you
+            .split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .collect();
+        if you.contains(['{', '}'])
+            || !words.iter().any(|w| w == "you" || w == "your")
+            || you == &finding.message
+        {
+            failures.push(format!("{origin}: {}: {you:?}", finding.subject.id));
         }
     }
     assert!(
@@ -274,54 +293,30 @@ fn every_person_check_speaks_to_the_person_on_every_case() {
 /// reads whole — no "held by  ()", no dangling comma or full stop where a value was missing.
 #[test]
 fn no_message_prints_an_empty_placeholder_on_any_case() {
-    let (root, packs) = packs();
-    let mut failures = Vec::new();
-    let mut rendered = 0;
     let gaps = [
         "  ", "()", "( ", " )", " ,", " .", " ;", ": ,", ": .", "''", "\"\"",
     ];
-    for pack in &packs {
-        let dir = root.join(&pack.id).join("cases");
-        let files =
-            load_cases_dir(&dir, pack).unwrap_or_else(|e| panic!("{}: cases load: {e:?}", pack.id));
-        for file in &files {
-            for case in &file.cases {
-                let (Ok(engine), Ok(data)) = (
-                    Engine::only(pack, &file.control, case_params(pack, case)),
-                    case_data(case),
-                ) else {
-                    continue;
-                };
-                let at = At {
-                    now: case.now,
-                    today: case.now.date_naive(),
-                };
-                let templates: String = match pack.control(&file.control).map(|c| &c.kind) {
-                    Some(ControlKind::Check(c)) => {
-                        format!("{} {}", c.message, c.message_you.as_deref().unwrap_or(""))
-                    }
-                    _ => String::new(),
-                };
-                for finding in engine.evaluate(&data, at) {
-                    for text in std::iter::once(&finding.message).chain(&finding.message_you) {
-                        rendered += 1;
-                        let trimmed = text.trim_end();
-                        // A value the message gives no words for (`{path|words}`) shows as the
-                        // engine's stand-in: the message should say what its absence means.
-                        let stand_in = text.contains(steward_engine::NOT_RECORDED)
-                            && !templates.contains(steward_engine::NOT_RECORDED);
-                        if gaps.iter().any(|g| text.contains(g))
-                            || trimmed.ends_with(['(', ',', ':'])
-                            || trimmed != text
-                            || stand_in
-                        {
-                            failures.push(format!(
-                                "{}: {}: {}: {text:?}",
-                                file.file, case.name, finding.subject.id
-                            ));
-                        }
-                    }
-                }
+    let mut failures = Vec::new();
+    let mut rendered = 0;
+    for (origin, check, finding) in case_findings() {
+        let templates = format!(
+            "{} {}",
+            check.message,
+            check.message_you.as_deref().unwrap_or("")
+        );
+        for text in std::iter::once(&finding.message).chain(&finding.message_you) {
+            rendered += 1;
+            let trimmed = text.trim_end();
+            // A value the message gives no words for (`{path|words}`) shows as the engine's
+            // stand-in: the message should say what its absence means.
+            let stand_in = text.contains(steward_engine::NOT_RECORDED)
+                && !templates.contains(steward_engine::NOT_RECORDED);
+            if gaps.iter().any(|g| text.contains(g))
+                || trimmed.ends_with(['(', ',', ':'])
+                || trimmed != text
+                || stand_in
+            {
+                failures.push(format!("{origin}: {}: {text:?}", finding.subject.id));
             }
         }
     }
