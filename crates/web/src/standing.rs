@@ -72,6 +72,11 @@ pub(crate) fn standings(
                 // No check of this section has run: there is no standing to show.
                 continue;
             };
+            // Nor has a section whose checks found nothing to look at (a recurring task's check
+            // where no task is recorded yet); a policy keeps its row, saying so.
+            if !section.is_empty() && latest.checked == 0 {
+                continue;
+            }
             let percent = latest.percent();
             let label = if section.is_empty() {
                 pack.title.clone()
