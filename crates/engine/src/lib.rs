@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use steward_model::{Finding, Subject};
-use steward_policy::{Control, ControlKind, Pack, ParamValue, typecheck};
+use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, typecheck};
 use steward_rules::{CompileError, Data, Kind, Program};
 
 /// A control that cannot be compiled: a pack that loaded should never produce one.
@@ -333,15 +333,12 @@ fn compile_check(
     };
     let mut pieces = |text: &str, what: &'static str| {
         let mut out = Vec::new();
-        for piece in split_message(text) {
-            match piece {
-                Err(text) => out.push(Piece::Text(text)),
-                Ok(placeholder) => {
-                    let (path, instead) = match placeholder.split_once('|') {
-                        Some((path, words)) => (path.trim(), Some(words.trim().to_owned())),
-                        None => (placeholder.as_str(), None),
-                    };
-                    match steward_rules::compile_expression(path, kind, params) {
+        // The loader has refused a message whose braces do not parse.
+        for part in steward_policy::message_parts(text).0 {
+            match part {
+                MessagePart::Text(text) => out.push(Piece::Text(text)),
+                MessagePart::Value { path, instead } => {
+                    match steward_rules::compile_expression(&path, kind, params) {
                         Ok(p) => out.push(Piece::Path(p, instead)),
                         Err(e) => errors.push(error(what, e)),
                     }
@@ -386,46 +383,4 @@ fn compile_check(
         message_you,
         evidence,
     }))
-}
-
-/// A message's text and `{path}` placeholders, in order: `Ok(path)` or `Err(text)`.
-fn split_message(message: &str) -> Vec<Result<String, String>> {
-    let mut out = Vec::new();
-    let mut rest = message;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        if open > 0 {
-            out.push(Err(rest[..open].to_owned()));
-        }
-        out.push(Ok(rest[open + 1..open + close].trim().to_owned()));
-        rest = &rest[open + close + 1..];
-    }
-    if !rest.is_empty() {
-        out.push(Err(rest.to_owned()));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn messages_split_into_text_and_paths() {
-        let parts = super::split_message("Laptop {asset.tag} of {asset.holder.name} is unseen");
-        assert_eq!(
-            parts,
-            vec![
-                Err("Laptop ".to_owned()),
-                Ok("asset.tag".to_owned()),
-                Err(" of ".to_owned()),
-                Ok("asset.holder.name".to_owned()),
-                Err(" is unseen".to_owned()),
-            ]
-        );
-        assert_eq!(
-            super::split_message("no braces"),
-            vec![Err("no braces".to_owned())]
-        );
-    }
 }

@@ -909,42 +909,12 @@ pub(crate) fn placeholder_problems(
     subject: RecordType,
     is_param: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut chars = message.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '{' if chars.peek().map(|&(_, n)| n) == Some('{') => {
-                chars.next();
-            }
-            '}' if chars.peek().map(|&(_, n)| n) == Some('}') => {
-                chars.next();
-            }
-            '{' => {
-                let rest = &message[i + 1..];
-                match rest.find(['}', '{']) {
-                    Some(end) if rest.as_bytes()[end] == b'}' => {
-                        // `{path|words}`: the words stand in when the value is not recorded.
-                        let path = rest[..end].split('|').next().unwrap_or_default().trim();
-                        if path.is_empty() {
-                            problems.push("an empty placeholder `{}`".to_owned());
-                        } else if let Err(reason) = check_path(subject, path, is_param) {
-                            problems.push(format!("placeholder {reason}"));
-                        }
-                        for _ in 0..rest[..=end].chars().count() {
-                            chars.next();
-                        }
-                    }
-                    _ => problems.push(format!(
-                        "a `{{` at character {} is never closed (write `{{{{` for a brace)",
-                        message[..i].chars().count() + 1
-                    )),
-                }
-            }
-            '}' => problems.push(format!(
-                "a `}}` at character {} was never opened (write `}}}}` for a brace)",
-                message[..i].chars().count() + 1
-            )),
-            _ => {}
+    let (parts, mut problems) = crate::message::message_parts(message);
+    for part in parts {
+        if let crate::message::MessagePart::Value { path, .. } = part
+            && let Err(reason) = check_path(subject, &path, is_param)
+        {
+            problems.push(format!("placeholder {reason}"));
         }
     }
     problems

@@ -5,6 +5,9 @@
 //! clause are done on time, a task never done included. Written once here so that no pack —
 //! nor a pack written later — can state a window or a cadence that nothing holds people to.
 
+use std::collections::{BTreeMap, HashSet};
+
+use crate::schema::RecordType;
 use crate::types::*;
 
 /// The suffix of a reporting-window check's id: `report-lost-device` → `report-lost-device-on-time`.
@@ -44,7 +47,7 @@ impl Within {
     }
 
     /// How the clause says it, for a message.
-    fn said(&self, params: &std::collections::BTreeMap<String, Parameter>) -> String {
+    fn said(&self, params: &BTreeMap<String, Parameter>) -> String {
         match self {
             Within::Immediately => format!(
                 "immediately (within {} hours)",
@@ -65,178 +68,190 @@ impl Within {
     }
 }
 
-/// Adds to each clause the reporting-window checks of its incident workflows. A derived id that
-/// a written control already uses is left to the written one.
-pub(crate) fn add_report_checks(pack: &mut Pack) {
-    let taken: std::collections::HashSet<String> = pack
+/// Adds to each clause the checks its incident workflows and recurring tasks state. A derived id
+/// a written control already uses is left to the written one, and so is a clause whose pack
+/// writes its own check over the clause's tasks.
+pub(crate) fn add_derived_checks(pack: &mut Pack) {
+    let mut taken: HashSet<String> = pack
         .clauses
         .iter()
         .flat_map(|c| c.controls.iter().map(|k| k.id.clone()))
         .collect();
-    let params = pack.parameters.clone();
-    for clause in &mut pack.clauses {
-        let mut derived = Vec::new();
-        for control in &clause.controls {
-            let ControlKind::Workflow(Workflow {
-                trigger: Trigger::Incident(kind),
-                within: Some(within),
-                scope: wscope,
-                ..
-            }) = &control.kind
-            else {
-                continue;
-            };
-            // The pack's word for the incident and the register's are the same list.
-            let Ok(kind) = kind.as_str().parse::<steward_model::IncidentType>() else {
-                continue;
-            };
-            let id = format!("{}{ON_TIME_SUFFIX}", control.id);
-            let Some(window) = within.as_duration_rule(&params) else {
-                continue;
-            };
-            if taken.contains(&id) {
-                continue;
-            }
-            // A workflow about some kinds of asset (a phone's loss) holds only their incidents
-            // to its window.
-            let on_time = format!("incident.reported_at <= incident.discovered_at + {window}");
-            let text = if wscope.asset_kinds.is_empty() {
-                on_time
-            } else {
-                let kinds: Vec<String> = wscope
-                    .asset_kinds
-                    .iter()
-                    .map(|k| format!("\"{}\"", k.as_str()))
-                    .collect();
-                format!(
-                    "!(incident.asset != null && incident.asset.kind in [{}]) || {on_time}",
-                    kinds.join(", ")
-                )
-            };
-            let said = within.said(&params);
-            let rule = Rule::derived(text, &control.location);
-            derived.push(Control {
-                id,
-                clause: control.clause.clone(),
-                kind: ControlKind::Check(Check {
-                    subject: crate::schema::RecordType::Incident,
-                    scope: Scope {
-                        incident_kinds: vec![kind],
-                        ..Scope::default()
-                    },
-                    rule,
-                    message: format!(
-                        "Incident {{incident.id}} ({{incident.kind}}) was discovered on {{incident.discovered_at}} but reported only on {{incident.reported_at}}; clause {} asks for a report {said}.",
-                        control.clause
-                    ),
-                    message_you: Some(format!(
-                        "You reported incident {{incident.id}} ({{incident.kind}}) on {{incident.reported_at}}, after discovering it on {{incident.discovered_at}}; clause {} asks for a report {said}.",
-                        control.clause
-                    )),
-                    evidence: vec![
-                        "incident.kind".into(),
-                        "incident.discovered_at".into(),
-                        "incident.reported_at".into(),
-                        "incident.person.name".into(),
-                    ],
-                }),
-                severity: control.severity,
-                // The reporter's line manager follows a late report up; the governance team
-                // hears of one left unanswered.
-                who_acts: WhoActs::LineManager,
-                grace_days: 0,
-                escalation: vec![Escalation {
-                    after_days: 7,
-                    to: WhoActs::GovernanceTeam,
-                }],
-                remediation: format!(
-                    "Find out why the report came late, record what was done about the delay, and remind the reporter that clause {} asks for a report {said} of discovery.",
-                    control.clause
-                ),
-                see_also: Vec::new(),
-                location: control.location.clone(),
-            });
-        }
-        clause.controls.extend(derived);
-    }
-}
-
-/// Adds to each clause a check over the tasks register for each of its recurring tasks: a task
-/// recorded against the clause (`task.clause` is `PACK CLAUSE`, as Steward records them) must
-/// have been done within its own interval — by its last-done date or a recorded completion — and
-/// one never done is overdue. A clause whose pack already writes a check over its tasks keeps
-/// that one.
-pub(crate) fn add_task_checks(pack: &mut Pack) {
-    let written: std::collections::HashSet<String> = pack
+    let tasks_written: HashSet<String> = pack
         .clauses
         .iter()
         .flat_map(|c| &c.controls)
         .filter_map(|k| match &k.kind {
-            ControlKind::Check(c) if c.subject == crate::schema::RecordType::Task => {
+            ControlKind::Check(c) if c.subject == RecordType::Task => {
                 Some(c.scope.task_clauses.clone())
             }
             _ => None,
         })
         .flatten()
         .collect();
-    let mut taken: std::collections::HashSet<String> = pack
-        .clauses
-        .iter()
-        .flat_map(|c| c.controls.iter().map(|k| k.id.clone()))
-        .collect();
+    let params = pack.parameters.clone();
     let pack_id = pack.id.clone();
     for clause in &mut pack.clauses {
-        let mut derived = Vec::new();
-        for control in &clause.controls {
-            let ControlKind::RecurringTask(task) = &control.kind else {
-                continue;
-            };
-            let key = format!("{pack_id} {}", control.clause);
-            let id = format!("{}{ON_TIME_SUFFIX}", control.id);
-            if written.contains(&key) || !taken.insert(id.clone()) {
-                continue;
-            }
-            let rule = Rule::derived(
-                "(task.last_done_on != null && today <= task.last_done_on + days(task.every_days))\n  || task.completions.exists(c, today <= c.done_on + days(task.every_days))".to_owned(),
-                &control.location,
-            );
-            derived.push(Control {
-                id,
-                clause: control.clause.clone(),
-                kind: ControlKind::Check(Check {
-                    subject: crate::schema::RecordType::Task,
-                    scope: Scope {
-                        task_clauses: vec![key],
-                        ..Scope::default()
-                    },
-                    rule,
-                    message: format!(
-                        "Task {{task.id}} ({{task.title}}) under clause {} is overdue: it is due every {{task.every_days}} days and was last done {{task.last_done_on|never}}.",
-                        control.clause
-                    ),
-                    message_you: Some(format!(
-                        "Your task {{task.id}} ({{task.title}}) under clause {} is overdue: it is due every {{task.every_days}} days and was last done {{task.last_done_on|never}}.",
-                        control.clause
-                    )),
-                    evidence: vec![
-                        "task.title".into(),
-                        "task.every_days".into(),
-                        "task.last_done_on".into(),
-                        "task.owner.name".into(),
-                    ],
-                }),
-                severity: control.severity,
-                who_acts: task.owner,
-                grace_days: control.grace_days,
-                escalation: control.escalation.clone(),
-                remediation: format!(
-                    "Do the task and record it with its evidence: {}",
-                    task.evidence
-                ),
-                see_also: Vec::new(),
-                location: control.location.clone(),
+        // Reporting windows first, then tasks, each in the clause's own order.
+        let reports = clause
+            .controls
+            .iter()
+            .filter_map(|control| match &control.kind {
+                ControlKind::Workflow(w) => report_check(control, w, &params),
+                _ => None,
             });
-        }
+        let tasks = clause
+            .controls
+            .iter()
+            .filter_map(|control| match &control.kind {
+                ControlKind::RecurringTask(t) => {
+                    let key = format!("{pack_id} {}", control.clause);
+                    (!tasks_written.contains(&key)).then(|| task_check(control, t, key))
+                }
+                _ => None,
+            });
+        let derived: Vec<Control> = reports
+            .chain(tasks)
+            .filter(|check| taken.insert(check.id.clone()))
+            .collect();
         clause.controls.extend(derived);
     }
+}
+
+/// A check derived from `from`, on its clause and at its place in the file: `ID-on-time`.
+fn on_time(
+    from: &Control,
+    check: Check,
+    who_acts: WhoActs,
+    grace_days: u32,
+    escalation: Vec<Escalation>,
+    remediation: String,
+) -> Control {
+    Control {
+        id: format!("{}{ON_TIME_SUFFIX}", from.id),
+        clause: from.clause.clone(),
+        kind: ControlKind::Check(check),
+        severity: from.severity,
+        who_acts,
+        grace_days,
+        escalation,
+        remediation,
+        see_also: Vec::new(),
+        location: from.location.clone(),
+    }
+}
+
+/// An incident workflow's reporting window as a check: each incident of its kind reported
+/// within the window of its discovery, whoever reported it.
+fn report_check(
+    control: &Control,
+    workflow: &Workflow,
+    params: &BTreeMap<String, Parameter>,
+) -> Option<Control> {
+    let Workflow {
+        trigger: Trigger::Incident(kind),
+        within: Some(within),
+        scope,
+        ..
+    } = workflow
+    else {
+        return None;
+    };
+    // The pack's word for the incident and the register's are the same list.
+    let kind = kind.as_str().parse::<steward_model::IncidentType>().ok()?;
+    let window = within.as_duration_rule(params)?;
+    // A workflow about some kinds of asset (a phone's loss) holds only their incidents to its
+    // window.
+    let on_time_rule = format!("incident.reported_at <= incident.discovered_at + {window}");
+    let text = if scope.asset_kinds.is_empty() {
+        on_time_rule
+    } else {
+        let kinds: Vec<String> = scope
+            .asset_kinds
+            .iter()
+            .map(|k| format!("\"{}\"", k.as_str()))
+            .collect();
+        format!(
+            "!(incident.asset != null && incident.asset.kind in [{}]) || {on_time_rule}",
+            kinds.join(", ")
+        )
+    };
+    let said = within.said(params);
+    let clause = &control.clause;
+    let check = Check {
+        subject: RecordType::Incident,
+        scope: Scope {
+            incident_kinds: vec![kind],
+            ..Scope::default()
+        },
+        rule: Rule::derived(text, &control.location),
+        message: format!(
+            "Incident {{incident.id}} ({{incident.kind}}) was discovered on {{incident.discovered_at}} but reported only on {{incident.reported_at}}; clause {clause} asks for a report {said}."
+        ),
+        message_you: Some(format!(
+            "You reported incident {{incident.id}} ({{incident.kind}}) on {{incident.reported_at}}, after discovering it on {{incident.discovered_at}}; clause {clause} asks for a report {said}."
+        )),
+        evidence: vec![
+            "incident.kind".into(),
+            "incident.discovered_at".into(),
+            "incident.reported_at".into(),
+            "incident.person.name".into(),
+        ],
+    };
+    // The reporter's line manager follows a late report up; the governance team hears of one
+    // left unanswered.
+    Some(on_time(
+        control,
+        check,
+        WhoActs::LineManager,
+        0,
+        vec![Escalation {
+            after_days: 7,
+            to: WhoActs::GovernanceTeam,
+        }],
+        format!(
+            "Find out why the report came late, record what was done about the delay, and remind the reporter that clause {clause} asks for a report {said} of discovery."
+        ),
+    ))
+}
+
+/// A recurring task as a check over the tasks register: a task recorded against the clause
+/// (`task.clause` is `PACK CLAUSE`, as Steward records them) done within its own interval — by
+/// its last-done date or a recorded completion — and one never done overdue.
+fn task_check(control: &Control, task: &RecurringTask, key: String) -> Control {
+    let clause = &control.clause;
+    let check = Check {
+        subject: RecordType::Task,
+        scope: Scope {
+            task_clauses: vec![key],
+            ..Scope::default()
+        },
+        rule: Rule::derived(
+            "(task.last_done_on != null && today <= task.last_done_on + days(task.every_days))\n  || task.completions.exists(c, today <= c.done_on + days(task.every_days))".to_owned(),
+            &control.location,
+        ),
+        message: format!(
+            "Task {{task.id}} ({{task.title}}) under clause {clause} is overdue: it is due every {{task.every_days}} days and was last done {{task.last_done_on|never}}."
+        ),
+        message_you: Some(format!(
+            "Your task {{task.id}} ({{task.title}}) under clause {clause} is overdue: it is due every {{task.every_days}} days and was last done {{task.last_done_on|never}}."
+        )),
+        evidence: vec![
+            "task.title".into(),
+            "task.every_days".into(),
+            "task.last_done_on".into(),
+            "task.owner.name".into(),
+        ],
+    };
+    on_time(
+        control,
+        check,
+        task.owner,
+        control.grace_days,
+        control.escalation.clone(),
+        format!(
+            "Do the task and record it with its evidence: {}",
+            task.evidence
+        ),
+    )
 }

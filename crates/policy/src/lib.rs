@@ -28,6 +28,7 @@ mod coverage;
 mod derived;
 mod error;
 mod load;
+mod message;
 mod overrides;
 mod position;
 mod raw;
@@ -41,6 +42,7 @@ pub use coverage::{Coverage, CoverageSummary, CoveredRow, coverage};
 pub use derived::{ON_TIME_SUFFIX, REPORT_IMMEDIATELY_HOURS, REPORT_IMMEDIATELY_PARAM};
 pub use error::{ErrorKind, PackError, Position};
 pub use load::{CLAUSES_FILE, PACK_FILE, load_dir, parse};
+pub use message::{MessagePart, message_parts};
 pub use overrides::{
     DeviceSpec, EffectivePack, EffectiveParameter, EffectiveStaffGroup, Origin, Overrides,
     StaffGroupOverride,

@@ -705,8 +705,7 @@ impl Head {
             }
         }
         pack.clauses = clauses;
-        crate::derived::add_report_checks(&mut pack);
-        crate::derived::add_task_checks(&mut pack);
+        crate::derived::add_derived_checks(&mut pack);
         pack
     }
 }
