@@ -788,8 +788,8 @@ fn control_facts(c: &Control, eff: &EffectivePack) -> Vec<(&'static str, String)
             if !w.notify.is_empty() {
                 f.push(("notify", join(&w.notify)));
             }
-            if let Some(a) = w.approver {
-                f.push(("approver", a.to_string()));
+            if !w.approvers.is_empty() {
+                f.push(("approver", join(&w.approvers)));
             }
         }
         ControlKind::Attestation(a) => {
@@ -992,7 +992,8 @@ fn control_json(c: &Control, eff: &EffectivePack) -> Json {
                 "scope": scope_json(&w.scope),
                 "within": w.within.as_ref().map(ToString::to_string),
                 "notify": w.notify.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                "approver": w.approver.map(|r| r.as_str()),
+                "approver": w.approvers.first().map(|r| r.as_str()),
+                "approvers": w.approvers.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             });
             if let Json::Object(m) = &mut e {
                 m.insert(key.to_owned(), json!(value));

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
-use steward_model::{IncidentType, Person, RequestType};
+use steward_model::{ApproverRole, IncidentType, Person, RequestType};
 use steward_policy::{
     Amount, ControlKind, Pack, PeriodUnit, REPORT_IMMEDIATELY_HOURS, REPORT_IMMEDIATELY_PARAM,
     Trigger, Within,
@@ -200,6 +200,26 @@ fn lead_time(settings: &Settings, kind: RequestType) -> Result<u32> {
     Ok(0)
 }
 
+/// Who must agree to a request of `kind`: every party any active pack's workflow for it names,
+/// or `None` where none names anyone (the parties Steward knows for the type then apply).
+fn approvers(settings: &Settings, kind: RequestType) -> Result<Option<Vec<ApproverRole>>> {
+    let mut named: Vec<ApproverRole> = Vec::new();
+    for (_, w) in workflows(settings)? {
+        let Trigger::Process(p) = &w.trigger else {
+            continue;
+        };
+        if p.as_str() != kind.as_str() {
+            continue;
+        }
+        for role in w.approvers.iter().filter_map(|r| r.approver_role()) {
+            if !named.contains(&role) {
+                named.push(role);
+            }
+        }
+    }
+    Ok((!named.is_empty()).then_some(named))
+}
+
 /// The strictest reporting window the active packs give an incident type.
 fn reporting(settings: &Settings, kind: IncidentType) -> Result<Reporting> {
     let mut hours: Option<i64> = None;
@@ -261,6 +281,9 @@ pub fn process_terms(settings: &Settings) -> Result<steward_service::ProcessTerm
     for word in RequestType::ALL {
         if let Ok(kind) = word.parse::<RequestType>() {
             terms.lead_days.insert(kind, lead_time(settings, kind)?);
+            if let Some(named) = approvers(settings, kind)? {
+                terms.approvers.insert(kind, named);
+            }
         }
     }
     for word in IncidentType::ALL {
@@ -311,13 +334,22 @@ pub fn request(command: RequestCommand, settings: &Settings) -> Result<ExitCode>
             {
                 details.set("bundle", &b)?;
             }
-            let lead = lead_time(settings, kind)?;
+            let terms = steward_service::RequestTerms {
+                lead_working_days: lead_time(settings, kind)?,
+                approvers: approvers(settings, kind)?,
+            };
             let stamp = match &raised_by {
                 Some(by) => stamp_as(settings, common.at, by),
                 None => stamp(settings, common.at),
             };
-            let view =
-                steward.open_request(&stamp, kind, &person, raised_by.as_deref(), details, lead)?;
+            let view = steward.open_request(
+                &stamp,
+                kind,
+                &person,
+                raised_by.as_deref(),
+                details,
+                terms,
+            )?;
             print_request(&view, common.format)
         }
         RequestCommand::Approve(s) => act(&steward, settings, s, Action::Approve),

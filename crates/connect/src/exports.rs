@@ -416,6 +416,7 @@ fn google(file: &File, rows: &[TableRow]) -> Result<Listing, ExportError> {
             department: l.text(&["department"]),
             job_title: l.text(&["employee title"]),
             manager_email: l.email(&["manager email"])?,
+            manager_stated: l.cell(&["manager email"]).is_some(),
             active,
             ..SourcePerson::default()
         });

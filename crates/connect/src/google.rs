@@ -218,6 +218,8 @@ fn read_user(
             manager_email: list(u, "relations")
                 .find(|r| text(r, "type").as_deref() == Some("manager"))
                 .and_then(|r| lower(r, "value")),
+            // The directory lists every relation a user has: none of type manager is no manager.
+            manager_stated: true,
             active,
             ..SourcePerson::default()
         });

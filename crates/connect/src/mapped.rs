@@ -1187,6 +1187,8 @@ impl Fields {
             job_title: self.text("job_title"),
             manager_email: self.text("manager_email"),
             manager_source_id: self.text("manager_source_id"),
+            manager_stated: self.get("manager_email").is_some()
+                || self.get("manager_source_id").is_some(),
             start_date: self.date("start_date"),
             leave_date: self.date("leave_date"),
             active: self.boolean("active"),

@@ -199,7 +199,7 @@ impl<'a> Graph<'a> {
             } else {
                 removed.remove(&id);
                 changed.insert(id);
-                read_user(u, reports, listing, feeds);
+                read_user(u, reports, listing, feeds, true);
             }
         })?;
         let Some(next) = next else {
@@ -238,7 +238,9 @@ impl<'a> Graph<'a> {
             self.base
         );
         let (people, accounts) = (listing.people.len(), listing.accounts.len());
-        match self.each(with_activity, |u| read_user(u, reports, listing, feeds)) {
+        match self.each(with_activity, |u| {
+            read_user(u, reports, listing, feeds, false)
+        }) {
             Ok(_) => Ok(true),
             Err(ConnectError::Forbidden { reason, .. }) => {
                 listing.people.truncate(people);
@@ -253,7 +255,7 @@ impl<'a> Graph<'a> {
                 );
                 let mut skipped = Vec::new();
                 let read = self.feed_each(Feed::People, plain, &mut skipped, |u| {
-                    read_user(u, reports, listing, feeds)
+                    read_user(u, reports, listing, feeds, false)
                 })?;
                 listing.skipped.extend(skipped);
                 Ok(read)
@@ -464,7 +466,8 @@ impl Reports {
 }
 
 /// One Entra user: a person (members only) and their account.
-fn read_user(u: &Json, reports: &Reports, listing: &mut Listing, feeds: &[Feed]) {
+/// One user, from a full listing or (`of_changes`) a round of changes.
+fn read_user(u: &Json, reports: &Reports, listing: &mut Listing, feeds: &[Feed], of_changes: bool) {
     let Some(id) = text(u, "id") else { return };
     let Some(upn) = text(u, "userPrincipalName").map(|s| s.to_lowercase()) else {
         return;
@@ -516,6 +519,9 @@ fn read_user(u: &Json, reports: &Reports, listing: &mut Listing, feeds: &[Feed])
                 .and_then(|m| text(m, "userPrincipalName"))
                 .map(|m| m.to_lowercase()),
             manager_source_id: manager.and_then(|m| text(m, "id")).or(manager_by_delta),
+            // A full listing expands every user's manager; a round of changes mentions
+            // `manager@delta` only when the manager changed.
+            manager_stated: !of_changes || u.get("manager@delta").is_some(),
             start_date: date(u, "employeeHireDate"),
             leave_date: date(u, "employeeLeaveDateTime"),
             active: enabled,

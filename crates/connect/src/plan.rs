@@ -333,6 +333,22 @@ impl<'a> Planner<'a> {
         editing.set.push(field);
     }
 
+    /// Takes away a value the source says is no longer there (a manager removed), where this
+    /// connector keeps the field; another source's or a person's value is left as it is.
+    fn clear(&mut self, register: Register, id: &str, field: &'static str) {
+        if !self.definition.owns(register, field) {
+            return;
+        }
+        let Some(editing) = self.edit(register, id) else {
+            return;
+        };
+        if editing.row.get(field).is_none_or(Value::is_null) {
+            return;
+        }
+        editing.row.set(field, Value::Null);
+        editing.set.push(field);
+    }
+
     fn mark_seen(&mut self, register: Register, id: &str) {
         let now = self.now;
         let name = self.definition.name.clone();
@@ -450,7 +466,12 @@ pub fn plan(
                     .as_ref()
                     .and_then(|m| by_email.get(&m.to_lowercase()).cloned())
             });
-        if manager.as_deref() != Some(id.as_str()) {
+        let no_manager = person.manager_stated
+            && person.manager_source_id.is_none()
+            && person.manager_email.is_none();
+        if no_manager {
+            p.clear(Register::People, id, "manager_id");
+        } else if manager.as_deref() != Some(id.as_str()) {
             p.offer(Register::People, id, "manager_id", manager);
         }
     }

@@ -119,6 +119,11 @@ pub struct SourcePerson {
     /// The manager's work address, or their source id when only that is known.
     pub manager_email: Option<String>,
     pub manager_source_id: Option<String>,
+    /// The source says who the manager is, or that there is none: with neither field above,
+    /// a manager recorded earlier is taken away (where this source keeps managers). `false`
+    /// where the source says nothing of managers (a file without the column, a round of
+    /// changes that does not touch them).
+    pub manager_stated: bool,
     pub start_date: Option<NaiveDate>,
     pub leave_date: Option<NaiveDate>,
     /// The account or employment is live (`false`: disabled, suspended, archived, left).

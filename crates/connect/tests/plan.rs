@@ -194,6 +194,105 @@ fn a_source_overwrites_what_it_owns_and_only_fills_the_rest() {
 }
 
 #[test]
+fn a_manager_the_source_takes_away_is_cleared_where_it_keeps_managers() {
+    let current = Current {
+        people: vec![
+            person("P1", "ada@example.org", &[("manager_id", "P2")]),
+            person("P2", "grace@example.org", &[]),
+        ],
+        ..Current::default()
+    };
+    // (connector, says who the manager is, names one no one here has, manager afterwards, why)
+    let cases: [(Kind, bool, bool, Option<&str>, &str); 5] = [
+        (
+            Kind::Csv,
+            true,
+            false,
+            None,
+            "the HR file's manager column is empty",
+        ),
+        (
+            Kind::Csv,
+            false,
+            false,
+            Some("P2"),
+            "the file has no manager column",
+        ),
+        (
+            Kind::Csv,
+            true,
+            true,
+            Some("P2"),
+            "a manager not yet known is not no manager",
+        ),
+        (
+            Kind::Microsoft365,
+            true,
+            false,
+            Some("P2"),
+            "the directory does not keep managers here",
+        ),
+        (
+            Kind::GoogleWorkspace,
+            true,
+            false,
+            Some("P2"),
+            "nor does Google",
+        ),
+    ];
+    for (kind, stated, unknown, expected, why) in cases {
+        let listing = Listing {
+            people: vec![SourcePerson {
+                source_id: "ada".into(),
+                email: Some("ada@example.org".into()),
+                manager_email: unknown.then(|| "nobody@example.org".into()),
+                manager_stated: stated,
+                ..SourcePerson::default()
+            }],
+            complete: vec![Feed::People],
+            ..Listing::default()
+        };
+        let extra: &[(&str, &str)] = match kind {
+            Kind::GoogleWorkspace => &[("customer", "c"), ("subject", "a@example.org")],
+            _ => &[],
+        };
+        let plan = run(kind, extra, &listing, &current);
+        let manager = field_of(&plan, Register::People, "P1", "manager_id")
+            .or_else(|| current.people[0].get("manager_id").cloned())
+            .filter(|v| !v.is_null());
+        assert_eq!(
+            manager,
+            expected.map(|m| Value::Text(m.into())),
+            "{why}: {}",
+            plan.to_text()
+        );
+    }
+    // A person may say the directory keeps managers after all.
+    let listing = Listing {
+        people: vec![SourcePerson {
+            source_id: "ada".into(),
+            email: Some("ada@example.org".into()),
+            manager_stated: true,
+            ..SourcePerson::default()
+        }],
+        complete: vec![Feed::People],
+        ..Listing::default()
+    };
+    let plan = run(
+        Kind::Microsoft365,
+        &[("owns", "people.manager_id")],
+        &listing,
+        &current,
+    );
+    assert_eq!(
+        field_of(&plan, Register::People, "P1", "manager_id"),
+        Some(Value::Null),
+        "{}",
+        plan.to_text()
+    );
+}
+
+#[test]
 fn a_serial_and_an_imei_naming_two_assets_are_left_for_a_person() {
     let current = Current {
         assets: vec![

@@ -303,6 +303,7 @@ fn requests_agree_with_their_approvals_and_the_travel_register() {
                         ApproverRole::Hr => holds(&a.person_id, Role::Hr),
                         ApproverRole::Senior => holds(&a.person_id, Role::Senior),
                         ApproverRole::Governance => holds(&a.person_id, Role::Governance),
+                        ApproverRole::Iao => holds(&a.person_id, Role::InformationAssetOwner),
                     };
                     assert!(
                         entitled,

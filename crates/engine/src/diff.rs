@@ -58,7 +58,7 @@ fn signature(control: &Control) -> String {
         ControlKind::Workflow(w) => {
             format!(
                 "workflow {:?} {:?} {:?} {:?} {:?} {:?}",
-                w.trigger, w.subject, w.scope, w.within, w.notify, w.approver
+                w.trigger, w.subject, w.scope, w.within, w.notify, w.approvers
             )
         }
         ControlKind::Attestation(a) => format!(

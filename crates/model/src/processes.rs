@@ -57,13 +57,14 @@ words! {
 }
 
 words! {
-    /// Who must agree to a request, by the part they play.
+    /// Who must agree to a request, by the part they play (`iao`: an information asset owner).
     ApproverRole {
         LineManager = "line-manager",
         It = "it",
         Hr = "hr",
         Senior = "senior",
         Governance = "governance",
+        Iao = "iao",
     }
 }
 
@@ -131,6 +132,10 @@ record! {
         closed_at: Option<DateTime<Utc>> => FieldType::Timestamp;
         /// The request's particulars as a JSON object of text values (`{"countries":"FR;BE"}`).
         details: Option<String> => FieldType::Text, max DETAILS_TEXT;
+        /// Who must agree before it is fulfilled, as the policy packs in force when it was
+        /// opened named them (`line-manager;it`, `none` for nobody); empty where they named no
+        /// one, so the parties Steward knows for its type do.
+        approvers: Option<String> => FieldType::Text;
     }
 }
 

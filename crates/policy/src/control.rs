@@ -107,6 +107,7 @@ fn allowed(kind: KindName, key: &str) -> bool {
                             | "complete_within"
                             | "notify"
                             | "approver"
+                            | "approvers"
                             | "message"
                     )
             }
@@ -155,7 +156,7 @@ impl Ctx<'_> {
             errors,
         )?;
         // Keys that do not apply to this kind.
-        let present: [(&str, Option<Range<usize>>); 24] = [
+        let present: [(&str, Option<Range<usize>>); 25] = [
             ("subject", raw.subject.as_ref().map(Spanned::span)),
             ("scope", raw.scope.as_ref().map(Spanned::span)),
             ("rule", raw.rule.as_ref().map(Spanned::span)),
@@ -181,6 +182,7 @@ impl Ctx<'_> {
             ),
             ("notify", raw.notify.as_ref().map(Spanned::span)),
             ("approver", raw.approver.as_ref().map(Spanned::span)),
+            ("approvers", raw.approvers.as_ref().map(Spanned::span)),
             ("audience", raw.audience.as_ref().map(Spanned::span)),
             (
                 "reaccept_on_material_change",
@@ -650,10 +652,49 @@ impl Ctx<'_> {
                 "an incident workflow needs `notify`: who must be told",
             ));
         }
-        let approver = raw
-            .approver
-            .as_ref()
-            .and_then(|a| word(self.src, "role", a, Role::parse, Role::ALL, errors));
+        let named: Vec<&Spanned<String>> = match (&raw.approver, &raw.approvers) {
+            (Some(one), None) => vec![one],
+            (None, Some(many)) => many.get_ref().iter().collect(),
+            (None, None) => Vec::new(),
+            (Some(_), Some(many)) => {
+                errors.push(self.err(
+                    ErrorKind::Invalid,
+                    &many.span(),
+                    "name who approves once: `approver` for one party or `approvers` for several, not both",
+                ));
+                Vec::new()
+            }
+        };
+        let mut approvers: Vec<Role> = Vec::new();
+        for a in named {
+            let Some(role) = word(self.src, "role", a, Role::parse, Role::ALL, errors) else {
+                continue;
+            };
+            if role.approver_role().is_none() {
+                let can: Vec<&str> = Role::ALL
+                    .iter()
+                    .filter(|w| Role::parse(w).and_then(Role::approver_role).is_some())
+                    .copied()
+                    .collect();
+                errors.push(self.err(
+                    ErrorKind::Invalid,
+                    &a.span(),
+                    format!(
+                        "nobody can approve a request as `{role}`: an approver is one of {}",
+                        can.join("|")
+                    ),
+                ));
+            } else if !approvers.contains(&role) {
+                approvers.push(role);
+            }
+        }
+        if !approvers.is_empty() && incident {
+            errors.push(self.err(
+                ErrorKind::UnknownField,
+                span,
+                "an incident is reported, not approved: `approver` is for a process",
+            ));
+        }
         if let Some(m) = &raw.message
             && let Some(subject) = subject
         {
@@ -665,7 +706,7 @@ impl Ctx<'_> {
             scope,
             within,
             notify,
-            approver,
+            approvers,
         }))
     }
 

@@ -103,6 +103,7 @@ pub(crate) const CONTROL_KEYS: &[&str] = &[
     "complete_within",
     "notify",
     "approver",
+    "approvers",
     "audience",
     "reaccept_on_material_change",
     "statement",
@@ -166,6 +167,8 @@ pub(crate) struct RawControl {
     pub complete_within: Option<S<String>>,
     pub notify: Option<S<Vec<S<String>>>>,
     pub approver: Option<S<String>>,
+    /// Several parties who must all agree (`["hr", "it_team"]`); instead of `approver`.
+    pub approvers: Option<S<Vec<S<String>>>>,
     pub audience: Option<S<RawScope>>,
     pub reaccept_on_material_change: Option<S<bool>>,
     pub statement: Option<S<String>>,

@@ -371,6 +371,7 @@ const REQUEST: &[FieldDef] = &[
     field("due_on", Timestamp),
     field("closed_at", Timestamp),
     field("details", Str),
+    field("approvers", Str),
 ];
 
 const APPROVAL: &[FieldDef] = &[

@@ -77,6 +77,23 @@ words! {
     }
 }
 
+impl Role {
+    /// The part this role plays in agreeing to a request, where it can play one: the person
+    /// asking, the police and the SIRO (no role the roles register grants) approve nothing.
+    pub fn approver_role(self) -> Option<steward_model::ApproverRole> {
+        use steward_model::ApproverRole as A;
+        match self {
+            Role::LineManager => Some(A::LineManager),
+            Role::ItTeam | Role::ServiceDesk => Some(A::It),
+            Role::GovernanceTeam => Some(A::Governance),
+            Role::Iao => Some(A::Iao),
+            Role::Hr => Some(A::Hr),
+            Role::Senior => Some(A::Senior),
+            Role::Person | Role::Siro | Role::Police => None,
+        }
+    }
+}
+
 words! {
     /// The kind of control, as written in `kind = "..."`.
     KindName { Check = "check", Workflow = "workflow", Attestation = "attestation", RecurringTask = "recurring_task", Guidance = "guidance" }
@@ -347,8 +364,8 @@ pub struct Workflow {
     pub within: Option<Within>,
     /// Who is told.
     pub notify: Vec<Role>,
-    /// Who must approve, for a process that needs approval.
-    pub approver: Option<Role>,
+    /// Who must approve, for a process that needs approval: every one of them (empty: nobody).
+    pub approvers: Vec<Role>,
 }
 
 /// A deadline.

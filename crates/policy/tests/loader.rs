@@ -608,3 +608,80 @@ fn a_parameter_the_document_does_not_state_says_why_it_is_assumed() {
     assert_eq!(e.file, "pack.toml");
     assert!(e.to_string().contains("assumed"), "{e}");
 }
+
+#[test]
+fn approvers_are_parties_who_can_agree_to_a_process() {
+    let request = r#"
+[[clause]]
+id = "1.3"
+text = "Particular needs are agreed by HR and IT."
+
+[[clause.control]]
+id = "particular-needs"
+kind = "workflow"
+process = "particular-needs"
+subject = "person"
+approvers = ["hr", "it_team", "hr"]
+severity = "medium"
+who_acts = "person"
+remediation = "Ask HR and IT."
+"#;
+    let pack = load(PACK, &format!("{CLAUSES}{request}")).expect("approvers load");
+    let workflow = pack
+        .clauses
+        .iter()
+        .flat_map(|c| &c.controls)
+        .find_map(|c| match &c.kind {
+            ControlKind::Workflow(w) if c.id == "particular-needs" => Some(w.clone()),
+            _ => None,
+        })
+        .expect("the workflow");
+    assert_eq!(
+        workflow.approvers,
+        vec![steward_policy::Role::Hr, steward_policy::Role::ItTeam],
+        "each party once, in the pack's order"
+    );
+
+    // (replace, with, what the error says)
+    let refused: [(&str, &str, &str); 4] = [
+        (
+            r#"approvers = ["hr", "it_team", "hr"]"#,
+            r#"approvers = ["hr", "person"]"#,
+            "nobody can approve a request as `person`",
+        ),
+        (
+            r#"approvers = ["hr", "it_team", "hr"]"#,
+            "approver = \"siro\"",
+            "nobody can approve a request as `siro`",
+        ),
+        (
+            r#"approvers = ["hr", "it_team", "hr"]"#,
+            "approver = \"hr\"\napprovers = [\"it_team\"]",
+            "not both",
+        ),
+        (
+            r#"approvers = ["hr", "it_team", "hr"]"#,
+            r#"approvers = ["hr", "trustees"]"#,
+            "trustees",
+        ),
+    ];
+    for (from, to, says) in refused {
+        let errors = load(PACK, &format!("{CLAUSES}{}", request.replacen(from, to, 1)))
+            .expect_err("refused");
+        let error = one(&errors);
+        assert!(error.to_string().contains(says), "{to}: {error}");
+        assert!(
+            error.to_string().contains("clauses.toml:"),
+            "{to}: placed in the file: {error}"
+        );
+    }
+    // An incident is reported, not approved.
+    let errors = errors_after(
+        "notify = [\"service_desk\", \"line_manager\"]",
+        "notify = [\"service_desk\", \"line_manager\"]\napprover = \"line_manager\"",
+    );
+    assert!(
+        one(&errors).to_string().contains("not approved"),
+        "{errors:#?}"
+    );
+}

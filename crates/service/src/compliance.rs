@@ -58,7 +58,7 @@ impl Checked {
                     .values()
                     .flat_map(|bits| bits.iter().map(|w| u64::from(w.count_ones())))
                     .sum();
-                let failing = failing.0.get(key).map_or(0, HashSet::len);
+                let failing = failing.count(key);
                 ComplianceDay {
                     pack: key.0.clone(),
                     section: key.1.clone(),
@@ -75,9 +75,17 @@ impl Checked {
     }
 }
 
-/// The subjects failing under each pack and section, by (kind, id).
+/// The subjects failing under each pack and section. Each subject is numbered once, by kind and
+/// id, and a section holds the numbers of its failing subjects: a run failing a million subjects
+/// under a dozen sections holds each subject's id once, not once per section (freeing millions
+/// of small strings at the end of a run stalled every other thread of the server).
 #[derive(Debug, Default)]
-pub(crate) struct Failing(BTreeMap<(String, String), HashSet<(String, String)>>);
+pub(crate) struct Failing {
+    /// Kind → id → the subject's number.
+    numbers: HashMap<String, HashMap<String, u32>>,
+    /// Pack → section (`""`: the whole pack) → the numbers of its failing subjects.
+    sections: HashMap<String, HashMap<String, HashSet<u32>>>,
+}
 
 impl Failing {
     /// Counts `finding` against its subject unless an exception covers it on `day`.
@@ -85,12 +93,40 @@ impl Failing {
         if covers.covers(finding) {
             return;
         }
+        let next = u32::try_from(self.numbers.values().map(HashMap::len).sum::<usize>())
+            .unwrap_or(u32::MAX);
+        let ids = entry(&mut self.numbers, &finding.subject.kind);
+        let number = match ids.get(finding.subject.id.as_str()) {
+            Some(n) => *n,
+            None => {
+                ids.insert(finding.subject.id.clone(), next);
+                next
+            }
+        };
+        let sections = entry(&mut self.sections, &finding.pack);
         for section in [section_of(&finding.clause), ""] {
-            self.0
-                .entry((finding.pack.clone(), section.to_owned()))
-                .or_default()
-                .insert((finding.subject.kind.clone(), finding.subject.id.clone()));
+            entry(sections, section).insert(number);
         }
+    }
+
+    /// How many subjects fail under a pack's section (`""`: the whole pack).
+    fn count(&self, (pack, section): &(String, String)) -> usize {
+        self.sections
+            .get(pack)
+            .and_then(|s| s.get(section))
+            .map_or(0, HashSet::len)
+    }
+}
+
+/// The value at `key`, made with its default when absent, without allocating the key when
+/// present (the common case: a map is looked up once per finding).
+fn entry<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    match map.get_mut(key) {
+        Some(v) => v,
+        None => unreachable!("inserted above"),
     }
 }
 

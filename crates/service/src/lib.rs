@@ -66,7 +66,7 @@ pub use steward_store::{
     FindingTally, FindingsSummary, LadderStep, Ladders,
 };
 pub use steward_store::{Job, JobProgress, JobState, PackChoice};
-pub use workflow::{IncidentView, ProcessTerms, RequestView};
+pub use workflow::{IncidentView, ProcessTerms, RequestTerms, RequestView};
 
 /// Whom [`Steward::find_people`] looks among.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use steward_calendar::Calendar;
 use steward_model::{
-    Account, Approval, Asset, BankHoliday, Incident, IncidentType, Notification, Person, Record,
-    Register, Request, RequestType, Role, RoleGrant, Row,
+    Account, Approval, ApproverRole, Asset, BankHoliday, Incident, IncidentType, Notification,
+    Person, Record, Register, Request, RequestType, Role, RoleGrant, Row,
 };
 use steward_store::CommitSummary;
 use steward_workflow::{Action, Actor, Details, Holdings, Reporting, Sla};
@@ -42,11 +42,42 @@ pub struct ProcessTerms {
     pub lead_days: std::collections::BTreeMap<RequestType, u32>,
     pub reporting_hours: std::collections::BTreeMap<IncidentType, i64>,
     pub bundles: std::collections::BTreeMap<String, String>,
+    /// Who must agree to each request type, where the packs name anyone (every party any
+    /// active pack names).
+    pub approvers: std::collections::BTreeMap<RequestType, Vec<ApproverRole>>,
+}
+
+/// What the packs in force say of one request type as it is opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestTerms {
+    /// Its lead time, where the packs give one.
+    pub lead_working_days: u32,
+    /// Who must agree to it; `None` where the packs name nobody for its type, so the parties
+    /// Steward knows for the type do ([`steward_workflow::approvals_known`]).
+    pub approvers: Option<Vec<ApproverRole>>,
+}
+
+/// A lead time alone: the packs name no approvers.
+impl From<u32> for RequestTerms {
+    fn from(lead_working_days: u32) -> RequestTerms {
+        RequestTerms {
+            lead_working_days,
+            approvers: None,
+        }
+    }
 }
 
 impl ProcessTerms {
     pub fn lead_time(&self, kind: RequestType) -> u32 {
         self.lead_days.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// What the packs say of a request of `kind` as it is opened.
+    pub fn request(&self, kind: RequestType) -> RequestTerms {
+        RequestTerms {
+            lead_working_days: self.lead_time(kind),
+            approvers: self.approvers.get(&kind).cloned(),
+        }
     }
 
     pub fn reporting(&self, kind: IncidentType) -> Reporting {
@@ -192,8 +223,9 @@ impl Steward {
         person_id: &str,
         raised_by: Option<&str>,
         details: Details,
-        lead_working_days: u32,
+        terms: impl Into<RequestTerms>,
     ) -> Result<RequestView> {
+        let terms = terms.into();
         if let Some(raiser) = raised_by {
             acting_as(stamp, raiser)?;
         }
@@ -222,7 +254,8 @@ impl Steward {
                 at(stamp),
                 &calendar,
                 zone,
-                lead_working_days,
+                terms.lead_working_days,
+                terms.approvers.as_deref(),
             )?;
             let mut rows = vec![step.request.to_row()];
             rows.extend(step.rows);

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use steward_model::*;
-use steward_service::{ImportFile, ServiceError, Stamp, Steward};
+use steward_service::{ImportFile, RequestTerms, ServiceError, Stamp, Steward};
 use steward_store::testing::databases;
 use steward_workflow::{Action, Details, Reporting};
 
@@ -107,6 +107,7 @@ fn estate() -> Estate {
             person("HR1", None, PersonStatus::Active),
             person("S1", None, PersonStatus::Active),
             person("G1", None, PersonStatus::Active),
+            person("IA1", None, PersonStatus::Active),
             leaving("L1", PersonStatus::Leaver, "2026-10-30"),
             leaving("D1", PersonStatus::Active, "2026-11-20"),
         ],
@@ -139,6 +140,7 @@ fn estate() -> Estate {
             role("HR1", Role::Hr),
             role("S1", Role::Senior),
             role("G1", Role::Governance),
+            role("IA1", Role::InformationAssetOwner),
         ],
         ..Estate::default()
     }
@@ -1075,7 +1077,7 @@ fn every_request_type_runs_its_course_on_every_backend() {
     for story in STORIES {
         // Each story starts from the same organisation, in a database of its own.
         for db in databases("request") {
-            run_story(&db.url, story, &mut failures, db.backend);
+            run_story(&db.url, story, 3.into(), &mut failures, db.backend);
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
@@ -1084,6 +1086,7 @@ fn every_request_type_runs_its_course_on_every_backend() {
 fn run_story(
     url: &str,
     story: &Story,
+    terms: RequestTerms,
     failures: &mut Vec<String>,
     backend: steward_store::Backend,
 ) {
@@ -1102,7 +1105,7 @@ fn run_story(
         story.person,
         None,
         details(story.open),
-        3,
+        terms,
     );
     let view = match (opened, story.refused) {
         (Ok(v), None) => v,
@@ -1177,6 +1180,116 @@ fn run_story(
     if !matches!(steward.verify_audit(), Ok(Ok(_))) {
         fail(failures, "the audit chain does not verify".into());
     }
+}
+
+/// Requests opened under packs that name their approvers: (who must agree, what is kept on the
+/// request, the story).
+const AS_THE_PACKS_SAY: &[(&[ApproverRole], &str, Story)] = &[
+    (
+        // IT 5.0 2.18: "advisable to seek manager approval" — the manager alone, not IT as well.
+        &[ApproverRole::LineManager],
+        "line-manager",
+        Story {
+            name: "removable media agreed by the line manager alone",
+            kind: RequestType::RemovableMedia,
+            person: "P1",
+            opened_at: "2026-11-24T09:00:00Z",
+            refused: None,
+            open: &[("business_need", "court bundle"), ("case_reference", "C-1")],
+            due: None,
+            steps: &[
+                (Approve, "IT1", &[], Refused("waits for line-manager")),
+                (Approve, "M1", &[], State(RequestState::Approved)),
+                (
+                    Fulfil,
+                    "IT1",
+                    &[("encrypted", "yes")],
+                    State(RequestState::Fulfilled),
+                ),
+            ],
+            then: |s| {
+                let m: Option<RemovableMedium> = get(s, "REQ-000001");
+                if m.map(|m| m.approved_by) == Some("M1".into()) {
+                    Vec::new()
+                } else {
+                    vec!["medium registered as the manager agreed".into()]
+                }
+            },
+        },
+    ),
+    (
+        // IA 1.4 names the information asset owner; IT 5.0 2.6(u) the IT team: both must agree.
+        &[ApproverRole::It, ApproverRole::Iao],
+        "it;iao",
+        Story {
+            name: "system access agreed by IT and the asset's owner, not the line manager",
+            kind: RequestType::SystemAccess,
+            person: "P2",
+            opened_at: "2026-11-24T09:00:00Z",
+            refused: None,
+            open: &[("system", "m365")],
+            due: None,
+            steps: &[
+                (Approve, "M1", &[], Refused("waits for it and iao")),
+                (Approve, "IA1", &[], State(RequestState::Open)),
+                (Fulfil, "IT1", &[], Refused("")),
+                (Approve, "IT1", &[], State(RequestState::Approved)),
+                (Fulfil, "IT1", &[], State(RequestState::Fulfilled)),
+            ],
+            then: |_| Vec::new(),
+        },
+    ),
+    (
+        // A pack that says nobody agrees (kept as `none`): IT fulfils at once.
+        &[],
+        "none",
+        Story {
+            name: "removable media no one need agree to",
+            kind: RequestType::RemovableMedia,
+            person: "P1",
+            opened_at: "2026-11-24T09:00:00Z",
+            refused: None,
+            open: &[("business_need", "court bundle"), ("case_reference", "C-1")],
+            due: None,
+            steps: &[
+                (Approve, "M1", &[], Refused("needs nobody's agreement")),
+                (
+                    Fulfil,
+                    "IT1",
+                    &[("encrypted", "yes")],
+                    State(RequestState::Fulfilled),
+                ),
+            ],
+            then: |_| Vec::new(),
+        },
+    ),
+];
+
+#[test]
+fn a_request_waits_for_the_parties_the_packs_named_when_it_opened() {
+    let mut failures = Vec::new();
+    for (approvers, kept, story) in AS_THE_PACKS_SAY {
+        for db in databases("request_approvers") {
+            let terms = RequestTerms {
+                lead_working_days: 3,
+                approvers: Some(approvers.to_vec()),
+            };
+            run_story(&db.url, story, terms, &mut failures, db.backend);
+            let Ok(steward) = Steward::open(&db.url) else {
+                continue;
+            };
+            let request: Option<Request> = get(&steward, "REQ-000001");
+            if request.as_ref().and_then(|r| r.approvers.as_deref()) != Some(*kept) {
+                failures.push(format!(
+                    "[{}] {}: kept {:?}, expected {kept:?}",
+                    db.backend,
+                    story.name,
+                    request.map(|r| r.approvers)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
 #[test]

@@ -132,6 +132,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0020_sources.sql"),
     },
+    Migration {
+        version: 21,
+        name: "request_approvers",
+        postgres_only: false,
+        sql: include_str!("../migrations/0021_request_approvers.sql"),
+    },
 ];
 
 impl Migration {

@@ -7,7 +7,9 @@
 //! `/dashboard` every 200 ms. It prints how long the upload took to answer, how long the import and
 //! the check run after it took as jobs, the latencies the two clients saw throughout, how many
 //! findings are open at the end, and the process's peak resident memory from the upload on (the
-//! peak is reset once the file is made, so generating it is not counted).
+//! peak is reset once the file is made, so generating it is not counted). With `RUST_LOG` set
+//! (`RUST_LOG=steward_web=info,steward_store=warn`) the server's log goes to standard error,
+//! each request with its duration, to find where a slow answer spent its time.
 
 mod common;
 #[path = "../tests/support/mod.rs"]
@@ -25,6 +27,12 @@ use steward_store::testing::{TestDatabase, databases};
 use support::Server;
 
 fn main() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let people = number_from_env("STEWARD_BENCH_UPLOAD_PEOPLE", 290_000);
     let packs = builtin_packs();
     println!(

@@ -1,8 +1,10 @@
 //! A `csv` connector's columns mapped on screen, for those who run connectors: a sample file
 //! uploaded on the connector's page (`/connectors/{name}/mapping`) is shown — its header row
-//! and first rows — with a form choosing, for each field of the target, the file's column that
-//! fills it and how it is read (a date's format, a boolean's words, a number's scale, money in
-//! pounds or pence). **Preview** (`…/mapping/preview`) shows the first rows as that mapping
+//! and first rows — with a form choosing how the file is laid out (the character between its
+//! columns, the line its header is on, whether it lists everything of its kind) and, for each
+//! field of the target, the file's column that fills it and how it is read (a date's format, a
+//! boolean's words, a number's scale, money in pounds or pence, the file's words translated to
+//! Steward's). **Preview** (`…/mapping/preview`) shows the first rows as that mapping
 //! reads them, each line's error beside it; **Save** (`…/mapping/save`) checks the mapping,
 //! reads the sample through it, and saves it as the connector's `profile` setting (its TOML, as
 //! `steward_connect::mapped::Profile::to_toml` writes it), nothing else of the connector changed.
@@ -40,6 +42,8 @@ struct FieldRow {
     label: String,
     column: Input,
     transforms: Vec<Input>,
+    /// Its word map.
+    values: Input,
 }
 
 /// The first rows as the mapping reads them.
@@ -70,7 +74,9 @@ struct MappingPage {
     /// Why the file's header and rows could not be read.
     unreadable: Option<String>,
     target: Input,
+    delimiter: Input,
     header_row: Input,
+    complete: Input,
     /// A usage file's fixed month.
     month: Option<Input>,
     fields: Vec<FieldRow>,
@@ -83,13 +89,60 @@ struct MappingPage {
 /// What the form says (or the connector's current profile, before any form was posted).
 struct Mapping {
     target: Target,
+    /// The delimiter's input value: a name from [`DELIMITERS`] or the character itself.
+    delimiter: String,
     header_row: String,
     month: String,
+    /// `""` for the target's default, `yes` or `no`.
+    complete: String,
     /// Field → the file's header.
     columns: BTreeMap<String, String>,
     /// Transform inputs by name (`date-start_date`, `yes-active`, `scale-data_mb`,
     /// `money-cost`) → what they hold.
     transforms: BTreeMap<String, String>,
+    /// Field → its word map as written in its box, a `word = Steward's word` a line.
+    values: BTreeMap<String, String>,
+}
+
+/// The delimiters offered by name, as a select's values.
+const DELIMITERS: [(&str, char, &str); 4] = [
+    ("comma", ',', "Commas ,"),
+    (
+        "semicolon",
+        ';',
+        "Semicolons ; (a spreadsheet saved in many European settings)",
+    ),
+    ("tab", '\t', "Tabs (a .tsv or text export)"),
+    ("pipe", '|', "Vertical bars |"),
+];
+
+/// The input value that stands for `delimiter`.
+fn delimiter_name(delimiter: Option<char>) -> String {
+    let c = delimiter.unwrap_or(',');
+    DELIMITERS
+        .iter()
+        .find(|(_, d, _)| *d == c)
+        .map_or_else(|| c.to_string(), |(name, _, _)| (*name).to_owned())
+}
+
+/// The delimiter an input value stands for (`None`: not one character).
+fn delimiter_of(text: &str) -> Option<char> {
+    if let Some((_, c, _)) = DELIMITERS.iter().find(|(name, _, _)| *name == text) {
+        return Some(*c);
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// A field's word map written a pair a line, as its box shows it.
+fn values_text(map: &BTreeMap<String, String>) -> String {
+    map.iter()
+        .map(|(from, to)| format!("{from} = {to}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Mapping {
@@ -97,10 +150,13 @@ impl Mapping {
         let Some(p) = profile else {
             return Mapping {
                 target: Target::People,
+                delimiter: delimiter_name(None),
                 header_row: String::new(),
                 month: String::new(),
+                complete: String::new(),
                 columns: BTreeMap::new(),
                 transforms: BTreeMap::new(),
+                values: BTreeMap::new(),
             };
         };
         let mut transforms = BTreeMap::new();
@@ -127,10 +183,21 @@ impl Mapping {
         }
         Mapping {
             target: p.target,
+            delimiter: delimiter_name(p.delimiter),
             header_row: p.header_row.map(|n| n.to_string()).unwrap_or_default(),
             month: p.month.clone().unwrap_or_default(),
+            complete: match p.complete {
+                None => String::new(),
+                Some(true) => "yes".to_owned(),
+                Some(false) => "no".to_owned(),
+            },
             columns: p.columns.clone(),
             transforms,
+            values: p
+                .values
+                .iter()
+                .map(|(field, map)| (field.clone(), values_text(map)))
+                .collect(),
         }
     }
 
@@ -144,10 +211,15 @@ impl Mapping {
         })?;
         let mut columns = BTreeMap::new();
         let mut transforms = BTreeMap::new();
+        let mut values = BTreeMap::new();
         for field in target.fields() {
             let column = form.get(&format!("col-{field}"));
             if !column.is_empty() {
                 columns.insert(field.to_owned(), column);
+            }
+            let words = form.get(&format!("values-{field}"));
+            if !words.trim().is_empty() {
+                values.insert(field.to_owned(), words);
             }
             for name in transform_names(target, field) {
                 let value = form.get(&name);
@@ -156,17 +228,29 @@ impl Mapping {
                 }
             }
         }
+        let delimiter = match form.get("delimiter") {
+            d if d.is_empty() => delimiter_name(None),
+            d => d,
+        };
         Ok(Mapping {
             target,
+            delimiter,
             header_row: form.get("header_row"),
             month: form.get("month"),
+            complete: form.get("complete"),
             columns,
             transforms,
+            values,
         })
     }
 
-    /// The profile the mapping makes, from the connector's current one (its name, delimiter,
-    /// completeness and word maps kept); what cannot be a profile is said beside its input.
+    /// The delimiter the form chose; `,` for one it cannot use (said beside it when saving).
+    fn delimiter(&self) -> Option<char> {
+        delimiter_of(&self.delimiter).filter(|c| *c != ',')
+    }
+
+    /// The profile the mapping makes, keeping the connector's current name; what cannot be a
+    /// profile is said beside its input.
     fn profile(&self, current: Option<&Profile>, connector: &str) -> Result<Profile, Problem> {
         let header_row = match self.header_row.as_str() {
             "" => None,
@@ -235,28 +319,74 @@ impl Mapping {
                 transforms.insert(field.clone(), t);
             }
         }
-        let values = current
-            .map(|p| {
-                p.values
-                    .iter()
-                    .filter(|(field, _)| {
-                        p.target == self.target && self.columns.contains_key(*field)
-                    })
-                    .map(|(f, v)| (f.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let same_target = current.filter(|p| p.target == self.target);
+        let mut values = BTreeMap::new();
+        for (field, text) in &self.values {
+            if !self.columns.contains_key(field) {
+                continue;
+            }
+            let mut map = BTreeMap::new();
+            for (n, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let Some((from, to)) = line.rsplit_once('=').map(|(f, t)| (f.trim(), t.trim()))
+                else {
+                    return Err(Problem::at(
+                        format!("values-{field}"),
+                        format!(
+                            "{}: line {} {:?} has no \"=\": write the file's word, =, and Steward's word",
+                            values_label(field),
+                            n + 1,
+                            line.trim()
+                        ),
+                    ));
+                };
+                if from.is_empty() {
+                    return Err(Problem::at(
+                        format!("values-{field}"),
+                        format!(
+                            "{}: line {} names no word of the file before its \"=\"",
+                            values_label(field),
+                            n + 1
+                        ),
+                    ));
+                }
+                map.insert(from.to_owned(), to.to_owned());
+            }
+            if !map.is_empty() {
+                values.insert(field.clone(), map);
+            }
+        }
+        let delimiter = match delimiter_of(&self.delimiter) {
+            Some(c) if c.is_ascii() && c != '"' && c != '\n' && c != '\r' => c,
+            _ => {
+                return Err(Problem::at(
+                    "delimiter",
+                    "Columns separated by: one character, such as a comma, semicolon or tab",
+                ));
+            }
+        };
+        let complete = match self.complete.as_str() {
+            "" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => {
+                return Err(Problem::at(
+                    "complete",
+                    "A complete listing: choose yes, no, or the default for what the file lists",
+                ));
+            }
+        };
         Ok(Profile {
             name: current
                 .map(|p| p.name.clone())
                 .unwrap_or_else(|| connector.to_owned()),
             target: self.target,
-            delimiter: current.and_then(|p| p.delimiter),
+            delimiter: (delimiter != ',').then_some(delimiter),
             header_row,
             month: (self.target == Target::Usage && !self.month.is_empty())
                 .then(|| self.month.clone()),
-            complete: same_target.and_then(|p| p.complete),
+            complete,
             columns: self.columns.clone(),
             transforms,
             values,
@@ -279,6 +409,10 @@ fn scale_label(field: &str) -> String {
     format!("{}: multiply by", words(field))
 }
 
+fn values_label(field: &str) -> String {
+    format!("{}: words to translate", words(field))
+}
+
 /// A header or a field's name as words to compare: `Start Date`, `start_date` and
 /// `START-DATE` are the same.
 fn normalised(name: &str) -> String {
@@ -299,7 +433,7 @@ fn normalised(name: &str) -> String {
 /// Where a profile's key (`columns.email`, `transforms.start_date`) is on the form: the name
 /// of its input, when it has one.
 fn input_of(target: Target, key: &str) -> Option<String> {
-    if matches!(key, "header_row" | "month") {
+    if matches!(key, "header_row" | "month" | "delimiter" | "complete") {
         return Some(key.to_owned());
     }
     if key == "columns" {
@@ -307,7 +441,8 @@ fn input_of(target: Target, key: &str) -> Option<String> {
     }
     let (section, field) = key.split_once('.')?;
     match section {
-        "columns" | "values" => Some(format!("col-{field}")),
+        "columns" => Some(format!("col-{field}")),
+        "values" => Some(format!("values-{field}")),
         "transforms" => transform_names(target, field).into_iter().next(),
         _ => None,
     }
@@ -398,7 +533,7 @@ fn draw(state: &AppState, signed: &Signed, shown: Shown<'_>) -> Result<Response,
     let bare = Profile {
         name: name.to_owned(),
         target: mapping.target,
-        delimiter: current.and_then(|p| p.delimiter),
+        delimiter: mapping.delimiter(),
         header_row: mapping.header_row.parse::<u64>().ok().filter(|n| *n > 0),
         month: None,
         complete: None,
@@ -475,6 +610,48 @@ fn draw(state: &AppState, signed: &Signed, shown: Shown<'_>) -> Result<Response,
         .placeholder("1");
     header_row.inputmode = "numeric";
     header_row.autocomplete = "off";
+    let mut delimiters: Vec<(String, String)> = DELIMITERS
+        .iter()
+        .map(|(name, _, label)| ((*name).to_owned(), (*label).to_owned()))
+        .collect();
+    // A profile written by hand may name another character: it stays chosen.
+    if !delimiters.iter().any(|(v, _)| *v == mapping.delimiter) {
+        delimiters.push((
+            mapping.delimiter.clone(),
+            format!("{:?}", mapping.delimiter),
+        ));
+    }
+    let mut delimiter = Input::select(
+        "field-delimiter",
+        "delimiter",
+        "Columns separated by",
+        delimiters,
+        &mapping.delimiter,
+    )
+    .required(true)
+    .hint("Choose another and press Preview to read the file again");
+    let default_complete = if mapping.target == Target::Usage {
+        "no: one bill lists only its own lines"
+    } else {
+        "yes: whoever the file leaves out is marked missing from it"
+    };
+    let mut complete = Input::select(
+        "field-complete",
+        "complete",
+        "Does the file list everything of its kind?",
+        [
+            (String::new(), format!("The default ({default_complete})")),
+            (
+                "yes".to_owned(),
+                "Yes: a record it leaves out is missing from the source".to_owned(),
+            ),
+            (
+                "no".to_owned(),
+                "No: it lists some records; nothing is marked missing".to_owned(),
+            ),
+        ],
+        &mapping.complete,
+    );
     let mut month = (mapping.target == Target::Usage).then(|| {
         let mut input = Input::text("field-month", "month", "The month the file covers")
             .hint("Such as 2026-11, when no column gives each line's month")
@@ -571,23 +748,35 @@ fn draw(state: &AppState, signed: &Signed, shown: Shown<'_>) -> Result<Response,
                 }
                 None => Vec::new(),
             };
+            let mut values = Input::many_lines(
+                &format!("field-values-{field}"),
+                &format!("values-{field}"),
+                &values_label(field),
+            )
+            .hint(
+                "One a line: the file's word, =, and Steward's, such as Family Court Advisers = fca. Words not listed are read as written",
+            )
+            .value(mapping.values.get(field).cloned().unwrap_or_default());
+            values.wide = true;
             FieldRow {
                 field,
                 label,
                 column,
                 transforms,
+                values,
             }
         })
         .collect();
     let errors = Errors::place(
         &problems,
-        std::iter::once(&mut header_row)
+        [&mut delimiter, &mut header_row, &mut complete]
+            .into_iter()
             .chain(month.iter_mut())
-            .chain(
-                fields
-                    .iter_mut()
-                    .flat_map(|f| std::iter::once(&mut f.column).chain(f.transforms.iter_mut())),
-            ),
+            .chain(fields.iter_mut().flat_map(|f| {
+                std::iter::once(&mut f.column)
+                    .chain(f.transforms.iter_mut())
+                    .chain(std::iter::once(&mut f.values))
+            })),
     );
     page_refusing(
         !errors.is_empty(),
@@ -602,7 +791,9 @@ fn draw(state: &AppState, signed: &Signed, shown: Shown<'_>) -> Result<Response,
             rows: read.rows,
             unreadable,
             target,
+            delimiter,
             header_row,
+            complete,
             month,
             fields,
             mapped: mapped_table,

@@ -516,7 +516,7 @@ pub(crate) async fn raise_request(
             &person,
             viewer.person_id.as_deref(),
             details,
-            terms.lead_time(kind),
+            terms.request(kind),
         )
     })
     .await;

@@ -45,6 +45,15 @@ fn hidden(reply: &Reply, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The table row `id`, as written.
+fn row_of<'a>(reply: &'a Reply, id: &str) -> &'a str {
+    reply
+        .body
+        .split_once(&format!("<tr id=\"{id}\""))
+        .and_then(|(_, rest)| rest.split_once("</tr>"))
+        .map_or("", |(row, _)| row)
+}
+
 /// Whether the select `id` has `value` chosen.
 fn chosen(reply: &Reply, id: &str, value: &str) -> bool {
     let Some((_, rest)) = reply.body.split_once(&format!("<select id=\"{id}\"")) else {
@@ -284,6 +293,168 @@ fn a_sample_file_is_mapped_on_screen_previewed_and_saved_as_the_profile() {
             .find(|p| p.id == "E103")
             .unwrap_or_else(|| panic!("{b}: E103 synced: {people:?}"));
         assert_eq!(cy.status.to_string(), "leaver", "{b}: Left is no");
+        server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
+    }
+}
+
+/// A staff list saved by a spreadsheet set to semicolons, with the HR system's own words for
+/// staff groups, listing only the new starters (not everyone).
+const STARTERS: &[u8] = b"Work Email;Team\n\
+dee@charity.test;Family Court Advisers\n\
+eve@charity.test;Business Services\n";
+
+#[test]
+fn a_file_s_layout_and_its_words_are_chosen_on_screen() {
+    for db in databases("web_mapping_layout") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let secrets = support::it_staff_and_administrator(&steward, "example.test");
+        let definition = steward_connect::Definition::new(
+            "hr",
+            steward_connect::Kind::Csv,
+            [("profile".to_owned(), BEFORE.to_owned())].into(),
+        )
+        .unwrap_or_else(|e| panic!("{b}: {e}"));
+        steward
+            .save_connector(&Stamp::now("test"), &definition, None)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let mut it = support::signed_in_as(&server, &secrets, "it");
+        let shown = it.upload(
+            "/connectors/hr",
+            "/connectors/hr/mapping",
+            &[],
+            &[("file", "starters.csv", STARTERS)],
+        );
+        assert_eq!(shown.status, 200, "{b}: {}", shown.body);
+        // Read with commas, the file is one column.
+        assert!(chosen(&shown, "field-delimiter", "comma"), "{b}");
+        assert!(
+            shown
+                .body
+                .contains("<th scope=\"col\">Work Email;Team</th>"),
+            "{b}: {}",
+            shown.body
+        );
+        assert!(chosen(&shown, "field-complete", ""), "{b}");
+        let csrf = shown.csrf();
+        let sample = hidden(&shown, "sample");
+        let post = |client: &mut Client, path: &str, fields: &[(&str, &str)]| {
+            let mut all = vec![
+                ("csrf", csrf.as_str()),
+                ("sample", sample.as_str()),
+                ("filename", "starters.csv"),
+                ("target", "people"),
+                ("col-email", "Work Email"),
+                ("col-staff_group", "Team"),
+            ];
+            if !fields.iter().any(|(name, _)| *name == "delimiter") {
+                all.push(("delimiter", "semicolon"));
+            }
+            all.extend_from_slice(fields);
+            client.post_multipart(path, &all, &[])
+        };
+        let words = "Family Court Advisers = fca\r\n\r\nbusiness services = business-services";
+
+        // With semicolons the columns part, and the words are translated in the preview.
+        let previewed = post(
+            &mut it,
+            "/connectors/hr/mapping/preview",
+            &[("values-staff_group", words), ("complete", "no")],
+        );
+        assert_eq!(previewed.status, 200, "{b}: {}", previewed.body);
+        assert!(chosen(&previewed, "field-delimiter", "semicolon"), "{b}");
+        assert!(chosen(&previewed, "field-complete", "no"), "{b}");
+        assert!(
+            previewed.body.contains("<th scope=\"col\">Team</th>"),
+            "{b}: {}",
+            previewed.body
+        );
+        assert!(
+            row_of(&previewed, "mapped-line-2").contains("<td>fca</td>")
+                && row_of(&previewed, "mapped-line-3").contains("<td>business-services</td>"),
+            "{b}: {}",
+            previewed.body
+        );
+        assert!(
+            !row_of(&previewed, "mapped-line-2").contains("Family Court Advisers"),
+            "{b}"
+        );
+
+        // A line of the word map without its "=": refused beside the box, nothing saved.
+        let refused = post(
+            &mut it,
+            "/connectors/hr/mapping/save",
+            &[("values-staff_group", "Family Court Advisers fca")],
+        );
+        assert_eq!(refused.status, 422, "{b}: {}", refused.body);
+        assert!(
+            refused
+                .text_of("field-values-staff_group-error")
+                .contains("line 1"),
+            "{b}: {}",
+            refused.body
+        );
+        // And a delimiter that is no single character.
+        let two = post(
+            &mut it,
+            "/connectors/hr/mapping/save",
+            &[("delimiter", ";;")],
+        );
+        assert_eq!(two.status, 422, "{b}: {}", two.body);
+        assert!(!two.text_of("field-delimiter-error").is_empty(), "{b}");
+        assert_eq!(stored_profile(&steward), BEFORE, "{b}: nothing saved");
+
+        let saved = post(
+            &mut it,
+            "/connectors/hr/mapping/save",
+            &[("values-staff_group", words), ("complete", "no")],
+        );
+        assert_eq!(saved.status, 303, "{b}: {}", saved.body);
+        let profile = stored_profile(&steward);
+        let read = steward_connect::mapped::Profile::from_toml(&profile)
+            .unwrap_or_else(|e| panic!("{b}: {e}: {profile}"));
+        assert_eq!(read.delimiter, Some(';'), "{b}: {profile}");
+        assert_eq!(read.complete, Some(false), "{b}: {profile}");
+        assert_eq!(
+            read.values
+                .get("staff_group")
+                .and_then(|m| m.get("Family Court Advisers"))
+                .map(String::as_str),
+            Some("fca"),
+            "{b}: {profile}"
+        );
+
+        // The saved profile shows again as it was chosen.
+        let again = it.upload(
+            "/connectors/hr",
+            "/connectors/hr/mapping",
+            &[],
+            &[("file", "starters.csv", STARTERS)],
+        );
+        assert!(chosen(&again, "field-delimiter", "semicolon"), "{b}");
+        assert!(chosen(&again, "field-complete", "no"), "{b}");
+        assert!(
+            again.body.contains("Family Court Advisers = fca"),
+            "{b}: {}",
+            again.body
+        );
+
+        // A listing of some: the sync marks no one missing, and the words reach the register.
+        steward
+            .sync_connector(
+                &Stamp::now("test"),
+                "hr",
+                Some(("starters.csv", STARTERS)),
+                true,
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let people = steward.list::<Person>().unwrap_or_else(|e| panic!("{e}"));
+        let dee = people
+            .iter()
+            .find(|p| p.email.as_deref() == Some("dee@charity.test"))
+            .unwrap_or_else(|| panic!("{b}: dee synced: {people:?}"));
+        assert_eq!(dee.staff_group, "fca", "{b}");
         server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
     }
 }

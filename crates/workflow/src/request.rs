@@ -75,6 +75,7 @@ impl Actor<'_> {
             ApproverRole::Hr => self.has(Role::Hr),
             ApproverRole::Senior => self.has(Role::Senior),
             ApproverRole::Governance => self.has(Role::Governance),
+            ApproverRole::Iao => self.has(Role::InformationAssetOwner),
         }
     }
 }
@@ -99,8 +100,54 @@ pub struct RequestStep {
     pub notes: Vec<String>,
 }
 
-/// The parties whose agreement a request needs before it can be fulfilled.
-pub fn approvals_needed(kind: RequestType) -> &'static [ApproverRole] {
+/// The parties whose agreement `request` needs before it can be fulfilled: those the policy
+/// packs named when it was opened, or else those Steward knows for its type.
+pub fn approvals_needed(request: &Request) -> Vec<ApproverRole> {
+    let known = approvals_known(request.kind);
+    let Some(named) = request
+        .approvers
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    else {
+        return known.to_vec();
+    };
+    if named == "none" {
+        return Vec::new();
+    }
+    let mut needed = Vec::new();
+    for word in named.split(';').map(str::trim).filter(|w| !w.is_empty()) {
+        match word.parse::<ApproverRole>() {
+            Ok(role) if !needed.contains(&role) => needed.push(role),
+            Ok(_) => {}
+            // A word no party answers to (a hand-edited file) must not let a request through
+            // with fewer agreements than its type needs.
+            Err(_) => {
+                for role in known {
+                    if !needed.contains(role) {
+                        needed.push(*role);
+                    }
+                }
+            }
+        }
+    }
+    needed
+}
+
+/// The words a request keeps for `approvers` (`none` for nobody).
+pub fn approvers_text(approvers: &[ApproverRole]) -> String {
+    if approvers.is_empty() {
+        return "none".to_owned();
+    }
+    approvers
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The parties Steward knows a request type needs, where no policy pack names them.
+pub fn approvals_known(kind: RequestType) -> &'static [ApproverRole] {
     use ApproverRole::*;
     match kind {
         RequestType::InternationalTravel | RequestType::SystemAccess => &[LineManager],
@@ -256,6 +303,7 @@ pub fn open(
     calendar: &Calendar,
     time_zone: chrono_tz::Tz,
     lead_working_days: u32,
+    approvers: Option<&[ApproverRole]>,
 ) -> Result<RequestStep> {
     unless_left(
         kind,
@@ -321,6 +369,7 @@ pub fn open(
         due_on,
         closed_at: None,
         details: details.to_json(),
+        approvers: approvers.map(approvers_text),
     };
     Ok(RequestStep {
         request,
@@ -356,7 +405,7 @@ pub fn step(
         id: request.id.clone(),
         reason,
     };
-    let needed = approvals_needed(request.kind);
+    let needed = approvals_needed(request);
     let agreed: Vec<ApproverRole> = approvals
         .iter()
         .filter(|a| a.request_id == request.id && a.decision == Decision::Approved)

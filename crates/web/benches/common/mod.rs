@@ -13,6 +13,10 @@ use steward_service::{Capacity, Stamp, Steward, Viewer};
 
 use crate::support;
 
+/// The allocator the `steward` binary runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The packs `steward serve --demo` runs when no configuration names others.
 pub const PACKS: [&str; 2] = ["cafcass-it-5.0", "cafcass-ia-4.3"];
 /// A whole number from the environment variable `name`, or `default` when it is unset or empty.
