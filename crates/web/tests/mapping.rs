@@ -24,6 +24,28 @@ E103,Cy <Jones>,cy@charity.test,01/12/2021,Left\r\n";
 /// The connector's profile before: the e-mail column only.
 const BEFORE: &str = "name = \"hr\"\ntarget = \"people\"\n\n[columns]\nemail = \"Work Email\"\n";
 
+/// A database at `url` with IT staff, an administrator and a `csv` connector `hr` whose profile
+/// is [`BEFORE`] (and `extra` settings), and the server over it.
+fn hr_connector(
+    url: &str,
+    extra: &[(&str, &str)],
+) -> (Steward, Vec<(&'static str, String)>, Server) {
+    let steward = Steward::open(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    let secrets = support::it_staff_and_administrator(&steward, "example.test");
+    let mut settings: std::collections::BTreeMap<String, String> =
+        [("profile".to_owned(), BEFORE.to_owned())].into();
+    for (k, v) in extra {
+        settings.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let definition = steward_connect::Definition::new("hr", steward_connect::Kind::Csv, settings)
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    steward
+        .save_connector(&Stamp::now("test"), &definition, None)
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let server = Server::start(url, steward_web::Options::default());
+    (steward, secrets, server)
+}
+
 fn stored_profile(steward: &Steward) -> String {
     steward
         .connectors(&Stamp::now("test"))
@@ -67,22 +89,7 @@ fn chosen(reply: &Reply, id: &str, value: &str) -> bool {
 fn a_sample_file_is_mapped_on_screen_previewed_and_saved_as_the_profile() {
     for db in databases("web_mapping") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = support::it_staff_and_administrator(&steward, "example.test");
-        let definition = steward_connect::Definition::new(
-            "hr",
-            steward_connect::Kind::Csv,
-            [
-                ("profile".to_owned(), BEFORE.to_owned()),
-                ("staff_group".to_owned(), "staff".to_owned()),
-            ]
-            .into(),
-        )
-        .unwrap_or_else(|e| panic!("{b}: {e}"));
-        steward
-            .save_connector(&Stamp::now("test"), &definition, None)
-            .unwrap_or_else(|e| panic!("{b}: {e}"));
-        let server = Server::start(&db.url, steward_web::Options::default());
+        let (steward, secrets, server) = hr_connector(&db.url, &[("staff_group", "staff")]);
         let mut it = support::signed_in_as(&server, &secrets, "it");
 
         // The connector's page offers the mapping.
@@ -307,18 +314,7 @@ eve@charity.test;Business Services\n";
 fn a_file_s_layout_and_its_words_are_chosen_on_screen() {
     for db in databases("web_mapping_layout") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = support::it_staff_and_administrator(&steward, "example.test");
-        let definition = steward_connect::Definition::new(
-            "hr",
-            steward_connect::Kind::Csv,
-            [("profile".to_owned(), BEFORE.to_owned())].into(),
-        )
-        .unwrap_or_else(|e| panic!("{b}: {e}"));
-        steward
-            .save_connector(&Stamp::now("test"), &definition, None)
-            .unwrap_or_else(|e| panic!("{b}: {e}"));
-        let server = Server::start(&db.url, steward_web::Options::default());
+        let (steward, secrets, server) = hr_connector(&db.url, &[]);
         let mut it = support::signed_in_as(&server, &secrets, "it");
         let shown = it.upload(
             "/connectors/hr",
@@ -463,18 +459,7 @@ fn a_file_s_layout_and_its_words_are_chosen_on_screen() {
 fn only_those_who_run_connectors_map_a_file_and_never_without_the_token() {
     for db in databases("web_mapping_access") {
         let b = db.backend;
-        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        let secrets = support::it_staff_and_administrator(&steward, "example.test");
-        let definition = steward_connect::Definition::new(
-            "hr",
-            steward_connect::Kind::Csv,
-            [("profile".to_owned(), BEFORE.to_owned())].into(),
-        )
-        .unwrap_or_else(|e| panic!("{b}: {e}"));
-        steward
-            .save_connector(&Stamp::now("test"), &definition, None)
-            .unwrap_or_else(|e| panic!("{b}: {e}"));
-        let server = Server::start(&db.url, steward_web::Options::default());
+        let (steward, secrets, server) = hr_connector(&db.url, &[]);
         let sample = STANDARD.encode(HR);
         let fields = |csrf: &'static str| {
             vec![
