@@ -205,6 +205,9 @@ pub fn compose(
     let greeting = match n.recipient.as_str() {
         "it-service-desk" => "To the IT service desk,".to_owned(),
         "information-governance" => "To the information governance team,".to_owned(),
+        "human-resources" => "To HR,".to_owned(),
+        "senior-management" => "To senior management,".to_owned(),
+        "information-asset-owners" => "To the information asset owners,".to_owned(),
         "police" => "To the information governance team (the police are to be told),".to_owned(),
         "security" => "To the information governance team (security are to be told),".to_owned(),
         _ => match to.as_slice() {

@@ -19,6 +19,8 @@ use crate::{Capacity, FieldProblem, Refusal, Result, ServiceError, Stamp, Stewar
 pub struct RequestView {
     pub request: Request,
     pub approvals: Vec<Approval>,
+    /// The parties it still waits for, while it is open.
+    pub waiting_for: Vec<ApproverRole>,
     pub notifications: Vec<Notification>,
     pub sla: Sla,
     /// What the last step did, in words.
@@ -287,6 +289,7 @@ impl Steward {
         let step = steward_workflow::step(
             &view.request,
             &view.approvals,
+            &view.notifications,
             action,
             &Actor {
                 person: &actor,
@@ -314,7 +317,7 @@ impl Steward {
                 register: Register::Requests,
                 id: id.to_owned(),
             })?;
-        let approvals = self
+        let approvals: Vec<Approval> = self
             .list::<Approval>()?
             .into_iter()
             .filter(|a| a.request_id == id)
@@ -328,6 +331,7 @@ impl Steward {
         let today = self.local_date(Utc::now())?;
         Ok(RequestView {
             sla: steward_workflow::sla(&request, today, &calendar),
+            waiting_for: steward_workflow::waiting_for(&request, &approvals),
             request,
             approvals,
             notifications,

@@ -1183,12 +1183,20 @@ fn run_story(
 }
 
 /// Requests opened under packs that name their approvers: (who must agree, what is kept on the
-/// request, the story).
-const AS_THE_PACKS_SAY: &[(&[ApproverRole], &str, Story)] = &[
+/// request, who was told it waited for them and by whom each notice was answered, the story).
+type AsThePacksSay = (
+    &'static [ApproverRole],
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Story,
+);
+
+const AS_THE_PACKS_SAY: &[AsThePacksSay] = &[
     (
         // IT 5.0 2.18: "advisable to seek manager approval" — the manager alone, not IT as well.
         &[ApproverRole::LineManager],
         "line-manager",
+        &[("M1", "M1")],
         Story {
             name: "removable media agreed by the line manager alone",
             kind: RequestType::RemovableMedia,
@@ -1221,6 +1229,10 @@ const AS_THE_PACKS_SAY: &[(&[ApproverRole], &str, Story)] = &[
         // IA 1.4 names the information asset owner; IT 5.0 2.6(u) the IT team: both must agree.
         &[ApproverRole::It, ApproverRole::Iao],
         "it;iao",
+        &[
+            ("it-service-desk", "IT1"),
+            ("information-asset-owners", "IA1"),
+        ],
         Story {
             name: "system access agreed by IT and the asset's owner, not the line manager",
             kind: RequestType::SystemAccess,
@@ -1243,6 +1255,7 @@ const AS_THE_PACKS_SAY: &[(&[ApproverRole], &str, Story)] = &[
         // A pack that says nobody agrees (kept as `none`): IT fulfils at once.
         &[],
         "none",
+        &[],
         Story {
             name: "removable media no one need agree to",
             kind: RequestType::RemovableMedia,
@@ -1268,7 +1281,7 @@ const AS_THE_PACKS_SAY: &[(&[ApproverRole], &str, Story)] = &[
 #[test]
 fn a_request_waits_for_the_parties_the_packs_named_when_it_opened() {
     let mut failures = Vec::new();
-    for (approvers, kept, story) in AS_THE_PACKS_SAY {
+    for (approvers, kept, told, story) in AS_THE_PACKS_SAY {
         for db in databases("request_approvers") {
             let terms = RequestTerms {
                 lead_working_days: 3,
@@ -1285,6 +1298,26 @@ fn a_request_waits_for_the_parties_the_packs_named_when_it_opened() {
                     db.backend,
                     story.name,
                     request.map(|r| r.approvers)
+                ));
+            }
+            // Each party was told the request waited for them, and answered it by deciding.
+            let mut notices: Vec<(String, String)> = steward
+                .list::<Notification>()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| n.about == "REQ-000001")
+                .map(|n| (n.recipient, n.acknowledged_by.unwrap_or_default()))
+                .collect();
+            notices.sort();
+            let mut expected: Vec<(String, String)> = told
+                .iter()
+                .map(|(to, by)| ((*to).to_owned(), (*by).to_owned()))
+                .collect();
+            expected.sort();
+            if notices != expected {
+                failures.push(format!(
+                    "[{}] {}: told {notices:?}, expected {expected:?}",
+                    db.backend, story.name
                 ));
             }
         }

@@ -174,6 +174,30 @@ pub(crate) fn who_acts(word: &str, named: &Named) -> String {
 }
 
 /// A type of request in words, as a person would ask for it.
+/// The parties a request waits for, in words: "the line manager (P000002) and the IT team".
+pub(crate) fn approvers(roles: &[steward_model::ApproverRole], manager: Option<&str>) -> String {
+    use steward_model::ApproverRole as A;
+    let words: Vec<String> = roles
+        .iter()
+        .map(|role| match role {
+            A::LineManager => match manager {
+                Some(m) => format!("the line manager ({m})"),
+                None => "a line manager (none is recorded)".to_owned(),
+            },
+            A::It => "the IT team".to_owned(),
+            A::Hr => "HR".to_owned(),
+            A::Senior => "a senior manager".to_owned(),
+            A::Governance => "the governance team".to_owned(),
+            A::Iao => "an information asset owner".to_owned(),
+        })
+        .collect();
+    match words.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 pub(crate) fn request_type(kind: &str) -> String {
     match kind {
         "new-starter" => "New starter",

@@ -557,6 +557,8 @@ struct RequestPage {
     due: String,
     sla: String,
     details: Vec<(String, String)>,
+    /// Whose agreement it still waits for, in words (empty once none).
+    waiting_for: String,
     approvals: Vec<(String, String, String, String)>,
     /// Who, why, acknowledged when, emailed when.
     notified: Vec<(String, String, String, String)>,
@@ -591,10 +593,12 @@ async fn request_page(
     let RequestView {
         request,
         approvals,
+        waiting_for,
         notifications,
         sla,
         notes: _,
     } = view;
+    let manager = person.as_ref().and_then(|p| p.manager_id.clone());
     let details = Details::parse(request.details.as_deref())
         .map(|d| {
             d.iter()
@@ -632,6 +636,7 @@ async fn request_page(
             due: request.due_on.map(|d| d.to_string()).unwrap_or_default(),
             sla: sla_text(&sla),
             details,
+            waiting_for: crate::names::approvers(&waiting_for, manager.as_deref()),
             approvals: approvals
                 .into_iter()
                 .map(|a| {

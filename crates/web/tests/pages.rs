@@ -666,3 +666,78 @@ fn finding_key(href: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// A request opened under packs that name its approvers says on its page whom it waits for, and
+/// lists the parties told; once they have agreed it waits for nobody.
+#[test]
+fn a_request_page_says_whom_it_waits_for() {
+    for db in databases("web_request_waiting") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let secrets = support::it_staff_and_administrator(&steward, "example.test");
+        let stamp = Stamp::now("test");
+        steward
+            .create(
+                &stamp,
+                &steward_model::System {
+                    name: "case-system".into(),
+                    key_system: Some(true),
+                    supports_mfa: Some(true),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let mut details = steward_workflow::Details::default();
+        details
+            .set("system", "case-system")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let id = steward
+            .open_request(
+                &stamp,
+                steward_model::RequestType::SystemAccess,
+                "S1",
+                None,
+                details,
+                steward_service::RequestTerms {
+                    lead_working_days: 0,
+                    approvers: Some(vec![
+                        steward_model::ApproverRole::It,
+                        steward_model::ApproverRole::Iao,
+                    ]),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .request
+            .id;
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let mut it = support::signed_in_as(&server, &secrets, "it");
+        let page = it.get(&format!("/requests/{id}"));
+        assert_eq!(page.status, 200, "{b}: {}", page.body);
+        assert_eq!(
+            page.text_of("request-waiting-for"),
+            "the IT team and an information asset owner",
+            "{b}"
+        );
+        for told in ["it-service-desk", "information-asset-owners"] {
+            assert!(
+                page.body.contains(&format!("<td>{told}</td>")),
+                "{b}: {told} told: {}",
+                page.body
+            );
+        }
+        // IT agrees: the page now waits for the asset's owner alone.
+        let csrf = page.csrf();
+        let agreed = it.post(
+            &format!("/requests/{id}/approve"),
+            &[("csrf", csrf.as_str())],
+        );
+        assert!(agreed.status < 400, "{b}: {}", agreed.body);
+        let page = it.get(&format!("/requests/{id}"));
+        assert_eq!(
+            page.text_of("request-waiting-for"),
+            "an information asset owner",
+            "{b}: {}",
+            page.body
+        );
+        server.stop().unwrap_or_else(|e| panic!("{b}: {e}"));
+    }
+}

@@ -402,11 +402,15 @@ pub fn update_incident(
 
 /// The team that answers for a party the policies name rather than a person: the IT service
 /// desk is the IT team; information governance is the governance team, who also tell the police
-/// and security. `None` for a person's id.
+/// and security; human resources, senior management and the information asset owners are those
+/// holding those roles (told when a request waits for their agreement). `None` for a person's id.
 pub fn party_role(recipient: &str) -> Option<Role> {
     match recipient {
         "it-service-desk" => Some(Role::It),
         "information-governance" | "police" | "security" => Some(Role::Governance),
+        "human-resources" => Some(Role::Hr),
+        "senior-management" => Some(Role::Senior),
+        "information-asset-owners" => Some(Role::InformationAssetOwner),
         _ => None,
     }
 }

@@ -17,8 +17,9 @@ pub use incident::{
     update_incident,
 };
 pub use request::{
-    Action, Actor, Holdings, RequestStep, Sla, approvals_needed, departure, named_tags, open,
-    required, serves_leavers, sla, step,
+    Action, Actor, Holdings, RequestStep, Sla, approvals_known, approvals_needed,
+    approver_recipient, approvers_text, departure, named_tags, open, required, serves_leavers, sla,
+    step, waiting_for,
 };
 
 /// Why a step cannot be taken. Nothing is changed.

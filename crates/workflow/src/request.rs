@@ -134,6 +134,34 @@ pub fn approvals_needed(request: &Request) -> Vec<ApproverRole> {
     needed
 }
 
+/// Whom a request tells that it waits for `role`'s agreement: the person's line manager by their
+/// id, a team by its party word ([`crate::party_role`]). `None` for a person with no manager.
+pub fn approver_recipient(role: ApproverRole, person: &Person) -> Option<String> {
+    match role {
+        ApproverRole::LineManager => person.manager_id.clone(),
+        ApproverRole::It => Some("it-service-desk".to_owned()),
+        ApproverRole::Governance => Some("information-governance".to_owned()),
+        ApproverRole::Hr => Some("human-resources".to_owned()),
+        ApproverRole::Senior => Some("senior-management".to_owned()),
+        ApproverRole::Iao => Some("information-asset-owners".to_owned()),
+    }
+}
+
+/// The parties `request` still waits for: those it needs who have not agreed, while it is open.
+pub fn waiting_for(request: &Request, approvals: &[Approval]) -> Vec<ApproverRole> {
+    if request.state != RequestState::Open {
+        return Vec::new();
+    }
+    approvals_needed(request)
+        .into_iter()
+        .filter(|role| {
+            !approvals.iter().any(|a| {
+                a.request_id == request.id && a.role == *role && a.decision == Decision::Approved
+            })
+        })
+        .collect()
+}
+
 /// The words a request keeps for `approvers` (`none` for nobody).
 pub fn approvers_text(approvers: &[ApproverRole]) -> String {
     if approvers.is_empty() {
@@ -371,6 +399,34 @@ pub fn open(
         details: details.to_json(),
         approvers: approvers.map(approvers_text),
     };
+    // Each party whose agreement it needs is told it waits for them.
+    let needed = approvals_needed(&request);
+    for role in &needed {
+        match approver_recipient(*role, person) {
+            Some(to) => rows.push(
+                notify(
+                    id,
+                    &to,
+                    format!(
+                        "{id}: a {kind} request for {} waits for agreement as {role}",
+                        person.id
+                    ),
+                )
+                .to_row(),
+            ),
+            None => notes.push(format!(
+                "{} has no line manager recorded, and the request waits for one's agreement",
+                person.id
+            )),
+        }
+    }
+    if !needed.is_empty() {
+        let names: Vec<&str> = needed.iter().map(|r| r.as_str()).collect();
+        notes.push(format!(
+            "waits for the agreement of {}",
+            names.join(" and ")
+        ));
+    }
     Ok(RequestStep {
         request,
         approval: None,
@@ -385,6 +441,7 @@ pub fn open(
 pub fn step(
     request: &Request,
     approvals: &[Approval],
+    notices: &[Notification],
     action: Action,
     actor: &Actor<'_>,
     person: &Person,
@@ -478,6 +535,17 @@ pub fn step(
                 decided_at: at,
                 note,
             });
+            // Deciding answers the notice that asked for the decision.
+            if let Some(to) = approver_recipient(role, person)
+                && let Some(notice) = notices.iter().find(|n| {
+                    n.about == request.id && n.recipient == to && n.acknowledged_at.is_none()
+                })
+            {
+                let mut told = notice.clone();
+                told.acknowledged_at = Some(at);
+                told.acknowledged_by = Some(actor.person.id.clone());
+                out.rows.push(told.to_row());
+            }
             let travel_status = if action == Action::Reject {
                 out.request.state = RequestState::Rejected;
                 out.request.closed_at = Some(at);
