@@ -45,6 +45,14 @@ pub struct Cursor {
     /// When users were last listed in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_listed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The newest change to a device the source has reported, in the source's own clock and
+    /// words (Snipe-IT's `updated_at`, `2026-11-24 09:00:00`): a round of changes reads from
+    /// a little before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices_changed_to: Option<String>,
+    /// When devices were last listed in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices_listed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Cursor {
@@ -77,7 +85,7 @@ pub enum Reading {
     Full,
     /// The schedule's round: where the source allows it and no full listing is due
     /// (`full_listing_every`), only what changed since the last run — Microsoft 365 users by
-    /// Graph's delta query; every other feed in full.
+    /// Graph's delta query, Snipe-IT's hardware newest change first; every other feed in full.
     Changes,
 }
 
@@ -192,7 +200,18 @@ pub fn fetch(
         }
         Kind::GoogleWorkspace => google::Directory::new(&http, definition, secret)?.fetch(&feeds),
         Kind::Jamf => jamf::Jamf::new(&http, definition, secret).fetch(&feeds),
-        Kind::SnipeIt => snipeit::SnipeIt::new(&http, definition, secret).fetch(&feeds),
+        Kind::SnipeIt => {
+            let cursor = Cursor::parse(cursor);
+            let by_changes = reading == Reading::Changes
+                && cursor.devices_changed_to.is_some()
+                && match (definition.full_listing_every()?, cursor.devices_listed_at) {
+                    (Some(every), Some(listed)) => {
+                        chrono::Duration::from_std(every).is_ok_and(|every| now < listed + every)
+                    }
+                    _ => false,
+                };
+            snipeit::SnipeIt::new(&http, definition, secret).fetch(&feeds, cursor, by_changes, now)
+        }
         Kind::Csv => Err(ConnectError::Other(
             "a csv connector reads a file: give one".into(),
         )),

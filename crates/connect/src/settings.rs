@@ -193,6 +193,11 @@ const SNIPE_IT: &[Key] = &[
         Some("devices"),
         "which facts to read: devices (hardware)",
     ),
+    key(
+        "full_listing_every",
+        Some("24h"),
+        "how often a scheduled sync lists all hardware; in between it reads only the assets changed since (newest updated_at first); off: every sync lists it all",
+    ),
 ];
 
 const CSV: &[Key] = &[

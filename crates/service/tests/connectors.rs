@@ -271,6 +271,16 @@ fn cursor(steward: &Steward) -> steward_connect::Cursor {
     steward_connect::Cursor::parse(rows[0].run.cursor.as_deref())
 }
 
+/// The stored cursor of the connector `name`.
+fn cursor_of(steward: &Steward, name: &str) -> steward_connect::Cursor {
+    let rows = steward.store().connectors().expect("connectors");
+    let row = rows
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no connector {name}"));
+    steward_connect::Cursor::parse(row.run.cursor.as_deref())
+}
+
 /// The requests a stand-in answered after the first `from`.
 fn since(server: &Server, from: usize) -> Vec<Logged> {
     server.requests().into_iter().skip(from).collect()
@@ -674,6 +684,138 @@ fn google_jamf_and_snipe_it_sync_their_devices() {
         serials.sort_unstable();
         serials.dedup();
         assert_eq!(before, serials.len(), "no serial registered twice");
+        drop(db);
+    }
+}
+
+#[test]
+fn snipe_it_hardware_syncs_by_its_changes_between_full_listings() {
+    for db in databases("connect-snipe-changes") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(12, 40, 17);
+        let t0 = tenant.now;
+        let stamp = Stamp::at("it-lead", t0);
+        let snipe = Server::snipe_it(
+            tenant,
+            Faults {
+                page_size: 4,
+                ..Faults::default()
+            },
+            Credentials::snipe_it("pat-123"),
+        )
+        .expect("snipe-it");
+        let definition = Definition::new(
+            "snipe",
+            Kind::SnipeIt,
+            [("base_url", snipe.base_url())]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+        .expect("settings");
+        steward
+            .save_connector(&stamp, &definition, Some("pat-123"))
+            .expect("saved");
+
+        // The first sync lists all the hardware and keeps the newest change it saw.
+        let full = steward
+            .sync_connector(&stamp, "snipe", None, true)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let listed_in_full = full.plan().counts.listed;
+        let kept = cursor_of(&steward, "snipe");
+        assert_eq!(kept.devices_listed_at, Some(t0), "{b}: {kept:?}");
+        assert!(kept.devices_changed_to.is_some(), "{b}: {kept:?}");
+
+        // An hour later: one asset's model changed in Snipe-IT (its updated_at moves), another's
+        // changed behind the API's back (its updated_at does not), and a third deleted.
+        let (moved, quiet, gone) = {
+            let t = snipe.tenant();
+            let mut t = t.lock().expect("tenant");
+            t.now += chrono::Duration::hours(1);
+            let at = t.tick();
+            let mut company = t
+                .devices
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    d.asset_tag.is_some()
+                        && d.owner == steward_vendors::Ownership::Company
+                        && d.status == steward_vendors::DeviceStatus::InUse
+                })
+                .map(|(i, _)| i);
+            let (Some(m), Some(q), Some(g)) = (company.next(), company.next(), company.next())
+            else {
+                panic!("{b}: three company assets")
+            };
+            t.devices[m].model = "Model Changed In Snipe".into();
+            t.devices[m].last_modified = at;
+            t.devices[q].model = "Model Changed Quietly".into();
+            let tag = |i: usize| t.devices[i].asset_tag.clone().unwrap_or_default();
+            let (moved, quiet, gone) = (tag(m), tag(q), tag(g));
+            t.devices.remove(g);
+            (moved, quiet, gone)
+        };
+        let model_of = |tag: &str| {
+            steward
+                .list::<Asset>()
+                .expect("assets")
+                .into_iter()
+                .find(|a| a.tag == tag)
+                .unwrap_or_else(|| panic!("{b}: asset {tag}"))
+        };
+
+        // The schedule's round reads the changed assets only, newest first.
+        let mark = snipe.requests().len();
+        let later = Stamp::at("system:schedule", t0 + chrono::Duration::hours(1));
+        let outcome = steward
+            .sync_feeds(&later, "snipe", None, false, Round::Scheduled)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let SyncOutcome::Applied(plan) = outcome else {
+            panic!("{b}: held: {:?}", outcome.plan().hold)
+        };
+        let asked = since(&snipe, mark);
+        assert!(
+            !asked.is_empty()
+                && asked
+                    .iter()
+                    .all(|r| r.path.contains("sort=updated_at") && r.path.contains("order=desc")),
+            "{b}: {asked:?}"
+        );
+        assert_eq!(plan.changes_only, vec!["devices"], "{b}");
+        assert!(
+            plan.counts.listed >= 1 && plan.counts.listed < listed_in_full,
+            "{b}: {} listed of {listed_in_full}",
+            plan.counts.listed
+        );
+        let model = |tag: &str| model_of(tag).model.unwrap_or_default();
+        assert!(model(&moved).ends_with("Model Changed In Snipe"), "{b}");
+        assert!(!model(&quiet).ends_with("Model Changed Quietly"), "{b}");
+        assert_eq!(
+            model_of(&gone).missing_since,
+            None,
+            "{b}: a round of changes marks nothing missing"
+        );
+        let after_round = cursor_of(&steward, "snipe");
+        assert_eq!(after_round.devices_listed_at, Some(t0), "{b}");
+        assert_ne!(
+            after_round.devices_changed_to, kept.devices_changed_to,
+            "{b}"
+        );
+
+        // A sync a person asks for lists everything again: the quiet change comes in and the
+        // deleted asset is missing from the source.
+        let asked_for = Stamp::at("it-lead", t0 + chrono::Duration::hours(2));
+        steward
+            .sync_connector(&asked_for, "snipe", None, true)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(model(&quiet).ends_with("Model Changed Quietly"), "{b}");
+        assert_eq!(model_of(&gone).missing_since, Some(asked_for.at), "{b}");
+        assert_eq!(
+            cursor_of(&steward, "snipe").devices_listed_at,
+            Some(asked_for.at),
+            "{b}"
+        );
         drop(db);
     }
 }
