@@ -369,13 +369,18 @@ impl<'a> Planner<'a> {
         {
             editing.row.set("missing_since", Value::Null);
         }
-        let stale = match editing.row.get("source_seen") {
-            Some(Value::Timestamp(t)) => now.signed_duration_since(*t) >= chrono::Duration::days(1),
-            _ => true,
-        };
-        if stale || !editing.set.is_empty() {
+        if seen_long_ago(editing.row.get("source_seen"), now) || !editing.set.is_empty() {
             editing.row.set("source_seen", Value::Timestamp(now));
         }
+    }
+}
+
+/// Whether a record's "last seen there" is a day old or more (or unknown): the day's bookkeeping
+/// is then due.
+fn seen_long_ago(source_seen: Option<&Value>, now: DateTime<Utc>) -> bool {
+    match source_seen {
+        Some(Value::Timestamp(t)) => now.signed_duration_since(*t) >= chrono::Duration::days(1),
+        _ => true,
     }
 }
 
@@ -848,10 +853,17 @@ fn finish(mut p: Planner<'_>) -> Plan {
             p.plan.counts.unchanged += 1;
             continue;
         }
-        // Only the day's "last seen there" moved: bookkeeping, written but not shown.
-        if editing.before.is_some() && fields.iter().all(|f| f.field == "source_seen") {
+        // Only "last seen there" moved: the day's bookkeeping, written but not shown — and not
+        // written at all when it was set within the day, as when a field was offered and then
+        // put back by a later feed of the same run (the directory's last sign-in, then the
+        // sign-in logs' newer one that the record already had).
+        if let Some(before) = editing.before
+            && fields.iter().all(|f| f.field == "source_seen")
+        {
             p.plan.counts.unchanged += 1;
-            p.plan.rows.push(editing.row);
+            if seen_long_ago(before.get("source_seen"), p.now) {
+                p.plan.rows.push(editing.row);
+            }
             continue;
         }
         let action = match &editing.before {
@@ -1145,12 +1157,21 @@ fn place_account(
         "admin_rights",
         account.admin.map(|b| b.to_string()),
     );
+    // A last login only moves forward: the directory's `signInActivity` lags the sign-in logs,
+    // which an earlier run may already have read.
+    let stored_login =
+        p.edit(Register::Accounts, &id)
+            .and_then(|e| match e.row.get("last_login") {
+                Some(Value::Timestamp(t)) => Some(*t),
+                _ => None,
+            });
     p.offer(
         Register::Accounts,
         &id,
         "last_login",
         account
             .last_login
+            .filter(|t| stored_login.is_none_or(|stored| *t > stored))
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
     );
     if let Some(enabled) = account.enabled {

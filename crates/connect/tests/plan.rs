@@ -655,6 +655,96 @@ fn sign_ins_abroad_are_sightings_and_those_at_home_last_logins() {
 }
 
 #[test]
+fn a_last_login_only_moves_forward_and_an_unchanged_record_is_not_rewritten() {
+    let at = |h: u32| {
+        Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0)
+            .single()
+            .expect("time")
+    };
+    // Seen by this connector an hour ago, with a last login the sign-in logs gave at 08:00.
+    let seen = |source_seen: DateTime<Utc>| {
+        steward_model::Account {
+            id: "A1".into(),
+            person_id: None,
+            system: "microsoft-365".into(),
+            kind: steward_model::AccountKind::Standard,
+            admin_rights: Some(false),
+            mfa: Some(true),
+            status: steward_model::AccountStatus::Active,
+            last_login: Some(at(8)),
+            login: Some("ada@example.org".into()),
+            source_id: Some("u1".into()),
+            source: Some("src".into()),
+            source_seen: Some(source_seen),
+            missing_since: None,
+        }
+        .to_row()
+    };
+    let listing = |directory_says: u32| Listing {
+        accounts: vec![SourceAccount {
+            source_id: "u1".into(),
+            login: "ada@example.org".into(),
+            enabled: Some(true),
+            admin: Some(false),
+            mfa: Some(true),
+            // Graph's signInActivity lags the logs.
+            last_login: Some(at(directory_says)),
+            ..SourceAccount::default()
+        }],
+        complete: vec![Feed::Accounts],
+        ..Listing::default()
+    };
+    let current = |source_seen| Current {
+        accounts: vec![seen(source_seen)],
+        systems: vec![row(Register::Systems, &[("name", "microsoft-365")])],
+        ..Current::default()
+    };
+    let link = [link("accounts", "u1", "A1")];
+    let planned = |listing: &Listing, current: &Current| {
+        plan(
+            &definition(Kind::Microsoft365, &[]),
+            listing,
+            current,
+            &link,
+            false,
+            now(),
+        )
+    };
+    // An older last sign-in from the directory: nothing changes, nothing is written.
+    let older = planned(&listing(7), &current(now() - chrono::Duration::hours(1)));
+    assert_eq!(
+        (
+            older.counts.updated,
+            older.counts.unchanged,
+            older.rows.len()
+        ),
+        (0, 1, 0),
+        "{}",
+        older.to_text()
+    );
+    // A newer one moves it forward.
+    let newer = planned(&listing(9), &current(now() - chrono::Duration::hours(1)));
+    assert_eq!(
+        field_of(&newer, Register::Accounts, "A1", "last_login"),
+        Some(Value::Timestamp(at(9))),
+        "{}",
+        newer.to_text()
+    );
+    // Seen more than a day ago: the day's "last seen there" is written, and not shown.
+    let stale = planned(&listing(7), &current(now() - chrono::Duration::days(2)));
+    assert_eq!(
+        (stale.counts.updated, stale.rows.len()),
+        (0, 1),
+        "{}",
+        stale.to_text()
+    );
+    assert_eq!(
+        field_of(&stale, Register::Accounts, "A1", "source_seen"),
+        Some(Value::Timestamp(now()))
+    );
+}
+
+#[test]
 fn a_person_s_decision_about_a_record_stands() {
     let current = Current {
         people: vec![person("P1", "ada@example.org", &[])],
