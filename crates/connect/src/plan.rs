@@ -231,6 +231,7 @@ pub fn owned(kind: Kind, register: Register) -> &'static [&'static str] {
         (Kind::Csv, Register::People) => &[
             "name",
             "staff_group",
+            "job_title",
             "manager_id",
             "start_date",
             "leave_date",
@@ -1023,6 +1024,7 @@ fn place_person(
     p.offer(Register::People, &id, "name", person.name.clone());
     p.offer(Register::People, &id, "email", person.email.clone());
     p.offer(Register::People, &id, "staff_group", group);
+    p.offer(Register::People, &id, "job_title", person.job_title.clone());
     p.offer(
         Register::People,
         &id,

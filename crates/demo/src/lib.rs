@@ -194,6 +194,7 @@ pub fn generate(options: &DemoOptions) -> Estate {
             name: (*name).to_owned(),
             key_system: Some(*key),
             supports_mfa: Some(*mfa),
+            restricted: None,
         })
         .collect();
     systems.sort_by(|a, b| a.name.cmp(&b.name));

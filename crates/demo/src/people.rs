@@ -484,6 +484,7 @@ pub(crate) fn records(
                 clearance_expires,
                 byod: d.byod,
                 weekly_digest: None,
+                job_title: None,
                 source: None,
                 source_seen: None,
                 missing_since: None,

@@ -135,7 +135,7 @@ fn write_uses_field_order_lf_and_quotes_only_where_needed() {
     write(Register::Systems, &rows, &mut out).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "name,key_system,supports_mfa\ncrm,,true\n"
+        "name,key_system,supports_mfa,restricted\ncrm,,true,\n"
     );
 }
 
@@ -150,7 +150,12 @@ fn write_with_no_rows_writes_the_header() {
 fn write_refuses_rows_of_another_register_and_writes_nothing() {
     let system = Row::new(
         Register::Systems,
-        vec![Value::Text("crm".into()), Value::Null, Value::Null],
+        vec![
+            Value::Text("crm".into()),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ],
     )
     .unwrap();
     let ok = Row::new(
@@ -234,7 +239,12 @@ impl io::Write for Full {
 fn a_write_failure_is_an_error() {
     let row = Row::new(
         Register::Systems,
-        vec![Value::Text("crm".into()), Value::Null, Value::Null],
+        vec![
+            Value::Text("crm".into()),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ],
     )
     .unwrap();
     let err = write(Register::Systems, &[row], Full).unwrap_err();

@@ -52,6 +52,7 @@ fn main() {
                     clearance_expires: None,
                     byod: None,
                     weekly_digest: None,
+                    job_title: None,
                     source: None,
                     source_seen: None,
                     missing_since: None,

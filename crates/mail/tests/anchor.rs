@@ -34,6 +34,7 @@ fn person(id: &str, email: Option<&str>, status: PersonStatus) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,

@@ -57,6 +57,7 @@ fn person(id: &str, name: &str, email: Option<&str>, manager: Option<&str>) -> P
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,

@@ -87,6 +87,7 @@ fn seed(steward: &Steward, b: &str) {
                 clearance_expires: None,
                 byod: None,
                 weekly_digest: None,
+                job_title: None,
                 source: None,
                 source_seen: None,
                 missing_since: None,

@@ -284,6 +284,9 @@ record! {
         /// A key system: unsupervised admin access needs SC clearance.
         key_system: Option<bool> => FieldType::Bool;
         supports_mfa: Option<bool> => FieldType::Bool;
+        /// Locked down by default: an account on it is opened only through a registration or
+        /// approval process (a system-access request).
+        restricted: Option<bool> => FieldType::Bool;
     }
 }
 
@@ -312,6 +315,9 @@ record! {
         source_seen: Option<DateTime<Utc>> => FieldType::Timestamp;
         /// Since when a complete listing of that source has lacked it.
         missing_since: Option<DateTime<Utc>> => FieldType::Timestamp;
+        /// Their post, as the organisation names it (`Head of IT`): where a policy names who
+        /// owns something by post.
+        job_title: Option<String> => FieldType::Text;
     }
 }
 
@@ -498,9 +504,9 @@ mod tests {
         };
         assert_eq!(
             names(Register::People),
-            "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest,source,source_seen,missing_since"
+            "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest,source,source_seen,missing_since,job_title"
         );
-        assert_eq!(names(Register::Systems), "name,key_system,supports_mfa");
+        assert_eq!(names(Register::Systems), "name,key_system,supports_mfa,restricted");
         assert_eq!(
             names(Register::Assets),
             "tag,kind,model,serial,ownership,status,assigned_to,assigned_on,budget_centre,cost_gbp,encrypted,pin_set,hotspot_password_set,last_seen,last_shutdown,pending_patch_since,imei,os_version,compliance_state,azure_device_id,source_id,source,source_seen,missing_since"
@@ -738,6 +744,7 @@ mod tests {
             name: "crm".into(),
             key_system: None,
             supports_mfa: None,
+            restricted: None,
         }
         .to_row();
         assert!(matches!(
@@ -762,6 +769,7 @@ mod tests {
             clearance_expires: None,
             byod: Some(false),
             weekly_digest: None,
+            job_title: None,
             source: None,
             source_seen: None,
             missing_since: None,

@@ -678,6 +678,7 @@ mod tests {
                 clearance_expires: None,
                 byod: Some(true),
                 weekly_digest: None,
+                job_title: None,
                 source: None,
                 source_seen: None,
                 missing_since: None,

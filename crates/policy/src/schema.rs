@@ -168,6 +168,7 @@ const PERSON: &[FieldDef] = &[
     field("source", Str),
     field("source_seen", Timestamp),
     field("missing_since", Timestamp),
+    field("job_title", Str),
 ];
 
 const ASSET: &[FieldDef] = &[
@@ -219,6 +220,7 @@ const SYSTEM: &[FieldDef] = &[
     req("name", Str),
     field("key_system", Bool),
     field("supports_mfa", Bool),
+    field("restricted", Bool),
 ];
 
 const USAGE: &[FieldDef] = &[

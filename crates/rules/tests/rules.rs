@@ -24,6 +24,7 @@ fn person(id: &str, manager: Option<&str>, status: PersonStatus) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,
@@ -103,11 +104,13 @@ fn estate() -> Estate {
                 name: "legacy".into(),
                 key_system: Some(false),
                 supports_mfa: Some(false),
+                restricted: None,
             },
             System {
                 name: "m365".into(),
                 key_system: Some(true),
                 supports_mfa: Some(true),
+                restricted: None,
             },
         ],
         people: vec![

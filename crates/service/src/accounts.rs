@@ -276,6 +276,7 @@ impl Steward {
                     clearance_expires: None,
                     byod: None,
                     weekly_digest: None,
+                    job_title: None,
                     source: None,
                     source_seen: None,
                     missing_since: None,

@@ -420,6 +420,7 @@ mod tests {
                         clearance_expires: None,
                         byod: None,
                         weekly_digest: None,
+                        job_title: None,
                         source: None,
                         source_seen: None,
                         missing_since: None,

@@ -25,6 +25,7 @@ fn person(id: &str) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,

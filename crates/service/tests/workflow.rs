@@ -32,6 +32,7 @@ fn person(id: &str, manager: Option<&str>, status: PersonStatus) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,
@@ -97,6 +98,7 @@ fn estate() -> Estate {
             name: "m365".into(),
             key_system: Some(false),
             supports_mfa: Some(true),
+            restricted: None,
         }],
         people: vec![
             person("M1", None, PersonStatus::Active),

@@ -138,6 +138,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0021_request_approvers.sql"),
     },
+    Migration {
+        version: 22,
+        name: "restricted_systems_and_job_titles",
+        postgres_only: false,
+        sql: include_str!("../migrations/0022_restricted_systems_and_job_titles.sql"),
+    },
 ];
 
 impl Migration {

@@ -28,6 +28,7 @@ fn person(id: &str, name: &str) -> Person {
         clearance_expires: None,
         byod: Some(false),
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,

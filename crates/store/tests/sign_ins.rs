@@ -672,6 +672,7 @@ fn person(
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,

@@ -34,6 +34,7 @@ fn person(id: &str, manager: Option<&str>) -> Person {
         clearance_expires: None,
         byod: Some(false),
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,
@@ -97,6 +98,7 @@ fn registers_round_trip_and_unchanged_rows_are_not_audited() {
                 name: "m365".into(),
                 key_system: Some(true),
                 supports_mfa: Some(true),
+                restricted: None,
             }
             .to_row(),
             laptop("LT1", Some("P2"), date(2)).to_row(),

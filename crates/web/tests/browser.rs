@@ -56,6 +56,7 @@ fn signs_in_with_a_password_and_a_totp_code() {
             clearance_expires: None,
             byod: None,
             weekly_digest: None,
+            job_title: None,
             source: None,
             source_seen: None,
             missing_since: None,

@@ -683,6 +683,7 @@ fn a_request_page_says_whom_it_waits_for() {
                     name: "case-system".into(),
                     key_system: Some(true),
                     supports_mfa: Some(true),
+                    restricted: None,
                 },
             )
             .unwrap_or_else(|e| panic!("{b}: {e}"));

@@ -404,6 +404,7 @@ pub fn person(id: &str, name: &str, manager: Option<&str>) -> Person {
         clearance_expires: None,
         byod: None,
         weekly_digest: None,
+        job_title: None,
         source: None,
         source_seen: None,
         missing_since: None,
