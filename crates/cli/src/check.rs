@@ -106,12 +106,20 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
         (None, None) => bail!("no database and no --data folder"),
     };
     let mut rows = rows;
-    let data = Data::from_register_rows(|register| {
+    let mut data = Data::from_register_rows(|register| {
         rows.iter_mut()
             .find(|(r, _)| *r == register)
             .map(|(_, rows)| std::mem::take(rows))
             .unwrap_or_default()
     });
+    // Working days skip the folder's bank holidays, or the shipped ones where it has none.
+    if !data.has_holidays() {
+        data.set_holidays(
+            steward_calendar::Calendar::shipped()
+                .holidays()
+                .map(|h| h.date),
+        );
+    }
     Ok((data, time_zone))
 }
 

@@ -75,7 +75,7 @@ fn case_params(pack: &Pack, case: &Case) -> Vec<(String, ParamValue)> {
 /// A case's estate as the engine reads it, or the rows that do not parse.
 fn case_data(case: &Case) -> Result<Data, Vec<String>> {
     let mut bad_rows = Vec::new();
-    let data = Data::from_register_rows(|register| {
+    let mut data = Data::from_register_rows(|register| {
         let Some(ty) = RecordType::from_register(register.name()) else {
             return Vec::new();
         };
@@ -84,6 +84,11 @@ fn case_data(case: &Case) -> Result<Data, Vec<String>> {
             .filter_map(|r| row(register, r).map_err(|e| bad_rows.push(e)).ok())
             .collect()
     });
+    data.set_holidays(
+        steward_calendar::Calendar::shipped()
+            .holidays()
+            .map(|h| h.date),
+    );
     if bad_rows.is_empty() {
         Ok(data)
     } else {

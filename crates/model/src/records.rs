@@ -506,7 +506,10 @@ mod tests {
             names(Register::People),
             "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest,source,source_seen,missing_since,job_title"
         );
-        assert_eq!(names(Register::Systems), "name,key_system,supports_mfa,restricted");
+        assert_eq!(
+            names(Register::Systems),
+            "name,key_system,supports_mfa,restricted"
+        );
         assert_eq!(
             names(Register::Assets),
             "tag,kind,model,serial,ownership,status,assigned_to,assigned_on,budget_centre,cost_gbp,encrypted,pin_set,hotspot_password_set,last_seen,last_shutdown,pending_patch_since,imei,os_version,compliance_state,azure_device_id,source_id,source,source_seen,missing_since"

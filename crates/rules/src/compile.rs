@@ -659,6 +659,27 @@ impl<'p> Compiler<'p> {
                     }),
                 ))
             }
+            // Working days on the organisation's calendar: weekends and its bank holidays (the
+            // bank holidays register) skipped. The date moves; the time of day stays.
+            ("addWorkingDays", Some(t), [a]) => {
+                let (tt, ft) = self.compile(t)?;
+                let (ta, fa) = self.compile(a)?;
+                self.expect(t, &Ty::Timestamp, &tt)?;
+                self.expect(a, &Ty::Int, &ta)?;
+                Ok((
+                    Ty::Timestamp,
+                    Box::new(move |env, slots| {
+                        let t = ft(env, slots)?;
+                        let n = fa(env, slots)?;
+                        match (&t, &n) {
+                            (V::Ts(t), V::Int(n)) => add_working_days(env.data, *t, *n)
+                                .map(V::Ts)
+                                .ok_or_else(|| EvalError::new("timestamp out of range")),
+                            _ => Err(no_overload("addWorkingDays", &t, &n)),
+                        }
+                    }),
+                ))
+            }
             ("duration", None, [a]) => {
                 let Expr::Literal(LiteralValue::String(s)) = &a.expr else {
                     return Err(self.err(a, "duration() takes a literal such as \"36h\""));
@@ -861,6 +882,33 @@ fn add_calendar_months(micros: i64, months: i64) -> Option<i64> {
     } else {
         at.checked_sub_months(by)?
     };
+    let year = chrono::Datelike::year(&moved);
+    (1..=9999).contains(&year).then(|| moved.timestamp_micros())
+}
+
+/// The most working days one call moves (about 400 years): a bound on the walk, far past any
+/// policy's period.
+const MAX_WORKING_DAYS: i64 = 100_000;
+
+/// `micros` (a UTC timestamp) moved by `n` working days of `data`'s calendar, counted from its
+/// date: Friday plus one is Monday; a weekend day plus one is the next working day after it.
+/// `None` past the range a timestamp may hold, or for more than [`MAX_WORKING_DAYS`].
+fn add_working_days(data: &Data, micros: i64, n: i64) -> Option<i64> {
+    if n.abs() > MAX_WORKING_DAYS {
+        return None;
+    }
+    let at = chrono::DateTime::from_timestamp_micros(micros)?;
+    let mut day = chrono::Datelike::num_days_from_ce(&at.date_naive());
+    let step = if n >= 0 { 1 } else { -1 };
+    let mut left = n.abs();
+    while left > 0 {
+        day = day.checked_add(step)?;
+        if data.is_working_day(day) {
+            left -= 1;
+        }
+    }
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(day)?;
+    let moved = date.and_time(at.time()).and_utc();
     let year = chrono::Datelike::year(&moved);
     (1..=9999).contains(&year).then(|| moved.timestamp_micros())
 }

@@ -114,6 +114,9 @@ pub struct Data {
     /// Per relation (indexed as `schema::RELATIONS`).
     links: Vec<Links>,
     ids: Vec<Vec<String>>,
+    /// The organisation's bank holidays, as days of the common era, sorted: what working days
+    /// skip besides weekends (`addWorkingDays`).
+    holidays: Vec<i32>,
 }
 
 impl Data {
@@ -122,14 +125,43 @@ impl Data {
             .iter()
             .map(|k| estate.rows(k.register()))
             .collect();
-        Data::from_rows(&rows)
+        let mut data = Data::from_rows(&rows);
+        data.set_holidays(holiday_dates(&estate.rows(Register::BankHolidays)));
+        data
     }
 
     /// An estate from rows held elsewhere (a test's fixtures, a database): `rows` gives each
-    /// register's rows.
+    /// register's rows, the bank holidays register's among them.
     pub fn from_register_rows(mut rows: impl FnMut(Register) -> Vec<Row>) -> Data {
-        let rows: Vec<Vec<Row>> = Kind::ALL.iter().map(|k| rows(k.register())).collect();
-        Data::from_rows(&rows)
+        let kinds: Vec<Vec<Row>> = Kind::ALL.iter().map(|k| rows(k.register())).collect();
+        let mut data = Data::from_rows(&kinds);
+        data.set_holidays(holiday_dates(&rows(Register::BankHolidays)));
+        data
+    }
+
+    /// The bank holidays working days skip, replacing those the rows gave (the caller's
+    /// calendar, where the register is empty and a shipped one applies).
+    pub fn set_holidays(&mut self, dates: impl IntoIterator<Item = chrono::NaiveDate>) {
+        let mut days: Vec<i32> = dates
+            .into_iter()
+            .map(|d| chrono::Datelike::num_days_from_ce(&d))
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        self.holidays = days;
+    }
+
+    /// Whether any bank holiday is known.
+    pub fn has_holidays(&self) -> bool {
+        !self.holidays.is_empty()
+    }
+
+    /// Whether the day (of the common era) is a working day: neither a Saturday, a Sunday nor a
+    /// bank holiday.
+    pub(crate) fn is_working_day(&self, day: i32) -> bool {
+        // Day 1 of the common era, 1 January of year 1, was a Monday.
+        let weekday = (day - 1).rem_euclid(7);
+        weekday < 5 && self.holidays.binary_search(&day).is_err()
     }
 
     /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register.
@@ -265,6 +297,7 @@ impl Data {
             words,
             links,
             ids,
+            holidays: Vec::new(),
         }
     }
 
@@ -305,4 +338,14 @@ impl Data {
     pub(crate) fn links(&self, relation: usize, i: u32) -> &[u32] {
         self.links.get(relation).map_or(&[], |l| l.of(i))
     }
+}
+
+/// The dates of the bank holidays register's rows.
+fn holiday_dates(rows: &[Row]) -> Vec<chrono::NaiveDate> {
+    rows.iter()
+        .filter_map(|r| match r.get("date") {
+            Some(Value::Date(d)) => Some(*d),
+            _ => None,
+        })
+        .collect()
 }

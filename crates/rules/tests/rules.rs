@@ -530,6 +530,124 @@ const CALENDAR: &[(&str, char)] = &[
     (r#"asset.last_seen.addMonths(1) > now"#, 'E'),
 ];
 
+/// Working days: the rule, and whether it holds on an estate whose bank holidays register holds
+/// Christmas and Boxing Day 2026 (a Friday and a Saturday, whose substitute day is Monday 28)
+/// and New Year's Day 2027.
+const WORKING_DAYS: &[(&str, char)] = &[
+    // Friday plus one working day is Monday.
+    (
+        r#"timestamp("2026-11-20T09:30:00Z").addWorkingDays(1) == timestamp("2026-11-23T09:30:00Z")"#,
+        'P',
+    ),
+    // Three working days from a Thursday: Friday, Monday, Tuesday.
+    (
+        r#"timestamp("2026-11-19T00:00:00Z").addWorkingDays(3) == timestamp("2026-11-24T00:00:00Z")"#,
+        'P',
+    ),
+    // From a Saturday: Monday is the first.
+    (
+        r#"timestamp("2026-11-21T00:00:00Z").addWorkingDays(1) == timestamp("2026-11-23T00:00:00Z")"#,
+        'P',
+    ),
+    // Over Christmas: Thursday 24 December plus one is Tuesday 29 (Friday 25 and Monday 28 are
+    // holidays, the weekend between).
+    (
+        r#"timestamp("2026-12-24T00:00:00Z").addWorkingDays(1) == timestamp("2026-12-29T00:00:00Z")"#,
+        'P',
+    ),
+    // Over New Year: Thursday 31 December plus one is Monday 4 January.
+    (
+        r#"timestamp("2026-12-31T00:00:00Z").addWorkingDays(1) == timestamp("2027-01-04T00:00:00Z")"#,
+        'P',
+    ),
+    // Backwards: Tuesday 29 December minus one is Thursday 24.
+    (
+        r#"timestamp("2026-12-29T00:00:00Z").addWorkingDays(-1) == timestamp("2026-12-24T00:00:00Z")"#,
+        'P',
+    ),
+    // None: the same instant.
+    (
+        r#"timestamp("2026-12-25T08:00:00Z").addWorkingDays(0) == timestamp("2026-12-25T08:00:00Z")"#,
+        'P',
+    ),
+    // The day before, the day, the day after a three-working-day deadline.
+    (
+        r#"timestamp("2026-11-23T23:59:59Z") <= timestamp("2026-11-19T00:00:00Z").addWorkingDays(3)"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2026-11-24T00:00:00Z") <= timestamp("2026-11-19T00:00:00Z").addWorkingDays(3)"#,
+        'P',
+    ),
+    (
+        r#"timestamp("2026-11-25T00:00:00Z") <= timestamp("2026-11-19T00:00:00Z").addWorkingDays(3)"#,
+        'F',
+    ),
+    // Past the range of a timestamp, or further than any policy counts.
+    (
+        r#"timestamp("9999-12-31T00:00:00Z").addWorkingDays(1) > now"#,
+        'E',
+    ),
+    (r#"now.addWorkingDays(1000000) > now"#, 'E'),
+];
+
+#[test]
+fn working_days_skip_weekends_and_the_organisation_s_bank_holidays() {
+    let mut with_holidays = estate();
+    for (date, title) in [
+        ("2026-12-25", "Christmas Day"),
+        ("2026-12-28", "Boxing Day (substitute day)"),
+        ("2027-01-01", "New Year's Day"),
+    ] {
+        with_holidays
+            .bank_holidays
+            .push(steward_model::BankHoliday {
+                date: date.parse().expect("date"),
+                title: title.into(),
+                notes: None,
+            });
+    }
+    let data = Data::from_estate(&with_holidays);
+    let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
+    let kind = Kind::parse("asset").expect("known kind");
+    let mut failures = Vec::new();
+    for (rule, expected) in WORKING_DAYS {
+        let got = match compile(rule, kind, &params()) {
+            Err(e) => format!("does not compile: {e}"),
+            Ok(p) => match p.evaluate(&data, 0, now, now) {
+                Ok(true) => "P".into(),
+                Ok(false) => "F".into(),
+                Err(_) => "E".into(),
+            },
+        };
+        if got != expected.to_string() {
+            failures.push(format!("{rule}: expected {expected}, got {got}"));
+        }
+    }
+    // Without the register's holidays (the test estate has none), Christmas is a working day
+    // like any Friday.
+    let plain = Data::from_estate(&estate());
+    let christmas = compile(
+        r#"timestamp("2026-12-24T00:00:00Z").addWorkingDays(1) == timestamp("2026-12-25T00:00:00Z")"#,
+        kind,
+        &params(),
+    )
+    .expect("compiles");
+    if christmas.evaluate(&plain, 0, now, now) != Ok(true) {
+        failures.push("without holidays, 24 December plus one is 25 December".into());
+    }
+    for bad in [
+        "asset.tag.addWorkingDays(1) == asset.tag",
+        r#"now.addWorkingDays("1") > now"#,
+        "now.addWorkingDays(1.5) > now",
+    ] {
+        if compile(bad, kind, &params()).is_ok() {
+            failures.push(format!("{bad}: compiles"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
 #[test]
 fn calendar_months_and_years_are_counted_on_the_calendar() {
     let data = Data::from_estate(&estate());

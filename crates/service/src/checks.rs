@@ -122,12 +122,21 @@ impl Steward {
             .iter()
             .map(|r| Ok((*r, self.store().list(*r)?)))
             .collect::<Result<Vec<_>>>()?;
-        let data = Data::from_register_rows(|register| {
+        let mut data = Data::from_register_rows(|register| {
             rows.iter_mut()
                 .find(|(r, _)| *r == register)
                 .map(|(_, rows)| std::mem::take(rows))
                 .unwrap_or_default()
         });
+        // Working days skip the organisation's calendar: the register, or the shipped England
+        // and Wales holidays while it is empty.
+        if !data.has_holidays() {
+            data.set_holidays(
+                steward_calendar::Calendar::shipped()
+                    .holidays()
+                    .map(|h| h.date),
+            );
+        }
         Ok((data, self.organisation()?.time_zone))
     }
 
