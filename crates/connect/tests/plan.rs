@@ -587,6 +587,7 @@ fn an_hr_file_keeps_starters_and_absences_while_employed() {
 #[test]
 fn sign_ins_abroad_are_sightings_and_those_at_home_last_logins() {
     let account = steward_model::Account {
+        forwards_externally: None,
         id: "A1".into(),
         person_id: None,
         system: "microsoft-365".into(),
@@ -664,6 +665,7 @@ fn a_last_login_only_moves_forward_and_an_unchanged_record_is_not_rewritten() {
     // Seen by this connector an hour ago, with a last login the sign-in logs gave at 08:00.
     let seen = |source_seen: DateTime<Utc>| {
         steward_model::Account {
+            forwards_externally: None,
             id: "A1".into(),
             person_id: None,
             system: "microsoft-365".into(),

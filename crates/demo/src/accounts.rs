@@ -197,6 +197,7 @@ pub(crate) fn generate(
         .into_iter()
         .enumerate()
         .map(|(n, a)| Account {
+            forwards_externally: None,
             id: format!("A{:0width$}", n + 1),
             person_id: a.person.and_then(|i| people.get(i)).map(|p| p.id.clone()),
             system: a.system.to_owned(),

@@ -375,6 +375,9 @@ record! {
         source: Option<String> => FieldType::Id;
         source_seen: Option<DateTime<Utc>> => FieldType::Timestamp;
         missing_since: Option<DateTime<Utc>> => FieldType::Timestamp;
+        /// The mailbox forwards mail automatically to an address outside the organisation, as
+        /// the mail system reports it.
+        forwards_externally: Option<bool> => FieldType::Bool;
     }
 }
 
@@ -516,7 +519,7 @@ mod tests {
         );
         assert_eq!(
             names(Register::Accounts),
-            "id,person_id,system,kind,admin_rights,mfa,status,last_login,login,source_id,source,source_seen,missing_since"
+            "id,person_id,system,kind,admin_rights,mfa,status,last_login,login,source_id,source,source_seen,missing_since,forwards_externally"
         );
     }
 

@@ -214,6 +214,7 @@ const ACCOUNT: &[FieldDef] = &[
     field("source", Str),
     field("source_seen", Timestamp),
     field("missing_since", Timestamp),
+    field("forwards_externally", Bool),
 ];
 
 const SYSTEM: &[FieldDef] = &[

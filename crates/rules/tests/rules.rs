@@ -79,6 +79,7 @@ fn account(
     mfa: Option<bool>,
 ) -> Account {
     Account {
+        forwards_externally: None,
         id: id.into(),
         person_id: Some(person.into()),
         system: system.into(),

@@ -123,6 +123,7 @@ fn estate() -> Estate {
             asset("LT3", AssetKind::Laptop, Some("L1"), 89_900),
         ],
         accounts: vec![Account {
+            forwards_externally: None,
             id: "P1-m365".into(),
             person_id: Some("P1".into()),
             system: "m365".into(),

@@ -144,6 +144,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0022_restricted_systems_and_job_titles.sql"),
     },
+    Migration {
+        version: 23,
+        name: "external_forwarding",
+        postgres_only: false,
+        sql: include_str!("../migrations/0023_external_forwarding.sql"),
+    },
 ];
 
 impl Migration {

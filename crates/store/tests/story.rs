@@ -103,6 +103,7 @@ fn registers_round_trip_and_unchanged_rows_are_not_audited() {
             .to_row(),
             laptop("LT1", Some("P2"), date(2)).to_row(),
             steward_model::Account {
+                forwards_externally: None,
                 id: "A1".into(),
                 person_id: Some("P2".into()),
                 system: "m365".into(),

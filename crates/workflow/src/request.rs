@@ -905,6 +905,7 @@ fn fulfil(
         RequestType::SystemAccess => {
             let system = details.get("system").unwrap_or_default().to_owned();
             let account = Account {
+                forwards_externally: None,
                 id: details
                     .get("account")
                     .map_or_else(|| format!("{}-{system}", person.id), str::to_owned),
