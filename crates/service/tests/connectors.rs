@@ -265,6 +265,19 @@ fn microsoft_365_keeps_people_accounts_devices_and_sign_ins_current() {
     }
 }
 
+/// Adds the Snipe-IT connector `snipe` reading from `server` with the token `pat-123`.
+fn add_snipe_it(steward: &Steward, stamp: &Stamp, server: &Server) {
+    let definition = Definition::new(
+        "snipe",
+        Kind::SnipeIt,
+        [("base_url".to_owned(), server.base_url())].into(),
+    )
+    .expect("settings");
+    steward
+        .save_connector(stamp, &definition, Some("pat-123"))
+        .expect("saved");
+}
+
 /// The connector's stored cursor.
 fn cursor(steward: &Steward) -> steward_connect::Cursor {
     let rows = steward.store().connectors().expect("connectors");
@@ -656,18 +669,7 @@ fn google_jamf_and_snipe_it_sync_their_devices() {
         };
         let snipe = Server::snipe_it(tenant.clone(), faults, Credentials::snipe_it("pat-123"))
             .expect("snipe-it");
-        let definition = Definition::new(
-            "snipe",
-            Kind::SnipeIt,
-            [("base_url", snipe.base_url())]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-        )
-        .expect("settings");
-        steward
-            .save_connector(&stamp, &definition, Some("pat-123"))
-            .expect("saved");
+        add_snipe_it(&steward, &stamp, &snipe);
         let outcome = steward
             .sync_connector(&stamp, "snipe", None, true)
             .unwrap_or_else(|e| panic!("snipe-it on {}: {e}", db.backend));
@@ -705,18 +707,7 @@ fn snipe_it_hardware_syncs_by_its_changes_between_full_listings() {
             Credentials::snipe_it("pat-123"),
         )
         .expect("snipe-it");
-        let definition = Definition::new(
-            "snipe",
-            Kind::SnipeIt,
-            [("base_url", snipe.base_url())]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-        )
-        .expect("settings");
-        steward
-            .save_connector(&stamp, &definition, Some("pat-123"))
-            .expect("saved");
+        add_snipe_it(&steward, &stamp, &snipe);
 
         // The first sync lists all the hardware and keeps the newest change it saw.
         let full = steward
