@@ -36,11 +36,11 @@ fn ok(db: &TestDatabase, dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-const PEOPLE: &str = "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest,source,source_seen,missing_since\n\
-P001,\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"Click\"\")\",,fca,,,active,,,,,,,,,\n\
-P002,'-2+3,,fca,,,active,,,,,,,,,\n\
-P003,'just a quote,,fca,,,active,,,,,,,,,\n\
-P004,''@two,,fca,,,active,,,,,,,,,\n";
+const PEOPLE: &str = "id,name,email,staff_group,manager_id,budget_centre,status,start_date,leave_date,clearance,clearance_expires,byod,weekly_digest,source,source_seen,missing_since,job_title\n\
+P001,\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"Click\"\")\",,fca,,,active,,,,,,,,,,\n\
+P002,'-2+3,,fca,,,active,,,,,,,,,,\n\
+P003,'just a quote,,fca,,,active,,,,,,,,,,\n\
+P004,''@two,,fca,,,active,,,,,,,,,,\n";
 
 #[test]
 fn exports_guard_formulas_and_imports_take_the_guard_off() {
