@@ -113,13 +113,7 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
             .unwrap_or_default()
     });
     // Working days skip the folder's bank holidays, or the shipped ones where it has none.
-    if !data.has_holidays() {
-        data.set_holidays(
-            steward_calendar::Calendar::shipped()
-                .holidays()
-                .map(|h| h.date),
-        );
-    }
+    steward_service::holidays_or_shipped(&mut data);
     Ok((data, time_zone))
 }
 

@@ -151,8 +151,11 @@ fn details(pairs: &[String]) -> Result<Details> {
     Ok(Details::from_pairs(&pairs)?)
 }
 
-/// The workflow controls of the active packs.
-fn workflows(settings: &Settings) -> Result<Vec<(Pack, steward_policy::Workflow)>> {
+/// The workflow controls of the active packs, each with its pack.
+type Workflows = Vec<(Pack, steward_policy::Workflow)>;
+
+/// The workflow controls of the active packs (read once per command: it loads every pack).
+fn workflows(settings: &Settings) -> Result<Workflows> {
     let available = crate::policy::available_packs(settings)?;
     let mut out = Vec::new();
     for pack in available
@@ -184,13 +187,13 @@ fn amount(pack: &Pack, settings: &Settings, amount: &Amount) -> Result<u32> {
 }
 
 /// The lead time the active packs give a request type, in working days (0 if none).
-fn lead_time(settings: &Settings, kind: RequestType) -> Result<u32> {
-    for (pack, w) in workflows(settings)? {
+fn lead_time(workflows: &Workflows, settings: &Settings, kind: RequestType) -> Result<u32> {
+    for (pack, w) in workflows {
         if let (Trigger::Process(p), Some(Within::Period { amount: a, unit })) =
             (&w.trigger, &w.within)
             && p.as_str() == kind.as_str()
         {
-            let n = amount(&pack, settings, a)?;
+            let n = amount(pack, settings, a)?;
             return Ok(match unit {
                 PeriodUnit::WorkingDays | PeriodUnit::Days => n,
                 PeriodUnit::Hours => n.div_ceil(24),
@@ -202,9 +205,9 @@ fn lead_time(settings: &Settings, kind: RequestType) -> Result<u32> {
 
 /// Who must agree to a request of `kind`: every party any active pack's workflow for it names,
 /// or `None` where none names anyone (the parties Steward knows for the type then apply).
-fn approvers(settings: &Settings, kind: RequestType) -> Result<Option<Vec<ApproverRole>>> {
+fn approvers(workflows: &Workflows, kind: RequestType) -> Option<Vec<ApproverRole>> {
     let mut named: Vec<ApproverRole> = Vec::new();
-    for (_, w) in workflows(settings)? {
+    for (_, w) in workflows {
         let Trigger::Process(p) = &w.trigger else {
             continue;
         };
@@ -217,13 +220,13 @@ fn approvers(settings: &Settings, kind: RequestType) -> Result<Option<Vec<Approv
             }
         }
     }
-    Ok((!named.is_empty()).then_some(named))
+    (!named.is_empty()).then_some(named)
 }
 
 /// The strictest reporting window the active packs give an incident type.
-fn reporting(settings: &Settings, kind: IncidentType) -> Result<Reporting> {
+fn reporting(workflows: &Workflows, settings: &Settings, kind: IncidentType) -> Result<Reporting> {
     let mut hours: Option<i64> = None;
-    for (pack, w) in workflows(settings)? {
+    for (pack, w) in workflows {
         let (Trigger::Incident(i), Some(within)) = (&w.trigger, &w.within) else {
             continue;
         };
@@ -234,14 +237,14 @@ fn reporting(settings: &Settings, kind: IncidentType) -> Result<Reporting> {
             // "Immediately" is the pack's own number of hours, as its checks read it.
             Within::Immediately if pack.parameters.contains_key(REPORT_IMMEDIATELY_PARAM) => {
                 i64::from(amount(
-                    &pack,
+                    pack,
                     settings,
                     &Amount::Param(REPORT_IMMEDIATELY_PARAM.to_owned()),
                 )?)
             }
             Within::Immediately => i64::from(REPORT_IMMEDIATELY_HOURS),
             Within::Period { amount: a, unit } => {
-                let n = i64::from(amount(&pack, settings, a)?);
+                let n = i64::from(amount(pack, settings, a)?);
                 match unit {
                     PeriodUnit::Hours => n,
                     PeriodUnit::Days | PeriodUnit::WorkingDays => n * 24,
@@ -278,10 +281,13 @@ fn bundle(settings: &Settings, person: &Person) -> Result<Option<String>> {
 /// What the active packs say of every request and incident type and staff group, for the web.
 pub fn process_terms(settings: &Settings) -> Result<steward_service::ProcessTerms> {
     let mut terms = steward_service::ProcessTerms::default();
+    let flows = workflows(settings)?;
     for word in RequestType::ALL {
         if let Ok(kind) = word.parse::<RequestType>() {
-            terms.lead_days.insert(kind, lead_time(settings, kind)?);
-            if let Some(named) = approvers(settings, kind)? {
+            terms
+                .lead_days
+                .insert(kind, lead_time(&flows, settings, kind)?);
+            if let Some(named) = approvers(&flows, kind) {
                 terms.approvers.insert(kind, named);
             }
         }
@@ -290,7 +296,7 @@ pub fn process_terms(settings: &Settings) -> Result<steward_service::ProcessTerm
         if let Ok(kind) = word.parse::<IncidentType>() {
             terms
                 .reporting_hours
-                .insert(kind, reporting(settings, kind)?.window_hours);
+                .insert(kind, reporting(&flows, settings, kind)?.window_hours);
         }
     }
     let available = crate::policy::available_packs(settings)?;
@@ -334,9 +340,10 @@ pub fn request(command: RequestCommand, settings: &Settings) -> Result<ExitCode>
             {
                 details.set("bundle", &b)?;
             }
+            let flows = workflows(settings)?;
             let terms = steward_service::RequestTerms {
-                lead_working_days: lead_time(settings, kind)?,
-                approvers: approvers(settings, kind)?,
+                lead_working_days: lead_time(&flows, settings, kind)?,
+                approvers: approvers(&flows, kind),
             };
             let stamp = match &raised_by {
                 Some(by) => stamp_as(settings, common.at, by),
@@ -489,7 +496,7 @@ pub fn incident(command: IncidentCommand, settings: &Settings) -> Result<ExitCod
                 kind,
                 &person,
                 details(&common.set)?,
-                reporting(settings, kind)?,
+                reporting(&workflows(settings)?, settings, kind)?,
             )?;
             print_incident(&view, common.format)
         }

@@ -181,13 +181,7 @@ pub fn fetch(
             let days = definition.number("sign_in_days")?.unwrap_or(7) as i64;
             // A delta round only while the last full listing is recent enough.
             let cursor = Cursor::parse(cursor);
-            let by_delta = reading == Reading::Changes
-                && match (definition.full_listing_every()?, cursor.users_listed_at) {
-                    (Some(every), Some(listed)) => {
-                        chrono::Duration::from_std(every).is_ok_and(|every| now < listed + every)
-                    }
-                    _ => false,
-                };
+            let by_delta = reads_changes(definition, reading, cursor.users_listed_at, now)?;
             microsoft::Graph::new(&http, definition, secret)?.fetch(
                 &feeds,
                 microsoft::Round {
@@ -202,20 +196,33 @@ pub fn fetch(
         Kind::Jamf => jamf::Jamf::new(&http, definition, secret).fetch(&feeds),
         Kind::SnipeIt => {
             let cursor = Cursor::parse(cursor);
-            let by_changes = reading == Reading::Changes
-                && cursor.devices_changed_to.is_some()
-                && match (definition.full_listing_every()?, cursor.devices_listed_at) {
-                    (Some(every), Some(listed)) => {
-                        chrono::Duration::from_std(every).is_ok_and(|every| now < listed + every)
-                    }
-                    _ => false,
-                };
+            let by_changes = cursor.devices_changed_to.is_some()
+                && reads_changes(definition, reading, cursor.devices_listed_at, now)?;
             snipeit::SnipeIt::new(&http, definition, secret).fetch(&feeds, cursor, by_changes, now)
         }
         Kind::Csv => Err(ConnectError::Other(
             "a csv connector reads a file: give one".into(),
         )),
     }
+}
+
+/// Whether a round may read a feed by its changes: the schedule's round (`Reading::Changes`),
+/// while the feed's last full listing (`listed`) is more recent than `full_listing_every`.
+fn reads_changes(
+    definition: &Definition,
+    reading: Reading,
+    listed: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, ConnectError> {
+    if reading != Reading::Changes {
+        return Ok(false);
+    }
+    Ok(match (definition.full_listing_every()?, listed) {
+        (Some(every), Some(listed)) => {
+            chrono::Duration::from_std(every).is_ok_and(|every| now < listed + every)
+        }
+        _ => false,
+    })
 }
 
 /// Checks that a connector can reach its source: a token, then one small read per feed.

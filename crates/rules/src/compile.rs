@@ -635,13 +635,20 @@ impl<'p> Compiler<'p> {
             }
             // Calendar months and years, as retention periods are counted: 25 November 2016 plus
             // 120 months is 25 November 2026, and 31 January plus one month is the last day of
-            // February. Never months as 365/12 days.
-            ("addMonths" | "addYears", Some(t), [a]) => {
+            // February — never months as 365/12 days. Working days on the organisation's
+            // calendar: weekends and its bank holidays skipped, the time of day kept.
+            ("addMonths" | "addYears" | "addWorkingDays", Some(t), [a]) => {
                 let (tt, ft) = self.compile(t)?;
                 let (ta, fa) = self.compile(a)?;
                 self.expect(t, &Ty::Timestamp, &tt)?;
                 self.expect(a, &Ty::Int, &ta)?;
-                let per: i64 = if name == "addYears" { 12 } else { 1 };
+                let moved: fn(&Data, i64, i64) -> Option<i64> = match name {
+                    "addMonths" => |_, t, n| add_calendar_months(t, n),
+                    "addYears" => {
+                        |_, t, n| n.checked_mul(12).and_then(|m| add_calendar_months(t, m))
+                    }
+                    _ => add_working_days,
+                };
                 let which = name.to_owned();
                 Ok((
                     Ty::Timestamp,
@@ -649,33 +656,10 @@ impl<'p> Compiler<'p> {
                         let t = ft(env, slots)?;
                         let n = fa(env, slots)?;
                         match (&t, &n) {
-                            (V::Ts(t), V::Int(n)) => n
-                                .checked_mul(per)
-                                .and_then(|months| add_calendar_months(*t, months))
+                            (V::Ts(t), V::Int(n)) => moved(env.data, *t, *n)
                                 .map(V::Ts)
                                 .ok_or_else(|| EvalError::new("timestamp out of range")),
                             _ => Err(no_overload(&which, &t, &n)),
-                        }
-                    }),
-                ))
-            }
-            // Working days on the organisation's calendar: weekends and its bank holidays (the
-            // bank holidays register) skipped. The date moves; the time of day stays.
-            ("addWorkingDays", Some(t), [a]) => {
-                let (tt, ft) = self.compile(t)?;
-                let (ta, fa) = self.compile(a)?;
-                self.expect(t, &Ty::Timestamp, &tt)?;
-                self.expect(a, &Ty::Int, &ta)?;
-                Ok((
-                    Ty::Timestamp,
-                    Box::new(move |env, slots| {
-                        let t = ft(env, slots)?;
-                        let n = fa(env, slots)?;
-                        match (&t, &n) {
-                            (V::Ts(t), V::Int(n)) => add_working_days(env.data, *t, *n)
-                                .map(V::Ts)
-                                .ok_or_else(|| EvalError::new("timestamp out of range")),
-                            _ => Err(no_overload("addWorkingDays", &t, &n)),
                         }
                     }),
                 ))

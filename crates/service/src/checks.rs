@@ -115,6 +115,19 @@ fn at(time_zone: &str, now: DateTime<Utc>) -> At {
     }
 }
 
+/// Working days skip the organisation's bank holidays: those `data` was given (the bank holidays
+/// register), or the shipped England and Wales ones while there are none — as
+/// [`Steward::calendar`] reads the calendar for requests.
+pub fn holidays_or_shipped(data: &mut Data) {
+    if !data.has_holidays() {
+        data.set_holidays(
+            steward_calendar::Calendar::shipped()
+                .holidays()
+                .map(|h| h.date),
+        );
+    }
+}
+
 impl Steward {
     /// The whole estate as the rules read it, and the organisation's time zone.
     pub fn estate_data(&self) -> Result<(Data, String)> {
@@ -128,15 +141,7 @@ impl Steward {
                 .map(|(_, rows)| std::mem::take(rows))
                 .unwrap_or_default()
         });
-        // Working days skip the organisation's calendar: the register, or the shipped England
-        // and Wales holidays while it is empty.
-        if !data.has_holidays() {
-            data.set_holidays(
-                steward_calendar::Calendar::shipped()
-                    .holidays()
-                    .map(|h| h.date),
-            );
-        }
+        holidays_or_shipped(&mut data);
         Ok((data, self.organisation()?.time_zone))
     }
 

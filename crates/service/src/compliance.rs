@@ -83,6 +83,8 @@ impl Checked {
 pub(crate) struct Failing {
     /// Kind → id → the subject's number.
     numbers: HashMap<String, HashMap<String, u32>>,
+    /// How many subjects are numbered: the next one's number.
+    numbered: u32,
     /// Pack → section (`""`: the whole pack) → the numbers of its failing subjects.
     sections: HashMap<String, HashMap<String, HashSet<u32>>>,
 }
@@ -93,13 +95,13 @@ impl Failing {
         if covers.covers(finding) {
             return;
         }
-        let next = u32::try_from(self.numbers.values().map(HashMap::len).sum::<usize>())
-            .unwrap_or(u32::MAX);
         let ids = entry(&mut self.numbers, &finding.subject.kind);
         let number = match ids.get(finding.subject.id.as_str()) {
             Some(n) => *n,
             None => {
+                let next = self.numbered;
                 ids.insert(finding.subject.id.clone(), next);
+                self.numbered = next.saturating_add(1);
                 next
             }
         };

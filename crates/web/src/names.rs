@@ -173,7 +173,6 @@ pub(crate) fn who_acts(word: &str, named: &Named) -> String {
     }
 }
 
-/// A type of request in words, as a person would ask for it.
 /// The parties a request waits for, in words: "the line manager (P000002) and the IT team".
 pub(crate) fn approvers(roles: &[steward_model::ApproverRole], manager: Option<&str>) -> String {
     use steward_model::ApproverRole as A;
@@ -198,6 +197,7 @@ pub(crate) fn approvers(roles: &[steward_model::ApproverRole], manager: Option<&
     }
 }
 
+/// A type of request in words, as a person would ask for it.
 pub(crate) fn request_type(kind: &str) -> String {
     match kind {
         "new-starter" => "New starter",

@@ -152,8 +152,18 @@ pub fn waiting_for(request: &Request, approvals: &[Approval]) -> Vec<ApproverRol
     if request.state != RequestState::Open {
         return Vec::new();
     }
-    approvals_needed(request)
-        .into_iter()
+    outstanding(request, &approvals_needed(request), approvals)
+}
+
+/// Of the parties `needed`, those that have not agreed to `request`.
+fn outstanding(
+    request: &Request,
+    needed: &[ApproverRole],
+    approvals: &[Approval],
+) -> Vec<ApproverRole> {
+    needed
+        .iter()
+        .copied()
         .filter(|role| {
             !approvals.iter().any(|a| {
                 a.request_id == request.id && a.role == *role && a.decision == Decision::Approved
@@ -463,16 +473,7 @@ pub fn step(
         reason,
     };
     let needed = approvals_needed(request);
-    let agreed: Vec<ApproverRole> = approvals
-        .iter()
-        .filter(|a| a.request_id == request.id && a.decision == Decision::Approved)
-        .map(|a| a.role)
-        .collect();
-    let pending: Vec<ApproverRole> = needed
-        .iter()
-        .copied()
-        .filter(|r| !agreed.contains(r))
-        .collect();
+    let pending = outstanding(request, &needed, approvals);
     let mut details = Details::parse(request.details.as_deref())?;
     details.merge(extra);
     let mut next = request.clone();
