@@ -12,6 +12,7 @@ mod governance;
 mod jobs;
 mod mail;
 mod policy;
+mod policy_import;
 mod process;
 mod serve;
 
@@ -36,6 +37,25 @@ use crate::policy::PolicyCommand;
 /// faster in less memory.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, the same in mimalloc 2 and 3;
+/// the crate's bindings name only the older options).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Pages a thread frees go back to the system at once rather than 10 ms later. A connector sync
+/// lets go of its planning memory just before its commit fills SQLite's page cache and the audit
+/// records; with the delay, both were resident at once (peak 509 MiB for a 20,000-user tenant;
+/// without it 340 MiB, in the same time).
+fn return_freed_pages_promptly() {
+    // mimalloc reads its options from the environment when the process starts; one set there
+    // is the operator's choice and stands.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: sets one of mimalloc's documented integer options; it takes any value and has no
+    // precondition.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
 
 /// Steward: an organisation's IT, run under its written policy.
 #[derive(Parser, Debug)]
@@ -317,6 +337,7 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
+    return_freed_pages_promptly();
     let cli = Cli::parse();
     let settings = match Settings::resolve(&cli.global) {
         Ok(s) => s,

@@ -19,6 +19,7 @@ use steward_policy::{
     Overrides, PACK_FILE, Pack, PackError, ParamValue, Scope, StaffGroup, Trigger, Within,
     coverage, load_dir,
 };
+use steward_service::PolicyAnswers;
 
 use crate::config::Settings;
 
@@ -82,6 +83,42 @@ pub enum PolicyCommand {
         /// A pack's id.
         id: String,
     },
+    /// Read a policy document (.docx, .md, .txt or a text .pdf) and make a pack of it: every
+    /// clause with its text and headings, each guidance until it is mapped. The pack is kept in
+    /// the database (audited) for every server to see, or written to a folder with --out. What
+    /// the document does not state about itself (title, version, owner, approver, approval date)
+    /// is asked for with the flags below.
+    #[command(disable_version_flag = true)]
+    Import {
+        /// The document.
+        file: PathBuf,
+        /// Write the pack's files to this new folder instead of the database.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The pack's id. Default: made of the title and version, e.g. our-charity-it-policy-2.1.
+        #[arg(long)]
+        id: Option<String>,
+        /// The document's version, where it does not state one (or to override it).
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        /// The organisation's name. Default: the name in the organisation's settings.
+        #[arg(long)]
+        organisation: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        approver: Option<String>,
+        /// The date the document was approved, YYYY-MM-DD.
+        #[arg(long)]
+        approved_on: Option<NaiveDate>,
+        /// Print the clauses found and the document's metadata, and write nothing.
+        #[arg(long)]
+        list: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Start your own pack as a copy of an existing one, then validate it.
     New {
         /// The pack to copy: a pack id, or the path of a pack folder.
@@ -134,6 +171,30 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
             with_cases,
         } => new_pack(settings, &from, id.as_deref(), &out, with_cases),
         PolicyCommand::Diff(args) => crate::diff::run(settings, args),
+        PolicyCommand::Import {
+            file,
+            out,
+            id,
+            version,
+            title,
+            organisation,
+            owner,
+            approver,
+            approved_on,
+            list,
+            format,
+        } => {
+            let answers = PolicyAnswers {
+                id,
+                title,
+                version,
+                organisation,
+                owner,
+                approver,
+                approved_on,
+            };
+            crate::policy_import::run(settings, &file, out.as_deref(), answers, list, format)
+        }
     }
 }
 
@@ -180,6 +241,8 @@ pub(crate) fn resolve_pack(settings: &Settings, reference: &str) -> Result<Pack>
 enum Source {
     Builtin,
     Folder(PathBuf),
+    /// One of the organisation's own packs, kept in the database (`steward policy import`).
+    Database,
 }
 
 impl Source {
@@ -187,6 +250,7 @@ impl Source {
         match self {
             Source::Builtin => "built-in".to_owned(),
             Source::Folder(path) => path.display().to_string(),
+            Source::Database => "the organisation's own (in the database)".to_owned(),
         }
     }
 
@@ -194,6 +258,7 @@ impl Source {
         match self {
             Source::Builtin => json!("built-in"),
             Source::Folder(path) => json!(path.display().to_string()),
+            Source::Database => json!("database"),
         }
     }
 }
@@ -212,6 +277,32 @@ struct Catalogue {
 
 impl Catalogue {
     fn load(settings: &Settings) -> Catalogue {
+        let mut catalogue = Catalogue::load_files(settings);
+        match crate::open(settings).and_then(|s| Ok(s.own_packs()?)) {
+            Ok(own) => {
+                for pack in own {
+                    if catalogue.find(&pack.id).is_some() {
+                        catalogue.problems.push(format!(
+                            "the organisation's own pack {} has the id of another; it is left out",
+                            pack.id
+                        ));
+                    } else {
+                        catalogue.packs.push(Available {
+                            pack,
+                            source: Source::Database,
+                        });
+                    }
+                }
+            }
+            Err(e) => catalogue.problems.push(format!(
+                "the organisation's own packs could not be read from the database: {e:#}"
+            )),
+        }
+        catalogue
+    }
+
+    /// The built-in packs and the folders under `<data-dir>/packs/`.
+    fn load_files(settings: &Settings) -> Catalogue {
         let mut packs = Vec::new();
         let mut problems = Vec::new();
         for b in BUILTIN {
@@ -255,6 +346,7 @@ impl Catalogue {
                             match &other.source {
                                 Source::Builtin => "the built-in pack".to_owned(),
                                 Source::Folder(p) => p.display().to_string(),
+                                Source::Database => "the organisation's own pack".to_owned(),
                             }
                         ));
                     } else {
@@ -339,6 +431,16 @@ fn overdue(pack: &Pack, today: NaiveDate) -> bool {
 /// Every available pack, built in first, then the folders under `<data-dir>/packs/`, for the
 /// commands that run packs (`steward check`). A folder that does not load, or reuses another
 /// pack's id, is left out with a warning on standard error.
+/// The built-in packs and those in folders, without the organisation's own (which a server
+/// reads from the database as it goes).
+pub fn folder_and_builtin_packs(settings: &Settings) -> Vec<Pack> {
+    let catalogue = Catalogue::load_files(settings);
+    for p in &catalogue.problems {
+        eprintln!("warning: {p}");
+    }
+    catalogue.packs.into_iter().map(|a| a.pack).collect()
+}
+
 pub fn available_packs(settings: &Settings) -> Result<Vec<Pack>> {
     let catalogue = Catalogue::load(settings);
     for p in &catalogue.problems {
@@ -1411,6 +1513,27 @@ fn original(settings: &Settings, reference: &str) -> Result<(Original, Catalogue
                 return Ok((original, catalogue));
             }
             Some(Available {
+                pack,
+                source: Source::Database,
+            }) => {
+                let steward = crate::open(settings)?;
+                let files = steward
+                    .own_pack_files()?
+                    .into_iter()
+                    .find(|d| d.id == pack.id)
+                    .with_context(|| {
+                        format!("the pack {} is no longer in the database", pack.id)
+                    })?;
+                let original = Original {
+                    id: files.id,
+                    pack_toml: files.pack_toml,
+                    clauses_toml: files.clauses_toml,
+                    cases: None,
+                    source: Source::Database,
+                };
+                return Ok((original, catalogue));
+            }
+            Some(Available {
                 source: Source::Folder(folder),
                 ..
             }) => folder.clone(),
@@ -1442,15 +1565,6 @@ fn original(settings: &Settings, reference: &str) -> Result<(Original, Catalogue
         source: Source::Folder(folder),
     };
     Ok((original, catalogue))
-}
-
-/// Whether `id` is a well-formed pack id: lower-case letters, digits, `-` and `.`.
-fn is_pack_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 /// `pack.toml` with the `[pack]` table's `id` set to `new_id`, everything else as it was.
@@ -1511,7 +1625,7 @@ fn new_pack(
         Some(id) => id.to_owned(),
         None => {
             let name = out.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if !is_pack_id(name) {
+            if !steward_service::is_pack_id(name) {
                 bail!(
                     "give the new pack an id with --id: the folder name {name:?} is not one (lower-case letters, digits, `-` and `.`)"
                 );
@@ -1519,7 +1633,7 @@ fn new_pack(
             name.to_owned()
         }
     };
-    if !is_pack_id(&new_id) {
+    if !steward_service::is_pack_id(&new_id) {
         bail!(
             "{new_id:?} is not a pack id: use lower-case letters, digits, `-` and `.`, e.g. our-charity-it-1.0"
         );
@@ -1530,6 +1644,7 @@ fn new_pack(
             match &taken.source {
                 Source::Builtin => "a built-in pack".to_owned(),
                 Source::Folder(p) => format!("the pack in {}", p.display()),
+                Source::Database => "one of the organisation's own packs".to_owned(),
             }
         );
     }
@@ -1545,6 +1660,10 @@ fn new_pack(
                 "the pack {} has no test cases (no {}); nothing was written",
                 original.id,
                 folder.join("cases").display()
+            ),
+            Source::Database => bail!(
+                "the pack {} is kept in the database, which holds no test cases; nothing was written",
+                original.id
             ),
         },
         (_, false) => None,

@@ -34,6 +34,7 @@ mod position;
 mod raw;
 mod rule;
 pub mod schema;
+pub mod skeleton;
 pub mod typecheck;
 mod types;
 

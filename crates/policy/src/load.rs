@@ -815,6 +815,7 @@ fn read_clauses(text: &str, head: Option<&Head>, errors: &mut Vec<PackError>) ->
         let mut clause = Clause {
             id: id.clone(),
             text: head.text.get_ref().clone(),
+            heading: head.heading.iter().map(|h| h.get_ref().clone()).collect(),
             controls: Vec::new(),
             location: src.location(&span),
         };

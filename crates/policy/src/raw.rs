@@ -80,7 +80,7 @@ pub(crate) struct RawDevice {
 /// The keys of a clause (besides its `control` list), a control, a scope and an escalation step:
 /// the fields of the structs below, which the loader checks before deserialising so that every
 /// unknown key is reported, not only the first.
-pub(crate) const CLAUSE_KEYS: &[&str] = &["id", "text"];
+pub(crate) const CLAUSE_KEYS: &[&str] = &["id", "text", "heading"];
 pub(crate) const CONTROL_KEYS: &[&str] = &[
     "id",
     "kind",
@@ -134,6 +134,9 @@ pub(crate) const ESCALATION_KEYS: &[&str] = &["after_days", "to"];
 pub(crate) struct RawClause {
     pub id: S<String>,
     pub text: S<String>,
+    /// The headings the clause sits under in the document, outermost first.
+    #[serde(default)]
+    pub heading: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

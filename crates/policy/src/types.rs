@@ -277,6 +277,9 @@ pub struct Clause {
     pub id: String,
     /// The clause's full text.
     pub text: String,
+    /// The headings it sits under in the document, outermost first (empty where the pack does
+    /// not say).
+    pub heading: Vec<String>,
     pub controls: Vec<Control>,
     pub location: Location,
 }

@@ -224,7 +224,7 @@ impl JobContext {
             return Ok(self.packs.clone());
         }
         Ok(crate::active_among(
-            &self.available,
+            &steward.with_own_packs(&self.available)?,
             &steward.active_pack_ids()?,
         ))
     }

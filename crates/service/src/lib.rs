@@ -29,6 +29,7 @@ mod import;
 mod jobs;
 mod mail;
 mod packs;
+mod policy_import;
 mod reach;
 pub mod secrets;
 mod workflow;
@@ -59,6 +60,10 @@ pub use jobs::{
 };
 pub use mail::{Addressee, Concerns, Notice};
 pub use packs::active_among;
+pub use policy_import::{
+    ImportedPolicy, PolicyAnswers, PolicyImportError, is_pack_id, pack_id_for, read_policy,
+    skeleton,
+};
 pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
@@ -209,6 +214,9 @@ pub enum ServiceError {
     /// No connector of that name.
     #[error("no connector {0:?}")]
     NoConnector(String),
+    /// A policy document that did not become a pack.
+    #[error(transparent)]
+    PolicyImport(#[from] PolicyImportError),
 }
 
 impl ServiceError {

@@ -66,7 +66,7 @@ pub use findings::{
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
-pub use packs::{PACK_ENTITY, PackChoice};
+pub use packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY, PackChoice, PackDocument};
 pub use sent::{DIGEST_MAIL, ESCALATION_MAIL, MailSent};
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use sources::{
@@ -500,6 +500,13 @@ pub trait Store: Send + Sync {
 
     /// Every pack's and section's standing from `since` on, by pack, section and day.
     fn compliance(&self, since: NaiveDate) -> Result<Vec<ComplianceDay>>;
+
+    /// Saves one of the organisation's own packs' files, with one audit record (entity
+    /// `pack_document`); `false`, and nothing written, when they are the files already stored.
+    fn save_pack_document(&self, document: &PackDocument) -> Result<bool>;
+
+    /// The organisation's own packs' files, by id.
+    fn pack_documents(&self) -> Result<Vec<PackDocument>>;
 
     /// Makes a pack active or not, with one audit record (entity `pack`); `false`, and nothing
     /// written, when it already stood so.

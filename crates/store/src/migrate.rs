@@ -150,6 +150,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0023_external_forwarding.sql"),
     },
+    Migration {
+        version: 24,
+        name: "pack_documents",
+        postgres_only: false,
+        sql: include_str!("../migrations/0024_pack_documents.sql"),
+    },
 ];
 
 impl Migration {

@@ -1,7 +1,8 @@
-//! Which of the policy packs the server knows the organisation runs: a pack is active or not,
-//! and every change is one audit record (entity [`PACK_ENTITY`], id the pack's id) chained in
-//! the same transaction. The packs themselves (built in, or read from folders) are not stored
-//! here; only the organisation's choice among them.
+//! The organisation's policy packs: which of those the server knows it runs (a pack is active
+//! or not; entity [`PACK_ENTITY`]), and the files of its own packs, imported from its documents
+//! ([`PackDocument`]; entity [`PACK_DOCUMENT_ENTITY`]). Every change is one audit record, id the
+//! pack's id, chained in the same transaction. Built-in packs and pack folders are not stored
+//! here.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -50,11 +51,104 @@ pub(crate) fn pack_from_cells(cells: Vec<Cell>) -> Result<PackChoice> {
     })
 }
 
-/// What one transaction needs of a backend to change a pack's standing.
+/// What one transaction needs of a backend to change a pack's standing or its files.
 pub(crate) trait PackTx: AuditTx {
     fn load_pack(&mut self, id: &str) -> Result<Option<PackChoice>>;
     /// Inserts the pack's row or rewrites it.
     fn upsert_pack(&mut self, pack: &PackChoice) -> Result<()>;
+    fn load_pack_document(&mut self, id: &str) -> Result<Option<PackDocument>>;
+    /// Inserts the pack's files or rewrites them.
+    fn upsert_pack_document(&mut self, document: &PackDocument) -> Result<()>;
+}
+
+/// The audit log's entity type for an organisation's own pack's files; the id is the pack's.
+pub const PACK_DOCUMENT_ENTITY: &str = "pack_document";
+
+/// One of the organisation's own packs, as its two files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackDocument {
+    pub id: String,
+    pub pack_toml: String,
+    pub clauses_toml: String,
+    /// The name of the document it was imported from.
+    pub source_name: Option<String>,
+    pub saved_at: DateTime<Utc>,
+    pub saved_by: String,
+}
+
+/// The `pack_documents` table's columns, in the order rows are read and written.
+pub(crate) const PACK_DOCUMENT_COLUMNS: Columns = &[
+    ("id", Kind::Text),
+    ("pack_toml", Kind::Text),
+    ("clauses_toml", Kind::Text),
+    ("source_name", Kind::Text),
+    ("saved_at", Kind::Time),
+    ("saved_by", Kind::Text),
+];
+
+pub(crate) fn pack_document_cells(d: &PackDocument) -> Vec<Cell> {
+    vec![
+        Cell::Text(Some(d.id.clone())),
+        Cell::Text(Some(d.pack_toml.clone())),
+        Cell::Text(Some(d.clauses_toml.clone())),
+        Cell::Text(d.source_name.clone()),
+        Cell::Time(Some(d.saved_at)),
+        Cell::Text(Some(d.saved_by.clone())),
+    ]
+}
+
+pub(crate) fn pack_document_from_cells(cells: Vec<Cell>) -> Result<PackDocument> {
+    let mut r = CellReader::new("pack_documents", PACK_DOCUMENT_COLUMNS, cells);
+    Ok(PackDocument {
+        id: r.text()?,
+        pack_toml: r.text()?,
+        clauses_toml: r.text()?,
+        source_name: r.opt_text()?.1,
+        saved_at: r.time()?,
+        saved_by: r.text()?,
+    })
+}
+
+/// The audit log's view of a pack's files: a digest of each (the files themselves are in the
+/// table; the log proves they are the ones saved) and the document they came from.
+pub(crate) fn document_audit_view(d: &PackDocument) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = |text: &str| {
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    canonical_json(&json!({
+        "pack_toml_sha256": digest(&d.pack_toml),
+        "clauses_toml_sha256": digest(&d.clauses_toml),
+        "source_name": d.source_name,
+    }))
+}
+
+/// Saves one of the organisation's packs' files, with one audit record (`import` the first time,
+/// `update` after), in the caller's transaction. `false` (nothing written) when the files are
+/// the ones already stored.
+pub(crate) fn save_document(tx: &mut dyn PackTx, document: &PackDocument) -> Result<bool> {
+    let mut audit = AuditChain::begin(tx, &document.saved_by, document.saved_at)?;
+    let before = tx.load_pack_document(&document.id)?;
+    if before.as_ref().is_some_and(|b| {
+        b.pack_toml == document.pack_toml
+            && b.clauses_toml == document.clauses_toml
+            && b.source_name == document.source_name
+    }) {
+        return Ok(false);
+    }
+    tx.upsert_pack_document(document)?;
+    audit.append(
+        if before.is_some() { "update" } else { "import" },
+        PACK_DOCUMENT_ENTITY,
+        &document.id,
+        before.as_ref().map(document_audit_view),
+        Some(document_audit_view(document)),
+    );
+    audit.finish(tx)?;
+    Ok(true)
 }
 
 /// The audit log's view of a pack's standing (and what verification compares the table with).

@@ -23,7 +23,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
-use crate::packs::{self, PackChoice};
+use crate::packs::{self, PackChoice, PackDocument};
 use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
@@ -780,6 +780,21 @@ impl crate::packs::PackTx for PgTx<'_, '_> {
         )?;
         Ok(())
     }
+
+    fn load_pack_document(&mut self, id: &str) -> Result<Option<PackDocument>> {
+        self.0
+            .query_opt(&sql::pack_document_select(true, D), &[&id])?
+            .map(|r| packs::pack_document_from_cells(read_cells(&r, packs::PACK_DOCUMENT_COLUMNS)?))
+            .transpose()
+    }
+
+    fn upsert_pack_document(&mut self, document: &PackDocument) -> Result<()> {
+        self.0.execute(
+            &sql::pack_document_upsert(D),
+            &refs(&cell_params(&packs::pack_document_cells(document))),
+        )?;
+        Ok(())
+    }
 }
 
 impl FindingsTx for PgTx<'_, '_> {
@@ -1486,6 +1501,23 @@ impl Store for PgStore {
         let changed = packs::set_active(&mut PgTx(&mut tx), actor, at, id, active)?;
         tx.commit()?;
         Ok(changed)
+    }
+
+    fn save_pack_document(&self, document: &PackDocument) -> Result<bool> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let changed = packs::save_document(&mut PgTx(&mut tx), document)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn pack_documents(&self) -> Result<Vec<PackDocument>> {
+        let mut client = self.client()?;
+        client
+            .query(&sql::pack_document_select(false, D), &[])?
+            .iter()
+            .map(|r| packs::pack_document_from_cells(read_cells(r, packs::PACK_DOCUMENT_COLUMNS)?))
+            .collect()
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

@@ -1014,6 +1014,32 @@ pub(crate) fn compliance_insert(p: Placeholder) -> String {
     insert_into("compliance", crate::compliance::COMPLIANCE_COLUMNS, p)
 }
 
+/// The organisation's own packs' files (`one`: the pack with id `$1`), ordered by id.
+pub(crate) fn pack_document_select(one: bool, p: Placeholder) -> String {
+    let columns = column_list(crate::packs::PACK_DOCUMENT_COLUMNS, "");
+    if one {
+        format!(
+            "SELECT {columns} FROM pack_documents WHERE id = {}",
+            p.nth(1)
+        )
+    } else {
+        let collate = match p {
+            Placeholder::Question => "",
+            Placeholder::Dollar => " COLLATE \"C\"",
+        };
+        format!("SELECT {columns} FROM pack_documents ORDER BY id{collate}")
+    }
+}
+
+pub(crate) fn pack_document_upsert(p: Placeholder) -> String {
+    format!(
+        "{} ON CONFLICT (id) DO UPDATE SET pack_toml = excluded.pack_toml, \
+         clauses_toml = excluded.clauses_toml, source_name = excluded.source_name, \
+         saved_at = excluded.saved_at, saved_by = excluded.saved_by",
+        insert_into("pack_documents", crate::packs::PACK_DOCUMENT_COLUMNS, p)
+    )
+}
+
 pub(crate) fn pack_upsert(p: Placeholder) -> String {
     format!(
         "{} ON CONFLICT (id) DO UPDATE SET active = excluded.active, \

@@ -23,7 +23,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
-use crate::packs::{self, PackChoice};
+use crate::packs::{self, PackChoice, PackDocument};
 use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
@@ -767,6 +767,24 @@ impl crate::packs::PackTx for SqliteTx<'_> {
         let mut stmt = self.0.prepare_cached(&sql::pack_upsert(Q))?;
         execute_cells(&mut stmt, &packs::pack_cells(pack))
     }
+
+    fn load_pack_document(&mut self, id: &str) -> Result<Option<PackDocument>> {
+        let mut stmt = self.0.prepare_cached(&sql::pack_document_select(true, Q))?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(packs::pack_document_from_cells(read_cells(
+                r,
+                "pack_documents",
+                packs::PACK_DOCUMENT_COLUMNS,
+            )?)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn upsert_pack_document(&mut self, document: &PackDocument) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::pack_document_upsert(Q))?;
+        execute_cells(&mut stmt, &packs::pack_document_cells(document))
+    }
 }
 
 impl FindingsTx for SqliteTx<'_> {
@@ -1425,6 +1443,29 @@ impl Store for SqliteStore {
         let changed = packs::set_active(&mut SqliteTx(&tx), actor, at, id, active)?;
         tx.commit()?;
         Ok(changed)
+    }
+
+    fn save_pack_document(&self, document: &PackDocument) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = packs::save_document(&mut SqliteTx(&tx), document)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn pack_documents(&self) -> Result<Vec<PackDocument>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&sql::pack_document_select(false, Q))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(packs::pack_document_from_cells(read_cells(
+                r,
+                "pack_documents",
+                packs::PACK_DOCUMENT_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

@@ -16,7 +16,7 @@ use steward_model::audit::{
 use steward_model::{FindingState, Register};
 
 use crate::findings::FINDING_ENTITY;
-use crate::packs::PACK_ENTITY;
+use crate::packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY};
 use crate::sign_ins::SIGN_IN_ENTITY;
 use crate::{AuditQuery, FindingQuery, Result, Store};
 
@@ -153,7 +153,8 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
         let known = entities.contains_key(record.entity_type.as_str())
             || record.entity_type == FINDING_ENTITY
             || record.entity_type == SIGN_IN_ENTITY
-            || record.entity_type == PACK_ENTITY;
+            || record.entity_type == PACK_ENTITY
+            || record.entity_type == PACK_DOCUMENT_ENTITY;
         if !known {
             return Ok(());
         }
@@ -275,6 +276,16 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             &mut latest,
         )?;
     }
+    for document in store.pack_documents()? {
+        compare(
+            store,
+            "pack_documents",
+            PACK_DOCUMENT_ENTITY,
+            &document.id,
+            &crate::packs::document_audit_view(&document),
+            &mut latest,
+        )?;
+    }
     // What is left was never found stored: missing unless its last record deleted it.
     let mut missing: Vec<(String, String)> = latest
         .into_iter()
@@ -287,6 +298,7 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             Some(r) => r.name().to_owned(),
             None if entity == FINDING_ENTITY => "findings".to_owned(),
             None if entity == PACK_ENTITY => "packs".to_owned(),
+            None if entity == PACK_DOCUMENT_ENTITY => "pack_documents".to_owned(),
             None => "sign_ins".to_owned(),
         };
         out.push(&register, &id, DifferenceKind::Missing, Vec::new());

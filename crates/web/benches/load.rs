@@ -39,6 +39,7 @@ struct Tally {
 }
 
 fn main() {
+    common::allocate_as_the_binary_does();
     let people = number_from_env("STEWARD_BENCH_PEOPLE", 10_000);
     let seconds = Duration::from_secs(number_from_env("STEWARD_BENCH_SECONDS", 5) as u64);
     let packs = builtin_packs();

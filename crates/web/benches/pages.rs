@@ -45,6 +45,7 @@ const SAMPLES: usize = 50;
 const SERVICE_SAMPLES: usize = 20;
 
 fn main() {
+    common::allocate_as_the_binary_does();
     let people = number_from_env("STEWARD_BENCH_PEOPLE", 10_000);
     let packs = builtin_packs();
     println!(

@@ -23,6 +23,7 @@ use support::Server;
 const SAMPLES: usize = 5;
 
 fn main() {
+    common::allocate_as_the_binary_does();
     let people = number_from_env("STEWARD_BENCH_PEOPLE", 10_000);
     let packs = builtin_packs();
     println!(

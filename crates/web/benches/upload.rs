@@ -27,6 +27,7 @@ use steward_store::testing::{TestDatabase, databases};
 use support::Server;
 
 fn main() {
+    common::allocate_as_the_binary_does();
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

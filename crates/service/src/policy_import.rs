@@ -1,0 +1,312 @@
+//! An organisation's own policy, from its document to a pack: the document is read and split
+//! into clauses (`steward-document`), what it does not say about itself is asked of the person
+//! importing it, and the pack's files — every clause guidance until mapped — are stored in the
+//! database (audited), so that every server sharing it sees the same packs.
+
+use chrono::NaiveDate;
+use steward_document::{DocumentError, Split};
+use steward_policy::skeleton::{Skeleton, SkeletonClause};
+use steward_policy::{CLAUSES_FILE, PACK_FILE, Pack, PackError};
+use steward_store::PackDocument;
+use thiserror::Error;
+
+use crate::authority::POLICY_OWNERS;
+use crate::{Result, Stamp, Steward};
+
+/// Why a document did not become a pack. Nothing was stored.
+#[derive(Debug, Error)]
+pub enum PolicyImportError {
+    #[error("{name}: {source}")]
+    Document { name: String, source: DocumentError },
+    #[error("{name}: no clauses were found in the document")]
+    Empty { name: String },
+    #[error("the document does not state {}; give {}", .missing.iter().map(|m| m.0).collect::<Vec<_>>().join(", "), .missing.iter().map(|m| m.1).collect::<Vec<_>>().join(", "))]
+    Missing {
+        /// Each thing missing: what it is, and the field or flag that gives it.
+        missing: Vec<(&'static str, &'static str)>,
+    },
+    #[error(
+        "{id:?} is not a pack id: use lower-case letters, digits, `-` and `.`, e.g. our-charity-it-1.0"
+    )]
+    BadId { id: String },
+    #[error("the pack id {id} is already taken by {by}; give another id or a new version")]
+    IdTaken { id: String, by: String },
+    #[error("the pack made from the document does not load: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<PackError>),
+}
+
+/// What the person importing a document says of it: each given value wins over what the
+/// document states.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyAnswers {
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub version: Option<String>,
+    pub organisation: Option<String>,
+    pub owner: Option<String>,
+    pub approver: Option<String>,
+    pub approved_on: Option<NaiveDate>,
+}
+
+/// A document read and split, with the pack it would make.
+#[derive(Debug, Clone)]
+pub struct ImportedPolicy {
+    pub split: Split,
+    pub skeleton: Skeleton,
+}
+
+impl ImportedPolicy {
+    pub fn pack_toml(&self) -> String {
+        self.skeleton.pack_toml()
+    }
+
+    pub fn clauses_toml(&self) -> String {
+        self.skeleton.clauses_toml()
+    }
+}
+
+/// Reads and splits document `name`; what would be asked is not asked yet.
+pub fn read_policy(name: &str, bytes: &[u8]) -> Result<Split, PolicyImportError> {
+    let split =
+        steward_document::import(name, bytes).map_err(|source| PolicyImportError::Document {
+            name: name.to_owned(),
+            source,
+        })?;
+    if split.clauses.is_empty() {
+        return Err(PolicyImportError::Empty {
+            name: name.to_owned(),
+        });
+    }
+    Ok(split)
+}
+
+fn given(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// `Our Charity — IT Policy`, version `2.1` → `our-charity-it-policy-2.1`.
+pub fn pack_id_for(title: &str, version: &str) -> String {
+    let mut id = String::new();
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+    {
+        if !id.is_empty() {
+            id.push('-');
+        }
+        id.push_str(&word.to_ascii_lowercase());
+    }
+    let version: String = version
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !version.is_empty() {
+        id.push('-');
+        id.push_str(version.trim_matches('.'));
+    }
+    id
+}
+
+/// Whether `id` is a well-formed pack id: lower-case letters, digits, `-` and `.`.
+pub fn is_pack_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    id.len() <= 100
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// The pack a split document makes with `answers`, or what must still be asked.
+pub fn skeleton(
+    name: &str,
+    split: Split,
+    answers: &PolicyAnswers,
+) -> Result<ImportedPolicy, PolicyImportError> {
+    let meta = &split.metadata;
+    let title = given(&answers.title).or_else(|| meta.title.clone());
+    let version = given(&answers.version).or_else(|| meta.version.clone());
+    let organisation = given(&answers.organisation);
+    let owner = given(&answers.owner).or_else(|| meta.owner.clone());
+    let approver = given(&answers.approver).or_else(|| meta.approver.clone());
+    let approved_on = answers.approved_on.or(meta.approved_on);
+    let mut missing = Vec::new();
+    if title.is_none() {
+        missing.push(("its title", "--title"));
+    }
+    if version.is_none() {
+        missing.push(("its version", "--version"));
+    }
+    if organisation.is_none() {
+        missing.push(("the organisation's name", "--organisation"));
+    }
+    if owner.is_none() {
+        missing.push(("who owns it", "--owner"));
+    }
+    if approver.is_none() {
+        missing.push(("who approved it", "--approver"));
+    }
+    if approved_on.is_none() {
+        missing.push(("the date it was approved", "--approved-on"));
+    }
+    let (
+        Some(title),
+        Some(version),
+        Some(organisation),
+        Some(owner),
+        Some(approver),
+        Some(approved_on),
+    ) = (title, version, organisation, owner, approver, approved_on)
+    else {
+        return Err(PolicyImportError::Missing { missing });
+    };
+    let id = given(&answers.id).unwrap_or_else(|| pack_id_for(&title, &version));
+    if !is_pack_id(&id) {
+        return Err(PolicyImportError::BadId { id });
+    }
+    let mut assumed = Vec::new();
+    let stated = |answer: &Option<String>, field: &'static str, what: &str| {
+        given(answer).map(|_| {
+            (
+                field.to_owned(),
+                format!("the document does not state {what}; given when it was imported"),
+            )
+        })
+    };
+    if meta.version.is_none() {
+        assumed.extend(stated(&answers.version, "version", "a version"));
+    }
+    if meta.owner.is_none() {
+        assumed.extend(stated(&answers.owner, "owner", "an owner"));
+    }
+    if meta.approver.is_none() {
+        assumed.extend(stated(&answers.approver, "approver", "who approved it"));
+    }
+    if meta.approved_on.is_none() {
+        assumed.push((
+            "approved_on".to_owned(),
+            "the document does not state when it was approved; given when it was imported"
+                .to_owned(),
+        ));
+    }
+    let summary = (!split.preamble.is_empty()).then(|| split.preamble.join("\n\n"));
+    let skeleton = Skeleton {
+        id,
+        title,
+        organisation,
+        version,
+        owner,
+        approver,
+        approved_on,
+        implemented_on: meta.implemented_on,
+        amended_on: meta.amended_on,
+        next_review: meta.next_review,
+        next_review_note: meta.next_review_note.clone(),
+        source: Some(name.to_owned()),
+        summary,
+        assumed,
+        sections: split.sections.clone(),
+        clauses: split
+            .clauses
+            .iter()
+            .map(|c| SkeletonClause {
+                id: c.id.clone(),
+                text: c.text.clone(),
+                heading: c.heading.clone(),
+            })
+            .collect(),
+    };
+    // The files are checked as the loader will read them, before anything is kept.
+    let (pack_toml, clauses_toml) = (skeleton.pack_toml(), skeleton.clauses_toml());
+    steward_policy::parse(&[
+        (PACK_FILE, pack_toml.as_str()),
+        (CLAUSES_FILE, clauses_toml.as_str()),
+    ])
+    .map_err(PolicyImportError::Invalid)?;
+    Ok(ImportedPolicy { split, skeleton })
+}
+
+impl Steward {
+    /// Imports document `name` as one of the organisation's own packs (audited): the
+    /// governance team's and the administrator's to do. `known` are the packs the server has
+    /// besides (built in, or from folders), whose ids a new pack may not take.
+    pub fn import_policy(
+        &self,
+        stamp: &Stamp,
+        name: &str,
+        bytes: &[u8],
+        answers: &PolicyAnswers,
+        known: &[Pack],
+    ) -> Result<ImportedPolicy> {
+        stamp.require(POLICY_OWNERS, "importing the organisation's policy")?;
+        let split = read_policy(name, bytes)?;
+        let imported = skeleton(name, split, answers)?;
+        let id = imported.skeleton.id.clone();
+        if known.iter().any(|p| p.id == id) {
+            return Err(PolicyImportError::IdTaken {
+                id,
+                by: "a pack this server already has".to_owned(),
+            }
+            .into());
+        }
+        if self.store().pack_documents()?.iter().any(|d| d.id == id) {
+            return Err(PolicyImportError::IdTaken {
+                id,
+                by: "one of the organisation's own packs".to_owned(),
+            }
+            .into());
+        }
+        self.store().save_pack_document(&PackDocument {
+            id,
+            pack_toml: imported.pack_toml(),
+            clauses_toml: imported.clauses_toml(),
+            source_name: Some(name.to_owned()),
+            saved_at: stamp.at,
+            saved_by: stamp.actor.clone(),
+        })?;
+        Ok(imported)
+    }
+
+    /// The organisation's own packs' files, as kept.
+    pub fn own_pack_files(&self) -> Result<Vec<PackDocument>> {
+        Ok(self.store().pack_documents()?)
+    }
+
+    /// The organisation's own packs, loaded; one whose files no longer load is left out, with a
+    /// warning in the log.
+    pub fn own_packs(&self) -> Result<Vec<Pack>> {
+        let mut packs = Vec::new();
+        for document in self.store().pack_documents()? {
+            match steward_policy::parse(&[
+                (PACK_FILE, document.pack_toml.as_str()),
+                (CLAUSES_FILE, document.clauses_toml.as_str()),
+            ]) {
+                Ok(pack) => packs.push(pack),
+                Err(errors) => tracing::warn!(
+                    pack = %document.id,
+                    problems = errors.len(),
+                    "one of the organisation's own packs does not load; it is left out"
+                ),
+            }
+        }
+        Ok(packs)
+    }
+
+    /// `others` (built in, from folders) and the organisation's own packs, an own pack left out
+    /// where its id is already taken.
+    pub fn with_own_packs(&self, others: &[Pack]) -> Result<Vec<Pack>> {
+        let mut all = others.to_vec();
+        for pack in self.own_packs()? {
+            if !all.iter().any(|p| p.id == pack.id) {
+                all.push(pack);
+            }
+        }
+        Ok(all)
+    }
+}
