@@ -42,10 +42,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// the crate's bindings name only the older options).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Pages a thread frees go back to the system at once rather than 10 ms later. A connector sync
-/// lets go of its planning memory just before its commit fills SQLite's page cache and the audit
-/// records; with the delay, both were resident at once (peak 509 MiB for a 20,000-user tenant;
-/// without it 340 MiB, in the same time).
+/// How long mimalloc keeps pages a thread freed before it returns them to the system, in
+/// milliseconds (its default is 10).
+pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 3;
+
+/// Pages a thread frees go back to the system after 3 ms rather than 10. A connector sync lets
+/// go of its planning memory just before its commit fills SQLite's page cache (allocated by
+/// SQLite through the C allocator, so it cannot reuse mimalloc's pages) and the audit records;
+/// with the default both were resident at once (peak 509 MiB for a 20,000-user tenant; 373 MiB
+/// at 3 ms, in the same time). Returning them at once (0) saved a little more but made the
+/// freeing thread slow the server's other requests during a big check run (BENCHMARKS.md).
 fn return_freed_pages_promptly() {
     // mimalloc reads its options from the environment when the process starts; one set there
     // is the operator's choice and stands.
@@ -54,7 +60,7 @@ fn return_freed_pages_promptly() {
     }
     // SAFETY: sets one of mimalloc's documented integer options; it takes any value and has no
     // precondition.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
 /// Steward: an organisation's IT, run under its written policy.

@@ -806,3 +806,130 @@ fn new_scaffolds_a_pack_that_validates_and_refuses_to_overwrite() {
         "{valid}"
     );
 }
+
+/// A document from the document crate's test set.
+fn document(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../document/tests/documents")
+        .join(name)
+}
+
+#[test]
+fn import_makes_a_pack_of_a_document_asks_what_it_lacks_and_versions_compare() {
+    let s = Steward::new("policy_import");
+    let original = document("numbered.txt");
+    let path = original.to_str().unwrap_or_default();
+
+    // Listing reads and splits, and keeps nothing.
+    let listed = s.json(&["policy", "import", path, "--list", "--format", "json"]);
+    let ids: Vec<&str> = listed["clauses"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["clause"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids.len(), 16, "{listed}");
+    assert_eq!(&ids[..4], ["1.0", "1.1", "1.2", "1.2(a)"], "{listed}");
+    assert_eq!(listed["version"], "2.1", "{listed}");
+    assert_eq!(listed["approved_on"], "2025-03-14", "{listed}");
+
+    // The document names no organisation: asked for, nothing kept.
+    let (_, stderr) = s.fails(&["policy", "import", path]);
+    assert!(
+        stderr.contains("the document does not state the organisation's name; give --organisation"),
+        "{stderr}"
+    );
+    assert!(!s.ok(&["policy", "list"]).contains("riverside"));
+
+    let imported = s.json(&[
+        "policy",
+        "import",
+        path,
+        "--organisation",
+        "Riverside Trust",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        imported["id"], "riverside-trust-it-policy-2.1",
+        "{imported}"
+    );
+    assert_eq!(imported["clauses"], 16, "{imported}");
+    let list = s.ok(&["policy", "list"]);
+    assert!(
+        row(&list, "riverside-trust-it-policy-2.1").contains("the organisation's own"),
+        "{list}"
+    );
+    let shown = s.ok(&["policy", "show", "riverside-trust-it-policy-2.1", "1.2(b)"]);
+    assert!(shown.contains("report a lost or stolen device"), "{shown}");
+    s.ok(&["policy", "activate", "riverside-trust-it-policy-2.1"]);
+    let (_, stderr) = s.fails(&[
+        "policy",
+        "import",
+        path,
+        "--organisation",
+        "Riverside Trust",
+    ]);
+    assert!(stderr.contains("is already taken"), "{stderr}");
+
+    // A revised document is a new version, compared clause by clause.
+    let revised = std::fs::read_to_string(&original)
+        .unwrap_or_default()
+        .replace("Version\t2.1", "Version\t2.2")
+        .replace("once every 14 days", "once every 10 days");
+    s.write("revised.txt", &revised);
+    let revised_path = s.dir().join("revised.txt");
+    s.ok(&[
+        "policy",
+        "import",
+        revised_path.to_str().unwrap_or_default(),
+        "--organisation",
+        "Riverside Trust",
+    ]);
+    let diff = s.json(&[
+        "policy",
+        "diff",
+        "riverside-trust-it-policy-2.1",
+        "riverside-trust-it-policy-2.2",
+        "--format",
+        "json",
+    ]);
+    let changed: Vec<&str> = diff["clauses"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|c| c["text_changed"] == true)
+                .filter_map(|c| c["clause"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(changed, ["1.1"], "{diff}");
+
+    // Written to a folder instead: a pack that validates; a folder that exists is refused.
+    let out = s.dir().join("meadow");
+    let out_path = out.to_str().unwrap_or_default();
+    s.ok(&[
+        "policy",
+        "import",
+        document("meadow.docx").to_str().unwrap_or_default(),
+        "--out",
+        out_path,
+        "--organisation",
+        "Meadow Trust",
+        "--approver",
+        "Board",
+    ]);
+    let valid = s.ok(&["policy", "validate", out_path]);
+    assert!(valid.contains("valid: 7 clauses"), "{valid}");
+    let pack_toml = std::fs::read_to_string(out.join("pack.toml")).unwrap_or_default();
+    assert!(
+        pack_toml.contains("# Assumed: the document does not state who approved it"),
+        "{pack_toml}"
+    );
+    let (_, stderr) = s.fails(&[
+        "policy",
+        "import",
+        document("meadow.docx").to_str().unwrap_or_default(),
+        "--out",
+        out_path,
+    ]);
+    assert!(stderr.contains("already exists"), "{stderr}");
+}

@@ -194,6 +194,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/packs",
         access: Access::AnyOf(&[Governance, Administrator]),
     },
+    // The organisation's own policy document made a pack: those who own the policy.
+    RouteSpec {
+        method: "GET",
+        path: "/policy/import",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/policy/import",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
     RouteSpec {
         method: "GET",
         path: "/admin/sign-ins",
@@ -511,7 +522,8 @@ pub const ROUTES: &[RouteSpec] = &[
 /// The forms that upload a file (posted as `multipart/form-data`, with a larger body allowed):
 /// a register's CSV, gov.uk's bank holidays, a connector's settings (a Google service account's
 /// key file), a connector's portal export or mapped CSV file, and a mapped CSV connector's
-/// sample file with the forms that carry it on (`…/mapping`). Every other form is
+/// sample file with the forms that carry it on (`…/mapping`), and a policy document
+/// (`/policy/import`). Every other form is
 /// url-encoded and small. A route added here also needs the upload body limit in `router` and a
 /// handler that takes a `session::UploadForm`, which checks the CSRF token inside the body.
 pub fn takes_files(route: &RouteSpec) -> bool {
@@ -519,6 +531,7 @@ pub fn takes_files(route: &RouteSpec) -> bool {
         && matches!(
             route.path,
             "/import"
+                | "/policy/import"
                 | "/calendar"
                 | "/connectors"
                 | "/connectors/{name}/file"

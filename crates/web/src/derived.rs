@@ -148,9 +148,22 @@ pub(crate) async fn running_packs(
             return Ok(options.packs.clone());
         }
         Ok(steward_service::active_among(
-            &options.available,
+            &s.with_own_packs(&options.available)?,
             &s.active_pack_ids()?,
         ))
+    })
+    .await
+}
+
+/// Every pack the organisation can run: the server's (built in, from folders) and its own, kept
+/// in the database (so read again when the audit head moves: an import is audited).
+pub(crate) async fn available_packs(
+    state: &AppState,
+    head: i64,
+) -> Result<Arc<Vec<steward_policy::Pack>>, WebError> {
+    let options = state.options.clone();
+    derived(state, head, "available_packs".into(), move |s| {
+        s.with_own_packs(&options.available)
     })
     .await
 }

@@ -50,13 +50,12 @@ pub(crate) async fn policy_diff(
     Extension(signed): Extension<Signed>,
     Query(choice): Query<Choice>,
 ) -> Result<Response, WebError> {
-    let packs: Vec<(String, String)> = state
-        .options
-        .available
+    let available = crate::derived::available_packs(&state, signed.audit_seq).await?;
+    let packs: Vec<(String, String)> = available
         .iter()
         .map(|p| (p.id.clone(), format!("{} ({})", p.title, p.id)))
         .collect();
-    let find = |id: &str| state.options.available.iter().find(|p| p.id == id).cloned();
+    let find = |id: &str| available.iter().find(|p| p.id == id).cloned();
     let (mut parameters, mut clauses, mut added, mut removed, mut compared) =
         (Vec::new(), Vec::new(), 0, 0, false);
     if !choice.from.is_empty() && !choice.to.is_empty() {

@@ -25,6 +25,7 @@ mod mapping;
 mod names;
 mod pages;
 mod pickers;
+mod policy_import;
 mod processes;
 mod registers;
 mod session;
@@ -357,6 +358,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/policy", get(pages::policy))
         .route("/policy/packs", post(pages::choose_pack))
+        .route(
+            "/policy/import",
+            get(policy_import::form)
+                .post(policy_import::import)
+                .layer(DefaultBodyLimit::max(session::UPLOAD_LIMIT)),
+        )
         .route("/policy/diff", get(diff::policy_diff))
         .route(
             "/admin/sign-ins",

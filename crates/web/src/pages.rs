@@ -1705,6 +1705,8 @@ struct PolicyPage {
     choices: Vec<PackOption>,
     /// The server's configuration names the packs it runs: nobody chooses on screen.
     fixed: bool,
+    /// Whether the viewer may import the organisation's own policy document.
+    may_import: bool,
 }
 
 /// A pack the organisation may run, as the Policies page offers it.
@@ -1816,11 +1818,12 @@ pub(crate) async fn policy(
     let fixed = !state.options.packs.is_empty();
     let may_choose = access::route("POST", "/policy/packs")
         .is_some_and(|r| access::allows(r.access, "POST", &signed.viewer));
+    let available = crate::derived::available_packs(&state, signed.audit_seq).await?;
     let choices = if may_choose {
         let offered = if fixed {
             &state.options.packs
         } else {
-            &state.options.available
+            available.as_ref()
         };
         offered
             .iter()
@@ -1852,6 +1855,7 @@ pub(crate) async fn policy(
         whole,
         choices,
         fixed,
+        may_import: may_choose && !fixed,
     })
 }
 
@@ -1881,9 +1885,9 @@ pub(crate) async fn choose_pack(
         }
     };
     let stamp = steward_service::Stamp::of(&signed.viewer);
-    let options = state.options.clone();
+    let available = crate::derived::available_packs(&state, signed.audit_seq).await?;
     blocking(&state, move |s| {
-        s.set_pack_active(&stamp, &id, active, &options.available)
+        s.set_pack_active(&stamp, &id, active, &available)
     })
     .await?;
     crate::processes::recheck(&state);

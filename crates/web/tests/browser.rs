@@ -180,6 +180,47 @@ fn first_run_sets_up_the_administrator_and_enrols_an_authenticator() {
         let sum = b.text("#working-day-sum");
         assert!(sum.contains("Mon 4 Jan 2027"), "the sum: {sum:?}");
 
+        // The organisation's own policy, from its Word document (numbered automatically) to
+        // clauses in force, without a file edited: asked what the document does not say.
+        b.step("policy-import");
+        b.open("/policy");
+        b.click_through("#import-policy-link");
+        b.wait_for_path("/policy/import");
+        // The browser wants a canonical path.
+        let document = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../document/tests/documents/meadow.docx")
+            .canonicalize()
+            .expect("the test document");
+        b.choose_file("#field-document", &document);
+        b.click_through("#import-policy");
+        assert!(
+            b.text("#field-approver-error")
+                .contains("does not state who approved it"),
+            "the approver is asked for"
+        );
+        b.choose_file("#field-document", &document);
+        b.fill("#field-approver", "Board of Trustees");
+        b.fill("#field-organisation", "Meadow Trust");
+        b.click_through("#import-policy");
+        b.wait_for_path("/policy/import");
+        assert!(
+            b.text("#imported-count").starts_with("7 clauses"),
+            "the clauses found: {:?}",
+            b.text("#imported-count")
+        );
+        let clauses = b.text("#imported-clauses tbody");
+        assert!(
+            clauses.contains("1.2(b)") && clauses.contains("encrypt the disk of every laptop"),
+            "the clauses as numbered: {clauses:?}"
+        );
+        b.click_through("[id='pack-meadow-trust-device-policy-1.4-activate']");
+        b.wait_for_path("/policy");
+        assert!(
+            b.text("main")
+                .contains("Leavers' accounts are disabled on their last day."),
+            "the policy is in force"
+        );
+
         drop(b);
         server.stop();
     }
@@ -666,6 +707,7 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
                 "/registers/usage",
                 "/register/person/P000001",
                 "/policy",
+                "/policy/import",
                 "/requests",
                 "/requests/new?type=international-travel",
                 "/incidents",

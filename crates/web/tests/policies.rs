@@ -181,3 +181,190 @@ fn the_organisation_chooses_its_policies_on_screen() {
             .unwrap_or_else(|e| panic!("{b}: the server failed: {e}"));
     }
 }
+
+/// A policy document from the document crate's test set: a Word file whose numbers are all
+/// automatic.
+fn document(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../document/tests/documents")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_organisation_imports_its_own_policy_document_on_screen() {
+    let available = vec![builtin("pip-it")];
+    let docx = document("meadow.docx");
+    for db in databases("web_policy_import") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let stamp = Stamp::now("test");
+        for (id, name) in [("G1", "Gita Governance"), ("S1", "Sam Staff")] {
+            steward
+                .create(&stamp, &person(id, name, None))
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+        }
+        steward
+            .create(
+                &stamp,
+                &RoleGrant {
+                    person_id: "G1".into(),
+                    role: Role::Governance,
+                    granted_on: None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let governance = account(&steward, "g1@example.org", Some("G1"), &[]);
+        let staff = account(&steward, "s1@example.org", Some("S1"), &[]);
+        let server = Server::start(
+            &db.url,
+            steward_web::Options {
+                available: available.clone(),
+                ..Default::default()
+            },
+        );
+        let mut g = server.client();
+        g.sign_in("g1@example.org", support::PASSWORD, &governance);
+        assert!(
+            g.get("/policy").body.contains("id=\"import-policy-link\""),
+            "{b}"
+        );
+
+        // The document names no approver and no organisation: both are asked for, beside their
+        // fields, and nothing is kept.
+        let asked = g.upload(
+            "/policy/import",
+            "/policy/import",
+            &[],
+            &[("document", "Meadow device policy.docx", &docx)],
+        );
+        assert_eq!(asked.status, 422, "{b}: {}", asked.body);
+        for field in ["approver", "organisation"] {
+            assert!(
+                asked.body.contains(&format!("id=\"field-{field}-error\"")),
+                "{b}: {field}: {}",
+                asked.body
+            );
+        }
+        assert!(!asked.body.contains("id=\"field-version-error\""), "{b}");
+        assert!(steward.own_packs().unwrap().is_empty(), "{b}");
+
+        let imported = g.upload(
+            "/policy/import",
+            "/policy/import",
+            &[
+                ("approver", "Board of Trustees"),
+                ("organisation", "Meadow Trust"),
+            ],
+            &[("document", "Meadow device policy.docx", &docx)],
+        );
+        assert_eq!(imported.status, 303, "{b}: {}", imported.body);
+        assert_eq!(
+            imported.location(),
+            "/policy/import?pack=meadow-trust-device-policy-1.4#imported",
+            "{b}"
+        );
+        let shown = g.get("/policy/import?pack=meadow-trust-device-policy-1.4");
+        assert_eq!(shown.status, 200, "{b}");
+        for expected in [
+            "<td>1.2(b)</td>",
+            "<td>Laptops and phones</td>",
+            "Out of hours, use the emergency number on the intranet.",
+            "id=\"pack-meadow-trust-device-policy-1.4-activate\"",
+        ] {
+            assert!(
+                shown.body.contains(expected),
+                "{b}: {expected}: {}",
+                shown.body
+            );
+        }
+        let own = steward.own_packs().unwrap();
+        assert_eq!(own.len(), 1, "{b}");
+        assert_eq!(own[0].approver, "Board of Trustees", "{b}");
+        assert_eq!(own[0].clauses.len(), 7, "{b}");
+
+        // The same document again takes an id already taken: refused beside the id.
+        let again = g.upload(
+            "/policy/import",
+            "/policy/import",
+            &[
+                ("approver", "Board of Trustees"),
+                ("organisation", "Meadow Trust"),
+            ],
+            &[("document", "Meadow device policy.docx", &docx)],
+        );
+        assert_eq!(again.status, 422, "{b}");
+        assert!(
+            again.body.contains("id=\"field-id-error\""),
+            "{b}: {}",
+            again.body
+        );
+
+        // Not a document Steward reads: refused beside the file, nothing kept.
+        let refused = g.upload(
+            "/policy/import",
+            "/policy/import",
+            &[("organisation", "Meadow Trust"), ("id", "scan-1")],
+            &[("document", "scan.docx", b"not a word document")],
+        );
+        assert_eq!(refused.status, 422, "{b}");
+        assert!(refused.body.contains("id=\"field-document-error\""), "{b}");
+        assert_eq!(steward.own_packs().unwrap().len(), 1, "{b}");
+
+        // Staff may neither see the form nor post it.
+        let mut s = server.client();
+        s.sign_in("s1@example.org", support::PASSWORD, &staff);
+        assert_eq!(s.get("/policy/import").status, 403, "{b}");
+        let csrf = s.get("/policy").csrf();
+        let posted = s.post_multipart(
+            "/policy/import",
+            &[
+                ("csrf", csrf.as_str()),
+                ("organisation", "X"),
+                ("approver", "Y"),
+            ],
+            &[("document", "p.docx", &docx)],
+        );
+        assert_eq!(posted.status, 403, "{b}");
+
+        // Run it: the living policy shows its clauses, and the import is in the audit log.
+        let run = g.submit(
+            "/policy/import?pack=meadow-trust-device-policy-1.4",
+            "/policy/packs",
+            &[
+                ("pack", "meadow-trust-device-policy-1.4"),
+                ("active", "yes"),
+            ],
+        );
+        assert_eq!(run.status, 303, "{b}: {}", run.body);
+        assert_eq!(
+            steward.active_pack_ids().unwrap(),
+            ["meadow-trust-device-policy-1.4"],
+            "{b}"
+        );
+        let living = g.get("/policy");
+        assert!(
+            living.body.contains("Meadow Trust Device Policy")
+                && living.body.contains("encrypt the disk of every laptop;"),
+            "{b}"
+        );
+        let mut imports = Vec::new();
+        steward
+            .audit_log(&steward_store::AuditQuery::default(), &mut |r| {
+                if r.entity_type == steward_store::PACK_DOCUMENT_ENTITY {
+                    imports.push((r.action.clone(), r.entity_id.clone(), r.actor.clone()));
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(
+            imports,
+            [(
+                "import".to_owned(),
+                "meadow-trust-device-policy-1.4".to_owned(),
+                "web:g1@example.org".to_owned()
+            )],
+            "{b}"
+        );
+    }
+}

@@ -18,13 +18,13 @@ use crate::support;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Sets the allocator's options as the `steward` binary's `main` does: freed pages go back to
-/// the system at once (mimalloc's `mi_option_purge_delay`, 15 in its `mi_option_e`, set to 0).
+/// the system after 3 ms (mimalloc's `mi_option_purge_delay`, 15 in its `mi_option_e`).
 pub fn allocate_as_the_binary_does() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
     // SAFETY: sets one of mimalloc's documented integer options; no precondition.
-    unsafe { libmimalloc_sys::mi_option_set(15, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(15, 3) };
 }
 
 /// The packs `steward serve --demo` runs when no configuration names others.
