@@ -119,6 +119,38 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// The control library: parameterised checks a clause of the organisation's own policy can
+    /// be mapped to without writing a rule.
+    Library {
+        /// Only the controls whose id or description has every word of this.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Map a clause of one of the organisation's own packs to a library control (audited), or
+    /// with --preview only say how many findings it would raise on today's estate.
+    Map {
+        /// One of the organisation's own packs (`steward policy import`).
+        pack: String,
+        /// The clause, as the document numbers it.
+        clause: String,
+        /// The library control (`steward policy library`).
+        #[arg(long)]
+        control: String,
+        /// A parameter's value, NAME=VALUE (a list as a,b,c); repeat for each.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// low, medium, high or critical. Default: the library's.
+        #[arg(long)]
+        severity: Option<String>,
+        /// A scope, KEY=a,b (asset_kinds, staff_groups, ownership, …); repeat for each.
+        #[arg(long = "scope", value_name = "KEY=WORDS")]
+        scope: Vec<String>,
+        /// Say what it would find, and keep nothing.
+        #[arg(long)]
+        preview: bool,
+    },
     /// Start your own pack as a copy of an existing one, then validate it.
     New {
         /// The pack to copy: a pack id, or the path of a pack folder.
@@ -171,6 +203,20 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
             with_cases,
         } => new_pack(settings, &from, id.as_deref(), &out, with_cases),
         PolicyCommand::Diff(args) => crate::diff::run(settings, args),
+        PolicyCommand::Library { search, format } => {
+            crate::policy_import::library(search.as_deref(), format)
+        }
+        PolicyCommand::Map {
+            pack,
+            clause,
+            control,
+            params,
+            severity,
+            scope,
+            preview,
+        } => crate::policy_import::map(
+            settings, &pack, &clause, &control, &params, severity, &scope, preview,
+        ),
         PolicyCommand::Import {
             file,
             out,

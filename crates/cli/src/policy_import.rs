@@ -165,3 +165,112 @@ fn print_split(split: &Split, format: Format) {
         }
     }
 }
+
+/// `steward policy library`.
+pub fn library(search: Option<&str>, format: Format) -> Result<ExitCode> {
+    let library = steward_policy::library::library()
+        .map_err(|e| anyhow::anyhow!("the control library does not load: {e:?}"))?;
+    let controls = match search {
+        Some(query) => library.search(query),
+        None => library.controls.iter().collect(),
+    };
+    match format {
+        Format::Json => {
+            let list: Vec<_> = controls
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id,
+                        "description": c.description,
+                        "severity": c.control.severity.as_str(),
+                        "parameters": c.parameters.iter().map(|p| json!({
+                            "name": p.name,
+                            "type": p.ty.as_str(),
+                            "value": p.value.to_string(),
+                            "unit": p.unit,
+                            "description": p.description,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!("{}", json!(list));
+        }
+        Format::Text => {
+            for c in controls {
+                println!("{}  ({})", c.id, c.control.severity.as_str());
+                println!("    {}", c.description);
+                for p in &c.parameters {
+                    println!(
+                        "    --param {}={}{}  {}",
+                        p.name,
+                        p.value,
+                        p.unit
+                            .as_deref()
+                            .map(|u| format!(" {u}"))
+                            .unwrap_or_default(),
+                        p.description
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME=VALUE` → (NAME, VALUE).
+fn pair<'a>(flag: &str, text: &'a str) -> Result<(&'a str, &'a str)> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim(), value.trim())),
+        _ => bail!("--{flag} {text:?}: write NAME=VALUE"),
+    }
+}
+
+/// `steward policy map`.
+#[allow(clippy::too_many_arguments)]
+pub fn map(
+    settings: &Settings,
+    pack: &str,
+    clause: &str,
+    control: &str,
+    params: &[String],
+    severity: Option<String>,
+    scope: &[String],
+    preview: bool,
+) -> Result<ExitCode> {
+    let mut choices = steward_policy::library::MapChoices {
+        severity,
+        ..Default::default()
+    };
+    for text in params {
+        let (name, value) = pair("param", text)?;
+        choices.parameters.insert(name.to_owned(), value.to_owned());
+    }
+    for text in scope {
+        let (key, words) = pair("scope", text)?;
+        choices.scope.insert(
+            key.to_owned(),
+            words
+                .split(',')
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        );
+    }
+    let steward = crate::open(settings)?;
+    let stamp = crate::stamp(settings, None);
+    let mapped = steward.map_clause(&stamp, pack, clause, control, &choices, !preview)?;
+    println!(
+        "{clause} → {} ({}): {} finding{} on today's estate{}",
+        mapped.control,
+        control,
+        mapped.findings,
+        if mapped.findings == 1 { "" } else { "s" },
+        if preview {
+            "; nothing was kept (--preview)"
+        } else {
+            "; kept"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -933,3 +933,92 @@ fn import_makes_a_pack_of_a_document_asks_what_it_lacks_and_versions_compare() {
     ]);
     assert!(stderr.contains("already exists"), "{stderr}");
 }
+
+#[test]
+fn a_clause_is_mapped_to_a_library_control_previewed_then_kept() {
+    let s = Steward::new("policy_map");
+    let library = s.json(&[
+        "policy", "library", "--search", "connects", "--format", "json",
+    ]);
+    assert_eq!(
+        library[0]["id"], "devices-connected-within-n-days",
+        "{library}"
+    );
+    assert_eq!(library[0]["parameters"][0]["name"], "device_offline_days");
+    s.ok(&[
+        "policy",
+        "import",
+        document("meadow.docx").to_str().unwrap_or_default(),
+        "--organisation",
+        "Meadow Trust",
+        "--approver",
+        "Board",
+    ]);
+    let pack = "meadow-trust-device-policy-1.4";
+    let preview = s.ok(&[
+        "policy",
+        "map",
+        pack,
+        "1.1",
+        "--control",
+        "devices-connected-within-n-days",
+        "--param",
+        "device_offline_days=10",
+        "--preview",
+    ]);
+    assert!(preview.contains("nothing was kept"), "{preview}");
+    assert!(
+        !s.ok(&["policy", "show", pack, "1.1"])
+            .contains("check on each asset")
+    );
+
+    let (_, stderr) = s.fails(&[
+        "policy",
+        "map",
+        pack,
+        "1.1",
+        "--control",
+        "devices-connected-within-n-days",
+        "--param",
+        "device_offline_days=a fortnight",
+    ]);
+    assert!(
+        stderr.contains("device_offline_days: \"a fortnight\" is not a whole number"),
+        "{stderr}"
+    );
+    s.ok(&[
+        "policy",
+        "map",
+        pack,
+        "1.1",
+        "--control",
+        "devices-connected-within-n-days",
+        "--param",
+        "device_offline_days=10",
+        "--scope",
+        "asset_kinds=laptop,tablet",
+        "--severity",
+        "high",
+    ]);
+    let shown = s.ok(&["policy", "show", pack, "1.1"]);
+    for expected in [
+        "check on each asset",
+        "asset kinds: laptop, tablet",
+        "device_offline_days = 10 days",
+        "severity       high",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    let (_, stderr) = s.fails(&[
+        "policy",
+        "map",
+        "cafcass-it-5.0",
+        "2.6(a)",
+        "--control",
+        "devices-connected-within-n-days",
+    ]);
+    assert!(
+        stderr.contains("not one of the organisation's own packs"),
+        "{stderr}"
+    );
+}

@@ -1,4 +1,4 @@
-//! Every built-in pack's test cases, run through the engine: each subject's outcome under the
+//! Every built-in pack's test cases, and the control library's, run through the engine: each subject's outcome under the
 //! control must be what the case file expects — fires, passes, or out of scope — and every
 //! finding said to the person it concerns reads whole.
 
@@ -47,6 +47,8 @@ fn packs() -> (PathBuf, Vec<Pack>) {
         .filter(|path| path.join("pack.toml").is_file())
         .collect();
     folders.sort();
+    // The control library is read as a pack and its controls tested as every pack's are.
+    folders.push(root.join("../library"));
     for folder in folders {
         packs.push(
             steward_policy::load_dir(&folder)
@@ -54,6 +56,15 @@ fn packs() -> (PathBuf, Vec<Pack>) {
         );
     }
     (root, packs)
+}
+
+/// Where a pack's cases are: its folder under `packs/`, or the control library's.
+fn cases_dir(root: &Path, pack: &Pack) -> PathBuf {
+    if pack.id == steward_policy::library::LIBRARY_ID {
+        root.join("../library/cases")
+    } else {
+        root.join(&pack.id).join("cases")
+    }
 }
 
 /// The pack's parameters as a case sets them.
@@ -113,7 +124,7 @@ fn every_case_of_every_pack_decides_as_expected() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for pack in &packs {
-        let dir = root.join(&pack.id).join("cases");
+        let dir = cases_dir(&root, pack);
         let files =
             load_cases_dir(&dir, pack).unwrap_or_else(|e| panic!("{}: cases load: {e:?}", pack.id));
         for control in pack
@@ -209,7 +220,7 @@ fn case_findings() -> Vec<(String, Check, steward_model::Finding)> {
     let (root, packs) = packs();
     let mut out = Vec::new();
     for pack in &packs {
-        let dir = root.join(&pack.id).join("cases");
+        let dir = cases_dir(&root, pack);
         let files =
             load_cases_dir(&dir, pack).unwrap_or_else(|e| panic!("{}: cases load: {e:?}", pack.id));
         for file in &files {

@@ -27,6 +27,7 @@ mod control;
 mod coverage;
 mod derived;
 mod error;
+pub mod library;
 mod load;
 mod message;
 mod overrides;

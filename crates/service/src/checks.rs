@@ -107,7 +107,7 @@ fn compile(packs: &[&Pack], overrides: &Overrides) -> Result<Engine> {
 }
 
 /// `now`, and "today" reckoned in `time_zone`.
-fn at(time_zone: &str, now: DateTime<Utc>) -> At {
+pub(crate) fn at(time_zone: &str, now: DateTime<Utc>) -> At {
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::London);
     At {
         now,

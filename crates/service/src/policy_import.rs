@@ -33,6 +33,10 @@ pub enum PolicyImportError {
     IdTaken { id: String, by: String },
     #[error("the pack made from the document does not load: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<PackError>),
+    #[error("{id} is not one of the organisation's own packs; only those are mapped here")]
+    NotOwn { id: String },
+    #[error(transparent)]
+    Map(steward_policy::library::MapError),
 }
 
 /// What the person importing a document says of it: each given value wins over what the
@@ -308,5 +312,100 @@ impl Steward {
             }
         }
         Ok(all)
+    }
+}
+
+/// What mapping a clause to a library control would do, or did.
+#[derive(Debug, Clone)]
+pub struct MappedClause {
+    /// The pack after the mapping, loaded.
+    pub pack: Pack,
+    /// The id the check has in the pack.
+    pub control: String,
+    /// How many findings it raises on today's estate (each failing subject once).
+    pub findings: usize,
+}
+
+impl Steward {
+    /// Maps clause `clause` of the organisation's own pack `pack` to library control
+    /// `control` with `choices`: with `save`, kept (audited as an update of the pack's files);
+    /// without, only previewed. Either way, how many findings it raises on today's estate.
+    pub fn map_clause(
+        &self,
+        stamp: &Stamp,
+        pack: &str,
+        clause: &str,
+        control: &str,
+        choices: &steward_policy::library::MapChoices,
+        save: bool,
+    ) -> Result<MappedClause> {
+        stamp.require(POLICY_OWNERS, "mapping the organisation's policy")?;
+        let library = steward_policy::library::library().map_err(PolicyImportError::Invalid)?;
+        let files = self
+            .store()
+            .pack_documents()?
+            .into_iter()
+            .find(|d| d.id == pack)
+            .ok_or_else(|| PolicyImportError::NotOwn {
+                id: pack.to_owned(),
+            })?;
+        let (pack_toml, clauses_toml) = steward_policy::library::map_clause(
+            &library,
+            &files.pack_toml,
+            &files.clauses_toml,
+            clause,
+            control,
+            choices,
+        )
+        .map_err(PolicyImportError::Map)?;
+        let mapped = steward_policy::parse(&[
+            (PACK_FILE, pack_toml.as_str()),
+            (CLAUSES_FILE, clauses_toml.as_str()),
+        ])
+        .map_err(PolicyImportError::Invalid)?;
+        let new_id = mapped
+            .clauses
+            .iter()
+            .find(|c| c.id == clause)
+            .and_then(|c| c.controls.last())
+            .map(|c| c.id.clone())
+            .unwrap_or_default();
+        let findings = self.findings_of_control(&mapped, &new_id, stamp)?;
+        if save {
+            self.store().save_pack_document(&PackDocument {
+                id: files.id,
+                pack_toml,
+                clauses_toml,
+                source_name: files.source_name,
+                saved_at: stamp.at,
+                saved_by: stamp.actor.clone(),
+            })?;
+        }
+        Ok(MappedClause {
+            pack: mapped,
+            control: new_id,
+            findings,
+        })
+    }
+
+    /// How many subjects control `control` of `pack` fails on today's estate.
+    fn findings_of_control(&self, pack: &Pack, control: &str, stamp: &Stamp) -> Result<usize> {
+        let params = pack
+            .parameters
+            .values()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
+        let engine = steward_engine::Engine::only(pack, control, params).map_err(|errors| {
+            crate::ServiceError::Checks(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let (data, time_zone) = self.estate_data()?;
+        let findings = engine.evaluate(&data, crate::checks::at(&time_zone, stamp.at));
+        Ok(findings.len())
     }
 }

@@ -205,6 +205,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/import",
         access: Access::AnyOf(&[Governance, Administrator]),
     },
+    // A clause of the organisation's own policy mapped to a library control.
+    RouteSpec {
+        method: "GET",
+        path: "/policy/map",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/policy/map",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
     RouteSpec {
         method: "GET",
         path: "/admin/sign-ins",

@@ -26,6 +26,7 @@ mod names;
 mod pages;
 mod pickers;
 mod policy_import;
+mod policy_map;
 mod processes;
 mod registers;
 mod session;
@@ -358,6 +359,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/policy", get(pages::policy))
         .route("/policy/packs", post(pages::choose_pack))
+        .route("/policy/map", get(policy_map::form).post(policy_map::map))
         .route(
             "/policy/import",
             get(policy_import::form)

@@ -42,8 +42,12 @@ struct FieldView {
 
 struct ClauseRow {
     id: String,
+    /// The clause id as an element id can carry it.
+    anchor: String,
     heading: String,
     text: String,
+    /// Its controls: "guidance" until mapped, then the checks' ids.
+    controls: String,
 }
 
 struct Imported {
@@ -110,6 +114,16 @@ pub(crate) async fn form(
                 .clauses
                 .into_iter()
                 .map(|c| ClauseRow {
+                    anchor: steward_policy::skeleton::control_id(&c.id),
+                    controls: c
+                        .controls
+                        .iter()
+                        .map(|k| match k.kind.name() {
+                            steward_policy::KindName::Guidance => "guidance".to_owned(),
+                            _ => k.id.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     id: c.id,
                     heading: c.heading.join(" › "),
                     text: c.text,

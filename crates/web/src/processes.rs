@@ -93,14 +93,17 @@ fn sla_class(sla: &Sla) -> &'static str {
 /// is checked by it), without waiting for the queue: the step's response goes out at once, and a
 /// finding the step settles clears when the run is done.
 pub(crate) fn recheck(state: &AppState) {
-    // With no pack the server could run, there is nothing to check; whether any is active now
-    // is the run's to find.
-    if state.options.packs.is_empty() && state.options.available.is_empty() {
-        return;
-    }
     let steward = state.steward.clone();
     let jobs = state.jobs.clone();
+    let fixed = !state.options.packs.is_empty();
     tokio::task::spawn_blocking(move || {
+        // With no pack in force there is nothing to check. The organisation's own packs are in
+        // the database, so whether any runs is asked there, not of the server's options.
+        match steward.active_pack_ids() {
+            Ok(active) if active.is_empty() && !fixed => return,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read the packs in force"),
+        }
         match steward.enqueue_check(&Stamp::now("system:checks"), CheckRun::AfterStep) {
             Ok(_) => jobs.wake(),
             Err(e) => tracing::error!(error = %e, "cannot queue the checks"),

@@ -1010,3 +1010,151 @@ fn an_it_person_connects_microsoft_365_and_applies_the_first_sync() {
         drop(source);
     }
 }
+
+/// The count a findings list's caption gives, once the check run after a change has recorded
+/// `expected` (the run is a job: the page is asked again until it agrees, or the wait ends).
+fn findings_shown(b: &harness::Browser, path: &str, expected: usize) -> usize {
+    let started = std::time::Instant::now();
+    loop {
+        b.open(path);
+        let caption = b.text("main table caption");
+        let shown: usize = caption
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.replace(',', "").parse().ok())
+            .unwrap_or(usize::MAX);
+        if shown == expected || started.elapsed() > std::time::Duration::from_secs(20) {
+            return shown;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The number a mapping preview announces.
+fn previewed(b: &harness::Browser) -> usize {
+    let text = b.text("#map-preview strong");
+    text.parse()
+        .unwrap_or_else(|_| panic!("the preview's count: {text:?}"))
+}
+
+#[test]
+fn a_new_organisation_maps_its_own_policy_to_library_controls_and_sees_what_they_find() {
+    let test = "map_own_policy";
+    // The pages do not depend on the backend: SQLite alone.
+    let db = steward_store::testing::sqlite("browser_map");
+    let steward = Steward::open(&db.url).expect("opening the test database");
+    let logins = support::demo::seed(&steward, &[]);
+    let server = Server::start(steward);
+    let Some(b) = browser(test, server.addr) else {
+        return;
+    };
+    let (_, email, secret) = logins
+        .iter()
+        .find(|(r, _, _)| *r == "administrator")
+        .expect("the demo's administrator");
+    b.step("sign in");
+    b.open("/login");
+    b.fill("#email", email);
+    b.fill("#password", support::PASSWORD);
+    b.click_through("button[type=submit]");
+    b.wait_for_path("/mfa");
+    b.fill("#code", &totp_now(secret));
+    b.click_through("button[type=submit]");
+
+    b.step("import");
+    b.open("/policy/import");
+    let document = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../document/tests/documents/meadow.docx")
+        .canonicalize()
+        .expect("the test document");
+    b.choose_file("#field-document", &document);
+    b.fill("#field-approver", "Board of Trustees");
+    b.fill("#field-organisation", "Meadow Trust");
+    b.click_through("#import-policy");
+    b.wait_for_path("/policy/import");
+
+    // Three clauses mapped: each control found by a search, previewed, saved.
+    let mut counts = Vec::new();
+    for (row, clause, search, control) in [
+        (
+            "clause-1-1",
+            "1.1",
+            "connects",
+            "devices-connected-within-n-days",
+        ),
+        (
+            "clause-2-1",
+            "2.1",
+            "multi-factor supports",
+            "accounts-use-mfa-where-supported",
+        ),
+        (
+            "clause-2-2",
+            "2.2",
+            "leaver accounts",
+            "leavers-accounts-disabled",
+        ),
+    ] {
+        b.step(&format!("map {clause}"));
+        b.open("/policy/import?pack=meadow-trust-device-policy-1.4");
+        b.click_through(&format!("#map-{row}"));
+        b.fill("#q", search);
+        b.click_through("#search-library");
+        b.click(&format!("#control-{control}"));
+        b.click_through("#choose-control");
+        b.click_through("#map-preview-button");
+        let count = previewed(&b);
+        b.click_through("#map-save");
+        b.wait_for_path("/policy/import");
+        assert!(
+            b.text(&format!("#imported-{row}")).contains(control),
+            "{clause} shows its control"
+        );
+        counts.push((control, count));
+    }
+    assert!(
+        counts.iter().any(|(_, n)| *n > 0),
+        "the demo estate fails some of these: {counts:?}"
+    );
+
+    b.step("run");
+    b.click_through("[id='pack-meadow-trust-device-policy-1.4-activate']");
+    b.wait_for_path("/policy");
+    for (control, count) in &counts {
+        let path = format!("/findings?pack=meadow-trust-device-policy-1.4&control={control}");
+        assert_eq!(
+            findings_shown(&b, &path, *count),
+            *count,
+            "{control}: the findings the preview said"
+        );
+    }
+
+    // A parameter changed: 1.1 allows 60 days, and the findings follow.
+    b.step("change a parameter");
+    b.open("/policy/map?pack=meadow-trust-device-policy-1.4&clause=1.1&control=devices-connected-within-n-days");
+    assert_eq!(
+        b.script("return document.querySelector('#field-param-device_offline_days').value;"),
+        serde_json::json!("14"),
+        "the value in force"
+    );
+    b.fill("#field-param-device_offline_days", "60");
+    b.click_through("#map-preview-button");
+    let fewer = previewed(&b);
+    let before = counts[0].1;
+    assert!(
+        fewer < before,
+        "60 days finds fewer than 14: {fewer} < {before}"
+    );
+    b.click_through("#map-save");
+    b.wait_for_path("/policy/import");
+    let path =
+        "/findings?pack=meadow-trust-device-policy-1.4&control=devices-connected-within-n-days";
+    assert_eq!(
+        findings_shown(&b, path, fewer),
+        fewer,
+        "the findings follow the parameter"
+    );
+
+    drop(b);
+    server.stop();
+}

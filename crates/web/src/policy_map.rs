@@ -1,0 +1,331 @@
+//! Mapping a clause of the organisation's own policy to a control from the library, on screen
+//! (`/policy/map`): the controls searched, one chosen, its parameters, scope and severity set,
+//! the findings it would raise on today's estate previewed, then saved (audited) — no rule
+//! written, no file edited.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use steward_policy::library::{Library, MapChoices, MapError};
+use steward_policy::{ParamValue, RecordType};
+use steward_service::{PolicyImportError, ServiceError, Stamp};
+
+use crate::pages::{Chrome, page_refusing};
+use crate::{AppState, Signed, WebError, blocking};
+
+struct Choice {
+    id: String,
+    description: String,
+    chosen: bool,
+}
+
+struct ParamField {
+    name: String,
+    label: String,
+    unit: String,
+    value: String,
+    error: Option<String>,
+}
+
+struct ScopeField {
+    key: &'static str,
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "policy_map.html")]
+struct MapPage {
+    chrome: Chrome,
+    pack: String,
+    pack_title: String,
+    clause: String,
+    clause_text: String,
+    q: String,
+    choices: Vec<Choice>,
+    control: String,
+    description: String,
+    params: Vec<ParamField>,
+    scope: Vec<ScopeField>,
+    severity: String,
+    error: Option<String>,
+    preview: Option<usize>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct Wanted {
+    pack: String,
+    clause: String,
+    q: String,
+    control: String,
+}
+
+fn library() -> Result<Library, WebError> {
+    steward_policy::library::library()
+        .map_err(|e| WebError::Service(ServiceError::PolicyImport(PolicyImportError::Invalid(e))))
+}
+
+/// The scope a control of this subject lets a person choose, with the library's words.
+fn scope_fields(library: &Library, control: &str) -> Vec<ScopeField> {
+    let Some(c) = library.control(control) else {
+        return Vec::new();
+    };
+    let ControlKind(subject, scope) = kind_of(&c.control);
+    let words = |list: Vec<String>| list.join(", ");
+    match subject {
+        Some(RecordType::Asset) => vec![ScopeField {
+            key: "asset_kinds",
+            label: "Kinds of device",
+            value: words(
+                scope
+                    .asset_kinds
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect(),
+            ),
+        }],
+        Some(RecordType::Person | RecordType::Account) => vec![ScopeField {
+            key: "staff_groups",
+            label: "Staff groups (empty: everyone)",
+            value: words(scope.staff_groups.clone()),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+struct ControlKind(Option<RecordType>, steward_policy::Scope);
+
+fn kind_of(control: &steward_policy::Control) -> ControlKind {
+    match &control.kind {
+        steward_policy::ControlKind::Check(check) => {
+            ControlKind(Some(check.subject), check.scope.clone())
+        }
+        _ => ControlKind(None, steward_policy::Scope::default()),
+    }
+}
+
+fn param_text(value: &ParamValue) -> String {
+    match value {
+        ParamValue::List(words) => words.join(", "),
+        ParamValue::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The page for clause `clause` of pack `pack`, with `control` chosen (its fields filled from
+/// `given` where a value was typed).
+#[allow(clippy::too_many_arguments)]
+async fn render(
+    state: &AppState,
+    signed: &Signed,
+    wanted: Wanted,
+    given: Option<&crate::session::Form>,
+    error: Option<String>,
+    param_errors: &[(String, String)],
+    preview: Option<usize>,
+    refused: bool,
+) -> Result<Response, WebError> {
+    let library = library()?;
+    let id = wanted.pack.clone();
+    let own = blocking(state, move |s| {
+        Ok(s.own_packs()?.into_iter().find(|p| p.id == id))
+    })
+    .await?;
+    let Some(pack) = own else {
+        return Err(WebError::NotFound);
+    };
+    let Some(clause) = pack.clauses.iter().find(|c| c.id == wanted.clause) else {
+        return Err(WebError::NotFound);
+    };
+    let choices = library
+        .search(&wanted.q)
+        .into_iter()
+        .map(|c| Choice {
+            id: c.id.clone(),
+            description: c.description.clone(),
+            chosen: c.id == wanted.control,
+        })
+        .collect();
+    let chosen = library.control(&wanted.control);
+    // Mapped before: the form starts from what is in force, not the library's defaults.
+    let in_force = library.in_force(&pack, &clause.id, &wanted.control);
+    let typed = |name: &str| given.map(|f| f.get(name)).filter(|v| !v.is_empty());
+    let params = chosen
+        .map(|c| {
+            c.parameters
+                .iter()
+                .map(|p| ParamField {
+                    name: p.name.clone(),
+                    label: p.description.clone(),
+                    unit: p.unit.clone().unwrap_or_default(),
+                    value: typed(&format!("param-{}", p.name)).unwrap_or_else(|| {
+                        let current = in_force.as_ref().and_then(|(_, v)| v.get(&p.name));
+                        param_text(current.unwrap_or(&p.value))
+                    }),
+                    error: param_errors
+                        .iter()
+                        .find(|(n, _)| *n == p.name)
+                        .map(|(_, e)| e.clone()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut scope = scope_fields(&library, &wanted.control);
+    for field in &mut scope {
+        if let Some(f) = given {
+            field.value = f.get(&format!("scope-{}", field.key));
+        } else if let Some((control, _)) = &in_force {
+            let ControlKind(_, current) = kind_of(control);
+            field.value = match field.key {
+                "asset_kinds" => current
+                    .asset_kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => current.staff_groups.join(", "),
+            };
+        }
+    }
+    let severity = typed("severity").unwrap_or_else(|| {
+        in_force
+            .as_ref()
+            .map(|(c, _)| c.severity)
+            .or(chosen.map(|c| c.control.severity))
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default()
+    });
+    page_refusing(
+        refused,
+        &MapPage {
+            chrome: Chrome::signed(state, signed, "/policy"),
+            pack: pack.id.clone(),
+            pack_title: pack.title.clone(),
+            clause: clause.id.clone(),
+            clause_text: clause.text.clone(),
+            q: wanted.q,
+            choices,
+            control: wanted.control,
+            description: chosen.map(|c| c.description.clone()).unwrap_or_default(),
+            params,
+            scope,
+            severity,
+            error,
+            preview,
+        },
+    )
+}
+
+pub(crate) async fn form(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(wanted): Query<Wanted>,
+) -> Result<Response, WebError> {
+    render(&state, &signed, wanted, None, None, &[], None, false).await
+}
+
+pub(crate) async fn map(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    let wanted = Wanted {
+        pack: form.get("pack"),
+        clause: form.get("clause"),
+        q: form.get("q"),
+        control: form.get("control"),
+    };
+    let save = form.get("action") == "save";
+    let library = library()?;
+    let Some(chosen) = library.control(&wanted.control) else {
+        let message = "control: choose a control from the library".to_owned();
+        return render(
+            &state,
+            &signed,
+            wanted,
+            Some(&form),
+            Some(message),
+            &[],
+            None,
+            true,
+        )
+        .await;
+    };
+    let mut choices = MapChoices {
+        severity: Some(form.get("severity")).filter(|s| !s.is_empty()),
+        ..MapChoices::default()
+    };
+    for p in &chosen.parameters {
+        let value = form.get(&format!("param-{}", p.name));
+        if !value.is_empty() {
+            choices.parameters.insert(p.name.clone(), value);
+        }
+    }
+    for field in scope_fields(&library, &wanted.control) {
+        let words: Vec<String> = form
+            .get(&format!("scope-{}", field.key))
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        choices.scope.insert(field.key.to_owned(), words);
+    }
+    let stamp = Stamp::of(&signed.viewer);
+    let (pack, clause, control) = (
+        wanted.pack.clone(),
+        wanted.clause.clone(),
+        wanted.control.clone(),
+    );
+    let outcome = blocking(&state, move |s| {
+        s.map_clause(&stamp, &pack, &clause, &control, &choices, save)
+    })
+    .await;
+    match outcome {
+        Ok(_) if save => {
+            crate::processes::recheck(&state);
+            Ok(Redirect::to(&format!(
+                "/policy/import?pack={}&mapped={}#imported",
+                wanted.pack, wanted.clause
+            ))
+            .into_response())
+        }
+        Ok(mapped) => {
+            render(
+                &state,
+                &signed,
+                wanted,
+                Some(&form),
+                None,
+                &[],
+                Some(mapped.findings),
+                false,
+            )
+            .await
+        }
+        Err(WebError::Service(ServiceError::PolicyImport(e))) => {
+            let message = e.to_string();
+            let param_errors = match &e {
+                PolicyImportError::Map(MapError::Parameter { parameter, reason }) => {
+                    vec![(parameter.clone(), reason.clone())]
+                }
+                _ => Vec::new(),
+            };
+            render(
+                &state,
+                &signed,
+                wanted,
+                Some(&form),
+                Some(message),
+                &param_errors,
+                None,
+                true,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
