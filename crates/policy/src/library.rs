@@ -794,3 +794,184 @@ mod tests {
         );
     }
 }
+
+const FRAMEWORKS_TOML: &str = include_str!("../../../library/frameworks.toml");
+
+/// A requirement of a published framework.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub framework: String,
+    pub id: String,
+    pub title: String,
+}
+
+/// What one library control evidences, and the built-in packs' checks that decide the same.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub id: String,
+    pub evidences: Vec<String>,
+    #[serde(default)]
+    pub equivalents: Vec<String>,
+}
+
+/// The frameworks the library is mapped to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Frameworks {
+    #[serde(rename = "requirement")]
+    pub requirements: Vec<Requirement>,
+    #[serde(rename = "control")]
+    pub controls: Vec<Evidence>,
+}
+
+/// Where a requirement stands for the packs in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Checks cover it and none fails.
+    Evidenced { controls: Vec<String> },
+    /// Checks cover it and some fail: each failing control and how many subjects it fails.
+    Failing { failing: Vec<(String, usize)> },
+    /// Nothing in force speaks to it.
+    NotEvidenced,
+}
+
+impl Frameworks {
+    /// The embedded mapping.
+    pub fn load() -> Result<Frameworks, String> {
+        toml::from_str(FRAMEWORKS_TOML).map_err(|e| format!("library/frameworks.toml: {e}"))
+    }
+
+    /// Each requirement's standing, given the check controls in force (`pack`, `control`) and
+    /// how many subjects each fails now.
+    pub fn standing(
+        &self,
+        in_force: &[(String, String)],
+        failing: &BTreeMap<(String, String), usize>,
+    ) -> Vec<(&Requirement, Standing)> {
+        self.requirements
+            .iter()
+            .map(|requirement| {
+                let covering: Vec<&(String, String)> = in_force
+                    .iter()
+                    .filter(|(_, control)| {
+                        self.controls.iter().any(|e| {
+                            e.evidences.contains(&requirement.id)
+                                && (from_library(control, &e.id)
+                                    || e.equivalents.iter().any(|q| q == control))
+                        })
+                    })
+                    .collect();
+                let standing = if covering.is_empty() {
+                    Standing::NotEvidenced
+                } else {
+                    let failing: Vec<(String, usize)> = covering
+                        .iter()
+                        .filter_map(|key| {
+                            failing
+                                .get(*key)
+                                .filter(|n| **n > 0)
+                                .map(|n| (format!("{}/{}", key.0, key.1), *n))
+                        })
+                        .collect();
+                    if failing.is_empty() {
+                        Standing::Evidenced {
+                            controls: covering.iter().map(|(p, c)| format!("{p}/{c}")).collect(),
+                        }
+                    } else {
+                        Standing::Failing { failing }
+                    }
+                };
+                (requirement, standing)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod framework_tests {
+    use super::*;
+
+    #[test]
+    fn every_mapping_names_a_library_control_and_a_listed_requirement() {
+        let library = library().unwrap_or_else(|e| panic!("{e:?}"));
+        let frameworks = Frameworks::load().unwrap_or_else(|e| panic!("{e}"));
+        for evidence in &frameworks.controls {
+            assert!(library.control(&evidence.id).is_some(), "{}", evidence.id);
+            for r in &evidence.evidences {
+                assert!(
+                    frameworks.requirements.iter().any(|q| q.id == *r),
+                    "{}: {r}",
+                    evidence.id
+                );
+            }
+        }
+        for control in &library.controls {
+            assert!(
+                frameworks.controls.iter().any(|e| e.id == control.id),
+                "{} is mapped to no framework",
+                control.id
+            );
+        }
+        // The built-in checks named as equivalents exist.
+        let builtin: Vec<String> = crate::builtin()
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .iter()
+            .flat_map(|p| p.controls().map(|c| c.id.clone()).collect::<Vec<_>>())
+            .collect();
+        for evidence in &frameworks.controls {
+            for q in &evidence.equivalents {
+                assert!(
+                    builtin.contains(q),
+                    "{}: no built-in check {q}",
+                    evidence.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_requirement_is_evidenced_failing_or_not_evidenced() {
+        let frameworks = Frameworks::load().unwrap_or_else(|e| panic!("{e}"));
+        let in_force = vec![
+            (
+                "ours".to_owned(),
+                "accounts-use-mfa-where-supported".to_owned(),
+            ),
+            (
+                "ours".to_owned(),
+                "devices-connected-within-n-days-2".to_owned(),
+            ),
+        ];
+        let failing = BTreeMap::from([(
+            (
+                "ours".to_owned(),
+                "devices-connected-within-n-days-2".to_owned(),
+            ),
+            3,
+        )]);
+        let standing = frameworks.standing(&in_force, &failing);
+        let of = |id: &str| {
+            standing
+                .iter()
+                .find(|(r, _)| r.id == id)
+                .map(|(_, s)| s.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            of("CE-user-access-control"),
+            Standing::Evidenced {
+                controls: vec!["ours/accounts-use-mfa-where-supported".into()]
+            }
+        );
+        assert_eq!(
+            of("CE-security-update-management"),
+            Standing::Failing {
+                failing: vec![("ours/devices-connected-within-n-days-2".into(), 3)]
+            }
+        );
+        assert_eq!(of("CE-firewalls"), Standing::NotEvidenced);
+        assert_eq!(of("CE-malware-protection"), Standing::NotEvidenced);
+    }
+}

@@ -351,6 +351,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/diff",
         access: Access::AnyOf(ESTATE),
     },
+    // Cyber Essentials and ISO 27001 as the checks in force leave them.
+    RouteSpec {
+        method: "GET",
+        path: "/policy/frameworks",
+        access: Access::AnyOf(ESTATE),
+    },
     RouteSpec {
         method: "GET",
         path: "/audit",

@@ -19,6 +19,7 @@ mod derived;
 mod diff;
 mod finding;
 mod forms;
+mod frameworks;
 mod governance;
 mod jobs;
 mod mapping;
@@ -360,6 +361,7 @@ pub fn router(state: AppState) -> Router {
         .route("/policy", get(pages::policy))
         .route("/policy/packs", post(pages::choose_pack))
         .route("/policy/map", get(policy_map::form).post(policy_map::map))
+        .route("/policy/frameworks", get(frameworks::show))
         .route(
             "/policy/import",
             get(policy_import::form)

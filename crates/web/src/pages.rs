@@ -766,7 +766,7 @@ struct DashboardPage {
 
 /// Every finding tallied, read again only when the audit log has moved on (`head`, read as the
 /// request began) since the last read.
-async fn tallies(
+pub(crate) async fn tallies(
     state: &AppState,
     head: i64,
 ) -> Result<Arc<Vec<steward_service::FindingTally>>, WebError> {

@@ -223,6 +223,10 @@ pub(crate) async fn form(
     Extension(signed): Extension<Signed>,
     Query(wanted): Query<Wanted>,
 ) -> Result<Response, WebError> {
+    // No pack named: the clauses to map are chosen from an imported pack's page.
+    if wanted.pack.is_empty() {
+        return Ok(Redirect::to("/policy/import").into_response());
+    }
     render(&state, &signed, wanted, None, None, &[], None, false).await
 }
 

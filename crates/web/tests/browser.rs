@@ -708,6 +708,7 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
                 "/register/person/P000001",
                 "/policy",
                 "/policy/import",
+                "/policy/frameworks",
                 "/requests",
                 "/requests/new?type=international-travel",
                 "/incidents",

@@ -368,3 +368,82 @@ fn the_organisation_imports_its_own_policy_document_on_screen() {
         );
     }
 }
+
+/// The demo organisation's policies against Cyber Essentials and ISO 27001: what its checks
+/// evidence, what they find failing (linked to exactly those findings), and what nothing in the
+/// registers speaks to — said as such, never as a pass.
+#[test]
+fn cyber_essentials_and_iso_27001_as_the_demo_stands() {
+    let db = steward_store::testing::sqlite("web_frameworks");
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    let packs = support::demo::packs();
+    let logins = support::demo::seed(&steward, &packs);
+    let server = Server::start(
+        &db.url,
+        steward_web::Options {
+            packs,
+            ..Default::default()
+        },
+    );
+    let login = |role: &str| {
+        logins
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {role} in the demo"))
+    };
+    let (_, email, secret) = login("governance");
+    let mut g = server.client();
+    g.sign_in(&email, support::PASSWORD, &secret);
+    let page = g.get("/policy/frameworks");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let row = |id: &str| -> String {
+        let start = page
+            .body
+            .find(&format!("id=\"requirement-{id}\""))
+            .unwrap_or_else(|| panic!("no row {id}"));
+        let end = page.body[start..]
+            .find("</tr>")
+            .map_or(page.body.len(), |e| start + e);
+        page.body[start..end].to_owned()
+    };
+    // Nothing the registers hold speaks to firewalls or malware protection.
+    for id in ["CE-firewalls", "CE-malware-protection", "A.8.7", "A.8.20"] {
+        assert!(
+            row(id).contains("standing-not-evidenced"),
+            "{id}: {}",
+            row(id)
+        );
+    }
+    // The demo's MFA gaps fail user access control, linked to exactly those findings.
+    let access = row("CE-user-access-control");
+    assert!(access.contains("standing-failing"), "{access}");
+    assert!(
+        access.contains("href=\"/findings?pack=cafcass-it-5.0&#38;control=mfa-where-supported\""),
+        "{access}"
+    );
+    let failing = steward
+        .findings(&steward_service::FindingQuery {
+            control: Some("mfa-where-supported".into()),
+            ..steward_service::FindingQuery::default()
+        })
+        .unwrap_or_default()
+        .len();
+    assert!(
+        access.contains(&format!(
+            "cafcass-it-5.0/mfa-where-supported: {failing} failing"
+        )),
+        "{failing}: {access}"
+    );
+    assert!(
+        page.body
+            .contains("Steward cannot say this would pass today."),
+        "{}",
+        page.body
+    );
+    // Staff do not see it.
+    let (_, email, secret) = login("staff");
+    let mut s = server.client();
+    s.sign_in(&email, support::PASSWORD, &secret);
+    assert_eq!(s.get("/policy/frameworks").status, 403);
+}

@@ -58,7 +58,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
             | "/register/{entity}/{id}"
             | "/registers"
             | "/registers/{name}"
-            | "/policy/diff",
+            | "/policy/diff"
+            | "/policy/frameworks",
         ) => ESTATE,
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
         ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation") => &["administrator"],
