@@ -925,6 +925,15 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
     }
     let packs = check::select(&available, &args.packs, &settings.active_packs())?;
     let overrides = policy::overrides(settings)?;
+    // Against the database, the organisation's kept parameter values in force on the day
+    // checked, over the configuration's file.
+    let overrides = match &steward {
+        Some(s) => {
+            let day = s.local_date(args.at.unwrap_or_else(Utc::now))?;
+            s.overrides_in_force(&overrides, day)?
+        }
+        None => overrides,
+    };
     let progress = jobs::Progress::new("check", 2);
     progress.step(
         0,

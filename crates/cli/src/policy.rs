@@ -119,6 +119,9 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// The organisation's parameter values kept in the database, from or to overrides.toml.
+    #[command(subcommand)]
+    Overrides(OverridesCommand),
     /// The control library: parameterised checks a clause of the organisation's own policy can
     /// be mapped to without writing a rule.
     Library {
@@ -169,6 +172,25 @@ pub enum PolicyCommand {
     },
 }
 
+/// `steward policy overrides`.
+#[derive(Subcommand, Debug)]
+pub enum OverridesCommand {
+    /// Keep each parameter value of an overrides.toml in the database (audited), from today or
+    /// --from; staff groups stay in the file.
+    Import {
+        file: PathBuf,
+        /// The day the values take effect, YYYY-MM-DD. Default: today.
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Why (recorded with each value). Default: imported from FILE.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Print the parameter values in force today (the database's over the file's) as
+    /// overrides.toml.
+    Export,
+}
+
 pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
     match command {
         PolicyCommand::List { format } => {
@@ -203,6 +225,55 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
             with_cases,
         } => new_pack(settings, &from, id.as_deref(), &out, with_cases),
         PolicyCommand::Diff(args) => crate::diff::run(settings, args),
+        PolicyCommand::Overrides(OverridesCommand::Import { file, from, reason }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let parsed = Overrides::parse(&file.display().to_string(), &text)
+                .map_err(|e| anyhow::anyhow!("{}", lines(&e)))?;
+            let steward = crate::open(settings)?;
+            let stamp = crate::stamp(settings, None);
+            let day = match from {
+                Some(day) => day,
+                None => steward.local_date(chrono::Utc::now())?,
+            };
+            let reason = reason.unwrap_or_else(|| format!("imported from {}", file.display()));
+            let known = available_packs(settings)?;
+            let mut values = Vec::new();
+            for (name, value) in &parsed.parameters {
+                let text = match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    other => other.to_string(),
+                };
+                values.push((name.clone(), text));
+            }
+            // Every value is checked before any is kept.
+            let changed = steward.set_parameters(&stamp, &values, &reason, day, &known)?;
+            println!(
+                "{changed} of {} parameter values kept from {day}{}",
+                parsed.parameters.len(),
+                if parsed.staff_groups.is_empty() {
+                    String::new()
+                } else {
+                    "; staff groups stay in the file".to_owned()
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Overrides(OverridesCommand::Export) => {
+            let steward = crate::open(settings)?;
+            let today = steward.local_date(chrono::Utc::now())?;
+            let in_force = steward.overrides_in_force(&overrides(settings)?, today)?;
+            println!("[parameters]");
+            for (name, value) in &in_force.parameters {
+                println!("{name} = {value}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         PolicyCommand::Library { search, format } => {
             crate::policy_import::library(search.as_deref(), format)
         }
@@ -598,6 +669,27 @@ fn list(settings: &Settings, format: Format) -> Result<ExitCode> {
 // ------------------------------------------------------------------------------------------------
 
 /// The organisation's overrides, if it has any: the file and what it says.
+/// The overrides a pack is shown with: the file's, with the organisation's values kept in the
+/// database in force today over them (named as the database when it holds any).
+fn shown_overrides(settings: &Settings) -> Result<Option<(PathBuf, Overrides)>> {
+    let file = read_overrides(settings)?;
+    let Ok(steward) = crate::open(settings) else {
+        return Ok(file);
+    };
+    if steward.parameter_history()?.is_empty() {
+        return Ok(file);
+    }
+    let today = steward.local_date(chrono::Utc::now())?;
+    let (path, base) = match file {
+        Some((path, o)) => (path, o),
+        None => (
+            PathBuf::from("the organisation's values"),
+            Overrides::default(),
+        ),
+    };
+    Ok(Some((path, steward.overrides_in_force(&base, today)?)))
+}
+
 fn read_overrides(settings: &Settings) -> Result<Option<(PathBuf, Overrides)>> {
     let file = &settings.overrides;
     let text = match std::fs::read_to_string(&file.path) {
@@ -667,7 +759,7 @@ fn effective(
 
 fn show_pack(settings: &Settings, reference: &str, format: Format) -> Result<ExitCode> {
     let Available { pack, source } = resolve(settings, reference)?;
-    let overrides = read_overrides(settings)?;
+    let overrides = shown_overrides(settings)?;
     let eff = effective(settings, &pack, overrides.as_ref())?;
     let today = today();
     let active = settings.active_packs().contains(&pack.id);
@@ -869,7 +961,7 @@ fn show_clause(
             similar.join(", ")
         );
     };
-    let overrides = read_overrides(settings)?;
+    let overrides = shown_overrides(settings)?;
     let eff = effective(settings, &pack, overrides.as_ref())?;
     match format {
         Format::Json => {

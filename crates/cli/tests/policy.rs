@@ -1022,3 +1022,47 @@ fn a_clause_is_mapped_to_a_library_control_previewed_then_kept() {
         "{stderr}"
     );
 }
+
+#[test]
+fn overrides_are_imported_into_the_database_all_or_nothing_and_exported() {
+    let s = Steward::new("policy_overrides");
+    let good = s.write(
+        "ours.toml",
+        "[parameters]\nlaptop_offline_days = 21\nhome_country = \"FR\"\n",
+    );
+    let bad = s.write(
+        "bad.toml",
+        "[parameters]\nhome_country = \"DE\"\nlaptop_offline_days = \"a month\"\n",
+    );
+    let out = s.ok(&[
+        "policy",
+        "overrides",
+        "import",
+        good.to_str().unwrap_or_default(),
+        "--from",
+        "2026-01-01",
+    ]);
+    assert!(
+        out.contains("2 of 2 parameter values kept from 2026-01-01"),
+        "{out}"
+    );
+    let (_, stderr) = s.fails(&[
+        "policy",
+        "overrides",
+        "import",
+        bad.to_str().unwrap_or_default(),
+    ]);
+    assert!(
+        stderr.contains("laptop_offline_days: \"a month\" is not a whole number"),
+        "{stderr}"
+    );
+    let exported = s.ok(&["policy", "overrides", "export"]);
+    assert!(
+        exported.contains("home_country = \"FR\"") && exported.contains("laptop_offline_days = 21"),
+        "nothing of the bad file was kept: {exported}"
+    );
+    // The kept value is what `policy show` and the checks use.
+    let shown = s.ok(&["policy", "show", PACK]);
+    assert!(shown.contains("laptop_offline_days"), "{shown}");
+    assert!(shown.contains("21"), "{shown}");
+}

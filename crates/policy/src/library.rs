@@ -253,7 +253,7 @@ pub fn param_from_text(ty: ParamType, text: &str) -> Result<ParamValue, String> 
 }
 
 /// A parameter's value as TOML.
-fn toml_value(value: &ParamValue) -> String {
+pub fn toml_value(value: &ParamValue) -> String {
     match value {
         ParamValue::Int(n) => n.to_string(),
         ParamValue::Double(d) => format!("{d:?}"),

@@ -184,7 +184,9 @@ impl Steward {
     ) -> Result<Option<(FindingsSummary, usize)>> {
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
         crate::findings::may_record(stamp)?;
-        let engine = compile(packs, overrides)?;
+        // The organisation's kept values in force today, over the configuration's file.
+        let overrides = self.overrides_in_force(overrides, self.local_date(stamp.at)?)?;
+        let engine = compile(packs, &overrides)?;
         let (data, time_zone) = self.estate_data()?;
         let covers = self.exception_covers(&ids)?;
         let excepted = Covers::new(&covers, stamp.at.date_naive());

@@ -29,6 +29,7 @@ mod import;
 mod jobs;
 mod mail;
 mod packs;
+mod parameters;
 mod policy_import;
 mod reach;
 pub mod secrets;
@@ -217,6 +218,9 @@ pub enum ServiceError {
     /// A policy document that did not become a pack.
     #[error(transparent)]
     PolicyImport(#[from] PolicyImportError),
+    /// A parameter value refused; nothing was changed.
+    #[error("{name}: {problem}")]
+    Parameter { name: String, problem: String },
 }
 
 impl ServiceError {

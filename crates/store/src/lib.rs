@@ -66,7 +66,10 @@ pub use findings::{
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
 };
-pub use packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY, PackChoice, PackDocument};
+pub use packs::{
+    PACK_DOCUMENT_ENTITY, PACK_ENTITY, PARAMETER_ENTITY, PackChoice, PackDocument,
+    ParameterOverride,
+};
 pub use sent::{DIGEST_MAIL, ESCALATION_MAIL, MailSent};
 pub use sign_ins::{SIGN_IN_ENTITY, Session, SignIn, Visit};
 pub use sources::{
@@ -507,6 +510,13 @@ pub trait Store: Send + Sync {
 
     /// The organisation's own packs' files, by id.
     fn pack_documents(&self) -> Result<Vec<PackDocument>>;
+
+    /// Sets the organisation's value of a parameter from a day, with one audit record (entity
+    /// `parameter`); `false`, and nothing written, when it already stood so.
+    fn set_parameter_override(&self, parameter: &ParameterOverride) -> Result<bool>;
+
+    /// Every value the organisation has set, by name and day.
+    fn parameter_overrides(&self) -> Result<Vec<ParameterOverride>>;
 
     /// Makes a pack active or not, with one audit record (entity `pack`); `false`, and nothing
     /// written, when it already stood so.

@@ -156,6 +156,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0024_pack_documents.sql"),
     },
+    Migration {
+        version: 25,
+        name: "parameter_overrides",
+        postgres_only: false,
+        sql: include_str!("../migrations/0025_parameter_overrides.sql"),
+    },
 ];
 
 impl Migration {

@@ -4,7 +4,7 @@
 //! pack's id, chained in the same transaction. Built-in packs and pack folders are not stored
 //! here.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use steward_model::audit::canonical_json;
 
@@ -57,8 +57,93 @@ pub(crate) trait PackTx: AuditTx {
     /// Inserts the pack's row or rewrites it.
     fn upsert_pack(&mut self, pack: &PackChoice) -> Result<()>;
     fn load_pack_document(&mut self, id: &str) -> Result<Option<PackDocument>>;
+    fn load_parameter(&mut self, name: &str, from: NaiveDate) -> Result<Option<ParameterOverride>>;
+    fn upsert_parameter(&mut self, parameter: &ParameterOverride) -> Result<()>;
     /// Inserts the pack's files or rewrites them.
     fn upsert_pack_document(&mut self, document: &PackDocument) -> Result<()>;
+}
+
+/// The audit log's entity type for the organisation's value of a parameter from a day; the id is
+/// `NAME@YYYY-MM-DD`.
+pub const PARAMETER_ENTITY: &str = "parameter";
+
+/// The organisation's value of a packs' parameter from a day on (`value` `None`: the pack's own
+/// again), as TOML (`21`, `"GB"`, `["laptop"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterOverride {
+    pub name: String,
+    pub effective_from: NaiveDate,
+    pub value: Option<String>,
+    pub reason: String,
+    pub changed_at: DateTime<Utc>,
+    pub changed_by: String,
+}
+
+impl ParameterOverride {
+    /// The audit log's id for it.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.name, self.effective_from)
+    }
+}
+
+pub(crate) const PARAMETER_COLUMNS: Columns = &[
+    ("name", Kind::Text),
+    ("effective_from", Kind::Date),
+    ("value", Kind::Text),
+    ("reason", Kind::Text),
+    ("changed_at", Kind::Time),
+    ("changed_by", Kind::Text),
+];
+
+pub(crate) fn parameter_cells(p: &ParameterOverride) -> Vec<Cell> {
+    vec![
+        Cell::Text(Some(p.name.clone())),
+        Cell::Date(Some(p.effective_from)),
+        Cell::Text(p.value.clone()),
+        Cell::Text(Some(p.reason.clone())),
+        Cell::Time(Some(p.changed_at)),
+        Cell::Text(Some(p.changed_by.clone())),
+    ]
+}
+
+pub(crate) fn parameter_from_cells(cells: Vec<Cell>) -> Result<ParameterOverride> {
+    let mut r = CellReader::new("parameter_overrides", PARAMETER_COLUMNS, cells);
+    Ok(ParameterOverride {
+        name: r.text()?,
+        effective_from: r.date()?,
+        value: r.opt_text()?.1,
+        reason: r.text()?,
+        changed_at: r.time()?,
+        changed_by: r.text()?,
+    })
+}
+
+pub(crate) fn parameter_audit_view(p: &ParameterOverride) -> String {
+    canonical_json(&json!({ "value": p.value, "reason": p.reason }))
+}
+
+/// Sets the organisation's value of a parameter from a day, with one audit record (`set`, or
+/// `change` when that day already had one), in the caller's transaction. `false` when it already
+/// stood so.
+pub(crate) fn set_parameter(tx: &mut dyn PackTx, p: &ParameterOverride) -> Result<bool> {
+    let mut audit = AuditChain::begin(tx, &p.changed_by, p.changed_at)?;
+    let before = tx.load_parameter(&p.name, p.effective_from)?;
+    if before
+        .as_ref()
+        .is_some_and(|b| b.value == p.value && b.reason == p.reason)
+    {
+        return Ok(false);
+    }
+    tx.upsert_parameter(p)?;
+    audit.append(
+        if before.is_some() { "change" } else { "set" },
+        PARAMETER_ENTITY,
+        &p.key(),
+        before.as_ref().map(parameter_audit_view),
+        Some(parameter_audit_view(p)),
+    );
+    audit.finish(tx)?;
+    Ok(true)
 }
 
 /// The audit log's entity type for an organisation's own pack's files; the id is the pack's.

@@ -23,7 +23,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
-use crate::packs::{self, PackChoice, PackDocument};
+use crate::packs::{self, PackChoice, PackDocument, ParameterOverride};
 use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
@@ -795,6 +795,21 @@ impl crate::packs::PackTx for PgTx<'_, '_> {
         )?;
         Ok(())
     }
+
+    fn load_parameter(&mut self, name: &str, from: NaiveDate) -> Result<Option<ParameterOverride>> {
+        self.0
+            .query_opt(&sql::parameter_select(true, D), &[&name, &from])?
+            .map(|r| packs::parameter_from_cells(read_cells(&r, packs::PARAMETER_COLUMNS)?))
+            .transpose()
+    }
+
+    fn upsert_parameter(&mut self, parameter: &ParameterOverride) -> Result<()> {
+        self.0.execute(
+            &sql::parameter_upsert(D),
+            &refs(&cell_params(&packs::parameter_cells(parameter))),
+        )?;
+        Ok(())
+    }
 }
 
 impl FindingsTx for PgTx<'_, '_> {
@@ -1509,6 +1524,23 @@ impl Store for PgStore {
         let changed = packs::save_document(&mut PgTx(&mut tx), document)?;
         tx.commit()?;
         Ok(changed)
+    }
+
+    fn set_parameter_override(&self, parameter: &ParameterOverride) -> Result<bool> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let changed = packs::set_parameter(&mut PgTx(&mut tx), parameter)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn parameter_overrides(&self) -> Result<Vec<ParameterOverride>> {
+        let mut client = self.client()?;
+        client
+            .query(&sql::parameter_select(false, D), &[])?
+            .iter()
+            .map(|r| packs::parameter_from_cells(read_cells(r, packs::PARAMETER_COLUMNS)?))
+            .collect()
     }
 
     fn pack_documents(&self) -> Result<Vec<PackDocument>> {

@@ -1040,6 +1040,32 @@ pub(crate) fn pack_document_upsert(p: Placeholder) -> String {
     )
 }
 
+/// The organisation's parameter values (`one`: name `$1` from day `$2`), by name and day.
+pub(crate) fn parameter_select(one: bool, p: Placeholder) -> String {
+    let columns = column_list(crate::packs::PARAMETER_COLUMNS, "");
+    if one {
+        format!(
+            "SELECT {columns} FROM parameter_overrides WHERE name = {} AND effective_from = {}",
+            p.nth(1),
+            p.nth(2)
+        )
+    } else {
+        let collate = match p {
+            Placeholder::Question => "",
+            Placeholder::Dollar => " COLLATE \"C\"",
+        };
+        format!("SELECT {columns} FROM parameter_overrides ORDER BY name{collate}, effective_from")
+    }
+}
+
+pub(crate) fn parameter_upsert(p: Placeholder) -> String {
+    format!(
+        "{} ON CONFLICT (name, effective_from) DO UPDATE SET value = excluded.value, \
+         reason = excluded.reason, changed_at = excluded.changed_at, changed_by = excluded.changed_by",
+        insert_into("parameter_overrides", crate::packs::PARAMETER_COLUMNS, p)
+    )
+}
+
 pub(crate) fn pack_upsert(p: Placeholder) -> String {
     format!(
         "{} ON CONFLICT (id) DO UPDATE SET active = excluded.active, \

@@ -23,7 +23,7 @@ use crate::findings::{
     FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
-use crate::packs::{self, PackChoice, PackDocument};
+use crate::packs::{self, PackChoice, PackDocument, ParameterOverride};
 use crate::sent::MailSent;
 use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, SignInTx, Visit};
 use crate::slow::SlowQuery;
@@ -785,6 +785,24 @@ impl crate::packs::PackTx for SqliteTx<'_> {
         let mut stmt = self.0.prepare_cached(&sql::pack_document_upsert(Q))?;
         execute_cells(&mut stmt, &packs::pack_document_cells(document))
     }
+
+    fn load_parameter(&mut self, name: &str, from: NaiveDate) -> Result<Option<ParameterOverride>> {
+        let mut stmt = self.0.prepare_cached(&sql::parameter_select(true, Q))?;
+        let mut rows = stmt.query((name, date_sql(Some(from))))?;
+        match rows.next()? {
+            Some(r) => Ok(Some(packs::parameter_from_cells(read_cells(
+                r,
+                "parameter_overrides",
+                packs::PARAMETER_COLUMNS,
+            )?)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn upsert_parameter(&mut self, parameter: &ParameterOverride) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::parameter_upsert(Q))?;
+        execute_cells(&mut stmt, &packs::parameter_cells(parameter))
+    }
 }
 
 impl FindingsTx for SqliteTx<'_> {
@@ -1451,6 +1469,29 @@ impl Store for SqliteStore {
         let changed = packs::save_document(&mut SqliteTx(&tx), document)?;
         tx.commit()?;
         Ok(changed)
+    }
+
+    fn set_parameter_override(&self, parameter: &ParameterOverride) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = packs::set_parameter(&mut SqliteTx(&tx), parameter)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn parameter_overrides(&self) -> Result<Vec<ParameterOverride>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&sql::parameter_select(false, Q))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(packs::parameter_from_cells(read_cells(
+                r,
+                "parameter_overrides",
+                packs::PARAMETER_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
     }
 
     fn pack_documents(&self) -> Result<Vec<PackDocument>> {

@@ -16,7 +16,7 @@ use steward_model::audit::{
 use steward_model::{FindingState, Register};
 
 use crate::findings::FINDING_ENTITY;
-use crate::packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY};
+use crate::packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY, PARAMETER_ENTITY};
 use crate::sign_ins::SIGN_IN_ENTITY;
 use crate::{AuditQuery, FindingQuery, Result, Store};
 
@@ -154,7 +154,8 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             || record.entity_type == FINDING_ENTITY
             || record.entity_type == SIGN_IN_ENTITY
             || record.entity_type == PACK_ENTITY
-            || record.entity_type == PACK_DOCUMENT_ENTITY;
+            || record.entity_type == PACK_DOCUMENT_ENTITY
+            || record.entity_type == PARAMETER_ENTITY;
         if !known {
             return Ok(());
         }
@@ -286,6 +287,16 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             &mut latest,
         )?;
     }
+    for parameter in store.parameter_overrides()? {
+        compare(
+            store,
+            "parameter_overrides",
+            PARAMETER_ENTITY,
+            &parameter.key(),
+            &crate::packs::parameter_audit_view(&parameter),
+            &mut latest,
+        )?;
+    }
     // What is left was never found stored: missing unless its last record deleted it.
     let mut missing: Vec<(String, String)> = latest
         .into_iter()
@@ -299,6 +310,7 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             None if entity == FINDING_ENTITY => "findings".to_owned(),
             None if entity == PACK_ENTITY => "packs".to_owned(),
             None if entity == PACK_DOCUMENT_ENTITY => "pack_documents".to_owned(),
+            None if entity == PARAMETER_ENTITY => "parameter_overrides".to_owned(),
             None => "sign_ins".to_owned(),
         };
         out.push(&register, &id, DifferenceKind::Missing, Vec::new());

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use steward_store::testing::databases;
 use steward_store::{
-    AuditQuery, PACK_DOCUMENT_ENTITY, PACK_ENTITY, PackDocument, Store, verify_audit_full,
+    AuditQuery, PACK_DOCUMENT_ENTITY, PACK_ENTITY, PARAMETER_ENTITY, PackDocument,
+    ParameterOverride, Store, verify_audit_full,
 };
 
 fn t(n: i64) -> DateTime<Utc> {
@@ -189,6 +190,101 @@ fn pack_documents_are_kept_audited_and_verified() {
                 .differences
                 .iter()
                 .any(|d| d.register == "pack_documents" && d.id == "riverside-it-2.1"),
+            "{b}: {verdict:?}"
+        );
+    }
+}
+
+/// The organisation's parameter values: each day's value kept with its reason, audited (`set`,
+/// then `change`), the same again writing nothing, listed by name and day, and a value changed
+/// behind the log's back found by verification — on every backend.
+#[test]
+fn parameter_values_are_kept_audited_and_verified() {
+    for db in databases("parameter_overrides") {
+        let b = db.backend;
+        let store = steward_store::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let store: &dyn Store = store.as_ref();
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap_or_default();
+        let value = |v: Option<&str>, from: u32, reason: &str, n: i64| ParameterOverride {
+            name: "laptop_offline_days".into(),
+            effective_from: day(from),
+            value: v.map(str::to_owned),
+            reason: reason.into(),
+            changed_at: t(n),
+            changed_by: "test:governance".into(),
+        };
+        assert!(
+            store
+                .set_parameter_override(&value(Some("10"), 1, "audit finding", 0))
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            !store
+                .set_parameter_override(&value(Some("10"), 1, "audit finding", 1))
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            store
+                .set_parameter_override(&value(Some("12"), 1, "board decision", 2))
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            store
+                .set_parameter_override(&value(None, 20, "back to the policy", 3))
+                .unwrap(),
+            "{b}"
+        );
+        let kept = store.parameter_overrides().unwrap();
+        assert_eq!(
+            kept.iter()
+                .map(|p| (p.effective_from, p.value.clone(), p.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (day(1), Some("12".to_owned()), "board decision"),
+                (day(20), None, "back to the policy")
+            ],
+            "{b}"
+        );
+        let mut actions = Vec::new();
+        store
+            .audit_records(&AuditQuery::default(), &mut |r| {
+                if r.entity_type == PARAMETER_ENTITY {
+                    actions.push((r.action.clone(), r.entity_id.clone()));
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            actions,
+            [
+                (
+                    "set".to_owned(),
+                    "laptop_offline_days@2026-12-01".to_owned()
+                ),
+                (
+                    "change".to_owned(),
+                    "laptop_offline_days@2026-12-01".to_owned()
+                ),
+                (
+                    "set".to_owned(),
+                    "laptop_offline_days@2026-12-20".to_owned()
+                ),
+            ],
+            "{b}"
+        );
+        let verdict = verify_audit_full(store, None, 10).unwrap();
+        assert!(verdict.is_ok(), "{b}: {verdict:?}");
+        db.execute("UPDATE parameter_overrides SET value = '99' WHERE value = '12'")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let verdict = verify_audit_full(store, None, 10).unwrap();
+        assert!(
+            verdict
+                .differences
+                .iter()
+                .any(|d| d.register == "parameter_overrides"),
             "{b}: {verdict:?}"
         );
     }

@@ -194,6 +194,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/packs",
         access: Access::AnyOf(&[Governance, Administrator]),
     },
+    // The organisation's values of the policies' parameters: those who own the policy.
+    RouteSpec {
+        method: "POST",
+        path: "/policy/parameters",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
     // The organisation's own policy document made a pack: those who own the policy.
     RouteSpec {
         method: "GET",

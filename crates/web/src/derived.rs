@@ -155,6 +155,20 @@ pub(crate) async fn running_packs(
     .await
 }
 
+/// The parameter values in force today: the organisation's kept values over the server's
+/// `overrides.toml` (kept per audit head: every change is audited).
+pub(crate) async fn overrides_in_force(
+    state: &AppState,
+    head: i64,
+) -> Result<Arc<steward_policy::Overrides>, WebError> {
+    let options = state.options.clone();
+    derived(state, head, "overrides_in_force".into(), move |s| {
+        let today = s.local_date(chrono::Utc::now())?;
+        s.overrides_in_force(&options.overrides, today)
+    })
+    .await
+}
+
 /// Every pack the organisation can run: the server's (built in, from folders) and its own, kept
 /// in the database (so read again when the audit head moves: an import is audited).
 pub(crate) async fn available_packs(

@@ -65,7 +65,8 @@ pub(crate) async fn policy_diff(
                 choice.from, choice.to
             )));
         };
-        let overrides = state.options.overrides.clone();
+        let overrides =
+            (*crate::derived::overrides_in_force(&state, signed.audit_seq).await?).clone();
         let (a_params, b_params) = (shown(&a, &overrides)?, shown(&b, &overrides)?);
         // Both versions see the same estate at the same moment.
         let diff = blocking(&state, move |s| {

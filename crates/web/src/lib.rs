@@ -175,7 +175,9 @@ impl WebError {
                 ServiceError::Invalid { .. }
                 | ServiceError::Import(_)
                 | ServiceError::Workflow(_)
-                | ServiceError::UnknownPack { .. },
+                | ServiceError::UnknownPack { .. }
+                | ServiceError::Parameter { .. }
+                | ServiceError::PolicyImport(_),
             ) => StatusCode::UNPROCESSABLE_ENTITY,
             // A connector's source refusing or failing is the source's doing, not ours.
             WebError::Service(ServiceError::Connector { .. }) => StatusCode::BAD_GATEWAY,
@@ -360,6 +362,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/policy", get(pages::policy))
         .route("/policy/packs", post(pages::choose_pack))
+        .route("/policy/parameters", post(pages::set_parameter))
         .route("/policy/map", get(policy_map::form).post(policy_map::map))
         .route("/policy/frameworks", get(frameworks::show))
         .route(

@@ -1632,6 +1632,8 @@ pub(crate) fn clause_anchor(pack: &str, clause: &str) -> String {
 }
 
 pub(crate) struct PackView {
+    /// Its place on the page, from 1, for element ids.
+    pub index: usize,
     pub title: String,
     pub version: String,
     pub owner: String,
@@ -1656,6 +1658,11 @@ pub(crate) struct ParameterView {
     /// Why the pack assumed the value (the document states none), until the organisation
     /// sets its own.
     pub assumed: Option<String>,
+    /// The value in force as a form shows it (a list as `a, b`), and its unit.
+    pub input: String,
+    pub unit: String,
+    /// Whether it is set on screen (durations are set in overrides.toml).
+    pub editable: bool,
 }
 
 /// A value with its unit, as the policy would say it.
@@ -1684,6 +1691,13 @@ fn parameters_of(pack: &Pack, overrides: &steward_policy::Overrides) -> Vec<Para
                 description: p.description.clone(),
                 pack_value: (*value != p.value).then(|| with_unit(&p.value, unit)),
                 assumed: p.assumed.clone().filter(|_| *value == p.value),
+                input: match value {
+                    steward_policy::ParamValue::List(words) => words.join(", "),
+                    steward_policy::ParamValue::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                unit: unit.unwrap_or_default().to_owned(),
+                editable: p.ty != steward_policy::ParamType::Duration,
             }
         })
         .collect()
@@ -1707,6 +1721,11 @@ struct PolicyPage {
     fixed: bool,
     /// Whether the viewer may import the organisation's own policy document.
     may_import: bool,
+    /// Whether the viewer may change the parameters (and today, the day a change starts).
+    may_set_parameters: bool,
+    today: String,
+    /// Every value the organisation has set for a parameter.
+    history: Vec<steward_store::ParameterOverride>,
 }
 
 /// A pack the organisation may run, as the Policies page offers it.
@@ -1759,6 +1778,8 @@ pub(crate) async fn policy(
     let q = search.q.trim().to_lowercase();
     let mut found = 0;
     let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
+    let overrides = crate::derived::overrides_in_force(&state, signed.audit_seq).await?;
+    let history = blocking(&state, |s| s.parameter_history()).await?;
     let packs = running
         .iter()
         .map(|p| PackView {
@@ -1772,7 +1793,8 @@ pub(crate) async fn policy(
                 .or_else(|| p.next_review_note.clone())
                 .unwrap_or_default(),
             review_overdue: p.next_review.is_some_and(|d| d < today),
-            parameters: parameters_of(p, &state.options.overrides),
+            index: 0,
+            parameters: parameters_of(p, &overrides),
             sections: Vec::new(),
             clauses: p
                 .clauses
@@ -1802,7 +1824,9 @@ pub(crate) async fn policy(
                 })
                 .collect(),
         })
-        .map(|mut p: PackView| {
+        .enumerate()
+        .map(|(i, mut p): (usize, PackView)| {
+            p.index = i + 1;
             for c in &p.clauses {
                 let section = steward_policy::section_of(&c.id);
                 if p.sections.last().is_none_or(|(s, _)| *s != section) {
@@ -1856,6 +1880,9 @@ pub(crate) async fn policy(
         choices,
         fixed,
         may_import: may_choose && !fixed,
+        may_set_parameters: may_choose,
+        today: today.to_string(),
+        history,
     })
 }
 
@@ -1892,6 +1919,44 @@ pub(crate) async fn choose_pack(
     .await?;
     crate::processes::recheck(&state);
     Ok(axum::response::Redirect::to("/policy#choose").into_response())
+}
+
+/// Sets the organisation's value of a parameter from a day (audited), then has the checks run
+/// again so that the findings follow.
+pub(crate) async fn set_parameter(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    let name = form.get("name");
+    let reset = form.get("reset") == "yes";
+    let value = form.get("value");
+    let reason = form.get("reason");
+    let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
+    let effective_from = match form.get("effective_from") {
+        text if text.is_empty() => today,
+        text => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+            WebError::BadRequest(format!(
+                "effective_from: {text:?} is not a date written YYYY-MM-DD"
+            ))
+        })?,
+    };
+    let stamp = steward_service::Stamp::of(&signed.viewer);
+    let available = crate::derived::available_packs(&state, signed.audit_seq).await?;
+    blocking(&state, move |s| {
+        s.set_parameter(
+            &stamp,
+            &name,
+            (!reset).then_some(value.as_str()),
+            &reason,
+            effective_from,
+            &available,
+        )
+    })
+    .await?;
+    crate::processes::recheck(&state);
+    Ok(axum::response::Redirect::to("/policy#parameter-history").into_response())
 }
 
 /// How a control is carried out, and what fails it now (`failing`: the organisation's count

@@ -447,3 +447,143 @@ fn cyber_essentials_and_iso_27001_as_the_demo_stands() {
     s.sign_in(&email, support::PASSWORD, &secret);
     assert_eq!(s.get("/policy/frameworks").status, 403);
 }
+
+/// A parameter changed on the Policies page: the reason required, the value kept in the database
+/// (audited) from the day chosen, shown beside the policy's own and in the history, and the
+/// findings following once the checks have run again; set back to the policy's own value.
+#[test]
+fn the_governance_team_changes_a_parameter_on_screen_and_the_findings_follow() {
+    const CONTROL: &str = "laptop-connected-within-14-days";
+    let db = steward_store::testing::sqlite("web_parameters");
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    let packs = support::demo::packs();
+    let logins = support::demo::seed(&steward, &packs);
+    let server = Server::start(
+        &db.url,
+        steward_web::Options {
+            available: packs,
+            ..Default::default()
+        },
+    );
+    for id in ["cafcass-it-5.0", "cafcass-ia-4.3"] {
+        steward
+            .set_pack_active(&Stamp::now("test"), id, true, &support::demo::packs())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let failing = || {
+        steward
+            .findings(&steward_service::FindingQuery {
+                control: Some(CONTROL.into()),
+                ..steward_service::FindingQuery::default()
+            })
+            .map(|f| f.iter().filter(|f| f.state.is_failing()).count())
+            .unwrap_or(usize::MAX)
+    };
+    let before = failing();
+    assert!(
+        before > 0,
+        "the demo has laptops offline for more than 14 days"
+    );
+    let (_, email, secret) = logins
+        .iter()
+        .find(|(r, _, _)| *r == "governance")
+        .cloned()
+        .unwrap_or_else(|| panic!("no governance in the demo"));
+    let mut g = server.client();
+    g.sign_in(&email, support::PASSWORD, &secret);
+    let page = g.get("/policy");
+    assert!(
+        page.body
+            .contains("id=\"field-value-1-laptop_offline_days\""),
+        "the parameter has its form"
+    );
+    // A reason is required; nothing changes without one.
+    let refused = g.submit(
+        "/policy",
+        "/policy/parameters",
+        &[
+            ("name", "laptop_offline_days"),
+            ("value", "60"),
+            ("reason", ""),
+        ],
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(steward.parameter_history().unwrap().is_empty());
+    let wrong = g.submit(
+        "/policy",
+        "/policy/parameters",
+        &[
+            ("name", "laptop_offline_days"),
+            ("value", "two months"),
+            ("reason", "x"),
+        ],
+    );
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+
+    let changed = g.submit(
+        "/policy",
+        "/policy/parameters",
+        &[
+            ("name", "laptop_offline_days"),
+            ("value", "60"),
+            ("reason", "staff work from home for weeks at a time"),
+        ],
+    );
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let history = steward.parameter_history().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].value.as_deref(), Some("60"));
+    let page = g.get("/policy");
+    assert!(
+        page.body.contains(
+            "60 days <span class=\"hint\">(set by the organisation; the policy says 14 days)"
+        ),
+        "both values side by side"
+    );
+    assert!(
+        page.body
+            .contains("staff work from home for weeks at a time"),
+        "the history gives the reason"
+    );
+    // The checks run again as a job: the findings follow.
+    let started = std::time::Instant::now();
+    while failing() >= before && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let after = failing();
+    assert!(
+        after < before,
+        "60 days finds fewer than 14: {after} < {before}"
+    );
+    let mut audited = Vec::new();
+    steward
+        .audit_log(&steward_store::AuditQuery::default(), &mut |r| {
+            if r.entity_type == steward_store::PARAMETER_ENTITY {
+                audited.push((r.action.clone(), r.actor.clone()));
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].0, "set");
+
+    // Staff may not.
+    let (_, email, secret) = logins
+        .iter()
+        .find(|(r, _, _)| *r == "staff")
+        .cloned()
+        .unwrap_or_else(|| panic!("no staff in the demo"));
+    let mut s = server.client();
+    s.sign_in(&email, support::PASSWORD, &secret);
+    assert!(!s.get("/policy").body.contains("field-value-"));
+    let refused = s.submit(
+        "/policy",
+        "/policy/parameters",
+        &[
+            ("name", "laptop_offline_days"),
+            ("value", "1"),
+            ("reason", "x"),
+        ],
+    );
+    assert_eq!(refused.status, 403);
+}
