@@ -39,6 +39,7 @@ pub const BUILTIN: &[BuiltinPack] = &[
     builtin!("cafcass-ia-4.3"),
     builtin!("ctcic-ict-6"),
     builtin!("pip-it"),
+    builtin!("starter-it-1"),
 ];
 
 /// Loads every built-in pack. They are tested to load, so an error here is a bug in a pack.

@@ -240,7 +240,7 @@ fn required_fields_are_named() {
         reasons,
         [
             "the clause has no controls: every clause maps to at least one `[[clause.control]]`",
-            "unknown field `contro`, expected `id` or `text`",
+            "unknown field `contro`, expected one of `id`, `text`, `heading`",
         ]
     );
     assert!(

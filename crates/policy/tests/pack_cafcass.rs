@@ -56,7 +56,8 @@ fn the_builtin_pack_loads_and_matches_the_folder() {
             "cafcass-it-2.2",
             "cafcass-ia-4.3",
             "ctcic-ict-6",
-            "pip-it"
+            "pip-it",
+            "starter-it-1"
         ]
     );
     assert!(steward_policy::builtin_pack("no-such-pack").is_none());
