@@ -150,6 +150,9 @@ pub enum PolicyCommand {
         /// A scope, KEY=a,b (asset_kinds, staff_groups, ownership, …); repeat for each.
         #[arg(long = "scope", value_name = "KEY=WORDS")]
         scope: Vec<String>,
+        /// Your own rule (CEL) in place of the control's.
+        #[arg(long)]
+        rule: Option<String>,
         /// Say what it would find, and keep nothing.
         #[arg(long)]
         preview: bool,
@@ -284,9 +287,10 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
             params,
             severity,
             scope,
+            rule,
             preview,
         } => crate::policy_import::map(
-            settings, &pack, &clause, &control, &params, severity, &scope, preview,
+            settings, &pack, &clause, &control, &params, severity, &scope, rule, preview,
         ),
         PolicyCommand::Import {
             file,

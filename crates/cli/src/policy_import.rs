@@ -235,10 +235,12 @@ pub fn map(
     params: &[String],
     severity: Option<String>,
     scope: &[String],
+    rule: Option<String>,
     preview: bool,
 ) -> Result<ExitCode> {
     let mut choices = steward_policy::library::MapChoices {
         severity,
+        rule,
         ..Default::default()
     };
     for text in params {

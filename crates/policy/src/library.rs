@@ -189,6 +189,9 @@ pub struct MapChoices {
     pub severity: Option<String>,
     /// Scope keys as in a pack (`asset_kinds`, `staff_groups`, …) and the words chosen.
     pub scope: BTreeMap<String, Vec<String>>,
+    /// An expert's own rule (CEL) in place of the control's, checked as the loader checks
+    /// every rule.
+    pub rule: Option<String>,
 }
 
 /// Why a clause could not be mapped. The pack's files are unchanged.
@@ -328,6 +331,15 @@ pub fn map_clause(
         1,
     );
 
+    // An expert's own rule in place of the library's.
+    if let Some(rule) = choices
+        .rule
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        block = replace_rule(&block, rule);
+    }
     // Severity and scope as chosen.
     if let Some(severity) = choices.severity.as_deref().filter(|s| !s.is_empty()) {
         if Severity::parse(severity).is_none() {
@@ -509,6 +521,27 @@ fn drop_unread_parameters(
         }
     }
     (out, clauses_toml.to_owned())
+}
+
+/// `block` with its `rule = ` value (on one line, or a literal string over several) replaced by
+/// `rule`.
+fn replace_rule(block: &str, rule: &str) -> String {
+    let Some(start) = block.find("\nrule = ").map(|i| i + 1) else {
+        return block.to_owned();
+    };
+    let value_at = start + "rule = ".len();
+    let value = &block[value_at..];
+    let end = match value.strip_prefix("'''") {
+        Some(body) => body.find("'''").map(|i| value_at + 3 + i + 3),
+        None => value.find('\n').map(|i| value_at + i),
+    }
+    .unwrap_or(block.len());
+    format!(
+        "{}rule = {}{}",
+        &block[..start],
+        quoted(rule),
+        &block[end..]
+    )
 }
 
 fn replace_line(block: &str, prefix: &str, line: &str) -> String {
@@ -780,6 +813,53 @@ mod tests {
             matches!(bad_scope, Err(MapError::Invalid(_))),
             "{bad_scope:?}"
         );
+    }
+
+    #[test]
+    fn an_expert_rule_replaces_the_library_rule_and_is_checked() {
+        let library = library().unwrap_or_else(|e| panic!("{e:?}"));
+        let (pack_toml, clauses_toml) = skeleton();
+        let mapped = |clause: &str, control: &str, rule: &str| {
+            map_clause(
+                &library,
+                &pack_toml,
+                &clauses_toml,
+                clause,
+                control,
+                &MapChoices {
+                    rule: Some(rule.into()),
+                    ..MapChoices::default()
+                },
+            )
+        };
+        let rule_of = |(p, c): (String, String), control: &str| {
+            let pack = parse(&[(PACK_FILE, &p), (CLAUSES_FILE, &c)]).unwrap();
+            match &pack.control(control).unwrap().kind {
+                ControlKind::Check(check) => check.rule.text.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let one_line = "asset.encrypted == true && asset.pin_set == true";
+        assert_eq!(
+            rule_of(
+                mapped("1.2", "devices-encrypted", one_line).unwrap(),
+                "devices-encrypted"
+            ),
+            one_line
+        );
+        // A library rule written over several lines is replaced whole.
+        let short = "account.status == \"disabled\"";
+        assert_eq!(
+            rule_of(
+                mapped("1.3", "leavers-accounts-disabled", short).unwrap(),
+                "leavers-accounts-disabled"
+            ),
+            short
+        );
+        assert!(matches!(
+            mapped("1.2", "devices-encrypted", "asset.encrypted == "),
+            Err(MapError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -61,6 +61,42 @@ pub fn control_id(clause: &str) -> String {
     id
 }
 
+/// `pack_toml` with `key` of its `[pack]` table set to `value` (a TOML literal), or taken out
+/// when `value` is `None`; the line is added after the table's other keys when it has none.
+pub fn set_meta(pack_toml: &str, key: &str, value: Option<&str>) -> String {
+    let mut lines: Vec<String> = pack_toml.lines().map(str::to_owned).collect();
+    let start = lines.iter().position(|l| l.trim() == "[pack]");
+    let Some(start) = start else {
+        return pack_toml.to_owned();
+    };
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('['))
+        .map_or(lines.len(), |i| start + 1 + i);
+    let prefix = format!("{key} = ");
+    let found = (start + 1..end).find(|&i| lines[i].starts_with(&prefix));
+    match (found, value) {
+        (Some(i), Some(v)) => lines[i] = format!("{key} = {v}"),
+        (Some(i), None) => {
+            lines.remove(i);
+        }
+        (None, Some(v)) => {
+            let at = (start + 1..end)
+                .rev()
+                .find(|&i| !lines[i].trim().is_empty())
+                .map_or(start + 1, |i| i + 1);
+            lines.insert(at, format!("{key} = {v}"));
+        }
+        (None, None) => {}
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A TOML string literal, for [`set_meta`].
+pub fn literal(text: &str) -> String {
+    quoted(text)
+}
+
 impl Skeleton {
     /// `pack.toml`.
     pub fn pack_toml(&self) -> String {

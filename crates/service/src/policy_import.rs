@@ -409,3 +409,118 @@ impl Steward {
         Ok(findings.len())
     }
 }
+
+/// Who owns and approved one of the organisation's own packs, and when it is next reviewed.
+#[derive(Debug, Clone, Default)]
+pub struct PackDetails {
+    pub owner: String,
+    pub approver: String,
+    pub approved_on: NaiveDate,
+    pub next_review: Option<NaiveDate>,
+}
+
+impl Steward {
+    /// Changes the owner, approver, approval date and review date of one of the organisation's
+    /// own packs (audited as an update of its files). The review date is what the governance
+    /// page's review task falls due on.
+    pub fn set_pack_details(
+        &self,
+        stamp: &Stamp,
+        pack: &str,
+        details: &PackDetails,
+    ) -> Result<bool> {
+        use steward_policy::skeleton::{literal, set_meta};
+        stamp.require(POLICY_OWNERS, "changing the organisation's policy")?;
+        let files = self
+            .store()
+            .pack_documents()?
+            .into_iter()
+            .find(|d| d.id == pack)
+            .ok_or_else(|| PolicyImportError::NotOwn {
+                id: pack.to_owned(),
+            })?;
+        let refuse = |what: &str| crate::ServiceError::Parameter {
+            name: what.to_owned(),
+            problem: "is required".to_owned(),
+        };
+        if details.owner.trim().is_empty() {
+            return Err(refuse("owner"));
+        }
+        if details.approver.trim().is_empty() {
+            return Err(refuse("approver"));
+        }
+        let mut pack_toml = set_meta(
+            &files.pack_toml,
+            "owner",
+            Some(&literal(details.owner.trim())),
+        );
+        pack_toml = set_meta(
+            &pack_toml,
+            "approver",
+            Some(&literal(details.approver.trim())),
+        );
+        pack_toml = set_meta(
+            &pack_toml,
+            "approved_on",
+            Some(&details.approved_on.to_string()),
+        );
+        pack_toml = set_meta(
+            &pack_toml,
+            "next_review",
+            details.next_review.map(|d| d.to_string()).as_deref(),
+        );
+        if details.next_review.is_some() {
+            pack_toml = set_meta(&pack_toml, "next_review_note", None);
+        }
+        steward_policy::parse(&[
+            (PACK_FILE, pack_toml.as_str()),
+            (CLAUSES_FILE, files.clauses_toml.as_str()),
+        ])
+        .map_err(PolicyImportError::Invalid)?;
+        let version = steward_policy::parse(&[
+            (PACK_FILE, pack_toml.as_str()),
+            (CLAUSES_FILE, files.clauses_toml.as_str()),
+        ])
+        .map(|p| p.version)
+        .map_err(PolicyImportError::Invalid)?;
+        let changed = self.store().save_pack_document(&PackDocument {
+            pack_toml,
+            saved_at: stamp.at,
+            saved_by: stamp.actor.clone(),
+            ..files
+        })?;
+        // The review date is the governance page's review task: kept in the policy reviews
+        // register, which that task reads.
+        if let Some(next_review) = details.next_review {
+            let existing = self
+                .list::<steward_model::PolicyReview>()?
+                .into_iter()
+                .find(|r| r.pack == pack && r.version == version);
+            match existing {
+                Some(review) if review.next_review == next_review => {}
+                Some(review) => {
+                    self.update(
+                        stamp,
+                        &steward_model::PolicyReview {
+                            next_review,
+                            ..review
+                        },
+                    )?;
+                }
+                None => {
+                    self.create(
+                        stamp,
+                        &steward_model::PolicyReview {
+                            pack: pack.to_owned(),
+                            version,
+                            reviewed_on: None,
+                            next_review,
+                            material: false,
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(changed)
+    }
+}

@@ -194,6 +194,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/packs",
         access: Access::AnyOf(&[Governance, Administrator]),
     },
+    // Who owns and approved the organisation's own pack, and its review date.
+    RouteSpec {
+        method: "POST",
+        path: "/policy/details",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
     // The organisation's values of the policies' parameters: those who own the policy.
     RouteSpec {
         method: "POST",

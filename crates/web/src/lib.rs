@@ -365,6 +365,7 @@ pub fn router(state: AppState) -> Router {
         .route("/policy/parameters", post(pages::set_parameter))
         .route("/policy/map", get(policy_map::form).post(policy_map::map))
         .route("/policy/frameworks", get(frameworks::show))
+        .route("/policy/details", post(policy_import::details))
         .route(
             "/policy/import",
             get(policy_import::form)

@@ -56,6 +56,10 @@ struct Imported {
     version: String,
     active: bool,
     clauses: Vec<ClauseRow>,
+    owner: String,
+    approver: String,
+    approved_on: String,
+    next_review: String,
 }
 
 #[derive(Template)]
@@ -106,6 +110,10 @@ pub(crate) async fn form(
             return Err(WebError::NotFound);
         };
         imported = Some(Imported {
+            owner: pack.owner.clone(),
+            approver: pack.approver.clone(),
+            approved_on: pack.approved_on.to_string(),
+            next_review: pack.next_review.map(|d| d.to_string()).unwrap_or_default(),
             active: active.contains(&pack.id),
             id: pack.id,
             title: pack.title,
@@ -142,6 +150,43 @@ pub(crate) async fn form(
             fixed: !state.options.packs.is_empty(),
         },
     )
+}
+
+/// Changes who owns and approved one of the organisation's own packs, and when it is reviewed.
+pub(crate) async fn details(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    let pack = form.get("pack");
+    let date = |name: &str| -> Result<Option<NaiveDate>, WebError> {
+        match form.get(name) {
+            text if text.is_empty() => Ok(None),
+            text => NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| {
+                    WebError::BadRequest(format!(
+                        "{name}: {text:?} is not a date written YYYY-MM-DD"
+                    ))
+                }),
+        }
+    };
+    let Some(approved_on) = date("approved_on")? else {
+        return Err(WebError::BadRequest(
+            "approved_on: the date it was approved is required".into(),
+        ));
+    };
+    let details = steward_service::PackDetails {
+        owner: form.get("owner"),
+        approver: form.get("approver"),
+        approved_on,
+        next_review: date("next_review")?,
+    };
+    let stamp = Stamp::of(&signed.viewer);
+    let id = pack.clone();
+    blocking(&state, move |s| s.set_pack_details(&stamp, &id, &details)).await?;
+    Ok(Redirect::to(&format!("/policy/import?pack={pack}#details")).into_response())
 }
 
 pub(crate) async fn import(

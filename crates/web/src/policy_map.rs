@@ -49,6 +49,9 @@ struct MapPage {
     params: Vec<ParamField>,
     scope: Vec<ScopeField>,
     severity: String,
+    /// An expert's own rule, as typed, and what the loader said of it.
+    rule: String,
+    rule_error: Option<String>,
     error: Option<String>,
     preview: Option<usize>,
 }
@@ -127,6 +130,11 @@ async fn render(
     preview: Option<usize>,
     refused: bool,
 ) -> Result<Response, WebError> {
+    // The loader's words about an expert's rule go beside the rule.
+    let rule_error = error
+        .as_deref()
+        .filter(|_| given.is_some_and(|f| !f.get("rule").is_empty()))
+        .filter(|e| e.contains("does not load"));
     let library = library()?;
     let id = wanted.pack.clone();
     let own = blocking(state, move |s| {
@@ -212,6 +220,8 @@ async fn render(
             params,
             scope,
             severity,
+            rule: given.map(|f| f.get("rule")).unwrap_or_default(),
+            rule_error: rule_error.map(str::to_owned),
             error,
             preview,
         },
@@ -260,6 +270,7 @@ pub(crate) async fn map(
     };
     let mut choices = MapChoices {
         severity: Some(form.get("severity")).filter(|s| !s.is_empty()),
+        rule: Some(form.get("rule")).filter(|r| !r.is_empty()),
         ..MapChoices::default()
     };
     for p in &chosen.parameters {

@@ -327,6 +327,77 @@ fn the_organisation_imports_its_own_policy_document_on_screen() {
         );
         assert_eq!(posted.status, 403, "{b}");
 
+        // Owner, approver and review date changed on screen; the review date is the governance
+        // page's review task.
+        let changed = g.submit(
+            "/policy/import?pack=meadow-trust-device-policy-1.4",
+            "/policy/details",
+            &[
+                ("pack", "meadow-trust-device-policy-1.4"),
+                ("owner", "Head of Operations"),
+                ("approver", "Board of Trustees"),
+                ("approved_on", "2025-09-09"),
+                ("next_review", "2026-01-31"),
+            ],
+        );
+        assert_eq!(changed.status, 303, "{b}: {}", changed.body);
+        let own = steward.own_packs().unwrap();
+        assert_eq!(own[0].owner, "Head of Operations", "{b}");
+        assert_eq!(
+            own[0].next_review,
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 31),
+            "{b}"
+        );
+        let governance = g.get("/governance");
+        assert!(
+            governance
+                .body
+                .contains("meadow-trust-device-policy-1.4 version 1.4"),
+            "{b}: the review task: {}",
+            governance.body
+        );
+
+        // An expert writes the rule: checked as the loader checks it, its errors beside it.
+        let map = "/policy/map?pack=meadow-trust-device-policy-1.4&clause=1.2%28a%29&control=devices-encrypted";
+        let form = g.get(map);
+        assert!(
+            form.body.contains("id=\"field-rule\""),
+            "{b}: {}",
+            form.body
+        );
+        let fields = |rule: &'static str| {
+            vec![
+                ("pack", "meadow-trust-device-policy-1.4"),
+                ("clause", "1.2(a)"),
+                ("control", "devices-encrypted"),
+                ("severity", "high"),
+                ("scope-asset_kinds", "laptop"),
+                ("rule", rule),
+                ("action", "save"),
+            ]
+        };
+        let bad = g.submit(map, "/policy/map", &fields("asset.encrypted == "));
+        assert_eq!(bad.status, 422, "{b}: {}", bad.body);
+        assert!(
+            bad.body.contains("id=\"field-rule-error\""),
+            "{b}: {}",
+            bad.body
+        );
+        let good = g.submit(
+            map,
+            "/policy/map",
+            &fields("asset.encrypted == true && asset.pin_set == true"),
+        );
+        assert_eq!(good.status, 303, "{b}: {}", good.body);
+        let own = steward.own_packs().unwrap();
+        match &own[0].control("devices-encrypted").map(|c| &c.kind) {
+            Some(steward_policy::ControlKind::Check(check)) => assert_eq!(
+                check.rule.text, "asset.encrypted == true && asset.pin_set == true",
+                "{b}"
+            ),
+            other => panic!("{b}: {other:?}"),
+        }
+
         // Run it: the living policy shows its clauses, and the import is in the audit log.
         let run = g.submit(
             "/policy/import?pack=meadow-trust-device-policy-1.4",
@@ -359,11 +430,23 @@ fn the_organisation_imports_its_own_policy_document_on_screen() {
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         assert_eq!(
             imports,
-            [(
-                "import".to_owned(),
-                "meadow-trust-device-policy-1.4".to_owned(),
-                "web:g1@example.org".to_owned()
-            )],
+            [
+                (
+                    "import".to_owned(),
+                    "meadow-trust-device-policy-1.4".to_owned(),
+                    "web:g1@example.org".to_owned()
+                ),
+                (
+                    "update".to_owned(),
+                    "meadow-trust-device-policy-1.4".to_owned(),
+                    "web:g1@example.org".to_owned()
+                ),
+                (
+                    "update".to_owned(),
+                    "meadow-trust-device-policy-1.4".to_owned(),
+                    "web:g1@example.org".to_owned()
+                )
+            ],
             "{b}"
         );
     }

@@ -63,7 +63,9 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ) => ESTATE,
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
         ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation") => &["administrator"],
-        ("POST", "/policy/packs" | "/policy/parameters") => &["governance", "administrator"],
+        ("POST", "/policy/packs" | "/policy/parameters" | "/policy/details") => {
+            &["governance", "administrator"]
+        }
         ("GET" | "POST", "/policy/import" | "/policy/map") => &["governance", "administrator"],
         ("GET", "/audit") => &["governance", "auditor", "administrator"],
         ("GET", "/healthz/detail") => &["it", "auditor", "administrator"],
