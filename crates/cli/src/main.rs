@@ -909,7 +909,12 @@ pub(crate) async fn shutdown_signal() {
 }
 
 fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode> {
-    let available = policy::available_packs(settings)?;
+    // A CSV folder is checked without a database: the organisation's own packs, kept there, are
+    // not read (and no database is opened or made).
+    let available = match &args.data {
+        Some(_) => policy::folder_and_builtin_packs(settings),
+        None => policy::available_packs(settings)?,
+    };
     // Against the database, the organisation's choice of packs is read from it first.
     let steward = match &args.data {
         Some(_) => None,

@@ -510,6 +510,12 @@ fn looks_like_path(reference: &str) -> bool {
 /// The pack a command names: an id of an available pack, or a pack folder.
 fn resolve(settings: &Settings, reference: &str) -> Result<Available> {
     if !looks_like_path(reference) {
+        // Built-in and folder packs first: the database is opened only for a pack of the
+        // organisation's own (so `--data` commands naming a built-in pack never touch one).
+        let mut files = Catalogue::load_files(settings);
+        if let Some(i) = files.packs.iter().position(|a| a.pack.id == reference) {
+            return Ok(files.packs.swap_remove(i));
+        }
         let mut catalogue = Catalogue::load(settings);
         if let Some(i) = catalogue.packs.iter().position(|a| a.pack.id == reference) {
             return Ok(catalogue.packs.swap_remove(i));
