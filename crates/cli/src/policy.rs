@@ -1741,19 +1741,7 @@ fn with_pack_id(pack_toml: &str, old_id: &str, new_id: &str) -> Result<String> {
 
 /// `text` with every quoted mention of the old pack id (`"old"` or `'old'`, as rules compare
 /// acceptances' and exceptions' `pack` with it) naming the new one; and how many there were.
-fn rename_mentions(text: &str, old_id: &str, new_id: &str) -> (String, usize) {
-    let mut n = 0;
-    let mut text = text.to_owned();
-    // A pack id stands alone in quotes, or leads a key such as a policy review's `"pack/version"`.
-    for q in ['"', '\''] {
-        for end in [q, '/'] {
-            let from = format!("{q}{old_id}{end}");
-            n += text.matches(&from).count();
-            text = text.replace(&from, &format!("{q}{new_id}{end}"));
-        }
-    }
-    (text, n)
-}
+use steward_policy::skeleton::rename_mentions;
 
 fn new_pack(
     settings: &Settings,

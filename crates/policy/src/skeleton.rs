@@ -92,6 +92,22 @@ pub fn set_meta(pack_toml: &str, key: &str, value: Option<&str>) -> String {
     lines.join("\n") + "\n"
 }
 
+/// `text` with every quoted mention of the old pack id (`"old"` or `'old'`, as rules compare
+/// acceptances' and exceptions' `pack` with it, or leading a key such as a policy review's
+/// `"pack/version"`) naming the new one; and how many there were.
+pub fn rename_mentions(text: &str, old_id: &str, new_id: &str) -> (String, usize) {
+    let mut n = 0;
+    let mut text = text.to_owned();
+    for q in ['"', '\''] {
+        for end in [q, '/'] {
+            let from = format!("{q}{old_id}{end}");
+            n += text.matches(&from).count();
+            text = text.replace(&from, &format!("{q}{new_id}{end}"));
+        }
+    }
+    (text, n)
+}
+
 /// A TOML string literal, for [`set_meta`].
 pub fn literal(text: &str) -> String {
     quoted(text)

@@ -339,7 +339,10 @@ impl Steward {
         choices: &steward_policy::library::MapChoices,
         save: bool,
     ) -> Result<MappedClause> {
-        stamp.require(POLICY_OWNERS, "mapping the organisation's policy")?;
+        stamp.require(
+            crate::authority::IT_AND_GOVERNANCE,
+            "mapping the organisation's policy",
+        )?;
         let library = steward_policy::library::library().map_err(PolicyImportError::Invalid)?;
         let files = self
             .store()
@@ -407,6 +410,57 @@ impl Steward {
         let (data, time_zone) = self.estate_data()?;
         let findings = engine.evaluate(&data, crate::checks::at(&time_zone, stamp.at));
         Ok(findings.len())
+    }
+}
+
+impl Steward {
+    /// Makes a copy of pack `from` (its files, as built into the binary) one of the
+    /// organisation's own, as `new_id` (audited as an import), so that its clauses can be mapped
+    /// and its details changed on screen; `known` are the packs whose ids it may not take.
+    pub fn copy_pack(
+        &self,
+        stamp: &Stamp,
+        from: &steward_policy::BuiltinPack,
+        new_id: &str,
+        known: &[Pack],
+    ) -> Result<Pack> {
+        use steward_policy::skeleton::{literal, rename_mentions, set_meta};
+        stamp.require(POLICY_OWNERS, "copying a policy")?;
+        if !is_pack_id(new_id) {
+            return Err(PolicyImportError::BadId {
+                id: new_id.to_owned(),
+            }
+            .into());
+        }
+        if known.iter().any(|p| p.id == new_id)
+            || self
+                .store()
+                .pack_documents()?
+                .iter()
+                .any(|d| d.id == new_id)
+        {
+            return Err(PolicyImportError::IdTaken {
+                id: new_id.to_owned(),
+                by: "another pack".to_owned(),
+            }
+            .into());
+        }
+        let pack_toml = set_meta(from.pack_toml, "id", Some(&literal(new_id)));
+        let (clauses_toml, _) = rename_mentions(from.clauses_toml, from.id, new_id);
+        let pack = steward_policy::parse(&[
+            (PACK_FILE, pack_toml.as_str()),
+            (CLAUSES_FILE, clauses_toml.as_str()),
+        ])
+        .map_err(PolicyImportError::Invalid)?;
+        self.store().save_pack_document(&PackDocument {
+            id: new_id.to_owned(),
+            pack_toml,
+            clauses_toml,
+            source_name: Some(format!("a copy of {}", from.id)),
+            saved_at: stamp.at,
+            saved_by: stamp.actor.clone(),
+        })?;
+        Ok(pack)
     }
 }
 

@@ -194,6 +194,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/packs",
         access: Access::AnyOf(&[Governance, Administrator]),
     },
+    // A built-in pack copied as the organisation's own, to map and change.
+    RouteSpec {
+        method: "POST",
+        path: "/policy/copy",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
     // Who owns and approved the organisation's own pack, and its review date.
     RouteSpec {
         method: "POST",
@@ -217,16 +223,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/import",
         access: Access::AnyOf(&[Governance, Administrator]),
     },
-    // A clause of the organisation's own policy mapped to a library control.
+    // A clause of the organisation's own policy mapped to a library control: the governance
+    // and IT teams.
     RouteSpec {
         method: "GET",
         path: "/policy/map",
-        access: Access::AnyOf(&[Governance, Administrator]),
+        access: Access::AnyOf(&[It, Governance, Administrator]),
     },
     RouteSpec {
         method: "POST",
         path: "/policy/map",
-        access: Access::AnyOf(&[Governance, Administrator]),
+        access: Access::AnyOf(&[It, Governance, Administrator]),
     },
     RouteSpec {
         method: "GET",

@@ -366,6 +366,7 @@ pub fn router(state: AppState) -> Router {
         .route("/policy/map", get(policy_map::form).post(policy_map::map))
         .route("/policy/frameworks", get(frameworks::show))
         .route("/policy/details", post(policy_import::details))
+        .route("/policy/copy", post(policy_import::copy))
         .route(
             "/policy/import",
             get(policy_import::form)

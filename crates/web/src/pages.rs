@@ -1738,6 +1738,8 @@ pub(crate) struct PackOption {
     pub clauses: usize,
     pub checks: usize,
     pub active: bool,
+    /// A pack built into Steward, which the organisation copies to change.
+    pub builtin: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -1865,6 +1867,7 @@ pub(crate) async fn policy(
                     .filter(|k| k.kind.name() == steward_policy::KindName::Check)
                     .count(),
                 active: running.iter().any(|r| r.id == p.id),
+                builtin: steward_policy::BUILTIN.iter().any(|b| b.id == p.id),
             })
             .collect()
     } else {

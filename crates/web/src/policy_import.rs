@@ -152,6 +152,36 @@ pub(crate) async fn form(
     )
 }
 
+/// Makes a copy of a built-in pack one of the organisation's own (`ID-own`, or `ID-own-2`, …),
+/// then shows it, ready to be mapped and changed.
+pub(crate) async fn copy(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    let from = form.get("pack");
+    let Some(builtin) = steward_policy::BUILTIN.iter().find(|b| b.id == from) else {
+        return Err(WebError::BadRequest(format!(
+            "pack: {from:?} is not a built-in pack"
+        )));
+    };
+    let available = crate::derived::available_packs(&state, signed.audit_seq).await?;
+    let mut new_id = format!("{from}-own");
+    let mut n = 1;
+    while available.iter().any(|p| p.id == new_id) {
+        n += 1;
+        new_id = format!("{from}-own-{n}");
+    }
+    let stamp = Stamp::of(&signed.viewer);
+    let id = new_id.clone();
+    blocking(&state, move |s| {
+        s.copy_pack(&stamp, builtin, &id, &available)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/policy/import?pack={new_id}#imported")).into_response())
+}
+
 /// Changes who owns and approved one of the organisation's own packs, and when it is reviewed.
 pub(crate) async fn details(
     State(state): State<AppState>,

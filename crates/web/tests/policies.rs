@@ -670,3 +670,53 @@ fn the_governance_team_changes_a_parameter_on_screen_and_the_findings_follow() {
     );
     assert_eq!(refused.status, 403);
 }
+
+/// A built-in policy copied on screen as the organisation's own, its clauses then mapped like an
+/// imported one's; the copy keeps every clause and names itself in its rules.
+#[test]
+fn a_built_in_policy_is_copied_to_be_mapped_and_changed() {
+    let db = steward_store::testing::sqlite("web_policy_copy");
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    let stamp = Stamp::now("test");
+    steward
+        .create(&stamp, &person("G1", "Gita Governance", None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    steward
+        .create(
+            &stamp,
+            &RoleGrant {
+                person_id: "G1".into(),
+                role: Role::Governance,
+                granted_on: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let governance = account(&steward, "g1@example.org", Some("G1"), &[]);
+    let server = Server::start(
+        &db.url,
+        steward_web::Options {
+            available: vec![builtin("pip-it")],
+            ..Default::default()
+        },
+    );
+    let mut g = server.client();
+    g.sign_in("g1@example.org", support::PASSWORD, &governance);
+    assert!(g.get("/policy").body.contains("id=\"copy-pip-it\""));
+    let copied = g.submit("/policy", "/policy/copy", &[("pack", "pip-it")]);
+    assert_eq!(copied.status, 303, "{}", copied.body);
+    assert_eq!(copied.location(), "/policy/import?pack=pip-it-own#imported");
+    let own = steward.own_packs().unwrap();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].id, "pip-it-own");
+    assert_eq!(own[0].clauses.len(), builtin("pip-it").clauses.len());
+    // A second copy takes the next free id; a pack that is not built in is refused.
+    let again = g.submit("/policy", "/policy/copy", &[("pack", "pip-it")]);
+    assert_eq!(
+        again.location(),
+        "/policy/import?pack=pip-it-own-2#imported"
+    );
+    let refused = g.submit("/policy", "/policy/copy", &[("pack", "pip-it-own")]);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let page = g.get("/policy/map?pack=pip-it-own&clause=2.1");
+    assert_eq!(page.status, 200, "{}", page.body);
+}
