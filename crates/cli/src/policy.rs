@@ -1665,13 +1665,7 @@ fn original(settings: &Settings, reference: &str) -> Result<(Original, Catalogue
                 source: Source::Database,
             }) => {
                 let steward = crate::open(settings)?;
-                let files = steward
-                    .own_pack_files()?
-                    .into_iter()
-                    .find(|d| d.id == pack.id)
-                    .with_context(|| {
-                        format!("the pack {} is no longer in the database", pack.id)
-                    })?;
+                let files = steward.own_pack_file(&pack.id)?;
                 let original = Original {
                     id: files.id,
                     pack_toml: files.pack_toml,

@@ -1,7 +1,7 @@
 //! The packs that ship inside the binary.
 
 use crate::error::PackError;
-use crate::load::{CLAUSES_FILE, PACK_FILE, parse};
+use crate::load::parse_pack;
 use crate::types::Pack;
 
 /// A pack whose files are compiled into the binary.
@@ -14,10 +14,7 @@ pub struct BuiltinPack {
 
 impl BuiltinPack {
     pub fn load(&self) -> Result<Pack, Vec<PackError>> {
-        parse(&[
-            (PACK_FILE, self.pack_toml),
-            (CLAUSES_FILE, self.clauses_toml),
-        ])
+        parse_pack(self.pack_toml, self.clauses_toml)
     }
 }
 

@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 use crate::error::PackError;
-use crate::load::{CLAUSES_FILE, PACK_FILE, parse};
+use crate::load::parse_pack as parse;
+use crate::skeleton::quoted;
 use crate::types::{Control, ControlKind, Pack, ParamType, ParamValue, Parameter, Severity};
 
 /// The library's pack id.
@@ -88,12 +89,16 @@ fn rename_param(text: &str, from: &str, to: &str) -> String {
     out
 }
 
-/// Loads the embedded library.
-pub fn library() -> Result<Library, Vec<PackError>> {
-    let pack = parse(&[
-        (PACK_FILE, LIBRARY_PACK_TOML),
-        (CLAUSES_FILE, LIBRARY_CLAUSES_TOML),
-    ])?;
+static LIBRARY: std::sync::LazyLock<Result<Library, Vec<PackError>>> =
+    std::sync::LazyLock::new(load_library);
+
+/// The embedded library, loaded (and its rules type-checked) once for the process.
+pub fn library() -> Result<&'static Library, Vec<PackError>> {
+    LIBRARY.as_ref().map_err(Clone::clone)
+}
+
+fn load_library() -> Result<Library, Vec<PackError>> {
+    let pack = parse(LIBRARY_PACK_TOML, LIBRARY_CLAUSES_TOML)?;
     let controls = pack
         .clauses
         .iter()
@@ -148,12 +153,7 @@ impl Library {
         let read = params_read(&format!("{}\n{}", check.rule.text, check.message));
         let mut values = BTreeMap::new();
         for p in &chosen.parameters {
-            let name = read.iter().find(|n| {
-                *n == &p.name
-                    || n.strip_prefix(&p.name)
-                        .and_then(|r| r.strip_prefix('_'))
-                        .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()))
-            });
+            let name = read.iter().find(|n| numbered(n, &p.name, '_'));
             if let Some(value) = name
                 .and_then(|n| pack.parameters.get(n))
                 .map(|p| p.value.clone())
@@ -221,10 +221,6 @@ const SCOPE_KEYS: &[&str] = &[
     "account_statuses",
 ];
 
-fn quoted(text: &str) -> String {
-    toml::Value::String(text.to_owned()).to_string()
-}
-
 /// A value typed into a form, read as the parameter's type.
 pub fn param_from_text(ty: ParamType, text: &str) -> Result<ParamValue, String> {
     let text = text.trim();
@@ -252,6 +248,16 @@ pub fn param_from_text(ty: ParamType, text: &str) -> Result<ParamValue, String> 
                 .collect(),
         )),
         ParamType::Duration => Err("durations are not chosen on screen".into()),
+    }
+}
+
+/// A parameter's value as a form shows it for editing: a list as `a, b`, a string bare; the
+/// inverse of [`param_from_text`].
+pub fn form_text(value: &ParamValue) -> String {
+    match value {
+        ParamValue::List(words) => words.join(", "),
+        ParamValue::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -298,8 +304,7 @@ pub fn map_clause(
     let chosen = library
         .control(control_id)
         .ok_or_else(|| MapError::NoControl(control_id.to_owned()))?;
-    let pack = parse(&[(PACK_FILE, pack_toml), (CLAUSES_FILE, clauses_toml)])
-        .map_err(MapError::Invalid)?;
+    let pack = parse(pack_toml, clauses_toml).map_err(MapError::Invalid)?;
     let Some(target) = pack.clauses.iter().find(|c| c.id == clause) else {
         return Err(MapError::NoClause(clause.to_owned()));
     };
@@ -311,7 +316,7 @@ pub fn map_clause(
     {
         let without = remove_control(clauses_toml, clause, &previous.id)
             .ok_or_else(|| MapError::NoClause(clause.to_owned()))?;
-        let (pack_toml, without) = drop_unread_parameters(library, pack_toml, &without);
+        let pack_toml = drop_unread_parameters(library, pack_toml, &without);
         return map_clause(library, &pack_toml, &without, clause, control_id, choices)
             .map(|(p, c)| (p, keep_id(&c, &previous.id, control_id)));
     }
@@ -445,17 +450,23 @@ pub fn map_clause(
     } else {
         format!("{}\n{}", pack_toml.trim_end(), new_parameters)
     };
-    parse(&[(PACK_FILE, &pack_out), (CLAUSES_FILE, &clauses)]).map_err(MapError::Invalid)?;
+    parse(&pack_out, &clauses).map_err(MapError::Invalid)?;
     Ok((pack_out, clauses))
+}
+
+/// Whether `name` is `base`, or `base` numbered apart from another with `separator` (`ID-2`,
+/// `NAME_2`): how mapping names a second control or parameter from the same library one.
+fn numbered(name: &str, base: &str, separator: char) -> bool {
+    name == base
+        || name
+            .strip_prefix(base)
+            .and_then(|rest| rest.strip_prefix(separator))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Whether control `id` is library control `library_id` as mapped (`ID` or `ID-N`).
 fn from_library(id: &str, library_id: &str) -> bool {
-    id == library_id
-        || id
-            .strip_prefix(library_id)
-            .and_then(|rest| rest.strip_prefix('-'))
-            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    numbered(id, library_id, '-')
 }
 
 /// A control changed keeps the id its findings already carry.
@@ -497,30 +508,32 @@ fn remove_control(clauses_toml: &str, clause: &str, control: &str) -> Option<Str
     )
 }
 
-/// `pack_toml` without the library parameters (`NAME` or `NAME_N`) no control reads any more.
-fn drop_unread_parameters(
-    library: &Library,
-    pack_toml: &str,
-    clauses_toml: &str,
-) -> (String, String) {
+/// `pack_toml` without the library parameters (`NAME` or `NAME_N`) no control of
+/// `clauses_toml` reads any more.
+fn drop_unread_parameters(library: &Library, pack_toml: &str, clauses_toml: &str) -> String {
     let read = params_read(clauses_toml);
+    let unread: Vec<&str> = pack_toml
+        .lines()
+        .filter_map(|l| l.strip_prefix("[parameters.")?.strip_suffix(']'))
+        .filter(|name| !read.iter().any(|r| r == name))
+        .filter(|name| {
+            library
+                .pack
+                .parameters
+                .keys()
+                .any(|p| numbered(name, p, '_'))
+        })
+        .collect();
     let mut out = pack_toml.to_owned();
-    for parameter in library.pack.parameters.keys() {
-        let mut names = vec![parameter.clone()];
-        names.extend((2..100).map(|n| format!("{parameter}_{n}")));
-        for name in names {
-            if read.contains(&name) {
-                continue;
-            }
-            let head = format!("\n[parameters.{name}]\n");
-            if let Some(at) = out.find(&head) {
-                let after = at + head.len();
-                let end = out[after..].find("\n[").map_or(out.len(), |i| after + i);
-                out.replace_range(at..end, "");
-            }
+    for name in unread {
+        let head = format!("\n[parameters.{name}]\n");
+        if let Some(at) = out.find(&head) {
+            let after = at + head.len();
+            let end = out[after..].find("\n[").map_or(out.len(), |i| after + i);
+            out.replace_range(at..end, "");
         }
     }
-    (out, clauses_toml.to_owned())
+    out
 }
 
 /// `block` with its `rule = ` value (on one line, or a literal string over several) replaced by
@@ -654,7 +667,7 @@ mod tests {
             .insert("asset_kinds".into(), vec!["laptop".into(), "tablet".into()]);
         choices.severity = Some("high".into());
         let (p, c) = map_clause(
-            &library,
+            library,
             &pack_toml,
             &clauses_toml,
             "1.2",
@@ -662,7 +675,7 @@ mod tests {
             &choices,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let pack = parse(&[(PACK_FILE, &p), (CLAUSES_FILE, &c)]).unwrap();
+        let pack = parse(&p, &c).unwrap();
         let clause = pack.clauses.iter().find(|c| c.id == "1.2").unwrap();
         assert_eq!(clause.controls.len(), 1, "the guidance is replaced");
         assert_eq!(clause.controls[0].id, "devices-connected-within-n-days");
@@ -678,7 +691,7 @@ mod tests {
             .parameters
             .insert("device_offline_days".into(), "30".into());
         let (p2, c2) = map_clause(
-            &library,
+            library,
             &p,
             &c,
             "1.3",
@@ -686,7 +699,7 @@ mod tests {
             &choices,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let pack = parse(&[(PACK_FILE, &p2), (CLAUSES_FILE, &c2)]).unwrap();
+        let pack = parse(&p2, &c2).unwrap();
         assert_eq!(
             pack.parameters["device_offline_days_2"].value,
             ParamValue::Int(30)
@@ -718,7 +731,7 @@ mod tests {
             choices
         };
         let (p, c) = map_clause(
-            &library,
+            library,
             &pack_toml,
             &clauses_toml,
             "1.2",
@@ -727,7 +740,7 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let (p, c) = map_clause(
-            &library,
+            library,
             &p,
             &c,
             "1.2",
@@ -735,7 +748,7 @@ mod tests {
             &with("30"),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let pack = parse(&[(PACK_FILE, &p), (CLAUSES_FILE, &c)]).unwrap();
+        let pack = parse(&p, &c).unwrap();
         let clause = pack.clauses.iter().find(|c| c.id == "1.2").unwrap();
         assert_eq!(
             clause
@@ -775,7 +788,7 @@ mod tests {
             .parameters
             .insert("device_offline_days".into(), "a fortnight".into());
         let refused = map_clause(
-            &library,
+            library,
             &pack_toml,
             &clauses_toml,
             "1.2",
@@ -790,7 +803,7 @@ mod tests {
             })
         );
         let none = map_clause(
-            &library,
+            library,
             &pack_toml,
             &clauses_toml,
             "9.9",
@@ -799,7 +812,7 @@ mod tests {
         );
         assert_eq!(none, Err(MapError::NoClause("9.9".into())));
         let bad_scope = map_clause(
-            &library,
+            library,
             &pack_toml,
             &clauses_toml,
             "1.2",
@@ -821,7 +834,7 @@ mod tests {
         let (pack_toml, clauses_toml) = skeleton();
         let mapped = |clause: &str, control: &str, rule: &str| {
             map_clause(
-                &library,
+                library,
                 &pack_toml,
                 &clauses_toml,
                 clause,
@@ -833,7 +846,7 @@ mod tests {
             )
         };
         let rule_of = |(p, c): (String, String), control: &str| {
-            let pack = parse(&[(PACK_FILE, &p), (CLAUSES_FILE, &c)]).unwrap();
+            let pack = parse(&p, &c).unwrap();
             match &pack.control(control).unwrap().kind {
                 ControlKind::Check(check) => check.rule.text.clone(),
                 other => panic!("{other:?}"),
@@ -917,8 +930,16 @@ pub enum Standing {
     NotEvidenced,
 }
 
+static FRAMEWORKS: std::sync::LazyLock<Result<Frameworks, String>> =
+    std::sync::LazyLock::new(Frameworks::load);
+
 impl Frameworks {
-    /// The embedded mapping.
+    /// The embedded mapping, read once for the process.
+    pub fn embedded() -> Result<&'static Frameworks, String> {
+        FRAMEWORKS.as_ref().map_err(Clone::clone)
+    }
+
+    /// Reads the embedded mapping.
     pub fn load() -> Result<Frameworks, String> {
         toml::from_str(FRAMEWORKS_TOML).map_err(|e| format!("library/frameworks.toml: {e}"))
     }

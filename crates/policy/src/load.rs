@@ -46,6 +46,11 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Pack, Vec<PackError>> {
     parse(&files)
 }
 
+/// Parses a pack from the texts of its two files, `pack.toml` and `clauses.toml`.
+pub fn parse_pack(pack_toml: &str, clauses_toml: &str) -> Result<Pack, Vec<PackError>> {
+    parse(&[(PACK_FILE, pack_toml), (CLAUSES_FILE, clauses_toml)])
+}
+
 /// Parses a pack from its files, given as (file name, text): `pack.toml` and `clauses.toml`.
 /// Returns every problem found, not just the first.
 pub fn parse(files: &[(&str, &str)]) -> Result<Pack, Vec<PackError>> {

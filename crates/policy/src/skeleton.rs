@@ -39,7 +39,7 @@ pub struct SkeletonClause {
 }
 
 /// A TOML string literal for `text`.
-fn quoted(text: &str) -> String {
+pub(crate) fn quoted(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
 
@@ -262,11 +262,8 @@ mod tests {
             ..Skeleton::default()
         };
         let (pack_toml, clauses_toml) = (skeleton.pack_toml(), skeleton.clauses_toml());
-        let pack = crate::parse(&[
-            (crate::PACK_FILE, pack_toml.as_str()),
-            (crate::CLAUSES_FILE, clauses_toml.as_str()),
-        ])
-        .unwrap_or_else(|errors| panic!("{errors:?}"));
+        let pack = crate::parse_pack(&pack_toml, &clauses_toml)
+            .unwrap_or_else(|errors| panic!("{errors:?}"));
         assert_eq!(pack.id, "riverside-it-2.1");
         assert_eq!(pack.title, "Riverside \"IT\" Policy");
         assert_eq!(pack.clauses.len(), 3);

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use steward_document::{DocumentError, Split};
 use steward_policy::skeleton::{Skeleton, SkeletonClause};
-use steward_policy::{CLAUSES_FILE, PACK_FILE, Pack, PackError};
+use steward_policy::{Pack, PackError};
 use steward_store::PackDocument;
 use thiserror::Error;
 
@@ -228,15 +228,41 @@ pub fn skeleton(
     };
     // The files are checked as the loader will read them, before anything is kept.
     let (pack_toml, clauses_toml) = (skeleton.pack_toml(), skeleton.clauses_toml());
-    steward_policy::parse(&[
-        (PACK_FILE, pack_toml.as_str()),
-        (CLAUSES_FILE, clauses_toml.as_str()),
-    ])
-    .map_err(PolicyImportError::Invalid)?;
+    steward_policy::parse_pack(&pack_toml, &clauses_toml).map_err(PolicyImportError::Invalid)?;
     Ok(ImportedPolicy { split, skeleton })
 }
 
 impl Steward {
+    /// The files of the organisation's own pack `id`, or that it is not one.
+    pub fn own_pack_file(&self, id: &str) -> Result<PackDocument> {
+        Ok(self
+            .store()
+            .pack_documents()?
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| PolicyImportError::NotOwn { id: id.to_owned() })?)
+    }
+
+    /// Refuses `id` for a new pack when it is malformed, or taken by a pack among `known`
+    /// (built in, from folders) or by one of the organisation's own.
+    fn ensure_id_free(&self, id: &str, known: &[Pack]) -> Result<()> {
+        if !is_pack_id(id) {
+            return Err(PolicyImportError::BadId { id: id.to_owned() }.into());
+        }
+        let by = if known.iter().any(|p| p.id == id) {
+            "a pack this server already has"
+        } else if self.store().pack_documents()?.iter().any(|d| d.id == id) {
+            "one of the organisation's own packs"
+        } else {
+            return Ok(());
+        };
+        Err(PolicyImportError::IdTaken {
+            id: id.to_owned(),
+            by: by.to_owned(),
+        }
+        .into())
+    }
+
     /// Imports document `name` as one of the organisation's own packs (audited): the
     /// governance team's and the administrator's to do. `known` are the packs the server has
     /// besides (built in, or from folders), whose ids a new pack may not take.
@@ -252,20 +278,7 @@ impl Steward {
         let split = read_policy(name, bytes)?;
         let imported = skeleton(name, split, answers)?;
         let id = imported.skeleton.id.clone();
-        if known.iter().any(|p| p.id == id) {
-            return Err(PolicyImportError::IdTaken {
-                id,
-                by: "a pack this server already has".to_owned(),
-            }
-            .into());
-        }
-        if self.store().pack_documents()?.iter().any(|d| d.id == id) {
-            return Err(PolicyImportError::IdTaken {
-                id,
-                by: "one of the organisation's own packs".to_owned(),
-            }
-            .into());
-        }
+        self.ensure_id_free(&id, known)?;
         self.store().save_pack_document(&PackDocument {
             id,
             pack_toml: imported.pack_toml(),
@@ -277,29 +290,29 @@ impl Steward {
         Ok(imported)
     }
 
-    /// The organisation's own packs' files, as kept.
-    pub fn own_pack_files(&self) -> Result<Vec<PackDocument>> {
-        Ok(self.store().pack_documents()?)
+    /// The organisation's own pack `id`, loaded; `None` when it has none of that id, or its
+    /// files no longer load (as [`Steward::own_packs`] leaves such a pack out).
+    pub fn own_pack(&self, id: &str) -> Result<Option<Pack>> {
+        let Some(files) = self
+            .store()
+            .pack_documents()?
+            .into_iter()
+            .find(|d| d.id == id)
+        else {
+            return Ok(None);
+        };
+        Ok(loaded(&files))
     }
 
     /// The organisation's own packs, loaded; one whose files no longer load is left out, with a
     /// warning in the log.
     pub fn own_packs(&self) -> Result<Vec<Pack>> {
-        let mut packs = Vec::new();
-        for document in self.store().pack_documents()? {
-            match steward_policy::parse(&[
-                (PACK_FILE, document.pack_toml.as_str()),
-                (CLAUSES_FILE, document.clauses_toml.as_str()),
-            ]) {
-                Ok(pack) => packs.push(pack),
-                Err(errors) => tracing::warn!(
-                    pack = %document.id,
-                    problems = errors.len(),
-                    "one of the organisation's own packs does not load; it is left out"
-                ),
-            }
-        }
-        Ok(packs)
+        Ok(self
+            .store()
+            .pack_documents()?
+            .iter()
+            .filter_map(loaded)
+            .collect())
     }
 
     /// `others` (built in, from folders) and the organisation's own packs, an own pack left out
@@ -344,16 +357,9 @@ impl Steward {
             "mapping the organisation's policy",
         )?;
         let library = steward_policy::library::library().map_err(PolicyImportError::Invalid)?;
-        let files = self
-            .store()
-            .pack_documents()?
-            .into_iter()
-            .find(|d| d.id == pack)
-            .ok_or_else(|| PolicyImportError::NotOwn {
-                id: pack.to_owned(),
-            })?;
+        let files = self.own_pack_file(pack)?;
         let (pack_toml, clauses_toml) = steward_policy::library::map_clause(
-            &library,
+            library,
             &files.pack_toml,
             &files.clauses_toml,
             clause,
@@ -361,11 +367,8 @@ impl Steward {
             choices,
         )
         .map_err(PolicyImportError::Map)?;
-        let mapped = steward_policy::parse(&[
-            (PACK_FILE, pack_toml.as_str()),
-            (CLAUSES_FILE, clauses_toml.as_str()),
-        ])
-        .map_err(PolicyImportError::Invalid)?;
+        let mapped = steward_policy::parse_pack(&pack_toml, &clauses_toml)
+            .map_err(PolicyImportError::Invalid)?;
         let new_id = mapped
             .clauses
             .iter()
@@ -393,11 +396,7 @@ impl Steward {
 
     /// How many subjects control `control` of `pack` fails on today's estate.
     fn findings_of_control(&self, pack: &Pack, control: &str, stamp: &Stamp) -> Result<usize> {
-        let params = pack
-            .parameters
-            .values()
-            .map(|p| (p.name.clone(), p.value.clone()))
-            .collect();
+        let params = crate::checks::effective_params(pack, &steward_policy::Overrides::default())?;
         let engine = steward_engine::Engine::only(pack, control, params).map_err(|errors| {
             crate::ServiceError::Checks(
                 errors
@@ -426,32 +425,11 @@ impl Steward {
     ) -> Result<Pack> {
         use steward_policy::skeleton::{literal, rename_mentions, set_meta};
         stamp.require(POLICY_OWNERS, "copying a policy")?;
-        if !is_pack_id(new_id) {
-            return Err(PolicyImportError::BadId {
-                id: new_id.to_owned(),
-            }
-            .into());
-        }
-        if known.iter().any(|p| p.id == new_id)
-            || self
-                .store()
-                .pack_documents()?
-                .iter()
-                .any(|d| d.id == new_id)
-        {
-            return Err(PolicyImportError::IdTaken {
-                id: new_id.to_owned(),
-                by: "another pack".to_owned(),
-            }
-            .into());
-        }
+        self.ensure_id_free(new_id, known)?;
         let pack_toml = set_meta(from.pack_toml, "id", Some(&literal(new_id)));
         let (clauses_toml, _) = rename_mentions(from.clauses_toml, from.id, new_id);
-        let pack = steward_policy::parse(&[
-            (PACK_FILE, pack_toml.as_str()),
-            (CLAUSES_FILE, clauses_toml.as_str()),
-        ])
-        .map_err(PolicyImportError::Invalid)?;
+        let pack = steward_policy::parse_pack(&pack_toml, &clauses_toml)
+            .map_err(PolicyImportError::Invalid)?;
         self.store().save_pack_document(&PackDocument {
             id: new_id.to_owned(),
             pack_toml,
@@ -485,14 +463,7 @@ impl Steward {
     ) -> Result<bool> {
         use steward_policy::skeleton::{literal, set_meta};
         stamp.require(POLICY_OWNERS, "changing the organisation's policy")?;
-        let files = self
-            .store()
-            .pack_documents()?
-            .into_iter()
-            .find(|d| d.id == pack)
-            .ok_or_else(|| PolicyImportError::NotOwn {
-                id: pack.to_owned(),
-            })?;
+        let files = self.own_pack_file(pack)?;
         let refuse = |what: &str| crate::ServiceError::Parameter {
             name: what.to_owned(),
             problem: "is required".to_owned(),
@@ -526,17 +497,9 @@ impl Steward {
         if details.next_review.is_some() {
             pack_toml = set_meta(&pack_toml, "next_review_note", None);
         }
-        steward_policy::parse(&[
-            (PACK_FILE, pack_toml.as_str()),
-            (CLAUSES_FILE, files.clauses_toml.as_str()),
-        ])
-        .map_err(PolicyImportError::Invalid)?;
-        let version = steward_policy::parse(&[
-            (PACK_FILE, pack_toml.as_str()),
-            (CLAUSES_FILE, files.clauses_toml.as_str()),
-        ])
-        .map(|p| p.version)
-        .map_err(PolicyImportError::Invalid)?;
+        let version = steward_policy::parse_pack(&pack_toml, &files.clauses_toml)
+            .map_err(PolicyImportError::Invalid)?
+            .version;
         let changed = self.store().save_pack_document(&PackDocument {
             pack_toml,
             saved_at: stamp.at,
@@ -576,5 +539,21 @@ impl Steward {
             }
         }
         Ok(changed)
+    }
+}
+
+/// One of the organisation's own packs, loaded; one whose files no longer load is left out,
+/// with a warning in the log.
+fn loaded(document: &PackDocument) -> Option<Pack> {
+    match steward_policy::parse_pack(&document.pack_toml, &document.clauses_toml) {
+        Ok(pack) => Some(pack),
+        Err(errors) => {
+            tracing::warn!(
+                pack = %document.id,
+                problems = errors.len(),
+                "one of the organisation's own packs does not load; it is left out"
+            );
+            None
+        }
     }
 }

@@ -44,7 +44,7 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let frameworks = Frameworks::load()
+    let frameworks = Frameworks::embedded()
         .map_err(|e| WebError::Service(steward_service::ServiceError::Checks(e)))?;
     let running = crate::derived::running_packs(&state, signed.audit_seq).await?;
     let in_force: Vec<(String, String)> = running
@@ -68,35 +68,24 @@ pub(crate) async fn show(
     }
     let mut views: Vec<FrameworkView> = Vec::new();
     for (requirement, standing) in frameworks.standing(&in_force, &failing) {
-        let row = match standing {
-            Standing::Evidenced { controls } => Row {
-                id: requirement.id.clone(),
-                title: requirement.title.clone(),
-                state: "evidenced",
-                controls,
-                failing: Vec::new(),
-            },
-            Standing::Failing { failing } => Row {
-                id: requirement.id.clone(),
-                title: requirement.title.clone(),
-                state: "failing",
-                controls: Vec::new(),
-                failing: failing
-                    .into_iter()
-                    .map(|(key, n)| {
-                        let (pack, control) = key.split_once('/').unwrap_or((&key, ""));
-                        let href = format!("/findings?pack={pack}&control={control}");
-                        (key, n, href)
-                    })
-                    .collect(),
-            },
-            Standing::NotEvidenced => Row {
-                id: requirement.id.clone(),
-                title: requirement.title.clone(),
-                state: "not-evidenced",
-                controls: Vec::new(),
-                failing: Vec::new(),
-            },
+        let (state, controls, failing) = match standing {
+            Standing::Evidenced { controls } => ("evidenced", controls, Vec::new()),
+            Standing::Failing { failing } => ("failing", Vec::new(), failing),
+            Standing::NotEvidenced => ("not-evidenced", Vec::new(), Vec::new()),
+        };
+        let row = Row {
+            id: requirement.id.clone(),
+            title: requirement.title.clone(),
+            state,
+            controls,
+            failing: failing
+                .into_iter()
+                .map(|(key, n)| {
+                    let (pack, control) = key.split_once('/').unwrap_or((&key, ""));
+                    let href = format!("/findings?pack={pack}&control={control}");
+                    (key, n, href)
+                })
+                .collect(),
         };
         let view = match views.iter_mut().find(|v| v.name == requirement.framework) {
             Some(view) => view,

@@ -1691,11 +1691,7 @@ fn parameters_of(pack: &Pack, overrides: &steward_policy::Overrides) -> Vec<Para
                 description: p.description.clone(),
                 pack_value: (*value != p.value).then(|| with_unit(&p.value, unit)),
                 assumed: p.assumed.clone().filter(|_| *value == p.value),
-                input: match value {
-                    steward_policy::ParamValue::List(words) => words.join(", "),
-                    steward_policy::ParamValue::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
+                input: steward_policy::library::form_text(value),
                 unit: unit.unwrap_or_default().to_owned(),
                 editable: p.ty != steward_policy::ParamType::Duration,
             }

@@ -102,7 +102,7 @@ pub(crate) async fn form(
     if !shown.pack.is_empty() {
         let id = shown.pack.clone();
         let (own, active) = blocking(&state, move |s| {
-            let own = s.own_packs()?.into_iter().find(|p| p.id == id);
+            let own = s.own_pack(&id)?;
             Ok((own, s.active_pack_ids()?))
         })
         .await?;

@@ -7,8 +7,8 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use steward_policy::RecordType;
 use steward_policy::library::{Library, MapChoices, MapError};
-use steward_policy::{ParamValue, RecordType};
 use steward_service::{PolicyImportError, ServiceError, Stamp};
 
 use crate::pages::{Chrome, page_refusing};
@@ -65,55 +65,46 @@ pub(crate) struct Wanted {
     control: String,
 }
 
-fn library() -> Result<Library, WebError> {
+fn library() -> Result<&'static Library, WebError> {
     steward_policy::library::library()
         .map_err(|e| WebError::Service(ServiceError::PolicyImport(PolicyImportError::Invalid(e))))
 }
 
-/// The scope a control of this subject lets a person choose, with the library's words.
-fn scope_fields(library: &Library, control: &str) -> Vec<ScopeField> {
-    let Some(c) = library.control(control) else {
+/// The check a control is, if it is one.
+fn check_of(control: &steward_policy::Control) -> Option<&steward_policy::Check> {
+    match &control.kind {
+        steward_policy::ControlKind::Check(check) => Some(check),
+        _ => None,
+    }
+}
+
+/// The scope a library control lets a person choose, with the words `shown` (the control as
+/// in force, or the library's own) has now.
+fn scope_fields(
+    control: &steward_policy::Control,
+    shown: &steward_policy::Control,
+) -> Vec<ScopeField> {
+    let (Some(check), Some(now)) = (check_of(control), check_of(shown)) else {
         return Vec::new();
     };
-    let ControlKind(subject, scope) = kind_of(&c.control);
-    let words = |list: Vec<String>| list.join(", ");
-    match subject {
-        Some(RecordType::Asset) => vec![ScopeField {
+    match check.subject {
+        RecordType::Asset => vec![ScopeField {
             key: "asset_kinds",
             label: "Kinds of device",
-            value: words(
-                scope
-                    .asset_kinds
-                    .iter()
-                    .map(|k| k.as_str().to_owned())
-                    .collect(),
-            ),
+            value: now
+                .scope
+                .asset_kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         }],
-        Some(RecordType::Person | RecordType::Account) => vec![ScopeField {
+        RecordType::Person | RecordType::Account => vec![ScopeField {
             key: "staff_groups",
             label: "Staff groups (empty: everyone)",
-            value: words(scope.staff_groups.clone()),
+            value: now.scope.staff_groups.join(", "),
         }],
         _ => Vec::new(),
-    }
-}
-
-struct ControlKind(Option<RecordType>, steward_policy::Scope);
-
-fn kind_of(control: &steward_policy::Control) -> ControlKind {
-    match &control.kind {
-        steward_policy::ControlKind::Check(check) => {
-            ControlKind(Some(check.subject), check.scope.clone())
-        }
-        _ => ControlKind(None, steward_policy::Scope::default()),
-    }
-}
-
-fn param_text(value: &ParamValue) -> String {
-    match value {
-        ParamValue::List(words) => words.join(", "),
-        ParamValue::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 
@@ -137,10 +128,7 @@ async fn render(
         .filter(|e| e.contains("does not load"));
     let library = library()?;
     let id = wanted.pack.clone();
-    let own = blocking(state, move |s| {
-        Ok(s.own_packs()?.into_iter().find(|p| p.id == id))
-    })
-    .await?;
+    let own = blocking(state, move |s| s.own_pack(&id)).await?;
     let Some(pack) = own else {
         return Err(WebError::NotFound);
     };
@@ -170,7 +158,7 @@ async fn render(
                     unit: p.unit.clone().unwrap_or_default(),
                     value: typed(&format!("param-{}", p.name)).unwrap_or_else(|| {
                         let current = in_force.as_ref().and_then(|(_, v)| v.get(&p.name));
-                        param_text(current.unwrap_or(&p.value))
+                        steward_policy::library::form_text(current.unwrap_or(&p.value))
                     }),
                     error: param_errors
                         .iter()
@@ -180,21 +168,16 @@ async fn render(
                 .collect()
         })
         .unwrap_or_default();
-    let mut scope = scope_fields(&library, &wanted.control);
-    for field in &mut scope {
-        if let Some(f) = given {
+    let mut scope = match chosen {
+        Some(c) => scope_fields(
+            &c.control,
+            in_force.as_ref().map_or(&c.control, |(k, _)| *k),
+        ),
+        None => Vec::new(),
+    };
+    if let Some(f) = given {
+        for field in &mut scope {
             field.value = f.get(&format!("scope-{}", field.key));
-        } else if let Some((control, _)) = &in_force {
-            let ControlKind(_, current) = kind_of(control);
-            field.value = match field.key {
-                "asset_kinds" => current
-                    .asset_kinds
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                _ => current.staff_groups.join(", "),
-            };
         }
     }
     let severity = typed("severity").unwrap_or_else(|| {
@@ -279,7 +262,7 @@ pub(crate) async fn map(
             choices.parameters.insert(p.name.clone(), value);
         }
     }
-    for field in scope_fields(&library, &wanted.control) {
+    for field in scope_fields(&chosen.control, &chosen.control) {
         let words: Vec<String> = form
             .get(&format!("scope-{}", field.key))
             .split(',')
