@@ -178,8 +178,8 @@ pub enum PolicyCommand {
 /// `steward policy overrides`.
 #[derive(Subcommand, Debug)]
 pub enum OverridesCommand {
-    /// Keep each parameter value of an overrides.toml in the database (audited), from today or
-    /// --from; staff groups stay in the file.
+    /// Keep each parameter value and staff group of an overrides.toml in the database (audited,
+    /// all or nothing), from today or --from.
     Import {
         file: PathBuf,
         /// The day the values take effect, YYYY-MM-DD. Default: today.
@@ -189,8 +189,8 @@ pub enum OverridesCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Print the parameter values in force today (the database's over the file's) as
-    /// overrides.toml.
+    /// Print the parameter values and staff groups in force today (the database's over the
+    /// file's) as overrides.toml.
     Export,
 }
 
@@ -241,28 +241,15 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
             };
             let reason = reason.unwrap_or_else(|| format!("imported from {}", file.display()));
             let known = available_packs(settings)?;
-            let mut values = Vec::new();
-            for (name, value) in &parsed.parameters {
-                let text = match value {
-                    toml::Value::String(s) => s.clone(),
-                    toml::Value::Array(items) => items
-                        .iter()
-                        .filter_map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    other => other.to_string(),
-                };
-                values.push((name.clone(), text));
-            }
-            // Every value is checked before any is kept.
-            let changed = steward.set_parameters(&stamp, &values, &reason, day, &known)?;
+            // Every value is checked before any is kept, and all are kept together.
+            let changed = steward.set_overrides(&stamp, &parsed, &reason, day, &known)?;
             println!(
-                "{changed} of {} parameter values kept from {day}{}",
-                parsed.parameters.len(),
+                "{changed} of {} parameter values{} kept from {day}",
+                parsed.parameters.len() + parsed.staff_groups.len(),
                 if parsed.staff_groups.is_empty() {
-                    String::new()
+                    ""
                 } else {
-                    "; staff groups stay in the file".to_owned()
+                    " and staff groups"
                 }
             );
             Ok(ExitCode::SUCCESS)
@@ -274,6 +261,12 @@ pub fn run(command: PolicyCommand, settings: &Settings) -> Result<ExitCode> {
             println!("[parameters]");
             for (name, value) in &in_force.parameters {
                 println!("{name} = {value}");
+            }
+            if !in_force.staff_groups.is_empty() {
+                println!("\n[staff_groups]");
+                for (id, change) in &in_force.staff_groups {
+                    println!("{id} = {}", change.literal());
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1034,6 +1034,10 @@ fn overrides_are_imported_into_the_database_all_or_nothing_and_exported() {
         "bad.toml",
         "[parameters]\nhome_country = \"DE\"\nlaptop_offline_days = \"a month\"\n",
     );
+    let bad_group = s.write(
+        "bad_group.toml",
+        "[parameters]\nhome_country = \"DE\"\n\n[staff_groups.night-shift]\nbyod = true\n",
+    );
     let out = s.ok(&[
         "policy",
         "overrides",
@@ -1056,10 +1060,48 @@ fn overrides_are_imported_into_the_database_all_or_nothing_and_exported() {
         stderr.contains("laptop_offline_days: \"a month\" is not a whole number"),
         "{stderr}"
     );
+    // A group no pack has needs a name: refused, and the file's parameter not kept either.
+    let (_, stderr) = s.fails(&[
+        "policy",
+        "overrides",
+        "import",
+        bad_group.to_str().unwrap_or_default(),
+    ]);
+    assert!(
+        stderr.contains("staff group night-shift") && stderr.contains("needs a name"),
+        "{stderr}"
+    );
     let exported = s.ok(&["policy", "overrides", "export"]);
     assert!(
         exported.contains("home_country = \"FR\"") && exported.contains("laptop_offline_days = 21"),
-        "nothing of the bad file was kept: {exported}"
+        "nothing of the bad files was kept: {exported}"
+    );
+    assert!(!exported.contains("[staff_groups]"), "{exported}");
+
+    // Staff groups are kept in the database too, and exported as the file writes them.
+    let groups = s.write(
+        "groups.toml",
+        "[staff_groups.volunteers]\nname = \"Volunteers\"\nbyod = true\nmfa_required = true\n",
+    );
+    let out = s.ok(&[
+        "policy",
+        "overrides",
+        "import",
+        groups.to_str().unwrap_or_default(),
+    ]);
+    assert!(
+        out.contains("1 of 1 parameter values and staff groups kept"),
+        "{out}"
+    );
+    let exported = s.ok(&["policy", "overrides", "export"]);
+    let reread = steward_policy::Overrides::parse("exported", &exported)
+        .unwrap_or_else(|e| panic!("the export reads back: {e:?}: {exported}"));
+    let volunteers = &reread.staff_groups["volunteers"];
+    assert_eq!(volunteers.name.as_deref(), Some("Volunteers"), "{exported}");
+    assert_eq!(
+        (volunteers.byod, volunteers.mfa_required),
+        (Some(true), Some(true)),
+        "{exported}"
     );
     // The kept value is what `policy show` and the checks use.
     let shown = s.ok(&["policy", "show", PACK]);

@@ -47,7 +47,7 @@ pub use load::{CLAUSES_FILE, PACK_FILE, load_dir, parse, parse_pack};
 pub use message::{MessagePart, message_parts};
 pub use overrides::{
     DeviceSpec, EffectivePack, EffectiveParameter, EffectiveStaffGroup, Origin, Overrides,
-    StaffGroupOverride,
+    StaffGroupOverride, devices_text, parse_devices,
 };
 pub use schema::RecordType;
 pub use types::*;

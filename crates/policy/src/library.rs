@@ -182,7 +182,8 @@ impl Library {
 }
 
 /// What the person mapping a clause chose.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct MapChoices {
     /// Parameter values as typed (`21`, `laptop, tablet`), by the library's parameter name.
     pub parameters: BTreeMap<String, String>,
@@ -247,7 +248,7 @@ pub fn param_from_text(ty: ParamType, text: &str) -> Result<ParamValue, String> 
                 .map(str::to_owned)
                 .collect(),
         )),
-        ParamType::Duration => Err("durations are not chosen on screen".into()),
+        ParamType::Duration => crate::load::parse_duration(text).map(ParamValue::Duration),
     }
 }
 
@@ -257,6 +258,7 @@ pub fn form_text(value: &ParamValue) -> String {
     match value {
         ParamValue::List(words) => words.join(", "),
         ParamValue::String(s) => s.clone(),
+        ParamValue::Duration(micros) => crate::load::duration_text(*micros),
         other => other.to_string(),
     }
 }
@@ -268,7 +270,7 @@ pub fn toml_value(value: &ParamValue) -> String {
         ParamValue::Double(d) => format!("{d:?}"),
         ParamValue::Bool(b) => b.to_string(),
         ParamValue::String(s) => quoted(s),
-        ParamValue::Duration(micros) => quoted(&format!("{}s", micros / 1_000_000)),
+        ParamValue::Duration(micros) => quoted(&crate::load::duration_text(*micros)),
         ParamValue::List(words) => format!(
             "[{}]",
             words

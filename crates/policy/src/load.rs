@@ -355,6 +355,32 @@ pub(crate) fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(if negative { -total } else { total })
 }
 
+/// A duration as [`parse_duration`] reads it, in its largest whole units: `72h`, `1h30m`,
+/// `90s`, `250ms`; `0s` for none.
+pub fn duration_text(micros: i64) -> String {
+    if micros == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    if micros < 0 {
+        out.push('-');
+    }
+    let mut rest = micros.unsigned_abs();
+    for (unit, size) in [
+        ("h", 3_600_000_000u64),
+        ("m", 60_000_000),
+        ("s", 1_000_000),
+        ("ms", 1_000),
+        ("us", 1),
+    ] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
 /// Parses a deadline: `immediately`, or `N hours|days|working days` where N is a number or
 /// `params.NAME` (an int parameter).
 pub(crate) fn parse_within(
@@ -936,6 +962,23 @@ mod tests {
         assert_eq!(parse_duration("-90s"), Ok(-90_000_000));
         for bad in ["", "h", "36", "36d", "3.5h", "-", "99999999999999999999h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_are_written_in_their_largest_units() {
+        assert_eq!(duration_text(72 * 3_600_000_000), "72h");
+        assert_eq!(duration_text(5_400_000_000), "1h30m");
+        assert_eq!(duration_text(250_000), "250ms");
+        assert_eq!(duration_text(-90_000_000), "-1m30s");
+        assert_eq!(duration_text(0), "0s");
+    }
+
+    proptest::proptest! {
+        /// What a form shows is read back as the same duration.
+        #[test]
+        fn a_duration_written_reads_back(micros in -(1i64 << 52)..(1i64 << 52)) {
+            proptest::prop_assert_eq!(parse_duration(&duration_text(micros)), Ok(micros));
         }
     }
 

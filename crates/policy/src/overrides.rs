@@ -32,27 +32,121 @@ pub struct Overrides {
 
 /// Changes to one staff group; an id the pack does not define adds a group (then `name` is
 /// required).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffGroupOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<DeviceSpec>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hardware: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub byod: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub portal_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_required: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub case_by_case: Option<bool>,
 }
 
 /// A device allowance as written: `{ kind = "smartphone", count = 1, or = ["voice_phone"] }`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSpec {
     pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
-    #[serde(default, rename = "or")]
+    #[serde(default, rename = "or", skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<String>,
+}
+
+impl StaffGroupOverride {
+    /// The change as a TOML inline table, as an `overrides.toml` writes it under
+    /// `[staff_groups]`: `{ byod = true, devices = [{ kind = "laptop" }] }`.
+    pub fn literal(&self) -> String {
+        toml::Value::try_from(self).map_or_else(|_| "{}".to_owned(), |v| v.to_string())
+    }
+
+    /// The change [`StaffGroupOverride::literal`] wrote, or why the text is not one.
+    pub fn from_literal(text: &str) -> Result<StaffGroupOverride, String> {
+        let mut table = toml::from_str::<toml::Table>(&format!("v = {text}"))
+            .map_err(|e| e.message().to_owned())?;
+        table
+            .remove("v")
+            .ok_or_else(|| "no value".to_owned())?
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_owned())
+    }
+}
+
+/// A group's devices as a form shows them: `laptop, smartphone or voice_phone, 2 tablet`.
+pub fn devices_text(devices: &[DeviceAllowance]) -> String {
+    devices
+        .iter()
+        .map(|d| {
+            let mut item = String::new();
+            if d.count != 1 {
+                item.push_str(&format!("{} ", d.count));
+            }
+            item.push_str(d.kind.as_str());
+            for a in &d.alternatives {
+                item.push_str(" or ");
+                item.push_str(a.as_str());
+            }
+            item
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Devices typed as [`devices_text`] writes them, or why not; kinds are checked when the
+/// change is applied to a pack ([`Pack::effective`]).
+pub fn parse_devices(text: &str) -> Result<Vec<DeviceSpec>, String> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (count, rest) = match item.split_once(char::is_whitespace) {
+            Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => {
+                let count: u32 = n
+                    .parse()
+                    .map_err(|_| format!("{item:?}: {n} is not a number of devices"))?;
+                (Some(count), rest.trim())
+            }
+            _ => (None, item),
+        };
+        // `kind`, then `or kind` as often as there are alternatives.
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let number = |k: &str| k.chars().all(|c| c.is_ascii_digit());
+        let mut kinds = Vec::new();
+        for (i, word) in words.iter().enumerate() {
+            let wanted_or = i % 2 == 1;
+            if wanted_or && *word != "or" {
+                return Err(format!(
+                    "{item:?}: {word:?} does not follow a kind of device; separate devices with commas"
+                ));
+            }
+            if !wanted_or {
+                if number(word) || *word == "or" {
+                    return Err(format!("{item:?}: write a kind of device, such as laptop"));
+                }
+                kinds.push((*word).to_owned());
+            }
+        }
+        if words.len().is_multiple_of(2) {
+            return Err(format!("{item:?}: write a kind of device, such as laptop"));
+        }
+        let kind = kinds.remove(0);
+        let alternatives = kinds;
+        out.push(DeviceSpec {
+            kind,
+            count: count.filter(|c| *c != 1),
+            alternatives,
+        });
+    }
+    Ok(out)
 }
 
 impl Overrides {
@@ -258,12 +352,12 @@ impl Pack {
             if let Some(devices) = &o.devices {
                 group.devices.clear();
                 for d in devices {
-                    let kind = d.kind.parse::<steward_model::AssetKind>();
-                    let alternatives: Result<Vec<_>, _> = d
-                        .alternatives
-                        .iter()
-                        .map(|a| a.parse::<steward_model::AssetKind>())
-                        .collect();
+                    let read = |k: &String| {
+                        k.parse::<steward_model::AssetKind>()
+                            .map_err(|reason| format!("`{k}`: {reason}"))
+                    };
+                    let kind = read(&d.kind);
+                    let alternatives: Result<Vec<_>, _> = d.alternatives.iter().map(read).collect();
                     match (kind, alternatives, d.count.unwrap_or(1)) {
                         (_, _, 0) => errors.push(err(
                             ErrorKind::Invalid,
@@ -278,7 +372,7 @@ impl Pack {
                         }
                         (Err(reason), _, _) | (_, Err(reason), _) => errors.push(err(
                             ErrorKind::Invalid,
-                            format!("staff group `{id}`: device kind: {reason}"),
+                            format!("staff group `{id}`: device kind {reason}"),
                         )),
                     }
                 }

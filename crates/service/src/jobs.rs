@@ -35,14 +35,17 @@ pub enum JobKind {
     Backup,
     /// A connector synced: its source read whole, then applied (or held at a preview).
     Sync,
+    /// What mapping a clause to a library control would find on today's estate, counted.
+    Preview,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::Check,
         JobKind::Import,
         JobKind::Backup,
         JobKind::Sync,
+        JobKind::Preview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl JobKind {
             JobKind::Import => "import",
             JobKind::Backup => "backup",
             JobKind::Sync => "sync",
+            JobKind::Preview => "preview",
         }
     }
 
@@ -133,6 +137,12 @@ pub enum JobResult {
         hold: Vec<String>,
         /// Feeds the source refused, with why.
         skipped: Vec<String>,
+    },
+    Preview {
+        /// The id the check would have in the pack.
+        control: String,
+        /// How many findings it would raise on today's estate.
+        findings: usize,
     },
 }
 
@@ -664,6 +674,7 @@ impl Steward {
                 Some(JobKind::Import) => self.run_import(&running, &job),
                 Some(JobKind::Backup) => Ok(run_backup(&running, &job)),
                 Some(JobKind::Sync) => self.run_sync(&running, &job),
+                Some(JobKind::Preview) => self.run_preview(&running, &job),
                 None => Ok(Ending::End(JobEnd::Failed {
                     error: format!("this server does not run {:?} jobs", job.kind),
                     result: None,
@@ -985,6 +996,50 @@ impl Steward {
     /// The stamp a job acts with: a person signed in on the web acts with their authority as it
     /// is now (refused if their account is gone, disabled or now someone else's); the command
     /// line and the server's own work as administrator, as they do in person.
+    /// Counts what a mapping would find, as its requester may (the pack may have changed
+    /// since it was queued: the mapping is made again over the pack as it now is).
+    fn run_preview(&self, run: &Running<'_>, job: &Job) -> Result<Ending> {
+        let failed = |error: String| {
+            Ok(Ending::End(JobEnd::Failed {
+                error,
+                result: None,
+            }))
+        };
+        let preview: crate::MappingPreview = match serde_json::from_str(&job.arguments) {
+            Ok(preview) => preview,
+            Err(e) => return failed(format!("the preview's arguments: {e}")),
+        };
+        if let Some(end) = ending(run.step(0, 2, "reading today's estate")?) {
+            return Ok(end);
+        }
+        let stamp = match self.stamp_of_requester(job) {
+            Ok(stamp) => stamp,
+            Err(e @ (ServiceError::Refused(_) | ServiceError::SignIn(_))) => {
+                return failed(e.to_string());
+            }
+            Err(e) => return Err(e),
+        };
+        match self.map_clause(
+            &stamp,
+            &preview.pack,
+            &preview.clause,
+            &preview.control,
+            &preview.choices,
+            false,
+        ) {
+            Ok(mapped) => Ok(Ending::End(JobEnd::Done {
+                result: to_json(&JobResult::Preview {
+                    control: mapped.control,
+                    findings: mapped.findings,
+                }),
+            })),
+            Err(e @ (ServiceError::PolicyImport(_) | ServiceError::Refused(_))) => {
+                failed(e.to_string())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn stamp_of_requester(&self, job: &Job) -> Result<Stamp> {
         let now = Utc::now();
         let Some(email) = job.requested_by.strip_prefix("web:") else {

@@ -62,8 +62,8 @@ pub use jobs::{
 pub use mail::{Addressee, Concerns, Notice};
 pub use packs::active_among;
 pub use policy_import::{
-    ImportedPolicy, PackDetails, PolicyAnswers, PolicyImportError, is_pack_id, pack_id_for,
-    read_policy, skeleton,
+    ImportedPolicy, MappingPreview, PackDetails, PolicyAnswers, PolicyImportError, is_pack_id,
+    pack_id_for, read_policy, skeleton,
 };
 pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
 pub use secrets::{SecretError, SecretKey, SecretKeys};

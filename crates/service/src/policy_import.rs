@@ -339,10 +339,31 @@ pub struct MappedClause {
     pub findings: usize,
 }
 
+/// A mapping to preview: which clause of which own pack, to which library control, with what
+/// choices. Kept as a preview job's arguments.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct MappingPreview {
+    pub pack: String,
+    pub clause: String,
+    pub control: String,
+    pub choices: steward_policy::library::MapChoices,
+}
+
+/// A clause's mapping made but not yet kept: the pack's new files, loaded.
+struct Mapping {
+    files: PackDocument,
+    pack_toml: String,
+    clauses_toml: String,
+    pack: Pack,
+    control: String,
+}
+
 impl Steward {
     /// Maps clause `clause` of the organisation's own pack `pack` to library control
     /// `control` with `choices`: with `save`, kept (audited as an update of the pack's files);
-    /// without, only previewed. Either way, how many findings it raises on today's estate.
+    /// without, only previewed. Either way, how many findings it raises on today's estate,
+    /// counted here: a front end that must not wait saves with [`Steward::save_mapping`] and
+    /// counts with a preview job ([`Steward::enqueue_mapping_preview`]).
     pub fn map_clause(
         &self,
         stamp: &Stamp,
@@ -352,6 +373,70 @@ impl Steward {
         choices: &steward_policy::library::MapChoices,
         save: bool,
     ) -> Result<MappedClause> {
+        let mapping = self.mapping(stamp, pack, clause, control, choices)?;
+        let findings = self.findings_of_control(&mapping.pack, &mapping.control, stamp)?;
+        if save {
+            self.keep_mapping(stamp, &mapping)?;
+        }
+        Ok(MappedClause {
+            pack: mapping.pack,
+            control: mapping.control,
+            findings,
+        })
+    }
+
+    /// Maps and keeps clause `clause` as [`Steward::map_clause`] does, without counting its
+    /// findings (the check run the change queues does): the id the check has in the pack.
+    pub fn save_mapping(
+        &self,
+        stamp: &Stamp,
+        pack: &str,
+        clause: &str,
+        control: &str,
+        choices: &steward_policy::library::MapChoices,
+    ) -> Result<String> {
+        let mapping = self.mapping(stamp, pack, clause, control, choices)?;
+        self.keep_mapping(stamp, &mapping)?;
+        Ok(mapping.control)
+    }
+
+    /// Queues the count of what a mapping would find on today's estate, which can take
+    /// seconds on a large one; the mapping itself is checked now, so a mistake is answered at
+    /// once and no job is queued for it. The job's id.
+    pub fn enqueue_mapping_preview(&self, stamp: &Stamp, preview: &MappingPreview) -> Result<i64> {
+        self.mapping(
+            stamp,
+            &preview.pack,
+            &preview.clause,
+            &preview.control,
+            &preview.choices,
+        )?;
+        let arguments = serde_json::to_string(preview)
+            .map_err(|e| crate::ServiceError::Checks(format!("the preview's arguments: {e}")))?;
+        let (id, _) = self.store().enqueue_job(
+            &steward_store::NewJob {
+                kind: crate::JobKind::Preview.as_str().to_owned(),
+                arguments,
+                requested_by: stamp.actor.clone(),
+                requester_person: stamp.authority.person_id.clone(),
+                dedupe: None,
+                created_at: stamp.at,
+                total: 2,
+            },
+            &[],
+        )?;
+        Ok(id)
+    }
+
+    /// The mapping `choices` make, checked as the loader checks a pack, or why not.
+    fn mapping(
+        &self,
+        stamp: &Stamp,
+        pack: &str,
+        clause: &str,
+        control: &str,
+        choices: &steward_policy::library::MapChoices,
+    ) -> Result<Mapping> {
         stamp.require(
             crate::authority::IT_AND_GOVERNANCE,
             "mapping the organisation's policy",
@@ -376,22 +461,25 @@ impl Steward {
             .and_then(|c| c.controls.last())
             .map(|c| c.id.clone())
             .unwrap_or_default();
-        let findings = self.findings_of_control(&mapped, &new_id, stamp)?;
-        if save {
-            self.store().save_pack_document(&PackDocument {
-                id: files.id,
-                pack_toml,
-                clauses_toml,
-                source_name: files.source_name,
-                saved_at: stamp.at,
-                saved_by: stamp.actor.clone(),
-            })?;
-        }
-        Ok(MappedClause {
+        Ok(Mapping {
+            files,
+            pack_toml,
+            clauses_toml,
             pack: mapped,
             control: new_id,
-            findings,
         })
+    }
+
+    fn keep_mapping(&self, stamp: &Stamp, mapping: &Mapping) -> Result<()> {
+        self.store().save_pack_document(&PackDocument {
+            id: mapping.files.id.clone(),
+            pack_toml: mapping.pack_toml.clone(),
+            clauses_toml: mapping.clauses_toml.clone(),
+            source_name: mapping.files.source_name.clone(),
+            saved_at: stamp.at,
+            saved_by: stamp.actor.clone(),
+        })?;
+        Ok(())
     }
 
     /// How many subjects control `control` of `pack` fails on today's estate.

@@ -513,7 +513,13 @@ pub trait Store: Send + Sync {
 
     /// Sets the organisation's value of a parameter from a day, with one audit record (entity
     /// `parameter`); `false`, and nothing written, when it already stood so.
-    fn set_parameter_override(&self, parameter: &ParameterOverride) -> Result<bool>;
+    fn set_parameter_override(&self, parameter: &ParameterOverride) -> Result<bool> {
+        Ok(self.set_parameter_overrides(std::slice::from_ref(parameter))? > 0)
+    }
+
+    /// Sets several values in one transaction (an `overrides.toml` imported: all or nothing),
+    /// each with its audit record; how many changed.
+    fn set_parameter_overrides(&self, parameters: &[ParameterOverride]) -> Result<usize>;
 
     /// Every value the organisation has set, by name and day.
     fn parameter_overrides(&self) -> Result<Vec<ParameterOverride>>;

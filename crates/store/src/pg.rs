@@ -1526,10 +1526,13 @@ impl Store for PgStore {
         Ok(changed)
     }
 
-    fn set_parameter_override(&self, parameter: &ParameterOverride) -> Result<bool> {
+    fn set_parameter_overrides(&self, parameters: &[ParameterOverride]) -> Result<usize> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        let changed = packs::set_parameter(&mut PgTx(&mut tx), parameter)?;
+        let mut changed = 0;
+        for parameter in parameters {
+            changed += usize::from(packs::set_parameter(&mut PgTx(&mut tx), parameter)?);
+        }
         tx.commit()?;
         Ok(changed)
     }

@@ -1471,10 +1471,13 @@ impl Store for SqliteStore {
         Ok(changed)
     }
 
-    fn set_parameter_override(&self, parameter: &ParameterOverride) -> Result<bool> {
+    fn set_parameter_overrides(&self, parameters: &[ParameterOverride]) -> Result<usize> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let changed = packs::set_parameter(&mut SqliteTx(&tx), parameter)?;
+        let mut changed = 0;
+        for parameter in parameters {
+            changed += usize::from(packs::set_parameter(&mut SqliteTx(&tx), parameter)?);
+        }
         tx.commit()?;
         Ok(changed)
     }

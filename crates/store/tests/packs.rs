@@ -275,6 +275,32 @@ fn parameter_values_are_kept_audited_and_verified() {
             ],
             "{b}"
         );
+        // Several at once (a file imported): one transaction, counting what changed; a staff
+        // group's change is kept under its `staff_groups.` name beside the parameters.
+        let group = ParameterOverride {
+            name: "staff_groups.fca".into(),
+            value: Some("{ byod = true }".into()),
+            ..value(None, 2, "imported", 4)
+        };
+        assert_eq!(
+            store
+                .set_parameter_overrides(&[
+                    value(Some("12"), 1, "board decision", 4),
+                    value(Some("30"), 2, "imported", 4),
+                    group.clone(),
+                ])
+                .unwrap(),
+            2,
+            "{b}: the first stood so already"
+        );
+        assert!(
+            store
+                .parameter_overrides()
+                .unwrap()
+                .iter()
+                .any(|p| p == &group),
+            "{b}"
+        );
         let verdict = verify_audit_full(store, None, 10).unwrap();
         assert!(verdict.is_ok(), "{b}: {verdict:?}");
         db.execute("UPDATE parameter_overrides SET value = '99' WHERE value = '12'")

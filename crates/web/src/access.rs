@@ -212,6 +212,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/policy/parameters",
         access: Access::AnyOf(&[Governance, Administrator]),
     },
+    // And of its staff groups.
+    RouteSpec {
+        method: "POST",
+        path: "/policy/staff-groups",
+        access: Access::AnyOf(&[Governance, Administrator]),
+    },
     // The organisation's own policy document made a pack: those who own the policy.
     RouteSpec {
         method: "GET",

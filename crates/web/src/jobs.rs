@@ -265,6 +265,20 @@ pub(crate) async fn show(
                 format!("See the connector {connector}"),
             ));
         }
+        Some(JobResult::Preview { control, findings }) => {
+            outcome.push(format!(
+                "{control} would raise {findings} finding{} on today's estate.",
+                if *findings == 1 { "" } else { "s" }
+            ));
+            if let Ok(preview) =
+                serde_json::from_str::<steward_service::MappingPreview>(&job.arguments)
+            {
+                link = Some((
+                    crate::policy_map::preview_path(&preview, job.id),
+                    "Back to the mapping".into(),
+                ));
+            }
+        }
         None => {}
     }
     if job.state == JobState::Failed && view.kind == Some(steward_service::JobKind::Import) {

@@ -363,6 +363,7 @@ pub fn router(state: AppState) -> Router {
         .route("/policy", get(pages::policy))
         .route("/policy/packs", post(pages::choose_pack))
         .route("/policy/parameters", post(pages::set_parameter))
+        .route("/policy/staff-groups", post(pages::set_staff_group))
         .route("/policy/map", get(policy_map::form).post(policy_map::map))
         .route("/policy/frameworks", get(frameworks::show))
         .route("/policy/details", post(policy_import::details))

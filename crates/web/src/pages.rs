@@ -1642,6 +1642,7 @@ pub(crate) struct PackView {
     pub next_review: String,
     pub review_overdue: bool,
     pub parameters: Vec<ParameterView>,
+    pub staff_groups: Vec<StaffGroupView>,
     pub clauses: Vec<ClauseView>,
     /// The contents: each section (the number before a clause's first point or bracket) and
     /// the anchor of its first clause shown.
@@ -1661,16 +1662,70 @@ pub(crate) struct ParameterView {
     /// The value in force as a form shows it (a list as `a, b`), and its unit.
     pub input: String,
     pub unit: String,
-    /// Whether it is set on screen (durations are set in overrides.toml).
-    pub editable: bool,
+}
+
+/// A staff group as the organisation runs it: its standard devices and what its members may do.
+pub(crate) struct StaffGroupView {
+    pub id: String,
+    pub name: String,
+    /// The devices as a form takes them (`laptop, smartphone or voice_phone`).
+    pub devices: String,
+    /// Each yes-or-no setting: its form field, what it means, and whether it holds.
+    pub flags: Vec<(&'static str, &'static str, bool)>,
+    /// The settings that hold, in words.
+    pub settings: String,
+    /// Whether the organisation has changed it from the pack's.
+    pub changed: bool,
 }
 
 /// A value with its unit, as the policy would say it.
 fn with_unit(value: &steward_policy::ParamValue, unit: Option<&str>) -> String {
+    let text = match value {
+        steward_policy::ParamValue::Duration(_) => steward_policy::library::form_text(value),
+        other => other.to_string(),
+    };
     match unit {
-        Some(unit) if !unit.is_empty() => format!("{value} {unit}"),
-        _ => value.to_string(),
+        Some(unit) if !unit.is_empty() => format!("{text} {unit}"),
+        _ => text,
     }
+}
+
+/// The staff groups of `pack` with the organisation's changes (where they fit the pack).
+fn staff_groups_of(pack: &Pack, overrides: &steward_policy::Overrides) -> Vec<StaffGroupView> {
+    let effective = pack.effective(overrides).ok();
+    let groups: Vec<(&steward_policy::StaffGroup, bool)> = match &effective {
+        Some(e) => e
+            .staff_groups
+            .values()
+            .map(|g| (&g.group, g.origin == steward_policy::Origin::Organisation))
+            .collect(),
+        None => pack.staff_groups.values().map(|g| (g, false)).collect(),
+    };
+    groups
+        .into_iter()
+        .map(|(g, changed)| {
+            let flags = vec![
+                ("hardware", "the organisation provides hardware", g.hardware),
+                ("byod", "may use their own devices", g.byod),
+                ("portal_only", "a portal only", g.portal_only),
+                ("mfa_required", "MFA on every account", g.mfa_required),
+                ("case_by_case", "decided case by case", g.case_by_case),
+            ];
+            let holding: Vec<&str> = flags.iter().filter(|f| f.2).map(|f| f.1).collect();
+            StaffGroupView {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                devices: steward_policy::devices_text(&g.devices),
+                settings: if holding.is_empty() {
+                    "none".to_owned()
+                } else {
+                    holding.join("; ")
+                },
+                flags,
+                changed,
+            }
+        })
+        .collect()
 }
 
 fn parameters_of(pack: &Pack, overrides: &steward_policy::Overrides) -> Vec<ParameterView> {
@@ -1693,7 +1748,6 @@ fn parameters_of(pack: &Pack, overrides: &steward_policy::Overrides) -> Vec<Para
                 assumed: p.assumed.clone().filter(|_| *value == p.value),
                 input: steward_policy::library::form_text(value),
                 unit: unit.unwrap_or_default().to_owned(),
-                editable: p.ty != steward_policy::ParamType::Duration,
             }
         })
         .collect()
@@ -1793,6 +1847,7 @@ pub(crate) async fn policy(
             review_overdue: p.next_review.is_some_and(|d| d < today),
             index: 0,
             parameters: parameters_of(p, &overrides),
+            staff_groups: staff_groups_of(p, &overrides),
             sections: Vec::new(),
             clauses: p
                 .clauses
@@ -1933,14 +1988,7 @@ pub(crate) async fn set_parameter(
     let value = form.get("value");
     let reason = form.get("reason");
     let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
-    let effective_from = match form.get("effective_from") {
-        text if text.is_empty() => today,
-        text => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-            WebError::BadRequest(format!(
-                "effective_from: {text:?} is not a date written YYYY-MM-DD"
-            ))
-        })?,
-    };
+    let effective_from = effective_from(&form, today)?;
     let stamp = steward_service::Stamp::of(&signed.viewer);
     let available = crate::derived::available_packs(&state, signed.audit_seq).await?;
     blocking(&state, move |s| {
@@ -1956,6 +2004,71 @@ pub(crate) async fn set_parameter(
     .await?;
     crate::processes::recheck(&state);
     Ok(axum::response::Redirect::to("/policy#parameter-history").into_response())
+}
+
+/// A staff group changed on the Policies page: every field as the form states it, or back to
+/// the pack's own group.
+pub(crate) async fn set_staff_group(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let form = crate::session::Form::read(request).await?;
+    let id = form.get("group");
+    let reason = form.get("reason");
+    let today = blocking(&state, |s| s.local_date(Utc::now())).await?;
+    let effective_from = effective_from(&form, today)?;
+    let change = if form.get("reset") == "yes" {
+        None
+    } else {
+        let devices = steward_policy::parse_devices(&form.get("devices")).map_err(|reason| {
+            WebError::Service(steward_service::ServiceError::Parameter {
+                name: format!("staff group {id}"),
+                problem: format!("devices: {reason}"),
+            })
+        })?;
+        let flag = |name: &str| Some(form.get(name) == "yes");
+        Some(steward_policy::StaffGroupOverride {
+            name: Some(form.get("name")).filter(|n| !n.trim().is_empty()),
+            description: None,
+            devices: Some(devices),
+            hardware: flag("hardware"),
+            byod: flag("byod"),
+            portal_only: flag("portal_only"),
+            mfa_required: flag("mfa_required"),
+            case_by_case: flag("case_by_case"),
+        })
+    };
+    let stamp = steward_service::Stamp::of(&signed.viewer);
+    let available = crate::derived::available_packs(&state, signed.audit_seq).await?;
+    blocking(&state, move |s| {
+        s.set_staff_group(
+            &stamp,
+            &id,
+            change.as_ref(),
+            &reason,
+            effective_from,
+            &available,
+        )
+    })
+    .await?;
+    crate::processes::recheck(&state);
+    Ok(axum::response::Redirect::to("/policy#parameter-history").into_response())
+}
+
+/// The day a change takes effect, as a form gives it (today when left empty).
+fn effective_from(
+    form: &crate::session::Form,
+    today: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, WebError> {
+    match form.get("effective_from") {
+        text if text.is_empty() => Ok(today),
+        text => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+            WebError::BadRequest(format!(
+                "effective_from: {text:?} is not a date written YYYY-MM-DD"
+            ))
+        }),
+    }
 }
 
 /// How a control is carried out, and what fails it now (`failing`: the organisation's count

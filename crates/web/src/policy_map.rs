@@ -1,7 +1,8 @@
 //! Mapping a clause of the organisation's own policy to a control from the library, on screen
 //! (`/policy/map`): the controls searched, one chosen, its parameters, scope and severity set,
 //! the findings it would raise on today's estate previewed, then saved (audited) — no rule
-//! written, no file edited.
+//! written, no file edited. A preview is counted by a job (a large estate takes seconds to
+//! read); the page shows the choices it was asked with and reloads itself until the count is in.
 
 use askama::Template;
 use axum::Extension;
@@ -9,7 +10,9 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use steward_policy::RecordType;
 use steward_policy::library::{Library, MapChoices, MapError};
-use steward_service::{PolicyImportError, ServiceError, Stamp};
+use steward_service::{
+    JobResult, JobState, MappingPreview, PolicyImportError, ServiceError, Stamp,
+};
 
 use crate::pages::{Chrome, page_refusing};
 use crate::{AppState, Signed, WebError, blocking};
@@ -53,7 +56,64 @@ struct MapPage {
     rule: String,
     rule_error: Option<String>,
     error: Option<String>,
-    preview: Option<usize>,
+    preview: Preview,
+    /// How often the page reloads itself while a preview is counted, in seconds.
+    refresh: u32,
+}
+
+/// Where a preview of the mapping stands.
+#[derive(Debug, Clone, Default)]
+enum Preview {
+    #[default]
+    None,
+    /// Queued or being counted.
+    Counting,
+    Counted(usize),
+}
+
+impl Preview {
+    fn counting(&self) -> bool {
+        matches!(self, Preview::Counting)
+    }
+
+    fn counted(&self) -> Option<usize> {
+        match self {
+            Preview::Counted(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+/// How often a page waiting for its preview reloads itself, in seconds.
+const REFRESH: u32 = 1;
+
+/// The mapping page showing preview job `job`'s choices and, once counted, its count.
+pub(crate) fn preview_path(preview: &MappingPreview, job: i64) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("pack", &preview.pack)
+        .append_pair("clause", &preview.clause)
+        .append_pair("control", &preview.control)
+        .append_pair("preview", &job.to_string())
+        .finish();
+    format!("/policy/map?{query}")
+}
+
+/// The form fields that make `choices`, as the page's form names them.
+fn fields_of(choices: &MapChoices) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = choices
+        .parameters
+        .iter()
+        .map(|(name, value)| (format!("param-{name}"), value.clone()))
+        .collect();
+    fields.extend(
+        choices
+            .scope
+            .iter()
+            .map(|(key, words)| (format!("scope-{key}"), words.join(", "))),
+    );
+    fields.extend(choices.severity.clone().map(|s| ("severity".to_owned(), s)));
+    fields.extend(choices.rule.clone().map(|r| ("rule".to_owned(), r)));
+    fields
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -63,6 +123,8 @@ pub(crate) struct Wanted {
     clause: String,
     q: String,
     control: String,
+    /// A preview job of this mapping, whose choices and count the page shows.
+    preview: Option<i64>,
 }
 
 fn library() -> Result<&'static Library, WebError> {
@@ -118,7 +180,7 @@ async fn render(
     given: Option<&crate::session::Form>,
     error: Option<String>,
     param_errors: &[(String, String)],
-    preview: Option<usize>,
+    preview: Preview,
     refused: bool,
 ) -> Result<Response, WebError> {
     // The loader's words about an expert's rule go beside the rule.
@@ -207,6 +269,7 @@ async fn render(
             rule_error: rule_error.map(str::to_owned),
             error,
             preview,
+            refresh: REFRESH,
         },
     )
 }
@@ -220,7 +283,59 @@ pub(crate) async fn form(
     if wanted.pack.is_empty() {
         return Ok(Redirect::to("/policy/import").into_response());
     }
-    render(&state, &signed, wanted, None, None, &[], None, false).await
+    let Some(job) = wanted.preview else {
+        return render(
+            &state,
+            &signed,
+            wanted,
+            None,
+            None,
+            &[],
+            Preview::None,
+            false,
+        )
+        .await;
+    };
+    let stamp = Stamp::of(&signed.viewer);
+    let view = blocking(&state, move |s| s.job(&stamp, job)).await?;
+    // Another page's job, or another kind: not this mapping's preview.
+    let preview = serde_json::from_str::<MappingPreview>(&view.job.arguments)
+        .ok()
+        .filter(|p| {
+            view.kind == Some(steward_service::JobKind::Preview)
+                && p.pack == wanted.pack
+                && p.clause == wanted.clause
+                && p.control == wanted.control
+        })
+        .ok_or(WebError::NotFound)?;
+    let given = crate::session::Form {
+        fields: fields_of(&preview.choices),
+        files: Vec::new(),
+    };
+    let (shown, error) = match (&view.job.state, &view.result) {
+        (JobState::Done, Some(JobResult::Preview { findings, .. })) => {
+            (Preview::Counted(*findings), None)
+        }
+        (state, _) if !state.is_finished() => (Preview::Counting, None),
+        _ => (
+            Preview::None,
+            Some(format!(
+                "the preview could not be counted: {}",
+                view.job.error.as_deref().unwrap_or("it was cancelled")
+            )),
+        ),
+    };
+    render(
+        &state,
+        &signed,
+        wanted,
+        Some(&given),
+        error,
+        &[],
+        shown,
+        false,
+    )
+    .await
 }
 
 pub(crate) async fn map(
@@ -234,6 +349,7 @@ pub(crate) async fn map(
         clause: form.get("clause"),
         q: form.get("q"),
         control: form.get("control"),
+        preview: None,
     };
     let save = form.get("action") == "save";
     let library = library()?;
@@ -246,7 +362,7 @@ pub(crate) async fn map(
             Some(&form),
             Some(message),
             &[],
-            None,
+            Preview::None,
             true,
         )
         .await;
@@ -279,30 +395,33 @@ pub(crate) async fn map(
         wanted.control.clone(),
     );
     let outcome = blocking(&state, move |s| {
-        s.map_clause(&stamp, &pack, &clause, &control, &choices, save)
+        if save {
+            s.save_mapping(&stamp, &pack, &clause, &control, &choices)
+                .map(|_| None)
+        } else {
+            let preview = MappingPreview {
+                pack,
+                clause,
+                control,
+                choices,
+            };
+            s.enqueue_mapping_preview(&stamp, &preview)
+                .map(|job| Some(preview_path(&preview, job)))
+        }
     })
     .await;
     match outcome {
-        Ok(_) if save => {
+        Ok(None) => {
             crate::processes::recheck(&state);
-            Ok(Redirect::to(&format!(
-                "/policy/import?pack={}&mapped={}#imported",
-                wanted.pack, wanted.clause
-            ))
-            .into_response())
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("pack", &wanted.pack)
+                .append_pair("mapped", &wanted.clause)
+                .finish();
+            Ok(Redirect::to(&format!("/policy/import?{query}#imported")).into_response())
         }
-        Ok(mapped) => {
-            render(
-                &state,
-                &signed,
-                wanted,
-                Some(&form),
-                None,
-                &[],
-                Some(mapped.findings),
-                false,
-            )
-            .await
+        Ok(Some(waiting)) => {
+            state.jobs.wake();
+            Ok(Redirect::to(&waiting).into_response())
         }
         Err(WebError::Service(ServiceError::PolicyImport(e))) => {
             let message = e.to_string();
@@ -319,7 +438,7 @@ pub(crate) async fn map(
                 Some(&form),
                 Some(message),
                 &param_errors,
-                None,
+                Preview::None,
                 true,
             )
             .await

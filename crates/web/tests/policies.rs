@@ -398,6 +398,79 @@ fn the_organisation_imports_its_own_policy_document_on_screen() {
             other => panic!("{b}: {other:?}"),
         }
 
+        // A preview is counted by a job: the page says so, shows the choices it was asked
+        // with, and reloads itself until the count is in — the count the service gives.
+        let mut asked = fields("asset.encrypted == true");
+        asked.retain(|(name, _)| *name != "action");
+        asked.push(("action", "preview"));
+        let queued = g.submit(map, "/policy/map", &asked);
+        assert_eq!(queued.status, 303, "{b}: {}", queued.body);
+        let waiting = queued.location();
+        assert!(waiting.contains("&preview="), "{b}: {waiting}");
+        let started = std::time::Instant::now();
+        let counted = loop {
+            let page = g.get(waiting);
+            assert_eq!(page.status, 200, "{b}: {}", page.body);
+            assert!(
+                page.body.contains("asset.encrypted == true"),
+                "{b}: the rule asked with"
+            );
+            if page.body.contains("id=\"map-preview\"") {
+                break page.body;
+            }
+            assert!(
+                page.body.contains("id=\"map-preview-counting\"")
+                    && page.body.contains("http-equiv=\"refresh\""),
+                "{b}: {}",
+                page.body
+            );
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "{b}: the preview never came"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let choices = steward_policy::library::MapChoices {
+            severity: Some("high".into()),
+            scope: [("asset_kinds".to_owned(), vec!["laptop".to_owned()])].into(),
+            rule: Some("asset.encrypted == true".into()),
+            ..Default::default()
+        };
+        let expected = steward
+            .map_clause(
+                &Stamp::now("system:test"),
+                "meadow-trust-device-policy-1.4",
+                "1.2(a)",
+                "devices-encrypted",
+                &choices,
+                false,
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .findings;
+        assert!(
+            counted.contains(&format!("raise <strong>{expected}</strong> finding")),
+            "{b}: {expected}: {counted}"
+        );
+        assert!(
+            !counted.contains("http-equiv=\"refresh\""),
+            "{b}: done, no reload"
+        );
+        // The preview kept nothing: the rule saved before is still the rule.
+        match &steward.own_packs().unwrap()[0]
+            .control("devices-encrypted")
+            .map(|c| &c.kind)
+        {
+            Some(steward_policy::ControlKind::Check(check)) => assert_eq!(
+                check.rule.text, "asset.encrypted == true && asset.pin_set == true",
+                "{b}"
+            ),
+            other => panic!("{b}: {other:?}"),
+        }
+        // Another mapping's page does not show this job; staff cannot see it at all.
+        let elsewhere = waiting.replace("clause=1.2%28a%29", "clause=1.1");
+        assert_eq!(g.get(&elsewhere).status, 404, "{b}: {elsewhere}");
+        assert_eq!(s.get(waiting).status, 403, "{b}");
+
         // Run it: the living policy shows its clauses, and the import is in the audit log.
         let run = g.submit(
             "/policy/import?pack=meadow-trust-device-policy-1.4",
@@ -650,6 +723,80 @@ fn the_governance_team_changes_a_parameter_on_screen_and_the_findings_follow() {
     assert_eq!(audited.len(), 1, "{audited:?}");
     assert_eq!(audited[0].0, "set");
 
+    // A staff group changed on screen: every field as the form states it, checked against the
+    // pack, kept with its reason beside the parameters, and set back.
+    assert!(
+        page.body.contains("id=\"field-group-devices-1-fca\""),
+        "the group has its form"
+    );
+    let group = |devices: &'static str, hardware: &'static str| {
+        vec![
+            ("group", "fca"),
+            ("name", "Family Court Advisers"),
+            ("devices", devices),
+            ("hardware", hardware),
+            ("reason", "tablets for court visits"),
+        ]
+    };
+    for (devices, hardware, says) in [
+        ("laptop tablet", "yes", "separate devices with commas"),
+        ("laptop, hovercraft", "yes", "hovercraft"),
+        ("laptop", "no", "hardware"),
+    ] {
+        let refused = g.submit("/policy", "/policy/staff-groups", &group(devices, hardware));
+        assert_eq!(refused.status, 422, "{devices}: {}", refused.body);
+        assert!(
+            refused.body.contains(says),
+            "{devices}: {says}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        steward.parameter_history().unwrap().len(),
+        1,
+        "nothing kept"
+    );
+    let changed = g.submit(
+        "/policy",
+        "/policy/staff-groups",
+        &group("laptop, smartphone or voice_phone, 2 tablet", "yes"),
+    );
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let page = g.get("/policy");
+    assert!(
+        page.body.contains(
+            "<td>laptop, smartphone or voice_phone, 2 tablet</td><td>the organisation provides hardware</td>"
+        ) && page.body.contains("(fca); set by the organisation"),
+        "the group as the organisation runs it: {}",
+        page.body
+    );
+    assert!(page.body.contains("staff_groups.fca"), "in the history");
+    let today = steward.local_date(chrono::Utc::now()).unwrap();
+    let in_force = steward
+        .overrides_in_force(&steward_policy::Overrides::default(), today)
+        .unwrap();
+    assert_eq!(
+        in_force.staff_groups["fca"].devices.as_ref().map(Vec::len),
+        Some(3),
+        "what the checks run with"
+    );
+    let reset = g.submit(
+        "/policy",
+        "/policy/staff-groups",
+        &[("group", "fca"), ("reset", "yes"), ("reason", "trial over")],
+    );
+    assert_eq!(reset.status, 303, "{}", reset.body);
+    let in_force = steward
+        .overrides_in_force(&steward_policy::Overrides::default(), today)
+        .unwrap();
+    assert!(in_force.staff_groups.is_empty(), "back to the pack's group");
+    assert!(
+        g.get("/policy")
+            .body
+            .contains("<td>laptop, smartphone</td><td>the organisation provides hardware</td>"),
+        "the pack's own devices again"
+    );
+
     // Staff may not.
     let (_, email, secret) = logins
         .iter()
@@ -669,6 +816,13 @@ fn the_governance_team_changes_a_parameter_on_screen_and_the_findings_follow() {
         ],
     );
     assert_eq!(refused.status, 403);
+    let refused = s.submit(
+        "/policy",
+        "/policy/staff-groups",
+        &[("group", "fca"), ("devices", "laptop"), ("reason", "x")],
+    );
+    assert_eq!(refused.status, 403);
+    assert!(!s.get("/policy").body.contains("field-group-"));
 }
 
 /// A built-in policy copied on screen as the organisation's own, its clauses then mapped like an

@@ -63,9 +63,14 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ) => ESTATE,
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
         ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation") => &["administrator"],
-        ("POST", "/policy/packs" | "/policy/parameters" | "/policy/details" | "/policy/copy") => {
-            &["governance", "administrator"]
-        }
+        (
+            "POST",
+            "/policy/packs"
+            | "/policy/parameters"
+            | "/policy/staff-groups"
+            | "/policy/details"
+            | "/policy/copy",
+        ) => &["governance", "administrator"],
         ("GET" | "POST", "/policy/import") => &["governance", "administrator"],
         ("GET" | "POST", "/policy/map") => &["it", "governance", "administrator"],
         ("GET", "/audit") => &["governance", "auditor", "administrator"],
