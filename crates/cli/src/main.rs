@@ -15,6 +15,7 @@ mod policy;
 mod policy_import;
 mod process;
 mod serve;
+mod token;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -189,6 +190,12 @@ enum Command {
     /// Connectors to the organisation's own systems: add, list, test, preview, sync, remove.
     #[command(subcommand)]
     Connect(connect::ConnectCommand),
+    /// API tokens for other systems (services): create, list, revoke.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// The JSON API: `spec` prints its OpenAPI document (as `/api/v1/openapi.json` serves it).
+    #[command(subcommand)]
+    Api(ApiCommand),
     /// Erase a leaver's personal data from the registers and the audit log's payloads.
     #[command(subcommand)]
     Erase(EraseCommand),
@@ -279,6 +286,12 @@ enum OrgCommand {
         #[arg(long)]
         compliance_amber: Option<i64>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ApiCommand {
+    /// Print the API's OpenAPI 3.1 document.
+    Spec,
 }
 
 #[derive(Subcommand, Debug)]
@@ -515,6 +528,12 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Jobs(c) => jobs::run(c, settings),
         Command::Connect(c) => connect::run(c, settings),
         Command::Account(c) => account::run(c, settings),
+        Command::Token(c) => token::run(c, settings),
+        Command::Api(ApiCommand::Spec) => {
+            let spec = serde_json::to_string_pretty(&steward_web::openapi_document())?;
+            println!("{spec}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo {
             people,
             seed,

@@ -62,6 +62,8 @@ pub fn run(
         packs,
         limits: limits_from_env()?,
         jobs: jobs_from_env(&settings, demo)?,
+        // The web's own default.
+        api_requests_per_minute: 0,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

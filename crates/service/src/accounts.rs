@@ -152,7 +152,7 @@ fn unix(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
 }
 
-fn auth(e: steward_auth::AuthError) -> ServiceError {
+pub(crate) fn auth(e: steward_auth::AuthError) -> ServiceError {
     ServiceError::Auth(e.to_string())
 }
 
@@ -850,6 +850,23 @@ impl Steward {
             None => None,
         };
         self.viewer_of(account, person.as_ref())
+    }
+
+    /// Who the account at `email` is at `at`, for a token acting for it: `None` when there is
+    /// no such account, or it may not sign in (disabled, its person has left), or an
+    /// administrator has asked for a new password — as the web's sign-in decides.
+    pub(crate) fn present_viewer(&self, email: &str, at: DateTime<Utc>) -> Result<Option<Viewer>> {
+        let Some(account) = self.store().sign_in(email)? else {
+            return Ok(None);
+        };
+        let person = match &account.person_id {
+            Some(id) => self.get::<Person>(id)?,
+            None => None,
+        };
+        if barred_with(&account, person.as_ref(), at) || account.must_change_password {
+            return Ok(None);
+        }
+        self.viewer_of(account, person.as_ref()).map(Some)
     }
 
     /// Who an account is, given its person (as read with it).

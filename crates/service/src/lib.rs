@@ -32,7 +32,9 @@ mod packs;
 mod parameters;
 mod policy_import;
 mod reach;
+mod rows;
 pub mod secrets;
+mod tokens;
 mod workflow;
 
 use std::io::Write;
@@ -66,12 +68,16 @@ pub use policy_import::{
     pack_id_for, read_policy, skeleton,
 };
 pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
+pub use rows::{RowQuery, filterable, row_version, searchable_fields};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ComplianceDay, ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery,
     FindingTally, FindingsSummary, LadderStep, Ladders,
 };
 pub use steward_store::{Job, JobProgress, JobState, PackChoice};
+pub use tokens::{
+    ApiToken, NewToken, TOKEN_LONGEST, TOKEN_PREFIX, TokenAccess, TokenBearer, TokenHolder,
+};
 pub use workflow::{IncidentView, ProcessTerms, RequestTerms, RequestView};
 
 /// Whom [`Steward::find_people`] looks among.
@@ -221,6 +227,15 @@ pub enum ServiceError {
     /// A parameter value refused; nothing was changed.
     #[error("{name}: {problem}")]
     Parameter { name: String, problem: String },
+    /// An API token that cannot be made as asked; nothing was changed.
+    #[error("api token: {0}")]
+    InvalidToken(String),
+    /// No API token with that id, or none the stamp may see.
+    #[error("no api token {0:?}")]
+    NoToken(String),
+    /// The row changed since the version the change was made against; nothing was changed.
+    #[error("the {} {id:?} has changed since it was read; read it again", register.entity())]
+    Stale { register: Register, id: String },
 }
 
 impl ServiceError {

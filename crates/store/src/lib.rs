@@ -47,6 +47,7 @@ mod sources;
 mod sql;
 mod sqlite;
 pub mod testing;
+mod tokens;
 mod verify;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -76,6 +77,7 @@ pub use sources::{
     CONNECTOR_ENTITY, ConnectorRow, ConnectorRun, Provenance, SOURCE_LINK_ENTITY, SourceLink,
 };
 pub use sql::is_text_field;
+pub use tokens::{API_TOKEN_ENTITY, ApiTokenRow};
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 
 /// Which database a store talks to.
@@ -533,6 +535,31 @@ pub trait Store: Send + Sync {
         id: &str,
         active: bool,
     ) -> Result<bool>;
+
+    /// Stores a new API token (only its secret's hash), with one audit record (entity
+    /// `api_token`, action `create`) that never holds the hash. An id or hash already stored is
+    /// an error, nothing written.
+    fn create_api_token(&self, token: &ApiTokenRow) -> Result<()>;
+
+    /// Every API token, newest first.
+    fn api_tokens(&self) -> Result<Vec<ApiTokenRow>>;
+
+    /// The API token whose secret hashes to `token_hash`, revoked and expired ones too.
+    fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiTokenRow>>;
+
+    /// Revokes an API token, with one audit record (action `revoke`): the token as it now
+    /// stands, or `None` (nothing written) if there is none or it was revoked already.
+    fn revoke_api_token(
+        &self,
+        id: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ApiTokenRow>>;
+
+    /// Records when an API token was last used; nothing if there is no such token. Not
+    /// audited. On SQLite, also nothing while another write holds the database (as
+    /// [`Store::touch_session`]): callers never rely on one touch.
+    fn touch_api_token(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
 
     /// The session `token_hash` names with its sign-in and the viewer's standing, read in one
     /// statement; `None` if there is no such session.

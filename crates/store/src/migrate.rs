@@ -162,6 +162,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0025_parameter_overrides.sql"),
     },
+    Migration {
+        version: 26,
+        name: "api_tokens",
+        postgres_only: false,
+        sql: include_str!("../migrations/0026_api_tokens.sql"),
+    },
 ];
 
 impl Migration {

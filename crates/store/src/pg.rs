@@ -29,6 +29,7 @@ use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, S
 use crate::slow::SlowQuery;
 use crate::sources::{self, ConnectorRow, ConnectorRun, PlainTx, Provenance, SourceLink};
 use crate::sql::{self, Placeholder::Dollar as D};
+use crate::tokens::{self, ApiTokenRow, TOKEN_COLUMNS, TokenSelect};
 use crate::{
     AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, StoreOptions,
     migrate, stored_row,
@@ -1553,6 +1554,45 @@ impl Store for PgStore {
             .iter()
             .map(|r| packs::pack_document_from_cells(read_cells(r, packs::PACK_DOCUMENT_COLUMNS)?))
             .collect()
+    }
+
+    fn create_api_token(&self, token: &ApiTokenRow) -> Result<()> {
+        self.plain(|tx| tokens::create(tx, token))
+    }
+
+    fn api_tokens(&self) -> Result<Vec<ApiTokenRow>> {
+        let mut client = self.client()?;
+        client
+            .query(&tokens::token_select(TokenSelect::All, D), &[])?
+            .iter()
+            .map(|r| tokens::token_from_cells(read_cells(r, TOKEN_COLUMNS)?))
+            .collect()
+    }
+
+    fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiTokenRow>> {
+        let mut client = self.client()?;
+        client
+            .query_opt(
+                &tokens::token_select(TokenSelect::ByHash, D),
+                &[&token_hash],
+            )?
+            .map(|r| tokens::token_from_cells(read_cells(&r, TOKEN_COLUMNS)?))
+            .transpose()
+    }
+
+    fn revoke_api_token(
+        &self,
+        id: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ApiTokenRow>> {
+        self.plain(|tx| tokens::revoke(tx, id, by, at))
+    }
+
+    fn touch_api_token(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut client = self.client()?;
+        client.execute(&tokens::token_touch(D), &[&at, &id])?;
+        Ok(())
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

@@ -29,6 +29,7 @@ use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, S
 use crate::slow::SlowQuery;
 use crate::sources::{self, ConnectorRow, ConnectorRun, PlainTx, Provenance, SourceLink};
 use crate::sql::{self, Placeholder::Question as Q};
+use crate::tokens::{self, ApiTokenRow, TOKEN_COLUMNS, TokenSelect};
 use crate::{
     AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, StoreOptions,
     migrate, stored_row,
@@ -1510,6 +1511,63 @@ impl Store for SqliteStore {
             )?)?);
         }
         Ok(out)
+    }
+
+    fn create_api_token(&self, token: &ApiTokenRow) -> Result<()> {
+        self.plain(|tx| tokens::create(tx, token))
+    }
+
+    fn api_tokens(&self) -> Result<Vec<ApiTokenRow>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&tokens::token_select(TokenSelect::All, Q))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(tokens::token_from_cells(read_cells(
+                r,
+                "api_tokens",
+                TOKEN_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiTokenRow>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&tokens::token_select(TokenSelect::ByHash, Q))?;
+        let mut rows = stmt.query([token_hash])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(tokens::token_from_cells(read_cells(
+                r,
+                "api_tokens",
+                TOKEN_COLUMNS,
+            )?)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn revoke_api_token(
+        &self,
+        id: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ApiTokenRow>> {
+        self.plain(|tx| tokens::revoke(tx, id, by, at))
+    }
+
+    fn touch_api_token(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        // As a session's touch: a request must not wait behind a long write, so the touch is
+        // skipped while the writer is busy and a later request makes it.
+        let timer = SlowQuery::start(self.slow_query);
+        let conn = match self.writer.try_lock() {
+            Ok(conn) => conn,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+            Err(std::sync::TryLockError::Poisoned(_)) => return Err(StoreError::Poisoned),
+        };
+        let _timer = timer;
+        conn.prepare_cached(&tokens::token_touch(Q))?
+            .execute((timestamp_text(&at), id))?;
+        Ok(())
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

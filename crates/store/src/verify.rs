@@ -18,6 +18,7 @@ use steward_model::{FindingState, Register};
 use crate::findings::FINDING_ENTITY;
 use crate::packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY, PARAMETER_ENTITY};
 use crate::sign_ins::SIGN_IN_ENTITY;
+use crate::tokens::API_TOKEN_ENTITY;
 use crate::{AuditQuery, FindingQuery, Result, Store};
 
 /// How a row disagrees with its audit records.
@@ -155,7 +156,8 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             || record.entity_type == SIGN_IN_ENTITY
             || record.entity_type == PACK_ENTITY
             || record.entity_type == PACK_DOCUMENT_ENTITY
-            || record.entity_type == PARAMETER_ENTITY;
+            || record.entity_type == PARAMETER_ENTITY
+            || record.entity_type == API_TOKEN_ENTITY;
         if !known {
             return Ok(());
         }
@@ -297,6 +299,17 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             &mut latest,
         )?;
     }
+    // When a token was last used is not audited, and not in its audit view.
+    for token in store.api_tokens()? {
+        compare(
+            store,
+            "api_tokens",
+            API_TOKEN_ENTITY,
+            &token.id,
+            &crate::tokens::audit_view(&token),
+            &mut latest,
+        )?;
+    }
     // What is left was never found stored: missing unless its last record deleted it.
     let mut missing: Vec<(String, String)> = latest
         .into_iter()
@@ -311,6 +324,7 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             None if entity == PACK_ENTITY => "packs".to_owned(),
             None if entity == PACK_DOCUMENT_ENTITY => "pack_documents".to_owned(),
             None if entity == PARAMETER_ENTITY => "parameter_overrides".to_owned(),
+            None if entity == API_TOKEN_ENTITY => "api_tokens".to_owned(),
             None => "sign_ins".to_owned(),
         };
         out.push(&register, &id, DifferenceKind::Missing, Vec::new());

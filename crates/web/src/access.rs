@@ -138,6 +138,22 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/account/password",
         access: Access::SignedIn,
     },
+    // One's own API tokens (an administrator's: every token, and services').
+    RouteSpec {
+        method: "GET",
+        path: "/account/tokens",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/account/tokens",
+        access: Access::SignedIn,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/account/tokens/revoke",
+        access: Access::SignedIn,
+    },
     RouteSpec {
         method: "POST",
         path: "/account/password",

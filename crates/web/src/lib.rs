@@ -12,6 +12,7 @@
 //! [`steward_service::Steward`], which is blocking, so handlers call it on the blocking pool.
 
 pub mod access;
+pub mod api;
 mod audit;
 mod calendar;
 mod connectors;
@@ -24,6 +25,7 @@ mod governance;
 mod jobs;
 mod mapping;
 mod names;
+mod openapi;
 mod pages;
 mod pickers;
 mod policy_import;
@@ -33,6 +35,7 @@ mod registers;
 mod session;
 mod signin;
 mod standing;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -52,6 +55,11 @@ use steward_policy::Pack;
 use steward_service::{ServiceError, SignInRefused, Steward};
 
 pub use session::Signed;
+
+/// The API's OpenAPI document (`/api/v1/openapi.json`, `steward api spec`).
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document()
+}
 
 /// How the server is run: what the operator decided at start-up.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +82,8 @@ pub struct Options {
     /// How this server runs jobs (imports, check runs) in the background, and how often it
     /// re-runs every check.
     pub jobs: steward_service::WorkerSettings,
+    /// Requests one API token may make in a minute (0: [`api::DEFAULT_REQUESTS_PER_MINUTE`]).
+    pub api_requests_per_minute: u32,
 }
 
 /// What a client may hold of the server: so that half-sent requests cannot pile up.
@@ -117,6 +127,8 @@ pub struct AppState {
     pub(crate) changes: Option<steward_store::ChangeFeed>,
     /// Sessions as last read, while `changes` vouches nothing changed ([`derived::Sessions`]).
     pub(crate) sessions: Arc<Mutex<derived::Sessions>>,
+    /// API requests counted per token, for its rate limit.
+    pub(crate) api_requests: Arc<api::RequestCounts>,
 }
 
 impl AppState {
@@ -134,6 +146,7 @@ impl AppState {
             ))),
             jobs: steward_service::JobWaker::default(),
             derived: Arc::new(Mutex::new(derived::Derived::default())),
+            api_requests: Arc::new(api::RequestCounts::default()),
         }
     }
 }
@@ -157,26 +170,40 @@ pub enum WebError {
     BadRequest(String),
     #[error("page not found")]
     NotFound,
+    /// An API request without a live token.
+    #[error("a live API token is needed: send it as `Authorization: Bearer TOKEN`")]
+    Unauthenticated,
+    /// An API change that does not say which version of the row it was made against.
+    #[error("say which version of the row this changes: send its ETag as `If-Match`")]
+    PreconditionRequired,
+    #[error("send the body as application/json")]
+    UnsupportedMedia,
     #[error("the page could not be drawn")]
     Render(#[from] askama::Error),
 }
 
 impl WebError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             WebError::Service(
                 ServiceError::NotFound { .. }
                 | ServiceError::NoJob(_)
+                | ServiceError::NoToken(_)
                 | ServiceError::NoConnector(_),
             )
             | WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Service(ServiceError::AlreadyExists { .. }) => StatusCode::CONFLICT,
+            WebError::Service(ServiceError::Stale { .. }) => StatusCode::PRECONDITION_FAILED,
+            WebError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            WebError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            WebError::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebError::Service(
                 ServiceError::Invalid { .. }
                 | ServiceError::Import(_)
                 | ServiceError::Workflow(_)
                 | ServiceError::UnknownPack { .. }
                 | ServiceError::Parameter { .. }
+                | ServiceError::InvalidToken(_)
                 | ServiceError::PolicyImport(_),
             ) => StatusCode::UNPROCESSABLE_ENTITY,
             // A connector's source refusing or failing is the source's doing, not ours.
@@ -261,6 +288,8 @@ pub fn router(state: AppState) -> Router {
             "/account/password",
             get(pages::password_form).post(pages::change_password),
         )
+        .route("/account/tokens", get(tokens::list).post(tokens::create))
+        .route("/account/tokens/revoke", post(tokens::revoke))
         .route("/me/accept", post(pages::accept))
         .route("/me/exception", post(finding::ask_for_exception))
         .route("/me/acknowledge", post(pages::acknowledge))
@@ -383,6 +412,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::guard,
         ))
+        // Programs, with a token rather than a session: no cookie, no CSRF token, no pages.
+        .merge(api::router(state.clone()))
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -78,7 +78,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
         // Requests and incidents lists show each role its own share.
         ("GET", "/requests" | "/requests.csv" | "/incidents" | "/incidents.csv") => ALL,
         ("GET", "/requests/new") | ("POST", "/requests") => PEOPLE,
-        ("GET" | "POST", "/account/password") => ALL,
+        ("GET" | "POST", "/account/password" | "/account/tokens")
+        | ("POST", "/account/tokens/revoke") => ALL,
         // S1's request and incident: S1, their manager and the all-seeing roles; not the IAO.
         ("GET", "/requests/{id}" | "/incidents/{id}") => &[
             "staff",

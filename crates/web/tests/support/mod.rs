@@ -237,6 +237,17 @@ impl Client {
     }
 
     fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Reply {
+        self.request(method, path, &[], body)
+    }
+
+    /// Any request, with headers of its own (an API token, `If-Match`).
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
         let mut stream = self.connect();
         let cookie: Vec<String> = self
             .cookies
@@ -247,6 +258,9 @@ impl Client {
             format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
         if !cookie.is_empty() {
             request.push_str(&format!("Cookie: {}\r\n", cookie.join("; ")));
+        }
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         let mut request = request.into_bytes();
         if let Some((content_type, body)) = &body {

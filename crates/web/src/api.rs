@@ -1,0 +1,470 @@
+//! The JSON API (`/api/v1`): the registers read and written by programs, with an API token as
+//! the bearer of its holder's authority — the same service calls, the same validation and the
+//! same authorisation model as the pages, over JSON. Errors are RFC 9457 problem details
+//! (`application/problem+json`) with the field and reason; a read carries the row's version as
+//! its `ETag`, and a change must name it in `If-Match` (428 without, 412 when stale). Requests
+//! are counted per token (429 with `Retry-After` past the limit). The contract is
+//! [`crate::openapi`]'s document, made from the same route table and register fields.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use chrono::Utc;
+use serde_json::{Value as Json, json};
+use steward_model::Register;
+use steward_service::{RowQuery, ServiceError, TokenBearer, row_version};
+
+use crate::{AppState, WebError, blocking};
+
+/// Where the API's routes begin.
+pub(crate) const BASE: &str = "/api/v1";
+
+/// The most rows one page of a list holds, and how many when the client does not say.
+pub(crate) const MOST_ROWS: u64 = 1000;
+pub(crate) const DEFAULT_ROWS: u64 = 100;
+
+/// Requests one token may make in a minute unless the server's options say otherwise.
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 600;
+
+/// The media type of an error's body.
+const PROBLEM: &str = "application/problem+json";
+
+/// The registers the API reaches: every one but the organisation's own settings.
+pub(crate) fn registers() -> impl Iterator<Item = Register> {
+    Register::ALL
+        .into_iter()
+        .filter(|r| *r != Register::Organisation)
+}
+
+fn register_named(name: &str) -> Result<Register, Problem> {
+    registers()
+        .find(|r| r.name() == name)
+        .ok_or(Problem(WebError::NotFound))
+}
+
+pub(crate) fn router(state: AppState) -> Router<AppState> {
+    let authenticated = Router::new()
+        .route(&format!("{BASE}/registers"), get(list_registers))
+        .route(
+            &format!("{BASE}/registers/{{register}}"),
+            get(list_rows).post(create_row),
+        )
+        .route(
+            &format!("{BASE}/registers/{{register}}/{{id}}"),
+            get(read_row).patch(update_row),
+        )
+        .route_layer(middleware::from_fn_with_state(state, bearer));
+    Router::new()
+        .route(&format!("{BASE}/openapi.json"), get(openapi))
+        .merge(authenticated)
+}
+
+/// A failure as problem details: the status decided where every status is
+/// ([`WebError::status`]), the detail what the client can act on, each field's problem listed.
+#[derive(Debug)]
+pub(crate) struct Problem(pub WebError);
+
+impl<E: Into<WebError>> From<E> for Problem {
+    fn from(e: E) -> Problem {
+        Problem(e.into())
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let Problem(error) = self;
+        let status = error.status();
+        if status.is_server_error() {
+            tracing::error!(error = %error, "api request failed");
+        }
+        let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "something went wrong on the server; it has been logged".to_owned()
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            "the database is not answering just now; try again in a moment".to_owned()
+        } else {
+            error.to_string()
+        };
+        let errors: Vec<Json> = match &error {
+            WebError::Service(ServiceError::Invalid { problems, .. }) => problems
+                .iter()
+                .map(|p| json!({ "field": p.field, "value": p.value, "reason": p.reason }))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        if !errors.is_empty()
+            && let Some(map) = body.as_object_mut()
+        {
+            map.insert("errors".into(), Json::Array(errors));
+        }
+        let mut response = (status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM));
+        match error {
+            WebError::Unauthenticated => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"steward\""),
+                );
+            }
+            WebError::TooManyAttempts(seconds) => {
+                if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                    headers.insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Requests counted per token in the current minute.
+#[derive(Debug, Default)]
+pub(crate) struct RequestCounts(Mutex<HashMap<String, (i64, u32)>>);
+
+impl RequestCounts {
+    /// Counts a request of `token` at `now` (seconds): `Err(seconds to wait)` past `limit`.
+    fn admit(&self, token: &str, now: i64, limit: u32) -> Result<(), u64> {
+        let minute = now.div_euclid(60);
+        let Ok(mut counts) = self.0.lock() else {
+            return Ok(());
+        };
+        // Last minute's counts are of no more use.
+        if counts.len() > 10_000 {
+            counts.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = counts.entry(token.to_owned()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        if entry.1 >= limit {
+            let wait = (minute + 1) * 60 - now;
+            return Err(u64::try_from(wait.max(1)).unwrap_or(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+/// Admits a request that bears a live token, within its rate, with its holder's authority as
+/// the request's; anything else is refused here, before any handler runs.
+async fn bearer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let secret = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_owned())
+        })
+        .filter(|s| !s.is_empty());
+    let Some(secret) = secret else {
+        return Problem(WebError::Unauthenticated).into_response();
+    };
+    let now = Utc::now();
+    let found = blocking(&state, move |s| s.token_bearer(&secret, now)).await;
+    let bearer = match found {
+        Ok(Some(bearer)) => bearer,
+        Ok(None) => return Problem(WebError::Unauthenticated).into_response(),
+        Err(e) => return Problem(e).into_response(),
+    };
+    let limit = match state.options.api_requests_per_minute {
+        0 => DEFAULT_REQUESTS_PER_MINUTE,
+        n => n,
+    };
+    if let Err(wait) = state
+        .api_requests
+        .admit(&bearer.token.id, now.timestamp(), limit)
+    {
+        return Problem(WebError::TooManyAttempts(wait)).into_response();
+    }
+    let write = !matches!(*request.method(), Method::GET | Method::HEAD);
+    request.extensions_mut().insert(Bearing {
+        bearer: std::sync::Arc::new(bearer),
+        write,
+    });
+    next.run(request).await
+}
+
+/// The token a request bears, and whether the request writes.
+#[derive(Clone)]
+pub(crate) struct Bearing {
+    bearer: std::sync::Arc<TokenBearer>,
+    write: bool,
+}
+
+impl Bearing {
+    /// The stamp to act with on `register`, if the token reaches it for this request.
+    fn stamp_for(&self, register: Register) -> Result<steward_service::Stamp, Problem> {
+        if !self.bearer.token.allows(register, self.write) {
+            return Err(Problem(WebError::Forbidden));
+        }
+        let mut stamp = self.bearer.stamp.clone();
+        stamp.at = Utc::now();
+        Ok(stamp)
+    }
+}
+
+/// A JSON response.
+fn json_response(status: StatusCode, body: &Json) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The version as an `ETag`: a strong tag, quoted.
+fn etag(row: &steward_model::Row) -> String {
+    format!("\"{}\"", row_version(row))
+}
+
+/// A row as the API returns it: its fields, and its version in `ETag`.
+fn row_response(status: StatusCode, row: &steward_model::Row) -> Response {
+    let mut response = json_response(status, &row.to_json());
+    if let Ok(v) = HeaderValue::from_str(&etag(row)) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+async fn openapi() -> Response {
+    json_response(StatusCode::OK, &crate::openapi::document())
+}
+
+/// The registers this token reaches, and what it may do with each.
+async fn list_registers(Extension(bearing): Extension<Bearing>) -> Result<Response, Problem> {
+    let authority = &bearing.bearer.stamp.authority;
+    let items: Vec<Json> = registers()
+        .filter(|r| bearing.bearer.token.allows(*r, false))
+        .map(|r| {
+            let may = |op| authority.may(r, op);
+            let write = bearing.bearer.token.allows(r, true);
+            json!({
+                "name": r.name(),
+                "entity": r.entity(),
+                "read": may(steward_service::Operation::Read),
+                "create": write && may(steward_service::Operation::Create),
+                "update": write && may(steward_service::Operation::Update),
+            })
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({ "items": items })))
+}
+
+/// A page of a register's rows: `limit`, `after` (the last id of the page before), `sort`
+/// (a field, `-field` downwards), `q` (text to find) and any field by name for exact matches.
+async fn list_rows(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Path(name): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Problem> {
+    let register = register_named(&name)?;
+    let stamp = bearing.stamp_for(register)?;
+    let mut query = RowQuery {
+        limit: DEFAULT_ROWS,
+        ..RowQuery::default()
+    };
+    for (key, value) in pairs {
+        match key.as_str() {
+            "limit" => {
+                query.limit = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=MOST_ROWS).contains(n))
+                    .ok_or_else(|| {
+                        WebError::BadRequest(format!(
+                            "limit: {value:?} is not a whole number from 1 to {MOST_ROWS}"
+                        ))
+                    })?;
+            }
+            "after" if !value.is_empty() => query.after = Some(value),
+            "sort" if !value.is_empty() => {
+                query.sort = Some(match value.strip_prefix('-') {
+                    Some(field) => (field.to_owned(), true),
+                    None => (value, false),
+                });
+            }
+            "q" if !value.trim().is_empty() => query.search = Some(value.trim().to_owned()),
+            "after" | "sort" | "q" => {}
+            _ => query.equal.push((key, value)),
+        }
+    }
+    let page = query.limit;
+    // One row past the page: whether there is a next page is known without counting.
+    query.limit = page + 1;
+    let mut rows = blocking(&state, move |s| s.list_rows(&stamp, register, &query)).await?;
+    let more = rows.len() as u64 > page;
+    rows.truncate(usize::try_from(page).unwrap_or(usize::MAX));
+    let next = more
+        .then(|| rows.last().map(|r| r.id().to_owned()))
+        .flatten();
+    let items: Vec<Json> = rows.iter().map(steward_model::Row::to_json).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "items": items, "next": next }),
+    ))
+}
+
+async fn read_row(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let register = register_named(&name)?;
+    let stamp = bearing.stamp_for(register)?;
+    let row = blocking(&state, move |s| s.read_row(&stamp, register, &id))
+        .await?
+        .ok_or(Problem(WebError::NotFound))?;
+    let tag = etag(&row);
+    let unchanged = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == tag
+        });
+    if unchanged {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&tag) {
+            response.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(response);
+    }
+    Ok(row_response(StatusCode::OK, &row))
+}
+
+/// A request's JSON object of fields, each value as a CSV cell writes it.
+fn fields_of(body: &Bytes, headers: &HeaderMap) -> Result<Vec<(String, String)>, Problem> {
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            let t = t.trim();
+            t.eq_ignore_ascii_case("application/json")
+                || t.eq_ignore_ascii_case("application/merge-patch+json")
+        });
+    if !json_body {
+        return Err(Problem(WebError::UnsupportedMedia));
+    }
+    let object: serde_json::Map<String, Json> = serde_json::from_slice(body).map_err(|e| {
+        WebError::BadRequest(format!("the body is not a JSON object of fields: {e}"))
+    })?;
+    let mut fields = Vec::with_capacity(object.len());
+    let mut problems = Vec::new();
+    for (name, value) in object {
+        let text = match value {
+            Json::Null => String::new(),
+            Json::Bool(b) => b.to_string(),
+            Json::Number(n) => n.to_string(),
+            Json::String(s) => s,
+            Json::Array(_) | Json::Object(_) => {
+                problems.push(name);
+                continue;
+            }
+        };
+        fields.push((name, text));
+    }
+    if let Some(name) = problems.first() {
+        return Err(Problem(WebError::BadRequest(format!(
+            "{name}: a field's value is text, a number, true or false, or null"
+        ))));
+    }
+    Ok(fields)
+}
+
+async fn create_row(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let register = register_named(&name)?;
+    let stamp = bearing.stamp_for(register)?;
+    let fields = fields_of(&body, &headers)?;
+    let row = blocking(&state, move |s| {
+        s.create_from_fields(&stamp, register, &fields)
+    })
+    .await?;
+    let mut response = row_response(StatusCode::CREATED, &row);
+    let location = format!(
+        "{BASE}/registers/{}/{}",
+        register.name(),
+        percent_encoding::utf8_percent_encode(row.id(), percent_encoding::NON_ALPHANUMERIC)
+    );
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+async fn update_row(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let register = register_named(&name)?;
+    let stamp = bearing.stamp_for(register)?;
+    // `*`: whatever version it has now; otherwise the strong tag the client read.
+    let version = match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        None => return Err(Problem(WebError::PreconditionRequired)),
+        Some(v) if v.trim() == "*" => None,
+        Some(v) => Some(v.trim().trim_matches('"').to_owned()),
+    };
+    let fields = fields_of(&body, &headers)?;
+    let row = blocking(&state, move |s| {
+        s.update_if(&stamp, register, &id, &fields, version.as_deref())
+    })
+    .await?;
+    Ok(row_response(StatusCode::OK, &row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_held_to_its_rate_each_minute() {
+        let counts = RequestCounts::default();
+        for _ in 0..3 {
+            assert_eq!(counts.admit("a", 120, 3), Ok(()));
+        }
+        assert_eq!(
+            counts.admit("a", 130, 3),
+            Err(50),
+            "wait for the next minute"
+        );
+        assert_eq!(
+            counts.admit("b", 130, 3),
+            Ok(()),
+            "another token has its own"
+        );
+        assert_eq!(counts.admit("a", 180, 3), Ok(()), "a new minute");
+    }
+}

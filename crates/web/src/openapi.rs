@@ -1,0 +1,369 @@
+//! The API's OpenAPI 3.1 document, made from the code it describes — the registers' own field
+//! declarations (names, types, limits, which are required) and the API's routes — so that the
+//! contract cannot drift from what the server does. Served at `/api/v1/openapi.json` and
+//! printed by `steward api spec`.
+
+use serde_json::{Map, Value as Json, json};
+use steward_model::{Field, FieldType, Register};
+
+use crate::api::{BASE, DEFAULT_ROWS, MOST_ROWS, registers};
+
+/// The schema's name for a register's row.
+fn schema_name(register: Register) -> String {
+    let mut name = String::new();
+    for word in register.name().split('_') {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            name.extend(first.to_uppercase());
+            name.push_str(chars.as_str());
+        }
+    }
+    name
+}
+
+/// What a field's value is in JSON: as a row returns it (`output`), or as a client may send it.
+fn field_schema(field: &Field, output: bool) -> Json {
+    let text = |extra: Json| {
+        let mut s = json!({ "type": "string", "maxLength": field.max_chars });
+        if let (Some(map), Json::Object(more)) = (s.as_object_mut(), extra) {
+            map.extend(more);
+        }
+        s
+    };
+    let mut schema = match field.ty {
+        FieldType::Text | FieldType::Id | FieldType::Slug => text(json!({})),
+        FieldType::Email => text(json!({ "format": "email" })),
+        FieldType::Enum(words) => json!({ "type": "string", "enum": words }),
+        FieldType::Bool => {
+            if output {
+                json!({ "type": "boolean" })
+            } else {
+                json!({ "type": ["boolean", "string"] })
+            }
+        }
+        FieldType::Date => json!({ "type": "string", "format": "date" }),
+        FieldType::Timestamp => json!({ "type": "string", "format": "date-time" }),
+        FieldType::Money => {
+            if output {
+                json!({ "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,2})?$" })
+            } else {
+                json!({ "type": ["string", "number"] })
+            }
+        }
+        FieldType::Int => {
+            if output {
+                json!({ "type": "integer", "minimum": 0 })
+            } else {
+                json!({ "type": ["integer", "string"] })
+            }
+        }
+        FieldType::Month => json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }),
+        FieldType::Country => json!({ "type": "string", "pattern": "^[A-Z]{2}$" }),
+        FieldType::Countries => json!({ "type": "string" }),
+    };
+    // A field left empty is null; a required one never is in a row.
+    if !(field.required && output)
+        && let Some(map) = schema.as_object_mut()
+    {
+        let ty = map.remove("type").unwrap_or(Json::Null);
+        let mut types = match ty {
+            Json::Array(types) => types,
+            one => vec![one],
+        };
+        types.push(json!("null"));
+        map.insert("type".into(), Json::Array(types));
+        if let Some(Json::Array(words)) = map.get_mut("enum") {
+            words.push(Json::Null);
+        }
+    }
+    if let Some(to) = field.refers_to
+        && let Some(map) = schema.as_object_mut()
+    {
+        map.insert(
+            "description".into(),
+            json!(format!("the id of a {}", to.entity())),
+        );
+    }
+    schema
+}
+
+/// A register's row as returned (every field), and as sent to create one (its file's columns).
+fn row_schemas(register: Register) -> (Json, Json) {
+    let mut returned = Map::new();
+    let mut sent = Map::new();
+    let mut required_returned = Vec::new();
+    let mut required_sent = Vec::new();
+    for field in register.fields() {
+        returned.insert(field.name.into(), field_schema(field, true));
+        required_returned.push(json!(field.name));
+        if field.csv {
+            sent.insert(field.name.into(), field_schema(field, false));
+            if field.required {
+                required_sent.push(json!(field.name));
+            }
+        }
+    }
+    let changes = Json::Object(sent.clone());
+    (
+        json!({
+            "type": "object",
+            "description": format!("A {} as the register holds it.", register.entity()),
+            "properties": returned,
+            "required": required_returned,
+        }),
+        json!({
+            "type": "object",
+            "properties": changes,
+            "required": required_sent,
+            "additionalProperties": false,
+        }),
+    )
+}
+
+fn problem_response(description: &str) -> Json {
+    json!({
+        "description": description,
+        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+    })
+}
+
+/// The answers every authenticated operation may give besides its own.
+fn common_responses(responses: &mut Map<String, Json>) {
+    responses.insert(
+        "401".into(),
+        problem_response("No live API token was sent."),
+    );
+    responses.insert(
+        "403".into(),
+        problem_response("The token, or whom it acts for, may not do this."),
+    );
+    responses.insert(
+        "429".into(),
+        json!({
+            "description": "Too many requests with this token this minute.",
+            "headers": { "Retry-After": { "schema": { "type": "integer" }, "description": "Seconds to wait." } },
+            "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+        }),
+    );
+    responses.insert(
+        "503".into(),
+        problem_response("The database is not answering just now."),
+    );
+}
+
+fn operation(id: &str, summary: &str, mut responses: Map<String, Json>, extra: Json) -> Json {
+    common_responses(&mut responses);
+    let mut op = json!({
+        "operationId": id,
+        "summary": summary,
+        "responses": responses,
+    });
+    if let (Some(map), Json::Object(more)) = (op.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    op
+}
+
+fn ok_json(description: &str, schema: Json) -> Json {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn responses(pairs: Vec<(&str, Json)>) -> Map<String, Json> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The whole document.
+pub(crate) fn document() -> Json {
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Problem".into(),
+        json!({
+            "type": "object",
+            "description": "RFC 9457 problem details.",
+            "properties": {
+                "type": { "type": "string" },
+                "title": { "type": "string" },
+                "status": { "type": "integer" },
+                "detail": { "type": "string" },
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": { "type": "string" },
+                            "value": { "type": "string" },
+                            "reason": { "type": "string" }
+                        },
+                        "required": ["field", "value", "reason"]
+                    }
+                }
+            },
+            "required": ["type", "title", "status", "detail"]
+        }),
+    );
+    let mut paths = Map::new();
+    paths.insert(
+        format!("{BASE}/openapi.json"),
+        json!({ "get": {
+            "operationId": "openapi",
+            "summary": "This document.",
+            "security": [],
+            "responses": { "200": ok_json("The OpenAPI document.", json!({ "type": "object" })) }
+        }}),
+    );
+    paths.insert(
+        format!("{BASE}/registers"),
+        json!({ "get": operation(
+            "listRegisters",
+            "The registers this token reaches, and what it may do with each.",
+            responses(vec![("200", ok_json("The registers.", json!({
+                "type": "object",
+                "properties": { "items": { "type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": { "type": "string" },
+                        "entity": { "type": "string" },
+                        "read": { "type": "boolean" },
+                        "create": { "type": "boolean" },
+                        "update": { "type": "boolean" }
+                    },
+                    "required": ["name", "entity", "read", "create", "update"]
+                } } },
+                "required": ["items"]
+            })))]),
+            json!({}),
+        )}),
+    );
+    for register in registers() {
+        let name = schema_name(register);
+        let (returned, sent) = row_schemas(register);
+        schemas.insert(name.clone(), returned);
+        schemas.insert(format!("{name}New"), sent.clone());
+        let mut changes = sent;
+        if let Some(map) = changes.as_object_mut() {
+            map.remove("required");
+            map.insert(
+                "description".into(),
+                json!("The fields to change; the id (or key) cannot."),
+            );
+        }
+        schemas.insert(format!("{name}Changes"), changes);
+        let row = json!({ "$ref": format!("#/components/schemas/{name}") });
+        let etag = json!({ "ETag": { "schema": { "type": "string" }, "description": "The row's version." } });
+        let with_etag = |description: &str| {
+            let mut r = ok_json(description, row.clone());
+            if let Some(map) = r.as_object_mut() {
+                map.insert("headers".into(), etag.clone());
+            }
+            r
+        };
+        let mut filters: Vec<Json> = vec![
+            json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MOST_ROWS, "default": DEFAULT_ROWS } }),
+            json!({ "name": "after", "in": "query", "description": "The `next` of the page before.", "schema": { "type": "string" } }),
+            json!({ "name": "sort", "in": "query", "description": "A text field to order by, `-field` downwards; then the id.", "schema": { "type": "string" } }),
+            json!({ "name": "q", "in": "query", "description": "Text to find, in any case, in the text fields.", "schema": { "type": "string" } }),
+        ];
+        for field in register
+            .fields()
+            .iter()
+            .filter(|f| f.csv && steward_service::filterable(f.ty))
+        {
+            filters.push(json!({
+                "name": field.name,
+                "in": "query",
+                "description": "Only rows whose field holds exactly this (as a CSV file writes it).",
+                "schema": { "type": "string" }
+            }));
+        }
+        let entity = register.entity();
+        let id_param =
+            json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+        let body = |schema: String| json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
+        paths.insert(
+            format!("{BASE}/registers/{}", register.name()),
+            json!({
+                "get": operation(
+                    &format!("list_{}", register.name()),
+                    &format!("A page of the {} register.", register.name()),
+                    responses(vec![
+                        ("200", ok_json("The page, and where the next begins.", json!({
+                            "type": "object",
+                            "properties": {
+                                "items": { "type": "array", "items": row.clone() },
+                                "next": { "type": ["string", "null"] }
+                            },
+                            "required": ["items", "next"]
+                        }))),
+                        ("400", problem_response("A query parameter is not one this takes.")),
+                        ("422", problem_response("A field named is not one of the register's.")),
+                    ]),
+                    json!({ "parameters": filters }),
+                ),
+                "post": operation(
+                    &format!("create_{}", register.name()),
+                    &format!("Adds a {entity}, audited as the token."),
+                    responses(vec![
+                        ("201", with_etag("The row as stored.")),
+                        ("400", problem_response("The body is not a JSON object of fields.")),
+                        ("409", problem_response("A row with this id exists.")),
+                        ("415", problem_response("The body is not JSON.")),
+                        ("422", problem_response("A field's value is refused; each is listed.")),
+                    ]),
+                    json!({ "requestBody": body(format!("{name}New")) }),
+                ),
+            }),
+        );
+        paths.insert(
+            format!("{BASE}/registers/{}/{{id}}", register.name()),
+            json!({
+                "get": operation(
+                    &format!("read_{}", register.name()),
+                    &format!("One {entity}, with its version as its ETag."),
+                    responses(vec![
+                        ("200", with_etag("The row.")),
+                        ("304", json!({ "description": "Unchanged since the version in If-None-Match." })),
+                        ("404", problem_response("No such row.")),
+                    ]),
+                    json!({ "parameters": [
+                        id_param.clone(),
+                        { "name": "If-None-Match", "in": "header", "schema": { "type": "string" } }
+                    ] }),
+                ),
+                "patch": operation(
+                    &format!("update_{}", register.name()),
+                    &format!("Changes fields of a {entity}, if it is still at the version read; audited as the token."),
+                    responses(vec![
+                        ("200", with_etag("The row as stored.")),
+                        ("400", problem_response("The body is not a JSON object of fields.")),
+                        ("404", problem_response("No such row.")),
+                        ("412", problem_response("The row has changed since the version in If-Match.")),
+                        ("415", problem_response("The body is not JSON.")),
+                        ("422", problem_response("A field's value is refused; each is listed.")),
+                        ("428", problem_response("If-Match was not sent.")),
+                    ]),
+                    json!({
+                        "parameters": [
+                            id_param,
+                            { "name": "If-Match", "in": "header", "required": true, "description": "The ETag read, or `*`.", "schema": { "type": "string" } }
+                        ],
+                        "requestBody": body(format!("{name}Changes")),
+                    }),
+                ),
+            }),
+        );
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Steward",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The registers of an organisation's IT under its written policy. Every request bears an API token (`steward token create`, or the tokens page) as `Authorization: Bearer TOKEN`, and acts with the capacities of whom the token acts for, never more. Nothing is ever deleted through the API: records end by their status."
+        },
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": schemas,
+        }
+    })
+}

@@ -1,0 +1,597 @@
+//! The JSON API as a program uses it, over a real socket, on every test database: its contract
+//! readable without a token; a token bearing its person's authority, never more; rows listed a
+//! page at a time, read with their version, created and changed only against the version read;
+//! every refusal a problem document naming the field and the reason; writes audited as the
+//! token; a token held to its rate.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, Utc};
+use serde_json::{Value as Json, json};
+use steward_model::Register;
+use steward_service::{Capacity, NewToken, Stamp, Steward, TokenAccess};
+use steward_store::testing::databases;
+use support::{Client, Reply, Server};
+
+fn json_of(reply: &Reply) -> Json {
+    serde_json::from_str(&reply.body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", reply.status, reply.body))
+}
+
+/// A person's own token, made as they would make it signed in.
+fn own_token(
+    steward: &Steward,
+    email: &str,
+    access: TokenAccess,
+    registers: Vec<Register>,
+) -> String {
+    let viewer = steward
+        .viewer(email)
+        .unwrap_or_else(|e| panic!("{email}: {e}"));
+    let (_, secret) = steward
+        .create_token(
+            &Stamp::of(&viewer),
+            &NewToken {
+                name: format!("{email}'s script"),
+                service: None,
+                access,
+                registers,
+                expires_at: Utc::now() + Duration::days(30),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{email}: {e}"));
+    secret
+}
+
+struct Api<'a> {
+    client: Client,
+    token: &'a str,
+}
+
+impl Api<'_> {
+    fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Json>,
+    ) -> Reply {
+        let bearer = format!("Bearer {}", self.token);
+        let mut all = vec![("Authorization", bearer.as_str())];
+        all.extend_from_slice(headers);
+        self.client.request(
+            method,
+            path,
+            &all,
+            body.map(|b| ("application/json", b.to_string().into_bytes())),
+        )
+    }
+
+    fn get(&mut self, path: &str) -> Reply {
+        self.call("GET", path, &[], None)
+    }
+}
+
+fn problem(reply: &Reply, status: u16) -> Json {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json"),
+        "{}",
+        reply.body
+    );
+    let body = json_of(reply);
+    assert_eq!(body["status"], json!(status), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+#[test]
+fn a_program_reads_and_changes_the_registers_with_a_token() {
+    for db in databases("web_api") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        support::it_staff_and_administrator(&steward, "example.org");
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let mut anyone = server.client();
+
+        // The contract is public, and made from the registers themselves.
+        let spec = anyone.get("/api/v1/openapi.json");
+        assert_eq!(spec.status, 200, "{b}");
+        let spec = json_of(&spec);
+        assert_eq!(spec["openapi"], "3.1.0", "{b}");
+        let paths = spec["paths"].as_object().expect("paths");
+        for register in ["people", "assets", "systems"] {
+            assert!(
+                paths.contains_key(&format!("/api/v1/registers/{register}")),
+                "{b}: {register}"
+            );
+        }
+        assert!(!paths.keys().any(|p| p.contains("organisation")), "{b}");
+        for (path, ops) in paths {
+            for (method, op) in ops.as_object().expect("operations") {
+                if path.ends_with("openapi.json") {
+                    continue;
+                }
+                for status in ["401", "403", "429"] {
+                    assert!(
+                        op["responses"].get(status).is_some(),
+                        "{b}: {method} {path} documents {status}"
+                    );
+                }
+            }
+        }
+        let system = &spec["components"]["schemas"]["Systems"];
+        assert_eq!(
+            system["properties"]["supports_mfa"]["type"],
+            json!(["boolean", "null"]),
+            "{b}"
+        );
+
+        // No token, or one that is not live: 401, saying how to send one.
+        let none = anyone.get("/api/v1/registers/systems");
+        problem(&none, 401);
+        assert!(
+            none.header("www-authenticate")
+                .is_some_and(|v| v.starts_with("Bearer")),
+            "{b}"
+        );
+        let mut forged = Api {
+            client: server.client(),
+            token: "stw_not-a-token",
+        };
+        problem(&forged.get("/api/v1/registers"), 401);
+
+        let it_secret = own_token(
+            &steward,
+            "it@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut it = Api {
+            client: server.client(),
+            token: &it_secret,
+        };
+        let listed = json_of(&it.get("/api/v1/registers"));
+        let systems = listed["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|r| r["name"] == "systems"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{b}: {listed}"));
+        assert_eq!(
+            (systems["read"].clone(), systems["create"].clone()),
+            (json!(true), json!(true)),
+            "{b}"
+        );
+
+        // Created: 201 with where it is and its version; refused field by field.
+        let created = it.call(
+            "POST",
+            "/api/v1/registers/systems",
+            &[],
+            Some(json!({ "name": "crm", "supports_mfa": false })),
+        );
+        assert_eq!(created.status, 201, "{b}: {}", created.body);
+        assert_eq!(
+            created.header("location"),
+            Some("/api/v1/registers/systems/crm"),
+            "{b}"
+        );
+        let version = created.header("etag").unwrap_or_default().to_owned();
+        assert!(
+            version.starts_with('"') && version.len() > 10,
+            "{b}: {version}"
+        );
+        let again = it.call(
+            "POST",
+            "/api/v1/registers/systems",
+            &[],
+            Some(json!({ "name": "crm" })),
+        );
+        problem(&again, 409);
+        let wrong = it.call(
+            "POST",
+            "/api/v1/registers/systems",
+            &[],
+            Some(json!({ "name": "hr", "supports_mfa": "perhaps", "colour": "blue" })),
+        );
+        let wrong = problem(&wrong, 422);
+        let fields: BTreeSet<String> = wrong["errors"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter_map(|p| p["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            fields.contains("supports_mfa") && fields.contains("field"),
+            "{b}: {wrong}"
+        );
+        let text = it.client.request(
+            "POST",
+            "/api/v1/registers/systems",
+            &[("Authorization", &format!("Bearer {it_secret}"))],
+            Some(("text/plain", b"name=hr".to_vec())),
+        );
+        problem(&text, 415);
+
+        // Read with its version; unchanged is 304.
+        let read = it.get("/api/v1/registers/systems/crm");
+        assert_eq!(read.status, 200, "{b}");
+        assert_eq!(read.header("etag"), Some(version.as_str()), "{b}");
+        assert_eq!(json_of(&read)["supports_mfa"], json!(false), "{b}");
+        let same = it.call(
+            "GET",
+            "/api/v1/registers/systems/crm",
+            &[("If-None-Match", &version)],
+            None,
+        );
+        assert_eq!(same.status, 304, "{b}");
+        problem(&it.get("/api/v1/registers/systems/nothing"), 404);
+        problem(&it.get("/api/v1/registers/organisation"), 404);
+
+        // Changed only against the version read.
+        let change = json!({ "supports_mfa": true });
+        problem(
+            &it.call(
+                "PATCH",
+                "/api/v1/registers/systems/crm",
+                &[],
+                Some(change.clone()),
+            ),
+            428,
+        );
+        problem(
+            &it.call(
+                "PATCH",
+                "/api/v1/registers/systems/crm",
+                &[("If-Match", "\"0000\"")],
+                Some(change.clone()),
+            ),
+            412,
+        );
+        let changed = it.call(
+            "PATCH",
+            "/api/v1/registers/systems/crm",
+            &[("If-Match", &version)],
+            Some(change.clone()),
+        );
+        assert_eq!(changed.status, 200, "{b}: {}", changed.body);
+        assert_eq!(json_of(&changed)["supports_mfa"], json!(true), "{b}");
+        let newer = changed.header("etag").unwrap_or_default().to_owned();
+        assert_ne!(newer, version, "{b}");
+        // The version read before is stale now: nobody overwrites a change they have not seen.
+        problem(
+            &it.call(
+                "PATCH",
+                "/api/v1/registers/systems/crm",
+                &[("If-Match", &version)],
+                Some(json!({ "supports_mfa": false })),
+            ),
+            412,
+        );
+        let renamed = it.call(
+            "PATCH",
+            "/api/v1/registers/systems/crm",
+            &[("If-Match", &newer)],
+            Some(json!({ "name": "erp" })),
+        );
+        problem(&renamed, 422);
+
+        // Every write is audited as the token.
+        let mut actors = Vec::new();
+        steward
+            .audit_log(&steward_store::AuditQuery::default(), &mut |r| {
+                if r.entity_type == "system" {
+                    actors.push(r.actor.clone());
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(actors.len(), 2, "{b}: {actors:?}");
+        assert!(
+            actors.iter().all(|a| a.starts_with("token:")),
+            "{b}: {actors:?}"
+        );
+
+        // A page at a time, in the order asked, each page beginning after the last.
+        for name in ["dms", "email", "finance"] {
+            let made = it.call(
+                "POST",
+                "/api/v1/registers/systems",
+                &[],
+                Some(json!({ "name": name })),
+            );
+            assert_eq!(made.status, 201, "{b}: {}", made.body);
+        }
+        let first = json_of(&it.get("/api/v1/registers/systems?limit=3&sort=-name"));
+        let names = |page: &Json| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .map(|i| {
+                    i.iter()
+                        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(names(&first), ["finance", "email", "dms"], "{b}");
+        let next = first["next"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{b}: {first}"))
+            .to_owned();
+        let second = json_of(&it.get(&format!(
+            "/api/v1/registers/systems?limit=3&sort=-name&after={next}"
+        )));
+        assert_eq!(names(&second), ["crm"], "{b}");
+        assert_eq!(second["next"], Json::Null, "{b}");
+        let found = json_of(&it.get("/api/v1/registers/systems?name=email"));
+        assert_eq!(names(&found), ["email"], "{b}");
+        let found = json_of(&it.get("/api/v1/registers/systems?q=INAN"));
+        assert_eq!(names(&found), ["finance"], "{b}");
+        problem(&it.get("/api/v1/registers/systems?colour=blue"), 422);
+        problem(&it.get("/api/v1/registers/systems?supports_mfa=true"), 422);
+        problem(&it.get("/api/v1/registers/systems?sort=supports_mfa"), 422);
+        problem(&it.get("/api/v1/registers/systems?limit=0"), 400);
+
+        // A read-only token reads and writes nothing; one for the people register reaches no
+        // other; a member of staff's token carries a member of staff's authority.
+        let read_secret = own_token(&steward, "it@example.org", TokenAccess::Read, Vec::new());
+        let mut reader = Api {
+            client: server.client(),
+            token: &read_secret,
+        };
+        assert_eq!(
+            reader.get("/api/v1/registers/systems/crm").status,
+            200,
+            "{b}"
+        );
+        problem(
+            &reader.call(
+                "POST",
+                "/api/v1/registers/systems",
+                &[],
+                Some(json!({ "name": "x" })),
+            ),
+            403,
+        );
+        let people_secret = own_token(
+            &steward,
+            "it@example.org",
+            TokenAccess::ReadWrite,
+            vec![Register::People],
+        );
+        let mut people_only = Api {
+            client: server.client(),
+            token: &people_secret,
+        };
+        assert_eq!(
+            people_only.get("/api/v1/registers/people").status,
+            200,
+            "{b}"
+        );
+        problem(&people_only.get("/api/v1/registers/systems"), 403);
+        let staff_secret = own_token(
+            &steward,
+            "staff@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut staff = Api {
+            client: server.client(),
+            token: &staff_secret,
+        };
+        problem(
+            &staff.call(
+                "POST",
+                "/api/v1/registers/systems",
+                &[],
+                Some(json!({ "name": "y" })),
+            ),
+            403,
+        );
+        assert_eq!(
+            steward
+                .list::<steward_model::System>()
+                .map(|s| s.len())
+                .unwrap_or(0),
+            4,
+            "{b}: nothing refused was kept"
+        );
+
+        // Revoked: 401 from then on.
+        let viewer = steward
+            .viewer("it@example.org")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let tokens = steward
+            .tokens(&Stamp::of(&viewer))
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        for t in &tokens {
+            steward
+                .revoke_token(&Stamp::of(&viewer), &t.id)
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+        }
+        problem(&it.get("/api/v1/registers"), 401);
+        drop(server);
+    }
+}
+
+#[test]
+fn a_token_is_held_to_its_rate() {
+    let db = steward_store::testing::sqlite("web_api_rate");
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    support::it_staff_and_administrator(&steward, "example.org");
+    let (_, service) = steward
+        .create_token(
+            &Stamp::now("test"),
+            &NewToken {
+                name: "inventory sync".into(),
+                service: Some(("inventory".into(), [Capacity::It].into())),
+                access: TokenAccess::Read,
+                registers: Vec::new(),
+                expires_at: Utc::now() + Duration::days(1),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = Server::start(
+        &db.url,
+        steward_web::Options {
+            api_requests_per_minute: 3,
+            ..Default::default()
+        },
+    );
+    let mut api = Api {
+        client: server.client(),
+        token: &service,
+    };
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..8 {
+        let reply = api.get("/api/v1/registers/systems");
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            refused = Some(reply);
+            break;
+        }
+    }
+    // Three fit in a minute; a minute's boundary may fall between them and let a few more by.
+    let refused = refused.unwrap_or_else(|| panic!("never limited: {statuses:?}"));
+    problem(&refused, 429);
+    let wait: u64 = refused
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() >= 3,
+        "{statuses:?}"
+    );
+}
+
+/// Tokens on screen: a member of staff makes one (its secret shown on that answer alone),
+/// uses it, sees it listed with its last use, and revokes it; only an administrator makes a
+/// service's token.
+#[test]
+fn people_make_and_revoke_their_tokens_on_screen() {
+    let db = steward_store::testing::sqlite("web_api_tokens_page");
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    let secrets = support::it_staff_and_administrator(&steward, "example.org");
+    let secret_of = |role: &str| {
+        secrets
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| panic!("no {role}"))
+    };
+    let server = Server::start(&db.url, steward_web::Options::default());
+    let mut staff = server.client();
+    staff.sign_in("staff@example.org", support::PASSWORD, &secret_of("staff"));
+    assert!(staff.get("/me").body.contains("id=\"api-tokens-link\""));
+    let page = staff.get("/account/tokens");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"no-tokens\""), "{}", page.body);
+    assert!(
+        !page.body.contains("field-service"),
+        "services are the administrator's"
+    );
+
+    let made = staff.submit(
+        "/account/tokens",
+        "/account/tokens",
+        &[
+            ("name", "my spreadsheet"),
+            ("access", "read"),
+            ("days", "30"),
+        ],
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let secret = made
+        .body
+        .split_once("id=\"token-secret\" readonly value=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(s, _)| s.to_owned())
+        .unwrap_or_else(|| panic!("the secret is shown: {}", made.body));
+    assert!(secret.starts_with("stw_"), "{secret}");
+    let listed = staff.get("/account/tokens");
+    assert!(!listed.body.contains(&secret), "shown once only");
+    assert!(listed.body.contains("my spreadsheet") && listed.body.contains("never"));
+
+    // It works as the person: a member of staff reads what staff read.
+    let mut api = Api {
+        client: server.client(),
+        token: &secret,
+    };
+    let registers = json_of(&api.get("/api/v1/registers"));
+    assert!(
+        registers["items"].as_array().is_some_and(|i| !i.is_empty()),
+        "{registers}"
+    );
+    let listed = staff.get("/account/tokens");
+    assert!(
+        !listed.body.contains(">never<"),
+        "its last use is shown: {}",
+        listed.body
+    );
+
+    // A service's token is refused to anyone but an administrator.
+    let refused = staff.submit(
+        "/account/tokens",
+        "/account/tokens",
+        &[
+            ("name", "sync"),
+            ("service", "inventory"),
+            ("capacity", "it"),
+        ],
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"token-error\""),
+        "{}",
+        refused.body
+    );
+    let mut admin = server.client();
+    admin.sign_in(
+        "administrator@example.org",
+        support::PASSWORD,
+        &secret_of("administrator"),
+    );
+    let service = admin.submit(
+        "/account/tokens",
+        "/account/tokens",
+        &[
+            ("name", "sync"),
+            ("service", "inventory"),
+            ("capacity", "it"),
+            ("access", "read-write"),
+        ],
+    );
+    assert_eq!(service.status, 200, "{}", service.body);
+    let every = admin.get("/account/tokens");
+    assert!(
+        every.body.contains("staff@example.org") && every.body.contains("service inventory (it)"),
+        "an administrator sees every token: {}",
+        every.body
+    );
+
+    // Revoked on screen: refused from then on.
+    let id = steward
+        .tokens(&Stamp::of(
+            &steward
+                .viewer("staff@example.org")
+                .unwrap_or_else(|e| panic!("{e}")),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .first()
+        .map(|t| t.id.clone())
+        .unwrap_or_else(|| panic!("the staff member's token"));
+    let revoked = staff.submit("/account/tokens", "/account/tokens/revoke", &[("id", &id)]);
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    problem(&api.get("/api/v1/registers"), 401);
+    assert!(staff.get("/account/tokens").body.contains("revoked"));
+}
