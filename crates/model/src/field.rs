@@ -38,6 +38,22 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// Whether rows are looked up, searched and ordered by a field of this type as text: a
+    /// single word or line of text. A date, a number, a yes-or-no and a list of countries are
+    /// not compared as text.
+    pub const fn is_lookup_text(self) -> bool {
+        matches!(
+            self,
+            FieldType::Text
+                | FieldType::Id
+                | FieldType::Slug
+                | FieldType::Email
+                | FieldType::Enum(_)
+                | FieldType::Country
+                | FieldType::Month
+        )
+    }
+
     /// The most characters a value of this type may have unless its field says otherwise: short
     /// text (a name, a title, a place) 200, an id 128, a lower-case id 64, an email address 254.
     pub const fn max_chars(self) -> usize {

@@ -68,7 +68,7 @@ pub use policy_import::{
     pack_id_for, read_policy, skeleton,
 };
 pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
-pub use rows::{RowQuery, filterable, row_version, searchable_fields};
+pub use rows::{RowQuery, row_version, searchable_fields};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use steward_store::{
     ComplianceDay, ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery,

@@ -4,7 +4,7 @@
 //! field values are written as in the registers' CSV files.
 
 use sha2::{Digest, Sha256};
-use steward_model::{FieldType, Register, Row, Value};
+use steward_model::{Register, Row, Value};
 
 use crate::authority::Operation;
 use crate::{FieldProblem, Result, ServiceError, Stamp, Steward, shown};
@@ -28,18 +28,7 @@ pub fn searchable_fields(register: Register) -> Vec<&'static str> {
     register
         .fields()
         .iter()
-        .filter(|f| {
-            f.csv
-                && matches!(
-                    f.ty,
-                    FieldType::Text
-                        | FieldType::Id
-                        | FieldType::Slug
-                        | FieldType::Email
-                        | FieldType::Enum(_)
-                        | FieldType::Country
-                )
-        })
+        .filter(|f| f.csv && f.ty.is_lookup_text())
         .map(|f| f.name)
         .collect()
 }
@@ -57,22 +46,6 @@ fn column(register: Register, name: &str) -> Option<&'static steward_model::Fiel
     register.fields().iter().find(|f| f.csv && f.name == name)
 }
 
-/// Whether rows are found by, and ordered by, a field of this type: those held as text. A
-/// date, a number or a yes-or-no is compared as what it is, which a page's keyset does not do.
-pub fn filterable(ty: FieldType) -> bool {
-    matches!(
-        ty,
-        FieldType::Text
-            | FieldType::Id
-            | FieldType::Slug
-            | FieldType::Email
-            | FieldType::Enum(_)
-            | FieldType::Country
-            | FieldType::Countries
-            | FieldType::Month
-    )
-}
-
 /// Why rows cannot be found or ordered by `name`, if they cannot.
 fn not_filterable(register: Register, what: &'static str, name: &str) -> Option<FieldProblem> {
     match column(register, name) {
@@ -81,7 +54,7 @@ fn not_filterable(register: Register, what: &'static str, name: &str) -> Option<
             value: shown(name),
             reason: format!("not a field of {}", register.entity()),
         }),
-        Some(f) if !filterable(f.ty) => Some(FieldProblem {
+        Some(f) if !f.ty.is_lookup_text() => Some(FieldProblem {
             field: what,
             value: shown(name),
             reason: "rows are found and ordered by text fields only".into(),

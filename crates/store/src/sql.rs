@@ -240,17 +240,10 @@ pub fn is_text_field(register: Register, name: &str) -> bool {
 
 /// The text field named `name` of `register`, as a `'static` name for a statement.
 pub(crate) fn known_field(register: Register, name: &str) -> crate::Result<&'static str> {
-    use steward_model::FieldType as T;
     register
         .fields()
         .iter()
-        .find(|f| {
-            f.name == name
-                && matches!(
-                    f.ty,
-                    T::Text | T::Id | T::Slug | T::Email | T::Enum(_) | T::Country | T::Month
-                )
-        })
+        .find(|f| f.name == name && f.ty.is_lookup_text())
         .map(|f| f.name)
         .ok_or_else(|| crate::StoreError::UnknownField {
             register,

@@ -266,7 +266,7 @@ pub(crate) fn document() -> Json {
         for field in register
             .fields()
             .iter()
-            .filter(|f| f.csv && steward_service::filterable(f.ty))
+            .filter(|f| f.csv && f.ty.is_lookup_text())
         {
             filters.push(json!({
                 "name": field.name,
@@ -276,6 +276,27 @@ pub(crate) fn document() -> Json {
             }));
         }
         let entity = register.entity();
+        // The row made is the one to read and change next, at the version it was made at.
+        let id_field = register.id_field().name;
+        let mut created = with_etag("The row as stored.");
+        if let Some(map) = created.as_object_mut() {
+            map.insert(
+                "links".into(),
+                json!({
+                    "read": {
+                        "operationId": format!("read_{}", register.name()),
+                        "parameters": { "id": format!("$response.body#/{id_field}") }
+                    },
+                    "update": {
+                        "operationId": format!("update_{}", register.name()),
+                        "parameters": {
+                            "id": format!("$response.body#/{id_field}"),
+                            "header.If-Match": "$response.header.ETag"
+                        }
+                    }
+                }),
+            );
+        }
         let id_param =
             json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
         let body = |schema: String| json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
@@ -303,7 +324,7 @@ pub(crate) fn document() -> Json {
                     &format!("create_{}", register.name()),
                     &format!("Adds a {entity}, audited as the token."),
                     responses(vec![
-                        ("201", with_etag("The row as stored.")),
+                        ("201", created),
                         ("400", problem_response("The body is not a JSON object of fields.")),
                         ("409", problem_response("A row with this id exists.")),
                         ("415", problem_response("The body is not JSON.")),

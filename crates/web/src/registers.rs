@@ -728,23 +728,6 @@ struct RowsPage {
     total: u64,
 }
 
-/// The fields a register's search looks in: its text, identifier and word fields.
-fn searchable(register: Register) -> Vec<&'static str> {
-    use steward_model::FieldType as T;
-    register
-        .fields()
-        .iter()
-        .filter(|f| {
-            f.csv
-                && matches!(
-                    f.ty,
-                    T::Text | T::Id | T::Slug | T::Email | T::Enum(_) | T::Country
-                )
-        })
-        .map(|f| f.name)
-        .collect()
-}
-
 /// One register's rows matching a search (`/registers/{name}`), or every row matching it as CSV
 /// (`/registers/{name}.csv`), filtered, ordered and limited by the database.
 pub(crate) async fn register_rows(
@@ -771,7 +754,7 @@ pub(crate) async fn register_rows(
     let after =
         (!as_csv && !search.after.trim().is_empty()).then(|| search.after.trim().to_owned());
     let (mut rows, total) = blocking(&state, move |s| {
-        let fields = searchable(register);
+        let fields = steward_service::searchable_fields(register);
         let search = (!q.is_empty()).then_some((fields, q.as_str()));
         Ok(s.store().list_page(&steward_store::ListPage {
             register,
