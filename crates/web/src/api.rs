@@ -60,6 +60,8 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
             &format!("{BASE}/registers/{{register}}/{{id}}"),
             get(read_row).patch(update_row),
         )
+        .route(&format!("{BASE}/findings"), get(list_findings))
+        .route(&format!("{BASE}/findings/{{*key}}"), get(read_finding))
         .route_layer(middleware::from_fn_with_state(state, bearer));
     Router::new()
         .route(&format!("{BASE}/openapi.json"), get(openapi))
@@ -443,6 +445,143 @@ async fn update_row(
     })
     .await?;
     Ok(row_response(StatusCode::OK, &row))
+}
+
+/// Whether the token's holder may list the whole organisation's findings: as the pages decide
+/// it, for `/findings`.
+fn sees_every_finding(bearing: &Bearing) -> bool {
+    crate::access::route("GET", "/findings")
+        .is_some_and(|r| crate::access::allows(r.access, "GET", &bearing.bearer.viewer))
+}
+
+/// A stored finding as the API returns it: the finding, its key, and where it stands.
+fn finding_json(stored: &steward_model::StoredFinding) -> Json {
+    let mut value = serde_json::to_value(stored).unwrap_or(Json::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("key".into(), Json::String(stored.finding.key()));
+    }
+    value
+}
+
+/// A page of findings: by default every one still failing, the most severe first. Filters as
+/// the findings page has them; `as_of` (RFC 3339) gives where findings stood at an instant.
+async fn list_findings(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Problem> {
+    if !sees_every_finding(&bearing) {
+        return Err(Problem(WebError::Forbidden));
+    }
+    let bad = |name: &str, value: &str, what: &str| {
+        Problem(WebError::BadRequest(format!(
+            "{name}: {value:?} is not {what}"
+        )))
+    };
+    let mut query = steward_service::FindingQuery::default();
+    let mut limit = DEFAULT_ROWS;
+    for (key, value) in pairs {
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            "pack" => query.pack = Some(value),
+            "clause" => query.clause = Some(value),
+            "section" => query.section = Some(value),
+            "control" => query.control = Some(value),
+            "severity" => query.severity = Some(value),
+            "subject_type" => query.subject_type = Some(value),
+            "subject_id" => query.subject_id = Some(value),
+            "who_acts" => query.who_acts = Some(value),
+            "after" => query.after = Some(value),
+            "state" => query.states.push(
+                steward_model::FindingState::parse(&value)
+                    .ok_or_else(|| bad("state", &value, "a finding's state"))?,
+            ),
+            "order" => {
+                query.order = steward_service::FindingOrder::parse(&value)
+                    .ok_or_else(|| bad("order", &value, "severity, oldest, newest or clause"))?;
+            }
+            "as_of" => {
+                query.as_of = Some(
+                    chrono::DateTime::parse_from_rfc3339(&value)
+                        .map_err(|_| {
+                            bad("as_of", &value, "an instant such as 2026-12-01T09:00:00Z")
+                        })?
+                        .with_timezone(&Utc),
+                );
+            }
+            "limit" => {
+                limit = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=MOST_ROWS).contains(n))
+                    .ok_or_else(|| bad("limit", &value, "a whole number from 1 to 1000"))?;
+            }
+            other => {
+                return Err(Problem(WebError::BadRequest(format!(
+                    "{other}: not a filter of the findings"
+                ))));
+            }
+        }
+    }
+    // One past the page: whether there is another is known without counting.
+    query.limit = Some(limit + 1);
+    let paged = query.as_of.is_none();
+    let mut found = blocking(&state, move |s| s.findings(&query)).await?;
+    let more = paged && found.len() as u64 > limit;
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = more
+        .then(|| found.last().map(|f| f.finding.key()))
+        .flatten();
+    let items: Vec<Json> = found.iter().map(finding_json).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "items": items, "next": next }),
+    ))
+}
+
+/// One finding with its history, for whoever may see it: the whole organisation's for those who
+/// list findings; otherwise one's own and, for a line manager, one's reports'.
+async fn read_finding(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Path(key): Path<String>,
+) -> Result<Response, Problem> {
+    let viewer = bearing.bearer.viewer.clone();
+    let found = blocking(&state, move |s| {
+        let Some(stored) = s.finding_by_key(&key)? else {
+            return Ok(None);
+        };
+        let subject = &stored.finding.subject;
+        if !crate::finding::may_see(s, &viewer, &subject.kind, &subject.id)? {
+            return Ok(None);
+        }
+        let history = s.finding_history(&key)?;
+        Ok(Some((stored, history)))
+    })
+    .await?;
+    // Another's finding is not said to exist.
+    let (stored, history) = found.ok_or(Problem(WebError::NotFound))?;
+    let mut body = finding_json(&stored);
+    let events: Vec<Json> = history
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "at": e.at,
+                "event": e.event.as_str(),
+                "state": e.state.as_str(),
+                "first_failing": e.first_failing,
+                "exception": e.exception,
+                "details": e.details,
+            })
+        })
+        .collect();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("history".into(), Json::Array(events));
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 #[cfg(test)]

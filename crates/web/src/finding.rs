@@ -25,7 +25,7 @@ const ESTATE: [Capacity; 4] = [
 /// Whether `viewer` may see a finding about this subject: the estate roles see all; a person
 /// sees those about what is theirs (`Steward::whose`: themselves, what they hold, own or made);
 /// a line manager, their reports' too.
-fn may_see(
+pub(crate) fn may_see(
     s: &Steward,
     viewer: &Viewer,
     kind: &str,

@@ -234,6 +234,7 @@ pub(crate) fn document() -> Json {
             json!({}),
         )}),
     );
+    findings(&mut schemas, &mut paths);
     for register in registers() {
         let name = schema_name(register);
         let (returned, sent) = row_schemas(register);
@@ -387,4 +388,125 @@ pub(crate) fn document() -> Json {
             "schemas": schemas,
         }
     })
+}
+
+/// The findings: listed with the findings page's filters, and one read with its history.
+fn findings(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
+    let text = json!({ "type": "string" });
+    let maybe = |ty: &str| json!({ "type": [ty, "null"] });
+    let maybe_format = |format: &str| json!({ "type": ["string", "null"], "format": format });
+    let states = json!({ "type": "string", "enum": ["open", "escalated", "resolved", "excepted"] });
+    schemas.insert(
+        "Finding".into(),
+        json!({
+            "type": "object",
+            "description": "A control failing for one subject, and where it stands.",
+            "properties": {
+                "key": text,
+                "finding": {
+                    "type": "object",
+                    "properties": {
+                        "pack": text, "version": text, "clause": text, "control": text,
+                        "subject": {
+                            "type": "object",
+                            "properties": { "type": text, "id": text },
+                            "required": ["type", "id"]
+                        },
+                        "severity": { "type": "string", "enum": ["info", "low", "medium", "high", "critical"] },
+                        "message": text,
+                        "message_you": text,
+                        "clause_text": text,
+                        "evidence": { "type": "object", "additionalProperties": { "type": "string" } },
+                        "who_acts": text,
+                        "due": maybe_format("date"),
+                        "undecided": maybe("string")
+                    },
+                    "required": ["pack", "version", "clause", "control", "subject", "severity", "message", "clause_text", "evidence", "who_acts", "due", "undecided"]
+                },
+                "state": states,
+                "first_failing": { "type": "string", "format": "date-time" },
+                "last_failing": { "type": "string", "format": "date-time" },
+                "resolved_at": maybe_format("date-time"),
+                "exception": maybe("string"),
+                "escalation_step": { "type": "integer", "minimum": 0 }
+            },
+            "required": ["key", "finding", "state", "first_failing", "last_failing", "resolved_at", "exception", "escalation_step"]
+        }),
+    );
+    let mut with_history = schemas.get("Finding").cloned().unwrap_or(Json::Null);
+    if let Some(props) = with_history
+        .get_mut("properties")
+        .and_then(Json::as_object_mut)
+    {
+        props.insert(
+            "history".into(),
+            json!({ "type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "seq": { "type": "integer" },
+                    "at": { "type": "string", "format": "date-time" },
+                    "event": text,
+                    "state": states,
+                    "first_failing": { "type": "string", "format": "date-time" },
+                    "exception": maybe("string"),
+                    "details": {}
+                },
+                "required": ["seq", "at", "event", "state", "first_failing", "exception", "details"]
+            }}),
+        );
+    }
+    schemas.insert("FindingWithHistory".into(), with_history);
+    let query = |name: &str, description: &str| json!({ "name": name, "in": "query", "description": description, "schema": { "type": "string" } });
+    let parameters = vec![
+        query("pack", "A pack's id."),
+        query("clause", "A clause's id."),
+        query(
+            "section",
+            "A section: the clause and every clause numbered under it.",
+        ),
+        query("control", "A control's id."),
+        query("severity", "Exactly this severity."),
+        json!({ "name": "state", "in": "query", "description": "Any of these states (repeat it); by default those still failing.", "schema": states, "style": "form", "explode": true }),
+        query(
+            "subject_type",
+            "What it is about: person, asset, account, …",
+        ),
+        query("subject_id", "The id of what it is about."),
+        query("who_acts", "Who is to act."),
+        json!({ "name": "as_of", "in": "query", "description": "Where findings stood at this instant (no pages).", "schema": { "type": "string", "format": "date-time" } }),
+        json!({ "name": "order", "in": "query", "schema": { "type": "string", "enum": ["severity", "oldest", "newest", "clause"] } }),
+        json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MOST_ROWS, "default": DEFAULT_ROWS } }),
+        query("after", "The `next` of the page before."),
+    ];
+    paths.insert(
+        format!("{BASE}/findings"),
+        json!({ "get": operation(
+            "listFindings",
+            "A page of the organisation's findings, for those who see them all.",
+            responses(vec![
+                ("200", ok_json("The page, and where the next begins.", json!({
+                    "type": "object",
+                    "properties": {
+                        "items": { "type": "array", "items": { "$ref": "#/components/schemas/Finding" } },
+                        "next": { "type": ["string", "null"] }
+                    },
+                    "required": ["items", "next"]
+                }))),
+                ("400", problem_response("A filter that is not one of these, or a value it does not take.")),
+            ]),
+            json!({ "parameters": parameters }),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/findings/{{key}}"),
+        json!({ "get": operation(
+            "readFinding",
+            "One finding (pack/control/subject type/subject id) with its history, for whoever may see it.",
+            responses(vec![
+                ("200", ok_json("The finding.", json!({ "$ref": "#/components/schemas/FindingWithHistory" }))),
+                ("404", problem_response("No such finding, or not one the token's holder may see.")),
+            ]),
+            json!({ "parameters": [{ "name": "key", "in": "path", "required": true, "schema": { "type": "string" } }] }),
+        )}),
+    );
 }

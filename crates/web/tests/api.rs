@@ -595,3 +595,112 @@ fn people_make_and_revoke_their_tokens_on_screen() {
     problem(&api.get("/api/v1/registers"), 401);
     assert!(staff.get("/account/tokens").body.contains("revoked"));
 }
+
+/// The findings through the API: listed a page at a time by those who see them all, filtered as
+/// the findings page filters them; one read with its history by whoever may see it — a member
+/// of staff their own, never another's.
+#[test]
+fn findings_are_listed_and_read_as_the_pages_show_them() {
+    let db = steward_store::testing::sqlite("web_api_findings");
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    let logins = support::demo::seed_with(&steward, &support::demo::packs(), 40);
+    let email = |role: &str| {
+        logins
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .map(|(_, e, _)| e.clone())
+            .unwrap_or_else(|| panic!("no {role}"))
+    };
+    let server = Server::start(&db.url, steward_web::Options::default());
+    let it_secret = own_token(&steward, &email("it"), TokenAccess::Read, Vec::new());
+    let mut it = Api {
+        client: server.client(),
+        token: &it_secret,
+    };
+
+    let all = steward
+        .findings(&steward_service::FindingQuery::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(all.len() > 3, "the demo has findings: {}", all.len());
+    // Every failing finding, three at a time, each once.
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = json_of(&it.get(&format!("/api/v1/findings?limit=3&after={after}")));
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        assert!(items.len() <= 3, "{page}");
+        seen.extend(
+            items
+                .iter()
+                .filter_map(|f| f["key"].as_str().map(str::to_owned)),
+        );
+        match page["next"].as_str() {
+            Some(next) => after = next.replace('/', "%2F"),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = all.iter().map(|f| f.finding.key()).collect();
+    expected.sort();
+    let mut got = seen.clone();
+    got.sort();
+    assert_eq!(got, expected, "every failing finding, once");
+
+    let first = &all[0];
+    let control = &first.finding.control;
+    let filtered = json_of(&it.get(&format!("/api/v1/findings?control={control}&limit=1000")));
+    let items = filtered["items"].as_array().cloned().unwrap_or_default();
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|f| f["finding"]["control"] == json!(control)),
+        "{filtered}"
+    );
+    problem(&it.get("/api/v1/findings?state=unhappy"), 400);
+    problem(&it.get("/api/v1/findings?colour=blue"), 400);
+    let before_any = json_of(&it.get("/api/v1/findings?as_of=2000-01-01T00:00:00Z"));
+    assert_eq!(
+        before_any["items"],
+        json!([]),
+        "nothing had been found in 2000"
+    );
+
+    let key = first.finding.key();
+    let read = json_of(&it.get(&format!("/api/v1/findings/{key}")));
+    assert_eq!(read["key"], json!(key));
+    let history = read["history"].as_array().cloned().unwrap_or_default();
+    assert!(
+        history.first().is_some_and(|e| e["event"] == "opened"),
+        "its history begins when it opened: {read}"
+    );
+    problem(&it.get("/api/v1/findings/no/such/finding/here"), 404);
+
+    // A member of staff lists nothing, reads their own and not another's.
+    let staff_email = email("staff");
+    let staff_person = steward
+        .viewer(&staff_email)
+        .ok()
+        .and_then(|v| v.person_id)
+        .unwrap_or_else(|| panic!("the staff member is a person"));
+    let staff_secret = own_token(&steward, &staff_email, TokenAccess::Read, Vec::new());
+    let mut staff = Api {
+        client: server.client(),
+        token: &staff_secret,
+    };
+    problem(&staff.get("/api/v1/findings"), 403);
+    let own = steward
+        .findings_about(&staff_person)
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mine) = own.first() {
+        let reply = staff.get(&format!("/api/v1/findings/{}", mine.finding.key()));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let others = all
+        .iter()
+        .find(|f| !own.iter().any(|o| o.finding.key() == f.finding.key()))
+        .unwrap_or_else(|| panic!("someone else has a finding"));
+    problem(
+        &staff.get(&format!("/api/v1/findings/{}", others.finding.key())),
+        404,
+    );
+}
