@@ -1042,6 +1042,15 @@ impl Steward {
 
     fn stamp_of_requester(&self, job: &Job) -> Result<Stamp> {
         let now = Utc::now();
+        // Queued through the API: the token's holder as they are now, while the token lives.
+        if let Some(id) = job.requested_by.strip_prefix("token:") {
+            return self.token_stamp(id, now)?.ok_or_else(|| {
+                ServiceError::Refused(crate::Refusal::Step(format!(
+                    "{} may no longer do this: the token is revoked or expired, or whom it acts for may no longer sign in",
+                    job.requested_by
+                )))
+            });
+        }
         let Some(email) = job.requested_by.strip_prefix("web:") else {
             return Ok(Stamp::at(job.requested_by.clone(), now));
         };

@@ -281,6 +281,20 @@ impl Steward {
         else {
             return Ok(None);
         };
+        self.bearer_of(row, now)
+    }
+
+    /// The stamp a job queued with token `id` runs with now: the token's holder's authority as
+    /// it is now, or none if the token is no longer live (revoked, expired, its person gone).
+    pub(crate) fn token_stamp(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Stamp>> {
+        let Some(row) = self.store().api_tokens()?.into_iter().find(|t| t.id == id) else {
+            return Ok(None);
+        };
+        Ok(self.bearer_of(row, now)?.map(|b| b.stamp))
+    }
+
+    /// What a stored token acts as at `now`, if it is live.
+    fn bearer_of(&self, row: ApiTokenRow, now: DateTime<Utc>) -> Result<Option<TokenBearer>> {
         let mut token = token_from_row(row)?;
         if !token.is_live(now) {
             return Ok(None);

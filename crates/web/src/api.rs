@@ -60,6 +60,15 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
             &format!("{BASE}/registers/{{register}}/{{id}}"),
             get(read_row).patch(update_row),
         )
+        .route(&format!("{BASE}/checks"), axum::routing::post(run_checks))
+        .route(
+            &format!("{BASE}/imports/{{register}}"),
+            axum::routing::post(import_rows).layer(axum::extract::DefaultBodyLimit::max(
+                crate::session::UPLOAD_LIMIT,
+            )),
+        )
+        .route(&format!("{BASE}/jobs"), get(list_jobs))
+        .route(&format!("{BASE}/jobs/{{id}}"), get(read_job))
         .route(&format!("{BASE}/findings"), get(list_findings))
         .route(&format!("{BASE}/findings/{{*key}}"), get(read_finding))
         .route_layer(middleware::from_fn_with_state(state, bearer));
@@ -582,6 +591,106 @@ async fn read_finding(
         map.insert("history".into(), Json::Array(events));
     }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// A job as the API returns it: what it is, where it stands, and what it produced.
+fn job_json(view: &steward_service::JobView) -> Json {
+    let job = &view.job;
+    json!({
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state.to_string(),
+        "progress": { "done": job.progress.done, "total": job.progress.total, "note": job.progress.note },
+        "requested_by": job.requested_by,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "result": view.result.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+    })
+}
+
+/// `202 Accepted` for a job queued: where to follow it.
+fn accepted(id: i64) -> Response {
+    let mut response = json_response(
+        StatusCode::ACCEPTED,
+        &json!({ "job": id, "href": format!("{BASE}/jobs/{id}") }),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("{BASE}/jobs/{id}")) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// Queues a run of the active packs' checks (or finds the one already waiting): a write, for a
+/// read-write token of one who may run them.
+async fn run_checks(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+) -> Result<Response, Problem> {
+    if bearing.bearer.token.access != steward_service::TokenAccess::ReadWrite {
+        return Err(Problem(WebError::Forbidden));
+    }
+    let mut stamp = bearing.bearer.stamp.clone();
+    stamp.at = Utc::now();
+    let (id, _) = blocking(&state, move |s| {
+        s.enqueue_check(&stamp, steward_service::CheckRun::Asked)
+    })
+    .await?;
+    state.jobs.wake();
+    Ok(accepted(id))
+}
+
+/// Queues an import of one register's CSV file (the body, `text/csv`): all or nothing when it
+/// runs, its problems in the job's result.
+async fn import_rows(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let register = register_named(&name)?;
+    let stamp = bearing.stamp_for(register)?;
+    let csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"));
+    if !csv {
+        return Err(Problem(WebError::UnsupportedMedia));
+    }
+    let file = steward_service::ImportFile {
+        register,
+        label: register.file_name(),
+        bytes: body.to_vec(),
+    };
+    let id = blocking(&state, move |s| s.enqueue_import(&stamp, vec![file])).await?;
+    state.jobs.wake();
+    Ok(accepted(id))
+}
+
+/// The recent jobs the token's holder may see: their own, or every one for the IT team and
+/// administrators.
+async fn list_jobs(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+) -> Result<Response, Problem> {
+    let stamp = bearing.bearer.stamp.clone();
+    let jobs = blocking(&state, move |s| s.jobs(&stamp, DEFAULT_ROWS)).await?;
+    let items: Vec<Json> = jobs.iter().map(job_json).collect();
+    Ok(json_response(StatusCode::OK, &json!({ "items": items })))
+}
+
+async fn read_job(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id: i64 = id.parse().map_err(|_| Problem(WebError::NotFound))?;
+    let stamp = bearing.bearer.stamp.clone();
+    let view = blocking(&state, move |s| s.job(&stamp, id)).await?;
+    Ok(json_response(StatusCode::OK, &job_json(&view)))
 }
 
 #[cfg(test)]

@@ -235,6 +235,7 @@ pub(crate) fn document() -> Json {
         )}),
     );
     findings(&mut schemas, &mut paths);
+    jobs(&mut schemas, &mut paths);
     for register in registers() {
         let name = schema_name(register);
         let (returned, sent) = row_schemas(register);
@@ -507,6 +508,97 @@ fn findings(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
                 ("404", problem_response("No such finding, or not one the token's holder may see.")),
             ]),
             json!({ "parameters": [{ "name": "key", "in": "path", "required": true, "schema": { "type": "string" } }] }),
+        )}),
+    );
+}
+
+/// Checks run and files imported as jobs, and the jobs followed.
+fn jobs(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
+    let maybe_time = json!({ "type": ["string", "null"], "format": "date-time" });
+    schemas.insert(
+        "Job".into(),
+        json!({
+            "type": "object",
+            "description": "Work done in the background: a check run, an import, a sync, a backup.",
+            "properties": {
+                "id": { "type": "integer" },
+                "kind": { "type": "string" },
+                "state": { "type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"] },
+                "progress": {
+                    "type": "object",
+                    "properties": { "done": { "type": "integer" }, "total": { "type": "integer" }, "note": { "type": "string" } },
+                    "required": ["done", "total", "note"]
+                },
+                "requested_by": { "type": "string" },
+                "created_at": { "type": "string", "format": "date-time" },
+                "started_at": maybe_time,
+                "finished_at": maybe_time,
+                "error": { "type": ["string", "null"] },
+                "result": { "description": "What it produced: an import's counts and problems, a check run's counts." }
+            },
+            "required": ["id", "kind", "state", "progress", "requested_by", "created_at", "started_at", "finished_at", "error", "result"]
+        }),
+    );
+    let accepted = json!({
+        "description": "Queued: follow the job.",
+        "headers": { "Location": { "schema": { "type": "string" }, "description": "The job." } },
+        "content": { "application/json": { "schema": {
+            "type": "object",
+            "properties": { "job": { "type": "integer" }, "href": { "type": "string" } },
+            "required": ["job", "href"]
+        } } }
+    });
+    let job = json!({ "$ref": "#/components/schemas/Job" });
+    paths.insert(
+        format!("{BASE}/checks"),
+        json!({ "post": operation(
+            "runChecks",
+            "Queues a run of the active policies' checks (or finds the one already waiting).",
+            responses(vec![("202", accepted.clone())]),
+            json!({}),
+        )}),
+    );
+    let names: Vec<&str> = registers().map(Register::name).collect();
+    paths.insert(
+        format!("{BASE}/imports/{{register}}"),
+        json!({ "post": operation(
+            "importRows",
+            "Queues an import of one register's CSV file, all or nothing; its problems, by line and column, are in the job's result.",
+            responses(vec![
+                ("202", accepted),
+                ("404", problem_response("No such register.")),
+                ("413", problem_response("The file is larger than 32 MiB.")),
+                ("415", problem_response("The body is not text/csv.")),
+            ]),
+            json!({
+                "parameters": [{ "name": "register", "in": "path", "required": true, "schema": { "type": "string", "enum": names } }],
+                "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } }
+            }),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/jobs"),
+        json!({ "get": operation(
+            "listJobs",
+            "The recent jobs the token's holder may see: their own, or every one for the IT team and administrators.",
+            responses(vec![("200", ok_json("The jobs, newest first.", json!({
+                "type": "object",
+                "properties": { "items": { "type": "array", "items": job.clone() } },
+                "required": ["items"]
+            })))]),
+            json!({}),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/jobs/{{id}}"),
+        json!({ "get": operation(
+            "readJob",
+            "One job: where it stands and what it produced.",
+            responses(vec![
+                ("200", ok_json("The job.", job)),
+                ("404", problem_response("No such job, or not one the token's holder may see.")),
+            ]),
+            json!({ "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }] }),
         )}),
     );
 }

@@ -704,3 +704,192 @@ fn findings_are_listed_and_read_as_the_pages_show_them() {
         404,
     );
 }
+
+/// A register's file imported through the API as a job, followed to its end; a file with a
+/// mistake fails whole, its problems in the job; checks run as a job; and a job queued with a
+/// token runs with the token's holder as they are when it runs: a token revoked meanwhile
+/// imports nothing.
+#[test]
+fn imports_and_checks_are_jobs_run_as_the_token() {
+    for db in databases("web_api_jobs") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        support::it_staff_and_administrator(&steward, "example.org");
+        // No worker in the server: the jobs are run here, one at a time, when the test says.
+        let server = Server::start(
+            &db.url,
+            steward_web::Options {
+                jobs: steward_service::WorkerSettings {
+                    workers: 0,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        let run_jobs = || {
+            let ctx = steward_service::JobContext::new(
+                Vec::new(),
+                steward_policy::Overrides::default(),
+                std::time::Duration::from_secs(60),
+            );
+            while steward
+                .run_one("test", &ctx)
+                .unwrap_or_else(|e| panic!("{b}: {e}"))
+                .is_some()
+            {}
+        };
+        let secret = own_token(
+            &steward,
+            "it@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut it = Api {
+            client: server.client(),
+            token: &secret,
+        };
+        let csv =
+            |rows: &str| format!("name,key_system,supports_mfa,restricted\n{rows}").into_bytes();
+        let bearer = format!("Bearer {secret}");
+        let mut post_csv = |api: &mut Api, body: Vec<u8>| {
+            api.client.request(
+                "POST",
+                "/api/v1/imports/systems",
+                &[("Authorization", bearer.as_str())],
+                Some(("text/csv", body)),
+            )
+        };
+
+        let queued = post_csv(&mut it, csv("hr,,true,\npayroll,true,false,\n"));
+        assert_eq!(queued.status, 202, "{b}: {}", queued.body);
+        let href = json_of(&queued)["href"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(queued.header("location"), Some(href.as_str()), "{b}");
+        assert_eq!(json_of(&it.get(&href))["state"], "queued", "{b}");
+        run_jobs();
+        let done = json_of(&it.get(&href));
+        assert_eq!(done["state"], "done", "{b}: {done}");
+        assert_eq!(done["result"]["created"], json!(2), "{b}: {done}");
+        assert_eq!(
+            it.get("/api/v1/registers/systems/payroll").status,
+            200,
+            "{b}"
+        );
+
+        let wrong = post_csv(&mut it, csv("crm,,perhaps,\n"));
+        assert_eq!(wrong.status, 202, "{b}");
+        run_jobs();
+        let failed = json_of(&it.get(json_of(&wrong)["href"].as_str().unwrap_or_default()));
+        assert_eq!(failed["state"], "failed", "{b}: {failed}");
+        let problems = failed["result"]["problems"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p["column"] == "supports_mfa" && p["line"] == json!(2)),
+            "{b}: the problem names its line and column: {failed}"
+        );
+        problem(&it.get("/api/v1/registers/systems/crm"), 404);
+        let plain = it.client.request(
+            "POST",
+            "/api/v1/imports/systems",
+            &[("Authorization", bearer.as_str())],
+            Some(("application/json", b"{}".to_vec())),
+        );
+        problem(&plain, 415);
+
+        let checks = it.call("POST", "/api/v1/checks", &[], None);
+        assert_eq!(checks.status, 202, "{b}: {}", checks.body);
+        let listed = json_of(&it.get("/api/v1/jobs"));
+        assert!(
+            listed["items"]
+                .as_array()
+                .is_some_and(|j| j.iter().any(|j| j["kind"] == "check")),
+            "{b}: {listed}"
+        );
+        run_jobs();
+
+        // Refused before anything is queued: a staff member's token, a read-only one.
+        let staff_secret = own_token(
+            &steward,
+            "staff@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut staff = Api {
+            client: server.client(),
+            token: &staff_secret,
+        };
+        let staff_bearer = format!("Bearer {staff_secret}");
+        let refused = staff.client.request(
+            "POST",
+            "/api/v1/imports/systems",
+            &[("Authorization", staff_bearer.as_str())],
+            Some(("text/csv", csv("crm,,,\n"))),
+        );
+        problem(&refused, 403);
+        problem(&staff.call("POST", "/api/v1/checks", &[], None), 403);
+        let reader_secret = own_token(&steward, "it@example.org", TokenAccess::Read, Vec::new());
+        let mut reader = Api {
+            client: server.client(),
+            token: &reader_secret,
+        };
+        problem(&reader.call("POST", "/api/v1/checks", &[], None), 403);
+
+        // Queued, then the token revoked before the job runs: it runs as no one, and fails.
+        let queued = post_csv(&mut it, csv("crm,,,\n"));
+        assert_eq!(queued.status, 202, "{b}");
+        let href = json_of(&queued)["href"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let viewer = steward
+            .viewer("it@example.org")
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let stamp = Stamp::of(&viewer);
+        for t in steward
+            .tokens(&stamp)
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+        {
+            steward
+                .revoke_token(&stamp, &t.id)
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+        }
+        run_jobs();
+        let job = steward
+            .job(
+                &Stamp::now("test"),
+                href.rsplit('/')
+                    .next()
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or(0),
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(
+            job.job.state,
+            steward_service::JobState::Failed,
+            "{b}: {:?}",
+            job.job
+        );
+        assert!(
+            job.job
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("no longer")),
+            "{b}: {:?}",
+            job.job.error
+        );
+        assert!(
+            steward
+                .get::<steward_model::System>("crm")
+                .unwrap_or(None)
+                .is_none(),
+            "{b}: nothing imported"
+        );
+        drop(server);
+    }
+}
