@@ -751,7 +751,7 @@ fn imports_and_checks_are_jobs_run_as_the_token() {
         let csv =
             |rows: &str| format!("name,key_system,supports_mfa,restricted\n{rows}").into_bytes();
         let bearer = format!("Bearer {secret}");
-        let mut post_csv = |api: &mut Api, body: Vec<u8>| {
+        let post_csv = |api: &mut Api, body: Vec<u8>| {
             api.client.request(
                 "POST",
                 "/api/v1/imports/systems",
