@@ -67,6 +67,8 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
                 crate::session::UPLOAD_LIMIT,
             )),
         )
+        .route(&format!("{BASE}/audit"), get(list_audit))
+        .route(&format!("{BASE}/audit/verify"), get(verify_audit))
         .route(&format!("{BASE}/jobs"), get(list_jobs))
         .route(&format!("{BASE}/jobs/{{id}}"), get(read_job))
         .route(&format!("{BASE}/findings"), get(list_findings))
@@ -691,6 +693,128 @@ async fn read_job(
     let stamp = bearing.bearer.stamp.clone();
     let view = blocking(&state, move |s| s.job(&stamp, id)).await?;
     Ok(json_response(StatusCode::OK, &job_json(&view)))
+}
+
+/// Whether the token's holder may read the audit log, as the pages decide it for `/audit`.
+fn reads_the_audit_log(bearing: &Bearing) -> Result<(), Problem> {
+    let allowed = crate::access::route("GET", "/audit")
+        .is_some_and(|r| crate::access::allows(r.access, "GET", &bearing.bearer.viewer));
+    if allowed {
+        Ok(())
+    } else {
+        Err(Problem(WebError::Forbidden))
+    }
+}
+
+/// The audit log, newest first, a page at a time: `entity_type` with `entity_id` for one
+/// record's history, `before` (a record's number) for the page before, `limit`.
+async fn list_audit(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Problem> {
+    reads_the_audit_log(&bearing)?;
+    let (mut entity_type, mut entity_id, mut before, mut limit) = (None, None, None, DEFAULT_ROWS);
+    for (key, value) in pairs {
+        if value.is_empty() {
+            continue;
+        }
+        let number = |what: &str| {
+            Problem(WebError::BadRequest(format!(
+                "{key}: {value:?} is not {what}"
+            )))
+        };
+        match key.as_str() {
+            "entity_type" => entity_type = Some(value),
+            "entity_id" => entity_id = Some(value),
+            "before" => {
+                before = Some(
+                    value
+                        .parse::<i64>()
+                        .map_err(|_| number("a record's number"))?,
+                )
+            }
+            "limit" => {
+                limit = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=MOST_ROWS).contains(n))
+                    .ok_or_else(|| number("a whole number from 1 to 1000"))?;
+            }
+            _ => {
+                return Err(Problem(WebError::BadRequest(format!(
+                    "{key}: not a filter of the audit log"
+                ))));
+            }
+        }
+    }
+    let entity = match (entity_type, entity_id) {
+        (Some(t), Some(i)) => Some((t, i)),
+        (None, None) => None,
+        _ => {
+            return Err(Problem(WebError::BadRequest(
+                "entity_type and entity_id go together".into(),
+            )));
+        }
+    };
+    let query = steward_store::AuditQuery {
+        entity,
+        limit: Some(limit),
+        before,
+    };
+    let records = blocking(&state, move |s| {
+        let mut records = Vec::new();
+        s.audit_log(&query, &mut |r| {
+            records.push(r);
+            Ok(())
+        })?;
+        Ok(records)
+    })
+    .await?;
+    let payload = |text: &Option<String>| {
+        text.as_deref()
+            .map(|t| serde_json::from_str::<Json>(t).unwrap_or_else(|_| Json::String(t.to_owned())))
+            .unwrap_or(Json::Null)
+    };
+    let items: Vec<Json> = records
+        .iter()
+        .rev()
+        .map(|r| {
+            json!({
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "entity_type": r.entity_type,
+                "entity_id": r.entity_id,
+                "before": payload(&r.before),
+                "after": payload(&r.after),
+                "hash": r.hash,
+            })
+        })
+        .collect();
+    let full = records.len() as u64 == limit;
+    let next = records.first().filter(|_| full).map(|r| r.seq);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "items": items, "before": next }),
+    ))
+}
+
+/// Whether the audit log's chain holds, record by record: its head, or its first break.
+async fn verify_audit(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+) -> Result<Response, Problem> {
+    reads_the_audit_log(&bearing)?;
+    let verdict = blocking(&state, |s| s.verify_audit()).await?;
+    let body = match verdict {
+        Ok(head) => json!({ "holds": true, "records": head.seq, "head": head.hash, "break": null }),
+        Err(broken) => {
+            json!({ "holds": false, "records": null, "head": null, "break": broken.to_string() })
+        }
+    };
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 #[cfg(test)]

@@ -236,6 +236,7 @@ pub(crate) fn document() -> Json {
     );
     findings(&mut schemas, &mut paths);
     jobs(&mut schemas, &mut paths);
+    audit(&mut paths);
     for register in registers() {
         let name = schema_name(register);
         let (returned, sent) = row_schemas(register);
@@ -599,6 +600,61 @@ fn jobs(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
                 ("404", problem_response("No such job, or not one the token's holder may see.")),
             ]),
             json!({ "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }] }),
+        )}),
+    );
+}
+
+/// The audit log read and its chain verified.
+fn audit(paths: &mut Map<String, Json>) {
+    let text = json!({ "type": "string" });
+    let query = |name: &str, description: &str, schema: Json| json!({ "name": name, "in": "query", "description": description, "schema": schema });
+    paths.insert(
+        format!("{BASE}/audit"),
+        json!({ "get": operation(
+            "listAudit",
+            "The audit log, newest first, a page at a time; for the governance team, auditors and administrators.",
+            responses(vec![
+                ("200", ok_json("The records, and the number to read the page before from.", json!({
+                    "type": "object",
+                    "properties": {
+                        "items": { "type": "array", "items": {
+                            "type": "object",
+                            "properties": {
+                                "seq": { "type": "integer" }, "at": text, "actor": text, "action": text,
+                                "entity_type": text, "entity_id": text, "before": {}, "after": {}, "hash": text
+                            },
+                            "required": ["seq", "at", "actor", "action", "entity_type", "entity_id", "before", "after", "hash"]
+                        } },
+                        "before": { "type": ["integer", "null"] }
+                    },
+                    "required": ["items", "before"]
+                }))),
+                ("400", problem_response("A filter that is not one of these, or a value it does not take.")),
+            ]),
+            json!({ "parameters": [
+                query("entity_type", "With entity_id: one record's history (person, asset, …).", text.clone()),
+                query("entity_id", "With entity_type.", text.clone()),
+                query("before", "The `before` of the page after.", json!({ "type": "integer" })),
+                query("limit", "How many records.", json!({ "type": "integer", "minimum": 1, "maximum": MOST_ROWS, "default": DEFAULT_ROWS })),
+            ] }),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/audit/verify"),
+        json!({ "get": operation(
+            "verifyAudit",
+            "Whether the audit log's hash chain holds, record by record.",
+            responses(vec![("200", ok_json("The verdict.", json!({
+                "type": "object",
+                "properties": {
+                    "holds": { "type": "boolean" },
+                    "records": { "type": ["integer", "null"] },
+                    "head": { "type": ["string", "null"] },
+                    "break": { "type": ["string", "null"] }
+                },
+                "required": ["holds", "records", "head", "break"]
+            })))]),
+            json!({}),
         )}),
     );
 }

@@ -405,6 +405,49 @@ fn a_program_reads_and_changes_the_registers_with_a_token() {
             "{b}: nothing refused was kept"
         );
 
+        // The audit log: for those who read it, a record's history, a page at a time, and its
+        // chain verified.
+        problem(&it.get("/api/v1/audit"), 403);
+        let admin_secret = own_token(
+            &steward,
+            "administrator@example.org",
+            TokenAccess::Read,
+            Vec::new(),
+        );
+        let mut admin = Api {
+            client: server.client(),
+            token: &admin_secret,
+        };
+        let history = json_of(&admin.get("/api/v1/audit?entity_type=system&entity_id=crm"));
+        let actions: Vec<&str> = history["items"]
+            .as_array()
+            .map(|i| i.iter().filter_map(|r| r["action"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            actions,
+            ["update", "create"],
+            "{b}: newest first: {history}"
+        );
+        assert_eq!(
+            history["items"][0]["after"]["supports_mfa"],
+            json!(true),
+            "{b}"
+        );
+        let page = json_of(&admin.get("/api/v1/audit?limit=2"));
+        let before = page["before"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{b}: {page}"));
+        let earlier = json_of(&admin.get(&format!("/api/v1/audit?limit=2&before={before}")));
+        assert!(
+            earlier["items"][0]["seq"]
+                .as_i64()
+                .is_some_and(|s| s < before),
+            "{b}: {earlier}"
+        );
+        problem(&admin.get("/api/v1/audit?entity_type=system"), 400);
+        let verdict = json_of(&admin.get("/api/v1/audit/verify"));
+        assert_eq!(verdict["holds"], json!(true), "{b}: {verdict}");
+
         // Revoked: 401 from then on.
         let viewer = steward
             .viewer("it@example.org")
