@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -232,6 +232,64 @@ impl Bearing {
     }
 }
 
+/// The path's parameters, or a problem document saying why they could not be read.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| ApiPath(t))
+            .map_err(|e| Problem(WebError::BadRequest(e.body_text())))
+    }
+}
+
+/// The query's pairs in order, or a problem document saying why they could not be read.
+pub(crate) struct ApiQuery(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(pairs)| ApiQuery(pairs))
+            .map_err(|e| Problem(WebError::BadRequest(e.body_text())))
+    }
+}
+
+/// The body, or a problem document: too large (413), or not read whole.
+pub(crate) struct ApiBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBody {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        Bytes::from_request(request, state)
+            .await
+            .map(ApiBody)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Problem(WebError::TooLarge)
+                } else {
+                    Problem(WebError::BadRequest(e.body_text()))
+                }
+            })
+    }
+}
+
 /// A JSON response.
 fn json_response(status: StatusCode, body: &Json) -> Response {
     (
@@ -288,8 +346,8 @@ async fn list_registers(Extension(bearing): Extension<Bearing>) -> Result<Respon
 async fn list_rows(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Path(name): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(pairs): ApiQuery,
 ) -> Result<Response, Problem> {
     let register = register_named(&name)?;
     let stamp = bearing.stamp_for(register)?;
@@ -341,7 +399,7 @@ async fn list_rows(
 async fn read_row(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Path((name, id)): Path<(String, String)>,
+    ApiPath((name, id)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let register = register_named(&name)?;
@@ -412,9 +470,9 @@ fn fields_of(body: &Bytes, headers: &HeaderMap) -> Result<Vec<(String, String)>,
 async fn create_row(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<Response, Problem> {
     let register = register_named(&name)?;
     let stamp = bearing.stamp_for(register)?;
@@ -438,9 +496,9 @@ async fn create_row(
 async fn update_row(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Path((name, id)): Path<(String, String)>,
+    ApiPath((name, id)): ApiPath<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<Response, Problem> {
     let register = register_named(&name)?;
     let stamp = bearing.stamp_for(register)?;
@@ -479,7 +537,7 @@ fn finding_json(stored: &steward_model::StoredFinding) -> Json {
 async fn list_findings(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Query(pairs): Query<Vec<(String, String)>>,
+    ApiQuery(pairs): ApiQuery,
 ) -> Result<Response, Problem> {
     if !sees_every_finding(&bearing) {
         return Err(Problem(WebError::Forbidden));
@@ -557,7 +615,7 @@ async fn list_findings(
 async fn read_finding(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, Problem> {
     let viewer = bearing.bearer.viewer.clone();
     let found = blocking(&state, move |s| {
@@ -648,9 +706,9 @@ async fn run_checks(
 async fn import_rows(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<Response, Problem> {
     let register = register_named(&name)?;
     let stamp = bearing.stamp_for(register)?;
@@ -687,7 +745,7 @@ async fn list_jobs(
 async fn read_job(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, Problem> {
     let id: i64 = id.parse().map_err(|_| Problem(WebError::NotFound))?;
     let stamp = bearing.bearer.stamp.clone();
@@ -711,7 +769,7 @@ fn reads_the_audit_log(bearing: &Bearing) -> Result<(), Problem> {
 async fn list_audit(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
-    Query(pairs): Query<Vec<(String, String)>>,
+    ApiQuery(pairs): ApiQuery,
 ) -> Result<Response, Problem> {
     reads_the_audit_log(&bearing)?;
     let (mut entity_type, mut entity_id, mut before, mut limit) = (None, None, None, DEFAULT_ROWS);

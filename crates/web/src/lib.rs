@@ -176,8 +176,12 @@ pub enum WebError {
     /// An API change that does not say which version of the row it was made against.
     #[error("say which version of the row this changes: send its ETag as `If-Match`")]
     PreconditionRequired,
-    #[error("send the body as application/json")]
+    #[error(
+        "send the body as the operation's media type (application/json, or text/csv for an import)"
+    )]
     UnsupportedMedia,
+    #[error("the body is larger than this operation takes")]
+    TooLarge,
     #[error("the page could not be drawn")]
     Render(#[from] askama::Error),
 }
@@ -197,6 +201,7 @@ impl WebError {
             WebError::Unauthenticated => StatusCode::UNAUTHORIZED,
             WebError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             WebError::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Service(
                 ServiceError::Invalid { .. }
                 | ServiceError::Import(_)

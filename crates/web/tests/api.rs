@@ -234,6 +234,13 @@ fn a_program_reads_and_changes_the_registers_with_a_token() {
         );
         assert_eq!(same.status, 304, "{b}");
         problem(&it.get("/api/v1/registers/systems/nothing"), 404);
+        // What cannot be read is a problem document too, never a bare text answer.
+        problem(&it.get("/api/v1/registers/systems/%FF%FE"), 400);
+        let huge = json!({ "name": "x".repeat(3 * 1024 * 1024) });
+        problem(
+            &it.call("POST", "/api/v1/registers/systems", &[], Some(huge)),
+            413,
+        );
         problem(&it.get("/api/v1/registers/organisation"), 404);
 
         // Changed only against the version read.
