@@ -14,10 +14,9 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::{Value as Json, json};
 use steward_policy::cases::load_cases_dir;
 use steward_policy::{
-    Amount, BUILTIN, CLAUSES_FILE, Clause, Control, ControlKind, Coverage, CoveredRow,
-    DeviceAllowance, EffectivePack, EffectiveParameter, EffectiveStaffGroup, Escalation, Origin,
-    Overrides, PACK_FILE, Pack, PackError, ParamValue, Scope, StaffGroup, Trigger, Within,
-    coverage, load_dir,
+    Amount, BUILTIN, CLAUSES_FILE, Clause, Control, ControlKind, DeviceAllowance, EffectivePack,
+    EffectiveParameter, EffectiveStaffGroup, Escalation, Origin, Overrides, PACK_FILE, Pack,
+    PackError, ParamValue, Scope, StaffGroup, Trigger, Within, coverage, load_dir,
 };
 use steward_service::PolicyAnswers;
 
@@ -1464,7 +1463,10 @@ fn coverage_command(
                 .with_context(|| format!("cannot read the clause inventory {}", path.display()))?;
             (coverage(&pack, &text), path.display().to_string())
         }
-        None => (own_coverage(&pack), "its own clauses".to_owned()),
+        None => (
+            steward_policy::own_coverage(&pack),
+            "its own clauses".to_owned(),
+        ),
     };
     match format {
         Format::Json => {
@@ -1586,34 +1588,6 @@ fn coverage_command(
 }
 
 /// Coverage with the pack's own clause list as the inventory: every clause is a row.
-fn own_coverage(pack: &Pack) -> Coverage {
-    let rows: Vec<CoveredRow> = pack
-        .clauses
-        .iter()
-        .map(|c| CoveredRow {
-            clause: c.id.clone(),
-            excerpt: String::new(),
-            controls: c
-                .controls
-                .iter()
-                .map(|k| (k.id.clone(), k.kind.name()))
-                .collect(),
-            text_matches: true,
-        })
-        .collect();
-    let unmapped = rows
-        .iter()
-        .filter(|r| r.controls.is_empty())
-        .map(|r| r.clause.clone())
-        .collect();
-    Coverage {
-        pack: pack.id.clone(),
-        rows,
-        unmapped,
-        not_in_inventory: Vec::new(),
-        problems: Vec::new(),
-    }
-}
 
 // ------------------------------------------------------------------------------------------------
 // new

@@ -40,7 +40,7 @@ pub mod typecheck;
 mod types;
 
 pub use builtin::{BUILTIN, BuiltinPack, builtin, builtin_pack};
-pub use coverage::{Coverage, CoverageSummary, CoveredRow, coverage};
+pub use coverage::{Coverage, CoverageSummary, CoveredRow, coverage, own_coverage};
 pub use derived::{ON_TIME_SUFFIX, REPORT_IMMEDIATELY_HOURS, REPORT_IMMEDIATELY_PARAM};
 pub use error::{ErrorKind, PackError, Position};
 pub use load::{CLAUSES_FILE, PACK_FILE, load_dir, parse, parse_pack};

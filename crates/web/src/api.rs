@@ -67,6 +67,9 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
                 crate::session::UPLOAD_LIMIT,
             )),
         )
+        .route(&format!("{BASE}/packs"), get(list_packs))
+        .route(&format!("{BASE}/packs/{{id}}"), get(read_pack))
+        .route(&format!("{BASE}/packs/{{id}}/coverage"), get(pack_coverage))
         .route(&format!("{BASE}/audit"), get(list_audit))
         .route(&format!("{BASE}/audit/verify"), get(verify_audit))
         .route(&format!("{BASE}/jobs"), get(list_jobs))
@@ -873,6 +876,131 @@ async fn verify_audit(
         }
     };
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Every pack the server knows — built in, configured, and the organisation's own — as the
+/// Policies page lists them.
+async fn known_packs(state: &AppState) -> Result<Vec<steward_policy::Pack>, Problem> {
+    let available = state.options.available.clone();
+    Ok(blocking(state, move |s| s.with_own_packs(&available)).await?)
+}
+
+fn pack_summary(pack: &steward_policy::Pack, active: bool) -> Json {
+    json!({
+        "id": pack.id,
+        "title": pack.title,
+        "organisation": pack.organisation,
+        "version": pack.version,
+        "owner": pack.owner,
+        "approver": pack.approver,
+        "approved_on": pack.approved_on,
+        "next_review": pack.next_review,
+        "active": active,
+    })
+}
+
+async fn pack_named(state: &AppState, id: &str) -> Result<(steward_policy::Pack, bool), Problem> {
+    let packs = known_packs(state).await?;
+    let active = blocking(state, |s| s.active_pack_ids()).await?;
+    let pack = packs
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or(Problem(WebError::NotFound))?;
+    let running = active.contains(&pack.id) || state.options.packs.iter().any(|p| p.id == pack.id);
+    Ok((pack, running))
+}
+
+/// The policies the server knows, and which the organisation runs: what everyone may read on
+/// the Policies page.
+async fn list_packs(
+    State(state): State<AppState>,
+    Extension(_bearing): Extension<Bearing>,
+) -> Result<Response, Problem> {
+    let packs = known_packs(&state).await?;
+    let active = blocking(&state, |s| s.active_pack_ids()).await?;
+    let items: Vec<Json> = packs
+        .iter()
+        .map(|p| {
+            let running =
+                active.contains(&p.id) || state.options.packs.iter().any(|q| q.id == p.id);
+            pack_summary(p, running)
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({ "items": items })))
+}
+
+/// One policy: its details, parameters and every clause with its controls.
+async fn read_pack(
+    State(state): State<AppState>,
+    Extension(_bearing): Extension<Bearing>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Problem> {
+    let (pack, active) = pack_named(&state, &id).await?;
+    let mut body = pack_summary(&pack, active);
+    let parameters: Vec<Json> = pack
+        .parameters
+        .values()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "type": p.ty.to_string(),
+                "value": steward_policy::library::form_text(&p.value),
+                "unit": p.unit,
+                "description": p.description,
+                "assumed": p.assumed,
+            })
+        })
+        .collect();
+    let clauses: Vec<Json> = pack
+        .clauses
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "heading": c.heading,
+                "text": c.text,
+                "controls": c.controls.iter().map(|k| json!({ "id": k.id, "kind": k.kind.name().as_str() })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("parameters".into(), Json::Array(parameters));
+        map.insert("clauses".into(), Json::Array(clauses));
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// How far the registers decide a policy's clauses, as `steward policy coverage` says it.
+async fn pack_coverage(
+    State(state): State<AppState>,
+    Extension(_bearing): Extension<Bearing>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Problem> {
+    let (pack, _) = pack_named(&state, &id).await?;
+    let coverage = steward_policy::own_coverage(&pack);
+    let clauses: Vec<Json> = coverage
+        .rows
+        .iter()
+        .map(|r| {
+            json!({
+                "clause": r.clause,
+                "controls": r.controls.iter().map(|(id, kind)| json!({ "id": id, "kind": kind.as_str() })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let assumed: Vec<Json> = pack
+        .parameters
+        .values()
+        .filter_map(|p| {
+            p.assumed.as_ref().map(|why| {
+                json!({ "name": p.name, "value": steward_policy::library::form_text(&p.value), "assumed": why })
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "pack": pack.id, "clauses": clauses, "summary": coverage.summary(), "assumed": assumed }),
+    ))
 }
 
 #[cfg(test)]

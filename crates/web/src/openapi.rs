@@ -237,6 +237,7 @@ pub(crate) fn document() -> Json {
     findings(&mut schemas, &mut paths);
     jobs(&mut schemas, &mut paths);
     audit(&mut paths);
+    packs(&mut schemas, &mut paths);
     for register in registers() {
         let name = schema_name(register);
         let (returned, sent) = row_schemas(register);
@@ -657,6 +658,121 @@ fn audit(paths: &mut Map<String, Json>) {
                 "required": ["holds", "records", "head", "break"]
             })))]),
             json!({}),
+        )}),
+    );
+}
+
+/// The policies: listed, one shown clause by clause, and how far the registers decide it.
+fn packs(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
+    let text = json!({ "type": "string" });
+    let maybe_text = json!({ "type": ["string", "null"] });
+    let summary = json!({
+        "type": "object",
+        "properties": {
+            "id": text, "title": text, "organisation": text, "version": text, "owner": text,
+            "approver": text,
+            "approved_on": { "type": "string", "format": "date" },
+            "next_review": { "type": ["string", "null"], "format": "date" },
+            "active": { "type": "boolean" }
+        },
+        "required": ["id", "title", "organisation", "version", "owner", "approver", "approved_on", "next_review", "active"]
+    });
+    schemas.insert("Pack".into(), summary.clone());
+    let controls = json!({ "type": "array", "items": {
+        "type": "object",
+        "properties": { "id": text, "kind": { "type": "string", "enum": ["check", "workflow", "recurring_task", "attestation", "guidance"] } },
+        "required": ["id", "kind"]
+    }});
+    let mut detail = summary;
+    if let Some(props) = detail.get_mut("properties").and_then(Json::as_object_mut) {
+        props.insert(
+            "parameters".into(),
+            json!({ "type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "name": text, "type": text, "value": text, "unit": maybe_text,
+                    "description": text, "assumed": maybe_text
+                },
+                "required": ["name", "type", "value", "unit", "description", "assumed"]
+            }}),
+        );
+        props.insert(
+            "clauses".into(),
+            json!({ "type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "id": text,
+                    "heading": { "type": "array", "items": text },
+                    "text": text,
+                    "controls": controls
+                },
+                "required": ["id", "heading", "text", "controls"]
+            }}),
+        );
+    }
+    schemas.insert("PackDetail".into(), detail);
+    let id =
+        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    paths.insert(
+        format!("{BASE}/packs"),
+        json!({ "get": operation(
+            "listPacks",
+            "The policies the server knows, and which the organisation runs.",
+            responses(vec![("200", ok_json("The policies.", json!({
+                "type": "object",
+                "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Pack" } } },
+                "required": ["items"]
+            })))]),
+            json!({}),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/packs/{{id}}"),
+        json!({ "get": operation(
+            "readPack",
+            "One policy: its details, parameters and every clause with its controls.",
+            responses(vec![
+                ("200", ok_json("The policy.", json!({ "$ref": "#/components/schemas/PackDetail" }))),
+                ("404", problem_response("No such policy.")),
+            ]),
+            json!({ "parameters": id.clone() }),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/packs/{{id}}/coverage"),
+        json!({ "get": operation(
+            "packCoverage",
+            "How far the registers decide a policy's clauses: each clause counted by its strongest control, and the values the policy assumed.",
+            responses(vec![
+                ("200", ok_json("The coverage.", json!({
+                    "type": "object",
+                    "properties": {
+                        "pack": text,
+                        "clauses": { "type": "array", "items": {
+                            "type": "object",
+                            "properties": { "clause": text, "controls": controls },
+                            "required": ["clause", "controls"]
+                        }},
+                        "summary": {
+                            "type": "object",
+                            "properties": {
+                                "checked": { "type": "integer" }, "workflow_only": { "type": "integer" },
+                                "attested_only": { "type": "integer" }, "guidance_only": { "type": "integer" },
+                                "unmapped": { "type": "integer" }
+                            },
+                            "required": ["checked", "workflow_only", "attested_only", "guidance_only", "unmapped"]
+                        },
+                        "assumed": { "type": "array", "items": {
+                            "type": "object",
+                            "properties": { "name": text, "value": text, "assumed": text },
+                            "required": ["name", "value", "assumed"]
+                        }}
+                    },
+                    "required": ["pack", "clauses", "summary", "assumed"]
+                }))),
+                ("404", problem_response("No such policy.")),
+            ]),
+            json!({ "parameters": id }),
         )}),
     );
 }

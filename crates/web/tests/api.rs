@@ -943,3 +943,86 @@ fn imports_and_checks_are_jobs_run_as_the_token() {
         drop(server);
     }
 }
+
+/// The policies through the API: listed with which the organisation runs, one shown clause by
+/// clause, and its coverage as `steward policy coverage` counts it.
+#[test]
+fn policies_are_read_as_the_policies_page_shows_them() {
+    let db = steward_store::testing::sqlite("web_api_packs");
+    let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    support::it_staff_and_administrator(&steward, "example.org");
+    let packs = support::demo::packs();
+    steward
+        .set_pack_active(&Stamp::now("test"), "cafcass-it-5.0", true, &packs)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = Server::start(
+        &db.url,
+        steward_web::Options {
+            available: packs.clone(),
+            ..Default::default()
+        },
+    );
+    let secret = own_token(&steward, "staff@example.org", TokenAccess::Read, Vec::new());
+    let mut api = Api {
+        client: server.client(),
+        token: &secret,
+    };
+    let listed = json_of(&api.get("/api/v1/packs"));
+    let active: Vec<(String, bool)> = listed["items"]
+        .as_array()
+        .map(|i| {
+            i.iter()
+                .map(|p| {
+                    (
+                        p["id"].as_str().unwrap_or_default().to_owned(),
+                        p["active"] == json!(true),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        active,
+        [
+            ("cafcass-it-5.0".to_owned(), true),
+            ("cafcass-ia-4.3".to_owned(), false)
+        ],
+        "{listed}"
+    );
+    let pack = &packs[0];
+    let shown = json_of(&api.get("/api/v1/packs/cafcass-it-5.0"));
+    assert_eq!(
+        shown["clauses"].as_array().map(Vec::len),
+        Some(pack.clauses.len()),
+        "every clause"
+    );
+    assert!(
+        shown["parameters"].as_array().is_some_and(|p| p
+            .iter()
+            .any(|p| p["name"] == "laptop_offline_days" && p["value"] == "14")),
+        "{}",
+        shown["parameters"]
+    );
+    let coverage = json_of(&api.get("/api/v1/packs/cafcass-it-5.0/coverage"));
+    let summary = &coverage["summary"];
+    let counted: u64 = [
+        "checked",
+        "workflow_only",
+        "attested_only",
+        "guidance_only",
+        "unmapped",
+    ]
+    .iter()
+    .filter_map(|k| summary[*k].as_u64())
+    .sum();
+    assert_eq!(
+        counted,
+        pack.clauses.len() as u64,
+        "each clause counted once: {summary}"
+    );
+    assert!(
+        summary["checked"].as_u64().is_some_and(|n| n > 0),
+        "{summary}"
+    );
+    problem(&api.get("/api/v1/packs/no-such-pack"), 404);
+}
