@@ -173,23 +173,6 @@ fn normalise(text: &str) -> String {
     out.trim_end_matches(['(', '#', ')']).to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalise;
-
-    #[test]
-    fn normalising_ignores_markup_and_layout() {
-        assert_eq!(
-            normalise("Report to:\n- The [service desk](#)\n- Your **manager**"),
-            "Report to: The service desk Your manager"
-        );
-        assert_eq!(
-            normalise("Report to: | The [service desk](#) | Your manager"),
-            "Report to: The service desk Your manager"
-        );
-    }
-}
-
 /// How a pack covers its own clauses, with no inventory to compare: each clause and its
 /// controls; those with none unmapped.
 pub fn own_coverage(pack: &Pack) -> Coverage {
@@ -218,5 +201,22 @@ pub fn own_coverage(pack: &Pack) -> Coverage {
         unmapped,
         not_in_inventory: Vec::new(),
         problems: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn normalising_ignores_markup_and_layout() {
+        assert_eq!(
+            normalise("Report to:\n- The [service desk](#)\n- Your **manager**"),
+            "Report to: The service desk Your manager"
+        );
+        assert_eq!(
+            normalise("Report to: | The [service desk](#) | Your manager"),
+            "Report to: The service desk Your manager"
+        );
     }
 }
