@@ -1587,8 +1587,6 @@ fn coverage_command(
     Ok(exit(cov.is_complete()))
 }
 
-/// Coverage with the pack's own clause list as the inventory: every clause is a row.
-
 // ------------------------------------------------------------------------------------------------
 // new
 // ------------------------------------------------------------------------------------------------
