@@ -67,6 +67,18 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
                 crate::session::UPLOAD_LIMIT,
             )),
         )
+        .route(
+            &format!("{BASE}/requests"),
+            axum::routing::post(crate::api_requests::raise),
+        )
+        .route(
+            &format!("{BASE}/requests/{{id}}"),
+            get(crate::api_requests::read),
+        )
+        .route(
+            &format!("{BASE}/requests/{{id}}/{{action}}"),
+            axum::routing::post(crate::api_requests::step),
+        )
         .route(&format!("{BASE}/packs"), get(list_packs))
         .route(&format!("{BASE}/packs/{{id}}"), get(read_pack))
         .route(&format!("{BASE}/packs/{{id}}/coverage"), get(pack_coverage))
@@ -224,8 +236,27 @@ pub(crate) struct Bearing {
 }
 
 impl Bearing {
+    /// Refused unless the token reaches `register` for this request.
+    pub(crate) fn reaches(&self, register: Register) -> Result<(), Problem> {
+        if self.bearer.token.allows(register, self.write) {
+            Ok(())
+        } else {
+            Err(Problem(WebError::Forbidden))
+        }
+    }
+
+    /// Whom the token acts as now.
+    pub(crate) fn viewer(&self) -> &steward_service::Viewer {
+        &self.bearer.viewer
+    }
+
+    /// The person the token acts for, if it acts for one.
+    pub(crate) fn person(&self) -> Option<String> {
+        self.bearer.viewer.person_id.clone()
+    }
+
     /// The stamp to act with on `register`, if the token reaches it for this request.
-    fn stamp_for(&self, register: Register) -> Result<steward_service::Stamp, Problem> {
+    pub(crate) fn stamp_for(&self, register: Register) -> Result<steward_service::Stamp, Problem> {
         if !self.bearer.token.allows(register, self.write) {
             return Err(Problem(WebError::Forbidden));
         }
@@ -294,7 +325,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
 }
 
 /// A JSON response.
-fn json_response(status: StatusCode, body: &Json) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Json) -> Response {
     (
         status,
         [(
@@ -431,7 +462,10 @@ async fn read_row(
 }
 
 /// A request's JSON object of fields, each value as a CSV cell writes it.
-fn fields_of(body: &Bytes, headers: &HeaderMap) -> Result<Vec<(String, String)>, Problem> {
+pub(crate) fn fields_of(
+    body: &Bytes,
+    headers: &HeaderMap,
+) -> Result<Vec<(String, String)>, Problem> {
     let json_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

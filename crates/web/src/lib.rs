@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod api;
+mod api_requests;
 mod audit;
 mod calendar;
 mod connectors;

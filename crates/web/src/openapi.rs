@@ -238,6 +238,7 @@ pub(crate) fn document() -> Json {
     jobs(&mut schemas, &mut paths);
     audit(&mut paths);
     packs(&mut schemas, &mut paths);
+    requests(&mut schemas, &mut paths);
     for register in registers() {
         let name = schema_name(register);
         let (returned, sent) = row_schemas(register);
@@ -773,6 +774,92 @@ fn packs(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
                 ("404", problem_response("No such policy.")),
             ]),
             json!({ "parameters": id }),
+        )}),
+    );
+}
+
+/// Requests: raised, read, and each step taken.
+fn requests(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
+    let rows = |schema: &str| json!({ "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } });
+    schemas.insert(
+        "RequestView".into(),
+        json!({
+            "type": "object",
+            "description": "A request with its approvals, whom it still waits for, who has been told, and its deadline.",
+            "properties": {
+                "request": { "$ref": "#/components/schemas/Requests" },
+                "approvals": rows("Approvals"),
+                "waiting_for": { "type": "array", "items": { "type": "string" } },
+                "notifications": rows("Notifications"),
+                "sla": { "type": "string" },
+                "notes": { "type": "array", "items": { "type": "string" } }
+            },
+            "required": ["request", "approvals", "waiting_for", "notifications", "sla", "notes"]
+        }),
+    );
+    let view = |description: &str| {
+        ok_json(
+            description,
+            json!({ "$ref": "#/components/schemas/RequestView" }),
+        )
+    };
+    let particulars = json!({
+        "type": "object",
+        "properties": {
+            "type": { "type": "string", "enum": steward_model::RequestType::ALL },
+            "person_id": { "type": "string" }
+        },
+        "required": ["type", "person_id"],
+        "additionalProperties": { "type": ["string", "number", "boolean", "null"] }
+    });
+    let body = |schema: Json| json!({ "required": false, "content": { "application/json": { "schema": schema } } });
+    paths.insert(
+        format!("{BASE}/requests"),
+        json!({ "post": operation(
+            "raiseRequest",
+            "Raises a request as the token's person: for themselves, a report, or (the IT team and administrators) anyone; its particulars as the request's form names them.",
+            responses(vec![
+                ("201", view("The request opened.")),
+                ("400", problem_response("No such type of request, or a body that is not JSON.")),
+                ("404", problem_response("No such person.")),
+                ("413", problem_response("The body is larger than this takes.")),
+                ("415", problem_response("The body is not JSON.")),
+                ("422", problem_response("A particular is missing or refused.")),
+            ]),
+            json!({ "requestBody": { "required": true, "content": { "application/json": { "schema": particulars } } } }),
+        )}),
+    );
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    paths.insert(
+        format!("{BASE}/requests/{{id}}"),
+        json!({ "get": operation(
+            "readRequest",
+            "One request, for its person, their line manager, and those who see every request.",
+            responses(vec![
+                ("200", view("The request.")),
+                ("404", problem_response("No such request, or not one the token's holder may see.")),
+            ]),
+            json!({ "parameters": [id.clone()] }),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/requests/{{id}}/{{action}}"),
+        json!({ "post": operation(
+            "stepRequest",
+            "Takes a step as the token's person: approve, reject (a `note` says why), fulfil (what was issued) or cancel, where their part lets them.",
+            responses(vec![
+                ("200", view("The request after the step.")),
+                ("400", problem_response("A body that is not a JSON object of fields.")),
+                ("404", problem_response("No such request or step, or not one the token's holder may see.")),
+                ("413", problem_response("The body is larger than this takes.")),
+                ("415", problem_response("The body is not JSON.")),
+                ("422", problem_response("The request's state or the workflow's rules do not allow this step.")),
+            ]),
+            json!({
+                "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["approve", "reject", "fulfil", "cancel"] } }],
+                "requestBody": body(json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean", "null"] } })),
+            }),
         )}),
     );
 }

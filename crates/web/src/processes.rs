@@ -44,7 +44,7 @@ fn stamp(viewer: &Viewer) -> Stamp {
 
 /// The people whose requests and incidents a viewer may see: themselves and, for a line manager,
 /// their reports. `None`: everyone.
-fn visible_people(
+pub(crate) fn visible_people(
     s: &Steward,
     viewer: &Viewer,
 ) -> Result<Option<Vec<String>>, steward_service::ServiceError> {
@@ -65,7 +65,7 @@ fn visible_people(
     Ok(Some(ids))
 }
 
-fn may_see(visible: &Option<Vec<String>>, person_id: &str) -> bool {
+pub(crate) fn may_see(visible: &Option<Vec<String>>, person_id: &str) -> bool {
     visible
         .as_ref()
         .is_none_or(|ids| ids.iter().any(|i| i == person_id))

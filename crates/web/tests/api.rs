@@ -1026,3 +1026,143 @@ fn policies_are_read_as_the_policies_page_shows_them() {
     );
     problem(&api.get("/api/v1/packs/no-such-pack"), 404);
 }
+
+/// Requests through the API: raised by a person for themselves (not for another), read by them
+/// and by those who see every request; its steps taken under the workflow's own rules — nobody
+/// decides a request they raised — and a service's token takes none.
+#[test]
+fn requests_are_raised_read_and_stepped_as_on_the_pages() {
+    for db in databases("web_api_requests") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        support::it_staff_and_administrator(&steward, "example.org");
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let staff_secret = own_token(
+            &steward,
+            "staff@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut staff = Api {
+            client: server.client(),
+            token: &staff_secret,
+        };
+        let raised = staff.call(
+            "POST",
+            "/api/v1/requests",
+            &[],
+            Some(json!({ "type": "pac-code", "person_id": "S1" })),
+        );
+        assert_eq!(raised.status, 201, "{b}: {}", raised.body);
+        let body = json_of(&raised);
+        let id = body["request"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            raised.header("location"),
+            Some(format!("/api/v1/requests/{id}").as_str()),
+            "{b}"
+        );
+        assert_eq!(body["request"]["person_id"], "S1", "{b}: {body}");
+        problem(
+            &staff.call(
+                "POST",
+                "/api/v1/requests",
+                &[],
+                Some(json!({ "type": "pac-code", "person_id": "IT1" })),
+            ),
+            403,
+        );
+        problem(
+            &staff.call(
+                "POST",
+                "/api/v1/requests",
+                &[],
+                Some(json!({ "type": "a-pony", "person_id": "S1" })),
+            ),
+            400,
+        );
+        assert_eq!(
+            staff.get(&format!("/api/v1/requests/{id}")).status,
+            200,
+            "{b}"
+        );
+
+        // Nobody decides a request they raised.
+        let own = staff.call("POST", &format!("/api/v1/requests/{id}/approve"), &[], None);
+        assert!(
+            matches!(own.status, 403 | 422),
+            "{b}: {} {}",
+            own.status,
+            own.body
+        );
+        problem(&own, own.status);
+        problem(
+            &staff.call("POST", &format!("/api/v1/requests/{id}/dance"), &[], None),
+            404,
+        );
+
+        // The IT team sees it; a service's token reads it but takes no step.
+        let it_secret = own_token(
+            &steward,
+            "it@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut it = Api {
+            client: server.client(),
+            token: &it_secret,
+        };
+        assert_eq!(it.get(&format!("/api/v1/requests/{id}")).status, 200, "{b}");
+        let (_, service) = steward
+            .create_token(
+                &Stamp::now("test"),
+                &NewToken {
+                    name: "desk".into(),
+                    service: Some(("desk".into(), [Capacity::It].into())),
+                    access: TokenAccess::ReadWrite,
+                    registers: Vec::new(),
+                    expires_at: Utc::now() + Duration::days(1),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let mut desk = Api {
+            client: server.client(),
+            token: &service,
+        };
+        assert_eq!(
+            desk.get(&format!("/api/v1/requests/{id}")).status,
+            200,
+            "{b}"
+        );
+        problem(
+            &desk.call("POST", &format!("/api/v1/requests/{id}/cancel"), &[], None),
+            403,
+        );
+
+        // Its raiser may cancel it; the request says so, and the audit log says who.
+        let cancelled = staff.call("POST", &format!("/api/v1/requests/{id}/cancel"), &[], None);
+        assert_eq!(cancelled.status, 200, "{b}: {}", cancelled.body);
+        assert_eq!(
+            json_of(&cancelled)["request"]["state"],
+            "cancelled",
+            "{b}: {}",
+            cancelled.body
+        );
+        let mut actors = Vec::new();
+        steward
+            .audit_log(&steward_store::AuditQuery::default(), &mut |r| {
+                if r.entity_type == "request" {
+                    actors.push(r.actor.clone());
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(
+            !actors.is_empty() && actors.iter().all(|a| a.starts_with("token:")),
+            "{b}: {actors:?}"
+        );
+        drop(server);
+    }
+}
