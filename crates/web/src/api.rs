@@ -69,15 +69,27 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             &format!("{BASE}/requests"),
-            axum::routing::post(crate::api_requests::raise),
+            axum::routing::post(crate::api_processes::raise),
         )
         .route(
             &format!("{BASE}/requests/{{id}}"),
-            get(crate::api_requests::read),
+            get(crate::api_processes::read),
         )
         .route(
             &format!("{BASE}/requests/{{id}}/{{action}}"),
-            axum::routing::post(crate::api_requests::step),
+            axum::routing::post(crate::api_processes::step),
+        )
+        .route(
+            &format!("{BASE}/incidents"),
+            axum::routing::post(crate::api_processes::report_incident),
+        )
+        .route(
+            &format!("{BASE}/incidents/{{id}}"),
+            get(crate::api_processes::read_incident),
+        )
+        .route(
+            &format!("{BASE}/incidents/{{id}}/{{action}}"),
+            axum::routing::post(crate::api_processes::step_incident),
         )
         .route(&format!("{BASE}/packs"), get(list_packs))
         .route(&format!("{BASE}/packs/{{id}}"), get(read_pack))

@@ -13,7 +13,7 @@
 
 pub mod access;
 pub mod api;
-mod api_requests;
+mod api_processes;
 mod audit;
 mod calendar;
 mod connectors;

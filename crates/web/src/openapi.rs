@@ -239,6 +239,7 @@ pub(crate) fn document() -> Json {
     audit(&mut paths);
     packs(&mut schemas, &mut paths);
     requests(&mut schemas, &mut paths);
+    incidents(&mut schemas, &mut paths);
     for register in registers() {
         let name = schema_name(register);
         let (returned, sent) = row_schemas(register);
@@ -859,6 +860,87 @@ fn requests(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
             json!({
                 "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["approve", "reject", "fulfil", "cancel"] } }],
                 "requestBody": body(json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean", "null"] } })),
+            }),
+        )}),
+    );
+}
+
+/// Incidents: reported, read, and handled.
+fn incidents(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
+    schemas.insert(
+        "IncidentView".into(),
+        json!({
+            "type": "object",
+            "description": "An incident's record, and who must be told and whether they have been.",
+            "properties": {
+                "incident": { "$ref": "#/components/schemas/Incidents" },
+                "notifications": { "type": "array", "items": { "$ref": "#/components/schemas/Notifications" } },
+                "notes": { "type": "array", "items": { "type": "string" } }
+            },
+            "required": ["incident", "notifications", "notes"]
+        }),
+    );
+    let view = |description: &str| {
+        ok_json(
+            description,
+            json!({ "$ref": "#/components/schemas/IncidentView" }),
+        )
+    };
+    let fields = json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean", "null"] } });
+    let mut report = fields.clone();
+    if let Some(map) = report.as_object_mut() {
+        map.insert(
+            "properties".into(),
+            json!({ "type": { "type": "string", "enum": steward_model::IncidentType::ALL } }),
+        );
+        map.insert("required".into(), json!(["type"]));
+    }
+    paths.insert(
+        format!("{BASE}/incidents"),
+        json!({ "post": operation(
+            "reportIncident",
+            "Reports an incident as the token's person: its type and what the form asks (asset_tag, facts, occurred_at and discovered_at as RFC 3339 instants, …).",
+            responses(vec![
+                ("201", view("The incident reported.")),
+                ("400", problem_response("No such type of incident, or a body that is not JSON.")),
+                ("404", problem_response("Something named that does not exist.")),
+                ("413", problem_response("The body is larger than this takes.")),
+                ("415", problem_response("The body is not JSON.")),
+                ("422", problem_response("A particular is missing or refused.")),
+            ]),
+            json!({ "requestBody": { "required": true, "content": { "application/json": { "schema": report } } } }),
+        )}),
+    );
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    paths.insert(
+        format!("{BASE}/incidents/{{id}}"),
+        json!({ "get": operation(
+            "readIncident",
+            "One incident, for its reporter, their line manager, and those who see every incident.",
+            responses(vec![
+                ("200", view("The incident.")),
+                ("404", problem_response("No such incident, or not one the token's holder may see.")),
+            ]),
+            json!({ "parameters": [id.clone()] }),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/incidents/{{id}}/{{action}}"),
+        json!({ "post": operation(
+            "stepIncident",
+            "Handles an incident as the token's person: investigate, record (its record's fields) or close.",
+            responses(vec![
+                ("200", view("The incident after the step.")),
+                ("400", problem_response("A body that is not a JSON object of fields.")),
+                ("404", problem_response("No such incident or step, or not one the token's holder may see.")),
+                ("413", problem_response("The body is larger than this takes.")),
+                ("415", problem_response("The body is not JSON.")),
+                ("422", problem_response("The incident's state or the workflow's rules do not allow this step.")),
+            ]),
+            json!({
+                "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["investigate", "record", "close"] } }],
+                "requestBody": { "required": false, "content": { "application/json": { "schema": fields } } },
             }),
         )}),
     );

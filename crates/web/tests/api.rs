@@ -1166,3 +1166,117 @@ fn requests_are_raised_read_and_stepped_as_on_the_pages() {
         drop(server);
     }
 }
+
+/// Incidents through the API: reported as the token's person, read by them and by those who
+/// handle incidents, handled under the workflow's rules: a data breach closes only with its
+/// record.
+#[test]
+fn incidents_are_reported_handled_and_closed_as_on_the_pages() {
+    for db in databases("web_api_incidents") {
+        let b = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        support::it_staff_and_administrator(&steward, "example.org");
+        let server = Server::start(&db.url, steward_web::Options::default());
+        let staff_secret = own_token(
+            &steward,
+            "staff@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut staff = Api {
+            client: server.client(),
+            token: &staff_secret,
+        };
+        let reported = staff.call(
+            "POST",
+            "/api/v1/incidents",
+            &[],
+            Some(
+                json!({ "type": "data-breach", "facts": "A report emailed to the wrong address" }),
+            ),
+        );
+        assert_eq!(reported.status, 201, "{b}: {}", reported.body);
+        let body = json_of(&reported);
+        let id = body["incident"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            reported.header("location"),
+            Some(format!("/api/v1/incidents/{id}").as_str()),
+            "{b}"
+        );
+        assert_eq!(body["incident"]["person_id"], "S1", "{b}: {body}");
+        problem(
+            &staff.call(
+                "POST",
+                "/api/v1/incidents",
+                &[],
+                Some(json!({ "type": "a-flood" })),
+            ),
+            400,
+        );
+        assert_eq!(
+            staff.get(&format!("/api/v1/incidents/{id}")).status,
+            200,
+            "{b}"
+        );
+        let handled = staff.call(
+            "POST",
+            &format!("/api/v1/incidents/{id}/investigate"),
+            &[],
+            None,
+        );
+        assert!(
+            matches!(handled.status, 403 | 422),
+            "{b}: {} {}",
+            handled.status,
+            handled.body
+        );
+
+        let it_secret = own_token(
+            &steward,
+            "it@example.org",
+            TokenAccess::ReadWrite,
+            Vec::new(),
+        );
+        let mut it = Api {
+            client: server.client(),
+            token: &it_secret,
+        };
+        let early = it.call("POST", &format!("/api/v1/incidents/{id}/close"), &[], None);
+        let early = problem(&early, 422);
+        assert!(
+            early["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("lacks effects")),
+            "{b}: {early}"
+        );
+        let recorded = it.call(
+            "POST",
+            &format!("/api/v1/incidents/{id}/record"),
+            &[],
+            Some(json!({
+                "effects": "One family's address disclosed",
+                "remedial_action": "Recipient confirmed deletion",
+                "ico_decision": "do-not-notify",
+                "ico_reasons": "Unlikely to result in a risk to rights and freedoms",
+            })),
+        );
+        assert_eq!(recorded.status, 200, "{b}: {}", recorded.body);
+        let closed = it.call("POST", &format!("/api/v1/incidents/{id}/close"), &[], None);
+        assert_eq!(closed.status, 200, "{b}: {}", closed.body);
+        assert_eq!(
+            json_of(&closed)["incident"]["state"],
+            "closed",
+            "{b}: {}",
+            closed.body
+        );
+        problem(
+            &it.call("POST", &format!("/api/v1/incidents/{id}/burn"), &[], None),
+            404,
+        );
+        problem(&it.get("/api/v1/incidents/INC-999999"), 404);
+        drop(server);
+    }
+}

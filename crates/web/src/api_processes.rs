@@ -1,15 +1,16 @@
-//! Requests through the JSON API: one read with its approvals, who it still waits for, who has
-//! been told and its deadline; raised; and every step taken (approve, reject, fulfil, cancel) —
-//! the same service calls and the same rules of who sees and who acts as the Requests pages.
-//! A step is taken as a person: a token acting for a service reads requests but takes no step.
+//! Requests and incidents through the JSON API: one read with its approvals or record and who
+//! has been told; raised or reported; and every step taken (approve, reject, fulfil, cancel;
+//! investigate, record, close) — the same service calls and the same rules
+//! of who sees and who acts as the Requests and Incidents pages. A step is taken as a person: a
+//! token acting for a service reads but takes no step.
 
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value as Json, json};
-use steward_model::{Person, Record, Register, RequestType};
-use steward_service::RequestView;
+use steward_model::{IncidentType, Person, Record, Register, RequestType};
+use steward_service::{IncidentView, RequestView};
 use steward_workflow::{Action, Details};
 
 use crate::api::{ApiBody, ApiPath, Bearing, Problem, fields_of, json_response};
@@ -33,7 +34,7 @@ fn actor(bearing: &Bearing) -> Result<String, Problem> {
     bearing.person().ok_or_else(|| {
         Problem(WebError::Service(steward_service::ServiceError::Refused(
             steward_service::Refusal::Step(
-                "only someone on the people register takes a request's steps".into(),
+                "only someone on the people register raises, reports or takes a step".into(),
             ),
         )))
     })
@@ -157,4 +158,122 @@ pub(crate) async fn step(
     .ok_or(Problem(WebError::NotFound))?;
     crate::processes::recheck(&state);
     Ok(json_response(StatusCode::OK, &request_json(&view)))
+}
+
+/// An incident as the API returns it: its record and who must be told, and whether they have.
+fn incident_json(view: &IncidentView) -> Json {
+    json!({
+        "incident": view.incident.to_row().to_json(),
+        "notifications": view.notifications.iter().map(|n| n.to_row().to_json()).collect::<Vec<_>>(),
+        "notes": view.notes,
+    })
+}
+
+/// The fields of a JSON body, trimmed, empty ones left out, less `own`.
+fn particulars(
+    body: &axum::body::Bytes,
+    headers: &axum::http::HeaderMap,
+    own: &[&str],
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), Problem> {
+    let fields = if body.is_empty() {
+        Vec::new()
+    } else {
+        fields_of(body, headers)?
+    };
+    let rest = fields
+        .iter()
+        .filter(|(k, v)| !own.contains(&k.as_str()) && !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
+        .collect();
+    Ok((fields, rest))
+}
+
+fn named(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+pub(crate) async fn read_incident(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Problem> {
+    bearing.reaches(Register::Incidents)?;
+    let viewer = bearing.viewer().clone();
+    let view = blocking(&state, move |s| {
+        let view = s.incident(&id)?;
+        let visible = visible_people(s, &viewer)?;
+        Ok(may_see(&visible, &view.incident.person_id).then_some(view))
+    })
+    .await?
+    .ok_or(Problem(WebError::NotFound))?;
+    Ok(json_response(StatusCode::OK, &incident_json(&view)))
+}
+
+/// Reports an incident as the token's person: `type`, and what the form asks (`asset_tag`,
+/// `facts`, `occurred_at` and `discovered_at` as RFC 3339 instants, …).
+pub(crate) async fn report_incident(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    headers: axum::http::HeaderMap,
+    ApiBody(body): ApiBody,
+) -> Result<Response, Problem> {
+    let stamp = bearing.stamp_for(Register::Incidents)?;
+    let person = actor(&bearing)?;
+    let (fields, rest) = particulars(&body, &headers, &["type"])?;
+    let kind: IncidentType = named(&fields, "type")
+        .parse()
+        .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
+    let details = Details::from_pairs(&rest).map_err(steward_service::ServiceError::Workflow)?;
+    let reporting = state.options.terms.reporting(kind);
+    let view = blocking(&state, move |s| {
+        s.report_incident(&stamp, kind, &person, details, reporting)
+    })
+    .await?;
+    crate::processes::recheck(&state);
+    let mut response = json_response(StatusCode::CREATED, &incident_json(&view));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "{}/incidents/{}",
+        crate::api::BASE,
+        view.incident.id
+    )) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// Handles an incident: `investigate`, `record` (its record's fields) or `close`.
+pub(crate) async fn step_incident(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    ApiPath((id, action)): ApiPath<(String, String)>,
+    headers: axum::http::HeaderMap,
+    ApiBody(body): ApiBody,
+) -> Result<Response, Problem> {
+    if !["investigate", "record", "close"].contains(&action.as_str()) {
+        return Err(Problem(WebError::NotFound));
+    }
+    let stamp = bearing.stamp_for(Register::Incidents)?;
+    let acting = actor(&bearing)?;
+    let (_, rest) = particulars(&body, &headers, &[])?;
+    let details = Details::from_pairs(&rest).map_err(steward_service::ServiceError::Workflow)?;
+    let viewer = bearing.viewer().clone();
+    let view = blocking(&state, move |s| {
+        let view = s.incident(&id)?;
+        let visible = visible_people(s, &viewer)?;
+        if !may_see(&visible, &view.incident.person_id) {
+            return Ok(None);
+        }
+        s.update_incident(&stamp, &id, &action, &acting, details)
+            .map(Some)
+    })
+    .await?
+    .ok_or(Problem(WebError::NotFound))?;
+    crate::processes::recheck(&state);
+    Ok(json_response(StatusCode::OK, &incident_json(&view)))
 }
