@@ -169,12 +169,15 @@ fn incident_json(view: &IncidentView) -> Json {
     })
 }
 
-/// The fields of a JSON body, trimmed, empty ones left out, less `own`.
+/// A body's fields by name, in the order sent.
+type Fields = Vec<(String, String)>;
+
+/// The fields of a JSON body, and the same trimmed, empty ones left out, less `own`.
 fn particulars(
     body: &axum::body::Bytes,
     headers: &axum::http::HeaderMap,
     own: &[&str],
-) -> Result<(Vec<(String, String)>, Vec<(String, String)>), Problem> {
+) -> Result<(Fields, Fields), Problem> {
     let fields = if body.is_empty() {
         Vec::new()
     } else {
