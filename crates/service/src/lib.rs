@@ -246,6 +246,7 @@ impl ServiceError {
             StoreError::AlreadyExists { register, id } => {
                 ServiceError::AlreadyExists { register, id }
             }
+            StoreError::Stale { register, id } => ServiceError::Stale { register, id },
             other => ServiceError::Store(other),
         }
     }
@@ -518,6 +519,19 @@ impl Steward {
                 register,
                 id: id.to_owned(),
             })?;
+        self.set_fields_of(stamp, before, changes, false)
+    }
+
+    /// [`Steward::set_fields`] on the row as read (`before`); with `exactly`, refused with
+    /// [`ServiceError::Stale`] if it is not stored so when the change commits.
+    pub(crate) fn set_fields_of(
+        &self,
+        stamp: &Stamp,
+        before: Row,
+        changes: &[(String, String)],
+        exactly: bool,
+    ) -> Result<CommitSummary> {
+        let register = before.register();
         let mut row = before.clone();
         let mut problems = Vec::new();
         for (name, text) in changes {
@@ -573,7 +587,11 @@ impl Steward {
         }
         self.authorise_row(stamp, &row, Operation::Update)?;
         self.refuse_hand_edits(stamp, &before, &row)?;
-        self.write(stamp, row)
+        if exactly {
+            self.write_checked(stamp, row, &[], std::slice::from_ref(&before))
+        } else {
+            self.write(stamp, row)
+        }
     }
 
     /// Refused unless `stamp` may do `operation` to `row`'s register, and the row is not a grant
@@ -606,6 +624,18 @@ impl Steward {
         row: Row,
         new: &[(Register, &str)],
     ) -> Result<CommitSummary> {
+        self.write_checked(stamp, row, new, &[])
+    }
+
+    /// [`Steward::write`], refused if a row named in `new` exists, or one of `expected` is not
+    /// stored exactly so, by the time it commits.
+    fn write_checked(
+        &self,
+        stamp: &Stamp,
+        row: Row,
+        new: &[(Register, &str)],
+        expected: &[Row],
+    ) -> Result<CommitSummary> {
         let mut rows = [row];
         self.derive(&mut rows)?;
         let [row] = rows;
@@ -616,9 +646,14 @@ impl Steward {
                 problems,
             });
         }
-        self.store
-            .commit_creating(&stamp.actor, stamp.at, vec![row], new)
-            .map_err(ServiceError::from_store)
+        if expected.is_empty() {
+            self.store
+                .commit_creating(&stamp.actor, stamp.at, vec![row], new)
+        } else {
+            self.store
+                .commit_expecting(&stamp.actor, stamp.at, vec![row], expected)
+        }
+        .map_err(ServiceError::from_store)
     }
 
     /// Everything wrong with a row: each value re-read from its interchange spelling (so a typed

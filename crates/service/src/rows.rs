@@ -195,7 +195,8 @@ impl Steward {
                 id: id.to_owned(),
             });
         }
-        self.set_fields(stamp, register, id, changes)?;
+        // Checked again as the change commits: another's change in between refuses it.
+        self.set_fields_of(stamp, now, changes, version.is_some())?;
         self.stored(register, id)
     }
 

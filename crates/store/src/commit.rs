@@ -167,6 +167,7 @@ pub(crate) fn run(
     at: DateTime<Utc>,
     rows: Vec<Row>,
     new: &[(Register, &str)],
+    expected: &[Row],
 ) -> Result<CommitSummary> {
     let expected_len = |r: Register| r.fields().len();
     for row in &rows {
@@ -202,6 +203,17 @@ pub(crate) fn run(
             return Err(StoreError::AlreadyExists {
                 register,
                 id: (*id).to_owned(),
+            });
+        }
+        // Likewise: each row as the writer read it, or nothing is written.
+        if let Some(row) = expected
+            .iter()
+            .filter(|e| e.register() == register)
+            .find(|e| stored.get(e.id()) != Some(*e))
+        {
+            return Err(StoreError::Stale {
+                register,
+                id: row.id().to_owned(),
             });
         }
         // A row seen twice in one commit is diffed against its first version, so the audit log

@@ -147,6 +147,9 @@ pub enum StoreError {
     AlreadyExists { register: Register, id: String },
     #[error("there is no {} with id {id:?}", register.entity())]
     NotFound { register: Register, id: String },
+    /// A row was no longer as the writer read it when the commit read it.
+    #[error("the {} {id:?} has changed since it was read", register.entity())]
+    Stale { register: Register, id: String },
     #[error(
         "the database needs migrating to schema version {known} (it is at {found}) and this role may not: run `steward migrate` as the schema's owner"
     )]
@@ -291,6 +294,17 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
         rows: Vec<Row>,
         new: &[(Register, &str)],
+    ) -> Result<CommitSummary>;
+
+    /// [`Store::commit`], refused with [`StoreError::Stale`] (nothing written) unless each row of
+    /// `expected` is stored exactly so when the transaction reads it: a change made against what
+    /// one writer read cannot overwrite another's made meanwhile.
+    fn commit_expecting(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        expected: &[Row],
     ) -> Result<CommitSummary>;
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>>;

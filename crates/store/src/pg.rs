@@ -170,6 +170,25 @@ impl PgConn<'_> {
 }
 
 impl PgStore {
+    /// One commit, refused if a row of `new` exists or one of `expected` is not as given.
+    fn commit_checked(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        new: &[(Register, &str)],
+        expected: &[Row],
+    ) -> Result<CommitSummary> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        if rows.len() > LOAD_ALL_THRESHOLD {
+            unlimited(&mut tx)?;
+        }
+        let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows, new, expected)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
     /// One transaction over the statements written once for both backends (`sources`).
     fn plain<T>(&self, f: impl FnOnce(&mut dyn PlainTx) -> Result<T>) -> Result<T> {
         let mut client = self.client()?;
@@ -1093,14 +1112,17 @@ impl Store for PgStore {
         rows: Vec<Row>,
         new: &[(Register, &str)],
     ) -> Result<CommitSummary> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        if rows.len() > LOAD_ALL_THRESHOLD {
-            unlimited(&mut tx)?;
-        }
-        let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows, new)?;
-        tx.commit()?;
-        Ok(summary)
+        self.commit_checked(actor, at, rows, new, &[])
+    }
+
+    fn commit_expecting(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        expected: &[Row],
+    ) -> Result<CommitSummary> {
+        self.commit_checked(actor, at, rows, &[], expected)
     }
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {

@@ -47,6 +47,22 @@ pub(crate) struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// One commit, refused if a row of `new` exists or one of `expected` is not as given.
+    fn commit_checked(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        new: &[(Register, &str)],
+        expected: &[Row],
+    ) -> Result<CommitSummary> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let summary = commit::run(&mut SqliteTx(&tx), actor, at, rows, new, expected)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
     /// One transaction on the writing connection over the statements written once for both
     /// backends (`sources`).
     fn plain<T>(&self, f: impl FnOnce(&mut dyn PlainTx) -> Result<T>) -> Result<T> {
@@ -1008,11 +1024,17 @@ impl Store for SqliteStore {
         rows: Vec<Row>,
         new: &[(Register, &str)],
     ) -> Result<CommitSummary> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let summary = commit::run(&mut SqliteTx(&tx), actor, at, rows, new)?;
-        tx.commit()?;
-        Ok(summary)
+        self.commit_checked(actor, at, rows, new, &[])
+    }
+
+    fn commit_expecting(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        rows: Vec<Row>,
+        expected: &[Row],
+    ) -> Result<CommitSummary> {
+        self.commit_checked(actor, at, rows, &[], expected)
     }
 
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>> {

@@ -853,3 +853,44 @@ fn a_row_meant_to_be_new_is_refused_if_it_is_there_and_nothing_is_written() {
         assert_eq!(made.created, 1, "{b}");
     });
 }
+
+#[test]
+fn a_change_made_against_a_row_since_changed_is_refused_and_nothing_is_written() {
+    on_every_backend("commit_expecting", |store, db| {
+        let b = db.backend;
+        fn ok<T>(b: steward_store::Backend, r: steward_store::Result<T>) -> T {
+            r.unwrap_or_else(|e| panic!("{b}: {e}"))
+        }
+        ok(
+            b,
+            store.commit("test", at(1), vec![person("P1", None).to_row()]),
+        );
+        let read = ok(b, store.get(Register::People, "P1")).unwrap_or_else(|| panic!("{b}"));
+        // Another writer's change lands first.
+        let mut theirs = person("P1", None);
+        theirs.name = "Their name".into();
+        ok(b, store.commit("other", at(2), vec![theirs.to_row()]));
+        let head = ok(b, store.audit_head());
+        let mut mine = person("P1", None);
+        mine.name = "My name".into();
+        let refused = store.commit_expecting(
+            "test",
+            at(3),
+            vec![mine.to_row()],
+            std::slice::from_ref(&read),
+        );
+        assert!(
+            matches!(&refused, Err(StoreError::Stale { register: Register::People, id }) if id == "P1"),
+            "{b}: {refused:?}"
+        );
+        assert_eq!(ok(b, store.audit_head()), head, "{b}: the audit log moved");
+        let now = ok(b, store.get(Register::People, "P1")).unwrap_or_else(|| panic!("{b}"));
+        assert_eq!(now, theirs.to_row(), "{b}: their change stands");
+        // Made against the row as it now is: written.
+        let made = ok(
+            b,
+            store.commit_expecting("test", at(4), vec![mine.to_row()], &[now]),
+        );
+        assert_eq!(made.updated, 1, "{b}");
+    });
+}
