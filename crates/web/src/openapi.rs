@@ -31,7 +31,11 @@ fn field_schema(field: &Field, output: bool) -> Json {
         s
     };
     let mut schema = match field.ty {
-        FieldType::Text | FieldType::Id | FieldType::Slug => text(json!({})),
+        FieldType::Text => text(json!({})),
+        // As the registers read them: an id has no spaces; a lower-case id starts with a letter
+        // or digit and has letters, digits, hyphens, underscores and dots.
+        FieldType::Id => text(json!({ "pattern": "^\\S+$" })),
+        FieldType::Slug => text(json!({ "pattern": "^[a-z0-9][a-z0-9_.-]*$" })),
         FieldType::Email => text(json!({ "format": "email" })),
         FieldType::Enum(words) => json!({ "type": "string", "enum": words }),
         FieldType::Bool => {
