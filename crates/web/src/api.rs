@@ -336,6 +336,28 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
     }
 }
 
+/// A page's size as a query gives it: 1 to [`MOST_ROWS`].
+fn page_size(value: &str) -> Result<u64, Problem> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=MOST_ROWS).contains(n))
+        .ok_or_else(|| {
+            Problem(WebError::BadRequest(format!(
+                "limit: {value:?} is not a whole number from 1 to {MOST_ROWS}"
+            )))
+        })
+}
+
+/// `201 Created` with the row or record made, and where it is now.
+pub(crate) fn created(location: &str, body: &Json) -> Response {
+    let mut response = json_response(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
 /// A JSON response.
 pub(crate) fn json_response(status: StatusCode, body: &Json) -> Response {
     (
@@ -403,17 +425,7 @@ async fn list_rows(
     };
     for (key, value) in pairs {
         match key.as_str() {
-            "limit" => {
-                query.limit = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=MOST_ROWS).contains(n))
-                    .ok_or_else(|| {
-                        WebError::BadRequest(format!(
-                            "limit: {value:?} is not a whole number from 1 to {MOST_ROWS}"
-                        ))
-                    })?;
-            }
+            "limit" => query.limit = page_size(&value)?,
             "after" if !value.is_empty() => query.after = Some(value),
             "sort" if !value.is_empty() => {
                 query.sort = Some(match value.strip_prefix('-') {
@@ -530,14 +542,14 @@ async fn create_row(
         s.create_from_fields(&stamp, register, &fields)
     })
     .await?;
-    let mut response = row_response(StatusCode::CREATED, &row);
     let location = format!(
         "{BASE}/registers/{}/{}",
         register.name(),
         percent_encoding::utf8_percent_encode(row.id(), percent_encoding::NON_ALPHANUMERIC)
     );
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
+    let mut response = created(&location, &row.to_json());
+    if let Ok(v) = HeaderValue::from_str(&etag(&row)) {
+        response.headers_mut().insert(header::ETAG, v);
     }
     Ok(response)
 }
@@ -629,13 +641,7 @@ async fn list_findings(
                         .with_timezone(&Utc),
                 );
             }
-            "limit" => {
-                limit = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=MOST_ROWS).contains(n))
-                    .ok_or_else(|| bad("limit", &value, "a whole number from 1 to 1000"))?;
-            }
+            "limit" => limit = page_size(&value)?,
             other => {
                 return Err(Problem(WebError::BadRequest(format!(
                     "{other}: not a filter of the findings"
@@ -841,13 +847,7 @@ async fn list_audit(
                         .map_err(|_| number("a record's number"))?,
                 )
             }
-            "limit" => {
-                limit = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=MOST_ROWS).contains(n))
-                    .ok_or_else(|| number("a whole number from 1 to 1000"))?;
-            }
+            "limit" => limit = page_size(&value)?,
             _ => {
                 return Err(Problem(WebError::BadRequest(format!(
                     "{key}: not a filter of the audit log"

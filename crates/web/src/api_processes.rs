@@ -13,7 +13,7 @@ use steward_model::{IncidentType, Person, Record, Register, RequestType};
 use steward_service::{IncidentView, RequestView};
 use steward_workflow::{Action, Details};
 
-use crate::api::{ApiBody, ApiPath, Bearing, Problem, fields_of, json_response};
+use crate::api::{ApiBody, ApiPath, Bearing, Problem, created, fields_of, json_response};
 use crate::processes::{may_see, visible_people};
 use crate::{AppState, WebError, blocking};
 
@@ -68,23 +68,11 @@ pub(crate) async fn raise(
 ) -> Result<Response, Problem> {
     let stamp = bearing.stamp_for(Register::Requests)?;
     let raiser = actor(&bearing)?;
-    let fields = fields_of(&body, &headers)?;
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let kind: RequestType = field("type")
+    let (fields, pairs) = particulars(&body, &headers, &["type", "person_id"])?;
+    let kind: RequestType = named(&fields, "type")
         .parse()
         .map_err(|e: String| WebError::BadRequest(format!("type: {e}")))?;
-    let person = field("person_id");
-    let pairs: Vec<(String, String)> = fields
-        .iter()
-        .filter(|(k, v)| k != "type" && k != "person_id" && !v.trim().is_empty())
-        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
-        .collect();
+    let person = named(&fields, "person_id");
     let details = Details::from_pairs(&pairs).map_err(steward_service::ServiceError::Workflow)?;
     let terms = state.options.terms.clone();
     let view = blocking(&state, move |s| {
@@ -107,17 +95,10 @@ pub(crate) async fn raise(
     })
     .await?;
     crate::processes::recheck(&state);
-    let mut response = json_response(StatusCode::CREATED, &request_json(&view));
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-        "{}/requests/{}",
-        crate::api::BASE,
-        view.request.id
-    )) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::LOCATION, v);
-    }
-    Ok(response)
+    Ok(created(
+        &format!("{}/requests/{}", crate::api::BASE, view.request.id),
+        &request_json(&view),
+    ))
 }
 
 /// Takes a step: `approve`, `reject` (with a `note` saying why), `fulfil` (with what was
@@ -133,16 +114,7 @@ pub(crate) async fn step(
     let action = Action::parse(&action).ok_or(Problem(WebError::NotFound))?;
     let stamp = bearing.stamp_for(Register::Requests)?;
     let acting = actor(&bearing)?;
-    let fields = if body.is_empty() {
-        Vec::new()
-    } else {
-        fields_of(&body, &headers)?
-    };
-    let pairs: Vec<(String, String)> = fields
-        .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| (k, v.trim().to_owned()))
-        .collect();
+    let (_, pairs) = particulars(&body, &headers, &[])?;
     let extra = Details::from_pairs(&pairs).map_err(steward_service::ServiceError::Workflow)?;
     let viewer = bearing.viewer().clone();
     let view = blocking(&state, move |s| {
@@ -237,17 +209,10 @@ pub(crate) async fn report_incident(
     })
     .await?;
     crate::processes::recheck(&state);
-    let mut response = json_response(StatusCode::CREATED, &incident_json(&view));
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-        "{}/incidents/{}",
-        crate::api::BASE,
-        view.incident.id
-    )) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::LOCATION, v);
-    }
-    Ok(response)
+    Ok(created(
+        &format!("{}/incidents/{}", crate::api::BASE, view.incident.id),
+        &incident_json(&view),
+    ))
 }
 
 /// Handles an incident: `investigate`, `record` (its record's fields) or `close`.
