@@ -103,6 +103,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, bearer));
     Router::new()
         .route(&format!("{BASE}/openapi.json"), get(openapi))
+        .route(&format!("{BASE}/reference"), get(reference))
         .merge(authenticated)
 }
 
@@ -383,6 +384,24 @@ fn row_response(status: StatusCode, row: &steward_model::Row) -> Response {
         response.headers_mut().insert(header::ETAG, v);
     }
     response
+}
+
+#[derive(askama::Template)]
+#[template(path = "api_reference.html")]
+struct ReferencePage {
+    chrome: crate::pages::Chrome,
+    operations: Vec<crate::openapi::OperationView>,
+    schemas: Vec<crate::openapi::SchemaView>,
+}
+
+/// The document as a page to read, drawn on the server: no script, as the CSP wants.
+async fn reference() -> Result<Response, WebError> {
+    let (operations, schemas) = crate::openapi::reference();
+    crate::pages::page(&ReferencePage {
+        chrome: crate::pages::Chrome::bare(),
+        operations,
+        schemas,
+    })
 }
 
 async fn openapi() -> Response {

@@ -949,3 +949,173 @@ fn incidents(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
         )}),
     );
 }
+
+/// One operation as the reference page lists it.
+pub(crate) struct OperationView {
+    pub anchor: String,
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+    /// Name, where (`query`, `path`, `header`), whether required, and what it takes.
+    pub parameters: Vec<(String, String, bool, String)>,
+    /// The body's media type and what it is.
+    pub body: Option<(String, String)>,
+    /// Status and what it means.
+    pub responses: Vec<(String, String)>,
+}
+
+/// One schema as the reference page lists it: each property, what it takes, whether required.
+pub(crate) struct SchemaView {
+    pub name: String,
+    pub description: String,
+    pub properties: Vec<(String, String, bool)>,
+}
+
+/// What a schema takes, in a few words: its type(s), the words it allows, or the schema it
+/// names (as `#schema-NAME`).
+fn type_words(schema: &Json) -> String {
+    if let Some(reference) = schema.get("$ref").and_then(Json::as_str) {
+        return reference.rsplit('/').next().unwrap_or(reference).to_owned();
+    }
+    let mut words = match schema.get("type") {
+        Some(Json::String(t)) => t.clone(),
+        Some(Json::Array(ts)) => ts
+            .iter()
+            .filter_map(Json::as_str)
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ => "any".to_owned(),
+    };
+    if let Some(items) = schema.get("items") {
+        words = format!("array of {}", type_words(items));
+    }
+    if let Some(format) = schema.get("format").and_then(Json::as_str) {
+        words.push_str(&format!(" ({format})"));
+    }
+    if let Some(Json::Array(values)) = schema.get("enum") {
+        let shown: Vec<String> = values
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect();
+        words.push_str(&format!(": one of {}", shown.join(", ")));
+    }
+    words
+}
+
+/// The document as the reference page shows it: every operation, then every schema.
+pub(crate) fn reference() -> (Vec<OperationView>, Vec<SchemaView>) {
+    let doc = document();
+    let mut operations = Vec::new();
+    if let Some(paths) = doc.get("paths").and_then(Json::as_object) {
+        for (path, ops) in paths {
+            let Some(ops) = ops.as_object() else { continue };
+            for (method, op) in ops {
+                let parameters = op
+                    .get("parameters")
+                    .and_then(Json::as_array)
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|p| {
+                                let text = |k: &str| {
+                                    p.get(k)
+                                        .and_then(Json::as_str)
+                                        .unwrap_or_default()
+                                        .to_owned()
+                                };
+                                let mut what = p.get("schema").map(type_words).unwrap_or_default();
+                                let description = text("description");
+                                if !description.is_empty() {
+                                    what = format!("{what} — {description}");
+                                }
+                                (
+                                    text("name"),
+                                    text("in"),
+                                    p.get("required").and_then(Json::as_bool).unwrap_or(false),
+                                    what,
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let body = op
+                    .get("requestBody")
+                    .and_then(|b| b.get("content"))
+                    .and_then(Json::as_object)
+                    .and_then(|c| c.iter().next())
+                    .map(|(media, c)| {
+                        (
+                            media.clone(),
+                            c.get("schema").map(type_words).unwrap_or_default(),
+                        )
+                    });
+                let responses = op
+                    .get("responses")
+                    .and_then(Json::as_object)
+                    .map(|rs| {
+                        rs.iter()
+                            .map(|(status, r)| {
+                                (
+                                    status.clone(),
+                                    r.get("description")
+                                        .and_then(Json::as_str)
+                                        .unwrap_or_default()
+                                        .to_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                operations.push(OperationView {
+                    anchor: op
+                        .get("operationId")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    method: method.to_uppercase(),
+                    path: path.clone(),
+                    summary: op
+                        .get("summary")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    parameters,
+                    body,
+                    responses,
+                });
+            }
+        }
+    }
+    let mut schemas = Vec::new();
+    if let Some(all) = doc
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(Json::as_object)
+    {
+        for (name, schema) in all {
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Json::as_array)
+                .map(|r| r.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default();
+            let properties = schema
+                .get("properties")
+                .and_then(Json::as_object)
+                .map(|ps| {
+                    ps.iter()
+                        .map(|(p, s)| (p.clone(), type_words(s), required.contains(&p.as_str())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            schemas.push(SchemaView {
+                name: name.clone(),
+                description: schema
+                    .get("description")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                properties,
+            });
+        }
+    }
+    (operations, schemas)
+}

@@ -126,6 +126,23 @@ fn a_program_reads_and_changes_the_registers_with_a_token() {
                 }
             }
         }
+        // And readable as a page, drawn on the server: no script for the CSP to refuse.
+        let page = anyone.get("/api/v1/reference");
+        assert_eq!(page.status, 200, "{b}");
+        assert!(
+            page.header("content-type")
+                .is_some_and(|t| t.starts_with("text/html")),
+            "{b}"
+        );
+        for expected in [
+            "id=\"list_systems\"",
+            "id=\"schema-Systems\"",
+            "href=\"#schema-SystemsNew\"",
+            "<code>If-Match</code>",
+        ] {
+            assert!(page.body.contains(expected), "{b}: {expected}");
+        }
+        assert!(!page.body.contains("<script"), "{b}");
         let system = &spec["components"]["schemas"]["Systems"];
         assert_eq!(
             system["properties"]["supports_mfa"]["type"],

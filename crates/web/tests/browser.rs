@@ -724,6 +724,8 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
                 "/admin/sign-ins",
                 "/admin/organisation",
                 "/account/password",
+                "/account/tokens",
+                "/api/v1/reference",
                 "/me",
             ],
         ),
