@@ -42,6 +42,7 @@ mod throttle;
 mod token;
 mod totp;
 mod util;
+mod webhook;
 
 pub use password::{
     ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
@@ -60,6 +61,7 @@ pub use totp::{
     DEFAULT_TOTP_SECRET_LEN, MAX_TOTP_SECRET_LEN, MIN_TOTP_SECRET_LEN, TOTP_DIGITS, TOTP_STEP_SECS,
     Totp, base32_decode, base32_encode,
 };
+pub use webhook::{WEBHOOK_SECRET_PREFIX, new_webhook_secret, webhook_signature};
 
 /// Everything in this crate that can fail, other than a password that breaks the policy
 /// ([`PasswordProblem`]) or a throttled attempt ([`RetryAfter`]).

@@ -184,6 +184,9 @@ fn print_job(view: &JobView) {
                 println!("{connector}: held at a preview: {}", hold.join("; "));
             }
         }
+        Some(JobResult::Deliver { delivered }) => {
+            println!("{delivered} webhook messages delivered");
+        }
         Some(JobResult::Preview { control, findings }) => {
             println!("{control}: {findings} findings on today's estate");
         }

@@ -148,6 +148,19 @@ fn jobs_from_env(settings: &Settings, demo: bool) -> Result<steward_service::Wor
         );
         jobs.lease = lease;
     }
+    // Webhooks may reach this machine and private networks only when the operator says so.
+    if let Some(text) = std::env::var("STEWARD_WEBHOOKS_ALLOW_PRIVATE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        jobs.webhooks_allow_private = match text.trim() {
+            "true" | "yes" | "1" => true,
+            "false" | "no" | "0" => false,
+            other => {
+                anyhow::bail!("STEWARD_WEBHOOKS_ALLOW_PRIVATE={other:?}: expected true or false")
+            }
+        };
+    }
     Ok(jobs)
 }
 

@@ -241,6 +241,10 @@ impl Steward {
             (Ok(summary), None) => {
                 crate::findings::log_summary(&ids, &summary);
                 self.record_tallies(stamp, &checked, &failing)?;
+                // A webhook that cannot be told is no reason to fail the run: said in the log.
+                if let Err(e) = self.emit_finding_events(&summary, stamp.at) {
+                    tracing::warn!(error = %e, "cannot queue the findings' webhook events");
+                }
                 Ok(Some((summary, count)))
             }
             (Err(e), None) => Err(e.into()),

@@ -37,15 +37,18 @@ pub enum JobKind {
     Sync,
     /// What mapping a clause to a library control would find on today's estate, counted.
     Preview,
+    /// The webhooks' messages due, sent.
+    Deliver,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Check,
         JobKind::Import,
         JobKind::Backup,
         JobKind::Sync,
         JobKind::Preview,
+        JobKind::Deliver,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +58,7 @@ impl JobKind {
             JobKind::Backup => "backup",
             JobKind::Sync => "sync",
             JobKind::Preview => "preview",
+            JobKind::Deliver => "deliver",
         }
     }
 
@@ -144,6 +148,10 @@ pub enum JobResult {
         /// How many findings it would raise on today's estate.
         findings: usize,
     },
+    Deliver {
+        /// Messages the receivers took.
+        delivered: usize,
+    },
 }
 
 /// A job as its requester and the teams that run the service see it.
@@ -210,6 +218,8 @@ pub struct JobContext {
     pub lease: Duration,
     /// Set when the server stops: a running job is handed back at its next step.
     pub stop: Arc<AtomicBool>,
+    /// Webhooks may be sent to this machine and private networks (the operator's choice).
+    pub webhooks_allow_private: bool,
 }
 
 impl JobContext {
@@ -221,6 +231,7 @@ impl JobContext {
             backup: None,
             lease,
             stop: Arc::new(AtomicBool::new(false)),
+            webhooks_allow_private: false,
         }
     }
 
@@ -535,6 +546,34 @@ impl Steward {
         Ok((id, new))
     }
 
+    /// Queues a round of webhook deliveries (one waiting is enough); whether a new one was.
+    pub(crate) fn enqueue_delivery(&self) -> Result<bool> {
+        let (_, new) = self.store().enqueue_job(
+            &NewJob {
+                kind: JobKind::Deliver.as_str().to_owned(),
+                arguments: "{}".into(),
+                requested_by: "system:webhooks".into(),
+                requester_person: None,
+                dedupe: Some(Dedupe {
+                    key: "deliver:queued".into(),
+                    while_queued: true,
+                }),
+                created_at: Utc::now(),
+                total: 1,
+            },
+            &[],
+        )?;
+        Ok(new)
+    }
+
+    /// Queues a round of webhook deliveries if any message is due at `now`.
+    pub fn enqueue_due_deliveries(&self, now: DateTime<Utc>) -> Result<bool> {
+        if self.store().due_deliveries(now, 1)?.is_empty() {
+            return Ok(false);
+        }
+        self.enqueue_delivery()
+    }
+
     /// Queues the scheduled check runs due at `now`: the slot of `every` it falls in, and — if
     /// the organisation's local day has begun since — the day's. Whichever server queues a slot
     /// first runs it. The key queued, if one was new.
@@ -675,6 +714,17 @@ impl Steward {
                 Some(JobKind::Backup) => Ok(run_backup(&running, &job)),
                 Some(JobKind::Sync) => self.run_sync(&running, &job),
                 Some(JobKind::Preview) => self.run_preview(&running, &job),
+                Some(JobKind::Deliver) => Ok(Ending::End(
+                    match self.deliver_due(Utc::now(), ctx.webhooks_allow_private) {
+                        Ok(delivered) => JobEnd::Done {
+                            result: to_json(&JobResult::Deliver { delivered }),
+                        },
+                        Err(e) => JobEnd::Failed {
+                            error: e.to_string(),
+                            result: None,
+                        },
+                    },
+                )),
                 None => Ok(Ending::End(JobEnd::Failed {
                     error: format!("this server does not run {:?} jobs", job.kind),
                     result: None,
@@ -964,6 +1014,17 @@ impl Steward {
                     // As after any step: the findings the import settles clear.
                     self.enqueue_check(&Stamp::now("system:checks"), CheckRun::AfterStep)?;
                 }
+                self.tell_webhooks(
+                    "import.finished",
+                    serde_json::json!({
+                        "job": job.id,
+                        "registers": registers,
+                        "created": report.summary.created,
+                        "updated": report.summary.updated,
+                        "unchanged": report.summary.unchanged,
+                    }),
+                    Utc::now(),
+                );
                 Ok(Ending::End(JobEnd::Done {
                     result: to_json(&JobResult::Import {
                         files: report.files,
@@ -976,13 +1037,20 @@ impl Steward {
                     }),
                 }))
             }
-            Err(ServiceError::Import(errors)) => failed(
-                format!(
-                    "{} problem(s) in the import; nothing was changed",
-                    errors.len()
-                ),
-                errors,
-            ),
+            Err(ServiceError::Import(errors)) => {
+                self.tell_webhooks(
+                    "import.failed",
+                    serde_json::json!({ "job": job.id, "registers": registers, "problems": errors.len() }),
+                    Utc::now(),
+                );
+                failed(
+                    format!(
+                        "{} problem(s) in the import; nothing was changed",
+                        errors.len()
+                    ),
+                    errors,
+                )
+            }
             Err(
                 e @ (ServiceError::Invalid { .. }
                 | ServiceError::NotFound { .. }
@@ -1107,6 +1175,8 @@ pub struct WorkerSettings {
     pub check_interval: Option<Duration>,
     /// Scheduled backups, when the server takes them.
     pub backups: Option<BackupSchedule>,
+    /// Webhooks may be sent to this machine and private networks.
+    pub webhooks_allow_private: bool,
 }
 
 /// What the first worker of a server queues on schedule.
@@ -1123,6 +1193,7 @@ impl Default for WorkerSettings {
             poll: Duration::from_secs(1),
             check_interval: None,
             backups: None,
+            webhooks_allow_private: false,
         }
     }
 }
@@ -1203,6 +1274,7 @@ impl Worker {
         let mut ctx = JobContext::new(packs, overrides, settings.lease);
         ctx.available = available;
         ctx.backup = settings.backups.as_ref().map(|b| b.take.clone());
+        ctx.webhooks_allow_private = settings.webhooks_allow_private;
         let waker = JobWaker::default();
         let mut threads = Vec::new();
         for n in 0..settings.workers {
@@ -1270,6 +1342,14 @@ fn work(
                 Ok(Some(_)) => waker.wake(),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot queue the scheduled check"),
+            }
+        }
+        // Webhook messages waiting for their next attempt: one job sends what is due.
+        if schedule.is_some() {
+            match steward.enqueue_due_deliveries(Utc::now()) {
+                Ok(true) => waker.wake(),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot queue the webhooks' deliveries"),
             }
         }
         if let Some(every) = schedule.as_ref().and_then(|s| s.backups) {

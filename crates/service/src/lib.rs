@@ -35,6 +35,7 @@ mod reach;
 mod rows;
 pub mod secrets;
 mod tokens;
+mod webhooks;
 mod workflow;
 
 use std::io::Write;
@@ -70,6 +71,7 @@ pub use policy_import::{
 pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
 pub use rows::{RowQuery, row_version, searchable_fields};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
+pub use steward_store::DeliveryRow;
 pub use steward_store::{
     ComplianceDay, ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery,
     FindingTally, FindingsSummary, LadderStep, Ladders,
@@ -78,6 +80,7 @@ pub use steward_store::{Job, JobProgress, JobState, PackChoice};
 pub use tokens::{
     ApiToken, NewToken, TOKEN_LONGEST, TOKEN_PREFIX, TokenAccess, TokenBearer, TokenHolder,
 };
+pub use webhooks::{EVENTS as WEBHOOK_EVENTS, MOST_FAILURES, Webhook};
 pub use workflow::{IncidentView, ProcessTerms, RequestTerms, RequestView};
 
 /// Whom [`Steward::find_people`] looks among.
@@ -233,6 +236,12 @@ pub enum ServiceError {
     /// No API token with that id, or none the stamp may see.
     #[error("no api token {0:?}")]
     NoToken(String),
+    /// A webhook refused (its address, its events); nothing was changed.
+    #[error("webhook: {0}")]
+    Webhook(String),
+    /// No webhook of that id.
+    #[error("no webhook {0:?}")]
+    NoWebhook(String),
     /// The row changed since the version the change was made against; nothing was changed.
     #[error("the {} {id:?} has changed since it was read; read it again", register.entity())]
     Stale { register: Register, id: String },

@@ -266,6 +266,11 @@ impl Steward {
         })?;
         let mut view = self.request(&id)?;
         view.notes = notes;
+        self.tell_webhooks(
+            "request.raised",
+            serde_json::json!({ "request": view.request.to_row().to_json() }),
+            stamp.at,
+        );
         Ok(view)
     }
 
@@ -451,6 +456,11 @@ impl Steward {
         })?;
         let mut view = self.incident(&id)?;
         view.notes = notes;
+        self.tell_webhooks(
+            "incident.reported",
+            serde_json::json!({ "incident": view.incident.to_row().to_json() }),
+            stamp.at,
+        );
         Ok(view)
     }
 

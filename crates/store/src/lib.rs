@@ -49,6 +49,7 @@ mod sqlite;
 pub mod testing;
 mod tokens;
 mod verify;
+mod webhooks;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use steward_model::audit::AuditRecord;
@@ -79,6 +80,7 @@ pub use sources::{
 pub use sql::is_text_field;
 pub use tokens::{API_TOKEN_ENTITY, ApiTokenRow};
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
+pub use webhooks::{DeliveryRow, WEBHOOK_ENTITY, WebhookRow};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -574,6 +576,55 @@ pub trait Store: Send + Sync {
     /// audited. On SQLite, also nothing while another write holds the database (as
     /// [`Store::touch_session`]): callers never rely on one touch.
     fn touch_api_token(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// Stores a new webhook (its secret as the service sealed it), with one audit record (entity
+    /// `webhook`, action `create`, by `actor` at `at`) that never holds the secret, only its
+    /// digest. An id already stored is an error, nothing written.
+    fn create_webhook(&self, actor: &str, at: DateTime<Utc>, row: &WebhookRow) -> Result<()>;
+
+    /// Every webhook, oldest first.
+    fn webhooks(&self) -> Result<Vec<WebhookRow>>;
+
+    /// Enables a webhook (its failures back to 0, its reason cleared) or disables it (with
+    /// `reason`), with one audit record (action `enable` or `disable`; none when its audited state
+    /// stood so already): the webhook as it now stands, or `None` (nothing written) if there is
+    /// none.
+    fn set_webhook_enabled(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        enabled: bool,
+        reason: Option<&str>,
+    ) -> Result<Option<WebhookRow>>;
+
+    /// Queues webhook deliveries, all or none (one transaction); not audited. An id already
+    /// stored, or a webhook that is not, is an error, nothing written.
+    fn queue_deliveries(&self, deliveries: &[DeliveryRow]) -> Result<()>;
+
+    /// At most `limit` pending deliveries of enabled webhooks whose `next_attempt_at` is `now` or
+    /// earlier, the earliest first.
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DeliveryRow>>;
+
+    /// Records one attempt at a pending delivery, in one transaction; not audited: its attempts
+    /// counted, `last_attempt_at`, `last_status` and `last_response` kept; it becomes
+    /// `delivered` if `delivered`, else `failed` if `give_up`, else stays `pending` until
+    /// `next_attempt_at`. Its webhook's `failures` go back to 0 if delivered, else up by one.
+    /// Nothing if there is no such delivery pending.
+    #[allow(clippy::too_many_arguments)]
+    fn record_delivery_attempt(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        status: Option<i64>,
+        response: Option<&str>,
+        delivered: bool,
+        next_attempt_at: Option<DateTime<Utc>>,
+        give_up: bool,
+    ) -> Result<()>;
+
+    /// At most `limit` deliveries of one webhook, newest first.
+    fn deliveries_of(&self, webhook_id: &str, limit: u64) -> Result<Vec<DeliveryRow>>;
 
     /// The session `token_hash` names with its sign-in and the viewer's standing, read in one
     /// statement; `None` if there is no such session.

@@ -168,6 +168,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0026_api_tokens.sql"),
     },
+    Migration {
+        version: 27,
+        name: "webhooks",
+        postgres_only: false,
+        sql: include_str!("../migrations/0027_webhooks.sql"),
+    },
 ];
 
 impl Migration {

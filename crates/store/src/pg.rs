@@ -30,6 +30,9 @@ use crate::slow::SlowQuery;
 use crate::sources::{self, ConnectorRow, ConnectorRun, PlainTx, Provenance, SourceLink};
 use crate::sql::{self, Placeholder::Dollar as D};
 use crate::tokens::{self, ApiTokenRow, TOKEN_COLUMNS, TokenSelect};
+use crate::webhooks::{
+    self, DELIVERY_COLUMNS, DeliveryRow, DeliverySelect, WEBHOOK_COLUMNS, WebhookRow, WebhookSelect,
+};
 use crate::{
     AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, StoreOptions,
     migrate, stored_row,
@@ -1615,6 +1618,82 @@ impl Store for PgStore {
         let mut client = self.client()?;
         client.execute(&tokens::token_touch(D), &[&at, &id])?;
         Ok(())
+    }
+
+    fn create_webhook(&self, actor: &str, at: DateTime<Utc>, row: &WebhookRow) -> Result<()> {
+        self.plain(|tx| webhooks::create(tx, actor, at, row))
+    }
+
+    fn set_webhook_enabled(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        enabled: bool,
+        reason: Option<&str>,
+    ) -> Result<Option<WebhookRow>> {
+        self.plain(|tx| webhooks::set_enabled(tx, actor, at, id, enabled, reason))
+    }
+
+    fn queue_deliveries(&self, deliveries: &[DeliveryRow]) -> Result<()> {
+        self.plain(|tx| webhooks::queue(tx, deliveries))
+    }
+
+    fn record_delivery_attempt(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        status: Option<i64>,
+        response: Option<&str>,
+        delivered: bool,
+        next_attempt_at: Option<DateTime<Utc>>,
+        give_up: bool,
+    ) -> Result<()> {
+        let attempt = webhooks::Attempt {
+            id,
+            at,
+            status,
+            response,
+            delivered,
+            next_attempt_at,
+            give_up,
+        };
+        self.plain(|tx| webhooks::record_attempt(tx, &attempt))
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookRow>> {
+        let mut client = self.client()?;
+        client
+            .query(&webhooks::webhook_select(WebhookSelect::All, D), &[])?
+            .iter()
+            .map(|r| webhooks::webhook_from_cells(read_cells(r, WEBHOOK_COLUMNS)?))
+            .collect()
+    }
+
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DeliveryRow>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut client = self.client()?;
+        client
+            .query(
+                &webhooks::delivery_select(DeliverySelect::Due, D),
+                &[&now, &limit],
+            )?
+            .iter()
+            .map(|r| webhooks::delivery_from_cells(read_cells(r, DELIVERY_COLUMNS)?))
+            .collect()
+    }
+
+    fn deliveries_of(&self, webhook_id: &str, limit: u64) -> Result<Vec<DeliveryRow>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut client = self.client()?;
+        client
+            .query(
+                &webhooks::delivery_select(DeliverySelect::Of, D),
+                &[&webhook_id, &limit],
+            )?
+            .iter()
+            .map(|r| webhooks::delivery_from_cells(read_cells(r, DELIVERY_COLUMNS)?))
+            .collect()
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

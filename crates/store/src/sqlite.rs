@@ -30,6 +30,9 @@ use crate::slow::SlowQuery;
 use crate::sources::{self, ConnectorRow, ConnectorRun, PlainTx, Provenance, SourceLink};
 use crate::sql::{self, Placeholder::Question as Q};
 use crate::tokens::{self, ApiTokenRow, TOKEN_COLUMNS, TokenSelect};
+use crate::webhooks::{
+    self, DELIVERY_COLUMNS, DeliveryRow, DeliverySelect, WEBHOOK_COLUMNS, WebhookRow, WebhookSelect,
+};
 use crate::{
     AssignmentsOf, AuditQuery, Backend, FindingTally, Result, Store, StoreError, StoreOptions,
     migrate, stored_row,
@@ -61,6 +64,22 @@ impl SqliteStore {
         let summary = commit::run(&mut SqliteTx(&tx), actor, at, rows, new, expected)?;
         tx.commit()?;
         Ok(summary)
+    }
+
+    /// Webhook deliveries as `which` selects them, bound to `cells`, on a reading connection.
+    fn deliveries(&self, which: DeliverySelect, cells: &[Cell]) -> Result<Vec<DeliveryRow>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&webhooks::delivery_select(which, Q))?;
+        let mut rows = stmt.query(params_from_iter(cells.iter().map(cell_sql)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(webhooks::delivery_from_cells(read_cells(
+                r,
+                "webhook_deliveries",
+                DELIVERY_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
     }
 
     /// One transaction on the writing connection over the statements written once for both
@@ -1590,6 +1609,82 @@ impl Store for SqliteStore {
         conn.prepare_cached(&tokens::token_touch(Q))?
             .execute((timestamp_text(&at), id))?;
         Ok(())
+    }
+
+    fn create_webhook(&self, actor: &str, at: DateTime<Utc>, row: &WebhookRow) -> Result<()> {
+        self.plain(|tx| webhooks::create(tx, actor, at, row))
+    }
+
+    fn set_webhook_enabled(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        enabled: bool,
+        reason: Option<&str>,
+    ) -> Result<Option<WebhookRow>> {
+        self.plain(|tx| webhooks::set_enabled(tx, actor, at, id, enabled, reason))
+    }
+
+    fn queue_deliveries(&self, deliveries: &[DeliveryRow]) -> Result<()> {
+        self.plain(|tx| webhooks::queue(tx, deliveries))
+    }
+
+    fn record_delivery_attempt(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        status: Option<i64>,
+        response: Option<&str>,
+        delivered: bool,
+        next_attempt_at: Option<DateTime<Utc>>,
+        give_up: bool,
+    ) -> Result<()> {
+        let attempt = webhooks::Attempt {
+            id,
+            at,
+            status,
+            response,
+            delivered,
+            next_attempt_at,
+            give_up,
+        };
+        self.plain(|tx| webhooks::record_attempt(tx, &attempt))
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookRow>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&webhooks::webhook_select(WebhookSelect::All, Q))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(webhooks::webhook_from_cells(read_cells(
+                r,
+                "webhooks",
+                WEBHOOK_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DeliveryRow>> {
+        self.deliveries(
+            DeliverySelect::Due,
+            &[
+                Cell::Time(Some(now)),
+                Cell::Int(Some(i64::try_from(limit).unwrap_or(i64::MAX))),
+            ],
+        )
+    }
+
+    fn deliveries_of(&self, webhook_id: &str, limit: u64) -> Result<Vec<DeliveryRow>> {
+        self.deliveries(
+            DeliverySelect::Of,
+            &[
+                Cell::Text(Some(webhook_id.to_owned())),
+                Cell::Int(Some(i64::try_from(limit).unwrap_or(i64::MAX))),
+            ],
+        )
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

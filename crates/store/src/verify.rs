@@ -19,6 +19,7 @@ use crate::findings::FINDING_ENTITY;
 use crate::packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY, PARAMETER_ENTITY};
 use crate::sign_ins::SIGN_IN_ENTITY;
 use crate::tokens::API_TOKEN_ENTITY;
+use crate::webhooks::WEBHOOK_ENTITY;
 use crate::{AuditQuery, FindingQuery, Result, Store};
 
 /// How a row disagrees with its audit records.
@@ -157,7 +158,8 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             || record.entity_type == PACK_ENTITY
             || record.entity_type == PACK_DOCUMENT_ENTITY
             || record.entity_type == PARAMETER_ENTITY
-            || record.entity_type == API_TOKEN_ENTITY;
+            || record.entity_type == API_TOKEN_ENTITY
+            || record.entity_type == WEBHOOK_ENTITY;
         if !known {
             return Ok(());
         }
@@ -310,6 +312,18 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             &mut latest,
         )?;
     }
+    // A webhook's count of failures is not audited, and not in its audit view; nor are its
+    // deliveries.
+    for webhook in store.webhooks()? {
+        compare(
+            store,
+            "webhooks",
+            WEBHOOK_ENTITY,
+            &webhook.id,
+            &crate::webhooks::audit_view(&webhook),
+            &mut latest,
+        )?;
+    }
     // What is left was never found stored: missing unless its last record deleted it.
     let mut missing: Vec<(String, String)> = latest
         .into_iter()
@@ -325,6 +339,7 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             None if entity == PACK_DOCUMENT_ENTITY => "pack_documents".to_owned(),
             None if entity == PARAMETER_ENTITY => "parameter_overrides".to_owned(),
             None if entity == API_TOKEN_ENTITY => "api_tokens".to_owned(),
+            None if entity == WEBHOOK_ENTITY => "webhooks".to_owned(),
             None => "sign_ins".to_owned(),
         };
         out.push(&register, &id, DifferenceKind::Missing, Vec::new());

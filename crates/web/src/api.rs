@@ -91,6 +91,18 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
             &format!("{BASE}/incidents/{{id}}/{{action}}"),
             axum::routing::post(crate::api_processes::step_incident),
         )
+        .route(
+            &format!("{BASE}/webhooks"),
+            get(list_webhooks).post(subscribe_webhook),
+        )
+        .route(
+            &format!("{BASE}/webhooks/{{id}}/deliveries"),
+            get(webhook_deliveries),
+        )
+        .route(
+            &format!("{BASE}/webhooks/{{id}}/{{action}}"),
+            axum::routing::post(switch_webhook),
+        )
         .route(&format!("{BASE}/packs"), get(list_packs))
         .route(&format!("{BASE}/packs/{{id}}"), get(read_pack))
         .route(&format!("{BASE}/packs/{{id}}/coverage"), get(pack_coverage))
@@ -504,12 +516,9 @@ async fn read_row(
     Ok(row_response(StatusCode::OK, &row))
 }
 
-/// A request's JSON object of fields, each value as a CSV cell writes it.
-pub(crate) fn fields_of(
-    body: &Bytes,
-    headers: &HeaderMap,
-) -> Result<Vec<(String, String)>, Problem> {
-    let json_body = headers
+/// Whether a request says its body is JSON.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -517,8 +526,15 @@ pub(crate) fn fields_of(
             let t = t.trim();
             t.eq_ignore_ascii_case("application/json")
                 || t.eq_ignore_ascii_case("application/merge-patch+json")
-        });
-    if !json_body {
+        })
+}
+
+/// A request's JSON object of fields, each value as a CSV cell writes it.
+pub(crate) fn fields_of(
+    body: &Bytes,
+    headers: &HeaderMap,
+) -> Result<Vec<(String, String)>, Problem> {
+    if !is_json(headers) {
         return Err(Problem(WebError::UnsupportedMedia));
     }
     let object: serde_json::Map<String, Json> = serde_json::from_slice(body).map_err(|e| {
@@ -1066,6 +1082,125 @@ async fn pack_coverage(
         StatusCode::OK,
         &json!({ "pack": pack.id, "clauses": clauses, "summary": coverage.summary(), "assumed": assumed }),
     ))
+}
+
+fn webhook_json(hook: &steward_service::Webhook) -> Json {
+    json!({
+        "id": hook.id,
+        "url": hook.url,
+        "events": hook.events,
+        "enabled": hook.enabled,
+        "failures": hook.failures,
+        "disabled_reason": hook.disabled_reason,
+        "created_at": hook.created_at,
+        "created_by": hook.created_by,
+    })
+}
+
+/// The stamp for managing webhooks: a read-write token's for a change; the service decides
+/// that only administrators may.
+fn webhook_stamp(bearing: &Bearing) -> Result<steward_service::Stamp, Problem> {
+    if bearing.write && bearing.bearer.token.access != steward_service::TokenAccess::ReadWrite {
+        return Err(Problem(WebError::Forbidden));
+    }
+    let mut stamp = bearing.bearer.stamp.clone();
+    stamp.at = Utc::now();
+    Ok(stamp)
+}
+
+/// Subscribes a URL to events: `{"url": …, "events": [...]}`; the answer holds the secret to
+/// verify its messages with, this once.
+async fn subscribe_webhook(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    headers: HeaderMap,
+    ApiBody(body): ApiBody,
+) -> Result<Response, Problem> {
+    let stamp = webhook_stamp(&bearing)?;
+    if !is_json(&headers) {
+        return Err(Problem(WebError::UnsupportedMedia));
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Subscription {
+        url: String,
+        events: Vec<String>,
+    }
+    let wanted: Subscription = serde_json::from_slice(&body).map_err(|e| {
+        WebError::BadRequest(format!(
+            "the body is not {{\"url\": \"https://…\", \"events\": [\"finding.opened\", …]}}: {e}"
+        ))
+    })?;
+    let allow_private = state.options.jobs.webhooks_allow_private;
+    let (hook, secret) = blocking(&state, move |s| {
+        s.subscribe_webhook(&stamp, &wanted.url, &wanted.events, allow_private)
+    })
+    .await?;
+    let mut body = webhook_json(&hook);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("secret".into(), Json::String(secret));
+    }
+    Ok(created(&format!("{BASE}/webhooks/{}", hook.id), &body))
+}
+
+async fn list_webhooks(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+) -> Result<Response, Problem> {
+    let stamp = webhook_stamp(&bearing)?;
+    let hooks = blocking(&state, move |s| s.webhooks(&stamp)).await?;
+    let items: Vec<Json> = hooks.iter().map(webhook_json).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "items": items, "events": steward_service::WEBHOOK_EVENTS }),
+    ))
+}
+
+/// A webhook's latest deliveries, newest first, with what its receiver answered.
+async fn webhook_deliveries(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Problem> {
+    let stamp = webhook_stamp(&bearing)?;
+    let rows = blocking(&state, move |s| {
+        s.webhook_deliveries(&stamp, &id, DEFAULT_ROWS)
+    })
+    .await?;
+    let items: Vec<Json> = rows
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "event": d.event,
+                "created_at": d.created_at,
+                "state": d.state,
+                "attempts": d.attempts,
+                "next_attempt_at": d.next_attempt_at,
+                "last_attempt_at": d.last_attempt_at,
+                "last_status": d.last_status,
+                "last_response": d.last_response,
+                "payload": serde_json::from_str::<Json>(&d.payload).unwrap_or(Json::Null),
+            })
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({ "items": items })))
+}
+
+/// Turns a webhook on (`enable`: its failures forgotten) or off (`disable`).
+async fn switch_webhook(
+    State(state): State<AppState>,
+    Extension(bearing): Extension<Bearing>,
+    ApiPath((id, action)): ApiPath<(String, String)>,
+) -> Result<Response, Problem> {
+    let enabled = match action.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => return Err(Problem(WebError::NotFound)),
+    };
+    let stamp = webhook_stamp(&bearing)?;
+    let hook = blocking(&state, move |s| s.set_webhook_enabled(&stamp, &id, enabled)).await?;
+    Ok(json_response(StatusCode::OK, &webhook_json(&hook)))
 }
 
 #[cfg(test)]

@@ -265,6 +265,9 @@ pub(crate) async fn show(
                 format!("See the connector {connector}"),
             ));
         }
+        Some(JobResult::Deliver { delivered }) => {
+            outcome.push(format!("{delivered} webhook messages delivered."));
+        }
         Some(JobResult::Preview { control, findings }) => {
             outcome.push(format!(
                 "{control} would raise {findings} finding{} on today's estate.",

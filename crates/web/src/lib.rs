@@ -194,6 +194,7 @@ impl WebError {
                 ServiceError::NotFound { .. }
                 | ServiceError::NoJob(_)
                 | ServiceError::NoToken(_)
+                | ServiceError::NoWebhook(_)
                 | ServiceError::NoConnector(_),
             )
             | WebError::NotFound => StatusCode::NOT_FOUND,
@@ -210,6 +211,7 @@ impl WebError {
                 | ServiceError::UnknownPack { .. }
                 | ServiceError::Parameter { .. }
                 | ServiceError::InvalidToken(_)
+                | ServiceError::Webhook(_)
                 | ServiceError::PolicyImport(_),
             ) => StatusCode::UNPROCESSABLE_ENTITY,
             // A connector's source refusing or failing is the source's doing, not ours.

@@ -244,6 +244,7 @@ pub(crate) fn document() -> Json {
     packs(&mut schemas, &mut paths);
     requests(&mut schemas, &mut paths);
     incidents(&mut schemas, &mut paths);
+    webhooks(&mut schemas, &mut paths);
     for register in registers() {
         let name = schema_name(register);
         let (returned, sent) = row_schemas(register);
@@ -1118,4 +1119,111 @@ pub(crate) fn reference() -> (Vec<OperationView>, Vec<SchemaView>) {
         }
     }
     (operations, schemas)
+}
+
+/// Webhooks: subscribed, listed, their deliveries read, turned on and off; administrators'.
+fn webhooks(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
+    let text = json!({ "type": "string" });
+    let events = json!({ "type": "array", "items": { "type": "string", "enum": steward_service::WEBHOOK_EVENTS } });
+    let hook = json!({
+        "type": "object",
+        "properties": {
+            "id": text, "url": text, "events": events,
+            "enabled": { "type": "boolean" },
+            "failures": { "type": "integer" },
+            "disabled_reason": { "type": ["string", "null"] },
+            "created_at": { "type": "string", "format": "date-time" },
+            "created_by": text
+        },
+        "required": ["id", "url", "events", "enabled", "failures", "disabled_reason", "created_at", "created_by"]
+    });
+    schemas.insert("Webhook".into(), hook.clone());
+    let mut made = hook;
+    if let Some(map) = made.as_object_mut() {
+        if let Some(props) = map.get_mut("properties").and_then(Json::as_object_mut) {
+            props.insert("secret".into(), json!({ "type": "string", "description": "whsec_…: to verify the messages' signatures with; shown this once." }));
+        }
+        if let Some(Json::Array(required)) = map.get_mut("required") {
+            required.push(json!("secret"));
+        }
+    }
+    paths.insert(
+        format!("{BASE}/webhooks"),
+        json!({
+            "get": operation(
+                "listWebhooks",
+                "Every webhook, and the events one may be subscribed to; for administrators.",
+                responses(vec![("200", ok_json("The webhooks.", json!({
+                    "type": "object",
+                    "properties": {
+                        "items": { "type": "array", "items": { "$ref": "#/components/schemas/Webhook" } },
+                        "events": { "type": "array", "items": text }
+                    },
+                    "required": ["items", "events"]
+                })))]),
+                json!({}),
+            ),
+            "post": operation(
+                "subscribeWebhook",
+                "Subscribes a URL to events; each message is signed as the Standard Webhooks specification has it (webhook-id, webhook-timestamp, webhook-signature). A destination on this machine or a private network is refused unless the server's configuration allows it.",
+                responses(vec![
+                    ("201", ok_json("The webhook, with its secret.", made)),
+                    ("400", problem_response("The body is not {\"url\", \"events\"}.")),
+                    ("413", problem_response("The body is larger than this takes.")),
+                    ("415", problem_response("The body is not JSON.")),
+                    ("422", problem_response("The address or an event is refused.")),
+                ]),
+                json!({ "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object",
+                    "properties": { "url": { "type": "string", "format": "uri" }, "events": events },
+                    "required": ["url", "events"],
+                    "additionalProperties": false
+                } } } } }),
+            ),
+        }),
+    );
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    paths.insert(
+        format!("{BASE}/webhooks/{{id}}/deliveries"),
+        json!({ "get": operation(
+            "webhookDeliveries",
+            "A webhook's latest deliveries, newest first, with what its receiver answered.",
+            responses(vec![
+                ("200", ok_json("The deliveries.", json!({
+                    "type": "object",
+                    "properties": { "items": { "type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": text, "event": text,
+                            "created_at": { "type": "string", "format": "date-time" },
+                            "state": { "type": "string", "enum": ["pending", "delivered", "failed"] },
+                            "attempts": { "type": "integer" },
+                            "next_attempt_at": { "type": ["string", "null"], "format": "date-time" },
+                            "last_attempt_at": { "type": ["string", "null"], "format": "date-time" },
+                            "last_status": { "type": ["integer", "null"] },
+                            "last_response": { "type": ["string", "null"] },
+                            "payload": {}
+                        },
+                        "required": ["id", "event", "created_at", "state", "attempts", "next_attempt_at", "last_attempt_at", "last_status", "last_response", "payload"]
+                    } } },
+                    "required": ["items"]
+                }))),
+                ("404", problem_response("No such webhook.")),
+            ]),
+            json!({ "parameters": [id.clone()] }),
+        )}),
+    );
+    paths.insert(
+        format!("{BASE}/webhooks/{{id}}/{{action}}"),
+        json!({ "post": operation(
+            "switchWebhook",
+            "Turns a webhook on (its failures forgotten) or off.",
+            responses(vec![
+                ("200", ok_json("The webhook.", json!({ "$ref": "#/components/schemas/Webhook" }))),
+                ("404", problem_response("No such webhook or action.")),
+            ]),
+            json!({ "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["enable", "disable"] } }] }),
+        )}),
+    );
 }

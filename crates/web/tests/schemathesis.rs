@@ -54,7 +54,7 @@ fn the_api_keeps_its_openapi_contract() {
                 name: "contract tests".into(),
                 service: Some((
                     "schemathesis".into(),
-                    [Capacity::It, Capacity::Governance].into(),
+                    [Capacity::It, Capacity::Governance, Capacity::Administrator].into(),
                 )),
                 access: TokenAccess::ReadWrite,
                 registers: Vec::new(),
@@ -73,6 +73,21 @@ fn the_api_keeps_its_openapi_contract() {
     let spec = format!("http://{}/api/v1/openapi.json", server.addr);
     let work =
         steward_store::testing::TempDir::new("schemathesis").unwrap_or_else(|e| panic!("{e}"));
+    // `STEWARD_SCHEMATHESIS_ONLY=operationId` and `STEWARD_SCHEMATHESIS_EXAMPLES=N` narrow and
+    // deepen a run, to chase one operation's failure.
+    let examples =
+        std::env::var("STEWARD_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| EXAMPLES.into());
+    let only = std::env::var("STEWARD_SCHEMATHESIS_ONLY")
+        .map(|only| {
+            // One operation alone has no links to follow: no stateful phase.
+            vec![
+                "--include-operation-id".to_owned(),
+                only,
+                "--phases".to_owned(),
+                "coverage,fuzzing".to_owned(),
+            ]
+        })
+        .unwrap_or_default();
     let out = run
         .current_dir(work.path())
         .args([
@@ -83,7 +98,7 @@ fn the_api_keeps_its_openapi_contract() {
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth",
             "--max-examples",
-            EXAMPLES,
+            &examples,
             "--seed",
             "1",
             "--workers",
@@ -92,6 +107,7 @@ fn the_api_keeps_its_openapi_contract() {
             "30",
             "--no-color",
         ])
+        .args(&only)
         .output()
         .unwrap_or_else(|e| panic!("schemathesis runs: {e}"));
     let report = String::from_utf8_lossy(&out.stdout);

@@ -1,0 +1,349 @@
+//! Webhooks end to end, over real sockets: an administrator subscribes a receiver on loopback
+//! (allowed by the server's configuration, as only a test should) to events; an incident
+//! reported by a member of staff reaches it, signed as the Standard Webhooks specification has
+//! it (the receiver checks the signature with Python's own HMAC); every delivery is listed with
+//! the answer; a receiver that keeps failing is retried with a growing wait and then turned off
+//! with the reason; a private address is refused when the configuration does not allow it.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use chrono::{Duration, Utc};
+use serde_json::{Value as Json, json};
+use steward_service::{NewToken, Stamp, Steward, TokenAccess};
+use support::Server;
+
+/// The Python receiver, killed when dropped.
+struct Receiver {
+    child: Child,
+    port: u16,
+    out: std::path::PathBuf,
+    secret: std::path::PathBuf,
+}
+
+impl Receiver {
+    fn start(dir: &std::path::Path) -> Option<Receiver> {
+        let out = dir.join("received.jsonl");
+        let secret = dir.join("secret");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/webhook_receiver.py"
+        );
+        let mut child = match Command::new("python3")
+            .args([script, &out.to_string_lossy(), &secret.to_string_lossy()])
+            .stdout(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "python3 runs the receiver: {e}"
+                );
+                eprintln!("skipped: no python3 ({e})");
+                return None;
+            }
+        };
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the receiver's port: {line:?}"));
+        Some(Receiver {
+            child,
+            port,
+            out,
+            secret,
+        })
+    }
+
+    fn received(&self) -> Vec<Json> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token(steward: &Steward, email: &str) -> String {
+    let viewer = steward
+        .viewer(email)
+        .unwrap_or_else(|e| panic!("{email}: {e}"));
+    steward
+        .create_token(
+            &Stamp::of(&viewer),
+            &NewToken {
+                name: "webhooks".into(),
+                service: None,
+                access: TokenAccess::ReadWrite,
+                registers: Vec::new(),
+                expires_at: Utc::now() + Duration::days(1),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{email}: {e}"))
+        .1
+}
+
+fn call(
+    client: &mut support::Client,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Json>,
+) -> support::Reply {
+    let bearer = format!("Bearer {token}");
+    client.request(
+        method,
+        path,
+        &[("Authorization", bearer.as_str())],
+        body.map(|b| ("application/json", b.to_string().into_bytes())),
+    )
+}
+
+fn json_of(reply: &support::Reply) -> Json {
+    serde_json::from_str(&reply.body)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", reply.status, reply.body))
+}
+
+#[test]
+fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
+    let dir = steward_store::testing::TempDir::new("webhooks").unwrap_or_else(|e| panic!("{e}"));
+    let Some(receiver) = Receiver::start(dir.path()) else {
+        return;
+    };
+    for db in steward_store::testing::databases("web_webhooks") {
+        let b = db.backend;
+        let _ = std::fs::remove_file(&receiver.out);
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        support::it_staff_and_administrator(&steward, "example.org");
+        let server = Server::start(
+            &db.url,
+            steward_web::Options {
+                jobs: steward_service::WorkerSettings {
+                    webhooks_allow_private: true,
+                    poll: std::time::Duration::from_millis(100),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        let admin = token(&steward, "administrator@example.org");
+        let staff = token(&steward, "staff@example.org");
+        let mut client = server.client();
+
+        // Only an administrator subscribes; an unknown event is refused with the known ones.
+        let refused = call(&mut client, &staff, "GET", "/api/v1/webhooks", None);
+        assert_eq!(refused.status, 403, "{b}: {}", refused.body);
+        let url = format!("http://127.0.0.1:{}/ok", receiver.port);
+        let unknown = call(
+            &mut client,
+            &admin,
+            "POST",
+            "/api/v1/webhooks",
+            Some(json!({ "url": url, "events": ["the.weather"] })),
+        );
+        assert_eq!(unknown.status, 422, "{b}: {}", unknown.body);
+        assert!(
+            unknown.body.contains("finding.opened"),
+            "{b}: {}",
+            unknown.body
+        );
+        let made = call(
+            &mut client,
+            &admin,
+            "POST",
+            "/api/v1/webhooks",
+            Some(json!({ "url": url, "events": ["incident.reported", "finding.opened"] })),
+        );
+        assert_eq!(made.status, 201, "{b}: {}", made.body);
+        let made = json_of(&made);
+        let secret = made["secret"].as_str().unwrap_or_default();
+        assert!(secret.starts_with("whsec_"), "{b}: {made}");
+        std::fs::write(&receiver.secret, secret).unwrap_or_else(|e| panic!("{e}"));
+        let hook = made["id"].as_str().unwrap_or_default().to_owned();
+        let listed = json_of(&call(&mut client, &admin, "GET", "/api/v1/webhooks", None));
+        assert!(
+            !listed.to_string().contains(secret),
+            "{b}: the secret is shown once"
+        );
+
+        // An incident reported: the receiver has it, signed, within moments.
+        let reported = call(
+            &mut client,
+            &staff,
+            "POST",
+            "/api/v1/incidents",
+            Some(json!({ "type": "data-breach", "facts": "A report sent to the wrong address" })),
+        );
+        assert_eq!(reported.status, 201, "{b}: {}", reported.body);
+        let incident = json_of(&reported)["incident"]["id"].clone();
+        let started = std::time::Instant::now();
+        while receiver.received().is_empty()
+            && started.elapsed() < std::time::Duration::from_secs(20)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let got = receiver.received();
+        assert_eq!(got.len(), 1, "{b}: {got:?}");
+        let message = &got[0];
+        assert_eq!(
+            message["verified"],
+            json!(true),
+            "{b}: the signature holds: {message}"
+        );
+        assert_eq!(message["body"]["type"], "incident.reported", "{b}");
+        assert_eq!(message["body"]["data"]["incident"]["id"], incident, "{b}");
+        let deliveries = json_of(&call(
+            &mut client,
+            &admin,
+            "GET",
+            &format!("/api/v1/webhooks/{hook}/deliveries"),
+            None,
+        ));
+        let first = &deliveries["items"][0];
+        assert_eq!(
+            (
+                first["state"].clone(),
+                first["last_status"].clone(),
+                first["id"].clone()
+            ),
+            (json!("delivered"), json!(204), message["id"].clone()),
+            "{b}: {deliveries}"
+        );
+
+        // A check run's findings opened: each one an event, read from what the run recorded.
+        let packs = support::demo::packs();
+        let summary = steward
+            .check_and_record(
+                &Stamp::now("test"),
+                &packs.iter().collect::<Vec<_>>(),
+                &steward_policy::Overrides::default(),
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(
+            summary.opened > 0,
+            "{b}: the checks find something: {summary:?}"
+        );
+        let started = std::time::Instant::now();
+        let opened = |r: &Receiver| {
+            r.received()
+                .into_iter()
+                .filter(|m| m["body"]["type"] == "finding.opened")
+                .collect::<Vec<_>>()
+        };
+        while opened(&receiver).len() < summary.opened
+            && started.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let findings = opened(&receiver);
+        assert_eq!(
+            findings.len(),
+            summary.opened,
+            "{b}: one message a finding opened"
+        );
+        assert!(
+            findings.iter().all(|m| m["verified"] == json!(true)
+                && m["body"]["data"]["finding"]["state"] == "open"
+                && m["body"]["data"]["key"]
+                    .as_str()
+                    .is_some_and(|k| k.contains('/'))),
+            "{b}: {:?}",
+            findings.first()
+        );
+
+        // A receiver that keeps failing: retried later and later, then turned off with why.
+        let failing = steward
+            .subscribe_webhook(
+                &Stamp::now("test"),
+                &format!("http://127.0.0.1:{}/fail", receiver.port),
+                &["request.raised".to_owned()],
+                true,
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .0;
+        for _ in 0..3 {
+            let raised = call(
+                &mut client,
+                &staff,
+                "POST",
+                "/api/v1/requests",
+                Some(json!({ "type": "pac-code", "person_id": "S1" })),
+            );
+            assert_eq!(raised.status, 201, "{b}: {}", raised.body);
+        }
+        let mut now = Utc::now();
+        for _ in 0..40 {
+            now += Duration::days(1);
+            steward
+                .deliver_due(now, true)
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+        }
+        let hooks = steward
+            .webhooks(&Stamp::now("test"))
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let off = hooks
+            .iter()
+            .find(|h| h.id == failing.id)
+            .unwrap_or_else(|| panic!("{b}"));
+        assert!(!off.enabled, "{b}: {off:?}");
+        assert!(
+            off.disabled_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("failed deliveries")),
+            "{b}: {off:?}"
+        );
+        let tried = steward
+            .webhook_deliveries(&Stamp::now("test"), &failing.id, 10)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(
+            tried
+                .iter()
+                .all(|d| d.last_status == Some(500) && d.attempts > 1),
+            "{b}: each retried, each answer kept: {tried:?}"
+        );
+        let fails = receiver
+            .received()
+            .iter()
+            .filter(|m| m["path"] == "/fail")
+            .count();
+        assert!(fails >= 10, "{b}: {fails}");
+        // Turned on again by an administrator: its failures forgotten.
+        let on = call(
+            &mut client,
+            &admin,
+            "POST",
+            &format!("/api/v1/webhooks/{}/enable", failing.id),
+            None,
+        );
+        assert_eq!(json_of(&on)["failures"], json!(0), "{b}: {}", on.body);
+
+        // Without the configuration's leave, no private destination.
+        let private = steward.subscribe_webhook(
+            &Stamp::now("test"),
+            &format!("http://127.0.0.1:{}/ok", receiver.port),
+            &["incident.reported".to_owned()],
+            false,
+        );
+        assert!(
+            private
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("private network")),
+            "{b}: {private:?}"
+        );
+        drop(server);
+    }
+}
