@@ -918,6 +918,11 @@ impl Steward {
         ) {
             Ok(outcome) => outcome,
             Err(e @ (ServiceError::Connector { .. } | ServiceError::NoConnector(_))) => {
+                self.tell_webhooks(
+                    "sync.failed",
+                    serde_json::json!({ "job": job.id, "connector": name, "error": e.to_string() }),
+                    Utc::now(),
+                );
                 return Ok(Ending::End(JobEnd::Failed {
                     error: e.to_string(),
                     result: None,
@@ -927,6 +932,19 @@ impl Steward {
         };
         let plan = outcome.plan();
         let c = plan.counts;
+        self.tell_webhooks(
+            "sync.finished",
+            serde_json::json!({
+                "job": job.id,
+                "connector": name,
+                "applied": matches!(outcome, crate::SyncOutcome::Applied(_)),
+                "listed": c.listed,
+                "created": c.created,
+                "updated": c.updated,
+                "missing": c.missing,
+            }),
+            Utc::now(),
+        );
         Ok(Ending::End(JobEnd::Done {
             result: to_json(&JobResult::Sync {
                 connector: name.to_owned(),

@@ -11,14 +11,19 @@ use crate::accounts::auth;
 use crate::{Capacity, Result, ServiceError, Stamp, Steward};
 
 /// The events a webhook may be subscribed to.
-pub const EVENTS: [&str; 8] = [
+pub const EVENTS: [&str; 13] = [
     "finding.opened",
     "finding.resolved",
     "finding.escalated",
     "incident.reported",
     "request.raised",
+    "request.approved",
+    "request.rejected",
+    "request.fulfilled",
     "import.finished",
     "import.failed",
+    "sync.finished",
+    "sync.failed",
     "webhook.test",
 ];
 

@@ -309,9 +309,25 @@ impl Steward {
         let mut rows = vec![step.request.to_row()];
         rows.extend(step.approval.map(|a| a.to_row()));
         rows.extend(step.rows);
+        let was = view.request.state;
         self.write_all(stamp, rows)?;
         let mut view = self.request(id)?;
         view.notes = step.notes;
+        if view.request.state != was {
+            let event = match view.request.state {
+                steward_model::RequestState::Approved => Some("request.approved"),
+                steward_model::RequestState::Rejected => Some("request.rejected"),
+                steward_model::RequestState::Fulfilled => Some("request.fulfilled"),
+                _ => None,
+            };
+            if let Some(event) = event {
+                self.tell_webhooks(
+                    event,
+                    serde_json::json!({ "request": view.request.to_row().to_json() }),
+                    stamp.at,
+                );
+            }
+        }
         Ok(view)
     }
 

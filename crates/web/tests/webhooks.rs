@@ -166,7 +166,9 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
             &admin,
             "POST",
             "/api/v1/webhooks",
-            Some(json!({ "url": url, "events": ["incident.reported", "finding.opened"] })),
+            Some(
+                json!({ "url": url, "events": ["incident.reported", "finding.opened", "request.fulfilled"] }),
+            ),
         );
         assert_eq!(made.status, 201, "{b}: {}", made.body);
         let made = json_of(&made);
@@ -222,6 +224,52 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
             ),
             (json!("delivered"), json!(204), message["id"].clone()),
             "{b}: {deliveries}"
+        );
+
+        // A request fulfilled by the IT team: an event (its raising, not subscribed, none).
+        let raised = call(
+            &mut client,
+            &staff,
+            "POST",
+            "/api/v1/requests",
+            Some(json!({ "type": "pac-code", "person_id": "S1" })),
+        );
+        assert_eq!(raised.status, 201, "{b}: {}", raised.body);
+        let request = json_of(&raised)["request"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let it = token(&steward, "it@example.org");
+        let fulfilled = call(
+            &mut client,
+            &it,
+            "POST",
+            &format!("/api/v1/requests/{request}/fulfil"),
+            None,
+        );
+        assert_eq!(fulfilled.status, 200, "{b}: {}", fulfilled.body);
+        let of_type = |r: &Receiver, kind: &str| {
+            r.received()
+                .into_iter()
+                .filter(|m| m["body"]["type"] == kind)
+                .collect::<Vec<_>>()
+        };
+        let started = std::time::Instant::now();
+        while of_type(&receiver, "request.fulfilled").is_empty()
+            && started.elapsed() < std::time::Duration::from_secs(20)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let done = of_type(&receiver, "request.fulfilled");
+        assert_eq!(done.len(), 1, "{b}: {:?}", receiver.received());
+        assert_eq!(
+            done[0]["body"]["data"]["request"]["id"],
+            json!(request),
+            "{b}"
+        );
+        assert!(
+            of_type(&receiver, "request.raised").is_empty(),
+            "{b}: not subscribed"
         );
 
         // A check run's findings opened: each one an event, read from what the run recorded.
