@@ -106,15 +106,16 @@ fn check_secret_key(settings: &Settings) -> Result<()> {
     if unopened.is_empty() {
         return Ok(());
     }
-    let accounts: Vec<&str> = unopened.iter().map(|(email, _)| email.as_str()).collect();
+    let whose: Vec<&str> = unopened.iter().map(|(who, _)| who.as_str()).collect();
     bail!(
-        "the database was restored and its audit log verifies, but the backup's MFA secrets were \
-         sealed with another secret key: those of {} account(s) ({}) do not open under {source}. \
-         Restore that key ({SECRET_KEY_ENV}, or the key file {}) from where it was backed up \
-         before starting the server; without it each of those accounts must have its \
-         authenticator reset (steward account reset-mfa EMAIL) and enrol again",
-        accounts.len(),
-        accounts.join(", "),
+        "the database was restored and its audit log verifies, but the backup's secrets (MFA \
+         secrets, connector credentials, webhook secrets) were sealed with another secret key: \
+         {} do not open under {source} ({}). Restore that key ({SECRET_KEY_ENV}, or the key file \
+         {}) from where it was backed up before starting the server; without it each of those \
+         accounts must have its authenticator reset (steward account reset-mfa EMAIL) and enrol \
+         again, each connector be given its credential again, and each webhook be subscribed again",
+        whose.len(),
+        whose.join(", "),
         settings.secret_key_file().display()
     )
 }

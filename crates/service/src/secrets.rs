@@ -384,8 +384,9 @@ impl crate::Steward {
         })
     }
 
-    /// Seals every TOTP secret that is not under the current key afresh under it, opening each
-    /// with whichever key it names (the older keys must still be given); returns how many.
+    /// Seals every TOTP secret, connector credential and webhook secret that is not under the
+    /// current key afresh under it, opening each with whichever key it names (the older keys
+    /// must still be given); returns how many.
     /// The second half of a key rotation: once it returns, older keys can be dropped.
     pub fn reseal_secrets(&self, stamp: &crate::Stamp) -> crate::Result<usize> {
         self.reseal(stamp, "reseal_totp_secret", |stored, current| {
@@ -393,8 +394,9 @@ impl crate::Steward {
         })
     }
 
-    /// Every account whose stored TOTP secret does not open under the keys this server was
-    /// given, with why — after a restore, the sign of a missing or wrong secret key. Nothing is
+    /// Every account whose stored TOTP secret — and every connector credential and webhook
+    /// secret (named `connector NAME`, `webhook ID`) — that does not open under the keys this
+    /// server was given, with why — after a restore, the sign of a missing or wrong secret key. Nothing is
     /// written, and no secret leaves this method.
     pub fn unopenable_secrets(&self) -> crate::Result<Vec<(String, SecretError)>> {
         let keys = self.secret_keys()?;
@@ -404,6 +406,19 @@ impl crate::Steward {
                 && let Err(e) = keys.open(&account.email, stored)
             {
                 out.push((account.email, e));
+            }
+        }
+        for connector in self.store().connectors()? {
+            if let Some(stored) = &connector.secret
+                && let Err(e) =
+                    keys.open(&crate::connectors::connector_actor(&connector.name), stored)
+            {
+                out.push((format!("connector {}", connector.name), e));
+            }
+        }
+        for hook in self.store().webhooks()? {
+            if let Err(e) = keys.open(&crate::webhooks::sealed_for(&hook.id), &hook.secret) {
+                out.push((format!("webhook {}", hook.id), e));
             }
         }
         Ok(out)
@@ -435,7 +450,42 @@ impl crate::Steward {
         if n > 0 {
             tracing::info!(accounts = n, key_id = %current, action, "TOTP secrets sealed");
         }
-        Ok(n)
+        // Connectors' credentials are sealed under the same keys: a rotation reseals them too,
+        // or dropping the older key afterwards would leave every connector unable to sign in.
+        let mut credentials = 0;
+        for mut connector in self.store().connectors()? {
+            let Some(stored) = &connector.secret else {
+                continue;
+            };
+            if !wanted(SecretKeys::stored(stored), &current) {
+                continue;
+            }
+            let bound = crate::connectors::connector_actor(&connector.name);
+            let secret = keys.open(&bound, stored)?;
+            connector.secret = Some(keys.seal(&bound, &secret)?);
+            self.store()
+                .save_connector(&stamp.actor, stamp.at, &connector)?;
+            credentials += 1;
+        }
+        if credentials > 0 {
+            tracing::info!(connectors = credentials, key_id = %current, action, "connector credentials sealed");
+        }
+        // And webhooks' signing secrets.
+        for hook in self.store().webhooks()? {
+            if !wanted(SecretKeys::stored(&hook.secret), &current) {
+                continue;
+            }
+            let bound = crate::webhooks::sealed_for(&hook.id);
+            let secret = keys.open(&bound, &hook.secret)?;
+            let sealed = keys.seal(&bound, &secret)?;
+            if self
+                .store()
+                .set_webhook_secret(&stamp.actor, stamp.at, &hook.id, &sealed)?
+            {
+                credentials += 1;
+            }
+        }
+        Ok(n + credentials)
     }
 }
 

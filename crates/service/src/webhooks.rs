@@ -67,7 +67,7 @@ fn webhook_of(row: WebhookRow) -> Webhook {
 }
 
 /// What binds a webhook's sealed secret to it.
-fn sealed_for(id: &str) -> String {
+pub(crate) fn sealed_for(id: &str) -> String {
     format!("webhook:{id}")
 }
 

@@ -161,13 +161,73 @@ fn plain_text_secrets_are_sealed_on_start_and_rotation_keeps_sign_in_working() {
             .check_second_factor(&stamp(2), EMAIL, &code(&secret, 2))
             .unwrap_or_else(|e| panic!("{b}: {e}"));
 
-        // Rotation: the new key seals, the old one still opens until every secret is resealed.
+        // A connector's credential, sealed under the same key.
+        let settings = [
+            ("tenant", "contoso.onmicrosoft.com"),
+            ("client_id", "app-id"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let definition =
+            steward_connect::Definition::new("m365", steward_connect::Kind::Microsoft365, settings)
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+        steward
+            .save_connector(&stamp(2), &definition, Some("client-secret"))
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let credential = |s: &Steward| {
+            s.store()
+                .connectors()
+                .unwrap_or_else(|e| panic!("{b}: {e}"))
+                .into_iter()
+                .find_map(|c| c.secret)
+                .unwrap_or_else(|| panic!("{b}: no credential stored"))
+        };
+        assert!(
+            credential(&steward).starts_with(&format!("v1:{}:", key(1).id())),
+            "{b}"
+        );
+        // And a webhook's signing secret.
+        steward
+            .subscribe_webhook(
+                &stamp(2),
+                "http://127.0.0.1:9/hook",
+                &["incident.reported".to_owned()],
+                true,
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let hook_secret = |s: &Steward| {
+            s.store()
+                .webhooks()
+                .unwrap_or_else(|e| panic!("{b}: {e}"))
+                .into_iter()
+                .map(|w| w.secret)
+                .next()
+                .unwrap_or_else(|| panic!("{b}: no webhook stored"))
+        };
+
+        // Rotation: the new key seals, the old one still opens until every secret is resealed —
+        // the accounts' and the connectors' alike.
         let rotating = open(&db.url, SecretKeys::new(key(2)).with_older(key(1)));
         rotating
             .check_second_factor(&stamp(3), EMAIL, &code(&secret, 3))
             .unwrap_or_else(|e| panic!("{b}: the old key opens during rotation: {e}"));
-        assert_eq!(rotating.reseal_secrets(&stamp(4)).ok(), Some(1), "{b}");
+        assert_eq!(rotating.reseal_secrets(&stamp(4)).ok(), Some(3), "{b}");
         assert_eq!(rotating.reseal_secrets(&stamp(4)).ok(), Some(0), "{b}");
+        assert!(
+            credential(&rotating).starts_with(&format!("v1:{}:", key(2).id())),
+            "{b}: the connector's credential is under the new key"
+        );
+        assert!(
+            hook_secret(&rotating).starts_with(&format!("v1:{}:", key(2).id())),
+            "{b}: the webhook's secret is under the new key"
+        );
+        let verdict = steward_store::verify_audit_full(rotating.store(), None, 10)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(
+            verdict.is_ok(),
+            "{b}: the log matches the tables: {verdict:?}"
+        );
         assert!(
             stored_secret(&rotating).starts_with(&format!("v1:{}:", key(2).id())),
             "{b}"

@@ -598,6 +598,16 @@ pub trait Store: Send + Sync {
         reason: Option<&str>,
     ) -> Result<Option<WebhookRow>>;
 
+    /// Replaces a webhook's sealed secret (a key rotation), with one audit record that never
+    /// holds it; `false`, nothing written, if there is no such webhook.
+    fn set_webhook_secret(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        secret: &str,
+    ) -> Result<bool>;
+
     /// Queues webhook deliveries, all or none (one transaction); not audited. An id already
     /// stored, or a webhook that is not, is an error, nothing written.
     fn queue_deliveries(&self, deliveries: &[DeliveryRow]) -> Result<()>;

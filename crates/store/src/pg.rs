@@ -1635,6 +1635,16 @@ impl Store for PgStore {
         self.plain(|tx| webhooks::set_enabled(tx, actor, at, id, enabled, reason))
     }
 
+    fn set_webhook_secret(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        id: &str,
+        secret: &str,
+    ) -> Result<bool> {
+        self.plain(|tx| webhooks::set_secret(tx, actor, at, id, secret))
+    }
+
     fn queue_deliveries(&self, deliveries: &[DeliveryRow]) -> Result<()> {
         self.plain(|tx| webhooks::queue(tx, deliveries))
     }

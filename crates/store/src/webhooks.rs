@@ -321,6 +321,48 @@ pub(crate) fn set_enabled(
     Ok(Some(after))
 }
 
+/// Replaces a webhook's sealed secret (a key rotation sealing it afresh), with one audit record
+/// (action `reseal_secret`) whose view holds the new sealed text's digest, never the text.
+/// `false`, nothing written, if there is no such webhook.
+pub(crate) fn set_secret(
+    tx: &mut dyn PlainTx,
+    actor: &str,
+    at: DateTime<Utc>,
+    id: &str,
+    secret: &str,
+) -> Result<bool> {
+    let mut audit = AuditChain::begin(tx, actor, at)?;
+    let Some(before) = load(tx, id)? else {
+        return Ok(false);
+    };
+    let after = WebhookRow {
+        secret: secret.to_owned(),
+        ..before.clone()
+    };
+    let p = tx.placeholder();
+    let sql = format!(
+        "UPDATE webhooks SET secret = {} WHERE id = {}",
+        p.nth(1),
+        p.nth(2)
+    );
+    tx.exec(
+        &sql,
+        &[
+            Cell::Text(Some(after.secret.clone())),
+            Cell::Text(Some(id.to_owned())),
+        ],
+    )?;
+    audit.append(
+        "reseal_secret",
+        WEBHOOK_ENTITY,
+        id,
+        Some(audit_view(&before)),
+        Some(audit_view(&after)),
+    );
+    audit.finish(tx)?;
+    Ok(true)
+}
+
 /// Queues deliveries, in the caller's transaction; not audited. An id already stored, or a
 /// webhook that is not, is the database's error.
 pub(crate) fn queue(tx: &mut dyn PlainTx, deliveries: &[DeliveryRow]) -> Result<()> {
