@@ -180,36 +180,46 @@ impl Steward {
     /// Keeps `event` (with `data`) for every enabled webhook subscribed to it, to be sent by the
     /// next round; how many deliveries were queued. An event nobody wants costs one read.
     pub fn emit(&self, event: &str, data: serde_json::Value, at: DateTime<Utc>) -> Result<usize> {
+        self.emit_all(vec![(event, data)], at)
+    }
+
+    /// [`Steward::emit`] for several events at once: the webhooks read once, every delivery
+    /// queued in one transaction, one round of sending queued.
+    fn emit_all(&self, events: Vec<(&str, serde_json::Value)>, at: DateTime<Utc>) -> Result<usize> {
         let at = at.trunc_subsecs(6);
+        let hooks = self.store().webhooks()?;
         let mut rows = Vec::new();
-        for hook in self.store().webhooks()? {
-            if !hook.enabled || !hook.events.split(';').any(|e| e == event) {
-                continue;
-            }
-            let id = new_id("msg_")?;
+        for (event, data) in events {
             let payload = serde_json::json!({
                 "type": event,
                 "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 "data": data,
-            });
-            rows.push(DeliveryRow {
-                id,
-                webhook_id: hook.id,
-                event: event.to_owned(),
-                payload: payload.to_string(),
-                created_at: at,
-                state: "pending".into(),
-                attempts: 0,
-                next_attempt_at: Some(at),
-                last_attempt_at: None,
-                last_status: None,
-                last_response: None,
-            });
+            })
+            .to_string();
+            for hook in hooks
+                .iter()
+                .filter(|h| h.enabled && h.events.split(';').any(|e| e == event))
+            {
+                rows.push(DeliveryRow {
+                    id: new_id("msg_")?,
+                    webhook_id: hook.id.clone(),
+                    event: event.to_owned(),
+                    payload: payload.clone(),
+                    created_at: at,
+                    state: "pending".into(),
+                    attempts: 0,
+                    next_attempt_at: Some(at),
+                    last_attempt_at: None,
+                    last_status: None,
+                    last_response: None,
+                });
+            }
+        }
+        if rows.is_empty() {
+            return Ok(0);
         }
         self.store().queue_deliveries(&rows)?;
-        if !rows.is_empty() {
-            self.enqueue_delivery()?;
-        }
+        self.enqueue_delivery()?;
         Ok(rows.len())
     }
 
@@ -277,19 +287,17 @@ impl Steward {
             events.push((event, r.entity_id.clone(), r.after.clone()));
             Ok(())
         })?;
-        let mut queued = 0;
-        for (event, key, after) in events {
-            let finding = after
-                .as_deref()
-                .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
-                .unwrap_or(serde_json::Value::Null);
-            queued += self.emit(
-                event,
-                serde_json::json!({ "key": key, "finding": finding }),
-                at,
-            )?;
-        }
-        Ok(queued)
+        let events = events
+            .into_iter()
+            .map(|(event, key, after)| {
+                let finding = after
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                (event, serde_json::json!({ "key": key, "finding": finding }))
+            })
+            .collect();
+        self.emit_all(events, at)
     }
 
     /// Sends every delivery due at `now`: signed, its answer recorded; a failure waits longer

@@ -980,15 +980,27 @@ fn pack_summary(pack: &steward_policy::Pack, active: bool) -> Json {
     })
 }
 
-async fn pack_named(state: &AppState, id: &str) -> Result<(steward_policy::Pack, bool), Problem> {
+/// Every pack the server knows, each with whether it runs: the organisation's choice, or the
+/// server's configuration naming it.
+async fn packs_running(state: &AppState) -> Result<Vec<(steward_policy::Pack, bool)>, Problem> {
     let packs = known_packs(state).await?;
     let active = blocking(state, |s| s.active_pack_ids()).await?;
-    let pack = packs
+    Ok(packs
         .into_iter()
-        .find(|p| p.id == id)
-        .ok_or(Problem(WebError::NotFound))?;
-    let running = active.contains(&pack.id) || state.options.packs.iter().any(|p| p.id == pack.id);
-    Ok((pack, running))
+        .map(|p| {
+            let running =
+                active.contains(&p.id) || state.options.packs.iter().any(|q| q.id == p.id);
+            (p, running)
+        })
+        .collect())
+}
+
+async fn pack_named(state: &AppState, id: &str) -> Result<(steward_policy::Pack, bool), Problem> {
+    packs_running(state)
+        .await?
+        .into_iter()
+        .find(|(p, _)| p.id == id)
+        .ok_or(Problem(WebError::NotFound))
 }
 
 /// The policies the server knows, and which the organisation runs: what everyone may read on
@@ -997,15 +1009,10 @@ async fn list_packs(
     State(state): State<AppState>,
     Extension(_bearing): Extension<Bearing>,
 ) -> Result<Response, Problem> {
-    let packs = known_packs(&state).await?;
-    let active = blocking(&state, |s| s.active_pack_ids()).await?;
-    let items: Vec<Json> = packs
+    let items: Vec<Json> = packs_running(&state)
+        .await?
         .iter()
-        .map(|p| {
-            let running =
-                active.contains(&p.id) || state.options.packs.iter().any(|q| q.id == p.id);
-            pack_summary(p, running)
-        })
+        .map(|(p, running)| pack_summary(p, *running))
         .collect();
     Ok(json_response(StatusCode::OK, &json!({ "items": items })))
 }
