@@ -22,6 +22,7 @@ pub mod plan;
 pub mod settings;
 pub mod snipeit;
 pub mod source;
+pub mod sso;
 pub mod webhook;
 
 pub use settings::{Definition, Kind};

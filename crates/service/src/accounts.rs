@@ -146,6 +146,25 @@ pub enum SignInRefused {
     /// The name shown for an account, which becomes its person's name, does not hold.
     #[error("name: {0}")]
     BadName(String),
+    /// The organisation has people sign in with its Microsoft or Google account instead.
+    #[error(
+        "this account signs in with the organisation's Microsoft or Google account, not a password"
+    )]
+    PasswordNotAllowed,
+    /// A single sign-on came back unknown, spent, late, or to another browser.
+    #[error("this sign-in has expired or was already used; start again")]
+    SsoStale,
+    /// The provider's answer failed a check.
+    #[error("{0}")]
+    Sso(String),
+    #[error("{0} did not give an email address for this account; ask IT")]
+    SsoNoEmail(&'static str),
+    /// The account is linked to another account at the provider already.
+    #[error("this Steward account is linked to a different {0} account; ask an administrator")]
+    SsoLinkedElsewhere(&'static str),
+    /// No account signs in with this address (or the account belongs to no person).
+    #[error("there is no Steward account for {0}; ask IT")]
+    SsoNoAccount(String),
 }
 
 fn unix(at: DateTime<Utc>) -> u64 {
@@ -540,6 +559,10 @@ impl Steward {
         // same one hash, so that the answer does not confirm the password.
         if !right || self.barred(&account, Utc::now())? {
             return Err(ServiceError::SignIn(SignInRefused::BadCredentials));
+        }
+        // Said only after the right password, so that it tells nothing of other addresses.
+        if !self.may_use_password(&account.email)? {
+            return Err(ServiceError::SignIn(SignInRefused::PasswordNotAllowed));
         }
         Ok(if account.mfa_enrolled_at.is_some() {
             SecondFactor::Code
@@ -939,7 +962,7 @@ fn dummy_hash() -> &'static str {
 }
 
 /// An account that may not sign in: disabled, or its person has left.
-fn barred_with(account: &SignIn, person: Option<&Person>, at: DateTime<Utc>) -> bool {
+pub(crate) fn barred_with(account: &SignIn, person: Option<&Person>, at: DateTime<Utc>) -> bool {
     account.disabled || person.is_some_and(|p| has_left(p, at))
 }
 

@@ -34,6 +34,7 @@ mod policy_import;
 mod reach;
 mod rows;
 pub mod secrets;
+mod sso;
 mod tokens;
 mod webhooks;
 mod workflow;
@@ -71,6 +72,10 @@ pub use policy_import::{
 pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_weekday};
 pub use rows::{RowQuery, row_version, searchable_fields};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
+pub use sso::{
+    Identity, LocalPasswords, Provider, ProviderSettings, SSO_ATTEMPT_FOR, SignInPolicy, Sso,
+    SsoBegun, SsoError, SsoLink, SsoMatch, SsoSignedIn, Start,
+};
 pub use steward_store::DeliveryRow;
 pub use steward_store::{
     ComplianceDay, ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery,
@@ -306,6 +311,8 @@ pub struct Steward {
     store: Box<dyn Store>,
     /// What TOTP secrets are sealed with; `None` uses a key made for this process only.
     keys: Option<SecretKeys>,
+    /// Who may still sign in with a password.
+    sign_in_policy: SignInPolicy,
 }
 
 impl Steward {
@@ -320,6 +327,7 @@ impl Steward {
         let steward = Steward {
             store: steward_store::open_with(url, options)?,
             keys: None,
+            sign_in_policy: SignInPolicy::default(),
         };
         steward.adopt_account_roles(&Stamp::now("system:upgrade"))?;
         steward.adopt_packs_run(&Stamp::now("system:upgrade"))?;
@@ -327,7 +335,11 @@ impl Steward {
     }
 
     pub fn from_store(store: Box<dyn Store>) -> Steward {
-        Steward { store, keys: None }
+        Steward {
+            store,
+            keys: None,
+            sign_in_policy: SignInPolicy::default(),
+        }
     }
 
     /// Seals TOTP secrets with these keys (the first seals, every one opens). Without them a

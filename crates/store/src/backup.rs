@@ -17,11 +17,12 @@
 //! replace it), copies every table and moves the head; and verifies the target afterwards.
 //!
 //! The tables are found, not listed: every table the migrations create, less the
-//! [`TRANSIENT_TABLES`] (live sessions, sign-in throttling, leases and jobs: the mechanics of
-//! running servers, not the organisation's record). `steward_migrations` travels in the file so
-//! that its schema version is known; a restore keeps the target's own. The audit log is restored
-//! exactly as it was backed up, so an anchor taken before the backup still verifies and exports
-//! round-trip byte for byte; the restore itself is not recorded in it.
+//! [`TRANSIENT_TABLES`] (live sessions, sign-in throttling, single sign-on attempts in flight,
+//! leases and jobs: the mechanics of running servers, not the organisation's record).
+//! `steward_migrations` travels in the file so that its schema version is known; a restore keeps
+//! the target's own. The audit log is restored exactly as it was backed up, so an anchor taken
+//! before the backup still verifies and exports round-trip byte for byte; the restore itself is
+//! not recorded in it.
 //!
 //! Both functions take a database url and open a connection of their own.
 
@@ -39,10 +40,12 @@ use steward_model::audit::ChainHead;
 use crate::findings::{date_text, time_text};
 use crate::{Backend, StoreError, migrate, verify_audit_full};
 
-/// Tables neither backed up nor restored: live sessions, failed sign-in guesses, leases and jobs.
+/// Tables neither backed up nor restored: live sessions, failed sign-in guesses, single sign-on
+/// attempts in flight, leases and jobs.
 pub const TRANSIENT_TABLES: &[&str] = &[
     "sessions",
     "sign_in_failures",
+    "sso_attempts",
     "leases",
     "jobs",
     "job_files",
@@ -53,7 +56,7 @@ const MIGRATIONS_TABLE: &str = "steward_migrations";
 /// One row, always there: moved, not inserted, on restore.
 const HEAD_TABLE: &str = "audit_head";
 /// The transient tables a replacing restore empties, sessions first (they name sign-ins).
-const CLEARED_ON_REPLACE: &[&str] = &["sessions", "sign_in_failures"];
+const CLEARED_ON_REPLACE: &[&str] = &["sessions", "sign_in_failures", "sso_attempts"];
 
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 

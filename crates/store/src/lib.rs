@@ -46,6 +46,7 @@ mod slow;
 mod sources;
 mod sql;
 mod sqlite;
+mod sso;
 pub mod testing;
 mod tokens;
 mod verify;
@@ -78,6 +79,7 @@ pub use sources::{
     CONNECTOR_ENTITY, ConnectorRow, ConnectorRun, Provenance, SOURCE_LINK_ENTITY, SourceLink,
 };
 pub use sql::is_text_field;
+pub use sso::{SSO_LINK_ENTITY, SsoAttemptRow, SsoLinkRow};
 pub use tokens::{API_TOKEN_ENTITY, ApiTokenRow};
 pub use verify::{AuditVerdict, Difference, DifferenceKind, verify_audit_full};
 pub use webhooks::{DeliveryRow, WEBHOOK_ENTITY, WebhookRow};
@@ -635,6 +637,51 @@ pub trait Store: Send + Sync {
 
     /// At most `limit` deliveries of one webhook, newest first.
     fn deliveries_of(&self, webhook_id: &str, limit: u64) -> Result<Vec<DeliveryRow>>;
+
+    /// Stores a sign-in sent to a provider, and removes every attempt created before
+    /// `expired_before` (housekeeping), in one transaction; not audited. A state hash already
+    /// stored is an error, nothing written.
+    fn begin_sso_attempt(
+        &self,
+        attempt: &SsoAttemptRow,
+        expired_before: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Takes the attempt whose state hashes to `state_hash`: reads and deletes it in one
+    /// transaction, so that it is returned once only, even to callers racing on several servers
+    /// (the delete decides: a second take returns `None`). Not audited.
+    fn take_sso_attempt(&self, state_hash: &str) -> Result<Option<SsoAttemptRow>>;
+
+    /// The link of a provider's subject.
+    fn sso_link(&self, provider: &str, subject: &str) -> Result<Option<SsoLinkRow>>;
+
+    /// Every link, by email then provider.
+    fn sso_links(&self) -> Result<Vec<SsoLinkRow>>;
+
+    /// The links of one sign-in (email compared lower-cased), by provider.
+    fn sso_links_of(&self, email: &str) -> Result<Vec<SsoLinkRow>>;
+
+    /// Saves a link (inserted, or updated by provider and subject; its email lower-cased), with
+    /// one audit record (entity `sso_link`, id `provider:subject`, the given action such as
+    /// `link` or `sign_in`, before and after) chained in the same transaction. A second link of
+    /// the same sign-in at the same provider is an error (the unique index), nothing written.
+    fn save_sso_link(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        action: &str,
+        link: &SsoLinkRow,
+    ) -> Result<()>;
+
+    /// Removes a link with one audit record (action `unlink`, no after-state); `false`, nothing
+    /// written, if there is none.
+    fn remove_sso_link(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        provider: &str,
+        subject: &str,
+    ) -> Result<bool>;
 
     /// The session `token_hash` names with its sign-in and the viewer's standing, read in one
     /// statement; `None` if there is no such session.

@@ -174,6 +174,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0027_webhooks.sql"),
     },
+    Migration {
+        version: 28,
+        name: "sso",
+        postgres_only: false,
+        sql: include_str!("../migrations/0028_sso.sql"),
+    },
 ];
 
 impl Migration {

@@ -29,6 +29,7 @@ use crate::sign_ins::{self, SESSION_COLUMNS, SIGN_IN_COLUMNS, Session, SignIn, S
 use crate::slow::SlowQuery;
 use crate::sources::{self, ConnectorRow, ConnectorRun, PlainTx, Provenance, SourceLink};
 use crate::sql::{self, Placeholder::Question as Q};
+use crate::sso::{self, SsoAttemptRow, SsoLinkRow};
 use crate::tokens::{self, ApiTokenRow, TOKEN_COLUMNS, TokenSelect};
 use crate::webhooks::{
     self, DELIVERY_COLUMNS, DeliveryRow, DeliverySelect, WEBHOOK_COLUMNS, WebhookRow, WebhookSelect,
@@ -1695,6 +1696,50 @@ impl Store for SqliteStore {
                 Cell::Int(Some(i64::try_from(limit).unwrap_or(i64::MAX))),
             ],
         )
+    }
+
+    fn begin_sso_attempt(
+        &self,
+        attempt: &SsoAttemptRow,
+        expired_before: DateTime<Utc>,
+    ) -> Result<()> {
+        self.plain(|tx| sso::begin_attempt(tx, attempt, expired_before))
+    }
+
+    fn take_sso_attempt(&self, state_hash: &str) -> Result<Option<SsoAttemptRow>> {
+        self.plain(|tx| sso::take_attempt(tx, state_hash))
+    }
+
+    fn sso_link(&self, provider: &str, subject: &str) -> Result<Option<SsoLinkRow>> {
+        self.plain(|tx| sso::link(tx, provider, subject))
+    }
+
+    fn sso_links(&self) -> Result<Vec<SsoLinkRow>> {
+        self.plain(sso::links)
+    }
+
+    fn sso_links_of(&self, email: &str) -> Result<Vec<SsoLinkRow>> {
+        self.plain(|tx| sso::links_of(tx, email))
+    }
+
+    fn save_sso_link(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        action: &str,
+        link: &SsoLinkRow,
+    ) -> Result<()> {
+        self.plain(|tx| sso::save_link(tx, actor, at, action, link))
+    }
+
+    fn remove_sso_link(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        provider: &str,
+        subject: &str,
+    ) -> Result<bool> {
+        self.plain(|tx| sso::remove_link(tx, actor, at, provider, subject))
     }
 
     fn visit(&self, token_hash: &str) -> Result<Option<Visit>> {

@@ -18,6 +18,7 @@ use steward_model::{FindingState, Register};
 use crate::findings::FINDING_ENTITY;
 use crate::packs::{PACK_DOCUMENT_ENTITY, PACK_ENTITY, PARAMETER_ENTITY};
 use crate::sign_ins::SIGN_IN_ENTITY;
+use crate::sso::SSO_LINK_ENTITY;
 use crate::tokens::API_TOKEN_ENTITY;
 use crate::webhooks::WEBHOOK_ENTITY;
 use crate::{AuditQuery, FindingQuery, Result, Store};
@@ -159,7 +160,8 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             || record.entity_type == PACK_DOCUMENT_ENTITY
             || record.entity_type == PARAMETER_ENTITY
             || record.entity_type == API_TOKEN_ENTITY
-            || record.entity_type == WEBHOOK_ENTITY;
+            || record.entity_type == WEBHOOK_ENTITY
+            || record.entity_type == SSO_LINK_ENTITY;
         if !known {
             return Ok(());
         }
@@ -324,6 +326,16 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             &mut latest,
         )?;
     }
+    for link in store.sso_links()? {
+        compare(
+            store,
+            "sso_links",
+            SSO_LINK_ENTITY,
+            &link.entity_id(),
+            &crate::sso::audit_view(&link),
+            &mut latest,
+        )?;
+    }
     // What is left was never found stored: missing unless its last record deleted it.
     let mut missing: Vec<(String, String)> = latest
         .into_iter()
@@ -340,6 +352,7 @@ fn verify_once(store: &dyn Store, anchor: Option<Anchor>, limit: usize) -> Resul
             None if entity == PARAMETER_ENTITY => "parameter_overrides".to_owned(),
             None if entity == API_TOKEN_ENTITY => "api_tokens".to_owned(),
             None if entity == WEBHOOK_ENTITY => "webhooks".to_owned(),
+            None if entity == SSO_LINK_ENTITY => "sso_links".to_owned(),
             None => "sign_ins".to_owned(),
         };
         out.push(&register, &id, DifferenceKind::Missing, Vec::new());

@@ -97,6 +97,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/login",
         access: Access::Public,
     },
+    // Single sign-on: sending the browser to the provider, and its coming back.
+    RouteSpec {
+        method: "POST",
+        path: "/auth/{provider}",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/auth/{provider}/callback",
+        access: Access::Public,
+    },
     RouteSpec {
         method: "GET",
         path: "/mfa",

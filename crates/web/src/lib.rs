@@ -35,6 +35,7 @@ mod processes;
 mod registers;
 mod session;
 mod signin;
+mod sso;
 mod standing;
 mod tokens;
 
@@ -85,6 +86,8 @@ pub struct Options {
     pub jobs: steward_service::WorkerSettings,
     /// Requests one API token may make in a minute (0: [`api::DEFAULT_REQUESTS_PER_MINUTE`]).
     pub api_requests_per_minute: u32,
+    /// The providers people may sign in with (single sign-on), as set up.
+    pub sso: Vec<Arc<steward_service::Sso>>,
 }
 
 /// What a client may hold of the server: so that half-sent requests cannot pile up.
@@ -288,6 +291,8 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(signin::login_form).post(signin::login))
         .route("/mfa", get(signin::mfa_form).post(signin::mfa))
         .route("/mfa/enrol", get(signin::enrol_form).post(signin::enrol))
+        .route("/auth/{provider}", post(sso::start))
+        .route("/auth/{provider}/callback", get(sso::callback))
         .route("/logout", post(signin::logout))
         .route("/logout/everywhere", post(signin::logout_everywhere))
         .route("/", get(pages::home))

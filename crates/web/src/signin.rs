@@ -81,6 +81,37 @@ struct LoginPage {
     email: String,
     notice: Option<String>,
     error: Option<String>,
+    /// The providers people may sign in with, as (route word, name).
+    providers: Vec<(&'static str, &'static str)>,
+}
+
+fn providers(state: &AppState) -> Vec<(&'static str, &'static str)> {
+    state
+        .options
+        .sso
+        .iter()
+        .map(|s| (s.provider().as_str(), s.provider().label()))
+        .collect()
+}
+
+/// The sign-in page showing `error`, with a form token (and its cookie when the browser has
+/// none yet).
+pub(crate) fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: String,
+) -> Result<Response, WebError> {
+    let (csrf, fresh) = form_token(state, headers)?;
+    let page = LoginPage {
+        chrome: Chrome::public(state),
+        csrf,
+        email: String::new(),
+        notice: None,
+        error: Some(error),
+        providers: providers(state),
+    };
+    Ok(with_form_cookie(state, html(status, &page)?, fresh))
 }
 
 #[derive(Template)]
@@ -145,8 +176,8 @@ fn with_form_cookie(state: &AppState, mut response: Response, fresh: Option<Stri
 }
 
 /// A posted sign-in form: its fields, after its CSRF token is checked against the form cookie.
-struct Posted {
-    headers: HeaderMap,
+pub(crate) struct Posted {
+    pub(crate) headers: HeaderMap,
     fields: Vec<(String, String)>,
     addr: std::net::IpAddr,
 }
@@ -161,7 +192,7 @@ impl Posted {
     }
 }
 
-async fn read_form(request: Request) -> Result<Posted, WebError> {
+pub(crate) async fn read_form(request: Request) -> Result<Posted, WebError> {
     let addr = client_addr(request.extensions());
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, FORM_LIMIT)
@@ -175,7 +206,7 @@ async fn read_form(request: Request) -> Result<Posted, WebError> {
 }
 
 /// Checks a pre-sign-in form's token against its cookie.
-fn check_form_token(state: &AppState, posted: &Posted) -> Result<(), WebError> {
+pub(crate) fn check_form_token(state: &AppState, posted: &Posted) -> Result<(), WebError> {
     let cookie = cookie(&posted.headers, form_cookie(state)).unwrap_or_default();
     if cookie.len() >= 32
         && steward_auth::csrf_ok(cookie.as_bytes(), FORM_PURPOSE, &posted.get("csrf"))
@@ -344,6 +375,7 @@ pub(crate) async fn login_form(
         email: String::new(),
         notice,
         error: None,
+        providers: providers(&state),
     };
     Ok(with_form_cookie(
         &state,
@@ -395,6 +427,7 @@ pub(crate) async fn login(
                     email,
                     notice: None,
                     error: Some(refused.to_string()),
+                    providers: providers(&state),
                 },
             )
         }

@@ -25,6 +25,11 @@ pub struct Server {
 impl Server {
     pub fn start(url: &str, options: steward_web::Options) -> Server {
         let steward = Steward::open(url).unwrap_or_else(|e| panic!("open {url}: {e}"));
+        Server::start_with(steward, options)
+    }
+
+    /// A server over a `Steward` set up by the test (its sign-in policy, say).
+    pub fn start_with(steward: Steward, options: steward_web::Options) -> Server {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -81,6 +86,17 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.finish();
+    }
+}
+
+impl Client {
+    /// A client of any HTTP server on loopback (a provider the test runs beside Steward).
+    pub fn at(addr: SocketAddr) -> Client {
+        Client {
+            addr,
+            source: None,
+            cookies: BTreeMap::new(),
+        }
     }
 }
 
