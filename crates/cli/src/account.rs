@@ -51,6 +51,14 @@ pub enum AccountCommand {
         #[arg(long)]
         person: String,
     },
+    /// Remove an account's single sign-on link to a provider (microsoft or google), when the
+    /// person's account there was replaced: their next sign-in links afresh by email address.
+    /// Signs the account out everywhere.
+    UnlinkSso {
+        email: String,
+        #[arg(long)]
+        provider: String,
+    },
     /// Seal every TOTP secret under a new key. With the key file, a new key is made, every
     /// secret sealed under it (the old key still opening them meanwhile), and then it replaces
     /// the old one; run again after an interruption to finish. With STEWARD_SECRET_KEY, put the
@@ -73,14 +81,20 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
     let stamp = stamp(settings, None);
     match command {
         AccountCommand::List => {
+            let links = steward.sso_links(&stamp)?;
             for a in steward.store().sign_ins()? {
+                let sso: Vec<&str> = links
+                    .iter()
+                    .filter(|l| l.email == a.email)
+                    .map(|l| l.provider.as_str())
+                    .collect();
                 // Roles are held in the roles register, by the account's person.
                 let roles: Vec<String> = match &a.person_id {
                     Some(p) => steward.roles_of(p)?.iter().map(|r| r.to_string()).collect(),
                     None => Vec::new(),
                 };
                 println!(
-                    "{:<32} {:<10} {:<9} {:<24} {}",
+                    "{:<32} {:<10} {:<9} {:<24} {:<9} {}",
                     a.email,
                     a.person_id.as_deref().unwrap_or("-"),
                     if a.mfa_enrolled_at.is_some() {
@@ -89,7 +103,12 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
                         "no-mfa"
                     },
                     roles.join(","),
-                    if a.disabled { "disabled" } else { "" }
+                    if a.disabled { "disabled" } else { "" },
+                    if sso.is_empty() {
+                        String::new()
+                    } else {
+                        format!("sso:{}", sso.join(","))
+                    }
                 );
             }
         }
@@ -152,6 +171,18 @@ pub fn run(command: AccountCommand, settings: &Settings) -> Result<ExitCode> {
         AccountCommand::Link { email, person } => {
             steward.link_sign_in_person(&stamp, &email, &person)?;
             println!("{email}: linked to {person}");
+        }
+        AccountCommand::UnlinkSso { email, provider } => {
+            let Some(which) = steward_service::Provider::parse(&provider) else {
+                bail!("--provider {provider:?}: expected microsoft or google");
+            };
+            if steward.unlink_sso(&stamp, &email, which)? {
+                println!(
+                    "{email}: no longer linked to {which}; signed out everywhere; the next sign-in with {which} links afresh"
+                );
+            } else {
+                bail!("{email} is not linked to {which}");
+            }
         }
         AccountCommand::RotateKey | AccountCommand::NewKey => {}
     }

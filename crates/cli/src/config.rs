@@ -71,6 +71,169 @@ struct File {
     /// The weekday the weekly digest of findings goes out (default `"monday"`), in the
     /// organisation's time zone.
     digest_day: Option<String>,
+    /// Single sign-on with Microsoft or Google, and who keeps a password (`[sso]`).
+    sso: Option<SsoFile>,
+}
+
+/// The `[sso]` table.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SsoFile {
+    /// Who may still sign in with a password: `everyone` (the default), `administrators` or
+    /// `break_glass` (only the accounts `break_glass` names).
+    local_passwords: Option<steward_service::LocalPasswords>,
+    /// Accounts that always keep their password, for when the provider cannot be reached.
+    #[serde(default)]
+    break_glass: Vec<String>,
+    microsoft: Option<ProviderFile>,
+    google: Option<ProviderFile>,
+}
+
+/// `[sso.microsoft]` or `[sso.google]`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderFile {
+    client_id: String,
+    /// Better: `STEWARD_SSO_MICROSOFT_CLIENT_SECRET` / `STEWARD_SSO_GOOGLE_CLIENT_SECRET`, or a
+    /// file.
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    /// Microsoft: the directory (tenant) id.
+    tenant: Option<String>,
+    /// Google: the Workspace domain.
+    hosted_domain: Option<String>,
+    /// Only for a provider at another address than the usual one.
+    issuer: Option<String>,
+    /// Trust the provider's own second factor: Steward asks for no code of its own.
+    #[serde(default)]
+    trust_mfa: bool,
+}
+
+/// Single sign-on as configured: each provider, and the rule for passwords.
+#[derive(Debug, Clone, Default)]
+pub struct SsoSettings {
+    pub providers: Vec<steward_service::ProviderSettings>,
+    pub policy: steward_service::SignInPolicy,
+    /// Where providers send people back to: `{public_url}/auth/{provider}/callback`.
+    pub public_url: Option<String>,
+}
+
+impl SsoSettings {
+    /// Each provider's client, sending people back to this server.
+    pub fn clients(&self) -> Result<Vec<std::sync::Arc<steward_service::Sso>>> {
+        let Some(base) = &self.public_url else {
+            return Ok(Vec::new());
+        };
+        self.providers
+            .iter()
+            .map(|p| {
+                let back = format!(
+                    "{}/auth/{}/callback",
+                    base.trim_end_matches('/'),
+                    p.provider.as_str()
+                );
+                steward_service::Sso::new(p.clone(), &back)
+                    .map(std::sync::Arc::new)
+                    .map_err(anyhow::Error::msg)
+            })
+            .collect()
+    }
+}
+
+/// Reads `[sso]`: every provider's settings checked, its secret from the environment, the file
+/// or a file it names; `public_url` required with any provider; a rule narrowing passwords
+/// required to name a break-glass account and to have a provider to sign in with instead.
+fn sso_settings(
+    file: Option<SsoFile>,
+    public_url: Option<String>,
+    beside_config: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<SsoSettings> {
+    let Some(file) = file else {
+        return Ok(SsoSettings::default());
+    };
+    use steward_service::{LocalPasswords, Provider, ProviderSettings};
+    let mut providers = Vec::new();
+    for (provider, given) in [
+        (Provider::Microsoft, file.microsoft),
+        (Provider::Google, file.google),
+    ] {
+        let Some(given) = given else { continue };
+        let word = provider.as_str();
+        let env_name = format!("STEWARD_SSO_{}_CLIENT_SECRET", word.to_uppercase());
+        let secret = match (
+            std::env::var(&env_name).ok().filter(|v| !v.is_empty()),
+            given.client_secret,
+            given.client_secret_file,
+        ) {
+            (Some(secret), _, _) | (None, Some(secret), _) => secret,
+            (None, None, Some(path)) => {
+                let path = beside_config(path);
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("sso.{word}.client_secret_file {}", path.display()))?
+                    .trim()
+                    .to_owned()
+            }
+            (None, None, None) => anyhow::bail!(
+                "sso.{word}: no client secret: set {env_name}, client_secret or client_secret_file"
+            ),
+        };
+        let settings = ProviderSettings {
+            provider,
+            client_id: given.client_id,
+            client_secret: secret,
+            tenant: given.tenant,
+            hosted_domain: given.hosted_domain,
+            issuer: given.issuer,
+            trust_mfa: given.trust_mfa,
+        };
+        settings
+            .check()
+            .map_err(|e| anyhow::anyhow!("configuration [sso.{word}]: {e}"))?;
+        providers.push(settings);
+    }
+    if !providers.is_empty() {
+        match public_url.as_deref() {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {}
+            Some(url) => {
+                anyhow::bail!("public_url {url:?}: expected an http:// or https:// address")
+            }
+            None => anyhow::bail!(
+                "single sign-on needs public_url (or STEWARD_PUBLIC_URL): the address people reach \
+                 Steward at, to which the provider sends them back"
+            ),
+        }
+    }
+    let local_passwords = file.local_passwords.unwrap_or_default();
+    let break_glass: Vec<String> = file
+        .break_glass
+        .iter()
+        .map(|e| e.trim().to_lowercase())
+        .collect();
+    if let Some(bad) = break_glass.iter().find(|e| !e.contains('@')) {
+        anyhow::bail!("sso.break_glass: {bad:?} is not an email address");
+    }
+    if local_passwords != LocalPasswords::Everyone {
+        if providers.is_empty() {
+            anyhow::bail!(
+                "sso.local_passwords narrows who keeps a password, but no provider is set up \
+                 ([sso.microsoft] or [sso.google]) to sign in with instead"
+            );
+        }
+        if break_glass.is_empty() {
+            anyhow::bail!(
+                "sso.local_passwords narrows who keeps a password: name at least one \
+                 administrator in sso.break_glass, who keeps one for when the provider cannot be reached"
+            );
+        }
+    }
+    Ok(SsoSettings {
+        providers,
+        policy: steward_service::SignInPolicy {
+            local_passwords,
+            break_glass,
+        },
+        public_url,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +272,8 @@ pub struct Settings {
     pub backups: Option<BackupSettings>,
     /// The weekday the weekly digest goes out: `digest_day` or `STEWARD_DIGEST_DAY`.
     pub digest_day: chrono::Weekday,
+    /// Single sign-on, and who keeps a password: `[sso]`.
+    pub sso: SsoSettings,
 }
 
 /// `backup_dir`, `backup_every` and `backup_keep`.
@@ -239,6 +404,14 @@ impl Settings {
         };
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let public_url = env("STEWARD_PUBLIC_URL").or(file.public_url);
+        let sso = sso_settings(
+            file.sso,
+            public_url.clone(),
+            &|path: PathBuf| match config_path.as_deref().and_then(Path::parent) {
+                Some(dir) if path.is_relative() => dir.join(path),
+                _ => path,
+            },
+        )?;
         // A relative path in the file is relative to the file.
         let beside_config = |path: PathBuf| match config_path.as_deref().and_then(Path::parent) {
             Some(dir) if path.is_relative() => dir.join(path),
@@ -334,6 +507,7 @@ impl Settings {
             None => chrono::Weekday::Mon,
         };
         Ok(Settings {
+            sso,
             digest_day,
             store,
             check_interval,
@@ -497,6 +671,104 @@ pub fn os_user() -> String {
 mod tests {
     use super::parse_duration;
     use std::time::Duration;
+
+    /// `[sso]` as written in a configuration file: what holds, and why what does not.
+    #[test]
+    fn single_sign_on_settings_are_checked_when_read() {
+        const MS: &str = "[sso.microsoft]\nclient_id = \"app\"\nclient_secret = \"s\"\n\
+                          tenant = \"11111111-2222-3333-4444-555555555555\"\n";
+        const GOOGLE: &str = "[sso.google]\nclient_id = \"app\"\nclient_secret = \"s\"\n\
+                              hosted_domain = \"example.org\"\ntrust_mfa = true\n";
+        let url = Some("https://steward.example.org");
+        let cases: &[(&str, Option<&str>, Result<usize, &str>)] = &[
+            ("", url, Ok(0)),
+            (MS, url, Ok(1)),
+            (&*format!("{MS}{GOOGLE}"), url, Ok(2)),
+            (MS, None, Err("needs public_url")),
+            (
+                MS,
+                Some("steward.example.org"),
+                Err("expected an http:// or https://"),
+            ),
+            (
+                "[sso.microsoft]\nclient_id = \"app\"\nclient_secret = \"s\"\ntenant = \"common\"\n",
+                url,
+                Err("[sso.microsoft]: Microsoft sign-in is not set up right: `tenant` must be"),
+            ),
+            (
+                "[sso.google]\nclient_id = \"app\"\nhosted_domain = \"example.org\"\n",
+                url,
+                Err("sso.google: no client secret: set STEWARD_SSO_GOOGLE_CLIENT_SECRET"),
+            ),
+            (
+                "[sso.google]\nclient_id = \"app\"\nclient_secret = \"s\"\n",
+                url,
+                Err("`hosted_domain` must be"),
+            ),
+            (
+                "[sso]\nlocal_passwords = \"break_glass\"\n",
+                url,
+                Err("no provider is set up"),
+            ),
+            (
+                &*format!("[sso]\nlocal_passwords = \"break_glass\"\n{MS}"),
+                url,
+                Err("name at least one administrator in sso.break_glass"),
+            ),
+            (
+                &*format!(
+                    "[sso]\nlocal_passwords = \"administrators\"\nbreak_glass = [\"admin\"]\n{MS}"
+                ),
+                url,
+                Err("sso.break_glass: \"admin\" is not an email address"),
+            ),
+            (
+                &*format!(
+                    "[sso]\nlocal_passwords = \"break_glass\"\nbreak_glass = [\"Admin@Example.org\"]\n{MS}"
+                ),
+                url,
+                Ok(1),
+            ),
+            (
+                "[sso]\nlocal_passwords = \"nobody\"\n",
+                url,
+                Err("unknown variant `nobody`"),
+            ),
+            (
+                "[sso.okta]\nclient_id = \"x\"\n",
+                url,
+                Err("unknown field `okta`"),
+            ),
+        ];
+        for (text, public_url, want) in cases {
+            let got = toml::from_str::<super::File>(text)
+                .map_err(anyhow::Error::from)
+                .and_then(|file| {
+                    super::sso_settings(file.sso, public_url.map(str::to_owned), &|p| p)
+                });
+            match (got, want) {
+                (Ok(settings), Ok(n)) => {
+                    assert_eq!(settings.providers.len(), *n, "{text}");
+                    assert!(
+                        settings
+                            .policy
+                            .break_glass
+                            .iter()
+                            .all(|e| e == &e.to_lowercase()),
+                        "{text}"
+                    );
+                }
+                (Err(e), Err(says)) => {
+                    let e = format!("{e:#}");
+                    assert!(e.contains(says), "{text}: wants {says:?} in {e}");
+                }
+                (got, want) => panic!(
+                    "{text}: got {:?}, want {want:?}",
+                    got.map(|s| s.providers.len())
+                ),
+            }
+        }
+    }
 
     #[test]
     fn durations_read_as_the_configuration_writes_them() {

@@ -64,7 +64,10 @@ pub fn run(
         jobs: jobs_from_env(&settings, demo)?,
         // The web's own default.
         api_requests_per_minute: 0,
+        sso: settings.sso.clients()?,
     };
+    warn_of_break_glass(&steward, &settings.sso.policy);
+    let steward = steward.with_sign_in_policy(settings.sso.policy.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -85,6 +88,23 @@ pub fn run(
             .context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A break-glass account that is not there, or not an administrator's, keeps no way in when
+/// the provider cannot be reached: said at start, where whoever set it up will see it.
+fn warn_of_break_glass(steward: &steward_service::Steward, policy: &steward_service::SignInPolicy) {
+    if policy.local_passwords == steward_service::LocalPasswords::Everyone {
+        return;
+    }
+    for email in &policy.break_glass {
+        match steward.viewer(email) {
+            Ok(v) if v.is(steward_service::Capacity::Administrator) => {}
+            Ok(_) => {
+                tracing::warn!(account = %email, "break-glass account is not an administrator")
+            }
+            Err(_) => tracing::warn!(account = %email, "break-glass account does not exist"),
+        }
+    }
 }
 
 /// The server's limits: the defaults, each overridden by its environment variable (whole

@@ -2118,6 +2118,9 @@ fn control_view(
 struct SignInsPage {
     chrome: Chrome,
     accounts: Vec<(String, String, String, &'static str, String, &'static str)>,
+    /// Each account's single sign-on links, by the account's place in `accounts`: the
+    /// providers' route words and names.
+    links: Vec<Vec<(&'static str, &'static str)>>,
     /// The search (address or name), how many accounts match it, and the ways between pages.
     find: String,
     total: usize,
@@ -2150,7 +2153,11 @@ async fn sign_ins_page(
     notice: Option<String>,
     refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
-    let mut accounts = blocking(state, |s| Ok(s.store().sign_ins()?)).await?;
+    let stamp = steward_service::Stamp::of(&signed.viewer);
+    let (mut accounts, all_links) = blocking(state, move |s| {
+        Ok((s.store().sign_ins()?, s.sso_links(&stamp)?))
+    })
+    .await?;
     let find = query.find.trim().to_lowercase();
     if !find.is_empty() {
         accounts.retain(|a| {
@@ -2206,10 +2213,25 @@ async fn sign_ins_page(
         &refusal.problems,
         [&mut email, &mut name, &mut person, &mut password],
     );
+    let links = accounts
+        .iter()
+        .map(|a| {
+            steward_service::Provider::ALL
+                .into_iter()
+                .filter(|p| {
+                    all_links
+                        .iter()
+                        .any(|l| l.email == a.email && l.provider == p.as_str())
+                })
+                .map(|p| (p.as_str(), p.label()))
+                .collect()
+        })
+        .collect();
     page_refusing(
         !errors.is_empty(),
         &SignInsPage {
             chrome: Chrome::signed(state, signed, "/admin/sign-ins"),
+            links,
             find: query.find,
             total,
             first,
@@ -2286,6 +2308,14 @@ pub(crate) async fn change_sign_ins(
             "disable" => s.set_sign_in_disabled(&stamp, &e, true)?,
             "enable" => s.set_sign_in_disabled(&stamp, &e, false)?,
             "link" => s.link_sign_in_person(&stamp, &e, person.trim())?,
+            // The person's account at the provider was replaced: the next sign-in links afresh.
+            unlink if unlink.starts_with("unlink_") => {
+                let provider = steward_service::Provider::parse(&unlink["unlink_".len()..])
+                    .ok_or_else(|| {
+                        steward_service::ServiceError::Checks(format!("unknown act {unlink:?}"))
+                    })?;
+                s.unlink_sso(&stamp, &e, provider)?;
+            }
             other => {
                 return Err(steward_service::ServiceError::Checks(format!(
                     "unknown act {other:?}"

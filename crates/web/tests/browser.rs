@@ -684,16 +684,43 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
         .next()
         .map(|f| f.finding.key())
         .expect("the demo has a finding");
+    // Single sign-on set up, so that the sign-in page shows its buttons too (the provider is
+    // never reached: no one presses them).
+    let sso = [
+        steward_service::Provider::Microsoft,
+        steward_service::Provider::Google,
+    ]
+    .map(|provider| {
+        let settings = steward_service::ProviderSettings {
+            provider,
+            client_id: "steward".into(),
+            client_secret: "secret".into(),
+            tenant: Some("11111111-2222-3333-4444-555555555555".into()),
+            hosted_domain: Some("example.org".into()),
+            issuer: Some("http://127.0.0.1:9/issuer".into()),
+            trust_mfa: false,
+        };
+        let back = format!("http://127.0.0.1:9/auth/{}/callback", provider.as_str());
+        std::sync::Arc::new(steward_service::Sso::new(settings, &back).expect("settings"))
+    });
     let server = Server::start_with(
         steward,
         steward_web::Options {
             packs,
+            sso: sso.to_vec(),
             ..Default::default()
         },
     );
     let Some(b) = browser(test, server.addr) else {
         return;
     };
+    let mut failures = Vec::new();
+    b.step("the sign-in page");
+    b.open("/login");
+    assert_eq!(b.text("#sso-google"), "Sign in with Google");
+    for v in axe_violations(&b, &axe) {
+        failures.push(format!("/login: {v}"));
+    }
     let pages: &[(&str, &[&str])] = &[
         (
             "administrator",
@@ -731,7 +758,6 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
         ),
         ("line_manager", &["/me", "/team"]),
     ];
-    let mut failures = Vec::new();
     for (role, paths) in pages {
         let (_, email, secret) = logins
             .iter()
@@ -741,7 +767,7 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
         b.open("/login");
         b.fill("#email", email);
         b.fill("#password", support::PASSWORD);
-        b.click_through("button[type=submit]");
+        b.click_through("form[action='/login'] button[type=submit]");
         b.wait_for_path("/mfa");
         b.fill("#code", &totp_now(secret));
         b.click_through("button[type=submit]");

@@ -548,6 +548,63 @@ fn single_sign_on_with_a_local_provider() {
             ["link", "sign_in", "sign_in"],
             "{b}: the renamed sign-in and the rotated key's"
         );
+
+        // An administrator sees the link, and removes it when the person's account at the
+        // provider was replaced: the new account then links afresh by address.
+        let page = glass.get("/admin/sign-ins");
+        assert_eq!(page.status, 200, "{b}");
+        assert!(
+            page.body.contains("value=\"unlink_microsoft\""),
+            "{b}: {}",
+            page.body
+        );
+        let csrf = page.csrf();
+        let done = glass.post(
+            "/admin/sign-ins",
+            &[
+                ("csrf", &csrf),
+                ("email", "p1@example.org"),
+                ("act", "unlink_microsoft"),
+            ],
+        );
+        assert_eq!(done.status, 200, "{b}: {}", done.body);
+        assert!(
+            check
+                .sso_links_of("p1@example.org")
+                .expect("links")
+                .is_empty(),
+            "{b}"
+        );
+        assert_eq!(
+            actions(&check, "microsoft:ms-p1"),
+            ["link", "sign_in", "sign_in", "unlink"],
+            "{b}"
+        );
+        let (back, _) = journey(
+            &mut server.client(),
+            &idp,
+            "microsoft",
+            user("ms-p1-replaced", "p1@example.org"),
+            "none",
+        );
+        assert_eq!(
+            (back.status, back.location()),
+            (303, "/mfa"),
+            "{b}: {}",
+            back.body
+        );
+        // A member of staff reaches no part of it.
+        let mut staff = server.client();
+        let (back, _) = journey(
+            &mut staff,
+            &idp,
+            "google",
+            user("g-p2", "p2@example.org"),
+            "none",
+        );
+        assert_eq!(back.status, 303, "{b}");
+        assert_eq!(staff.get("/admin/sign-ins").status, 403, "{b}");
+
         let verdict = check.verify_audit_against(None).expect("verify");
         assert!(verdict.chain.is_ok(), "{b}: {:?}", verdict.chain);
         assert!(
