@@ -1,6 +1,6 @@
 //! Requests and incidents through the JSON API: one read with its approvals or record and who
 //! has been told; raised or reported; and every step taken (approve, reject, fulfil, cancel;
-//! investigate, record, close) — the same service calls and the same rules
+//! investigate, record, close; and for both, acknowledging a notice) — the same service calls and the same rules
 //! of who sees and who acts as the Requests and Incidents pages. A step is taken as a person: a
 //! token acting for a service reads but takes no step.
 
@@ -111,6 +111,9 @@ pub(crate) async fn step(
     headers: axum::http::HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, Problem> {
+    if action == "acknowledge" {
+        return acknowledge(&state, &bearing, Register::Requests, id, &headers, &body).await;
+    }
     let action = Action::parse(&action).ok_or(Problem(WebError::NotFound))?;
     let stamp = bearing.stamp_for(Register::Requests)?;
     let acting = actor(&bearing)?;
@@ -223,6 +226,9 @@ pub(crate) async fn step_incident(
     headers: axum::http::HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, Problem> {
+    if action == "acknowledge" {
+        return acknowledge(&state, &bearing, Register::Incidents, id, &headers, &body).await;
+    }
     if !["investigate", "record", "close"].contains(&action.as_str()) {
         return Err(Problem(WebError::NotFound));
     }
@@ -244,4 +250,44 @@ pub(crate) async fn step_incident(
     .ok_or(Problem(WebError::NotFound))?;
     crate::processes::recheck(&state);
     Ok(json_response(StatusCode::OK, &incident_json(&view)))
+}
+
+/// Acknowledges a notice about a request or an incident: that `recipient` (the token's person
+/// when the body names none; a party such as `it-service-desk` for those who answer for it) has
+/// been told. Only on something the token's holder may see; the workflow decides who may answer
+/// for whom, and a notice is acknowledged once.
+async fn acknowledge(
+    state: &AppState,
+    bearing: &Bearing,
+    register: Register,
+    id: String,
+    headers: &axum::http::HeaderMap,
+    body: &axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let stamp = bearing.stamp_for(register)?;
+    let acting = actor(bearing)?;
+    let (fields, _) = particulars(body, headers, &[])?;
+    let recipient = match named(&fields, "recipient") {
+        r if r.is_empty() => acting.clone(),
+        r => r,
+    };
+    let viewer = bearing.viewer().clone();
+    let answer = blocking(state, move |s| {
+        let visible = visible_people(s, &viewer)?;
+        let whose = match register {
+            Register::Requests => s.request(&id)?.request.person_id,
+            _ => s.incident(&id)?.incident.person_id,
+        };
+        if !may_see(&visible, &whose) {
+            return Ok(None);
+        }
+        s.acknowledge(&stamp, &id, &recipient, &acting)?;
+        Ok(Some(match register {
+            Register::Requests => request_json(&s.request(&id)?),
+            _ => incident_json(&s.incident(&id)?),
+        }))
+    })
+    .await?
+    .ok_or(Problem(WebError::NotFound))?;
+    Ok(json_response(StatusCode::OK, &answer))
 }

@@ -853,7 +853,7 @@ fn requests(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
         format!("{BASE}/requests/{{id}}/{{action}}"),
         json!({ "post": operation(
             "stepRequest",
-            "Takes a step as the token's person: approve, reject (a `note` says why), fulfil (what was issued) or cancel, where their part lets them.",
+            "Takes a step as the token's person: approve, reject (a `note` says why), fulfil (what was issued) or cancel, where their part lets them; or acknowledge a notice about it (`recipient`: the token's person when not given, or a party such as it-service-desk that their role answers for).",
             responses(vec![
                 ("200", view("The request after the step.")),
                 ("400", problem_response("A body that is not a JSON object of fields.")),
@@ -863,7 +863,7 @@ fn requests(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
                 ("422", problem_response("The request's state or the workflow's rules do not allow this step.")),
             ]),
             json!({
-                "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["approve", "reject", "fulfil", "cancel"] } }],
+                "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["approve", "reject", "fulfil", "cancel", "acknowledge"] } }],
                 "requestBody": body(json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean", "null"] } })),
             }),
         )}),
@@ -934,7 +934,7 @@ fn incidents(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
         format!("{BASE}/incidents/{{id}}/{{action}}"),
         json!({ "post": operation(
             "stepIncident",
-            "Handles an incident as the token's person: investigate, record (its record's fields) or close.",
+            "Handles an incident as the token's person: investigate, record (its record's fields) or close; or acknowledges a notice about it (`recipient`: the token's person when not given, or a party such as it-service-desk that their role answers for).",
             responses(vec![
                 ("200", view("The incident after the step.")),
                 ("400", problem_response("A body that is not a JSON object of fields.")),
@@ -944,7 +944,7 @@ fn incidents(schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
                 ("422", problem_response("The incident's state or the workflow's rules do not allow this step.")),
             ]),
             json!({
-                "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["investigate", "record", "close"] } }],
+                "parameters": [id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["investigate", "record", "close", "acknowledge"] } }],
                 "requestBody": { "required": false, "content": { "application/json": { "schema": fields } } },
             }),
         )}),

@@ -1261,6 +1261,56 @@ fn incidents_are_reported_handled_and_closed_as_on_the_pages() {
             client: server.client(),
             token: &it_secret,
         };
+        // Acknowledging a notice: a party's only by those who answer for it, and once.
+        let told: Vec<String> =
+            json_of(&it.get(&format!("/api/v1/incidents/{id}")))["notifications"]
+                .as_array()
+                .map(|ns| {
+                    ns.iter()
+                        .filter_map(|n| n["recipient"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+        assert!(told.iter().any(|r| r == "information-governance"), "{b}: {told:?}");
+        // The IT team answers for the governance team's parties.
+        let party = json!({ "recipient": "information-governance" });
+        let refused = staff.call(
+            "POST",
+            &format!("/api/v1/incidents/{id}/acknowledge"),
+            &[],
+            Some(party.clone()),
+        );
+        assert!(
+            matches!(refused.status, 403 | 422),
+            "{b}: staff answered for information governance: {} {}",
+            refused.status,
+            refused.body
+        );
+        let acknowledged = it.call(
+            "POST",
+            &format!("/api/v1/incidents/{id}/acknowledge"),
+            &[],
+            Some(party.clone()),
+        );
+        assert_eq!(acknowledged.status, 200, "{b}: {}", acknowledged.body);
+        let notice = json_of(&acknowledged)["notifications"]
+            .as_array()
+            .and_then(|ns| {
+                ns.iter()
+                    .find(|n| n["recipient"] == "information-governance")
+                    .cloned()
+            })
+            .unwrap_or_default();
+        assert_eq!(notice["acknowledged_by"], "IT1", "{b}: {notice}");
+        problem(
+            &it.call(
+                "POST",
+                &format!("/api/v1/incidents/{id}/acknowledge"),
+                &[],
+                Some(party),
+            ),
+            422,
+        );
         let early = it.call("POST", &format!("/api/v1/incidents/{id}/close"), &[], None);
         let early = problem(&early, 422);
         assert!(
