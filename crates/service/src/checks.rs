@@ -245,6 +245,10 @@ impl Steward {
                 if let Err(e) = self.emit_finding_events(&summary, stamp.at) {
                     tracing::warn!(error = %e, "cannot queue the findings' webhook events");
                 }
+                // Deadlines passed or near since the last run (requests, incidents' ICO clocks).
+                if let Err(e) = self.emit_deadline_events(stamp.at) {
+                    tracing::warn!(error = %e, "cannot queue the deadlines' webhook events");
+                }
                 Ok(Some((summary, count)))
             }
             (Err(e), None) => Err(e.into()),

@@ -5,27 +5,35 @@
 //! this machine or a private network are refused unless the operator allows them.
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use steward_model::Record as _;
 use steward_store::{DeliveryRow, WebhookRow};
 
 use crate::accounts::auth;
 use crate::{Capacity, Result, ServiceError, Stamp, Steward};
 
 /// The events a webhook may be subscribed to.
-pub const EVENTS: [&str; 13] = [
+pub const EVENTS: [&str; 16] = [
     "finding.opened",
     "finding.resolved",
     "finding.escalated",
     "incident.reported",
+    "incident.late",
+    "incident.ico_deadline_near",
     "request.raised",
     "request.approved",
     "request.rejected",
     "request.fulfilled",
+    "request.overdue",
     "import.finished",
     "import.failed",
     "sync.finished",
     "sync.failed",
     "webhook.test",
 ];
+
+/// How long before an incident's ICO deadline, with no decision yet, `incident.ico_deadline_near`
+/// is sent.
+pub const ICO_DEADLINE_NEAR: TimeDelta = TimeDelta::hours(24);
 
 /// Failed attempts in a row before a webhook is turned off.
 pub const MOST_FAILURES: i64 = 10;
@@ -79,6 +87,40 @@ fn backoff(attempts: i64) -> TimeDelta {
 
 fn invalid(problem: impl Into<String>) -> ServiceError {
     ServiceError::Webhook(problem.into())
+}
+
+/// One message of `event` for every enabled webhook of `hooks` that wants it, due at `at`.
+fn deliveries(
+    hooks: &[WebhookRow],
+    event: &str,
+    data: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<Vec<DeliveryRow>> {
+    let payload = serde_json::json!({
+        "type": event,
+        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": data,
+    })
+    .to_string();
+    hooks
+        .iter()
+        .filter(|h| h.enabled && h.events.split(';').any(|e| e == event))
+        .map(|hook| {
+            Ok(DeliveryRow {
+                id: new_id("msg_")?,
+                webhook_id: hook.id.clone(),
+                event: event.to_owned(),
+                payload: payload.clone(),
+                created_at: at,
+                state: "pending".into(),
+                attempts: 0,
+                next_attempt_at: Some(at),
+                last_attempt_at: None,
+                last_status: None,
+                last_response: None,
+            })
+        })
+        .collect()
 }
 
 /// A random id with a prefix.
@@ -190,30 +232,7 @@ impl Steward {
         let hooks = self.store().webhooks()?;
         let mut rows = Vec::new();
         for (event, data) in events {
-            let payload = serde_json::json!({
-                "type": event,
-                "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "data": data,
-            })
-            .to_string();
-            for hook in hooks
-                .iter()
-                .filter(|h| h.enabled && h.events.split(';').any(|e| e == event))
-            {
-                rows.push(DeliveryRow {
-                    id: new_id("msg_")?,
-                    webhook_id: hook.id.clone(),
-                    event: event.to_owned(),
-                    payload: payload.clone(),
-                    created_at: at,
-                    state: "pending".into(),
-                    attempts: 0,
-                    next_attempt_at: Some(at),
-                    last_attempt_at: None,
-                    last_status: None,
-                    last_response: None,
-                });
-            }
+            rows.extend(deliveries(&hooks, event, &data, at)?);
         }
         if rows.is_empty() {
             return Ok(0);
@@ -221,6 +240,70 @@ impl Steward {
         self.store().queue_deliveries(&rows)?;
         self.enqueue_delivery()?;
         Ok(rows.len())
+    }
+
+    /// The events found by looking rather than by a step, each sent once: a request overdue
+    /// (once per due date), an incident's ICO deadline within [`ICO_DEADLINE_NEAR`] with no
+    /// decision yet (once per deadline). Looked for only when a webhook wants them; how many
+    /// were new.
+    pub(crate) fn emit_deadline_events(&self, now: DateTime<Utc>) -> Result<usize> {
+        let at = now.trunc_subsecs(6);
+        let hooks = self.store().webhooks()?;
+        let wants = |event: &str| {
+            hooks
+                .iter()
+                .any(|h| h.enabled && h.events.split(';').any(|e| e == event))
+        };
+        let mut moments = Vec::new();
+        if wants("request.overdue") {
+            for (request, sla) in self.requests(self.local_date(now)?)? {
+                let (steward_workflow::Sla::Overdue { working_days }, Some(due)) =
+                    (sla, request.due_on)
+                else {
+                    continue;
+                };
+                let data = serde_json::json!({
+                    "request": request.to_row().to_json(),
+                    "overdue_working_days": working_days,
+                });
+                moments.push((
+                    format!("request.overdue:{}:{due}", request.id),
+                    deliveries(&hooks, "request.overdue", &data, at)?,
+                ));
+            }
+        }
+        if wants("incident.ico_deadline_near") {
+            for incident in self.list::<steward_model::Incident>()? {
+                let Some(by) = incident.ico_notify_by else {
+                    continue;
+                };
+                let open = incident.ico_decision.is_none() && incident.closed_at.is_none();
+                if !open || now < by - ICO_DEADLINE_NEAR {
+                    continue;
+                }
+                let data = serde_json::json!({
+                    "incident": incident.to_row().to_json(),
+                    "ico_notify_by": by.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "hours_left": (by - now).num_hours(),
+                });
+                moments.push((
+                    format!(
+                        "incident.ico_deadline_near:{}:{}",
+                        incident.id,
+                        by.timestamp()
+                    ),
+                    deliveries(&hooks, "incident.ico_deadline_near", &data, at)?,
+                ));
+            }
+        }
+        if moments.is_empty() {
+            return Ok(0);
+        }
+        let new = self.store().queue_deliveries_once(&moments, at)?;
+        if new > 0 {
+            self.enqueue_delivery()?;
+        }
+        Ok(new)
     }
 
     /// [`Steward::emit`], for a step whose webhooks are no reason to fail it: a failure to

@@ -477,6 +477,14 @@ impl Steward {
             serde_json::json!({ "incident": view.incident.to_row().to_json() }),
             stamp.at,
         );
+        // Reported after the policy's window had closed.
+        if view.incident.late == Some(true) {
+            self.tell_webhooks(
+                "incident.late",
+                serde_json::json!({ "incident": view.incident.to_row().to_json() }),
+                stamp.at,
+            );
+        }
         Ok(view)
     }
 

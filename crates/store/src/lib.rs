@@ -614,6 +614,15 @@ pub trait Store: Send + Sync {
     /// stored, or a webhook that is not, is an error, nothing written.
     fn queue_deliveries(&self, deliveries: &[DeliveryRow]) -> Result<()>;
 
+    /// Queues the deliveries of each moment (`key`, its deliveries) not seen before, and marks
+    /// it seen, in one transaction: an event found by looking (a request overdue) is sent once
+    /// whichever server looks, however often. How many moments were new. Not audited.
+    fn queue_deliveries_once(
+        &self,
+        moments: &[(String, Vec<DeliveryRow>)],
+        at: DateTime<Utc>,
+    ) -> Result<usize>;
+
     /// At most `limit` pending deliveries of enabled webhooks whose `next_attempt_at` is `now` or
     /// earlier, the earliest first.
     fn due_deliveries(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DeliveryRow>>;

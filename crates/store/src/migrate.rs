@@ -180,6 +180,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0028_sso.sql"),
     },
+    Migration {
+        version: 29,
+        name: "webhook_moments",
+        postgres_only: false,
+        sql: include_str!("../migrations/0029_webhook_moments.sql"),
+    },
 ];
 
 impl Migration {

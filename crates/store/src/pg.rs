@@ -1650,6 +1650,14 @@ impl Store for PgStore {
         self.plain(|tx| webhooks::queue(tx, deliveries))
     }
 
+    fn queue_deliveries_once(
+        &self,
+        moments: &[(String, Vec<DeliveryRow>)],
+        at: DateTime<Utc>,
+    ) -> Result<usize> {
+        self.plain(|tx| webhooks::queue_once(tx, moments, at))
+    }
+
     fn record_delivery_attempt(
         &self,
         id: &str,

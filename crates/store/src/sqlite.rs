@@ -1641,6 +1641,14 @@ impl Store for SqliteStore {
         self.plain(|tx| webhooks::queue(tx, deliveries))
     }
 
+    fn queue_deliveries_once(
+        &self,
+        moments: &[(String, Vec<DeliveryRow>)],
+        at: DateTime<Utc>,
+    ) -> Result<usize> {
+        self.plain(|tx| webhooks::queue_once(tx, moments, at))
+    }
+
     fn record_delivery_attempt(
         &self,
         id: &str,

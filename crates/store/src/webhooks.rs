@@ -373,6 +373,33 @@ pub(crate) fn queue(tx: &mut dyn PlainTx, deliveries: &[DeliveryRow]) -> Result<
     Ok(())
 }
 
+/// Queues each moment's deliveries only if the moment was not seen before, marking it seen, in
+/// the caller's transaction; how many moments were new.
+pub(crate) fn queue_once(
+    tx: &mut dyn PlainTx,
+    moments: &[(String, Vec<DeliveryRow>)],
+    at: DateTime<Utc>,
+) -> Result<usize> {
+    let p = tx.placeholder();
+    let mark = format!(
+        "INSERT INTO webhook_moments (key, happened_at) VALUES ({}, {}) ON CONFLICT (key) DO NOTHING",
+        p.nth(1),
+        p.nth(2)
+    );
+    let mut new = 0;
+    for (key, deliveries) in moments {
+        if tx.exec(
+            &mark,
+            &[Cell::Text(Some(key.clone())), Cell::Time(Some(at))],
+        )? == 1
+        {
+            queue(tx, deliveries)?;
+            new += 1;
+        }
+    }
+    Ok(new)
+}
+
 /// What one attempt to deliver came to.
 pub(crate) struct Attempt<'a> {
     pub id: &'a str,

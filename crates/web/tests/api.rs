@@ -1271,7 +1271,10 @@ fn incidents_are_reported_handled_and_closed_as_on_the_pages() {
                         .collect()
                 })
                 .unwrap_or_default();
-        assert!(told.iter().any(|r| r == "information-governance"), "{b}: {told:?}");
+        assert!(
+            told.iter().any(|r| r == "information-governance"),
+            "{b}: {told:?}"
+        );
         // The IT team answers for the governance team's parties.
         let party = json!({ "recipient": "information-governance" });
         let refused = staff.call(

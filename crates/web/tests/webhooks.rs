@@ -395,3 +395,147 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
         drop(server);
     }
 }
+
+/// Events found by looking rather than by a step: a request past its due date, an incident
+/// whose ICO deadline is within a day with no decision, and an incident reported after its
+/// window. Each is sent once, however many check runs look.
+#[test]
+fn deadlines_are_told_once_each() {
+    let dir =
+        steward_store::testing::TempDir::new("webhook_deadlines").unwrap_or_else(|e| panic!("{e}"));
+    let Some(receiver) = Receiver::start(dir.path()) else {
+        return;
+    };
+    for db in steward_store::testing::databases("web_webhook_deadlines") {
+        let b = db.backend;
+        let _ = std::fs::remove_file(&receiver.out);
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
+        support::it_staff_and_administrator(&steward, "example.org");
+        let server = Server::start(
+            &db.url,
+            steward_web::Options {
+                jobs: steward_service::WorkerSettings {
+                    webhooks_allow_private: true,
+                    poll: std::time::Duration::from_millis(100),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        let (_, secret) = steward
+            .subscribe_webhook(
+                &Stamp::now("test"),
+                &format!("http://127.0.0.1:{}/ok", receiver.port),
+                &[
+                    "request.overdue".to_owned(),
+                    "incident.ico_deadline_near".to_owned(),
+                    "incident.late".to_owned(),
+                ],
+                true,
+            )
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        std::fs::write(&receiver.secret, &secret).unwrap_or_else(|e| panic!("{e}"));
+        let staff = token(&steward, "staff@example.org");
+        let mut client = server.client();
+
+        // A request whose due date has passed.
+        let raised = call(
+            &mut client,
+            &staff,
+            "POST",
+            "/api/v1/requests",
+            Some(json!({ "type": "pac-code", "person_id": "S1" })),
+        );
+        assert_eq!(raised.status, 201, "{b}: {}", raised.body);
+        let id = json_of(&raised)["request"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut request: steward_model::Request = steward
+            .get(&id)
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .unwrap_or_else(|| panic!("{b}: {id}"));
+        request.due_on = Some(Utc::now().date_naive() - Duration::days(10));
+        steward
+            .update(&Stamp::now("test"), &request)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+
+        // A breach found 50 hours ago, reported now: late for its window, and 22 hours left
+        // to tell the ICO.
+        let found = (Utc::now() - Duration::hours(50)).to_rfc3339();
+        let reported = call(
+            &mut client,
+            &staff,
+            "POST",
+            "/api/v1/incidents",
+            Some(
+                json!({ "type": "data-breach", "facts": "A list left on a train", "discovered_at": found }),
+            ),
+        );
+        assert_eq!(reported.status, 201, "{b}: {}", reported.body);
+        let incident = json_of(&reported)["incident"]["id"].clone();
+
+        // Two check runs look; each moment is sent once.
+        let packs = support::demo::packs();
+        for _ in 0..2 {
+            steward
+                .check_and_record(
+                    &Stamp::now("test"),
+                    &packs.iter().collect::<Vec<_>>(),
+                    &steward_policy::Overrides::default(),
+                )
+                .unwrap_or_else(|e| panic!("{b}: {e}"));
+        }
+        let of_type = |kind: &str| {
+            receiver
+                .received()
+                .into_iter()
+                .filter(|m| m["body"]["type"] == kind)
+                .collect::<Vec<_>>()
+        };
+        let started = std::time::Instant::now();
+        while (of_type("request.overdue").is_empty()
+            || of_type("incident.ico_deadline_near").is_empty()
+            || of_type("incident.late").is_empty())
+            && started.elapsed() < std::time::Duration::from_secs(20)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // Time for a second message, were one wrongly queued.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let overdue = of_type("request.overdue");
+        assert_eq!(overdue.len(), 1, "{b}: {:?}", receiver.received());
+        assert_eq!(
+            overdue[0]["body"]["data"]["request"]["id"],
+            json!(id),
+            "{b}"
+        );
+        assert!(
+            overdue[0]["body"]["data"]["overdue_working_days"]
+                .as_i64()
+                .is_some_and(|d| d >= 5),
+            "{b}: {}",
+            overdue[0]
+        );
+        let near = of_type("incident.ico_deadline_near");
+        assert_eq!(near.len(), 1, "{b}: {:?}", receiver.received());
+        assert_eq!(near[0]["body"]["data"]["incident"]["id"], incident, "{b}");
+        assert!(
+            near[0]["body"]["data"]["hours_left"]
+                .as_i64()
+                .is_some_and(|h| (20..=22).contains(&h)),
+            "{b}: {}",
+            near[0]
+        );
+        let late = of_type("incident.late");
+        assert_eq!(late.len(), 1, "{b}");
+        assert!(
+            receiver
+                .received()
+                .iter()
+                .all(|m| m["verified"] == json!(true)),
+            "{b}: every message signed"
+        );
+        drop(server);
+    }
+}
