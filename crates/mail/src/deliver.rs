@@ -208,6 +208,7 @@ pub fn compose(
         "human-resources" => "To HR,".to_owned(),
         "senior-management" => "To senior management,".to_owned(),
         "information-asset-owners" => "To the information asset owners,".to_owned(),
+        "administrators" => "To Steward's administrators,".to_owned(),
         "police" => "To the information governance team (the police are to be told),".to_owned(),
         "security" => "To the information governance team (security are to be told),".to_owned(),
         _ => match to.as_slice() {
@@ -230,6 +231,7 @@ pub fn compose(
     let page = match (notice.team, notice.concerns) {
         (Some(_), Concerns::Incident) => format!("/incidents/{}", n.about),
         (Some(_), Concerns::Request) => format!("/requests/{}", n.about),
+        (_, Concerns::Webhook) => "/admin/webhooks".to_owned(),
         _ => "/me".to_owned(),
     };
     match &sender.public_url {

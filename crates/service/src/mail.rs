@@ -29,6 +29,8 @@ pub struct Addressee {
 pub enum Concerns {
     Incident,
     Request,
+    /// One of Steward's own notices about a webhook (turned off).
+    Webhook,
     /// A notice imported about something no longer (or never) in the registers.
     Other,
 }
@@ -160,6 +162,9 @@ impl Steward {
                 format!("request {about} ({})", request.kind),
                 Concerns::Request,
             ));
+        }
+        if let Some(hook) = self.store().webhooks()?.into_iter().find(|h| h.id == about) {
+            return Ok((format!("webhook {about} ({})", hook.url), Concerns::Webhook));
         }
         Ok((about.to_owned(), Concerns::Other))
     }

@@ -35,6 +35,9 @@ pub const EVENTS: [&str; 16] = [
 /// is sent.
 pub const ICO_DEADLINE_NEAR: TimeDelta = TimeDelta::hours(24);
 
+/// The party Steward's notices about webhooks are to: whoever holds the administrator role.
+const ADMINISTRATORS: &str = "administrators";
+
 /// Failed attempts in a row before a webhook is turned off.
 pub const MOST_FAILURES: i64 = 10;
 /// Attempts at one message before it is given up.
@@ -189,11 +192,13 @@ impl Steward {
             .collect())
     }
 
-    /// Turns a webhook on (its failures forgotten) or off.
+    /// Turns a webhook on (its failures forgotten, and the administrators' notice that it was
+    /// turned off acknowledged) or off.
     pub fn set_webhook_enabled(&self, stamp: &Stamp, id: &str, enabled: bool) -> Result<Webhook> {
         stamp.require(&[Capacity::Administrator], "turning a webhook on or off")?;
         let reason = (!enabled).then(|| format!("turned off by {}", stamp.actor));
-        self.store()
+        let hook = self
+            .store()
             .set_webhook_enabled(
                 &stamp.actor,
                 stamp.at.trunc_subsecs(6),
@@ -202,7 +207,53 @@ impl Steward {
                 reason.as_deref(),
             )?
             .map(webhook_of)
-            .ok_or_else(|| ServiceError::NoWebhook(id.to_owned()))
+            .ok_or_else(|| ServiceError::NoWebhook(id.to_owned()))?;
+        if enabled {
+            let key = steward_model::join_key(&[
+                steward_model::Value::Text(id.to_owned()),
+                steward_model::Value::Text(ADMINISTRATORS.to_owned()),
+            ]);
+            if let Some(mut notice) = self.get::<steward_model::Notification>(&key)?
+                && notice.acknowledged_at.is_none()
+            {
+                notice.acknowledged_at = Some(stamp.at.trunc_subsecs(6));
+                notice.acknowledged_by = stamp.authority.person_id.clone();
+                self.write_all(stamp, vec![notice.to_row()])?;
+            }
+        }
+        Ok(hook)
+    }
+
+    /// Leaves the administrators a notice that webhook `hook` was turned off (emailed as every
+    /// notice is; acknowledged on turning it on again): a notification about the webhook to the
+    /// `administrators` party, afresh each time it is turned off.
+    fn tell_administrators_off(
+        &self,
+        hook: &WebhookRow,
+        last: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let last: String = last.chars().take(200).collect();
+        let notice = steward_model::Notification {
+            about: hook.id.clone(),
+            recipient: ADMINISTRATORS.to_owned(),
+            reason: format!(
+                "The webhook to {} was turned off after {MOST_FAILURES} failed deliveries in a \
+                 row; the last said: {last}. Its messages wait for nobody: mend the receiver, \
+                 then turn the webhook on again on the Webhooks page.",
+                hook.url
+            ),
+            due_at: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            emailed_at: None,
+        };
+        let stamp = Stamp {
+            at: now,
+            ..Stamp::now("system:webhooks")
+        };
+        self.write_all(&stamp, vec![notice.to_row()])?;
+        Ok(())
     }
 
     /// A webhook's latest deliveries, newest first, with what the receiver answered.
@@ -444,6 +495,7 @@ impl Steward {
                     false,
                     Some(&reason),
                 )?;
+                self.tell_administrators_off(hook, &response, now)?;
             }
         }
         Ok(delivered)

@@ -414,6 +414,22 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/audit",
         access: Access::AnyOf(&[Governance, Auditor, Administrator]),
     },
+    // Webhooks on screen: administrators', as on the API.
+    RouteSpec {
+        method: "GET",
+        path: "/admin/webhooks",
+        access: Access::AnyOf(&[Administrator]),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/admin/webhooks",
+        access: Access::AnyOf(&[Administrator]),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/admin/webhooks/{id}",
+        access: Access::AnyOf(&[Administrator]),
+    },
     RouteSpec {
         method: "GET",
         path: "/admin/organisation",

@@ -38,6 +38,7 @@ mod signin;
 mod sso;
 mod standing;
 mod tokens;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -303,6 +304,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/tokens/revoke", post(tokens::revoke))
+        .route(
+            "/admin/webhooks",
+            get(webhooks::list).post(webhooks::change),
+        )
+        .route("/admin/webhooks/{id}", get(webhooks::show))
         .route("/me/accept", post(pages::accept))
         .route("/me/exception", post(finding::ask_for_exception))
         .route("/me/acknowledge", post(pages::acknowledge))

@@ -57,6 +57,7 @@ const LINKS: &[(&str, &str)] = &[
     ("/jobs", "Jobs"),
     ("/audit", "Audit log"),
     ("/admin/sign-ins", "Sign-ins"),
+    ("/admin/webhooks", "Webhooks"),
     ("/admin/organisation", "Organisation"),
 ];
 

@@ -749,6 +749,7 @@ fn no_page_type_fails_an_automated_accessibility_scan() {
                 "/jobs",
                 "/audit",
                 "/admin/sign-ins",
+                "/admin/webhooks",
                 "/admin/organisation",
                 "/account/password",
                 "/account/tokens",

@@ -62,7 +62,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [&'static str]> {
             | "/policy/frameworks",
         ) => ESTATE,
         ("POST", "/register/{entity}/{id}/{what}") => &["it", "administrator"],
-        ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation") => &["administrator"],
+        ("GET" | "POST", "/admin/sign-ins" | "/admin/organisation" | "/admin/webhooks")
+        | ("GET", "/admin/webhooks/{id}") => &["administrator"],
         (
             "POST",
             "/policy/packs"
@@ -287,7 +288,18 @@ fn every_route_with_every_role() {
         steward
             .save_connector(&stamp, &hr, None)
             .unwrap_or_else(|e| panic!("{e}"));
+        let (webhook, _) = steward
+            .subscribe_webhook(
+                &stamp,
+                "http://127.0.0.1:9/in",
+                &["webhook.test".to_owned()],
+                true,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         let concrete = |path: &str| {
+            if path.starts_with("/admin/webhooks/") {
+                return path.replace("{id}", &webhook.id);
+            }
             if path.starts_with("/connectors/") {
                 return path.replace("{name}", "hr");
             }

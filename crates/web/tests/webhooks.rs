@@ -128,7 +128,7 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
         let b = db.backend;
         let _ = std::fs::remove_file(&receiver.out);
         let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{b}: {e}"));
-        support::it_staff_and_administrator(&steward, "example.org");
+        let secrets = support::it_staff_and_administrator(&steward, "example.org");
         let server = Server::start(
             &db.url,
             steward_web::Options {
@@ -369,6 +369,89 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
             .filter(|m| m["path"] == "/fail")
             .count();
         assert!(fails >= 10, "{b}: {fails}");
+        // The administrators are left a notice, which the mail sends them as any other.
+        let key = steward_model::join_key(&[
+            steward_model::Value::Text(failing.id.clone()),
+            steward_model::Value::Text("administrators".into()),
+        ]);
+        let notice: steward_model::Notification = steward
+            .get(&key)
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .unwrap_or_else(|| panic!("{b}: no notice that {} was turned off", failing.id));
+        assert!(
+            notice.acknowledged_at.is_none() && notice.reason.contains("/fail"),
+            "{b}: {notice:?}"
+        );
+        let due = steward.mail_due().unwrap_or_else(|e| panic!("{b}: {e}"));
+        let mailed = due
+            .iter()
+            .find(|n| n.notification.about == failing.id)
+            .unwrap_or_else(|| panic!("{b}: not due for mail"));
+        assert_eq!(
+            (mailed.concerns, mailed.team),
+            (
+                steward_service::Concerns::Webhook,
+                Some(steward_model::Role::Administrator)
+            ),
+            "{b}"
+        );
+
+        // On screen, for administrators only: every webhook, one's deliveries with the answers.
+        let mut page = support::signed_in_as(&server, &secrets, "administrator");
+        let list = page.get("/admin/webhooks");
+        assert_eq!(list.status, 200, "{b}");
+        assert!(
+            list.body.contains(&format!("id=\"enable-{}\"", failing.id))
+                && list.body.contains(&format!("id=\"disable-{hook}\"")),
+            "{b}: {}",
+            list.body
+        );
+        let one = page.get(&format!("/admin/webhooks/{}", failing.id));
+        assert_eq!(one.status, 200, "{b}");
+        assert!(one.body.contains("<td>500</td>"), "{b}: {}", one.body);
+        assert_eq!(page.get("/admin/webhooks/whk_none").status, 404, "{b}");
+        let mut staff_page = support::signed_in_as(&server, &secrets, "staff");
+        assert_eq!(staff_page.get("/admin/webhooks").status, 403, "{b}");
+        let refused = page.submit(
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[
+                ("act", "add"),
+                ("url", "ftp://example.org/x"),
+                ("event", "incident.late"),
+            ],
+        );
+        assert_eq!(refused.status, 422, "{b}: {}", refused.body);
+        assert!(
+            refused.body.contains("id=\"webhook-error\"")
+                && refused.body.contains("value=\"ftp://example.org/x\"")
+                && refused.body.contains("value=\"incident.late\" checked"),
+            "{b}: the form as it was sent: {}",
+            refused.body
+        );
+        let made = page.submit(
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[
+                ("act", "add"),
+                ("url", &format!("http://127.0.0.1:{}/ok", receiver.port)),
+                ("event", "request.overdue"),
+            ],
+        );
+        assert_eq!(made.status, 200, "{b}: {}", made.body);
+        let secret_shown = made
+            .body
+            .split("id=\"webhook-secret\" readonly value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(secret_shown.starts_with("whsec_"), "{b}: {}", made.body);
+        assert!(
+            !page.get("/admin/webhooks").body.contains(&secret_shown),
+            "{b}: the secret is shown once"
+        );
+
         // Turned on again by an administrator: its failures forgotten.
         let on = call(
             &mut client,
@@ -378,6 +461,14 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
             None,
         );
         assert_eq!(json_of(&on)["failures"], json!(0), "{b}: {}", on.body);
+        let notice: steward_model::Notification = steward
+            .get(&key)
+            .unwrap_or_else(|e| panic!("{b}: {e}"))
+            .unwrap_or_else(|| panic!("{b}"));
+        assert!(
+            notice.acknowledged_at.is_some(),
+            "{b}: turning it on acknowledges the notice: {notice:?}"
+        );
 
         // Without the configuration's leave, no private destination.
         let private = steward.subscribe_webhook(
