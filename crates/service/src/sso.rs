@@ -18,8 +18,10 @@ use crate::{Capacity, Result, ServiceError, Stamp, Steward};
 
 /// How long a sign-in sent to a provider may take to come back.
 pub const SSO_ATTEMPT_FOR: TimeDelta = TimeDelta::minutes(10);
-/// Attempts older than this are removed whenever a new one begins.
-const SSO_ATTEMPT_KEPT: TimeDelta = TimeDelta::hours(1);
+/// The most sign-ins sent to a provider and not yet back (across every server): past it, a new
+/// one is refused until some finish or run out, so that a flood of sign-ins begun and never
+/// finished cannot fill the database.
+const SSO_ATTEMPTS_IN_FLIGHT: u64 = 10_000;
 
 /// Who may still sign in with a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -133,7 +135,8 @@ impl Steward {
     pub fn begin_sso(&self, sso: &Sso, at: DateTime<Utc>) -> Result<SsoBegun> {
         let start = sso.start().map_err(sso_refused)?;
         let browser = steward_auth::new_token().map_err(auth)?;
-        self.store().begin_sso_attempt(
+        // Attempts older than their time are of no use: removed as each one begins.
+        let kept = self.store().begin_sso_attempt(
             &SsoAttemptRow {
                 state_hash: steward_auth::token_hash(&start.state),
                 provider: sso.provider().as_str().to_owned(),
@@ -142,8 +145,15 @@ impl Steward {
                 browser_hash: steward_auth::token_hash(&browser),
                 created_at: at,
             },
-            at - SSO_ATTEMPT_KEPT,
+            at - SSO_ATTEMPT_FOR,
+            SSO_ATTEMPTS_IN_FLIGHT,
         )?;
+        if !kept {
+            tracing::warn!("single sign-on refused: too many sign-ins under way");
+            return Err(refused(SignInRefused::Sso(
+                "too many sign-ins are under way; try again in a few minutes".into(),
+            )));
+        }
         Ok(SsoBegun {
             url: start.url,
             browser,

@@ -648,13 +648,15 @@ pub trait Store: Send + Sync {
     fn deliveries_of(&self, webhook_id: &str, limit: u64) -> Result<Vec<DeliveryRow>>;
 
     /// Stores a sign-in sent to a provider, and removes every attempt created before
-    /// `expired_before` (housekeeping), in one transaction; not audited. A state hash already
-    /// stored is an error, nothing written.
+    /// `expired_before` (housekeeping), in one transaction; not audited. False, nothing stored,
+    /// when `most` attempts are in flight already (a flood of sign-ins begun and never finished
+    /// must not fill the database). A state hash already stored is an error, nothing written.
     fn begin_sso_attempt(
         &self,
         attempt: &SsoAttemptRow,
         expired_before: DateTime<Utc>,
-    ) -> Result<()>;
+        most: u64,
+    ) -> Result<bool>;
 
     /// Takes the attempt whose state hashes to `state_hash`: reads and deletes it in one
     /// transaction, so that it is returned once only, even to callers racing on several servers

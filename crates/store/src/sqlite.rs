@@ -1710,8 +1710,9 @@ impl Store for SqliteStore {
         &self,
         attempt: &SsoAttemptRow,
         expired_before: DateTime<Utc>,
-    ) -> Result<()> {
-        self.plain(|tx| sso::begin_attempt(tx, attempt, expired_before))
+        most: u64,
+    ) -> Result<bool> {
+        self.plain(|tx| sso::begin_attempt(tx, attempt, expired_before, most))
     }
 
     fn take_sso_attempt(&self, state_hash: &str) -> Result<Option<SsoAttemptRow>> {

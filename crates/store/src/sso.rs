@@ -170,15 +170,34 @@ pub(crate) fn begin_attempt(
     tx: &mut dyn PlainTx,
     attempt: &SsoAttemptRow,
     expired_before: DateTime<Utc>,
-) -> Result<()> {
+    most: u64,
+) -> Result<bool> {
     let p = tx.placeholder();
     tx.exec(
         &format!("DELETE FROM sso_attempts WHERE created_at < {}", p.nth(1)),
         &[Cell::Time(Some(expired_before))],
     )?;
+    const COUNT: Columns = &[("n", Kind::Int)];
+    let in_flight = tx
+        .rows(
+            "SELECT COUNT(*) AS n FROM sso_attempts",
+            &[],
+            "sso_attempts",
+            COUNT,
+        )?
+        .into_iter()
+        .next()
+        .and_then(|row| match row.first() {
+            Some(Cell::Int(Some(n))) => u64::try_from(*n).ok(),
+            _ => None,
+        })
+        .unwrap_or(0);
+    if in_flight >= most {
+        return Ok(false);
+    }
     let sql = insert_into("sso_attempts", ATTEMPT_COLUMNS, p);
     tx.exec(&sql, &attempt_cells(attempt))?;
-    Ok(())
+    Ok(true)
 }
 
 /// Reads and deletes the attempt `state_hash` names, in the caller's transaction: it is returned

@@ -51,12 +51,12 @@ fn an_attempt_is_taken_once() {
         let a = attempt("aaaa", created);
         let head = store.audit_head().unwrap();
         store
-            .begin_sso_attempt(&a, created - Duration::minutes(10))
+            .begin_sso_attempt(&a, created - Duration::minutes(10), 1_000)
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         // The same state again is refused.
         assert!(
             store
-                .begin_sso_attempt(&a, created - Duration::minutes(10))
+                .begin_sso_attempt(&a, created - Duration::minutes(10), 1_000)
                 .is_err(),
             "{b}"
         );
@@ -82,13 +82,21 @@ fn beginning_an_attempt_clears_the_expired() {
         let newer = attempt("newer", t(15));
         for a in [&old, &edge, &newer] {
             store
-                .begin_sso_attempt(a, t(-60))
+                .begin_sso_attempt(a, t(-60), 1_000)
                 .unwrap_or_else(|e| panic!("{b}: {e}"));
         }
         // Attempts created before t(10) are cleared; t(10) itself and later are kept.
         store
-            .begin_sso_attempt(&attempt("latest", t(20)), t(10))
+            .begin_sso_attempt(&attempt("latest", t(20)), t(10), 1_000)
             .unwrap_or_else(|e| panic!("{b}: {e}"));
+        // Past the most in flight, an attempt is not stored.
+        assert!(
+            !store
+                .begin_sso_attempt(&attempt("flood", t(21)), t(10), 3)
+                .unwrap_or_else(|e| panic!("{b}: {e}")),
+            "{b}: three in flight"
+        );
+        assert_eq!(store.take_sso_attempt("flood").unwrap(), None, "{b}");
         assert_eq!(store.take_sso_attempt("old").unwrap(), None, "{b}");
         assert_eq!(store.take_sso_attempt("edge").unwrap(), Some(edge), "{b}");
         assert_eq!(store.take_sso_attempt("newer").unwrap(), Some(newer), "{b}");
@@ -111,7 +119,7 @@ fn racing_takes_have_one_winner() {
             let hash = format!("race{round}");
             let a = attempt(&hash, t(round));
             store
-                .begin_sso_attempt(&a, t(-60))
+                .begin_sso_attempt(&a, t(-60), 1_000)
                 .unwrap_or_else(|e| panic!("{b}: {e}"));
             let start = Barrier::new(TAKERS);
             let taken: Vec<Option<SsoAttemptRow>> = std::thread::scope(|scope| {
@@ -346,7 +354,7 @@ fn links_are_backed_up_and_attempts_are_not() {
             )
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         store
-            .begin_sso_attempt(&attempt("inflight", t(1)), t(-60))
+            .begin_sso_attempt(&attempt("inflight", t(1)), t(-60), 1_000)
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         let tmp = steward_store::testing::TempDir::new("sso_backup")
             .unwrap_or_else(|e| panic!("{b}: {e}"));
