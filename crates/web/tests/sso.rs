@@ -8,8 +8,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
@@ -30,60 +28,21 @@ const RETURN: &str = "http://steward.test";
 
 /// The provider, killed when dropped.
 struct Provider_ {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Provider_ {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    fixture: support::Fixture,
 }
 
 impl Provider_ {
     fn start() -> Option<Provider_> {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/oidc_provider.py"
-        );
-        let mut child = match Command::new("python3")
-            .args([script, CLIENT_ID, CLIENT_SECRET])
-            .stdout(Stdio::piped())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "python3 runs the provider: {e}"
-                );
-                eprintln!("skipped: no python3 ({e})");
-                return None;
-            }
-        };
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
-        }
-        let Ok(port) = line.trim().parse() else {
-            let _ = child.kill();
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "the provider did not start (are authlib and joserfc installed?): {line:?}"
-            );
-            eprintln!("skipped: the provider did not start");
-            return None;
-        };
-        Some(Provider_ { child, port })
+        support::Fixture::start("oidc_provider.py", &[CLIENT_ID, CLIENT_SECRET])
+            .map(|fixture| Provider_ { fixture })
     }
 
     fn client(&self) -> Client {
-        Client::at(([127, 0, 0, 1], self.port).into())
+        Client::at(([127, 0, 0, 1], self.fixture.port).into())
     }
 
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.fixture.port)
     }
 
     fn control(&self, what: &str, body: Json) {

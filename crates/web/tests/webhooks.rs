@@ -7,9 +7,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use chrono::{Duration, Utc};
 use serde_json::{Value as Json, json};
 use steward_service::{NewToken, Stamp, Steward, TokenAccess};
@@ -17,7 +14,8 @@ use support::Server;
 
 /// The Python receiver, killed when dropped.
 struct Receiver {
-    child: Child,
+    /// Kept for its life: the receiver runs while it is held.
+    _fixture: support::Fixture,
     port: u16,
     out: std::path::PathBuf,
     secret: std::path::PathBuf,
@@ -27,36 +25,13 @@ impl Receiver {
     fn start(dir: &std::path::Path) -> Option<Receiver> {
         let out = dir.join("received.jsonl");
         let secret = dir.join("secret");
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/webhook_receiver.py"
-        );
-        let mut child = match Command::new("python3")
-            .args([script, &out.to_string_lossy(), &secret.to_string_lossy()])
-            .stdout(Stdio::piped())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "python3 runs the receiver: {e}"
-                );
-                eprintln!("skipped: no python3 ({e})");
-                return None;
-            }
-        };
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
-        }
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("the receiver's port: {line:?}"));
+        let fixture = support::Fixture::start(
+            "webhook_receiver.py",
+            &[&out.to_string_lossy(), &secret.to_string_lossy()],
+        )?;
         Some(Receiver {
-            child,
-            port,
+            port: fixture.port,
+            _fixture: fixture,
             out,
             secret,
         })
@@ -68,13 +43,6 @@ impl Receiver {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -507,3 +507,58 @@ pub fn signed_in_as(server: &Server, secrets: &[(&str, String)], role: &str) -> 
     assert_eq!(reply.status, 303, "{role} signs in: {}", reply.body);
     client
 }
+
+/// A Python fixture of `tests/fixtures/` (a webhook receiver, an OpenID Connect provider) run on
+/// loopback until dropped: the port it printed first. `None`, the test skipped, only outside CI
+/// when python3 or the fixture's packages are missing.
+pub struct Fixture {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Fixture {
+    pub fn start(script: &str, args: &[&str]) -> Option<Fixture> {
+        use std::io::BufRead;
+        let path = format!("{}/tests/fixtures/{script}", env!("CARGO_MANIFEST_DIR"));
+        let mut child = match std::process::Command::new("python3")
+            .arg(&path)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "python3 runs {script}: {e}"
+                );
+                eprintln!("skipped: no python3 ({e})");
+                return None;
+            }
+        };
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        }
+        match line.trim().parse() {
+            Ok(port) => Some(Fixture { child, port }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{script} did not start (are its packages installed? .ci/run installs them): {line:?}"
+                );
+                eprintln!("skipped: {script} did not start");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
