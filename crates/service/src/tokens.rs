@@ -284,6 +284,15 @@ impl Steward {
         self.bearer_of(row, now)
     }
 
+    /// Counts a request made with token `id` in the minute `now` falls in, where every server
+    /// sharing the database counts it (PostgreSQL): the minute's count so far, this one
+    /// included. `None` where one server alone serves the database, which counts in memory.
+    pub fn count_token_request(&self, id: &str, now: DateTime<Utc>) -> Result<Option<u64>> {
+        Ok(self
+            .store()
+            .count_api_request(id, now.timestamp().div_euclid(60))?)
+    }
+
     /// The stamp a job queued with token `id` runs with now: the token's holder's authority as
     /// it is now, or none if the token is no longer live (revoked, expired, its person gone).
     pub(crate) fn token_stamp(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Stamp>> {

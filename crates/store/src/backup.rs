@@ -46,6 +46,7 @@ pub const TRANSIENT_TABLES: &[&str] = &[
     "sessions",
     "sign_in_failures",
     "sso_attempts",
+    "api_request_counts",
     "leases",
     "jobs",
     "job_files",

@@ -574,6 +574,11 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Option<ApiTokenRow>>;
 
+    /// Counts a request made with API token `token_id` in `minute` (minutes since 1970) where
+    /// every server sharing the database counts it: the minute's count, this one included.
+    /// `None` where one server alone serves the database (SQLite), which counts in memory.
+    fn count_api_request(&self, token_id: &str, minute: i64) -> Result<Option<u64>>;
+
     /// Records when an API token was last used; nothing if there is no such token. Not
     /// audited. On SQLite, also nothing while another write holds the database (as
     /// [`Store::touch_session`]): callers never rely on one touch.

@@ -186,6 +186,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: false,
         sql: include_str!("../migrations/0029_webhook_moments.sql"),
     },
+    Migration {
+        version: 30,
+        name: "api_request_counts",
+        postgres_only: true,
+        sql: include_str!("../migrations/0030_api_request_counts.sql"),
+    },
 ];
 
 impl Migration {

@@ -1615,6 +1615,25 @@ impl Store for PgStore {
         self.plain(|tx| tokens::revoke(tx, id, by, at))
     }
 
+    fn count_api_request(&self, token_id: &str, minute: i64) -> Result<Option<u64>> {
+        let mut client = self.client()?;
+        let row = client.query_one(
+            "INSERT INTO api_request_counts (token_id, minute, requests) VALUES ($1, $2, 1) \
+             ON CONFLICT (token_id, minute) DO UPDATE \
+             SET requests = api_request_counts.requests + 1 RETURNING requests",
+            &[&token_id, &minute],
+        )?;
+        let requests: i64 = row.get(0);
+        // A token's first request of a minute clears the minutes before the last.
+        if requests == 1 {
+            client.execute(
+                "DELETE FROM api_request_counts WHERE minute < $1",
+                &[&(minute - 1)],
+            )?;
+        }
+        Ok(Some(u64::try_from(requests).unwrap_or(0)))
+    }
+
     fn touch_api_token(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
         let mut client = self.client()?;
         client.execute(&tokens::token_touch(D), &[&at, &id])?;

@@ -229,9 +229,17 @@ async fn bearer(State(state): State<AppState>, mut request: Request, next: Next)
         return Problem(WebError::Unauthenticated).into_response();
     };
     let now = Utc::now();
-    let found = blocking(&state, move |s| s.token_bearer(&secret, now)).await;
-    let bearer = match found {
-        Ok(Some(bearer)) => bearer,
+    // The token, and its request counted where every server counts it, if they share one count.
+    let found = blocking(&state, move |s| match s.token_bearer(&secret, now)? {
+        Some(bearer) => {
+            let counted = s.count_token_request(&bearer.token.id, now)?;
+            Ok(Some((bearer, counted)))
+        }
+        None => Ok(None),
+    })
+    .await;
+    let (bearer, counted) = match found {
+        Ok(Some(found)) => found,
         Ok(None) => return Problem(WebError::Unauthenticated).into_response(),
         Err(e) => return Problem(e).into_response(),
     };
@@ -239,10 +247,17 @@ async fn bearer(State(state): State<AppState>, mut request: Request, next: Next)
         0 => DEFAULT_REQUESTS_PER_MINUTE,
         n => n,
     };
-    if let Err(wait) = state
-        .api_requests
-        .admit(&bearer.token.id, now.timestamp(), limit)
-    {
+    let admitted = match counted {
+        Some(n) if n > u64::from(limit) => {
+            let wait = (now.timestamp().div_euclid(60) + 1) * 60 - now.timestamp();
+            Err(u64::try_from(wait.max(1)).unwrap_or(1))
+        }
+        Some(_) => Ok(()),
+        None => state
+            .api_requests
+            .admit(&bearer.token.id, now.timestamp(), limit),
+    };
+    if let Err(wait) = admitted {
         return Problem(WebError::TooManyAttempts(wait)).into_response();
     }
     let write = !matches!(*request.method(), Method::GET | Method::HEAD);
