@@ -422,6 +422,11 @@ impl Steward {
     pub fn require_new_password(&self, stamp: &Stamp, email: &str) -> Result<()> {
         stamp.require(&[Capacity::Administrator], "resetting a password")?;
         let mut account = self.account(email)?;
+        // Under single sign-on, someone who may not sign in with a password would be asked for
+        // a new one they could never use.
+        if !self.may_use_password(&account.email)? {
+            return Err(ServiceError::SignIn(SignInRefused::PasswordNotAllowed));
+        }
         account.must_change_password = true;
         self.store()
             .save_sign_in(&stamp.actor, stamp.at, "require_new_password", &account)?;

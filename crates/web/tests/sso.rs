@@ -493,6 +493,18 @@ fn single_sign_on_with_a_local_provider() {
             "email address or password is not right",
             "a wrong password",
         );
+        // Nor is a new password asked of someone who may not use one.
+        let asked = check
+            .with_sign_in_policy(SignInPolicy {
+                local_passwords: LocalPasswords::BreakGlass,
+                break_glass: vec!["admin@example.org".into()],
+            })
+            .require_new_password(&Stamp::now("test"), "p1@example.org");
+        assert!(
+            asked.is_err_and(|e| e.to_string().contains("signs in with the organisation")),
+            "{b}"
+        );
+        let check = Steward::open(&db.url).expect("open");
         let mut glass = server.client();
         let signed = glass.sign_in("admin@example.org", PASSWORD, &admin);
         assert_eq!(
