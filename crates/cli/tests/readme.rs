@@ -18,6 +18,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "steward mail send --smtp smtp://127.0.0.1:25 --from steward@example.org",
         "needs a mail server",
     ),
+    (
+        "steward account unlink-sso it@example.org --provider microsoft",
+        "needs an account a single sign-on has linked, which needs a provider to sign in with",
+    ),
     ("steward serve", "runs a web server until it is stopped"),
     (
         "steward serve --demo",
