@@ -285,6 +285,27 @@ impl Bearing {
         }
     }
 
+    /// Refused for a token limited to named registers: what spans every register (findings,
+    /// the audit log, check runs, webhooks) is beyond it.
+    pub(crate) fn whole(&self) -> Result<(), Problem> {
+        if self.bearer.token.registers.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem(WebError::Forbidden))
+        }
+    }
+
+    /// The stamp a token's reading of jobs is judged by: its holder's, but a token limited to
+    /// named registers sees only the jobs it queued itself.
+    fn job_stamp(&self) -> steward_service::Stamp {
+        let mut stamp = self.bearer.stamp.clone();
+        if !self.bearer.token.registers.is_empty() {
+            let person = stamp.authority.person_id.clone();
+            stamp.authority = steward_service::Authority::of([], person.as_deref());
+        }
+        stamp
+    }
+
     /// Whom the token acts as now.
     pub(crate) fn viewer(&self) -> &steward_service::Viewer {
         &self.bearer.viewer
@@ -650,6 +671,7 @@ async fn list_findings(
     Extension(bearing): Extension<Bearing>,
     ApiQuery(pairs): ApiQuery,
 ) -> Result<Response, Problem> {
+    bearing.whole()?;
     if !sees_every_finding(&bearing) {
         return Err(Problem(WebError::Forbidden));
     }
@@ -722,6 +744,7 @@ async fn read_finding(
     Extension(bearing): Extension<Bearing>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<Response, Problem> {
+    bearing.whole()?;
     let viewer = bearing.bearer.viewer.clone();
     let found = blocking(&state, move |s| {
         let Some(stored) = s.finding_by_key(&key)? else {
@@ -793,6 +816,7 @@ async fn run_checks(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
 ) -> Result<Response, Problem> {
+    bearing.whole()?;
     if bearing.bearer.token.access != steward_service::TokenAccess::ReadWrite {
         return Err(Problem(WebError::Forbidden));
     }
@@ -841,7 +865,7 @@ async fn list_jobs(
     State(state): State<AppState>,
     Extension(bearing): Extension<Bearing>,
 ) -> Result<Response, Problem> {
-    let stamp = bearing.bearer.stamp.clone();
+    let stamp = bearing.job_stamp();
     let jobs = blocking(&state, move |s| s.jobs(&stamp, DEFAULT_ROWS)).await?;
     let items: Vec<Json> = jobs.iter().map(job_json).collect();
     Ok(json_response(StatusCode::OK, &json!({ "items": items })))
@@ -853,13 +877,14 @@ async fn read_job(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, Problem> {
     let id: i64 = id.parse().map_err(|_| Problem(WebError::NotFound))?;
-    let stamp = bearing.bearer.stamp.clone();
+    let stamp = bearing.job_stamp();
     let view = blocking(&state, move |s| s.job(&stamp, id)).await?;
     Ok(json_response(StatusCode::OK, &job_json(&view)))
 }
 
 /// Whether the token's holder may read the audit log, as the pages decide it for `/audit`.
 fn reads_the_audit_log(bearing: &Bearing) -> Result<(), Problem> {
+    bearing.whole()?;
     let allowed = crate::access::route("GET", "/audit")
         .is_some_and(|r| crate::access::allows(r.access, "GET", &bearing.bearer.viewer));
     if allowed {
@@ -1122,6 +1147,7 @@ fn webhook_json(hook: &steward_service::Webhook) -> Json {
 /// The stamp for managing webhooks: a read-write token's for a change; the service decides
 /// that only administrators may.
 fn webhook_stamp(bearing: &Bearing) -> Result<steward_service::Stamp, Problem> {
+    bearing.whole()?;
     if bearing.write && bearing.bearer.token.access != steward_service::TokenAccess::ReadWrite {
         return Err(Problem(WebError::Forbidden));
     }

@@ -401,6 +401,28 @@ fn a_program_reads_and_changes_the_registers_with_a_token() {
             "{b}"
         );
         problem(&people_only.get("/api/v1/registers/systems"), 403);
+        // Nor what spans every register: findings, the audit log, check runs, webhooks; and
+        // of jobs, only those it queued (an IT person's own token would see every one).
+        for path in [
+            "/api/v1/findings",
+            "/api/v1/findings/no-such-key",
+            "/api/v1/audit",
+            "/api/v1/audit/verify",
+            "/api/v1/webhooks",
+        ] {
+            problem(&people_only.get(path), 403);
+        }
+        problem(&people_only.call("POST", "/api/v1/checks", &[], None), 403);
+        steward
+            .enqueue_check(&Stamp::now("test"), steward_service::CheckRun::Asked)
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        let everyone = json_of(&it.get("/api/v1/jobs"));
+        let own = json_of(&people_only.get("/api/v1/jobs"));
+        assert!(
+            everyone["items"].as_array().is_some_and(|a| !a.is_empty()),
+            "{b}: the IT person's own token sees the jobs: {everyone}"
+        );
+        assert_eq!(own["items"], json!([]), "{b}: {own}");
         let staff_secret = own_token(
             &steward,
             "staff@example.org",
