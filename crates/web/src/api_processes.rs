@@ -15,6 +15,15 @@ use steward_workflow::{Action, Details};
 
 use crate::api::{ApiBody, ApiPath, Bearing, Problem, created, fields_of, json_response};
 use crate::processes::{may_see, visible_people};
+
+/// Whether `viewer` may see a request or incident of `person_id`'s: the pages' own rule.
+fn sees(
+    s: &steward_service::Steward,
+    viewer: &steward_service::Viewer,
+    person_id: &str,
+) -> Result<bool, steward_service::ServiceError> {
+    Ok(may_see(&visible_people(s, viewer)?, person_id))
+}
 use crate::{AppState, WebError, blocking};
 
 /// A request as the API returns it.
@@ -49,8 +58,7 @@ pub(crate) async fn read(
     let viewer = bearing.viewer().clone();
     let view = blocking(&state, move |s| {
         let view = s.request(&id)?;
-        let visible = visible_people(s, &viewer)?;
-        Ok(may_see(&visible, &view.request.person_id).then_some(view))
+        Ok(sees(s, &viewer, &view.request.person_id)?.then_some(view))
     })
     .await?
     // Another's request is not said to exist.
@@ -122,8 +130,7 @@ pub(crate) async fn step(
     let viewer = bearing.viewer().clone();
     let view = blocking(&state, move |s| {
         let view = s.request(&id)?;
-        let visible = visible_people(s, &viewer)?;
-        if !may_see(&visible, &view.request.person_id) {
+        if !sees(s, &viewer, &view.request.person_id)? {
             return Ok(None);
         }
         s.act_on_request(&stamp, &id, action, &acting, extra)
@@ -183,8 +190,7 @@ pub(crate) async fn read_incident(
     let viewer = bearing.viewer().clone();
     let view = blocking(&state, move |s| {
         let view = s.incident(&id)?;
-        let visible = visible_people(s, &viewer)?;
-        Ok(may_see(&visible, &view.incident.person_id).then_some(view))
+        Ok(sees(s, &viewer, &view.incident.person_id)?.then_some(view))
     })
     .await?
     .ok_or(Problem(WebError::NotFound))?;
@@ -239,8 +245,7 @@ pub(crate) async fn step_incident(
     let viewer = bearing.viewer().clone();
     let view = blocking(&state, move |s| {
         let view = s.incident(&id)?;
-        let visible = visible_people(s, &viewer)?;
-        if !may_see(&visible, &view.incident.person_id) {
+        if !sees(s, &viewer, &view.incident.person_id)? {
             return Ok(None);
         }
         s.update_incident(&stamp, &id, &action, &acting, details)
@@ -273,12 +278,11 @@ async fn acknowledge(
     };
     let viewer = bearing.viewer().clone();
     let answer = blocking(state, move |s| {
-        let visible = visible_people(s, &viewer)?;
         let whose = match register {
             Register::Requests => s.request(&id)?.request.person_id,
             _ => s.incident(&id)?.incident.person_id,
         };
-        if !may_see(&visible, &whose) {
+        if !sees(s, &viewer, &whose)? {
             return Ok(None);
         }
         s.acknowledge(&stamp, &id, &recipient, &acting)?;
