@@ -200,9 +200,23 @@ pub fn backup(url: &str, dest: &Path) -> Result<BackupSummary> {
         }
     };
     let verified = verify_copy(&scratch.path, &label)?;
-    // A self-contained file: no write-ahead log beside it.
     {
         let conn = Connection::open_with_flags(&scratch.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        // The mechanics of running servers have no place in a backup (a copy of an SQLite file
+        // holds them): live sessions, sign-ins in flight with their verifiers, jobs with their
+        // uploaded files — emptied, and their pages overwritten rather than left free.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        for table in TRANSIENT_TABLES {
+            let exists: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [table],
+                |r| r.get(0),
+            )?;
+            if exists {
+                conn.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+        }
+        // A self-contained file: no write-ahead log beside it.
         conn.pragma_update(None, "journal_mode", "DELETE")?;
     }
     std::fs::File::open(&scratch.path)

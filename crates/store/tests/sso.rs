@@ -363,6 +363,12 @@ fn links_are_backed_up_and_attempts_are_not() {
         let counted: std::collections::BTreeMap<_, _> = summary.tables.iter().cloned().collect();
         assert_eq!(counted.get("sso_links"), Some(&1), "{b}: {counted:?}");
         assert!(!counted.contains_key("sso_attempts"), "{b}: {counted:?}");
+        // Nor does the file itself hold the attempt (a copy of an SQLite file would).
+        let copy = rusqlite::Connection::open(&file).unwrap_or_else(|e| panic!("{b}: {e}"));
+        let held: i64 = copy
+            .query_row("SELECT COUNT(*) FROM sso_attempts", [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert_eq!(held, 0, "{b}: the backup file holds an attempt in flight");
         // Restored into an empty database of either backend: the link is back, the attempt not.
         let links = store.sso_links().unwrap();
         for target in databases("sso_restore") {
