@@ -196,6 +196,10 @@ enum Command {
     /// The JSON API: `spec` prints its OpenAPI document (as `/api/v1/openapi.json` serves it).
     #[command(subcommand)]
     Api(ApiCommand),
+    /// Single sign-on: `test` reads each configured provider's metadata and keys, as a sign-in
+    /// would, and says what it found (and the redirect URI its registration must hold).
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// Erase a leaver's personal data from the registers and the audit log's payloads.
     #[command(subcommand)]
     Erase(EraseCommand),
@@ -286,6 +290,12 @@ enum OrgCommand {
         #[arg(long)]
         compliance_amber: Option<i64>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum SsoCommand {
+    /// Reach every provider under `[sso]`; fails if any cannot be read.
+    Test,
 }
 
 #[derive(Subcommand, Debug)]
@@ -529,6 +539,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Connect(c) => connect::run(c, settings),
         Command::Account(c) => account::run(c, settings),
         Command::Token(c) => token::run(c, settings),
+        Command::Sso(SsoCommand::Test) => sso_test(settings),
         Command::Api(ApiCommand::Spec) => {
             let spec = serde_json::to_string_pretty(&steward_web::openapi_document())?;
             println!("{spec}");
@@ -990,4 +1001,37 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
     progress.done();
     check::print(&findings, at, args.format)?;
     check::exit_code(&findings, args.fail_on.as_deref())
+}
+
+/// `steward sso test`: each provider's metadata and keys read afresh.
+fn sso_test(settings: &Settings) -> Result<ExitCode> {
+    let clients = settings.sso.clients()?;
+    if clients.is_empty() {
+        anyhow::bail!(
+            "no single sign-on is set up: add [sso.microsoft] or [sso.google] to steward.toml"
+        );
+    }
+    let mut failed = false;
+    for sso in &clients {
+        let provider = sso.provider();
+        match sso.probe() {
+            Ok(found) => println!(
+                "{provider}: ok — issuer {}, {} signing key(s), authorisation {}, token {}; its registration must send people back to {}",
+                found.issuer,
+                found.keys,
+                found.authorization_endpoint,
+                found.token_endpoint,
+                found.redirect_url
+            ),
+            Err(e) => {
+                eprintln!("{provider}: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

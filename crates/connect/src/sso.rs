@@ -257,6 +257,18 @@ impl std::fmt::Debug for Start {
     }
 }
 
+/// What [`Sso::probe`] found of a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    /// Signing keys it publishes.
+    pub keys: usize,
+    /// Where it must send people back to: the registration's redirect URI.
+    pub redirect_url: String,
+}
+
 /// Who the provider says signed in, after every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -379,6 +391,22 @@ impl Sso {
             Some(ClientSecret::new(self.settings.client_secret.clone())),
         )
         .set_redirect_uri(self.redirect_url.clone())
+    }
+
+    /// Reads the provider's metadata and keys afresh, as a sign-in would: what an operator
+    /// checks before turning passwords off.
+    pub fn probe(&self) -> Result<Probe, SsoError> {
+        let metadata = self.metadata(true)?;
+        Ok(Probe {
+            issuer: metadata.issuer().as_str().to_owned(),
+            authorization_endpoint: metadata.authorization_endpoint().as_str().to_owned(),
+            token_endpoint: metadata
+                .token_endpoint()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            keys: metadata.jwks().keys().len(),
+            redirect_url: self.redirect_url.as_str().to_owned(),
+        })
     }
 
     /// Starts a sign-in: a fresh `state`, `nonce` and PKCE verifier, and the provider's address

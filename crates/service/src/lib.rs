@@ -73,8 +73,8 @@ pub use reach::{Digest, EscalationNotice, digest_due_on, digest_week, parse_week
 pub use rows::{RowQuery, row_version, searchable_fields};
 pub use secrets::{SecretError, SecretKey, SecretKeys};
 pub use sso::{
-    Identity, LocalPasswords, Provider, ProviderSettings, SSO_ATTEMPT_FOR, SignInPolicy, Sso,
-    SsoBegun, SsoError, SsoLink, SsoMatch, SsoSignedIn, Start,
+    Identity, LocalPasswords, Probe, Provider, ProviderSettings, SSO_ATTEMPT_FOR, SignInPolicy,
+    Sso, SsoBegun, SsoError, SsoLink, SsoMatch, SsoSignedIn, Start,
 };
 pub use steward_store::DeliveryRow;
 pub use steward_store::{

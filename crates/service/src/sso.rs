@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use steward_model::Person;
 use steward_store::{SsoAttemptRow, SsoLinkRow};
 
-pub use steward_connect::sso::{Identity, Provider, ProviderSettings, Sso, SsoError, Start};
+pub use steward_connect::sso::{Identity, Probe, Provider, ProviderSettings, Sso, SsoError, Start};
 
 use crate::accounts::{SecondFactor, SignInRefused, auth, barred_with};
 use crate::{Capacity, Result, ServiceError, Stamp, Steward};
