@@ -404,19 +404,11 @@ impl Settings {
         };
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let public_url = env("STEWARD_PUBLIC_URL").or(file.public_url);
-        let sso = sso_settings(
-            file.sso,
-            public_url.clone(),
-            &|path: PathBuf| match config_path.as_deref().and_then(Path::parent) {
-                Some(dir) if path.is_relative() => dir.join(path),
-                _ => path,
-            },
-        )?;
-        // A relative path in the file is relative to the file.
         let beside_config = |path: PathBuf| match config_path.as_deref().and_then(Path::parent) {
             Some(dir) if path.is_relative() => dir.join(path),
             _ => path,
         };
+        let sso = sso_settings(file.sso, public_url.clone(), &beside_config)?;
         let smtp = steward_mail::RelayOptions {
             username: env("STEWARD_SMTP_USERNAME").or(file.smtp_username),
             password: env("STEWARD_SMTP_PASSWORD")

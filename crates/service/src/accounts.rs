@@ -773,13 +773,24 @@ impl Steward {
     /// cookie's token (only its hash is stored).
     pub fn open_session(&self, email: &str, at: DateTime<Utc>) -> Result<(String, Session)> {
         let account = self.account(email)?;
+        self.start_session(&account.email, at, false)
+    }
+
+    /// Stores a new session of the account at `email` (as stored, lower case), past its second
+    /// factor or not; the cookie's token (only its hash is stored) and the session.
+    pub(crate) fn start_session(
+        &self,
+        email: &str,
+        at: DateTime<Utc>,
+        mfa_passed: bool,
+    ) -> Result<(String, Session)> {
         let token = steward_auth::new_token().map_err(auth)?;
         let session = Session {
             token_hash: steward_auth::token_hash(&token),
-            email: account.email,
+            email: email.to_owned(),
             created_at: at,
             last_seen: at,
-            mfa_passed: false,
+            mfa_passed,
             csrf_secret: steward_auth::new_token().map_err(auth)?,
         };
         self.store().create_session(&session)?;
@@ -841,16 +852,7 @@ impl Steward {
             .session(&old)?
             .ok_or(ServiceError::SignIn(SignInRefused::BadCode))?;
         self.store().delete_session(&old)?;
-        let token = steward_auth::new_token().map_err(auth)?;
-        self.store().create_session(&Session {
-            token_hash: steward_auth::token_hash(&token),
-            email: session.email,
-            created_at: at,
-            last_seen: at,
-            mfa_passed: true,
-            csrf_secret: steward_auth::new_token().map_err(auth)?,
-        })?;
-        Ok(token)
+        Ok(self.start_session(&session.email, at, true)?.0)
     }
 
     pub fn close_session(&self, token: &str) -> Result<()> {

@@ -95,6 +95,8 @@ pub struct SsoMatch {
     pub link: SsoLink,
     /// The link is made by this sign-in.
     pub new_link: bool,
+    /// The account has Steward's own authenticator enrolled.
+    pub enrolled: bool,
 }
 
 /// An account's link to a provider, as shown to the person and administrators.
@@ -105,11 +107,6 @@ fn refused(reason: SignInRefused) -> ServiceError {
 }
 
 impl Steward {
-    /// How people may sign in, as set by [`Steward::with_sign_in_policy`].
-    pub fn sign_in_policy(&self) -> &SignInPolicy {
-        &self.sign_in_policy
-    }
-
     /// Sets who keeps a password (the server's configuration decides).
     pub fn with_sign_in_policy(self, policy: SignInPolicy) -> Steward {
         Steward {
@@ -190,27 +187,18 @@ impl Steward {
         let email = found.email;
         self.store()
             .save_sso_link(&format!("web:{email}"), at, action, &found.link)?;
-        let (token, _) = self.open_session(&email, at)?;
-        if sso.settings().trust_mfa {
-            let token = self.complete_session(&token, at)?;
-            return Ok(SsoSignedIn {
-                email,
-                token,
-                second_factor: None,
-            });
-        }
-        let enrolled = self
-            .store()
-            .sign_in(&email)?
-            .is_some_and(|a| a.mfa_enrolled_at.is_some());
+        // Complete at once where the provider's second factor is trusted; else Steward's own.
+        let trusted = sso.settings().trust_mfa;
+        let (token, _) = self.start_session(&email, at, trusted)?;
+        let second_factor = match (trusted, found.enrolled) {
+            (true, _) => None,
+            (false, true) => Some(SecondFactor::Code),
+            (false, false) => Some(SecondFactor::Enrol),
+        };
         Ok(SsoSignedIn {
             email,
             token,
-            second_factor: Some(if enrolled {
-                SecondFactor::Code
-            } else {
-                SecondFactor::Enrol
-            }),
+            second_factor,
         })
     }
 
@@ -272,6 +260,7 @@ impl Steward {
             provider_mfa: identity.provider_mfa,
         };
         Ok(SsoMatch {
+            enrolled: account.mfa_enrolled_at.is_some(),
             email: account.email,
             link,
             new_link: linked.is_none(),

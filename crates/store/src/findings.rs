@@ -559,6 +559,15 @@ impl CellReader {
         }
     }
 
+    pub(crate) fn opt_bool(&mut self) -> Result<Option<bool>> {
+        match self.take()? {
+            (_, Cell::Bool(b)) => Ok(b),
+            (column, other) => {
+                Err(self.corrupt(column, format!("expected a boolean, found {other:?}")))
+            }
+        }
+    }
+
     pub(crate) fn opt_date(&mut self) -> Result<Option<NaiveDate>> {
         match self.take()? {
             (_, Cell::Date(d)) => Ok(d),

@@ -62,8 +62,7 @@ pub struct SsoAttemptRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The `sso_links` table's columns, in the order rows are read and written (`provider_mfa`, the
-/// one optional boolean, last).
+/// The `sso_links` table's columns, in the order rows are read and written.
 const LINK_COLUMNS: Columns = &[
     ("provider", Kind::Text),
     ("subject", Kind::Text),
@@ -98,30 +97,15 @@ fn link_cells(l: &SsoLinkRow) -> Vec<Cell> {
     ]
 }
 
-fn link_from_cells(mut cells: Vec<Cell>) -> Result<SsoLinkRow> {
-    let mfa = cells.pop();
+fn link_from_cells(cells: Vec<Cell>) -> Result<SsoLinkRow> {
     let mut r = CellReader::new("sso_links", LINK_COLUMNS, cells);
-    let provider = r.text()?;
-    let subject = r.text()?;
-    let email = r.text()?;
-    let linked_at = r.time()?;
-    let last_sign_in_at = r.time()?;
-    let provider_mfa = match mfa {
-        Some(Cell::Bool(b)) => b,
-        other => {
-            return Err(r.corrupt(
-                "provider_mfa",
-                format!("expected a boolean, found {other:?}"),
-            ));
-        }
-    };
     Ok(SsoLinkRow {
-        provider,
-        subject,
-        email,
-        linked_at,
-        last_sign_in_at,
-        provider_mfa,
+        provider: r.text()?,
+        subject: r.text()?,
+        email: r.text()?,
+        linked_at: r.time()?,
+        last_sign_in_at: r.time()?,
+        provider_mfa: r.opt_bool()?,
     })
 }
 
@@ -165,7 +149,8 @@ pub(crate) fn audit_view(l: &SsoLinkRow) -> String {
 }
 
 /// Stores an attempt and deletes every attempt created before `expired_before`, in the caller's
-/// transaction. A state hash already stored is the database's error.
+/// transaction; false, nothing stored, when `most` are in flight already. A state hash already
+/// stored is the database's error.
 pub(crate) fn begin_attempt(
     tx: &mut dyn PlainTx,
     attempt: &SsoAttemptRow,
@@ -178,7 +163,7 @@ pub(crate) fn begin_attempt(
         &[Cell::Time(Some(expired_before))],
     )?;
     const COUNT: Columns = &[("n", Kind::Int)];
-    let in_flight = tx
+    let in_flight = match tx
         .rows(
             "SELECT COUNT(*) AS n FROM sso_attempts",
             &[],
@@ -187,12 +172,11 @@ pub(crate) fn begin_attempt(
         )?
         .into_iter()
         .next()
-        .and_then(|row| match row.first() {
-            Some(Cell::Int(Some(n))) => u64::try_from(*n).ok(),
-            _ => None,
-        })
-        .unwrap_or(0);
-    if in_flight >= most {
+    {
+        Some(row) => CellReader::new("sso_attempts", COUNT, row).int()?,
+        None => 0,
+    };
+    if u64::try_from(in_flight).unwrap_or(0) >= most {
         return Ok(false);
     }
     let sql = insert_into("sso_attempts", ATTEMPT_COLUMNS, p);
