@@ -1,7 +1,7 @@
 //! `steward check`: runs the active packs' checks over the estate — a CSV folder, or the
 //! database — and prints the findings.
 
-use std::io::Write as _;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -72,6 +72,7 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
         (Some(dir), _) => {
             // The folder gets every check an import makes (against an empty in-memory database,
             // so only the folder itself counts), and nothing is written anywhere.
+            let started = std::time::Instant::now();
             let scratch = Steward::open("sqlite::memory:")?;
             let checked = match scratch.check_files(ImportFile::folder(dir)?) {
                 Ok(checked) => checked,
@@ -100,11 +101,16 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
                     rows.push(row);
                 }
             }
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "folder read and checked"
+            );
             (by_register, time_zone)
         }
         (None, Some(s)) => return Ok(s.estate_data()?),
         (None, None) => bail!("no database and no --data folder"),
     };
+    let started = std::time::Instant::now();
     let mut rows = rows;
     let mut data = Data::from_register_rows(|register| {
         rows.iter_mut()
@@ -114,6 +120,10 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
     });
     // Working days skip the folder's bank holidays, or the shipped ones where it has none.
     steward_service::holidays_or_shipped(&mut data);
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "estate laid out for evaluation"
+    );
     Ok((data, time_zone))
 }
 
@@ -128,23 +138,291 @@ pub fn findings(
 ) -> Result<(Vec<Finding>, Checked, DateTime<Utc>)> {
     let (data, time_zone) = estate(steward, data)?;
     let now = at.unwrap_or_else(Utc::now);
+    let started = std::time::Instant::now();
     let (findings, checked) =
         steward_service::evaluate_checked(packs, overrides, &data, &time_zone, now)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        findings = findings.len(),
+        "packs evaluated"
+    );
     Ok((findings, checked, now))
 }
 
+/// Checks a CSV folder and writes each finding out as it is found: the estate is held once, and
+/// of the findings only a few controls' at a time (the table keeps its lines to sort them by
+/// severity). Returns the exit code `fail_on` asks for.
+pub fn stream(
+    packs: &[&Pack],
+    overrides: &Overrides,
+    dir: &Path,
+    at: Option<DateTime<Utc>>,
+    format: CheckFormat,
+    fail_on: Option<&str>,
+) -> Result<ExitCode> {
+    let (data, time_zone) = estate(None, Some(dir))?;
+    let now = at.unwrap_or_else(Utc::now);
+    let started = std::time::Instant::now();
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut printer = Printer::new(out, format, now);
+    steward_service::evaluate_each(packs, overrides, &data, &time_zone, now, |finding| {
+        printer.add(&finding)
+    })?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "packs evaluated"
+    );
+    let code = printer.exit_code(fail_on)?;
+    // Freed before the table is written: nothing but its lines is needed now.
+    drop(data);
+    printer.finish()?;
+    Ok(code)
+}
+
 pub fn print(findings: &[Finding], at: DateTime<Utc>, format: CheckFormat) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let result = match format {
-        CheckFormat::Json => {
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut printer = Printer::new(out, format, at);
+    for finding in findings {
+        printer.add(finding);
+    }
+    printer.finish()
+}
+
+/// Findings written out as they come, in one of the formats: CSV and JSON line by line, the
+/// table (most severe first) kept as its lines, far smaller than the findings themselves. An
+/// output closed early (`| head`) ends the writing quietly.
+pub struct Printer<W: Write> {
+    out: W,
+    format: CheckFormat,
+    at: DateTime<Utc>,
+    /// The first write that failed; later writes are skipped.
+    failed: Option<std::io::Error>,
+    count: usize,
+    /// The table's lines, by severity rank.
+    table: [Vec<String>; SEVERITIES.len()],
+    /// The most severe finding's rank, if any.
+    worst: Option<usize>,
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, format: CheckFormat, at: DateTime<Utc>) -> Printer<W> {
+        let mut printer = Printer {
+            out,
+            format,
+            at,
+            failed: None,
+            count: 0,
+            table: Default::default(),
+            worst: None,
+        };
+        let head = match format {
+            CheckFormat::Json => format!(
+                "{{\n  \"at\": {},\n  \"findings\": [",
+                serde_json::Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            ),
+            CheckFormat::Csv => csv_line(&[
+                "pack",
+                "version",
+                "clause",
+                "control",
+                "subject_type",
+                "subject_id",
+                "severity",
+                "who_acts",
+                "due",
+                "message",
+            ]),
+            CheckFormat::Table => format!(
+                "{:<9} {:<16} {:<10} {:<34} {:<22} message\n",
+                "severity", "pack", "clause", "control", "subject"
+            ),
+        };
+        printer.write(head.as_bytes());
+        printer
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.failed.is_none()
+            && let Err(e) = self.out.write_all(bytes)
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    pub fn add(&mut self, f: &Finding) {
+        let rank = rank(&f.severity);
+        self.worst = self.worst.max(Some(rank));
+        self.count += 1;
+        match self.format {
+            CheckFormat::Json => {
+                // Each finding as `to_string_pretty` of the whole object places it: through a
+                // JSON value, so its keys are sorted as they always were.
+                let json = serde_json::to_value(f)
+                    .and_then(|v| serde_json::to_string_pretty(&v))
+                    .unwrap_or_default();
+                let mut item = String::from(if self.count == 1 { "\n" } else { ",\n" });
+                for (i, line) in json.lines().enumerate() {
+                    if i > 0 {
+                        item.push('\n');
+                    }
+                    item.push_str("    ");
+                    item.push_str(line);
+                }
+                self.write(item.as_bytes());
+            }
+            CheckFormat::Csv => {
+                let due = f.due.map(|d| d.to_string()).unwrap_or_default();
+                let line = csv_line(&[
+                    &f.pack,
+                    &f.version,
+                    &f.clause,
+                    &f.control,
+                    &f.subject.kind,
+                    &f.subject.id,
+                    &f.severity,
+                    &f.who_acts,
+                    &due,
+                    &f.message,
+                ]);
+                self.write(line.as_bytes());
+            }
+            CheckFormat::Table => {
+                let subject = format!("{} {}", f.subject.kind, f.subject.id);
+                let line = format!(
+                    "{:<9} {:<16} {:<10} {:<34} {:<22} {}\n",
+                    f.severity, f.pack, f.clause, f.control, subject, f.message
+                );
+                if let Some(lines) = self.table.get_mut(rank) {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+
+    /// The exit code `--fail-on` asks for, given the findings added.
+    pub fn exit_code(&self, fail_on: Option<&str>) -> Result<ExitCode> {
+        exit_code_for(self.worst, fail_on)
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        let tail = match self.format {
+            CheckFormat::Json if self.count == 0 => "]\n}\n".to_owned(),
+            CheckFormat::Json => "\n  ]\n}\n".to_owned(),
+            CheckFormat::Csv => String::new(),
+            CheckFormat::Table => {
+                let table = std::mem::take(&mut self.table);
+                for lines in table.iter().rev() {
+                    for line in lines {
+                        self.write(line.as_bytes());
+                    }
+                }
+                format!(
+                    "{} finding(s) at {}\n",
+                    self.count,
+                    self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
+            }
+        };
+        self.write(tail.as_bytes());
+        if self.failed.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.failed = Some(e);
+        }
+        match self.failed {
+            Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One CSV record with its line ending, quoted as the csv crate quotes.
+fn csv_line(cells: &[&str]) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(256)
+        .from_writer(Vec::new());
+    let _ = w.write_record(cells);
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// The exit code `--fail-on` asks for.
+pub fn exit_code(findings: &[Finding], fail_on: Option<&str>) -> Result<ExitCode> {
+    exit_code_for(findings.iter().map(|f| rank(&f.severity)).max(), fail_on)
+}
+
+fn exit_code_for(worst: Option<usize>, fail_on: Option<&str>) -> Result<ExitCode> {
+    let Some(threshold) = fail_on else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !SEVERITIES.contains(&threshold) {
+        bail!(
+            "--fail-on {threshold:?}: expected one of {}",
+            SEVERITIES.join(", ")
+        );
+    }
+    Ok(if worst.is_some_and(|w| w >= rank(threshold)) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(n: u32, severity: &str) -> Finding {
+        Finding {
+            pack: "p".into(),
+            version: "1".into(),
+            clause: format!("4.{n}"),
+            control: "c".into(),
+            subject: steward_model::Subject {
+                kind: "asset".into(),
+                id: format!("A{n}, \"quoted\""),
+            },
+            severity: severity.into(),
+            message: format!("line one\nline {n} \u{e9}"),
+            message_you: n.is_multiple_of(2).then(|| "yours".into()),
+            clause_text: "text".into(),
+            evidence: [("asset.id".to_owned(), format!("A{n}"))].into(),
+            who_acts: "it_team".into(),
+            due: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+            undecided: None,
+        }
+    }
+
+    fn printed(findings: &[Finding], format: CheckFormat, at: DateTime<Utc>) -> String {
+        let mut out = Vec::new();
+        let mut printer = Printer::new(&mut out, format, at);
+        for f in findings {
+            printer.add(f);
+        }
+        printer.finish().expect("writes to memory");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// Written as they come, the findings read exactly as the whole list written at once did:
+    /// `serde_json::to_string_pretty` of the object, the csv crate's records, the table sorted by
+    /// severity (stably).
+    #[test]
+    fn streamed_output_is_what_the_whole_list_gives() {
+        let at = Utc::now();
+        for findings in [
+            vec![],
+            vec![finding(1, "low")],
+            vec![finding(1, "low"), finding(2, "high"), finding(3, "low")],
+        ] {
             let json = serde_json::json!({
                 "at": at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 "findings": findings,
             });
-            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)
-        }
-        CheckFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let whole = format!("{}\n", serde_json::to_string_pretty(&json).expect("json"));
+            assert_eq!(printed(&findings, CheckFormat::Json, at), whole);
+
+            let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record([
                 "pack",
                 "version",
@@ -156,8 +434,9 @@ pub fn print(findings: &[Finding], at: DateTime<Utc>, format: CheckFormat) -> Re
                 "who_acts",
                 "due",
                 "message",
-            ])?;
-            for f in findings {
+            ])
+            .expect("csv");
+            for f in &findings {
                 let due = f.due.map(|d| d.to_string()).unwrap_or_default();
                 w.write_record([
                     &f.pack,
@@ -170,61 +449,30 @@ pub fn print(findings: &[Finding], at: DateTime<Utc>, format: CheckFormat) -> Re
                     &f.who_acts,
                     &due,
                     &f.message,
-                ])?;
+                ])
+                .expect("csv");
             }
-            w.flush()
-        }
-        CheckFormat::Table => {
-            let mut by_severity: Vec<&Finding> = findings.iter().collect();
-            by_severity.sort_by_key(|f| std::cmp::Reverse(rank(&f.severity)));
-            let mut result = writeln!(
-                out,
-                "{:<9} {:<16} {:<10} {:<34} {:<22} message",
-                "severity", "pack", "clause", "control", "subject"
-            );
-            for f in by_severity {
-                let subject = format!("{} {}", f.subject.kind, f.subject.id);
-                result = result.and_then(|()| {
-                    writeln!(
-                        out,
-                        "{:<9} {:<16} {:<10} {:<34} {:<22} {}",
-                        f.severity, f.pack, f.clause, f.control, subject, f.message
-                    )
-                });
-            }
-            result.and_then(|()| {
-                writeln!(
-                    out,
-                    "{} finding(s) at {}",
-                    findings.len(),
-                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )
-            })
-        }
-    };
-    match result {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
-}
+            let whole = String::from_utf8(w.into_inner().expect("csv")).expect("UTF-8");
+            assert_eq!(printed(&findings, CheckFormat::Csv, at), whole);
 
-/// The exit code `--fail-on` asks for.
-pub fn exit_code(findings: &[Finding], fail_on: Option<&str>) -> Result<ExitCode> {
-    let Some(threshold) = fail_on else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    if !SEVERITIES.contains(&threshold) {
-        bail!(
-            "--fail-on {threshold:?}: expected one of {}",
-            SEVERITIES.join(", ")
-        );
+            let table = printed(&findings, CheckFormat::Table, at);
+            let clauses: Vec<&str> = table
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_whitespace().nth(2))
+                .filter(|c| c.starts_with("4."))
+                .collect();
+            let expected: Vec<&str> = match findings.len() {
+                0 => vec![],
+                1 => vec!["4.1"],
+                _ => vec!["4.2", "4.1", "4.3"],
+            };
+            assert_eq!(clauses, expected, "most severe first, stable: {table}");
+            assert!(table.ends_with(&format!(
+                "{} finding(s) at {}\n",
+                findings.len(),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
     }
-    let failed = findings
-        .iter()
-        .any(|f| rank(&f.severity) >= rank(threshold));
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
 }

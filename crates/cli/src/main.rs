@@ -969,6 +969,17 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
         }
         None => overrides,
     };
+    // A folder's findings are written out as each control finds them, never all held at once.
+    if let Some(dir) = &args.data {
+        return check::stream(
+            &packs,
+            &overrides,
+            dir,
+            args.at,
+            args.format,
+            args.fail_on.as_deref(),
+        );
+    }
     let progress = jobs::Progress::new("check", 2);
     progress.step(
         0,

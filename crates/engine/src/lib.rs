@@ -166,30 +166,92 @@ impl Engine {
     /// for, with the subjects it checked. A run that records as it goes holds one control's
     /// findings, never the whole run's.
     pub fn batches<'a>(&'a self, data: &'a Data, at: At) -> impl Iterator<Item = ControlRun> + 'a {
-        self.checks.iter().map(move |check| {
-            let mut findings = Vec::new();
-            let mut checked = Vec::new();
-            decide(check, data, at, |i, outcome| match outcome {
-                Outcome::OutOfScope => {}
-                Outcome::Passes => checked.push(i),
-                Outcome::Fires => {
-                    checked.push(i);
-                    findings.push(self.finding(check, data, i, at, None));
-                }
-                Outcome::Undecided(reason) => {
-                    checked.push(i);
-                    findings.push(self.finding(check, data, i, at, Some(reason)));
-                }
-            });
-            ControlRun {
-                pack: check.pack.clone(),
-                clause: check.clause.clone(),
-                control: check.control.clone(),
-                kind: check.kind,
-                checked,
-                findings,
+        self.checks
+            .iter()
+            .map(move |check| self.run(check, data, at))
+    }
+
+    /// Every control's run, as [`Engine::batches`] gives them, evaluated on up to `threads`
+    /// threads at once (controls are independent and `Data` is only read); in the same order.
+    pub fn runs(&self, data: &Data, at: At, threads: usize) -> Vec<ControlRun> {
+        self.runs_of(&self.checks, data, at, threads)
+    }
+
+    /// The same runs handed to `visit` in order, a few controls at a time (twice `threads`),
+    /// so that only those controls' findings are held at once: for a caller that writes each
+    /// run out and lets it go.
+    pub fn each_run(&self, data: &Data, at: At, threads: usize, mut visit: impl FnMut(ControlRun)) {
+        let window = threads.max(1) * 2;
+        for checks in self.checks.chunks(window) {
+            for run in self.runs_of(checks, data, at, threads) {
+                visit(run);
             }
-        })
+        }
+    }
+
+    fn runs_of(
+        &self,
+        checks: &[CompiledCheck],
+        data: &Data,
+        at: At,
+        threads: usize,
+    ) -> Vec<ControlRun> {
+        let threads = threads.clamp(1, checks.len().max(1));
+        if threads == 1 {
+            return checks.iter().map(|c| self.run(c, data, at)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut runs: Vec<(usize, ControlRun)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(check) = checks.get(i) else {
+                                break done;
+                            };
+                            done.push((i, self.run(check, data, at)));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        runs.sort_by_key(|(i, _)| *i);
+        runs.into_iter().map(|(_, run)| run).collect()
+    }
+
+    /// One control over every subject of its kind.
+    fn run(&self, check: &CompiledCheck, data: &Data, at: At) -> ControlRun {
+        let mut findings = Vec::new();
+        let mut checked = Vec::new();
+        decide(check, data, at, |i, outcome| match outcome {
+            Outcome::OutOfScope => {}
+            Outcome::Passes => checked.push(i),
+            Outcome::Fires => {
+                checked.push(i);
+                findings.push(self.finding(check, data, i, at, None));
+            }
+            Outcome::Undecided(reason) => {
+                checked.push(i);
+                findings.push(self.finding(check, data, i, at, Some(reason)));
+            }
+        });
+        ControlRun {
+            pack: check.pack.clone(),
+            clause: check.clause.clone(),
+            control: check.control.clone(),
+            kind: check.kind,
+            checked,
+            findings,
+        }
     }
 
     fn evaluate_check(&self, check: &CompiledCheck, data: &Data, at: At, out: &mut Vec<Finding>) {

@@ -53,6 +53,11 @@ mod errors;
 pub use columns::{Column, columns, takes};
 pub use errors::{ERROR_COLUMNS, ErrorGroup, Example, group_errors, write_errors};
 
+/// Each id read so far and the line it was first seen on. Hashed with foldhash, seeded afresh
+/// per file: SipHash was a tenth of reading a large file, and a seed the file's author cannot
+/// know keeps crafted ids from colliding on purpose.
+type IdLines = HashMap<String, u64, foldhash::fast::RandomState>;
+
 /// A row read from a file, with the 1-based line number its record starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedRow {
@@ -143,7 +148,8 @@ pub fn read_with(
     let mut reader = Reader::new(data);
     let expected_header = field_names(register);
 
-    let Some((header_line, header)) = reader.next(&mut errors) else {
+    let mut header = csv::ByteRecord::new();
+    let Some(header_line) = reader.next(&mut header, &mut errors) else {
         if errors.is_empty() {
             errors.push(
                 1,
@@ -157,8 +163,10 @@ pub fn read_with(
     let columns = read_header(register, header_line, &header, &mut errors);
 
     let mut rows = Vec::new();
-    let mut first_seen: HashMap<String, u64> = HashMap::new();
-    while let Some((line, record)) = reader.next(&mut errors) {
+    let mut first_seen: IdLines = IdLines::default();
+    // One record, reused for every row.
+    let mut record = csv::ByteRecord::new();
+    while let Some(line) = reader.next(&mut record, &mut errors) {
         if record.len() != columns.len() {
             let reason = format!("found {}, expected {}", cells(record.len()), columns.len());
             errors.push(line, "", "", reason);
@@ -391,7 +399,7 @@ fn read_row(
     record: &csv::ByteRecord,
     columns: &[Option<usize>],
     guard_cells: Guard,
-    first_seen: &mut HashMap<String, u64>,
+    first_seen: &mut IdLines,
     errors: &mut Errors,
 ) -> Option<Row> {
     let fields = register.fields();
@@ -539,20 +547,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The next record and the line it starts on; `None` at the end (or after a read error,
-    /// which is reported).
-    fn next(&mut self, errors: &mut Errors) -> Option<(u64, csv::ByteRecord)> {
+    /// Reads the next record into `record` (reused, so a row costs no allocation of its own)
+    /// and returns the line it starts on; `None` at the end (or after a read error, which is
+    /// reported).
+    fn next(&mut self, record: &mut csv::ByteRecord, errors: &mut Errors) -> Option<u64> {
         if self.done {
             return None;
         }
-        let mut record = csv::ByteRecord::new();
-        match self.csv.read_byte_record(&mut record) {
+        match self.csv.read_byte_record(record) {
             Ok(true) => {
                 let offset = record.position().map_or(0, csv::Position::byte);
                 let line = self
                     .lines
                     .record_start(usize::try_from(offset).unwrap_or(usize::MAX));
-                Some((line, record))
+                Some(line)
             }
             Ok(false) => {
                 self.done = true;

@@ -295,7 +295,7 @@ impl Compiler<'_> {
                             let by_text =
                                 column(kind, field, list, |cell, list| match (cell, list) {
                                     (Cell::Str(s), V::List(items)) => {
-                                        tri(items.iter().any(|w| w.str() == Some(s.as_str())))
+                                        tri(items.iter().any(|w| w.str() == Some(&**s)))
                                     }
                                     _ => FALSE,
                                 });

@@ -407,7 +407,7 @@ impl<'p> Compiler<'p> {
                             return Ok((
                                 Ty::Bool,
                                 Box::new(move |env, _| {
-                                    let same = matches!(env.data.cell(kind, env.subject, index), Cell::Str(s) if *s == text);
+                                    let same = matches!(env.data.cell(kind, env.subject, index), Cell::Str(s) if **s == *text);
                                     Ok(V::Bool(same != negate))
                                 }),
                             ));

@@ -2,6 +2,7 @@
 //! language's types, and every relation resolved once to indices.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use steward_model::{Estate, FieldType, Register, Row, Value};
 
@@ -13,15 +14,35 @@ pub(crate) enum Cell {
     Null,
     Bool(bool),
     Double(f64),
-    Str(String),
+    /// Shared: a column with few distinct words holds each word once (see [`Words`]).
+    Str(Arc<str>),
     /// Microseconds since the Unix epoch, UTC.
     Ts(i64),
     Int(i64),
     /// A list of words, such as a travel request's countries.
-    Strs(Vec<String>),
+    Strs(Box<[String]>),
 }
 
-fn cell(ty: FieldType, value: &Value) -> Cell {
+/// A map keyed by the estate's own text: foldhash, seeded afresh per map, is several times
+/// faster than SipHash on short ids and still not predictable by whoever wrote the file.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+fn text(cell: &Cell) -> Option<&str> {
+    match cell {
+        Cell::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// How many objects of `kind` there are: the length of its first (id) column.
+fn column_len(columns: &[Vec<Vec<Cell>>], kind: Kind) -> usize {
+    columns
+        .get(kind as usize)
+        .and_then(|fields| fields.first())
+        .map_or(0, Vec::len)
+}
+
+fn cell(ty: FieldType, value: Value) -> Cell {
     match value {
         Value::Null => Cell::Null,
         Value::Text(s) if ty == FieldType::Countries => Cell::Strs(
@@ -30,9 +51,9 @@ fn cell(ty: FieldType, value: &Value) -> Cell {
                 .map(str::to_owned)
                 .collect(),
         ),
-        Value::Text(s) => Cell::Str(s.clone()),
-        Value::Int(i) => Cell::Int(*i),
-        Value::Bool(b) => Cell::Bool(*b),
+        Value::Text(s) => Cell::Str(Arc::from(s)),
+        Value::Int(i) => Cell::Int(i),
+        Value::Bool(b) => Cell::Bool(b),
         Value::Date(d) => Cell::Ts(
             d.and_hms_opt(0, 0, 0)
                 .map_or(0, |t| t.and_utc().timestamp_micros()),
@@ -51,6 +72,33 @@ pub(crate) struct Links {
 }
 
 impl Links {
+    /// `sources` objects' links from (source, target) pairs; each source's targets keep the
+    /// pairs' order.
+    fn from_pairs(sources: usize, pairs: &[(u32, u32)]) -> Links {
+        let mut starts = vec![0u32; sources + 1];
+        for &(i, _) in pairs {
+            if let Some(n) = starts.get_mut(i as usize + 1) {
+                *n += 1;
+            }
+        }
+        let mut total = 0;
+        for start in &mut starts {
+            total += *start;
+            *start = total;
+        }
+        let mut next: Vec<u32> = starts.clone();
+        let mut targets = vec![0u32; pairs.len()];
+        for &(i, t) in pairs {
+            if let Some(at) = next.get_mut(i as usize) {
+                if let Some(slot) = targets.get_mut(*at as usize) {
+                    *slot = t;
+                }
+                *at += 1;
+            }
+        }
+        Links { starts, targets }
+    }
+
     pub(crate) fn of(&self, i: u32) -> &[u32] {
         let i = i as usize;
         match (self.starts.get(i), self.starts.get(i + 1)) {
@@ -61,12 +109,12 @@ impl Links {
 }
 
 /// A text column with few distinct words, also held as numbers: comparing a word then costs what
-/// comparing an enum does.
+/// comparing an enum does. Each word is kept once, and every cell holding it shares it.
 #[derive(Debug, Default)]
 pub(crate) struct Words {
     /// Each object's word number; [`Words::NONE`] for anything but text.
     pub codes: Vec<u32>,
-    numbers: HashMap<String, u32>,
+    numbers: FastMap<Arc<str>, u32>,
 }
 
 impl Words {
@@ -74,34 +122,67 @@ impl Words {
     /// Beyond this many distinct words (ids, names), a column is left as text.
     const MOST: usize = 4096;
 
-    fn of(column: &[Cell]) -> Option<Words> {
-        let mut words = Words::default();
-        for cell in column {
-            let code = match cell {
-                Cell::Str(s) => match words.numbers.get(s.as_str()) {
-                    Some(&n) => n,
-                    None => {
-                        if words.numbers.len() >= Words::MOST {
-                            return None;
-                        }
-                        let n = words.numbers.len() as u32;
-                        words.numbers.insert(s.clone(), n);
-                        n
-                    }
-                },
-                _ => Words::NONE,
-            };
-            words.codes.push(code);
-        }
-        words.numbers.values().next()?;
-        Some(words)
-    }
-
     /// The number of `word`, or [`Words::NONE`] if no object has it.
     pub fn number(&self, word: &str) -> u32 {
         self.numbers.get(word).copied().unwrap_or(Words::NONE)
     }
 }
+
+/// A column being laid out: its cells, and its words while there are few enough.
+struct ColumnBuilder {
+    cells: Vec<Cell>,
+    words: Option<Words>,
+}
+
+impl ColumnBuilder {
+    fn new(len: usize) -> ColumnBuilder {
+        ColumnBuilder {
+            cells: Vec::with_capacity(len),
+            words: Some(Words {
+                codes: Vec::with_capacity(len),
+                numbers: FastMap::default(),
+            }),
+        }
+    }
+
+    fn push(&mut self, ty: FieldType, value: Value) {
+        let cell = match (value, &mut self.words) {
+            (Value::Text(s), Some(words)) if ty != FieldType::Countries => {
+                if let Some((word, &n)) = words.numbers.get_key_value(s.as_str()) {
+                    words.codes.push(n);
+                    Cell::Str(word.clone())
+                } else if words.numbers.len() < Words::MOST {
+                    let n = words.numbers.len() as u32;
+                    let word: Arc<str> = Arc::from(s);
+                    words.numbers.insert(word.clone(), n);
+                    words.codes.push(n);
+                    Cell::Str(word)
+                } else {
+                    // Too many to number: the column stays text alone.
+                    self.words = None;
+                    Cell::Str(Arc::from(s))
+                }
+            }
+            (value, words) => {
+                if let Some(words) = words {
+                    words.codes.push(Words::NONE);
+                }
+                cell(ty, value)
+            }
+        };
+        self.cells.push(cell);
+    }
+
+    fn finish(self) -> (Vec<Cell>, Option<Words>) {
+        let words = self.words.filter(|w| !w.numbers.is_empty());
+        (self.cells, words)
+    }
+}
+
+/// One kind's columns, one per field.
+type KindColumns = Vec<Vec<Cell>>;
+/// One kind's words, per field.
+type KindWords = Vec<Option<Words>>;
 
 /// An estate ready to be checked.
 #[derive(Debug, Default)]
@@ -113,7 +194,6 @@ pub struct Data {
     words: Vec<Vec<Option<Words>>>,
     /// Per relation (indexed as `schema::RELATIONS`).
     links: Vec<Links>,
-    ids: Vec<Vec<String>>,
     /// The organisation's bank holidays, as days of the common era, sorted: what working days
     /// skip besides weekends (`addWorkingDays`).
     holidays: Vec<i32>,
@@ -125,7 +205,7 @@ impl Data {
             .iter()
             .map(|k| estate.rows(k.register()))
             .collect();
-        let mut data = Data::from_rows(&rows);
+        let mut data = Data::from_rows(rows);
         data.set_holidays(holiday_dates(&estate.rows(Register::BankHolidays)));
         data
     }
@@ -134,7 +214,7 @@ impl Data {
     /// register's rows, the bank holidays register's among them.
     pub fn from_register_rows(mut rows: impl FnMut(Register) -> Vec<Row>) -> Data {
         let kinds: Vec<Vec<Row>> = Kind::ALL.iter().map(|k| rows(k.register())).collect();
-        let mut data = Data::from_rows(&kinds);
+        let mut data = Data::from_rows(kinds);
         data.set_holidays(holiday_dates(&rows(Register::BankHolidays)));
         data
     }
@@ -164,152 +244,120 @@ impl Data {
         weekday < 5 && self.holidays.binary_search(&day).is_err()
     }
 
-    /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register.
-    fn from_rows(rows: &[Vec<Row>]) -> Data {
-        let objects: Vec<Vec<Vec<Cell>>> = rows
+    /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register. Each value is moved into its
+    /// column, not copied: at 100,000 people the estate is millions of cells.
+    fn from_rows(rows: Vec<Vec<Row>>) -> Data {
+        let (columns, words): (Vec<KindColumns>, Vec<KindWords>) = Kind::ALL
             .iter()
-            .map(|rs| {
-                rs.iter()
-                    .map(|r| {
-                        let fields = r.register().fields();
-                        fields
-                            .iter()
-                            .zip(r.values())
-                            .map(|(f, v)| cell(f.ty, v))
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let ids: Vec<Vec<String>> = rows
-            .iter()
-            .map(|rs| rs.iter().map(|r| r.id().to_owned()).collect())
-            .collect();
-        let index: Vec<HashMap<&str, u32>> = ids
-            .iter()
-            .map(|kind_ids| {
-                kind_ids
+            .zip(rows)
+            .map(|(kind, rows)| {
+                let fields = kind.register().fields();
+                let mut columns: Vec<ColumnBuilder> = fields
                     .iter()
-                    .enumerate()
-                    .map(|(i, id)| (id.as_str(), i as u32))
-                    .collect()
+                    .map(|_| ColumnBuilder::new(rows.len()))
+                    .collect();
+                for row in rows {
+                    for ((column, field), value) in
+                        columns.iter_mut().zip(fields).zip(row.into_values())
+                    {
+                        column.push(field.ty, value);
+                    }
+                }
+                columns.into_iter().map(ColumnBuilder::finish).unzip()
+            })
+            .unzip();
+        // Every row's first value is its id (or its derived key).
+        let index: Vec<FastMap<&str, u32>> = columns
+            .iter()
+            .map(|fields| {
+                let ids = fields.first().map_or(&[][..], Vec::as_slice);
+                let mut index = FastMap::with_capacity_and_hasher(ids.len(), Default::default());
+                for (i, id) in ids.iter().enumerate() {
+                    if let Cell::Str(id) = id {
+                        index.insert(&**id, i as u32);
+                    }
+                }
+                index
             })
             .collect();
-        let field_of = |kind: Kind, name: &str| kind.register().field_index(name);
+        let count = |kind: Kind| column_len(&columns, kind);
+        let column = |kind: Kind, name: &str| -> &[Cell] {
+            kind.register()
+                .field_index(name)
+                .and_then(|f| columns.get(kind as usize)?.get(f))
+                .map_or(&[], Vec::as_slice)
+        };
 
         let links = RELATIONS
             .iter()
             .map(|r| {
-                let from = &objects[r.from as usize];
-                let mut lists: Vec<Vec<u32>> = vec![Vec::new(); from.len()];
+                let to_index = &index[r.to as usize];
+                let from_index = &index[r.from as usize];
+                // Each link as (source, target), then laid out by source at once: no list of
+                // its own per object.
+                let mut pairs: Vec<(u32, u32)> = Vec::new();
                 match r.join {
                     Join::Forward { field } => {
-                        if let Some(f) = field_of(r.from, field) {
-                            for (i, cells) in from.iter().enumerate() {
-                                if let Some(Cell::Str(id)) = cells.get(f)
-                                    && let Some(&t) = index[r.to as usize].get(id.as_str())
-                                {
-                                    lists[i].push(t);
-                                }
+                        for (i, cell) in column(r.from, field).iter().enumerate() {
+                            if let Some(&t) = text(cell).and_then(|id| to_index.get(id)) {
+                                pairs.push((i as u32, t));
                             }
                         }
                     }
                     Join::Reverse { field } => {
-                        if let Some(f) = field_of(r.to, field) {
-                            for (t, cells) in objects[r.to as usize].iter().enumerate() {
-                                if let Some(Cell::Str(id)) = cells.get(f)
-                                    && let Some(&i) = index[r.from as usize].get(id.as_str())
-                                {
-                                    lists[i as usize].push(t as u32);
-                                }
+                        for (t, cell) in column(r.to, field).iter().enumerate() {
+                            if let Some(&i) = text(cell).and_then(|id| from_index.get(id)) {
+                                pairs.push((i, t as u32));
                             }
                         }
                     }
                     Join::Same { field, target } => {
-                        if let (Some(f), Some(t)) =
-                            (field_of(r.from, field), field_of(r.to, target))
-                        {
-                            let mut by_value: HashMap<&str, Vec<u32>> = HashMap::new();
-                            for (j, cells) in objects[r.to as usize].iter().enumerate() {
-                                if let Some(Cell::Str(v)) = cells.get(t) {
-                                    by_value.entry(v.as_str()).or_default().push(j as u32);
-                                }
+                        let mut by_value: FastMap<&str, Vec<u32>> = FastMap::default();
+                        for (j, cell) in column(r.to, target).iter().enumerate() {
+                            if let Some(v) = text(cell) {
+                                by_value.entry(v).or_default().push(j as u32);
                             }
-                            for (i, cells) in from.iter().enumerate() {
-                                if let Some(Cell::Str(v)) = cells.get(f)
-                                    && let Some(targets) = by_value.get(v.as_str())
-                                {
-                                    lists[i].extend_from_slice(targets);
-                                }
+                        }
+                        for (i, cell) in column(r.from, field).iter().enumerate() {
+                            if let Some(targets) = text(cell).and_then(|v| by_value.get(v)) {
+                                pairs.extend(targets.iter().map(|&t| (i as u32, t)));
                             }
                         }
                     }
                     Join::Exceptions => {
-                        let (Some(ty), Some(id)) =
-                            (field_of(r.to, "subject_type"), field_of(r.to, "subject_id"))
-                        else {
-                            return Links::default();
-                        };
-                        for (t, cells) in objects[r.to as usize].iter().enumerate() {
-                            if let (Some(Cell::Str(kind)), Some(Cell::Str(id))) =
-                                (cells.get(ty), cells.get(id))
-                                && kind == r.from.name()
-                                && let Some(&i) = index[r.from as usize].get(id.as_str())
+                        let kinds = column(r.to, "subject_type");
+                        let ids = column(r.to, "subject_id");
+                        for (t, (kind, id)) in kinds.iter().zip(ids).enumerate() {
+                            if text(kind) == Some(r.from.name())
+                                && let Some(&i) = text(id).and_then(|id| from_index.get(id))
                             {
-                                lists[i as usize].push(t as u32);
+                                pairs.push((i, t as u32));
                             }
                         }
                     }
                 }
-                let mut links = Links {
-                    starts: Vec::with_capacity(lists.len() + 1),
-                    targets: Vec::new(),
-                };
-                links.starts.push(0);
-                for l in lists {
-                    links.targets.extend(l);
-                    links.starts.push(links.targets.len() as u32);
-                }
-                links
+                Links::from_pairs(count(r.from), &pairs)
             })
             .collect();
-        let columns: Vec<Vec<Vec<Cell>>> = Kind::ALL
-            .iter()
-            .zip(objects)
-            .map(|(kind, objs)| {
-                let width = kind.register().fields().len();
-                let mut columns: Vec<Vec<Cell>> =
-                    (0..width).map(|_| Vec::with_capacity(objs.len())).collect();
-                for cells in objs {
-                    for (column, cell) in columns.iter_mut().zip(cells) {
-                        column.push(cell);
-                    }
-                }
-                columns
-            })
-            .collect();
-        let words = columns
-            .iter()
-            .map(|fields: &Vec<Vec<Cell>>| fields.iter().map(|c| Words::of(c)).collect())
-            .collect();
+        drop(index);
         Data {
             columns,
             words,
             links,
-            ids,
             holidays: Vec::new(),
         }
     }
 
     pub fn count(&self, kind: Kind) -> usize {
-        self.ids.get(kind as usize).map_or(0, Vec::len)
+        column_len(&self.columns, kind)
     }
 
+    /// The id (or derived key) of `kind`'s object `i`: its first field.
     pub fn id(&self, kind: Kind, i: u32) -> &str {
-        self.ids
-            .get(kind as usize)
-            .and_then(|ids| ids.get(i as usize))
-            .map_or("", String::as_str)
+        match self.cell(kind, i, 0) {
+            Cell::Str(id) => id,
+            _ => "",
+        }
     }
 
     #[inline]

@@ -87,11 +87,32 @@ pub fn evaluate_checked(
     let engine = compile(packs, overrides)?;
     let mut checked = Checked::default();
     let mut findings = Vec::new();
-    for mut run in engine.batches(data, at(time_zone, now)) {
+    // Every run is kept here anyway, so the controls are evaluated side by side.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    for mut run in engine.runs(data, at(time_zone, now), threads) {
         checked.add(&run, data);
         findings.append(&mut run.findings);
     }
     Ok((findings, checked))
+}
+
+/// [`evaluate`]'s findings handed to `visit` in the same order as they are found, a few controls
+/// at a time on every core, none kept: what a caller that writes them out needs, holding only
+/// a few controls' findings at once.
+pub fn evaluate_each(
+    packs: &[&Pack],
+    overrides: &Overrides,
+    data: &Data,
+    time_zone: &str,
+    now: DateTime<Utc>,
+    mut visit: impl FnMut(Finding),
+) -> Result<()> {
+    let engine = compile(packs, overrides)?;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    engine.each_run(data, at(time_zone, now), threads, |run| {
+        run.findings.into_iter().for_each(&mut visit);
+    });
+    Ok(())
 }
 
 /// The packs' check controls compiled with the organisation's effective parameters.

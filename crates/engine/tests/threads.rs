@@ -1,0 +1,64 @@
+//! Controls evaluated side by side give exactly what one after the other gives, in the same
+//! order, whatever the number of threads.
+
+use chrono::{NaiveDate, TimeZone as _, Utc};
+use steward_engine::{At, ControlRun, Engine};
+use steward_rules::Data;
+
+fn summary(runs: &[ControlRun]) -> Vec<(String, Vec<u32>, Vec<steward_model::Finding>)> {
+    runs.iter()
+        .map(|r| (r.control.clone(), r.checked.clone(), r.findings.clone()))
+        .collect()
+}
+
+#[test]
+fn runs_on_many_threads_match_runs_on_one() {
+    let packs: Vec<_> = ["cafcass-it-5.0", "cafcass-ia-4.3"]
+        .iter()
+        .filter_map(|id| steward_policy::builtin_pack(id)?.ok())
+        .collect();
+    assert_eq!(packs.len(), 2, "both built-in packs load");
+    let params: Vec<_> = packs
+        .iter()
+        .map(|p| {
+            let params = p
+                .parameters
+                .values()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect();
+            (p, params)
+        })
+        .collect();
+    let engine = Engine::new(&params).expect("the packs compile");
+    let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("a date");
+    let estate = steward_demo::generate(&steward_demo::DemoOptions {
+        people: 300,
+        seed: 7,
+        usage_months: 2,
+        today,
+    });
+    let data = Data::from_estate(&estate);
+    let at = At {
+        now: Utc
+            .with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+            .single()
+            .expect("a time"),
+        today,
+    };
+    let one_by_one: Vec<ControlRun> = engine.batches(&data, at).collect();
+    let expected = summary(&one_by_one);
+    assert!(
+        expected.iter().any(|(_, _, f)| !f.is_empty()),
+        "the demo estate fails some controls"
+    );
+    for threads in [1, 2, 3, 8] {
+        assert_eq!(
+            summary(&engine.runs(&data, at, threads)),
+            expected,
+            "{threads} threads"
+        );
+        let mut streamed = Vec::new();
+        engine.each_run(&data, at, threads, |run| streamed.push(run));
+        assert_eq!(summary(&streamed), expected, "{threads} threads, streamed");
+    }
+}
