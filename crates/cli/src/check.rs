@@ -87,8 +87,15 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
                 }
                 Err(e) => return Err(e.into()),
             };
-            let mut by_register: Vec<(Register, Vec<Row>)> =
-                Register::ALL.iter().map(|r| (*r, Vec::new())).collect();
+            // Each register's list made its full size at once: no list grows by copying.
+            let mut counts: std::collections::HashMap<Register, usize> = Default::default();
+            for row in &checked.rows {
+                *counts.entry(row.register()).or_default() += 1;
+            }
+            let mut by_register: Vec<(Register, Vec<Row>)> = Register::ALL
+                .iter()
+                .map(|r| (*r, Vec::with_capacity(counts.get(r).copied().unwrap_or(0))))
+                .collect();
             let mut time_zone = steward_service::default_organisation().time_zone;
             for row in checked.rows {
                 if row.register() == Register::Organisation

@@ -16,7 +16,7 @@ mod scope;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use steward_model::{Finding, Subject};
+use steward_model::{Finding, Subject, side_by_side};
 use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, typecheck};
 use steward_rules::{CompileError, Data, Kind, Program};
 
@@ -196,36 +196,10 @@ impl Engine {
         at: At,
         threads: usize,
     ) -> Vec<ControlRun> {
-        let threads = threads.clamp(1, checks.len().max(1));
-        if threads == 1 {
-            return checks.iter().map(|c| self.run(c, data, at)).collect();
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut runs: Vec<(usize, ControlRun)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(check) = checks.get(i) else {
-                                break done;
-                            };
-                            done.push((i, self.run(check, data, at)));
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| {
-                    w.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        runs.sort_by_key(|(i, _)| *i);
-        runs.into_iter().map(|(_, run)| run).collect()
+        let checks: Vec<&CompiledCheck> = checks.iter().collect();
+        side_by_side::map(checks, threads, side_by_side::in_order, |check| {
+            self.run(check, data, at)
+        })
     }
 
     /// One control over every subject of its kind.

@@ -8,7 +8,8 @@
 //! import, a form and `register set` refuse the same over-long text with the same words.
 //!
 //! It must never do I/O: no files, no database, no network, no clock. Everything here is pure so
-//! that every other crate can agree on it and test it cheaply.
+//! that every other crate can agree on it and test it cheaply. ([`side_by_side`] runs pure work
+//! on a few threads; it touches nothing outside the work it is given.)
 
 pub mod audit;
 mod country;
@@ -17,6 +18,7 @@ mod finding;
 mod processes;
 mod records;
 mod register;
+pub mod side_by_side;
 mod value;
 
 pub use country::{COUNTRY_CODES, Countries, Country};

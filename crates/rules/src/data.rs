@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use steward_model::{Estate, FieldType, Register, Row, Value};
+use steward_model::{Estate, FieldType, Register, Row, Value, side_by_side};
 
 use crate::schema::{Join, Kind, RELATIONS};
 
@@ -247,10 +247,18 @@ impl Data {
     /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register. Each value is moved into its
     /// column, not copied: at 100,000 people the estate is millions of cells.
     fn from_rows(rows: Vec<Vec<Row>>) -> Data {
-        let (columns, words): (Vec<KindColumns>, Vec<KindWords>) = Kind::ALL
-            .iter()
-            .zip(rows)
-            .map(|(kind, rows)| {
+        // Kinds are laid out side by side, the largest first.
+        let kinds: Vec<(Kind, Vec<Row>)> = Kind::ALL.iter().copied().zip(rows).collect();
+        let largest_first = |kinds: &[(Kind, Vec<Row>)]| {
+            let mut order: Vec<usize> = (0..kinds.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(kinds.get(i).map_or(0, |(_, r)| r.len())));
+            order
+        };
+        let laid_out = side_by_side::map(
+            kinds,
+            side_by_side::threads(4),
+            largest_first,
+            |(kind, rows): (Kind, Vec<Row>)| -> (KindColumns, KindWords) {
                 let fields = kind.register().fields();
                 let mut columns: Vec<ColumnBuilder> = fields
                     .iter()
@@ -264,8 +272,9 @@ impl Data {
                     }
                 }
                 columns.into_iter().map(ColumnBuilder::finish).unzip()
-            })
-            .unzip();
+            },
+        );
+        let (columns, words): (Vec<KindColumns>, Vec<KindWords>) = laid_out.into_iter().unzip();
         // Every row's first value is its id (or its derived key).
         let index: Vec<FastMap<&str, u32>> = columns
             .iter()

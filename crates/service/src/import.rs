@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use steward_interchange::{CsvError, Guard, ParsedRow};
-use steward_model::{BudgetCentre, Record, Register, Row, Value};
+use steward_model::{BudgetCentre, Record, Register, Row, Value, side_by_side};
 use steward_store::{CommitSummary, Store};
 
 use crate::{Result, ServiceError, Stamp, Steward};
@@ -78,71 +78,34 @@ struct Parsed {
     rows: Vec<ParsedRow>,
 }
 
-type Read = std::result::Result<Vec<ParsedRow>, Vec<CsvError>>;
-
 /// Reads the files, each on its own, on up to four threads (no more than the machine's cores),
 /// largest first: a folder's files are independent, and one of them is often half the bytes.
 /// Each file's bytes are let go as soon as it is read. The results come back in the files'
 /// order, so errors are listed as if the files were read one by one.
 fn read_side_by_side(files: Vec<ImportFile>, guard: Guard) -> Vec<(Parsed, Option<Vec<CsvError>>)> {
-    use std::sync::{Mutex, PoisonError};
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(files.get(i).map_or(0, |f| f.bytes.len())));
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 4)
-        .min(files.len());
-    let slots: Vec<Mutex<Option<ImportFile>>> =
-        files.into_iter().map(|f| Mutex::new(Some(f))).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let take = |k: usize| {
-        let i = *order.get(k)?;
-        let file = slots
-            .get(i)?
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()?;
-        Some((i, file))
+    let largest_first = |files: &[ImportFile]| {
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(files.get(i).map_or(0, |f| f.bytes.len())));
+        order
     };
-    let mut reads: Vec<(usize, Parsed, Option<Vec<CsvError>>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some((i, file)) =
-                        take(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                    {
-                        let read: Read = steward_interchange::read_with(
-                            file.register,
-                            &file.label,
-                            file.bytes.as_slice(),
-                            guard,
-                        );
-                        let (rows, errors) = match read {
-                            Ok(rows) => (rows, None),
-                            Err(errors) => (Vec::new(), Some(errors)),
-                        };
-                        let parsed = Parsed {
-                            register: file.register,
-                            label: file.label,
-                            rows,
-                        };
-                        done.push((i, parsed, errors));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    reads.sort_by_key(|(i, _, _)| *i);
-    reads.into_iter().map(|(_, p, e)| (p, e)).collect()
+    side_by_side::map(files, side_by_side::threads(4), largest_first, |file| {
+        let read = steward_interchange::read_with(
+            file.register,
+            &file.label,
+            file.bytes.as_slice(),
+            guard,
+        );
+        let (rows, errors) = match read {
+            Ok(rows) => (rows, None),
+            Err(errors) => (Vec::new(), Some(errors)),
+        };
+        let parsed = Parsed {
+            register: file.register,
+            label: file.label,
+            rows,
+        };
+        (parsed, errors)
+    })
 }
 
 pub(crate) fn import(
@@ -301,6 +264,7 @@ pub(crate) fn check(
             .to_row()
         })
         .collect();
+    rows.reserve_exact(parsed.iter().map(|p| p.rows.len()).sum());
     rows.extend(
         parsed
             .into_iter()
