@@ -171,8 +171,19 @@ pub fn stream(
     let now = at.unwrap_or_else(Utc::now);
     let started = std::time::Instant::now();
     let out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut printer = Printer::new(out, format, now);
-    steward_service::evaluate_each(packs, overrides, &data, &time_zone, now, |finding| {
+    // The table lists the most severe first: found in that order, it is written as it comes.
+    let (order, printer) = match format {
+        CheckFormat::Table => (
+            steward_service::RunOrder::MostSevereFirst,
+            Printer::new(out, format, now).arriving_most_severe_first(),
+        ),
+        _ => (
+            steward_service::RunOrder::Packs,
+            Printer::new(out, format, now),
+        ),
+    };
+    let mut printer = printer;
+    steward_service::evaluate_each(packs, overrides, &data, &time_zone, now, order, |finding| {
         printer.add(&finding)
     })?;
     tracing::debug!(
@@ -180,8 +191,9 @@ pub fn stream(
         "packs evaluated"
     );
     let code = printer.exit_code(fail_on)?;
-    // Freed before the table is written: nothing but its lines is needed now.
-    drop(data);
+    // The process ends once the table is written: handing millions of cells back to the
+    // allocator one by one would only delay the exit (the system takes the memory back whole).
+    std::mem::forget(data);
     printer.finish()?;
     Ok(code)
 }
@@ -209,6 +221,8 @@ pub struct Printer<W: Write> {
     table: [Vec<String>; SEVERITIES.len()],
     /// The most severe finding's rank, if any.
     worst: Option<usize>,
+    /// Findings come most severe first, so the table is written as they come.
+    sorted: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -221,6 +235,7 @@ impl<W: Write> Printer<W> {
             count: 0,
             table: Default::default(),
             worst: None,
+            sorted: false,
         };
         let head = match format {
             CheckFormat::Json => format!(
@@ -246,6 +261,13 @@ impl<W: Write> Printer<W> {
         };
         printer.write(head.as_bytes());
         printer
+    }
+
+    /// Findings will be added most severe first (the table's order), so the table need not
+    /// keep its lines.
+    pub fn arriving_most_severe_first(mut self) -> Printer<W> {
+        self.sorted = true;
+        self
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -299,7 +321,9 @@ impl<W: Write> Printer<W> {
                     "{:<9} {:<16} {:<10} {:<34} {:<22} {}\n",
                     f.severity, f.pack, f.clause, f.control, subject, f.message
                 );
-                if let Some(lines) = self.table.get_mut(rank) {
+                if self.sorted {
+                    self.write(line.as_bytes());
+                } else if let Some(lines) = self.table.get_mut(rank) {
                     lines.push(line);
                 }
             }
@@ -475,6 +499,17 @@ mod tests {
                 _ => vec!["4.2", "4.1", "4.3"],
             };
             assert_eq!(clauses, expected, "most severe first, stable: {table}");
+            // Given them most severe first, the table written as they come is the same.
+            let mut sorted = findings.clone();
+            sorted.sort_by_key(|f| std::cmp::Reverse(rank(&f.severity)));
+            let mut out = Vec::new();
+            let mut printer =
+                Printer::new(&mut out, CheckFormat::Table, at).arriving_most_severe_first();
+            for f in &sorted {
+                printer.add(f);
+            }
+            printer.finish().expect("writes to memory");
+            assert_eq!(String::from_utf8(out).expect("UTF-8"), table);
             assert!(table.ends_with(&format!(
                 "{} finding(s) at {}\n",
                 findings.len(),

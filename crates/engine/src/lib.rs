@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use steward_model::{Finding, Subject, side_by_side};
-use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, typecheck};
+use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, Severity, typecheck};
 use steward_rules::{CompileError, Data, Kind, Program};
 
 /// A control that cannot be compiled: a pack that loaded should never produce one.
@@ -62,6 +62,8 @@ struct CompiledCheck {
     scope: Option<Program>,
     rule: Program,
     severity: String,
+    /// The severity, for ordering.
+    rank: Severity,
     who_acts: String,
     grace_days: u32,
     message: Vec<Piece>,
@@ -177,26 +179,50 @@ impl Engine {
         self.runs_of(&self.checks, data, at, threads)
     }
 
-    /// The same runs handed to `visit` in order, a few controls at a time (twice `threads`),
+    /// The same runs handed to `visit` in order, a few controls at a time (four times `threads`),
     /// so that only those controls' findings are held at once: for a caller that writes each
     /// run out and lets it go.
-    pub fn each_run(&self, data: &Data, at: At, threads: usize, mut visit: impl FnMut(ControlRun)) {
-        let window = threads.max(1) * 2;
-        for checks in self.checks.chunks(window) {
-            for run in self.runs_of(checks, data, at, threads) {
+    pub fn each_run(&self, data: &Data, at: At, threads: usize, visit: impl FnMut(ControlRun)) {
+        self.each_of(self.checks.iter().collect(), data, at, threads, visit);
+    }
+
+    /// [`Engine::each_run`] with the most severe controls' runs first (in their own order
+    /// otherwise): what a list sorted by severity needs to be written as it comes.
+    pub fn each_run_most_severe_first(
+        &self,
+        data: &Data,
+        at: At,
+        threads: usize,
+        visit: impl FnMut(ControlRun),
+    ) {
+        let mut checks: Vec<&CompiledCheck> = self.checks.iter().collect();
+        checks.sort_by_key(|c| std::cmp::Reverse(c.rank));
+        self.each_of(checks, data, at, threads, visit);
+    }
+
+    fn each_of(
+        &self,
+        checks: Vec<&CompiledCheck>,
+        data: &Data,
+        at: At,
+        threads: usize,
+        mut visit: impl FnMut(ControlRun),
+    ) {
+        for window in checks.chunks(threads.max(1) * 4) {
+            for run in self.runs_of(window.iter().copied(), data, at, threads) {
                 visit(run);
             }
         }
     }
 
-    fn runs_of(
+    fn runs_of<'c>(
         &self,
-        checks: &[CompiledCheck],
+        checks: impl IntoIterator<Item = &'c CompiledCheck>,
         data: &Data,
         at: At,
         threads: usize,
     ) -> Vec<ControlRun> {
-        let checks: Vec<&CompiledCheck> = checks.iter().collect();
+        let checks: Vec<&CompiledCheck> = checks.into_iter().collect();
         side_by_side::map(checks, threads, side_by_side::in_order, |check| {
             self.run(check, data, at)
         })
@@ -413,6 +439,7 @@ fn compile_check(
         scope,
         rule,
         severity: control.severity.as_str().to_owned(),
+        rank: control.severity,
         who_acts: control.who_acts.as_str().to_owned(),
         grace_days: control.grace_days,
         message,

@@ -51,7 +51,27 @@ fn runs_on_many_threads_match_runs_on_one() {
         expected.iter().any(|(_, _, f)| !f.is_empty()),
         "the demo estate fails some controls"
     );
+    let rank = |f: &steward_model::Finding| {
+        ["info", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|s| *s == f.severity)
+    };
+    let mut most_severe_first: Vec<steward_model::Finding> =
+        one_by_one.iter().flat_map(|r| r.findings.clone()).collect();
+    most_severe_first.sort_by_key(|f| std::cmp::Reverse(rank(f)));
+    assert!(
+        most_severe_first
+            .windows(2)
+            .any(|w| w[0].severity != w[1].severity),
+        "more than one severity among the findings"
+    );
     for threads in [1, 2, 3, 8] {
+        let mut streamed = Vec::new();
+        engine.each_run_most_severe_first(&data, at, threads, |run| streamed.extend(run.findings));
+        assert_eq!(
+            streamed, most_severe_first,
+            "{threads} threads, most severe first"
+        );
         assert_eq!(
             summary(&engine.runs(&data, at, threads)),
             expected,

@@ -63,10 +63,18 @@ impl Value {
         }
         // Nothing the registers hold is longer; a field's own limit is tighter (`Field::parse`).
         crate::field::check_length(text, crate::field::MAX_CELL_CHARS)?;
-        if text.chars().any(|c| c.is_control()) {
+        // Most cells are ASCII: there, a control character is a byte below space or DEL, and
+        // no invisible formatting character can occur.
+        let ascii = text.is_ascii();
+        let control = if ascii {
+            text.bytes().any(|b| b < b' ' || b == 0x7f)
+        } else {
+            text.chars().any(char::is_control)
+        };
+        if control {
             return Err("contains a control character".into());
         }
-        if text.chars().any(is_invisible_format) {
+        if !ascii && text.chars().any(is_invisible_format) {
             // Direction overrides and zero-width characters let a value display as something else.
             return Err("contains an invisible or direction-changing character".into());
         }

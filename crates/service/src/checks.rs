@@ -96,22 +96,39 @@ pub fn evaluate_checked(
     Ok((findings, checked))
 }
 
-/// [`evaluate`]'s findings handed to `visit` in the same order as they are found, a few controls
-/// at a time on every core, none kept: what a caller that writes them out needs, holding only
-/// a few controls' findings at once.
+/// In what order [`evaluate_each`] hands findings over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOrder {
+    /// As [`evaluate`] lists them: by pack, clause order and subject.
+    Packs,
+    /// The most severe controls' findings first, and otherwise as [`RunOrder::Packs`].
+    MostSevereFirst,
+}
+
+/// [`evaluate`]'s findings handed to `visit` as they are found, a few controls at a time on
+/// every core, none kept: what a caller that writes them out needs, holding only a few controls'
+/// findings at once.
 pub fn evaluate_each(
     packs: &[&Pack],
     overrides: &Overrides,
     data: &Data,
     time_zone: &str,
     now: DateTime<Utc>,
+    order: RunOrder,
     mut visit: impl FnMut(Finding),
 ) -> Result<()> {
     let engine = compile(packs, overrides)?;
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    engine.each_run(data, at(time_zone, now), threads, |run| {
+    let each = |run: steward_engine::ControlRun| {
         run.findings.into_iter().for_each(&mut visit);
-    });
+    };
+    let at = at(time_zone, now);
+    match order {
+        RunOrder::Packs => engine.each_run(data, at, threads, each),
+        RunOrder::MostSevereFirst => {
+            engine.each_run_most_severe_first(data, at, threads, each);
+        }
+    }
     Ok(())
 }
 

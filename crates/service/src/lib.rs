@@ -54,7 +54,8 @@ pub use accounts::{
 pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{
-    effective_params, evaluate, evaluate_checked, evaluate_each, holidays_or_shipped, ladders,
+    RunOrder, effective_params, evaluate, evaluate_checked, evaluate_each, holidays_or_shipped,
+    ladders,
 };
 pub use compliance::Checked;
 pub use connectors::{ConnectorView, KeptBy, Round, SyncOutcome, connector_actor};

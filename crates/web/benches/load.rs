@@ -3,9 +3,9 @@
 //! Seeds a demo organisation of 10,000 people (`STEWARD_BENCH_PEOPLE` for another size) on a
 //! fresh SQLite database and, when `STEWARD_TEST_DATABASE_URL` names a server, a fresh PostgreSQL
 //! database, starts the real server on each, and has 1, 8, 32 and 64 clients at once request
-//! `/dashboard` and `/findings` as the administrator and `/me` as a line manager, in turn, for
-//! `STEWARD_BENCH_SECONDS` (default 5) per level — first alone, then with one writer committing
-//! a change through the service every half second. Each request opens its own connection, as the
+//! `/dashboard` and `/findings` as the administrator and `/me` and `/team` as a line manager, in
+//! turn, for `STEWARD_BENCH_SECONDS` (default 5) per level — first alone, then with one writer
+//! committing a change through the service every half second. Each request opens its own connection, as the
 //! pages benchmark does. Prints, per backend, level and page, requests per second and the 50th,
 //! 95th and 99th percentiles, then PostgreSQL's throughput as a share of SQLite's.
 
@@ -29,7 +29,12 @@ use support::Server;
 
 const LEVELS: [usize; 4] = [1, 8, 32, 64];
 /// Pages, and whether the administrator (else the line manager) asks for them.
-const PAGES: [(&str, bool); 3] = [("/dashboard", true), ("/findings", true), ("/me", false)];
+const PAGES: [(&str, bool); 4] = [
+    ("/dashboard", true),
+    ("/findings", true),
+    ("/me", false),
+    ("/team", false),
+];
 
 /// Throughput and latencies of one page at one level.
 #[derive(Default)]
