@@ -162,8 +162,11 @@ pub fn read_with(
     };
     let columns = read_header(register, header_line, &header, &mut errors);
 
-    let mut rows = Vec::new();
-    let mut first_seen: IdLines = IdLines::default();
+    // Sized once for every line (a record spans one at least), so no list or map grows by
+    // copying; but never past one row per 32 bytes, so a file of blank lines reserves little.
+    let lines = (data.iter().filter(|&&b| b == b'\n').count() + 1).min(data.len() / 32 + 1);
+    let mut rows = Vec::with_capacity(lines);
+    let mut first_seen: IdLines = IdLines::with_capacity_and_hasher(lines, Default::default());
     // One record, reused for every row.
     let mut record = csv::ByteRecord::new();
     while let Some(line) = reader.next(&mut record, &mut errors) {
