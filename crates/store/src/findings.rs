@@ -216,6 +216,17 @@ pub struct FindingsSummary {
 }
 
 impl FindingsSummary {
+    /// How many findings the run changed (each one an event and an audit record).
+    pub fn changes(&self) -> usize {
+        self.opened
+            + self.reopened
+            + self.updated
+            + self.resolved
+            + self.excepted
+            + self.exception_expired
+            + self.escalated
+    }
+
     fn count(&mut self, kind: FindingEventKind) {
         let n = match kind {
             FindingEventKind::Opened => &mut self.opened,

@@ -192,6 +192,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: true,
         sql: include_str!("../migrations/0030_api_request_counts.sql"),
     },
+    Migration {
+        version: 31,
+        name: "statistics",
+        postgres_only: true,
+        sql: include_str!("../migrations/0031_statistics.sql"),
+    },
 ];
 
 impl Migration {
