@@ -1348,6 +1348,7 @@ struct TeamPage {
 
 /// One report on the manager's team: who, how they stand, what they hold and how many open
 /// findings are about them or what they hold — the same findings their own page lists.
+#[derive(Clone)]
 struct TeamRow {
     id: String,
     label: String,
@@ -1356,9 +1357,12 @@ struct TeamRow {
     open: usize,
 }
 
-async fn team_rows(state: &AppState, viewer: &Viewer) -> Result<Vec<TeamRow>, WebError> {
-    let manager = person_of(viewer)?;
-    blocking(state, move |s| {
+/// Kept per audit head, as the dashboard's figures are: every change to what a row counts (a
+/// report, what they hold, a finding) moves the head.
+async fn team_rows(state: &AppState, signed: &Signed) -> Result<Vec<TeamRow>, WebError> {
+    let manager = person_of(&signed.viewer)?;
+    let key = format!("team|{manager}");
+    let kept = crate::derived::derived(state, signed.audit_seq, key, move |s| {
         let reports: Vec<Person> = s
             .list_where::<Person>("manager_id", &manager)?
             .into_iter()
@@ -1394,16 +1398,17 @@ async fn team_rows(state: &AppState, viewer: &Viewer) -> Result<Vec<TeamRow>, We
                 status: p.status.to_string(),
                 id: p.id,
             })
-            .collect())
+            .collect::<Vec<TeamRow>>())
     })
-    .await
+    .await?;
+    Ok(kept.as_ref().clone())
 }
 
 pub(crate) async fn team(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let people = team_rows(&state, &signed.viewer).await?;
+    let people = team_rows(&state, &signed).await?;
     page(&TeamPage {
         chrome: Chrome::signed(&state, &signed, "/team"),
         people,
@@ -1488,7 +1493,7 @@ pub(crate) async fn team_csv(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Result<Response, WebError> {
-    let people = team_rows(&state, &signed.viewer).await?;
+    let people = team_rows(&state, &signed).await?;
     csv(
         "team.csv",
         &["person", "status", "equipment_held", "open_findings"],
