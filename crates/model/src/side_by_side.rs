@@ -13,8 +13,9 @@ pub fn threads(most: usize) -> usize {
 
 /// `work` applied to every item on up to `threads` threads, each taking the next item not yet
 /// taken (so a long item does not hold up the rest), in the order `order` gives them (largest
-/// first, say); the results come back in the items' own order. One thread, or one item, runs
-/// here without spawning. A panic in `work` is a bug, and is raised again here.
+/// first, say; an index it repeats or gives out of range is ignored, and an item it leaves out
+/// is taken after those it names); the results come back in the items' own order. One thread, or one item, runs here without spawning. A panic in `work` is a
+/// bug, and is raised again here.
 pub fn map<T: Send, R: Send>(
     items: Vec<T>,
     threads: usize,
@@ -25,12 +26,12 @@ pub fn map<T: Send, R: Send>(
     if threads == 1 {
         return items.into_iter().map(work).collect();
     }
-    let order = order(&items);
+    let order = complete(order(&items), items.len());
     let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
     let next = AtomicUsize::new(0);
     let take = || loop {
         let k = next.fetch_add(1, Ordering::Relaxed);
-        // Past the end of the order: no more work. An index the order repeats was taken.
+        // Past the end of the order: no more work.
         let i = *order.get(k)?;
         let item = slots
             .get(i)
@@ -63,6 +64,21 @@ pub fn map<T: Send, R: Send>(
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// `order` with repeats and indices past `len` dropped, then every index it left out.
+fn complete(order: Vec<usize>, len: usize) -> Vec<usize> {
+    let mut named = vec![false; len];
+    let mut out = Vec::with_capacity(len);
+    for i in order.into_iter().chain(0..len) {
+        if let Some(seen) = named.get_mut(i)
+            && !*seen
+        {
+            *seen = true;
+            out.push(i);
+        }
+    }
+    out
+}
+
 /// Items taken in their own order.
 pub fn in_order<T>(items: &[T]) -> Vec<usize> {
     (0..items.len()).collect()
@@ -92,8 +108,19 @@ mod tests {
 
     #[test]
     fn an_order_that_misses_or_repeats_items_never_loses_or_repeats_work() {
-        // Only what the order names is done; a repeated index is done once.
-        let done = map(vec![1, 2, 3], 2, |_| vec![2, 2, 0], |i| i * 10);
-        assert_eq!(done, vec![10, 30]);
+        for threads in [1, 2, 3] {
+            let calls = AtomicUsize::new(0);
+            let done = map(
+                vec![1, 2, 3],
+                threads,
+                |_| vec![2, 2, 7, 0],
+                |i| {
+                    calls.fetch_add(1, Ordering::Relaxed);
+                    i * 10
+                },
+            );
+            assert_eq!(done, vec![10, 20, 30], "{threads} threads");
+            assert_eq!(calls.into_inner(), 3, "each item once, {threads} threads");
+        }
     }
 }
