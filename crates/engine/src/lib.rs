@@ -85,6 +85,16 @@ pub struct ControlRun {
     pub findings: Vec<Finding>,
 }
 
+/// In what order [`Engine::each_run`] hands runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOrder {
+    /// As [`Engine::evaluate`] lists them: by pack and clause order.
+    Packs,
+    /// The most severe controls' first (a list sorted by severity can then be written as it
+    /// comes), and otherwise as [`RunOrder::Packs`].
+    MostSevereFirst,
+}
+
 /// Every check control of a set of packs, ready to run.
 pub struct Engine {
     checks: Vec<CompiledCheck>,
@@ -157,11 +167,9 @@ impl Engine {
 
     /// Every check over every subject: the findings, ordered by pack, clause order and subject.
     pub fn evaluate(&self, data: &Data, at: At) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        for check in &self.checks {
-            self.evaluate_check(check, data, at, &mut findings);
-        }
-        findings
+        self.batches(data, at)
+            .flat_map(|run| run.findings)
+            .collect()
     }
 
     /// The same findings one control at a time, each check evaluated only when the next is asked
@@ -176,53 +184,38 @@ impl Engine {
     /// Every control's run, as [`Engine::batches`] gives them, evaluated on up to `threads`
     /// threads at once (controls are independent and `Data` is only read); in the same order.
     pub fn runs(&self, data: &Data, at: At, threads: usize) -> Vec<ControlRun> {
-        self.runs_of(&self.checks, data, at, threads)
+        self.runs_of(self.checks.iter().collect(), data, at, threads)
     }
 
-    /// The same runs handed to `visit` in order, a few controls at a time (four times `threads`),
-    /// so that only those controls' findings are held at once: for a caller that writes each
-    /// run out and lets it go.
-    pub fn each_run(&self, data: &Data, at: At, threads: usize, visit: impl FnMut(ControlRun)) {
-        self.each_of(self.checks.iter().collect(), data, at, threads, visit);
-    }
-
-    /// [`Engine::each_run`] with the most severe controls' runs first (in their own order
-    /// otherwise): what a list sorted by severity needs to be written as it comes.
-    pub fn each_run_most_severe_first(
+    /// The same runs handed to `visit` in `order`, a few controls at a time (four times
+    /// `threads`), so that only those controls' findings are held at once: for a caller that
+    /// writes each run out and lets it go.
+    pub fn each_run(
         &self,
         data: &Data,
         at: At,
         threads: usize,
-        visit: impl FnMut(ControlRun),
-    ) {
-        let mut checks: Vec<&CompiledCheck> = self.checks.iter().collect();
-        checks.sort_by_key(|c| std::cmp::Reverse(c.rank));
-        self.each_of(checks, data, at, threads, visit);
-    }
-
-    fn each_of(
-        &self,
-        checks: Vec<&CompiledCheck>,
-        data: &Data,
-        at: At,
-        threads: usize,
+        order: RunOrder,
         mut visit: impl FnMut(ControlRun),
     ) {
+        let mut checks: Vec<&CompiledCheck> = self.checks.iter().collect();
+        if order == RunOrder::MostSevereFirst {
+            checks.sort_by_key(|c| std::cmp::Reverse(c.rank));
+        }
         for window in checks.chunks(threads.max(1) * 4) {
-            for run in self.runs_of(window.iter().copied(), data, at, threads) {
+            for run in self.runs_of(window.to_vec(), data, at, threads) {
                 visit(run);
             }
         }
     }
 
-    fn runs_of<'c>(
+    fn runs_of(
         &self,
-        checks: impl IntoIterator<Item = &'c CompiledCheck>,
+        checks: Vec<&CompiledCheck>,
         data: &Data,
         at: At,
         threads: usize,
     ) -> Vec<ControlRun> {
-        let checks: Vec<&CompiledCheck> = checks.into_iter().collect();
         side_by_side::map(checks, threads, side_by_side::in_order, |check| {
             self.run(check, data, at)
         })
@@ -252,14 +245,6 @@ impl Engine {
             checked,
             findings,
         }
-    }
-
-    fn evaluate_check(&self, check: &CompiledCheck, data: &Data, at: At, out: &mut Vec<Finding>) {
-        decide(check, data, at, |i, outcome| match outcome {
-            Outcome::OutOfScope | Outcome::Passes => {}
-            Outcome::Fires => out.push(self.finding(check, data, i, at, None)),
-            Outcome::Undecided(reason) => out.push(self.finding(check, data, i, at, Some(reason))),
-        });
     }
 
     /// Each subject's outcome under one control, by subject id: for tests and "why" pages. The

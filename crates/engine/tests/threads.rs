@@ -2,7 +2,7 @@
 //! order, whatever the number of threads.
 
 use chrono::{NaiveDate, TimeZone as _, Utc};
-use steward_engine::{At, ControlRun, Engine};
+use steward_engine::{At, ControlRun, Engine, RunOrder};
 use steward_rules::Data;
 
 fn summary(runs: &[ControlRun]) -> Vec<(String, Vec<u32>, Vec<steward_model::Finding>)> {
@@ -67,7 +67,9 @@ fn runs_on_many_threads_match_runs_on_one() {
     );
     for threads in [1, 2, 3, 8] {
         let mut streamed = Vec::new();
-        engine.each_run_most_severe_first(&data, at, threads, |run| streamed.extend(run.findings));
+        engine.each_run(&data, at, threads, RunOrder::MostSevereFirst, |run| {
+            streamed.extend(run.findings)
+        });
         assert_eq!(
             streamed, most_severe_first,
             "{threads} threads, most severe first"
@@ -78,7 +80,9 @@ fn runs_on_many_threads_match_runs_on_one() {
             "{threads} threads"
         );
         let mut streamed = Vec::new();
-        engine.each_run(&data, at, threads, |run| streamed.push(run));
+        engine.each_run(&data, at, threads, RunOrder::Packs, |run| {
+            streamed.push(run)
+        });
         assert_eq!(summary(&streamed), expected, "{threads} threads, streamed");
     }
 }

@@ -42,7 +42,6 @@
 //!   formatting characters escaped and are cut to 60 characters, so an error message cannot
 //!   move the cursor, recolour a terminal or forge another line.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use steward_model::{FieldType, Register, Row, Value};
@@ -56,7 +55,7 @@ pub use errors::{ERROR_COLUMNS, ErrorGroup, Example, group_errors, write_errors}
 /// Each id read so far and the line it was first seen on. Hashed with foldhash, seeded afresh
 /// per file: SipHash was a tenth of reading a large file, and a seed the file's author cannot
 /// know keeps crafted ids from colliding on purpose.
-type IdLines = HashMap<String, u64, foldhash::fast::RandomState>;
+type IdLines = foldhash::HashMap<String, u64>;
 
 /// A row read from a file, with the 1-based line number its record starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,11 +161,8 @@ pub fn read_with(
     };
     let columns = read_header(register, header_line, &header, &mut errors);
 
-    // Sized once for every line (a record spans one at least), so no list or map grows by
-    // copying; but never past one row per 32 bytes, so a file of blank lines reserves little.
-    let lines = (data.iter().filter(|&&b| b == b'\n').count() + 1).min(data.len() / 32 + 1);
-    let mut rows = Vec::with_capacity(lines);
-    let mut first_seen: IdLines = IdLines::with_capacity_and_hasher(lines, Default::default());
+    let mut rows = Vec::new();
+    let mut first_seen = IdLines::default();
     // One record, reused for every row.
     let mut record = csv::ByteRecord::new();
     while let Some(line) = reader.next(&mut record, &mut errors) {

@@ -4,18 +4,22 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+/// The machine's cores (one if it cannot say).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// The threads worth using: the machine's cores, at most `most`.
 pub fn threads(most: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, most.max(1))
+    cores().clamp(1, most.max(1))
 }
 
 /// `work` applied to every item on up to `threads` threads, each taking the next item not yet
-/// taken (so a long item does not hold up the rest), in the order `order` gives them (largest
-/// first, say; an index it repeats or gives out of range is ignored, and an item it leaves out
-/// is taken after those it names); the results come back in the items' own order. One thread, or one item, runs here without spawning. A panic in `work` is a
-/// bug, and is raised again here.
+/// taken (so a long item does not hold up the rest), in the order `order` gives them
+/// ([`in_order`], [`largest_first`]; an index it repeats or gives out of range is ignored, and
+/// an item it leaves out is taken after those it names); the results come back in the items'
+/// own order. One thread, or one item, runs here without spawning. A panic in `work` is a bug,
+/// and is raised again here.
 pub fn map<T: Send, R: Send>(
     items: Vec<T>,
     threads: usize,
@@ -84,6 +88,16 @@ pub fn in_order<T>(items: &[T]) -> Vec<usize> {
     (0..items.len()).collect()
 }
 
+/// Items taken largest first, by `size`: the longest piece of work starts at once rather than
+/// last, alone.
+pub fn largest_first<T>(size: impl Fn(&T) -> usize) -> impl FnOnce(&[T]) -> Vec<usize> {
+    move |items| {
+        let mut order = in_order(items);
+        order.sort_by_key(|&i| std::cmp::Reverse(items.get(i).map_or(0, &size)));
+        order
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +116,13 @@ mod tests {
                 |i| i * i,
             );
             assert_eq!(backwards, expected, "{threads} threads, last first");
+            let largest = map(
+                items.clone(),
+                threads,
+                largest_first(|i: &u64| *i as usize),
+                |i| i * i,
+            );
+            assert_eq!(largest, expected, "{threads} threads, largest first");
         }
         assert!(map(Vec::<u8>::new(), 4, in_order, |i| i).is_empty());
     }

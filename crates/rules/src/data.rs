@@ -1,7 +1,6 @@
 //! The estate laid out for evaluation: every object's fields converted once to the rule
 //! language's types, and every relation resolved once to indices.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use steward_model::{Estate, FieldType, Register, Row, Value, side_by_side};
@@ -25,7 +24,7 @@ pub(crate) enum Cell {
 
 /// A map keyed by the estate's own text: foldhash, seeded afresh per map, is several times
 /// faster than SipHash on short ids and still not predictable by whoever wrote the file.
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastMap<K, V> = foldhash::HashMap<K, V>;
 
 fn text(cell: &Cell) -> Option<&str> {
     match cell {
@@ -219,6 +218,15 @@ impl Data {
         data
     }
 
+    /// An estate from rows of every register in one list, in any order (a checked folder).
+    pub fn from_mixed_rows(rows: Vec<Row>) -> Data {
+        let mut by_register: std::collections::BTreeMap<Register, Vec<Row>> = Default::default();
+        for row in rows {
+            by_register.entry(row.register()).or_default().push(row);
+        }
+        Data::from_register_rows(|register| by_register.remove(&register).unwrap_or_default())
+    }
+
     /// The bank holidays working days skip, replacing those the rows gave (the caller's
     /// calendar, where the register is empty and a shipped one applies).
     pub fn set_holidays(&mut self, dates: impl IntoIterator<Item = chrono::NaiveDate>) {
@@ -249,15 +257,10 @@ impl Data {
     fn from_rows(rows: Vec<Vec<Row>>) -> Data {
         // Kinds are laid out side by side, the largest first.
         let kinds: Vec<(Kind, Vec<Row>)> = Kind::ALL.iter().copied().zip(rows).collect();
-        let largest_first = |kinds: &[(Kind, Vec<Row>)]| {
-            let mut order: Vec<usize> = (0..kinds.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(kinds.get(i).map_or(0, |(_, r)| r.len())));
-            order
-        };
         let laid_out = side_by_side::map(
             kinds,
             side_by_side::threads(4),
-            largest_first,
+            side_by_side::largest_first(|(_, rows): &(Kind, Vec<Row>)| rows.len()),
             |(kind, rows): (Kind, Vec<Row>)| -> (KindColumns, KindWords) {
                 let fields = kind.register().fields();
                 let mut columns: Vec<ColumnBuilder> = fields

@@ -2,7 +2,7 @@
 //! web server after a step changes the registers, and the demo.
 
 use chrono::{DateTime, Utc};
-use steward_engine::{At, Engine};
+use steward_engine::{At, Engine, RunOrder};
 use steward_model::{Finding, Register};
 use steward_policy::{Overrides, Pack, ParamValue};
 use steward_rules::Data;
@@ -88,21 +88,12 @@ pub fn evaluate_checked(
     let mut checked = Checked::default();
     let mut findings = Vec::new();
     // Every run is kept here anyway, so the controls are evaluated side by side.
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads = steward_model::side_by_side::cores();
     for mut run in engine.runs(data, at(time_zone, now), threads) {
         checked.add(&run, data);
         findings.append(&mut run.findings);
     }
     Ok((findings, checked))
-}
-
-/// In what order [`evaluate_each`] hands findings over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOrder {
-    /// As [`evaluate`] lists them: by pack, clause order and subject.
-    Packs,
-    /// The most severe controls' findings first, and otherwise as [`RunOrder::Packs`].
-    MostSevereFirst,
 }
 
 /// [`evaluate`]'s findings handed to `visit` as they are found, a few controls at a time on
@@ -118,17 +109,10 @@ pub fn evaluate_each(
     mut visit: impl FnMut(Finding),
 ) -> Result<()> {
     let engine = compile(packs, overrides)?;
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let each = |run: steward_engine::ControlRun| {
+    let threads = steward_model::side_by_side::cores();
+    engine.each_run(data, at(time_zone, now), threads, order, |run| {
         run.findings.into_iter().for_each(&mut visit);
-    };
-    let at = at(time_zone, now);
-    match order {
-        RunOrder::Packs => engine.each_run(data, at, threads, each),
-        RunOrder::MostSevereFirst => {
-            engine.each_run_most_severe_first(data, at, threads, each);
-        }
-    }
+    });
     Ok(())
 }
 

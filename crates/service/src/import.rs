@@ -70,7 +70,7 @@ pub struct ImportReport {
 
 /// Ids known to a register, hashed with foldhash (seeded afresh per set, so ids written to
 /// collide cannot be): SipHash was a tenth of checking a large folder.
-type IdSet<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
+type IdSet<'a> = foldhash::HashSet<&'a str>;
 
 struct Parsed {
     register: Register,
@@ -83,11 +83,7 @@ struct Parsed {
 /// Each file's bytes are let go as soon as it is read. The results come back in the files'
 /// order, so errors are listed as if the files were read one by one.
 fn read_side_by_side(files: Vec<ImportFile>, guard: Guard) -> Vec<(Parsed, Option<Vec<CsvError>>)> {
-    let largest_first = |files: &[ImportFile]| {
-        let mut order: Vec<usize> = (0..files.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(files.get(i).map_or(0, |f| f.bytes.len())));
-        order
-    };
+    let largest_first = side_by_side::largest_first(|f: &ImportFile| f.bytes.len());
     side_by_side::map(files, side_by_side::threads(4), largest_first, |file| {
         let read = steward_interchange::read_with(
             file.register,

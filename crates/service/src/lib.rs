@@ -54,8 +54,7 @@ pub use accounts::{
 pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{
-    RunOrder, effective_params, evaluate, evaluate_checked, evaluate_each, holidays_or_shipped,
-    ladders,
+    effective_params, evaluate, evaluate_checked, evaluate_each, holidays_or_shipped, ladders,
 };
 pub use compliance::Checked;
 pub use connectors::{ConnectorView, KeptBy, Round, SyncOutcome, connector_actor};
@@ -79,6 +78,7 @@ pub use sso::{
     Identity, LocalPasswords, Probe, Provider, ProviderSettings, SSO_ATTEMPT_FOR, SignInPolicy,
     Sso, SsoBegun, SsoError, SsoLink, SsoMatch, SsoSignedIn, Start,
 };
+pub use steward_engine::RunOrder;
 pub use steward_store::DeliveryRow;
 pub use steward_store::{
     ComplianceDay, ExceptionCover, FindingEvent, FindingEventKind, FindingOrder, FindingQuery,

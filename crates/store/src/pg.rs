@@ -288,8 +288,6 @@ fn gone(e: &postgres::Error) -> bool {
             .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
 }
 
-/// Lifts the session's statement timeout for the rest of a transaction: imports, check runs and
-/// reading the whole audit log take as long as they take.
 /// Rows written to one table by one transaction from which PostgreSQL's statistics of it are
 /// read afresh at once. After a large import, autovacuum may take minutes to get there, and until
 /// then the planner guesses: a page reading a team's usage by asset took 100 ms, not 1, on a
@@ -303,11 +301,12 @@ const ANALYZE_AFTER: usize = 10_000;
 fn analyze(client: &mut Client, tables: &[&str]) {
     for table in tables {
         let started = std::time::Instant::now();
-        let done = client.transaction().and_then(|mut tx| {
-            tx.batch_execute("SET LOCAL statement_timeout = 0")?;
+        let done = (|| -> Result<()> {
+            let mut tx = client.transaction()?;
+            unlimited(&mut tx)?;
             tx.execute("SELECT steward_analyze($1)", &[table])?;
-            tx.commit()
-        });
+            Ok(tx.commit()?)
+        })();
         match done {
             Ok(()) => tracing::debug!(
                 table,
@@ -319,6 +318,8 @@ fn analyze(client: &mut Client, tables: &[&str]) {
     }
 }
 
+/// Lifts the session's statement timeout for the rest of a transaction: imports, check runs and
+/// reading the whole audit log take as long as they take.
 fn unlimited(tx: &mut Transaction<'_>) -> Result<()> {
     tx.batch_execute("SET LOCAL statement_timeout = 0")?;
     Ok(())
