@@ -239,6 +239,11 @@ impl Data {
         self.holidays = days;
     }
 
+    /// The bank holidays working days skip: those of the bank holidays register's `rows`.
+    pub fn set_holiday_rows(&mut self, rows: &[Row]) {
+        self.set_holidays(holiday_dates(rows));
+    }
+
     /// Whether any bank holiday is known.
     pub fn has_holidays(&self) -> bool {
         !self.holidays.is_empty()
@@ -252,6 +257,27 @@ impl Data {
         weekday < 5 && self.holidays.binary_search(&day).is_err()
     }
 
+    /// An estate read register by register (from a database): `read` is asked for each kind's
+    /// rows on a few threads side by side, the largest kinds first by `size` (an estimate), and
+    /// each kind is laid out as soon as it is read, so one kind's rows at a time per thread are
+    /// held beside the columns. The bank holidays are the caller's to set.
+    pub fn read_side_by_side<E: Send>(
+        size: impl Fn(Kind) -> usize,
+        read: impl Fn(Kind) -> Result<Vec<Row>, E> + Sync,
+    ) -> Result<Data, E> {
+        let sizes: Vec<usize> = Kind::ALL.iter().map(|k| size(*k)).collect();
+        let laid_out = side_by_side::map(
+            Kind::ALL.to_vec(),
+            side_by_side::threads(4),
+            side_by_side::largest_first(|kind: &Kind| {
+                sizes.get(*kind as usize).copied().unwrap_or(0)
+            }),
+            |kind: Kind| read(kind).map(|rows| lay_out(kind, rows)),
+        );
+        let laid_out = laid_out.into_iter().collect::<Result<Vec<_>, E>>()?;
+        Ok(Data::link(laid_out))
+    }
+
     /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register. Each value is moved into its
     /// column, not copied: at 100,000 people the estate is millions of cells.
     fn from_rows(rows: Vec<Vec<Row>>) -> Data {
@@ -261,22 +287,13 @@ impl Data {
             kinds,
             side_by_side::threads(4),
             side_by_side::largest_first(|(_, rows): &(Kind, Vec<Row>)| rows.len()),
-            |(kind, rows): (Kind, Vec<Row>)| -> (KindColumns, KindWords) {
-                let fields = kind.register().fields();
-                let mut columns: Vec<ColumnBuilder> = fields
-                    .iter()
-                    .map(|_| ColumnBuilder::new(rows.len()))
-                    .collect();
-                for row in rows {
-                    for ((column, field), value) in
-                        columns.iter_mut().zip(fields).zip(row.into_values())
-                    {
-                        column.push(field.ty, value);
-                    }
-                }
-                columns.into_iter().map(ColumnBuilder::finish).unzip()
-            },
+            |(kind, rows): (Kind, Vec<Row>)| lay_out(kind, rows),
         );
+        Data::link(laid_out)
+    }
+
+    /// Every kind's columns (in `Kind::ALL`'s order), its relations resolved.
+    fn link(laid_out: Vec<(KindColumns, KindWords)>) -> Data {
         let (columns, words): (Vec<KindColumns>, Vec<KindWords>) = laid_out.into_iter().unzip();
         // Every row's first value is its id (or its derived key).
         let index: Vec<FastMap<&str, u32>> = columns
@@ -398,6 +415,21 @@ impl Data {
     pub(crate) fn links(&self, relation: usize, i: u32) -> &[u32] {
         self.links.get(relation).map_or(&[], |l| l.of(i))
     }
+}
+
+/// One kind's rows as its columns, each value moved into its column.
+fn lay_out(kind: Kind, rows: Vec<Row>) -> (KindColumns, KindWords) {
+    let fields = kind.register().fields();
+    let mut columns: Vec<ColumnBuilder> = fields
+        .iter()
+        .map(|_| ColumnBuilder::new(rows.len()))
+        .collect();
+    for row in rows {
+        for ((column, field), value) in columns.iter_mut().zip(fields).zip(row.into_values()) {
+            column.push(field.ty, value);
+        }
+    }
+    columns.into_iter().map(ColumnBuilder::finish).unzip()
 }
 
 /// The dates of the bank holidays register's rows.

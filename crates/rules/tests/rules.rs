@@ -676,3 +676,54 @@ fn calendar_months_and_years_are_counted_on_the_calendar() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// An estate read kind by kind on a few threads (as from a database) is the estate laid out at
+/// once: every field and every relation of every object shows the same, and a kind that cannot
+/// be read fails the whole read.
+#[test]
+fn an_estate_read_side_by_side_is_the_estate_laid_out_at_once() {
+    let estate = steward_demo::generate(&steward_demo::DemoOptions {
+        people: 300,
+        seed: 5,
+        usage_months: 1,
+        today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default(),
+    });
+    let whole = Data::from_estate(&estate);
+    let read = Data::read_side_by_side(
+        |kind| estate.rows(kind.register()).len(),
+        |kind| Ok::<_, String>(estate.rows(kind.register())),
+    )
+    .expect("read");
+    let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
+    let mut shown = 0;
+    for kind in Kind::ALL {
+        assert_eq!(whole.count(kind), read.count(kind), "{kind:?}");
+        let paths = kind
+            .fields()
+            .into_iter()
+            .chain(kind.relations())
+            .map(|(name, _)| format!("{}.{name}", kind.name()));
+        for path in paths {
+            let program = steward_rules::compile_expression(&path, kind, &[])
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            for i in 0..whole.count(kind) as u32 {
+                assert_eq!(
+                    program.display(&whole, i, now, now),
+                    program.display(&read, i, now, now),
+                    "{path} of {}",
+                    whole.id(kind, i)
+                );
+                shown += 1;
+            }
+        }
+    }
+    assert!(shown > 10_000, "only {shown} values compared");
+    let failed = Data::read_side_by_side(
+        |_| 1,
+        |kind| match kind {
+            Kind::Usage => Err(format!("{} cannot be read", kind.name())),
+            _ => Ok(estate.rows(kind.register())),
+        },
+    );
+    assert_eq!(failed.err().as_deref(), Some("usage cannot be read"));
+}

@@ -38,7 +38,7 @@ pub fn searchable_fields(register: Register) -> Vec<&'static str> {
 pub fn row_version(row: &Row) -> String {
     let canonical = steward_model::audit::canonical_json(&row.to_json());
     let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 /// `register`'s field `name`, if it is one a file (and so a client) may name.

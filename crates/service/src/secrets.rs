@@ -74,7 +74,7 @@ impl SecretKey {
             .chain_update(b"steward secret key id\0")
             .chain_update(key)
             .finalize();
-        let id = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex::encode(digest.get(..4).unwrap_or(&digest));
         SecretKey { id, key }
     }
 

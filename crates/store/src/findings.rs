@@ -402,6 +402,17 @@ pub(crate) const FINDING_COLUMNS: Columns = &[
     // Last: columns added after the table was made, in the order `ALTER TABLE` put them.
     ("message_you", Kind::Text),
     ("escalation_step", Kind::Int),
+    ("content_hash", Kind::Text),
+];
+
+/// What a run reads of each stored finding first: [`Prior`].
+pub(crate) const PRIOR_COLUMNS: Columns = &[
+    ("key", Kind::Text),
+    ("state", Kind::Text),
+    ("due", Kind::Date),
+    ("exception", Kind::Text),
+    ("escalation_step", Kind::Int),
+    ("content_hash", Kind::Text),
 ];
 
 /// The `finding_events` table's columns, in the order rows are read and written.
@@ -458,6 +469,7 @@ pub(crate) fn finding_cells(s: &StoredFinding) -> Vec<Cell> {
         Cell::Text(s.exception.clone()),
         Cell::Text(f.message_you.clone()),
         Cell::Int(Some(i64::from(s.escalation_step))),
+        Cell::Text(Some(content_hash(f))),
     ]
 }
 
@@ -649,6 +661,8 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
     let step = r.int()?;
     let escalation_step =
         u32::try_from(step).map_err(|_| r.corrupt("escalation_step", format!("{step}")))?;
+    // Derived from the rest: a run reads it without the rest (`FindingsTx::load_control_priors`).
+    let _content_hash = r.opt_text()?;
     let stored = StoredFinding {
         finding: Finding {
             pack,
@@ -677,6 +691,26 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
         return Err(r.corrupt("key", format!("its parts give {derived:?}")));
     }
     Ok(stored)
+}
+
+pub(crate) fn prior_from_cells(cells: Vec<Cell>) -> Result<Prior> {
+    let mut r = CellReader::new("findings", PRIOR_COLUMNS, cells);
+    let key = r.text()?;
+    let state = r.state()?;
+    let due = r.opt_date()?;
+    let (_, exception) = r.opt_text()?;
+    let step = r.int()?;
+    let escalation_step =
+        u32::try_from(step).map_err(|_| r.corrupt("escalation_step", format!("{step}")))?;
+    let (_, content_hash) = r.opt_text()?;
+    Ok(Prior {
+        key,
+        state,
+        due,
+        exception,
+        escalation_step,
+        content_hash,
+    })
 }
 
 pub(crate) fn event_from_cells(cells: Vec<Cell>) -> Result<FindingEvent> {
@@ -713,6 +747,10 @@ pub(crate) trait FindingsTx: AuditTx {
     /// Every stored finding of one control of one pack, in any state, `last_failing` as
     /// `sql::findings_of_control` reads it.
     fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>>;
+    /// The state and content hash of every stored finding of one control of one pack.
+    fn load_control_priors(&mut self, pack: &str, control: &str) -> Result<Vec<Prior>>;
+    /// Writes the content hashes of findings that stay as they are (by key): derived, not audited.
+    fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()>;
     /// The controls of these packs with at least one finding still failing.
     fn failing_controls(&mut self, packs: &[String]) -> Result<Vec<(String, String)>>;
     fn insert_findings(&mut self, rows: &[StoredFinding]) -> Result<()>;
@@ -869,28 +907,123 @@ struct Step {
     details: Map<String, Json>,
 }
 
-/// The next state of a failing finding. `None` when nothing but `last_failing` changes.
-fn failing(
-    before: Option<&StoredFinding>,
-    finding: Finding,
-    at: DateTime<Utc>,
-    covers: &Covers<'_>,
-    ladder: &[LadderStep],
-) -> Option<Step> {
-    let today = at.date_naive();
-    // A finding's deadline is set when it starts failing (the run's date plus the control's
-    // grace): later runs, which compute it afresh from their own date, must not move it.
-    let mut finding = finding;
-    if let Some(b) = before
-        && b.state != FindingState::Resolved
-    {
-        finding.due = b.finding.due;
+/// What a run needs of a stored finding to decide whether it changes: its state, not its
+/// content (of which [`content_hash`] stands for the rest).
+#[derive(Debug, Clone, Copy)]
+struct PriorState<'s> {
+    state: FindingState,
+    due: Option<NaiveDate>,
+    exception: Option<&'s str>,
+    escalation_step: u32,
+}
+
+/// A stored finding's state and content hash, as a run reads them first
+/// ([`FindingsTx::load_control_priors`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Prior {
+    pub key: String,
+    pub state: FindingState,
+    pub due: Option<NaiveDate>,
+    pub exception: Option<String>,
+    pub escalation_step: u32,
+    /// `None` for a finding stored before content hashes were kept.
+    pub content_hash: Option<String>,
+}
+
+impl Prior {
+    fn state(&self) -> PriorState<'_> {
+        PriorState {
+            state: self.state,
+            due: self.due,
+            exception: self.exception.as_deref(),
+            escalation_step: self.escalation_step,
+        }
     }
-    let current = before.and_then(|b| b.exception.as_deref());
-    let cover = covers.active(&finding, current, today);
+}
+
+impl<'s> PriorState<'s> {
+    fn of(stored: &'s StoredFinding) -> PriorState<'s> {
+        PriorState {
+            state: stored.state,
+            due: stored.finding.due,
+            exception: stored.exception.as_deref(),
+            escalation_step: stored.escalation_step,
+        }
+    }
+}
+
+/// A hash of everything a finding says but its deadline (which a failing finding keeps from when
+/// it began): two findings of one key with equal hashes say the same. SHA-256 over each field,
+/// length first, so no two different findings encode alike.
+pub(crate) fn content_hash(f: &Finding) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut field = |text: Option<&str>| match text {
+        None => h.update([0u8]),
+        Some(t) => {
+            h.update([1u8]);
+            h.update((t.len() as u64).to_le_bytes());
+            h.update(t.as_bytes());
+        }
+    };
+    field(Some(&f.pack));
+    field(Some(&f.version));
+    field(Some(&f.clause));
+    field(Some(&f.control));
+    field(Some(&f.subject.kind));
+    field(Some(&f.subject.id));
+    field(Some(&f.severity));
+    field(Some(&f.message));
+    field(f.message_you.as_deref());
+    field(Some(&f.clause_text));
+    field(Some(&f.who_acts));
+    field(f.undecided.as_deref());
+    for (path, value) in &f.evidence {
+        field(Some(path));
+        field(Some(value));
+    }
+    field(None);
+    // Half the hash is plenty to tell a finding from its own earlier self.
+    let hash = h.finalize();
+    hex::encode(hash.get(..16).unwrap_or(&hash))
+}
+
+/// How a failing finding's state moves in a run, decided from its stored state alone.
+struct Move<'c> {
+    state: FindingState,
+    cover: Option<&'c ExceptionCover>,
+    /// The escalation steps held before this run and reached by it.
+    held: u32,
+    reached: u32,
+    /// The event this run records; `None` when nothing but `last_failing` changes (for a finding
+    /// already stored, and only if its content is the same, `same_content`).
+    event: Option<FindingEventKind>,
+}
+
+/// A stored, still-failing finding's deadline stays: later runs, which compute it afresh from
+/// their own date, must not move it.
+fn kept_due(prior: Option<PriorState<'_>>, finding: &Finding) -> Option<NaiveDate> {
+    match prior {
+        Some(p) if p.state != FindingState::Resolved => p.due,
+        _ => finding.due,
+    }
+}
+
+/// Decides [`Move`] for a finding failing in this run, due on `due` (its [`kept_due`]).
+fn decide<'c>(
+    prior: Option<PriorState<'_>>,
+    finding: &Finding,
+    due: Option<NaiveDate>,
+    same_content: bool,
+    today: NaiveDate,
+    covers: &Covers<'c>,
+    ladder: &[LadderStep],
+) -> Move<'c> {
+    let current = prior.and_then(|b| b.exception);
+    let cover = covers.active(finding, current, today);
     // The first escalation step: still failing the day after it was due.
-    let overdue = finding.due.is_some_and(|due| due < today);
-    let was_escalated = before.is_some_and(|b| b.state == FindingState::Escalated);
+    let overdue = due.is_some_and(|due| due < today);
+    let was_escalated = prior.is_some_and(|b| b.state == FindingState::Escalated);
     let state = if cover.is_some() {
         FindingState::Excepted
     } else if overdue || was_escalated {
@@ -898,13 +1031,13 @@ fn failing(
     } else {
         FindingState::Open
     };
-    let exception = cover.map(|e| e.id.clone());
+    let exception = cover.map(|e| e.id.as_str());
     // The ladder's steps reached: step k once its days have passed after the due date. A step
     // once reached stays reached for the episode, even through an exception.
-    let held = before
+    let held = prior
         .filter(|b| b.state != FindingState::Resolved)
         .map_or(0, |b| b.escalation_step);
-    let reached = match finding.due {
+    let reached = match due {
         Some(due) if state == FindingState::Escalated => ladder
             .iter()
             .filter(|s| {
@@ -915,6 +1048,71 @@ fn failing(
         _ => 0,
     };
     let reached = u32::try_from(reached).unwrap_or(u32::MAX).max(held);
+    let event = match prior {
+        None => Some(match state {
+            FindingState::Excepted => FindingEventKind::Excepted,
+            FindingState::Escalated => FindingEventKind::Escalated,
+            _ => FindingEventKind::Opened,
+        }),
+        Some(b) if b.state == FindingState::Resolved => Some(FindingEventKind::Reopened),
+        Some(b) => {
+            if state == FindingState::Excepted
+                && (b.state != FindingState::Excepted || b.exception != exception)
+            {
+                Some(FindingEventKind::Excepted)
+            } else if b.state == FindingState::Excepted && state != FindingState::Excepted {
+                Some(FindingEventKind::ExceptionExpired)
+            } else if state == FindingState::Escalated
+                && (b.state != FindingState::Escalated || reached > held)
+            {
+                Some(FindingEventKind::Escalated)
+            } else if !same_content {
+                Some(FindingEventKind::Updated)
+            } else {
+                None
+            }
+        }
+    };
+    Move {
+        state,
+        cover,
+        held,
+        reached,
+        event,
+    }
+}
+
+/// The next state of a failing finding. `None` when nothing but `last_failing` changes.
+fn failing(
+    before: Option<&StoredFinding>,
+    finding: Finding,
+    at: DateTime<Utc>,
+    covers: &Covers<'_>,
+    ladder: &[LadderStep],
+) -> Option<Step> {
+    let today = at.date_naive();
+    let prior = before.map(PriorState::of);
+    let mut finding = finding;
+    finding.due = kept_due(prior, &finding);
+    let same_content = before.is_some_and(|b| b.finding == finding);
+    let Move {
+        state,
+        cover,
+        held,
+        reached,
+        event,
+    } = decide(
+        prior,
+        &finding,
+        finding.due,
+        same_content,
+        today,
+        covers,
+        ladder,
+    );
+    let event = event?;
+    let current = prior.and_then(|b| b.exception);
+    let exception = cover.map(|e| e.id.clone());
     let mut details = Map::new();
     let cover_details = |details: &mut Map<String, Json>| {
         if let Some(e) = cover {
@@ -931,16 +1129,11 @@ fn failing(
         details.insert("message".into(), Json::String(f.message.clone()));
     };
 
-    let (event, first_failing) = match before {
+    let first_failing = match before {
         None => {
             opened(&mut details, &finding);
             cover_details(&mut details);
-            let event = match state {
-                FindingState::Excepted => FindingEventKind::Excepted,
-                FindingState::Escalated => FindingEventKind::Escalated,
-                _ => FindingEventKind::Opened,
-            };
-            (event, at)
+            at
         }
         Some(b) if b.state == FindingState::Resolved => {
             details.insert(
@@ -952,30 +1145,20 @@ fn failing(
             );
             opened(&mut details, &finding);
             cover_details(&mut details);
-            (FindingEventKind::Reopened, at)
+            at
         }
         Some(b) => {
-            let event = if state == FindingState::Excepted
-                && (b.state != FindingState::Excepted || b.exception != exception)
-            {
-                cover_details(&mut details);
-                FindingEventKind::Excepted
-            } else if b.state == FindingState::Excepted && state != FindingState::Excepted {
-                let lapse = covers.lapse(current.unwrap_or_default(), &b.finding, today);
-                if let Json::Object(lapse) = lapse {
-                    details.extend(lapse);
+            match event {
+                FindingEventKind::Excepted => cover_details(&mut details),
+                FindingEventKind::ExceptionExpired => {
+                    let lapse = covers.lapse(current.unwrap_or_default(), &b.finding, today);
+                    if let Json::Object(lapse) = lapse {
+                        details.extend(lapse);
+                    }
                 }
-                FindingEventKind::ExceptionExpired
-            } else if state == FindingState::Escalated
-                && (b.state != FindingState::Escalated || reached > held)
-            {
-                FindingEventKind::Escalated
-            } else if b.finding != finding {
-                FindingEventKind::Updated
-            } else {
-                return None;
-            };
-            (event, b.first_failing)
+                _ => {}
+            }
+            b.first_failing
         }
     };
     if state == FindingState::Escalated {
@@ -1165,15 +1348,14 @@ pub(crate) fn record_batches(
             run.insert(key, finding);
         }
         total += run.len();
-        let stored = tx.load_control_findings(&batch.pack, &batch.control)?;
-        reconcile(
+        reconcile_control(
             tx,
             &mut audit,
             &mut summary,
             at,
             &covers,
+            (&batch.pack, &batch.control),
             &run,
-            stored,
             &batch.ladder,
         )?;
     }
@@ -1191,6 +1373,7 @@ pub(crate) fn record_batches(
             &covers,
             &BTreeMap::new(),
             stored,
+            &HashMap::new(),
             &[],
         )?;
     }
@@ -1201,6 +1384,73 @@ pub(crate) fn record_batches(
 }
 
 /// Reconciles one control's findings in this run with those stored, and writes the changes.
+///
+/// The stored findings' states and content hashes are read first: where each either is new or
+/// stays as it is (the usual case, run after run), nothing more is read, and only the new ones
+/// are written. Otherwise the control's findings are read whole, for the events' details and the
+/// audit log's `before`.
+#[allow(clippy::too_many_arguments)]
+fn reconcile_control(
+    tx: &mut dyn FindingsTx,
+    audit: &mut AuditChain,
+    summary: &mut FindingsSummary,
+    at: DateTime<Utc>,
+    covers: &Covers,
+    (pack, control): (&str, &str),
+    run: &BTreeMap<String, Finding>,
+    ladder: &[LadderStep],
+) -> Result<()> {
+    let today = at.date_naive();
+    let priors = tx.load_control_priors(pack, control)?;
+    let by_key: HashMap<&str, &Prior> = priors.iter().map(|p| (p.key.as_str(), p)).collect();
+    let resolves = priors
+        .iter()
+        .any(|p| p.state.is_failing() && !run.contains_key(&p.key));
+    // Stored findings that stay as they are.
+    let mut settled = 0;
+    let mut quiet = !resolves;
+    for (key, finding) in run {
+        if !quiet {
+            break;
+        }
+        let Some(prior) = by_key.get(key.as_str()) else {
+            continue;
+        };
+        let state = prior.state();
+        let same = prior.content_hash.as_deref() == Some(content_hash(finding).as_str());
+        let due = kept_due(Some(state), finding);
+        quiet = same
+            && decide(Some(state), finding, due, same, today, covers, ladder)
+                .event
+                .is_none();
+        settled += 1;
+    }
+    if !quiet {
+        let stored = tx.load_control_findings(pack, control)?;
+        return reconcile(tx, audit, summary, at, covers, run, stored, &by_key, ladder);
+    }
+    let new: BTreeMap<String, Finding> = run
+        .iter()
+        .filter(|(key, _)| !by_key.contains_key(key.as_str()))
+        .map(|(key, f)| (key.clone(), f.clone()))
+        .collect();
+    summary.unchanged += settled;
+    reconcile(
+        tx,
+        audit,
+        summary,
+        at,
+        covers,
+        &new,
+        Vec::new(),
+        &by_key,
+        ladder,
+    )
+}
+
+/// Reconciles one control's findings in this run with those stored (`stored`, read whole), and
+/// writes the changes. `priors` give the content hashes stored: one missing or out of date for a
+/// finding that stays as it is is written.
 #[allow(clippy::too_many_arguments)]
 fn reconcile(
     tx: &mut dyn FindingsTx,
@@ -1210,6 +1460,7 @@ fn reconcile(
     covers: &Covers,
     run: &BTreeMap<String, Finding>,
     stored: Vec<StoredFinding>,
+    priors: &HashMap<&str, &Prior>,
     ladder: &[LadderStep],
 ) -> Result<()> {
     let stored: BTreeMap<String, StoredFinding> =
@@ -1243,11 +1494,21 @@ fn reconcile(
         }
     };
     let mut unchanged = 0;
+    let mut hashes = Vec::new();
     for (key, finding) in run {
         let before = stored.get(key);
         match failing(before, finding.clone(), at, covers, ladder) {
             Some(step) => apply(key.clone(), before, step),
-            None => unchanged += 1,
+            None => {
+                unchanged += 1;
+                let hash = content_hash(finding);
+                let known = priors
+                    .get(key.as_str())
+                    .and_then(|p| p.content_hash.as_deref());
+                if known != Some(hash.as_str()) {
+                    hashes.push((key.clone(), hash));
+                }
+            }
         }
     }
     for (key, before) in &stored {
@@ -1258,6 +1519,7 @@ fn reconcile(
     summary.unchanged += unchanged;
     tx.insert_findings(&inserts)?;
     tx.update_findings(&updates)?;
+    tx.set_content_hashes(&hashes)?;
     tx.append_finding_events(&events)?;
     audit.flush(tx)?;
     Ok(())

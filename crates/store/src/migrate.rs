@@ -198,6 +198,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_only: true,
         sql: include_str!("../migrations/0031_statistics.sql"),
     },
+    Migration {
+        version: 32,
+        name: "finding_content_hash",
+        postgres_only: false,
+        sql: include_str!("../migrations/0032_finding_content_hash.sql"),
+    },
 ];
 
 impl Migration {

@@ -198,12 +198,7 @@ pub(crate) fn pack_document_from_cells(cells: Vec<Cell>) -> Result<PackDocument>
 /// table; the log proves they are the ones saved) and the document they came from.
 pub(crate) fn document_audit_view(d: &PackDocument) -> String {
     use sha2::{Digest, Sha256};
-    let digest = |text: &str| {
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let digest = |text: &str| hex::encode(Sha256::digest(text.as_bytes()));
     canonical_json(&json!({
         "pack_toml_sha256": digest(&d.pack_toml),
         "clauses_toml_sha256": digest(&d.clauses_toml),

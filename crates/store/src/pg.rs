@@ -20,7 +20,7 @@ use crate::compliance::{self, ComplianceDay};
 use crate::connect::{PgManager, PgSession, PgTarget};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
-    FindingQuery, FindingsSummary, FindingsTx, Kind,
+    FindingQuery, FindingsSummary, FindingsTx, Kind, PRIOR_COLUMNS, Prior,
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice, PackDocument, ParameterOverride};
@@ -885,6 +885,26 @@ impl FindingsTx for PgTx<'_, '_> {
         rows.iter()
             .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
             .collect()
+    }
+
+    fn load_control_priors(&mut self, pack: &str, control: &str) -> Result<Vec<Prior>> {
+        let rows = self
+            .0
+            .query(&sql::finding_priors_of_control(D), &[&pack, &control])?;
+        rows.iter()
+            .map(|r| findings::prior_from_cells(read_cells(r, PRIOR_COLUMNS)?))
+            .collect()
+    }
+
+    fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()> {
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let stmt = self.0.prepare(&sql::set_content_hash(D))?;
+        for (key, hash) in hashes {
+            self.0.execute(&stmt, &[key, hash])?;
+        }
+        Ok(())
     }
 
     fn failing_controls(&mut self, packs: &[String]) -> Result<Vec<(String, String)>> {

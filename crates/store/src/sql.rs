@@ -6,6 +6,7 @@ use steward_model::{Finding, Register, Row};
 
 use crate::findings::{
     Cell, CellReader, Columns, EVENT_COLUMNS, FINDING_COLUMNS, FindingOrder, FindingQuery, Kind,
+    PRIOR_COLUMNS,
 };
 use crate::sign_ins::{SESSION_COLUMNS, SIGN_IN_COLUMNS};
 
@@ -452,6 +453,26 @@ pub(crate) fn findings_of_control(p: Placeholder) -> String {
         "SELECT {columns} FROM findings f WHERE f.pack = {} AND f.control = {}",
         p.nth(1),
         p.nth(2)
+    )
+}
+
+/// What a run reads first of every stored finding of one control of a pack (parameters 1 and
+/// 2): `findings::PRIOR_COLUMNS`.
+pub(crate) fn finding_priors_of_control(p: Placeholder) -> String {
+    format!(
+        "SELECT {} FROM findings WHERE pack = {} AND control = {}",
+        column_list(PRIOR_COLUMNS, ""),
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+/// Sets a finding's content hash (parameter 2) by key (parameter 1).
+pub(crate) fn set_content_hash(p: Placeholder) -> String {
+    format!(
+        "UPDATE findings SET content_hash = {} WHERE key = {}",
+        p.nth(2),
+        p.nth(1)
     )
 }
 

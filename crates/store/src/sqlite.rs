@@ -20,7 +20,7 @@ use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, 
 use crate::compliance::{self, ComplianceDay};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
-    FindingQuery, FindingsSummary, FindingsTx, Kind,
+    FindingQuery, FindingsSummary, FindingsTx, Kind, PRIOR_COLUMNS, Prior,
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice, PackDocument, ParameterOverride};
@@ -847,6 +847,28 @@ impl FindingsTx for SqliteTx<'_> {
         let mut stmt = self.0.prepare_cached(&sql::findings_of_control(Q))?;
         let mut rows = stmt.query((pack, control))?;
         stored_findings(&mut rows)
+    }
+
+    fn load_control_priors(&mut self, pack: &str, control: &str) -> Result<Vec<Prior>> {
+        let mut stmt = self.0.prepare_cached(&sql::finding_priors_of_control(Q))?;
+        let mut rows = stmt.query((pack, control))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(findings::prior_from_cells(read_cells(
+                r,
+                "findings",
+                PRIOR_COLUMNS,
+            )?)?);
+        }
+        Ok(out)
+    }
+
+    fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(&sql::set_content_hash(Q))?;
+        for (key, hash) in hashes {
+            stmt.execute((key, hash))?;
+        }
+        Ok(())
     }
 
     fn failing_controls(&mut self, packs: &[String]) -> Result<Vec<(String, String)>> {

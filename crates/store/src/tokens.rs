@@ -143,10 +143,7 @@ fn time(t: Option<DateTime<Utc>>) -> Option<String> {
 /// the hash of its secret, of which only a digest is kept, and when it was last used.
 pub(crate) fn audit_view(t: &ApiTokenRow) -> String {
     use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(t.token_hash.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex::encode(Sha256::digest(t.token_hash.as_bytes()));
     canonical_json(&json!({
         "name": t.name,
         "holder": t.holder,

@@ -212,10 +212,7 @@ pub(crate) fn delivery_select(which: DeliverySelect, p: Placeholder) -> String {
 /// nor its count of failures, which changes unaudited.
 pub(crate) fn audit_view(w: &WebhookRow) -> String {
     use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(w.secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex::encode(Sha256::digest(w.secret.as_bytes()));
     canonical_json(&json!({
         "url": w.url,
         "events": w.events,

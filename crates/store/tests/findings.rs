@@ -1440,3 +1440,96 @@ fn a_failing_finding_climbs_its_ladder_a_step_at_a_time_and_each_step_is_mailed_
         assert_eq!(sent[0].recipients, vec!["it@example.org".to_owned()]);
     }
 }
+
+/// A run reads each stored finding's state and content hash, and reads the finding whole only
+/// where something changes: every field a finding says, changed alone, is still seen as a
+/// change (an `updated` event); a deadline recomputed later is not; and findings stored before
+/// hashes were kept are compared whole, then given their hash.
+#[test]
+fn a_change_to_any_field_of_a_finding_is_seen_whether_or_not_its_hash_is_stored() {
+    type Change = (&'static str, fn(&mut Finding));
+    let changes: &[Change] = &[
+        ("message", |f| f.message.push_str(" (again)")),
+        ("severity", |f| f.severity = "critical".into()),
+        ("version", |f| f.version = "5.1".into()),
+        ("clause_text", |f| f.clause_text.push_str(" Amended.")),
+        ("who_acts", |f| f.who_acts = "line_manager".into()),
+        ("evidence value", |f| {
+            f.evidence
+                .insert("asset.encrypted".into(), "unknown".into());
+        }),
+        ("evidence added", |f| {
+            f.evidence.insert("asset.model".into(), "X1".into());
+        }),
+        ("message_you", |f| {
+            f.message_you = Some("Your laptop is not encrypted.".into())
+        }),
+        ("undecided", |f| f.undecided = Some("unknown data".into())),
+    ];
+    for db in databases("findings_hashes") {
+        let be = db.backend;
+        let store = open(&db);
+        let it = packs(&["it"]);
+        // Every run on day 2, a minute after the last: b() stays within its deadline.
+        let mut minute = 0;
+        let mut run = |findings: Vec<Finding>| {
+            minute += 1;
+            store
+                .record_findings(
+                    "checks",
+                    at(2) + Duration::minutes(minute),
+                    &it,
+                    findings,
+                    &[],
+                    &Default::default(),
+                )
+                .unwrap_or_else(|e| panic!("{be}: run {minute}: {e}"))
+        };
+        let summary = run(vec![a(), b()]);
+        assert_eq!(summary.opened, 2, "{be}");
+        for forget in [false, true] {
+            for (what, change) in changes {
+                // Back to a() (an update, where the last change is still stored).
+                run(vec![a(), b()]);
+                if forget {
+                    // As rows written before content hashes were kept.
+                    db.execute("UPDATE findings SET content_hash = NULL")
+                        .unwrap_or_else(|e| panic!("{be}: {e}"));
+                }
+                // Unchanged: nothing but the run's time moves, hash or none.
+                let quiet = run(vec![a(), b()]);
+                assert_eq!(
+                    (quiet.unchanged, quiet.changes()),
+                    (2, 0),
+                    "{be}: {what}, hashes forgotten: {forget}: an unchanged run"
+                );
+                let mut next = a();
+                change(&mut next);
+                let summary = run(vec![next.clone(), b()]);
+                assert_eq!(
+                    (summary.updated, summary.unchanged, summary.changes()),
+                    (1, 1, 1),
+                    "{be}: {what}, hashes forgotten: {forget}"
+                );
+                assert_eq!(
+                    stored(&*store, &next.key()).finding,
+                    next,
+                    "{be}: {what}: the stored finding"
+                );
+                assert_eq!(
+                    events(&*store, &next.key()).last(),
+                    Some(&FindingEventKind::Updated),
+                    "{be}: {what}"
+                );
+            }
+        }
+        // A later run computes a later deadline for a failing finding; the stored one stays, and
+        // that is no change.
+        run(vec![a(), b()]);
+        let mut later = b();
+        later.due = Some(self::day(20));
+        let summary = run(vec![a(), later]);
+        assert_eq!(summary.changes(), 0, "{be}: a recomputed deadline");
+        assert_eq!(stored(&*store, &b().key()).finding.due, b().due, "{be}");
+    }
+}
