@@ -561,18 +561,7 @@ fn run(command: Command, settings: &Settings) -> Result<ExitCode> {
                 today,
                 usage_months,
             });
-            let files = Register::ALL
-                .iter()
-                .map(|r| {
-                    let mut bytes = Vec::new();
-                    steward_interchange::write(*r, &estate.rows(*r), &mut bytes)?;
-                    Ok(ImportFile {
-                        register: *r,
-                        label: r.file_name(),
-                        bytes,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let files = ImportFile::of_estate(&estate)?;
             progress.step(1, "writing");
             progress.done();
             match out {

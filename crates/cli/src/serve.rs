@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use steward_model::{Person, PersonStatus, Register, Role, RoleGrant};
+use steward_model::{Person, PersonStatus, Role, RoleGrant};
 use steward_service::{Capacity, ImportFile, Stamp, Steward};
 
 use crate::config::Settings;
@@ -238,18 +238,7 @@ fn fill_demo(settings: &Settings, steward: &Steward, people: usize) -> Result<()
         today,
         usage_months: 3,
     });
-    let files = Register::ALL
-        .iter()
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)?;
-            Ok(ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let files = ImportFile::of_estate(&estate)?;
     let stamp = Stamp::now("system:demo");
     steward.import(&stamp, files)?;
     let available = policy::available_packs(settings)?;

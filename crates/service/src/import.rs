@@ -20,6 +20,25 @@ pub struct ImportFile {
 }
 
 impl ImportFile {
+    /// Every register of `estate` as the CSV file an import reads: the demo organisation, a
+    /// test's estate.
+    pub fn of_estate(
+        estate: &steward_model::Estate,
+    ) -> std::result::Result<Vec<ImportFile>, steward_interchange::WriteError> {
+        Register::ALL
+            .iter()
+            .map(|r| {
+                let mut bytes = Vec::new();
+                steward_interchange::write(*r, &estate.rows(*r), &mut bytes)?;
+                Ok(ImportFile {
+                    register: *r,
+                    label: r.file_name(),
+                    bytes,
+                })
+            })
+            .collect()
+    }
+
     pub fn read(register: Register, path: &Path) -> Result<ImportFile> {
         let bytes = std::fs::read(path).map_err(|source| ServiceError::Read {
             path: path.display().to_string(),

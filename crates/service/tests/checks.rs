@@ -3,7 +3,6 @@
 //! changes nothing, and a run stopped between controls writes nothing at all.
 
 use chrono::{Duration, Utc};
-use steward_model::Register;
 use steward_policy::{Overrides, Pack};
 use steward_service::{FindingQuery, ImportFile, Stamp, Steward};
 use steward_store::testing::databases;
@@ -15,19 +14,7 @@ fn demo_files(people: usize) -> Vec<ImportFile> {
         today: Utc::now().date_naive(),
         usage_months: 1,
     });
-    Register::ALL
-        .iter()
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
-                .unwrap_or_else(|e| panic!("write {}: {e}", r.file_name()));
-            ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            }
-        })
-        .collect()
+    ImportFile::of_estate(&estate).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

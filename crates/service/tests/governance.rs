@@ -144,19 +144,10 @@ fn estate() -> Estate {
 
 fn load(steward: &Steward) {
     let estate = estate();
-    let files = Register::ALL
-        .iter()
-        .filter(|r| !estate.rows(**r).is_empty())
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
-                .unwrap_or_else(|e| panic!("{e}"));
-            ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            }
-        })
+    let files = ImportFile::of_estate(&estate)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|f| !estate.rows(f.register).is_empty())
         .collect();
     steward
         .import(&Stamp::now("test"), files)

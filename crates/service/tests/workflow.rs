@@ -151,19 +151,7 @@ fn estate() -> Estate {
 
 fn load(steward: &Steward) -> Result<(), String> {
     let estate = estate();
-    let files = Register::ALL
-        .iter()
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
-                .map_err(|e| e.to_string())?;
-            Ok(ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let files = ImportFile::of_estate(&estate).map_err(|e| e.to_string())?;
     steward
         .import(&Stamp::now("test"), files)
         .map(|_| ())

@@ -1,7 +1,7 @@
 //! A demo organisation as `steward serve --demo` fills it, for the tests that walk its pages.
 
 use chrono::Utc;
-use steward_model::{Person, PersonStatus, Register, Role, RoleGrant};
+use steward_model::{Person, PersonStatus, Role, RoleGrant};
 use steward_policy::{Overrides, Pack};
 use steward_service::{Capacity, ImportFile, Stamp, Steward};
 
@@ -13,19 +13,7 @@ pub fn demo_files(people: usize) -> Vec<ImportFile> {
         today: Utc::now().date_naive(),
         usage_months: 3,
     });
-    Register::ALL
-        .iter()
-        .map(|r| {
-            let mut bytes = Vec::new();
-            steward_interchange::write(*r, &estate.rows(*r), &mut bytes)
-                .unwrap_or_else(|e| panic!("write {}: {e}", r.file_name()));
-            ImportFile {
-                register: *r,
-                label: r.file_name(),
-                bytes,
-            }
-        })
-        .collect()
+    ImportFile::of_estate(&estate).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The packs `serve --demo` runs.
