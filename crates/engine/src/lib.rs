@@ -189,28 +189,24 @@ impl Engine {
 
     /// The same runs handed to `visit` in `order`, a few controls at a time (four times
     /// `threads`), so that only those controls' findings are held at once: for a caller that
-    /// writes each run out and lets it go. `visit` answers whether to go on: `false` stops the
-    /// run (no further control is evaluated); `each_run` answers whether it went to the end.
+    /// writes each run out and lets it go.
     pub fn each_run(
         &self,
         data: &Data,
         at: At,
         threads: usize,
         order: RunOrder,
-        mut visit: impl FnMut(ControlRun) -> bool,
-    ) -> bool {
+        mut visit: impl FnMut(ControlRun),
+    ) {
         let mut checks: Vec<&CompiledCheck> = self.checks.iter().collect();
         if order == RunOrder::MostSevereFirst {
             checks.sort_by_key(|c| std::cmp::Reverse(c.rank));
         }
         for window in checks.chunks(threads.max(1) * 4) {
             for run in self.runs_of(window.to_vec(), data, at, threads) {
-                if !visit(run) {
-                    return false;
-                }
+                visit(run);
             }
         }
-        true
     }
 
     fn runs_of(

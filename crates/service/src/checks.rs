@@ -112,7 +112,6 @@ pub fn evaluate_each(
     let threads = steward_model::side_by_side::cores();
     engine.each_run(data, at(time_zone, now), threads, order, |run| {
         run.findings.into_iter().for_each(&mut visit);
-        true
     });
     Ok(())
 }
@@ -196,9 +195,9 @@ impl Steward {
         }
     }
 
-    /// [`Steward::check_and_record`] one control at a time: each control's findings are
-    /// recorded as it is evaluated (see `Store::record_findings_batched`), a few controls ahead at
-    /// most, so memory holds a few controls' findings, never the run's. `keep_going(done, total)` is asked
+    /// [`Steward::check_and_record`] one control at a time: each control is evaluated and its
+    /// findings recorded before the next is evaluated (see `Store::record_findings_batched`), so
+    /// memory holds one control's findings, never the run's. `keep_going(done, total)` is asked
     /// before each control; `false` abandons the run, writing nothing, and gives `None`. With
     /// the summary, how many findings the run reported.
     pub fn check_and_record_with(
@@ -226,88 +225,55 @@ impl Steward {
         let mut failing = Failing::default();
         let mut ladders = ladders(packs);
         let total = engine.len();
-        let at = at(&time_zone, stamp.at);
+        // One control evaluated at a time, as the recording asks for it: memory holds one
+        // control's findings (a control failing for every person of a 290,000-person upload is
+        // a few hundred megabytes). Evaluating the next controls on another thread meanwhile
+        // held several and gained nothing measurable (BENCHMARKS.md).
+        let mut batches = engine.batches(&data, at(&time_zone, stamp.at)).enumerate();
         let mut refused = None;
         let mut stopped = false;
         let mut count = 0;
-        // Controls are evaluated on threads of their own, a few ahead of the recording, which
-        // takes the other core: at 100,000 people evaluating (1.7 s) then recording each control
-        // in turn took their sum. A window of runs waits at most; a recording that stops early
-        // lets the evaluation stop at its next control.
-        let evaluators = steward_model::side_by_side::cores()
-            .saturating_sub(1)
-            .max(1);
-        let (recorded, evaluation) = std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel(4 * evaluators);
-            let (engine, data) = (&engine, &data);
-            let evaluating = scope.spawn(move || {
-                engine.each_run(data, at, evaluators, RunOrder::Packs, |run| {
-                    sender.send(run).is_ok()
-                })
-            });
-            let mut evaluating = Some(evaluating);
-            let mut evaluation = None;
-            let mut done = 0;
-            let recorded = self.store().record_findings_batched(
-                &stamp.actor,
-                stamp.at,
-                &ids,
-                &covers,
-                &mut || {
-                    let Ok(run) = receiver.recv() else {
-                        // Every control was handed over, or the evaluation failed: only a run
-                        // that evaluated every control may resolve what it did not report.
-                        let ended = evaluating.take().map(|e| e.join());
-                        let whole = matches!(ended, Some(Ok(true)));
-                        evaluation = ended;
-                        return if whole {
-                            Ok(None)
-                        } else {
-                            Err(steward_store::StoreError::Abandoned)
-                        };
-                    };
-                    if !keep_going(done, total) {
-                        stopped = true;
-                        return Err(steward_store::StoreError::Abandoned);
-                    }
-                    done += 1;
-                    if let Some(e) = run
-                        .findings
-                        .iter()
-                        .find_map(|f| crate::findings::check(f).err())
-                    {
-                        refused = Some(e);
-                        return Err(steward_store::StoreError::Abandoned);
-                    }
-                    count += run.findings.len();
-                    checked.add(&run, data);
-                    for f in &run.findings {
-                        failing.add(f, &excepted);
-                    }
-                    let ladder = ladders
-                        .remove(&(run.pack.clone(), run.control.clone()))
-                        .unwrap_or_default();
-                    Ok(Some(steward_store::FindingBatch {
-                        pack: run.pack,
-                        control: run.control,
-                        findings: run.findings,
-                        ladder,
-                    }))
-                },
-            );
-            // A recording that stopped early: the evaluation's next send fails and it stops.
-            drop(receiver);
-            let evaluation = evaluation.or_else(|| evaluating.take().map(|e| e.join()));
-            (recorded, evaluation)
-        });
+        let recorded = self.store().record_findings_batched(
+            &stamp.actor,
+            stamp.at,
+            &ids,
+            &covers,
+            &mut || {
+                let Some((done, run)) = batches.next() else {
+                    return Ok(None);
+                };
+                if !keep_going(done, total) {
+                    stopped = true;
+                    return Err(steward_store::StoreError::Abandoned);
+                }
+                if let Some(e) = run
+                    .findings
+                    .iter()
+                    .find_map(|f| crate::findings::check(f).err())
+                {
+                    refused = Some(e);
+                    return Err(steward_store::StoreError::Abandoned);
+                }
+                count += run.findings.len();
+                checked.add(&run, &data);
+                for f in &run.findings {
+                    failing.add(f, &excepted);
+                }
+                let ladder = ladders
+                    .remove(&(run.pack.clone(), run.control.clone()))
+                    .unwrap_or_default();
+                Ok(Some(steward_store::FindingBatch {
+                    pack: run.pack,
+                    control: run.control,
+                    findings: run.findings,
+                    ladder,
+                }))
+            },
+        );
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "controls evaluated and recorded"
         );
-        // The evaluation's panic, if it had one, is the caller's, as if evaluated here.
-        if let Some(Err(panic)) = evaluation {
-            std::panic::resume_unwind(panic);
-        }
         match (recorded, refused) {
             (_, Some(e)) => Err(e),
             (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),
