@@ -1372,7 +1372,7 @@ pub(crate) fn record_batches(
             at,
             &covers,
             &BTreeMap::new(),
-            stored,
+            Some(stored),
             &HashMap::new(),
             &[],
         )?;
@@ -1406,8 +1406,6 @@ fn reconcile_control(
     let resolves = priors
         .iter()
         .any(|p| p.state.is_failing() && !run.contains_key(&p.key));
-    // Stored findings that stay as they are.
-    let mut settled = 0;
     let mut quiet = !resolves;
     for (key, finding) in run {
         if !quiet {
@@ -1423,34 +1421,29 @@ fn reconcile_control(
             && decide(Some(state), finding, due, same, today, covers, ladder)
                 .event
                 .is_none();
-        settled += 1;
     }
-    if !quiet {
-        let stored = tx.load_control_findings(pack, control)?;
-        return reconcile(tx, audit, summary, at, covers, run, stored, &by_key, ladder);
+    if quiet {
+        // Every stored finding stays as it is: only the new ones are written.
+        return reconcile(tx, audit, summary, at, covers, run, None, &by_key, ladder);
     }
-    let new: BTreeMap<String, Finding> = run
-        .iter()
-        .filter(|(key, _)| !by_key.contains_key(key.as_str()))
-        .map(|(key, f)| (key.clone(), f.clone()))
-        .collect();
-    summary.unchanged += settled;
+    let stored = tx.load_control_findings(pack, control)?;
     reconcile(
         tx,
         audit,
         summary,
         at,
         covers,
-        &new,
-        Vec::new(),
+        run,
+        Some(stored),
         &by_key,
         ladder,
     )
 }
 
-/// Reconciles one control's findings in this run with those stored (`stored`, read whole), and
-/// writes the changes. `priors` give the content hashes stored: one missing or out of date for a
-/// finding that stays as it is is written.
+/// Reconciles one control's findings in this run with those stored, and writes the changes.
+/// `stored`: the control's stored findings read whole; `None` where every one of them (each in
+/// `priors`) is known to stay as it is. `priors` also give the content hashes stored: one missing
+/// or out of date for a finding that stays as it is is written.
 #[allow(clippy::too_many_arguments)]
 fn reconcile(
     tx: &mut dyn FindingsTx,
@@ -1459,12 +1452,16 @@ fn reconcile(
     at: DateTime<Utc>,
     covers: &Covers,
     run: &BTreeMap<String, Finding>,
-    stored: Vec<StoredFinding>,
+    stored: Option<Vec<StoredFinding>>,
     priors: &HashMap<&str, &Prior>,
     ladder: &[LadderStep],
 ) -> Result<()> {
-    let stored: BTreeMap<String, StoredFinding> =
-        stored.into_iter().map(|s| (s.finding.key(), s)).collect();
+    let all_stay = stored.is_none();
+    let stored: BTreeMap<String, StoredFinding> = stored
+        .into_iter()
+        .flatten()
+        .map(|s| (s.finding.key(), s))
+        .collect();
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     let mut events = Vec::new();
@@ -1496,6 +1493,10 @@ fn reconcile(
     let mut unchanged = 0;
     let mut hashes = Vec::new();
     for (key, finding) in run {
+        if all_stay && priors.contains_key(key.as_str()) {
+            unchanged += 1;
+            continue;
+        }
         let before = stored.get(key);
         match failing(before, finding.clone(), at, covers, ladder) {
             Some(step) => apply(key.clone(), before, step),
