@@ -119,7 +119,7 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
             });
             (data, time_zone)
         }
-        (None, Some(s)) => return Ok(timed("estate read", || s.estate_data())?),
+        (None, Some(s)) => return Ok(s.estate_data()?),
         (None, None) => bail!("no database and no --data folder"),
     };
     // Working days skip the folder's bank holidays, or the shipped ones where it has none.

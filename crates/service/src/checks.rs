@@ -157,6 +157,7 @@ impl Steward {
     /// soon as it is read: at 100,000 people reading one after another, then laying out, took
     /// twice as long and held every register's rows at once.
     pub fn estate_data(&self) -> Result<(Data, String)> {
+        let started = std::time::Instant::now();
         let store = self.store();
         // Only to read the largest first; a count that fails is read in its turn.
         let size = |kind: Kind| {
@@ -167,6 +168,10 @@ impl Steward {
         let mut data = Data::read_side_by_side(size, |kind| store.list(kind.register()))?;
         data.set_holiday_rows(&store.list(Register::BankHolidays)?);
         holidays_or_shipped(&mut data);
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "estate read"
+        );
         Ok((data, self.organisation()?.time_zone))
     }
 
@@ -212,12 +217,7 @@ impl Steward {
         // The organisation's kept values in force today, over the configuration's file.
         let overrides = self.overrides_in_force(overrides, self.local_date(stamp.at)?)?;
         let engine = compile(packs, &overrides)?;
-        let started = std::time::Instant::now();
         let (data, time_zone) = self.estate_data()?;
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "estate read"
-        );
         let started = std::time::Instant::now();
         let covers = self.exception_covers(&ids)?;
         let excepted = Covers::new(&covers, stamp.at.date_naive());

@@ -705,10 +705,12 @@ pub(crate) fn prior_from_cells(cells: Vec<Cell>) -> Result<Prior> {
     let (_, content_hash) = r.opt_text()?;
     Ok(Prior {
         key,
-        state,
-        due,
-        exception,
-        escalation_step,
+        lifecycle: Lifecycle {
+            state,
+            due,
+            exception,
+            escalation_step,
+        },
         content_hash,
     })
 }
@@ -907,49 +909,35 @@ struct Step {
     details: Map<String, Json>,
 }
 
-/// What a run needs of a stored finding to decide whether it changes: its state, not its
+/// What a run needs of a stored finding to decide whether it changes: its lifecycle, not its
 /// content (of which [`content_hash`] stands for the rest).
-#[derive(Debug, Clone, Copy)]
-struct PriorState<'s> {
-    state: FindingState,
-    due: Option<NaiveDate>,
-    exception: Option<&'s str>,
-    escalation_step: u32,
-}
-
-/// A stored finding's state and content hash, as a run reads them first
-/// ([`FindingsTx::load_control_priors`]).
 #[derive(Debug, Clone)]
-pub(crate) struct Prior {
-    pub key: String,
+pub(crate) struct Lifecycle {
     pub state: FindingState,
     pub due: Option<NaiveDate>,
     pub exception: Option<String>,
     pub escalation_step: u32,
-    /// `None` for a finding stored before content hashes were kept.
-    pub content_hash: Option<String>,
 }
 
-impl Prior {
-    fn state(&self) -> PriorState<'_> {
-        PriorState {
-            state: self.state,
-            due: self.due,
-            exception: self.exception.as_deref(),
-            escalation_step: self.escalation_step,
-        }
-    }
-}
-
-impl<'s> PriorState<'s> {
-    fn of(stored: &'s StoredFinding) -> PriorState<'s> {
-        PriorState {
+impl Lifecycle {
+    fn of(stored: &StoredFinding) -> Lifecycle {
+        Lifecycle {
             state: stored.state,
             due: stored.finding.due,
-            exception: stored.exception.as_deref(),
+            exception: stored.exception.clone(),
             escalation_step: stored.escalation_step,
         }
     }
+}
+
+/// A stored finding's lifecycle and content hash, as a run reads them first
+/// ([`FindingsTx::load_control_priors`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Prior {
+    pub key: String,
+    pub lifecycle: Lifecycle,
+    /// `None` for a finding stored before content hashes were kept.
+    pub content_hash: Option<String>,
 }
 
 /// A hash of everything a finding says but its deadline (which a failing finding keeps from when
@@ -1002,7 +990,7 @@ struct Move<'c> {
 
 /// A stored, still-failing finding's deadline stays: later runs, which compute it afresh from
 /// their own date, must not move it.
-fn kept_due(prior: Option<PriorState<'_>>, finding: &Finding) -> Option<NaiveDate> {
+fn kept_due(prior: Option<&Lifecycle>, finding: &Finding) -> Option<NaiveDate> {
     match prior {
         Some(p) if p.state != FindingState::Resolved => p.due,
         _ => finding.due,
@@ -1011,7 +999,7 @@ fn kept_due(prior: Option<PriorState<'_>>, finding: &Finding) -> Option<NaiveDat
 
 /// Decides [`Move`] for a finding failing in this run, due on `due` (its [`kept_due`]).
 fn decide<'c>(
-    prior: Option<PriorState<'_>>,
+    prior: Option<&Lifecycle>,
     finding: &Finding,
     due: Option<NaiveDate>,
     same_content: bool,
@@ -1019,7 +1007,7 @@ fn decide<'c>(
     covers: &Covers<'c>,
     ladder: &[LadderStep],
 ) -> Move<'c> {
-    let current = prior.and_then(|b| b.exception);
+    let current = prior.and_then(|b| b.exception.as_deref());
     let cover = covers.active(finding, current, today);
     // The first escalation step: still failing the day after it was due.
     let overdue = due.is_some_and(|due| due < today);
@@ -1057,7 +1045,7 @@ fn decide<'c>(
         Some(b) if b.state == FindingState::Resolved => Some(FindingEventKind::Reopened),
         Some(b) => {
             if state == FindingState::Excepted
-                && (b.state != FindingState::Excepted || b.exception != exception)
+                && (b.state != FindingState::Excepted || b.exception.as_deref() != exception)
             {
                 Some(FindingEventKind::Excepted)
             } else if b.state == FindingState::Excepted && state != FindingState::Excepted {
@@ -1091,7 +1079,8 @@ fn failing(
     ladder: &[LadderStep],
 ) -> Option<Step> {
     let today = at.date_naive();
-    let prior = before.map(PriorState::of);
+    let prior = before.map(Lifecycle::of);
+    let prior = prior.as_ref();
     let mut finding = finding;
     finding.due = kept_due(prior, &finding);
     let same_content = before.is_some_and(|b| b.finding == finding);
@@ -1111,7 +1100,7 @@ fn failing(
         ladder,
     );
     let event = event?;
-    let current = prior.and_then(|b| b.exception);
+    let current = prior.and_then(|b| b.exception.as_deref());
     let exception = cover.map(|e| e.id.clone());
     let mut details = Map::new();
     let cover_details = |details: &mut Map<String, Json>| {
@@ -1405,7 +1394,7 @@ fn reconcile_control(
     let by_key: HashMap<&str, &Prior> = priors.iter().map(|p| (p.key.as_str(), p)).collect();
     let resolves = priors
         .iter()
-        .any(|p| p.state.is_failing() && !run.contains_key(&p.key));
+        .any(|p| p.lifecycle.state.is_failing() && !run.contains_key(&p.key));
     let mut quiet = !resolves;
     for (key, finding) in run {
         if !quiet {
@@ -1414,11 +1403,11 @@ fn reconcile_control(
         let Some(prior) = by_key.get(key.as_str()) else {
             continue;
         };
-        let state = prior.state();
+        let lifecycle = Some(&prior.lifecycle);
         let same = prior.content_hash.as_deref() == Some(content_hash(finding).as_str());
-        let due = kept_due(Some(state), finding);
+        let due = kept_due(lifecycle, finding);
         quiet = same
-            && decide(Some(state), finding, due, same, today, covers, ladder)
+            && decide(lifecycle, finding, due, same, today, covers, ladder)
                 .event
                 .is_none();
     }

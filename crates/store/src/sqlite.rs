@@ -72,15 +72,12 @@ impl SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&webhooks::delivery_select(which, Q))?;
         let mut rows = stmt.query(params_from_iter(cells.iter().map(cell_sql)))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(webhooks::delivery_from_cells(read_cells(
-                r,
-                "webhook_deliveries",
-                DELIVERY_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "webhook_deliveries",
+            DELIVERY_COLUMNS,
+            webhooks::delivery_from_cells,
+        )
     }
 
     /// One transaction on the writing connection over the statements written once for both
@@ -642,6 +639,21 @@ fn cell_sql(cell: &Cell) -> Sql {
     }
 }
 
+/// Every row of a query, its cells read as `columns` say (`read_cells`) and made into a `T` by
+/// `from`.
+fn collect_rows<T>(
+    rows: &mut rusqlite::Rows<'_>,
+    table: &'static str,
+    columns: Columns,
+    from: impl Fn(Vec<Cell>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(from(read_cells(r, table, columns)?)?);
+    }
+    Ok(out)
+}
+
 /// One row's cells, read as the columns' kinds say (dates and instants are ISO text here).
 fn read_cells(r: &rusqlite::Row<'_>, table: &'static str, columns: Columns) -> Result<Vec<Cell>> {
     let corrupt = |column: &'static str, reason: String| StoreError::Corrupt {
@@ -702,30 +714,24 @@ fn execute_cells(stmt: &mut rusqlite::CachedStatement<'_>, cells: &[Cell]) -> Re
 
 /// Every row of a findings query, read as stored findings.
 fn stored_findings(rows: &mut rusqlite::Rows<'_>) -> Result<Vec<StoredFinding>> {
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(findings::finding_from_cells(read_cells(
-            r,
-            "findings",
-            FINDING_COLUMNS,
-        )?)?);
-    }
-    Ok(out)
+    collect_rows(
+        rows,
+        "findings",
+        FINDING_COLUMNS,
+        findings::finding_from_cells,
+    )
 }
 
 /// Every row of a sign-ins query.
 fn query_sign_ins(conn: &Connection, statement: &str, params: &[Sql]) -> Result<Vec<SignIn>> {
     let mut stmt = conn.prepare_cached(statement)?;
     let mut rows = stmt.query(params_from_iter(params))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(sign_ins::sign_in_from_cells(read_cells(
-            r,
-            "sign_ins",
-            SIGN_IN_COLUMNS,
-        )?)?);
-    }
-    Ok(out)
+    collect_rows(
+        &mut rows,
+        "sign_ins",
+        SIGN_IN_COLUMNS,
+        sign_ins::sign_in_from_cells,
+    )
 }
 
 fn load_sign_in(conn: &Connection, email: &str) -> Result<Option<SignIn>> {
@@ -852,15 +858,12 @@ impl FindingsTx for SqliteTx<'_> {
     fn load_control_priors(&mut self, pack: &str, control: &str) -> Result<Vec<Prior>> {
         let mut stmt = self.0.prepare_cached(&sql::finding_priors_of_control(Q))?;
         let mut rows = stmt.query((pack, control))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(findings::prior_from_cells(read_cells(
-                r,
-                "findings",
-                PRIOR_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "findings",
+            PRIOR_COLUMNS,
+            findings::prior_from_cells,
+        )
     }
 
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()> {
@@ -1313,15 +1316,12 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::finding_history(Q))?;
         let mut rows = stmt.query([key])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(findings::event_from_cells(read_cells(
-                r,
-                "finding_events",
-                EVENT_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "finding_events",
+            EVENT_COLUMNS,
+            findings::event_from_cells,
+        )
     }
 
     fn sign_in(&self, email: &str) -> Result<Option<SignIn>> {
@@ -1466,15 +1466,12 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::pack_select(false, Q))?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(packs::pack_from_cells(read_cells(
-                r,
-                "packs",
-                packs::PACK_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "packs",
+            packs::PACK_COLUMNS,
+            packs::pack_from_cells,
+        )
     }
 
     fn record_compliance(&self, rows: &[ComplianceDay]) -> Result<()> {
@@ -1503,15 +1500,12 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::compliance_select(Q))?;
         let mut rows = stmt.query([date_sql(Some(since))])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(compliance::from_cells(read_cells(
-                r,
-                "compliance",
-                compliance::COMPLIANCE_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "compliance",
+            compliance::COMPLIANCE_COLUMNS,
+            compliance::from_cells,
+        )
     }
 
     fn set_pack_active(
@@ -1551,30 +1545,24 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::parameter_select(false, Q))?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(packs::parameter_from_cells(read_cells(
-                r,
-                "parameter_overrides",
-                packs::PARAMETER_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "parameter_overrides",
+            packs::PARAMETER_COLUMNS,
+            packs::parameter_from_cells,
+        )
     }
 
     fn pack_documents(&self) -> Result<Vec<PackDocument>> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::pack_document_select(false, Q))?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(packs::pack_document_from_cells(read_cells(
-                r,
-                "pack_documents",
-                packs::PACK_DOCUMENT_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "pack_documents",
+            packs::PACK_DOCUMENT_COLUMNS,
+            packs::pack_document_from_cells,
+        )
     }
 
     fn create_api_token(&self, token: &ApiTokenRow) -> Result<()> {
@@ -1585,15 +1573,12 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&tokens::token_select(TokenSelect::All, Q))?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(tokens::token_from_cells(read_cells(
-                r,
-                "api_tokens",
-                TOKEN_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "api_tokens",
+            TOKEN_COLUMNS,
+            tokens::token_from_cells,
+        )
     }
 
     fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiTokenRow>> {
@@ -1702,15 +1687,12 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&webhooks::webhook_select(WebhookSelect::All, Q))?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(webhooks::webhook_from_cells(read_cells(
-                r,
-                "webhooks",
-                WEBHOOK_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "webhooks",
+            WEBHOOK_COLUMNS,
+            webhooks::webhook_from_cells,
+        )
     }
 
     fn due_deliveries(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DeliveryRow>> {
@@ -1892,15 +1874,12 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::sign_in_failures_select(Q))?;
         let mut rows = stmt.query((key, timestamp_text(&since), i64::from(limit)))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(sign_ins::failure_from_cells(read_cells(
-                r,
-                "sign_in_failures",
-                sign_ins::FAILURE_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "sign_in_failures",
+            sign_ins::FAILURE_COLUMNS,
+            sign_ins::failure_from_cells,
+        )
     }
 
     fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
@@ -2014,30 +1993,24 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(sql::AUDIT_ANCHORS_SELECT)?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(anchors::anchor_from_cells(read_cells(
-                r,
-                "audit_anchors",
-                anchors::ANCHOR_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "audit_anchors",
+            anchors::ANCHOR_COLUMNS,
+            anchors::anchor_from_cells,
+        )
     }
 
     fn escalations_unmailed(&self) -> Result<Vec<FindingEvent>> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::escalations_unmailed())?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(findings::event_from_cells(read_cells(
-                r,
-                "finding_events",
-                EVENT_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "finding_events",
+            EVENT_COLUMNS,
+            findings::event_from_cells,
+        )
     }
 
     fn record_mail_sent(&self, sent: &MailSent) -> Result<bool> {
@@ -2053,15 +2026,12 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql::mail_sent_select(Q))?;
         let mut rows = stmt.query((kind, timestamp_text(&since)))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(crate::sent::mail_sent_from_cells(read_cells(
-                r,
-                "mail_sent",
-                crate::sent::MAIL_SENT_COLUMNS,
-            )?)?);
-        }
-        Ok(out)
+        collect_rows(
+            &mut rows,
+            "mail_sent",
+            crate::sent::MAIL_SENT_COLUMNS,
+            crate::sent::mail_sent_from_cells,
+        )
     }
 
     jobs::job_methods!();
