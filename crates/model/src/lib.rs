@@ -29,7 +29,7 @@ pub use finding::{Finding, FindingState, StoredFinding, Subject};
 pub use processes::*;
 pub use records::*;
 pub use register::{Record, Register, Row, SourcedFields, join_key};
-pub use value::Value;
+pub use value::{Value, iso_date, push_date};
 
 /// Why a value or a row does not fit its register.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

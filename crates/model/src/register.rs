@@ -168,6 +168,24 @@ impl Register {
         format!("{}.csv", self.name())
     }
 
+    /// The positions of [`Register::fields`] in the order of the fields' names: the order of a
+    /// row's canonical JSON.
+    pub fn fields_by_name(self) -> Cow<'static, [usize]> {
+        fn sorted(register: Register) -> Vec<usize> {
+            let fields = register.fields();
+            let mut order: Vec<usize> = (0..fields.len()).collect();
+            order.sort_by_key(|&i| fields[i].name);
+            order
+        }
+        // Sorted once per register, not once per row.
+        static ORDERS: std::sync::OnceLock<Vec<Vec<usize>>> = std::sync::OnceLock::new();
+        let orders = ORDERS.get_or_init(|| Register::ALL.iter().map(|r| sorted(*r)).collect());
+        match Register::ALL.iter().position(|r| *r == self) {
+            Some(at) if at < orders.len() => Cow::Borrowed(orders[at].as_slice()),
+            _ => Cow::Owned(sorted(self)),
+        }
+    }
+
     /// Every field, derived ones included: the database columns, in order. The CSV columns are
     /// the fields with [`Field::csv`] set ([`Register::csv_fields`]).
     pub fn fields(self) -> &'static [Field] {
@@ -581,11 +599,9 @@ impl Row {
     /// hashes. Equal to `audit::canonical_json(&self.to_json())`, without building the tree.
     pub fn canonical_json(&self) -> String {
         let fields = self.register.fields();
-        let mut order: Vec<usize> = (0..fields.len()).collect();
-        order.sort_by_key(|&i| fields[i].name);
         let mut out = String::with_capacity(32 * fields.len());
         out.push('{');
-        for (n, i) in order.into_iter().enumerate() {
+        for (n, &i) in self.register.fields_by_name().iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
@@ -594,9 +610,14 @@ impl Row {
             match self.values.get(i) {
                 None | Some(Value::Null) => out.push_str("null"),
                 Some(Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
-                Some(Value::Int(n)) => out.push_str(&n.to_string()),
                 Some(Value::Text(s)) => push_json_string(&mut out, s),
-                Some(other) => push_json_string(&mut out, &other.to_text()),
+                Some(n @ Value::Int(_)) => n.push_text(&mut out),
+                // Dates, instants and amounts spell no character JSON escapes.
+                Some(other) => {
+                    out.push('"');
+                    other.push_text(&mut out);
+                    out.push('"');
+                }
             }
         }
         out.push('}');
@@ -628,23 +649,32 @@ pub trait Record: Sized {
 fn push_json_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 15] as char);
-            }
-            c => out.push(c),
+    // Runs between the characters to escape are copied whole; those characters are all ASCII,
+    // so every cut falls between characters.
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        if escaped.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        } else {
+            out.push_str(escaped);
         }
+        from = i + 1;
     }
+    out.push_str(&s[from..]);
     out.push('"');
 }
 
@@ -690,6 +720,10 @@ mod tests {
                 "{text:?}"
             );
             row.set("byod", Value::Null);
+            row.set(
+                "source_seen",
+                Value::Timestamp(chrono::DateTime::from_timestamp(1_764_000_000, 5_000).unwrap()),
+            );
             assert_eq!(
                 row.canonical_json(),
                 canonical_json(&row.to_json()),

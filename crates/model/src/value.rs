@@ -34,13 +34,31 @@ impl Value {
     /// The interchange spelling: what a CSV cell holds. `Null` is the empty string.
     pub fn to_text(&self) -> String {
         match self {
-            Value::Null => String::new(),
             Value::Text(s) => s.clone(),
-            Value::Bool(b) => b.to_string(),
-            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-            Value::Timestamp(t) => format_timestamp(t),
-            Value::Money(p) => p.to_string(),
-            Value::Int(n) => n.to_string(),
+            other => {
+                let mut out = String::new();
+                other.push_text(&mut out);
+                out
+            }
+        }
+    }
+
+    /// Appends the interchange spelling ([`Value::to_text`]) to `out`, without a string of its
+    /// own in between: the write paths spell millions of cells.
+    pub fn push_text(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Value::Null => {}
+            Value::Text(s) => out.push_str(s),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Date(d) => push_date(out, *d),
+            Value::Timestamp(t) => out.push_str(&format_timestamp(t)),
+            Value::Money(p) => {
+                let _ = write!(out, "{p}");
+            }
+            Value::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
         }
     }
 
@@ -109,6 +127,37 @@ impl Value {
 }
 
 /// RFC 3339 in UTC with `Z`, and fractional seconds only when there are any.
+/// Appends `d` as `YYYY-MM-DD`, as chrono's `%Y-%m-%d` spells it.
+pub fn push_date(out: &mut String, d: NaiveDate) {
+    use chrono::Datelike as _;
+    match u32::try_from(d.year()) {
+        // Four digits, written directly: chrono's formatter reads its format string every time.
+        Ok(year @ 0..=9999) => {
+            for n in [year / 1000, year / 100 % 10, year / 10 % 10, year % 10] {
+                out.push(digit(n));
+            }
+            out.push('-');
+            out.push(digit(d.month() / 10));
+            out.push(digit(d.month() % 10));
+            out.push('-');
+            out.push(digit(d.day() / 10));
+            out.push(digit(d.day() % 10));
+        }
+        _ => out.push_str(&d.format("%Y-%m-%d").to_string()),
+    }
+}
+
+/// `d` as `YYYY-MM-DD`.
+pub fn iso_date(d: NaiveDate) -> String {
+    let mut out = String::with_capacity(10);
+    push_date(&mut out, d);
+    out
+}
+
+fn digit(n: u32) -> char {
+    char::from_digit(n, 10).unwrap_or('0')
+}
+
 pub(crate) fn format_timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
@@ -208,6 +257,28 @@ fn parse_email(text: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dates are spelt as chrono's `%Y-%m-%d` spells them, at every year it can hold.
+    #[test]
+    fn a_date_is_spelt_as_chrono_spells_it() {
+        let years = [
+            -262_000, -1, 0, 1, 9, 99, 999, 1000, 1970, 2026, 9999, 10_000, 262_000,
+        ];
+        for year in years {
+            for (month, day) in [(1, 1), (2, 28), (9, 9), (10, 31), (12, 31)] {
+                let Some(d) = NaiveDate::from_ymd_opt(year, month, day) else {
+                    continue;
+                };
+                assert_eq!(iso_date(d), d.format("%Y-%m-%d").to_string(), "{d:?}");
+                assert_eq!(Value::Date(d).to_text(), iso_date(d));
+            }
+        }
+        let mut out = String::from("on ");
+        Value::Int(-42).push_text(&mut out);
+        Value::Money(Pence(-1_05)).push_text(&mut out);
+        Value::Bool(false).push_text(&mut out);
+        assert_eq!(out, format!("on -42{}false", Pence(-1_05)));
+    }
 
     #[test]
     fn cells_round_trip_through_their_text() {

@@ -373,6 +373,33 @@ impl Running<'_> {
     }
 }
 
+/// Writes a job's ending, trying again a few times over about three seconds if the database
+/// refuses for a moment (a lost connection, a busy lock): a job left `running` under a holder
+/// that has moved on waits out its lease before anyone else may end it.
+fn settle<T, E: std::fmt::Display>(
+    id: i64,
+    what: &str,
+    mut write: impl FnMut() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let mut wait = Duration::from_millis(100);
+    let mut tries = 1;
+    loop {
+        match write() {
+            Ok(done) => return Ok(done),
+            Err(e) if tries < SETTLE_TRIES => {
+                tracing::warn!(job = id, error = %e, tries, "cannot {what} the job yet; trying again");
+                std::thread::sleep(wait);
+                wait *= 2;
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How many times a job's ending is tried before the lease is left to lapse.
+const SETTLE_TRIES: u32 = 5;
+
 fn to_json(result: &JobResult) -> String {
     serde_json::to_string(result).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -756,7 +783,10 @@ impl Steward {
                 if let Err(e) = running.renew() {
                     tracing::warn!(job = job.id, error = %e, "cannot record the job's last progress");
                 }
-                if self.store().finish_job(job.id, holder, Utc::now(), &end)? {
+                let finished_at = Utc::now();
+                if settle(job.id, "end", || {
+                    self.store().finish_job(job.id, holder, finished_at, &end)
+                })? {
                     if let JobEnd::Failed { error, .. } = &end {
                         tracing::warn!(job = job.id, kind = %job.kind, %error, "job failed");
                     } else {
@@ -769,7 +799,9 @@ impl Steward {
                 }
             }
             Ending::HandBack => {
-                self.store().hand_back_job(job.id, holder)?;
+                settle(job.id, "hand back", || {
+                    self.store().hand_back_job(job.id, holder)
+                })?;
                 tracing::info!(job = job.id, "job handed back: the server is stopping");
                 JobState::Queued
             }

@@ -38,6 +38,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params_from_iter};
 use steward_model::audit::ChainHead;
 
 use crate::findings::{date_text, time_text};
+use crate::pg::quote_ident as quote;
 use crate::{Backend, StoreError, migrate, verify_audit_full};
 
 /// Tables neither backed up nor restored: live sessions, failed sign-in guesses, single sign-on
@@ -426,10 +427,6 @@ impl Drop for ScratchDir {
     }
 }
 
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 fn column_list(columns: &[String]) -> String {
     columns
         .iter()
@@ -814,6 +811,9 @@ fn restore_into_postgres(copy: &Path, url: &str, verified: &Verified, replace: b
     // Every reference is deferred to commit already; and every writer waits on the head's lock.
     tx.batch_execute("SET CONSTRAINTS ALL DEFERRED")?;
     tx.query_one("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE", &[])?;
+    // A restore fills empty (or emptied) tables: each reference is checked once, at the end.
+    let tables: Vec<&str> = restored(verified).map(|t| t.name.as_str()).collect();
+    let set_aside = crate::pg::SetAside::references_of(&mut tx, &tables)?;
     if replace {
         for table in CLEARED_ON_REPLACE
             .iter()
@@ -884,6 +884,7 @@ fn restore_into_postgres(copy: &Path, url: &str, verified: &Verified, replace: b
         "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
         &[&verified.head.seq, &verified.head.hash],
     )?;
+    set_aside.put_back(&mut tx)?;
     // No table of Steward's takes its keys from a sequence, so there is none to move on.
     tx.commit()?;
     Ok(())
@@ -902,15 +903,7 @@ fn copy_value(out: &mut String, kind: &str, value: Sql) -> std::result::Result<(
     match (kind, value) {
         (_, Sql::Null) => out.push_str("\\N"),
         ("text" | "character varying" | "character", Sql::Text(s)) => {
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c => out.push(c),
-                }
-            }
+            crate::pg::copy_text(out, &s);
         }
         ("bigint", Sql::Integer(n)) => out.push_str(&n.to_string()),
         ("integer", Sql::Integer(n)) => out.push_str(

@@ -2,7 +2,7 @@
 //! stored, write what changed, keep assignment history, and chain one audit record per change.
 //! [`AuditChain`] is the chaining itself, shared with the findings write path.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use steward_model::audit::{
@@ -114,8 +114,14 @@ impl AuditChain {
         self.seq + 1
     }
 
+    /// Records appended and not yet written.
     pub(crate) fn len(&self) -> usize {
         self.records.len()
+    }
+
+    /// Records appended in all.
+    pub(crate) fn appended(&self) -> usize {
+        usize::try_from(self.seq - self.first_seq + 1).unwrap_or(0)
     }
 
     /// Writes the records appended so far, keeping none of them in memory; the head moves only
@@ -143,7 +149,7 @@ impl AuditChain {
 /// The primitive operations a backend offers inside one transaction to write registers.
 pub(crate) trait Tx: AuditTx {
     /// The stored rows among `ids` (or every row of the register when that is cheaper).
-    fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>>;
+    fn load(&mut self, register: Register, ids: &[&str]) -> Result<StoredRows>;
     fn insert(&mut self, register: Register, rows: &[&Row]) -> Result<()>;
     fn update(&mut self, register: Register, rows: &[&Row]) -> Result<()>;
     fn open_assignments(&mut self, spans: &[Assignment]) -> Result<()>;
@@ -152,11 +158,17 @@ pub(crate) trait Tx: AuditTx {
     -> Result<()>;
 }
 
+/// The stored rows a commit reads, by id.
+pub(crate) type StoredRows = foldhash::HashMap<String, Row>;
+
 /// Where the latest version of a row written in this commit is held.
 enum Pending {
     Created(usize),
     Updated(usize),
 }
+
+/// Audit records held before they are written (in the same transaction).
+const AUDIT_FLUSH: usize = 20_000;
 
 /// Past this many ids a backend loads the whole register rather than looking ids up.
 pub(crate) const LOAD_ALL_THRESHOLD: usize = 2_000;
@@ -185,6 +197,7 @@ pub(crate) fn run(
 
     let started = std::time::Instant::now();
     let mut write_time = std::time::Duration::ZERO;
+    let mut audit_time = std::time::Duration::ZERO;
     // Register order is dependency order, so a BTreeMap visits referenced registers first.
     let mut by_register: BTreeMap<Register, Vec<Row>> = BTreeMap::new();
     for row in rows {
@@ -220,7 +233,7 @@ pub(crate) fn run(
         // holds both steps: `pending` says where the latest version of each id sits.
         let mut created: Vec<Row> = Vec::new();
         let mut updated: Vec<Row> = Vec::new();
-        let mut pending: HashMap<String, Pending> = HashMap::new();
+        let mut pending: foldhash::HashMap<String, Pending> = Default::default();
         let mut opens: Vec<Assignment> = Vec::new();
         let mut closes: Vec<(String, NaiveDate, i64)> = Vec::new();
         let counts = summary.by_register.entry(register.name()).or_default();
@@ -244,6 +257,13 @@ pub(crate) fn run(
             );
             if register == Register::Assets {
                 track_assignment(before, &row, seq, today, &mut opens, &mut closes);
+            }
+            if audit.len() >= AUDIT_FLUSH {
+                // Written as they come, not held to the end: a large import's records and their
+                // payloads would otherwise be its largest use of memory.
+                let writing = std::time::Instant::now();
+                audit.flush(tx)?;
+                audit_time += writing.elapsed();
             }
 
             match pending.get(row.id()) {
@@ -284,14 +304,15 @@ pub(crate) fn run(
         summary.unchanged += counts.unchanged;
     }
     let writing = std::time::Instant::now();
-    let changes = audit.len();
+    let changes = audit.appended();
     summary.audit_range = audit.finish(tx)?;
+    audit_time += writing.elapsed();
     tracing::debug!(
         records = changes,
-        write_ms = writing.elapsed().as_millis() as u64,
+        write_ms = audit_time.as_millis() as u64,
         "audit records written"
     );
-    write_time += writing.elapsed();
+    write_time += audit_time;
     tracing::debug!(
         total_ms = started.elapsed().as_millis() as u64,
         write_ms = write_time.as_millis() as u64,

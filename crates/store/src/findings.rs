@@ -432,7 +432,7 @@ pub(crate) fn time_text(t: &DateTime<Utc>) -> String {
 }
 
 pub(crate) fn date_text(d: &NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    steward_model::iso_date(*d)
 }
 
 fn evidence_json(evidence: &BTreeMap<String, String>) -> Json {

@@ -517,15 +517,17 @@ fn timestamp_text(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn to_sql(value: &Value) -> Sql {
+/// A cell bound as a parameter; texts are lent, not copied.
+fn to_sql(value: &Value) -> rusqlite::types::ToSqlOutput<'_> {
+    use rusqlite::types::{ToSqlOutput, ValueRef};
     match value {
-        Value::Null => Sql::Null,
-        Value::Text(s) => Sql::Text(s.clone()),
-        Value::Bool(b) => Sql::Integer(i64::from(*b)),
-        Value::Date(d) => Sql::Text(d.format("%Y-%m-%d").to_string()),
-        Value::Timestamp(t) => Sql::Text(timestamp_text(t)),
-        Value::Money(p) => Sql::Integer(p.0),
-        Value::Int(n) => Sql::Integer(*n),
+        Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Null => ToSqlOutput::Owned(Sql::Null),
+        Value::Bool(b) => ToSqlOutput::Owned(Sql::Integer(i64::from(*b))),
+        Value::Date(d) => ToSqlOutput::Owned(Sql::Text(steward_model::iso_date(*d))),
+        Value::Timestamp(t) => ToSqlOutput::Owned(Sql::Text(timestamp_text(t))),
+        Value::Money(p) => ToSqlOutput::Owned(Sql::Integer(p.0)),
+        Value::Int(n) => ToSqlOutput::Owned(Sql::Integer(*n)),
     }
 }
 
@@ -624,7 +626,7 @@ fn read_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
 }
 
 fn date_sql(d: Option<NaiveDate>) -> Sql {
-    d.map_or(Sql::Null, |d| Sql::Text(d.format("%Y-%m-%d").to_string()))
+    d.map_or(Sql::Null, |d| Sql::Text(steward_model::iso_date(d)))
 }
 
 fn cell_sql(cell: &Cell) -> Sql {
@@ -992,7 +994,7 @@ impl AuditTx for SqliteTx<'_> {
 }
 
 impl Tx for SqliteTx<'_> {
-    fn load(&mut self, register: Register, ids: &[&str]) -> Result<HashMap<String, Row>> {
+    fn load(&mut self, register: Register, ids: &[&str]) -> Result<commit::StoredRows> {
         let rows = if ids.len() > LOAD_ALL_THRESHOLD {
             query_rows(self.0, register, &sql::select(register), &[])?
         } else {
