@@ -6,203 +6,217 @@ use crate::{Result, StoreError};
 pub(crate) struct Migration {
     pub version: i64,
     pub name: &'static str,
-    /// Applied on PostgreSQL only; on SQLite recorded as applied with nothing run.
-    pub postgres_only: bool,
+    /// The backends it is for; on the other, recorded as applied with nothing run.
+    pub on: On,
     pub sql: &'static str,
+}
+
+/// Which backends a migration is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum On {
+    Both,
+    Postgres,
+    Sqlite,
 }
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "registers",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0001_registers.sql"),
     },
     Migration {
         version: 2,
         name: "more_registers",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0002_more_registers.sql"),
     },
     Migration {
         version: 3,
         name: "findings",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0003_findings.sql"),
     },
     Migration {
         version: 4,
         name: "processes",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0004_processes.sql"),
     },
     Migration {
         version: 5,
         name: "sign_ins",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0005_sign_ins.sql"),
     },
     Migration {
         version: 6,
         name: "mail",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0006_mail.sql"),
     },
     Migration {
         version: 7,
         name: "sign_in_failures",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0007_sign_in_failures.sql"),
     },
     Migration {
         version: 8,
         name: "sign_in_password_reset",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0008_sign_in_password_reset.sql"),
     },
     Migration {
         version: 9,
         name: "audit_payloads",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0009_audit_payloads.sql"),
     },
     Migration {
         version: 10,
         name: "audit_anchors",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0010_audit_anchors.sql"),
     },
     Migration {
         version: 11,
         name: "check_runs",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0011_check_runs.sql"),
     },
     Migration {
         version: 12,
         name: "jobs",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0012_jobs.sql"),
     },
     Migration {
         version: 13,
         name: "packs",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0013_packs.sql"),
     },
     Migration {
         version: 14,
         name: "compliance",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0014_compliance.sql"),
     },
     Migration {
         version: 15,
         name: "finding_message_you",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0015_finding_message_you.sql"),
     },
     Migration {
         version: 16,
         name: "escalation_and_digest",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0016_escalation_and_digest.sql"),
     },
     Migration {
         version: 17,
         name: "findings_list_order",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0017_findings_list_order.sql"),
     },
     Migration {
         version: 18,
         name: "change_notices",
-        postgres_only: true,
+        on: On::Postgres,
         sql: include_str!("../migrations/0018_change_notices.sql"),
     },
     Migration {
         version: 19,
         name: "findings_statistics",
-        postgres_only: true,
+        on: On::Postgres,
         sql: include_str!("../migrations/0019_findings_statistics.sql"),
     },
     Migration {
         version: 20,
         name: "sources",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0020_sources.sql"),
     },
     Migration {
         version: 21,
         name: "request_approvers",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0021_request_approvers.sql"),
     },
     Migration {
         version: 22,
         name: "restricted_systems_and_job_titles",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0022_restricted_systems_and_job_titles.sql"),
     },
     Migration {
         version: 23,
         name: "external_forwarding",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0023_external_forwarding.sql"),
     },
     Migration {
         version: 24,
         name: "pack_documents",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0024_pack_documents.sql"),
     },
     Migration {
         version: 25,
         name: "parameter_overrides",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0025_parameter_overrides.sql"),
     },
     Migration {
         version: 26,
         name: "api_tokens",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0026_api_tokens.sql"),
     },
     Migration {
         version: 27,
         name: "webhooks",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0027_webhooks.sql"),
     },
     Migration {
         version: 28,
         name: "sso",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0028_sso.sql"),
     },
     Migration {
         version: 29,
         name: "webhook_moments",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0029_webhook_moments.sql"),
     },
     Migration {
         version: 30,
         name: "api_request_counts",
-        postgres_only: true,
+        on: On::Postgres,
         sql: include_str!("../migrations/0030_api_request_counts.sql"),
     },
     Migration {
         version: 31,
         name: "statistics",
-        postgres_only: true,
+        on: On::Postgres,
         sql: include_str!("../migrations/0031_statistics.sql"),
     },
     Migration {
         version: 32,
         name: "finding_content_hash",
-        postgres_only: false,
+        on: On::Both,
         sql: include_str!("../migrations/0032_finding_content_hash.sql"),
+    },
+    Migration {
+        version: 33,
+        name: "audit_keyed_by_rowid",
+        on: On::Sqlite,
+        sql: include_str!("../migrations/0033_audit_keyed_by_rowid.sql"),
     },
 ];
 
@@ -210,7 +224,12 @@ impl Migration {
     /// The migration's SQL as one backend runs it: its words spelt as that backend spells them
     /// (`spellings`), or nothing where it is for PostgreSQL alone and this is not.
     pub(crate) fn spelt(&self, postgres: bool, spellings: &[(&str, &str)]) -> String {
-        if self.postgres_only && !postgres {
+        let runs = match self.on {
+            On::Both => true,
+            On::Postgres => postgres,
+            On::Sqlite => !postgres,
+        };
+        if !runs {
             return String::new();
         }
         spellings

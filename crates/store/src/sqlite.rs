@@ -2038,3 +2038,71 @@ impl Store for SqliteStore {
 
     jobs::job_methods!();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row of `table`, every column as SQLite holds it, in key order.
+    fn rows_of(conn: &Connection, table: &str) -> Vec<Vec<Sql>> {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY seq"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let width = stmt.column_count();
+        stmt.query_map([], |r| (0..width).map(|i| r.get::<_, Sql>(i)).collect())
+            .and_then(Iterator::collect)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Migration 0033 rebuilds the audit tables keyed by the row number: every record and payload
+    /// comes through as it was, version 1 and 2 alike, and the separate key indexes are gone.
+    #[test]
+    fn the_audit_log_keyed_by_rowid_keeps_every_record_as_it_was() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(migrate::CREATE_TABLE)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for m in migrate::MIGRATIONS.iter().filter(|m| m.version < 33) {
+            conn.execute_batch(&m.spelt(false, SPELLINGS))
+                .unwrap_or_else(|e| panic!("{e}"));
+            conn.execute(
+                "INSERT INTO steward_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                (m.version, m.name, "2026-01-01T00:00:00Z"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        conn.execute_batch(
+            "INSERT INTO audit_log (seq, at, actor, action, entity_type, entity_id, before_json, \
+             after_json, prev_hash, hash) VALUES (1, '2026-01-02T00:00:00Z', 'cli:a', 'create', \
+             'person', 'P1', NULL, '{\"id\":\"P1\"}', '', 'h1'); \
+             INSERT INTO audit_log (seq, at, actor, action, entity_type, entity_id, prev_hash, hash, \
+             hash_version, before_hash, after_hash) VALUES (2, '2026-01-03T00:00:00Z', 'cli:a', \
+             'update', 'person', 'P1', 'h1', 'h2', 2, 'b2', 'a2'), (3, '2026-01-04T00:00:00Z', \
+             'web:x', 'erase', 'person', 'P1', 'h2', 'h3', 2, NULL, 'a3'); \
+             INSERT INTO audit_payloads (seq, before_json, after_json, erased_by) VALUES \
+             (2, '{\"id\":\"P1\"}', '{\"id\":\"P1\",\"name\":\"Siân\"}', 3), (3, NULL, '[]', NULL);",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (log, payloads) = (
+            rows_of(&conn, "audit_log"),
+            rows_of(&conn, "audit_payloads"),
+        );
+        assert_eq!((log.len(), payloads.len()), (3, 2));
+        migrate_sqlite(&mut conn).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows_of(&conn, "audit_log"), log);
+        assert_eq!(rows_of(&conn, "audit_payloads"), payloads);
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name IN ('audit_log', 'audit_payloads') ORDER BY name",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(indexes, ["audit_log_entity"]);
+        // The key is still a key: a second record 3 is refused.
+        let again = conn.execute(
+            "INSERT INTO audit_payloads (seq, after_json) VALUES (3, 'x')",
+            [],
+        );
+        assert!(again.is_err(), "{again:?}");
+    }
+}
