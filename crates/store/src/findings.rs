@@ -1451,10 +1451,72 @@ fn reconcile(
         .flatten()
         .map(|s| (s.finding.key(), s))
         .collect();
-    let mut inserts = Vec::new();
-    let mut updates = Vec::new();
-    let mut events = Vec::new();
-    let mut apply = |key: String, before: Option<&StoredFinding>, step: Step| {
+    let mut writes = Writes::default();
+    let mut unchanged = 0;
+    for (key, finding) in run {
+        if all_stay && priors.contains_key(key.as_str()) {
+            unchanged += 1;
+            continue;
+        }
+        let before = stored.get(key);
+        match failing(before, finding.clone(), at, covers, ladder) {
+            Some(step) => writes.apply(audit, summary, at, key.clone(), before, step),
+            None => {
+                unchanged += 1;
+                let hash = content_hash(finding);
+                let known = priors
+                    .get(key.as_str())
+                    .and_then(|p| p.content_hash.as_deref());
+                if known != Some(hash.as_str()) {
+                    writes.hashes.push((key.clone(), hash));
+                }
+            }
+        }
+        if writes.len() >= WRITE_EVERY {
+            writes.write(tx, audit)?;
+        }
+    }
+    for (key, before) in &stored {
+        if before.state.is_failing() && !run.contains_key(key) {
+            writes.apply(
+                audit,
+                summary,
+                at,
+                key.clone(),
+                Some(before),
+                resolve(before, at),
+            );
+        }
+    }
+    summary.unchanged += unchanged;
+    writes.write(tx, audit)
+}
+
+/// Changes of findings held before they are written (in the run's transaction): a control that
+/// fails for every one of 300,000 people would otherwise hold a copy of each finding, its event
+/// and its audit record at once.
+const WRITE_EVERY: usize = 20_000;
+
+/// One control's changes not yet written.
+#[derive(Default)]
+struct Writes {
+    inserts: Vec<StoredFinding>,
+    updates: Vec<StoredFinding>,
+    events: Vec<FindingEvent>,
+    hashes: Vec<(String, String)>,
+}
+
+impl Writes {
+    /// Chains the audit record of one finding's step and holds its row and event.
+    fn apply(
+        &mut self,
+        audit: &mut AuditChain,
+        summary: &mut FindingsSummary,
+        at: DateTime<Utc>,
+        key: String,
+        before: Option<&StoredFinding>,
+        step: Step,
+    ) {
         let seq = audit.append(
             if before.is_some() { "update" } else { "create" },
             FINDING_ENTITY,
@@ -1463,7 +1525,7 @@ fn reconcile(
             Some(audit_json(&step.after)),
         );
         summary.count(step.event);
-        events.push(FindingEvent {
+        self.events.push(FindingEvent {
             seq,
             key,
             at,
@@ -1474,45 +1536,26 @@ fn reconcile(
             details: Json::Object(step.details),
         });
         if before.is_some() {
-            updates.push(step.after);
+            self.updates.push(step.after);
         } else {
-            inserts.push(step.after);
-        }
-    };
-    let mut unchanged = 0;
-    let mut hashes = Vec::new();
-    for (key, finding) in run {
-        if all_stay && priors.contains_key(key.as_str()) {
-            unchanged += 1;
-            continue;
-        }
-        let before = stored.get(key);
-        match failing(before, finding.clone(), at, covers, ladder) {
-            Some(step) => apply(key.clone(), before, step),
-            None => {
-                unchanged += 1;
-                let hash = content_hash(finding);
-                let known = priors
-                    .get(key.as_str())
-                    .and_then(|p| p.content_hash.as_deref());
-                if known != Some(hash.as_str()) {
-                    hashes.push((key.clone(), hash));
-                }
-            }
+            self.inserts.push(step.after);
         }
     }
-    for (key, before) in &stored {
-        if before.state.is_failing() && !run.contains_key(key) {
-            apply(key.clone(), Some(before), resolve(before, at));
-        }
+
+    fn len(&self) -> usize {
+        self.events.len() + self.hashes.len()
     }
-    summary.unchanged += unchanged;
-    tx.insert_findings(&inserts)?;
-    tx.update_findings(&updates)?;
-    tx.set_content_hashes(&hashes)?;
-    tx.append_finding_events(&events)?;
-    audit.flush(tx)?;
-    Ok(())
+
+    /// Writes what is held, with the audit records chained so far, and holds nothing after.
+    fn write(&mut self, tx: &mut dyn FindingsTx, audit: &mut AuditChain) -> Result<()> {
+        tx.insert_findings(&self.inserts)?;
+        tx.update_findings(&self.updates)?;
+        tx.set_content_hashes(&self.hashes)?;
+        tx.append_finding_events(&self.events)?;
+        audit.flush(tx)?;
+        *self = Writes::default();
+        Ok(())
+    }
 }
 
 #[cfg(test)]
