@@ -831,6 +831,53 @@ fn a_large_run_is_recorded_in_bulk() {
     }
 }
 
+/// A control failing for more subjects than one write holds (20,000) is written in several
+/// parts of the same transaction: every finding, its event and its audit record, in one chain.
+#[test]
+fn a_control_failing_for_tens_of_thousands_is_written_in_parts_of_one_run() {
+    for db in databases("findings_parts") {
+        let store = open(&db);
+        let store = store.as_ref();
+        let backend = db.backend;
+        let it = packs(&["it"]);
+        let many = |n: usize| -> Vec<Finding> {
+            (0..n)
+                .map(|i| finding("it", "encrypted", "2.6(v)", "asset", &format!("LT{i:05}")))
+                .collect()
+        };
+        let s = store
+            .record_findings("check", at(1), &it, many(45_000), &[], &Default::default())
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(
+            (s.opened, s.audit_range),
+            (45_000, Some((1, 45_000))),
+            "{backend}"
+        );
+        let s = store
+            .record_findings("check", at(2), &it, many(30_000), &[], &Default::default())
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!((s.unchanged, s.resolved), (30_000, 15_000), "{backend}");
+        assert_eq!(s.audit_range, Some((45_001, 60_000)), "{backend}");
+        // Open, escalated or excepted: the failing ones.
+        let failing = FindingQuery::default();
+        assert_eq!(store.count_findings(&failing).ok(), Some(30_000), "{backend}");
+        for (i, expected) in [(0, 1), (19_999, 1), (20_000, 1), (44_999, 2)] {
+            let key = many(i + 1)[i].key();
+            assert_eq!(
+                store.finding_history(&key).map(|h| h.len()).ok(),
+                Some(expected),
+                "{backend}: {key}"
+            );
+        }
+        assert!(
+            steward_store::verify_audit(store)
+                .unwrap_or_else(|e| panic!("{backend}: {e}"))
+                .is_ok(),
+            "{backend}"
+        );
+    }
+}
+
 #[test]
 fn findings_are_counted_limited_and_tallied_by_the_database() {
     for db in databases("finding_tallies") {
