@@ -860,7 +860,11 @@ fn a_control_failing_for_tens_of_thousands_is_written_in_parts_of_one_run() {
         assert_eq!(s.audit_range, Some((45_001, 60_000)), "{backend}");
         // Open, escalated or excepted: the failing ones.
         let failing = FindingQuery::default();
-        assert_eq!(store.count_findings(&failing).ok(), Some(30_000), "{backend}");
+        assert_eq!(
+            store.count_findings(&failing).ok(),
+            Some(30_000),
+            "{backend}"
+        );
         for (i, expected) in [(0, 1), (19_999, 1), (20_000, 1), (44_999, 2)] {
             let key = many(i + 1)[i].key();
             assert_eq!(
