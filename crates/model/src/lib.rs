@@ -28,7 +28,7 @@ pub use field::{
 pub use finding::{Finding, FindingState, StoredFinding, Subject};
 pub use processes::*;
 pub use records::*;
-pub use register::{Record, Register, Row, SourcedFields, join_key};
+pub use register::{Record, Register, Row, SourcedFields, join_key, push_escaped};
 pub use value::{Value, iso_date, push_date};
 
 /// Why a value or a row does not fit its register.

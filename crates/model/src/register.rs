@@ -649,33 +649,45 @@ pub trait Record: Sized {
 fn push_json_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    // Runs between the characters to escape are copied whole; those characters are all ASCII,
-    // so every cut falls between characters.
+    push_escaped(
+        out,
+        s,
+        |b| b < 0x20 || b == b'"' || b == b'\\',
+        |b, out| match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
+        },
+    );
+    out.push('"');
+}
+
+/// Appends `s` with the ASCII bytes `escapes` picks written by `write` instead. The runs between
+/// them are copied whole; as only ASCII bytes are picked, every cut falls between characters.
+pub fn push_escaped(
+    out: &mut String,
+    s: &str,
+    escapes: impl Fn(u8) -> bool,
+    mut write: impl FnMut(u8, &mut String),
+) {
     let mut from = 0;
     for (i, b) in s.bytes().enumerate() {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..0x20 => "",
-            _ => continue,
-        };
-        out.push_str(&s[from..i]);
-        if escaped.is_empty() {
-            out.push_str("\\u00");
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        } else {
-            out.push_str(escaped);
+        if b.is_ascii() && escapes(b) {
+            out.push_str(&s[from..i]);
+            write(b, out);
+            from = i + 1;
         }
-        from = i + 1;
     }
     out.push_str(&s[from..]);
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -744,21 +744,20 @@ fn copy_cell(out: &mut String, value: &Value) {
 
 /// One text in COPY's text format: backslash, newline, carriage return and tab escaped.
 pub(crate) fn copy_text(out: &mut String, s: &str) {
-    // Runs between them are copied whole; they are ASCII, so every cut falls between characters.
-    let mut from = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escaped = match b {
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            _ => continue,
-        };
-        out.push_str(&s[from..i]);
-        out.push_str(escaped);
-        from = i + 1;
-    }
-    out.push_str(&s[from..]);
+    steward_model::push_escaped(
+        out,
+        s,
+        |b| matches!(b, b'\\' | b'\n' | b'\r' | b'\t'),
+        |b, out| {
+            out.push('\\');
+            out.push(match b {
+                b'\n' => 'n',
+                b'\r' => 'r',
+                b'\t' => 't',
+                _ => '\\',
+            });
+        },
+    );
 }
 
 /// Streams `lines` rows into `COPY table (columns)`, a chunk at a time.
