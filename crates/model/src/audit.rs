@@ -59,10 +59,33 @@ impl AuditRecord {
         at: &str,
         actor: &str,
         action: &str,
-        (entity_type, entity_id): (&str, &str),
+        entity: (&str, &str),
         before: Option<String>,
         after: Option<String>,
     ) -> AuditRecord {
+        AuditRecord::of_hashed(
+            seq,
+            at,
+            actor,
+            action,
+            entity,
+            before.map(Hashed::of),
+            after.map(Hashed::of),
+        )
+    }
+
+    /// [`AuditRecord::new`] with payloads already hashed (perhaps on another thread).
+    pub fn of_hashed(
+        seq: i64,
+        at: &str,
+        actor: &str,
+        action: &str,
+        (entity_type, entity_id): (&str, &str),
+        before: Option<Hashed>,
+        after: Option<Hashed>,
+    ) -> AuditRecord {
+        let (before, before_hash) = before.map(|h| (h.json, h.hash)).unzip();
+        let (after, after_hash) = after.map(|h| (h.json, h.hash)).unzip();
         AuditRecord {
             seq,
             at: at.to_owned(),
@@ -70,8 +93,8 @@ impl AuditRecord {
             action: action.to_owned(),
             entity_type: entity_type.to_owned(),
             entity_id: entity_id.to_owned(),
-            before_hash: before.as_deref().map(payload_hash),
-            after_hash: after.as_deref().map(payload_hash),
+            before_hash,
+            after_hash,
             before,
             after,
             version: V2,
@@ -115,6 +138,20 @@ impl AuditRecord {
         self.prev_hash = prev_hash.to_owned();
         self.hash = self.compute_hash();
         self
+    }
+}
+
+/// A payload (canonical JSON) with its [`payload_hash`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashed {
+    pub json: String,
+    pub hash: String,
+}
+
+impl Hashed {
+    pub fn of(json: String) -> Hashed {
+        let hash = payload_hash(&json);
+        Hashed { json, hash }
     }
 }
 

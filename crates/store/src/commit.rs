@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use steward_model::audit::{
-    AuditRecord, ERASE_ACTION, Erasure, Redacted, canonical_json, payload_hash,
+    AuditRecord, ERASE_ACTION, Erasure, Hashed, Redacted, canonical_json, payload_hash,
 };
 use steward_model::{Assignment, Register, Row, Value};
 
@@ -93,13 +93,29 @@ impl AuditChain {
         before: Option<String>,
         after: Option<String>,
     ) -> i64 {
+        self.append_hashed(
+            action,
+            (entity_type, entity_id),
+            before.map(Hashed::of),
+            after.map(Hashed::of),
+        )
+    }
+
+    /// [`AuditChain::append`] with the payloads already hashed.
+    pub(crate) fn append_hashed(
+        &mut self,
+        action: &str,
+        entity: (&str, &str),
+        before: Option<Hashed>,
+        after: Option<Hashed>,
+    ) -> i64 {
         self.seq += 1;
-        let record = AuditRecord::new(
+        let record = AuditRecord::of_hashed(
             self.seq,
             &self.at,
             &self.actor,
             action,
-            (entity_type, entity_id),
+            entity,
             before,
             after,
         )
@@ -165,6 +181,18 @@ pub(crate) type StoredRows = foldhash::HashMap<String, Row>;
 enum Pending {
     Created(usize),
     Updated(usize),
+}
+
+/// Each row of `rows` with its new payload built and hashed where it differs from the row
+/// stored (a row repeated within the commit may still need one: the caller builds it then).
+fn prepare(rows: Vec<Row>, stored: &StoredRows) -> Vec<(Row, Option<Hashed>)> {
+    rows.into_iter()
+        .map(|row| {
+            let after =
+                (stored.get(row.id()) != Some(&row)).then(|| Hashed::of(row.canonical_json()));
+            (row, after)
+        })
+        .collect()
 }
 
 /// Audit records held before they are written (in the same transaction).
@@ -238,48 +266,71 @@ pub(crate) fn run(
         let mut closes: Vec<(String, NaiveDate, i64)> = Vec::new();
         let counts = summary.by_register.entry(register.name()).or_default();
 
-        for row in batch {
-            let before = match pending.get(row.id()) {
-                Some(Pending::Created(i)) => created.get(*i),
-                Some(Pending::Updated(i)) => updated.get(*i),
-                None => stored.get(row.id()),
-            };
-            if before == Some(&row) {
-                counts.unchanged += 1;
-                continue;
-            }
-            let seq = audit.append(
-                if before.is_some() { "update" } else { "create" },
-                register.entity(),
-                row.id(),
-                before.map(Row::canonical_json),
-                Some(row.canonical_json()),
-            );
-            if register == Register::Assets {
-                track_assignment(before, &row, seq, today, &mut opens, &mut closes);
-            }
-            if audit.len() >= AUDIT_FLUSH {
-                // Written as they come, not held to the end: a large import's records and their
-                // payloads would otherwise be its largest use of memory.
-                let writing = std::time::Instant::now();
-                audit.flush(tx)?;
-                audit_time += writing.elapsed();
-            }
+        // Each part's new payloads are built and hashed on a second thread while this one
+        // chains and writes the part before.
+        let mut rest = batch.into_iter();
+        let mut part = prepare(rest.by_ref().take(AUDIT_FLUSH).collect(), &stored);
+        while !part.is_empty() {
+            let next: Vec<Row> = rest.by_ref().take(AUDIT_FLUSH).collect();
+            let (done, prepared) = std::thread::scope(|scope| {
+                let preparing = scope.spawn(|| prepare(next, &stored));
+                let mut work = || -> Result<()> {
+                    for (row, after) in std::mem::take(&mut part) {
+                        let before = match pending.get(row.id()) {
+                            Some(Pending::Created(i)) => created.get(*i),
+                            Some(Pending::Updated(i)) => updated.get(*i),
+                            None => stored.get(row.id()),
+                        };
+                        if before == Some(&row) {
+                            counts.unchanged += 1;
+                            continue;
+                        }
+                        let seq = audit.append_hashed(
+                            if before.is_some() { "update" } else { "create" },
+                            (register.entity(), row.id()),
+                            before.map(|b| Hashed::of(b.canonical_json())),
+                            Some(after.unwrap_or_else(|| Hashed::of(row.canonical_json()))),
+                        );
+                        if register == Register::Assets {
+                            track_assignment(before, &row, seq, today, &mut opens, &mut closes);
+                        }
+                        if audit.len() >= AUDIT_FLUSH {
+                            // Written as they come, not held to the end: a large import's
+                            // records and their payloads would otherwise be its largest use
+                            // of memory.
+                            let writing = std::time::Instant::now();
+                            audit.flush(tx)?;
+                            audit_time += writing.elapsed();
+                        }
 
-            match pending.get(row.id()) {
-                Some(Pending::Created(i)) => created[*i] = row,
-                Some(Pending::Updated(i)) => updated[*i] = row,
-                None if stored.contains_key(row.id()) => {
-                    counts.updated += 1;
-                    pending.insert(row.id().to_owned(), Pending::Updated(updated.len()));
-                    updated.push(row);
-                }
-                None => {
-                    counts.created += 1;
-                    pending.insert(row.id().to_owned(), Pending::Created(created.len()));
-                    created.push(row);
-                }
-            }
+                        match pending.get(row.id()) {
+                            Some(Pending::Created(i)) => created[*i] = row,
+                            Some(Pending::Updated(i)) => updated[*i] = row,
+                            None if stored.contains_key(row.id()) => {
+                                counts.updated += 1;
+                                pending
+                                    .insert(row.id().to_owned(), Pending::Updated(updated.len()));
+                                updated.push(row);
+                            }
+                            None => {
+                                counts.created += 1;
+                                pending
+                                    .insert(row.id().to_owned(), Pending::Created(created.len()));
+                                created.push(row);
+                            }
+                        }
+                    }
+                    Ok(())
+                };
+                let done = work();
+                // A panic there goes on here, as if the part had been prepared on this thread.
+                let prepared = preparing
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (done, prepared)
+            });
+            done?;
+            part = prepared;
         }
 
         let writing = std::time::Instant::now();

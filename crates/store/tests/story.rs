@@ -915,14 +915,15 @@ fn foreign_keys(db: &TestDatabase) -> Vec<String> {
         .collect()
 }
 
-/// A load of 10,000 people and their laptops into empty registers; `broken` names a manager no
-/// one is, for one person, and a holder no one is, for one laptop.
+/// A load of 25,000 people (more than one part of a commit's audit records) and their laptops
+/// into empty registers; `broken` names a manager no one is, for one person, and a holder no one
+/// is, for one laptop.
 fn bulk_load(broken: Option<&str>) -> Vec<steward_model::Row> {
-    let mut rows: Vec<steward_model::Row> = (0..10_000)
+    let mut rows: Vec<steward_model::Row> = (0..25_000)
         .map(|i| {
             let manager = match (i, broken) {
                 (0, _) => None,
-                (7, Some(nobody)) => Some(nobody.to_owned()),
+                (21_007, Some(nobody)) => Some(nobody.to_owned()),
                 _ => Some(format!("P{:05}", i / 10)),
             };
             person(&format!("P{i:05}"), manager.as_deref()).to_row()
@@ -973,10 +974,13 @@ fn a_bulk_load_into_empty_registers_checks_every_reference_and_keeps_every_key()
         let summary = store
             .commit("tester", at(2), bulk_load(None))
             .unwrap_or_else(|e| panic!("{b}: {e}"));
-        assert_eq!(summary.created, 10_050, "{b}");
+        assert_eq!(summary.created, 25_050, "{b}");
         assert_eq!(foreign_keys(&db), keys, "{b}: every key put back");
         let (seq, _) = store.audit_head().unwrap_or_else(|e| panic!("{b}: {e}"));
-        assert_eq!(seq, 10_050, "{b}: one audit record per row");
+        assert_eq!(seq, 25_050, "{b}: one audit record per row");
+        let verdict =
+            steward_store::verify_audit(store.as_ref()).unwrap_or_else(|e| panic!("{b}: {e}"));
+        assert!(verdict.is_ok(), "{b}: {verdict:?}");
         // The keys hold again: a later write naming no one is refused.
         let later = store.commit(
             "tester",
