@@ -126,7 +126,6 @@ impl Value {
     }
 }
 
-/// RFC 3339 in UTC with `Z`, and fractional seconds only when there are any.
 /// Appends `d` as `YYYY-MM-DD`, as chrono's `%Y-%m-%d` spells it.
 pub fn push_date(out: &mut String, d: NaiveDate) {
     use chrono::Datelike as _;
@@ -158,6 +157,7 @@ fn digit(n: u32) -> char {
     char::from_digit(n, 10).unwrap_or('0')
 }
 
+/// RFC 3339 in UTC with `Z`, and fractional seconds only when there are any.
 pub(crate) fn format_timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }

@@ -36,9 +36,10 @@ use postgres::{Client, IsolationLevel};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params_from_iter};
 use steward_model::audit::ChainHead;
+use steward_model::iso_date;
 
-use crate::findings::{date_text, time_text};
-use crate::pg::quote_ident as quote;
+use crate::findings::time_text;
+use crate::pg::quote_ident;
 use crate::{Backend, StoreError, migrate, verify_audit_full};
 
 /// Tables neither backed up nor restored: live sessions, failed sign-in guesses, single sign-on
@@ -430,7 +431,7 @@ impl Drop for ScratchDir {
 fn column_list(columns: &[String]) -> String {
     columns
         .iter()
-        .map(|c| quote(c))
+        .map(|c| quote_ident(c))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -574,10 +575,11 @@ fn verify_copy(path: &Path, label: &str) -> Result<Verified> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
     let mut tables = Vec::new();
     for name in sqlite_tables(&conn)? {
-        let rows: i64 =
-            conn.query_row(&format!("SELECT COUNT(*) FROM {}", quote(&name)), [], |r| {
-                r.get(0)
-            })?;
+        let rows: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM {}", quote_ident(&name)),
+            [],
+            |r| r.get(0),
+        )?;
         tables.push(Table {
             columns: sqlite_columns(&conn, &name)?,
             rows: u64::try_from(rows).unwrap_or_default(),
@@ -635,17 +637,21 @@ fn copy_from_postgres(url: &str, dest: &Path) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
     for table in sqlite_tables(&tx)? {
         let columns = sqlite_columns(&tx, &table)?;
-        tx.execute(&format!("DELETE FROM {}", quote(&table)), [])?;
+        tx.execute(&format!("DELETE FROM {}", quote_ident(&table)), [])?;
         let mut insert = tx.prepare(&format!(
             "INSERT INTO {} ({}) VALUES ({})",
-            quote(&table),
+            quote_ident(&table),
             column_list(&columns),
             (1..=columns.len())
                 .map(|i| format!("?{i}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ))?;
-        let select = format!("SELECT {} FROM {}", column_list(&columns), quote(&table));
+        let select = format!(
+            "SELECT {} FROM {}",
+            column_list(&columns),
+            quote_ident(&table)
+        );
         let mut rows = snapshot.query_raw(select.as_str(), std::iter::empty::<i32>())?;
         while let Some(row) = rows.next()? {
             let values = (0..columns.len())
@@ -677,10 +683,7 @@ fn from_postgres(row: &postgres::Row, i: usize, table: &str, column: &str) -> Re
         } else if *ty == Type::BOOL {
             int(row.try_get::<_, Option<bool>>(i)?.map(i64::from))
         } else if *ty == Type::DATE {
-            text(
-                row.try_get::<_, Option<NaiveDate>>(i)?
-                    .map(|d| date_text(&d)),
-            )
+            text(row.try_get::<_, Option<NaiveDate>>(i)?.map(iso_date))
         } else if *ty == Type::TIMESTAMPTZ {
             text(
                 row.try_get::<_, Option<DateTime<Utc>>>(i)?
@@ -735,12 +738,12 @@ fn restore_into_sqlite(copy: &Path, path: &str, verified: &Verified, replace: bo
             .copied()
             .chain(restored(verified).map(|t| t.name.as_str()))
         {
-            tx.execute(&format!("DELETE FROM main.{}", quote(table)), [])?;
+            tx.execute(&format!("DELETE FROM main.{}", quote_ident(table)), [])?;
         }
     } else {
         for table in restored(verified) {
             let rows: i64 = tx.query_row(
-                &format!("SELECT COUNT(*) FROM main.{}", quote(&table.name)),
+                &format!("SELECT COUNT(*) FROM main.{}", quote_ident(&table.name)),
                 [],
                 |r| r.get(0),
             )?;
@@ -757,7 +760,7 @@ fn restore_into_sqlite(copy: &Path, path: &str, verified: &Verified, replace: bo
         tx.execute(
             &format!(
                 "INSERT INTO main.{t} ({columns}) SELECT {columns} FROM backup.{t}",
-                t = quote(&table.name)
+                t = quote_ident(&table.name)
             ),
             [],
         )?;
@@ -820,12 +823,15 @@ fn restore_into_postgres(copy: &Path, url: &str, verified: &Verified, replace: b
             .copied()
             .chain(restored(verified).map(|t| t.name.as_str()))
         {
-            tx.batch_execute(&format!("DELETE FROM {}", quote(table)))?;
+            tx.batch_execute(&format!("DELETE FROM {}", quote_ident(table)))?;
         }
     } else {
         for table in restored(verified) {
             let rows: i64 = tx
-                .query_one(&format!("SELECT COUNT(*) FROM {}", quote(&table.name)), &[])?
+                .query_one(
+                    &format!("SELECT COUNT(*) FROM {}", quote_ident(&table.name)),
+                    &[],
+                )?
                 .try_get(0)?;
             if rows > 0 {
                 return Err(BackupError::NotEmpty {
@@ -850,13 +856,13 @@ fn restore_into_postgres(copy: &Path, url: &str, verified: &Verified, replace: b
             .collect();
         let mut writer = tx.copy_in(&format!(
             "COPY {} ({}) FROM STDIN",
-            quote(&table.name),
+            quote_ident(&table.name),
             column_list(&table.columns)
         ))?;
         let mut stmt = source.prepare(&format!(
             "SELECT {} FROM {}",
             column_list(&table.columns),
-            quote(&table.name)
+            quote_ident(&table.name)
         ))?;
         let mut rows = stmt.query([])?;
         let mut buf = String::with_capacity(1 << 16);
@@ -917,9 +923,10 @@ fn copy_value(out: &mut String, kind: &str, value: Sql) -> std::result::Result<(
                 .to_string(),
         ),
         ("boolean", Sql::Integer(n)) => out.push(if n != 0 { 't' } else { 'f' }),
-        ("date", Sql::Text(s)) => out.push_str(&date_text(
-            &NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| format!("{s:?}: {e}"))?,
-        )),
+        ("date", Sql::Text(s)) => steward_model::push_date(
+            out,
+            NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| format!("{s:?}: {e}"))?,
+        ),
         ("timestamp with time zone", Sql::Text(s)) => out.push_str(&time_text(
             &DateTime::parse_from_rfc3339(&s)
                 .map_err(|e| format!("{s:?}: {e}"))?

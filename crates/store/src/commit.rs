@@ -195,8 +195,74 @@ fn prepare(rows: Vec<Row>, stored: &StoredRows) -> Vec<(Row, Option<Hashed>)> {
         .collect()
 }
 
-/// Audit records held before they are written (in the same transaction).
-const AUDIT_FLUSH: usize = 20_000;
+/// Changes held before they are written, in the same transaction, by both write paths (a
+/// register's rows here, a control's findings in `findings`): a load of a million rows, or a
+/// control failing for every one of 300,000 people, would otherwise hold a copy of each row and
+/// its audit record at once.
+pub(crate) const WRITE_EVERY: usize = 20_000;
+
+/// One register's rows as a commit diffs them against the stored ones.
+struct Diff<'s> {
+    register: Register,
+    stored: &'s StoredRows,
+    today: NaiveDate,
+    created: Vec<Row>,
+    updated: Vec<Row>,
+    /// A row seen twice in one commit is diffed against its first version, so the audit log
+    /// holds both steps: where the latest version of each id sits.
+    pending: foldhash::HashMap<String, Pending>,
+    opens: Vec<Assignment>,
+    closes: Vec<(String, NaiveDate, i64)>,
+    counts: Counts,
+}
+
+impl Diff<'_> {
+    /// Diffs one row (`after`: its payload, if already built) and chains its audit record if it
+    /// changed anything.
+    fn take(&mut self, row: Row, after: Option<Hashed>, audit: &mut AuditChain) {
+        let before = match self.pending.get(row.id()) {
+            Some(Pending::Created(i)) => self.created.get(*i),
+            Some(Pending::Updated(i)) => self.updated.get(*i),
+            None => self.stored.get(row.id()),
+        };
+        if before == Some(&row) {
+            self.counts.unchanged += 1;
+            return;
+        }
+        let seq = audit.append_hashed(
+            if before.is_some() { "update" } else { "create" },
+            (self.register.entity(), row.id()),
+            before.map(|b| Hashed::of(b.canonical_json())),
+            Some(after.unwrap_or_else(|| Hashed::of(row.canonical_json()))),
+        );
+        if self.register == Register::Assets {
+            track_assignment(
+                before,
+                &row,
+                seq,
+                self.today,
+                &mut self.opens,
+                &mut self.closes,
+            );
+        }
+        match self.pending.get(row.id()) {
+            Some(Pending::Created(i)) => self.created[*i] = row,
+            Some(Pending::Updated(i)) => self.updated[*i] = row,
+            None if self.stored.contains_key(row.id()) => {
+                self.counts.updated += 1;
+                let at = Pending::Updated(self.updated.len());
+                self.pending.insert(row.id().to_owned(), at);
+                self.updated.push(row);
+            }
+            None => {
+                self.counts.created += 1;
+                let at = Pending::Created(self.created.len());
+                self.pending.insert(row.id().to_owned(), at);
+                self.created.push(row);
+            }
+        }
+    }
+}
 
 /// Past this many ids a backend loads the whole register rather than looking ids up.
 pub(crate) const LOAD_ALL_THRESHOLD: usize = 2_000;
@@ -257,81 +323,49 @@ pub(crate) fn run(
                 id: row.id().to_owned(),
             });
         }
-        // A row seen twice in one commit is diffed against its first version, so the audit log
-        // holds both steps: `pending` says where the latest version of each id sits.
-        let mut created: Vec<Row> = Vec::new();
-        let mut updated: Vec<Row> = Vec::new();
-        let mut pending: foldhash::HashMap<String, Pending> = Default::default();
-        let mut opens: Vec<Assignment> = Vec::new();
-        let mut closes: Vec<(String, NaiveDate, i64)> = Vec::new();
-        let counts = summary.by_register.entry(register.name()).or_default();
-
+        let mut diff = Diff {
+            register,
+            stored: &stored,
+            today,
+            created: Vec::new(),
+            updated: Vec::new(),
+            pending: Default::default(),
+            opens: Vec::new(),
+            closes: Vec::new(),
+            counts: Counts::default(),
+        };
         // Each part's new payloads are built and hashed on a second thread while this one
-        // chains and writes the part before.
+        // chains and writes the part before; records are written every `WRITE_EVERY`, not held to
+        // the end of the commit (a large import's largest use of memory).
         let mut rest = batch.into_iter();
-        let mut part = prepare(rest.by_ref().take(AUDIT_FLUSH).collect(), &stored);
+        let mut part = prepare(rest.by_ref().take(WRITE_EVERY).collect(), &stored);
         while !part.is_empty() {
-            let next: Vec<Row> = rest.by_ref().take(AUDIT_FLUSH).collect();
-            let (done, prepared) = std::thread::scope(|scope| {
+            let next: Vec<Row> = rest.by_ref().take(WRITE_EVERY).collect();
+            part = std::thread::scope(|scope| -> Result<_> {
                 let preparing = scope.spawn(|| prepare(next, &stored));
-                let mut work = || -> Result<()> {
-                    for (row, after) in std::mem::take(&mut part) {
-                        let before = match pending.get(row.id()) {
-                            Some(Pending::Created(i)) => created.get(*i),
-                            Some(Pending::Updated(i)) => updated.get(*i),
-                            None => stored.get(row.id()),
-                        };
-                        if before == Some(&row) {
-                            counts.unchanged += 1;
-                            continue;
-                        }
-                        let seq = audit.append_hashed(
-                            if before.is_some() { "update" } else { "create" },
-                            (register.entity(), row.id()),
-                            before.map(|b| Hashed::of(b.canonical_json())),
-                            Some(after.unwrap_or_else(|| Hashed::of(row.canonical_json()))),
-                        );
-                        if register == Register::Assets {
-                            track_assignment(before, &row, seq, today, &mut opens, &mut closes);
-                        }
-                        if audit.len() >= AUDIT_FLUSH {
-                            // Written as they come, not held to the end: a large import's
-                            // records and their payloads would otherwise be its largest use
-                            // of memory.
-                            let writing = std::time::Instant::now();
-                            audit.flush(tx)?;
-                            audit_time += writing.elapsed();
-                        }
-
-                        match pending.get(row.id()) {
-                            Some(Pending::Created(i)) => created[*i] = row,
-                            Some(Pending::Updated(i)) => updated[*i] = row,
-                            None if stored.contains_key(row.id()) => {
-                                counts.updated += 1;
-                                pending
-                                    .insert(row.id().to_owned(), Pending::Updated(updated.len()));
-                                updated.push(row);
-                            }
-                            None => {
-                                counts.created += 1;
-                                pending
-                                    .insert(row.id().to_owned(), Pending::Created(created.len()));
-                                created.push(row);
-                            }
-                        }
+                for (row, after) in part {
+                    diff.take(row, after, &mut audit);
+                    if audit.len() >= WRITE_EVERY {
+                        let writing = std::time::Instant::now();
+                        audit.flush(tx)?;
+                        audit_time += writing.elapsed();
                     }
-                    Ok(())
-                };
-                let done = work();
+                }
                 // A panic there goes on here, as if the part had been prepared on this thread.
-                let prepared = preparing
+                Ok(preparing
                     .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (done, prepared)
-            });
-            done?;
-            part = prepared;
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            })?;
         }
+        let Diff {
+            created,
+            updated,
+            opens,
+            closes,
+            counts,
+            ..
+        } = diff;
+        summary.by_register.insert(register.name(), counts);
 
         let writing = std::time::Instant::now();
         tx.insert(register, &created.iter().collect::<Vec<_>>())?;

@@ -42,9 +42,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 use serde_json::{Map, Value as Json, json};
 use steward_model::audit::canonical_json;
-use steward_model::{Finding, FindingState, StoredFinding, Subject};
+use steward_model::{Finding, FindingState, StoredFinding, Subject, iso_date};
 
-use crate::commit::{AuditChain, AuditTx};
+use crate::commit::{AuditChain, AuditTx, WRITE_EVERY};
 use crate::{Result, StoreError};
 
 /// The audit log's entity type for findings; the entity id is the finding's key.
@@ -431,10 +431,6 @@ pub(crate) fn time_text(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-pub(crate) fn date_text(d: &NaiveDate) -> String {
-    steward_model::iso_date(*d)
-}
-
 fn evidence_json(evidence: &BTreeMap<String, String>) -> Json {
     Json::Object(
         evidence
@@ -787,7 +783,7 @@ fn finding_json(f: &Finding) -> Map<String, Json> {
     m.insert("who_acts".into(), text(&f.who_acts));
     m.insert(
         "due".into(),
-        f.due.map_or(Json::Null, |d| text(&date_text(&d))),
+        f.due.map_or(Json::Null, |d| text(&iso_date(d))),
     );
     m.insert(
         "undecided".into(),
@@ -895,7 +891,7 @@ impl<'a> Covers<'a> {
         match self.by_id.get(id) {
             Some(e) if e.matches(finding) && e.expired_on(day) => json!({
                 "exception": id,
-                "expires_on": e.expires_on.map(|d| date_text(&d)),
+                "expires_on": e.expires_on.map(iso_date),
             }),
             _ => json!({ "exception": id, "withdrawn": true }),
         }
@@ -1109,7 +1105,7 @@ fn failing(
             details.insert(
                 "expires_on".into(),
                 e.expires_on
-                    .map_or(Json::Null, |d| Json::String(date_text(&d))),
+                    .map_or(Json::Null, |d| Json::String(iso_date(d))),
             );
         }
     };
@@ -1155,7 +1151,7 @@ fn failing(
             "due".into(),
             finding
                 .due
-                .map_or(Json::Null, |d| Json::String(date_text(&d))),
+                .map_or(Json::Null, |d| Json::String(iso_date(d))),
         );
     }
     // Who is to be told of this escalation: whoever acts on first passing the due date, then
@@ -1491,11 +1487,6 @@ fn reconcile(
     summary.unchanged += unchanged;
     writes.write(tx, audit)
 }
-
-/// Changes of findings held before they are written (in the run's transaction): a control that
-/// fails for every one of 300,000 people would otherwise hold a copy of each finding, its event
-/// and its audit record at once.
-const WRITE_EVERY: usize = 20_000;
 
 /// One control's changes not yet written.
 #[derive(Default)]

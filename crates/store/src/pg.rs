@@ -189,24 +189,7 @@ impl PgStore {
         if rows.len() > LOAD_ALL_THRESHOLD {
             unlimited(&mut tx)?;
         }
-        let set_aside = if rows.len() >= BULK_LOAD {
-            // The head first, as every writer takes it: no writer holds it waiting on a table
-            // that setting references aside has locked.
-            PgTx(&mut tx).lock_audit_head()?;
-            let mut tables: Vec<&str> = rows.iter().map(|r| r.register().name()).collect();
-            tables.sort_unstable();
-            tables.dedup();
-            if tables.contains(&Register::Assets.name()) {
-                tables.push("asset_assignments");
-            }
-            if all_empty(&mut tx, &tables)? {
-                SetAside::references_of(&mut tx, &tables)?
-            } else {
-                SetAside::default()
-            }
-        } else {
-            SetAside::default()
-        };
+        let set_aside = SetAside::for_load(&mut tx, &rows)?;
         let summary = commit::run(&mut PgTx(&mut tx), actor, at, rows, new, expected)?;
         set_aside.put_back(&mut tx)?;
         tx.commit()?;
@@ -351,6 +334,27 @@ pub(crate) struct SetAside {
 }
 
 impl SetAside {
+    /// For a commit of `rows`: the keys of the tables it writes, when it is a bulk load (at least
+    /// [`BULK_LOAD`] rows) into tables that are all empty; nothing otherwise.
+    fn for_load(tx: &mut Transaction<'_>, rows: &[Row]) -> Result<SetAside> {
+        if rows.len() < BULK_LOAD {
+            return Ok(SetAside::default());
+        }
+        // The head first, as every writer takes it: no writer holds it waiting on a table that
+        // setting references aside has locked.
+        PgTx(tx).lock_audit_head()?;
+        let mut tables: Vec<&str> = rows.iter().map(|r| r.register().name()).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        if tables.contains(&Register::Assets.name()) {
+            tables.push("asset_assignments");
+        }
+        if !all_empty(tx, &tables)? {
+            return Ok(SetAside::default());
+        }
+        SetAside::references_of(tx, &tables)
+    }
+
     /// Takes off the foreign keys of `tables` (those that reference other rows), if this role
     /// owns every one of the tables; nothing otherwise.
     pub(crate) fn references_of(tx: &mut Transaction<'_>, tables: &[&str]) -> Result<SetAside> {
@@ -842,7 +846,7 @@ fn copy_any(out: &mut String, cell: &Cell) {
         Cell::Text(Some(s)) => copy_text(out, s),
         Cell::Int(Some(n)) => out.push_str(&n.to_string()),
         Cell::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
-        Cell::Date(Some(d)) => out.push_str(&findings::date_text(d)),
+        Cell::Date(Some(d)) => steward_model::push_date(out, *d),
         Cell::Time(Some(t)) => out.push_str(&findings::time_text(t)),
         Cell::Text(None)
         | Cell::Int(None)
