@@ -390,7 +390,7 @@ mod tests {
         Finding {
             pack: "p".into(),
             version: "1".into(),
-            clause: format!("4.{n}"),
+            clause: format!("4.{n}").into(),
             control: "c".into(),
             subject: steward_model::Subject {
                 kind: "asset".into(),
@@ -440,14 +440,14 @@ mod tests {
             for f in &findings {
                 let due = f.due.map(|d| d.to_string()).unwrap_or_default();
                 w.write_record([
-                    &f.pack,
-                    &f.version,
-                    &f.clause,
-                    &f.control,
+                    &*f.pack,
+                    &*f.version,
+                    &*f.clause,
+                    &*f.control,
                     &f.subject.kind,
                     &f.subject.id,
-                    &f.severity,
-                    &f.who_acts,
+                    &*f.severity,
+                    &*f.who_acts,
                     &due,
                     &f.message,
                 ])

@@ -109,7 +109,7 @@ fn parameters_read(control: &Control) -> BTreeSet<String> {
 /// ids are kept across versions where a clause carries over, so a carried-over failure matches.
 fn finding_key(f: &Finding) -> (String, String, String) {
     (
-        f.control.clone(),
+        f.control.to_string(),
         f.subject.kind.clone(),
         f.subject.id.clone(),
     )
@@ -149,8 +149,9 @@ pub fn compare(
         .into_iter()
         .filter(|f| !b_keys.contains(&finding_key(f)))
         .collect();
-    let count =
-        |findings: &[Finding], clause: &str| findings.iter().filter(|f| f.clause == clause).count();
+    let count = |findings: &[Finding], clause: &str| {
+        findings.iter().filter(|f| &*f.clause == clause).count()
+    };
 
     let mut clauses = Vec::new();
     let mut seen = BTreeSet::new();

@@ -16,7 +16,7 @@ mod scope;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use steward_model::{Finding, Subject, side_by_side};
+use steward_model::{Finding, Shared, Subject, side_by_side};
 use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, Severity, typecheck};
 use steward_rules::{CompileError, Data, Kind, Program};
 
@@ -52,19 +52,20 @@ enum Piece {
 /// of its own: never nothing, so that no message reads "held by  ()".
 pub const NOT_RECORDED: &str = "not recorded";
 
+/// A check control compiled; the text its findings all say alike is held once and shared.
 struct CompiledCheck {
-    pack: String,
-    version: String,
-    clause: String,
-    clause_text: String,
-    control: String,
+    pack: Shared,
+    version: Shared,
+    clause: Shared,
+    clause_text: Shared,
+    control: Shared,
     kind: Kind,
     scope: Option<Program>,
     rule: Program,
-    severity: String,
+    severity: Shared,
     /// The severity, for ordering.
     rank: Severity,
-    who_acts: String,
+    who_acts: Shared,
     grace_days: u32,
     message: Vec<Piece>,
     message_you: Option<Vec<Piece>>,
@@ -238,9 +239,9 @@ impl Engine {
             }
         });
         ControlRun {
-            pack: check.pack.clone(),
-            clause: check.clause.clone(),
-            control: check.control.clone(),
+            pack: check.pack.to_string(),
+            clause: check.clause.to_string(),
+            control: check.control.to_string(),
             kind: check.kind,
             checked,
             findings,
@@ -255,7 +256,7 @@ impl Engine {
         data: &Data,
         at: At,
     ) -> Option<BTreeMap<String, Outcome>> {
-        let check = self.checks.iter().find(|c| c.control == control)?;
+        let check = self.checks.iter().find(|c| &*c.control == control)?;
         let mut out = BTreeMap::new();
         decide(check, data, at, |i, outcome| {
             out.insert(data.id(check.kind, i).to_owned(), outcome);
@@ -272,29 +273,35 @@ impl Engine {
         undecided: Option<String>,
     ) -> Finding {
         let (now, today) = at.micros();
-        let show = |p: &Program| p.display(data, i, now, today).unwrap_or_default();
         let fill = |pieces: &[Piece]| -> String {
-            pieces
-                .iter()
-                .map(|piece| match piece {
-                    Piece::Text(t) => t.clone(),
+            let mut out = String::new();
+            for piece in pieces {
+                match piece {
+                    Piece::Text(t) => out.push_str(t),
                     Piece::Path(p, instead) => {
-                        let shown = show(p);
-                        if shown.trim().is_empty() {
-                            instead.clone().unwrap_or_else(|| NOT_RECORDED.to_owned())
-                        } else {
-                            shown
+                        let start = out.len();
+                        // Not decided shows as not recorded, like a value that is not.
+                        let _ = p.display_into(data, i, now, today, &mut out);
+                        if out[start..].trim().is_empty() {
+                            out.truncate(start);
+                            out.push_str(instead.as_deref().unwrap_or(NOT_RECORDED));
                         }
                     }
-                })
-                .collect()
+                }
+            }
+            out
         };
         let message = fill(&check.message);
         let message_you = check.message_you.as_deref().map(fill);
         let evidence = check
             .evidence
             .iter()
-            .map(|(path, p)| (path.clone(), show(p)))
+            .map(|(path, p)| {
+                (
+                    path.clone(),
+                    p.display(data, i, now, today).unwrap_or_default(),
+                )
+            })
             .collect();
         Finding {
             pack: check.pack.clone(),
@@ -415,17 +422,17 @@ fn compile_check(
         }
     };
     Ok(Some(CompiledCheck {
-        pack: pack.id.clone(),
-        version: pack.version.clone(),
-        clause: control.clause.clone(),
-        clause_text: clause_text.to_owned(),
-        control: control.id.clone(),
+        pack: pack.id.as_str().into(),
+        version: pack.version.as_str().into(),
+        clause: control.clause.as_str().into(),
+        clause_text: clause_text.into(),
+        control: control.id.as_str().into(),
         kind,
         scope,
         rule,
-        severity: control.severity.as_str().to_owned(),
+        severity: control.severity.as_str().into(),
         rank: control.severity,
-        who_acts: control.who_acts.as_str().to_owned(),
+        who_acts: control.who_acts.as_str().into(),
         grace_days: control.grace_days,
         message,
         message_you,

@@ -54,7 +54,7 @@ fn runs_on_many_threads_match_runs_on_one() {
     let rank = |f: &steward_model::Finding| {
         ["info", "low", "medium", "high", "critical"]
             .iter()
-            .position(|s| *s == f.severity)
+            .position(|s| *s == &*f.severity)
     };
     let mut most_severe_first: Vec<steward_model::Finding> =
         one_by_one.iter().flat_map(|r| r.findings.clone()).collect();

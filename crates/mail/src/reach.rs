@@ -51,7 +51,7 @@ fn link(sender: &Sender, path: &str) -> Option<String> {
 
 fn remedy<'a>(remedies: &'a Remedies, f: &StoredFinding) -> &'a str {
     remedies
-        .get(&(f.finding.pack.clone(), f.finding.control.clone()))
+        .get(&(f.finding.pack.to_string(), f.finding.control.to_string()))
         .map(String::as_str)
         .filter(|r| !r.trim().is_empty())
         .unwrap_or("See the finding's page for what the policy asks.")
@@ -313,7 +313,7 @@ pub fn send_digests(
 fn item(out: &mut String, s: &StoredFinding, remedies: &Remedies, today: NaiveDate, to_them: bool) {
     let f = &s.finding;
     let said = match &f.message_you {
-        Some(you) if to_them && f.who_acts == "person" => you,
+        Some(you) if to_them && &*f.who_acts == "person" => you,
         _ => &f.message,
     };
     let due = match f.due {

@@ -1,35 +1,43 @@
 //! A finding: one subject failing one control of one policy pack, and where it stands.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// What a check run produced for one subject and one control. Everything a person needs to act:
 /// the clause it comes from (quoted), the data that triggered it, who must act and by when.
+///
+/// What every finding of one control says alike (its pack, clause, control, severity, the
+/// clause quoted, who acts) is [`Shared`]: a run of a control failing for tens of thousands of
+/// subjects holds each once, not a copy per finding.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
-    pub pack: String,
-    pub version: String,
-    pub clause: String,
-    pub control: String,
+    pub pack: Shared,
+    pub version: Shared,
+    pub clause: Shared,
+    pub control: Shared,
     pub subject: Subject,
     /// `info`, `low`, `medium`, `high` or `critical`.
-    pub severity: String,
+    pub severity: Shared,
     pub message: String,
     /// The same said to the person it concerns ("Your laptop …"), where the control has one:
     /// what their own page shows. Not part of the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_you: Option<String>,
     /// The clause's text, quoted.
-    pub clause_text: String,
+    pub clause_text: Shared,
     /// The fields that triggered it and their values, by path (`asset.last_seen`).
     pub evidence: BTreeMap<String, String>,
     /// `person`, `line_manager`, `it_team`, `governance_team` or `iao`.
-    pub who_acts: String,
+    pub who_acts: Shared,
     pub due: Option<NaiveDate>,
     /// Set when the rule could not be decided for this subject (unknown data), with the reason.
     pub undecided: Option<String>,
 }
+
+/// Text that many findings hold alike, kept once.
+pub type Shared = Arc<str>;
 
 /// What a finding is about: a record of the estate.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

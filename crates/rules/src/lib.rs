@@ -225,6 +225,28 @@ impl Program {
         Ok(value::display(data, &value))
     }
 
+    /// [`Program::display`] appended to `out`, nothing appended where it cannot be decided: for
+    /// a message filled piece by piece into one buffer.
+    pub fn display_into(
+        &self,
+        data: &Data,
+        index: u32,
+        now: i64,
+        today: i64,
+        out: &mut String,
+    ) -> Result<(), EvalError> {
+        let env = Env {
+            data,
+            now,
+            today,
+            subject: index,
+        };
+        let mut slots = Vec::with_capacity(self.slots);
+        let value = (self.eval)(&env, &mut slots)?;
+        value::push_display(data, &value, out);
+        Ok(())
+    }
+
     /// Evaluates the subjects `indices`, handing each result to `each` in the order given.
     ///
     /// A rule is decided for all of them together, a column at a time; only a subject it cannot

@@ -192,33 +192,51 @@ pub(crate) fn arithmetic<'a>(op: &str, a: V<'a>, b: V<'a>) -> R<'a> {
 }
 
 pub(crate) fn display(data: &crate::Data, value: &V<'_>) -> String {
+    let mut out = String::new();
+    push_display(data, value, &mut out);
+    out
+}
+
+/// [`display`] appended to `out`: a message fills its placeholders into one buffer.
+pub(crate) fn push_display(data: &crate::Data, value: &V<'_>, out: &mut String) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail: the results of `write!` are let go.
     match value {
-        V::Null => String::new(),
-        V::Bool(b) => b.to_string(),
-        V::Int(i) => i.to_string(),
-        V::Double(d) => format!("{d:.2}"),
-        V::Str(s) => (*s).to_owned(),
-        V::Text(s) => s.to_string(),
+        V::Null => {}
+        V::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        V::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        V::Double(d) => {
+            let _ = write!(out, "{d:.2}");
+        }
+        V::Str(s) => out.push_str(s),
+        V::Text(s) => out.push_str(s),
         V::Ts(t) => match chrono::DateTime::from_timestamp_micros(*t) {
-            Some(t) if t.time() == chrono::NaiveTime::MIN => t.date_naive().to_string(),
-            Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            None => String::new(),
+            Some(t) if t.time() == chrono::NaiveTime::MIN => {
+                steward_model::push_date(out, t.date_naive());
+            }
+            Some(t) => out.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            None => {}
         },
         V::Dur(d) => {
             let hours = d / 3_600_000_000;
-            if hours % 24 == 0 {
-                format!("{} days", hours / 24)
+            let _ = if hours % 24 == 0 {
+                write!(out, "{} days", hours / 24)
             } else {
-                format!("{hours} hours")
+                write!(out, "{hours} hours")
+            };
+        }
+        V::Obj(kind, i) => out.push_str(data.id(*kind, *i)),
+        V::Objs(..) | V::List(_) => {
+            for (n, v) in value.elements().unwrap_or_default().iter().enumerate() {
+                if n > 0 {
+                    out.push_str(", ");
+                }
+                push_display(data, v, out);
             }
         }
-        V::Obj(kind, i) => data.id(*kind, *i).to_owned(),
-        V::Objs(..) | V::List(_) => value
-            .elements()
-            .unwrap_or_default()
-            .iter()
-            .map(|v| display(data, v))
-            .collect::<Vec<_>>()
-            .join(", "),
     }
 }

@@ -151,6 +151,31 @@ fn main() {
             .sum::<usize>()
     });
 
+    if std::env::var_os("STEWARD_BENCH_BY_CONTROL").is_some() {
+        // Each control on its own, one thread, slowest first: where evaluation's time goes.
+        let mut each = Vec::new();
+        let mut runs_of = engine.batches(&data, at);
+        loop {
+            let started = Instant::now();
+            let Some(run) = runs_of.next() else { break };
+            each.push((
+                started.elapsed(),
+                run.control,
+                run.checked.len(),
+                run.findings.len(),
+            ));
+        }
+        each.sort_by_key(|e| std::cmp::Reverse(e.0));
+        println!("| control | ms | checked | findings |");
+        println!("| --- | ---: | ---: | ---: |");
+        for (took, control, checked, findings) in each {
+            println!(
+                "| {control} | {:.1} | {checked} | {findings} |",
+                took.as_secs_f64() * 1000.0
+            );
+        }
+        println!();
+    }
     let seconds = |d: Duration| format!("{:.3}", d.as_secs_f64());
     let ratio =
         |d: Duration, floor: Duration| format!("{:.1}×", d.as_secs_f64() / floor.as_secs_f64());

@@ -157,8 +157,8 @@ impl Covers {
         // Few exceptions, many findings: a look-up per finding, keys built only when any exist.
         !self.0.is_empty()
             && self.0.contains(&(
-                f.pack.clone(),
-                f.clause.clone(),
+                f.pack.to_string(),
+                f.clause.to_string(),
                 f.subject.kind.clone(),
                 f.subject.id.clone(),
             ))

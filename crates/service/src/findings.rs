@@ -232,14 +232,14 @@ pub(crate) fn check(finding: &Finding) -> Result<()> {
         key: finding.key(),
         reason,
     };
-    if !Finding::SEVERITIES.contains(&finding.severity.as_str()) {
+    if !Finding::SEVERITIES.contains(&&*finding.severity) {
         return Err(invalid(format!(
             "severity {:?} is none of {}",
             finding.severity,
             Finding::SEVERITIES.join(", ")
         )));
     }
-    if !Finding::WHO_ACTS.contains(&finding.who_acts.as_str()) {
+    if !Finding::WHO_ACTS.contains(&&*finding.who_acts) {
         return Err(invalid(format!(
             "who acts {:?} is none of {}",
             finding.who_acts,

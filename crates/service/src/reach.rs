@@ -296,7 +296,7 @@ impl Steward {
                 _ => None,
             };
             if let Some(owner) = owner
-                && matches!(f.finding.who_acts.as_str(), "person" | "line_manager")
+                && matches!(&*f.finding.who_acts, "person" | "line_manager")
             {
                 about.entry(owner).or_default().push(f);
             }
@@ -313,7 +313,7 @@ impl Steward {
                 .get(&person.id)
                 .map(|fs| {
                     fs.iter()
-                        .filter(|f| f.finding.who_acts == "person")
+                        .filter(|f| &*f.finding.who_acts == "person")
                         .cloned()
                         .collect()
                 })
@@ -329,7 +329,7 @@ impl Steward {
                 own.extend(
                     items
                         .iter()
-                        .filter(|f| f.finding.who_acts == "line_manager")
+                        .filter(|f| &*f.finding.who_acts == "line_manager")
                         .cloned(),
                 );
                 if !items.is_empty() {

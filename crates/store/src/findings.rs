@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 use serde_json::{Map, Value as Json, json};
 use steward_model::audit::canonical_json;
-use steward_model::{Finding, FindingState, StoredFinding, Subject, iso_date};
+use steward_model::{Finding, FindingState, Shared, StoredFinding, Subject, iso_date};
 
 use crate::commit::{AuditChain, AuditTx, WRITE_EVERY};
 use crate::{Result, StoreError};
@@ -260,8 +260,8 @@ impl ExceptionCover {
     }
 
     pub fn matches(&self, finding: &Finding) -> bool {
-        self.pack == finding.pack
-            && self.clause == finding.clause
+        *self.pack == *finding.pack
+            && *self.clause == *finding.clause
             && self.subject_type == finding.subject.kind
             && self.subject_id == finding.subject.id
     }
@@ -661,17 +661,17 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
     let _content_hash = r.opt_text()?;
     let stored = StoredFinding {
         finding: Finding {
-            pack,
-            version,
-            clause,
-            control,
+            pack: pack.into(),
+            version: version.into(),
+            clause: clause.into(),
+            control: control.into(),
             subject: Subject { kind, id },
-            severity,
+            severity: severity.into(),
             message,
             message_you,
-            clause_text,
+            clause_text: clause_text.into(),
             evidence,
-            who_acts,
+            who_acts: who_acts.into(),
             due,
             undecided,
         },
@@ -867,8 +867,8 @@ impl<'a> Covers<'a> {
         day: NaiveDate,
     ) -> Option<&'a ExceptionCover> {
         let key = (
-            finding.pack.as_str(),
-            finding.clause.as_str(),
+            &*finding.pack,
+            &*finding.clause,
             finding.subject.kind.as_str(),
             finding.subject.id.as_str(),
         );
@@ -1110,7 +1110,7 @@ fn failing(
         }
     };
     let opened = |details: &mut Map<String, Json>, f: &Finding| {
-        details.insert("severity".into(), Json::String(f.severity.clone()));
+        details.insert("severity".into(), Json::String(f.severity.to_string()));
         details.insert("message".into(), Json::String(f.message.clone()));
     };
 
@@ -1159,7 +1159,7 @@ fn failing(
     let escalation_step = if event == FindingEventKind::Escalated {
         let mut to = Vec::new();
         if !before.is_some_and(|b| b.state == FindingState::Escalated) {
-            to.push(Json::String(finding.who_acts.clone()));
+            to.push(Json::String(finding.who_acts.to_string()));
         }
         let from = usize::try_from(held).unwrap_or(usize::MAX);
         let upto = usize::try_from(reached).unwrap_or(usize::MAX);
@@ -1245,16 +1245,16 @@ pub(crate) fn batches(
     findings: Vec<Finding>,
     ladders: &Ladders,
 ) -> impl Iterator<Item = FindingBatch> + '_ {
-    let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Shared, Shared), Vec<Finding>> = BTreeMap::new();
     for finding in findings {
         groups
             .entry((finding.pack.clone(), finding.control.clone()))
             .or_default()
             .push(finding);
     }
-    groups
-        .into_iter()
-        .map(|((pack, control), findings)| FindingBatch {
+    groups.into_iter().map(|((pack, control), findings)| {
+        let (pack, control) = (pack.to_string(), control.to_string());
+        FindingBatch {
             ladder: ladders
                 .get(&(pack.clone(), control.clone()))
                 .cloned()
@@ -1262,7 +1262,8 @@ pub(crate) fn batches(
             pack,
             control,
             findings,
-        })
+        }
+    })
 }
 
 /// Records one run of `packs` handed over control by control, in the caller's transaction:
@@ -1315,7 +1316,7 @@ pub(crate) fn record_batches(
         let mut run: BTreeMap<String, Finding> = BTreeMap::new();
         for finding in batch.findings {
             let key = finding.key();
-            if finding.pack != batch.pack || finding.control != batch.control {
+            if *finding.pack != *batch.pack || *finding.control != *batch.control {
                 return Err(StoreError::InvalidFinding {
                     key,
                     reason: format!(

@@ -35,7 +35,7 @@ fn finding(pack: &str, control: &str, clause: &str, kind: &str, id: &str) -> Fin
         severity: "high".into(),
         message: format!("{id} fails {control}"),
         message_you: None,
-        clause_text: format!("Clause {clause}, quoted."),
+        clause_text: format!("Clause {clause}, quoted.").into(),
         evidence: BTreeMap::from([(format!("{kind}.id"), id.to_owned())]),
         who_acts: "it_team".into(),
         due: None,
@@ -587,7 +587,7 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
             let emptied: Vec<_> = whole
                 .into_iter()
                 .map(|mut f| {
-                    f.finding.clause_text.clear();
+                    f.finding.clause_text = "".into();
                     f.finding.evidence.clear();
                     f
                 })
@@ -805,8 +805,8 @@ fn a_large_run_is_recorded_in_bulk() {
 
         let all = store.findings(&FindingQuery::default()).unwrap();
         assert_eq!(all.len(), 100, "{backend}");
-        assert_eq!(all[0].finding.severity, "critical");
-        assert_eq!(all[99].finding.severity, "info");
+        assert_eq!(&*all[0].finding.severity, "critical");
+        assert_eq!(&*all[99].finding.severity, "info");
         let ranks: Vec<u8> = all
             .iter()
             .map(|s| Finding::severity_rank(&s.finding.severity))
@@ -1503,7 +1503,9 @@ fn a_change_to_any_field_of_a_finding_is_seen_whether_or_not_its_hash_is_stored(
         ("message", |f| f.message.push_str(" (again)")),
         ("severity", |f| f.severity = "critical".into()),
         ("version", |f| f.version = "5.1".into()),
-        ("clause_text", |f| f.clause_text.push_str(" Amended.")),
+        ("clause_text", |f| {
+            f.clause_text = format!("{} Amended.", f.clause_text).into();
+        }),
         ("who_acts", |f| f.who_acts = "line_manager".into()),
         ("evidence value", |f| {
             f.evidence

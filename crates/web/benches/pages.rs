@@ -266,7 +266,10 @@ fn findings_reads(steward: &Steward) {
             ..FindingQuery::default()
         })
         .map(|all| {
-            let mut packs: Vec<String> = all.into_iter().map(|f| f.finding.pack).collect();
+            let mut packs: Vec<String> = all
+                .into_iter()
+                .map(|f| f.finding.pack.to_string())
+                .collect();
             packs.sort();
             packs.dedup();
             packs

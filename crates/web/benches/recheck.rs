@@ -55,7 +55,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
                 .map(String::as_str)
                 == Some("false")
         })
-        .map(|f| (f.finding.subject.id.clone(), f.finding.control.clone()))
+        .map(|f| (f.finding.subject.id.clone(), f.finding.control.to_string()))
         .take(SAMPLES)
         .collect();
     assert!(

@@ -160,14 +160,14 @@ async fn finding_page(
         &FindingPage {
             chrome,
             message: f.message.clone(),
-            severity: f.severity.clone(),
+            severity: f.severity.to_string(),
             state: stored.state.to_string(),
             pack: format!(
                 "{}, version {}",
                 crate::names::pack_title(&running, &f.pack),
                 f.version
             ),
-            clause: f.clause.clone(),
+            clause: f.clause.to_string(),
             clause_href: format!(
                 "/policy#{}",
                 crate::pages::clause_anchor(&f.pack, &f.clause)
@@ -292,8 +292,8 @@ pub(crate) async fn grant_exception(
         let number = s.list::<Exception>()?.len() + 1;
         let exception = Exception {
             id: format!("EXC-{number:06}"),
-            pack: stored.finding.pack.clone(),
-            clause: stored.finding.clause.clone(),
+            pack: stored.finding.pack.to_string(),
+            clause: stored.finding.clause.to_string(),
             subject_type,
             subject_id: id.clone(),
             reason,

@@ -242,12 +242,12 @@ impl FindingRow {
         FindingRow {
             key: f.finding.key(),
             href: crate::finding::finding_href(&f.finding.key()),
-            severity: f.finding.severity.clone(),
-            pack: f.finding.pack.clone(),
-            clause: f.finding.clause.clone(),
+            severity: f.finding.severity.to_string(),
+            pack: f.finding.pack.to_string(),
+            clause: f.finding.clause.to_string(),
             subject: format!("{} {}", f.finding.subject.kind, f.finding.subject.id),
             message: f.finding.message.clone(),
-            who_acts: f.finding.who_acts.clone(),
+            who_acts: f.finding.who_acts.to_string(),
             since: f.first_failing.format("%Y-%m-%d").to_string(),
             pack_title: crate::names::pack_title(packs, &f.finding.pack),
             clause_href: format!(
@@ -1147,12 +1147,12 @@ struct MyItem {
 fn my_item(packs: &[steward_policy::Pack], f: Finding, may_raise: bool, to_them: bool) -> MyItem {
     let remedy = packs
         .iter()
-        .find(|p| p.id == f.pack)
+        .find(|p| *p.id == *f.pack)
         .and_then(|p| {
             p.clauses
                 .iter()
                 .flat_map(|c| &c.controls)
-                .find(|k| k.id == f.control)
+                .find(|k| *k.id == *f.control)
         })
         .map(|k| k.remediation.trim().to_owned())
         .unwrap_or_default();
@@ -1258,7 +1258,7 @@ pub(crate) async fn me(
             .collect(),
         findings: findings
             .into_iter()
-            .filter(|f| f.finding.who_acts == "person")
+            .filter(|f| &*f.finding.who_acts == "person")
             .map(|f| my_item(&running, f.finding, signed_may_raise, true))
             .collect(),
         requests: requests
@@ -1463,7 +1463,7 @@ pub(crate) async fn team_member(
         .map(|f| {
             let named = names.subject(&f.finding.subject, false);
             let acts = crate::names::who_acts(&f.finding.who_acts, &named);
-            let mine = f.finding.who_acts == "line_manager";
+            let mine = &*f.finding.who_acts == "line_manager";
             (my_item(&running, f.finding, may_raise, false), acts, mine)
         })
         .collect();
@@ -1829,7 +1829,7 @@ pub(crate) async fn policy(
         let own = blocking(&state, move |s| s.findings_about(&person_id)).await?;
         for f in own.iter().filter(|f| f.state.is_failing()) {
             *failing
-                .entry((f.finding.pack.clone(), f.finding.control.clone()))
+                .entry((f.finding.pack.to_string(), f.finding.control.to_string()))
                 .or_default() += 1;
         }
     }

@@ -22,7 +22,7 @@ fn one_of_each_kind(steward: &Steward) -> BTreeMap<String, (String, String)> {
     {
         // My page lists what the person must act on themselves.
         if f.state == FindingState::Excepted
-            || f.finding.who_acts != "person"
+            || &*f.finding.who_acts != "person"
             || out.contains_key(&f.finding.subject.kind)
         {
             continue;
