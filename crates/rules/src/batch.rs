@@ -20,7 +20,7 @@ use cel::common::ast::{Expr, IdedExpr, LiteralValue, operators as op};
 use crate::ParamValue;
 use crate::compile::{Compiler, Env, Eval, cell_value, flatten};
 use crate::data::{Cell, Data, Words};
-use crate::schema::{Kind, Ty};
+use crate::schema::{Join, Kind, Member, RELATIONS, Ty};
 use crate::value::{V, arithmetic, compare, equal};
 
 /// A subject's outcome under a node: [`FALSE`], [`TRUE`] or [`UNDECIDED`].
@@ -138,6 +138,50 @@ where
     }))
 }
 
+/// Where a leaf reads its field: the subject's own (`hops` empty), or the one object reached
+/// from it by following each relation of `hops` in turn.
+struct At {
+    hops: Vec<usize>,
+    kind: Kind,
+    field: usize,
+    ty: Ty,
+}
+
+impl At {
+    /// `leaf` (over objects of `self.kind`) read for the objects the subjects lead to. A
+    /// subject that leads to no object is undecided, as the closures find a field of null an
+    /// error.
+    fn via(&self, leaf: Node) -> Node {
+        if self.hops.is_empty() {
+            return leaf;
+        }
+        let hops = self.hops.clone();
+        Node::Leaf(Box::new(move |cx, rows, out| {
+            // Positions (into `rows`) that reach an object, and the objects.
+            let mut reached: Vec<u32> = Vec::with_capacity(rows.len());
+            let mut targets: Vec<u32> = Vec::with_capacity(rows.len());
+            for (p, &r) in rows.iter().enumerate() {
+                let mut at = Some(r);
+                for &relation in &hops {
+                    at = at.and_then(|i| cx.data.links(relation, i).first().copied());
+                }
+                match at {
+                    Some(t) => {
+                        reached.push(p as u32);
+                        targets.push(t);
+                    }
+                    None => out[p] = UNDECIDED,
+                }
+            }
+            let mut decided = vec![FALSE; targets.len()];
+            leaf.run(cx, &targets, &mut decided);
+            for (&p, &d) in reached.iter().zip(&decided) {
+                out[p as usize] = d;
+            }
+        }))
+    }
+}
+
 fn tri(b: bool) -> Tri {
     if b { TRUE } else { FALSE }
 }
@@ -209,7 +253,6 @@ impl Compiler<'_> {
         if !self.scope_is_empty() {
             return None;
         }
-        let kind = self.subject;
         match &e.expr {
             // `has(subject.field)`: known, not null.
             Expr::Select(sel) if sel.test => {
@@ -221,25 +264,29 @@ impl Compiler<'_> {
                         test: false,
                     }),
                 };
-                let (field, _) = self.scalar_field(&plain)?;
-                Some(column(kind, field, Const::Value(V::Null), |cell, _| {
-                    tri(!matches!(cell, Cell::Null))
-                }))
+                let at = self.scalar_field(&plain)?;
+                Some(at.via(column(
+                    at.kind,
+                    at.field,
+                    Const::Value(V::Null),
+                    |cell, _| tri(!matches!(cell, Cell::Null)),
+                )))
             }
             // A bool field on its own: anything but a bool is undecided.
             Expr::Select(_) => {
-                match self.scalar_field(e)? {
-                    (field, Ty::Bool) => Some(column(
-                        kind,
-                        field,
-                        Const::Value(V::Null),
-                        |cell, _| match cell {
-                            Cell::Bool(b) => tri(*b),
-                            _ => UNDECIDED,
-                        },
-                    )),
-                    _ => None,
+                let at = self.scalar_field(e)?;
+                if at.ty != Ty::Bool {
+                    return None;
                 }
+                Some(at.via(column(
+                    at.kind,
+                    at.field,
+                    Const::Value(V::Null),
+                    |cell, _| match cell {
+                        Cell::Bool(b) => tri(*b),
+                        _ => UNDECIDED,
+                    },
+                )))
             }
             Expr::Call(call) if call.target.is_none() => {
                 let name = call.func_name.as_str();
@@ -249,16 +296,17 @@ impl Compiler<'_> {
                 match name {
                     op::EQUALS | op::NOT_EQUALS => {
                         let negate = name == op::NOT_EQUALS;
-                        let (field, constant) = match (self.scalar_field(a), self.scalar_field(b)) {
-                            (Some((f, _)), None) => (f, self.constant(b)?),
-                            (None, Some((f, _))) => (f, self.constant(a)?),
+                        let (at, constant) = match (self.scalar_field(a), self.scalar_field(b)) {
+                            (Some(at), None) => (at, self.constant(b)?),
+                            (None, Some(at)) => (at, self.constant(a)?),
                             _ => return None,
                         };
+                        let (kind, field) = (at.kind, at.field);
                         if let Const::Value(V::Text(text)) = &constant {
                             // The commonest leaf of all: a word compared with a word, as numbers
                             // where the column has them.
                             let text = text.clone();
-                            return Some(Node::Leaf(Box::new(move |cx, rows, out| {
+                            return Some(at.via(Node::Leaf(Box::new(move |cx, rows, out| {
                                 if let Some(words) = cx.data.words(kind, field) {
                                     let wanted = words.number(&text);
                                     for (o, &r) in out.iter_mut().zip(rows) {
@@ -273,14 +321,15 @@ impl Compiler<'_> {
                                     let same = matches!(cells.get(r as usize), Some(Cell::Str(s)) if **s == *text);
                                     *o = tri(same != negate);
                                 }
-                            })));
+                            }))));
                         }
-                        Some(column(kind, field, constant, move |cell, c| {
+                        Some(at.via(column(kind, field, constant, move |cell, c| {
                             tri(equal(&cell_value(cell), c) != negate)
-                        }))
+                        })))
                     }
                     op::IN => {
-                        let (field, _) = self.scalar_field(a)?;
+                        let at = self.scalar_field(a)?;
+                        let (kind, field) = (at.kind, at.field);
                         let Const::Value(list @ V::List(_)) = self.constant(b)? else {
                             return None;
                         };
@@ -299,7 +348,7 @@ impl Compiler<'_> {
                                     }
                                     _ => FALSE,
                                 });
-                            return Some(Node::Leaf(Box::new(move |cx, rows, out| {
+                            return Some(at.via(Node::Leaf(Box::new(move |cx, rows, out| {
                                 let Some(words) = cx.data.words(kind, field) else {
                                     return by_text.run(cx, rows, out);
                                 };
@@ -312,15 +361,15 @@ impl Compiler<'_> {
                                     let code = words.codes.get(r as usize).copied();
                                     *o = tri(code.is_some_and(|c| wanted.contains(&c)));
                                 }
-                            })));
+                            }))));
                         }
-                        Some(column(kind, field, Const::Value(list), |cell, list| {
+                        Some(at.via(column(kind, field, Const::Value(list), |cell, list| {
                             let x = cell_value(cell);
                             let V::List(items) = list else {
                                 return UNDECIDED;
                             };
                             tri(items.iter().any(|y| equal(&x, y)))
-                        }))
+                        })))
                     }
                     _ => {
                         Accepts::of(name)?;
@@ -343,9 +392,8 @@ impl Compiler<'_> {
     fn ordered(&self, name: &str, x: &IdedExpr, bound: Const) -> Option<Node> {
         let accepts = Accepts::of(name)?;
         let symbol = symbol_of(name);
-        let kind = self.subject;
-        if let Some((field, _)) = self.scalar_field(x) {
-            return Some(column(kind, field, bound, move |cell, c| {
+        if let Some(at) = self.scalar_field(x) {
+            return Some(at.via(column(at.kind, at.field, bound, move |cell, c| {
                 if matches!(cell, Cell::Null) {
                     return UNDECIDED;
                 }
@@ -356,7 +404,7 @@ impl Compiler<'_> {
                         Err(_) => UNDECIDED,
                     },
                 }
-            }));
+            })));
         }
         let Expr::Call(call) = &x.expr else {
             return None;
@@ -373,12 +421,13 @@ impl Compiler<'_> {
             return None;
         }
         // One side is the field, the other a constant; both kept in their order for `-`.
-        let (field, operand, field_first) = match (self.scalar_field(p), self.scalar_field(q)) {
-            (Some((f, _)), None) => (f, self.constant(q)?, true),
-            (None, Some((f, _))) => (f, self.constant(p)?, false),
+        let (at, operand, field_first) = match (self.scalar_field(p), self.scalar_field(q)) {
+            (Some(at), None) => (at, self.constant(q)?, true),
+            (None, Some(at)) => (at, self.constant(p)?, false),
             _ => return None,
         };
-        Some(Node::Leaf(Box::new(move |cx, rows, out| {
+        let (kind, field) = (at.kind, at.field);
+        Some(at.via(Node::Leaf(Box::new(move |cx, rows, out| {
             let cells = cx.data.column(kind, field);
             let operand = operand.at(cx);
             let bound = bound.at(cx);
@@ -408,14 +457,70 @@ impl Compiler<'_> {
                     Err(_) => UNDECIDED,
                 };
             }
-        })))
+        }))))
     }
 
-    /// `subject.field` for a field holding one value (not a list): its index and type.
-    fn scalar_field(&self, e: &IdedExpr) -> Option<(usize, Ty)> {
-        match self.subject_field(e)? {
-            (_, Ty::List(_) | Ty::Object(_) | Ty::Dyn) => None,
-            found => Some(found),
+    /// `subject.field`, or a field reached from the subject through relations to one object
+    /// (`account.person.status`), holding one value (not a list): where it is.
+    fn scalar_field(&self, e: &IdedExpr) -> Option<At> {
+        let at = match self.subject_field(e) {
+            Some((field, ty)) => At {
+                hops: Vec::new(),
+                kind: self.subject,
+                field,
+                ty,
+            },
+            None => self.forward_field(e)?,
+        };
+        match at.ty {
+            Ty::List(_) | Ty::Object(_) | Ty::Dyn => None,
+            _ => Some(at),
+        }
+    }
+
+    /// `subject.r1.….field` where every `r` is a relation to at most one object.
+    fn forward_field(&self, e: &IdedExpr) -> Option<At> {
+        let Expr::Select(sel) = &e.expr else {
+            return None;
+        };
+        if sel.test {
+            return None;
+        }
+        // The relations from the subject, outermost last.
+        let mut names = vec![sel.field.as_str()];
+        let mut operand = &sel.operand;
+        loop {
+            match &operand.expr {
+                Expr::Select(inner) if !inner.test => {
+                    names.push(inner.field.as_str());
+                    operand = &inner.operand;
+                }
+                Expr::Ident(root) if root == self.subject.name() && self.scope_is_empty() => break,
+                _ => return None,
+            }
+        }
+        let field = names.remove(0);
+        let mut kind = self.subject;
+        let mut hops = Vec::new();
+        for name in names.into_iter().rev() {
+            let Member::Relation { index, .. } = crate::schema::member(kind, name)? else {
+                return None;
+            };
+            let relation = RELATIONS[index];
+            if !matches!(relation.join, Join::Forward { .. }) {
+                return None;
+            }
+            hops.push(index);
+            kind = relation.to;
+        }
+        match crate::schema::member(kind, field)? {
+            Member::Field { index, ty } => Some(At {
+                hops,
+                kind,
+                field: index,
+                ty,
+            }),
+            Member::Relation { .. } => None,
         }
     }
 

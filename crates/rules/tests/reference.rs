@@ -32,10 +32,13 @@ fn people(n: usize) -> impl Strategy<Value = Vec<Person>> {
         Just(PersonStatus::Leaver),
         Just(PersonStatus::Absent)
     ];
-    proptest::collection::vec((statuses, opt(any::<bool>())), n).prop_map(|rows| {
+    let left = opt((0u32..60).prop_map(|d| {
+        NaiveDate::from_ymd_opt(2026, 10, 1).map(|day| day + chrono::Days::new(u64::from(d)))
+    }));
+    proptest::collection::vec((statuses, opt(any::<bool>()), left), n).prop_map(|rows| {
         rows.into_iter()
             .enumerate()
-            .map(|(i, (status, byod))| Person {
+            .map(|(i, (status, byod, leave_date))| Person {
                 id: format!("P{i}"),
                 name: format!("Person {i}"),
                 email: None,
@@ -44,7 +47,7 @@ fn people(n: usize) -> impl Strategy<Value = Vec<Person>> {
                 budget_centre: None,
                 status,
                 start_date: NaiveDate::from_ymd_opt(2020, 1, 1),
-                leave_date: None,
+                leave_date: leave_date.flatten(),
                 clearance: None,
                 clearance_expires: None,
                 byod,
@@ -143,11 +146,30 @@ fn atom(x: &'static str) -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// A field of the asset's holder or of the holder's manager against a constant.
+fn holder_atom() -> BoxedStrategy<String> {
+    let who = prop_oneof![Just("asset.holder"), Just("asset.holder.manager")];
+    (who, 0usize..8, 1i64..90)
+        .prop_map(|(x, n, days)| match n {
+            0 => format!("{x}.status in [\"active\", \"absent\"]"),
+            1 => format!("{x}.status != \"leaver\""),
+            2 => format!("{x}.byod == true"),
+            3 => format!("{x}.byod != null"),
+            4 => format!("{x}.byod"),
+            5 => format!("{x}.leave_date < now"),
+            6 => format!("now - {x}.leave_date <= days({days})"),
+            _ => format!("null == {x}.leave_date"),
+        })
+        .boxed()
+}
+
 fn asset_rule() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
         4 => atom("asset"),
         1 => Just("asset.holder == null".to_owned()),
         1 => prop_oneof![Just("active"), Just("leaver")].prop_map(|s| format!("asset.holder.status == \"{s}\"")),
+        // Fields reached through relations to one object: the holder's, the holder's manager's.
+        1 => holder_atom(),
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.exists(a, {p})")),
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.all(a, {p})")),
         1 => (atom("a"), 0i64..3).prop_map(|(p, n)| format!("asset.holder.assets.filter(a, {p}).size() == {n}")),
@@ -189,7 +211,8 @@ fn fields(row: &Row) -> HashMap<String, cel::Value> {
         .collect()
 }
 
-/// An asset as the interpreter sees it: its fields, its holder with the holder's assets.
+/// An asset as the interpreter sees it: its fields, its holder with the holder's manager and
+/// assets.
 fn asset_map(estate: &Estate, asset: &Asset) -> cel::Value {
     let mut map = fields(&asset.to_row());
     let holder = asset
@@ -199,6 +222,12 @@ fn asset_map(estate: &Estate, asset: &Asset) -> cel::Value {
     let holder = match holder {
         Some(p) => {
             let mut person = fields(&p.to_row());
+            let manager = p
+                .manager_id
+                .as_ref()
+                .and_then(|id| estate.people.iter().find(|m| &m.id == id))
+                .map_or(cel::Value::Null, |m| cel::Value::from(fields(&m.to_row())));
+            person.insert("manager".into(), manager);
             let held: Vec<cel::Value> = estate
                 .assets
                 .iter()
