@@ -244,6 +244,9 @@ impl Compiler<'_> {
         if let Some(leaf) = self.column_leaf(e) {
             return Ok(leaf);
         }
+        if let Some(node) = self.related_leaf(e) {
+            return Ok(node);
+        }
         let (_, eval) = self.compile(e)?;
         Ok(row_by_row(eval))
     }
@@ -363,13 +366,15 @@ impl Compiler<'_> {
                                 }
                             }))));
                         }
-                        Some(at.via(column(kind, field, Const::Value(list), |cell, list| {
-                            let x = cell_value(cell);
-                            let V::List(items) = list else {
-                                return UNDECIDED;
-                            };
-                            tri(items.iter().any(|y| equal(&x, y)))
-                        })))
+                        Some(
+                            at.via(column(kind, field, Const::Value(list), |cell, list| {
+                                let x = cell_value(cell);
+                                let V::List(items) = list else {
+                                    return UNDECIDED;
+                                };
+                                tri(items.iter().any(|y| equal(&x, y)))
+                            })),
+                        )
                     }
                     _ => {
                         Accepts::of(name)?;
@@ -460,6 +465,131 @@ impl Compiler<'_> {
         }))))
     }
 
+    /// `subject.r.exists(x, p)` or `subject.r.all(x, p)` over a relation to many objects, where
+    /// `p` speaks of `x` alone (not of the subject or of an outer variable): `p` is decided a
+    /// column at a time for every related object of the batch's subjects together, then each
+    /// subject's objects are combined as CEL's macros combine them — for `exists`, true if any
+    /// is true, else undecided if any is undecided, else false; `all` the other way round.
+    fn related_leaf(&self, e: &IdedExpr) -> Option<Node> {
+        let Expr::Comprehension(c) = &e.expr else {
+            return None;
+        };
+        // A variable named like the clock or the parameters hides them in the closures; leave
+        // such a comprehension to them.
+        if c.iter_var2.is_some()
+            || !self.scope_is_empty()
+            || ["now", "today", "params"].contains(&c.iter_var.as_str())
+        {
+            return None;
+        }
+        // The macros' expansion: `accu || p` from false (exists), `accu && p` from true (all),
+        // the result the accumulator.
+        let Expr::Literal(LiteralValue::Boolean(init)) = &c.accu_init.expr else {
+            return None;
+        };
+        let Expr::Call(step) = &c.loop_step.expr else {
+            return None;
+        };
+        let exists = match (step.func_name.as_str(), **init) {
+            (op::LOGICAL_OR, false) => true,
+            (op::LOGICAL_AND, true) => false,
+            _ => return None,
+        };
+        let [accu, predicate] = step.args.as_slice() else {
+            return None;
+        };
+        if !matches!(&accu.expr, Expr::Ident(a) if *a == c.accu_var)
+            || !matches!(&c.result.expr, Expr::Ident(r) if *r == c.accu_var)
+        {
+            return None;
+        }
+        let (hops, relation) = self.to_many(&c.iter_range)?;
+        let element = RELATIONS[relation].to;
+        // The predicate on its own, its subject the variable: a predicate that speaks of anything
+        // else does not compile here and the comprehension is left to the closures.
+        let mut inner = Compiler::new(element, self.params);
+        inner.subject_name = c.iter_var.clone();
+        let predicate = inner.batch(predicate).ok()?;
+        let (decides, otherwise) = if exists { (TRUE, FALSE) } else { (FALSE, TRUE) };
+        Some(Node::Leaf(Box::new(move |cx, rows, out| {
+            // Every related object of every subject, and whose it is (a position in `rows`).
+            let mut whose: Vec<u32> = Vec::with_capacity(rows.len());
+            let mut objects: Vec<u32> = Vec::with_capacity(rows.len());
+            for (p, &r) in rows.iter().enumerate() {
+                let mut at = Some(r);
+                for &hop in &hops {
+                    at = at.and_then(|i| cx.data.links(hop, i).first().copied());
+                }
+                out[p] = match at {
+                    Some(i) => {
+                        let related = cx.data.links(relation, i);
+                        whose.extend(std::iter::repeat_n(p as u32, related.len()));
+                        objects.extend_from_slice(related);
+                        otherwise
+                    }
+                    // The relation of nothing: the closures' error.
+                    None => UNDECIDED,
+                };
+            }
+            let mut decided = vec![FALSE; objects.len()];
+            predicate.run(cx, &objects, &mut decided);
+            for (&p, &d) in whose.iter().zip(&decided) {
+                let o = &mut out[p as usize];
+                if d == decides {
+                    *o = decides;
+                } else if d == UNDECIDED && *o != decides {
+                    *o = UNDECIDED;
+                }
+            }
+        })))
+    }
+
+    /// `subject.r1.….r` where each `r1…` leads to one object and `r` to many: the relations
+    /// to follow, and the last.
+    fn to_many(&self, e: &IdedExpr) -> Option<(Vec<usize>, usize)> {
+        let Expr::Select(sel) = &e.expr else {
+            return None;
+        };
+        if sel.test {
+            return None;
+        }
+        let (hops, kind) = match &sel.operand.expr {
+            Expr::Ident(root) if *root == self.subject_name => (Vec::new(), self.subject),
+            _ => self.to_one(&sel.operand)?,
+        };
+        let Member::Relation { index, .. } = crate::schema::member(kind, &sel.field)? else {
+            return None;
+        };
+        match RELATIONS[index].join {
+            Join::Forward { .. } => None,
+            Join::Reverse { .. } | Join::Exceptions | Join::Same { .. } => Some((hops, index)),
+        }
+    }
+
+    /// `subject.r1.….rn` where every relation leads to at most one object: the relations and the
+    /// kind reached.
+    fn to_one(&self, e: &IdedExpr) -> Option<(Vec<usize>, Kind)> {
+        let Expr::Select(sel) = &e.expr else {
+            return None;
+        };
+        if sel.test {
+            return None;
+        }
+        let (mut hops, kind) = match &sel.operand.expr {
+            Expr::Ident(root) if *root == self.subject_name => (Vec::new(), self.subject),
+            _ => self.to_one(&sel.operand)?,
+        };
+        let Member::Relation { index, .. } = crate::schema::member(kind, &sel.field)? else {
+            return None;
+        };
+        let relation = RELATIONS[index];
+        if !matches!(relation.join, Join::Forward { .. }) {
+            return None;
+        }
+        hops.push(index);
+        Some((hops, relation.to))
+    }
+
     /// `subject.field`, or a field reached from the subject through relations to one object
     /// (`account.person.status`), holding one value (not a list): where it is.
     fn scalar_field(&self, e: &IdedExpr) -> Option<At> {
@@ -495,7 +625,7 @@ impl Compiler<'_> {
                     names.push(inner.field.as_str());
                     operand = &inner.operand;
                 }
-                Expr::Ident(root) if root == self.subject.name() && self.scope_is_empty() => break,
+                Expr::Ident(root) if *root == self.subject_name && self.scope_is_empty() => break,
                 _ => return None,
             }
         }

@@ -29,6 +29,9 @@ pub(crate) type Eval = Box<dyn for<'a> Fn(&Env<'a>, &mut Slots<'a>) -> R<'a> + S
 
 pub(crate) struct Compiler<'p> {
     pub subject: Kind,
+    /// What the rule calls its subject: the kind's name (`asset`), or a comprehension's variable
+    /// where an element's predicate is compiled on its own (`a` in `person.assets.exists(a, …)`).
+    pub subject_name: String,
     pub params: &'p [(String, ParamValue)],
     /// Variables in scope, innermost last: name, type, slot.
     scope: Vec<(String, Ty, usize)>,
@@ -41,6 +44,7 @@ impl<'p> Compiler<'p> {
     pub(crate) fn new(subject: Kind, params: &'p [(String, ParamValue)]) -> Self {
         Compiler {
             subject,
+            subject_name: subject.name().to_owned(),
             params,
             scope: Vec::new(),
             slots: 0,
@@ -166,7 +170,7 @@ impl<'p> Compiler<'p> {
         match name {
             "now" => Ok((Ty::Timestamp, Box::new(|env, _| Ok(V::Ts(env.now))))),
             "today" => Ok((Ty::Timestamp, Box::new(|env, _| Ok(V::Ts(env.today))))),
-            n if n == self.subject.name() => {
+            n if n == self.subject_name => {
                 let kind = self.subject;
                 Ok((
                     Ty::Object(kind),
@@ -807,7 +811,7 @@ impl<'p> Compiler<'p> {
         let Expr::Ident(root) = &sel.operand.expr else {
             return None;
         };
-        if sel.test || root != self.subject.name() || self.scope.iter().any(|(n, ..)| n == root) {
+        if sel.test || *root != self.subject_name || self.scope.iter().any(|(n, ..)| n == root) {
             return None;
         }
         match schema::member(self.subject, &sel.field)? {

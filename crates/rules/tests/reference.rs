@@ -172,6 +172,8 @@ fn asset_rule() -> impl Strategy<Value = String> {
         1 => holder_atom(),
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.exists(a, {p})")),
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.all(a, {p})")),
+        // A predicate that speaks of the subject too, not of its variable alone.
+        1 => atom("a").prop_map(|p| format!("asset.holder.assets.exists(a, {p} && a.tag != asset.tag)")),
         1 => (atom("a"), 0i64..3).prop_map(|(p, n)| format!("asset.holder.assets.filter(a, {p}).size() == {n}")),
         1 => (0i64..3).prop_map(|n| format!("asset.holder.assets.size() > {n}")),
     ];
