@@ -244,7 +244,7 @@ impl Compiler<'_> {
         if let Some(leaf) = self.column_leaf(e) {
             return Ok(leaf);
         }
-        if let Some(node) = self.related_leaf(e) {
+        if let Some(node) = self.related_leaf(e).or_else(|| self.words_leaf(e)) {
             return Ok(node);
         }
         let (_, eval) = self.compile(e)?;
@@ -471,44 +471,14 @@ impl Compiler<'_> {
     /// subject's objects are combined as CEL's macros combine them — for `exists`, true if any
     /// is true, else undecided if any is undecided, else false; `all` the other way round.
     fn related_leaf(&self, e: &IdedExpr) -> Option<Node> {
-        let Expr::Comprehension(c) = &e.expr else {
-            return None;
-        };
-        // A variable named like the clock or the parameters hides them in the closures; leave
-        // such a comprehension to them.
-        if c.iter_var2.is_some()
-            || !self.scope_is_empty()
-            || ["now", "today", "params"].contains(&c.iter_var.as_str())
-        {
-            return None;
-        }
-        // The macros' expansion: `accu || p` from false (exists), `accu && p` from true (all),
-        // the result the accumulator.
-        let Expr::Literal(LiteralValue::Boolean(init)) = &c.accu_init.expr else {
-            return None;
-        };
-        let Expr::Call(step) = &c.loop_step.expr else {
-            return None;
-        };
-        let exists = match (step.func_name.as_str(), **init) {
-            (op::LOGICAL_OR, false) => true,
-            (op::LOGICAL_AND, true) => false,
-            _ => return None,
-        };
-        let [accu, predicate] = step.args.as_slice() else {
-            return None;
-        };
-        if !matches!(&accu.expr, Expr::Ident(a) if *a == c.accu_var)
-            || !matches!(&c.result.expr, Expr::Ident(r) if *r == c.accu_var)
-        {
-            return None;
-        }
+        let (c, exists, predicate) = self.exists_or_all(e)?;
         let (hops, relation) = self.to_many(&c.iter_range)?;
         let element = RELATIONS[relation].to;
         // The predicate on its own, its subject the variable: a predicate that speaks of anything
         // else does not compile here and the comprehension is left to the closures.
         let mut inner = Compiler::new(element, self.params);
         inner.subject_name = c.iter_var.clone();
+        inner.bound = self.bound.clone();
         let predicate = inner.batch(predicate).ok()?;
         let (decides, otherwise) = if exists { (TRUE, FALSE) } else { (FALSE, TRUE) };
         Some(Node::Leaf(Box::new(move |cx, rows, out| {
@@ -542,6 +512,75 @@ impl Compiler<'_> {
                 }
             }
         })))
+    }
+
+    /// `["a", "b"].all(c, p)` or `exists`, over a list of words known when the rule compiles
+    /// (a parameter, a literal): `p` with `c` fixed to each word in turn, joined by `&&` (all)
+    /// or `||` (exists) — how CEL's macros decide a list, errors absorbed alike.
+    fn words_leaf(&self, e: &IdedExpr) -> Option<Node> {
+        let (c, exists, predicate) = self.exists_or_all(e)?;
+        let Some(Const::Value(V::List(items))) = self.constant(&c.iter_range) else {
+            return None;
+        };
+        // One copy of the predicate per word: a long list is left to the closures.
+        if items.len() > 64 {
+            return None;
+        }
+        let mut operands = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let V::Text(word) = item else {
+                return None;
+            };
+            let mut inner = Compiler::new(self.subject, self.params);
+            inner.subject_name = self.subject_name.clone();
+            inner.bound = self.bound.clone();
+            inner.bound.push((c.iter_var.clone(), word.clone()));
+            operands.push(inner.batch(predicate).ok()?);
+        }
+        let decides = if exists { TRUE } else { FALSE };
+        Some(Node::Chain { decides, operands })
+    }
+
+    /// A comprehension that is CEL's `exists` or `all` macro, with a variable that hides
+    /// nothing the batch reads by name: the comprehension, whether it is `exists`, and the
+    /// predicate.
+    fn exists_or_all<'e>(
+        &self,
+        e: &'e IdedExpr,
+    ) -> Option<(&'e cel::common::ast::ComprehensionExpr, bool, &'e IdedExpr)> {
+        let Expr::Comprehension(c) = &e.expr else {
+            return None;
+        };
+        // A variable named like the clock or the parameters hides them in the closures; leave
+        // such a comprehension to them.
+        if c.iter_var2.is_some()
+            || !self.scope_is_empty()
+            || ["now", "today", "params"].contains(&c.iter_var.as_str())
+        {
+            return None;
+        }
+        // The macros' expansion: `accu || p` from false (exists), `accu && p` from true (all),
+        // the result the accumulator.
+        let Expr::Literal(LiteralValue::Boolean(init)) = &c.accu_init.expr else {
+            return None;
+        };
+        let Expr::Call(step) = &c.loop_step.expr else {
+            return None;
+        };
+        let exists = match (step.func_name.as_str(), **init) {
+            (op::LOGICAL_OR, false) => true,
+            (op::LOGICAL_AND, true) => false,
+            _ => return None,
+        };
+        let [accu, predicate] = step.args.as_slice() else {
+            return None;
+        };
+        if !matches!(&accu.expr, Expr::Ident(a) if *a == c.accu_var)
+            || !matches!(&c.result.expr, Expr::Ident(r) if *r == c.accu_var)
+        {
+            return None;
+        }
+        Some((c, exists, predicate))
     }
 
     /// `subject.r1.….r` where each `r1…` leads to one object and `r` to many: the relations
@@ -667,6 +706,9 @@ impl Compiler<'_> {
                 LiteralValue::Null => V::Null,
                 LiteralValue::Bytes(_) => return None,
             },
+            Expr::Ident(name) if self.bound_word(name).is_some() => {
+                V::Text(self.bound_word(name)?.clone())
+            }
             Expr::Ident(name) if name == "now" => return Some(Const::Now),
             Expr::Ident(name) if name == "today" => return Some(Const::Today),
             Expr::Select(sel)

@@ -33,6 +33,9 @@ pub(crate) struct Compiler<'p> {
     /// where an element's predicate is compiled on its own (`a` in `person.assets.exists(a, …)`).
     pub subject_name: String,
     pub params: &'p [(String, ParamValue)],
+    /// Names fixed to a word while a comprehension over a list of words is decided a column at
+    /// a time, one copy of its predicate per word (`c` in `params.courses.all(c, …)`).
+    pub bound: Vec<(String, Arc<str>)>,
     /// Variables in scope, innermost last: name, type, slot.
     scope: Vec<(String, Ty, usize)>,
     pub slots: usize,
@@ -46,6 +49,7 @@ impl<'p> Compiler<'p> {
             subject,
             subject_name: subject.name().to_owned(),
             params,
+            bound: Vec::new(),
             scope: Vec::new(),
             slots: 0,
         }
@@ -176,6 +180,10 @@ impl<'p> Compiler<'p> {
                     Ty::Object(kind),
                     Box::new(move |env, _| Ok(V::Obj(kind, env.subject))),
                 ))
+            }
+            n if self.bound_word(n).is_some() => {
+                let word = self.bound_word(n).cloned().unwrap_or_else(|| Arc::from(""));
+                Ok((Ty::String, Box::new(move |_, _| Ok(V::Text(word.clone())))))
             }
             "params" => Err(self.err(e, "params is used as params.NAME")),
             n if Kind::parse(n).is_some() => Err(self.err(
@@ -835,6 +843,18 @@ impl<'p> Compiler<'p> {
             }
             _ => None,
         }
+    }
+
+    /// The word `name` is fixed to, unless the subject or a variable in scope hides it.
+    pub(crate) fn bound_word(&self, name: &str) -> Option<&Arc<str>> {
+        if name == self.subject_name || self.scope.iter().any(|(n, ..)| n == name) {
+            return None;
+        }
+        self.bound
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, w)| w)
     }
 
     pub(crate) fn scope_is_empty(&self) -> bool {

@@ -172,6 +172,9 @@ fn asset_rule() -> impl Strategy<Value = String> {
         1 => holder_atom(),
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.exists(a, {p})")),
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.all(a, {p})")),
+        // Over a list of words, the variable standing for each word in turn.
+        1 => (prop_oneof![Just("exists"), Just("all")], prop_oneof![Just("[]"), Just("[\"laptop\"]"), Just("[\"laptop\", \"usb_stick\"]")])
+            .prop_map(|(m, list)| format!("{list}.{m}(k, asset.kind == k || asset.holder.assets.exists(a, a.kind == k && a.encrypted))")),
         // A predicate that speaks of the subject too, not of its variable alone.
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.exists(a, {p} && a.tag != asset.tag)")),
         1 => (atom("a"), 0i64..3).prop_map(|(p, n)| format!("asset.holder.assets.filter(a, {p}).size() == {n}")),
