@@ -191,15 +191,6 @@ pub fn stream(
     Ok(code)
 }
 
-pub fn print(findings: &[Finding], at: DateTime<Utc>, format: CheckFormat) -> Result<()> {
-    let out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut printer = Printer::new(out, format, at);
-    for finding in findings {
-        printer.add(finding);
-    }
-    printer.finish()
-}
-
 /// Findings written out as they come, in one of the formats: CSV and JSON line by line, the
 /// table (most severe first) kept as its lines, far smaller than the findings themselves. An
 /// output closed early (`| head`) ends the writing quietly.
@@ -358,11 +349,6 @@ fn csv_line(cells: &[&str]) -> String {
     let _ = w.write_record(cells);
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
-}
-
-/// The exit code `--fail-on` asks for.
-pub fn exit_code(findings: &[Finding], fail_on: Option<&str>) -> Result<ExitCode> {
-    exit_code_for(findings.iter().map(|f| rank(&f.severity)).max(), fail_on)
 }
 
 fn exit_code_for(worst: Option<usize>, fail_on: Option<&str>) -> Result<ExitCode> {

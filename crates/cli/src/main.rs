@@ -948,18 +948,14 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
         return Ok(ExitCode::from(2));
     }
     let packs = check::select(&available, &args.packs, &settings.active_packs())?;
+    // The configuration file's values; against the database the run puts the organisation's
+    // kept values in force on the day checked over them.
     let overrides = policy::overrides(settings)?;
-    // Against the database, the organisation's kept parameter values in force on the day
-    // checked, over the configuration's file.
-    let overrides = match &steward {
-        Some(s) => {
-            let day = s.local_date(args.at.unwrap_or_else(Utc::now))?;
-            s.overrides_in_force(&overrides, day)?
-        }
-        None => overrides,
-    };
-    // A folder's findings are written out as each control finds them, never all held at once.
-    if let Some(dir) = &args.data {
+    let Some(steward) = steward else {
+        // A folder's findings are written out as each control finds them, never all held.
+        let Some(dir) = &args.data else {
+            anyhow::bail!("no database and no --data folder");
+        };
         return check::stream(
             &packs,
             &overrides,
@@ -968,39 +964,30 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
             args.format,
             args.fail_on.as_deref(),
         );
-    }
-    let progress = jobs::Progress::new("check", 2);
+    };
+    // Against the database, the run is recorded as a scheduled run records it (the same code):
+    // findings keep their first-failing time across runs, resolve when they stop failing, every
+    // change is audited, the compliance tallies and webhook events follow. Each control's
+    // findings are recorded and written out before the next is evaluated.
+    let at = args.at.unwrap_or_else(Utc::now);
+    let stamp = stamp(settings, Some(at));
+    let progress = jobs::Progress::new("check", 1);
     progress.step(
         0,
-        &format!("loading and evaluating {} pack(s)", packs.len()),
+        &format!("evaluating and recording {} pack(s)", packs.len()),
     );
-    let (findings, checked, at) = check::findings(
-        &packs,
-        &overrides,
-        steward.as_ref(),
-        args.data.as_deref(),
-        args.at,
-    )?;
-    // Against the database, the run is recorded: findings keep their first-failing time across
-    // runs, resolve when they stop failing, and every change is audited.
-    if let Some(steward) = &steward {
-        progress.step(1, &format!("recording {} findings", findings.len()));
-        let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
-        let stamp = stamp(settings, Some(at));
-        let ladders = steward_service::ladders(&packs);
-        let summary = steward
-            .record_findings(&stamp, &ids, findings.clone(), &ladders)
-            .and_then(|summary| {
-                steward.record_compliance(&stamp, &checked, &findings)?;
-                Ok(summary)
-            });
-        progress.done();
-        let summary = summary?;
-        tracing::info!(?summary, "findings recorded");
-    }
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut printer = check::Printer::new(out, args.format, at);
+    let recorded =
+        steward.check_and_record_each(&stamp, &packs, &overrides, &mut |_, _| true, &mut |f| {
+            printer.add(f)
+        });
     progress.done();
-    check::print(&findings, at, args.format)?;
-    check::exit_code(&findings, args.fail_on.as_deref())
+    let (summary, _) = recorded?.context("the check run was abandoned")?;
+    tracing::info!(?summary, "findings recorded");
+    let code = printer.exit_code(args.fail_on.as_deref())?;
+    printer.finish()?;
+    Ok(code)
 }
 
 /// `steward sso test`: each provider's metadata and keys read afresh.

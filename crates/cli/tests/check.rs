@@ -169,6 +169,24 @@ fn runs_against_the_database_are_recorded_once() {
         ));
         assert!(again.contains("already active"), "{again}");
         let first = stdout(&steward(&db.url, dir.path(), &["check", "--at", AT]));
+        // Written out as each control is recorded: the table, most severe first, and its count.
+        assert!(
+            first.contains("laptop-bitlocker-encrypted") && first.contains("asset LT0002"),
+            "on {}: {first}",
+            db.backend
+        );
+        let count: usize = first
+            .lines()
+            .last()
+            .and_then(|l| l.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert_eq!(
+            count + 2,
+            first.lines().count(),
+            "on {}: {first}",
+            db.backend
+        );
         let log = |s: &str| {
             stdout(&steward(&db.url, dir.path(), &["audit", "log"]))
                 .lines()

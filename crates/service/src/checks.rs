@@ -212,6 +212,20 @@ impl Steward {
         overrides: &Overrides,
         keep_going: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<Option<(FindingsSummary, usize)>> {
+        self.check_and_record_each(stamp, packs, overrides, keep_going, &mut |_| {})
+    }
+
+    /// [`Steward::check_and_record_with`], each finding handed to `each` as its control is
+    /// recorded (`steward check` writes them out as they come): a run that is then refused or
+    /// abandoned has shown some of its findings and recorded none.
+    pub fn check_and_record_each(
+        &self,
+        stamp: &Stamp,
+        packs: &[&Pack],
+        overrides: &Overrides,
+        keep_going: &mut dyn FnMut(usize, usize) -> bool,
+        each: &mut dyn FnMut(&Finding),
+    ) -> Result<Option<(FindingsSummary, usize)>> {
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
         crate::findings::may_record(stamp)?;
         // The organisation's kept values in force today, over the configuration's file.
@@ -258,6 +272,7 @@ impl Steward {
                 checked.add(&run, &data);
                 for f in &run.findings {
                     failing.add(f, &excepted);
+                    each(f);
                 }
                 let ladder = ladders
                     .remove(&(run.pack.clone(), run.control.clone()))
