@@ -161,11 +161,7 @@ impl At {
             let mut reached: Vec<u32> = Vec::with_capacity(rows.len());
             let mut targets: Vec<u32> = Vec::with_capacity(rows.len());
             for (p, &r) in rows.iter().enumerate() {
-                let mut at = Some(r);
-                for &relation in &hops {
-                    at = at.and_then(|i| cx.data.links(relation, i).first().copied());
-                }
-                match at {
+                match follow(cx.data, &hops, r) {
                     Some(t) => {
                         reached.push(p as u32);
                         targets.push(t);
@@ -180,6 +176,13 @@ impl At {
             }
         }))
     }
+}
+
+/// The object `from` leads to through `hops` (relations to one object each), if any.
+fn follow(data: &Data, hops: &[usize], from: u32) -> Option<u32> {
+    hops.iter().try_fold(from, |at, &relation| {
+        data.links(relation, at).first().copied()
+    })
 }
 
 fn tri(b: bool) -> Tri {
@@ -486,11 +489,7 @@ impl Compiler<'_> {
             let mut whose: Vec<u32> = Vec::with_capacity(rows.len());
             let mut objects: Vec<u32> = Vec::with_capacity(rows.len());
             for (p, &r) in rows.iter().enumerate() {
-                let mut at = Some(r);
-                for &hop in &hops {
-                    at = at.and_then(|i| cx.data.links(hop, i).first().copied());
-                }
-                out[p] = match at {
+                out[p] = match follow(cx.data, &hops, r) {
                     Some(i) => {
                         let related = cx.data.links(relation, i);
                         whose.extend(std::iter::repeat_n(p as u32, related.len()));
@@ -593,7 +592,9 @@ impl Compiler<'_> {
             return None;
         }
         let (hops, kind) = match &sel.operand.expr {
-            Expr::Ident(root) if *root == self.subject_name => (Vec::new(), self.subject),
+            Expr::Ident(root) if *root == self.subject_name && self.scope_is_empty() => {
+                (Vec::new(), self.subject)
+            }
             _ => self.to_one(&sel.operand)?,
         };
         let Member::Relation { index, .. } = crate::schema::member(kind, &sel.field)? else {
@@ -615,7 +616,9 @@ impl Compiler<'_> {
             return None;
         }
         let (mut hops, kind) = match &sel.operand.expr {
-            Expr::Ident(root) if *root == self.subject_name => (Vec::new(), self.subject),
+            Expr::Ident(root) if *root == self.subject_name && self.scope_is_empty() => {
+                (Vec::new(), self.subject)
+            }
             _ => self.to_one(&sel.operand)?,
         };
         let Member::Relation { index, .. } = crate::schema::member(kind, &sel.field)? else {
@@ -655,34 +658,8 @@ impl Compiler<'_> {
         if sel.test {
             return None;
         }
-        // The relations from the subject, outermost last.
-        let mut names = vec![sel.field.as_str()];
-        let mut operand = &sel.operand;
-        loop {
-            match &operand.expr {
-                Expr::Select(inner) if !inner.test => {
-                    names.push(inner.field.as_str());
-                    operand = &inner.operand;
-                }
-                Expr::Ident(root) if *root == self.subject_name && self.scope_is_empty() => break,
-                _ => return None,
-            }
-        }
-        let field = names.remove(0);
-        let mut kind = self.subject;
-        let mut hops = Vec::new();
-        for name in names.into_iter().rev() {
-            let Member::Relation { index, .. } = crate::schema::member(kind, name)? else {
-                return None;
-            };
-            let relation = RELATIONS[index];
-            if !matches!(relation.join, Join::Forward { .. }) {
-                return None;
-            }
-            hops.push(index);
-            kind = relation.to;
-        }
-        match crate::schema::member(kind, field)? {
+        let (hops, kind) = self.to_one(&sel.operand)?;
+        match crate::schema::member(kind, &sel.field)? {
             Member::Field { index, ty } => Some(At {
                 hops,
                 kind,

@@ -214,15 +214,9 @@ impl Program {
         now: i64,
         today: i64,
     ) -> Result<String, EvalError> {
-        let env = Env {
-            data,
-            now,
-            today,
-            subject: index,
-        };
-        let mut slots = Vec::with_capacity(self.slots);
-        let value = (self.eval)(&env, &mut slots)?;
-        Ok(value::display(data, &value))
+        let mut out = String::new();
+        self.display_into(data, index, now, today, &mut out)?;
+        Ok(out)
     }
 
     /// [`Program::display`] appended to `out`, nothing appended where it cannot be decided: for

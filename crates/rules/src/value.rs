@@ -191,13 +191,6 @@ pub(crate) fn arithmetic<'a>(op: &str, a: V<'a>, b: V<'a>) -> R<'a> {
     })
 }
 
-pub(crate) fn display(data: &crate::Data, value: &V<'_>) -> String {
-    let mut out = String::new();
-    push_display(data, value, &mut out);
-    out
-}
-
-/// [`display`] appended to `out`: a message fills its placeholders into one buffer.
 pub(crate) fn push_display(data: &crate::Data, value: &V<'_>, out: &mut String) {
     use std::fmt::Write as _;
     // Writing to a String cannot fail: the results of `write!` are let go.
