@@ -585,19 +585,8 @@ impl Compiler<'_> {
     /// `subject.r1.….r` where each `r1…` leads to one object and `r` to many: the relations
     /// to follow, and the last.
     fn to_many(&self, e: &IdedExpr) -> Option<(Vec<usize>, usize)> {
-        let Expr::Select(sel) = &e.expr else {
-            return None;
-        };
-        if sel.test {
-            return None;
-        }
-        let (hops, kind) = match &sel.operand.expr {
-            Expr::Ident(root) if *root == self.subject_name && self.scope_is_empty() => {
-                (Vec::new(), self.subject)
-            }
-            _ => self.to_one(&sel.operand)?,
-        };
-        let Member::Relation { index, .. } = crate::schema::member(kind, &sel.field)? else {
+        let (hops, _, member) = self.member_of(e)?;
+        let Member::Relation { index, .. } = member else {
             return None;
         };
         match RELATIONS[index].join {
@@ -606,22 +595,15 @@ impl Compiler<'_> {
         }
     }
 
-    /// `subject.r1.….rn` where every relation leads to at most one object: the relations and the
-    /// kind reached.
+    /// The subject itself (no relations), or `subject.r1.….rn` where every relation leads to at
+    /// most one object: the relations and the kind reached.
     fn to_one(&self, e: &IdedExpr) -> Option<(Vec<usize>, Kind)> {
-        let Expr::Select(sel) = &e.expr else {
-            return None;
-        };
-        if sel.test {
-            return None;
+        if let Expr::Ident(root) = &e.expr {
+            return (*root == self.subject_name && self.scope_is_empty())
+                .then(|| (Vec::new(), self.subject));
         }
-        let (mut hops, kind) = match &sel.operand.expr {
-            Expr::Ident(root) if *root == self.subject_name && self.scope_is_empty() => {
-                (Vec::new(), self.subject)
-            }
-            _ => self.to_one(&sel.operand)?,
-        };
-        let Member::Relation { index, .. } = crate::schema::member(kind, &sel.field)? else {
+        let (mut hops, _, member) = self.member_of(e)?;
+        let Member::Relation { index, .. } = member else {
             return None;
         };
         let relation = RELATIONS[index];
@@ -632,26 +614,9 @@ impl Compiler<'_> {
         Some((hops, relation.to))
     }
 
-    /// `subject.field`, or a field reached from the subject through relations to one object
-    /// (`account.person.status`), holding one value (not a list): where it is.
-    fn scalar_field(&self, e: &IdedExpr) -> Option<At> {
-        let at = match self.subject_field(e) {
-            Some((field, ty)) => At {
-                hops: Vec::new(),
-                kind: self.subject,
-                field,
-                ty,
-            },
-            None => self.forward_field(e)?,
-        };
-        match at.ty {
-            Ty::List(_) | Ty::Object(_) | Ty::Dyn => None,
-            _ => Some(at),
-        }
-    }
-
-    /// `subject.r1.….field` where every `r` is a relation to at most one object.
-    fn forward_field(&self, e: &IdedExpr) -> Option<At> {
+    /// `x.name` where `x` is the subject or reached from it by relations to one object: the
+    /// relations to `x`, its kind, and what `name` is on it.
+    fn member_of(&self, e: &IdedExpr) -> Option<(Vec<usize>, Kind, Member)> {
         let Expr::Select(sel) = &e.expr else {
             return None;
         };
@@ -659,14 +624,25 @@ impl Compiler<'_> {
             return None;
         }
         let (hops, kind) = self.to_one(&sel.operand)?;
-        match crate::schema::member(kind, &sel.field)? {
-            Member::Field { index, ty } => Some(At {
+        let member = crate::schema::member(kind, &sel.field)?;
+        Some((hops, kind, member))
+    }
+
+    /// `subject.field`, or a field reached from the subject through relations to one object
+    /// (`account.person.status`), holding one value (not a list): where it is.
+    fn scalar_field(&self, e: &IdedExpr) -> Option<At> {
+        let (hops, kind, member) = self.member_of(e)?;
+        let Member::Field { index, ty } = member else {
+            return None;
+        };
+        match ty {
+            Ty::List(_) | Ty::Object(_) | Ty::Dyn => None,
+            _ => Some(At {
                 hops,
                 kind,
                 field: index,
                 ty,
             }),
-            Member::Relation { .. } => None,
         }
     }
 
@@ -683,11 +659,12 @@ impl Compiler<'_> {
                 LiteralValue::Null => V::Null,
                 LiteralValue::Bytes(_) => return None,
             },
-            Expr::Ident(name) if self.bound_word(name).is_some() => {
-                V::Text(self.bound_word(name)?.clone())
-            }
-            Expr::Ident(name) if name == "now" => return Some(Const::Now),
-            Expr::Ident(name) if name == "today" => return Some(Const::Today),
+            Expr::Ident(name) => match (self.bound_word(name), name.as_str()) {
+                (Some(word), _) => V::Text(word.clone()),
+                (None, "now") => return Some(Const::Now),
+                (None, "today") => return Some(Const::Today),
+                (None, _) => return None,
+            },
             Expr::Select(sel)
                 if !sel.test && matches!(&sel.operand.expr, Expr::Ident(r) if r == "params") =>
             {

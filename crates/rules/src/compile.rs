@@ -181,19 +181,22 @@ impl<'p> Compiler<'p> {
                     Box::new(move |env, _| Ok(V::Obj(kind, env.subject))),
                 ))
             }
-            n if self.bound_word(n).is_some() => {
-                let word = self.bound_word(n).cloned().unwrap_or_else(|| Arc::from(""));
-                Ok((Ty::String, Box::new(move |_, _| Ok(V::Text(word.clone())))))
-            }
-            "params" => Err(self.err(e, "params is used as params.NAME")),
-            n if Kind::parse(n).is_some() => Err(self.err(
-                e,
-                format!(
-                    "unknown variable {n}: this control's subject is {}",
-                    self.subject.name()
-                ),
-            )),
-            n => Err(self.err(e, format!("unknown variable {n}"))),
+            // A comprehension's variable never takes the name `params` (`words_leaf`).
+            n => match self.bound_word(n) {
+                Some(word) => {
+                    let word = word.clone();
+                    Ok((Ty::String, Box::new(move |_, _| Ok(V::Text(word.clone())))))
+                }
+                None if n == "params" => Err(self.err(e, "params is used as params.NAME")),
+                None if Kind::parse(n).is_some() => Err(self.err(
+                    e,
+                    format!(
+                        "unknown variable {n}: this control's subject is {}",
+                        self.subject.name()
+                    ),
+                )),
+                None => Err(self.err(e, format!("unknown variable {n}"))),
+            },
         }
     }
 
