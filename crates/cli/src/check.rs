@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use steward_model::{Finding, Register};
 use steward_policy::{Overrides, Pack, ParamValue};
-use steward_rules::Data;
+use steward_rules::{Data, Reads};
 use steward_service::{Checked, ImportFile, Steward};
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +80,9 @@ pub fn effective_params(pack: &Pack, overrides: &Overrides) -> Result<Vec<(Strin
     Ok(steward_service::effective_params(pack, overrides)?)
 }
 
-/// The estate to check: a CSV folder, validated exactly as an import would be, or the database.
-fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, String)> {
+/// The estate to check: a CSV folder, validated exactly as an import would be, or the database;
+/// laid out with the fields `reads` names (those the checks read), every field still checked.
+fn estate(steward: Option<&Steward>, data: Option<&Path>, reads: Reads) -> Result<(Data, String)> {
     let (mut data, time_zone) = match (data, steward) {
         (Some(dir), _) => {
             // The folder gets every check an import makes (against an empty in-memory database,
@@ -115,11 +116,11 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>) -> Result<(Data, Strin
                     str::to_owned,
                 );
             let data = timed("estate laid out for evaluation", || {
-                Data::from_mixed_rows(checked.rows)
+                Data::from_mixed_rows_reading(checked.rows, reads)
             });
             (data, time_zone)
         }
-        (None, Some(s)) => return Ok(s.estate_data()?),
+        (None, Some(s)) => return Ok(s.estate_data_reading(reads)?),
         (None, None) => bail!("no database and no --data folder"),
     };
     // Working days skip the folder's bank holidays, or the shipped ones where it has none.
@@ -144,10 +145,11 @@ pub fn findings(
     data: Option<&Path>,
     at: Option<DateTime<Utc>>,
 ) -> Result<(Vec<Finding>, Checked, DateTime<Utc>)> {
-    let (data, time_zone) = estate(steward, data)?;
+    let engine = steward_service::compile_checks(packs, overrides)?;
+    let (data, time_zone) = estate(steward, data, engine.reads())?;
     let now = at.unwrap_or_else(Utc::now);
     let (findings, checked) = timed("packs evaluated", || {
-        steward_service::evaluate_checked(packs, overrides, &data, &time_zone, now)
+        steward_service::evaluate_checked(&engine, &data, &time_zone, now)
     })?;
     Ok((findings, checked, now))
 }
@@ -163,7 +165,8 @@ pub fn stream(
     format: CheckFormat,
     fail_on: Option<&str>,
 ) -> Result<ExitCode> {
-    let (data, time_zone) = estate(None, Some(dir))?;
+    let engine = steward_service::compile_checks(packs, overrides)?;
+    let (data, time_zone) = estate(None, Some(dir), engine.reads())?;
     let now = at.unwrap_or_else(Utc::now);
     let out = std::io::BufWriter::new(std::io::stdout().lock());
     // The table lists the most severe first: found in that order, it is written as it comes.
@@ -179,9 +182,7 @@ pub fn stream(
     };
     let mut printer = printer;
     timed("packs evaluated", || {
-        steward_service::evaluate_each(packs, overrides, &data, &time_zone, now, order, |f| {
-            printer.add(&f)
-        })
+        steward_service::evaluate_each(&engine, &data, &time_zone, now, order, |f| printer.add(&f))
     })?;
     let code = printer.exit_code(fail_on)?;
     // The process ends once the table is written: handing millions of cells back to the

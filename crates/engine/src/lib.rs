@@ -14,11 +14,12 @@ pub mod diff;
 mod scope;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use steward_model::{Finding, Shared, Subject, side_by_side};
 use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, Severity, typecheck};
-use steward_rules::{CompileError, Data, Kind, Program};
+use steward_rules::{CompileError, Data, Kind, Program, Reads};
 
 /// A control that cannot be compiled: a pack that loaded should never produce one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +71,8 @@ struct CompiledCheck {
     message: Vec<Piece>,
     message_you: Option<Vec<Piece>>,
     evidence: Vec<(String, Program)>,
+    /// The fields its scope, rule, messages and evidence read.
+    reads: Reads,
 }
 
 /// One check control's run: the subjects in its scope and the findings about those failing.
@@ -98,7 +101,8 @@ pub enum RunOrder {
 
 /// Every check control of a set of packs, ready to run.
 pub struct Engine {
-    checks: Vec<CompiledCheck>,
+    /// Shared, so that a run of some of them ([`Engine::touched_by`]) needs no second compile.
+    checks: Vec<Arc<CompiledCheck>>,
 }
 
 /// The moment a run evaluates at: `now`, and the organisation's calendar date.
@@ -128,7 +132,7 @@ impl Engine {
             for clause in &pack.clauses {
                 for control in &clause.controls {
                     match compile_check(pack, &clause.text, control, params) {
-                        Ok(Some(check)) => checks.push(check),
+                        Ok(Some(check)) => checks.push(Arc::new(check)),
                         Ok(None) => {}
                         Err(mut e) => errors.append(&mut e),
                     }
@@ -151,10 +155,39 @@ impl Engine {
         let mut checks = Vec::new();
         for clause in &pack.clauses {
             for c in clause.controls.iter().filter(|c| c.id == control) {
-                checks.extend(compile_check(pack, &clause.text, c, &params)?);
+                checks.extend(compile_check(pack, &clause.text, c, &params)?.map(Arc::new));
             }
         }
         Ok(Engine { checks })
+    }
+
+    /// The fields of the estate the checks read: an estate laid out with these alone
+    /// ([`Data::from_mixed_rows_reading`]) gives the same findings as the whole.
+    pub fn reads(&self) -> Reads {
+        let mut reads = Reads::default();
+        for check in &self.checks {
+            reads.add(&check.reads);
+        }
+        reads
+    }
+
+    /// The checks that read a field `changed` names: those whose findings a change to those
+    /// fields (and nothing else) can move. The others give what they gave before it, but for
+    /// the time passing.
+    pub fn touched_by(&self, changed: &Reads) -> Engine {
+        Engine {
+            checks: self
+                .checks
+                .iter()
+                .filter(|c| c.reads.meets(changed))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The ids of the check controls, in the order they run.
+    pub fn controls(&self) -> impl Iterator<Item = &str> {
+        self.checks.iter().map(|c| &*c.control)
     }
 
     /// How many check controls will run.
@@ -185,7 +218,12 @@ impl Engine {
     /// Every control's run, as [`Engine::batches`] gives them, evaluated on up to `threads`
     /// threads at once (controls are independent and `Data` is only read); in the same order.
     pub fn runs(&self, data: &Data, at: At, threads: usize) -> Vec<ControlRun> {
-        self.runs_of(self.checks.iter().collect(), data, at, threads)
+        self.runs_of(
+            self.checks.iter().map(|c| &**c).collect(),
+            data,
+            at,
+            threads,
+        )
     }
 
     /// The same runs handed to `visit` in `order`, a few controls at a time (four times
@@ -199,7 +237,7 @@ impl Engine {
         order: RunOrder,
         mut visit: impl FnMut(ControlRun),
     ) {
-        let mut checks: Vec<&CompiledCheck> = self.checks.iter().collect();
+        let mut checks: Vec<&CompiledCheck> = self.checks.iter().map(|c| &**c).collect();
         if order == RunOrder::MostSevereFirst {
             checks.sort_by_key(|c| std::cmp::Reverse(c.rank));
         }
@@ -329,6 +367,11 @@ impl Engine {
 /// Every subject's outcome under one check: the scope over every subject first (a scope that
 /// cannot be decided leaves the subject out), then the rule over those in scope.
 fn decide(check: &CompiledCheck, data: &Data, at: At, mut each: impl FnMut(u32, Outcome)) {
+    debug_assert!(
+        data.lays_out(&check.reads),
+        "{} reads fields the estate was laid out without",
+        check.control
+    );
     let (now, today) = at.micros();
     let all = 0..data.count(check.kind) as u32;
     let mut in_scope = Vec::with_capacity(all.len());
@@ -421,6 +464,19 @@ fn compile_check(
             return Err(errors);
         }
     };
+    let mut reads = rule.reads().clone();
+    let programs = scope.iter().chain(evidence.iter().map(|(_, p)| p)).chain(
+        message
+            .iter()
+            .chain(message_you.iter().flatten())
+            .filter_map(|piece| match piece {
+                Piece::Path(p, _) => Some(p),
+                Piece::Text(_) => None,
+            }),
+    );
+    for program in programs {
+        reads.add(program.reads());
+    }
     Ok(Some(CompiledCheck {
         pack: pack.id.as_str().into(),
         version: pack.version.as_str().into(),
@@ -437,5 +493,6 @@ fn compile_check(
         message,
         message_you,
         evidence,
+        reads,
     }))
 }

@@ -9,6 +9,7 @@ use cel::common::ast::{
 };
 
 use crate::data::{Cell, Data};
+use crate::reads::Reads;
 use crate::schema::{self, Join, Kind, Member, RELATIONS, Ty};
 use crate::value::{
     EvalError, MAX_DURATION, MAX_TIMESTAMP, MIN_TIMESTAMP, R, V, arithmetic, compare,
@@ -39,6 +40,8 @@ pub(crate) struct Compiler<'p> {
     /// Variables in scope, innermost last: name, type, slot.
     scope: Vec<(String, Ty, usize)>,
     pub slots: usize,
+    /// Every field a member of the rule names, as it is resolved.
+    pub reads: std::cell::RefCell<Reads>,
 }
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -52,7 +55,19 @@ impl<'p> Compiler<'p> {
             bound: Vec::new(),
             scope: Vec::new(),
             slots: 0,
+            reads: Default::default(),
         }
+    }
+
+    /// What `name` is on objects of `kind`, noted as read: a field, or a relation's ids and the
+    /// fields it joins on.
+    pub(crate) fn member(&self, kind: Kind, name: &str) -> Option<Member> {
+        let member = schema::member(kind, name)?;
+        match member {
+            Member::Field { index, .. } => self.reads.borrow_mut().insert(kind, index),
+            Member::Relation { index, .. } => self.reads.borrow_mut().insert_relation(index),
+        }
+        Some(member)
     }
 
     fn err(&self, e: &IdedExpr, message: impl Into<String>) -> CompileError {
@@ -252,7 +267,7 @@ impl<'p> Compiler<'p> {
             }
             other => return Err(self.err(e, format!("{other} has no field {field}"))),
         };
-        let Some(member) = schema::member(kind, field) else {
+        let Some(member) = self.member(kind, field) else {
             let known = schema::member_names(kind).join(", ");
             return Err(self.err(
                 e,
@@ -825,7 +840,7 @@ impl<'p> Compiler<'p> {
         if sel.test || *root != self.subject_name || self.scope.iter().any(|(n, ..)| n == root) {
             return None;
         }
-        match schema::member(self.subject, &sel.field)? {
+        match self.member(self.subject, &sel.field)? {
             Member::Field { index, ty } => Some((index, ty)),
             Member::Relation { .. } => None,
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use steward_model::{Estate, FieldType, Register, Row, Value, side_by_side};
 
+use crate::reads::Reads;
 use crate::schema::{Join, Kind, RELATIONS};
 
 /// A field value as rules see it.
@@ -184,7 +185,7 @@ type KindColumns = Vec<Vec<Cell>>;
 type KindWords = Vec<Option<Words>>;
 
 /// An estate ready to be checked.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Data {
     /// Per kind (indexed by `Kind as usize`), per field, the column of every object's cell: a rule
     /// reading one field over many objects reads memory in order.
@@ -196,6 +197,8 @@ pub struct Data {
     /// The organisation's bank holidays, as days of the common era, sorted: what working days
     /// skip besides weekends (`addWorkingDays`).
     holidays: Vec<i32>,
+    /// The fields laid out; the others' columns are empty (every cell null).
+    laid_out: Reads,
 }
 
 impl Data {
@@ -204,7 +207,7 @@ impl Data {
             .iter()
             .map(|k| estate.rows(k.register()))
             .collect();
-        let mut data = Data::from_rows(rows);
+        let mut data = Data::from_rows(rows, Reads::every());
         data.set_holidays(holiday_dates(&estate.rows(Register::BankHolidays)));
         data
     }
@@ -213,18 +216,42 @@ impl Data {
     /// register's rows, the bank holidays register's among them.
     pub fn from_register_rows(mut rows: impl FnMut(Register) -> Vec<Row>) -> Data {
         let kinds: Vec<Vec<Row>> = Kind::ALL.iter().map(|k| rows(k.register())).collect();
-        let mut data = Data::from_rows(kinds);
+        let mut data = Data::from_rows(kinds, Reads::every());
         data.set_holidays(holiday_dates(&rows(Register::BankHolidays)));
         data
     }
 
     /// An estate from rows of every register in one list, in any order (a checked folder).
     pub fn from_mixed_rows(rows: Vec<Row>) -> Data {
+        Data::from_mixed_rows_reading(rows, Reads::every())
+    }
+
+    /// [`Data::from_mixed_rows`] laying out only the fields `reads` names (the rest are let go
+    /// with their rows): enough for rules that read no others ([`crate::Program::reads`]).
+    pub fn from_mixed_rows_reading(rows: Vec<Row>, reads: Reads) -> Data {
         let mut by_register: std::collections::BTreeMap<Register, Vec<Row>> = Default::default();
         for row in rows {
             by_register.entry(row.register()).or_default().push(row);
         }
-        Data::from_register_rows(|register| by_register.remove(&register).unwrap_or_default())
+        let holidays = holiday_dates(
+            by_register
+                .get(&Register::BankHolidays)
+                .map_or(&[][..], Vec::as_slice),
+        );
+        let kinds: Vec<Vec<Row>> = Kind::ALL
+            .iter()
+            .map(|k| by_register.remove(&k.register()).unwrap_or_default())
+            .collect();
+        drop(by_register);
+        let mut data = Data::from_rows(kinds, reads);
+        data.set_holidays(holidays);
+        data
+    }
+
+    /// Whether every field `reads` names is laid out: rules reading no others decide here as
+    /// over the whole estate.
+    pub fn lays_out(&self, reads: &Reads) -> bool {
+        self.laid_out.covers(reads)
     }
 
     /// The bank holidays working days skip, replacing those the rows gave (the caller's
@@ -260,10 +287,12 @@ impl Data {
     /// An estate read register by register (from a database): `read` is asked for each kind's
     /// rows on a few threads side by side, the largest kinds first by `size` (an estimate), and
     /// each kind is laid out as soon as it is read, so one kind's rows at a time per thread are
-    /// held beside the columns. The bank holidays are the caller's to set.
+    /// held beside the columns. Only the fields `reads` names are laid out; `read` is given each
+    /// kind's share of them to read no others. The bank holidays are the caller's to set.
     pub fn read_side_by_side<E: Send>(
         size: impl Fn(Kind) -> usize,
-        read: impl Fn(Kind) -> Result<Vec<Row>, E> + Sync,
+        read: impl Fn(Kind, &[bool]) -> Result<Vec<Row>, E> + Sync,
+        reads: Reads,
     ) -> Result<Data, E> {
         let sizes: Vec<usize> = Kind::ALL.iter().map(|k| size(*k)).collect();
         let laid_out = side_by_side::map(
@@ -272,28 +301,35 @@ impl Data {
             side_by_side::largest_first(|kind: &Kind| {
                 sizes.get(*kind as usize).copied().unwrap_or(0)
             }),
-            |kind: Kind| read(kind).map(|rows| lay_out(kind, rows)),
+            |kind: Kind| {
+                let wanted = reads.of(kind);
+                if !wanted.contains(&true) {
+                    // Nothing of this kind is read: not even its ids.
+                    return Ok(lay_out(kind, Vec::new(), &wanted));
+                }
+                read(kind, &wanted).map(|rows| lay_out(kind, rows, &wanted))
+            },
         );
         let laid_out = laid_out.into_iter().collect::<Result<Vec<_>, E>>()?;
-        Ok(Data::link(laid_out))
+        Ok(Data::link(laid_out, reads))
     }
 
     /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register. Each value is moved into its
     /// column, not copied: at 100,000 people the estate is millions of cells.
-    fn from_rows(rows: Vec<Vec<Row>>) -> Data {
+    fn from_rows(rows: Vec<Vec<Row>>, reads: Reads) -> Data {
         // Kinds are laid out side by side, the largest first.
         let kinds: Vec<(Kind, Vec<Row>)> = Kind::ALL.iter().copied().zip(rows).collect();
         let laid_out = side_by_side::map(
             kinds,
             side_by_side::threads(4),
             side_by_side::largest_first(|(_, rows): &(Kind, Vec<Row>)| rows.len()),
-            |(kind, rows): (Kind, Vec<Row>)| lay_out(kind, rows),
+            |(kind, rows): (Kind, Vec<Row>)| lay_out(kind, rows, &reads.of(kind)),
         );
-        Data::link(laid_out)
+        Data::link(laid_out, reads)
     }
 
     /// Every kind's columns (in `Kind::ALL`'s order), its relations resolved.
-    fn link(laid_out: Vec<(KindColumns, KindWords)>) -> Data {
+    fn link(laid_out: Vec<(KindColumns, KindWords)>, reads: Reads) -> Data {
         let (columns, words): (Vec<KindColumns>, Vec<KindWords>) = laid_out.into_iter().unzip();
         // Every row's first value is its id (or its derived key).
         let index: Vec<FastMap<&str, u32>> = columns
@@ -374,6 +410,7 @@ impl Data {
             words,
             links,
             holidays: Vec::new(),
+            laid_out: reads,
         }
     }
 
@@ -417,19 +454,30 @@ impl Data {
     }
 }
 
-/// One kind's rows as its columns, each value moved into its column.
-fn lay_out(kind: Kind, rows: Vec<Row>) -> (KindColumns, KindWords) {
+/// One kind's rows as its columns, each value of a field `wanted` moved into its column; the
+/// others' columns are left empty.
+fn lay_out(kind: Kind, rows: Vec<Row>, wanted: &[bool]) -> (KindColumns, KindWords) {
     let fields = kind.register().fields();
-    let mut columns: Vec<ColumnBuilder> = fields
-        .iter()
-        .map(|_| ColumnBuilder::new(rows.len()))
+    let mut columns: Vec<Option<ColumnBuilder>> = (0..fields.len())
+        .map(|i| {
+            wanted
+                .get(i)
+                .copied()
+                .unwrap_or(false)
+                .then(|| ColumnBuilder::new(rows.len()))
+        })
         .collect();
     for row in rows {
         for ((column, field), value) in columns.iter_mut().zip(fields).zip(row.into_values()) {
-            column.push(field.ty, value);
+            if let Some(column) = column {
+                column.push(field.ty, value);
+            }
         }
     }
-    columns.into_iter().map(ColumnBuilder::finish).unzip()
+    columns
+        .into_iter()
+        .map(|c| c.map_or_else(|| (Vec::new(), None), ColumnBuilder::finish))
+        .unzip()
 }
 
 /// The dates of the bank holidays register's rows.

@@ -11,12 +11,14 @@
 mod batch;
 mod compile;
 mod data;
+mod reads;
 mod schema;
 mod value;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use data::Data;
+pub use reads::Reads;
 pub use schema::{Kind, Ty};
 pub use value::EvalError;
 
@@ -91,6 +93,8 @@ pub struct Program {
     /// The same rule a column at a time; only rules (bool), not display expressions.
     batch: Option<batch::Node>,
     slots: usize,
+    /// The fields it reads, with those every estate lays out.
+    reads: Reads,
 }
 
 impl std::fmt::Debug for Program {
@@ -177,6 +181,12 @@ fn compile_any(
         eval,
         batch,
         slots: compiler.slots,
+        reads: {
+            // Every subject is found by its id.
+            let mut reads = compiler.reads.into_inner();
+            reads.insert_id(subject);
+            reads
+        },
     })
 }
 
@@ -202,6 +212,12 @@ fn offset_of(rule: &str, line: isize, column: isize) -> Option<(u32, u32)> {
 impl Program {
     pub fn subject(&self) -> Kind {
         self.subject
+    }
+
+    /// The fields of the estate it reads: an estate laid out with at least these
+    /// ([`Data::from_mixed_rows_reading`]) decides it as one laid out whole.
+    pub fn reads(&self) -> &Reads {
+        &self.reads
     }
 
     /// The expression's value for subject number `index`, as text for people: a date as

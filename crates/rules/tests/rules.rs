@@ -691,7 +691,8 @@ fn an_estate_read_side_by_side_is_the_estate_laid_out_at_once() {
     let whole = Data::from_estate(&estate);
     let read = Data::read_side_by_side(
         |kind| estate.rows(kind.register()).len(),
-        |kind| Ok::<_, String>(estate.rows(kind.register())),
+        |kind, _| Ok::<_, String>(estate.rows(kind.register())),
+        steward_rules::Reads::every(),
     )
     .expect("read");
     let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
@@ -720,10 +721,11 @@ fn an_estate_read_side_by_side_is_the_estate_laid_out_at_once() {
     assert!(shown > 10_000, "only {shown} values compared");
     let failed = Data::read_side_by_side(
         |_| 1,
-        |kind| match kind {
+        |kind, _| match kind {
             Kind::Usage => Err(format!("{} cannot be read", kind.name())),
             _ => Ok(estate.rows(kind.register())),
         },
+        steward_rules::Reads::every(),
     );
     assert_eq!(failed.err().as_deref(), Some("usage cannot be read"));
 }

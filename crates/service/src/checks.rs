@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use steward_engine::{At, Engine, RunOrder};
 use steward_model::{Finding, Register};
 use steward_policy::{Overrides, Pack, ParamValue};
-use steward_rules::{Data, Kind};
+use steward_rules::{Data, Kind, Reads};
 
 use crate::compliance::{Checked, Covers, Failing};
 use crate::{FindingsSummary, Result, ServiceError, Stamp, Steward};
@@ -71,20 +71,18 @@ pub fn evaluate(
     time_zone: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Finding>> {
-    let engine = compile(packs, overrides)?;
+    let engine = compile_checks(packs, overrides)?;
     Ok(engine.evaluate(data, at(time_zone, now)))
 }
 
 /// [`evaluate`], with the subjects each pack and section checked, for
 /// [`Steward::record_compliance`].
 pub fn evaluate_checked(
-    packs: &[&Pack],
-    overrides: &Overrides,
+    engine: &Engine,
     data: &Data,
     time_zone: &str,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Finding>, Checked)> {
-    let engine = compile(packs, overrides)?;
     let mut checked = Checked::default();
     let mut findings = Vec::new();
     // Every run is kept here anyway, so the controls are evaluated side by side.
@@ -100,15 +98,13 @@ pub fn evaluate_checked(
 /// every core, none kept: what a caller that writes them out needs, holding only a few controls'
 /// findings at once.
 pub fn evaluate_each(
-    packs: &[&Pack],
-    overrides: &Overrides,
+    engine: &Engine,
     data: &Data,
     time_zone: &str,
     now: DateTime<Utc>,
     order: RunOrder,
     mut visit: impl FnMut(Finding),
 ) -> Result<()> {
-    let engine = compile(packs, overrides)?;
     let threads = steward_model::side_by_side::cores();
     engine.each_run(data, at(time_zone, now), threads, order, |run| {
         run.findings.into_iter().for_each(&mut visit);
@@ -116,8 +112,10 @@ pub fn evaluate_each(
     Ok(())
 }
 
-/// The packs' check controls compiled with the organisation's effective parameters.
-fn compile(packs: &[&Pack], overrides: &Overrides) -> Result<Engine> {
+/// The packs' check controls compiled with the organisation's effective parameters: what
+/// [`evaluate_checked`] and [`evaluate_each`] run, and ([`Engine::reads`]) the fields of the
+/// estate they read.
+pub fn compile_checks(packs: &[&Pack], overrides: &Overrides) -> Result<Engine> {
     let mut compiled = Vec::new();
     for pack in packs {
         compiled.push((*pack, effective_params(pack, overrides)?));
@@ -157,6 +155,12 @@ impl Steward {
     /// soon as it is read: at 100,000 people reading one after another, then laying out, took
     /// twice as long and held every register's rows at once.
     pub fn estate_data(&self) -> Result<(Data, String)> {
+        self.estate_data_reading(Reads::every())
+    }
+
+    /// [`Steward::estate_data`] with only the fields `reads` names read and laid out
+    /// ([`Engine::reads`]): a check needs no other.
+    pub fn estate_data_reading(&self, reads: Reads) -> Result<(Data, String)> {
         let started = std::time::Instant::now();
         let store = self.store();
         // Only to read the largest first; a count that fails is read in its turn.
@@ -165,7 +169,11 @@ impl Steward {
                 .count(kind.register())
                 .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
         };
-        let mut data = Data::read_side_by_side(size, |kind| store.list(kind.register()))?;
+        let mut data = Data::read_side_by_side(
+            size,
+            |kind, wanted| store.list_fields(kind.register(), wanted),
+            reads,
+        )?;
         data.set_holiday_rows(&store.list(Register::BankHolidays)?);
         holidays_or_shipped(&mut data);
         tracing::debug!(
@@ -182,8 +190,9 @@ impl Steward {
         overrides: &Overrides,
         now: DateTime<Utc>,
     ) -> Result<Vec<Finding>> {
-        let (data, time_zone) = self.estate_data()?;
-        evaluate(packs, overrides, &data, &time_zone, now)
+        let engine = compile_checks(packs, overrides)?;
+        let (data, time_zone) = self.estate_data_reading(engine.reads())?;
+        Ok(engine.evaluate(&data, at(&time_zone, now)))
     }
 
     /// Runs the packs' checks at `stamp.at` and records the run: findings keep their first
@@ -226,12 +235,75 @@ impl Steward {
         keep_going: &mut dyn FnMut(usize, usize) -> bool,
         each: &mut dyn FnMut(&Finding),
     ) -> Result<Option<(FindingsSummary, usize)>> {
+        Ok(self
+            .record_run(stamp, packs, overrides, keep_going, each, false)?
+            .map(|run| (run.summary, run.findings)))
+    }
+
+    /// [`Steward::check_and_record_with`], saying what the run evaluated.
+    pub(crate) fn record_run_of_every_check(
+        &self,
+        stamp: &Stamp,
+        packs: &[&Pack],
+        overrides: &Overrides,
+        keep_going: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Option<RecordedRun>> {
+        self.record_run(stamp, packs, overrides, keep_going, &mut |_| {}, false)
+    }
+
+    /// The run a change queues: only the checks that read what changed since the packs' last
+    /// run are evaluated and recorded (a laptop marked encrypted: the few checks that read
+    /// encryption), the others' findings standing as they are. Every check is, as by
+    /// [`Steward::check_and_record_with`], where that cannot be told: no earlier run kept its
+    /// place in the audit log, it was on another day (parameters kept from a date, and "today",
+    /// move with the day), this process has not yet recorded a whole run (its packs may differ
+    /// from the last one's), or a pack, a parameter, an exception, the organisation or its bank
+    /// holidays changed. A run of some checks leaves the day's standing by section to the next
+    /// whole run, which counts every check's subjects.
+    pub fn check_and_record_after_change(
+        &self,
+        stamp: &Stamp,
+        packs: &[&Pack],
+        overrides: &Overrides,
+        keep_going: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Option<RecordedRun>> {
+        self.record_run(stamp, packs, overrides, keep_going, &mut |_| {}, true)
+    }
+
+    fn record_run(
+        &self,
+        stamp: &Stamp,
+        packs: &[&Pack],
+        overrides: &Overrides,
+        keep_going: &mut dyn FnMut(usize, usize) -> bool,
+        each: &mut dyn FnMut(&Finding),
+        after_change: bool,
+    ) -> Result<Option<RecordedRun>> {
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
         crate::findings::may_record(stamp)?;
         // The organisation's kept values in force today, over the configuration's file.
         let overrides = self.overrides_in_force(overrides, self.local_date(stamp.at)?)?;
-        let engine = compile(packs, &overrides)?;
-        let (data, time_zone) = self.estate_data()?;
+        let engine = compile_checks(packs, &overrides)?;
+        let checks = engine.len();
+        // Taken before the estate is read: every change the read may miss is after it in the
+        // log, for the next run after a change to look at.
+        let (head, _) = self.store().audit_head()?;
+        let changed = if after_change {
+            self.changed_since_last_run(&ids, head, stamp.at)?
+        } else {
+            None
+        };
+        let engine = match &changed {
+            Some(changed) => engine.touched_by(changed),
+            None => engine,
+        };
+        tracing::debug!(
+            checks = engine.len(),
+            of = checks,
+            whole = changed.is_none(),
+            "checks to run"
+        );
+        let (data, time_zone) = self.estate_data_reading(engine.reads())?;
         let started = std::time::Instant::now();
         let covers = self.exception_covers(&ids)?;
         let excepted = Covers::new(&covers, stamp.at.date_naive());
@@ -247,11 +319,16 @@ impl Steward {
         let mut refused = None;
         let mut stopped = false;
         let mut count = 0;
-        let recorded = self.store().record_findings_batched(
+        let cover = steward_store::RunCover {
+            some_controls: changed.is_some(),
+            audit_seq: Some(head),
+        };
+        let recorded = self.store().record_findings_run(
             &stamp.actor,
             stamp.at,
             &ids,
             &covers,
+            cover,
             &mut || {
                 let Some((done, run)) = batches.next() else {
                     return Ok(None);
@@ -294,7 +371,12 @@ impl Steward {
             (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),
             (Ok(summary), None) => {
                 crate::findings::log_summary(&ids, &summary);
-                self.record_tallies(stamp, &checked, &failing)?;
+                if changed.is_none() {
+                    // The standing by section counts every check's subjects.
+                    self.record_tallies(stamp, &checked, &failing)?;
+                    self.whole_run_recorded
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 // A webhook that cannot be told is no reason to fail the run: said in the log.
                 if let Err(e) = self.emit_finding_events(&summary, stamp.at) {
                     tracing::warn!(error = %e, "cannot queue the findings' webhook events");
@@ -303,9 +385,128 @@ impl Steward {
                 if let Err(e) = self.emit_deadline_events(stamp.at) {
                     tracing::warn!(error = %e, "cannot queue the deadlines' webhook events");
                 }
-                Ok(Some((summary, count)))
+                Ok(Some(RecordedRun {
+                    summary,
+                    findings: count,
+                    checks: total,
+                    of: checks,
+                    whole: changed.is_none(),
+                }))
             }
             (Err(e), None) => Err(e.into()),
         }
     }
+
+    /// The fields the changes since `packs`' last run touched, up to the audit log's `head`;
+    /// `None` where every check must run (see [`Steward::check_and_record_after_change`]).
+    fn changed_since_last_run(
+        &self,
+        packs: &[String],
+        head: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Reads>> {
+        /// Beyond this many records (an import), reading them costs more than it saves.
+        const MOST: i64 = 20_000;
+        if !self
+            .whole_run_recorded
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(None);
+        }
+        let Some(mark) = self.store().check_mark(packs)? else {
+            return Ok(None);
+        };
+        if self.local_date(mark.at)? != self.local_date(at)?
+            || mark.audit_seq > head
+            || head - mark.audit_seq > MOST
+        {
+            return Ok(None);
+        }
+        let mut changed = Reads::default();
+        let mut whole = false;
+        if head > mark.audit_seq {
+            let query = steward_store::AuditQuery {
+                entity: None,
+                limit: u64::try_from(head - mark.audit_seq).ok(),
+                before: Some(head + 1),
+            };
+            self.store().audit_records(&query, &mut |record| {
+                whole = whole || !touches(&record, &mut changed);
+                Ok(())
+            })?;
+        }
+        Ok((!whole).then_some(changed))
+    }
+}
+
+/// What a recorded run evaluated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordedRun {
+    pub summary: FindingsSummary,
+    /// How many findings the run reported.
+    pub findings: usize,
+    /// How many checks it evaluated, of how many the packs have.
+    pub checks: usize,
+    pub of: usize,
+    /// Whether it evaluated every check (not only those a change touched).
+    pub whole: bool,
+}
+
+/// Adds to `changed` the fields `record` changed; `false` where it changed something every
+/// check may read besides: a pack, a parameter, an exception (what excepts a finding), the
+/// organisation (its time zone is "today"), its bank holidays (working days), or anything not
+/// known here.
+fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Reads) -> bool {
+    // Written by runs and people's work on findings, sign-ins, connectors' settings, links to
+    // their sources, single sign-on, tokens and webhooks: nothing a rule reads.
+    const NOT_READ: &[&str] = &[
+        steward_store::FINDING_ENTITY,
+        steward_store::SIGN_IN_ENTITY,
+        steward_store::CONNECTOR_ENTITY,
+        steward_store::SOURCE_LINK_ENTITY,
+        steward_store::SSO_LINK_ENTITY,
+        steward_store::API_TOKEN_ENTITY,
+        steward_store::WEBHOOK_ENTITY,
+    ];
+    if NOT_READ.contains(&record.entity_type.as_str()) {
+        return true;
+    }
+    let Some(register) = Register::ALL
+        .iter()
+        .copied()
+        .find(|r| r.entity() == record.entity_type)
+    else {
+        return false;
+    };
+    if matches!(
+        register,
+        Register::Organisation | Register::BankHolidays | Register::Exceptions
+    ) {
+        return false;
+    }
+    let Some(kind) = Kind::ALL.iter().copied().find(|k| k.register() == register) else {
+        // A register no rule reads (budget centres, roles).
+        return true;
+    };
+    let object = |json: &Option<String>| {
+        json.as_deref().and_then(|j| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(j).ok()
+        })
+    };
+    match (object(&record.before), object(&record.after)) {
+        (Some(before), Some(after)) if record.action == "update" => {
+            for name in before.keys().chain(after.keys()) {
+                if before.get(name) != after.get(name) {
+                    if kind.register().field_index(name).is_some() {
+                        changed.insert_named(kind, name);
+                    } else {
+                        changed.insert_kind(kind);
+                    }
+                }
+            }
+        }
+        // Created, deleted, erased, or its payload not readable: every field.
+        _ => changed.insert_kind(kind),
+    }
+    true
 }

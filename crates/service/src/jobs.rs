@@ -89,8 +89,15 @@ pub enum CheckRun {
     Scheduled(String),
 }
 
-/// The key that keeps a second check run from waiting behind one not yet started.
+/// Why a run a step queued was queued, in its arguments.
+const AFTER_CHANGE: &str = "after a change";
+
+/// The key that keeps a second check run a step queues from waiting behind one not yet started.
 const CHECK_QUEUED: &str = "check:queued";
+
+/// The same for runs someone asked for: apart from those steps queue, since one asked for
+/// evaluates every check, and one after a change only those the change touched.
+const CHECK_ASKED: &str = "check:asked";
 
 /// One problem in an import's files, as the job page lists it: the importer's own error, kept
 /// in the job's result as JSON (`file`, `line`, `column`, `value`, `reason`).
@@ -538,7 +545,7 @@ impl Steward {
         let (dedupe, why_text) = match &why {
             CheckRun::Asked => (
                 Dedupe {
-                    key: CHECK_QUEUED.to_owned(),
+                    key: CHECK_ASKED.to_owned(),
                     while_queued: true,
                 },
                 "asked",
@@ -548,7 +555,7 @@ impl Steward {
                     key: CHECK_QUEUED.to_owned(),
                     while_queued: true,
                 },
-                "after a change",
+                AFTER_CHANGE,
             ),
             CheckRun::Scheduled(slot) => (
                 Dedupe {
@@ -736,7 +743,7 @@ impl Steward {
         let worked = std::thread::scope(|scope| {
             scope.spawn(|| running.heartbeat());
             let worked = match JobKind::parse(&job.kind) {
-                Some(JobKind::Check) => self.run_check(&running),
+                Some(JobKind::Check) => self.run_check(&running, &job),
                 Some(JobKind::Import) => self.run_import(&running, &job),
                 Some(JobKind::Backup) => Ok(run_backup(&running, &job)),
                 Some(JobKind::Sync) => self.run_sync(&running, &job),
@@ -817,7 +824,7 @@ impl Steward {
         }))
     }
 
-    fn run_check(&self, run: &Running<'_>) -> Result<Ending> {
+    fn run_check(&self, run: &Running<'_>, job: &Job) -> Result<Ending> {
         let running = run.ctx.running(self)?;
         let packs: Vec<&Pack> = running.iter().collect();
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
@@ -843,17 +850,34 @@ impl Steward {
         let at = Utc::now();
         let stamp = Stamp::at("system:checks", at);
         let mut stopped = Next::Go;
-        let recorded =
-            self.check_and_record_with(&stamp, &packs, &run.ctx.overrides, &mut |done, total| {
-                stopped = run.mark(
-                    i64::try_from(done).unwrap_or(i64::MAX),
-                    i64::try_from(total).unwrap_or(i64::MAX),
-                    &format!("evaluating and recording control {} of {total}", done + 1),
-                );
-                matches!(stopped, Next::Go)
-            });
+        let mut keep_going = |done: usize, total: usize| {
+            stopped = run.mark(
+                i64::try_from(done).unwrap_or(i64::MAX),
+                i64::try_from(total).unwrap_or(i64::MAX),
+                &format!("evaluating and recording control {} of {total}", done + 1),
+            );
+            matches!(stopped, Next::Go)
+        };
+        // A run a step queued looks at what changed since the last run; any other, at everything.
+        let after_change = serde_json::from_str::<serde_json::Value>(&job.arguments)
+            .ok()
+            .and_then(|a| a.get("why")?.as_str().map(|w| w == AFTER_CHANGE))
+            .unwrap_or(false);
+        let recorded = if after_change {
+            self.check_and_record_after_change(&stamp, &packs, &run.ctx.overrides, &mut keep_going)
+        } else {
+            self.record_run_of_every_check(&stamp, &packs, &run.ctx.overrides, &mut keep_going)
+        };
         let (summary, count, note) = match recorded {
-            Ok(Some((summary, count))) => (summary, count, String::new()),
+            Ok(Some(run)) if !run.whole => (
+                run.summary,
+                run.findings,
+                format!(
+                    "{} of the {} checks, those that read what changed since the last run",
+                    run.checks, run.of
+                ),
+            ),
+            Ok(Some(run)) => (run.summary, run.findings, String::new()),
             Ok(None) => {
                 return Ok(ending(stopped).unwrap_or(Ending::HandBack));
             }

@@ -54,7 +54,8 @@ pub use accounts::{
 pub use audit::{DIFFERENCES_LISTED, ERASED, PERSONAL_FIELDS};
 pub use authority::{Authority, Operation, Refusal, allowed};
 pub use checks::{
-    effective_params, evaluate, evaluate_checked, evaluate_each, holidays_or_shipped, ladders,
+    RecordedRun, compile_checks, effective_params, evaluate, evaluate_checked, evaluate_each,
+    holidays_or_shipped, ladders,
 };
 pub use compliance::Checked;
 pub use connectors::{ConnectorView, KeptBy, Round, SyncOutcome, connector_actor};
@@ -316,6 +317,10 @@ pub struct Steward {
     keys: Option<SecretKeys>,
     /// Who may still sign in with a password.
     sign_in_policy: SignInPolicy,
+    /// Whether this process has recorded a run of every check: until it has, a run after a
+    /// change evaluates every check too, since the packs built into this binary may read what
+    /// those of the last run's did not.
+    whole_run_recorded: std::sync::atomic::AtomicBool,
 }
 
 impl Steward {
@@ -331,6 +336,7 @@ impl Steward {
             store: steward_store::open_with(url, options)?,
             keys: None,
             sign_in_policy: SignInPolicy::default(),
+            whole_run_recorded: Default::default(),
         };
         steward.adopt_account_roles(&Stamp::now("system:upgrade"))?;
         steward.adopt_packs_run(&Stamp::now("system:upgrade"))?;
@@ -342,6 +348,7 @@ impl Steward {
             store,
             keys: None,
             sign_in_policy: SignInPolicy::default(),
+            whole_run_recorded: Default::default(),
         }
     }
 

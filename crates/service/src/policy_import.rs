@@ -494,7 +494,7 @@ impl Steward {
                     .join("; "),
             )
         })?;
-        let (data, time_zone) = self.estate_data()?;
+        let (data, time_zone) = self.estate_data_reading(engine.reads())?;
         let findings = engine.evaluate(&data, crate::checks::at(&time_zone, stamp.at));
         Ok(findings.len())
     }

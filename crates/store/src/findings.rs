@@ -757,7 +757,14 @@ pub(crate) trait FindingsTx: AuditTx {
     /// The last run of every pack that has had one.
     fn check_runs(&mut self) -> Result<HashMap<String, DateTime<Utc>>>;
     /// Records `at` as the last run of these packs.
-    fn set_check_runs(&mut self, packs: &[String], at: DateTime<Utc>) -> Result<()>;
+    /// Sets the packs' last run, and the audit log's head when it began reading (`None`: not
+    /// known).
+    fn set_check_runs(
+        &mut self,
+        packs: &[String],
+        at: DateTime<Utc>,
+        audit_seq: Option<i64>,
+    ) -> Result<()>;
     fn append_finding_events(&mut self, events: &[FindingEvent]) -> Result<()>;
 }
 
@@ -1266,6 +1273,44 @@ pub(crate) fn batches(
     })
 }
 
+/// Where the packs' last runs began: what a run after a change starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckMark {
+    /// The audit log's head when the earliest of them began reading the estate.
+    pub audit_seq: i64,
+    /// The earliest of their times.
+    pub at: DateTime<Utc>,
+}
+
+/// The earliest of `packs`' marks (each pack's audit head and time), `None` where one has none.
+pub(crate) fn earliest_mark(
+    packs: &[String],
+    marks: &HashMap<String, (Option<i64>, DateTime<Utc>)>,
+) -> Option<CheckMark> {
+    let each = packs
+        .iter()
+        .map(|p| {
+            let (seq, at) = marks.get(p)?;
+            Some((seq.as_ref().copied()?, *at))
+        })
+        .collect::<Option<Vec<(i64, DateTime<Utc>)>>>()?;
+    Some(CheckMark {
+        audit_seq: each.iter().map(|m| m.0).min()?,
+        at: each.iter().map(|m| m.1).min()?,
+    })
+}
+
+/// What a check run evaluated, as its findings are recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCover {
+    /// Only some controls (those a change touched): the stored findings of the controls it did
+    /// not hand over stand as they are, rather than resolving.
+    pub some_controls: bool,
+    /// The audit log's head when the run began reading the estate: a later run after a change
+    /// need re-evaluate only what changed after it ([`crate::Store::check_mark`]).
+    pub audit_seq: Option<i64>,
+}
+
 /// Records one run of `packs` handed over control by control, in the caller's transaction:
 /// each control's findings are reconciled with the stored findings of that control and written
 /// (rows, events, audit records) before the next is asked for, so memory holds one control's
@@ -1277,6 +1322,7 @@ pub(crate) fn record_batches(
     at: DateTime<Utc>,
     packs: &[String],
     exceptions: &[ExceptionCover],
+    cover: RunCover,
     next: &mut NextBatch<'_>,
 ) -> Result<FindingsSummary> {
     // Both backends keep microseconds; comparing against what they give back needs the same.
@@ -1345,8 +1391,14 @@ pub(crate) fn record_batches(
             &batch.ladder,
         )?;
     }
-    // Controls that failed before and reported nothing this run: every finding of theirs resolves.
-    for (pack, control) in tx.failing_controls(&packs)? {
+    // Controls that failed before and reported nothing this run: every finding of theirs
+    // resolves — where the run evaluated every control. One of some controls leaves the others'.
+    let unreported = if cover.some_controls {
+        Vec::new()
+    } else {
+        tx.failing_controls(&packs)?
+    };
+    for (pack, control) in unreported {
         if seen.contains(&(pack.clone(), control.clone())) {
             continue;
         }
@@ -1363,7 +1415,7 @@ pub(crate) fn record_batches(
             &[],
         )?;
     }
-    tx.set_check_runs(&packs, at)?;
+    tx.set_check_runs(&packs, at, cover.audit_seq)?;
     summary.audit_range = audit.finish(tx)?;
     tracing::debug!(packs = packs.len(), findings = total, "findings recorded");
     Ok(summary)

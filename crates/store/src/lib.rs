@@ -63,8 +63,9 @@ pub use commit::{CommitSummary, Counts};
 pub use compliance::ComplianceDay;
 pub use connect::TlsMode;
 pub use findings::{
-    ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind, FindingOrder,
-    FindingQuery, FindingTally, FindingsSummary, LadderStep, Ladders, NextBatch,
+    CheckMark, ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind,
+    FindingOrder, FindingQuery, FindingTally, FindingsSummary, LadderStep, Ladders, NextBatch,
+    RunCover,
 };
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,
@@ -316,6 +317,11 @@ pub trait Store: Send + Sync {
     /// Every row of a register, ordered by id.
     fn list(&self, register: Register) -> Result<Vec<Row>>;
 
+    /// [`Store::list`] reading only the fields `wanted` marks (one flag per field, in the
+    /// register's order), with each row's id and the fields a derived id is made of; the others
+    /// come back null. What a check reads: most of a register's text no rule looks at.
+    fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>>;
+
     /// The rows of a register whose `field` holds `value` as text (an id, a word), ordered by id:
     /// what one person holds, manages or has asked for, without reading the whole register. The
     /// reference columns it is used on are indexed.
@@ -412,7 +418,27 @@ pub trait Store: Send + Sync {
         packs: &[String],
         exceptions: &[ExceptionCover],
         next: &mut NextBatch<'_>,
+    ) -> Result<FindingsSummary> {
+        self.record_findings_run(actor, at, packs, exceptions, RunCover::default(), next)
+    }
+
+    /// [`Store::record_findings_batched`], saying what the run evaluated: where `cover` says
+    /// some controls only, the stored findings of controls no batch named stand; its audit
+    /// sequence number is kept as the packs' mark ([`Store::check_mark`]).
+    fn record_findings_run(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+        packs: &[String],
+        exceptions: &[ExceptionCover],
+        cover: RunCover,
+        next: &mut NextBatch<'_>,
     ) -> Result<FindingsSummary>;
+
+    /// The audit log's head when the last run of every one of `packs` began reading the estate,
+    /// the earliest of them: every change a run after it has to look at comes after it in the
+    /// log. `None` where a pack has had no run that kept one.
+    fn check_mark(&self, packs: &[String]) -> Result<Option<CheckMark>>;
 
     /// Stored findings matching `query`, most severe first, then longest failing, then by key.
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>>;

@@ -218,6 +218,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         on: On::Sqlite,
         sql: include_str!("../migrations/0033_audit_keyed_by_rowid.sql"),
     },
+    Migration {
+        version: 34,
+        name: "check_marks",
+        on: On::Both,
+        sql: include_str!("../migrations/0034_check_marks.sql"),
+    },
 ];
 
 impl Migration {

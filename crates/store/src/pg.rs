@@ -660,9 +660,22 @@ fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 fn read_row(register: Register, r: &postgres::Row) -> Result<Row> {
+    read_fields(register, r, None)
+}
+
+/// A row of which only the fields `wanted` marks were selected, in order (all where `None`);
+/// the others are null.
+fn read_fields(register: Register, r: &postgres::Row, wanted: Option<&[bool]>) -> Result<Row> {
     let fields = register.fields();
     let mut values = Vec::with_capacity(fields.len());
-    for (i, f) in fields.iter().enumerate() {
+    let mut column = 0;
+    for (n, f) in fields.iter().enumerate() {
+        if wanted.is_some_and(|w| !w.get(n).copied().unwrap_or(false)) {
+            values.push(Value::Null);
+            continue;
+        }
+        let i = column;
+        column += 1;
         let value = match f.ty {
             FieldType::Bool => r
                 .try_get::<_, Option<bool>>(i)?
@@ -1078,10 +1091,15 @@ impl FindingsTx for PgTx<'_, '_> {
         check_runs(&mut *self.0)
     }
 
-    fn set_check_runs(&mut self, packs: &[String], at: DateTime<Utc>) -> Result<()> {
+    fn set_check_runs(
+        &mut self,
+        packs: &[String],
+        at: DateTime<Utc>,
+        audit_seq: Option<i64>,
+    ) -> Result<()> {
         let stmt = self.0.prepare(sql::SET_CHECK_RUN_D)?;
         for pack in packs {
-            self.0.execute(&stmt, &[pack, &at])?;
+            self.0.execute(&stmt, &[pack, &at, &audit_seq])?;
         }
         Ok(())
     }
@@ -1382,6 +1400,15 @@ impl Store for PgStore {
         rows.iter().map(|r| read_row(register, r)).collect()
     }
 
+    fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>> {
+        let mut client = self.client()?;
+        let wanted = sql::wanted_fields(register, wanted);
+        let rows = client.query(&sql::select_fields_ordered(register, &wanted, D), &[])?;
+        rows.iter()
+            .map(|r| read_fields(register, r, Some(&wanted)))
+            .collect()
+    }
+
     fn count(&self, register: Register) -> Result<u64> {
         let mut client = self.client()?;
         let n: i64 = client
@@ -1461,19 +1488,37 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn record_findings_batched(
+    fn check_mark(&self, packs: &[String]) -> Result<Option<crate::CheckMark>> {
+        let mut client = self.client()?;
+        let marks = client
+            .query(sql::CHECK_MARKS, &[])?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+            .collect::<Result<HashMap<String, (Option<i64>, DateTime<Utc>)>>>()?;
+        Ok(findings::earliest_mark(packs, &marks))
+    }
+
+    fn record_findings_run(
         &self,
         actor: &str,
         at: DateTime<Utc>,
         packs: &[String],
         exceptions: &[ExceptionCover],
+        cover: crate::RunCover,
         next: &mut crate::NextBatch<'_>,
     ) -> Result<FindingsSummary> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
         unlimited(&mut tx)?;
-        let summary =
-            findings::record_batches(&mut PgTx(&mut tx), actor, at, packs, exceptions, next)?;
+        let summary = findings::record_batches(
+            &mut PgTx(&mut tx),
+            actor,
+            at,
+            packs,
+            exceptions,
+            cover,
+            next,
+        )?;
         tx.commit()?;
         if summary.changes() >= ANALYZE_AFTER {
             analyze(

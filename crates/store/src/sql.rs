@@ -60,13 +60,40 @@ pub(crate) fn select_one(register: Register, p: Placeholder) -> String {
 
 /// Ordered by id byte by byte on both backends (PostgreSQL would otherwise use its locale).
 pub(crate) fn select_all_ordered(register: Register, p: Placeholder) -> String {
+    select_fields_ordered(register, &vec![true; register.fields().len()], p)
+}
+
+/// The fields `wanted` marks (one flag per field, in order), with those no row is without: its
+/// id and the fields a derived id is made of.
+pub(crate) fn wanted_fields(register: Register, wanted: &[bool]) -> Vec<bool> {
+    let mut out: Vec<bool> = (0..register.fields().len())
+        .map(|i| wanted.get(i).copied().unwrap_or(false))
+        .collect();
+    for i in std::iter::once(0).chain(register.key_indices().iter().copied()) {
+        if let Some(w) = out.get_mut(i) {
+            *w = true;
+        }
+    }
+    out
+}
+
+/// The `wanted` fields of every row, in field order, ordered by id.
+pub(crate) fn select_fields_ordered(register: Register, wanted: &[bool], p: Placeholder) -> String {
     let collate = match p {
         Placeholder::Question => "",
         Placeholder::Dollar => " COLLATE \"C\"",
     };
+    let columns: Vec<&str> = register
+        .fields()
+        .iter()
+        .zip(wanted)
+        .filter(|(_, w)| **w)
+        .map(|(f, _)| f.name)
+        .collect();
     format!(
-        "{} ORDER BY {}{collate}",
-        select(register),
+        "SELECT {} FROM {} ORDER BY {}{collate}",
+        columns.join(", "),
+        register.name(),
         register.id_field().name
     )
 }
@@ -1227,10 +1254,14 @@ pub(crate) const AUDIT_ANCHORS_SELECT: &str =
     "SELECT seq, hash, sent_at, recipients FROM audit_anchors ORDER BY sent_at";
 
 /// Records a pack's last check run (see `LAST_FAILING`).
-pub(crate) const SET_CHECK_RUN_Q: &str = "INSERT INTO check_runs (pack, last_run) VALUES (?1, ?2) \
-     ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run";
-pub(crate) const SET_CHECK_RUN_D: &str = "INSERT INTO check_runs (pack, last_run) VALUES ($1, $2) \
-     ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run";
+pub(crate) const SET_CHECK_RUN_Q: &str = "INSERT INTO check_runs (pack, last_run, audit_seq) \
+     VALUES (?1, ?2, ?3) \
+     ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run, audit_seq = excluded.audit_seq";
+pub(crate) const SET_CHECK_RUN_D: &str = "INSERT INTO check_runs (pack, last_run, audit_seq) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (pack) DO UPDATE SET last_run = excluded.last_run, audit_seq = excluded.audit_seq";
+/// Each pack's mark: the audit log's head when its last run began reading the estate.
+pub(crate) const CHECK_MARKS: &str = "SELECT pack, audit_seq, last_run FROM check_runs";
 
 #[cfg(test)]
 mod tests {

@@ -574,11 +574,23 @@ fn from_sql(
 }
 
 fn read_row(register: Register, r: &rusqlite::Row<'_>) -> Result<Row> {
+    read_fields(register, r, None)
+}
+
+/// A row of which only the fields `wanted` marks were selected, in order (all where `None`);
+/// the others are null.
+fn read_fields(register: Register, r: &rusqlite::Row<'_>, wanted: Option<&[bool]>) -> Result<Row> {
     let fields = register.fields();
     let id: String = r.get(0)?;
     let mut values = Vec::with_capacity(fields.len());
+    let mut column = 0;
     for (i, f) in fields.iter().enumerate() {
-        values.push(from_sql(register, f.ty, f.name, r.get(i)?, &id)?);
+        if wanted.is_some_and(|w| !w.get(i).copied().unwrap_or(false)) {
+            values.push(Value::Null);
+            continue;
+        }
+        values.push(from_sql(register, f.ty, f.name, r.get(column)?, &id)?);
+        column += 1;
     }
     stored_row(register, values)
 }
@@ -909,11 +921,16 @@ impl FindingsTx for SqliteTx<'_> {
         check_runs(self.0)
     }
 
-    fn set_check_runs(&mut self, packs: &[String], at: DateTime<Utc>) -> Result<()> {
+    fn set_check_runs(
+        &mut self,
+        packs: &[String],
+        at: DateTime<Utc>,
+        audit_seq: Option<i64>,
+    ) -> Result<()> {
         let mut stmt = self.0.prepare_cached(sql::SET_CHECK_RUN_Q)?;
         let at = timestamp_text(&at);
         for pack in packs {
-            stmt.execute((pack, &at))?;
+            stmt.execute((pack, &at, audit_seq))?;
         }
         Ok(())
     }
@@ -1142,6 +1159,18 @@ impl Store for SqliteStore {
         query_rows(&conn, register, &sql::select_all_ordered(register, Q), &[])
     }
 
+    fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>> {
+        let conn = self.reader()?;
+        let wanted = sql::wanted_fields(register, wanted);
+        let mut stmt = conn.prepare(&sql::select_fields_ordered(register, &wanted, Q))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_fields(register, r, Some(&wanted))?);
+        }
+        Ok(out)
+    }
+
     fn count(&self, register: Register) -> Result<u64> {
         let conn = self.reader()?;
         let n: i64 = conn.query_row(
@@ -1231,20 +1260,47 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn record_findings_batched(
+    fn record_findings_run(
         &self,
         actor: &str,
         at: DateTime<Utc>,
         packs: &[String],
         exceptions: &[ExceptionCover],
+        cover: crate::RunCover,
         next: &mut crate::NextBatch<'_>,
     ) -> Result<FindingsSummary> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let summary =
-            findings::record_batches(&mut SqliteTx(&tx), actor, at, packs, exceptions, next)?;
+        let summary = findings::record_batches(
+            &mut SqliteTx(&tx),
+            actor,
+            at,
+            packs,
+            exceptions,
+            cover,
+            next,
+        )?;
         tx.commit()?;
         Ok(summary)
+    }
+
+    fn check_mark(&self, packs: &[String]) -> Result<Option<crate::CheckMark>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(sql::CHECK_MARKS)?;
+        let mut rows = stmt.query([])?;
+        let mut marks = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let (pack, seq, text): (String, Option<i64>, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let at = DateTime::parse_from_rfc3339(&text).map_err(|e| StoreError::Corrupt {
+                table: "check_runs",
+                column: "last_run",
+                id: pack.clone(),
+                reason: format!("{text:?}: {e}"),
+            })?;
+            marks.insert(pack, (seq, at.with_timezone(&Utc)));
+        }
+        Ok(findings::earliest_mark(packs, &marks))
     }
 
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {

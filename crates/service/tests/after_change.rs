@@ -1,0 +1,205 @@
+//! The run a change queues (`check_and_record_after_change`), on each backend: it evaluates only
+//! the checks that read what changed since the last run, and leaves the findings exactly as a
+//! run of every check would; where it cannot tell what a change reaches, it runs every check.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use steward_model::Register;
+use steward_policy::{Overrides, Pack};
+use steward_service::{FindingQuery, ImportFile, RecordedRun, Stamp, Steward};
+use steward_store::testing::databases;
+
+/// Every run is at one moment, so that a run of every check and one of some compare exactly
+/// (nothing moves with the clock between them).
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+fn demo_files() -> Vec<ImportFile> {
+    let estate = steward_demo::generate(&steward_demo::DemoOptions {
+        people: 120,
+        seed: 3,
+        today: at().date_naive(),
+        usage_months: 1,
+    });
+    ImportFile::of_estate(&estate).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The keys of the findings failing now.
+fn failing(steward: &Steward) -> BTreeSet<String> {
+    steward
+        .findings(&FindingQuery::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|f| f.state.is_failing())
+        .map(|f| f.finding.key())
+        .collect()
+}
+
+/// What a run of every check would find failing now, without recording it.
+fn expected(steward: &Steward, packs: &[&Pack]) -> BTreeSet<String> {
+    steward
+        .run_checks(packs, &Overrides::default(), at())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(steward_model::Finding::key)
+        .collect()
+}
+
+fn after_change(steward: &Steward, packs: &[&Pack]) -> RecordedRun {
+    steward
+        .check_and_record_after_change(
+            &Stamp::at("system:checks", at()),
+            packs,
+            &Overrides::default(),
+            &mut |_, _| true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the run was not stopped"))
+}
+
+fn change(steward: &Steward, register: Register, id: &str, field: &str, value: &str) {
+    steward
+        .update_if(
+            &Stamp::at("admin", at()),
+            register,
+            id,
+            &[(field.to_owned(), value.to_owned())],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{register:?} {id}: {field} = {value}: {e}"));
+}
+
+#[test]
+fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_run_would() {
+    let packs: Vec<Pack> = ["cafcass-it-5.0", "cafcass-ia-4.3"]
+        .iter()
+        .filter_map(|id| steward_policy::builtin_pack(id)?.ok())
+        .collect();
+    let packs: Vec<&Pack> = packs.iter().collect();
+    let reads = steward_service::compile_checks(&packs, &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .reads();
+    for db in databases("service_after_change") {
+        let be = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{be}: {e}"));
+        steward
+            .import(&Stamp::at("test", at()), demo_files())
+            .unwrap_or_else(|e| panic!("{be}: import: {e}"));
+
+        // Until this process has recorded a run of every check, a run after a change is one.
+        let first = after_change(&steward, &packs);
+        assert!(first.whole, "{be}: the first run");
+        assert_eq!(first.checks, first.of, "{be}");
+        assert_eq!(failing(&steward), expected(&steward, &packs), "{be}");
+
+        // A laptop failing for want of encryption is marked encrypted.
+        let unencrypted = steward
+            .findings(&FindingQuery {
+                subject_type: Some("asset".into()),
+                ..FindingQuery::default()
+            })
+            .unwrap_or_else(|e| panic!("{be}: {e}"))
+            .into_iter()
+            .find(|f| {
+                f.state.is_failing()
+                    && f.finding
+                        .evidence
+                        .get("asset.encrypted")
+                        .map(String::as_str)
+                        == Some("false")
+            })
+            .unwrap_or_else(|| panic!("{be}: no unencrypted device fails"));
+        let tag = unencrypted.finding.subject.id.clone();
+        change(&steward, Register::Assets, &tag, "encrypted", "true");
+        let run = after_change(&steward, &packs);
+        assert!(!run.whole, "{be}: {run:?}");
+        assert!(
+            run.checks > 0 && run.checks * 4 < run.of,
+            "{be}: {} of {} checks",
+            run.checks,
+            run.of
+        );
+        assert!(run.summary.resolved >= 1, "{be}: {:?}", run.summary);
+        let now = failing(&steward);
+        assert!(!now.contains(&unencrypted.finding.key()), "{be}");
+        assert_eq!(
+            now,
+            expected(&steward, &packs),
+            "{be}: after {tag} was encrypted"
+        );
+
+        // Nothing changed since: no check to run, nothing written.
+        let idle = after_change(&steward, &packs);
+        assert!(!idle.whole, "{be}");
+        assert_eq!(idle.checks, 0, "{be}");
+        assert_eq!(idle.summary, Default::default(), "{be}");
+
+        // A field no check reads: none is touched.
+        let unread = Register::Assets
+            .fields()
+            .iter()
+            .enumerate()
+            .find(|(i, f)| {
+                !reads.reads(steward_rules::Kind::Asset, *i)
+                    && f.ty == steward_model::FieldType::Text
+            })
+            .map(|(_, f)| f.name)
+            .unwrap_or_else(|| panic!("{be}: a text field of assets no check reads"));
+        change(&steward, Register::Assets, &tag, unread, "noted");
+        assert_eq!(after_change(&steward, &packs).checks, 0, "{be}: {unread}");
+
+        // A person leaving: the checks that read people's status and leaving dates (their
+        // accounts, their equipment) find what a whole run finds.
+        let person = unencrypted
+            .finding
+            .evidence
+            .get("asset.holder.id")
+            .cloned()
+            .or_else(|| {
+                steward
+                    .store()
+                    .get(Register::Assets, &tag)
+                    .ok()
+                    .flatten()
+                    .and_then(|row| row.get("assigned_to")?.as_text().map(str::to_owned))
+            })
+            .unwrap_or_else(|| panic!("{be}: {tag} has a holder"));
+        change(&steward, Register::People, &person, "status", "leaver");
+        change(
+            &steward,
+            Register::People,
+            &person,
+            "leave_date",
+            "2026-10-01",
+        );
+        let run = after_change(&steward, &packs);
+        assert!(!run.whole && run.checks > 0, "{be}: {run:?}");
+        assert_eq!(
+            failing(&steward),
+            expected(&steward, &packs),
+            "{be}: {person} left"
+        );
+
+        // The organisation's settings may move every check ("today" is in its time zone).
+        change(
+            &steward,
+            Register::Organisation,
+            "organisation",
+            "name",
+            "Another name",
+        );
+        let run = after_change(&steward, &packs);
+        assert!(run.whole, "{be}: after the organisation changed");
+        assert_eq!(failing(&steward), expected(&steward, &packs), "{be}");
+
+        // Another process (another binary, other packs built in) runs every check first.
+        let again = Steward::open(&db.url).unwrap_or_else(|e| panic!("{be}: {e}"));
+        change(&again, Register::Assets, &tag, "encrypted", "false");
+        assert!(after_change(&again, &packs).whole, "{be}: a new process");
+        assert!(failing(&again).contains(&unencrypted.finding.key()), "{be}");
+    }
+}
