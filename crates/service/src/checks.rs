@@ -287,6 +287,7 @@ impl Steward {
         let checks = engine.len();
         // Taken before the estate is read: every change the read may miss is after it in the
         // log, for the next run after a change to look at.
+        let looked = std::time::Instant::now();
         let (head, _) = self.store().audit_head()?;
         let changed = if after_change {
             self.changed_since_last_run(&ids, head, stamp.at)?
@@ -301,6 +302,7 @@ impl Steward {
             checks = engine.len(),
             of = checks,
             whole = changed.is_none(),
+            elapsed_ms = looked.elapsed().as_millis() as u64,
             "checks to run"
         );
         let (data, time_zone) = self.estate_data_reading(engine.reads())?;

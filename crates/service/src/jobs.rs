@@ -988,6 +988,15 @@ impl Steward {
         };
         let plan = outcome.plan();
         let c = plan.counts;
+        let changed = c.created + c.updated + c.missing + c.back + c.sightings > 0;
+        if matches!(outcome, crate::SyncOutcome::Applied(_))
+            && changed
+            && !run.ctx.running(self)?.is_empty()
+        {
+            // As after any step: the findings the sync settles (or raises) follow at once, the
+            // run evaluating only the checks that read what it changed.
+            self.enqueue_check(&Stamp::now("system:checks"), CheckRun::AfterStep)?;
+        }
         self.tell_webhooks(
             "sync.finished",
             serde_json::json!({

@@ -999,6 +999,48 @@ fn a_sync_runs_as_a_background_job_and_on_schedule() {
     }
 }
 
+/// A sync that changes the registers queues a run of the checks, as a step on a page does, so
+/// what it settles or raises shows without waiting for the schedule; one that changes nothing
+/// queues none.
+#[test]
+fn an_applied_sync_that_changes_the_registers_queues_a_check_run() {
+    let packs: Vec<steward_policy::Pack> = steward_policy::builtin_pack("cafcass-it-5.0")
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
+    for db in databases("connect-recheck") {
+        let be = db.backend;
+        let steward = Steward::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+        let tenant = Tenant::generate(8, 6, 11);
+        let stamp = Stamp::at("it-lead", tenant.now);
+        let server = graph(tenant, Faults::default());
+        add_m365(&steward, &stamp, &server, "s3cret-value");
+        let ctx = steward_service::JobContext::new(
+            packs.clone(),
+            steward_policy::Overrides::default(),
+            std::time::Duration::from_secs(30),
+        );
+        let kinds_run = |steward: &Steward| {
+            let mut kinds = Vec::new();
+            while let Some(outcome) = steward.run_one("test/0", &ctx).expect("ran") {
+                assert_eq!(outcome.state, steward_store::JobState::Done, "{be}");
+                kinds.push(outcome.kind);
+            }
+            kinds
+        };
+        steward
+            .enqueue_sync(&stamp, "m365", None, true)
+            .expect("queued");
+        assert_eq!(kinds_run(&steward), ["sync", "check"], "{be}");
+        assert_eq!(counts(&steward).0, 8, "{be}");
+        // Again, nothing changed at the source: nothing to check again.
+        steward
+            .enqueue_sync(&stamp, "m365", None, true)
+            .expect("queued");
+        assert_eq!(kinds_run(&steward), ["sync"], "{be}");
+    }
+}
+
 fn definition(name: &str, kind: Kind, settings: &[(&str, &str)]) -> Definition {
     Definition::new(
         name,

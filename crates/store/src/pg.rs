@@ -1403,10 +1403,15 @@ impl Store for PgStore {
     fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>> {
         let mut client = self.client()?;
         let wanted = sql::wanted_fields(register, wanted);
-        let rows = client.query(&sql::select_fields_ordered(register, &wanted, D), &[])?;
-        rows.iter()
-            .map(|r| read_fields(register, r, Some(&wanted)))
-            .collect()
+        // Each row decoded as it arrives, not every row held twice.
+        let mut rows = client.query_raw(&sql::select_fields(register, &wanted), refs(&[]))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_fields(register, &r, Some(&wanted))?);
+        }
+        drop(rows);
+        sql::sort_by_id(&mut out);
+        Ok(out)
     }
 
     fn count(&self, register: Register) -> Result<u64> {

@@ -60,7 +60,15 @@ pub(crate) fn select_one(register: Register, p: Placeholder) -> String {
 
 /// Ordered by id byte by byte on both backends (PostgreSQL would otherwise use its locale).
 pub(crate) fn select_all_ordered(register: Register, p: Placeholder) -> String {
-    select_fields_ordered(register, &vec![true; register.fields().len()], p)
+    let collate = match p {
+        Placeholder::Question => "",
+        Placeholder::Dollar => " COLLATE \"C\"",
+    };
+    format!(
+        "{} ORDER BY {}{collate}",
+        select(register),
+        register.id_field().name
+    )
 }
 
 /// The fields `wanted` marks (one flag per field, in order), with those no row is without: its
@@ -77,12 +85,11 @@ pub(crate) fn wanted_fields(register: Register, wanted: &[bool]) -> Vec<bool> {
     out
 }
 
-/// The `wanted` fields of every row, in field order, ordered by id.
-pub(crate) fn select_fields_ordered(register: Register, wanted: &[bool], p: Placeholder) -> String {
-    let collate = match p {
-        Placeholder::Question => "",
-        Placeholder::Dollar => " COLLATE \"C\"",
-    };
+/// The `wanted` fields of every row, in field order, in no order: the caller sorts them
+/// ([`sort_by_id`]). A whole table read in the order it is stored, then sorted where it mostly
+/// is already, took a quarter of the time of asking the database to order it (SQLite reads it
+/// through the key's index, a row at a time; PostgreSQL sorts it on disk).
+pub(crate) fn select_fields(register: Register, wanted: &[bool]) -> String {
     let columns: Vec<&str> = register
         .fields()
         .iter()
@@ -90,12 +97,13 @@ pub(crate) fn select_fields_ordered(register: Register, wanted: &[bool], p: Plac
         .filter(|(_, w)| **w)
         .map(|(f, _)| f.name)
         .collect();
-    format!(
-        "SELECT {} FROM {} ORDER BY {}{collate}",
-        columns.join(", "),
-        register.name(),
-        register.id_field().name
-    )
+    format!("SELECT {} FROM {}", columns.join(", "), register.name())
+}
+
+/// Rows ordered by id as `ORDER BY id` orders them (SQLite's binary collation, PostgreSQL's
+/// `"C"`: by bytes). A stable sort: rows mostly stored in id order cost little more than a scan.
+pub(crate) fn sort_by_id(rows: &mut [Row]) {
+    rows.sort_by(|a, b| a.id().as_bytes().cmp(b.id().as_bytes()));
 }
 
 /// Rows whose `field` equals a value, ordered by id. `field` must be one of the register's fields

@@ -1162,12 +1162,13 @@ impl Store for SqliteStore {
     fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>> {
         let conn = self.reader()?;
         let wanted = sql::wanted_fields(register, wanted);
-        let mut stmt = conn.prepare(&sql::select_fields_ordered(register, &wanted, Q))?;
+        let mut stmt = conn.prepare(&sql::select_fields(register, &wanted))?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(read_fields(register, r, Some(&wanted))?);
         }
+        sql::sort_by_id(&mut out);
         Ok(out)
     }
 

@@ -5,7 +5,8 @@
 //! unencrypted laptop encrypted through its record's page, as a person would, five times over
 //! five laptops. Each time it prints how long the page took to answer (the step, which never waits
 //! for the checks) and how long until the laptop's finding no longer fails (the check run queued
-//! by the step, done by the server's job worker).
+//! by the step, done by the server's job worker: the first a server runs evaluates every check,
+//! the next only those that read what changed).
 
 mod common;
 #[path = "../tests/support/mod.rs"]
@@ -24,6 +25,14 @@ const SAMPLES: usize = 5;
 
 fn main() {
     common::allocate_as_the_binary_does();
+    // `STEWARD_LOG=steward_service=debug` shows each run's phases (what it evaluated, the estate
+    // read, the recording) on stderr, as the server's log would.
+    if let Ok(filter) = std::env::var("STEWARD_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let people = number_from_env("STEWARD_BENCH_PEOPLE", 10_000);
     let packs = builtin_packs();
     println!(
