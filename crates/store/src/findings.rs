@@ -1282,11 +1282,11 @@ pub struct CheckMark {
     pub at: DateTime<Utc>,
 }
 
+/// Each pack's last run: the audit log's head when it began (where kept) and its time.
+pub(crate) type CheckMarks = HashMap<String, (Option<i64>, DateTime<Utc>)>;
+
 /// The earliest of `packs`' marks (each pack's audit head and time), `None` where one has none.
-pub(crate) fn earliest_mark(
-    packs: &[String],
-    marks: &HashMap<String, (Option<i64>, DateTime<Utc>)>,
-) -> Option<CheckMark> {
+pub(crate) fn earliest_mark(packs: &[String], marks: &CheckMarks) -> Option<CheckMark> {
     let each = packs
         .iter()
         .map(|p| {

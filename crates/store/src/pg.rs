@@ -903,10 +903,18 @@ fn insert_cells<T>(
 
 /// The last run of every pack, for refusing a run older than one recorded.
 fn check_runs(client: &mut impl GenericClient) -> Result<HashMap<String, DateTime<Utc>>> {
+    Ok(check_marks(client)?
+        .into_iter()
+        .map(|(pack, (_, at))| (pack, at))
+        .collect())
+}
+
+/// Every pack's last run: the audit log's head when it began (if kept) and its time.
+fn check_marks(client: &mut impl GenericClient) -> Result<findings::CheckMarks> {
     client
-        .query("SELECT pack, last_run FROM check_runs", &[])?
+        .query(sql::CHECK_MARKS, &[])?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
         .collect()
 }
 
@@ -1495,12 +1503,7 @@ impl Store for PgStore {
 
     fn check_mark(&self, packs: &[String]) -> Result<Option<crate::CheckMark>> {
         let mut client = self.client()?;
-        let marks = client
-            .query(sql::CHECK_MARKS, &[])?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
-            .collect::<Result<HashMap<String, (Option<i64>, DateTime<Utc>)>>>()?;
-        Ok(findings::earliest_mark(packs, &marks))
+        Ok(findings::earliest_mark(packs, &check_marks(&mut *client)?))
     }
 
     fn record_findings_run(

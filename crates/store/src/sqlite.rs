@@ -496,18 +496,26 @@ impl migrate::Migrator for SqliteMigrator<'_> {
 
 /// The last run of every pack, for refusing a run older than one recorded.
 fn check_runs(conn: &Connection) -> Result<HashMap<String, DateTime<Utc>>> {
-    let mut stmt = conn.prepare_cached("SELECT pack, last_run FROM check_runs")?;
+    Ok(check_marks(conn)?
+        .into_iter()
+        .map(|(pack, (_, at))| (pack, at))
+        .collect())
+}
+
+/// Every pack's last run: the audit log's head when it began (if kept) and its time.
+fn check_marks(conn: &Connection) -> Result<findings::CheckMarks> {
+    let mut stmt = conn.prepare_cached(sql::CHECK_MARKS)?;
     let mut rows = stmt.query([])?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
-        let (pack, text): (String, String) = (r.get(0)?, r.get(1)?);
+        let (pack, seq, text): (String, Option<i64>, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
         let at = DateTime::parse_from_rfc3339(&text).map_err(|e| StoreError::Corrupt {
             table: "check_runs",
             column: "last_run",
             id: pack.clone(),
             reason: format!("{text:?}: {e}"),
         })?;
-        out.insert(pack, at.with_timezone(&Utc));
+        out.insert(pack, (seq, at.with_timezone(&Utc)));
     }
     Ok(out)
 }
@@ -1287,21 +1295,7 @@ impl Store for SqliteStore {
 
     fn check_mark(&self, packs: &[String]) -> Result<Option<crate::CheckMark>> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(sql::CHECK_MARKS)?;
-        let mut rows = stmt.query([])?;
-        let mut marks = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let (pack, seq, text): (String, Option<i64>, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?);
-            let at = DateTime::parse_from_rfc3339(&text).map_err(|e| StoreError::Corrupt {
-                table: "check_runs",
-                column: "last_run",
-                id: pack.clone(),
-                reason: format!("{text:?}: {e}"),
-            })?;
-            marks.insert(pack, (seq, at.with_timezone(&Utc)));
-        }
-        Ok(findings::earliest_mark(packs, &marks))
+        Ok(findings::earliest_mark(packs, &check_marks(&conn)?))
     }
 
     fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>> {
