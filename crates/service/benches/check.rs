@@ -124,9 +124,11 @@ fn main() {
     let compiled = steward_service::compile_checks(&chosen, &overrides).expect("the packs compile");
     // Laid out once each way: the rows are moved into the estate. Every field first (a copy of
     // the rows), then only those the packs read, as `steward check` lays them out.
+    let copy = rows.clone();
     let started = Instant::now();
-    drop(black_box(Data::from_mixed_rows(rows.clone())));
+    let every = black_box(Data::from_mixed_rows(copy));
     let layout_every = started.elapsed();
+    drop(every);
     let started = Instant::now();
     let mut data = Data::from_mixed_rows_reading(rows, compiled.reads());
     steward_service::holidays_or_shipped(&mut data);
@@ -201,7 +203,7 @@ fn main() {
         ratio(checked, read_bytes)
     );
     println!(
-        "| lay out for the rules, every field (and let it go) | {} | |",
+        "| lay out for the rules, every field | {} | |",
         seconds(layout_every)
     );
     println!(
