@@ -294,7 +294,13 @@ impl Data {
         read: impl Fn(Kind, &[bool]) -> Result<Vec<Row>, E> + Sync,
         reads: Reads,
     ) -> Result<Data, E> {
-        let sizes: Vec<usize> = Kind::ALL.iter().map(|k| size(*k)).collect();
+        // Only the kinds to be read are sized (a count of a big register is no free question).
+        let wanted: Vec<Vec<bool>> = Kind::ALL.iter().map(|k| reads.of(*k)).collect();
+        let sizes: Vec<usize> = Kind::ALL
+            .iter()
+            .zip(&wanted)
+            .map(|(k, w)| if w.contains(&true) { size(*k) } else { 0 })
+            .collect();
         let laid_out = side_by_side::map(
             Kind::ALL.to_vec(),
             side_by_side::threads(4),
@@ -302,7 +308,7 @@ impl Data {
                 sizes.get(*kind as usize).copied().unwrap_or(0)
             }),
             |kind: Kind| {
-                let wanted = reads.of(kind);
+                let wanted = wanted.get(kind as usize).cloned().unwrap_or_default();
                 if !wanted.contains(&true) {
                     // Nothing of this kind is read: not even its ids.
                     return Ok(lay_out(kind, Vec::new(), &wanted));
