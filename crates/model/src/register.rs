@@ -298,11 +298,17 @@ impl Register {
     /// Accepts the register name, its entity name, or its file name.
     pub fn parse(text: &str) -> Option<Register> {
         let text = text.strip_suffix(".csv").unwrap_or(text);
-        Register::ALL.into_iter().find(|r| {
-            r.name() == text
-                || r.entity() == text
-                || (text == "budget-centres" && *r == Register::BudgetCentres)
+        Register::from_entity(text).or_else(|| {
+            Register::ALL.into_iter().find(|r| {
+                r.name() == text || (text == "budget-centres" && *r == Register::BudgetCentres)
+            })
         })
+    }
+
+    /// The register whose rows are of `entity` (an audit record's entity type, a record page's
+    /// path), by its entity name alone.
+    pub fn from_entity(entity: &str) -> Option<Register> {
+        Register::ALL.into_iter().find(|r| r.entity() == entity)
     }
 }
 

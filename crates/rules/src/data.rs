@@ -203,22 +203,13 @@ pub struct Data {
 
 impl Data {
     pub fn from_estate(estate: &Estate) -> Data {
-        let rows: Vec<Vec<Row>> = Kind::ALL
-            .iter()
-            .map(|k| estate.rows(k.register()))
-            .collect();
-        let mut data = Data::from_rows(rows, Reads::every());
-        data.set_holidays(holiday_dates(&estate.rows(Register::BankHolidays)));
-        data
+        Data::from_register_rows(|register| estate.rows(register))
     }
 
     /// An estate from rows held elsewhere (a test's fixtures, a database): `rows` gives each
     /// register's rows, the bank holidays register's among them.
-    pub fn from_register_rows(mut rows: impl FnMut(Register) -> Vec<Row>) -> Data {
-        let kinds: Vec<Vec<Row>> = Kind::ALL.iter().map(|k| rows(k.register())).collect();
-        let mut data = Data::from_rows(kinds, Reads::every());
-        data.set_holidays(holiday_dates(&rows(Register::BankHolidays)));
-        data
+    pub fn from_register_rows(rows: impl FnMut(Register) -> Vec<Row>) -> Data {
+        Data::from_register_rows_reading(rows, Reads::every())
     }
 
     /// An estate from rows of every register in one list, in any order (a checked folder).
@@ -233,18 +224,20 @@ impl Data {
         for row in rows {
             by_register.entry(row.register()).or_default().push(row);
         }
-        let holidays = holiday_dates(
-            by_register
-                .get(&Register::BankHolidays)
-                .map_or(&[][..], Vec::as_slice),
-        );
-        let kinds: Vec<Vec<Row>> = Kind::ALL
-            .iter()
-            .map(|k| by_register.remove(&k.register()).unwrap_or_default())
-            .collect();
-        drop(by_register);
+        Data::from_register_rows_reading(
+            |register| by_register.remove(&register).unwrap_or_default(),
+            reads,
+        )
+    }
+
+    /// [`Data::from_register_rows`] laying out only the fields `reads` names.
+    fn from_register_rows_reading(
+        mut rows: impl FnMut(Register) -> Vec<Row>,
+        reads: Reads,
+    ) -> Data {
+        let kinds: Vec<Vec<Row>> = Kind::ALL.iter().map(|k| rows(k.register())).collect();
         let mut data = Data::from_rows(kinds, reads);
-        data.set_holidays(holidays);
+        data.set_holidays(holiday_dates(&rows(Register::BankHolidays)));
         data
     }
 

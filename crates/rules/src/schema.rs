@@ -98,6 +98,11 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// The kind whose objects `register` holds, if rules reach its rows.
+    pub fn of_register(register: Register) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.register() == register)
+    }
+
     pub fn register(self) -> Register {
         match self {
             Kind::Person => Register::People,

@@ -240,17 +240,6 @@ impl Steward {
             .map(|run| (run.summary, run.findings)))
     }
 
-    /// [`Steward::check_and_record_with`], saying what the run evaluated.
-    pub(crate) fn record_run_of_every_check(
-        &self,
-        stamp: &Stamp,
-        packs: &[&Pack],
-        overrides: &Overrides,
-        keep_going: &mut dyn FnMut(usize, usize) -> bool,
-    ) -> Result<Option<RecordedRun>> {
-        self.record_run(stamp, packs, overrides, keep_going, &mut |_| {}, false)
-    }
-
     /// The run a change queues: only the checks that read what changed since the packs' last
     /// run are evaluated and recorded (a laptop marked encrypted: the few checks that read
     /// encryption), the others' findings standing as they are. Every check is, as by
@@ -270,7 +259,9 @@ impl Steward {
         self.record_run(stamp, packs, overrides, keep_going, &mut |_| {}, true)
     }
 
-    fn record_run(
+    /// A run recorded control by control: of every check, or (`after_change`) of those the
+    /// changes since the last run touched where that can be told.
+    pub(crate) fn record_run(
         &self,
         stamp: &Stamp,
         packs: &[&Pack],
@@ -282,7 +273,8 @@ impl Steward {
         let ids: Vec<String> = packs.iter().map(|p| p.id.clone()).collect();
         crate::findings::may_record(stamp)?;
         // The organisation's kept values in force today, over the configuration's file.
-        let overrides = self.overrides_in_force(overrides, self.local_date(stamp.at)?)?;
+        let today = self.local_date(stamp.at)?;
+        let overrides = self.overrides_in_force(overrides, today)?;
         let engine = compile_checks(packs, &overrides)?;
         let checks = engine.len();
         // Taken before the estate is read: every change the read may miss is after it in the
@@ -290,7 +282,7 @@ impl Steward {
         let looked = std::time::Instant::now();
         let (head, _) = self.store().audit_head()?;
         let changed = if after_change {
-            self.changed_since_last_run(&ids, head, stamp.at)?
+            self.changed_since_last_run(&ids, head, today)?
         } else {
             None
         };
@@ -401,11 +393,12 @@ impl Steward {
 
     /// The fields the changes since `packs`' last run touched, up to the audit log's `head`;
     /// `None` where every check must run (see [`Steward::check_and_record_after_change`]).
+    /// `today` is the organisation's date of the run.
     fn changed_since_last_run(
         &self,
         packs: &[String],
         head: i64,
-        at: DateTime<Utc>,
+        today: chrono::NaiveDate,
     ) -> Result<Option<Reads>> {
         /// Beyond this many records (an import), reading them costs more than it saves.
         const MOST: i64 = 20_000;
@@ -418,7 +411,7 @@ impl Steward {
         let Some(mark) = self.store().check_mark(packs)? else {
             return Ok(None);
         };
-        if self.local_date(mark.at)? != self.local_date(at)?
+        if self.local_date(mark.at)? != today
             || mark.audit_seq > head
             || head - mark.audit_seq > MOST
         {
@@ -473,11 +466,7 @@ fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Reads) -> b
     if NOT_READ.contains(&record.entity_type.as_str()) {
         return true;
     }
-    let Some(register) = Register::ALL
-        .iter()
-        .copied()
-        .find(|r| r.entity() == record.entity_type)
-    else {
+    let Some(register) = Register::from_entity(&record.entity_type) else {
         return false;
     };
     if matches!(
@@ -486,7 +475,7 @@ fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Reads) -> b
     ) {
         return false;
     }
-    let Some(kind) = Kind::ALL.iter().copied().find(|k| k.register() == register) else {
+    let Some(kind) = Kind::of_register(register) else {
         // A register no rule reads (budget centres, roles).
         return true;
     };

@@ -863,11 +863,14 @@ impl Steward {
             .ok()
             .and_then(|a| a.get("why")?.as_str().map(|w| w == AFTER_CHANGE))
             .unwrap_or(false);
-        let recorded = if after_change {
-            self.check_and_record_after_change(&stamp, &packs, &run.ctx.overrides, &mut keep_going)
-        } else {
-            self.record_run_of_every_check(&stamp, &packs, &run.ctx.overrides, &mut keep_going)
-        };
+        let recorded = self.record_run(
+            &stamp,
+            &packs,
+            &run.ctx.overrides,
+            &mut keep_going,
+            &mut |_| {},
+            after_change,
+        );
         let (summary, count, note) = match recorded {
             Ok(Some(run)) if !run.whole => (
                 run.summary,

@@ -315,7 +315,9 @@ pub trait Store: Send + Sync {
     fn get(&self, register: Register, id: &str) -> Result<Option<Row>>;
 
     /// Every row of a register, ordered by id.
-    fn list(&self, register: Register) -> Result<Vec<Row>>;
+    fn list(&self, register: Register) -> Result<Vec<Row>> {
+        self.list_fields(register, &vec![true; register.fields().len()])
+    }
 
     /// [`Store::list`] reading only the fields `wanted` marks (one flag per field, in the
     /// register's order), with each row's id and the fields a derived id is made of; the others

@@ -1402,12 +1402,6 @@ impl Store for PgStore {
         Ok((found, u64::try_from(n).unwrap_or(0)))
     }
 
-    fn list(&self, register: Register) -> Result<Vec<Row>> {
-        let mut client = self.client()?;
-        let rows = client.query(&sql::select_all_ordered(register, D), &[])?;
-        rows.iter().map(|r| read_row(register, r)).collect()
-    }
-
     fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>> {
         let mut client = self.client()?;
         let wanted = sql::wanted_fields(register, wanted);

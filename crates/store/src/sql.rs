@@ -58,19 +58,6 @@ pub(crate) fn select_one(register: Register, p: Placeholder) -> String {
     )
 }
 
-/// Ordered by id byte by byte on both backends (PostgreSQL would otherwise use its locale).
-pub(crate) fn select_all_ordered(register: Register, p: Placeholder) -> String {
-    let collate = match p {
-        Placeholder::Question => "",
-        Placeholder::Dollar => " COLLATE \"C\"",
-    };
-    format!(
-        "{} ORDER BY {}{collate}",
-        select(register),
-        register.id_field().name
-    )
-}
-
 /// The fields `wanted` marks (one flag per field, in order), with those no row is without: its
 /// id and the fields a derived id is made of.
 pub(crate) fn wanted_fields(register: Register, wanted: &[bool]) -> Vec<bool> {

@@ -1162,15 +1162,10 @@ impl Store for SqliteStore {
         Ok((found, u64::try_from(n).unwrap_or(0)))
     }
 
-    fn list(&self, register: Register) -> Result<Vec<Row>> {
-        let conn = self.reader()?;
-        query_rows(&conn, register, &sql::select_all_ordered(register, Q), &[])
-    }
-
     fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>> {
         let conn = self.reader()?;
         let wanted = sql::wanted_fields(register, wanted);
-        let mut stmt = conn.prepare(&sql::select_fields(register, &wanted))?;
+        let mut stmt = conn.prepare_cached(&sql::select_fields(register, &wanted))?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {

@@ -391,11 +391,7 @@ async fn record_page(
     refused: Option<(RecordForm, Refusal)>,
 ) -> Result<Response, WebError> {
     let zone = signed.zone;
-    let register = Register::ALL
-        .iter()
-        .copied()
-        .find(|r| r.entity() == entity)
-        .ok_or(WebError::NotFound)?;
+    let register = Register::from_entity(&entity).ok_or(WebError::NotFound)?;
     let (e, i) = (entity.clone(), id.clone());
     let (row, spans, history, kept, provenance) = blocking(state, move |s| {
         let row = s.store().get(register, &i)?;
@@ -622,11 +618,7 @@ pub(crate) async fn change(
             ),
             // Any field of any register, as `steward register set` does: only what changed.
             (entity, "set") => {
-                let register = Register::ALL
-                    .iter()
-                    .copied()
-                    .find(|r| r.entity() == entity)
-                    .ok_or(WebError::NotFound)?;
+                let register = Register::from_entity(entity).ok_or(WebError::NotFound)?;
                 let i = id.clone();
                 let posted = fields.fields.clone();
                 let changes = blocking(&state, move |s| {
