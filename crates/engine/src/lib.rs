@@ -185,6 +185,16 @@ impl Engine {
         }
     }
 
+    /// Whether every check is of `kind` and decides each subject from that subject alone (and
+    /// what its relations lead to), never reaching another object of its kind: then an estate
+    /// holding only some of `kind`'s objects (those a change touched) gives exactly their
+    /// findings, as the whole estate would.
+    pub fn decides_each_alone(&self, kind: Kind) -> bool {
+        self.checks
+            .iter()
+            .all(|c| c.kind == kind && !c.reads.reaches(kind))
+    }
+
     /// The ids of the check controls, in the order they run.
     pub fn controls(&self) -> impl Iterator<Item = &str> {
         self.checks.iter().map(|c| &*c.control)

@@ -126,3 +126,63 @@ fn a_change_touches_the_checks_that_read_what_it_changed() {
         encrypted.len()
     );
 }
+
+/// A check that decides each subject alone ([`Engine::decides_each_alone`]) finds over an estate
+/// holding only some objects of its kind exactly what it finds about them over the whole estate:
+/// what lets a run after a change read only the objects changed. Checks that reach other objects
+/// of their own kind (a person's manager, their reports) are not said to, and some of them do
+/// find otherwise.
+#[test]
+fn a_check_deciding_each_subject_alone_finds_the_same_over_some_of_its_subjects() {
+    let packs = steward_policy::builtin().expect("the built-in packs load");
+    let estate = estate();
+    let whole = Data::from_estate(&estate);
+    let (mut alone, mut not_alone, mut otherwise) = (0, 0, 0);
+    for pack in &packs {
+        let params: Vec<_> = pack
+            .parameters
+            .values()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect();
+        for control in engine(pack).controls() {
+            let check = Engine::only(pack, control, params.clone()).expect("it compiles");
+            let Some(kind) = check.batches(&whole, at()).next().map(|run| run.kind) else {
+                continue;
+            };
+            // Every third object of its kind.
+            let some: Vec<steward_model::Row> = estate
+                .rows(kind.register())
+                .into_iter()
+                .step_by(3)
+                .collect();
+            let ids: std::collections::BTreeSet<String> =
+                some.iter().map(|r| r.id().to_owned()).collect();
+            let part = Data::from_register_rows(|register| {
+                if register == kind.register() {
+                    some.clone()
+                } else {
+                    estate.rows(register)
+                }
+            });
+            let expected: Vec<_> = check
+                .evaluate(&whole, at())
+                .into_iter()
+                .filter(|f| ids.contains(&f.subject.id))
+                .collect();
+            let found = check.evaluate(&part, at());
+            if check.decides_each_alone(kind) {
+                assert_eq!(found, expected, "{}: {control}", pack.id);
+                alone += 1;
+            } else {
+                not_alone += 1;
+                otherwise += usize::from(found != expected);
+            }
+        }
+    }
+    assert!(alone > 50, "only {alone} checks decide each subject alone");
+    assert!(not_alone > 0, "every check decides each subject alone");
+    assert!(
+        otherwise > 0,
+        "no check reaching its own kind finds otherwise over some"
+    );
+}

@@ -13,6 +13,10 @@ pub struct Reads {
     /// Indexed by `Kind as usize`, then by the field's place in its register; `None`: every field
     /// of every kind.
     fields: Option<Vec<Vec<bool>>>,
+    /// Indexed by `Kind as usize`: whether objects of the kind are reached through a relation,
+    /// rather than only as the subject itself. A rule over assets that never reaches an asset
+    /// this way decides each asset from that asset alone (and what it leads to).
+    reached: Vec<bool>,
 }
 
 impl Default for Reads {
@@ -25,6 +29,7 @@ impl Default for Reads {
                     .map(|k| vec![false; k.register().fields().len()])
                     .collect(),
             ),
+            reached: vec![false; Kind::ALL.len()],
         }
     }
 }
@@ -32,7 +37,10 @@ impl Default for Reads {
 impl Reads {
     /// Every field of every kind: an estate laid out for any rule at all.
     pub fn every() -> Reads {
-        Reads { fields: None }
+        Reads {
+            fields: None,
+            reached: vec![true; Kind::ALL.len()],
+        }
     }
 
     /// Adds field `index` of `kind`.
@@ -77,6 +85,9 @@ impl Reads {
         };
         self.insert_id(r.from);
         self.insert_id(r.to);
+        if let Some(reached) = self.reached.get_mut(r.to as usize) {
+            *reached = true;
+        }
         match r.join {
             Join::Forward { field } => self.insert_named(r.from, field),
             Join::Reverse { field } => self.insert_named(r.to, field),
@@ -105,6 +116,9 @@ impl Reads {
 
     /// Adds every field `other` reads.
     pub fn add(&mut self, other: &Reads) {
+        for (mine, theirs) in self.reached.iter_mut().zip(&other.reached) {
+            *mine |= *theirs;
+        }
         let (Some(mine), Some(theirs)) = (&mut self.fields, &other.fields) else {
             self.fields = None;
             return;
@@ -138,6 +152,36 @@ impl Reads {
                 .zip(theirs)
                 .all(|(mine, theirs)| mine.iter().zip(theirs).all(|(m, t)| *m || !*t)),
         }
+    }
+
+    /// Whether objects of `kind` are reached through a relation (a person's manager is another
+    /// person; an asset's holder's other assets are other assets): where they are not, a rule
+    /// over `kind` decides each subject without looking at any other of its kind.
+    pub fn reaches(&self, kind: Kind) -> bool {
+        self.reached.get(kind as usize).copied().unwrap_or(true)
+    }
+
+    /// The fields read of `kind` alone.
+    pub fn only(&self, kind: Kind) -> Reads {
+        let mut only = Reads::default();
+        for i in 0..kind.register().fields().len() {
+            if self.reads(kind, i) {
+                only.insert(kind, i);
+            }
+        }
+        only
+    }
+
+    /// The kinds of which some field is read.
+    pub fn kinds(&self) -> Vec<Kind> {
+        Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| match &self.fields {
+                None => true,
+                Some(fields) => fields.get(*k as usize).is_some_and(|f| f.contains(&true)),
+            })
+            .collect()
     }
 
     /// Per field of `kind`'s register, in its order, whether it is read: what a database read

@@ -1,6 +1,8 @@
 //! Running the policy packs' checks over the database: the same path for `steward check`, the
 //! web server after a step changes the registers, and the demo.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use steward_engine::{At, Engine, RunOrder};
 use steward_model::{Finding, Register};
@@ -161,19 +163,33 @@ impl Steward {
     /// [`Steward::estate_data`] with only the fields `reads` names read and laid out
     /// ([`Engine::reads`]): a check needs no other.
     pub fn estate_data_reading(&self, reads: Reads) -> Result<(Data, String)> {
+        self.estate_data_of(reads, None)
+    }
+
+    /// [`Steward::estate_data_reading`], with of one kind (`only`) only the objects of those ids
+    /// that are stored: what a run over the subjects a change touched reads.
+    fn estate_data_of(
+        &self,
+        reads: Reads,
+        only: Option<(Kind, &BTreeSet<String>)>,
+    ) -> Result<(Data, String)> {
         let started = std::time::Instant::now();
         let store = self.store();
         // Only to read the largest first; a count that fails is read in its turn.
-        let size = |kind: Kind| {
-            store
+        let size = |kind: Kind| match only {
+            Some((of, ids)) if of == kind => ids.len(),
+            _ => store
                 .count(kind.register())
-                .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+                .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         };
-        let mut data = Data::read_side_by_side(
-            size,
-            |kind, wanted| store.list_fields(kind.register(), wanted),
-            reads,
-        )?;
+        let read = |kind: Kind, wanted: &[bool]| match only {
+            Some((of, ids)) if of == kind => ids
+                .iter()
+                .filter_map(|id| store.get(kind.register(), id).transpose())
+                .collect(),
+            _ => store.list_fields(kind.register(), wanted),
+        };
+        let mut data = Data::read_side_by_side(size, read, reads)?;
         data.set_holiday_rows(&store.list(Register::BankHolidays)?);
         holidays_or_shipped(&mut data);
         tracing::debug!(
@@ -287,17 +303,27 @@ impl Steward {
             None
         };
         let engine = match &changed {
-            Some(changed) => engine.touched_by(changed),
+            Some(changed) => engine.touched_by(&changed.fields),
             None => engine,
         };
+        // Where the checks decide each subject alone, only the subjects changed.
+        let only = changed.as_ref().and_then(|c| c.subjects_alone(&engine));
         tracing::debug!(
             checks = engine.len(),
             of = checks,
             whole = changed.is_none(),
+            subjects = only.as_ref().map(|(_, ids)| ids.len()),
             elapsed_ms = looked.elapsed().as_millis() as u64,
             "checks to run"
         );
-        let (data, time_zone) = self.estate_data_reading(engine.reads())?;
+        let (data, time_zone) =
+            self.estate_data_of(engine.reads(), only.as_ref().map(|(k, ids)| (*k, *ids)))?;
+        let evaluated = only.as_ref().map(|(kind, ids)| {
+            std::sync::Arc::new(steward_store::SubjectsEvaluated {
+                kind: kind.name().to_owned(),
+                ids: (*ids).clone(),
+            })
+        });
         let started = std::time::Instant::now();
         let covers = self.exception_covers(&ids)?;
         let excepted = Covers::new(&covers, stamp.at.date_naive());
@@ -353,6 +379,7 @@ impl Steward {
                     control: run.control,
                     findings: run.findings,
                     ladder,
+                    subjects: evaluated.clone(),
                 }))
             },
         );
@@ -385,6 +412,7 @@ impl Steward {
                     checks: total,
                     of: checks,
                     whole: changed.is_none(),
+                    subjects: evaluated.map(|s| s.ids.len()),
                 }))
             }
             (Err(e), None) => Err(e.into()),
@@ -399,7 +427,7 @@ impl Steward {
         packs: &[String],
         head: i64,
         today: chrono::NaiveDate,
-    ) -> Result<Option<Reads>> {
+    ) -> Result<Option<Changes>> {
         /// Beyond this many records (an import), reading them costs more than it saves.
         const MOST: i64 = 20_000;
         if !self
@@ -417,7 +445,7 @@ impl Steward {
         {
             return Ok(None);
         }
-        let mut changed = Reads::default();
+        let mut changed = Changes::default();
         let mut whole = false;
         if head > mark.audit_seq {
             let query = steward_store::AuditQuery {
@@ -445,13 +473,48 @@ pub struct RecordedRun {
     pub of: usize,
     /// Whether it evaluated every check (not only those a change touched).
     pub whole: bool,
+    /// Where its checks were evaluated over only the subjects a change touched (each decided
+    /// from that subject alone), how many.
+    pub subjects: Option<usize>,
 }
 
-/// Adds to `changed` the fields `record` changed; `false` where it changed something every
-/// check may read besides: a pack, a parameter, an exception (what excepts a finding), the
-/// organisation (its time zone is "today"), its bank holidays (working days), or anything not
-/// known here.
-fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Reads) -> bool {
+/// What changed since a run: the fields, and by kind the ids of the objects.
+#[derive(Debug, Default)]
+struct Changes {
+    fields: Reads,
+    ids: BTreeMap<Kind, BTreeSet<String>>,
+}
+
+impl Changes {
+    /// Beyond this many changed subjects, the whole kind is read (one query) rather than each.
+    const MOST_SUBJECTS: usize = 1_000;
+
+    /// The kind and ids of the objects to evaluate `engine`'s checks over, where those alone
+    /// give their findings: the changes the checks read are all to objects of one kind, and
+    /// each check is of that kind and decides each subject from that subject alone (an asset
+    /// marked encrypted moves only that asset's findings of the checks of assets' encryption).
+    /// `None`: every subject of their kinds.
+    fn subjects_alone(&self, engine: &Engine) -> Option<(Kind, &BTreeSet<String>)> {
+        let read = engine.reads();
+        let mut kinds = self
+            .fields
+            .kinds()
+            .into_iter()
+            .filter(|k| read.meets(&self.fields.only(*k)));
+        let kind = kinds.next()?;
+        if kinds.next().is_some() || !engine.decides_each_alone(kind) {
+            return None;
+        }
+        let ids = self.ids.get(&kind)?;
+        (ids.len() <= Self::MOST_SUBJECTS).then_some((kind, ids))
+    }
+}
+
+/// Adds to `changed` the fields `record` changed, and the object's id; `false` where it changed
+/// something every check may read besides: a pack, a parameter, an exception (what excepts a
+/// finding), the organisation (its time zone is "today"), its bank holidays (working days), or
+/// anything not known here.
+fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Changes) -> bool {
     // Written by runs and people's work on findings, sign-ins, connectors' settings, links to
     // their sources, single sign-on, tokens and webhooks: nothing a rule reads.
     const NOT_READ: &[&str] = &[
@@ -484,20 +547,26 @@ fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Reads) -> b
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(j).ok()
         })
     };
+    changed
+        .ids
+        .entry(kind)
+        .or_default()
+        .insert(record.entity_id.clone());
+    let fields = &mut changed.fields;
     match (object(&record.before), object(&record.after)) {
         (Some(before), Some(after)) if record.action == "update" => {
             for name in before.keys().chain(after.keys()) {
                 if before.get(name) != after.get(name) {
                     if kind.register().field_index(name).is_some() {
-                        changed.insert_named(kind, name);
+                        fields.insert_named(kind, name);
                     } else {
-                        changed.insert_kind(kind);
+                        fields.insert_kind(kind);
                     }
                 }
             }
         }
         // Created, deleted, erased, or its payload not readable: every field.
-        _ => changed.insert_kind(kind),
+        _ => fields.insert_kind(kind),
     }
     true
 }

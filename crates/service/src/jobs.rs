@@ -876,8 +876,14 @@ impl Steward {
                 run.summary,
                 run.findings,
                 format!(
-                    "{} of the {} checks, those that read what changed since the last run",
-                    run.checks, run.of
+                    "{} of the {} checks, those that read what changed since the last run{}",
+                    run.checks,
+                    run.of,
+                    match run.subjects {
+                        Some(1) => ", over the one record changed".to_owned(),
+                        Some(n) => format!(", over the {n} records changed"),
+                        None => String::new(),
+                    }
                 ),
             ),
             Ok(Some(run)) => (run.summary, run.findings, String::new()),

@@ -124,6 +124,8 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
             run.of
         );
         assert!(run.summary.resolved >= 1, "{be}: {:?}", run.summary);
+        // Those checks decide each device from the device alone: only it was evaluated.
+        assert_eq!(run.subjects, Some(1), "{be}: {run:?}");
         let now = failing(&steward);
         assert!(!now.contains(&unencrypted.finding.key()), "{be}");
         assert_eq!(
@@ -152,6 +154,78 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
         change(&steward, Register::Assets, &tag, unread, "noted");
         assert_eq!(after_change(&steward, &packs).checks, 0, "{be}: {unread}");
 
+        // Two devices at once: the first unencrypted again, a second failing one encrypted.
+        let other = steward
+            .findings(&FindingQuery {
+                subject_type: Some("asset".into()),
+                ..FindingQuery::default()
+            })
+            .unwrap_or_else(|e| panic!("{be}: {e}"))
+            .into_iter()
+            .find(|f| {
+                f.state.is_failing()
+                    && f.finding.subject.id != tag
+                    && f.finding
+                        .evidence
+                        .get("asset.encrypted")
+                        .map(String::as_str)
+                        == Some("false")
+            })
+            .unwrap_or_else(|| panic!("{be}: a second unencrypted device fails"));
+        change(&steward, Register::Assets, &tag, "encrypted", "false");
+        change(
+            &steward,
+            Register::Assets,
+            &other.finding.subject.id,
+            "encrypted",
+            "true",
+        );
+        let run = after_change(&steward, &packs);
+        assert_eq!(run.subjects, Some(2), "{be}: {run:?}");
+        assert!(
+            run.summary.reopened >= 1 && run.summary.resolved >= 1,
+            "{be}: {run:?}"
+        );
+        let now = failing(&steward);
+        assert!(
+            now.contains(&unencrypted.finding.key()),
+            "{be}: {tag} again"
+        );
+        assert!(!now.contains(&other.finding.key()), "{be}");
+        assert_eq!(now, expected(&steward, &packs), "{be}: two devices changed");
+
+        // A device's holder: the checks of people that read their devices are touched too, so
+        // every subject of the checks touched is evaluated.
+        let holder = steward
+            .store()
+            .get(Register::Assets, &other.finding.subject.id)
+            .ok()
+            .flatten()
+            .and_then(|row| row.get("assigned_to")?.as_text().map(str::to_owned));
+        let someone_else = steward
+            .store()
+            .list(Register::People)
+            .unwrap_or_else(|e| panic!("{be}: {e}"))
+            .into_iter()
+            .map(|row| row.id().to_owned())
+            .find(|id| Some(id) != holder.as_ref())
+            .unwrap_or_else(|| panic!("{be}: another person"));
+        change(
+            &steward,
+            Register::Assets,
+            &other.finding.subject.id,
+            "assigned_to",
+            &someone_else,
+        );
+        let run = after_change(&steward, &packs);
+        assert!(!run.whole && run.checks > 0, "{be}: {run:?}");
+        assert_eq!(run.subjects, None, "{be}: {run:?}");
+        assert_eq!(
+            failing(&steward),
+            expected(&steward, &packs),
+            "{be}: a device passed to {someone_else}"
+        );
+
         // A person leaving: the checks that read people's status and leaving dates (their
         // accounts, their equipment) find what a whole run finds.
         let person = unencrypted
@@ -178,6 +252,8 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
         );
         let run = after_change(&steward, &packs);
         assert!(!run.whole && run.checks > 0, "{be}: {run:?}");
+        // Checks of accounts and devices read their people's leaving: not people alone.
+        assert_eq!(run.subjects, None, "{be}: {run:?}");
         assert_eq!(
             failing(&steward),
             expected(&steward, &packs),

@@ -38,6 +38,7 @@
 //! say the rest, including any `changed` fields.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 use serde_json::{Map, Value as Json, json};
@@ -1230,6 +1231,32 @@ pub struct FindingBatch {
     pub findings: Vec<Finding>,
     /// The control's escalation ladder, as its pack states it; empty: "past due" is the only step.
     pub ladder: Vec<LadderStep>,
+    /// `None`: the control was evaluated over every subject of its kind. `Some`: only over these
+    /// (a run after a change to them); the stored findings of its other subjects stand as they
+    /// are, rather than resolving.
+    pub subjects: Option<Arc<SubjectsEvaluated>>,
+}
+
+/// The subjects a control was evaluated over, where not every one of its kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectsEvaluated {
+    /// Their kind, as findings name it (`asset`).
+    pub kind: String,
+    pub ids: BTreeSet<String>,
+}
+
+impl SubjectsEvaluated {
+    /// Whether the finding of `key` (`pack/control/kind/id`, [`Finding::key`]) of the control
+    /// `pack/control` is about one of these subjects.
+    fn holds(&self, (pack, control): (&str, &str), key: &str) -> bool {
+        key.strip_prefix(pack)
+            .and_then(|k| k.strip_prefix('/'))
+            .and_then(|k| k.strip_prefix(control))
+            .and_then(|k| k.strip_prefix('/'))
+            .and_then(|k| k.strip_prefix(self.kind.as_str()))
+            .and_then(|k| k.strip_prefix('/'))
+            .is_some_and(|id| self.ids.contains(id))
+    }
 }
 
 /// One step of a control's escalation ladder: once `after_days` have passed after a failing
@@ -1269,6 +1296,7 @@ pub(crate) fn batches(
             pack,
             control,
             findings,
+            subjects: None,
         }
     })
 }
@@ -1377,6 +1405,14 @@ pub(crate) fn record_batches(
                     reason: "reported twice in one run".into(),
                 });
             }
+            if let Some(subjects) = &batch.subjects
+                && !subjects.holds((&batch.pack, &batch.control), &key)
+            {
+                return Err(StoreError::InvalidFinding {
+                    key,
+                    reason: "about a subject the control was not evaluated over".into(),
+                });
+            }
             run.insert(key, finding);
         }
         total += run.len();
@@ -1389,6 +1425,7 @@ pub(crate) fn record_batches(
             (&batch.pack, &batch.control),
             &run,
             &batch.ladder,
+            batch.subjects.as_deref(),
         )?;
     }
     // Controls that failed before and reported nothing this run: every finding of theirs
@@ -1426,7 +1463,8 @@ pub(crate) fn record_batches(
 /// The stored findings' states and content hashes are read first: where each either is new or
 /// stays as it is (the usual case, run after run), nothing more is read, and only the new ones
 /// are written. Otherwise the control's findings are read whole, for the events' details and the
-/// audit log's `before`.
+/// audit log's `before`. Where only some `subjects` were evaluated, the stored findings of the
+/// others are left out: they stand as they are.
 #[allow(clippy::too_many_arguments)]
 fn reconcile_control(
     tx: &mut dyn FindingsTx,
@@ -1437,9 +1475,12 @@ fn reconcile_control(
     (pack, control): (&str, &str),
     run: &BTreeMap<String, Finding>,
     ladder: &[LadderStep],
+    subjects: Option<&SubjectsEvaluated>,
 ) -> Result<()> {
     let today = at.date_naive();
-    let priors = tx.load_control_priors(pack, control)?;
+    let evaluated = |key: &str| subjects.is_none_or(|s| s.holds((pack, control), key));
+    let mut priors = tx.load_control_priors(pack, control)?;
+    priors.retain(|p| evaluated(&p.key));
     let by_key: HashMap<&str, &Prior> = priors.iter().map(|p| (p.key.as_str(), p)).collect();
     let resolves = priors
         .iter()
@@ -1464,7 +1505,8 @@ fn reconcile_control(
         // Every stored finding stays as it is: only the new ones are written.
         return reconcile(tx, audit, summary, at, covers, run, None, &by_key, ladder);
     }
-    let stored = tx.load_control_findings(pack, control)?;
+    let mut stored = tx.load_control_findings(pack, control)?;
+    stored.retain(|f| evaluated(&f.finding.key()));
     reconcile(
         tx,
         audit,

@@ -65,7 +65,7 @@ pub use connect::TlsMode;
 pub use findings::{
     CheckMark, ExceptionCover, FINDING_ENTITY, FindingBatch, FindingEvent, FindingEventKind,
     FindingOrder, FindingQuery, FindingTally, FindingsSummary, LadderStep, Ladders, NextBatch,
-    RunCover,
+    RunCover, SubjectsEvaluated,
 };
 pub use jobs::{
     Dedupe, Job, JobEnd, JobFile, JobHold, JobProgress, JobQuery, JobState, MAX_ATTEMPTS, NewJob,

@@ -995,6 +995,7 @@ fn a_run_recorded_control_by_control_matches_the_whole_run_and_abandons_cleanly(
             control: control.into(),
             findings,
             ladder: Vec::new(),
+            subjects: None,
         };
         // Day 1: both laptops fail. Day 2: LT2 is patched, LT1 still unencrypted, and a new
         // laptop fails encryption. Day 3: nothing fails; the batched run names no control at
@@ -1084,6 +1085,98 @@ fn a_run_recorded_control_by_control_matches_the_whole_run_and_abandons_cleanly(
             matches!(refused, Err(StoreError::InvalidFinding { .. })),
             "{be}: {refused:?}"
         );
+    }
+}
+
+/// A control evaluated over only some of its subjects (a run after a change to them)
+/// reconciles only their findings: a stored failure of another subject stands as it is, one of
+/// theirs that no longer fails resolves, one failing again reopens; a finding about a subject
+/// outside them is refused, writing nothing.
+#[test]
+fn a_control_evaluated_over_some_subjects_leaves_the_others_findings_standing() {
+    use std::sync::Arc;
+    use steward_store::{FindingBatch, RunCover, SubjectsEvaluated};
+    for db in databases("findings_some_subjects") {
+        let be = db.backend;
+        let store = open(&db);
+        let it = packs(&["it"]);
+        let asset = |id: &str| {
+            let mut f = a();
+            f.subject.id = id.into();
+            f.message = format!("{id} is not encrypted");
+            f
+        };
+        let failing = |store: &dyn Store| -> Vec<String> {
+            keys(&store.findings(&FindingQuery::default()).unwrap_or_default())
+                .into_iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        let key = |id: &str| asset(id).key();
+        let run = |store: &dyn Store, d: u32, ids: &[&str], findings: Vec<Finding>| {
+            let mut queue = vec![FindingBatch {
+                pack: "it".into(),
+                control: "encrypted".into(),
+                findings,
+                ladder: Vec::new(),
+                subjects: Some(Arc::new(SubjectsEvaluated {
+                    kind: "asset".into(),
+                    ids: ids.iter().map(|id| (*id).to_owned()).collect(),
+                })),
+            }]
+            .into_iter();
+            let cover = RunCover {
+                some_controls: true,
+                audit_seq: None,
+            };
+            store.record_findings_run("checks", at(d), &it, &[], cover, &mut || Ok(queue.next()))
+        };
+
+        // Day 1, every subject: LT1 and LT3 fail.
+        store
+            .record_findings(
+                "checks",
+                at(1),
+                &it,
+                vec![asset("LT1"), asset("LT3")],
+                &[],
+                &Default::default(),
+            )
+            .unwrap_or_else(|e| panic!("{be}: {e}"));
+        // Day 2, LT1 alone, now encrypted: its finding resolves; LT3's stands.
+        let day2 = run(&*store, 2, &["LT1"], vec![]).unwrap_or_else(|e| panic!("{be}: {e}"));
+        assert_eq!((day2.resolved, day2.opened), (1, 0), "{be}: {day2:?}");
+        assert_eq!(failing(&*store), vec![key("LT3")], "{be}: day 2");
+        // Nothing LT3's finding reads changed: it stands, failing since day 1, no event.
+        assert_eq!(stored(&*store, &key("LT3")).first_failing, at(1), "{be}");
+        assert_eq!(events(&*store, &key("LT3")).len(), 1, "{be}: LT3's events");
+        // Day 3, LT1 and a new LT4: LT1 fails again, LT4 fails; LT3 still stands.
+        let day3 = run(
+            &*store,
+            3,
+            &["LT1", "LT4"],
+            vec![asset("LT1"), asset("LT4")],
+        )
+        .unwrap_or_else(|e| panic!("{be}: {e}"));
+        assert_eq!(
+            (day3.reopened, day3.opened, day3.resolved),
+            (1, 1, 0),
+            "{be}: {day3:?}"
+        );
+        assert_eq!(
+            failing(&*store),
+            vec![key("LT1"), key("LT3"), key("LT4")],
+            "{be}: day 3"
+        );
+        // A finding about a subject the control was not evaluated over is refused.
+        let head = store.audit_head().unwrap_or_else(|e| panic!("{be}: {e}"));
+        let refused = run(&*store, 4, &["LT1"], vec![asset("LT1"), asset("LT3")]);
+        assert!(
+            matches!(refused, Err(StoreError::InvalidFinding { .. })),
+            "{be}: {refused:?}"
+        );
+        assert_eq!(store.audit_head().ok(), Some(head), "{be}: the log moved");
     }
 }
 
