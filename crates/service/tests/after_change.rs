@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use steward_model::Register;
+use steward_model::{Register, StoredFinding};
 use steward_policy::{Overrides, Pack};
 use steward_service::{FindingQuery, ImportFile, RecordedRun, Stamp, Steward};
 use steward_store::testing::databases;
@@ -61,6 +61,27 @@ fn after_change(steward: &Steward, packs: &[&Pack]) -> RecordedRun {
         .unwrap_or_else(|| panic!("the run was not stopped"))
 }
 
+/// A failing finding about a device whose evidence says it is not encrypted, about another
+/// device than `but`.
+fn failing_unencrypted(steward: &Steward, but: Option<&str>) -> Option<StoredFinding> {
+    steward
+        .findings(&FindingQuery {
+            subject_type: Some("asset".into()),
+            ..FindingQuery::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .find(|f| {
+            f.state.is_failing()
+                && Some(f.finding.subject.id.as_str()) != but
+                && f.finding
+                    .evidence
+                    .get("asset.encrypted")
+                    .map(String::as_str)
+                    == Some("false")
+        })
+}
+
 fn change(steward: &Steward, register: Register, id: &str, field: &str, value: &str) {
     steward
         .update_if(
@@ -97,21 +118,7 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
         assert_eq!(failing(&steward), expected(&steward, &packs), "{be}");
 
         // A laptop failing for want of encryption is marked encrypted.
-        let unencrypted = steward
-            .findings(&FindingQuery {
-                subject_type: Some("asset".into()),
-                ..FindingQuery::default()
-            })
-            .unwrap_or_else(|e| panic!("{be}: {e}"))
-            .into_iter()
-            .find(|f| {
-                f.state.is_failing()
-                    && f.finding
-                        .evidence
-                        .get("asset.encrypted")
-                        .map(String::as_str)
-                        == Some("false")
-            })
+        let unencrypted = failing_unencrypted(&steward, None)
             .unwrap_or_else(|| panic!("{be}: no unencrypted device fails"));
         let tag = unencrypted.finding.subject.id.clone();
         change(&steward, Register::Assets, &tag, "encrypted", "true");
@@ -155,22 +162,7 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
         assert_eq!(after_change(&steward, &packs).checks, 0, "{be}: {unread}");
 
         // Two devices at once: the first unencrypted again, a second failing one encrypted.
-        let other = steward
-            .findings(&FindingQuery {
-                subject_type: Some("asset".into()),
-                ..FindingQuery::default()
-            })
-            .unwrap_or_else(|e| panic!("{be}: {e}"))
-            .into_iter()
-            .find(|f| {
-                f.state.is_failing()
-                    && f.finding.subject.id != tag
-                    && f.finding
-                        .evidence
-                        .get("asset.encrypted")
-                        .map(String::as_str)
-                        == Some("false")
-            })
+        let other = failing_unencrypted(&steward, Some(&tag))
             .unwrap_or_else(|| panic!("{be}: a second unencrypted device fails"));
         change(&steward, Register::Assets, &tag, "encrypted", "false");
         change(
