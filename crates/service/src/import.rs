@@ -210,52 +210,38 @@ pub(crate) fn check(
         .into_iter()
         .map(|target| Ok((target, store.ids(target)?)))
         .collect::<Result<_>>()?;
-    let mut known: HashMap<Register, IdSet<'_>> = HashMap::new();
-    for p in &parsed {
-        known
-            .entry(p.register)
-            .or_default()
-            .extend(p.rows.iter().map(|r| r.row.id()));
-    }
-    for (target, ids) in &stored {
-        known
-            .entry(*target)
-            .or_default()
-            .extend(ids.iter().map(String::as_str));
-    }
+    // Only the registers something refers to: at 100,000 people the others (usage, sightings,
+    // training) are a million ids no reference looks up. Each set is built on a thread of its
+    // own, and each file's references are then looked up on its own.
+    let sized = |(target, ids): &&(Register, Vec<String>)| {
+        ids.len() + parsed_of(&parsed, *target).map_or(0, |p| p.rows.len())
+    };
+    let known: HashMap<Register, IdSet<'_>> = side_by_side::map(
+        stored.iter().collect(),
+        side_by_side::threads(4),
+        side_by_side::largest_first(sized),
+        |(target, ids)| {
+            let in_file = parsed_of(&parsed, *target).map_or(&[][..], |p| p.rows.as_slice());
+            let mut set =
+                IdSet::with_capacity_and_hasher(in_file.len() + ids.len(), Default::default());
+            set.extend(in_file.iter().map(|r| r.row.id()));
+            set.extend(ids.iter().map(String::as_str));
+            (*target, set)
+        },
+    )
+    .into_iter()
+    .collect();
 
+    let looked_up = side_by_side::map(
+        parsed.iter().collect(),
+        side_by_side::threads(4),
+        side_by_side::largest_first(|p: &&Parsed| p.rows.len()),
+        |p| unknown_references(p, &known),
+    );
     let mut new_budget_centres: BTreeSet<String> = BTreeSet::new();
-    for p in &parsed {
-        // Each field's set of ids it may name, looked up once per file rather than per cell.
-        let fields = p.register.fields();
-        let sets: Vec<Option<&IdSet<'_>>> = fields
-            .iter()
-            .map(|f| f.refers_to.and_then(|target| known.get(&target)))
-            .collect();
-        for ParsedRow { line, row } in &p.rows {
-            for ((field, value), set) in fields.iter().zip(row.values()).zip(&sets) {
-                let (Some(target), Value::Text(id)) = (field.refers_to, value) else {
-                    continue;
-                };
-                if set.is_some_and(|ids| ids.contains(id.as_str())) {
-                    continue;
-                }
-                if target == Register::BudgetCentres {
-                    new_budget_centres.insert(id.clone());
-                    continue;
-                }
-                errors.push(CsvError {
-                    file: p.label.clone(),
-                    line: *line,
-                    column: field.name.to_owned(),
-                    value: id.clone(),
-                    reason: format!(
-                        "no {} with this id in the import or the database",
-                        target.entity()
-                    ),
-                });
-            }
-        }
+    for (p, (file_errors, budget_centres)) in parsed.iter().zip(looked_up) {
+        errors.extend(file_errors);
+        new_budget_centres.extend(budget_centres);
         if p.register == Register::People {
             errors.extend(manager_loops(store, p)?);
         }
@@ -291,6 +277,56 @@ pub(crate) fn check(
         created_budget_centres: new_budget_centres.into_iter().collect(),
         rows,
     })
+}
+
+/// The parsed file of `register`, if the import has one.
+fn parsed_of(parsed: &[Parsed], register: Register) -> Option<&Parsed> {
+    parsed.iter().find(|p| p.register == register)
+}
+
+/// A file's references to ids neither the import nor the database holds (`known`: by register,
+/// every id it will hold), as errors; and the budget centres named but not yet registered, which
+/// the import creates.
+fn unknown_references(
+    p: &Parsed,
+    known: &HashMap<Register, IdSet<'_>>,
+) -> (Vec<CsvError>, BTreeSet<String>) {
+    let mut errors = Vec::new();
+    let mut new_budget_centres = BTreeSet::new();
+    // Each field's set of ids it may name, looked up once per file rather than per cell.
+    let fields = p.register.fields();
+    let sets: Vec<Option<&IdSet<'_>>> = fields
+        .iter()
+        .map(|f| f.refers_to.and_then(|target| known.get(&target)))
+        .collect();
+    if fields.iter().all(|f| f.refers_to.is_none()) {
+        return (errors, new_budget_centres);
+    }
+    for ParsedRow { line, row } in &p.rows {
+        for ((field, value), set) in fields.iter().zip(row.values()).zip(&sets) {
+            let (Some(target), Value::Text(id)) = (field.refers_to, value) else {
+                continue;
+            };
+            if set.is_some_and(|ids| ids.contains(id.as_str())) {
+                continue;
+            }
+            if target == Register::BudgetCentres {
+                new_budget_centres.insert(id.clone());
+                continue;
+            }
+            errors.push(CsvError {
+                file: p.label.clone(),
+                line: *line,
+                column: field.name.to_owned(),
+                value: id.clone(),
+                reason: format!(
+                    "no {} with this id in the import or the database",
+                    target.entity()
+                ),
+            });
+        }
+    }
+    (errors, new_budget_centres)
 }
 
 /// Managers must form a tree: a chain of managers that comes back to a person is refused, on the
