@@ -106,8 +106,7 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>, reads: Reads) -> Resul
             };
             // The organisation's time zone: its (last) row's, or the default.
             let time_zone = checked
-                .rows
-                .iter()
+                .rows()
                 .rev()
                 .filter(|row| row.register() == Register::Organisation)
                 .find_map(|row| row.get("time_zone").and_then(|v| v.as_text()))
@@ -116,7 +115,7 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>, reads: Reads) -> Resul
                     str::to_owned,
                 );
             let data = timed("estate laid out for evaluation", || {
-                Data::from_mixed_rows_reading(checked.rows, reads)
+                Data::from_registers_reading(checked.registers, reads)
             });
             (data, time_zone)
         }

@@ -230,6 +230,24 @@ impl Data {
         )
     }
 
+    /// [`Data::from_mixed_rows_reading`] from rows already kept by register (a checked folder):
+    /// each register's rows are moved in whole, not one by one.
+    pub fn from_registers_reading(registers: Vec<(Register, Vec<Row>)>, reads: Reads) -> Data {
+        let mut by_register: std::collections::BTreeMap<Register, Vec<Row>> = Default::default();
+        for (register, mut rows) in registers {
+            let held = by_register.entry(register).or_default();
+            if held.is_empty() {
+                *held = rows;
+            } else {
+                held.append(&mut rows);
+            }
+        }
+        Data::from_register_rows_reading(
+            |register| by_register.remove(&register).unwrap_or_default(),
+            reads,
+        )
+    }
+
     /// [`Data::from_register_rows`] laying out only the fields `reads` names.
     fn from_register_rows_reading(
         mut rows: impl FnMut(Register) -> Vec<Row>,

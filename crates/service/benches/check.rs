@@ -111,7 +111,7 @@ fn main() {
         scratch
             .check_files(files.clone())
             .expect("the demo's folder is valid")
-            .rows
+            .into_rows()
     });
     let row_count = rows.len();
 

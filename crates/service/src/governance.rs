@@ -209,17 +209,25 @@ impl Steward {
     /// Every course's recurrence in months, with `pending` (rows being written in the same
     /// transaction) taking precedence over the stored courses.
     pub(crate) fn course_recurrence(&self, pending: &[Row]) -> Result<HashMap<String, i64>> {
-        let mut months: HashMap<String, i64> = HashMap::new();
         if !pending.iter().any(|r| r.register() == Register::Training) {
-            return Ok(months);
+            return Ok(HashMap::new());
         }
+        self.course_recurrence_with(pending.iter())
+    }
+
+    /// Every course's recurrence in months, the courses among `pending` over the stored ones.
+    fn course_recurrence_with<'a>(
+        &self,
+        pending: impl Iterator<Item = &'a Row>,
+    ) -> Result<HashMap<String, i64>> {
+        let mut months: HashMap<String, i64> = HashMap::new();
         let stored: Vec<Course> = self.list()?;
         for course in stored {
             if let Some(m) = course.recur_months {
                 months.insert(course.id, m);
             }
         }
-        for row in pending.iter().filter(|r| r.register() == Register::Courses) {
+        for row in pending.filter(|r| r.register() == Register::Courses) {
             let id = row.id().to_owned();
             match row.get("recur_months") {
                 Some(Value::Int(m)) => {
@@ -238,6 +246,31 @@ impl Steward {
         let months = self.course_recurrence(rows)?;
         if !months.is_empty() {
             fill_training_expiry(rows, &|course| months.get(course).copied());
+        }
+        Ok(())
+    }
+
+    /// [`Steward::derive`] over rows kept by register (an import's checked files).
+    pub(crate) fn derive_registers(&self, registers: &mut [(Register, Vec<Row>)]) -> Result<()> {
+        if !registers
+            .iter()
+            .any(|(r, rows)| *r == Register::Training && !rows.is_empty())
+        {
+            return Ok(());
+        }
+        let months = self.course_recurrence_with(
+            registers
+                .iter()
+                .filter(|(r, _)| *r == Register::Courses)
+                .flat_map(|(_, rows)| rows),
+        )?;
+        if !months.is_empty() {
+            for (_, rows) in registers
+                .iter_mut()
+                .filter(|(r, _)| *r == Register::Training)
+            {
+                fill_training_expiry(rows, &|course| months.get(course).copied());
+            }
         }
         Ok(())
     }

@@ -134,25 +134,27 @@ pub(crate) fn import(
     for file in &files {
         stamp.authorise(file.register, crate::Operation::Import)?;
     }
-    let checked = check(steward, files, guard)?;
+    let mut checked = check(steward, files, guard)?;
     // Every row written, the budget centres an import creates among them, within the authority.
-    for row in &checked.rows {
+    for row in checked.rows() {
         steward.authorise_row(stamp, row, crate::Operation::Import)?;
     }
     let store = steward.store();
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        rows = checked.rows.len(),
+        rows = checked.len(),
         "import parsed and checked"
     );
-    let summary = store.commit(&stamp.actor, stamp.at, checked.rows)?;
+    let files = std::mem::take(&mut checked.files);
+    let created_budget_centres = std::mem::take(&mut checked.created_budget_centres);
+    let summary = store.commit(&stamp.actor, stamp.at, checked.into_rows())?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "import committed"
     );
     Ok(ImportReport {
-        files: checked.files,
-        created_budget_centres: checked.created_budget_centres,
+        files,
+        created_budget_centres,
         summary,
     })
 }
@@ -162,7 +164,34 @@ pub(crate) fn import(
 pub struct CheckedFiles {
     pub files: Vec<(String, usize)>,
     pub created_budget_centres: Vec<String>,
-    pub rows: Vec<Row>,
+    /// The rows by register, in the order they are written: the budget centres the import
+    /// creates first, then each file's in the registers' order.
+    pub registers: Vec<(Register, Vec<Row>)>,
+}
+
+impl CheckedFiles {
+    /// Every row, in the order they are written.
+    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &Row> {
+        self.registers.iter().flat_map(|(_, rows)| rows)
+    }
+
+    /// How many rows there are.
+    pub fn len(&self) -> usize {
+        self.registers.iter().map(|(_, rows)| rows.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every row, in the order they are written: what a commit takes.
+    pub fn into_rows(self) -> Vec<Row> {
+        let mut rows = Vec::with_capacity(self.len());
+        for (_, mut group) in self.registers {
+            rows.append(&mut group);
+        }
+        rows
+    }
 }
 
 /// Every check an import makes, against the files and what `store` holds, without writing.
@@ -255,7 +284,7 @@ pub(crate) fn check(
         .iter()
         .map(|p| (p.label.clone(), p.rows.len()))
         .collect();
-    let mut rows: Vec<Row> = new_budget_centres
+    let created: Vec<Row> = new_budget_centres
         .iter()
         .map(|code| {
             BudgetCentre {
@@ -265,17 +294,22 @@ pub(crate) fn check(
             .to_row()
         })
         .collect();
-    rows.reserve_exact(parsed.iter().map(|p| p.rows.len()).sum());
-    rows.extend(
+    // Kept by register, one file's rows at a time: at 300,000 people one list of every row, then
+    // grouped again for the rules, held two more copies of millions of rows at the peak.
+    let mut registers = Vec::with_capacity(parsed.len() + 1);
+    if !created.is_empty() {
+        registers.push((Register::BudgetCentres, created));
+    }
+    registers.extend(
         parsed
             .into_iter()
-            .flat_map(|p| p.rows.into_iter().map(|r| r.row)),
+            .map(|p| (p.register, p.rows.into_iter().map(|r| r.row).collect())),
     );
-    steward.derive(&mut rows)?;
+    steward.derive_registers(&mut registers)?;
     Ok(CheckedFiles {
         files,
         created_budget_centres: new_budget_centres.into_iter().collect(),
-        rows,
+        registers,
     })
 }
 
