@@ -82,6 +82,21 @@ fn failing_unencrypted(steward: &Steward, but: Option<&str>) -> Option<StoredFin
         })
 }
 
+/// Who holds the device `tag`, if anyone.
+fn holder(steward: &Steward, tag: &str) -> Option<String> {
+    let row = steward.store().get(Register::Assets, tag).ok()??;
+    row.get("assigned_to")?.as_text().map(str::to_owned)
+}
+
+/// A run after a change evaluates some checks, over every subject of their kinds, and leaves the
+/// failing findings as a run of every check would.
+fn some_checks_over_every_subject(steward: &Steward, packs: &[&Pack], what: &str) {
+    let run = after_change(steward, packs);
+    assert!(!run.whole && run.checks > 0, "{what}: {run:?}");
+    assert_eq!(run.subjects, None, "{what}: {run:?}");
+    assert_eq!(failing(steward), expected(steward, packs), "{what}");
+}
+
 fn change(steward: &Steward, register: Register, id: &str, field: &str, value: &str) {
     steward
         .update_if(
@@ -188,19 +203,14 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
 
         // A device's holder: the checks of people that read their devices are touched too, so
         // every subject of the checks touched is evaluated.
-        let holder = steward
-            .store()
-            .get(Register::Assets, &other.finding.subject.id)
-            .ok()
-            .flatten()
-            .and_then(|row| row.get("assigned_to")?.as_text().map(str::to_owned));
+        let held_by = holder(&steward, &other.finding.subject.id);
         let someone_else = steward
             .store()
             .list(Register::People)
             .unwrap_or_else(|e| panic!("{be}: {e}"))
             .into_iter()
             .map(|row| row.id().to_owned())
-            .find(|id| Some(id) != holder.as_ref())
+            .find(|id| Some(id) != held_by.as_ref())
             .unwrap_or_else(|| panic!("{be}: another person"));
         change(
             &steward,
@@ -209,14 +219,7 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
             "assigned_to",
             &someone_else,
         );
-        let run = after_change(&steward, &packs);
-        assert!(!run.whole && run.checks > 0, "{be}: {run:?}");
-        assert_eq!(run.subjects, None, "{be}: {run:?}");
-        assert_eq!(
-            failing(&steward),
-            expected(&steward, &packs),
-            "{be}: a device passed to {someone_else}"
-        );
+        some_checks_over_every_subject(&steward, &packs, &format!("{be}: passed on"));
 
         // A person leaving: the checks that read people's status and leaving dates (their
         // accounts, their equipment) find what a whole run finds.
@@ -225,14 +228,7 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
             .evidence
             .get("asset.holder.id")
             .cloned()
-            .or_else(|| {
-                steward
-                    .store()
-                    .get(Register::Assets, &tag)
-                    .ok()
-                    .flatten()
-                    .and_then(|row| row.get("assigned_to")?.as_text().map(str::to_owned))
-            })
+            .or_else(|| holder(&steward, &tag))
             .unwrap_or_else(|| panic!("{be}: {tag} has a holder"));
         change(&steward, Register::People, &person, "status", "leaver");
         change(
@@ -242,15 +238,8 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
             "leave_date",
             "2026-10-01",
         );
-        let run = after_change(&steward, &packs);
-        assert!(!run.whole && run.checks > 0, "{be}: {run:?}");
         // Checks of accounts and devices read their people's leaving: not people alone.
-        assert_eq!(run.subjects, None, "{be}: {run:?}");
-        assert_eq!(
-            failing(&steward),
-            expected(&steward, &packs),
-            "{be}: {person} left"
-        );
+        some_checks_over_every_subject(&steward, &packs, &format!("{be}: {person} left"));
 
         // The organisation's settings may move every check ("today" is in its time zone).
         change(
