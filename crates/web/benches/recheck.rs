@@ -6,7 +6,9 @@
 //! five laptops. Each time it prints how long the page took to answer (the step, which never waits
 //! for the checks) and how long until the laptop's finding no longer fails (the check run queued
 //! by the step, done by the server's job worker: the first a server runs evaluates every check,
-//! the next only those that read what changed).
+//! the next only those that read what changed). Then five people with an active account are
+//! marked as having left, on their record's page, and it prints how long until the finding that
+//! their account is still active opens.
 
 mod common;
 #[path = "../tests/support/mod.rs"]
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::{builtin_packs, ms, number_from_env, percentile, seed, signed_in};
+use steward_model::Register;
 use steward_policy::Pack;
 use steward_service::{FindingQuery, Steward};
 use steward_store::testing::{TestDatabase, databases};
@@ -43,6 +46,87 @@ fn main() {
     for db in databases("bench_recheck") {
         run(&db, people, &packs);
     }
+}
+
+/// People with an active account marked as having left on their record's page: how long until
+/// the finding that their account is still active opens. A change to people reaches checks of
+/// accounts, devices and people alike, so the run evaluates each of those checks over every
+/// subject of its kind.
+fn leavers(steward: &Steward, client: &mut support::Client) {
+    let control = "leaver-accounts-disabled";
+    let active =
+        |row: &steward_model::Row| row.get("status").and_then(|v| v.as_text()) == Some("active");
+    let chosen: Vec<(String, String)> = steward
+        .store()
+        .list(Register::People)
+        .unwrap_or_else(|e| panic!("people: {e}"))
+        .into_iter()
+        .filter(|person| active(person))
+        .filter_map(|person| {
+            let accounts = steward
+                .store()
+                .list_where(Register::Accounts, "person_id", person.id())
+                .ok()?;
+            let account = accounts.into_iter().find(|a| active(a))?;
+            Some((person.id().to_owned(), account.id().to_owned()))
+        })
+        .take(SAMPLES)
+        .collect();
+    assert!(!chosen.is_empty(), "nobody active has an active account");
+    let yesterday = (Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (mut answers, mut opens) = (Vec::new(), Vec::new());
+    println!("\n| person | account | the step answered | {control} opened after |");
+    println!("| --- | --- | --- | --- |");
+    for (person, account) in &chosen {
+        let page = format!("/register/person/{person}");
+        let csrf = client.get(&page).csrf();
+        let began = Instant::now();
+        let reply = client.post(
+            &format!("{page}/set"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("status", "leaver"),
+                ("leave_date", yesterday.as_str()),
+            ],
+        );
+        let answered = began.elapsed();
+        assert_eq!(reply.status, 303, "{person}: {}", reply.body);
+        let query = FindingQuery {
+            subject_type: Some("account".into()),
+            subject_id: Some(account.clone()),
+            control: Some(control.into()),
+            ..FindingQuery::default()
+        };
+        let opened = loop {
+            let failing = steward
+                .count_findings(&query)
+                .unwrap_or_else(|e| panic!("findings: {e}"));
+            if failing > 0 {
+                break began.elapsed();
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(120),
+                "{account}: {control} not opened after two minutes"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        println!(
+            "| {person} | {account} | {} ms | {:.2} s |",
+            ms(answered),
+            opened.as_secs_f64()
+        );
+        answers.push(answered);
+        opens.push(opened);
+    }
+    answers.sort();
+    opens.sort();
+    println!(
+        "\nMedian: the step answered in {} ms; the finding opened after {:.2} s.",
+        ms(percentile(&answers, 50)),
+        percentile(&opens, 50).as_secs_f64()
+    );
 }
 
 fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
@@ -127,6 +211,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
         ms(percentile(&answers, 50)),
         percentile(&clears, 50).as_secs_f64()
     );
+    leavers(&steward, &mut client);
     server
         .stop()
         .unwrap_or_else(|e| panic!("the server failed: {e}"));
