@@ -324,6 +324,7 @@ impl Steward {
                 ids: (*ids).clone(),
             })
         });
+        let whole = changed.is_none();
         let started = std::time::Instant::now();
         let covers = self.exception_covers(&ids)?;
         let excepted = Covers::new(&covers, stamp.at.date_naive());
@@ -366,11 +367,14 @@ impl Steward {
                     return Err(steward_store::StoreError::Abandoned);
                 }
                 count += run.findings.len();
-                checked.add(&run, &data);
-                for f in &run.findings {
-                    failing.add(f, &excepted);
-                    each(f);
+                // The standing by section is kept by whole runs alone (below).
+                if whole {
+                    checked.add(&run, &data);
+                    for f in &run.findings {
+                        failing.add(f, &excepted);
+                    }
                 }
+                run.findings.iter().for_each(&mut *each);
                 let ladder = ladders
                     .remove(&(run.pack.clone(), run.control.clone()))
                     .unwrap_or_default();
@@ -392,7 +396,7 @@ impl Steward {
             (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),
             (Ok(summary), None) => {
                 crate::findings::log_summary(&ids, &summary);
-                if changed.is_none() {
+                if whole {
                     // The standing by section counts every check's subjects.
                     self.record_tallies(stamp, &checked, &failing)?;
                     self.whole_run_recorded
@@ -411,7 +415,7 @@ impl Steward {
                     findings: count,
                     checks: total,
                     of: checks,
-                    whole: changed.is_none(),
+                    whole,
                     subjects: evaluated.map(|s| s.ids.len()),
                 }))
             }
