@@ -162,7 +162,7 @@ impl Engine {
     }
 
     /// The fields of the estate the checks read: an estate laid out with these alone
-    /// ([`Data::from_mixed_rows_reading`]) gives the same findings as the whole.
+    /// ([`Data::from_registers_reading`]) gives the same findings as the whole.
     pub fn reads(&self) -> Reads {
         let mut reads = Reads::default();
         for check in &self.checks {

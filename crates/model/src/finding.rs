@@ -52,10 +52,15 @@ impl Finding {
     /// Identifies a finding across runs: the same control failing for the same subject is the
     /// same finding, whatever its message says today.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.pack, self.control, self.subject.kind, self.subject.id
-        )
+        self.subject.key_in(&self.pack, &self.control)
+    }
+}
+
+impl Subject {
+    /// The key of the finding of control `control` of pack `pack` about this subject
+    /// ([`Finding::key`]).
+    pub fn key_in(&self, pack: &str, control: &str) -> String {
+        format!("{pack}/{control}/{}/{}", self.kind, self.id)
     }
 }
 

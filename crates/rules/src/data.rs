@@ -212,26 +212,10 @@ impl Data {
         Data::from_register_rows_reading(rows, Reads::every())
     }
 
-    /// An estate from rows of every register in one list, in any order (a checked folder).
-    pub fn from_mixed_rows(rows: Vec<Row>) -> Data {
-        Data::from_mixed_rows_reading(rows, Reads::every())
-    }
-
-    /// [`Data::from_mixed_rows`] laying out only the fields `reads` names (the rest are let go
-    /// with their rows): enough for rules that read no others ([`crate::Program::reads`]).
-    pub fn from_mixed_rows_reading(rows: Vec<Row>, reads: Reads) -> Data {
-        let mut by_register: std::collections::BTreeMap<Register, Vec<Row>> = Default::default();
-        for row in rows {
-            by_register.entry(row.register()).or_default().push(row);
-        }
-        Data::from_register_rows_reading(
-            |register| by_register.remove(&register).unwrap_or_default(),
-            reads,
-        )
-    }
-
-    /// [`Data::from_mixed_rows_reading`] from rows already kept by register (a checked folder):
-    /// each register's rows are moved in whole, not one by one.
+    /// An estate from rows kept by register (a checked folder; a register may come in several
+    /// parts), laying out only the fields `reads` names — the rest are let go with their rows:
+    /// enough for rules that read no others ([`crate::Program::reads`]). Each register's rows are
+    /// moved in whole, not one by one.
     pub fn from_registers_reading(registers: Vec<(Register, Vec<Row>)>, reads: Reads) -> Data {
         let mut by_register: std::collections::BTreeMap<Register, Vec<Row>> = Default::default();
         for (register, mut rows) in registers {

@@ -215,7 +215,7 @@ impl Program {
     }
 
     /// The fields of the estate it reads: an estate laid out with at least these
-    /// ([`Data::from_mixed_rows_reading`]) decides it as one laid out whole.
+    /// ([`Data::from_registers_reading`]) decides it as one laid out whole.
     pub fn reads(&self) -> &Reads {
         &self.reads
     }

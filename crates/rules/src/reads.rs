@@ -161,25 +161,13 @@ impl Reads {
         self.reached.get(kind as usize).copied().unwrap_or(true)
     }
 
-    /// The fields read of `kind` alone.
-    pub fn only(&self, kind: Kind) -> Reads {
-        let mut only = Reads::default();
-        for i in 0..kind.register().fields().len() {
-            if self.reads(kind, i) {
-                only.insert(kind, i);
-            }
-        }
-        only
-    }
-
-    /// The kinds of which some field is read.
-    pub fn kinds(&self) -> Vec<Kind> {
+    /// The kinds of which some field is read by both ([`Reads::meets`], kind by kind).
+    pub fn kinds_meeting(&self, other: &Reads) -> Vec<Kind> {
         Kind::ALL
             .iter()
             .copied()
-            .filter(|k| match &self.fields {
-                None => true,
-                Some(fields) => fields.get(*k as usize).is_some_and(|f| f.contains(&true)),
+            .filter(|k| {
+                (0..k.register().fields().len()).any(|i| self.reads(*k, i) && other.reads(*k, i))
             })
             .collect()
     }

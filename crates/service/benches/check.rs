@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, TimeZone as _, Utc};
 use steward_model::Register;
 use steward_policy::{Overrides, Pack};
-use steward_rules::Data;
+use steward_rules::{Data, Reads};
 use steward_service::{ImportFile, Steward};
 
 // The binary's allocator, with its setting (`cli/src/main.rs`): what the phases cost there.
@@ -107,13 +107,13 @@ fn main() {
             .sum::<usize>()
     });
     let scratch = Steward::open("sqlite::memory:").expect("an in-memory database");
-    let (checked, rows) = fastest(runs, || {
+    let (checked, registers) = fastest(runs, || {
         scratch
             .check_files(files.clone())
             .expect("the demo's folder is valid")
-            .into_rows()
+            .registers
     });
-    let row_count = rows.len();
+    let row_count: usize = registers.iter().map(|(_, rows)| rows.len()).sum();
 
     let packs: Vec<Pack> = ["cafcass-it-5.0", "cafcass-ia-4.3"]
         .iter()
@@ -124,13 +124,13 @@ fn main() {
     let compiled = steward_service::compile_checks(&chosen, &overrides).expect("the packs compile");
     // Laid out once each way: the rows are moved into the estate. Every field first (a copy of
     // the rows), then only those the packs read, as `steward check` lays them out.
-    let copy = rows.clone();
+    let copy = registers.clone();
     let started = Instant::now();
-    let every = black_box(Data::from_mixed_rows(copy));
+    let every = black_box(Data::from_registers_reading(copy, Reads::every()));
     let layout_every = started.elapsed();
     drop(every);
     let started = Instant::now();
-    let mut data = Data::from_mixed_rows_reading(rows, compiled.reads());
+    let mut data = Data::from_registers_reading(registers, compiled.reads());
     steward_service::holidays_or_shipped(&mut data);
     let layout = started.elapsed();
     let now = Utc

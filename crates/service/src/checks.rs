@@ -8,6 +8,7 @@ use steward_engine::{At, Engine, RunOrder};
 use steward_model::{Finding, Register};
 use steward_policy::{Overrides, Pack, ParamValue};
 use steward_rules::{Data, Kind, Reads};
+use steward_store::SubjectsEvaluated;
 
 use crate::compliance::{Checked, Covers, Failing};
 use crate::{FindingsSummary, Result, ServiceError, Stamp, Steward};
@@ -297,34 +298,32 @@ impl Steward {
         // log, for the next run after a change to look at.
         let looked = std::time::Instant::now();
         let (head, _) = self.store().audit_head()?;
-        let changed = if after_change {
+        let mut changed = if after_change {
             self.changed_since_last_run(&ids, head, today)?
         } else {
             None
         };
+        let whole = changed.is_none();
         let engine = match &changed {
             Some(changed) => engine.touched_by(&changed.fields),
             None => engine,
         };
         // Where the checks decide each subject alone, only the subjects changed.
-        let only = changed.as_ref().and_then(|c| c.subjects_alone(&engine));
+        let alone = changed
+            .as_mut()
+            .and_then(|c| c.subjects_alone(&engine))
+            .map(|(kind, subjects)| (kind, std::sync::Arc::new(subjects)));
         tracing::debug!(
             checks = engine.len(),
             of = checks,
-            whole = changed.is_none(),
-            subjects = only.as_ref().map(|(_, ids)| ids.len()),
+            whole,
+            subjects = alone.as_ref().map(|(_, s)| s.ids.len()),
             elapsed_ms = looked.elapsed().as_millis() as u64,
             "checks to run"
         );
         let (data, time_zone) =
-            self.estate_data_of(engine.reads(), only.as_ref().map(|(k, ids)| (*k, *ids)))?;
-        let evaluated = only.as_ref().map(|(kind, ids)| {
-            std::sync::Arc::new(steward_store::SubjectsEvaluated {
-                kind: kind.name().to_owned(),
-                ids: (*ids).clone(),
-            })
-        });
-        let whole = changed.is_none();
+            self.estate_data_of(engine.reads(), alone.as_ref().map(|(k, s)| (*k, &s.ids)))?;
+        let evaluated = alone.map(|(_, subjects)| subjects);
         let started = std::time::Instant::now();
         let covers = self.exception_covers(&ids)?;
         let excepted = Covers::new(&covers, stamp.at.date_naive());
@@ -498,19 +497,23 @@ impl Changes {
     /// each check is of that kind and decides each subject from that subject alone (an asset
     /// marked encrypted moves only that asset's findings of the checks of assets' encryption).
     /// `None`: every subject of their kinds.
-    fn subjects_alone(&self, engine: &Engine) -> Option<(Kind, &BTreeSet<String>)> {
-        let read = engine.reads();
-        let mut kinds = self
-            .fields
-            .kinds()
-            .into_iter()
-            .filter(|k| read.meets(&self.fields.only(*k)));
+    fn subjects_alone(&mut self, engine: &Engine) -> Option<(Kind, SubjectsEvaluated)> {
+        let mut kinds = engine.reads().kinds_meeting(&self.fields).into_iter();
         let kind = kinds.next()?;
-        if kinds.next().is_some() || !engine.decides_each_alone(kind) {
+        if kinds.next().is_some()
+            || !engine.decides_each_alone(kind)
+            || self.ids.get(&kind)?.len() > Self::MOST_SUBJECTS
+        {
             return None;
         }
-        let ids = self.ids.get(&kind)?;
-        (ids.len() <= Self::MOST_SUBJECTS).then_some((kind, ids))
+        let ids = self.ids.remove(&kind)?;
+        Some((
+            kind,
+            SubjectsEvaluated {
+                kind: kind.name().to_owned(),
+                ids,
+            },
+        ))
     }
 }
 

@@ -208,15 +208,7 @@ pub(crate) fn fill_training_expiry(rows: &mut [Row], recurrence: &dyn Fn(&str) -
 impl Steward {
     /// Every course's recurrence in months, with `pending` (rows being written in the same
     /// transaction) taking precedence over the stored courses.
-    pub(crate) fn course_recurrence(&self, pending: &[Row]) -> Result<HashMap<String, i64>> {
-        if !pending.iter().any(|r| r.register() == Register::Training) {
-            return Ok(HashMap::new());
-        }
-        self.course_recurrence_with(pending.iter())
-    }
-
-    /// Every course's recurrence in months, the courses among `pending` over the stored ones.
-    fn course_recurrence_with<'a>(
+    fn course_recurrence<'a>(
         &self,
         pending: impl Iterator<Item = &'a Row>,
     ) -> Result<HashMap<String, i64>> {
@@ -243,33 +235,28 @@ impl Steward {
 
     /// Derived values a write fills in before it is checked: training expiry from its course.
     pub(crate) fn derive(&self, rows: &mut [Row]) -> Result<()> {
-        let months = self.course_recurrence(rows)?;
-        if !months.is_empty() {
-            fill_training_expiry(rows, &|course| months.get(course).copied());
-        }
-        Ok(())
+        self.derive_in(&mut [rows])
     }
 
     /// [`Steward::derive`] over rows kept by register (an import's checked files).
     pub(crate) fn derive_registers(&self, registers: &mut [(Register, Vec<Row>)]) -> Result<()> {
-        if !registers
-            .iter()
-            .any(|(r, rows)| *r == Register::Training && !rows.is_empty())
-        {
+        let mut parts: Vec<&mut [Row]> = registers
+            .iter_mut()
+            .map(|(_, rows)| rows.as_mut_slice())
+            .collect();
+        self.derive_in(&mut parts)
+    }
+
+    /// [`Steward::derive`] over rows held in several parts.
+    fn derive_in(&self, parts: &mut [&mut [Row]]) -> Result<()> {
+        let rows = || parts.iter().flat_map(|part| part.iter());
+        if !rows().any(|r| r.register() == Register::Training) {
             return Ok(());
         }
-        let months = self.course_recurrence_with(
-            registers
-                .iter()
-                .filter(|(r, _)| *r == Register::Courses)
-                .flat_map(|(_, rows)| rows),
-        )?;
+        let months = self.course_recurrence(rows())?;
         if !months.is_empty() {
-            for (_, rows) in registers
-                .iter_mut()
-                .filter(|(r, _)| *r == Register::Training)
-            {
-                fill_training_expiry(rows, &|course| months.get(course).copied());
+            for part in parts.iter_mut() {
+                fill_training_expiry(part, &|course| months.get(course).copied());
             }
         }
         Ok(())

@@ -329,13 +329,13 @@ fn unknown_references(
     let mut new_budget_centres = BTreeSet::new();
     // Each field's set of ids it may name, looked up once per file rather than per cell.
     let fields = p.register.fields();
+    if fields.iter().all(|f| f.refers_to.is_none()) {
+        return (errors, new_budget_centres);
+    }
     let sets: Vec<Option<&IdSet<'_>>> = fields
         .iter()
         .map(|f| f.refers_to.and_then(|target| known.get(&target)))
         .collect();
-    if fields.iter().all(|f| f.refers_to.is_none()) {
-        return (errors, new_budget_centres);
-    }
     for ParsedRow { line, row } in &p.rows {
         for ((field, value), set) in fields.iter().zip(row.values()).zip(&sets) {
             let (Some(target), Value::Text(id)) = (field.refers_to, value) else {

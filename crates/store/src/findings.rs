@@ -1246,16 +1246,23 @@ pub struct SubjectsEvaluated {
 }
 
 impl SubjectsEvaluated {
-    /// Whether the finding of `key` (`pack/control/kind/id`, [`Finding::key`]) of the control
-    /// `pack/control` is about one of these subjects.
-    fn holds(&self, (pack, control): (&str, &str), key: &str) -> bool {
-        key.strip_prefix(pack)
-            .and_then(|k| k.strip_prefix('/'))
-            .and_then(|k| k.strip_prefix(control))
-            .and_then(|k| k.strip_prefix('/'))
-            .and_then(|k| k.strip_prefix(self.kind.as_str()))
-            .and_then(|k| k.strip_prefix('/'))
-            .is_some_and(|id| self.ids.contains(id))
+    /// Whether `subject` is one of these.
+    fn holds(&self, subject: &Subject) -> bool {
+        subject.kind == self.kind && self.ids.contains(&subject.id)
+    }
+
+    /// The keys of the findings of control `pack/control` about these subjects.
+    fn keys(&self, pack: &str, control: &str) -> BTreeSet<String> {
+        self.ids
+            .iter()
+            .map(|id| {
+                Subject {
+                    kind: self.kind.clone(),
+                    id: id.clone(),
+                }
+                .key_in(pack, control)
+            })
+            .collect()
     }
 }
 
@@ -1406,7 +1413,7 @@ pub(crate) fn record_batches(
                 });
             }
             if let Some(subjects) = &batch.subjects
-                && !subjects.holds((&batch.pack, &batch.control), &key)
+                && !subjects.holds(&finding.subject)
             {
                 return Err(StoreError::InvalidFinding {
                     key,
@@ -1478,9 +1485,11 @@ fn reconcile_control(
     subjects: Option<&SubjectsEvaluated>,
 ) -> Result<()> {
     let today = at.date_naive();
-    let evaluated = |key: &str| subjects.is_none_or(|s| s.holds((pack, control), key));
     let mut priors = tx.load_control_priors(pack, control)?;
-    priors.retain(|p| evaluated(&p.key));
+    if let Some(subjects) = subjects {
+        let keys = subjects.keys(pack, control);
+        priors.retain(|p| keys.contains(&p.key));
+    }
     let by_key: HashMap<&str, &Prior> = priors.iter().map(|p| (p.key.as_str(), p)).collect();
     let resolves = priors
         .iter()
@@ -1506,7 +1515,7 @@ fn reconcile_control(
         return reconcile(tx, audit, summary, at, covers, run, None, &by_key, ladder);
     }
     let mut stored = tx.load_control_findings(pack, control)?;
-    stored.retain(|f| evaluated(&f.finding.key()));
+    stored.retain(|f| subjects.is_none_or(|s| s.holds(&f.finding.subject)));
     reconcile(
         tx,
         audit,

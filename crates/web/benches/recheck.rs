@@ -76,57 +76,89 @@ fn leavers(steward: &Steward, client: &mut support::Client) {
     let yesterday = (Utc::now() - chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
-    let (mut answers, mut opens) = (Vec::new(), Vec::new());
+    let mut times = Times::default();
     println!("\n| person | account | the step answered | {control} opened after |");
     println!("| --- | --- | --- | --- |");
     for (person, account) in &chosen {
-        let page = format!("/register/person/{person}");
-        let csrf = client.get(&page).csrf();
-        let began = Instant::now();
-        let reply = client.post(
-            &format!("{page}/set"),
-            &[
-                ("csrf", csrf.as_str()),
-                ("status", "leaver"),
-                ("leave_date", yesterday.as_str()),
-            ],
+        let (answered, opened) = timed_step(
+            steward,
+            client,
+            &format!("/register/person/{person}"),
+            &[("status", "leaver"), ("leave_date", yesterday.as_str())],
+            &FindingQuery {
+                subject_type: Some("account".into()),
+                subject_id: Some(account.clone()),
+                control: Some(control.into()),
+                ..FindingQuery::default()
+            },
+            true,
         );
-        let answered = began.elapsed();
-        assert_eq!(reply.status, 303, "{person}: {}", reply.body);
-        let query = FindingQuery {
-            subject_type: Some("account".into()),
-            subject_id: Some(account.clone()),
-            control: Some(control.into()),
-            ..FindingQuery::default()
-        };
-        let opened = loop {
-            let failing = steward
-                .count_findings(&query)
-                .unwrap_or_else(|e| panic!("findings: {e}"));
-            if failing > 0 {
-                break began.elapsed();
-            }
-            assert!(
-                began.elapsed() < Duration::from_secs(120),
-                "{account}: {control} not opened after two minutes"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
         println!(
             "| {person} | {account} | {} ms | {:.2} s |",
             ms(answered),
             opened.as_secs_f64()
         );
-        answers.push(answered);
-        opens.push(opened);
+        times.add(answered, opened);
     }
-    answers.sort();
-    opens.sort();
-    println!(
-        "\nMedian: the step answered in {} ms; the finding opened after {:.2} s.",
-        ms(percentile(&answers, 50)),
-        percentile(&opens, 50).as_secs_f64()
-    );
+    times.print("the finding opened");
+}
+
+/// A field set on a record's `page`, as a person sets it, timed: how long the page took to
+/// answer, and how long until a finding `query` names is failing (`failing`) or is not.
+fn timed_step(
+    steward: &Steward,
+    client: &mut support::Client,
+    page: &str,
+    fields: &[(&str, &str)],
+    query: &FindingQuery,
+    failing: bool,
+) -> (Duration, Duration) {
+    let csrf = client.get(page).csrf();
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let began = Instant::now();
+    let reply = client.post(&format!("{page}/set"), &form);
+    let answered = began.elapsed();
+    assert_eq!(reply.status, 303, "{page}: {}", reply.body);
+    loop {
+        let found = steward
+            .count_findings(query)
+            .unwrap_or_else(|e| panic!("findings: {e}"));
+        if (found > 0) == failing {
+            return (answered, began.elapsed());
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "{page}: {query:?} still {} after two minutes",
+            if failing { "not failing" } else { "failing" }
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The steps' answers and how long their findings took, for the medians.
+#[derive(Default)]
+struct Times {
+    answers: Vec<Duration>,
+    findings: Vec<Duration>,
+}
+
+impl Times {
+    fn add(&mut self, answered: Duration, finding: Duration) {
+        self.answers.push(answered);
+        self.findings.push(finding);
+    }
+
+    /// The medians: "the step answered in …; `what` after …".
+    fn print(mut self, what: &str) {
+        self.answers.sort();
+        self.findings.sort();
+        println!(
+            "\nMedian: the step answered in {} ms; {what} after {:.2} s.",
+            ms(percentile(&self.answers, 50)),
+            percentile(&self.findings, 50).as_secs_f64()
+        );
+    }
 }
 
 fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
@@ -164,53 +196,31 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
     );
     let mut client = server.client();
     signed_in(&mut client, &admin);
-    let (mut answers, mut clears) = (Vec::new(), Vec::new());
+    let mut times = Times::default();
     println!("| laptop | control | the step answered | the finding cleared after |");
     println!("| --- | --- | --- | --- |");
     for (tag, control) in &unencrypted {
-        let page = format!("/register/asset/{tag}");
-        let csrf = client.get(&page).csrf();
-        let began = Instant::now();
-        let reply = client.post(
-            &format!("{page}/set"),
-            &[("csrf", csrf.as_str()), ("encrypted", "true")],
+        let (answered, cleared) = timed_step(
+            &steward,
+            &mut client,
+            &format!("/register/asset/{tag}"),
+            &[("encrypted", "true")],
+            &FindingQuery {
+                subject_type: Some("asset".into()),
+                subject_id: Some(tag.clone()),
+                control: Some(control.clone()),
+                ..FindingQuery::default()
+            },
+            false,
         );
-        let answered = began.elapsed();
-        assert_eq!(reply.status, 303, "{tag}: {}", reply.body);
-        let query = FindingQuery {
-            subject_type: Some("asset".into()),
-            subject_id: Some(tag.clone()),
-            control: Some(control.clone()),
-            ..FindingQuery::default()
-        };
-        let cleared = loop {
-            let failing = steward
-                .count_findings(&query)
-                .unwrap_or_else(|e| panic!("findings: {e}"));
-            if failing == 0 {
-                break began.elapsed();
-            }
-            assert!(
-                began.elapsed() < Duration::from_secs(120),
-                "{tag}: still failing {control} after two minutes"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
         println!(
             "| {tag} | {control} | {} ms | {:.2} s |",
             ms(answered),
             cleared.as_secs_f64()
         );
-        answers.push(answered);
-        clears.push(cleared);
+        times.add(answered, cleared);
     }
-    answers.sort();
-    clears.sort();
-    println!(
-        "\nMedian: the step answered in {} ms; its finding cleared after {:.2} s.",
-        ms(percentile(&answers, 50)),
-        percentile(&clears, 50).as_secs_f64()
-    );
+    times.print("its finding cleared");
     leavers(&steward, &mut client);
     server
         .stop()
