@@ -185,14 +185,13 @@ impl Engine {
         }
     }
 
-    /// Whether every check is of `kind` and decides each subject from that subject alone (and
-    /// what its relations lead to), never reaching another object of its kind: then an estate
-    /// holding only some of `kind`'s objects (those a change touched) gives exactly their
-    /// findings, as the whole estate would.
-    pub fn decides_each_alone(&self, kind: Kind) -> bool {
+    /// Each check: its pack, its control, the kind of its subjects and what it reads (the
+    /// relations it follows among it): what a run over the subjects a change moved walks
+    /// ([`Reads::subjects_moved`]).
+    pub fn checks(&self) -> impl Iterator<Item = (&str, &str, Kind, &Reads)> {
         self.checks
             .iter()
-            .all(|c| c.kind == kind && !c.reads.reaches(kind))
+            .map(|c| (&*c.pack, &*c.control, c.kind, &c.reads))
     }
 
     /// The ids of the check controls, in the order they run.

@@ -624,7 +624,7 @@ impl Compiler<'_> {
             return None;
         }
         let (hops, kind) = self.to_one(&sel.operand)?;
-        let member = self.member(kind, &sel.field)?;
+        let member = self.member(e.id, kind, &sel.field)?;
         Some((hops, kind, member))
     }
 

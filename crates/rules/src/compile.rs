@@ -42,6 +42,9 @@ pub(crate) struct Compiler<'p> {
     pub slots: usize,
     /// Every field a member of the rule names, as it is resolved.
     pub reads: std::cell::RefCell<Reads>,
+    /// The nodes that follow a relation, by expression id: as many relations as a path from the
+    /// subject can follow (a node compiled twice, as a column and per subject, counts once).
+    pub relation_nodes: std::cell::RefCell<std::collections::BTreeSet<u64>>,
 }
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -56,16 +59,20 @@ impl<'p> Compiler<'p> {
             scope: Vec::new(),
             slots: 0,
             reads: Default::default(),
+            relation_nodes: Default::default(),
         }
     }
 
     /// What `name` is on objects of `kind`, noted as read: a field, or a relation's ids and the
     /// fields it joins on.
-    pub(crate) fn member(&self, kind: Kind, name: &str) -> Option<Member> {
+    pub(crate) fn member(&self, node: u64, kind: Kind, name: &str) -> Option<Member> {
         let member = schema::member(kind, name)?;
         match member {
             Member::Field { index, .. } => self.reads.borrow_mut().insert(kind, index),
-            Member::Relation { index, .. } => self.reads.borrow_mut().insert_relation(index),
+            Member::Relation { index, .. } => {
+                self.reads.borrow_mut().insert_relation(index);
+                self.relation_nodes.borrow_mut().insert(node);
+            }
         }
         Some(member)
     }
@@ -267,7 +274,7 @@ impl<'p> Compiler<'p> {
             }
             other => return Err(self.err(e, format!("{other} has no field {field}"))),
         };
-        let Some(member) = self.member(kind, field) else {
+        let Some(member) = self.member(e.id, kind, field) else {
             let known = schema::member_names(kind).join(", ");
             return Err(self.err(
                 e,
@@ -840,7 +847,7 @@ impl<'p> Compiler<'p> {
         if sel.test || *root != self.subject_name || self.scope.iter().any(|(n, ..)| n == root) {
             return None;
         }
-        match self.member(self.subject, &sel.field)? {
+        match self.member(e.id, self.subject, &sel.field)? {
             Member::Field { index, ty } => Some((index, ty)),
             Member::Relation { .. } => None,
         }

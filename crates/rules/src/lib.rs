@@ -11,6 +11,7 @@
 mod batch;
 mod compile;
 mod data;
+mod neighbourhood;
 mod reads;
 mod schema;
 mod value;
@@ -18,6 +19,7 @@ mod value;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use data::Data;
+pub use neighbourhood::{Find, Neighbourhood, Touched, fields_found_by};
 pub use reads::Reads;
 pub use schema::{Kind, Ty};
 pub use value::EvalError;
@@ -185,6 +187,7 @@ fn compile_any(
             // Every subject is found by its id.
             let mut reads = compiler.reads.into_inner();
             reads.insert_id(subject);
+            reads.set_hops(compiler.relation_nodes.into_inner().len());
             reads
         },
     })

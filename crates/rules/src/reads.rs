@@ -13,10 +13,12 @@ pub struct Reads {
     /// Indexed by `Kind as usize`, then by the field's place in its register; `None`: every field
     /// of every kind.
     fields: Option<Vec<Vec<bool>>>,
-    /// Indexed by `Kind as usize`: whether objects of the kind are reached through a relation,
-    /// rather than only as the subject itself. A rule over assets that never reaches an asset
-    /// this way decides each asset from that asset alone (and what it leads to).
-    reached: Vec<bool>,
+    /// Indexed as `RELATIONS`: whether the relation is followed. A rule over assets that follows
+    /// none to assets decides each asset from that asset alone (and what it leads to).
+    relations: Vec<bool>,
+    /// How many relations a path from the subject follows at most: no object further than this
+    /// from the subject is read ([`Reads::subjects_moved`], [`Reads::neighbourhood`]).
+    hops: usize,
 }
 
 impl Default for Reads {
@@ -29,7 +31,8 @@ impl Default for Reads {
                     .map(|k| vec![false; k.register().fields().len()])
                     .collect(),
             ),
-            reached: vec![false; Kind::ALL.len()],
+            relations: vec![false; RELATIONS.len()],
+            hops: 0,
         }
     }
 }
@@ -39,7 +42,8 @@ impl Reads {
     pub fn every() -> Reads {
         Reads {
             fields: None,
-            reached: vec![true; Kind::ALL.len()],
+            relations: vec![true; RELATIONS.len()],
+            hops: usize::MAX,
         }
     }
 
@@ -85,8 +89,8 @@ impl Reads {
         };
         self.insert_id(r.from);
         self.insert_id(r.to);
-        if let Some(reached) = self.reached.get_mut(r.to as usize) {
-            *reached = true;
+        if let Some(followed) = self.relations.get_mut(index) {
+            *followed = true;
         }
         match r.join {
             Join::Forward { field } => self.insert_named(r.from, field),
@@ -114,11 +118,19 @@ impl Reads {
         }
     }
 
-    /// Adds every field `other` reads.
+    /// That a path from the subject follows at most `hops` relations: as many as the program
+    /// has nodes that follow one.
+    pub(crate) fn set_hops(&mut self, hops: usize) {
+        self.hops = hops;
+    }
+
+    /// Adds every field `other` reads. Of two programs' paths (a rule's and its evidence's), the
+    /// longer is each's own: no path is made of both.
     pub fn add(&mut self, other: &Reads) {
-        for (mine, theirs) in self.reached.iter_mut().zip(&other.reached) {
+        for (mine, theirs) in self.relations.iter_mut().zip(&other.relations) {
             *mine |= *theirs;
         }
+        self.hops = self.hops.max(other.hops);
         let (Some(mine), Some(theirs)) = (&mut self.fields, &other.fields) else {
             self.fields = None;
             return;
@@ -158,7 +170,21 @@ impl Reads {
     /// person; an asset's holder's other assets are other assets): where they are not, a rule
     /// over `kind` decides each subject without looking at any other of its kind.
     pub fn reaches(&self, kind: Kind) -> bool {
-        self.reached.get(kind as usize).copied().unwrap_or(true)
+        self.followed().any(|r| r.to == kind)
+    }
+
+    /// The relations followed.
+    pub(crate) fn followed(&self) -> impl Iterator<Item = &'static crate::schema::Relation> {
+        RELATIONS
+            .iter()
+            .zip(&self.relations)
+            .filter(|(_, on)| **on)
+            .map(|(r, _)| r)
+    }
+
+    /// How many relations a path from the subject follows at most.
+    pub(crate) fn hops(&self) -> usize {
+        self.hops
     }
 
     /// The kinds of which some field is read by both ([`Reads::meets`], kind by kind).

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use steward_engine::{At, Engine, RunOrder};
 use steward_model::{Finding, Register};
 use steward_policy::{Overrides, Pack, ParamValue};
-use steward_rules::{Data, Kind, Reads};
-use steward_store::SubjectsEvaluated;
+use steward_rules::{Data, Find, Kind, Neighbourhood, Reads, Touched};
+use steward_store::{Store, SubjectsEvaluated};
 
 use crate::compliance::{Checked, Covers, Failing};
 use crate::{FindingsSummary, Result, ServiceError, Stamp, Steward};
@@ -164,40 +164,42 @@ impl Steward {
     /// [`Steward::estate_data`] with only the fields `reads` names read and laid out
     /// ([`Engine::reads`]): a check needs no other.
     pub fn estate_data_reading(&self, reads: Reads) -> Result<(Data, String)> {
-        self.estate_data_of(reads, None)
-    }
-
-    /// [`Steward::estate_data_reading`], with of one kind (`only`) only the objects of those ids
-    /// that are stored: what a run over the subjects a change touched reads.
-    fn estate_data_of(
-        &self,
-        reads: Reads,
-        only: Option<(Kind, &BTreeSet<String>)>,
-    ) -> Result<(Data, String)> {
         let started = std::time::Instant::now();
         let store = self.store();
         // Only to read the largest first; a count that fails is read in its turn.
-        let size = |kind: Kind| match only {
-            Some((of, ids)) if of == kind => ids.len(),
-            _ => store
+        let size = |kind: Kind| {
+            store
                 .count(kind.register())
-                .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
         };
-        let read = |kind: Kind, wanted: &[bool]| match only {
-            Some((of, ids)) if of == kind => ids
-                .iter()
-                .filter_map(|id| store.get(kind.register(), id).transpose())
-                .collect(),
-            _ => store.list_fields(kind.register(), wanted),
-        };
+        let read = |kind: Kind, wanted: &[bool]| store.list_fields(kind.register(), wanted);
         let mut data = Data::read_side_by_side(size, read, reads)?;
-        data.set_holiday_rows(&store.list(Register::BankHolidays)?);
-        holidays_or_shipped(&mut data);
+        self.holidays_into(&mut data)?;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "estate read"
         );
         Ok((data, self.organisation()?.time_zone))
+    }
+
+    /// The objects of `neighbourhood` laid out as the rules read them (the fields `reads`
+    /// names), and the organisation's time zone: the estate of a run over the subjects a change
+    /// moved.
+    fn neighbourhood_data(
+        &self,
+        neighbourhood: Neighbourhood,
+        reads: Reads,
+    ) -> Result<(Data, String)> {
+        let mut data = Data::from_registers_reading(neighbourhood.into_registers(), reads);
+        self.holidays_into(&mut data)?;
+        Ok((data, self.organisation()?.time_zone))
+    }
+
+    /// The organisation's bank holidays, or the shipped ones, into `data`.
+    fn holidays_into(&self, data: &mut Data) -> Result<()> {
+        data.set_holiday_rows(&self.store().list(Register::BankHolidays)?);
+        holidays_or_shipped(data);
+        Ok(())
     }
 
     /// The packs' findings over the database at `now`, without recording them.
@@ -298,7 +300,7 @@ impl Steward {
         // log, for the next run after a change to look at.
         let looked = std::time::Instant::now();
         let (head, _) = self.store().audit_head()?;
-        let mut changed = if after_change {
+        let changed = if after_change {
             self.changed_since_last_run(&ids, head, today)?
         } else {
             None
@@ -308,22 +310,31 @@ impl Steward {
             Some(changed) => engine.touched_by(&changed.fields),
             None => engine,
         };
-        // Where the checks decide each subject alone, only the subjects changed.
-        let alone = changed
-            .as_mut()
-            .and_then(|c| c.subjects_alone(&engine))
-            .map(|(kind, subjects)| (kind, std::sync::Arc::new(subjects)));
+        // Where few subjects can have moved, only those, over only what they lead to.
+        let moved = match &changed {
+            Some(changed) => self.subjects_moved(&engine, changed)?,
+            None => None,
+        };
         tracing::debug!(
             checks = engine.len(),
             of = checks,
             whole,
-            subjects = alone.as_ref().map(|(_, s)| s.ids.len()),
+            subjects = moved.as_ref().map(Moved::subjects),
+            objects = moved.as_ref().map(|m| m.neighbourhood.len()),
             elapsed_ms = looked.elapsed().as_millis() as u64,
             "checks to run"
         );
-        let (data, time_zone) =
-            self.estate_data_of(engine.reads(), alone.as_ref().map(|(k, s)| (*k, &s.ids)))?;
-        let evaluated = alone.map(|(_, subjects)| subjects);
+        let (data, time_zone, evaluated) = match moved {
+            Some(moved) => {
+                let (data, time_zone) =
+                    self.neighbourhood_data(moved.neighbourhood, engine.reads())?;
+                (data, time_zone, Some(moved.by_check))
+            }
+            None => {
+                let (data, time_zone) = self.estate_data_reading(engine.reads())?;
+                (data, time_zone, None)
+            }
+        };
         let started = std::time::Instant::now();
         let covers = self.exception_covers(&ids)?;
         let excepted = Covers::new(&covers, stamp.at.date_naive());
@@ -350,12 +361,22 @@ impl Steward {
             &covers,
             cover,
             &mut || {
-                let Some((done, run)) = batches.next() else {
+                let Some((done, mut run)) = batches.next() else {
                     return Ok(None);
                 };
                 if !keep_going(done, total) {
                     stopped = true;
                     return Err(steward_store::StoreError::Abandoned);
+                }
+                // Over some subjects, those alone: the others' neighbourhoods were not read.
+                let subjects = evaluated.as_ref().map(|by_check| {
+                    by_check
+                        .get(&(run.pack.clone(), run.control.clone()))
+                        .cloned()
+                        .unwrap_or_default()
+                });
+                if let Some(subjects) = &subjects {
+                    run.findings.retain(|f| subjects.holds(&f.subject));
                 }
                 if let Some(e) = run
                     .findings
@@ -382,7 +403,7 @@ impl Steward {
                     control: run.control,
                     findings: run.findings,
                     ladder,
-                    subjects: evaluated.clone(),
+                    subjects,
                 }))
             },
         );
@@ -415,7 +436,7 @@ impl Steward {
                     checks: total,
                     of: checks,
                     whole,
-                    subjects: evaluated.map(|s| s.ids.len()),
+                    subjects: evaluated.as_ref().map(subjects_evaluated),
                 }))
             }
             (Err(e), None) => Err(e.into()),
@@ -476,44 +497,137 @@ pub struct RecordedRun {
     pub of: usize,
     /// Whether it evaluated every check (not only those a change touched).
     pub whole: bool,
-    /// Where its checks were evaluated over only the subjects a change touched (each decided
-    /// from that subject alone), how many.
+    /// Where its checks were evaluated over only the subjects a change can have moved (those
+    /// within reach of a changed object over the relations the check follows), how many.
     pub subjects: Option<usize>,
 }
 
-/// What changed since a run: the fields, and by kind the ids of the objects.
+/// What changed since a run: the fields, and the objects with what their fields held.
 #[derive(Debug, Default)]
 struct Changes {
     fields: Reads,
-    ids: BTreeMap<Kind, BTreeSet<String>>,
+    touched: BTreeMap<(Kind, String), Touched>,
 }
 
-impl Changes {
-    /// Beyond this many changed subjects, the whole kind is read (one query) rather than each.
-    const MOST_SUBJECTS: usize = 1_000;
+/// The subjects of each check a change can have moved, and the objects that decide them.
+struct Moved {
+    by_check: BTreeMap<(String, String), std::sync::Arc<SubjectsEvaluated>>,
+    neighbourhood: Neighbourhood,
+}
 
-    /// The kind and ids of the objects to evaluate `engine`'s checks over, where those alone
-    /// give their findings: the changes the checks read are all to objects of one kind, and
-    /// each check is of that kind and decides each subject from that subject alone (an asset
-    /// marked encrypted moves only that asset's findings of the checks of assets' encryption).
-    /// `None`: every subject of their kinds.
-    fn subjects_alone(&mut self, engine: &Engine) -> Option<(Kind, SubjectsEvaluated)> {
-        let mut kinds = engine.reads().kinds_meeting(&self.fields).into_iter();
-        let kind = kinds.next()?;
-        if kinds.next().is_some()
-            || !engine.decides_each_alone(kind)
-            || self.ids.get(&kind)?.len() > Self::MOST_SUBJECTS
-        {
-            return None;
-        }
-        let ids = self.ids.remove(&kind)?;
-        Some((
-            kind,
-            SubjectsEvaluated {
+impl Moved {
+    /// How many subjects in all (one evaluated by two checks counted once).
+    fn subjects(&self) -> usize {
+        subjects_evaluated(&self.by_check)
+    }
+}
+
+/// How many subjects some checks were evaluated over, each counted once.
+fn subjects_evaluated(
+    by_check: &BTreeMap<(String, String), std::sync::Arc<SubjectsEvaluated>>,
+) -> usize {
+    by_check
+        .values()
+        .flat_map(|s| s.ids.iter().map(|id| (&s.kind, id)))
+        .collect::<BTreeSet<_>>()
+        .len()
+}
+
+impl Steward {
+    /// Beyond this many subjects of a check, its whole kind is read (a few queries) rather
+    /// than walked to.
+    const MOST_SUBJECTS: usize = 1_000;
+    /// Beyond this many objects read for the subjects, the whole estate is read instead.
+    const MOST_OBJECTS: usize = 20_000;
+
+    /// Each of `engine`'s checks' subjects that `changed` can have moved, walked to over the
+    /// relations the check follows, and the objects that decide them ([`Reads::subjects_moved`],
+    /// [`Reads::neighbourhood`]): a person leaving moves their own findings, their accounts',
+    /// their devices' and their reports' (whose manager left), nobody else's. `None` where
+    /// they are too many to be worth walking to.
+    fn subjects_moved(&self, engine: &Engine, changed: &Changes) -> Result<Option<Moved>> {
+        let mut find = Lookups {
+            store: self.store(),
+            asked: BTreeMap::new(),
+        };
+        let mut by_check = BTreeMap::new();
+        let mut neighbourhood = Neighbourhood::default();
+        for (pack, control, kind, reads) in engine.checks() {
+            // A change to fields the check does not read moves nothing of it.
+            let kinds = reads.kinds_meeting(&changed.fields);
+            let touched: Vec<&Touched> = changed
+                .touched
+                .values()
+                .filter(|t| kinds.contains(&t.kind))
+                .collect();
+            let Some(ids) = reads.subjects_moved(kind, &touched, &mut find, Self::MOST_SUBJECTS)?
+            else {
+                return Ok(None);
+            };
+            if !reads.neighbourhood(
+                kind,
+                &ids,
+                &mut find,
+                &mut neighbourhood,
+                Self::MOST_OBJECTS,
+            )? {
+                return Ok(None);
+            }
+            let subjects = SubjectsEvaluated {
                 kind: kind.name().to_owned(),
                 ids,
-            },
-        ))
+            };
+            by_check.insert(
+                (pack.to_owned(), control.to_owned()),
+                std::sync::Arc::new(subjects),
+            );
+        }
+        Ok(Some(Moved {
+            by_check,
+            neighbourhood,
+        }))
+    }
+}
+
+/// The store asked for objects by a field's values, each value once a run: the checks a change
+/// touched walk many of the same relations.
+struct Lookups<'s> {
+    store: &'s dyn Store,
+    asked: BTreeMap<(Kind, &'static str), BTreeMap<String, Vec<steward_model::Row>>>,
+}
+
+impl Find for Lookups<'_> {
+    type Error = ServiceError;
+
+    fn find(
+        &mut self,
+        kind: Kind,
+        field: &'static str,
+        values: &BTreeSet<String>,
+    ) -> Result<Vec<steward_model::Row>> {
+        let asked = self.asked.entry((kind, field)).or_default();
+        let new: Vec<String> = values
+            .iter()
+            .filter(|v| !asked.contains_key(*v))
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            for v in &new {
+                asked.insert(v.clone(), Vec::new());
+            }
+            for row in self.store.list_where_any(kind.register(), field, &new)? {
+                let value = row.get(field).and_then(steward_model::Value::as_text);
+                if let Some(rows) = value.and_then(|v| asked.get_mut(v)) {
+                    rows.push(row);
+                }
+            }
+        }
+        Ok(values
+            .iter()
+            .filter_map(|v| asked.get(v))
+            .flatten()
+            .cloned()
+            .collect())
     }
 }
 
@@ -554,13 +668,25 @@ fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Changes) ->
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(j).ok()
         })
     };
-    changed
-        .ids
-        .entry(kind)
-        .or_default()
-        .insert(record.entity_id.clone());
+    let (before, after) = (object(&record.before), object(&record.after));
+    // What its fields held either side of the change: where it was linked before, and after.
+    let touched = changed
+        .touched
+        .entry((kind, record.entity_id.clone()))
+        .or_insert_with(|| Touched {
+            kind,
+            id: record.entity_id.clone(),
+            values: Vec::new(),
+        });
+    for (name, value) in before.iter().chain(after.iter()).flatten() {
+        if let Some(text) = value.as_str()
+            && !touched.values.iter().any(|(n, v)| n == name && v == text)
+        {
+            touched.values.push((name.clone(), text.to_owned()));
+        }
+    }
     let fields = &mut changed.fields;
-    match (object(&record.before), object(&record.after)) {
+    match (before, after) {
         (Some(before), Some(after)) if record.action == "update" => {
             for name in before.keys().chain(after.keys()) {
                 if before.get(name) != after.get(name) {

@@ -880,8 +880,9 @@ impl Steward {
                     run.checks,
                     run.of,
                     match run.subjects {
-                        Some(1) => ", over the one record changed".to_owned(),
-                        Some(n) => format!(", over the {n} records changed"),
+                        Some(0) => ", over no record they check".to_owned(),
+                        Some(1) => ", over the one record the change reaches".to_owned(),
+                        Some(n) => format!(", over the {n} records the changes reach"),
                         None => String::new(),
                     }
                 ),

@@ -743,11 +743,20 @@ pub(crate) fn event_from_cells(cells: Vec<Cell>) -> Result<FindingEvent> {
 
 /// What a backend offers inside one transaction to record a run.
 pub(crate) trait FindingsTx: AuditTx {
-    /// Every stored finding of one control of one pack, in any state, `last_failing` as
-    /// `sql::findings_of_control` reads it.
-    fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>>;
-    /// The state and content hash of every stored finding of one control of one pack.
-    fn load_control_priors(&mut self, pack: &str, control: &str) -> Result<Vec<Prior>>;
+    /// Every stored finding of one control of one pack, or of these keys of it, in any state,
+    /// `last_failing` as `sql::findings_of_control` reads it.
+    fn load_control_findings(
+        &mut self,
+        of: (&str, &str),
+        keys: Option<&[String]>,
+    ) -> Result<Vec<StoredFinding>>;
+    /// The state and content hash of every stored finding of one control of one pack, or of
+    /// these keys of it.
+    fn load_control_priors(
+        &mut self,
+        of: (&str, &str),
+        keys: Option<&[String]>,
+    ) -> Result<Vec<Prior>>;
     /// Writes the content hashes of findings that stay as they are (by key): derived, not audited.
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()>;
     /// The controls of these packs with at least one finding still failing.
@@ -1247,7 +1256,7 @@ pub struct SubjectsEvaluated {
 
 impl SubjectsEvaluated {
     /// Whether `subject` is one of these.
-    fn holds(&self, subject: &Subject) -> bool {
+    pub fn holds(&self, subject: &Subject) -> bool {
         subject.kind == self.kind && self.ids.contains(&subject.id)
     }
 
@@ -1446,7 +1455,7 @@ pub(crate) fn record_batches(
         if seen.contains(&(pack.clone(), control.clone())) {
             continue;
         }
-        let stored = tx.load_control_findings(&pack, &control)?;
+        let stored = tx.load_control_findings((&pack, &control), None)?;
         reconcile(
             tx,
             &mut audit,
@@ -1485,11 +1494,9 @@ fn reconcile_control(
     subjects: Option<&SubjectsEvaluated>,
 ) -> Result<()> {
     let today = at.date_naive();
-    let mut priors = tx.load_control_priors(pack, control)?;
-    if let Some(subjects) = subjects {
-        let keys = subjects.keys(pack, control);
-        priors.retain(|p| keys.contains(&p.key));
-    }
+    // Over some subjects, only their findings are read: the others' stand as they are.
+    let keys: Option<Vec<String>> = subjects.map(|s| s.keys(pack, control).into_iter().collect());
+    let priors = tx.load_control_priors((pack, control), keys.as_deref())?;
     let by_key: HashMap<&str, &Prior> = priors.iter().map(|p| (p.key.as_str(), p)).collect();
     let resolves = priors
         .iter()
@@ -1514,8 +1521,7 @@ fn reconcile_control(
         // Every stored finding stays as it is: only the new ones are written.
         return reconcile(tx, audit, summary, at, covers, run, None, &by_key, ladder);
     }
-    let mut stored = tx.load_control_findings(pack, control)?;
-    stored.retain(|f| subjects.is_none_or(|s| s.holds(&f.finding.subject)));
+    let stored = tx.load_control_findings((pack, control), keys.as_deref())?;
     reconcile(
         tx,
         audit,

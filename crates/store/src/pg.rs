@@ -655,6 +655,11 @@ fn row_params(row: &Row) -> Vec<Param> {
         .collect()
 }
 
+/// Text parameters as a statement takes them.
+fn text_refs(params: &[String]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref()).collect()
 }
@@ -1031,22 +1036,35 @@ impl crate::packs::PackTx for PgTx<'_, '_> {
 }
 
 impl FindingsTx for PgTx<'_, '_> {
-    fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>> {
-        let rows = self
-            .0
-            .query(&sql::findings_of_control(D), &[&pack, &control])?;
-        rows.iter()
-            .map(|r| findings::finding_from_cells(read_cells(r, FINDING_COLUMNS)?))
-            .collect()
+    fn load_control_findings(
+        &mut self,
+        of: (&str, &str),
+        keys: Option<&[String]>,
+    ) -> Result<Vec<StoredFinding>> {
+        let mut out = Vec::new();
+        for (statement, params) in sql::of_control(sql::findings_of_control, of, keys, D) {
+            for r in self.0.query(&statement, &text_refs(&params))? {
+                out.push(findings::finding_from_cells(read_cells(
+                    &r,
+                    FINDING_COLUMNS,
+                )?)?);
+            }
+        }
+        Ok(out)
     }
 
-    fn load_control_priors(&mut self, pack: &str, control: &str) -> Result<Vec<Prior>> {
-        let rows = self
-            .0
-            .query(&sql::finding_priors_of_control(D), &[&pack, &control])?;
-        rows.iter()
-            .map(|r| findings::prior_from_cells(read_cells(r, PRIOR_COLUMNS)?))
-            .collect()
+    fn load_control_priors(
+        &mut self,
+        of: (&str, &str),
+        keys: Option<&[String]>,
+    ) -> Result<Vec<Prior>> {
+        let mut out = Vec::new();
+        for (statement, params) in sql::of_control(sql::finding_priors_of_control, of, keys, D) {
+            for r in self.0.query(&statement, &text_refs(&params))? {
+                out.push(findings::prior_from_cells(read_cells(&r, PRIOR_COLUMNS)?)?);
+            }
+        }
+        Ok(out)
     }
 
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()> {

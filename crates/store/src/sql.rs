@@ -460,9 +460,9 @@ const LAST_FAILING: &str = "COALESCE(CASE WHEN f.state <> 'resolved' THEN \
      (SELECT r.last_run FROM check_runs r \
       WHERE r.pack = f.pack AND r.last_run > f.last_failing) END, f.last_failing)";
 
-/// Every stored finding of one control of a pack (parameters 1 and 2), its last failing run read
-/// as [`LAST_FAILING`] says.
-pub(crate) fn findings_of_control(p: Placeholder) -> String {
+/// Every stored finding of one control of a pack (parameters 1 and 2), or (`keys` more than 0)
+/// those of so many keys (parameters 3 on), its last failing run read as [`LAST_FAILING`] says.
+pub(crate) fn findings_of_control(p: Placeholder, keys: usize) -> String {
     let columns = FINDING_COLUMNS
         .iter()
         .map(|(name, _)| match *name {
@@ -472,20 +472,54 @@ pub(crate) fn findings_of_control(p: Placeholder) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT {columns} FROM findings f WHERE f.pack = {} AND f.control = {}",
+        "SELECT {columns} FROM findings f WHERE f.pack = {} AND f.control = {}{}",
         p.nth(1),
-        p.nth(2)
+        p.nth(2),
+        of_keys("f.key", keys, p)
     )
 }
 
+/// ` AND column IN (…)` over parameters 3 on, where `keys` is more than 0.
+fn of_keys(column: &str, keys: usize, p: Placeholder) -> String {
+    if keys == 0 {
+        String::new()
+    } else {
+        format!(" AND {column} IN ({})", placeholders(3, keys, p))
+    }
+}
+
+/// The statements, each with its text parameters, that read one control's stored findings with
+/// `select` (`findings_of_control`, `finding_priors_of_control`): every one, or (`keys`) those
+/// of these keys, a chunk of them at a time; none for no key at all.
+pub(crate) fn of_control(
+    select: fn(Placeholder, usize) -> String,
+    (pack, control): (&str, &str),
+    keys: Option<&[String]>,
+    p: Placeholder,
+) -> Vec<(String, Vec<String>)> {
+    let head = || vec![pack.to_owned(), control.to_owned()];
+    match keys {
+        None => vec![(select(p, 0), head())],
+        Some(keys) => in_chunks(keys)
+            .into_iter()
+            .map(|chunk| {
+                let mut params = head();
+                params.extend(chunk.iter().map(|k| (*k).to_owned()));
+                (select(p, chunk.len()), params)
+            })
+            .collect(),
+    }
+}
+
 /// What a run reads first of every stored finding of one control of a pack (parameters 1 and
-/// 2): `findings::PRIOR_COLUMNS`.
-pub(crate) fn finding_priors_of_control(p: Placeholder) -> String {
+/// 2), or of so many keys of it (parameters 3 on): `findings::PRIOR_COLUMNS`.
+pub(crate) fn finding_priors_of_control(p: Placeholder, keys: usize) -> String {
     format!(
-        "SELECT {} FROM findings WHERE pack = {} AND control = {}",
+        "SELECT {} FROM findings WHERE pack = {} AND control = {}{}",
         column_list(PRIOR_COLUMNS, ""),
         p.nth(1),
-        p.nth(2)
+        p.nth(2),
+        of_keys("key", keys, p)
     )
 }
 

@@ -871,21 +871,37 @@ impl crate::packs::PackTx for SqliteTx<'_> {
 }
 
 impl FindingsTx for SqliteTx<'_> {
-    fn load_control_findings(&mut self, pack: &str, control: &str) -> Result<Vec<StoredFinding>> {
-        let mut stmt = self.0.prepare_cached(&sql::findings_of_control(Q))?;
-        let mut rows = stmt.query((pack, control))?;
-        stored_findings(&mut rows)
+    fn load_control_findings(
+        &mut self,
+        of: (&str, &str),
+        keys: Option<&[String]>,
+    ) -> Result<Vec<StoredFinding>> {
+        let mut out = Vec::new();
+        for (statement, params) in sql::of_control(sql::findings_of_control, of, keys, Q) {
+            let mut stmt = self.0.prepare_cached(&statement)?;
+            let mut rows = stmt.query(params_from_iter(&params))?;
+            out.append(&mut stored_findings(&mut rows)?);
+        }
+        Ok(out)
     }
 
-    fn load_control_priors(&mut self, pack: &str, control: &str) -> Result<Vec<Prior>> {
-        let mut stmt = self.0.prepare_cached(&sql::finding_priors_of_control(Q))?;
-        let mut rows = stmt.query((pack, control))?;
-        collect_rows(
-            &mut rows,
-            "findings",
-            PRIOR_COLUMNS,
-            findings::prior_from_cells,
-        )
+    fn load_control_priors(
+        &mut self,
+        of: (&str, &str),
+        keys: Option<&[String]>,
+    ) -> Result<Vec<Prior>> {
+        let mut out = Vec::new();
+        for (statement, params) in sql::of_control(sql::finding_priors_of_control, of, keys, Q) {
+            let mut stmt = self.0.prepare_cached(&statement)?;
+            let mut rows = stmt.query(params_from_iter(&params))?;
+            out.append(&mut collect_rows(
+                &mut rows,
+                "findings",
+                PRIOR_COLUMNS,
+                findings::prior_from_cells,
+            )?);
+        }
+        Ok(out)
     }
 
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()> {

@@ -50,8 +50,8 @@ fn main() {
 
 /// People with an active account marked as having left on their record's page: how long until
 /// the finding that their account is still active opens. A change to people reaches checks of
-/// accounts, devices and people alike, so the run evaluates each of those checks over every
-/// subject of its kind.
+/// accounts, devices and people alike, each evaluated over the leaver's own records (their
+/// accounts, their devices, themselves and their reports).
 fn leavers(steward: &Steward, client: &mut support::Client) {
     let control = "leaver-accounts-disabled";
     let active =
