@@ -46,7 +46,7 @@ use steward_model::audit::canonical_json;
 use steward_model::{Finding, FindingState, Shared, StoredFinding, Subject, iso_date};
 
 use crate::commit::{AuditChain, AuditTx, WRITE_EVERY};
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, sql};
 
 /// The audit log's entity type for findings; the entity id is the finding's key.
 pub const FINDING_ENTITY: &str = "finding";
@@ -743,20 +743,49 @@ pub(crate) fn event_from_cells(cells: Vec<Cell>) -> Result<FindingEvent> {
 
 /// What a backend offers inside one transaction to record a run.
 pub(crate) trait FindingsTx: AuditTx {
+    /// How this backend writes a statement's parameters.
+    fn placeholder(&self) -> sql::Placeholder;
+    /// The rows `statement` (every parameter text) reads of `table`, each as the cells of
+    /// `columns`.
+    fn query_cells(
+        &mut self,
+        statement: &str,
+        params: &[String],
+        table: &'static str,
+        columns: Columns,
+    ) -> Result<Vec<Vec<Cell>>>;
     /// Every stored finding of one control of one pack, or of these keys of it, in any state,
     /// `last_failing` as `sql::findings_of_control` reads it.
     fn load_control_findings(
         &mut self,
         of: (&str, &str),
         keys: Option<&[String]>,
-    ) -> Result<Vec<StoredFinding>>;
+    ) -> Result<Vec<StoredFinding>> {
+        let mut out = Vec::new();
+        let p = self.placeholder();
+        for (statement, params) in sql::of_control(sql::findings_of_control, of, keys, p) {
+            for cells in self.query_cells(&statement, &params, "findings", FINDING_COLUMNS)? {
+                out.push(finding_from_cells(cells)?);
+            }
+        }
+        Ok(out)
+    }
     /// The state and content hash of every stored finding of one control of one pack, or of
     /// these keys of it.
     fn load_control_priors(
         &mut self,
         of: (&str, &str),
         keys: Option<&[String]>,
-    ) -> Result<Vec<Prior>>;
+    ) -> Result<Vec<Prior>> {
+        let mut out = Vec::new();
+        let p = self.placeholder();
+        for (statement, params) in sql::of_control(sql::finding_priors_of_control, of, keys, p) {
+            for cells in self.query_cells(&statement, &params, "findings", PRIOR_COLUMNS)? {
+                out.push(prior_from_cells(cells)?);
+            }
+        }
+        Ok(out)
+    }
     /// Writes the content hashes of findings that stay as they are (by key): derived, not audited.
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()>;
     /// The controls of these packs with at least one finding still failing.

@@ -21,7 +21,7 @@ use crate::compliance::{self, ComplianceDay};
 use crate::connect::{PgManager, PgSession, PgTarget};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
-    FindingQuery, FindingsSummary, FindingsTx, Kind, PRIOR_COLUMNS, Prior,
+    FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice, PackDocument, ParameterOverride};
@@ -655,11 +655,6 @@ fn row_params(row: &Row) -> Vec<Param> {
         .collect()
 }
 
-/// Text parameters as a statement takes them.
-fn text_refs(params: &[String]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
-}
-
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref()).collect()
 }
@@ -1036,35 +1031,24 @@ impl crate::packs::PackTx for PgTx<'_, '_> {
 }
 
 impl FindingsTx for PgTx<'_, '_> {
-    fn load_control_findings(
-        &mut self,
-        of: (&str, &str),
-        keys: Option<&[String]>,
-    ) -> Result<Vec<StoredFinding>> {
-        let mut out = Vec::new();
-        for (statement, params) in sql::of_control(sql::findings_of_control, of, keys, D) {
-            for r in self.0.query(&statement, &text_refs(&params))? {
-                out.push(findings::finding_from_cells(read_cells(
-                    &r,
-                    FINDING_COLUMNS,
-                )?)?);
-            }
-        }
-        Ok(out)
+    fn placeholder(&self) -> sql::Placeholder {
+        D
     }
 
-    fn load_control_priors(
+    fn query_cells(
         &mut self,
-        of: (&str, &str),
-        keys: Option<&[String]>,
-    ) -> Result<Vec<Prior>> {
-        let mut out = Vec::new();
-        for (statement, params) in sql::of_control(sql::finding_priors_of_control, of, keys, D) {
-            for r in self.0.query(&statement, &text_refs(&params))? {
-                out.push(findings::prior_from_cells(read_cells(&r, PRIOR_COLUMNS)?)?);
-            }
-        }
-        Ok(out)
+        statement: &str,
+        params: &[String],
+        _table: &'static str,
+        columns: Columns,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        self.0
+            .query(statement, &params)?
+            .iter()
+            .map(|r| read_cells(r, columns))
+            .collect()
     }
 
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()> {

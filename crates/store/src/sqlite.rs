@@ -20,7 +20,7 @@ use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, 
 use crate::compliance::{self, ComplianceDay};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
-    FindingQuery, FindingsSummary, FindingsTx, Kind, PRIOR_COLUMNS, Prior,
+    FindingQuery, FindingsSummary, FindingsTx, Kind,
 };
 use crate::jobs;
 use crate::packs::{self, PackChoice, PackDocument, ParameterOverride};
@@ -871,37 +871,20 @@ impl crate::packs::PackTx for SqliteTx<'_> {
 }
 
 impl FindingsTx for SqliteTx<'_> {
-    fn load_control_findings(
-        &mut self,
-        of: (&str, &str),
-        keys: Option<&[String]>,
-    ) -> Result<Vec<StoredFinding>> {
-        let mut out = Vec::new();
-        for (statement, params) in sql::of_control(sql::findings_of_control, of, keys, Q) {
-            let mut stmt = self.0.prepare_cached(&statement)?;
-            let mut rows = stmt.query(params_from_iter(&params))?;
-            out.append(&mut stored_findings(&mut rows)?);
-        }
-        Ok(out)
+    fn placeholder(&self) -> sql::Placeholder {
+        Q
     }
 
-    fn load_control_priors(
+    fn query_cells(
         &mut self,
-        of: (&str, &str),
-        keys: Option<&[String]>,
-    ) -> Result<Vec<Prior>> {
-        let mut out = Vec::new();
-        for (statement, params) in sql::of_control(sql::finding_priors_of_control, of, keys, Q) {
-            let mut stmt = self.0.prepare_cached(&statement)?;
-            let mut rows = stmt.query(params_from_iter(&params))?;
-            out.append(&mut collect_rows(
-                &mut rows,
-                "findings",
-                PRIOR_COLUMNS,
-                findings::prior_from_cells,
-            )?);
-        }
-        Ok(out)
+        statement: &str,
+        params: &[String],
+        table: &'static str,
+        columns: Columns,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let mut stmt = self.0.prepare_cached(statement)?;
+        let mut rows = stmt.query(params_from_iter(params))?;
+        collect_rows(&mut rows, table, columns, Ok)
     }
 
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()> {
