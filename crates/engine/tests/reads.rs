@@ -315,3 +315,56 @@ fn a_change_moves_only_the_subjects_walked_to_and_their_neighbourhood_decides_th
         "the change moved the findings of only {changed_findings} checks"
     );
 }
+
+/// Counts what it is asked, finding nothing.
+#[derive(Default)]
+struct Asked(usize);
+
+impl Find for Asked {
+    type Error = std::convert::Infallible;
+
+    fn find(
+        &mut self,
+        _: Kind,
+        _: &'static str,
+        _: &BTreeSet<String>,
+    ) -> Result<Vec<Row>, Self::Error> {
+        self.0 += 1;
+        Ok(Vec::new())
+    }
+}
+
+/// A change of more records than a run walks to (an import, a sync) is given up at once,
+/// nothing asked of the store: the run reads the whole estate instead.
+#[test]
+fn a_change_of_more_subjects_than_the_limit_is_given_up_unasked() {
+    let pack = steward_policy::builtin_pack("cafcass-it-5.0")
+        .expect("a built-in pack")
+        .expect("it loads");
+    let engine = engine(&pack);
+    let touched: Vec<Touched> = ["LT1", "LT2", "LT3"]
+        .iter()
+        .map(|id| Touched {
+            kind: Kind::Asset,
+            id: (*id).to_owned(),
+            values: vec![("assigned_to".to_owned(), "P1".to_owned())],
+        })
+        .collect();
+    let touched: Vec<&Touched> = touched.iter().collect();
+    let (_, _, kind, reads) = engine
+        .checks()
+        .find(|(_, control, ..)| *control == "laptop-bitlocker-encrypted")
+        .expect("the check");
+    assert_eq!(kind, Kind::Asset);
+    let mut asked = Asked::default();
+    assert_eq!(
+        reads.subjects_moved(kind, &touched, &mut asked, 2),
+        Ok(None)
+    );
+    assert_eq!(asked.0, 0, "asked the store");
+    let moved = reads.subjects_moved(kind, &touched, &mut asked, 10);
+    assert_eq!(
+        moved,
+        Ok(Some(["LT1", "LT2", "LT3"].map(String::from).into()))
+    );
+}

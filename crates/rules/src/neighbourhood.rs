@@ -163,6 +163,10 @@ impl Reads {
             .collect();
         let mut frontier: Vec<Met<'_>> = touched.iter().map(|t| Met::Touched(t)).collect();
         let relations: Vec<&Relation> = self.followed().collect();
+        // A change of thousands of records (an import, a sync) gives up before asking anything.
+        if subjects.len() > most || seen.len() > most {
+            return Ok(None);
+        }
         for _ in 0..self.hops() {
             if frontier.is_empty() {
                 break;
