@@ -39,6 +39,9 @@ pub(crate) struct Cx<'a> {
 /// Decides `rows` (subject indices), writing one outcome per row to `out` (same length).
 type Leaf = Box<dyn Fn(&Cx<'_>, &[u32], &mut [Tri]) + Send + Sync>;
 
+/// Works out an int for each of `rows`, writing it to `out` (same length); `None`: an error.
+type Ints = Box<dyn Fn(&Cx<'_>, &[u32], &mut [Option<i64>]) + Send + Sync>;
+
 pub(crate) enum Node {
     /// `&&` (decided by false) or `||` (decided by true) over its operands.
     Chain {
@@ -247,7 +250,11 @@ impl Compiler<'_> {
         if let Some(leaf) = self.column_leaf(e) {
             return Ok(leaf);
         }
-        if let Some(node) = self.related_leaf(e).or_else(|| self.words_leaf(e)) {
+        if let Some(node) = self
+            .related_leaf(e)
+            .or_else(|| self.words_leaf(e))
+            .or_else(|| self.count_leaf(e))
+        {
             return Ok(node);
         }
         let (_, eval) = self.compile(e)?;
@@ -538,6 +545,164 @@ impl Compiler<'_> {
         }
         let decides = if exists { TRUE } else { FALSE };
         Some(Node::Chain { decides, operands })
+    }
+
+    /// `a <= b` (or another comparison) of ints where one side counts a relation's objects
+    /// (`person.assets.filter(a, …).size() <= 1 + person.adjustments.filter(j, …).size()`):
+    /// both sides are worked out for the whole batch, a count by deciding its predicate over
+    /// every related object at once, and compared; a side in error (an undecided predicate, a
+    /// sum past the int's range) leaves the subject undecided, as CEL's comparison does.
+    fn count_leaf(&self, e: &IdedExpr) -> Option<Node> {
+        let Expr::Call(call) = &e.expr else {
+            return None;
+        };
+        let [a, b] = call.args.as_slice() else {
+            return None;
+        };
+        let name = call.func_name.as_str();
+        let accepts = match name {
+            op::EQUALS => Accepts(0b010),
+            op::NOT_EQUALS => Accepts(0b101),
+            other => Accepts::of(other)?,
+        };
+        if call.target.is_some() || !(self.counts(a) || self.counts(b)) {
+            return None;
+        }
+        let (a, b) = (self.ints(a)?, self.ints(b)?);
+        Some(Node::Leaf(Box::new(move |cx, rows, out| {
+            let mut left = vec![None; rows.len()];
+            let mut right = vec![None; rows.len()];
+            a(cx, rows, &mut left);
+            b(cx, rows, &mut right);
+            for ((o, l), r) in out.iter_mut().zip(&left).zip(&right) {
+                *o = match (l, r) {
+                    (Some(l), Some(r)) => accepts.test(l.cmp(r)),
+                    _ => UNDECIDED,
+                };
+            }
+        })))
+    }
+
+    /// Whether `e` is or holds a count [`Compiler::ints`] works out.
+    fn counts(&self, e: &IdedExpr) -> bool {
+        match &e.expr {
+            Expr::Call(call) if call.func_name == op::ADD && call.target.is_none() => {
+                call.args.iter().any(|a| self.counts(a))
+            }
+            _ => self.size_of(e).is_some(),
+        }
+    }
+
+    /// An int for each subject of a batch (`None`: an error), where `e` is an int known when the
+    /// rule compiles, a count of a relation's objects that pass a predicate
+    /// (`subject.r.filter(x, p).size()`), or a sum of those.
+    fn ints(&self, e: &IdedExpr) -> Option<Ints> {
+        if let Some(n) = self.constant_int(e) {
+            return Some(Box::new(move |_, _, out| out.fill(Some(n))));
+        }
+        if let Expr::Call(call) = &e.expr
+            && call.func_name == op::ADD
+            && call.target.is_none()
+            && let [a, b] = call.args.as_slice()
+        {
+            let (a, b) = (self.ints(a)?, self.ints(b)?);
+            return Some(Box::new(move |cx, rows, out| {
+                let mut right = vec![None; rows.len()];
+                a(cx, rows, out);
+                b(cx, rows, &mut right);
+                for (o, r) in out.iter_mut().zip(&right) {
+                    *o = o.zip(*r).and_then(|(l, r)| l.checked_add(r));
+                }
+            }));
+        }
+        self.count(self.size_of(e)?)
+    }
+
+    /// `x.size()` or `size(x)`: `x`.
+    fn size_of<'e>(&self, e: &'e IdedExpr) -> Option<&'e IdedExpr> {
+        let Expr::Call(call) = &e.expr else {
+            return None;
+        };
+        if call.func_name != "size" {
+            return None;
+        }
+        match (&call.target, call.args.as_slice()) {
+            (Some(target), []) => Some(target),
+            (None, [arg]) => Some(arg),
+            _ => None,
+        }
+    }
+
+    /// How many of a relation's objects pass a predicate, for each subject: `e` is CEL's
+    /// `filter` macro over a relation to many (`subject.r.filter(x, p)`) whose predicate speaks
+    /// of its variable alone. An object whose predicate is undecided makes the count an error,
+    /// as it makes the macro's list one.
+    fn count(&self, e: &IdedExpr) -> Option<Ints> {
+        let Expr::Comprehension(c) = &e.expr else {
+            return None;
+        };
+        if c.iter_var2.is_some()
+            || !self.scope_is_empty()
+            || ["now", "today", "params"].contains(&c.iter_var.as_str())
+        {
+            return None;
+        }
+        // The macro's expansion: from `[]`, `p ? accu + [x] : accu`, the result the accumulator.
+        let accu = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(a) if *a == c.accu_var);
+        if !matches!(&c.accu_init.expr, Expr::List(l) if l.elements.is_empty()) || !accu(&c.result)
+        {
+            return None;
+        }
+        let Expr::Call(step) = &c.loop_step.expr else {
+            return None;
+        };
+        let [predicate, added, kept] = step.args.as_slice() else {
+            return None;
+        };
+        let Expr::Call(add) = &added.expr else {
+            return None;
+        };
+        let adds_the_variable = matches!(add.args.as_slice(), [a, list]
+            if accu(a) && matches!(&list.expr, Expr::List(l)
+                if matches!(l.elements.as_slice(), [v] if matches!(&v.expr, Expr::Ident(x) if *x == c.iter_var))));
+        if step.func_name != op::CONDITIONAL
+            || add.func_name != op::ADD
+            || !adds_the_variable
+            || !accu(kept)
+        {
+            return None;
+        }
+        let (hops, relation) = self.to_many(&c.iter_range)?;
+        let mut inner = Compiler::new(RELATIONS[relation].to, self.params);
+        inner.subject_name = c.iter_var.clone();
+        inner.bound = self.bound.clone();
+        let predicate = inner.batch(predicate).ok()?;
+        Some(Box::new(move |cx, rows, out| {
+            let mut whose: Vec<u32> = Vec::with_capacity(rows.len());
+            let mut objects: Vec<u32> = Vec::with_capacity(rows.len());
+            for (p, &r) in rows.iter().enumerate() {
+                out[p] = match follow(cx.data, &hops, r) {
+                    Some(i) => {
+                        let related = cx.data.links(relation, i);
+                        whose.extend(std::iter::repeat_n(p as u32, related.len()));
+                        objects.extend_from_slice(related);
+                        Some(0)
+                    }
+                    // The relation of nothing: the closures' error.
+                    None => None,
+                };
+            }
+            let mut decided = vec![FALSE; objects.len()];
+            predicate.run(cx, &objects, &mut decided);
+            for (&p, &d) in whose.iter().zip(&decided) {
+                let o = &mut out[p as usize];
+                *o = match d {
+                    TRUE => o.map(|n| n + 1),
+                    FALSE => *o,
+                    _ => None,
+                };
+            }
+        }))
     }
 
     /// A comprehension that is CEL's `exists` or `all` macro, with a variable that hides

@@ -178,6 +178,11 @@ fn asset_rule() -> impl Strategy<Value = String> {
         // A predicate that speaks of the subject too, not of its variable alone.
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.exists(a, {p} && a.tag != asset.tag)")),
         1 => (atom("a"), 0i64..3).prop_map(|(p, n)| format!("asset.holder.assets.filter(a, {p}).size() == {n}")),
+        // Counts compared with counts and sums, either way round, as the one-device-per-person
+        // checks compare them.
+        1 => (atom("a"), atom("b"), 0i64..2, prop_oneof![Just("<="), Just(">"), Just("!="), Just("<")])
+            .prop_map(|(p, q, n, cmp)| format!("asset.holder.assets.filter(a, {p}).size() {cmp} {n} + size(asset.holder.assets.filter(b, {q}))")),
+        1 => (atom("a"), 0i64..3).prop_map(|(p, n)| format!("{n} >= asset.holder.assets.filter(a, {p}).size()")),
         1 => (0i64..3).prop_map(|n| format!("asset.holder.assets.size() > {n}")),
     ];
     leaf.prop_recursive(3, 12, 3, |inner| {
