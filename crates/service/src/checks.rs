@@ -631,10 +631,11 @@ impl Find for Lookups<'_> {
     }
 }
 
-/// Adds to `changed` the fields `record` changed, and the object's id; `false` where it changed
-/// something every check may read besides: a pack, a parameter, an exception (what excepts a
-/// finding), the organisation (its time zone is "today"), its bank holidays (working days), or
-/// anything not known here.
+/// Adds to `changed` the fields `record` changed, and the object with what its fields held
+/// before and after; `false` where it changed something every check may read besides: a pack, a
+/// parameter, an exception (what excepts a finding), the organisation (its time zone is
+/// "today"), its bank holidays (working days), or anything not known here; or where its payloads
+/// were erased.
 fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Changes) -> bool {
     // Written by runs and people's work on findings, sign-ins, connectors' settings, links to
     // their sources, single sign-on, tokens and webhooks: nothing a rule reads.
@@ -649,6 +650,11 @@ fn touches(record: &steward_model::audit::AuditRecord, changed: &mut Changes) ->
     ];
     if NOT_READ.contains(&record.entity_type.as_str()) {
         return true;
+    }
+    // An erasure rewrites payloads: what a record was linked to before can no longer be read
+    // from the log, so a run cannot tell whose findings it moved.
+    if record.action == steward_model::audit::ERASE_ACTION || record.erased_by.is_some() {
+        return false;
     }
     let Some(register) = Register::from_entity(&record.entity_type) else {
         return false;

@@ -271,6 +271,15 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
             "{be}: the leaver and their device: {run:?}"
         );
 
+        // Their personal data erased: the log's payloads are rewritten, so what their records
+        // were linked to cannot be read back from it, and every check runs.
+        steward
+            .erase_person(&Stamp::at("admin", at()), &person, "left the organisation")
+            .unwrap_or_else(|e| panic!("{be}: erase {person}: {e}"));
+        let run = after_change(&steward, &packs);
+        assert!(run.whole, "{be}: after an erasure: {run:?}");
+        assert_eq!(failing(&steward), expected(&steward, &packs), "{be}");
+
         // The organisation's settings may move every check ("today" is in its time zone).
         change(
             &steward,
