@@ -29,7 +29,7 @@ pub use finding::{Finding, FindingState, Shared, StoredFinding, Subject};
 pub use processes::*;
 pub use records::*;
 pub use register::{Record, Register, Row, SourcedFields, join_key, push_escaped};
-pub use value::{Value, iso_date, push_date};
+pub use value::{Value, iso_date, parse_date, push_date, read_date};
 
 /// Why a value or a row does not fit its register.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

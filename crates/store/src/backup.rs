@@ -925,7 +925,7 @@ fn copy_value(out: &mut String, kind: &str, value: Sql) -> std::result::Result<(
         ("boolean", Sql::Integer(n)) => out.push(if n != 0 { 't' } else { 'f' }),
         ("date", Sql::Text(s)) => steward_model::push_date(
             out,
-            NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| format!("{s:?}: {e}"))?,
+            steward_model::read_date(&s).map_err(|e| format!("{s:?}: {e}"))?,
         ),
         ("timestamp with time zone", Sql::Text(s)) => out.push_str(&time_text(
             &DateTime::parse_from_rfc3339(&s)

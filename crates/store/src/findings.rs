@@ -170,8 +170,7 @@ impl FindingTally {
             reason,
         };
         let day = |column: &'static str, text: &str| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|e| corrupt(column, format!("{text:?}: {e}")))
+            steward_model::read_date(text).map_err(|e| corrupt(column, format!("{text:?}: {e}")))
         };
         Ok(FindingTally {
             state: FindingState::parse(state)

@@ -557,10 +557,9 @@ fn from_sql(
         (FieldType::Bool, Sql::Integer(i)) => Value::Bool(i != 0),
         (FieldType::Money, Sql::Integer(i)) => Value::Money(Pence(i)),
         (FieldType::Int, Sql::Integer(i)) => Value::Int(i),
-        (FieldType::Date, Sql::Text(s)) => Value::Date(
-            NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                .map_err(|e| corrupt(format!("{s:?}: {e}")))?,
-        ),
+        (FieldType::Date, Sql::Text(s)) => {
+            Value::Date(steward_model::read_date(&s).map_err(|e| corrupt(format!("{s:?}: {e}")))?)
+        }
         (FieldType::Timestamp, Sql::Text(s)) => Value::Timestamp(
             DateTime::parse_from_rfc3339(&s)
                 .map_err(|e| corrupt(format!("{s:?}: {e}")))?
@@ -710,7 +709,7 @@ fn read_cells(r: &rusqlite::Row<'_>, table: &'static str, columns: Columns) -> R
             Kind::Date => Cell::Date(
                 r.get::<_, Option<String>>(i)?
                     .map(|s| {
-                        NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                        steward_model::read_date(&s)
                             .map_err(|e| corrupt(name, format!("{s:?}: {e}")))
                     })
                     .transpose()?,
@@ -1210,7 +1209,7 @@ impl Store for SqliteStore {
             let tag: String = r.get(0)?;
             let date = |i: usize, raw: Option<String>| -> Result<Option<NaiveDate>> {
                 raw.map(|s| {
-                    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| StoreError::Corrupt {
+                    steward_model::read_date(&s).map_err(|e| StoreError::Corrupt {
                         table: "asset_assignments",
                         column: if i == 2 { "from_date" } else { "until_date" },
                         id: tag.clone(),
