@@ -39,6 +39,48 @@ pub(crate) struct Cx<'a> {
 /// Decides `rows` (subject indices), writing one outcome per row to `out` (same length).
 type Leaf = Box<dyn Fn(&Cx<'_>, &[u32], &mut [Tri]) + Send + Sync>;
 
+/// A predicate decided over every object a relation to many leads each subject of a batch to,
+/// all of them at once.
+struct OverRelated {
+    /// Relations to one object each, to where the last one starts.
+    hops: Vec<usize>,
+    relation: usize,
+    predicate: Node,
+}
+
+impl OverRelated {
+    /// Sets each subject's `out` to `start(reached)` (whether the relation's start was reached),
+    /// then hands it to `each` with the outcome of each of its related objects.
+    fn run<T>(
+        &self,
+        cx: &Cx<'_>,
+        rows: &[u32],
+        out: &mut [T],
+        start: impl Fn(bool) -> T,
+        each: impl Fn(&mut T, Tri),
+    ) {
+        // Every related object of every subject, and whose it is (a position in `rows`).
+        let mut whose: Vec<u32> = Vec::with_capacity(rows.len());
+        let mut objects: Vec<u32> = Vec::with_capacity(rows.len());
+        for ((p, &r), o) in rows.iter().enumerate().zip(out.iter_mut()) {
+            let from = follow(cx.data, &self.hops, r);
+            if let Some(i) = from {
+                let related = cx.data.links(self.relation, i);
+                whose.extend(std::iter::repeat_n(p as u32, related.len()));
+                objects.extend_from_slice(related);
+            }
+            *o = start(from.is_some());
+        }
+        let mut decided = vec![FALSE; objects.len()];
+        self.predicate.run(cx, &objects, &mut decided);
+        for (&p, &d) in whose.iter().zip(&decided) {
+            if let Some(o) = out.get_mut(p as usize) {
+                each(o, d);
+            }
+        }
+    }
+}
+
 /// Works out an int for each of `rows`, writing it to `out` (same length); `None`: an error.
 type Ints = Box<dyn Fn(&Cx<'_>, &[u32], &mut [Option<i64>]) + Send + Sync>;
 
@@ -482,42 +524,45 @@ impl Compiler<'_> {
     /// is true, else undecided if any is undecided, else false; `all` the other way round.
     fn related_leaf(&self, e: &IdedExpr) -> Option<Node> {
         let (c, exists, predicate) = self.exists_or_all(e)?;
+        let over = self.over_related(c, predicate)?;
+        let (decides, otherwise) = if exists { (TRUE, FALSE) } else { (FALSE, TRUE) };
+        Some(Node::Leaf(Box::new(move |cx, rows, out| {
+            over.run(
+                cx,
+                rows,
+                out,
+                // The relation of nothing: the closures' error.
+                |reached| if reached { otherwise } else { UNDECIDED },
+                |o, d| {
+                    if d == decides {
+                        *o = decides;
+                    } else if d == UNDECIDED && *o != decides {
+                        *o = UNDECIDED;
+                    }
+                },
+            );
+        })))
+    }
+
+    /// `c`'s predicate over the objects `c` ranges over, where that is a relation to many
+    /// (`subject.r1.….r`) and the predicate speaks of its variable alone: a predicate that
+    /// speaks of anything else does not compile here and the comprehension is left to the
+    /// closures.
+    fn over_related(
+        &self,
+        c: &cel::common::ast::ComprehensionExpr,
+        predicate: &IdedExpr,
+    ) -> Option<OverRelated> {
         let (hops, relation) = self.to_many(&c.iter_range)?;
-        let element = RELATIONS[relation].to;
-        // The predicate on its own, its subject the variable: a predicate that speaks of anything
-        // else does not compile here and the comprehension is left to the closures.
-        let mut inner = Compiler::new(element, self.params);
+        let mut inner = Compiler::new(RELATIONS[relation].to, self.params);
         inner.subject_name = c.iter_var.clone();
         inner.bound = self.bound.clone();
         let predicate = inner.batch(predicate).ok()?;
-        let (decides, otherwise) = if exists { (TRUE, FALSE) } else { (FALSE, TRUE) };
-        Some(Node::Leaf(Box::new(move |cx, rows, out| {
-            // Every related object of every subject, and whose it is (a position in `rows`).
-            let mut whose: Vec<u32> = Vec::with_capacity(rows.len());
-            let mut objects: Vec<u32> = Vec::with_capacity(rows.len());
-            for (p, &r) in rows.iter().enumerate() {
-                out[p] = match follow(cx.data, &hops, r) {
-                    Some(i) => {
-                        let related = cx.data.links(relation, i);
-                        whose.extend(std::iter::repeat_n(p as u32, related.len()));
-                        objects.extend_from_slice(related);
-                        otherwise
-                    }
-                    // The relation of nothing: the closures' error.
-                    None => UNDECIDED,
-                };
-            }
-            let mut decided = vec![FALSE; objects.len()];
-            predicate.run(cx, &objects, &mut decided);
-            for (&p, &d) in whose.iter().zip(&decided) {
-                let o = &mut out[p as usize];
-                if d == decides {
-                    *o = decides;
-                } else if d == UNDECIDED && *o != decides {
-                    *o = UNDECIDED;
-                }
-            }
-        })))
+        Some(OverRelated {
+            hops,
+            relation,
+            predicate,
+        })
     }
 
     /// `["a", "b"].all(c, p)` or `exists`, over a list of words known when the rule compiles
@@ -638,15 +683,7 @@ impl Compiler<'_> {
     /// of its variable alone. An object whose predicate is undecided makes the count an error,
     /// as it makes the macro's list one.
     fn count(&self, e: &IdedExpr) -> Option<Ints> {
-        let Expr::Comprehension(c) = &e.expr else {
-            return None;
-        };
-        if c.iter_var2.is_some()
-            || !self.scope_is_empty()
-            || ["now", "today", "params"].contains(&c.iter_var.as_str())
-        {
-            return None;
-        }
+        let c = self.plain_comprehension(e)?;
         // The macro's expansion: from `[]`, `p ? accu + [x] : accu`, the result the accumulator.
         let accu = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(a) if *a == c.accu_var);
         if !matches!(&c.accu_init.expr, Expr::List(l) if l.elements.is_empty()) || !accu(&c.result)
@@ -672,37 +709,41 @@ impl Compiler<'_> {
         {
             return None;
         }
-        let (hops, relation) = self.to_many(&c.iter_range)?;
-        let mut inner = Compiler::new(RELATIONS[relation].to, self.params);
-        inner.subject_name = c.iter_var.clone();
-        inner.bound = self.bound.clone();
-        let predicate = inner.batch(predicate).ok()?;
+        let over = self.over_related(c, predicate)?;
         Some(Box::new(move |cx, rows, out| {
-            let mut whose: Vec<u32> = Vec::with_capacity(rows.len());
-            let mut objects: Vec<u32> = Vec::with_capacity(rows.len());
-            for (p, &r) in rows.iter().enumerate() {
-                out[p] = match follow(cx.data, &hops, r) {
-                    Some(i) => {
-                        let related = cx.data.links(relation, i);
-                        whose.extend(std::iter::repeat_n(p as u32, related.len()));
-                        objects.extend_from_slice(related);
-                        Some(0)
+            over.run(
+                cx,
+                rows,
+                out,
+                // The relation of nothing: the closures' error.
+                |reached| reached.then_some(0),
+                |o, d| {
+                    *o = match d {
+                        TRUE => o.map(|n| n + 1),
+                        FALSE => *o,
+                        _ => None,
                     }
-                    // The relation of nothing: the closures' error.
-                    None => None,
-                };
-            }
-            let mut decided = vec![FALSE; objects.len()];
-            predicate.run(cx, &objects, &mut decided);
-            for (&p, &d) in whose.iter().zip(&decided) {
-                let o = &mut out[p as usize];
-                *o = match d {
-                    TRUE => o.map(|n| n + 1),
-                    FALSE => *o,
-                    _ => None,
-                };
-            }
+                },
+            );
         }))
+    }
+
+    /// `e` where it is a comprehension over one variable that hides nothing the batch reads by
+    /// name (a variable named like the clock or the parameters hides them in the closures).
+    fn plain_comprehension<'e>(
+        &self,
+        e: &'e IdedExpr,
+    ) -> Option<&'e cel::common::ast::ComprehensionExpr> {
+        let Expr::Comprehension(c) = &e.expr else {
+            return None;
+        };
+        if c.iter_var2.is_some()
+            || !self.scope_is_empty()
+            || ["now", "today", "params"].contains(&c.iter_var.as_str())
+        {
+            return None;
+        }
+        Some(c)
     }
 
     /// A comprehension that is CEL's `exists` or `all` macro, with a variable that hides
@@ -712,17 +753,7 @@ impl Compiler<'_> {
         &self,
         e: &'e IdedExpr,
     ) -> Option<(&'e cel::common::ast::ComprehensionExpr, bool, &'e IdedExpr)> {
-        let Expr::Comprehension(c) = &e.expr else {
-            return None;
-        };
-        // A variable named like the clock or the parameters hides them in the closures; leave
-        // such a comprehension to them.
-        if c.iter_var2.is_some()
-            || !self.scope_is_empty()
-            || ["now", "today", "params"].contains(&c.iter_var.as_str())
-        {
-            return None;
-        }
+        let c = self.plain_comprehension(e)?;
         // The macros' expansion: `accu || p` from false (exists), `accu && p` from true (all),
         // the result the accumulator.
         let Expr::Literal(LiteralValue::Boolean(init)) = &c.accu_init.expr else {
