@@ -103,28 +103,77 @@ impl Met<'_> {
     }
 }
 
+/// One step over a relation: the objects of `kind` whose field `by` holds the values of field
+/// `of` of the objects stepped from (their ids where `None`).
+struct Step {
+    kind: Kind,
+    by: &'static str,
+    of: Option<&'static str>,
+}
+
+impl Relation {
+    /// From objects of `self.to` back to the objects of `self.from` that lead to them. Back
+    /// from an exception, any object of the id it names: one of another kind is a subject
+    /// walked to needlessly, never one missed.
+    fn back(&self) -> Step {
+        let (by, of) = match self.join {
+            Join::Forward { field } => (field, None),
+            Join::Reverse { field } => (id_field(self.from), Some(field)),
+            Join::Same { field, target } => (field, Some(target)),
+            Join::Exceptions => (id_field(self.from), Some("subject_id")),
+        };
+        Step {
+            kind: self.from,
+            by,
+            of,
+        }
+    }
+
+    /// From objects of `self.from` to those of `self.to` it leads to. Exceptions about objects
+    /// of another kind with the same id are held too, and left alone: the relation asks for the
+    /// kind as well.
+    fn forth(&self) -> Step {
+        let (by, of) = match self.join {
+            Join::Forward { field } => (id_field(self.to), Some(field)),
+            Join::Reverse { field } => (field, None),
+            Join::Same { field, target } => (target, Some(field)),
+            Join::Exceptions => ("subject_id", None),
+        };
+        Step {
+            kind: self.to,
+            by,
+            of,
+        }
+    }
+}
+
+impl Step {
+    /// The objects it leads to from `met`.
+    fn take<'a, F: Find>(
+        &self,
+        met: impl Iterator<Item = &'a Met<'a>>,
+        find: &mut F,
+    ) -> Result<Vec<Row>, F::Error> {
+        find.find(self.kind, self.by, &values_of(met, self.of))
+    }
+}
+
 /// Every field the walks may ask [`Find`] for objects by, with the kind it is of: each kind's
 /// id and every field a relation joins on.
 pub fn fields_found_by() -> BTreeSet<(Kind, &'static str)> {
     let mut fields: BTreeSet<(Kind, &'static str)> =
         Kind::ALL.iter().map(|k| (*k, id_field(*k))).collect();
     for r in crate::schema::RELATIONS {
-        match r.join {
-            Join::Forward { field } => fields.insert((r.from, field)),
-            Join::Reverse { field } => fields.insert((r.to, field)),
-            Join::Same { field, target } => {
-                fields.insert((r.from, field));
-                fields.insert((r.to, target))
-            }
-            Join::Exceptions => fields.insert((r.to, "subject_id")),
-        };
+        for step in [r.back(), r.forth()] {
+            fields.insert((step.kind, step.by));
+        }
     }
     fields
 }
 
 /// The field holding a kind's ids.
 fn id_field(kind: Kind) -> &'static str {
-    kind.register().fields().first().map_or("id", |f| f.name)
+    kind.register().id_field().name
 }
 
 /// The values of `field` over `met`, or their ids where `field` is `None`.
@@ -178,30 +227,7 @@ impl Reads {
                     continue;
                 }
                 // The objects of `r.from` that `r` leads from to these.
-                let found = match r.join {
-                    Join::Forward { field } => {
-                        find.find(r.from, field, &values_of(here(), None))?
-                    }
-                    Join::Reverse { field } => {
-                        find.find(r.from, id_field(r.from), &values_of(here(), Some(field)))?
-                    }
-                    Join::Same { field, target } => {
-                        find.find(r.from, field, &values_of(here(), Some(target)))?
-                    }
-                    Join::Exceptions => {
-                        let about = here().filter(|m| {
-                            let mut kinds = BTreeSet::new();
-                            m.values("subject_type", &mut kinds);
-                            kinds.contains(r.from.name())
-                        });
-                        find.find(
-                            r.from,
-                            id_field(r.from),
-                            &values_of(about, Some("subject_id")),
-                        )?
-                    }
-                };
-                for row in found {
+                for row in r.back().take(here(), find)? {
                     if seen.insert((r.from, row.id().to_owned())) {
                         if r.from == subject {
                             subjects.insert(row.id().to_owned());
@@ -253,23 +279,7 @@ impl Reads {
                     if here().next().is_none() {
                         continue;
                     }
-                    let found = match r.join {
-                        Join::Forward { field } => {
-                            find.find(r.to, id_field(r.to), &values_of(here(), Some(field)))?
-                        }
-                        Join::Reverse { field } => {
-                            find.find(r.to, field, &values_of(here(), None))?
-                        }
-                        Join::Same { field, target } => {
-                            find.find(r.to, target, &values_of(here(), Some(field)))?
-                        }
-                        // Exceptions about objects of another kind with the same id are held
-                        // too, and left alone: the relation asks for the kind as well.
-                        Join::Exceptions => {
-                            find.find(r.to, "subject_id", &values_of(here(), None))?
-                        }
-                    };
-                    for row in found {
+                    for row in r.forth().take(here(), find)? {
                         if seen.insert((r.to, row.id().to_owned())) {
                             next.push(Met::Found(r.to, row));
                         }

@@ -760,14 +760,14 @@ pub(crate) trait FindingsTx: AuditTx {
         of: (&str, &str),
         keys: Option<&[String]>,
     ) -> Result<Vec<StoredFinding>> {
-        let mut out = Vec::new();
-        let p = self.placeholder();
-        for (statement, params) in sql::of_control(sql::findings_of_control, of, keys, p) {
-            for cells in self.query_cells(&statement, &params, "findings", FINDING_COLUMNS)? {
-                out.push(finding_from_cells(cells)?);
-            }
-        }
-        Ok(out)
+        of_control(
+            self,
+            sql::findings_of_control,
+            of,
+            keys,
+            FINDING_COLUMNS,
+            finding_from_cells,
+        )
     }
     /// The state and content hash of every stored finding of one control of one pack, or of
     /// these keys of it.
@@ -776,14 +776,14 @@ pub(crate) trait FindingsTx: AuditTx {
         of: (&str, &str),
         keys: Option<&[String]>,
     ) -> Result<Vec<Prior>> {
-        let mut out = Vec::new();
-        let p = self.placeholder();
-        for (statement, params) in sql::of_control(sql::finding_priors_of_control, of, keys, p) {
-            for cells in self.query_cells(&statement, &params, "findings", PRIOR_COLUMNS)? {
-                out.push(prior_from_cells(cells)?);
-            }
-        }
-        Ok(out)
+        of_control(
+            self,
+            sql::finding_priors_of_control,
+            of,
+            keys,
+            PRIOR_COLUMNS,
+            prior_from_cells,
+        )
     }
     /// Writes the content hashes of findings that stay as they are (by key): derived, not audited.
     fn set_content_hashes(&mut self, hashes: &[(String, String)]) -> Result<()>;
@@ -804,6 +804,25 @@ pub(crate) trait FindingsTx: AuditTx {
         audit_seq: Option<i64>,
     ) -> Result<()>;
     fn append_finding_events(&mut self, events: &[FindingEvent]) -> Result<()>;
+}
+
+/// One control's stored findings (or those of `keys`) read with `select` as `columns`, each
+/// made by `from`.
+fn of_control<T, X: FindingsTx + ?Sized>(
+    tx: &mut X,
+    select: fn(sql::Placeholder, usize) -> String,
+    of: (&str, &str),
+    keys: Option<&[String]>,
+    columns: Columns,
+    from: fn(Vec<Cell>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for (statement, params) in sql::of_control(select, of, keys, tx.placeholder()) {
+        for cells in tx.query_cells(&statement, &params, "findings", columns)? {
+            out.push(from(cells)?);
+        }
+    }
+    Ok(out)
 }
 
 /// The finding's own fields as JSON: what `updated` compares and the audit log records.
