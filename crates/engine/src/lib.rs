@@ -237,7 +237,9 @@ impl Engine {
 
     /// The same runs handed to `visit` in `order`, a few controls at a time (four times
     /// `threads`), so that only those controls' findings are held at once: for a caller that
-    /// writes each run out and lets it go.
+    /// writes each run out and lets it go. The next few controls are evaluated while `visit` is
+    /// given the last few's runs: writing out 400,000 findings would otherwise leave every core
+    /// but one idle for as long as it takes.
     pub fn each_run(
         &self,
         data: &Data,
@@ -250,11 +252,31 @@ impl Engine {
         if order == RunOrder::MostSevereFirst {
             checks.sort_by_key(|c| std::cmp::Reverse(c.rank));
         }
-        for window in checks.chunks(threads.max(1) * 4) {
-            for run in self.runs_of(window.to_vec(), data, at, threads) {
-                visit(run);
+        let windows: Vec<Vec<&CompiledCheck>> = checks
+            .chunks(threads.max(1) * 4)
+            .map(<[&CompiledCheck]>::to_vec)
+            .collect();
+        std::thread::scope(|scope| {
+            // Handed over, not queued: at most one window being evaluated beside the one being
+            // visited.
+            let (send, evaluated) = std::sync::mpsc::sync_channel::<Vec<ControlRun>>(0);
+            let evaluating = scope.spawn(move || {
+                for window in windows {
+                    if send.send(self.runs_of(window, data, at, threads)).is_err() {
+                        // `visit` panicked: nobody is left to hand runs to.
+                        return;
+                    }
+                }
+            });
+            for runs in evaluated {
+                for run in runs {
+                    visit(run);
+                }
             }
-        }
+            if let Err(panic) = evaluating.join() {
+                std::panic::resume_unwind(panic);
+            }
+        });
     }
 
     fn runs_of(

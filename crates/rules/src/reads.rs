@@ -156,14 +156,20 @@ impl Reads {
 
     /// Whether every field `other` reads is read here.
     pub fn covers(&self, other: &Reads) -> bool {
-        match (&self.fields, &other.fields) {
-            (None, _) => true,
-            (Some(_), None) => false,
-            (Some(mine), Some(theirs)) => mine
-                .iter()
-                .zip(theirs)
-                .all(|(mine, theirs)| mine.iter().zip(theirs).all(|(m, t)| *m || !*t)),
-        }
+        let follows_theirs = self
+            .relations
+            .iter()
+            .zip(&other.relations)
+            .all(|(mine, theirs)| *mine || !*theirs);
+        follows_theirs
+            && match (&self.fields, &other.fields) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(mine), Some(theirs)) => mine
+                    .iter()
+                    .zip(theirs)
+                    .all(|(mine, theirs)| mine.iter().zip(theirs).all(|(m, t)| *m || !*t)),
+            }
     }
 
     /// Whether objects of `kind` are reached through a relation (a person's manager is another
@@ -171,6 +177,16 @@ impl Reads {
     /// over `kind` decides each subject without looking at any other of its kind.
     pub fn reaches(&self, kind: Kind) -> bool {
         self.followed().any(|r| r.to == kind)
+    }
+
+    /// How many relations are followed: those an estate laid out for these reads resolves.
+    pub fn relations_followed(&self) -> usize {
+        self.relations.iter().filter(|on| **on).count()
+    }
+
+    /// Whether relation `RELATIONS[index]` is followed.
+    pub(crate) fn follows(&self, index: usize) -> bool {
+        self.relations.get(index).copied().unwrap_or(false)
     }
 
     /// The relations followed.
