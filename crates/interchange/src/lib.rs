@@ -392,10 +392,10 @@ fn read_header(
 
 /// Parses one record's cells into a row, reporting each bad cell, a duplicate id (`first_seen`
 /// maps each id to the line it was first seen on) and broken consistency rules. `None` if any.
-fn read_row(
+fn read_row<'r>(
     register: Register,
     line: u64,
-    record: &csv::ByteRecord,
+    record: &'r csv::ByteRecord,
     columns: &[Option<usize>],
     guard_cells: Guard,
     first_seen: &mut IdLines,
@@ -403,16 +403,42 @@ fn read_row(
 ) -> Option<Row> {
     let fields = register.fields();
     let mut values = vec![Value::Null; fields.len()];
-    // Each field's cell as given, for errors: borrowed from the record.
-    let mut texts: Vec<&str> = vec![""; fields.len()];
+    // The record checked as UTF-8 once, its cells then cut from it (a cell ends at an ASCII
+    // comma, quote or line break, never inside a character); where it is not, cell by cell,
+    // so that the bad cell is the one named.
+    let whole = std::str::from_utf8(record.as_slice()).ok();
+    let cell_text = |j: usize| -> Option<Result<&'r str, std::str::Utf8Error>> {
+        match whole {
+            Some(whole) => record.range(j).and_then(|r| whole.get(r)).map(Ok),
+            None => record.get(j).map(std::str::from_utf8),
+        }
+    };
+    let as_given = |ty: FieldType, text: &'r str| {
+        if guard_cells == Guard::On && guarded(ty) {
+            unguard(text.trim())
+        } else {
+            text.trim()
+        }
+    };
+    // Field `index`'s cell as given, for errors and a key's empty parts: read again from the
+    // record when asked, rather than kept for every row.
+    let given = |index: usize| -> &'r str {
+        let cell = columns
+            .iter()
+            .position(|c| *c == Some(index))
+            .and_then(cell_text);
+        match (cell, fields.get(index)) {
+            (Some(Ok(text)), Some(field)) => as_given(field.ty, text),
+            _ => "",
+        }
+    };
     let mut ok = true;
-    for (cell, column) in record.iter().zip(columns) {
+    for (j, (cell, column)) in record.iter().zip(columns).enumerate() {
         let Some((index, field)) = column.and_then(|i| fields.get(i).map(|f| (i, f))) else {
             continue;
         };
-        let text = match std::str::from_utf8(cell) {
-            Ok(text) if guard_cells == Guard::On && guarded(field.ty) => unguard(text.trim()),
-            Ok(text) => text.trim(),
+        let text = match cell_text(j).unwrap_or_else(|| std::str::from_utf8(cell)) {
+            Ok(text) => as_given(field.ty, text),
             Err(_) => {
                 errors.push(
                     line,
@@ -439,16 +465,12 @@ fn read_row(
                 ok = false;
             }
         }
-        if let Some(slot) = texts.get_mut(index) {
-            *slot = text;
-        }
     }
     // A derived key is only known when every part of it parsed (an optional part left empty
     // is known: it is empty).
     let key_parsed = register.key_indices().iter().all(|&i| {
         values.get(i).is_some_and(|v| !v.is_null())
-            || (register.fields().get(i).is_some_and(|f| !f.required)
-                && texts.get(i).is_some_and(|t| t.is_empty()))
+            || (register.fields().get(i).is_some_and(|f| !f.required) && given(i).is_empty())
     });
     let row = Row::new(register, values).ok()?;
     if key_parsed {
@@ -466,11 +488,10 @@ fn read_row(
                     format!("duplicate id: first seen on line {first}"),
                 )
             };
-            let text = register
-                .field_index(column)
-                .and_then(|i| texts.get(i))
-                .copied()
-                .unwrap_or(id);
+            let text: &str = match register.field_index(column) {
+                Some(i) => given(i),
+                None => id,
+            };
             errors.push(line, column, text, reason);
             ok = false;
         } else {
@@ -487,11 +508,7 @@ fn read_row(
         return Some(row);
     }
     for (column, reason) in problems {
-        let text = register
-            .field_index(column)
-            .and_then(|i| texts.get(i))
-            .copied()
-            .unwrap_or("");
+        let text = register.field_index(column).map_or("", given);
         errors.push(line, column, text, reason);
     }
     None
@@ -612,6 +629,17 @@ impl<'a> LineCounter<'a> {
     fn line_at(&mut self, offset: usize) -> u64 {
         let end = offset.min(self.data.len());
         if let Some(bytes) = self.data.get(self.offset..end) {
+            if !bytes.contains(&b'\r') {
+                // The usual file, line feeds alone: counted a word at a time, not byte by byte.
+                let feeds = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+                let after_cr = self.after_cr;
+                self.after_cr = bytes.is_empty() && after_cr;
+                // A line feed just after a carriage return ends the same line.
+                let skipped = u64::from(after_cr && bytes.first() == Some(&b'\n'));
+                self.line += feeds - skipped;
+                self.offset = end;
+                return self.line;
+            }
             for &b in bytes {
                 match b {
                     b'\n' if self.after_cr => {}
@@ -732,5 +760,50 @@ mod tests {
         assert_eq!(lines.line_at(7), 4);
         assert_eq!(lines.line_at(100), 4);
         assert_eq!(lines.line_at(2), 4, "never goes backwards");
+    }
+
+    /// Every text of up to seven bytes of `a`, `\r` and `\n`, asked at every three offsets in
+    /// turn, gives the line the plain definition does: one more than the breaks before the
+    /// offset, a line feed just after a carriage return not counting again.
+    #[test]
+    fn line_counter_agrees_with_the_definition_however_it_is_asked() {
+        let line = |data: &[u8], offset: usize| -> u64 {
+            let breaks = (0..offset.min(data.len()))
+                .filter(|&j| match data[j] {
+                    b'\r' => true,
+                    b'\n' => j == 0 || data[j - 1] != b'\r',
+                    _ => false,
+                })
+                .count();
+            1 + breaks as u64
+        };
+        // Every text of each length: the digits of every number below 3^length, base 3.
+        let texts: Vec<Vec<u8>> = (0..=7u32)
+            .flat_map(|len| {
+                (0..3usize.pow(len)).map(move |n| {
+                    (0..len)
+                        .map(|d| [b'a', b'\r', b'\n'][n / 3usize.pow(d) % 3])
+                        .collect()
+                })
+            })
+            .collect();
+        let mut compared = 0;
+        for data in &texts {
+            let ends = data.len() + 1;
+            for (first, second, third) in (0..=ends)
+                .flat_map(|a| (a..=ends).flat_map(move |b| (b..=ends).map(move |c| (a, b, c))))
+            {
+                let mut lines = LineCounter::new(data);
+                for at in [first, second, third] {
+                    assert_eq!(
+                        lines.line_at(at),
+                        line(data, at),
+                        "{data:?} at {first}, {second}, {third}"
+                    );
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
     }
 }

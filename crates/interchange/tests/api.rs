@@ -250,3 +250,31 @@ fn a_write_failure_is_an_error() {
     let err = write(Register::Systems, &[row], Full).unwrap_err();
     assert!(err.to_string().contains("no space left"), "{err}");
 }
+
+/// Bytes that are not UTF-8 are named in the cell they are in, beside the row's other errors,
+/// and do not spoil the rows around them (read whole, each row is cut into cells from one check
+/// of its bytes).
+#[test]
+fn a_cell_that_is_not_utf8_is_named_on_its_own() {
+    let header: &[u8] = b"id,name,staff_group,status\n";
+    let good: &[u8] = b"P1,S\xc3\xa9,fca,active\nP2,\"Quoted, \xc3\xa9\",fca,active\n";
+    let bad: &[u8] = b"P\xc3,bad\xff\xfename,fca,maybe\n";
+    let text = [header, good, bad].concat();
+    let errors = read(Register::People, "people.csv", text.as_slice()).unwrap_err();
+    assert_eq!(
+        lines(&errors),
+        [
+            "people.csv:4: id: P\u{fffd}: not valid UTF-8",
+            "people.csv:4: name: bad\u{fffd}\u{fffd}name: not valid UTF-8",
+            "people.csv:4: status: maybe: expected one of starter|active|absent|leaver",
+        ]
+    );
+    // Without the bad row, the others read as written.
+    let text = [header, good].concat();
+    let rows = read(Register::People, "people.csv", text.as_slice()).expect("reads");
+    let names: Vec<&Value> = rows.iter().filter_map(|r| r.row.get("name")).collect();
+    assert_eq!(
+        names,
+        [&Value::Text("Sé".into()), &Value::Text("Quoted, é".into())]
+    );
+}

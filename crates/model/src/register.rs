@@ -347,20 +347,29 @@ pub(crate) const fn position(fields: &[Field], name: &str) -> usize {
 /// keeps every existing row's key (a device's sighting is still `TAG/TIME` now that an account's
 /// can be `/TIME/ACCOUNT`).
 pub fn join_key<'a>(parts: impl IntoIterator<Item = &'a Value>) -> String {
-    let parts: Vec<&Value> = parts.into_iter().collect();
-    let given = parts
-        .iter()
-        .rposition(|p| !matches!(p, Value::Null))
-        .map_or(0, |last| last + 1);
-    let mut key = String::new();
-    for (n, part) in parts.into_iter().take(given).enumerate() {
+    // One pass, no list of the parts: a `/` is owed before each part after the first, and paid
+    // only when a later part is given, so trailing empty parts leave nothing behind.
+    let mut key = String::with_capacity(32);
+    let mut owed = 0;
+    for (n, part) in parts.into_iter().enumerate() {
         if n > 0 {
+            owed += 1;
+        }
+        if matches!(part, Value::Null) {
+            continue;
+        }
+        for _ in 0..owed {
             key.push('/');
         }
+        owed = 0;
         let text = match part {
             Value::Text(s) => Cow::Borrowed(s.as_str()),
             other => Cow::Owned(other.to_text()),
         };
+        if !text.contains(['%', '/']) {
+            key.push_str(&text);
+            continue;
+        }
         for c in text.chars() {
             match c {
                 '%' => key.push_str("%25"),
@@ -700,6 +709,54 @@ pub fn push_escaped(
 mod tests {
     use super::*;
     use crate::audit::canonical_json;
+
+    /// A derived key is its parts' texts joined with `/`, each `%` and `/` escaped, empty parts
+    /// after the last given one left out: the definition, over every list of up to three of
+    /// some awkward parts.
+    #[test]
+    fn a_key_joins_its_parts_as_defined() {
+        let defined = |parts: &[&Value]| -> String {
+            let given = parts
+                .iter()
+                .rposition(|p| !matches!(p, Value::Null))
+                .map_or(0, |last| last + 1);
+            let texts: Vec<String> = parts[..given]
+                .iter()
+                .map(|p| p.to_text().replace('%', "%25").replace('/', "%2F"))
+                .collect();
+            texts.join("/")
+        };
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("a date");
+        let awkward = [
+            Value::Null,
+            Value::Text(String::new()),
+            Value::Text("MOB001".into()),
+            Value::Text("a/b%2F/".into()),
+            Value::Text("Siân%".into()),
+            Value::Date(day),
+            Value::Int(42),
+        ];
+        // Every list of each length, the longer made from the shorter.
+        let mut lists: Vec<Vec<&Value>> = vec![Vec::new()];
+        let mut of_length: Vec<Vec<&Value>> = vec![Vec::new()];
+        for _ in 0..3 {
+            of_length = of_length
+                .iter()
+                .flat_map(|l| {
+                    awkward.iter().map(move |v| {
+                        let mut l = l.clone();
+                        l.push(v);
+                        l
+                    })
+                })
+                .collect();
+            lists.extend(of_length.iter().cloned());
+        }
+        assert_eq!(lists.len(), 1 + 7 + 49 + 343);
+        for parts in &lists {
+            assert_eq!(join_key(parts.iter().copied()), defined(parts), "{parts:?}");
+        }
+    }
 
     #[test]
     fn canonical_json_of_a_row_matches_the_general_encoder() {

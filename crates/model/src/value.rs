@@ -81,20 +81,23 @@ impl Value {
         }
         // Nothing the registers hold is longer; a field's own limit is tighter (`Field::parse`).
         crate::field::check_length(text, crate::field::MAX_CELL_CHARS)?;
-        // Most cells are ASCII: there, a control character is a byte below space or DEL, and
-        // no invisible formatting character can occur.
-        let ascii = text.is_ascii();
-        let control = if ascii {
-            text.bytes().any(|b| b < b' ' || b == 0x7f)
-        } else {
-            text.chars().any(char::is_control)
-        };
-        if control {
-            return Err("contains a control character".into());
-        }
-        if !ascii && text.chars().any(is_invisible_format) {
-            // Direction overrides and zero-width characters let a value display as something else.
-            return Err("contains an invisible or direction-changing character".into());
+        // Most cells are printable ASCII, seen in one pass: no control character (a byte below
+        // space, or DEL) and no invisible formatting character can occur there.
+        let printable_ascii = text.bytes().all(|b| (b' '..0x7f).contains(&b));
+        if !printable_ascii {
+            let control = if text.is_ascii() {
+                text.bytes().any(|b| b < b' ' || b == 0x7f)
+            } else {
+                text.chars().any(char::is_control)
+            };
+            if control {
+                return Err("contains a control character".into());
+            }
+            if text.chars().any(is_invisible_format) {
+                // Direction overrides and zero-width characters let a value display as
+                // something else.
+                return Err("contains an invisible or direction-changing character".into());
+            }
         }
         match ty {
             FieldType::Text => Ok(Value::Text(text.to_owned())),
@@ -214,10 +217,17 @@ fn is_invisible_format(c: char) -> bool {
 }
 
 fn parse_id(text: &str) -> Result<Value, String> {
-    if text.chars().count() > 128 {
+    // No more bytes than the limit: no more characters either.
+    if text.len() > 128 && text.chars().count() > 128 {
         return Err("an identifier is at most 128 characters".into());
     }
-    if text.chars().any(char::is_whitespace) {
+    let spaced = if text.is_ascii() {
+        // The ASCII characters `char::is_whitespace` is true of: tab to carriage return, space.
+        text.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' '))
+    } else {
+        text.chars().any(char::is_whitespace)
+    };
+    if spaced {
         return Err("an identifier has no spaces".into());
     }
     Ok(Value::Text(text.to_owned()))
@@ -348,6 +358,8 @@ mod tests {
                 "ZZ: not an officially assigned",
             ),
             (FieldType::Id, "has space", "no spaces"),
+            (FieldType::Id, "em\u{2003}space", "no spaces"),
+            (FieldType::Id, "no\u{a0}break", "no spaces"),
             (FieldType::Enum(&["a", "b"]), "c", "one of a|b"),
             (FieldType::Text, "bell\u{7}", "control"),
             (FieldType::Text, "Evil \u{202e}exe.txt", "direction"),
@@ -360,6 +372,16 @@ mod tests {
         for (ty, text, reason) in cases {
             let err = Value::parse(*ty, text).unwrap_err();
             assert!(err.contains(reason), "{ty:?} {text:?}: {err}");
+        }
+        // An id's limit is in characters, not bytes.
+        for (text, ok) in [
+            ("x".repeat(128), true),
+            ("x".repeat(129), false),
+            ("é".repeat(128), true),
+            ("é".repeat(129), false),
+        ] {
+            let parsed = Value::parse(FieldType::Id, &text);
+            assert_eq!(parsed.is_ok(), ok, "{} bytes: {parsed:?}", text.len());
         }
     }
 
