@@ -373,7 +373,8 @@ impl Compiler<'_> {
                                 }
                                 let cells = cx.data.column(kind, field);
                                 for (o, &r) in out.iter_mut().zip(rows) {
-                                    let same = matches!(cells.get(r as usize), Some(Cell::Str(s)) if **s == *text);
+                                    let same = cells.get(r as usize).and_then(crate::data::text)
+                                        == Some(&*text);
                                     *o = tri(same != negate);
                                 }
                             }))));
@@ -396,13 +397,14 @@ impl Compiler<'_> {
                         {
                             // Words in a list of words: numbers against numbers where possible.
                             let list = Const::Value(list.clone());
-                            let by_text =
-                                column(kind, field, list, |cell, list| match (cell, list) {
-                                    (Cell::Str(s), V::List(items)) => {
-                                        tri(items.iter().any(|w| w.str() == Some(&**s)))
+                            let by_text = column(kind, field, list, |cell, list| {
+                                match (crate::data::text(cell), list) {
+                                    (Some(s), V::List(items)) => {
+                                        tri(items.iter().any(|w| w.str() == Some(s)))
                                     }
                                     _ => FALSE,
-                                });
+                                }
+                            });
                             return Some(at.via(Node::Leaf(Box::new(move |cx, rows, out| {
                                 let Some(words) = cx.data.words(kind, field) else {
                                     return by_text.run(cx, rows, out);

@@ -444,7 +444,9 @@ impl<'p> Compiler<'p> {
                             return Ok((
                                 Ty::Bool,
                                 Box::new(move |env, _| {
-                                    let same = matches!(env.data.cell(kind, env.subject, index), Cell::Str(s) if **s == *text);
+                                    let same =
+                                        crate::data::text(env.data.cell(kind, env.subject, index))
+                                            == Some(&*text);
                                     Ok(V::Bool(same != negate))
                                 }),
                             ));
@@ -984,6 +986,7 @@ pub(crate) fn cell_value(cell: &Cell) -> V<'_> {
         Cell::Bool(b) => V::Bool(*b),
         Cell::Double(d) => V::Double(*d),
         Cell::Str(s) => V::Str(s),
+        Cell::Text(s) => V::Str(s),
         Cell::Ts(t) => V::Ts(*t),
         Cell::Int(i) => V::Int(*i),
         Cell::Strs(items) => V::List(Arc::new(items.iter().map(|s| V::Str(s)).collect())),

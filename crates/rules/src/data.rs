@@ -16,6 +16,9 @@ pub(crate) enum Cell {
     Double(f64),
     /// Shared: a column with few distinct words holds each word once (see [`Words`]).
     Str(Arc<str>),
+    /// Text of a column with many distinct values (ids, names): the row's own string, moved in
+    /// rather than copied.
+    Text(Box<str>),
     /// Microseconds since the Unix epoch, UTC.
     Ts(i64),
     Int(i64),
@@ -23,13 +26,18 @@ pub(crate) enum Cell {
     Strs(Box<[String]>),
 }
 
+// Millions of cells: a new kind of cell must not make every one of them larger.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Cell>() == 24);
+
 /// A map keyed by the estate's own text: foldhash, seeded afresh per map, is several times
 /// faster than SipHash on short ids and still not predictable by whoever wrote the file.
 type FastMap<K, V> = foldhash::HashMap<K, V>;
 
-fn text(cell: &Cell) -> Option<&str> {
+pub(crate) fn text(cell: &Cell) -> Option<&str> {
     match cell {
         Cell::Str(s) => Some(s),
+        Cell::Text(s) => Some(s),
         _ => None,
     }
 }
@@ -51,7 +59,7 @@ fn cell(ty: FieldType, value: Value) -> Cell {
                 .map(str::to_owned)
                 .collect(),
         ),
-        Value::Text(s) => Cell::Str(Arc::from(s)),
+        Value::Text(s) => Cell::Text(s.into_boxed_str()),
         Value::Int(i) => Cell::Int(i),
         Value::Bool(b) => Cell::Bool(b),
         Value::Date(d) => Cell::Ts(
@@ -160,7 +168,7 @@ impl ColumnBuilder {
                 } else {
                     // Too many to number: the column stays text alone.
                     self.words = None;
-                    Cell::Str(Arc::from(s))
+                    Cell::Text(s.into_boxed_str())
                 }
             }
             (value, words) => {
@@ -243,8 +251,8 @@ impl Data {
         data
     }
 
-    /// Whether every field `reads` names is laid out: rules reading no others decide here as
-    /// over the whole estate.
+    /// Whether every field `reads` names is laid out and every relation it follows resolved:
+    /// rules reading no others decide here as over the whole estate.
     pub fn lays_out(&self, reads: &Reads) -> bool {
         self.laid_out.covers(reads)
     }
@@ -363,8 +371,8 @@ impl Data {
                 }
                 let mut index = FastMap::with_capacity_and_hasher(ids.len(), Default::default());
                 for (i, id) in ids.iter().enumerate() {
-                    if let Cell::Str(id) = id {
-                        index.insert(&**id, i as u32);
+                    if let Some(id) = text(id) {
+                        index.insert(id, i as u32);
                     }
                 }
                 index
@@ -461,10 +469,7 @@ impl Data {
 
     /// The id (or derived key) of `kind`'s object `i`: its first field.
     pub fn id(&self, kind: Kind, i: u32) -> &str {
-        match self.cell(kind, i, 0) {
-            Cell::Str(id) => id,
-            _ => "",
-        }
+        text(self.cell(kind, i, 0)).unwrap_or("")
     }
 
     #[inline]

@@ -154,7 +154,7 @@ impl Reads {
         }
     }
 
-    /// Whether every field `other` reads is read here.
+    /// Whether every field `other` reads is read here, and every relation it follows followed.
     pub fn covers(&self, other: &Reads) -> bool {
         let follows_theirs = self
             .relations
