@@ -221,12 +221,17 @@ pub(crate) fn check(
         seen.insert(file.register, file.label.clone());
         to_read.push(file);
     }
+    let started = std::time::Instant::now();
     let mut parsed: Vec<Parsed> = Vec::new();
     for (file, file_errors) in read_side_by_side(to_read, guard) {
         errors.extend(file_errors.into_iter().flatten());
         parsed.push(file);
     }
     parsed.sort_by_key(|p| Register::ALL.iter().position(|r| *r == p.register));
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "import files parsed"
+    );
 
     // Ids each register will hold after the import: the files' plus the database's (loaded once,
     // only for registers something refers to).
@@ -276,6 +281,10 @@ pub(crate) fn check(
         }
     }
 
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "import references looked up"
+    );
     if !errors.is_empty() {
         return Err(ServiceError::Import(errors));
     }
