@@ -407,10 +407,10 @@ fn read_row<'r>(
     // comma, quote or line break, never inside a character); where it is not, cell by cell,
     // so that the bad cell is the one named.
     let whole = std::str::from_utf8(record.as_slice()).ok();
-    let cell_text = |j: usize| -> Option<Result<&'r str, std::str::Utf8Error>> {
-        match whole {
-            Some(whole) => record.range(j).and_then(|r| whole.get(r)).map(Ok),
-            None => record.get(j).map(std::str::from_utf8),
+    let cell_text = |j: usize, cell: &'r [u8]| -> Result<&'r str, std::str::Utf8Error> {
+        match whole.and_then(|whole| whole.get(record.range(j)?)) {
+            Some(text) => Ok(text),
+            None => std::str::from_utf8(cell),
         }
     };
     let as_given = |ty: FieldType, text: &'r str| {
@@ -426,7 +426,7 @@ fn read_row<'r>(
         let cell = columns
             .iter()
             .position(|c| *c == Some(index))
-            .and_then(cell_text);
+            .and_then(|j| Some(cell_text(j, record.get(j)?)));
         match (cell, fields.get(index)) {
             (Some(Ok(text)), Some(field)) => as_given(field.ty, text),
             _ => "",
@@ -437,7 +437,7 @@ fn read_row<'r>(
         let Some((index, field)) = column.and_then(|i| fields.get(i).map(|f| (i, f))) else {
             continue;
         };
-        let text = match cell_text(j).unwrap_or_else(|| std::str::from_utf8(cell)) {
+        let text = match cell_text(j, cell) {
             Ok(text) => as_given(field.ty, text),
             Err(_) => {
                 errors.push(

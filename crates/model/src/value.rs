@@ -85,12 +85,8 @@ impl Value {
         // space, or DEL) and no invisible formatting character can occur there.
         let printable_ascii = text.bytes().all(|b| (b' '..0x7f).contains(&b));
         if !printable_ascii {
-            let control = if text.is_ascii() {
-                text.bytes().any(|b| b < b' ' || b == 0x7f)
-            } else {
-                text.chars().any(char::is_control)
-            };
-            if control {
+            // ASCII but not printable: it holds a control character.
+            if text.is_ascii() || text.chars().any(char::is_control) {
                 return Err("contains a control character".into());
             }
             if text.chars().any(is_invisible_format) {

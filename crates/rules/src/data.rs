@@ -6,7 +6,7 @@ use std::sync::Arc;
 use steward_model::{Estate, FieldType, Register, Row, Value, side_by_side};
 
 use crate::reads::Reads;
-use crate::schema::{Join, Kind, RELATIONS};
+use crate::schema::{Join, Kind, RELATIONS, Relation};
 
 /// A field value as rules see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,21 +341,16 @@ impl Data {
     /// (side by side); the others are left without links.
     fn link(laid_out: Vec<(KindColumns, KindWords)>, reads: Reads) -> Data {
         let (columns, words): (Vec<KindColumns>, Vec<KindWords>) = laid_out.into_iter().unzip();
-        let followed: Vec<usize> = (0..RELATIONS.len()).filter(|&i| reads.follows(i)).collect();
+        let followed: Vec<(usize, &'static Relation)> = RELATIONS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| reads.follows(*i))
+            .collect();
         // An index of ids only for the kinds a followed relation looks ids up in: at 100,000
         // people, usage alone is 600,000 ids no relation looks up.
         let indexed: Vec<bool> = Kind::ALL
             .iter()
-            .map(|k| {
-                followed
-                    .iter()
-                    .filter_map(|&i| RELATIONS.get(i))
-                    .any(|r| match r.join {
-                        Join::Forward { .. } => r.to == *k,
-                        Join::Reverse { .. } | Join::Exceptions => r.from == *k,
-                        Join::Same { .. } => false,
-                    })
-            })
+            .map(|k| followed.iter().any(|(_, r)| ids_looked_up(r) == Some(*k)))
             .collect();
         // Every row's first value is its id (or its derived key).
         let index: Vec<FastMap<&str, u32>> = side_by_side::map(
@@ -386,34 +381,29 @@ impl Data {
                 .map_or(&[], Vec::as_slice)
         };
         let empty = FastMap::default();
-        let index_of = |kind: Kind| index.get(kind as usize).unwrap_or(&empty);
 
-        let mut resolved = side_by_side::map(
+        let resolved = side_by_side::map(
             followed,
             side_by_side::threads(4),
-            side_by_side::largest_first(|&i: &usize| {
-                RELATIONS.get(i).map_or(0, |r| count(r.from) + count(r.to))
-            }),
-            |i: usize| {
-                let Some(r) = RELATIONS.get(i) else {
-                    return (i, Links::default());
-                };
-                let to_index = index_of(r.to);
-                let from_index = index_of(r.from);
+            side_by_side::largest_first(|(_, r): &(usize, &Relation)| count(r.from) + count(r.to)),
+            |(i, r): (usize, &Relation)| {
+                let looked_up = ids_looked_up(r)
+                    .and_then(|kind| index.get(kind as usize))
+                    .unwrap_or(&empty);
                 // Each link as (source, target), then laid out by source at once: no list of
                 // its own per object.
                 let mut pairs: Vec<(u32, u32)> = Vec::new();
                 match r.join {
                     Join::Forward { field } => {
                         for (i, cell) in column(r.from, field).iter().enumerate() {
-                            if let Some(&t) = text(cell).and_then(|id| to_index.get(id)) {
+                            if let Some(&t) = text(cell).and_then(|id| looked_up.get(id)) {
                                 pairs.push((i as u32, t));
                             }
                         }
                     }
                     Join::Reverse { field } => {
                         for (t, cell) in column(r.to, field).iter().enumerate() {
-                            if let Some(&i) = text(cell).and_then(|id| from_index.get(id)) {
+                            if let Some(&i) = text(cell).and_then(|id| looked_up.get(id)) {
                                 pairs.push((i, t as u32));
                             }
                         }
@@ -436,7 +426,7 @@ impl Data {
                         let ids = column(r.to, "subject_id");
                         for (t, (kind, id)) in kinds.iter().zip(ids).enumerate() {
                             if text(kind) == Some(r.from.name())
-                                && let Some(&i) = text(id).and_then(|id| from_index.get(id))
+                                && let Some(&i) = text(id).and_then(|id| looked_up.get(id))
                             {
                                 pairs.push((i, t as u32));
                             }
@@ -445,10 +435,9 @@ impl Data {
                 }
                 (i, Links::from_pairs(count(r.from), &pairs))
             },
-        )
-        .into_iter();
+        );
         let mut links: Vec<Links> = RELATIONS.iter().map(|_| Links::default()).collect();
-        for (i, resolved) in resolved.by_ref() {
+        for (i, resolved) in resolved {
             if let Some(slot) = links.get_mut(i) {
                 *slot = resolved;
             }
@@ -497,6 +486,16 @@ impl Data {
 
     pub(crate) fn links(&self, relation: usize, i: u32) -> &[u32] {
         self.links.get(relation).map_or(&[], |l| l.of(i))
+    }
+}
+
+/// The kind whose ids resolving `r` looks up: the target's for a forward join, the source's for a
+/// reverse one and for exceptions; none where it joins on values (`Same`).
+fn ids_looked_up(r: &Relation) -> Option<Kind> {
+    match r.join {
+        Join::Forward { .. } => Some(r.to),
+        Join::Reverse { .. } | Join::Exceptions => Some(r.from),
+        Join::Same { .. } => None,
     }
 }
 
