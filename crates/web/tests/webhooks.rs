@@ -176,13 +176,24 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
         );
         assert_eq!(message["body"]["type"], "incident.reported", "{b}");
         assert_eq!(message["body"]["data"]["incident"]["id"], incident, "{b}");
-        let deliveries = json_of(&call(
-            &mut client,
-            &admin,
-            "GET",
-            &format!("/api/v1/webhooks/{hook}/deliveries"),
-            None,
-        ));
+        // The receiver can have the message before the server has recorded its answer: wait
+        // for the delivery to leave `pending` (or give up and let the assertion say why).
+        let started = std::time::Instant::now();
+        let deliveries = loop {
+            let read = json_of(&call(
+                &mut client,
+                &admin,
+                "GET",
+                &format!("/api/v1/webhooks/{hook}/deliveries"),
+                None,
+            ));
+            if read["items"][0]["state"] != json!("pending")
+                || started.elapsed() > std::time::Duration::from_secs(20)
+            {
+                break read;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         let first = &deliveries["items"][0];
         assert_eq!(
             (
