@@ -224,6 +224,46 @@ impl Engine {
             .map(move |check| self.run(check, data, at))
     }
 
+    /// [`Engine::batches`] handed to `consume` as an iterator whose next controls are evaluated
+    /// on another thread while the caller works on the ones it has: a run that records each
+    /// control in the database keeps a second core evaluating meanwhile. The evaluation runs
+    /// ahead by up to `ahead` findings not yet taken (always by one control, however many it
+    /// has), so memory holds the control being worked on and at most that many more findings.
+    /// The iterator may be left unfinished: the thread then stops after the control it is on.
+    pub fn batches_ahead<R>(
+        &self,
+        data: &Data,
+        at: At,
+        ahead: usize,
+        consume: impl FnOnce(&mut dyn Iterator<Item = ControlRun>) -> R,
+    ) -> R {
+        let held = Held::default();
+        std::thread::scope(|scope| {
+            let (send, evaluated) = std::sync::mpsc::channel::<ControlRun>();
+            let held = &held;
+            let evaluating = scope.spawn(move || {
+                for run in self.batches(data, at) {
+                    if !held.take_on(run.findings.len(), ahead) || send.send(run).is_err() {
+                        // The consumer is done (or abandoned the run): nothing more to do.
+                        return;
+                    }
+                }
+            });
+            let mut runs = Taken {
+                runs: evaluated.into_iter(),
+                held,
+            };
+            let result = consume(&mut runs);
+            // Closed before the join, so a thread waiting to run further ahead stops.
+            held.close();
+            drop(runs);
+            if let Err(panic) = evaluating.join() {
+                std::panic::resume_unwind(panic);
+            }
+            result
+        })
+    }
+
     /// Every control's run, as [`Engine::batches`] gives them, evaluated on up to `threads`
     /// threads at once (controls are independent and `Data` is only read); in the same order.
     pub fn runs(&self, data: &Data, at: At, threads: usize) -> Vec<ControlRun> {
@@ -526,4 +566,96 @@ fn compile_check(
         evidence,
         reads,
     }))
+}
+
+/// The findings evaluated ahead and not yet taken ([`Engine::batches_ahead`]), and whether the
+/// taker has stopped taking.
+#[derive(Default)]
+struct Held {
+    state: std::sync::Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Held {
+    /// Waits until `findings` more may be held (at once when none are), and counts them held;
+    /// `false` once the taker has stopped.
+    fn take_on(&self, findings: usize, ahead: usize) -> bool {
+        // A poisoned lock means the taker panicked: stop, as when it stops taking.
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        while !state.1 && state.0 > 0 && state.0.saturating_add(findings) > ahead {
+            match self.changed.wait(state) {
+                Ok(next) => state = next,
+                Err(_) => return false,
+            }
+        }
+        state.0 = state.0.saturating_add(findings);
+        !state.1
+    }
+
+    fn taken(&self, findings: usize) {
+        if let Ok(mut state) = self.state.lock() {
+            state.0 = state.0.saturating_sub(findings);
+        }
+        self.changed.notify_all();
+    }
+
+    fn close(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.1 = true;
+        }
+        self.changed.notify_all();
+    }
+}
+
+/// The runs as they are taken, each let go of in [`Held`].
+struct Taken<'h> {
+    runs: std::sync::mpsc::IntoIter<ControlRun>,
+    held: &'h Held,
+}
+
+impl Iterator for Taken<'_> {
+    type Item = ControlRun;
+
+    fn next(&mut self) -> Option<ControlRun> {
+        let run = self.runs.next()?;
+        self.held.taken(run.findings.len());
+        Some(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Held;
+
+    #[test]
+    fn a_control_is_let_ahead_whatever_its_size_when_nothing_is_held() {
+        let held = Held::default();
+        assert!(held.take_on(500, 10), "nothing held: one control goes");
+        held.taken(500);
+        assert!(held.take_on(4, 10));
+        assert!(held.take_on(6, 10), "up to the limit");
+    }
+
+    #[test]
+    fn beyond_the_limit_the_evaluation_waits_for_the_taker() {
+        let held = Held::default();
+        assert!(held.take_on(8, 10));
+        // The second control waits until the first is taken, then goes.
+        let went = std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| held.take_on(8, 10));
+            held.taken(8);
+            waiting.join().unwrap_or(false)
+        });
+        assert!(went);
+        // Once the taker stops, a waiting evaluation stops too, told so.
+        let went = std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| held.take_on(8, 10));
+            held.close();
+            waiting.join().unwrap_or(true)
+        });
+        assert!(!went);
+        assert!(!held.take_on(1, 10), "and nothing goes after");
+    }
 }

@@ -1,5 +1,5 @@
-//! Controls evaluated side by side give exactly what one after the other gives, in the same
-//! order, whatever the number of threads.
+//! Controls evaluated side by side, or ahead of their caller, give exactly what one after the
+//! other gives, in the same order, whatever the number of threads.
 
 use chrono::{NaiveDate, TimeZone as _, Utc};
 use steward_engine::{At, ControlRun, Engine, RunOrder};
@@ -64,6 +64,23 @@ fn runs_on_many_threads_match_runs_on_one() {
             .windows(2)
             .any(|w| w[0].severity != w[1].severity),
         "more than one severity among the findings"
+    );
+    // Evaluated ahead of the caller, by no findings, a few, or all of them: the same runs.
+    for ahead in [0, 1, 50, usize::MAX] {
+        let taken = engine.batches_ahead(&data, at, ahead, |runs| runs.collect::<Vec<_>>());
+        assert_eq!(summary(&taken), expected, "{ahead} findings ahead");
+    }
+    // A caller that stops early gets what it took, and the evaluation stops with it.
+    let first_three = engine.batches_ahead(&data, at, 0, |runs| {
+        runs.take(3).map(|r| r.control).collect::<Vec<_>>()
+    });
+    assert_eq!(
+        first_three,
+        expected
+            .iter()
+            .take(3)
+            .map(|(c, _, _)| c.clone())
+            .collect::<Vec<_>>()
     );
     for threads in [1, 2, 3, 8] {
         let mut streamed = Vec::new();

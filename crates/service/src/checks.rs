@@ -342,73 +342,87 @@ impl Steward {
         let mut failing = Failing::default();
         let mut ladders = ladders(packs);
         let total = engine.len();
-        // One control evaluated at a time, as the recording asks for it: memory holds one
-        // control's findings (a control failing for every person of a 290,000-person upload is
-        // a few hundred megabytes). Evaluating the next controls on another thread meanwhile
-        // held several and gained nothing measurable (BENCHMARKS.md).
-        let mut batches = engine.batches(&data, at(&time_zone, stamp.at)).enumerate();
+        // One control recorded at a time while the next are evaluated on another core, up to
+        // `EVALUATED_AHEAD` findings ahead: memory holds the control being recorded and those,
+        // never the run's (a control failing for every person of a 290,000-person upload is a
+        // few hundred megabytes). One control ahead left the recording waiting for a third of
+        // its time (BENCHMARKS.md).
         let mut refused = None;
+        // How long the recording waited for the next control's evaluation, for the log.
+        let mut waited = std::time::Duration::ZERO;
         let mut stopped = false;
         let mut count = 0;
         let cover = steward_store::RunCover {
             some_controls: changed.is_some(),
             audit_seq: Some(head),
         };
-        let recorded = self.store().record_findings_run(
-            &stamp.actor,
-            stamp.at,
-            &ids,
-            &covers,
-            cover,
-            &mut || {
-                let Some((done, mut run)) = batches.next() else {
-                    return Ok(None);
-                };
-                if !keep_going(done, total) {
-                    stopped = true;
-                    return Err(steward_store::StoreError::Abandoned);
-                }
-                // Over some subjects, those alone: the others' neighbourhoods were not read.
-                let subjects = evaluated.as_ref().map(|by_check| {
-                    by_check
-                        .get(&(run.pack.clone(), run.control.clone()))
-                        .cloned()
-                        .unwrap_or_default()
-                });
-                if let Some(subjects) = &subjects {
-                    run.findings.retain(|f| subjects.holds(&f.subject));
-                }
-                if let Some(e) = run
-                    .findings
-                    .iter()
-                    .find_map(|f| crate::findings::check(f).err())
-                {
-                    refused = Some(e);
-                    return Err(steward_store::StoreError::Abandoned);
-                }
-                count += run.findings.len();
-                // The standing by section is kept by whole runs alone (below).
-                if whole {
-                    checked.add(&run, &data);
-                    for f in &run.findings {
-                        failing.add(f, &excepted);
-                    }
-                }
-                run.findings.iter().for_each(&mut *each);
-                let ladder = ladders
-                    .remove(&(run.pack.clone(), run.control.clone()))
-                    .unwrap_or_default();
-                Ok(Some(steward_store::FindingBatch {
-                    pack: run.pack,
-                    control: run.control,
-                    findings: run.findings,
-                    ladder,
-                    subjects,
-                }))
+        let recorded = engine.batches_ahead(
+            &data,
+            at(&time_zone, stamp.at),
+            EVALUATED_AHEAD,
+            |batches| {
+                let mut batches = batches.enumerate();
+                self.store().record_findings_run(
+                    &stamp.actor,
+                    stamp.at,
+                    &ids,
+                    &covers,
+                    cover,
+                    &mut || {
+                        let asked = std::time::Instant::now();
+                        let next = batches.next();
+                        waited += asked.elapsed();
+                        let Some((done, mut run)) = next else {
+                            return Ok(None);
+                        };
+                        if !keep_going(done, total) {
+                            stopped = true;
+                            return Err(steward_store::StoreError::Abandoned);
+                        }
+                        // Over some subjects, those alone: the others' neighbourhoods were not read.
+                        let subjects = evaluated.as_ref().map(|by_check| {
+                            by_check
+                                .get(&(run.pack.clone(), run.control.clone()))
+                                .cloned()
+                                .unwrap_or_default()
+                        });
+                        if let Some(subjects) = &subjects {
+                            run.findings.retain(|f| subjects.holds(&f.subject));
+                        }
+                        if let Some(e) = run
+                            .findings
+                            .iter()
+                            .find_map(|f| crate::findings::check(f).err())
+                        {
+                            refused = Some(e);
+                            return Err(steward_store::StoreError::Abandoned);
+                        }
+                        count += run.findings.len();
+                        // The standing by section is kept by whole runs alone (below).
+                        if whole {
+                            checked.add(&run, &data);
+                            for f in &run.findings {
+                                failing.add(f, &excepted);
+                            }
+                        }
+                        run.findings.iter().for_each(&mut *each);
+                        let ladder = ladders
+                            .remove(&(run.pack.clone(), run.control.clone()))
+                            .unwrap_or_default();
+                        Ok(Some(steward_store::FindingBatch {
+                            pack: run.pack,
+                            control: run.control,
+                            findings: run.findings,
+                            ladder,
+                            subjects,
+                        }))
+                    },
+                )
             },
         );
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
+            waited_for_evaluation_ms = waited.as_millis() as u64,
             "controls evaluated and recorded"
         );
         match (recorded, refused) {
@@ -485,6 +499,10 @@ impl Steward {
         Ok((!whole).then_some(changed))
     }
 }
+
+/// How many findings a recorded run's evaluation may run ahead of its recording: a few tens of
+/// megabytes.
+const EVALUATED_AHEAD: usize = 50_000;
 
 /// What a recorded run evaluated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

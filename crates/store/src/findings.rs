@@ -1004,36 +1004,55 @@ pub(crate) struct Prior {
 /// it began): two findings of one key with equal hashes say the same. SHA-256 over each field,
 /// length first, so no two different findings encode alike.
 pub(crate) fn content_hash(f: &Finding) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    let mut field = |text: Option<&str>| match text {
-        None => h.update([0u8]),
-        Some(t) => {
-            h.update([1u8]);
-            h.update((t.len() as u64).to_le_bytes());
-            h.update(t.as_bytes());
-        }
-    };
-    field(Some(&f.pack));
-    field(Some(&f.version));
-    field(Some(&f.clause));
-    field(Some(&f.control));
-    field(Some(&f.subject.kind));
-    field(Some(&f.subject.id));
-    field(Some(&f.severity));
-    field(Some(&f.message));
-    field(f.message_you.as_deref());
-    field(Some(&f.clause_text));
-    field(Some(&f.who_acts));
-    field(f.undecided.as_deref());
-    for (path, value) in &f.evidence {
-        field(Some(path));
-        field(Some(value));
+    ContentHash::of(f).as_str().to_owned()
+}
+
+/// A finding's content hash ([`content_hash`]) as its 32 hex digits, held without an
+/// allocation: a run compares one for every finding it reports with the one stored.
+struct ContentHash([u8; 32]);
+
+impl ContentHash {
+    fn as_str(&self) -> &str {
+        // Hex digits are ASCII; the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
-    field(None);
-    // Half the hash is plenty to tell a finding from its own earlier self.
-    let hash = h.finalize();
-    hex::encode(hash.get(..16).unwrap_or(&hash))
+
+    fn of(f: &Finding) -> ContentHash {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |text: Option<&str>| match text {
+            None => h.update([0u8]),
+            Some(t) => {
+                h.update([1u8]);
+                h.update((t.len() as u64).to_le_bytes());
+                h.update(t.as_bytes());
+            }
+        };
+        field(Some(&f.pack));
+        field(Some(&f.version));
+        field(Some(&f.clause));
+        field(Some(&f.control));
+        field(Some(&f.subject.kind));
+        field(Some(&f.subject.id));
+        field(Some(&f.severity));
+        field(Some(&f.message));
+        field(f.message_you.as_deref());
+        field(Some(&f.clause_text));
+        field(Some(&f.who_acts));
+        field(f.undecided.as_deref());
+        for (path, value) in &f.evidence {
+            field(Some(path));
+            field(Some(value));
+        }
+        field(None);
+        // Half the hash is plenty to tell a finding from its own earlier self.
+        let hash = h.finalize();
+        let mut digits = [0u8; 32];
+        // 16 bytes always fit 32 digits; were they not to, the digits would be zeros and only
+        // rewrite the stored hash.
+        let _ = hex::encode_to_slice(hash.get(..16).unwrap_or(&hash), &mut digits);
+        ContentHash(digits)
+    }
 }
 
 /// How a failing finding's state moves in a run, decided from its stored state alone.
@@ -1450,7 +1469,7 @@ pub(crate) fn record_batches(
                 reason: "the control was reported twice in one run".into(),
             });
         }
-        let mut run: BTreeMap<String, Finding> = BTreeMap::new();
+        let mut keyed: Vec<(String, Finding)> = Vec::with_capacity(batch.findings.len());
         for finding in batch.findings {
             let key = finding.key();
             if *finding.pack != *batch.pack || *finding.control != *batch.control {
@@ -1462,12 +1481,6 @@ pub(crate) fn record_batches(
                     ),
                 });
             }
-            if run.contains_key(&key) {
-                return Err(StoreError::InvalidFinding {
-                    key,
-                    reason: "reported twice in one run".into(),
-                });
-            }
             if let Some(subjects) = &batch.subjects
                 && !subjects.holds(&finding.subject)
             {
@@ -1476,8 +1489,19 @@ pub(crate) fn record_batches(
                     reason: "about a subject the control was not evaluated over".into(),
                 });
             }
-            run.insert(key, finding);
+            keyed.push((key, finding));
         }
+        // The engine hands a control's findings over in their subjects' order, so this sort
+        // is one pass; then a key reported twice sits beside itself.
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(twice) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(StoreError::InvalidFinding {
+                key: twice[0].0.clone(),
+                reason: "reported twice in one run".into(),
+            });
+        }
+        // Built from sorted keys at once, not a key at a time.
+        let run: BTreeMap<String, Finding> = keyed.into_iter().collect();
         total += run.len();
         reconcile_control(
             tx,
@@ -1511,7 +1535,7 @@ pub(crate) fn record_batches(
             &covers,
             &BTreeMap::new(),
             Some(stored),
-            &HashMap::new(),
+            &foldhash::HashMap::default(),
             &[],
         )?;
     }
@@ -1544,7 +1568,8 @@ fn reconcile_control(
     // Over some subjects, only their findings are read: the others' stand as they are.
     let keys: Option<Vec<String>> = subjects.map(|s| s.keys(pack, control).into_iter().collect());
     let priors = tx.load_control_priors((pack, control), keys.as_deref())?;
-    let by_key: HashMap<&str, &Prior> = priors.iter().map(|p| (p.key.as_str(), p)).collect();
+    let by_key: foldhash::HashMap<&str, &Prior> =
+        priors.iter().map(|p| (p.key.as_str(), p)).collect();
     let resolves = priors
         .iter()
         .any(|p| p.lifecycle.state.is_failing() && !run.contains_key(&p.key));
@@ -1557,7 +1582,7 @@ fn reconcile_control(
             continue;
         };
         let lifecycle = Some(&prior.lifecycle);
-        let same = prior.content_hash.as_deref() == Some(content_hash(finding).as_str());
+        let same = prior.content_hash.as_deref() == Some(ContentHash::of(finding).as_str());
         let due = kept_due(lifecycle, finding);
         quiet = same
             && decide(lifecycle, finding, due, same, today, covers, ladder)
@@ -1595,7 +1620,7 @@ fn reconcile(
     covers: &Covers,
     run: &BTreeMap<String, Finding>,
     stored: Option<Vec<StoredFinding>>,
-    priors: &HashMap<&str, &Prior>,
+    priors: &foldhash::HashMap<&str, &Prior>,
     ladder: &[LadderStep],
 ) -> Result<()> {
     let all_stay = stored.is_none();
@@ -1616,12 +1641,12 @@ fn reconcile(
             Some(step) => writes.apply(audit, summary, at, key.clone(), before, step),
             None => {
                 unchanged += 1;
-                let hash = content_hash(finding);
+                let hash = ContentHash::of(finding);
                 let known = priors
                     .get(key.as_str())
                     .and_then(|p| p.content_hash.as_deref());
                 if known != Some(hash.as_str()) {
-                    writes.hashes.push((key.clone(), hash));
+                    writes.hashes.push((key.clone(), hash.as_str().to_owned()));
                 }
             }
         }
