@@ -1,5 +1,6 @@
 //! Independent pieces of work on a few threads at once, results in the pieces' order: how a
-//! folder's files are read, an estate's kinds laid out and a pack's controls evaluated.
+//! folder's files are read, an estate's kinds laid out and a pack's controls evaluated; and big
+//! values let go of on a thread of their own ([`let_go`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -98,6 +99,29 @@ pub fn largest_first<T>(size: impl Fn(&T) -> usize) -> impl FnOnce(&[T]) -> Vec<
     }
 }
 
+/// Lets go of `value` on a thread kept for it, not the caller's: a run recording its findings
+/// frees each control's hundreds of thousands of small strings (made on the thread that
+/// evaluated them) while it goes on to the next control. Where that thread cannot be had, the
+/// value is let go of here.
+pub fn let_go<T: Send + 'static>(value: T) {
+    type Sender = std::sync::mpsc::Sender<Box<dyn Send>>;
+    static FREER: std::sync::OnceLock<Option<std::sync::Mutex<Sender>>> =
+        std::sync::OnceLock::new();
+    let freer = FREER.get_or_init(|| {
+        let (send, values) = std::sync::mpsc::channel::<Box<dyn Send>>();
+        std::thread::Builder::new()
+            .name("let-go".into())
+            .spawn(move || values.into_iter().for_each(drop))
+            .ok()
+            .map(|_| std::sync::Mutex::new(send))
+    });
+    let sent = match freer.as_ref().map(|send| send.lock()) {
+        Some(Ok(send)) => send.send(Box::new(value)).map_err(|e| e.0),
+        _ => Err(Box::new(value) as Box<dyn Send>),
+    };
+    drop(sent);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +166,27 @@ mod tests {
             );
             assert_eq!(done, vec![10, 20, 30], "{threads} threads");
             assert_eq!(calls.into_inner(), 3, "each item once, {threads} threads");
+        }
+    }
+
+    #[test]
+    fn what_is_let_go_of_is_freed_on_another_thread() {
+        struct Told(std::sync::mpsc::Sender<std::thread::ThreadId>);
+        impl Drop for Told {
+            fn drop(&mut self) {
+                let _ = self.0.send(std::thread::current().id());
+            }
+        }
+        let (send, dropped) = std::sync::mpsc::channel();
+        super::let_go(Told(send.clone()));
+        super::let_go(Told(send));
+        for _ in 0..2 {
+            // A bound only against a hang; the value is freed at once.
+            let on = dropped.recv_timeout(std::time::Duration::from_secs(60));
+            assert!(
+                matches!(on, Ok(id) if id != std::thread::current().id()),
+                "{on:?}"
+            );
         }
     }
 }

@@ -172,7 +172,17 @@ impl Steward {
                 .count(kind.register())
                 .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
         };
-        let read = |kind: Kind, wanted: &[bool]| store.list_fields(kind.register(), wanted);
+        let read = |kind: Kind, wanted: &[bool]| {
+            let started = std::time::Instant::now();
+            let rows = store.list_fields(kind.register(), wanted);
+            tracing::debug!(
+                register = kind.register().name(),
+                rows = rows.as_ref().map_or(0, Vec::len),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "register read"
+            );
+            rows
+        };
         let mut data = Data::read_side_by_side(size, read, reads)?;
         self.holidays_into(&mut data)?;
         tracing::debug!(
@@ -425,6 +435,8 @@ impl Steward {
             waited_for_evaluation_ms = waited.as_millis() as u64,
             "controls evaluated and recorded"
         );
+        // The estate's millions of cells are freed beside what is left of the run.
+        steward_model::side_by_side::let_go(data);
         match (recorded, refused) {
             (_, Some(e)) => Err(e),
             (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),
@@ -433,6 +445,7 @@ impl Steward {
                 if whole {
                     // The standing by section counts every check's subjects.
                     self.record_tallies(stamp, &checked, &failing)?;
+                    steward_model::side_by_side::let_go(failing);
                     self.whole_run_recorded
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                 }

@@ -81,12 +81,12 @@ impl Checked {
 /// of small strings at the end of a run stalled every other thread of the server).
 #[derive(Debug, Default)]
 pub(crate) struct Failing {
-    /// Kind → id → the subject's number.
-    numbers: HashMap<String, HashMap<String, u32>>,
+    /// Kind → id → the subject's number. (Looked up for every finding of a run: foldhash.)
+    numbers: foldhash::HashMap<String, foldhash::HashMap<String, u32>>,
     /// How many subjects are numbered: the next one's number.
     numbered: u32,
     /// Pack → section (`""`: the whole pack) → the numbers of its failing subjects.
-    sections: HashMap<String, HashMap<String, HashSet<u32>>>,
+    sections: foldhash::HashMap<String, foldhash::HashMap<String, foldhash::HashSet<u32>>>,
 }
 
 impl Failing {
@@ -116,13 +116,16 @@ impl Failing {
         self.sections
             .get(pack)
             .and_then(|s| s.get(section))
-            .map_or(0, HashSet::len)
+            .map_or(0, |s| s.len())
     }
 }
 
 /// The value at `key`, made with its default when absent, without allocating the key when
 /// present (the common case: a map is looked up once per finding).
-fn entry<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
+fn entry<'m, V: Default, S: std::hash::BuildHasher>(
+    map: &'m mut HashMap<String, V, S>,
+    key: &str,
+) -> &'m mut V {
     if !map.contains_key(key) {
         map.insert(key.to_owned(), V::default());
     }

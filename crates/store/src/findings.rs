@@ -1514,6 +1514,8 @@ pub(crate) fn record_batches(
             &batch.ladder,
             batch.subjects.as_deref(),
         )?;
+        // Freed beside the next control's recording, not before it.
+        steward_model::side_by_side::let_go(run);
     }
     // Controls that failed before and reported nothing this run: every finding of theirs
     // resolves — where the run evaluated every control. One of some controls leaves the others'.
