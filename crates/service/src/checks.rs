@@ -435,8 +435,6 @@ impl Steward {
             waited_for_evaluation_ms = waited.as_millis() as u64,
             "controls evaluated and recorded"
         );
-        // The estate's millions of cells are freed beside what is left of the run.
-        steward_model::side_by_side::let_go(data);
         match (recorded, refused) {
             (_, Some(e)) => Err(e),
             (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),
@@ -445,7 +443,6 @@ impl Steward {
                 if whole {
                     // The standing by section counts every check's subjects.
                     self.record_tallies(stamp, &checked, &failing)?;
-                    steward_model::side_by_side::let_go(failing);
                     self.whole_run_recorded
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
