@@ -968,7 +968,7 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
     // Against the database, the run is recorded as a scheduled run records it (the same code):
     // findings keep their first-failing time across runs, resolve when they stop failing, every
     // change is audited, the compliance tallies and webhook events follow. Each control's
-    // findings are recorded and written out before the next is evaluated.
+    // findings are recorded and written out while the next few are evaluated.
     let at = args.at.unwrap_or_else(Utc::now);
     let stamp = stamp(settings, Some(at));
     let progress = jobs::Progress::new("check", 1);

@@ -238,9 +238,10 @@ impl Steward {
         }
     }
 
-    /// [`Steward::check_and_record`] one control at a time: each control is evaluated and its
-    /// findings recorded before the next is evaluated (see `Store::record_findings_batched`), so
-    /// memory holds one control's findings, never the run's. `keep_going(done, total)` is asked
+    /// [`Steward::check_and_record`] one control at a time: each control's findings are recorded
+    /// as the next few are evaluated on another thread (`Engine::batches_ahead`, up to 50,000
+    /// findings ahead; see `Store::record_findings_batched`), so memory holds a few controls'
+    /// findings, never the run's. `keep_going(done, total)` is asked
     /// before each control; `false` abandons the run, writing nothing, and gives `None`. With
     /// the summary, how many findings the run reported.
     pub fn check_and_record_with(
