@@ -239,15 +239,18 @@ impl Engine {
     ) -> R {
         let held = Held::default();
         std::thread::scope(|scope| {
-            let (send, evaluated) = std::sync::mpsc::channel::<ControlRun>();
+            // `None` marks the end: a thread that stops without it has panicked.
+            let (send, evaluated) = std::sync::mpsc::channel::<Option<ControlRun>>();
             let held = &held;
             let evaluating = scope.spawn(move || {
                 for run in self.batches(data, at) {
-                    if !held.take_on(run.findings.len(), ahead) || send.send(run).is_err() {
+                    if !held.take_on(run.findings.len(), ahead) || send.send(Some(run)).is_err() {
                         // The consumer is done (or abandoned the run): nothing more to do.
                         return;
                     }
                 }
+                // The consumer may be gone already; then nobody needs telling.
+                let _ = send.send(None);
             });
             let mut runs = Taken {
                 runs: evaluated.into_iter(),
@@ -611,15 +614,21 @@ impl Held {
 
 /// The runs as they are taken, each let go of in [`Held`].
 struct Taken<'h> {
-    runs: std::sync::mpsc::IntoIter<ControlRun>,
+    runs: std::sync::mpsc::IntoIter<Option<ControlRun>>,
     held: &'h Held,
 }
 
 impl Iterator for Taken<'_> {
     type Item = ControlRun;
 
+    /// The next run; `None` once every control has been. Where the evaluating thread stopped
+    /// before the end (it panicked), this panics too: ending quietly would let a recorded run
+    /// commit as if the controls not evaluated had found nothing, resolving their findings.
     fn next(&mut self) -> Option<ControlRun> {
-        let run = self.runs.next()?;
+        let Some(next) = self.runs.next() else {
+            panic!("evaluating the checks stopped before the last control");
+        };
+        let run = next?;
         self.held.taken(run.findings.len());
         Some(run)
     }
@@ -628,6 +637,27 @@ impl Iterator for Taken<'_> {
 #[cfg(test)]
 mod tests {
     use super::Held;
+
+    #[test]
+    fn runs_that_stop_before_their_end_are_not_taken_for_the_whole() {
+        let held = Held::default();
+        let (send, runs) = std::sync::mpsc::channel();
+        drop(send);
+        let mut taken = super::Taken {
+            runs: runs.into_iter(),
+            held: &held,
+        };
+        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| taken.next()));
+        assert!(ended.is_err(), "an evaluation that died is not an end");
+        // With the end marked, the same is an ordinary end.
+        let (send, runs) = std::sync::mpsc::channel();
+        let _ = send.send(None);
+        let mut taken = super::Taken {
+            runs: runs.into_iter(),
+            held: &held,
+        };
+        assert!(taken.next().is_none());
+    }
 
     #[test]
     fn a_control_is_let_ahead_whatever_its_size_when_nothing_is_held() {
