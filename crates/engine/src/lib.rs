@@ -575,8 +575,16 @@ fn compile_check(
 /// taker has stopped taking.
 #[derive(Default)]
 struct Held {
-    state: std::sync::Mutex<(usize, bool)>,
+    state: std::sync::Mutex<HeldState>,
     changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct HeldState {
+    /// Findings handed over and not yet taken.
+    findings: usize,
+    /// Whether the taker has stopped taking.
+    closed: bool,
 }
 
 impl Held {
@@ -587,26 +595,27 @@ impl Held {
         let Ok(mut state) = self.state.lock() else {
             return false;
         };
-        while !state.1 && state.0 > 0 && state.0.saturating_add(findings) > ahead {
+        while !state.closed && state.findings > 0 && state.findings.saturating_add(findings) > ahead
+        {
             match self.changed.wait(state) {
                 Ok(next) => state = next,
                 Err(_) => return false,
             }
         }
-        state.0 = state.0.saturating_add(findings);
-        !state.1
+        state.findings = state.findings.saturating_add(findings);
+        !state.closed
     }
 
     fn taken(&self, findings: usize) {
         if let Ok(mut state) = self.state.lock() {
-            state.0 = state.0.saturating_sub(findings);
+            state.findings = state.findings.saturating_sub(findings);
         }
         self.changed.notify_all();
     }
 
     fn close(&self) {
         if let Ok(mut state) = self.state.lock() {
-            state.1 = true;
+            state.closed = true;
         }
         self.changed.notify_all();
     }

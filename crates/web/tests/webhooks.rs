@@ -81,6 +81,15 @@ fn call(
     )
 }
 
+/// Waits until `ready` holds (asked every 50 ms) or `secs` seconds pass: what is waited for
+/// comes from another thread or process, and the assertions after it say what was missing.
+fn eventually(secs: u64, mut ready: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() && started.elapsed() < std::time::Duration::from_secs(secs) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn json_of(reply: &support::Reply) -> Json {
     serde_json::from_str(&reply.body)
         .unwrap_or_else(|e| panic!("{e}: {} {}", reply.status, reply.body))
@@ -160,12 +169,7 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
         );
         assert_eq!(reported.status, 201, "{b}: {}", reported.body);
         let incident = json_of(&reported)["incident"]["id"].clone();
-        let started = std::time::Instant::now();
-        while receiver.received().is_empty()
-            && started.elapsed() < std::time::Duration::from_secs(20)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        eventually(20, || !receiver.received().is_empty());
         let got = receiver.received();
         assert_eq!(got.len(), 1, "{b}: {got:?}");
         let message = &got[0];
@@ -177,23 +181,18 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
         assert_eq!(message["body"]["type"], "incident.reported", "{b}");
         assert_eq!(message["body"]["data"]["incident"]["id"], incident, "{b}");
         // The receiver can have the message before the server has recorded its answer: wait
-        // for the delivery to leave `pending` (or give up and let the assertion say why).
-        let started = std::time::Instant::now();
-        let deliveries = loop {
-            let read = json_of(&call(
+        // for the delivery to leave `pending`.
+        let mut deliveries = Json::Null;
+        eventually(20, || {
+            deliveries = json_of(&call(
                 &mut client,
                 &admin,
                 "GET",
                 &format!("/api/v1/webhooks/{hook}/deliveries"),
                 None,
             ));
-            if read["items"][0]["state"] != json!("pending")
-                || started.elapsed() > std::time::Duration::from_secs(20)
-            {
-                break read;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
+            deliveries["items"][0]["state"] != json!("pending")
+        });
         let first = &deliveries["items"][0];
         assert_eq!(
             (
@@ -233,12 +232,7 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
                 .filter(|m| m["body"]["type"] == kind)
                 .collect::<Vec<_>>()
         };
-        let started = std::time::Instant::now();
-        while of_type(&receiver, "request.fulfilled").is_empty()
-            && started.elapsed() < std::time::Duration::from_secs(20)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        eventually(20, || !of_type(&receiver, "request.fulfilled").is_empty());
         let done = of_type(&receiver, "request.fulfilled");
         assert_eq!(done.len(), 1, "{b}: {:?}", receiver.received());
         assert_eq!(
@@ -264,18 +258,13 @@ fn events_reach_a_subscribed_receiver_signed_and_a_failing_one_is_turned_off() {
             summary.opened > 0,
             "{b}: the checks find something: {summary:?}"
         );
-        let started = std::time::Instant::now();
         let opened = |r: &Receiver| {
             r.received()
                 .into_iter()
                 .filter(|m| m["body"]["type"] == "finding.opened")
                 .collect::<Vec<_>>()
         };
-        while opened(&receiver).len() < summary.opened
-            && started.elapsed() < std::time::Duration::from_secs(30)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        eventually(30, || opened(&receiver).len() >= summary.opened);
         let findings = opened(&receiver);
         assert_eq!(
             findings.len(),
@@ -563,14 +552,11 @@ fn deadlines_are_told_once_each() {
                 .filter(|m| m["body"]["type"] == kind)
                 .collect::<Vec<_>>()
         };
-        let started = std::time::Instant::now();
-        while (of_type("request.overdue").is_empty()
-            || of_type("incident.ico_deadline_near").is_empty()
-            || of_type("incident.late").is_empty())
-            && started.elapsed() < std::time::Duration::from_secs(20)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        eventually(20, || {
+            !of_type("request.overdue").is_empty()
+                && !of_type("incident.ico_deadline_near").is_empty()
+                && !of_type("incident.late").is_empty()
+        });
         // Time for a second message, were one wrongly queued.
         std::thread::sleep(std::time::Duration::from_millis(500));
         let overdue = of_type("request.overdue");
