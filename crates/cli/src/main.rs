@@ -937,7 +937,7 @@ fn check_command(args: check::CheckArgs, settings: &Settings) -> Result<ExitCode
     // Against the database, the organisation's choice of packs is read from it first.
     let steward = match &args.data {
         Some(_) => None,
-        None => Some(open(settings)?),
+        None => Some(open(settings)?.for_one_command()),
     };
     if args.packs.is_empty() && settings.active_packs().is_empty() {
         eprintln!(

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use steward_model::{Finding, Shared, Subject, side_by_side};
+use steward_model::{Evidence, Finding, Shared, Subject, side_by_side};
 use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, Severity, typecheck};
 use steward_rules::{CompileError, Data, Kind, Program, Reads};
 
@@ -70,7 +70,8 @@ struct CompiledCheck {
     grace_days: u32,
     message: Vec<Piece>,
     message_you: Option<Vec<Piece>>,
-    evidence: Vec<(String, Program)>,
+    /// In the paths' order, as a finding's [`Evidence`] keeps them.
+    evidence: Vec<(Shared, Program)>,
     /// The fields its scope, rule, messages and evidence read.
     reads: Reads,
 }
@@ -336,20 +337,28 @@ impl Engine {
 
     /// One control over every subject of its kind.
     fn run(&self, check: &CompiledCheck, data: &Data, at: At) -> ControlRun {
-        let mut findings = Vec::new();
         let mut checked = Vec::new();
+        // The subjects that fail first, then their findings: the list is made at its size once
+        // (a finding is a few hundred bytes, moved on every doubling), and one buffer serves
+        // every message.
+        let mut failing: Vec<(u32, Option<String>)> = Vec::new();
         decide(check, data, at, |i, outcome| match outcome {
             Outcome::OutOfScope => {}
             Outcome::Passes => checked.push(i),
             Outcome::Fires => {
                 checked.push(i);
-                findings.push(self.finding(check, data, i, at, None));
+                failing.push((i, None));
             }
             Outcome::Undecided(reason) => {
                 checked.push(i);
-                findings.push(self.finding(check, data, i, at, Some(reason)));
+                failing.push((i, Some(reason)));
             }
         });
+        let mut scratch = String::new();
+        let mut findings = Vec::with_capacity(failing.len());
+        for (i, undecided) in failing {
+            findings.push(self.finding(check, data, i, at, undecided, &mut scratch));
+        }
         ControlRun {
             pack: check.pack.to_string(),
             clause: check.clause.to_string(),
@@ -383,17 +392,21 @@ impl Engine {
         i: u32,
         at: At,
         undecided: Option<String>,
+        scratch: &mut String,
     ) -> Finding {
         let (now, today) = at.micros();
-        let fill = |pieces: &[Piece]| -> String {
-            let mut out = String::new();
+        // Filled into `scratch`, then copied out at its length: a message grown in place would
+        // be moved at every doubling.
+        let mut fill = |pieces: &[Piece]| -> String {
+            let out = &mut *scratch;
+            out.clear();
             for piece in pieces {
                 match piece {
                     Piece::Text(t) => out.push_str(t),
                     Piece::Path(p, instead) => {
                         let start = out.len();
                         // Not decided shows as not recorded, like a value that is not.
-                        let _ = p.display_into(data, i, now, today, &mut out);
+                        let _ = p.display_into(data, i, now, today, out);
                         if out[start..].trim().is_empty() {
                             out.truncate(start);
                             out.push_str(instead.as_deref().unwrap_or(NOT_RECORDED));
@@ -401,10 +414,10 @@ impl Engine {
                     }
                 }
             }
-            out
+            out.as_str().to_owned()
         };
         let message = fill(&check.message);
-        let message_you = check.message_you.as_deref().map(fill);
+        let message_you = check.message_you.as_deref().map(&mut fill);
         let evidence = check
             .evidence
             .iter()
@@ -414,7 +427,7 @@ impl Engine {
                     p.display(data, i, now, today).unwrap_or_default(),
                 )
             })
-            .collect();
+            .collect::<Evidence>();
         Finding {
             pack: check.pack.clone(),
             version: check.version.clone(),
@@ -526,10 +539,11 @@ fn compile_check(
     let mut evidence = Vec::new();
     for path in &check.evidence {
         match steward_rules::compile_expression(path, kind, params) {
-            Ok(p) => evidence.push((path.clone(), p)),
+            Ok(p) => evidence.push((Shared::from(path.as_str()), p)),
             Err(e) => errors.push(error("evidence", e)),
         }
     }
+    evidence.sort_by(|a, b| a.0.cmp(&b.0));
     let (rule, scope) = match (rule, scope) {
         (Ok(rule), Ok(scope)) if errors.is_empty() => (rule, scope),
         (rule, scope) => {

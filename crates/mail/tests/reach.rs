@@ -71,7 +71,7 @@ fn finding(control: &str, person: &str, message: &str, due: &str) -> Finding {
         message: message.into(),
         message_you: None,
         clause_text: "Keep devices up to date.".into(),
-        evidence: BTreeMap::new(),
+        evidence: Default::default(),
         who_acts: "person".into(),
         due: NaiveDate::parse_from_str(due, "%Y-%m-%d").ok(),
         undecided: None,

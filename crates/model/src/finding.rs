@@ -1,6 +1,5 @@
 //! A finding: one subject failing one control of one policy pack, and where it stands.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,7 +27,7 @@ pub struct Finding {
     /// The clause's text, quoted.
     pub clause_text: Shared,
     /// The fields that triggered it and their values, by path (`asset.last_seen`).
-    pub evidence: BTreeMap<String, String>,
+    pub evidence: Evidence,
     /// `person`, `line_manager`, `it_team`, `governance_team` or `iao`.
     pub who_acts: Shared,
     pub due: Option<NaiveDate>,
@@ -38,6 +37,98 @@ pub struct Finding {
 
 /// Text that many findings hold alike, kept once.
 pub type Shared = Arc<str>;
+
+/// The fields that triggered a finding and their values, by path (`asset.last_seen`), in the
+/// paths' order. A control's paths are the same for every finding of it: each is [`Shared`], held
+/// once, and the pairs are one list, not a tree of nodes per finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence(Vec<(Shared, String)>);
+
+impl Evidence {
+    /// `path`'s value, where the evidence has it.
+    pub fn get(&self, path: &str) -> Option<&String> {
+        let i = self.0.binary_search_by(|(p, _)| (**p).cmp(path)).ok()?;
+        self.0.get(i).map(|(_, value)| value)
+    }
+
+    /// Sets `path`'s value; returns the one it replaces.
+    pub fn insert(&mut self, path: Shared, value: String) -> Option<String> {
+        match self.0.binary_search_by(|(p, _)| p.cmp(&path)) {
+            Ok(i) => self.0.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.0.insert(i, (path, value));
+                None
+            }
+        }
+    }
+
+    /// Each path and its value, in the paths' order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Shared, &String)> {
+        self.0.iter().map(|(path, value)| (path, value))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<P: Into<Shared>> FromIterator<(P, String)> for Evidence {
+    /// In the paths' order; of a path given twice, the last value (as a map would keep).
+    fn from_iter<I: IntoIterator<Item = (P, String)>>(pairs: I) -> Evidence {
+        let mut pairs: Vec<(Shared, String)> =
+            pairs.into_iter().map(|(p, v)| (p.into(), v)).collect();
+        // Stable: of equal paths, the one given last ends last. (A control's paths arrive in
+        // order already: then this is one look over them.)
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        // Of a run of one path, the first place is kept holding the last value.
+        pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
+        Evidence(pairs)
+    }
+}
+
+impl<P: Into<Shared>, const N: usize> From<[(P, String); N]> for Evidence {
+    fn from(pairs: [(P, String); N]) -> Evidence {
+        pairs.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Evidence {
+    type Item = (&'a Shared, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Shared, String)>,
+        fn(&'a (Shared, String)) -> (&'a Shared, &'a String),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(path, value)| (path, value))
+    }
+}
+
+/// As a JSON object, its keys the paths in order: as the map it replaces was written.
+impl serde::Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (path, value) in &self.0 {
+            map.serialize_entry(&**path, value)?;
+        }
+        map.end()
+    }
+}
 
 /// What a finding is about: a record of the estate.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -170,6 +261,58 @@ mod tests {
         assert_eq!(FindingState::parse("closed"), None);
         assert!(!FindingState::Resolved.is_failing());
         assert!(FindingState::Excepted.is_failing());
+    }
+
+    /// Evidence behaves as the map of paths to values it replaced: in the paths' order, the
+    /// last value of a path given twice, written out as the same JSON object.
+    #[test]
+    fn evidence_keeps_paths_in_order_as_a_map_would() {
+        use std::collections::BTreeMap;
+        let given: &[&[(&str, &str)]] = &[
+            &[],
+            &[("asset.id", "A1")],
+            &[("b", "2"), ("a", "1"), ("c", "3")],
+            &[("a", "1"), ("a", "2"), ("b", "x"), ("a", "3")],
+            &[
+                ("person.name", "Zoë"),
+                ("person.manager.name", "\"Al\""),
+                ("Person", ""),
+            ],
+        ];
+        for pairs in given {
+            let owned = || pairs.iter().map(|(p, v)| (*p, (*v).to_owned()));
+            let evidence: Evidence = owned().collect();
+            let map: BTreeMap<String, String> = owned().map(|(p, v)| (p.to_owned(), v)).collect();
+            let listed: Vec<(&str, &str)> =
+                evidence.iter().map(|(p, v)| (&**p, v.as_str())).collect();
+            let mapped: Vec<(&str, &str)> =
+                map.iter().map(|(p, v)| (p.as_str(), v.as_str())).collect();
+            assert_eq!(listed, mapped, "{pairs:?}");
+            assert_eq!(evidence.len(), map.len());
+            assert_eq!(
+                serde_json::to_string(&evidence).ok(),
+                serde_json::to_string(&map).ok(),
+                "{pairs:?}"
+            );
+            for (path, value) in &map {
+                assert_eq!(evidence.get(path), Some(value));
+            }
+            assert_eq!(evidence.get("nowhere"), None);
+            // Inserted one by one, in any order, it is the same.
+            let mut one_by_one = Evidence::default();
+            for (path, value) in owned().rev() {
+                let _ = one_by_one.insert(path.into(), value);
+            }
+            let firsts: Evidence = owned().rev().collect();
+            assert_eq!(one_by_one, firsts, "{pairs:?}");
+        }
+        let mut e = Evidence::from([("a", "1".to_owned())]);
+        assert_eq!(e.insert("a".into(), "2".into()), Some("1".to_owned()));
+        assert_eq!(e.insert("0".into(), "0".into()), None);
+        assert_eq!(
+            e.iter().map(|(p, _)| p.to_string()).collect::<Vec<_>>(),
+            ["0", "a"]
+        );
     }
 
     #[test]

@@ -412,9 +412,7 @@ impl Steward {
                         // The standing by section is kept by whole runs alone (below).
                         if whole {
                             checked.add(&run, &data);
-                            for f in &run.findings {
-                                failing.add(f, &excepted);
-                            }
+                            failing.add(&run.findings, &excepted);
                         }
                         run.findings.iter().for_each(&mut *each);
                         let ladder = ladders
@@ -436,6 +434,7 @@ impl Steward {
             waited_for_evaluation_ms = waited.as_millis() as u64,
             "controls evaluated and recorded"
         );
+        self.done_with(data);
         match (recorded, refused) {
             (_, Some(e)) => Err(e),
             (Err(steward_store::StoreError::Abandoned), None) if stopped => Ok(None),

@@ -355,7 +355,6 @@ impl Steward {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use chrono::{DateTime, NaiveDate, TimeZone, Utc};
     use steward_model::{Person, PersonStatus, Subject, SubjectType};
@@ -391,7 +390,7 @@ mod tests {
             message: "LT1 is not encrypted".into(),
             message_you: None,
             clause_text: "Laptops must be encrypted.".into(),
-            evidence: BTreeMap::from([("asset.encrypted".into(), "false".into())]),
+            evidence: steward_model::Evidence::from([("asset.encrypted", "false".to_owned())]),
             who_acts: "it_team".into(),
             due: None,
             undecided: None,

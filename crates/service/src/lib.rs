@@ -321,6 +321,8 @@ pub struct Steward {
     /// change evaluates every check too, since the packs built into this binary may read what
     /// those of the last run's did not.
     whole_run_recorded: std::sync::atomic::AtomicBool,
+    /// Whether this process ends after one command ([`Steward::for_one_command`]).
+    one_command: bool,
 }
 
 impl Steward {
@@ -337,6 +339,7 @@ impl Steward {
             keys: None,
             sign_in_policy: SignInPolicy::default(),
             whole_run_recorded: Default::default(),
+            one_command: false,
         };
         steward.adopt_account_roles(&Stamp::now("system:upgrade"))?;
         steward.adopt_packs_run(&Stamp::now("system:upgrade"))?;
@@ -349,6 +352,7 @@ impl Steward {
             keys: None,
             sign_in_policy: SignInPolicy::default(),
             whole_run_recorded: Default::default(),
+            one_command: false,
         }
     }
 
@@ -359,6 +363,23 @@ impl Steward {
         Steward {
             keys: Some(keys),
             ..self
+        }
+    }
+
+    /// For a process that ends once its one command is done (`steward check`): what a run read
+    /// of the estate, millions of small values, is left for the process's exit to reclaim rather
+    /// than freed one by one first (a sixth of a second at 100,000 people). Never for a server.
+    pub fn for_one_command(self) -> Steward {
+        Steward {
+            one_command: true,
+            ..self
+        }
+    }
+
+    /// Drops `value`, or, in a process for one command, leaves it to the process's exit.
+    pub(crate) fn done_with<T>(&self, value: T) {
+        if self.one_command {
+            std::mem::forget(value);
         }
     }
 

@@ -224,6 +224,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         on: On::Both,
         sql: include_str!("../migrations/0034_check_marks.sql"),
     },
+    Migration {
+        version: 35,
+        name: "finding_priors_index",
+        on: On::Both,
+        sql: include_str!("../migrations/0035_finding_priors_index.sql"),
+    },
 ];
 
 impl Migration {

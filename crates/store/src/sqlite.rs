@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rusqlite::types::Value as Sql;
+use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params_from_iter};
 use steward_model::audit::AuditRecord;
 use steward_model::{
@@ -543,28 +543,40 @@ fn from_sql(
     register: Register,
     ty: FieldType,
     column: &'static str,
-    raw: Sql,
-    id: &str,
+    raw: ValueRef<'_>,
+    id: ValueRef<'_>,
 ) -> Result<Value> {
     let corrupt = |reason: String| StoreError::Corrupt {
         table: register.name(),
         column,
-        id: id.to_owned(),
+        id: match id {
+            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            other => format!("{other:?}"),
+        },
         reason,
     };
+    // Read in place: a date or a time is parsed from SQLite's own bytes, and only a text kept
+    // as text is copied out.
+    let not_utf8 = |t: &[u8], e: std::str::Utf8Error| {
+        corrupt(format!("{:?}: {e}", String::from_utf8_lossy(t)))
+    };
     Ok(match (ty, raw) {
-        (_, Sql::Null) => Value::Null,
-        (FieldType::Bool, Sql::Integer(i)) => Value::Bool(i != 0),
-        (FieldType::Money, Sql::Integer(i)) => Value::Money(Pence(i)),
-        (FieldType::Int, Sql::Integer(i)) => Value::Int(i),
-        (FieldType::Date, Sql::Text(s)) => {
-            Value::Date(steward_model::read_date(&s).map_err(|e| corrupt(format!("{s:?}: {e}")))?)
+        (_, ValueRef::Null) => Value::Null,
+        (FieldType::Bool, ValueRef::Integer(i)) => Value::Bool(i != 0),
+        (FieldType::Money, ValueRef::Integer(i)) => Value::Money(Pence(i)),
+        (FieldType::Int, ValueRef::Integer(i)) => Value::Int(i),
+        (FieldType::Date, ValueRef::Text(t)) => {
+            let s = std::str::from_utf8(t).map_err(|e| not_utf8(t, e))?;
+            Value::Date(steward_model::read_date(s).map_err(|e| corrupt(format!("{s:?}: {e}")))?)
         }
-        (FieldType::Timestamp, Sql::Text(s)) => Value::Timestamp(
-            DateTime::parse_from_rfc3339(&s)
-                .map_err(|e| corrupt(format!("{s:?}: {e}")))?
-                .with_timezone(&Utc),
-        ),
+        (FieldType::Timestamp, ValueRef::Text(t)) => {
+            let s = std::str::from_utf8(t).map_err(|e| not_utf8(t, e))?;
+            Value::Timestamp(
+                DateTime::parse_from_rfc3339(s)
+                    .map_err(|e| corrupt(format!("{s:?}: {e}")))?
+                    .with_timezone(&Utc),
+            )
+        }
         (
             FieldType::Text
             | FieldType::Id
@@ -574,8 +586,12 @@ fn from_sql(
             | FieldType::Month
             | FieldType::Country
             | FieldType::Countries,
-            Sql::Text(s),
-        ) => Value::Text(s),
+            ValueRef::Text(t),
+        ) => Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| not_utf8(t, e))?
+                .to_owned(),
+        ),
         (ty, other) => return Err(corrupt(format!("expected {ty:?}, found {other:?}"))),
     })
 }
@@ -588,7 +604,7 @@ fn read_row(register: Register, r: &rusqlite::Row<'_>) -> Result<Row> {
 /// the others are null.
 fn read_fields(register: Register, r: &rusqlite::Row<'_>, wanted: Option<&[bool]>) -> Result<Row> {
     let fields = register.fields();
-    let id: String = r.get(0)?;
+    let id = r.get_ref(0)?;
     let mut values = Vec::with_capacity(fields.len());
     let mut column = 0;
     for (i, f) in fields.iter().enumerate() {
@@ -596,7 +612,7 @@ fn read_fields(register: Register, r: &rusqlite::Row<'_>, wanted: Option<&[bool]
             values.push(Value::Null);
             continue;
         }
-        values.push(from_sql(register, f.ty, f.name, r.get(column)?, &id)?);
+        values.push(from_sql(register, f.ty, f.name, r.get_ref(column)?, id)?);
         column += 1;
     }
     stored_row(register, values)

@@ -86,7 +86,7 @@ fn fill(store: &dyn Store, people: usize, seed: u64) {
             message: format!("{id} is not trained"),
             message_you: None,
             clause_text: "Clause 2.6, quoted.".into(),
-            evidence: BTreeMap::from([("person.id".to_owned(), (*id).to_owned())]),
+            evidence: steward_model::Evidence::from([("person.id".to_owned(), (*id).to_owned())]),
             who_acts: "it_team".into(),
             due: NaiveDate::from_ymd_opt(2026, 12, 1 + u32::try_from(i).unwrap_or_default()),
             undecided: None,

@@ -36,7 +36,7 @@ fn finding(pack: &str, control: &str, clause: &str, kind: &str, id: &str) -> Fin
         message: format!("{id} fails {control}"),
         message_you: None,
         clause_text: format!("Clause {clause}, quoted.").into(),
-        evidence: BTreeMap::from([(format!("{kind}.id"), id.to_owned())]),
+        evidence: steward_model::Evidence::from([(format!("{kind}.id"), id.to_owned())]),
         who_acts: "it_team".into(),
         due: None,
         undecided: None,
