@@ -289,12 +289,13 @@ impl Data {
 
     /// An estate read register by register (from a database): `read` is asked for each kind's
     /// rows on a few threads side by side, the largest kinds first by `size` (an estimate), and
-    /// each kind is laid out as soon as it is read, so one kind's rows at a time per thread are
-    /// held beside the columns. Only the fields `reads` names are laid out; `read` is given each
-    /// kind's share of them to read no others. The bank holidays are the caller's to set.
+    /// hands them one at a time, in any order, to the function it is given, which lays each out
+    /// at once ([`Layout`]): no kind's rows are held beside its columns. Only the fields `reads`
+    /// names are laid out; `read` is given each kind's share of them to read no others. The
+    /// bank holidays are the caller's to set.
     pub fn read_side_by_side<E: Send>(
         size: impl Fn(Kind) -> usize,
-        read: impl Fn(Kind, &[bool]) -> Result<Vec<Row>, E> + Sync,
+        read: impl Fn(Kind, &[bool], &mut dyn FnMut(&mut Vec<Value>)) -> Result<(), E> + Sync,
         reads: Reads,
     ) -> Result<Data, E> {
         // Only the kinds to be read are sized (a count of a big register is no free question).
@@ -316,7 +317,10 @@ impl Data {
                     // Nothing of this kind is read: not even its ids.
                     return Ok(lay_out(kind, Vec::new(), &wanted));
                 }
-                read(kind, &wanted).map(|rows| lay_out(kind, rows, &wanted))
+                let size = sizes.get(kind as usize).copied().unwrap_or(0);
+                let mut layout = Layout::new(kind, &wanted, size, Order::ById);
+                read(kind, &wanted, &mut |values| layout.push(values))?;
+                Ok(layout.finish())
             },
         );
         let laid_out = laid_out.into_iter().collect::<Result<Vec<_>, E>>()?;
@@ -502,27 +506,140 @@ fn ids_looked_up(r: &Relation) -> Option<Kind> {
 /// One kind's rows as its columns, each value of a field `wanted` moved into its column; the
 /// others' columns are left empty.
 fn lay_out(kind: Kind, rows: Vec<Row>, wanted: &[bool]) -> (KindColumns, KindWords) {
-    let fields = kind.register().fields();
-    let mut columns: Vec<Option<ColumnBuilder>> = (0..fields.len())
-        .map(|i| {
-            wanted
-                .get(i)
-                .copied()
-                .unwrap_or(false)
-                .then(|| ColumnBuilder::new(rows.len()))
-        })
-        .collect();
+    let mut layout = Layout::new(kind, wanted, rows.len(), Order::AsGiven);
     for row in rows {
-        for ((column, field), value) in columns.iter_mut().zip(fields).zip(row.into_values()) {
+        layout.push(&mut row.into_values());
+    }
+    layout.finish()
+}
+
+/// The order a kind's objects are laid out in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// As the rows are given (a folder's files: their own order).
+    AsGiven,
+    /// By id, by bytes, as `ORDER BY id` orders them (a database's rows, read in the order
+    /// they are stored, as the store's lists order them).
+    ById,
+}
+
+/// One kind's columns being laid out a row at a time. A row's values are moved from the
+/// buffer it is handed in, which its reader fills again: no list of the kind's rows need be held
+/// beside its columns. In [`Order::ById`], rows that came out of order are put in order at the
+/// end (rows stored in id order, the usual case, are not sorted at all).
+pub(crate) struct Layout {
+    fields: &'static [steward_model::Field],
+    columns: Vec<Option<ColumnBuilder>>,
+    /// Whether the first (id) column is kept: laid out always, to put the rows in order.
+    ids_wanted: bool,
+    /// The last row's id while every row so far came in order.
+    last_id: String,
+    in_order: bool,
+    order: Order,
+}
+
+impl Layout {
+    /// For `kind`'s `wanted` fields, `size` rows expected.
+    pub(crate) fn new(kind: Kind, wanted: &[bool], size: usize, order: Order) -> Layout {
+        let fields = kind.register().fields();
+        let columns = (0..fields.len())
+            .map(|i| {
+                let kept = wanted.get(i).copied().unwrap_or(false);
+                (kept || (i == 0 && order == Order::ById)).then(|| ColumnBuilder::new(size))
+            })
+            .collect();
+        Layout {
+            fields,
+            columns,
+            ids_wanted: wanted.first().copied().unwrap_or(false),
+            last_id: String::new(),
+            in_order: true,
+            order,
+        }
+    }
+
+    /// One row: one value per field, in field order (those not wanted are passed over). The
+    /// values are taken; `values` is left empty.
+    pub(crate) fn push(&mut self, values: &mut Vec<Value>) {
+        if self.in_order && self.order == Order::ById {
+            // Every id is at least the empty one the first row is compared with.
+            let id = values.first().and_then(Value::as_text).unwrap_or("");
+            if id.as_bytes() < self.last_id.as_bytes() {
+                self.in_order = false;
+            } else {
+                self.last_id.clear();
+                self.last_id.push_str(id);
+            }
+        }
+        for ((column, field), value) in self
+            .columns
+            .iter_mut()
+            .zip(self.fields)
+            .zip(values.drain(..))
+        {
             if let Some(column) = column {
                 column.push(field.ty, value);
             }
         }
     }
-    columns
-        .into_iter()
-        .map(|c| c.map_or_else(|| (Vec::new(), None), ColumnBuilder::finish))
-        .unzip()
+
+    pub(crate) fn finish(self) -> (KindColumns, KindWords) {
+        let mut columns: Vec<(Vec<Cell>, Option<Words>)> = self
+            .columns
+            .into_iter()
+            .map(|c| c.map_or_else(|| (Vec::new(), None), ColumnBuilder::finish))
+            .collect();
+        if !self.in_order {
+            let ids = columns
+                .first()
+                .map_or(&[][..], |(cells, _)| cells.as_slice());
+            let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+            // Stable, as the sort of whole rows it stands for.
+            order.sort_by(|&a, &b| {
+                let id = |i: u32| ids.get(i as usize).and_then(text).unwrap_or("").as_bytes();
+                id(a).cmp(id(b))
+            });
+            for (cells, words) in &mut columns {
+                permute(cells, &order);
+                if let Some(words) = words {
+                    permute(&mut words.codes, &order);
+                }
+            }
+        }
+        if !self.ids_wanted
+            && let Some(first) = columns.first_mut()
+        {
+            *first = (Vec::new(), None);
+        }
+        columns.into_iter().unzip()
+    }
+}
+
+/// Puts `items` in `order`: afterwards `items[i]` is what was at `order[i]`. In place, a cycle at a
+/// time. `order` must be a permutation of `items`' places; a column it does not cover (an
+/// empty one, of a field not laid out) is left as it is.
+fn permute<T>(items: &mut [T], order: &[u32]) {
+    if items.len() != order.len() {
+        return;
+    }
+    let mut placed = vec![false; order.len()];
+    for start in 0..order.len() {
+        if placed.get(start).copied().unwrap_or(true) {
+            continue;
+        }
+        let mut at = start;
+        loop {
+            if let Some(p) = placed.get_mut(at) {
+                *p = true;
+            }
+            let from = order.get(at).map_or(start, |&f| f as usize);
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// The dates of the bank holidays register's rows.

@@ -1,6 +1,8 @@
 //! The rule language on a small estate: what passes, what fails, what cannot be decided, and what
 //! does not compile — one table, one helper.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, TimeZone, Utc};
 use steward_model::*;
 use steward_rules::{Data, Kind, ParamValue, compile};
@@ -678,8 +680,8 @@ fn calendar_months_and_years_are_counted_on_the_calendar() {
 }
 
 /// An estate read kind by kind on a few threads (as from a database) is the estate laid out at
-/// once: every field and every relation of every object shows the same, and a kind that cannot
-/// be read fails the whole read.
+/// once: every field and every relation of every object shows the same, the objects in id order
+/// however the rows came, and a kind that cannot be read fails the whole read.
 #[test]
 fn an_estate_read_side_by_side_is_the_estate_laid_out_at_once() {
     let estate = steward_demo::generate(&steward_demo::DemoOptions {
@@ -689,41 +691,84 @@ fn an_estate_read_side_by_side_is_the_estate_laid_out_at_once() {
         today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default(),
     });
     let whole = Data::from_estate(&estate);
-    let read = Data::read_side_by_side(
-        |kind| estate.rows(kind.register()).len(),
-        |kind, _| Ok::<_, String>(estate.rows(kind.register())),
-        steward_rules::Reads::every(),
-    )
-    .expect("read");
+    // Each kind's rows handed over in id order, or scrambled: the odd places first, backwards,
+    // then the even ones.
+    let read_in = |scrambled: bool| {
+        Data::read_side_by_side(
+            |kind| estate.rows(kind.register()).len(),
+            |kind, _, each| {
+                let mut rows = estate.rows(kind.register());
+                rows.sort_by(|a, b| a.id().as_bytes().cmp(b.id().as_bytes()));
+                if scrambled {
+                    let places: Vec<usize> = (1..rows.len())
+                        .step_by(2)
+                        .rev()
+                        .chain((0..rows.len()).step_by(2))
+                        .collect();
+                    let mut given: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+                    rows = places
+                        .into_iter()
+                        .filter_map(|i| given.get_mut(i).and_then(Option::take))
+                        .collect();
+                }
+                for row in rows {
+                    each(&mut row.into_values());
+                }
+                Ok::<_, String>(())
+            },
+            steward_rules::Reads::every(),
+        )
+        .expect("read")
+    };
     let now = ts(24).map(|t| t.timestamp_micros()).unwrap_or_default();
     let mut shown = 0;
-    for kind in Kind::ALL {
-        assert_eq!(whole.count(kind), read.count(kind), "{kind:?}");
-        let paths = kind
-            .fields()
-            .into_iter()
-            .chain(kind.relations())
-            .map(|(name, _)| format!("{}.{name}", kind.name()));
-        for path in paths {
-            let program = steward_rules::compile_expression(&path, kind, &[])
-                .unwrap_or_else(|e| panic!("{path}: {e}"));
-            for i in 0..whole.count(kind) as u32 {
-                assert_eq!(
-                    program.display(&whole, i, now, now),
-                    program.display(&read, i, now, now),
-                    "{path} of {}",
-                    whole.id(kind, i)
-                );
-                shown += 1;
+    for read in [read_in(false), read_in(true)] {
+        for kind in Kind::ALL {
+            assert_eq!(whole.count(kind), read.count(kind), "{kind:?}");
+            let ids: Vec<&str> = (0..read.count(kind) as u32)
+                .map(|i| read.id(kind, i))
+                .collect();
+            assert!(
+                ids.windows(2).all(|w| w[0].as_bytes() <= w[1].as_bytes()),
+                "{kind:?} out of id order"
+            );
+            let place: HashMap<&str, u32> = (0..whole.count(kind) as u32)
+                .map(|i| (whole.id(kind, i), i))
+                .collect();
+            let paths = kind
+                .fields()
+                .into_iter()
+                .chain(kind.relations())
+                .map(|(name, _)| format!("{}.{name}", kind.name()));
+            for path in paths {
+                let program = steward_rules::compile_expression(&path, kind, &[])
+                    .unwrap_or_else(|e| panic!("{path}: {e}"));
+                for (i, id) in ids.iter().enumerate() {
+                    let Some(&w) = place.get(id) else {
+                        panic!("{kind:?} {id} read but not in the estate");
+                    };
+                    assert_eq!(
+                        program.display(&whole, w, now, now),
+                        program.display(&read, i as u32, now, now),
+                        "{path} of {id}"
+                    );
+                    shown += 1;
+                }
             }
         }
     }
-    assert!(shown > 10_000, "only {shown} values compared");
+    assert!(shown > 20_000, "only {shown} values compared");
     let failed = Data::read_side_by_side(
         |_| 1,
-        |kind, _| match kind {
+        |kind, _, each| match kind {
             Kind::Usage => Err(format!("{} cannot be read", kind.name())),
-            _ => Ok(estate.rows(kind.register())),
+            _ => {
+                estate
+                    .rows(kind.register())
+                    .into_iter()
+                    .for_each(|row| each(&mut row.into_values()));
+                Ok(())
+            }
         },
         steward_rules::Reads::every(),
     );

@@ -172,17 +172,20 @@ impl Steward {
                 .count(kind.register())
                 .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
         };
-        let read = |kind: Kind, wanted: &[bool]| {
-            let started = std::time::Instant::now();
-            let rows = store.list_fields(kind.register(), wanted);
-            tracing::debug!(
-                register = kind.register().name(),
-                rows = rows.as_ref().map_or(0, Vec::len),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "register read"
-            );
-            rows
-        };
+        let read =
+            |kind: Kind, wanted: &[bool], each: &mut dyn FnMut(&mut Vec<steward_model::Value>)| {
+                let started = std::time::Instant::now();
+                let rows = store.each_fields(kind.register(), wanted, each)?;
+                tracing::debug!(
+                    register = kind.register().name(),
+                    fields = wanted.iter().filter(|w| **w).count(),
+                    of = wanted.len(),
+                    rows,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "register read and laid out"
+                );
+                Ok::<(), steward_store::StoreError>(())
+            };
         let mut data = Data::read_side_by_side(size, read, reads)?;
         self.holidays_into(&mut data)?;
         tracing::debug!(

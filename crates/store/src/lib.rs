@@ -223,6 +223,34 @@ impl StoreError {
 
 /// A row from its stored columns, checking that a derived key is the one its parts give (a row
 /// whose key was changed behind steward's back would otherwise be read under another key).
+/// Where `values` (one per field) are of a register whose id is made of other fields (`usage`:
+/// month and asset tag), that the id stored is the one they make: else the row is corrupt. What
+/// [`stored_row`] checks, for a row not made into a [`Row`].
+pub(crate) fn check_stored_key(register: Register, values: &[steward_model::Value]) -> Result<()> {
+    if !register.has_derived_key() {
+        return Ok(());
+    }
+    let stored = values
+        .first()
+        .and_then(steward_model::Value::as_text)
+        .unwrap_or("");
+    let made = steward_model::join_key(
+        register
+            .key_indices()
+            .iter()
+            .map(|&i| values.get(i).unwrap_or(&steward_model::Value::Null)),
+    );
+    if made != stored {
+        return Err(StoreError::Corrupt {
+            table: register.name(),
+            column: register.id_field().name,
+            id: stored.to_owned(),
+            reason: format!("the key's fields give {made:?}"),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn stored_row(register: Register, values: Vec<steward_model::Value>) -> Result<Row> {
     let stored_id = values
         .first()
@@ -323,6 +351,24 @@ pub trait Store: Send + Sync {
     /// register's order), with each row's id and the fields a derived id is made of; the others
     /// come back null. What a check reads: most of a register's text no rule looks at.
     fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>>;
+
+    /// [`Store::list_fields`]' rows handed to `each` one at a time, in any order, each as one
+    /// value per field in a buffer `each` may take them from; how many there were. A backend
+    /// that can reads them without holding the register's rows (at 100,000 people, a row list
+    /// each of assets and usage is hundreds of megabytes made only to be laid out and freed).
+    fn each_fields(
+        &self,
+        register: Register,
+        wanted: &[bool],
+        each: &mut dyn FnMut(&mut Vec<steward_model::Value>),
+    ) -> Result<usize> {
+        let rows = self.list_fields(register, wanted)?;
+        let count = rows.len();
+        for row in rows {
+            each(&mut row.into_values());
+        }
+        Ok(count)
+    }
 
     /// The rows of a register whose `field` holds `value` as text (an id, a word), ordered by id:
     /// what one person holds, manages or has asked for, without reading the whole register. The

@@ -603,9 +603,20 @@ fn read_row(register: Register, r: &rusqlite::Row<'_>) -> Result<Row> {
 /// A row of which only the fields `wanted` marks were selected, in order (all where `None`);
 /// the others are null.
 fn read_fields(register: Register, r: &rusqlite::Row<'_>, wanted: Option<&[bool]>) -> Result<Row> {
+    let mut values = Vec::with_capacity(register.fields().len());
+    read_values(register, r, wanted, &mut values)?;
+    stored_row(register, values)
+}
+
+/// [`read_fields`]' values, pushed onto `values`.
+fn read_values(
+    register: Register,
+    r: &rusqlite::Row<'_>,
+    wanted: Option<&[bool]>,
+    values: &mut Vec<Value>,
+) -> Result<()> {
     let fields = register.fields();
     let id = r.get_ref(0)?;
-    let mut values = Vec::with_capacity(fields.len());
     let mut column = 0;
     for (i, f) in fields.iter().enumerate() {
         if wanted.is_some_and(|w| !w.get(i).copied().unwrap_or(false)) {
@@ -615,7 +626,7 @@ fn read_fields(register: Register, r: &rusqlite::Row<'_>, wanted: Option<&[bool]
         values.push(from_sql(register, f.ty, f.name, r.get_ref(column)?, id)?);
         column += 1;
     }
-    stored_row(register, values)
+    Ok(())
 }
 
 fn query_rows(
@@ -1187,6 +1198,29 @@ impl Store for SqliteStore {
         }
         sql::sort_by_id(&mut out);
         Ok(out)
+    }
+
+    fn each_fields(
+        &self,
+        register: Register,
+        wanted: &[bool],
+        each: &mut dyn FnMut(&mut Vec<Value>),
+    ) -> Result<usize> {
+        let conn = self.reader()?;
+        let wanted = sql::wanted_fields(register, wanted);
+        let mut stmt = conn.prepare_cached(&sql::select_fields(register, &wanted))?;
+        let mut rows = stmt.query([])?;
+        // One buffer for every row: `each` takes its values.
+        let mut values = Vec::with_capacity(register.fields().len());
+        let mut count = 0;
+        while let Some(r) = rows.next()? {
+            values.clear();
+            read_values(register, r, Some(&wanted), &mut values)?;
+            crate::check_stored_key(register, &values)?;
+            each(&mut values);
+            count += 1;
+        }
+        Ok(count)
     }
 
     fn count(&self, register: Register) -> Result<u64> {
