@@ -356,6 +356,7 @@ pub trait Store: Send + Sync {
     /// value per field in a buffer `each` may take them from; how many there were. A backend
     /// that can reads them without holding the register's rows (at 100,000 people, a row list
     /// each of assets and usage is hundreds of megabytes made only to be laid out and freed).
+    /// `each` runs while the read holds its connection: it must not use the store.
     fn each_fields(
         &self,
         register: Register,

@@ -1206,7 +1206,10 @@ impl Store for SqliteStore {
         wanted: &[bool],
         each: &mut dyn FnMut(&mut Vec<Value>),
     ) -> Result<usize> {
-        let conn = self.reader()?;
+        // The statement lasts as long as `each` takes over every row, not the read alone: a
+        // register as big as the estate, laid out by a background run, is not cut off by the
+        // timeout meant for one request's query.
+        let conn = self.long_reader()?;
         let wanted = sql::wanted_fields(register, wanted);
         let mut stmt = conn.prepare_cached(&sql::select_fields(register, &wanted))?;
         let mut rows = stmt.query([])?;
