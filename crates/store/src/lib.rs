@@ -353,9 +353,10 @@ pub trait Store: Send + Sync {
     fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>>;
 
     /// [`Store::list_fields`]' rows handed to `each` one at a time, in any order, each as one
-    /// value per field in a buffer `each` may take them from; how many there were. A backend
-    /// that can reads them without holding the register's rows (at 100,000 people, a row list
-    /// each of assets and usage is hundreds of megabytes made only to be laid out and freed).
+    /// value per field in a buffer `each` may take them from; how many there were. Both backends
+    /// read them without holding the register's rows (at 100,000 people, a row list each of
+    /// assets and usage is hundreds of megabytes made only to be laid out and freed); this
+    /// default lists them first.
     /// `each` runs while the read holds its connection: it must not use the store.
     fn each_fields(
         &self,

@@ -666,8 +666,19 @@ fn read_row(register: Register, r: &postgres::Row) -> Result<Row> {
 /// A row of which only the fields `wanted` marks were selected, in order (all where `None`);
 /// the others are null.
 fn read_fields(register: Register, r: &postgres::Row, wanted: Option<&[bool]>) -> Result<Row> {
+    let mut values = Vec::with_capacity(register.fields().len());
+    read_values(register, r, wanted, &mut values)?;
+    stored_row(register, values)
+}
+
+/// [`read_fields`]' values, pushed onto `values`.
+fn read_values(
+    register: Register,
+    r: &postgres::Row,
+    wanted: Option<&[bool]>,
+    values: &mut Vec<Value>,
+) -> Result<()> {
     let fields = register.fields();
-    let mut values = Vec::with_capacity(fields.len());
     let mut column = 0;
     for (n, f) in fields.iter().enumerate() {
         if wanted.is_some_and(|w| !w.get(n).copied().unwrap_or(false)) {
@@ -705,7 +716,7 @@ fn read_fields(register: Register, r: &postgres::Row, wanted: Option<&[bool]>) -
         };
         values.push(value);
     }
-    stored_row(register, values)
+    Ok(())
 }
 
 /// A record as `sql::AUDIT_SELECT_COLUMNS` reads it: version 1 payloads from the log itself,
@@ -1416,6 +1427,35 @@ impl Store for PgStore {
         drop(rows);
         sql::sort_by_id(&mut out);
         Ok(out)
+    }
+
+    fn each_fields(
+        &self,
+        register: Register,
+        wanted: &[bool],
+        each: &mut dyn FnMut(&mut Vec<Value>),
+    ) -> Result<usize> {
+        let mut client = self.client()?;
+        let wanted = sql::wanted_fields(register, wanted);
+        // The statement lasts as long as `each` takes over every row, not the read alone: a
+        // register as big as the estate, laid out by a background run, is not cut off by the
+        // timeout meant for one request's query.
+        let mut tx = client.transaction()?;
+        unlimited(&mut tx)?;
+        let mut rows = tx.query_raw(&sql::select_fields(register, &wanted), refs(&[]))?;
+        // One buffer for every row: `each` takes its values.
+        let mut values = Vec::with_capacity(register.fields().len());
+        let mut count = 0;
+        while let Some(r) = rows.next()? {
+            values.clear();
+            read_values(register, &r, Some(&wanted), &mut values)?;
+            crate::check_stored_key(register, &values)?;
+            each(&mut values);
+            count += 1;
+        }
+        drop(rows);
+        tx.commit()?;
+        Ok(count)
     }
 
     fn count(&self, register: Register) -> Result<u64> {
