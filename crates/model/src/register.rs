@@ -241,6 +241,18 @@ impl Register {
         !self.id_field().csv
     }
 
+    /// The key a row of one value per field (`values`) has, where this register's id is derived
+    /// from other fields (`usage`: month and asset tag); `None` where its id is its own field.
+    pub fn derived_key(self, values: &[Value]) -> Option<String> {
+        self.has_derived_key().then(|| {
+            join_key(
+                self.key_indices()
+                    .iter()
+                    .map(|&i| values.get(i).unwrap_or(&Value::Null)),
+            )
+        })
+    }
+
     /// The indices of the fields that identify a row: the id alone (`[0]`), or the fields the
     /// derived key is made of, in key order.
     pub fn key_indices(self) -> &'static [usize] {
@@ -424,17 +436,9 @@ impl Row {
     }
 
     fn derive_key(&mut self) {
-        if !self.register.has_derived_key() {
-            return;
-        }
-        let values = &self.values;
-        let key = join_key(
-            self.register
-                .key_indices()
-                .iter()
-                .map(|&i| values.get(i).unwrap_or(&Value::Null)),
-        );
-        if let Some(slot) = self.values.first_mut() {
+        if let Some(key) = self.register.derived_key(&self.values)
+            && let Some(slot) = self.values.first_mut()
+        {
             *slot = Value::Text(key);
         }
     }

@@ -120,14 +120,15 @@ impl Failing {
                 });
             }
             let sections = entry(&mut self.sections, &first.pack);
+            // Every number given so far fits.
+            let words = (self.numbered as usize).div_ceil(64);
             for section in [section_of(&first.clause), ""] {
                 let bits = entry(sections, section);
+                if bits.len() < words {
+                    bits.resize(words, 0);
+                }
                 for &n in &numbers {
-                    let word = n as usize / 64;
-                    if bits.len() <= word {
-                        bits.resize(word + 1, 0);
-                    }
-                    if let Some(w) = bits.get_mut(word) {
+                    if let Some(w) = bits.get_mut(n as usize / 64) {
                         *w |= 1 << (n % 64);
                     }
                 }

@@ -224,22 +224,15 @@ impl StoreError {
 /// A row from its stored columns, checking that a derived key is the one its parts give (a row
 /// whose key was changed behind steward's back would otherwise be read under another key).
 /// Where `values` (one per field) are of a register whose id is made of other fields (`usage`:
-/// month and asset tag), that the id stored is the one they make: else the row is corrupt. What
-/// [`stored_row`] checks, for a row not made into a [`Row`].
+/// month and asset tag), that the id stored is the one they make: else the row is corrupt.
 pub(crate) fn check_stored_key(register: Register, values: &[steward_model::Value]) -> Result<()> {
-    if !register.has_derived_key() {
+    let Some(made) = register.derived_key(values) else {
         return Ok(());
-    }
+    };
     let stored = values
         .first()
         .and_then(steward_model::Value::as_text)
         .unwrap_or("");
-    let made = steward_model::join_key(
-        register
-            .key_indices()
-            .iter()
-            .map(|&i| values.get(i).unwrap_or(&steward_model::Value::Null)),
-    );
     if made != stored {
         return Err(StoreError::Corrupt {
             table: register.name(),
@@ -252,25 +245,38 @@ pub(crate) fn check_stored_key(register: Register, values: &[steward_model::Valu
 }
 
 pub(crate) fn stored_row(register: Register, values: Vec<steward_model::Value>) -> Result<Row> {
+    check_stored_key(register, &values)?;
     let stored_id = values
         .first()
         .map(steward_model::Value::to_text)
         .unwrap_or_default();
-    let row = Row::new(register, values).map_err(|e| StoreError::Corrupt {
+    Row::new(register, values).map_err(|e| StoreError::Corrupt {
         table: register.name(),
         column: "",
-        id: stored_id.clone(),
+        id: stored_id,
         reason: e.to_string(),
-    })?;
-    if row.id() != stored_id {
-        return Err(StoreError::Corrupt {
-            table: register.name(),
-            column: register.id_field().name,
-            id: stored_id,
-            reason: format!("the key's fields give {:?}", row.id()),
-        });
+    })
+}
+
+/// [`Store::each_fields`] over a backend's rows: `next` reads the next row's values into the
+/// buffer it is given (empty) and says whether there was one; each is checked as
+/// [`stored_row`] checks it and handed to `each` in the one buffer. How many there were.
+pub(crate) fn each_row(
+    register: Register,
+    each: &mut dyn FnMut(&mut Vec<steward_model::Value>),
+    mut next: impl FnMut(&mut Vec<steward_model::Value>) -> Result<bool>,
+) -> Result<usize> {
+    let mut values = Vec::with_capacity(register.fields().len());
+    let mut count = 0;
+    loop {
+        values.clear();
+        if !next(&mut values)? {
+            return Ok(count);
+        }
+        check_stored_key(register, &values)?;
+        each(&mut values);
+        count += 1;
     }
-    Ok(row)
 }
 
 /// Which audit records to read.
@@ -353,24 +359,17 @@ pub trait Store: Send + Sync {
     fn list_fields(&self, register: Register, wanted: &[bool]) -> Result<Vec<Row>>;
 
     /// [`Store::list_fields`]' rows handed to `each` one at a time, in any order, each as one
-    /// value per field in a buffer `each` may take them from; how many there were. Both backends
-    /// read them without holding the register's rows (at 100,000 people, a row list each of
-    /// assets and usage is hundreds of megabytes made only to be laid out and freed); this
-    /// default lists them first.
-    /// `each` runs while the read holds its connection: it must not use the store.
+    /// value per field in a buffer `each` may take them from; how many there were. Read as they
+    /// come, without holding the register's rows (at 100,000 people, a row list each of assets
+    /// and usage is hundreds of megabytes made only to be laid out and freed), and without the
+    /// per-request statement timeout. `each` runs while the read holds its connection: it must
+    /// not use the store.
     fn each_fields(
         &self,
         register: Register,
         wanted: &[bool],
         each: &mut dyn FnMut(&mut Vec<steward_model::Value>),
-    ) -> Result<usize> {
-        let rows = self.list_fields(register, wanted)?;
-        let count = rows.len();
-        for row in rows {
-            each(&mut row.into_values());
-        }
-        Ok(count)
-    }
+    ) -> Result<usize>;
 
     /// The rows of a register whose `field` holds `value` as text (an id, a word), ordered by id:
     /// what one person holds, manages or has asked for, without reading the whole register. The

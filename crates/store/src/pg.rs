@@ -1443,16 +1443,13 @@ impl Store for PgStore {
         let mut tx = client.transaction()?;
         unlimited(&mut tx)?;
         let mut rows = tx.query_raw(&sql::select_fields(register, &wanted), refs(&[]))?;
-        // One buffer for every row: `each` takes its values.
-        let mut values = Vec::with_capacity(register.fields().len());
-        let mut count = 0;
-        while let Some(r) = rows.next()? {
-            values.clear();
-            read_values(register, &r, Some(&wanted), &mut values)?;
-            crate::check_stored_key(register, &values)?;
-            each(&mut values);
-            count += 1;
-        }
+        let count = crate::each_row(register, each, |values| {
+            let Some(r) = rows.next()? else {
+                return Ok(false);
+            };
+            read_values(register, &r, Some(&wanted), values)?;
+            Ok(true)
+        })?;
         drop(rows);
         tx.commit()?;
         Ok(count)

@@ -1213,17 +1213,13 @@ impl Store for SqliteStore {
         let wanted = sql::wanted_fields(register, wanted);
         let mut stmt = conn.prepare_cached(&sql::select_fields(register, &wanted))?;
         let mut rows = stmt.query([])?;
-        // One buffer for every row: `each` takes its values.
-        let mut values = Vec::with_capacity(register.fields().len());
-        let mut count = 0;
-        while let Some(r) = rows.next()? {
-            values.clear();
-            read_values(register, r, Some(&wanted), &mut values)?;
-            crate::check_stored_key(register, &values)?;
-            each(&mut values);
-            count += 1;
-        }
-        Ok(count)
+        crate::each_row(register, each, |values| {
+            let Some(r) = rows.next()? else {
+                return Ok(false);
+            };
+            read_values(register, r, Some(&wanted), values)?;
+            Ok(true)
+        })
     }
 
     fn count(&self, register: Register) -> Result<u64> {
