@@ -362,8 +362,10 @@ pub trait Store: Send + Sync {
     /// value per field in a buffer `each` may take them from; how many there were. Read as they
     /// come, without holding the register's rows (at 100,000 people, a row list each of assets
     /// and usage is hundreds of megabytes made only to be laid out and freed), and without the
-    /// per-request statement timeout. `each` runs while the read holds its connection: it must
-    /// not use the store.
+    /// per-request statement timeout: the statement lasts as long as `each` takes over every
+    /// row, and a background run over a big estate is not cut off by a timeout meant for one
+    /// request's query. `each` runs while the read holds its connection: it must not use the
+    /// store.
     fn each_fields(
         &self,
         register: Register,

@@ -1437,9 +1437,7 @@ impl Store for PgStore {
     ) -> Result<usize> {
         let mut client = self.client()?;
         let wanted = sql::wanted_fields(register, wanted);
-        // The statement lasts as long as `each` takes over every row, not the read alone: a
-        // register as big as the estate, laid out by a background run, is not cut off by the
-        // timeout meant for one request's query.
+        // No statement timeout (see the trait): lifted for this transaction alone.
         let mut tx = client.transaction()?;
         unlimited(&mut tx)?;
         let mut rows = tx.query_raw(&sql::select_fields(register, &wanted), refs(&[]))?;

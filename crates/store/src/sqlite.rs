@@ -1206,9 +1206,7 @@ impl Store for SqliteStore {
         wanted: &[bool],
         each: &mut dyn FnMut(&mut Vec<Value>),
     ) -> Result<usize> {
-        // The statement lasts as long as `each` takes over every row, not the read alone: a
-        // register as big as the estate, laid out by a background run, is not cut off by the
-        // timeout meant for one request's query.
+        // No statement timeout (see the trait).
         let conn = self.long_reader()?;
         let wanted = sql::wanted_fields(register, wanted);
         let mut stmt = conn.prepare_cached(&sql::select_fields(register, &wanted))?;
