@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
-use steward_model::{Finding, Register};
+use steward_model::Finding;
 use steward_policy::{Overrides, Pack, ParamValue};
 use steward_rules::{Data, Reads};
 use steward_service::{Checked, ImportFile, Steward};
@@ -88,10 +88,11 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>, reads: Reads) -> Resul
             // The folder gets every check an import makes (against an empty in-memory database,
             // so only the folder itself counts), and nothing is written anywhere.
             let scratch = Steward::open("sqlite::memory:")?;
-            let checked = timed("folder read and checked", || {
-                scratch.check_files(ImportFile::folder(dir)?)
+            // Each register the rules know is laid out as its file is read.
+            let checked = timed("folder read, checked and laid out", || {
+                scratch.check_files_laid_out(ImportFile::folder(dir)?, reads)
             });
-            let checked = match checked {
+            match checked {
                 Ok(checked) => checked,
                 Err(steward_service::ServiceError::Import(errors)) => {
                     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -103,21 +104,7 @@ fn estate(steward: Option<&Steward>, data: Option<&Path>, reads: Reads) -> Resul
                     );
                 }
                 Err(e) => return Err(e.into()),
-            };
-            // The organisation's time zone: its (last) row's, or the default.
-            let time_zone = checked
-                .rows()
-                .rev()
-                .filter(|row| row.register() == Register::Organisation)
-                .find_map(|row| row.get("time_zone").and_then(|v| v.as_text()))
-                .map_or_else(
-                    || steward_service::default_organisation().time_zone,
-                    str::to_owned,
-                );
-            let data = timed("estate laid out for evaluation", || {
-                Data::from_registers_reading(checked.registers, reads)
-            });
-            (data, time_zone)
+            }
         }
         (None, Some(s)) => return Ok(s.estate_data_reading(reads)?),
         (None, None) => bail!("no database and no --data folder"),

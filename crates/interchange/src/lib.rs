@@ -123,9 +123,28 @@ pub fn read(
 pub fn read_with(
     register: Register,
     file: &str,
-    mut input: impl Read,
+    input: impl Read,
     guard_cells: Guard,
 ) -> Result<Vec<ParsedRow>, Vec<CsvError>> {
+    let mut rows = Vec::new();
+    read_each(register, file, input, guard_cells, |line, row| {
+        rows.push(ParsedRow { line, row });
+    })?;
+    Ok(rows)
+}
+
+/// [`read_with`], handing each row that passed every check to `each` with its line, in file
+/// order, instead of keeping them: a reader that lays rows out as they come (`check --data`)
+/// holds no list of them. Returns how many rows were handed over, or every error; once a
+/// problem is found, rows are still checked (to report every problem) but no more are handed
+/// over, so whatever `each` kept must be let go when this fails.
+pub fn read_each(
+    register: Register,
+    file: &str,
+    mut input: impl Read,
+    guard_cells: Guard,
+    mut each: impl FnMut(u64, Row),
+) -> Result<usize, Vec<CsvError>> {
     let mut errors = Errors::new(file);
     let mut bytes = Vec::new();
     if let Err(e) = input.read_to_end(&mut bytes) {
@@ -161,7 +180,7 @@ pub fn read_with(
     };
     let columns = read_header(register, header_line, &header, &mut errors);
 
-    let mut rows = Vec::new();
+    let mut handed = 0;
     let mut first_seen = IdLines::default();
     // One record, reused for every row.
     let mut record = csv::ByteRecord::new();
@@ -179,13 +198,15 @@ pub fn read_with(
             guard_cells,
             &mut first_seen,
             &mut errors,
-        ) {
-            rows.push(ParsedRow { line, row });
+        ) && errors.is_empty()
+        {
+            each(line, row);
+            handed += 1;
         }
     }
 
     if errors.is_empty() {
-        Ok(rows)
+        Ok(handed)
     } else {
         Err(errors.finish())
     }

@@ -327,6 +327,42 @@ impl Data {
         Ok(Data::link(laid_out, reads))
     }
 
+    /// An estate from kinds laid out elsewhere, a row at a time as their files were read
+    /// ([`Layout`]): a kind not among them has no objects. Columns laid out beyond the fields
+    /// `reads` names (the reader's own needs, such as references it checked) are let go. The
+    /// bank holidays are the caller's to set.
+    pub fn from_laid_out(laid_out: Vec<LaidOut>, reads: Reads) -> Data {
+        let mut kinds: Vec<Option<LaidOut>> = Kind::ALL.iter().map(|_| None).collect();
+        for kind in laid_out {
+            if let Some(slot) = kinds.get_mut(kind.kind as usize) {
+                *slot = Some(kind);
+            }
+        }
+        let laid_out = Kind::ALL
+            .iter()
+            .zip(kinds)
+            .map(|(&kind, laid)| {
+                let wanted = reads.of(kind);
+                let Some(LaidOut {
+                    mut columns,
+                    mut words,
+                    ..
+                }) = laid
+                else {
+                    return lay_out(kind, Vec::new(), &wanted);
+                };
+                for (i, (column, words)) in columns.iter_mut().zip(&mut words).enumerate() {
+                    if !wanted.get(i).copied().unwrap_or(false) {
+                        *column = Vec::new();
+                        *words = None;
+                    }
+                }
+                (columns, words)
+            })
+            .collect();
+        Data::link(laid_out, reads)
+    }
+
     /// `rows[k]` holds the rows of `Kind::ALL[k]`'s register. Each value is moved into its
     /// column, not copied: at 100,000 people the estate is millions of cells.
     fn from_rows(rows: Vec<Vec<Row>>, reads: Reads) -> Data {
@@ -515,7 +551,7 @@ fn lay_out(kind: Kind, rows: Vec<Row>, wanted: &[bool]) -> (KindColumns, KindWor
 
 /// The order a kind's objects are laid out in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Order {
+pub enum Order {
     /// As the rows are given (a folder's files: their own order).
     AsGiven,
     /// By id, by bytes, as `ORDER BY id` orders them (a database's rows, read in the order
@@ -527,7 +563,8 @@ pub(crate) enum Order {
 /// buffer it is handed in, which its reader fills again: no list of the kind's rows need be held
 /// beside its columns. In [`Order::ById`], rows that came out of order are put in order at the
 /// end (rows stored in id order, the usual case, are not sorted at all).
-pub(crate) struct Layout {
+pub struct Layout {
+    kind: Kind,
     fields: &'static [steward_model::Field],
     columns: Vec<Option<ColumnBuilder>>,
     /// Whether the first (id) column is kept: laid out always, to put the rows in order.
@@ -540,7 +577,7 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// For `kind`'s `wanted` fields, `size` rows expected.
-    pub(crate) fn new(kind: Kind, wanted: &[bool], size: usize, order: Order) -> Layout {
+    pub fn new(kind: Kind, wanted: &[bool], size: usize, order: Order) -> Layout {
         let fields = kind.register().fields();
         let columns = (0..fields.len())
             .map(|i| {
@@ -549,6 +586,7 @@ impl Layout {
             })
             .collect();
         Layout {
+            kind,
             fields,
             columns,
             ids_wanted: wanted.first().copied().unwrap_or(false),
@@ -560,7 +598,7 @@ impl Layout {
 
     /// One row: one value per field, in field order (those not wanted are passed over). The
     /// values are taken; `values` is left empty.
-    pub(crate) fn push(&mut self, values: &mut Vec<Value>) {
+    pub fn push(&mut self, values: &mut Vec<Value>) {
         if self.in_order && self.order == Order::ById {
             // Every id is at least the empty one the first row is compared with.
             let id = values.first().and_then(Value::as_text).unwrap_or("");
@@ -580,6 +618,17 @@ impl Layout {
             if let Some(column) = column {
                 column.push(field.ty, value);
             }
+        }
+    }
+
+    /// The kind laid out, to join the others in [`Data::from_laid_out`].
+    pub fn laid_out(self) -> LaidOut {
+        let kind = self.kind;
+        let (columns, words) = self.finish();
+        LaidOut {
+            kind,
+            columns,
+            words,
         }
     }
 
@@ -612,6 +661,32 @@ impl Layout {
             *first = (Vec::new(), None);
         }
         columns.into_iter().unzip()
+    }
+}
+
+/// One kind's objects laid out by a [`Layout`]: its fields' columns.
+#[derive(Debug)]
+pub struct LaidOut {
+    kind: Kind,
+    columns: KindColumns,
+    words: KindWords,
+}
+
+impl LaidOut {
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Field `field`'s text for every object, in order: `None` where the cell is not text (or
+    /// the field was not laid out, when every cell is `None`, as many as there are objects).
+    pub fn texts(&self, field: usize) -> impl Iterator<Item = Option<&str>> {
+        let column = self.columns.get(field).map_or(&[][..], Vec::as_slice);
+        let len = self.columns.first().map_or(0, Vec::len);
+        let missing = if column.is_empty() { len } else { 0 };
+        column
+            .iter()
+            .map(text)
+            .chain(std::iter::repeat_n(None, missing))
     }
 }
 

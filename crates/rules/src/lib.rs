@@ -18,7 +18,7 @@ mod value;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-pub use data::Data;
+pub use data::{Data, LaidOut, Layout, Order};
 pub use neighbourhood::{Find, Neighbourhood, Touched, fields_found_by};
 pub use reads::Reads;
 pub use schema::{Kind, Ty};

@@ -208,7 +208,7 @@ pub(crate) fn fill_training_expiry(rows: &mut [Row], recurrence: &dyn Fn(&str) -
 impl Steward {
     /// Every course's recurrence in months, with `pending` (rows being written in the same
     /// transaction) taking precedence over the stored courses.
-    fn course_recurrence<'a>(
+    pub(crate) fn course_recurrence<'a>(
         &self,
         pending: impl Iterator<Item = &'a Row>,
     ) -> Result<HashMap<String, i64>> {
@@ -236,15 +236,6 @@ impl Steward {
     /// Derived values a write fills in before it is checked: training expiry from its course.
     pub(crate) fn derive(&self, rows: &mut [Row]) -> Result<()> {
         self.derive_in(&mut [rows])
-    }
-
-    /// [`Steward::derive`] over rows kept by register (an import's checked files).
-    pub(crate) fn derive_registers(&self, registers: &mut [(Register, Vec<Row>)]) -> Result<()> {
-        let mut parts: Vec<&mut [Row]> = registers
-            .iter_mut()
-            .map(|(_, rows)| rows.as_mut_slice())
-            .collect();
-        self.derive_in(&mut parts)
     }
 
     /// [`Steward::derive`] over rows held in several parts.

@@ -6,6 +6,9 @@ use std::path::Path;
 
 use steward_interchange::{CsvError, Guard, ParsedRow};
 use steward_model::{BudgetCentre, Record, Register, Row, Value, side_by_side};
+use steward_rules::{Kind, LaidOut, Layout, Order, Reads};
+
+use crate::governance::fill_training_expiry;
 use steward_store::{CommitSummary, Store};
 
 use crate::{Result, ServiceError, Stamp, Steward};
@@ -94,33 +97,137 @@ type IdSet<'a> = foldhash::HashSet<&'a str>;
 struct Parsed {
     register: Register,
     label: String,
-    rows: Vec<ParsedRow>,
+    held: Held,
+}
+
+/// A file's rows once read: kept as rows (what an import writes), or laid out for the rules as
+/// they were read (a folder checked, where rows would only be laid out and let go), each row's
+/// line kept to name it in errors.
+enum Held {
+    Rows(Vec<ParsedRow>),
+    LaidOut { laid_out: LaidOut, lines: Vec<u64> },
+}
+
+impl Parsed {
+    fn len(&self) -> usize {
+        match &self.held {
+            Held::Rows(rows) => rows.len(),
+            Held::LaidOut { lines, .. } => lines.len(),
+        }
+    }
+
+    /// Every row's id (or derived key).
+    fn ids(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.held {
+            Held::Rows(rows) => Box::new(rows.iter().map(|r| r.row.id())),
+            Held::LaidOut { laid_out, .. } => {
+                Box::new(laid_out.texts(0).map(Option::unwrap_or_default))
+            }
+        }
+    }
+
+    /// Every row's line, with its text in field `field` (`None` for any other value).
+    fn texts(&self, field: usize) -> Box<dyn Iterator<Item = (u64, Option<&str>)> + '_> {
+        match &self.held {
+            Held::Rows(rows) => Box::new(rows.iter().map(move |r| {
+                let text = r.row.values().get(field).and_then(Value::as_text);
+                (r.line, text)
+            })),
+            Held::LaidOut { laid_out, lines } => {
+                Box::new(lines.iter().copied().zip(laid_out.texts(field)))
+            }
+        }
+    }
+}
+
+/// A file read: its rows, or its errors.
+type ReadFile = (Parsed, Option<Vec<CsvError>>);
+
+/// How a check keeps the rows it read: as rows to write, or laid out for the rules reading
+/// `Reads` (the registers the rules know; the others are kept as rows).
+#[derive(Clone, Copy)]
+enum Keep<'r> {
+    Rows,
+    LaidOut(&'r Reads),
 }
 
 /// Reads the files, each on its own, on up to four threads (no more than the machine's cores),
 /// largest first: a folder's files are independent, and one of them is often half the bytes.
 /// Each file's bytes are let go as soon as it is read. The results come back in the files'
-/// order, so errors are listed as if the files were read one by one.
-fn read_side_by_side(files: Vec<ImportFile>, guard: Guard) -> Vec<(Parsed, Option<Vec<CsvError>>)> {
+/// order, so errors are listed as if the files were read one by one. Values derived from other
+/// registers (training's expiry, from `derive`) are filled in as each row is read.
+fn read_side_by_side(
+    files: Vec<ImportFile>,
+    guard: Guard,
+    keep: Keep<'_>,
+    derive: &(dyn Fn(&mut Row) + Sync),
+) -> Vec<ReadFile> {
     let largest_first = side_by_side::largest_first(|f: &ImportFile| f.bytes.len());
     side_by_side::map(files, side_by_side::threads(4), largest_first, |file| {
-        let read = steward_interchange::read_with(
-            file.register,
-            &file.label,
-            file.bytes.as_slice(),
-            guard,
-        );
-        let (rows, errors) = match read {
-            Ok(rows) => (rows, None),
-            Err(errors) => (Vec::new(), Some(errors)),
+        let kind = match keep {
+            Keep::LaidOut(reads) => Kind::of_register(file.register).map(|k| (k, reads)),
+            Keep::Rows => None,
+        };
+        let (held, read) = match kind {
+            None => {
+                let mut rows = Vec::new();
+                let read = steward_interchange::read_each(
+                    file.register,
+                    &file.label,
+                    file.bytes.as_slice(),
+                    guard,
+                    |line, mut row| {
+                        derive(&mut row);
+                        rows.push(ParsedRow { line, row });
+                    },
+                );
+                (Held::Rows(rows), read)
+            }
+            Some((kind, reads)) => {
+                // The fields the rules read, and those the checks below read: the id and every
+                // reference.
+                let mut wanted = reads.of(kind);
+                for (w, (i, field)) in wanted
+                    .iter_mut()
+                    .zip(file.register.fields().iter().enumerate())
+                {
+                    *w |= i == 0 || field.refers_to.is_some();
+                }
+                // A row a line, near enough, so the columns are made at their size.
+                let size = memchr_count(&file.bytes);
+                let mut layout = Layout::new(kind, &wanted, size, Order::AsGiven);
+                let mut lines = Vec::with_capacity(size);
+                let read = steward_interchange::read_each(
+                    file.register,
+                    &file.label,
+                    file.bytes.as_slice(),
+                    guard,
+                    |line, mut row| {
+                        derive(&mut row);
+                        layout.push(&mut row.into_values());
+                        lines.push(line);
+                    },
+                );
+                let laid_out = layout.laid_out();
+                (Held::LaidOut { laid_out, lines }, read)
+            }
+        };
+        let (held, errors) = match read {
+            Ok(_) => (held, None),
+            Err(errors) => (Held::Rows(Vec::new()), Some(errors)),
         };
         let parsed = Parsed {
             register: file.register,
             label: file.label,
-            rows,
+            held,
         };
         (parsed, errors)
     })
+}
+
+/// How many line feeds `bytes` holds.
+fn memchr_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 pub(crate) fn import(
@@ -167,6 +274,9 @@ pub struct CheckedFiles {
     /// The rows by register, in the order they are written: the budget centres the import
     /// creates first, then each file's in the registers' order.
     pub registers: Vec<(Register, Vec<Row>)>,
+    /// The registers laid out for the rules as they were read, when a check asked for that
+    /// ([`crate::Steward::check_folder_laid_out`]); their rows are not among `registers`.
+    pub laid_out: Vec<LaidOut>,
 }
 
 impl CheckedFiles {
@@ -200,6 +310,25 @@ pub(crate) fn check(
     files: Vec<ImportFile>,
     guard: Guard,
 ) -> Result<CheckedFiles> {
+    check_keeping(steward, files, guard, Keep::Rows)
+}
+
+/// [`check`], the registers the rules know laid out for them as they are read (only the fields
+/// `reads` names are kept): what checking a folder evaluates, without its rows ever held.
+pub(crate) fn check_laid_out(
+    steward: &Steward,
+    files: Vec<ImportFile>,
+    reads: &Reads,
+) -> Result<CheckedFiles> {
+    check_keeping(steward, files, Guard::On, Keep::LaidOut(reads))
+}
+
+fn check_keeping(
+    steward: &Steward,
+    files: Vec<ImportFile>,
+    guard: Guard,
+    keep: Keep<'_>,
+) -> Result<CheckedFiles> {
     let store = steward.store();
     let mut errors: Vec<CsvError> = Vec::new();
     let mut seen: HashMap<Register, String> = HashMap::new();
@@ -222,8 +351,44 @@ pub(crate) fn check(
         to_read.push(file);
     }
     let started = std::time::Instant::now();
+    // Training's expiry is derived from its course: the courses file (a short one) is read
+    // first, so that each training row is completed as it is read. Results are kept in the
+    // files' order, so errors are listed as if the files were read one by one.
+    let (courses, others): (Vec<_>, Vec<_>) = to_read
+        .into_iter()
+        .enumerate()
+        .partition(|(_, f)| f.register == Register::Courses);
+    let (courses_at, courses): (Vec<usize>, Vec<ImportFile>) = courses.into_iter().unzip();
+    let (others_at, others): (Vec<usize>, Vec<ImportFile>) = others.into_iter().unzip();
+    let training = others.iter().any(|f| f.register == Register::Training);
+    let mut read: Vec<(usize, ReadFile)> = courses_at
+        .into_iter()
+        .zip(read_side_by_side(courses, guard, keep, &|_| {}))
+        .collect();
+    let months = if training {
+        let courses = read.iter().flat_map(|(_, (p, _))| match &p.held {
+            Held::Rows(rows) => rows.as_slice(),
+            Held::LaidOut { .. } => &[],
+        });
+        steward.course_recurrence(courses.map(|r| &r.row))?
+    } else {
+        HashMap::new()
+    };
+    let derive = |row: &mut Row| {
+        if !months.is_empty() {
+            fill_training_expiry(std::slice::from_mut(row), &|course| {
+                months.get(course).copied()
+            });
+        }
+    };
+    read.extend(
+        others_at
+            .into_iter()
+            .zip(read_side_by_side(others, guard, keep, &derive)),
+    );
+    read.sort_by_key(|(at, _)| *at);
     let mut parsed: Vec<Parsed> = Vec::new();
-    for (file, file_errors) in read_side_by_side(to_read, guard) {
+    for (_, (file, file_errors)) in read {
         errors.extend(file_errors.into_iter().flatten());
         parsed.push(file);
     }
@@ -248,17 +413,21 @@ pub(crate) fn check(
     // training) are a million ids no reference looks up. Each set is built on a thread of its
     // own, and each file's references are then looked up on its own.
     let sized = |(target, ids): &&(Register, Vec<String>)| {
-        ids.len() + parsed_of(&parsed, *target).map_or(0, |p| p.rows.len())
+        ids.len() + parsed_of(&parsed, *target).map_or(0, Parsed::len)
     };
     let known: HashMap<Register, IdSet<'_>> = side_by_side::map(
         stored.iter().collect(),
         side_by_side::threads(4),
         side_by_side::largest_first(sized),
         |(target, ids)| {
-            let in_file = parsed_of(&parsed, *target).map_or(&[][..], |p| p.rows.as_slice());
-            let mut set =
-                IdSet::with_capacity_and_hasher(in_file.len() + ids.len(), Default::default());
-            set.extend(in_file.iter().map(|r| r.row.id()));
+            let in_file = parsed_of(&parsed, *target);
+            let mut set = IdSet::with_capacity_and_hasher(
+                in_file.map_or(0, Parsed::len) + ids.len(),
+                Default::default(),
+            );
+            if let Some(in_file) = in_file {
+                set.extend(in_file.ids());
+            }
             set.extend(ids.iter().map(String::as_str));
             (*target, set)
         },
@@ -269,7 +438,7 @@ pub(crate) fn check(
     let looked_up = side_by_side::map(
         parsed.iter().collect(),
         side_by_side::threads(4),
-        side_by_side::largest_first(|p: &&Parsed| p.rows.len()),
+        side_by_side::largest_first(|p: &&Parsed| p.len()),
         |p| unknown_references(p, &known),
     );
     let mut new_budget_centres: BTreeSet<String> = BTreeSet::new();
@@ -289,10 +458,7 @@ pub(crate) fn check(
         return Err(ServiceError::Import(errors));
     }
 
-    let files = parsed
-        .iter()
-        .map(|p| (p.label.clone(), p.rows.len()))
-        .collect();
+    let files = parsed.iter().map(|p| (p.label.clone(), p.len())).collect();
     let created: Vec<Row> = new_budget_centres
         .iter()
         .map(|code| {
@@ -306,19 +472,23 @@ pub(crate) fn check(
     // Kept by register, one file's rows at a time: at 300,000 people one list of every row, then
     // grouped again for the rules, held two more copies of millions of rows at the peak.
     let mut registers = Vec::with_capacity(parsed.len() + 1);
+    let mut laid_out = Vec::new();
     if !created.is_empty() {
         registers.push((Register::BudgetCentres, created));
     }
-    registers.extend(
-        parsed
-            .into_iter()
-            .map(|p| (p.register, p.rows.into_iter().map(|r| r.row).collect())),
-    );
-    steward.derive_registers(&mut registers)?;
+    for p in parsed {
+        match p.held {
+            Held::Rows(rows) => {
+                registers.push((p.register, rows.into_iter().map(|r| r.row).collect()));
+            }
+            Held::LaidOut { laid_out: l, .. } => laid_out.push(l),
+        }
+    }
     Ok(CheckedFiles {
         files,
         created_budget_centres: new_budget_centres.into_iter().collect(),
         registers,
+        laid_out,
     })
 }
 
@@ -336,32 +506,28 @@ fn unknown_references(
 ) -> (Vec<CsvError>, BTreeSet<String>) {
     let mut errors = Vec::new();
     let mut new_budget_centres = BTreeSet::new();
-    // Each field's set of ids it may name, looked up once per file rather than per cell.
-    let fields = p.register.fields();
-    if fields.iter().all(|f| f.refers_to.is_none()) {
-        return (errors, new_budget_centres);
-    }
-    let sets: Vec<Option<&IdSet<'_>>> = fields
-        .iter()
-        .map(|f| f.refers_to.and_then(|target| known.get(&target)))
-        .collect();
-    for ParsedRow { line, row } in &p.rows {
-        for ((field, value), set) in fields.iter().zip(row.values()).zip(&sets) {
-            let (Some(target), Value::Text(id)) = (field.refers_to, value) else {
+    // A field at a time, each looking its ids up in one set.
+    for (index, field) in p.register.fields().iter().enumerate() {
+        let Some(target) = field.refers_to else {
+            continue;
+        };
+        let set = known.get(&target);
+        for (line, id) in p.texts(index) {
+            let Some(id) = id else {
                 continue;
             };
-            if set.is_some_and(|ids| ids.contains(id.as_str())) {
+            if set.is_some_and(|ids| ids.contains(id)) {
                 continue;
             }
             if target == Register::BudgetCentres {
-                new_budget_centres.insert(id.clone());
+                new_budget_centres.insert(id.to_owned());
                 continue;
             }
             errors.push(CsvError {
                 file: p.label.clone(),
-                line: *line,
+                line,
                 column: field.name.to_owned(),
-                value: id.clone(),
+                value: id.to_owned(),
                 reason: format!(
                     "no {} with this id in the import or the database",
                     target.entity()
@@ -369,6 +535,8 @@ fn unknown_references(
             });
         }
     }
+    // Listed line by line, a line's in its fields' order: as a reader of the file meets them.
+    errors.sort_by_key(|e| e.line);
     (errors, new_budget_centres)
 }
 
@@ -382,10 +550,19 @@ fn manager_loops(store: &dyn Store, people: &Parsed) -> Result<Vec<CsvError>> {
     let mut number: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
     let mut manager_ids: Vec<Option<&str>> = Vec::new();
     let mut line_of: Vec<Option<u64>> = Vec::new();
-    let in_file = people.rows.iter().map(|p| (&p.row, Some(p.line)));
-    for (row, line) in stored.iter().map(|row| (row, None)).chain(in_file) {
+    let manager_field = Register::People
+        .field_index("manager_id")
+        .unwrap_or(usize::MAX);
+    let stored = stored.iter().map(|row| {
         let manager = row.get("manager_id").and_then(Value::as_text);
-        let n = *number.entry(row.id()).or_insert_with(|| {
+        (row.id(), manager, None)
+    });
+    let in_file = people
+        .ids()
+        .zip(people.texts(manager_field))
+        .map(|(id, (line, manager))| (id, manager, Some(line)));
+    for (id, manager, line) in stored.chain(in_file) {
+        let n = *number.entry(id).or_insert_with(|| {
             manager_ids.push(None);
             line_of.push(None);
             (manager_ids.len() - 1) as u32

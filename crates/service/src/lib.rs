@@ -805,6 +805,34 @@ impl Steward {
         import::check(self, files, Guard::On)
     }
 
+    /// A folder's files checked exactly as an import would check them (an error is the same
+    /// error), each register the rules know laid out for them as its file is read, keeping only
+    /// the fields `reads` names: the estate of a checked folder, without its millions of rows
+    /// ever held beside their columns. With the organisation's time zone (its last row's, or
+    /// the default) and its bank holidays (none if the folder has none).
+    pub fn check_files_laid_out(
+        &self,
+        files: Vec<ImportFile>,
+        reads: steward_rules::Reads,
+    ) -> Result<(steward_rules::Data, String)> {
+        let checked = import::check_laid_out(self, files, &reads)?;
+        let rows = |register: Register| {
+            checked
+                .registers
+                .iter()
+                .filter(move |(r, _)| *r == register)
+                .flat_map(|(_, rows)| rows)
+        };
+        let time_zone = rows(Register::Organisation)
+            .filter_map(|row| row.get("time_zone").and_then(Value::as_text))
+            .next_back()
+            .map_or_else(|| default_organisation().time_zone, str::to_owned);
+        let holidays: Vec<Row> = rows(Register::BankHolidays).cloned().collect();
+        let mut data = steward_rules::Data::from_laid_out(checked.laid_out, reads);
+        data.set_holiday_rows(&holidays);
+        Ok((data, time_zone))
+    }
+
     /// Writes a register as CSV, rows ordered by id.
     /// Text a spreadsheet would run as a formula is guarded with a leading `'`
     /// ([`steward_interchange::guard`]).

@@ -1,11 +1,13 @@
 //! A people file whose chains of managers loop is refused, each person on a loop named at their
 //! own line, on each backend: checked against the plain definition (following managers from a
 //! person comes back to them) over many random organisations, some of whose people are already
-//! stored and some of whom the file replaces.
+//! stored and some of whom the file replaces; and the same errors when the file is laid out for
+//! the rules as it is read (`check --data`).
 
 use std::collections::HashMap;
 
 use steward_model::*;
+use steward_rules::Reads;
 use steward_service::{ImportFile, ServiceError, Stamp, Steward};
 use steward_store::testing::databases;
 
@@ -115,9 +117,19 @@ fn every_person_on_a_loop_of_managers_is_named_and_no_one_else() {
                 label: "people.csv".into(),
                 bytes: csv.clone().into_bytes(),
             };
-            let found: Vec<(u64, String)> = match s.check_files(vec![file]) {
+            // A folder checked with its people laid out for the rules finds the same loops.
+            let laid_out = match s.check_files_laid_out(vec![file.clone()], Reads::every()) {
                 Ok(_) => Vec::new(),
+                Err(ServiceError::Import(errors)) => errors,
+                Err(e) => panic!("{b}: {e}"),
+            };
+            let found: Vec<(u64, String)> = match s.check_files(vec![file]) {
+                Ok(_) => {
+                    assert!(laid_out.is_empty(), "{b}: {laid_out:?}");
+                    Vec::new()
+                }
                 Err(ServiceError::Import(errors)) => {
+                    assert_eq!(errors, laid_out, "{b}");
                     let others: Vec<String> = errors
                         .iter()
                         .filter(|e| e.reason != LOOPS)
