@@ -10,6 +10,8 @@
 //! - Steward reading and validating the folder as an import would (`check_files`: every cell
 //!   parsed and checked, ids unique, every reference found, managers a tree);
 //! - laying the rows out for the rules (`Data`);
+//! - both at once, each register laid out as its file is read (`check_files_laid_out`, what
+//!   `steward check --data` does);
 //! - evaluating every check of `cafcass-it-5.0` and `cafcass-ia-4.3`, on one thread and on all.
 //!
 //! Prints a table of seconds and each step's ratio to the floor. Allocates as the `steward`
@@ -133,6 +135,12 @@ fn main() {
     let mut data = Data::from_registers_reading(registers, compiled.reads());
     steward_service::holidays_or_shipped(&mut data);
     let layout = started.elapsed();
+    // What `steward check --data` does: each register laid out as its file is read.
+    let (laid_out_as_read, _) = fastest(runs, || {
+        scratch
+            .check_files_laid_out(files.clone(), compiled.reads())
+            .expect("the demo's folder is valid")
+    });
     let now = Utc
         .with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
         .single()
@@ -209,6 +217,11 @@ fn main() {
     println!(
         "| lay out for the rules, the fields the packs read | {} | |",
         seconds(layout)
+    );
+    println!(
+        "| read, validate and lay out as each file is read (`check --data`) | {} | {} of reading then laying out |",
+        seconds(laid_out_as_read),
+        ratio(laid_out_as_read, checked + layout)
     );
     println!(
         "| evaluate both packs, one thread ({} findings) | {} | |",

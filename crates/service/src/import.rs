@@ -55,14 +55,27 @@ impl ImportFile {
     }
 
     /// Every known register file in a folder (`people.csv`, `assets.csv`, …), in dependency order.
+    /// Read side by side, the largest first: copying a large folder into memory page by page
+    /// was a fifth of a second at 100,000 people before anything else could start.
     pub fn folder(dir: &Path) -> Result<Vec<ImportFile>> {
-        let mut files = Vec::new();
-        for register in Register::ALL {
-            let path = dir.join(register.file_name());
-            if path.is_file() {
-                files.push(ImportFile::read(register, &path)?);
-            }
-        }
+        let present: Vec<(Register, std::path::PathBuf, u64)> = Register::ALL
+            .iter()
+            .map(|r| (*r, dir.join(r.file_name())))
+            .filter_map(|(r, path)| {
+                let meta = std::fs::metadata(&path).ok().filter(|m| m.is_file())?;
+                Some((r, path, meta.len()))
+            })
+            .collect();
+        let files = side_by_side::map(
+            present,
+            side_by_side::threads(4),
+            side_by_side::largest_first(|(_, _, size): &(Register, std::path::PathBuf, u64)| {
+                usize::try_from(*size).unwrap_or(usize::MAX)
+            }),
+            |(register, path, _)| ImportFile::read(register, &path),
+        )
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
         if files.is_empty() {
             let known = Register::ALL
                 .iter()
