@@ -181,21 +181,8 @@ fn read_side_by_side(
             Keep::LaidOut(reads) => Kind::of_register(file.register).map(|k| (k, reads)),
             Keep::Rows => None,
         };
-        let (held, read) = match kind {
-            None => {
-                let mut rows = Vec::new();
-                let read = steward_interchange::read_each(
-                    file.register,
-                    &file.label,
-                    file.bytes.as_slice(),
-                    guard,
-                    |line, mut row| {
-                        derive(&mut row);
-                        rows.push(ParsedRow { line, row });
-                    },
-                );
-                (Held::Rows(rows), read)
-            }
+        let mut keeping = match kind {
+            None => Keeping::Rows(Vec::new()),
             Some((kind, reads)) => {
                 // The fields the rules read, and those the checks below read: the id and every
                 // reference.
@@ -207,24 +194,22 @@ fn read_side_by_side(
                     *w |= i == 0 || field.refers_to.is_some();
                 }
                 // A row a line, near enough, so the columns are made at their size.
-                let size = memchr_count(&file.bytes);
-                let mut layout = Layout::new(kind, &wanted, size, Order::AsGiven);
-                let mut lines = Vec::with_capacity(size);
-                let read = steward_interchange::read_each(
-                    file.register,
-                    &file.label,
-                    file.bytes.as_slice(),
-                    guard,
-                    |line, mut row| {
-                        derive(&mut row);
-                        layout.push(&mut row.into_values());
-                        lines.push(line);
-                    },
-                );
-                let laid_out = layout.laid_out();
-                (Held::LaidOut { laid_out, lines }, read)
+                let size = line_feeds(&file.bytes);
+                let layout = Layout::new(kind, &wanted, size, Order::AsGiven);
+                Keeping::Layout(layout, Vec::with_capacity(size))
             }
         };
+        let read = steward_interchange::read_each(
+            file.register,
+            &file.label,
+            file.bytes.as_slice(),
+            guard,
+            |line, mut row| {
+                derive(&mut row);
+                keeping.push(line, row);
+            },
+        );
+        let held = keeping.held();
         let (held, errors) = match read {
             Ok(_) => (held, None),
             Err(errors) => (Held::Rows(Vec::new()), Some(errors)),
@@ -238,8 +223,36 @@ fn read_side_by_side(
     })
 }
 
+/// A file's rows being kept as they are read: as rows, or laid out with their lines.
+enum Keeping {
+    Rows(Vec<ParsedRow>),
+    Layout(Layout, Vec<u64>),
+}
+
+impl Keeping {
+    fn push(&mut self, line: u64, row: Row) {
+        match self {
+            Keeping::Rows(rows) => rows.push(ParsedRow { line, row }),
+            Keeping::Layout(layout, lines) => {
+                layout.push(&mut row.into_values());
+                lines.push(line);
+            }
+        }
+    }
+
+    fn held(self) -> Held {
+        match self {
+            Keeping::Rows(rows) => Held::Rows(rows),
+            Keeping::Layout(layout, lines) => Held::LaidOut {
+                laid_out: layout.laid_out(),
+                lines,
+            },
+        }
+    }
+}
+
 /// How many line feeds `bytes` holds.
-fn memchr_count(bytes: &[u8]) -> usize {
+fn line_feeds(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
