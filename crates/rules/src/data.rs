@@ -673,10 +673,6 @@ pub struct LaidOut {
 }
 
 impl LaidOut {
-    pub fn kind(&self) -> Kind {
-        self.kind
-    }
-
     /// Field `field`'s text for every object, in order: `None` where the cell is not text (or
     /// the field was not laid out, when every cell is `None`, as many as there are objects).
     pub fn texts(&self, field: usize) -> impl Iterator<Item = Option<&str>> {

@@ -234,21 +234,14 @@ impl Steward {
     }
 
     /// Derived values a write fills in before it is checked: training expiry from its course.
+    /// (An import derives them as each row is read: `import::check_keeping`.)
     pub(crate) fn derive(&self, rows: &mut [Row]) -> Result<()> {
-        self.derive_in(&mut [rows])
-    }
-
-    /// [`Steward::derive`] over rows held in several parts.
-    fn derive_in(&self, parts: &mut [&mut [Row]]) -> Result<()> {
-        let rows = || parts.iter().flat_map(|part| part.iter());
-        if !rows().any(|r| r.register() == Register::Training) {
+        if !rows.iter().any(|r| r.register() == Register::Training) {
             return Ok(());
         }
-        let months = self.course_recurrence(rows())?;
+        let months = self.course_recurrence(rows.iter())?;
         if !months.is_empty() {
-            for part in parts.iter_mut() {
-                fill_training_expiry(part, &|course| months.get(course).copied());
-            }
+            fill_training_expiry(rows, &|course| months.get(course).copied());
         }
         Ok(())
     }
