@@ -270,7 +270,7 @@ impl Data {
     }
 
     /// The bank holidays working days skip: those of the bank holidays register's `rows`.
-    pub fn set_holiday_rows(&mut self, rows: &[Row]) {
+    pub fn set_holiday_rows<'a>(&mut self, rows: impl IntoIterator<Item = &'a Row>) {
         self.set_holidays(holiday_dates(rows));
     }
 
@@ -714,8 +714,8 @@ fn permute<T>(items: &mut [T], order: &[u32]) {
 }
 
 /// The dates of the bank holidays register's rows.
-fn holiday_dates(rows: &[Row]) -> Vec<chrono::NaiveDate> {
-    rows.iter()
+fn holiday_dates<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<chrono::NaiveDate> {
+    rows.into_iter()
         .filter_map(|r| match r.get("date") {
             Some(Value::Date(d)) => Some(*d),
             _ => None,

@@ -7,10 +7,9 @@ use std::path::Path;
 use steward_interchange::{CsvError, Guard, ParsedRow};
 use steward_model::{BudgetCentre, Record, Register, Row, Value, side_by_side};
 use steward_rules::{Kind, LaidOut, Layout, Order, Reads};
-
-use crate::governance::fill_training_expiry;
 use steward_store::{CommitSummary, Store};
 
+use crate::governance::fill_training_expiry;
 use crate::{Result, ServiceError, Stamp, Steward};
 
 /// One file to import, already read into memory.
@@ -307,7 +306,7 @@ pub struct CheckedFiles {
     /// creates first, then each file's in the registers' order.
     pub registers: Vec<(Register, Vec<Row>)>,
     /// The registers laid out for the rules as they were read, when a check asked for that
-    /// ([`crate::Steward::check_folder_laid_out`]); their rows are not among `registers`.
+    /// ([`crate::Steward::check_files_laid_out`]); their rows are not among `registers`.
     pub laid_out: Vec<LaidOut>,
 }
 

@@ -827,9 +827,8 @@ impl Steward {
             .filter_map(|row| row.get("time_zone").and_then(Value::as_text))
             .next_back()
             .map_or_else(|| default_organisation().time_zone, str::to_owned);
-        let holidays: Vec<Row> = rows(Register::BankHolidays).cloned().collect();
         let mut data = steward_rules::Data::from_laid_out(checked.laid_out, reads);
-        data.set_holiday_rows(&holidays);
+        data.set_holiday_rows(rows(Register::BankHolidays));
         Ok((data, time_zone))
     }
 

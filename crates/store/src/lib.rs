@@ -234,28 +234,38 @@ pub(crate) fn check_stored_key(register: Register, values: &[steward_model::Valu
         .and_then(steward_model::Value::as_text)
         .unwrap_or("");
     if made != stored {
-        return Err(StoreError::Corrupt {
-            table: register.name(),
-            column: register.id_field().name,
-            id: stored.to_owned(),
-            reason: format!("the key's fields give {made:?}"),
-        });
+        return Err(wrong_key(register, stored.to_owned(), &made));
     }
     Ok(())
 }
 
+/// A stored row whose derived key is not the one its parts (`made`) give.
+fn wrong_key(register: Register, stored: String, made: &str) -> StoreError {
+    StoreError::Corrupt {
+        table: register.name(),
+        column: register.id_field().name,
+        id: stored,
+        reason: format!("the key's fields give {made:?}"),
+    }
+}
+
+/// [`check_stored_key`]'s check, made of a [`Row`]: the row derives its key from its parts as it
+/// is made, and that is compared with the one stored (not derived a second time).
 pub(crate) fn stored_row(register: Register, values: Vec<steward_model::Value>) -> Result<Row> {
-    check_stored_key(register, &values)?;
     let stored_id = values
         .first()
         .map(steward_model::Value::to_text)
         .unwrap_or_default();
-    Row::new(register, values).map_err(|e| StoreError::Corrupt {
+    let row = Row::new(register, values).map_err(|e| StoreError::Corrupt {
         table: register.name(),
         column: "",
-        id: stored_id,
+        id: stored_id.clone(),
         reason: e.to_string(),
-    })
+    })?;
+    if register.has_derived_key() && row.id() != stored_id {
+        return Err(wrong_key(register, stored_id, row.id()));
+    }
+    Ok(row)
 }
 
 /// [`Store::each_fields`] over a backend's rows: `next` reads the next row's values into the
