@@ -185,7 +185,7 @@ where
 
 /// Where a leaf reads its field: the subject's own (`hops` empty), or the one object reached
 /// from it by following each relation of `hops` in turn.
-struct At {
+pub(crate) struct At {
     hops: Vec<usize>,
     kind: Kind,
     field: usize,
@@ -197,29 +197,59 @@ impl At {
     /// subject that leads to no object is undecided, as the closures find a field of null an
     /// error.
     fn via(&self, leaf: Node) -> Node {
-        if self.hops.is_empty() {
-            return leaf;
-        }
-        let hops = self.hops.clone();
-        Node::Leaf(Box::new(move |cx, rows, out| {
-            // Positions (into `rows`) that reach an object, and the objects.
-            let mut reached: Vec<u32> = Vec::with_capacity(rows.len());
-            let mut targets: Vec<u32> = Vec::with_capacity(rows.len());
-            for (p, &r) in rows.iter().enumerate() {
-                match follow(cx.data, &hops, r) {
-                    Some(t) => {
-                        reached.push(p as u32);
-                        targets.push(t);
-                    }
-                    None => out[p] = UNDECIDED,
+        via(self.hops.clone(), leaf)
+    }
+}
+
+/// `leaf` (over the objects `hops` lead to) read for the subjects: see [`At::via`].
+fn via(hops: Vec<usize>, leaf: Node) -> Node {
+    if hops.is_empty() {
+        return leaf;
+    }
+    Node::Leaf(Box::new(move |cx, rows, out| {
+        // Positions (into `rows`) that reach an object, and the objects.
+        let mut reached: Vec<u32> = Vec::with_capacity(rows.len());
+        let mut targets: Vec<u32> = Vec::with_capacity(rows.len());
+        for (p, &r) in rows.iter().enumerate() {
+            match follow(cx.data, &hops, r) {
+                Some(t) => {
+                    reached.push(p as u32);
+                    targets.push(t);
                 }
+                None => out[p] = UNDECIDED,
             }
-            let mut decided = vec![FALSE; targets.len()];
-            leaf.run(cx, &targets, &mut decided);
-            for (&p, &d) in reached.iter().zip(&decided) {
-                out[p as usize] = d;
-            }
-        }))
+        }
+        let mut decided = vec![FALSE; targets.len()];
+        leaf.run(cx, &targets, &mut decided);
+        for (&p, &d) in reached.iter().zip(&decided) {
+            out[p as usize] = d;
+        }
+    }))
+}
+
+impl At {
+    /// The field's value for subject `from`, shown as [`crate::Program::display_into`] shows
+    /// it: what the closures of the same path give, without a call per step. A relation that
+    /// leads nowhere is the closures' error for the step after it.
+    pub(crate) fn display_into(
+        &self,
+        data: &Data,
+        from: u32,
+        out: &mut String,
+    ) -> Result<(), crate::EvalError> {
+        let mut at = from;
+        for (n, &relation) in self.hops.iter().enumerate() {
+            let Some(&next) = data.links(relation, at).first() else {
+                return Err(crate::EvalError::new(if n + 1 < self.hops.len() {
+                    "no such key: a relation of null"
+                } else {
+                    "no such key: a field of null"
+                }));
+            };
+            at = next;
+        }
+        crate::value::push_display(data, &cell_value(data.cell(self.kind, at, self.field)), out);
+        Ok(())
     }
 }
 
@@ -351,6 +381,12 @@ impl Compiler<'_> {
                 match name {
                     op::EQUALS | op::NOT_EQUALS => {
                         let negate = name == op::NOT_EQUALS;
+                        if let Some(leaf) = self
+                            .no_object(a, b, negate)
+                            .or_else(|| self.no_object(b, a, negate))
+                        {
+                            return Some(leaf);
+                        }
                         let (at, constant) = match (self.scalar_field(a), self.scalar_field(b)) {
                             (Some(at), None) => (at, self.constant(b)?),
                             (None, Some(at)) => (at, self.constant(a)?),
@@ -826,9 +862,30 @@ impl Compiler<'_> {
         Some((hops, kind, member))
     }
 
+    /// `object == null` (`!=` where `negate`) where `object` is reached from the subject through
+    /// relations to one object (`account.person`, `asset.holder.manager`): whether the last
+    /// relation leads anywhere, read from its links. As the closures decide it, a relation before
+    /// the last that leads nowhere leaves the subject undecided.
+    fn no_object(&self, object: &IdedExpr, null: &IdedExpr, negate: bool) -> Option<Node> {
+        if !matches!(&null.expr, Expr::Literal(LiteralValue::Null)) {
+            return None;
+        }
+        let (mut hops, _) = self.to_one(object)?;
+        // The subject itself is never null: not a leaf worth having.
+        let last = hops.pop()?;
+        Some(via(
+            hops,
+            Node::Leaf(Box::new(move |cx, rows, out| {
+                for (o, &r) in out.iter_mut().zip(rows) {
+                    *o = tri(cx.data.links(last, r).is_empty() != negate);
+                }
+            })),
+        ))
+    }
+
     /// `subject.field`, or a field reached from the subject through relations to one object
     /// (`account.person.status`), holding one value (not a list): where it is.
-    fn scalar_field(&self, e: &IdedExpr) -> Option<At> {
+    pub(crate) fn scalar_field(&self, e: &IdedExpr) -> Option<At> {
         let (hops, kind, member) = self.member_of(e)?;
         let Member::Field { index, ty } = member else {
             return None;

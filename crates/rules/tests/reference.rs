@@ -167,6 +167,9 @@ fn asset_rule() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
         4 => atom("asset"),
         1 => Just("asset.holder == null".to_owned()),
+        // A relation reached through another, either way round: undecided where the first
+        // leads nowhere.
+        1 => prop_oneof![Just("asset.holder.manager == null"), Just("null != asset.holder.manager")].prop_map(str::to_owned),
         1 => prop_oneof![Just("active"), Just("leaver")].prop_map(|s| format!("asset.holder.status == \"{s}\"")),
         // Fields reached through relations to one object: the holder's, the holder's manager's.
         1 => holder_atom(),
