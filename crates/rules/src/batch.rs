@@ -329,6 +329,9 @@ impl Compiler<'_> {
         {
             return Ok(node);
         }
+        if let Some(node) = self.partly_related_leaf(e) {
+            return Ok(node);
+        }
         let (_, eval) = self.compile(e)?;
         Ok(row_by_row(eval))
     }
@@ -579,6 +582,83 @@ impl Compiler<'_> {
                     }
                 },
             );
+        })))
+    }
+
+    /// `exists`/`all` over a relation to many whose predicate is a chain (`||` or `&&`) only some
+    /// of whose operands speak of the variable alone (`person.assets.all(a, a.status !=
+    /// "allocated" || person.adjustments.exists(j, j.device_kind == a.kind))`). Those operands
+    /// are decided over every related object of the batch at once. Where they decide an object's
+    /// predicate the macro's way (false for `all`, true for `exists`), the subject is decided;
+    /// where they decide it the other way for every object, so is the subject; any other subject
+    /// goes through the closures, whole. CEL's `||`/`&&` and macros absorb errors alike, so this
+    /// agrees with the closures.
+    fn partly_related_leaf(&mut self, e: &IdedExpr) -> Option<Node> {
+        let (c, exists, predicate) = self.exists_or_all(e)?;
+        let Expr::Call(call) = &predicate.expr else {
+            return None;
+        };
+        let chain = call.func_name.as_str();
+        if call.target.is_some() || !(chain == op::LOGICAL_AND || chain == op::LOGICAL_OR) {
+            return None;
+        }
+        let mut terms = Vec::new();
+        flatten(chain, predicate, &mut terms);
+        let (hops, relation) = self.to_many(&c.iter_range)?;
+        let mut inner = Compiler::new(RELATIONS[relation].to, self.params);
+        inner.subject_name = c.iter_var.clone();
+        inner.bound = self.bound.clone();
+        let alone: Vec<Node> = terms.iter().filter_map(|t| inner.batch(t).ok()).collect();
+        // None of them: nothing to decide at once; all of them: `related_leaf`'s.
+        if alone.is_empty() || alone.len() == terms.len() {
+            return None;
+        }
+        // The value that decides the chain, and the one that decides the macro.
+        let chain_decides = if chain == op::LOGICAL_OR { TRUE } else { FALSE };
+        let macro_decides = if exists { TRUE } else { FALSE };
+        let over = OverRelated {
+            hops,
+            relation,
+            predicate: Node::Chain {
+                decides: chain_decides,
+                operands: alone,
+            },
+        };
+        let (_, whole) = self.compile(e).ok()?;
+        // Each subject: its outcome so far, or `CLOSURES` where the closures must decide it.
+        const CLOSURES: Tri = 3;
+        Some(Node::Leaf(Box::new(move |cx, rows, out| {
+            over.run(
+                cx,
+                rows,
+                out,
+                // The relation of nothing: the closures' error.
+                |reached| {
+                    if reached {
+                        TRUE - macro_decides
+                    } else {
+                        UNDECIDED
+                    }
+                },
+                |o, d| {
+                    if *o == UNDECIDED || *o == macro_decides {
+                        return;
+                    }
+                    if d == chain_decides {
+                        if chain_decides == macro_decides {
+                            *o = macro_decides;
+                        }
+                    } else {
+                        *o = CLOSURES;
+                    }
+                },
+            );
+            let mut slots = Vec::new();
+            for (o, &r) in out.iter_mut().zip(rows) {
+                if *o == CLOSURES {
+                    *o = closure_outcome(&whole, cx, r, &mut slots);
+                }
+            }
         })))
     }
 
@@ -981,17 +1061,27 @@ fn row_by_row(eval: Eval) -> Node {
     Node::Leaf(Box::new(move |cx, rows, out| {
         let mut slots = Vec::new();
         for (o, &r) in out.iter_mut().zip(rows) {
-            let env = Env {
-                data: cx.data,
-                now: cx.now,
-                today: cx.today,
-                subject: r,
-            };
-            slots.clear();
-            *o = match eval(&env, &mut slots) {
-                Ok(V::Bool(b)) => tri(b),
-                _ => UNDECIDED,
-            };
+            *o = closure_outcome(&eval, cx, r, &mut slots);
         }
     }))
+}
+
+/// Subject `r`'s outcome through the closures, the slots' buffer lent by the caller.
+fn closure_outcome<'a>(
+    eval: &Eval,
+    cx: &Cx<'a>,
+    r: u32,
+    slots: &mut crate::compile::Slots<'a>,
+) -> Tri {
+    let env = Env {
+        data: cx.data,
+        now: cx.now,
+        today: cx.today,
+        subject: r,
+    };
+    slots.clear();
+    match eval(&env, slots) {
+        Ok(V::Bool(b)) => tri(b),
+        _ => UNDECIDED,
+    }
 }

@@ -180,6 +180,9 @@ fn asset_rule() -> impl Strategy<Value = String> {
             .prop_map(|(m, list)| format!("{list}.{m}(k, asset.kind == k || asset.holder.assets.exists(a, a.kind == k && a.encrypted))")),
         // A predicate that speaks of the subject too, not of its variable alone.
         1 => atom("a").prop_map(|p| format!("asset.holder.assets.exists(a, {p} && a.tag != asset.tag)")),
+        // …each way of joining it, for `exists` and for `all`.
+        1 => (atom("a"), atom("a"), prop_oneof![Just("exists"), Just("all")], prop_oneof![Just("||"), Just("&&")])
+            .prop_map(|(p, q, m, join)| format!("asset.holder.assets.{m}(a, {p} {join} a.tag == asset.tag {join} {q})")),
         1 => (atom("a"), 0i64..3).prop_map(|(p, n)| format!("asset.holder.assets.filter(a, {p}).size() == {n}")),
         // Counts compared with counts and sums, either way round, as the one-device-per-person
         // checks compare them.
