@@ -329,7 +329,10 @@ impl Compiler<'_> {
         {
             return Ok(node);
         }
-        if let Some(node) = self.partly_related_leaf(e) {
+        if let Some(node) = self
+            .partly_related_leaf(e)
+            .or_else(|| self.one_word_leaf(e))
+        {
             return Ok(node);
         }
         let (_, eval) = self.compile(e)?;
@@ -658,6 +661,59 @@ impl Compiler<'_> {
                 if *o == CLOSURES {
                     *o = closure_outcome(&whole, cx, r, &mut slots);
                 }
+            }
+        })))
+    }
+
+    /// Any predicate of one of the subject's fields alone (and of constants), such as
+    /// `account.system_name.lowerAscii() in params.case_record_systems`: where that field's
+    /// column holds few distinct words, the closures decide it once per word a batch holds, not
+    /// once per subject; otherwise once per subject, as any other leaf the columns cannot take.
+    fn one_word_leaf(&self, e: &IdedExpr) -> Option<Node> {
+        if !self.scope_is_empty() {
+            return None;
+        }
+        let mut alone = Compiler::new(self.subject, self.params);
+        alone.subject_name = self.subject_name.clone();
+        alone.bound = self.bound.clone();
+        let (_, eval) = alone.compile(e).ok()?;
+        let (kind, field) = alone.reads.borrow().only_field()?;
+        if kind != self.subject {
+            return None;
+        }
+        // Not yet decided for this word.
+        const UNSET: Tri = 3;
+        Some(Node::Leaf(Box::new(move |cx, rows, out| {
+            let mut slots = Vec::new();
+            let Some(words) = cx.data.words(kind, field) else {
+                for (o, &r) in out.iter_mut().zip(rows) {
+                    *o = closure_outcome(&eval, cx, r, &mut slots);
+                }
+                return;
+            };
+            // One more place for the cells that hold no word (null).
+            let mut by_word = vec![UNSET; words.len() + 1];
+            for (o, &r) in out.iter_mut().zip(rows) {
+                let code = words.codes.get(r as usize).copied().unwrap_or(Words::NONE);
+                let place = if code != Words::NONE {
+                    code as usize
+                } else if matches!(cx.data.cell(kind, r, field), Cell::Null) {
+                    words.len()
+                } else {
+                    // Not a word and not null: decided on its own.
+                    *o = closure_outcome(&eval, cx, r, &mut slots);
+                    continue;
+                };
+                *o = match by_word.get(place).copied() {
+                    Some(UNSET) | None => {
+                        let decided = closure_outcome(&eval, cx, r, &mut slots);
+                        if let Some(slot) = by_word.get_mut(place) {
+                            *slot = decided;
+                        }
+                        decided
+                    }
+                    Some(decided) => decided,
+                };
             }
         })))
     }

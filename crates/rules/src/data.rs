@@ -134,6 +134,11 @@ impl Words {
     pub fn number(&self, word: &str) -> u32 {
         self.numbers.get(word).copied().unwrap_or(Words::NONE)
     }
+
+    /// How many distinct words: every number is below it.
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
 }
 
 /// A column being laid out: its cells, and its words while there are few enough.

@@ -214,6 +214,25 @@ impl Reads {
             .collect()
     }
 
+    /// The one field read, where exactly one is and no relation is followed: an expression of
+    /// that field alone (and of constants).
+    pub(crate) fn only_field(&self) -> Option<(Kind, usize)> {
+        if self.relations.iter().any(|r| *r) {
+            return None;
+        }
+        let fields = self.fields.as_ref()?;
+        let mut read = Kind::ALL.iter().flat_map(|&kind| {
+            let of_kind = fields.get(kind as usize).map_or(&[][..], Vec::as_slice);
+            of_kind
+                .iter()
+                .enumerate()
+                .filter(|(_, read)| **read)
+                .map(move |(index, _)| (kind, index))
+        });
+        let only = read.next()?;
+        read.next().is_none().then_some(only)
+    }
+
     /// Per field of `kind`'s register, in its order, whether it is read: what a database read
     /// of that register selects.
     pub fn of(&self, kind: Kind) -> Vec<bool> {

@@ -142,6 +142,10 @@ fn atom(x: &'static str) -> BoxedStrategy<String> {
         (0i64..2000).prop_map(move |n| format!("{n}.0 <= {x}.cost_gbp")),
         Just(format!("{x}.kind in [\"laptop\", \"usb_stick\"]")),
         Just(format!("null != {x}.last_seen")),
+        // Functions of one field of few words (null among them), decided once per word.
+        Just(format!("{x}.kind.endsWith(\"stick\")")),
+        Just(format!("{x}.assigned_to.startsWith(\"P1\")")),
+        Just(format!("size({x}.kind) > 8")),
     ]
     .boxed()
 }
