@@ -1316,6 +1316,97 @@ pub struct FindingBatch {
     pub subjects: Option<Arc<SubjectsEvaluated>>,
 }
 
+/// How many findings a control may have for them to be keyed while the control before is
+/// recorded ([`record_batches`]); a larger control is keyed in its turn.
+const KEYED_AHEAD_MOST: usize = 100_000;
+
+/// What a [`FindingBatch`] says of its control, its findings apart.
+struct Head {
+    pack: String,
+    control: String,
+    ladder: Vec<LadderStep>,
+    subjects: Option<Arc<SubjectsEvaluated>>,
+}
+
+/// A control's findings by key, in key order, and each one's content hash in the same order:
+/// what recording the control needs before it reads anything.
+struct Keyed {
+    run: BTreeMap<String, Finding>,
+    hashes: Vec<ContentHash>,
+    /// The control's stored states, where read already ([`SideReader`]).
+    priors: Option<Vec<Prior>>,
+}
+
+/// Reads one whole control's stored states ([`FindingsTx::load_control_priors`]) on a
+/// connection of its own, while the run's transaction records the control before.
+pub(crate) type SideReader<'s> = &'s (dyn Fn((&str, &str)) -> Result<Vec<Prior>> + Sync);
+
+impl Keyed {
+    /// `batch`'s findings keyed, each checked to be about its control and (where the batch
+    /// says) one of the subjects evaluated, none twice.
+    fn of(batch: FindingBatch) -> (Head, Result<Keyed>) {
+        let FindingBatch {
+            pack,
+            control,
+            findings,
+            ladder,
+            subjects,
+        } = batch;
+        let keyed = Keyed::checked(&pack, &control, findings, subjects.as_deref());
+        let head = Head {
+            pack,
+            control,
+            ladder,
+            subjects,
+        };
+        (head, keyed)
+    }
+
+    fn checked(
+        pack: &str,
+        control: &str,
+        findings: Vec<Finding>,
+        subjects: Option<&SubjectsEvaluated>,
+    ) -> Result<Keyed> {
+        let mut keyed: Vec<(String, Finding)> = Vec::with_capacity(findings.len());
+        for finding in findings {
+            let key = finding.key();
+            if *finding.pack != *pack || *finding.control != *control {
+                return Err(StoreError::InvalidFinding {
+                    key,
+                    reason: format!("handed over with the findings of {pack}/{control}"),
+                });
+            }
+            if let Some(subjects) = subjects
+                && !subjects.holds(&finding.subject)
+            {
+                return Err(StoreError::InvalidFinding {
+                    key,
+                    reason: "about a subject the control was not evaluated over".into(),
+                });
+            }
+            keyed.push((key, finding));
+        }
+        // The engine hands a control's findings over in their subjects' order, so this sort
+        // is one pass; then a key reported twice sits beside itself.
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(twice) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(StoreError::InvalidFinding {
+                key: twice[0].0.clone(),
+                reason: "reported twice in one run".into(),
+            });
+        }
+        let hashes = keyed.iter().map(|(_, f)| ContentHash::of(f)).collect();
+        // Built from sorted keys at once, not a key at a time.
+        let run = keyed.into_iter().collect();
+        Ok(Keyed {
+            run,
+            hashes,
+            priors: None,
+        })
+    }
+}
+
 /// The subjects a control was evaluated over, where not every one of its kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubjectsEvaluated {
@@ -1430,6 +1521,7 @@ pub struct RunCover {
 /// (rows, events, audit records) before the next is asked for, so memory holds one control's
 /// findings, never the run's. Once every batch is in, the stored failing findings of controls
 /// no batch named are resolved: a run resolves only what it evaluated in full.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn record_batches(
     tx: &mut dyn FindingsTx,
     actor: &str,
@@ -1438,6 +1530,7 @@ pub(crate) fn record_batches(
     exceptions: &[ExceptionCover],
     cover: RunCover,
     next: &mut NextBatch<'_>,
+    side: Option<SideReader<'_>>,
 ) -> Result<FindingsSummary> {
     // Both backends keep microseconds; comparing against what they give back needs the same.
     let at = at.trunc_subsecs(6);
@@ -1460,67 +1553,94 @@ pub(crate) fn record_batches(
     let mut summary = FindingsSummary::default();
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     let mut total = 0usize;
-    while let Some(batch) = next()? {
-        if !evaluated.contains(batch.pack.as_str()) {
-            return Err(StoreError::InvalidFinding {
-                key: format!("{}/{}", batch.pack, batch.control),
-                reason: format!("its pack {:?} is not among those evaluated", batch.pack),
-            });
-        }
-        if !seen.insert((batch.pack.clone(), batch.control.clone())) {
-            return Err(StoreError::InvalidFinding {
-                key: format!("{}/{}", batch.pack, batch.control),
-                reason: "the control was reported twice in one run".into(),
-            });
-        }
-        let mut keyed: Vec<(String, Finding)> = Vec::with_capacity(batch.findings.len());
-        for finding in batch.findings {
-            let key = finding.key();
-            if *finding.pack != *batch.pack || *finding.control != *batch.control {
+    // Each control's findings are keyed and their contents hashed on a second thread while the
+    // control before is recorded (reading its stored states waits on the database): one control
+    // ahead, and none ahead that is large, so memory holds at most one large control.
+    std::thread::scope(|scope| -> Result<()> {
+        let (to_key, keying) = std::sync::mpsc::sync_channel::<FindingBatch>(0);
+        // Room for one keyed control: the second thread keys the next while this one takes it.
+        let (give_keyed, keyed) = std::sync::mpsc::sync_channel::<(Head, Result<Keyed>)>(1);
+        scope.spawn(move || {
+            for batch in keying {
+                let (head, mut keyed) = Keyed::of(batch);
+                // The stored states of a whole control, read beside the recording where the
+                // backend can (after the head was locked above: what the run's own transaction
+                // would read).
+                if let (Ok(keyed), Some(side), None) = (&mut keyed, side, &head.subjects) {
+                    keyed.priors = side((&head.pack, &head.control))
+                        .inspect_err(|e| {
+                            tracing::debug!(error = %e, "stored states read in the run instead")
+                        })
+                        .ok();
+                }
+                if give_keyed.send((head, keyed)).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut record = |batch: Head, done: Result<Keyed>| -> Result<()> {
+            if !evaluated.contains(batch.pack.as_str()) {
                 return Err(StoreError::InvalidFinding {
-                    key,
-                    reason: format!(
-                        "handed over with the findings of {}/{}",
-                        batch.pack, batch.control
-                    ),
+                    key: format!("{}/{}", batch.pack, batch.control),
+                    reason: format!("its pack {:?} is not among those evaluated", batch.pack),
                 });
             }
-            if let Some(subjects) = &batch.subjects
-                && !subjects.holds(&finding.subject)
-            {
+            if !seen.insert((batch.pack.clone(), batch.control.clone())) {
                 return Err(StoreError::InvalidFinding {
-                    key,
-                    reason: "about a subject the control was not evaluated over".into(),
+                    key: format!("{}/{}", batch.pack, batch.control),
+                    reason: "the control was reported twice in one run".into(),
                 });
             }
-            keyed.push((key, finding));
+            let Keyed {
+                run,
+                hashes,
+                priors,
+            } = done?;
+            total += run.len();
+            reconcile_control(
+                tx,
+                &mut audit,
+                &mut summary,
+                at,
+                &covers,
+                (&batch.pack, &batch.control),
+                (&run, &hashes),
+                priors,
+                &batch.ladder,
+                batch.subjects.as_deref(),
+            )?;
+            // Freed beside the next control's recording, not before it.
+            steward_model::side_by_side::let_go(run);
+            Ok(())
+        };
+        let mut ahead = false;
+        loop {
+            let next_batch = next()?;
+            let small = next_batch
+                .as_ref()
+                .is_some_and(|b| b.findings.len() <= KEYED_AHEAD_MOST);
+            if small && let Some(batch) = next_batch {
+                // Handed over before the one ahead is recorded: keyed meanwhile.
+                let _ = to_key.send(batch);
+                if ahead {
+                    let (batch, done) = keyed.recv().map_err(|_| StoreError::Abandoned)?;
+                    record(batch, done)?;
+                }
+                ahead = true;
+                continue;
+            }
+            if ahead {
+                let (batch, done) = keyed.recv().map_err(|_| StoreError::Abandoned)?;
+                record(batch, done)?;
+                ahead = false;
+            }
+            let Some(batch) = next_batch else {
+                return Ok(());
+            };
+            let (batch, done) = Keyed::of(batch);
+            record(batch, done)?;
         }
-        // The engine hands a control's findings over in their subjects' order, so this sort
-        // is one pass; then a key reported twice sits beside itself.
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(twice) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(StoreError::InvalidFinding {
-                key: twice[0].0.clone(),
-                reason: "reported twice in one run".into(),
-            });
-        }
-        // Built from sorted keys at once, not a key at a time.
-        let run: BTreeMap<String, Finding> = keyed.into_iter().collect();
-        total += run.len();
-        reconcile_control(
-            tx,
-            &mut audit,
-            &mut summary,
-            at,
-            &covers,
-            (&batch.pack, &batch.control),
-            &run,
-            &batch.ladder,
-            batch.subjects.as_deref(),
-        )?;
-        // Freed beside the next control's recording, not before it.
-        steward_model::side_by_side::let_go(run);
-    }
+    })?;
     // Controls that failed before and reported nothing this run: every finding of theirs
     // resolves — where the run evaluated every control. One of some controls leaves the others'.
     let unreported = if cover.some_controls {
@@ -1539,7 +1659,7 @@ pub(crate) fn record_batches(
             &mut summary,
             at,
             &covers,
-            &BTreeMap::new(),
+            (&BTreeMap::new(), &[]),
             Some(stored),
             &[],
             &[],
@@ -1566,19 +1686,23 @@ fn reconcile_control(
     at: DateTime<Utc>,
     covers: &Covers,
     (pack, control): (&str, &str),
-    run: &BTreeMap<String, Finding>,
+    (run, hashes): (&BTreeMap<String, Finding>, &[ContentHash]),
+    priors: Option<Vec<Prior>>,
     ladder: &[LadderStep],
     subjects: Option<&SubjectsEvaluated>,
 ) -> Result<()> {
     let today = at.date_naive();
     // Over some subjects, only their findings are read: the others' stand as they are.
     let keys: Option<Vec<String>> = subjects.map(|s| s.keys(pack, control).into_iter().collect());
-    let mut priors = tx.load_control_priors((pack, control), keys.as_deref())?;
+    let mut priors = match priors {
+        Some(priors) => priors,
+        None => tx.load_control_priors((pack, control), keys.as_deref())?,
+    };
     // In key order already where read through `findings_priors`: then this is one pass.
     priors.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     let (beside, resolves) = beside(run, &priors);
     let mut quiet = !resolves;
-    for (finding, prior) in run.values().zip(&beside) {
+    for ((finding, hash), prior) in run.values().zip(hashes).zip(&beside) {
         if !quiet {
             break;
         }
@@ -1586,7 +1710,7 @@ fn reconcile_control(
             continue;
         };
         let lifecycle = Some(&prior.lifecycle);
-        let same = prior.content_hash.as_deref() == Some(ContentHash::of(finding).as_str());
+        let same = prior.content_hash.as_deref() == Some(hash.as_str());
         let due = kept_due(lifecycle, finding);
         quiet = same
             && decide(lifecycle, finding, due, same, today, covers, ladder)
@@ -1595,7 +1719,17 @@ fn reconcile_control(
     }
     if quiet {
         // Every stored finding stays as it is: only the new ones are written.
-        return reconcile(tx, audit, summary, at, covers, run, None, &beside, ladder);
+        return reconcile(
+            tx,
+            audit,
+            summary,
+            at,
+            covers,
+            (run, hashes),
+            None,
+            &beside,
+            ladder,
+        );
     }
     let stored = tx.load_control_findings((pack, control), keys.as_deref())?;
     reconcile(
@@ -1604,7 +1738,7 @@ fn reconcile_control(
         summary,
         at,
         covers,
-        run,
+        (run, hashes),
         Some(stored),
         &beside,
         ladder,
@@ -1643,7 +1777,7 @@ fn reconcile(
     summary: &mut FindingsSummary,
     at: DateTime<Utc>,
     covers: &Covers,
-    run: &BTreeMap<String, Finding>,
+    (run, hashes): (&BTreeMap<String, Finding>, &[ContentHash]),
     stored: Option<Vec<StoredFinding>>,
     priors: &[Option<&Prior>],
     ladder: &[LadderStep],
@@ -1669,7 +1803,14 @@ fn reconcile(
             Some(step) => writes.apply(audit, summary, at, key.clone(), before, step),
             None => {
                 unchanged += 1;
-                let hash = ContentHash::of(finding);
+                let computed;
+                let hash = match hashes.get(i) {
+                    Some(hash) => hash,
+                    None => {
+                        computed = ContentHash::of(finding);
+                        &computed
+                    }
+                };
                 let known = prior.and_then(|p| p.content_hash.as_deref());
                 if known != Some(hash.as_str()) {
                     writes.hashes.push((key.clone(), hash.as_str().to_owned()));

@@ -274,6 +274,20 @@ impl PgStore {
             _timer: timer,
         })
     }
+
+    /// An idle connection from the pool, if there is one now: for work that can as well be done
+    /// on a connection already held, and must not wait for one nor take the last.
+    #[track_caller]
+    fn spare_client(&self) -> Option<PgConn<'_>> {
+        let timer = SlowQuery::start(self.slow_query);
+        let client = self.pool.as_ref()?.try_get()?;
+        Some(PgConn {
+            client,
+            target: &self.target,
+            used: false,
+            _timer: timer,
+        })
+    }
 }
 
 /// Whether an error says the connection itself is gone — closed, cut, or ended by the server
@@ -1549,6 +1563,28 @@ impl Store for PgStore {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
         unlimited(&mut tx)?;
+        // Each control's stored states read on a connection of their own while the control
+        // before is recorded: the server answers them meanwhile. The run holds the audit log's
+        // head before any is read, and every change to a finding takes it, so they read what
+        // the run's transaction would.
+        let side = |of: (&str, &str)| -> Result<Vec<findings::Prior>> {
+            let mut client = self
+                .spare_client()
+                .ok_or_else(|| StoreError::Unavailable("no connection to spare".into()))?;
+            let mut priors = Vec::new();
+            for (statement, params) in sql::of_control(sql::finding_priors_of_control, of, None, D)
+            {
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                for row in client.query(&statement, &params)? {
+                    priors.push(findings::prior_from_cells(read_cells(
+                        &row,
+                        findings::PRIOR_COLUMNS,
+                    )?)?);
+                }
+            }
+            Ok(priors)
+        };
         let summary = findings::record_batches(
             &mut PgTx(&mut tx),
             actor,
@@ -1557,6 +1593,7 @@ impl Store for PgStore {
             exceptions,
             cover,
             next,
+            Some(&side),
         )?;
         tx.commit()?;
         if summary.changes() >= ANALYZE_AFTER {

@@ -1328,6 +1328,8 @@ impl Store for SqliteStore {
             exceptions,
             cover,
             next,
+            // Its stored states read in the run's transaction: one writer, quick reads.
+            None,
         )?;
         tx.commit()?;
         Ok(summary)
