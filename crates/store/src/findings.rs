@@ -1717,21 +1717,12 @@ fn reconcile_control(
                 .event
                 .is_none();
     }
-    if quiet {
-        // Every stored finding stays as it is: only the new ones are written.
-        return reconcile(
-            tx,
-            audit,
-            summary,
-            at,
-            covers,
-            (run, hashes),
-            None,
-            &beside,
-            ladder,
-        );
-    }
-    let stored = tx.load_control_findings((pack, control), keys.as_deref())?;
+    // Quiet: every stored finding stays as it is, and only the new ones are written.
+    let stored = if quiet {
+        None
+    } else {
+        Some(tx.load_control_findings((pack, control), keys.as_deref())?)
+    };
     reconcile(
         tx,
         audit,
@@ -1739,7 +1730,7 @@ fn reconcile_control(
         at,
         covers,
         (run, hashes),
-        Some(stored),
+        stored,
         &beside,
         ladder,
     )
