@@ -241,9 +241,9 @@ impl At {
         for (n, &relation) in self.hops.iter().enumerate() {
             let Some(&next) = data.links(relation, at).first() else {
                 return Err(crate::EvalError::new(if n + 1 < self.hops.len() {
-                    "no such key: a relation of null"
+                    crate::compile::RELATION_OF_NULL
                 } else {
-                    "no such key: a field of null"
+                    crate::compile::FIELD_OF_NULL
                 }));
             };
             at = next;
@@ -588,6 +588,15 @@ impl Compiler<'_> {
         })))
     }
 
+    /// A compiler of its own for a part of the rule over `subject`, called `name` there: the
+    /// parameters and the words bound so far kept, nothing read yet.
+    fn fresh(&self, subject: Kind, name: &str) -> Compiler<'_> {
+        let mut fresh = Compiler::new(subject, self.params);
+        fresh.subject_name = name.to_owned();
+        fresh.bound = self.bound.clone();
+        fresh
+    }
+
     /// `exists`/`all` over a relation to many whose predicate is a chain (`||` or `&&`) only some
     /// of whose operands speak of the variable alone (`person.assets.all(a, a.status !=
     /// "allocated" || person.adjustments.exists(j, j.device_kind == a.kind))`). Those operands
@@ -608,9 +617,7 @@ impl Compiler<'_> {
         let mut terms = Vec::new();
         flatten(chain, predicate, &mut terms);
         let (hops, relation) = self.to_many(&c.iter_range)?;
-        let mut inner = Compiler::new(RELATIONS[relation].to, self.params);
-        inner.subject_name = c.iter_var.clone();
-        inner.bound = self.bound.clone();
+        let mut inner = self.fresh(RELATIONS[relation].to, &c.iter_var);
         let alone: Vec<Node> = terms.iter().filter_map(|t| inner.batch(t).ok()).collect();
         // None of them: nothing to decide at once; all of them: `related_leaf`'s.
         if alone.is_empty() || alone.len() == terms.len() {
@@ -673,9 +680,7 @@ impl Compiler<'_> {
         if !self.scope_is_empty() {
             return None;
         }
-        let mut alone = Compiler::new(self.subject, self.params);
-        alone.subject_name = self.subject_name.clone();
-        alone.bound = self.bound.clone();
+        let mut alone = self.fresh(self.subject, &self.subject_name);
         let (_, eval) = alone.compile(e).ok()?;
         let (kind, field) = alone.reads.borrow().only_field()?;
         if kind != self.subject {
@@ -728,9 +733,7 @@ impl Compiler<'_> {
         predicate: &IdedExpr,
     ) -> Option<OverRelated> {
         let (hops, relation) = self.to_many(&c.iter_range)?;
-        let mut inner = Compiler::new(RELATIONS[relation].to, self.params);
-        inner.subject_name = c.iter_var.clone();
-        inner.bound = self.bound.clone();
+        let mut inner = self.fresh(RELATIONS[relation].to, &c.iter_var);
         let predicate = inner.batch(predicate).ok()?;
         Some(OverRelated {
             hops,
@@ -756,9 +759,7 @@ impl Compiler<'_> {
             let V::Text(word) = item else {
                 return None;
             };
-            let mut inner = Compiler::new(self.subject, self.params);
-            inner.subject_name = self.subject_name.clone();
-            inner.bound = self.bound.clone();
+            let mut inner = self.fresh(self.subject, &self.subject_name);
             inner.bound.push((c.iter_var.clone(), word.clone()));
             operands.push(inner.batch(predicate).ok()?);
         }

@@ -49,6 +49,11 @@ pub(crate) struct Compiler<'p> {
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
+/// What reading a field of nothing says (`asset.holder.name` where the asset has no holder).
+pub(crate) const FIELD_OF_NULL: &str = "no such key: a field of null";
+/// What following a relation from nothing says (`asset.holder.manager.name`, no holder).
+pub(crate) const RELATION_OF_NULL: &str = "no such key: a relation of null";
+
 impl<'p> Compiler<'p> {
     pub(crate) fn new(subject: Kind, params: &'p [(String, ParamValue)]) -> Self {
         Compiler {
@@ -285,7 +290,7 @@ impl<'p> Compiler<'p> {
             Member::Field { index, ty } => {
                 let eval: Eval = Box::new(move |env, slots| match operand(env, slots)? {
                     V::Obj(k, i) => Ok(cell_value(env.data.cell(k, i, index))),
-                    V::Null => Err(EvalError::new("no such key: a field of null")),
+                    V::Null => Err(EvalError::new(FIELD_OF_NULL)),
                     other => Err(EvalError::new(format!(
                         "no such key on {}",
                         other.type_name()
@@ -303,7 +308,7 @@ impl<'p> Compiler<'p> {
                                 .links(index, i)
                                 .first()
                                 .map_or(V::Null, |t| V::Obj(relation.to, *t))),
-                            V::Null => Err(EvalError::new("no such key: a relation of null")),
+                            V::Null => Err(EvalError::new(RELATION_OF_NULL)),
                             other => Err(EvalError::new(format!(
                                 "no such key on {}",
                                 other.type_name()
@@ -313,7 +318,7 @@ impl<'p> Compiler<'p> {
                     Join::Reverse { .. } | Join::Exceptions | Join::Same { .. } => {
                         Box::new(move |env, slots| match operand(env, slots)? {
                             V::Obj(_, i) => Ok(V::Objs(relation.to, env.data.links(index, i))),
-                            V::Null => Err(EvalError::new("no such key: a relation of null")),
+                            V::Null => Err(EvalError::new(RELATION_OF_NULL)),
                             other => Err(EvalError::new(format!(
                                 "no such key on {}",
                                 other.type_name()

@@ -1615,26 +1615,24 @@ pub(crate) fn record_batches(
         };
         let mut ahead = false;
         loop {
-            let next_batch = next()?;
-            let small = next_batch
-                .as_ref()
-                .is_some_and(|b| b.findings.len() <= KEYED_AHEAD_MOST);
-            if small && let Some(batch) = next_batch {
-                // Handed over before the one ahead is recorded: keyed meanwhile.
-                let _ = to_key.send(batch);
-                if ahead {
-                    let (batch, done) = keyed.recv().map_err(|_| StoreError::Abandoned)?;
-                    record(batch, done)?;
+            // A small control is handed over before the one ahead is recorded, and keyed
+            // meanwhile; a large one (or the end) waits here until it is.
+            let (sent, here) = match next()? {
+                Some(batch) if batch.findings.len() <= KEYED_AHEAD_MOST => {
+                    let _ = to_key.send(batch);
+                    (true, None)
                 }
-                ahead = true;
-                continue;
-            }
+                other => (false, other),
+            };
             if ahead {
                 let (batch, done) = keyed.recv().map_err(|_| StoreError::Abandoned)?;
                 record(batch, done)?;
-                ahead = false;
             }
-            let Some(batch) = next_batch else {
+            ahead = sent;
+            if sent {
+                continue;
+            }
+            let Some(batch) = here else {
                 return Ok(());
             };
             let (batch, done) = Keyed::of(batch);
