@@ -166,10 +166,10 @@ impl Steward {
     pub fn estate_data_reading(&self, reads: Reads) -> Result<(Data, String)> {
         let started = std::time::Instant::now();
         let store = self.store();
-        // Only to read the largest first; a count that fails is read in its turn.
+        // Only to read the largest first; a size that cannot be had is read in its turn.
         let size = |kind: Kind| {
             store
-                .count(kind.register())
+                .size_hint(kind.register())
                 .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
         };
         let read =

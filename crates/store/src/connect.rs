@@ -1,6 +1,7 @@
 //! Connecting to PostgreSQL: the url's `sslmode` and `sslrootcert` read as libpq reads them, TLS
-//! through rustls, and the pool's connection manager, which checks each connection before use
-//! and replaces a broken one.
+//! through rustls, and the pools' connection managers, which check each connection before use
+//! and replace a broken one: the store's connections, and the readers that stream whole
+//! registers.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,12 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postgres::config::SslMode;
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::{Client, NoTls, Statement};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres::Config;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::{StoreError, redact};
@@ -103,10 +105,147 @@ impl PgTarget {
     }
 
     pub(crate) fn connect(&self) -> Result<Client, postgres::Error> {
+        let config = postgres::Config::from(self.config.clone());
         match &self.tls {
-            Some(tls) => self.config.connect(tls.clone()),
-            None => self.config.connect(NoTls),
+            Some(tls) => config.connect(tls.clone()),
+            None => config.connect(NoTls),
         }
+    }
+
+    /// A [`PgReader`]: a connection of the asynchronous client, driven by a runtime of its own,
+    /// with no statement timeout.
+    fn connect_reader(&self) -> Result<PgReader, ReaderError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ReaderError::Runtime)?;
+        // The connection is a task of the reader's runtime: it runs whenever the reader is
+        // used, and nothing polls it between uses (the server's messages wait in the socket).
+        let (client, connection) = runtime.block_on(async {
+            let (client, connection) = match &self.tls {
+                Some(tls) => {
+                    let (client, connection) = self.config.connect(tls.clone()).await?;
+                    (client, tokio::spawn(async move { drop(connection.await) }))
+                }
+                None => {
+                    let (client, connection) = self.config.connect(tokio_postgres::NoTls).await?;
+                    (client, tokio::spawn(async move { drop(connection.await) }))
+                }
+            };
+            // A reader's one statement reads a whole register, which at 300,000 people lasts
+            // longer than the timeout meant for a request's query.
+            client.batch_execute("SET statement_timeout = 0").await?;
+            Ok::<_, postgres::Error>((client, connection))
+        })?;
+        Ok(PgReader {
+            runtime,
+            client: Some(client),
+            connection,
+            returned: Instant::now(),
+        })
+    }
+}
+
+/// A connection for reading a whole register: its rows streamed to the caller inside one entry
+/// into its runtime. The blocking client's iterator enters its runtime once per row, which at
+/// 100,000 people was a tenth of a `check`'s time against the database.
+pub(crate) struct PgReader {
+    runtime: tokio::runtime::Runtime,
+    /// `None` only while being dropped.
+    client: Option<tokio_postgres::Client>,
+    /// The connection's task, which ends once the client is gone.
+    connection: tokio::task::JoinHandle<()>,
+    /// When it last went back to its pool.
+    returned: Instant,
+}
+
+impl Drop for PgReader {
+    /// Ends the session as the blocking client does, with the protocol's goodbye: the server
+    /// would otherwise log every reader let go as a connection lost.
+    fn drop(&mut self) {
+        drop(self.client.take());
+        let connection = &mut self.connection;
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(1), connection).await });
+    }
+}
+
+impl PgReader {
+    /// `sql`'s rows handed to `each` as they arrive; how many there were. The first error, of
+    /// the database or of `each`, ends the read.
+    pub(crate) fn each_row<E: From<ReaderError>>(
+        &mut self,
+        sql: &str,
+        mut each: impl FnMut(&postgres::Row) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let failed = |e: postgres::Error| E::from(ReaderError::Postgres(e));
+        let client = self.client.as_ref().ok_or(ReaderError::Closed)?;
+        self.runtime.block_on(async move {
+            let rows = client
+                .query_raw(sql, std::iter::empty::<i32>())
+                .await
+                .map_err(failed)?;
+            let mut rows = std::pin::pin!(rows);
+            let mut count = 0;
+            while let Some(row) =
+                std::future::poll_fn(|cx| futures_core::Stream::poll_next(rows.as_mut(), cx)).await
+            {
+                each(&row.map_err(failed)?)?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn query_one(&mut self, sql: &str) -> Result<postgres::Row, ReaderError> {
+        let client = self.client.as_ref().ok_or(ReaderError::Closed)?;
+        Ok(self.runtime.block_on(client.query_one(sql, &[]))?)
+    }
+}
+
+/// Why a reader could not be made.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReaderError {
+    #[error("cannot start a reader's runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Postgres(#[from] postgres::Error),
+    /// Only while the reader is being let go.
+    #[error("the reader is closed")]
+    Closed,
+}
+
+/// The manager of the pool of [`PgReader`]s, checking each as [`PgManager`] does its
+/// connections.
+pub(crate) struct PgReaderManager {
+    pub target: PgTarget,
+}
+
+impl r2d2::ManageConnection for PgReaderManager {
+    type Connection = PgReader;
+    type Error = ReaderError;
+
+    fn connect(&self) -> Result<PgReader, ReaderError> {
+        self.target.connect_reader()
+    }
+
+    fn is_valid(&self, reader: &mut PgReader) -> Result<(), ReaderError> {
+        if reader.returned.elapsed() < RECENT {
+            return Ok(());
+        }
+        let client = reader.client.as_ref().ok_or(ReaderError::Closed)?;
+        reader
+            .runtime
+            .block_on(client.simple_query(""))
+            .map(drop)
+            .map_err(ReaderError::from)
+    }
+
+    fn has_broken(&self, reader: &mut PgReader) -> bool {
+        reader.returned = Instant::now();
+        reader.client.as_ref().is_none_or(|c| c.is_closed())
     }
 }
 
@@ -376,17 +515,33 @@ mod tests {
         let user = config.get_user().unwrap_or("postgres");
         let port = config.get_ports().first().copied().unwrap_or(5432);
         let url = format!("postgres://{user}@{host}:{port}/postgres?{params}");
-        let mut client = PgTarget::parse(&url)
-            .map_err(|e| e.to_string())?
+        let target = PgTarget::parse(&url).map_err(|e| e.to_string())?;
+        let ssl = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+        let blocking = target
             .connect()
-            .map_err(|e| format!("{e:?}"))?;
-        client
-            .query_one(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            )
-            .and_then(|r| r.try_get(0))
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|mut client| {
+                client
+                    .query_one(ssl, &[])
+                    .and_then(|r| r.try_get::<_, bool>(0))
+                    .map_err(|e| e.to_string())
+            });
+        // The readers that stream whole registers connect as the store's connections do.
+        let reader = target
+            .connect_reader()
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|mut reader| {
+                reader
+                    .query_one(ssl)
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.try_get::<_, bool>(0).map_err(|e| e.to_string()))
+            });
+        match (&blocking, &reader) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{url}: encrypted, and a reader's session"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{url}: the store's connection {blocking:?}, a reader {reader:?}"),
+        }
+        blocking
     }
 
     #[test]

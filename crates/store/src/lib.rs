@@ -283,10 +283,20 @@ pub(crate) fn each_row(
         if !next(&mut values)? {
             return Ok(count);
         }
-        check_stored_key(register, &values)?;
-        each(&mut values);
+        hand_over(register, &mut values, each)?;
         count += 1;
     }
+}
+
+/// One row's `values`, read as [`each_row`] reads them, checked and handed to `each`.
+pub(crate) fn hand_over(
+    register: Register,
+    values: &mut Vec<steward_model::Value>,
+    each: &mut dyn FnMut(&mut Vec<steward_model::Value>),
+) -> Result<()> {
+    check_stored_key(register, values)?;
+    each(values);
+    Ok(())
 }
 
 /// Which audit records to read.
@@ -403,6 +413,13 @@ pub trait Store: Send + Sync {
     fn list_page(&self, page: &ListPage<'_>) -> Result<(Vec<Row>, u64)>;
 
     fn count(&self, register: Register) -> Result<u64>;
+
+    /// About how many rows a register holds, found cheaply: to order and size work over whole
+    /// registers (the largest read first), never to show anyone. [`Store::count`] where the
+    /// database keeps no estimate.
+    fn size_hint(&self, register: Register) -> Result<u64> {
+        self.count(register)
+    }
 
     /// Every id of a register (cheaper than `list` for reference checks).
     fn ids(&self, register: Register) -> Result<Vec<String>>;

@@ -18,7 +18,7 @@ use steward_model::{
 use crate::anchors::{self, AuditAnchor};
 use crate::commit::{self, AuditTx, CommitSummary, LOAD_ALL_THRESHOLD, Payloads, Tx};
 use crate::compliance::{self, ComplianceDay};
-use crate::connect::{PgManager, PgSession, PgTarget};
+use crate::connect::{PgManager, PgReaderManager, PgSession, PgTarget, ReaderError};
 use crate::findings::{
     self, Cell, Columns, EVENT_COLUMNS, ExceptionCover, FINDING_COLUMNS, FindingEvent,
     FindingQuery, FindingsSummary, FindingsTx, Kind,
@@ -49,6 +49,14 @@ const COPY_THRESHOLD: usize = 32;
 pub(crate) struct PgStore {
     /// `None` only while being dropped.
     pool: Option<r2d2::Pool<PgManager>>,
+    /// Connections that stream whole registers (`each_fields`), made when first wanted and
+    /// closed after a minute unused: at most one per register read side by side, beside the
+    /// pool. `None` only while being dropped.
+    readers: Option<r2d2::Pool<PgReaderManager>>,
+    /// When a reader last failed to connect: for a while after, registers are read on the
+    /// pool's connections instead (a server at its connection limit refuses readers, and each
+    /// refusal would cost a wait).
+    reader_refused: std::sync::Mutex<Option<std::time::Instant>>,
     /// Where the pool connects, to replace a lent connection found closed.
     target: PgTarget,
     slow_query: Option<Duration>,
@@ -241,8 +249,19 @@ impl PgStore {
                 target: target.clone(),
             })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let readers = r2d2::Pool::builder()
+            .max_size(READERS)
+            .min_idle(Some(0))
+            .idle_timeout(Some(Duration::from_secs(60)))
+            .connection_timeout(Duration::from_secs(5))
+            .error_handler(Box::new(LogConnectError))
+            .build_unchecked(PgReaderManager {
+                target: target.clone(),
+            });
         let store = PgStore {
             pool: Some(pool),
+            readers: Some(readers),
+            reader_refused: std::sync::Mutex::new(None),
             target,
             slow_query: options.slow_query,
             changes: std::sync::OnceLock::new(),
@@ -287,6 +306,52 @@ impl PgStore {
             used: false,
             _timer: timer,
         })
+    }
+}
+
+/// Readers at most: as many registers as an estate read reads side by side.
+const READERS: u32 = 4;
+
+/// How long registers are read on the pool's connections after a reader could not connect.
+const READER_REFUSED_FOR: Duration = Duration::from_secs(60);
+
+impl PgStore {
+    /// A reader to stream a register on, unless every reader is busy or one lately could not
+    /// connect: then the caller reads on the pool's connections. Never waits for a busy one.
+    fn reader(&self) -> Option<r2d2::PooledConnection<PgReaderManager>> {
+        let readers = self.readers.as_ref()?;
+        let refused = self.reader_refused.lock().map_or(true, |at| {
+            at.is_some_and(|at| at.elapsed() < READER_REFUSED_FOR)
+        });
+        if refused {
+            return None;
+        }
+        if let Some(reader) = readers.try_get() {
+            return Some(reader);
+        }
+        let state = readers.state();
+        if state.connections >= readers.max_size() {
+            return None;
+        }
+        match readers.get() {
+            Ok(reader) => Some(reader),
+            Err(error) => {
+                tracing::debug!(%error, "no reader: reading on the pool's connections");
+                if let Ok(mut at) = self.reader_refused.lock() {
+                    *at = Some(std::time::Instant::now());
+                }
+                None
+            }
+        }
+    }
+}
+
+impl From<ReaderError> for StoreError {
+    fn from(e: ReaderError) -> StoreError {
+        match e {
+            ReaderError::Postgres(e) => StoreError::Postgres(e),
+            other => StoreError::Unavailable(other.to_string()),
+        }
     }
 }
 
@@ -466,8 +531,8 @@ fn unlimited(tx: &mut Transaction<'_>) -> Result<()> {
 #[derive(Debug)]
 struct LogConnectError;
 
-impl r2d2::HandleError<postgres::Error> for LogConnectError {
-    fn handle_error(&self, error: postgres::Error) {
+impl<E: std::error::Error> r2d2::HandleError<E> for LogConnectError {
+    fn handle_error(&self, error: E) {
         tracing::warn!(%error, "cannot connect to the database");
     }
 }
@@ -521,9 +586,8 @@ impl Drop for PgStore {
     /// The blocking client runs its own runtime, and closing it inside an async runtime's worker
     /// would panic; a short-lived thread closes the pool wherever the store is dropped.
     fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
-            let _ = std::thread::spawn(move || drop(pool)).join();
-        }
+        let (pool, readers) = (self.pool.take(), self.readers.take());
+        let _ = std::thread::spawn(move || drop((pool, readers))).join();
     }
 }
 
@@ -1449,12 +1513,33 @@ impl Store for PgStore {
         wanted: &[bool],
         each: &mut dyn FnMut(&mut Vec<Value>),
     ) -> Result<usize> {
-        let mut client = self.client()?;
         let wanted = sql::wanted_fields(register, wanted);
+        let select = sql::select_fields(register, &wanted);
+        if let Some(mut reader) = self.reader() {
+            let _timer = SlowQuery::start(self.slow_query);
+            let mut values = Vec::with_capacity(register.fields().len());
+            let mut handed = false;
+            let read = reader.each_row(&select, |r| {
+                values.clear();
+                read_values(register, r, Some(&wanted), &mut values)?;
+                handed = true;
+                crate::hand_over(register, &mut values, each)
+            });
+            match read {
+                // A reader lent unchecked and found closed (the database restarted since its
+                // last read): nothing was handed over, and the pool's connection replaces a
+                // closed one.
+                Err(StoreError::Postgres(e)) if !handed && gone(&e) => {
+                    tracing::debug!(error = %e, "a reader had closed: reading on the pool");
+                }
+                other => return other,
+            }
+        }
+        let mut client = self.client()?;
         // No statement timeout (see the trait): lifted for this transaction alone.
         let mut tx = client.transaction()?;
         unlimited(&mut tx)?;
-        let mut rows = tx.query_raw(&sql::select_fields(register, &wanted), refs(&[]))?;
+        let mut rows = tx.query_raw(&select, refs(&[]))?;
         let count = crate::each_row(register, each, |values| {
             let Some(r) = rows.next()? else {
                 return Ok(false);
@@ -1473,6 +1558,24 @@ impl Store for PgStore {
             .query_one(&format!("SELECT COUNT(*) FROM {}", register.name()), &[])?
             .try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The planner's estimate, kept up to date by autovacuum and the store's own `ANALYZE`
+    /// after a big commit: counting the biggest registers at 100,000 people took 90 ms before
+    /// an estate read could start. A table never analysed has none (-1) and is counted.
+    fn size_hint(&self, register: Register) -> Result<u64> {
+        let estimate: Option<i64> = self
+            .client()?
+            .query_opt(
+                "SELECT reltuples::BIGINT FROM pg_class WHERE oid = to_regclass($1)",
+                &[&register.name()],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        match estimate.and_then(|n| u64::try_from(n).ok()) {
+            Some(n) => Ok(n),
+            None => self.count(register),
+        }
     }
 
     fn ids(&self, register: Register) -> Result<Vec<String>> {
@@ -2332,6 +2435,78 @@ impl Store for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A register read whole streams on a reader of its own; with every reader busy it is read
+    /// on the pool's connections instead; either way the same rows, each once.
+    #[test]
+    fn a_register_is_read_on_a_reader_or_with_none_free_on_the_pool() {
+        use steward_model::Record as _;
+        let Some(db) = crate::testing::databases("readers")
+            .into_iter()
+            .find(|db| db.backend == Backend::Postgres)
+        else {
+            return;
+        };
+        let store = PgStore::open(&db.url, &StoreOptions::default()).expect("open");
+        let people: Vec<Row> = (1..=250)
+            .map(|n| {
+                steward_model::Person {
+                    id: format!("P{n:04}"),
+                    name: format!("Person {n}"),
+                    email: None,
+                    staff_group: "fca".into(),
+                    manager_id: (n > 1).then(|| "P0001".to_owned()),
+                    budget_centre: None,
+                    status: steward_model::PersonStatus::Active,
+                    start_date: NaiveDate::from_ymd_opt(2020, 4, 1),
+                    leave_date: None,
+                    clearance: None,
+                    clearance_expires: None,
+                    byod: None,
+                    weekly_digest: None,
+                    job_title: None,
+                    source: None,
+                    source_seen: None,
+                    missing_since: None,
+                }
+                .to_row()
+            })
+            .collect();
+        store.commit("test", Utc::now(), people).expect("commit");
+        let wanted = vec![true; Register::People.fields().len()];
+        let listed: Vec<Vec<Value>> = store
+            .list_fields(Register::People, &wanted)
+            .expect("list")
+            .iter()
+            .map(|r| r.values().to_vec())
+            .collect();
+        assert_eq!(listed.len(), 250);
+        let read = |store: &PgStore| {
+            let mut each: Vec<Vec<Value>> = Vec::new();
+            let count = store
+                .each_fields(Register::People, &wanted, &mut |values| {
+                    each.push(std::mem::take(values))
+                })
+                .expect("each_fields");
+            each.sort_by(|a, b| a[0].to_text().cmp(&b[0].to_text()));
+            (count, each)
+        };
+        let readers = store.readers.as_ref().expect("readers");
+        assert_eq!(
+            readers.state().connections,
+            0,
+            "no reader before one is wanted"
+        );
+        assert_eq!(read(&store), (250, listed.clone()), "on a reader");
+        assert_eq!(readers.state().connections, 1, "the read took a reader");
+        // Every reader busy (held here): the read does not wait for one.
+        let held: Vec<_> = (0..READERS)
+            .map(|_| readers.get().expect("a reader"))
+            .collect();
+        assert_eq!(read(&store), (250, listed), "on the pool");
+        assert_eq!(readers.state().connections, READERS);
+        drop(held);
+    }
 
     /// The escaping COPY's text format needs, against a character-by-character spelling of it.
     #[test]

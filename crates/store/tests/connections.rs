@@ -164,13 +164,26 @@ fn a_dropped_postgres_connection_is_replaced() {
             store
                 .commit("test", at(), vec![person(&id).to_row()])
                 .unwrap_or_else(|e| panic!("round {round}, before: {e}"));
+            // A register read whole, as a check run reads it, on a reader of its own.
+            let wanted = vec![true; Register::People.fields().len()];
+            let whole = |store: &dyn steward_store::Store| {
+                store.each_fields(Register::People, &wanted, &mut |_| {})
+            };
+            assert_eq!(whole(store.as_ref()).ok(), Some(round + 1), "round {round}");
             terminate_connections(&db);
-            // Every connection the pool held is gone; the next operations get new ones.
+            // Every connection the pool and the readers held is gone; the next operations get
+            // new ones.
             for _ in 0..6 {
                 let got = store.get(Register::People, &id);
                 assert!(
                     matches!(got, Ok(Some(_))),
                     "round {round}: after the connections were cut: {got:?}"
+                );
+                let read = whole(store.as_ref());
+                assert_eq!(
+                    read.as_ref().ok(),
+                    Some(&(round + 1)),
+                    "round {round}: {read:?}"
                 );
             }
         }

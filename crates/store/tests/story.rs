@@ -210,6 +210,24 @@ fn a_register_read_for_some_fields_gives_those_and_the_keys() {
         }
         assert!(compared > 50, "{be}: only {compared} values compared");
 
+        // A register's size as the estate read orders its reads: its count, whether the
+        // database has estimated the table's size yet (PostgreSQL, after ANALYZE) or not.
+        let sizes = |store: &dyn steward_store::Store| {
+            [
+                Register::People,
+                Register::Assets,
+                Register::Usage,
+                Register::Incidents,
+            ]
+            .map(|r| (store.size_hint(r).unwrap(), store.count(r).unwrap()))
+        };
+        let before = sizes(store);
+        db.execute("ANALYZE").unwrap();
+        for (hint, count) in before.into_iter().chain(sizes(store)) {
+            assert_eq!(hint, count, "{be}");
+        }
+        assert_eq!(before[0].1, 2, "{be}");
+
         // A value stored corrupt is refused by either reading, naming its table, column and
         // row. (SQLite alone lets text into a date column.)
         if be == steward_store::Backend::Sqlite {
