@@ -2440,7 +2440,6 @@ mod tests {
     /// on the pool's connections instead; either way the same rows, each once.
     #[test]
     fn a_register_is_read_on_a_reader_or_with_none_free_on_the_pool() {
-        use steward_model::Record as _;
         let Some(db) = crate::testing::databases("readers")
             .into_iter()
             .find(|db| db.backend == Backend::Postgres)
@@ -2448,29 +2447,15 @@ mod tests {
             return;
         };
         let store = PgStore::open(&db.url, &StoreOptions::default()).expect("open");
-        let people: Vec<Row> = (1..=250)
-            .map(|n| {
-                steward_model::Person {
-                    id: format!("P{n:04}"),
-                    name: format!("Person {n}"),
-                    email: None,
-                    staff_group: "fca".into(),
-                    manager_id: (n > 1).then(|| "P0001".to_owned()),
-                    budget_centre: None,
-                    status: steward_model::PersonStatus::Active,
-                    start_date: NaiveDate::from_ymd_opt(2020, 4, 1),
-                    leave_date: None,
-                    clearance: None,
-                    clearance_expires: None,
-                    byod: None,
-                    weekly_digest: None,
-                    job_title: None,
-                    source: None,
-                    source_seen: None,
-                    missing_since: None,
-                }
-                .to_row()
-            })
+        let estate = steward_demo::generate(&steward_demo::DemoOptions {
+            people: 250,
+            seed: 7,
+            today: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(),
+            usage_months: 0,
+        });
+        let people = [Register::BudgetCentres, Register::People]
+            .iter()
+            .flat_map(|r| estate.rows(*r))
             .collect();
         store.commit("test", Utc::now(), people).expect("commit");
         let wanted = vec![true; Register::People.fields().len()];
