@@ -40,43 +40,104 @@ pub type Shared = Arc<str>;
 
 /// The fields that triggered a finding and their values, by path (`asset.last_seen`), in the
 /// paths' order. A control's paths are the same for every finding of it: each is [`Shared`], held
-/// once, and the pairs are one list, not a tree of nodes per finding.
+/// once; the values are one text, one after another, so a finding's evidence is two allocations
+/// however many paths it has (a run makes hundreds of thousands of findings).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Evidence(Vec<(Shared, String)>);
+pub struct Evidence {
+    /// Each path and where its value ends in `values`, in the paths' order, each path once.
+    paths: Vec<(Shared, usize)>,
+    values: String,
+}
 
 impl Evidence {
     /// `path`'s value, where the evidence has it.
-    pub fn get(&self, path: &str) -> Option<&String> {
-        let i = self.0.binary_search_by(|(p, _)| (**p).cmp(path)).ok()?;
-        self.0.get(i).map(|(_, value)| value)
+    pub fn get(&self, path: &str) -> Option<&str> {
+        let i = self.paths.binary_search_by(|(p, _)| (**p).cmp(path)).ok()?;
+        Some(self.value(i))
+    }
+
+    /// The `i`th path's value.
+    fn value(&self, i: usize) -> &str {
+        let start = match i.checked_sub(1) {
+            Some(before) => self.paths.get(before).map_or(0, |(_, end)| *end),
+            None => 0,
+        };
+        let end = self.paths.get(i).map_or(start, |(_, end)| *end);
+        self.values.get(start..end).unwrap_or("")
     }
 
     /// Sets `path`'s value; returns the one it replaces.
     pub fn insert(&mut self, path: Shared, value: String) -> Option<String> {
-        match self.0.binary_search_by(|(p, _)| p.cmp(&path)) {
-            Ok(i) => self.0.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+        let mut pairs: Vec<(Shared, String)> = self
+            .iter()
+            .map(|(p, v)| (p.clone(), v.to_owned()))
+            .collect();
+        let replaced = match pairs.binary_search_by(|(p, _)| p.cmp(&path)) {
+            Ok(i) => pairs.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
             Err(i) => {
-                self.0.insert(i, (path, value));
+                pairs.insert(i, (path, value));
                 None
             }
+        };
+        *self = pairs.into_iter().collect();
+        replaced
+    }
+
+    /// Evidence of `paths`, each value appended by `write(n, buffer)` after the ones before it
+    /// into `buffer` (cleared first: a scratch kept from one finding to the next), the values
+    /// then copied out in one piece at their length. (A writer that takes back what the ones
+    /// before it wrote spoils their values, and nothing else.) What a check run makes for every finding:
+    /// `paths` are a control's, in order and each once; paths given otherwise are put in order
+    /// as [`Evidence::from_iter`] would.
+    pub fn written<'p>(
+        paths: impl ExactSizeIterator<Item = &'p Shared>,
+        buffer: &mut String,
+        mut write: impl FnMut(usize, &mut String),
+    ) -> Evidence {
+        buffer.clear();
+        let mut ends: Vec<(Shared, usize)> = Vec::with_capacity(paths.len());
+        let mut in_order = true;
+        for (n, path) in paths.enumerate() {
+            write(n, buffer);
+            if let Some((last, _)) = ends.last() {
+                in_order &= last < path;
+            }
+            ends.push((path.clone(), buffer.len()));
         }
+        let evidence = Evidence {
+            paths: ends,
+            values: buffer.as_str().to_owned(),
+        };
+        if in_order {
+            return evidence;
+        }
+        evidence
+            .iter()
+            .map(|(p, v)| (p.clone(), v.to_owned()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect()
     }
 
     /// Each path and its value, in the paths' order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Shared, &String)> {
-        self.0.iter().map(|(path, value)| (path, value))
+    pub fn iter(&self) -> EvidenceIter<'_> {
+        EvidenceIter {
+            evidence: self,
+            next: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.paths.len()
     }
 
     pub fn clear(&mut self) {
-        self.0.clear();
+        self.paths.clear();
+        self.values.clear();
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.paths.is_empty()
     }
 }
 
@@ -96,7 +157,15 @@ impl<P: Into<Shared>> FromIterator<(P, String)> for Evidence {
             }
             same
         });
-        Evidence(pairs)
+        let mut values = String::with_capacity(pairs.iter().map(|(_, v)| v.len()).sum());
+        let paths = pairs
+            .into_iter()
+            .map(|(path, value)| {
+                values.push_str(&value);
+                (path, values.len())
+            })
+            .collect();
+        Evidence { paths, values }
     }
 }
 
@@ -106,15 +175,36 @@ impl<P: Into<Shared>, const N: usize> From<[(P, String); N]> for Evidence {
     }
 }
 
+/// [`Evidence::iter`]: each path and its value, in the paths' order.
+pub struct EvidenceIter<'a> {
+    evidence: &'a Evidence,
+    next: usize,
+}
+
+impl<'a> Iterator for EvidenceIter<'a> {
+    type Item = (&'a Shared, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (path, _) = self.evidence.paths.get(self.next)?;
+        let value = self.evidence.value(self.next);
+        self.next += 1;
+        Some((path, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.evidence.paths.len().saturating_sub(self.next);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for EvidenceIter<'_> {}
+
 impl<'a> IntoIterator for &'a Evidence {
-    type Item = (&'a Shared, &'a String);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (Shared, String)>,
-        fn(&'a (Shared, String)) -> (&'a Shared, &'a String),
-    >;
+    type Item = (&'a Shared, &'a str);
+    type IntoIter = EvidenceIter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(path, value)| (path, value))
+        self.iter()
     }
 }
 
@@ -122,8 +212,8 @@ impl<'a> IntoIterator for &'a Evidence {
 impl serde::Serialize for Evidence {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (path, value) in &self.0 {
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (path, value) in self {
             map.serialize_entry(&**path, value)?;
         }
         map.end()
@@ -278,13 +368,13 @@ mod tests {
                 ("person.manager.name", "\"Al\""),
                 ("Person", ""),
             ],
+            &[("x", ""), ("y", ""), ("z", "😀 last")],
         ];
         for pairs in given {
             let owned = || pairs.iter().map(|(p, v)| (*p, (*v).to_owned()));
             let evidence: Evidence = owned().collect();
             let map: BTreeMap<String, String> = owned().map(|(p, v)| (p.to_owned(), v)).collect();
-            let listed: Vec<(&str, &str)> =
-                evidence.iter().map(|(p, v)| (&**p, v.as_str())).collect();
+            let listed: Vec<(&str, &str)> = evidence.iter().map(|(p, v)| (&**p, v)).collect();
             let mapped: Vec<(&str, &str)> =
                 map.iter().map(|(p, v)| (p.as_str(), v.as_str())).collect();
             assert_eq!(listed, mapped, "{pairs:?}");
@@ -295,7 +385,7 @@ mod tests {
                 "{pairs:?}"
             );
             for (path, value) in &map {
-                assert_eq!(evidence.get(path), Some(value));
+                assert_eq!(evidence.get(path), Some(value.as_str()));
             }
             assert_eq!(evidence.get("nowhere"), None);
             // Inserted one by one, in any order, it is the same.
@@ -305,7 +395,26 @@ mod tests {
             }
             let firsts: Evidence = owned().rev().collect();
             assert_eq!(one_by_one, firsts, "{pairs:?}");
+            // Written value after value into a buffer (as a check run makes evidence), from a
+            // buffer holding the finding before's: the same.
+            let paths: Vec<Shared> = pairs.iter().map(|(p, _)| Shared::from(*p)).collect();
+            let mut buffer = String::from("the finding before's");
+            let written = Evidence::written(paths.iter(), &mut buffer, |n, out| {
+                out.push_str(pairs.get(n).map_or("", |(_, v)| v))
+            });
+            assert_eq!(written, evidence, "{pairs:?}");
         }
+        // A writer that takes back what the ones before it wrote spoils their values: every
+        // path is still there, and nothing panics.
+        let paths = [Shared::from("a"), Shared::from("b"), Shared::from("c")];
+        let mut buffer = String::new();
+        let spoilt = Evidence::written(paths.iter(), &mut buffer, |n, out| match n {
+            1 => out.clear(),
+            _ => out.push_str("Siân"),
+        });
+        let read: Vec<(&str, &str)> = spoilt.iter().map(|(p, v)| (&**p, v)).collect();
+        assert_eq!(read.len(), 3);
+        assert_eq!(read.last(), Some(&("c", "Siân")));
         let mut e = Evidence::from([("a", "1".to_owned())]);
         assert_eq!(e.insert("a".into(), "2".into()), Some("1".to_owned()));
         assert_eq!(e.insert("0".into(), "0".into()), None);

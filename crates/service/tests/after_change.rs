@@ -74,11 +74,7 @@ fn failing_unencrypted(steward: &Steward, but: Option<&str>) -> Option<StoredFin
         .find(|f| {
             f.state.is_failing()
                 && Some(f.finding.subject.id.as_str()) != but
-                && f.finding
-                    .evidence
-                    .get("asset.encrypted")
-                    .map(String::as_str)
-                    == Some("false")
+                && f.finding.evidence.get("asset.encrypted") == Some("false")
         })
 }
 
@@ -247,7 +243,7 @@ fn a_run_after_a_change_evaluates_the_checks_it_touched_and_finds_what_a_whole_r
             .finding
             .evidence
             .get("asset.holder.id")
-            .cloned()
+            .map(str::to_owned)
             .or_else(|| holder(&steward, &tag))
             .unwrap_or_else(|| panic!("{be}: {tag} has a holder"));
         change(&steward, Register::People, &person, "status", "leaver");

@@ -435,7 +435,7 @@ fn evidence_json(evidence: &Evidence) -> Json {
     Json::Object(
         evidence
             .iter()
-            .map(|(k, v)| (k.to_string(), Json::String(v.clone())))
+            .map(|(k, v)| (k.to_string(), Json::String(v.to_owned())))
             .collect(),
     )
 }

@@ -173,13 +173,7 @@ fn run(db: &TestDatabase, people: usize, packs: &[Pack]) {
         })
         .unwrap_or_else(|e| panic!("findings: {e}"))
         .into_iter()
-        .filter(|f| {
-            f.finding
-                .evidence
-                .get("asset.encrypted")
-                .map(String::as_str)
-                == Some("false")
-        })
+        .filter(|f| f.finding.evidence.get("asset.encrypted") == Some("false"))
         .map(|f| (f.finding.subject.id.clone(), f.finding.control.to_string()))
         .take(SAMPLES)
         .collect();
