@@ -421,15 +421,13 @@ impl Engine {
         // Every value shown into the one buffer, then copied out in one piece: a value per
         // allocation, each grown in place from nothing, was a dozen allocations a finding.
         let evidence = Evidence::written(
-            check.evidence.iter().map(|(path, _)| path),
+            check.evidence.iter().map(|(path, p)| (path, p)),
             scratch,
-            |n, out| {
-                if let Some((_, p)) = check.evidence.get(n) {
-                    // Not decided shows as nothing, as before.
-                    let start = out.len();
-                    if p.display_into(data, i, now, today, out).is_err() {
-                        out.truncate(start);
-                    }
+            |p, out| {
+                // Not decided shows as nothing, as before.
+                let start = out.len();
+                if p.display_into(data, i, now, today, out).is_err() {
+                    out.truncate(start);
                 }
             },
         );

@@ -83,22 +83,22 @@ impl Evidence {
         replaced
     }
 
-    /// Evidence of `paths`, each value appended by `write(n, buffer)` after the ones before it
-    /// into `buffer` (cleared first: a scratch kept from one finding to the next), the values
-    /// then copied out in one piece at their length. (A writer that takes back what the ones
-    /// before it wrote spoils their values, and nothing else.) What a check run makes for every finding:
-    /// `paths` are a control's, in order and each once; paths given otherwise are put in order
-    /// as [`Evidence::from_iter`] would.
-    pub fn written<'p>(
-        paths: impl ExactSizeIterator<Item = &'p Shared>,
+    /// Evidence of each path of `paths`, its value appended by `write(of, buffer)` (`of`: what
+    /// the path came with) after the ones before it into `buffer` (cleared first: a scratch kept
+    /// from one finding to the next), the values then copied out in one piece at their length.
+    /// (A writer that takes back what the ones before it wrote spoils their values, and nothing
+    /// else.) What a check run makes for every finding: `paths` are a control's, in order and
+    /// each once; paths given otherwise are put in order as [`Evidence::from_iter`] would.
+    pub fn written<'p, T>(
+        paths: impl ExactSizeIterator<Item = (&'p Shared, T)>,
         buffer: &mut String,
-        mut write: impl FnMut(usize, &mut String),
+        mut write: impl FnMut(T, &mut String),
     ) -> Evidence {
         buffer.clear();
         let mut ends: Vec<(Shared, usize)> = Vec::with_capacity(paths.len());
         let mut in_order = true;
-        for (n, path) in paths.enumerate() {
-            write(n, buffer);
+        for (path, of) in paths {
+            write(of, buffer);
             if let Some((last, _)) = ends.last() {
                 in_order &= last < path;
             }
@@ -114,8 +114,6 @@ impl Evidence {
         evidence
             .iter()
             .map(|(p, v)| (p.clone(), v.to_owned()))
-            .collect::<Vec<_>>()
-            .into_iter()
             .collect()
     }
 
@@ -399,8 +397,9 @@ mod tests {
             // buffer holding the finding before's: the same.
             let paths: Vec<Shared> = pairs.iter().map(|(p, _)| Shared::from(*p)).collect();
             let mut buffer = String::from("the finding before's");
-            let written = Evidence::written(paths.iter(), &mut buffer, |n, out| {
-                out.push_str(pairs.get(n).map_or("", |(_, v)| v))
+            let values = pairs.iter().map(|(_, v)| *v);
+            let written = Evidence::written(paths.iter().zip(values), &mut buffer, |value, out| {
+                out.push_str(value)
             });
             assert_eq!(written, evidence, "{pairs:?}");
         }
@@ -408,10 +407,14 @@ mod tests {
         // path is still there, and nothing panics.
         let paths = [Shared::from("a"), Shared::from("b"), Shared::from("c")];
         let mut buffer = String::new();
-        let spoilt = Evidence::written(paths.iter(), &mut buffer, |n, out| match n {
-            1 => out.clear(),
-            _ => out.push_str("Siân"),
-        });
+        let spoilt = Evidence::written(
+            paths.iter().enumerate().map(|(n, path)| (path, n)),
+            &mut buffer,
+            |n, out| match n {
+                1 => out.clear(),
+                _ => out.push_str("Siân"),
+            },
+        );
         let read: Vec<(&str, &str)> = spoilt.iter().map(|(p, v)| (&**p, v)).collect();
         assert_eq!(read.len(), 3);
         assert_eq!(read.last(), Some(&("c", "Siân")));

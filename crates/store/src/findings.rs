@@ -1328,11 +1328,13 @@ struct Head {
     subjects: Option<Arc<SubjectsEvaluated>>,
 }
 
-/// A control's findings by key, in key order, and each one's content hash in the same order:
-/// what recording the control needs before it reads anything.
+/// A control's findings in this run by key, each with its content hash.
+type Run = BTreeMap<String, (Finding, ContentHash)>;
+
+/// A control's findings keyed and hashed: what recording the control needs before it reads
+/// anything.
 struct Keyed {
-    run: BTreeMap<String, Finding>,
-    hashes: Vec<ContentHash>,
+    run: Run,
     /// The control's stored states, where read already ([`SideReader`]).
     priors: Option<Vec<Prior>>,
 }
@@ -1396,14 +1398,15 @@ impl Keyed {
                 reason: "reported twice in one run".into(),
             });
         }
-        let hashes = keyed.iter().map(|(_, f)| ContentHash::of(f)).collect();
         // Built from sorted keys at once, not a key at a time.
-        let run = keyed.into_iter().collect();
-        Ok(Keyed {
-            run,
-            hashes,
-            priors: None,
-        })
+        let run = keyed
+            .into_iter()
+            .map(|(key, finding)| {
+                let hash = ContentHash::of(&finding);
+                (key, (finding, hash))
+            })
+            .collect();
+        Ok(Keyed { run, priors: None })
     }
 }
 
@@ -1591,11 +1594,7 @@ pub(crate) fn record_batches(
                     reason: "the control was reported twice in one run".into(),
                 });
             }
-            let Keyed {
-                run,
-                hashes,
-                priors,
-            } = done?;
+            let Keyed { run, priors } = done?;
             total += run.len();
             reconcile_control(
                 tx,
@@ -1604,7 +1603,7 @@ pub(crate) fn record_batches(
                 at,
                 &covers,
                 (&batch.pack, &batch.control),
-                (&run, &hashes),
+                &run,
                 priors,
                 &batch.ladder,
                 batch.subjects.as_deref(),
@@ -1657,7 +1656,7 @@ pub(crate) fn record_batches(
             &mut summary,
             at,
             &covers,
-            (&BTreeMap::new(), &[]),
+            &Run::new(),
             Some(stored),
             &[],
             &[],
@@ -1684,7 +1683,7 @@ fn reconcile_control(
     at: DateTime<Utc>,
     covers: &Covers,
     (pack, control): (&str, &str),
-    (run, hashes): (&BTreeMap<String, Finding>, &[ContentHash]),
+    run: &Run,
     priors: Option<Vec<Prior>>,
     ladder: &[LadderStep],
     subjects: Option<&SubjectsEvaluated>,
@@ -1700,7 +1699,7 @@ fn reconcile_control(
     priors.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     let (beside, resolves) = beside(run, &priors);
     let mut quiet = !resolves;
-    for ((finding, hash), prior) in run.values().zip(hashes).zip(&beside) {
+    for ((finding, hash), prior) in run.values().zip(&beside) {
         if !quiet {
             break;
         }
@@ -1721,26 +1720,13 @@ fn reconcile_control(
     } else {
         Some(tx.load_control_findings((pack, control), keys.as_deref())?)
     };
-    reconcile(
-        tx,
-        audit,
-        summary,
-        at,
-        covers,
-        (run, hashes),
-        stored,
-        &beside,
-        ladder,
-    )
+    reconcile(tx, audit, summary, at, covers, run, stored, &beside, ladder)
 }
 
 /// Each finding of `run` (in its key order) beside its stored prior, if it has one, and whether
 /// a stored finding still failing is missing from `run` (it resolves). `priors` in key order:
 /// the two are walked side by side, with no map of either.
-fn beside<'p>(
-    run: &BTreeMap<String, Finding>,
-    priors: &'p [Prior],
-) -> (Vec<Option<&'p Prior>>, bool) {
+fn beside<'p, F>(run: &BTreeMap<String, F>, priors: &'p [Prior]) -> (Vec<Option<&'p Prior>>, bool) {
     let mut beside = Vec::with_capacity(run.len());
     let mut resolves = false;
     let mut rest = priors.iter().peekable();
@@ -1766,7 +1752,7 @@ fn reconcile(
     summary: &mut FindingsSummary,
     at: DateTime<Utc>,
     covers: &Covers,
-    (run, hashes): (&BTreeMap<String, Finding>, &[ContentHash]),
+    run: &Run,
     stored: Option<Vec<StoredFinding>>,
     priors: &[Option<&Prior>],
     ladder: &[LadderStep],
@@ -1779,7 +1765,7 @@ fn reconcile(
         .collect();
     let mut writes = Writes::default();
     let mut unchanged = 0;
-    for (i, (key, finding)) in run.iter().enumerate() {
+    for (i, (key, (finding, hash))) in run.iter().enumerate() {
         // As long as `run` where given; were it shorter, a finding stored would be taken for
         // new, and its insert refused.
         let prior = priors.get(i).copied().flatten();
@@ -1792,14 +1778,6 @@ fn reconcile(
             Some(step) => writes.apply(audit, summary, at, key.clone(), before, step),
             None => {
                 unchanged += 1;
-                let computed;
-                let hash = match hashes.get(i) {
-                    Some(hash) => hash,
-                    None => {
-                        computed = ContentHash::of(finding);
-                        &computed
-                    }
-                };
                 let known = prior.and_then(|p| p.content_hash.as_deref());
                 if known != Some(hash.as_str()) {
                     writes.hashes.push((key.clone(), hash.as_str().to_owned()));
