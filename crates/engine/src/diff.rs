@@ -110,7 +110,7 @@ fn parameters_read(control: &Control) -> BTreeSet<String> {
 fn finding_key(f: &Finding) -> (String, String, String) {
     (
         f.control.to_string(),
-        f.subject.kind.clone(),
+        f.subject.kind.to_string(),
         f.subject.id.clone(),
     )
 }

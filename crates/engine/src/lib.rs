@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use steward_model::{Evidence, Finding, Shared, Subject, side_by_side};
+use steward_model::{Evidence, EvidencePaths, Finding, Shared, Subject, side_by_side};
 use steward_policy::{Control, ControlKind, MessagePart, Pack, ParamValue, Severity, typecheck};
 use steward_rules::{CompileError, Data, Kind, Program, Reads};
 
@@ -70,8 +70,10 @@ struct CompiledCheck {
     grace_days: u32,
     message: Vec<Piece>,
     message_you: Option<Vec<Piece>>,
-    /// In the paths' order, as a finding's [`Evidence`] keeps them.
-    evidence: Vec<(Shared, Program)>,
+    /// In order and each once, as a finding's [`Evidence`] keeps them.
+    evidence_paths: EvidencePaths,
+    /// Each of `evidence_paths`' program, in its order.
+    evidence: Vec<Program>,
     /// The fields its scope, rule, messages and evidence read.
     reads: Reads,
 }
@@ -356,8 +358,15 @@ impl Engine {
         });
         let mut scratch = String::new();
         let mut findings = Vec::with_capacity(failing.len());
+        // What every finding of the control says alike, reckoned once.
+        let alike = Alike {
+            at: at.micros(),
+            due: at
+                .today
+                .checked_add_days(chrono::Days::new(u64::from(check.grace_days))),
+        };
         for (i, undecided) in failing {
-            findings.push(self.finding(check, data, i, at, undecided, &mut scratch));
+            findings.push(self.finding(check, data, i, &alike, undecided, &mut scratch));
         }
         ControlRun {
             pack: check.pack.to_string(),
@@ -390,11 +399,11 @@ impl Engine {
         check: &CompiledCheck,
         data: &Data,
         i: u32,
-        at: At,
+        alike: &Alike,
         undecided: Option<String>,
         scratch: &mut String,
     ) -> Finding {
-        let (now, today) = at.micros();
+        let (now, today) = alike.at;
         // Filled into `scratch`, then copied out at its length: a message grown in place would
         // be moved at every doubling.
         let mut fill = |pieces: &[Piece]| -> String {
@@ -420,24 +429,21 @@ impl Engine {
         let message_you = check.message_you.as_deref().map(&mut fill);
         // Every value shown into the one buffer, then copied out in one piece: a value per
         // allocation, each grown in place from nothing, was a dozen allocations a finding.
-        let evidence = Evidence::written(
-            check.evidence.iter().map(|(path, p)| (path, p)),
-            scratch,
-            |p, out| {
+        let evidence =
+            Evidence::written(&check.evidence_paths, &check.evidence, scratch, |p, out| {
                 // Not decided shows as nothing, as before.
                 let start = out.len();
                 if p.display_into(data, i, now, today, out).is_err() {
                     out.truncate(start);
                 }
-            },
-        );
+            });
         Finding {
             pack: check.pack.clone(),
             version: check.version.clone(),
             clause: check.clause.clone(),
             control: check.control.clone(),
             subject: Subject {
-                kind: check.kind.name().to_owned(),
+                kind: check.kind.name().into(),
                 id: data.id(check.kind, i).to_owned(),
             },
             severity: check.severity.clone(),
@@ -446,12 +452,17 @@ impl Engine {
             clause_text: check.clause_text.clone(),
             evidence,
             who_acts: check.who_acts.clone(),
-            due: at
-                .today
-                .checked_add_days(chrono::Days::new(u64::from(check.grace_days))),
+            due: alike.due,
             undecided,
         }
     }
+}
+
+/// What every finding of one control's run says alike, reckoned once for the run.
+struct Alike {
+    /// The run's moment and day, as rules take them ([`At::micros`]).
+    at: (i64, i64),
+    due: Option<NaiveDate>,
 }
 
 /// Every subject's outcome under one check: the scope over every subject first (a scope that
@@ -546,7 +557,11 @@ fn compile_check(
             Err(e) => errors.push(error("evidence", e)),
         }
     }
+    let evidence_paths = EvidencePaths::new(evidence.iter().map(|(path, _)| path.clone()));
+    // In the paths' order, each once (a path listed twice is one program, as it is one value).
     evidence.sort_by(|a, b| a.0.cmp(&b.0));
+    evidence.dedup_by(|a, b| a.0 == b.0);
+    let evidence: Vec<Program> = evidence.into_iter().map(|(_, p)| p).collect();
     let (rule, scope) = match (rule, scope) {
         (Ok(rule), Ok(scope)) if errors.is_empty() => (rule, scope),
         (rule, scope) => {
@@ -556,7 +571,7 @@ fn compile_check(
         }
     };
     let mut reads = rule.reads().clone();
-    let programs = scope.iter().chain(evidence.iter().map(|(_, p)| p)).chain(
+    let programs = scope.iter().chain(evidence.iter()).chain(
         message
             .iter()
             .chain(message_you.iter().flatten())
@@ -583,6 +598,7 @@ fn compile_check(
         grace_days: control.grace_days,
         message,
         message_you,
+        evidence_paths,
         evidence,
         reads,
     }))

@@ -38,31 +38,64 @@ pub struct Finding {
 /// Text that many findings hold alike, kept once.
 pub type Shared = Arc<str>;
 
+/// A control's evidence paths (`asset.last_seen`), in order and each once: held once, and shared
+/// by the [`Evidence`] of every finding of the control (a run makes hundreds of thousands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidencePaths(Arc<[Shared]>);
+
+impl EvidencePaths {
+    /// `paths` put in order, each kept once.
+    pub fn new(paths: impl IntoIterator<Item = Shared>) -> EvidencePaths {
+        let mut paths: Vec<Shared> = paths.into_iter().collect();
+        paths.sort();
+        paths.dedup();
+        EvidencePaths(paths.into())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The paths, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Shared> {
+        self.0.iter()
+    }
+}
+
+impl Default for EvidencePaths {
+    fn default() -> EvidencePaths {
+        EvidencePaths(Arc::new([]))
+    }
+}
+
 /// The fields that triggered a finding and their values, by path (`asset.last_seen`), in the
-/// paths' order. A control's paths are the same for every finding of it: each is [`Shared`], held
-/// once; the values are one text, one after another, so a finding's evidence is two allocations
-/// however many paths it has (a run makes hundreds of thousands of findings).
+/// paths' order. A control's paths are the same for every finding of it, held once
+/// ([`EvidencePaths`]); the values are one text, one after another: a finding's evidence is two
+/// small allocations however many paths it has.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Evidence {
-    /// Each path and where its value ends in `values`, in the paths' order, each path once.
-    paths: Vec<(Shared, usize)>,
-    values: String,
+    paths: EvidencePaths,
+    /// Where each path's value ends in `values`, path by path.
+    ends: Box<[u32]>,
+    values: Box<str>,
 }
 
 impl Evidence {
     /// `path`'s value, where the evidence has it.
     pub fn get(&self, path: &str) -> Option<&str> {
-        let i = self.paths.binary_search_by(|(p, _)| (**p).cmp(path)).ok()?;
+        let i = self.paths.0.binary_search_by(|p| (**p).cmp(path)).ok()?;
         Some(self.value(i))
     }
 
     /// The `i`th path's value.
     fn value(&self, i: usize) -> &str {
-        let start = match i.checked_sub(1) {
-            Some(before) => self.paths.get(before).map_or(0, |(_, end)| *end),
-            None => 0,
-        };
-        let end = self.paths.get(i).map_or(start, |(_, end)| *end);
+        let end_of = |i: usize| self.ends.get(i).map(|&end| end as usize);
+        let start = i.checked_sub(1).and_then(end_of).unwrap_or(0);
+        let end = end_of(i).unwrap_or(start);
         self.values.get(start..end).unwrap_or("")
     }
 
@@ -83,38 +116,32 @@ impl Evidence {
         replaced
     }
 
-    /// Evidence of each path of `paths`, its value appended by `write(of, buffer)` (`of`: what
-    /// the path came with) after the ones before it into `buffer` (cleared first: a scratch kept
-    /// from one finding to the next), the values then copied out in one piece at their length.
-    /// (A writer that takes back what the ones before it wrote spoils their values, and nothing
-    /// else.) What a check run makes for every finding: `paths` are a control's, in order and
-    /// each once; paths given otherwise are put in order as [`Evidence::from_iter`] would.
-    pub fn written<'p, T>(
-        paths: impl ExactSizeIterator<Item = (&'p Shared, T)>,
+    /// Evidence of each of `paths`, the value of the `n`th appended by `write(of, buffer)` (`of`:
+    /// the `n`th item of `items`; a path past the items' end has no value) after the ones before
+    /// it into `buffer` (cleared first: a scratch kept from one finding to the next), the values
+    /// then copied out in one piece at their length. (A writer that takes back what the ones
+    /// before it wrote spoils their values, and nothing else.) What a check run makes for every
+    /// finding, `paths` the control's.
+    pub fn written<T>(
+        paths: &EvidencePaths,
+        items: impl IntoIterator<Item = T>,
         buffer: &mut String,
         mut write: impl FnMut(T, &mut String),
     ) -> Evidence {
         buffer.clear();
-        let mut ends: Vec<(Shared, usize)> = Vec::with_capacity(paths.len());
-        let mut in_order = true;
-        for (path, of) in paths {
-            write(of, buffer);
-            if let Some((last, _)) = ends.last() {
-                in_order &= last < path;
+        let mut ends = Vec::with_capacity(paths.len());
+        let mut items = items.into_iter();
+        for _ in paths.iter() {
+            if let Some(of) = items.next() {
+                write(of, buffer);
             }
-            ends.push((path.clone(), buffer.len()));
+            ends.push(end_within_bounds(buffer));
         }
-        let evidence = Evidence {
-            paths: ends,
-            values: buffer.as_str().to_owned(),
-        };
-        if in_order {
-            return evidence;
+        Evidence {
+            paths: paths.clone(),
+            ends: ends.into(),
+            values: buffer.as_str().into(),
         }
-        evidence
-            .iter()
-            .map(|(p, v)| (p.clone(), v.to_owned()))
-            .collect()
     }
 
     /// Each path and its value, in the paths' order.
@@ -130,13 +157,26 @@ impl Evidence {
     }
 
     pub fn clear(&mut self) {
-        self.paths.clear();
-        self.values.clear();
+        *self = Evidence::default();
     }
 
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()
     }
+}
+
+/// Where `values` ends now, as an [`Evidence`] keeps it: values past 4 GiB in all (no estate's
+/// field is near it) are cut back to the last whole character before it.
+fn end_within_bounds(values: &mut String) -> u32 {
+    if let Ok(end) = u32::try_from(values.len()) {
+        return end;
+    }
+    let mut end = u32::MAX as usize;
+    while !values.is_char_boundary(end) {
+        end -= 1;
+    }
+    values.truncate(end);
+    end as u32
 }
 
 impl<P: Into<Shared>> FromIterator<(P, String)> for Evidence {
@@ -156,14 +196,19 @@ impl<P: Into<Shared>> FromIterator<(P, String)> for Evidence {
             same
         });
         let mut values = String::with_capacity(pairs.iter().map(|(_, v)| v.len()).sum());
-        let paths = pairs
-            .into_iter()
-            .map(|(path, value)| {
-                values.push_str(&value);
-                (path, values.len())
-            })
-            .collect();
-        Evidence { paths, values }
+        let mut ends = Vec::with_capacity(pairs.len());
+        let mut paths = Vec::with_capacity(pairs.len());
+        for (path, value) in pairs {
+            values.push_str(&value);
+            ends.push(end_within_bounds(&mut values));
+            paths.push(path);
+        }
+        Evidence {
+            // In order and each once already.
+            paths: EvidencePaths(paths.into()),
+            ends: ends.into(),
+            values: values.into(),
+        }
     }
 }
 
@@ -183,7 +228,7 @@ impl<'a> Iterator for EvidenceIter<'a> {
     type Item = (&'a Shared, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (path, _) = self.evidence.paths.get(self.next)?;
+        let path = self.evidence.paths.0.get(self.next)?;
         let value = self.evidence.value(self.next);
         self.next += 1;
         Some((path, value))
@@ -223,7 +268,7 @@ impl serde::Serialize for Evidence {
 pub struct Subject {
     /// `person`, `asset`, `account`, `system`, `usage`, `sighting`, `travel`, …
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: std::borrow::Cow<'static, str>,
     pub id: String,
 }
 
@@ -395,29 +440,30 @@ mod tests {
             assert_eq!(one_by_one, firsts, "{pairs:?}");
             // Written value after value into a buffer (as a check run makes evidence), from a
             // buffer holding the finding before's: the same.
-            let paths: Vec<Shared> = pairs.iter().map(|(p, _)| Shared::from(*p)).collect();
+            // Each path's value as the map keeps it, the paths as a control holds them.
+            let paths = EvidencePaths::new(pairs.iter().map(|(p, _)| Shared::from(*p)));
             let mut buffer = String::from("the finding before's");
-            let values = pairs.iter().map(|(_, v)| *v);
-            let written = Evidence::written(paths.iter().zip(values), &mut buffer, |value, out| {
+            let values = paths.iter().filter_map(|p| map.get(&**p));
+            let written = Evidence::written(&paths, values, &mut buffer, |value, out| {
                 out.push_str(value)
             });
             assert_eq!(written, evidence, "{pairs:?}");
         }
         // A writer that takes back what the ones before it wrote spoils their values: every
         // path is still there, and nothing panics.
-        let paths = [Shared::from("a"), Shared::from("b"), Shared::from("c")];
+        let paths = EvidencePaths::new(["c", "b", "a", "b"].map(Shared::from));
         let mut buffer = String::new();
-        let spoilt = Evidence::written(
-            paths.iter().enumerate().map(|(n, path)| (path, n)),
-            &mut buffer,
-            |n, out| match n {
-                1 => out.clear(),
-                _ => out.push_str("Siân"),
-            },
-        );
+        let spoilt = Evidence::written(&paths, 0..3, &mut buffer, |n, out| match n {
+            1 => out.clear(),
+            _ => out.push_str("Siân"),
+        });
         let read: Vec<(&str, &str)> = spoilt.iter().map(|(p, v)| (&**p, v)).collect();
         assert_eq!(read.len(), 3);
         assert_eq!(read.last(), Some(&("c", "Siân")));
+        // Fewer items than paths: the paths past them have no value.
+        let short = Evidence::written(&paths, ["1"], &mut buffer, |v, out| out.push_str(v));
+        let read: Vec<(&str, &str)> = short.iter().map(|(p, v)| (&**p, v)).collect();
+        assert_eq!(read, [("a", "1"), ("b", ""), ("c", "")]);
         let mut e = Evidence::from([("a", "1".to_owned())]);
         assert_eq!(e.insert("a".into(), "2".into()), Some("1".to_owned()));
         assert_eq!(e.insert("0".into(), "0".into()), None);

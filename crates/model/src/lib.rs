@@ -25,7 +25,9 @@ pub use country::{COUNTRY_CODES, Countries, Country};
 pub use field::{
     DETAILS_TEXT, Field, FieldType, FieldValue, LONG_TEXT, MAX_CELL_CHARS, Month, Pence,
 };
-pub use finding::{Evidence, EvidenceIter, Finding, FindingState, Shared, StoredFinding, Subject};
+pub use finding::{
+    Evidence, EvidenceIter, EvidencePaths, Finding, FindingState, Shared, StoredFinding, Subject,
+};
 pub use processes::*;
 pub use records::*;
 pub use register::{Record, Register, Row, SourcedFields, join_key, push_escaped};

@@ -14,6 +14,9 @@
 //!   `steward check --data` does);
 //! - evaluating every check of `cafcass-it-5.0` and `cafcass-ia-4.3`, on one thread and on all.
 //!
+//! `STEWARD_BENCH_BY_CONTROL=1` adds each control's time; `STEWARD_BENCH_PROFILE=N` ends instead
+//! with evaluation alone run N times on one thread, for a profiler.
+//!
 //! Prints a table of seconds and each step's ratio to the floor. Allocates as the `steward`
 //! binary does (mimalloc, freed pages returned after 3 ms).
 
@@ -166,6 +169,15 @@ fn main() {
             .sum::<usize>()
     });
 
+    if let Ok(times) = std::env::var("STEWARD_BENCH_PROFILE") {
+        // Evaluation alone, again and again, for a profiler started once the estate is laid
+        // out (`perf record -D`): the setup's samples would otherwise outnumber it.
+        eprintln!("evaluating for a profiler");
+        for _ in 0..times.parse::<usize>().unwrap_or(10) {
+            black_box(engine.runs(&data, at, 1));
+        }
+        return;
+    }
     if std::env::var_os("STEWARD_BENCH_BY_CONTROL").is_some() {
         // Each control on its own, one thread, slowest first: where evaluation's time goes.
         let mut each = Vec::new();

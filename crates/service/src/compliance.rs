@@ -237,7 +237,7 @@ mod tests {
             clause: clause.into(),
             control: "c".into(),
             subject: Subject {
-                kind: kind.into(),
+                kind: kind.to_owned().into(),
                 id: id.into(),
             },
             severity: "high".into(),
@@ -304,7 +304,7 @@ mod tests {
                 expected
                     .entry((f.pack.to_string(), section.to_owned()))
                     .or_default()
-                    .insert((f.subject.kind.clone(), f.subject.id.clone()));
+                    .insert((f.subject.kind.to_string(), f.subject.id.clone()));
             }
         }
         let mut whole = Failing::default();

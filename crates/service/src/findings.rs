@@ -94,7 +94,7 @@ impl Steward {
         held: &[steward_model::Asset],
     ) -> Result<Vec<(Subject, String)>> {
         let subject = |kind: &str, id: &str| Subject {
-            kind: kind.to_owned(),
+            kind: kind.to_owned().into(),
             id: id.to_owned(),
         };
         let mut out: Vec<(Subject, String)> = people

@@ -113,7 +113,7 @@ impl Steward {
     /// The person a finding's subject belongs to: the person, the holder of an asset, the owner
     /// of an account, or the `person_id` of any other record that has one.
     pub fn subject_person(&self, subject: &Subject) -> Result<Option<String>> {
-        Ok(match subject.kind.as_str() {
+        Ok(match &*subject.kind {
             "person" => Some(subject.id.clone()),
             "asset" => self.get::<Asset>(&subject.id)?.and_then(|a| a.assigned_to),
             "account" => self.get::<Account>(&subject.id)?.and_then(|a| a.person_id),
@@ -290,7 +290,7 @@ impl Steward {
         // Whose each finding is, as My page counts them: about the person or what they hold.
         let mut about: BTreeMap<String, Vec<StoredFinding>> = BTreeMap::new();
         for f in findings {
-            let owner = match f.finding.subject.kind.as_str() {
+            let owner = match &*f.finding.subject.kind {
                 "person" => Some(f.finding.subject.id.clone()),
                 "asset" => holder.get(&f.finding.subject.id).cloned(),
                 _ => None,

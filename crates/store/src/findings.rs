@@ -667,7 +667,10 @@ pub(crate) fn finding_from_cells(cells: Vec<Cell>) -> Result<StoredFinding> {
             version: version.into(),
             clause: clause.into(),
             control: control.into(),
-            subject: Subject { kind, id },
+            subject: Subject {
+                kind: kind.into(),
+                id,
+            },
             severity: severity.into(),
             message,
             message_you,
@@ -935,7 +938,7 @@ impl<'a> Covers<'a> {
         let key = (
             &*finding.pack,
             &*finding.clause,
-            finding.subject.kind.as_str(),
+            &*finding.subject.kind,
             finding.subject.id.as_str(),
         );
         let candidates = self.by_subject.get(&key)?;
@@ -1430,7 +1433,7 @@ impl SubjectsEvaluated {
             .iter()
             .map(|id| {
                 Subject {
-                    kind: self.kind.clone(),
+                    kind: self.kind.clone().into(),
                     id: id.clone(),
                 }
                 .key_in(pack, control)

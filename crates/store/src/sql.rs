@@ -797,7 +797,7 @@ fn findings_statement(
             std::collections::BTreeMap::new();
         for subject in &q.subjects {
             by_kind
-                .entry(subject.kind.as_str())
+                .entry(&*subject.kind)
                 .or_default()
                 .push(subject.id.as_str());
         }

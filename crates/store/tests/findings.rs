@@ -29,7 +29,7 @@ fn finding(pack: &str, control: &str, clause: &str, kind: &str, id: &str) -> Fin
         clause: clause.into(),
         control: control.into(),
         subject: Subject {
-            kind: kind.into(),
+            kind: kind.to_owned().into(),
             id: id.into(),
         },
         severity: "high".into(),
@@ -457,7 +457,7 @@ fn findings_keep_their_lifecycle_history_and_audit_trail() {
         );
         // Any of several subjects: one statement, padded to a power of two by repeating one.
         let subject = |kind: &str, id: &str| steward_model::Subject {
-            kind: kind.into(),
+            kind: kind.to_owned().into(),
             id: id.into(),
         };
         for (subjects, expected) in [

@@ -89,7 +89,7 @@ impl Names {
                 )
             })
         };
-        let (label, href, person) = match subject.kind.as_str() {
+        let (label, href, person) = match subject.kind.as_ref() {
             "person" => (
                 self.people
                     .get(&subject.id)

@@ -529,7 +529,7 @@ fn finding_reader(
         let mut found: Vec<StoredFinding> = s
             .findings(&query)?
             .into_iter()
-            .filter(|f| match f.finding.subject.kind.as_str() {
+            .filter(|f| match f.finding.subject.kind.as_ref() {
                 "person" => people.contains(&f.finding.subject.id),
                 "asset" => held.contains(&f.finding.subject.id),
                 _ => false,

@@ -23,7 +23,7 @@ fn one_of_each_kind(steward: &Steward) -> BTreeMap<String, (String, String)> {
         // My page lists what the person must act on themselves.
         if f.state == FindingState::Excepted
             || &*f.finding.who_acts != "person"
-            || out.contains_key(&f.finding.subject.kind)
+            || out.contains_key(&*f.finding.subject.kind)
         {
             continue;
         }
@@ -36,7 +36,7 @@ fn one_of_each_kind(steward: &Steward) -> BTreeMap<String, (String, String)> {
             .unwrap_or_else(|e| panic!("{e}"))
             .is_some_and(|p| p.status == PersonStatus::Active);
         if active {
-            out.insert(f.finding.subject.kind.clone(), (f.finding.key(), whose));
+            out.insert(f.finding.subject.kind.to_string(), (f.finding.key(), whose));
         }
     }
     out
