@@ -774,3 +774,61 @@ fn an_estate_read_side_by_side_is_the_estate_laid_out_at_once() {
     );
     assert_eq!(failed.err().as_deref(), Some("usage cannot be read"));
 }
+
+/// `lowerAscii()` then `startsWith`, `endsWith` or `contains`, decided without lowering a copy:
+/// what lowering the text and testing it says, over text with capitals, letters outside ASCII
+/// (which `lowerAscii` leaves alone) and no text at all, against a constant and a field.
+#[test]
+fn tests_of_lowered_text_say_what_lowering_then_testing_says() {
+    use proptest::prelude::*;
+    let alphabet = prop::sample::select(vec!["a", "A", "é", "É", "ß", ".", "@", "x", "X"]);
+    let text = proptest::collection::vec(alphabet, 0..6).prop_map(|cs| cs.concat());
+    let models = proptest::collection::vec(proptest::option::of(text.clone()), 1..12);
+    let mut runner = proptest::test_runner::TestRunner::default();
+    let outcome = runner.run(&(models, text.clone(), text), |(models, x, serial)| {
+        let estate = Estate {
+            assets: models
+                .iter()
+                .enumerate()
+                .map(|(i, model)| Asset {
+                    model: model.clone(),
+                    serial: Some(serial.clone()),
+                    ..asset(&format!("T{i}"), AssetKind::Laptop, None, None, None)
+                })
+                .collect(),
+            ..Estate::default()
+        };
+        let data = Data::from_estate(&estate);
+        // The alphabet has no quote or backslash to escape.
+        let quoted = format!("\"{x}\"");
+        type Holds = fn(&str, &str) -> bool;
+        let tests: [(&str, Holds); 3] = [
+            ("startsWith", |s, x| s.starts_with(x)),
+            ("endsWith", |s, x| s.ends_with(x)),
+            ("contains", |s, x| s.contains(x)),
+        ];
+        for (function, holds) in tests {
+            for (against, value) in [
+                (quoted.as_str(), x.as_str()),
+                ("asset.serial", serial.as_str()),
+            ] {
+                let rule = format!("asset.model.lowerAscii().{function}({against})");
+                let program = compile(&rule, Kind::Asset, &[])
+                    .map_err(|e| TestCaseError::fail(format!("{rule}: {e}")))?;
+                let mut together = Vec::new();
+                program.evaluate_each(&data, 0..models.len() as u32, 0, 0, |_, r| together.push(r));
+                prop_assert_eq!(together.len(), models.len());
+                for ((i, model), decided) in models.iter().enumerate().zip(together) {
+                    let got = program.evaluate(&data, i as u32, 0, 0);
+                    prop_assert_eq!(&decided, &got, "{}: together and alone", rule);
+                    let expected = model
+                        .as_ref()
+                        .map(|m| holds(&m.to_ascii_lowercase(), value));
+                    prop_assert_eq!(got.ok(), expected, "{} on {:?}", rule, model);
+                }
+            }
+        }
+        Ok(())
+    });
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
