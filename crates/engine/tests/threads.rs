@@ -101,5 +101,30 @@ fn runs_on_many_threads_match_runs_on_one() {
             streamed.push(run)
         });
         assert_eq!(summary(&streamed), expected, "{threads} threads, streamed");
+        // A caller that fails part way (a panic while writing a run out) is not left waiting
+        // by the threads evaluating ahead of it: its panic comes back out, after the runs
+        // before it were handed over in order.
+        let mut handed = Vec::new();
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.each_run(&data, at, threads, RunOrder::Packs, |run| {
+                if handed.len() == 2 {
+                    panic!("the output is gone");
+                }
+                handed.push(run.control);
+            })
+        }));
+        assert!(
+            failed.is_err(),
+            "{threads} threads: the panic is raised again"
+        );
+        assert_eq!(
+            handed,
+            expected
+                .iter()
+                .take(2)
+                .map(|(c, _, _)| c.clone())
+                .collect::<Vec<_>>(),
+            "{threads} threads"
+        );
     }
 }
