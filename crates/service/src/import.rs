@@ -195,7 +195,8 @@ fn read_side_by_side(
                 // A row a line, near enough, so the columns are made at their size; but no more
                 // than a cap, past which they grow as rows come: a file of blank lines holds no
                 // rows to reserve memory for.
-                let size = line_feeds(&file.bytes).min(MOST_ROWS_RESERVED);
+                let size =
+                    steward_interchange::rows_to_reserve(&file.bytes).min(MOST_ROWS_RESERVED);
                 let layout = Layout::new(kind, &wanted, size, Order::AsGiven);
                 Keeping::Layout(layout, Vec::with_capacity(size))
             }
@@ -255,11 +256,6 @@ impl Keeping {
 /// The most rows a file's columns are first made for: eight million, beyond the largest
 /// register of a 300,000-person organisation (1.8 million months of usage).
 const MOST_ROWS_RESERVED: usize = 1 << 23;
-
-/// How many line feeds `bytes` holds.
-fn line_feeds(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
-}
 
 pub(crate) fn import(
     steward: &Steward,
