@@ -557,11 +557,11 @@ fn compile_check(
             Err(e) => errors.push(error("evidence", e)),
         }
     }
-    let evidence_paths = EvidencePaths::new(evidence.iter().map(|(path, _)| path.clone()));
     // In the paths' order, each once (a path listed twice is one program, as it is one value).
     evidence.sort_by(|a, b| a.0.cmp(&b.0));
     evidence.dedup_by(|a, b| a.0 == b.0);
-    let evidence: Vec<Program> = evidence.into_iter().map(|(_, p)| p).collect();
+    let (paths, evidence): (Vec<Shared>, Vec<Program>) = evidence.into_iter().unzip();
+    let evidence_paths = EvidencePaths::new(paths);
     let (rule, scope) = match (rule, scope) {
         (Ok(rule), Ok(scope)) if errors.is_empty() => (rule, scope),
         (rule, scope) => {

@@ -143,11 +143,11 @@ pub fn read_each(
     file: &str,
     mut input: impl Read,
     guard_cells: Guard,
-    mut each: impl FnMut(u64, Row),
+    each: impl FnMut(u64, Row),
 ) -> Result<usize, Vec<CsvError>> {
-    let mut errors = Errors::new(file);
     let mut bytes = Vec::new();
     if let Err(e) = input.read_to_end(&mut bytes) {
+        let mut errors = Errors::new(file);
         let mut lines = LineCounter::new(&bytes);
         errors.push(
             lines.line_at(bytes.len()),
@@ -157,7 +157,23 @@ pub fn read_each(
         );
         return Err(errors.finish());
     }
-    let data = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+    let rows = rows_to_reserve(&bytes);
+    read_bytes_each(register, file, &bytes, rows, guard_cells, each)
+}
+
+/// [`read_each`] over a file already in memory (not copied again), room made for `rows` rows at
+/// first: what the caller sized its own lists by ([`rows_to_reserve`]), so the file is not
+/// counted twice.
+pub fn read_bytes_each(
+    register: Register,
+    file: &str,
+    bytes: &[u8],
+    rows: usize,
+    guard_cells: Guard,
+    mut each: impl FnMut(u64, Row),
+) -> Result<usize, Vec<CsvError>> {
+    let mut errors = Errors::new(file);
+    let data = bytes.strip_prefix(BOM).unwrap_or(bytes);
     if data.starts_with(b"\xFF\xFE") || data.starts_with(b"\xFE\xFF") {
         errors.push(1, "", "", "the file is UTF-16; save it as CSV UTF-8");
         return Err(errors.finish());
@@ -183,10 +199,8 @@ pub fn read_each(
     let mut handed = 0;
     // Made at its size once, at most a row a line: grown row by row, every id already in it
     // was hashed again at each doubling (a twentieth of reading a 100,000-person folder).
-    let mut first_seen = IdLines::with_capacity_and_hasher(
-        rows_to_reserve(data),
-        foldhash::fast::RandomState::default(),
-    );
+    let mut first_seen =
+        IdLines::with_capacity_and_hasher(rows, foldhash::fast::RandomState::default());
     // One record, reused for every row.
     let mut record = csv::ByteRecord::new();
     while let Some(line) = reader.next(&mut record, &mut errors) {

@@ -614,19 +614,22 @@ impl<'p> Compiler<'p> {
                 // `s.lowerAscii().endsWith(x)` is decided on `s` itself, ignoring ASCII case,
                 // rather than on a lowered copy made for every subject (an e-mail address of
                 // each of 100,000 people).
-                let lowered = match &t.expr {
+                let t: &IdedExpr = t;
+                let (text, lowered) = match &t.expr {
                     Expr::Call(inner)
                         if inner.func_name == "lowerAscii" && inner.args.is_empty() =>
                     {
-                        inner.target.as_deref()
+                        inner
+                            .target
+                            .as_deref()
+                            .map_or((t, false), |text| (text, true))
                     }
-                    _ => None,
+                    _ => (t, false),
                 };
-                let (tt, ft) = self.compile(lowered.unwrap_or(t))?;
+                let (tt, ft) = self.compile(text)?;
                 let (ta, fa) = self.compile(a)?;
-                self.expect(lowered.unwrap_or(t), &Ty::String, &tt)?;
+                self.expect(text, &Ty::String, &tt)?;
                 self.expect(a, &Ty::String, &ta)?;
-                let lowered = lowered.is_some();
                 Ok((
                     Ty::Bool,
                     Box::new(move |env, slots| {

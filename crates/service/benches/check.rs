@@ -169,16 +169,6 @@ fn main() {
             .sum::<usize>()
     });
 
-    // As `steward check --data` takes them: a few controls at a time on every core, each
-    // control's findings let go once taken (there, once written out).
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (evaluate_taken, _) = fastest(runs, || {
-        let mut taken = 0;
-        engine.each_run(&data, at, cores, steward_engine::RunOrder::Packs, |run| {
-            taken += black_box(run).findings.len()
-        });
-        taken
-    });
     if let Ok(times) = std::env::var("STEWARD_BENCH_PROFILE") {
         // Evaluation alone, again and again, for a profiler started once the estate is laid
         // out (`perf record -D`): the setup's samples would otherwise outnumber it.
@@ -188,6 +178,19 @@ fn main() {
         }
         return;
     }
+    // As `steward check --data` takes them: a few controls at a time on every core, each
+    // control's findings let go once taken (there, once written out).
+    let (evaluate_taken, _) = fastest(runs, || {
+        let mut taken = 0;
+        engine.each_run(
+            &data,
+            at,
+            steward_model::side_by_side::cores(),
+            steward_engine::RunOrder::Packs,
+            |run| taken += black_box(run).findings.len(),
+        );
+        taken
+    });
     if std::env::var_os("STEWARD_BENCH_BY_CONTROL").is_some() {
         // Each control on its own, one thread, slowest first: where evaluation's time goes.
         let mut each = Vec::new();

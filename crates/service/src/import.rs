@@ -180,6 +180,10 @@ fn read_side_by_side(
             Keep::LaidOut(reads) => Kind::of_register(file.register).map(|k| (k, reads)),
             Keep::Rows => None,
         };
+        // A row a line, near enough, so the lists are made at their size; but no more than a
+        // cap, past which they grow as rows come: a file of blank lines holds no rows to reserve
+        // memory for.
+        let size = steward_interchange::rows_to_reserve(&file.bytes).min(MOST_ROWS_RESERVED);
         let mut keeping = match kind {
             None => Keeping::Rows(Vec::new()),
             Some((kind, reads)) => {
@@ -192,19 +196,15 @@ fn read_side_by_side(
                 {
                     *w |= i == 0 || field.refers_to.is_some();
                 }
-                // A row a line, near enough, so the columns are made at their size; but no more
-                // than a cap, past which they grow as rows come: a file of blank lines holds no
-                // rows to reserve memory for.
-                let size =
-                    steward_interchange::rows_to_reserve(&file.bytes).min(MOST_ROWS_RESERVED);
                 let layout = Layout::new(kind, &wanted, size, Order::AsGiven);
                 Keeping::Layout(layout, Vec::with_capacity(size))
             }
         };
-        let read = steward_interchange::read_each(
+        let read = steward_interchange::read_bytes_each(
             file.register,
             &file.label,
-            file.bytes.as_slice(),
+            &file.bytes,
+            size,
             guard,
             |line, mut row| {
                 derive(&mut row);
